@@ -1,0 +1,159 @@
+//! The command line: the app itself (`daemon`), and the commands that talk to it.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use bittrader_worker::config::{Config, Paths};
+use bittrader_worker::runtime::control::{self, Reply, Request};
+use bittrader_worker::{demo, service, setup};
+
+#[derive(Parser)]
+#[command(
+    name = "bittrader-worker",
+    version,
+    about = "Keeps this machine contributing CPUs to your Ray cluster."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the supervisor without a menu-bar icon (for launchd, servers and tests).
+    Daemon,
+    /// Show what the running instance is doing.
+    Status {
+        /// Print the full state as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop contributing (the worker leaves the cluster) until `resume`.
+    Pause,
+    /// Contribute again (also retries after an error).
+    Resume,
+    /// Offer N CPUs to the cluster (the worker restarts with them).
+    Cpus {
+        /// How many CPUs, from 1 to this machine's count.
+        n: u32,
+    },
+    /// Join the head at ADDRESS (`host` or `host:port`, port 6379 by default).
+    Head {
+        /// e.g. 100.64.0.1 or desktop.tailnet.ts.net:6379
+        address: String,
+    },
+    /// Stop the worker cleanly and quit the running instance.
+    Quit,
+    /// Install Ray into ~/.bittrader_worker/.venv (the head's version when it can be asked).
+    Setup {
+        /// Install exactly this Ray version (e.g. 2.60.0).
+        #[arg(long)]
+        ray_version: Option<String>,
+    },
+    /// Start a throwaway local Ray head and join it: the whole cycle with no cluster.
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("bittrader-worker: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    match cli.command {
+        // The menu-bar app comes with the tray; until then the default is the headless daemon.
+        None | Some(Command::Daemon) => {
+            service::run_daemon(paths)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Status { json }) => {
+            let reply = control::request(&paths.socket(), &Request::Status)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reply.report)?);
+            } else if let Some(report) = &reply.report {
+                println!("{}", report.summary);
+                if let Some(pid) = report.worker_pid {
+                    println!("worker pid {pid}");
+                }
+                if let Some(ip) = &report.node_ip {
+                    println!("node ip {ip}");
+                }
+                println!("log {}", report.log_file);
+            }
+            Ok(exit_code(&reply))
+        }
+        Some(Command::Pause) => send(&paths, Request::Pause),
+        Some(Command::Resume) => send(&paths, Request::Resume),
+        Some(Command::Cpus { n }) => send(&paths, Request::Cpus { cpus: n }),
+        Some(Command::Head { address }) => head(&paths, address),
+        Some(Command::Quit) => send(&paths, Request::Quit),
+        Some(Command::Setup { ray_version }) => {
+            let config = Config::load_or_import(&paths, service::machine_cpus())?;
+            setup::run(&paths, &config, ray_version.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Demo) => {
+            demo::run(&paths)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `head ADDR` works with or without a running instance: without one, it is saved for the
+/// next start.
+fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
+    match control::request(
+        &paths.socket(),
+        &Request::Head {
+            address: address.clone(),
+        },
+    ) {
+        Err(control::ClientError::NotRunning { .. }) => {
+            let head = address.parse()?;
+            paths.ensure_home().context("creating the data folder")?;
+            let mut config = Config::load_or_import(paths, service::machine_cpus())?;
+            config.head = Some(head);
+            config.save(paths)?;
+            println!("Saved head {address}; it is used at the next start.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(other) => Err(other.into()),
+        Ok(reply) => Ok(print_reply(&reply)),
+    }
+}
+
+fn send(paths: &Paths, request: Request) -> anyhow::Result<ExitCode> {
+    let reply = control::request(&paths.socket(), &request)?;
+    Ok(print_reply(&reply))
+}
+
+fn print_reply(reply: &Reply) -> ExitCode {
+    if let Some(message) = &reply.message {
+        if reply.ok {
+            println!("{message}");
+        } else {
+            eprintln!("bittrader-worker: {message}");
+        }
+    }
+    if let Some(report) = &reply.report {
+        println!("{}", report.summary);
+    }
+    exit_code(reply)
+}
+
+fn exit_code(reply: &Reply) -> ExitCode {
+    if reply.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

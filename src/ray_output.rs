@@ -1,0 +1,713 @@
+//! Reads what `ray start --block` prints: when the node has joined, and why it failed.
+//!
+//! Ray's own messages are cryptic (a version skew shows up as "Could not read 'temp_dir' from
+//! GCS"), so this module turns them into a [`WorkerFailure`] whose message says what to do.
+//! It only reads text; it never runs anything.
+
+use serde::Serialize;
+
+/// Why a worker's `ray start --block` ended, as far as its output tells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WorkerFailure {
+    /// Ray said "Version mismatch" and named both versions.
+    VersionMismatch {
+        cluster: Option<String>,
+        this_machine: Option<String>,
+    },
+    /// The worker could not read its session from the head's GCS. Seen when this machine's
+    /// Ray differs from the head's (2.51.2 against 2.60.0 prints no "Version mismatch").
+    VersionSkewSuspected { this_machine: Option<String> },
+    /// Ray refused a multi-node cluster on macOS/Windows (`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`).
+    MultiNodeDisabled,
+    /// The head rejected our authentication token.
+    AuthRefused,
+    /// The head's GCS could not be reached (refused, timed out).
+    HeadUnreachable,
+    /// The head declared this node dead (after a network cut) and the raylet exited.
+    NodeMarkedDead,
+    /// Anything else: the last meaningful line of output.
+    Crashed { last_line: String },
+}
+
+impl WorkerFailure {
+    /// Errors that retrying cannot fix: the supervisor goes to Error instead of a retry loop.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            WorkerFailure::VersionMismatch { .. }
+                | WorkerFailure::VersionSkewSuspected { .. }
+                | WorkerFailure::MultiNodeDisabled
+                | WorkerFailure::AuthRefused
+        )
+    }
+
+    /// Failures caused by the network rather than by the worker: they do not count towards the
+    /// restart breaker.
+    pub fn is_network_caused(&self) -> bool {
+        matches!(
+            self,
+            WorkerFailure::HeadUnreachable | WorkerFailure::NodeMarkedDead
+        )
+    }
+}
+
+/// How many of the last output lines [`classify_exit`] looks at; the driver keeps at least
+/// this many.
+pub const TAIL_LINES: usize = 50;
+
+/// The longest `last_line` kept in [`WorkerFailure::Crashed`], in characters.
+const MAX_LAST_LINE: usize = 200;
+
+/// True for the line where `ray start` says the node is up ("Ray runtime started."), in record
+/// style (`2025-02-16 18:29:18,461 SUCC scripts.py:1064 -- Ray runtime started.`, also with a
+/// TAB after the time) and in pretty/TTY style (the bare sentence, maybe in ANSI colours).
+pub fn is_joined_line(line: &str) -> bool {
+    let plain = strip_ansi(line);
+    let message = record_message(plain.trim()).trim();
+    message.strip_suffix('.').unwrap_or(message) == "Ray runtime started"
+}
+
+/// Why `ray start --block` ended, from its last output lines (only the last [`TAIL_LINES`]
+/// are read). The most specific explanation wins: a version mismatch, then auth, version
+/// skew, the macOS/Windows opt-in, a node declared dead, an unreachable head; otherwise
+/// [`WorkerFailure::Crashed`] with the last meaningful line.
+///
+/// `VersionSkewSuspected::this_machine` is always `None` here: the caller knows this machine's
+/// Ray version (see [`parse_ray_version`]) and fills it in.
+pub fn classify_exit(tail: &[String]) -> WorkerFailure {
+    let start = tail.len().saturating_sub(TAIL_LINES);
+    let lines: Vec<String> = tail[start..].iter().map(|l| strip_ansi(l)).collect();
+    let lower: Vec<String> = lines.iter().map(|l| l.to_lowercase()).collect();
+    let any = |needles: &[&str]| lower.iter().any(|l| needles.iter().any(|n| l.contains(n)));
+
+    if let Some(mismatch) = version_mismatch(&lines) {
+        return mismatch;
+    }
+    // Ray 2.52+ token auth. Texts from Ray's source: the C++ gRPC server answers
+    // "InvalidAuthToken: Authentication token is missing or incorrect", the Python gRPC
+    // interceptor "Invalid or missing authentication token" (status UNAUTHENTICATED), and the
+    // client raises AuthenticationError when it has no token at all. Checked before the skew:
+    // a refused token also ends in "Could not read 'temp_dir' from GCS".
+    if any(&[
+        "invalidauthtoken",
+        "authentication token is missing or incorrect",
+        "invalid or missing authentication token",
+        "unauthenticated",
+        "authenticationerror",
+        "token authentication is enabled but no authentication token was found",
+        "authentication token you provided is invalid",
+    ]) {
+        return WorkerFailure::AuthRefused;
+    }
+    // Recorded with a 2.51.2 worker against a 2.60.0 head: no "Version mismatch" at all.
+    if any(&["could not read 'temp_dir' from gcs"]) {
+        return WorkerFailure::VersionSkewSuspected { this_machine: None };
+    }
+    if any(&[
+        "multi-node ray clusters are not supported on windows and osx",
+        "ray_enable_windows_or_osx_cluster",
+    ]) {
+        return WorkerFailure::MultiNodeDisabled;
+    }
+    // "beem" is Ray 1.x's own typo, kept in case an old raylet log is fed in.
+    if any(&[
+        "marked as dead",
+        "beem marked as dead",
+        "been marked dead",
+        "marked dead by the gcs",
+    ]) || lower
+        .iter()
+        .any(|l| l.contains("raylet") && l.contains("died"))
+    {
+        return WorkerFailure::NodeMarkedDead;
+    }
+    if any(&[
+        "failed to connect to gcs",
+        "unable to connect to gcs",
+        "connection refused",
+        "timed out while waiting for gcs",
+    ]) {
+        return WorkerFailure::HeadUnreachable;
+    }
+    WorkerFailure::Crashed {
+        last_line: last_meaningful_line(&lines),
+    }
+}
+
+/// The Ray version from `ray --version` output (`ray, version 2.60.0`), ignoring any warning
+/// lines around it.
+pub fn parse_ray_version(output: &str) -> Option<String> {
+    output.lines().find_map(|line| {
+        let plain = strip_ansi(line);
+        let lower = plain.to_lowercase();
+        let at = lower.find("ray, version ")?;
+        let rest = plain.get(at + "ray, version ".len()..)?;
+        let version = rest.split_whitespace().next()?;
+        let ok = version.starts_with(|c: char| c.is_ascii_digit())
+            && version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-'));
+        ok.then(|| version.to_string())
+    })
+}
+
+impl WorkerFailure {
+    /// What happened and what to do, in one or two sentences for the user.
+    pub fn user_message(&self) -> String {
+        match self {
+            WorkerFailure::VersionMismatch {
+                cluster: Some(head),
+                this_machine: Some(mine),
+            } if head == mine => format!(
+                "The head and this machine both run Ray {head} but with different Python \
+                 versions, and Ray refuses to mix them. Install the head's Python version here, \
+                 then run `bittrader-worker setup --ray-version {head}`."
+            ),
+            WorkerFailure::VersionMismatch {
+                cluster: Some(head),
+                this_machine,
+            } => format!(
+                "The head runs Ray {head}, this machine {} — run `bittrader-worker setup \
+                 --ray-version {head}`.",
+                this_machine.as_deref().unwrap_or("a different version")
+            ),
+            WorkerFailure::VersionMismatch { cluster: None, .. } => {
+                "The head runs a different Ray (or Python) version than this machine — run \
+                 `bittrader-worker setup` to install the head's version."
+                    .to_string()
+            }
+            WorkerFailure::VersionSkewSuspected { this_machine } => {
+                let mine = match this_machine {
+                    Some(v) => format!(" (this machine has {v})"),
+                    None => String::new(),
+                };
+                format!(
+                    "The head could not hand this machine its session: that is what Ray does \
+                     when the head runs a different Ray version{mine}. Run `bittrader-worker \
+                     setup` to install the head's version."
+                )
+            }
+            WorkerFailure::MultiNodeDisabled => {
+                "Ray refuses to join a cluster from macOS or Windows unless \
+                 RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 is set, and it was not set for this \
+                 worker. Run `bittrader-worker setup` and start the worker again."
+                    .to_string()
+            }
+            WorkerFailure::AuthRefused => {
+                "The head refused this machine's Ray authentication token. Check auth_token_file \
+                 in config.toml: it must hold the head's token (`ray get-auth-token` on the head \
+                 prints it)."
+                    .to_string()
+            }
+            WorkerFailure::HeadUnreachable => {
+                "Ray could not reach the head (refused or timed out). Check that Ray is running \
+                 on the head and that this machine can reach it; the worker retries on its own."
+                    .to_string()
+            }
+            WorkerFailure::NodeMarkedDead => {
+                "The head dropped this node after a network cut; rejoining.".to_string()
+            }
+            WorkerFailure::Crashed { last_line } if last_line.is_empty() => {
+                "Ray stopped without saying why. See ray-worker.out in the worker's folder for \
+                 its output."
+                    .to_string()
+            }
+            WorkerFailure::Crashed { last_line } => format!(
+                "Ray stopped unexpectedly: {last_line}. See ray-worker.out in the worker's \
+                 folder for the full output."
+            ),
+        }
+    }
+}
+
+/// Reads Ray's "Version mismatch" report: the first `Ray: X` after "The cluster was started
+/// with" is the head's, the first after "This process ... was started with" is ours.
+fn version_mismatch(lines: &[String]) -> Option<WorkerFailure> {
+    let start = lines
+        .iter()
+        .position(|l| l.to_lowercase().contains("version mismatch"))?;
+    let mut cluster = None;
+    let mut this_machine = None;
+    // 0: before any "started with" header, 1: in the cluster's block, 2: in ours.
+    let mut block = 0;
+    for line in &lines[start..] {
+        let lower = line.to_lowercase();
+        if lower.contains("this process") && lower.contains("started with") {
+            block = 2;
+        } else if lower.contains("cluster was started with") {
+            block = 1;
+        }
+        let Some(version) = line.trim().strip_prefix("Ray:").map(str::trim) else {
+            continue;
+        };
+        if version.is_empty() {
+            continue;
+        }
+        match block {
+            1 if cluster.is_none() => cluster = Some(version.to_string()),
+            2 if this_machine.is_none() => this_machine = Some(version.to_string()),
+            _ => {}
+        }
+    }
+    Some(WorkerFailure::VersionMismatch {
+        cluster,
+        this_machine,
+    })
+}
+
+/// The last line worth showing: not empty, not part of a Python or C++ stack trace, not Ray's
+/// "Remaining processes will be killed." epilogue; without the record-log prefix; at most
+/// [`MAX_LAST_LINE`] characters.
+fn last_meaningful_line(lines: &[String]) -> String {
+    let found = (0..lines.len()).rev().find(|&i| {
+        let message = record_message(lines[i].trim()).trim();
+        !is_stack_line(lines, i) && message != "Remaining processes will be killed."
+    });
+    match found {
+        Some(i) => truncate_chars(record_message(lines[i].trim()).trim(), MAX_LAST_LINE),
+        None => String::new(),
+    }
+}
+
+/// Whether `lines[i]` is empty or part of a stack trace rather than a message.
+fn is_stack_line(lines: &[String], i: usize) -> bool {
+    let line = lines[i].as_str();
+    let t = line.trim();
+    if t.is_empty()
+        || t.chars().all(|c| matches!(c, '^' | '~' | ' '))
+        || t.starts_with("File \"")
+        || t.starts_with("Traceback (most recent call last)")
+        || t.starts_with("During handling of the above exception")
+        || t.starts_with("The above exception was the direct cause")
+        || t == "*** StackTrace Information ***"
+    {
+        return true;
+    }
+    if !line.starts_with(char::is_whitespace) {
+        return false;
+    }
+    // An indented line right under `File "...", line N` is that frame's source code.
+    let above = lines[..i]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty() && !l.chars().all(|c| matches!(c, '^' | '~' | ' ')));
+    if above.is_some_and(|l| l.starts_with("File \"")) {
+        return true;
+    }
+    // An indented line inside a C++ "*** StackTrace Information ***" block is a symbol.
+    for l in lines[..i].iter().rev() {
+        if l.trim() == "*** StackTrace Information ***" {
+            return true;
+        }
+        if !l.starts_with(char::is_whitespace) {
+            return false;
+        }
+    }
+    false
+}
+
+/// `2025-02-16 18:29:18,461 SUCC scripts.py:1064 -- Ray runtime started.` → the message
+/// after ` -- `. Lines not in Ray's record style are returned as they are.
+fn record_message(line: &str) -> &str {
+    let b = line.as_bytes();
+    let dated =
+        b.len() > 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';
+    match line.split_once(" -- ") {
+        Some((prefix, message)) if dated && prefix.contains(".py:") => message,
+        _ => line,
+    }
+}
+
+/// Removes ANSI escape sequences (colours of the pretty log style).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'[') {
+            chars.next();
+            // Parameters, then one final byte in '@'..='~'.
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// At most `max` characters, the last one an ellipsis when cut.
+fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VLLM_OK: &str = include_str!("../tests/fixtures/ray_start_worker_success_vllm_2025.log");
+    const MINIMAX_OK: &str =
+        include_str!("../tests/fixtures/ray_start_worker_success_minimax_2026_PARTIAL.log");
+    const HEAD_MACOS: &str = include_str!("../tests/fixtures/ray_start_head_macos_pr34081.txt");
+    const HEAD_LINUX: &str =
+        include_str!("../tests/fixtures/ray_start_head_linux_2021_issue18513.txt");
+    const MISMATCH_LOGICRL: &str =
+        include_str!("../tests/fixtures/ray_version_mismatch_ray_and_python_logicrl30.txt");
+    const MISMATCH_PY_PATCH: &str =
+        include_str!("../tests/fixtures/ray_version_mismatch_python_patch_issue7648.txt");
+    const MISMATCH_KUBERAY: &str =
+        include_str!("../tests/fixtures/ray_version_mismatch_ray_minor_kuberay_pr154.txt");
+    const SKEW: &str =
+        include_str!("../tests/fixtures/ray_start_worker_skew_2.51.2_vs_head_2.60.0.txt");
+    const MULTINODE: &str =
+        include_str!("../tests/fixtures/ray_multinode_windows_osx_error_SOURCE_STRING.txt");
+    const DEAD_EVENT: &str =
+        include_str!("../tests/fixtures/raylet_marked_dead_event_message_2025.txt");
+    const DEAD_OLD: &str =
+        include_str!("../tests/fixtures/raylet_marked_dead_old_2022_issue22425.log");
+    const DEAD_TIMEOUT: &str =
+        include_str!("../tests/fixtures/raylet_marked_dead_timeout_issue28562.log");
+    const GCS_NODE_REMOVED: &str =
+        include_str!("../tests/fixtures/ray_gcs_event_node_removed_2025.json");
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    fn joined_indexes(text: &str) -> Vec<usize> {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| is_joined_line(l))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    #[test]
+    fn joined_line_in_recorded_outputs() {
+        assert_eq!(joined_indexes(VLLM_OK), vec![3]);
+        // Two nodes' output interleaved: each says it once.
+        assert_eq!(joined_indexes(MINIMAX_OK), vec![1, 11]);
+        assert_eq!(joined_indexes(HEAD_MACOS), vec![6]);
+        assert_eq!(joined_indexes(HEAD_LINUX), vec![3]);
+        for text in [SKEW, MISMATCH_LOGICRL, MULTINODE, DEAD_OLD] {
+            assert!(joined_indexes(text).is_empty());
+        }
+    }
+
+    #[test]
+    fn joined_line_variants() {
+        assert!(is_joined_line("\u{1b}[32mRay runtime started.\u{1b}[39m"));
+        assert!(is_joined_line("  Ray runtime started.  "));
+        assert!(is_joined_line(
+            "2026-04-01 11:21:35,690\tSUCC scripts.py:1141 -- Ray runtime started.\r"
+        ));
+        assert!(!is_joined_line(
+            "To connect to this Ray runtime from another node, run"
+        ));
+        assert!(!is_joined_line("--------------------"));
+        assert!(!is_joined_line("Ray runtime started. Not really"));
+        assert!(!is_joined_line("echo Ray runtime started."));
+    }
+
+    #[test]
+    fn version_mismatch_fixtures() {
+        for (text, cluster, mine) in [
+            (MISMATCH_LOGICRL, "2.12.0", "2.42.0"),
+            (MISMATCH_PY_PATCH, "2.6.2", "2.6.2"),
+            (MISMATCH_KUBERAY, "1.9.0", "1.10.0"),
+        ] {
+            assert_eq!(
+                classify_exit(&lines(text)),
+                WorkerFailure::VersionMismatch {
+                    cluster: Some(cluster.to_string()),
+                    this_machine: Some(mine.to_string()),
+                }
+            );
+        }
+        // After a successful start's lines, too.
+        let mut tail = lines(VLLM_OK);
+        tail.extend(lines(MISMATCH_LOGICRL));
+        assert!(matches!(
+            classify_exit(&tail),
+            WorkerFailure::VersionMismatch { .. }
+        ));
+    }
+
+    #[test]
+    fn skew_fixture() {
+        let failure = classify_exit(&lines(SKEW));
+        assert_eq!(
+            failure,
+            WorkerFailure::VersionSkewSuspected { this_machine: None }
+        );
+        assert!(failure.is_permanent());
+    }
+
+    #[test]
+    fn multinode_fixture() {
+        assert_eq!(
+            classify_exit(&lines(MULTINODE)),
+            WorkerFailure::MultiNodeDisabled
+        );
+        // As third-party notes quote it in record style.
+        let record = format!(
+            "2024-01-01 10:00:00,000\tPANIC scripts.py:900 -- {}",
+            MULTINODE.trim()
+        );
+        assert_eq!(classify_exit(&[record]), WorkerFailure::MultiNodeDisabled);
+    }
+
+    #[test]
+    fn marked_dead_fixtures() {
+        for text in [DEAD_EVENT, DEAD_OLD, DEAD_TIMEOUT, GCS_NODE_REMOVED] {
+            let failure = classify_exit(&lines(text));
+            assert_eq!(failure, WorkerFailure::NodeMarkedDead, "{text}");
+            assert!(failure.is_network_caused());
+        }
+        for line in [
+            "The raylet died unexpectedly",
+            "Raylet on node 10.0.0.2 died",
+        ] {
+            assert_eq!(
+                classify_exit(&[line.to_string()]),
+                WorkerFailure::NodeMarkedDead
+            );
+        }
+    }
+
+    #[test]
+    fn success_then_death() {
+        let mut tail = lines(VLLM_OK);
+        tail.extend(lines(DEAD_TIMEOUT));
+        assert_eq!(classify_exit(&tail), WorkerFailure::NodeMarkedDead);
+
+        // What `ray start --block` itself prints when a subprocess dies (text from Ray's
+        // scripts.py; constructed, not recorded): no reason given, so it is a crash, and the
+        // line shown is the dead process rather than the "will be killed" epilogue.
+        let mut tail = lines(VLLM_OK);
+        tail.extend(lines(
+            "\n2025-02-16 19:02:11,002 ERROR scripts.py:1098 -- Some Ray subprocesses exited unexpectedly:\n\
+             2025-02-16 19:02:11,002 ERROR scripts.py:1102 --   raylet [exit code=1]\n\
+             \n\
+             2025-02-16 19:02:11,002 ERROR scripts.py:1107 -- Remaining processes will be killed.\n",
+        ));
+        assert_eq!(
+            classify_exit(&tail),
+            WorkerFailure::Crashed {
+                last_line: "raylet [exit code=1]".to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn auth_refused() {
+        // Constructed from the strings in Ray's source (src/ray/rpc/authentication tests,
+        // python/ray/_private/authentication/*), not from a recorded run.
+        for line in [
+            "ray.exceptions.RpcError: InvalidAuthToken: Authentication token is missing or incorrect",
+            "grpc._channel._InactiveRpcError: status = StatusCode.UNAUTHENTICATED details = \"Invalid or missing authentication token\"",
+            "ray.exceptions.AuthenticationError: Token authentication is enabled but no authentication token was found. Please provide an authentication token using one of these methods:",
+        ] {
+            let mut tail = lines(SKEW);
+            tail.insert(1, line.to_string());
+            assert_eq!(classify_exit(&tail), WorkerFailure::AuthRefused, "{line}");
+        }
+        // The head's warning about auth being off is not a refusal.
+        let warning = "2026-01-01 10:00:00,000\tWARNING authentication_token_setup.py:60 -- Token \
+                       authentication is disabled for this Ray cluster.";
+        assert!(matches!(
+            classify_exit(&[warning.to_string()]),
+            WorkerFailure::Crashed { .. }
+        ));
+    }
+
+    #[test]
+    fn head_unreachable() {
+        // Lines quoted in public issues (Jiayi-Pan/TinyZero#75, ray-project/ray#23611,
+        // ray-project/ray#37107).
+        for text in [
+            "[2025-02-16 16:05:55,537 E 350061 350061] gcs_rpc_client.h:179: Failed to connect to GCS at address 172.23.15.13:20000 within 5 seconds.\n\
+             [2025-02-16 16:06:26,552 W 350061 350061] gcs_client.cc:178: Failed to get cluster ID from GCS server: TimedOut: Timed out while waiting for GCS to become available.",
+            "2022-03-30 17:22:35,502 WARNING node.py:1465 -- Unable to connect to GCS at 127.0.0.1:6379. Check that (1) Ray GCS with matching version started successfully at the specified address, and (2) there is no firewall setting preventing access.",
+            "2023-07-05 21:46:54,656     ERROR utils.py:1395 -- Failed to connect to GCS. Please check `gcs_server.out` for more details.",
+            "ConnectionRefusedError: [Errno 111] Connection refused",
+        ] {
+            let failure = classify_exit(&lines(text));
+            assert_eq!(failure, WorkerFailure::HeadUnreachable, "{text}");
+            assert!(failure.is_network_caused() && !failure.is_permanent());
+        }
+    }
+
+    #[test]
+    fn crashed_last_line_skips_traceback_frames() {
+        let tail = lines(
+            "Traceback (most recent call last):\n  File \"/x/ray\", line 8, in <module>\n    sys.exit(main())\n             ^^^^^^\n\
+             ValueError: bad thing\n\n",
+        );
+        assert_eq!(
+            classify_exit(&tail),
+            WorkerFailure::Crashed {
+                last_line: "ValueError: bad thing".to_string()
+            }
+        );
+        // A tail that ends inside a trace (cut off, or a C++ stack) shows the line before it.
+        let tail = lines(
+            "[2022-02-16 12:46:52,789 C 149 149] node_manager.cc:170: Check failed: x\n\
+             *** StackTrace Information ***\n    ray::SpdLogMessage::Flush()\n    main\n",
+        );
+        assert_eq!(
+            classify_exit(&tail),
+            WorkerFailure::Crashed {
+                last_line:
+                    "[2022-02-16 12:46:52,789 C 149 149] node_manager.cc:170: Check failed: x"
+                        .to_string()
+            }
+        );
+        let tail = lines(
+            "ok\nTraceback (most recent call last):\n  File \"/x\", line 1, in <module>\n    f()\n",
+        );
+        assert_eq!(
+            classify_exit(&tail),
+            WorkerFailure::Crashed {
+                last_line: "ok".to_string()
+            }
+        );
+        // An indented message that is not under a frame is kept.
+        assert_eq!(
+            classify_exit(&lines("Error:\n    disk full\n")),
+            WorkerFailure::Crashed {
+                last_line: "disk full".to_string()
+            }
+        );
+        assert_eq!(
+            classify_exit(&[]),
+            WorkerFailure::Crashed {
+                last_line: String::new()
+            }
+        );
+        assert_eq!(
+            classify_exit(&lines("\n  \n")),
+            WorkerFailure::Crashed {
+                last_line: String::new()
+            }
+        );
+    }
+
+    #[test]
+    fn crashed_last_line_is_trimmed_and_short() {
+        let long = format!("  {}  ", "é".repeat(500));
+        let WorkerFailure::Crashed { last_line } = classify_exit(&[long]) else {
+            panic!("expected Crashed");
+        };
+        assert_eq!(last_line.chars().count(), 200);
+        assert!(last_line.ends_with('…') && last_line.starts_with('é'));
+    }
+
+    #[test]
+    fn only_the_last_lines_count() {
+        // An old "marked as dead" far above the end is not this exit's reason.
+        let mut tail = lines(DEAD_TIMEOUT);
+        tail.extend((0..TAIL_LINES).map(|i| format!("line {i}")));
+        assert_eq!(
+            classify_exit(&tail),
+            WorkerFailure::Crashed {
+                last_line: format!("line {}", TAIL_LINES - 1)
+            }
+        );
+    }
+
+    #[test]
+    fn ray_version() {
+        assert_eq!(
+            parse_ray_version("ray, version 2.60.0\n").as_deref(),
+            Some("2.60.0")
+        );
+        assert_eq!(
+            parse_ray_version(
+                "/x/site-packages/ray/__init__.py:10: UserWarning: something\n  warn()\nray, version 2.51.2\n"
+            )
+            .as_deref(),
+            Some("2.51.2")
+        );
+        assert_eq!(
+            parse_ray_version("ray, version 3.0.0.dev0\r\n").as_deref(),
+            Some("3.0.0.dev0")
+        );
+        assert_eq!(parse_ray_version(""), None);
+        assert_eq!(parse_ray_version("command not found: ray"), None);
+        assert_eq!(parse_ray_version("ray, version \n"), None);
+        assert_eq!(parse_ray_version("ray, version banana"), None);
+    }
+
+    #[test]
+    fn user_messages() {
+        let m = WorkerFailure::VersionSkewSuspected {
+            this_machine: Some("2.51.2".into()),
+        }
+        .user_message();
+        assert_eq!(
+            m,
+            "The head could not hand this machine its session: that is what Ray does when the \
+             head runs a different Ray version (this machine has 2.51.2). Run \
+             `bittrader-worker setup` to install the head's version."
+        );
+        let m = WorkerFailure::VersionMismatch {
+            cluster: Some("2.60.0".into()),
+            this_machine: Some("2.51.2".into()),
+        }
+        .user_message();
+        assert_eq!(
+            m,
+            "The head runs Ray 2.60.0, this machine 2.51.2 — run `bittrader-worker setup \
+             --ray-version 2.60.0`."
+        );
+        let same = WorkerFailure::VersionMismatch {
+            cluster: Some("2.6.2".into()),
+            this_machine: Some("2.6.2".into()),
+        }
+        .user_message();
+        assert!(same.contains("Python"), "{same}");
+        assert!(WorkerFailure::AuthRefused
+            .user_message()
+            .contains("auth_token_file in config.toml"));
+        assert!(WorkerFailure::NodeMarkedDead
+            .user_message()
+            .contains("rejoining"));
+        assert!(WorkerFailure::MultiNodeDisabled
+            .user_message()
+            .contains("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1"));
+        assert!(WorkerFailure::Crashed {
+            last_line: "boom".into()
+        }
+        .user_message()
+        .contains("boom"));
+        for f in [
+            WorkerFailure::VersionMismatch {
+                cluster: None,
+                this_machine: None,
+            },
+            WorkerFailure::VersionSkewSuspected { this_machine: None },
+            WorkerFailure::HeadUnreachable,
+            WorkerFailure::Crashed {
+                last_line: String::new(),
+            },
+        ] {
+            let m = f.user_message();
+            assert!(
+                !m.is_empty() && !m.contains("  ") && !m.contains('\n'),
+                "{m:?}"
+            );
+        }
+    }
+}

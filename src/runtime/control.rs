@@ -1,0 +1,192 @@
+//! The local control socket: how the CLI (`status`, `pause`, …) talks to the running instance.
+//!
+//! One JSON request per connection, one JSON reply. The socket lives in the data folder, which
+//! is 0700, and is itself 0600: only this user can reach it.
+
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::supervisor::Status;
+
+/// A request from the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    /// The current status.
+    Status,
+    /// Stop contributing.
+    Pause,
+    /// Contribute again.
+    Resume,
+    /// Offer this many CPUs.
+    Cpus { cpus: u32 },
+    /// Join this head (`host[:port]`).
+    Head { address: String },
+    /// Stop the worker and exit.
+    Quit,
+}
+
+/// The running instance's state, as the CLI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// One line for people.
+    pub summary: String,
+    /// The supervisor's snapshot.
+    pub status: serde_json::Value,
+    /// The supervisor's process id.
+    pub pid: u32,
+    /// The worker's process id, when one runs.
+    pub worker_pid: Option<u32>,
+    /// The address this node uses in the cluster.
+    pub node_ip: Option<String>,
+    /// Where the state changes are logged.
+    pub log_file: String,
+}
+
+impl StatusReport {
+    /// Builds a report from the supervisor's status and the driver's facts.
+    pub fn new(
+        status: &Status,
+        worker_pid: Option<u32>,
+        node_ip: Option<String>,
+        log_file: &Path,
+    ) -> Self {
+        StatusReport {
+            summary: crate::text::summary(status),
+            status: serde_json::to_value(status).unwrap_or(serde_json::Value::Null),
+            pid: std::process::id(),
+            worker_pid,
+            node_ip,
+            log_file: log_file.display().to_string(),
+        }
+    }
+}
+
+/// The reply to a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Whether the request was carried out.
+    pub ok: bool,
+    /// What went wrong, or what was done, in words.
+    pub message: Option<String>,
+    /// The state after the request.
+    pub report: Option<StatusReport>,
+}
+
+/// A request waiting for the driver's answer.
+#[derive(Debug)]
+pub struct Pending {
+    /// What was asked.
+    pub request: Request,
+    /// Where the answer goes.
+    pub reply: oneshot::Sender<Reply>,
+}
+
+/// Binds the socket (replacing a stale one: the caller holds the single-instance lock) and
+/// forwards each request to `requests`.
+pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let requests = requests.clone();
+            tokio::spawn(async move {
+                let _ = handle(stream, requests).await;
+            });
+        }
+    });
+    Ok(())
+}
+
+async fn handle(stream: UnixStream, requests: mpsc::Sender<Pending>) -> io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = BufReader::new(read);
+    let read_line = reader.read_line(&mut line);
+    tokio::time::timeout(Duration::from_secs(5), read_line)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no request"))??;
+    let reply = match serde_json::from_str::<Request>(line.trim()) {
+        Ok(request) => {
+            let (tx, rx) = oneshot::channel();
+            if requests.send(Pending { request, reply: tx }).await.is_err() {
+                failure("the supervisor is shutting down")
+            } else {
+                rx.await
+                    .unwrap_or_else(|_| failure("the supervisor is shutting down"))
+            }
+        }
+        Err(e) => failure(&format!("not a request this version understands: {e}")),
+    };
+    let mut text = serde_json::to_string(&reply).map_err(io::Error::other)?;
+    text.push('\n');
+    write.write_all(text.as_bytes()).await?;
+    write.shutdown().await
+}
+
+fn failure(message: &str) -> Reply {
+    Reply {
+        ok: false,
+        message: Some(message.to_string()),
+        report: None,
+    }
+}
+
+/// Why the CLI could not get an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Nothing listens: no instance runs.
+    #[error("BitTrader Worker is not running (no control socket at {path}). Start it with `bittrader-worker` or `bittrader-worker daemon`.")]
+    NotRunning {
+        /// The socket's path.
+        path: String,
+    },
+    /// Something else went wrong on the way.
+    #[error("could not talk to the running BitTrader Worker: {0}")]
+    Io(#[from] io::Error),
+    /// The answer was not understood.
+    #[error("the running BitTrader Worker gave an answer this version does not understand: {0}")]
+    Protocol(#[from] serde_json::Error),
+}
+
+/// Sends one request to the running instance (blocking; for the CLI).
+pub fn request(path: &Path, request: &Request) -> Result<Reply, ClientError> {
+    use std::io::{BufRead, Write};
+    let mut stream = match std::os::unix::net::UnixStream::connect(path) {
+        Ok(stream) => stream,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Err(ClientError::NotRunning {
+                path: path.display().to_string(),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // A quit waits for the worker to stop (up to its grace).
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut text = serde_json::to_string(request)?;
+    text.push('\n');
+    stream.write_all(text.as_bytes())?;
+    let mut line = String::new();
+    io::BufReader::new(stream).read_line(&mut line)?;
+    Ok(serde_json::from_str(line.trim())?)
+}

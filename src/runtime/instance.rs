@@ -1,0 +1,137 @@
+//! One supervisor per user: an exclusive lock on a file in the data folder, and a refusal to
+//! fight the old `worker_daemon.sh` if it still runs.
+//!
+//! The lock is `flock(2)`: the kernel releases it when the process dies, so a crash never leaves
+//! a stale lock behind (unlike a pid file alone).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::platform::ProcessTable;
+
+/// Why this instance may not run.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    /// Another supervisor holds the lock.
+    #[error("BitTrader Worker is already running (pid {pid}). Use `bittrader-worker status`, or quit that one first.")]
+    AlreadyRunning {
+        /// The holder, as it wrote itself into the lock file (0 when unreadable).
+        pid: u32,
+    },
+    /// The old bash daemon is running.
+    #[error("The old worker_daemon.sh is still running (pid {pid}): two supervisors would fight over Ray. Stop it first: `launchctl bootout gui/$(id -u)/com.bittrader.worker` (macOS) or `kill {pid}`, then start again.")]
+    LegacyDaemon {
+        /// The old daemon's pid.
+        pid: u32,
+    },
+    /// The lock file could not be opened.
+    #[error("could not open {path}: {source}")]
+    Io {
+        /// The lock file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Held for as long as this instance runs.
+#[derive(Debug)]
+pub struct InstanceLock {
+    _lock: Flock<File>,
+}
+
+/// Takes the single-instance lock at `path`, writing our pid into it.
+pub fn acquire(path: &Path) -> Result<InstanceLock, InstanceError> {
+    let io_error = |source| InstanceError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io_error)?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(mut lock) => {
+            let _ = lock.set_len(0);
+            let _ = lock.seek(SeekFrom::Start(0));
+            let _ = write!(lock, "{}", std::process::id());
+            let _ = lock.flush();
+            Ok(InstanceLock { _lock: lock })
+        }
+        Err((mut file, _)) => {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            Err(InstanceError::AlreadyRunning {
+                pid: text.trim().parse().unwrap_or(0),
+            })
+        }
+    }
+}
+
+/// Refuses to run beside the old bash daemon.
+pub fn check_no_legacy_daemon(processes: &dyn ProcessTable) -> Result<(), InstanceError> {
+    match processes.find_command("worker_daemon.sh").first() {
+        Some((pid, _)) => Err(InstanceError::LegacyDaemon { pid: *pid }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FakeProcesses(Vec<(u32, String)>);
+
+    impl ProcessTable for FakeProcesses {
+        fn start_time(&self, _pid: u32) -> Option<u64> {
+            None
+        }
+        fn find_command(&self, needle: &str) -> Vec<(u32, String)> {
+            self.0
+                .iter()
+                .filter(|(_, cmd)| cmd.contains(needle))
+                .cloned()
+                .collect()
+        }
+    }
+
+    #[test]
+    fn a_second_lock_names_the_holder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("supervisor.lock");
+        let _held = acquire(&path).expect("first");
+        match acquire(&path) {
+            Err(InstanceError::AlreadyRunning { pid }) => assert_eq!(pid, std::process::id()),
+            other => panic!("expected AlreadyRunning, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_lock_is_free_again_once_released() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("supervisor.lock");
+        drop(acquire(&path).expect("first"));
+        assert!(acquire(&path).is_ok());
+    }
+
+    #[test]
+    fn the_old_daemon_is_refused_with_what_to_do() {
+        let table = FakeProcesses(vec![(
+            4242,
+            "/bin/bash /Users/me/.bittrader_worker/worker_daemon.sh".into(),
+        )]);
+        let err = check_no_legacy_daemon(&table).expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.contains("4242") && text.contains("launchctl bootout"),
+            "{text}"
+        );
+        assert!(check_no_legacy_daemon(&FakeProcesses(vec![])).is_ok());
+    }
+}

@@ -1,0 +1,104 @@
+//! `worker.log`: one timestamped line per change of state, in the old daemon's format, rotated
+//! so that it never grows without bound.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// An append-only text log that keeps itself under `max_bytes` by moving the full file to
+/// `NAME.1` (one old generation is kept, like newsyslog's `count 1`).
+#[derive(Debug)]
+pub struct RotatingLog {
+    path: PathBuf,
+    max_bytes: u64,
+    file: Option<File>,
+    written: u64,
+}
+
+impl RotatingLog {
+    /// A log at `path`; the file is opened on the first write.
+    pub fn new(path: impl Into<PathBuf>, max_bytes: u64) -> Self {
+        RotatingLog {
+            path: path.into(),
+            max_bytes,
+            file: None,
+            written: 0,
+        }
+    }
+
+    /// The file written to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `text` as one line stamped with the local time: `YYYY-MM-DD HH:MM:SS - text`.
+    pub fn line(&mut self, text: &str) -> io::Result<()> {
+        let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
+        self.raw(&format!("{stamp} - {text}\n"))
+    }
+
+    /// Appends `text` as it is.
+    pub fn raw(&mut self, text: &str) -> io::Result<()> {
+        if self.file.is_none() {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            self.written = file.metadata().map(|m| m.len()).unwrap_or(0);
+            self.file = Some(file);
+        }
+        if self.written + text.len() as u64 > self.max_bytes && self.written > 0 {
+            self.rotate()?;
+            return self.raw(text);
+        }
+        if let Some(file) = self.file.as_mut() {
+            file.write_all(text.as_bytes())?;
+            self.written += text.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        self.file = None;
+        let mut old = self.path.clone().into_os_string();
+        old.push(".1");
+        fs::rename(&self.path, PathBuf::from(old))?;
+        self.written = 0;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_have_the_old_daemons_shape() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log = RotatingLog::new(dir.path().join("worker.log"), 1 << 20);
+        log.line("✅ Worker connected to the cluster with 10 CPUs")
+            .expect("write");
+        let text = fs::read_to_string(dir.path().join("worker.log")).expect("read");
+        let (stamp, rest) = text.split_once(" - ").expect("separator");
+        assert_eq!(stamp.len(), "2026-01-26 10:00:08".len());
+        assert!(chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S").is_ok());
+        assert_eq!(rest, "✅ Worker connected to the cluster with 10 CPUs\n");
+    }
+
+    #[test]
+    fn it_rotates_and_stays_bounded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("worker.log");
+        let mut log = RotatingLog::new(&path, 1000);
+        for i in 0..500 {
+            log.line(&format!("line {i}")).expect("write");
+        }
+        let current = fs::metadata(&path).expect("current").len();
+        let old = fs::metadata(dir.path().join("worker.log.1"))
+            .expect("old")
+            .len();
+        assert!(current <= 1000 && old <= 1000, "{current} {old}");
+        let text = fs::read_to_string(&path).expect("read");
+        assert!(text.trim_end().ends_with("line 499"));
+    }
+}

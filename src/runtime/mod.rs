@@ -1,0 +1,380 @@
+//! The tokio driver around the pure supervisor.
+//!
+//! It only carries out [`Action`]s and turns the world into [`Event`]s: probes run as tasks and
+//! report back, the worker's output and exit arrive as reports, user requests come from the
+//! control socket (and the tray) through one channel. The loop is the `quinn` shape: drain the
+//! supervisor's actions, publish its status, then wait for the earliest of its deadline, an event
+//! or a request. No decision is taken here.
+
+pub mod control;
+pub mod instance;
+pub mod log;
+pub mod probe;
+pub mod worker;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::config::{Config, HeadAddress, NodeIp, Paths};
+use crate::platform::{ProcessTable, SystemProcesses};
+use crate::ray_output::{self, WorkerFailure};
+use crate::supervisor::{
+    Action, Event, HeadProbe, Settings, Status, Supervisor, UserCommand, WorkerExit,
+};
+use control::{Pending, Reply, Request, StatusReport};
+use log::RotatingLog;
+use probe::TailscaleCli;
+use worker::{RayCommand, WorkerProcess, WorkerReport};
+
+/// `worker.log` and the Ray output file are each kept under this size (plus one old copy).
+const LOG_MAX_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Where notifications go (the tray shows them; the headless daemon only logs them).
+pub trait Notifier: Send {
+    /// Shows one notification.
+    fn notify(&mut self, title: &str, body: &str);
+}
+
+/// A notifier that shows nothing.
+#[derive(Debug, Default)]
+pub struct NoNotifier;
+
+impl Notifier for NoNotifier {
+    fn notify(&mut self, _title: &str, _body: &str) {}
+}
+
+/// Everything the driver needs to run.
+pub struct DriverOptions {
+    /// The data folder.
+    pub paths: Paths,
+    /// The configuration (kept up to date and saved when the user changes something).
+    pub config: Config,
+    /// Logical CPUs of this machine: the most that may be offered.
+    pub machine_cpus: u32,
+    /// The Tailscale CLI, if any.
+    pub tailscale: TailscaleCli,
+}
+
+/// The supervisor's timings from the configuration.
+pub fn settings_from(config: &Config) -> Settings {
+    let timing = &config.timing;
+    Settings {
+        grace: Duration::from_secs(timing.grace_secs),
+        probe_every_up: Duration::from_millis(timing.probe_interval_ms),
+        stop_grace: Duration::from_secs(timing.stop_grace_secs),
+        ..Settings::default()
+    }
+}
+
+/// The `ray` to run: the configured one, else the one `setup` installed, else `ray` on PATH.
+pub fn ray_executable(config: &Config, paths: &Paths) -> PathBuf {
+    if let Some(path) = &config.ray_path {
+        return path.clone();
+    }
+    let venv = paths.venv_dir().join("bin").join("ray");
+    if venv.is_file() {
+        return venv;
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("ray"))
+                .find(|candidate| candidate.is_file())
+        })
+        .unwrap_or_else(|| PathBuf::from("ray"))
+}
+
+/// Runs the supervisor until `shutdown` resolves (then stops the worker cleanly) or a `quit`
+/// request arrives. `requests` carries user requests (control socket, tray); `status` receives
+/// every new state.
+pub async fn run(
+    options: DriverOptions,
+    mut requests: mpsc::Receiver<Pending>,
+    status: watch::Sender<StatusReport>,
+    mut notifier: Box<dyn Notifier>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let DriverOptions {
+        paths,
+        mut config,
+        machine_cpus,
+        tailscale,
+    } = options;
+    let processes = SystemProcesses;
+    let mut log = RotatingLog::new(paths.log_file(), LOG_MAX_BYTES);
+    let ray_log = Arc::new(Mutex::new(RotatingLog::new(
+        paths.ray_log_file(),
+        LOG_MAX_BYTES,
+    )));
+
+    match worker::stop_orphan(
+        &paths.worker_pid_file(),
+        &processes,
+        Duration::from_secs(config.timing.stop_grace_secs),
+    )
+    .await
+    {
+        worker::Orphan::Stopped { pid } => {
+            let _ = log.line(&format!(
+                "🧹 Stopped the worker (pid {pid}) left behind by an earlier run"
+            ));
+        }
+        worker::Orphan::Stale { pid } => {
+            let _ = log.line(&format!(
+                "Left pid {pid} alone: it is no longer the worker an earlier run started"
+            ));
+        }
+        worker::Orphan::None => {}
+    }
+
+    let settings = settings_from(&config);
+    let probe_timeout = Duration::from_millis(config.timing.probe_timeout_ms);
+    let start = Instant::now();
+    let mut sup = Supervisor::new(
+        settings,
+        config.head.clone(),
+        config.cpus,
+        config.paused,
+        start.into_std(),
+    );
+
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
+    let (reports_tx, mut reports_rx) = mpsc::unbounded_channel::<WorkerReport>();
+    let (net_tx, mut net_rx) = mpsc::unbounded_channel::<()>();
+    probe::watch_network(net_tx);
+
+    let mut worker: Option<WorkerProcess> = None;
+    let mut node_ip: Option<String> = None;
+    let mut last_status: Option<Status> = None;
+    let mut pending_quit: Vec<tokio::sync::oneshot::Sender<Reply>> = Vec::new();
+    tokio::pin!(shutdown);
+    let mut shutdown_seen = false;
+
+    loop {
+        // Drain what the supervisor decided.
+        let mut exit = false;
+        while let Some(action) = sup.poll_action() {
+            match action {
+                Action::Probe { head } => {
+                    let events = events_tx.clone();
+                    let tailscale = tailscale.clone();
+                    tokio::spawn(async move {
+                        let unreachable = probe::probe_head(&head, probe_timeout, &tailscale).await;
+                        let _ = events.send(Event::HeadProbe(HeadProbe { head, unreachable }));
+                    });
+                }
+                Action::StartWorker(spec) => {
+                    let ip = match &config.node_ip {
+                        NodeIp::Fixed(ip) => Ok(*ip),
+                        NodeIp::Auto => probe::node_ip_for(&spec.head, &tailscale).await,
+                    };
+                    let ray = RayCommand {
+                        ray: ray_executable(&config, &paths),
+                        auth_token_file: config.auth_token_file.clone(),
+                    };
+                    let started = match ip {
+                        Ok(ip) => {
+                            node_ip = Some(ip.to_string());
+                            worker::spawn(
+                                &ray,
+                                &spec,
+                                ip,
+                                &paths.worker_pid_file(),
+                                &processes,
+                                ray_log.clone(),
+                                reports_tx.clone(),
+                            )
+                        }
+                        Err(e) => Err(crate::supervisor::SpawnFailure::Other {
+                            detail: format!("no local address reaches the head: {e}"),
+                        }),
+                    };
+                    match started {
+                        Ok(process) => worker = Some(process),
+                        Err(failure) => {
+                            let _ = events_tx.send(Event::WorkerSpawnFailed(failure));
+                        }
+                    }
+                }
+                Action::StopWorker { grace, .. } => {
+                    if let Some(process) = &worker {
+                        process.stop(grace);
+                    }
+                }
+                Action::Notify(notice) => {
+                    let (title, body) = crate::text::notice(&notice);
+                    let _ = log.line(&format!("🔔 {title}: {body}"));
+                    notifier.notify(&title, &body);
+                }
+                Action::Exit => exit = true,
+            }
+        }
+
+        // Publish and log the new state.
+        let now_status = sup.status();
+        if last_status.as_ref() != Some(&now_status) {
+            if let Some(line) = crate::text::transition_line(last_status.as_ref(), &now_status) {
+                let _ = log.line(&line);
+            }
+            last_status = Some(now_status.clone());
+        }
+        let report = StatusReport::new(
+            &now_status,
+            worker.as_ref().map(|w| w.pid()),
+            node_ip.clone(),
+            log.path(),
+        );
+        status.send_if_modified(|current| {
+            if *current != report {
+                *current = report.clone();
+                true
+            } else {
+                false
+            }
+        });
+
+        if exit {
+            for reply in pending_quit.drain(..) {
+                let _ = reply.send(Reply {
+                    ok: true,
+                    message: Some("Stopped.".to_string()),
+                    report: Some(report.clone()),
+                });
+            }
+            return Ok(());
+        }
+
+        let deadline = sup.poll_timeout().map(Instant::from_std);
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+
+        tokio::select! {
+            _ = sleep => sup.handle_timeout(Instant::now().into_std()),
+            Some(event) = events_rx.recv() => sup.handle_event(Instant::now().into_std(), event),
+            Some(report) = reports_rx.recv() => {
+                let event = match report {
+                    WorkerReport::Joined => Event::WorkerJoined,
+                    WorkerReport::Exited { code, tail } => {
+                        worker = None;
+                        let failure = explain_exit(code, &tail, &ray_executable(&config, &paths)).await;
+                        Event::WorkerExited(WorkerExit { code, failure })
+                    }
+                };
+                sup.handle_event(Instant::now().into_std(), event);
+            }
+            Some(()) = net_rx.recv() => sup.handle_event(Instant::now().into_std(), Event::NetworkChanged),
+            Some(pending) = requests.recv() => {
+                let now = Instant::now().into_std();
+                match apply_request(&pending.request, &mut config, &paths, machine_cpus) {
+                    Ok(Some(command)) => {
+                        let quitting = command == UserCommand::Shutdown;
+                        sup.handle_event(now, Event::User(command));
+                        if quitting {
+                            pending_quit.push(pending.reply);
+                        } else {
+                            let report = StatusReport::new(&sup.status(), worker.as_ref().map(|w| w.pid()), node_ip.clone(), log.path());
+                            let _ = pending.reply.send(Reply { ok: true, message: None, report: Some(report) });
+                        }
+                    }
+                    Ok(None) => {
+                        let report = StatusReport::new(&sup.status(), worker.as_ref().map(|w| w.pid()), node_ip.clone(), log.path());
+                        let _ = pending.reply.send(Reply { ok: true, message: None, report: Some(report) });
+                    }
+                    Err(message) => {
+                        let _ = pending.reply.send(Reply { ok: false, message: Some(message), report: None });
+                    }
+                }
+            }
+            _ = &mut shutdown, if !shutdown_seen => {
+                shutdown_seen = true;
+                sup.handle_event(Instant::now().into_std(), Event::User(UserCommand::Shutdown));
+            }
+        }
+    }
+}
+
+/// Turns a request into a supervisor command, saving the configuration first: if the save
+/// fails, nothing changes and the user is told.
+fn apply_request(
+    request: &Request,
+    config: &mut Config,
+    paths: &Paths,
+    machine_cpus: u32,
+) -> Result<Option<UserCommand>, String> {
+    let mut next = config.clone();
+    let command = match request {
+        Request::Status => return Ok(None),
+        Request::Quit => return Ok(Some(UserCommand::Shutdown)),
+        Request::Pause => {
+            next.paused = true;
+            UserCommand::Pause
+        }
+        Request::Resume => {
+            next.paused = false;
+            UserCommand::Resume
+        }
+        Request::Cpus { cpus } => {
+            let cpus =
+                crate::config::validate_cpus(*cpus, machine_cpus).map_err(|e| e.to_string())?;
+            next.cpus = cpus;
+            UserCommand::SetCpus(cpus)
+        }
+        Request::Head { address } => {
+            let head = address.parse::<HeadAddress>().map_err(|e| e.to_string())?;
+            next.head = Some(head.clone());
+            UserCommand::SetHead(head)
+        }
+    };
+    next.save(paths).map_err(|e| e.to_string())?;
+    *config = next;
+    Ok(Some(command))
+}
+
+/// What a worker's exit means, from the end of its output. A suspected version skew is worth
+/// naming this machine's Ray version, which costs one `ray --version`.
+async fn explain_exit(
+    code: Option<i32>,
+    tail: &[String],
+    ray: &std::path::Path,
+) -> Option<WorkerFailure> {
+    if code.is_none() && tail.is_empty() {
+        return None;
+    }
+    let failure = ray_output::classify_exit(tail);
+    Some(match failure {
+        WorkerFailure::VersionSkewSuspected { this_machine: None } => {
+            WorkerFailure::VersionSkewSuspected {
+                this_machine: local_ray_version(ray).await,
+            }
+        }
+        other => other,
+    })
+}
+
+/// This machine's Ray version (`ray --version`), if it answers within a few seconds.
+pub async fn local_ray_version(ray: &std::path::Path) -> Option<String> {
+    let run = tokio::process::Command::new(ray)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .ok()?
+        .ok()?;
+    ray_output::parse_ray_version(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// Whether the process table can answer for `pid` (for tests of orphan handling).
+pub fn process_alive(pid: u32) -> bool {
+    SystemProcesses.start_time(pid).is_some()
+}

@@ -1,0 +1,113 @@
+//! Runs one supervisor for this user: lock, orphan check, control socket, driver, clean exit.
+//! The headless daemon and the menu-bar app both start here.
+
+use std::future::Future;
+
+use anyhow::Context;
+use tokio::sync::{mpsc, watch};
+
+use crate::config::{Config, Paths};
+use crate::platform::SystemProcesses;
+use crate::runtime::control::{self, Pending, StatusReport};
+use crate::runtime::probe::TailscaleCli;
+use crate::runtime::{self, instance, DriverOptions, Notifier};
+
+/// This machine's logical CPUs: the most that may be offered.
+pub fn machine_cpus() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1)
+}
+
+/// The empty report shown before the supervisor's first step.
+pub fn initial_report(paths: &Paths) -> StatusReport {
+    StatusReport {
+        summary: "Starting".to_string(),
+        status: serde_json::Value::Null,
+        pid: std::process::id(),
+        worker_pid: None,
+        node_ip: None,
+        log_file: paths.log_file().display().to_string(),
+    }
+}
+
+/// Everything that must hold before a supervisor may run: the data folder, the
+/// single-instance lock, no old bash daemon, a readable configuration.
+pub struct Prepared {
+    /// Held for the life of the supervisor.
+    pub lock: instance::InstanceLock,
+    /// The loaded (or imported) configuration.
+    pub config: Config,
+}
+
+/// Takes the lock and loads the configuration, or says why not.
+pub fn prepare(paths: &Paths) -> anyhow::Result<Prepared> {
+    paths
+        .ensure_home()
+        .with_context(|| format!("creating {}", paths.home.display()))?;
+    let lock = instance::acquire(&paths.lock_file())?;
+    instance::check_no_legacy_daemon(&SystemProcesses)?;
+    let config = Config::load_or_import(paths, machine_cpus())?;
+    Ok(Prepared { lock, config })
+}
+
+/// Serves the control socket and runs the driver until `shutdown` or a `quit`.
+pub async fn serve(
+    paths: Paths,
+    config: Config,
+    requests: (mpsc::Sender<Pending>, mpsc::Receiver<Pending>),
+    status: watch::Sender<StatusReport>,
+    notifier: Box<dyn Notifier>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let (requests_tx, requests_rx) = requests;
+    control::serve(&paths.socket(), requests_tx)
+        .with_context(|| format!("opening the control socket {}", paths.socket().display()))?;
+    let socket = paths.socket();
+    let options = DriverOptions {
+        paths,
+        config,
+        machine_cpus: machine_cpus(),
+        tailscale: TailscaleCli::discover(),
+    };
+    let result = runtime::run(options, requests_rx, status, notifier, shutdown).await;
+    let _ = std::fs::remove_file(socket);
+    result
+}
+
+/// Resolves on Ctrl-C or SIGTERM (launchd and systemd stop services with SIGTERM).
+pub async fn terminated() {
+    let sigterm = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = sigterm => {}
+    }
+}
+
+/// `bittrader-worker daemon`: the supervisor without a tray, until Ctrl-C, SIGTERM or `quit`.
+pub fn run_daemon(paths: Paths) -> anyhow::Result<()> {
+    let prepared = prepare(&paths)?;
+    // One thread is plenty: the driver waits on timers, sockets and a child process.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (status_tx, _status_rx) = watch::channel(initial_report(&paths));
+    let result = runtime.block_on(serve(
+        paths,
+        prepared.config,
+        mpsc::channel(16),
+        status_tx,
+        Box::new(runtime::NoNotifier),
+        terminated(),
+    ));
+    drop(prepared.lock);
+    result
+}

@@ -1,0 +1,232 @@
+//! Restart delays and the give-up breaker.
+//!
+//! Borrowed from systemd (`RestartSec` growing geometrically to `RestartMaxDelaySec`) and
+//! Erlang/OTP (restart *intensity* within a *period* trips a breaker): a worker that keeps dying
+//! is restarted after 1 s, 2 s, 4 s, … up to a cap, and after too many deaths in a window the
+//! supervisor gives up loudly instead of looping. Pure: time comes in as arguments, and the
+//! jitter comes from a seed so tests are deterministic.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// How restarts back off and when to give up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackoffPolicy {
+    /// The first restart delay; also the floor between any two starts (s6: never respawn more
+    /// than once a second).
+    pub first: Duration,
+    /// Each consecutive failure multiplies the delay by this.
+    pub factor: f64,
+    /// The delay never grows past this.
+    pub max: Duration,
+    /// This many abnormal exits within `window` trip the breaker.
+    pub burst: usize,
+    /// The window the breaker counts in.
+    pub window: Duration,
+    /// A worker that stayed joined this long resets the delay to `first`.
+    pub stable_after: Duration,
+    /// Up to this fraction of the delay is added at random so that several laptops behind one
+    /// flapping network do not restart in lockstep.
+    pub jitter: f64,
+    /// Seed of the jitter.
+    pub seed: u64,
+}
+
+impl Default for BackoffPolicy {
+    fn default() -> Self {
+        BackoffPolicy {
+            first: Duration::from_secs(1),
+            factor: 2.0,
+            max: Duration::from_secs(60),
+            burst: 5,
+            window: Duration::from_secs(600),
+            stable_after: Duration::from_secs(60),
+            jitter: 0.1,
+            seed: 0x5eed_b177_7ade,
+        }
+    }
+}
+
+/// What to do after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Try again after this delay.
+    RetryAfter(Duration),
+    /// Too many failures in the window: stop trying until the user asks.
+    GiveUp,
+}
+
+/// The running count of failures.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    policy: BackoffPolicy,
+    /// Times of recent abnormal exits, oldest first, none older than the window.
+    recent: VecDeque<Instant>,
+    /// Failures since the last stable run: the exponent of the delay.
+    consecutive: u32,
+    rng: u64,
+}
+
+impl Backoff {
+    /// A fresh counter.
+    pub fn new(policy: BackoffPolicy) -> Self {
+        let rng = policy.seed | 1;
+        Backoff {
+            policy,
+            recent: VecDeque::new(),
+            consecutive: 0,
+            rng,
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &BackoffPolicy {
+        &self.policy
+    }
+
+    /// Failures recorded within the current window.
+    pub fn recent_failures(&self) -> usize {
+        self.recent.len()
+    }
+
+    /// Records an abnormal exit at `now` and says what to do.
+    pub fn record_failure(&mut self, now: Instant) -> Verdict {
+        while let Some(&oldest) = self.recent.front() {
+            if now.saturating_duration_since(oldest) > self.policy.window {
+                self.recent.pop_front();
+            } else {
+                break;
+            }
+        }
+        self.recent.push_back(now);
+        if self.recent.len() >= self.policy.burst {
+            return Verdict::GiveUp;
+        }
+        let exponent = self.consecutive.min(30) as i32;
+        self.consecutive = self.consecutive.saturating_add(1);
+        let base = self.policy.first.as_secs_f64() * self.policy.factor.powi(exponent);
+        let capped = base.min(self.policy.max.as_secs_f64());
+        let jittered = capped * (1.0 + self.policy.jitter * self.next_unit());
+        let delay = Duration::from_secs_f64(jittered.min(self.policy.max.as_secs_f64()));
+        Verdict::RetryAfter(delay.max(self.policy.first))
+    }
+
+    /// The worker ran long enough to count as healthy: the next failure starts from `first`.
+    pub fn record_stable(&mut self) {
+        self.consecutive = 0;
+    }
+
+    /// Forget everything (the user asked to try again).
+    pub fn reset(&mut self) {
+        self.recent.clear();
+        self.consecutive = 0;
+    }
+
+    /// xorshift64*: a uniform number in [0, 1).
+    fn next_unit(&mut self) -> f64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        let out = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        (out >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_jitter() -> BackoffPolicy {
+        BackoffPolicy {
+            jitter: 0.0,
+            ..BackoffPolicy::default()
+        }
+    }
+
+    #[test]
+    fn delays_grow_geometrically_from_the_floor_to_the_cap() {
+        let mut b = Backoff::new(BackoffPolicy {
+            burst: 100,
+            ..no_jitter()
+        });
+        let t0 = Instant::now();
+        let delays: Vec<_> = (0..9)
+            .map(|i| b.record_failure(t0 + Duration::from_secs(i)))
+            .collect();
+        let secs: Vec<u64> = delays
+            .iter()
+            .map(|v| match v {
+                Verdict::RetryAfter(d) => d.as_secs(),
+                Verdict::GiveUp => 0,
+            })
+            .collect();
+        assert_eq!(secs, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+
+    #[test]
+    fn the_breaker_trips_on_the_burst_within_the_window() {
+        let mut b = Backoff::new(no_jitter());
+        let t0 = Instant::now();
+        for i in 0..4 {
+            assert!(matches!(
+                b.record_failure(t0 + Duration::from_secs(i)),
+                Verdict::RetryAfter(_)
+            ));
+        }
+        assert_eq!(
+            b.record_failure(t0 + Duration::from_secs(5)),
+            Verdict::GiveUp
+        );
+    }
+
+    #[test]
+    fn failures_older_than_the_window_are_forgotten() {
+        let mut b = Backoff::new(no_jitter());
+        let t0 = Instant::now();
+        for i in 0..4 {
+            b.record_failure(t0 + Duration::from_secs(i));
+        }
+        let later = t0 + Duration::from_secs(700);
+        assert!(matches!(b.record_failure(later), Verdict::RetryAfter(_)));
+        assert_eq!(b.recent_failures(), 1);
+    }
+
+    #[test]
+    fn a_stable_run_resets_the_delay_but_not_the_breaker() {
+        let mut b = Backoff::new(no_jitter());
+        let t0 = Instant::now();
+        b.record_failure(t0);
+        b.record_failure(t0);
+        b.record_stable();
+        assert_eq!(
+            b.record_failure(t0),
+            Verdict::RetryAfter(Duration::from_secs(1))
+        );
+        assert_eq!(b.recent_failures(), 3);
+    }
+
+    #[test]
+    fn jitter_is_bounded_and_deterministic_for_a_seed() {
+        let run = || {
+            let mut b = Backoff::new(BackoffPolicy {
+                burst: 100,
+                ..BackoffPolicy::default()
+            });
+            let t0 = Instant::now();
+            (0..6)
+                .map(|_| match b.record_failure(t0) {
+                    Verdict::RetryAfter(d) => d,
+                    Verdict::GiveUp => Duration::ZERO,
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a, run());
+        for (i, d) in a.iter().enumerate() {
+            let base = 2f64.powi(i as i32);
+            assert!(d.as_secs_f64() >= base && d.as_secs_f64() <= base * 1.1 + 1e-9);
+        }
+    }
+}

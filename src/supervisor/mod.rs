@@ -1,0 +1,759 @@
+//! The reconnect supervisor: every decision about the Ray worker, and nothing else.
+//!
+//! A pure state machine in the style of `quinn-proto` and `str0m`: it never reads the clock,
+//! opens a socket or spawns a process. The driver feeds it facts with [`Supervisor::handle_event`]
+//! and the passing of time with [`Supervisor::handle_timeout`], drains what to do with
+//! [`Supervisor::poll_action`], and asks when it next needs the clock with
+//! [`Supervisor::poll_timeout`]. Rule: mutate, then drain actions until `None`.
+//!
+//! The state is kept as independent facts (is the head reachable, is there a worker, did the
+//! user pause, is there a fault) and the user-facing [`Phase`] is derived from them, so that
+//! no combination can be forgotten. The invariants (checked by property tests):
+//! - at most one worker: a start is only issued when no worker exists or is stopping;
+//! - never a worker while paused, shutting down or in error;
+//! - a blip shorter than the grace does not touch the worker; after the grace it is stopped;
+//! - when the head comes back, a start follows at once (at least 1 s after the previous start).
+
+pub mod backoff;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::HeadAddress;
+use crate::ray_output::WorkerFailure;
+use crate::tailscale::TailscaleProblem;
+
+pub use backoff::{Backoff, BackoffPolicy, Verdict};
+
+/// Timings of the supervisor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// How long the worker is kept while the head is unreachable (rides through blips).
+    pub grace: Duration,
+    /// Probe cadence while the head is reachable: a loss is seen within this plus the probe's
+    /// own timeout.
+    pub probe_every_up: Duration,
+    /// Probe cadence while the head is unreachable: a return is seen within this.
+    pub probe_every_down: Duration,
+    /// Probe cadence while paused or in error, when nothing depends on the answer soon.
+    pub probe_every_idle: Duration,
+    /// A worker that has not joined by then is stopped and counted as a failure.
+    pub join_timeout: Duration,
+    /// Time between SIGTERM and SIGKILL when stopping the worker.
+    pub stop_grace: Duration,
+    /// Restart delays and the breaker.
+    pub backoff: BackoffPolicy,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            grace: Duration::from_secs(30),
+            probe_every_up: Duration::from_secs(2),
+            probe_every_down: Duration::from_secs(1),
+            probe_every_idle: Duration::from_secs(5),
+            join_timeout: Duration::from_secs(120),
+            stop_grace: Duration::from_secs(10),
+            backoff: BackoffPolicy::default(),
+        }
+    }
+}
+
+/// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkerSpec {
+    /// The head to join.
+    pub head: HeadAddress,
+    /// CPUs offered to the cluster.
+    pub cpus: u32,
+}
+
+/// Why the head did not answer a probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Unreachable {
+    /// No answer within the probe's timeout (the network is gone or the host is asleep).
+    TimedOut,
+    /// The head's machine answered but nothing listens on the port (Ray is not running there).
+    Refused,
+    /// This machine has no route to the head (no network, or the VPN is down).
+    NoRoute,
+    /// The head's name does not resolve.
+    NameNotResolved,
+    /// Tailscale explains it.
+    Tailscale { problem: TailscaleProblem },
+    /// Anything else, as the OS said it.
+    Other { detail: String },
+}
+
+impl fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unreachable::TimedOut => write!(f, "no answer from the head"),
+            Unreachable::Refused => write!(f, "the head's machine is up but Ray is not running"),
+            Unreachable::NoRoute => write!(f, "no network route to the head"),
+            Unreachable::NameNotResolved => write!(f, "the head's name does not resolve"),
+            Unreachable::Tailscale { problem } => write!(f, "{problem}"),
+            Unreachable::Other { detail } => write!(f, "{detail}"),
+        }
+    }
+}
+
+/// The outcome of one reachability probe of one head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadProbe {
+    /// The head that was probed: answers about a head we no longer want are ignored.
+    pub head: HeadAddress,
+    /// `None` when the head answered.
+    pub unreachable: Option<Unreachable>,
+}
+
+/// The end of a worker process, as the driver saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerExit {
+    /// Exit code, `None` when killed by a signal.
+    pub code: Option<i32>,
+    /// What its output says went wrong, when it says anything.
+    pub failure: Option<WorkerFailure>,
+}
+
+/// A worker that could not even be started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpawnFailure {
+    /// The `ray` executable does not exist.
+    RayMissing { path: String },
+    /// Any other OS error while spawning.
+    Other { detail: String },
+}
+
+/// Commands from the user (tray, CLI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserCommand {
+    /// Stop contributing until resumed.
+    Pause,
+    /// Contribute again; also clears an error so that it is retried.
+    Resume,
+    /// Offer this many CPUs (the worker is restarted with them).
+    SetCpus(u32),
+    /// Join this head instead.
+    SetHead(HeadAddress),
+    /// Stop the worker and finish.
+    Shutdown,
+}
+
+/// Facts fed to the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A probe finished.
+    HeadProbe(HeadProbe),
+    /// The worker printed that its runtime started: it is part of the cluster.
+    WorkerJoined,
+    /// The worker process ended.
+    WorkerExited(WorkerExit),
+    /// The worker process could not be started.
+    WorkerSpawnFailed(SpawnFailure),
+    /// A user command.
+    User(UserCommand),
+    /// The machine's network interfaces or addresses changed.
+    NetworkChanged,
+    /// The machine woke from sleep.
+    Woke,
+}
+
+/// Why the supervisor stops a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The head stayed unreachable for the whole grace.
+    HeadLost,
+    /// The user paused.
+    Paused,
+    /// The CPU count or the head changed: replaced by a new worker.
+    Reconfigure,
+    /// It did not join in time.
+    JoinTimeout,
+    /// The supervisor is finishing.
+    Shutdown,
+}
+
+/// Things the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Check whether this head is reachable, then report a [`Event::HeadProbe`].
+    Probe { head: HeadAddress },
+    /// Spawn the worker, then report [`Event::WorkerJoined`] and [`Event::WorkerExited`] (or
+    /// [`Event::WorkerSpawnFailed`]).
+    StartWorker(WorkerSpec),
+    /// SIGTERM the worker's process group, SIGKILL after `grace`, then report its exit.
+    StopWorker { grace: Duration, reason: StopReason },
+    /// Tell the user (notification, log).
+    Notify(Notice),
+    /// The shutdown is complete: the driver may exit.
+    Exit,
+}
+
+/// Something worth a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    /// The head stayed unreachable for the whole grace; the worker was stopped.
+    HeadLost { why: Option<Unreachable> },
+    /// The worker joined again after an outage that was notified.
+    Reconnected { away_secs: u64 },
+    /// Something the user must fix.
+    NeedsAttention { fault: Fault },
+}
+
+/// A state that retrying cannot fix; it stays until the user acts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// No head address is configured.
+    NoHead,
+    /// The `ray` executable is missing.
+    RayMissing { path: String },
+    /// The worker failed in a way that restarting will not change.
+    Worker { failure: WorkerFailure },
+    /// The worker kept dying: the breaker tripped.
+    GaveUp {
+        failures: usize,
+        last: WorkerFailure,
+    },
+}
+
+impl Fault {
+    /// What happened and what to do, for the user.
+    pub fn user_message(&self) -> String {
+        match self {
+            Fault::NoHead => {
+                "No head address is set. Run `bittrader-worker head ADDRESS` (e.g. 100.64.0.1)."
+                    .to_string()
+            }
+            Fault::RayMissing { path } => format!(
+                "Ray is not installed here (`{path}` not found). Run `bittrader-worker setup`."
+            ),
+            Fault::Worker { failure } => failure.user_message(),
+            Fault::GaveUp { failures, last } => format!(
+                "The worker died {failures} times in a row; stopped retrying. Last error: {} \
+                 Choose Resume to try again.",
+                last.user_message()
+            ),
+        }
+    }
+}
+
+/// The one-word state the user sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Not yet known whether the head is reachable.
+    Checking,
+    /// The worker is starting and has not joined yet.
+    Starting,
+    /// The worker is part of the cluster.
+    Connected,
+    /// The head is unreachable; the worker is kept during the grace.
+    Disconnecting,
+    /// The head is unreachable and no worker runs; probing often.
+    Disconnected,
+    /// The head is reachable; waiting out a restart delay or replacing the worker.
+    Reconnecting,
+    /// The worker is being stopped (pause, shutdown, error).
+    Stopping,
+    /// The user paused.
+    Paused,
+    /// Needs the user: see the fault.
+    Error,
+    /// Finishing.
+    ShuttingDown,
+}
+
+/// A snapshot for the tray, the CLI and the log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    /// The derived state.
+    pub phase: Phase,
+    /// The head we want to be joined to.
+    pub head: Option<String>,
+    /// CPUs we want to offer.
+    pub cpus: u32,
+    /// The CPUs of the worker that runs now, if any.
+    pub worker_cpus: Option<u32>,
+    /// Whether the user paused.
+    pub paused: bool,
+    /// Why the head is unreachable, when it is.
+    pub unreachable: Option<Unreachable>,
+    /// What needs the user, when something does.
+    pub fault: Option<Fault>,
+    /// Abnormal worker exits within the breaker's window.
+    pub recent_failures: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Reach {
+    Unknown,
+    Up,
+    Down { since: Instant, why: Unreachable },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Worker {
+    Absent,
+    Running {
+        spec: WorkerSpec,
+        started_at: Instant,
+        joined_at: Option<Instant>,
+    },
+    Stopping {
+        spec: WorkerSpec,
+        reason: StopReason,
+    },
+}
+
+/// An outage of the head, from the first failed probe until the worker is joined again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Outage {
+    since: Instant,
+    /// The user was told (the grace ran out): they will be told of the return too.
+    notified: bool,
+}
+
+/// The reconnect supervisor. See the module doc.
+#[derive(Debug)]
+pub struct Supervisor {
+    settings: Settings,
+    head: Option<HeadAddress>,
+    cpus: u32,
+    paused: bool,
+    fault: Option<Fault>,
+    shutting_down: bool,
+    exit_sent: bool,
+    reach: Reach,
+    worker: Worker,
+    backoff: Backoff,
+    /// No start before this (restart delay); `None` once it has passed.
+    restart_at: Option<Instant>,
+    last_start_at: Option<Instant>,
+    next_probe_at: Option<Instant>,
+    probe_in_flight: bool,
+    outage: Option<Outage>,
+    actions: VecDeque<Action>,
+}
+
+impl Supervisor {
+    /// A supervisor that will probe `head` at once. `head: None` is the "not configured" error.
+    pub fn new(
+        settings: Settings,
+        head: Option<HeadAddress>,
+        cpus: u32,
+        paused: bool,
+        now: Instant,
+    ) -> Self {
+        let backoff = Backoff::new(settings.backoff.clone());
+        let fault = if head.is_none() {
+            Some(Fault::NoHead)
+        } else {
+            None
+        };
+        Supervisor {
+            settings,
+            head,
+            cpus,
+            paused,
+            fault,
+            shutting_down: false,
+            exit_sent: false,
+            reach: Reach::Unknown,
+            worker: Worker::Absent,
+            backoff,
+            restart_at: None,
+            last_start_at: None,
+            next_probe_at: Some(now),
+            probe_in_flight: false,
+            outage: None,
+            actions: VecDeque::new(),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Feeds one fact.
+    pub fn handle_event(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::HeadProbe(probe) => self.on_probe(now, probe),
+            Event::WorkerJoined => self.on_joined(now),
+            Event::WorkerExited(exit) => self.on_exit(now, exit),
+            Event::WorkerSpawnFailed(failure) => self.on_spawn_failed(now, failure),
+            Event::User(command) => self.on_user(now, command),
+            Event::NetworkChanged | Event::Woke => self.probe_soon(now),
+        }
+        self.reconcile(now);
+    }
+
+    /// Lets time pass: call when [`Supervisor::poll_timeout`] is reached (calling early is
+    /// harmless).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.restart_at.is_some_and(|at| now >= at) {
+            self.restart_at = None;
+        }
+        if let Worker::Running {
+            started_at,
+            joined_at: None,
+            ..
+        } = self.worker
+        {
+            if now >= started_at + self.settings.join_timeout {
+                self.stop_worker(StopReason::JoinTimeout);
+            }
+        }
+        self.reconcile(now);
+        if let (Some(head), Some(at)) = (&self.head, self.next_probe_at) {
+            if now >= at && !self.probe_in_flight && !self.shutting_down {
+                self.probe_in_flight = true;
+                self.next_probe_at = None;
+                self.actions.push_back(Action::Probe { head: head.clone() });
+            }
+        }
+    }
+
+    /// The next thing to do, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`Supervisor::handle_timeout`] must next be called; `None` when only an event
+    /// can change anything.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut deadlines: Vec<Instant> = Vec::with_capacity(4);
+        if !self.probe_in_flight && !self.shutting_down && self.head.is_some() {
+            deadlines.extend(self.next_probe_at);
+        }
+        deadlines.extend(self.restart_at);
+        if let Worker::Running {
+            started_at,
+            joined_at,
+            ..
+        } = &self.worker
+        {
+            if joined_at.is_none() {
+                deadlines.push(*started_at + self.settings.join_timeout);
+            }
+            if let Reach::Down { since, .. } = &self.reach {
+                deadlines.push(*since + self.settings.grace);
+            }
+        }
+        deadlines.into_iter().min()
+    }
+
+    /// A snapshot of the state.
+    pub fn status(&self) -> Status {
+        let worker_cpus = match &self.worker {
+            Worker::Running { spec, .. } | Worker::Stopping { spec, .. } => Some(spec.cpus),
+            Worker::Absent => None,
+        };
+        Status {
+            phase: self.phase(),
+            head: self.head.as_ref().map(|h| h.to_string()),
+            cpus: self.cpus,
+            worker_cpus,
+            paused: self.paused,
+            unreachable: match &self.reach {
+                Reach::Down { why, .. } => Some(why.clone()),
+                _ => None,
+            },
+            fault: self.fault.clone(),
+            recent_failures: self.backoff.recent_failures(),
+        }
+    }
+
+    /// Whether a worker process exists (running or being stopped).
+    pub fn has_worker(&self) -> bool {
+        !matches!(self.worker, Worker::Absent)
+    }
+
+    fn phase(&self) -> Phase {
+        if self.shutting_down {
+            return Phase::ShuttingDown;
+        }
+        match &self.worker {
+            Worker::Stopping {
+                reason: StopReason::Reconfigure,
+                ..
+            } if !self.paused && self.fault.is_none() => Phase::Reconnecting,
+            Worker::Stopping { .. } => Phase::Stopping,
+            Worker::Running { joined_at, .. } => match (&self.reach, joined_at) {
+                (Reach::Down { .. }, _) => Phase::Disconnecting,
+                (_, Some(_)) => Phase::Connected,
+                (_, None) => Phase::Starting,
+            },
+            Worker::Absent if self.fault.is_some() => Phase::Error,
+            Worker::Absent if self.paused => Phase::Paused,
+            Worker::Absent => match self.reach {
+                Reach::Unknown => Phase::Checking,
+                Reach::Down { .. } => Phase::Disconnected,
+                Reach::Up => Phase::Reconnecting,
+            },
+        }
+    }
+
+    fn target(&self) -> Option<WorkerSpec> {
+        self.head.as_ref().map(|head| WorkerSpec {
+            head: head.clone(),
+            cpus: self.cpus,
+        })
+    }
+
+    fn on_probe(&mut self, now: Instant, probe: HeadProbe) {
+        if self.head.as_ref() != Some(&probe.head) {
+            // An answer about a head we switched away from.
+            return;
+        }
+        self.probe_in_flight = false;
+        match probe.unreachable {
+            None => {
+                self.reach = Reach::Up;
+                if matches!(
+                    self.worker,
+                    Worker::Running {
+                        joined_at: Some(_),
+                        ..
+                    }
+                ) {
+                    // A blip the worker rode through: nothing to tell.
+                    self.outage = None;
+                }
+            }
+            Some(why) => {
+                let since = match &self.reach {
+                    Reach::Down { since, .. } => *since,
+                    _ => now,
+                };
+                self.reach = Reach::Down { since, why };
+                if self.outage.is_none() {
+                    self.outage = Some(Outage {
+                        since: now,
+                        notified: false,
+                    });
+                }
+            }
+        }
+        let every = if self.paused || self.fault.is_some() {
+            self.settings.probe_every_idle
+        } else if self.reach == Reach::Up {
+            self.settings.probe_every_up
+        } else {
+            self.settings.probe_every_down
+        };
+        self.next_probe_at = Some(now + every);
+    }
+
+    fn on_joined(&mut self, now: Instant) {
+        if let Worker::Running { joined_at, .. } = &mut self.worker {
+            if joined_at.is_none() {
+                *joined_at = Some(now);
+                if let Some(outage) = self.outage.take() {
+                    if outage.notified {
+                        let away_secs = now.saturating_duration_since(outage.since).as_secs();
+                        self.actions
+                            .push_back(Action::Notify(Notice::Reconnected { away_secs }));
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_exit(&mut self, now: Instant, exit: WorkerExit) {
+        let previous = std::mem::replace(&mut self.worker, Worker::Absent);
+        match previous {
+            Worker::Absent => {}
+            Worker::Stopping { reason, .. } => {
+                if reason == StopReason::JoinTimeout {
+                    let failure = exit.failure.unwrap_or_else(|| WorkerFailure::Crashed {
+                        last_line: format!(
+                            "did not join the cluster within {} s",
+                            self.settings.join_timeout.as_secs()
+                        ),
+                    });
+                    self.count_failure(now, failure);
+                }
+            }
+            Worker::Running { joined_at, .. } => {
+                let failure = exit.failure.unwrap_or_else(|| WorkerFailure::Crashed {
+                    last_line: match exit.code {
+                        Some(code) => format!("`ray start` exited with code {code}"),
+                        None => "`ray start` was killed by a signal".to_string(),
+                    },
+                });
+                if joined_at.is_some_and(|at| {
+                    now.saturating_duration_since(at) >= self.backoff.policy().stable_after
+                }) {
+                    self.backoff.record_stable();
+                }
+                if failure.is_permanent() {
+                    self.set_fault(Fault::Worker { failure });
+                } else if failure.is_network_caused() || matches!(self.reach, Reach::Down { .. }) {
+                    // The network, not the worker: restart as soon as the head answers, without
+                    // counting towards the breaker. The 1 s floor still applies.
+                    self.probe_soon(now);
+                } else {
+                    self.count_failure(now, failure);
+                }
+            }
+        }
+    }
+
+    fn on_spawn_failed(&mut self, now: Instant, failure: SpawnFailure) {
+        self.worker = Worker::Absent;
+        match failure {
+            SpawnFailure::RayMissing { path } => self.set_fault(Fault::RayMissing { path }),
+            SpawnFailure::Other { detail } => {
+                self.count_failure(now, WorkerFailure::Crashed { last_line: detail })
+            }
+        }
+    }
+
+    fn count_failure(&mut self, now: Instant, failure: WorkerFailure) {
+        match self.backoff.record_failure(now) {
+            Verdict::RetryAfter(delay) => self.restart_at = Some(now + delay),
+            Verdict::GiveUp => {
+                let failures = self.backoff.recent_failures();
+                self.set_fault(Fault::GaveUp {
+                    failures,
+                    last: failure,
+                });
+            }
+        }
+    }
+
+    fn set_fault(&mut self, fault: Fault) {
+        if self.fault.as_ref() != Some(&fault) {
+            self.actions
+                .push_back(Action::Notify(Notice::NeedsAttention {
+                    fault: fault.clone(),
+                }));
+        }
+        self.fault = Some(fault);
+    }
+
+    fn on_user(&mut self, now: Instant, command: UserCommand) {
+        match command {
+            UserCommand::Pause => self.paused = true,
+            UserCommand::Resume => {
+                self.paused = false;
+                if !matches!(self.fault, Some(Fault::NoHead)) {
+                    self.fault = None;
+                }
+                self.backoff.reset();
+                self.restart_at = None;
+                self.probe_soon(now);
+            }
+            UserCommand::SetCpus(cpus) => {
+                self.cpus = cpus;
+                self.restart_at = None;
+            }
+            UserCommand::SetHead(head) => {
+                if self.head.as_ref() != Some(&head) {
+                    self.head = Some(head);
+                    self.reach = Reach::Unknown;
+                    self.outage = None;
+                    // A fault may have been about the old head (its version, its token).
+                    self.fault = None;
+                    self.backoff.reset();
+                    self.restart_at = None;
+                    self.probe_in_flight = false;
+                    self.next_probe_at = Some(now);
+                }
+            }
+            UserCommand::Shutdown => self.shutting_down = true,
+        }
+    }
+
+    fn probe_soon(&mut self, now: Instant) {
+        if !self.probe_in_flight {
+            self.next_probe_at = Some(now);
+        }
+    }
+
+    fn stop_worker(&mut self, reason: StopReason) {
+        if let Worker::Running { spec, .. } = &self.worker {
+            self.worker = Worker::Stopping {
+                spec: spec.clone(),
+                reason,
+            };
+            self.actions.push_back(Action::StopWorker {
+                grace: self.settings.stop_grace,
+                reason,
+            });
+        }
+    }
+
+    /// Brings the worker in line with what is wanted.
+    fn reconcile(&mut self, now: Instant) {
+        match &self.worker {
+            Worker::Stopping { .. } => {}
+            Worker::Running { spec, .. } => {
+                let reason = if self.shutting_down {
+                    Some(StopReason::Shutdown)
+                } else if self.paused || self.fault.is_some() {
+                    Some(StopReason::Paused)
+                } else if self.target().as_ref() != Some(spec) {
+                    Some(StopReason::Reconfigure)
+                } else if let Reach::Down { since, why } = &self.reach {
+                    if now >= *since + self.settings.grace {
+                        if let Some(outage) = &mut self.outage {
+                            outage.notified = true;
+                        }
+                        self.actions.push_back(Action::Notify(Notice::HeadLost {
+                            why: Some(why.clone()),
+                        }));
+                        Some(StopReason::HeadLost)
+                    } else {
+                        None
+                    }
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    self.stop_worker(reason);
+                }
+            }
+            Worker::Absent => {
+                if self.shutting_down {
+                    if !self.exit_sent {
+                        self.exit_sent = true;
+                        self.actions.push_back(Action::Exit);
+                    }
+                    return;
+                }
+                let wanted = !self.paused
+                    && self.fault.is_none()
+                    && self.reach == Reach::Up
+                    && self.restart_at.is_none();
+                let Some(spec) = self.target().filter(|_| wanted) else {
+                    return;
+                };
+                let earliest = self
+                    .last_start_at
+                    .map(|at| at + self.settings.backoff.first)
+                    .unwrap_or(now);
+                if now < earliest {
+                    self.restart_at = Some(earliest);
+                    return;
+                }
+                self.last_start_at = Some(now);
+                self.worker = Worker::Running {
+                    spec: spec.clone(),
+                    started_at: now,
+                    joined_at: None,
+                };
+                self.actions.push_back(Action::StartWorker(spec));
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! A simulated world around the pure supervisor: a virtual clock that jumps to the next
+//! deadline, a head that is up or down, and a fake worker that joins and exits on cue. Tests run
+//! hours of supervisor time in microseconds and read back what it did.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bittrader_worker::config::HeadAddress;
+use bittrader_worker::ray_output::WorkerFailure;
+use bittrader_worker::supervisor::{
+    Action, Event, HeadProbe, Phase, Settings, Supervisor, Unreachable, UserCommand, WorkerExit,
+    WorkerSpec,
+};
+
+/// Something the simulated world will do at a time.
+#[derive(Debug, Clone)]
+pub enum WorldEvent {
+    ProbeAnswer(HeadAddress),
+    WorkerJoins(u64),
+    WorkerExits(u64, Option<WorkerFailure>),
+}
+
+/// What the supervisor did, with the virtual time it did it.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub at: Duration,
+    pub action: Action,
+}
+
+pub struct Sim {
+    pub sup: Supervisor,
+    pub t0: Instant,
+    pub now: Instant,
+    /// Whether the head answers probes.
+    pub head_up: bool,
+    /// How long `ray start` takes to print that it joined.
+    pub join_delay: Duration,
+    /// How long a stop takes.
+    pub stop_delay: Duration,
+    /// How long a probe takes to answer.
+    pub probe_delay: Duration,
+    /// When set, every started worker dies after this long with this failure.
+    pub crash_after: Option<(Duration, Option<WorkerFailure>)>,
+    /// The live worker's generation, when one exists.
+    pub worker: Option<u64>,
+    pub workers_started: u64,
+    /// Set when a start was issued while a worker existed: the invariant we never want broken.
+    pub double_start: bool,
+    pub records: Vec<Record>,
+    pending: BTreeMap<(Instant, u64), WorldEvent>,
+    seq: u64,
+}
+
+pub fn head() -> HeadAddress {
+    "100.64.0.1".parse().expect("valid head")
+}
+
+pub fn fast_settings() -> Settings {
+    Settings::default()
+}
+
+impl Sim {
+    pub fn new(settings: Settings) -> Self {
+        let t0 = Instant::now();
+        Sim {
+            sup: Supervisor::new(settings, Some(head()), 10, false, t0),
+            t0,
+            now: t0,
+            head_up: true,
+            join_delay: Duration::from_secs(3),
+            stop_delay: Duration::from_millis(500),
+            probe_delay: Duration::from_millis(5),
+            crash_after: None,
+            worker: None,
+            workers_started: 0,
+            double_start: false,
+            records: Vec::new(),
+            pending: BTreeMap::new(),
+            seq: 0,
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.t0
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.sup.status().phase
+    }
+
+    fn schedule(&mut self, after: Duration, event: WorldEvent) {
+        self.seq += 1;
+        self.pending.insert((self.now + after, self.seq), event);
+    }
+
+    /// Feeds an event now and carries out what follows.
+    pub fn event(&mut self, event: Event) {
+        self.sup.handle_event(self.now, event);
+        self.drain();
+    }
+
+    pub fn user(&mut self, command: UserCommand) {
+        self.event(Event::User(command));
+    }
+
+    fn drain(&mut self) {
+        while let Some(action) = self.sup.poll_action() {
+            self.records.push(Record {
+                at: self.elapsed(),
+                action: action.clone(),
+            });
+            match action {
+                Action::Probe { head } => {
+                    self.schedule(self.probe_delay, WorldEvent::ProbeAnswer(head));
+                }
+                Action::StartWorker(_) => {
+                    if self.worker.is_some() {
+                        self.double_start = true;
+                    }
+                    self.workers_started += 1;
+                    let generation = self.workers_started;
+                    self.worker = Some(generation);
+                    match self.crash_after.clone() {
+                        Some((after, failure)) => {
+                            self.schedule(after, WorldEvent::WorkerExits(generation, failure))
+                        }
+                        None => self.schedule(self.join_delay, WorldEvent::WorkerJoins(generation)),
+                    }
+                }
+                Action::StopWorker { .. } => {
+                    if let Some(generation) = self.worker {
+                        self.schedule(self.stop_delay, WorldEvent::WorkerExits(generation, None));
+                    }
+                }
+                Action::Notify(_) | Action::Exit => {}
+            }
+        }
+    }
+
+    fn deliver(&mut self, event: WorldEvent) {
+        match event {
+            WorldEvent::ProbeAnswer(head) => {
+                let unreachable = if self.head_up {
+                    None
+                } else {
+                    Some(Unreachable::TimedOut)
+                };
+                self.event(Event::HeadProbe(HeadProbe { head, unreachable }));
+            }
+            WorldEvent::WorkerJoins(generation) => {
+                if self.worker == Some(generation) {
+                    self.event(Event::WorkerJoined);
+                }
+            }
+            WorldEvent::WorkerExits(generation, failure) => {
+                if self.worker == Some(generation) {
+                    self.worker = None;
+                    self.event(Event::WorkerExited(WorkerExit {
+                        code: Some(1),
+                        failure,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Runs the world until `until` (virtual), jumping from deadline to deadline.
+    pub fn run_until(&mut self, until: Duration) {
+        let end = self.t0 + until;
+        self.drain();
+        loop {
+            let next_world = self.pending.keys().next().map(|(at, _)| *at);
+            let next_timer = self.sup.poll_timeout();
+            let next = match (next_world, next_timer) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) => a,
+                (None, Some(b)) => b,
+                (None, None) => {
+                    self.now = end.max(self.now);
+                    return;
+                }
+            };
+            if next > end {
+                self.now = end;
+                return;
+            }
+            self.now = next.max(self.now);
+            if next_world.is_some_and(|at| at <= self.now) {
+                if let Some(key) = self.pending.keys().next().cloned() {
+                    if let Some(event) = self.pending.remove(&key) {
+                        self.deliver(event);
+                    }
+                }
+            } else {
+                self.sup.handle_timeout(self.now);
+                self.drain();
+            }
+        }
+    }
+
+    /// Runs for `d` more.
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.elapsed() + d;
+        self.run_until(until);
+    }
+
+    pub fn starts(&self) -> Vec<(Duration, WorkerSpec)> {
+        self.records
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::StartWorker(spec) => Some((r.at, spec.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn stops(&self) -> Vec<Duration> {
+        self.records
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::StopWorker { .. } => Some(r.at),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn notices(&self) -> Vec<Action> {
+        self.records
+            .iter()
+            .filter(|r| matches!(r.action, Action::Notify(_)))
+            .map(|r| r.action.clone())
+            .collect()
+    }
+}
+
+pub fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}

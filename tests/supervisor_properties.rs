@@ -1,0 +1,107 @@
+//! Property tests: random sequences of probes, worker exits, user commands and time, checked
+//! against the supervisor's invariants.
+
+#[path = "common/sim.rs"]
+mod sim;
+
+use std::time::Duration;
+
+use bittrader_worker::ray_output::WorkerFailure;
+use bittrader_worker::supervisor::{Action, Event, Phase, UserCommand, WorkerExit};
+use proptest::prelude::*;
+use sim::{fast_settings, Sim};
+
+#[derive(Debug, Clone)]
+enum Step {
+    HeadUp,
+    HeadDown,
+    Pause,
+    Resume,
+    SetCpus(u32),
+    WorkerDies(Option<WorkerFailure>),
+    NetworkChanged,
+    Wait(u64),
+}
+
+fn failure() -> impl Strategy<Value = Option<WorkerFailure>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(WorkerFailure::NodeMarkedDead)),
+        Just(Some(WorkerFailure::HeadUnreachable)),
+        Just(Some(WorkerFailure::Crashed {
+            last_line: "x".into()
+        })),
+    ]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => Just(Step::HeadUp),
+        3 => Just(Step::HeadDown),
+        1 => Just(Step::Pause),
+        2 => Just(Step::Resume),
+        1 => (1u32..=10).prop_map(Step::SetCpus),
+        2 => failure().prop_map(Step::WorkerDies),
+        1 => Just(Step::NetworkChanged),
+        6 => (0u64..90_000).prop_map(Step::Wait),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold(steps in proptest::collection::vec(step(), 1..60)) {
+        let mut sim = Sim::new(fast_settings());
+        let mut paused = false;
+        for step in steps {
+            match step {
+                Step::HeadUp => sim.head_up = true,
+                Step::HeadDown => sim.head_up = false,
+                Step::Pause => { paused = true; sim.user(UserCommand::Pause) }
+                Step::Resume => { paused = false; sim.user(UserCommand::Resume) }
+                Step::SetCpus(n) => sim.user(UserCommand::SetCpus(n)),
+                Step::NetworkChanged => sim.event(Event::NetworkChanged),
+                Step::WorkerDies(failure) => {
+                    if sim.worker.take().is_some() {
+                        sim.event(Event::WorkerExited(WorkerExit { code: Some(1), failure }));
+                    }
+                }
+                Step::Wait(ms) => {
+                    let before = sim.records.len();
+                    sim.run_for(Duration::from_millis(ms));
+                    // Never a start while paused.
+                    if paused {
+                        prop_assert!(!sim.records[before..].iter().any(|r| matches!(r.action, Action::StartWorker(_))));
+                    }
+                }
+            }
+            // At most one worker, ever.
+            prop_assert!(!sim.double_start);
+            // The supervisor's view of the worker agrees with the world's.
+            prop_assert_eq!(sim.sup.has_worker(), sim.worker.is_some());
+            if paused {
+                prop_assert!(matches!(sim.phase(), Phase::Paused | Phase::Stopping));
+            }
+        }
+
+        // Then the head goes away for good: the worker is gone within grace + probe + stop.
+        let settings = fast_settings();
+        sim.head_up = false;
+        sim.run_for(settings.grace + Duration::from_secs(6));
+        prop_assert!(sim.worker.is_none(), "worker left running after the grace: {:?}", sim.phase());
+
+        // And comes back: unless paused or in error, a worker starts within about a second.
+        sim.head_up = true;
+        let back = sim.elapsed();
+        sim.run_for(Duration::from_secs(70));
+        let phase = sim.phase();
+        if !paused && phase != Phase::Error {
+            let first = sim.starts().into_iter().map(|(at, _)| at).find(|at| *at >= back);
+            let first = first.expect("a start after the head came back");
+            // Restart delays from earlier crashes may still apply (up to the 60 s cap).
+            prop_assert!(first - back <= Duration::from_secs(67), "start after {:?}", first - back);
+            prop_assert_eq!(phase, Phase::Connected);
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! Scenarios of the pure supervisor on a virtual clock.
+
+#[path = "common/sim.rs"]
+mod sim;
+
+use std::time::Duration;
+
+use bittrader_worker::ray_output::WorkerFailure;
+use bittrader_worker::supervisor::{
+    Action, Event, Fault, Notice, Phase, Settings, Supervisor, UserCommand, WorkerExit,
+};
+use sim::{fast_settings, head, secs, Sim};
+
+#[test]
+fn joins_when_the_head_answers() {
+    let mut sim = Sim::new(fast_settings());
+    sim.run_for(secs(5));
+    assert_eq!(sim.starts().len(), 1);
+    assert!(sim.starts()[0].0 < secs(1), "start follows the first probe");
+    assert_eq!(sim.starts()[0].1.cpus, 10);
+    assert_eq!(sim.phase(), Phase::Connected);
+}
+
+#[test]
+fn a_blip_shorter_than_the_grace_does_not_touch_the_worker() {
+    let mut sim = Sim::new(fast_settings());
+    sim.run_for(secs(10));
+    sim.head_up = false;
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Disconnecting);
+    sim.head_up = true;
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert_eq!(sim.starts().len(), 1);
+    assert!(sim.stops().is_empty());
+    assert!(
+        sim.notices().is_empty(),
+        "a survived blip is not worth a notification"
+    );
+}
+
+#[test]
+fn the_loss_is_seen_within_five_seconds_and_the_worker_stopped_after_the_grace() {
+    let mut sim = Sim::new(fast_settings());
+    sim.run_for(secs(10));
+    let cut = sim.elapsed();
+    sim.head_up = false;
+    // Step in small increments to find when the phase turns.
+    let mut seen_lost = None;
+    while sim.elapsed() < cut + secs(60) {
+        sim.run_for(Duration::from_millis(100));
+        if seen_lost.is_none() && sim.phase() == Phase::Disconnecting {
+            seen_lost = Some(sim.elapsed() - cut);
+        }
+    }
+    let seen = seen_lost.expect("the loss was seen");
+    assert!(seen <= secs(5), "loss seen after {seen:?}");
+    let stops = sim.stops();
+    assert_eq!(stops.len(), 1);
+    let grace = Settings::default().grace;
+    assert!(stops[0] >= cut + grace && stops[0] <= cut + grace + secs(5));
+    assert_eq!(sim.phase(), Phase::Disconnected);
+    assert!(sim
+        .notices()
+        .iter()
+        .any(|n| matches!(n, Action::Notify(Notice::HeadLost { .. }))));
+}
+
+#[test]
+fn rejoins_within_a_second_of_the_head_returning() {
+    let mut sim = Sim::new(fast_settings());
+    sim.run_for(secs(10));
+    sim.head_up = false;
+    sim.run_for(secs(120));
+    assert_eq!(sim.phase(), Phase::Disconnected);
+    let heal = sim.elapsed();
+    sim.head_up = true;
+    sim.run_for(secs(10));
+    let starts = sim.starts();
+    assert_eq!(starts.len(), 2);
+    assert!(
+        starts[1].0 - heal <= Duration::from_millis(1100),
+        "restart after {:?}",
+        starts[1].0 - heal
+    );
+    assert_eq!(sim.phase(), Phase::Connected);
+    let reconnected = sim.notices().into_iter().find_map(|n| match n {
+        Action::Notify(Notice::Reconnected { away_secs }) => Some(away_secs),
+        _ => None,
+    });
+    let away = reconnected.expect("a reconnect notice follows the loss notice");
+    assert!((120..=125).contains(&away), "away {away}");
+}
+
+#[test]
+fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
+    let mut sim = Sim::new(fast_settings());
+    sim.crash_after = Some((
+        secs(2),
+        Some(WorkerFailure::Crashed {
+            last_line: "boom".into(),
+        }),
+    ));
+    sim.run_for(secs(600));
+    let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
+    assert_eq!(starts.len(), 5, "starts: {starts:?}");
+    let gaps: Vec<u64> = starts.windows(2).map(|w| (w[1] - w[0]).as_secs()).collect();
+    // 2 s of life plus 1, 2, 4, 8 s of delay (with up to 10 % jitter).
+    for (gap, delay) in gaps.iter().zip([1u64, 2, 4, 8]) {
+        assert!(
+            *gap >= 2 + delay && *gap <= 2 + delay + 1 + delay / 10,
+            "gaps {gaps:?}"
+        );
+    }
+    assert_eq!(sim.phase(), Phase::Error);
+    assert!(matches!(
+        sim.sup.status().fault,
+        Some(Fault::GaveUp { failures: 5, .. })
+    ));
+    let gave_up = sim
+        .notices()
+        .iter()
+        .filter(|n| matches!(n, Action::Notify(Notice::NeedsAttention { .. })))
+        .count();
+    assert_eq!(gave_up, 1, "one notification when giving up");
+    // Resume retries.
+    sim.crash_after = None;
+    sim.user(UserCommand::Resume);
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+}
+
+#[test]
+fn a_version_mismatch_goes_straight_to_error_without_retrying() {
+    let mut sim = Sim::new(fast_settings());
+    sim.crash_after = Some((
+        secs(40),
+        Some(WorkerFailure::VersionSkewSuspected {
+            this_machine: Some("2.51.2".into()),
+        }),
+    ));
+    sim.run_for(secs(600));
+    assert_eq!(sim.starts().len(), 1);
+    assert_eq!(sim.phase(), Phase::Error);
+    let status = sim.sup.status();
+    let message = status.fault.expect("a fault").user_message();
+    assert!(message.contains("setup"), "{message}");
+}
+
+#[test]
+fn ray_missing_is_an_error_that_says_to_run_setup() {
+    let mut sim = Sim::new(fast_settings());
+    sim.run_for(Duration::from_millis(50));
+    sim.worker = None;
+    sim.event(Event::WorkerSpawnFailed(
+        bittrader_worker::supervisor::SpawnFailure::RayMissing {
+            path: "/nope/ray".into(),
+        },
+    ));
+    sim.run_for(secs(60));
+    assert_eq!(sim.phase(), Phase::Error);
+    assert_eq!(sim.starts().len(), 1);
+    assert!(sim
+        .sup
+        .status()
+        .fault
+        .expect("fault")
+        .user_message()
+        .contains("setup"));
+}
+
+#[test]
+fn pause_stops_and_resume_starts_and_nothing_runs_while_paused() {
+    let mut sim = Sim::new(fast_settings());
+    sim.run_for(secs(10));
+    sim.user(UserCommand::Pause);
+    assert_eq!(sim.phase(), Phase::Stopping);
+    sim.run_for(secs(60));
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert_eq!(sim.starts().len(), 1);
+    assert!(sim.worker.is_none());
+    sim.user(UserCommand::Resume);
+    sim.run_for(secs(5));
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert_eq!(sim.starts().len(), 2);
+}
+
+#[test]
+fn changing_cpus_replaces_the_worker_once_it_has_stopped() {
+    let mut sim = Sim::new(fast_settings());
+    sim.run_for(secs(10));
+    sim.user(UserCommand::SetCpus(2));
+    assert_eq!(sim.phase(), Phase::Reconnecting);
+    sim.run_for(secs(10));
+    let starts = sim.starts();
+    assert_eq!(starts.len(), 2);
+    assert_eq!(starts[1].1.cpus, 2);
+    assert!(!sim.double_start);
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert_eq!(sim.sup.status().worker_cpus, Some(2));
+}
+
+#[test]
+fn changing_the_head_moves_the_worker_and_ignores_stale_probes() {
+    let mut sim = Sim::new(fast_settings());
+    sim.run_for(secs(10));
+    let other: bittrader_worker::config::HeadAddress = "100.64.0.9:7000".parse().expect("addr");
+    sim.user(UserCommand::SetHead(other.clone()));
+    sim.run_for(secs(10));
+    let starts = sim.starts();
+    assert_eq!(starts.len(), 2);
+    assert_eq!(starts[1].1.head, other);
+    // A late answer about the old head changes nothing.
+    sim.event(Event::HeadProbe(bittrader_worker::supervisor::HeadProbe {
+        head: head(),
+        unreachable: Some(bittrader_worker::supervisor::Unreachable::Refused),
+    }));
+    assert_eq!(sim.phase(), Phase::Connected);
+}
+
+#[test]
+fn a_crash_while_the_head_is_away_waits_for_the_head_and_is_not_counted() {
+    let mut sim = Sim::new(fast_settings());
+    sim.run_for(secs(10));
+    sim.head_up = false;
+    sim.run_for(secs(5));
+    // The raylet dies on its own during the outage.
+    sim.worker = None;
+    sim.event(Event::WorkerExited(WorkerExit {
+        code: Some(1),
+        failure: Some(WorkerFailure::NodeMarkedDead),
+    }));
+    sim.run_for(secs(60));
+    assert_eq!(sim.starts().len(), 1, "no start while the head is away");
+    assert_eq!(sim.phase(), Phase::Disconnected);
+    sim.head_up = true;
+    sim.run_for(secs(5));
+    assert_eq!(sim.starts().len(), 2);
+    assert_eq!(sim.sup.status().recent_failures, 0);
+}
+
+#[test]
+fn the_node_dropped_after_a_heal_is_rejoined_at_once() {
+    let mut sim = Sim::new(fast_settings());
+    sim.run_for(secs(10));
+    // Head marks the node dead; on heal the raylet exits.
+    sim.worker = None;
+    sim.event(Event::WorkerExited(WorkerExit {
+        code: Some(1),
+        failure: Some(WorkerFailure::NodeMarkedDead),
+    }));
+    let at = sim.elapsed();
+    sim.run_for(secs(5));
+    let starts = sim.starts();
+    assert_eq!(starts.len(), 2);
+    assert!(starts[1].0 - at <= Duration::from_millis(1100));
+}
+
+#[test]
+fn a_worker_that_never_joins_is_stopped_and_retried() {
+    let mut sim = Sim::new(fast_settings());
+    sim.join_delay = secs(100_000);
+    sim.run_for(secs(130));
+    assert_eq!(sim.stops().len(), 1);
+    assert!(sim.stops()[0] >= Settings::default().join_timeout);
+    sim.run_for(secs(5));
+    assert_eq!(sim.starts().len(), 2);
+    assert_eq!(sim.sup.status().recent_failures, 1);
+}
+
+#[test]
+fn shutdown_stops_the_worker_then_exits() {
+    let mut sim = Sim::new(fast_settings());
+    sim.run_for(secs(10));
+    sim.user(UserCommand::Shutdown);
+    assert_eq!(sim.phase(), Phase::ShuttingDown);
+    sim.run_for(secs(5));
+    assert!(sim.worker.is_none());
+    assert!(matches!(
+        sim.records.last().map(|r| &r.action),
+        Some(Action::Exit)
+    ));
+}
+
+#[test]
+fn no_head_configured_is_an_error_until_one_is_set() {
+    let t0 = std::time::Instant::now();
+    let mut sup = Supervisor::new(Settings::default(), None, 4, false, t0);
+    sup.handle_timeout(t0);
+    assert_eq!(sup.poll_action(), None, "nothing to probe");
+    assert_eq!(sup.status().phase, Phase::Error);
+    assert!(sup
+        .status()
+        .fault
+        .expect("fault")
+        .user_message()
+        .contains("bittrader-worker head"));
+    sup.handle_event(t0, Event::User(UserCommand::SetHead(head())));
+    sup.handle_timeout(t0);
+    assert!(matches!(sup.poll_action(), Some(Action::Probe { .. })));
+}
+
+#[test]
+fn starts_are_at_least_a_second_apart() {
+    let mut sim = Sim::new(fast_settings());
+    sim.crash_after = Some((
+        Duration::from_millis(10),
+        Some(WorkerFailure::NodeMarkedDead),
+    ));
+    sim.run_for(secs(10));
+    let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
+    assert!(starts.len() >= 5);
+    for w in starts.windows(2) {
+        assert!(w[1] - w[0] >= secs(1), "{starts:?}");
+    }
+}
