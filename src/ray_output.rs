@@ -116,6 +116,8 @@ pub fn classify_exit(tail: &[String]) -> WorkerFailure {
         "beem marked as dead",
         "been marked dead",
         "marked dead by the gcs",
+        // Ray 2.60's raylet, after a long cut, when the network heals (recorded in the lab).
+        "gcs consider this node to be dead",
     ]) || lower
         .iter()
         .any(|l| l.contains("raylet") && l.contains("died"))
@@ -709,5 +711,29 @@ mod tests {
                 "{m:?}"
             );
         }
+    }
+
+    fn lab_lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_real_260_worker_join_recorded_in_the_lab_is_seen() {
+        let lines = lab_lines(include_str!("../tests/fixtures/lab_worker_join_ray260.txt"));
+        let joined: Vec<&String> = lines.iter().filter(|l| is_joined_line(l)).collect();
+        assert_eq!(joined.len(), 1, "{joined:?}");
+        assert!(joined[0].contains("Ray runtime started"));
+    }
+
+    #[test]
+    fn a_real_260_node_dropped_after_a_long_cut_is_recognised() {
+        let lines = lab_lines(include_str!(
+            "../tests/fixtures/lab_worker_longcut_fast_health_ray260.txt"
+        ));
+        let start = lines.len().saturating_sub(TAIL_LINES);
+        assert_eq!(
+            classify_exit(&lines[start..]),
+            WorkerFailure::NodeMarkedDead
+        );
     }
 }

@@ -28,6 +28,9 @@ use crate::tailscale::TailscaleProblem;
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
 
+/// The SIGTERM-to-SIGKILL grace when the head is unreachable (see `stop_worker`).
+pub const HEAD_LOST_STOP_GRACE: Duration = Duration::from_secs(3);
+
 /// Timings of the supervisor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -686,10 +689,14 @@ impl Supervisor {
                 spec: spec.clone(),
                 reason,
             };
-            self.actions.push_back(Action::StopWorker {
-                grace: self.settings.stop_grace,
-                reason,
-            });
+            // On SIGTERM Ray first asks the head to drain the node (up to 30 s). With the head
+            // unreachable that can only time out, so the kill comes sooner.
+            let grace = if reason == StopReason::HeadLost {
+                self.settings.stop_grace.min(HEAD_LOST_STOP_GRACE)
+            } else {
+                self.settings.stop_grace
+            };
+            self.actions.push_back(Action::StopWorker { grace, reason });
         }
     }
 
