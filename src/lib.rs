@@ -25,3 +25,5 @@ pub mod setup;
 pub mod supervisor;
 pub mod tailscale;
 pub mod text;
+#[cfg(feature = "tray")]
+pub mod tray;

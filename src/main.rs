@@ -70,8 +70,17 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     match cli.command {
-        // The menu-bar app comes with the tray; until then the default is the headless daemon.
-        None | Some(Command::Daemon) => {
+        #[cfg(feature = "tray")]
+        None => {
+            bittrader_worker::tray::run(paths)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(not(feature = "tray"))]
+        None => {
+            service::run_daemon(paths)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Daemon) => {
             service::run_daemon(paths)?;
             Ok(ExitCode::SUCCESS)
         }

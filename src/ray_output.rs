@@ -4,10 +4,10 @@
 //! GCS"), so this module turns them into a [`WorkerFailure`] whose message says what to do.
 //! It only reads text; it never runs anything.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a worker's `ray start --block` ended, as far as its output tells.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WorkerFailure {
     /// Ray said "Version mismatch" and named both versions.

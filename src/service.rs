@@ -23,7 +23,7 @@ pub fn machine_cpus() -> u32 {
 pub fn initial_report(paths: &Paths) -> StatusReport {
     StatusReport {
         summary: "Starting".to_string(),
-        status: serde_json::Value::Null,
+        status: None,
         pid: std::process::id(),
         worker_pid: None,
         node_ip: None,
@@ -61,7 +61,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let (requests_tx, requests_rx) = requests;
-    control::serve(&paths.socket(), requests_tx)
+    let connections = control::serve(&paths.socket(), requests_tx)
         .with_context(|| format!("opening the control socket {}", paths.socket().display()))?;
     let socket = paths.socket();
     let options = DriverOptions {
@@ -72,6 +72,9 @@ pub async fn serve(
     };
     let result = runtime::run(options, requests_rx, status, notifier, shutdown).await;
     let _ = std::fs::remove_file(socket);
+    // The answer to `quit` is written by its connection's task: let it go out before the
+    // runtime is dropped, or the CLI reads EOF instead of "Stopped.".
+    connections.finish(std::time::Duration::from_secs(2)).await;
     result
 }
 

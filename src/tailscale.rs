@@ -88,7 +88,7 @@ pub enum TailscaleError {
 }
 
 /// Something about Tailscale that explains why the head cannot be reached.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TailscaleProblem {
     /// Tailscale is turned off on this machine.

@@ -5,8 +5,149 @@
 
 use crate::supervisor::{Notice, Phase, Status};
 
+/// The language of the menu, the tooltip and the notifications. The log stays in English, as
+/// the old daemon's did, so that it reads the same whoever looks at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    En,
+    /// Spanish (the existing install speaks Spanish).
+    Es,
+}
+
+impl Lang {
+    /// From a POSIX locale name (`es_ES.UTF-8`, `es`, `en_US`) or a macOS one (`es_ES`,
+    /// `es-419`); anything not Spanish is English.
+    pub fn from_locale(name: &str) -> Lang {
+        let lower = name.trim().to_ascii_lowercase();
+        if lower == "es"
+            || lower.starts_with("es_")
+            || lower.starts_with("es-")
+            || lower.starts_with("es.")
+        {
+            Lang::Es
+        } else {
+            Lang::En
+        }
+    }
+
+    /// The system's language: `LC_ALL`, `LC_MESSAGES`, `LANG` (the first set wins, as in
+    /// POSIX); on macOS, where apps started from Finder get none of them, the user's
+    /// `AppleLocale`.
+    pub fn detect() -> Lang {
+        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+            if let Ok(value) = std::env::var(var) {
+                if !value.is_empty() && value != "C" && value != "POSIX" {
+                    return Lang::from_locale(&value);
+                }
+            }
+        }
+        #[cfg(target_os = "macos")]
+        if let Ok(out) = std::process::Command::new("defaults")
+            .args(["read", "-g", "AppleLocale"])
+            .output()
+        {
+            return Lang::from_locale(&String::from_utf8_lossy(&out.stdout));
+        }
+        Lang::En
+    }
+}
+
+/// The fixed words of the menu.
+#[derive(Debug)]
+pub struct MenuWords {
+    /// The check item that pauses when unchecked.
+    pub contribute: &'static str,
+    /// The CPU submenu.
+    pub cpus: &'static str,
+    /// The head address item (opens a prompt).
+    pub head_address: &'static str,
+    /// Opens the log.
+    pub open_log: &'static str,
+    /// The login item check.
+    pub start_at_login: &'static str,
+    /// Quits.
+    pub quit: &'static str,
+    /// "Battery".
+    pub battery: &'static str,
+    /// Battery charging.
+    pub charging: &'static str,
+    /// Battery discharging.
+    pub discharging: &'static str,
+    /// Battery full / held on AC.
+    pub on_power: &'static str,
+    /// Prompt title for the head address.
+    pub head_prompt: &'static str,
+    /// Error title when the address is refused.
+    pub head_invalid: &'static str,
+}
+
+const EN: MenuWords = MenuWords {
+    contribute: "Contribute",
+    cpus: "CPUs",
+    head_address: "Head address…",
+    open_log: "Open log",
+    start_at_login: "Start at login",
+    quit: "Quit",
+    battery: "Battery",
+    charging: "charging",
+    discharging: "on battery",
+    on_power: "on power",
+    head_prompt: "Address of the Ray head (host or host:port):",
+    head_invalid: "That head address was not saved",
+};
+
+const ES: MenuWords = MenuWords {
+    contribute: "Contribuir",
+    cpus: "CPUs",
+    head_address: "Dirección del head…",
+    open_log: "Abrir el registro",
+    start_at_login: "Abrir al iniciar sesión",
+    quit: "Salir",
+    battery: "Batería",
+    charging: "cargando",
+    discharging: "con batería",
+    on_power: "conectado a la corriente",
+    head_prompt: "Dirección del head de Ray (host o host:puerto):",
+    head_invalid: "No se guardó esa dirección del head",
+};
+
+/// The menu's words in `lang`.
+pub fn menu_words(lang: Lang) -> &'static MenuWords {
+    match lang {
+        Lang::En => &EN,
+        Lang::Es => &ES,
+    }
+}
+
+/// "CPU use of the worker: 37 %" / "Cluster: 22 CPUs on 2 nodes".
+pub fn worker_use(lang: Lang, offered: u32, percent: Option<f32>) -> String {
+    match (lang, percent) {
+        (Lang::En, Some(p)) => format!("Offering {offered} CPUs · worker busy {p:.0} %"),
+        (Lang::En, None) => format!("Offering {offered} CPUs"),
+        (Lang::Es, Some(p)) => format!("Ofreciendo {offered} CPUs · worker ocupado {p:.0} %"),
+        (Lang::Es, None) => format!("Ofreciendo {offered} CPUs"),
+    }
+}
+
+/// The cluster's size as the head's dashboard tells it.
+pub fn cluster_line(lang: Lang, cpus: f64, nodes: usize) -> String {
+    match lang {
+        Lang::En => format!("Cluster: {cpus:.0} CPUs on {nodes} nodes"),
+        Lang::Es => format!("Clúster: {cpus:.0} CPUs en {nodes} nodos"),
+    }
+}
+
 /// One line that says where things stand, for `status`, the tray's tooltip and the log.
 pub fn summary(status: &Status) -> String {
+    summary_in(Lang::En, status)
+}
+
+/// [`summary`] in `lang`. Error details (Ray's and the OS's) stay in English.
+pub fn summary_in(lang: Lang, status: &Status) -> String {
+    if lang == Lang::Es {
+        return summary_es(status);
+    }
     let head = status.head.as_deref().unwrap_or("no head");
     let cpus = status.worker_cpus.unwrap_or(status.cpus);
     let why = status
@@ -30,6 +171,33 @@ pub fn summary(status: &Status) -> String {
             None => "Error".to_string(),
         },
         Phase::ShuttingDown => "Shutting down".to_string(),
+    }
+}
+
+fn summary_es(status: &Status) -> String {
+    let head = status.head.as_deref().unwrap_or("sin head");
+    let cpus = status.worker_cpus.unwrap_or(status.cpus);
+    let why = status
+        .unreachable
+        .as_ref()
+        .map(|u| u.to_string())
+        .unwrap_or_else(|| "sin respuesta".to_string());
+    match status.phase {
+        Phase::Checking => format!("Comprobando si el head {head} responde"),
+        Phase::Starting => format!("Uniéndose a {head} con {cpus} CPUs"),
+        Phase::Connected => format!("Conectado a {head} · {cpus} CPUs"),
+        Phase::Disconnecting => {
+            format!("Head inalcanzable — {why} · se mantiene el worker un momento")
+        }
+        Phase::Disconnected => format!("Head inalcanzable — {why} · reintentando"),
+        Phase::Reconnecting => format!("Reconectando con {head}"),
+        Phase::Stopping => "Deteniendo el worker".to_string(),
+        Phase::Paused => "En pausa".to_string(),
+        Phase::Error => match &status.fault {
+            Some(fault) => format!("Error: {}", fault.user_message()),
+            None => "Error".to_string(),
+        },
+        Phase::ShuttingDown => "Cerrando".to_string(),
     }
 }
 
@@ -65,6 +233,36 @@ pub fn transition_line(previous: Option<&Status>, next: &Status) -> Option<Strin
 
 /// A notification's title and body.
 pub fn notice(notice: &Notice) -> (String, String) {
+    notice_in(Lang::En, notice)
+}
+
+/// [`notice`] in `lang`.
+pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
+    if lang == Lang::Es {
+        return match notice {
+            Notice::HeadLost { why } => (
+                "Worker desconectado".to_string(),
+                match why {
+                    Some(why) => format!(
+                        "El head no responde ({why}); se detuvo el worker. Volverá a unirse solo."
+                    ),
+                    None => "El head no responde; se detuvo el worker. Volverá a unirse solo."
+                        .to_string(),
+                },
+            ),
+            Notice::Reconnected { away_secs } => (
+                "Worker reconectado".to_string(),
+                format!(
+                    "De vuelta en el clúster tras {}.",
+                    duration_words(*away_secs)
+                ),
+            ),
+            Notice::NeedsAttention { fault } => (
+                "BitTrader Worker te necesita".to_string(),
+                fault.user_message(),
+            ),
+        };
+    }
     match notice {
         Notice::HeadLost { why } => (
             "Worker disconnected".to_string(),
@@ -135,6 +333,26 @@ mod tests {
         b.unreachable = Some(Unreachable::Refused);
         let line = transition_line(Some(&a), &b).expect("a line");
         assert!(line.contains("Ray is not running"), "{line}");
+    }
+
+    #[test]
+    fn the_language_follows_the_locale() {
+        assert_eq!(Lang::from_locale("es_ES.UTF-8"), Lang::Es);
+        assert_eq!(Lang::from_locale("es-419"), Lang::Es);
+        assert_eq!(Lang::from_locale("es"), Lang::Es);
+        assert_eq!(Lang::from_locale("en_US.UTF-8"), Lang::En);
+        assert_eq!(Lang::from_locale("estonian"), Lang::En);
+    }
+
+    #[test]
+    fn spanish_lines_are_spanish() {
+        assert_eq!(
+            summary_in(Lang::Es, &status(Phase::Connected)),
+            "Conectado a 100.64.0.1:6379 · 10 CPUs"
+        );
+        assert_eq!(summary_in(Lang::Es, &status(Phase::Paused)), "En pausa");
+        let (title, _) = notice_in(Lang::Es, &Notice::Reconnected { away_secs: 120 });
+        assert_eq!(title, "Worker reconectado");
     }
 
     #[test]

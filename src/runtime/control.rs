@@ -6,12 +6,13 @@
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::supervisor::Status;
 
@@ -38,8 +39,8 @@ pub enum Request {
 pub struct StatusReport {
     /// One line for people.
     pub summary: String,
-    /// The supervisor's snapshot.
-    pub status: serde_json::Value,
+    /// The supervisor's snapshot (`None` before its first step).
+    pub status: Option<Status>,
     /// The supervisor's process id.
     pub pid: u32,
     /// The worker's process id, when one runs.
@@ -60,7 +61,7 @@ impl StatusReport {
     ) -> Self {
         StatusReport {
             summary: crate::text::summary(status),
-            status: serde_json::to_value(status).unwrap_or(serde_json::Value::Null),
+            status: Some(status.clone()),
             pid: std::process::id(),
             worker_pid,
             node_ip,
@@ -89,9 +90,24 @@ pub struct Pending {
     pub reply: oneshot::Sender<Reply>,
 }
 
+/// The connections a control socket has accepted, so that the last replies (the answer to
+/// `quit`) are written before the runtime, and the tasks writing them, go away.
+#[derive(Debug)]
+pub struct Connections {
+    /// Each connection's task holds a receiver until its reply is written.
+    open: Arc<watch::Sender<()>>,
+}
+
+impl Connections {
+    /// Waits, at most `timeout`, until every connection accepted so far has been answered.
+    pub async fn finish(self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.open.closed()).await;
+    }
+}
+
 /// Binds the socket (replacing a stale one: the caller holds the single-instance lock) and
 /// forwards each request to `requests`.
-pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<()> {
+pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connections> {
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -99,18 +115,23 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<()> {
     }
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    let (open, _) = watch::channel(());
+    let open = Arc::new(open);
+    let connections = Connections { open: open.clone() };
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
             let requests = requests.clone();
+            let open = open.subscribe();
             tokio::spawn(async move {
                 let _ = handle(stream, requests).await;
+                drop(open);
             });
         }
     });
-    Ok(())
+    Ok(connections)
 }
 
 async fn handle(stream: UnixStream, requests: mpsc::Sender<Pending>) -> io::Result<()> {
@@ -181,8 +202,13 @@ pub fn request(path: &Path, request: &Request) -> Result<Reply, ClientError> {
         }
         Err(e) => return Err(e.into()),
     };
-    // A quit waits for the worker to stop (up to its grace).
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    // A quit waits for the worker to stop: up to its grace (at most 120 s, see
+    // `Timing::validate`), then the SIGKILL and the end of its output.
+    let timeout = match request {
+        Request::Quit => Duration::from_secs(150),
+        _ => Duration::from_secs(30),
+    };
+    stream.set_read_timeout(Some(timeout))?;
     let mut text = serde_json::to_string(request)?;
     text.push('\n');
     stream.write_all(text.as_bytes())?;

@@ -36,8 +36,8 @@ const LOG_MAX_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Where notifications go (the tray shows them; the headless daemon only logs them).
 pub trait Notifier: Send {
-    /// Shows one notification.
-    fn notify(&mut self, title: &str, body: &str);
+    /// Shows one notification (or decides not to: the tray rate-limits them).
+    fn notify(&mut self, notice: &crate::supervisor::Notice);
 }
 
 /// A notifier that shows nothing.
@@ -45,7 +45,7 @@ pub trait Notifier: Send {
 pub struct NoNotifier;
 
 impl Notifier for NoNotifier {
-    fn notify(&mut self, _title: &str, _body: &str) {}
+    fn notify(&mut self, _notice: &crate::supervisor::Notice) {}
 }
 
 /// Everything the driver needs to run.
@@ -209,7 +209,7 @@ pub async fn run(
                 Action::Notify(notice) => {
                     let (title, body) = crate::text::notice(&notice);
                     let _ = log.line(&format!("🔔 {title}: {body}"));
-                    notifier.notify(&title, &body);
+                    notifier.notify(&notice);
                 }
                 Action::Exit => exit = true,
             }

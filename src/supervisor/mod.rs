@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::HeadAddress;
 use crate::ray_output::WorkerFailure;
@@ -66,7 +66,7 @@ impl Default for Settings {
 }
 
 /// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkerSpec {
     /// The head to join.
     pub head: HeadAddress,
@@ -75,7 +75,7 @@ pub struct WorkerSpec {
 }
 
 /// Why the head did not answer a probe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Unreachable {
     /// No answer within the probe's timeout (the network is gone or the host is asleep).
@@ -167,7 +167,7 @@ pub enum Event {
 }
 
 /// Why the supervisor stops a worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// The head stayed unreachable for the whole grace.
@@ -199,7 +199,7 @@ pub enum Action {
 }
 
 /// Something worth a notification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Notice {
     /// The head stayed unreachable for the whole grace; the worker was stopped.
@@ -211,7 +211,7 @@ pub enum Notice {
 }
 
 /// A state that retrying cannot fix; it stays until the user acts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fault {
     /// No head address is configured.
@@ -249,7 +249,7 @@ impl Fault {
 }
 
 /// The one-word state the user sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Not yet known whether the head is reachable.
@@ -275,7 +275,7 @@ pub enum Phase {
 }
 
 /// A snapshot for the tray, the CLI and the log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     /// The derived state.
     pub phase: Phase,

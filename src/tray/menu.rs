@@ -1,0 +1,425 @@
+//! The menu as data: a pure function from what the app knows to the entries to show.
+//!
+//! The tray never decides anything: it renders [`model`] and turns a click on an entry's id
+//! into a request ([`command_for`]). Both are plain functions, tested without a display.
+
+use crate::runtime::control::Request;
+use crate::supervisor::{Phase, Status};
+use crate::text::{self, Lang};
+
+/// What the menu shows besides the supervisor's status: facts the tray samples itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extras {
+    /// Battery level and whether it charges; `None` on a machine without one.
+    pub battery: Option<(u8, BatteryTrend)>,
+    /// CPU use of the worker's processes, in percent of one core times the CPUs offered.
+    pub worker_busy_percent: Option<f32>,
+    /// The cluster as the head's dashboard reports it: (CPUs, alive nodes).
+    pub cluster: Option<(f64, usize)>,
+    /// Whether the app starts at login; `None` when unknown.
+    pub login_item: Option<bool>,
+}
+
+/// Which way the battery goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatteryTrend {
+    /// Plugged in and charging.
+    Charging,
+    /// Running on the battery.
+    Discharging,
+    /// Plugged in, not charging (full or held).
+    OnPower,
+}
+
+/// One entry of the menu.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    /// Text that cannot be clicked.
+    Info {
+        /// Stable identity, so the tray can update the text in place.
+        id: String,
+        /// What it says.
+        text: String,
+    },
+    /// A check item.
+    Check {
+        /// What a click means (see [`command_for`]).
+        id: String,
+        /// Its label.
+        text: String,
+        /// Whether it is ticked.
+        checked: bool,
+        /// Whether it can be clicked.
+        enabled: bool,
+    },
+    /// A plain item.
+    Action {
+        /// What a click means.
+        id: String,
+        /// Its label.
+        text: String,
+    },
+    /// A submenu.
+    Submenu {
+        /// Stable identity.
+        id: String,
+        /// Its label.
+        text: String,
+        /// Its entries.
+        entries: Vec<Entry>,
+    },
+    /// A line.
+    Separator,
+}
+
+impl Entry {
+    /// The entry's id (separators have none).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Entry::Info { id, .. }
+            | Entry::Check { id, .. }
+            | Entry::Action { id, .. }
+            | Entry::Submenu { id, .. } => Some(id),
+            Entry::Separator => None,
+        }
+    }
+}
+
+/// Menu ids.
+pub mod ids {
+    /// The state line.
+    pub const STATE: &str = "state";
+    /// The CPU contribution line.
+    pub const WORKER: &str = "worker";
+    /// The cluster line.
+    pub const CLUSTER: &str = "cluster";
+    /// The battery line.
+    pub const BATTERY: &str = "battery";
+    /// Contribute / pause.
+    pub const CONTRIBUTE: &str = "contribute";
+    /// The CPU submenu.
+    pub const CPUS: &str = "cpus";
+    /// Prefix of the CPU count items: `cpus:4`.
+    pub const CPU_PREFIX: &str = "cpus:";
+    /// Opens the head address prompt.
+    pub const HEAD: &str = "head";
+    /// Opens the log.
+    pub const OPEN_LOG: &str = "open-log";
+    /// Start at login.
+    pub const LOGIN: &str = "login";
+    /// Quit.
+    pub const QUIT: &str = "quit";
+}
+
+/// The menu for this status.
+pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) -> Vec<Entry> {
+    let words = text::menu_words(lang);
+    let mut entries = vec![Entry::Info {
+        id: ids::STATE.to_string(),
+        text: text::summary_in(lang, status),
+    }];
+    if matches!(
+        status.phase,
+        Phase::Connected | Phase::Starting | Phase::Disconnecting
+    ) {
+        let offered = status.worker_cpus.unwrap_or(status.cpus);
+        entries.push(Entry::Info {
+            id: ids::WORKER.to_string(),
+            text: text::worker_use(lang, offered, extras.worker_busy_percent),
+        });
+    }
+    if let Some((cpus, nodes)) = extras.cluster {
+        entries.push(Entry::Info {
+            id: ids::CLUSTER.to_string(),
+            text: text::cluster_line(lang, cpus, nodes),
+        });
+    }
+    if let Some((percent, trend)) = extras.battery {
+        let how = match trend {
+            BatteryTrend::Charging => words.charging,
+            BatteryTrend::Discharging => words.discharging,
+            BatteryTrend::OnPower => words.on_power,
+        };
+        entries.push(Entry::Info {
+            id: ids::BATTERY.to_string(),
+            text: format!("{} {percent} % · {how}", words.battery),
+        });
+    }
+    entries.push(Entry::Separator);
+    entries.push(Entry::Check {
+        id: ids::CONTRIBUTE.to_string(),
+        text: words.contribute.to_string(),
+        checked: !status.paused,
+        enabled: status.phase != Phase::ShuttingDown,
+    });
+    let cpus = (1..=machine_cpus.max(1))
+        .map(|n| Entry::Check {
+            id: format!("{}{n}", ids::CPU_PREFIX),
+            text: n.to_string(),
+            checked: n == status.cpus,
+            enabled: true,
+        })
+        .collect();
+    entries.push(Entry::Submenu {
+        id: ids::CPUS.to_string(),
+        text: format!("{} ({})", words.cpus, status.cpus),
+        entries: cpus,
+    });
+    entries.push(Entry::Action {
+        id: ids::HEAD.to_string(),
+        text: words.head_address.to_string(),
+    });
+    entries.push(Entry::Separator);
+    entries.push(Entry::Action {
+        id: ids::OPEN_LOG.to_string(),
+        text: words.open_log.to_string(),
+    });
+    if let Some(enabled) = extras.login_item {
+        entries.push(Entry::Check {
+            id: ids::LOGIN.to_string(),
+            text: words.start_at_login.to_string(),
+            checked: enabled,
+            enabled: true,
+        });
+    }
+    entries.push(Entry::Separator);
+    entries.push(Entry::Action {
+        id: ids::QUIT.to_string(),
+        text: words.quit.to_string(),
+    });
+    entries
+}
+
+/// What a click on `id` asks of the supervisor, given the status the menu showed. Items
+/// that open something locally (log, head prompt, login item) are not requests: `None`.
+pub fn command_for(id: &str, status: &Status) -> Option<Request> {
+    match id {
+        ids::CONTRIBUTE => Some(if status.paused {
+            Request::Resume
+        } else {
+            Request::Pause
+        }),
+        ids::QUIT => Some(Request::Quit),
+        _ => id
+            .strip_prefix(ids::CPU_PREFIX)
+            .and_then(|n| n.parse().ok())
+            .map(|cpus| Request::Cpus { cpus }),
+    }
+}
+
+/// The ids of every entry in order (with submenus flattened): two models with the same shape
+/// can be updated in place instead of rebuilt, so an open menu stays open.
+pub fn shape(entries: &[Entry]) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in entries {
+        out.push(entry.id().unwrap_or("-").to_string());
+        if let Entry::Submenu { entries, .. } = entry {
+            out.extend(shape(entries));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ray_output::WorkerFailure;
+    use crate::supervisor::{Fault, Unreachable};
+    use crate::tailscale::TailscaleProblem;
+
+    fn status(phase: Phase) -> Status {
+        Status {
+            phase,
+            head: Some("100.64.0.1:6379".into()),
+            cpus: 10,
+            worker_cpus: Some(10),
+            paused: phase == Phase::Paused,
+            unreachable: None,
+            fault: None,
+            recent_failures: 0,
+        }
+    }
+
+    fn text_of(entries: &[Entry], id: &str) -> Option<String> {
+        entries.iter().find_map(|e| match e {
+            Entry::Info { id: i, text } | Entry::Action { id: i, text } if i == id => {
+                Some(text.clone())
+            }
+            Entry::Check { id: i, text, .. } if i == id => Some(text.clone()),
+            _ => None,
+        })
+    }
+
+    fn checked(entries: &[Entry], id: &str) -> Option<bool> {
+        entries.iter().find_map(|e| match e {
+            Entry::Check { id: i, checked, .. } if i == id => Some(*checked),
+            Entry::Submenu { entries, .. } => checked(entries, id),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn connected_shows_head_cpus_use_and_the_cluster() {
+        let extras = Extras {
+            worker_busy_percent: Some(37.4),
+            cluster: Some((22.0, 2)),
+            ..Extras::default()
+        };
+        let menu = model(&status(Phase::Connected), &extras, 10, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::STATE).as_deref(),
+            Some("Connected to 100.64.0.1:6379 · 10 CPUs")
+        );
+        assert_eq!(
+            text_of(&menu, ids::WORKER).as_deref(),
+            Some("Offering 10 CPUs · worker busy 37 %")
+        );
+        assert_eq!(
+            text_of(&menu, ids::CLUSTER).as_deref(),
+            Some("Cluster: 22 CPUs on 2 nodes")
+        );
+        assert_eq!(checked(&menu, ids::CONTRIBUTE), Some(true));
+        assert_eq!(checked(&menu, "cpus:10"), Some(true));
+        assert_eq!(checked(&menu, "cpus:3"), Some(false));
+    }
+
+    #[test]
+    fn every_state_has_a_state_line_and_the_fixed_items() {
+        let phases = [
+            Phase::Checking,
+            Phase::Starting,
+            Phase::Connected,
+            Phase::Disconnecting,
+            Phase::Disconnected,
+            Phase::Reconnecting,
+            Phase::Stopping,
+            Phase::Paused,
+            Phase::Error,
+            Phase::ShuttingDown,
+        ];
+        for phase in phases {
+            for lang in [Lang::En, Lang::Es] {
+                let menu = model(&status(phase), &Extras::default(), 4, lang);
+                let state = text_of(&menu, ids::STATE).unwrap_or_default();
+                assert!(!state.is_empty(), "{phase:?}");
+                let shape = shape(&menu);
+                for id in [
+                    ids::CONTRIBUTE,
+                    ids::CPUS,
+                    ids::HEAD,
+                    ids::OPEN_LOG,
+                    ids::QUIT,
+                ] {
+                    assert!(shape.iter().any(|s| s == id), "{phase:?} lacks {id}");
+                }
+                assert_eq!(
+                    shape
+                        .iter()
+                        .filter(|s| s.starts_with(ids::CPU_PREFIX))
+                        .count(),
+                    4
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unreachable_and_error_lines_say_why() {
+        let mut s = status(Phase::Disconnected);
+        s.worker_cpus = None;
+        s.unreachable = Some(Unreachable::Tailscale {
+            problem: TailscaleProblem::Stopped,
+        });
+        let menu = model(&s, &Extras::default(), 10, Lang::En);
+        let line = text_of(&menu, ids::STATE).unwrap_or_default();
+        assert!(
+            line.starts_with("Head unreachable — Tailscale is stopped"),
+            "{line}"
+        );
+        assert!(line.ends_with("retrying"), "{line}");
+        assert_eq!(
+            text_of(&menu, ids::WORKER),
+            None,
+            "no CPU line while disconnected"
+        );
+
+        let mut e = status(Phase::Error);
+        e.fault = Some(Fault::Worker {
+            failure: WorkerFailure::VersionMismatch {
+                cluster: Some("2.51.2".into()),
+                this_machine: Some("2.60.0".into()),
+            },
+        });
+        let line =
+            text_of(&model(&e, &Extras::default(), 10, Lang::En), ids::STATE).unwrap_or_default();
+        assert!(
+            line.starts_with("Error:") && line.contains("2.51.2") && line.contains("setup"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn paused_unticks_contribute_and_a_click_resumes() {
+        let s = status(Phase::Paused);
+        let menu = model(&s, &Extras::default(), 10, Lang::Es);
+        assert_eq!(checked(&menu, ids::CONTRIBUTE), Some(false));
+        assert_eq!(text_of(&menu, ids::STATE).as_deref(), Some("En pausa"));
+        assert_eq!(command_for(ids::CONTRIBUTE, &s), Some(Request::Resume));
+        assert_eq!(
+            command_for(ids::CONTRIBUTE, &status(Phase::Connected)),
+            Some(Request::Pause)
+        );
+    }
+
+    #[test]
+    fn cpu_items_become_cpu_requests_and_junk_is_ignored() {
+        let s = status(Phase::Connected);
+        assert_eq!(command_for("cpus:3", &s), Some(Request::Cpus { cpus: 3 }));
+        assert_eq!(command_for("cpus:x", &s), None);
+        assert_eq!(command_for(ids::OPEN_LOG, &s), None);
+        assert_eq!(command_for(ids::QUIT, &s), Some(Request::Quit));
+    }
+
+    #[test]
+    fn battery_shows_only_when_there_is_one() {
+        let s = status(Phase::Connected);
+        let none = model(&s, &Extras::default(), 10, Lang::En);
+        assert_eq!(text_of(&none, ids::BATTERY), None);
+        let extras = Extras {
+            battery: Some((42, BatteryTrend::Discharging)),
+            ..Extras::default()
+        };
+        let some = model(&s, &extras, 10, Lang::En);
+        assert_eq!(
+            text_of(&some, ids::BATTERY).as_deref(),
+            Some("Battery 42 % · on battery")
+        );
+    }
+
+    #[test]
+    fn a_new_busy_figure_keeps_the_shape_but_a_new_state_may_not() {
+        let s = status(Phase::Connected);
+        let a = model(
+            &s,
+            &Extras {
+                worker_busy_percent: Some(1.0),
+                ..Extras::default()
+            },
+            4,
+            Lang::En,
+        );
+        let b = model(
+            &s,
+            &Extras {
+                worker_busy_percent: Some(99.0),
+                ..Extras::default()
+            },
+            4,
+            Lang::En,
+        );
+        assert_ne!(a, b);
+        assert_eq!(shape(&a), shape(&b));
+        let paused = model(&status(Phase::Paused), &Extras::default(), 4, Lang::En);
+        assert_ne!(shape(&a), shape(&paused));
+    }
+}

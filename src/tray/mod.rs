@@ -1,0 +1,450 @@
+//! The menu-bar app: a face on the same supervisor the daemon runs, never a second one.
+//!
+//! Threads (macOS demands the UI on the main thread): the tao event loop owns the main thread
+//! and every menu object; the supervisor runs on a tokio runtime on another thread. UI → runtime
+//! through the same request channel the control socket uses; runtime → UI through a watch of
+//! [`StatusReport`], forwarded to the event loop as a user event through an `EventLoopProxy`.
+//! The tray is created once the loop has started (`StartCause::Init`), as tray-icon requires.
+
+pub mod dialog;
+pub mod icons;
+pub mod menu;
+pub mod notify;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tao::event::{Event, StartCause};
+use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
+use tokio::sync::{mpsc, oneshot, watch};
+use tray_icon::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
+use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
+
+use crate::config::Paths;
+use crate::runtime::control::{Pending, Reply, Request, StatusReport};
+use crate::runtime::Notifier;
+use crate::service;
+use crate::supervisor::{Notice, Phase, Status};
+use crate::text::{self, Lang};
+use icons::IconKind;
+use menu::{Entry, Extras};
+use notify::NotificationGate;
+
+/// Events the event loop receives from other threads.
+#[derive(Debug)]
+pub enum UiEvent {
+    /// The supervisor's state changed.
+    Status(Box<StatusReport>),
+    /// New battery / CPU use / cluster figures.
+    Extras(Extras),
+    /// A menu item was clicked.
+    Menu(MenuEvent),
+    /// The supervisor finished (quit, or an error that stopped it).
+    Finished(Option<String>),
+}
+
+/// Shows the supervisor's notices as desktop notifications, through the rate-limiting gate.
+pub struct DesktopNotifier {
+    gate: NotificationGate,
+    lang: Lang,
+}
+
+impl DesktopNotifier {
+    /// A notifier speaking `lang`.
+    pub fn new(lang: Lang) -> Self {
+        #[cfg(target_os = "macos")]
+        {
+            // Without an application set, notify-rust may hang on recent macOS.
+            let _ = notify_rust::set_application("com.bittrader.worker");
+        }
+        DesktopNotifier {
+            gate: NotificationGate::new(notify::MIN_GAP),
+            lang,
+        }
+    }
+}
+
+impl Notifier for DesktopNotifier {
+    fn notify(&mut self, notice: &Notice) {
+        if !self.gate.admit(Instant::now(), notice) {
+            return;
+        }
+        let (title, body) = text::notice_in(self.lang, notice);
+        // Showing can block (D-Bus, the macOS notification centre): never on the runtime.
+        std::thread::spawn(move || {
+            let _ = notify_rust::Notification::new()
+                .appname("BitTrader Worker")
+                .summary(&title)
+                .body(&body)
+                .show();
+        });
+    }
+}
+
+/// One rendered menu item, kept so it can be updated in place.
+enum Handle {
+    Item(MenuItem),
+    Check(CheckMenuItem),
+    Sub(Submenu),
+}
+
+/// The muda menu built from a model, with its items by id.
+struct RenderedMenu {
+    menu: Menu,
+    items: HashMap<String, Handle>,
+    shape: Vec<String>,
+    model: Vec<Entry>,
+}
+
+fn append_entries(
+    entries: &[Entry],
+    add: &mut dyn FnMut(&dyn tray_icon::menu::IsMenuItem) -> anyhow::Result<()>,
+    items: &mut HashMap<String, Handle>,
+) -> anyhow::Result<()> {
+    for entry in entries {
+        match entry {
+            Entry::Info { id, text } => {
+                let item = MenuItem::with_id(id.clone(), text, false, None);
+                add(&item)?;
+                items.insert(id.clone(), Handle::Item(item));
+            }
+            Entry::Action { id, text } => {
+                let item = MenuItem::with_id(id.clone(), text, true, None);
+                add(&item)?;
+                items.insert(id.clone(), Handle::Item(item));
+            }
+            Entry::Check {
+                id,
+                text,
+                checked,
+                enabled,
+            } => {
+                let item = CheckMenuItem::with_id(id.clone(), text, *enabled, *checked, None);
+                add(&item)?;
+                items.insert(id.clone(), Handle::Check(item));
+            }
+            Entry::Submenu { id, text, entries } => {
+                let submenu = Submenu::with_id(id.clone(), text, true);
+                append_entries(
+                    entries,
+                    &mut |item| submenu.append(item).map_err(anyhow::Error::from),
+                    items,
+                )?;
+                add(&submenu)?;
+                items.insert(id.clone(), Handle::Sub(submenu));
+            }
+            Entry::Separator => add(&PredefinedMenuItem::separator())?,
+        }
+    }
+    Ok(())
+}
+
+impl RenderedMenu {
+    fn build(model: Vec<Entry>) -> anyhow::Result<RenderedMenu> {
+        let menu = Menu::new();
+        let mut items = HashMap::new();
+        append_entries(
+            &model,
+            &mut |item| menu.append(item).map_err(anyhow::Error::from),
+            &mut items,
+        )?;
+        Ok(RenderedMenu {
+            menu,
+            items,
+            shape: menu::shape(&model),
+            model,
+        })
+    }
+
+    /// Updates texts and ticks in place (an open menu stays open); `false` if the shape
+    /// changed and the menu must be rebuilt.
+    fn update(&mut self, model: &[Entry]) -> bool {
+        if menu::shape(model) != self.shape {
+            return false;
+        }
+        if model == self.model.as_slice() {
+            return true;
+        }
+        self.apply(model);
+        self.model = model.to_vec();
+        true
+    }
+
+    fn apply(&self, model: &[Entry]) {
+        for entry in model {
+            match (entry, entry.id().and_then(|id| self.items.get(id))) {
+                (
+                    Entry::Info { text, .. } | Entry::Action { text, .. },
+                    Some(Handle::Item(item)),
+                ) => item.set_text(text),
+                (
+                    Entry::Check {
+                        text,
+                        checked,
+                        enabled,
+                        ..
+                    },
+                    Some(Handle::Check(item)),
+                ) => {
+                    item.set_text(text);
+                    item.set_checked(*checked);
+                    item.set_enabled(*enabled);
+                }
+                (Entry::Submenu { text, entries, .. }, Some(Handle::Sub(sub))) => {
+                    sub.set_text(text);
+                    self.apply(entries);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn tray_icon_for(phase: Phase) -> anyhow::Result<Icon> {
+    let rgba = icons::decode(IconKind::for_phase(phase).png()).context("decoding the icon")?;
+    Icon::from_rgba(rgba.pixels, rgba.width, rgba.height).context("making the tray icon")
+}
+
+/// Sends a request to the supervisor without blocking the UI; the answer goes to `on_reply`
+/// on a helper thread.
+fn send_request(
+    requests: &mpsc::Sender<Pending>,
+    request: Request,
+    on_reply: impl FnOnce(Reply) + Send + 'static,
+) {
+    let (tx, rx) = oneshot::channel();
+    if requests.try_send(Pending { request, reply: tx }).is_err() {
+        return;
+    }
+    std::thread::spawn(move || {
+        if let Ok(reply) = rx.blocking_recv() {
+            on_reply(reply);
+        }
+    });
+}
+
+/// Runs the menu-bar app until Quit.
+pub fn run(paths: Paths) -> anyhow::Result<()> {
+    let prepared = service::prepare(&paths)?;
+    let lang = Lang::detect();
+    let machine_cpus = service::machine_cpus();
+
+    #[allow(unused_mut)]
+    let mut event_loop = EventLoopBuilder::<UiEvent>::with_user_event().build();
+    #[cfg(target_os = "macos")]
+    {
+        use tao::platform::macos::{ActivationPolicy, EventLoopExtMacOS};
+        // A menu-bar app: no Dock icon, no app menu.
+        event_loop.set_activation_policy(ActivationPolicy::Accessory);
+    }
+    let proxy: EventLoopProxy<UiEvent> = event_loop.create_proxy();
+    {
+        let proxy = proxy.clone();
+        MenuEvent::set_event_handler(Some(move |event| {
+            let _ = proxy.send_event(UiEvent::Menu(event));
+        }));
+    }
+
+    let (requests_tx, requests_rx) = mpsc::channel::<Pending>(16);
+    let (status_tx, status_rx) = watch::channel(service::initial_report(&paths));
+    spawn_runtime(
+        paths.clone(),
+        prepared.config,
+        (requests_tx.clone(), requests_rx),
+        status_tx,
+        status_rx,
+        proxy.clone(),
+        lang,
+    )?;
+
+    let lock = prepared.lock;
+    let log_file = paths.log_file();
+    let mut tray: Option<TrayIcon> = None;
+    let mut rendered: Option<RenderedMenu> = None;
+    let mut status: Option<Status> = None;
+    let mut extras = Extras::default();
+    let mut shown_icon: Option<IconKind> = None;
+    let mut quit_deadline: Option<Instant> = None;
+    let mut lock = Some(lock);
+
+    event_loop.run(move |event, _, control_flow| {
+        *control_flow = match quit_deadline {
+            Some(at) => ControlFlow::WaitUntil(at),
+            None => ControlFlow::Wait,
+        };
+        let mut refresh = false;
+        match event {
+            Event::NewEvents(StartCause::Init) => {
+                let initial = Status {
+                    phase: Phase::Checking,
+                    head: None,
+                    cpus: 1,
+                    worker_cpus: None,
+                    paused: false,
+                    unreachable: None,
+                    fault: None,
+                    recent_failures: 0,
+                };
+                let model = menu::model(&initial, &extras, machine_cpus, lang);
+                match (RenderedMenu::build(model), tray_icon_for(Phase::Checking)) {
+                    (Ok(built), Ok(icon)) => {
+                        let builder = TrayIconBuilder::new()
+                            .with_menu(Box::new(built.menu.clone()))
+                            .with_tooltip("BitTrader Worker");
+                        #[cfg(target_os = "macos")]
+                        let builder = builder.with_icon_templated(icon);
+                        #[cfg(not(target_os = "macos"))]
+                        let builder = builder.with_icon(icon);
+                        let made = builder.build();
+                        match made {
+                            Ok(icon) => tray = Some(icon),
+                            Err(e) => {
+                                eprintln!("bittrader-worker: could not create the tray icon: {e}")
+                            }
+                        }
+                        rendered = Some(built);
+                    }
+                    (Err(e), _) | (_, Err(e)) => eprintln!("bittrader-worker: {e:#}"),
+                }
+            }
+            Event::NewEvents(StartCause::ResumeTimeReached { .. }) => {
+                // Quit took longer than the worker's grace allows: leave anyway.
+                *control_flow = ControlFlow::Exit;
+            }
+            Event::UserEvent(UiEvent::Status(report)) => {
+                status = report.status.clone();
+                refresh = true;
+            }
+            Event::UserEvent(UiEvent::Extras(new)) if new != extras => {
+                extras = new;
+                refresh = true;
+            }
+            Event::UserEvent(UiEvent::Menu(event)) => {
+                let id = event.id.0.as_str();
+                let Some(current) = status.as_ref() else {
+                    return;
+                };
+                if let Some(request) = menu::command_for(id, current) {
+                    if request == Request::Quit {
+                        quit_deadline = Some(Instant::now() + Duration::from_secs(20));
+                    }
+                    send_request(&requests_tx, request, |_| {});
+                    // The menu shows the supervisor's truth, not the click: re-render now so a
+                    // check item the toolkit flipped on its own is put back until the status
+                    // changes.
+                    refresh = true;
+                } else if id == menu::ids::OPEN_LOG {
+                    dialog::open(&log_file);
+                } else if id == menu::ids::HEAD {
+                    ask_for_head(current, &requests_tx, lang);
+                }
+            }
+            Event::UserEvent(UiEvent::Finished(error)) => {
+                if let Some(error) = error {
+                    eprintln!("bittrader-worker: {error}");
+                }
+                tray = None;
+                drop(lock.take());
+                *control_flow = ControlFlow::Exit;
+                return;
+            }
+            _ => {}
+        }
+        if refresh {
+            if let (Some(current), Some(icon)) = (status.as_ref(), tray.as_ref()) {
+                let kind = IconKind::for_phase(current.phase);
+                if shown_icon != Some(kind) {
+                    if let Ok(image) = tray_icon_for(current.phase) {
+                        #[cfg(target_os = "macos")]
+                        let _ = icon.set_icon_templated(Some(image));
+                        #[cfg(not(target_os = "macos"))]
+                        let _ = icon.set_icon(Some(image));
+                        shown_icon = Some(kind);
+                    }
+                }
+                let _ = icon.set_tooltip(Some(text::summary_in(lang, current)));
+                let model = menu::model(current, &extras, machine_cpus, lang);
+                let updated = rendered.as_mut().is_some_and(|r| r.update(&model));
+                if !updated {
+                    if let Ok(built) = RenderedMenu::build(model) {
+                        icon.set_menu(Some(Box::new(built.menu.clone())));
+                        rendered = Some(built);
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Prompts for a new head address off the main thread; an invalid one is refused by the
+/// supervisor (nothing is saved) and the reason shown in an error dialog.
+fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) {
+    let words = text::menu_words(lang);
+    let current = current.head.clone().unwrap_or_default();
+    let requests = requests.clone();
+    std::thread::spawn(move || {
+        match dialog::ask("BitTrader Worker", words.head_prompt, &current) {
+            dialog::Answer::Entered(address) if address != current => {
+                send_request(&requests, Request::Head { address }, move |reply| {
+                    if !reply.ok {
+                        dialog::error(words.head_invalid, reply.message.as_deref().unwrap_or(""));
+                    }
+                });
+            }
+            dialog::Answer::Unavailable => {
+                if let Ok(paths) = Paths::from_env() {
+                    dialog::open(&paths.config_file());
+                }
+            }
+            _ => {}
+        }
+    });
+}
+
+/// Starts the supervisor's runtime thread: the service, the status forwarder and the sampler
+/// of extras.
+fn spawn_runtime(
+    paths: Paths,
+    config: crate::config::Config,
+    requests: (mpsc::Sender<Pending>, mpsc::Receiver<Pending>),
+    status_tx: watch::Sender<StatusReport>,
+    mut status_rx: watch::Receiver<StatusReport>,
+    proxy: EventLoopProxy<UiEvent>,
+    lang: Lang,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    std::thread::Builder::new()
+        .name("supervisor".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let forward = {
+                    let proxy = proxy.clone();
+                    tokio::spawn(async move {
+                        while status_rx.changed().await.is_ok() {
+                            let report = status_rx.borrow_and_update().clone();
+                            if proxy.send_event(UiEvent::Status(Box::new(report))).is_err() {
+                                return;
+                            }
+                        }
+                    })
+                };
+                let result = service::serve(
+                    paths,
+                    config,
+                    requests,
+                    status_tx,
+                    Box::new(DesktopNotifier::new(lang)),
+                    service::terminated(),
+                )
+                .await;
+                forward.abort();
+                let _ = proxy.send_event(UiEvent::Finished(result.err().map(|e| format!("{e:#}"))));
+            });
+        })
+        .context("starting the supervisor thread")?;
+    Ok(())
+}
