@@ -146,6 +146,7 @@ pub fn run(user_paths: &Paths) -> anyhow::Result<()> {
             status_tx,
             Box::new(NoNotifier),
             service::terminated(),
+            false,
         )
         .await;
         printer.abort();

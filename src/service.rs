@@ -7,6 +7,7 @@ use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, Paths};
+use crate::demo::LocalHead;
 use crate::platform::SystemProcesses;
 use crate::runtime::control::{self, Pending, StatusReport};
 use crate::runtime::probe::TailscaleCli;
@@ -52,6 +53,10 @@ pub fn prepare(paths: &Paths) -> anyhow::Result<Prepared> {
 }
 
 /// Serves the control socket and runs the driver until `shutdown` or a `quit`.
+///
+/// With `demo_if_unconfigured` and no head in the configuration, a throwaway local Ray head is
+/// started on loopback and joined (never saved): the app shows the whole cycle out of the box,
+/// and choosing a real head from the menu moves the worker there.
 pub async fn serve(
     paths: Paths,
     config: Config,
@@ -59,8 +64,23 @@ pub async fn serve(
     status: watch::Sender<StatusReport>,
     notifier: Box<dyn Notifier>,
     shutdown: impl Future<Output = ()>,
+    demo_if_unconfigured: bool,
 ) -> anyhow::Result<()> {
     let (requests_tx, requests_rx) = requests;
+    let demo = if demo_if_unconfigured && config.head.is_none() {
+        let ray = runtime::ray_executable(&config, &paths);
+        let log = paths.home.join("demo-head.log");
+        match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &log)).await {
+            Ok(Ok(head)) => Some(head),
+            Ok(Err(e)) => {
+                eprintln!("bittrader-worker: no head is configured and the demo head could not start: {e:#}");
+                None
+            }
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
     let connections = control::serve(&paths.socket(), requests_tx)
         .with_context(|| format!("opening the control socket {}", paths.socket().display()))?;
     let socket = paths.socket();
@@ -69,8 +89,13 @@ pub async fn serve(
         config,
         machine_cpus: machine_cpus(),
         tailscale: TailscaleCli::discover(),
+        demo_head: demo.as_ref().map(|head| head.address.clone()),
     };
     let result = runtime::run(options, requests_rx, status, notifier, shutdown).await;
+    if let Some(head) = demo {
+        // Stopping it waits for its processes: not on the runtime's thread.
+        let _ = tokio::task::spawn_blocking(move || drop(head)).await;
+    }
     let _ = std::fs::remove_file(socket);
     // The answer to `quit` is written by its connection's task: let it go out before the
     // runtime is dropped, or the CLI reads EOF instead of "Stopped.".
@@ -110,6 +135,7 @@ pub fn run_daemon(paths: Paths) -> anyhow::Result<()> {
         status_tx,
         Box::new(runtime::NoNotifier),
         terminated(),
+        false,
     ));
     drop(prepared.lock);
     result

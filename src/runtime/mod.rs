@@ -58,6 +58,8 @@ pub struct DriverOptions {
     pub machine_cpus: u32,
     /// The Tailscale CLI, if any.
     pub tailscale: TailscaleCli,
+    /// A head to join while none is configured (the built-in demo head); never saved.
+    pub demo_head: Option<HeadAddress>,
 }
 
 /// The supervisor's timings from the configuration.
@@ -104,6 +106,7 @@ pub async fn run(
         mut config,
         machine_cpus,
         tailscale,
+        demo_head,
     } = options;
     let processes = SystemProcesses;
     let mut log = RotatingLog::new(paths.log_file(), LOG_MAX_BYTES);
@@ -137,7 +140,7 @@ pub async fn run(
     let start = Instant::now();
     let mut sup = Supervisor::new(
         settings,
-        config.head.clone(),
+        config.head.clone().or(demo_head),
         config.cpus,
         config.paused,
         start.into_std(),

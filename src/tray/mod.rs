@@ -226,6 +226,12 @@ fn send_request(
 
 /// Runs the menu-bar app until Quit.
 pub fn run(paths: Paths) -> anyhow::Result<()> {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        anyhow::bail!(
+            "no display for the menu-bar icon. Use `bittrader-worker daemon` (headless) or `bittrader-worker demo`."
+        );
+    }
     let prepared = service::prepare(&paths)?;
     let lang = Lang::detect();
     let machine_cpus = service::machine_cpus();
@@ -439,6 +445,7 @@ fn spawn_runtime(
                     status_tx,
                     Box::new(DesktopNotifier::new(lang)),
                     service::terminated(),
+                    true,
                 )
                 .await;
                 forward.abort();
