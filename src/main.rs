@@ -69,6 +69,18 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
+    if !matches!(
+        cli.command,
+        None | Some(Command::Daemon) | Some(Command::Demo)
+    ) {
+        // A short-lived client (`status | head`) should end quietly when its reader goes away,
+        // as Unix tools do, rather than panic on a broken pipe. Long-running modes keep Rust's
+        // default (EPIPE as an error) so a closed socket never kills the supervisor.
+        // SAFETY: setting a signal disposition before any thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match cli.command {
         #[cfg(feature = "tray")]
         None => {

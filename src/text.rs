@@ -120,13 +120,25 @@ pub fn menu_words(lang: Lang) -> &'static MenuWords {
     }
 }
 
+/// "1 CPU", "10 CPUs" (the same in Spanish).
+pub fn cpu_count(n: u32) -> String {
+    if n == 1 {
+        "1 CPU".to_string()
+    } else {
+        format!("{n} CPUs")
+    }
+}
+
 /// "CPU use of the worker: 37 %" / "Cluster: 22 CPUs on 2 nodes".
 pub fn worker_use(lang: Lang, offered: u32, percent: Option<f32>) -> String {
     match (lang, percent) {
-        (Lang::En, Some(p)) => format!("Offering {offered} CPUs · worker busy {p:.0} %"),
-        (Lang::En, None) => format!("Offering {offered} CPUs"),
-        (Lang::Es, Some(p)) => format!("Ofreciendo {offered} CPUs · worker ocupado {p:.0} %"),
-        (Lang::Es, None) => format!("Ofreciendo {offered} CPUs"),
+        (Lang::En, Some(p)) => format!("Offering {} · worker busy {p:.0} %", cpu_count(offered)),
+        (Lang::En, None) => format!("Offering {}", cpu_count(offered)),
+        (Lang::Es, Some(p)) => format!(
+            "Ofreciendo {} · worker ocupado {p:.0} %",
+            cpu_count(offered)
+        ),
+        (Lang::Es, None) => format!("Ofreciendo {}", cpu_count(offered)),
     }
 }
 
@@ -157,8 +169,8 @@ pub fn summary_in(lang: Lang, status: &Status) -> String {
         .unwrap_or_else(|| "no answer".to_string());
     match status.phase {
         Phase::Checking => format!("Checking whether the head {head} is reachable"),
-        Phase::Starting => format!("Joining {head} with {cpus} CPUs"),
-        Phase::Connected => format!("Connected to {head} · {cpus} CPUs"),
+        Phase::Starting => format!("Joining {head} with {}", cpu_count(cpus)),
+        Phase::Connected => format!("Connected to {head} · {}", cpu_count(cpus)),
         Phase::Disconnecting => {
             format!("Head unreachable — {why} · keeping the worker for a moment")
         }
@@ -184,8 +196,8 @@ fn summary_es(status: &Status) -> String {
         .unwrap_or_else(|| "sin respuesta".to_string());
     match status.phase {
         Phase::Checking => format!("Comprobando si el head {head} responde"),
-        Phase::Starting => format!("Uniéndose a {head} con {cpus} CPUs"),
-        Phase::Connected => format!("Conectado a {head} · {cpus} CPUs"),
+        Phase::Starting => format!("Uniéndose a {head} con {}", cpu_count(cpus)),
+        Phase::Connected => format!("Conectado a {head} · {}", cpu_count(cpus)),
         Phase::Disconnecting => {
             format!("Head inalcanzable — {why} · se mantiene el worker un momento")
         }
@@ -218,8 +230,11 @@ pub fn transition_line(previous: Option<&Status>, next: &Status) -> Option<Strin
     let cpus = next.worker_cpus.unwrap_or(next.cpus);
     let line = match next.phase {
         Phase::Checking => format!("🔎 Checking the head {head}"),
-        Phase::Starting => format!("🚀 Starting the worker: {cpus} CPUs for {head}"),
-        Phase::Connected => format!("✅ Worker connected to the cluster with {cpus} CPUs"),
+        Phase::Starting => format!("🚀 Starting the worker: {} for {head}", cpu_count(cpus)),
+        Phase::Connected => format!(
+            "✅ Worker connected to the cluster with {}",
+            cpu_count(cpus)
+        ),
         Phase::Disconnecting => format!("⚠️ {}", summary(next)),
         Phase::Disconnected => format!("🔌 {}", summary(next)),
         Phase::Reconnecting => format!("🔄 Reconnecting to {head}"),
@@ -353,6 +368,21 @@ mod tests {
         assert_eq!(summary_in(Lang::Es, &status(Phase::Paused)), "En pausa");
         let (title, _) = notice_in(Lang::Es, &Notice::Reconnected { away_secs: 120 });
         assert_eq!(title, "Worker reconectado");
+    }
+
+    #[test]
+    fn one_cpu_is_singular() {
+        let mut one = status(Phase::Connected);
+        one.worker_cpus = Some(1);
+        assert_eq!(
+            transition_line(None, &one).as_deref(),
+            Some("✅ Worker connected to the cluster with 1 CPU")
+        );
+        assert_eq!(worker_use(Lang::En, 1, None), "Offering 1 CPU");
+        assert_eq!(
+            worker_use(Lang::Es, 4, Some(12.0)),
+            "Ofreciendo 4 CPUs · worker ocupado 12 %"
+        );
     }
 
     #[test]

@@ -247,7 +247,7 @@ fn a_real_worker_rides_blips_leaves_on_long_cuts_and_obeys_the_cli() {
     eprintln!("rejoined {rejoined:?} after the heal");
     assert!(daemon
         .log()
-        .contains("Worker connected to the cluster with 1 CPUs"));
+        .contains("Worker connected to the cluster with 1 CPU"));
 
     // Pause: the node leaves the cluster; resume: it comes back.
     let out = daemon.cli(&["pause"]);

@@ -1,0 +1,984 @@
+//! The real menu-bar app in a real system tray: `Xvfb`, `trayer` as the tray, the app with no
+//! arguments, `xdotool` as the user's hand and ImageMagick's `import` as the camera.
+//!
+//! Without a D-Bus session, libayatana-appindicator (tray-icon's Linux backend) falls back to an
+//! XEmbed `GtkStatusIcon`, which `trayer` docks: a 32×30 window of the app's process whose
+//! class is `tray-icon tray app PID-N`, inside trayer's panel. A left click on it pops the muda
+//! menu up as an override-redirect window of type `_NET_WM_WINDOW_TYPE_POPUP_MENU`, also owned
+//! by the app's process. The test finds both with `xdotool search --onlyvisible --pid` and
+//! `xprop`, drives the menu with the keyboard, and checks the outcome through
+//! `bittrader-worker status --json`, as the CLI sees it.
+//!
+//! Why the keyboard for "Contribute": a GTK menu's keyboard navigation skips insensitive items
+//! and separators, and every line above "Contribute" is an insensitive info line (state,
+//! worker, and — depending on the machine — cluster and battery). So the first `Down` after
+//! the menu opens selects "Contribute" whatever lines the menu has and whatever the theme's
+//! row heights are, where a click at a computed y would depend on both. `Return` then
+//! activates it exactly as a click does (the same GTK `activate` signal muda listens to).
+//!
+//! Screenshots go to `target/tray-screens/` (01 connected, 02 menu open, 03 paused, 04
+//! connected again, `menu.png` the tray with its menu, for the README; `failure.png` when a
+//! step fails). Every process (Xvfb, trayer, the app, the fake `ray`'s process groups) is
+//! stopped by a guard, also when the test fails.
+//!
+//! Needs Xvfb, trayer, xdotool, xprop (x11-utils) and ImageMagick (`/usr/bin/import`,
+//! `/usr/bin/convert`). Without them the test says so loudly and passes, unless
+//! `BITTRADER_REQUIRE_TRAY` is set (scripts/test sets it in CI).
+
+#![cfg(all(target_os = "linux", feature = "tray"))]
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
+const IMPORT: &str = "/usr/bin/import";
+const CONVERT: &str = "/usr/bin/convert";
+const SCREEN: (u32, u32) = (1024, 768);
+/// trayer's panel, top right; wide enough to sit above the whole menu in `menu.png`.
+const PANEL: (u32, u32) = (360, 32);
+const POLL: Duration = Duration::from_millis(100);
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn screens_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join("target"));
+    let target = if target.is_absolute() {
+        target
+    } else {
+        manifest_dir().join(target)
+    };
+    target.join("tray-screens")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools, and the skip
+// ---------------------------------------------------------------------------------------------
+
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| {
+            let file = dir.join(name);
+            fs::metadata(&file).is_ok_and(|m| m.is_file())
+        })
+    })
+}
+
+/// The tools this test needs that are missing.
+fn missing_tools() -> Vec<String> {
+    let mut missing: Vec<String> = ["Xvfb", "trayer", "xdotool", "xprop"]
+        .into_iter()
+        .filter(|t| !on_path(t))
+        .map(str::to_string)
+        .collect();
+    for path in [IMPORT, CONVERT] {
+        if !Path::new(path).is_file() {
+            missing.push(path.to_string());
+        }
+    }
+    missing
+}
+
+fn skip_or_fail(reason: &str) {
+    let loud = format!(
+        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+         !!! SKIPPING the real-tray test: {reason}\n\
+         !!! (Debian: apt-get install xvfb trayer xdotool x11-utils imagemagick)\n\
+         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+    );
+    if std::env::var_os("BITTRADER_REQUIRE_TRAY").is_some() {
+        panic!("{loud}BITTRADER_REQUIRE_TRAY is set, so this is a failure");
+    }
+    // Straight to stderr, past libtest's capture of `eprintln!`: a skip must be seen.
+    let _ = std::io::stderr().write_all(loud.as_bytes());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------------------------
+
+/// Runs a command, giving up (and killing it) after `timeout`. Output is read on threads so a
+/// chatty child cannot block on a full pipe.
+fn run_with_timeout(mut command: Command, timeout: Duration) -> Result<Output, String> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawn: {e}"))?;
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = read(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("no answer within {timeout:?}"));
+            }
+            Err(e) => return Err(format!("wait: {e}")),
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+/// A child process that is stopped (SIGTERM, then SIGKILL) and reaped when dropped.
+struct Proc {
+    name: &'static str,
+    child: Child,
+}
+
+impl Proc {
+    fn spawn(name: &'static str, mut command: Command, log: &Path) -> Proc {
+        let out = fs::File::create(log).expect("create a log file");
+        let err = out.try_clone().expect("clone the log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        Proc { name, child }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => return true,
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+                Ok(None) => return false,
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        if !self.running() {
+            return;
+        }
+        let _ = kill(Pid::from_raw(self.pid() as i32), Signal::SIGTERM);
+        if !self.wait_exit(secs(3)) {
+            eprintln!(
+                "{} (pid {}) ignored SIGTERM: SIGKILL",
+                self.name,
+                self.pid()
+            );
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The head: a listener that accepts and drops connections.
+// ---------------------------------------------------------------------------------------------
+
+struct FakeHead {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeHead {
+    fn start() -> FakeHead {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake head");
+        let addr = listener.local_addr().expect("fake head address");
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            thread::spawn(move || loop {
+                let accepted = listener.accept();
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                if accepted.is_err() {
+                    thread::sleep(Duration::from_millis(10));
+                }
+            })
+        };
+        FakeHead {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for FakeHead {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, secs(1));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The X server and the tray
+// ---------------------------------------------------------------------------------------------
+
+/// A running `Xvfb :N`.
+struct Display {
+    number: u32,
+    _server: Proc,
+}
+
+impl Display {
+    /// Starts Xvfb on a free display number derived from our pid, moving on when the number
+    /// is taken (a lock file, or a server that another test started first).
+    fn start(dir: &Path) -> Display {
+        let first = 100 + std::process::id() % 800;
+        for number in first..first + 40 {
+            if Path::new(&format!("/tmp/.X{number}-lock")).exists()
+                || Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+            {
+                continue;
+            }
+            let mut command = Command::new("Xvfb");
+            command.args([
+                format!(":{number}"),
+                "-screen".into(),
+                "0".into(),
+                format!("{}x{}x24", SCREEN.0, SCREEN.1),
+                "-nolisten".into(),
+                "tcp".into(),
+                "-noreset".into(),
+            ]);
+            let mut server = Proc::spawn("Xvfb", command, &dir.join("xvfb.out"));
+            let deadline = Instant::now() + secs(10);
+            while server.running() && Instant::now() < deadline {
+                let mut probe = Command::new("xdotool");
+                probe
+                    .arg("getdisplaygeometry")
+                    .env("DISPLAY", format!(":{number}"));
+                if run_with_timeout(probe, secs(5)).is_ok_and(|o| o.status.success()) {
+                    // Still ours: a server that lost the race for the number has exited.
+                    if server.running() {
+                        return Display {
+                            number,
+                            _server: server,
+                        };
+                    }
+                }
+                thread::sleep(POLL);
+            }
+            eprintln!(
+                "Xvfb :{number} did not start: {}",
+                fs::read_to_string(dir.join("xvfb.out")).unwrap_or_default()
+            );
+        }
+        panic!("no free X display number from :{first}");
+    }
+
+    fn name(&self) -> String {
+        format!(":{}", self.number)
+    }
+
+    /// A command run against this display.
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command.env("DISPLAY", self.name());
+        command
+    }
+
+    /// Runs an X tool; its stdout, or why it failed.
+    fn run(&self, program: &str, args: &[&str]) -> Result<String, String> {
+        let mut command = self.command(program);
+        command.args(args);
+        let out = run_with_timeout(command, secs(10))
+            .map_err(|e| format!("`{program} {}`: {e}", args.join(" ")))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!(
+                "`{program} {}` failed ({}): {}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+
+    /// `xdotool search ARGS`: the matching window ids (none is not an error: xdotool then
+    /// exits 1 with no output).
+    fn search(&self, args: &[&str]) -> BTreeSet<u64> {
+        let mut command = self.command("xdotool");
+        command.arg("search").args(args);
+        run_with_timeout(command, secs(10))
+            .map(|out| {
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter_map(|l| l.trim().parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A window's absolute geometry.
+    fn geometry(&self, window: u64) -> Option<Rect> {
+        let text = self
+            .run(
+                "xdotool",
+                &["getwindowgeometry", "--shell", &window.to_string()],
+            )
+            .ok()?;
+        let field = |name: &str| -> Option<i64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix('=')?.trim().parse().ok())
+        };
+        Some(Rect {
+            x: field("X")?,
+            y: field("Y")?,
+            w: field("WIDTH")?,
+            h: field("HEIGHT")?,
+        })
+    }
+
+    /// A window's `_NET_WM_WINDOW_TYPE`, as xprop prints it.
+    fn window_type(&self, window: u64) -> String {
+        self.run(
+            "xprop",
+            &["-id", &window.to_string(), "_NET_WM_WINDOW_TYPE"],
+        )
+        .unwrap_or_default()
+    }
+
+    /// A screenshot of the whole screen.
+    fn screenshot(&self, path: &Path) -> Result<(), String> {
+        self.run(
+            IMPORT,
+            &["-display", &self.name(), "-window", "root", &path_str(path)],
+        )
+        .map(|_| ())
+    }
+
+    /// The window tree, for failure messages (xwininfo is in x11-utils, like xprop).
+    fn tree(&self) -> String {
+        self.run("xwininfo", &["-root", "-tree"])
+            .unwrap_or_else(|e| format!("(no window tree: {e})"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rect {
+    x: i64,
+    y: i64,
+    w: i64,
+    h: i64,
+}
+
+impl Rect {
+    fn right(&self) -> i64 {
+        self.x + self.w
+    }
+
+    fn bottom(&self) -> i64 {
+        self.y + self.h
+    }
+
+    fn center(&self) -> (i64, i64) {
+        (self.x + self.w / 2, self.y + self.h / 2)
+    }
+
+    fn contains(&self, other: &Rect) -> bool {
+        other.x >= self.x
+            && other.y >= self.y
+            && other.right() <= self.right()
+            && other.bottom() <= self.bottom()
+    }
+
+    /// ImageMagick's `WxH+X+Y`.
+    fn crop_spec(&self) -> String {
+        format!("{}x{}+{}+{}", self.w, self.h, self.x, self.y)
+    }
+}
+
+fn path_str(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Saves `rect` of the image at `from` to `to`.
+fn crop(from: &Path, rect: Rect, to: &Path) -> Result<(), String> {
+    let mut command = Command::new(CONVERT);
+    command.args([
+        path_str(from),
+        "-crop".into(),
+        rect.crop_spec(),
+        "+repage".into(),
+        path_str(to),
+    ]);
+    let out = run_with_timeout(command, secs(20))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The mean colour of `rect` in the image at `path`, 0–255 per channel.
+fn mean_color(path: &Path, rect: Rect) -> Result<[f64; 3], String> {
+    let mut command = Command::new(CONVERT);
+    command.args([
+        path_str(path),
+        "-crop".into(),
+        rect.crop_spec(),
+        "+repage".into(),
+        "-format".into(),
+        "%[fx:255*mean.r] %[fx:255*mean.g] %[fx:255*mean.b]".into(),
+        "info:".into(),
+    ]);
+    let out = run_with_timeout(command, secs(20))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let values: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    match values[..] {
+        [r, g, b] if out.status.success() => Ok([r, g, b]),
+        _ => Err(format!(
+            "convert gave {text:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+fn color_distance(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app
+// ---------------------------------------------------------------------------------------------
+
+/// The running menu-bar app. Dropping it sends `quit` (then SIGKILL), then kills whatever
+/// process group the fake `ray` recorded, so a failed test leaves nothing behind.
+struct App {
+    proc: Proc,
+    home: PathBuf,
+}
+
+impl App {
+    fn cli(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env("BITTRADER_WORKER_HOME", &self.home)
+            .env("BITTRADER_TAILSCALE", "/nonexistent")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
+    /// `status --json`, `None` when the app does not answer.
+    fn status(&self) -> Option<Value> {
+        let out = run_with_timeout(self.cli(&["status", "--json"]), secs(10)).ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&out.stdout).ok()
+    }
+
+    fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.home.join(name)).unwrap_or_default()
+    }
+
+    /// The process groups of every `ray start` the fake recorded, and their raylets.
+    fn ray_processes(&self) -> Vec<(i32, Option<i32>)> {
+        self.read("fake_ray.starts")
+            .lines()
+            .filter_map(|line| {
+                let f: Vec<&str> = line.split('\t').collect();
+                let pgid = f.get(3)?.parse().ok()?;
+                Some((pgid, f.get(4).and_then(|r| r.parse().ok())))
+            })
+            .collect()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if self.proc.running() {
+            let _ = run_with_timeout(self.cli(&["quit"]), secs(10));
+            if !self.proc.wait_exit(secs(5)) {
+                eprintln!("the app did not quit: SIGKILL");
+                let _ = self.proc.child.kill();
+                let _ = self.proc.child.wait();
+            }
+        }
+        for (pgid, raylet) in self.ray_processes() {
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+            if let Some(raylet) = raylet {
+                let _ = kill(Pid::from_raw(raylet), Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+fn phase_of(status: &Value) -> &str {
+    status["status"]["phase"].as_str().unwrap_or("")
+}
+
+fn paused_of(status: &Value) -> Option<bool> {
+    status["status"]["paused"].as_bool()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The world: everything the test started, dropped in order (app, tray, X, head, folder).
+// ---------------------------------------------------------------------------------------------
+
+struct World {
+    app: App,
+    _tray: Proc,
+    display: Display,
+    _head: FakeHead,
+    dir: tempfile::TempDir,
+    screens: PathBuf,
+    panel: Rect,
+}
+
+impl World {
+    fn start() -> World {
+        let dir = tempfile::Builder::new()
+            .prefix("bw-tray-")
+            .tempdir()
+            .expect("tempdir");
+        let head = FakeHead::start();
+        let ray = manifest_dir().join("tests/fake_ray/ray");
+        let config = format!(
+            "head = \"{addr}\"\n\
+             cpus = 1\n\
+             ray_path = {ray}\n\
+             node_ip = \"auto\"\n\
+             \n\
+             [timing]\n\
+             grace_secs = 5\n\
+             probe_interval_ms = 300\n\
+             probe_timeout_ms = 300\n\
+             stop_grace_secs = 1\n",
+            addr = head.addr,
+            ray = toml::Value::String(path_str(&ray)),
+        );
+        fs::write(dir.path().join("config.toml"), config).expect("write config.toml");
+        fs::write(dir.path().join("fake_ray.mode"), "join").expect("write fake_ray.mode");
+
+        let screens = screens_dir();
+        fs::create_dir_all(&screens).expect("create target/tray-screens");
+        for old in [
+            "01-tray-connected.png",
+            "02-menu-open.png",
+            "03-paused.png",
+            "04-connected-again.png",
+            "menu.png",
+            "failure.png",
+        ] {
+            let _ = fs::remove_file(screens.join(old));
+        }
+
+        let display = Display::start(dir.path());
+        eprintln!("Xvfb on {}", display.name());
+
+        let mut trayer = display.command("trayer");
+        trayer.args([
+            "--edge",
+            "top",
+            "--align",
+            "right",
+            "--widthtype",
+            "pixel",
+            "--width",
+            &PANEL.0.to_string(),
+            "--height",
+            &PANEL.1.to_string(),
+            "--transparent",
+            "false",
+            "--tint",
+            "0xdddddd",
+        ]);
+        let mut tray = Proc::spawn("trayer", trayer, &dir.path().join("trayer.out"));
+        // trayer's panel is its visible window of class `trayer`, PANEL high.
+        let deadline = Instant::now() + secs(10);
+        let panel = loop {
+            let found = display
+                .search(&["--onlyvisible", "--class", "^trayer$"])
+                .into_iter()
+                .filter_map(|w| display.geometry(w))
+                .find(|r| r.h == i64::from(PANEL.1));
+            if let Some(panel) = found {
+                break panel;
+            }
+            assert!(
+                tray.running() && Instant::now() < deadline,
+                "trayer's panel did not show (running: {}):\n{}\n{}",
+                tray.running(),
+                fs::read_to_string(dir.path().join("trayer.out")).unwrap_or_default(),
+                display.tree()
+            );
+            thread::sleep(POLL);
+        };
+
+        let mut app = display.command(BIN);
+        app.env("BITTRADER_WORKER_HOME", dir.path())
+            .env("BITTRADER_TAILSCALE", "/nonexistent")
+            .env("LANG", "en_US.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env_remove("LANGUAGE")
+            // No session bus (a dead address, so nothing is autolaunched either): the
+            // appindicator falls back to the XEmbed icon trayer docks. No Wayland, no a11y bus.
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", path_str(&dir.path().join("no-bus"))),
+            )
+            .env_remove("WAYLAND_DISPLAY")
+            .env("GDK_BACKEND", "x11")
+            .env("NO_AT_BRIDGE", "1")
+            .env_remove("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER");
+        let app = App {
+            proc: Proc::spawn("the app", app, &dir.path().join("app.out")),
+            home: dir.path().to_path_buf(),
+        };
+        World {
+            app,
+            _tray: tray,
+            display,
+            _head: head,
+            dir,
+            screens,
+            panel,
+        }
+    }
+
+    fn screen(&self, name: &str) -> PathBuf {
+        self.screens.join(name)
+    }
+
+    fn tail(&self, name: &str, n: usize) -> String {
+        let text = fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// Fails the test with a screenshot (`failure.png`) and everything worth reading.
+    fn fail(&self, what: &str) -> ! {
+        let shot = self.screen("failure.png");
+        let shot = match self.display.screenshot(&shot) {
+            Ok(()) => path_str(&shot),
+            Err(e) => format!("(no screenshot: {e})"),
+        };
+        let status = self
+            .app
+            .status()
+            .map(|s| serde_json::to_string_pretty(&s).unwrap_or_default())
+            .unwrap_or_else(|| "(no answer)".into());
+        panic!(
+            "{what}\nscreenshot: {shot}\nlast status: {status}\n\
+             --- app.out (tail) ---\n{}\n--- worker.log (tail) ---\n{}\n\
+             --- trayer.out ---\n{}\n--- app windows ---\n{:?}\n--- window tree ---\n{}",
+            self.tail("app.out", 30),
+            self.tail("worker.log", 20),
+            self.tail("trayer.out", 10),
+            self.app_windows(),
+            self.display.tree(),
+        );
+    }
+
+    fn check(&self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.fail(&what());
+        }
+    }
+
+    /// Polls `status --json` until `check` accepts it.
+    fn wait_status(&self, what: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.app.status() {
+                if check(&status) {
+                    return status;
+                }
+            }
+            if Instant::now() >= deadline {
+                self.fail(&format!("timed out after {timeout:?} waiting for: {what}"));
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Polls `probe` until it gives something.
+    fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut probe: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(found) = probe() {
+                return found;
+            }
+            if Instant::now() >= deadline {
+                self.fail(&format!("timed out after {timeout:?} waiting for: {what}"));
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// The app's visible windows.
+    fn app_windows(&self) -> BTreeSet<u64> {
+        self.display
+            .search(&["--onlyvisible", "--pid", &self.app.pid().to_string()])
+    }
+
+    /// The status icon: the app's visible window of class `tray-icon tray app …`, docked in
+    /// trayer's panel.
+    fn icon(&self) -> (u64, Rect) {
+        self.wait_for("the tray icon docked in trayer", secs(10), || {
+            let pid = self.app.pid().to_string();
+            let found = self.display.search(&[
+                "--all",
+                "--onlyvisible",
+                "--pid",
+                &pid,
+                "--class",
+                "^tray-icon tray app",
+            ]);
+            found.into_iter().find_map(|w| {
+                let rect = self.display.geometry(w)?;
+                (self.panel.contains(&rect) && rect.w > 4 && rect.h > 4).then_some((w, rect))
+            })
+        })
+    }
+
+    fn shoot(&self, name: &str) -> PathBuf {
+        let path = self.screen(name);
+        if let Err(e) = self.display.screenshot(&path) {
+            self.fail(&format!("screenshot {name}: {e}"));
+        }
+        path
+    }
+
+    /// Left-clicks the icon and waits for the menu: a new visible window of the app, of type
+    /// `_NET_WM_WINDOW_TYPE_POPUP_MENU`, below the panel and of a plausible size.
+    fn open_menu(&self, icon: (u64, Rect)) -> (u64, Rect) {
+        let before = self.app_windows();
+        let (x, y) = icon.1.center();
+        if let Err(e) = self.display.run(
+            "xdotool",
+            &["mousemove", &x.to_string(), &y.to_string(), "click", "1"],
+        ) {
+            self.fail(&format!("clicking the icon: {e}"));
+        }
+        let menu = self.wait_for("the menu to pop up", secs(5), || {
+            self.app_windows()
+                .difference(&before)
+                .copied()
+                .find(|&w| {
+                    self.display
+                        .window_type(w)
+                        .contains("_NET_WM_WINDOW_TYPE_POPUP_MENU")
+                })
+                .and_then(|w| Some((w, self.display.geometry(w)?)))
+        });
+        let rect = menu.1;
+        self.check(
+            rect.w >= 100 && rect.h >= 100 && rect.y >= self.panel.y + self.panel.h / 2,
+            || {
+                format!(
+                    "the menu window {menu:?} is not a menu below the panel {:?}",
+                    self.panel
+                )
+            },
+        );
+        // GTK grabs the keyboard as the menu maps; give it a moment before typing.
+        thread::sleep(Duration::from_millis(400));
+        menu
+    }
+
+    /// Activates the first sensitive item ("Contribute", see the header) and waits for the
+    /// menu to close.
+    fn activate_contribute(&self, menu: (u64, Rect)) {
+        for key in ["Down", "Return"] {
+            if let Err(e) = self.display.run("xdotool", &["key", key]) {
+                self.fail(&format!("pressing {key}: {e}"));
+            }
+            thread::sleep(Duration::from_millis(150));
+        }
+        self.wait_for("the menu to close", secs(5), || {
+            (!self.app_windows().contains(&menu.0)).then_some(())
+        });
+    }
+
+    /// The mean colour of the icon, polled from fresh screenshots until `want` accepts it;
+    /// the screenshot is left at `name`.
+    fn icon_color(
+        &self,
+        name: &str,
+        icon: Rect,
+        what: &str,
+        want: impl Fn([f64; 3]) -> bool,
+    ) -> [f64; 3] {
+        let deadline = Instant::now() + secs(5);
+        loop {
+            let path = self.shoot(name);
+            let color = match mean_color(&path, icon) {
+                Ok(color) if want(color) => return color,
+                Ok(color) => color,
+                Err(e) => self.fail(&format!("reading the icon's colour: {e}")),
+            };
+            if Instant::now() >= deadline {
+                self.fail(&format!("the icon {what}: last mean colour {color:?}"));
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The test
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_tray_menu_pauses_and_resumes_the_worker() {
+    let missing = missing_tools();
+    if !missing.is_empty() {
+        return skip_or_fail(&format!("missing {}", missing.join(", ")));
+    }
+    let started = Instant::now();
+    let world = World::start();
+
+    // 1. Connected, with the icon docked in the tray.
+    let status = world.wait_status("phase `connected`", secs(20), |s| {
+        phase_of(s) == "connected"
+    });
+    world.check(paused_of(&status) == Some(false), || format!("{status}"));
+    let icon = world.icon();
+    // The icon follows the status through the event loop: let it catch up, then take its
+    // colour as the "connected" one.
+    thread::sleep(Duration::from_millis(500));
+    let shot = world.shoot("01-tray-connected.png");
+    let connected = mean_color(&shot, icon.1).unwrap_or_else(|e| world.fail(&e));
+    let background = mean_color(
+        &shot,
+        Rect {
+            x: world.panel.x + 2,
+            y: world.panel.y + 2,
+            w: 8,
+            h: 8,
+        },
+    )
+    .unwrap_or_else(|e| world.fail(&e));
+    world.check(color_distance(connected, background) > 20.0, || {
+        format!("no icon drawn in the tray: icon {connected:?}, panel {background:?}")
+    });
+
+    // 2. A click opens the menu.
+    let menu = world.open_menu(icon);
+    let shot = world.shoot("02-menu-open.png");
+    // For the README: the menu with the strip of tray above it.
+    let readme = Rect {
+        x: menu.1.x,
+        y: world.panel.y,
+        w: menu.1.w,
+        h: menu.1.bottom() - world.panel.y,
+    };
+    if let Err(e) = crop(&shot, readme, &world.screen("menu.png")) {
+        world.fail(&format!("cropping menu.png: {e}"));
+    }
+
+    // 3. Contribute → paused, and the icon changes.
+    world.activate_contribute(menu);
+    let status = world.wait_status("phase `paused` after Contribute", secs(15), |s| {
+        phase_of(s) == "paused"
+    });
+    world.check(paused_of(&status) == Some(true), || {
+        format!("paused phase but not `paused: true`: {status}")
+    });
+    world.icon_color("03-paused.png", icon.1, "did not change on pause", |c| {
+        color_distance(c, connected) > 20.0
+    });
+
+    // 4. The menu now shows the paused state (rebuilt: no worker line, so it is shorter);
+    // Contribute again → connected again, with the connected icon back.
+    let first_menu = menu.1;
+    let menu = world.open_menu(icon);
+    world.check(menu.1.h < first_menu.h, || {
+        format!(
+            "the paused menu {:?} is not shorter than the connected one {first_menu:?}: \
+             not rebuilt for the new state?",
+            menu.1
+        )
+    });
+    world.activate_contribute(menu);
+    let status = world.wait_status("phase `connected` after Contribute again", secs(15), |s| {
+        phase_of(s) == "connected" && paused_of(s) == Some(false)
+    });
+    world.check(status["worker_pid"].as_u64().is_some(), || {
+        format!("connected without a worker: {status}")
+    });
+    world.icon_color(
+        "04-connected-again.png",
+        icon.1,
+        "did not go back to the connected one",
+        |c| color_distance(c, connected) < 5.0,
+    );
+
+    eprintln!(
+        "real tray test passed in {:.1} s; screenshots in {}",
+        started.elapsed().as_secs_f64(),
+        world.screens.display()
+    );
+}
