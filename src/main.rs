@@ -54,6 +54,22 @@ enum Command {
     },
     /// Start a throwaway local Ray head and join it: the whole cycle with no cluster.
     Demo,
+    /// Start the app at login: `on`, `off` or `status` (macOS LaunchAgent, Linux XDG autostart).
+    LoginItem {
+        /// on | off | status
+        #[arg(value_enum)]
+        action: LoginAction,
+        /// Replace the old install's worker_daemon.sh LaunchAgent (a backup is kept).
+        #[arg(long)]
+        replace_legacy: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LoginAction {
+    On,
+    Off,
+    Status,
 }
 
 fn main() -> ExitCode {
@@ -83,10 +99,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         #[cfg(feature = "tray")]
-        None => {
-            bittrader_worker::tray::run(paths)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None => match bittrader_worker::tray::run(paths) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            // Opening the app twice (or launchd's RunAtLoad while it already runs) is not a
+            // failure: exiting 0 keeps launchd's KeepAlive{SuccessfulExit=false} from
+            // restarting the second copy forever.
+            Err(e) if e.downcast_ref::<bittrader_worker::runtime::instance::InstanceError>().is_some_and(|e| matches!(e, bittrader_worker::runtime::instance::InstanceError::AlreadyRunning { .. })) => {
+                eprintln!("bittrader-worker: {e}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err(e),
+        },
         #[cfg(not(feature = "tray"))]
         None => {
             service::run_daemon(paths)?;
@@ -126,6 +149,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo::run(&paths)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::LoginItem {
+            action,
+            replace_legacy,
+        }) => login_item(&paths, action, replace_legacy),
     }
 }
 
@@ -150,6 +177,43 @@ fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
         Err(other) => Err(other.into()),
         Ok(reply) => Ok(print_reply(&reply)),
     }
+}
+
+fn login_item(
+    paths: &Paths,
+    action: LoginAction,
+    replace_legacy: bool,
+) -> anyhow::Result<ExitCode> {
+    use bittrader_worker::platform::{system_login_item, LoginStatus};
+    let exe = std::env::current_exe().context("finding this program's path")?;
+    let item = system_login_item(exe, paths.home.clone())?;
+    match action {
+        LoginAction::On => {
+            item.enable(replace_legacy)?;
+            println!("BitTrader Worker now starts at login.");
+        }
+        LoginAction::Off => {
+            item.disable()?;
+            println!("BitTrader Worker no longer starts at login.");
+        }
+        LoginAction::Status => match item.status() {
+            LoginStatus::Disabled => println!("off"),
+            LoginStatus::Enabled {
+                program,
+                is_this_program,
+            } => {
+                println!("on: {program}");
+                if !is_this_program {
+                    println!("(not this copy of the app: `login-item on` points it here)");
+                }
+            }
+            LoginStatus::Legacy { program } => println!(
+                "the old install's LaunchAgent runs {program}; `login-item on --replace-legacy` replaces it (a backup is kept)"
+            ),
+            LoginStatus::Unrecognized { detail } => println!("something else is installed: {detail}"),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn send(paths: &Paths, request: Request) -> anyhow::Result<ExitCode> {

@@ -80,6 +80,8 @@ pub struct MenuWords {
     pub head_prompt: &'static str,
     /// Error title when the address is refused.
     pub head_invalid: &'static str,
+    /// Asks before replacing the old install's LaunchAgent.
+    pub replace_legacy: &'static str,
 }
 
 const EN: MenuWords = MenuWords {
@@ -95,6 +97,7 @@ const EN: MenuWords = MenuWords {
     on_power: "on power",
     head_prompt: "Address of the Ray head (host or host:port):",
     head_invalid: "That head address was not saved",
+    replace_legacy: "The old BitTrader worker_daemon.sh starts at login with the same label. Replace it with this app? A backup of the old LaunchAgent is kept.",
 };
 
 const ES: MenuWords = MenuWords {
@@ -110,6 +113,7 @@ const ES: MenuWords = MenuWords {
     on_power: "conectado a la corriente",
     head_prompt: "Dirección del head de Ray (host o host:puerto):",
     head_invalid: "No se guardó esa dirección del head",
+    replace_legacy: "El antiguo worker_daemon.sh de BitTrader se abre al iniciar sesión con la misma etiqueta. ¿Reemplazarlo por esta app? Se guarda una copia del LaunchAgent antiguo.",
 };
 
 /// The menu's words in `lang`.

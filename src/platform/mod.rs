@@ -3,6 +3,13 @@
 //! Each fact has one implementation per OS where the OSes differ; where one portable crate
 //! answers for both (processes, through sysinfo), there is one implementation.
 
+pub mod fake;
+pub mod login_item;
+pub mod machine;
+pub mod power;
 pub mod processes;
 
+pub use login_item::{system_login_item, LoginItem, LoginItemError, LoginStatus};
+pub use machine::{detect_form_factor, FormFactor};
+pub use power::{Battery, ChargeState, PowerSnapshot, PowerSource, SystemPower};
 pub use processes::{ProcessTable, SystemProcesses};

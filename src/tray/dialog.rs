@@ -74,6 +74,29 @@ pub fn ask(title: &str, prompt: &str, current: &str) -> Answer {
     }
 }
 
+/// Asks a yes/no question; `false` when declined or when no dialog program exists.
+pub fn confirm(title: &str, question: &str) -> bool {
+    let status = if cfg!(target_os = "macos") {
+        let script = format!(
+            "display dialog {} with title {} buttons {{\"Cancel\", \"OK\"}} default button \"OK\"",
+            applescript_string(question),
+            applescript_string(title)
+        );
+        Command::new("osascript").args(["-e", &script]).status()
+    } else if has("zenity") {
+        Command::new("zenity")
+            .args(["--question", "--title", title, "--text", question])
+            .status()
+    } else if has("kdialog") {
+        Command::new("kdialog")
+            .args(["--title", title, "--yesno", question])
+            .status()
+    } else {
+        return false;
+    };
+    status.is_ok_and(|s| s.success())
+}
+
 /// Shows an error message.
 pub fn error(title: &str, message: &str) {
     let _ = if cfg!(target_os = "macos") {

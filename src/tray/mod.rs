@@ -7,6 +7,7 @@
 //! The tray is created once the loop has started (`StartCause::Init`), as tray-icon requires.
 
 pub mod dialog;
+pub mod extras;
 pub mod icons;
 pub mod menu;
 pub mod notify;
@@ -266,6 +267,7 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
 
     let lock = prepared.lock;
     let log_file = paths.log_file();
+    let paths = paths.clone();
     let mut tray: Option<TrayIcon> = None;
     let mut rendered: Option<RenderedMenu> = None;
     let mut status: Option<Status> = None;
@@ -344,6 +346,9 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
                     dialog::open(&log_file);
                 } else if id == menu::ids::HEAD {
                     ask_for_head(current, &requests_tx, lang);
+                } else if id == menu::ids::LOGIN {
+                    toggle_login_item(extras.login_item != Some(true), paths.clone(), lang);
+                    refresh = true;
                 }
             }
             Event::UserEvent(UiEvent::Finished(error)) => {
@@ -408,6 +413,112 @@ fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) 
     });
 }
 
+/// Sends fresh [`Extras`] to the UI every few seconds (only when they change).
+async fn sample_extras(
+    status: watch::Receiver<StatusReport>,
+    proxy: EventLoopProxy<UiEvent>,
+    paths: Paths,
+) {
+    use crate::platform::PowerSource;
+    let cpu = std::sync::Arc::new(std::sync::Mutex::new(extras::WorkerCpu::default()));
+    let exe = std::env::current_exe().ok();
+    let mut cluster: Option<(f64, usize)> = None;
+    let mut round: u32 = 0;
+    let mut last: Option<Extras> = None;
+    loop {
+        let report = status.borrow().clone();
+        let worker = report.worker_pid.zip(
+            report
+                .status
+                .as_ref()
+                .map(|s| s.worker_cpus.unwrap_or(s.cpus)),
+        );
+        let connected = report
+            .status
+            .as_ref()
+            .is_some_and(|s| s.phase == Phase::Connected);
+        let head_host = report
+            .status
+            .as_ref()
+            .and_then(|s| s.head.clone())
+            .and_then(|h| h.parse::<crate::config::HeadAddress>().ok())
+            .map(|h| h.host);
+        let ask_cluster = connected && round.is_multiple_of(extras::CLUSTER_EVERY);
+        let cpu = cpu.clone();
+        let exe = exe.clone();
+        let data_dir = paths.home.clone();
+        let sampled = tokio::task::spawn_blocking(move || {
+            let battery = extras::battery_line(&crate::platform::SystemPower.power());
+            let busy = worker
+                .and_then(|(pid, offered)| cpu.lock().ok().map(|mut cpu| cpu.sample(pid, offered)));
+            let cluster = if ask_cluster {
+                Some(head_host.as_deref().and_then(extras::cluster))
+            } else {
+                None
+            };
+            let login = exe
+                .and_then(|exe| crate::platform::system_login_item(exe, data_dir).ok())
+                .map(|item| matches!(item.status(), crate::platform::LoginStatus::Enabled { .. }));
+            (battery, busy, cluster, login)
+        })
+        .await;
+        if let Ok((battery, busy, asked, login)) = sampled {
+            if let Some(answer) = asked {
+                cluster = answer;
+            }
+            if !connected {
+                cluster = None;
+            }
+            let now = Extras {
+                battery,
+                worker_busy_percent: busy,
+                cluster,
+                login_item: login,
+            };
+            if last.as_ref() != Some(&now) {
+                if proxy.send_event(UiEvent::Extras(now.clone())).is_err() {
+                    return;
+                }
+                last = Some(now);
+            }
+        }
+        round = round.wrapping_add(1);
+        tokio::time::sleep(extras::SAMPLE_EVERY).await;
+    }
+}
+
+/// Turns start-at-login on or off off the main thread (launchctl can take a moment). The old
+/// install's LaunchAgent is only replaced when the user agrees; a backup is kept.
+fn toggle_login_item(enable: bool, paths: Paths, lang: Lang) {
+    std::thread::spawn(move || {
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        let item = match crate::platform::system_login_item(exe, paths.home.clone()) {
+            Ok(item) => item,
+            Err(e) => return dialog::error("BitTrader Worker", &e.to_string()),
+        };
+        let result = if !enable {
+            item.disable()
+        } else if let crate::platform::LoginStatus::Legacy { program } = item.status() {
+            let words = text::menu_words(lang);
+            if dialog::confirm(
+                "BitTrader Worker",
+                &format!("{} ({program})", words.replace_legacy),
+            ) {
+                item.enable(true)
+            } else {
+                Ok(())
+            }
+        } else {
+            item.enable(false)
+        };
+        if let Err(e) = result {
+            dialog::error("BitTrader Worker", &e.to_string());
+        }
+    });
+}
+
 /// Starts the supervisor's runtime thread: the service, the status forwarder and the sampler
 /// of extras.
 fn spawn_runtime(
@@ -438,6 +549,11 @@ fn spawn_runtime(
                         }
                     })
                 };
+                let sampler = tokio::spawn(sample_extras(
+                    status_tx.subscribe(),
+                    proxy.clone(),
+                    paths.clone(),
+                ));
                 let result = service::serve(
                     paths,
                     config,
@@ -449,6 +565,7 @@ fn spawn_runtime(
                 )
                 .await;
                 forward.abort();
+                sampler.abort();
                 let _ = proxy.send_event(UiEvent::Finished(result.err().map(|e| format!("{e:#}"))));
             });
         })

@@ -1,0 +1,180 @@
+//! Stand-ins for the OS facts, for tests of the code that uses them (here and under `tests/`).
+//!
+//! Each fake holds its answer behind a `Mutex`, so a test keeps an `Arc` to it and changes the
+//! answer while the code under test holds another `Arc` (the traits are implemented for
+//! `Arc<T>`). No fake touches the machine.
+
+use std::sync::{Mutex, MutexGuard};
+
+use super::login_item::{LoginItem, LoginItemError, LoginStatus};
+use super::power::{PowerSnapshot, PowerSource};
+
+/// Locks without panicking: a test that panicked while holding the lock has already failed,
+/// and the value inside is still the last one set.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A [`PowerSource`] whose answers the test sets.
+#[derive(Debug)]
+pub struct FakePower {
+    power: Mutex<PowerSnapshot>,
+    lid_closed: Mutex<Option<bool>>,
+}
+
+impl FakePower {
+    /// Starts with `power` and a lid in state `lid_closed`.
+    pub fn new(power: PowerSnapshot, lid_closed: Option<bool>) -> Self {
+        FakePower {
+            power: Mutex::new(power),
+            lid_closed: Mutex::new(lid_closed),
+        }
+    }
+
+    /// A desktop: mains, no battery, no lid.
+    pub fn desktop() -> Self {
+        FakePower::new(
+            PowerSnapshot {
+                on_ac: true,
+                battery: None,
+            },
+            None,
+        )
+    }
+
+    /// What [`PowerSource::power`] answers from now on.
+    pub fn set_power(&self, power: PowerSnapshot) {
+        *lock(&self.power) = power;
+    }
+
+    /// What [`PowerSource::lid_closed`] answers from now on.
+    pub fn set_lid_closed(&self, lid_closed: Option<bool>) {
+        *lock(&self.lid_closed) = lid_closed;
+    }
+}
+
+impl PowerSource for FakePower {
+    fn power(&self) -> PowerSnapshot {
+        *lock(&self.power)
+    }
+
+    fn lid_closed(&self) -> Option<bool> {
+        *lock(&self.lid_closed)
+    }
+}
+
+/// A [`LoginItem`] that keeps its state in memory and behaves like the real ones: enabling
+/// over the legacy agent needs `replace_legacy`, and disabling leaves what is not ours.
+#[derive(Debug)]
+pub struct FakeLoginItem {
+    status: Mutex<LoginStatus>,
+    program: String,
+}
+
+impl FakeLoginItem {
+    /// Starts in `status`; enabling installs an entry for `program`.
+    pub fn new(status: LoginStatus, program: &str) -> Self {
+        FakeLoginItem {
+            status: Mutex::new(status),
+            program: program.to_string(),
+        }
+    }
+
+    /// Changes the state as if something outside the app had changed the file.
+    pub fn set_status(&self, status: LoginStatus) {
+        *lock(&self.status) = status;
+    }
+}
+
+impl LoginItem for FakeLoginItem {
+    fn status(&self) -> LoginStatus {
+        lock(&self.status).clone()
+    }
+
+    fn enable(&self, replace_legacy: bool) -> Result<(), LoginItemError> {
+        let mut status = lock(&self.status);
+        if let LoginStatus::Legacy { program } = &*status {
+            if !replace_legacy {
+                return Err(LoginItemError::LegacyPresent {
+                    path: "com.bittrader.worker.plist".into(),
+                    program: program.clone(),
+                    backup: "com.bittrader.worker.plist.legacy-backup".into(),
+                });
+            }
+        }
+        *status = LoginStatus::Enabled {
+            program: self.program.clone(),
+            is_this_program: true,
+        };
+        Ok(())
+    }
+
+    fn disable(&self) -> Result<(), LoginItemError> {
+        let mut status = lock(&self.status);
+        match &*status {
+            LoginStatus::Disabled | LoginStatus::Enabled { .. } => {
+                *status = LoginStatus::Disabled;
+                Ok(())
+            }
+            LoginStatus::Legacy { program } => Err(LoginItemError::NotOurs {
+                path: "com.bittrader.worker.plist".into(),
+                detail: format!("the old install's agent, running {program}"),
+            }),
+            LoginStatus::Unrecognized { detail } => Err(LoginItemError::NotOurs {
+                path: "com.bittrader.worker.plist".into(),
+                detail: detail.clone(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::power::{Battery, ChargeState};
+    use std::sync::Arc;
+
+    #[test]
+    fn fake_power_is_shared_through_an_arc() {
+        let fake = Arc::new(FakePower::desktop());
+        let seen_by_code: Box<dyn PowerSource> = Box::new(Arc::clone(&fake));
+        assert!(seen_by_code.power().on_ac);
+        assert_eq!(seen_by_code.lid_closed(), None);
+
+        let on_battery = PowerSnapshot {
+            on_ac: false,
+            battery: Some(Battery {
+                percent: 42,
+                state: ChargeState::Discharging,
+            }),
+        };
+        fake.set_power(on_battery);
+        fake.set_lid_closed(Some(true));
+        assert_eq!(seen_by_code.power(), on_battery);
+        assert_eq!(seen_by_code.lid_closed(), Some(true));
+    }
+
+    #[test]
+    fn fake_login_item_follows_the_real_rules() {
+        let item = FakeLoginItem::new(
+            LoginStatus::Legacy {
+                program: "/Users/me/.bittrader_worker/worker_daemon.sh".into(),
+            },
+            "/Applications/BitTrader Worker.app/Contents/MacOS/bittrader-worker",
+        );
+        assert!(matches!(
+            item.enable(false),
+            Err(LoginItemError::LegacyPresent { .. })
+        ));
+        assert!(matches!(
+            item.disable(),
+            Err(LoginItemError::NotOurs { .. })
+        ));
+        item.enable(true).expect("replace");
+        assert!(matches!(item.status(), LoginStatus::Enabled { .. }));
+        item.disable().expect("disable");
+        assert_eq!(item.status(), LoginStatus::Disabled);
+    }
+}
