@@ -551,6 +551,89 @@ pub struct Config {
     /// Timings.
     #[serde(default)]
     pub timing: Timing,
+    /// What to do on battery (laptops, in mobile mode).
+    #[serde(default)]
+    pub battery: BatteryConfig,
+}
+
+/// The battery policy: separate stop and resume levels so that it never flaps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatteryConfig {
+    /// Warn once per discharge at this level while contributing (percent).
+    pub warn_percent: u8,
+    /// Pause on battery at this level (percent).
+    pub stop_percent: u8,
+    /// Resume on battery above this level (percent); plugging in resumes at once.
+    pub resume_percent: u8,
+    /// Contribute only while on power.
+    pub only_on_power: bool,
+    /// Offer at most this many CPUs on battery (0: no limit).
+    pub cpus_on_battery: u32,
+}
+
+impl Default for BatteryConfig {
+    fn default() -> Self {
+        BatteryConfig {
+            warn_percent: 20,
+            stop_percent: 10,
+            resume_percent: 30,
+            only_on_power: false,
+            cpus_on_battery: 0,
+        }
+    }
+}
+
+impl BatteryConfig {
+    /// Levels within 0–100 with stop < resume and stop ≤ warn, and a CPU limit the machine has.
+    pub fn validate(&self, machine_cpus: u32) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| {
+            Err(ConfigError::Invalid {
+                key: format!("battery.{key}"),
+                message,
+            })
+        };
+        for (key, value) in [
+            ("warn_percent", self.warn_percent),
+            ("stop_percent", self.stop_percent),
+            ("resume_percent", self.resume_percent),
+        ] {
+            if value > 100 {
+                return invalid(
+                    key,
+                    format!("{value} is out of range: choose 0 to 100 (percent)"),
+                );
+            }
+        }
+        if self.stop_percent >= self.resume_percent {
+            return invalid(
+                "resume_percent",
+                format!(
+                    "{} must be above stop_percent ({}), or the worker would flap",
+                    self.resume_percent, self.stop_percent
+                ),
+            );
+        }
+        if self.warn_percent < self.stop_percent {
+            return invalid(
+                "warn_percent",
+                format!(
+                    "{} must be at least stop_percent ({}): the warning comes first",
+                    self.warn_percent, self.stop_percent
+                ),
+            );
+        }
+        if self.cpus_on_battery > machine_cpus {
+            return invalid(
+                "cpus_on_battery",
+                format!(
+                    "{} is more than this machine's {machine_cpus} CPUs: choose 0 (no limit) to {machine_cpus}",
+                    self.cpus_on_battery
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Where a loaded configuration came from.
@@ -604,13 +687,15 @@ impl Config {
             node_ip: NodeIp::default(),
             auth_token_file: None,
             timing: Timing::default(),
+            battery: BatteryConfig::default(),
         }
     }
 
     /// Checks every value against what is allowed on this machine.
     pub fn validate(&self, machine_cpus: u32) -> Result<(), ConfigError> {
         validate_cpus(self.cpus, machine_cpus)?;
-        self.timing.validate()
+        self.timing.validate()?;
+        self.battery.validate(machine_cpus)
     }
 
     /// Loads config.toml; if it does not exist, imports the old install's config.env (and
@@ -1388,6 +1473,10 @@ mod tests {
                 probe_timeout_ms: 400,
                 stop_grace_secs: 5,
             },
+            battery: BatteryConfig {
+                only_on_power: true,
+                ..BatteryConfig::default()
+            },
         };
         config.save(&paths).unwrap();
         let loaded = Config::load_or_import(&paths, 4).unwrap();
@@ -1451,5 +1540,41 @@ mod tests {
         Config::with_defaults(2).save(&paths).unwrap();
         let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
+    }
+
+    #[test]
+    fn battery_levels_must_not_flap() {
+        let mut battery = BatteryConfig::default();
+        assert!(battery.validate(8).is_ok());
+        battery.resume_percent = 10;
+        let err = battery.validate(8).expect_err("stop = resume");
+        assert!(err.to_string().contains("battery.resume_percent"), "{err}");
+        battery.resume_percent = 30;
+        battery.warn_percent = 5;
+        assert!(battery.validate(8).is_err());
+        battery.warn_percent = 20;
+        battery.cpus_on_battery = 9;
+        let err = battery.validate(8).expect_err("too many");
+        assert!(err.to_string().contains("0 (no limit) to 8"), "{err}");
+    }
+
+    #[test]
+    fn a_battery_section_is_read_and_unknown_battery_keys_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = Paths {
+            home: dir.path().to_path_buf(),
+        };
+        std::fs::write(
+            paths.config_file(),
+            "cpus = 2\n[battery]\nonly_on_power = true\ncpus_on_battery = 1\n",
+        )
+        .expect("write");
+        let config = Config::load_or_import(&paths, 4).expect("load");
+        assert!(config.battery.only_on_power);
+        assert_eq!(config.battery.cpus_on_battery, 1);
+        assert_eq!(config.battery.stop_percent, 10);
+        std::fs::write(paths.config_file(), "cpus = 2\n[battery]\nstop_at = 3\n").expect("write");
+        let err = Config::load_or_import(&paths, 4).expect_err("unknown key");
+        assert!(err.to_string().contains("stop_at"), "{err}");
     }
 }

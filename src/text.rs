@@ -221,9 +221,12 @@ fn summary_es(status: &Status) -> String {
 /// changed (the same phase, the same fault).
 pub fn transition_line(previous: Option<&Status>, next: &Status) -> Option<String> {
     if let Some(previous) = previous {
+        // The worker's CPUs matter only while it is part of the cluster; a worker that is
+        // going away changes nothing worth a line.
+        let cpus_matter = matches!(next.phase, Phase::Starting | Phase::Connected);
         let same = previous.phase == next.phase
             && previous.fault == next.fault
-            && previous.worker_cpus == next.worker_cpus
+            && (!cpus_matter || previous.worker_cpus == next.worker_cpus)
             && previous.head == next.head
             && (next.phase != Phase::Disconnected || previous.unreachable == next.unreachable);
         if same {

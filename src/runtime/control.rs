@@ -121,6 +121,8 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connect
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
+                // A persistent error (out of file descriptors) must not spin a core.
+                tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             };
             let requests = requests.clone();

@@ -1,0 +1,1045 @@
+//! Driver tests: the real `bittrader-worker daemon`, a fake `ray` (`tests/fake_ray/ray`) and a
+//! "head" that is a TCP listener the test opens and closes.
+//!
+//! Each test gets its own data folder (`BITTRADER_WORKER_HOME`), port and daemon, so tests run
+//! in parallel. Nothing waits a fixed time for something to happen: [`Home::wait_status`] and
+//! [`Home::wait_until`] poll until a deadline and fail with the last status and the tails of the
+//! logs (the only fixed sleeps check that something does *not* happen). Every daemon is
+//! stopped when its guard drops (`quit`, then SIGKILL), and every process group the fake `ray`
+//! recorded is killed when the home drops, so a failing test leaves no processes behind.
+//!
+//! The fake `ray` reads its behaviour from `fake_ray.mode` in the home at each start and records
+//! each start in `fake_ray.starts` (see the script's header).
+
+use std::fs;
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
+
+/// Probe cadence while the head is reachable (the config's minimum is 200).
+const PROBE_INTERVAL_MS: u64 = 300;
+const PROBE_TIMEOUT_MS: u64 = 300;
+const STOP_GRACE_SECS: u64 = 1;
+
+/// How often the tests look at the daemon.
+const POLL: Duration = Duration::from_millis(100);
+
+fn fake_ray() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_ray/ray")
+}
+
+fn machine_cpus() -> u32 {
+    thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The head: a listener that accepts and drops connections (so the backlog never fills).
+// ---------------------------------------------------------------------------------------------
+
+struct FakeHead {
+    port: u16,
+    serving: Option<Serving>,
+}
+
+struct Serving {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl FakeHead {
+    fn start() -> FakeHead {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake head");
+        let port = listener.local_addr().expect("fake head address").port();
+        FakeHead {
+            port,
+            serving: Some(Self::serve(listener)),
+        }
+    }
+
+    fn serve(listener: TcpListener) -> Serving {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            thread::spawn(move || loop {
+                let accepted = listener.accept();
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                // A probe only connects; an accept error (EMFILE…) is retried after a beat.
+                if accepted.is_err() {
+                    thread::sleep(Duration::from_millis(10));
+                }
+            })
+        };
+        Serving { stop, thread }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Closes the port: the next probe is refused.
+    fn down(&mut self) {
+        if let Some(serving) = self.serving.take() {
+            serving.stop.store(true, Ordering::SeqCst);
+            // Wakes the blocked accept; if the listener is already gone this is refused.
+            let _ = TcpStream::connect_timeout(&self.addr(), Duration::from_secs(1));
+            let _ = serving.thread.join();
+        }
+    }
+
+    /// Listens on the same port again (std sets SO_REUSEADDR; retried in case a probe's
+    /// ephemeral port or a TIME_WAIT briefly holds it).
+    fn up(&mut self) {
+        if self.serving.is_some() {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match TcpListener::bind(self.addr()) {
+                Ok(listener) => {
+                    self.serving = Some(Self::serve(listener));
+                    return;
+                }
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("rebinding port {}: {e}; retrying", self.port);
+                    thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("could not listen on port {} again: {e}", self.port),
+            }
+        }
+    }
+}
+
+impl Drop for FakeHead {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------------------------
+
+/// Whether `pid` exists and is not a zombie (a zombie has already died; only its parent has
+/// not reaped it yet).
+fn alive(pid: u32) -> bool {
+    let Ok(out) = Command::new("ps")
+        .args(["-o", "stat=", "-p", &pid.to_string()])
+        .output()
+    else {
+        return false;
+    };
+    let stat = String::from_utf8_lossy(&out.stdout);
+    let stat = stat.trim();
+    out.status.success() && !stat.is_empty() && !stat.starts_with('Z')
+}
+
+/// Live (non-zombie) members of process group `pgid`.
+fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(out) = Command::new("ps")
+        .args(["-A", "-o", "pid=,pgid=,stat="])
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split_whitespace();
+            let pid: u32 = parts.next()?.parse().ok()?;
+            let group: u32 = parts.next()?.parse().ok()?;
+            let stat = parts.next().unwrap_or("");
+            (group == pgid && !stat.starts_with('Z')).then_some(pid)
+        })
+        .collect()
+}
+
+/// Runs a command, giving up (and killing it) after `timeout`. Output is read on threads so a
+/// chatty child cannot block on a full pipe.
+fn run_with_timeout(mut command: Command, timeout: Duration) -> Result<Output, String> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawn: {e}"))?;
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = read(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("no answer within {timeout:?}"));
+            }
+            Err(e) => return Err(format!("wait: {e}")),
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+/// A process that has nothing to do with the worker, in its own process group: it must
+/// survive everything the daemon does.
+struct Decoy {
+    child: Child,
+}
+
+impl Decoy {
+    fn spawn() -> Decoy {
+        use std::os::unix::process::CommandExt;
+        let child = Command::new("sleep")
+            .arg("1000")
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the decoy");
+        Decoy { child }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn assert_untouched(&mut self, when: &str) {
+        let exited = self.child.try_wait().expect("decoy status");
+        assert!(
+            exited.is_none() && alive(self.pid()),
+            "{when}: the decoy (pid {}) was killed: {exited:?}",
+            self.pid()
+        );
+    }
+}
+
+impl Drop for Decoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One test's world: a data folder, a head, the fake ray's records.
+// ---------------------------------------------------------------------------------------------
+
+struct Options {
+    mode: &'static str,
+    cpus: u32,
+    grace_secs: u64,
+    /// `None`: the fake ray.
+    ray_path: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mode: "join",
+            cpus: machine_cpus().min(2),
+            grace_secs: 30,
+            ray_path: None,
+        }
+    }
+}
+
+/// One `ray start` as the fake recorded it.
+#[derive(Debug, Clone)]
+struct Start {
+    /// Seconds since the epoch.
+    at: f64,
+    pid: u32,
+    pgid: u32,
+    /// The stand-in raylet (`join` and `ignore_term` modes).
+    raylet: Option<u32>,
+    /// `$RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`, or `unset`.
+    osx_cluster: String,
+    args: Vec<String>,
+}
+
+struct Home {
+    // Dropped in this order: the head first, the folder last.
+    head: FakeHead,
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new(options: Options) -> Home {
+        let dir = tempfile::Builder::new()
+            .prefix("bw-driver-")
+            .tempdir()
+            .expect("tempdir");
+        let head = FakeHead::start();
+        let home = Home { head, dir };
+        let ray = options.ray_path.clone().unwrap_or_else(fake_ray);
+        let config = format!(
+            "head = \"127.0.0.1:{port}\"\n\
+             cpus = {cpus}\n\
+             ray_path = {ray}\n\
+             node_ip = \"auto\"\n\
+             \n\
+             [timing]\n\
+             grace_secs = {grace}\n\
+             probe_interval_ms = {PROBE_INTERVAL_MS}\n\
+             probe_timeout_ms = {PROBE_TIMEOUT_MS}\n\
+             stop_grace_secs = {STOP_GRACE_SECS}\n",
+            port = home.head.port,
+            cpus = options.cpus,
+            ray = toml::Value::String(ray.display().to_string()),
+            grace = options.grace_secs,
+        );
+        fs::write(home.file("config.toml"), config).expect("write config.toml");
+        home.set_mode(options.mode);
+        home
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.path().join(name)
+    }
+
+    fn port(&self) -> u16 {
+        self.head.port
+    }
+
+    fn set_mode(&self, mode: &str) {
+        fs::write(self.file("fake_ray.mode"), mode).expect("write fake_ray.mode");
+    }
+
+    fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.file(name)).unwrap_or_default()
+    }
+
+    fn config(&self) -> toml::Table {
+        let text = self.read("config.toml");
+        text.parse()
+            .unwrap_or_else(|e| panic!("config.toml does not parse: {e}\n{text}"))
+    }
+
+    fn starts(&self) -> Vec<Start> {
+        self.read("fake_ray.starts")
+            .lines()
+            .map(|line| {
+                let f: Vec<&str> = line.split('\t').collect();
+                assert_eq!(f.len(), 7, "bad start line: {line:?}");
+                assert_eq!(f[0], "start", "{line:?}");
+                Start {
+                    at: f[1].replace(',', ".").parse().expect("time"),
+                    pid: f[2].parse().expect("pid"),
+                    pgid: f[3].parse().expect("pgid"),
+                    raylet: f[4].parse().ok(),
+                    osx_cluster: f[5].to_string(),
+                    args: f[6].split(' ').map(str::to_string).collect(),
+                }
+            })
+            .collect()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env("BITTRADER_WORKER_HOME", self.path())
+            .env("BITTRADER_TAILSCALE", "/nonexistent")
+            // The daemon must set it for the worker itself.
+            .env_remove("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// Runs the CLI (`status`, `pause`, …) against this home.
+    fn cli(&self, args: &[&str]) -> Output {
+        run_with_timeout(self.command(args), Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("`bittrader-worker {}`: {e}", args.join(" ")))
+    }
+
+    /// The daemon's `status --json`, `None` when it does not answer.
+    fn status(&self) -> Option<Value> {
+        let out =
+            run_with_timeout(self.command(&["status", "--json"]), Duration::from_secs(10)).ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&out.stdout).ok()
+    }
+
+    fn daemon(&self) -> Daemon {
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.file("daemon.out"))
+            .expect("daemon.out");
+        let err = out.try_clone().expect("daemon.out");
+        let child = self
+            .command(&["daemon"])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start the daemon");
+        Daemon {
+            child,
+            quit: self.command(&["quit"]),
+        }
+    }
+
+    /// What to show when something did not happen in time.
+    fn diagnostics(&self, last: Option<&Value>) -> String {
+        let tail = |name: &str, n: usize| {
+            let text = self.read(name);
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(n)..].join("\n")
+        };
+        let last = match last {
+            Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+            None => "(no answer)".to_string(),
+        };
+        format!(
+            "last status: {last}\n--- worker.log (tail) ---\n{}\n--- ray-worker.out (tail) ---\n{}\n\
+             --- daemon.out ---\n{}\n--- fake_ray.starts ---\n{}",
+            tail("worker.log", 30),
+            tail("ray-worker.out", 15),
+            tail("daemon.out", 15),
+            self.read("fake_ray.starts"),
+        )
+    }
+
+    /// Polls the status until `check` accepts it; fails with the last status and the logs.
+    fn wait_status(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl FnMut(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        loop {
+            if let Some(status) = self.status() {
+                if check(&status) {
+                    return status;
+                }
+                last = Some(status);
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for: {what}\n{}",
+                    self.diagnostics(last.as_ref())
+                );
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Polls `check` until it holds; fails with the last status and the logs.
+    fn wait_until(&self, what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if check() {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for: {what}\n{}",
+                    self.diagnostics(self.status().as_ref())
+                );
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    fn wait_phase(&self, phase: &str, timeout: Duration) -> Value {
+        self.wait_status(&format!("phase `{phase}`"), timeout, |s| {
+            phase_of(s) == phase
+        })
+    }
+
+    /// Connected, and with a worker other than `old`.
+    fn wait_connected_anew(&self, old: Option<u32>, timeout: Duration) -> Value {
+        self.wait_status(
+            &format!("phase `connected` with a worker other than {old:?}"),
+            timeout,
+            |s| phase_of(s) == "connected" && worker_pid(s).is_some() && worker_pid(s) != old,
+        )
+    }
+
+    fn assert_gone(&self, what: &str, pid: u32, timeout: Duration) {
+        self.wait_until(
+            &format!("{what} (pid {pid}) and its process group to be gone"),
+            timeout,
+            || !alive(pid) && group_members(pid).is_empty(),
+        );
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        // Whatever the daemon failed to stop (the test failed, or it was killed on purpose).
+        for start in self.starts_lenient() {
+            let _ = killpg(Pid::from_raw(start.pgid as i32), Signal::SIGKILL);
+            if let Some(raylet) = start.raylet {
+                let _ = kill(Pid::from_raw(raylet as i32), Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Home {
+    /// [`Home::starts`] that never panics (for Drop).
+    fn starts_lenient(&self) -> Vec<Start> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.starts())).unwrap_or_default()
+    }
+}
+
+/// A running daemon. Dropping it sends `quit`, then SIGKILL if it is still there.
+struct Daemon {
+    child: Child,
+    quit: Command,
+}
+
+impl Daemon {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// SIGKILL, as a crash would: the worker is left behind.
+    fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let quit = std::mem::replace(&mut self.quit, Command::new("true"));
+        let _ = run_with_timeout(quit, Duration::from_secs(5));
+        if self.wait_exit(Duration::from_secs(5)).is_none() {
+            self.kill_hard();
+        }
+    }
+}
+
+fn phase_of(status: &Value) -> &str {
+    status["status"]["phase"].as_str().unwrap_or("")
+}
+
+fn worker_pid(status: &Value) -> Option<u32> {
+    status["worker_pid"].as_u64().map(|p| p as u32)
+}
+
+fn summary(status: &Value) -> &str {
+    status["summary"].as_str().unwrap_or("")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// Waits a little longer than the supervisor's 1 s floor between starts plus a probe, then
+/// checks that no further start happened.
+fn assert_no_more_starts(home: &Home, expected: usize) {
+    thread::sleep(Duration::from_millis(1500 + PROBE_INTERVAL_MS));
+    let starts = home.starts();
+    assert_eq!(
+        starts.len(),
+        expected,
+        "expected exactly {expected} start(s)\n{}",
+        home.diagnostics(home.status().as_ref())
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn joins_with_the_expected_command_in_its_own_process_group() {
+    let home = Home::new(Options::default());
+    let cpus = Options::default().cpus;
+    let _daemon = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+
+    let starts = home.starts();
+    assert_eq!(starts.len(), 1, "{starts:?}");
+    let start = &starts[0];
+    assert_eq!(start.args[0], "start", "{start:?}");
+    for arg in [
+        "--block".to_string(),
+        format!("--address=127.0.0.1:{}", home.port()),
+        format!("--num-cpus={cpus}"),
+        "--node-ip-address=127.0.0.1".to_string(),
+        "--disable-usage-stats".to_string(),
+    ] {
+        assert!(start.args.contains(&arg), "missing {arg}: {start:?}");
+    }
+    assert_eq!(start.osx_cluster, "1", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER");
+    assert_eq!(start.pgid, start.pid, "the worker leads its own group");
+    assert_eq!(worker_pid(&status), Some(start.pid), "{status}");
+    assert_eq!(status["node_ip"], "127.0.0.1", "{status}");
+    assert_eq!(status["status"]["worker_cpus"], cpus, "{status}");
+    let raylet = start.raylet.expect("the fake started a raylet");
+    assert_eq!(
+        group_members(start.pid).len(),
+        2,
+        "ray start and its raylet"
+    );
+    assert!(group_members(start.pid).contains(&raylet));
+
+    let log = home.read("worker.log");
+    let wanted = format!("✅ Worker connected to the cluster with {cpus} CPUs");
+    let line = log
+        .lines()
+        .find(|l| l.ends_with(&wanted))
+        .unwrap_or_else(|| panic!("no `{wanted}` line in worker.log:\n{log}"));
+    let (stamp, rest) = line.split_once(" - ").expect("`STAMP - text`");
+    assert_eq!(rest, wanted, "{line}");
+    assert_eq!(stamp.len(), "2026-01-26 10:00:08".len(), "{line}");
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S").is_ok(),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
+    let home = Home::new(Options {
+        mode: "crash",
+        ..Options::default()
+    });
+    let _daemon = home.daemon();
+    // 1 + 2 + 4 + 8 s of delays (plus up to 10 % jitter) and five 0.2 s runs.
+    let status = home.wait_status("phase `error` with a `gave_up` fault", secs(35), |s| {
+        phase_of(s) == "error"
+    });
+    assert_eq!(status["status"]["fault"]["kind"], "gave_up", "{status}");
+    assert_eq!(status["status"]["fault"]["failures"], 5, "{status}");
+    assert!(
+        summary(&status).contains("5 times") && summary(&status).contains("crashing on purpose"),
+        "{status}"
+    );
+    assert_eq!(worker_pid(&status), None);
+    assert_no_more_starts(&home, 5);
+
+    let starts = home.starts();
+    let gaps: Vec<f64> = starts.windows(2).map(|w| w[1].at - w[0].at).collect();
+    for (i, gap) in gaps.iter().enumerate() {
+        let delay = f64::from(1u32 << i);
+        // Each gap is the 0.2 s run plus a delay of 1, 2, 4, 8 s (+ ≤ 10 % jitter).
+        assert!(
+            *gap >= delay && *gap <= delay * 1.1 + 2.0,
+            "gap {} is {gap:.2} s, expected {delay} s and a little more: {gaps:?}",
+            i + 1
+        );
+        if i > 0 {
+            assert!(*gap > gaps[i - 1], "gaps must grow: {gaps:?}");
+        }
+    }
+}
+
+#[test]
+fn a_missing_ray_is_an_error_that_says_to_run_setup() {
+    let missing = PathBuf::from("/nonexistent/bittrader-test/bin/ray");
+    let home = Home::new(Options {
+        ray_path: Some(missing.clone()),
+        ..Options::default()
+    });
+    let _daemon = home.daemon();
+    let status = home.wait_phase("error", secs(10));
+    let fault = &status["status"]["fault"];
+    assert_eq!(fault["kind"], "ray_missing", "{status}");
+    assert_eq!(fault["path"], missing.display().to_string(), "{status}");
+    assert!(summary(&status).contains("setup"), "{status}");
+    assert_eq!(worker_pid(&status), None);
+    assert!(home.starts().is_empty());
+}
+
+#[test]
+fn a_version_mismatch_is_an_error_naming_both_versions() {
+    let home = Home::new(Options {
+        mode: "mismatch",
+        ..Options::default()
+    });
+    let _daemon = home.daemon();
+    let status = home.wait_phase("error", secs(10));
+    let failure = &status["status"]["fault"]["failure"];
+    assert_eq!(failure["kind"], "version_mismatch", "{status}");
+    assert_eq!(failure["cluster"], "2.12.0", "{status}");
+    assert_eq!(failure["this_machine"], "2.42.0", "{status}");
+    let text = summary(&status);
+    assert!(
+        text.contains("2.12.0") && text.contains("2.42.0") && text.contains("setup"),
+        "{text}"
+    );
+    assert_no_more_starts(&home, 1);
+    assert_eq!(phase_of(&home.status().expect("status")), "error");
+}
+
+#[test]
+fn a_version_skew_is_an_error_naming_this_machines_ray() {
+    let home = Home::new(Options {
+        mode: "skew",
+        ..Options::default()
+    });
+    let _daemon = home.daemon();
+    let status = home.wait_phase("error", secs(10));
+    let failure = &status["status"]["fault"]["failure"];
+    assert_eq!(failure["kind"], "version_skew_suspected", "{status}");
+    // From `ray --version` of the fake.
+    assert_eq!(failure["this_machine"], "2.51.2", "{status}");
+    let text = summary(&status);
+    assert!(text.contains("2.51.2") && text.contains("setup"), "{text}");
+    assert_no_more_starts(&home, 1);
+}
+
+#[test]
+fn a_worker_that_ignores_sigterm_is_killed_after_the_stop_grace() {
+    let home = Home::new(Options {
+        mode: "ignore_term",
+        ..Options::default()
+    });
+    let _daemon = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+    let pid = worker_pid(&status).expect("worker pid");
+    let raylet = home.starts()[0].raylet.expect("raylet pid");
+    assert!(alive(raylet));
+
+    let asked = Instant::now();
+    let out = home.cli(&["pause"]);
+    assert!(out.status.success(), "pause: {}", text(&out.stderr));
+    home.assert_gone("the worker", pid, secs(STOP_GRACE_SECS + 3));
+    let took = asked.elapsed();
+    assert!(!alive(raylet), "the raylet outlived the stop");
+    // It ignored SIGTERM, so only the SIGKILL after the grace can have ended it.
+    assert!(
+        took >= Duration::from_millis(STOP_GRACE_SECS * 1000 - 100),
+        "gone after {took:?}: before the stop grace, so SIGTERM was not ignored?"
+    );
+    let status = home.wait_phase("paused", secs(3));
+    assert_eq!(worker_pid(&status), None);
+    assert_no_more_starts(&home, 1);
+}
+
+#[test]
+fn an_orphan_of_a_killed_supervisor_is_stopped_by_the_next_one() {
+    let home = Home::new(Options::default());
+    let mut decoy = Decoy::spawn();
+    let mut first = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+    let orphan = worker_pid(&status).expect("worker pid");
+
+    first.kill_hard();
+    // The worker is in its own group: the supervisor's death does not take it along.
+    thread::sleep(Duration::from_millis(500));
+    assert!(alive(orphan), "the worker died with its supervisor");
+    assert_eq!(group_members(orphan).len(), 2, "ray start and its raylet");
+    assert!(home.file("worker.pid").exists(), "the pid file remains");
+    decoy.assert_untouched("after the supervisor was killed");
+
+    let _second = home.daemon();
+    let status = home.wait_connected_anew(Some(orphan), secs(15));
+    home.assert_gone("the orphan", orphan, secs(3));
+    decoy.assert_untouched("after the orphan was stopped");
+    assert_eq!(home.starts().len(), 2);
+    assert_ne!(worker_pid(&status), Some(orphan));
+    let log = home.read("worker.log");
+    assert!(
+        log.contains(&format!(
+            "Stopped the worker (pid {orphan}) left behind by an earlier run"
+        )),
+        "worker.log:\n{log}"
+    );
+}
+
+#[test]
+fn a_stale_pid_file_naming_another_process_leaves_it_alone() {
+    let home = Home::new(Options::default());
+    let mut decoy = Decoy::spawn();
+    let pid = decoy.pid();
+    // The decoy's pid and group, but a start time that is not the decoy's: the pid was
+    // "recycled" since the worker it named died.
+    fs::write(
+        home.file("worker.pid"),
+        format!("{{\"pid\":{pid},\"pgid\":{pid},\"start_time\":1}}"),
+    )
+    .expect("write worker.pid");
+    let _daemon = home.daemon();
+    home.wait_phase("connected", secs(10));
+    decoy.assert_untouched("after the daemon started");
+    let log = home.read("worker.log");
+    assert!(
+        log.contains(&format!("Left pid {pid} alone")),
+        "worker.log:\n{log}"
+    );
+}
+
+#[test]
+fn a_lost_head_stops_the_worker_after_the_grace_and_its_return_rejoins() {
+    let grace = 3;
+    let mut home = Home::new(Options {
+        grace_secs: grace,
+        ..Options::default()
+    });
+    let _daemon = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+    let first = worker_pid(&status).expect("worker pid");
+
+    let lost = Instant::now();
+    home.head.down();
+    let status = home.wait_phase("disconnecting", secs(5));
+    assert_eq!(worker_pid(&status), Some(first), "kept during the grace");
+    assert_eq!(
+        status["status"]["unreachable"]["kind"], "refused",
+        "{status}"
+    );
+    assert!(alive(first));
+
+    let status = home.wait_status(
+        "phase `disconnected` with no worker",
+        secs(grace + 5),
+        |s| phase_of(s) == "disconnected" && worker_pid(s).is_none(),
+    );
+    let after = lost.elapsed();
+    assert!(
+        after >= secs(grace),
+        "the worker was stopped {after:?} after the head was lost, before the {grace} s grace"
+    );
+    home.assert_gone("the first worker", first, secs(3));
+    assert!(summary(&status).contains("retrying"), "{status}");
+    assert_eq!(home.starts().len(), 1, "no start while the head is away");
+
+    let back = Instant::now();
+    home.head.up();
+    let status = home.wait_connected_anew(Some(first), secs(4));
+    eprintln!("rejoined {:?} after the head came back", back.elapsed());
+    assert_eq!(home.starts().len(), 2);
+    assert_eq!(worker_pid(&status), Some(home.starts()[1].pid));
+}
+
+#[test]
+fn cli_commands_validate_and_persist() {
+    let machine = machine_cpus();
+    let home = Home::new(Options {
+        cpus: machine,
+        ..Options::default()
+    });
+    let _daemon = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+    let first = worker_pid(&status).expect("worker pid");
+    let before = home.read("config.toml");
+
+    for bad in ["0", "9999"] {
+        let out = home.cli(&["cpus", bad]);
+        let err = text(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "cpus {bad} succeeded: {}",
+            text(&out.stdout)
+        );
+        assert!(
+            err.contains(&format!("choose 1 to {machine}")),
+            "cpus {bad}: {err}"
+        );
+        assert_eq!(
+            home.read("config.toml"),
+            before,
+            "cpus {bad} changed config.toml"
+        );
+    }
+    let out = home.cli(&["head", "http://x"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "head http://x succeeded");
+    assert!(
+        err.contains("`http://x` is not a head address") && err.contains("host:port"),
+        "{err}"
+    );
+    assert_eq!(
+        home.read("config.toml"),
+        before,
+        "head http://x changed config.toml"
+    );
+    let status = home.status().expect("status");
+    assert_eq!(phase_of(&status), "connected");
+    assert_eq!(
+        worker_pid(&status),
+        Some(first),
+        "a refused command restarted the worker"
+    );
+    assert_eq!(home.starts().len(), 1);
+
+    if machine >= 2 {
+        let out = home.cli(&["cpus", "1"]);
+        assert!(out.status.success(), "cpus 1: {}", text(&out.stderr));
+        assert_eq!(home.config()["cpus"].as_integer(), Some(1));
+        let status = home.wait_connected_anew(Some(first), secs(10));
+        assert_eq!(status["status"]["worker_cpus"], 1, "{status}");
+        home.assert_gone("the worker with the old CPU count", first, secs(3));
+        let starts = home.starts();
+        assert_eq!(starts.len(), 2);
+        assert!(
+            starts[1].args.contains(&"--num-cpus=1".to_string()),
+            "{:?}",
+            starts[1]
+        );
+    } else {
+        eprintln!("this machine has 1 CPU: the `cpus 1` restart is not tested");
+    }
+
+    // A valid head: saved, and the worker is replaced by one joining it.
+    let other = FakeHead::start();
+    let old_head_worker = worker_pid(&home.status().expect("status")).expect("worker pid");
+    let address = format!("127.0.0.1:{}", other.port);
+    let out = home.cli(&["head", &address]);
+    assert!(
+        out.status.success(),
+        "head {address}: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(home.config()["head"].as_str(), Some(address.as_str()));
+    let status = home.wait_connected_anew(Some(old_head_worker), secs(10));
+    assert_eq!(status["status"]["head"], address.as_str(), "{status}");
+    let last = home.starts().pop().expect("a start");
+    assert!(
+        last.args.contains(&format!("--address={address}")),
+        "{last:?}"
+    );
+    home.assert_gone("the worker of the old head", old_head_worker, secs(3));
+
+    let worker = worker_pid(&status).expect("worker pid");
+    let out = home.cli(&["pause"]);
+    assert!(out.status.success(), "pause: {}", text(&out.stderr));
+    assert_eq!(home.config()["paused"].as_bool(), Some(true));
+    let status = home.wait_status("phase `paused` with no worker", secs(5), |s| {
+        phase_of(s) == "paused" && worker_pid(s).is_none()
+    });
+    assert_eq!(status["status"]["paused"], true);
+    home.assert_gone("the paused worker", worker, secs(3));
+
+    let out = home.cli(&["resume"]);
+    assert!(out.status.success(), "resume: {}", text(&out.stderr));
+    assert!(!home.config()["paused"].as_bool().unwrap_or(false));
+    home.wait_connected_anew(Some(worker), secs(10));
+}
+
+#[test]
+fn a_second_daemon_on_the_same_home_is_refused_naming_the_holder() {
+    let home = Home::new(Options::default());
+    let first = home.daemon();
+    home.wait_phase("connected", secs(10));
+
+    let out = run_with_timeout(home.command(&["daemon"]), secs(10)).expect("second daemon");
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "a second daemon ran: {err}");
+    assert!(
+        err.contains(&format!("already running (pid {})", first.pid())),
+        "{err}"
+    );
+    // The first one is unharmed.
+    let status = home.status().expect("the first daemon still answers");
+    assert_eq!(status["pid"], first.pid());
+    assert_eq!(phase_of(&status), "connected");
+    assert_eq!(home.starts().len(), 1);
+}
+
+#[test]
+fn status_without_a_daemon_says_not_running() {
+    let home = Home::new(Options::default());
+    let out = home.cli(&["status", "--json"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(err.contains("not running"), "{err}");
+}
+
+#[test]
+fn quit_stops_the_worker_and_exits_cleanly() {
+    let home = Home::new(Options::default());
+    let mut daemon = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+    let worker = worker_pid(&status).expect("worker pid");
+    assert!(home.file("control.sock").exists());
+
+    let out = home.cli(&["quit"]);
+    assert!(
+        out.status.success(),
+        "quit: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let exit = daemon.wait_exit(secs(5));
+    assert!(
+        exit.is_some_and(|s| s.code() == Some(0)),
+        "daemon exit: {exit:?}\n{}",
+        home.diagnostics(None)
+    );
+    home.assert_gone("the worker", worker, secs(2));
+    assert!(!home.file("control.sock").exists(), "the socket was left");
+    assert!(!home.file("worker.pid").exists(), "the pid file was left");
+    let log = home.read("worker.log");
+    assert!(log.contains("Shutting down"), "{log}");
+}
+
+#[test]
+fn sigterm_to_the_daemon_stops_the_worker_and_exits_cleanly() {
+    let home = Home::new(Options::default());
+    let mut daemon = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+    let worker = worker_pid(&status).expect("worker pid");
+
+    // What launchd and systemd send to stop a service.
+    kill(Pid::from_raw(daemon.pid() as i32), Signal::SIGTERM).expect("SIGTERM the daemon");
+    let exit = daemon.wait_exit(secs(5));
+    assert!(
+        exit.is_some_and(|s| s.code() == Some(0)),
+        "daemon exit: {exit:?}\n{}",
+        home.diagnostics(None)
+    );
+    home.assert_gone("the worker", worker, secs(2));
+    assert!(!home.file("control.sock").exists(), "the socket was left");
+    assert!(!home.file("worker.pid").exists(), "the pid file was left");
+}
