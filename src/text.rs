@@ -3,7 +3,7 @@
 //! The log keeps the old daemon's shape (`2026-01-26 10:00:08 - ✅ Worker connected to the
 //! cluster with 10 CPUs`): one line per change of state, never one per probe.
 
-use crate::supervisor::{Notice, Phase, Status};
+use crate::supervisor::{AutoPause, Notice, Phase, Status};
 
 /// The language of the menu, the tooltip and the notifications. The log stays in English, as
 /// the old daemon's did, so that it reads the same whoever looks at it.
@@ -181,7 +181,10 @@ pub fn summary_in(lang: Lang, status: &Status) -> String {
         Phase::Disconnected => format!("Head unreachable — {why} · retrying"),
         Phase::Reconnecting => format!("Reconnecting to {head}"),
         Phase::Stopping => "Stopping the worker".to_string(),
-        Phase::Paused => "Paused".to_string(),
+        Phase::Paused => match (&status.auto_pause, status.paused) {
+            (Some(reason), false) => format!("Paused — {}", auto_pause_words(Lang::En, reason)),
+            _ => "Paused".to_string(),
+        },
         Phase::Error => match &status.fault {
             Some(fault) => format!("Error: {}", fault.user_message()),
             None => "Error".to_string(),
@@ -208,12 +211,33 @@ fn summary_es(status: &Status) -> String {
         Phase::Disconnected => format!("Head inalcanzable — {why} · reintentando"),
         Phase::Reconnecting => format!("Reconectando con {head}"),
         Phase::Stopping => "Deteniendo el worker".to_string(),
-        Phase::Paused => "En pausa".to_string(),
+        Phase::Paused => match (&status.auto_pause, status.paused) {
+            (Some(reason), false) => format!("En pausa — {}", auto_pause_words(Lang::Es, reason)),
+            _ => "En pausa".to_string(),
+        },
         Phase::Error => match &status.fault {
             Some(fault) => format!("Error: {}", fault.user_message()),
             None => "Error".to_string(),
         },
         Phase::ShuttingDown => "Cerrando".to_string(),
+    }
+}
+
+/// Why the supervisor paused by itself, and when it resumes.
+pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
+    match (lang, reason) {
+        (Lang::En, AutoPause::LowBattery { percent }) => {
+            format!("battery at {percent} % · resumes on power or when charged enough")
+        }
+        (Lang::En, AutoPause::OnBattery) => "on battery · contributes only on power".to_string(),
+        (Lang::En, AutoPause::Asleep) => "the machine is asleep".to_string(),
+        (Lang::Es, AutoPause::LowBattery { percent }) => {
+            format!("batería al {percent} % · sigue al conectar el cargador o con carga suficiente")
+        }
+        (Lang::Es, AutoPause::OnBattery) => {
+            "con batería · solo contribuye conectado a la corriente".to_string()
+        }
+        (Lang::Es, AutoPause::Asleep) => "el equipo está dormido".to_string(),
     }
 }
 
@@ -226,6 +250,8 @@ pub fn transition_line(previous: Option<&Status>, next: &Status) -> Option<Strin
         let cpus_matter = matches!(next.phase, Phase::Starting | Phase::Connected);
         let same = previous.phase == next.phase
             && previous.fault == next.fault
+            && previous.auto_pause.map(|a| std::mem::discriminant(&a))
+                == next.auto_pause.map(|a| std::mem::discriminant(&a))
             && (!cpus_matter || previous.worker_cpus == next.worker_cpus)
             && previous.head == next.head
             && (next.phase != Phase::Disconnected || previous.unreachable == next.unreachable);
@@ -246,7 +272,7 @@ pub fn transition_line(previous: Option<&Status>, next: &Status) -> Option<Strin
         Phase::Disconnected => format!("🔌 {}", summary(next)),
         Phase::Reconnecting => format!("🔄 Reconnecting to {head}"),
         Phase::Stopping => "🛑 Stopping the worker".to_string(),
-        Phase::Paused => "⏸️ Paused: not contributing".to_string(),
+        Phase::Paused => format!("⏸️ {}", summary(next)),
         Phase::Error => format!("❌ {}", summary(next)),
         Phase::ShuttingDown => "👋 Shutting down".to_string(),
     };
@@ -283,6 +309,15 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
                 "BitTrader Worker te necesita".to_string(),
                 fault.user_message(),
             ),
+            Notice::BatteryLow { percent } => (
+                format!("Batería al {percent} %"),
+                "El worker sigue contribuyendo; se pondrá en pausa si la batería sigue bajando. Conecta el cargador para seguir.".to_string(),
+            ),
+            Notice::AutoPaused { reason } => ("Worker en pausa".to_string(), auto_pause_words(Lang::Es, reason)),
+            Notice::LidClosed => (
+                "Tapa cerrada mientras contribuyes".to_string(),
+                "El Mac se dormirá y el head seguirá solo; reintentará aquí las tareas que se pierdan.".to_string(),
+            ),
         };
     }
     match notice {
@@ -300,6 +335,15 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
         Notice::NeedsAttention { fault } => {
             ("BitTrader Worker needs you".to_string(), fault.user_message())
         }
+        Notice::BatteryLow { percent } => (
+            format!("Battery at {percent} %"),
+            "The worker keeps contributing and pauses if the battery keeps falling. Plug in to carry on.".to_string(),
+        ),
+        Notice::AutoPaused { reason } => ("Worker paused".to_string(), auto_pause_words(Lang::En, reason)),
+        Notice::LidClosed => (
+            "Lid closed while contributing".to_string(),
+            "The Mac will sleep and the head carries on alone; tasks lost here are retried there.".to_string(),
+        ),
     }
 }
 
@@ -329,6 +373,8 @@ mod tests {
             unreachable: None,
             fault: None,
             recent_failures: 0,
+            auto_pause: None,
+            mobile: false,
         }
     }
 

@@ -6,8 +6,11 @@ mod sim;
 
 use std::time::Duration;
 
+use bittrader_worker::platform::power::{Battery, ChargeState, PowerSnapshot};
 use bittrader_worker::ray_output::WorkerFailure;
-use bittrader_worker::supervisor::{Action, Event, Phase, UserCommand, WorkerExit};
+use bittrader_worker::supervisor::{
+    Action, Event, LaptopPolicy, Phase, Settings, UserCommand, WorkerExit,
+};
 use proptest::prelude::*;
 use sim::{fast_settings, Sim};
 
@@ -20,6 +23,9 @@ enum Step {
     SetCpus(u32),
     WorkerDies(Option<WorkerFailure>),
     NetworkChanged,
+    Power(bool, u8),
+    Sleep,
+    Wake(u64),
     Wait(u64),
 }
 
@@ -43,6 +49,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (1u32..=10).prop_map(Step::SetCpus),
         2 => failure().prop_map(Step::WorkerDies),
         1 => Just(Step::NetworkChanged),
+        2 => (any::<bool>(), 0u8..=100).prop_map(|(ac, level)| Step::Power(ac, level)),
+        1 => Just(Step::Sleep),
+        1 => (0u64..3600).prop_map(Step::Wake),
         6 => (0u64..90_000).prop_map(Step::Wait),
     ]
 }
@@ -52,8 +61,12 @@ proptest! {
 
     #[test]
     fn invariants_hold(steps in proptest::collection::vec(step(), 1..60)) {
-        let mut sim = Sim::new(fast_settings());
+        let mut sim = Sim::new(Settings {
+            laptop: LaptopPolicy { mobile: true, cpus_on_battery: Some(3), ..LaptopPolicy::default() },
+            ..fast_settings()
+        });
         let mut paused = false;
+        let mut asleep = false;
         for step in steps {
             match step {
                 Step::HeadUp => sim.head_up = true,
@@ -62,6 +75,12 @@ proptest! {
                 Step::Resume => { paused = false; sim.user(UserCommand::Resume) }
                 Step::SetCpus(n) => sim.user(UserCommand::SetCpus(n)),
                 Step::NetworkChanged => sim.event(Event::NetworkChanged),
+                Step::Power(on_ac, percent) => sim.event(Event::Power(PowerSnapshot {
+                    on_ac,
+                    battery: Some(Battery { percent, state: ChargeState::Unknown }),
+                })),
+                Step::Sleep => { asleep = true; sim.event(Event::WillSleep) }
+                Step::Wake(slept_secs) => { asleep = false; sim.event(Event::Woke { slept_secs }) }
                 Step::WorkerDies(failure) => {
                     if sim.worker.take().is_some() {
                         sim.event(Event::WorkerExited(WorkerExit { code: Some(1), failure }));
@@ -70,8 +89,8 @@ proptest! {
                 Step::Wait(ms) => {
                     let before = sim.records.len();
                     sim.run_for(Duration::from_millis(ms));
-                    // Never a start while paused.
-                    if paused {
+                    // Never a start while paused or asleep.
+                    if paused || asleep {
                         prop_assert!(!sim.records[before..].iter().any(|r| matches!(r.action, Action::StartWorker(_))));
                     }
                 }
@@ -84,6 +103,10 @@ proptest! {
                 prop_assert!(matches!(sim.phase(), Phase::Paused | Phase::Stopping));
             }
         }
+
+        // Power and wake clear the supervisor's own pauses before the last checks.
+        sim.event(Event::Power(PowerSnapshot { on_ac: true, battery: None }));
+        sim.event(Event::Woke { slept_secs: 0 });
 
         // Then the head goes away for good: the worker is gone within grace + probe + stop.
         let settings = fast_settings();

@@ -9,6 +9,7 @@
 pub mod control;
 pub mod instance;
 pub mod log;
+pub mod machine;
 pub mod probe;
 pub mod worker;
 
@@ -62,14 +63,30 @@ pub struct DriverOptions {
     pub demo_head: Option<HeadAddress>,
 }
 
-/// The supervisor's timings from the configuration.
-pub fn settings_from(config: &Config) -> Settings {
+/// The supervisor's settings from the configuration. A laptop (mobile mode) caps restart
+/// delays at the old daemon's 30 s retry delay and applies the battery policy; a desktop
+/// waits up to 60 s between restarts.
+pub fn settings_from(config: &Config, mobile: bool) -> Settings {
     let timing = &config.timing;
+    let battery = &config.battery;
+    let defaults = Settings::default();
     Settings {
         grace: Duration::from_secs(timing.grace_secs),
         probe_every_up: Duration::from_millis(timing.probe_interval_ms),
         stop_grace: Duration::from_secs(timing.stop_grace_secs),
-        ..Settings::default()
+        backoff: crate::supervisor::BackoffPolicy {
+            max: Duration::from_secs(if mobile { 30 } else { 60 }),
+            ..defaults.backoff.clone()
+        },
+        laptop: crate::supervisor::LaptopPolicy {
+            mobile,
+            warn_percent: battery.warn_percent,
+            stop_percent: battery.stop_percent,
+            resume_percent: battery.resume_percent,
+            only_on_power: battery.only_on_power,
+            cpus_on_battery: (battery.cpus_on_battery > 0).then_some(battery.cpus_on_battery),
+        },
+        ..defaults
     }
 }
 
@@ -135,7 +152,15 @@ pub async fn run(
         worker::Orphan::None => {}
     }
 
-    let settings = settings_from(&config);
+    let form_factor = tokio::task::spawn_blocking(crate::platform::detect_form_factor)
+        .await
+        .unwrap_or(crate::platform::FormFactor::Unknown);
+    let mobile = machine::is_mobile(config.mode, form_factor);
+    let _ = log.line(&format!(
+        "💻 {} mode ({form_factor:?})",
+        if mobile { "Mobile" } else { "Desktop" }
+    ));
+    let settings = settings_from(&config, mobile);
     let probe_timeout = Duration::from_millis(config.timing.probe_timeout_ms);
     let start = Instant::now();
     let mut sup = Supervisor::new(
@@ -150,6 +175,7 @@ pub async fn run(
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel::<WorkerReport>();
     let (net_tx, mut net_rx) = mpsc::unbounded_channel::<()>();
     probe::watch_network(net_tx);
+    machine::watch(Box::new(crate::platform::SystemPower), events_tx.clone());
 
     let mut worker: Option<WorkerProcess> = None;
     let mut node_ip: Option<String> = None;

@@ -23,10 +23,15 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::config::HeadAddress;
+use crate::platform::power::PowerSnapshot;
 use crate::ray_output::WorkerFailure;
 use crate::tailscale::TailscaleProblem;
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
+
+/// A sleep at least this long replaces the worker on wake: Ray's default health checks drop a
+/// silent node after about a minute, and a stale raylet only exits once it reconnects.
+pub const WAKE_REPLACES_WORKER_AFTER: Duration = Duration::from_secs(30);
 
 /// The SIGTERM-to-SIGKILL grace when the head is unreachable (see `stop_worker`).
 pub const HEAD_LOST_STOP_GRACE: Duration = Duration::from_secs(3);
@@ -49,6 +54,55 @@ pub struct Settings {
     pub stop_grace: Duration,
     /// Restart delays and the breaker.
     pub backoff: BackoffPolicy,
+    /// What a laptop watches (battery); inactive on a desktop.
+    pub laptop: LaptopPolicy,
+}
+
+/// The battery policy of a laptop (mobile mode), BOINC-like: separate stop and resume levels
+/// so it never flaps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaptopPolicy {
+    /// Mobile mode: the battery policy applies. Sleep and wake apply to every machine.
+    pub mobile: bool,
+    /// Warn once per discharge at this level while contributing.
+    pub warn_percent: u8,
+    /// Pause on battery at this level.
+    pub stop_percent: u8,
+    /// Resume on battery above this level (plugging in resumes at once).
+    pub resume_percent: u8,
+    /// Contribute only while on power.
+    pub only_on_power: bool,
+    /// Offer at most this many CPUs on battery.
+    pub cpus_on_battery: Option<u32>,
+}
+
+impl Default for LaptopPolicy {
+    fn default() -> Self {
+        LaptopPolicy {
+            mobile: false,
+            warn_percent: 20,
+            stop_percent: 10,
+            resume_percent: 30,
+            only_on_power: false,
+            cpus_on_battery: None,
+        }
+    }
+}
+
+/// A pause the supervisor chose by itself. It never overrides the user's own pause: the two
+/// are kept apart, and the worker runs only when neither holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AutoPause {
+    /// On battery at or below the stop level; resumes on power or above the resume level.
+    LowBattery {
+        /// The level when it was last seen.
+        percent: u8,
+    },
+    /// On battery with "contribute only on power".
+    OnBattery,
+    /// The machine is going to sleep or asleep.
+    Asleep,
 }
 
 impl Default for Settings {
@@ -61,6 +115,7 @@ impl Default for Settings {
             join_timeout: Duration::from_secs(120),
             stop_grace: Duration::from_secs(10),
             backoff: BackoffPolicy::default(),
+            laptop: LaptopPolicy::default(),
         }
     }
 }
@@ -162,8 +217,18 @@ pub enum Event {
     User(UserCommand),
     /// The machine's network interfaces or addresses changed.
     NetworkChanged,
-    /// The machine woke from sleep.
-    Woke,
+    /// The machine is about to sleep: stop the worker cleanly while there is time.
+    WillSleep,
+    /// The machine woke from sleep (an OS notification, or a jump of the wall clock against
+    /// the monotonic one).
+    Woke {
+        /// How long it slept, as far as is known.
+        slept_secs: u64,
+    },
+    /// Mains or battery, and the battery's level.
+    Power(PowerSnapshot),
+    /// The lid closed (`true`) or opened.
+    LidClosed(bool),
 }
 
 /// Why the supervisor stops a worker.
@@ -180,6 +245,13 @@ pub enum StopReason {
     JoinTimeout,
     /// The supervisor is finishing.
     Shutdown,
+    /// The machine is going to sleep.
+    Sleep,
+    /// The battery policy paused.
+    Battery,
+    /// The machine woke after a sleep long enough for the head to have dropped the node:
+    /// replaced by a fresh worker.
+    Woke,
 }
 
 /// Things the driver must do.
@@ -208,6 +280,12 @@ pub enum Notice {
     Reconnected { away_secs: u64 },
     /// Something the user must fix.
     NeedsAttention { fault: Fault },
+    /// The battery fell to the warning level while contributing (once per discharge).
+    BatteryLow { percent: u8 },
+    /// The supervisor paused by itself.
+    AutoPaused { reason: AutoPause },
+    /// The lid closed while contributing: the machine will sleep and the head carries on alone.
+    LidClosed,
 }
 
 /// A state that retrying cannot fix; it stays until the user acts.
@@ -293,6 +371,12 @@ pub struct Status {
     pub fault: Option<Fault>,
     /// Abnormal worker exits within the breaker's window.
     pub recent_failures: usize,
+    /// A pause the supervisor chose (battery, sleep), when one holds.
+    #[serde(default)]
+    pub auto_pause: Option<AutoPause>,
+    /// Mobile mode (a laptop: battery policy on).
+    #[serde(default)]
+    pub mobile: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -344,6 +428,14 @@ pub struct Supervisor {
     probe_in_flight: bool,
     outage: Option<Outage>,
     actions: VecDeque<Action>,
+    auto_pause: Option<AutoPause>,
+    /// Latest power facts.
+    power: Option<PowerSnapshot>,
+    /// The user resumed during a battery pause: honoured until the power source changes.
+    battery_override: bool,
+    /// The low-battery warning was given in this discharge.
+    battery_warned: bool,
+    lid_closed: bool,
 }
 
 impl Supervisor {
@@ -378,6 +470,11 @@ impl Supervisor {
             probe_in_flight: false,
             outage: None,
             actions: VecDeque::new(),
+            auto_pause: None,
+            power: None,
+            battery_override: false,
+            battery_warned: false,
+            lid_closed: false,
         }
     }
 
@@ -394,7 +491,11 @@ impl Supervisor {
             Event::WorkerExited(exit) => self.on_exit(now, exit),
             Event::WorkerSpawnFailed(failure) => self.on_spawn_failed(now, failure),
             Event::User(command) => self.on_user(now, command),
-            Event::NetworkChanged | Event::Woke => self.probe_soon(now),
+            Event::NetworkChanged => self.probe_soon(now),
+            Event::WillSleep => self.auto_pause = Some(AutoPause::Asleep),
+            Event::Woke { slept_secs } => self.on_woke(now, slept_secs),
+            Event::Power(power) => self.on_power(power),
+            Event::LidClosed(closed) => self.on_lid(closed),
         }
         self.reconcile(now);
     }
@@ -472,6 +573,8 @@ impl Supervisor {
             },
             fault: self.fault.clone(),
             recent_failures: self.backoff.recent_failures(),
+            auto_pause: self.auto_pause,
+            mobile: self.settings.laptop.mobile,
         }
     }
 
@@ -486,7 +589,7 @@ impl Supervisor {
         }
         match &self.worker {
             Worker::Stopping {
-                reason: StopReason::Reconfigure,
+                reason: StopReason::Reconfigure | StopReason::Woke,
                 ..
             } if !self.paused && self.fault.is_none() => Phase::Reconnecting,
             Worker::Stopping { .. } => Phase::Stopping,
@@ -496,7 +599,7 @@ impl Supervisor {
                 (_, None) => Phase::Starting,
             },
             Worker::Absent if self.fault.is_some() => Phase::Error,
-            Worker::Absent if self.paused => Phase::Paused,
+            Worker::Absent if self.paused || self.auto_pause.is_some() => Phase::Paused,
             Worker::Absent => match self.reach {
                 Reach::Unknown => Phase::Checking,
                 Reach::Down { .. } => Phase::Disconnected,
@@ -508,8 +611,97 @@ impl Supervisor {
     fn target(&self) -> Option<WorkerSpec> {
         self.head.as_ref().map(|head| WorkerSpec {
             head: head.clone(),
-            cpus: self.cpus,
+            cpus: self.effective_cpus(),
         })
+    }
+
+    /// The CPUs to offer now: fewer on battery when the policy says so.
+    fn effective_cpus(&self) -> u32 {
+        let laptop = &self.settings.laptop;
+        let on_battery = self.power.is_some_and(|p| !p.on_ac);
+        match laptop.cpus_on_battery {
+            Some(limit) if laptop.mobile && on_battery => self.cpus.min(limit.max(1)),
+            _ => self.cpus,
+        }
+    }
+
+    fn contributing(&self) -> bool {
+        matches!(self.worker, Worker::Running { .. })
+    }
+
+    fn on_woke(&mut self, now: Instant, slept_secs: u64) {
+        if self.auto_pause == Some(AutoPause::Asleep) {
+            self.auto_pause = None;
+        }
+        // Whatever we knew of the network is stale.
+        self.reach = Reach::Unknown;
+        self.probe_in_flight = false;
+        self.next_probe_at = Some(now);
+        // After more than the head's health-check window the node is dead at the head and its
+        // raylet will exit when it reconnects: replace it now rather than wait for that.
+        if slept_secs >= WAKE_REPLACES_WORKER_AFTER.as_secs() {
+            self.stop_worker(StopReason::Woke);
+        }
+    }
+
+    fn on_power(&mut self, power: PowerSnapshot) {
+        let source_changed = self.power.map(|p| p.on_ac) != Some(power.on_ac);
+        self.power = Some(power);
+        if source_changed {
+            self.battery_override = false;
+        }
+        if power.on_ac {
+            self.battery_warned = false;
+        }
+        let laptop = self.settings.laptop.clone();
+        if !laptop.mobile || self.auto_pause == Some(AutoPause::Asleep) {
+            return;
+        }
+        let level = power.battery.map(|b| b.percent);
+        let already_low = matches!(self.auto_pause, Some(AutoPause::LowBattery { .. }));
+        let wanted = if power.on_ac || self.battery_override {
+            None
+        } else if laptop.only_on_power {
+            Some(AutoPause::OnBattery)
+        } else {
+            match level {
+                Some(percent) if percent <= laptop.stop_percent => {
+                    Some(AutoPause::LowBattery { percent })
+                }
+                // Between the stop and resume levels a battery pause holds: no flapping.
+                Some(percent) if already_low && percent < laptop.resume_percent => {
+                    Some(AutoPause::LowBattery { percent })
+                }
+                _ => None,
+            }
+        };
+        let newly = wanted.is_some() && self.auto_pause.is_none();
+        if newly && self.contributing() {
+            if let Some(reason) = wanted {
+                self.actions
+                    .push_back(Action::Notify(Notice::AutoPaused { reason }));
+            }
+        }
+        self.auto_pause = wanted;
+        if let Some(percent) = level {
+            if !power.on_ac
+                && percent <= laptop.warn_percent
+                && !self.battery_warned
+                && wanted.is_none()
+                && self.contributing()
+            {
+                self.battery_warned = true;
+                self.actions
+                    .push_back(Action::Notify(Notice::BatteryLow { percent }));
+            }
+        }
+    }
+
+    fn on_lid(&mut self, closed: bool) {
+        if closed && !self.lid_closed && self.contributing() {
+            self.actions.push_back(Action::Notify(Notice::LidClosed));
+        }
+        self.lid_closed = closed;
     }
 
     fn on_probe(&mut self, now: Instant, probe: HeadProbe) {
@@ -649,6 +841,14 @@ impl Supervisor {
             UserCommand::Pause => self.paused = true,
             UserCommand::Resume => {
                 self.paused = false;
+                // The user's choice wins over the battery policy until the power changes.
+                if matches!(
+                    self.auto_pause,
+                    Some(AutoPause::LowBattery { .. } | AutoPause::OnBattery)
+                ) {
+                    self.auto_pause = None;
+                    self.battery_override = true;
+                }
                 if !matches!(self.fault, Some(Fault::NoHead)) {
                     self.fault = None;
                 }
@@ -709,6 +909,10 @@ impl Supervisor {
                     Some(StopReason::Shutdown)
                 } else if self.paused || self.fault.is_some() {
                     Some(StopReason::Paused)
+                } else if self.auto_pause == Some(AutoPause::Asleep) {
+                    Some(StopReason::Sleep)
+                } else if self.auto_pause.is_some() {
+                    Some(StopReason::Battery)
                 } else if self.target().as_ref() != Some(spec) {
                     Some(StopReason::Reconfigure)
                 } else if let Reach::Down { since, why } = &self.reach {
@@ -739,6 +943,7 @@ impl Supervisor {
                     return;
                 }
                 let wanted = !self.paused
+                    && self.auto_pause.is_none()
                     && self.fault.is_none()
                     && self.reach == Reach::Up
                     && self.restart_at.is_none();

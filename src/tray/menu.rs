@@ -237,6 +237,8 @@ mod tests {
             unreachable: None,
             fault: None,
             recent_failures: 0,
+            auto_pause: None,
+            mobile: false,
         }
     }
 

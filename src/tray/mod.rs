@@ -293,6 +293,8 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
                     unreachable: None,
                     fault: None,
                     recent_failures: 0,
+                    auto_pause: None,
+                    mobile: false,
                 };
                 let model = menu::model(&initial, &extras, machine_cpus, lang);
                 match (RenderedMenu::build(model), tray_icon_for(Phase::Checking)) {

@@ -51,6 +51,8 @@ impl NotificationGate {
                 self.last_fault = Some(fault.clone());
                 new
             }
+            // The supervisor already gives these once per discharge, pause or lid close.
+            Notice::BatteryLow { .. } | Notice::AutoPaused { .. } | Notice::LidClosed => true,
         }
     }
 }

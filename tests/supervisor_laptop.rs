@@ -1,0 +1,242 @@
+//! The laptop policies on the virtual clock: battery thresholds (no flapping, the user's pause
+//! respected), lid close, sleep and wake, a wake seen only as a clock jump.
+
+#[path = "common/sim.rs"]
+mod sim;
+
+use bittrader_worker::platform::power::{Battery, ChargeState, PowerSnapshot};
+use bittrader_worker::supervisor::{
+    Action, AutoPause, Event, LaptopPolicy, Notice, Phase, Settings, UserCommand,
+};
+use sim::{secs, Sim};
+
+fn mobile(policy: LaptopPolicy) -> Sim {
+    let settings = Settings {
+        laptop: LaptopPolicy {
+            mobile: true,
+            ..policy
+        },
+        ..Settings::default()
+    };
+    let mut sim = Sim::new(settings);
+    sim.event(Event::Power(on_ac(80)));
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    sim
+}
+
+fn battery(percent: u8) -> PowerSnapshot {
+    PowerSnapshot {
+        on_ac: false,
+        battery: Some(Battery {
+            percent,
+            state: ChargeState::Discharging,
+        }),
+    }
+}
+
+fn on_ac(percent: u8) -> PowerSnapshot {
+    PowerSnapshot {
+        on_ac: true,
+        battery: Some(Battery {
+            percent,
+            state: ChargeState::Charging,
+        }),
+    }
+}
+
+fn notices(sim: &Sim) -> Vec<Notice> {
+    sim.notices()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Notify(n) => Some(n),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Feeds one battery reading a minute.
+fn drain_to(sim: &mut Sim, levels: &[u8]) {
+    for &level in levels {
+        sim.event(Event::Power(battery(level)));
+        sim.run_for(secs(60));
+    }
+}
+
+#[test]
+fn the_battery_warns_once_pauses_at_the_stop_level_and_resumes_only_at_the_resume_level() {
+    let mut sim = mobile(LaptopPolicy::default());
+    drain_to(&mut sim, &[40, 25, 20, 19, 18, 15, 12]);
+    let warned: Vec<_> = notices(&sim)
+        .into_iter()
+        .filter(|n| matches!(n, Notice::BatteryLow { .. }))
+        .collect();
+    assert_eq!(
+        warned,
+        vec![Notice::BatteryLow { percent: 20 }],
+        "one warning per discharge"
+    );
+    assert_eq!(sim.phase(), Phase::Connected);
+
+    drain_to(&mut sim, &[10]);
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert_eq!(
+        sim.sup.status().auto_pause,
+        Some(AutoPause::LowBattery { percent: 10 })
+    );
+    assert!(sim.worker.is_none());
+    assert!(
+        !sim.sup.status().paused,
+        "an auto-pause is not the user's pause"
+    );
+
+    // Hovering around the stop level, then rising: no restart until the resume level.
+    drain_to(&mut sim, &[11, 9, 12, 20, 29]);
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert_eq!(sim.starts().len(), 1, "no flapping between 10 and 30");
+    drain_to(&mut sim, &[30]);
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert_eq!(sim.starts().len(), 2);
+}
+
+#[test]
+fn plugging_in_resumes_at_once_and_starts_a_new_discharge() {
+    let mut sim = mobile(LaptopPolicy::default());
+    drain_to(&mut sim, &[20, 8]);
+    assert_eq!(sim.phase(), Phase::Paused);
+    sim.event(Event::Power(on_ac(8)));
+    sim.run_for(secs(5));
+    assert_eq!(sim.phase(), Phase::Connected);
+    // Unplugged again: a new discharge warns again.
+    drain_to(&mut sim, &[19]);
+    let warnings = notices(&sim)
+        .iter()
+        .filter(|n| matches!(n, Notice::BatteryLow { .. }))
+        .count();
+    assert_eq!(warnings, 2);
+}
+
+#[test]
+fn the_users_pause_is_never_lifted_by_the_battery_policy() {
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.user(UserCommand::Pause);
+    drain_to(&mut sim, &[50, 9]);
+    sim.event(Event::Power(on_ac(9)));
+    sim.run_for(secs(60));
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert!(sim.sup.status().paused);
+    assert_eq!(sim.starts().len(), 1);
+}
+
+#[test]
+fn the_user_may_resume_during_a_battery_pause_until_the_power_changes() {
+    let mut sim = mobile(LaptopPolicy::default());
+    drain_to(&mut sim, &[9]);
+    assert_eq!(sim.phase(), Phase::Paused);
+    sim.user(UserCommand::Resume);
+    drain_to(&mut sim, &[8, 7]);
+    assert_eq!(sim.phase(), Phase::Connected, "the user's resume wins");
+    // Plugged in and out again: the policy applies afresh.
+    sim.event(Event::Power(on_ac(7)));
+    sim.run_for(secs(5));
+    drain_to(&mut sim, &[7]);
+    assert_eq!(sim.phase(), Phase::Paused);
+}
+
+#[test]
+fn contribute_only_on_power() {
+    let mut sim = mobile(LaptopPolicy {
+        only_on_power: true,
+        ..LaptopPolicy::default()
+    });
+    drain_to(&mut sim, &[95]);
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert_eq!(sim.sup.status().auto_pause, Some(AutoPause::OnBattery));
+    assert!(notices(&sim).iter().any(|n| matches!(
+        n,
+        Notice::AutoPaused {
+            reason: AutoPause::OnBattery
+        }
+    )));
+    sim.event(Event::Power(on_ac(95)));
+    sim.run_for(secs(5));
+    assert_eq!(sim.phase(), Phase::Connected);
+}
+
+#[test]
+fn fewer_cpus_on_battery() {
+    let mut sim = mobile(LaptopPolicy {
+        cpus_on_battery: Some(4),
+        ..LaptopPolicy::default()
+    });
+    assert_eq!(sim.starts()[0].1.cpus, 10);
+    drain_to(&mut sim, &[90]);
+    assert_eq!(sim.sup.status().worker_cpus, Some(4));
+    sim.event(Event::Power(on_ac(90)));
+    sim.run_for(secs(10));
+    assert_eq!(sim.sup.status().worker_cpus, Some(10));
+    let cpus: Vec<u32> = sim.starts().iter().map(|(_, s)| s.cpus).collect();
+    assert_eq!(cpus, vec![10, 4, 10]);
+    assert!(!sim.double_start);
+}
+
+#[test]
+fn a_desktop_ignores_the_battery_policy() {
+    let mut sim = Sim::new(Settings::default());
+    sim.run_for(secs(10));
+    drain_to(&mut sim, &[5]);
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert!(notices(&sim).is_empty());
+}
+
+#[test]
+fn closing_the_lid_while_contributing_warns_once() {
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.event(Event::LidClosed(true));
+    sim.event(Event::LidClosed(true));
+    sim.event(Event::LidClosed(false));
+    sim.user(UserCommand::Pause);
+    sim.run_for(secs(5));
+    sim.event(Event::LidClosed(true));
+    let lids = notices(&sim)
+        .iter()
+        .filter(|n| matches!(n, Notice::LidClosed))
+        .count();
+    assert_eq!(lids, 1, "once per close, and not while paused");
+}
+
+#[test]
+fn sleep_stops_the_worker_and_wake_rejoins_at_once() {
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.event(Event::WillSleep);
+    sim.run_for(secs(5));
+    assert!(sim.worker.is_none(), "stopped before sleeping");
+    assert_eq!(sim.sup.status().auto_pause, Some(AutoPause::Asleep));
+    assert_eq!(sim.phase(), Phase::Paused);
+    sim.run_for(secs(600));
+    assert_eq!(sim.starts().len(), 1, "nothing starts while asleep");
+    let woke = sim.elapsed();
+    sim.event(Event::Woke { slept_secs: 600 });
+    sim.run_for(secs(10));
+    let starts = sim.starts();
+    assert_eq!(starts.len(), 2);
+    assert!(starts[1].0 - woke <= secs(2));
+    assert_eq!(sim.phase(), Phase::Connected);
+}
+
+#[test]
+fn a_wake_seen_only_as_a_clock_jump_replaces_the_stale_worker() {
+    let mut sim = mobile(LaptopPolicy::default());
+    // No WillSleep came: the worker was frozen with the machine.
+    sim.event(Event::Woke { slept_secs: 300 });
+    assert_eq!(sim.phase(), Phase::Reconnecting);
+    sim.run_for(secs(10));
+    assert_eq!(sim.starts().len(), 2);
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert_eq!(sim.sup.status().recent_failures, 0, "not a crash");
+    assert!(!sim.double_start);
+    // A short nap (shorter than the head's health checks) keeps the worker.
+    sim.event(Event::Woke { slept_secs: 5 });
+    sim.run_for(secs(10));
+    assert_eq!(sim.starts().len(), 2);
+}
