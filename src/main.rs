@@ -31,7 +31,12 @@ enum Command {
         json: bool,
     },
     /// Stop contributing (the worker leaves the cluster) until `resume`.
-    Pause,
+    Pause {
+        /// Let the running tasks finish first: the head drains this node (no new tasks), then
+        /// the worker leaves.
+        #[arg(long)]
+        after_tasks: bool,
+    },
     /// Contribute again (also retries after an error).
     Resume,
     /// Offer N CPUs to the cluster (the worker restarts with them).
@@ -135,7 +140,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(exit_code(&reply))
         }
-        Some(Command::Pause) => send(&paths, Request::Pause),
+        Some(Command::Pause { after_tasks }) => send(
+            &paths,
+            if after_tasks {
+                Request::PauseAfterTasks
+            } else {
+                Request::Pause
+            },
+        ),
         Some(Command::Resume) => send(&paths, Request::Resume),
         Some(Command::Cpus { n }) => send(&paths, Request::Cpus { cpus: n }),
         Some(Command::Head { address }) => head(&paths, address),

@@ -56,8 +56,10 @@ impl Lang {
 /// The fixed words of the menu.
 #[derive(Debug)]
 pub struct MenuWords {
-    /// The check item that pauses when unchecked.
+    /// The check item that pauses (now) when unchecked.
     pub contribute: &'static str,
+    /// Pauses once the running tasks finish.
+    pub pause_after_tasks: &'static str,
     /// The CPU submenu.
     pub cpus: &'static str,
     /// The head address item (opens a prompt).
@@ -86,6 +88,7 @@ pub struct MenuWords {
 
 const EN: MenuWords = MenuWords {
     contribute: "Contribute",
+    pause_after_tasks: "Pause after current tasks",
     cpus: "CPUs",
     head_address: "Head address…",
     open_log: "Open log",
@@ -102,6 +105,7 @@ const EN: MenuWords = MenuWords {
 
 const ES: MenuWords = MenuWords {
     contribute: "Contribuir",
+    pause_after_tasks: "Pausar al terminar las tareas",
     cpus: "CPUs",
     head_address: "Dirección del head…",
     open_log: "Abrir el registro",
@@ -190,6 +194,7 @@ pub fn summary_in(lang: Lang, status: &Status) -> String {
             None => "Error".to_string(),
         },
         Phase::ShuttingDown => "Shutting down".to_string(),
+        Phase::Draining => "Finishing the running tasks, then pausing".to_string(),
     }
 }
 
@@ -220,6 +225,7 @@ fn summary_es(status: &Status) -> String {
             None => "Error".to_string(),
         },
         Phase::ShuttingDown => "Cerrando".to_string(),
+        Phase::Draining => "Terminando las tareas en curso; luego, pausa".to_string(),
     }
 }
 
@@ -275,6 +281,9 @@ pub fn transition_line(previous: Option<&Status>, next: &Status) -> Option<Strin
         Phase::Paused => format!("⏸️ {}", summary(next)),
         Phase::Error => format!("❌ {}", summary(next)),
         Phase::ShuttingDown => "👋 Shutting down".to_string(),
+        Phase::Draining => {
+            "⏳ Draining: no new tasks; pausing once the running ones finish".to_string()
+        }
     };
     Some(line)
 }

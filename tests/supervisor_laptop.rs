@@ -240,3 +240,83 @@ fn a_wake_seen_only_as_a_clock_jump_replaces_the_stale_worker() {
     sim.run_for(secs(10));
     assert_eq!(sim.starts().len(), 2);
 }
+
+#[test]
+fn pause_after_tasks_drains_then_stops() {
+    let mut sim = mobile(LaptopPolicy::default());
+    let asked = sim.elapsed();
+    sim.user(UserCommand::PauseAfterTasks);
+    assert_eq!(sim.phase(), Phase::Draining);
+    assert_eq!(sim.drains().len(), 1);
+    assert!(sim.stops().is_empty(), "no stop before the tasks finish");
+    sim.run_for(secs(20));
+    let stops = sim.stops();
+    assert_eq!(stops.len(), 1);
+    assert!(
+        stops[0] - asked >= secs(8),
+        "stopped after the drain reported"
+    );
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert!(sim.sup.status().paused);
+}
+
+#[test]
+fn a_drain_that_never_reports_is_cut_short_at_its_deadline() {
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.drain_takes = None;
+    let asked = sim.elapsed();
+    sim.user(UserCommand::PauseAfterTasks);
+    sim.run_for(secs(3600));
+    let stops = sim.stops();
+    assert_eq!(stops.len(), 1);
+    let after = stops[0] - asked;
+    assert!(
+        after >= bittrader_worker::supervisor::PAUSE_DRAIN_DEADLINE
+            && after <= bittrader_worker::supervisor::PAUSE_DRAIN_DEADLINE + secs(10),
+        "{after:?}"
+    );
+    assert_eq!(sim.phase(), Phase::Paused);
+}
+
+#[test]
+fn quitting_or_sleeping_during_a_drain_stops_at_once() {
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.drain_takes = None;
+    sim.user(UserCommand::PauseAfterTasks);
+    sim.run_for(secs(1));
+    sim.event(Event::WillSleep);
+    assert_eq!(sim.stops().len(), 1);
+    let mut other = mobile(LaptopPolicy::default());
+    other.drain_takes = None;
+    other.user(UserCommand::PauseAfterTasks);
+    other.user(UserCommand::Shutdown);
+    assert_eq!(other.stops().len(), 1);
+}
+
+#[test]
+fn a_low_battery_pause_lets_running_tasks_finish_first() {
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.event(Event::Power(battery(9)));
+    assert_eq!(sim.phase(), Phase::Draining);
+    assert_eq!(sim.drains().len(), 1);
+    sim.run_for(secs(30));
+    assert_eq!(sim.stops().len(), 1);
+    assert_eq!(sim.phase(), Phase::Paused);
+}
+
+#[test]
+fn pause_after_tasks_before_joining_stops_at_once() {
+    let settings = Settings {
+        laptop: LaptopPolicy {
+            mobile: true,
+            ..LaptopPolicy::default()
+        },
+        ..Settings::default()
+    };
+    let mut sim = Sim::new(settings);
+    sim.run_for(std::time::Duration::from_millis(100));
+    assert_eq!(sim.phase(), Phase::Starting);
+    sim.user(UserCommand::PauseAfterTasks);
+    assert!(sim.drains().is_empty(), "no tasks to finish");
+    assert_eq!(sim.stops().len(), 1);
+}

@@ -8,6 +8,7 @@ pub mod login_item;
 pub mod machine;
 pub mod power;
 pub mod processes;
+pub mod sleep;
 
 pub use login_item::{system_login_item, LoginItem, LoginItemError, LoginStatus};
 pub use machine::{detect_form_factor, FormFactor};

@@ -24,6 +24,8 @@ pub enum Request {
     Status,
     /// Stop contributing.
     Pause,
+    /// Stop contributing once the running tasks finish (the head drains the node first).
+    PauseAfterTasks,
     /// Contribute again.
     Resume,
     /// Offer this many CPUs.
@@ -32,6 +34,21 @@ pub enum Request {
     Head { address: String },
     /// Stop the worker and exit.
     Quit,
+    /// A fact about the machine from the OS (the tray forwards macOS's sleep and wake
+    /// notifications; tests send it through the socket). Never saved.
+    System { event: SystemEvent },
+}
+
+/// The OS's sleep and wake notifications, as [`Request::System`] carries them:
+/// `{"cmd":"system","event":{"kind":"will_sleep"}}`,
+/// `{"cmd":"system","event":{"kind":"woke","slept_secs":600}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SystemEvent {
+    /// The machine is about to sleep.
+    WillSleep,
+    /// The machine woke, this long (wall clock) after it announced the sleep.
+    Woke { slept_secs: u64 },
 }
 
 /// The running instance's state, as the CLI shows it.

@@ -7,6 +7,7 @@
 //! or a request. No decision is taken here.
 
 pub mod control;
+pub mod drain;
 pub mod instance;
 pub mod log;
 pub mod machine;
@@ -27,13 +28,54 @@ use crate::ray_output::{self, WorkerFailure};
 use crate::supervisor::{
     Action, Event, HeadProbe, Settings, Status, Supervisor, UserCommand, WorkerExit,
 };
-use control::{Pending, Reply, Request, StatusReport};
+use control::{Pending, Reply, Request, StatusReport, SystemEvent};
 use log::RotatingLog;
 use probe::TailscaleCli;
 use worker::{RayCommand, WorkerProcess, WorkerReport};
 
 /// `worker.log` and the Ray output file are each kept under this size (plus one old copy).
 const LOG_MAX_BYTES: u64 = 2 * 1024 * 1024;
+
+/// The OS's wake notification and the clock-jump watcher ([`machine::watch`]) report the same
+/// wake a few seconds apart. Only the first may reach the supervisor: the second would find the
+/// worker the first one started and replace it as stale.
+const WAKE_ECHO: Duration = Duration::from_secs(30);
+
+/// Where a wake was seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WakeSource {
+    /// The wall clock jumped against the monotonic one.
+    Clock,
+    /// The OS's notification ([`Request::System`]).
+    Notification,
+}
+
+/// Keeps the second report of one wake from the supervisor: a wake from the other source
+/// within [`WAKE_ECHO`] of an admitted one is its echo. One source alone is never filtered
+/// (Linux has only the clock), and an announced sleep starts afresh.
+#[derive(Debug, Default)]
+struct WakeEcho {
+    /// The last wake passed on, and where it came from.
+    last: Option<(Instant, WakeSource)>,
+}
+
+impl WakeEcho {
+    /// Whether a wake seen now from `source` is news.
+    fn admit(&mut self, now: Instant, source: WakeSource) -> bool {
+        if let Some((at, seen)) = self.last {
+            if seen != source && now < at + WAKE_ECHO {
+                return false;
+            }
+        }
+        self.last = Some((now, source));
+        true
+    }
+
+    /// A sleep was announced: the next wake is a new one.
+    fn will_sleep(&mut self) {
+        self.last = None;
+    }
+}
 
 /// Where notifications go (the tray shows them; the headless daemon only logs them).
 pub trait Notifier: Send {
@@ -174,6 +216,8 @@ pub async fn run(
     let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel::<WorkerReport>();
     let (net_tx, mut net_rx) = mpsc::unbounded_channel::<()>();
+    // Lines for worker.log from background tasks (the drain says how it went).
+    let (notes_tx, mut notes_rx) = mpsc::unbounded_channel::<String>();
     probe::watch_network(net_tx);
     machine::watch(Box::new(crate::platform::SystemPower), events_tx.clone());
 
@@ -181,6 +225,7 @@ pub async fn run(
     let mut node_ip: Option<String> = None;
     let mut last_status: Option<Status> = None;
     let mut pending_quit: Vec<tokio::sync::oneshot::Sender<Reply>> = Vec::new();
+    let mut wakes = WakeEcho::default();
     tokio::pin!(shutdown);
     let mut shutdown_seen = false;
 
@@ -235,6 +280,24 @@ pub async fn run(
                         process.stop(grace);
                     }
                 }
+                Action::DrainWorker { deadline } => {
+                    let (Some(process), Some(head)) = (&worker, sup.status().head) else {
+                        let _ = events_tx.send(Event::DrainFinished);
+                        continue;
+                    };
+                    let pid = process.pid();
+                    let ray = RayCommand {
+                        ray: ray_executable(&config, &paths),
+                        auth_token_file: config.auth_token_file.clone(),
+                    };
+                    let events = events_tx.clone();
+                    let notes = notes_tx.clone();
+                    tokio::spawn(async move {
+                        let note = drain_then_report(ray, head, pid, deadline).await;
+                        let _ = notes.send(note);
+                        let _ = events.send(Event::DrainFinished);
+                    });
+                }
                 Action::Notify(notice) => {
                     let (title, body) = crate::text::notice(&notice);
                     let _ = log.line(&format!("🔔 {title}: {body}"));
@@ -288,7 +351,13 @@ pub async fn run(
 
         tokio::select! {
             _ = sleep => sup.handle_timeout(Instant::now().into_std()),
-            Some(event) = events_rx.recv() => sup.handle_event(Instant::now().into_std(), event),
+            Some(event) = events_rx.recv() => {
+                let now = Instant::now();
+                let echo = matches!(event, Event::Woke { .. }) && !wakes.admit(now, WakeSource::Clock);
+                if !echo {
+                    sup.handle_event(now.into_std(), event);
+                }
+            }
             Some(report) = reports_rx.recv() => {
                 let event = match report {
                     WorkerReport::Joined => Event::WorkerJoined,
@@ -300,9 +369,17 @@ pub async fn run(
                 };
                 sup.handle_event(Instant::now().into_std(), event);
             }
+            Some(note) = notes_rx.recv() => {
+                let _ = log.line(&note);
+            }
             Some(()) = net_rx.recv() => sup.handle_event(Instant::now().into_std(), Event::NetworkChanged),
             Some(pending) = requests.recv() => {
                 let now = Instant::now().into_std();
+                if let Request::System { event } = pending.request {
+                    if let Some(event) = system_event(event, &mut wakes, &mut log) {
+                        sup.handle_event(now, event);
+                    }
+                }
                 match apply_request(&pending.request, &mut config, &paths, machine_cpus) {
                     Ok(Some(command)) => {
                         let quitting = command == UserCommand::Shutdown;
@@ -331,6 +408,61 @@ pub async fn run(
     }
 }
 
+/// The supervisor's event for an OS sleep or wake notification (logged), unless the wake is
+/// the echo of one the clock already reported.
+fn system_event(event: SystemEvent, wakes: &mut WakeEcho, log: &mut RotatingLog) -> Option<Event> {
+    match event {
+        SystemEvent::WillSleep => {
+            wakes.will_sleep();
+            let _ = log.line("💤 The machine is going to sleep");
+            Some(Event::WillSleep)
+        }
+        SystemEvent::Woke { slept_secs } => {
+            if !wakes.admit(Instant::now(), WakeSource::Notification) {
+                return None;
+            }
+            let _ = log.line(&format!("☀️ The machine woke after {slept_secs} s asleep"));
+            Some(Event::Woke { slept_secs })
+        }
+    }
+}
+
+/// Drains this node: learns its id from the worker's raylet, asks the head to stop sending it
+/// tasks, waits until the running ones finish or `deadline` passes. Whatever happens, the
+/// caller stops the worker next; the returned line says how it went.
+async fn drain_then_report(
+    ray: RayCommand,
+    head: String,
+    worker_pid: u32,
+    deadline: Duration,
+) -> String {
+    let Ok(head) = head.parse::<HeadAddress>() else {
+        return format!("⏳ Drain skipped: `{head}` is not a head address");
+    };
+    let Some(node_id) = drain::node_id(worker_pid, Duration::from_secs(5)).await else {
+        return "⏳ Drain skipped: this node's id was not found; stopping now".to_string();
+    };
+    let until = Instant::now() + deadline;
+    if let Err(e) = drain::request_drain(
+        &ray,
+        &head,
+        &node_id,
+        "BitTrader Worker: this laptop is leaving (pause)",
+        deadline,
+    )
+    .await
+    {
+        return format!("⏳ Drain not accepted ({e}); stopping now");
+    }
+    match drain::wait_until_idle(worker_pid, until).await {
+        drain::Idle::Idle => "⏳ Drained: the running tasks finished".to_string(),
+        drain::Idle::DeadlinePassed => format!(
+            "⏳ Drain deadline ({} s) passed with tasks still running; stopping (Ray retries them elsewhere)",
+            deadline.as_secs()
+        ),
+    }
+}
+
 /// Turns a request into a supervisor command, saving the configuration first: if the save
 /// fails, nothing changes and the user is told.
 fn apply_request(
@@ -342,10 +474,16 @@ fn apply_request(
     let mut next = config.clone();
     let command = match request {
         Request::Status => return Ok(None),
+        // A fact about the machine, not a setting: fed to the supervisor by the caller.
+        Request::System { .. } => return Ok(None),
         Request::Quit => return Ok(Some(UserCommand::Shutdown)),
         Request::Pause => {
             next.paused = true;
             UserCommand::Pause
+        }
+        Request::PauseAfterTasks => {
+            next.paused = true;
+            UserCommand::PauseAfterTasks
         }
         Request::Resume => {
             next.paused = false;
@@ -406,4 +544,38 @@ pub async fn local_ray_version(ray: &std::path::Path) -> Option<String> {
 /// Whether the process table can answer for `pid` (for tests of orphan handling).
 pub fn process_alive(pid: u32) -> bool {
     SystemProcesses.start_time(pid).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wake_reported_by_both_sources_reaches_the_supervisor_once() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut wakes = WakeEcho::default();
+        assert!(wakes.admit(t0, WakeSource::Notification));
+        assert!(!wakes.admit(t0 + s(4), WakeSource::Clock), "the same wake");
+        assert!(wakes.admit(t0 + s(60), WakeSource::Clock), "a later sleep");
+
+        let mut wakes = WakeEcho::default();
+        assert!(wakes.admit(t0, WakeSource::Clock));
+        assert!(
+            !wakes.admit(t0 + s(3), WakeSource::Notification),
+            "the same wake"
+        );
+        wakes.will_sleep();
+        assert!(
+            wakes.admit(t0 + s(10), WakeSource::Notification),
+            "announced anew"
+        );
+
+        let mut wakes = WakeEcho::default();
+        assert!(wakes.admit(t0, WakeSource::Clock));
+        assert!(
+            wakes.admit(t0 + s(20), WakeSource::Clock),
+            "one source is never filtered"
+        );
+    }
 }

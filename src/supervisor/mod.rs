@@ -33,6 +33,16 @@ pub use backoff::{Backoff, BackoffPolicy, Verdict};
 /// silent node after about a minute, and a stale raylet only exits once it reconnects.
 pub const WAKE_REPLACES_WORKER_AFTER: Duration = Duration::from_secs(30);
 
+/// How long a "pause after current tasks" waits for the running tasks.
+pub const PAUSE_DRAIN_DEADLINE: Duration = Duration::from_secs(600);
+
+/// How long a low-battery pause lets running tasks finish.
+pub const BATTERY_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The driver's drain reports within its deadline; past it plus this margin the supervisor
+/// stops the worker anyway.
+const DRAIN_MARGIN: Duration = Duration::from_secs(5);
+
 /// The SIGTERM-to-SIGKILL grace when the head is unreachable (see `stop_worker`).
 pub const HEAD_LOST_STOP_GRACE: Duration = Duration::from_secs(3);
 
@@ -190,8 +200,11 @@ pub enum SpawnFailure {
 /// Commands from the user (tray, CLI).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserCommand {
-    /// Stop contributing until resumed.
+    /// Stop contributing until resumed, now.
     Pause,
+    /// Stop contributing once the worker's running tasks finish (the head first drains the
+    /// node so that no new task lands here).
+    PauseAfterTasks,
     /// Contribute again; also clears an error so that it is retried.
     Resume,
     /// Offer this many CPUs (the worker is restarted with them).
@@ -229,6 +242,9 @@ pub enum Event {
     Power(PowerSnapshot),
     /// The lid closed (`true`) or opened.
     LidClosed(bool),
+    /// The drain asked for by [`Action::DrainWorker`] is over: the node is idle, the deadline
+    /// passed, or the drain could not be requested. The worker is stopped next.
+    DrainFinished,
 }
 
 /// Why the supervisor stops a worker.
@@ -264,6 +280,9 @@ pub enum Action {
     StartWorker(WorkerSpec),
     /// SIGTERM the worker's process group, SIGKILL after `grace`, then report its exit.
     StopWorker { grace: Duration, reason: StopReason },
+    /// Ask the head to drain this node (no new tasks) and report [`Event::DrainFinished`]
+    /// once its running tasks are done or `deadline` has passed.
+    DrainWorker { deadline: Duration },
     /// Tell the user (notification, log).
     Notify(Notice),
     /// The shutdown is complete: the driver may exit.
@@ -350,6 +369,8 @@ pub enum Phase {
     Error,
     /// Finishing.
     ShuttingDown,
+    /// Finishing the running tasks before leaving (a planned pause).
+    Draining,
 }
 
 /// A snapshot for the tray, the CLI and the log.
@@ -397,6 +418,12 @@ enum Worker {
     Stopping {
         spec: WorkerSpec,
         reason: StopReason,
+    },
+    /// Joined, asked to drain; stopped when the drain finishes or times out.
+    Draining {
+        spec: WorkerSpec,
+        until: Instant,
+        then: StopReason,
     },
 }
 
@@ -496,6 +523,11 @@ impl Supervisor {
             Event::Woke { slept_secs } => self.on_woke(now, slept_secs),
             Event::Power(power) => self.on_power(power),
             Event::LidClosed(closed) => self.on_lid(closed),
+            Event::DrainFinished => {
+                if let Worker::Draining { then, .. } = self.worker {
+                    self.stop_worker(then);
+                }
+            }
         }
         self.reconcile(now);
     }
@@ -505,6 +537,11 @@ impl Supervisor {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.restart_at.is_some_and(|at| now >= at) {
             self.restart_at = None;
+        }
+        if let Worker::Draining { until, then, .. } = self.worker {
+            if now >= until {
+                self.stop_worker(then);
+            }
         }
         if let Worker::Running {
             started_at,
@@ -539,6 +576,9 @@ impl Supervisor {
             deadlines.extend(self.next_probe_at);
         }
         deadlines.extend(self.restart_at);
+        if let Worker::Draining { until, .. } = &self.worker {
+            deadlines.push(*until);
+        }
         if let Worker::Running {
             started_at,
             joined_at,
@@ -558,7 +598,9 @@ impl Supervisor {
     /// A snapshot of the state.
     pub fn status(&self) -> Status {
         let worker_cpus = match &self.worker {
-            Worker::Running { spec, .. } | Worker::Stopping { spec, .. } => Some(spec.cpus),
+            Worker::Running { spec, .. }
+            | Worker::Stopping { spec, .. }
+            | Worker::Draining { spec, .. } => Some(spec.cpus),
             Worker::Absent => None,
         };
         Status {
@@ -593,6 +635,7 @@ impl Supervisor {
                 ..
             } if !self.paused && self.fault.is_none() => Phase::Reconnecting,
             Worker::Stopping { .. } => Phase::Stopping,
+            Worker::Draining { .. } => Phase::Draining,
             Worker::Running { joined_at, .. } => match (&self.reach, joined_at) {
                 (Reach::Down { .. }, _) => Phase::Disconnecting,
                 (_, Some(_)) => Phase::Connected,
@@ -767,7 +810,7 @@ impl Supervisor {
         let previous = std::mem::replace(&mut self.worker, Worker::Absent);
         match previous {
             Worker::Absent => {}
-            Worker::Stopping { reason, .. } => {
+            Worker::Stopping { reason, .. } | Worker::Draining { then: reason, .. } => {
                 if reason == StopReason::JoinTimeout {
                     let failure = exit.failure.unwrap_or_else(|| WorkerFailure::Crashed {
                         last_line: format!(
@@ -838,7 +881,17 @@ impl Supervisor {
 
     fn on_user(&mut self, now: Instant, command: UserCommand) {
         match command {
-            UserCommand::Pause => self.paused = true,
+            UserCommand::Pause => {
+                self.paused = true;
+                // "Pause now" also cuts a drain short.
+                if matches!(self.worker, Worker::Draining { .. }) {
+                    self.stop_worker(StopReason::Paused);
+                }
+            }
+            UserCommand::PauseAfterTasks => {
+                self.paused = true;
+                self.drain_worker(now, PAUSE_DRAIN_DEADLINE, StopReason::Paused);
+            }
             UserCommand::Resume => {
                 self.paused = false;
                 // The user's choice wins over the battery policy until the power changes.
@@ -883,8 +936,28 @@ impl Supervisor {
         }
     }
 
+    /// Asks the head to drain a joined worker before it is stopped for `then`; a worker that has
+    /// not joined has no tasks and is stopped at once.
+    fn drain_worker(&mut self, now: Instant, deadline: Duration, then: StopReason) {
+        if let Worker::Running {
+            spec,
+            joined_at: Some(_),
+            ..
+        } = &self.worker
+        {
+            self.worker = Worker::Draining {
+                spec: spec.clone(),
+                until: now + deadline + DRAIN_MARGIN,
+                then,
+            };
+            self.actions.push_back(Action::DrainWorker { deadline });
+        } else {
+            self.stop_worker(then);
+        }
+    }
+
     fn stop_worker(&mut self, reason: StopReason) {
-        if let Worker::Running { spec, .. } = &self.worker {
+        if let Worker::Running { spec, .. } | Worker::Draining { spec, .. } = &self.worker {
             self.worker = Worker::Stopping {
                 spec: spec.clone(),
                 reason,
@@ -904,6 +977,16 @@ impl Supervisor {
     fn reconcile(&mut self, now: Instant) {
         match &self.worker {
             Worker::Stopping { .. } => {}
+            Worker::Draining { .. } => {
+                // A leave with no time for the tasks overrides the drain.
+                if self.shutting_down {
+                    self.stop_worker(StopReason::Shutdown);
+                } else if self.auto_pause == Some(AutoPause::Asleep) {
+                    self.stop_worker(StopReason::Sleep);
+                } else if matches!(self.reach, Reach::Down { .. }) {
+                    self.stop_worker(StopReason::HeadLost);
+                }
+            }
             Worker::Running { spec, .. } => {
                 let reason = if self.shutting_down {
                     Some(StopReason::Shutdown)
@@ -912,7 +995,9 @@ impl Supervisor {
                 } else if self.auto_pause == Some(AutoPause::Asleep) {
                     Some(StopReason::Sleep)
                 } else if self.auto_pause.is_some() {
-                    Some(StopReason::Battery)
+                    // Planned: let the running tasks finish for a while.
+                    self.drain_worker(now, BATTERY_DRAIN_DEADLINE, StopReason::Battery);
+                    None
                 } else if self.target().as_ref() != Some(spec) {
                     Some(StopReason::Reconfigure)
                 } else if let Reach::Down { since, why } = &self.reach {

@@ -29,7 +29,9 @@ impl IconKind {
             Phase::Checking | Phase::Starting | Phase::Reconnecting => IconKind::Starting,
             Phase::Disconnecting => IconKind::Disconnecting,
             Phase::Disconnected => IconKind::Disconnected,
-            Phase::Paused | Phase::Stopping | Phase::ShuttingDown => IconKind::Paused,
+            Phase::Paused | Phase::Stopping | Phase::ShuttingDown | Phase::Draining => {
+                IconKind::Paused
+            }
             Phase::Error => IconKind::Error,
         }
     }

@@ -95,8 +95,10 @@ pub mod ids {
     pub const CLUSTER: &str = "cluster";
     /// The battery line.
     pub const BATTERY: &str = "battery";
-    /// Contribute / pause.
+    /// Contribute / pause now.
     pub const CONTRIBUTE: &str = "contribute";
+    /// Pause once the running tasks finish.
+    pub const PAUSE_AFTER_TASKS: &str = "pause-after-tasks";
     /// The CPU submenu.
     pub const CPUS: &str = "cpus";
     /// Prefix of the CPU count items: `cpus:4`.
@@ -152,6 +154,12 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         checked: !status.paused,
         enabled: status.phase != Phase::ShuttingDown,
     });
+    if status.phase == Phase::Connected && !status.paused {
+        entries.push(Entry::Action {
+            id: ids::PAUSE_AFTER_TASKS.to_string(),
+            text: words.pause_after_tasks.to_string(),
+        });
+    }
     let cpus = (1..=machine_cpus.max(1))
         .map(|n| Entry::Check {
             id: format!("{}{n}", ids::CPU_PREFIX),
@@ -200,6 +208,7 @@ pub fn command_for(id: &str, status: &Status) -> Option<Request> {
             Request::Pause
         }),
         ids::QUIT => Some(Request::Quit),
+        ids::PAUSE_AFTER_TASKS => Some(Request::PauseAfterTasks),
         _ => id
             .strip_prefix(ids::CPU_PREFIX)
             .and_then(|n| n.parse().ok())

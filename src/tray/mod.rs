@@ -23,7 +23,8 @@ use tray_icon::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuIt
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use crate::config::Paths;
-use crate::runtime::control::{Pending, Reply, Request, StatusReport};
+use crate::platform::sleep::{SleepHandler, SleepObserver};
+use crate::runtime::control::{Pending, Reply, Request, StatusReport, SystemEvent};
 use crate::runtime::Notifier;
 use crate::service;
 use crate::supervisor::{Notice, Phase, Status};
@@ -225,6 +226,54 @@ fn send_request(
     });
 }
 
+/// Forwards the OS's sleep and wake notifications to the supervisor (see `platform::sleep`).
+struct SleepToSupervisor {
+    /// The supervisor's requests.
+    requests: mpsc::Sender<Pending>,
+    /// The supervisor's state, read to see the worker gone.
+    status: watch::Receiver<StatusReport>,
+    /// The longest a sleep is held back for the worker to stop.
+    hold_at_most: Duration,
+}
+
+impl SleepToSupervisor {
+    /// A sleep is held for the worker's stop grace (then it is killed) and a little more,
+    /// within the 30 s macOS allows a WillSleep observer.
+    fn hold_for(stop_grace_secs: u64) -> Duration {
+        Duration::from_secs(stop_grace_secs.saturating_add(3).min(25))
+    }
+}
+
+impl SleepHandler for SleepToSupervisor {
+    /// Runs on the main thread, and the sleep waits for it: blocks until the supervisor
+    /// reports no worker, so that Ray is stopped rather than frozen mid-task.
+    fn will_sleep(&self) {
+        let deadline = Instant::now() + self.hold_at_most;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let event = SystemEvent::WillSleep;
+        send_request(&self.requests, Request::System { event }, move |reply| {
+            let _ = tx.send(reply);
+        });
+        // The reply means the supervisor took the event in. No reply (queue full, supervisor
+        // gone): nothing to wait for.
+        let Ok(reply) = rx.recv_timeout(self.hold_at_most) else {
+            return;
+        };
+        let mut stopped = reply.report.is_some_and(|r| r.worker_pid.is_none());
+        while !stopped && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            stopped = self.status.borrow().worker_pid.is_none();
+        }
+    }
+
+    fn woke(&self, slept: Duration) {
+        let event = SystemEvent::Woke {
+            slept_secs: slept.as_secs(),
+        };
+        send_request(&self.requests, Request::System { event }, |_| {});
+    }
+}
+
 /// Runs the menu-bar app until Quit.
 pub fn run(paths: Paths) -> anyhow::Result<()> {
     #[cfg(all(unix, not(target_os = "macos")))]
@@ -255,6 +304,12 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
 
     let (requests_tx, requests_rx) = mpsc::channel::<Pending>(16);
     let (status_tx, status_rx) = watch::channel(service::initial_report(&paths));
+    let mut sleep_handler = Some(SleepToSupervisor {
+        requests: requests_tx.clone(),
+        status: status_rx.clone(),
+        hold_at_most: SleepToSupervisor::hold_for(prepared.config.timing.stop_grace_secs),
+    });
+    let mut sleep_observer: Option<SleepObserver> = None;
     spawn_runtime(
         paths.clone(),
         prepared.config,
@@ -284,6 +339,9 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
         let mut refresh = false;
         match event {
             Event::NewEvents(StartCause::Init) => {
+                if let Some(handler) = sleep_handler.take() {
+                    sleep_observer = Some(crate::platform::sleep::observe_sleep(Box::new(handler)));
+                }
                 let initial = Status {
                     phase: Phase::Checking,
                     head: None,
@@ -359,6 +417,10 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
                 }
                 tray = None;
                 drop(lock.take());
+                // No supervisor left to stop a worker before a sleep.
+                if let Some(observer) = sleep_observer.take() {
+                    observer.stop();
+                }
                 *control_flow = ControlFlow::Exit;
                 return;
             }

@@ -20,6 +20,7 @@ pub enum WorldEvent {
     ProbeAnswer(HeadAddress),
     WorkerJoins(u64),
     WorkerExits(u64, Option<WorkerFailure>),
+    DrainDone(u64),
 }
 
 /// What the supervisor did, with the virtual time it did it.
@@ -41,6 +42,8 @@ pub struct Sim {
     pub stop_delay: Duration,
     /// How long a probe takes to answer.
     pub probe_delay: Duration,
+    /// How long a drain takes to report (its tasks finishing); `None`: it never reports.
+    pub drain_takes: Option<Duration>,
     /// When set, every started worker dies after this long with this failure.
     pub crash_after: Option<(Duration, Option<WorkerFailure>)>,
     /// The live worker's generation, when one exists.
@@ -73,6 +76,7 @@ impl Sim {
             stop_delay: Duration::from_millis(500),
             probe_delay: Duration::from_millis(5),
             crash_after: None,
+            drain_takes: Some(Duration::from_secs(8)),
             worker: None,
             workers_started: 0,
             double_start: false,
@@ -134,6 +138,11 @@ impl Sim {
                         self.schedule(self.stop_delay, WorldEvent::WorkerExits(generation, None));
                     }
                 }
+                Action::DrainWorker { .. } => {
+                    if let (Some(generation), Some(after)) = (self.worker, self.drain_takes) {
+                        self.schedule(after, WorldEvent::DrainDone(generation));
+                    }
+                }
                 Action::Notify(_) | Action::Exit => {}
             }
         }
@@ -152,6 +161,11 @@ impl Sim {
             WorldEvent::WorkerJoins(generation) => {
                 if self.worker == Some(generation) {
                     self.event(Event::WorkerJoined);
+                }
+            }
+            WorldEvent::DrainDone(generation) => {
+                if self.worker == Some(generation) {
+                    self.event(Event::DrainFinished);
                 }
             }
             WorldEvent::WorkerExits(generation, failure) => {
@@ -211,6 +225,16 @@ impl Sim {
             .iter()
             .filter_map(|r| match &r.action {
                 Action::StartWorker(spec) => Some((r.at, spec.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn drains(&self) -> Vec<Duration> {
+        self.records
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::DrainWorker { .. } => Some(r.at),
                 _ => None,
             })
             .collect()

@@ -1,0 +1,700 @@
+//! Graceful leave: ask the head to drain this node, then watch it become idle.
+//!
+//! Three steps the driver carries out when the supervisor wants a planned leave (pause after
+//! the current tasks, low battery, quit): learn this node's id ([`node_id`]), ask the head to
+//! drain it ([`request_drain`], `ray drain-node`), and wait until nothing runs here any more
+//! ([`wait_until_idle`]). Stopping the worker afterwards is `WorkerProcess::stop`, as always.
+//! Nothing here decides when or whether to leave, and nothing here stops a process.
+//!
+//! What Ray 2.60 does (measured in the two-host lab, tests/lab/README.md, "Drain"):
+//! * A PREEMPTION drain is never refused: the head answers "accepted" even for a dead or
+//!   unknown node id (and also for the *head's own* id, which kills the head's raylet, so the id
+//!   must be this node's: we read it from our own raylet's command line).
+//! * From then on nothing new is scheduled here; running tasks run to the end, even past the
+//!   deadline (the deadline is only advice: "it's the caller's responsibility" to stop).
+//! * When the node is draining and idle, its raylet exits by itself (the head shows it DEAD,
+//!   "Terminated due to preemption: <message>"), but `ray start --block` keeps blocking: the
+//!   worker must still be stopped.
+//! * Task workers are children of the raylet in process groups of their own; their process
+//!   title is `ray::IDLE` when idle and `ray::<task name>` while a task runs.
+
+use std::collections::{HashMap, HashSet};
+use std::process::Stdio;
+use std::time::Duration;
+
+use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+use tokio::process::Command;
+use tokio::time::Instant;
+
+use crate::config::HeadAddress;
+use crate::ray_output::{self, WorkerFailure};
+use crate::runtime::worker::RayCommand;
+
+/// How often the process table is read while waiting for the raylet or for idleness.
+const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// The longest a `ray drain-node` may take. It answers in 1–2 s when the head is there; with
+/// the connect timeouts below it gives up after ~9 s when the head is not.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Ray's GCS client retries a silent head for ~40 s by default; these make `ray drain-node`
+/// give up after ~8 s (measured: 8.0 s refused, 8.9 s behind a silent cut) with "Failed to
+/// connect to GCS within 5 seconds".
+const GCS_CONNECT_ENV: [(&str, &str); 2] = [
+    ("RAY_gcs_rpc_server_connect_timeout_s", "2"),
+    ("RAY_gcs_rpc_server_reconnect_timeout_s", "5"),
+];
+
+/// How many characters of Ray's output a [`DrainError::Failed`] keeps.
+const MAX_DETAIL: usize = 200;
+
+/// Why the head could not be asked to drain this node. The Display is the message for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DrainError {
+    /// The `ray` executable is not there.
+    #[error("Ray is not installed at {path}: run `bittrader-worker setup`")]
+    RayMissing {
+        /// The path that was tried.
+        path: String,
+    },
+    /// This machine's Ray has no `ray drain-node` (Ray before 2.10 or so).
+    #[error(
+        "This machine's Ray is too old to hand its tasks back to the head (no `ray drain-node`): \
+         run `bittrader-worker setup` to install the head's version"
+    )]
+    Unsupported,
+    /// The head's GCS did not answer.
+    #[error(
+        "The head at {head} did not answer, so it could not take this machine's tasks back; \
+         check the network (Tailscale) and the head"
+    )]
+    HeadUnreachable {
+        /// The head that was asked.
+        head: String,
+    },
+    /// The head refused our authentication token.
+    #[error(
+        "The head refused this machine's Ray authentication token: check auth_token_file in the \
+         settings"
+    )]
+    AuthRefused,
+    /// The head answered but did not accept the drain.
+    #[error("The head refused to take this machine's tasks back: {reason}")]
+    Rejected {
+        /// Ray's words.
+        reason: String,
+    },
+    /// The node id is not one Ray accepts (never expected: it comes from our own raylet).
+    #[error("`{node_id}` is not a Ray node id")]
+    InvalidNodeId {
+        /// What was given.
+        node_id: String,
+    },
+    /// `ray drain-node` did not finish in time (it was killed).
+    #[error("Ray took more than {secs} s to ask the head to drain this node; check the network")]
+    TimedOut {
+        /// The limit that passed.
+        secs: u64,
+    },
+    /// Anything else: the exit code and Ray's last meaningful line.
+    #[error("Ray could not ask the head to drain this node ({detail})")]
+    Failed {
+        /// Exit code and last line, for the log.
+        detail: String,
+    },
+}
+
+/// How [`wait_until_idle`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// No task runs here any more (or the worker is gone altogether).
+    Idle,
+    /// Tasks were still running when the deadline passed.
+    DeadlinePassed,
+}
+
+/// This node's id, read from the command line of the raylet that the worker (`ray start`,
+/// process `worker_pid`) started: `--node_id=<56 hex digits>`. Waits up to `timeout` for the
+/// raylet to appear (about 1 s after `ray start`). `None` if it never does.
+///
+/// The raylet's command line is bound to this very worker, unlike `/tmp/ray/session_latest`
+/// (shared by every Ray on the machine, and a rejoin writes `raylet.1.out`, ...), and it needs
+/// neither the dashboard nor a connection to the head.
+pub async fn node_id(worker_pid: u32, timeout: Duration) -> Option<String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let found = tokio::task::spawn_blocking(process_snapshot)
+            .await
+            .ok()
+            .and_then(|snapshot| {
+                descendants(&snapshot, worker_pid)
+                    .into_iter()
+                    .find_map(|process| node_id_from_args(&process.cmd))
+            });
+        if found.is_some() {
+            return found;
+        }
+        if Instant::now() + POLL_EVERY > deadline {
+            return None;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// Asks the head to drain `node_id`: `ray drain-node --reason DRAIN_NODE_REASON_PREEMPTION`
+/// with `message` (the head shows it as the node's death reason) and `deadline` (rounded up to
+/// whole seconds; only advice to the head: it does not stop anything). Runs with the worker's
+/// environment (macOS opt-in, auth token) and gives up after [`REQUEST_TIMEOUT`].
+///
+/// Takes the whole [`RayCommand`], not just the executable, because the auth token file is
+/// part of how Ray runs here.
+pub async fn request_drain(
+    ray: &RayCommand,
+    head: &HeadAddress,
+    node_id: &str,
+    message: &str,
+    deadline: Duration,
+) -> Result<(), DrainError> {
+    if !is_node_id(node_id) {
+        return Err(DrainError::InvalidNodeId {
+            node_id: node_id.to_string(),
+        });
+    }
+    let mut command = Command::new(&ray.ray);
+    command
+        .args(drain_args(head, node_id, message, deadline))
+        .env("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "1")
+        .envs(GCS_CONNECT_ENV)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(token) = &ray.auth_token_file {
+        command
+            .env("RAY_AUTH_MODE", "token")
+            .env("RAY_AUTH_TOKEN_PATH", token);
+    }
+    let output = match tokio::time::timeout(REQUEST_TIMEOUT, command.output()).await {
+        Err(_) => {
+            return Err(DrainError::TimedOut {
+                secs: REQUEST_TIMEOUT.as_secs(),
+            })
+        }
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(DrainError::RayMissing {
+                path: ray.ray.display().to_string(),
+            })
+        }
+        Ok(Err(e)) => {
+            return Err(DrainError::Failed {
+                detail: format!("could not run `{}`: {e}", ray.ray.display()),
+            })
+        }
+        Ok(Ok(output)) => output,
+    };
+    if output.status.success() {
+        return Ok(());
+    }
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Err(classify_failure(&text, output.status.code(), head))
+}
+
+/// Waits until no task runs in the worker's process tree, checking every 500 ms, or until
+/// `deadline`. Idle means one of:
+/// * the raylet under `worker_pid` is gone (a drained raylet exits by itself once idle: Ray's
+///   own verdict, which also counts work that has no process yet), or `worker_pid` itself is;
+/// * two readings in a row find no busy `ray::` worker. One is not enough: a worker shows
+///   `ray::IDLE` for ~0.1–0.2 s while it sets up the task it was just given (recorded in
+///   tests/lab/recorded/ps_laptop_task_start_timeline_ray260.txt).
+pub async fn wait_until_idle(worker_pid: u32, deadline: Instant) -> Idle {
+    let mut quiet_readings = 0;
+    loop {
+        let state =
+            tokio::task::spawn_blocking(move || tree_state(&process_snapshot(), worker_pid))
+                .await
+                .ok();
+        match state {
+            Some(TreeState::Gone) | Some(TreeState::NoRaylet) => return Idle::Idle,
+            Some(TreeState::Running { busy }) if busy.is_empty() => {
+                quiet_readings += 1;
+                if quiet_readings >= 2 {
+                    return Idle::Idle;
+                }
+            }
+            _ => quiet_readings = 0,
+        }
+        if Instant::now() >= deadline {
+            return Idle::DeadlinePassed;
+        }
+        tokio::time::sleep_until(deadline.min(Instant::now() + POLL_EVERY)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure parts
+// ---------------------------------------------------------------------------------------------
+
+/// The arguments of `ray drain-node`. `--address` is always given: without it Ray reads
+/// `/tmp/ray/ray_current_cluster`, which any Ray on the machine may have written.
+pub fn drain_args(
+    head: &HeadAddress,
+    node_id: &str,
+    message: &str,
+    deadline: Duration,
+) -> Vec<String> {
+    let secs = deadline.as_secs() + u64::from(deadline.subsec_nanos() > 0);
+    vec![
+        "drain-node".to_string(),
+        format!("--address={head}"),
+        format!("--node-id={node_id}"),
+        "--reason=DRAIN_NODE_REASON_PREEMPTION".to_string(),
+        format!("--reason-message={message}"),
+        format!("--deadline-remaining-seconds={secs}"),
+    ]
+}
+
+/// A Ray 2.x node id: 28 bytes as 56 lowercase or uppercase hex digits.
+pub fn is_node_id(s: &str) -> bool {
+    s.len() == 56 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The node id in a raylet's arguments (`--node_id=<hex>`, one argument), if these are a
+/// raylet's. The dashboard agent's `--node-id=` is not taken: only the raylet is the node.
+pub fn node_id_from_args(args: &[String]) -> Option<String> {
+    if !is_raylet(args) {
+        return None;
+    }
+    args.iter().find_map(|arg| {
+        let id = arg.trim().strip_prefix("--node_id=")?;
+        is_node_id(id).then(|| id.to_ascii_lowercase())
+    })
+}
+
+/// Whether a command line is a raylet's: its executable is named `raylet`.
+fn is_raylet(args: &[String]) -> bool {
+    args.first()
+        .map(|exe| exe.rsplit('/').next().unwrap_or(exe) == "raylet")
+        .unwrap_or(false)
+}
+
+/// What a process in the worker's tree is, from its command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// The raylet.
+    Raylet,
+    /// A Ray worker running a task or holding an actor: `ray::<name>`.
+    Busy(String),
+    /// A Ray worker waiting for work (`ray::IDLE`), an agent, or a spill/restore I/O worker.
+    Idle,
+    /// Anything else (`ray start`, the log monitor, a worker still starting).
+    Other,
+}
+
+/// The role of a process from its command line (as `ps` / sysinfo give it). Ray sets the title
+/// of its Python processes with setproctitle, which rewrites argv: the first argument becomes
+/// `ray::IDLE`, `ray::<task>` or `ray::<Actor>.<method>` (an idle actor is `ray::<Actor>`, and
+/// counts as busy: it holds this node's resources, and Ray's drain waits for it too).
+pub fn role(args: &[String]) -> Role {
+    if is_raylet(args) {
+        return Role::Raylet;
+    }
+    // setproctitle pads with NULs: sysinfo may hand back "ray::IDLE" then empty strings.
+    let Some(first) = args.iter().map(|a| a.trim()).find(|a| !a.is_empty()) else {
+        return Role::Other;
+    };
+    let Some(title) = first.strip_prefix("ray::") else {
+        return Role::Other;
+    };
+    // Titles of Ray's own processes (ray/_private/ray_constants.py, 2.60).
+    let not_tasks = [
+        "IDLE",
+        "DashboardAgent",
+        "RuntimeEnvAgent",
+        "IDLE_SpillWorker",
+        "IDLE_RestoreWorker",
+        "SPILL_SpillWorker",
+        "RESTORE_RestoreWorker",
+        "DELETE_SpillWorker",
+    ];
+    let name = title.split_whitespace().next().unwrap_or("");
+    if name.is_empty() || not_tasks.contains(&name) {
+        Role::Idle
+    } else {
+        Role::Busy(name.to_string())
+    }
+}
+
+/// One process: (pid, parent, command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessEntry {
+    /// Its id.
+    pub pid: u32,
+    /// Its parent's id.
+    pub parent: Option<u32>,
+    /// Its command line, one string per argument.
+    pub cmd: Vec<String>,
+}
+
+/// What the worker's process tree shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeState {
+    /// The worker process is gone.
+    Gone,
+    /// The worker runs but has no raylet (a drained raylet exits once idle).
+    NoRaylet,
+    /// The raylet runs; `busy` names the tasks running.
+    Running {
+        /// The `ray::<name>` titles of the busy workers.
+        busy: Vec<String>,
+    },
+}
+
+/// The state of the tree rooted at `root` in `snapshot`.
+pub fn tree_state(snapshot: &[ProcessEntry], root: u32) -> TreeState {
+    if !snapshot.iter().any(|p| p.pid == root) {
+        return TreeState::Gone;
+    }
+    let tree = descendants(snapshot, root);
+    let mut raylet = false;
+    let mut busy = Vec::new();
+    for process in tree {
+        match role(&process.cmd) {
+            Role::Raylet => raylet = true,
+            Role::Busy(name) => busy.push(name),
+            Role::Idle | Role::Other => {}
+        }
+    }
+    if raylet {
+        TreeState::Running { busy }
+    } else {
+        TreeState::NoRaylet
+    }
+}
+
+/// `root` and every process below it.
+fn descendants(snapshot: &[ProcessEntry], root: u32) -> Vec<&ProcessEntry> {
+    let mut children: HashMap<u32, Vec<&ProcessEntry>> = HashMap::new();
+    let mut by_pid: HashMap<u32, &ProcessEntry> = HashMap::new();
+    for process in snapshot {
+        by_pid.insert(process.pid, process);
+        if let Some(parent) = process.parent {
+            children.entry(parent).or_default().push(process);
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut found = Vec::new();
+    let mut stack: Vec<&ProcessEntry> = by_pid.get(&root).copied().into_iter().collect();
+    while let Some(process) = stack.pop() {
+        if !seen.insert(process.pid) {
+            continue;
+        }
+        found.push(process);
+        stack.extend(children.get(&process.pid).into_iter().flatten().copied());
+    }
+    found
+}
+
+/// Why `ray drain-node` failed, from its output (stdout and stderr) and exit code.
+pub fn classify_failure(output: &str, code: Option<i32>, head: &HeadAddress) -> DrainError {
+    let lines: Vec<String> = output.lines().map(String::from).collect();
+    let lower = output.to_lowercase();
+    if lower.contains("no such command") {
+        return DrainError::Unsupported;
+    }
+    if let Some(at) = lower.find("the drain request is not accepted:") {
+        let reason = output[at + "the drain request is not accepted:".len()..]
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim();
+        return DrainError::Rejected {
+            reason: reason.to_string(),
+        };
+    }
+    if lower.contains("invalid hex id of a ray node") || lower.contains("incorrect hex string") {
+        let node_id = lines
+            .iter()
+            .find_map(|l| l.split("Invalid hex ID of a Ray node, got ").nth(1))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        return DrainError::InvalidNodeId { node_id };
+    }
+    match ray_output::classify_exit(&lines) {
+        WorkerFailure::AuthRefused => DrainError::AuthRefused,
+        WorkerFailure::HeadUnreachable => DrainError::HeadUnreachable {
+            head: head.to_string(),
+        },
+        WorkerFailure::Crashed { last_line } => {
+            let mut detail = match code {
+                Some(code) => format!("exit {code}: {last_line}"),
+                None => format!("killed by a signal: {last_line}"),
+            };
+            if detail.chars().count() > MAX_DETAIL {
+                detail = detail.chars().take(MAX_DETAIL).collect::<String>() + "…";
+            }
+            DrainError::Failed { detail }
+        }
+        // A version mismatch or skew shows up the same way as for `ray start`.
+        other => DrainError::Failed {
+            detail: other.user_message(),
+        },
+    }
+}
+
+/// Every process with its parent and command line (sysinfo: `/proc` on Linux, `libproc` on
+/// macOS, where the command line is where setproctitle's title shows).
+fn process_snapshot() -> Vec<ProcessEntry> {
+    let mut system = System::new();
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::All,
+        true,
+        ProcessRefreshKind::nothing().with_cmd(UpdateKind::Always),
+    );
+    system
+        .processes()
+        .iter()
+        .map(|(pid, process)| ProcessEntry {
+            pid: pid.as_u32(),
+            parent: process.parent().map(|p| p.as_u32()),
+            cmd: process
+                .cmd()
+                .iter()
+                .map(|part| part.to_string_lossy().into_owned())
+                .collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORDED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/recorded/");
+
+    fn recorded(name: &str) -> String {
+        std::fs::read_to_string(format!("{RECORDED}{name}")).expect("recorded file")
+    }
+
+    fn head() -> HeadAddress {
+        "100.64.0.1:6379".parse().expect("head")
+    }
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    /// The recorded `ps -eo pid,ppid,pgid,stat,comm,args` of the laptop host, as snapshot rows.
+    fn ps_snapshot(text: &str) -> Vec<ProcessEntry> {
+        text.lines()
+            .skip(1)
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                let pid = words.next()?.parse().ok()?;
+                let parent = words.next()?.parse().ok();
+                let _pgid = words.next()?;
+                let _stat = words.next()?;
+                let _comm = words.next()?;
+                Some(ProcessEntry {
+                    pid,
+                    parent,
+                    cmd: words.map(String::from).collect(),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_node_id_comes_from_the_recorded_raylet_command_line() {
+        // One argument a line, as /proc/PID/cmdline holds them.
+        let cmd: Vec<String> = recorded("raylet_cmdline_ray260.txt")
+            .lines()
+            .map(String::from)
+            .collect();
+        assert_eq!(
+            node_id_from_args(&cmd).as_deref(),
+            Some("7f0b10ec791a7bf8339c20660aed36ce6e0bc8f10b3f6372abad3bef")
+        );
+        assert_eq!(role(&cmd), Role::Raylet);
+    }
+
+    #[test]
+    fn only_the_raylet_gives_a_node_id() {
+        let agent = args(
+            "/venv/bin/python -u /venv/lib/python3.11/site-packages/ray/dashboard/agent.py \
+             --node-id=7f0b10ec791a7bf8339c20660aed36ce6e0bc8f10b3f6372abad3bef",
+        );
+        assert_eq!(node_id_from_args(&agent), None);
+        let short = args("/x/raylet --node_id=7f0b10ec");
+        assert_eq!(node_id_from_args(&short), None);
+        assert_eq!(node_id_from_args(&[]), None);
+    }
+
+    #[test]
+    fn process_titles_recorded_in_the_lab() {
+        assert_eq!(role(&args("ray::work")), Role::Busy("work".to_string()));
+        assert_eq!(role(&args("ray::IDLE")), Role::Idle);
+        assert_eq!(role(&args("ray::DashboardAgent")), Role::Idle);
+        assert_eq!(role(&args("ray::RuntimeEnvAgent")), Role::Idle);
+        // setproctitle's NUL padding, as sysinfo splits it.
+        let padded = vec!["ray::IDLE".to_string(), String::new(), String::new()];
+        assert_eq!(role(&padded), Role::Idle);
+        let actor = args("ray::Counter.increment");
+        assert_eq!(role(&actor), Role::Busy("Counter.increment".to_string()));
+        assert_eq!(
+            role(&args("/venv/bin/python /venv/bin/ray start --block")),
+            Role::Other
+        );
+    }
+
+    #[test]
+    fn a_recorded_busy_laptop_has_one_task_and_an_idle_one_none() {
+        let busy = ps_snapshot(&recorded("ps_laptop_busy_ray260.txt"));
+        assert_eq!(
+            tree_state(&busy, 7),
+            TreeState::Running {
+                busy: vec!["work".to_string()]
+            }
+        );
+        let idle = ps_snapshot(&recorded("ps_laptop_idle_ray260.txt"));
+        assert_eq!(tree_state(&idle, 7), TreeState::Running { busy: vec![] });
+        // Another process tree (the holder's) is not ours.
+        assert_eq!(tree_state(&busy, 6), TreeState::NoRaylet);
+        assert_eq!(tree_state(&busy, 4242), TreeState::Gone);
+    }
+
+    #[test]
+    fn a_drained_raylet_that_exited_leaves_no_raylet() {
+        // After the drain: `ray start` and the log monitor only.
+        let rows = ps_snapshot(&recorded("ps_laptop_busy_ray260.txt"))
+            .into_iter()
+            .filter(|p| p.pid == 7 || p.pid == 18 || p.pid == 1)
+            .collect::<Vec<_>>();
+        assert_eq!(tree_state(&rows, 7), TreeState::NoRaylet);
+    }
+
+    #[test]
+    fn drain_arguments() {
+        assert_eq!(
+            drain_args(
+                &head(),
+                "7f0b10ec791a7bf8339c20660aed36ce6e0bc8f10b3f6372abad3bef",
+                "Paused on the laptop",
+                Duration::from_millis(60_001)
+            ),
+            vec![
+                "drain-node",
+                "--address=100.64.0.1:6379",
+                "--node-id=7f0b10ec791a7bf8339c20660aed36ce6e0bc8f10b3f6372abad3bef",
+                "--reason=DRAIN_NODE_REASON_PREEMPTION",
+                "--reason-message=Paused on the laptop",
+                "--deadline-remaining-seconds=61",
+            ]
+        );
+        assert!(drain_args(&head(), "x", "m", Duration::from_secs(60))
+            .contains(&"--deadline-remaining-seconds=60".to_string()));
+    }
+
+    #[test]
+    fn recorded_failures_are_explained() {
+        let refused = recorded("drain_node_refused_short_timeouts_ray260.txt");
+        assert_eq!(
+            classify_failure(&refused, Some(1), &head()),
+            DrainError::HeadUnreachable {
+                head: "100.64.0.1:6379".to_string()
+            }
+        );
+        let cut = recorded("drain_node_head_cut_short_timeouts_ray260.txt");
+        assert!(matches!(
+            classify_failure(&cut, Some(1), &head()),
+            DrainError::HeadUnreachable { .. }
+        ));
+        let default_refused = recorded("drain_node_refused_default_ray260.txt");
+        assert!(matches!(
+            classify_failure(&default_refused, Some(1), &head()),
+            DrainError::HeadUnreachable { .. }
+        ));
+        let bad = recorded("drain_node_bad_node_id_ray260.txt");
+        assert_eq!(
+            classify_failure(&bad, Some(2), &head()),
+            DrainError::InvalidNodeId {
+                node_id: "xyz".to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn rejections_and_old_rays_are_explained() {
+        // From ray/scripts/scripts.py (2.60): raised when the GCS says no (only an
+        // IDLE_TERMINATION drain of a busy node is refused).
+        let rejected = "Error: The drain request is not accepted: The node is not idle\n";
+        assert_eq!(
+            classify_failure(rejected, Some(1), &head()),
+            DrainError::Rejected {
+                reason: "The node is not idle".to_string()
+            }
+        );
+        let old = "Usage: ray [OPTIONS] COMMAND [ARGS]...\nTry 'ray --help' for help.\n\n\
+                   Error: No such command 'drain-node'.\n";
+        assert_eq!(
+            classify_failure(old, Some(2), &head()),
+            DrainError::Unsupported
+        );
+        let other = classify_failure("boom\n", Some(3), &head());
+        assert_eq!(
+            other,
+            DrainError::Failed {
+                detail: "exit 3: boom".to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn node_ids_are_56_hex_digits() {
+        assert!(is_node_id(
+            "7f0b10ec791a7bf8339c20660aed36ce6e0bc8f10b3f6372abad3bef"
+        ));
+        assert!(!is_node_id("7f0b10ec"));
+        assert!(!is_node_id(
+            "7f0b10ec791a7bf8339c20660aed36ce6e0bc8f10b3f6372abad3beg"
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_bad_node_id_is_refused_before_running_ray() {
+        let ray = RayCommand {
+            ray: "/nonexistent/ray".into(),
+            auth_token_file: None,
+        };
+        let result = request_drain(&ray, &head(), "xyz", "m", Duration::from_secs(1)).await;
+        assert_eq!(
+            result,
+            Err(DrainError::InvalidNodeId {
+                node_id: "xyz".to_string()
+            })
+        );
+        let id = "7f0b10ec791a7bf8339c20660aed36ce6e0bc8f10b3f6372abad3bef";
+        let result = request_drain(&ray, &head(), id, "m", Duration::from_secs(1)).await;
+        assert_eq!(
+            result,
+            Err(DrainError::RayMissing {
+                path: "/nonexistent/ray".to_string()
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn our_own_process_tree_has_no_raylet() {
+        let me = std::process::id();
+        assert_eq!(node_id(me, Duration::from_millis(10)).await, None);
+        // Not a Ray worker at all: no raylet, so nothing to wait for.
+        assert_eq!(
+            wait_until_idle(me, Instant::now() + Duration::from_secs(5)).await,
+            Idle::Idle
+        );
+    }
+}
