@@ -136,6 +136,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if let Some(ip) = &report.node_ip {
                     println!("node ip {ip}");
                 }
+                if let Some(status) = &report.status {
+                    println!(
+                        "mode {}",
+                        if status.mobile {
+                            "mobile (laptop: battery policy on)"
+                        } else {
+                            "desktop"
+                        }
+                    );
+                }
                 println!("log {}", report.log_file);
             }
             Ok(exit_code(&reply))
