@@ -457,7 +457,7 @@ async fn drain_then_report(
     match drain::wait_until_idle(worker_pid, until).await {
         drain::Idle::Idle => "⏳ Drained: the running tasks finished".to_string(),
         drain::Idle::DeadlinePassed => format!(
-            "⏳ Drain deadline ({} s) passed with tasks still running; stopping (Ray retries them elsewhere)",
+            "⏳ Drain deadline ({} s) passed with tasks still running; stopping (Ray retries them on other nodes; tasks pinned to this one wait for it)",
             deadline.as_secs()
         ),
     }

@@ -400,6 +400,24 @@ pub struct Status {
     pub mobile: bool,
 }
 
+impl Default for Status {
+    /// Nothing known yet: what the tray shows before the supervisor's first step.
+    fn default() -> Self {
+        Status {
+            phase: Phase::Checking,
+            head: None,
+            cpus: 1,
+            worker_cpus: None,
+            paused: false,
+            unreachable: None,
+            fault: None,
+            recent_failures: 0,
+            auto_pause: None,
+            mobile: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Reach {
     Unknown,

@@ -243,11 +243,7 @@ mod tests {
             cpus: 10,
             worker_cpus: Some(10),
             paused: phase == Phase::Paused,
-            unreachable: None,
-            fault: None,
-            recent_failures: 0,
-            auto_pause: None,
-            mobile: false,
+            ..Status::default()
         }
     }
 

@@ -342,18 +342,7 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
                 if let Some(handler) = sleep_handler.take() {
                     sleep_observer = Some(crate::platform::sleep::observe_sleep(Box::new(handler)));
                 }
-                let initial = Status {
-                    phase: Phase::Checking,
-                    head: None,
-                    cpus: 1,
-                    worker_cpus: None,
-                    paused: false,
-                    unreachable: None,
-                    fault: None,
-                    recent_failures: 0,
-                    auto_pause: None,
-                    mobile: false,
-                };
+                let initial = Status::default();
                 let model = menu::model(&initial, &extras, machine_cpus, lang);
                 match (RenderedMenu::build(model), tray_icon_for(Phase::Checking)) {
                     (Ok(built), Ok(icon)) => {
