@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::config::{Config, HeadAddress, NodeIp, Paths};
-use crate::platform::{ProcessTable, SystemProcesses};
+use crate::platform::SystemProcesses;
 use crate::ray_output::{self, WorkerFailure};
 use crate::supervisor::{
     Action, Event, HeadProbe, Settings, Status, Supervisor, UserCommand, WorkerExit,
@@ -539,11 +539,6 @@ pub async fn local_ray_version(ray: &std::path::Path) -> Option<String> {
         .ok()?
         .ok()?;
     ray_output::parse_ray_version(&String::from_utf8_lossy(&output.stdout))
-}
-
-/// Whether the process table can answer for `pid` (for tests of orphan handling).
-pub fn process_alive(pid: u32) -> bool {
-    SystemProcesses.start_time(pid).is_some()
 }
 
 #[cfg(test)]
