@@ -5,6 +5,8 @@
 
 pub mod fake;
 pub mod login_item;
+#[cfg(target_os = "linux")]
+pub mod logind;
 pub mod machine;
 pub mod power;
 pub mod processes;

@@ -10,7 +10,7 @@
 //! until the worker has stopped holds the sleep back that long.
 //!
 //! Linux and the rest: nothing is observed ([`observe_sleep`] is a no-op). Linux relies on the
-//! clock-jump detection in `runtime/machine.rs`; logind's `PrepareForSleep` is future work.
+//! clock-jump detection in `runtime/machine.rs`; logind's `PrepareForSleep` is handled in `platform/logind.rs`.
 //!
 //! This module reports facts (the machine will sleep; it woke after so long) to a
 //! [`SleepHandler`]; what to do about them is the supervisor's decision. It must not block
@@ -267,7 +267,7 @@ mod imp {
     use super::SleepRelay;
 
     /// Nothing is registered: Linux relies on the clock-jump detection in
-    /// `runtime/machine.rs`; logind's `PrepareForSleep` is future work.
+    /// `runtime/machine.rs`; logind's `PrepareForSleep` is handled in `platform/logind.rs`.
     pub struct Registration;
 
     pub fn register(_relay: Arc<SleepRelay>) -> Registration {

@@ -52,7 +52,7 @@ enum WakeSource {
 
 /// Keeps the second report of one wake from the supervisor: a wake from the other source
 /// within [`WAKE_ECHO`] of an admitted one is its echo. One source alone is never filtered
-/// (Linux has only the clock), and an announced sleep starts afresh.
+/// (Linux without logind has only the clock), and an announced sleep starts afresh.
 #[derive(Debug, Default)]
 struct WakeEcho {
     /// The last wake passed on, and where it came from.
@@ -220,6 +220,13 @@ pub async fn run(
     let (notes_tx, mut notes_rx) = mpsc::unbounded_channel::<String>();
     probe::watch_network(net_tx);
     machine::watch(Box::new(crate::platform::SystemPower), events_tx.clone());
+    // The OS's sleep and wake notifications on Linux (logind): the same path as the tray's
+    // `Request::System`, so that the wake-echo filter knows their source.
+    let (system_tx, mut system_rx) = mpsc::unbounded_channel::<SystemEvent>();
+    #[cfg(target_os = "linux")]
+    crate::platform::logind::watch(system_tx, status.subscribe());
+    #[cfg(not(target_os = "linux"))]
+    drop(system_tx);
 
     let mut worker: Option<WorkerProcess> = None;
     let mut node_ip: Option<String> = None;
@@ -368,6 +375,11 @@ pub async fn run(
                     }
                 };
                 sup.handle_event(Instant::now().into_std(), event);
+            }
+            Some(event) = system_rx.recv() => {
+                if let Some(event) = system_event(event, &mut wakes, &mut log) {
+                    sup.handle_event(Instant::now().into_std(), event);
+                }
             }
             Some(note) = notes_rx.recv() => {
                 let _ = log.line(&note);

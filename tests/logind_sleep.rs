@@ -1,0 +1,490 @@
+//! Linux sleep through systemd-logind (`src/platform/logind.rs`), against the real
+//! `bittrader-worker daemon`, the fake `ray` (`tests/fake_ray/ray`), a "head" that is a TCP
+//! listener, and a fake logind: a private `dbus-daemon` (from Debian's `dbus-daemon` package)
+//! on which this test process owns `org.freedesktop.login1`, answers `Manager.Inhibit` with the
+//! write end of a pipe (the read end sees EOF once the daemon lets go of the inhibitor) and
+//! emits `Manager.PrepareForSleep` when told. The daemon finds the bus through
+//! `BITTRADER_LOGIND_BUS`.
+//!
+//! The daemon is stopped when its guard drops (`quit`, then SIGKILL), the bus when its guard
+//! drops, and every process group the fake `ray` recorded is killed, so a failing test leaves
+//! no processes behind.
+#![cfg(target_os = "linux")]
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use nix::fcntl::OFlag;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
+
+/// How often the test looks at the daemon.
+const POLL: Duration = Duration::from_millis(100);
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// A private message bus: `dbus-daemon` with a minimal configuration of its own (no dependence
+/// on the distribution's session.conf), listening on a socket in a temporary folder.
+struct Bus {
+    _dir: tempfile::TempDir,
+    child: Child,
+    address: String,
+}
+
+impl Bus {
+    fn start() -> Bus {
+        let dir = tempfile::Builder::new()
+            .prefix("bw-bus-")
+            .tempdir()
+            .expect("tempdir");
+        let socket = dir.path().join("bus");
+        let config = dir.path().join("bus.conf");
+        fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                socket.display()
+            ),
+        )
+        .expect("write bus.conf");
+        let child = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .arg("--nofork")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon (Debian package `dbus-daemon`)");
+        let deadline = Instant::now() + secs(10);
+        while UnixStream::connect(&socket).is_err() {
+            assert!(Instant::now() < deadline, "dbus-daemon did not start");
+            thread::sleep(Duration::from_millis(20));
+        }
+        Bus {
+            address: format!("unix:path={}", socket.display()),
+            _dir: dir,
+            child,
+        }
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One `Manager.Inhibit` call the fake answered.
+struct Inhibit {
+    /// `what`, `who`, `why`, `mode`.
+    args: (String, String, String, String),
+    /// The read end of the pipe whose write end was the answer (non-blocking).
+    read_end: fs::File,
+}
+
+impl Inhibit {
+    /// Whether the caller has closed the descriptor (the read end sees EOF).
+    fn released(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        match self.read_end.read(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+            Err(e) => panic!("reading the inhibitor pipe: {e}"),
+        }
+    }
+}
+
+/// `org.freedesktop.login1` on the private bus, served from this test process.
+struct FakeLogind {
+    rt: tokio::runtime::Runtime,
+    conn: zbus::Connection,
+    inhibits: Arc<Mutex<Vec<Inhibit>>>,
+}
+
+impl FakeLogind {
+    fn start(bus: &Bus) -> FakeLogind {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let inhibits = Arc::new(Mutex::new(Vec::new()));
+        let conn = rt.block_on(async {
+            let conn = zbus::connection::Builder::address(bus.address.as_str())
+                .build()
+                .await
+                .expect("connect the fake logind");
+            let mut calls = zbus::MessageStream::from(&conn);
+            conn.request_name("org.freedesktop.login1")
+                .await
+                .expect("own org.freedesktop.login1");
+            let served = conn.clone();
+            let record = inhibits.clone();
+            tokio::spawn(async move {
+                while let Some(Ok(message)) = calls.next().await {
+                    let header = message.header();
+                    if header.message_type() != zbus::message::Type::MethodCall
+                        || header.member().map(|m| m.as_str()) != Some("Inhibit")
+                    {
+                        continue;
+                    }
+                    let args: (String, String, String, String) =
+                        message.body().deserialize().expect("Inhibit(ssss)");
+                    let (read_end, write_end) =
+                        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).expect("pipe");
+                    served
+                        .reply(&header, &zbus::OwnedFd::from(write_end))
+                        .await
+                        .expect("answer Inhibit");
+                    // The only write end left is the caller's.
+                    record.lock().unwrap().push(Inhibit {
+                        args,
+                        read_end: fs::File::from(read_end),
+                    });
+                }
+            });
+            conn
+        });
+        FakeLogind { rt, conn, inhibits }
+    }
+
+    fn prepare_for_sleep(&self, start: bool) {
+        self.rt
+            .block_on(self.conn.emit_signal(
+                None::<&str>,
+                "/org/freedesktop/login1",
+                "org.freedesktop.login1.Manager",
+                "PrepareForSleep",
+                &start,
+            ))
+            .expect("emit PrepareForSleep");
+    }
+
+    fn inhibit_count(&self) -> usize {
+        self.inhibits.lock().unwrap().len()
+    }
+
+    fn released(&self, index: usize) -> bool {
+        self.inhibits.lock().unwrap()[index].released()
+    }
+
+    fn args(&self, index: usize) -> (String, String, String, String) {
+        self.inhibits.lock().unwrap()[index].args.clone()
+    }
+}
+
+/// One `ray start` as the fake recorded it (see the script's header).
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    pid: u32,
+    pgid: u32,
+}
+
+/// A data folder with a config pointing at a local "head" and the fake `ray`.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        let dir = tempfile::Builder::new()
+            .prefix("bw-logind-")
+            .tempdir()
+            .expect("tempdir");
+        // The head: accepts and drops connections for the rest of the test process.
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake head");
+        let port = listener.local_addr().expect("head address").port();
+        thread::spawn(move || loop {
+            if listener.accept().is_err() {
+                thread::sleep(Duration::from_millis(10));
+            }
+        });
+        let ray = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_ray/ray");
+        let config = format!(
+            "head = \"127.0.0.1:{port}\"\n\
+             cpus = 1\n\
+             ray_path = {ray}\n\
+             node_ip = \"auto\"\n\
+             \n\
+             [timing]\n\
+             grace_secs = 30\n\
+             probe_interval_ms = 300\n\
+             probe_timeout_ms = 300\n\
+             stop_grace_secs = 1\n",
+            ray = toml::Value::String(ray.display().to_string()),
+        );
+        let home = Home { dir };
+        fs::write(home.file("config.toml"), config).expect("write config.toml");
+        fs::write(home.file("fake_ray.mode"), "join").expect("write fake_ray.mode");
+        home
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.file(name)).unwrap_or_default()
+    }
+
+    fn starts(&self) -> Vec<Start> {
+        self.read("fake_ray.starts")
+            .lines()
+            .filter_map(|line| {
+                let f: Vec<&str> = line.split('\t').collect();
+                Some(Start {
+                    pid: f.get(2)?.parse().ok()?,
+                    pgid: f.get(3)?.parse().ok()?,
+                })
+            })
+            .collect()
+    }
+
+    /// The daemon, with logind looked for at `bus` (a D-Bus address).
+    fn daemon(&self, bus: &str) -> Daemon<'_> {
+        let out = fs::File::create(self.file("daemon.out")).expect("daemon.out");
+        let err = out.try_clone().expect("daemon.out");
+        let child = Command::new(BIN)
+            .arg("daemon")
+            .env("BITTRADER_WORKER_HOME", self.dir.path())
+            .env("BITTRADER_TAILSCALE", "/nonexistent")
+            .env("BITTRADER_LOGIND_BUS", bus)
+            .env_remove("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start the daemon");
+        Daemon { home: self, child }
+    }
+
+    /// One request on the control socket; `None` when nothing answers.
+    fn request(&self, request: &Value) -> Option<Value> {
+        let mut stream = UnixStream::connect(self.file("control.sock")).ok()?;
+        stream.set_read_timeout(Some(secs(10))).ok()?;
+        stream.write_all(format!("{request}\n").as_bytes()).ok()?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).ok()?;
+        serde_json::from_str(line.trim()).ok()
+    }
+
+    fn status(&self) -> Option<Value> {
+        let reply = self.request(&json!({"cmd": "status"}))?;
+        Some(reply["report"].clone())
+    }
+
+    fn diagnostics(&self) -> String {
+        format!(
+            "--- worker.log ---\n{}\n--- daemon.out ---\n{}\n--- fake_ray.starts ---\n{}",
+            self.read("worker.log"),
+            self.read("daemon.out"),
+            self.read("fake_ray.starts"),
+        )
+    }
+
+    /// Polls the status until `check` accepts it; fails with the last status and the logs.
+    fn wait_status(&self, what: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        loop {
+            if let Some(status) = self.status() {
+                if check(&status) {
+                    return status;
+                }
+                last = Some(status);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {timeout:?} waiting for: {what}\nlast status: {last:?}\n{}",
+                self.diagnostics()
+            );
+            thread::sleep(POLL);
+        }
+    }
+
+    fn wait_until(&self, what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !check() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {timeout:?} waiting for: {what}\nstatus: {:?}\n{}",
+                self.status(),
+                self.diagnostics()
+            );
+            thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        // Whatever the daemon failed to stop.
+        for start in self.starts() {
+            let _ = killpg(Pid::from_raw(start.pgid as i32), Signal::SIGKILL);
+        }
+    }
+}
+
+/// A running daemon: `quit` when dropped, then SIGKILL if it is still there.
+struct Daemon<'a> {
+    home: &'a Home,
+    child: Child,
+}
+
+impl Drop for Daemon<'_> {
+    fn drop(&mut self) {
+        let _ = self.home.request(&json!({"cmd": "quit"}));
+        let deadline = Instant::now() + secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn phase_of(status: &Value) -> &str {
+    status["status"]["phase"].as_str().unwrap_or("")
+}
+
+fn worker_pid(status: &Value) -> Option<u64> {
+    status["worker_pid"].as_u64()
+}
+
+/// Live (non-zombie) members of process group `pgid`.
+fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(out) = Command::new("ps")
+        .args(["-A", "-o", "pid=,pgid=,stat="])
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split_whitespace();
+            let pid: u32 = parts.next()?.parse().ok()?;
+            let group: u32 = parts.next()?.parse().ok()?;
+            let stat = parts.next().unwrap_or("");
+            (group == pgid && !stat.starts_with('Z')).then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn prepare_for_sleep_stops_the_worker_before_the_inhibitor_is_released() {
+    let bus = Bus::start();
+    let logind = FakeLogind::start(&bus);
+    let home = Home::new();
+    // A worker that ignores SIGTERM takes the whole stop grace (1 s) to go: an inhibitor
+    // released without waiting for it would be seen while its group still runs.
+    fs::write(home.file("fake_ray.mode"), "ignore_term").expect("write fake_ray.mode");
+    let _daemon = home.daemon(&bus.address);
+
+    let connected = home.wait_status("phase `connected`", secs(15), |s| {
+        phase_of(s) == "connected" && worker_pid(s).is_some()
+    });
+    let first = home.starts()[0];
+    assert_eq!(worker_pid(&connected), Some(u64::from(first.pid)));
+    home.wait_until("a delay inhibitor", secs(5), || logind.inhibit_count() == 1);
+    assert_eq!(
+        logind.args(0),
+        (
+            "sleep".to_string(),
+            "BitTrader Worker".to_string(),
+            "Stopping the Ray worker cleanly".to_string(),
+            "delay".to_string()
+        )
+    );
+    assert!(!logind.released(0), "the inhibitor is held while awake");
+    let config = home.read("config.toml");
+
+    // logind announces the sleep; it would wait for the inhibitor (at most InhibitDelayMaxSec).
+    logind.prepare_for_sleep(true);
+    home.wait_until("the inhibitor to be released", secs(12), || {
+        logind.released(0)
+    });
+    assert!(
+        group_members(first.pgid).is_empty(),
+        "released only once the worker's process group is gone\n{}",
+        home.diagnostics()
+    );
+    let asleep = home.wait_status("phase `paused`, no worker", secs(5), |s| {
+        phase_of(s) == "paused" && worker_pid(s).is_none()
+    });
+    assert_eq!(asleep["status"]["auto_pause"]["kind"], "asleep", "{asleep}");
+    assert_eq!(asleep["status"]["paused"], false, "not the user's pause");
+    assert_eq!(logind.inhibit_count(), 1, "no new inhibitor while asleep");
+    // Nothing starts while asleep, though the head answers every probe.
+    thread::sleep(secs(2));
+    assert_eq!(home.starts().len(), 1, "{}", home.diagnostics());
+
+    // The wake: a new worker at once, and a new inhibitor for the next sleep.
+    let woke_at = Instant::now();
+    logind.prepare_for_sleep(false);
+    let rejoined = home.wait_status("connected with a new worker", secs(5), |s| {
+        phase_of(s) == "connected" && worker_pid(s).is_some_and(|p| p != u64::from(first.pid))
+    });
+    assert!(woke_at.elapsed() < secs(5));
+    assert_eq!(rejoined["status"]["auto_pause"], Value::Null, "{rejoined}");
+    home.wait_until("a new inhibitor", secs(5), || logind.inhibit_count() == 2);
+    assert!(!logind.released(1), "the new inhibitor is held");
+    assert_eq!(home.starts().len(), 2, "{}", home.diagnostics());
+
+    assert_eq!(home.read("config.toml"), config, "sleep is never saved");
+    let log = home.read("worker.log");
+    assert!(log.contains("going to sleep"), "{log}");
+    assert!(log.contains("woke after"), "{log}");
+}
+
+#[test]
+fn without_logind_the_daemon_runs_as_before_and_says_nothing() {
+    // A bus nobody owns org.freedesktop.login1 on, and no bus at all.
+    let bus = Bus::start();
+    for address in [
+        bus.address.clone(),
+        "unix:path=/nonexistent/bus".to_string(),
+    ] {
+        let home = Home::new();
+        let daemon = home.daemon(&address);
+        home.wait_status("phase `connected`", secs(15), |s| {
+            phase_of(s) == "connected" && worker_pid(s).is_some()
+        });
+        drop(daemon);
+        let said = format!("{}{}", home.read("worker.log"), home.read("daemon.out"));
+        assert!(
+            !said.to_lowercase().contains("logind") && !said.contains("D-Bus"),
+            "{said}"
+        );
+    }
+}
