@@ -1,0 +1,83 @@
+//! `bittrader-worker setup`: the Ray venv with the head's version, asked of the head's
+//! dashboard (here a stand-in on 127.0.0.1:8265), and bad versions refused before anything is
+//! touched. The install itself is real (pip, from PyPI or its cache), so it takes a little while.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::Command;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_bittrader-worker")
+}
+
+#[test]
+fn a_version_that_could_smuggle_pip_arguments_is_refused_and_nothing_is_created() {
+    let home = tempfile::tempdir().expect("home");
+    let out = Command::new(bin())
+        .args(["setup", "--ray-version", "2.60.0 --index-url=http://x"])
+        .env("BITTRADER_WORKER_HOME", home.path())
+        .output()
+        .expect("setup");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not a Ray version"), "{stderr}");
+    assert!(!home.path().join(".venv").exists());
+}
+
+#[test]
+fn setup_installs_the_ray_version_the_head_runs() {
+    // The head's dashboard: answers /api/version as a real 2.60.0 head does.
+    let listener = match TcpListener::bind("127.0.0.1:8265") {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("!!! SKIPPING: 127.0.0.1:8265 is taken ({e}); a local Ray dashboard runs?");
+            return;
+        }
+    };
+    let dashboard = std::thread::spawn(move || {
+        let body = include_str!("fixtures/ray260_dashboard_api_version.json");
+        if let Ok((stream, _)) = listener.accept() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            return request;
+        }
+        String::new()
+    });
+    let home = tempfile::tempdir().expect("home");
+    std::fs::write(
+        home.path().join("config.toml"),
+        "head = \"127.0.0.1\"\ncpus = 1\n",
+    )
+    .expect("config");
+    let out = Command::new(bin())
+        .arg("setup")
+        .env("BITTRADER_WORKER_HOME", home.path())
+        .output()
+        .expect("setup");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let asked = dashboard.join().expect("dashboard");
+    assert!(asked.starts_with("GET /api/version "), "{asked}");
+    assert!(
+        stdout.contains("The head 127.0.0.1 runs Ray 2.60.0"),
+        "{stdout}"
+    );
+    let ray = home.path().join(".venv/bin/ray");
+    let version = Command::new(&ray).arg("--version").output().expect("ray");
+    assert!(
+        String::from_utf8_lossy(&version.stdout).contains("2.60.0"),
+        "{}",
+        String::from_utf8_lossy(&version.stdout)
+    );
+}
