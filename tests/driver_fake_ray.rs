@@ -798,6 +798,40 @@ fn an_orphan_of_a_killed_supervisor_is_stopped_by_the_next_one() {
 }
 
 #[test]
+fn a_raylet_that_outlived_its_ray_start_is_stopped_too() {
+    let home = Home::new(Options::default());
+    let mut decoy = Decoy::spawn();
+    let mut first = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+    let orphan = worker_pid(&status).expect("worker pid");
+    first.kill_hard();
+    // `ray start` dies too, but its raylet lives on in the group.
+    let raylet = *group_members(orphan)
+        .iter()
+        .find(|pid| **pid != orphan)
+        .expect("the raylet stand-in");
+    let _ = Command::new("kill")
+        .args(["-9", &orphan.to_string()])
+        .status();
+    home.wait_until("`ray start` to be gone", secs(5), || !alive(orphan));
+    assert!(alive(raylet), "the raylet outlived its leader");
+
+    let _second = home.daemon();
+    home.wait_connected_anew(Some(orphan), secs(15));
+    home.wait_until("the leftover raylet to be stopped", secs(5), || {
+        !alive(raylet)
+    });
+    decoy.assert_untouched("after the leftover was stopped");
+    let log = home.read("worker.log");
+    assert!(
+        log.contains(&format!(
+            "Stopped the worker (pid {orphan}) left behind by an earlier run"
+        )),
+        "worker.log:\n{log}"
+    );
+}
+
+#[test]
 fn a_stale_pid_file_naming_another_process_leaves_it_alone() {
     let home = Home::new(Options::default());
     let mut decoy = Decoy::spawn();

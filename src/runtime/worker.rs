@@ -252,20 +252,31 @@ pub async fn stop_orphan(pid_file: &Path, processes: &dyn ProcessTable, grace: D
     let Ok(record) = serde_json::from_str::<PidRecord>(&text) else {
         return Orphan::None;
     };
+    let group = Pid::from_raw(record.pgid as i32);
     match processes.start_time(record.pid) {
+        // The leader is gone but members of its group live on (a raylet that outlived `ray
+        // start`). A process group id is not reused while any member exists, and a new group
+        // with this id would be led by a live process with this pid: so these are ours.
+        None if killpg(group, None).is_ok() => {
+            stop_group(group, grace).await;
+            Orphan::Stopped { pid: record.pid }
+        }
         None => Orphan::None,
         Some(started) if started != record.start_time => Orphan::Stale { pid: record.pid },
         Some(_) => {
-            let group = Pid::from_raw(record.pgid as i32);
-            let _ = killpg(group, Signal::SIGTERM);
-            let deadline = tokio::time::Instant::now() + grace;
-            while tokio::time::Instant::now() < deadline
-                && processes.start_time(record.pid).is_some()
-            {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            let _ = killpg(group, Signal::SIGKILL);
+            stop_group(group, grace).await;
             Orphan::Stopped { pid: record.pid }
         }
     }
+}
+
+/// SIGTERM to the group, SIGKILL once `grace` has passed while any member remains.
+async fn stop_group(group: Pid, grace: Duration) {
+    let _ = killpg(group, Signal::SIGTERM);
+    let deadline = tokio::time::Instant::now() + grace;
+    // `killpg(group, None)` (signal 0) succeeds while any member exists.
+    while tokio::time::Instant::now() < deadline && killpg(group, None).is_ok() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = killpg(group, Signal::SIGKILL);
 }
