@@ -155,71 +155,10 @@ pub fn parse_ray_version(output: &str) -> Option<String> {
 }
 
 impl WorkerFailure {
-    /// What happened and what to do, in one or two sentences for the user.
+    /// What happened and what to do, in one or two sentences for the user, in English; in
+    /// every language it is [`crate::text::failure_message`].
     pub fn user_message(&self) -> String {
-        match self {
-            WorkerFailure::VersionMismatch {
-                cluster: Some(head),
-                this_machine: Some(mine),
-            } if head == mine => format!(
-                "The head and this machine both run Ray {head} but with different Python \
-                 versions, and Ray refuses to mix them. Install the head's Python version here, \
-                 then run `bittrader-worker setup --ray-version {head}`."
-            ),
-            WorkerFailure::VersionMismatch {
-                cluster: Some(head),
-                this_machine,
-            } => format!(
-                "The head runs Ray {head}, this machine {} — run `bittrader-worker setup \
-                 --ray-version {head}`.",
-                this_machine.as_deref().unwrap_or("a different version")
-            ),
-            WorkerFailure::VersionMismatch { cluster: None, .. } => {
-                "The head runs a different Ray (or Python) version than this machine — run \
-                 `bittrader-worker setup` to install the head's version."
-                    .to_string()
-            }
-            WorkerFailure::VersionSkewSuspected { this_machine } => {
-                let mine = match this_machine {
-                    Some(v) => format!(" (this machine has {v})"),
-                    None => String::new(),
-                };
-                format!(
-                    "The head could not hand this machine its session: that is what Ray does \
-                     when the head runs a different Ray version{mine}. Run `bittrader-worker \
-                     setup` to install the head's version."
-                )
-            }
-            WorkerFailure::MultiNodeDisabled => {
-                "Ray refuses to join a cluster from macOS or Windows unless \
-                 RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 is set, and it was not set for this \
-                 worker. Run `bittrader-worker setup` and start the worker again."
-                    .to_string()
-            }
-            WorkerFailure::AuthRefused => {
-                "The head refused this machine's Ray authentication token. Check auth_token_file \
-                 in config.toml: it must hold the head's token (`ray get-auth-token` on the head \
-                 prints it)."
-                    .to_string()
-            }
-            WorkerFailure::HeadUnreachable => {
-                "Ray could not reach the head (refused or timed out). Check that Ray is running \
-                 on the head and that this machine can reach it; the worker retries on its own."
-                    .to_string()
-            }
-            WorkerFailure::NodeMarkedDead => {
-                "The head dropped this node after a network cut; rejoining.".to_string()
-            }
-            WorkerFailure::Crashed { last_line } if last_line.is_empty() => {
-                "Ray stopped without saying why. See ray-worker.out in the worker's folder for \
-                 its output."
-                    .to_string()
-            }
-            WorkerFailure::Crashed { last_line } => format!(
-                "Ray stopped unexpectedly: {last_line}. See ray-worker.out in the worker's \
-                 folder for the full output."
-            ),
-        }
+        crate::text::failure_message(crate::text::Lang::En, self)
     }
 }
 

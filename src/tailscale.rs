@@ -102,23 +102,10 @@ pub enum TailscaleProblem {
     },
 }
 
+/// In English, for the log; the words in every language are in [`crate::text::tailscale_words`].
 impl fmt::Display for TailscaleProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TailscaleProblem::Stopped => {
-                write!(f, "Tailscale is stopped — open Tailscale and connect")
-            }
-            TailscaleProblem::NeedsLogin => {
-                write!(
-                    f,
-                    "Tailscale needs you to log in — open Tailscale and log in"
-                )
-            }
-            TailscaleProblem::HeadOffline { peer } => write!(
-                f,
-                "the head ({peer}) is offline in Tailscale — check that it is on and connected"
-            ),
-        }
+        f.write_str(&crate::text::tailscale_words(crate::text::Lang::En, self))
     }
 }
 

@@ -3,7 +3,9 @@
 //! The log keeps the old daemon's shape (`2026-01-26 10:00:08 - ✅ Worker connected to the
 //! cluster with 10 CPUs`): one line per change of state, never one per probe.
 
-use crate::supervisor::{AutoPause, Notice, Phase, Status};
+use crate::ray_output::WorkerFailure;
+use crate::supervisor::{AutoPause, Fault, Notice, Phase, Status, Unreachable};
+use crate::tailscale::TailscaleProblem;
 
 /// The language of the menu, the tooltip and the notifications. The log stays in English, as
 /// the old daemon's did, so that it reads the same whoever looks at it.
@@ -163,7 +165,8 @@ pub fn summary(status: &Status) -> String {
     summary_in(Lang::En, status)
 }
 
-/// [`summary`] in `lang`. Error details (Ray's and the OS's) stay in English.
+/// [`summary`] in `lang`. Only words quoted from Ray or the OS (a crash's last line, an OS
+/// error) stay as they were said.
 pub fn summary_in(lang: Lang, status: &Status) -> String {
     if lang == Lang::Es {
         return summary_es(status);
@@ -173,7 +176,7 @@ pub fn summary_in(lang: Lang, status: &Status) -> String {
     let why = status
         .unreachable
         .as_ref()
-        .map(|u| u.to_string())
+        .map(|u| unreachable_words(Lang::En, u))
         .unwrap_or_else(|| "no answer".to_string());
     match status.phase {
         Phase::Checking => format!("Checking whether the head {head} is reachable"),
@@ -190,7 +193,7 @@ pub fn summary_in(lang: Lang, status: &Status) -> String {
             _ => "Paused".to_string(),
         },
         Phase::Error => match &status.fault {
-            Some(fault) => format!("Error: {}", fault.user_message()),
+            Some(fault) => format!("Error: {}", fault_message(Lang::En, fault)),
             None => "Error".to_string(),
         },
         Phase::ShuttingDown => "Shutting down".to_string(),
@@ -204,7 +207,7 @@ fn summary_es(status: &Status) -> String {
     let why = status
         .unreachable
         .as_ref()
-        .map(|u| u.to_string())
+        .map(|u| unreachable_words(Lang::Es, u))
         .unwrap_or_else(|| "sin respuesta".to_string());
     match status.phase {
         Phase::Checking => format!("Comprobando si el head {head} responde"),
@@ -221,7 +224,7 @@ fn summary_es(status: &Status) -> String {
             _ => "En pausa".to_string(),
         },
         Phase::Error => match &status.fault {
-            Some(fault) => format!("Error: {}", fault.user_message()),
+            Some(fault) => format!("Error: {}", fault_message(Lang::Es, fault)),
             None => "Error".to_string(),
         },
         Phase::ShuttingDown => "Cerrando".to_string(),
@@ -299,7 +302,7 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
         return match notice {
             Notice::HeadLost { why } => (
                 "Worker desconectado".to_string(),
-                match why {
+                match why.as_ref().map(|u| unreachable_words(Lang::Es, u)) {
                     Some(why) => format!(
                         "El head no responde ({why}); se detuvo el worker. Volverá a unirse solo."
                     ),
@@ -316,7 +319,7 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
             ),
             Notice::NeedsAttention { fault } => (
                 "BitTrader Worker te necesita".to_string(),
-                fault.user_message(),
+                fault_message(Lang::Es, fault),
             ),
             Notice::BatteryLow { percent } => (
                 format!("Batería al {percent} %"),
@@ -332,7 +335,7 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
     match notice {
         Notice::HeadLost { why } => (
             "Worker disconnected".to_string(),
-            match why {
+            match why.as_ref().map(|u| unreachable_words(Lang::En, u)) {
                 Some(why) => format!("The head is unreachable ({why}); the worker was stopped. It will rejoin by itself."),
                 None => "The head is unreachable; the worker was stopped. It will rejoin by itself.".to_string(),
             },
@@ -342,7 +345,7 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
             format!("Back in the cluster after {}.", duration_words(*away_secs)),
         ),
         Notice::NeedsAttention { fault } => {
-            ("BitTrader Worker needs you".to_string(), fault.user_message())
+            ("BitTrader Worker needs you".to_string(), fault_message(Lang::En, fault))
         }
         Notice::BatteryLow { percent } => (
             format!("Battery at {percent} %"),
@@ -352,6 +355,227 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
         Notice::LidClosed => (
             "Lid closed while contributing".to_string(),
             "The Mac will sleep and the head carries on alone; tasks lost here are retried there.".to_string(),
+        ),
+    }
+}
+
+/// What needs the user and what to do about it: the tray's error line and the notification.
+pub fn fault_message(lang: Lang, fault: &Fault) -> String {
+    match (lang, fault) {
+        (Lang::En, Fault::NoHead) => {
+            "No head address is set. Run `bittrader-worker head ADDRESS` (e.g. 100.64.0.1)."
+                .to_string()
+        }
+        (Lang::Es, Fault::NoHead) => "No hay ninguna dirección del head configurada. Ejecuta \
+             `bittrader-worker head DIRECCIÓN` (p. ej., 100.64.0.1)."
+            .to_string(),
+        (Lang::En, Fault::RayMissing { path }) => {
+            format!("Ray is not installed here (`{path}` not found). Run `bittrader-worker setup`.")
+        }
+        (Lang::Es, Fault::RayMissing { path }) => format!(
+            "Ray no está instalado en este equipo (no se encuentra `{path}`). Ejecuta \
+             `bittrader-worker setup`."
+        ),
+        (_, Fault::Worker { failure }) => failure_message(lang, failure),
+        (Lang::En, Fault::GaveUp { failures, last }) => format!(
+            "The worker died {failures} times in a row; stopped retrying. Last error: {} \
+             Choose Resume to try again.",
+            failure_message(Lang::En, last)
+        ),
+        (Lang::Es, Fault::GaveUp { failures, last }) => format!(
+            "El worker falló {failures} veces seguidas y se dejó de reintentar. Último error: {} \
+             Elige Reanudar para volver a intentarlo.",
+            failure_message(Lang::Es, last)
+        ),
+    }
+}
+
+/// Why the worker's `ray start` ended and what to do, in one or two sentences. Ray's own last
+/// line, when quoted, stays as Ray wrote it.
+pub fn failure_message(lang: Lang, failure: &WorkerFailure) -> String {
+    match lang {
+        Lang::En => failure_en(failure),
+        Lang::Es => failure_es(failure),
+    }
+}
+
+fn failure_en(failure: &WorkerFailure) -> String {
+    match failure {
+        WorkerFailure::VersionMismatch {
+            cluster: Some(head),
+            this_machine: Some(mine),
+        } if head == mine => format!(
+            "The head and this machine both run Ray {head} but with different Python \
+             versions, and Ray refuses to mix them. Install the head's Python version here, \
+             then run `bittrader-worker setup --ray-version {head}`."
+        ),
+        WorkerFailure::VersionMismatch {
+            cluster: Some(head),
+            this_machine,
+        } => format!(
+            "The head runs Ray {head}, this machine {} — run `bittrader-worker setup \
+             --ray-version {head}`.",
+            this_machine.as_deref().unwrap_or("a different version")
+        ),
+        WorkerFailure::VersionMismatch { cluster: None, .. } => {
+            "The head runs a different Ray (or Python) version than this machine — run \
+             `bittrader-worker setup` to install the head's version."
+                .to_string()
+        }
+        WorkerFailure::VersionSkewSuspected { this_machine } => {
+            let mine = match this_machine {
+                Some(v) => format!(" (this machine has {v})"),
+                None => String::new(),
+            };
+            format!(
+                "The head could not hand this machine its session: that is what Ray does \
+                 when the head runs a different Ray version{mine}. Run `bittrader-worker \
+                 setup` to install the head's version."
+            )
+        }
+        WorkerFailure::MultiNodeDisabled => {
+            "Ray refuses to join a cluster from macOS or Windows unless \
+             RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 is set, and it was not set for this \
+             worker. Run `bittrader-worker setup` and start the worker again."
+                .to_string()
+        }
+        WorkerFailure::AuthRefused => {
+            "The head refused this machine's Ray authentication token. Check auth_token_file \
+             in config.toml: it must hold the head's token (`ray get-auth-token` on the head \
+             prints it)."
+                .to_string()
+        }
+        WorkerFailure::HeadUnreachable => {
+            "Ray could not reach the head (refused or timed out). Check that Ray is running \
+             on the head and that this machine can reach it; the worker retries on its own."
+                .to_string()
+        }
+        WorkerFailure::NodeMarkedDead => {
+            "The head dropped this node after a network cut; rejoining.".to_string()
+        }
+        WorkerFailure::Crashed { last_line } if last_line.is_empty() => {
+            "Ray stopped without saying why. See ray-worker.out in the worker's folder for \
+             its output."
+                .to_string()
+        }
+        WorkerFailure::Crashed { last_line } => format!(
+            "Ray stopped unexpectedly: {last_line}. See ray-worker.out in the worker's \
+             folder for the full output."
+        ),
+    }
+}
+
+fn failure_es(failure: &WorkerFailure) -> String {
+    match failure {
+        WorkerFailure::VersionMismatch {
+            cluster: Some(head),
+            this_machine: Some(mine),
+        } if head == mine => format!(
+            "El head y este equipo usan Ray {head}, pero con versiones de Python distintas, y \
+             Ray no permite mezclarlas. Instala aquí la versión de Python del head y luego \
+             ejecuta `bittrader-worker setup --ray-version {head}`."
+        ),
+        WorkerFailure::VersionMismatch {
+            cluster: Some(head),
+            this_machine,
+        } => format!(
+            "El head usa Ray {head} y este equipo {} — ejecuta `bittrader-worker setup \
+             --ray-version {head}`.",
+            this_machine.as_deref().unwrap_or("otra versión")
+        ),
+        WorkerFailure::VersionMismatch { cluster: None, .. } => {
+            "El head usa una versión de Ray (o de Python) distinta de la de este equipo — \
+             ejecuta `bittrader-worker setup` para instalar la versión del head."
+                .to_string()
+        }
+        WorkerFailure::VersionSkewSuspected { this_machine } => {
+            let mine = match this_machine {
+                Some(v) => format!(" (este equipo tiene la {v})"),
+                None => String::new(),
+            };
+            format!(
+                "El head no pudo pasarle su sesión a este equipo: es lo que hace Ray cuando el \
+                 head usa otra versión de Ray{mine}. Ejecuta `bittrader-worker setup` para \
+                 instalar la versión del head."
+            )
+        }
+        WorkerFailure::MultiNodeDisabled => {
+            "Ray no se une a un clúster desde macOS o Windows salvo que esté definida \
+             RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1, y no lo estaba para este worker. Ejecuta \
+             `bittrader-worker setup` y vuelve a iniciar el worker."
+                .to_string()
+        }
+        WorkerFailure::AuthRefused => {
+            "El head rechazó el token de autenticación de Ray de este equipo. Revisa \
+             auth_token_file en config.toml: debe contener el token del head (lo muestra \
+             `ray get-auth-token` en el head)."
+                .to_string()
+        }
+        WorkerFailure::HeadUnreachable => {
+            "Ray no pudo conectar con el head (conexión rechazada o sin respuesta). Comprueba \
+             que Ray esté en marcha en el head y que este equipo llegue a él; el worker lo \
+             reintenta solo."
+                .to_string()
+        }
+        WorkerFailure::NodeMarkedDead => {
+            "El head dio de baja este nodo tras un corte de red; volviendo a unirse.".to_string()
+        }
+        WorkerFailure::Crashed { last_line } if last_line.is_empty() => {
+            "Ray se detuvo sin decir por qué. Mira ray-worker.out en la carpeta del worker \
+             para ver su salida."
+                .to_string()
+        }
+        WorkerFailure::Crashed { last_line } => format!(
+            "Ray se detuvo de forma inesperada: {last_line}. Mira ray-worker.out en la carpeta \
+             del worker para ver la salida completa."
+        ),
+    }
+}
+
+/// Why the head does not answer, as a clause ("no answer from the head") that fits after
+/// "Head unreachable — ". An OS error's own words ([`Unreachable::Other`]) stay as they were.
+pub fn unreachable_words(lang: Lang, why: &Unreachable) -> String {
+    match (lang, why) {
+        (Lang::En, Unreachable::TimedOut) => "no answer from the head".to_string(),
+        (Lang::Es, Unreachable::TimedOut) => "sin respuesta del head".to_string(),
+        (Lang::En, Unreachable::Refused) => {
+            "the head's machine is up but Ray is not running".to_string()
+        }
+        (Lang::Es, Unreachable::Refused) => {
+            "el equipo del head está encendido, pero Ray no está en marcha".to_string()
+        }
+        (Lang::En, Unreachable::NoRoute) => "no network route to the head".to_string(),
+        (Lang::Es, Unreachable::NoRoute) => "no hay ruta de red hasta el head".to_string(),
+        (Lang::En, Unreachable::NameNotResolved) => "the head's name does not resolve".to_string(),
+        (Lang::Es, Unreachable::NameNotResolved) => {
+            "el nombre del head no se puede resolver".to_string()
+        }
+        (_, Unreachable::Tailscale { problem }) => tailscale_words(lang, problem),
+        (_, Unreachable::Other { detail }) => detail.clone(),
+    }
+}
+
+/// What Tailscale says is wrong and what to do, as a clause that fits after "Head unreachable — ".
+pub fn tailscale_words(lang: Lang, problem: &TailscaleProblem) -> String {
+    match (lang, problem) {
+        (Lang::En, TailscaleProblem::Stopped) => {
+            "Tailscale is stopped — open Tailscale and connect".to_string()
+        }
+        (Lang::Es, TailscaleProblem::Stopped) => {
+            "Tailscale está detenido — abre Tailscale y conéctate".to_string()
+        }
+        (Lang::En, TailscaleProblem::NeedsLogin) => {
+            "Tailscale needs you to log in — open Tailscale and log in".to_string()
+        }
+        (Lang::Es, TailscaleProblem::NeedsLogin) => {
+            "Tailscale necesita que inicies sesión — abre Tailscale e inicia sesión".to_string()
+        }
+        (Lang::En, TailscaleProblem::HeadOffline { peer }) => {
+            format!("the head ({peer}) is offline in Tailscale — check that it is on and connected")
+        }
+        (Lang::Es, TailscaleProblem::HeadOffline { peer }) => format!(
+            "el head ({peer}) aparece desconectado en Tailscale — comprueba que esté encendido \
+             y conectado"
         ),
     }
 }
@@ -440,6 +664,214 @@ mod tests {
         assert_eq!(
             worker_use(Lang::Es, 4, Some(12.0)),
             "Ofreciendo 4 CPUs · worker ocupado 12 %"
+        );
+    }
+
+    fn every_failure() -> Vec<WorkerFailure> {
+        let v = |s: &str| Some(s.to_string());
+        vec![
+            WorkerFailure::VersionMismatch {
+                cluster: v("2.6.2"),
+                this_machine: v("2.6.2"),
+            },
+            WorkerFailure::VersionMismatch {
+                cluster: v("2.60.0"),
+                this_machine: v("2.51.2"),
+            },
+            WorkerFailure::VersionMismatch {
+                cluster: v("2.60.0"),
+                this_machine: None,
+            },
+            WorkerFailure::VersionMismatch {
+                cluster: None,
+                this_machine: None,
+            },
+            WorkerFailure::VersionSkewSuspected {
+                this_machine: v("2.51.2"),
+            },
+            WorkerFailure::VersionSkewSuspected { this_machine: None },
+            WorkerFailure::MultiNodeDisabled,
+            WorkerFailure::AuthRefused,
+            WorkerFailure::HeadUnreachable,
+            WorkerFailure::NodeMarkedDead,
+            WorkerFailure::Crashed {
+                last_line: String::new(),
+            },
+            WorkerFailure::Crashed {
+                last_line: "boom".into(),
+            },
+        ]
+    }
+
+    fn every_tailscale_problem() -> Vec<TailscaleProblem> {
+        vec![
+            TailscaleProblem::Stopped,
+            TailscaleProblem::NeedsLogin,
+            TailscaleProblem::HeadOffline {
+                peer: "desktop".into(),
+            },
+        ]
+    }
+
+    /// Non-empty, one line, no doubled spaces (a slip in a `\` continuation shows as one).
+    fn assert_tidy_and_translated(en: &str, es: &str) {
+        assert!(!es.is_empty(), "empty Spanish for {en:?}");
+        assert!(!es.contains("  ") && !es.contains('\n'), "{es:?}");
+        assert_ne!(en, es, "not translated");
+    }
+
+    #[test]
+    fn every_message_has_its_own_spanish() {
+        let mut faults = vec![
+            Fault::NoHead,
+            Fault::RayMissing {
+                path: "/opt/ray/bin/ray".into(),
+            },
+        ];
+        for failure in every_failure() {
+            assert_tidy_and_translated(
+                &failure_message(Lang::En, &failure),
+                &failure_message(Lang::Es, &failure),
+            );
+            faults.push(Fault::Worker {
+                failure: failure.clone(),
+            });
+            faults.push(Fault::GaveUp {
+                failures: 5,
+                last: failure,
+            });
+        }
+        for fault in &faults {
+            assert_tidy_and_translated(
+                &fault_message(Lang::En, fault),
+                &fault_message(Lang::Es, fault),
+            );
+        }
+        let mut whys = vec![
+            Unreachable::TimedOut,
+            Unreachable::Refused,
+            Unreachable::NoRoute,
+            Unreachable::NameNotResolved,
+        ];
+        for problem in every_tailscale_problem() {
+            assert_tidy_and_translated(
+                &tailscale_words(Lang::En, &problem),
+                &tailscale_words(Lang::Es, &problem),
+            );
+            whys.push(Unreachable::Tailscale { problem });
+        }
+        for why in &whys {
+            assert_tidy_and_translated(
+                &unreachable_words(Lang::En, why),
+                &unreachable_words(Lang::Es, why),
+            );
+        }
+        // The OS's own words are quoted, not translated.
+        let other = Unreachable::Other {
+            detail: "Host is down (os error 64)".into(),
+        };
+        assert_eq!(
+            unreachable_words(Lang::Es, &other),
+            "Host is down (os error 64)"
+        );
+    }
+
+    #[test]
+    fn the_english_wrappers_say_the_same_as_text() {
+        for failure in every_failure() {
+            assert_eq!(failure.user_message(), failure_message(Lang::En, &failure));
+        }
+        for problem in every_tailscale_problem() {
+            assert_eq!(problem.to_string(), tailscale_words(Lang::En, &problem));
+        }
+        assert_eq!(
+            Unreachable::Refused.to_string(),
+            "the head's machine is up but Ray is not running"
+        );
+        assert_eq!(
+            Fault::NoHead.user_message(),
+            fault_message(Lang::En, &Fault::NoHead)
+        );
+    }
+
+    #[test]
+    fn some_spanish_sentences_exactly() {
+        assert_eq!(
+            tailscale_words(Lang::Es, &TailscaleProblem::Stopped),
+            "Tailscale está detenido — abre Tailscale y conéctate"
+        );
+        assert_eq!(
+            failure_message(
+                Lang::Es,
+                &WorkerFailure::VersionMismatch {
+                    cluster: Some("2.60.0".into()),
+                    this_machine: Some("2.51.2".into()),
+                }
+            ),
+            "El head usa Ray 2.60.0 y este equipo 2.51.2 — ejecuta `bittrader-worker setup \
+             --ray-version 2.60.0`."
+        );
+        assert_eq!(
+            fault_message(
+                Lang::Es,
+                &Fault::RayMissing {
+                    path: "/opt/ray/bin/ray".into()
+                }
+            ),
+            "Ray no está instalado en este equipo (no se encuentra `/opt/ray/bin/ray`). \
+             Ejecuta `bittrader-worker setup`."
+        );
+        let mut away = status(Phase::Disconnected);
+        away.unreachable = Some(Unreachable::Tailscale {
+            problem: TailscaleProblem::NeedsLogin,
+        });
+        assert_eq!(
+            summary_in(Lang::Es, &away),
+            "Head inalcanzable — Tailscale necesita que inicies sesión — abre Tailscale e \
+             inicia sesión · reintentando"
+        );
+    }
+
+    #[test]
+    fn a_spanish_version_mismatch_error_names_both_versions_and_setup() {
+        let mut e = status(Phase::Error);
+        e.fault = Some(Fault::Worker {
+            failure: WorkerFailure::VersionMismatch {
+                cluster: Some("2.60.0".into()),
+                this_machine: Some("2.51.2".into()),
+            },
+        });
+        let line = summary_in(Lang::Es, &e);
+        assert!(line.starts_with("Error: El head usa Ray"), "{line}");
+        assert!(line.contains("2.60.0") && line.contains("2.51.2"), "{line}");
+        assert!(line.contains("`bittrader-worker setup"), "{line}");
+        assert!(!line.contains("this machine"), "{line}");
+    }
+
+    #[test]
+    fn spanish_notifications_explain_in_spanish() {
+        let (_, body) = notice_in(
+            Lang::Es,
+            &Notice::HeadLost {
+                why: Some(Unreachable::TimedOut),
+            },
+        );
+        assert_eq!(
+            body,
+            "El head no responde (sin respuesta del head); se detuvo el worker. Volverá a unirse \
+             solo."
+        );
+        let fault = Fault::GaveUp {
+            failures: 5,
+            last: WorkerFailure::AuthRefused,
+        };
+        let (title, body) = notice_in(Lang::Es, &Notice::NeedsAttention { fault });
+        assert_eq!(title, "BitTrader Worker te necesita");
+        assert!(
+            body.starts_with("El worker falló 5 veces seguidas")
+                && body.contains("auth_token_file")
+                && body.ends_with("Elige Reanudar para volver a intentarlo."),
+            "{body}"
         );
     }
 

@@ -157,16 +157,10 @@ pub enum Unreachable {
     Other { detail: String },
 }
 
+/// In English, for the log; the words in every language are in [`crate::text::unreachable_words`].
 impl fmt::Display for Unreachable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Unreachable::TimedOut => write!(f, "no answer from the head"),
-            Unreachable::Refused => write!(f, "the head's machine is up but Ray is not running"),
-            Unreachable::NoRoute => write!(f, "no network route to the head"),
-            Unreachable::NameNotResolved => write!(f, "the head's name does not resolve"),
-            Unreachable::Tailscale { problem } => write!(f, "{problem}"),
-            Unreachable::Other { detail } => write!(f, "{detail}"),
-        }
+        f.write_str(&crate::text::unreachable_words(crate::text::Lang::En, self))
     }
 }
 
@@ -325,23 +319,10 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// What happened and what to do, for the user.
+    /// What happened and what to do, for the user, in English; in every language it is
+    /// [`crate::text::fault_message`].
     pub fn user_message(&self) -> String {
-        match self {
-            Fault::NoHead => {
-                "No head address is set. Run `bittrader-worker head ADDRESS` (e.g. 100.64.0.1)."
-                    .to_string()
-            }
-            Fault::RayMissing { path } => format!(
-                "Ray is not installed here (`{path}` not found). Run `bittrader-worker setup`."
-            ),
-            Fault::Worker { failure } => failure.user_message(),
-            Fault::GaveUp { failures, last } => format!(
-                "The worker died {failures} times in a row; stopped retrying. Last error: {} \
-                 Choose Resume to try again.",
-                last.user_message()
-            ),
-        }
+        crate::text::fault_message(crate::text::Lang::En, self)
     }
 }
 
