@@ -379,12 +379,12 @@ pub fn fault_message(lang: Lang, fault: &Fault) -> String {
         (_, Fault::Worker { failure }) => failure_message(lang, failure),
         (Lang::En, Fault::GaveUp { failures, last }) => format!(
             "The worker died {failures} times in a row; stopped retrying. Last error: {} \
-             Choose Resume to try again.",
+             Tick Contribute (or run `bittrader-worker resume`) to try again.",
             failure_message(Lang::En, last)
         ),
         (Lang::Es, Fault::GaveUp { failures, last }) => format!(
             "El worker falló {failures} veces seguidas y se dejó de reintentar. Último error: {} \
-             Elige Reanudar para volver a intentarlo.",
+             Marca Contribuir (o ejecuta `bittrader-worker resume`) para volver a intentarlo.",
             failure_message(Lang::Es, last)
         ),
     }
@@ -870,7 +870,7 @@ mod tests {
         assert!(
             body.starts_with("El worker falló 5 veces seguidas")
                 && body.contains("auth_token_file")
-                && body.ends_with("Elige Reanudar para volver a intentarlo."),
+                && body.ends_with("Marca Contribuir (o ejecuta `bittrader-worker resume`) para volver a intentarlo."),
             "{body}"
         );
     }

@@ -151,7 +151,8 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
     entries.push(Entry::Check {
         id: ids::CONTRIBUTE.to_string(),
         text: words.contribute.to_string(),
-        checked: !status.paused,
+        // In error the worker is not contributing: the tick is off, and ticking it retries.
+        checked: !status.paused && status.phase != Phase::Error,
         enabled: status.phase != Phase::ShuttingDown,
     });
     if status.phase == Phase::Connected && !status.paused {
@@ -202,7 +203,7 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
 /// that open something locally (log, head prompt, login item) are not requests: `None`.
 pub fn command_for(id: &str, status: &Status) -> Option<Request> {
     match id {
-        ids::CONTRIBUTE => Some(if status.paused {
+        ids::CONTRIBUTE => Some(if status.paused || status.phase == Phase::Error {
             Request::Resume
         } else {
             Request::Pause
@@ -376,6 +377,15 @@ mod tests {
             command_for(ids::CONTRIBUTE, &status(Phase::Connected)),
             Some(Request::Pause)
         );
+    }
+
+    #[test]
+    fn in_error_contribute_is_unticked_and_a_click_retries() {
+        let mut e = status(Phase::Error);
+        e.fault = Some(Fault::RayMissing { path: "ray".into() });
+        let menu = model(&e, &Extras::default(), 4, Lang::En);
+        assert_eq!(checked(&menu, ids::CONTRIBUTE), Some(false));
+        assert_eq!(command_for(ids::CONTRIBUTE, &e), Some(Request::Resume));
     }
 
     #[test]
