@@ -257,6 +257,8 @@ struct Options {
     grace_secs: u64,
     /// `None`: the fake ray.
     ray_path: Option<PathBuf>,
+    /// `tailscale status --json` output for tests/fake_tailscale; `None`: no Tailscale.
+    tailscale_json: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -266,6 +268,7 @@ impl Default for Options {
             cpus: machine_cpus().min(2),
             grace_secs: 30,
             ray_path: None,
+            tailscale_json: None,
         }
     }
 }
@@ -317,6 +320,9 @@ impl Home {
         );
         fs::write(home.file("config.toml"), config).expect("write config.toml");
         home.set_mode(options.mode);
+        if let Some(json) = options.tailscale_json {
+            fs::write(home.file("tailscale.json"), json).expect("write tailscale.json");
+        }
         home
     }
 
@@ -370,11 +376,21 @@ impl Home {
         command
             .args(args)
             .env("BITTRADER_WORKER_HOME", self.path())
-            .env("BITTRADER_TAILSCALE", "/nonexistent")
+            .env("BITTRADER_TAILSCALE", self.tailscale())
+            .env("FAKE_TAILSCALE_JSON", self.file("tailscale.json"))
             // The daemon must set it for the worker itself.
             .env_remove("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
             .env("NO_COLOR", "1");
         command
+    }
+
+    /// The fake `tailscale` when this home has a status for it, else a path that does not exist.
+    fn tailscale(&self) -> PathBuf {
+        if self.file("tailscale.json").exists() {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_tailscale/tailscale")
+        } else {
+            PathBuf::from("/nonexistent")
+        }
     }
 
     /// Runs the CLI (`status`, `pause`, …) against this home.
@@ -1076,4 +1092,35 @@ fn sigterm_to_the_daemon_stops_the_worker_and_exits_cleanly() {
     home.assert_gone("the worker", worker, secs(2));
     assert!(!home.file("control.sock").exists(), "the socket was left");
     assert!(!home.file("worker.pid").exists(), "the pid file was left");
+}
+
+/// A Running `tailscale status --json`, shaped like tailscale's ipnstate.Status (constructed:
+/// no complete recorded sample with peers exists; the field names follow the recorded ones in
+/// tests/fixtures/tailscale_status_*.json).
+const TAILSCALE_RUNNING: &str = r#"{
+  "BackendState": "Running",
+  "Self": { "HostName": "macbook-air", "DNSName": "macbook-air.tail1234.ts.net.",
+            "TailscaleIPs": ["100.101.102.103", "fd7a:115c:a1e0::1"], "Online": true },
+  "Peer": { "nodekey:abc": { "HostName": "desktop", "DNSName": "desktop.tail1234.ts.net.",
+            "TailscaleIPs": ["100.64.0.1"], "Online": true } }
+}"#;
+
+#[test]
+fn with_tailscale_running_the_node_announces_its_tailscale_address() {
+    let home = Home::new(Options {
+        tailscale_json: Some(TAILSCALE_RUNNING),
+        ..Options::default()
+    });
+    let _daemon = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+    assert_eq!(status["node_ip"], "100.101.102.103", "{status}");
+    let starts = home.starts();
+    assert!(
+        starts[0]
+            .args
+            .iter()
+            .any(|a| a == "--node-ip-address=100.101.102.103"),
+        "{:?}",
+        starts[0].args
+    );
 }
