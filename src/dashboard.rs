@@ -40,7 +40,11 @@ pub fn http_get(
     let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\nAccept: application/json\r\nConnection: close\r\n\r\n")?;
+    // One write: a server may answer (and close) as soon as it has the request line.
+    let request = format!(
+        "GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
     stream.take(16 * 1024 * 1024).read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw);

@@ -90,13 +90,22 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
-    if !matches!(
+    if matches!(
         cli.command,
-        None | Some(Command::Daemon) | Some(Command::Demo)
+        Some(
+            Command::Status { .. }
+                | Command::Pause { .. }
+                | Command::Resume
+                | Command::Cpus { .. }
+                | Command::Head { .. }
+                | Command::Quit
+                | Command::LoginItem { .. }
+        )
     ) {
         // A short-lived client (`status | head`) should end quietly when its reader goes away,
-        // as Unix tools do, rather than panic on a broken pipe. Long-running modes keep Rust's
-        // default (EPIPE as an error) so a closed socket never kills the supervisor.
+        // as Unix tools do, rather than panic on a broken pipe. Everything that talks to a
+        // server for longer (the app, `setup`, `demo`) keeps Rust's default: EPIPE is an
+        // error, and a closed socket never kills the process.
         // SAFETY: setting a signal disposition before any thread is started.
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);

@@ -38,8 +38,13 @@ fn setup_installs_the_ray_version_the_head_runs() {
         let body = include_str!("fixtures/ray260_dashboard_api_version.json");
         if let Ok((stream, _)) = listener.accept() {
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            // Read the whole request (up to the blank line) before answering, as a server does.
             let mut request = String::new();
             let _ = reader.read_line(&mut request);
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 0) && !header.trim().is_empty() {
+                header.clear();
+            }
             let mut stream = stream;
             let _ = write!(
                 stream,

@@ -17,6 +17,9 @@ pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 /// The cluster size costs an HTTP request to the head: asked less often.
 pub const CLUSTER_EVERY: u32 = 6;
 
+/// The worker's CPU use walks the process table: measured every this many rounds (15 s).
+pub const WORKER_CPU_EVERY: u32 = 3;
+
 /// The battery as the menu shows it; `None` without a battery.
 pub fn battery_line(power: &PowerSnapshot) -> Option<(u8, BatteryTrend)> {
     let battery = power.battery?;

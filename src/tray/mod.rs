@@ -282,6 +282,13 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
             "no display for the menu-bar icon. Use `bittrader-worker daemon` (headless) or `bittrader-worker demo`."
         );
     }
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if std::env::var_os("GDK_GL").is_none() {
+        // The app draws no OpenGL; without this the first GTK program of a session probes the
+        // X server's GL and maps Mesa and LLVM (≈ 55 MB measured under Xvfb, bench/README.md).
+        // Set before GTK starts and before any other thread exists.
+        std::env::set_var("GDK_GL", "disable");
+    }
     let prepared = service::prepare(&paths)?;
     let lang = Lang::detect();
     let machine_cpus = service::machine_cpus();
@@ -497,6 +504,9 @@ async fn sample_extras(
             .and_then(|h| h.parse::<crate::config::HeadAddress>().ok())
             .map(|h| h.host);
         let ask_cluster = connected && round.is_multiple_of(extras::CLUSTER_EVERY);
+        // Measuring the worker walks the whole process table (sysinfo): only while it is part
+        // of the cluster, and less often than the cheap battery reading.
+        let worker = worker.filter(|_| connected && round.is_multiple_of(extras::WORKER_CPU_EVERY));
         let cpu = cpu.clone();
         let exe = exe.clone();
         let data_dir = paths.home.clone();
@@ -516,6 +526,12 @@ async fn sample_extras(
         })
         .await;
         if let Ok((battery, busy, asked, login)) = sampled {
+            // Between two measurements the last figure stands; it goes when the worker does.
+            let busy = if connected {
+                busy.or(last.as_ref().and_then(|l| l.worker_busy_percent))
+            } else {
+                None
+            };
             if let Some(answer) = asked {
                 cluster = answer;
             }
