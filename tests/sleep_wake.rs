@@ -5,244 +5,22 @@
 //! a TCP listener.
 //!
 //! The daemon is stopped when its guard drops (`quit`, then SIGKILL) and every process group the
-//! fake `ray` recorded is killed, so a failing test leaves no processes behind.
+//! fake `ray` recorded is killed, so a failing test leaves no processes behind (see
+//! `tests/common/daemon_home.rs`).
 
-use std::fs;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "common/daemon_home.rs"]
+mod daemon_home;
+
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use daemon_home::{group_members, phase_of, secs, worker_pid, Home};
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
-
-/// How often the test looks at the daemon.
-const POLL: Duration = Duration::from_millis(100);
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-/// One `ray start` as the fake recorded it (see the script's header).
-#[derive(Debug, Clone, Copy)]
-struct Start {
-    pid: u32,
-    pgid: u32,
-}
-
-/// A data folder with a config pointing at a local "head" and the fake `ray`.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Home {
-        let dir = tempfile::Builder::new()
-            .prefix("bw-sleep-")
-            .tempdir()
-            .expect("tempdir");
-        // The head: accepts and drops connections for the rest of the test process.
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake head");
-        let port = listener.local_addr().expect("head address").port();
-        thread::spawn(move || loop {
-            if listener.accept().is_err() {
-                thread::sleep(Duration::from_millis(10));
-            }
-        });
-        let ray = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_ray/ray");
-        let config = format!(
-            "head = \"127.0.0.1:{port}\"\n\
-             cpus = 1\n\
-             ray_path = {ray}\n\
-             node_ip = \"auto\"\n\
-             \n\
-             [timing]\n\
-             grace_secs = 30\n\
-             probe_interval_ms = 300\n\
-             probe_timeout_ms = 300\n\
-             stop_grace_secs = 1\n",
-            ray = toml::Value::String(ray.display().to_string()),
-        );
-        let home = Home { dir };
-        fs::write(home.file("config.toml"), config).expect("write config.toml");
-        fs::write(home.file("fake_ray.mode"), "join").expect("write fake_ray.mode");
-        home
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.file(name)).unwrap_or_default()
-    }
-
-    fn starts(&self) -> Vec<Start> {
-        self.read("fake_ray.starts")
-            .lines()
-            .filter_map(|line| {
-                let f: Vec<&str> = line.split('\t').collect();
-                Some(Start {
-                    pid: f.get(2)?.parse().ok()?,
-                    pgid: f.get(3)?.parse().ok()?,
-                })
-            })
-            .collect()
-    }
-
-    fn daemon(&self) -> Daemon<'_> {
-        let out = fs::File::create(self.file("daemon.out")).expect("daemon.out");
-        let err = out.try_clone().expect("daemon.out");
-        let child = Command::new(BIN)
-            .arg("daemon")
-            .env("BITTRADER_WORKER_HOME", self.dir.path())
-            .env("BITTRADER_TAILSCALE", "/nonexistent")
-            .env_remove("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("start the daemon");
-        Daemon { home: self, child }
-    }
-
-    /// One request on the control socket, as the CLI and the tray send it; `None` when nothing
-    /// answers (not started yet, or gone).
-    fn request(&self, request: &Value) -> Option<Value> {
-        let mut stream = UnixStream::connect(self.file("control.sock")).ok()?;
-        stream.set_read_timeout(Some(secs(10))).ok()?;
-        stream.write_all(format!("{request}\n").as_bytes()).ok()?;
-        let mut line = String::new();
-        BufReader::new(stream).read_line(&mut line).ok()?;
-        serde_json::from_str(line.trim()).ok()
-    }
-
-    /// Sends a request that must succeed; returns the report after it.
-    fn send(&self, request: Value) -> Value {
-        let reply = self
-            .request(&request)
-            .unwrap_or_else(|| panic!("no answer to {request}\n{}", self.diagnostics()));
-        assert_eq!(reply["ok"], true, "{request} was refused: {reply}");
-        reply["report"].clone()
-    }
-
-    fn status(&self) -> Option<Value> {
-        let reply = self.request(&json!({"cmd": "status"}))?;
-        Some(reply["report"].clone())
-    }
-
-    fn diagnostics(&self) -> String {
-        format!(
-            "--- worker.log ---\n{}\n--- daemon.out ---\n{}\n--- fake_ray.starts ---\n{}",
-            self.read("worker.log"),
-            self.read("daemon.out"),
-            self.read("fake_ray.starts"),
-        )
-    }
-
-    /// Polls the status until `check` accepts it; fails with the last status and the logs.
-    fn wait_status(&self, what: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + timeout;
-        let mut last = None;
-        loop {
-            if let Some(status) = self.status() {
-                if check(&status) {
-                    return status;
-                }
-                last = Some(status);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {timeout:?} waiting for: {what}\nlast status: {last:?}\n{}",
-                self.diagnostics()
-            );
-            thread::sleep(POLL);
-        }
-    }
-
-    fn wait_until(&self, what: &str, timeout: Duration, check: impl Fn() -> bool) {
-        let deadline = Instant::now() + timeout;
-        while !check() {
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {timeout:?} waiting for: {what}\nstatus: {:?}\n{}",
-                self.status(),
-                self.diagnostics()
-            );
-            thread::sleep(POLL);
-        }
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        // Whatever the daemon failed to stop.
-        for start in self.starts() {
-            let _ = killpg(Pid::from_raw(start.pgid as i32), Signal::SIGKILL);
-        }
-    }
-}
-
-/// A running daemon: `quit` when dropped, then SIGKILL if it is still there.
-struct Daemon<'a> {
-    home: &'a Home,
-    child: Child,
-}
-
-impl Drop for Daemon<'_> {
-    fn drop(&mut self) {
-        let _ = self.home.request(&json!({"cmd": "quit"}));
-        let deadline = Instant::now() + secs(5);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn phase_of(status: &Value) -> &str {
-    status["status"]["phase"].as_str().unwrap_or("")
-}
-
-fn worker_pid(status: &Value) -> Option<u64> {
-    status["worker_pid"].as_u64()
-}
-
-/// Live (non-zombie) members of process group `pgid`.
-fn group_members(pgid: u32) -> Vec<u32> {
-    let Ok(out) = Command::new("ps")
-        .args(["-A", "-o", "pid=,pgid=,stat="])
-        .output()
-    else {
-        return Vec::new();
-    };
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.split_whitespace();
-            let pid: u32 = parts.next()?.parse().ok()?;
-            let group: u32 = parts.next()?.parse().ok()?;
-            let stat = parts.next().unwrap_or("");
-            (group == pgid && !stat.starts_with('Z')).then_some(pid)
-        })
-        .collect()
-}
 
 #[test]
 fn will_sleep_stops_the_worker_and_a_long_sleep_rejoins_at_once() {
-    let home = Home::new();
-    let _daemon = home.daemon();
+    let home = Home::new("bw-sleep-");
+    let _daemon = home.daemon(None);
     let connected = home.wait_status("phase `connected`", secs(15), |s| {
         phase_of(s) == "connected" && worker_pid(s).is_some()
     });
@@ -296,8 +74,8 @@ fn will_sleep_stops_the_worker_and_a_long_sleep_rejoins_at_once() {
 
 #[test]
 fn an_unknown_system_event_is_refused_and_changes_nothing() {
-    let home = Home::new();
-    let _daemon = home.daemon();
+    let home = Home::new("bw-sleep-");
+    let _daemon = home.daemon(None);
     home.wait_status("phase `connected`", secs(15), |s| {
         phase_of(s) == "connected"
     });
