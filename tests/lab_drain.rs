@@ -32,39 +32,16 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
+#[path = "common/lab.rs"]
+mod lab_common;
+use lab_common::{lab, lab_dir, lab_ok, ray, skip_or_fail, Lab};
+
+/// How these tests are named when they must skip.
+const TEST: &str = "real-Ray drain test";
 const HEAD: &str = "100.64.0.1";
 const LAPTOP: &str = "100.64.0.2";
 /// How long the tasks run.
 const TASK_SECS: u64 = 8;
-
-fn lab_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab")
-}
-
-fn ray() -> Option<PathBuf> {
-    let path = PathBuf::from(std::env::var_os("BITTRADER_TEST_RAY")?);
-    path.is_file().then_some(path)
-}
-
-fn lab(args: &[&str]) -> std::process::Output {
-    Command::new("bash")
-        .arg(lab_dir().join("lab.sh"))
-        .args(args)
-        .env("RAY", ray().unwrap_or_default())
-        .output()
-        .expect("running lab.sh")
-}
-
-fn lab_ok(args: &[&str]) -> String {
-    let out = lab(args);
-    assert!(
-        out.status.success(),
-        "lab.sh {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
 
 /// The head's view of the laptop's nodes: (node_id, state, state_message).
 fn laptop_nodes() -> Vec<(String, String, String)> {
@@ -101,29 +78,8 @@ fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Dur
     );
 }
 
-fn skip_or_fail(reason: &str) {
-    let loud = format!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !!! SKIPPING the real-Ray drain test: {reason}\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-    );
-    if std::env::var_os("BITTRADER_REQUIRE_LAB").is_some() {
-        panic!("{loud}BITTRADER_REQUIRE_LAB is set, so this is a failure");
-    }
-    eprintln!("{loud}");
-}
-
 /// The two tests of this file share the one lab: one at a time.
 static LAB_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Takes the lab down when the test ends, whatever happens.
-struct Lab;
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = lab(&["down"]);
-    }
-}
 
 /// Waits (polling every 15 s, up to 15 min) until nobody else's lab is up.
 fn wait_for_a_free_lab() {
@@ -377,12 +333,13 @@ fn host(value: &Value) -> &str {
 fn a_drained_worker_finishes_its_task_and_a_paused_one_hands_it_back() {
     let Some(ray) = ray() else {
         return skip_or_fail(
+            TEST,
             "BITTRADER_TEST_RAY does not name a ray executable (run scripts/test)",
         );
     };
     let check = lab(&["check"]);
     if !check.status.success() {
-        return skip_or_fail(&String::from_utf8_lossy(&check.stderr));
+        return skip_or_fail(TEST, &String::from_utf8_lossy(&check.stderr));
     }
     let _one_at_a_time = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     wait_for_a_free_lab();
@@ -638,12 +595,13 @@ impl Drop for Daemon {
 fn the_daemon_pauses_after_current_tasks_or_now_as_the_user_chooses() {
     let Some(ray) = ray() else {
         return skip_or_fail(
+            TEST,
             "BITTRADER_TEST_RAY does not name a ray executable (run scripts/test)",
         );
     };
     let check = lab(&["check"]);
     if !check.status.success() {
-        return skip_or_fail(&String::from_utf8_lossy(&check.stderr));
+        return skip_or_fail(TEST, &String::from_utf8_lossy(&check.stderr));
     }
     let _one_at_a_time = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     wait_for_a_free_lab();

@@ -6,46 +6,23 @@
 //! scripts/test). Where that is impossible the test says so loudly and passes, unless
 //! `BITTRADER_REQUIRE_LAB=1` (CI) turns the skip into a failure.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "common/lab.rs"]
+mod lab_common;
+use lab_common::{lab, lab_dir, lab_ok, ray, skip_or_fail, Lab};
+
+/// How this test is named when it must skip.
+const TEST: &str = "real-Ray two-host test";
 const HEAD: &str = "100.64.0.1";
 const LAPTOP: &str = "100.64.0.2";
 
-fn lab_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh")
-}
-
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_bittrader-worker")
-}
-
-fn ray() -> Option<PathBuf> {
-    let path = PathBuf::from(std::env::var_os("BITTRADER_TEST_RAY")?);
-    path.is_file().then_some(path)
-}
-
-fn lab(args: &[&str]) -> std::process::Output {
-    Command::new("bash")
-        .arg(lab_script())
-        .args(args)
-        .env("RAY", ray().unwrap_or_default())
-        .output()
-        .expect("running lab.sh")
-}
-
-fn lab_ok(args: &[&str]) -> String {
-    let out = lab(args);
-    assert!(
-        out.status.success(),
-        "lab.sh {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 /// (node_id, cpus) of the ALIVE nodes with the laptop's address, as the head sees them.
@@ -62,14 +39,6 @@ fn alive_laptop_nodes() -> Vec<(String, f64)> {
             )
         })
         .collect()
-}
-
-struct Lab;
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = lab(&["down"]);
-    }
 }
 
 struct Daemon {
@@ -135,28 +104,17 @@ impl Drop for Daemon {
     }
 }
 
-fn skip_or_fail(reason: &str) {
-    let loud = format!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !!! SKIPPING the real-Ray two-host test: {reason}\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-    );
-    if std::env::var_os("BITTRADER_REQUIRE_LAB").is_some() {
-        panic!("{loud}BITTRADER_REQUIRE_LAB is set, so this is a failure");
-    }
-    eprintln!("{loud}");
-}
-
 #[test]
 fn a_real_worker_rides_blips_leaves_on_long_cuts_and_obeys_the_cli() {
     let Some(ray) = ray() else {
         return skip_or_fail(
+            TEST,
             "BITTRADER_TEST_RAY does not name a ray executable (run scripts/test)",
         );
     };
     let check = lab(&["check"]);
     if !check.status.success() {
-        return skip_or_fail(&String::from_utf8_lossy(&check.stderr));
+        return skip_or_fail(TEST, &String::from_utf8_lossy(&check.stderr));
     }
     lab_ok(&["up"]);
     let _lab = Lab;
@@ -175,7 +133,7 @@ fn a_real_worker_rides_blips_leaves_on_long_cuts_and_obeys_the_cli() {
     )
     .expect("config");
     let child = Command::new("bash")
-        .arg(lab_script())
+        .arg(lab_dir().join("lab.sh"))
         .args(["laptop-exec", bin(), "daemon"])
         .env("RAY", &ray)
         .env("BITTRADER_WORKER_HOME", home.path())
