@@ -21,7 +21,7 @@
 //! test waits for it to go away before starting its own.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ use serde_json::Value;
 
 #[path = "common/lab.rs"]
 mod lab_common;
-use lab_common::{lab, lab_dir, lab_ok, ray, skip_or_fail, Lab};
+use lab_common::{lab, lab_dir, lab_ok, ray, skip_or_fail, Lab, LabDaemon};
 
 /// How these tests are named when they must skip.
 const TEST: &str = "real-Ray drain test";
@@ -517,80 +517,6 @@ fn a_drained_worker_finishes_its_task_and_a_paused_one_hands_it_back() {
     );
 }
 
-/// The daemon in the laptop host, driven through the CLI as a user would.
-struct Daemon {
-    child: Child,
-    home: PathBuf,
-}
-
-impl Daemon {
-    fn start(ray: &Path, home: &Path) -> Daemon {
-        std::fs::write(
-            home.join("config.toml"),
-            format!(
-                "head = \"{HEAD}:6379\"\ncpus = 1\nray_path = \"{}\"\nnode_ip = \"auto\"\n",
-                ray.display()
-            ),
-        )
-        .expect("config");
-        let child = Command::new("bash")
-            .arg(lab_dir().join("lab.sh"))
-            .args([
-                "laptop-exec",
-                env!("CARGO_BIN_EXE_bittrader-worker"),
-                "daemon",
-            ])
-            .env("RAY", ray)
-            .env("BITTRADER_WORKER_HOME", home)
-            .env("BITTRADER_TAILSCALE", "/nonexistent")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("daemon");
-        Daemon {
-            child,
-            home: home.to_path_buf(),
-        }
-    }
-
-    fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_bittrader-worker"))
-            .args(args)
-            .env("BITTRADER_WORKER_HOME", &self.home)
-            .output()
-            .expect("cli")
-    }
-
-    fn phase(&self) -> String {
-        let out = self.cli(&["status", "--json"]);
-        let status: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        status["status"]["phase"]
-            .as_str()
-            .unwrap_or("?")
-            .to_string()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.home.join("worker.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.cli(&["quit"]);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn the_daemon_pauses_after_current_tasks_or_now_as_the_user_chooses() {
     let Some(ray) = ray() else {
@@ -617,7 +543,15 @@ fn the_daemon_pauses_after_current_tasks_or_now_as_the_user_chooses() {
         .tempdir_in("/tmp")
         .expect("home");
     let mut driver = Driver::start(&ray, markers.path());
-    let daemon = Daemon::start(&ray, home.path());
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!(
+            "head = \"{HEAD}:6379\"\ncpus = 1\nray_path = \"{}\"\nnode_ip = \"auto\"\n",
+            ray.display()
+        ),
+    )
+    .expect("config");
+    let daemon = LabDaemon::start(&ray, home.path());
     let alive = || {
         laptop_nodes()
             .into_iter()

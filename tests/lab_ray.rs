@@ -6,24 +6,18 @@
 //! scripts/test). Where that is impossible the test says so loudly and passes, unless
 //! `BITTRADER_REQUIRE_LAB=1` (CI) turns the skip into a failure.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 #[path = "common/lab.rs"]
 mod lab_common;
-use lab_common::{lab, lab_dir, lab_ok, ray, skip_or_fail, Lab};
+use lab_common::{lab, lab_ok, ray, skip_or_fail, Lab, LabDaemon};
 
 /// How this test is named when it must skip.
 const TEST: &str = "real-Ray two-host test";
 const HEAD: &str = "100.64.0.1";
 const LAPTOP: &str = "100.64.0.2";
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_bittrader-worker")
-}
 
 /// (node_id, cpus) of the ALIVE nodes with the laptop's address, as the head sees them.
 fn alive_laptop_nodes() -> Vec<(String, f64)> {
@@ -39,69 +33,6 @@ fn alive_laptop_nodes() -> Vec<(String, f64)> {
             )
         })
         .collect()
-}
-
-struct Daemon {
-    child: Child,
-    home: PathBuf,
-}
-
-impl Daemon {
-    fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(bin())
-            .args(args)
-            .env("BITTRADER_WORKER_HOME", &self.home)
-            .output()
-            .expect("running the CLI")
-    }
-
-    fn status(&self) -> Value {
-        let out = self.cli(&["status", "--json"]);
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    }
-
-    fn phase(&self) -> String {
-        self.status()["status"]["phase"]
-            .as_str()
-            .unwrap_or("?")
-            .to_string()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.home.join("worker.log")).unwrap_or_default()
-    }
-
-    /// Waits until `check` holds, or fails with the state of things.
-    fn wait(&self, what: &str, limit: Duration, check: impl Fn(&Daemon) -> bool) -> Duration {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if check(self) {
-                return start.elapsed();
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!(
-            "timed out after {limit:?} waiting for {what}\nstatus: {}\nhead sees: {:?}\nworker.log:\n{}",
-            self.status(),
-            alive_laptop_nodes(),
-            self.log()
-        );
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.cli(&["quit"]);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -132,21 +63,7 @@ fn a_real_worker_rides_blips_leaves_on_long_cuts_and_obeys_the_cli() {
         ),
     )
     .expect("config");
-    let child = Command::new("bash")
-        .arg(lab_dir().join("lab.sh"))
-        .args(["laptop-exec", bin(), "daemon"])
-        .env("RAY", &ray)
-        .env("BITTRADER_WORKER_HOME", home.path())
-        .env("BITTRADER_TAILSCALE", "/nonexistent")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("daemon");
-    let daemon = Daemon {
-        child,
-        home: home.path().to_path_buf(),
-    };
+    let daemon = LabDaemon::start(&ray, home.path());
 
     // Join, seen from both sides, with the address that routes to the head.
     let joined = daemon.wait("connected", Duration::from_secs(90), |d| {

@@ -4,7 +4,10 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 /// tests/lab/
 pub fn lab_dir() -> PathBuf {
@@ -59,5 +62,104 @@ pub struct Lab;
 impl Drop for Lab {
     fn drop(&mut self) {
         let _ = lab(&["down"]);
+    }
+}
+
+/// The daemon running in the laptop host, driven through the CLI as a user would; `quit` when
+/// dropped, then killed if it is still there.
+pub struct LabDaemon {
+    child: Child,
+    /// Its data folder (on the shared filesystem, so the CLI outside the host reaches it).
+    pub home: PathBuf,
+}
+
+impl LabDaemon {
+    /// Starts `bittrader-worker daemon` in the laptop host with the config.toml already in
+    /// `home`.
+    pub fn start(ray: &Path, home: &Path) -> LabDaemon {
+        let child = Command::new("bash")
+            .arg(lab_dir().join("lab.sh"))
+            .args([
+                "laptop-exec",
+                env!("CARGO_BIN_EXE_bittrader-worker"),
+                "daemon",
+            ])
+            .env("RAY", ray)
+            .env("BITTRADER_WORKER_HOME", home)
+            .env("BITTRADER_TAILSCALE", "/nonexistent")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("daemon");
+        LabDaemon {
+            child,
+            home: home.to_path_buf(),
+        }
+    }
+
+    /// Runs the CLI against this daemon.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_bittrader-worker"))
+            .args(args)
+            .env("BITTRADER_WORKER_HOME", &self.home)
+            .output()
+            .expect("running the CLI")
+    }
+
+    /// `status --json`, or null.
+    pub fn status(&self) -> Value {
+        let out = self.cli(&["status", "--json"]);
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// The phase, or `?`.
+    pub fn phase(&self) -> String {
+        self.status()["status"]["phase"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string()
+    }
+
+    /// worker.log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home.join("worker.log")).unwrap_or_default()
+    }
+
+    /// Waits until `check` holds, or fails with the daemon's status, the head's view and the log.
+    pub fn wait(
+        &self,
+        what: &str,
+        limit: Duration,
+        check: impl Fn(&LabDaemon) -> bool,
+    ) -> Duration {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if check(self) {
+                return start.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "timed out after {limit:?} waiting for {what}\nstatus: {}\nhead sees:\n{}\nworker.log:\n{}",
+            self.status(),
+            String::from_utf8_lossy(&lab(&["nodes"]).stdout),
+            self.log()
+        );
+    }
+}
+
+impl Drop for LabDaemon {
+    fn drop(&mut self) {
+        let _ = self.cli(&["quit"]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
