@@ -12,7 +12,9 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::sync::{mpsc, watch};
 
-use crate::config::{Config, HeadAddress, NodeIp, Paths};
+use crate::config::{Config, NodeIp, Paths};
+
+use crate::model::HeadAddress;
 use crate::runtime::{self, NoNotifier};
 use crate::service;
 

@@ -4,53 +4,7 @@
 //! GCS"), so this module turns them into a [`WorkerFailure`] whose message says what to do.
 //! It only reads text; it never runs anything.
 
-use serde::{Deserialize, Serialize};
-
-/// Why a worker's `ray start --block` ended, as far as its output tells.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum WorkerFailure {
-    /// Ray said "Version mismatch" and named both versions.
-    VersionMismatch {
-        cluster: Option<String>,
-        this_machine: Option<String>,
-    },
-    /// The worker could not read its session from the head's GCS. Seen when this machine's
-    /// Ray differs from the head's (2.51.2 against 2.60.0 prints no "Version mismatch").
-    VersionSkewSuspected { this_machine: Option<String> },
-    /// Ray refused a multi-node cluster on macOS/Windows (`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`).
-    MultiNodeDisabled,
-    /// The head rejected our authentication token.
-    AuthRefused,
-    /// The head's GCS could not be reached (refused, timed out).
-    HeadUnreachable,
-    /// The head declared this node dead (after a network cut) and the raylet exited.
-    NodeMarkedDead,
-    /// Anything else: the last meaningful line of output.
-    Crashed { last_line: String },
-}
-
-impl WorkerFailure {
-    /// Errors that retrying cannot fix: the supervisor goes to Error instead of a retry loop.
-    pub fn is_permanent(&self) -> bool {
-        matches!(
-            self,
-            WorkerFailure::VersionMismatch { .. }
-                | WorkerFailure::VersionSkewSuspected { .. }
-                | WorkerFailure::MultiNodeDisabled
-                | WorkerFailure::AuthRefused
-        )
-    }
-
-    /// Failures caused by the network rather than by the worker: they do not count towards the
-    /// restart breaker.
-    pub fn is_network_caused(&self) -> bool {
-        matches!(
-            self,
-            WorkerFailure::HeadUnreachable | WorkerFailure::NodeMarkedDead
-        )
-    }
-}
+use crate::model::WorkerFailure;
 
 /// How many of the last output lines [`classify_exit`] looks at; the driver keeps at least
 /// this many.
@@ -152,14 +106,6 @@ pub fn parse_ray_version(output: &str) -> Option<String> {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-'));
         ok.then(|| version.to_string())
     })
-}
-
-impl WorkerFailure {
-    /// What happened and what to do, in one or two sentences for the user, in English; in
-    /// every language it is [`crate::text::failure_message`].
-    pub fn user_message(&self) -> String {
-        crate::text::failure_message(crate::text::Lang::En, self)
-    }
 }
 
 /// Reads Ray's "Version mismatch" report: the first `Ray: X` after "The cluster was started
@@ -392,7 +338,6 @@ mod tests {
             failure,
             WorkerFailure::VersionSkewSuspected { this_machine: None }
         );
-        assert!(failure.is_permanent());
     }
 
     #[test]
@@ -414,7 +359,6 @@ mod tests {
         for text in [DEAD_EVENT, DEAD_OLD, DEAD_TIMEOUT, GCS_NODE_REMOVED] {
             let failure = classify_exit(&lines(text));
             assert_eq!(failure, WorkerFailure::NodeMarkedDead, "{text}");
-            assert!(failure.is_network_caused());
         }
         for line in [
             "The raylet died unexpectedly",
@@ -486,7 +430,6 @@ mod tests {
         ] {
             let failure = classify_exit(&lines(text));
             assert_eq!(failure, WorkerFailure::HeadUnreachable, "{text}");
-            assert!(failure.is_network_caused() && !failure.is_permanent());
         }
     }
 
@@ -589,67 +532,6 @@ mod tests {
         assert_eq!(parse_ray_version("command not found: ray"), None);
         assert_eq!(parse_ray_version("ray, version \n"), None);
         assert_eq!(parse_ray_version("ray, version banana"), None);
-    }
-
-    #[test]
-    fn user_messages() {
-        let m = WorkerFailure::VersionSkewSuspected {
-            this_machine: Some("2.51.2".into()),
-        }
-        .user_message();
-        assert_eq!(
-            m,
-            "The head could not hand this machine its session: that is what Ray does when the \
-             head runs a different Ray version (this machine has 2.51.2). Run \
-             `bittrader-worker setup` to install the head's version."
-        );
-        let m = WorkerFailure::VersionMismatch {
-            cluster: Some("2.60.0".into()),
-            this_machine: Some("2.51.2".into()),
-        }
-        .user_message();
-        assert_eq!(
-            m,
-            "The head runs Ray 2.60.0, this machine 2.51.2 — run `bittrader-worker setup \
-             --ray-version 2.60.0`."
-        );
-        let same = WorkerFailure::VersionMismatch {
-            cluster: Some("2.6.2".into()),
-            this_machine: Some("2.6.2".into()),
-        }
-        .user_message();
-        assert!(same.contains("Python"), "{same}");
-        assert!(WorkerFailure::AuthRefused
-            .user_message()
-            .contains("auth_token_file in config.toml"));
-        assert!(WorkerFailure::NodeMarkedDead
-            .user_message()
-            .contains("rejoining"));
-        assert!(WorkerFailure::MultiNodeDisabled
-            .user_message()
-            .contains("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1"));
-        assert!(WorkerFailure::Crashed {
-            last_line: "boom".into()
-        }
-        .user_message()
-        .contains("boom"));
-        for f in [
-            WorkerFailure::VersionMismatch {
-                cluster: None,
-                this_machine: None,
-            },
-            WorkerFailure::VersionSkewSuspected { this_machine: None },
-            WorkerFailure::HeadUnreachable,
-            WorkerFailure::Crashed {
-                last_line: String::new(),
-            },
-        ] {
-            let m = f.user_message();
-            assert!(
-                !m.is_empty() && !m.contains("  ") && !m.contains('\n'),
-                "{m:?}"
-            );
-        }
     }
 
     fn lab_lines(text: &str) -> Vec<String> {

@@ -6,10 +6,11 @@
 //! Tailscale versions. This module only parses text; it never runs `tailscale`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use crate::model::TailscaleProblem;
 
 /// The Tailscale daemon's state (`BackendState`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,28 +86,6 @@ pub enum TailscaleError {
     /// The output is not JSON (or not a JSON object).
     #[error("`tailscale status --json` printed something that is not its JSON status: {0}")]
     InvalidJson(#[from] serde_json::Error),
-}
-
-/// Something about Tailscale that explains why the head cannot be reached.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum TailscaleProblem {
-    /// Tailscale is turned off on this machine.
-    Stopped,
-    /// Tailscale needs a login (or an admin's approval) on this machine.
-    NeedsLogin,
-    /// The head's machine is offline in the tailnet.
-    HeadOffline {
-        /// The head's name as Tailscale knows it.
-        peer: String,
-    },
-}
-
-/// In English, for the log; the words in every language are in [`crate::text::tailscale_words`].
-impl fmt::Display for TailscaleProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::text::tailscale_words(crate::text::Lang::En, self))
-    }
 }
 
 // The JSON as tailscale writes it. Every field is optional: the Rockstor samples have
@@ -374,10 +353,6 @@ mod tests {
         );
         // A LAN head does not go through Tailscale.
         assert_eq!(s.diagnose("192.168.1.10"), None);
-        assert_eq!(
-            TailscaleProblem::Stopped.to_string(),
-            "Tailscale is stopped — open Tailscale and connect"
-        );
     }
 
     #[test]
@@ -391,9 +366,6 @@ mod tests {
             assert!(s.peers.is_empty());
             assert_eq!(s.diagnose("100.64.0.1"), Some(TailscaleProblem::NeedsLogin));
         }
-        assert!(TailscaleProblem::NeedsLogin
-            .to_string()
-            .starts_with("Tailscale needs you to log in"));
     }
 
     #[test]
@@ -459,13 +431,6 @@ mod tests {
         );
         assert_eq!(s.diagnose("192.168.1.10"), None, "not a tailscale peer");
         assert_eq!(s.diagnose("elsewhere.example.com"), None);
-        assert_eq!(
-            TailscaleProblem::HeadOffline {
-                peer: "desktop".into()
-            }
-            .to_string(),
-            "the head (desktop) is offline in Tailscale — check that it is on and connected"
-        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bittrader_worker::config::HeadAddress;
+use bittrader_worker::model::HeadAddress;
 use bittrader_worker::runtime::drain::{self, Idle};
 use bittrader_worker::runtime::worker::RayCommand;
 use nix::sys::signal::{killpg, Signal};

@@ -4,10 +4,9 @@
 #[path = "common/sim.rs"]
 mod sim;
 
-use bittrader_worker::platform::power::{Battery, ChargeState, PowerSnapshot};
-use bittrader_worker::supervisor::{
-    Action, AutoPause, Event, LaptopPolicy, Notice, Phase, Settings, UserCommand,
-};
+use bittrader_worker::model::{AutoPause, Notice, Phase};
+use bittrader_worker::model::{Battery, ChargeState, PowerSnapshot};
+use bittrader_worker::supervisor::{Action, Event, LaptopPolicy, Settings, UserCommand};
 use sim::{secs, Sim};
 
 fn mobile(policy: LaptopPolicy) -> Sim {

@@ -6,10 +6,11 @@ mod sim;
 
 use std::time::Duration;
 
-use bittrader_worker::platform::power::{Battery, ChargeState, PowerSnapshot};
-use bittrader_worker::ray_output::WorkerFailure;
+use bittrader_worker::model::Phase;
+use bittrader_worker::model::WorkerFailure;
+use bittrader_worker::model::{Battery, ChargeState, PowerSnapshot};
 use bittrader_worker::supervisor::{
-    Action, Event, LaptopPolicy, Phase, Settings, UserCommand, WorkerExit,
+    Action, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
 };
 use proptest::prelude::*;
 use sim::{fast_settings, Sim};

@@ -5,11 +5,15 @@ mod sim;
 
 use std::time::Duration;
 
-use bittrader_worker::ray_output::WorkerFailure;
-use bittrader_worker::supervisor::{
-    Action, Event, Fault, Notice, Phase, Settings, Supervisor, UserCommand, WorkerExit,
-};
+use bittrader_worker::model::WorkerFailure;
+use bittrader_worker::model::{Fault, Notice, Phase};
+use bittrader_worker::supervisor::{Action, Event, Settings, Supervisor, UserCommand, WorkerExit};
 use sim::{fast_settings, head, secs, Sim};
+
+/// What the user reads about `fault`, in English.
+fn english(fault: &Fault) -> String {
+    bittrader_worker::text::fault_message(bittrader_worker::text::Lang::En, fault)
+}
 
 #[test]
 fn joins_when_the_head_answers() {
@@ -143,7 +147,7 @@ fn a_version_mismatch_goes_straight_to_error_without_retrying() {
     assert_eq!(sim.starts().len(), 1);
     assert_eq!(sim.phase(), Phase::Error);
     let status = sim.sup.status();
-    let message = status.fault.expect("a fault").user_message();
+    let message = english(&status.fault.expect("a fault"));
     assert!(message.contains("setup"), "{message}");
 }
 
@@ -164,8 +168,8 @@ fn ray_missing_is_an_error_that_says_to_run_setup() {
         .sup
         .status()
         .fault
+        .map(|fault| english(&fault))
         .expect("fault")
-        .user_message()
         .contains("setup"));
 }
 
@@ -204,7 +208,7 @@ fn changing_cpus_replaces_the_worker_once_it_has_stopped() {
 fn changing_the_head_moves_the_worker_and_ignores_stale_probes() {
     let mut sim = Sim::new(fast_settings());
     sim.run_for(secs(10));
-    let other: bittrader_worker::config::HeadAddress = "100.64.0.9:7000".parse().expect("addr");
+    let other: bittrader_worker::model::HeadAddress = "100.64.0.9:7000".parse().expect("addr");
     sim.user(UserCommand::SetHead(other.clone()));
     sim.run_for(secs(10));
     let starts = sim.starts();
@@ -213,7 +217,7 @@ fn changing_the_head_moves_the_worker_and_ignores_stale_probes() {
     // A late answer about the old head changes nothing.
     sim.event(Event::HeadProbe(bittrader_worker::supervisor::HeadProbe {
         head: head(),
-        unreachable: Some(bittrader_worker::supervisor::Unreachable::Refused),
+        unreachable: Some(bittrader_worker::model::Unreachable::Refused),
     }));
     assert_eq!(sim.phase(), Phase::Connected);
 }
@@ -292,8 +296,8 @@ fn no_head_configured_is_an_error_until_one_is_set() {
     assert!(sup
         .status()
         .fault
+        .map(|fault| english(&fault))
         .expect("fault")
-        .user_message()
         .contains("bittrader-worker head"));
     sup.handle_event(t0, Event::User(UserCommand::SetHead(head())));
     sup.handle_timeout(t0);

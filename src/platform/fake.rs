@@ -7,7 +7,8 @@
 use std::sync::{Mutex, MutexGuard};
 
 use super::login_item::{LoginItem, LoginItemError, LoginStatus};
-use super::power::{PowerSnapshot, PowerSource};
+use super::power::PowerSource;
+use crate::model::PowerSnapshot;
 
 /// Locks without panicking: a test that panicked while holding the lock has already failed,
 /// and the value inside is still the last one set.
@@ -133,7 +134,7 @@ impl LoginItem for FakeLoginItem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::power::{Battery, ChargeState};
+    use crate::model::{Battery, ChargeState};
     use std::sync::Arc;
 
     #[test]

@@ -14,5 +14,5 @@ pub mod sleep;
 
 pub use login_item::{system_login_item, LoginItem, LoginItemError, LoginStatus};
 pub use machine::{detect_form_factor, FormFactor};
-pub use power::{Battery, ChargeState, PowerSnapshot, PowerSource, SystemPower};
+pub use power::{PowerSource, SystemPower};
 pub use processes::{ProcessTable, SystemProcesses};

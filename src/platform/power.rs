@@ -16,54 +16,7 @@ use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
-// ---------------------------------------------------------------------------------------------
-// Types
-// ---------------------------------------------------------------------------------------------
-
-/// What the battery is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChargeState {
-    /// Taking charge from an external supply.
-    Charging,
-    /// Powering the machine.
-    Discharging,
-    /// Full (macOS `charged`, Linux `Full`).
-    Full,
-    /// On external power but held where it is: macOS `AC attached; not charging` (battery
-    /// health management holding it at 80 %, or a weak charger), Linux `Not charging`
-    /// (charge thresholds).
-    NotCharging,
-    /// The OS did not say, or said something this code does not know.
-    Unknown,
-}
-
-/// One battery, or several combined into one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Battery {
-    /// Charge level, 0 to 100.
-    pub percent: u8,
-    /// What it is doing.
-    pub state: ChargeState,
-}
-
-/// The machine's power situation at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct PowerSnapshot {
-    /// Running from an external supply (mains, USB-C charger) rather than from the battery.
-    pub on_ac: bool,
-    /// The internal battery; `None` on a machine without one (a desktop).
-    pub battery: Option<Battery>,
-}
-
-/// What [`SystemPower`] reports when the OS cannot be asked: what a desktop reports (mains, no
-/// battery). A broken probe must not stop work on its own; it shows up as "no battery known".
-pub const POWER_UNKNOWN: PowerSnapshot = PowerSnapshot {
-    on_ac: true,
-    battery: None,
-};
+use crate::model::{Battery, ChargeState, PowerSnapshot};
 
 // ---------------------------------------------------------------------------------------------
 // The trait and the real implementations
@@ -71,7 +24,7 @@ pub const POWER_UNKNOWN: PowerSnapshot = PowerSnapshot {
 
 /// The power facts the supervisor needs.
 pub trait PowerSource: Send {
-    /// Mains or battery, and the battery's level. Never fails: see [`POWER_UNKNOWN`].
+    /// Mains or battery, and the battery's level. Never fails: see [`crate::model::POWER_UNKNOWN`].
     fn power(&self) -> PowerSnapshot;
     /// `Some(true)` if the lid is closed, `Some(false)` if open, `None` when there is no lid or
     /// the OS does not say.
@@ -105,7 +58,7 @@ impl PowerSource for SystemPower {
             .ok()
             .filter(CommandOutput::success)
             .and_then(|out| parse_pmset_batt(&out.stdout))
-            .unwrap_or(POWER_UNKNOWN)
+            .unwrap_or(crate::model::POWER_UNKNOWN)
     }
 
     fn lid_closed(&self) -> Option<bool> {
@@ -306,7 +259,7 @@ fn percent_of(now: u64, full: u64) -> u64 {
 ///   when every one reports it, else the plain average.
 ///
 /// With no mains supply listed, the batteries decide (`on_ac` unless one discharges); with
-/// nothing at all (a desktop, a VM, a missing folder) the answer is [`POWER_UNKNOWN`], which is
+/// nothing at all (a desktop, a VM, a missing folder) the answer is [`crate::model::POWER_UNKNOWN`], which is
 /// what a desktop is.
 pub fn read_linux_power(sys_class_power_supply: &Path) -> PowerSnapshot {
     let mut batteries = Vec::new();
@@ -1020,8 +973,11 @@ mod tests {
     #[test]
     fn tree_desktop_and_missing_folder() {
         let root = tempfile::tempdir().expect("tempdir");
-        assert_eq!(read_linux_power(root.path()), POWER_UNKNOWN);
-        assert_eq!(read_linux_power(&root.path().join("absent")), POWER_UNKNOWN);
+        assert_eq!(read_linux_power(root.path()), crate::model::POWER_UNKNOWN);
+        assert_eq!(
+            read_linux_power(&root.path().join("absent")),
+            crate::model::POWER_UNKNOWN
+        );
         // A desktop with only a mains supply listed, online.
         supply(root.path(), "AC", &[("type", "Mains\n"), ("online", "1\n")]);
         assert_eq!(

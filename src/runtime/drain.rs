@@ -26,8 +26,9 @@ use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 use tokio::process::Command;
 use tokio::time::Instant;
 
-use crate::config::HeadAddress;
-use crate::ray_output::{self, WorkerFailure};
+use crate::model::HeadAddress;
+use crate::model::WorkerFailure;
+use crate::ray_output::{self};
 use crate::runtime::worker::RayCommand;
 
 /// How often the process table is read while waiting for the raylet or for idleness.
@@ -441,7 +442,7 @@ pub fn classify_failure(output: &str, code: Option<i32>, head: &HeadAddress) -> 
         }
         // A version mismatch or skew shows up the same way as for `ray start`.
         other => DrainError::Failed {
-            detail: other.user_message(),
+            detail: crate::text::failure_message(crate::text::Lang::En, &other),
         },
     }
 }

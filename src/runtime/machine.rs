@@ -107,8 +107,8 @@ mod tests {
 
     #[tokio::test]
     async fn changes_of_power_and_lid_become_events_once() {
+        use crate::model::{Battery, ChargeState, PowerSnapshot};
         use crate::platform::fake::FakePower;
-        use crate::platform::power::{Battery, ChargeState, PowerSnapshot};
         let fake = std::sync::Arc::new(FakePower::new(
             PowerSnapshot {
                 on_ac: false,

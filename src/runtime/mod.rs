@@ -22,12 +22,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::config::{Config, HeadAddress, NodeIp, Paths};
+use crate::config::{Config, NodeIp, Paths};
+
+use crate::model::HeadAddress;
+use crate::model::Status;
+use crate::model::WorkerFailure;
 use crate::platform::SystemProcesses;
-use crate::ray_output::{self, WorkerFailure};
-use crate::supervisor::{
-    Action, Event, HeadProbe, Settings, Status, Supervisor, UserCommand, WorkerExit,
-};
+use crate::ray_output::{self};
+use crate::supervisor::{Action, Event, HeadProbe, Settings, Supervisor, UserCommand, WorkerExit};
 use control::{Pending, Reply, Request, StatusReport, SystemEvent};
 use log::RotatingLog;
 use probe::TailscaleCli;
@@ -80,7 +82,7 @@ impl WakeEcho {
 /// Where notifications go (the tray shows them; the headless daemon only logs them).
 pub trait Notifier: Send {
     /// Shows one notification (or decides not to: the tray rate-limits them).
-    fn notify(&mut self, notice: &crate::supervisor::Notice);
+    fn notify(&mut self, notice: &crate::model::Notice);
 }
 
 /// A notifier that shows nothing.
@@ -88,7 +90,7 @@ pub trait Notifier: Send {
 pub struct NoNotifier;
 
 impl Notifier for NoNotifier {
-    fn notify(&mut self, _notice: &crate::supervisor::Notice) {}
+    fn notify(&mut self, _notice: &crate::model::Notice) {}
 }
 
 /// Everything the driver needs to run.
@@ -444,13 +446,10 @@ fn system_event(event: SystemEvent, wakes: &mut WakeEcho, log: &mut RotatingLog)
 /// caller stops the worker next; the returned line says how it went.
 async fn drain_then_report(
     ray: RayCommand,
-    head: String,
+    head: HeadAddress,
     worker_pid: u32,
     deadline: Duration,
 ) -> String {
-    let Ok(head) = head.parse::<HeadAddress>() else {
-        return format!("⏳ Drain skipped: `{head}` is not a head address");
-    };
     let Some(node_id) = drain::node_id(worker_pid, Duration::from_secs(5)).await else {
         return "⏳ Drain skipped: this node's id was not found; stopping now".to_string();
     };

@@ -14,8 +14,8 @@ use tokio::net::{lookup_host, TcpStream, UdpSocket};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use crate::config::HeadAddress;
-use crate::supervisor::Unreachable;
+use crate::model::HeadAddress;
+use crate::model::Unreachable;
 use crate::tailscale::{self, TailscaleStatus};
 
 /// `tailscale status --json` can hang for a long time after a wake: never wait longer.
@@ -140,9 +140,12 @@ pub async fn node_ip_for(head: &HeadAddress, tailscale: &TailscaleCli) -> io::Re
             }
         }
     }
-    let target = resolve(head)
-        .await
-        .map_err(|why| io::Error::new(io::ErrorKind::NotFound, why.to_string()))?;
+    let target = resolve(head).await.map_err(|why| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            crate::text::unreachable_words(crate::text::Lang::En, &why),
+        )
+    })?;
     let bind: SocketAddr = if target.is_ipv4() {
         "0.0.0.0:0".parse().map_err(io::Error::other)?
     } else {

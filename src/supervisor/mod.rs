@@ -15,19 +15,20 @@
 //! - when the head comes back, a start follows at once (at least 1 s after the previous start).
 
 pub mod backoff;
+pub mod retry;
 
 use std::collections::VecDeque;
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::HeadAddress;
-use crate::platform::power::PowerSnapshot;
-use crate::ray_output::WorkerFailure;
-use crate::tailscale::TailscaleProblem;
+use crate::model::{
+    AutoPause, Fault, HeadAddress, Notice, Phase, PowerSnapshot, Status, StopReason, Unreachable,
+    WorkerFailure,
+};
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
+pub use retry::{retry_for, Retry};
 
 /// A sleep at least this long replaces the worker on wake: Ray's default health checks drop a
 /// silent node after about a minute, and a stale raylet only exits once it reconnects.
@@ -99,22 +100,6 @@ impl Default for LaptopPolicy {
     }
 }
 
-/// A pause the supervisor chose by itself. It never overrides the user's own pause: the two
-/// are kept apart, and the worker runs only when neither holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum AutoPause {
-    /// On battery at or below the stop level; resumes on power or above the resume level.
-    LowBattery {
-        /// The level when it was last seen.
-        percent: u8,
-    },
-    /// On battery with "contribute only on power".
-    OnBattery,
-    /// The machine is going to sleep or asleep.
-    Asleep,
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -137,31 +122,6 @@ pub struct WorkerSpec {
     pub head: HeadAddress,
     /// CPUs offered to the cluster.
     pub cpus: u32,
-}
-
-/// Why the head did not answer a probe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Unreachable {
-    /// No answer within the probe's timeout (the network is gone or the host is asleep).
-    TimedOut,
-    /// The head's machine answered but nothing listens on the port (Ray is not running there).
-    Refused,
-    /// This machine has no route to the head (no network, or the VPN is down).
-    NoRoute,
-    /// The head's name does not resolve.
-    NameNotResolved,
-    /// Tailscale explains it.
-    Tailscale { problem: TailscaleProblem },
-    /// Anything else, as the OS said it.
-    Other { detail: String },
-}
-
-/// In English, for the log; the words in every language are in [`crate::text::unreachable_words`].
-impl fmt::Display for Unreachable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::text::unreachable_words(crate::text::Lang::En, self))
-    }
 }
 
 /// The outcome of one reachability probe of one head.
@@ -241,29 +201,6 @@ pub enum Event {
     DrainFinished,
 }
 
-/// Why the supervisor stops a worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The head stayed unreachable for the whole grace.
-    HeadLost,
-    /// The user paused.
-    Paused,
-    /// The CPU count or the head changed: replaced by a new worker.
-    Reconfigure,
-    /// It did not join in time.
-    JoinTimeout,
-    /// The supervisor is finishing.
-    Shutdown,
-    /// The machine is going to sleep.
-    Sleep,
-    /// The battery policy paused.
-    Battery,
-    /// The machine woke after a sleep long enough for the head to have dropped the node:
-    /// replaced by a fresh worker.
-    Woke,
-}
-
 /// Things the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -281,122 +218,6 @@ pub enum Action {
     Notify(Notice),
     /// The shutdown is complete: the driver may exit.
     Exit,
-}
-
-/// Something worth a notification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Notice {
-    /// The head stayed unreachable for the whole grace; the worker was stopped.
-    HeadLost { why: Option<Unreachable> },
-    /// The worker joined again after an outage that was notified.
-    Reconnected { away_secs: u64 },
-    /// Something the user must fix.
-    NeedsAttention { fault: Fault },
-    /// The battery fell to the warning level while contributing (once per discharge).
-    BatteryLow { percent: u8 },
-    /// The supervisor paused by itself.
-    AutoPaused { reason: AutoPause },
-    /// The lid closed while contributing: the machine will sleep and the head carries on alone.
-    LidClosed,
-}
-
-/// A state that retrying cannot fix; it stays until the user acts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Fault {
-    /// No head address is configured.
-    NoHead,
-    /// The `ray` executable is missing.
-    RayMissing { path: String },
-    /// The worker failed in a way that restarting will not change.
-    Worker { failure: WorkerFailure },
-    /// The worker kept dying: the breaker tripped.
-    GaveUp {
-        failures: usize,
-        last: WorkerFailure,
-    },
-}
-
-impl Fault {
-    /// What happened and what to do, for the user, in English; in every language it is
-    /// [`crate::text::fault_message`].
-    pub fn user_message(&self) -> String {
-        crate::text::fault_message(crate::text::Lang::En, self)
-    }
-}
-
-/// The one-word state the user sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Not yet known whether the head is reachable.
-    Checking,
-    /// The worker is starting and has not joined yet.
-    Starting,
-    /// The worker is part of the cluster.
-    Connected,
-    /// The head is unreachable; the worker is kept during the grace.
-    Disconnecting,
-    /// The head is unreachable and no worker runs; probing often.
-    Disconnected,
-    /// The head is reachable; waiting out a restart delay or replacing the worker.
-    Reconnecting,
-    /// The worker is being stopped (pause, shutdown, error).
-    Stopping,
-    /// The user paused.
-    Paused,
-    /// Needs the user: see the fault.
-    Error,
-    /// Finishing.
-    ShuttingDown,
-    /// Finishing the running tasks before leaving (a planned pause).
-    Draining,
-}
-
-/// A snapshot for the tray, the CLI and the log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Status {
-    /// The derived state.
-    pub phase: Phase,
-    /// The head we want to be joined to.
-    pub head: Option<String>,
-    /// CPUs we want to offer.
-    pub cpus: u32,
-    /// The CPUs of the worker that runs now, if any.
-    pub worker_cpus: Option<u32>,
-    /// Whether the user paused.
-    pub paused: bool,
-    /// Why the head is unreachable, when it is.
-    pub unreachable: Option<Unreachable>,
-    /// What needs the user, when something does.
-    pub fault: Option<Fault>,
-    /// Abnormal worker exits within the breaker's window.
-    pub recent_failures: usize,
-    /// A pause the supervisor chose (battery, sleep), when one holds.
-    #[serde(default)]
-    pub auto_pause: Option<AutoPause>,
-    /// Mobile mode (a laptop: battery policy on).
-    #[serde(default)]
-    pub mobile: bool,
-}
-
-impl Default for Status {
-    /// Nothing known yet: what the tray shows before the supervisor's first step.
-    fn default() -> Self {
-        Status {
-            phase: Phase::Checking,
-            head: None,
-            cpus: 1,
-            worker_cpus: None,
-            paused: false,
-            unreachable: None,
-            fault: None,
-            recent_failures: 0,
-            auto_pause: None,
-            mobile: false,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -604,7 +425,7 @@ impl Supervisor {
         };
         Status {
             phase: self.phase(),
-            head: self.head.as_ref().map(|h| h.to_string()),
+            head: self.head.clone(),
             cpus: self.cpus,
             worker_cpus,
             paused: self.paused,
@@ -832,14 +653,15 @@ impl Supervisor {
                 }) {
                     self.backoff.record_stable();
                 }
-                if failure.is_permanent() {
-                    self.set_fault(Fault::Worker { failure });
-                } else if failure.is_network_caused() || matches!(self.reach, Reach::Down { .. }) {
+                match retry_for(&failure) {
+                    Retry::Never => self.set_fault(Fault::Worker { failure }),
                     // The network, not the worker: restart as soon as the head answers, without
                     // counting towards the breaker. The 1 s floor still applies.
-                    self.probe_soon(now);
-                } else {
-                    self.count_failure(now, failure);
+                    Retry::WhenHeadAnswers => self.probe_soon(now),
+                    Retry::AfterBackoff if matches!(self.reach, Reach::Down { .. }) => {
+                        self.probe_soon(now)
+                    }
+                    Retry::AfterBackoff => self.count_failure(now, failure),
                 }
             }
         }

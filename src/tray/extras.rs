@@ -8,7 +8,7 @@ use std::time::Duration;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use crate::dashboard;
-use crate::platform::power::{ChargeState, PowerSnapshot};
+use crate::model::{ChargeState, PowerSnapshot};
 use crate::tray::menu::BatteryTrend;
 
 /// How often the figures are refreshed.
@@ -104,7 +104,7 @@ pub fn cluster(head_host: &str) -> Option<(f64, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::power::Battery;
+    use crate::model::Battery;
 
     #[test]
     fn the_worker_tree_adds_up_and_ignores_strangers() {

@@ -2,7 +2,7 @@
 //! `assets/make-icons.sh`). macOS gets template images (black + alpha, recoloured by the menu
 //! bar for light and dark mode); Linux trays do not recolour, so they get the coloured ones.
 
-use crate::supervisor::Phase;
+use crate::model::Phase;
 
 /// Which drawing a phase uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,8 +3,8 @@
 //! The tray never decides anything: it renders [`model`] and turns a click on an entry's id
 //! into a request ([`command_for`]). Both are plain functions, tested without a display.
 
+use crate::model::{Phase, Status};
 use crate::runtime::control::Request;
-use crate::supervisor::{Phase, Status};
 use crate::text::{self, Lang};
 
 /// What the menu shows besides the supervisor's status: facts the tray samples itself.
@@ -233,14 +233,14 @@ pub fn shape(entries: &[Entry]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ray_output::WorkerFailure;
-    use crate::supervisor::{Fault, Unreachable};
-    use crate::tailscale::TailscaleProblem;
+    use crate::model::TailscaleProblem;
+    use crate::model::WorkerFailure;
+    use crate::model::{Fault, Unreachable};
 
     fn status(phase: Phase) -> Status {
         Status {
             phase,
-            head: Some("100.64.0.1:6379".into()),
+            head: Some("100.64.0.1:6379".parse().expect("a head address")),
             cpus: 10,
             worker_cpus: Some(10),
             paused: phase == Phase::Paused,

@@ -23,11 +23,11 @@ use tray_icon::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuIt
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use crate::config::Paths;
+use crate::model::{Notice, Phase, Status};
 use crate::platform::sleep::{SleepHandler, SleepObserver};
 use crate::runtime::control::{Pending, Reply, Request, StatusReport, SystemEvent};
 use crate::runtime::Notifier;
 use crate::service;
-use crate::supervisor::{Notice, Phase, Status};
 use crate::text::{self, Lang};
 use icons::IconKind;
 use menu::{Entry, Extras};
@@ -452,7 +452,11 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
 /// supervisor (nothing is saved) and the reason shown in an error dialog.
 fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) {
     let words = text::menu_words(lang);
-    let current = current.head.clone().unwrap_or_default();
+    let current = current
+        .head
+        .as_ref()
+        .map(|h| h.to_string())
+        .unwrap_or_default();
     let requests = requests.clone();
     std::thread::spawn(move || {
         match dialog::ask("BitTrader Worker", words.head_prompt, &current) {
@@ -501,7 +505,6 @@ async fn sample_extras(
             .status
             .as_ref()
             .and_then(|s| s.head.clone())
-            .and_then(|h| h.parse::<crate::config::HeadAddress>().ok())
             .map(|h| h.host);
         let ask_cluster = connected && round.is_multiple_of(extras::CLUSTER_EVERY);
         // Measuring the worker walks the whole process table (sysinfo): only while it is part

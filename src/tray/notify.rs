@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::supervisor::{Fault, Notice};
+use crate::model::{Fault, Notice};
 
 /// The default spacing of outage notifications.
 pub const MIN_GAP: Duration = Duration::from_secs(180);
@@ -60,7 +60,7 @@ impl NotificationGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ray_output::WorkerFailure;
+    use crate::model::WorkerFailure;
 
     fn lost() -> Notice {
         Notice::HeadLost { why: None }

@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bittrader_worker::config::HeadAddress;
-use bittrader_worker::ray_output::WorkerFailure;
+use bittrader_worker::model::HeadAddress;
+use bittrader_worker::model::WorkerFailure;
+use bittrader_worker::model::{Phase, Unreachable};
 use bittrader_worker::supervisor::{
-    Action, Event, HeadProbe, Phase, Settings, Supervisor, Unreachable, UserCommand, WorkerExit,
-    WorkerSpec,
+    Action, Event, HeadProbe, Settings, Supervisor, UserCommand, WorkerExit, WorkerSpec,
 };
 
 /// Something the simulated world will do at a time.

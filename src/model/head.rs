@@ -1,0 +1,182 @@
+//! The Ray head's address: parsed from what a user types, displayed as `host:port`.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The Ray GCS port a head listens on unless told otherwise.
+pub const DEFAULT_HEAD_PORT: u16 = 6379;
+
+/// Shown in every head-address error so the user sees a correct example right away.
+pub const HEAD_ADDRESS_HINT: &str =
+    "use host or host:port, e.g. 100.64.0.1 or desktop.tailnet.ts.net:6379";
+
+/// The Ray head to join: an IP address or DNS name, and the GCS port.
+///
+/// Parsed from `host`, `host:port`, `[v6]:port` or a bare IPv6 address; the port defaults to
+/// 6379. Displayed (and stored in config.toml) as `host:port`, IPv6 in brackets.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HeadAddress {
+    /// IP address (IPv6 without brackets) or DNS name (without a trailing dot).
+    pub host: String,
+    /// GCS port, 1 to 65535.
+    pub port: u16,
+}
+
+/// Why a head address was refused; its Display is the user-facing message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{given}` is not a head address: {why}")]
+pub struct HeadAddressError {
+    /// What the user gave.
+    pub given: String,
+    /// What is wrong and what is allowed.
+    pub why: String,
+}
+
+impl HeadAddress {
+    /// The host as an IP address, when it is one (and not a name).
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.host.parse().ok()
+    }
+}
+
+impl FromStr for HeadAddress {
+    type Err = HeadAddressError;
+
+    fn from_str(given: &str) -> Result<Self, Self::Err> {
+        parse_head_address(given)
+    }
+}
+
+/// Surrounding whitespace is ignored (a pasted value often carries some); whitespace inside is
+/// refused.
+fn parse_head_address(given: &str) -> Result<HeadAddress, HeadAddressError> {
+    let fail = |why: &str| HeadAddressError {
+        given: given.to_string(),
+        why: why.to_string(),
+    };
+    let s = given.trim();
+    if s.is_empty() {
+        return Err(fail(&format!("it is empty; {HEAD_ADDRESS_HINT}")));
+    }
+    if s.chars().any(char::is_whitespace) {
+        return Err(fail(&format!("it contains spaces; {HEAD_ADDRESS_HINT}")));
+    }
+    if s.contains("://") || s.contains('/') {
+        return Err(fail(HEAD_ADDRESS_HINT));
+    }
+
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (inside, after) = rest
+            .split_once(']')
+            .ok_or_else(|| fail(HEAD_ADDRESS_HINT))?;
+        let ip: Ipv6Addr = inside.parse().map_err(|_| {
+            fail("the part in brackets must be an IPv6 address, e.g. [fd7a:115c:a1e0::1]:6379")
+        })?;
+        let port = match after {
+            "" => DEFAULT_HEAD_PORT,
+            _ => match after.strip_prefix(':') {
+                Some(p) => parse_port(p).map_err(|why| fail(&why))?,
+                None => return Err(fail(HEAD_ADDRESS_HINT)),
+            },
+        };
+        (ip.to_string(), port)
+    } else if let Ok(ip) = s.parse::<Ipv6Addr>() {
+        (ip.to_string(), DEFAULT_HEAD_PORT)
+    } else if let Some((host, p)) = s.rsplit_once(':') {
+        if host.contains(':') {
+            return Err(fail(
+                "an IPv6 address with a port needs brackets, e.g. [fd7a:115c:a1e0::1]:6379",
+            ));
+        }
+        let port = parse_port(p).map_err(|why| fail(&why))?;
+        (check_host(host).map_err(|why| fail(&why))?, port)
+    } else {
+        (check_host(s).map_err(|why| fail(&why))?, DEFAULT_HEAD_PORT)
+    };
+    Ok(HeadAddress { host, port })
+}
+
+/// A port is 1 to 65535; the message says which rule was broken.
+fn parse_port(p: &str) -> Result<u16, String> {
+    if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "the port must be a number from 1 to 65535; {HEAD_ADDRESS_HINT}"
+        ));
+    }
+    match p.parse::<u32>() {
+        Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
+        // Too many digits to fit a u32 is just as out of range as 99999.
+        _ => Err("the port must be 1 to 65535".to_string()),
+    }
+}
+
+/// Accepts an IPv4 address or a DNS hostname (RFC 1123 labels), returns it normalised
+/// (a trailing dot of a fully-qualified name is dropped).
+fn check_host(host: &str) -> Result<String, String> {
+    if host.is_empty() {
+        return Err(format!("the host is missing; {HEAD_ADDRESS_HINT}"));
+    }
+    if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        return Ok(ip.to_string());
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let bad_name = || {
+        format!(
+            "the host must be an IP address or a name made of letters, digits, hyphens and dots \
+             (each part 1 to 63 characters, not starting or ending with a hyphen); {HEAD_ADDRESS_HINT}"
+        )
+    };
+    if name.is_empty() || name.len() > 253 {
+        return Err(bad_name());
+    }
+    for label in name.split('.') {
+        let ok = (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !ok {
+            return Err(bad_name());
+        }
+    }
+    // A name whose last part is all digits is a mistyped IPv4 address (`300.1.1.1`,
+    // `100.64.0`): no top-level domain is numeric, so say what it most likely is.
+    if name
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "`{host}` is not a valid IPv4 address (four numbers 0 to 255, e.g. 100.64.0.1)"
+        ));
+    }
+    Ok(name.to_string())
+}
+
+impl fmt::Display for HeadAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl TryFrom<String> for HeadAddress {
+    type Error = HeadAddressError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        parse_head_address(&s)
+    }
+}
+
+impl From<HeadAddress> for String {
+    fn from(h: HeadAddress) -> String {
+        h.to_string()
+    }
+}

@@ -1,0 +1,18 @@
+//! The shared vocabulary: the types that cross from the OS readers and parsers to the
+//! supervisor, and from the supervisor to the tray, the CLI and the log.
+//!
+//! It depends on nothing else in this crate and does no IO, so that anything may import it
+//! without importing IO: the parsers (`tailscale`, `ray_output`, `platform::power`) produce
+//! these types, the supervisor reasons over them, and `text` words them.
+
+mod failure;
+mod head;
+mod power;
+mod reach;
+mod status;
+
+pub use failure::WorkerFailure;
+pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT};
+pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};
+pub use reach::{TailscaleProblem, Unreachable};
+pub use status::{AutoPause, Fault, Notice, Phase, Status, StopReason};

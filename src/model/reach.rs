@@ -1,0 +1,36 @@
+//! Why the head cannot be reached: what the probe and Tailscale found.
+
+use serde::{Deserialize, Serialize};
+
+/// Why the head did not answer a probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Unreachable {
+    /// No answer within the probe's timeout (the network is gone or the host is asleep).
+    TimedOut,
+    /// The head's machine answered but nothing listens on the port (Ray is not running there).
+    Refused,
+    /// This machine has no route to the head (no network, or the VPN is down).
+    NoRoute,
+    /// The head's name does not resolve.
+    NameNotResolved,
+    /// Tailscale explains it.
+    Tailscale { problem: TailscaleProblem },
+    /// Anything else, as the OS said it.
+    Other { detail: String },
+}
+
+/// Something about Tailscale that explains why the head cannot be reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TailscaleProblem {
+    /// Tailscale is turned off on this machine.
+    Stopped,
+    /// Tailscale needs a login (or an admin's approval) on this machine.
+    NeedsLogin,
+    /// The head's machine is offline in the tailnet.
+    HeadOffline {
+        /// The head's name as Tailscale knows it.
+        peer: String,
+    },
+}

@@ -1,0 +1,153 @@
+//! What the supervisor reports: the state the user sees, why it pauses, what needs them, what
+//! to notify. The tray, the CLI and the log render these; none of them decides anything.
+
+use serde::{Deserialize, Serialize};
+
+use super::{HeadAddress, Unreachable, WorkerFailure};
+
+/// A pause the supervisor chose by itself. It never overrides the user's own pause: the two
+/// are kept apart, and the worker runs only when neither holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AutoPause {
+    /// On battery at or below the stop level; resumes on power or above the resume level.
+    LowBattery {
+        /// The level when it was last seen.
+        percent: u8,
+    },
+    /// On battery with "contribute only on power".
+    OnBattery,
+    /// The machine is going to sleep or asleep.
+    Asleep,
+}
+
+/// Why the supervisor stops a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The head stayed unreachable for the whole grace.
+    HeadLost,
+    /// The user paused.
+    Paused,
+    /// The CPU count or the head changed: replaced by a new worker.
+    Reconfigure,
+    /// It did not join in time.
+    JoinTimeout,
+    /// The supervisor is finishing.
+    Shutdown,
+    /// The machine is going to sleep.
+    Sleep,
+    /// The battery policy paused.
+    Battery,
+    /// The machine woke after a sleep long enough for the head to have dropped the node:
+    /// replaced by a fresh worker.
+    Woke,
+}
+
+/// Something worth a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    /// The head stayed unreachable for the whole grace; the worker was stopped.
+    HeadLost { why: Option<Unreachable> },
+    /// The worker joined again after an outage that was notified.
+    Reconnected { away_secs: u64 },
+    /// Something the user must fix.
+    NeedsAttention { fault: Fault },
+    /// The battery fell to the warning level while contributing (once per discharge).
+    BatteryLow { percent: u8 },
+    /// The supervisor paused by itself.
+    AutoPaused { reason: AutoPause },
+    /// The lid closed while contributing: the machine will sleep and the head carries on alone.
+    LidClosed,
+}
+
+/// A state that retrying cannot fix; it stays until the user acts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// No head address is configured.
+    NoHead,
+    /// The `ray` executable is missing.
+    RayMissing { path: String },
+    /// The worker failed in a way that restarting will not change.
+    Worker { failure: WorkerFailure },
+    /// The worker kept dying: the breaker tripped.
+    GaveUp {
+        failures: usize,
+        last: WorkerFailure,
+    },
+}
+
+/// The one-word state the user sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Not yet known whether the head is reachable.
+    Checking,
+    /// The worker is starting and has not joined yet.
+    Starting,
+    /// The worker is part of the cluster.
+    Connected,
+    /// The head is unreachable; the worker is kept during the grace.
+    Disconnecting,
+    /// The head is unreachable and no worker runs; probing often.
+    Disconnected,
+    /// The head is reachable; waiting out a restart delay or replacing the worker.
+    Reconnecting,
+    /// The worker is being stopped (pause, shutdown, error).
+    Stopping,
+    /// The user paused.
+    Paused,
+    /// Needs the user: see the fault.
+    Error,
+    /// Finishing.
+    ShuttingDown,
+    /// Finishing the running tasks before leaving (a planned pause).
+    Draining,
+}
+
+/// A snapshot for the tray, the CLI and the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// The derived state.
+    pub phase: Phase,
+    /// The head we want to be joined to.
+    pub head: Option<HeadAddress>,
+    /// CPUs we want to offer.
+    pub cpus: u32,
+    /// The CPUs of the worker that runs now, if any.
+    pub worker_cpus: Option<u32>,
+    /// Whether the user paused.
+    pub paused: bool,
+    /// Why the head is unreachable, when it is.
+    pub unreachable: Option<Unreachable>,
+    /// What needs the user, when something does.
+    pub fault: Option<Fault>,
+    /// Abnormal worker exits within the breaker's window.
+    pub recent_failures: usize,
+    /// A pause the supervisor chose (battery, sleep), when one holds.
+    #[serde(default)]
+    pub auto_pause: Option<AutoPause>,
+    /// Mobile mode (a laptop: battery policy on).
+    #[serde(default)]
+    pub mobile: bool,
+}
+
+impl Default for Status {
+    /// Nothing known yet: what the tray shows before the supervisor's first step.
+    fn default() -> Self {
+        Status {
+            phase: Phase::Checking,
+            head: None,
+            cpus: 1,
+            worker_cpus: None,
+            paused: false,
+            unreachable: None,
+            fault: None,
+            recent_failures: 0,
+            auto_pause: None,
+            mobile: false,
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! What a worker's failure means for the next start: the retry classification.
+//!
+//! One table, so that a reader finds in one place why a failure stops everything, waits for
+//! the network, or counts towards the breaker.
+
+use crate::model::WorkerFailure;
+
+/// How the supervisor reacts to one failure of the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Restarting cannot fix it (a version skew, auth refused, Ray's multi-node switch off):
+    /// go to Error and say what to do.
+    Never,
+    /// The network, not the worker: start again as soon as the head answers.
+    WhenHeadAnswers,
+    /// The worker itself failed: restart after the backoff delay, and count it towards the
+    /// breaker.
+    AfterBackoff,
+}
+
+/// The reaction to `failure`.
+pub fn retry_for(failure: &WorkerFailure) -> Retry {
+    match failure {
+        WorkerFailure::VersionMismatch { .. }
+        | WorkerFailure::VersionSkewSuspected { .. }
+        | WorkerFailure::MultiNodeDisabled
+        | WorkerFailure::AuthRefused => Retry::Never,
+        WorkerFailure::HeadUnreachable | WorkerFailure::NodeMarkedDead => Retry::WhenHeadAnswers,
+        WorkerFailure::Crashed { .. } => Retry::AfterBackoff,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_has_its_reaction() {
+        let never = [
+            WorkerFailure::VersionMismatch {
+                cluster: Some("2.60.0".into()),
+                this_machine: Some("2.51.2".into()),
+            },
+            WorkerFailure::VersionSkewSuspected { this_machine: None },
+            WorkerFailure::MultiNodeDisabled,
+            WorkerFailure::AuthRefused,
+        ];
+        for failure in never {
+            assert_eq!(retry_for(&failure), Retry::Never, "{failure:?}");
+        }
+        for failure in [
+            WorkerFailure::HeadUnreachable,
+            WorkerFailure::NodeMarkedDead,
+        ] {
+            assert_eq!(retry_for(&failure), Retry::WhenHeadAnswers, "{failure:?}");
+        }
+        let crashed = WorkerFailure::Crashed {
+            last_line: "boom".into(),
+        };
+        assert_eq!(retry_for(&crashed), Retry::AfterBackoff);
+    }
+}
