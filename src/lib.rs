@@ -17,6 +17,7 @@
 pub mod config;
 pub mod dashboard;
 pub mod demo;
+pub mod local_head;
 pub mod model;
 pub mod platform;
 pub mod ray_output;

@@ -6,12 +6,18 @@ use std::future::Future;
 use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use crate::config::{Config, Paths};
-use crate::demo::LocalHead;
+use crate::local_head::LocalHead;
 use crate::platform::SystemProcesses;
 use crate::runtime::control::{self, Pending, StatusReport};
+use crate::runtime::log::RotatingLog;
+use crate::runtime::platform::ray_executable;
 use crate::runtime::probe::TailscaleCli;
-use crate::runtime::{self, instance, DriverOptions, Notifier};
+use crate::runtime::{self, instance, machine, worker, DriverOptions, Notifier, SystemPlatform};
 
 /// This machine's logical CPUs: the most that may be offered.
 pub fn machine_cpus() -> u32 {
@@ -67,13 +73,31 @@ pub async fn serve(
     demo_if_unconfigured: bool,
 ) -> anyhow::Result<()> {
     let (requests_tx, requests_rx) = requests;
+    let mut startup_lines = Vec::new();
+    match worker::stop_orphan(
+        &paths.worker_pid_file(),
+        &SystemProcesses,
+        Duration::from_secs(config.timing.stop_grace_secs),
+    )
+    .await
+    {
+        worker::Orphan::Stopped { pid } => startup_lines.push(format!(
+            "🧹 Stopped the worker (pid {pid}) left behind by an earlier run"
+        )),
+        worker::Orphan::Stale { pid } => startup_lines.push(format!(
+            "Left pid {pid} alone: it is no longer the worker an earlier run started"
+        )),
+        worker::Orphan::None => {}
+    }
     let demo = if demo_if_unconfigured && config.head.is_none() {
-        let ray = runtime::ray_executable(&config, &paths);
+        let ray = ray_executable(config.ray_path.as_ref(), &paths);
         let log = paths.home.join("demo-head.log");
         match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &log)).await {
             Ok(Ok(head)) => Some(head),
             Ok(Err(e)) => {
-                eprintln!("bittrader-worker: no head is configured and the demo head could not start: {e:#}");
+                startup_lines.push(format!(
+                    "No head is configured and the demo head could not start: {e:#}"
+                ));
                 None
             }
             Err(_) => None,
@@ -84,14 +108,34 @@ pub async fn serve(
     let connections = control::serve(&paths.socket(), requests_tx)
         .with_context(|| format!("opening the control socket {}", paths.socket().display()))?;
     let socket = paths.socket();
+    let form_factor = tokio::task::spawn_blocking(crate::platform::detect_form_factor)
+        .await
+        .unwrap_or(crate::platform::FormFactor::Unknown);
+    let mobile = machine::is_mobile(config.mode, form_factor);
+    startup_lines.push(format!(
+        "💻 {} mode ({form_factor:?})",
+        if mobile { "Mobile" } else { "Desktop" }
+    ));
+    let ray_log = Arc::new(Mutex::new(RotatingLog::new(
+        paths.ray_log_file(),
+        runtime::LOG_MAX_BYTES,
+    )));
+    let mut platform =
+        SystemPlatform::new(paths.clone(), &config, TailscaleCli::discover(), ray_log);
+    if let Some(head) = &demo {
+        // The demo head listens on loopback only: with Tailscale up, the worker would announce
+        // its 100.x address to it.
+        platform.pin_node_ip(head.address.clone(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
     let options = DriverOptions {
+        settings: runtime::settings_from(&config, mobile),
         paths,
         config,
         machine_cpus: machine_cpus(),
-        tailscale: TailscaleCli::discover(),
         demo_head: demo.as_ref().map(|head| head.address.clone()),
+        startup_lines,
     };
-    let result = runtime::run(options, requests_rx, status, notifier, shutdown).await;
+    runtime::run(platform, options, requests_rx, status, notifier, shutdown).await;
     if let Some(head) = demo {
         // Stopping it waits for its processes: not on the runtime's thread.
         let _ = tokio::task::spawn_blocking(move || drop(head)).await;
@@ -100,7 +144,7 @@ pub async fn serve(
     // The answer to `quit` is written by its connection's task: let it go out before the
     // runtime is dropped, or the CLI reads EOF instead of "Stopped.".
     connections.finish(std::time::Duration::from_secs(2)).await;
-    result
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM (launchd and systemd stop services with SIGTERM).

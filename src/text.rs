@@ -4,7 +4,7 @@
 //! cluster with 10 CPUs`): one line per change of state, never one per probe.
 
 use crate::model::{
-    AutoPause, Fault, Notice, Phase, Status, TailscaleProblem, Unreachable, WorkerFailure,
+    AutoPause, Fault, LogNote, Notice, Phase, Status, TailscaleProblem, Unreachable, WorkerFailure,
 };
 
 /// The language of the menu, the tooltip and the notifications. The log stays in English, as
@@ -462,6 +462,19 @@ fn failure_en(failure: &WorkerFailure) -> String {
         WorkerFailure::NodeMarkedDead => {
             "The head dropped this node after a network cut; rejoining.".to_string()
         }
+        WorkerFailure::DidNotJoin { within_secs } => format!(
+            "Ray did not join the cluster within {within_secs} s. See ray-worker.out in the \
+             worker's folder for its output."
+        ),
+        WorkerFailure::ExitedSilently { code: Some(code) } => format!(
+            "`ray start` exited with code {code} without saying why. See ray-worker.out in the \
+             worker's folder for its output."
+        ),
+        WorkerFailure::ExitedSilently { code: None } => {
+            "`ray start` was killed by a signal. See ray-worker.out in the worker's folder for \
+             its output."
+                .to_string()
+        }
         WorkerFailure::Crashed { last_line } if last_line.is_empty() => {
             "Ray stopped without saying why. See ray-worker.out in the worker's folder for \
              its output."
@@ -529,6 +542,19 @@ fn failure_es(failure: &WorkerFailure) -> String {
         WorkerFailure::NodeMarkedDead => {
             "El head dio de baja este nodo tras un corte de red; volviendo a unirse.".to_string()
         }
+        WorkerFailure::DidNotJoin { within_secs } => format!(
+            "Ray no se unió al cluster en {within_secs} s. Mira ray-worker.out en la carpeta \
+             del worker para ver su salida."
+        ),
+        WorkerFailure::ExitedSilently { code: Some(code) } => format!(
+            "`ray start` terminó con el código {code} sin decir por qué. Mira ray-worker.out en \
+             la carpeta del worker para ver su salida."
+        ),
+        WorkerFailure::ExitedSilently { code: None } => {
+            "`ray start` fue terminado por una señal. Mira ray-worker.out en la carpeta del \
+             worker para ver su salida."
+                .to_string()
+        }
         WorkerFailure::Crashed { last_line } if last_line.is_empty() => {
             "Ray se detuvo sin decir por qué. Mira ray-worker.out en la carpeta del worker \
              para ver su salida."
@@ -537,6 +563,20 @@ fn failure_es(failure: &WorkerFailure) -> String {
         WorkerFailure::Crashed { last_line } => format!(
             "Ray se detuvo de forma inesperada: {last_line}. Mira ray-worker.out en la carpeta \
              del worker para ver la salida completa."
+        ),
+    }
+}
+
+/// A line for `worker.log` about something no state change shows.
+pub fn log_note(note: &LogNote) -> String {
+    match note {
+        LogNote::DrainEnded {
+            tasks_finished: true,
+            ..
+        } => "⏳ Drained: the running tasks finished".to_string(),
+        LogNote::DrainEnded { deadline_secs, .. } => format!(
+            "⏳ Drain deadline ({deadline_secs} s) passed with tasks still running; stopping \
+             (Ray retries them on other nodes; tasks pinned to this one wait for it)"
         ),
     }
 }
@@ -713,6 +753,9 @@ mod tests {
             WorkerFailure::AuthRefused,
             WorkerFailure::HeadUnreachable,
             WorkerFailure::NodeMarkedDead,
+            WorkerFailure::DidNotJoin { within_secs: 120 },
+            WorkerFailure::ExitedSilently { code: Some(1) },
+            WorkerFailure::ExitedSilently { code: None },
             WorkerFailure::Crashed {
                 last_line: String::new(),
             },

@@ -4,9 +4,11 @@
 #[path = "common/sim.rs"]
 mod sim;
 
-use bittrader_worker::model::{AutoPause, Notice, Phase};
+use bittrader_worker::model::{AutoPause, LogNote, Notice, Phase};
 use bittrader_worker::model::{Battery, ChargeState, PowerSnapshot};
-use bittrader_worker::supervisor::{Action, Event, LaptopPolicy, Settings, UserCommand};
+use bittrader_worker::supervisor::{
+    Action, Event, LaptopPolicy, Settings, TreeReading, UserCommand,
+};
 use sim::{secs, Sim};
 
 fn mobile(policy: LaptopPolicy) -> Sim {
@@ -208,11 +210,23 @@ fn closing_the_lid_while_contributing_warns_once() {
 fn sleep_stops_the_worker_and_wake_rejoins_at_once() {
     let mut sim = mobile(LaptopPolicy::default());
     sim.event(Event::WillSleep);
+    assert!(
+        sim.sup.status().holding_sleep,
+        "the sleep waits for the worker"
+    );
     sim.run_for(secs(5));
     assert!(sim.worker.is_none(), "stopped before sleeping");
+    assert!(!sim.sup.status().holding_sleep, "released once it stopped");
     assert_eq!(sim.sup.status().auto_pause, Some(AutoPause::Asleep));
     assert_eq!(sim.phase(), Phase::Paused);
-    sim.run_for(secs(600));
+    // Asleep: the monotonic clock the supervisor runs on stands still. On wake the clocks
+    // measure the sleep, and the OS says it woke.
+    sim.event(Event::SleepMeasured { slept_secs: 600 });
+    assert_eq!(
+        sim.phase(),
+        Phase::Paused,
+        "only the OS's wake ends the pause"
+    );
     assert_eq!(sim.starts().len(), 1, "nothing starts while asleep");
     let woke = sim.elapsed();
     sim.event(Event::Woke { slept_secs: 600 });
@@ -227,7 +241,7 @@ fn sleep_stops_the_worker_and_wake_rejoins_at_once() {
 fn a_wake_seen_only_as_a_clock_jump_replaces_the_stale_worker() {
     let mut sim = mobile(LaptopPolicy::default());
     // No WillSleep came: the worker was frozen with the machine.
-    sim.event(Event::Woke { slept_secs: 300 });
+    sim.event(Event::SleepMeasured { slept_secs: 300 });
     assert_eq!(sim.phase(), Phase::Reconnecting);
     sim.run_for(secs(10));
     assert_eq!(sim.starts().len(), 2);
@@ -235,9 +249,71 @@ fn a_wake_seen_only_as_a_clock_jump_replaces_the_stale_worker() {
     assert_eq!(sim.sup.status().recent_failures, 0, "not a crash");
     assert!(!sim.double_start);
     // A short nap (shorter than the head's health checks) keeps the worker.
-    sim.event(Event::Woke { slept_secs: 5 });
+    sim.event(Event::SleepMeasured { slept_secs: 20 });
     sim.run_for(secs(10));
     assert_eq!(sim.starts().len(), 2);
+    // The OS's notification of the same wake, seconds later, is its echo: the fresh worker
+    // stays.
+    sim.run_for(secs(40));
+    sim.event(Event::SleepMeasured { slept_secs: 300 });
+    sim.run_for(secs(2));
+    sim.event(Event::Woke { slept_secs: 300 });
+    sim.run_for(secs(10));
+    assert_eq!(sim.starts().len(), 3, "replaced once, not twice");
+    assert!(!sim.double_start);
+}
+
+#[test]
+fn a_clock_measured_sleep_during_an_announced_one_only_probes() {
+    // A dark wake (Power Nap): the clocks show time asleep, the OS posts no wake.
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.event(Event::WillSleep);
+    sim.run_for(secs(5));
+    let probes_before = probes(&sim);
+    sim.event(Event::SleepMeasured { slept_secs: 1800 });
+    sim.run_for(secs(1));
+    assert!(probes(&sim) > probes_before, "the network is probed again");
+    // Awake this time for longer than a cancelled sleep would be given: still asleep, as the
+    // sleep did happen.
+    sim.run_for(secs(120));
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert_eq!(sim.starts().len(), 1);
+    sim.event(Event::Woke { slept_secs: 1800 });
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+}
+
+#[test]
+fn a_sleep_announced_and_never_taken_ends_after_a_minute_awake() {
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.event(Event::WillSleep);
+    sim.run_for(secs(30));
+    assert_eq!(sim.phase(), Phase::Paused);
+    sim.run_for(secs(45));
+    assert_eq!(sim.phase(), Phase::Connected, "the sleep was cancelled");
+    assert_eq!(sim.starts().len(), 2);
+}
+
+#[test]
+fn a_sleep_hold_ends_at_its_bound_even_if_the_worker_never_stops() {
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.stop_delay = secs(3600);
+    sim.event(Event::WillSleep);
+    assert!(sim.sup.status().holding_sleep);
+    sim.run_for(secs(12));
+    assert!(
+        sim.sup.status().holding_sleep,
+        "the stop grace and the kill: 13 s"
+    );
+    sim.run_for(secs(2));
+    assert!(!sim.sup.status().holding_sleep, "the sleep goes ahead");
+}
+
+fn probes(sim: &Sim) -> usize {
+    sim.records
+        .iter()
+        .filter(|r| matches!(r.action, Action::Probe { .. }))
+        .count()
 }
 
 #[test]
@@ -257,6 +333,19 @@ fn pause_after_tasks_drains_then_stops() {
     );
     assert_eq!(sim.phase(), Phase::Paused);
     assert!(sim.sup.status().paused);
+    assert!(logged(&sim, |note| matches!(
+        note,
+        LogNote::DrainEnded {
+            tasks_finished: true,
+            ..
+        }
+    )));
+}
+
+fn logged(sim: &Sim, wanted: impl Fn(&LogNote) -> bool) -> bool {
+    sim.records
+        .iter()
+        .any(|r| matches!(&r.action, Action::Log(note) if wanted(note)))
 }
 
 #[test]
@@ -275,6 +364,11 @@ fn a_drain_that_never_reports_is_cut_short_at_its_deadline() {
         "{after:?}"
     );
     assert_eq!(sim.phase(), Phase::Paused);
+    assert!(logged(&sim, |note| *note
+        == LogNote::DrainEnded {
+            tasks_finished: false,
+            deadline_secs: 600
+        }));
 }
 
 #[test]
@@ -318,4 +412,60 @@ fn pause_after_tasks_before_joining_stops_at_once() {
     sim.user(UserCommand::PauseAfterTasks);
     assert!(sim.drains().is_empty(), "no tasks to finish");
     assert_eq!(sim.stops().len(), 1);
+}
+
+#[test]
+fn a_drain_rides_through_a_blip_and_stops_only_after_the_grace() {
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.drain_takes = None;
+    sim.user(UserCommand::PauseAfterTasks);
+    sim.run_for(secs(5));
+    sim.head_up = false;
+    let lost = sim.elapsed();
+    sim.run_for(secs(10));
+    assert_eq!(
+        sim.phase(),
+        Phase::Draining,
+        "one failed probe does not end it"
+    );
+    sim.head_up = true;
+    sim.run_for(secs(60));
+    assert_eq!(sim.phase(), Phase::Draining, "the blip is over");
+    sim.head_up = false;
+    let lost_again = sim.elapsed();
+    sim.run_for(secs(60));
+    let stops = sim.stops();
+    assert_eq!(stops.len(), 1);
+    let grace = Settings::default().grace;
+    assert!(stops[0] - lost_again >= grace && stops[0] - lost > grace);
+    assert_eq!(sim.phase(), Phase::Paused);
+}
+
+#[test]
+fn a_late_report_of_an_earlier_drain_does_not_end_a_new_one() {
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.drain_takes = None;
+    sim.user(UserCommand::PauseAfterTasks);
+    sim.run_for(secs(5));
+    // "Pause now", resume, and drain again: the first drain's number is stale.
+    sim.user(UserCommand::Pause);
+    sim.user(UserCommand::Resume);
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    sim.user(UserCommand::PauseAfterTasks);
+    let stops = sim.stops().len();
+    sim.event(Event::WorkerTreeSampled {
+        drain: 1,
+        reading: TreeReading::Gone,
+    });
+    sim.event(Event::DrainRequested {
+        drain: 1,
+        accepted: false,
+    });
+    assert_eq!(sim.phase(), Phase::Draining);
+    assert_eq!(
+        sim.stops().len(),
+        stops,
+        "the stale reports changed nothing"
+    );
 }

@@ -6,9 +6,8 @@ mod sim;
 
 use std::time::Duration;
 
-use bittrader_worker::model::Phase;
-use bittrader_worker::model::WorkerFailure;
-use bittrader_worker::model::{Battery, ChargeState, PowerSnapshot};
+use bittrader_worker::model::{Battery, ChargeState, Phase, PowerSnapshot, WorkerFailure};
+use bittrader_worker::supervisor::settings::SLEEP_CANCELLED_AFTER;
 use bittrader_worker::supervisor::{
     Action, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
 };
@@ -27,6 +26,7 @@ enum Step {
     Power(bool, u8),
     Sleep,
     Wake(u64),
+    SleepMeasured(u64),
     Wait(u64),
 }
 
@@ -53,6 +53,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (any::<bool>(), 0u8..=100).prop_map(|(ac, level)| Step::Power(ac, level)),
         1 => Just(Step::Sleep),
         1 => (0u64..3600).prop_map(Step::Wake),
+        1 => (0u64..3600).prop_map(Step::SleepMeasured),
         6 => (0u64..90_000).prop_map(Step::Wait),
     ]
 }
@@ -67,7 +68,8 @@ proptest! {
             ..fast_settings()
         });
         let mut paused = false;
-        let mut asleep = false;
+        // When the last sleep was announced and not yet woken from.
+        let mut asleep_since: Option<Duration> = None;
         for step in steps {
             match step {
                 Step::HeadUp => sim.head_up = true,
@@ -80,8 +82,9 @@ proptest! {
                     on_ac,
                     battery: Some(Battery { percent, state: ChargeState::Unknown }),
                 })),
-                Step::Sleep => { asleep = true; sim.event(Event::WillSleep) }
-                Step::Wake(slept_secs) => { asleep = false; sim.event(Event::Woke { slept_secs }) }
+                Step::Sleep => { asleep_since = Some(sim.elapsed()); sim.event(Event::WillSleep) }
+                Step::Wake(slept_secs) => { asleep_since = None; sim.event(Event::Woke { slept_secs }) }
+                Step::SleepMeasured(slept_secs) => sim.event(Event::SleepMeasured { slept_secs }),
                 Step::WorkerDies(failure) => {
                     if sim.worker.take().is_some() {
                         sim.event(Event::WorkerExited(WorkerExit { code: Some(1), failure }));
@@ -90,9 +93,14 @@ proptest! {
                 Step::Wait(ms) => {
                     let before = sim.records.len();
                     sim.run_for(Duration::from_millis(ms));
-                    // Never a start while paused or asleep.
-                    if paused || asleep {
-                        prop_assert!(!sim.records[before..].iter().any(|r| matches!(r.action, Action::StartWorker(_))));
+                    // Never a start while paused, nor after an announced sleep until the wake
+                    // (or until the sleep is found cancelled, that long awake).
+                    let starts = || sim.records[before..].iter().filter(|r| matches!(r.action, Action::StartWorker(_)));
+                    if paused {
+                        prop_assert!(starts().next().is_none());
+                    }
+                    if let Some(since) = asleep_since {
+                        prop_assert!(starts().all(|r| r.at >= since + SLEEP_CANCELLED_AFTER));
                     }
                 }
             }

@@ -318,3 +318,48 @@ fn starts_are_at_least_a_second_apart() {
         assert!(w[1] - w[0] >= secs(1), "{starts:?}");
     }
 }
+
+#[test]
+fn a_quit_finishes_by_its_deadline_even_if_the_worker_never_reports_its_end() {
+    let mut sim = Sim::new(Settings::default());
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    sim.stop_delay = secs(3600);
+    let asked = sim.elapsed();
+    sim.user(UserCommand::Shutdown);
+    sim.run_for(secs(60));
+    let exit = sim
+        .records
+        .iter()
+        .find(|r| matches!(r.action, Action::Exit))
+        .expect("an exit");
+    assert_eq!(exit.at - asked, Settings::default().quit_deadline());
+}
+
+#[test]
+fn outage_notifications_are_spaced_and_a_return_follows_only_a_shown_loss() {
+    // The head flaps every 100 s for 20 minutes, each outage longer than the grace.
+    let mut sim = Sim::new(Settings::default());
+    sim.run_for(secs(10));
+    for _ in 0..12 {
+        sim.head_up = false;
+        sim.run_for(secs(40));
+        sim.head_up = true;
+        sim.run_for(secs(60));
+    }
+    let lost = sim
+        .notices()
+        .iter()
+        .filter(|a| matches!(a, Action::Notify(Notice::HeadLost { .. })))
+        .count();
+    let back = sim
+        .notices()
+        .iter()
+        .filter(|a| matches!(a, Action::Notify(Notice::Reconnected { .. })))
+        .count();
+    assert!((1..12).contains(&lost), "{lost} of 12 outages notified");
+    assert_eq!(
+        lost, back,
+        "each shown loss, and only those, has its return"
+    );
+}

@@ -22,6 +22,13 @@ pub enum WorkerFailure {
     HeadUnreachable,
     /// The head declared this node dead (after a network cut) and the raylet exited.
     NodeMarkedDead,
+    /// It did not print that it joined within the join timeout.
+    DidNotJoin { within_secs: u64 },
+    /// It ended and its output said nothing that explains why.
+    ExitedSilently {
+        /// Its exit code; `None` when a signal ended it.
+        code: Option<i32>,
+    },
     /// Anything else: the last meaningful line of output.
     Crashed { last_line: String },
 }

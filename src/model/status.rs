@@ -132,6 +132,9 @@ pub struct Status {
     /// Mobile mode (a laptop: battery policy on).
     #[serde(default)]
     pub mobile: bool,
+    /// A sleep the OS announced is held back until the worker has stopped.
+    #[serde(default)]
+    pub holding_sleep: bool,
 }
 
 impl Default for Status {
@@ -148,6 +151,21 @@ impl Default for Status {
             recent_failures: 0,
             auto_pause: None,
             mobile: false,
+            holding_sleep: false,
         }
     }
+}
+
+/// Something worth a line in `worker.log` that no state change shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LogNote {
+    /// A drain ended: the running tasks finished, or its deadline passed with tasks still
+    /// running (Ray retries them elsewhere; tasks pinned to this node wait for it).
+    DrainEnded {
+        /// Whether the tasks finished.
+        tasks_finished: bool,
+        /// The deadline the drain had.
+        deadline_secs: u64,
+    },
 }

@@ -5,6 +5,9 @@
 //! `Arc<T>`). No fake touches the machine.
 
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::clock::SleepClock;
 
 use super::login_item::{LoginItem, LoginItemError, LoginStatus};
 use super::power::PowerSource;
@@ -18,11 +21,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A [`PowerSource`] whose answers the test sets.
+/// A [`PowerSource`] and [`SleepClock`] whose answers the test sets.
 #[derive(Debug)]
 pub struct FakePower {
     power: Mutex<PowerSnapshot>,
     lid_closed: Mutex<Option<bool>>,
+    asleep_total: Mutex<Duration>,
 }
 
 impl FakePower {
@@ -31,6 +35,7 @@ impl FakePower {
         FakePower {
             power: Mutex::new(power),
             lid_closed: Mutex::new(lid_closed),
+            asleep_total: Mutex::new(Duration::from_secs(1000)),
         }
     }
 
@@ -53,6 +58,17 @@ impl FakePower {
     /// What [`PowerSource::lid_closed`] answers from now on.
     pub fn set_lid_closed(&self, lid_closed: Option<bool>) {
         *lock(&self.lid_closed) = lid_closed;
+    }
+
+    /// The machine was suspended for `slept` ([`SleepClock::asleep_total`] grows by it).
+    pub fn sleep_for(&self, slept: Duration) {
+        *lock(&self.asleep_total) += slept;
+    }
+}
+
+impl SleepClock for FakePower {
+    fn asleep_total(&self) -> Option<Duration> {
+        Some(*lock(&self.asleep_total))
     }
 }
 

@@ -18,20 +18,16 @@
 //! nothing is logged: the clock-jump detection in `runtime/machine.rs` still sees the wakes.
 //! Tests point the watcher at a private bus with [`BUS_ENV`].
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 use zbus::{Connection, MessageStream, OwnedFd};
 
-use crate::runtime::control::{StatusReport, SystemEvent};
+use crate::model::{SleepGate, SystemEvent};
 
 /// A D-Bus address to use instead of the system bus (tests run a private bus with a fake logind).
 pub const BUS_ENV: &str = "BITTRADER_LOGIND_BUS";
-
-/// The longest the inhibitor is held after `PrepareForSleep(true)` while the worker stops.
-/// logind itself stops waiting after `InhibitDelayMaxSec` (5 s unless configured longer).
-pub const RELEASE_AFTER: Duration = Duration::from_secs(10);
 
 /// logind's bus name.
 const LOGIND: &str = "org.freedesktop.login1";
@@ -40,12 +36,15 @@ const MANAGER_PATH: &str = "/org/freedesktop/login1";
 /// logind's manager interface.
 const MANAGER: &str = "org.freedesktop.login1.Manager";
 
-/// Watches logind in a task of its own until the receiver of `events` goes away. `status` is
-/// the driver's: once it shows no worker after a `WillSleep`, the inhibitor is released.
-pub fn watch(events: mpsc::UnboundedSender<SystemEvent>, status: watch::Receiver<StatusReport>) {
+/// Watches logind in a task of its own until the receiver of `events` goes away.
+/// `gate` is the supervisor's verdict: once it has taken in our `WillSleep` and holds the
+/// sleep no more (the worker stopped, or the supervisor's hold ran out), the inhibitor is
+/// released. logind itself stops waiting after `InhibitDelayMaxSec` (5 s unless configured
+/// longer).
+pub fn watch(events: mpsc::UnboundedSender<SystemEvent>, gate: watch::Receiver<SleepGate>) {
     tokio::spawn(async move {
-        // Any error means no bus or no logind: the clock-jump detection remains.
-        let _ = run(events, status).await;
+        // Any error means no bus or no logind: the clock-measured sleep remains.
+        let _ = run(events, gate).await;
     });
 }
 
@@ -96,7 +95,7 @@ fn no_logind(error: &zbus::Error) -> bool {
 
 async fn run(
     events: mpsc::UnboundedSender<SystemEvent>,
-    mut status: watch::Receiver<StatusReport>,
+    mut gate: watch::Receiver<SleepGate>,
 ) -> zbus::Result<()> {
     let conn = connect().await?;
     // Subscribe before taking the inhibitor, so that no announcement falls in between.
@@ -111,6 +110,9 @@ async fn run(
         Err(_) => None,
     };
     let mut announced: Option<SystemTime> = None;
+    // The count of the supervisor's `SleepGate::will_sleeps_seen` our announcements reach: this
+    // process's announcements are the only WillSleep it sees on Linux without a tray.
+    let mut announced_count = gate.borrow().will_sleeps_seen;
 
     while let Some(message) = signals.next().await {
         let Ok(message) = message else { continue };
@@ -119,14 +121,16 @@ async fn run(
         };
         if going_to_sleep {
             announced = Some(SystemTime::now());
+            announced_count += 1;
             if events.send(SystemEvent::WillSleep).is_err() {
                 return Ok(());
             }
             if let Some(fd) = inhibitor.take() {
-                // The status may still show the worker the WillSleep is about to stop; it shows
-                // none once the worker has exited. A closed channel ends the wait as well.
-                let gone = status.wait_for(|report| report.worker_pid.is_none());
-                let _ = tokio::time::timeout(RELEASE_AFTER, gone).await;
+                // Wait for a verdict about this announcement, then for the hold to end. A
+                // closed channel (no supervisor any more) ends the wait as well.
+                let _ = gate
+                    .wait_for(|g| g.will_sleeps_seen >= announced_count && !g.holding)
+                    .await;
                 drop(fd);
             }
         } else {

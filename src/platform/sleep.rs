@@ -9,25 +9,16 @@
 //! observer runs the handler synchronously (no operation queue), so a handler that blocks
 //! until the worker has stopped holds the sleep back that long.
 //!
-//! Linux and the rest: nothing is observed ([`observe_sleep`] is a no-op). Linux relies on the
-//! clock-jump detection in `runtime/machine.rs`; logind's `PrepareForSleep` is handled in `platform/logind.rs`.
+//! Linux and the rest: nothing is observed ([`observe_sleep`] is a no-op). Linux relies on
+//! logind's `PrepareForSleep` (`platform/logind.rs`) and on the suspended time the clocks
+//! measure (`platform/clock.rs`, watched in `runtime/machine.rs`).
 //!
 //! This module reports facts (the machine will sleep; it woke after so long) to a
 //! [`SleepHandler`]; what to do about them is the supervisor's decision. It must not block
 //! anything itself: only the handler decides how long `will_sleep` may take.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
-
-/// A gap this large between the wall clock and the monotonic clock means the machine slept
-/// (the same threshold as `runtime::machine::MIN_SLEEP`).
-pub const SLEPT_GAP: Duration = Duration::from_secs(15);
-
-/// A sleep that was announced but has not happened after this long awake was cancelled.
-pub const CANCELLED_AFTER: Duration = Duration::from_secs(60);
-
-/// How often the watch over an announced sleep looks at the clocks.
-const WATCH_EVERY: Duration = Duration::from_secs(5);
+use std::time::{Duration, SystemTime};
 
 /// Receives the notifications.
 ///
@@ -45,70 +36,28 @@ pub trait SleepHandler: Send + Sync + 'static {
 /// time.
 #[derive(Debug, Default)]
 pub struct SleepTracker {
-    /// When the pending sleep was announced, and its round.
-    announced: Option<(SystemTime, u64)>,
-    /// Announcements so far.
-    rounds: u64,
+    /// When the pending sleep was announced.
+    announced: Option<SystemTime>,
 }
 
 impl SleepTracker {
-    /// Notes an announced sleep; returns its round (for [`SleepTracker::abandon`]).
-    pub fn will_sleep(&mut self, now: SystemTime) -> u64 {
-        self.rounds += 1;
-        self.announced = Some((now, self.rounds));
-        self.rounds
+    /// Notes an announced sleep.
+    pub fn will_sleep(&mut self, now: SystemTime) {
+        self.announced = Some(now);
     }
 
     /// A wake: how long since the sleep was announced. `None` without an announcement (this
     /// process started while the machine was going to sleep, or the wake was already
     /// reported): the clock-jump detection measures that sleep instead.
     pub fn did_wake(&mut self, now: SystemTime) -> Option<Duration> {
-        let (since, _) = self.announced.take()?;
+        let since = self.announced.take()?;
         Some(now.duration_since(since).unwrap_or_default())
     }
-
-    /// The round of the sleep announced and not yet woken from.
-    pub fn pending(&self) -> Option<u64> {
-        self.announced.map(|(_, round)| round)
-    }
-
-    /// Gives up waiting for the wake of round `round` (the sleep never came): like
-    /// [`SleepTracker::did_wake`], but only if that round is still the pending one.
-    pub fn abandon(&mut self, round: u64, now: SystemTime) -> Option<Duration> {
-        match self.announced {
-            Some((_, pending)) if pending == round => self.did_wake(now),
-            _ => None,
-        }
-    }
 }
 
-/// What the two clocks say, some time after a sleep was announced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SleepWatch {
-    /// The wall clock ran ahead: the machine slept; the wake notification (or the clock-jump
-    /// detection) will report it.
-    Slept,
-    /// Awake all along for [`CANCELLED_AFTER`]: the sleep was cancelled.
-    Cancelled,
-    /// Too early to tell.
-    Waiting,
-}
-
-/// Judges an announced sleep from the monotonic and wall-clock time elapsed since. The
-/// monotonic clock stops while the machine sleeps (macOS and Linux), the wall clock does not.
-pub fn judge_sleep(mono_elapsed: Duration, wall_elapsed: Duration) -> SleepWatch {
-    if wall_elapsed.saturating_sub(mono_elapsed) >= SLEPT_GAP {
-        SleepWatch::Slept
-    } else if mono_elapsed >= CANCELLED_AFTER {
-        SleepWatch::Cancelled
-    } else {
-        SleepWatch::Waiting
-    }
-}
-
-/// Between the OS's notifications and a [`SleepHandler`]: measures the sleep, and watches each
-/// announced sleep so that one that never comes (a sleep cancelled after it was announced,
-/// with no wake posted) does not leave the supervisor paused "asleep" for good.
+/// Between the OS's notifications and a [`SleepHandler`]: measures the sleep. A sleep that
+/// was announced and never came (no wake posted) is the supervisor's to judge
+/// (`supervisor::settings::SLEEP_CANCELLED_AFTER`).
 pub struct SleepRelay {
     /// Where the facts go.
     handler: Box<dyn SleepHandler>,
@@ -130,17 +79,10 @@ impl SleepRelay {
         self.tracker.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The OS says the machine is about to sleep: tells the handler (which may block), then
-    /// watches for a sleep that never comes.
-    pub fn will_sleep(self: &Arc<Self>) {
-        let (mono, wall) = (Instant::now(), SystemTime::now());
-        let round = self.tracker().will_sleep(wall);
+    /// The OS says the machine is about to sleep: tells the handler (which may block).
+    pub fn will_sleep(&self) {
+        self.tracker().will_sleep(SystemTime::now());
         self.handler.will_sleep();
-        let relay = Arc::clone(self);
-        // Without the thread, the wake notification (or the clock jump) still ends the pause.
-        let _ = std::thread::Builder::new()
-            .name("sleep-watch".into())
-            .spawn(move || relay.watch(round, mono, wall));
     }
 
     /// The OS says the machine woke.
@@ -148,30 +90,6 @@ impl SleepRelay {
         let slept = self.tracker().did_wake(SystemTime::now());
         if let Some(slept) = slept {
             self.handler.woke(slept);
-        }
-    }
-
-    /// Runs on its own thread until the sleep announced in `round` happened, was woken from,
-    /// or is found cancelled (then reports a wake).
-    fn watch(&self, round: u64, mono: Instant, wall: SystemTime) {
-        loop {
-            std::thread::sleep(WATCH_EVERY);
-            let wall_elapsed = SystemTime::now().duration_since(wall).unwrap_or_default();
-            match judge_sleep(mono.elapsed(), wall_elapsed) {
-                SleepWatch::Waiting => {
-                    if self.tracker().pending() != Some(round) {
-                        return; // Woken, or a newer announcement has its own watch.
-                    }
-                }
-                SleepWatch::Slept => return,
-                SleepWatch::Cancelled => {
-                    let slept = self.tracker().abandon(round, SystemTime::now());
-                    if let Some(slept) = slept {
-                        self.handler.woke(slept);
-                    }
-                    return;
-                }
-            }
         }
     }
 }
@@ -266,8 +184,7 @@ mod imp {
 
     use super::SleepRelay;
 
-    /// Nothing is registered: Linux relies on the clock-jump detection in
-    /// `runtime/machine.rs`; logind's `PrepareForSleep` is handled in `platform/logind.rs`.
+    /// Nothing is registered: Linux has logind (`platform/logind.rs`) and the sleep clock.
     pub struct Registration;
 
     pub fn register(_relay: Arc<SleepRelay>) -> Registration {
@@ -297,36 +214,6 @@ mod tests {
         assert_eq!(tracker.did_wake(t0 + s(700)), None, "reported once");
         tracker.will_sleep(t0 + s(800));
         assert_eq!(tracker.did_wake(t0 + s(700)), Some(s(0)), "clock set back");
-    }
-
-    #[test]
-    fn only_the_pending_round_can_be_abandoned() {
-        let t0 = SystemTime::UNIX_EPOCH + s(1_000_000);
-        let mut tracker = SleepTracker::default();
-        let first = tracker.will_sleep(t0);
-        let second = tracker.will_sleep(t0 + s(10));
-        assert_eq!(tracker.abandon(first, t0 + s(70)), None, "superseded");
-        assert_eq!(tracker.pending(), Some(second));
-        assert_eq!(tracker.abandon(second, t0 + s(70)), Some(s(60)));
-        assert_eq!(tracker.pending(), None);
-        assert_eq!(
-            tracker.abandon(second, t0 + s(80)),
-            None,
-            "already reported"
-        );
-    }
-
-    #[test]
-    fn the_clocks_tell_a_sleep_from_a_cancelled_one() {
-        assert_eq!(judge_sleep(s(5), s(5)), SleepWatch::Waiting);
-        assert_eq!(judge_sleep(s(5), s(605)), SleepWatch::Slept);
-        assert_eq!(judge_sleep(s(60), s(61)), SleepWatch::Cancelled);
-        assert_eq!(judge_sleep(s(60), s(200)), SleepWatch::Slept);
-        assert_eq!(
-            judge_sleep(s(30), s(0)),
-            SleepWatch::Waiting,
-            "clock set back"
-        );
     }
 
     #[derive(Default)]

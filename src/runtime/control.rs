@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::model::Status;
+use crate::model::{Status, SystemEvent};
 
 /// A request from the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,18 +37,6 @@ pub enum Request {
     /// A fact about the machine from the OS (the tray forwards macOS's sleep and wake
     /// notifications; tests send it through the socket). Never saved.
     System { event: SystemEvent },
-}
-
-/// The OS's sleep and wake notifications, as [`Request::System`] carries them:
-/// `{"cmd":"system","event":{"kind":"will_sleep"}}`,
-/// `{"cmd":"system","event":{"kind":"woke","slept_secs":600}}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SystemEvent {
-    /// The machine is about to sleep.
-    WillSleep,
-    /// The machine woke, this long (wall clock) after it announced the sleep.
-    Woke { slept_secs: u64 },
 }
 
 /// The running instance's state, as the CLI shows it.
@@ -204,6 +192,12 @@ pub enum ClientError {
     Protocol(#[from] serde_json::Error),
 }
 
+/// How long an answer to anything but `quit` may take.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the answer to `quit` may take beyond the supervisor's deadline: writing it out.
+const REPLY_MARGIN: Duration = Duration::from_secs(2);
+
 /// Sends one request to the running instance (blocking; for the CLI).
 pub fn request(path: &Path, request: &Request) -> Result<Reply, ClientError> {
     use std::io::{BufRead, Write};
@@ -221,11 +215,11 @@ pub fn request(path: &Path, request: &Request) -> Result<Reply, ClientError> {
         }
         Err(e) => return Err(e.into()),
     };
-    // A quit waits for the worker to stop: up to its grace (at most 120 s, see
-    // `Timing::validate`), then the SIGKILL and the end of its output.
+    // A quit waits for the worker to stop; the supervisor finishes within its quit deadline,
+    // whatever the configured grace.
     let timeout = match request {
-        Request::Quit => Duration::from_secs(150),
-        _ => Duration::from_secs(30),
+        Request::Quit => crate::supervisor::longest_quit() + REPLY_MARGIN,
+        _ => REPLY_TIMEOUT,
     };
     stream.set_read_timeout(Some(timeout))?;
     let mut text = serde_json::to_string(request)?;

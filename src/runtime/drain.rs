@@ -1,10 +1,11 @@
 //! Graceful leave: ask the head to drain this node, then watch it become idle.
 //!
-//! Three steps the driver carries out when the supervisor wants a planned leave (pause after
-//! the current tasks, low battery, quit): learn this node's id ([`node_id`]), ask the head to
-//! drain it ([`request_drain`], `ray drain-node`), and wait until nothing runs here any more
-//! ([`wait_until_idle`]). Stopping the worker afterwards is `WorkerProcess::stop`, as always.
-//! Nothing here decides when or whether to leave, and nothing here stops a process.
+//! What the driver carries out when the supervisor wants a planned leave (pause after the
+//! current tasks, low battery): learn this node's id ([`node_id`]) and ask the head to drain
+//! it ([`request_drain`], `ray drain-node`), together [`drain_node`]; then, as often as the
+//! supervisor asks, one look at whether any task still runs here ([`sample_tree`]). When the
+//! node counts as idle and when to give up waiting are the supervisor's rules. Nothing here
+//! stops a process.
 //!
 //! What Ray 2.60 does (measured in the two-host lab, tests/lab/README.md, "Drain"):
 //! * A PREEMPTION drain is never refused: the head answers "accepted" even for a dead or
@@ -19,20 +20,25 @@
 //!   title is `ray::IDLE` when idle and `ray::<task name>` while a task runs.
 
 use std::collections::{HashMap, HashSet};
-use std::process::Stdio;
+
 use std::time::Duration;
 
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
-use tokio::process::Command;
+
 use tokio::time::Instant;
+
+use crate::supervisor::TreeReading;
 
 use crate::model::HeadAddress;
 use crate::model::WorkerFailure;
 use crate::ray_output::{self};
 use crate::runtime::worker::RayCommand;
 
-/// How often the process table is read while waiting for the raylet or for idleness.
+/// How often the process table is read while waiting for the raylet.
 const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// The raylet appears about 1 s after `ray start`; a drain asked for sooner waits this long.
+const NODE_ID_WAIT: Duration = Duration::from_secs(5);
 
 /// The longest a `ray drain-node` may take. It answers in 0.8–1.7 s when the head is there;
 /// with the connect timeouts below it gives up by itself after ~10 s when the head is not.
@@ -52,6 +58,9 @@ const MAX_DETAIL: usize = 200;
 /// Why the head could not be asked to drain this node. The Display is the message for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DrainError {
+    /// No raylet under the worker gave this node's id.
+    #[error("this node's id was not found under the worker's raylet")]
+    NodeIdNotFound,
     /// The `ray` executable is not there.
     #[error("Ray is not installed at {path}: run `bittrader-worker setup`")]
     RayMissing {
@@ -105,15 +114,6 @@ pub enum DrainError {
     },
 }
 
-/// How [`wait_until_idle`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idle {
-    /// No task runs here any more (or the worker is gone altogether).
-    Idle,
-    /// Tasks were still running when the deadline passed.
-    DeadlinePassed,
-}
-
 /// This node's id, read from the command line of the raylet that the worker (`ray start`,
 /// process `worker_pid`) started: `--node_id=<56 hex digits>`. Waits up to `timeout` for the
 /// raylet to appear (about 1 s after `ray start`). `None` if it never does.
@@ -161,20 +161,8 @@ pub async fn request_drain(
             node_id: node_id.to_string(),
         });
     }
-    let mut command = Command::new(&ray.ray);
-    command
-        .args(drain_args(head, node_id, message, deadline))
-        .env("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "1")
-        .envs(GCS_CONNECT_ENV)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    if let Some(token) = &ray.auth_token_file {
-        command
-            .env("RAY_AUTH_MODE", "token")
-            .env("RAY_AUTH_TOKEN_PATH", token);
-    }
+    let mut command = ray.command(drain_args(head, node_id, message, deadline));
+    command.envs(GCS_CONNECT_ENV).kill_on_drop(true);
     let output = match tokio::time::timeout(REQUEST_TIMEOUT, command.output()).await {
         Err(_) => {
             return Err(DrainError::TimedOut {
@@ -204,35 +192,38 @@ pub async fn request_drain(
     Err(classify_failure(&text, output.status.code(), head))
 }
 
-/// Waits until no task runs in the worker's process tree, checking every 500 ms, or until
-/// `deadline`. Idle means one of:
-/// * the raylet under `worker_pid` is gone (a drained raylet exits by itself once idle: Ray's
-///   own verdict, which also counts work that has no process yet), or `worker_pid` itself is;
-/// * two readings in a row find no busy `ray::` worker. One is not enough: a worker shows
-///   `ray::IDLE` for ~0.1–0.2 s while it sets up the task it was just given (recorded in
-///   tests/lab/recorded/ps_laptop_task_start_timeline_ray260.txt).
-pub async fn wait_until_idle(worker_pid: u32, deadline: Instant) -> Idle {
-    let mut quiet_readings = 0;
-    loop {
-        let state =
-            tokio::task::spawn_blocking(move || tree_state(&process_snapshot(), worker_pid))
-                .await
-                .ok();
-        match state {
-            Some(TreeState::Gone) | Some(TreeState::NoRaylet) => return Idle::Idle,
-            Some(TreeState::Running { busy }) if busy.is_empty() => {
-                quiet_readings += 1;
-                if quiet_readings >= 2 {
-                    return Idle::Idle;
-                }
-            }
-            _ => quiet_readings = 0,
-        }
-        if Instant::now() >= deadline {
-            return Idle::DeadlinePassed;
-        }
-        tokio::time::sleep_until(deadline.min(Instant::now() + POLL_EVERY)).await;
+/// One look at the worker's process tree, for the supervisor's idle rule.
+pub async fn sample_tree(worker_pid: u32) -> TreeReading {
+    let state = tokio::task::spawn_blocking(move || tree_state(&process_snapshot(), worker_pid))
+        .await
+        .ok();
+    match state {
+        Some(TreeState::Gone | TreeState::NoRaylet) => TreeReading::Gone,
+        Some(TreeState::Running { busy }) if busy.is_empty() => TreeReading::Quiet,
+        // Busy, or the table could not be read: not idle.
+        _ => TreeReading::Busy,
     }
+}
+
+/// Drains this node: learns its id from the worker's raylet, then asks the head to stop
+/// sending it tasks. The supervisor then watches the tasks finish (see [`sample_tree`]).
+pub async fn drain_node(
+    ray: &RayCommand,
+    head: &HeadAddress,
+    worker_pid: u32,
+    deadline: Duration,
+) -> Result<(), DrainError> {
+    let node_id = node_id(worker_pid, NODE_ID_WAIT)
+        .await
+        .ok_or(DrainError::NodeIdNotFound)?;
+    request_drain(
+        ray,
+        head,
+        &node_id,
+        "BitTrader Worker: this laptop is leaving (pause)",
+        deadline,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -693,9 +684,6 @@ mod tests {
         let me = std::process::id();
         assert_eq!(node_id(me, Duration::from_millis(10)).await, None);
         // Not a Ray worker at all: no raylet, so nothing to wait for.
-        assert_eq!(
-            wait_until_idle(me, Instant::now() + Duration::from_secs(5)).await,
-            Idle::Idle
-        );
+        assert_eq!(sample_tree(me).await, TreeReading::Gone);
     }
 }

@@ -1,23 +1,20 @@
-//! Watches the machine itself: power and lid (polled; both are cheap to read), and sleep,
-//! seen as a jump of the wall clock against the monotonic clock.
-//!
-//! The monotonic clock (`Instant`) stops while the machine sleeps, on macOS (mach absolute
-//! time) and on Linux (CLOCK_MONOTONIC), while the wall clock does not: their difference after
-//! a wake is how long the machine slept, whether or not an OS notification arrived.
+//! Watches the machine itself: power and lid (polled; both are cheap to read in-process), and
+//! the time spent suspended ([`crate::platform::clock`]), so that a sleep the OS did not
+//! announce to us is still seen. It reports facts; the supervisor judges them.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use crate::config::Mode;
-use crate::platform::{FormFactor, PowerSource};
+use crate::platform::FormFactor;
 use crate::supervisor::Event;
 
-/// How often power, lid and the clocks are looked at.
-pub const WATCH_EVERY: Duration = Duration::from_secs(5);
+use super::platform::MachineFacts;
 
-/// A difference below this is clock adjustment (NTP) or scheduling noise, not a sleep.
-pub const MIN_SLEEP: Duration = Duration::from_secs(15);
+/// How often power, lid and the sleep clock are looked at.
+pub const WATCH_EVERY: Duration = Duration::from_secs(5);
 
 /// Whether the battery policy applies: config can force either; `auto` asks the hardware.
 pub fn is_mobile(mode: Mode, form_factor: FormFactor) -> bool {
@@ -28,43 +25,35 @@ pub fn is_mobile(mode: Mode, form_factor: FormFactor) -> bool {
     }
 }
 
-/// How long the machine slept between two readings, if it did: the wall clock advanced more
-/// than the monotonic one.
-pub fn slept(mono_elapsed: Duration, wall_elapsed: Duration) -> Option<Duration> {
-    let gap = wall_elapsed.checked_sub(mono_elapsed)?;
-    (gap >= MIN_SLEEP).then_some(gap)
+/// The whole seconds spent suspended between two readings of the sleep clock.
+pub fn slept_between(before: Option<Duration>, after: Option<Duration>) -> u64 {
+    match (before, after) {
+        (Some(before), Some(after)) => after.saturating_sub(before).as_secs(),
+        _ => 0,
+    }
 }
 
-/// Sends power, lid and wake events to the driver until the receiver goes away. Power and lid
-/// are only sent when they change.
-pub fn watch(source: Box<dyn PowerSource + Sync>, events: mpsc::UnboundedSender<Event>) {
-    let source: std::sync::Arc<dyn PowerSource + Sync> = std::sync::Arc::from(source);
+/// Sends power, lid and sleep events to the driver until the receiver goes away. Power and
+/// lid are only sent when they change; a sleep of at least a second is always sent.
+pub fn watch(machine: Arc<dyn MachineFacts>, events: mpsc::UnboundedSender<Event>) {
     tokio::spawn(async move {
         let mut last_power = None;
         let mut last_lid = None;
-        let mut mono = Instant::now();
-        let mut wall = SystemTime::now();
+        let mut asleep = machine.asleep_total();
         loop {
-            let reader = source.clone();
-            let Ok((power, lid)) =
-                tokio::task::spawn_blocking(move || (reader.power(), reader.lid_closed())).await
+            let reader = machine.clone();
+            let Ok((power, lid, asleep_now)) = tokio::task::spawn_blocking(move || {
+                (reader.power(), reader.lid_closed(), reader.asleep_total())
+            })
+            .await
             else {
                 return;
             };
-            let now_mono = Instant::now();
-            let now_wall = SystemTime::now();
-            let wall_elapsed = now_wall.duration_since(wall).unwrap_or_default();
-            if let Some(gap) = slept(now_mono - mono, wall_elapsed) {
-                if events
-                    .send(Event::Woke {
-                        slept_secs: gap.as_secs(),
-                    })
-                    .is_err()
-                {
-                    return;
-                }
+            let slept_secs = slept_between(asleep, asleep_now);
+            asleep = asleep_now.or(asleep);
+            if slept_secs > 0 && events.send(Event::SleepMeasured { slept_secs }).is_err() {
+                return;
             }
-            (mono, wall) = (now_mono, now_wall);
             if last_power != Some(power) {
                 last_power = Some(power);
                 if events.send(Event::Power(power)).is_err() {
@@ -87,14 +76,15 @@ pub fn watch(source: Box<dyn PowerSource + Sync>, events: mpsc::UnboundedSender<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::fake::FakePower;
 
     #[test]
-    fn a_sleep_is_the_wall_clock_running_ahead() {
+    fn a_sleep_is_the_growth_of_the_suspended_time() {
         let s = Duration::from_secs;
-        assert_eq!(slept(s(5), s(5)), None);
-        assert_eq!(slept(s(5), s(12)), None, "NTP slew, a busy machine");
-        assert_eq!(slept(s(5), s(605)), Some(s(600)));
-        assert_eq!(slept(s(5), s(0)), None, "the wall clock set back");
+        assert_eq!(slept_between(Some(s(100)), Some(s(100))), 0);
+        assert_eq!(slept_between(Some(s(100)), Some(s(700))), 600);
+        assert_eq!(slept_between(None, Some(s(700))), 0, "no earlier reading");
+        assert_eq!(slept_between(Some(s(100)), None), 0);
     }
 
     #[test]
@@ -106,10 +96,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn changes_of_power_and_lid_become_events_once() {
+    async fn changes_of_power_lid_and_sleep_become_events_once() {
         use crate::model::{Battery, ChargeState, PowerSnapshot};
-        use crate::platform::fake::FakePower;
-        let fake = std::sync::Arc::new(FakePower::new(
+        let fake = Arc::new(FakePower::new(
             PowerSnapshot {
                 on_ac: false,
                 battery: Some(Battery {
@@ -120,11 +109,16 @@ mod tests {
             Some(false),
         ));
         let (tx, mut rx) = mpsc::unbounded_channel();
-        watch(Box::new(fake.clone()), tx);
+        watch(fake.clone(), tx);
         let first = rx.recv().await.expect("power");
         assert!(matches!(first, Event::Power(p) if !p.on_ac));
         assert_eq!(rx.recv().await, Some(Event::LidClosed(false)));
         fake.set_lid_closed(Some(true));
+        fake.sleep_for(Duration::from_secs(600));
+        let next = tokio::time::timeout(WATCH_EVERY * 3, rx.recv())
+            .await
+            .expect("in time");
+        assert_eq!(next, Some(Event::SleepMeasured { slept_secs: 600 }));
         let next = tokio::time::timeout(WATCH_EVERY * 3, rx.recv())
             .await
             .expect("in time");

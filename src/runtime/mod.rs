@@ -1,88 +1,48 @@
 //! The tokio driver around the pure supervisor.
 //!
-//! It only carries out [`Action`]s and turns the world into [`Event`]s: probes run as tasks and
-//! report back, the worker's output and exit arrive as reports, user requests come from the
-//! control socket (and the tray) through one channel. The loop is the `quinn` shape: drain the
-//! supervisor's actions, publish its status, then wait for the earliest of its deadline, an event
-//! or a request. No decision is taken here.
+//! It only carries out [`Action`]s and turns the world into [`Event`]s. Every slow operation
+//! (a probe, `tailscale status`, a DNS lookup, `ray --version`, a drain, a look at the process
+//! table) is spawned through the [`Platform`] and its result comes back as a message, so the
+//! loop itself never waits on IO: it drains the supervisor's actions, publishes its status,
+//! then waits for the earliest of its deadline, a message or a request (the `quinn` shape). No
+//! decision is taken here: every rule is in [`crate::supervisor`].
 
 pub mod control;
 pub mod drain;
+pub mod fake;
 pub mod instance;
 pub mod log;
 pub mod machine;
+pub mod platform;
 pub mod probe;
 pub mod worker;
 
 use std::future::Future;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::config::{Config, NodeIp, Paths};
-
-use crate::model::HeadAddress;
-use crate::model::Status;
-use crate::model::WorkerFailure;
-use crate::platform::SystemProcesses;
-use crate::ray_output::{self};
-use crate::supervisor::{Action, Event, HeadProbe, Settings, Supervisor, UserCommand, WorkerExit};
-use control::{Pending, Reply, Request, StatusReport, SystemEvent};
+use crate::config::{Config, Paths};
+use crate::model::{HeadAddress, Notice, SleepGate, Status, SystemEvent};
+use crate::supervisor::{
+    Action, Event, HeadProbe, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand,
+    WorkerExit, WorkerSpec,
+};
+use control::{Pending, Reply, Request, StatusReport};
 use log::RotatingLog;
-use probe::TailscaleCli;
-use worker::{RayCommand, WorkerProcess, WorkerReport};
+pub use platform::{Platform, SystemPlatform, WorkerHandle};
+use worker::WorkerReport;
 
 /// `worker.log` and the Ray output file are each kept under this size (plus one old copy).
-const LOG_MAX_BYTES: u64 = 2 * 1024 * 1024;
-
-/// The OS's wake notification and the clock-jump watcher ([`machine::watch`]) report the same
-/// wake a few seconds apart. Only the first may reach the supervisor: the second would find the
-/// worker the first one started and replace it as stale.
-const WAKE_ECHO: Duration = Duration::from_secs(30);
-
-/// Where a wake was seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WakeSource {
-    /// The wall clock jumped against the monotonic one.
-    Clock,
-    /// The OS's notification ([`Request::System`]).
-    Notification,
-}
-
-/// Keeps the second report of one wake from the supervisor: a wake from the other source
-/// within [`WAKE_ECHO`] of an admitted one is its echo. One source alone is never filtered
-/// (Linux without logind has only the clock), and an announced sleep starts afresh.
-#[derive(Debug, Default)]
-struct WakeEcho {
-    /// The last wake passed on, and where it came from.
-    last: Option<(Instant, WakeSource)>,
-}
-
-impl WakeEcho {
-    /// Whether a wake seen now from `source` is news.
-    fn admit(&mut self, now: Instant, source: WakeSource) -> bool {
-        if let Some((at, seen)) = self.last {
-            if seen != source && now < at + WAKE_ECHO {
-                return false;
-            }
-        }
-        self.last = Some((now, source));
-        true
-    }
-
-    /// A sleep was announced: the next wake is a new one.
-    fn will_sleep(&mut self) {
-        self.last = None;
-    }
-}
+pub const LOG_MAX_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Where notifications go (the tray shows them; the headless daemon only logs them).
 pub trait Notifier: Send {
-    /// Shows one notification (or decides not to: the tray rate-limits them).
-    fn notify(&mut self, notice: &crate::model::Notice);
+    /// Shows one notification.
+    fn notify(&mut self, notice: &Notice);
 }
 
 /// A notifier that shows nothing.
@@ -90,38 +50,34 @@ pub trait Notifier: Send {
 pub struct NoNotifier;
 
 impl Notifier for NoNotifier {
-    fn notify(&mut self, _notice: &crate::model::Notice) {}
+    fn notify(&mut self, _notice: &Notice) {}
 }
 
-/// Everything the driver needs to run.
+/// Everything the driver needs to run, besides the world.
 pub struct DriverOptions {
     /// The data folder.
     pub paths: Paths,
     /// The configuration (kept up to date and saved when the user changes something).
     pub config: Config,
+    /// The supervisor's settings (from the configuration and the kind of machine).
+    pub settings: Settings,
     /// Logical CPUs of this machine: the most that may be offered.
     pub machine_cpus: u32,
-    /// The Tailscale CLI, if any.
-    pub tailscale: TailscaleCli,
     /// A head to join while none is configured (the built-in demo head); never saved.
     pub demo_head: Option<HeadAddress>,
+    /// Lines for `worker.log` from before the driver started (what start-up found or did).
+    pub startup_lines: Vec<String>,
 }
 
-/// The supervisor's settings from the configuration. A laptop (mobile mode) caps restart
-/// delays at the old daemon's 30 s retry delay and applies the battery policy; a desktop
-/// waits up to 60 s between restarts.
+/// The supervisor's settings for this configuration on this kind of machine.
 pub fn settings_from(config: &Config, mobile: bool) -> Settings {
     let timing = &config.timing;
     let battery = &config.battery;
-    let defaults = Settings::default();
+    let defaults = Settings::for_machine(mobile);
     Settings {
         grace: Duration::from_secs(timing.grace_secs),
         probe_every_up: Duration::from_millis(timing.probe_interval_ms),
         stop_grace: Duration::from_secs(timing.stop_grace_secs),
-        backoff: crate::supervisor::BackoffPolicy {
-            max: Duration::from_secs(if mobile { 30 } else { 60 }),
-            ..defaults.backoff.clone()
-        },
         laptop: crate::supervisor::LaptopPolicy {
             mobile,
             warn_percent: battery.warn_percent,
@@ -134,343 +90,395 @@ pub fn settings_from(config: &Config, mobile: bool) -> Settings {
     }
 }
 
-/// The `ray` to run: the configured one, else the one `setup` installed, else `ray` on PATH.
-pub fn ray_executable(config: &Config, paths: &Paths) -> PathBuf {
-    if let Some(path) = &config.ray_path {
-        return path.clone();
-    }
-    let venv = paths.venv_dir().join("bin").join("ray");
-    if venv.is_file() {
-        return venv;
-    }
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("ray"))
-                .find(|candidate| candidate.is_file())
-        })
-        .unwrap_or_else(|| PathBuf::from("ray"))
+/// A message from a task the driver spawned.
+enum Message {
+    /// A fact for the supervisor.
+    Event(Event),
+    /// The node IP for start number `start` was looked up.
+    NodeIp {
+        start: u64,
+        spec: WorkerSpec,
+        ip: Result<IpAddr, String>,
+    },
+    /// A line for `worker.log`.
+    Note(String),
 }
 
-/// Runs the supervisor until `shutdown` resolves (then stops the worker cleanly) or a `quit`
-/// request arrives. `requests` carries user requests (control socket, tray); `status` receives
-/// every new state.
-pub async fn run(
+/// The driver's state: the supervisor, the worker it started, and the channels of the world.
+struct Driver<P: Platform> {
+    platform: Arc<P>,
+    sup: Supervisor,
+    paths: Paths,
+    config: Config,
+    machine_cpus: u32,
+    probe_timeout: Duration,
+    log: RotatingLog,
+    notifier: Box<dyn Notifier>,
+    /// The worker process, once started.
+    worker: Option<P::Worker>,
+    /// A start whose node IP is being looked up: its number.
+    starting: Option<u64>,
+    starts: u64,
+    node_ip: Option<String>,
+    messages: mpsc::UnboundedSender<Message>,
+    reports: mpsc::UnboundedSender<WorkerReport>,
+    status: watch::Sender<StatusReport>,
+    last_status: Option<Status>,
+    sleep_gate: watch::Sender<SleepGate>,
+    will_sleeps_seen: u64,
+    /// `quit` requests, answered at the exit.
+    quitting: Vec<oneshot::Sender<Reply>>,
+}
+
+/// Runs the supervisor over `platform` until `shutdown` resolves (then stops the worker
+/// cleanly) or a `quit` request arrives. `requests` carries user requests (control socket,
+/// tray); `status` receives every new state.
+pub async fn run<P: Platform>(
+    platform: P,
     options: DriverOptions,
     mut requests: mpsc::Receiver<Pending>,
     status: watch::Sender<StatusReport>,
-    mut notifier: Box<dyn Notifier>,
+    notifier: Box<dyn Notifier>,
     shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+) {
     let DriverOptions {
         paths,
-        mut config,
+        config,
+        settings,
         machine_cpus,
-        tailscale,
         demo_head,
+        startup_lines,
     } = options;
-    let processes = SystemProcesses;
     let mut log = RotatingLog::new(paths.log_file(), LOG_MAX_BYTES);
-    let ray_log = Arc::new(Mutex::new(RotatingLog::new(
-        paths.ray_log_file(),
-        LOG_MAX_BYTES,
-    )));
-
-    match worker::stop_orphan(
-        &paths.worker_pid_file(),
-        &processes,
-        Duration::from_secs(config.timing.stop_grace_secs),
-    )
-    .await
-    {
-        worker::Orphan::Stopped { pid } => {
-            let _ = log.line(&format!(
-                "🧹 Stopped the worker (pid {pid}) left behind by an earlier run"
-            ));
-        }
-        worker::Orphan::Stale { pid } => {
-            let _ = log.line(&format!(
-                "Left pid {pid} alone: it is no longer the worker an earlier run started"
-            ));
-        }
-        worker::Orphan::None => {}
+    for line in &startup_lines {
+        let _ = log.line(line);
     }
-
-    let form_factor = tokio::task::spawn_blocking(crate::platform::detect_form_factor)
-        .await
-        .unwrap_or(crate::platform::FormFactor::Unknown);
-    let mobile = machine::is_mobile(config.mode, form_factor);
-    let _ = log.line(&format!(
-        "💻 {} mode ({form_factor:?})",
-        if mobile { "Mobile" } else { "Desktop" }
-    ));
-    let settings = settings_from(&config, mobile);
-    let probe_timeout = Duration::from_millis(config.timing.probe_timeout_ms);
-    let start = Instant::now();
-    let mut sup = Supervisor::new(
+    let sup = Supervisor::new(
         settings,
         config.head.clone().or(demo_head),
         config.cpus,
         config.paused,
-        start.into_std(),
+        Instant::now().into_std(),
     );
-
-    let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
+    let platform = Arc::new(platform);
+    let (messages_tx, mut messages_rx) = mpsc::unbounded_channel::<Message>();
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel::<WorkerReport>();
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
     let (net_tx, mut net_rx) = mpsc::unbounded_channel::<()>();
-    // Lines for worker.log from background tasks (the drain says how it went).
-    let (notes_tx, mut notes_rx) = mpsc::unbounded_channel::<String>();
-    probe::watch_network(net_tx);
-    machine::watch(Box::new(crate::platform::SystemPower), events_tx.clone());
-    // The OS's sleep and wake notifications on Linux (logind): the same path as the tray's
-    // `Request::System`, so that the wake-echo filter knows their source.
     let (system_tx, mut system_rx) = mpsc::unbounded_channel::<SystemEvent>();
-    #[cfg(target_os = "linux")]
-    crate::platform::logind::watch(system_tx, status.subscribe());
-    #[cfg(not(target_os = "linux"))]
-    drop(system_tx);
+    let (gate_tx, gate_rx) = watch::channel(SleepGate::default());
+    platform.watch_network(net_tx);
+    machine::watch(platform.machine(), events_tx);
+    platform.watch_sleep(system_tx, gate_rx);
 
-    let mut worker: Option<WorkerProcess> = None;
-    let mut node_ip: Option<String> = None;
-    let mut last_status: Option<Status> = None;
-    let mut pending_quit: Vec<tokio::sync::oneshot::Sender<Reply>> = Vec::new();
-    let mut wakes = WakeEcho::default();
+    let mut driver = Driver {
+        platform,
+        sup,
+        paths,
+        probe_timeout: Duration::from_millis(config.timing.probe_timeout_ms),
+        config,
+        machine_cpus,
+        log,
+        notifier,
+        worker: None,
+        starting: None,
+        starts: 0,
+        node_ip: None,
+        messages: messages_tx,
+        reports: reports_tx,
+        status,
+        last_status: None,
+        sleep_gate: gate_tx,
+        will_sleeps_seen: 0,
+        quitting: Vec::new(),
+    };
     tokio::pin!(shutdown);
     let mut shutdown_seen = false;
 
     loop {
-        // Drain what the supervisor decided.
-        let mut exit = false;
-        while let Some(action) = sup.poll_action() {
-            match action {
-                Action::Probe { head } => {
-                    let events = events_tx.clone();
-                    let tailscale = tailscale.clone();
-                    tokio::spawn(async move {
-                        let unreachable = probe::probe_head(&head, probe_timeout, &tailscale).await;
-                        let _ = events.send(Event::HeadProbe(HeadProbe { head, unreachable }));
-                    });
-                }
-                Action::StartWorker(spec) => {
-                    let ip = match &config.node_ip {
-                        NodeIp::Fixed(ip) => Ok(*ip),
-                        NodeIp::Auto => probe::node_ip_for(&spec.head, &tailscale).await,
-                    };
-                    let ray = RayCommand {
-                        ray: ray_executable(&config, &paths),
-                        auth_token_file: config.auth_token_file.clone(),
-                    };
-                    let started = match ip {
-                        Ok(ip) => {
-                            node_ip = Some(ip.to_string());
-                            worker::spawn(
-                                &ray,
-                                &spec,
-                                ip,
-                                &paths.worker_pid_file(),
-                                &processes,
-                                ray_log.clone(),
-                                reports_tx.clone(),
-                            )
-                        }
-                        Err(e) => Err(crate::supervisor::SpawnFailure::Other {
-                            detail: format!("no local address reaches the head: {e}"),
-                        }),
-                    };
-                    match started {
-                        Ok(process) => worker = Some(process),
-                        Err(failure) => {
-                            let _ = events_tx.send(Event::WorkerSpawnFailed(failure));
-                        }
-                    }
-                }
-                Action::StopWorker { grace, .. } => {
-                    if let Some(process) = &worker {
-                        process.stop(grace);
-                    }
-                }
-                Action::DrainWorker { deadline } => {
-                    let (Some(process), Some(head)) = (&worker, sup.status().head) else {
-                        let _ = events_tx.send(Event::DrainFinished);
-                        continue;
-                    };
-                    let pid = process.pid();
-                    let ray = RayCommand {
-                        ray: ray_executable(&config, &paths),
-                        auth_token_file: config.auth_token_file.clone(),
-                    };
-                    let events = events_tx.clone();
-                    let notes = notes_tx.clone();
-                    tokio::spawn(async move {
-                        let note = drain_then_report(ray, head, pid, deadline).await;
-                        let _ = notes.send(note);
-                        let _ = events.send(Event::DrainFinished);
-                    });
-                }
-                Action::Notify(notice) => {
-                    let (title, body) = crate::text::notice(&notice);
-                    let _ = log.line(&format!("🔔 {title}: {body}"));
-                    notifier.notify(&notice);
-                }
-                Action::Exit => exit = true,
-            }
+        if driver.carry_out_actions() {
+            return;
         }
-
-        // Publish and log the new state.
-        let now_status = sup.status();
-        if last_status.as_ref() != Some(&now_status) {
-            if let Some(line) = crate::text::transition_line(last_status.as_ref(), &now_status) {
-                let _ = log.line(&line);
-            }
-            last_status = Some(now_status.clone());
-        }
-        let report = StatusReport::new(
-            &now_status,
-            worker.as_ref().map(|w| w.pid()),
-            node_ip.clone(),
-            log.path(),
-        );
-        status.send_if_modified(|current| {
-            if *current != report {
-                *current = report.clone();
-                true
-            } else {
-                false
-            }
-        });
-
-        if exit {
-            for reply in pending_quit.drain(..) {
-                let _ = reply.send(Reply {
-                    ok: true,
-                    message: Some("Stopped.".to_string()),
-                    report: Some(report.clone()),
-                });
-            }
-            return Ok(());
-        }
-
-        let deadline = sup.poll_timeout().map(Instant::from_std);
+        let deadline = driver.sup.poll_timeout().map(Instant::from_std);
         let sleep = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(at).await,
                 None => std::future::pending::<()>().await,
             }
         };
-
         tokio::select! {
-            _ = sleep => sup.handle_timeout(Instant::now().into_std()),
-            Some(event) = events_rx.recv() => {
-                let now = Instant::now();
-                let echo = matches!(event, Event::Woke { .. }) && !wakes.admit(now, WakeSource::Clock);
-                if !echo {
-                    sup.handle_event(now.into_std(), event);
-                }
-            }
-            Some(report) = reports_rx.recv() => {
-                let event = match report {
-                    WorkerReport::Joined => Event::WorkerJoined,
-                    WorkerReport::Exited { code, tail } => {
-                        worker = None;
-                        let failure = explain_exit(code, &tail, &ray_executable(&config, &paths)).await;
-                        Event::WorkerExited(WorkerExit { code, failure })
-                    }
-                };
-                sup.handle_event(Instant::now().into_std(), event);
-            }
-            Some(event) = system_rx.recv() => {
-                if let Some(event) = system_event(event, &mut wakes, &mut log) {
-                    sup.handle_event(Instant::now().into_std(), event);
-                }
-            }
-            Some(note) = notes_rx.recv() => {
-                let _ = log.line(&note);
-            }
-            Some(()) = net_rx.recv() => sup.handle_event(Instant::now().into_std(), Event::NetworkChanged),
-            Some(pending) = requests.recv() => {
-                let now = Instant::now().into_std();
-                if let Request::System { event } = pending.request {
-                    if let Some(event) = system_event(event, &mut wakes, &mut log) {
-                        sup.handle_event(now, event);
-                    }
-                }
-                match apply_request(&pending.request, &mut config, &paths, machine_cpus) {
-                    Ok(Some(command)) => {
-                        let quitting = command == UserCommand::Shutdown;
-                        sup.handle_event(now, Event::User(command));
-                        if quitting {
-                            pending_quit.push(pending.reply);
-                        } else {
-                            let report = StatusReport::new(&sup.status(), worker.as_ref().map(|w| w.pid()), node_ip.clone(), log.path());
-                            let _ = pending.reply.send(Reply { ok: true, message: None, report: Some(report) });
-                        }
-                    }
-                    Ok(None) => {
-                        let report = StatusReport::new(&sup.status(), worker.as_ref().map(|w| w.pid()), node_ip.clone(), log.path());
-                        let _ = pending.reply.send(Reply { ok: true, message: None, report: Some(report) });
-                    }
-                    Err(message) => {
-                        let _ = pending.reply.send(Reply { ok: false, message: Some(message), report: None });
-                    }
-                }
-            }
+            _ = sleep => driver.sup.handle_timeout(now()),
+            Some(event) = events_rx.recv() => driver.sup.handle_event(now(), event),
+            Some(message) = messages_rx.recv() => driver.on_message(message),
+            Some(report) = reports_rx.recv() => driver.on_report(report),
+            Some(event) = system_rx.recv() => driver.on_system(event),
+            Some(()) = net_rx.recv() => driver.sup.handle_event(now(), Event::NetworkChanged),
+            Some(pending) = requests.recv() => driver.on_request(pending),
             _ = &mut shutdown, if !shutdown_seen => {
                 shutdown_seen = true;
-                sup.handle_event(Instant::now().into_std(), Event::User(UserCommand::Shutdown));
+                driver.sup.handle_event(now(), Event::User(UserCommand::Shutdown));
             }
         }
     }
 }
 
-/// The supervisor's event for an OS sleep or wake notification (logged), unless the wake is
-/// the echo of one the clock already reported.
-fn system_event(event: SystemEvent, wakes: &mut WakeEcho, log: &mut RotatingLog) -> Option<Event> {
-    match event {
-        SystemEvent::WillSleep => {
-            wakes.will_sleep();
-            let _ = log.line("💤 The machine is going to sleep");
-            Some(Event::WillSleep)
-        }
-        SystemEvent::Woke { slept_secs } => {
-            if !wakes.admit(Instant::now(), WakeSource::Notification) {
-                return None;
-            }
-            let _ = log.line(&format!("☀️ The machine woke after {slept_secs} s asleep"));
-            Some(Event::Woke { slept_secs })
-        }
-    }
+/// The supervisor's time: tokio's clock, so that paused-time tests drive it.
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
 }
 
-/// Drains this node: learns its id from the worker's raylet, asks the head to stop sending it
-/// tasks, waits until the running ones finish or `deadline` passes. Whatever happens, the
-/// caller stops the worker next; the returned line says how it went.
-async fn drain_then_report(
-    ray: RayCommand,
-    head: HeadAddress,
-    worker_pid: u32,
-    deadline: Duration,
-) -> String {
-    let Some(node_id) = drain::node_id(worker_pid, Duration::from_secs(5)).await else {
-        return "⏳ Drain skipped: this node's id was not found; stopping now".to_string();
-    };
-    let until = Instant::now() + deadline;
-    if let Err(e) = drain::request_drain(
-        &ray,
-        &head,
-        &node_id,
-        "BitTrader Worker: this laptop is leaving (pause)",
-        deadline,
-    )
-    .await
-    {
-        return format!("⏳ Drain not accepted ({e}); stopping now");
+impl<P: Platform> Driver<P> {
+    /// Carries out what the supervisor decided, then publishes and logs its state. `true`
+    /// once the supervisor has finished.
+    fn carry_out_actions(&mut self) -> bool {
+        let mut exit = false;
+        while let Some(action) = self.sup.poll_action() {
+            match action {
+                Action::Probe { head } => {
+                    let probe = self.platform.probe(&head, self.probe_timeout);
+                    self.spawn_event(async move {
+                        let unreachable = probe.await;
+                        Event::HeadProbe(HeadProbe { head, unreachable })
+                    });
+                }
+                Action::StartWorker(spec) => {
+                    self.starts += 1;
+                    let start = self.starts;
+                    self.starting = Some(start);
+                    let lookup = self.platform.node_ip(&spec.head);
+                    let messages = self.messages.clone();
+                    tokio::spawn(async move {
+                        let ip = lookup.await;
+                        let _ = messages.send(Message::NodeIp { start, spec, ip });
+                    });
+                }
+                Action::StopWorker { grace, .. } => {
+                    if let Some(worker) = &self.worker {
+                        worker.stop(grace);
+                    } else if self.starting.take().is_some() {
+                        // Stopped before it existed: nothing to signal, and its end is now.
+                        self.event_later(Event::WorkerExited(WorkerExit {
+                            code: None,
+                            failure: None,
+                        }));
+                    }
+                }
+                Action::DrainWorker { drain, deadline } => {
+                    let (Some(worker), Some(head)) = (&self.worker, self.sup.status().head) else {
+                        self.event_later(Event::DrainRequested {
+                            drain,
+                            accepted: false,
+                        });
+                        continue;
+                    };
+                    let request = self.platform.drain(&head, worker.pid(), deadline);
+                    let messages = self.messages.clone();
+                    tokio::spawn(async move {
+                        let outcome = request.await;
+                        let note = match &outcome {
+                            Ok(()) => "⏳ The head stopped sending this node tasks; waiting for the running ones".to_string(),
+                            Err(why) => format!("⏳ Drain not accepted ({why}); stopping now"),
+                        };
+                        let _ = messages.send(Message::Note(note));
+                        let accepted = outcome.is_ok();
+                        let _ = messages
+                            .send(Message::Event(Event::DrainRequested { drain, accepted }));
+                    });
+                }
+                Action::SampleWorkerTree { drain } => match &self.worker {
+                    Some(worker) => {
+                        let sample = self.platform.sample_tree(worker.pid());
+                        self.spawn_event(async move {
+                            let reading = sample.await;
+                            Event::WorkerTreeSampled { drain, reading }
+                        });
+                    }
+                    None => self.event_later(Event::WorkerTreeSampled {
+                        drain,
+                        reading: TreeReading::Gone,
+                    }),
+                },
+                Action::Notify(notice) => {
+                    let (title, body) = crate::text::notice(&notice);
+                    let _ = self.log.line(&format!("🔔 {title}: {body}"));
+                    self.notifier.notify(&notice);
+                }
+                Action::Log(note) => {
+                    let _ = self.log.line(&crate::text::log_note(&note));
+                }
+                Action::Exit => exit = true,
+            }
+        }
+        let report = self.publish();
+        if exit {
+            if let Some(worker) = &self.worker {
+                // The supervisor's quit deadline passed with the worker still there.
+                worker.stop(Duration::ZERO);
+            }
+            for reply in self.quitting.drain(..) {
+                let _ = reply.send(Reply {
+                    ok: true,
+                    message: Some("Stopped.".to_string()),
+                    report: Some(report.clone()),
+                });
+            }
+        }
+        exit
     }
-    match drain::wait_until_idle(worker_pid, until).await {
-        drain::Idle::Idle => "⏳ Drained: the running tasks finished".to_string(),
-        drain::Idle::DeadlinePassed => format!(
-            "⏳ Drain deadline ({} s) passed with tasks still running; stopping (Ray retries them on other nodes; tasks pinned to this one wait for it)",
-            deadline.as_secs()
-        ),
+
+    /// Publishes the supervisor's state (status watchers, the sleep gate) and logs a change.
+    fn publish(&mut self) -> StatusReport {
+        let status = self.sup.status();
+        if self.last_status.as_ref() != Some(&status) {
+            if let Some(line) = crate::text::transition_line(self.last_status.as_ref(), &status) {
+                let _ = self.log.line(&line);
+            }
+            self.last_status = Some(status.clone());
+        }
+        let gate = SleepGate {
+            will_sleeps_seen: self.will_sleeps_seen,
+            holding: status.holding_sleep,
+        };
+        self.sleep_gate.send_if_modified(|current| {
+            let changed = *current != gate;
+            *current = gate;
+            changed
+        });
+        let report = self.report(&status);
+        self.status.send_if_modified(|current| {
+            let changed = *current != report;
+            if changed {
+                *current = report.clone();
+            }
+            changed
+        });
+        report
+    }
+
+    fn report(&self, status: &Status) -> StatusReport {
+        StatusReport::new(
+            status,
+            self.worker.as_ref().map(|w| w.pid()),
+            self.node_ip.clone(),
+            self.log.path(),
+        )
+    }
+
+    /// Runs `task` on its own and feeds its event to the supervisor when it is done.
+    fn spawn_event(&self, task: impl Future<Output = Event> + Send + 'static) {
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let _ = messages.send(Message::Event(task.await));
+        });
+    }
+
+    /// Feeds `event` to the supervisor after the actions being carried out now.
+    fn event_later(&self, event: Event) {
+        let _ = self.messages.send(Message::Event(event));
+    }
+
+    fn on_message(&mut self, message: Message) {
+        match message {
+            Message::Event(event) => self.sup.handle_event(now(), event),
+            Message::Note(line) => {
+                let _ = self.log.line(&line);
+            }
+            Message::NodeIp { start, spec, ip } => {
+                if self.starting != Some(start) {
+                    // Stopped while its address was looked up.
+                    return;
+                }
+                self.starting = None;
+                let started = ip
+                    .map_err(|detail| SpawnFailure::Other { detail })
+                    .and_then(|ip| {
+                        let worker = self
+                            .platform
+                            .start_worker(&spec, ip, self.reports.clone())?;
+                        Ok((worker, ip))
+                    });
+                match started {
+                    Ok((worker, ip)) => {
+                        self.worker = Some(worker);
+                        self.node_ip = Some(ip.to_string());
+                    }
+                    Err(failure) => self
+                        .sup
+                        .handle_event(now(), Event::WorkerSpawnFailed(failure)),
+                }
+            }
+        }
+    }
+
+    fn on_report(&mut self, report: WorkerReport) {
+        match report {
+            WorkerReport::Joined => self.sup.handle_event(now(), Event::WorkerJoined),
+            WorkerReport::Exited { code, tail } => {
+                self.worker = None;
+                self.node_ip = None;
+                let explain = self.platform.explain_exit(code, tail);
+                self.spawn_event(async move {
+                    let failure = explain.await;
+                    Event::WorkerExited(WorkerExit { code, failure })
+                });
+            }
+        }
+    }
+
+    /// An OS sleep or wake notification (logind, or the tray's request): logged, then fed.
+    fn on_system(&mut self, event: SystemEvent) {
+        let event = match event {
+            SystemEvent::WillSleep => {
+                self.will_sleeps_seen += 1;
+                let _ = self.log.line("💤 The machine is going to sleep");
+                Event::WillSleep
+            }
+            SystemEvent::Woke { slept_secs } => {
+                let _ = self
+                    .log
+                    .line(&format!("☀️ The machine woke after {slept_secs} s asleep"));
+                Event::Woke { slept_secs }
+            }
+        };
+        self.sup.handle_event(now(), event);
+    }
+
+    fn on_request(&mut self, pending: Pending) {
+        if let Request::System { event } = pending.request {
+            self.on_system(event);
+        }
+        match apply_request(
+            &pending.request,
+            &mut self.config,
+            &self.paths,
+            self.machine_cpus,
+        ) {
+            Ok(Some(UserCommand::Shutdown)) => {
+                self.sup
+                    .handle_event(now(), Event::User(UserCommand::Shutdown));
+                self.quitting.push(pending.reply);
+            }
+            Ok(command) => {
+                if let Some(command) = command {
+                    self.sup.handle_event(now(), Event::User(command));
+                }
+                // The reply shows the state right after the request, before the actions it
+                // caused are carried out (a `system` WillSleep: `holding_sleep` already set).
+                let report = self.report(&self.sup.status());
+                let _ = pending.reply.send(Reply {
+                    ok: true,
+                    message: None,
+                    report: Some(report),
+                });
+            }
+            Err(message) => {
+                let _ = pending.reply.send(Reply {
+                    ok: false,
+                    message: Some(message),
+                    report: None,
+                });
+            }
+        }
     }
 }
 
@@ -515,73 +523,4 @@ fn apply_request(
     next.save(paths).map_err(|e| e.to_string())?;
     *config = next;
     Ok(Some(command))
-}
-
-/// What a worker's exit means, from the end of its output. A suspected version skew is worth
-/// naming this machine's Ray version, which costs one `ray --version`.
-async fn explain_exit(
-    code: Option<i32>,
-    tail: &[String],
-    ray: &std::path::Path,
-) -> Option<WorkerFailure> {
-    if code.is_none() && tail.is_empty() {
-        return None;
-    }
-    let failure = ray_output::classify_exit(tail);
-    Some(match failure {
-        WorkerFailure::VersionSkewSuspected { this_machine: None } => {
-            WorkerFailure::VersionSkewSuspected {
-                this_machine: local_ray_version(ray).await,
-            }
-        }
-        other => other,
-    })
-}
-
-/// This machine's Ray version (`ray --version`), if it answers within a few seconds.
-pub async fn local_ray_version(ray: &std::path::Path) -> Option<String> {
-    let run = tokio::process::Command::new(ray)
-        .arg("--version")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(20), run)
-        .await
-        .ok()?
-        .ok()?;
-    ray_output::parse_ray_version(&String::from_utf8_lossy(&output.stdout))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_wake_reported_by_both_sources_reaches_the_supervisor_once() {
-        let t0 = Instant::now();
-        let s = Duration::from_secs;
-        let mut wakes = WakeEcho::default();
-        assert!(wakes.admit(t0, WakeSource::Notification));
-        assert!(!wakes.admit(t0 + s(4), WakeSource::Clock), "the same wake");
-        assert!(wakes.admit(t0 + s(60), WakeSource::Clock), "a later sleep");
-
-        let mut wakes = WakeEcho::default();
-        assert!(wakes.admit(t0, WakeSource::Clock));
-        assert!(
-            !wakes.admit(t0 + s(3), WakeSource::Notification),
-            "the same wake"
-        );
-        wakes.will_sleep();
-        assert!(
-            wakes.admit(t0 + s(10), WakeSource::Notification),
-            "announced anew"
-        );
-
-        let mut wakes = WakeEcho::default();
-        assert!(wakes.admit(t0, WakeSource::Clock));
-        assert!(
-            wakes.admit(t0 + s(20), WakeSource::Clock),
-            "one source is never filtered"
-        );
-    }
 }

@@ -28,13 +28,39 @@ use crate::supervisor::{SpawnFailure, WorkerSpec};
 /// How many output lines are kept to explain an exit.
 const TAIL_LINES: usize = 60;
 
-/// How to run Ray here.
+/// How to run Ray here: the one place that builds a `ray` command line's program and
+/// environment, for `ray start` and `ray drain-node` alike.
 #[derive(Debug, Clone)]
 pub struct RayCommand {
     /// The `ray` executable.
     pub ray: PathBuf,
     /// File holding the cluster's auth token, when the cluster uses token auth.
     pub auth_token_file: Option<PathBuf>,
+}
+
+impl RayCommand {
+    /// `ray ARGS…` with the environment every Ray command of ours needs, no input, and its
+    /// output piped.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = Command::new(&self.ray);
+        command
+            .args(args)
+            // Ray refuses to join a multi-node cluster from macOS without this.
+            .env("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(token) = &self.auth_token_file {
+            command
+                .env("RAY_AUTH_MODE", "token")
+                .env("RAY_AUTH_TOKEN_PATH", token);
+        }
+        command
+    }
 }
 
 /// What the worker process reports.
@@ -114,21 +140,8 @@ pub fn spawn(
     ray_log: Arc<Mutex<RotatingLog>>,
     reports: mpsc::UnboundedSender<WorkerReport>,
 ) -> Result<WorkerProcess, SpawnFailure> {
-    let mut command = Command::new(&ray.ray);
-    command
-        .args(ray_start_args(spec, node_ip))
-        // Ray refuses to join a multi-node cluster from macOS without this.
-        .env("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(false);
-    if let Some(token) = &ray.auth_token_file {
-        command
-            .env("RAY_AUTH_MODE", "token")
-            .env("RAY_AUTH_TOKEN_PATH", token);
-    }
+    let mut command = ray.command(ray_start_args(spec, node_ip));
+    command.process_group(0).kill_on_drop(false);
     let mut child = command.spawn().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             SpawnFailure::RayMissing {

@@ -26,7 +26,9 @@ pub fn retry_for(failure: &WorkerFailure) -> Retry {
         | WorkerFailure::MultiNodeDisabled
         | WorkerFailure::AuthRefused => Retry::Never,
         WorkerFailure::HeadUnreachable | WorkerFailure::NodeMarkedDead => Retry::WhenHeadAnswers,
-        WorkerFailure::Crashed { .. } => Retry::AfterBackoff,
+        WorkerFailure::DidNotJoin { .. }
+        | WorkerFailure::ExitedSilently { .. }
+        | WorkerFailure::Crashed { .. } => Retry::AfterBackoff,
     }
 }
 

@@ -10,7 +10,6 @@ pub mod dialog;
 pub mod extras;
 pub mod icons;
 pub mod menu;
-pub mod notify;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -23,15 +22,14 @@ use tray_icon::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuIt
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use crate::config::Paths;
-use crate::model::{Notice, Phase, Status};
+use crate::model::{Notice, Phase, Status, SystemEvent};
 use crate::platform::sleep::{SleepHandler, SleepObserver};
-use crate::runtime::control::{Pending, Reply, Request, StatusReport, SystemEvent};
+use crate::runtime::control::{Pending, Reply, Request, StatusReport};
 use crate::runtime::Notifier;
 use crate::service;
 use crate::text::{self, Lang};
 use icons::IconKind;
 use menu::{Entry, Extras};
-use notify::NotificationGate;
 
 /// Events the event loop receives from other threads.
 #[derive(Debug)]
@@ -46,9 +44,9 @@ pub enum UiEvent {
     Finished(Option<String>),
 }
 
-/// Shows the supervisor's notices as desktop notifications, through the rate-limiting gate.
+/// Shows the supervisor's notices as desktop notifications (the supervisor already keeps them
+/// from becoming a storm).
 pub struct DesktopNotifier {
-    gate: NotificationGate,
     lang: Lang,
 }
 
@@ -60,18 +58,12 @@ impl DesktopNotifier {
             // Without an application set, notify-rust may hang on recent macOS.
             let _ = notify_rust::set_application("com.bittrader.worker");
         }
-        DesktopNotifier {
-            gate: NotificationGate::new(notify::MIN_GAP),
-            lang,
-        }
+        DesktopNotifier { lang }
     }
 }
 
 impl Notifier for DesktopNotifier {
     fn notify(&mut self, notice: &Notice) {
-        if !self.gate.admit(Instant::now(), notice) {
-            return;
-        }
         let (title, body) = text::notice_in(self.lang, notice);
         // Showing can block (D-Bus, the macOS notification centre): never on the runtime.
         std::thread::spawn(move || {
@@ -230,25 +222,20 @@ fn send_request(
 struct SleepToSupervisor {
     /// The supervisor's requests.
     requests: mpsc::Sender<Pending>,
-    /// The supervisor's state, read to see the worker gone.
+    /// The supervisor's state, read to see whether it still holds the sleep.
     status: watch::Receiver<StatusReport>,
-    /// The longest a sleep is held back for the worker to stop.
-    hold_at_most: Duration,
 }
 
-impl SleepToSupervisor {
-    /// A sleep is held for the worker's stop grace (then it is killed) and a little more,
-    /// within the 30 s macOS allows a WillSleep observer.
-    fn hold_for(stop_grace_secs: u64) -> Duration {
-        Duration::from_secs(stop_grace_secs.saturating_add(3).min(25))
-    }
-}
+/// How often the blocked WillSleep observer looks at the supervisor's verdict.
+const SLEEP_HOLD_POLL: Duration = Duration::from_millis(50);
 
 impl SleepHandler for SleepToSupervisor {
-    /// Runs on the main thread, and the sleep waits for it: blocks until the supervisor
-    /// reports no worker, so that Ray is stopped rather than frozen mid-task.
+    /// Runs on the main thread, and the sleep waits for it: blocks while the supervisor holds
+    /// the sleep (until the worker has stopped, within the supervisor's own bound), so that
+    /// Ray is stopped rather than frozen mid-task.
     fn will_sleep(&self) {
-        let deadline = Instant::now() + self.hold_at_most;
+        // macOS waits 30 s at most; no verdict by then means no supervisor to wait for.
+        let outer_bound = Instant::now() + crate::supervisor::settings::SLEEP_HOLD_MAX;
         let (tx, rx) = std::sync::mpsc::channel();
         let event = SystemEvent::WillSleep;
         send_request(&self.requests, Request::System { event }, move |reply| {
@@ -256,13 +243,15 @@ impl SleepHandler for SleepToSupervisor {
         });
         // The reply means the supervisor took the event in. No reply (queue full, supervisor
         // gone): nothing to wait for.
-        let Ok(reply) = rx.recv_timeout(self.hold_at_most) else {
+        let Ok(reply) = rx.recv_timeout(crate::supervisor::settings::SLEEP_HOLD_MAX) else {
             return;
         };
-        let mut stopped = reply.report.is_some_and(|r| r.worker_pid.is_none());
-        while !stopped && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-            stopped = self.status.borrow().worker_pid.is_none();
+        let holding =
+            |report: &StatusReport| report.status.as_ref().is_some_and(|s| s.holding_sleep);
+        let mut held = reply.report.as_ref().is_some_and(holding);
+        while held && Instant::now() < outer_bound {
+            std::thread::sleep(SLEEP_HOLD_POLL);
+            held = holding(&self.status.borrow());
         }
     }
 
@@ -314,8 +303,9 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
     let mut sleep_handler = Some(SleepToSupervisor {
         requests: requests_tx.clone(),
         status: status_rx.clone(),
-        hold_at_most: SleepToSupervisor::hold_for(prepared.config.timing.stop_grace_secs),
     });
+    // Quit takes at most the supervisor's own deadline for it.
+    let quit_within = crate::runtime::settings_from(&prepared.config, true).quit_deadline();
     let mut sleep_observer: Option<SleepObserver> = None;
     spawn_runtime(
         paths.clone(),
@@ -391,7 +381,7 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
                 };
                 if let Some(request) = menu::command_for(id, current) {
                     if request == Request::Quit {
-                        quit_deadline = Some(Instant::now() + Duration::from_secs(20));
+                        quit_deadline = Some(Instant::now() + quit_within);
                     }
                     send_request(&requests_tx, request, |_| {});
                     // The menu shows the supervisor's truth, not the click: re-render now so a

@@ -7,11 +7,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bittrader_worker::model::HeadAddress;
-use bittrader_worker::model::WorkerFailure;
-use bittrader_worker::model::{Phase, Unreachable};
+use bittrader_worker::model::{HeadAddress, Phase, Unreachable, WorkerFailure};
 use bittrader_worker::supervisor::{
-    Action, Event, HeadProbe, Settings, Supervisor, UserCommand, WorkerExit, WorkerSpec,
+    Action, Event, HeadProbe, Settings, Supervisor, TreeReading, UserCommand, WorkerExit,
+    WorkerSpec,
 };
 
 /// Something the simulated world will do at a time.
@@ -20,7 +19,8 @@ pub enum WorldEvent {
     ProbeAnswer(HeadAddress),
     WorkerJoins(u64),
     WorkerExits(u64, Option<WorkerFailure>),
-    DrainDone(u64),
+    DrainAccepted(u64),
+    TreeSampled(u64, TreeReading),
 }
 
 /// What the supervisor did, with the virtual time it did it.
@@ -42,8 +42,10 @@ pub struct Sim {
     pub stop_delay: Duration,
     /// How long a probe takes to answer.
     pub probe_delay: Duration,
-    /// How long a drain takes to report (its tasks finishing); `None`: it never reports.
+    /// How long a drained worker's tasks take to finish; `None`: they never do.
     pub drain_takes: Option<Duration>,
+    /// When the running worker was asked to drain.
+    drained_at: Option<Instant>,
     /// When set, every started worker dies after this long with this failure.
     pub crash_after: Option<(Duration, Option<WorkerFailure>)>,
     /// The live worker's generation, when one exists.
@@ -77,6 +79,7 @@ impl Sim {
             probe_delay: Duration::from_millis(5),
             crash_after: None,
             drain_takes: Some(Duration::from_secs(8)),
+            drained_at: None,
             worker: None,
             workers_started: 0,
             double_start: false,
@@ -138,12 +141,24 @@ impl Sim {
                         self.schedule(self.stop_delay, WorldEvent::WorkerExits(generation, None));
                     }
                 }
-                Action::DrainWorker { .. } => {
-                    if let (Some(generation), Some(after)) = (self.worker, self.drain_takes) {
-                        self.schedule(after, WorldEvent::DrainDone(generation));
-                    }
+                Action::DrainWorker { drain, .. } => {
+                    self.drained_at = Some(self.now);
+                    self.schedule(self.probe_delay, WorldEvent::DrainAccepted(drain));
                 }
-                Action::Notify(_) | Action::Exit => {}
+                Action::SampleWorkerTree { drain } => {
+                    let done = match (self.worker, self.drained_at, self.drain_takes) {
+                        (None, _, _) => true,
+                        (Some(_), Some(at), Some(takes)) => self.now >= at + takes,
+                        _ => false,
+                    };
+                    let reading = if done {
+                        TreeReading::Quiet
+                    } else {
+                        TreeReading::Busy
+                    };
+                    self.schedule(self.probe_delay, WorldEvent::TreeSampled(drain, reading));
+                }
+                Action::Notify(_) | Action::Log(_) | Action::Exit => {}
             }
         }
     }
@@ -163,10 +178,12 @@ impl Sim {
                     self.event(Event::WorkerJoined);
                 }
             }
-            WorldEvent::DrainDone(generation) => {
-                if self.worker == Some(generation) {
-                    self.event(Event::DrainFinished);
-                }
+            WorldEvent::DrainAccepted(drain) => self.event(Event::DrainRequested {
+                drain,
+                accepted: true,
+            }),
+            WorldEvent::TreeSampled(drain, reading) => {
+                self.event(Event::WorkerTreeSampled { drain, reading })
             }
             WorldEvent::WorkerExits(generation, failure) => {
                 if self.worker == Some(generation) {

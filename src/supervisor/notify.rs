@@ -7,10 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::settings::NOTIFY_OUTAGES_EVERY;
 use crate::model::{Fault, Notice};
-
-/// The default spacing of outage notifications.
-pub const MIN_GAP: Duration = Duration::from_secs(180);
 
 /// Decides which notices become notifications.
 #[derive(Debug)]
@@ -19,6 +17,12 @@ pub struct NotificationGate {
     last_outage_shown: Option<Instant>,
     lost_was_shown: bool,
     last_fault: Option<Fault>,
+}
+
+impl Default for NotificationGate {
+    fn default() -> Self {
+        NotificationGate::new(NOTIFY_OUTAGES_EVERY)
+    }
 }
 
 impl NotificationGate {
@@ -71,7 +75,7 @@ mod tests {
 
     #[test]
     fn a_flapping_network_notifies_at_most_once_per_gap() {
-        let mut gate = NotificationGate::new(MIN_GAP);
+        let mut gate = NotificationGate::default();
         let t0 = Instant::now();
         let mut shown = 0;
         // An outage every minute for an hour.
@@ -90,7 +94,7 @@ mod tests {
 
     #[test]
     fn reconnected_follows_only_a_shown_disconnect() {
-        let mut gate = NotificationGate::new(MIN_GAP);
+        let mut gate = NotificationGate::default();
         let t0 = Instant::now();
         assert!(gate.admit(t0, &lost()));
         assert!(gate.admit(t0 + Duration::from_secs(5), &back()));
@@ -101,7 +105,7 @@ mod tests {
 
     #[test]
     fn a_fault_is_shown_once_until_it_changes() {
-        let mut gate = NotificationGate::new(MIN_GAP);
+        let mut gate = NotificationGate::default();
         let t0 = Instant::now();
         let missing = Notice::NeedsAttention {
             fault: Fault::RayMissing { path: "ray".into() },

@@ -1,0 +1,24 @@
+//! The OS's sleep and wake notifications, as the tray, logind and the control socket pass them.
+
+use serde::{Deserialize, Serialize};
+
+/// `{"kind":"will_sleep"}`, `{"kind":"woke","slept_secs":600}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SystemEvent {
+    /// The machine is about to sleep.
+    WillSleep,
+    /// The machine woke, this long (wall clock) after it announced the sleep.
+    Woke { slept_secs: u64 },
+}
+
+/// Whether the supervisor still holds back an announced sleep, for the OS adapters that hold
+/// it (macOS's WillSleep observer, logind's delay inhibitor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SleepGate {
+    /// How many [`SystemEvent::WillSleep`] the supervisor has taken in: a verdict is about
+    /// the announcement an adapter sent once this count reaches it.
+    pub will_sleeps_seen: u64,
+    /// The worker is still stopping: keep the sleep back.
+    pub holding: bool,
+}

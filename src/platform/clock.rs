@@ -1,0 +1,103 @@
+//! How long the machine has been suspended since it booted: the one clock fact that tells a
+//! sleep from a wall-clock step (NTP, a VM's time sync, the user setting the time).
+//!
+//! Linux: `CLOCK_BOOTTIME − CLOCK_MONOTONIC` (both count from boot; only BOOTTIME counts
+//! suspension). macOS: `mach_continuous_time − mach_absolute_time` (the same pair, in Mach
+//! ticks). Neither moves when the wall clock is set. Reading them costs a system call, no
+//! process.
+
+use std::time::Duration;
+
+/// The time spent suspended since boot, growing by the length of each sleep.
+pub trait SleepClock: Send + Sync {
+    /// `None` where the OS does not say.
+    fn asleep_total(&self) -> Option<Duration>;
+}
+
+/// The OS's clocks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemSleepClock;
+
+impl SleepClock for SystemSleepClock {
+    fn asleep_total(&self) -> Option<Duration> {
+        imp::asleep_total()
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    use std::time::Duration;
+
+    fn read(clock: libc::clockid_t) -> Option<Duration> {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+        let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+        if rc != 0 {
+            return None;
+        }
+        Some(Duration::new(
+            u64::try_from(ts.tv_sec).ok()?,
+            u32::try_from(ts.tv_nsec).ok()?,
+        ))
+    }
+
+    pub fn asleep_total() -> Option<Duration> {
+        // BOOTTIME first: the difference must never come out negative from the read order.
+        let boot = read(libc::CLOCK_BOOTTIME)?;
+        let mono = read(libc::CLOCK_MONOTONIC)?;
+        Some(boot.saturating_sub(mono))
+    }
+}
+
+#[cfg(target_os = "macos")]
+mod imp {
+    use std::time::Duration;
+
+    extern "C" {
+        // libSystem (<mach/mach_time.h>), macOS 10.12+: like mach_absolute_time, but it keeps
+        // counting while the machine sleeps.
+        fn mach_continuous_time() -> u64;
+    }
+
+    pub fn asleep_total() -> Option<Duration> {
+        let mut timebase = libc::mach_timebase_info { numer: 0, denom: 0 };
+        // SAFETY: `timebase` is a valid, writable struct for the duration of the call.
+        if unsafe { libc::mach_timebase_info(&mut timebase) } != 0 || timebase.denom == 0 {
+            return None;
+        }
+        // SAFETY: both are plain reads of the kernel's clocks, with no arguments.
+        let (continuous, absolute) =
+            unsafe { (mach_continuous_time(), libc::mach_absolute_time()) };
+        let ticks = continuous.saturating_sub(absolute) as u128;
+        let nanos = ticks * timebase.numer as u128 / timebase.denom as u128;
+        Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+mod imp {
+    pub fn asleep_total() -> Option<std::time::Duration> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_suspended_time_is_read_and_never_runs_backwards() {
+        let clock = SystemSleepClock;
+        let first = clock.asleep_total().expect("linux and macOS say");
+        let second = clock.asleep_total().expect("linux and macOS say");
+        // A machine that does not sleep between the two reads: the same figure, give or take
+        // the read order.
+        assert!(
+            second + Duration::from_millis(5) >= first,
+            "{first:?} {second:?}"
+        );
+    }
+}

@@ -1,0 +1,325 @@
+//! A fake world for the driver: a head that answers or not, workers that join, crash, ignore
+//! SIGTERM or drain on cue, and a machine whose power and sleep the test sets. No process,
+//! socket or file of the machine is touched, and every delay is a tokio sleep, so a test under
+//! `tokio::time::pause` runs minutes of the driver in milliseconds.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::platform::{MachineFacts, Platform, WorkerHandle};
+use super::worker::WorkerReport;
+use crate::model::{HeadAddress, SleepGate, SystemEvent, Unreachable, WorkerFailure};
+use crate::platform::fake::FakePower;
+use crate::ray_output;
+use crate::supervisor::{SpawnFailure, TreeReading, WorkerSpec};
+
+/// How a fake worker behaves, from its start.
+#[derive(Debug, Clone)]
+pub struct WorkerScript {
+    /// It prints "Ray runtime started" after this long (`None`: never).
+    pub joins_after: Option<Duration>,
+    /// It exits by itself after this long with this output tail.
+    pub exits_after: Option<(Duration, Vec<String>)>,
+    /// It ignores SIGTERM: only the SIGKILL after the grace ends it.
+    pub ignores_sigterm: bool,
+    /// Its running tasks finish this long after it is asked to drain (`None`: never).
+    pub drains_in: Option<Duration>,
+    /// Looking up the node IP for it takes this long (`tailscale status` after a wake).
+    pub node_ip_takes: Duration,
+    /// Explaining its exit takes this long (`ray --version` on a busy machine).
+    pub explain_takes: Duration,
+}
+
+impl Default for WorkerScript {
+    fn default() -> Self {
+        WorkerScript {
+            joins_after: Some(Duration::from_secs(3)),
+            exits_after: None,
+            ignores_sigterm: false,
+            drains_in: Some(Duration::from_secs(2)),
+            node_ip_takes: Duration::ZERO,
+            explain_takes: Duration::ZERO,
+        }
+    }
+}
+
+/// What the fake world has seen, for the test to read.
+#[derive(Debug, Default, Clone)]
+pub struct FakeRecord {
+    /// Every worker started, in order.
+    pub starts: Vec<WorkerSpec>,
+    /// Every stop asked for, with its grace.
+    pub stops: Vec<Duration>,
+    /// Every drain asked for.
+    pub drains: usize,
+    /// Workers that ended, by SIGTERM, SIGKILL or on their own.
+    pub exits: usize,
+}
+
+#[derive(Debug)]
+struct World {
+    head_up: bool,
+    script: WorkerScript,
+    missing_ray: bool,
+    record: FakeRecord,
+    next_pid: u32,
+    /// When the live worker's drain finishes, as tokio time.
+    drained_at: Option<tokio::time::Instant>,
+    network: Option<mpsc::UnboundedSender<()>>,
+    sleep: Option<mpsc::UnboundedSender<SystemEvent>>,
+}
+
+/// The fake [`Platform`]. Clones share one world.
+#[derive(Debug, Clone)]
+pub struct FakePlatform {
+    world: Arc<Mutex<World>>,
+    machine: Arc<FakePower>,
+}
+
+fn lock(world: &Mutex<World>) -> MutexGuard<'_, World> {
+    world
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Default for FakePlatform {
+    fn default() -> Self {
+        FakePlatform::new()
+    }
+}
+
+impl FakePlatform {
+    /// A desktop whose head answers and whose workers join after 3 s.
+    pub fn new() -> Self {
+        FakePlatform {
+            world: Arc::new(Mutex::new(World {
+                head_up: true,
+                script: WorkerScript::default(),
+                missing_ray: false,
+                record: FakeRecord::default(),
+                next_pid: 40_000,
+                drained_at: None,
+                network: None,
+                sleep: None,
+            })),
+            machine: Arc::new(FakePower::desktop()),
+        }
+    }
+
+    /// Whether the head answers probes from now on.
+    pub fn set_head_up(&self, up: bool) {
+        lock(&self.world).head_up = up;
+    }
+
+    /// How workers started from now on behave.
+    pub fn set_script(&self, script: WorkerScript) {
+        lock(&self.world).script = script;
+    }
+
+    /// Starts fail as if `ray` were not installed.
+    pub fn set_ray_missing(&self, missing: bool) {
+        lock(&self.world).missing_ray = missing;
+    }
+
+    /// The machine's power, lid and sleep clock.
+    pub fn machine_facts(&self) -> Arc<FakePower> {
+        self.machine.clone()
+    }
+
+    /// What happened so far.
+    pub fn record(&self) -> FakeRecord {
+        lock(&self.world).record.clone()
+    }
+
+    /// The network changed (as the OS's interface watcher reports it).
+    pub fn network_changed(&self) {
+        if let Some(network) = &lock(&self.world).network {
+            let _ = network.send(());
+        }
+    }
+
+    /// The OS posts a sleep or wake notification (logind on Linux).
+    pub fn system_event(&self, event: SystemEvent) {
+        if let Some(sleep) = &lock(&self.world).sleep {
+            let _ = sleep.send(event);
+        }
+    }
+}
+
+/// A fake worker: reports its exit once, on its own, on SIGTERM or on SIGKILL.
+pub struct FakeWorker {
+    pid: u32,
+    ignores_sigterm: bool,
+    exited: Arc<AtomicBool>,
+    reports: mpsc::UnboundedSender<WorkerReport>,
+    world: Arc<Mutex<World>>,
+}
+
+fn exit_once(
+    exited: &AtomicBool,
+    world: &Mutex<World>,
+    reports: &mpsc::UnboundedSender<WorkerReport>,
+    code: Option<i32>,
+    tail: Vec<String>,
+) {
+    if !exited.swap(true, Ordering::SeqCst) {
+        let mut world = lock(world);
+        world.record.exits += 1;
+        world.drained_at = None;
+        let _ = reports.send(WorkerReport::Exited { code, tail });
+    }
+}
+
+impl WorkerHandle for FakeWorker {
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    fn stop(&self, grace: Duration) {
+        lock(&self.world).record.stops.push(grace);
+        let (exited, world, reports) = (
+            self.exited.clone(),
+            self.world.clone(),
+            self.reports.clone(),
+        );
+        let after = if self.ignores_sigterm {
+            grace
+        } else {
+            Duration::from_millis(200)
+        };
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            exit_once(&exited, &world, &reports, None, Vec::new());
+        });
+    }
+}
+
+impl Platform for FakePlatform {
+    type Worker = FakeWorker;
+
+    fn probe(
+        &self,
+        head: &HeadAddress,
+        _timeout: Duration,
+    ) -> impl Future<Output = Option<Unreachable>> + Send + 'static {
+        let up = lock(&self.world).head_up;
+        let _ = head;
+        async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            (!up).then_some(Unreachable::TimedOut)
+        }
+    }
+
+    fn node_ip(
+        &self,
+        _head: &HeadAddress,
+    ) -> impl Future<Output = Result<IpAddr, String>> + Send + 'static {
+        let takes = lock(&self.world).script.node_ip_takes;
+        async move {
+            tokio::time::sleep(takes).await;
+            Ok(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        }
+    }
+
+    fn start_worker(
+        &self,
+        spec: &WorkerSpec,
+        _node_ip: IpAddr,
+        reports: mpsc::UnboundedSender<WorkerReport>,
+    ) -> Result<FakeWorker, SpawnFailure> {
+        let mut world = lock(&self.world);
+        if world.missing_ray {
+            return Err(SpawnFailure::RayMissing {
+                path: "/fake/ray".to_string(),
+            });
+        }
+        world.record.starts.push(spec.clone());
+        world.next_pid += 1;
+        let script = world.script.clone();
+        let worker = FakeWorker {
+            pid: world.next_pid,
+            ignores_sigterm: script.ignores_sigterm,
+            exited: Arc::new(AtomicBool::new(false)),
+            reports: reports.clone(),
+            world: self.world.clone(),
+        };
+        if let Some(after) = script.joins_after {
+            let (exited, reports) = (worker.exited.clone(), reports.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                if !exited.load(Ordering::SeqCst) {
+                    let _ = reports.send(WorkerReport::Joined);
+                }
+            });
+        }
+        if let Some((after, tail)) = script.exits_after {
+            let (exited, world) = (worker.exited.clone(), self.world.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                exit_once(&exited, &world, &reports, Some(1), tail);
+            });
+        }
+        Ok(worker)
+    }
+
+    fn explain_exit(
+        &self,
+        code: Option<i32>,
+        tail: Vec<String>,
+    ) -> impl Future<Output = Option<WorkerFailure>> + Send + 'static {
+        let takes = lock(&self.world).script.explain_takes;
+        async move {
+            tokio::time::sleep(takes).await;
+            if code.is_none() && tail.is_empty() {
+                return None;
+            }
+            Some(ray_output::classify_exit(&tail))
+        }
+    }
+
+    fn drain(
+        &self,
+        _head: &HeadAddress,
+        _worker_pid: u32,
+        _deadline: Duration,
+    ) -> impl Future<Output = Result<(), String>> + Send + 'static {
+        let mut world = lock(&self.world);
+        world.record.drains += 1;
+        world.drained_at = world
+            .script
+            .drains_in
+            .map(|after| tokio::time::Instant::now() + after);
+        async { Ok(()) }
+    }
+
+    fn sample_tree(&self, _worker_pid: u32) -> impl Future<Output = TreeReading> + Send + 'static {
+        let drained_at = lock(&self.world).drained_at;
+        async move {
+            match drained_at {
+                Some(at) if tokio::time::Instant::now() >= at => TreeReading::Quiet,
+                _ => TreeReading::Busy,
+            }
+        }
+    }
+
+    fn machine(&self) -> Arc<dyn MachineFacts> {
+        self.machine.clone()
+    }
+
+    fn watch_network(&self, changes: mpsc::UnboundedSender<()>) {
+        lock(&self.world).network = Some(changes);
+    }
+
+    fn watch_sleep(
+        &self,
+        events: mpsc::UnboundedSender<SystemEvent>,
+        _gate: watch::Receiver<SleepGate>,
+    ) {
+        lock(&self.world).sleep = Some(events);
+    }
+}

@@ -1,0 +1,139 @@
+//! What goes into the supervisor ([`Event`]) and what comes out ([`Action`]).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    HeadAddress, LogNote, Notice, PowerSnapshot, StopReason, Unreachable, WorkerFailure,
+};
+
+/// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerSpec {
+    /// The head to join.
+    pub head: HeadAddress,
+    /// CPUs offered to the cluster.
+    pub cpus: u32,
+}
+
+/// The outcome of one reachability probe of one head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadProbe {
+    /// The head that was probed: answers about a head we no longer want are ignored.
+    pub head: HeadAddress,
+    /// `None` when the head answered.
+    pub unreachable: Option<Unreachable>,
+}
+
+/// The end of a worker process, as the driver saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerExit {
+    /// Exit code, `None` when killed by a signal.
+    pub code: Option<i32>,
+    /// What its output says went wrong, when it says anything.
+    pub failure: Option<WorkerFailure>,
+}
+
+/// A worker that could not even be started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpawnFailure {
+    /// The `ray` executable does not exist.
+    RayMissing { path: String },
+    /// Any other OS error while spawning.
+    Other { detail: String },
+}
+
+/// One look at the draining worker's processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeReading {
+    /// The worker or its raylet is gone: a drained raylet exits by itself once idle (Ray's
+    /// own verdict, which also counts work that has no process yet).
+    Gone,
+    /// The raylet runs and no task worker is busy.
+    Quiet,
+    /// A task is running (or the processes could not be read).
+    Busy,
+}
+
+/// Commands from the user (tray, CLI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserCommand {
+    /// Stop contributing until resumed, now.
+    Pause,
+    /// Stop contributing once the worker's running tasks finish (the head first drains the
+    /// node so that no new task lands here).
+    PauseAfterTasks,
+    /// Contribute again; also clears an error so that it is retried.
+    Resume,
+    /// Offer this many CPUs (the worker is restarted with them).
+    SetCpus(u32),
+    /// Join this head instead.
+    SetHead(HeadAddress),
+    /// Stop the worker and finish.
+    Shutdown,
+}
+
+/// Facts fed to the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A probe finished.
+    HeadProbe(HeadProbe),
+    /// The worker printed that its runtime started: it is part of the cluster.
+    WorkerJoined,
+    /// The worker process ended.
+    WorkerExited(WorkerExit),
+    /// The worker process could not be started.
+    WorkerSpawnFailed(SpawnFailure),
+    /// A user command.
+    User(UserCommand),
+    /// The machine's network interfaces or addresses changed.
+    NetworkChanged,
+    /// The OS says the machine is about to sleep: stop the worker cleanly while there is time.
+    WillSleep,
+    /// The OS says the machine woke (macOS `NSWorkspaceDidWakeNotification`, logind's
+    /// `PrepareForSleep(false)`). Only this ends a sleep pause.
+    Woke {
+        /// How long it slept, as far as is known.
+        slept_secs: u64,
+    },
+    /// The clocks show the machine was suspended this long since the last reading (Linux
+    /// `CLOCK_BOOTTIME − CLOCK_MONOTONIC`, macOS continuous − absolute time), whether or not
+    /// the OS said anything. A wall-clock step does not show here.
+    SleepMeasured {
+        /// Seconds spent suspended since the previous reading.
+        slept_secs: u64,
+    },
+    /// Mains or battery, and the battery's level.
+    Power(PowerSnapshot),
+    /// The lid closed (`true`) or opened.
+    LidClosed(bool),
+    /// The head answered [`Action::DrainWorker`] number `drain`: it stopped sending this node
+    /// tasks (`accepted`), or the drain could not be asked for.
+    DrainRequested { drain: u64, accepted: bool },
+    /// The answer to [`Action::SampleWorkerTree`] number `drain`.
+    WorkerTreeSampled { drain: u64, reading: TreeReading },
+}
+
+/// Things the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Check whether this head is reachable, then report a [`Event::HeadProbe`].
+    Probe { head: HeadAddress },
+    /// Spawn the worker, then report [`Event::WorkerJoined`] and [`Event::WorkerExited`] (or
+    /// [`Event::WorkerSpawnFailed`]).
+    StartWorker(WorkerSpec),
+    /// SIGTERM the worker's process group, SIGKILL after `grace`, then report its exit.
+    StopWorker { grace: Duration, reason: StopReason },
+    /// Ask the head to drain this node (no new tasks; `deadline` is advice for Ray), then
+    /// report [`Event::DrainRequested`] with the same `drain`.
+    DrainWorker { drain: u64, deadline: Duration },
+    /// Read the worker's process tree, then report [`Event::WorkerTreeSampled`].
+    SampleWorkerTree { drain: u64 },
+    /// Tell the user (notification, log).
+    Notify(Notice),
+    /// Write a line in the log.
+    Log(LogNote),
+    /// The shutdown is complete: the driver may exit.
+    Exit,
+}

@@ -1,0 +1,202 @@
+//! Every timing constant and threshold of the supervisor, and the settings a user may change.
+
+use std::time::Duration;
+
+use super::backoff::BackoffPolicy;
+
+/// A sleep at least this long replaces the worker on wake: Ray's default health checks drop a
+/// silent node after about a minute, and a stale raylet only exits once it reconnects.
+pub const WAKE_REPLACES_WORKER_AFTER: Duration = Duration::from_secs(30);
+
+/// Time asleep below this, as the clocks measure it, is not worth reacting to.
+pub const MIN_SLEEP: Duration = Duration::from_secs(15);
+
+/// An announced sleep that has not happened after this long awake was cancelled (macOS can
+/// announce a sleep and then not sleep, posting no wake). The monotonic clock the supervisor
+/// runs on stops while the machine sleeps, so only time awake counts.
+pub const SLEEP_CANCELLED_AFTER: Duration = Duration::from_secs(60);
+
+/// The OS's wake notification and the clock-measured sleep report the same wake a few seconds
+/// apart: a report from the other source within this of an admitted one is its echo.
+pub const WAKE_ECHO: Duration = Duration::from_secs(30);
+
+/// Outage notifications ("head lost") are given at most this often: a flapping network must
+/// not notify every minute.
+pub const NOTIFY_OUTAGES_EVERY: Duration = Duration::from_secs(180);
+
+/// How long a "pause after current tasks" waits for the running tasks.
+pub const PAUSE_DRAIN_DEADLINE: Duration = Duration::from_secs(600);
+
+/// How long a low-battery pause lets running tasks finish.
+pub const BATTERY_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How often a draining worker's processes are looked at.
+pub const DRAIN_SAMPLE_EVERY: Duration = Duration::from_millis(500);
+
+/// A drained node is idle after this many readings in a row find no busy task. One is not
+/// enough: a Ray task worker shows `ray::IDLE` for ~0.1-0.2 s while it sets up the task it was
+/// just given (tests/lab/recorded/ps_laptop_task_start_timeline_ray260.txt).
+pub const QUIET_READINGS_FOR_IDLE: u32 = 2;
+
+/// The SIGTERM-to-SIGKILL grace when the head is unreachable (see `stop_worker`).
+pub const HEAD_LOST_STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// The most a user may set as the stop grace (`timing.stop_grace_secs`).
+pub const MAX_STOP_GRACE: Duration = Duration::from_secs(120);
+
+/// What a stop may take beyond its grace: the SIGKILL, the end of the output, the report.
+const STOP_MARGIN: Duration = Duration::from_secs(3);
+
+/// macOS waits up to 30 s for a WillSleep observer; a sleep is never held longer than this.
+pub const SLEEP_HOLD_MAX: Duration = Duration::from_secs(25);
+
+/// Restart delays are capped at the old daemon's retry delay on a laptop...
+const MOBILE_RESTART_CAP: Duration = Duration::from_secs(30);
+/// ...and at a minute on a desktop.
+const DESKTOP_RESTART_CAP: Duration = Duration::from_secs(60);
+
+/// Timings of the supervisor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// How long the worker is kept while the head is unreachable (rides through blips).
+    pub grace: Duration,
+    /// Probe cadence while the head is reachable: a loss is seen within this plus the probe's
+    /// own timeout.
+    pub probe_every_up: Duration,
+    /// Probe cadence while the head is unreachable: a return is seen within this.
+    pub probe_every_down: Duration,
+    /// Probe cadence while paused or in error, when nothing depends on the answer soon.
+    pub probe_every_idle: Duration,
+    /// A worker that has not joined by then is stopped and counted as a failure.
+    pub join_timeout: Duration,
+    /// Time between SIGTERM and SIGKILL when stopping the worker.
+    pub stop_grace: Duration,
+    /// Restart delays and the breaker.
+    pub backoff: BackoffPolicy,
+    /// What a laptop watches (battery); inactive on a desktop.
+    pub laptop: LaptopPolicy,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            grace: Duration::from_secs(30),
+            probe_every_up: Duration::from_secs(2),
+            probe_every_down: Duration::from_secs(1),
+            probe_every_idle: Duration::from_secs(5),
+            join_timeout: Duration::from_secs(120),
+            stop_grace: Duration::from_secs(10),
+            backoff: BackoffPolicy {
+                max: DESKTOP_RESTART_CAP,
+                ..BackoffPolicy::default()
+            },
+            laptop: LaptopPolicy::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// The defaults for this machine: a laptop (mobile mode) gets the battery policy and
+    /// restart delays capped at the old daemon's 30 s; a desktop waits up to 60 s.
+    pub fn for_machine(mobile: bool) -> Settings {
+        let defaults = Settings::default();
+        Settings {
+            backoff: BackoffPolicy {
+                max: if mobile {
+                    MOBILE_RESTART_CAP
+                } else {
+                    DESKTOP_RESTART_CAP
+                },
+                ..defaults.backoff
+            },
+            laptop: LaptopPolicy {
+                mobile,
+                ..defaults.laptop
+            },
+            ..defaults
+        }
+    }
+
+    /// The longest a quit takes: the worker's stop grace and the kill after it. The supervisor
+    /// exits by then even if the worker's end was never reported; a client waiting for a quit
+    /// may give up after it.
+    pub fn quit_deadline(&self) -> Duration {
+        self.stop_grace + STOP_MARGIN
+    }
+
+    /// The longest a sleep is held back while the worker stops: its stop grace and the kill,
+    /// within what macOS allows.
+    pub fn sleep_hold(&self) -> Duration {
+        (self.stop_grace + STOP_MARGIN).min(SLEEP_HOLD_MAX)
+    }
+}
+
+/// The longest any quit can take, whatever the configuration: for a client that does not
+/// know the settings in force.
+pub fn longest_quit() -> Duration {
+    Settings {
+        stop_grace: MAX_STOP_GRACE,
+        ..Settings::default()
+    }
+    .quit_deadline()
+}
+
+/// The battery policy of a laptop (mobile mode), BOINC-like: separate stop and resume levels
+/// so it never flaps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaptopPolicy {
+    /// Mobile mode: the battery policy applies. Sleep and wake apply to every machine.
+    pub mobile: bool,
+    /// Warn once per discharge at this level while contributing.
+    pub warn_percent: u8,
+    /// Pause on battery at this level.
+    pub stop_percent: u8,
+    /// Resume on battery above this level (plugging in resumes at once).
+    pub resume_percent: u8,
+    /// Contribute only while on power.
+    pub only_on_power: bool,
+    /// Offer at most this many CPUs on battery.
+    pub cpus_on_battery: Option<u32>,
+}
+
+impl Default for LaptopPolicy {
+    fn default() -> Self {
+        LaptopPolicy {
+            mobile: false,
+            warn_percent: 20,
+            stop_percent: 10,
+            resume_percent: 30,
+            only_on_power: false,
+            cpus_on_battery: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_laptop_restarts_sooner_and_watches_its_battery() {
+        let laptop = Settings::for_machine(true);
+        let desktop = Settings::for_machine(false);
+        assert_eq!(laptop.backoff.max, Duration::from_secs(30));
+        assert_eq!(desktop.backoff.max, Duration::from_secs(60));
+        assert!(laptop.laptop.mobile && !desktop.laptop.mobile);
+        assert_eq!(desktop, Settings::default());
+    }
+
+    #[test]
+    fn quit_and_sleep_deadlines_follow_the_stop_grace() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.quit_deadline(), Duration::from_secs(13));
+        assert_eq!(settings.sleep_hold(), Duration::from_secs(13));
+        settings.stop_grace = Duration::from_secs(60);
+        assert_eq!(
+            settings.sleep_hold(),
+            SLEEP_HOLD_MAX,
+            "macOS waits 30 s at most"
+        );
+        assert_eq!(longest_quit(), Duration::from_secs(123));
+    }
+}

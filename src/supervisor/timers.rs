@@ -1,0 +1,114 @@
+//! The supervisor's deadlines, in one table (quinn's `TimerTable`): `poll_timeout` is the
+//! earliest entry and `handle_timeout` fires the expired ones, so no deadline is ever computed
+//! in two places.
+
+use std::time::Instant;
+
+/// One kind of deadline. At most one of each is pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// Probe the head.
+    Probe,
+    /// The restart delay ends: a start may follow.
+    Restart,
+    /// A started worker that has not joined by then is stopped as a failure.
+    Join,
+    /// The head has been unreachable for the whole grace: the worker is stopped.
+    Grace,
+    /// A drain's running tasks get this long; then the worker is stopped anyway.
+    DrainDeadline,
+    /// Look at the draining worker's processes again.
+    DrainSample,
+    /// The longest a sleep is held back while the worker stops.
+    SleepHold,
+    /// An announced sleep that has not happened by then was cancelled.
+    SleepCancelled,
+    /// The longest a quit waits for the worker's exit to be reported.
+    Quit,
+}
+
+impl Timer {
+    const ALL: [Timer; 9] = [
+        Timer::Probe,
+        Timer::Restart,
+        Timer::Join,
+        Timer::Grace,
+        Timer::DrainDeadline,
+        Timer::DrainSample,
+        Timer::SleepHold,
+        Timer::SleepCancelled,
+        Timer::Quit,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// When each [`Timer`] fires, if it is set.
+#[derive(Debug, Clone, Default)]
+pub struct Timers {
+    at: [Option<Instant>; Timer::ALL.len()],
+}
+
+impl Timers {
+    /// Sets (or moves) `timer` to fire at `at`.
+    pub fn set(&mut self, timer: Timer, at: Instant) {
+        self.at[timer.index()] = Some(at);
+    }
+
+    /// Cancels `timer`.
+    pub fn stop(&mut self, timer: Timer) {
+        self.at[timer.index()] = None;
+    }
+
+    /// When `timer` fires, if set.
+    pub fn get(&self, timer: Timer) -> Option<Instant> {
+        self.at[timer.index()]
+    }
+
+    /// Whether `timer` is set.
+    pub fn is_set(&self, timer: Timer) -> bool {
+        self.get(timer).is_some()
+    }
+
+    /// The earliest deadline.
+    pub fn next(&self) -> Option<Instant> {
+        self.at.iter().flatten().min().copied()
+    }
+
+    /// Removes and returns the timers due at `now`, in the table's order.
+    pub fn take_expired(&mut self, now: Instant) -> Vec<Timer> {
+        let mut expired = Vec::new();
+        for timer in Timer::ALL {
+            if self.get(timer).is_some_and(|at| at <= now) {
+                self.stop(timer);
+                expired.push(timer);
+            }
+        }
+        expired
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_next_deadline_is_the_earliest_and_only_expired_ones_fire() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut timers = Timers::default();
+        assert_eq!(timers.next(), None);
+        timers.set(Timer::Grace, t0 + s(30));
+        timers.set(Timer::Probe, t0 + s(2));
+        assert_eq!(timers.next(), Some(t0 + s(2)));
+        assert_eq!(timers.take_expired(t0 + s(1)), vec![]);
+        assert_eq!(timers.take_expired(t0 + s(2)), vec![Timer::Probe]);
+        assert!(!timers.is_set(Timer::Probe));
+        assert_eq!(timers.next(), Some(t0 + s(30)));
+        timers.stop(Timer::Grace);
+        assert_eq!(timers.next(), None);
+    }
+}

@@ -1,0 +1,304 @@
+//! The driver over a fake world ([`FakePlatform`]) under paused tokio time: the real loop,
+//! channels, requests and status, with workers that join, crash, hang or drain on cue. Minutes
+//! of the driver run in milliseconds, and "the loop never waits on IO" is checked by giving the
+//! slow operations a long fake duration and asking the driver something meanwhile.
+
+use std::time::Duration;
+
+use bittrader_worker::config::{Config, Paths};
+use bittrader_worker::model::{Fault, Phase, Status, SystemEvent};
+use bittrader_worker::runtime::control::{Pending, Reply, Request, StatusReport};
+use bittrader_worker::runtime::fake::{FakePlatform, WorkerScript};
+use bittrader_worker::runtime::{self, DriverOptions, NoNotifier};
+use bittrader_worker::supervisor::Settings;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+/// One driver over one fake world, in a data folder of its own.
+struct Harness {
+    world: FakePlatform,
+    requests: mpsc::Sender<Pending>,
+    status: watch::Receiver<StatusReport>,
+    shutdown: Option<oneshot::Sender<()>>,
+    driver: tokio::task::JoinHandle<()>,
+    home: tempfile::TempDir,
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+impl Harness {
+    /// Starts the driver on a configured head, with `script` for every worker.
+    fn start(script: WorkerScript) -> Harness {
+        let home = tempfile::tempdir().expect("a data folder");
+        let paths = Paths {
+            home: home.path().to_path_buf(),
+        };
+        let config = Config {
+            head: Some("100.64.0.1:6379".parse().expect("a head address")),
+            cpus: 2,
+            ..Config::with_defaults(4)
+        };
+        let world = FakePlatform::new();
+        world.set_script(script);
+        let (requests, requests_rx) = mpsc::channel(16);
+        let (status_tx, status) = watch::channel(StatusReport {
+            summary: String::new(),
+            status: None,
+            pid: 0,
+            worker_pid: None,
+            node_ip: None,
+            log_file: String::new(),
+        });
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let options = DriverOptions {
+            settings: runtime::settings_from(&config, false),
+            paths,
+            config,
+            machine_cpus: 4,
+            demo_head: None,
+            startup_lines: Vec::new(),
+        };
+        let driver = tokio::spawn(runtime::run(
+            world.clone(),
+            options,
+            requests_rx,
+            status_tx,
+            Box::new(NoNotifier),
+            async {
+                let _ = shutdown_rx.await;
+            },
+        ));
+        Harness {
+            world,
+            requests,
+            status,
+            shutdown: Some(shutdown_tx),
+            driver,
+            home,
+        }
+    }
+
+    fn now(&self) -> Option<Status> {
+        self.status.borrow().status.clone()
+    }
+
+    fn phase(&self) -> Option<Phase> {
+        self.now().map(|s| s.phase)
+    }
+
+    /// Waits (in paused time) until the status satisfies `ready`; panics after `within`.
+    async fn wait_for(&mut self, within: Duration, what: &str, ready: impl Fn(&Status) -> bool) {
+        let reached = tokio::time::timeout(
+            within,
+            self.status
+                .wait_for(|r| r.status.as_ref().is_some_and(&ready)),
+        )
+        .await
+        .is_ok_and(|seen| seen.is_ok());
+        assert!(reached, "not {what} within {within:?}: {:?}", self.now());
+    }
+
+    async fn wait_phase(&mut self, phase: Phase, within: Duration) {
+        self.wait_for(within, &format!("{phase:?}"), |s| s.phase == phase)
+            .await;
+    }
+
+    async fn request(&self, request: Request) -> Reply {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Pending { request, reply })
+            .await
+            .expect("the driver takes requests");
+        answer.await.expect("the driver answers")
+    }
+
+    /// Asks the driver to stop (as SIGTERM does) and waits for it to finish.
+    async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let finished = tokio::time::timeout(secs(60), &mut self.driver).await;
+        assert!(finished.is_ok(), "the driver finished after the shutdown");
+        assert_eq!(
+            self.world.record().starts.len(),
+            self.world.record().exits,
+            "every worker it started has ended"
+        );
+        drop(self.home);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
+    let wall = std::time::Instant::now();
+    let mut h = Harness::start(WorkerScript {
+        joins_after: None,
+        exits_after: Some((secs(1), vec!["RuntimeError: boom".to_string()])),
+        ..WorkerScript::default()
+    });
+    let t0 = Instant::now();
+    h.wait_phase(Phase::Error, secs(300)).await;
+    let took = t0.elapsed();
+    let status = h.now().expect("a status");
+    assert!(
+        matches!(status.fault, Some(Fault::GaveUp { failures: 5, .. })),
+        "{status:?}"
+    );
+    let policy = Settings::default().backoff;
+    assert_eq!(h.world.record().starts.len(), policy.burst);
+    // Four delays of 1, 2, 4 and 8 s (plus up to 10 % jitter) between five 1 s lives.
+    assert!(
+        took >= secs(5 + 1 + 2 + 4 + 8) && took <= secs(5 + 17),
+        "gave up after {took:?}"
+    );
+    // Nothing more happens on its own.
+    tokio::time::sleep(secs(600)).await;
+    assert_eq!(h.world.record().starts.len(), policy.burst);
+    eprintln!(
+        "{took:?} of driver time in {:?} of real time",
+        wall.elapsed()
+    );
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_head_stops_the_worker_after_the_grace_and_its_return_rejoins() {
+    let mut h = Harness::start(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    h.world.set_head_up(false);
+    let lost = Instant::now();
+    h.wait_phase(Phase::Disconnecting, secs(5)).await;
+    h.wait_phase(Phase::Disconnected, secs(60)).await;
+    let stopped_after = lost.elapsed();
+    let grace = Settings::default().grace;
+    assert!(
+        stopped_after >= grace && stopped_after <= grace + secs(5),
+        "stopped {stopped_after:?} after the loss"
+    );
+    assert_eq!(h.world.record().stops.len(), 1);
+    h.world.set_head_up(true);
+    let back = Instant::now();
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    // Seen within a probe (1 s while disconnected), then Ray's 3 s join.
+    assert!(
+        back.elapsed() <= secs(5),
+        "rejoined after {:?}",
+        back.elapsed()
+    );
+    assert_eq!(h.world.record().starts.len(), 2);
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_that_ignores_sigterm_is_stopped_by_the_kill_after_the_grace() {
+    let mut h = Harness::start(WorkerScript {
+        ignores_sigterm: true,
+        ..WorkerScript::default()
+    });
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    let asked = Instant::now();
+    let reply = h.request(Request::Pause).await;
+    assert!(reply.ok);
+    h.wait_phase(Phase::Paused, secs(30)).await;
+    let stop_grace = Settings::default().stop_grace;
+    assert_eq!(h.world.record().stops, vec![stop_grace]);
+    assert!(asked.elapsed() >= stop_grace);
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_loop_answers_while_an_exit_is_explained_and_an_address_looked_up() {
+    // `ray --version` and `tailscale status` can each hang for many seconds: requests are
+    // still answered at once meanwhile.
+    let mut h = Harness::start(WorkerScript {
+        joins_after: Some(secs(3)),
+        exits_after: Some((secs(5), vec!["RuntimeError: boom".to_string()])),
+        explain_takes: secs(20),
+        node_ip_takes: secs(20),
+        ..WorkerScript::default()
+    });
+    // The first start waits 20 s for its address; the loop goes on.
+    let t0 = Instant::now();
+    let reply = h.request(Request::Status).await;
+    assert!(reply.ok);
+    assert!(t0.elapsed() < secs(1), "answered after {:?}", t0.elapsed());
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    // The worker dies; its exit takes 20 s to explain. Meanwhile:
+    tokio::time::sleep(secs(6)).await;
+    let asked = Instant::now();
+    let reply = h.request(Request::Status).await;
+    assert!(reply.ok);
+    assert!(
+        asked.elapsed() < secs(1),
+        "answered after {:?}",
+        asked.elapsed()
+    );
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_while_the_address_is_looked_up_starts_no_worker() {
+    let mut h = Harness::start(WorkerScript {
+        node_ip_takes: secs(10),
+        ..WorkerScript::default()
+    });
+    h.wait_phase(Phase::Starting, secs(5)).await;
+    let reply = h.request(Request::Pause).await;
+    assert!(reply.ok);
+    h.wait_phase(Phase::Paused, secs(5)).await;
+    tokio::time::sleep(secs(30)).await;
+    assert!(
+        h.world.record().starts.is_empty(),
+        "the lookup finished after the pause: no worker for it"
+    );
+    assert_eq!(h.phase(), Some(Phase::Paused));
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn pause_after_tasks_waits_for_the_tasks_then_stops() {
+    let mut h = Harness::start(WorkerScript {
+        drains_in: Some(secs(40)),
+        ..WorkerScript::default()
+    });
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    let asked = Instant::now();
+    assert!(h.request(Request::PauseAfterTasks).await.ok);
+    h.wait_phase(Phase::Draining, secs(1)).await;
+    h.wait_phase(Phase::Paused, secs(120)).await;
+    let took = asked.elapsed();
+    assert!(
+        took >= secs(40) && took <= secs(42),
+        "stopped {took:?} after the request"
+    );
+    assert_eq!(h.world.record().drains, 1);
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_announced_sleep_is_held_until_the_worker_stopped() {
+    let mut h = Harness::start(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    let reply = h
+        .request(Request::System {
+            event: SystemEvent::WillSleep,
+        })
+        .await;
+    let held = reply
+        .report
+        .and_then(|r| r.status)
+        .is_some_and(|s| s.holding_sleep);
+    assert!(held, "the reply to WillSleep holds the sleep");
+    h.wait_for(secs(5), "released", |s| !s.holding_sleep).await;
+    assert_eq!(h.phase(), Some(Phase::Paused));
+    assert_eq!(h.world.record().exits, 1, "released once the worker ended");
+    // The machine sleeps; on wake the clocks and the OS both report it, once.
+    h.world.machine_facts().sleep_for(secs(600));
+    h.world.system_event(SystemEvent::Woke { slept_secs: 600 });
+    h.wait_phase(Phase::Connected, secs(15)).await;
+    tokio::time::sleep(secs(20)).await;
+    assert_eq!(h.world.record().starts.len(), 2, "one new worker, not two");
+    h.stop().await;
+}
