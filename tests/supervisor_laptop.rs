@@ -1,14 +1,14 @@
 //! The laptop policies on the virtual clock: battery thresholds (no flapping, the user's pause
 //! respected), lid close, sleep and wake, a wake seen only as a clock jump.
 
-#[path = "common/sim.rs"]
-mod sim;
+mod common;
 
+use bittrader_test_support::secs;
 use bittrader_worker::platform::power::{Battery, ChargeState, PowerSnapshot};
 use bittrader_worker::supervisor::{
     Action, AutoPause, Event, LaptopPolicy, Notice, Phase, Settings, UserCommand,
 };
-use sim::{secs, Sim};
+use common::sim::Sim;
 
 fn mobile(policy: LaptopPolicy) -> Sim {
     let settings = Settings {
