@@ -12,199 +12,21 @@
 //! each start in `fake_ray.starts` (see the script's header).
 
 use std::fs;
-use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, killpg, Signal};
+use bittrader_test_support::daemon::{
+    machine_cpus, phase_of, summary, worker_pid, Home, Options, PROBE_INTERVAL_MS, STOP_GRACE_SECS,
+};
+use bittrader_test_support::head::FakeHead;
+use bittrader_test_support::process::{alive, group_members, run_with_timeout};
+use bittrader_test_support::secs;
+use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
-
-/// Probe cadence while the head is reachable (the config's minimum is 200).
-const PROBE_INTERVAL_MS: u64 = 300;
-const PROBE_TIMEOUT_MS: u64 = 300;
-const STOP_GRACE_SECS: u64 = 1;
-
-/// How often the tests look at the daemon.
-const POLL: Duration = Duration::from_millis(100);
-
-fn fake_ray() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_ray/ray")
-}
-
-fn machine_cpus() -> u32 {
-    thread::available_parallelism()
-        .map(|n| n.get() as u32)
-        .unwrap_or(1)
-}
-
-// ---------------------------------------------------------------------------------------------
-// The head: a listener that accepts and drops connections (so the backlog never fills).
-// ---------------------------------------------------------------------------------------------
-
-struct FakeHead {
-    port: u16,
-    serving: Option<Serving>,
-}
-
-struct Serving {
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
-}
-
-impl FakeHead {
-    fn start() -> FakeHead {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake head");
-        let port = listener.local_addr().expect("fake head address").port();
-        FakeHead {
-            port,
-            serving: Some(Self::serve(listener)),
-        }
-    }
-
-    fn serve(listener: TcpListener) -> Serving {
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let stop = stop.clone();
-            thread::spawn(move || loop {
-                let accepted = listener.accept();
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                // A probe only connects; an accept error (EMFILE…) is retried after a beat.
-                if accepted.is_err() {
-                    thread::sleep(Duration::from_millis(10));
-                }
-            })
-        };
-        Serving { stop, thread }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
-    /// Closes the port: the next probe is refused.
-    fn down(&mut self) {
-        if let Some(serving) = self.serving.take() {
-            serving.stop.store(true, Ordering::SeqCst);
-            // Wakes the blocked accept; if the listener is already gone this is refused.
-            let _ = TcpStream::connect_timeout(&self.addr(), Duration::from_secs(1));
-            let _ = serving.thread.join();
-        }
-    }
-
-    /// Listens on the same port again (std sets SO_REUSEADDR; retried in case a probe's
-    /// ephemeral port or a TIME_WAIT briefly holds it).
-    fn up(&mut self) {
-        if self.serving.is_some() {
-            return;
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            match TcpListener::bind(self.addr()) {
-                Ok(listener) => {
-                    self.serving = Some(Self::serve(listener));
-                    return;
-                }
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("rebinding port {}: {e}; retrying", self.port);
-                    thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => panic!("could not listen on port {} again: {e}", self.port),
-            }
-        }
-    }
-}
-
-impl Drop for FakeHead {
-    fn drop(&mut self) {
-        self.down();
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes
-// ---------------------------------------------------------------------------------------------
-
-/// Whether `pid` exists and is not a zombie (a zombie has already died; only its parent has
-/// not reaped it yet).
-fn alive(pid: u32) -> bool {
-    let Ok(out) = Command::new("ps")
-        .args(["-o", "stat=", "-p", &pid.to_string()])
-        .output()
-    else {
-        return false;
-    };
-    let stat = String::from_utf8_lossy(&out.stdout);
-    let stat = stat.trim();
-    out.status.success() && !stat.is_empty() && !stat.starts_with('Z')
-}
-
-/// Live (non-zombie) members of process group `pgid`.
-fn group_members(pgid: u32) -> Vec<u32> {
-    let Ok(out) = Command::new("ps")
-        .args(["-A", "-o", "pid=,pgid=,stat="])
-        .output()
-    else {
-        return Vec::new();
-    };
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.split_whitespace();
-            let pid: u32 = parts.next()?.parse().ok()?;
-            let group: u32 = parts.next()?.parse().ok()?;
-            let stat = parts.next().unwrap_or("");
-            (group == pgid && !stat.starts_with('Z')).then_some(pid)
-        })
-        .collect()
-}
-
-/// Runs a command, giving up (and killing it) after `timeout`. Output is read on threads so a
-/// chatty child cannot block on a full pipe.
-fn run_with_timeout(mut command: Command, timeout: Duration) -> Result<Output, String> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("spawn: {e}"))?;
-    let read = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let stdout = read(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = read(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("no answer within {timeout:?}"));
-            }
-            Err(e) => return Err(format!("wait: {e}")),
-        }
-    };
-    Ok(Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    })
-}
 
 /// A process that has nothing to do with the worker, in its own process group: it must
 /// survive everything the daemon does.
@@ -247,355 +69,8 @@ impl Drop for Decoy {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// One test's world: a data folder, a head, the fake ray's records.
-// ---------------------------------------------------------------------------------------------
-
-struct Options {
-    mode: &'static str,
-    cpus: u32,
-    grace_secs: u64,
-    /// `None`: the fake ray.
-    ray_path: Option<PathBuf>,
-    /// `tailscale status --json` output for tests/fake_tailscale; `None`: no Tailscale.
-    tailscale_json: Option<&'static str>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            mode: "join",
-            cpus: machine_cpus().min(2),
-            grace_secs: 30,
-            ray_path: None,
-            tailscale_json: None,
-        }
-    }
-}
-
-/// One `ray start` as the fake recorded it.
-#[derive(Debug, Clone)]
-struct Start {
-    /// Seconds since the epoch.
-    at: f64,
-    pid: u32,
-    pgid: u32,
-    /// The stand-in raylet (`join` and `ignore_term` modes).
-    raylet: Option<u32>,
-    /// `$RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`, or `unset`.
-    osx_cluster: String,
-    args: Vec<String>,
-}
-
-struct Home {
-    // Dropped in this order: the head first, the folder last.
-    head: FakeHead,
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new(options: Options) -> Home {
-        let dir = tempfile::Builder::new()
-            .prefix("bw-driver-")
-            .tempdir()
-            .expect("tempdir");
-        let head = FakeHead::start();
-        let home = Home { head, dir };
-        let ray = options.ray_path.clone().unwrap_or_else(fake_ray);
-        let config = format!(
-            "head = \"127.0.0.1:{port}\"\n\
-             cpus = {cpus}\n\
-             ray_path = {ray}\n\
-             node_ip = \"auto\"\n\
-             \n\
-             [timing]\n\
-             grace_secs = {grace}\n\
-             probe_interval_ms = {PROBE_INTERVAL_MS}\n\
-             probe_timeout_ms = {PROBE_TIMEOUT_MS}\n\
-             stop_grace_secs = {STOP_GRACE_SECS}\n",
-            port = home.head.port,
-            cpus = options.cpus,
-            ray = toml::Value::String(ray.display().to_string()),
-            grace = options.grace_secs,
-        );
-        fs::write(home.file("config.toml"), config).expect("write config.toml");
-        home.set_mode(options.mode);
-        if let Some(json) = options.tailscale_json {
-            fs::write(home.file("tailscale.json"), json).expect("write tailscale.json");
-        }
-        home
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.path().join(name)
-    }
-
-    fn port(&self) -> u16 {
-        self.head.port
-    }
-
-    fn set_mode(&self, mode: &str) {
-        fs::write(self.file("fake_ray.mode"), mode).expect("write fake_ray.mode");
-    }
-
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.file(name)).unwrap_or_default()
-    }
-
-    fn config(&self) -> toml::Table {
-        let text = self.read("config.toml");
-        text.parse()
-            .unwrap_or_else(|e| panic!("config.toml does not parse: {e}\n{text}"))
-    }
-
-    fn starts(&self) -> Vec<Start> {
-        self.read("fake_ray.starts")
-            .lines()
-            .map(|line| {
-                let f: Vec<&str> = line.split('\t').collect();
-                assert_eq!(f.len(), 7, "bad start line: {line:?}");
-                assert_eq!(f[0], "start", "{line:?}");
-                Start {
-                    at: f[1].replace(',', ".").parse().expect("time"),
-                    pid: f[2].parse().expect("pid"),
-                    pgid: f[3].parse().expect("pgid"),
-                    raylet: f[4].parse().ok(),
-                    osx_cluster: f[5].to_string(),
-                    args: f[6].split(' ').map(str::to_string).collect(),
-                }
-            })
-            .collect()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
-        command
-            .args(args)
-            .env("BITTRADER_WORKER_HOME", self.path())
-            .env("BITTRADER_TAILSCALE", self.tailscale())
-            .env("FAKE_TAILSCALE_JSON", self.file("tailscale.json"))
-            // The daemon must set it for the worker itself.
-            .env_remove("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
-            .env("NO_COLOR", "1");
-        command
-    }
-
-    /// The fake `tailscale` when this home has a status for it, else a path that does not exist.
-    fn tailscale(&self) -> PathBuf {
-        if self.file("tailscale.json").exists() {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_tailscale/tailscale")
-        } else {
-            PathBuf::from("/nonexistent")
-        }
-    }
-
-    /// Runs the CLI (`status`, `pause`, …) against this home.
-    fn cli(&self, args: &[&str]) -> Output {
-        run_with_timeout(self.command(args), Duration::from_secs(20))
-            .unwrap_or_else(|e| panic!("`bittrader-worker {}`: {e}", args.join(" ")))
-    }
-
-    /// The daemon's `status --json`, `None` when it does not answer.
-    fn status(&self) -> Option<Value> {
-        let out =
-            run_with_timeout(self.command(&["status", "--json"]), Duration::from_secs(10)).ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        serde_json::from_slice(&out.stdout).ok()
-    }
-
-    fn daemon(&self) -> Daemon {
-        let out = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.file("daemon.out"))
-            .expect("daemon.out");
-        let err = out.try_clone().expect("daemon.out");
-        let child = self
-            .command(&["daemon"])
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("start the daemon");
-        Daemon {
-            child,
-            quit: self.command(&["quit"]),
-        }
-    }
-
-    /// What to show when something did not happen in time.
-    fn diagnostics(&self, last: Option<&Value>) -> String {
-        let tail = |name: &str, n: usize| {
-            let text = self.read(name);
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(n)..].join("\n")
-        };
-        let last = match last {
-            Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
-            None => "(no answer)".to_string(),
-        };
-        format!(
-            "last status: {last}\n--- worker.log (tail) ---\n{}\n--- ray-worker.out (tail) ---\n{}\n\
-             --- daemon.out ---\n{}\n--- fake_ray.starts ---\n{}",
-            tail("worker.log", 30),
-            tail("ray-worker.out", 15),
-            tail("daemon.out", 15),
-            self.read("fake_ray.starts"),
-        )
-    }
-
-    /// Polls the status until `check` accepts it; fails with the last status and the logs.
-    fn wait_status(
-        &self,
-        what: &str,
-        timeout: Duration,
-        mut check: impl FnMut(&Value) -> bool,
-    ) -> Value {
-        let deadline = Instant::now() + timeout;
-        let mut last = None;
-        loop {
-            if let Some(status) = self.status() {
-                if check(&status) {
-                    return status;
-                }
-                last = Some(status);
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "timed out after {timeout:?} waiting for: {what}\n{}",
-                    self.diagnostics(last.as_ref())
-                );
-            }
-            thread::sleep(POLL);
-        }
-    }
-
-    /// Polls `check` until it holds; fails with the last status and the logs.
-    fn wait_until(&self, what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if check() {
-                return;
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "timed out after {timeout:?} waiting for: {what}\n{}",
-                    self.diagnostics(self.status().as_ref())
-                );
-            }
-            thread::sleep(POLL);
-        }
-    }
-
-    fn wait_phase(&self, phase: &str, timeout: Duration) -> Value {
-        self.wait_status(&format!("phase `{phase}`"), timeout, |s| {
-            phase_of(s) == phase
-        })
-    }
-
-    /// Connected, and with a worker other than `old`.
-    fn wait_connected_anew(&self, old: Option<u32>, timeout: Duration) -> Value {
-        self.wait_status(
-            &format!("phase `connected` with a worker other than {old:?}"),
-            timeout,
-            |s| phase_of(s) == "connected" && worker_pid(s).is_some() && worker_pid(s) != old,
-        )
-    }
-
-    fn assert_gone(&self, what: &str, pid: u32, timeout: Duration) {
-        self.wait_until(
-            &format!("{what} (pid {pid}) and its process group to be gone"),
-            timeout,
-            || !alive(pid) && group_members(pid).is_empty(),
-        );
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        // Whatever the daemon failed to stop (the test failed, or it was killed on purpose).
-        for start in self.starts_lenient() {
-            let _ = killpg(Pid::from_raw(start.pgid as i32), Signal::SIGKILL);
-            if let Some(raylet) = start.raylet {
-                let _ = kill(Pid::from_raw(raylet as i32), Signal::SIGKILL);
-            }
-        }
-    }
-}
-
-impl Home {
-    /// [`Home::starts`] that never panics (for Drop).
-    fn starts_lenient(&self) -> Vec<Start> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.starts())).unwrap_or_default()
-    }
-}
-
-/// A running daemon. Dropping it sends `quit`, then SIGKILL if it is still there.
-struct Daemon {
-    child: Child,
-    quit: Command,
-}
-
-impl Daemon {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return Some(status),
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-                _ => return None,
-            }
-        }
-    }
-
-    /// SIGKILL, as a crash would: the worker is left behind.
-    fn kill_hard(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        let quit = std::mem::replace(&mut self.quit, Command::new("true"));
-        let _ = run_with_timeout(quit, Duration::from_secs(5));
-        if self.wait_exit(Duration::from_secs(5)).is_none() {
-            self.kill_hard();
-        }
-    }
-}
-
-fn phase_of(status: &Value) -> &str {
-    status["status"]["phase"].as_str().unwrap_or("")
-}
-
-fn worker_pid(status: &Value) -> Option<u32> {
-    status["worker_pid"].as_u64().map(|p| p as u32)
-}
-
-fn summary(status: &Value) -> &str {
-    status["summary"].as_str().unwrap_or("")
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
 }
 
 /// Waits a little longer than the supervisor's 1 s floor between starts plus a probe, then
@@ -607,7 +82,7 @@ fn assert_no_more_starts(home: &Home, expected: usize) {
         starts.len(),
         expected,
         "expected exactly {expected} start(s)\n{}",
-        home.diagnostics(home.status().as_ref())
+        home.diagnostics()
     );
 }
 
@@ -617,7 +92,7 @@ fn assert_no_more_starts(home: &Home, expected: usize) {
 
 #[test]
 fn joins_with_the_expected_command_in_its_own_process_group() {
-    let home = Home::new(Options::default());
+    let home = Home::new(BIN, Options::default());
     let cpus = Options::default().cpus;
     let _daemon = home.daemon();
     let status = home.wait_phase("connected", secs(10));
@@ -665,10 +140,13 @@ fn joins_with_the_expected_command_in_its_own_process_group() {
 
 #[test]
 fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
-    let home = Home::new(Options {
-        mode: "crash",
-        ..Options::default()
-    });
+    let home = Home::new(
+        BIN,
+        Options {
+            mode: "crash",
+            ..Options::default()
+        },
+    );
     let _daemon = home.daemon();
     // 1 + 2 + 4 + 8 s of delays (plus up to 10 % jitter) and five 0.2 s runs.
     let status = home.wait_status("phase `error` with a `gave_up` fault", secs(35), |s| {
@@ -702,10 +180,13 @@ fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
 #[test]
 fn a_missing_ray_is_an_error_that_says_to_run_setup() {
     let missing = PathBuf::from("/nonexistent/bittrader-test/bin/ray");
-    let home = Home::new(Options {
-        ray_path: Some(missing.clone()),
-        ..Options::default()
-    });
+    let home = Home::new(
+        BIN,
+        Options {
+            ray_path: Some(missing.clone()),
+            ..Options::default()
+        },
+    );
     let _daemon = home.daemon();
     let status = home.wait_phase("error", secs(10));
     let fault = &status["status"]["fault"];
@@ -718,10 +199,13 @@ fn a_missing_ray_is_an_error_that_says_to_run_setup() {
 
 #[test]
 fn a_version_mismatch_is_an_error_naming_both_versions() {
-    let home = Home::new(Options {
-        mode: "mismatch",
-        ..Options::default()
-    });
+    let home = Home::new(
+        BIN,
+        Options {
+            mode: "mismatch",
+            ..Options::default()
+        },
+    );
     let _daemon = home.daemon();
     let status = home.wait_phase("error", secs(10));
     let failure = &status["status"]["fault"]["failure"];
@@ -739,10 +223,13 @@ fn a_version_mismatch_is_an_error_naming_both_versions() {
 
 #[test]
 fn a_version_skew_is_an_error_naming_this_machines_ray() {
-    let home = Home::new(Options {
-        mode: "skew",
-        ..Options::default()
-    });
+    let home = Home::new(
+        BIN,
+        Options {
+            mode: "skew",
+            ..Options::default()
+        },
+    );
     let _daemon = home.daemon();
     let status = home.wait_phase("error", secs(10));
     let failure = &status["status"]["fault"]["failure"];
@@ -756,10 +243,13 @@ fn a_version_skew_is_an_error_naming_this_machines_ray() {
 
 #[test]
 fn a_worker_that_ignores_sigterm_is_killed_after_the_stop_grace() {
-    let home = Home::new(Options {
-        mode: "ignore_term",
-        ..Options::default()
-    });
+    let home = Home::new(
+        BIN,
+        Options {
+            mode: "ignore_term",
+            ..Options::default()
+        },
+    );
     let _daemon = home.daemon();
     let status = home.wait_phase("connected", secs(10));
     let pid = worker_pid(&status).expect("worker pid");
@@ -784,7 +274,7 @@ fn a_worker_that_ignores_sigterm_is_killed_after_the_stop_grace() {
 
 #[test]
 fn an_orphan_of_a_killed_supervisor_is_stopped_by_the_next_one() {
-    let home = Home::new(Options::default());
+    let home = Home::new(BIN, Options::default());
     let mut decoy = Decoy::spawn();
     let mut first = home.daemon();
     let status = home.wait_phase("connected", secs(10));
@@ -815,7 +305,7 @@ fn an_orphan_of_a_killed_supervisor_is_stopped_by_the_next_one() {
 
 #[test]
 fn a_raylet_that_outlived_its_ray_start_is_stopped_too() {
-    let home = Home::new(Options::default());
+    let home = Home::new(BIN, Options::default());
     let mut decoy = Decoy::spawn();
     let mut first = home.daemon();
     let status = home.wait_phase("connected", secs(10));
@@ -849,7 +339,7 @@ fn a_raylet_that_outlived_its_ray_start_is_stopped_too() {
 
 #[test]
 fn a_stale_pid_file_naming_another_process_leaves_it_alone() {
-    let home = Home::new(Options::default());
+    let home = Home::new(BIN, Options::default());
     let mut decoy = Decoy::spawn();
     let pid = decoy.pid();
     // The decoy's pid and group, but a start time that is not the decoy's: the pid was
@@ -872,10 +362,13 @@ fn a_stale_pid_file_naming_another_process_leaves_it_alone() {
 #[test]
 fn a_lost_head_stops_the_worker_after_the_grace_and_its_return_rejoins() {
     let grace = 3;
-    let mut home = Home::new(Options {
-        grace_secs: grace,
-        ..Options::default()
-    });
+    let mut home = Home::new(
+        BIN,
+        Options {
+            grace_secs: grace,
+            ..Options::default()
+        },
+    );
     let _daemon = home.daemon();
     let status = home.wait_phase("connected", secs(10));
     let first = worker_pid(&status).expect("worker pid");
@@ -915,10 +408,13 @@ fn a_lost_head_stops_the_worker_after_the_grace_and_its_return_rejoins() {
 #[test]
 fn cli_commands_validate_and_persist() {
     let machine = machine_cpus();
-    let home = Home::new(Options {
-        cpus: machine,
-        ..Options::default()
-    });
+    let home = Home::new(
+        BIN,
+        Options {
+            cpus: machine,
+            ..Options::default()
+        },
+    );
     let _daemon = home.daemon();
     let status = home.wait_phase("connected", secs(10));
     let first = worker_pid(&status).expect("worker pid");
@@ -984,7 +480,7 @@ fn cli_commands_validate_and_persist() {
     // A valid head: saved, and the worker is replaced by one joining it.
     let other = FakeHead::start();
     let old_head_worker = worker_pid(&home.status().expect("status")).expect("worker pid");
-    let address = format!("127.0.0.1:{}", other.port);
+    let address = format!("127.0.0.1:{}", other.port());
     let out = home.cli(&["head", &address]);
     assert!(
         out.status.success(),
@@ -1019,7 +515,7 @@ fn cli_commands_validate_and_persist() {
 
 #[test]
 fn a_second_daemon_on_the_same_home_is_refused_naming_the_holder() {
-    let home = Home::new(Options::default());
+    let home = Home::new(BIN, Options::default());
     let first = home.daemon();
     home.wait_phase("connected", secs(10));
 
@@ -1039,7 +535,7 @@ fn a_second_daemon_on_the_same_home_is_refused_naming_the_holder() {
 
 #[test]
 fn status_without_a_daemon_says_not_running() {
-    let home = Home::new(Options::default());
+    let home = Home::new(BIN, Options::default());
     let out = home.cli(&["status", "--json"]);
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{}", text(&out.stdout));
@@ -1048,7 +544,7 @@ fn status_without_a_daemon_says_not_running() {
 
 #[test]
 fn quit_stops_the_worker_and_exits_cleanly() {
-    let home = Home::new(Options::default());
+    let home = Home::new(BIN, Options::default());
     let mut daemon = home.daemon();
     let status = home.wait_phase("connected", secs(10));
     let worker = worker_pid(&status).expect("worker pid");
@@ -1065,7 +561,7 @@ fn quit_stops_the_worker_and_exits_cleanly() {
     assert!(
         exit.is_some_and(|s| s.code() == Some(0)),
         "daemon exit: {exit:?}\n{}",
-        home.diagnostics(None)
+        home.diagnostics()
     );
     home.assert_gone("the worker", worker, secs(2));
     assert!(!home.file("control.sock").exists(), "the socket was left");
@@ -1076,7 +572,7 @@ fn quit_stops_the_worker_and_exits_cleanly() {
 
 #[test]
 fn sigterm_to_the_daemon_stops_the_worker_and_exits_cleanly() {
-    let home = Home::new(Options::default());
+    let home = Home::new(BIN, Options::default());
     let mut daemon = home.daemon();
     let status = home.wait_phase("connected", secs(10));
     let worker = worker_pid(&status).expect("worker pid");
@@ -1087,7 +583,7 @@ fn sigterm_to_the_daemon_stops_the_worker_and_exits_cleanly() {
     assert!(
         exit.is_some_and(|s| s.code() == Some(0)),
         "daemon exit: {exit:?}\n{}",
-        home.diagnostics(None)
+        home.diagnostics()
     );
     home.assert_gone("the worker", worker, secs(2));
     assert!(!home.file("control.sock").exists(), "the socket was left");
@@ -1107,10 +603,13 @@ const TAILSCALE_RUNNING: &str = r#"{
 
 #[test]
 fn with_tailscale_running_the_node_announces_its_tailscale_address() {
-    let home = Home::new(Options {
-        tailscale_json: Some(TAILSCALE_RUNNING),
-        ..Options::default()
-    });
+    let home = Home::new(
+        BIN,
+        Options {
+            tailscale_json: Some(TAILSCALE_RUNNING),
+            ..Options::default()
+        },
+    );
     let _daemon = home.daemon();
     let status = home.wait_phase("connected", secs(10));
     assert_eq!(status["node_ip"], "100.101.102.103", "{status}");

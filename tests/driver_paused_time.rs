@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use bittrader_test_support::secs;
 use bittrader_worker::config::{Config, Paths};
 use bittrader_worker::model::{Fault, Phase, Status, SystemEvent};
 use bittrader_worker::runtime::control::{Pending, Reply, Request, StatusReport};
@@ -22,10 +23,6 @@ struct Harness {
     shutdown: Option<oneshot::Sender<()>>,
     driver: tokio::task::JoinHandle<()>,
     home: tempfile::TempDir,
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
 }
 
 impl Harness {

@@ -34,24 +34,22 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-#[path = "common/lab.rs"]
-mod lab_common;
-use lab_common::{lab, lab_dir, lab_ok, ray, skip_or_fail, Lab, LabDaemon};
+use bittrader_test_support::lab::{
+    lab_dir, lab_ok, ready, time_until, Lab, LabDaemon, HEAD, LAPTOP,
+};
+use bittrader_test_support::process::wait_or_kill;
+use bittrader_test_support::secs;
 
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
 /// How these tests are named when they must skip.
 const TEST: &str = "real-Ray drain test";
-const HEAD: &str = "100.64.0.1";
-const LAPTOP: &str = "100.64.0.2";
 /// How long the tasks run.
 const TASK_SECS: u64 = 8;
 
 /// The head's view of the laptop's nodes: (node_id, state, state_message).
 fn laptop_nodes() -> Vec<(String, String, String)> {
-    let out = lab(&["nodes"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|n| n["ip"] == LAPTOP)
+    bittrader_test_support::lab::laptop_nodes()
+        .into_iter()
         .map(|n| {
             let text = |key: &str| n[key].as_str().unwrap_or_default().to_string();
             (text("node_id"), text("state"), text("state_message"))
@@ -66,18 +64,13 @@ fn node_state(id: &str) -> Option<(String, String)> {
         .map(|(_, state, message)| (state, message))
 }
 
-fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if check() {
-            return start.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!(
-        "timed out after {limit:?} waiting for {what}; the head sees {:?}",
-        laptop_nodes()
-    );
+fn wait_for(what: &str, limit: Duration, check: impl FnMut() -> bool) -> Duration {
+    time_until(limit, check).unwrap_or_else(|| {
+        panic!(
+            "timed out after {limit:?} waiting for {what}; the head sees {:?}",
+            laptop_nodes()
+        )
+    })
 }
 
 /// The two tests of this file share the one lab: one at a time.
@@ -172,15 +165,7 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = writeln!(self.input, "quit");
         let _ = self.input.flush();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        wait_or_kill(&mut self.child, secs(10));
     }
 }
 
@@ -333,16 +318,9 @@ fn host(value: &Value) -> &str {
 
 #[test]
 fn a_drained_worker_finishes_its_task_and_a_paused_one_hands_it_back() {
-    let Some(ray) = ray() else {
-        return skip_or_fail(
-            TEST,
-            "BITTRADER_TEST_RAY does not name a ray executable (run scripts/test)",
-        );
+    let Some(ray) = ready(TEST) else {
+        return;
     };
-    let check = lab(&["check"]);
-    if !check.status.success() {
-        return skip_or_fail(TEST, &String::from_utf8_lossy(&check.stderr));
-    }
     let _one_at_a_time = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     wait_for_a_free_lab();
     let t0 = Instant::now();
@@ -529,16 +507,9 @@ fn a_drained_worker_finishes_its_task_and_a_paused_one_hands_it_back() {
 
 #[test]
 fn the_daemon_pauses_after_current_tasks_or_now_as_the_user_chooses() {
-    let Some(ray) = ray() else {
-        return skip_or_fail(
-            TEST,
-            "BITTRADER_TEST_RAY does not name a ray executable (run scripts/test)",
-        );
+    let Some(ray) = ready(TEST) else {
+        return;
     };
-    let check = lab(&["check"]);
-    if !check.status.success() {
-        return skip_or_fail(TEST, &String::from_utf8_lossy(&check.stderr));
-    }
     let _one_at_a_time = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     wait_for_a_free_lab();
     let t0 = Instant::now();
@@ -548,20 +519,8 @@ fn the_daemon_pauses_after_current_tasks_or_now_as_the_user_chooses() {
         .prefix("btw-drain-daemon-")
         .tempdir_in("/tmp")
         .expect("marker dir");
-    let home = tempfile::Builder::new()
-        .prefix("btw-drain-home-")
-        .tempdir_in("/tmp")
-        .expect("home");
     let mut driver = Driver::start(&ray, markers.path());
-    std::fs::write(
-        home.path().join("config.toml"),
-        format!(
-            "head = \"{HEAD}:6379\"\ncpus = 1\nray_path = \"{}\"\nnode_ip = \"auto\"\n",
-            ray.display()
-        ),
-    )
-    .expect("config");
-    let daemon = LabDaemon::start(&ray, home.path());
+    let daemon = LabDaemon::start(BIN, &ray, "btw-drain-home-", "");
     let alive = || {
         laptop_nodes()
             .into_iter()

@@ -8,24 +8,17 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use bittrader_test_support::lab::{lab, lab_ok, laptop_nodes, ready, Lab, LabDaemon, LAPTOP};
 
-#[path = "common/lab.rs"]
-mod lab_common;
-use lab_common::{lab, lab_ok, ray, skip_or_fail, Lab, LabDaemon};
-
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
 /// How this test is named when it must skip.
 const TEST: &str = "real-Ray two-host test";
-const HEAD: &str = "100.64.0.1";
-const LAPTOP: &str = "100.64.0.2";
 
 /// (node_id, cpus) of the ALIVE nodes with the laptop's address, as the head sees them.
 fn alive_laptop_nodes() -> Vec<(String, f64)> {
-    let out = lab(&["nodes"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|n| n["ip"] == LAPTOP && n["state"] == "ALIVE")
+    laptop_nodes()
+        .into_iter()
+        .filter(|n| n["state"] == "ALIVE")
         .map(|n| {
             (
                 n["node_id"].as_str().unwrap_or_default().to_string(),
@@ -37,33 +30,19 @@ fn alive_laptop_nodes() -> Vec<(String, f64)> {
 
 #[test]
 fn a_real_worker_rides_blips_leaves_on_long_cuts_and_obeys_the_cli() {
-    let Some(ray) = ray() else {
-        return skip_or_fail(
-            TEST,
-            "BITTRADER_TEST_RAY does not name a ray executable (run scripts/test)",
-        );
+    let Some(ray) = ready(TEST) else {
+        return;
     };
-    let check = lab(&["check"]);
-    if !check.status.success() {
-        return skip_or_fail(TEST, &String::from_utf8_lossy(&check.stderr));
-    }
     lab_ok(&["up"]);
     let _lab = Lab;
 
-    let home = tempfile::Builder::new()
-        .prefix("btw-lab-home-")
-        .tempdir_in("/tmp")
-        .expect("home");
     let grace = 15u64;
-    std::fs::write(
-        home.path().join("config.toml"),
-        format!(
-            "head = \"{HEAD}:6379\"\ncpus = 1\nray_path = \"{}\"\nnode_ip = \"auto\"\n\n[timing]\ngrace_secs = {grace}\nstop_grace_secs = 10\n",
-            ray.display()
-        ),
-    )
-    .expect("config");
-    let daemon = LabDaemon::start(&ray, home.path());
+    let daemon = LabDaemon::start(
+        BIN,
+        &ray,
+        "btw-lab-home-",
+        &format!("\n[timing]\ngrace_secs = {grace}\nstop_grace_secs = 10\n"),
+    );
 
     // Join, seen from both sides, with the address that routes to the head.
     let joined = daemon.wait("connected", Duration::from_secs(90), |d| {
@@ -146,7 +125,7 @@ fn a_real_worker_rides_blips_leaves_on_long_cuts_and_obeys_the_cli() {
     daemon.wait("a 2-CPU node", Duration::from_secs(60), |d| {
         d.phase() == "connected" && alive_laptop_nodes().iter().any(|(_, cpus)| *cpus == 2.0)
     });
-    let config = std::fs::read_to_string(home.path().join("config.toml")).expect("config");
+    let config = std::fs::read_to_string(daemon.home().join("config.toml")).expect("config");
     assert!(config.contains("cpus = 2"), "{config}");
 
     // Quit: the worker leaves and nothing of Ray is left in the laptop host.

@@ -8,11 +8,8 @@
 //!
 //! The daemon is stopped when its guard drops (`quit`, then SIGKILL), the bus when its guard
 //! drops, and every process group the fake `ray` recorded is killed, so a failing test leaves
-//! no processes behind (see `tests/common/daemon_home.rs`).
+//! no processes behind (see `tests/support/src/daemon.rs`).
 #![cfg(target_os = "linux")]
-
-#[path = "common/daemon_home.rs"]
-mod daemon_home;
 
 use std::fs;
 use std::io::Read;
@@ -22,10 +19,34 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use daemon_home::{group_members, phase_of, secs, worker_pid, Home};
+use bittrader_test_support::daemon::{phase_of, worker_pid, Daemon, Home, Options};
+use bittrader_test_support::process::group_members;
+use bittrader_test_support::secs;
 use futures::StreamExt;
 use nix::fcntl::OFlag;
 use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
+
+/// A home for these tests: one CPU, the fake `ray` in `mode`.
+fn home(mode: &'static str) -> Home {
+    Home::new(
+        BIN,
+        Options {
+            prefix: "bw-logind-",
+            mode,
+            cpus: 1,
+            ..Options::default()
+        },
+    )
+}
+
+/// The daemon, looking for logind at `bus` (a D-Bus address, through `BITTRADER_LOGIND_BUS`).
+fn daemon(home: &Home, bus: &str) -> Daemon {
+    let mut daemon = home.command(&["daemon"]);
+    daemon.env("BITTRADER_LOGIND_BUS", bus);
+    home.spawn("the daemon", daemon, "daemon.out")
+}
 
 /// A private message bus: `dbus-daemon` with a minimal configuration of its own (no dependence
 /// on the distribution's session.conf), listening on a socket in a temporary folder.
@@ -194,17 +215,16 @@ impl FakeLogind {
 fn prepare_for_sleep_stops_the_worker_before_the_inhibitor_is_released() {
     let bus = Bus::start();
     let logind = FakeLogind::start(&bus);
-    let home = Home::new("bw-logind-");
     // A worker that ignores SIGTERM takes the whole stop grace (1 s) to go: an inhibitor
     // released without waiting for it would be seen while its group still runs.
-    fs::write(home.file("fake_ray.mode"), "ignore_term").expect("write fake_ray.mode");
-    let _daemon = home.daemon(Some(&bus.address));
+    let home = home("ignore_term");
+    let _daemon = daemon(&home, &bus.address);
 
     let connected = home.wait_status("phase `connected`", secs(15), |s| {
         phase_of(s) == "connected" && worker_pid(s).is_some()
     });
-    let first = home.starts()[0];
-    assert_eq!(worker_pid(&connected), Some(u64::from(first.pid)));
+    let first = home.starts()[0].clone();
+    assert_eq!(worker_pid(&connected), Some(first.pid));
     home.wait_until("a delay inhibitor", secs(5), || logind.inhibit_count() == 1);
     assert_eq!(
         logind.args(0),
@@ -242,7 +262,7 @@ fn prepare_for_sleep_stops_the_worker_before_the_inhibitor_is_released() {
     let woke_at = Instant::now();
     logind.prepare_for_sleep(false);
     let rejoined = home.wait_status("connected with a new worker", secs(5), |s| {
-        phase_of(s) == "connected" && worker_pid(s).is_some_and(|p| p != u64::from(first.pid))
+        phase_of(s) == "connected" && worker_pid(s).is_some_and(|p| p != first.pid)
     });
     assert!(woke_at.elapsed() < secs(5));
     assert_eq!(rejoined["status"]["auto_pause"], Value::Null, "{rejoined}");
@@ -264,8 +284,8 @@ fn without_logind_the_daemon_runs_as_before_and_says_nothing() {
         bus.address.clone(),
         "unix:path=/nonexistent/bus".to_string(),
     ] {
-        let home = Home::new("bw-logind-");
-        let daemon = home.daemon(Some(&address));
+        let home = home("join");
+        let daemon = daemon(&home, &address);
         home.wait_status("phase `connected`", secs(15), |s| {
             phase_of(s) == "connected" && worker_pid(s).is_some()
         });

@@ -6,28 +6,41 @@
 //!
 //! The daemon is stopped when its guard drops (`quit`, then SIGKILL) and every process group the
 //! fake `ray` recorded is killed, so a failing test leaves no processes behind (see
-//! `tests/common/daemon_home.rs`).
-
-#[path = "common/daemon_home.rs"]
-mod daemon_home;
+//! `tests/support/src/daemon.rs`).
 
 use std::thread;
 use std::time::Instant;
 
-use daemon_home::{group_members, phase_of, secs, worker_pid, Home};
+use bittrader_test_support::daemon::{phase_of, worker_pid, Home, Options};
+use bittrader_test_support::process::group_members;
+use bittrader_test_support::secs;
 use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
+
+/// A home for these tests: one CPU, the fake `ray` joining.
+fn home() -> Home {
+    Home::new(
+        BIN,
+        Options {
+            prefix: "bw-sleep-",
+            cpus: 1,
+            ..Options::default()
+        },
+    )
+}
 
 #[test]
 fn will_sleep_stops_the_worker_and_a_long_sleep_rejoins_at_once() {
-    let home = Home::new("bw-sleep-");
-    let _daemon = home.daemon(None);
+    let home = home();
+    let _daemon = home.daemon();
     let connected = home.wait_status("phase `connected`", secs(15), |s| {
         phase_of(s) == "connected" && worker_pid(s).is_some()
     });
     let starts = home.starts();
     assert_eq!(starts.len(), 1, "{starts:?}");
-    let first = starts[0];
-    assert_eq!(worker_pid(&connected), Some(u64::from(first.pid)));
+    let first = starts[0].clone();
+    assert_eq!(worker_pid(&connected), Some(first.pid));
     assert!(
         !group_members(first.pgid).is_empty(),
         "the worker's group runs"
@@ -56,7 +69,7 @@ fn will_sleep_stops_the_worker_and_a_long_sleep_rejoins_at_once() {
     let woke_at = Instant::now();
     home.send(json!({"cmd": "system", "event": {"kind": "woke", "slept_secs": 600}}));
     let rejoined = home.wait_status("connected with a new worker", secs(5), |s| {
-        phase_of(s) == "connected" && worker_pid(s).is_some_and(|p| p != u64::from(first.pid))
+        phase_of(s) == "connected" && worker_pid(s).is_some_and(|p| p != first.pid)
     });
     assert!(woke_at.elapsed() < secs(5));
     assert_eq!(rejoined["status"]["auto_pause"], Value::Null, "{rejoined}");
@@ -74,8 +87,8 @@ fn will_sleep_stops_the_worker_and_a_long_sleep_rejoins_at_once() {
 
 #[test]
 fn an_unknown_system_event_is_refused_and_changes_nothing() {
-    let home = Home::new("bw-sleep-");
-    let _daemon = home.daemon(None);
+    let home = home();
+    let _daemon = home.daemon();
     home.wait_status("phase `connected`", secs(15), |s| {
         phase_of(s) == "connected"
     });

@@ -1,15 +1,16 @@
 //! The laptop policies on the virtual clock: battery thresholds (no flapping, the user's pause
 //! respected), lid close, sleep and wake, a wake seen only as a clock jump.
 
-#[path = "common/sim.rs"]
-mod sim;
+mod common;
 
-use bittrader_worker::model::{AutoPause, LogNote, Notice, Phase};
-use bittrader_worker::model::{Battery, ChargeState, PowerSnapshot};
+use bittrader_test_support::secs;
+use bittrader_worker::model::{
+    AutoPause, Battery, ChargeState, LogNote, Notice, Phase, PowerSnapshot,
+};
 use bittrader_worker::supervisor::{
     Action, Event, LaptopPolicy, Settings, TreeReading, UserCommand,
 };
-use sim::{secs, Sim};
+use common::sim::Sim;
 
 fn mobile(policy: LaptopPolicy) -> Sim {
     let settings = Settings {

@@ -1,8 +1,7 @@
 //! Property tests: random sequences of probes, worker exits, user commands and time, checked
 //! against the supervisor's invariants.
 
-#[path = "common/sim.rs"]
-mod sim;
+mod common;
 
 use std::time::Duration;
 
@@ -11,8 +10,8 @@ use bittrader_worker::supervisor::settings::SLEEP_CANCELLED_AFTER;
 use bittrader_worker::supervisor::{
     Action, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
 };
+use common::sim::Sim;
 use proptest::prelude::*;
-use sim::{fast_settings, Sim};
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -65,7 +64,7 @@ proptest! {
     fn invariants_hold(steps in proptest::collection::vec(step(), 1..60)) {
         let mut sim = Sim::new(Settings {
             laptop: LaptopPolicy { mobile: true, cpus_on_battery: Some(3), ..LaptopPolicy::default() },
-            ..fast_settings()
+            ..Settings::default()
         });
         let mut paused = false;
         // When the last sleep was announced and not yet woken from.
@@ -118,7 +117,7 @@ proptest! {
         sim.event(Event::Woke { slept_secs: 0 });
 
         // Then the head goes away for good: the worker is gone within grace + probe + stop.
-        let settings = fast_settings();
+        let settings = Settings::default();
         sim.head_up = false;
         sim.run_for(settings.grace + Duration::from_secs(6));
         prop_assert!(sim.worker.is_none(), "worker left running after the grace: {:?}", sim.phase());

@@ -1,14 +1,13 @@
 //! Scenarios of the pure supervisor on a virtual clock.
 
-#[path = "common/sim.rs"]
-mod sim;
+mod common;
 
 use std::time::Duration;
 
-use bittrader_worker::model::WorkerFailure;
-use bittrader_worker::model::{Fault, Notice, Phase};
+use bittrader_test_support::secs;
+use bittrader_worker::model::{Fault, Notice, Phase, WorkerFailure};
 use bittrader_worker::supervisor::{Action, Event, Settings, Supervisor, UserCommand, WorkerExit};
-use sim::{fast_settings, head, secs, Sim};
+use common::sim::{head, Sim};
 
 /// What the user reads about `fault`, in English.
 fn english(fault: &Fault) -> String {
@@ -17,7 +16,7 @@ fn english(fault: &Fault) -> String {
 
 #[test]
 fn joins_when_the_head_answers() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(5));
     assert_eq!(sim.starts().len(), 1);
     assert!(sim.starts()[0].0 < secs(1), "start follows the first probe");
@@ -27,7 +26,7 @@ fn joins_when_the_head_answers() {
 
 #[test]
 fn a_blip_shorter_than_the_grace_does_not_touch_the_worker() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     sim.head_up = false;
     sim.run_for(secs(10));
@@ -45,7 +44,7 @@ fn a_blip_shorter_than_the_grace_does_not_touch_the_worker() {
 
 #[test]
 fn the_loss_is_seen_within_five_seconds_and_the_worker_stopped_after_the_grace() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     let cut = sim.elapsed();
     sim.head_up = false;
@@ -72,7 +71,7 @@ fn the_loss_is_seen_within_five_seconds_and_the_worker_stopped_after_the_grace()
 
 #[test]
 fn rejoins_within_a_second_of_the_head_returning() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     sim.head_up = false;
     sim.run_for(secs(120));
@@ -98,7 +97,7 @@ fn rejoins_within_a_second_of_the_head_returning() {
 
 #[test]
 fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.crash_after = Some((
         secs(2),
         Some(WorkerFailure::Crashed {
@@ -136,7 +135,7 @@ fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
 
 #[test]
 fn a_version_mismatch_goes_straight_to_error_without_retrying() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.crash_after = Some((
         secs(40),
         Some(WorkerFailure::VersionSkewSuspected {
@@ -153,7 +152,7 @@ fn a_version_mismatch_goes_straight_to_error_without_retrying() {
 
 #[test]
 fn ray_missing_is_an_error_that_says_to_run_setup() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.run_for(Duration::from_millis(50));
     sim.worker = None;
     sim.event(Event::WorkerSpawnFailed(
@@ -175,7 +174,7 @@ fn ray_missing_is_an_error_that_says_to_run_setup() {
 
 #[test]
 fn pause_stops_and_resume_starts_and_nothing_runs_while_paused() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     sim.user(UserCommand::Pause);
     assert_eq!(sim.phase(), Phase::Stopping);
@@ -191,7 +190,7 @@ fn pause_stops_and_resume_starts_and_nothing_runs_while_paused() {
 
 #[test]
 fn changing_cpus_replaces_the_worker_once_it_has_stopped() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     sim.user(UserCommand::SetCpus(2));
     assert_eq!(sim.phase(), Phase::Reconnecting);
@@ -206,7 +205,7 @@ fn changing_cpus_replaces_the_worker_once_it_has_stopped() {
 
 #[test]
 fn changing_the_head_moves_the_worker_and_ignores_stale_probes() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     let other: bittrader_worker::model::HeadAddress = "100.64.0.9:7000".parse().expect("addr");
     sim.user(UserCommand::SetHead(other.clone()));
@@ -224,7 +223,7 @@ fn changing_the_head_moves_the_worker_and_ignores_stale_probes() {
 
 #[test]
 fn a_crash_while_the_head_is_away_waits_for_the_head_and_is_not_counted() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     sim.head_up = false;
     sim.run_for(secs(5));
@@ -245,7 +244,7 @@ fn a_crash_while_the_head_is_away_waits_for_the_head_and_is_not_counted() {
 
 #[test]
 fn the_node_dropped_after_a_heal_is_rejoined_at_once() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     // Head marks the node dead; on heal the raylet exits.
     sim.worker = None;
@@ -262,7 +261,7 @@ fn the_node_dropped_after_a_heal_is_rejoined_at_once() {
 
 #[test]
 fn a_worker_that_never_joins_is_stopped_and_retried() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.join_delay = secs(100_000);
     sim.run_for(secs(130));
     assert_eq!(sim.stops().len(), 1);
@@ -274,7 +273,7 @@ fn a_worker_that_never_joins_is_stopped_and_retried() {
 
 #[test]
 fn shutdown_stops_the_worker_then_exits() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     sim.user(UserCommand::Shutdown);
     assert_eq!(sim.phase(), Phase::ShuttingDown);
@@ -306,7 +305,7 @@ fn no_head_configured_is_an_error_until_one_is_set() {
 
 #[test]
 fn starts_are_at_least_a_second_apart() {
-    let mut sim = Sim::new(fast_settings());
+    let mut sim = Sim::new(Settings::default());
     sim.crash_after = Some((
         Duration::from_millis(10),
         Some(WorkerFailure::NodeMarkedDead),

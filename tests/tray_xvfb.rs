@@ -29,17 +29,15 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::process::Command;
+use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, killpg, Signal};
-use nix::unistd::Pid;
+use bittrader_test_support::daemon::{phase_of, Daemon, Home, Options, POLL};
+use bittrader_test_support::process::{run_with_timeout, Proc};
+use bittrader_test_support::skip::skip_or_fail;
+use bittrader_test_support::{poll, secs};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
@@ -48,11 +46,6 @@ const CONVERT: &str = "/usr/bin/convert";
 const SCREEN: (u32, u32) = (1024, 768);
 /// trayer's panel, top right; wide enough to sit above the whole menu in `menu.png`.
 const PANEL: (u32, u32) = (360, 32);
-const POLL: Duration = Duration::from_millis(100);
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -96,168 +89,6 @@ fn missing_tools() -> Vec<String> {
         }
     }
     missing
-}
-
-fn skip_or_fail(reason: &str) {
-    let loud = format!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !!! SKIPPING the real-tray test: {reason}\n\
-         !!! (Debian: apt-get install xvfb trayer xdotool x11-utils imagemagick)\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-    );
-    if std::env::var_os("BITTRADER_REQUIRE_TRAY").is_some() {
-        panic!("{loud}BITTRADER_REQUIRE_TRAY is set, so this is a failure");
-    }
-    // Straight to stderr, past libtest's capture of `eprintln!`: a skip must be seen.
-    let _ = std::io::stderr().write_all(loud.as_bytes());
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes
-// ---------------------------------------------------------------------------------------------
-
-/// Runs a command, giving up (and killing it) after `timeout`. Output is read on threads so a
-/// chatty child cannot block on a full pipe.
-fn run_with_timeout(mut command: Command, timeout: Duration) -> Result<Output, String> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("spawn: {e}"))?;
-    let read = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let stdout = read(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = read(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("no answer within {timeout:?}"));
-            }
-            Err(e) => return Err(format!("wait: {e}")),
-        }
-    };
-    Ok(Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    })
-}
-
-/// A child process that is stopped (SIGTERM, then SIGKILL) and reaped when dropped.
-struct Proc {
-    name: &'static str,
-    child: Child,
-}
-
-impl Proc {
-    fn spawn(name: &'static str, mut command: Command, log: &Path) -> Proc {
-        let out = fs::File::create(log).expect("create a log file");
-        let err = out.try_clone().expect("clone the log file");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        Proc { name, child }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(_)) | Err(_) => return true,
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-                Ok(None) => return false,
-            }
-        }
-    }
-
-    fn stop(&mut self) {
-        if !self.running() {
-            return;
-        }
-        let _ = kill(Pid::from_raw(self.pid() as i32), Signal::SIGTERM);
-        if !self.wait_exit(secs(3)) {
-            eprintln!(
-                "{} (pid {}) ignored SIGTERM: SIGKILL",
-                self.name,
-                self.pid()
-            );
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The head: a listener that accepts and drops connections.
-// ---------------------------------------------------------------------------------------------
-
-struct FakeHead {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl FakeHead {
-    fn start() -> FakeHead {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake head");
-        let addr = listener.local_addr().expect("fake head address");
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let stop = stop.clone();
-            thread::spawn(move || loop {
-                let accepted = listener.accept();
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                if accepted.is_err() {
-                    thread::sleep(Duration::from_millis(10));
-                }
-            })
-        };
-        FakeHead {
-            addr,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for FakeHead {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, secs(1));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -497,123 +328,36 @@ fn color_distance(a: [f64; 3], b: [f64; 3]) -> f64 {
         .sqrt()
 }
 
-// ---------------------------------------------------------------------------------------------
-// The app
-// ---------------------------------------------------------------------------------------------
-
-/// The running menu-bar app. Dropping it sends `quit` (then SIGKILL), then kills whatever
-/// process group the fake `ray` recorded, so a failed test leaves nothing behind.
-struct App {
-    proc: Proc,
-    home: PathBuf,
-}
-
-impl App {
-    fn cli(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
-        command
-            .args(args)
-            .env("BITTRADER_WORKER_HOME", &self.home)
-            .env("BITTRADER_TAILSCALE", "/nonexistent")
-            .env("NO_COLOR", "1");
-        command
-    }
-
-    fn pid(&self) -> u32 {
-        self.proc.pid()
-    }
-
-    /// `status --json`, `None` when the app does not answer.
-    fn status(&self) -> Option<Value> {
-        let out = run_with_timeout(self.cli(&["status", "--json"]), secs(10)).ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        serde_json::from_slice(&out.stdout).ok()
-    }
-
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.home.join(name)).unwrap_or_default()
-    }
-
-    /// The process groups of every `ray start` the fake recorded, and their raylets.
-    fn ray_processes(&self) -> Vec<(i32, Option<i32>)> {
-        self.read("fake_ray.starts")
-            .lines()
-            .filter_map(|line| {
-                let f: Vec<&str> = line.split('\t').collect();
-                let pgid = f.get(3)?.parse().ok()?;
-                Some((pgid, f.get(4).and_then(|r| r.parse().ok())))
-            })
-            .collect()
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        if self.proc.running() {
-            let _ = run_with_timeout(self.cli(&["quit"]), secs(10));
-            if !self.proc.wait_exit(secs(5)) {
-                eprintln!("the app did not quit: SIGKILL");
-                let _ = self.proc.child.kill();
-                let _ = self.proc.child.wait();
-            }
-        }
-        for (pgid, raylet) in self.ray_processes() {
-            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-            if let Some(raylet) = raylet {
-                let _ = kill(Pid::from_raw(raylet), Signal::SIGKILL);
-            }
-        }
-    }
-}
-
-fn phase_of(status: &Value) -> &str {
-    status["status"]["phase"].as_str().unwrap_or("")
-}
-
 fn paused_of(status: &Value) -> Option<bool> {
     status["status"]["paused"].as_bool()
 }
 
 // ---------------------------------------------------------------------------------------------
-// The world: everything the test started, dropped in order (app, tray, X, head, folder).
+// The world: everything the test started, dropped in order (app, tray, X, then the home: the
+// fake ray's process groups, the head, the folder).
 // ---------------------------------------------------------------------------------------------
 
 struct World {
-    app: App,
+    /// The running menu-bar app: `quit` when dropped, then SIGKILL.
+    app: Daemon,
     _tray: Proc,
     display: Display,
-    _head: FakeHead,
-    dir: tempfile::TempDir,
+    home: Home,
     screens: PathBuf,
     panel: Rect,
 }
 
 impl World {
     fn start() -> World {
-        let dir = tempfile::Builder::new()
-            .prefix("bw-tray-")
-            .tempdir()
-            .expect("tempdir");
-        let head = FakeHead::start();
-        let ray = manifest_dir().join("tests/fake_ray/ray");
-        let config = format!(
-            "head = \"{addr}\"\n\
-             cpus = 1\n\
-             ray_path = {ray}\n\
-             node_ip = \"auto\"\n\
-             \n\
-             [timing]\n\
-             grace_secs = 5\n\
-             probe_interval_ms = 300\n\
-             probe_timeout_ms = 300\n\
-             stop_grace_secs = 1\n",
-            addr = head.addr,
-            ray = toml::Value::String(path_str(&ray)),
+        let home = Home::new(
+            BIN,
+            Options {
+                prefix: "bw-tray-",
+                cpus: 1,
+                grace_secs: 5,
+                ..Options::default()
+            },
         );
-        fs::write(dir.path().join("config.toml"), config).expect("write config.toml");
-        fs::write(dir.path().join("fake_ray.mode"), "join").expect("write fake_ray.mode");
 
         let screens = screens_dir();
         fs::create_dir_all(&screens).expect("create target/tray-screens");
@@ -628,7 +372,7 @@ impl World {
             let _ = fs::remove_file(screens.join(old));
         }
 
-        let display = Display::start(dir.path());
+        let display = Display::start(home.path());
         eprintln!("Xvfb on {}", display.name());
 
         let mut trayer = display.command("trayer");
@@ -648,7 +392,7 @@ impl World {
             "--tint",
             "0xdddddd",
         ]);
-        let mut tray = Proc::spawn("trayer", trayer, &dir.path().join("trayer.out"));
+        let mut tray = Proc::spawn("trayer", trayer, &home.file("trayer.out"));
         // trayer's panel is its visible window of class `trayer`, PANEL high.
         let deadline = Instant::now() + secs(10);
         let panel = loop {
@@ -664,15 +408,15 @@ impl World {
                 tray.running() && Instant::now() < deadline,
                 "trayer's panel did not show (running: {}):\n{}\n{}",
                 tray.running(),
-                fs::read_to_string(dir.path().join("trayer.out")).unwrap_or_default(),
+                home.read("trayer.out"),
                 display.tree()
             );
             thread::sleep(POLL);
         };
 
-        let mut app = display.command(BIN);
-        app.env("BITTRADER_WORKER_HOME", dir.path())
-            .env("BITTRADER_TAILSCALE", "/nonexistent")
+        // No arguments: the menu-bar app.
+        let mut app = home.command(&[]);
+        app.env("DISPLAY", display.name())
             .env("LANG", "en_US.UTF-8")
             .env_remove("LC_ALL")
             .env_remove("LC_MESSAGES")
@@ -681,22 +425,17 @@ impl World {
             // appindicator falls back to the XEmbed icon trayer docks. No Wayland, no a11y bus.
             .env(
                 "DBUS_SESSION_BUS_ADDRESS",
-                format!("unix:path={}", path_str(&dir.path().join("no-bus"))),
+                format!("unix:path={}", path_str(&home.file("no-bus"))),
             )
             .env_remove("WAYLAND_DISPLAY")
             .env("GDK_BACKEND", "x11")
-            .env("NO_AT_BRIDGE", "1")
-            .env_remove("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER");
-        let app = App {
-            proc: Proc::spawn("the app", app, &dir.path().join("app.out")),
-            home: dir.path().to_path_buf(),
-        };
+            .env("NO_AT_BRIDGE", "1");
+        let app = home.spawn("the app", app, "app.out");
         World {
             app,
             _tray: tray,
             display,
-            _head: head,
-            dir,
+            home,
             screens,
             panel,
         }
@@ -704,12 +443,6 @@ impl World {
 
     fn screen(&self, name: &str) -> PathBuf {
         self.screens.join(name)
-    }
-
-    fn tail(&self, name: &str, n: usize) -> String {
-        let text = fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
     /// Fails the test with a screenshot (`failure.png`) and everything worth reading.
@@ -720,7 +453,7 @@ impl World {
             Err(e) => format!("(no screenshot: {e})"),
         };
         let status = self
-            .app
+            .home
             .status()
             .map(|s| serde_json::to_string_pretty(&s).unwrap_or_default())
             .unwrap_or_else(|| "(no answer)".into());
@@ -728,9 +461,9 @@ impl World {
             "{what}\nscreenshot: {shot}\nlast status: {status}\n\
              --- app.out (tail) ---\n{}\n--- worker.log (tail) ---\n{}\n\
              --- trayer.out ---\n{}\n--- app windows ---\n{:?}\n--- window tree ---\n{}",
-            self.tail("app.out", 30),
-            self.tail("worker.log", 20),
-            self.tail("trayer.out", 10),
+            self.home.tail("app.out", 30),
+            self.home.tail("worker.log", 20),
+            self.home.tail("trayer.out", 10),
             self.app_windows(),
             self.display.tree(),
         );
@@ -744,37 +477,14 @@ impl World {
 
     /// Polls `status --json` until `check` accepts it.
     fn wait_status(&self, what: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.app.status() {
-                if check(&status) {
-                    return status;
-                }
-            }
-            if Instant::now() >= deadline {
-                self.fail(&format!("timed out after {timeout:?} waiting for: {what}"));
-            }
-            thread::sleep(POLL);
-        }
+        self.wait_for(what, timeout, || self.home.status().filter(|s| check(s)))
     }
 
     /// Polls `probe` until it gives something.
-    fn wait_for<T>(
-        &self,
-        what: &str,
-        timeout: Duration,
-        mut probe: impl FnMut() -> Option<T>,
-    ) -> T {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(found) = probe() {
-                return found;
-            }
-            if Instant::now() >= deadline {
-                self.fail(&format!("timed out after {timeout:?} waiting for: {what}"));
-            }
-            thread::sleep(POLL);
-        }
+    fn wait_for<T>(&self, what: &str, timeout: Duration, probe: impl FnMut() -> Option<T>) -> T {
+        poll(timeout, POLL, probe).unwrap_or_else(|| {
+            self.fail(&format!("timed out after {timeout:?} waiting for: {what}"))
+        })
     }
 
     /// The app's visible windows.
@@ -895,7 +605,12 @@ impl World {
 fn the_tray_menu_pauses_and_resumes_the_worker() {
     let missing = missing_tools();
     if !missing.is_empty() {
-        return skip_or_fail(&format!("missing {}", missing.join(", ")));
+        return skip_or_fail(
+            "real-tray test",
+            &format!("missing {}", missing.join(", ")),
+            Some("(Debian: apt-get install xvfb trayer xdotool x11-utils imagemagick)"),
+            "BITTRADER_REQUIRE_TRAY",
+        );
     }
     let started = Instant::now();
     let world = World::start();

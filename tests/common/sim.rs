@@ -2,8 +2,6 @@
 //! deadline, a head that is up or down, and a fake worker that joins and exits on cue. Tests run
 //! hours of supervisor time in microseconds and read back what it did.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -60,10 +58,6 @@ pub struct Sim {
 
 pub fn head() -> HeadAddress {
     "100.64.0.1".parse().expect("valid head")
-}
-
-pub fn fast_settings() -> Settings {
-    Settings::default()
 }
 
 impl Sim {
@@ -246,7 +240,12 @@ impl Sim {
             })
             .collect()
     }
+}
 
+/// What the supervisor did, by kind. Each test file is its own crate and asks for some of
+/// these only: the one allow in the shared code.
+#[allow(dead_code)]
+impl Sim {
     pub fn drains(&self) -> Vec<Duration> {
         self.records
             .iter()
@@ -274,8 +273,4 @@ impl Sim {
             .map(|r| r.action.clone())
             .collect()
     }
-}
-
-pub fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
 }

@@ -1,0 +1,206 @@
+//! The two-host lab (tests/lab/lab.sh) as the real-Ray tests use it: running lab.sh, the Ray
+//! under test, the loud skip where a lab is impossible, the head's view of the nodes, the guard
+//! that takes the lab down, and the daemon running in the laptop host.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::process::wait_or_kill;
+use crate::{poll, secs, tests_dir};
+
+/// The head host's address (lab.sh).
+pub const HEAD: &str = "100.64.0.1";
+/// The laptop host's address (lab.sh).
+pub const LAPTOP: &str = "100.64.0.2";
+
+/// tests/lab/
+pub fn lab_dir() -> PathBuf {
+    tests_dir().join("lab")
+}
+
+/// The Ray under test (`BITTRADER_TEST_RAY`, set by scripts/test).
+pub fn ray() -> Option<PathBuf> {
+    let path = PathBuf::from(std::env::var_os("BITTRADER_TEST_RAY")?);
+    path.is_file().then_some(path)
+}
+
+/// Runs `lab.sh ARGS…`.
+pub fn lab(args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg(lab_dir().join("lab.sh"))
+        .args(args)
+        .env("RAY", ray().unwrap_or_default())
+        .output()
+        .expect("running lab.sh")
+}
+
+/// Runs `lab.sh ARGS…`, which must succeed; its output.
+pub fn lab_ok(args: &[&str]) -> String {
+    let out = lab(args);
+    assert!(
+        out.status.success(),
+        "lab.sh {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Says loudly that `test` cannot run here, and fails instead where `BITTRADER_REQUIRE_LAB`
+/// is set (CI), so a broken lab never hides behind a skip.
+pub fn skip_or_fail(test: &str, reason: &str) {
+    crate::skip::skip_or_fail(test, reason, None, "BITTRADER_REQUIRE_LAB");
+}
+
+/// The Ray under test, where a lab can run here (`lab.sh check`); otherwise `None` after
+/// [`skip_or_fail`] has said why.
+pub fn ready(test: &str) -> Option<PathBuf> {
+    let Some(ray) = ray() else {
+        skip_or_fail(
+            test,
+            "BITTRADER_TEST_RAY does not name a ray executable (run scripts/test)",
+        );
+        return None;
+    };
+    let check = lab(&["check"]);
+    if !check.status.success() {
+        skip_or_fail(test, &String::from_utf8_lossy(&check.stderr));
+        return None;
+    }
+    Some(ray)
+}
+
+/// The nodes the head sees at the laptop's address (`lab.sh nodes`: one JSON object a line,
+/// with `node_id`, `ip`, `state`, `state_message`, `cpus`).
+pub fn laptop_nodes() -> Vec<Value> {
+    let out = lab(&["nodes"]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|n| n["ip"] == LAPTOP)
+        .collect()
+}
+
+/// Takes the lab down when the test ends, whatever happens.
+pub struct Lab;
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = lab(&["down"]);
+    }
+}
+
+/// The daemon running in the laptop host, driven through the CLI as a user would; `quit` when
+/// dropped, then killed if it is still there.
+pub struct LabDaemon {
+    child: Child,
+    /// The `bittrader-worker` binary.
+    bin: PathBuf,
+    /// Its data folder (in /tmp, on the filesystem the hosts share, so the CLI outside the host
+    /// reaches it).
+    home: tempfile::TempDir,
+}
+
+impl LabDaemon {
+    /// Starts `bin daemon` (`bin`: `env!("CARGO_BIN_EXE_bittrader-worker")`) in the laptop host,
+    /// on a new data folder named `prefix`… whose config.toml joins the lab's head with 1 CPU
+    /// and `ray`, followed by `more_config` (e.g. a `[timing]` table).
+    pub fn start(bin: impl AsRef<Path>, ray: &Path, prefix: &str, more_config: &str) -> LabDaemon {
+        let bin = bin.as_ref().to_path_buf();
+        let home = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in("/tmp")
+            .expect("home");
+        std::fs::write(
+            home.path().join("config.toml"),
+            format!(
+                "head = \"{HEAD}:6379\"\ncpus = 1\nray_path = \"{}\"\nnode_ip = \"auto\"\n{more_config}",
+                ray.display()
+            ),
+        )
+        .expect("config");
+        let child = Command::new("bash")
+            .arg(lab_dir().join("lab.sh"))
+            .arg("laptop-exec")
+            .arg(&bin)
+            .arg("daemon")
+            .env("RAY", ray)
+            .env("BITTRADER_WORKER_HOME", home.path())
+            .env("BITTRADER_TAILSCALE", "/nonexistent")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("daemon");
+        LabDaemon { child, bin, home }
+    }
+
+    /// Its data folder.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Runs the CLI against this daemon.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(&self.bin)
+            .args(args)
+            .env("BITTRADER_WORKER_HOME", self.home())
+            .output()
+            .expect("running the CLI")
+    }
+
+    /// `status --json`, or null.
+    pub fn status(&self) -> Value {
+        let out = self.cli(&["status", "--json"]);
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// The phase, or `?`.
+    pub fn phase(&self) -> String {
+        self.status()["status"]["phase"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string()
+    }
+
+    /// worker.log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home().join("worker.log")).unwrap_or_default()
+    }
+
+    /// Waits until `check` holds, or fails with the daemon's status, the head's view and the log.
+    pub fn wait(
+        &self,
+        what: &str,
+        limit: Duration,
+        check: impl Fn(&LabDaemon) -> bool,
+    ) -> Duration {
+        time_until(limit, || check(self)).unwrap_or_else(|| {
+            panic!(
+                "timed out after {limit:?} waiting for {what}\nstatus: {}\nhead sees:\n{}\nworker.log:\n{}",
+                self.status(),
+                String::from_utf8_lossy(&lab(&["nodes"]).stdout),
+                self.log()
+            )
+        })
+    }
+}
+
+impl Drop for LabDaemon {
+    fn drop(&mut self) {
+        let _ = self.cli(&["quit"]);
+        wait_or_kill(&mut self.child, secs(20));
+    }
+}
+
+/// Polls `check` every 200 ms until it holds: how long that took, `None` if it did not within
+/// `limit`.
+pub fn time_until(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    poll(limit, Duration::from_millis(200), || {
+        check().then(|| start.elapsed())
+    })
+}
