@@ -8,12 +8,11 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::net::IpAddr;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -658,44 +657,8 @@ impl Config {
             "# BitTrader Worker settings. Unknown keys are refused; see `bittrader-worker --help`.\n{body}"
         );
         paths.ensure_home().map_err(save_err)?;
-        write_atomically(&path, text.as_bytes()).map_err(save_err)
+        crate::atomic_file::write(&path, text.as_bytes(), 0o600).map_err(save_err)
     }
-}
-
-/// Gives each temp file a distinct name when two saves run at once in one process.
-static TEMP_COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// Temp file + fsync + rename + fsync of the folder (so the rename itself survives a crash).
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the file has no folder"))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        // Best effort: the temp file is ours and useless now; the real file is untouched.
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// The file's text, `None` if it does not exist. Other errors (permissions, not UTF-8) are

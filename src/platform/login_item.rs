@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -893,40 +893,13 @@ impl LoginItem for XdgAutostart {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Files
-// ---------------------------------------------------------------------------------------------
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// crash leaves the old file or the new one, never half of one. Mode 0644: launchd ignores a
-/// plist that others can write.
+/// Writes a login entry through [`crate::atomic_file`], mode 0644: launchd ignores a plist that
+/// others can write.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LoginItemError> {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Hidden and not ending in `.plist`/`.desktop`, so nothing loads a leftover.
-    let temp = path.with_file_name(format!(".{name}.tmp"));
-    let io_error = |action, source| LoginItemError::Io {
-        action,
+    crate::atomic_file::write(path, bytes, 0o644).map_err(|source| LoginItemError::Io {
+        action: "write",
         path: path.to_path_buf(),
         source,
-    };
-    // A stale temp file keeps its old mode; start afresh.
-    let _ = fs::remove_file(&temp);
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(&temp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        })
-        .and_then(|()| fs::rename(&temp, path));
-    written.map_err(|source| {
-        let _ = fs::remove_file(&temp);
-        io_error("write", source)
     })
 }
 
