@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::power::{run_with_timeout, CommandError, CommandOutput};
+use super::command::{run_with_timeout, CommandError, CommandOutput};
 
 /// The LaunchAgent's label, also its file name and the XDG entry's name.
 pub const LAUNCH_AGENT_LABEL: &str = "com.bittrader.worker";
