@@ -102,7 +102,9 @@ fn free_port() -> anyhow::Result<u16> {
 
 /// Runs the demo until Ctrl-C.
 pub fn run(user_paths: &Paths) -> anyhow::Result<()> {
-    let user_config = Config::load_or_import(user_paths, service::machine_cpus()).ok();
+    let user_config = Config::load_or_import(user_paths, service::machine_cpus())
+        .ok()
+        .map(|loaded| loaded.config);
     let ray = match &user_config {
         Some(config) => runtime::ray_executable(config, user_paths),
         None => {

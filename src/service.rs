@@ -39,6 +39,9 @@ pub struct Prepared {
     pub lock: instance::InstanceLock,
     /// The loaded (or imported) configuration.
     pub config: Config,
+    /// What importing the old `config.env` skipped or adjusted, for the log; empty unless this
+    /// start imported it.
+    pub notes: Vec<String>,
 }
 
 /// Takes the lock and loads the configuration, or says why not.
@@ -48,8 +51,12 @@ pub fn prepare(paths: &Paths) -> anyhow::Result<Prepared> {
         .with_context(|| format!("creating {}", paths.home.display()))?;
     let lock = instance::acquire(&paths.lock_file())?;
     instance::check_no_legacy_daemon(&SystemProcesses)?;
-    let config = Config::load_or_import(paths, machine_cpus())?;
-    Ok(Prepared { lock, config })
+    let loaded = Config::load_or_import(paths, machine_cpus())?;
+    Ok(Prepared {
+        lock,
+        config: loaded.config,
+        notes: loaded.notes,
+    })
 }
 
 /// Serves the control socket and runs the driver until `shutdown` or a `quit`.
