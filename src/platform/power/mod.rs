@@ -50,6 +50,18 @@ mod tests {
     use super::*;
     use crate::model::{Battery, ChargeState};
 
+    /// A snapshot as the parsers give it, for the parser tests of [`super::pmset`] and
+    /// [`super::sysfs`].
+    pub(super) fn snapshot(
+        on_ac: bool,
+        battery: Option<(u8, ChargeState)>,
+    ) -> Option<PowerSnapshot> {
+        Some(PowerSnapshot {
+            on_ac,
+            battery: battery.map(|(percent, state)| Battery { percent, state }),
+        })
+    }
+
     // --- The real machine (whatever this test host is) ---------------------------------------
 
     #[test]

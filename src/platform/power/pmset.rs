@@ -88,13 +88,7 @@ pub fn parse_ioreg_clamshell(text: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn snapshot(on_ac: bool, battery: Option<(u8, ChargeState)>) -> Option<PowerSnapshot> {
-        Some(PowerSnapshot {
-            on_ac,
-            battery: battery.map(|(percent, state)| Battery { percent, state }),
-        })
-    }
+    use crate::platform::power::tests::snapshot;
 
     // --- pmset: every recorded fixture --------------------------------------------------------
 

@@ -253,14 +253,8 @@ pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::power::tests::snapshot;
     use std::fs;
-
-    fn snapshot(on_ac: bool, battery: Option<(u8, ChargeState)>) -> Option<PowerSnapshot> {
-        Some(PowerSnapshot {
-            on_ac,
-            battery: battery.map(|(percent, state)| Battery { percent, state }),
-        })
-    }
 
     // --- Linux uevent -------------------------------------------------------------------------
 
