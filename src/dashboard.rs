@@ -1,11 +1,9 @@
 //! The head's Ray dashboard (port 8265): its Ray version and its nodes.
 //!
-//! A tiny HTTP/1.0 GET over a TCP stream with a timeout is all it takes; the dashboard binds to
-//! 127.0.0.1 unless the head was started with `--dashboard-host`, so callers must expect no
-//! answer and carry on without one.
+//! A plain HTTP GET with one overall timeout (ureq, no TLS: the dashboard speaks plain HTTP);
+//! the dashboard binds to 127.0.0.1 unless the head was started with `--dashboard-host`, so
+//! callers must expect no answer and carry on without one.
 
-use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -13,12 +11,15 @@ use serde::Deserialize;
 /// The dashboard's port.
 pub const DASHBOARD_PORT: u16 = 8265;
 
+/// The most of an answer that is read; the nodes of a large cluster fit many times over.
+const BODY_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// Why the dashboard gave nothing usable.
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
-    /// No connection or no answer in time.
+    /// No connection or no answer in time (or the name does not resolve).
     #[error("the head's dashboard did not answer: {0}")]
-    Io(#[from] io::Error),
+    Unreachable(#[from] ureq::Error),
     /// An answer, but not a 200 with JSON.
     #[error("the head's dashboard answered {0}")]
     Http(String),
@@ -27,35 +28,37 @@ pub enum DashboardError {
     Json(#[from] serde_json::Error),
 }
 
-/// `GET http://host:port/path` and the body, for a 200 answer.
+/// `GET http://host:port/path` and the body, for a 200 answer. `timeout` bounds the whole
+/// exchange: name lookup, connection, request and answer.
 pub fn http_get(
     host: &str,
     port: u16,
     path: &str,
     timeout: Duration,
 ) -> Result<String, DashboardError> {
-    let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::NotFound, format!("{host} does not resolve"))
-    })?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    // One write: a server may answer (and close) as soon as it has the request line.
-    let request = format!(
-        "GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes())?;
-    let mut raw = Vec::new();
-    stream.take(16 * 1024 * 1024).read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| DashboardError::Http("a truncated response".to_string()))?;
-    let status_line = head.lines().next().unwrap_or_default();
-    if status_line.split_whitespace().nth(1) != Some("200") {
-        return Err(DashboardError::Http(status_line.to_string()));
+    // A bare IPv6 address needs brackets in a URL.
+    let url = if host.contains(':') {
+        format!("http://[{host}]:{port}{path}")
+    } else {
+        format!("http://{host}:{port}{path}")
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .get(&url)
+        .header("Accept", "application/json")
+        .call()?;
+    if response.status() != 200 {
+        return Err(DashboardError::Http(response.status().to_string()));
     }
-    Ok(body.to_string())
+    Ok(response
+        .body_mut()
+        .with_config()
+        .limit(BODY_LIMIT)
+        .read_to_string()?)
 }
 
 #[derive(Deserialize)]
@@ -141,17 +144,46 @@ mod tests {
         assert_eq!(alive_totals(&nodes), (2.0, 1));
     }
 
-    #[test]
-    fn a_non_200_answer_is_an_error() {
+    /// A one-shot server on loopback that answers `reply` to the first request.
+    fn serve_once(reply: &'static [u8]) -> (u16, std::thread::JoinHandle<()>) {
+        use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let server = std::thread::spawn(move || {
             if let Ok((mut conn, _)) = listener.accept() {
                 let mut buf = [0u8; 1024];
                 let _ = conn.read(&mut buf);
-                let _ = conn.write_all(b"HTTP/1.1 404 Not Found\r\n\r\nnope");
+                let _ = conn.write_all(reply);
             }
         });
+        (port, server)
+    }
+
+    #[test]
+    fn a_200_answer_gives_the_body() {
+        let (port, server) = serve_once(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 25\r\n\r\n{\"ray_version\": \"2.60.0\"}",
+        );
+        let body =
+            http_get("127.0.0.1", port, "/api/version", Duration::from_secs(2)).expect("200");
+        assert_eq!(parse_version(&body).expect("parse"), "2.60.0");
+        let _ = server.join();
+    }
+
+    #[test]
+    fn a_silent_server_times_out() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let start = std::time::Instant::now();
+        let err = http_get("127.0.0.1", port, "/", Duration::from_millis(300)).expect_err("silent");
+        assert!(matches!(err, DashboardError::Unreachable(_)), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(3));
+        drop(listener);
+    }
+
+    #[test]
+    fn a_non_200_answer_is_an_error() {
+        let (port, server) = serve_once(b"HTTP/1.1 404 Not Found\r\n\r\nnope");
         let err =
             http_get("127.0.0.1", port, "/api/version", Duration::from_secs(2)).expect_err("404");
         assert!(err.to_string().contains("404"), "{err}");

@@ -15,7 +15,9 @@ use crate::service;
 
 /// Runs the demo until Ctrl-C.
 pub fn run(user_paths: &Paths) -> anyhow::Result<()> {
-    let user_config = Config::load_or_import(user_paths, service::machine_cpus()).ok();
+    let user_config = Config::load_or_import(user_paths, service::machine_cpus())
+        .ok()
+        .map(|loaded| loaded.config);
     let ray = ray_executable(
         user_config.as_ref().and_then(|c| c.ray_path.as_ref()),
         user_paths,
@@ -54,7 +56,7 @@ pub fn run(user_paths: &Paths) -> anyhow::Result<()> {
         });
         let result = service::serve(
             paths,
-            prepared.config,
+            prepared.loaded,
             mpsc::channel(16),
             status_tx,
             Box::new(NoNotifier),

@@ -14,6 +14,7 @@
 //! - [`platform`] holds the OS facts (processes) behind small traits.
 //! - [`text`] holds every sentence the user reads about the state.
 
+pub mod atomic_file;
 pub mod config;
 pub mod dashboard;
 pub mod demo;

@@ -172,7 +172,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Head { address }) => head(&paths, address),
         Some(Command::Quit) => send(&paths, Request::Quit),
         Some(Command::Setup { ray_version }) => {
-            let config = Config::load_or_import(&paths, service::machine_cpus())?;
+            let config = load_config(&paths)?;
             setup::run(&paths, &config, ray_version.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
@@ -187,6 +187,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The configuration for a command that runs without the daemon. What an import of the old
+/// `config.env` skipped goes to stderr: this may be the only time it is imported.
+fn load_config(paths: &Paths) -> anyhow::Result<Config> {
+    let loaded = Config::load_or_import(paths, service::machine_cpus())?;
+    for note in &loaded.notes {
+        eprintln!("{note}");
+    }
+    Ok(loaded.config)
+}
+
 /// `head ADDR` works with or without a running instance: without one, it is saved for the
 /// next start.
 fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
@@ -199,7 +209,7 @@ fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
         Err(control::ClientError::NotRunning { .. }) => {
             let head = address.parse()?;
             paths.ensure_home().context("creating the data folder")?;
-            let mut config = Config::load_or_import(paths, service::machine_cpus())?;
+            let mut config = load_config(paths)?;
             config.head = Some(head);
             config.save(paths)?;
             println!("Saved head {address}; it is used at the next start.");

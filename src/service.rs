@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::config::{Config, Paths};
+use crate::config::{Config, LoadOutcome, Paths};
 use crate::local_head::LocalHead;
 use crate::platform::SystemProcesses;
 use crate::runtime::control::{self, Pending, StatusReport};
@@ -43,8 +43,9 @@ pub fn initial_report(paths: &Paths) -> StatusReport {
 pub struct Prepared {
     /// Held for the life of the supervisor.
     pub lock: instance::InstanceLock,
-    /// The loaded (or imported) configuration.
-    pub config: Config,
+    /// The loaded (or imported) configuration, with what importing the old `config.env`
+    /// skipped or adjusted (for the log).
+    pub loaded: LoadOutcome,
 }
 
 /// Takes the lock and loads the configuration, or says why not.
@@ -54,8 +55,8 @@ pub fn prepare(paths: &Paths) -> anyhow::Result<Prepared> {
         .with_context(|| format!("creating {}", paths.home.display()))?;
     let lock = instance::acquire(&paths.lock_file())?;
     instance::check_no_legacy_daemon(&SystemProcesses)?;
-    let config = Config::load_or_import(paths, machine_cpus())?;
-    Ok(Prepared { lock, config })
+    let loaded = Config::load_or_import(paths, machine_cpus())?;
+    Ok(Prepared { lock, loaded })
 }
 
 /// Serves the control socket and runs the driver until `shutdown` or a `quit`.
@@ -65,7 +66,7 @@ pub fn prepare(paths: &Paths) -> anyhow::Result<Prepared> {
 /// and choosing a real head from the menu moves the worker there.
 pub async fn serve(
     paths: Paths,
-    config: Config,
+    loaded: LoadOutcome,
     requests: (mpsc::Sender<Pending>, mpsc::Receiver<Pending>),
     status: watch::Sender<StatusReport>,
     notifier: Box<dyn Notifier>,
@@ -73,7 +74,9 @@ pub async fn serve(
     demo_if_unconfigured: bool,
 ) -> anyhow::Result<()> {
     let (requests_tx, requests_rx) = requests;
-    let mut startup_lines = Vec::new();
+    let LoadOutcome { config, notes, .. } = loaded;
+    // What loading the configuration found (an import of the old install) comes first.
+    let mut startup_lines = notes;
     match worker::stop_orphan(
         &paths.worker_pid_file(),
         &SystemProcesses,
@@ -174,7 +177,7 @@ pub fn run_daemon(paths: Paths) -> anyhow::Result<()> {
     let (status_tx, _status_rx) = watch::channel(initial_report(&paths));
     let result = runtime.block_on(serve(
         paths,
-        prepared.config,
+        prepared.loaded,
         mpsc::channel(16),
         status_tx,
         Box::new(runtime::NoNotifier),

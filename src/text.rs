@@ -34,8 +34,8 @@ impl Lang {
     }
 
     /// The system's language: `LC_ALL`, `LC_MESSAGES`, `LANG` (the first set wins, as in
-    /// POSIX); on macOS, where apps started from Finder get none of them, the user's
-    /// `AppleLocale`.
+    /// POSIX); else the OS's own setting (sys-locale: on macOS, where apps started from Finder
+    /// get none of those variables, the user's preferred language).
     pub fn detect() -> Lang {
         for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
             if let Ok(value) = std::env::var(var) {
@@ -44,12 +44,8 @@ impl Lang {
                 }
             }
         }
-        #[cfg(target_os = "macos")]
-        if let Ok(out) = std::process::Command::new("defaults")
-            .args(["read", "-g", "AppleLocale"])
-            .output()
-        {
-            return Lang::from_locale(&String::from_utf8_lossy(&out.stdout));
+        if let Some(locale) = sys_locale::get_locale() {
+            return Lang::from_locale(&locale);
         }
         Lang::En
     }

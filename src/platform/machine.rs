@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::power::read_trimmed;
+use super::power::sysfs::read_trimmed;
 
 /// Laptop or desktop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -177,7 +177,8 @@ pub fn linux_form_factor(chassis_type_file: &Path, power_supply_dir: &Path) -> F
 /// internal battery. Elsewhere: [`linux_form_factor`] on the real paths.
 #[cfg(target_os = "macos")]
 pub fn detect_form_factor() -> FormFactor {
-    use super::power::{parse_pmset_batt, run_with_timeout, CommandOutput};
+    use super::command::{run_with_timeout, CommandOutput};
+    use super::power::parse_pmset_batt;
     use std::time::Duration;
 
     let timeout = Duration::from_secs(3);

@@ -4,6 +4,7 @@
 //! answers for both (processes, through sysinfo), there is one implementation.
 
 pub mod clock;
+pub mod command;
 pub mod fake;
 pub mod login_item;
 #[cfg(target_os = "linux")]

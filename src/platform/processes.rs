@@ -5,12 +5,37 @@
 
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
+/// One process: its id, its parent's and its command line (as [`ProcessTable::list`] gives it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Its id.
+    pub pid: u32,
+    /// Its parent's id.
+    pub parent: Option<u32>,
+    /// Its command line, one string per argument (invalid UTF-8 replaced).
+    pub cmd: Vec<String>,
+}
+
 /// The process facts the supervisor needs.
 pub trait ProcessTable {
     /// When the process started, in seconds since the Unix epoch; `None` if it does not exist.
     fn start_time(&self, pid: u32) -> Option<u64>;
-    /// Processes whose command line contains `needle`, as (pid, command line).
-    fn find_command(&self, needle: &str) -> Vec<(u32, String)>;
+    /// Every process with its parent and command line (on macOS the command line is where
+    /// setproctitle's title shows).
+    fn list(&self) -> Vec<ProcessInfo>;
+    /// Processes other than this one whose command line contains `needle`, as
+    /// (pid, command line joined by spaces).
+    fn find_command(&self, needle: &str) -> Vec<(u32, String)> {
+        let own = std::process::id();
+        self.list()
+            .into_iter()
+            .filter(|process| process.pid != own)
+            .filter_map(|process| {
+                let line = process.cmd.join(" ");
+                line.contains(needle).then_some((process.pid, line))
+            })
+            .collect()
+    }
 }
 
 /// The real process table (sysinfo: `/proc` on Linux, `libproc` on macOS).
@@ -19,7 +44,9 @@ pub struct SystemProcesses;
 
 impl ProcessTable for SystemProcesses {
     fn start_time(&self, pid: u32) -> Option<u64> {
-        let mut system = System::new();
+        // `System::new` fails only where sysinfo cannot read processes at all: then nothing
+        // is known about any process, which is what `None` and an empty list say.
+        let mut system = System::new().ok()?;
         let target = Pid::from_u32(pid);
         system.refresh_processes_specifics(
             ProcessesToUpdate::Some(&[target]),
@@ -29,26 +56,58 @@ impl ProcessTable for SystemProcesses {
         system.process(target).map(|p| p.start_time())
     }
 
-    fn find_command(&self, needle: &str) -> Vec<(u32, String)> {
-        let mut system = System::new();
+    fn list(&self) -> Vec<ProcessInfo> {
+        let Ok(mut system) = System::new() else {
+            return Vec::new();
+        };
         system.refresh_processes_specifics(
             ProcessesToUpdate::All,
             true,
             ProcessRefreshKind::nothing().with_cmd(UpdateKind::Always),
         );
-        let own = std::process::id();
         system
             .processes()
             .iter()
-            .filter_map(|(pid, process)| {
-                let line = process
+            .map(|(pid, process)| ProcessInfo {
+                pid: pid.as_u32(),
+                parent: process.parent().map(Pid::as_u32),
+                cmd: process
                     .cmd()
                     .iter()
-                    .map(|part| part.to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                (pid.as_u32() != own && line.contains(needle)).then(|| (pid.as_u32(), line))
+                    .map(|part| part.to_string_lossy().into_owned())
+                    .collect(),
             })
+            .collect()
+    }
+}
+
+/// CPU use per process. Stateful: a process's use is the difference between two samples, so
+/// one `ProcessCpu` is kept between calls.
+#[derive(Default)]
+pub struct ProcessCpu {
+    /// Made at the first sample; `None` until then or where sysinfo cannot read processes.
+    system: Option<System>,
+}
+
+impl ProcessCpu {
+    /// Every process as (pid, parent, CPU use since the previous call, 100 = one core). The
+    /// first call gives zeros.
+    pub fn sample(&mut self) -> Vec<(u32, Option<u32>, f32)> {
+        if self.system.is_none() {
+            self.system = System::new().ok();
+        }
+        let Some(system) = self.system.as_mut() else {
+            return Vec::new();
+        };
+        system.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            ProcessRefreshKind::nothing().with_cpu(),
+        );
+        system
+            .processes()
+            .iter()
+            .map(|(pid, p)| (pid.as_u32(), p.parent().map(Pid::as_u32), p.cpu_usage()))
             .collect()
     }
 }
@@ -82,5 +141,14 @@ mod tests {
         let _ = child.kill();
         let _ = child.wait();
         assert!(found.iter().any(|(pid, _)| *pid == child.id()), "{found:?}");
+    }
+
+    #[test]
+    fn the_list_has_us_with_our_parent_and_command_line() {
+        let own = std::process::id();
+        let list = SystemProcesses.list();
+        let us = list.iter().find(|p| p.pid == own).expect("we are listed");
+        assert_eq!(us.parent, Some(std::os::unix::process::parent_id()));
+        assert!(!us.cmd.is_empty());
     }
 }

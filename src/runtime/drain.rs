@@ -23,14 +23,13 @@ use std::collections::{HashMap, HashSet};
 
 use std::time::Duration;
 
-use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
-
 use tokio::time::Instant;
 
 use crate::supervisor::TreeReading;
 
 use crate::model::HeadAddress;
 use crate::model::WorkerFailure;
+use crate::platform::{ProcessTable, SystemProcesses};
 use crate::ray_output::{self};
 use crate::runtime::worker::RayCommand;
 
@@ -441,23 +440,13 @@ pub fn classify_failure(output: &str, code: Option<i32>, head: &HeadAddress) -> 
 /// Every process with its parent and command line (sysinfo: `/proc` on Linux, `libproc` on
 /// macOS, where the command line is where setproctitle's title shows).
 fn process_snapshot() -> Vec<ProcessEntry> {
-    let mut system = System::new();
-    system.refresh_processes_specifics(
-        ProcessesToUpdate::All,
-        true,
-        ProcessRefreshKind::nothing().with_cmd(UpdateKind::Always),
-    );
-    system
-        .processes()
-        .iter()
-        .map(|(pid, process)| ProcessEntry {
-            pid: pid.as_u32(),
-            parent: process.parent().map(|p| p.as_u32()),
-            cmd: process
-                .cmd()
-                .iter()
-                .map(|part| part.to_string_lossy().into_owned())
-                .collect(),
+    SystemProcesses
+        .list()
+        .into_iter()
+        .map(|p| ProcessEntry {
+            pid: p.pid,
+            parent: p.parent,
+            cmd: p.cmd,
         })
         .collect()
 }

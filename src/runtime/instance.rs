@@ -92,11 +92,14 @@ mod tests {
         fn start_time(&self, _pid: u32) -> Option<u64> {
             None
         }
-        fn find_command(&self, needle: &str) -> Vec<(u32, String)> {
+        fn list(&self) -> Vec<crate::platform::processes::ProcessInfo> {
             self.0
                 .iter()
-                .filter(|(_, cmd)| cmd.contains(needle))
-                .cloned()
+                .map(|(pid, cmd)| crate::platform::processes::ProcessInfo {
+                    pid: *pid,
+                    parent: None,
+                    cmd: vec![cmd.clone()],
+                })
                 .collect()
         }
     }

@@ -238,9 +238,7 @@ async fn forward_lines(stream: impl AsyncRead + Unpin, lines: mpsc::UnboundedSen
 
 fn write_pid_file(path: &Path, record: &PidRecord) -> std::io::Result<()> {
     let text = serde_json::to_string(record).map_err(std::io::Error::other)?;
-    let tmp = path.with_extension("pid.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(tmp, path)
+    crate::atomic_file::write(path, text.as_bytes(), 0o644)
 }
 
 /// What was found of a worker left behind by an earlier run.

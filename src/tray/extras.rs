@@ -5,10 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
-
 use crate::dashboard;
 use crate::model::{ChargeState, PowerSnapshot};
+use crate::platform::processes::ProcessCpu;
 use crate::tray::menu::BatteryTrend;
 
 /// How often the figures are refreshed.
@@ -58,32 +57,15 @@ pub fn tree_cpu(processes: &[(u32, Option<u32>, f32)], root: u32) -> f32 {
 }
 
 /// Keeps the process table between samples: CPU use is a difference between two refreshes.
+#[derive(Default)]
 pub struct WorkerCpu {
-    system: System,
-}
-
-impl Default for WorkerCpu {
-    fn default() -> Self {
-        WorkerCpu {
-            system: System::new(),
-        }
-    }
+    processes: ProcessCpu,
 }
 
 impl WorkerCpu {
     /// Busy percentage of the offered CPUs (0–100) of the worker `root`, since the last call.
     pub fn sample(&mut self, root: u32, offered: u32) -> f32 {
-        self.system.refresh_processes_specifics(
-            ProcessesToUpdate::All,
-            true,
-            ProcessRefreshKind::nothing().with_cpu(),
-        );
-        let list: Vec<(u32, Option<u32>, f32)> = self
-            .system
-            .processes()
-            .iter()
-            .map(|(pid, p)| (pid.as_u32(), p.parent().map(Pid::as_u32), p.cpu_usage()))
-            .collect();
+        let list = self.processes.sample();
         (tree_cpu(&list, root) / offered.max(1) as f32).clamp(0.0, 100.0)
     }
 }

@@ -305,11 +305,11 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
         status: status_rx.clone(),
     });
     // Quit takes at most the supervisor's own deadline for it.
-    let quit_within = crate::runtime::settings_from(&prepared.config, true).quit_deadline();
+    let quit_within = crate::runtime::settings_from(&prepared.loaded.config, false).quit_deadline();
     let mut sleep_observer: Option<SleepObserver> = None;
     spawn_runtime(
         paths.clone(),
-        prepared.config,
+        prepared.loaded,
         (requests_tx.clone(), requests_rx),
         status_tx,
         status_rx,
@@ -585,7 +585,7 @@ fn toggle_login_item(enable: bool, paths: Paths, lang: Lang) {
 /// of extras.
 fn spawn_runtime(
     paths: Paths,
-    config: crate::config::Config,
+    loaded: crate::config::LoadOutcome,
     requests: (mpsc::Sender<Pending>, mpsc::Receiver<Pending>),
     status_tx: watch::Sender<StatusReport>,
     mut status_rx: watch::Receiver<StatusReport>,
@@ -618,7 +618,7 @@ fn spawn_runtime(
                 ));
                 let result = service::serve(
                     paths,
-                    config,
+                    loaded,
                     requests,
                     status_tx,
                     Box::new(DesktopNotifier::new(lang)),

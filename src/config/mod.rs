@@ -5,16 +5,12 @@
 //! never starts processes and never decides anything at run time: that is the supervisor's job.
 //! A file it cannot understand is reported (path, key, what is allowed) and left untouched.
 
-use std::ffi::OsString;
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::net::IpAddr;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -75,123 +71,17 @@ pub enum ConfigError {
     },
 }
 
-// ---------------------------------------------------------------------------------------------
-// Paths
-// ---------------------------------------------------------------------------------------------
+mod battery;
+mod legacy;
+mod paths;
+mod timing;
 
-/// Where every file of the worker lives: one folder, by default `~/.bittrader_worker`
-/// (the old shell install used the same folder, which is how its settings are found).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Paths {
-    /// The worker's folder.
-    pub home: PathBuf,
-}
-
-impl Paths {
-    /// `$BITTRADER_WORKER_HOME` if set (and not empty), else `$HOME/.bittrader_worker`.
-    pub fn from_env() -> Result<Paths, ConfigError> {
-        Self::from_vars(
-            std::env::var_os("BITTRADER_WORKER_HOME"),
-            std::env::var_os("HOME"),
-        )
-    }
-
-    /// [`Paths::from_env`] without touching the process environment (tests).
-    fn from_vars(
-        worker_home: Option<OsString>,
-        home: Option<OsString>,
-    ) -> Result<Paths, ConfigError> {
-        if let Some(dir) = worker_home.filter(|v| !v.is_empty()) {
-            let path = PathBuf::from(dir);
-            // A launchd agent runs with cwd `/`, a terminal elsewhere: a relative folder would
-            // silently split the configuration in two.
-            if path.is_relative() {
-                return Err(ConfigError::RelativeHome { path });
-            }
-            return Ok(Paths { home: path });
-        }
-        match home.filter(|v| !v.is_empty()) {
-            Some(home) => Ok(Paths {
-                home: PathBuf::from(home).join(".bittrader_worker"),
-            }),
-            None => Err(ConfigError::NoHome),
-        }
-    }
-
-    /// `config.toml`: the configuration this program owns.
-    pub fn config_file(&self) -> PathBuf {
-        self.home.join("config.toml")
-    }
-
-    /// `config.env`: the old shell install's settings (`HEAD_IP=...`), read once on import.
-    pub fn legacy_env(&self) -> PathBuf {
-        self.home.join("config.env")
-    }
-
-    /// `current_cpus`: the old shell install's CPU count, read once on import.
-    pub fn legacy_cpus(&self) -> PathBuf {
-        self.home.join("current_cpus")
-    }
-
-    /// `worker.log`: this program's own log.
-    pub fn log_file(&self) -> PathBuf {
-        self.home.join("worker.log")
-    }
-
-    /// `ray-worker.out`: the output of `ray start --block`.
-    pub fn ray_log_file(&self) -> PathBuf {
-        self.home.join("ray-worker.out")
-    }
-
-    /// `control.sock`: the local socket the CLI talks to the daemon through.
-    pub fn socket(&self) -> PathBuf {
-        self.home.join("control.sock")
-    }
-
-    /// `supervisor.lock`: held by the running daemon so that only one runs.
-    pub fn lock_file(&self) -> PathBuf {
-        self.home.join("supervisor.lock")
-    }
-
-    /// `worker.pid`: the Ray worker's process id, to clean up an orphan after a crash.
-    pub fn worker_pid_file(&self) -> PathBuf {
-        self.home.join("worker.pid")
-    }
-
-    /// `.venv`: the Python environment holding Ray.
-    pub fn venv_dir(&self) -> PathBuf {
-        self.home.join(".venv")
-    }
-
-    /// Creates the folder with mode 0700, or narrows an existing one to 0700: it holds the
-    /// control socket and may point at an auth token, so other users must not get in.
-    pub fn ensure_home(&self) -> io::Result<()> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.home)?;
-        let meta = fs::metadata(&self.home)?;
-        if !meta.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} exists but is not a folder", self.home.display()),
-            ));
-        }
-        // `recursive(true)` does not touch a folder that already exists, and the umask may
-        // have changed the bits of a new one: set them explicitly.
-        if meta.permissions().mode() & 0o777 != 0o700 {
-            fs::set_permissions(&self.home, fs::Permissions::from_mode(0o700))?;
-        }
-        Ok(())
-    }
-}
+pub use battery::BatteryConfig;
+pub use paths::Paths;
+pub use timing::Timing;
 
 // ---------------------------------------------------------------------------------------------
-// HeadAddress
-// ---------------------------------------------------------------------------------------------
-
-// ---------------------------------------------------------------------------------------------
-// Mode, NodeIp, Timing
+// Mode, NodeIp
 // ---------------------------------------------------------------------------------------------
 
 /// How the worker treats the machine's situation (battery, network changes).
@@ -258,90 +148,6 @@ impl From<NodeIp> for String {
     }
 }
 
-/// Timings under `[timing]` in config.toml. Every field may be left out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Timing {
-    /// How long the worker is kept while the head is unreachable (0 to 3600 s).
-    pub grace_secs: u64,
-    /// Time between head probes (200 to 60000 ms).
-    pub probe_interval_ms: u64,
-    /// How long one probe may take (100 to 30000 ms).
-    pub probe_timeout_ms: u64,
-    /// Time between SIGTERM and SIGKILL when stopping Ray (1 to 120 s).
-    pub stop_grace_secs: u64,
-}
-
-impl Default for Timing {
-    fn default() -> Self {
-        Timing {
-            grace_secs: 30,
-            probe_interval_ms: 2000,
-            probe_timeout_ms: 1500,
-            stop_grace_secs: 10,
-        }
-    }
-}
-
-impl Timing {
-    /// `grace_secs` as a Duration.
-    pub fn grace(&self) -> Duration {
-        Duration::from_secs(self.grace_secs)
-    }
-
-    /// `probe_interval_ms` as a Duration.
-    pub fn probe_interval(&self) -> Duration {
-        Duration::from_millis(self.probe_interval_ms)
-    }
-
-    /// `probe_timeout_ms` as a Duration.
-    pub fn probe_timeout(&self) -> Duration {
-        Duration::from_millis(self.probe_timeout_ms)
-    }
-
-    /// `stop_grace_secs` as a Duration.
-    pub fn stop_grace(&self) -> Duration {
-        Duration::from_secs(self.stop_grace_secs)
-    }
-
-    /// Checks every field against its allowed range.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(&str, u64, u64, u64, &str); 4] = [
-            ("timing.grace_secs", self.grace_secs, 0, 3600, "seconds"),
-            (
-                "timing.probe_interval_ms",
-                self.probe_interval_ms,
-                200,
-                60_000,
-                "milliseconds",
-            ),
-            (
-                "timing.probe_timeout_ms",
-                self.probe_timeout_ms,
-                100,
-                30_000,
-                "milliseconds",
-            ),
-            (
-                "timing.stop_grace_secs",
-                self.stop_grace_secs,
-                1,
-                120,
-                "seconds",
-            ),
-        ];
-        for (key, value, min, max, unit) in checks {
-            if !(min..=max).contains(&value) {
-                return Err(ConfigError::Invalid {
-                    key: key.to_string(),
-                    message: format!("{value} is out of range: choose {min} to {max} {unit}"),
-                });
-            }
-        }
-        Ok(())
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Config
 // ---------------------------------------------------------------------------------------------
@@ -383,86 +189,6 @@ pub struct Config {
     pub battery: BatteryConfig,
 }
 
-/// The battery policy: separate stop and resume levels so that it never flaps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BatteryConfig {
-    /// Warn once per discharge at this level while contributing (percent).
-    pub warn_percent: u8,
-    /// Pause on battery at this level (percent).
-    pub stop_percent: u8,
-    /// Resume on battery above this level (percent); plugging in resumes at once.
-    pub resume_percent: u8,
-    /// Contribute only while on power.
-    pub only_on_power: bool,
-    /// Offer at most this many CPUs on battery (0: no limit).
-    pub cpus_on_battery: u32,
-}
-
-impl Default for BatteryConfig {
-    fn default() -> Self {
-        BatteryConfig {
-            warn_percent: 20,
-            stop_percent: 10,
-            resume_percent: 30,
-            only_on_power: false,
-            cpus_on_battery: 0,
-        }
-    }
-}
-
-impl BatteryConfig {
-    /// Levels within 0–100 with stop < resume and stop ≤ warn, and a CPU limit the machine has.
-    pub fn validate(&self, machine_cpus: u32) -> Result<(), ConfigError> {
-        let invalid = |key: &str, message: String| {
-            Err(ConfigError::Invalid {
-                key: format!("battery.{key}"),
-                message,
-            })
-        };
-        for (key, value) in [
-            ("warn_percent", self.warn_percent),
-            ("stop_percent", self.stop_percent),
-            ("resume_percent", self.resume_percent),
-        ] {
-            if value > 100 {
-                return invalid(
-                    key,
-                    format!("{value} is out of range: choose 0 to 100 (percent)"),
-                );
-            }
-        }
-        if self.stop_percent >= self.resume_percent {
-            return invalid(
-                "resume_percent",
-                format!(
-                    "{} must be above stop_percent ({}), or the worker would flap",
-                    self.resume_percent, self.stop_percent
-                ),
-            );
-        }
-        if self.warn_percent < self.stop_percent {
-            return invalid(
-                "warn_percent",
-                format!(
-                    "{} must be at least stop_percent ({}): the warning comes first",
-                    self.warn_percent, self.stop_percent
-                ),
-            );
-        }
-        if self.cpus_on_battery > machine_cpus {
-            return invalid(
-                "cpus_on_battery",
-                format!(
-                    "{} is more than this machine's {machine_cpus} CPUs: choose 0 (no limit) to {machine_cpus}",
-                    self.cpus_on_battery
-                ),
-            );
-        }
-        Ok(())
-    }
-}
-
 /// Where a loaded configuration came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigSource {
@@ -474,15 +200,16 @@ pub enum ConfigSource {
     Defaults,
 }
 
-/// The result of [`Config::load_or_import_with_report`]: the configuration, where it came from,
-/// and notes for the user about anything the import had to skip or adjust.
+/// What [`Config::load_or_import`] found: the configuration, where it came from, and notes for
+/// the user's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOutcome {
     /// The configuration, validated.
     pub config: Config,
     /// Where it came from.
     pub source: ConfigSource,
-    /// Import notes ("current_cpus held `abc`, not a number: using 8"); empty unless imported.
+    /// What the import of the old `config.env` had to skip or adjust ("current_cpus held
+    /// `abc`, not a number: using 8"); empty unless this load imported it.
     pub notes: Vec<String>,
 }
 
@@ -527,47 +254,36 @@ impl Config {
 
     /// Loads config.toml; if it does not exist, imports the old install's config.env (and
     /// writes config.toml); if neither exists, returns defaults without writing anything.
-    /// Use [`Config::load_or_import_with_report`] to learn which happened and the import notes.
-    pub fn load_or_import(paths: &Paths, machine_cpus: u32) -> Result<Config, ConfigError> {
-        Self::load_or_import_with_report(paths, machine_cpus).map(|o| o.config)
-    }
-
-    /// [`Config::load_or_import`], also saying where the configuration came from.
+    /// The notes say what the import skipped or adjusted, for the user's log.
     ///
     /// A config.toml that cannot be read or is invalid is an error naming the file, the key
     /// and what is allowed; it is never overwritten (the user's edits stay for them to fix).
-    pub fn load_or_import_with_report(
-        paths: &Paths,
-        machine_cpus: u32,
-    ) -> Result<LoadOutcome, ConfigError> {
+    pub fn load_or_import(paths: &Paths, machine_cpus: u32) -> Result<LoadOutcome, ConfigError> {
         let path = paths.config_file();
-        match read_text(&path)? {
-            Some(text) => {
-                let config =
-                    Self::parse_toml(&text, machine_cpus).map_err(|e| in_file(&path, e))?;
-                Ok(LoadOutcome {
-                    config,
-                    source: ConfigSource::File,
-                    notes: Vec::new(),
-                })
-            }
+        let (config, source, notes) = match read_text(&path)? {
+            Some(text) => (
+                Self::parse_toml(&text, machine_cpus).map_err(|e| in_file(&path, e))?,
+                ConfigSource::File,
+                Vec::new(),
+            ),
             None => match read_text(&paths.legacy_env())? {
                 Some(env_text) => {
                     let (config, notes) = Self::import_legacy(paths, &env_text, machine_cpus)?;
                     config.save(paths)?;
-                    Ok(LoadOutcome {
-                        config,
-                        source: ConfigSource::Imported,
-                        notes,
-                    })
+                    (config, ConfigSource::Imported, notes)
                 }
-                None => Ok(LoadOutcome {
-                    config: Config::with_defaults(machine_cpus),
-                    source: ConfigSource::Defaults,
-                    notes: Vec::new(),
-                }),
+                None => (
+                    Config::with_defaults(machine_cpus),
+                    ConfigSource::Defaults,
+                    Vec::new(),
+                ),
             },
-        }
+        };
+        Ok(LoadOutcome {
+            config,
+            source,
+            notes,
+        })
     }
 
     /// Parses and validates the text of a config.toml. A missing `cpus` means every CPU.
@@ -585,65 +301,6 @@ impl Config {
         Ok(config)
     }
 
-    /// Builds a configuration from the old install's files. Never fails on their content:
-    /// what cannot be used is skipped with a note, because the old install kept working with
-    /// it and refusing to start now would be worse.
-    fn import_legacy(
-        paths: &Paths,
-        env_text: &str,
-        machine_cpus: u32,
-    ) -> Result<(Config, Vec<String>), ConfigError> {
-        let mut config = Config::with_defaults(machine_cpus);
-        let mut notes = Vec::new();
-        let env_path = paths.legacy_env();
-
-        match legacy_head_ip(env_text) {
-            Some(value) if value.is_empty() => {
-                notes.push(format!(
-                    "{}: HEAD_IP is empty; no head set",
-                    env_path.display()
-                ));
-            }
-            Some(value) => match value.parse::<HeadAddress>() {
-                Ok(head) => config.head = Some(head),
-                Err(e) => notes.push(format!("{}: HEAD_IP: {e}; no head set", env_path.display())),
-            },
-            None => notes.push(format!(
-                "{}: no HEAD_IP line; no head set",
-                env_path.display()
-            )),
-        }
-
-        let cpus_path = paths.legacy_cpus();
-        if let Some(text) = read_text(&cpus_path)? {
-            let max = machine_cpus.max(1);
-            let t = text.trim();
-            match t.parse::<u64>() {
-                Ok(n) if n > u64::from(max) => {
-                    config.cpus = max;
-                    notes.push(format!(
-                        "{}: {n} CPUs is more than this machine has; using {max}",
-                        cpus_path.display()
-                    ));
-                }
-                Ok(0) => {
-                    config.cpus = 1;
-                    notes.push(format!(
-                        "{}: 0 CPUs is not allowed; using 1",
-                        cpus_path.display()
-                    ));
-                }
-                Ok(n) => config.cpus = n as u32,
-                Err(_) => notes.push(format!(
-                    "{}: `{}` is not a number; using all {max} CPUs",
-                    cpus_path.display(),
-                    shorten(t, 40)
-                )),
-            }
-        }
-        Ok((config, notes))
-    }
-
     /// Writes config.toml atomically: a temp file in the same folder (mode 0600), fsync, then
     /// rename over the old file, so a crash leaves either the old or the new file, never half.
     pub fn save(&self, paths: &Paths) -> Result<(), ConfigError> {
@@ -658,44 +315,8 @@ impl Config {
             "# BitTrader Worker settings. Unknown keys are refused; see `bittrader-worker --help`.\n{body}"
         );
         paths.ensure_home().map_err(save_err)?;
-        write_atomically(&path, text.as_bytes()).map_err(save_err)
+        crate::atomic_file::write(&path, text.as_bytes(), 0o600).map_err(save_err)
     }
-}
-
-/// Gives each temp file a distinct name when two saves run at once in one process.
-static TEMP_COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// Temp file + fsync + rename + fsync of the folder (so the rename itself survives a crash).
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the file has no folder"))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        // Best effort: the temp file is ours and useless now; the real file is untouched.
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// The file's text, `None` if it does not exist. Other errors (permissions, not UTF-8) are
@@ -793,77 +414,25 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
     Some(text)
 }
 
-/// The value of the last `HEAD_IP=` assignment in a shell-style env file (as the shell would
-/// see it: later lines win), unquoted, without a trailing comment. `None` when there is none.
-fn legacy_head_ip(text: &str) -> Option<String> {
-    let mut found = None;
-    for raw in text.lines() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line
-            .strip_prefix("export")
-            .filter(|rest| rest.starts_with(char::is_whitespace))
-            .map(str::trim_start)
-            .unwrap_or(line);
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        if key.trim() != "HEAD_IP" {
-            continue;
-        }
-        found = Some(shell_value(value.trim_start()));
-    }
-    found
-}
-
-/// One shell word: `"quoted"` / `'quoted'` up to the closing quote, else up to whitespace
-/// (an unquoted ` # comment` after the value is not part of it).
-fn shell_value(v: &str) -> String {
-    for quote in ['"', '\''] {
-        if let Some(rest) = v.strip_prefix(quote) {
-            return match rest.find(quote) {
-                Some(end) => rest[..end].trim().to_string(),
-                None => rest.trim().to_string(),
-            };
-        }
-    }
-    v.split(char::is_whitespace)
-        .next()
-        .unwrap_or("")
-        .to_string()
-}
-
-/// At most `max` characters, for quoting junk back to the user.
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max).collect();
-        out.push('…');
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
-    fn paths_in(dir: &tempfile::TempDir) -> Paths {
+    pub(super) fn paths_in(dir: &tempfile::TempDir) -> Paths {
         Paths {
             home: dir.path().join("home"),
         }
     }
 
-    fn setup() -> (tempfile::TempDir, Paths) {
+    pub(super) fn setup() -> (tempfile::TempDir, Paths) {
         let dir = tempfile::tempdir().unwrap();
         let paths = paths_in(&dir);
         paths.ensure_home().unwrap();
         (dir, paths)
     }
 
-    fn head(host: &str, port: u16) -> HeadAddress {
+    pub(super) fn head(host: &str, port: u16) -> HeadAddress {
         HeadAddress {
             host: host.to_string(),
             port,
@@ -1027,162 +596,14 @@ mod tests {
     }
 
     #[test]
-    fn timing_ranges() {
-        let ok = Timing::default();
-        assert!(ok.validate().is_ok());
-        for (t, key) in [
-            (
-                Timing {
-                    grace_secs: 3601,
-                    ..ok.clone()
-                },
-                "timing.grace_secs",
-            ),
-            (
-                Timing {
-                    probe_interval_ms: 199,
-                    ..ok.clone()
-                },
-                "timing.probe_interval_ms",
-            ),
-            (
-                Timing {
-                    probe_timeout_ms: 30_001,
-                    ..ok.clone()
-                },
-                "timing.probe_timeout_ms",
-            ),
-            (
-                Timing {
-                    stop_grace_secs: 0,
-                    ..ok.clone()
-                },
-                "timing.stop_grace_secs",
-            ),
-        ] {
-            let msg = t.validate().unwrap_err().to_string();
-            assert!(msg.starts_with(key), "{msg}");
-            assert!(msg.contains("choose"), "{msg}");
-        }
-        assert!(Timing {
-            grace_secs: 0,
-            ..ok
-        }
-        .validate()
-        .is_ok());
-    }
-
-    #[test]
-    fn paths_from_vars() {
-        let p = Paths::from_vars(Some("/opt/bw".into()), Some("/home/u".into())).unwrap();
-        assert_eq!(p.home, PathBuf::from("/opt/bw"));
-        let p = Paths::from_vars(Some("".into()), Some("/home/u".into())).unwrap();
-        assert_eq!(p.home, PathBuf::from("/home/u/.bittrader_worker"));
-        assert_eq!(
-            p.config_file(),
-            PathBuf::from("/home/u/.bittrader_worker/config.toml")
-        );
-        assert_eq!(
-            p.socket(),
-            PathBuf::from("/home/u/.bittrader_worker/control.sock")
-        );
-        assert!(matches!(
-            Paths::from_vars(Some("rel/dir".into()), None),
-            Err(ConfigError::RelativeHome { .. })
-        ));
-        assert!(matches!(
-            Paths::from_vars(None, None),
-            Err(ConfigError::NoHome)
-        ));
-    }
-
-    #[test]
-    fn ensure_home_creates_0700_and_narrows_existing() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = paths_in(&dir);
-        paths.ensure_home().unwrap();
-        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700);
-        fs::set_permissions(&paths.home, fs::Permissions::from_mode(0o755)).unwrap();
-        paths.ensure_home().unwrap();
-        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700);
-    }
-
-    #[test]
     fn no_files_gives_defaults_and_writes_nothing() {
         let (_dir, paths) = setup();
-        let out = Config::load_or_import_with_report(&paths, 8).unwrap();
+        let out = Config::load_or_import(&paths, 8).unwrap();
         assert_eq!(out.source, ConfigSource::Defaults);
         assert_eq!(out.config, Config::with_defaults(8));
         assert_eq!(out.config.head, None);
         assert_eq!(out.config.cpus, 8);
         assert_eq!(fs::read_dir(&paths.home).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn legacy_import_variants() {
-        let cases: &[(&str, Option<HeadAddress>)] = &[
-            ("HEAD_IP=100.64.0.1\n", Some(head("100.64.0.1", 6379))),
-            ("HEAD_IP=\"100.64.0.1\"\n", Some(head("100.64.0.1", 6379))),
-            ("HEAD_IP='desktop.tail1234.ts.net'\n", Some(head("desktop.tail1234.ts.net", 6379))),
-            ("export HEAD_IP=100.64.0.7\n", Some(head("100.64.0.7", 6379))),
-            (
-                "# old install\n\n  # HEAD_IP=1.1.1.1\nOTHER=x\nexport   HEAD_IP=\"100.64.0.9\"  # desktop\n",
-                Some(head("100.64.0.9", 6379)),
-            ),
-            ("HEAD_IP=100.64.0.1 # the desktop\n", Some(head("100.64.0.1", 6379))),
-            ("HEAD_IP=100.64.0.1\nHEAD_IP=100.64.0.2\n", Some(head("100.64.0.2", 6379))),
-            ("HEAD_IP=100.64.0.1:6380\r\n", Some(head("100.64.0.1", 6380))),
-            ("HEAD_IP=\n", None),
-            ("HEAD_IP=http://nope\n", None),
-            ("SOMETHING=else\n", None),
-            ("exportHEAD_IP=1.2.3.4\n", None),
-        ];
-        for (env, want) in cases {
-            let (_dir, paths) = setup();
-            fs::write(paths.legacy_env(), env).unwrap();
-            let out = Config::load_or_import_with_report(&paths, 4).unwrap();
-            assert_eq!(out.source, ConfigSource::Imported, "{env:?}");
-            assert_eq!(&out.config.head, want, "{env:?}");
-            assert_eq!(
-                out.notes.is_empty(),
-                want.is_some(),
-                "{env:?}: {:?}",
-                out.notes
-            );
-            // config.toml was written and reads back the same.
-            let again = Config::load_or_import_with_report(&paths, 4).unwrap();
-            assert_eq!(again.source, ConfigSource::File);
-            assert_eq!(again.config, out.config);
-            // The legacy file is left alone.
-            assert_eq!(fs::read_to_string(paths.legacy_env()).unwrap(), *env);
-        }
-    }
-
-    #[test]
-    fn legacy_import_current_cpus() {
-        let cases: &[(&str, u32, bool)] = &[
-            ("3\n", 3, false),
-            ("  6  ", 6, false),
-            ("64\n", 8, true),
-            ("0\n", 1, true),
-            ("abc\n", 8, true),
-            ("-2", 8, true),
-            ("", 8, true),
-            ("99999999999999999999999", 8, true),
-        ];
-        for &(content, want, noted) in cases {
-            let (_dir, paths) = setup();
-            fs::write(paths.legacy_env(), "HEAD_IP=100.64.0.1\n").unwrap();
-            fs::write(paths.legacy_cpus(), content).unwrap();
-            let out = Config::load_or_import_with_report(&paths, 8).unwrap();
-            assert_eq!(out.config.cpus, want, "{content:?}");
-            assert_eq!(!out.notes.is_empty(), noted, "{content:?}: {:?}", out.notes);
-            if noted {
-                assert!(out.notes[0].contains("current_cpus"), "{:?}", out.notes);
-            }
-        }
     }
 
     #[test]
@@ -1271,7 +692,7 @@ mod tests {
     fn missing_cpus_means_all_and_partial_timing_keeps_defaults() {
         let (_dir, paths) = setup();
         fs::write(paths.config_file(), "[timing]\ngrace_secs = 60\n").unwrap();
-        let c = Config::load_or_import(&paths, 6).unwrap();
+        let c = Config::load_or_import(&paths, 6).unwrap().config;
         assert_eq!(c.cpus, 6);
         assert_eq!(c.head, None);
         assert_eq!(
@@ -1306,7 +727,7 @@ mod tests {
             },
         };
         config.save(&paths).unwrap();
-        let loaded = Config::load_or_import(&paths, 4).unwrap();
+        let loaded = Config::load_or_import(&paths, 4).unwrap().config;
         assert_eq!(loaded, config);
         let mode = fs::metadata(paths.config_file())
             .unwrap()
@@ -1320,7 +741,7 @@ mod tests {
         defaults.save(&paths).unwrap();
         let text = fs::read_to_string(paths.config_file()).unwrap();
         assert!(!text.contains("head"), "{text}");
-        assert_eq!(Config::load_or_import(&paths, 4).unwrap(), defaults);
+        assert_eq!(Config::load_or_import(&paths, 4).unwrap().config, defaults);
     }
 
     #[test]
@@ -1338,7 +759,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, vec!["config.toml".to_string()]);
-        assert_eq!(Config::load_or_import(&paths, 8).unwrap().cpus, 5);
+        assert_eq!(Config::load_or_import(&paths, 8).unwrap().config.cpus, 5);
     }
 
     #[test]
@@ -1370,22 +791,6 @@ mod tests {
     }
 
     #[test]
-    fn battery_levels_must_not_flap() {
-        let mut battery = BatteryConfig::default();
-        assert!(battery.validate(8).is_ok());
-        battery.resume_percent = 10;
-        let err = battery.validate(8).expect_err("stop = resume");
-        assert!(err.to_string().contains("battery.resume_percent"), "{err}");
-        battery.resume_percent = 30;
-        battery.warn_percent = 5;
-        assert!(battery.validate(8).is_err());
-        battery.warn_percent = 20;
-        battery.cpus_on_battery = 9;
-        let err = battery.validate(8).expect_err("too many");
-        assert!(err.to_string().contains("0 (no limit) to 8"), "{err}");
-    }
-
-    #[test]
     fn a_battery_section_is_read_and_unknown_battery_keys_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let paths = Paths {
@@ -1396,7 +801,7 @@ mod tests {
             "cpus = 2\n[battery]\nonly_on_power = true\ncpus_on_battery = 1\n",
         )
         .expect("write");
-        let config = Config::load_or_import(&paths, 4).expect("load");
+        let config = Config::load_or_import(&paths, 4).expect("load").config;
         assert!(config.battery.only_on_power);
         assert_eq!(config.battery.cpus_on_battery, 1);
         assert_eq!(config.battery.stop_percent, 10);

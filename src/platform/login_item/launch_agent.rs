@@ -1,66 +1,21 @@
-//! Start at login: a LaunchAgent on macOS, an XDG autostart entry on Linux.
-//!
-//! The file formats are pure functions ([`launch_agent_plist`], [`xdg_autostart_entry`],
-//! [`classify_existing_plist`]) tested by parsing their output back. [`LaunchAgent`] and
-//! [`XdgAutostart`] install and remove them; both take their folders as parameters, and
-//! `launchctl` is behind the [`Launchctl`] trait, so every path through them runs in tests on
-//! any OS without touching the real account. [`system_login_item`] picks the one for this OS.
-//!
-//! The old shell install used the same label, `com.bittrader.worker`, for a LaunchAgent that
-//! ran `worker_daemon.sh`. It is never overwritten silently: [`LoginItem::enable`] refuses
-//! unless asked to replace it, and then keeps a backup.
+//! The macOS login item: the LaunchAgent `com.bittrader.worker.plist` in
+//! `~/Library/LaunchAgents`, loaded and unloaded with `launchctl`. Compiled on every OS so its
+//! tests (with a recording `launchctl`) run on Linux too.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::power::{run_with_timeout, CommandError, CommandOutput};
-
-/// The LaunchAgent's label, also its file name and the XDG entry's name.
-pub const LAUNCH_AGENT_LABEL: &str = "com.bittrader.worker";
-
-/// The old install's script; a LaunchAgent that runs it is the legacy install.
-pub const LEGACY_SCRIPT: &str = "worker_daemon.sh";
-
-/// The file the LaunchAgent's stdout and stderr go to, inside the data folder. The app writes
-/// its own log; this catches what happens before that (a panic, a dynamic-linker error).
-pub const LAUNCHD_LOG_FILE: &str = "launchd.log";
-
-// ---------------------------------------------------------------------------------------------
-// Types
-// ---------------------------------------------------------------------------------------------
-
-/// Whether this program starts at login.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum LoginStatus {
-    /// Nothing of ours starts at login.
-    Disabled,
-    /// Our entry is installed and starts `program`.
-    Enabled {
-        /// The program the entry starts.
-        program: String,
-        /// `program` is the running executable. `false` after the app was moved or a new
-        /// copy installed elsewhere: enabling again points it here.
-        is_this_program: bool,
-    },
-    /// The old shell install's LaunchAgent is there (same label, runs `worker_daemon.sh`).
-    Legacy {
-        /// What it runs: the `worker_daemon.sh` argument.
-        program: String,
-    },
-    /// Something else sits at our path: another label, or a file that cannot be read.
-    Unrecognized {
-        /// What was found, for the user.
-        detail: String,
-    },
-}
+use super::{
+    program_text, write_atomically, LoginItem, LoginItemError, LoginStatus, LAUNCHD_LOG_FILE,
+    LAUNCH_AGENT_LABEL, LEGACY_SCRIPT,
+};
+use crate::platform::command::{run_with_timeout, CommandError, CommandOutput};
 
 /// What a `com.bittrader.worker.plist` already on disk is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,123 +35,6 @@ pub enum ExistingAgent {
     /// Not a property list dictionary at all.
     Unreadable,
 }
-
-/// Why starting at login could not be turned on or off.
-#[derive(Debug, thiserror::Error)]
-pub enum LoginItemError {
-    /// The program path cannot be written into the entry.
-    #[error("the program path {path:?} {why}; move the app to a folder with a plain name (such as /Applications) and try again")]
-    UnusableProgramPath {
-        /// The path as given.
-        path: PathBuf,
-        /// What is wrong with it.
-        why: &'static str,
-    },
-    /// macOS runs a freshly downloaded app from a random read-only copy (App Translocation);
-    /// that path is gone after a restart, so a LaunchAgent pointing at it would never start.
-    #[error("the app is running from a temporary copy made by macOS ({path}); move BitTrader Worker to the Applications folder, open it from there, then turn on start at login again")]
-    Translocated {
-        /// The temporary path.
-        path: PathBuf,
-    },
-    /// The old install's LaunchAgent is in place and replacing it was not confirmed.
-    #[error("the old BitTrader worker ({program}) starts at login from {path}; confirm replacing it (it is kept as {backup})")]
-    LegacyPresent {
-        /// The plist.
-        path: PathBuf,
-        /// What it runs.
-        program: String,
-        /// Where the backup would go.
-        backup: PathBuf,
-    },
-    /// [`LoginItem::disable`] found an entry that is not ours and left it alone.
-    #[error("{path} is not ours ({detail}); it was left in place")]
-    NotOurs {
-        /// The file.
-        path: PathBuf,
-        /// What it is.
-        detail: String,
-    },
-    /// A file or folder operation failed.
-    #[error("could not {action} {path}: {source}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// On what.
-        path: PathBuf,
-        /// What the OS said.
-        #[source]
-        source: io::Error,
-    },
-    /// The property list could not be produced (should not happen for valid strings).
-    #[error("could not write the LaunchAgent: {0}")]
-    Plist(#[from] plist::Error),
-    /// `launchctl` refused.
-    #[error("launchctl {action} failed: {detail}")]
-    Launchctl {
-        /// The subcommand and target.
-        action: String,
-        /// What it said.
-        detail: String,
-    },
-    /// Neither `$HOME` (nor, on Linux, `$XDG_CONFIG_HOME`) gives a folder to use.
-    #[error("cannot find your home folder: HOME is not set")]
-    NoHome,
-}
-
-/// Turns starting at login on and off.
-pub trait LoginItem {
-    /// What is installed now (read from disk; says nothing about what runs right now).
-    fn status(&self) -> LoginStatus;
-    /// Installs our entry. With the old install's LaunchAgent in place this fails with
-    /// [`LoginItemError::LegacyPresent`] unless `replace_legacy`, which backs it up first.
-    fn enable(&self, replace_legacy: bool) -> Result<(), LoginItemError>;
-    /// Removes our entry (nothing to do if there is none). Leaves anything else in place.
-    fn disable(&self) -> Result<(), LoginItemError>;
-}
-
-/// The login item for this OS, for the current user, starting `exe`. `data_dir` is the
-/// worker's folder (`~/.bittrader_worker`), where launchd's log goes on macOS.
-#[cfg(target_os = "macos")]
-pub fn system_login_item(
-    exe: PathBuf,
-    data_dir: PathBuf,
-) -> Result<Box<dyn LoginItem + Send>, LoginItemError> {
-    Ok(Box::new(LaunchAgent::for_current_user(exe, data_dir)?))
-}
-
-/// The login item for this OS, for the current user, starting `exe`. `data_dir` is the
-/// worker's folder (`~/.bittrader_worker`), where launchd's log goes on macOS.
-#[cfg(not(target_os = "macos"))]
-pub fn system_login_item(
-    exe: PathBuf,
-    data_dir: PathBuf,
-) -> Result<Box<dyn LoginItem + Send>, LoginItemError> {
-    // An autostart entry has no log redirection; the app's own log is in `data_dir`.
-    let _ = data_dir;
-    Ok(Box::new(XdgAutostart::for_current_user(exe)?))
-}
-
-/// Checks that `exe` can be written into a login entry: absolute, UTF-8 (plists and desktop
-/// files are UTF-8 text) and free of control characters (XML 1.0 cannot hold most of them).
-fn program_text(exe: &Path) -> Result<&str, LoginItemError> {
-    let unusable = |why| LoginItemError::UnusableProgramPath {
-        path: exe.to_path_buf(),
-        why,
-    };
-    let text = exe.to_str().ok_or_else(|| unusable("is not valid UTF-8"))?;
-    if !exe.is_absolute() {
-        return Err(unusable("is relative"));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(unusable("contains control characters"));
-    }
-    Ok(text)
-}
-
-// ---------------------------------------------------------------------------------------------
-// macOS: the LaunchAgent plist
-// ---------------------------------------------------------------------------------------------
 
 /// The keys of our LaunchAgent, in the order they are written.
 #[derive(Serialize)]
@@ -643,305 +481,13 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Linux: the XDG autostart entry
-// ---------------------------------------------------------------------------------------------
-
-/// The autostart entry for `exe`, a Desktop Entry file:
-///
-/// ```text
-/// [Desktop Entry]
-/// Type=Application
-/// Name=BitTrader Worker
-/// Exec="/opt/Bit Trader/bittrader-worker"
-/// ...
-/// X-GNOME-Autostart-enabled=true
-/// ```
-///
-/// `Exec` follows the Desktop Entry spec: an argument with a reserved character is put in
-/// double quotes with `"`, `` ` ``, `$` and `\` backslash-escaped inside; `%` is doubled (it
-/// starts field codes); then the whole value gets the string escapes (`\` → `\\`, newline →
-/// `\n`), which the spec applies before the quoting rule, so a literal `$` ends up as `\\$`.
-pub fn xdg_autostart_entry(exe: &Path) -> Result<String, LoginItemError> {
-    let program = program_text(exe)?;
-    let exec = escape_desktop_string(&quote_exec_argument(program));
-    Ok(format!(
-        "[Desktop Entry]\n\
-         Type=Application\n\
-         Name=BitTrader Worker\n\
-         Comment=Keeps this machine contributing CPUs to your Ray cluster\n\
-         Exec={exec}\n\
-         Terminal=false\n\
-         X-GNOME-Autostart-enabled=true\n"
-    ))
-}
-
-/// One `Exec` argument, quoted if the spec requires it.
-fn quote_exec_argument(arg: &str) -> String {
-    // The spec's reserved characters: any of them forces quoting.
-    const RESERVED: &[char] = &[
-        ' ', '\t', '\n', '"', '\'', '\\', '>', '<', '~', '|', '&', ';', '$', '*', '?', '#', '(',
-        ')', '`',
-    ];
-    let arg = arg.replace('%', "%%");
-    if !arg.is_empty() && !arg.contains(RESERVED) {
-        return arg;
-    }
-    let mut quoted = String::with_capacity(arg.len() + 2);
-    quoted.push('"');
-    for c in arg.chars() {
-        if matches!(c, '"' | '`' | '$' | '\\') {
-            quoted.push('\\');
-        }
-        quoted.push(c);
-    }
-    quoted.push('"');
-    quoted
-}
-
-/// The string-value escapes of the Desktop Entry spec. Only `\\` can occur: newlines, tabs
-/// and other control characters never get this far ([`program_text`] refuses them).
-fn escape_desktop_string(value: &str) -> String {
-    value.replace('\\', "\\\\")
-}
-
-/// The reverse of [`escape_desktop_string`] (plus `\s`, a space).
-fn unescape_desktop_string(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('s') => out.push(' '),
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('\\') => out.push('\\'),
-            // Not a string escape: left for the quoting rule.
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-/// Splits an `Exec` value (string escapes included) into its arguments, undoing quoting and
-/// `%%`. `None` for an unterminated quote.
-fn parse_exec(value: &str) -> Option<Vec<String>> {
-    let value = unescape_desktop_string(value);
-    let mut args = Vec::new();
-    let mut current: Option<String> = None;
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\n' => {
-                if let Some(arg) = current.take() {
-                    args.push(arg);
-                }
-            }
-            '"' => {
-                let arg = current.get_or_insert_with(String::new);
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => {
-                            let next = chars.next()?;
-                            if !matches!(next, '"' | '`' | '$' | '\\') {
-                                arg.push('\\');
-                            }
-                            arg.push(next);
-                        }
-                        other => arg.push(other),
-                    }
-                }
-            }
-            other => current.get_or_insert_with(String::new).push(other),
-        }
-    }
-    args.extend(current);
-    Some(args.into_iter().map(|arg| arg.replace("%%", "%")).collect())
-}
-
-/// The `[Desktop Entry]` group's keys (unlocalised), values with string escapes still in.
-fn desktop_entry_keys(text: &str) -> BTreeMap<&str, &str> {
-    let mut keys = BTreeMap::new();
-    let mut in_group = false;
-    for line in text.lines() {
-        let line = line.trim_start();
-        if line.starts_with('[') {
-            in_group = line.trim_end() == "[Desktop Entry]";
-        } else if in_group && !line.starts_with('#') {
-            if let Some((key, value)) = line.split_once('=') {
-                keys.insert(key.trim_end(), value.trim_start());
-            }
-        }
-    }
-    keys
-}
-
-/// `$XDG_CONFIG_HOME/autostart`, or `$HOME/.config/autostart` when it is unset, empty or
-/// relative (the Base Directory spec says to ignore relative values).
-fn autostart_dir_from(
-    xdg_config_home: Option<OsString>,
-    home: Option<OsString>,
-) -> Option<PathBuf> {
-    let config = xdg_config_home
-        .map(PathBuf::from)
-        .filter(|dir| dir.is_absolute())
-        .or_else(|| {
-            home.filter(|home| !home.is_empty())
-                .map(|home| PathBuf::from(home).join(".config"))
-        })?;
-    Some(config.join("autostart"))
-}
-
-/// `com.bittrader.worker.desktop` in an XDG autostart folder.
-#[derive(Debug, Clone)]
-pub struct XdgAutostart {
-    autostart_dir: PathBuf,
-    exe: PathBuf,
-}
-
-impl XdgAutostart {
-    /// An entry in `autostart_dir` starting `exe`.
-    pub fn new(autostart_dir: PathBuf, exe: PathBuf) -> Self {
-        XdgAutostart { autostart_dir, exe }
-    }
-
-    /// The current user's: `$XDG_CONFIG_HOME/autostart` or `~/.config/autostart`.
-    pub fn for_current_user(exe: PathBuf) -> Result<Self, LoginItemError> {
-        let dir = autostart_dir_from(
-            std::env::var_os("XDG_CONFIG_HOME"),
-            std::env::var_os("HOME"),
-        )
-        .ok_or(LoginItemError::NoHome)?;
-        Ok(XdgAutostart::new(dir, exe))
-    }
-
-    /// `autostart_dir/com.bittrader.worker.desktop`.
-    pub fn entry_path(&self) -> PathBuf {
-        self.autostart_dir
-            .join(format!("{LAUNCH_AGENT_LABEL}.desktop"))
-    }
-}
-
-impl LoginItem for XdgAutostart {
-    fn status(&self) -> LoginStatus {
-        let path = self.entry_path();
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return LoginStatus::Disabled,
-            Err(error) => {
-                return LoginStatus::Unrecognized {
-                    detail: format!("{} cannot be read: {error}", path.display()),
-                }
-            }
-        };
-        let keys = desktop_entry_keys(&text);
-        // What the desktop's "startup applications" settings write to switch an entry off.
-        let switched_off = keys.get("Hidden") == Some(&"true")
-            || keys.get("X-GNOME-Autostart-enabled") == Some(&"false");
-        if switched_off {
-            return LoginStatus::Disabled;
-        }
-        match keys
-            .get("Exec")
-            .and_then(|exec| parse_exec(exec))
-            .and_then(|args| args.into_iter().next())
-        {
-            Some(program) => {
-                let is_this_program = Path::new(&program) == self.exe;
-                LoginStatus::Enabled {
-                    program,
-                    is_this_program,
-                }
-            }
-            None => LoginStatus::Unrecognized {
-                detail: format!("{} has no usable Exec line", path.display()),
-            },
-        }
-    }
-
-    /// Writes the entry. There is no legacy autostart on Linux, so `replace_legacy` has no use.
-    fn enable(&self, _replace_legacy: bool) -> Result<(), LoginItemError> {
-        let entry = xdg_autostart_entry(&self.exe)?;
-        fs::create_dir_all(&self.autostart_dir).map_err(|source| LoginItemError::Io {
-            action: "create",
-            path: self.autostart_dir.clone(),
-            source,
-        })?;
-        write_atomically(&self.entry_path(), entry.as_bytes())
-    }
-
-    fn disable(&self) -> Result<(), LoginItemError> {
-        let path = self.entry_path();
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(LoginItemError::Io {
-                action: "remove",
-                path,
-                source,
-            }),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Files
-// ---------------------------------------------------------------------------------------------
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// crash leaves the old file or the new one, never half of one. Mode 0644: launchd ignores a
-/// plist that others can write.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LoginItemError> {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Hidden and not ending in `.plist`/`.desktop`, so nothing loads a leftover.
-    let temp = path.with_file_name(format!(".{name}.tmp"));
-    let io_error = |action, source| LoginItemError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    };
-    // A stale temp file keeps its old mode; start afresh.
-    let _ = fs::remove_file(&temp);
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(&temp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        })
-        .and_then(|()| fs::rename(&temp, path));
-    written.map_err(|source| {
-        let _ = fs::remove_file(&temp);
-        io_error("write", source)
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tests
-// ---------------------------------------------------------------------------------------------
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::login_item::tests::NASTY_EXE;
     use std::cell::RefCell;
+    use std::ffi::OsString;
     use std::os::unix::fs::PermissionsExt;
-
-    const NASTY_EXE: &str =
-        "/Applications/Bit Trader & Co <beta>/BitTrader Worker.app/Contents/MacOS/bittrader-worker";
 
     fn parse(bytes: &[u8]) -> plist::Dictionary {
         plist::Value::from_reader(io::Cursor::new(bytes))
@@ -1096,7 +642,7 @@ mod tests {
     #[test]
     fn fixture_plists_are_foreign() {
         let coolprop = include_str!(
-            "../../tests/fixtures/macos_launchagent_keepalive_successfulexit_false_coolprop.plist"
+            "../../../tests/fixtures/macos_launchagent_keepalive_successfulexit_false_coolprop.plist"
         );
         assert_eq!(
             classify_existing_plist(coolprop.as_bytes()),
@@ -1106,7 +652,7 @@ mod tests {
         );
         // A source-code template: its label is the placeholder itself.
         let mountaineer = include_str!(
-            "../../tests/fixtures/macos_launchagent_menubar_mountaineer_TEMPLATE.plist"
+            "../../../tests/fixtures/macos_launchagent_menubar_mountaineer_TEMPLATE.plist"
         );
         assert_eq!(
             classify_existing_plist(mountaineer.as_bytes()),
@@ -1386,7 +932,7 @@ mod tests {
         fs::write(
             agent.plist_path(),
             include_str!(
-                "../../tests/fixtures/macos_launchagent_keepalive_successfulexit_false_coolprop.plist"
+                "../../../tests/fixtures/macos_launchagent_keepalive_successfulexit_false_coolprop.plist"
             ),
         )
         .expect("write");
@@ -1428,131 +974,5 @@ mod tests {
             },
         );
         agent.enable(false).expect("enable");
-    }
-
-    // --- XDG autostart ------------------------------------------------------------------------
-
-    #[test]
-    fn xdg_entry_parses_back_for_nasty_paths() {
-        for exe in [
-            "/usr/bin/bittrader-worker",
-            "/home/me/Bit Trader/bittrader-worker",
-            NASTY_EXE,
-            r#"/home/me/we"ird $HOME `x` back\slash 100%/bin"#,
-            "/home/me/~tilde;semi'quote'#(x)*?|<in>&bin",
-        ] {
-            let entry = xdg_autostart_entry(Path::new(exe)).expect("entry");
-            let keys = desktop_entry_keys(&entry);
-            assert_eq!(keys.get("Type"), Some(&"Application"));
-            assert_eq!(keys.get("Name"), Some(&"BitTrader Worker"));
-            assert_eq!(keys.get("X-GNOME-Autostart-enabled"), Some(&"true"));
-            let exec = keys.get("Exec").expect("Exec");
-            assert_eq!(
-                parse_exec(exec),
-                Some(vec![exe.to_string()]),
-                "{exe:?} -> Exec={exec}"
-            );
-            assert_eq!(entry.lines().count(), 7, "one line per key: {entry}");
-        }
-    }
-
-    #[test]
-    fn xdg_exec_quoting_is_the_specs() {
-        let exec = |exe: &str| {
-            let entry = xdg_autostart_entry(Path::new(exe)).expect("entry");
-            desktop_entry_keys(&entry)
-                .get("Exec")
-                .expect("Exec")
-                .to_string()
-        };
-        assert_eq!(
-            exec("/usr/bin/bittrader-worker"),
-            "/usr/bin/bittrader-worker"
-        );
-        assert_eq!(exec("/opt/Bit Trader/w"), r#""/opt/Bit Trader/w""#);
-        // The spec's own examples: `$` in a quoted argument is `\\$` in the file, a literal
-        // backslash is four; `"` becomes `\\"` after both rules.
-        assert_eq!(exec("/a b/$x"), r#""/a b/\\$x""#);
-        assert_eq!(exec(r"/a\b"), r#""/a\\\\b""#);
-        assert_eq!(exec(r#"/a"b"#), r#""/a\\"b""#);
-        assert_eq!(exec("/a/100%"), "/a/100%%");
-        // Control characters (a tab, a newline) are refused rather than escaped.
-        assert!(matches!(
-            xdg_autostart_entry(Path::new("/a\tb")),
-            Err(LoginItemError::UnusableProgramPath { .. })
-        ));
-    }
-
-    #[test]
-    fn xdg_autostart_dir_follows_the_base_directory_spec() {
-        let dir = |xdg: Option<&str>, home: Option<&str>| {
-            autostart_dir_from(xdg.map(OsString::from), home.map(OsString::from))
-        };
-        assert_eq!(
-            dir(Some("/x/config"), Some("/home/me")),
-            Some(PathBuf::from("/x/config/autostart"))
-        );
-        assert_eq!(
-            dir(None, Some("/home/me")),
-            Some(PathBuf::from("/home/me/.config/autostart"))
-        );
-        assert_eq!(
-            dir(Some(""), Some("/home/me")),
-            Some(PathBuf::from("/home/me/.config/autostart"))
-        );
-        assert_eq!(
-            dir(Some("relative/config"), Some("/home/me")),
-            Some(PathBuf::from("/home/me/.config/autostart"))
-        );
-        assert_eq!(dir(None, None), None);
-    }
-
-    #[test]
-    fn xdg_enable_status_disable() {
-        let home = tempfile::tempdir().expect("tempdir");
-        let dir = home.path().join("config/autostart");
-        let exe = PathBuf::from("/home/me/My Apps/bittrader-worker");
-        let item = XdgAutostart::new(dir.clone(), exe.clone());
-        assert_eq!(item.status(), LoginStatus::Disabled);
-        item.enable(false).expect("enable");
-        assert_eq!(item.entry_path(), dir.join("com.bittrader.worker.desktop"));
-        assert_eq!(
-            item.status(),
-            LoginStatus::Enabled {
-                program: exe.to_string_lossy().into_owned(),
-                is_this_program: true
-            }
-        );
-        // Switched off by the desktop's settings (they add one of these keys).
-        let text = fs::read_to_string(item.entry_path()).expect("read");
-        fs::write(
-            item.entry_path(),
-            text.replace(
-                "X-GNOME-Autostart-enabled=true",
-                "X-GNOME-Autostart-enabled=false",
-            ),
-        )
-        .expect("write");
-        assert_eq!(item.status(), LoginStatus::Disabled);
-        fs::write(item.entry_path(), format!("{text}Hidden=true\n")).expect("write");
-        assert_eq!(item.status(), LoginStatus::Disabled);
-
-        item.disable().expect("disable");
-        assert!(!item.entry_path().exists());
-        item.disable().expect("idempotent");
-        assert_eq!(item.status(), LoginStatus::Disabled);
-    }
-
-    #[test]
-    fn status_serializes_for_the_status_json() {
-        let json = serde_json::to_string(&LoginStatus::Enabled {
-            program: "/a".into(),
-            is_this_program: true,
-        })
-        .expect("json");
-        assert_eq!(
-            json,
-            r#"{"state":"enabled","program":"/a","is_this_program":true}"#
-        );
     }
 }

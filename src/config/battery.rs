@@ -1,0 +1,130 @@
+//! `[battery]` in config.toml: when a laptop warns, pauses and resumes. The defaults are the
+//! supervisor's; this module only reads and checks them.
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+use crate::supervisor::LaptopPolicy;
+
+/// The battery policy: separate stop and resume levels so that it never flaps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatteryConfig {
+    /// Warn once per discharge at this level while contributing (percent).
+    pub warn_percent: u8,
+    /// Pause on battery at this level (percent).
+    pub stop_percent: u8,
+    /// Resume on battery above this level (percent); plugging in resumes at once.
+    pub resume_percent: u8,
+    /// Contribute only while on power.
+    pub only_on_power: bool,
+    /// Offer at most this many CPUs on battery (0: no limit).
+    pub cpus_on_battery: u32,
+}
+
+/// The supervisor's battery policy ([`LaptopPolicy::default`]): one source.
+impl Default for BatteryConfig {
+    fn default() -> Self {
+        let policy = LaptopPolicy::default();
+        BatteryConfig {
+            warn_percent: policy.warn_percent,
+            stop_percent: policy.stop_percent,
+            resume_percent: policy.resume_percent,
+            only_on_power: policy.only_on_power,
+            cpus_on_battery: policy.cpus_on_battery.unwrap_or(0),
+        }
+    }
+}
+
+impl BatteryConfig {
+    /// Levels within 0–100 with stop < resume and stop ≤ warn, and a CPU limit the machine has.
+    pub fn validate(&self, machine_cpus: u32) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| {
+            Err(ConfigError::Invalid {
+                key: format!("battery.{key}"),
+                message,
+            })
+        };
+        for (key, value) in [
+            ("warn_percent", self.warn_percent),
+            ("stop_percent", self.stop_percent),
+            ("resume_percent", self.resume_percent),
+        ] {
+            if value > 100 {
+                return invalid(
+                    key,
+                    format!("{value} is out of range: choose 0 to 100 (percent)"),
+                );
+            }
+        }
+        if self.stop_percent >= self.resume_percent {
+            return invalid(
+                "resume_percent",
+                format!(
+                    "{} must be above stop_percent ({}), or the worker would flap",
+                    self.resume_percent, self.stop_percent
+                ),
+            );
+        }
+        if self.warn_percent < self.stop_percent {
+            return invalid(
+                "warn_percent",
+                format!(
+                    "{} must be at least stop_percent ({}): the warning comes first",
+                    self.warn_percent, self.stop_percent
+                ),
+            );
+        }
+        if self.cpus_on_battery > machine_cpus {
+            return invalid(
+                "cpus_on_battery",
+                format!(
+                    "{} is more than this machine's {machine_cpus} CPUs: choose 0 (no limit) to {machine_cpus}",
+                    self.cpus_on_battery
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn battery_levels_must_not_flap() {
+        let mut battery = BatteryConfig::default();
+        assert!(battery.validate(8).is_ok());
+        battery.resume_percent = 10;
+        let err = battery.validate(8).expect_err("stop = resume");
+        assert!(err.to_string().contains("battery.resume_percent"), "{err}");
+        battery.resume_percent = 30;
+        battery.warn_percent = 5;
+        assert!(battery.validate(8).is_err());
+        battery.warn_percent = 20;
+        battery.cpus_on_battery = 9;
+        let err = battery.validate(8).expect_err("too many");
+        assert!(err.to_string().contains("0 (no limit) to 8"), "{err}");
+    }
+
+    #[test]
+    fn defaults_are_the_supervisors() {
+        let policy = LaptopPolicy::default();
+        let battery = BatteryConfig::default();
+        assert_eq!(
+            (
+                battery.warn_percent,
+                battery.stop_percent,
+                battery.resume_percent
+            ),
+            (
+                policy.warn_percent,
+                policy.stop_percent,
+                policy.resume_percent
+            )
+        );
+        assert_eq!(battery.only_on_power, policy.only_on_power);
+        assert_eq!(battery.cpus_on_battery, policy.cpus_on_battery.unwrap_or(0));
+    }
+}

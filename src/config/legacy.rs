@@ -1,0 +1,193 @@
+//! The one-time import of the old shell install's `config.env` (`HEAD_IP=...`) and
+//! `current_cpus`. It never fails on their content: what cannot be used is skipped with a note
+//! for the user's log.
+
+use super::{read_text, Config, ConfigError, Paths};
+use crate::model::HeadAddress;
+
+impl Config {
+    /// Builds a configuration from the old install's files. Never fails on their content:
+    /// what cannot be used is skipped with a note, because the old install kept working with
+    /// it and refusing to start now would be worse.
+    pub(super) fn import_legacy(
+        paths: &Paths,
+        env_text: &str,
+        machine_cpus: u32,
+    ) -> Result<(Config, Vec<String>), ConfigError> {
+        let mut config = Config::with_defaults(machine_cpus);
+        let mut notes = Vec::new();
+        let env_path = paths.legacy_env();
+
+        match legacy_head_ip(env_text) {
+            Some(value) if value.is_empty() => {
+                notes.push(format!(
+                    "{}: HEAD_IP is empty; no head set",
+                    env_path.display()
+                ));
+            }
+            Some(value) => match value.parse::<HeadAddress>() {
+                Ok(head) => config.head = Some(head),
+                Err(e) => notes.push(format!("{}: HEAD_IP: {e}; no head set", env_path.display())),
+            },
+            None => notes.push(format!(
+                "{}: no HEAD_IP line; no head set",
+                env_path.display()
+            )),
+        }
+
+        let cpus_path = paths.legacy_cpus();
+        if let Some(text) = read_text(&cpus_path)? {
+            let max = machine_cpus.max(1);
+            let t = text.trim();
+            match t.parse::<u64>() {
+                Ok(n) if n > u64::from(max) => {
+                    config.cpus = max;
+                    notes.push(format!(
+                        "{}: {n} CPUs is more than this machine has; using {max}",
+                        cpus_path.display()
+                    ));
+                }
+                Ok(0) => {
+                    config.cpus = 1;
+                    notes.push(format!(
+                        "{}: 0 CPUs is not allowed; using 1",
+                        cpus_path.display()
+                    ));
+                }
+                Ok(n) => config.cpus = n as u32,
+                Err(_) => notes.push(format!(
+                    "{}: `{}` is not a number; using all {max} CPUs",
+                    cpus_path.display(),
+                    shorten(t, 40)
+                )),
+            }
+        }
+        Ok((config, notes))
+    }
+}
+
+/// The value of the last `HEAD_IP=` assignment in a shell-style env file (as the shell would
+/// see it: later lines win), unquoted, without a trailing comment. `None` when there is none.
+fn legacy_head_ip(text: &str) -> Option<String> {
+    let mut found = None;
+    for raw in text.lines() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line
+            .strip_prefix("export")
+            .filter(|rest| rest.starts_with(char::is_whitespace))
+            .map(str::trim_start)
+            .unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim() != "HEAD_IP" {
+            continue;
+        }
+        found = Some(shell_value(value.trim_start()));
+    }
+    found
+}
+
+/// One shell word: `"quoted"` / `'quoted'` up to the closing quote, else up to whitespace
+/// (an unquoted ` # comment` after the value is not part of it).
+fn shell_value(v: &str) -> String {
+    for quote in ['"', '\''] {
+        if let Some(rest) = v.strip_prefix(quote) {
+            return match rest.find(quote) {
+                Some(end) => rest[..end].trim().to_string(),
+                None => rest.trim().to_string(),
+            };
+        }
+    }
+    v.split(char::is_whitespace)
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// At most `max` characters, for quoting junk back to the user.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max).collect();
+        out.push('…');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::{head, setup};
+    use crate::config::ConfigSource;
+    use std::fs;
+
+    #[test]
+    fn legacy_import_variants() {
+        let cases: &[(&str, Option<HeadAddress>)] = &[
+            ("HEAD_IP=100.64.0.1\n", Some(head("100.64.0.1", 6379))),
+            ("HEAD_IP=\"100.64.0.1\"\n", Some(head("100.64.0.1", 6379))),
+            ("HEAD_IP='desktop.tail1234.ts.net'\n", Some(head("desktop.tail1234.ts.net", 6379))),
+            ("export HEAD_IP=100.64.0.7\n", Some(head("100.64.0.7", 6379))),
+            (
+                "# old install\n\n  # HEAD_IP=1.1.1.1\nOTHER=x\nexport   HEAD_IP=\"100.64.0.9\"  # desktop\n",
+                Some(head("100.64.0.9", 6379)),
+            ),
+            ("HEAD_IP=100.64.0.1 # the desktop\n", Some(head("100.64.0.1", 6379))),
+            ("HEAD_IP=100.64.0.1\nHEAD_IP=100.64.0.2\n", Some(head("100.64.0.2", 6379))),
+            ("HEAD_IP=100.64.0.1:6380\r\n", Some(head("100.64.0.1", 6380))),
+            ("HEAD_IP=\n", None),
+            ("HEAD_IP=http://nope\n", None),
+            ("SOMETHING=else\n", None),
+            ("exportHEAD_IP=1.2.3.4\n", None),
+        ];
+        for (env, want) in cases {
+            let (_dir, paths) = setup();
+            fs::write(paths.legacy_env(), env).unwrap();
+            let out = Config::load_or_import(&paths, 4).unwrap();
+            assert_eq!(out.source, ConfigSource::Imported, "{env:?}");
+            assert_eq!(&out.config.head, want, "{env:?}");
+            assert_eq!(
+                out.notes.is_empty(),
+                want.is_some(),
+                "{env:?}: {:?}",
+                out.notes
+            );
+            // config.toml was written and reads back the same.
+            let again = Config::load_or_import(&paths, 4).unwrap();
+            assert_eq!(again.source, ConfigSource::File);
+            assert_eq!(again.config, out.config);
+            // The legacy file is left alone.
+            assert_eq!(fs::read_to_string(paths.legacy_env()).unwrap(), *env);
+        }
+    }
+
+    #[test]
+    fn legacy_import_current_cpus() {
+        let cases: &[(&str, u32, bool)] = &[
+            ("3\n", 3, false),
+            ("  6  ", 6, false),
+            ("64\n", 8, true),
+            ("0\n", 1, true),
+            ("abc\n", 8, true),
+            ("-2", 8, true),
+            ("", 8, true),
+            ("99999999999999999999999", 8, true),
+        ];
+        for &(content, want, noted) in cases {
+            let (_dir, paths) = setup();
+            fs::write(paths.legacy_env(), "HEAD_IP=100.64.0.1\n").unwrap();
+            fs::write(paths.legacy_cpus(), content).unwrap();
+            let out = Config::load_or_import(&paths, 8).unwrap();
+            assert_eq!(out.config.cpus, want, "{content:?}");
+            assert_eq!(!out.notes.is_empty(), noted, "{content:?}: {:?}", out.notes);
+            if noted {
+                assert!(out.notes[0].contains("current_cpus"), "{:?}", out.notes);
+            }
+        }
+    }
+}

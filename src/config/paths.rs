@@ -1,0 +1,159 @@
+//! Where every file of the worker lives, and the folder's permissions.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::PathBuf;
+
+use super::ConfigError;
+
+/// Where every file of the worker lives: one folder, by default `~/.bittrader_worker`
+/// (the old shell install used the same folder, which is how its settings are found).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// The worker's folder.
+    pub home: PathBuf,
+}
+
+impl Paths {
+    /// `$BITTRADER_WORKER_HOME` if set (and not empty), else `$HOME/.bittrader_worker`.
+    pub fn from_env() -> Result<Paths, ConfigError> {
+        Self::from_vars(
+            std::env::var_os("BITTRADER_WORKER_HOME"),
+            std::env::var_os("HOME"),
+        )
+    }
+
+    /// [`Paths::from_env`] without touching the process environment (tests).
+    fn from_vars(
+        worker_home: Option<OsString>,
+        home: Option<OsString>,
+    ) -> Result<Paths, ConfigError> {
+        if let Some(dir) = worker_home.filter(|v| !v.is_empty()) {
+            let path = PathBuf::from(dir);
+            // A launchd agent runs with cwd `/`, a terminal elsewhere: a relative folder would
+            // silently split the configuration in two.
+            if path.is_relative() {
+                return Err(ConfigError::RelativeHome { path });
+            }
+            return Ok(Paths { home: path });
+        }
+        match home.filter(|v| !v.is_empty()) {
+            Some(home) => Ok(Paths {
+                home: PathBuf::from(home).join(".bittrader_worker"),
+            }),
+            None => Err(ConfigError::NoHome),
+        }
+    }
+
+    /// `config.toml`: the configuration this program owns.
+    pub fn config_file(&self) -> PathBuf {
+        self.home.join("config.toml")
+    }
+
+    /// `config.env`: the old shell install's settings (`HEAD_IP=...`), read once on import.
+    pub fn legacy_env(&self) -> PathBuf {
+        self.home.join("config.env")
+    }
+
+    /// `current_cpus`: the old shell install's CPU count, read once on import.
+    pub fn legacy_cpus(&self) -> PathBuf {
+        self.home.join("current_cpus")
+    }
+
+    /// `worker.log`: this program's own log.
+    pub fn log_file(&self) -> PathBuf {
+        self.home.join("worker.log")
+    }
+
+    /// `ray-worker.out`: the output of `ray start --block`.
+    pub fn ray_log_file(&self) -> PathBuf {
+        self.home.join("ray-worker.out")
+    }
+
+    /// `control.sock`: the local socket the CLI talks to the daemon through.
+    pub fn socket(&self) -> PathBuf {
+        self.home.join("control.sock")
+    }
+
+    /// `supervisor.lock`: held by the running daemon so that only one runs.
+    pub fn lock_file(&self) -> PathBuf {
+        self.home.join("supervisor.lock")
+    }
+
+    /// `worker.pid`: the Ray worker's process id, to clean up an orphan after a crash.
+    pub fn worker_pid_file(&self) -> PathBuf {
+        self.home.join("worker.pid")
+    }
+
+    /// `.venv`: the Python environment holding Ray.
+    pub fn venv_dir(&self) -> PathBuf {
+        self.home.join(".venv")
+    }
+
+    /// Creates the folder with mode 0700, or narrows an existing one to 0700: it holds the
+    /// control socket and may point at an auth token, so other users must not get in.
+    pub fn ensure_home(&self) -> io::Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.home)?;
+        let meta = fs::metadata(&self.home)?;
+        if !meta.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists but is not a folder", self.home.display()),
+            ));
+        }
+        // `recursive(true)` does not touch a folder that already exists, and the umask may
+        // have changed the bits of a new one: set them explicitly.
+        if meta.permissions().mode() & 0o777 != 0o700 {
+            fs::set_permissions(&self.home, fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::paths_in;
+
+    #[test]
+    fn paths_from_vars() {
+        let p = Paths::from_vars(Some("/opt/bw".into()), Some("/home/u".into())).unwrap();
+        assert_eq!(p.home, PathBuf::from("/opt/bw"));
+        let p = Paths::from_vars(Some("".into()), Some("/home/u".into())).unwrap();
+        assert_eq!(p.home, PathBuf::from("/home/u/.bittrader_worker"));
+        assert_eq!(
+            p.config_file(),
+            PathBuf::from("/home/u/.bittrader_worker/config.toml")
+        );
+        assert_eq!(
+            p.socket(),
+            PathBuf::from("/home/u/.bittrader_worker/control.sock")
+        );
+        assert!(matches!(
+            Paths::from_vars(Some("rel/dir".into()), None),
+            Err(ConfigError::RelativeHome { .. })
+        ));
+        assert!(matches!(
+            Paths::from_vars(None, None),
+            Err(ConfigError::NoHome)
+        ));
+    }
+
+    #[test]
+    fn ensure_home_creates_0700_and_narrows_existing() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths_in(&dir);
+        paths.ensure_home().unwrap();
+        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        fs::set_permissions(&paths.home, fs::Permissions::from_mode(0o755)).unwrap();
+        paths.ensure_home().unwrap();
+        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
+}

@@ -1,0 +1,142 @@
+//! `[timing]` in config.toml: how long to ride through a lost head, how often to probe, how long
+//! a stop may take. The defaults are the supervisor's; this module only reads and checks them.
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+use crate::supervisor::Settings;
+
+/// Timings under `[timing]` in config.toml. Every field may be left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timing {
+    /// How long the worker is kept while the head is unreachable (0 to 3600 s).
+    pub grace_secs: u64,
+    /// Time between head probes (200 to 60000 ms).
+    pub probe_interval_ms: u64,
+    /// How long one probe may take (100 to 30000 ms).
+    pub probe_timeout_ms: u64,
+    /// Time between SIGTERM and SIGKILL when stopping Ray (1 to 120 s).
+    pub stop_grace_secs: u64,
+}
+
+/// Probe timeout when config.toml does not set one. The supervisor has no probe timeout (the
+/// driver applies it), so this one default lives here.
+const DEFAULT_PROBE_TIMEOUT_MS: u64 = 1500;
+
+/// The supervisor's timings ([`Settings::default`]), in config.toml's units: one source.
+impl Default for Timing {
+    fn default() -> Self {
+        let settings = Settings::default();
+        Timing {
+            grace_secs: settings.grace.as_secs(),
+            probe_interval_ms: u64::try_from(settings.probe_every_up.as_millis())
+                .unwrap_or(u64::MAX),
+            probe_timeout_ms: DEFAULT_PROBE_TIMEOUT_MS,
+            stop_grace_secs: settings.stop_grace.as_secs(),
+        }
+    }
+}
+
+impl Timing {
+    /// Checks every field against its allowed range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let checks: [(&str, u64, u64, u64, &str); 4] = [
+            ("timing.grace_secs", self.grace_secs, 0, 3600, "seconds"),
+            (
+                "timing.probe_interval_ms",
+                self.probe_interval_ms,
+                200,
+                60_000,
+                "milliseconds",
+            ),
+            (
+                "timing.probe_timeout_ms",
+                self.probe_timeout_ms,
+                100,
+                30_000,
+                "milliseconds",
+            ),
+            (
+                "timing.stop_grace_secs",
+                self.stop_grace_secs,
+                1,
+                120,
+                "seconds",
+            ),
+        ];
+        for (key, value, min, max, unit) in checks {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError::Invalid {
+                    key: key.to_string(),
+                    message: format!("{value} is out of range: choose {min} to {max} {unit}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timing_ranges() {
+        let ok = Timing::default();
+        assert!(ok.validate().is_ok());
+        for (t, key) in [
+            (
+                Timing {
+                    grace_secs: 3601,
+                    ..ok.clone()
+                },
+                "timing.grace_secs",
+            ),
+            (
+                Timing {
+                    probe_interval_ms: 199,
+                    ..ok.clone()
+                },
+                "timing.probe_interval_ms",
+            ),
+            (
+                Timing {
+                    probe_timeout_ms: 30_001,
+                    ..ok.clone()
+                },
+                "timing.probe_timeout_ms",
+            ),
+            (
+                Timing {
+                    stop_grace_secs: 0,
+                    ..ok.clone()
+                },
+                "timing.stop_grace_secs",
+            ),
+        ] {
+            let msg = t.validate().unwrap_err().to_string();
+            assert!(msg.starts_with(key), "{msg}");
+            assert!(msg.contains("choose"), "{msg}");
+        }
+        assert!(Timing {
+            grace_secs: 0,
+            ..ok
+        }
+        .validate()
+        .is_ok());
+    }
+
+    #[test]
+    fn defaults_are_the_supervisors() {
+        let settings = Settings::default();
+        let timing = Timing::default();
+        assert_eq!(timing.grace_secs, settings.grace.as_secs());
+        assert_eq!(
+            u128::from(timing.probe_interval_ms),
+            settings.probe_every_up.as_millis()
+        );
+        assert_eq!(timing.stop_grace_secs, settings.stop_grace.as_secs());
+        assert!(timing.validate().is_ok());
+    }
+}

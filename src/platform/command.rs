@@ -1,0 +1,243 @@
+//! Running an OS command with a deadline: the one way this crate's OS-fact code (`pmset`,
+//! `ioreg`, `sysctl`, `launchctl`) runs a program, so that a hung one can never hang the
+//! caller, and every process it starts is counted ([`processes_spawned`]).
+//!
+//! It runs and collects; it never interprets the output (the parsers next to each caller do).
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wait_timeout::ChildExt;
+
+/// Every process [`run_with_timeout`] started since this program began.
+static PROCESSES_SPAWNED: AtomicU64 = AtomicU64::new(0);
+
+/// How many processes [`run_with_timeout`] has started (successfully) so far.
+pub fn processes_spawned() -> u64 {
+    PROCESSES_SPAWNED.load(Ordering::Relaxed)
+}
+
+/// What a finished command printed and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutput {
+    /// The exit code; `None` when a signal ended the command.
+    pub code: Option<i32>,
+    /// Standard output (invalid UTF-8 replaced), at most [`OUTPUT_LIMIT`] bytes of it.
+    pub stdout: String,
+    /// Standard error, likewise.
+    pub stderr: String,
+}
+
+impl CommandOutput {
+    /// Exited with status 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// Why [`run_with_timeout`] has no output to give.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The program could not be started (not installed, not executable).
+    #[error("could not run `{program}`: {source}")]
+    Spawn {
+        /// The program as given.
+        program: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It was still running at the deadline, so it was killed.
+    #[error("`{program}` did not answer within {timeout:?} and was stopped")]
+    TimedOut {
+        /// The program as given.
+        program: String,
+        /// The deadline it missed.
+        timeout: Duration,
+    },
+    /// Waiting for it failed (should not happen; kept rather than unwrapped).
+    #[error("waiting for `{program}` failed: {source}")]
+    Wait {
+        /// The program as given.
+        program: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How much of each output stream is kept; the rest is read and dropped so the command never
+/// blocks on a full pipe.
+pub const OUTPUT_LIMIT: usize = 1 << 20;
+
+/// Runs `program args…` with no input and returns its output, or kills it once `timeout`
+/// passes. Output is read on two helper threads so a chatty command cannot fill a pipe and
+/// stall; after the exit, output still held open by a grandchild is waited for only until the
+/// same deadline.
+pub fn run_with_timeout(
+    program: &str,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<CommandOutput, CommandError> {
+    let deadline = Instant::now() + timeout;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| CommandError::Spawn {
+            program: program.to_string(),
+            source,
+        })?;
+    PROCESSES_SPAWNED.fetch_add(1, Ordering::Relaxed);
+    let stdout = child.stdout.take().map(collect_in_background);
+    let stderr = child.stderr.take().map(collect_in_background);
+    let status = match child.wait_timeout(timeout) {
+        Ok(Some(status)) => status,
+        Ok(None) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(CommandError::TimedOut {
+                program: program.to_string(),
+                timeout,
+            });
+        }
+        Err(source) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(CommandError::Wait {
+                program: program.to_string(),
+                source,
+            });
+        }
+    };
+    Ok(CommandOutput {
+        code: status.code(),
+        stdout: stdout.map(|c| c.finish(deadline)).unwrap_or_default(),
+        stderr: stderr.map(|c| c.finish(deadline)).unwrap_or_default(),
+    })
+}
+
+/// One output stream being read on its own thread.
+struct Collector {
+    buffer: Arc<Mutex<Vec<u8>>>,
+    done: mpsc::Receiver<()>,
+}
+
+impl Collector {
+    /// What was read once the stream ends or the deadline passes, whichever comes first.
+    fn finish(self, deadline: Instant) -> String {
+        let _ = self
+            .done
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        let bytes = match self.buffer.lock() {
+            Ok(buffer) => buffer.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+fn collect_in_background(mut pipe: impl Read + Send + 'static) -> Collector {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let (tx, done) = mpsc::channel();
+    let shared = Arc::clone(&buffer);
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let mut buffer = match shared.lock() {
+                        Ok(buffer) => buffer,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                    let room = OUTPUT_LIMIT.saturating_sub(buffer.len());
+                    buffer.extend_from_slice(&chunk[..n.min(room)]);
+                }
+            }
+        }
+        let _ = tx.send(());
+    });
+    Collector { buffer, done }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_output_and_exit_code() {
+        let out = run_with_timeout(
+            "sh",
+            &["-c", "echo out; echo err >&2; exit 3"],
+            Duration::from_secs(5),
+        )
+        .expect("runs");
+        assert_eq!(out.code, Some(3));
+        assert!(!out.success());
+        assert_eq!(out.stdout, "out\n");
+        assert_eq!(out.stderr, "err\n");
+    }
+
+    #[test]
+    fn command_is_killed_at_the_deadline() {
+        let start = Instant::now();
+        let result = run_with_timeout("sleep", &["10"], Duration::from_millis(200));
+        assert!(
+            matches!(result, Err(CommandError::TimedOut { .. })),
+            "{result:?}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(3));
+    }
+
+    #[test]
+    fn command_missing_is_a_spawn_error() {
+        let result = run_with_timeout("/nonexistent/pmset", &[], Duration::from_secs(1));
+        assert!(
+            matches!(result, Err(CommandError::Spawn { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn command_output_held_open_by_a_grandchild_does_not_hang() {
+        // The shell exits at once, but its background `sleep` keeps stdout open: the output
+        // written so far is returned at the deadline, not after the sleep.
+        let start = Instant::now();
+        let out = run_with_timeout(
+            "sh",
+            &["-c", "echo hi; sleep 5 & exit 0"],
+            Duration::from_millis(500),
+        )
+        .expect("runs");
+        assert!(out.success());
+        assert_eq!(out.stdout, "hi\n");
+        assert!(start.elapsed() < Duration::from_secs(3));
+    }
+
+    #[test]
+    fn large_output_does_not_block() {
+        let out = run_with_timeout(
+            "sh",
+            &["-c", "head -c 300000 /dev/zero"],
+            Duration::from_secs(10),
+        )
+        .expect("runs");
+        assert!(out.success());
+        assert_eq!(out.stdout.len(), 300_000);
+    }
+
+    #[test]
+    fn every_spawned_process_is_counted() {
+        let before = processes_spawned();
+        run_with_timeout("true", &[], Duration::from_secs(5)).expect("runs");
+        let _ = run_with_timeout("/nonexistent/pmset", &[], Duration::from_secs(1));
+        // Other tests run commands at the same time: at least ours, and the failed spawn is not one.
+        assert!(processes_spawned() > before);
+    }
+}

@@ -1,0 +1,380 @@
+//! The Linux login item: an XDG autostart entry, `com.bittrader.worker.desktop` in
+//! `$XDG_CONFIG_HOME/autostart`. Compiled on every OS so its tests run everywhere.
+//!
+//! The Desktop Entry quoting is written here: the crates that read entries do not write them,
+//! and none quotes an `Exec` argument (see README, "Carrying on").
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::{
+    program_text, write_atomically, LoginItem, LoginItemError, LoginStatus, LAUNCH_AGENT_LABEL,
+};
+
+/// The autostart entry for `exe`, a Desktop Entry file:
+///
+/// ```text
+/// [Desktop Entry]
+/// Type=Application
+/// Name=BitTrader Worker
+/// Exec="/opt/Bit Trader/bittrader-worker"
+/// ...
+/// X-GNOME-Autostart-enabled=true
+/// ```
+///
+/// `Exec` follows the Desktop Entry spec: an argument with a reserved character is put in
+/// double quotes with `"`, `` ` ``, `$` and `\` backslash-escaped inside; `%` is doubled (it
+/// starts field codes); then the whole value gets the string escapes (`\` → `\\`, newline →
+/// `\n`), which the spec applies before the quoting rule, so a literal `$` ends up as `\\$`.
+pub fn xdg_autostart_entry(exe: &Path) -> Result<String, LoginItemError> {
+    let program = program_text(exe)?;
+    let exec = escape_desktop_string(&quote_exec_argument(program));
+    Ok(format!(
+        "[Desktop Entry]\n\
+         Type=Application\n\
+         Name=BitTrader Worker\n\
+         Comment=Keeps this machine contributing CPUs to your Ray cluster\n\
+         Exec={exec}\n\
+         Terminal=false\n\
+         X-GNOME-Autostart-enabled=true\n"
+    ))
+}
+
+/// One `Exec` argument, quoted if the spec requires it.
+fn quote_exec_argument(arg: &str) -> String {
+    // The spec's reserved characters: any of them forces quoting.
+    const RESERVED: &[char] = &[
+        ' ', '\t', '\n', '"', '\'', '\\', '>', '<', '~', '|', '&', ';', '$', '*', '?', '#', '(',
+        ')', '`',
+    ];
+    let arg = arg.replace('%', "%%");
+    if !arg.is_empty() && !arg.contains(RESERVED) {
+        return arg;
+    }
+    let mut quoted = String::with_capacity(arg.len() + 2);
+    quoted.push('"');
+    for c in arg.chars() {
+        if matches!(c, '"' | '`' | '$' | '\\') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// The string-value escapes of the Desktop Entry spec. Only `\\` can occur: newlines, tabs
+/// and other control characters never get this far ([`program_text`] refuses them).
+fn escape_desktop_string(value: &str) -> String {
+    value.replace('\\', "\\\\")
+}
+
+/// The reverse of [`escape_desktop_string`] (plus `\s`, a space).
+fn unescape_desktop_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('s') => out.push(' '),
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            // Not a string escape: left for the quoting rule.
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// Splits an `Exec` value (string escapes included) into its arguments, undoing quoting and
+/// `%%`. `None` for an unterminated quote.
+fn parse_exec(value: &str) -> Option<Vec<String>> {
+    let value = unescape_desktop_string(value);
+    let mut args = Vec::new();
+    let mut current: Option<String> = None;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if let Some(arg) = current.take() {
+                    args.push(arg);
+                }
+            }
+            '"' => {
+                let arg = current.get_or_insert_with(String::new);
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => {
+                            let next = chars.next()?;
+                            if !matches!(next, '"' | '`' | '$' | '\\') {
+                                arg.push('\\');
+                            }
+                            arg.push(next);
+                        }
+                        other => arg.push(other),
+                    }
+                }
+            }
+            other => current.get_or_insert_with(String::new).push(other),
+        }
+    }
+    args.extend(current);
+    Some(args.into_iter().map(|arg| arg.replace("%%", "%")).collect())
+}
+
+/// The `[Desktop Entry]` group's keys (unlocalised), values with string escapes still in.
+fn desktop_entry_keys(text: &str) -> BTreeMap<&str, &str> {
+    let mut keys = BTreeMap::new();
+    let mut in_group = false;
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.starts_with('[') {
+            in_group = line.trim_end() == "[Desktop Entry]";
+        } else if in_group && !line.starts_with('#') {
+            if let Some((key, value)) = line.split_once('=') {
+                keys.insert(key.trim_end(), value.trim_start());
+            }
+        }
+    }
+    keys
+}
+
+/// `$XDG_CONFIG_HOME/autostart`, or `$HOME/.config/autostart` when it is unset, empty or
+/// relative (the Base Directory spec says to ignore relative values).
+fn autostart_dir_from(
+    xdg_config_home: Option<OsString>,
+    home: Option<OsString>,
+) -> Option<PathBuf> {
+    let config = xdg_config_home
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| {
+            home.filter(|home| !home.is_empty())
+                .map(|home| PathBuf::from(home).join(".config"))
+        })?;
+    Some(config.join("autostart"))
+}
+
+/// `com.bittrader.worker.desktop` in an XDG autostart folder.
+#[derive(Debug, Clone)]
+pub struct XdgAutostart {
+    autostart_dir: PathBuf,
+    exe: PathBuf,
+}
+
+impl XdgAutostart {
+    /// An entry in `autostart_dir` starting `exe`.
+    pub fn new(autostart_dir: PathBuf, exe: PathBuf) -> Self {
+        XdgAutostart { autostart_dir, exe }
+    }
+
+    /// The current user's: `$XDG_CONFIG_HOME/autostart` or `~/.config/autostart`.
+    pub fn for_current_user(exe: PathBuf) -> Result<Self, LoginItemError> {
+        let dir = autostart_dir_from(
+            std::env::var_os("XDG_CONFIG_HOME"),
+            std::env::var_os("HOME"),
+        )
+        .ok_or(LoginItemError::NoHome)?;
+        Ok(XdgAutostart::new(dir, exe))
+    }
+
+    /// `autostart_dir/com.bittrader.worker.desktop`.
+    pub fn entry_path(&self) -> PathBuf {
+        self.autostart_dir
+            .join(format!("{LAUNCH_AGENT_LABEL}.desktop"))
+    }
+}
+
+impl LoginItem for XdgAutostart {
+    fn status(&self) -> LoginStatus {
+        let path = self.entry_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return LoginStatus::Disabled,
+            Err(error) => {
+                return LoginStatus::Unrecognized {
+                    detail: format!("{} cannot be read: {error}", path.display()),
+                }
+            }
+        };
+        let keys = desktop_entry_keys(&text);
+        // What the desktop's "startup applications" settings write to switch an entry off.
+        let switched_off = keys.get("Hidden") == Some(&"true")
+            || keys.get("X-GNOME-Autostart-enabled") == Some(&"false");
+        if switched_off {
+            return LoginStatus::Disabled;
+        }
+        match keys
+            .get("Exec")
+            .and_then(|exec| parse_exec(exec))
+            .and_then(|args| args.into_iter().next())
+        {
+            Some(program) => {
+                let is_this_program = Path::new(&program) == self.exe;
+                LoginStatus::Enabled {
+                    program,
+                    is_this_program,
+                }
+            }
+            None => LoginStatus::Unrecognized {
+                detail: format!("{} has no usable Exec line", path.display()),
+            },
+        }
+    }
+
+    /// Writes the entry. There is no legacy autostart on Linux, so `replace_legacy` has no use.
+    fn enable(&self, _replace_legacy: bool) -> Result<(), LoginItemError> {
+        let entry = xdg_autostart_entry(&self.exe)?;
+        fs::create_dir_all(&self.autostart_dir).map_err(|source| LoginItemError::Io {
+            action: "create",
+            path: self.autostart_dir.clone(),
+            source,
+        })?;
+        write_atomically(&self.entry_path(), entry.as_bytes())
+    }
+
+    fn disable(&self) -> Result<(), LoginItemError> {
+        let path = self.entry_path();
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(LoginItemError::Io {
+                action: "remove",
+                path,
+                source,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::login_item::tests::NASTY_EXE;
+
+    // --- XDG autostart ------------------------------------------------------------------------
+
+    #[test]
+    fn xdg_entry_parses_back_for_nasty_paths() {
+        for exe in [
+            "/usr/bin/bittrader-worker",
+            "/home/me/Bit Trader/bittrader-worker",
+            NASTY_EXE,
+            r#"/home/me/we"ird $HOME `x` back\slash 100%/bin"#,
+            "/home/me/~tilde;semi'quote'#(x)*?|<in>&bin",
+        ] {
+            let entry = xdg_autostart_entry(Path::new(exe)).expect("entry");
+            let keys = desktop_entry_keys(&entry);
+            assert_eq!(keys.get("Type"), Some(&"Application"));
+            assert_eq!(keys.get("Name"), Some(&"BitTrader Worker"));
+            assert_eq!(keys.get("X-GNOME-Autostart-enabled"), Some(&"true"));
+            let exec = keys.get("Exec").expect("Exec");
+            assert_eq!(
+                parse_exec(exec),
+                Some(vec![exe.to_string()]),
+                "{exe:?} -> Exec={exec}"
+            );
+            assert_eq!(entry.lines().count(), 7, "one line per key: {entry}");
+        }
+    }
+
+    #[test]
+    fn xdg_exec_quoting_is_the_specs() {
+        let exec = |exe: &str| {
+            let entry = xdg_autostart_entry(Path::new(exe)).expect("entry");
+            desktop_entry_keys(&entry)
+                .get("Exec")
+                .expect("Exec")
+                .to_string()
+        };
+        assert_eq!(
+            exec("/usr/bin/bittrader-worker"),
+            "/usr/bin/bittrader-worker"
+        );
+        assert_eq!(exec("/opt/Bit Trader/w"), r#""/opt/Bit Trader/w""#);
+        // The spec's own examples: `$` in a quoted argument is `\\$` in the file, a literal
+        // backslash is four; `"` becomes `\\"` after both rules.
+        assert_eq!(exec("/a b/$x"), r#""/a b/\\$x""#);
+        assert_eq!(exec(r"/a\b"), r#""/a\\\\b""#);
+        assert_eq!(exec(r#"/a"b"#), r#""/a\\"b""#);
+        assert_eq!(exec("/a/100%"), "/a/100%%");
+        // Control characters (a tab, a newline) are refused rather than escaped.
+        assert!(matches!(
+            xdg_autostart_entry(Path::new("/a\tb")),
+            Err(LoginItemError::UnusableProgramPath { .. })
+        ));
+    }
+
+    #[test]
+    fn xdg_autostart_dir_follows_the_base_directory_spec() {
+        let dir = |xdg: Option<&str>, home: Option<&str>| {
+            autostart_dir_from(xdg.map(OsString::from), home.map(OsString::from))
+        };
+        assert_eq!(
+            dir(Some("/x/config"), Some("/home/me")),
+            Some(PathBuf::from("/x/config/autostart"))
+        );
+        assert_eq!(
+            dir(None, Some("/home/me")),
+            Some(PathBuf::from("/home/me/.config/autostart"))
+        );
+        assert_eq!(
+            dir(Some(""), Some("/home/me")),
+            Some(PathBuf::from("/home/me/.config/autostart"))
+        );
+        assert_eq!(
+            dir(Some("relative/config"), Some("/home/me")),
+            Some(PathBuf::from("/home/me/.config/autostart"))
+        );
+        assert_eq!(dir(None, None), None);
+    }
+
+    #[test]
+    fn xdg_enable_status_disable() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let dir = home.path().join("config/autostart");
+        let exe = PathBuf::from("/home/me/My Apps/bittrader-worker");
+        let item = XdgAutostart::new(dir.clone(), exe.clone());
+        assert_eq!(item.status(), LoginStatus::Disabled);
+        item.enable(false).expect("enable");
+        assert_eq!(item.entry_path(), dir.join("com.bittrader.worker.desktop"));
+        assert_eq!(
+            item.status(),
+            LoginStatus::Enabled {
+                program: exe.to_string_lossy().into_owned(),
+                is_this_program: true
+            }
+        );
+        // Switched off by the desktop's settings (they add one of these keys).
+        let text = fs::read_to_string(item.entry_path()).expect("read");
+        fs::write(
+            item.entry_path(),
+            text.replace(
+                "X-GNOME-Autostart-enabled=true",
+                "X-GNOME-Autostart-enabled=false",
+            ),
+        )
+        .expect("write");
+        assert_eq!(item.status(), LoginStatus::Disabled);
+        fs::write(item.entry_path(), format!("{text}Hidden=true\n")).expect("write");
+        assert_eq!(item.status(), LoginStatus::Disabled);
+
+        item.disable().expect("disable");
+        assert!(!item.entry_path().exists());
+        item.disable().expect("idempotent");
+        assert_eq!(item.status(), LoginStatus::Disabled);
+    }
+}
