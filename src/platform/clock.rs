@@ -45,7 +45,8 @@ mod imp {
     }
 
     pub fn asleep_total() -> Option<Duration> {
-        // BOOTTIME first: the difference must never come out negative from the read order.
+        // Read back to back: the microseconds between the reads are far below the whole
+        // seconds the watcher reports, and a difference that comes out negative is zero.
         let boot = read(libc::CLOCK_BOOTTIME)?;
         let mono = read(libc::CLOCK_MONOTONIC)?;
         Some(boot.saturating_sub(mono))
@@ -56,23 +57,35 @@ mod imp {
 mod imp {
     use std::time::Duration;
 
+    /// `struct mach_timebase_info` (<mach/mach_time.h>): ticks × numer / denom = nanoseconds.
+    #[repr(C)]
+    struct MachTimebaseInfo {
+        numer: u32,
+        denom: u32,
+    }
+
+    // libSystem (<mach/mach_time.h>). Declared here rather than taken from `libc`, which
+    // deprecates its Mach bindings, or `mach2`, for three functions.
     extern "C" {
-        // libSystem (<mach/mach_time.h>), macOS 10.12+: like mach_absolute_time, but it keeps
-        // counting while the machine sleeps.
+        fn mach_timebase_info(info: *mut MachTimebaseInfo) -> i32;
+        fn mach_absolute_time() -> u64;
+        // macOS 10.12+: like mach_absolute_time, but it keeps counting while the machine
+        // sleeps.
         fn mach_continuous_time() -> u64;
     }
 
     pub fn asleep_total() -> Option<Duration> {
-        let mut timebase = libc::mach_timebase_info { numer: 0, denom: 0 };
+        let mut timebase = MachTimebaseInfo { numer: 0, denom: 0 };
         // SAFETY: `timebase` is a valid, writable struct for the duration of the call.
-        if unsafe { libc::mach_timebase_info(&mut timebase) } != 0 || timebase.denom == 0 {
+        if unsafe { mach_timebase_info(&mut timebase) } != 0 || timebase.denom == 0 {
             return None;
         }
-        // SAFETY: both are plain reads of the kernel's clocks, with no arguments.
-        let (continuous, absolute) =
-            unsafe { (mach_continuous_time(), libc::mach_absolute_time()) };
-        let ticks = continuous.saturating_sub(absolute) as u128;
-        let nanos = ticks * timebase.numer as u128 / timebase.denom as u128;
+        // SAFETY: both are plain reads of the kernel's clocks, with no arguments. Read back to
+        // back, as on Linux.
+        let continuous = unsafe { mach_continuous_time() };
+        let absolute = unsafe { mach_absolute_time() };
+        let ticks = u128::from(continuous.saturating_sub(absolute));
+        let nanos = ticks * u128::from(timebase.numer) / u128::from(timebase.denom);
         Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
     }
 }
