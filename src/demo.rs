@@ -7,14 +7,36 @@ use std::path::PathBuf;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::config::{Config, NodeIp, Paths};
-use crate::local_head::LocalHead;
+use crate::config::{Config, ConfigError, NodeIp, Paths};
+use crate::local_head::{LocalHead, LocalHeadError};
 use crate::runtime::platform::ray_executable;
 use crate::runtime::NoNotifier;
-use crate::service;
+use crate::service::{self, StartError};
+
+/// Why the demo could not run. The Display is the message for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// Its temporary folder could not be made.
+    #[error("could not create the demo's folder {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The local head did not start.
+    #[error(transparent)]
+    Head(#[from] LocalHeadError),
+    /// Its configuration could not be saved.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The supervisor did not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
 
 /// Runs the demo until Ctrl-C.
-pub fn run(user_paths: &Paths) -> anyhow::Result<()> {
+pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
     let user_config = Config::load_or_import(user_paths, service::machine_cpus())
         .ok()
         .map(|loaded| loaded.config);
@@ -23,9 +45,13 @@ pub fn run(user_paths: &Paths) -> anyhow::Result<()> {
         user_paths,
     );
     let home = demo_home();
-    std::fs::create_dir_all(&home)?;
+    let folder_error = |source| DemoError::Folder {
+        path: home.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(&home).map_err(folder_error)?;
     let paths = Paths { home: home.clone() };
-    paths.ensure_home()?;
+    paths.ensure_home().map_err(folder_error)?;
     println!("Starting a local Ray head (logs in {}) …", home.display());
     let head = LocalHead::start(&ray, &home.join("demo-head.log"))?;
     let config = Config {
@@ -42,10 +68,16 @@ pub fn run(user_paths: &Paths) -> anyhow::Result<()> {
         home.display()
     );
     println!("Press Ctrl-C to stop the worker and the head.");
-    let prepared = service::prepare(&paths)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(StartError::Runtime)?;
+    // Signals first: Ctrl-C from here on stops the worker and the head cleanly.
+    let shutdown = {
+        let _entered = runtime.enter();
+        service::terminated()
+    };
+    let prepared = service::prepare(&paths)?;
     let (status_tx, mut status_rx) = watch::channel(service::initial_report(&paths));
     let result = runtime.block_on(async {
         let printer = tokio::spawn(async move {
@@ -60,7 +92,7 @@ pub fn run(user_paths: &Paths) -> anyhow::Result<()> {
             mpsc::channel(16),
             status_tx,
             Box::new(NoNotifier),
-            service::terminated(),
+            shutdown,
             false,
         )
         .await;
@@ -71,7 +103,7 @@ pub fn run(user_paths: &Paths) -> anyhow::Result<()> {
     drop(head);
     drop(prepared.lock);
     let _ = std::fs::remove_dir_all(&home);
-    result
+    Ok(result?)
 }
 
 fn demo_home() -> PathBuf {

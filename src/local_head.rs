@@ -5,11 +5,53 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
 use crate::model::HeadAddress;
+
+/// Why the local head did not start. The Display is the message for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalHeadError {
+    /// Its log file could not be created.
+    #[error("could not create {path}: {source}")]
+    Log {
+        /// The log file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// No free port on loopback.
+    #[error("no free port on 127.0.0.1: {0}")]
+    Port(std::io::Error),
+    /// `ray` could not be run.
+    #[error("could not run {ray}: install Ray first with `bittrader-worker setup` ({source})")]
+    Spawn {
+        /// The `ray` tried.
+        ray: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// It exited before it listened.
+    #[error("the demo head exited ({status}); see {log}")]
+    Exited {
+        /// How it ended.
+        status: String,
+        /// Its log file.
+        log: String,
+    },
+    /// It did not listen in time.
+    #[error("the demo head did not start within {secs} s; see {log}")]
+    TimedOut {
+        /// How long it was given.
+        secs: u64,
+        /// Its log file.
+        log: String,
+    },
+}
+
+/// How long a local head is given to listen (Ray's own start takes 3-9 s on a small machine).
+const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A Ray head we started, stopped (its whole process group) when dropped.
 pub struct LocalHead {
@@ -20,11 +62,14 @@ pub struct LocalHead {
 
 impl LocalHead {
     /// Starts `ray start --head --block` on 127.0.0.1 at a free port and waits until it listens.
-    pub fn start(ray: &Path, log: &Path) -> anyhow::Result<LocalHead> {
-        let port = free_port()?;
-        let out =
-            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let err = out.try_clone()?;
+    pub fn start(ray: &Path, log: &Path) -> Result<LocalHead, LocalHeadError> {
+        let port = free_port().map_err(LocalHeadError::Port)?;
+        let log_error = |source| LocalHeadError::Log {
+            path: log.display().to_string(),
+            source,
+        };
+        let out = std::fs::File::create(log).map_err(log_error)?;
+        let err = out.try_clone().map_err(log_error)?;
         use std::os::unix::process::CommandExt;
         let child = Command::new(ray)
             .args([
@@ -42,11 +87,9 @@ impl LocalHead {
             .stderr(err)
             .process_group(0)
             .spawn()
-            .with_context(|| {
-                format!(
-                    "could not run {}: install Ray first with `bittrader-worker setup`",
-                    ray.display()
-                )
+            .map_err(|source| LocalHeadError::Spawn {
+                ray: ray.display().to_string(),
+                source,
             })?;
         let mut head = LocalHead {
             child,
@@ -55,20 +98,23 @@ impl LocalHead {
                 port,
             },
         };
-        let deadline = Instant::now() + Duration::from_secs(90);
+        let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = head.child.try_wait() {
-                bail!("the demo head exited ({status}); see {}", log.display());
+                return Err(LocalHeadError::Exited {
+                    status: status.to_string(),
+                    log: log.display().to_string(),
+                });
             }
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return Ok(head);
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        bail!(
-            "the demo head did not start within 90 s; see {}",
-            log.display()
-        )
+        Err(LocalHeadError::TimedOut {
+            secs: START_TIMEOUT.as_secs(),
+            log: log.display().to_string(),
+        })
     }
 }
 
@@ -88,7 +134,7 @@ impl Drop for LocalHead {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port")?;
+fn free_port() -> std::io::Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
 }

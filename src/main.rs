@@ -78,7 +78,13 @@ enum LoginAction {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The first launch after Gatekeeper's "Open Anyway" can pass `-psn_0_NNN` (a process
+    // serial number from LaunchServices), which is no argument of ours.
+    let args = std::env::args_os().filter(|arg| !arg.to_string_lossy().starts_with("-psn_"));
+    let cli = Cli::parse_from(args);
+    if cli.command.is_none() {
+        return run_app();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -86,6 +92,38 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The app, as Finder, the Dock or launchd open it: no terminal, so a failure to start is shown
+/// in an alert and written to `worker.log`, and the exit status is 0 so that launchd's
+/// `KeepAlive {SuccessfulExit = false}` does not start it again every ten seconds only to fail
+/// the same way.
+fn run_app() -> ExitCode {
+    match Paths::from_env() {
+        Ok(paths) => run_app_in(paths),
+        Err(e) => {
+            service::report_startup_failure(None, &e.to_string());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The menu-bar app (the headless daemon in a build without the tray) on `paths`.
+fn run_app_in(paths: Paths) -> ExitCode {
+    #[cfg(feature = "tray")]
+    let result = bittrader_worker::tray::run(paths.clone())
+        .map_err(|e| (e.is_already_running(), e.to_string()));
+    #[cfg(not(feature = "tray"))]
+    let result =
+        service::run_daemon(paths.clone()).map_err(|e| (e.is_already_running(), e.to_string()));
+    match result {
+        Ok(()) => {}
+        // Opening the app twice (or launchd's RunAtLoad while it already runs) is not a
+        // failure: say so where someone may look, and leave quietly.
+        Err((true, message)) => service::note_startup(&paths, &message),
+        Err((false, message)) => service::report_startup_failure(Some(&paths), &message),
+    }
+    ExitCode::SUCCESS
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -112,23 +150,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     match cli.command {
-        #[cfg(feature = "tray")]
-        None => match bittrader_worker::tray::run(paths) {
-            Ok(()) => Ok(ExitCode::SUCCESS),
-            // Opening the app twice (or launchd's RunAtLoad while it already runs) is not a
-            // failure: exiting 0 keeps launchd's KeepAlive{SuccessfulExit=false} from
-            // restarting the second copy forever.
-            Err(e) if e.downcast_ref::<bittrader_worker::runtime::instance::InstanceError>().is_some_and(|e| matches!(e, bittrader_worker::runtime::instance::InstanceError::AlreadyRunning { .. })) => {
-                eprintln!("bittrader-worker: {e}");
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(e) => Err(e),
-        },
-        #[cfg(not(feature = "tray"))]
-        None => {
-            service::run_daemon(paths)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None => Ok(run_app_in(paths)),
         Some(Command::Daemon) => {
             service::run_daemon(paths)?;
             Ok(ExitCode::SUCCESS)

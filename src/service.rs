@@ -2,15 +2,14 @@
 //! The headless daemon and the menu-bar app both start here.
 
 use std::future::Future;
-
-use anyhow::Context;
-use tokio::sync::{mpsc, watch};
-
+use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::config::{Config, LoadOutcome, Paths};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::{Config, ConfigError, LoadOutcome, Paths};
 use crate::local_head::LocalHead;
 use crate::platform::SystemProcesses;
 use crate::runtime::control::{self, Pending, StatusReport};
@@ -18,6 +17,70 @@ use crate::runtime::log::RotatingLog;
 use crate::runtime::platform::ray_executable;
 use crate::runtime::probe::TailscaleCli;
 use crate::runtime::{self, instance, machine, worker, DriverOptions, Notifier, SystemPlatform};
+
+/// Why the supervisor could not start. The Display is the message for the user: what
+/// happened and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data folder could not be made.
+    #[error("could not create the folder {path}: {source}")]
+    Home {
+        /// The folder.
+        path: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Another instance runs, the old daemon runs, or the lock file is unusable.
+    #[error(transparent)]
+    Instance(#[from] instance::InstanceError),
+    /// `config.toml` (or the old `config.env`) says something it may not.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The CLI's socket could not be opened.
+    #[error("could not open the control socket {path}: {source}")]
+    Socket {
+        /// The socket's path.
+        path: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The async runtime or its thread could not be started.
+    #[error("could not start the supervisor: {0}")]
+    Runtime(io::Error),
+}
+
+impl StartError {
+    /// Another instance already runs: not a failure of this start (launchd's RunAtLoad beside
+    /// a running app, a second double-click), so it is reported quietly.
+    pub fn is_already_running(&self) -> bool {
+        matches!(
+            self,
+            StartError::Instance(instance::InstanceError::AlreadyRunning { .. })
+        )
+    }
+}
+
+/// Writes `line` to `worker.log` (if the folder exists) and to standard error.
+pub fn note_startup(paths: &Paths, line: &str) {
+    eprintln!("bittrader-worker: {line}");
+    let mut log = RotatingLog::new(paths.log_file(), runtime::LOG_MAX_BYTES);
+    let _ = log.line(line);
+}
+
+/// Tells the user why the app could not start, where they will see it with no terminal: a
+/// native alert (which waits until it is dismissed), `worker.log` and standard error.
+pub fn report_startup_failure(paths: Option<&Paths>, message: &str) {
+    let lang = crate::text::Lang::detect();
+    let line = crate::text::startup_failed_line(message);
+    match paths {
+        Some(paths) => note_startup(paths, &line),
+        None => eprintln!("bittrader-worker: {line}"),
+    }
+    crate::platform::alert::show(
+        crate::text::startup_failed_title(lang),
+        &crate::text::startup_failed_body(lang, message),
+    );
+}
 
 /// This machine's logical CPUs: the most that may be offered.
 pub fn machine_cpus() -> u32 {
@@ -49,10 +112,11 @@ pub struct Prepared {
 }
 
 /// Takes the lock and loads the configuration, or says why not.
-pub fn prepare(paths: &Paths) -> anyhow::Result<Prepared> {
-    paths
-        .ensure_home()
-        .with_context(|| format!("creating {}", paths.home.display()))?;
+pub fn prepare(paths: &Paths) -> Result<Prepared, StartError> {
+    paths.ensure_home().map_err(|source| StartError::Home {
+        path: paths.home.display().to_string(),
+        source,
+    })?;
     let lock = instance::acquire(&paths.lock_file())?;
     instance::check_no_legacy_daemon(&SystemProcesses)?;
     let loaded = Config::load_or_import(paths, machine_cpus())?;
@@ -72,7 +136,7 @@ pub async fn serve(
     notifier: Box<dyn Notifier>,
     shutdown: impl Future<Output = ()>,
     demo_if_unconfigured: bool,
-) -> anyhow::Result<()> {
+) -> Result<(), StartError> {
     let (requests_tx, requests_rx) = requests;
     let LoadOutcome { config, notes, .. } = loaded;
     // What loading the configuration found (an import of the old install) comes first.
@@ -108,8 +172,11 @@ pub async fn serve(
     } else {
         None
     };
-    let connections = control::serve(&paths.socket(), requests_tx)
-        .with_context(|| format!("opening the control socket {}", paths.socket().display()))?;
+    let connections =
+        control::serve(&paths.socket(), requests_tx).map_err(|source| StartError::Socket {
+            path: paths.socket().display().to_string(),
+            source,
+        })?;
     let socket = paths.socket();
     let form_factor = tokio::task::spawn_blocking(crate::platform::detect_form_factor)
         .await
@@ -150,30 +217,47 @@ pub async fn serve(
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM (launchd and systemd stop services with SIGTERM).
-pub async fn terminated() {
-    let sigterm = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGINT (Ctrl-C), SIGTERM (launchd and systemd stop services with it, and
+/// macOS at logout) or SIGHUP (the terminal went away). The handlers are installed when this
+/// is called, not when it is first awaited: call it before anything slow (orphan cleanup, the
+/// demo head's start), so that a signal meanwhile is a clean stop rather than the default
+/// death that would leave the worker behind. Must be called within a tokio runtime.
+pub fn terminated() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let signals: Vec<_> = [
+        SignalKind::interrupt(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+    ]
+    .into_iter()
+    .filter_map(|kind| signal(kind).ok())
+    .collect();
+    async move {
+        if signals.is_empty() {
+            return std::future::pending().await;
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = sigterm => {}
+        let waits = signals.into_iter().map(|mut signal| {
+            Box::pin(async move {
+                signal.recv().await;
+            })
+        });
+        futures::future::select_all(waits).await;
     }
 }
 
 /// `bittrader-worker daemon`: the supervisor without a tray, until Ctrl-C, SIGTERM or `quit`.
-pub fn run_daemon(paths: Paths) -> anyhow::Result<()> {
-    let prepared = prepare(&paths)?;
+pub fn run_daemon(paths: Paths) -> Result<(), StartError> {
     // One thread is plenty: the driver waits on timers, sockets and a child process.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
+        .map_err(StartError::Runtime)?;
+    // Signals first: a SIGTERM from here on stops cleanly.
+    let shutdown = {
+        let _entered = runtime.enter();
+        terminated()
+    };
+    let prepared = prepare(&paths)?;
     let (status_tx, _status_rx) = watch::channel(initial_report(&paths));
     let result = runtime.block_on(serve(
         paths,
@@ -181,7 +265,7 @@ pub fn run_daemon(paths: Paths) -> anyhow::Result<()> {
         mpsc::channel(16),
         status_tx,
         Box::new(runtime::NoNotifier),
-        terminated(),
+        shutdown,
         false,
     ));
     drop(prepared.lock);

@@ -563,6 +563,27 @@ fn failure_es(failure: &WorkerFailure) -> String {
     }
 }
 
+/// The title of the alert when the app cannot start.
+pub fn startup_failed_title(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "BitTrader Worker could not start",
+        Lang::Es => "BitTrader Worker no pudo iniciarse",
+    }
+}
+
+/// The alert's text: what went wrong (`why`, in the words of the error), and what happens now.
+pub fn startup_failed_body(lang: Lang, why: &str) -> String {
+    match lang {
+        Lang::En => format!("{why}\n\nThe app has quit. Fix this, then open it again."),
+        Lang::Es => format!("{why}\n\nLa app se ha cerrado. Corrígelo y vuelve a abrirla."),
+    }
+}
+
+/// The line in `worker.log` when the app cannot start.
+pub fn startup_failed_line(why: &str) -> String {
+    format!("❌ Could not start: {why}")
+}
+
 /// A line for `worker.log` about something no state change shows.
 pub fn log_note(note: &LogNote) -> String {
     match note {

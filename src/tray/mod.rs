@@ -14,7 +14,6 @@ pub mod menu;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use tao::event::{Event, StartCause};
 use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -91,11 +90,37 @@ struct RenderedMenu {
     model: Vec<Entry>,
 }
 
+/// Why the menu-bar app could not start or run. The Display is the message for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum TrayError {
+    /// Linux without X11 or Wayland.
+    #[error("no display for the menu-bar icon. Use `bittrader-worker daemon` (headless) or `bittrader-worker demo`.")]
+    NoDisplay,
+    /// The supervisor could not start.
+    #[error(transparent)]
+    Start(#[from] service::StartError),
+    /// The menu could not be built.
+    #[error("could not build the menu: {0}")]
+    Menu(#[from] tray_icon::menu::Error),
+    /// The icon could not be made.
+    #[error("could not make the menu-bar icon: {0}")]
+    Icon(String),
+}
+
+impl TrayError {
+    /// Another instance already runs (see [`service::StartError::is_already_running`]).
+    pub fn is_already_running(&self) -> bool {
+        matches!(self, TrayError::Start(e) if e.is_already_running())
+    }
+}
+
+type MenuResult = Result<(), tray_icon::menu::Error>;
+
 fn append_entries(
     entries: &[Entry],
-    add: &mut dyn FnMut(&dyn tray_icon::menu::IsMenuItem) -> anyhow::Result<()>,
+    add: &mut dyn FnMut(&dyn tray_icon::menu::IsMenuItem) -> MenuResult,
     items: &mut HashMap<String, Handle>,
-) -> anyhow::Result<()> {
+) -> MenuResult {
     for entry in entries {
         match entry {
             Entry::Info { id, text } => {
@@ -120,11 +145,7 @@ fn append_entries(
             }
             Entry::Submenu { id, text, entries } => {
                 let submenu = Submenu::with_id(id.clone(), text, true);
-                append_entries(
-                    entries,
-                    &mut |item| submenu.append(item).map_err(anyhow::Error::from),
-                    items,
-                )?;
+                append_entries(entries, &mut |item| submenu.append(item), items)?;
                 add(&submenu)?;
                 items.insert(id.clone(), Handle::Sub(submenu));
             }
@@ -135,14 +156,10 @@ fn append_entries(
 }
 
 impl RenderedMenu {
-    fn build(model: Vec<Entry>) -> anyhow::Result<RenderedMenu> {
+    fn build(model: Vec<Entry>) -> Result<RenderedMenu, TrayError> {
         let menu = Menu::new();
         let mut items = HashMap::new();
-        append_entries(
-            &model,
-            &mut |item| menu.append(item).map_err(anyhow::Error::from),
-            &mut items,
-        )?;
+        append_entries(&model, &mut |item| menu.append(item), &mut items)?;
         Ok(RenderedMenu {
             menu,
             items,
@@ -195,9 +212,11 @@ impl RenderedMenu {
     }
 }
 
-fn tray_icon_for(phase: Phase) -> anyhow::Result<Icon> {
-    let rgba = icons::decode(IconKind::for_phase(phase).png()).context("decoding the icon")?;
-    Icon::from_rgba(rgba.pixels, rgba.width, rgba.height).context("making the tray icon")
+fn tray_icon_for(phase: Phase) -> Result<Icon, TrayError> {
+    let rgba = icons::decode(IconKind::for_phase(phase).png())
+        .map_err(|e| TrayError::Icon(e.to_string()))?;
+    Icon::from_rgba(rgba.pixels, rgba.width, rgba.height)
+        .map_err(|e| TrayError::Icon(e.to_string()))
 }
 
 /// Sends a request to the supervisor without blocking the UI; the answer goes to `on_reply`
@@ -264,12 +283,10 @@ impl SleepHandler for SleepToSupervisor {
 }
 
 /// Runs the menu-bar app until Quit.
-pub fn run(paths: Paths) -> anyhow::Result<()> {
+pub fn run(paths: Paths) -> Result<(), TrayError> {
     #[cfg(all(unix, not(target_os = "macos")))]
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-        anyhow::bail!(
-            "no display for the menu-bar icon. Use `bittrader-worker daemon` (headless) or `bittrader-worker demo`."
-        );
+        return Err(TrayError::NoDisplay);
     }
     #[cfg(all(unix, not(target_os = "macos")))]
     if std::env::var_os("GDK_GL").is_none() {
@@ -278,6 +295,15 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
         // Set before GTK starts and before any other thread exists.
         std::env::set_var("GDK_GL", "disable");
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| TrayError::Start(service::StartError::Runtime(e)))?;
+    // Signals first: a SIGTERM or SIGHUP from here on stops the worker cleanly.
+    let shutdown = {
+        let _entered = runtime.enter();
+        service::terminated()
+    };
     let prepared = service::prepare(&paths)?;
     let lang = Lang::detect();
     let machine_cpus = service::machine_cpus();
@@ -307,15 +333,16 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
     // Quit takes at most the supervisor's own deadline for it.
     let quit_within = crate::runtime::settings_from(&prepared.loaded.config, false).quit_deadline();
     let mut sleep_observer: Option<SleepObserver> = None;
-    spawn_runtime(
+    let finished = spawn_runtime(
         paths.clone(),
         prepared.loaded,
         (requests_tx.clone(), requests_rx),
         status_tx,
-        status_rx,
         proxy.clone(),
         lang,
+        (runtime, shutdown),
     )?;
+    let mut runtime_finished = false;
 
     let lock = prepared.lock;
     let log_file = paths.log_file();
@@ -398,8 +425,9 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
                 }
             }
             Event::UserEvent(UiEvent::Finished(error)) => {
+                runtime_finished = true;
                 if let Some(error) = error {
-                    eprintln!("bittrader-worker: {error}");
+                    service::report_startup_failure(Some(&paths), &error);
                 }
                 tray = None;
                 drop(lock.take());
@@ -408,6 +436,14 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
                     observer.stop();
                 }
                 *control_flow = ControlFlow::Exit;
+                return;
+            }
+            Event::LoopDestroyed => {
+                // The process ends when this returns: the worker must be stopped first, or it
+                // would run on with no battery or sleep policy.
+                if !runtime_finished && quit_deadline.is_none() {
+                    quit_and_wait(&requests_tx, &finished, quit_within);
+                }
                 return;
             }
             _ => {}
@@ -588,14 +624,15 @@ fn spawn_runtime(
     loaded: crate::config::LoadOutcome,
     requests: (mpsc::Sender<Pending>, mpsc::Receiver<Pending>),
     status_tx: watch::Sender<StatusReport>,
-    mut status_rx: watch::Receiver<StatusReport>,
     proxy: EventLoopProxy<UiEvent>,
     lang: Lang,
-) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    (runtime, shutdown): (
+        tokio::runtime::Runtime,
+        impl std::future::Future<Output = ()> + Send + 'static,
+    ),
+) -> Result<std::sync::mpsc::Receiver<()>, TrayError> {
+    let (finished_tx, finished) = std::sync::mpsc::channel();
+    let mut status_rx = status_tx.subscribe();
     std::thread::Builder::new()
         .name("supervisor".into())
         .spawn(move || {
@@ -622,15 +659,71 @@ fn spawn_runtime(
                     requests,
                     status_tx,
                     Box::new(DesktopNotifier::new(lang)),
-                    service::terminated(),
+                    shutdown,
                     true,
                 )
                 .await;
                 forward.abort();
                 sampler.abort();
-                let _ = proxy.send_event(UiEvent::Finished(result.err().map(|e| format!("{e:#}"))));
+                // The worker is stopped by now: whoever waits for the end may go on.
+                let _ = finished_tx.send(());
+                let _ = proxy.send_event(UiEvent::Finished(result.err().map(|e| e.to_string())));
             });
         })
-        .context("starting the supervisor thread")?;
-    Ok(())
+        .map_err(|e| TrayError::Start(service::StartError::Runtime(e)))?;
+    Ok(finished)
+}
+
+/// Asks the supervisor to quit and waits, on this thread, until it has stopped the worker or
+/// `within` has passed. For the paths where the process ends right after (macOS's own quit at
+/// logout, from Activity Monitor or AppleScript, which reaches tao as `LoopDestroyed`).
+fn quit_and_wait(
+    requests: &mpsc::Sender<Pending>,
+    finished: &std::sync::mpsc::Receiver<()>,
+    within: Duration,
+) -> bool {
+    let (reply, _answer) = oneshot::channel();
+    let request = Pending {
+        request: Request::Quit,
+        reply,
+    };
+    // A full queue still ends: the supervisor is busy with earlier requests, and the quit
+    // that the wait below does not see is the process's exit.
+    let _ = requests.try_send(request);
+    finished.recv_timeout(within).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_system_quit_asks_the_supervisor_to_quit_and_waits_for_its_end() {
+        let (requests, mut inbox) = mpsc::channel::<Pending>(4);
+        let (finished_tx, finished) = std::sync::mpsc::channel();
+        let supervisor = std::thread::spawn(move || {
+            let pending = inbox.blocking_recv().expect("a request");
+            assert_eq!(pending.request, Request::Quit);
+            // The worker takes a while to stop.
+            std::thread::sleep(Duration::from_millis(200));
+            let _ = finished_tx.send(());
+        });
+        let started = Instant::now();
+        assert!(quit_and_wait(&requests, &finished, Duration::from_secs(10)));
+        assert!(started.elapsed() >= Duration::from_millis(200), "it waited");
+        supervisor.join().expect("the stand-in supervisor");
+    }
+
+    #[test]
+    fn a_supervisor_that_never_ends_is_waited_for_only_until_the_deadline() {
+        let (requests, _inbox) = mpsc::channel::<Pending>(4);
+        let (_finished_tx, finished) = std::sync::mpsc::channel::<()>();
+        let started = Instant::now();
+        assert!(!quit_and_wait(
+            &requests,
+            &finished,
+            Duration::from_millis(100)
+        ));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
 }

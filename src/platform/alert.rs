@@ -1,0 +1,104 @@
+//! A native alert for an error the user must see, when nobody reads a terminal: an app opened
+//! from Finder or by launchd has its standard error going nowhere.
+//!
+//! macOS: `osascript`'s `display alert … as critical` (the text passed as arguments, never
+//! spliced into the script, so no quoting can break it). Linux: a desktop notification through
+//! the notification service (D-Bus), when the app is built with its tray. `BITTRADER_ALERT`
+//! names a stand-in program, run as `PROGRAM TITLE MESSAGE`, for tests on a machine with
+//! neither.
+
+use std::time::Duration;
+
+use super::command::run_with_timeout;
+
+/// The stand-in alert program (tests).
+pub const ALERT_ENV: &str = "BITTRADER_ALERT";
+
+/// An alert no one dismisses is given up after this long (the app exits behind it anyway).
+const GIVE_UP_AFTER: Duration = Duration::from_secs(600);
+
+/// Shows `message` under `title` and waits until it is dismissed (or given up). `false` when
+/// no alert could be shown.
+pub fn show(title: &str, message: &str) -> bool {
+    if let Some(program) = std::env::var_os(ALERT_ENV) {
+        let program = program.to_string_lossy().into_owned();
+        return run_with_timeout(&program, &[title, message], GIVE_UP_AFTER)
+            .is_ok_and(|out| out.success());
+    }
+    imp::show(title, message)
+}
+
+#[cfg(target_os = "macos")]
+mod imp {
+    use super::{run_with_timeout, GIVE_UP_AFTER};
+
+    /// The script reads the title and the message from its arguments.
+    const SCRIPT: [&str; 3] = [
+        "on run argv",
+        "display alert (item 1 of argv) message (item 2 of argv) as critical giving up after 600",
+        "end run",
+    ];
+
+    pub fn show(title: &str, message: &str) -> bool {
+        let args = [
+            "-e", SCRIPT[0], "-e", SCRIPT[1], "-e", SCRIPT[2], title, message,
+        ];
+        // An absolute path: an app's PATH is /usr/bin:/bin:/usr/sbin:/sbin at best.
+        run_with_timeout("/usr/bin/osascript", &args, GIVE_UP_AFTER + GIVE_UP_MARGIN)
+            .is_ok_and(|out| out.success())
+    }
+
+    /// osascript's own give-up comes first.
+    const GIVE_UP_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+}
+
+#[cfg(all(not(target_os = "macos"), feature = "tray"))]
+mod imp {
+    pub fn show(title: &str, message: &str) -> bool {
+        notify_rust::Notification::new()
+            .appname("BitTrader Worker")
+            .summary(title)
+            .body(message)
+            .urgency(notify_rust::Urgency::Critical)
+            .show()
+            .is_ok()
+    }
+}
+
+#[cfg(all(not(target_os = "macos"), not(feature = "tray")))]
+mod imp {
+    pub fn show(_title: &str, _message: &str) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stand_in_program_gets_the_title_and_the_message_as_arguments() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seen = dir.path().join("seen");
+        let program = dir.path().join("alert");
+        std::fs::write(
+            &program,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n%s\\n' \"$1\" \"$2\" > '{}'\n",
+                seen.display()
+            ),
+        )
+        .expect("write the stand-in");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))
+            .expect("make it executable");
+        // The process's environment is shared by the tests of this binary: only this test
+        // sets the variable, and it reads it back at once.
+        std::env::set_var(ALERT_ENV, &program);
+        let shown = show("BitTrader Worker", "it's \"quoted\"; and `odd`");
+        std::env::remove_var(ALERT_ENV);
+        assert!(shown);
+        let text = std::fs::read_to_string(&seen).expect("the stand-in ran");
+        assert_eq!(text, "BitTrader Worker\nit's \"quoted\"; and `odd`\n");
+    }
+}
