@@ -139,45 +139,6 @@ fn joins_with_the_expected_command_in_its_own_process_group() {
 }
 
 #[test]
-fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
-    let home = Home::new(
-        BIN,
-        Options {
-            mode: "crash",
-            ..Options::default()
-        },
-    );
-    let _daemon = home.daemon();
-    // 1 + 2 + 4 + 8 s of delays (plus up to 10 % jitter) and five 0.2 s runs.
-    let status = home.wait_status("phase `error` with a `gave_up` fault", secs(35), |s| {
-        phase_of(s) == "error"
-    });
-    assert_eq!(status["status"]["fault"]["kind"], "gave_up", "{status}");
-    assert_eq!(status["status"]["fault"]["failures"], 5, "{status}");
-    assert!(
-        summary(&status).contains("5 times") && summary(&status).contains("crashing on purpose"),
-        "{status}"
-    );
-    assert_eq!(worker_pid(&status), None);
-    assert_no_more_starts(&home, 5);
-
-    let starts = home.starts();
-    let gaps: Vec<f64> = starts.windows(2).map(|w| w[1].at - w[0].at).collect();
-    for (i, gap) in gaps.iter().enumerate() {
-        let delay = f64::from(1u32 << i);
-        // Each gap is the 0.2 s run plus a delay of 1, 2, 4, 8 s (+ ≤ 10 % jitter).
-        assert!(
-            *gap >= delay && *gap <= delay * 1.1 + 2.0,
-            "gap {} is {gap:.2} s, expected {delay} s and a little more: {gaps:?}",
-            i + 1
-        );
-        if i > 0 {
-            assert!(*gap > gaps[i - 1], "gaps must grow: {gaps:?}");
-        }
-    }
-}
-
-#[test]
 fn a_missing_ray_is_an_error_that_says_to_run_setup() {
     let missing = PathBuf::from("/nonexistent/bittrader-test/bin/ray");
     let home = Home::new(

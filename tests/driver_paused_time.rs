@@ -150,6 +150,21 @@ async fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
         took >= secs(5 + 1 + 2 + 4 + 8) && took <= secs(5 + 17),
         "gave up after {took:?}"
     );
+    // Each gap is the 1 s run and a delay of 1, 2, 4, 8 s (+ up to 10 % jitter).
+    let started = h.world.record().started_at;
+    let gaps: Vec<Duration> = started.windows(2).map(|w| w[1] - w[0]).collect();
+    for (i, gap) in gaps.iter().enumerate() {
+        let delay = secs(1 << i);
+        assert!(
+            *gap >= secs(1) + delay && *gap <= secs(2) + delay.mul_f64(1.1),
+            "gap {i} is {gap:?}: {gaps:?}"
+        );
+    }
+    let summary = h.status.borrow().summary.clone();
+    assert!(
+        summary.contains("5 times") && summary.contains("boom"),
+        "{summary}"
+    );
     // Nothing more happens on its own.
     tokio::time::sleep(secs(600)).await;
     assert_eq!(h.world.record().starts.len(), policy.burst);

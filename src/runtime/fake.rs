@@ -53,6 +53,8 @@ impl Default for WorkerScript {
 pub struct FakeRecord {
     /// Every worker started, in order.
     pub starts: Vec<WorkerSpec>,
+    /// When each was started (tokio time).
+    pub started_at: Vec<tokio::time::Instant>,
     /// Every stop asked for, with its grace.
     pub stops: Vec<Duration>,
     /// Every drain asked for.
@@ -239,6 +241,7 @@ impl Platform for FakePlatform {
             });
         }
         world.record.starts.push(spec.clone());
+        world.record.started_at.push(tokio::time::Instant::now());
         world.next_pid += 1;
         let script = world.script.clone();
         let worker = FakeWorker {
