@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{Config, NodeIp, Paths};
 use crate::model::{HeadAddress, SleepGate, SystemEvent, Unreachable, WorkerFailure};
 use crate::platform::clock::{SleepClock, SystemSleepClock};
+use crate::platform::tool_search::{self, ToolSearch};
 use crate::platform::{PowerSource, SystemPower, SystemProcesses};
 use crate::ray_output;
 use crate::supervisor::{SpawnFailure, TreeReading, WorkerSpec};
@@ -149,22 +150,33 @@ impl SystemPlatform {
     }
 }
 
-/// The `ray` to run: the configured one, else the one `setup` installed, else `ray` on PATH.
+/// The `ray` to run: the configured one, else the one `setup` installed, else the first in the
+/// places a GUI app must search (`platform::tool_search`: well-known install folders, PATH,
+/// and the login shell's PATH once [`tool_search::load_login_shell_path`] has run), else
+/// plain `ray` (whose spawn then fails as "Ray missing"). Never starts a process.
 pub fn ray_executable(configured: Option<&PathBuf>, paths: &Paths) -> PathBuf {
-    if let Some(path) = configured {
-        return path.clone();
+    tool_search::find_ray(
+        configured.map(PathBuf::as_path),
+        &paths.venv_dir().join("bin").join("ray"),
+        &ToolSearch::from_process(),
+    )
+    .unwrap_or_else(|| PathBuf::from("ray"))
+}
+
+/// Looks for Ray once at start-up, off the loop: when none of the usual places has it, the
+/// user's login shell is asked for its PATH (an app opened from Finder has a bare one), and
+/// that answer is kept for every later [`ray_executable`].
+pub async fn locate_ray(configured: Option<PathBuf>, paths: Paths) -> PathBuf {
+    let found = ray_executable(configured.as_ref(), &paths);
+    if found.is_absolute() {
+        return found;
     }
-    let venv = paths.venv_dir().join("bin").join("ray");
-    if venv.is_file() {
-        return venv;
-    }
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("ray"))
-                .find(|candidate| candidate.is_file())
-        })
-        .unwrap_or_else(|| PathBuf::from("ray"))
+    tokio::task::spawn_blocking(move || {
+        tool_search::load_login_shell_path();
+        ray_executable(configured.as_ref(), &paths)
+    })
+    .await
+    .unwrap_or(found)
 }
 
 impl WorkerHandle for WorkerProcess {
