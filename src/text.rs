@@ -395,6 +395,52 @@ pub fn fault_message(lang: Lang, fault: &Fault) -> String {
     }
 }
 
+/// Why Ray has no build for this machine, and what to do instead.
+pub fn no_build_message(lang: Lang, why: &crate::setup::python::NoBuild) -> String {
+    use crate::setup::python::NoBuild;
+    let ray = |ray: &Option<String>| match ray {
+        Some(v) => format!("Ray {v}"),
+        None => match lang {
+            Lang::En => "The newest Ray".to_string(),
+            Lang::Es => "La versión más reciente de Ray".to_string(),
+        },
+    };
+    match (lang, why) {
+        (Lang::En, NoBuild::IntelMac { ray: v }) => format!(
+            "{} has no build for Intel Macs (the last one with Intel-Mac builds is 2.49.2). \
+             Run Ray 2.49.2 or older on the whole cluster, head included, or contribute from \
+             another machine.",
+            ray(v)
+        ),
+        (Lang::Es, NoBuild::IntelMac { ray: v }) => format!(
+            "{} no tiene versión para Mac con procesador Intel (la última que la tiene es la \
+             2.49.2). Usa Ray 2.49.2 o anterior en todo el clúster, head incluido, o contribuye \
+             desde otro equipo.",
+            ray(v)
+        ),
+        (Lang::En, NoBuild::OldMacOs { ray: v, macos }) => format!(
+            "{} needs macOS 12 or newer on this Mac, which has macOS {macos}. Update macOS, or \
+             run Ray 2.49.2 or older on the whole cluster.",
+            ray(v)
+        ),
+        (Lang::Es, NoBuild::OldMacOs { ray: v, macos }) => format!(
+            "{} necesita macOS 12 o posterior y este Mac tiene macOS {macos}. Actualiza macOS o \
+             usa Ray 2.49.2 o anterior en todo el clúster.",
+            ray(v)
+        ),
+        (Lang::En, NoBuild::Platform { ray: v }) => format!(
+            "{} has no build for this system: it needs macOS on Apple silicon or Linux on x86_64 \
+             or ARM64. Contribute from another machine.",
+            ray(v)
+        ),
+        (Lang::Es, NoBuild::Platform { ray: v }) => format!(
+            "{} no tiene versión para este sistema: necesita macOS en Apple silicon o Linux en \
+             x86_64 o ARM64. Contribuye desde otro equipo.",
+            ray(v)
+        ),
+    }
+}
+
 /// Why the worker's `ray start` ended and what to do, in one or two sentences. Ray's own last
 /// line, when quoted, stays as Ray wrote it.
 pub fn failure_message(lang: Lang, failure: &WorkerFailure) -> String {

@@ -156,6 +156,24 @@ impl Default for Status {
     }
 }
 
+/// A step of installing Ray from the app (`setup` run as a child).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InstallStep {
+    /// The child was started.
+    Starting,
+    /// Looking for a Python that Ray has wheels for.
+    FindingPython,
+    /// Creating the venv with this Python version.
+    CreatingVenv { python: String },
+    /// pip is fetching this package.
+    Downloading { package: String },
+    /// pip is installing the fetched packages.
+    Installing,
+    /// Running the installed `ray --version`.
+    Checking,
+}
+
 /// Something worth a line in `worker.log` that no state change shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
