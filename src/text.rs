@@ -331,6 +331,14 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
                 "El worker sigue contribuyendo; se pondrá en pausa si la batería sigue bajando. Conecta el cargador para seguir.".to_string(),
             ),
             Notice::AutoPaused { reason } => ("Worker en pausa".to_string(), auto_pause_words(Lang::Es, reason)),
+            Notice::RayInstalled { version } => (
+                format!("Ray {version} instalado"),
+                "El worker se vuelve a unir al clúster ahora.".to_string(),
+            ),
+            Notice::RayInstallFailed { why } => (
+                "No se pudo instalar Ray".to_string(),
+                format!("{why} (detalles en el registro)"),
+            ),
             Notice::LidClosed => (
                 "Tapa cerrada mientras contribuyes".to_string(),
                 "El Mac se dormirá y el head seguirá solo; reintentará aquí las tareas que se pierdan.".to_string(),
@@ -357,6 +365,14 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
             "The worker keeps contributing and pauses if the battery keeps falling. Plug in to carry on.".to_string(),
         ),
         Notice::AutoPaused { reason } => ("Worker paused".to_string(), auto_pause_words(Lang::En, reason)),
+        Notice::RayInstalled { version } => (
+            format!("Ray {version} installed"),
+            "The worker joins the cluster again now.".to_string(),
+        ),
+        Notice::RayInstallFailed { why } => (
+            "Ray could not be installed".to_string(),
+            format!("{why} (details in the log)"),
+        ),
         Notice::LidClosed => (
             "Lid closed while contributing".to_string(),
             "The Mac will sleep and the head carries on alone; tasks lost here are retried there.".to_string(),
@@ -392,6 +408,43 @@ pub fn fault_message(lang: Lang, fault: &Fault) -> String {
              Marca Contribuir (o ejecuta `bittrader-worker resume`) para volver a intentarlo.",
             failure_message(Lang::Es, last)
         ),
+    }
+}
+
+/// The menu item that installs Ray (`version`: `None` when `setup` will ask the head).
+pub fn install_ray_item(lang: Lang, version: Option<&str>) -> String {
+    match (lang, version) {
+        (Lang::En, Some(v)) => format!("Install Ray {v}…"),
+        (Lang::En, None) => "Install Ray…".to_string(),
+        (Lang::Es, Some(v)) => format!("Instalar Ray {v}…"),
+        (Lang::Es, None) => "Instalar Ray…".to_string(),
+    }
+}
+
+/// The menu's state line while Ray is being installed.
+pub fn ray_install_line(lang: Lang, install: &crate::model::RayInstall) -> String {
+    use crate::model::InstallStep;
+    let ray = match &install.version {
+        Some(v) => format!("Ray {v}"),
+        None => "Ray".to_string(),
+    };
+    let step = match (lang, &install.step) {
+        (Lang::En, InstallStep::Starting) => "starting".to_string(),
+        (Lang::Es, InstallStep::Starting) => "empezando".to_string(),
+        (Lang::En, InstallStep::FindingPython) => "looking for Python".to_string(),
+        (Lang::Es, InstallStep::FindingPython) => "buscando Python".to_string(),
+        (Lang::En, InstallStep::CreatingVenv { python }) => format!("preparing Python {python}"),
+        (Lang::Es, InstallStep::CreatingVenv { python }) => format!("preparando Python {python}"),
+        (Lang::En, InstallStep::Downloading { package }) => format!("downloading {package}"),
+        (Lang::Es, InstallStep::Downloading { package }) => format!("descargando {package}"),
+        (Lang::En, InstallStep::Installing) => "installing".to_string(),
+        (Lang::Es, InstallStep::Installing) => "instalando".to_string(),
+        (Lang::En, InstallStep::Checking) => "checking".to_string(),
+        (Lang::Es, InstallStep::Checking) => "comprobando".to_string(),
+    };
+    match lang {
+        Lang::En => format!("📦 Installing {ray}… {step}"),
+        Lang::Es => format!("📦 Instalando {ray}… {step}"),
     }
 }
 
