@@ -328,18 +328,25 @@ impl Reporter {
     }
 }
 
-fn run_visible(step: &'static str, command: &mut Command) -> Result<(), SetupError> {
-    let status = command.status().map_err(|e| SetupError::Step {
+/// `step` failed with `error` (an OS error or an exit status).
+fn failed(step: &'static str, error: impl ToString) -> SetupError {
+    SetupError::Step {
         step,
-        detail: e.to_string(),
-    })?;
-    if !status.success() {
-        return Err(SetupError::Step {
-            step,
-            detail: status.to_string(),
-        });
+        detail: error.to_string(),
     }
-    Ok(())
+}
+
+/// `Ok` for a successful exit, else the step's error naming the status.
+fn exited(step: &'static str, status: std::process::ExitStatus) -> Result<(), SetupError> {
+    if status.success() {
+        Ok(())
+    } else {
+        Err(failed(step, status))
+    }
+}
+
+fn run_visible(step: &'static str, command: &mut Command) -> Result<(), SetupError> {
+    exited(step, command.status().map_err(|e| failed(step, e))?)
 }
 
 /// Runs `command` with its output kept for the error (the app reads only progress lines).
@@ -347,10 +354,7 @@ fn run_quiet(step: &'static str, command: &mut Command) -> Result<(), SetupError
     let output = command
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| SetupError::Step {
-            step,
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| failed(step, e))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(SetupError::Step {
@@ -369,10 +373,7 @@ fn run_translating_pip(command: &mut Command, out: &Reporter) -> Result<(), Setu
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| SetupError::Step {
-            step,
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| failed(step, e))?;
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(step) = pip_step(&line) {
@@ -380,17 +381,7 @@ fn run_translating_pip(command: &mut Command, out: &Reporter) -> Result<(), Setu
             }
         }
     }
-    let status = child.wait().map_err(|e| SetupError::Step {
-        step,
-        detail: e.to_string(),
-    })?;
-    if !status.success() {
-        return Err(SetupError::Step {
-            step,
-            detail: status.to_string(),
-        });
-    }
-    Ok(())
+    exited(step, child.wait().map_err(|e| failed(step, e))?)
 }
 
 fn last_line(text: &str) -> Option<String> {

@@ -123,25 +123,34 @@ fn with_the_command_line_tools_installed_usr_bin_may_be_run() {
     assert!(!mac.search().may_run(&mac.usr_bin.join("python3")));
 }
 
-#[test]
-fn an_intel_mac_with_a_recent_head_is_refused_plainly_and_nothing_is_touched() {
-    let mac = FakeMac::new();
+/// A data folder that does not exist yet, inside a temporary one.
+fn data_folder() -> (tempfile::TempDir, Paths) {
     let home = tempfile::tempdir().expect("home");
     let paths = Paths {
         home: home.path().join("data"),
     };
+    (home, paths)
+}
+
+fn ray_260() -> SetupOptions {
+    SetupOptions {
+        ray_version: Some("2.60.0".to_string()),
+        ..SetupOptions::default()
+    }
+}
+
+#[test]
+fn an_intel_mac_with_a_recent_head_is_refused_plainly_and_nothing_is_touched() {
+    let mac = FakeMac::new();
+    let (_home, paths) = data_folder();
     let intel = Host {
         arch: Arch::X86_64,
         ..ARM_MAC
     };
-    let options = SetupOptions {
-        ray_version: Some("2.60.0".to_string()),
-        ..SetupOptions::default()
-    };
     let err = setup::run_with(
         &paths,
         &Config::with_defaults(4),
-        &options,
+        &ray_260(),
         &intel,
         &mac.search(),
         None,
@@ -164,22 +173,15 @@ fn an_intel_mac_with_a_recent_head_is_refused_plainly_and_nothing_is_touched() {
 #[test]
 fn a_mac_without_any_usable_python_and_no_uv_says_what_to_install() {
     let mac = FakeMac::new();
-    let home = tempfile::tempdir().expect("home");
-    let paths = Paths {
-        home: home.path().join("data"),
-    };
+    let (_home, paths) = data_folder();
     let search = PythonSearch {
         dirs: vec![mac.usr_bin.clone()],
         ..mac.search()
     };
-    let options = SetupOptions {
-        ray_version: Some("2.60.0".to_string()),
-        ..SetupOptions::default()
-    };
     let err = setup::run_with(
         &paths,
         &Config::with_defaults(4),
-        &options,
+        &ray_260(),
         &ARM_MAC,
         &search,
         None,

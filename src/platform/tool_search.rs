@@ -116,8 +116,8 @@ pub fn well_known_dirs(home: Option<&Path>) -> Vec<PathBuf> {
     dirs
 }
 
-/// `parent/*/bin`, sorted so the order does not depend on the file system.
-fn subdirs_bin(parent: &Path) -> Vec<PathBuf> {
+/// `parent/*/bin`, sorted by name so the order does not depend on the file system.
+pub fn subdirs_bin(parent: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return Vec::new();
     };

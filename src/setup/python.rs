@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::platform::command::run_with_timeout;
-use crate::platform::tool_search::{is_executable_file, ToolSearch};
+use crate::platform::tool_search::{is_executable_file, subdirs_bin, ToolSearch};
 
 /// A Python that answers slower than this (a first run that compiles its caches on a slow
 /// disk) is skipped.
@@ -321,17 +321,9 @@ impl PythonSearch {
     }
 }
 
-/// `parent/*/bin`, newest name first.
+/// `parent/*/bin`, newest name first (`3.14` before `3.12`).
 fn versions_bin(parent: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return Vec::new();
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .flatten()
-        .map(|entry| entry.path().join("bin"))
-        .filter(|dir| dir.is_dir())
-        .collect();
-    dirs.sort();
+    let mut dirs = subdirs_bin(parent);
     dirs.reverse();
     dirs
 }
