@@ -56,6 +56,12 @@ enum Command {
         /// Install exactly this Ray version (e.g. 2.60.0).
         #[arg(long)]
         ray_version: Option<String>,
+        /// Prefer this Python minor version (the head's), e.g. 3.12.
+        #[arg(long, value_parser = parse_python_minor)]
+        python: Option<u32>,
+        /// Print one progress line per step, for the app (not for people).
+        #[arg(long, hide = true)]
+        progress_lines: bool,
     },
     /// Start a throwaway local Ray head and join it: the whole cycle with no cluster.
     Demo,
@@ -75,6 +81,13 @@ enum LoginAction {
     On,
     Off,
     Status,
+}
+
+/// `3.12` → `12`.
+fn parse_python_minor(text: &str) -> Result<u32, String> {
+    text.strip_prefix("3.")
+        .and_then(|minor| minor.parse().ok())
+        .ok_or_else(|| format!("`{text}` is not a Python 3 version such as 3.12"))
 }
 
 fn main() -> ExitCode {
@@ -193,9 +206,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Cpus { n }) => send(&paths, Request::Cpus { cpus: n }),
         Some(Command::Head { address }) => head(&paths, address),
         Some(Command::Quit) => send(&paths, Request::Quit),
-        Some(Command::Setup { ray_version }) => {
+        Some(Command::Setup {
+            ray_version,
+            python,
+            progress_lines,
+        }) => {
             let config = load_config(&paths)?;
-            setup::run(&paths, &config, ray_version.as_deref())?;
+            let options = setup::SetupOptions {
+                ray_version,
+                python_minor: python,
+                progress_lines,
+            };
+            setup::run(&paths, &config, &options)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Demo) => {

@@ -14,7 +14,7 @@ use crate::local_head::LocalHead;
 use crate::platform::SystemProcesses;
 use crate::runtime::control::{self, Pending, StatusReport};
 use crate::runtime::log::RotatingLog;
-use crate::runtime::platform::ray_executable;
+use crate::runtime::platform::locate_ray;
 use crate::runtime::probe::TailscaleCli;
 use crate::runtime::{self, instance, machine, worker, DriverOptions, Notifier, SystemPlatform};
 
@@ -156,8 +156,9 @@ pub async fn serve(
         )),
         worker::Orphan::None => {}
     }
+    let ray = locate_ray(config.ray_path.clone(), paths.clone()).await;
+    startup_lines.push(format!("Ray: {}", ray.display()));
     let demo = if demo_if_unconfigured && config.head.is_none() {
-        let ray = ray_executable(config.ray_path.as_ref(), &paths);
         let log = paths.home.join("demo-head.log");
         match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &log)).await {
             Ok(Ok(head)) => Some(head),

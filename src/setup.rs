@@ -1,64 +1,207 @@
 //! `bittrader-worker setup`: a private Python venv with the Ray this cluster needs.
 //!
 //! The version matters: a worker whose Ray differs from the head's fails cryptically, so the
-//! default is the head's own version when its dashboard answers, else the newest.
+//! default is the head's own version when its dashboard answers, else the newest. The Python
+//! matters as much: Ray has wheels for some machines and CPython versions only, so the
+//! interpreter is chosen up front ([`python`]), and a machine Ray has no build for is told so
+//! plainly before anything is touched.
+//!
+//! Run by hand it prints for a person; run by the app (`--progress-lines`) it prints one
+//! [`SetupProgress`] per line on stdout, which [`parse_progress_line`] reads back.
 
-use std::path::Path;
-use std::process::Command;
+pub mod python;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-use anyhow::{bail, Context};
 
 use crate::config::{Config, Paths};
 use crate::dashboard;
+use crate::model::InstallStep;
+use crate::platform::tool_search::{is_executable_file, ToolSearch};
+use python::{HostFacts, Interpreter, NoBuild, PythonSearch, SystemHost};
 
-/// Creates `~/.bittrader_worker/.venv` (if needed) and installs Ray into it, showing pip's
-/// progress.
-pub fn run(paths: &Paths, config: &Config, ray_version: Option<&str>) -> anyhow::Result<()> {
-    paths.ensure_home().context("creating the data folder")?;
-    let version = match ray_version {
+/// What `setup` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct SetupOptions {
+    /// Install exactly this Ray version (else the head's, else the newest).
+    pub ray_version: Option<String>,
+    /// The head's Python minor version (`12` for 3.12), when known: preferred.
+    pub python_minor: Option<u32>,
+    /// Print [`SetupProgress`] lines for the app instead of sentences for a person.
+    pub progress_lines: bool,
+}
+
+/// Why `setup` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The version could smuggle other pip arguments, or is not a version.
+    #[error("`{0}` is not a Ray version: use digits and dots, e.g. 2.60.0")]
+    BadVersion(String),
+    /// Ray has no build for this machine.
+    #[error(transparent)]
+    NoBuild(#[from] NoBuild),
+    /// No interpreter Ray has wheels for, and no `uv` to fetch one.
+    #[error(
+        "No Python 3.{first} to 3.{last} was found (Ray {ray} needs one). Install one (from \
+         python.org, or `brew install python@3.12`), then run `bittrader-worker setup` again."
+    )]
+    NoPython {
+        /// Lowest usable minor version.
+        first: u32,
+        /// Highest usable minor version.
+        last: u32,
+        /// The Ray version sought.
+        ray: String,
+    },
+    /// The data folder could not be created.
+    #[error("creating the data folder {path}: {source}")]
+    Home {
+        /// The folder.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A step's command could not be run or failed.
+    #[error("{step} failed: {detail}")]
+    Step {
+        /// What was being done.
+        step: &'static str,
+        /// The command's error or exit status.
+        detail: String,
+    },
+}
+
+/// Creates `~/.bittrader_worker/.venv` (if needed) and installs Ray into it, on this machine.
+pub fn run(paths: &Paths, config: &Config, options: &SetupOptions) -> Result<(), SetupError> {
+    let tools = ToolSearch::from_process();
+    let uv = tools.find("uv");
+    run_with(
+        paths,
+        config,
+        options,
+        &SystemHost,
+        &PythonSearch::for_this_machine(&tools),
+        uv.as_deref(),
+    )
+}
+
+/// [`run`] with the machine facts, where to look for Python, and `uv` (if any) given.
+pub fn run_with(
+    paths: &Paths,
+    config: &Config,
+    options: &SetupOptions,
+    host: &dyn HostFacts,
+    search: &PythonSearch,
+    uv: Option<&Path>,
+) -> Result<(), SetupError> {
+    let out = Reporter {
+        lines: options.progress_lines,
+    };
+    let version = match &options.ray_version {
         Some(v) => Some(validate_version(v)?),
-        None => match &config.head {
-            Some(head) => match dashboard::head_ray_version(&head.host, Duration::from_secs(3)) {
-                Ok(v) => {
-                    println!("The head {} runs Ray {v}: installing the same.", head.host);
-                    Some(v)
+        None => head_version(config, &out),
+    };
+    let host = host.host();
+    // Before anything is touched: a machine Ray has no build for is told so, and nothing more.
+    let minors = python::supported_pythons(version.as_deref(), &host)?;
+    std::fs::create_dir_all(&paths.home)
+        .and_then(|()| paths.ensure_home())
+        .map_err(|source| SetupError::Home {
+            path: paths.home.clone(),
+            source,
+        })?;
+    let venv = paths.venv_dir();
+    let venv_python = venv.join("bin").join("python");
+    let reusable = is_executable_file(&venv_python)
+        && python::probe(&venv_python).is_some_and(|i| {
+            minors.contains(&i.version.1)
+                && i.arch == host.arch
+                && options.python_minor.is_none_or(|m| m == i.version.1)
+        });
+    if !reusable {
+        out.step(&InstallStep::FindingPython);
+        let candidates = search.interpreters(&minors);
+        match python::choose(&candidates, &minors, &host, options.python_minor) {
+            Some(chosen) => create_venv(chosen, &venv, &out)?,
+            None => match uv {
+                Some(uv) => {
+                    let minor = options
+                        .python_minor
+                        .unwrap_or(12)
+                        .clamp(*minors.start(), *minors.end());
+                    create_venv_with_uv(uv, minor, &venv, &out)?
                 }
-                Err(e) => {
-                    println!(
-                        "Could not ask the head for its Ray version ({e}); installing the newest Ray. \
-                         If the head runs another version, run `bittrader-worker setup --ray-version X`."
-                    );
-                    None
+                None => {
+                    return Err(SetupError::NoPython {
+                        first: *minors.start(),
+                        last: *minors.end(),
+                        ray: version.clone().unwrap_or_else(|| "(newest)".to_string()),
+                    })
                 }
             },
-            None => None,
-        },
-    };
-    let venv = paths.venv_dir();
-    if !venv.join("bin").join("python").exists() {
-        println!("Creating {} …", venv.display());
-        run_visible(Command::new("python3").args(["-m", "venv"]).arg(&venv))
-            .context("python3 is needed to install Ray: install Python 3.9 or newer")?;
+        }
     }
     let spec = match &version {
         Some(v) => format!("ray[default]=={v}"),
         None => "ray[default]".to_string(),
     };
-    println!("Installing {spec} (this takes a minute) …");
-    run_visible(
-        Command::new(venv.join("bin").join("pip"))
-            .args(["install", "--upgrade", "--progress-bar", "on"])
-            .arg(&spec),
-    )?;
+    out.say(&format!("Installing {spec} (this takes a minute) …"));
+    out.step(&InstallStep::Downloading {
+        package: "ray".to_string(),
+    });
+    let mut pip = Command::new(&venv_python);
+    pip.args(["-m", "pip", "install", "--upgrade"]);
+    if out.lines {
+        pip.args(["--progress-bar", "off"]);
+        run_translating_pip(pip.arg(&spec), &out)?;
+    } else {
+        pip.args(["--progress-bar", "on"]);
+        run_visible("pip install", pip.arg(&spec))?;
+    }
+    out.step(&InstallStep::Checking);
     let ray = venv.join("bin").join("ray");
-    check_ray(&ray)?;
-    println!("Ray is ready at {}.", ray.display());
+    let installed = check_ray(&ray)?;
+    if out.lines {
+        println!(
+            "{}",
+            progress_line(&SetupProgress::Done { version: installed })
+        );
+    } else {
+        println!("Ray {installed} is ready at {}.", ray.display());
+    }
     Ok(())
 }
 
+/// The head's Ray version from its dashboard, if one is configured and answers.
+fn head_version(config: &Config, out: &Reporter) -> Option<String> {
+    let head = config.head.as_ref()?;
+    match dashboard::head_ray_version(&head.host, Duration::from_secs(3)) {
+        // What the head says is not trusted further than a version.
+        Ok(v) => match validate_version(&v) {
+            Ok(v) => {
+                out.say(&format!(
+                    "The head {} runs Ray {v}: installing the same.",
+                    head.host
+                ));
+                Some(v)
+            }
+            Err(_) => None,
+        },
+        Err(e) => {
+            out.say(&format!(
+                "Could not ask the head for its Ray version ({e}); installing the newest Ray. \
+                 If the head runs another version, run `bittrader-worker setup --ray-version X`."
+            ));
+            None
+        }
+    }
+}
+
 /// Accepts versions like `2.60.0` and nothing that could smuggle other pip arguments.
-pub fn validate_version(version: &str) -> anyhow::Result<String> {
+pub fn validate_version(version: &str) -> Result<String, SetupError> {
     let ok = !version.is_empty()
         && version.len() <= 32
         && version
@@ -66,31 +209,207 @@ pub fn validate_version(version: &str) -> anyhow::Result<String> {
             .all(|c| c.is_ascii_alphanumeric() || c == '.')
         && version.starts_with(|c: char| c.is_ascii_digit());
     if !ok {
-        bail!("`{version}` is not a Ray version: use digits and dots, e.g. 2.60.0");
+        return Err(SetupError::BadVersion(version.to_string()));
     }
     Ok(version.to_string())
 }
 
-fn run_visible(command: &mut Command) -> anyhow::Result<()> {
-    let status = command
-        .status()
-        .with_context(|| format!("could not run {:?}", command.get_program()))?;
-    if !status.success() {
-        bail!("{:?} failed ({status})", command.get_program());
+fn create_venv(python: &Interpreter, venv: &Path, out: &Reporter) -> Result<(), SetupError> {
+    out.step(&InstallStep::CreatingVenv {
+        python: python.version_text(),
+    });
+    out.say(&format!(
+        "Creating {} with Python {} ({}) …",
+        venv.display(),
+        python.version_text(),
+        python.path.display()
+    ));
+    // `--clear`: a venv left by an older setup with a Python Ray has no wheels for is replaced.
+    run_quiet(
+        "creating the venv",
+        Command::new(&python.path)
+            .args(["-m", "venv", "--clear"])
+            .arg(venv),
+    )
+}
+
+/// `uv` can fetch a Python of its own: the way out on a Mac with none installed.
+fn create_venv_with_uv(
+    uv: &Path,
+    minor: u32,
+    venv: &Path,
+    out: &Reporter,
+) -> Result<(), SetupError> {
+    let version = format!("3.{minor}");
+    out.step(&InstallStep::CreatingVenv {
+        python: version.clone(),
+    });
+    out.say(&format!(
+        "Creating {} with uv's Python {version} …",
+        venv.display()
+    ));
+    run_quiet(
+        "creating the venv with uv",
+        Command::new(uv)
+            .args(["venv", "--seed", "--allow-existing", "--python", &version])
+            .arg(venv),
+    )
+}
+
+/// What `setup --progress-lines` says on each line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupProgress {
+    /// A step began.
+    Step(InstallStep),
+    /// Ray `version` is installed and answers.
+    Done {
+        /// What `ray --version` said.
+        version: String,
+    },
+}
+
+const STEP_PREFIX: &str = "@step ";
+const DONE_PREFIX: &str = "@done ";
+
+/// One line of `setup --progress-lines`.
+pub fn progress_line(progress: &SetupProgress) -> String {
+    match progress {
+        SetupProgress::Step(step) => format!(
+            "{STEP_PREFIX}{}",
+            serde_json::to_string(step).unwrap_or_default()
+        ),
+        SetupProgress::Done { version } => format!("{DONE_PREFIX}{version}"),
+    }
+}
+
+/// Reads back a line of `setup --progress-lines`; other lines give `None`.
+pub fn parse_progress_line(line: &str) -> Option<SetupProgress> {
+    if let Some(json) = line.strip_prefix(STEP_PREFIX) {
+        return serde_json::from_str(json).ok().map(SetupProgress::Step);
+    }
+    let version = line.strip_prefix(DONE_PREFIX)?.trim();
+    validate_version(version)
+        .ok()
+        .map(|version| SetupProgress::Done { version })
+}
+
+/// What a line of `pip install --progress-bar off` says is happening, if anything new.
+pub fn pip_step(line: &str) -> Option<InstallStep> {
+    let line = line.trim_start();
+    if let Some(rest) = line.strip_prefix("Collecting ") {
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        return Some(InstallStep::Downloading { package: name });
+    }
+    if line.starts_with("Installing collected packages") {
+        return Some(InstallStep::Installing);
+    }
+    None
+}
+
+/// Sentences for a person, or progress lines for the app.
+struct Reporter {
+    lines: bool,
+}
+
+impl Reporter {
+    fn say(&self, sentence: &str) {
+        if !self.lines {
+            println!("{sentence}");
+        }
+    }
+
+    fn step(&self, step: &InstallStep) {
+        if self.lines {
+            println!("{}", progress_line(&SetupProgress::Step(step.clone())));
+        }
+    }
+}
+
+/// `step` failed with `error` (an OS error or an exit status).
+fn failed(step: &'static str, error: impl ToString) -> SetupError {
+    SetupError::Step {
+        step,
+        detail: error.to_string(),
+    }
+}
+
+/// `Ok` for a successful exit, else the step's error naming the status.
+fn exited(step: &'static str, status: std::process::ExitStatus) -> Result<(), SetupError> {
+    if status.success() {
+        Ok(())
+    } else {
+        Err(failed(step, status))
+    }
+}
+
+fn run_visible(step: &'static str, command: &mut Command) -> Result<(), SetupError> {
+    exited(step, command.status().map_err(|e| failed(step, e))?)
+}
+
+/// Runs `command` with its output kept for the error (the app reads only progress lines).
+fn run_quiet(step: &'static str, command: &mut Command) -> Result<(), SetupError> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| failed(step, e))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(SetupError::Step {
+            step,
+            detail: last_line(&stderr).unwrap_or_else(|| output.status.to_string()),
+        });
     }
     Ok(())
 }
 
-fn check_ray(ray: &Path) -> anyhow::Result<()> {
+/// Runs pip, turning its "Collecting …" and "Installing …" lines into progress lines; its
+/// errors go to stderr as they come.
+fn run_translating_pip(command: &mut Command, out: &Reporter) -> Result<(), SetupError> {
+    let step = "pip install";
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(step, e))?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(step) = pip_step(&line) {
+                out.step(&step);
+            }
+        }
+    }
+    exited(step, child.wait().map_err(|e| failed(step, e))?)
+}
+
+fn last_line(text: &str) -> Option<String> {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
+}
+
+/// `ray --version` of the installed Ray: the version it says.
+fn check_ray(ray: &Path) -> Result<String, SetupError> {
+    let step = "checking the installed Ray";
     let output = Command::new(ray)
         .arg("--version")
+        .stdin(Stdio::null())
         .output()
-        .with_context(|| format!("could not run {}", ray.display()))?;
-    println!("{}", String::from_utf8_lossy(&output.stdout).trim());
-    if !output.status.success() {
-        bail!("{} --version failed", ray.display());
+        .map_err(|e| SetupError::Step {
+            step,
+            detail: format!("{}: {e}", ray.display()),
+        })?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    match crate::ray_output::parse_ray_version(&text) {
+        Some(version) if output.status.success() => Ok(version),
+        _ => Err(SetupError::Step {
+            step,
+            detail: format!("{} --version said {:?}", ray.display(), text.trim()),
+        }),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -104,5 +423,25 @@ mod tests {
         for bad in ["", "latest", "2.60; rm -rf", "--index-url=x", "2.60.0 ray"] {
             assert!(validate_version(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn progress_lines_round_trip_and_junk_is_ignored() {
+        for progress in [
+            SetupProgress::Step(InstallStep::CreatingVenv {
+                python: "3.12.4".into(),
+            }),
+            SetupProgress::Step(InstallStep::Installing),
+            SetupProgress::Done {
+                version: "2.60.0".into(),
+            },
+        ] {
+            assert_eq!(
+                parse_progress_line(&progress_line(&progress)),
+                Some(progress)
+            );
+        }
+        assert_eq!(parse_progress_line("Collecting ray"), None);
+        assert_eq!(parse_progress_line("@done 2.60.0; rm -rf /"), None);
     }
 }

@@ -331,6 +331,14 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
                 "El worker sigue contribuyendo; se pondrá en pausa si la batería sigue bajando. Conecta el cargador para seguir.".to_string(),
             ),
             Notice::AutoPaused { reason } => ("Worker en pausa".to_string(), auto_pause_words(Lang::Es, reason)),
+            Notice::RayInstalled { version } => (
+                format!("Ray {version} instalado"),
+                "El worker se vuelve a unir al clúster ahora.".to_string(),
+            ),
+            Notice::RayInstallFailed { why } => (
+                "No se pudo instalar Ray".to_string(),
+                format!("{why} (detalles en el registro)"),
+            ),
             Notice::LidClosed => (
                 "Tapa cerrada mientras contribuyes".to_string(),
                 "El Mac se dormirá y el head seguirá solo; reintentará aquí las tareas que se pierdan.".to_string(),
@@ -357,6 +365,14 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
             "The worker keeps contributing and pauses if the battery keeps falling. Plug in to carry on.".to_string(),
         ),
         Notice::AutoPaused { reason } => ("Worker paused".to_string(), auto_pause_words(Lang::En, reason)),
+        Notice::RayInstalled { version } => (
+            format!("Ray {version} installed"),
+            "The worker joins the cluster again now.".to_string(),
+        ),
+        Notice::RayInstallFailed { why } => (
+            "Ray could not be installed".to_string(),
+            format!("{why} (details in the log)"),
+        ),
         Notice::LidClosed => (
             "Lid closed while contributing".to_string(),
             "The Mac will sleep and the head carries on alone; tasks lost here are retried there.".to_string(),
@@ -391,6 +407,89 @@ pub fn fault_message(lang: Lang, fault: &Fault) -> String {
             "El worker falló {failures} veces seguidas y se dejó de reintentar. Último error: {} \
              Marca Contribuir (o ejecuta `bittrader-worker resume`) para volver a intentarlo.",
             failure_message(Lang::Es, last)
+        ),
+    }
+}
+
+/// The menu item that installs Ray (`version`: `None` when `setup` will ask the head).
+pub fn install_ray_item(lang: Lang, version: Option<&str>) -> String {
+    match (lang, version) {
+        (Lang::En, Some(v)) => format!("Install Ray {v}…"),
+        (Lang::En, None) => "Install Ray…".to_string(),
+        (Lang::Es, Some(v)) => format!("Instalar Ray {v}…"),
+        (Lang::Es, None) => "Instalar Ray…".to_string(),
+    }
+}
+
+/// The menu's state line while Ray is being installed.
+pub fn ray_install_line(lang: Lang, install: &crate::model::RayInstall) -> String {
+    use crate::model::InstallStep;
+    let ray = match &install.version {
+        Some(v) => format!("Ray {v}"),
+        None => "Ray".to_string(),
+    };
+    let step = match (lang, &install.step) {
+        (Lang::En, InstallStep::Starting) => "starting".to_string(),
+        (Lang::Es, InstallStep::Starting) => "empezando".to_string(),
+        (Lang::En, InstallStep::FindingPython) => "looking for Python".to_string(),
+        (Lang::Es, InstallStep::FindingPython) => "buscando Python".to_string(),
+        (Lang::En, InstallStep::CreatingVenv { python }) => format!("preparing Python {python}"),
+        (Lang::Es, InstallStep::CreatingVenv { python }) => format!("preparando Python {python}"),
+        (Lang::En, InstallStep::Downloading { package }) => format!("downloading {package}"),
+        (Lang::Es, InstallStep::Downloading { package }) => format!("descargando {package}"),
+        (Lang::En, InstallStep::Installing) => "installing".to_string(),
+        (Lang::Es, InstallStep::Installing) => "instalando".to_string(),
+        (Lang::En, InstallStep::Checking) => "checking".to_string(),
+        (Lang::Es, InstallStep::Checking) => "comprobando".to_string(),
+    };
+    match lang {
+        Lang::En => format!("📦 Installing {ray}… {step}"),
+        Lang::Es => format!("📦 Instalando {ray}… {step}"),
+    }
+}
+
+/// Why Ray has no build for this machine, and what to do instead.
+pub fn no_build_message(lang: Lang, why: &crate::setup::python::NoBuild) -> String {
+    use crate::setup::python::NoBuild;
+    let ray = |ray: &Option<String>| match ray {
+        Some(v) => format!("Ray {v}"),
+        None => match lang {
+            Lang::En => "The newest Ray".to_string(),
+            Lang::Es => "La versión más reciente de Ray".to_string(),
+        },
+    };
+    match (lang, why) {
+        (Lang::En, NoBuild::IntelMac { ray: v }) => format!(
+            "{} has no build for Intel Macs (the last one with Intel-Mac builds is 2.49.2). \
+             Run Ray 2.49.2 or older on the whole cluster, head included, or contribute from \
+             another machine.",
+            ray(v)
+        ),
+        (Lang::Es, NoBuild::IntelMac { ray: v }) => format!(
+            "{} no tiene versión para Mac con procesador Intel (la última que la tiene es la \
+             2.49.2). Usa Ray 2.49.2 o anterior en todo el clúster, head incluido, o contribuye \
+             desde otro equipo.",
+            ray(v)
+        ),
+        (Lang::En, NoBuild::OldMacOs { ray: v, macos }) => format!(
+            "{} needs macOS 12 or newer on this Mac, which has macOS {macos}. Update macOS, or \
+             run Ray 2.49.2 or older on the whole cluster.",
+            ray(v)
+        ),
+        (Lang::Es, NoBuild::OldMacOs { ray: v, macos }) => format!(
+            "{} necesita macOS 12 o posterior y este Mac tiene macOS {macos}. Actualiza macOS o \
+             usa Ray 2.49.2 o anterior en todo el clúster.",
+            ray(v)
+        ),
+        (Lang::En, NoBuild::Platform { ray: v }) => format!(
+            "{} has no build for this system: it needs macOS on Apple silicon or Linux on x86_64 \
+             or ARM64. Contribute from another machine.",
+            ray(v)
+        ),
+        (Lang::Es, NoBuild::Platform { ray: v }) => format!(
+            "{} no tiene versión para este sistema: necesita macOS en Apple silicon o Linux en \
+             x86_64 o ARM64. Contribuye desde otro equipo.",
+            ray(v)
         ),
     }
 }

@@ -60,6 +60,10 @@ pub enum Notice {
     AutoPaused { reason: AutoPause },
     /// The lid closed while contributing: the machine will sleep and the head carries on alone.
     LidClosed,
+    /// Installing Ray from the app ended well: this version answers.
+    RayInstalled { version: String },
+    /// Installing Ray from the app failed: `why` is the installer's last word.
+    RayInstallFailed { why: String },
 }
 
 /// A state that retrying cannot fix; it stays until the user acts.
@@ -135,6 +139,19 @@ pub struct Status {
     /// A sleep the OS announced is held back until the worker has stopped.
     #[serde(default)]
     pub holding_sleep: bool,
+    /// Ray is being installed from the app: which version (`None`: the head's or the
+    /// newest) and the step under way.
+    #[serde(default)]
+    pub ray_install: Option<RayInstall>,
+}
+
+/// An install of Ray from the app, under way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RayInstall {
+    /// The version asked for (`None`: the head's, else the newest).
+    pub version: Option<String>,
+    /// The step under way.
+    pub step: InstallStep,
 }
 
 impl Default for Status {
@@ -152,8 +169,27 @@ impl Default for Status {
             auto_pause: None,
             mobile: false,
             holding_sleep: false,
+            ray_install: None,
         }
     }
+}
+
+/// A step of installing Ray from the app (`setup` run as a child).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InstallStep {
+    /// The child was started.
+    Starting,
+    /// Looking for a Python that Ray has wheels for.
+    FindingPython,
+    /// Creating the venv with this Python version.
+    CreatingVenv { python: String },
+    /// pip is fetching this package.
+    Downloading { package: String },
+    /// pip is installing the fetched packages.
+    Installing,
+    /// Running the installed `ray --version`.
+    Checking,
 }
 
 /// Something worth a line in `worker.log` that no state change shows.

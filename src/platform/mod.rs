@@ -14,6 +14,7 @@ pub mod machine;
 pub mod power;
 pub mod processes;
 pub mod sleep;
+pub mod tool_search;
 
 pub use login_item::{system_login_item, LoginItem, LoginItemError, LoginStatus};
 pub use machine::{detect_form_factor, FormFactor};

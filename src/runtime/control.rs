@@ -34,6 +34,11 @@ pub enum Request {
     Head { address: String },
     /// Stop the worker and exit.
     Quit,
+    /// Install Ray in the app's venv (`setup`): this version, else the head's or the newest.
+    InstallRay {
+        #[serde(default)]
+        version: Option<String>,
+    },
     /// A fact about the machine from the OS (the tray forwards macOS's sleep and wake
     /// notifications; tests send it through the socket). Never saved.
     System { event: SystemEvent },

@@ -298,6 +298,25 @@ impl<P: Platform> Driver<P> {
                         reading: TreeReading::Gone,
                     }),
                 },
+                Action::InstallRay { version } => {
+                    let messages = self.messages.clone();
+                    let (steps_tx, mut steps_rx) = mpsc::unbounded_channel();
+                    let install = self.platform.install_ray(version, steps_tx);
+                    let progress = messages.clone();
+                    tokio::spawn(async move {
+                        while let Some(step) = steps_rx.recv().await {
+                            let _ = progress.send(Message::Event(Event::RayInstallProgress(step)));
+                        }
+                    });
+                    tokio::spawn(async move {
+                        let outcome = install.await;
+                        if let Err(why) = &outcome {
+                            let _ = messages
+                                .send(Message::Note(format!("📦 Installing Ray failed: {why}")));
+                        }
+                        let _ = messages.send(Message::Event(Event::RayInstallEnded(outcome)));
+                    });
+                }
                 Action::Notify(notice) => {
                     let (title, body) = crate::text::notice(&notice);
                     let _ = self.log.line(&format!("🔔 {title}: {body}"));
@@ -496,6 +515,14 @@ fn apply_request(
         // A fact about the machine, not a setting: fed to the supervisor by the caller.
         Request::System { .. } => return Ok(None),
         Request::Quit => return Ok(Some(UserCommand::Shutdown)),
+        // Only a version goes on to pip's command line.
+        Request::InstallRay { version } => {
+            let version = match version {
+                Some(v) => Some(crate::setup::validate_version(v).map_err(|e| e.to_string())?),
+                None => None,
+            };
+            return Ok(Some(UserCommand::InstallRay { version }));
+        }
         Request::Pause => {
             next.paused = true;
             UserCommand::Pause

@@ -15,10 +15,12 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths};
-use crate::model::{HeadAddress, SleepGate, SystemEvent, Unreachable, WorkerFailure};
+use crate::model::{HeadAddress, InstallStep, SleepGate, SystemEvent, Unreachable, WorkerFailure};
 use crate::platform::clock::{SleepClock, SystemSleepClock};
+use crate::platform::tool_search::{self, ToolSearch};
 use crate::platform::{PowerSource, SystemPower, SystemProcesses};
 use crate::ray_output;
+use crate::setup::SetupProgress;
 use crate::supervisor::{SpawnFailure, TreeReading, WorkerSpec};
 
 use super::drain;
@@ -94,6 +96,17 @@ pub trait Platform: Send + Sync + 'static {
     /// Sends `()` on every change of the network interfaces, until the receiver goes away.
     fn watch_network(&self, changes: mpsc::UnboundedSender<()>);
 
+    /// Installs Ray (runs `setup` as a child), sending each step on `steps`; the installed
+    /// version, or the installer's last word. Platforms that cannot install say so.
+    fn install_ray(
+        &self,
+        version: Option<String>,
+        steps: mpsc::UnboundedSender<InstallStep>,
+    ) -> impl Future<Output = Result<String, String>> + Send + 'static {
+        drop((version, steps));
+        std::future::ready(Err("installing Ray is not possible here".to_string()))
+    }
+
     /// Sends the OS's sleep and wake notifications, where the driver itself can receive them
     /// (Linux: logind), until the receiver goes away; `gate` says when a sleep may go ahead.
     fn watch_sleep(
@@ -149,22 +162,33 @@ impl SystemPlatform {
     }
 }
 
-/// The `ray` to run: the configured one, else the one `setup` installed, else `ray` on PATH.
+/// The `ray` to run: the configured one, else the one `setup` installed, else the first in the
+/// places a GUI app must search (`platform::tool_search`: well-known install folders, PATH,
+/// and the login shell's PATH once [`tool_search::load_login_shell_path`] has run), else
+/// plain `ray` (whose spawn then fails as "Ray missing"). Never starts a process.
 pub fn ray_executable(configured: Option<&PathBuf>, paths: &Paths) -> PathBuf {
-    if let Some(path) = configured {
-        return path.clone();
+    tool_search::find_ray(
+        configured.map(PathBuf::as_path),
+        &paths.venv_dir().join("bin").join("ray"),
+        &ToolSearch::from_process(),
+    )
+    .unwrap_or_else(|| PathBuf::from("ray"))
+}
+
+/// Looks for Ray once at start-up, off the loop: when none of the usual places has it, the
+/// user's login shell is asked for its PATH (an app opened from Finder has a bare one), and
+/// that answer is kept for every later [`ray_executable`].
+pub async fn locate_ray(configured: Option<PathBuf>, paths: Paths) -> PathBuf {
+    let found = ray_executable(configured.as_ref(), &paths);
+    if found.is_absolute() {
+        return found;
     }
-    let venv = paths.venv_dir().join("bin").join("ray");
-    if venv.is_file() {
-        return venv;
-    }
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("ray"))
-                .find(|candidate| candidate.is_file())
-        })
-        .unwrap_or_else(|| PathBuf::from("ray"))
+    tokio::task::spawn_blocking(move || {
+        tool_search::load_login_shell_path();
+        ray_executable(configured.as_ref(), &paths)
+    })
+    .await
+    .unwrap_or(found)
 }
 
 impl WorkerHandle for WorkerProcess {
@@ -269,6 +293,15 @@ impl Platform for SystemPlatform {
         Arc::new(SystemMachine)
     }
 
+    fn install_ray(
+        &self,
+        version: Option<String>,
+        steps: mpsc::UnboundedSender<InstallStep>,
+    ) -> impl Future<Output = Result<String, String>> + Send + 'static {
+        let home = self.paths.home.clone();
+        async move { run_setup_child(&home, version, steps).await }
+    }
+
     fn watch_network(&self, changes: mpsc::UnboundedSender<()>) {
         probe::watch_network(changes);
     }
@@ -303,6 +336,64 @@ impl PowerSource for SystemMachine {
 impl SleepClock for SystemMachine {
     fn asleep_total(&self) -> Option<Duration> {
         SystemSleepClock.asleep_total()
+    }
+}
+
+/// Runs this program's `setup --progress-lines` (a pip install: minutes, so a child whose
+/// lines come back as they are printed), for the data folder `home`.
+async fn run_setup_child(
+    home: &std::path::Path,
+    version: Option<String>,
+    steps: mpsc::UnboundedSender<InstallStep>,
+) -> Result<String, String> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let mut command = tokio::process::Command::new(exe);
+    command
+        .args(["setup", "--progress-lines"])
+        .env("BITTRADER_WORKER_HOME", home)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(version) = version {
+        command.args(["--ray-version", &version]);
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start setup: {e}"))?;
+    let mut stderr = child.stderr.take();
+    let stderr_text = tokio::spawn(async move {
+        let mut text = String::new();
+        if let Some(stderr) = stderr.as_mut() {
+            let _ = stderr.read_to_string(&mut text).await;
+        }
+        text
+    });
+    let mut installed = None;
+    if let Some(stdout) = child.stdout.take() {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            match crate::setup::parse_progress_line(&line) {
+                Some(SetupProgress::Step(step)) => {
+                    let _ = steps.send(step);
+                }
+                Some(SetupProgress::Done { version }) => installed = Some(version),
+                None => {}
+            }
+        }
+    }
+    let status = child.wait().await.map_err(|e| e.to_string())?;
+    let stderr = stderr_text.await.unwrap_or_default();
+    match installed {
+        Some(version) if status.success() => Ok(version),
+        _ => Err(stderr
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|line| !line.is_empty())
+            .map(|line| line.trim_start_matches("Error: ").to_string())
+            .unwrap_or_else(|| format!("setup ended with {status}"))),
     }
 }
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    HeadAddress, LogNote, Notice, PowerSnapshot, StopReason, Unreachable, WorkerFailure,
+    HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, StopReason, Unreachable,
+    WorkerFailure,
 };
 
 /// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
@@ -72,6 +73,9 @@ pub enum UserCommand {
     SetHead(HeadAddress),
     /// Stop the worker and finish.
     Shutdown,
+    /// Install Ray (`setup`) in the app's venv: this version, else the head's or the newest.
+    /// Taken only while no worker runs; the worker is retried at once when it succeeds.
+    InstallRay { version: Option<String> },
 }
 
 /// Facts fed to the supervisor.
@@ -113,6 +117,10 @@ pub enum Event {
     DrainRequested { drain: u64, accepted: bool },
     /// The answer to [`Action::SampleWorkerTree`] number `drain`.
     WorkerTreeSampled { drain: u64, reading: TreeReading },
+    /// The install of [`Action::InstallRay`] reached this step.
+    RayInstallProgress(InstallStep),
+    /// The install of [`Action::InstallRay`] ended: the installed version, or why not.
+    RayInstallEnded(Result<String, String>),
 }
 
 /// Things the driver must do.
@@ -130,6 +138,9 @@ pub enum Action {
     DrainWorker { drain: u64, deadline: Duration },
     /// Read the worker's process tree, then report [`Event::WorkerTreeSampled`].
     SampleWorkerTree { drain: u64 },
+    /// Run `setup` for this version as a child, reporting [`Event::RayInstallProgress`] and
+    /// then [`Event::RayInstallEnded`].
+    InstallRay { version: Option<String> },
     /// Tell the user (notification, log).
     Notify(Notice),
     /// Write a line in the log.

@@ -37,8 +37,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    AutoPause, Fault, HeadAddress, LogNote, Notice, Phase, Status, StopReason, Unreachable,
-    WorkerFailure,
+    AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status,
+    StopReason, Unreachable, WorkerFailure,
 };
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
@@ -127,6 +127,8 @@ pub struct Supervisor {
     wakes: WakeEcho,
     notices: NotificationGate,
     next_drain: u64,
+    /// An install of Ray the user asked for, under way; no worker starts meanwhile.
+    ray_install: Option<RayInstall>,
     timers: Timers,
     actions: VecDeque<Action>,
 }
@@ -164,6 +166,7 @@ impl Supervisor {
             wakes: WakeEcho::default(),
             notices: NotificationGate::default(),
             next_drain: 0,
+            ray_install: None,
             timers,
             actions: VecDeque::new(),
         }
@@ -205,6 +208,12 @@ impl Supervisor {
             Event::WorkerTreeSampled { drain, reading } => {
                 self.on_tree_sampled(now, drain, reading)
             }
+            Event::RayInstallProgress(step) => {
+                if let Some(install) = &mut self.ray_install {
+                    install.step = step;
+                }
+            }
+            Event::RayInstallEnded(outcome) => self.on_ray_installed(now, outcome),
         }
         self.reconcile(now);
     }
@@ -294,6 +303,7 @@ impl Supervisor {
             auto_pause: self.laptop.auto_pause,
             mobile: self.settings.laptop.mobile,
             holding_sleep: self.timers.is_set(Timer::SleepHold),
+            ray_install: self.ray_install.clone(),
         }
     }
 
@@ -589,6 +599,16 @@ impl Supervisor {
                     self.probe_soon(now);
                 }
             }
+            UserCommand::InstallRay { version } => {
+                // Never under a running worker (pip would replace its files) nor twice.
+                if self.ray_install.is_none() && !self.has_worker() && !self.shutting_down {
+                    self.ray_install = Some(RayInstall {
+                        version: version.clone(),
+                        step: InstallStep::Starting,
+                    });
+                    self.actions.push_back(Action::InstallRay { version });
+                }
+            }
             UserCommand::Shutdown => {
                 if !self.shutting_down {
                     self.shutting_down = true;
@@ -597,6 +617,26 @@ impl Supervisor {
                         .set(Timer::Quit, now + self.settings.quit_deadline());
                 }
             }
+        }
+    }
+
+    /// A good install clears what it can fix (Ray missing, a version fault, the breaker) and
+    /// retries the worker at once; a failed one leaves the fault and says why.
+    fn on_ray_installed(&mut self, now: Instant, outcome: Result<String, String>) {
+        if self.ray_install.take().is_none() {
+            return;
+        }
+        match outcome {
+            Ok(version) => {
+                if !matches!(self.fault, Some(Fault::NoHead)) {
+                    self.fault = None;
+                }
+                self.backoff.reset();
+                self.timers.stop(Timer::Restart);
+                self.probe_soon(now);
+                self.notify(now, Notice::RayInstalled { version });
+            }
+            Err(why) => self.notify(now, Notice::RayInstallFailed { why }),
         }
     }
 
@@ -753,6 +793,7 @@ impl Supervisor {
                 let wanted = !self.paused
                     && self.laptop.auto_pause.is_none()
                     && self.fault.is_none()
+                    && self.ray_install.is_none()
                     && self.reach == Reach::Up
                     && !self.timers.is_set(Timer::Restart);
                 let Some(spec) = self.target().filter(|_| wanted) else {

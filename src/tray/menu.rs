@@ -111,6 +111,8 @@ pub mod ids {
     pub const LOGIN: &str = "login";
     /// Quit.
     pub const QUIT: &str = "quit";
+    /// Installs Ray (shown when Ray is missing or its version is refused).
+    pub const INSTALL_RAY: &str = "install-ray";
 }
 
 /// The menu for this status.
@@ -118,8 +120,17 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
     let words = text::menu_words(lang);
     let mut entries = vec![Entry::Info {
         id: ids::STATE.to_string(),
-        text: text::summary_in(lang, status),
+        text: match &status.ray_install {
+            Some(install) => text::ray_install_line(lang, install),
+            None => text::summary_in(lang, status),
+        },
     }];
+    if let Some(version) = ray_install_offer(status) {
+        entries.push(Entry::Action {
+            id: ids::INSTALL_RAY.to_string(),
+            text: text::install_ray_item(lang, version.as_deref()),
+        });
+    }
     if matches!(
         status.phase,
         Phase::Connected | Phase::Starting | Phase::Disconnecting
@@ -199,6 +210,31 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
     entries
 }
 
+/// Whether the menu offers to install Ray, and which version (`Some(None)`: the head's or the
+/// newest, as `setup` finds out): when Ray is missing or refused for its version, and no
+/// install is under way.
+pub fn ray_install_offer(status: &Status) -> Option<Option<String>> {
+    use crate::model::{Fault, WorkerFailure};
+    if status.ray_install.is_some() {
+        return None;
+    }
+    let failure = match status.fault.as_ref()? {
+        Fault::RayMissing { .. } => return Some(None),
+        Fault::Worker { failure } | Fault::GaveUp { last: failure, .. } => failure,
+        Fault::NoHead => return None,
+    };
+    match failure {
+        // Same Ray, another Python: reinstalling Ray alone would not help.
+        WorkerFailure::VersionMismatch {
+            cluster: Some(head),
+            this_machine: Some(mine),
+        } if head == mine => None,
+        WorkerFailure::VersionMismatch { cluster, .. } => Some(cluster.clone()),
+        WorkerFailure::VersionSkewSuspected { .. } => Some(None),
+        _ => None,
+    }
+}
+
 /// What a click on `id` asks of the supervisor, given the status the menu showed. Items
 /// that open something locally (log, head prompt, login item) are not requests: `None`.
 pub fn command_for(id: &str, status: &Status) -> Option<Request> {
@@ -210,6 +246,9 @@ pub fn command_for(id: &str, status: &Status) -> Option<Request> {
         }),
         ids::QUIT => Some(Request::Quit),
         ids::PAUSE_AFTER_TASKS => Some(Request::PauseAfterTasks),
+        ids::INSTALL_RAY => {
+            ray_install_offer(status).map(|version| Request::InstallRay { version })
+        }
         _ => id
             .strip_prefix(ids::CPU_PREFIX)
             .and_then(|n| n.parse().ok())
@@ -386,6 +425,50 @@ mod tests {
         let menu = model(&e, &Extras::default(), 4, Lang::En);
         assert_eq!(checked(&menu, ids::CONTRIBUTE), Some(false));
         assert_eq!(command_for(ids::CONTRIBUTE, &e), Some(Request::Resume));
+    }
+
+    #[test]
+    fn a_missing_or_refused_ray_offers_an_install_and_its_progress_shows() {
+        let mut e = status(Phase::Error);
+        e.fault = Some(Fault::Worker {
+            failure: WorkerFailure::VersionMismatch {
+                cluster: Some("2.60.0".into()),
+                this_machine: Some("2.51.2".into()),
+            },
+        });
+        let menu = model(&e, &Extras::default(), 4, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::INSTALL_RAY).as_deref(),
+            Some("Install Ray 2.60.0…")
+        );
+        assert_eq!(
+            command_for(ids::INSTALL_RAY, &e),
+            Some(Request::InstallRay {
+                version: Some("2.60.0".into())
+            })
+        );
+        e.ray_install = Some(crate::model::RayInstall {
+            version: Some("2.60.0".into()),
+            step: crate::model::InstallStep::Downloading {
+                package: "ray".into(),
+            },
+        });
+        let menu = model(&e, &Extras::default(), 4, Lang::Es);
+        assert_eq!(text_of(&menu, ids::INSTALL_RAY), None);
+        assert_eq!(
+            text_of(&menu, ids::STATE).as_deref(),
+            Some("📦 Instalando Ray 2.60.0… descargando ray")
+        );
+        let mut missing = status(Phase::Error);
+        missing.fault = Some(Fault::RayMissing { path: "ray".into() });
+        assert_eq!(
+            text_of(
+                &model(&missing, &Extras::default(), 4, Lang::Es),
+                ids::INSTALL_RAY
+            )
+            .as_deref(),
+            Some("Instalar Ray…")
+        );
     }
 
     #[test]

@@ -152,7 +152,7 @@ impl Sim {
                     };
                     self.schedule(self.probe_delay, WorldEvent::TreeSampled(drain, reading));
                 }
-                Action::Notify(_) | Action::Log(_) | Action::Exit => {}
+                Action::Notify(_) | Action::Log(_) | Action::Exit | Action::InstallRay { .. } => {}
             }
         }
     }

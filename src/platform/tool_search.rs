@@ -1,0 +1,231 @@
+//! Where a GUI app must look for command-line tools (`ray`, `python3.12`, `uv`).
+//!
+//! An app opened from Finder or started by launchd gets `PATH=/usr/bin:/bin:/usr/sbin:/sbin`,
+//! so Homebrew, conda, pyenv, uv and `~/.local/bin` installs are invisible to a plain PATH
+//! lookup. Like editors do, this module looks in the well-known install places, then in the
+//! user's login-shell PATH (`$SHELL -lc`, with a timeout, once per process: starting a login
+//! shell runs the user's rc files and takes a moment).
+//!
+//! It only answers "which file"; it never runs what it finds, and it decides no policy. The
+//! login shell is only started by [`load_login_shell_path`], which blocks: callers run it off
+//! any event loop (at start-up, on a blocking thread, or in `setup`).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::command::{run_with_timeout, CommandError};
+
+/// A login shell that takes longer than this (a slow rc file, a prompt waiting for input) is
+/// given up on; VS Code waits 10 s for the same job.
+pub const LOGIN_SHELL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Marks the line that carries the PATH, so that whatever the rc files print is skipped.
+const PATH_MARK: &str = "_BITTRADER_LOGIN_PATH_=";
+
+/// The login shell's PATH, once asked for ([`load_login_shell_path`]).
+static LOGIN_SHELL_PATH: OnceLock<Option<OsString>> = OnceLock::new();
+
+/// The `ray` to run: the configured one (kept even if missing, so that the error names it),
+/// else the one `setup` installed in the app's venv, else the first found by `search`.
+pub fn find_ray(
+    configured: Option<&Path>,
+    app_venv_ray: &Path,
+    search: &ToolSearch,
+) -> Option<PathBuf> {
+    if let Some(path) = configured {
+        return Some(path.to_path_buf());
+    }
+    if is_executable_file(app_venv_ray) {
+        return Some(app_venv_ray.to_path_buf());
+    }
+    search.find("ray")
+}
+
+/// Where to look, in order: the well-known install places under `home`, then `path` (this
+/// process's PATH), then `login_path` (the user's login shell's PATH), each folder once.
+#[derive(Debug, Clone, Default)]
+pub struct ToolSearch {
+    /// The user's home folder.
+    pub home: Option<PathBuf>,
+    /// This process's PATH.
+    pub path: Option<OsString>,
+    /// The login shell's PATH, when it was read.
+    pub login_path: Option<OsString>,
+}
+
+impl ToolSearch {
+    /// This process's view: `$HOME`, `$PATH`, and the login-shell PATH if it was already
+    /// loaded (this never starts a shell).
+    pub fn from_process() -> ToolSearch {
+        ToolSearch {
+            home: std::env::var_os("HOME").map(PathBuf::from),
+            path: std::env::var_os("PATH"),
+            login_path: LOGIN_SHELL_PATH.get().cloned().flatten(),
+        }
+    }
+
+    /// The folders to look in, in order, without repeats.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = well_known_dirs(self.home.as_deref());
+        for path in [&self.path, &self.login_path].into_iter().flatten() {
+            dirs.extend(std::env::split_paths(path));
+        }
+        let mut seen = std::collections::HashSet::new();
+        dirs.retain(|dir| !dir.as_os_str().is_empty() && seen.insert(dir.clone()));
+        dirs
+    }
+
+    /// The first executable file called `name` in [`ToolSearch::dirs`].
+    pub fn find(&self, name: &str) -> Option<PathBuf> {
+        self.dirs()
+            .into_iter()
+            .map(|dir| dir.join(name))
+            .find(|candidate| is_executable_file(candidate))
+    }
+}
+
+/// The places tools are installed on a Mac (and a Linux box) that a GUI app's PATH misses,
+/// most specific first. Folders with a version or an environment in their name (conda envs,
+/// uv tools, `pip install --user` on macOS) are listed from the disk.
+pub fn well_known_dirs(home: Option<&Path>) -> Vec<PathBuf> {
+    let mut dirs = vec![
+        PathBuf::from("/opt/homebrew/bin"),
+        PathBuf::from("/usr/local/bin"),
+    ];
+    let conda_bases = ["miniforge3", "mambaforge", "miniconda3", "anaconda3"];
+    if let Some(home) = home {
+        dirs.push(home.join(".local/bin"));
+        for base in conda_bases {
+            dirs.push(home.join(base).join("bin"));
+            dirs.extend(subdirs_bin(&home.join(base).join("envs")));
+        }
+        dirs.push(home.join(".pyenv/shims"));
+        dirs.extend(subdirs_bin(&home.join(".local/share/uv/tools")));
+        dirs.extend(subdirs_bin(&home.join("Library/Python")));
+        dirs.push(home.join(".cargo/bin"));
+    }
+    for base in conda_bases {
+        dirs.push(Path::new("/opt").join(base).join("bin"));
+    }
+    dirs.push(PathBuf::from("/opt/homebrew/Caskroom/miniforge/base/bin"));
+    dirs.push(PathBuf::from(
+        "/Library/Frameworks/Python.framework/Versions/Current/bin",
+    ));
+    dirs
+}
+
+/// `parent/*/bin`, sorted by name so the order does not depend on the file system.
+pub fn subdirs_bin(parent: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .flatten()
+        .map(|entry| entry.path().join("bin"))
+        .filter(|dir| dir.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// A regular file with an execute bit (following symlinks).
+pub fn is_executable_file(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Why the login shell's PATH could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginShellError {
+    /// `$SHELL` is not set.
+    #[error("SHELL is not set")]
+    NoShell,
+    /// The shell could not be run or did not finish in time.
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    /// It ran but printed no PATH line.
+    #[error("the login shell printed no PATH (exit code {code:?})")]
+    NoPath {
+        /// Its exit code.
+        code: Option<i32>,
+    },
+}
+
+/// Asks `shell` (a login shell: `-l`, so `~/.zprofile`, `~/.bash_profile` and friends run, as
+/// they do for Terminal) for its PATH. Blocks up to [`LOGIN_SHELL_TIMEOUT`].
+pub fn login_shell_path(shell: &Path) -> Result<OsString, LoginShellError> {
+    let script = format!("printf '\\n{PATH_MARK}%s\\n' \"$PATH\"");
+    let output = run_with_timeout(
+        &shell.to_string_lossy(),
+        &["-l", "-c", &script],
+        LOGIN_SHELL_TIMEOUT,
+    )?;
+    parse_login_shell_output(&output.stdout)
+        .map(OsString::from)
+        .ok_or(LoginShellError::NoPath { code: output.code })
+}
+
+/// The PATH from the output of the command [`login_shell_path`] runs: the last marked line
+/// (rc files may print banners before it).
+pub fn parse_login_shell_output(stdout: &str) -> Option<&str> {
+    stdout
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix(PATH_MARK))
+        .map(str::trim_end)
+        .filter(|path| !path.is_empty())
+}
+
+/// The login shell's PATH for this process: asked of `$SHELL` on the first call (blocking up
+/// to [`LOGIN_SHELL_TIMEOUT`]), then remembered, failure included, so that no second shell is
+/// ever started. Run it off any event loop.
+pub fn load_login_shell_path() -> Option<OsString> {
+    LOGIN_SHELL_PATH
+        .get_or_init(|| {
+            let shell = std::env::var_os("SHELL").ok_or(LoginShellError::NoShell);
+            shell
+                .and_then(|shell| login_shell_path(Path::new(&shell)))
+                .ok()
+        })
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_marked_line_wins_over_rc_file_banners() {
+        let out = "Welcome!\n\n_BITTRADER_LOGIN_PATH_=/opt/homebrew/bin:/usr/bin\n";
+        assert_eq!(
+            parse_login_shell_output(out),
+            Some("/opt/homebrew/bin:/usr/bin")
+        );
+        assert_eq!(parse_login_shell_output("no mark\n"), None);
+        assert_eq!(
+            parse_login_shell_output("\n_BITTRADER_LOGIN_PATH_=\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn folders_come_in_order_and_once() {
+        let search = ToolSearch {
+            home: Some(PathBuf::from("/Users/ana")),
+            path: Some(OsString::from("/usr/bin:/bin:/usr/local/bin")),
+            login_path: Some(OsString::from("/Users/ana/bin:/usr/bin")),
+        };
+        let dirs = search.dirs();
+        assert_eq!(dirs[0], PathBuf::from("/opt/homebrew/bin"));
+        assert_eq!(dirs[2], PathBuf::from("/Users/ana/.local/bin"));
+        let count = |d: &str| dirs.iter().filter(|x| x.as_path() == Path::new(d)).count();
+        assert_eq!(count("/usr/local/bin"), 1);
+        assert_eq!(count("/usr/bin"), 1);
+        let pos = |d: &str| dirs.iter().position(|x| x.as_path() == Path::new(d));
+        assert!(pos("/usr/bin") < pos("/Users/ana/bin"));
+    }
+}
