@@ -3,6 +3,7 @@
 //! Each fact has one implementation per OS where the OSes differ; where one portable crate
 //! answers for both (processes, through sysinfo), there is one implementation.
 
+pub mod app_nap;
 pub mod clock;
 pub mod command;
 pub mod fake;

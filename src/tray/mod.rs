@@ -289,7 +289,13 @@ pub fn run(paths: Paths) -> anyhow::Result<()> {
         use tao::platform::macos::{ActivationPolicy, EventLoopExtMacOS};
         // A menu-bar app: no Dock icon, no app menu.
         event_loop.set_activation_policy(ActivationPolicy::Accessory);
+        // tao activates the app when it starts, which takes the focus from whatever the user
+        // is typing in (at every login, too). A menu-bar app has no window to focus.
+        event_loop.set_activate_ignoring_other_apps(false);
     }
+    // Never dropped: `event_loop.run` below does not return, so App Nap stays off (it would
+    // stretch the supervisor's timers) for as long as the process lives.
+    let _app_nap = crate::platform::app_nap::disable_app_nap();
     let proxy: EventLoopProxy<UiEvent> = event_loop.create_proxy();
     {
         let proxy = proxy.clone();
