@@ -200,6 +200,19 @@ fn bootout_done(out: &CommandOutput) -> bool {
         || text.contains("not loaded")
 }
 
+/// The file's bytes, `None` if there is no file.
+fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>, LoginItemError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LoginItemError::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
 /// What `launchctl` said, for an error message.
 fn launchctl_detail(result: &Result<CommandOutput, CommandError>) -> String {
     match result {
@@ -313,16 +326,9 @@ impl<L: Launchctl> LaunchAgent<L> {
     /// else (SMAppService) now starts the app at login. Anything but the legacy agent is left.
     pub fn retire_legacy(&self) -> Result<(), LoginItemError> {
         let path = self.plist_path();
-        let existing = match fs::read(&path) {
-            Ok(existing) => existing,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(source) => {
-                return Err(LoginItemError::Io {
-                    action: "read",
-                    path,
-                    source,
-                })
-            }
+        let existing = match read_if_there(&path)? {
+            Some(existing) => existing,
+            None => return Ok(()),
         };
         if !matches!(
             classify_existing_plist(&existing),
@@ -494,16 +500,9 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
     /// starts an installed app.
     fn repoint_to_this_program(&self) -> Result<bool, LoginItemError> {
         let path = self.plist_path();
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(source) => {
-                return Err(LoginItemError::Io {
-                    action: "read",
-                    path,
-                    source,
-                })
-            }
+        let bytes = match read_if_there(&path)? {
+            Some(bytes) => bytes,
+            None => return Ok(false),
         };
         if classify_existing_plist(&bytes) != ExistingAgent::Ours {
             return Ok(false);
@@ -855,6 +854,14 @@ mod tests {
         fn data(&self) -> PathBuf {
             self.home.path().join(".bittrader_worker")
         }
+        /// An agent starting `exe` (another copy, a moved one), in the same folders.
+        fn agent_for<'r>(
+            &self,
+            recorder: &'r Recorder,
+            exe: impl Into<PathBuf>,
+        ) -> LaunchAgent<&'r Recorder> {
+            LaunchAgent::new(self.agents(), self.data(), exe.into(), 501, recorder)
+        }
         fn agent<'r>(&self, recorder: &'r Recorder) -> LaunchAgent<&'r Recorder> {
             let mut agent = LaunchAgent::new(
                 self.agents(),
@@ -951,13 +958,7 @@ mod tests {
         // Another copy, still there.
         let other_copy = setup.home.path().join("old-place-bittrader-worker");
         fs::write(&other_copy, "#!/bin/sh\n").expect("write");
-        let old = LaunchAgent::new(
-            setup.agents(),
-            setup.data(),
-            other_copy.clone(),
-            501,
-            &recorder,
-        );
+        let old = setup.agent_for(&recorder, other_copy.clone());
         old.enable(false).expect("enable old");
         let agent = setup.agent(&recorder);
         assert_eq!(
@@ -999,12 +1000,9 @@ mod tests {
 
         // The app was moved away: its plist starts nothing, and launchd is not even asked.
         recorder.loaded.set(true);
-        let moved = LaunchAgent::new(
-            setup.agents(),
-            setup.data(),
-            PathBuf::from("/Applications/Gone.app/Contents/MacOS/bittrader-worker"),
-            501,
+        let moved = setup.agent_for(
             &recorder,
+            PathBuf::from("/Applications/Gone.app/Contents/MacOS/bittrader-worker"),
         );
         moved.enable(false).expect("enable");
         recorder.calls.borrow_mut().clear();
@@ -1017,15 +1015,10 @@ mod tests {
         let setup = Setup::new();
         let recorder = Recorder::new(NOT_LOADED);
         let gone = "/Applications/Old Name.app/Contents/MacOS/bittrader-worker";
-        LaunchAgent::new(
-            setup.agents(),
-            setup.data(),
-            PathBuf::from(gone),
-            501,
-            &recorder,
-        )
-        .enable(false)
-        .expect("enable");
+        setup
+            .agent_for(&recorder, PathBuf::from(gone))
+            .enable(false)
+            .expect("enable");
         recorder.calls.borrow_mut().clear();
 
         let agent = setup.agent(&recorder);
@@ -1053,15 +1046,13 @@ mod tests {
         fs::create_dir_all(&installed).expect("mkdir");
         let installed = installed.join("bittrader-worker");
         fs::write(&installed, "#!/bin/sh\n").expect("write");
-        LaunchAgent::new(setup.agents(), setup.data(), installed, 501, &recorder)
+        setup
+            .agent_for(&recorder, installed)
             .enable(false)
             .expect("enable");
-        let bare = LaunchAgent::new(
-            setup.agents(),
-            setup.data(),
-            PathBuf::from("/src/target/debug/bittrader-worker"),
-            501,
+        let bare = setup.agent_for(
             &recorder,
+            PathBuf::from("/src/target/debug/bittrader-worker"),
         );
         assert!(!bare.repoint_to_this_program().expect("left alone"));
         // ...but another copy of the app takes it over.
