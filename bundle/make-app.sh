@@ -10,12 +10,14 @@
 #                  build). The file is always named bittrader-worker inside the app.
 #
 # On macOS, without --binary: builds the release binary for aarch64-apple-darwin and
-# x86_64-apple-darwin (with MACOSX_DEPLOYMENT_TARGET = LSMinimumSystemVersion from Info.plist)
-# and joins them into one universal binary with lipo. Both Rust targets are needed:
+# x86_64-apple-darwin (with MACOSX_DEPLOYMENT_TARGET = LSMinimumSystemVersion from Info.plist,
+# 12.0: Ray's macOS wheels need macOS 12) and joins them into one universal binary with lipo.
+# Both Rust targets are needed:
 #   rustup target add aarch64-apple-darwin x86_64-apple-darwin
 # On macOS the app is always signed ad hoc (codesign --force --deep --sign -), --binary or not,
 # and the signature verified. An ad-hoc signature is not a Developer ID: on another Mac the
-# first launch needs right-click > Open.
+# first launch is refused, and the user allows it in System Settings > Privacy & Security >
+# "Open Anyway" (right-click > Open no longer bypasses Gatekeeper since macOS 15).
 #
 # Elsewhere (Linux): lipo and codesign do not exist, so there is no universal binary and no
 # signature; the app holds --binary PATH, else target/release/bittrader-worker (built with
@@ -248,7 +250,7 @@ expect() { # KEY VALUE: the key is there with this value
 }
 for key in CFBundleIdentifier CFBundleName CFBundleDisplayName CFBundlePackageType \
     CFBundleInfoDictionaryVersion CFBundleDevelopmentRegion LSMinimumSystemVersion \
-    NSHumanReadableCopyright NSHighResolutionCapable; do
+    NSHumanReadableCopyright NSHighResolutionCapable NSLocalNetworkUsageDescription; do
     plist_get "$key" >/dev/null || die "Info.plist has no $key"
 done
 expect CFBundleExecutable "$exe_name"

@@ -248,6 +248,8 @@ pub fn terminated() -> impl Future<Output = ()> {
 
 /// `bittrader-worker daemon`: the supervisor without a tray, until Ctrl-C, SIGTERM or `quit`.
 pub fn run_daemon(paths: Paths) -> Result<(), StartError> {
+    // Held until the daemon returns: App Nap would stretch the supervisor's timers.
+    let _app_nap = crate::platform::app_nap::disable_app_nap();
     // One thread is plenty: the driver waits on timers, sockets and a child process.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -82,6 +82,8 @@ pub struct MenuWords {
     pub head_invalid: &'static str,
     /// Asks before replacing the old install's LaunchAgent.
     pub replace_legacy: &'static str,
+    /// macOS wants the user to allow the login item (System Settings is opened for it).
+    pub login_needs_approval: &'static str,
 }
 
 const EN: MenuWords = MenuWords {
@@ -99,6 +101,7 @@ const EN: MenuWords = MenuWords {
     head_prompt: "Address of the Ray head (host or host:port):",
     head_invalid: "That head address was not saved",
     replace_legacy: "The old BitTrader worker_daemon.sh starts at login with the same label. Replace it with this app? A backup of the old LaunchAgent is kept.",
+    login_needs_approval: "macOS needs your approval: in System Settings › General › Login Items, turn on BitTrader Worker.",
 };
 
 const ES: MenuWords = MenuWords {
@@ -116,6 +119,7 @@ const ES: MenuWords = MenuWords {
     head_prompt: "Dirección del head de Ray (host o host:puerto):",
     head_invalid: "No se guardó esa dirección del head",
     replace_legacy: "El antiguo worker_daemon.sh de BitTrader se abre al iniciar sesión con la misma etiqueta. ¿Reemplazarlo por esta app? Se guarda una copia del LaunchAgent antiguo.",
+    login_needs_approval: "macOS necesita tu permiso: en Ajustes del Sistema › General › Ítems de inicio, activa BitTrader Worker.",
 };
 
 /// The menu's words in `lang`.

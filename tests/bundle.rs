@@ -15,7 +15,8 @@ use bittrader_worker::platform::login_item::LAUNCH_AGENT_LABEL;
 const BUNDLE_ID: &str = "com.bittrader.worker";
 const APP_NAME: &str = "BitTrader Worker";
 const EXE_NAME: &str = "bittrader-worker";
-const MIN_MACOS: &str = "11.0";
+/// Ray's macOS wheels need macOS 12 (issue 8, item 14).
+const MIN_MACOS: &str = "12.0";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -96,6 +97,10 @@ fn assert_fixed_keys(dict: &plist::Dictionary) {
         "a menu-bar app has no Dock icon"
     );
     assert!(boolean(dict, "NSHighResolutionCapable"));
+    // macOS 15+ shows this in the Local Network prompt; without it a head on the LAN is
+    // unreachable (issue 8, item 11).
+    let local_network = string(dict, "NSLocalNetworkUsageDescription");
+    assert!(local_network.contains("Ray head"), "{local_network}");
     let copyright = string(dict, "NSHumanReadableCopyright");
     assert!(copyright.contains("Copyright"), "{copyright}");
     let localizations: Vec<&str> = dict

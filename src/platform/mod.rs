@@ -4,6 +4,7 @@
 //! answers for both (processes, through sysinfo), there is one implementation.
 
 pub mod alert;
+pub mod app_nap;
 pub mod clock;
 pub mod command;
 pub mod fake;

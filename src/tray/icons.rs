@@ -37,7 +37,9 @@ impl IconKind {
     }
 
     /// The PNG bytes for this platform (the 2x template on macOS, which scales down crisply
-    /// on 1x screens; the coloured one elsewhere).
+    /// on 1x screens; the coloured one elsewhere). On macOS tray-icon shows the 44 px template
+    /// 22 pt tall, so its 32 px glyph is 16 pt tall like the system's items (see
+    /// `assets/make-icons.sh` for why the canvas is 44 px).
     pub fn png(self) -> &'static [u8] {
         #[cfg(target_os = "macos")]
         {
@@ -152,6 +154,41 @@ mod tests {
         for i in 0..decoded.len() {
             for j in i + 1..decoded.len() {
                 assert_ne!(decoded[i], decoded[j], "{:?} vs {:?}", ALL[i], ALL[j]);
+            }
+        }
+    }
+
+    /// The height in pixels of the part of an image that is at least half opaque.
+    fn glyph_height(icon: &Rgba) -> u32 {
+        let rows: Vec<u32> = (0..icon.height)
+            .filter(|&y| {
+                (0..icon.width).any(|x| icon.pixels[((y * icon.width + x) * 4 + 3) as usize] >= 128)
+            })
+            .collect();
+        rows.last().map_or(0, |last| last - rows[0] + 1)
+    }
+
+    #[test]
+    fn macos_templates_draw_a_16_pt_glyph_in_the_22_pt_menu_bar() {
+        // tray-icon 0.26 shows an image taller than 22 px at 22 pt: 44 px → 2 px per point.
+        // The system's own menu-bar symbols are about 16 pt tall; a taller glyph looks too big.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/icons");
+        for name in [
+            "connected",
+            "starting",
+            "disconnecting",
+            "disconnected",
+            "error",
+        ] {
+            for (suffix, canvas, glyph) in [("@2x", 44, 32), ("", 22, 16)] {
+                let file = format!("{name}-template{suffix}.png");
+                let icon = decode(&std::fs::read(dir.join(&file)).expect("read")).expect("decode");
+                assert_eq!((icon.width, icon.height), (canvas, canvas), "{file}");
+                let height = glyph_height(&icon);
+                assert!(
+                    height.abs_diff(glyph) <= 1,
+                    "{file}: glyph {height} px tall, want {glyph}"
+                );
             }
         }
     }

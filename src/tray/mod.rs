@@ -9,6 +9,7 @@
 pub mod dialog;
 pub mod extras;
 pub mod icons;
+pub mod login;
 pub mod menu;
 
 use std::collections::HashMap;
@@ -39,6 +40,9 @@ pub enum UiEvent {
     Extras(Extras),
     /// A menu item was clicked.
     Menu(MenuEvent),
+    /// Whether the app starts at login (`None`: could not be read), read at start, when the
+    /// menu opens and after a toggle ([`login`]).
+    LoginItem(Option<bool>),
     /// The supervisor finished (quit, or an error that stopped it).
     Finished(Option<String>),
 }
@@ -315,7 +319,13 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
         use tao::platform::macos::{ActivationPolicy, EventLoopExtMacOS};
         // A menu-bar app: no Dock icon, no app menu.
         event_loop.set_activation_policy(ActivationPolicy::Accessory);
+        // tao activates the app when it starts, which takes the focus from whatever the user
+        // is typing in (at every login, too). A menu-bar app has no window to focus.
+        event_loop.set_activate_ignoring_other_apps(false);
     }
+    // Never dropped: `event_loop.run` below does not return, so App Nap stays off (it would
+    // stretch the supervisor's timers) for as long as the process lives.
+    let _app_nap = crate::platform::app_nap::disable_app_nap();
     let proxy: EventLoopProxy<UiEvent> = event_loop.create_proxy();
     {
         let proxy = proxy.clone();
@@ -323,6 +333,8 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
             let _ = proxy.send_event(UiEvent::Menu(event));
         }));
     }
+    login::read_state(paths.clone(), proxy.clone(), true);
+    login::reread_when_the_menu_opens(paths.clone(), proxy.clone());
 
     let (requests_tx, requests_rx) = mpsc::channel::<Pending>(16);
     let (status_tx, status_rx) = watch::channel(service::initial_report(&paths));
@@ -397,8 +409,20 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                 status = report.status.clone();
                 refresh = true;
             }
-            Event::UserEvent(UiEvent::Extras(new)) if new != extras => {
-                extras = new;
+            Event::UserEvent(UiEvent::Extras(new)) => {
+                // The sampler does not read the login item (that may spawn launchctl, and it
+                // runs on a timer): the tick stays as last read.
+                let new = Extras {
+                    login_item: extras.login_item,
+                    ..new
+                };
+                if new != extras {
+                    extras = new;
+                    refresh = true;
+                }
+            }
+            Event::UserEvent(UiEvent::LoginItem(ticked)) => {
+                extras.login_item = ticked;
                 refresh = true;
             }
             Event::UserEvent(UiEvent::Menu(event)) => {
@@ -420,7 +444,8 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                 } else if id == menu::ids::HEAD {
                     ask_for_head(current, &requests_tx, lang);
                 } else if id == menu::ids::LOGIN {
-                    toggle_login_item(extras.login_item != Some(true), paths.clone(), lang);
+                    let enable = extras.login_item != Some(true);
+                    login::toggle(enable, paths.clone(), lang, proxy.clone());
                     refresh = true;
                 }
             }
@@ -504,14 +529,9 @@ fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) 
 }
 
 /// Sends fresh [`Extras`] to the UI every few seconds (only when they change).
-async fn sample_extras(
-    status: watch::Receiver<StatusReport>,
-    proxy: EventLoopProxy<UiEvent>,
-    paths: Paths,
-) {
+async fn sample_extras(status: watch::Receiver<StatusReport>, proxy: EventLoopProxy<UiEvent>) {
     use crate::platform::PowerSource;
     let cpu = std::sync::Arc::new(std::sync::Mutex::new(extras::WorkerCpu::default()));
-    let exe = std::env::current_exe().ok();
     let mut cluster: Option<(f64, usize)> = None;
     let mut round: u32 = 0;
     let mut last: Option<Extras> = None;
@@ -537,8 +557,6 @@ async fn sample_extras(
         // of the cluster, and less often than the cheap battery reading.
         let worker = worker.filter(|_| connected && round.is_multiple_of(extras::WORKER_CPU_EVERY));
         let cpu = cpu.clone();
-        let exe = exe.clone();
-        let data_dir = paths.home.clone();
         let sampled = tokio::task::spawn_blocking(move || {
             let battery = extras::battery_line(&crate::platform::SystemPower.power());
             let busy = worker
@@ -548,13 +566,10 @@ async fn sample_extras(
             } else {
                 None
             };
-            let login = exe
-                .and_then(|exe| crate::platform::system_login_item(exe, data_dir).ok())
-                .map(|item| matches!(item.status(), crate::platform::LoginStatus::Enabled { .. }));
-            (battery, busy, cluster, login)
+            (battery, busy, cluster)
         })
         .await;
-        if let Ok((battery, busy, asked, login)) = sampled {
+        if let Ok((battery, busy, asked)) = sampled {
             // Between two measurements the last figure stands; it goes when the worker does.
             let busy = if connected {
                 busy.or(last.as_ref().and_then(|l| l.worker_busy_percent))
@@ -571,7 +586,8 @@ async fn sample_extras(
                 battery,
                 worker_busy_percent: busy,
                 cluster,
-                login_item: login,
+                // Read by `login`, not on this timer.
+                login_item: None,
             };
             if last.as_ref() != Some(&now) {
                 if proxy.send_event(UiEvent::Extras(now.clone())).is_err() {
@@ -583,38 +599,6 @@ async fn sample_extras(
         round = round.wrapping_add(1);
         tokio::time::sleep(extras::SAMPLE_EVERY).await;
     }
-}
-
-/// Turns start-at-login on or off off the main thread (launchctl can take a moment). The old
-/// install's LaunchAgent is only replaced when the user agrees; a backup is kept.
-fn toggle_login_item(enable: bool, paths: Paths, lang: Lang) {
-    std::thread::spawn(move || {
-        let Ok(exe) = std::env::current_exe() else {
-            return;
-        };
-        let item = match crate::platform::system_login_item(exe, paths.home.clone()) {
-            Ok(item) => item,
-            Err(e) => return dialog::error("BitTrader Worker", &e.to_string()),
-        };
-        let result = if !enable {
-            item.disable()
-        } else if let crate::platform::LoginStatus::Legacy { program } = item.status() {
-            let words = text::menu_words(lang);
-            if dialog::confirm(
-                "BitTrader Worker",
-                &format!("{} ({program})", words.replace_legacy),
-            ) {
-                item.enable(true)
-            } else {
-                Ok(())
-            }
-        } else {
-            item.enable(false)
-        };
-        if let Err(e) = result {
-            dialog::error("BitTrader Worker", &e.to_string());
-        }
-    });
 }
 
 /// Starts the supervisor's runtime thread: the service, the status forwarder and the sampler
@@ -648,11 +632,7 @@ fn spawn_runtime(
                         }
                     })
                 };
-                let sampler = tokio::spawn(sample_extras(
-                    status_tx.subscribe(),
-                    proxy.clone(),
-                    paths.clone(),
-                ));
+                let sampler = tokio::spawn(sample_extras(status_tx.subscribe(), proxy.clone()));
                 let result = service::serve(
                     paths,
                     loaded,

@@ -1,6 +1,10 @@
 //! The macOS login item: the LaunchAgent `com.bittrader.worker.plist` in
 //! `~/Library/LaunchAgents`, loaded and unloaded with `launchctl`. Compiled on every OS so its
 //! tests (with a recording `launchctl`) run on Linux too.
+//!
+//! It is what macOS 12 uses, and what an unbundled binary uses everywhere; a bundled app on
+//! macOS 13+ uses `SMAppService` instead ([`super::app_service`]), which keeps this one only to
+//! fall back on and to clean up after.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -11,9 +15,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::launchctl_print::{parse_launchctl_print, LoadedJob};
 use super::{
-    program_text, write_atomically, LoginItem, LoginItemError, LoginStatus, LAUNCHD_LOG_FILE,
-    LAUNCH_AGENT_LABEL, LEGACY_SCRIPT,
+    is_inside_app_bundle, program_text, write_atomically, LoginItem, LoginItemError, LoginStatus,
+    LAUNCHD_LOG_FILE, LAUNCH_AGENT_LABEL, LEGACY_SCRIPT,
 };
 use crate::platform::command::{run_with_timeout, CommandError, CommandOutput};
 
@@ -195,6 +200,19 @@ fn bootout_done(out: &CommandOutput) -> bool {
         || text.contains("not loaded")
 }
 
+/// The file's bytes, `None` if there is no file.
+fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>, LoginItemError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LoginItemError::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
 /// What `launchctl` said, for an error message.
 fn launchctl_detail(result: &Result<CommandOutput, CommandError>) -> String {
     match result {
@@ -295,6 +313,40 @@ impl<L: Launchctl> LaunchAgent<L> {
         format!("gui/{}/{LAUNCH_AGENT_LABEL}", self.uid)
     }
 
+    /// What launchd has loaded under our label: `launchctl print gui/UID/com.bittrader.worker`.
+    /// `Ok(None)` when launchd does not know the job (never loaded, booted out, or turned off
+    /// in System Settings › General › Login Items, which unloads it); `Err` when launchctl
+    /// could not be asked at all.
+    fn loaded_job(&self) -> Result<Option<LoadedJob>, CommandError> {
+        let out = self.launchctl.run(&["print", &self.service_target()])?;
+        Ok(out.success().then(|| parse_launchctl_print(&out.stdout)))
+    }
+
+    /// Backs up the old install's LaunchAgent, unloads it and removes it, for when something
+    /// else (SMAppService) now starts the app at login. Anything but the legacy agent is left.
+    pub fn retire_legacy(&self) -> Result<(), LoginItemError> {
+        let path = self.plist_path();
+        let existing = match read_if_there(&path)? {
+            Some(existing) => existing,
+            None => return Ok(()),
+        };
+        if !matches!(
+            classify_existing_plist(&existing),
+            ExistingAgent::Legacy { .. }
+        ) {
+            return Ok(());
+        }
+        write_atomically(&self.backup_path(), &existing)?;
+        // Its loop would otherwise keep running until logout, next to the app.
+        let bootout = self.bootout();
+        fs::remove_file(&path).map_err(|source| LoginItemError::Io {
+            action: "remove",
+            path,
+            source,
+        })?;
+        bootout
+    }
+
     /// `launchctl bootout gui/UID/com.bittrader.worker`: `Ok` if it is now unloaded (or never
     /// was), else what launchctl said.
     fn bootout(&self) -> Result<(), LoginItemError> {
@@ -348,6 +400,18 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
             ExistingAgent::Ours => {
                 let program = first_program(&bytes).unwrap_or_default();
                 let is_this_program = Path::new(&program) == self.exe;
+                // The file alone does not start anything: a program that is gone (the app was
+                // moved or deleted) does not start, and neither does a job launchd does not
+                // know (turned off in System Settings › Login Items, or never loaded). The
+                // running job itself needs no asking.
+                if !is_this_program && !Path::new(&program).exists() {
+                    return LoginStatus::Disabled;
+                }
+                // Loaded (whatever program it was loaded with: the file is what the next login
+                // reads), or launchctl unavailable: the file decides.
+                if !self.running_as_job && matches!(self.loaded_job(), Ok(None)) {
+                    return LoginStatus::Disabled;
+                }
                 LoginStatus::Enabled {
                     program,
                     is_this_program,
@@ -427,6 +491,30 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
                 }
                 (error, _) => error,
             })
+    }
+
+    /// Our agent starting a program that is gone, or (when this program is inside an app
+    /// bundle) another copy of the app: rewritten, atomically, to start this one. Only the file
+    /// changes: launchd reads it at the next login, and bootstrapping it now would start a
+    /// second copy of the app. A bare binary (`cargo run`) never takes over an agent that
+    /// starts an installed app.
+    fn repoint_to_this_program(&self) -> Result<bool, LoginItemError> {
+        let path = self.plist_path();
+        let bytes = match read_if_there(&path)? {
+            Some(bytes) => bytes,
+            None => return Ok(false),
+        };
+        if classify_existing_plist(&bytes) != ExistingAgent::Ours {
+            return Ok(false);
+        }
+        let program = first_program(&bytes).unwrap_or_default();
+        let program = Path::new(&program);
+        let stale = program != self.exe && (!program.exists() || is_inside_app_bundle(&self.exe));
+        if !stale {
+            return Ok(false);
+        }
+        write_atomically(&path, &launch_agent_plist(&self.exe, &self.data_dir)?)?;
+        Ok(true)
     }
 
     fn disable(&self) -> Result<(), LoginItemError> {
@@ -694,6 +782,8 @@ mod tests {
         calls: RefCell<Vec<String>>,
         bootout: (Option<i32>, &'static str),
         bootstrap: RefCell<Vec<(Option<i32>, &'static str)>>,
+        /// Whether `print` finds the job loaded.
+        loaded: std::cell::Cell<bool>,
     }
 
     impl Recorder {
@@ -702,14 +792,35 @@ mod tests {
                 calls: RefCell::new(Vec::new()),
                 bootout,
                 bootstrap: RefCell::new(Vec::new()),
+                loaded: std::cell::Cell::new(true),
             }
         }
+
+        /// The calls other than `print` (which only reads).
+        fn changes(&self) -> Vec<String> {
+            let calls = self.calls.borrow();
+            calls
+                .iter()
+                .filter(|call| !call.starts_with("print "))
+                .cloned()
+                .collect()
+        }
     }
+
+    /// What `launchctl print` says for a job it does not know: exit status 113 with a
+    /// message. The wording here is illustrative, not recorded; only the status is used.
+    const NOT_FOUND: &str = "Could not find service \"com.bittrader.worker\" in domain for port";
 
     impl Launchctl for &Recorder {
         fn run(&self, args: &[&str]) -> Result<CommandOutput, CommandError> {
             self.calls.borrow_mut().push(args.join(" "));
-            let (code, stderr) = if args.first() == Some(&"bootout") {
+            let (code, stderr) = if args.first() == Some(&"print") {
+                if self.loaded.get() {
+                    (Some(0), "")
+                } else {
+                    (Some(113), NOT_FOUND)
+                }
+            } else if args.first() == Some(&"bootout") {
                 self.bootout
             } else {
                 let mut script = self.bootstrap.borrow_mut();
@@ -742,6 +853,14 @@ mod tests {
         }
         fn data(&self) -> PathBuf {
             self.home.path().join(".bittrader_worker")
+        }
+        /// An agent starting `exe` (another copy, a moved one), in the same folders.
+        fn agent_for<'r>(
+            &self,
+            recorder: &'r Recorder,
+            exe: impl Into<PathBuf>,
+        ) -> LaunchAgent<&'r Recorder> {
+            LaunchAgent::new(self.agents(), self.data(), exe.into(), 501, recorder)
         }
         fn agent<'r>(&self, recorder: &'r Recorder) -> LaunchAgent<&'r Recorder> {
             let mut agent = LaunchAgent::new(
@@ -828,27 +947,24 @@ mod tests {
         );
         assert!(matches!(agent.status(), LoginStatus::Enabled { .. }));
         // The legacy job (same label) is booted out before ours is bootstrapped.
-        assert_eq!(recorder.calls.borrow().len(), 2);
-        assert!(recorder.calls.borrow()[0].starts_with("bootout "));
+        assert_eq!(recorder.changes().len(), 2);
+        assert!(recorder.changes()[0].starts_with("bootout "));
     }
 
     #[test]
     fn enable_replaces_an_older_path_of_ours() {
         let setup = Setup::new();
         let recorder = Recorder::new((Some(0), ""));
-        let old = LaunchAgent::new(
-            setup.agents(),
-            setup.data(),
-            PathBuf::from("/old/place/bittrader-worker"),
-            501,
-            &recorder,
-        );
+        // Another copy, still there.
+        let other_copy = setup.home.path().join("old-place-bittrader-worker");
+        fs::write(&other_copy, "#!/bin/sh\n").expect("write");
+        let old = setup.agent_for(&recorder, other_copy.clone());
         old.enable(false).expect("enable old");
         let agent = setup.agent(&recorder);
         assert_eq!(
             agent.status(),
             LoginStatus::Enabled {
-                program: "/old/place/bittrader-worker".into(),
+                program: other_copy.to_string_lossy().into_owned(),
                 is_this_program: false
             }
         );
@@ -860,6 +976,118 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn the_tick_is_off_when_launchd_does_not_know_the_job_or_the_program_is_gone() {
+        let setup = Setup::new();
+        let recorder = Recorder::new(NOT_LOADED);
+        let agent = setup.agent(&recorder);
+        agent.enable(false).expect("enable");
+        assert!(matches!(agent.status(), LoginStatus::Enabled { .. }));
+        let target = "print gui/501/com.bittrader.worker".to_string();
+        assert_eq!(recorder.calls.borrow().last(), Some(&target));
+
+        // Turned off in System Settings › Login Items: launchd no longer has the job.
+        recorder.loaded.set(false);
+        assert_eq!(agent.status(), LoginStatus::Disabled);
+
+        // The job that runs is this process: nothing to ask.
+        recorder.calls.borrow_mut().clear();
+        let as_job = setup.agent(&recorder).running_as_job(true);
+        assert!(matches!(as_job.status(), LoginStatus::Enabled { .. }));
+        assert!(recorder.calls.borrow().is_empty());
+
+        // The app was moved away: its plist starts nothing, and launchd is not even asked.
+        recorder.loaded.set(true);
+        let moved = setup.agent_for(
+            &recorder,
+            PathBuf::from("/Applications/Gone.app/Contents/MacOS/bittrader-worker"),
+        );
+        moved.enable(false).expect("enable");
+        recorder.calls.borrow_mut().clear();
+        assert_eq!(agent.status(), LoginStatus::Disabled);
+        assert!(recorder.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_moved_app_repoints_its_agent_atomically_and_only_its_own() {
+        let setup = Setup::new();
+        let recorder = Recorder::new(NOT_LOADED);
+        let gone = "/Applications/Old Name.app/Contents/MacOS/bittrader-worker";
+        setup
+            .agent_for(&recorder, PathBuf::from(gone))
+            .enable(false)
+            .expect("enable");
+        recorder.calls.borrow_mut().clear();
+
+        let agent = setup.agent(&recorder);
+        assert!(agent.repoint_to_this_program().expect("repoint"));
+        assert_eq!(
+            agent.status(),
+            LoginStatus::Enabled {
+                program: NASTY_EXE.into(),
+                is_this_program: true
+            }
+        );
+        assert!(
+            recorder.changes().is_empty(),
+            "only the file changes: bootstrapping would start a second copy"
+        );
+        assert!(!agent.repoint_to_this_program().expect("already here"));
+        let names: Vec<_> = fs::read_dir(setup.agents())
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, [OsString::from("com.bittrader.worker.plist")]);
+
+        // A bare binary (cargo run) leaves an agent that starts an installed copy alone...
+        let installed = setup.home.path().join("Installed.app/Contents/MacOS");
+        fs::create_dir_all(&installed).expect("mkdir");
+        let installed = installed.join("bittrader-worker");
+        fs::write(&installed, "#!/bin/sh\n").expect("write");
+        setup
+            .agent_for(&recorder, installed)
+            .enable(false)
+            .expect("enable");
+        let bare = setup.agent_for(
+            &recorder,
+            PathBuf::from("/src/target/debug/bittrader-worker"),
+        );
+        assert!(!bare.repoint_to_this_program().expect("left alone"));
+        // ...but another copy of the app takes it over.
+        assert!(setup
+            .agent(&recorder)
+            .repoint_to_this_program()
+            .expect("taken"));
+
+        // The old install's agent is never touched.
+        fs::write(agent.plist_path(), CONSTRUCTED_LEGACY).expect("write");
+        assert!(!agent.repoint_to_this_program().expect("not ours"));
+        assert_eq!(
+            fs::read_to_string(agent.plist_path()).expect("read"),
+            CONSTRUCTED_LEGACY
+        );
+    }
+
+    #[test]
+    fn retiring_the_legacy_agent_keeps_a_backup() {
+        let setup = Setup::new();
+        fs::create_dir_all(setup.agents()).expect("mkdir");
+        let recorder = Recorder::new((Some(0), ""));
+        let agent = setup.agent(&recorder);
+        agent.retire_legacy().expect("nothing there");
+        fs::write(agent.plist_path(), CONSTRUCTED_LEGACY).expect("write");
+        agent.retire_legacy().expect("retire");
+        assert!(!agent.plist_path().exists());
+        assert_eq!(
+            fs::read_to_string(agent.backup_path()).expect("backup"),
+            CONSTRUCTED_LEGACY
+        );
+        assert_eq!(
+            recorder.changes(),
+            ["bootout gui/501/com.bittrader.worker".to_string()]
+        );
     }
 
     #[test]

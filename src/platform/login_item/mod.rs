@@ -1,5 +1,12 @@
-//! Start at login: a LaunchAgent on macOS ([`launch_agent`]), an XDG autostart entry on Linux
-//! ([`xdg`]), behind the one [`LoginItem`] trait; [`system_login_item`] picks the one for this OS.
+//! Start at login: on macOS 13+ for the bundled app, `SMAppService.mainApp` ([`app_service`],
+//! which also lists the app by name in System Settings › General › Login Items); else a
+//! LaunchAgent on macOS ([`launch_agent`]); an XDG autostart entry on Linux ([`xdg`]). All behind
+//! the one [`LoginItem`] trait; [`system_login_item`] picks the one for this Mac or OS.
+//!
+//! The status is the real state, not only a file: SMAppService's own status, or the LaunchAgent
+//! file AND the job launchd has loaded (`launchctl print`) AND the program it starts still
+//! there. Reading it may spawn `launchctl`, so it is read at start, when the menu opens and
+//! after a change, never on a timer.
 //!
 //! The file formats are pure functions ([`launch_agent_plist`], [`xdg_autostart_entry`],
 //! [`classify_existing_plist`]) tested by parsing their output back. [`LaunchAgent`] and
@@ -17,7 +24,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub mod app_service;
 pub mod launch_agent;
+pub mod launchctl_print;
 pub mod xdg;
 
 pub use launch_agent::{
@@ -123,6 +132,18 @@ pub enum LoginItemError {
     /// Neither `$HOME` (nor, on Linux, `$XDG_CONFIG_HOME`) gives a folder to use.
     #[error("cannot find your home folder: HOME is not set")]
     NoHome,
+    /// macOS registered the app but the user has to allow it (it was turned off in Login Items
+    /// before); System Settings has been opened on that page.
+    #[error("macOS needs your approval: turn on BitTrader Worker in System Settings › General › Login Items")]
+    NeedsApproval,
+    /// SMAppService refused, and so did the LaunchAgent it fell back on.
+    #[error("could not {action} the login item: {detail}")]
+    AppService {
+        /// `register` or `unregister`.
+        action: &'static str,
+        /// What macOS said.
+        detail: String,
+    },
 }
 
 /// Turns starting at login on and off.
@@ -134,16 +155,50 @@ pub trait LoginItem {
     fn enable(&self, replace_legacy: bool) -> Result<(), LoginItemError>;
     /// Removes our entry (nothing to do if there is none). Leaves anything else in place.
     fn disable(&self) -> Result<(), LoginItemError>;
+    /// Called at start: when our entry starts a program that is gone (the app was moved),
+    /// points it at this one. `Ok(true)` if it changed something. Entries that follow the app
+    /// by themselves (SMAppService) or have nothing to follow need nothing.
+    fn repoint_to_this_program(&self) -> Result<bool, LoginItemError> {
+        Ok(false)
+    }
+}
+
+/// Whether `exe` is the executable of an app bundle (`….app/Contents/MacOS/NAME`): only such a
+/// copy may take over the login item, and only it can be an SMAppService main app.
+pub fn is_inside_app_bundle(exe: &Path) -> bool {
+    let Some(macos_dir) = exe.parent() else {
+        return false;
+    };
+    let Some(contents) = macos_dir.parent() else {
+        return false;
+    };
+    macos_dir.file_name() == Some("MacOS".as_ref())
+        && contents.file_name() == Some("Contents".as_ref())
+        && contents
+            .parent()
+            .and_then(Path::extension)
+            .is_some_and(|ext| ext == "app")
 }
 
 /// The login item for this OS, for the current user, starting `exe`. `data_dir` is the
 /// worker's folder (`~/.bittrader_worker`), where launchd's log goes on macOS.
+///
+/// The bundled app on macOS 13+ uses SMAppService (what System Settings lists by the app's
+/// name), with the LaunchAgent behind it; macOS 12, and a bare binary (which SMAppService
+/// cannot register), use the LaunchAgent alone.
 #[cfg(target_os = "macos")]
 pub fn system_login_item(
     exe: PathBuf,
     data_dir: PathBuf,
 ) -> Result<Box<dyn LoginItem + Send>, LoginItemError> {
-    Ok(Box::new(LaunchAgent::for_current_user(exe, data_dir)?))
+    let bundled = is_inside_app_bundle(&exe);
+    let agent = LaunchAgent::for_current_user(exe.clone(), data_dir)?;
+    match app_service::SystemAppService::main_app().filter(|_| bundled) {
+        Some(service) => Ok(Box::new(app_service::MainAppLoginItem::new(
+            service, agent, exe,
+        ))),
+        None => Ok(Box::new(agent)),
+    }
 }
 
 /// The login item for this OS, for the current user, starting `exe`. `data_dir` is the
@@ -192,6 +247,23 @@ mod tests {
     /// A program path full of characters that need quoting or escaping in both formats.
     pub(super) const NASTY_EXE: &str =
         "/Applications/Bit Trader & Co <beta>/BitTrader Worker.app/Contents/MacOS/bittrader-worker";
+
+    #[test]
+    fn app_bundles_are_told_from_bare_binaries() {
+        assert!(is_inside_app_bundle(Path::new(NASTY_EXE)));
+        assert!(is_inside_app_bundle(Path::new(
+            "/Users/me/Downloads/BitTrader Worker.app/Contents/MacOS/bittrader-worker"
+        )));
+        for bare in [
+            "/Users/me/src/bittrader/target/debug/bittrader-worker",
+            "/Applications/BitTrader Worker.app/Contents/Resources/bittrader-worker",
+            "/Contents/MacOS/bittrader-worker",
+            "bittrader-worker",
+            "/",
+        ] {
+            assert!(!is_inside_app_bundle(Path::new(bare)), "{bare}");
+        }
+    }
 
     #[test]
     fn status_serializes_for_the_status_json() {
