@@ -180,6 +180,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if let Some(ip) = &report.node_ip {
                     println!("node ip {ip}");
                 }
+                if let Some(ray) = &report.ray {
+                    let version = ray.version.as_deref().unwrap_or("version unknown");
+                    println!("ray {} ({version})", ray.path);
+                }
                 if let Some(status) = &report.status {
                     println!(
                         "mode {}",

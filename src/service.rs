@@ -98,6 +98,7 @@ pub fn initial_report(paths: &Paths) -> StatusReport {
         worker_pid: None,
         node_ip: None,
         log_file: paths.log_file().display().to_string(),
+        ray: None,
     }
 }
 
@@ -156,8 +157,8 @@ pub async fn serve(
         )),
         worker::Orphan::None => {}
     }
+    // Which `ray` the worker runs goes to the log and the status once the driver runs.
     let ray = locate_ray(config.ray_path.clone(), paths.clone()).await;
-    startup_lines.push(format!("Ray: {}", ray.display()));
     let demo = if demo_if_unconfigured && config.head.is_none() {
         let log = paths.home.join("demo-head.log");
         match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &log)).await {

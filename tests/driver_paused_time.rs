@@ -40,14 +40,7 @@ impl Harness {
         let world = FakePlatform::new();
         world.set_script(script);
         let (requests, requests_rx) = mpsc::channel(16);
-        let (status_tx, status) = watch::channel(StatusReport {
-            summary: String::new(),
-            status: None,
-            pid: 0,
-            worker_pid: None,
-            node_ip: None,
-            log_file: String::new(),
-        });
+        let (status_tx, status) = watch::channel(StatusReport::default());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let options = DriverOptions {
             settings: runtime::settings_from(&config, false),

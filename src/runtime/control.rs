@@ -44,8 +44,17 @@ pub enum Request {
     System { event: SystemEvent },
 }
 
+/// The `ray` the worker runs, and its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RayInUse {
+    /// Where it is.
+    pub path: String,
+    /// What `ray --version` said, if it answered.
+    pub version: Option<String>,
+}
+
 /// The running instance's state, as the CLI shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
     /// One line for people.
     pub summary: String,
@@ -59,6 +68,9 @@ pub struct StatusReport {
     pub node_ip: Option<String>,
     /// Where the state changes are logged.
     pub log_file: String,
+    /// The `ray` the worker runs, once known (`None`: not found, or not yet looked up).
+    #[serde(default)]
+    pub ray: Option<RayInUse>,
 }
 
 impl StatusReport {
@@ -76,6 +88,7 @@ impl StatusReport {
             worker_pid,
             node_ip,
             log_file: log_file.display().to_string(),
+            ray: None,
         }
     }
 }

@@ -102,6 +102,8 @@ enum Message {
     },
     /// A line for `worker.log`.
     Note(String),
+    /// The `ray` a worker runs was looked up.
+    RayInUse(Option<control::RayInUse>),
 }
 
 /// The driver's state: the supervisor, the worker it started, and the channels of the world.
@@ -120,6 +122,7 @@ struct Driver<P: Platform> {
     starting: Option<u64>,
     starts: u64,
     node_ip: Option<String>,
+    ray_in_use: Option<control::RayInUse>,
     messages: mpsc::UnboundedSender<Message>,
     reports: mpsc::UnboundedSender<WorkerReport>,
     status: watch::Sender<StatusReport>,
@@ -184,6 +187,7 @@ pub async fn run<P: Platform>(
         starting: None,
         starts: 0,
         node_ip: None,
+        ray_in_use: None,
         messages: messages_tx,
         reports: reports_tx,
         status,
@@ -192,6 +196,7 @@ pub async fn run<P: Platform>(
         will_sleeps_seen: 0,
         quitting: Vec::new(),
     };
+    driver.look_up_ray();
     tokio::pin!(shutdown);
     let mut shutdown_seen = false;
 
@@ -375,12 +380,24 @@ impl<P: Platform> Driver<P> {
     }
 
     fn report(&self, status: &Status) -> StatusReport {
-        StatusReport::new(
-            status,
-            self.worker.as_ref().map(|w| w.pid()),
-            self.node_ip.clone(),
-            self.log.path(),
-        )
+        StatusReport {
+            ray: self.ray_in_use.clone(),
+            ..StatusReport::new(
+                status,
+                self.worker.as_ref().map(|w| w.pid()),
+                self.node_ip.clone(),
+                self.log.path(),
+            )
+        }
+    }
+
+    /// Finds out which `ray` a worker runs, and its version, off the loop.
+    fn look_up_ray(&self) {
+        let lookup = self.platform.ray_in_use();
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let _ = messages.send(Message::RayInUse(lookup.await));
+        });
     }
 
     /// Runs `task` on its own and feeds its event to the supervisor when it is done.
@@ -398,7 +415,25 @@ impl<P: Platform> Driver<P> {
 
     fn on_message(&mut self, message: Message) {
         match message {
-            Message::Event(event) => self.sup.handle_event(now(), event),
+            Message::Event(event) => {
+                // A new install may be another `ray`, or the same one at another version.
+                if matches!(event, Event::RayInstallEnded(Ok(_))) {
+                    self.look_up_ray();
+                }
+                self.sup.handle_event(now(), event)
+            }
+            Message::RayInUse(ray) => {
+                let line = match &ray {
+                    Some(ray) => format!(
+                        "🐍 Ray: {} ({})",
+                        ray.path,
+                        ray.version.as_deref().unwrap_or("version unknown")
+                    ),
+                    None => "🐍 Ray: not found".to_string(),
+                };
+                let _ = self.log.line(&line);
+                self.ray_in_use = ray;
+            }
             Message::Note(line) => {
                 let _ = self.log.line(&line);
             }

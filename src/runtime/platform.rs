@@ -23,6 +23,7 @@ use crate::ray_output;
 use crate::setup::SetupProgress;
 use crate::supervisor::{SpawnFailure, TreeReading, WorkerSpec};
 
+use super::control::RayInUse;
 use super::drain;
 use super::log::RotatingLog;
 use super::probe::{self, TailscaleCli};
@@ -71,6 +72,11 @@ pub trait Platform: Send + Sync + 'static {
         node_ip: IpAddr,
         reports: mpsc::UnboundedSender<WorkerReport>,
     ) -> Result<Self::Worker, SpawnFailure>;
+
+    /// The `ray` a worker would run now, and its version (`None`: none found).
+    fn ray_in_use(&self) -> impl Future<Output = Option<RayInUse>> + Send + 'static {
+        std::future::ready(None)
+    }
 
     /// What an exit means, from the end of the worker's output.
     fn explain_exit(
@@ -247,6 +253,20 @@ impl Platform for SystemPlatform {
             self.ray_log.clone(),
             reports,
         )
+    }
+
+    fn ray_in_use(&self) -> impl Future<Output = Option<RayInUse>> + Send + 'static {
+        let ray = self.ray().ray;
+        async move {
+            if !ray.is_file() {
+                return None;
+            }
+            let version = local_ray_version(&ray).await;
+            Some(RayInUse {
+                path: ray.display().to_string(),
+                version,
+            })
+        }
     }
 
     fn explain_exit(
