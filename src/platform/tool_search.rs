@@ -141,8 +141,8 @@ pub fn is_executable_file(path: &Path) -> bool {
 /// Why the login shell's PATH could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginShellError {
-    /// `$SHELL` is not set.
-    #[error("SHELL is not set")]
+    /// Neither `$SHELL` nor the user's account names a shell.
+    #[error("no login shell: SHELL is not set and the user's account names none")]
     NoShell,
     /// The shell could not be run or did not finish in time.
     #[error(transparent)]
@@ -180,13 +180,24 @@ pub fn parse_login_shell_output(stdout: &str) -> Option<&str> {
         .filter(|path| !path.is_empty())
 }
 
+/// The user's shell: `$SHELL`, else the one their account names (an app launched by launchd
+/// may have no `$SHELL`; Terminal would use the account's).
+fn user_shell() -> Option<OsString> {
+    if let Some(shell) = std::env::var_os("SHELL").filter(|s| !s.is_empty()) {
+        return Some(shell);
+    }
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid()).ok()??;
+    let shell = user.shell.into_os_string();
+    (!shell.is_empty()).then_some(shell)
+}
+
 /// The login shell's PATH for this process: asked of `$SHELL` on the first call (blocking up
 /// to [`LOGIN_SHELL_TIMEOUT`]), then remembered, failure included, so that no second shell is
 /// ever started. Run it off any event loop.
 pub fn load_login_shell_path() -> Option<OsString> {
     LOGIN_SHELL_PATH
         .get_or_init(|| {
-            let shell = std::env::var_os("SHELL").ok_or(LoginShellError::NoShell);
+            let shell = user_shell().ok_or(LoginShellError::NoShell);
             shell
                 .and_then(|shell| login_shell_path(Path::new(&shell)))
                 .ok()

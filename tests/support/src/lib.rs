@@ -12,6 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod daemon;
+pub mod display;
 pub mod head;
 pub mod lab;
 pub mod process;
