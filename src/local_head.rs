@@ -25,6 +25,7 @@ impl LocalHead {
         let out =
             std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let err = out.try_clone()?;
+        use crate::platform::command::CountedSpawn;
         use std::os::unix::process::CommandExt;
         let child = Command::new(ray)
             .args([
@@ -41,7 +42,7 @@ impl LocalHead {
             .stdout(out)
             .stderr(err)
             .process_group(0)
-            .spawn()
+            .spawn_counted()
             .with_context(|| {
                 format!(
                     "could not run {}: install Ray first with `bittrader-worker setup`",
