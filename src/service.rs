@@ -35,6 +35,8 @@ pub fn initial_report(paths: &Paths) -> StatusReport {
         worker_pid: None,
         node_ip: None,
         log_file: paths.log_file().display().to_string(),
+        processes_spawned: crate::platform::command::processes_spawned(),
+        power: None,
     }
 }
 

@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::model::{Status, SystemEvent};
+use crate::model::{PowerSnapshot, Status, SystemEvent};
 
 /// A request from the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +54,14 @@ pub struct StatusReport {
     pub node_ip: Option<String>,
     /// Where the state changes are logged.
     pub log_file: String,
+    /// Every process this program has started so far (workers, `tailscale`, `ray --version`,
+    /// drains…): while idle it must not grow. Absent from an older daemon's answer.
+    #[serde(default)]
+    pub processes_spawned: u64,
+    /// The machine's power as last read (the tray shows the battery from it rather than
+    /// reading it again); `None` before the first reading or from an older daemon.
+    #[serde(default)]
+    pub power: Option<PowerSnapshot>,
 }
 
 impl StatusReport {
@@ -63,6 +71,7 @@ impl StatusReport {
         worker_pid: Option<u32>,
         node_ip: Option<String>,
         log_file: &Path,
+        power: Option<PowerSnapshot>,
     ) -> Self {
         StatusReport {
             summary: crate::text::summary(status),
@@ -71,6 +80,8 @@ impl StatusReport {
             worker_pid,
             node_ip,
             log_file: log_file.display().to_string(),
+            processes_spawned: crate::platform::command::processes_spawned(),
+            power,
         }
     }
 }

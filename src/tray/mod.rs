@@ -473,7 +473,6 @@ async fn sample_extras(
     proxy: EventLoopProxy<UiEvent>,
     paths: Paths,
 ) {
-    use crate::platform::PowerSource;
     let cpu = std::sync::Arc::new(std::sync::Mutex::new(extras::WorkerCpu::default()));
     let exe = std::env::current_exe().ok();
     let mut cluster: Option<(f64, usize)> = None;
@@ -481,6 +480,9 @@ async fn sample_extras(
     let mut last: Option<Extras> = None;
     loop {
         let report = status.borrow().clone();
+        // The driver's machine watcher already reads the power every few seconds: the menu
+        // shows that reading rather than asking the OS a second time.
+        let battery = report.power.as_ref().and_then(extras::battery_line);
         let worker = report.worker_pid.zip(
             report
                 .status
@@ -504,7 +506,6 @@ async fn sample_extras(
         let exe = exe.clone();
         let data_dir = paths.home.clone();
         let sampled = tokio::task::spawn_blocking(move || {
-            let battery = extras::battery_line(&crate::platform::SystemPower.power());
             let busy = worker
                 .and_then(|(pid, offered)| cpu.lock().ok().map(|mut cpu| cpu.sample(pid, offered)));
             let cluster = if ask_cluster {
