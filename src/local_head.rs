@@ -70,6 +70,7 @@ impl LocalHead {
         };
         let out = std::fs::File::create(log).map_err(log_error)?;
         let err = out.try_clone().map_err(log_error)?;
+        use crate::platform::command::CountedSpawn;
         use std::os::unix::process::CommandExt;
         let child = Command::new(ray)
             .args([
@@ -86,7 +87,7 @@ impl LocalHead {
             .stdout(out)
             .stderr(err)
             .process_group(0)
-            .spawn()
+            .spawn_counted()
             .map_err(|source| LocalHeadError::Spawn {
                 ray: ray.display().to_string(),
                 source,

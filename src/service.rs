@@ -99,6 +99,8 @@ pub fn initial_report(paths: &Paths) -> StatusReport {
         node_ip: None,
         log_file: paths.log_file().display().to_string(),
         ray: None,
+        processes_spawned: crate::platform::command::processes_spawned(),
+        power: None,
     }
 }
 

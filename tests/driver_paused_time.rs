@@ -307,3 +307,33 @@ async fn an_announced_sleep_is_held_until_the_worker_stopped() {
     assert_eq!(h.world.record().starts.len(), 2, "one new worker, not two");
     h.stop().await;
 }
+
+/// The tray shows the battery from the status report instead of reading the OS again
+/// (issue 7, "power read twice"): the report carries what the machine watcher last read.
+#[tokio::test(start_paused = true)]
+async fn the_report_carries_the_power_the_watcher_read() {
+    use bittrader_worker::model::{Battery, ChargeState, PowerSnapshot};
+    let mut h = Harness::start(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    let desktop = h.status.borrow().power;
+    assert_eq!(
+        desktop,
+        Some(PowerSnapshot {
+            on_ac: true,
+            battery: None
+        })
+    );
+    let on_battery = PowerSnapshot {
+        on_ac: false,
+        battery: Some(Battery {
+            percent: 64,
+            state: ChargeState::Discharging,
+        }),
+    };
+    h.world.machine_facts().set_power(on_battery);
+    let seen = tokio::time::timeout(secs(30), h.status.wait_for(|r| r.power == Some(on_battery)))
+        .await
+        .is_ok_and(|seen| seen.is_ok());
+    assert!(seen, "the report shows the new reading");
+    h.stop().await;
+}

@@ -1,9 +1,9 @@
 //! The machine's power situation, as the OS readers report it and the supervisor uses it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the battery is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChargeState {
     /// Taking charge from an external supply.
@@ -21,7 +21,7 @@ pub enum ChargeState {
 }
 
 /// One battery, or several combined into one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Battery {
     /// Charge level, 0 to 100.
     pub percent: u8,
@@ -30,7 +30,7 @@ pub struct Battery {
 }
 
 /// The machine's power situation at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PowerSnapshot {
     /// Running from an external supply (mains, USB-C charger) rather than from the battery.
     pub on_ac: bool,

@@ -1,8 +1,11 @@
-//! Running an OS command with a deadline: the one way this crate's OS-fact code (`pmset`,
-//! `ioreg`, `sysctl`, `launchctl`) runs a program, so that a hung one can never hang the
-//! caller, and every process it starts is counted ([`processes_spawned`]).
+//! Starting processes: the one place that does, so that every process the app starts is
+//! counted ([`processes_spawned`], shown by `status --json`): an idle app must start none.
 //!
-//! It runs and collects; it never interprets the output (the parsers next to each caller do).
+//! [`run_with_timeout`] runs an OS command (`launchctl`) with a deadline so a hung one never
+//! hangs the caller; [`output_within`] does the same on tokio (`tailscale`, `ray --version`,
+//! `ray drain-node`); [`CountedSpawn`] starts a long-lived child (the `ray start` worker, the
+//! demo head). It runs and collects; it never interprets the output (the parsers next to each
+//! caller do).
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -12,12 +15,70 @@ use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
 
-/// Every process [`run_with_timeout`] started since this program began.
+/// Every process this module started since this program began.
 static PROCESSES_SPAWNED: AtomicU64 = AtomicU64::new(0);
 
-/// How many processes [`run_with_timeout`] has started (successfully) so far.
+/// How many processes this program has started (successfully) so far.
 pub fn processes_spawned() -> u64 {
     PROCESSES_SPAWNED.load(Ordering::Relaxed)
+}
+
+/// Starting a command, counted. Every `spawn` of the app goes through this (or through
+/// [`run_with_timeout`] / [`output_within`], which use it), so that [`processes_spawned`] is
+/// the whole truth.
+pub trait CountedSpawn {
+    /// The started child.
+    type Child;
+    /// `spawn()`, counting the process when it started.
+    fn spawn_counted(&mut self) -> std::io::Result<Self::Child>;
+}
+
+impl CountedSpawn for Command {
+    type Child = std::process::Child;
+    fn spawn_counted(&mut self) -> std::io::Result<Self::Child> {
+        let child = self.spawn()?;
+        PROCESSES_SPAWNED.fetch_add(1, Ordering::Relaxed);
+        Ok(child)
+    }
+}
+
+impl CountedSpawn for tokio::process::Command {
+    type Child = tokio::process::Child;
+    fn spawn_counted(&mut self) -> std::io::Result<Self::Child> {
+        let child = self.spawn()?;
+        PROCESSES_SPAWNED.fetch_add(1, Ordering::Relaxed);
+        Ok(child)
+    }
+}
+
+/// Runs `command` on tokio with its output piped and returns it, or kills it once `timeout`
+/// passes (tokio's `output()`, counted and bounded). A non-zero exit is an `Ok`: the caller
+/// reads what it printed.
+pub async fn output_within(
+    command: &mut tokio::process::Command,
+    timeout: Duration,
+) -> Result<std::process::Output, CommandError> {
+    let program = command
+        .as_std()
+        .get_program()
+        .to_string_lossy()
+        .into_owned();
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = command
+        .spawn_counted()
+        .map_err(|source| CommandError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
+    // On the deadline the future, and with it the child, is dropped: `kill_on_drop` ends it.
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(source)) => Err(CommandError::Wait { program, source }),
+        Err(_) => Err(CommandError::TimedOut { program, timeout }),
+    }
 }
 
 /// What a finished command printed and how it ended.
@@ -88,12 +149,11 @@ pub fn run_with_timeout(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
+        .spawn_counted()
         .map_err(|source| CommandError::Spawn {
             program: program.to_string(),
             source,
         })?;
-    PROCESSES_SPAWNED.fetch_add(1, Ordering::Relaxed);
     let stdout = child.stdout.take().map(collect_in_background);
     let stderr = child.stderr.take().map(collect_in_background);
     let status = match child.wait_timeout(timeout) {
@@ -230,6 +290,34 @@ mod tests {
         .expect("runs");
         assert!(out.success());
         assert_eq!(out.stdout.len(), 300_000);
+    }
+
+    #[tokio::test]
+    async fn async_output_is_collected_and_bounded() {
+        let mut echo = tokio::process::Command::new("sh");
+        echo.args(["-c", "echo out; exit 4"]);
+        let out = output_within(&mut echo, Duration::from_secs(5))
+            .await
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(4));
+        assert_eq!(out.stdout, b"out\n");
+
+        let start = Instant::now();
+        let mut sleep = tokio::process::Command::new("sleep");
+        sleep.arg("10");
+        let result = output_within(&mut sleep, Duration::from_millis(200)).await;
+        assert!(
+            matches!(result, Err(CommandError::TimedOut { .. })),
+            "{result:?}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(3));
+
+        let mut missing = tokio::process::Command::new("/nonexistent/tailscale");
+        let result = output_within(&mut missing, Duration::from_secs(1)).await;
+        assert!(
+            matches!(result, Err(CommandError::Spawn { .. })),
+            "{result:?}"
+        );
     }
 
     #[test]

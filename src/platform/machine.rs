@@ -173,33 +173,63 @@ pub fn linux_form_factor(chassis_type_file: &Path, power_supply_dir: &Path) -> F
     }
 }
 
-/// This machine's form factor. macOS: `sysctl -n hw.model`, then whether `pmset` lists an
-/// internal battery. Elsewhere: [`linux_form_factor`] on the real paths.
+/// This machine's form factor. macOS: the `hw.model` sysctl, then whether IOKit lists an
+/// internal battery, both in-process. Elsewhere: [`linux_form_factor`] on the real paths.
 #[cfg(target_os = "macos")]
 pub fn detect_form_factor() -> FormFactor {
-    use super::command::{run_with_timeout, CommandOutput};
-    use super::power::parse_pmset_batt;
-    use std::time::Duration;
+    use super::power::{PowerSource, SystemPower};
 
-    let timeout = Duration::from_secs(3);
-    let by_model = run_with_timeout("/usr/sbin/sysctl", &["-n", "hw.model"], timeout)
-        .ok()
-        .filter(CommandOutput::success)
-        .map(|out| form_factor_from_hw_model(&out.stdout))
+    let by_model = macos_hw_model()
+        .map(|model| form_factor_from_hw_model(&model))
         .unwrap_or(FormFactor::Unknown);
     if by_model != FormFactor::Unknown {
         return by_model;
     }
-    let has_battery = run_with_timeout("/usr/bin/pmset", &["-g", "batt"], timeout)
-        .ok()
-        .filter(CommandOutput::success)
-        .and_then(|out| parse_pmset_batt(&out.stdout))
-        .map(|snapshot| snapshot.battery.is_some());
-    or_by_battery(by_model, has_battery)
+    // Reading the power sources cannot tell "no battery" from "could not ask": either way
+    // no battery was seen, which is what a desktop shows.
+    or_by_battery(by_model, Some(SystemPower.power().battery.is_some()))
 }
 
-/// This machine's form factor. macOS: `sysctl -n hw.model`, then whether `pmset` lists an
-/// internal battery. Elsewhere: [`linux_form_factor`] on the real paths.
+/// `sysctl hw.model` (`MacBookPro18,3`, `Mac15,12`) through `sysctlbyname`, not the command.
+#[cfg(target_os = "macos")]
+fn macos_hw_model() -> Option<String> {
+    let name = c"hw.model";
+    let mut len: libc::size_t = 0;
+    // SAFETY: a NUL-terminated name; a null buffer asks for the value's size in `len`.
+    let asked = unsafe {
+        libc::sysctlbyname(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if asked != 0 || len == 0 {
+        return None;
+    }
+    let mut buffer = vec![0u8; len];
+    // SAFETY: `buffer` has `len` writable bytes and `len` says so.
+    let read = unsafe {
+        libc::sysctlbyname(
+            name.as_ptr(),
+            buffer.as_mut_ptr().cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if read != 0 {
+        return None;
+    }
+    buffer.truncate(len);
+    // The value is a C string: drop its NUL.
+    let text = std::ffi::CStr::from_bytes_until_nul(&buffer).ok()?;
+    Some(text.to_string_lossy().into_owned())
+}
+
+/// This machine's form factor. macOS: the `hw.model` sysctl, then whether IOKit lists an
+/// internal battery, both in-process. Elsewhere: [`linux_form_factor`] on the real paths.
 #[cfg(not(target_os = "macos"))]
 pub fn detect_form_factor() -> FormFactor {
     linux_form_factor(

@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::model::{Status, SystemEvent};
+use crate::model::{PowerSnapshot, Status, SystemEvent};
 
 /// A request from the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +71,14 @@ pub struct StatusReport {
     /// The `ray` the worker runs, once known (`None`: not found, or not yet looked up).
     #[serde(default)]
     pub ray: Option<RayInUse>,
+    /// Every process this program has started so far (workers, `tailscale`, `ray --version`,
+    /// drains…): while idle it must not grow. Absent from an older daemon's answer.
+    #[serde(default)]
+    pub processes_spawned: u64,
+    /// The machine's power as last read (the tray shows the battery from it rather than
+    /// reading it again); `None` before the first reading or from an older daemon.
+    #[serde(default)]
+    pub power: Option<PowerSnapshot>,
 }
 
 impl StatusReport {
@@ -80,6 +88,7 @@ impl StatusReport {
         worker_pid: Option<u32>,
         node_ip: Option<String>,
         log_file: &Path,
+        power: Option<PowerSnapshot>,
     ) -> Self {
         StatusReport {
             summary: crate::text::summary(status),
@@ -89,6 +98,8 @@ impl StatusReport {
             node_ip,
             log_file: log_file.display().to_string(),
             ray: None,
+            processes_spawned: crate::platform::command::processes_spawned(),
+            power,
         }
     }
 }

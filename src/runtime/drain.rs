@@ -29,6 +29,7 @@ use crate::supervisor::TreeReading;
 
 use crate::model::HeadAddress;
 use crate::model::WorkerFailure;
+use crate::platform::command::{output_within, CommandError};
 use crate::platform::{ProcessTable, SystemProcesses};
 use crate::ray_output::{self};
 use crate::runtime::worker::RayCommand;
@@ -161,24 +162,26 @@ pub async fn request_drain(
         });
     }
     let mut command = ray.command(drain_args(head, node_id, message, deadline));
-    command.envs(GCS_CONNECT_ENV).kill_on_drop(true);
-    let output = match tokio::time::timeout(REQUEST_TIMEOUT, command.output()).await {
-        Err(_) => {
+    command.envs(GCS_CONNECT_ENV);
+    let output = match output_within(&mut command, REQUEST_TIMEOUT).await {
+        Err(CommandError::TimedOut { .. }) => {
             return Err(DrainError::TimedOut {
                 secs: REQUEST_TIMEOUT.as_secs(),
             })
         }
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(CommandError::Spawn { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
             return Err(DrainError::RayMissing {
                 path: ray.ray.display().to_string(),
             })
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             return Err(DrainError::Failed {
-                detail: format!("could not run `{}`: {e}", ray.ray.display()),
+                detail: e.to_string(),
             })
         }
-        Ok(Ok(output)) => output,
+        Ok(output) => output,
     };
     if output.status.success() {
         return Ok(());

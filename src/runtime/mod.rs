@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::config::{Config, Paths};
-use crate::model::{HeadAddress, Notice, SleepGate, Status, SystemEvent};
+use crate::model::{HeadAddress, Notice, PowerSnapshot, SleepGate, Status, SystemEvent};
 use crate::supervisor::{
     Action, Event, HeadProbe, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand,
     WorkerExit, WorkerSpec,
@@ -123,6 +123,8 @@ struct Driver<P: Platform> {
     starts: u64,
     node_ip: Option<String>,
     ray_in_use: Option<control::RayInUse>,
+    /// The machine's power as the watcher last reported it, for the status report.
+    power: Option<PowerSnapshot>,
     messages: mpsc::UnboundedSender<Message>,
     reports: mpsc::UnboundedSender<WorkerReport>,
     status: watch::Sender<StatusReport>,
@@ -188,6 +190,7 @@ pub async fn run<P: Platform>(
         starts: 0,
         node_ip: None,
         ray_in_use: None,
+        power: None,
         messages: messages_tx,
         reports: reports_tx,
         status,
@@ -213,7 +216,7 @@ pub async fn run<P: Platform>(
         };
         tokio::select! {
             _ = sleep => driver.sup.handle_timeout(now()),
-            Some(event) = events_rx.recv() => driver.sup.handle_event(now(), event),
+            Some(event) = events_rx.recv() => driver.on_machine(event),
             Some(message) = messages_rx.recv() => driver.on_message(message),
             Some(report) = reports_rx.recv() => driver.on_report(report),
             Some(event) = system_rx.recv() => driver.on_system(event),
@@ -387,6 +390,7 @@ impl<P: Platform> Driver<P> {
                 self.worker.as_ref().map(|w| w.pid()),
                 self.node_ip.clone(),
                 self.log.path(),
+                self.power,
             )
         }
     }
@@ -411,6 +415,15 @@ impl<P: Platform> Driver<P> {
     /// Feeds `event` to the supervisor after the actions being carried out now.
     fn event_later(&self, event: Event) {
         let _ = self.messages.send(Message::Event(event));
+    }
+
+    /// A fact from the machine watcher: fed to the supervisor, and the power kept for the
+    /// report.
+    fn on_machine(&mut self, event: Event) {
+        if let Event::Power(power) = event {
+            self.power = Some(power);
+        }
+        self.sup.handle_event(now(), event);
     }
 
     fn on_message(&mut self, message: Message) {

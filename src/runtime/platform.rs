@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{Config, NodeIp, Paths};
 use crate::model::{HeadAddress, InstallStep, SleepGate, SystemEvent, Unreachable, WorkerFailure};
 use crate::platform::clock::{SleepClock, SystemSleepClock};
+use crate::platform::command::output_within;
 use crate::platform::tool_search::{self, ToolSearch};
 use crate::platform::{PowerSource, SystemPower, SystemProcesses};
 use crate::ray_output;
@@ -419,14 +420,10 @@ async fn run_setup_child(
 
 /// This machine's Ray version (`ray --version`), if it answers in time.
 pub async fn local_ray_version(ray: &std::path::Path) -> Option<String> {
-    let run = tokio::process::Command::new(ray)
-        .arg("--version")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(RAY_VERSION_TIMEOUT, run)
+    let mut command = tokio::process::Command::new(ray);
+    command.arg("--version").stdin(std::process::Stdio::null());
+    let output = output_within(&mut command, RAY_VERSION_TIMEOUT)
         .await
-        .ok()?
         .ok()?;
     ray_output::parse_ray_version(&String::from_utf8_lossy(&output.stdout))
 }

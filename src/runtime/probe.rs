@@ -2,11 +2,16 @@
 //!
 //! The probe is a TCP connect to the head's GCS port with a short timeout: it costs nothing,
 //! needs no root (unlike ICMP) and no Python (unlike the old `ray.init` health check), and it
-//! tests the very port the worker needs. When it fails, Tailscale is asked why.
+//! tests the very port the worker needs. When it fails, Tailscale is asked why, through a
+//! cached answer: an idle app that waits for a head that is down starts one `tailscale`
+//! process per [`TAILSCALE_ANSWER_MAX_AGE`](crate::supervisor::settings::TAILSCALE_ANSWER_MAX_AGE),
+//! not one per probe.
 
+use std::ffi::OsStr;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -16,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::model::HeadAddress;
 use crate::model::Unreachable;
+use crate::platform::command::output_within;
 use crate::tailscale::{self, TailscaleStatus};
 
 /// `tailscale status --json` can hang for a long time after a wake: never wait longer.
@@ -81,53 +87,122 @@ fn classify(error: io::Error) -> Unreachable {
     }
 }
 
-/// The `tailscale` command line, when this machine has it.
+/// Where the `tailscale` CLI is looked for after `$BITTRADER_TAILSCALE`, before `PATH`. A
+/// GUI app's `PATH` is `/usr/bin:/bin:/usr/sbin:/sbin`, which has none of them. The app's own
+/// binary comes first: it always talks to the Tailscale that runs (the App Store and
+/// standalone variants have no other CLI); `/usr/local/bin/tailscale` is the link the
+/// standalone app installs, `/opt/homebrew/bin/tailscale` the open-source formula.
+pub const TAILSCALE_PLACES: [&str; 3] = [
+    "/Applications/Tailscale.app/Contents/MacOS/Tailscale",
+    "/usr/local/bin/tailscale",
+    "/opt/homebrew/bin/tailscale",
+];
+
+/// Picks the CLI: `chosen` (`$BITTRADER_TAILSCALE`, for tests) when set, used only if it
+/// exists; else the first of [`TAILSCALE_PLACES`], then of `PATH`'s folders, that `exists`.
+pub fn find_tailscale(
+    chosen: Option<&OsStr>,
+    path_var: Option<&OsStr>,
+    exists: impl Fn(&Path) -> bool,
+) -> Option<PathBuf> {
+    if let Some(chosen) = chosen {
+        let path = PathBuf::from(chosen);
+        return exists(&path).then_some(path);
+    }
+    let on_path = path_var
+        .into_iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("tailscale"));
+    TAILSCALE_PLACES
+        .iter()
+        .map(PathBuf::from)
+        .chain(on_path)
+        .find(|candidate| exists(candidate))
+}
+
+/// The `tailscale` command line, when this machine has it, and its last answer. Clones share
+/// the answer, so every probe and worker start reads one cache.
 #[derive(Debug, Clone, Default)]
 pub struct TailscaleCli {
     path: Option<PathBuf>,
+    /// The last `status --json` answer and when it was asked. An async mutex, held while the
+    /// CLI runs, so that two callers at once start one process, not two.
+    last: Arc<tokio::sync::Mutex<Option<TailscaleAnswer>>>,
+}
+
+/// One run of `tailscale status --json`.
+#[derive(Debug, Clone)]
+struct TailscaleAnswer {
+    /// Tokio's clock, so that paused-time tests can age it.
+    asked_at: tokio::time::Instant,
+    /// `None`: it failed, hung or printed nothing readable; that is remembered too, so a
+    /// wedged CLI is not asked again every second.
+    status: Option<TailscaleStatus>,
 }
 
 impl TailscaleCli {
-    /// Finds the CLI: `$BITTRADER_TAILSCALE` (tests), then `PATH`, then the macOS app bundle.
+    /// Finds the CLI (see [`find_tailscale`]).
     pub fn discover() -> Self {
-        if let Some(path) = std::env::var_os("BITTRADER_TAILSCALE") {
-            let path = PathBuf::from(path);
-            return TailscaleCli {
-                path: path.exists().then_some(path),
-            };
-        }
-        let in_path = std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("tailscale"))
-                .find(|candidate| candidate.is_file())
-        });
-        let app = PathBuf::from("/Applications/Tailscale.app/Contents/MacOS/Tailscale");
+        let chosen = std::env::var_os("BITTRADER_TAILSCALE");
+        let path_var = std::env::var_os("PATH");
+        TailscaleCli::at(find_tailscale(
+            chosen.as_deref(),
+            path_var.as_deref(),
+            Path::is_file,
+        ))
+    }
+
+    /// The CLI at `path` (`None`: no Tailscale).
+    pub fn at(path: Option<PathBuf>) -> Self {
         TailscaleCli {
-            path: in_path.or_else(|| app.is_file().then_some(app)),
+            path,
+            last: Arc::default(),
         }
     }
 
     /// No Tailscale at all.
     pub fn none() -> Self {
-        TailscaleCli { path: None }
+        TailscaleCli::at(None)
     }
 
-    /// `tailscale status --json`, parsed; `None` when absent, slow or unreadable.
+    /// `tailscale status --json`, parsed; `None` when absent, slow or unreadable. Answers
+    /// from the last run while it is younger than
+    /// [`TAILSCALE_ANSWER_MAX_AGE`](crate::supervisor::settings::TAILSCALE_ANSWER_MAX_AGE).
     pub async fn status(&self) -> Option<TailscaleStatus> {
-        let path = self.path.as_ref()?;
-        let run = Command::new(path)
-            .args(["status", "--json"])
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        let output = tokio::time::timeout(TAILSCALE_TIMEOUT, run)
+        self.status_within(crate::supervisor::settings::TAILSCALE_ANSWER_MAX_AGE)
             .await
-            .ok()?
-            .ok()?;
-        // `tailscale status` exits non-zero when stopped but still prints the JSON.
-        tailscale::parse(&String::from_utf8_lossy(&output.stdout)).ok()
     }
+
+    /// [`TailscaleCli::status`] with the answer's age limit given.
+    pub async fn status_within(&self, max_age: Duration) -> Option<TailscaleStatus> {
+        let path = self.path.as_ref()?;
+        let mut last = self.last.lock().await;
+        if let Some(answer) = last.as_ref() {
+            if answer.asked_at.elapsed() < max_age {
+                return answer.status.clone();
+            }
+        }
+        let status = run_status(path).await;
+        *last = Some(TailscaleAnswer {
+            asked_at: tokio::time::Instant::now(),
+            status: status.clone(),
+        });
+        status
+    }
+}
+
+/// Runs `tailscale status --json` once.
+async fn run_status(path: &Path) -> Option<TailscaleStatus> {
+    let mut command = Command::new(path);
+    command
+        .args(["status", "--json"])
+        // The app bundle's binary is the GUI unless told otherwise: run from a LaunchAgent
+        // it would open a second Tailscale app instead of answering.
+        .env("TAILSCALE_BE_CLI", "1")
+        .stdin(std::process::Stdio::null());
+    let output = output_within(&mut command, TAILSCALE_TIMEOUT).await.ok()?;
+    // `tailscale status` exits non-zero when stopped but still prints the JSON.
+    tailscale::parse(&String::from_utf8_lossy(&output.stdout)).ok()
 }
 
 /// This machine's address for the cluster: the Tailscale IPv4 when Tailscale runs, else the
@@ -205,6 +280,103 @@ mod tests {
         drop(listener);
         let why = probe_head(&local(port), Duration::from_secs(1), &TailscaleCli::none()).await;
         assert_eq!(why, Some(Unreachable::Refused));
+    }
+
+    #[test]
+    fn tailscale_is_found_in_the_well_known_places_before_path() {
+        let app = Path::new(TAILSCALE_PLACES[0]);
+        let brew = Path::new("/opt/homebrew/bin/tailscale");
+        let in_path = Path::new("/usr/bin/tailscale");
+        let path_var = OsStr::new("/usr/bin:/bin");
+        let only = |present: Vec<&'static Path>| move |p: &Path| present.contains(&p);
+        assert_eq!(
+            find_tailscale(None, Some(path_var), only(vec![app, brew, in_path])).as_deref(),
+            Some(app)
+        );
+        assert_eq!(
+            find_tailscale(None, Some(path_var), only(vec![brew, in_path])).as_deref(),
+            Some(brew),
+            "a GUI app's PATH has no Homebrew"
+        );
+        assert_eq!(
+            find_tailscale(None, Some(path_var), only(vec![in_path])).as_deref(),
+            Some(in_path)
+        );
+        assert_eq!(find_tailscale(None, None, only(vec![])), None);
+        // The test override wins, and a missing one means no Tailscale.
+        let fake = OsStr::new("/tmp/fake/tailscale");
+        assert_eq!(
+            find_tailscale(Some(fake), Some(path_var), only(vec![app, Path::new(fake)])).as_deref(),
+            Some(Path::new(fake))
+        );
+        assert_eq!(find_tailscale(Some(fake), None, only(vec![app])), None);
+    }
+
+    /// A `tailscale` that appends one line per run (with `$TAILSCALE_BE_CLI`) to `calls` and
+    /// prints the recorded "Stopped" status.
+    fn counting_tailscale(dir: &Path) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let json = dir.join("status.json");
+        std::fs::write(
+            &json,
+            include_str!("../../tests/fixtures/tailscale_status_stopped_rockstor_SHORTENED.json"),
+        )
+        .expect("json");
+        let script = dir.join("tailscale");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"be_cli=${{TAILSCALE_BE_CLI:-unset}}\" >> '{}'\ncat '{}'\n",
+                dir.join("calls").display(),
+                json.display()
+            ),
+        )
+        .expect("script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        script
+    }
+
+    fn calls(dir: &Path) -> Vec<String> {
+        std::fs::read_to_string(dir.join("calls"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn many_failed_probes_ask_tailscale_once_as_a_cli() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cli = TailscaleCli::at(Some(counting_tailscale(dir.path())));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        drop(listener);
+        for _ in 0..20 {
+            let why = probe_head(&local(port), Duration::from_secs(1), &cli.clone()).await;
+            assert_eq!(
+                why,
+                Some(Unreachable::Refused),
+                "a LAN head needs no Tailscale"
+            );
+        }
+        assert_eq!(calls(dir.path()), ["be_cli=1"], "one run, as a CLI");
+        // The cached answer also serves the worker's node IP lookup.
+        let _ = node_ip_for(&local(port), &cli).await;
+        assert_eq!(calls(dir.path()).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_old_answer_is_asked_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cli = TailscaleCli::at(Some(counting_tailscale(dir.path())));
+        let max_age = Duration::from_millis(300);
+        let first = cli.status_within(max_age).await.expect("parsed");
+        assert_eq!(first.backend_state, tailscale::BackendState::Stopped);
+        assert!(cli.status_within(max_age).await.is_some());
+        assert_eq!(calls(dir.path()).len(), 1);
+        tokio::time::sleep(max_age + Duration::from_millis(50)).await;
+        assert!(cli.status_within(max_age).await.is_some());
+        assert_eq!(calls(dir.path()).len(), 2);
     }
 
     #[tokio::test]

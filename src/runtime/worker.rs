@@ -18,6 +18,8 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
+
+use crate::platform::command::CountedSpawn;
 use tokio::sync::mpsc;
 
 use crate::platform::ProcessTable;
@@ -142,7 +144,7 @@ pub fn spawn(
 ) -> Result<WorkerProcess, SpawnFailure> {
     let mut command = ray.command(ray_start_args(spec, node_ip));
     command.process_group(0).kill_on_drop(false);
-    let mut child = command.spawn().map_err(|e| {
+    let mut child = command.spawn_counted().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             SpawnFailure::RayMissing {
                 path: ray.ray.display().to_string(),

@@ -20,6 +20,12 @@ pub const SLEEP_CANCELLED_AFTER: Duration = Duration::from_secs(60);
 /// apart: a report from the other source within this of an admitted one is its echo.
 pub const WAKE_ECHO: Duration = Duration::from_secs(30);
 
+/// `tailscale status` is asked only to explain a failed probe and to find this machine's
+/// Tailscale address at a worker start; its answer (or its silence) is reused for this long.
+/// While the head is down the probe fails about every second, and one process a second is
+/// what an idle laptop must not cost; Tailscale's state changes on a human scale.
+pub const TAILSCALE_ANSWER_MAX_AGE: Duration = Duration::from_secs(30);
+
 /// Outage notifications ("head lost") are given at most this often: a flapping network must
 /// not notify every minute.
 pub const NOTIFY_OUTAGES_EVERY: Duration = Duration::from_secs(180);

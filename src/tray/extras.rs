@@ -1,6 +1,8 @@
 //! The figures the menu shows besides the supervisor's status: battery, how busy the worker
 //! is, the cluster's size. Sampled every few seconds on the runtime's thread (the OS calls
-//! block, so they run in `spawn_blocking`), never on the UI thread.
+//! block, so they run in `spawn_blocking`), never on the UI thread. The battery is not read
+//! here: it comes from the driver's status report (`StatusReport::power`), which the machine
+//! watcher keeps current, so the OS is asked once, not twice.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;

@@ -530,13 +530,15 @@ fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) 
 
 /// Sends fresh [`Extras`] to the UI every few seconds (only when they change).
 async fn sample_extras(status: watch::Receiver<StatusReport>, proxy: EventLoopProxy<UiEvent>) {
-    use crate::platform::PowerSource;
     let cpu = std::sync::Arc::new(std::sync::Mutex::new(extras::WorkerCpu::default()));
     let mut cluster: Option<(f64, usize)> = None;
     let mut round: u32 = 0;
     let mut last: Option<Extras> = None;
     loop {
         let report = status.borrow().clone();
+        // The driver's machine watcher already reads the power every few seconds: the menu
+        // shows that reading rather than asking the OS a second time.
+        let battery = report.power.as_ref().and_then(extras::battery_line);
         let worker = report.worker_pid.zip(
             report
                 .status
@@ -558,7 +560,6 @@ async fn sample_extras(status: watch::Receiver<StatusReport>, proxy: EventLoopPr
         let worker = worker.filter(|_| connected && round.is_multiple_of(extras::WORKER_CPU_EVERY));
         let cpu = cpu.clone();
         let sampled = tokio::task::spawn_blocking(move || {
-            let battery = extras::battery_line(&crate::platform::SystemPower.power());
             let busy = worker
                 .and_then(|(pid, offered)| cpu.lock().ok().map(|mut cpu| cpu.sample(pid, offered)));
             let cluster = if ask_cluster {

@@ -1,12 +1,15 @@
 //! Power facts: on mains or on battery, how full the battery is, whether the lid is closed.
 //!
-//! The parsers are pure, compiled on every OS and tested on recorded real outputs
-//! (`tests/fixtures/`): [`pmset`] reads `pmset -g batt` and `ioreg` (macOS), [`sysfs`] reads
-//! `/sys/class/power_supply/*/uevent` and `/proc/acpi/button/lid/*/state` (Linux) from a folder
-//! given as a parameter. [`SystemPower`] is the real machine, one file per OS (`macos.rs` runs
-//! the commands, `linux.rs` reads the real folders); [`crate::platform::fake::FakePower`] stands
-//! in for it in tests. This module reports facts only: what to do on battery or with the lid
-//! closed is the supervisor's decision.
+//! The readers are pure, compiled on every OS and tested: [`sources`] maps what macOS's IOKit
+//! power-sources API says, [`sysfs`] reads `/sys/class/power_supply/*/uevent` and
+//! `/proc/acpi/button/lid/*/state` (Linux) from a folder given as a parameter (tested on
+//! recorded real outputs, `tests/fixtures/`). [`pmset`] parses `pmset -g batt` and `ioreg`
+//! output; nothing runs those commands any more (they cost a process every few seconds), and
+//! the parsers and their recorded outputs stay as the reference the IOKit mapping follows.
+//! [`SystemPower`] is the real machine, one file per OS (`macos.rs` asks IOKit in-process,
+//! `linux.rs` reads the real folders); [`crate::platform::fake::FakePower`] stands in for it in
+//! tests. Neither starts a process. This module reports facts only: what to do on battery or
+//! with the lid closed is the supervisor's decision.
 
 use std::sync::Arc;
 
@@ -17,6 +20,7 @@ mod linux;
 #[cfg(target_os = "macos")]
 mod macos;
 pub mod pmset;
+pub mod sources;
 pub mod sysfs;
 
 pub use pmset::{parse_ioreg_clamshell, parse_pmset_batt};
@@ -41,7 +45,7 @@ impl<T: PowerSource + Sync + ?Sized> PowerSource for Arc<T> {
     }
 }
 
-/// The real machine: `pmset` and `ioreg` on macOS, `/sys` and `/proc` elsewhere.
+/// The real machine: IOKit on macOS, `/sys` and `/proc` elsewhere, all read in-process.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemPower;
 

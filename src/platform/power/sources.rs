@@ -1,0 +1,212 @@
+//! What macOS's power-sources API says, as plain values, and what it means for us. The API
+//! (`IOPSCopyPowerSourcesInfo`, `IOPSGetProvidingPowerSourceType`) is what `pmset -g batt`
+//! prints from, so the mapping follows `pmset`'s words ([`super::pmset`]). Pure, so it is
+//! compiled and tested on every OS; `macos.rs` copies the values out of IOKit's dictionaries.
+
+use crate::model::{Battery, ChargeState, PowerSnapshot};
+
+/// One power source's description (the `IOPSKeys.h` keys this crate reads). Every field is
+/// optional: IOKit documents that any key may be missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PowerSourceReading {
+    /// `Type`: `InternalBattery`, `UPS`, …
+    pub kind: Option<String>,
+    /// `Is Present`: a battery bay can be empty.
+    pub is_present: Option<bool>,
+    /// `Power Source State`: `AC Power`, `Battery Power` or `Off Line`.
+    pub state: Option<String>,
+    /// `Current Capacity`: in units of `Max Capacity` (percent on recent Macs).
+    pub current_capacity: Option<i64>,
+    /// `Max Capacity`.
+    pub max_capacity: Option<i64>,
+    /// `Is Charging`.
+    pub is_charging: Option<bool>,
+    /// `Is Charged`: full (`pmset`'s `charged`).
+    pub is_charged: Option<bool>,
+}
+
+/// The `Type` of the MacBook's own battery.
+pub const INTERNAL_BATTERY: &str = "InternalBattery";
+/// What `IOPSGetProvidingPowerSourceType` answers on mains (`kIOPMACPowerKey`).
+pub const AC_POWER: &str = "AC Power";
+/// A source's `Power Source State` when it powers the machine (`kIOPSBatteryPowerValue`).
+pub const BATTERY_POWER: &str = "Battery Power";
+
+/// The snapshot for `providing` (the providing source type) and the `sources`. `None` when
+/// IOKit said nothing at all.
+///
+/// Only `AC Power` counts as mains: `Battery Power` and `UPS Power` both mean the wall socket
+/// is not feeding the machine. A Mac without a battery has no internal source and answers
+/// `AC Power`.
+pub fn snapshot_from_sources(
+    providing: Option<&str>,
+    sources: &[PowerSourceReading],
+) -> Option<PowerSnapshot> {
+    let battery = sources
+        .iter()
+        .filter(|source| source.kind.as_deref() == Some(INTERNAL_BATTERY))
+        .find(|source| source.is_present != Some(false))
+        .and_then(battery_of);
+    let on_ac = match (providing, battery) {
+        (Some(providing), _) => providing == AC_POWER,
+        // No providing type (not seen, but cheap to survive): the battery's state decides.
+        (None, Some(battery)) => battery.state != ChargeState::Discharging,
+        (None, None) => return None,
+    };
+    Some(PowerSnapshot { on_ac, battery })
+}
+
+/// The level and state of one battery, in `pmset`'s order: `charged`, then `charging`, then
+/// `AC attached` (on mains, held: battery health management), else `discharging`.
+fn battery_of(source: &PowerSourceReading) -> Option<Battery> {
+    let current = source.current_capacity?;
+    let max = source.max_capacity.filter(|max| *max > 0)?;
+    let percent = (current.clamp(0, max) * 100 + max / 2) / max;
+    let state = if source.is_charged == Some(true) {
+        ChargeState::Full
+    } else if source.is_charging == Some(true) {
+        ChargeState::Charging
+    } else {
+        match source.state.as_deref() {
+            Some(AC_POWER) => ChargeState::NotCharging,
+            Some(BATTERY_POWER) => ChargeState::Discharging,
+            _ => ChargeState::Unknown,
+        }
+    };
+    Some(Battery {
+        percent: u8::try_from(percent.min(100)).unwrap_or(100),
+        state,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn battery(
+        state: &str,
+        current: i64,
+        charging: bool,
+        charged: Option<bool>,
+    ) -> PowerSourceReading {
+        PowerSourceReading {
+            kind: Some(INTERNAL_BATTERY.to_string()),
+            is_present: Some(true),
+            state: Some(state.to_string()),
+            current_capacity: Some(current),
+            max_capacity: Some(100),
+            is_charging: Some(charging),
+            is_charged: charged,
+        }
+    }
+
+    fn snap(on_ac: bool, percent: u8, state: ChargeState) -> Option<PowerSnapshot> {
+        Some(PowerSnapshot {
+            on_ac,
+            battery: Some(Battery { percent, state }),
+        })
+    }
+
+    // The cases of the recorded `pmset -g batt` outputs (tests/fixtures/macos_pmset_batt_*),
+    // as the API under `pmset` describes them.
+
+    #[test]
+    fn on_battery_discharging() {
+        let sources = [battery(BATTERY_POWER, 41, false, None)];
+        assert_eq!(
+            snapshot_from_sources(Some(BATTERY_POWER), &sources),
+            snap(false, 41, ChargeState::Discharging)
+        );
+    }
+
+    #[test]
+    fn on_mains_charging_held_and_full() {
+        let charging = [battery(AC_POWER, 63, true, None)];
+        assert_eq!(
+            snapshot_from_sources(Some(AC_POWER), &charging),
+            snap(true, 63, ChargeState::Charging)
+        );
+        // "80%; AC attached; not charging": battery health management holds it.
+        let held = [battery(AC_POWER, 80, false, None)];
+        assert_eq!(
+            snapshot_from_sources(Some(AC_POWER), &held),
+            snap(true, 80, ChargeState::NotCharging)
+        );
+        // "100%; charged": IOKit sets Is Charged (and sometimes still Is Charging).
+        let full = [battery(AC_POWER, 100, true, Some(true))];
+        assert_eq!(
+            snapshot_from_sources(Some(AC_POWER), &full),
+            snap(true, 100, ChargeState::Full)
+        );
+    }
+
+    #[test]
+    fn a_desktop_has_no_internal_battery() {
+        assert_eq!(
+            snapshot_from_sources(Some(AC_POWER), &[]),
+            Some(PowerSnapshot {
+                on_ac: true,
+                battery: None
+            })
+        );
+        // A UPS on USB is a power source but not the machine's battery.
+        let ups = PowerSourceReading {
+            kind: Some("UPS".to_string()),
+            ..battery(BATTERY_POWER, 90, false, None)
+        };
+        assert_eq!(
+            snapshot_from_sources(Some("UPS Power"), &[ups]),
+            Some(PowerSnapshot {
+                on_ac: false,
+                battery: None
+            })
+        );
+    }
+
+    #[test]
+    fn capacities_in_other_units_become_a_percentage() {
+        // Older Intel Macs report mAh-like units.
+        let source = PowerSourceReading {
+            current_capacity: Some(4_470),
+            max_capacity: Some(5_960),
+            ..battery(BATTERY_POWER, 0, false, None)
+        };
+        assert_eq!(
+            snapshot_from_sources(Some(BATTERY_POWER), &[source]),
+            snap(false, 75, ChargeState::Discharging)
+        );
+    }
+
+    #[test]
+    fn missing_or_absent_values_are_survived() {
+        let absent = PowerSourceReading {
+            is_present: Some(false),
+            ..battery(AC_POWER, 50, false, None)
+        };
+        assert_eq!(
+            snapshot_from_sources(Some(AC_POWER), &[absent]),
+            Some(PowerSnapshot {
+                on_ac: true,
+                battery: None
+            })
+        );
+        let no_max = PowerSourceReading {
+            max_capacity: Some(0),
+            ..battery(AC_POWER, 50, false, None)
+        };
+        assert_eq!(
+            snapshot_from_sources(Some(AC_POWER), &[no_max]).and_then(|s| s.battery),
+            None
+        );
+        assert_eq!(snapshot_from_sources(None, &[]), None);
+        assert_eq!(
+            snapshot_from_sources(None, &[battery(BATTERY_POWER, 30, false, None)]),
+            snap(false, 30, ChargeState::Discharging)
+        );
+        let over = battery(AC_POWER, 104, true, None);
+        assert_eq!(
+            snapshot_from_sources(Some(AC_POWER), &[over]),
+            snap(true, 100, ChargeState::Charging)
+        );
+    }
+}
