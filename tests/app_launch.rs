@@ -127,3 +127,122 @@ fn sighup_and_sigterm_stop_the_worker_and_its_whole_process_group() {
         );
     }
 }
+
+/// A data folder under `home` for the app to find with no BITTRADER_WORKER_HOME: its config
+/// names the fake head and no `ray_path`, so the app must find `ray` itself.
+fn default_data_folder(home: &Path, head_port: u16) -> std::path::PathBuf {
+    let data = home.join(".bittrader_worker");
+    fs::create_dir_all(&data).expect("the data folder");
+    fs::write(
+        data.join("config.toml"),
+        format!(
+            "head = \"127.0.0.1:{head_port}\"\ncpus = 1\n\n[timing]\n\
+             probe_interval_ms = 300\nprobe_timeout_ms = 300\nstop_grace_secs = 1\n"
+        ),
+    )
+    .expect("config.toml");
+    data
+}
+
+/// An executable `ray` in `dir` that runs the fake one.
+fn ray_in(dir: &Path) -> std::path::PathBuf {
+    fs::create_dir_all(dir).expect("the folder");
+    let ray = dir.join("ray");
+    fs::write(
+        &ray,
+        format!(
+            "#!/bin/sh\nexec '{}' \"$@\"\n",
+            bittrader_test_support::daemon::fake_ray().display()
+        ),
+    )
+    .expect("write ray");
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&ray, fs::Permissions::from_mode(0o755)).expect("chmod");
+    ray
+}
+
+/// The CLI on the app's default data folder.
+fn cli(data: &Path, args: &[&str]) -> Option<serde_json::Value> {
+    let mut command = Command::new(BIN);
+    command.args(args).env("BITTRADER_WORKER_HOME", data);
+    let out = run_with_timeout(command, secs(10)).ok()?;
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+#[test]
+fn opened_as_finder_does_it_finds_ray_in_the_users_folders_and_joins() {
+    if Command::new("Xvfb")
+        .arg("-help")
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        bittrader_test_support::skip::skip_or_fail(
+            "GUI-launch test",
+            "Xvfb is not installed",
+            Some("scripts/test installs it"),
+            "BITTRADER_REQUIRE_TRAY",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let display = bittrader_test_support::display::Display::start(dir.path());
+    let head = bittrader_test_support::head::FakeHead::start();
+    let seen = dir.path().join("alert.seen");
+    let alert = stand_in_alert(dir.path(), &seen);
+
+    // 1. `ray` in ~/.local/bin, a well-known place; 2. only behind the login shell's PATH.
+    for case in ["~/.local/bin", "login shell"] {
+        let home = dir
+            .path()
+            .join(if case == "login shell" { "b" } else { "a" });
+        let data = default_data_folder(&home, head.port());
+        let mut app = app_as_finder_opens_it(&home, &alert);
+        app.env("DISPLAY", display.name());
+        let ray = if case == "login shell" {
+            let tools = home.join("tools/bin");
+            let shell = home.join("login-shell");
+            fs::write(
+                &shell,
+                format!(
+                    "#!/bin/sh\n# A login shell whose profile adds {0} to PATH.\n\
+                     PATH='{0}':\"$PATH\"; export PATH\nshift\nexec /bin/sh \"$@\"\n",
+                    tools.display()
+                ),
+            )
+            .expect("the login shell");
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&shell, fs::Permissions::from_mode(0o755)).expect("chmod");
+            app.env("SHELL", &shell);
+            ray_in(&tools)
+        } else {
+            ray_in(&home.join(".local/bin"))
+        };
+        let mut app = app.spawn().expect("start the app");
+        let joined = bittrader_test_support::poll(secs(30), secs(1) / 5, || {
+            let status = cli(&data, &["status", "--json"])?;
+            (status["status"]["phase"] == "connected").then_some(status)
+        });
+        let mut quit = Command::new(BIN);
+        quit.arg("quit").env("BITTRADER_WORKER_HOME", &data);
+        let quit = run_with_timeout(quit, secs(30)).is_ok_and(|out| out.status.success());
+        let ended = bittrader_test_support::process::wait_exit(&mut app, secs(20));
+        if ended.is_none() {
+            let _ = app.kill();
+        }
+        let status = joined.unwrap_or_else(|| {
+            panic!(
+                "{case}: not connected; worker.log:\n{}",
+                fs::read_to_string(data.join("worker.log")).unwrap_or_default()
+            )
+        });
+        assert_eq!(
+            status["ray"]["path"],
+            ray.display().to_string(),
+            "{case}: {status}"
+        );
+        assert!(quit, "{case}: quit answered");
+        assert!(ended.is_some_and(|s| s.success()), "{case}: the app ended");
+        assert!(!seen.exists(), "{case}: no alert");
+    }
+}

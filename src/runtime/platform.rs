@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{Config, NodeIp, Paths};
 use crate::model::{HeadAddress, InstallStep, SleepGate, SystemEvent, Unreachable, WorkerFailure};
 use crate::platform::clock::{SleepClock, SystemSleepClock};
-use crate::platform::command::output_within;
+use crate::platform::command::{output_within, CountedSpawn};
 use crate::platform::tool_search::{self, ToolSearch};
 use crate::platform::{PowerSource, SystemPower, SystemProcesses};
 use crate::ray_output;
@@ -381,7 +381,7 @@ async fn run_setup_child(
         command.args(["--ray-version", &version]);
     }
     let mut child = command
-        .spawn()
+        .spawn_counted()
         .map_err(|e| format!("cannot start setup: {e}"))?;
     let mut stderr = child.stderr.take();
     let stderr_text = tokio::spawn(async move {

@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::platform::command::CountedSpawn;
+
 /// What came back from a prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -45,7 +47,7 @@ pub fn ask(title: &str, prompt: &str, current: &str) -> Answer {
             applescript_string(current),
             applescript_string(title)
         );
-        Command::new("osascript").args(["-e", &script]).output()
+        Command::new(OSASCRIPT).args(["-e", &script]).run_output()
     } else if has("zenity") {
         Command::new("zenity")
             .args([
@@ -57,11 +59,11 @@ pub fn ask(title: &str, prompt: &str, current: &str) -> Answer {
                 "--entry-text",
                 current,
             ])
-            .output()
+            .run_output()
     } else if has("kdialog") {
         Command::new("kdialog")
             .args(["--title", title, "--inputbox", prompt, current])
-            .output()
+            .run_output()
     } else {
         return Answer::Unavailable;
     };
@@ -82,15 +84,15 @@ pub fn confirm(title: &str, question: &str) -> bool {
             applescript_string(question),
             applescript_string(title)
         );
-        Command::new("osascript").args(["-e", &script]).status()
+        Command::new(OSASCRIPT).args(["-e", &script]).run_status()
     } else if has("zenity") {
         Command::new("zenity")
             .args(["--question", "--title", title, "--text", question])
-            .status()
+            .run_status()
     } else if has("kdialog") {
         Command::new("kdialog")
             .args(["--title", title, "--yesno", question])
-            .status()
+            .run_status()
     } else {
         return false;
     };
@@ -105,31 +107,62 @@ pub fn error(title: &str, message: &str) {
             applescript_string(title),
             applescript_string(message)
         );
-        Command::new("osascript").args(["-e", &script]).status()
+        Command::new(OSASCRIPT).args(["-e", &script]).run_status()
     } else if has("zenity") {
         Command::new("zenity")
             .args(["--error", "--title", title, "--text", message])
-            .status()
+            .run_status()
     } else if has("kdialog") {
         Command::new("kdialog")
             .args(["--title", title, "--error", message])
-            .status()
+            .run_status()
     } else {
         return;
     };
 }
 
-/// Opens a file with the desktop's default application (Console for a log on macOS).
+/// Opens a file with the desktop's default application (Console for a log on macOS). The
+/// opener is waited for on a thread of its own, so that none is left a zombie.
 pub fn open(path: &Path) {
     let program = if cfg!(target_os = "macos") {
-        "open"
+        "/usr/bin/open"
     } else {
         "xdg-open"
     };
-    let _ = Command::new(program)
+    let child = Command::new(program)
         .arg(path)
         .stdin(std::process::Stdio::null())
-        .spawn();
+        .spawn_counted();
+    if let Ok(mut child) = child {
+        let _ = std::thread::Builder::new()
+            .name("opener".into())
+            .spawn(move || child.wait());
+    }
+}
+
+/// An absolute path: an app opened from Finder has a bare PATH.
+const OSASCRIPT: &str = "/usr/bin/osascript";
+
+/// `output()` and `status()`, with the process counted ([`CountedSpawn`]).
+trait RunCounted {
+    fn run_output(&mut self) -> std::io::Result<std::process::Output>;
+    fn run_status(&mut self) -> std::io::Result<std::process::ExitStatus>;
+}
+
+impl RunCounted for Command {
+    fn run_output(&mut self) -> std::io::Result<std::process::Output> {
+        self.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn_counted()?
+            .wait_with_output()
+    }
+
+    fn run_status(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.stdin(std::process::Stdio::null())
+            .spawn_counted()?
+            .wait()
+    }
 }
 
 #[cfg(test)]
