@@ -1,18 +1,21 @@
 //! BitTrader Worker: keeps this machine contributing CPUs to a home Ray cluster.
 //!
 //! The architecture, in a few lines:
-//! - [`supervisor`] is a pure state machine. Events and time go in (`handle_event`,
-//!   `handle_timeout`), actions come out (`poll_action`), and `poll_timeout` says when it next
-//!   needs the clock. It owns every decision: when to start, stop, wait, back off, give up.
-//! - [`runtime`] is the thin tokio driver around it: it probes the head, owns the `ray start
-//!   --block` child, serves the control socket, writes the log, and feeds facts back as events.
-//! - [`service`] runs one supervisor per user (lock, socket, signals); the daemon, the demo and
-//!   the tray all start there.
+//! - [`model`] is the shared vocabulary (head address, power, failures, status): no IO, and no
+//!   import of the rest of the crate, so everything may speak it.
+//! - [`supervisor`] is a pure state machine and holds every rule and timing constant. Events and
+//!   time go in (`handle_event`, `handle_timeout`), actions come out (`poll_action`), and
+//!   `poll_timeout` says when it next needs the clock (one timer table). It words nothing.
+//! - [`runtime`] is the thin tokio driver around it, generic over a `Platform` (the real world,
+//!   or a fake for tests under paused time): it carries out actions, spawns every slow operation
+//!   and feeds its result back as an event; its loop never waits on IO.
+//! - [`service`] runs one supervisor per user (signals, lock, orphan check, socket); the
+//!   daemon, the demo and the tray all start there.
 //! - [`config`] is the on-disk configuration (with the legacy `config.env` import).
 //! - [`tailscale`], [`ray_output`] and [`dashboard`] turn command output and HTTP answers into
-//!   facts; they are tested on recorded real outputs under `tests/fixtures/`.
-//! - [`platform`] holds the OS facts (processes) behind small traits.
-//! - [`text`] holds every sentence the user reads about the state.
+//!   model facts; they are tested on recorded real outputs under `tests/fixtures/`.
+//! - [`platform`] holds the OS facts behind small traits, one implementation per OS, with fakes.
+//! - [`text`] holds every sentence the user reads, in English and Spanish.
 
 pub mod atomic_file;
 pub mod config;

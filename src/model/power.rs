@@ -38,7 +38,7 @@ pub struct PowerSnapshot {
     pub battery: Option<Battery>,
 }
 
-/// What [`SystemPower`] reports when the OS cannot be asked: what a desktop reports (mains, no
+/// What the power reader (`platform::SystemPower`) reports when the OS cannot be asked: what a desktop reports (mains, no
 /// battery). A broken probe must not stop work on its own; it shows up as "no battery known".
 pub const POWER_UNKNOWN: PowerSnapshot = PowerSnapshot {
     on_ac: true,

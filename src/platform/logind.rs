@@ -8,7 +8,8 @@
 //! `Manager.Inhibit("sleep", who, why, "delay")`, which returns a file descriptor: the sleep
 //! waits until every such descriptor is closed, or `InhibitDelayMaxSec` passes (5 s by default).
 //! So: hold one while awake; on `PrepareForSleep(true)` report [`SystemEvent::WillSleep`], wait
-//! until the driver's status shows no worker (at most [`RELEASE_AFTER`]), close it; on
+//! until the supervisor holds the sleep no more ([`SleepGate`]: the worker stopped, or its
+//! bound, `supervisor::settings::SLEEP_HOLD_MAX` at most, passed), close it; on
 //! `PrepareForSleep(false)` take a new one, then report [`SystemEvent::Woke`].
 //!
 //! The events take the same path as the macOS notifications the tray forwards, so the driver's

@@ -14,7 +14,7 @@
 //! * From then on nothing new is scheduled here; running tasks run to the end, even past the
 //!   deadline (the deadline is only advice: "it's the caller's responsibility" to stop).
 //! * When the node is draining and idle, its raylet exits by itself (the head shows it DEAD,
-//!   "Terminated due to preemption: <message>"), but `ray start --block` keeps blocking: the
+//!   "Terminated due to preemption: `<message>`"), but `ray start --block` keeps blocking: the
 //!   worker must still be stopped.
 //! * Task workers are children of the raylet in process groups of their own; their process
 //!   title is `ray::IDLE` when idle and `ray::<task name>` while a task runs.

@@ -219,7 +219,7 @@ impl Interpreter {
     }
 }
 
-/// The answer to [`PROBE_PROGRAM`]: `3.12.4 arm64`.
+/// The answer to the probe program: `3.12.4 arm64`.
 pub fn parse_probe(stdout: &str) -> Option<((u32, u32, u32), Arch)> {
     let line = stdout.lines().find(|l| !l.trim().is_empty())?;
     let (version, machine) = line.trim().split_once(' ')?;
@@ -228,7 +228,7 @@ pub fn parse_probe(stdout: &str) -> Option<((u32, u32, u32), Arch)> {
     Some((version, Arch::from_name(machine)))
 }
 
-/// Runs `path` with [`PROBE_PROGRAM`]; `None` if it fails or says nothing sensible.
+/// Runs `path` with the probe program; `None` if it fails or says nothing sensible.
 pub fn probe(path: &Path) -> Option<Interpreter> {
     let out = run_with_timeout(
         &path.to_string_lossy(),

@@ -8,7 +8,7 @@
 //! macOS 12 days, or the old shell install's), since two entries would start two copies.
 //!
 //! The rules ([`MainAppLoginItem`]) are compiled and tested on every OS; only
-//! [`SystemAppService`], the Objective-C calls, is macOS's.
+//! `SystemAppService`, the Objective-C calls, is macOS's.
 
 use std::path::PathBuf;
 
