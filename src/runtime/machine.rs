@@ -95,7 +95,7 @@ mod tests {
         assert!(!is_mobile(Mode::Auto, FormFactor::Unknown));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn changes_of_power_lid_and_sleep_become_events_once() {
         use crate::model::{Battery, ChargeState, PowerSnapshot};
         let fake = Arc::new(FakePower::new(
