@@ -13,6 +13,9 @@ pub struct RotatingLog {
     max_bytes: u64,
     file: Option<File>,
     written: u64,
+    /// Lines that could not be written (a full disk, an unwritable folder) since the last one
+    /// that could: said in one note once writing works again, so that a gap is never silent.
+    dropped: u64,
 }
 
 impl RotatingLog {
@@ -23,6 +26,7 @@ impl RotatingLog {
             max_bytes,
             file: None,
             written: 0,
+            dropped: 0,
         }
     }
 
@@ -37,8 +41,30 @@ impl RotatingLog {
         self.raw(&format!("{stamp} - {text}\n"))
     }
 
-    /// Appends `text` as it is.
+    /// Appends `text` as it is. A write that fails is counted, not retried: the next one that
+    /// works is preceded by one note saying how many were lost.
     pub fn raw(&mut self, text: &str) -> io::Result<()> {
+        if self.dropped > 0 {
+            let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
+            let note = format!(
+                "{stamp} - ⚠️ {} line(s) of this log could not be written (disk full or folder not writable)\n",
+                self.dropped
+            );
+            if let Err(e) = self.append(&note) {
+                self.dropped += 1;
+                self.file = None;
+                return Err(e);
+            }
+            self.dropped = 0;
+        }
+        self.append(text).inspect_err(|_| {
+            self.dropped += 1;
+            // Reopened on the next write: the file may have been replaced meanwhile.
+            self.file = None;
+        })
+    }
+
+    fn append(&mut self, text: &str) -> io::Result<()> {
         if self.file.is_none() {
             let file = OpenOptions::new()
                 .create(true)
@@ -49,7 +75,7 @@ impl RotatingLog {
         }
         if self.written + text.len() as u64 > self.max_bytes && self.written > 0 {
             self.rotate()?;
-            return self.raw(text);
+            return self.append(text);
         }
         if let Some(file) = self.file.as_mut() {
             file.write_all(text.as_bytes())?;
@@ -100,5 +126,27 @@ mod tests {
         assert!(current <= 1000 && old <= 1000, "{current} {old}");
         let text = fs::read_to_string(&path).expect("read");
         assert!(text.trim_end().ends_with("line 499"));
+    }
+
+    #[test]
+    fn lines_that_cannot_be_written_are_counted_in_one_note() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("worker.log");
+        // A full disk: every write fails with ENOSPC.
+        std::os::unix::fs::symlink("/dev/full", &path).expect("symlink");
+        let mut log = RotatingLog::new(&path, 1 << 20);
+        assert!(log.line("one").is_err());
+        assert!(log.line("two").is_err());
+        // Room again.
+        fs::remove_file(&path).expect("remove the link");
+        log.line("three").expect("written");
+        let text = fs::read_to_string(&path).expect("read");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].contains("2 line(s) of this log could not be written"),
+            "{text}"
+        );
+        assert!(lines[1].ends_with(" - three"), "{text}");
     }
 }

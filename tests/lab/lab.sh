@@ -32,6 +32,8 @@
 #   status                print what is running (exit 1 if the lab is not up)
 #   laptop-exec CMD...    run CMD in the laptop host, foreground (see below)
 #   head-exec CMD...      same for the head host
+#   head-restart          kill everything in the head host and start a new head (a new
+#                         cluster, as when the head machine restarts)
 #   laptop-reset          kill everything in the laptop host and give it a fresh
 #                         pid namespace and empty /tmp/ray (head untouched)
 #   cut [--link]          cut the laptop<->head link. Default: silently drop every
@@ -286,6 +288,12 @@ cmd_up() {
   t_ns=$(now_ms)
   log "namespaces + holders ready in $((t_ns - t0)) ms"
 
+  start_head "$mode" "$t0" "$t_ns"
+  log "up total $(($(now_ms) - t0)) ms; head log $LAB_DIR/head.ray.log"
+}
+
+start_head() { # mode t0_ms t_ns_ms ; ray start --head in the head host, wait until it is ready
+  local mode=$1 t0=$2 t_ns=$3 t_gcs t_dash t_alive
   # Start the head: ray start --block in its own session inside the head host.
   local hpid
   hpid=$(holder_pid head)
@@ -336,7 +344,17 @@ cmd_up() {
   done
   log "head ($mode): GCS :$GCS_PORT reachable from laptop after $((t_gcs - t_ns)) ms," \
     "dashboard after $((t_dash - t_ns)) ms, head node ALIVE after $((t_alive - t_ns)) ms"
-  log "up total $((t_alive - t0)) ms; head log $LAB_DIR/head.ray.log"
+}
+
+cmd_head_restart() { # the head machine restarts: every process of its host killed, a new cluster
+  [[ -n "$(holder_pid head)" ]] || die "lab is not up"
+  local mode t0
+  mode=$(cat "$LAB_DIR/head.mode" 2>/dev/null || echo normal)
+  t0=$(now_ms)
+  kill_host head
+  rm -f "$LAB_DIR/head.ray.pid"
+  start_holder head
+  start_head "$mode" "$t0" "$(now_ms)"
 }
 
 kill_host() { # name ; kill every process of the host (its netns), wait until gone
@@ -548,7 +566,7 @@ main() {
   local sub=${1:-}
   [[ $# -gt 0 ]] && shift
   case $sub in
-    up | down | laptop-reset | cut | heal) lock ;;
+    up | down | laptop-reset | head-restart | cut | heal) lock ;;
   esac
   case $sub in
     check) check_or_exit; echo "lab OK (ray: $RAY)" ;;
@@ -558,6 +576,7 @@ main() {
     laptop-exec) host_exec laptop "$@" ;;
     head-exec) host_exec head "$@" ;;
     laptop-reset) cmd_laptop_reset ;;
+    head-restart) cmd_head_restart ;;
     cut) cmd_cut "$@" ;;
     heal) cmd_heal ;;
     nodes) cmd_nodes ;;

@@ -1,0 +1,102 @@
+//! The fault matrix, in the real two-host lab (real Ray 2.60, tests/lab/lab.sh): one lab, one
+//! daemon, the faults one after another. After each: exactly one worker node of the laptop ALIVE
+//! at the head (none when it should be paused), no process of ours left over, the daemon alive.
+//!
+//! Grouped into one test so that the lab (about a minute to bring up) is brought up once; each
+//! row says what it checks in its `row(…)` line, which the log shows as it goes.
+
+use std::time::{Duration, Instant};
+
+use bittrader_test_support::lab::{lab, lab_ok, laptop_nodes, ready, Lab, LabDaemon};
+use bittrader_test_support::secs;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
+const TEST: &str = "real-Ray fault matrix";
+
+/// The node ids of the laptop's ALIVE nodes, as the head sees them.
+fn alive_laptop_nodes() -> Vec<String> {
+    laptop_nodes()
+        .into_iter()
+        .filter(|n| n["state"] == "ALIVE")
+        .filter_map(|n| n["node_id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The pids of the laptop host's processes whose command line contains `pattern`.
+fn laptop_pids(pattern: &str) -> Vec<u32> {
+    let out = lab(&["laptop-exec", "pgrep", "-f", pattern]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// The raylets running in the laptop host.
+fn laptop_raylets() -> Vec<u32> {
+    laptop_pids("ray/core/src/ray/raylet/raylet")
+}
+
+fn row(name: &str) -> Instant {
+    eprintln!("\n===== fault: {name}");
+    Instant::now()
+}
+
+/// The end state every row must reach: connected, one node ALIVE at the head, one raylet.
+fn one_worker(daemon: &LabDaemon, within: Duration) -> (String, Duration) {
+    let took = daemon.wait("connected with one node ALIVE at the head", within, |d| {
+        d.phase() == "connected" && alive_laptop_nodes().len() == 1
+    });
+    let nodes = alive_laptop_nodes();
+    assert_eq!(nodes.len(), 1, "exactly one laptop node: {nodes:?}");
+    assert_eq!(laptop_raylets().len(), 1, "exactly one raylet");
+    (nodes[0].clone(), took)
+}
+
+#[test]
+fn the_fault_matrix() {
+    let Some(ray) = ready(TEST) else {
+        return;
+    };
+    lab_ok(&["up"]);
+    let _lab = Lab;
+    let daemon = LabDaemon::start(
+        BIN,
+        &ray,
+        "btw-lab-faults-",
+        "\n[timing]\ngrace_secs = 15\nstop_grace_secs = 10\n",
+    );
+    let (first, joined) = one_worker(&daemon, secs(90));
+    eprintln!("joined after {joined:?} as {first}");
+
+    // ---- The head machine restarts (killed, started again: a new cluster).
+    let _t = row("head restarted");
+    lab_ok(&["head-restart"]);
+    let back = Instant::now();
+    let (second, _) = one_worker(&daemon, secs(60));
+    let rejoined = back.elapsed();
+    eprintln!("rejoined the new head {rejoined:?} after it was back");
+    assert_ne!(second, first, "a node of the new cluster");
+    assert!(
+        rejoined <= secs(10),
+        "rejoined {rejoined:?} after the head was back (≤ 10 s)"
+    );
+
+    // ---- Our worker's raylet is killed -9.
+    let _t = row("raylet of our worker killed -9");
+    let raylet = laptop_raylets();
+    assert_eq!(raylet.len(), 1);
+    lab_ok(&["laptop-exec", "kill", "-9", &raylet[0].to_string()]);
+    let (third, replaced) = one_worker(&daemon, secs(90));
+    eprintln!("replaced after {replaced:?}");
+    assert_ne!(third, second, "a new node");
+    assert!(
+        daemon.status()["status"]["fault"].is_null(),
+        "one death is not a fault: {}",
+        daemon.status()
+    );
+
+    assert!(
+        daemon.cli(&["status"]).status.success(),
+        "the daemon is alive at the end"
+    );
+}
