@@ -20,9 +20,8 @@
 //! is set. One lab per machine: if a lab is already up (another test, the benchmark), this
 //! test waits for it to go away before starting its own.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bittrader_worker::model::HeadAddress;
@@ -35,10 +34,8 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 use bittrader_test_support::lab::{
-    lab_dir, lab_ok, ready, time_until, Lab, LabDaemon, HEAD, LAPTOP,
+    lab_dir, lab_ok, ready, time_until, Driver, Lab, LabDaemon, HEAD, LAPTOP,
 };
-use bittrader_test_support::process::wait_or_kill;
-use bittrader_test_support::secs;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
 /// How these tests are named when they must skip.
@@ -86,86 +83,6 @@ fn wait_for_a_free_lab() {
         );
         eprintln!("a lab is up (another test or the benchmark): waiting for it to go");
         std::thread::sleep(Duration::from_secs(15));
-    }
-}
-
-/// The driver in the head host, one JSON line per command.
-struct Driver {
-    child: Child,
-    input: ChildStdin,
-    output: BufReader<ChildStdout>,
-}
-
-impl Driver {
-    fn start(ray: &Path, markers: &Path) -> Driver {
-        let python = ray.with_file_name("python");
-        let mut child = Command::new("bash")
-            .arg(lab_dir().join("lab.sh"))
-            .arg("head-exec")
-            .arg(&python)
-            .arg(lab_dir().join("drain_driver.py"))
-            .arg(markers)
-            .env("RAY", ray)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("driver");
-        let input = child.stdin.take().expect("stdin");
-        let output = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut driver = Driver {
-            child,
-            input,
-            output,
-        };
-        let ready = driver.read();
-        assert_eq!(ready["ready"], true, "driver: {ready}");
-        driver
-    }
-
-    /// The next JSON answer. Ray's own messages to the driver (e.g. "Task work failed. There
-    /// are 3 retries remaining") also arrive on stdout: passed on to stderr.
-    fn read(&mut self) -> Value {
-        loop {
-            let mut line = String::new();
-            let n = self.output.read_line(&mut line).expect("driver output");
-            assert!(n > 0, "the driver exited");
-            match serde_json::from_str::<Value>(&line) {
-                Ok(value) if value.is_object() => return value,
-                _ => eprint!("driver: {line}"),
-            }
-        }
-    }
-
-    fn ask(&mut self, command: &str) -> Value {
-        writeln!(self.input, "{command}").expect("driver input");
-        self.input.flush().expect("driver input");
-        self.read()
-    }
-
-    /// Submits; panics unless the driver took it.
-    fn submit(&mut self, command: &str) {
-        let answer = self.ask(command);
-        assert_eq!(answer["ok"], true, "{command}: {answer}");
-    }
-
-    /// The result of a task (host, node_id, ...) and every attempt of it.
-    fn result(&mut self, tag: &str, secs: u64) -> (Value, Vec<Value>) {
-        let answer = self.ask(&format!("wait {tag} {secs}"));
-        let attempts = answer["attempts"].as_array().cloned().unwrap_or_default();
-        assert!(
-            answer["result"].is_object(),
-            "task {tag} did not finish: {answer}"
-        );
-        (answer["result"].clone(), attempts)
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = writeln!(self.input, "quit");
-        let _ = self.input.flush();
-        wait_or_kill(&mut self.child, secs(10));
     }
 }
 

@@ -9,6 +9,8 @@ can drive it step by step:
                       elsewhere if the laptop goes away); answers {"ok": true}
     pin TAG SECS      a task hard-pinned to the laptop (resources={"node:100.64.0.2": 0.01})
     free TAG SECS     a task with no placement constraint
+    spawner TAG SECS  like `laptop`, but the task first starts a child `sleep 600` in a session
+                      of its own (as a task's helper process would), its pid in the attempt
     started TAG SECS  waits up to SECS until the task has started somewhere; answers
                       {"started": [attempts so far]}
     wait TAG SECS     waits up to SECS for the task's result; answers {"result": {...}} or
@@ -55,6 +57,27 @@ def work(tag, secs, marker_dir):
     return attempt
 
 
+@ray.remote(num_cpus=1)
+def spawn_then_work(tag, secs, marker_dir):
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    ctx = ray.get_runtime_context()
+    attempt = {
+        "tag": tag,
+        "host": socket.gethostname(),
+        "node_id": ctx.get_node_id(),
+        "pid": os.getpid(),
+        "child_pid": child.pid,
+        "started": time.time(),
+    }
+    with open(os.path.join(marker_dir, tag + ".attempts"), "a") as f:
+        f.write(json.dumps(attempt) + "\n")
+    time.sleep(secs)
+    attempt["finished"] = time.time()
+    return attempt
+
+
 def attempts(marker_dir, tag):
     try:
         with open(os.path.join(marker_dir, tag + ".attempts")) as f:
@@ -90,6 +113,16 @@ def main():
                 refs[args[0]] = work.options(scheduling_strategy=strategy).remote(
                     args[0], float(args[1]), marker_dir
                 )
+                say({"ok": True, "node_id": node})
+            elif cmd == "spawner":
+                node = laptop_node_id()
+                if node is None:
+                    say({"error": "no ALIVE laptop node"})
+                    continue
+                strategy = NodeAffinitySchedulingStrategy(node_id=node, soft=False)
+                refs[args[0]] = spawn_then_work.options(
+                    scheduling_strategy=strategy, max_retries=0
+                ).remote(args[0], float(args[1]), marker_dir)
                 say({"ok": True, "node_id": node})
             elif cmd == "pin":
                 refs[args[0]] = work.options(

@@ -2,8 +2,9 @@
 //! under test, the loud skip where a lab is impossible, the head's view of the nodes, the guard
 //! that takes the lab down, and the daemon running in the laptop host.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -203,4 +204,85 @@ pub fn time_until(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Du
     poll(limit, Duration::from_millis(200), || {
         check().then(|| start.elapsed())
     })
+}
+
+/// A Ray driver in the head host (tests/lab/drain_driver.py): submits tasks and reads their
+/// results, one JSON line per command.
+pub struct Driver {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+}
+
+impl Driver {
+    pub fn start(ray: &Path, markers: &Path) -> Driver {
+        let python = ray.with_file_name("python");
+        let mut child = Command::new("bash")
+            .arg(lab_dir().join("lab.sh"))
+            .arg("head-exec")
+            .arg(&python)
+            .arg(lab_dir().join("drain_driver.py"))
+            .arg(markers)
+            .env("RAY", ray)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("driver");
+        let input = child.stdin.take().expect("stdin");
+        let output = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut driver = Driver {
+            child,
+            input,
+            output,
+        };
+        let ready = driver.read();
+        assert_eq!(ready["ready"], true, "driver: {ready}");
+        driver
+    }
+
+    /// The next JSON answer. Ray's own messages to the driver (e.g. "Task work failed. There
+    /// are 3 retries remaining") also arrive on stdout: passed on to stderr.
+    pub fn read(&mut self) -> Value {
+        loop {
+            let mut line = String::new();
+            let n = self.output.read_line(&mut line).expect("driver output");
+            assert!(n > 0, "the driver exited");
+            match serde_json::from_str::<Value>(&line) {
+                Ok(value) if value.is_object() => return value,
+                _ => eprint!("driver: {line}"),
+            }
+        }
+    }
+
+    pub fn ask(&mut self, command: &str) -> Value {
+        writeln!(self.input, "{command}").expect("driver input");
+        self.input.flush().expect("driver input");
+        self.read()
+    }
+
+    /// Submits; panics unless the driver took it.
+    pub fn submit(&mut self, command: &str) {
+        let answer = self.ask(command);
+        assert_eq!(answer["ok"], true, "{command}: {answer}");
+    }
+
+    /// The result of a task (host, node_id, ...) and every attempt of it.
+    pub fn result(&mut self, tag: &str, secs: u64) -> (Value, Vec<Value>) {
+        let answer = self.ask(&format!("wait {tag} {secs}"));
+        let attempts = answer["attempts"].as_array().cloned().unwrap_or_default();
+        assert!(
+            answer["result"].is_object(),
+            "task {tag} did not finish: {answer}"
+        );
+        (answer["result"].clone(), attempts)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = writeln!(self.input, "quit");
+        let _ = self.input.flush();
+        wait_or_kill(&mut self.child, secs(10));
+    }
 }
