@@ -144,8 +144,6 @@ pub async fn serve(
     let LoadOutcome { config, notes, .. } = loaded;
     // What loading the configuration found (an import of the old install) comes first.
     let mut startup_lines = notes;
-    // Orphans of the worker's tree come back to us (Linux), to be found and reaped at a stop.
-    crate::platform::processes::become_subreaper();
     match worker::stop_orphan(
         &paths.worker_pid_file(),
         &SystemProcesses,

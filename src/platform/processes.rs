@@ -210,13 +210,6 @@ impl ProcessCpu {
     }
 }
 
-/// Makes this process a child subreaper (Linux): a process of its tree whose parent dies is
-/// re-parented to us rather than to init, so that we can still find it by its parent link and
-/// collect its exit. Whether it now is one; macOS has no such thing (`false`).
-pub fn become_subreaper() -> bool {
-    os::become_subreaper()
-}
-
 /// `root` and every process descended from it through the parent links of `list`, `root`
 /// first (an empty list when `root` is not in it).
 pub fn descendants(list: &[ProcessInfo], root: u32) -> Vec<u32> {

@@ -16,9 +16,12 @@
 //! boot's pid, a recycled pid, group 0 or 1, or our own group.
 //!
 //! On Linux the worker also gets a parent-death signal (SIGTERM when the thread that started
-//! it ends: the runtime's one thread, which lives as long as the supervisor), and the
-//! supervisor is a child subreaper, so that orphans of the tree come back to it to be reaped
-//! rather than to init.
+//! it ends: the runtime's one thread, which lives as long as the supervisor).
+//!
+//! The supervisor is deliberately not a child subreaper (`PR_SET_CHILD_SUBREAPER`): the mark
+//! already finds re-parented processes, and an adopted child that exits on its own would stay
+//! a zombie of ours for good, since only tokio may wait for our children (a `waitpid(-1)` would
+//! steal the exits of the commands it runs).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -136,7 +139,6 @@ struct Known {
     pid: u32,
     /// Its raw start ticks: a signal goes to `pid` only while they still match.
     ticks: u64,
-    parent: Option<u32>,
 }
 
 /// A running worker.
@@ -509,8 +511,9 @@ pub async fn stop_orphan(pid_file: &Path, processes: &dyn ProcessTable, grace: D
     }
     signal_known(processes, &tree, Signal::SIGTERM);
     let deadline = tokio::time::Instant::now() + grace;
+    // Each look reads every process's environment: four a second is plenty.
     while tokio::time::Instant::now() < deadline && !tree_of(processes, &identity).is_empty() {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
     kill_tree(processes, &identity, &tree);
     Orphan::Stopped { pid: record.pid }
@@ -548,8 +551,7 @@ fn tree_of(processes: &dyn ProcessTable, identity: &WorkerIdentity) -> Vec<Known
             continue;
         }
         if let Some(ticks) = processes.start_ticks(pid) {
-            let parent = list.iter().find(|p| p.pid == pid).and_then(|p| p.parent);
-            known.push(Known { pid, ticks, parent });
+            known.push(Known { pid, ticks });
         }
     }
     known
@@ -574,10 +576,8 @@ fn signal_known(processes: &dyn ProcessTable, known: &[Known], signal: Signal) {
 
 /// SIGKILL to everything of the worker `identity` that is left, and to what `earlier` (a
 /// snapshot) still names, until nothing is left (a few passes: a dying process may have just
-/// forked). What we are the parent of (adopted as the subreaper) is reaped.
+/// forked).
 fn kill_tree(processes: &dyn ProcessTable, identity: &WorkerIdentity, earlier: &[Known]) {
-    let own = std::process::id();
-    let mut killed: Vec<Known> = Vec::new();
     for _ in 0..10 {
         let mut left = tree_of(processes, identity);
         for known in earlier {
@@ -594,24 +594,7 @@ fn kill_tree(processes: &dyn ProcessTable, identity: &WorkerIdentity, earlier: &
             processes.signal_group(identity.leader, Signal::SIGKILL);
         }
         signal_known(processes, &left, Signal::SIGKILL);
-        killed.extend(left.iter().filter(|k| k.parent == Some(own)));
         std::thread::sleep(Duration::from_millis(50));
-    }
-    reap(&killed);
-}
-
-/// Collects the exit of each process of `adopted` that is our child. Only these pids, never
-/// `waitpid(-1)`: the exits of the children tokio waits for are tokio's.
-fn reap(adopted: &[Known]) {
-    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-    for process in adopted {
-        let pid = nix::unistd::Pid::from_raw(process.pid as i32);
-        for _ in 0..20 {
-            match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(50)),
-                _ => break,
-            }
-        }
     }
 }
 

@@ -24,9 +24,3 @@ pub fn boot_id() -> Option<String> {
     let id = id.trim();
     (!id.is_empty()).then(|| id.to_string())
 }
-
-/// `prctl(PR_SET_CHILD_SUBREAPER)`.
-pub fn become_subreaper() -> bool {
-    // SAFETY: a plain prctl on this process, with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) == 0 }
-}

@@ -52,8 +52,3 @@ pub fn boot_id() -> Option<String> {
     let id = text.trim_end_matches('\0').trim();
     (!id.is_empty()).then(|| id.to_string())
 }
-
-/// macOS has no subreaper: orphans go to launchd, and are found by the worker's mark.
-pub fn become_subreaper() -> bool {
-    false
-}
