@@ -18,7 +18,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bittrader_test_support::daemon::{
-    machine_cpus, phase_of, summary, worker_pid, Home, Options, PROBE_INTERVAL_MS, STOP_GRACE_SECS,
+    machine_cpus, phase_of, summary, worker_pid, Daemon, Home, Options, PROBE_INTERVAL_MS,
+    STOP_GRACE_SECS,
 };
 use bittrader_test_support::head::FakeHead;
 use bittrader_test_support::process::{alive, group_members, run_with_timeout};
@@ -353,26 +354,38 @@ fn a_raylet_that_outlived_its_ray_start_is_stopped_too() {
     );
 }
 
-#[test]
-fn a_stop_leaves_no_task_subprocess_behind() {
-    let home = Home::new(
+/// A home whose fake `ray` runs task processes outside its group (`join_with_task`).
+fn home_with_tasks() -> Home {
+    Home::new(
         BIN,
         Options {
             mode: "join_with_task",
             ..Options::default()
         },
-    );
-    let tasks = Tasks { home: &home };
-    let mut decoy = Decoy::spawn();
-    let mut daemon = home.daemon();
-    let status = home.wait_phase("connected", secs(10));
+    )
+}
+
+/// Starts a daemon on `tasks`' home and waits until it is connected and its worker's task
+/// processes run: the daemon, the worker's pid and the task pids.
+fn connected_with_tasks(tasks: &Tasks) -> (Daemon, u32, Vec<u32>) {
+    let daemon = tasks.home.daemon();
+    let status = tasks.home.wait_phase("connected", secs(10));
     let worker = worker_pid(&status).expect("worker pid");
-    let first = tasks.wait_for(2);
-    assert!(first.iter().all(|p| alive(*p)), "{first:?}");
+    let running = tasks.wait_for(2);
+    assert!(running.iter().all(|p| alive(*p)), "{running:?}");
     assert!(
-        first.iter().all(|p| !group_members(worker).contains(p)),
+        running.iter().all(|p| !group_members(worker).contains(p)),
         "the tasks run outside the worker's group"
     );
+    (daemon, worker, running)
+}
+
+#[test]
+fn a_stop_leaves_no_task_subprocess_behind() {
+    let home = home_with_tasks();
+    let tasks = Tasks { home: &home };
+    let mut decoy = Decoy::spawn();
+    let (mut daemon, worker, first) = connected_with_tasks(&tasks);
 
     let out = home.cli(&["pause"]);
     assert!(out.status.success(), "pause: {}", text(&out.stderr));
@@ -400,20 +413,11 @@ fn a_stop_leaves_no_task_subprocess_behind() {
 
 #[test]
 fn an_orphaned_worker_and_its_task_subprocesses_are_stopped_by_the_next_supervisor() {
-    let home = Home::new(
-        BIN,
-        Options {
-            mode: "join_with_task",
-            ..Options::default()
-        },
-    );
+    let home = home_with_tasks();
     let tasks = Tasks { home: &home };
     let mut decoy = Decoy::spawn();
-    let mut first = home.daemon();
-    let status = home.wait_phase("connected", secs(10));
-    let orphan = worker_pid(&status).expect("worker pid");
+    let (mut first, orphan, left) = connected_with_tasks(&tasks);
     let raylet = home.starts()[0].raylet.expect("raylet pid");
-    let left = tasks.wait_for(2);
 
     first.kill_hard();
     thread::sleep(Duration::from_millis(500));
