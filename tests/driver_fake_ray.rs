@@ -18,7 +18,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bittrader_test_support::daemon::{
-    machine_cpus, phase_of, summary, worker_pid, Home, Options, PROBE_INTERVAL_MS, STOP_GRACE_SECS,
+    machine_cpus, phase_of, summary, worker_pid, Daemon, Home, Options, PROBE_INTERVAL_MS,
+    STOP_GRACE_SECS,
 };
 use bittrader_test_support::head::FakeHead;
 use bittrader_test_support::process::{alive, group_members, run_with_timeout};
@@ -66,6 +67,54 @@ impl Drop for Decoy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The "task worker" and its task subprocess the fake `ray` wrote in `fake_ray.tasks`
+/// (`join_with_task`), each in a process group other than the worker's. Whatever is still
+/// there when this drops is killed.
+struct Tasks<'a> {
+    home: &'a Home,
+}
+
+impl Tasks<'_> {
+    /// Every pid written so far.
+    fn pids(&self) -> Vec<u32> {
+        self.home
+            .read("fake_ray.tasks")
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect()
+    }
+
+    /// Waits until `count` pids are written, and returns them.
+    fn wait_for(&self, count: usize) -> Vec<u32> {
+        self.home
+            .wait_until("the fake task processes", secs(10), || {
+                self.pids().len() >= count
+            });
+        self.pids()
+    }
+
+    fn assert_all_gone(&self, when: &str, pids: &[u32], timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline && pids.iter().any(|p| alive(*p)) {
+            thread::sleep(Duration::from_millis(100));
+        }
+        let left: Vec<u32> = pids.iter().copied().filter(|p| alive(*p)).collect();
+        assert!(
+            left.is_empty(),
+            "{when}: task processes {left:?} outlived the worker\n{}",
+            self.home.diagnostics()
+        );
+    }
+}
+
+impl Drop for Tasks<'_> {
+    fn drop(&mut self) {
+        for pid in self.pids() {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
     }
 }
 
@@ -235,7 +284,14 @@ fn a_worker_that_ignores_sigterm_is_killed_after_the_stop_grace() {
 
 #[test]
 fn an_orphan_of_a_killed_supervisor_is_stopped_by_the_next_one() {
-    let home = Home::new(BIN, Options::default());
+    // A worker that ignores SIGTERM: on Linux the parent-death signal would end it otherwise.
+    let home = Home::new(
+        BIN,
+        Options {
+            mode: "ignore_term",
+            ..Options::default()
+        },
+    );
     let mut decoy = Decoy::spawn();
     let mut first = home.daemon();
     let status = home.wait_phase("connected", secs(10));
@@ -296,6 +352,142 @@ fn a_raylet_that_outlived_its_ray_start_is_stopped_too() {
         )),
         "worker.log:\n{log}"
     );
+}
+
+/// A home whose fake `ray` runs task processes outside its group (`join_with_task`).
+fn home_with_tasks() -> Home {
+    Home::new(
+        BIN,
+        Options {
+            mode: "join_with_task",
+            ..Options::default()
+        },
+    )
+}
+
+/// Starts a daemon on `tasks`' home and waits until it is connected and its worker's task
+/// processes run: the daemon, the worker's pid and the task pids.
+fn connected_with_tasks(tasks: &Tasks) -> (Daemon, u32, Vec<u32>) {
+    let daemon = tasks.home.daemon();
+    let status = tasks.home.wait_phase("connected", secs(10));
+    let worker = worker_pid(&status).expect("worker pid");
+    let running = tasks.wait_for(2);
+    assert!(running.iter().all(|p| alive(*p)), "{running:?}");
+    assert!(
+        running.iter().all(|p| !group_members(worker).contains(p)),
+        "the tasks run outside the worker's group"
+    );
+    (daemon, worker, running)
+}
+
+#[test]
+fn a_stop_leaves_no_task_subprocess_behind() {
+    let home = home_with_tasks();
+    let tasks = Tasks { home: &home };
+    let mut decoy = Decoy::spawn();
+    let (mut daemon, worker, first) = connected_with_tasks(&tasks);
+
+    let out = home.cli(&["pause"]);
+    assert!(out.status.success(), "pause: {}", text(&out.stderr));
+    home.assert_gone("the worker", worker, secs(STOP_GRACE_SECS + 3));
+    tasks.assert_all_gone("after pause", &first, secs(3));
+    decoy.assert_untouched("after pause");
+
+    let out = home.cli(&["resume"]);
+    assert!(out.status.success(), "resume: {}", text(&out.stderr));
+    let status = home.wait_connected_anew(Some(worker), secs(10));
+    let second_worker = worker_pid(&status).expect("worker pid");
+    let second: Vec<u32> = tasks.wait_for(4).split_off(2);
+    let out = home.cli(&["quit"]);
+    assert!(out.status.success(), "quit: {}", text(&out.stderr));
+    let exit = daemon.wait_exit(secs(STOP_GRACE_SECS + 5));
+    assert!(
+        exit.is_some(),
+        "the daemon did not exit\n{}",
+        home.diagnostics()
+    );
+    home.assert_gone("the worker", second_worker, secs(2));
+    tasks.assert_all_gone("after quit", &second, secs(2));
+    decoy.assert_untouched("after quit");
+}
+
+#[test]
+fn an_orphaned_worker_and_its_task_subprocesses_are_stopped_by_the_next_supervisor() {
+    let home = home_with_tasks();
+    let tasks = Tasks { home: &home };
+    let mut decoy = Decoy::spawn();
+    let (mut first, orphan, left) = connected_with_tasks(&tasks);
+    let raylet = home.starts()[0].raylet.expect("raylet pid");
+
+    first.kill_hard();
+    thread::sleep(Duration::from_millis(500));
+    // Whatever the parent-death signal did to `ray start`, its raylet and the tasks live on.
+    assert!(alive(raylet), "the raylet died with the supervisor");
+    assert!(left.iter().all(|p| alive(*p)), "{left:?}");
+    assert!(home.file("worker.pid").exists(), "the pid file remains");
+
+    let _second = home.daemon();
+    home.wait_connected_anew(Some(orphan), secs(15));
+    home.assert_gone("the orphan", orphan, secs(3));
+    home.assert_gone("the orphan's raylet", raylet, secs(3));
+    tasks.assert_all_gone("after the next supervisor started", &left, secs(3));
+    decoy.assert_untouched("after the orphan was stopped");
+}
+
+/// Linux only: macOS has no parent-death signal (there the next supervisor's orphan cleanup
+/// stops the worker).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_worker_lives_with_its_supervisor_and_gets_sigterm_when_it_is_killed() {
+    let home = Home::new(BIN, Options::default());
+    let mut daemon = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+    let worker = worker_pid(&status).expect("worker pid");
+    // The signal fires when the thread that started the worker ends: tokio's blocking threads
+    // end after 10 s idle, so a worker started from one would die here.
+    thread::sleep(secs(12));
+    let status = home.status().expect("status");
+    assert_eq!(worker_pid(&status), Some(worker), "{status}");
+    assert!(alive(worker));
+    assert_eq!(home.starts().len(), 1);
+
+    daemon.kill_hard();
+    // `ray start` itself: the fake leaves its raylet for the group kill that no longer comes
+    // (real Ray's `--block` stops its raylet on SIGTERM; the next supervisor stops what is left).
+    home.wait_until(
+        "`ray start` of the killed supervisor to be gone",
+        secs(3),
+        || !alive(worker),
+    );
+}
+
+#[test]
+fn ray_output_with_invalid_utf8_and_a_huge_line_still_joins() {
+    let home = Home::new(
+        BIN,
+        Options {
+            mode: "garbage_join",
+            ..Options::default()
+        },
+    );
+    let _daemon = home.daemon();
+    home.wait_phase("connected", secs(15));
+    let log = home.read("ray-worker.out");
+    assert!(
+        log.contains("caf\u{fffd} \u{fffd}\u{fffd} not UTF-8"),
+        "{log:.2000}"
+    );
+    let cut = log
+        .lines()
+        .find(|l| l.starts_with("xxxx"))
+        .expect("the long line, cut");
+    assert!(cut.len() < 9 * 1024, "{} bytes kept", cut.len());
+    assert!(
+        cut.ends_with("more bytes of this line dropped]"),
+        "{:.100}",
+        &cut[cut.len() - 100..]
+    );
+    assert!(log.contains("Ray runtime started."));
 }
 
 #[test]

@@ -12,7 +12,9 @@ use super::clock::SleepClock;
 use super::login_item::app_service::{AppService, AppServiceStatus};
 use super::login_item::{LoginItem, LoginItemError, LoginStatus};
 use super::power::PowerSource;
+use super::processes::{ProcessInfo, ProcessTable};
 use crate::model::PowerSnapshot;
+use nix::sys::signal::Signal;
 
 /// Locks without panicking: a test that panicked while holding the lock has already failed,
 /// and the value inside is still the last one set.
@@ -229,6 +231,158 @@ impl AppService for FakeAppService {
 
     fn open_login_items_settings(&self) {
         *lock(&self.opened_settings) = true;
+    }
+}
+
+/// One process of a [`FakeProcesses`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeProcess {
+    /// Its id.
+    pub pid: u32,
+    /// Its parent's id.
+    pub parent: Option<u32>,
+    /// Its process group.
+    pub group: u32,
+    /// Its raw start ticks.
+    pub ticks: u64,
+    /// Its wall-clock start (what sysinfo derives, and a clock step moves).
+    pub start_time: u64,
+    /// Its environment, as `NAME=value` entries.
+    pub env: Vec<String>,
+    /// SIGTERM leaves it running (only SIGKILL ends it).
+    pub ignores_term: bool,
+}
+
+impl FakeProcess {
+    /// Process `pid`, child of `parent`, in group `group`, started at `ticks`; no environment.
+    pub fn new(pid: u32, parent: u32, group: u32, ticks: u64) -> Self {
+        FakeProcess {
+            pid,
+            parent: Some(parent),
+            group,
+            ticks,
+            start_time: 1_700_000_000 + ticks / 100,
+            env: Vec::new(),
+            ignores_term: false,
+        }
+    }
+
+    /// The same, with `NAME=value` in its environment.
+    pub fn with_env(mut self, name: &str, value: &str) -> Self {
+        self.env.push(format!("{name}={value}"));
+        self
+    }
+}
+
+/// A signal a [`FakeProcesses`] was asked to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FakeSignal {
+    /// To one process.
+    Process(u32, Signal),
+    /// To a process group.
+    Group(u32, Signal),
+}
+
+/// A [`ProcessTable`] over processes the test lists, on a boot the test names. Signals are
+/// recorded, and act on the fake processes only: SIGKILL ends one, SIGTERM too unless it
+/// ignores it.
+#[derive(Debug)]
+pub struct FakeProcesses {
+    boot_id: Mutex<Option<String>>,
+    processes: Mutex<Vec<FakeProcess>>,
+    signals: Mutex<Vec<FakeSignal>>,
+}
+
+impl FakeProcesses {
+    /// `processes` running on boot `boot_id`.
+    pub fn new(boot_id: &str, processes: Vec<FakeProcess>) -> Self {
+        FakeProcesses {
+            boot_id: Mutex::new(Some(boot_id.to_string())),
+            processes: Mutex::new(processes),
+            signals: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every signal sent so far.
+    pub fn signals(&self) -> Vec<FakeSignal> {
+        lock(&self.signals).clone()
+    }
+
+    /// The pids still running.
+    pub fn running(&self) -> Vec<u32> {
+        lock(&self.processes).iter().map(|p| p.pid).collect()
+    }
+
+    /// Starts `process`.
+    pub fn add(&self, process: FakeProcess) {
+        lock(&self.processes).push(process);
+    }
+
+    fn deliver(&self, matches: impl Fn(&FakeProcess) -> bool, signal: Signal) -> bool {
+        let mut processes = lock(&self.processes);
+        let hit = processes.iter().any(&matches);
+        processes.retain(|p| {
+            !(matches(p)
+                && (signal == Signal::SIGKILL || (signal == Signal::SIGTERM && !p.ignores_term)))
+        });
+        hit
+    }
+}
+
+impl ProcessTable for FakeProcesses {
+    fn start_time(&self, pid: u32) -> Option<u64> {
+        lock(&self.processes)
+            .iter()
+            .find(|p| p.pid == pid)
+            .map(|p| p.start_time)
+    }
+
+    fn start_ticks(&self, pid: u32) -> Option<u64> {
+        lock(&self.processes)
+            .iter()
+            .find(|p| p.pid == pid)
+            .map(|p| p.ticks)
+    }
+
+    fn group_of(&self, pid: u32) -> Option<u32> {
+        lock(&self.processes)
+            .iter()
+            .find(|p| p.pid == pid)
+            .map(|p| p.group)
+    }
+
+    fn boot_id(&self) -> Option<String> {
+        lock(&self.boot_id).clone()
+    }
+
+    fn list(&self) -> Vec<ProcessInfo> {
+        lock(&self.processes)
+            .iter()
+            .map(|p| ProcessInfo {
+                pid: p.pid,
+                parent: p.parent,
+                cmd: Vec::new(),
+            })
+            .collect()
+    }
+
+    fn carrying(&self, name: &str, value: &str) -> Vec<u32> {
+        let wanted = format!("{name}={value}");
+        lock(&self.processes)
+            .iter()
+            .filter(|p| p.env.contains(&wanted))
+            .map(|p| p.pid)
+            .collect()
+    }
+
+    fn signal(&self, pid: u32, signal: Signal) -> bool {
+        lock(&self.signals).push(FakeSignal::Process(pid, signal));
+        self.deliver(|p| p.pid == pid, signal)
+    }
+
+    fn signal_group(&self, pgid: u32, signal: Signal) -> bool {
+        lock(&self.signals).push(FakeSignal::Group(pgid, signal));
+        self.deliver(|p| p.group == pgid, signal)
     }
 }
 

@@ -37,7 +37,8 @@ const RAY_VERSION_TIMEOUT: Duration = Duration::from_secs(20);
 pub trait WorkerHandle: Send + 'static {
     /// Its process id (and group id).
     fn pid(&self) -> u32;
-    /// SIGTERM now, SIGKILL after `grace`; the exit is reported as a [`WorkerReport`].
+    /// SIGTERM now, SIGKILL after `grace`; once it exits, nothing descended from it remains.
+    /// The exit is reported as a [`WorkerReport`].
     fn stop(&self, grace: Duration);
 }
 
@@ -250,7 +251,7 @@ impl Platform for SystemPlatform {
             spec,
             node_ip,
             &self.paths.worker_pid_file(),
-            &SystemProcesses,
+            Arc::new(SystemProcesses),
             self.ray_log.clone(),
             reports,
         )

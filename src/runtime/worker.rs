@@ -1,9 +1,27 @@
 //! The Ray worker child: `ray start --block` in a process group of its own.
 //!
 //! We own exactly the processes we started, so that stopping never touches a head or another
-//! Ray on the machine (`ray stop` would kill them all). Stop = SIGTERM to the group, SIGKILL
-//! after a grace. A pid file (pid, group, start time) lets the next start find and stop a worker
-//! left behind by a crash of the supervisor, and nothing else.
+//! Ray on the machine (`ray stop` would kill them all). Which processes are ours:
+//! - `ray start` and its group (the raylet and Ray's agents);
+//! - every process descended from it: Ray's task workers run in process groups of their own,
+//!   so a group signal misses them and the processes their tasks start;
+//! - every process whose environment carries this run's mark ([`RUN_MARK`], a random token set
+//!   on `ray start` and inherited by everything Ray starts): it still names a task's subprocess
+//!   after its parents died and it was re-parented, and after our own crash.
+//!
+//! Stop = a snapshot of that tree, SIGTERM to the group and the tree, SIGKILL to whatever is
+//! left after a grace; when `ray start` exits for any reason, whatever remains of the tree is
+//! killed. A pid file (pid, group, boot id, raw start ticks, mark) lets the next start find and
+//! stop a worker left behind by a crash of the supervisor, and nothing else: never another
+//! boot's pid, a recycled pid, group 0 or 1, or our own group.
+//!
+//! On Linux the worker also gets a parent-death signal (SIGTERM when the thread that started
+//! it ends: the runtime's one thread, which lives as long as the supervisor).
+//!
+//! The supervisor is deliberately not a child subreaper (`PR_SET_CHILD_SUBREAPER`): the mark
+//! already finds re-parented processes, and an adopted child that exits on its own would stay
+//! a zombie of ours for good, since only tokio may wait for our children (a `waitpid(-1)` would
+//! steal the exits of the commands it runs).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -13,15 +31,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 
 use crate::platform::command::CountedSpawn;
 use tokio::sync::mpsc;
 
+use crate::platform::processes::descendants;
 use crate::platform::ProcessTable;
 use crate::ray_output;
 use crate::runtime::log::RotatingLog;
@@ -29,6 +47,16 @@ use crate::supervisor::{SpawnFailure, WorkerSpec};
 
 /// How many output lines are kept to explain an exit.
 const TAIL_LINES: usize = 60;
+
+/// The longest line of Ray's output kept whole; the rest of a longer line is dropped (a
+/// traceback line is a few hundred bytes: a megabyte on one line is a bug, not a message).
+const MAX_LINE_BYTES: usize = 8 * 1024;
+
+/// The environment variable that marks every process of one worker run (see the module doc).
+pub const RUN_MARK: &str = "BITTRADER_WORKER_RUN";
+
+/// The process table the worker code uses, shared with the tasks that stop it.
+pub type SharedProcesses = Arc<dyn ProcessTable + Send + Sync>;
 
 /// How to run Ray here: the one place that builds a `ray` command line's program and
 /// environment, for `ray start` and `ray drain-node` alike.
@@ -84,35 +112,88 @@ pub struct PidRecord {
     pub pid: u32,
     /// Its process group (the same number: it leads its group).
     pub pgid: u32,
-    /// Its start time, so that a recycled pid is never mistaken for it.
-    pub start_time: u64,
+    /// The machine's boot when it started: start ticks of another boot mean nothing.
+    pub boot_id: String,
+    /// Its raw start ticks ([`ProcessTable::start_ticks`]), so that a recycled pid is never
+    /// mistaken for it, whatever the wall clock did since.
+    pub start_ticks: u64,
+    /// The value of [`RUN_MARK`] in its environment and its descendants'.
+    pub mark: String,
+}
+
+/// Which processes are one worker's: its leader (pid = group id) as it was when it started,
+/// and the mark its tree carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct WorkerIdentity {
+    /// `ray start`'s pid and process group.
+    leader: u32,
+    /// `ray start`'s raw start ticks.
+    leader_ticks: u64,
+    /// This run's [`RUN_MARK`] value.
+    mark: String,
+}
+
+/// A process recognised as a worker's, as it was when recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Known {
+    pid: u32,
+    /// Its raw start ticks: a signal goes to `pid` only while they still match.
+    ticks: u64,
 }
 
 /// A running worker.
-#[derive(Debug)]
 pub struct WorkerProcess {
-    pgid: i32,
+    identity: WorkerIdentity,
+    processes: SharedProcesses,
     exited: Arc<AtomicBool>,
+    /// The tree as it was when the stop began, for the final sweep (parent links are lost once
+    /// the raylet is gone).
+    snapshot: Arc<Mutex<Vec<Known>>>,
+}
+
+impl std::fmt::Debug for WorkerProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerProcess")
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WorkerProcess {
     /// The process id (and group id) of `ray start`.
     pub fn pid(&self) -> u32 {
-        self.pgid as u32
+        self.identity.leader
     }
 
-    /// SIGTERM to the whole group now, SIGKILL after `grace` if it is still there.
+    /// Takes a snapshot of the worker's tree, sends SIGTERM to its group and every process of
+    /// the tree, and SIGKILL to the group after `grace` if `ray start` is still there; when it
+    /// exits, the rest of the tree is killed (see [`spawn`]).
     pub fn stop(&self, grace: Duration) {
         if self.exited.load(Ordering::SeqCst) {
             return;
         }
-        let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGTERM);
-        let pgid = self.pgid;
+        let identity = self.identity.clone();
+        let processes = self.processes.clone();
         let exited = self.exited.clone();
+        let snapshot = self.snapshot.clone();
         tokio::spawn(async move {
+            let tree = {
+                let (processes, identity) = (processes.clone(), identity.clone());
+                tokio::task::spawn_blocking(move || tree_of(&*processes, &identity))
+                    .await
+                    .unwrap_or_default()
+            };
+            if let Ok(mut kept) = snapshot.lock() {
+                *kept = tree.clone();
+            }
+            if exited.load(Ordering::SeqCst) {
+                return;
+            }
+            processes.signal_group(identity.leader, Signal::SIGTERM);
+            signal_known(&*processes, &tree, Signal::SIGTERM);
             tokio::time::sleep(grace).await;
             if !exited.load(Ordering::SeqCst) {
-                let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+                processes.signal_group(identity.leader, Signal::SIGKILL);
             }
         });
     }
@@ -138,12 +219,18 @@ pub fn spawn(
     spec: &WorkerSpec,
     node_ip: IpAddr,
     pid_file: &Path,
-    processes: &dyn ProcessTable,
+    processes: SharedProcesses,
     ray_log: Arc<Mutex<RotatingLog>>,
     reports: mpsc::UnboundedSender<WorkerReport>,
 ) -> Result<WorkerProcess, SpawnFailure> {
+    let mark = new_mark();
     let mut command = ray.command(ray_start_args(spec, node_ip));
-    command.process_group(0).kill_on_drop(false);
+    command
+        .env(RUN_MARK, &mark)
+        .process_group(0)
+        .kill_on_drop(false);
+    #[cfg(target_os = "linux")]
+    set_parent_death_signal(&mut command);
     let mut child = command.spawn_counted().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             SpawnFailure::RayMissing {
@@ -160,10 +247,19 @@ pub fn spawn(
             detail: "`ray start` exited before it could be watched".to_string(),
         });
     };
+    let identity = WorkerIdentity {
+        leader: pid,
+        // It cannot have been reaped yet (only `child.wait` reaps it): `None` means it could
+        // not be read, and 0 then matches no process, so no later signal reaches that pid.
+        leader_ticks: processes.start_ticks(pid).unwrap_or(0),
+        mark,
+    };
     let record = PidRecord {
         pid,
         pgid: pid,
-        start_time: processes.start_time(pid).unwrap_or(0),
+        boot_id: processes.boot_id().unwrap_or_default(),
+        start_ticks: identity.leader_ticks,
+        mark: identity.mark.clone(),
     };
     if let Err(e) = write_pid_file(pid_file, &record) {
         if let Ok(mut log) = ray_log.lock() {
@@ -205,16 +301,22 @@ pub fn spawn(
     };
 
     let exited = Arc::new(AtomicBool::new(false));
-    let pgid = pid as i32;
+    let snapshot = Arc::new(Mutex::new(Vec::new()));
     {
         let exited = exited.clone();
         let pid_file = pid_file.to_path_buf();
+        let (identity, processes, snapshot) =
+            (identity.clone(), processes.clone(), snapshot.clone());
         tokio::spawn(async move {
             let status = child.wait().await;
             exited.store(true, Ordering::SeqCst);
-            // Whatever the leader left in its group (a raylet that outlived it) goes too: we
-            // never leave half a worker behind.
-            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+            // Whatever the leader left (a raylet in its group, task workers in theirs, the
+            // processes of their tasks) goes too: we never leave half a worker behind.
+            let taken = snapshot.lock().map(|s| s.clone()).unwrap_or_default();
+            let _ = tokio::task::spawn_blocking(move || {
+                kill_tree(&*processes, &identity, &taken);
+            })
+            .await;
             // Children holding the pipes open could delay EOF forever: bound the wait.
             let _ = tokio::time::timeout(Duration::from_secs(2), collector).await;
             let _ = std::fs::remove_file(&pid_file);
@@ -226,16 +328,113 @@ pub fn spawn(
             let _ = reports.send(WorkerReport::Exited { code, tail });
         });
     }
-    Ok(WorkerProcess { pgid, exited })
+    Ok(WorkerProcess {
+        identity,
+        processes,
+        exited,
+        snapshot,
+    })
 }
 
+/// A token no other run has: 16 random bytes in hex (the time and our pid where there is no
+/// `/dev/urandom`, which is still unique on this machine).
+fn new_mark() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if random.is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        return format!("{}-{nanos}", std::process::id());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `ray start` gets SIGTERM when its parent dies: a supervisor killed -9 does not leave a
+/// worker behind (Ray's `--block` stops its raylet on SIGTERM; what it misses carries the mark
+/// and is stopped by the next supervisor's orphan cleanup).
+///
+/// The kernel sends it when the *thread* that forked the child ends, not the process. `spawn`
+/// runs on the supervisor's runtime thread (a current-thread runtime: the daemon's main thread,
+/// or the tray's one runtime thread), which lives until the supervisor has stopped its worker;
+/// it must never be called from `spawn_blocking`, whose threads end when idle.
+#[cfg(target_os = "linux")]
+fn set_parent_death_signal(command: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec only async-signal-safe calls are made (prctl, getppid), and
+    // nothing is allocated: `from_raw_os_error` builds the error in place.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent died between fork and prctl: the signal will never come.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Sends each line of `stream` to `lines`: invalid UTF-8 is replaced rather than ending the
+/// reading (which would close the pipe, and Ray would die of SIGPIPE), and a line longer than
+/// [`MAX_LINE_BYTES`] is cut, saying how much was dropped.
 async fn forward_lines(stream: impl AsyncRead + Unpin, lines: mpsc::UnboundedSender<String>) {
-    let mut reader = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = reader.next_line().await {
+    let mut reader = BufReader::new(stream);
+    while let Ok(Some(line)) = read_capped_line(&mut reader, MAX_LINE_BYTES).await {
         if lines.send(line).is_err() {
             break;
         }
     }
+}
+
+/// The next line of `reader` without its end (`\n` or `\r\n`), at most `cap` bytes of it
+/// kept; `None` at the end of the stream.
+async fn read_capped_line(
+    reader: &mut (impl AsyncBufRead + Unpin),
+    cap: usize,
+) -> std::io::Result<Option<String>> {
+    let mut kept = Vec::new();
+    let mut dropped = 0usize;
+    let mut read_any = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            if !read_any {
+                return Ok(None);
+            }
+            break;
+        }
+        read_any = true;
+        let newline = available.iter().position(|b| *b == b'\n');
+        let part = &available[..newline.unwrap_or(available.len())];
+        let room = cap.saturating_sub(kept.len()).min(part.len());
+        kept.extend_from_slice(&part[..room]);
+        dropped += part.len() - room;
+        let used = part.len() + usize::from(newline.is_some());
+        reader.consume(used);
+        if newline.is_some() {
+            break;
+        }
+    }
+    if dropped == 0 && kept.last() == Some(&b'\r') {
+        kept.pop();
+    }
+    let mut line = String::from_utf8_lossy(&kept).into_owned();
+    if dropped > 0 {
+        line.push_str(&format!(" … [{dropped} more bytes of this line dropped]"));
+    }
+    Ok(Some(line))
 }
 
 fn write_pid_file(path: &Path, record: &PidRecord) -> std::io::Result<()> {
@@ -246,50 +445,540 @@ fn write_pid_file(path: &Path, record: &PidRecord) -> std::io::Result<()> {
 /// What was found of a worker left behind by an earlier run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Orphan {
-    /// No pid file, or its process is gone.
+    /// No pid file, or nothing of its worker runs.
     None,
-    /// The pid file named a process that is no longer ours (the pid was recycled): untouched.
+    /// The pid file named something that is not (or cannot be proven to be) our worker: from
+    /// another boot, a recycled pid, group 0 or 1, our own group, an old format. Untouched.
     Stale { pid: u32 },
-    /// Our old worker was running and has been stopped.
+    /// Our old worker (or what remained of it) was running and has been stopped.
     Stopped { pid: u32 },
 }
 
-/// Finds the worker an earlier run left behind (pid file with pid, group and start time) and
-/// stops its group: SIGTERM, then SIGKILL after `grace`. A pid that now belongs to another
-/// process is left alone.
+/// Finds the worker an earlier run left behind (the pid file) and stops every process of it:
+/// SIGTERM, then SIGKILL after `grace`. Nothing that cannot be proven ours is signalled: the
+/// record must be of this boot and name a group leader other than us; the leader counts only
+/// with the same raw start ticks, its group only through the leader or a member carrying the
+/// record's mark; any process carrying the mark is ours wherever it is.
 pub async fn stop_orphan(pid_file: &Path, processes: &dyn ProcessTable, grace: Duration) -> Orphan {
     let Ok(text) = std::fs::read_to_string(pid_file) else {
         return Orphan::None;
     };
     let _ = std::fs::remove_file(pid_file);
-    let Ok(record) = serde_json::from_str::<PidRecord>(&text) else {
-        return Orphan::None;
-    };
-    let group = Pid::from_raw(record.pgid as i32);
-    match processes.start_time(record.pid) {
-        // The leader is gone but members of its group live on (a raylet that outlived `ray
-        // start`). A process group id is not reused while any member exists, and a new group
-        // with this id would be led by a live process with this pid: so these are ours.
-        None if killpg(group, None).is_ok() => {
-            stop_group(group, grace).await;
-            Orphan::Stopped { pid: record.pid }
+    let record = match serde_json::from_str::<PidRecord>(&text) {
+        Ok(record) => record,
+        // An older version's file (no boot id, no ticks, no mark) proves nothing.
+        Err(_) => {
+            return match serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v["pid"].as_u64())
+                .and_then(|pid| u32::try_from(pid).ok())
+            {
+                Some(pid) => Orphan::Stale { pid },
+                None => Orphan::None,
+            };
         }
-        None => Orphan::None,
-        Some(started) if started != record.start_time => Orphan::Stale { pid: record.pid },
-        Some(_) => {
-            stop_group(group, grace).await;
-            Orphan::Stopped { pid: record.pid }
+    };
+    let stale = Orphan::Stale { pid: record.pid };
+    let own_pid = std::process::id();
+    let own_group = nix::unistd::getpgrp().as_raw() as u32;
+    if record.pid != record.pgid
+        || record.pgid <= 1
+        || record.pid == own_pid
+        || record.pgid == own_group
+        || record.mark.is_empty()
+    {
+        return stale;
+    }
+    match processes.boot_id() {
+        Some(boot) if !record.boot_id.is_empty() && boot == record.boot_id => {}
+        _ => return stale,
+    }
+    let identity = WorkerIdentity {
+        leader: record.pid,
+        leader_ticks: record.start_ticks,
+        mark: record.mark,
+    };
+    let tree = tree_of(processes, &identity);
+    if tree.is_empty() {
+        return match processes.start_ticks(record.pid) {
+            // The pid lives, but as another process.
+            Some(_) => stale,
+            None => Orphan::None,
+        };
+    }
+    if group_is_ours(processes, &identity, &tree) {
+        processes.signal_group(identity.leader, Signal::SIGTERM);
+    }
+    signal_known(processes, &tree, Signal::SIGTERM);
+    let deadline = tokio::time::Instant::now() + grace;
+    // Each look reads every process's environment: four a second is plenty.
+    while tokio::time::Instant::now() < deadline && !tree_of(processes, &identity).is_empty() {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    kill_tree(processes, &identity, &tree);
+    Orphan::Stopped { pid: record.pid }
+}
+
+/// Every process of the worker `identity` now running, less ourselves: the leader and its
+/// descendants (only while the leader is the very process that started), the members of its
+/// group (only when [`group_is_ours`]), and whatever carries its mark.
+fn tree_of(processes: &dyn ProcessTable, identity: &WorkerIdentity) -> Vec<Known> {
+    let own = std::process::id();
+    let list = processes.list();
+    let mut pids = Vec::new();
+    if processes.start_ticks(identity.leader) == Some(identity.leader_ticks) {
+        pids.extend(descendants(&list, identity.leader));
+    }
+    if !identity.mark.is_empty() {
+        pids.extend(processes.carrying(RUN_MARK, &identity.mark));
+    }
+    let marked: Vec<u32> = pids.clone();
+    let members: Vec<u32> = list
+        .iter()
+        .filter(|p| processes.group_of(p.pid) == Some(identity.leader))
+        .map(|p| p.pid)
+        .collect();
+    // The group is ours through its leader, or (leader gone) through a marked member: a group
+    // id is not reused while any member lives, so a group holding one of ours is the old one.
+    let leader_alive = processes.start_ticks(identity.leader).is_some();
+    let leader_ours = processes.start_ticks(identity.leader) == Some(identity.leader_ticks);
+    if leader_ours || (!leader_alive && members.iter().any(|m| marked.contains(m))) {
+        pids.extend(members);
+    }
+    let mut known: Vec<Known> = Vec::new();
+    for pid in pids {
+        if pid <= 1 || pid == own || known.iter().any(|k| k.pid == pid) {
+            continue;
+        }
+        if let Some(ticks) = processes.start_ticks(pid) {
+            known.push(Known { pid, ticks });
+        }
+    }
+    known
+}
+
+/// Whether the group of `identity` may be signalled as a whole, `tree` being [`tree_of`] it.
+fn group_is_ours(processes: &dyn ProcessTable, identity: &WorkerIdentity, tree: &[Known]) -> bool {
+    identity.leader > 1
+        && tree
+            .iter()
+            .any(|k| processes.group_of(k.pid) == Some(identity.leader))
+}
+
+/// Sends `signal` to each process of `known` still the same process (same start ticks).
+fn signal_known(processes: &dyn ProcessTable, known: &[Known], signal: Signal) {
+    for process in known {
+        if processes.start_ticks(process.pid) == Some(process.ticks) {
+            processes.signal(process.pid, signal);
         }
     }
 }
 
-/// SIGTERM to the group, SIGKILL once `grace` has passed while any member remains.
-async fn stop_group(group: Pid, grace: Duration) {
-    let _ = killpg(group, Signal::SIGTERM);
-    let deadline = tokio::time::Instant::now() + grace;
-    // `killpg(group, None)` (signal 0) succeeds while any member exists.
-    while tokio::time::Instant::now() < deadline && killpg(group, None).is_ok() {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// SIGKILL to everything of the worker `identity` that is left, and to what `earlier` (a
+/// snapshot) still names, until nothing is left (a few passes: a dying process may have just
+/// forked).
+fn kill_tree(processes: &dyn ProcessTable, identity: &WorkerIdentity, earlier: &[Known]) {
+    for _ in 0..10 {
+        let mut left = tree_of(processes, identity);
+        for known in earlier {
+            if !left.iter().any(|k| k.pid == known.pid)
+                && processes.start_ticks(known.pid) == Some(known.ticks)
+            {
+                left.push(*known);
+            }
+        }
+        if left.is_empty() {
+            break;
+        }
+        if group_is_ours(processes, identity, &left) {
+            processes.signal_group(identity.leader, Signal::SIGKILL);
+        }
+        signal_known(processes, &left, Signal::SIGKILL);
+        std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = killpg(group, Signal::SIGKILL);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::fake::{FakeProcess, FakeProcesses, FakeSignal};
+    use crate::platform::SystemProcesses;
+
+    const BOOT: &str = "6f1c0b52-3a41-4e7e-9d1a-0f4f2d8b9c11";
+    const MARK: &str = "00112233445566778899aabbccddeeff";
+    const GRACE: Duration = Duration::from_secs(1);
+
+    fn record(pid: u32, pgid: u32, boot_id: &str, start_ticks: u64) -> PidRecord {
+        PidRecord {
+            pid,
+            pgid,
+            boot_id: boot_id.to_string(),
+            start_ticks,
+            mark: MARK.to_string(),
+        }
+    }
+
+    fn pid_file(dir: &tempfile::TempDir, record: &PidRecord) -> PathBuf {
+        let path = dir.path().join("worker.pid");
+        write_pid_file(&path, record).expect("write the pid file");
+        path
+    }
+
+    /// A worker as Ray 2.60 runs it (tests/lab/recorded/ps_laptop_busy_ray260.txt): `ray
+    /// start` (500) leads group 500 with its raylet (501); a task worker (510) has a group of
+    /// its own and a task subprocess (511); a subprocess of an earlier task (520) lost its
+    /// parents and went to init. A stranger (900, group 900) and init live beside them.
+    fn busy_worker() -> Vec<FakeProcess> {
+        vec![
+            FakeProcess::new(1, 0, 1, 1),
+            FakeProcess::new(500, 1, 500, 5000).with_env(RUN_MARK, MARK),
+            FakeProcess::new(501, 500, 500, 5001).with_env(RUN_MARK, MARK),
+            FakeProcess::new(510, 501, 510, 5010).with_env(RUN_MARK, MARK),
+            // A task that cleared its environment: found through its parent link.
+            FakeProcess::new(511, 510, 510, 5011),
+            FakeProcess::new(520, 1, 520, 5020).with_env(RUN_MARK, MARK),
+            FakeProcess::new(900, 1, 900, 9000),
+        ]
+    }
+
+    fn touched_only(table: &FakeProcesses, allowed: &[u32]) {
+        for signal in table.signals() {
+            let target = match signal {
+                FakeSignal::Process(pid, _) | FakeSignal::Group(pid, _) => pid,
+            };
+            assert!(allowed.contains(&target), "signalled {signal:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_orphan_and_every_process_descended_from_it_are_stopped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let table = FakeProcesses::new(BOOT, busy_worker());
+        let path = pid_file(&dir, &record(500, 500, BOOT, 5000));
+        let found = stop_orphan(&path, &table, GRACE).await;
+        assert_eq!(found, Orphan::Stopped { pid: 500 });
+        assert_eq!(table.running(), vec![1, 900]);
+        touched_only(&table, &[500, 501, 510, 511, 520]);
+        assert!(!path.exists());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_ignoring_sigterm_gets_sigkill_after_the_grace() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut processes = busy_worker();
+        for p in &mut processes {
+            p.ignores_term = true;
+        }
+        let table = FakeProcesses::new(BOOT, processes);
+        let path = pid_file(&dir, &record(500, 500, BOOT, 5000));
+        assert_eq!(
+            stop_orphan(&path, &table, GRACE).await,
+            Orphan::Stopped { pid: 500 }
+        );
+        assert_eq!(table.running(), vec![1, 900]);
+        assert!(table
+            .signals()
+            .contains(&FakeSignal::Process(511, Signal::SIGKILL)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pid_file_of_another_boot_is_stale_and_nothing_is_signalled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let table = FakeProcesses::new(BOOT, busy_worker());
+        let path = pid_file(&dir, &record(500, 500, "another-boot", 5000));
+        assert_eq!(
+            stop_orphan(&path, &table, GRACE).await,
+            Orphan::Stale { pid: 500 }
+        );
+        assert!(table.signals().is_empty(), "{:?}", table.signals());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_recycled_pid_is_left_alone_whatever_the_wall_clock_says() {
+        // The stranger 900 now has the pid of a worker that started at tick 4000: the wall
+        // clock start may even be equal (a clock step), the ticks are not.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut processes = busy_worker();
+        processes.retain(|p| p.env.is_empty());
+        processes.retain(|p| p.pid != 511);
+        let table = FakeProcesses::new(BOOT, processes);
+        let path = pid_file(&dir, &record(900, 900, BOOT, 4000));
+        assert_eq!(
+            stop_orphan(&path, &table, GRACE).await,
+            Orphan::Stale { pid: 900 }
+        );
+        assert!(table.signals().is_empty(), "{:?}", table.signals());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_clock_step_the_live_worker_is_still_recognised() {
+        // sysinfo's start time moved by two hours (the clock was stepped); the ticks did not.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut processes = busy_worker();
+        for p in &mut processes {
+            p.start_time += 7200;
+        }
+        let table = FakeProcesses::new(BOOT, processes);
+        let path = pid_file(&dir, &record(500, 500, BOOT, 5000));
+        assert_eq!(
+            stop_orphan(&path, &table, GRACE).await,
+            Orphan::Stopped { pid: 500 }
+        );
+        assert!(!table.running().contains(&500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_whose_leader_is_gone_is_stopped_only_when_a_member_is_ours() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Group 500's leader is gone; its member 501 is not ours (no mark): untouched.
+        let strangers = FakeProcesses::new(
+            BOOT,
+            vec![
+                FakeProcess::new(1, 0, 1, 1),
+                FakeProcess::new(501, 1, 500, 5001),
+            ],
+        );
+        let path = pid_file(&dir, &record(500, 500, BOOT, 5000));
+        assert_eq!(stop_orphan(&path, &strangers, GRACE).await, Orphan::None);
+        assert!(strangers.signals().is_empty(), "{:?}", strangers.signals());
+
+        let ours = FakeProcesses::new(
+            BOOT,
+            vec![
+                FakeProcess::new(1, 0, 1, 1),
+                FakeProcess::new(501, 1, 500, 5001).with_env(RUN_MARK, MARK),
+                FakeProcess::new(502, 501, 500, 5002),
+            ],
+        );
+        let path = pid_file(&dir, &record(500, 500, BOOT, 5000));
+        assert_eq!(
+            stop_orphan(&path, &ours, GRACE).await,
+            Orphan::Stopped { pid: 500 }
+        );
+        assert_eq!(ours.running(), vec![1]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn records_naming_no_group_of_ours_are_stale_and_nothing_is_signalled() {
+        let own = std::process::id();
+        let own_group = nix::unistd::getpgrp().as_raw() as u32;
+        let bad = [
+            record(1, 1, BOOT, 1),
+            record(500, 0, BOOT, 5000),
+            record(0, 0, BOOT, 5000),
+            record(501, 500, BOOT, 5001),
+            record(own, own, BOOT, 5000),
+            record(own_group, own_group, BOOT, 5000),
+        ];
+        for record in bad {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let table = FakeProcesses::new(BOOT, busy_worker());
+            let path = pid_file(&dir, &record);
+            assert_eq!(
+                stop_orphan(&path, &table, GRACE).await,
+                Orphan::Stale { pid: record.pid },
+                "{record:?}"
+            );
+            assert!(
+                table.signals().is_empty(),
+                "{record:?}: {:?}",
+                table.signals()
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_old_pid_file_proves_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("worker.pid");
+        std::fs::write(&path, r#"{"pid":500,"pgid":500,"start_time":1700000050}"#).expect("write");
+        let table = FakeProcesses::new(BOOT, busy_worker());
+        assert_eq!(
+            stop_orphan(&path, &table, GRACE).await,
+            Orphan::Stale { pid: 500 }
+        );
+        assert!(table.signals().is_empty());
+    }
+
+    /// A real process tree: `bash` leading its group, with the mark, and a job in a group of
+    /// its own (as Ray's task workers are) that starts `sleep`. Killed on drop.
+    struct RealTree {
+        leader: std::process::Child,
+        ready: PathBuf,
+        _dir: tempfile::TempDir,
+    }
+
+    impl RealTree {
+        fn start(mark: &str) -> RealTree {
+            use std::os::unix::process::CommandExt;
+            let dir = tempfile::tempdir().expect("tempdir");
+            let ready = dir.path().join("task.pid");
+            let script = format!(
+                "set -m; (sleep 600 & echo $! > '{}.tmp'; mv '{0}.tmp' '{0}'; wait) & wait",
+                ready.display()
+            );
+            let leader = std::process::Command::new("bash")
+                .args(["-c", &script])
+                .env(RUN_MARK, mark)
+                .process_group(0)
+                .spawn()
+                .expect("spawn bash");
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !ready.exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            RealTree {
+                leader,
+                ready,
+                _dir: dir,
+            }
+        }
+
+        fn task(&self) -> u32 {
+            std::fs::read_to_string(&self.ready)
+                .expect("task pid")
+                .trim()
+                .parse()
+                .expect("a pid")
+        }
+    }
+
+    impl Drop for RealTree {
+        fn drop(&mut self) {
+            if let Ok(task) = std::fs::read_to_string(&self.ready) {
+                if let Ok(pid) = task.trim().parse::<i32>() {
+                    let group = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid)));
+                    let _ =
+                        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+                    if let Ok(group) = group {
+                        if group.as_raw() > 1 {
+                            let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
+                        }
+                    }
+                }
+            }
+            let leader = nix::unistd::Pid::from_raw(self.leader.id() as i32);
+            let _ = nix::sys::signal::killpg(leader, Signal::SIGKILL);
+            let _ = self.leader.wait();
+        }
+    }
+
+    fn alive(pid: u32) -> bool {
+        // A zombie has exited: only its parent has not collected it.
+        SystemProcesses.start_ticks(pid).is_some()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| {
+                    s.rsplit_once(')')
+                        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+                })
+                .unwrap_or(false)
+    }
+
+    #[tokio::test]
+    async fn a_real_orphan_and_its_task_in_another_group_are_stopped() {
+        let mark = new_mark();
+        let tree = RealTree::start(&mark);
+        let leader = tree.leader.id();
+        let task = tree.task();
+        assert_ne!(SystemProcesses.group_of(task), Some(leader), "own group");
+        let table = SystemProcesses;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let record = PidRecord {
+            pid: leader,
+            pgid: leader,
+            boot_id: table.boot_id().expect("boot id"),
+            start_ticks: table.start_ticks(leader).expect("ticks"),
+            mark,
+        };
+        let path = pid_file(&dir, &record);
+        let found = stop_orphan(&path, &table, GRACE).await;
+        assert_eq!(found, Orphan::Stopped { pid: leader });
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while alive(task) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!alive(task), "the task's sleep survived");
+    }
+
+    #[tokio::test]
+    async fn real_records_naming_init_our_group_or_another_boot_touch_nothing() {
+        let table = SystemProcesses;
+        let boot = table.boot_id().expect("boot id");
+        let mark = new_mark();
+        let tree = RealTree::start(&mark);
+        let leader = tree.leader.id();
+        let ticks = table.start_ticks(leader).expect("ticks");
+        let own = std::process::id();
+        let bad = vec![
+            record(1, 1, &boot, table.start_ticks(1).unwrap_or(0)),
+            // Group 0 is the caller's own group: `killpg(0)` would hit this test runner.
+            PidRecord {
+                pgid: 0,
+                ..record(leader, leader, &boot, ticks)
+            },
+            record(own, own, &boot, table.start_ticks(own).expect("our ticks")),
+            record(leader, leader, "not-this-boot", ticks),
+            // The right pid with other start ticks: recycled (and a mark nothing carries).
+            PidRecord {
+                mark: "no-such-mark".to_string(),
+                ..record(leader, leader, &boot, ticks + 1)
+            },
+        ];
+        for record in bad {
+            // The tree's real mark: the record is refused before the mark is looked for.
+            let record = PidRecord {
+                mark: if record.mark == MARK {
+                    mark.clone()
+                } else {
+                    record.mark
+                },
+                ..record
+            };
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = pid_file(&dir, &record);
+            let found = stop_orphan(&path, &table, GRACE).await;
+            assert_eq!(found, Orphan::Stale { pid: record.pid }, "{record:?}");
+            assert!(
+                alive(leader) && alive(tree.task()),
+                "{record:?} killed the tree"
+            );
+        }
+    }
+
+    async fn read_all(input: &[u8], cap: usize) -> Vec<String> {
+        let mut reader = BufReader::with_capacity(64, input);
+        let mut lines = Vec::new();
+        while let Some(line) = read_capped_line(&mut reader, cap).await.expect("read") {
+            lines.push(line);
+        }
+        lines
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_is_replaced_and_reading_goes_on() {
+        let lines = read_all(b"caf\xe9 \xff\xfe\r\nRay runtime started.\nlast", 100).await;
+        assert_eq!(
+            lines,
+            vec![
+                "caf\u{fffd} \u{fffd}\u{fffd}",
+                "Ray runtime started.",
+                "last"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_long_line_is_cut_and_the_next_one_is_whole() {
+        let mut input = vec![b'x'; 1000];
+        input.extend_from_slice(b"\nnext\n");
+        let lines = read_all(&input, 100).await;
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with(&"x".repeat(100)), "{}", lines[0]);
+        assert!(
+            lines[0].ends_with("[900 more bytes of this line dropped]"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines[1], "next");
+    }
 }
