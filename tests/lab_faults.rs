@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use bittrader_test_support::lab::{lab, lab_ok, laptop_nodes, ready, Lab, LabDaemon};
+use bittrader_test_support::lab::{lab, lab_ok, laptop_nodes, ready, Driver, Lab, LabDaemon};
 use bittrader_test_support::secs;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
@@ -59,7 +59,8 @@ fn the_fault_matrix() {
     };
     lab_ok(&["up"]);
     let _lab = Lab;
-    let daemon = LabDaemon::start(
+    let markers = tempfile::tempdir_in("/tmp").expect("markers");
+    let mut daemon = LabDaemon::start(
         BIN,
         &ray,
         "btw-lab-faults-",
@@ -94,6 +95,34 @@ fn the_fault_matrix() {
         "one death is not a fault: {}",
         daemon.status()
     );
+
+    // ---- The supervisor is killed -9 while draining, then started again.
+    let _t = row("supervisor killed -9 while draining, then started");
+    let mut driver = Driver::start(&ray, markers.path());
+    driver.submit("spawner spawned 600");
+    let started = driver.ask("started spawned 60");
+    let child = started["started"][0]["child_pid"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("the task started on the laptop: {started}"));
+    assert!(
+        !laptop_pids("sleep 600").is_empty(),
+        "the task's child runs"
+    );
+    assert!(daemon.cli(&["pause", "--after-tasks"]).status.success());
+    daemon.wait("draining", secs(10), |d| d.phase() == "draining");
+    daemon.kill_and_start_again(&ray);
+    daemon.wait("the new supervisor paused (as asked)", secs(60), |d| {
+        d.phase() == "paused"
+    });
+    assert!(
+        laptop_pids("sleep 600").is_empty(),
+        "the task's child (pid {child} in the laptop host) was stopped with the old worker"
+    );
+    assert!(laptop_raylets().is_empty(), "the old worker is gone");
+    assert!(daemon.cli(&["resume"]).status.success());
+    let (fourth, _) = one_worker(&daemon, secs(90));
+    assert_ne!(fourth, third, "one new worker");
+    drop(driver);
 
     assert!(
         daemon.cli(&["status"]).status.success(),

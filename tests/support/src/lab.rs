@@ -123,20 +123,22 @@ impl LabDaemon {
             ),
         )
         .expect("config");
-        let child = Command::new("bash")
-            .arg(lab_dir().join("lab.sh"))
-            .arg("laptop-exec")
-            .arg(&bin)
-            .arg("daemon")
-            .env("RAY", ray)
-            .env("BITTRADER_WORKER_HOME", home.path())
-            .env("BITTRADER_TAILSCALE", "/nonexistent")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("daemon");
+        let child = spawn_daemon(&bin, ray, home.path());
         LabDaemon { child, bin, home }
+    }
+
+    /// The supervisor is killed with SIGKILL (as a crash would), then started again on the same
+    /// data folder: what it left behind is for the new one to find.
+    pub fn kill_and_start_again(&mut self, ray: &Path) {
+        let _ = lab(&[
+            "laptop-exec",
+            "pkill",
+            "-KILL",
+            "-f",
+            "bittrader-worker daemon",
+        ]);
+        wait_or_kill(&mut self.child, secs(10));
+        self.child = spawn_daemon(&self.bin, ray, self.home.path());
     }
 
     /// Its data folder.
@@ -195,6 +197,23 @@ impl Drop for LabDaemon {
         let _ = self.cli(&["quit"]);
         wait_or_kill(&mut self.child, secs(20));
     }
+}
+
+/// `bin daemon` in the laptop host, on the data folder `home`.
+fn spawn_daemon(bin: &Path, ray: &Path, home: &Path) -> Child {
+    Command::new("bash")
+        .arg(lab_dir().join("lab.sh"))
+        .arg("laptop-exec")
+        .arg(&bin)
+        .arg("daemon")
+        .env("RAY", ray)
+        .env("BITTRADER_WORKER_HOME", home)
+        .env("BITTRADER_TAILSCALE", "/nonexistent")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("daemon")
 }
 
 /// Polls `check` every 200 ms until it holds: how long that took, `None` if it did not within
