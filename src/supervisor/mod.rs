@@ -37,7 +37,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status,
+    Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status,
     StopReason, Unreachable, WorkerFailure,
 };
 
@@ -259,7 +259,7 @@ impl Supervisor {
                 // The sleep goes ahead; the worker, if it still runs, is frozen with it.
                 Timer::SleepHold => {}
                 Timer::SleepCancelled => {
-                    if self.laptop.auto_pause == Some(AutoPause::Asleep) {
+                    if self.laptop.asleep {
                         self.on_woke(now, WakeSource::Os, 0);
                     }
                 }
@@ -300,7 +300,7 @@ impl Supervisor {
             },
             fault: self.fault.clone(),
             recent_failures: self.backoff.recent_failures(),
-            auto_pause: self.laptop.auto_pause,
+            auto_pause: self.laptop.auto_pause(),
             mobile: self.settings.laptop.mobile,
             holding_sleep: self.timers.is_set(Timer::SleepHold),
             ray_install: self.ray_install.clone(),
@@ -329,7 +329,7 @@ impl Supervisor {
                 (_, None) => Phase::Starting,
             },
             Worker::Absent if self.fault.is_some() => Phase::Error,
-            Worker::Absent if self.paused || self.laptop.auto_pause.is_some() => Phase::Paused,
+            Worker::Absent if self.paused || self.laptop.auto_pause().is_some() => Phase::Paused,
             Worker::Absent => match self.reach {
                 Reach::Unknown => Phase::Checking,
                 Reach::Down { .. } => Phase::Disconnected,
@@ -357,7 +357,8 @@ impl Supervisor {
     }
 
     fn on_will_sleep(&mut self, now: Instant) {
-        self.laptop.auto_pause = Some(AutoPause::Asleep);
+        // A fact of its own: a battery pause under it outlives the sleep and the wake.
+        self.laptop.asleep = true;
         self.wakes.will_sleep();
         self.timers
             .set(Timer::SleepCancelled, now + SLEEP_CANCELLED_AFTER);
@@ -372,9 +373,9 @@ impl Supervisor {
     /// suspension measured while a sleep is announced is a dark wake (Power Nap, maintenance)
     /// or the notification is on its way, and only earns a probe.
     fn on_woke(&mut self, now: Instant, source: WakeSource, slept_secs: u64) {
-        if self.laptop.auto_pause == Some(AutoPause::Asleep) {
+        if self.laptop.asleep {
             match source {
-                WakeSource::Os => self.laptop.auto_pause = None,
+                WakeSource::Os => self.laptop.asleep = false,
                 // The announced sleep happened: not a cancelled one.
                 WakeSource::Clocks => {}
             }
@@ -388,7 +389,7 @@ impl Supervisor {
         self.timers.stop(Timer::Grace);
         self.probe_in_flight = false;
         self.probe_soon(now);
-        if self.laptop.auto_pause == Some(AutoPause::Asleep) {
+        if self.laptop.asleep {
             return;
         }
         // After more than the head's health-check window the node is dead at the head and its
@@ -752,7 +753,7 @@ impl Supervisor {
         if self.exit_sent {
             return;
         }
-        let asleep = self.laptop.auto_pause == Some(AutoPause::Asleep);
+        let asleep = self.laptop.asleep;
         match &self.worker {
             Worker::Stopping { .. } => {}
             Worker::Draining { .. } => {
@@ -770,7 +771,7 @@ impl Supervisor {
                     Some(StopReason::Paused)
                 } else if asleep {
                     Some(StopReason::Sleep)
-                } else if self.laptop.auto_pause.is_some() {
+                } else if self.laptop.battery_pause.is_some() {
                     // Planned: let the running tasks finish for a while.
                     self.drain_worker(now, BATTERY_DRAIN_DEADLINE, StopReason::Battery);
                     None
@@ -791,7 +792,7 @@ impl Supervisor {
                     return;
                 }
                 let wanted = !self.paused
-                    && self.laptop.auto_pause.is_none()
+                    && self.laptop.auto_pause().is_none()
                     && self.fault.is_none()
                     && self.ray_install.is_none()
                     && self.reach == Reach::Up
