@@ -310,7 +310,8 @@ fn starts_are_at_least_a_second_apart() {
         Duration::from_millis(10),
         Some(WorkerFailure::NodeMarkedDead),
     ));
-    sim.run_for(secs(10));
+    // Network exits while the head answers back off (1, 2, 4, 8, 16 s): five starts take 31 s.
+    sim.run_for(secs(40));
     let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
     assert!(starts.len() >= 5);
     for w in starts.windows(2) {
@@ -361,4 +362,111 @@ fn outage_notifications_are_spaced_and_a_return_follows_only_a_shown_loss() {
         lost, back,
         "each shown loss, and only those, has its return"
     );
+}
+
+/// Starts within `window` after each start, at most.
+fn most_starts_within(starts: &[Duration], window: Duration) -> usize {
+    starts
+        .iter()
+        .map(|&from| starts.iter().filter(|&&at| at >= from && at < from + window).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn something_other_than_ray_on_the_heads_port_backs_off_without_giving_up() {
+    // Issue 9, item 11: the port answers (the probe says "up"), `ray start` fails to reach a
+    // GCS. These exits used to restart the worker every second, forever, without a word.
+    let mut sim = Sim::new(Settings::default());
+    sim.crash_after = Some((secs(2), Some(WorkerFailure::HeadUnreachable)));
+    sim.run_for(secs(3600));
+    let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
+    assert!(
+        most_starts_within(&starts, secs(600)) <= 10,
+        "at most 10 starts in 10 minutes: {starts:?}"
+    );
+    let gaps: Vec<u64> = starts.windows(2).map(|w| (w[1] - w[0]).as_secs()).collect();
+    assert!(gaps.windows(2).all(|g| g[1] >= g[0]), "delays grow: {gaps:?}");
+    // Never gives up: the network may heal.
+    assert!(starts.last().is_some_and(|at| *at > secs(3000)), "{starts:?}");
+    assert_eq!(sim.sup.status().fault, None);
+    assert_eq!(sim.sup.status().recent_failures, 0);
+}
+
+#[test]
+fn a_head_that_drops_the_node_every_45_s_is_rejoined_ever_later_until_a_join_holds() {
+    let mut sim = Sim::new(Settings::default());
+    // Joins after 3 s, marked dead 45 s later.
+    sim.crash_after = None;
+    sim.join_delay = secs(3);
+    let mut drop_times = Vec::new();
+    for _ in 0..6 {
+        // Wait for the next join, then the head drops the node 45 s later.
+        while sim.phase() != Phase::Connected {
+            sim.run_for(Duration::from_millis(100));
+        }
+        sim.run_for(secs(45));
+        sim.worker = None;
+        drop_times.push(sim.elapsed());
+        sim.event(Event::WorkerExited(WorkerExit {
+            code: Some(1),
+            failure: Some(WorkerFailure::NodeMarkedDead),
+        }));
+    }
+    let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
+    let delays: Vec<u64> = drop_times
+        .iter()
+        .filter_map(|dropped| starts.iter().find(|at| *at > dropped).map(|at| (*at - *dropped).as_secs()))
+        .collect();
+    // 1, 2, 4, 8, 16 s (plus up to 10 % jitter): growing.
+    assert!(delays.windows(2).all(|d| d[1] > d[0]), "delays grow: {delays:?}");
+    assert!(delays[4] >= 16, "{delays:?}");
+    // A join that holds past `stable_after` resets the delay.
+    while sim.phase() != Phase::Connected {
+        sim.run_for(Duration::from_millis(100));
+    }
+    sim.run_for(secs(120));
+    sim.worker = None;
+    let dropped = sim.elapsed();
+    sim.event(Event::WorkerExited(WorkerExit {
+        code: Some(1),
+        failure: Some(WorkerFailure::NodeMarkedDead),
+    }));
+    sim.run_for(secs(5));
+    let next = sim.starts().last().map(|(at, _)| *at).expect("a start");
+    assert!(next > dropped && next - dropped <= Duration::from_millis(1100), "reset: {:?}", next - dropped);
+}
+
+#[test]
+fn the_head_coming_back_after_an_outage_ends_a_network_delay() {
+    let mut sim = Sim::new(Settings::default());
+    // Build up the network delay: five drops while the head answers.
+    for _ in 0..5 {
+        while sim.phase() != Phase::Connected {
+            sim.run_for(Duration::from_millis(100));
+        }
+        sim.worker = None;
+        sim.event(Event::WorkerExited(WorkerExit {
+            code: Some(1),
+            failure: Some(WorkerFailure::NodeMarkedDead),
+        }));
+    }
+    // The sixth waits ~32 s, unless the head goes away and comes back meanwhile.
+    while sim.phase() != Phase::Connected {
+        sim.run_for(Duration::from_millis(100));
+    }
+    sim.worker = None;
+    sim.event(Event::WorkerExited(WorkerExit {
+        code: Some(1),
+        failure: Some(WorkerFailure::NodeMarkedDead),
+    }));
+    let before = sim.starts().len();
+    sim.head_up = false;
+    sim.run_for(secs(5));
+    sim.head_up = true;
+    let back = sim.elapsed();
+    sim.run_for(secs(3));
+    let starts = sim.starts();
+    assert_eq!(starts.len(), before + 1, "rejoined once the head is back");
+    assert!(starts[before].0 - back <= Duration::from_millis(1100));
 }

@@ -121,6 +121,9 @@ pub struct Supervisor {
     probe_in_flight: bool,
     worker: Worker,
     backoff: Backoff,
+    /// The pending [`Timer::Restart`] is a network exit's delay: the head coming back after
+    /// an outage ends it (the cause has passed), unlike a crash's delay.
+    network_restart: bool,
     last_start_at: Option<Instant>,
     outage: Option<Outage>,
     laptop: Laptop,
@@ -160,6 +163,7 @@ impl Supervisor {
             probe_in_flight: false,
             worker: Worker::Absent,
             backoff,
+            network_restart: false,
             last_start_at: None,
             outage: None,
             laptop: Laptop::default(),
@@ -407,6 +411,10 @@ impl Supervisor {
         self.probe_in_flight = false;
         match probe.unreachable {
             None => {
+                if self.reach != Reach::Up && std::mem::take(&mut self.network_restart) {
+                    // The network that made the worker exit was away and is back.
+                    self.timers.stop(Timer::Restart);
+                }
                 self.reach = Reach::Up;
                 self.timers.stop(Timer::Grace);
                 if matches!(
@@ -508,9 +516,18 @@ impl Supervisor {
                 }
                 match retry_for(&failure) {
                     Retry::Never => self.set_fault(now, Fault::Worker { failure }),
-                    // The network, not the worker: restart as soon as the head answers, without
-                    // counting towards the breaker. The 1 s floor still applies.
-                    Retry::WhenHeadAnswers => self.probe_soon(now),
+                    // An outage: restart as soon as the head answers again, without counting
+                    // towards the breaker. The 1 s floor still applies.
+                    Retry::WhenHeadAnswers if self.reach != Reach::Up => self.probe_soon(now),
+                    // The network, by the worker's word, while the head answers: a head that
+                    // keeps marking the node dead, or no Ray behind the port. Back off, never
+                    // give up.
+                    Retry::WhenHeadAnswers => {
+                        let delay = self.backoff.record_network_failure();
+                        self.timers.set(Timer::Restart, now + delay);
+                        self.network_restart = true;
+                        self.probe_soon(now);
+                    }
                     Retry::AfterBackoff if matches!(self.reach, Reach::Down { .. }) => {
                         self.probe_soon(now)
                     }
@@ -533,7 +550,10 @@ impl Supervisor {
 
     fn count_failure(&mut self, now: Instant, failure: WorkerFailure) {
         match self.backoff.record_failure(now) {
-            Verdict::RetryAfter(delay) => self.timers.set(Timer::Restart, now + delay),
+            Verdict::RetryAfter(delay) => {
+                self.timers.set(Timer::Restart, now + delay);
+                self.network_restart = false;
+            }
             Verdict::GiveUp => {
                 let failures = self.backoff.recent_failures();
                 self.set_fault(

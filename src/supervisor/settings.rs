@@ -56,6 +56,11 @@ const STOP_MARGIN: Duration = Duration::from_secs(3);
 /// macOS waits up to 30 s for a WillSleep observer; a sleep is never held longer than this.
 pub const SLEEP_HOLD_MAX: Duration = Duration::from_secs(25);
 
+/// Exits the network caused while the head still answered (a head that marks the node dead
+/// every minute, something other than Ray on the head's port) are restarted after 1 s, 2 s,
+/// 4 s, … up to this: at most 10 starts in 10 minutes, and no give-up.
+pub const NETWORK_RESTART_CAP: Duration = Duration::from_secs(300);
+
 /// Restart delays are capped at the old daemon's retry delay on a laptop...
 const MOBILE_RESTART_CAP: Duration = Duration::from_secs(30);
 /// ...and at a minute on a desktop.
