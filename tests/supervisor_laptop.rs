@@ -261,7 +261,11 @@ fn a_low_battery_pause_outlives_a_sleep_and_its_wake() {
         "the battery pause holds after the wake"
     );
     assert_eq!(sim.phase(), Phase::Paused);
-    assert_eq!(sim.starts().len(), 1, "no start on a low battery after a wake");
+    assert_eq!(
+        sim.starts().len(),
+        1,
+        "no start on a low battery after a wake"
+    );
     // A reading taken while asleep counts too: plugged in during the sleep, it runs on wake.
     sim.event(Event::WillSleep);
     sim.event(Event::Power(on_ac(9)));

@@ -126,7 +126,8 @@ impl Backoff {
 
     /// `first · factor^exponent`, capped at `cap`, plus jitter (still within the cap).
     fn delay(&mut self, exponent: u32, cap: Duration) -> Duration {
-        let base = self.policy.first.as_secs_f64() * self.policy.factor.powi(exponent.min(30) as i32);
+        let base =
+            self.policy.first.as_secs_f64() * self.policy.factor.powi(exponent.min(30) as i32);
         let capped = base.min(cap.as_secs_f64());
         let jittered = capped * (1.0 + self.policy.jitter * self.next_unit());
         Duration::from_secs_f64(jittered.min(cap.as_secs_f64())).max(self.policy.first)
@@ -233,7 +234,9 @@ mod tests {
     #[test]
     fn network_exits_back_off_to_their_own_cap_and_never_give_up() {
         let mut b = Backoff::new(no_jitter());
-        let secs: Vec<u64> = (0..12).map(|_| b.record_network_failure().as_secs()).collect();
+        let secs: Vec<u64> = (0..12)
+            .map(|_| b.record_network_failure().as_secs())
+            .collect();
         assert_eq!(secs, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
         assert_eq!(b.recent_failures(), 0, "the breaker does not count them");
         b.record_stable();
