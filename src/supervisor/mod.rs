@@ -31,14 +31,15 @@ pub mod laptop;
 pub mod notify;
 pub mod retry;
 pub mod settings;
+pub mod tailnet;
 pub mod timers;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status,
-    StopReason, Unreachable, WorkerFailure,
+    Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status, StopReason,
+    Unreachable, WorkerFailure,
 };
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
@@ -232,7 +233,12 @@ impl Supervisor {
                 Timer::Probe => {
                     if let Some(head) = self.head.clone() {
                         self.probe_in_flight = true;
-                        self.actions.push_back(Action::Probe { head });
+                        let tailscale_max_age =
+                            tailnet::answer_max_age(&head, self.start_may_follow());
+                        self.actions.push_back(Action::Probe {
+                            head,
+                            tailscale_max_age,
+                        });
                     }
                 }
                 Timer::Join => {
@@ -349,6 +355,16 @@ impl Supervisor {
         })
     }
 
+    /// Whether a reachable head would get a worker started now (or once a restart delay ends).
+    fn start_may_follow(&self) -> bool {
+        matches!(self.worker, Worker::Absent)
+            && !self.paused
+            && !self.shutting_down
+            && self.fault.is_none()
+            && self.laptop.auto_pause().is_none()
+            && self.ray_install.is_none()
+    }
+
     fn contributing(&self) -> bool {
         matches!(self.worker, Worker::Running { .. })
     }
@@ -409,7 +425,7 @@ impl Supervisor {
             return;
         }
         self.probe_in_flight = false;
-        match probe.unreachable {
+        match tailnet::unreachable(&probe) {
             None => {
                 if self.reach != Reach::Up && std::mem::take(&mut self.network_restart) {
                     // The network that made the worker exit was away and is back.
@@ -811,10 +827,7 @@ impl Supervisor {
                     self.exit();
                     return;
                 }
-                let wanted = !self.paused
-                    && self.laptop.auto_pause().is_none()
-                    && self.fault.is_none()
-                    && self.ray_install.is_none()
+                let wanted = self.start_may_follow()
                     && self.reach == Reach::Up
                     && !self.timers.is_set(Timer::Restart);
                 let Some(spec) = self.target().filter(|_| wanted) else {
