@@ -84,6 +84,19 @@ pub fn laptop_nodes() -> Vec<Value> {
         .collect()
 }
 
+/// `tailscale status --json` as the laptop host would see the lab's tailnet: Running, itself
+/// at [`LAPTOP`], the head at [`HEAD`] online (shaped like tailscale's ipnstate.Status).
+pub fn lab_tailscale_status() -> String {
+    serde_json::json!({
+        "BackendState": "Running",
+        "Self": {"HostName": "laptop", "DNSName": "laptop.lab.ts.net.",
+                 "TailscaleIPs": [LAPTOP], "Online": true},
+        "Peer": {"nodekey:head": {"HostName": "head", "DNSName": "head.lab.ts.net.",
+                                  "TailscaleIPs": [HEAD], "Online": true}}
+    })
+    .to_string()
+}
+
 /// Takes the lab down when the test ends, whatever happens.
 pub struct Lab;
 
@@ -122,6 +135,11 @@ impl LabDaemon {
             ),
         )
         .expect("config");
+        // The head is at a Tailscale address, joined only while Tailscale vouches for it: a
+        // fake `tailscale` (tests/fake_tailscale) says it is Running with the head an online
+        // peer, and this host at the laptop's address.
+        let tailscale_json = home.path().join("tailscale.json");
+        std::fs::write(&tailscale_json, lab_tailscale_status()).expect("tailscale.json");
         let child = Command::new("bash")
             .arg(lab_dir().join("lab.sh"))
             .arg("laptop-exec")
@@ -129,7 +147,11 @@ impl LabDaemon {
             .arg("daemon")
             .env("RAY", ray)
             .env("BITTRADER_WORKER_HOME", home.path())
-            .env("BITTRADER_TAILSCALE", "/nonexistent")
+            .env(
+                "BITTRADER_TAILSCALE",
+                tests_dir().join("fake_tailscale/tailscale"),
+            )
+            .env("FAKE_TAILSCALE_JSON", &tailscale_json)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
