@@ -381,6 +381,22 @@ fn most_starts_within(starts: &[Duration], window: Duration) -> usize {
         .unwrap_or(0)
 }
 
+/// Waits for the next join, lets it last `joined_for`, then the head drops the node (the
+/// raylet exits, "marked dead"); when it was dropped.
+fn join_then_drop(sim: &mut Sim, joined_for: Duration) -> Duration {
+    while sim.phase() != Phase::Connected {
+        sim.run_for(Duration::from_millis(100));
+    }
+    sim.run_for(joined_for);
+    sim.worker = None;
+    let dropped = sim.elapsed();
+    sim.event(Event::WorkerExited(WorkerExit {
+        code: Some(1),
+        failure: Some(WorkerFailure::NodeMarkedDead),
+    }));
+    dropped
+}
+
 #[test]
 fn something_other_than_ray_on_the_heads_port_backs_off_without_giving_up() {
     // Issue 9, item 11: the port answers (the probe says "up"), `ray start` fails to reach a
@@ -415,17 +431,7 @@ fn a_head_that_drops_the_node_every_45_s_is_rejoined_ever_later_until_a_join_hol
     sim.join_delay = secs(3);
     let mut drop_times = Vec::new();
     for _ in 0..6 {
-        // Wait for the next join, then the head drops the node 45 s later.
-        while sim.phase() != Phase::Connected {
-            sim.run_for(Duration::from_millis(100));
-        }
-        sim.run_for(secs(45));
-        sim.worker = None;
-        drop_times.push(sim.elapsed());
-        sim.event(Event::WorkerExited(WorkerExit {
-            code: Some(1),
-            failure: Some(WorkerFailure::NodeMarkedDead),
-        }));
+        drop_times.push(join_then_drop(&mut sim, secs(45)));
     }
     let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
     let delays: Vec<u64> = drop_times
@@ -444,16 +450,7 @@ fn a_head_that_drops_the_node_every_45_s_is_rejoined_ever_later_until_a_join_hol
     );
     assert!(delays[4] >= 16, "{delays:?}");
     // A join that holds past `stable_after` resets the delay.
-    while sim.phase() != Phase::Connected {
-        sim.run_for(Duration::from_millis(100));
-    }
-    sim.run_for(secs(120));
-    sim.worker = None;
-    let dropped = sim.elapsed();
-    sim.event(Event::WorkerExited(WorkerExit {
-        code: Some(1),
-        failure: Some(WorkerFailure::NodeMarkedDead),
-    }));
+    let dropped = join_then_drop(&mut sim, secs(120));
     sim.run_for(secs(5));
     let next = sim.starts().last().map(|(at, _)| *at).expect("a start");
     assert!(
@@ -468,24 +465,10 @@ fn the_head_coming_back_after_an_outage_ends_a_network_delay() {
     let mut sim = Sim::new(Settings::default());
     // Build up the network delay: five drops while the head answers.
     for _ in 0..5 {
-        while sim.phase() != Phase::Connected {
-            sim.run_for(Duration::from_millis(100));
-        }
-        sim.worker = None;
-        sim.event(Event::WorkerExited(WorkerExit {
-            code: Some(1),
-            failure: Some(WorkerFailure::NodeMarkedDead),
-        }));
+        join_then_drop(&mut sim, Duration::ZERO);
     }
     // The sixth waits ~32 s, unless the head goes away and comes back meanwhile.
-    while sim.phase() != Phase::Connected {
-        sim.run_for(Duration::from_millis(100));
-    }
-    sim.worker = None;
-    sim.event(Event::WorkerExited(WorkerExit {
-        code: Some(1),
-        failure: Some(WorkerFailure::NodeMarkedDead),
-    }));
+    join_then_drop(&mut sim, Duration::ZERO);
     let before = sim.starts().len();
     sim.head_up = false;
     sim.run_for(secs(5));
