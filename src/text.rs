@@ -746,6 +746,34 @@ pub fn tailscale_words(lang: Lang, problem: &TailscaleProblem) -> String {
             "el head ({peer}) aparece desconectado en Tailscale — comprueba que esté encendido \
              y conectado"
         ),
+        (Lang::En, TailscaleProblem::HeadNotInTailnet) => {
+            "the head's address is no machine of your Tailscale network — not joining whatever \
+             answers there; check the head address"
+                .to_string()
+        }
+        (Lang::Es, TailscaleProblem::HeadNotInTailnet) => {
+            "la dirección del head no es de ninguna máquina de tu red Tailscale — no se une a lo \
+             que responda ahí; revisa la dirección del head"
+                .to_string()
+        }
+        (Lang::En, TailscaleProblem::NotInstalled) => {
+            "the head is a Tailscale address and Tailscale is not installed here — install and \
+             connect Tailscale"
+                .to_string()
+        }
+        (Lang::Es, TailscaleProblem::NotInstalled) => {
+            "el head es una dirección de Tailscale y Tailscale no está instalado aquí — instala \
+             Tailscale y conéctate"
+                .to_string()
+        }
+        (Lang::En, TailscaleProblem::NotAnswering) => {
+            "Tailscale does not say it is connected — open Tailscale and check that it is on"
+                .to_string()
+        }
+        (Lang::Es, TailscaleProblem::NotAnswering) => {
+            "Tailscale no dice que esté conectado — abre Tailscale y comprueba que esté activo"
+                .to_string()
+        }
     }
 }
 
@@ -892,6 +920,9 @@ mod tests {
             TailscaleProblem::HeadOffline {
                 peer: "desktop".into(),
             },
+            TailscaleProblem::HeadNotInTailnet,
+            TailscaleProblem::NotInstalled,
+            TailscaleProblem::NotAnswering,
         ]
     }
 

@@ -777,6 +777,32 @@ fn with_tailscale_running_the_node_announces_its_tailscale_address() {
     );
 }
 
+/// A recorded `tailscale status --json` of a stopped Tailscale.
+const TAILSCALE_STOPPED: &str =
+    include_str!("fixtures/tailscale_status_stopped_rockstor_SHORTENED.json");
+
+#[test]
+fn a_loopback_head_is_joined_whatever_tailscale_says() {
+    // The Tailscale guard (issue 9, item 1) is for heads at Tailscale addresses only; the
+    // rule itself is tested on the virtual clock (supervisor_scenarios, driver_paused_time),
+    // since the fake head can only listen on loopback here.
+    let home = Home::new(
+        BIN,
+        Options {
+            tailscale_json: Some(TAILSCALE_STOPPED),
+            ..Options::default()
+        },
+    );
+    let _daemon = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+    assert_eq!(
+        status["status"]["unreachable"],
+        serde_json::Value::Null,
+        "{status}"
+    );
+    assert_eq!(home.starts().len(), 1);
+}
+
 #[test]
 fn the_status_says_which_ray_runs_and_its_version() {
     let home = Home::new(BIN, Options::default());

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use bittrader_test_support::secs;
 use bittrader_worker::config::{Config, Paths};
-use bittrader_worker::model::{Fault, Phase, Status, SystemEvent};
+use bittrader_worker::model::{
+    Fault, Phase, Status, SystemEvent, TailscaleCheck, TailscaleProblem, Unreachable,
+};
 use bittrader_worker::runtime::control::{Pending, Reply, Request, StatusReport};
 use bittrader_worker::runtime::fake::{FakePlatform, WorkerScript};
 use bittrader_worker::runtime::{self, DriverOptions, NoNotifier};
@@ -335,5 +337,49 @@ async fn the_report_carries_the_power_the_watcher_read() {
         .await
         .is_ok_and(|seen| seen.is_ok());
     assert!(seen, "the report shows the new reading");
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tailscale_head_is_joined_only_while_tailscale_vouches_for_it() {
+    // The head (100.64.0.1) answers, but Tailscale is stopped: whatever answers is not the
+    // user's head (issue 9, item 1).
+    let mut h = Harness::start(WorkerScript::default());
+    h.world.set_tailscale(TailscaleCheck::Problem {
+        problem: TailscaleProblem::Stopped,
+    });
+    h.wait_for(secs(10), "waiting for Tailscale", |s| {
+        s.phase == Phase::Disconnected
+            && s.unreachable
+                == Some(Unreachable::Tailscale {
+                    problem: TailscaleProblem::Stopped,
+                })
+    })
+    .await;
+    tokio::time::sleep(secs(120)).await;
+    assert!(h.world.record().starts.is_empty(), "no worker for it");
+    // Running, and the head's address is no machine of the tailnet: still no worker.
+    h.world.set_tailscale(TailscaleCheck::Problem {
+        problem: TailscaleProblem::HeadNotInTailnet,
+    });
+    h.wait_for(secs(60), "the head not in the tailnet", |s| {
+        s.unreachable
+            == Some(Unreachable::Tailscale {
+                problem: TailscaleProblem::HeadNotInTailnet,
+            })
+    })
+    .await;
+    tokio::time::sleep(secs(60)).await;
+    assert!(h.world.record().starts.is_empty());
+    // The head is an online peer: joined.
+    h.world.set_tailscale(TailscaleCheck::OnlinePeer);
+    h.wait_phase(Phase::Connected, secs(60)).await;
+    // Tailscale quits while the address still answers: stopped after the grace.
+    h.world.set_tailscale(TailscaleCheck::Problem {
+        problem: TailscaleProblem::Stopped,
+    });
+    h.wait_phase(Phase::Disconnected, secs(120)).await;
+    assert_eq!(h.world.record().stops.len(), 1);
+    assert_eq!(h.world.record().starts.len(), 1);
     h.stop().await;
 }

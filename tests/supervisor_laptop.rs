@@ -239,6 +239,44 @@ fn sleep_stops_the_worker_and_wake_rejoins_at_once() {
 }
 
 #[test]
+fn a_low_battery_pause_outlives_a_sleep_and_its_wake() {
+    // Issue 9, item 15: the sleep used to overwrite the battery pause and the wake cleared it,
+    // so the worker started on a nearly empty battery right after a wake.
+    let mut sim = mobile(LaptopPolicy::default());
+    sim.event(Event::Power(battery(8)));
+    sim.run_for(secs(120));
+    assert_eq!(
+        sim.sup.status().auto_pause,
+        Some(AutoPause::LowBattery { percent: 8 })
+    );
+    assert!(sim.worker.is_none());
+    sim.event(Event::WillSleep);
+    sim.run_for(secs(5));
+    assert_eq!(sim.sup.status().auto_pause, Some(AutoPause::Asleep));
+    sim.event(Event::Woke { slept_secs: 600 });
+    sim.run_for(secs(60));
+    assert_eq!(
+        sim.sup.status().auto_pause,
+        Some(AutoPause::LowBattery { percent: 8 }),
+        "the battery pause holds after the wake"
+    );
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert_eq!(
+        sim.starts().len(),
+        1,
+        "no start on a low battery after a wake"
+    );
+    // A reading taken while asleep counts too: plugged in during the sleep, it runs on wake.
+    sim.event(Event::WillSleep);
+    sim.event(Event::Power(on_ac(9)));
+    assert_eq!(sim.sup.status().auto_pause, Some(AutoPause::Asleep));
+    sim.event(Event::Woke { slept_secs: 600 });
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert_eq!(sim.starts().len(), 2);
+}
+
+#[test]
 fn a_wake_seen_only_as_a_clock_jump_replaces_the_stale_worker() {
     let mut sim = mobile(LaptopPolicy::default());
     // No WillSleep came: the worker was frozen with the machine.

@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use bittrader_worker::model::{Battery, ChargeState, Phase, PowerSnapshot, WorkerFailure};
+use bittrader_worker::model::{
+    Battery, ChargeState, Phase, PowerSnapshot, TailscaleCheck, TailscaleProblem, WorkerFailure,
+};
 use bittrader_worker::supervisor::settings::SLEEP_CANCELLED_AFTER;
 use bittrader_worker::supervisor::{
     Action, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
@@ -22,6 +24,8 @@ enum Step {
     SetCpus(u32),
     WorkerDies(Option<WorkerFailure>),
     NetworkChanged,
+    /// Tailscale vouches for the head (true) or not.
+    Tailscale(bool),
     Power(bool, u8),
     Sleep,
     Wake(u64),
@@ -49,6 +53,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (1u32..=10).prop_map(Step::SetCpus),
         2 => failure().prop_map(Step::WorkerDies),
         1 => Just(Step::NetworkChanged),
+        2 => any::<bool>().prop_map(Step::Tailscale),
         2 => (any::<bool>(), 0u8..=100).prop_map(|(ac, level)| Step::Power(ac, level)),
         1 => Just(Step::Sleep),
         1 => (0u64..3600).prop_map(Step::Wake),
@@ -77,6 +82,13 @@ proptest! {
                 Step::Resume => { paused = false; sim.user(UserCommand::Resume) }
                 Step::SetCpus(n) => sim.user(UserCommand::SetCpus(n)),
                 Step::NetworkChanged => sim.event(Event::NetworkChanged),
+                Step::Tailscale(vouches) => {
+                    sim.tailscale = if vouches {
+                        TailscaleCheck::OnlinePeer
+                    } else {
+                        TailscaleCheck::Problem { problem: TailscaleProblem::Stopped }
+                    }
+                }
                 Step::Power(on_ac, percent) => sim.event(Event::Power(PowerSnapshot {
                     on_ac,
                     battery: Some(Battery { percent, state: ChargeState::Unknown }),
@@ -105,6 +117,8 @@ proptest! {
             }
             // At most one worker, ever.
             prop_assert!(!sim.double_start);
+            // Never a start for the (Tailscale) head without Tailscale vouching for it.
+            prop_assert!(!sim.unvouched_start);
             // The supervisor's view of the worker agrees with the world's.
             prop_assert_eq!(sim.sup.has_worker(), sim.worker.is_some());
             if paused {
@@ -115,6 +129,7 @@ proptest! {
         // Power and wake clear the supervisor's own pauses before the last checks.
         sim.event(Event::Power(PowerSnapshot { on_ac: true, battery: None }));
         sim.event(Event::Woke { slept_secs: 0 });
+        sim.tailscale = TailscaleCheck::OnlinePeer;
 
         // Then the head goes away for good: the worker is gone within grace + probe + stop.
         let settings = Settings::default();
@@ -134,5 +149,15 @@ proptest! {
             prop_assert!(first - back <= Duration::from_secs(67), "start after {:?}", first - back);
             prop_assert_eq!(phase, Phase::Connected);
         }
+
+        // Tailscale stops vouching for it (quit, or the address routed elsewhere) while the
+        // address still answers: the worker is gone within the same bound, none starts again.
+        sim.tailscale = TailscaleCheck::Problem { problem: TailscaleProblem::HeadNotInTailnet };
+        sim.run_for(settings.grace + Duration::from_secs(6));
+        prop_assert!(sim.worker.is_none(), "worker kept for an unvouched head: {:?}", sim.phase());
+        let starts = sim.starts().len();
+        sim.run_for(Duration::from_secs(600));
+        prop_assert_eq!(sim.starts().len(), starts);
+        prop_assert!(!sim.unvouched_start);
     }
 }

@@ -5,7 +5,9 @@ mod common;
 use std::time::Duration;
 
 use bittrader_test_support::secs;
-use bittrader_worker::model::{Fault, Notice, Phase, WorkerFailure};
+use bittrader_worker::model::{
+    Fault, Notice, Phase, TailscaleCheck, TailscaleProblem, Unreachable, WorkerFailure,
+};
 use bittrader_worker::supervisor::{Action, Event, Settings, Supervisor, UserCommand, WorkerExit};
 use common::sim::{head, Sim};
 
@@ -217,6 +219,7 @@ fn changing_the_head_moves_the_worker_and_ignores_stale_probes() {
     sim.event(Event::HeadProbe(bittrader_worker::supervisor::HeadProbe {
         head: head(),
         unreachable: Some(bittrader_worker::model::Unreachable::Refused),
+        tailscale: None,
     }));
     assert_eq!(sim.phase(), Phase::Connected);
 }
@@ -310,7 +313,8 @@ fn starts_are_at_least_a_second_apart() {
         Duration::from_millis(10),
         Some(WorkerFailure::NodeMarkedDead),
     ));
-    sim.run_for(secs(10));
+    // Network exits while the head answers back off (1, 2, 4, 8, 16 s): five starts take 31 s.
+    sim.run_for(secs(40));
     let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
     assert!(starts.len() >= 5);
     for w in starts.windows(2) {
@@ -361,4 +365,234 @@ fn outage_notifications_are_spaced_and_a_return_follows_only_a_shown_loss() {
         lost, back,
         "each shown loss, and only those, has its return"
     );
+}
+
+/// Starts within `window` after each start, at most.
+fn most_starts_within(starts: &[Duration], window: Duration) -> usize {
+    starts
+        .iter()
+        .map(|&from| {
+            starts
+                .iter()
+                .filter(|&&at| at >= from && at < from + window)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Waits for the next join, lets it last `joined_for`, then the head drops the node (the
+/// raylet exits, "marked dead"); when it was dropped.
+fn join_then_drop(sim: &mut Sim, joined_for: Duration) -> Duration {
+    while sim.phase() != Phase::Connected {
+        sim.run_for(Duration::from_millis(100));
+    }
+    sim.run_for(joined_for);
+    sim.worker = None;
+    let dropped = sim.elapsed();
+    sim.event(Event::WorkerExited(WorkerExit {
+        code: Some(1),
+        failure: Some(WorkerFailure::NodeMarkedDead),
+    }));
+    dropped
+}
+
+#[test]
+fn something_other_than_ray_on_the_heads_port_backs_off_without_giving_up() {
+    // Issue 9, item 11: the port answers (the probe says "up"), `ray start` fails to reach a
+    // GCS. These exits used to restart the worker every second, forever, without a word.
+    let mut sim = Sim::new(Settings::default());
+    sim.crash_after = Some((secs(2), Some(WorkerFailure::HeadUnreachable)));
+    sim.run_for(secs(3600));
+    let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
+    assert!(
+        most_starts_within(&starts, secs(600)) <= 10,
+        "at most 10 starts in 10 minutes: {starts:?}"
+    );
+    let gaps: Vec<u64> = starts.windows(2).map(|w| (w[1] - w[0]).as_secs()).collect();
+    assert!(
+        gaps.windows(2).all(|g| g[1] >= g[0]),
+        "delays grow: {gaps:?}"
+    );
+    // Never gives up: the network may heal.
+    assert!(
+        starts.last().is_some_and(|at| *at > secs(3000)),
+        "{starts:?}"
+    );
+    assert_eq!(sim.sup.status().fault, None);
+    assert_eq!(sim.sup.status().recent_failures, 0);
+}
+
+#[test]
+fn a_head_that_drops_the_node_every_45_s_is_rejoined_ever_later_until_a_join_holds() {
+    let mut sim = Sim::new(Settings::default());
+    // Joins after 3 s, marked dead 45 s later.
+    sim.crash_after = None;
+    sim.join_delay = secs(3);
+    let mut drop_times = Vec::new();
+    for _ in 0..6 {
+        drop_times.push(join_then_drop(&mut sim, secs(45)));
+    }
+    let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
+    let delays: Vec<u64> = drop_times
+        .iter()
+        .filter_map(|dropped| {
+            starts
+                .iter()
+                .find(|at| *at > dropped)
+                .map(|at| (*at - *dropped).as_secs())
+        })
+        .collect();
+    // 1, 2, 4, 8, 16 s (plus up to 10 % jitter): growing.
+    assert!(
+        delays.windows(2).all(|d| d[1] > d[0]),
+        "delays grow: {delays:?}"
+    );
+    assert!(delays[4] >= 16, "{delays:?}");
+    // A join that holds past `stable_after` resets the delay.
+    let dropped = join_then_drop(&mut sim, secs(120));
+    sim.run_for(secs(5));
+    let next = sim.starts().last().map(|(at, _)| *at).expect("a start");
+    assert!(
+        next > dropped && next - dropped <= Duration::from_millis(1100),
+        "reset: {:?}",
+        next - dropped
+    );
+}
+
+#[test]
+fn the_head_coming_back_after_an_outage_ends_a_network_delay() {
+    let mut sim = Sim::new(Settings::default());
+    // Build up the network delay: five drops while the head answers.
+    for _ in 0..5 {
+        join_then_drop(&mut sim, Duration::ZERO);
+    }
+    // The sixth waits ~32 s, unless the head goes away and comes back meanwhile.
+    join_then_drop(&mut sim, Duration::ZERO);
+    let before = sim.starts().len();
+    sim.head_up = false;
+    sim.run_for(secs(5));
+    sim.head_up = true;
+    let back = sim.elapsed();
+    sim.run_for(secs(3));
+    let starts = sim.starts();
+    assert_eq!(starts.len(), before + 1, "rejoined once the head is back");
+    assert!(starts[before].0 - back <= Duration::from_millis(1100));
+}
+
+fn tailscale_problem(problem: TailscaleProblem) -> TailscaleCheck {
+    TailscaleCheck::Problem { problem }
+}
+
+#[test]
+fn a_tailscale_head_is_not_joined_while_tailscale_does_not_vouch_for_it() {
+    // Issue 9, item 1: Tailscale quit on a café's network that answers on 100.64.0.1:6379.
+    for problem in [
+        TailscaleProblem::Stopped,
+        TailscaleProblem::NeedsLogin,
+        TailscaleProblem::HeadNotInTailnet,
+        TailscaleProblem::NotInstalled,
+        TailscaleProblem::NotAnswering,
+    ] {
+        let mut sim = Sim::new(Settings::default());
+        sim.tailscale = tailscale_problem(problem.clone());
+        sim.run_for(secs(600));
+        assert!(sim.starts().is_empty(), "{problem:?}: {:?}", sim.starts());
+        let status = sim.sup.status();
+        assert_eq!(status.phase, Phase::Disconnected, "{problem:?}");
+        assert_eq!(
+            status.unreachable,
+            Some(Unreachable::Tailscale {
+                problem: problem.clone()
+            }),
+            "the state says why it waits"
+        );
+        // Tailscale connects and knows the head: joined.
+        sim.tailscale = TailscaleCheck::OnlinePeer;
+        sim.run_for(secs(5));
+        assert_eq!(sim.starts().len(), 1, "{problem:?}");
+        assert_eq!(sim.phase(), Phase::Connected);
+        assert!(!sim.unvouched_start);
+    }
+}
+
+#[test]
+fn a_worker_whose_head_stops_being_a_tailscale_peer_is_stopped_after_the_grace() {
+    let mut sim = Sim::new(Settings::default());
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    let cut = sim.elapsed();
+    sim.tailscale = tailscale_problem(TailscaleProblem::Stopped);
+    sim.run_for(secs(10));
+    assert_eq!(
+        sim.phase(),
+        Phase::Disconnecting,
+        "a blip is ridden through"
+    );
+    sim.run_for(secs(30));
+    let stops = sim.stops();
+    assert_eq!(stops.len(), 1);
+    let grace = Settings::default().grace;
+    assert!(stops[0] >= cut + grace && stops[0] <= cut + grace + secs(5));
+    assert!(sim.worker.is_none());
+    assert!(sim.notices().iter().any(|n| matches!(
+        n,
+        Action::Notify(Notice::HeadLost {
+            why: Some(Unreachable::Tailscale {
+                problem: TailscaleProblem::Stopped
+            })
+        })
+    )));
+}
+
+#[test]
+fn a_lan_head_needs_no_tailscale() {
+    let t0 = std::time::Instant::now();
+    let lan: bittrader_worker::model::HeadAddress = "192.168.1.10".parse().expect("addr");
+    let mut sup = Supervisor::new(Settings::default(), Some(lan.clone()), 4, false, t0);
+    sup.handle_timeout(t0);
+    assert!(matches!(sup.poll_action(), Some(Action::Probe { .. })));
+    sup.handle_event(
+        t0,
+        Event::HeadProbe(bittrader_worker::supervisor::HeadProbe {
+            head: lan,
+            unreachable: None,
+            tailscale: None,
+        }),
+    );
+    assert!(matches!(sup.poll_action(), Some(Action::StartWorker(_))));
+}
+
+#[test]
+fn a_start_for_a_tailscale_head_asks_for_a_recent_answer_and_idling_does_not() {
+    use bittrader_worker::supervisor::settings::{
+        TAILSCALE_ANSWER_BEFORE_START, TAILSCALE_ANSWER_MAX_AGE,
+    };
+    let max_ages = |sim: &Sim, from: usize| -> Vec<Duration> {
+        sim.records[from..]
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::Probe {
+                    tailscale_max_age, ..
+                } => Some(*tailscale_max_age),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut sim = Sim::new(Settings::default());
+    sim.run_for(secs(1));
+    assert_eq!(max_ages(&sim, 0)[0], TAILSCALE_ANSWER_BEFORE_START);
+    sim.run_for(secs(20));
+    let from = sim.records.len();
+    sim.run_for(secs(20));
+    assert!(max_ages(&sim, from)
+        .iter()
+        .all(|age| *age == TAILSCALE_ANSWER_MAX_AGE));
+    sim.user(UserCommand::Pause);
+    sim.run_for(secs(5));
+    let from = sim.records.len();
+    sim.run_for(secs(60));
+    assert!(max_ages(&sim, from)
+        .iter()
+        .all(|age| *age == TAILSCALE_ANSWER_MAX_AGE));
 }

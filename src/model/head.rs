@@ -41,6 +41,24 @@ impl HeadAddress {
     pub fn ip(&self) -> Option<IpAddr> {
         self.host.parse().ok()
     }
+
+    /// Whether the head is reached through Tailscale: an address of Tailscale's ranges
+    /// (100.64.0.0/10, fd7a:115c:a1e0::/48) or a MagicDNS name (`….ts.net`). Such a head is
+    /// only joined while Tailscale vouches for it: anyone can answer on 100.64.0.1 on a
+    /// café's network.
+    pub fn is_tailscale(&self) -> bool {
+        match self.ip() {
+            Some(IpAddr::V4(v4)) => {
+                let o = v4.octets();
+                o[0] == 100 && (o[1] & 0xc0) == 64
+            }
+            Some(IpAddr::V6(v6)) => {
+                let s = v6.segments();
+                s[0] == 0xfd7a && s[1] == 0x115c && s[2] == 0xa1e0
+            }
+            None => self.host.to_ascii_lowercase().ends_with(".ts.net"),
+        }
+    }
 }
 
 impl FromStr for HeadAddress {
@@ -178,5 +196,39 @@ impl TryFrom<String> for HeadAddress {
 impl From<HeadAddress> for String {
     fn from(h: HeadAddress) -> String {
         h.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tailscale_heads_are_its_ranges_and_magicdns_names() {
+        let tailscale = [
+            "100.64.0.1",
+            "100.127.255.254:6380",
+            "[fd7a:115c:a1e0::1]:6379",
+            "fd7a:115c:a1e0:ab12::9",
+            "desktop.tail1234.ts.net",
+            "Desktop.Tail1234.TS.NET.",
+        ];
+        let other = [
+            "100.63.255.255",
+            "100.128.0.1",
+            "192.168.1.10",
+            "127.0.0.1",
+            "[fd7a:115c:a1e1::1]:6379",
+            "::1",
+            "desktop",
+            "desktop.local",
+            "ts.net.example.com",
+            "notts.net",
+        ];
+        let cases = tailscale.map(|h| (h, true)).into_iter();
+        for (given, expected) in cases.chain(other.map(|h| (h, false))) {
+            let head: HeadAddress = given.parse().expect("valid");
+            assert_eq!(head.is_tailscale(), expected, "{given}");
+        }
     }
 }

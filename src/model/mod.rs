@@ -15,7 +15,7 @@ mod system;
 pub use failure::WorkerFailure;
 pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT};
 pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};
-pub use reach::{TailscaleProblem, Unreachable};
+pub use reach::{TailscaleCheck, TailscaleProblem, Unreachable};
 pub use status::{
     AutoPause, Fault, InstallStep, LogNote, Notice, Phase, RayInstall, Status, StopReason,
 };

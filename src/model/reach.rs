@@ -33,4 +33,22 @@ pub enum TailscaleProblem {
         /// The head's name as Tailscale knows it.
         peer: String,
     },
+    /// Tailscale runs, but the head's address is no machine of this tailnet: whatever answers
+    /// there is not the user's head.
+    HeadNotInTailnet,
+    /// The head is a Tailscale address and this machine has no `tailscale` command.
+    NotInstalled,
+    /// `tailscale status` did not answer, or says it is still starting.
+    NotAnswering,
+}
+
+/// What Tailscale says about a head whose address is a Tailscale one (see
+/// `HeadAddress::is_tailscale`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TailscaleCheck {
+    /// Tailscale is Running and the head is an online machine of the tailnet (or this one).
+    OnlinePeer,
+    /// It is not, and why.
+    Problem { problem: TailscaleProblem },
 }

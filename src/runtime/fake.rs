@@ -13,10 +13,12 @@ use tokio::sync::{mpsc, watch};
 
 use super::platform::{MachineFacts, Platform, WorkerHandle};
 use super::worker::WorkerReport;
-use crate::model::{HeadAddress, SleepGate, SystemEvent, Unreachable, WorkerFailure};
+use crate::model::{
+    HeadAddress, SleepGate, SystemEvent, TailscaleCheck, Unreachable, WorkerFailure,
+};
 use crate::platform::fake::FakePower;
 use crate::ray_output;
-use crate::supervisor::{SpawnFailure, TreeReading, WorkerSpec};
+use crate::supervisor::{HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
 
 /// How a fake worker behaves, from its start.
 #[derive(Debug, Clone)]
@@ -66,6 +68,8 @@ pub struct FakeRecord {
 #[derive(Debug)]
 struct World {
     head_up: bool,
+    /// What Tailscale says of a head at a Tailscale address.
+    tailscale: TailscaleCheck,
     script: WorkerScript,
     missing_ray: bool,
     record: FakeRecord,
@@ -101,6 +105,7 @@ impl FakePlatform {
         FakePlatform {
             world: Arc::new(Mutex::new(World {
                 head_up: true,
+                tailscale: TailscaleCheck::OnlinePeer,
                 script: WorkerScript::default(),
                 missing_ray: false,
                 record: FakeRecord::default(),
@@ -116,6 +121,12 @@ impl FakePlatform {
     /// Whether the head answers probes from now on.
     pub fn set_head_up(&self, up: bool) {
         lock(&self.world).head_up = up;
+    }
+
+    /// What Tailscale says of a head at a Tailscale address from now on (at first: an online
+    /// peer).
+    pub fn set_tailscale(&self, check: TailscaleCheck) {
+        lock(&self.world).tailscale = check;
     }
 
     /// How workers started from now on behave.
@@ -208,12 +219,17 @@ impl Platform for FakePlatform {
         &self,
         head: &HeadAddress,
         _timeout: Duration,
-    ) -> impl Future<Output = Option<Unreachable>> + Send + 'static {
-        let up = lock(&self.world).head_up;
-        let _ = head;
+        _tailscale_max_age: Duration,
+    ) -> impl Future<Output = HeadProbe> + Send + 'static {
+        let world = lock(&self.world);
+        let probe = HeadProbe {
+            head: head.clone(),
+            unreachable: (!world.head_up).then_some(Unreachable::TimedOut),
+            tailscale: head.is_tailscale().then(|| world.tailscale.clone()),
+        };
         async move {
             tokio::time::sleep(Duration::from_millis(5)).await;
-            (!up).then_some(Unreachable::TimedOut)
+            probe
         }
     }
 

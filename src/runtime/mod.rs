@@ -28,8 +28,8 @@ use tokio::time::Instant;
 use crate::config::{Config, Paths};
 use crate::model::{HeadAddress, Notice, PowerSnapshot, SleepGate, Status, SystemEvent};
 use crate::supervisor::{
-    Action, Event, HeadProbe, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand,
-    WorkerExit, WorkerSpec,
+    Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
+    WorkerSpec,
 };
 use control::{Pending, Reply, Request, StatusReport};
 use log::RotatingLog;
@@ -242,12 +242,14 @@ impl<P: Platform> Driver<P> {
         let mut exit = false;
         while let Some(action) = self.sup.poll_action() {
             match action {
-                Action::Probe { head } => {
-                    let probe = self.platform.probe(&head, self.probe_timeout);
-                    self.spawn_event(async move {
-                        let unreachable = probe.await;
-                        Event::HeadProbe(HeadProbe { head, unreachable })
-                    });
+                Action::Probe {
+                    head,
+                    tailscale_max_age,
+                } => {
+                    let probe = self
+                        .platform
+                        .probe(&head, self.probe_timeout, tailscale_max_age);
+                    self.spawn_event(async move { Event::HeadProbe(probe.await) });
                 }
                 Action::StartWorker(spec) => {
                     self.starts += 1;

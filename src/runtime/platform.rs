@@ -15,14 +15,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths};
-use crate::model::{HeadAddress, InstallStep, SleepGate, SystemEvent, Unreachable, WorkerFailure};
+use crate::model::{HeadAddress, InstallStep, SleepGate, SystemEvent, WorkerFailure};
 use crate::platform::clock::{SleepClock, SystemSleepClock};
 use crate::platform::command::{output_within, CountedSpawn};
 use crate::platform::tool_search::{self, ToolSearch};
 use crate::platform::{PowerSource, SystemPower, SystemProcesses};
 use crate::ray_output;
 use crate::setup::SetupProgress;
-use crate::supervisor::{SpawnFailure, TreeReading, WorkerSpec};
+use crate::supervisor::{HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
 
 use super::control::RayInUse;
 use super::drain;
@@ -53,12 +53,15 @@ pub trait Platform: Send + Sync + 'static {
     /// A started worker.
     type Worker: WorkerHandle;
 
-    /// Is `head` reachable within `timeout`, and if not, why. `None`: it answered.
+    /// Is `head` reachable within `timeout`, and if not, why; for a head at a Tailscale
+    /// address also what Tailscale says of it (from an answer at most `tailscale_max_age` old
+    /// when it vouches for the head).
     fn probe(
         &self,
         head: &HeadAddress,
         timeout: Duration,
-    ) -> impl Future<Output = Option<Unreachable>> + Send + 'static;
+        tailscale_max_age: Duration,
+    ) -> impl Future<Output = HeadProbe> + Send + 'static;
 
     /// This machine's address for the cluster, or why there is none.
     fn node_ip(
@@ -216,9 +219,18 @@ impl Platform for SystemPlatform {
         &self,
         head: &HeadAddress,
         timeout: Duration,
-    ) -> impl Future<Output = Option<Unreachable>> + Send + 'static {
+        tailscale_max_age: Duration,
+    ) -> impl Future<Output = HeadProbe> + Send + 'static {
         let (head, tailscale) = (head.clone(), self.tailscale.clone());
-        async move { probe::probe_head(&head, timeout, &tailscale).await }
+        async move {
+            let unreachable = probe::probe_head(&head, timeout, &tailscale).await;
+            let tailscale = probe::tailscale_check(&head, &tailscale, tailscale_max_age).await;
+            HeadProbe {
+                head,
+                unreachable,
+                tailscale,
+            }
+        }
     }
 
     fn node_ip(

@@ -6,6 +6,12 @@
 //! cached answer: an idle app that waits for a head that is down starts one `tailscale`
 //! process per [`TAILSCALE_ANSWER_MAX_AGE`](crate::supervisor::settings::TAILSCALE_ANSWER_MAX_AGE),
 //! not one per probe.
+//!
+//! For a head at a Tailscale address the probe also asks Tailscale whether it vouches for the
+//! head ([`tailscale_check`]): the supervisor joins such a head only while Tailscale is Running
+//! and the head an online peer (`supervisor::tailnet`). The cached answer serves, except that
+//! one saying "online peer" is refreshed when the supervisor wants a recent one (before a
+//! start).
 
 use std::ffi::OsStr;
 use std::io;
@@ -19,8 +25,7 @@ use tokio::net::{lookup_host, TcpStream, UdpSocket};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use crate::model::HeadAddress;
-use crate::model::Unreachable;
+use crate::model::{HeadAddress, TailscaleCheck, TailscaleProblem, Unreachable};
 use crate::platform::command::output_within;
 use crate::tailscale::{self, TailscaleStatus};
 
@@ -46,6 +51,66 @@ pub async fn probe_head(
         }
     }
     Some(unreachable)
+}
+
+/// What Tailscale says of `head`, when its address is a Tailscale one (`None` otherwise):
+/// from the cached answer, refreshed when that vouches for the head and is older than
+/// `max_age`.
+pub async fn tailscale_check(
+    head: &HeadAddress,
+    tailscale: &TailscaleCli,
+    max_age: Duration,
+) -> Option<TailscaleCheck> {
+    if !head.is_tailscale() {
+        return None;
+    }
+    let cached = vouch(
+        tailscale.installed(),
+        tailscale.status().await.as_ref(),
+        &head.host,
+    );
+    if cached != TailscaleCheck::OnlinePeer {
+        return Some(cached);
+    }
+    let recent = tailscale.status_within(max_age).await;
+    Some(vouch(tailscale.installed(), recent.as_ref(), &head.host))
+}
+
+/// Tailscale's word on the head `host`, from one `tailscale status` answer.
+fn vouch(installed: bool, status: Option<&TailscaleStatus>, host: &str) -> TailscaleCheck {
+    use tailscale::BackendState;
+    let problem = |problem| TailscaleCheck::Problem { problem };
+    if !installed {
+        return problem(TailscaleProblem::NotInstalled);
+    }
+    let Some(status) = status else {
+        return problem(TailscaleProblem::NotAnswering);
+    };
+    match status.backend_state {
+        BackendState::Running => {}
+        BackendState::Stopped => return problem(TailscaleProblem::Stopped),
+        BackendState::NeedsLogin | BackendState::NeedsMachineAuth => {
+            return problem(TailscaleProblem::NeedsLogin)
+        }
+        _ => return problem(TailscaleProblem::NotAnswering),
+    }
+    // A head on this very machine, at its own Tailscale address.
+    if host
+        .parse::<IpAddr>()
+        .is_ok_and(|ip| status.self_ips.contains(&ip))
+    {
+        return TailscaleCheck::OnlinePeer;
+    }
+    match status.peer_for_head(host) {
+        None => problem(TailscaleProblem::HeadNotInTailnet),
+        Some(peer) if !peer.online => problem(TailscaleProblem::HeadOffline {
+            peer: match peer.display_name() {
+                "" => host.to_string(),
+                name => name.to_string(),
+            },
+        }),
+        Some(_) => TailscaleCheck::OnlinePeer,
+    }
 }
 
 async fn resolve(head: &HeadAddress) -> Result<SocketAddr, Unreachable> {
@@ -163,6 +228,11 @@ impl TailscaleCli {
     /// No Tailscale at all.
     pub fn none() -> Self {
         TailscaleCli::at(None)
+    }
+
+    /// Whether this machine has the CLI.
+    pub fn installed(&self) -> bool {
+        self.path.is_some()
     }
 
     /// `tailscale status --json`, parsed; `None` when absent, slow or unreadable. Answers
@@ -377,6 +447,86 @@ mod tests {
         tokio::time::sleep(max_age + Duration::from_millis(50)).await;
         assert!(cli.status_within(max_age).await.is_some());
         assert_eq!(calls(dir.path()).len(), 2);
+    }
+
+    fn status_of(json: &str) -> TailscaleStatus {
+        tailscale::parse(json).expect("parsed")
+    }
+
+    const RUNNING_WITH_HEAD: &str = r#"{"BackendState": "Running",
+        "Self": {"TailscaleIPs": ["100.64.0.2"]},
+        "Peer": {
+          "nodekey:a": {"HostName": "desktop", "DNSName": "desktop.tail1234.ts.net.",
+                        "TailscaleIPs": ["100.64.0.1"], "Online": true},
+          "nodekey:b": {"HostName": "nas", "DNSName": "nas.tail1234.ts.net.",
+                        "TailscaleIPs": ["100.64.0.7"], "Online": false}}}"#;
+
+    #[test]
+    fn tailscale_vouches_only_for_an_online_peer_while_running() {
+        let running = status_of(RUNNING_WITH_HEAD);
+        let problem = |problem| TailscaleCheck::Problem { problem };
+        assert_eq!(
+            vouch(true, Some(&running), "100.64.0.1"),
+            TailscaleCheck::OnlinePeer
+        );
+        assert_eq!(
+            vouch(true, Some(&running), "desktop.tail1234.ts.net"),
+            TailscaleCheck::OnlinePeer
+        );
+        assert_eq!(
+            vouch(true, Some(&running), "100.64.0.2"),
+            TailscaleCheck::OnlinePeer,
+            "this machine itself"
+        );
+        assert_eq!(
+            vouch(true, Some(&running), "100.64.0.9"),
+            problem(TailscaleProblem::HeadNotInTailnet)
+        );
+        assert_eq!(
+            vouch(true, Some(&running), "100.64.0.7"),
+            problem(TailscaleProblem::HeadOffline { peer: "nas".into() })
+        );
+        let stopped = status_of(include_str!(
+            "../../tests/fixtures/tailscale_status_stopped_rockstor_SHORTENED.json"
+        ));
+        assert_eq!(
+            vouch(true, Some(&stopped), "100.64.0.1"),
+            problem(TailscaleProblem::Stopped)
+        );
+        let login = status_of(include_str!(
+            "../../tests/fixtures/tailscale_status_needslogin_rockstor_SHORTENED.json"
+        ));
+        assert_eq!(
+            vouch(true, Some(&login), "100.64.0.1"),
+            problem(TailscaleProblem::NeedsLogin)
+        );
+        assert_eq!(
+            vouch(true, None, "100.64.0.1"),
+            problem(TailscaleProblem::NotAnswering)
+        );
+        assert_eq!(
+            vouch(false, None, "100.64.0.1"),
+            problem(TailscaleProblem::NotInstalled)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lan_head_is_not_checked_with_tailscale() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cli = TailscaleCli::at(Some(counting_tailscale(dir.path())));
+        assert_eq!(
+            tailscale_check(&local(6379), &cli, Duration::ZERO).await,
+            None
+        );
+        assert!(calls(dir.path()).is_empty());
+        let head: HeadAddress = "100.64.0.1".parse().expect("head");
+        assert_eq!(
+            tailscale_check(&head, &cli, Duration::ZERO).await,
+            Some(TailscaleCheck::Problem {
+                problem: TailscaleProblem::Stopped
+            })
+        );
+        assert_eq!(calls(dir.path()).len(), 1, "a problem is not asked again");
     }
 
     #[tokio::test]

@@ -25,6 +25,10 @@ pub struct BackoffPolicy {
     pub window: Duration,
     /// A worker that stayed joined this long resets the delay to `first`.
     pub stable_after: Duration,
+    /// The cap of the delays after exits the network caused while the head still answered
+    /// (the node marked dead again and again, something else on the head's port): these
+    /// never trip the breaker, so a longer cap is what keeps them from being a storm.
+    pub network_max: Duration,
     /// Up to this fraction of the delay is added at random so that several laptops behind one
     /// flapping network do not restart in lockstep.
     pub jitter: f64,
@@ -41,6 +45,7 @@ impl Default for BackoffPolicy {
             burst: 5,
             window: Duration::from_secs(600),
             stable_after: Duration::from_secs(60),
+            network_max: super::settings::NETWORK_RESTART_CAP,
             jitter: 0.1,
             seed: 0x5eed_b177_7ade,
         }
@@ -64,6 +69,8 @@ pub struct Backoff {
     recent: VecDeque<Instant>,
     /// Failures since the last stable run: the exponent of the delay.
     consecutive: u32,
+    /// Network-caused exits since the last stable run: the exponent of their delay.
+    network_consecutive: u32,
     rng: u64,
 }
 
@@ -75,6 +82,7 @@ impl Backoff {
             policy,
             recent: VecDeque::new(),
             consecutive: 0,
+            network_consecutive: 0,
             rng,
         }
     }
@@ -102,24 +110,40 @@ impl Backoff {
         if self.recent.len() >= self.policy.burst {
             return Verdict::GiveUp;
         }
-        let exponent = self.consecutive.min(30) as i32;
+        let exponent = self.consecutive;
         self.consecutive = self.consecutive.saturating_add(1);
-        let base = self.policy.first.as_secs_f64() * self.policy.factor.powi(exponent);
-        let capped = base.min(self.policy.max.as_secs_f64());
+        Verdict::RetryAfter(self.delay(exponent, self.policy.max))
+    }
+
+    /// Records an exit the network caused while the head answered: the delay before the next
+    /// start. Grows like the others, to [`BackoffPolicy::network_max`], and never gives up
+    /// (a network that heals must find the worker coming back).
+    pub fn record_network_failure(&mut self) -> Duration {
+        let exponent = self.network_consecutive;
+        self.network_consecutive = self.network_consecutive.saturating_add(1);
+        self.delay(exponent, self.policy.network_max)
+    }
+
+    /// `first · factor^exponent`, capped at `cap`, plus jitter (still within the cap).
+    fn delay(&mut self, exponent: u32, cap: Duration) -> Duration {
+        let base =
+            self.policy.first.as_secs_f64() * self.policy.factor.powi(exponent.min(30) as i32);
+        let capped = base.min(cap.as_secs_f64());
         let jittered = capped * (1.0 + self.policy.jitter * self.next_unit());
-        let delay = Duration::from_secs_f64(jittered.min(self.policy.max.as_secs_f64()));
-        Verdict::RetryAfter(delay.max(self.policy.first))
+        Duration::from_secs_f64(jittered.min(cap.as_secs_f64())).max(self.policy.first)
     }
 
     /// The worker ran long enough to count as healthy: the next failure starts from `first`.
     pub fn record_stable(&mut self) {
         self.consecutive = 0;
+        self.network_consecutive = 0;
     }
 
     /// Forget everything (the user asked to try again).
     pub fn reset(&mut self) {
         self.recent.clear();
         self.consecutive = 0;
+        self.network_consecutive = 0;
     }
 
     /// xorshift64*: a uniform number in [0, 1).
@@ -205,6 +229,18 @@ mod tests {
             Verdict::RetryAfter(Duration::from_secs(1))
         );
         assert_eq!(b.recent_failures(), 3);
+    }
+
+    #[test]
+    fn network_exits_back_off_to_their_own_cap_and_never_give_up() {
+        let mut b = Backoff::new(no_jitter());
+        let secs: Vec<u64> = (0..12)
+            .map(|_| b.record_network_failure().as_secs())
+            .collect();
+        assert_eq!(secs, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
+        assert_eq!(b.recent_failures(), 0, "the breaker does not count them");
+        b.record_stable();
+        assert_eq!(b.record_network_failure(), Duration::from_secs(1));
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, StopReason, Unreachable,
-    WorkerFailure,
+    HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, StopReason, TailscaleCheck,
+    Unreachable, WorkerFailure,
 };
 
 /// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
@@ -25,6 +25,10 @@ pub struct HeadProbe {
     pub head: HeadAddress,
     /// `None` when the head answered.
     pub unreachable: Option<Unreachable>,
+    /// For a head at a Tailscale address, what Tailscale says of it (`None`: not asked). Such
+    /// a head is joined only while this is [`TailscaleCheck::OnlinePeer`] (see
+    /// `supervisor::tailnet`).
+    pub tailscale: Option<TailscaleCheck>,
 }
 
 /// The end of a worker process, as the driver saw it.
@@ -126,8 +130,13 @@ pub enum Event {
 /// Things the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Check whether this head is reachable, then report a [`Event::HeadProbe`].
-    Probe { head: HeadAddress },
+    /// Check whether this head is reachable (and, for a Tailscale address, what Tailscale
+    /// says of it, from an answer no older than `tailscale_max_age`), then report a
+    /// [`Event::HeadProbe`].
+    Probe {
+        head: HeadAddress,
+        tailscale_max_age: Duration,
+    },
     /// Spawn the worker, then report [`Event::WorkerJoined`] and [`Event::WorkerExited`] (or
     /// [`Event::WorkerSpawnFailed`]).
     StartWorker(WorkerSpec),

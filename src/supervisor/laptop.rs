@@ -10,8 +10,11 @@ use crate::model::{AutoPause, Notice, PowerSnapshot};
 /// What the battery policy knows between two power readings.
 #[derive(Debug, Clone, Default)]
 pub struct Laptop {
-    /// A pause the supervisor chose by itself (battery, sleep), when one holds.
-    pub auto_pause: Option<AutoPause>,
+    /// The battery policy's pause (low battery, on battery), when one holds. Kept apart from
+    /// the sleep, so that a sleep and its wake neither replace nor lift it.
+    pub battery_pause: Option<AutoPause>,
+    /// A sleep was announced and the OS has not said the machine woke.
+    pub asleep: bool,
     /// Latest power facts.
     pub power: Option<PowerSnapshot>,
     /// The user resumed during a battery pause: honoured until the power source changes.
@@ -24,7 +27,7 @@ pub struct Laptop {
 
 impl Laptop {
     /// A new power reading. `contributing`: a worker runs (notices are only worth giving
-    /// then). Returns the notices to give; [`Laptop::auto_pause`] holds the verdict.
+    /// then). Returns the notices to give; [`Laptop::battery_pause`] holds the verdict.
     pub fn on_power(
         &mut self,
         policy: &LaptopPolicy,
@@ -40,11 +43,11 @@ impl Laptop {
             self.battery_warned = false;
         }
         let mut notices = Vec::new();
-        if !policy.mobile || self.auto_pause == Some(AutoPause::Asleep) {
+        if !policy.mobile {
             return notices;
         }
         let level = power.battery.map(|b| b.percent);
-        let already_low = matches!(self.auto_pause, Some(AutoPause::LowBattery { .. }));
+        let already_low = matches!(self.battery_pause, Some(AutoPause::LowBattery { .. }));
         let wanted = if power.on_ac || self.battery_override {
             None
         } else if policy.only_on_power {
@@ -61,10 +64,10 @@ impl Laptop {
                 _ => None,
             }
         };
-        if let Some(reason) = wanted.filter(|_| self.auto_pause.is_none() && contributing) {
+        if let Some(reason) = wanted.filter(|_| self.battery_pause.is_none() && contributing) {
             notices.push(Notice::AutoPaused { reason });
         }
-        self.auto_pause = wanted;
+        self.battery_pause = wanted;
         if let Some(percent) = level {
             if !power.on_ac
                 && percent <= policy.warn_percent
@@ -79,13 +82,20 @@ impl Laptop {
         notices
     }
 
+    /// The pause the supervisor chose by itself, as the user sees it: the sleep while asleep,
+    /// else the battery's.
+    pub fn auto_pause(&self) -> Option<AutoPause> {
+        if self.asleep {
+            Some(AutoPause::Asleep)
+        } else {
+            self.battery_pause
+        }
+    }
+
     /// The user resumed: their choice wins over the battery policy until the power changes.
     pub fn user_resumed(&mut self) {
-        if matches!(
-            self.auto_pause,
-            Some(AutoPause::LowBattery { .. } | AutoPause::OnBattery)
-        ) {
-            self.auto_pause = None;
+        if self.battery_pause.is_some() {
+            self.battery_pause = None;
             self.battery_override = true;
         }
     }

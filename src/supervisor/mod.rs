@@ -31,14 +31,15 @@ pub mod laptop;
 pub mod notify;
 pub mod retry;
 pub mod settings;
+pub mod tailnet;
 pub mod timers;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status,
-    StopReason, Unreachable, WorkerFailure,
+    Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status, StopReason,
+    Unreachable, WorkerFailure,
 };
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
@@ -121,6 +122,9 @@ pub struct Supervisor {
     probe_in_flight: bool,
     worker: Worker,
     backoff: Backoff,
+    /// The pending [`Timer::Restart`] is a network exit's delay: the head coming back after
+    /// an outage ends it (the cause has passed), unlike a crash's delay.
+    network_restart: bool,
     last_start_at: Option<Instant>,
     outage: Option<Outage>,
     laptop: Laptop,
@@ -160,6 +164,7 @@ impl Supervisor {
             probe_in_flight: false,
             worker: Worker::Absent,
             backoff,
+            network_restart: false,
             last_start_at: None,
             outage: None,
             laptop: Laptop::default(),
@@ -228,7 +233,12 @@ impl Supervisor {
                 Timer::Probe => {
                     if let Some(head) = self.head.clone() {
                         self.probe_in_flight = true;
-                        self.actions.push_back(Action::Probe { head });
+                        let tailscale_max_age =
+                            tailnet::answer_max_age(&head, self.start_may_follow());
+                        self.actions.push_back(Action::Probe {
+                            head,
+                            tailscale_max_age,
+                        });
                     }
                 }
                 Timer::Join => {
@@ -259,7 +269,7 @@ impl Supervisor {
                 // The sleep goes ahead; the worker, if it still runs, is frozen with it.
                 Timer::SleepHold => {}
                 Timer::SleepCancelled => {
-                    if self.laptop.auto_pause == Some(AutoPause::Asleep) {
+                    if self.laptop.asleep {
                         self.on_woke(now, WakeSource::Os, 0);
                     }
                 }
@@ -300,7 +310,7 @@ impl Supervisor {
             },
             fault: self.fault.clone(),
             recent_failures: self.backoff.recent_failures(),
-            auto_pause: self.laptop.auto_pause,
+            auto_pause: self.laptop.auto_pause(),
             mobile: self.settings.laptop.mobile,
             holding_sleep: self.timers.is_set(Timer::SleepHold),
             ray_install: self.ray_install.clone(),
@@ -329,7 +339,7 @@ impl Supervisor {
                 (_, None) => Phase::Starting,
             },
             Worker::Absent if self.fault.is_some() => Phase::Error,
-            Worker::Absent if self.paused || self.laptop.auto_pause.is_some() => Phase::Paused,
+            Worker::Absent if self.paused || self.laptop.auto_pause().is_some() => Phase::Paused,
             Worker::Absent => match self.reach {
                 Reach::Unknown => Phase::Checking,
                 Reach::Down { .. } => Phase::Disconnected,
@@ -345,6 +355,16 @@ impl Supervisor {
         })
     }
 
+    /// Whether a reachable head would get a worker started now (or once a restart delay ends).
+    fn start_may_follow(&self) -> bool {
+        matches!(self.worker, Worker::Absent)
+            && !self.paused
+            && !self.shutting_down
+            && self.fault.is_none()
+            && self.laptop.auto_pause().is_none()
+            && self.ray_install.is_none()
+    }
+
     fn contributing(&self) -> bool {
         matches!(self.worker, Worker::Running { .. })
     }
@@ -357,7 +377,8 @@ impl Supervisor {
     }
 
     fn on_will_sleep(&mut self, now: Instant) {
-        self.laptop.auto_pause = Some(AutoPause::Asleep);
+        // A fact of its own: a battery pause under it outlives the sleep and the wake.
+        self.laptop.asleep = true;
         self.wakes.will_sleep();
         self.timers
             .set(Timer::SleepCancelled, now + SLEEP_CANCELLED_AFTER);
@@ -372,9 +393,9 @@ impl Supervisor {
     /// suspension measured while a sleep is announced is a dark wake (Power Nap, maintenance)
     /// or the notification is on its way, and only earns a probe.
     fn on_woke(&mut self, now: Instant, source: WakeSource, slept_secs: u64) {
-        if self.laptop.auto_pause == Some(AutoPause::Asleep) {
+        if self.laptop.asleep {
             match source {
-                WakeSource::Os => self.laptop.auto_pause = None,
+                WakeSource::Os => self.laptop.asleep = false,
                 // The announced sleep happened: not a cancelled one.
                 WakeSource::Clocks => {}
             }
@@ -388,7 +409,7 @@ impl Supervisor {
         self.timers.stop(Timer::Grace);
         self.probe_in_flight = false;
         self.probe_soon(now);
-        if self.laptop.auto_pause == Some(AutoPause::Asleep) {
+        if self.laptop.asleep {
             return;
         }
         // After more than the head's health-check window the node is dead at the head and its
@@ -404,8 +425,12 @@ impl Supervisor {
             return;
         }
         self.probe_in_flight = false;
-        match probe.unreachable {
+        match tailnet::unreachable(&probe) {
             None => {
+                if self.reach != Reach::Up && std::mem::take(&mut self.network_restart) {
+                    // The network that made the worker exit was away and is back.
+                    self.timers.stop(Timer::Restart);
+                }
                 self.reach = Reach::Up;
                 self.timers.stop(Timer::Grace);
                 if matches!(
@@ -507,9 +532,18 @@ impl Supervisor {
                 }
                 match retry_for(&failure) {
                     Retry::Never => self.set_fault(now, Fault::Worker { failure }),
-                    // The network, not the worker: restart as soon as the head answers, without
-                    // counting towards the breaker. The 1 s floor still applies.
-                    Retry::WhenHeadAnswers => self.probe_soon(now),
+                    // An outage: restart as soon as the head answers again, without counting
+                    // towards the breaker. The 1 s floor still applies.
+                    Retry::WhenHeadAnswers if self.reach != Reach::Up => self.probe_soon(now),
+                    // The network, by the worker's word, while the head answers: a head that
+                    // keeps marking the node dead, or no Ray behind the port. Back off, never
+                    // give up.
+                    Retry::WhenHeadAnswers => {
+                        let delay = self.backoff.record_network_failure();
+                        self.timers.set(Timer::Restart, now + delay);
+                        self.network_restart = true;
+                        self.probe_soon(now);
+                    }
                     Retry::AfterBackoff if matches!(self.reach, Reach::Down { .. }) => {
                         self.probe_soon(now)
                     }
@@ -532,7 +566,10 @@ impl Supervisor {
 
     fn count_failure(&mut self, now: Instant, failure: WorkerFailure) {
         match self.backoff.record_failure(now) {
-            Verdict::RetryAfter(delay) => self.timers.set(Timer::Restart, now + delay),
+            Verdict::RetryAfter(delay) => {
+                self.timers.set(Timer::Restart, now + delay);
+                self.network_restart = false;
+            }
             Verdict::GiveUp => {
                 let failures = self.backoff.recent_failures();
                 self.set_fault(
@@ -752,7 +789,7 @@ impl Supervisor {
         if self.exit_sent {
             return;
         }
-        let asleep = self.laptop.auto_pause == Some(AutoPause::Asleep);
+        let asleep = self.laptop.asleep;
         match &self.worker {
             Worker::Stopping { .. } => {}
             Worker::Draining { .. } => {
@@ -770,7 +807,7 @@ impl Supervisor {
                     Some(StopReason::Paused)
                 } else if asleep {
                     Some(StopReason::Sleep)
-                } else if self.laptop.auto_pause.is_some() {
+                } else if self.laptop.battery_pause.is_some() {
                     // Planned: let the running tasks finish for a while.
                     self.drain_worker(now, BATTERY_DRAIN_DEADLINE, StopReason::Battery);
                     None
@@ -790,10 +827,7 @@ impl Supervisor {
                     self.exit();
                     return;
                 }
-                let wanted = !self.paused
-                    && self.laptop.auto_pause.is_none()
-                    && self.fault.is_none()
-                    && self.ray_install.is_none()
+                let wanted = self.start_may_follow()
                     && self.reach == Reach::Up
                     && !self.timers.is_set(Timer::Restart);
                 let Some(spec) = self.target().filter(|_| wanted) else {

@@ -11,7 +11,9 @@ pub enum Retry {
     /// Restarting cannot fix it (a version skew, auth refused, Ray's multi-node switch off):
     /// go to Error and say what to do.
     Never,
-    /// The network, not the worker: start again as soon as the head answers.
+    /// The network, not the worker: start again as soon as the head answers after an outage.
+    /// If the head answered all along (it keeps marking the node dead, or something other
+    /// than Ray listens on its port), restart after a growing delay that never gives up.
     WhenHeadAnswers,
     /// The worker itself failed: restart after the backoff delay, and count it towards the
     /// breaker.

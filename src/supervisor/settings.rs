@@ -20,11 +20,17 @@ pub const SLEEP_CANCELLED_AFTER: Duration = Duration::from_secs(60);
 /// apart: a report from the other source within this of an admitted one is its echo.
 pub const WAKE_ECHO: Duration = Duration::from_secs(30);
 
-/// `tailscale status` is asked only to explain a failed probe and to find this machine's
-/// Tailscale address at a worker start; its answer (or its silence) is reused for this long.
+/// `tailscale status` is asked to explain a failed probe, to vouch for a head at a Tailscale
+/// address and to find this machine's Tailscale address at a worker start; its answer (or its
+/// silence) is reused for this long.
 /// While the head is down the probe fails about every second, and one process a second is
 /// what an idle laptop must not cost; Tailscale's state changes on a human scale.
 pub const TAILSCALE_ANSWER_MAX_AGE: Duration = Duration::from_secs(30);
+
+/// Before a worker starts for a head at a Tailscale address, Tailscale's word that the head is
+/// an online peer must be at most this old (the cached one is refreshed): a verdict half a
+/// minute old may predate Tailscale being quit on a network that routes the address elsewhere.
+pub const TAILSCALE_ANSWER_BEFORE_START: Duration = Duration::from_secs(5);
 
 /// Outage notifications ("head lost") are given at most this often: a flapping network must
 /// not notify every minute.
@@ -55,6 +61,11 @@ const STOP_MARGIN: Duration = Duration::from_secs(3);
 
 /// macOS waits up to 30 s for a WillSleep observer; a sleep is never held longer than this.
 pub const SLEEP_HOLD_MAX: Duration = Duration::from_secs(25);
+
+/// Exits the network caused while the head still answered (a head that marks the node dead
+/// every minute, something other than Ray on the head's port) are restarted after 1 s, 2 s,
+/// 4 s, … up to this: at most 10 starts in 10 minutes, and no give-up.
+pub const NETWORK_RESTART_CAP: Duration = Duration::from_secs(300);
 
 /// Restart delays are capped at the old daemon's retry delay on a laptop...
 const MOBILE_RESTART_CAP: Duration = Duration::from_secs(30);

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bittrader_worker::model::{HeadAddress, Phase, Unreachable, WorkerFailure};
+use bittrader_worker::model::{HeadAddress, Phase, TailscaleCheck, Unreachable, WorkerFailure};
 use bittrader_worker::supervisor::{
     Action, Event, HeadProbe, Settings, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
@@ -34,6 +34,13 @@ pub struct Sim {
     pub now: Instant,
     /// Whether the head answers probes.
     pub head_up: bool,
+    /// What Tailscale says of a head at a Tailscale address (the sim's head is one).
+    pub tailscale: TailscaleCheck,
+    /// Whether the last probe answer had Tailscale vouch for a head at a Tailscale address.
+    tailscale_vouched: bool,
+    /// Set when a worker was started for a Tailscale head that Tailscale did not vouch for
+    /// in the last probe answer: the rogue-head invariant.
+    pub unvouched_start: bool,
     /// How long `ray start` takes to print that it joined.
     pub join_delay: Duration,
     /// How long a stop takes.
@@ -68,6 +75,9 @@ impl Sim {
             t0,
             now: t0,
             head_up: true,
+            tailscale: TailscaleCheck::OnlinePeer,
+            tailscale_vouched: false,
+            unvouched_start: false,
             join_delay: Duration::from_secs(3),
             stop_delay: Duration::from_millis(500),
             probe_delay: Duration::from_millis(5),
@@ -113,12 +123,15 @@ impl Sim {
                 action: action.clone(),
             });
             match action {
-                Action::Probe { head } => {
+                Action::Probe { head, .. } => {
                     self.schedule(self.probe_delay, WorldEvent::ProbeAnswer(head));
                 }
-                Action::StartWorker(_) => {
+                Action::StartWorker(spec) => {
                     if self.worker.is_some() {
                         self.double_start = true;
+                    }
+                    if spec.head.is_tailscale() && !self.tailscale_vouched {
+                        self.unvouched_start = true;
                     }
                     self.workers_started += 1;
                     let generation = self.workers_started;
@@ -165,7 +178,13 @@ impl Sim {
                 } else {
                     Some(Unreachable::TimedOut)
                 };
-                self.event(Event::HeadProbe(HeadProbe { head, unreachable }));
+                let tailscale = head.is_tailscale().then(|| self.tailscale.clone());
+                self.tailscale_vouched = tailscale == Some(TailscaleCheck::OnlinePeer);
+                self.event(Event::HeadProbe(HeadProbe {
+                    head,
+                    unreachable,
+                    tailscale,
+                }));
             }
             WorldEvent::WorkerJoins(generation) => {
                 if self.worker == Some(generation) {

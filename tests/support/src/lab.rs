@@ -85,6 +85,19 @@ pub fn laptop_nodes() -> Vec<Value> {
         .collect()
 }
 
+/// `tailscale status --json` as the laptop host would see the lab's tailnet: Running, itself
+/// at [`LAPTOP`], the head at [`HEAD`] online (shaped like tailscale's ipnstate.Status).
+pub fn lab_tailscale_status() -> String {
+    serde_json::json!({
+        "BackendState": "Running",
+        "Self": {"HostName": "laptop", "DNSName": "laptop.lab.ts.net.",
+                 "TailscaleIPs": [LAPTOP], "Online": true},
+        "Peer": {"nodekey:head": {"HostName": "head", "DNSName": "head.lab.ts.net.",
+                                  "TailscaleIPs": [HEAD], "Online": true}}
+    })
+    .to_string()
+}
+
 /// Takes the lab down when the test ends, whatever happens.
 pub struct Lab;
 
@@ -123,6 +136,11 @@ impl LabDaemon {
             ),
         )
         .expect("config");
+        // The head is at a Tailscale address, joined only while Tailscale vouches for it: a
+        // fake `tailscale` (tests/fake_tailscale) says it is Running with the head an online
+        // peer, and this host at the laptop's address.
+        std::fs::write(home.path().join("tailscale.json"), lab_tailscale_status())
+            .expect("tailscale.json");
         let child = spawn_daemon(&bin, ray, home.path());
         LabDaemon { child, bin, home }
     }
