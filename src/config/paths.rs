@@ -52,6 +52,12 @@ impl Paths {
         self.home.join("config.toml")
     }
 
+    /// `config.lock`: held (flock) while config.toml is read and replaced, so that the CLI and
+    /// the running app never write one over the other.
+    pub fn config_lock_file(&self) -> PathBuf {
+        self.home.join("config.lock")
+    }
+
     /// `config.env`: the old shell install's settings (`HEAD_IP=...`), read once on import.
     pub fn legacy_env(&self) -> PathBuf {
         self.home.join("config.env")
