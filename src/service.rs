@@ -23,7 +23,7 @@ use crate::runtime::{self, instance, machine, worker, DriverOptions, Notifier, S
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The data folder could not be made.
-    #[error("could not create the folder {path}: {source}")]
+    #[error("could not use the folder {path}: {source}")]
     Home {
         /// The folder.
         path: String,
