@@ -113,12 +113,15 @@ enum Message {
         outcome: Result<(), String>,
         /// The request's answer, sent once the outcome is known, with the state right after
         /// the request.
-        reply: Option<(oneshot::Sender<Reply>, StatusReport)>,
+        reply: Option<Box<(oneshot::Sender<Reply>, StatusReport)>>,
     },
 }
 
 /// What the writer carries along with a setting, for [`Message::Saved`].
-type SaveToken = (&'static str, Option<(oneshot::Sender<Reply>, StatusReport)>);
+type SaveToken = (
+    &'static str,
+    Option<Box<(oneshot::Sender<Reply>, StatusReport)>>,
+);
 
 /// The driver's state: the supervisor, the worker it started, and the channels of the world.
 struct Driver<P: Platform> {
@@ -495,7 +498,7 @@ impl<P: Platform> Driver<P> {
                     let _ = self.log.line(&format!("⚠️ {words}"));
                     words
                 });
-                if let Some((reply, report)) = reply {
+                if let Some((reply, report)) = reply.map(|boxed| *boxed) {
                     let _ = reply.send(Reply {
                         ok: true,
                         message,
@@ -589,7 +592,7 @@ impl<P: Platform> Driver<P> {
                 match setting {
                     // Answered once the file is written, or its error known.
                     Some(setting) => {
-                        let token = (setting.key(), Some((pending.reply, report)));
+                        let token = (setting.key(), Some(Box::new((pending.reply, report))));
                         if let Err(mpsc::error::SendError((_, (key, reply)))) =
                             self.saves.send((setting, token))
                         {
