@@ -197,23 +197,57 @@ impl SmallDisk {
         })
     }
 
-    /// Fills the disk until a write fails for lack of space (again: what the daemon removed
-    /// meanwhile, such as the worker's pid file, freed some).
-    fn fill(&self) {
+    /// Fills the disk and keeps it full until the guard drops: what the daemon frees (the
+    /// worker's pid file when it stops) is taken again at once. The file is opened here, in
+    /// this thread's namespace; the thread that keeps writing to it needs no path.
+    fn keep_full(&self) -> KeepFull {
         let mut filler = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.join("filler"))
             .expect("filler");
-        let block = vec![0u8; 4096];
-        loop {
-            match filler.write_all(&block) {
-                Ok(()) => {}
-                Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
-                Err(e) => panic!("filling the disk: {e}"),
-            }
+        fill(&mut filler);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    fill(&mut filler);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+        };
+        KeepFull {
+            stop,
+            thread: Some(thread),
         }
-        let _ = filler.sync_all();
+    }
+}
+
+/// Writes to `filler` until the disk has no room.
+fn fill(filler: &mut fs::File) {
+    let block = [0u8; 512];
+    loop {
+        match filler.write_all(&block) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
+            Err(e) => panic!("filling the disk: {e}"),
+        }
+    }
+}
+
+/// A thread keeping the disk full, stopped when dropped.
+struct KeepFull {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for KeepFull {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -258,7 +292,7 @@ fn with_the_disk_full_pause_and_resume_take_effect_and_the_failed_save_is_report
     let status = home.wait_phase("connected", secs(10));
     let worker = worker_pid(&status).expect("worker pid");
     let before = home.read("config.toml");
-    disk.fill();
+    let full = disk.keep_full();
 
     let reply = home
         .request(&json!({"cmd": "pause"}))
@@ -283,7 +317,6 @@ fn with_the_disk_full_pause_and_resume_take_effect_and_the_failed_save_is_report
     assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
 
     // The CLI says so too, and succeeds.
-    disk.fill();
     let out = home.cli(&["resume"]);
     assert!(out.status.success(), "resume: {}", text(&out.stderr));
     assert!(
@@ -293,6 +326,7 @@ fn with_the_disk_full_pause_and_resume_take_effect_and_the_failed_save_is_report
     );
     let status = home.status().expect("status");
     assert_eq!(status["status"]["paused"], false, "{status}");
+    drop(full);
     drop(daemon);
     drop(disk);
 }
