@@ -3,14 +3,10 @@
 //! edit is reported and the file left as it is; a full disk never refuses a pause.
 
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bittrader_test_support::daemon::{machine_cpus, phase_of, worker_pid, Home, Options};
 use bittrader_test_support::secs;
-use bittrader_test_support::skip::skip_or_fail;
-use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
 
@@ -143,190 +139,201 @@ fn the_offline_head_command_keeps_the_users_comments() {
     );
 }
 
-/// A small tmpfs mounted over the test's data folder in a mount namespace of this thread alone
-/// (the daemon and the CLI started from this thread see it; nothing else on the machine does).
-/// On drop the folder's files are copied back to the real folder so the [`Home`]'s own
-/// clean-up finds them.
-struct SmallDisk {
-    dir: PathBuf,
-}
+/// Linux: the disk is a tmpfs in a mount namespace of the test's own thread.
+#[cfg(target_os = "linux")]
+mod full_disk {
+    use super::*;
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
 
-impl SmallDisk {
-    /// `None` (with a loud skip) where mount namespaces are not allowed.
-    fn mount_over(dir: &Path) -> Option<SmallDisk> {
-        use std::ffi::CString;
-        let files = read_all(dir);
-        // SAFETY: plain syscalls on this thread; the strings outlive the calls.
-        unsafe {
-            if libc::unshare(libc::CLONE_NEWNS) != 0 {
-                skip_or_fail(
-                    "full-disk test",
-                    &format!("unshare(CLONE_NEWNS): {}", std::io::Error::last_os_error()),
-                    Some("run as root (or with CAP_SYS_ADMIN)"),
-                    "BITTRADER_REQUIRE_MOUNT_NS",
-                );
-                return None;
-            }
-            let root = CString::new("/").expect("cstring");
-            // Nothing mounted here may reach the rest of the machine.
-            let rc = libc::mount(
-                std::ptr::null(),
-                root.as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
-            );
-            assert_eq!(rc, 0, "make / private: {}", std::io::Error::last_os_error());
-            let target = CString::new(dir.as_os_str().as_encoded_bytes()).expect("cstring");
-            let fstype = CString::new("tmpfs").expect("cstring");
-            let data = CString::new("size=256k,mode=0700").expect("cstring");
-            let rc = libc::mount(
-                fstype.as_ptr(),
-                target.as_ptr(),
-                fstype.as_ptr(),
-                0,
-                data.as_ptr().cast(),
-            );
-            assert_eq!(rc, 0, "mount tmpfs: {}", std::io::Error::last_os_error());
-        }
-        for (name, bytes) in files {
-            fs::write(dir.join(name), bytes).expect("copy into the tmpfs");
-        }
-        Some(SmallDisk {
-            dir: dir.to_path_buf(),
-        })
+    use bittrader_test_support::skip::skip_or_fail;
+    use serde_json::json;
+
+    /// A small tmpfs mounted over the test's data folder in a mount namespace of this thread alone
+    /// (the daemon and the CLI started from this thread see it; nothing else on the machine does).
+    /// On drop the folder's files are copied back to the real folder so the [`Home`]'s own
+    /// clean-up finds them.
+    struct SmallDisk {
+        dir: PathBuf,
     }
 
-    /// Fills the disk and keeps it full until the guard drops: what the daemon frees (the
-    /// worker's pid file when it stops) is taken again at once. The file is opened here, in
-    /// this thread's namespace; the thread that keeps writing to it needs no path.
-    fn keep_full(&self) -> KeepFull {
-        let mut filler = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("filler"))
-            .expect("filler");
-        fill(&mut filler);
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let thread = {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    fill(&mut filler);
-                    std::thread::sleep(Duration::from_millis(1));
+    impl SmallDisk {
+        /// `None` (with a loud skip) where mount namespaces are not allowed.
+        fn mount_over(dir: &Path) -> Option<SmallDisk> {
+            use std::ffi::CString;
+            let files = read_all(dir);
+            // SAFETY: plain syscalls on this thread; the strings outlive the calls.
+            unsafe {
+                if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                    skip_or_fail(
+                        "full-disk test",
+                        &format!("unshare(CLONE_NEWNS): {}", std::io::Error::last_os_error()),
+                        Some("run as root (or with CAP_SYS_ADMIN)"),
+                        "BITTRADER_REQUIRE_MOUNT_NS",
+                    );
+                    return None;
                 }
+                let root = CString::new("/").expect("cstring");
+                // Nothing mounted here may reach the rest of the machine.
+                let rc = libc::mount(
+                    std::ptr::null(),
+                    root.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                );
+                assert_eq!(rc, 0, "make / private: {}", std::io::Error::last_os_error());
+                let target = CString::new(dir.as_os_str().as_encoded_bytes()).expect("cstring");
+                let fstype = CString::new("tmpfs").expect("cstring");
+                let data = CString::new("size=256k,mode=0700").expect("cstring");
+                let rc = libc::mount(
+                    fstype.as_ptr(),
+                    target.as_ptr(),
+                    fstype.as_ptr(),
+                    0,
+                    data.as_ptr().cast(),
+                );
+                assert_eq!(rc, 0, "mount tmpfs: {}", std::io::Error::last_os_error());
+            }
+            for (name, bytes) in files {
+                fs::write(dir.join(name), bytes).expect("copy into the tmpfs");
+            }
+            Some(SmallDisk {
+                dir: dir.to_path_buf(),
             })
-        };
-        KeepFull {
-            stop,
-            thread: Some(thread),
         }
-    }
-}
 
-/// Writes to `filler` until the disk has no room.
-fn fill(filler: &mut fs::File) {
-    let block = [0u8; 512];
-    loop {
-        match filler.write_all(&block) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
-            Err(e) => panic!("filling the disk: {e}"),
-        }
-    }
-}
-
-/// A thread keeping the disk full, stopped when dropped.
-struct KeepFull {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for KeepFull {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let files = read_all(&self.dir);
-        if let Ok(target) = std::ffi::CString::new(self.dir.as_os_str().as_encoded_bytes()) {
-            // SAFETY: a plain syscall on a path string that outlives it.
-            unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
-        }
-        for (name, bytes) in files {
-            if name != "filler" {
-                let _ = fs::write(self.dir.join(name), bytes);
+        /// Fills the disk and keeps it full until the guard drops: what the daemon frees (the
+        /// worker's pid file when it stops) is taken again at once. The file is opened here, in
+        /// this thread's namespace; the thread that keeps writing to it needs no path.
+        fn keep_full(&self) -> KeepFull {
+            let mut filler = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join("filler"))
+                .expect("filler");
+            fill(&mut filler);
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let thread = {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        fill(&mut filler);
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                })
+            };
+            KeepFull {
+                stop,
+                thread: Some(thread),
             }
         }
     }
-}
 
-/// The regular files of `dir`, by name.
-fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-                .filter_map(|e| {
-                    let bytes = fs::read(e.path()).ok()?;
-                    Some((e.file_name().to_string_lossy().into_owned(), bytes))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
+    /// Writes to `filler` until the disk has no room.
+    fn fill(filler: &mut fs::File) {
+        let block = [0u8; 512];
+        loop {
+            match filler.write_all(&block) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
+                Err(e) => panic!("filling the disk: {e}"),
+            }
+        }
+    }
 
-#[test]
-fn with_the_disk_full_pause_and_resume_take_effect_and_the_failed_save_is_reported() {
-    let home = Home::new(BIN, Options::default());
-    let Some(disk) = SmallDisk::mount_over(home.path()) else {
-        return;
-    };
-    let daemon = home.daemon();
-    let status = home.wait_phase("connected", secs(10));
-    let worker = worker_pid(&status).expect("worker pid");
-    let before = home.read("config.toml");
-    let full = disk.keep_full();
+    /// A thread keeping the disk full, stopped when dropped.
+    struct KeepFull {
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
 
-    let reply = home
-        .request(&json!({"cmd": "pause"}))
-        .unwrap_or_else(|| panic!("no answer to pause\n{}", home.diagnostics()));
-    assert_eq!(reply["ok"], true, "pause was refused: {reply}");
-    let message = reply["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("`paused` could not be saved") && message.contains("No space left"),
-        "{reply}"
-    );
-    assert_eq!(reply["report"]["status"]["paused"], true, "{reply}");
-    home.wait_status("paused with no worker", secs(5), |s| {
-        phase_of(s) == "paused" && worker_pid(s).is_none()
-    });
-    home.assert_gone("the paused worker", worker, secs(3));
-    assert_eq!(home.read("config.toml"), before, "the file changed");
-    let leftovers: Vec<_> = read_all(home.path())
-        .into_iter()
-        .map(|(name, _)| name)
-        .filter(|name| name.contains(".tmp-"))
-        .collect();
-    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+    impl Drop for KeepFull {
+        fn drop(&mut self) {
+            self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
 
-    // The CLI says so too, and succeeds.
-    let out = home.cli(&["resume"]);
-    assert!(out.status.success(), "resume: {}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("could not be saved"),
-        "{}",
-        text(&out.stdout)
-    );
-    let status = home.status().expect("status");
-    assert_eq!(status["status"]["paused"], false, "{status}");
-    drop(full);
-    drop(daemon);
-    drop(disk);
+    impl Drop for SmallDisk {
+        fn drop(&mut self) {
+            let files = read_all(&self.dir);
+            if let Ok(target) = std::ffi::CString::new(self.dir.as_os_str().as_encoded_bytes()) {
+                // SAFETY: a plain syscall on a path string that outlives it.
+                unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+            }
+            for (name, bytes) in files {
+                if name != "filler" {
+                    let _ = fs::write(self.dir.join(name), bytes);
+                }
+            }
+        }
+    }
+
+    /// The regular files of `dir`, by name.
+    fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                    .filter_map(|e| {
+                        let bytes = fs::read(e.path()).ok()?;
+                        Some((e.file_name().to_string_lossy().into_owned(), bytes))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn with_the_disk_full_pause_and_resume_take_effect_and_the_failed_save_is_reported() {
+        let home = Home::new(BIN, Options::default());
+        let Some(disk) = SmallDisk::mount_over(home.path()) else {
+            return;
+        };
+        let daemon = home.daemon();
+        let status = home.wait_phase("connected", secs(10));
+        let worker = worker_pid(&status).expect("worker pid");
+        let before = home.read("config.toml");
+        let full = disk.keep_full();
+
+        let reply = home
+            .request(&json!({"cmd": "pause"}))
+            .unwrap_or_else(|| panic!("no answer to pause\n{}", home.diagnostics()));
+        assert_eq!(reply["ok"], true, "pause was refused: {reply}");
+        let message = reply["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("`paused` could not be saved") && message.contains("No space left"),
+            "{reply}"
+        );
+        assert_eq!(reply["report"]["status"]["paused"], true, "{reply}");
+        home.wait_status("paused with no worker", secs(5), |s| {
+            phase_of(s) == "paused" && worker_pid(s).is_none()
+        });
+        home.assert_gone("the paused worker", worker, secs(3));
+        assert_eq!(home.read("config.toml"), before, "the file changed");
+        let leftovers: Vec<_> = read_all(home.path())
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| name.contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+
+        // The CLI says so too, and succeeds.
+        let out = home.cli(&["resume"]);
+        assert!(out.status.success(), "resume: {}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("could not be saved"),
+            "{}",
+            text(&out.stdout)
+        );
+        let status = home.status().expect("status");
+        assert_eq!(status["status"]["paused"], false, "{status}");
+        drop(full);
+        drop(daemon);
+        drop(disk);
+    }
 }
