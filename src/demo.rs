@@ -81,15 +81,8 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
     };
     let paths = Paths { home: home.clone() };
     paths.ensure_home().map_err(folder_error)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(StartError::Runtime)?;
     // Signals first: Ctrl-C from here on stops the worker and the head cleanly.
-    let shutdown = {
-        let _entered = runtime.enter();
-        service::terminated()
-    };
+    let (runtime, shutdown) = service::runtime_and_shutdown()?;
     let files = LocalHeadFiles {
         folder: home.clone(),
         pid_file: user_paths.home.join("demo-cli-head.pid"),

@@ -260,20 +260,26 @@ pub fn terminated() -> impl Future<Output = ()> {
     }
 }
 
-/// `bittrader-worker daemon`: the supervisor without a tray, until Ctrl-C, SIGTERM or `quit`.
-pub fn run_daemon(paths: Paths) -> Result<(), StartError> {
-    // Held until the daemon returns: App Nap would stretch the supervisor's timers.
-    let _app_nap = crate::platform::app_nap::disable_app_nap();
-    // One thread is plenty: the driver waits on timers, sockets and a child process.
+/// A one-thread runtime (plenty: the driver waits on timers, sockets and a child process) and
+/// [`terminated`] for it, its handlers installed now: a signal from here on stops cleanly.
+pub fn runtime_and_shutdown(
+) -> Result<(tokio::runtime::Runtime, impl Future<Output = ()>), StartError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(StartError::Runtime)?;
-    // Signals first: a SIGTERM from here on stops cleanly.
     let shutdown = {
         let _entered = runtime.enter();
         terminated()
     };
+    Ok((runtime, shutdown))
+}
+
+/// `bittrader-worker daemon`: the supervisor without a tray, until Ctrl-C, SIGTERM or `quit`.
+pub fn run_daemon(paths: Paths) -> Result<(), StartError> {
+    // Held until the daemon returns: App Nap would stretch the supervisor's timers.
+    let _app_nap = crate::platform::app_nap::disable_app_nap();
+    let (runtime, shutdown) = runtime_and_shutdown()?;
     let prepared = prepare(&paths)?;
     let (status_tx, _status_rx) = watch::channel(initial_report(&paths));
     let result = runtime.block_on(serve(

@@ -705,26 +705,20 @@ impl<P: Platform> Driver<P> {
 
 /// The settings read only at start that differ between `old` and `new`, by key.
 fn settings_read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut keys = Vec::new();
-    if old.mode != new.mode {
-        keys.push("mode");
-    }
-    if old.ray_path != new.ray_path {
-        keys.push("ray_path");
-    }
-    if old.node_ip != new.node_ip {
-        keys.push("node_ip");
-    }
-    if old.auth_token_file != new.auth_token_file {
-        keys.push("auth_token_file");
-    }
-    if old.timing != new.timing {
-        keys.push("[timing]");
-    }
-    if old.battery != new.battery {
-        keys.push("[battery]");
-    }
-    keys
+    [
+        ("mode", old.mode != new.mode),
+        ("ray_path", old.ray_path != new.ray_path),
+        ("node_ip", old.node_ip != new.node_ip),
+        (
+            "auth_token_file",
+            old.auth_token_file != new.auth_token_file,
+        ),
+        ("[timing]", old.timing != new.timing),
+        ("[battery]", old.battery != new.battery),
+    ]
+    .into_iter()
+    .filter_map(|(key, changed)| changed.then_some(key))
+    .collect()
 }
 
 /// Turns a request into a supervisor command and the setting to save, if any. Nothing is
