@@ -1,14 +1,15 @@
 //! `bittrader-worker demo`: a throwaway Ray head on loopback, and the real supervisor joining
-//! it, so a newcomer sees the whole cycle with no cluster. Everything lives in a temporary
-//! data folder; Ctrl-C stops all that it started and touches nothing else.
+//! it, so a newcomer sees the whole cycle with no cluster. Everything lives in a private
+//! temporary folder (random name, 0700); the head uses token auth, so no other local user can
+//! join it; its pid file stays in the user's folder so that the next demo stops a head a crash
+//! left behind. Ctrl-C stops all that it started and touches nothing else.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
 
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, ConfigError, NodeIp, Paths};
-use crate::local_head::{LocalHead, LocalHeadError};
+use crate::local_head::{self, LocalHead, LocalHeadError, LocalHeadFiles};
 use crate::runtime::platform::ray_executable;
 use crate::runtime::NoNotifier;
 use crate::service::{self, StartError};
@@ -33,6 +34,12 @@ pub enum DemoError {
     /// The supervisor did not start.
     #[error(transparent)]
     Start(#[from] StartError),
+    /// Another demo of this user runs.
+    #[error("another `bittrader-worker demo` is running (pid {pid}): stop it first (Ctrl-C)")]
+    AlreadyRunning {
+        /// Its process id.
+        pid: u32,
+    },
 }
 
 /// Runs the demo until Ctrl-C.
@@ -44,21 +51,53 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         user_config.as_ref().and_then(|c| c.ray_path.as_ref()),
         user_paths,
     );
-    let home = demo_home();
+    // One demo at a time per user: its pid file lives in the user's folder, so that the next
+    // demo finds a head a crash left behind, and no demo stops another's head.
+    let user_folder_error = |source| DemoError::Folder {
+        path: user_paths.home.display().to_string(),
+        source,
+    };
+    user_paths.ensure_home().map_err(user_folder_error)?;
+    let _one_demo = crate::runtime::instance::acquire(&user_paths.home.join("demo.lock")).map_err(
+        |e| match e {
+            crate::runtime::instance::InstanceError::AlreadyRunning { pid } => {
+                DemoError::AlreadyRunning { pid }
+            }
+            other => DemoError::Start(other.into()),
+        },
+    )?;
+    // A private folder: a random name, mode 0700, ours; removed at the end.
+    let temp = tempfile::Builder::new()
+        .prefix("bittrader-demo-")
+        .tempdir()
+        .map_err(|source| DemoError::Folder {
+            path: std::env::temp_dir().display().to_string(),
+            source,
+        })?;
+    let home = temp.path().to_path_buf();
     let folder_error = |source| DemoError::Folder {
         path: home.display().to_string(),
         source,
     };
-    std::fs::create_dir_all(&home).map_err(folder_error)?;
     let paths = Paths { home: home.clone() };
     paths.ensure_home().map_err(folder_error)?;
+    // Signals first: Ctrl-C from here on stops the worker and the head cleanly.
+    let (runtime, shutdown) = service::runtime_and_shutdown()?;
+    let files = LocalHeadFiles {
+        folder: home.clone(),
+        pid_file: user_paths.home.join("demo-cli-head.pid"),
+    };
+    if let Some(line) = runtime.block_on(local_head::stop_leftover(&files.pid_file)) {
+        println!("{line}");
+    }
     println!("Starting a local Ray head (logs in {}) …", home.display());
-    let head = LocalHead::start(&ray, &home.join("demo-head.log"))?;
+    let head = LocalHead::start(&ray, &files)?;
     let config = Config {
         head: Some(head.address.clone()),
         cpus: service::machine_cpus().min(2),
         ray_path: Some(ray),
         node_ip: NodeIp::Fixed(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        auth_token_file: Some(head.auth_token_file.clone()),
         ..Config::with_defaults(service::machine_cpus())
     };
     config.save(&paths)?;
@@ -68,15 +107,6 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         home.display()
     );
     println!("Press Ctrl-C to stop the worker and the head.");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(StartError::Runtime)?;
-    // Signals first: Ctrl-C from here on stops the worker and the head cleanly.
-    let shutdown = {
-        let _entered = runtime.enter();
-        service::terminated()
-    };
     let prepared = service::prepare(&paths)?;
     let (status_tx, mut status_rx) = watch::channel(service::initial_report(&paths));
     let result = runtime.block_on(async {
@@ -102,10 +132,6 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
     println!("Stopping the demo head …");
     drop(head);
     drop(prepared.lock);
-    let _ = std::fs::remove_dir_all(&home);
+    drop(temp);
     Ok(result?)
-}
-
-fn demo_home() -> PathBuf {
-    std::env::temp_dir().join(format!("bittrader-demo-{}", std::process::id()))
 }

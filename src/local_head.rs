@@ -1,7 +1,14 @@
 //! A throwaway Ray head on loopback: the demo's, and the app's when no head is configured.
+//!
+//! Loopback is not private on a shared machine: any local user could join an open head and
+//! run code as us. So the head runs with Ray's token authentication (`RAY_AUTH_MODE=token`,
+//! Ray 2.52+), a fresh random token in a file only we can read, and the worker joins with the
+//! same file. Its process group is recorded in a pid file (the worker's format and rules), so
+//! that a crash of ours does not leave a whole Ray head running: the next start stops it.
 
+use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,11 +16,13 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
 use crate::model::HeadAddress;
+use crate::platform::{ProcessTable, SystemProcesses};
+use crate::runtime::worker::{self, Orphan, PidRecord};
 
 /// Why the local head did not start. The Display is the message for the user.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalHeadError {
-    /// Its log file could not be created.
+    /// Its log, token or pid file could not be written.
     #[error("could not create {path}: {source}")]
     Log {
         /// The log file.
@@ -53,23 +62,45 @@ pub enum LocalHeadError {
 /// How long a local head is given to listen (Ray's own start takes 3-9 s on a small machine).
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// How long a local head left behind by a crash is given to stop before SIGKILL.
+const LEFTOVER_STOP_GRACE: Duration = Duration::from_secs(10);
+
 /// A Ray head we started, stopped (its whole process group) when dropped.
 pub struct LocalHead {
     child: Child,
     /// Where it listens.
     pub address: HeadAddress,
+    /// The file holding its auth token: a worker joins with it.
+    pub auth_token_file: PathBuf,
+    /// Where its process group is recorded until it is stopped.
+    pid_file: PathBuf,
+}
+
+/// Where a local head keeps its files: `folder` (its log and token; must be private: 0700 and
+/// ours) and the pid file, which must stay at the same place from one run to the next.
+#[derive(Debug, Clone)]
+pub struct LocalHeadFiles {
+    /// The private folder for its log and its token.
+    pub folder: PathBuf,
+    /// Its pid file.
+    pub pid_file: PathBuf,
 }
 
 impl LocalHead {
-    /// Starts `ray start --head --block` on 127.0.0.1 at a free port and waits until it listens.
-    pub fn start(ray: &Path, log: &Path) -> Result<LocalHead, LocalHeadError> {
+    /// Starts `ray start --head --block` on 127.0.0.1 at a free port, with token auth, and
+    /// waits until it listens.
+    pub fn start(ray: &Path, files: &LocalHeadFiles) -> Result<LocalHead, LocalHeadError> {
         let port = free_port().map_err(LocalHeadError::Port)?;
-        let log_error = |source| LocalHeadError::Log {
-            path: log.display().to_string(),
-            source,
+        let log = files.folder.join("demo-head.log");
+        let write_error = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| LocalHeadError::Log { path, source }
         };
-        let out = std::fs::File::create(log).map_err(log_error)?;
-        let err = out.try_clone().map_err(log_error)?;
+        let token = files.folder.join("demo-head.token");
+        let secret = random_token().map_err(write_error(&token))?;
+        crate::atomic_file::write(&token, secret.as_bytes(), 0o600).map_err(write_error(&token))?;
+        let out = std::fs::File::create(&log).map_err(write_error(&log))?;
+        let err = out.try_clone().map_err(write_error(&log))?;
         use crate::platform::command::CountedSpawn;
         use std::os::unix::process::CommandExt;
         let child = Command::new(ray)
@@ -83,6 +114,9 @@ impl LocalHead {
                 "--include-dashboard=false",
                 "--disable-usage-stats",
             ])
+            .env("RAY_AUTH_MODE", "token")
+            .env("RAY_AUTH_TOKEN_PATH", &token)
+            .env_remove("RAY_AUTH_TOKEN")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -98,7 +132,19 @@ impl LocalHead {
                 host: "127.0.0.1".to_string(),
                 port,
             },
+            auth_token_file: token,
+            pid_file: files.pid_file.clone(),
         };
+        // Dropping `head` on an error below stops it and removes the record.
+        let pid = head.child.id();
+        let record = PidRecord {
+            pid,
+            pgid: pid,
+            start_time: SystemProcesses.start_time(pid).unwrap_or(0),
+        };
+        let text = serde_json::to_string(&record).unwrap_or_default();
+        crate::atomic_file::write(&files.pid_file, text.as_bytes(), 0o600)
+            .map_err(write_error(&files.pid_file))?;
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = head.child.try_wait() {
@@ -119,6 +165,38 @@ impl LocalHead {
     }
 }
 
+/// Stops the local head an earlier run left behind (its pid file at `pid_file`), with the
+/// worker's rules: the record must name a group leader (pid == pgid > 1) other than us whose
+/// start time still matches. What was found, for the log.
+pub async fn stop_leftover(pid_file: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(pid_file).ok()?;
+    let sane = serde_json::from_str::<PidRecord>(&text)
+        .is_ok_and(|r| r.pid == r.pgid && r.pid > 1 && r.pid != std::process::id());
+    if !sane {
+        let _ = std::fs::remove_file(pid_file);
+        return Some(format!(
+            "Left {} alone: it does not name a process group of ours",
+            pid_file.display()
+        ));
+    }
+    match worker::stop_orphan(pid_file, &SystemProcesses, LEFTOVER_STOP_GRACE).await {
+        Orphan::Stopped { pid } => Some(format!(
+            "🧹 Stopped the demo head (pid {pid}) left behind by an earlier run"
+        )),
+        Orphan::Stale { pid } => Some(format!(
+            "Left pid {pid} alone: it is no longer the demo head an earlier run started"
+        )),
+        Orphan::None => None,
+    }
+}
+
+/// 32 random bytes from the OS, in hex.
+fn random_token() -> std::io::Result<String> {
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 impl Drop for LocalHead {
     fn drop(&mut self) {
         let group = Pid::from_raw(self.child.id() as i32);
@@ -132,6 +210,8 @@ impl Drop for LocalHead {
         }
         let _ = killpg(group, Signal::SIGKILL);
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.pid_file);
+        let _ = std::fs::remove_file(&self.auth_token_file);
     }
 }
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use bittrader_worker::config::{Config, Paths};
+use bittrader_worker::config::{self, Config, Paths};
 use bittrader_worker::runtime::control::{self, Reply, Request};
 use bittrader_worker::{demo, service, setup};
 
@@ -257,9 +257,10 @@ fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
         Err(control::ClientError::NotRunning { .. }) => {
             let head = address.parse()?;
             paths.ensure_home().context("creating the data folder")?;
-            let mut config = load_config(paths)?;
-            config.head = Some(head);
-            config.save(paths)?;
+            // Imports the old install's settings first, if this is the first run.
+            load_config(paths)?;
+            // Only `head` changes: the user's other lines and comments stay.
+            config::save_setting(paths, &config::Setting::Head(head))?;
             println!("Saved head {address}; it is used at the next start.");
             Ok(ExitCode::SUCCESS)
         }

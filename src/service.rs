@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, ConfigError, LoadOutcome, Paths};
-use crate::local_head::LocalHead;
+use crate::local_head::{self, LocalHead, LocalHeadFiles};
 use crate::platform::SystemProcesses;
 use crate::runtime::control::{self, Pending, StatusReport};
 use crate::runtime::log::RotatingLog;
@@ -23,7 +23,7 @@ use crate::runtime::{self, instance, machine, worker, DriverOptions, Notifier, S
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The data folder could not be made.
-    #[error("could not create the folder {path}: {source}")]
+    #[error("could not use the folder {path}: {source}")]
     Home {
         /// The folder.
         path: String,
@@ -159,11 +159,18 @@ pub async fn serve(
         )),
         worker::Orphan::None => {}
     }
+    // A demo head a crash of ours left running (the instance lock makes it no other's).
+    let head_files = LocalHeadFiles {
+        folder: paths.home.clone(),
+        pid_file: paths.home.join("demo-head.pid"),
+    };
+    if let Some(line) = local_head::stop_leftover(&head_files.pid_file).await {
+        startup_lines.push(line);
+    }
     // Which `ray` the worker runs goes to the log and the status once the driver runs.
     let ray = locate_ray(config.ray_path.clone(), paths.clone()).await;
     let demo = if demo_if_unconfigured && config.head.is_none() {
-        let log = paths.home.join("demo-head.log");
-        match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &log)).await {
+        match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &head_files)).await {
             Ok(Ok(head)) => Some(head),
             Ok(Err(e)) => {
                 startup_lines.push(format!(
@@ -199,7 +206,11 @@ pub async fn serve(
     if let Some(head) = &demo {
         // The demo head listens on loopback only: with Tailscale up, the worker would announce
         // its 100.x address to it.
-        platform.pin_node_ip(head.address.clone(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        platform.pin_local_head(
+            head.address.clone(),
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(head.auth_token_file.clone()),
+        );
     }
     let options = DriverOptions {
         settings: runtime::settings_from(&config, mobile),
@@ -249,20 +260,26 @@ pub fn terminated() -> impl Future<Output = ()> {
     }
 }
 
-/// `bittrader-worker daemon`: the supervisor without a tray, until Ctrl-C, SIGTERM or `quit`.
-pub fn run_daemon(paths: Paths) -> Result<(), StartError> {
-    // Held until the daemon returns: App Nap would stretch the supervisor's timers.
-    let _app_nap = crate::platform::app_nap::disable_app_nap();
-    // One thread is plenty: the driver waits on timers, sockets and a child process.
+/// A one-thread runtime (plenty: the driver waits on timers, sockets and a child process) and
+/// [`terminated`] for it, its handlers installed now: a signal from here on stops cleanly.
+pub fn runtime_and_shutdown(
+) -> Result<(tokio::runtime::Runtime, impl Future<Output = ()>), StartError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(StartError::Runtime)?;
-    // Signals first: a SIGTERM from here on stops cleanly.
     let shutdown = {
         let _entered = runtime.enter();
         terminated()
     };
+    Ok((runtime, shutdown))
+}
+
+/// `bittrader-worker daemon`: the supervisor without a tray, until Ctrl-C, SIGTERM or `quit`.
+pub fn run_daemon(paths: Paths) -> Result<(), StartError> {
+    // Held until the daemon returns: App Nap would stretch the supervisor's timers.
+    let _app_nap = crate::platform::app_nap::disable_app_nap();
+    let (runtime, shutdown) = runtime_and_shutdown()?;
     let prepared = prepare(&paths)?;
     let (status_tx, _status_rx) = watch::channel(initial_report(&paths));
     let result = runtime.block_on(serve(

@@ -36,8 +36,9 @@ pub struct SetupOptions {
 /// Why `setup` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    /// The version could smuggle other pip arguments, or is not a version.
-    #[error("`{0}` is not a Ray version: use digits and dots, e.g. 2.60.0")]
+    /// The version could smuggle other pip arguments, or is not a version. Shown escaped: it
+    /// may come from a head, and a terminal must not take it for commands.
+    #[error("`{}` is not a Ray version: use digits and dots, e.g. 2.60.0", shown(.0))]
     BadVersion(String),
     /// Ray has no build for this machine.
     #[error(transparent)]
@@ -102,7 +103,11 @@ pub fn run_with(
     };
     let version = match &options.ray_version {
         Some(v) => Some(validate_version(v)?),
-        None => head_version(config, &out),
+        None => {
+            let (version, sentence) = head_version(config);
+            out.say(&sentence);
+            version
+        }
     };
     let host = host.host();
     // Before anything is touched: a machine Ray has no build for is told so, and nothing more.
@@ -175,29 +180,58 @@ pub fn run_with(
     Ok(())
 }
 
-/// The head's Ray version from its dashboard, if one is configured and answers.
-fn head_version(config: &Config, out: &Reporter) -> Option<String> {
-    let head = config.head.as_ref()?;
+/// The head's Ray version from its dashboard, if one is configured, answers, and says a
+/// version; and the sentence telling the user what was found. Nothing the head sent reaches
+/// pip unless it is a plain version, nor the terminal unescaped.
+fn head_version(config: &Config) -> (Option<String>, String) {
+    let Some(head) = config.head.as_ref() else {
+        return (
+            None,
+            "No head is configured: installing the newest Ray.".to_string(),
+        );
+    };
+    let newest = "installing the newest Ray. If the head runs another version, run \
+                  `bittrader-worker setup --ray-version X`.";
     match dashboard::head_ray_version(&head.host, Duration::from_secs(3)) {
-        // What the head says is not trusted further than a version.
         Ok(v) => match validate_version(&v) {
-            Ok(v) => {
-                out.say(&format!(
-                    "The head {} runs Ray {v}: installing the same.",
-                    head.host
-                ));
-                Some(v)
-            }
-            Err(_) => None,
+            Ok(v) => (
+                Some(v.clone()),
+                format!("The head {} runs Ray {v}: installing the same.", head.host),
+            ),
+            Err(_) => (
+                None,
+                format!(
+                    "The head {} gave `{}` as its Ray version, which is not a version: {newest}",
+                    head.host,
+                    shown(&v)
+                ),
+            ),
         },
-        Err(e) => {
-            out.say(&format!(
-                "Could not ask the head for its Ray version ({e}); installing the newest Ray. \
-                 If the head runs another version, run `bittrader-worker setup --ray-version X`."
-            ));
-            None
+        Err(e) => (
+            None,
+            format!(
+                "Could not ask the head for its Ray version ({}); {newest}",
+                shown(&e.to_string())
+            ),
+        ),
+    }
+}
+
+/// `text` as it may be shown on a terminal: control characters (escape sequences, newlines)
+/// written out as `\u{1b}`, and cut at 80 characters.
+fn shown(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().take(80) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
         }
     }
+    if text.chars().count() > 80 {
+        out.push('…');
+    }
+    out
 }
 
 /// Accepts versions like `2.60.0` and nothing that could smuggle other pip arguments.
@@ -423,6 +457,79 @@ mod tests {
         for bad in ["", "latest", "2.60; rm -rf", "--index-url=x", "2.60.0 ray"] {
             assert!(validate_version(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A dashboard on loopback (a loopback address of its own: the port is Ray's fixed 8265)
+    /// answering every request with `body`; returns its address.
+    fn fake_dashboard(ip: &str, body: &'static str) -> Option<String> {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind((ip, dashboard::DASHBOARD_PORT)).ok()?;
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().map_while(Result::ok) {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Some(ip.to_string())
+    }
+
+    fn config_for(host: &str) -> Config {
+        Config {
+            head: Some(crate::model::HeadAddress {
+                host: host.to_string(),
+                port: 6379,
+            }),
+            ..Config::with_defaults(2)
+        }
+    }
+
+    #[test]
+    fn a_head_naming_a_wheel_path_or_escape_codes_as_its_version_is_not_believed() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "127.86.65.1",
+                r#"{"ray_version":"../../x.whl"}"#,
+                "`../../x.whl`",
+            ),
+            (
+                "127.86.65.2",
+                r#"{"ray_version":"2.60.0\u001b[2J"}"#,
+                r"`2.60.0\u{1b}[2J`",
+            ),
+            (
+                "127.86.65.3",
+                r#"{"ray_version":"2.60.0 --index-url=http://evil\n"}"#,
+                r"--index-url=http://evil\n`",
+            ),
+        ];
+        for &(ip, body, quoted) in cases {
+            let Some(host) = fake_dashboard(ip, body) else {
+                eprintln!("cannot listen on {ip}:8265: not tested");
+                continue;
+            };
+            let (version, sentence) = head_version(&config_for(&host));
+            assert_eq!(version, None, "{body}");
+            assert!(sentence.contains(quoted), "{sentence}");
+            assert!(sentence.contains("not a version"), "{sentence}");
+            assert!(!sentence.chars().any(char::is_control), "{sentence:?}");
+        }
+        if let Some(host) = fake_dashboard("127.86.65.4", r#"{"ray_version":"2.60.0"}"#) {
+            let (version, sentence) = head_version(&config_for(&host));
+            assert_eq!(version.as_deref(), Some("2.60.0"), "{sentence}");
+        }
+    }
+
+    #[test]
+    fn a_bad_version_is_shown_escaped() {
+        let msg = validate_version("2.60\u{1b}[2J\n").unwrap_err().to_string();
+        assert!(!msg.chars().any(char::is_control), "{msg:?}");
+        assert!(msg.contains(r"2.60\u{1b}[2J\n"), "{msg}");
     }
 
     #[test]

@@ -788,6 +788,21 @@ pub fn duration_words(secs: u64) -> String {
     }
 }
 
+/// The answer to a change (pause, resume, CPUs, head) that took effect but could not be
+/// written to config.toml: it holds until the app quits.
+pub fn setting_not_saved(lang: Lang, key: &str, why: &str) -> String {
+    match lang {
+        Lang::En => format!(
+            "Done, but `{key}` could not be saved ({why}): it holds until BitTrader Worker \
+             quits. Free some disk space or fix the folder's permissions."
+        ),
+        Lang::Es => format!(
+            "Hecho, pero no se pudo guardar `{key}` ({why}): vale hasta que BitTrader Worker \
+             se cierre. Libera espacio en el disco o corrige los permisos de la carpeta."
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,11 +72,13 @@ pub enum ConfigError {
 }
 
 mod battery;
+mod edit;
 mod legacy;
 mod paths;
 mod timing;
 
 pub use battery::BatteryConfig;
+pub use edit::{read_if_changed, save_setting, FileReading, FileStamp, Setting};
 pub use paths::Paths;
 pub use timing::Timing;
 
@@ -301,8 +303,10 @@ impl Config {
         Ok(config)
     }
 
-    /// Writes config.toml atomically: a temp file in the same folder (mode 0600), fsync, then
-    /// rename over the old file, so a crash leaves either the old or the new file, never half.
+    /// Writes the whole of config.toml atomically: a temp file in the same folder (mode 0600),
+    /// fsync, then rename over the old file, so a crash leaves either the old or the new file,
+    /// never half. For a file this program creates (the import of the old install, the demo's
+    /// folder); a change to the user's file goes through [`save_setting`], which keeps the rest.
     pub fn save(&self, paths: &Paths) -> Result<(), ConfigError> {
         let path = paths.config_file();
         let save_err = |source: io::Error| ConfigError::Save {
@@ -311,10 +315,9 @@ impl Config {
         };
         let body = toml::to_string_pretty(self)
             .map_err(|e| save_err(io::Error::new(io::ErrorKind::InvalidData, e)))?;
-        let text = format!(
-            "# BitTrader Worker settings. Unknown keys are refused; see `bittrader-worker --help`.\n{body}"
-        );
+        let text = format!("{}{body}", edit::HEADER);
         paths.ensure_home().map_err(save_err)?;
+        let _lock = edit::lock(paths).map_err(save_err)?;
         crate::atomic_file::write(&path, text.as_bytes(), 0o600).map_err(save_err)
     }
 }
@@ -757,6 +760,7 @@ mod tests {
         let names: Vec<String> = fs::read_dir(&paths.home)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "config.lock")
             .collect();
         assert_eq!(names, vec!["config.toml".to_string()]);
         assert_eq!(Config::load_or_import(&paths, 8).unwrap().config.cpus, 5);
@@ -776,6 +780,7 @@ mod tests {
         let names: Vec<String> = fs::read_dir(&paths.home)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "config.lock")
             .collect();
         assert_eq!(names, vec!["config.toml".to_string()], "temp file removed");
         assert!(!before.is_empty());

@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 
 use super::ConfigError;
@@ -50,6 +50,12 @@ impl Paths {
     /// `config.toml`: the configuration this program owns.
     pub fn config_file(&self) -> PathBuf {
         self.home.join("config.toml")
+    }
+
+    /// `config.lock`: held (flock) while config.toml is read and replaced, so that the CLI and
+    /// the running app never write one over the other.
+    pub fn config_lock_file(&self) -> PathBuf {
+        self.home.join("config.lock")
     }
 
     /// `config.env`: the old shell install's settings (`HEAD_IP=...`), read once on import.
@@ -106,6 +112,20 @@ impl Paths {
                 format!("{} exists but is not a folder", self.home.display()),
             ));
         }
+        // A folder of another user (made in advance by someone who can then read the socket's
+        // folder, swap config.toml or plant a `ray`): refused, never used nor narrowed.
+        let ours = nix::unistd::geteuid().as_raw();
+        if meta.uid() != ours {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} belongs to another user (uid {}), not to you (uid {ours}): it is not \
+                     used. Remove it, or set BITTRADER_WORKER_HOME to a folder of your own",
+                    self.home.display(),
+                    meta.uid()
+                ),
+            ));
+        }
         // `recursive(true)` does not touch a folder that already exists, and the umask may
         // have changed the bits of a new one: set them explicitly.
         if meta.permissions().mode() & 0o777 != 0o700 {
@@ -142,6 +162,32 @@ mod tests {
             Paths::from_vars(None, None),
             Err(ConfigError::NoHome)
         ));
+    }
+
+    #[test]
+    fn a_folder_of_another_user_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths_in(&dir);
+        fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&paths.home)
+            .unwrap();
+        let stranger = nix::unistd::Uid::from_raw(65534);
+        if nix::unistd::chown(&paths.home, Some(stranger), None).is_err() {
+            eprintln!("not root: cannot give a folder to another user; not tested");
+            return;
+        }
+        let err = paths.ensure_home().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        let msg = err.to_string();
+        assert!(
+            msg.contains("belongs to another user (uid 65534)")
+                && msg.contains("BITTRADER_WORKER_HOME"),
+            "{msg}"
+        );
+        let meta = fs::metadata(&paths.home).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o755, "left as it was");
+        assert_eq!(meta.uid(), 65534);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The local control socket: how the CLI (`status`, `pause`, …) talks to the running instance.
 //!
 //! One JSON request per connection, one JSON reply. The socket lives in the data folder, which
-//! is 0700, and is itself 0600: only this user can reach it.
+//! is 0700 and ours, and is itself 0600; a connection from another user id is closed all the
+//! same (the kernel's word, `SO_PEERCRED` / `getpeereid`). What a client can cost is bounded: a
+//! request is at most [`MAX_REQUEST_BYTES`] and must arrive within [`REQUEST_TIMEOUT`], and at
+//! most [`MAX_CLIENTS`] are served at once (more are closed at once).
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -10,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use crate::model::{PowerSnapshot, Status, SystemEvent};
 
@@ -139,6 +142,15 @@ impl Connections {
     }
 }
 
+/// The longest request: the largest real one (a head address) is under 300 bytes.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// How many connections are served at once; more are closed as soon as they are accepted.
+pub const MAX_CLIENTS: usize = 16;
+
+/// How long a client has to send its request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Binds the socket (replacing a stale one: the caller holds the single-instance lock) and
 /// forwards each request to `requests`.
 pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connections> {
@@ -152,6 +164,7 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connect
     let (open, _) = watch::channel(());
     let open = Arc::new(open);
     let connections = Connections { open: open.clone() };
+    let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -159,10 +172,18 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connect
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             };
+            if !from_this_user(&stream) {
+                continue;
+            }
+            // Dropping the stream closes it: a flood costs a descriptor for an instant.
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                continue;
+            };
             let requests = requests.clone();
             let open = open.subscribe();
             tokio::spawn(async move {
                 let _ = handle(stream, requests).await;
+                drop(slot);
                 drop(open);
             });
         }
@@ -170,15 +191,32 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connect
     Ok(connections)
 }
 
+/// Whether the peer runs as our effective user id. The folder's and the socket's modes already
+/// keep others out; this holds even if they were changed.
+fn from_this_user(stream: &UnixStream) -> bool {
+    stream
+        .peer_cred()
+        .is_ok_and(|cred| cred.uid() == nix::unistd::geteuid().as_raw())
+}
+
 async fn handle(stream: UnixStream, requests: mpsc::Sender<Pending>) -> io::Result<()> {
     let (read, mut write) = stream.into_split();
-    let mut line = String::new();
-    let mut reader = BufReader::new(read);
-    let read_line = reader.read_line(&mut line);
-    tokio::time::timeout(Duration::from_secs(5), read_line)
+    let mut line = Vec::new();
+    // One byte more than allowed tells a request at the limit from a longer one; memory stays
+    // bounded whatever the client sends.
+    let mut reader = BufReader::new(read).take(MAX_REQUEST_BYTES as u64 + 1);
+    let read_line = reader.read_until(b'\n', &mut line);
+    tokio::time::timeout(REQUEST_TIMEOUT, read_line)
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no request"))??;
-    let reply = match serde_json::from_str::<Request>(line.trim()) {
+    if line.len() > MAX_REQUEST_BYTES {
+        let reply = failure(&format!(
+            "a request is at most {} KiB: refused",
+            MAX_REQUEST_BYTES / 1024
+        ));
+        return write_reply(&mut write, &reply).await;
+    }
+    let reply = match serde_json::from_slice::<Request>(line.trim_ascii()) {
         Ok(request) => {
             let (tx, rx) = oneshot::channel();
             if requests.send(Pending { request, reply: tx }).await.is_err() {
@@ -190,7 +228,14 @@ async fn handle(stream: UnixStream, requests: mpsc::Sender<Pending>) -> io::Resu
         }
         Err(e) => failure(&format!("not a request this version understands: {e}")),
     };
-    let mut text = serde_json::to_string(&reply).map_err(io::Error::other)?;
+    write_reply(&mut write, &reply).await
+}
+
+async fn write_reply(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    reply: &Reply,
+) -> io::Result<()> {
+    let mut text = serde_json::to_string(reply).map_err(io::Error::other)?;
     text.push('\n');
     write.write_all(text.as_bytes()).await?;
     write.shutdown().await

@@ -7,6 +7,7 @@
 //! then waits for the earliest of its deadline, a message or a request (the `quinn` shape). No
 //! decision is taken here: every rule is in [`crate::supervisor`].
 
+pub mod config_file;
 pub mod control;
 pub mod drain;
 pub mod fake;
@@ -25,7 +26,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::config::{Config, Paths};
+use crate::config::{Config, FileReading, Paths, Setting};
 use crate::model::{HeadAddress, Notice, PowerSnapshot, SleepGate, Status, SystemEvent};
 use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
@@ -104,14 +105,37 @@ enum Message {
     Note(String),
     /// The `ray` a worker runs was looked up.
     RayInUse(Option<control::RayInUse>),
+    /// A change of one setting was written to config.toml, or could not be.
+    Saved {
+        /// The key changed.
+        key: &'static str,
+        /// The error's words, if the file could not be written.
+        outcome: Result<(), String>,
+        /// The request's answer, sent once the outcome is known, with the state right after
+        /// the request.
+        reply: Option<Box<(oneshot::Sender<Reply>, StatusReport)>>,
+    },
 }
+
+/// What the writer carries along with a setting, for [`Message::Saved`].
+type SaveToken = (
+    &'static str,
+    Option<Box<(oneshot::Sender<Reply>, StatusReport)>>,
+);
 
 /// The driver's state: the supervisor, the worker it started, and the channels of the world.
 struct Driver<P: Platform> {
     platform: Arc<P>,
     sup: Supervisor,
-    paths: Paths,
+    /// The settings in effect: the file's, and the user's changes since (also those that
+    /// could not be saved).
     config: Config,
+    /// What config.toml said when last read: a hand edit is what changed from this.
+    file_config: Config,
+    /// The last problem found in config.toml, reported once until the file changes again.
+    file_problem: Option<String>,
+    /// The user's changes, to be written to config.toml one at a time off the loop.
+    saves: mpsc::UnboundedSender<(Setting, SaveToken)>,
     machine_cpus: u32,
     probe_timeout: Duration,
     log: RotatingLog,
@@ -172,6 +196,17 @@ pub async fn run<P: Platform>(
     let (net_tx, mut net_rx) = mpsc::unbounded_channel::<()>();
     let (system_tx, mut system_rx) = mpsc::unbounded_channel::<SystemEvent>();
     let (gate_tx, gate_rx) = watch::channel(SleepGate::default());
+    let (file_tx, mut file_rx) = mpsc::unbounded_channel::<FileReading>();
+    config_file::spawn_watcher(paths.clone(), machine_cpus, file_tx);
+    let saved = messages_tx.clone();
+    let saves =
+        config_file::spawn_writer(paths.clone(), move |(key, reply): SaveToken, outcome| {
+            let _ = saved.send(Message::Saved {
+                key,
+                outcome,
+                reply,
+            });
+        });
     platform.watch_network(net_tx);
     machine::watch(platform.machine(), events_tx);
     platform.watch_sleep(system_tx, gate_rx);
@@ -179,8 +214,10 @@ pub async fn run<P: Platform>(
     let mut driver = Driver {
         platform,
         sup,
-        paths,
         probe_timeout: Duration::from_millis(config.timing.probe_timeout_ms),
+        file_config: config.clone(),
+        file_problem: None,
+        saves,
         config,
         machine_cpus,
         log,
@@ -222,6 +259,7 @@ pub async fn run<P: Platform>(
             Some(event) = system_rx.recv() => driver.on_system(event),
             Some(()) = net_rx.recv() => driver.sup.handle_event(now(), Event::NetworkChanged),
             Some(pending) = requests.recv() => driver.on_request(pending),
+            Some(reading) = file_rx.recv() => driver.on_config_file(reading),
             _ = &mut shutdown, if !shutdown_seen => {
                 shutdown_seen = true;
                 driver.sup.handle_event(now(), Event::User(UserCommand::Shutdown));
@@ -452,6 +490,24 @@ impl<P: Platform> Driver<P> {
             Message::Note(line) => {
                 let _ = self.log.line(&line);
             }
+            Message::Saved {
+                key,
+                outcome,
+                reply,
+            } => {
+                let message = outcome.err().map(|why| {
+                    let words = crate::text::setting_not_saved(crate::text::Lang::En, key, &why);
+                    let _ = self.log.line(&format!("⚠️ {words}"));
+                    words
+                });
+                if let Some((reply, report)) = reply.map(|boxed| *boxed) {
+                    let _ = reply.send(Reply {
+                        ok: true,
+                        message,
+                        report: Some(report),
+                    });
+                }
+            }
             Message::NodeIp { start, spec, ip } => {
                 if self.starting != Some(start) {
                     // Stopped while its address was looked up.
@@ -516,29 +572,47 @@ impl<P: Platform> Driver<P> {
         if let Request::System { event } = pending.request {
             self.on_system(event);
         }
-        match apply_request(
-            &pending.request,
-            &mut self.config,
-            &self.paths,
-            self.machine_cpus,
-        ) {
-            Ok(Some(UserCommand::Shutdown)) => {
+        match apply_request(&pending.request, self.machine_cpus) {
+            Ok(Some((UserCommand::Shutdown, _))) => {
                 self.sup
                     .handle_event(now(), Event::User(UserCommand::Shutdown));
                 self.quitting.push(pending.reply);
             }
-            Ok(command) => {
-                if let Some(command) = command {
+            Ok(change) => {
+                let mut setting = None;
+                if let Some((command, change)) = change {
+                    // In effect at once, whether or not the file can be written.
                     self.sup.handle_event(now(), Event::User(command));
+                    if let Some(change) = change {
+                        change.apply_to(&mut self.config);
+                        setting = Some(change);
+                    }
                 }
                 // The reply shows the state right after the request, before the actions it
                 // caused are carried out (a `system` WillSleep: `holding_sleep` already set).
                 let report = self.report(&self.sup.status());
-                let _ = pending.reply.send(Reply {
-                    ok: true,
-                    message: None,
-                    report: Some(report),
-                });
+                match setting {
+                    // Answered once the file is written, or its error known.
+                    Some(setting) => {
+                        let token = (setting.key(), Some(Box::new((pending.reply, report))));
+                        if let Err(mpsc::error::SendError((_, (key, reply)))) =
+                            self.saves.send((setting, token))
+                        {
+                            self.on_message(Message::Saved {
+                                key,
+                                outcome: Err("the writer has stopped".to_string()),
+                                reply,
+                            });
+                        }
+                    }
+                    None => {
+                        let _ = pending.reply.send(Reply {
+                            ok: true,
+                            message: None,
+                            report: Some(report),
+                        });
+                    }
+                }
             }
             Err(message) => {
                 let _ = pending.reply.send(Reply {
@@ -549,55 +623,141 @@ impl<P: Platform> Driver<P> {
             }
         }
     }
+
+    /// config.toml changed on disk (a hand edit, or our own write): each setting that the
+    /// user changed in the file and that differs from the running one is applied; settings
+    /// read only at start are named in the log; an invalid file is reported once and left
+    /// as it is, the running settings unchanged.
+    fn on_config_file(&mut self, reading: FileReading) {
+        let new = match reading {
+            FileReading::Invalid(problem) => {
+                if self.file_problem.as_ref() != Some(&problem) {
+                    let _ = self.log.line(&format!(
+                        "⚠️ {problem}: this edit is not applied; the running settings stay as they were"
+                    ));
+                    self.file_problem = Some(problem);
+                }
+                return;
+            }
+            FileReading::Missing => {
+                let problem = "config.toml was removed".to_string();
+                if self.file_problem.as_ref() != Some(&problem) {
+                    let _ = self.log.line(
+                        "⚠️ config.toml was removed: the running settings stay; the next change \
+                         from the menu or the CLI writes it again",
+                    );
+                    self.file_problem = Some(problem);
+                }
+                return;
+            }
+            FileReading::Valid(config) => config,
+        };
+        if self.file_problem.take().is_some() {
+            let _ = self.log.line("✏️ config.toml is readable again");
+        }
+        let old = std::mem::replace(&mut self.file_config, new.clone());
+        let mut applied = Vec::new();
+        if new.head != old.head && new.head != self.config.head {
+            match &new.head {
+                Some(head) => {
+                    applied.push(format!("head = {head}"));
+                    self.sup
+                        .handle_event(now(), Event::User(UserCommand::SetHead(head.clone())));
+                    self.config.head = Some(head.clone());
+                }
+                None => {
+                    let _ = self.log.line(
+                        "✏️ config.toml: `head` removed; the worker keeps its head until \
+                         BitTrader Worker restarts",
+                    );
+                }
+            }
+        }
+        if new.cpus != old.cpus && new.cpus != self.config.cpus {
+            applied.push(format!("cpus = {}", new.cpus));
+            self.sup
+                .handle_event(now(), Event::User(UserCommand::SetCpus(new.cpus)));
+            self.config.cpus = new.cpus;
+        }
+        if new.paused != old.paused && new.paused != self.config.paused {
+            applied.push(format!("paused = {}", new.paused));
+            let command = if new.paused {
+                UserCommand::Pause
+            } else {
+                UserCommand::Resume
+            };
+            self.sup.handle_event(now(), Event::User(command));
+            self.config.paused = new.paused;
+        }
+        if !applied.is_empty() {
+            let _ = self.log.line(&format!(
+                "✏️ config.toml edited: {} applied",
+                applied.join(", ")
+            ));
+        }
+        let at_restart = settings_read_at_start(&old, &new);
+        if !at_restart.is_empty() {
+            let _ = self.log.line(&format!(
+                "✏️ config.toml edited: {} take effect when BitTrader Worker restarts",
+                at_restart.join(", ")
+            ));
+        }
+    }
 }
 
-/// Turns a request into a supervisor command, saving the configuration first: if the save
-/// fails, nothing changes and the user is told.
+/// The settings read only at start that differ between `old` and `new`, by key.
+fn settings_read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
+    [
+        ("mode", old.mode != new.mode),
+        ("ray_path", old.ray_path != new.ray_path),
+        ("node_ip", old.node_ip != new.node_ip),
+        (
+            "auth_token_file",
+            old.auth_token_file != new.auth_token_file,
+        ),
+        ("[timing]", old.timing != new.timing),
+        ("[battery]", old.battery != new.battery),
+    ]
+    .into_iter()
+    .filter_map(|(key, changed)| changed.then_some(key))
+    .collect()
+}
+
+/// Turns a request into a supervisor command and the setting to save, if any. Nothing is
+/// saved here: the change takes effect at once and the file is written after, so that a full
+/// disk or a read-only home never refuses a pause.
 fn apply_request(
     request: &Request,
-    config: &mut Config,
-    paths: &Paths,
     machine_cpus: u32,
-) -> Result<Option<UserCommand>, String> {
-    let mut next = config.clone();
-    let command = match request {
+) -> Result<Option<(UserCommand, Option<Setting>)>, String> {
+    let change = match request {
         Request::Status => return Ok(None),
         // A fact about the machine, not a setting: fed to the supervisor by the caller.
         Request::System { .. } => return Ok(None),
-        Request::Quit => return Ok(Some(UserCommand::Shutdown)),
+        Request::Quit => (UserCommand::Shutdown, None),
         // Only a version goes on to pip's command line.
         Request::InstallRay { version } => {
             let version = match version {
                 Some(v) => Some(crate::setup::validate_version(v).map_err(|e| e.to_string())?),
                 None => None,
             };
-            return Ok(Some(UserCommand::InstallRay { version }));
+            (UserCommand::InstallRay { version }, None)
         }
-        Request::Pause => {
-            next.paused = true;
-            UserCommand::Pause
-        }
-        Request::PauseAfterTasks => {
-            next.paused = true;
-            UserCommand::PauseAfterTasks
-        }
-        Request::Resume => {
-            next.paused = false;
-            UserCommand::Resume
-        }
+        Request::Pause => (UserCommand::Pause, Some(Setting::Paused(true))),
+        Request::PauseAfterTasks => (UserCommand::PauseAfterTasks, Some(Setting::Paused(true))),
+        Request::Resume => (UserCommand::Resume, Some(Setting::Paused(false))),
         Request::Cpus { cpus } => {
             let cpus =
                 crate::config::validate_cpus(*cpus, machine_cpus).map_err(|e| e.to_string())?;
-            next.cpus = cpus;
-            UserCommand::SetCpus(cpus)
+            (UserCommand::SetCpus(cpus), Some(Setting::Cpus(cpus)))
         }
         Request::Head { address } => {
             let head = address.parse::<HeadAddress>().map_err(|e| e.to_string())?;
-            next.head = Some(head.clone());
-            UserCommand::SetHead(head)
+            (
+                UserCommand::SetHead(head.clone()),
+                Some(Setting::Head(head)),
+            )
         }
     };
-    next.save(paths).map_err(|e| e.to_string())?;
-    *config = next;
-    Ok(Some(command))
+    Ok(Some(change))
 }

@@ -135,9 +135,10 @@ pub struct SystemPlatform {
     node_ip: NodeIp,
     tailscale: TailscaleCli,
     ray_log: Arc<Mutex<RotatingLog>>,
-    /// A head joined with a fixed node IP whatever the configuration says (the built-in demo
-    /// head listens on loopback only).
-    pinned: Option<(HeadAddress, IpAddr)>,
+    /// A head joined with a fixed node IP and its own auth token file, whatever the
+    /// configuration says (the built-in demo head listens on loopback only, with a token of
+    /// its own).
+    pinned: Option<(HeadAddress, IpAddr, Option<PathBuf>)>,
 }
 
 impl SystemPlatform {
@@ -159,9 +160,15 @@ impl SystemPlatform {
         }
     }
 
-    /// Joins `head` as `node_ip`, whatever `node_ip` the configuration gives.
-    pub fn pin_node_ip(&mut self, head: HeadAddress, node_ip: IpAddr) {
-        self.pinned = Some((head, node_ip));
+    /// Joins `head` as `node_ip` with `auth_token_file`, whatever `node_ip` and
+    /// `auth_token_file` the configuration gives.
+    pub fn pin_local_head(
+        &mut self,
+        head: HeadAddress,
+        node_ip: IpAddr,
+        auth_token_file: Option<PathBuf>,
+    ) {
+        self.pinned = Some((head, node_ip, auth_token_file));
     }
 
     /// How to run Ray now: the venv `setup` installs may appear while the app runs.
@@ -169,6 +176,17 @@ impl SystemPlatform {
         RayCommand {
             ray: ray_executable(self.ray_path.as_ref(), &self.paths),
             auth_token_file: self.auth_token_file.clone(),
+        }
+    }
+
+    /// How to run Ray for `head`: with the pinned head's token when it is that head.
+    fn ray_for(&self, head: &HeadAddress) -> RayCommand {
+        match &self.pinned {
+            Some((pinned, _, token)) if pinned == head => RayCommand {
+                auth_token_file: token.clone(),
+                ..self.ray()
+            },
+            _ => self.ray(),
         }
     }
 }
@@ -239,7 +257,7 @@ impl Platform for SystemPlatform {
     ) -> impl Future<Output = Result<IpAddr, String>> + Send + 'static {
         let (head, tailscale) = (head.clone(), self.tailscale.clone());
         let fixed = match &self.pinned {
-            Some((pinned, ip)) if *pinned == head => NodeIp::Fixed(*ip),
+            Some((pinned, ip, _)) if *pinned == head => NodeIp::Fixed(*ip),
             _ => self.node_ip,
         };
         async move {
@@ -259,7 +277,7 @@ impl Platform for SystemPlatform {
         reports: mpsc::UnboundedSender<WorkerReport>,
     ) -> Result<WorkerProcess, SpawnFailure> {
         worker::spawn(
-            &self.ray(),
+            &self.ray_for(&spec.head),
             spec,
             node_ip,
             &self.paths.worker_pid_file(),
@@ -311,7 +329,7 @@ impl Platform for SystemPlatform {
         worker_pid: u32,
         deadline: Duration,
     ) -> impl Future<Output = Result<(), String>> + Send + 'static {
-        let (ray, head) = (self.ray(), head.clone());
+        let (ray, head) = (self.ray_for(head), head.clone());
         async move {
             drain::drain_node(&ray, &head, worker_pid, deadline)
                 .await

@@ -50,6 +50,10 @@ pub const DRAIN_SAMPLE_EVERY: Duration = Duration::from_millis(500);
 /// just given (tests/lab/recorded/ps_laptop_task_start_timeline_ray260.txt).
 pub const QUIET_READINGS_FOR_IDLE: u32 = 2;
 
+/// How often the running app looks at config.toml for a hand edit: one `stat`, no process, so
+/// an idle laptop pays nothing noticeable; an edit is applied within this.
+pub const CONFIG_FILE_CHECK_EVERY: Duration = Duration::from_secs(2);
+
 /// The SIGTERM-to-SIGKILL grace when the head is unreachable (see `stop_worker`).
 pub const HEAD_LOST_STOP_GRACE: Duration = Duration::from_secs(3);
 

@@ -1,0 +1,179 @@
+//! The control socket under abuse, with the real daemon and the fake `ray`: one 100 MB line,
+//! a thousand connections at once, a client of another user, a data folder of another user.
+//! Each ends with the daemon alive and still answering.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::time::Duration;
+
+use bittrader_test_support::daemon::{phase_of, worker_pid, Home, Options};
+use bittrader_test_support::process::run_with_timeout;
+use bittrader_test_support::{poll, secs};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
+
+/// The daemon's resident memory, in KiB (Linux).
+fn rss_kib(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// `status` answers within `timeout` (retried: extra connections are closed at once).
+fn answers_status(home: &Home, timeout: Duration) {
+    let answered = poll(timeout, Duration::from_millis(200), || {
+        home.request(&serde_json::json!({"cmd": "status"}))
+            .filter(|reply| reply["ok"] == true)
+    });
+    assert!(
+        answered.is_some(),
+        "status was not answered\n{}",
+        home.diagnostics()
+    );
+}
+
+#[test]
+fn a_100_mb_line_is_refused_with_memory_bounded_and_others_still_served() {
+    let home = Home::new(BIN, Options::default());
+    let mut daemon = home.daemon();
+    home.wait_phase("connected", secs(10));
+    let before = rss_kib(daemon.pid());
+
+    let mut stream = UnixStream::connect(home.file("control.sock")).expect("connect");
+    stream.set_write_timeout(Some(secs(10))).expect("timeout");
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0usize;
+    let total = 100 * 1024 * 1024;
+    // Streamed, never held: the daemon stops reading after 64 KiB and closes.
+    while sent < total {
+        match stream.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let mut reply = String::new();
+    let _ = BufReader::new(&stream).read_line(&mut reply);
+    assert!(sent < total, "the daemon read all {sent} bytes");
+    if !reply.is_empty() {
+        assert!(reply.contains("at most 64 KiB"), "{reply}");
+    }
+    assert!(daemon.running(), "the daemon died\n{}", home.diagnostics());
+    answers_status(&home, secs(5));
+    let after = rss_kib(daemon.pid());
+    assert!(
+        after < 40 * 1024,
+        "RSS {after} KiB after the long line (before: {before} KiB)"
+    );
+}
+
+#[test]
+fn a_thousand_connections_at_once_leave_the_daemon_alive_and_answering() {
+    // SAFETY: plain syscalls on a struct we own.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < 2048 {
+            limit.rlim_cur = limit.rlim_max.min(4096);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+    let home = Home::new(BIN, Options::default());
+    let mut daemon = home.daemon();
+    let status = home.wait_phase("connected", secs(10));
+    let worker = worker_pid(&status);
+
+    // Opened and held, none sending a word.
+    let held: Vec<UnixStream> = (0..1000)
+        .filter_map(|_| UnixStream::connect(home.file("control.sock")).ok())
+        .collect();
+    assert!(held.len() > 900, "only {} connections opened", held.len());
+    assert!(daemon.running(), "the daemon died\n{}", home.diagnostics());
+    // The silent ones hold at most 16 slots, for at most the request timeout (5 s).
+    answers_status(&home, secs(15));
+    let fds = fs::read_dir(format!("/proc/{}/fd", daemon.pid()))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(fds < 100, "the daemon holds {fds} descriptors");
+    drop(held);
+    let status = home.status().expect("status");
+    assert_eq!(phase_of(&status), "connected");
+    assert_eq!(worker_pid(&status), worker, "the worker was touched");
+    assert!(rss_kib(daemon.pid()) < 40 * 1024);
+}
+
+#[test]
+fn a_client_of_another_user_is_not_served() {
+    let home = Home::new(BIN, Options::default());
+    let _daemon = home.daemon();
+    home.wait_phase("connected", secs(10));
+    // Open the way in, as a careless `chmod` would: only the peer check is left.
+    fs::set_permissions(home.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    fs::set_permissions(home.file("control.sock"), fs::Permissions::from_mode(0o666))
+        .expect("chmod");
+    let client = r#"
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b'{"cmd":"pause"}\n')
+    print("reply:" + s.makefile().readline())
+except (BrokenPipeError, ConnectionResetError):
+    print("reply:")
+"#;
+    let mut command = Command::new("python3");
+    command
+        .args(["-c", client])
+        .arg(home.file("control.sock"))
+        .uid(65534)
+        .gid(65534);
+    let out = match run_with_timeout(command, secs(10)) {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("cannot run python3 as uid 65534 ({e}): not tested");
+            return;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("PermissionError") {
+        eprintln!("uid 65534 cannot reach the socket here: not tested ({stderr})");
+        return;
+    }
+    assert_eq!(
+        stdout.trim(),
+        "reply:",
+        "another user was served: {stdout}{stderr}"
+    );
+    let status = home.status().expect("status");
+    assert_eq!(status["status"]["paused"], false, "another user paused it");
+}
+
+#[test]
+fn a_data_folder_of_another_user_is_refused_with_a_clear_message() {
+    let home = Home::new(BIN, Options::default());
+    let stranger = nix::unistd::Uid::from_raw(65534);
+    if nix::unistd::chown(home.path(), Some(stranger), None).is_err() {
+        eprintln!("not root: cannot give the folder to another user; not tested");
+        return;
+    }
+    let out = run_with_timeout(home.command(&["daemon"]), secs(20)).expect("run the daemon");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the daemon ran: {stderr}");
+    assert!(
+        stderr.contains("belongs to another user (uid 65534)")
+            && stderr.contains("BITTRADER_WORKER_HOME"),
+        "{stderr}"
+    );
+    assert!(!home.file("control.sock").exists(), "a socket was made");
+    // Given back, so that the folder's clean-up is ours.
+    let _ = nix::unistd::chown(home.path(), Some(nix::unistd::geteuid()), None);
+}

@@ -1,0 +1,170 @@
+//! `bittrader-worker demo` with a real Ray (`BITTRADER_TEST_RAY`): the head runs with token
+//! auth from a private folder, the worker joins it with the token, and a crash of the demo
+//! leaves no Ray head behind once the next demo starts.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use bittrader_test_support::process::{alive, run_with_timeout, Proc};
+use bittrader_test_support::{lab, poll, secs};
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
+
+/// The demo folder a demo printed ("Starting a local Ray head (logs in DIR) …").
+fn demo_folder(out: &Path) -> PathBuf {
+    let found = poll(secs(30), Duration::from_millis(100), || {
+        let text = fs::read_to_string(out).ok()?;
+        let rest = text.split("(logs in ").nth(1)?;
+        Some(PathBuf::from(rest.split(')').next()?))
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "no folder in {}",
+            fs::read_to_string(out).unwrap_or_default()
+        )
+    })
+}
+
+/// Waits until the demo in `folder` has a connected worker.
+fn wait_connected(folder: &Path, out: &Path) -> Value {
+    let found = poll(secs(120), Duration::from_millis(500), || {
+        let mut status = Command::new(BIN);
+        status
+            .args(["status", "--json"])
+            .env("BITTRADER_WORKER_HOME", folder);
+        let out = run_with_timeout(status, secs(10)).ok()?;
+        let value: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (value["status"]["phase"] == "connected").then_some(value)
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "the demo's worker did not connect\n{}\n--- worker.log ---\n{}\n--- head ---\n{}",
+            fs::read_to_string(out).unwrap_or_default(),
+            fs::read_to_string(folder.join("worker.log")).unwrap_or_default(),
+            fs::read_to_string(folder.join("demo-head.log")).unwrap_or_default(),
+        )
+    })
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}
+
+/// The process group a pid file names.
+fn recorded_group(pid_file: &Path) -> Option<u32> {
+    let record: Value = serde_json::from_str(&fs::read_to_string(pid_file).ok()?).ok()?;
+    record["pgid"].as_u64().map(|g| g as u32)
+}
+
+fn demo(user: &Path, out: &Path) -> Proc {
+    let mut command = Command::new(BIN);
+    command
+        .arg("demo")
+        .env("HOME", user)
+        .env_remove("BITTRADER_WORKER_HOME")
+        .env_remove("RAY_AUTH_MODE")
+        .env_remove("RAY_AUTH_TOKEN")
+        .env("BITTRADER_TAILSCALE", "/nonexistent")
+        .env("NO_COLOR", "1");
+    Proc::spawn("the demo", command, out)
+}
+
+#[test]
+fn the_demo_head_uses_token_auth_from_a_private_folder_and_a_crash_leaves_no_head() {
+    let Some(ray) = lab::ray() else {
+        bittrader_test_support::skip::skip_or_fail(
+            "demo head test",
+            "no Ray to run",
+            Some("set BITTRADER_TEST_RAY to a Ray 2.52+ `ray`"),
+            "BITTRADER_REQUIRE_RAY",
+        );
+        return;
+    };
+    let user = tempfile::tempdir().expect("tempdir");
+    let user_home = user.path().join(".bittrader_worker");
+    fs::create_dir_all(&user_home).expect("mkdir");
+    fs::write(
+        user_home.join("config.toml"),
+        format!("ray_path = {:?}\n", ray.display().to_string()),
+    )
+    .expect("config");
+    let pid_file = user_home.join("demo-cli-head.pid");
+    let mut leftovers = Vec::new();
+
+    // The first demo: private folder, token auth, a worker joined with the token.
+    let out1 = user.path().join("demo1.out");
+    let mut first = demo(user.path(), &out1);
+    let folder = demo_folder(&out1);
+    let name = folder.file_name().unwrap_or_default().to_string_lossy();
+    assert!(
+        !name.contains(&first.pid().to_string()),
+        "a predictable name: {name}"
+    );
+    assert_eq!(mode(&folder), 0o700, "{}", folder.display());
+    wait_connected(&folder, &out1);
+    let token = folder.join("demo-head.token");
+    assert_eq!(mode(&token), 0o600);
+    assert_eq!(fs::read_to_string(&token).expect("token").len(), 64);
+    let head = recorded_group(&pid_file).expect("the demo head's pid file");
+    let environ = fs::read(format!("/proc/{head}/environ")).unwrap_or_default();
+    let environ = String::from_utf8_lossy(&environ);
+    assert!(
+        environ.contains("RAY_AUTH_MODE=token"),
+        "the head runs without token auth"
+    );
+    let config = fs::read_to_string(folder.join("config.toml")).expect("demo config");
+    assert!(config.contains("auth_token_file"), "{config}");
+    if let Some(worker) = recorded_group(&folder.join("worker.pid")) {
+        leftovers.push(worker);
+    }
+
+    // A crash of the demo: its head lives on, until the next demo starts.
+    first.kill();
+    assert!(alive(head), "the head died with the demo");
+    let out2 = user.path().join("demo2.out");
+    let mut second = demo(user.path(), &out2);
+    let folder2 = demo_folder(&out2);
+    let said = fs::read_to_string(&out2).unwrap_or_default();
+    assert!(
+        said.contains(&format!("Stopped the demo head (pid {head}) left behind")),
+        "{said}"
+    );
+    let gone = poll(secs(20), Duration::from_millis(200), || {
+        killpg(Pid::from_raw(head as i32), None)
+            .is_err()
+            .then_some(())
+    });
+    assert!(gone.is_some(), "the old head's group {head} still runs");
+    wait_connected(&folder2, &out2);
+    let head2 = recorded_group(&pid_file).expect("the second head's pid file");
+    assert_ne!(head2, head);
+
+    // A clean stop: the head, its pid file and the private folder go.
+    let _ = kill(Pid::from_raw(second.pid() as i32), Signal::SIGINT);
+    assert!(
+        second.wait_exit(secs(60)).is_some(),
+        "the demo did not stop\n{}",
+        fs::read_to_string(&out2).unwrap_or_default()
+    );
+    let gone = poll(secs(20), Duration::from_millis(200), || {
+        killpg(Pid::from_raw(head2 as i32), None)
+            .is_err()
+            .then_some(())
+    });
+    assert!(gone.is_some(), "the second head's group {head2} still runs");
+    assert!(!pid_file.exists(), "the pid file stayed");
+    assert!(!folder2.exists(), "the private folder stayed");
+
+    // The first demo's worker (its own group, in the crashed demo's folder) is not the
+    // demo head's business: stopped here.
+    for group in leftovers {
+        let _ = killpg(Pid::from_raw(group as i32), Signal::SIGKILL);
+    }
+    let _ = fs::remove_dir_all(&folder);
+}
