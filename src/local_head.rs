@@ -96,6 +96,7 @@ impl LocalHead {
             let path = path.display().to_string();
             move |source| LocalHeadError::Log { path, source }
         };
+        let mark = crate::runtime::worker::new_mark();
         let token = files.folder.join("demo-head.token");
         let secret = random_token().map_err(write_error(&token))?;
         crate::atomic_file::write(&token, secret.as_bytes(), 0o600).map_err(write_error(&token))?;
@@ -116,6 +117,8 @@ impl LocalHead {
             ])
             .env("RAY_AUTH_MODE", "token")
             .env("RAY_AUTH_TOKEN_PATH", &token)
+            // The mark its whole tree carries, so that a crash's leftovers are found as ours.
+            .env(crate::runtime::worker::RUN_MARK, &mark)
             .env_remove("RAY_AUTH_TOKEN")
             .stdin(Stdio::null())
             .stdout(out)
@@ -140,7 +143,9 @@ impl LocalHead {
         let record = PidRecord {
             pid,
             pgid: pid,
-            start_time: SystemProcesses.start_time(pid).unwrap_or(0),
+            boot_id: SystemProcesses.boot_id().unwrap_or_default(),
+            start_ticks: SystemProcesses.start_ticks(pid).unwrap_or(0),
+            mark,
         };
         let text = serde_json::to_string(&record).unwrap_or_default();
         crate::atomic_file::write(&files.pid_file, text.as_bytes(), 0o600)

@@ -338,7 +338,7 @@ pub fn spawn(
 
 /// A token no other run has: 16 random bytes in hex (the time and our pid where there is no
 /// `/dev/urandom`, which is still unique on this machine).
-fn new_mark() -> String {
+pub fn new_mark() -> String {
     use std::io::Read;
     let mut bytes = [0u8; 16];
     let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));

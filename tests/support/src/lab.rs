@@ -222,7 +222,7 @@ fn spawn_daemon(bin: &Path, ray: &Path, home: &Path) -> Child {
     Command::new("bash")
         .arg(lab_dir().join("lab.sh"))
         .arg("laptop-exec")
-        .arg(&bin)
+        .arg(bin)
         .arg("daemon")
         .env("RAY", ray)
         .env("BITTRADER_WORKER_HOME", home)
