@@ -596,3 +596,56 @@ fn a_start_for_a_tailscale_head_asks_for_a_recent_answer_and_idling_does_not() {
         .iter()
         .all(|age| *age == TAILSCALE_ANSWER_MAX_AGE));
 }
+
+#[test]
+fn after_giving_up_one_try_follows_a_cool_down_and_a_network_change() {
+    let mut sim = Sim::new(Settings::default());
+    sim.crash_after = Some((
+        secs(2),
+        Some(WorkerFailure::Crashed {
+            last_line: "boom".into(),
+        }),
+    ));
+    sim.run_for(secs(60));
+    assert_eq!(sim.phase(), Phase::Error);
+    assert_eq!(sim.starts().len(), 5);
+    // Ten minutes on, one more try; it fails the same way and the fault is back at once.
+    sim.run_for(secs(600));
+    assert_eq!(sim.starts().len(), 6, "one half-open try");
+    sim.run_for(secs(30));
+    assert_eq!(sim.phase(), Phase::Error);
+    assert_eq!(sim.starts().len(), 6, "not five more");
+    // A new network: tried at once.
+    sim.event(Event::NetworkChanged);
+    sim.run_for(secs(5));
+    assert_eq!(sim.starts().len(), 7);
+    // The cause went away: the try joins and stays.
+    sim.crash_after = None;
+    sim.event(Event::NetworkChanged);
+    sim.run_for(secs(60));
+    assert_eq!(sim.phase(), Phase::Connected);
+    let told = sim
+        .notices()
+        .iter()
+        .filter(|n| matches!(n, Action::Notify(Notice::NeedsAttention { .. })))
+        .count();
+    assert_eq!(told, 1, "the user is told once, not at every try");
+}
+
+#[test]
+fn a_version_mismatch_is_tried_again_after_the_cool_down() {
+    let mut sim = Sim::new(Settings::default());
+    sim.crash_after = Some((
+        secs(5),
+        Some(WorkerFailure::VersionSkewSuspected {
+            this_machine: Some("2.51.2".into()),
+        }),
+    ));
+    sim.run_for(secs(60));
+    assert_eq!(sim.phase(), Phase::Error);
+    // The head was upgraded meanwhile: the next try joins.
+    sim.crash_after = None;
+    sim.run_for(secs(600));
+    assert_eq!(sim.starts().len(), 2);
+    assert_eq!(sim.phase(), Phase::Connected);
+}

@@ -55,7 +55,7 @@ pub use settings::{
 use drain::IdleRule;
 use laptop::{Laptop, WakeEcho, WakeSource};
 use notify::NotificationGate;
-use settings::{DRAIN_SAMPLE_EVERY, MIN_SLEEP, SLEEP_CANCELLED_AFTER};
+use settings::{DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, MIN_SLEEP, SLEEP_CANCELLED_AFTER};
 use timers::{Timer, Timers};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +124,8 @@ pub struct Supervisor {
     backoff: Backoff,
     /// The pending [`Timer::Restart`] is a network exit's delay: the head coming back after
     /// an outage ends it (the cause has passed), unlike a crash's delay.
+    /// A fault is being tried once more: one more failure brings it back at once.
+    half_open: bool,
     network_restart: bool,
     last_start_at: Option<Instant>,
     outage: Option<Outage>,
@@ -165,6 +167,7 @@ impl Supervisor {
             worker: Worker::Absent,
             backoff,
             network_restart: false,
+            half_open: false,
             last_start_at: None,
             outage: None,
             laptop: Laptop::default(),
@@ -185,7 +188,11 @@ impl Supervisor {
             Event::WorkerExited(exit) => self.on_exit(now, exit),
             Event::WorkerSpawnFailed(failure) => self.on_spawn_failed(now, failure),
             Event::User(command) => self.on_user(now, command),
-            Event::NetworkChanged => self.probe_soon(now),
+            Event::NetworkChanged => {
+                // A new network may be what the fault was about (a firewall, another head).
+                self.retry_fault(now);
+                self.probe_soon(now)
+            }
             Event::WillSleep => self.on_will_sleep(now),
             Event::Woke { slept_secs } => self.on_woke(now, WakeSource::Os, slept_secs),
             Event::SleepMeasured { slept_secs } => {
@@ -274,6 +281,7 @@ impl Supervisor {
                     }
                 }
                 Timer::Quit => self.exit(),
+                Timer::FaultRetry => self.retry_fault(now),
             }
         }
         self.reconcile(now);
@@ -494,6 +502,8 @@ impl Supervisor {
             if joined_at.is_none() {
                 *joined_at = Some(now);
                 self.timers.stop(Timer::Join);
+                // Whatever the fault was about, it let the worker join.
+                self.half_open = false;
                 if let Some(outage) = self.outage.take() {
                     if outage.notified {
                         let away_secs = now.saturating_duration_since(outage.since).as_secs();
@@ -565,13 +575,19 @@ impl Supervisor {
     }
 
     fn count_failure(&mut self, now: Instant, failure: WorkerFailure) {
-        match self.backoff.record_failure(now) {
+        // A half-open try that failed: the breaker opens again at once.
+        let verdict = if self.half_open {
+            Verdict::GiveUp
+        } else {
+            self.backoff.record_failure(now)
+        };
+        match verdict {
             Verdict::RetryAfter(delay) => {
                 self.timers.set(Timer::Restart, now + delay);
                 self.network_restart = false;
             }
             Verdict::GiveUp => {
-                let failures = self.backoff.recent_failures();
+                let failures = self.backoff.recent_failures().max(1);
                 self.set_fault(
                     now,
                     Fault::GaveUp {
@@ -592,7 +608,24 @@ impl Supervisor {
                 },
             );
         }
+        self.half_open = false;
+        if fault != Fault::NoHead {
+            self.timers.set(Timer::FaultRetry, now + FAULT_RETRY_AFTER);
+        }
         self.fault = Some(fault);
+    }
+
+    /// Tries a fault once more (half-open): the worker may start; if it fails again the same
+    /// way, the fault is back at once (see `count_failure`) and the user is not told twice.
+    fn retry_fault(&mut self, now: Instant) {
+        if matches!(self.fault, None | Some(Fault::NoHead)) {
+            return;
+        }
+        self.fault = None;
+        self.half_open = true;
+        self.timers.stop(Timer::FaultRetry);
+        self.timers.stop(Timer::Restart);
+        self.probe_soon(now);
     }
 
     fn on_user(&mut self, now: Instant, command: UserCommand) {

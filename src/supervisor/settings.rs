@@ -36,6 +36,12 @@ pub const TAILSCALE_ANSWER_BEFORE_START: Duration = Duration::from_secs(5);
 /// not notify every minute.
 pub const NOTIFY_OUTAGES_EVERY: Duration = Duration::from_secs(180);
 
+/// A fault that retrying was not expected to fix (the breaker tripped, a version mismatch, Ray
+/// missing) is tried once more after this long: its cause may have gone away unnoticed (a head
+/// upgraded, Ray installed from a terminal). One failed try opens it again, without a new
+/// notification. A change of network tries at once.
+pub const FAULT_RETRY_AFTER: Duration = Duration::from_secs(600);
+
 /// How long a "pause after current tasks" waits for the running tasks.
 pub const PAUSE_DRAIN_DEADLINE: Duration = Duration::from_secs(600);
 

@@ -25,10 +25,12 @@ pub enum Timer {
     SleepCancelled,
     /// The longest a quit waits for the worker's exit to be reported.
     Quit,
+    /// A fault is tried once more (half-open), in case its cause went away unnoticed.
+    FaultRetry,
 }
 
 impl Timer {
-    const ALL: [Timer; 9] = [
+    const ALL: [Timer; 10] = [
         Timer::Probe,
         Timer::Restart,
         Timer::Join,
@@ -38,6 +40,7 @@ impl Timer {
         Timer::SleepHold,
         Timer::SleepCancelled,
         Timer::Quit,
+        Timer::FaultRetry,
     ];
 
     fn index(self) -> usize {
