@@ -88,14 +88,8 @@ pub fn laptop_nodes() -> Vec<Value> {
 /// `tailscale status --json` as the laptop host would see the lab's tailnet: Running, itself
 /// at [`LAPTOP`], the head at [`HEAD`] online (shaped like tailscale's ipnstate.Status).
 pub fn lab_tailscale_status() -> String {
-    serde_json::json!({
-        "BackendState": "Running",
-        "Self": {"HostName": "laptop", "DNSName": "laptop.lab.ts.net.",
-                 "TailscaleIPs": [LAPTOP], "Online": true},
-        "Peer": {"nodekey:head": {"HostName": "head", "DNSName": "head.lab.ts.net.",
-                                  "TailscaleIPs": [HEAD], "Online": true}}
-    })
-    .to_string()
+    std::fs::read_to_string(lab_dir().join("tailscale_status_lab.json"))
+        .expect("tests/lab/tailscale_status_lab.json")
 }
 
 /// Takes the lab down when the test ends, whatever happens.
