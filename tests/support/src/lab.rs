@@ -220,7 +220,11 @@ fn spawn_daemon(bin: &Path, ray: &Path, home: &Path) -> Child {
         .arg("daemon")
         .env("RAY", ray)
         .env("BITTRADER_WORKER_HOME", home)
-        .env("BITTRADER_TAILSCALE", "/nonexistent")
+        .env(
+            "BITTRADER_TAILSCALE",
+            tests_dir().join("fake_tailscale/tailscale"),
+        )
+        .env("FAKE_TAILSCALE_JSON", home.join("tailscale.json"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
