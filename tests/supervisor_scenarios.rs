@@ -8,7 +8,9 @@ use bittrader_test_support::secs;
 use bittrader_worker::model::{
     Fault, Notice, Phase, TailscaleCheck, TailscaleProblem, Unreachable, WorkerFailure,
 };
-use bittrader_worker::supervisor::{Action, Event, Settings, Supervisor, UserCommand, WorkerExit};
+use bittrader_worker::supervisor::{
+    Action, Event, HeadProbe, Settings, Supervisor, UserCommand, WorkerExit,
+};
 use common::sim::{head, Sim};
 
 /// What the user reads about `fault`, in English.
@@ -648,4 +650,34 @@ fn a_version_mismatch_is_tried_again_after_the_cool_down() {
     sim.run_for(secs(600));
     assert_eq!(sim.starts().len(), 2);
     assert_eq!(sim.phase(), Phase::Connected);
+}
+
+#[test]
+fn a_head_whose_ray_port_closed_and_opened_again_gets_a_fresh_worker() {
+    let mut sim = Sim::new(Settings::default());
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    // Ray on the head restarts: its machine answers, its port refuses for a few seconds.
+    let refused = |sim: &mut Sim| {
+        sim.event(Event::HeadProbe(HeadProbe {
+            head: head(),
+            unreachable: Some(Unreachable::Refused),
+            tailscale: Some(TailscaleCheck::OnlinePeer),
+        }))
+    };
+    refused(&mut sim);
+    sim.run_for(secs(1));
+    refused(&mut sim);
+    let back = sim.elapsed();
+    sim.run_for(secs(15));
+    let starts = sim.starts();
+    assert_eq!(starts.len(), 2, "replaced, not kept: {starts:?}");
+    assert!(starts[1].0 - back <= secs(5), "{:?}", starts[1].0 - back);
+    assert_eq!(sim.phase(), Phase::Connected);
+    // A silent network blip of the same length keeps the worker.
+    sim.head_up = false;
+    sim.run_for(secs(3));
+    sim.head_up = true;
+    sim.run_for(secs(15));
+    assert_eq!(sim.starts().len(), 2, "a blip is ridden through");
 }

@@ -42,6 +42,9 @@ pub enum StopReason {
     /// The machine woke after a sleep long enough for the head to have dropped the node:
     /// replaced by a fresh worker.
     Woke,
+    /// Ray on the head was restarted (its port was closed, then open again): a new cluster,
+    /// which the old worker's raylet would only find out about after a minute.
+    HeadRestarted,
 }
 
 /// Something worth a notification.

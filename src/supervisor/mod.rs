@@ -103,6 +103,9 @@ struct Outage {
     since: Instant,
     /// The user was told (the grace ran out): they will be told of the return too.
     notified: bool,
+    /// The head's machine answered but its Ray port was closed: Ray there stopped, so what
+    /// answers when the port opens again is a new cluster (without GCS fault tolerance).
+    ray_stopped_at_head: bool,
 }
 
 /// The reconnect supervisor. See the module doc.
@@ -336,7 +339,7 @@ impl Supervisor {
         }
         match &self.worker {
             Worker::Stopping {
-                reason: StopReason::Reconfigure | StopReason::Woke,
+                reason: StopReason::Reconfigure | StopReason::Woke | StopReason::HeadRestarted,
                 ..
             } if !self.paused && self.fault.is_none() => Phase::Reconnecting,
             Worker::Stopping { .. } => Phase::Stopping,
@@ -441,7 +444,19 @@ impl Supervisor {
                 }
                 self.reach = Reach::Up;
                 self.timers.stop(Timer::Grace);
-                if matches!(
+                if self.outage.is_some_and(|o| o.ray_stopped_at_head) {
+                    // The worker belongs to the cluster that stopped: replace it now rather
+                    // than wait a minute for its raylet to give up on the old one.
+                    self.outage = None;
+                    match &self.worker {
+                        Worker::Running { .. } => self.stop_worker(StopReason::HeadRestarted),
+                        Worker::Draining { drain, .. } => {
+                            let then = drain.then;
+                            self.stop_worker(then)
+                        }
+                        Worker::Absent | Worker::Stopping { .. } => {}
+                    }
+                } else if matches!(
                     self.worker,
                     Worker::Running {
                         joined_at: Some(_),
@@ -456,13 +471,14 @@ impl Supervisor {
                 if !matches!(self.reach, Reach::Down { .. }) {
                     self.timers.set(Timer::Grace, now + self.settings.grace);
                 }
+                let refused = why == Unreachable::Refused;
                 self.reach = Reach::Down { why };
-                if self.outage.is_none() {
-                    self.outage = Some(Outage {
-                        since: now,
-                        notified: false,
-                    });
-                }
+                let outage = self.outage.get_or_insert(Outage {
+                    since: now,
+                    notified: false,
+                    ray_stopped_at_head: false,
+                });
+                outage.ray_stopped_at_head |= refused;
             }
         }
         let every = if self.paused || self.fault.is_some() {
@@ -799,8 +815,9 @@ impl Supervisor {
             self.timers.stop(Timer::DrainDeadline);
             self.timers.stop(Timer::DrainSample);
             // On SIGTERM Ray first asks the head to drain the node (up to 30 s). With the head
-            // unreachable that can only time out, so the kill comes sooner.
-            let grace = if reason == StopReason::HeadLost {
+            // unreachable, or a new head that never knew the node, that can only time out, so
+            // the kill comes sooner.
+            let grace = if matches!(reason, StopReason::HeadLost | StopReason::HeadRestarted) {
                 self.settings.stop_grace.min(HEAD_LOST_STOP_GRACE)
             } else {
                 self.settings.stop_grace
