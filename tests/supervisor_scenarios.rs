@@ -681,3 +681,30 @@ fn a_head_whose_ray_port_closed_and_opened_again_gets_a_fresh_worker() {
     sim.run_for(secs(15));
     assert_eq!(sim.starts().len(), 2, "a blip is ridden through");
 }
+
+#[test]
+fn a_head_that_closes_the_held_connection_gets_a_fresh_worker_even_between_probes() {
+    let mut sim = Sim::new(Settings::default());
+    sim.run_for(secs(10));
+    let watch = sim
+        .records
+        .iter()
+        .filter_map(|r| match r.action {
+            Action::WatchHead { watch, .. } => Some(watch),
+            _ => None,
+        })
+        .last()
+        .expect("the joined worker's head is watched");
+    // Ray on the head restarted faster than a probe could see its port closed.
+    let closed = sim.elapsed();
+    sim.event(Event::HeadConnectionClosed { watch });
+    sim.run_for(secs(10));
+    let starts = sim.starts();
+    assert_eq!(starts.len(), 2, "{starts:?}");
+    assert!(starts[1].0 - closed <= secs(5));
+    assert_eq!(sim.phase(), Phase::Connected);
+    // A late report of that watch changes nothing now.
+    sim.event(Event::HeadConnectionClosed { watch });
+    sim.run_for(secs(10));
+    assert_eq!(sim.starts().len(), 2);
+}

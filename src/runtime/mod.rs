@@ -147,6 +147,8 @@ struct Driver<P: Platform> {
     starts: u64,
     node_ip: Option<String>,
     ray_in_use: Option<control::RayInUse>,
+    /// The connection held to the head's Ray port ([`Action::WatchHead`]), while one is.
+    head_watch: Option<tokio::task::JoinHandle<()>>,
     /// The machine's power as the watcher last reported it, for the status report.
     power: Option<PowerSnapshot>,
     messages: mpsc::UnboundedSender<Message>,
@@ -227,6 +229,7 @@ pub async fn run<P: Platform>(
         starts: 0,
         node_ip: None,
         ray_in_use: None,
+        head_watch: None,
         power: None,
         messages: messages_tx,
         reports: reports_tx,
@@ -288,6 +291,18 @@ impl<P: Platform> Driver<P> {
                         .platform
                         .probe(&head, self.probe_timeout, tailscale_max_age);
                     self.spawn_event(async move { Event::HeadProbe(probe.await) });
+                }
+                Action::WatchHead { head, watch } => {
+                    let closed = self.platform.watch_head(&head);
+                    let messages = self.messages.clone();
+                    let task = tokio::spawn(async move {
+                        closed.await;
+                        let _ =
+                            messages.send(Message::Event(Event::HeadConnectionClosed { watch }));
+                    });
+                    if let Some(previous) = self.head_watch.replace(task) {
+                        previous.abort();
+                    }
                 }
                 Action::StartWorker(spec) => {
                     self.starts += 1;
@@ -540,6 +555,10 @@ impl<P: Platform> Driver<P> {
             WorkerReport::Joined => self.sup.handle_event(now(), Event::WorkerJoined),
             WorkerReport::Exited { code, tail } => {
                 self.worker = None;
+                // Nothing to watch for without a worker in the head's cluster.
+                if let Some(watch) = self.head_watch.take() {
+                    watch.abort();
+                }
                 self.node_ip = None;
                 let explain = self.platform.explain_exit(code, tail);
                 self.spawn_event(async move {

@@ -78,6 +78,13 @@ pub trait Platform: Send + Sync + 'static {
         reports: mpsc::UnboundedSender<WorkerReport>,
     ) -> Result<Self::Worker, SpawnFailure>;
 
+    /// Resolves once the head closes a connection held open to its Ray port (Ray there stopped
+    /// or restarted); never, when no connection could be made or nothing closes it.
+    fn watch_head(&self, head: &HeadAddress) -> impl Future<Output = ()> + Send + 'static {
+        let _ = head;
+        std::future::pending()
+    }
+
     /// The `ray` a worker would run now, and its version (`None`: none found).
     fn ray_in_use(&self) -> impl Future<Output = Option<RayInUse>> + Send + 'static {
         std::future::ready(None)
@@ -247,6 +254,15 @@ impl Platform for SystemPlatform {
                 head,
                 unreachable,
                 tailscale,
+            }
+        }
+    }
+
+    fn watch_head(&self, head: &HeadAddress) -> impl Future<Output = ()> + Send + 'static {
+        let head = head.clone();
+        async move {
+            if !probe::held_connection_closed(&head).await {
+                std::future::pending::<()>().await;
             }
         }
     }

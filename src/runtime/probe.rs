@@ -322,6 +322,66 @@ pub fn watch_network(changes: mpsc::UnboundedSender<()>) {
     });
 }
 
+/// HTTP/2's client connection preface and an empty SETTINGS frame: what a gRPC client sends
+/// first, so that the head's GCS (a gRPC server) keeps the connection as a client's.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+/// How long the held connection is given to open.
+const HOLD_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens a connection to the head's Ray port, keeps it open as an idle HTTP/2 client would
+/// (answering the server's SETTINGS and PINGs), and returns `true` once the head's side closes
+/// it: a GOAWAY, an end of stream or a reset, which is what a stopping Ray sends. A network cut
+/// closes nothing (the connection only goes silent), so it is never mistaken for one. `false`
+/// when no connection could be made. It sends nothing but protocol acknowledgements.
+pub async fn held_connection_closed(head: &HeadAddress) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(addr) = resolve(head).await else {
+        return false;
+    };
+    let Ok(Ok(mut stream)) =
+        tokio::time::timeout(HOLD_CONNECT_TIMEOUT, TcpStream::connect(addr)).await
+    else {
+        return false;
+    };
+    if stream.write_all(H2_PREFACE).await.is_err() {
+        return true;
+    }
+    loop {
+        let mut header = [0u8; 9];
+        if stream.read_exact(&mut header).await.is_err() {
+            return true;
+        }
+        let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+        let (kind, flags) = (header[3], header[4]);
+        // Frames are at most 16 KiB unless we allowed more, which we did not.
+        if length > 1 << 14 {
+            return true;
+        }
+        let mut payload = vec![0u8; length];
+        if stream.read_exact(&mut payload).await.is_err() {
+            return true;
+        }
+        const SETTINGS: u8 = 0x4;
+        const PING: u8 = 0x6;
+        const GOAWAY: u8 = 0x7;
+        const ACK: u8 = 0x1;
+        let reply = match kind {
+            SETTINGS if flags & ACK == 0 => vec![0, 0, 0, SETTINGS, ACK, 0, 0, 0, 0],
+            PING if flags & ACK == 0 => {
+                let mut pong = vec![0, 0, 8, PING, ACK, 0, 0, 0, 0];
+                pong.extend_from_slice(&payload);
+                pong
+            }
+            GOAWAY => return true,
+            _ => continue,
+        };
+        if stream.write_all(&reply).await.is_err() {
+            return true;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,5 +595,56 @@ mod tests {
             .await
             .expect("route");
         assert_eq!(ip, "127.0.0.1".parse::<IpAddr>().expect("ip"));
+    }
+
+    #[tokio::test]
+    async fn a_held_connection_reports_when_the_head_closes_it_not_before() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let head = local(listener.local_addr().expect("addr").port());
+        let (close_tx, close_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.expect("accept");
+            let mut preface = vec![0u8; H2_PREFACE.len()];
+            conn.read_exact(&mut preface).await.expect("preface");
+            assert_eq!(preface, H2_PREFACE);
+            // The server's SETTINGS and a PING: both must be acknowledged.
+            conn.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0])
+                .await
+                .expect("settings");
+            conn.write_all(&[0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8])
+                .await
+                .expect("ping");
+            let mut acks = vec![0u8; 9 + 17];
+            conn.read_exact(&mut acks).await.expect("acks");
+            assert_eq!(&acks[..9], &[0, 0, 0, 4, 1, 0, 0, 0, 0]);
+            assert_eq!(
+                &acks[9..],
+                &[0, 0, 8, 6, 1, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]
+            );
+            let _ = close_rx.await;
+            drop(conn);
+        });
+        let watch = tokio::spawn(async move { held_connection_closed(&head).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!watch.is_finished(), "held while the head keeps it");
+        let _ = close_tx.send(());
+        let closed = tokio::time::timeout(Duration::from_secs(5), watch)
+            .await
+            .expect("reported in time")
+            .expect("the watch task");
+        assert!(closed);
+        server.await.expect("the server's checks");
+    }
+
+    #[tokio::test]
+    async fn no_connection_is_not_a_closed_one() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            listener.local_addr().expect("addr").port()
+        };
+        assert!(!held_connection_closed(&local(port)).await);
     }
 }

@@ -119,6 +119,9 @@ pub enum Event {
     /// The head answered [`Action::DrainWorker`] number `drain`: it stopped sending this node
     /// tasks (`accepted`), or the drain could not be asked for.
     DrainRequested { drain: u64, accepted: bool },
+    /// The connection held open to the head's Ray port by [`Action::WatchHead`] number `watch`
+    /// was closed by the head's side: Ray there stopped or restarted.
+    HeadConnectionClosed { watch: u64 },
     /// The answer to [`Action::SampleWorkerTree`] number `drain`.
     WorkerTreeSampled { drain: u64, reading: TreeReading },
     /// The install of [`Action::InstallRay`] reached this step.
@@ -147,6 +150,10 @@ pub enum Action {
     DrainWorker { drain: u64, deadline: Duration },
     /// Read the worker's process tree, then report [`Event::WorkerTreeSampled`].
     SampleWorkerTree { drain: u64 },
+    /// Hold a connection open to the head's Ray port and report [`Event::HeadConnectionClosed`]
+    /// when the head closes it (a network cut closes nothing: it only goes silent). Replaces
+    /// any earlier watch.
+    WatchHead { head: HeadAddress, watch: u64 },
     /// Run `setup` for this version as a child, reporting [`Event::RayInstallProgress`] and
     /// then [`Event::RayInstallEnded`].
     InstallRay { version: Option<String> },

@@ -127,6 +127,8 @@ pub struct Supervisor {
     backoff: Backoff,
     /// The pending [`Timer::Restart`] is a network exit's delay: the head coming back after
     /// an outage ends it (the cause has passed), unlike a crash's delay.
+    /// The number of the latest [`Action::WatchHead`].
+    next_watch: u64,
     /// A fault is being tried once more: one more failure brings it back at once.
     half_open: bool,
     network_restart: bool,
@@ -171,6 +173,7 @@ impl Supervisor {
             backoff,
             network_restart: false,
             half_open: false,
+            next_watch: 0,
             last_start_at: None,
             outage: None,
             laptop: Laptop::default(),
@@ -217,6 +220,7 @@ impl Supervisor {
                     self.notify(now, notice);
                 }
             }
+            Event::HeadConnectionClosed { watch } => self.on_head_connection_closed(now, watch),
             Event::DrainRequested { drain, accepted } => {
                 self.on_drain_requested(now, drain, accepted)
             }
@@ -493,6 +497,28 @@ impl Supervisor {
         }
     }
 
+    /// The head closed the connection held to its Ray port while our worker was part of its
+    /// cluster: Ray there stopped. What answers next is a new cluster (see `on_probe`).
+    fn on_head_connection_closed(&mut self, now: Instant, watch: u64) {
+        let joined = matches!(
+            self.worker,
+            Worker::Running {
+                joined_at: Some(_),
+                ..
+            }
+        );
+        if watch != self.next_watch || !joined {
+            return;
+        }
+        let outage = self.outage.get_or_insert(Outage {
+            since: now,
+            notified: false,
+            ray_stopped_at_head: false,
+        });
+        outage.ray_stopped_at_head = true;
+        self.probe_soon(now);
+    }
+
     /// The head stayed unreachable for the whole grace.
     fn on_grace_over(&mut self, now: Instant) {
         let Reach::Down { why } = &self.reach else {
@@ -520,6 +546,15 @@ impl Supervisor {
                 self.timers.stop(Timer::Join);
                 // Whatever the fault was about, it let the worker join.
                 self.half_open = false;
+                // Ray on the head can restart between two probes (a new cluster, which the
+                // worker's raylet only notices after a minute): a connection held open shows it.
+                if let Some(head) = self.head.clone() {
+                    self.next_watch += 1;
+                    self.actions.push_back(Action::WatchHead {
+                        head,
+                        watch: self.next_watch,
+                    });
+                }
                 if let Some(outage) = self.outage.take() {
                     if outage.notified {
                         let away_secs = now.saturating_duration_since(outage.since).as_secs();

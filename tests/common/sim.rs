@@ -165,7 +165,11 @@ impl Sim {
                     };
                     self.schedule(self.probe_delay, WorldEvent::TreeSampled(drain, reading));
                 }
-                Action::Notify(_) | Action::Log(_) | Action::Exit | Action::InstallRay { .. } => {}
+                Action::Notify(_)
+                | Action::Log(_)
+                | Action::Exit
+                | Action::InstallRay { .. }
+                | Action::WatchHead { .. } => {}
             }
         }
     }
