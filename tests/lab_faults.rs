@@ -41,15 +41,21 @@ fn row(name: &str) -> Instant {
     Instant::now()
 }
 
-/// The end state every row must reach: connected, one node ALIVE at the head, one raylet.
-fn one_worker(daemon: &LabDaemon, within: Duration) -> (String, Duration) {
-    let took = daemon.wait("connected with one node ALIVE at the head", within, |d| {
-        d.phase() == "connected" && alive_laptop_nodes().len() == 1
-    });
-    let nodes = alive_laptop_nodes();
-    assert_eq!(nodes.len(), 1, "exactly one laptop node: {nodes:?}");
-    assert_eq!(laptop_raylets().len(), 1, "exactly one raylet");
-    (nodes[0].clone(), took)
+/// The end state every row must reach: connected, one node ALIVE at the head (not `old`), one
+/// raylet on the laptop.
+fn one_worker(daemon: &LabDaemon, within: Duration, old: Option<&str>) -> (String, Duration) {
+    let took = daemon.wait(
+        "connected with one (new) node ALIVE at the head and one raylet",
+        within,
+        |d| {
+            let nodes = alive_laptop_nodes();
+            d.phase() == "connected"
+                && nodes.len() == 1
+                && old.is_none_or(|old| nodes[0] != old)
+                && laptop_raylets().len() == 1
+        },
+    );
+    (alive_laptop_nodes()[0].clone(), took)
 }
 
 #[test]
@@ -66,14 +72,14 @@ fn the_fault_matrix() {
         "btw-lab-faults-",
         "\n[timing]\ngrace_secs = 15\nstop_grace_secs = 10\n",
     );
-    let (first, joined) = one_worker(&daemon, secs(90));
+    let (first, joined) = one_worker(&daemon, secs(90), None);
     eprintln!("joined after {joined:?} as {first}");
 
     // ---- The head machine restarts (killed, started again: a new cluster).
     let _t = row("head restarted");
     lab_ok(&["head-restart"]);
     let back = Instant::now();
-    let (second, _) = one_worker(&daemon, secs(60));
+    let (second, _) = one_worker(&daemon, secs(60), Some(&first));
     let rejoined = back.elapsed();
     eprintln!("rejoined the new head {rejoined:?} after it was back");
     assert_ne!(second, first, "a node of the new cluster");
@@ -87,7 +93,7 @@ fn the_fault_matrix() {
     let raylet = laptop_raylets();
     assert_eq!(raylet.len(), 1);
     lab_ok(&["laptop-exec", "kill", "-9", &raylet[0].to_string()]);
-    let (third, replaced) = one_worker(&daemon, secs(90));
+    let (third, replaced) = one_worker(&daemon, secs(90), Some(&second));
     eprintln!("replaced after {replaced:?}");
     assert_ne!(third, second, "a new node");
     assert!(
@@ -120,7 +126,7 @@ fn the_fault_matrix() {
     );
     assert!(laptop_raylets().is_empty(), "the old worker is gone");
     assert!(daemon.cli(&["resume"]).status.success());
-    let (fourth, _) = one_worker(&daemon, secs(90));
+    let (fourth, _) = one_worker(&daemon, secs(90), Some(&third));
     assert_ne!(fourth, third, "one new worker");
     drop(driver);
 

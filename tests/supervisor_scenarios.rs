@@ -693,7 +693,7 @@ fn a_head_that_closes_the_held_connection_gets_a_fresh_worker_even_between_probe
             Action::WatchHead { watch, .. } => Some(watch),
             _ => None,
         })
-        .last()
+        .next_back()
         .expect("the joined worker's head is watched");
     // Ray on the head restarted faster than a probe could see its port closed.
     let closed = sim.elapsed();
