@@ -130,6 +130,81 @@ fn the_fault_matrix() {
     assert_ne!(fourth, third, "one new worker");
     drop(driver);
 
+    // ---- Tailscale stopped while the head's address still answers (from elsewhere).
+    let _t = row("Tailscale stopped while the head address answers");
+    let tailscale_json = daemon.home().join("tailscale.json");
+    let running = std::fs::read_to_string(&tailscale_json).expect("tailscale.json");
+    assert!(daemon.cli(&["pause"]).status.success());
+    daemon.wait("paused", secs(30), |d| d.phase() == "paused");
+    let stopped = running.replace("\"Running\"", "\"Stopped\"");
+    assert_ne!(stopped, running);
+    std::fs::write(&tailscale_json, stopped).expect("tailscale stopped");
+    // Older than any answer a start may use.
+    std::thread::sleep(secs(6));
+    assert!(daemon.cli(&["resume"]).status.success());
+    std::thread::sleep(secs(15));
+    let status = daemon.status();
+    assert!(laptop_raylets().is_empty(), "no worker: {status}");
+    assert!(alive_laptop_nodes().is_empty(), "no node at the head");
+    assert_eq!(
+        status["status"]["unreachable"]["problem"]["kind"], "stopped",
+        "the state says why it waits: {status}"
+    );
+    std::fs::write(&tailscale_json, &running).expect("tailscale running");
+    let (fifth, _) = one_worker(&daemon, secs(90), Some(&fourth));
+
+    // ---- config.toml edited by hand while running: valid, then invalid.
+    let _t = row("config.toml edited by hand while running (valid, then invalid)");
+    let config = daemon.home().join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("config.toml");
+    std::fs::write(&config, text.replace("cpus = 1", "# two now\ncpus = 2")).expect("a hand edit");
+    let (sixth, _) = one_worker(&daemon, secs(90), Some(&fifth));
+    let cpus = laptop_nodes()
+        .into_iter()
+        .find(|n| n["node_id"] == sixth.as_str())
+        .and_then(|n| n["cpus"].as_f64());
+    assert_eq!(cpus, Some(2.0), "the head sees the edited CPU count");
+    let invalid = std::fs::read_to_string(&config)
+        .expect("config.toml")
+        .replace("cpus = 2", "cpus = \"lots\"");
+    std::fs::write(&config, &invalid).expect("an invalid edit");
+    std::thread::sleep(secs(6));
+    assert_eq!(
+        std::fs::read_to_string(&config).expect("config.toml"),
+        invalid,
+        "the file is left as the user wrote it"
+    );
+    assert_eq!(
+        alive_laptop_nodes(),
+        vec![sixth.clone()],
+        "the worker is untouched"
+    );
+    assert!(
+        daemon.log().contains("cpus"),
+        "the invalid edit is reported"
+    );
+    std::fs::write(&config, invalid.replace("cpus = \"lots\"", "cpus = 2")).expect("fixed");
+
+    // ---- Random flaps of 1-25 s (LAB_FLAPS of them; 50 in the issue, 8 by default for CI).
+    let flaps: u64 = std::env::var("LAB_FLAPS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(8);
+    let _t = row(&format!("{flaps} random flaps of 1-25 s"));
+    let mut seed: u64 = 0x5eed_f1a9;
+    for flap in 0..flaps {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let cut = 1 + (seed >> 33) % 25;
+        lab_ok(&["cut"]);
+        std::thread::sleep(secs(cut));
+        lab_ok(&["heal"]);
+        eprintln!("flap {flap}: {cut} s");
+        std::thread::sleep(secs(3));
+    }
+    one_worker(&daemon, secs(120), None);
+
     assert!(
         daemon.cli(&["status"]).status.success(),
         "the daemon is alive at the end"

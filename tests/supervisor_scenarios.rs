@@ -708,3 +708,30 @@ fn a_head_that_closes_the_held_connection_gets_a_fresh_worker_even_between_probe
     sim.run_for(secs(10));
     assert_eq!(sim.starts().len(), 2);
 }
+
+#[test]
+fn a_tailscale_head_is_started_on_only_after_a_probe_asked_for_a_start() {
+    use bittrader_worker::supervisor::settings::TAILSCALE_ANSWER_BEFORE_START;
+    let mut sim = Sim::new(Settings::default());
+    sim.user(UserCommand::Pause);
+    sim.run_for(secs(20));
+    // A probe asked while paused (an old answer will do) is in flight when the user resumes.
+    sim.probe_delay = secs(2);
+    sim.run_for(secs(5));
+    sim.user(UserCommand::Resume);
+    sim.run_for(secs(20));
+    assert_eq!(sim.phase(), Phase::Connected);
+    let mut last_probe_age = None;
+    for record in &sim.records {
+        match &record.action {
+            Action::Probe {
+                tailscale_max_age, ..
+            } => last_probe_age = Some(*tailscale_max_age),
+            Action::StartWorker(_) => assert!(
+                last_probe_age.is_some_and(|age| age <= TAILSCALE_ANSWER_BEFORE_START),
+                "started on an answer up to {last_probe_age:?} old"
+            ),
+            _ => {}
+        }
+    }
+}

@@ -127,6 +127,10 @@ pub struct Supervisor {
     backoff: Backoff,
     /// The pending [`Timer::Restart`] is a network exit's delay: the head coming back after
     /// an outage ends it (the cause has passed), unlike a crash's delay.
+    /// The probe in flight was asked with the answer age a start needs.
+    probe_asked_for_start: bool,
+    /// The head answered to a probe asked with the answer age a start needs.
+    up_vouched_for_start: bool,
     /// The number of the latest [`Action::WatchHead`].
     next_watch: u64,
     /// A fault is being tried once more: one more failure brings it back at once.
@@ -174,6 +178,8 @@ impl Supervisor {
             network_restart: false,
             half_open: false,
             next_watch: 0,
+            probe_asked_for_start: false,
+            up_vouched_for_start: false,
             last_start_at: None,
             outage: None,
             laptop: Laptop::default(),
@@ -247,8 +253,9 @@ impl Supervisor {
                 Timer::Probe => {
                     if let Some(head) = self.head.clone() {
                         self.probe_in_flight = true;
+                        self.probe_asked_for_start = self.start_may_follow();
                         let tailscale_max_age =
-                            tailnet::answer_max_age(&head, self.start_may_follow());
+                            tailnet::answer_max_age(&head, self.probe_asked_for_start);
                         self.actions.push_back(Action::Probe {
                             head,
                             tailscale_max_age,
@@ -440,7 +447,9 @@ impl Supervisor {
             return;
         }
         self.probe_in_flight = false;
-        match tailnet::unreachable(&probe) {
+        let verdict = tailnet::unreachable(&probe);
+        self.up_vouched_for_start = verdict.is_none() && self.probe_asked_for_start;
+        match verdict {
             None => {
                 if self.reach != Reach::Up && std::mem::take(&mut self.network_restart) {
                     // The network that made the worker exit was away and is back.
@@ -915,6 +924,13 @@ impl Supervisor {
                 let wanted = self.start_may_follow()
                     && self.reach == Reach::Up
                     && !self.timers.is_set(Timer::Restart);
+                // A Tailscale head is started on only with an answer asked for a start (a recent
+                // one): one asked while nothing could start (paused, say) may be half a minute old.
+                let tailscale_head = self.head.as_ref().is_some_and(HeadAddress::is_tailscale);
+                if wanted && tailscale_head && !self.up_vouched_for_start {
+                    self.probe_soon(now);
+                    return;
+                }
                 let Some(spec) = self.target().filter(|_| wanted) else {
                     return;
                 };
