@@ -76,6 +76,31 @@ pub fn head_ray_version(host: &str, timeout: Duration) -> Result<String, Dashboa
     parse_version(&http_get(host, DASHBOARD_PORT, "/api/version", timeout)?)
 }
 
+/// The head's Python minor version (3.X), from `GET /nodes?view=summary`: the head node's
+/// raylet runs from `…/lib/python3.X/site-packages/ray/…`, which is the only place the
+/// dashboard says it. `None` when the summary names no head or no such path.
+pub fn parse_head_python_minor(body: &str) -> Option<u32> {
+    let summary: serde_json::Value = serde_json::from_str(body).ok()?;
+    let head = summary["data"]["summary"]
+        .as_array()?
+        .iter()
+        .find(|node| node["raylet"]["isHeadNode"] == true)?;
+    head["cmdline"].as_array()?.iter().find_map(|arg| {
+        let arg = arg.as_str()?;
+        let rest = &arg[arg.find("/lib/python3.")? + "/lib/python3.".len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        rest[digits.len()..]
+            .starts_with('/')
+            .then(|| digits.parse().ok())?
+    })
+}
+
+/// Asks the head's dashboard which Python minor version its Ray runs on.
+pub fn head_python_minor(host: &str, timeout: Duration) -> Option<u32> {
+    let body = http_get(host, DASHBOARD_PORT, "/nodes?view=summary", timeout).ok()?;
+    parse_head_python_minor(&body)
+}
+
 /// One node as the head sees it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Node {
@@ -188,5 +213,25 @@ mod tests {
             http_get("127.0.0.1", port, "/api/version", Duration::from_secs(2)).expect_err("404");
         assert!(err.to_string().contains("404"), "{err}");
         let _ = server.join();
+    }
+
+    /// Recorded from a real Ray 2.60.0 head (`GET /nodes?view=summary`; the steering repo's
+    /// shared fixtures list it as a real response).
+    #[test]
+    fn the_heads_python_is_read_from_its_raylet_path() {
+        let body = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/ray260_dashboard_nodes_view_summary.json"
+        ))
+        .expect("fixture");
+        assert_eq!(parse_head_python_minor(&body), Some(11));
+        assert_eq!(parse_head_python_minor("{}"), None);
+        assert_eq!(
+            parse_head_python_minor(
+                r#"{"data":{"summary":[{"raylet":{"isHeadNode":true},"cmdline":["/x/lib/python3.1x/y"]}]}}"#
+            ),
+            None,
+            "not a version"
+        );
     }
 }

@@ -109,6 +109,20 @@ pub fn run_with(
             version
         }
     };
+    // Where the head's dashboard says which Python its Ray runs on, the same minor version
+    // is preferred (pickled objects and some libraries care); `--python` wins.
+    let python_minor = options.python_minor.or_else(|| {
+        let head = config.head.as_ref()?;
+        let minor = dashboard::head_python_minor(&head.host, Duration::from_secs(3))?;
+        out.say(&format!(
+            "The head runs Python 3.{minor}: preferring the same."
+        ));
+        Some(minor)
+    });
+    let options = &SetupOptions {
+        python_minor,
+        ..options.clone()
+    };
     let host = host.host();
     // Before anything is touched: a machine Ray has no build for is told so, and nothing more.
     let minors = python::supported_pythons(version.as_deref(), &host)?;
