@@ -39,19 +39,25 @@ def say(obj):
     sys.stdout.flush()
 
 
-@ray.remote(num_cpus=1)
-def work(tag, secs, marker_dir):
+def record_attempt(tag, marker_dir, **extra):
+    """Appends this attempt (where it runs, when it started) to MARKER_DIR/TAG.attempts."""
     ctx = ray.get_runtime_context()
-    started = time.time()
     attempt = {
         "tag": tag,
         "host": socket.gethostname(),
         "node_id": ctx.get_node_id(),
         "pid": os.getpid(),
-        "started": started,
+        "started": time.time(),
+        **extra,
     }
     with open(os.path.join(marker_dir, tag + ".attempts"), "a") as f:
         f.write(json.dumps(attempt) + "\n")
+    return attempt
+
+
+@ray.remote(num_cpus=1)
+def work(tag, secs, marker_dir):
+    attempt = record_attempt(tag, marker_dir)
     time.sleep(secs)
     attempt["finished"] = time.time()
     return attempt
@@ -62,17 +68,7 @@ def spawn_then_work(tag, secs, marker_dir):
     import subprocess
 
     child = subprocess.Popen(["sleep", "600"], start_new_session=True)
-    ctx = ray.get_runtime_context()
-    attempt = {
-        "tag": tag,
-        "host": socket.gethostname(),
-        "node_id": ctx.get_node_id(),
-        "pid": os.getpid(),
-        "child_pid": child.pid,
-        "started": time.time(),
-    }
-    with open(os.path.join(marker_dir, tag + ".attempts"), "a") as f:
-        f.write(json.dumps(attempt) + "\n")
+    attempt = record_attempt(tag, marker_dir, child_pid=child.pid)
     time.sleep(secs)
     attempt["finished"] = time.time()
     return attempt
