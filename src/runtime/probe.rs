@@ -333,7 +333,9 @@ const HOLD_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// (answering the server's SETTINGS and PINGs), and returns `true` once the head's side closes
 /// it: a GOAWAY, an end of stream or a reset, which is what a stopping Ray sends. A network cut
 /// closes nothing (the connection only goes silent), so it is never mistaken for one. `false`
-/// when no connection could be made. It sends nothing but protocol acknowledgements.
+/// when no connection could be made, or when what answers never spoke HTTP/2 (not a Ray GCS:
+/// a service that drops every connection must not look like a Ray restart every second). It
+/// sends nothing but protocol acknowledgements.
 pub async fn held_connection_closed(head: &HeadAddress) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Ok(addr) = resolve(head).await else {
@@ -345,27 +347,37 @@ pub async fn held_connection_closed(head: &HeadAddress) -> bool {
         return false;
     };
     if stream.write_all(H2_PREFACE).await.is_err() {
-        return true;
+        return false;
     }
+    // Only a server that answered with HTTP/2's SETTINGS is a gRPC server whose close means
+    // something.
+    let mut spoke_h2 = false;
     loop {
         let mut header = [0u8; 9];
         if stream.read_exact(&mut header).await.is_err() {
-            return true;
+            return spoke_h2;
         }
         let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
         let (kind, flags) = (header[3], header[4]);
         // Frames are at most 16 KiB unless we allowed more, which we did not.
         if length > 1 << 14 {
-            return true;
+            return spoke_h2;
         }
         let mut payload = vec![0u8; length];
         if stream.read_exact(&mut payload).await.is_err() {
-            return true;
+            return spoke_h2;
         }
         const SETTINGS: u8 = 0x4;
         const PING: u8 = 0x6;
         const GOAWAY: u8 = 0x7;
         const ACK: u8 = 0x1;
+        if kind == SETTINGS {
+            spoke_h2 = true;
+        }
+        if !spoke_h2 {
+            // The first frame of an HTTP/2 server is its SETTINGS: this is something else.
+            return false;
+        }
         let reply = match kind {
             SETTINGS if flags & ACK == 0 => vec![0, 0, 0, SETTINGS, ACK, 0, 0, 0, 0],
             PING if flags & ACK == 0 => {
@@ -377,7 +389,7 @@ pub async fn held_connection_closed(head: &HeadAddress) -> bool {
             _ => continue,
         };
         if stream.write_all(&reply).await.is_err() {
-            return true;
+            return spoke_h2;
         }
     }
 }
@@ -646,5 +658,22 @@ mod tests {
             listener.local_addr().expect("addr").port()
         };
         assert!(!held_connection_closed(&local(port)).await);
+    }
+
+    #[tokio::test]
+    async fn a_service_that_drops_connections_is_not_a_ray_restart() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let head = local(listener.local_addr().expect("addr").port());
+        tokio::spawn(async move {
+            loop {
+                let Ok((conn, _)) = listener.accept().await else {
+                    return;
+                };
+                drop(conn);
+            }
+        });
+        assert!(!held_connection_closed(&head).await);
     }
 }
