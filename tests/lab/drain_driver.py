@@ -100,24 +100,19 @@ def main():
             continue
         cmd, args = words[0], words[1:]
         try:
-            if cmd == "laptop":
+            if cmd in ("laptop", "spawner"):
                 node = laptop_node_id()
                 if node is None:
                     say({"error": "no ALIVE laptop node"})
                     continue
-                strategy = NodeAffinitySchedulingStrategy(node_id=node, soft=True)
-                refs[args[0]] = work.options(scheduling_strategy=strategy).remote(
-                    args[0], float(args[1]), marker_dir
+                # `laptop` may be retried elsewhere (soft affinity); `spawner` stays and dies
+                # with the laptop's worker, which is what its test looks at.
+                task, soft, retries = (
+                    (work, True, 3) if cmd == "laptop" else (spawn_then_work, False, 0)
                 )
-                say({"ok": True, "node_id": node})
-            elif cmd == "spawner":
-                node = laptop_node_id()
-                if node is None:
-                    say({"error": "no ALIVE laptop node"})
-                    continue
-                strategy = NodeAffinitySchedulingStrategy(node_id=node, soft=False)
-                refs[args[0]] = spawn_then_work.options(
-                    scheduling_strategy=strategy, max_retries=0
+                strategy = NodeAffinitySchedulingStrategy(node_id=node, soft=soft)
+                refs[args[0]] = task.options(
+                    scheduling_strategy=strategy, max_retries=retries
                 ).remote(args[0], float(args[1]), marker_dir)
                 say({"ok": True, "node_id": node})
             elif cmd == "pin":
