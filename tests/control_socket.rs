@@ -3,13 +3,14 @@
 //! Each ends with the daemon alive and still answering.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
+use bittrader_test_support::control::{
+    hold_silent_connections, rss_kib_of, send_long_line, LongLine,
+};
 use bittrader_test_support::daemon::{phase_of, worker_pid, Home, Options};
 use bittrader_test_support::process::run_with_timeout;
 use bittrader_test_support::{poll, secs};
@@ -19,11 +20,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
 /// The daemon's resident memory, in KiB (Linux).
 fn rss_kib(pid: u32) -> u64 {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
+    rss_kib_of(&status).expect("VmRSS")
 }
 
 /// `status` answers within `timeout` (retried: extra connections are closed at once).
@@ -46,20 +43,9 @@ fn a_100_mb_line_is_refused_with_memory_bounded_and_others_still_served() {
     home.wait_phase("connected", secs(10));
     let before = rss_kib(daemon.pid());
 
-    let mut stream = UnixStream::connect(home.file("control.sock")).expect("connect");
-    stream.set_write_timeout(Some(secs(10))).expect("timeout");
-    let chunk = vec![b'x'; 64 * 1024];
-    let mut sent = 0usize;
     let total = 100 * 1024 * 1024;
     // Streamed, never held: the daemon stops reading after 64 KiB and closes.
-    while sent < total {
-        match stream.write(&chunk) {
-            Ok(n) => sent += n,
-            Err(_) => break,
-        }
-    }
-    let mut reply = String::new();
-    let _ = BufReader::new(&stream).read_line(&mut reply);
+    let LongLine { sent, reply } = send_long_line(&home.file("control.sock"), total);
     assert!(sent < total, "the daemon read all {sent} bytes");
     if !reply.is_empty() {
         assert!(reply.contains("at most 64 KiB"), "{reply}");
@@ -75,26 +61,13 @@ fn a_100_mb_line_is_refused_with_memory_bounded_and_others_still_served() {
 
 #[test]
 fn a_thousand_connections_at_once_leave_the_daemon_alive_and_answering() {
-    // SAFETY: plain syscalls on a struct we own.
-    unsafe {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < 2048 {
-            limit.rlim_cur = limit.rlim_max.min(4096);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-    }
     let home = Home::new(BIN, Options::default());
     let mut daemon = home.daemon();
     let status = home.wait_phase("connected", secs(10));
     let worker = worker_pid(&status);
 
     // Opened and held, none sending a word.
-    let held: Vec<UnixStream> = (0..1000)
-        .filter_map(|_| UnixStream::connect(home.file("control.sock")).ok())
-        .collect();
+    let held = hold_silent_connections(&home.file("control.sock"), 1000);
     assert!(held.len() > 900, "only {} connections opened", held.len());
     assert!(daemon.running(), "the daemon died\n{}", home.diagnostics());
     // The silent ones hold at most 16 slots, for at most the request timeout (5 s).

@@ -412,6 +412,7 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
         "probe_interval_ms" => "a whole number of milliseconds from 200 to 60000".to_string(),
         "probe_timeout_ms" => "a whole number of milliseconds from 100 to 30000".to_string(),
         "stop_grace_secs" => "a whole number of seconds from 1 to 120".to_string(),
+        "join_timeout_secs" => "a whole number of seconds from 10 to 1800".to_string(),
         _ => return None,
     };
     Some(text)
@@ -723,6 +724,7 @@ mod tests {
                 probe_interval_ms: 500,
                 probe_timeout_ms: 400,
                 stop_grace_secs: 5,
+                join_timeout_secs: 300,
             },
             battery: BatteryConfig {
                 only_on_power: true,

@@ -18,6 +18,10 @@ pub struct Timing {
     pub probe_timeout_ms: u64,
     /// Time between SIGTERM and SIGKILL when stopping Ray (1 to 120 s).
     pub stop_grace_secs: u64,
+    /// How long a starting worker may take to join before it is stopped and retried (10 to
+    /// 1800 s). Ray's own start takes 3-10 s; a start that hangs (a head that accepts the
+    /// connection and never answers) is cut off here.
+    pub join_timeout_secs: u64,
 }
 
 /// Probe timeout when config.toml does not set one. The supervisor has no probe timeout (the
@@ -34,6 +38,7 @@ impl Default for Timing {
                 .unwrap_or(u64::MAX),
             probe_timeout_ms: DEFAULT_PROBE_TIMEOUT_MS,
             stop_grace_secs: settings.stop_grace.as_secs(),
+            join_timeout_secs: settings.join_timeout.as_secs(),
         }
     }
 }
@@ -41,7 +46,7 @@ impl Default for Timing {
 impl Timing {
     /// Checks every field against its allowed range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(&str, u64, u64, u64, &str); 4] = [
+        let checks: [(&str, u64, u64, u64, &str); 5] = [
             ("timing.grace_secs", self.grace_secs, 0, 3600, "seconds"),
             (
                 "timing.probe_interval_ms",
@@ -62,6 +67,13 @@ impl Timing {
                 self.stop_grace_secs,
                 1,
                 120,
+                "seconds",
+            ),
+            (
+                "timing.join_timeout_secs",
+                self.join_timeout_secs,
+                10,
+                1800,
                 "seconds",
             ),
         ];
@@ -114,6 +126,13 @@ mod tests {
                 },
                 "timing.stop_grace_secs",
             ),
+            (
+                Timing {
+                    join_timeout_secs: 9,
+                    ..ok.clone()
+                },
+                "timing.join_timeout_secs",
+            ),
         ] {
             let msg = t.validate().unwrap_err().to_string();
             assert!(msg.starts_with(key), "{msg}");
@@ -137,6 +156,7 @@ mod tests {
             settings.probe_every_up.as_millis()
         );
         assert_eq!(timing.stop_grace_secs, settings.stop_grace.as_secs());
+        assert_eq!(timing.join_timeout_secs, settings.join_timeout.as_secs());
         assert!(timing.validate().is_ok());
     }
 }

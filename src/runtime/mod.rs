@@ -79,6 +79,7 @@ pub fn settings_from(config: &Config, mobile: bool) -> Settings {
         grace: Duration::from_secs(timing.grace_secs),
         probe_every_up: Duration::from_millis(timing.probe_interval_ms),
         stop_grace: Duration::from_secs(timing.stop_grace_secs),
+        join_timeout: Duration::from_secs(timing.join_timeout_secs),
         laptop: crate::supervisor::LaptopPolicy {
             mobile,
             warn_percent: battery.warn_percent,

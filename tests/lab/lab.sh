@@ -34,6 +34,9 @@
 #   head-exec CMD...      same for the head host
 #   head-restart          kill everything in the head host and start a new head (a new
 #                         cluster, as when the head machine restarts)
+#   head-stop             kill everything in the head host and leave it without Ray (its
+#                         address stays up: another service may listen there); head-restart
+#                         brings Ray back
 #   laptop-reset          kill everything in the laptop host and give it a fresh
 #                         pid namespace and empty /tmp/ray (head untouched)
 #   cut [--link]          cut the laptop<->head link. Default: silently drop every
@@ -347,14 +350,18 @@ start_head() { # mode t0_ms t_ns_ms ; ray start --head in the head host, wait un
 }
 
 cmd_head_restart() { # the head machine restarts: every process of its host killed, a new cluster
-  [[ -n "$(holder_pid head)" ]] || die "lab is not up"
   local mode t0
   mode=$(cat "$LAB_DIR/head.mode" 2>/dev/null || echo normal)
   t0=$(now_ms)
+  cmd_head_stop
+  start_head "$mode" "$t0" "$(now_ms)"
+}
+
+cmd_head_stop() { # every process of the head host killed; the host (and its address) stays
+  [[ -n "$(holder_pid head)" ]] || die "lab is not up"
   kill_host head
   rm -f "$LAB_DIR/head.ray.pid"
   start_holder head
-  start_head "$mode" "$t0" "$(now_ms)"
 }
 
 kill_host() { # name ; kill every process of the host (its netns), wait until gone
@@ -577,6 +584,7 @@ main() {
     head-exec) host_exec head "$@" ;;
     laptop-reset) cmd_laptop_reset ;;
     head-restart) cmd_head_restart ;;
+    head-stop) cmd_head_stop ;;
     cut) cmd_cut "$@" ;;
     heal) cmd_heal ;;
     nodes) cmd_nodes ;;

@@ -117,11 +117,21 @@ impl LabDaemon {
     /// on a new data folder named `prefix`… whose config.toml joins the lab's head with 1 CPU
     /// and `ray`, followed by `more_config` (e.g. a `[timing]` table).
     pub fn start(bin: impl AsRef<Path>, ray: &Path, prefix: &str, more_config: &str) -> LabDaemon {
-        let bin = bin.as_ref().to_path_buf();
         let home = tempfile::Builder::new()
             .prefix(prefix)
             .tempdir_in("/tmp")
             .expect("home");
+        LabDaemon::start_in(bin, ray, home, more_config)
+    }
+
+    /// [`LabDaemon::start`] on a data folder made by the caller (e.g. a [`SmallDisk`]).
+    pub fn start_in(
+        bin: impl AsRef<Path>,
+        ray: &Path,
+        home: tempfile::TempDir,
+        more_config: &str,
+    ) -> LabDaemon {
+        let bin = bin.as_ref().to_path_buf();
         std::fs::write(
             home.path().join("config.toml"),
             format!(
@@ -181,6 +191,14 @@ impl LabDaemon {
             .to_string()
     }
 
+    /// The daemon's resident memory in KiB, read inside the laptop host (its pid is one of
+    /// that host's pid namespace).
+    pub fn rss_kib(&self) -> Option<u64> {
+        let pid = self.status()["pid"].as_u64()?;
+        let out = lab(&["laptop-exec", "cat", &format!("/proc/{pid}/status")]);
+        crate::control::rss_kib_of(&String::from_utf8_lossy(&out.stdout))
+    }
+
     /// worker.log.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.home().join("worker.log")).unwrap_or_default()
@@ -208,6 +226,60 @@ impl Drop for LabDaemon {
     fn drop(&mut self) {
         let _ = self.cli(&["quit"]);
         wait_or_kill(&mut self.child, secs(20));
+    }
+}
+
+/// A folder on a small tmpfs of its own, for a data folder whose disk fills up. Mounted before
+/// the lab is brought up (the hosts' mount namespaces are private copies made at `up`);
+/// unmounted when dropped.
+pub struct SmallDisk {
+    path: PathBuf,
+}
+
+impl SmallDisk {
+    /// A `size_mib` MiB tmpfs on a new folder in /tmp named `prefix`…; the folder, as a
+    /// `TempDir` for [`LabDaemon::start_in`].
+    pub fn mount(prefix: &str, size_mib: u32) -> (SmallDisk, tempfile::TempDir) {
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in("/tmp")
+            .expect("a folder for the small disk");
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={size_mib}m,mode=0700"))
+            .arg("btw-small-disk")
+            .arg(dir.path())
+            .status()
+            .expect("running mount");
+        assert!(
+            mounted.success(),
+            "mount a tmpfs on {}",
+            dir.path().display()
+        );
+        (
+            SmallDisk {
+                path: dir.path().to_path_buf(),
+            },
+            dir,
+        )
+    }
+
+    /// Writes `name` in the folder until the disk is full; its path.
+    pub fn fill(&self, name: &str) -> PathBuf {
+        let ballast = self.path.join(name);
+        let mut file = std::fs::File::create(&ballast).expect("ballast");
+        let chunk = vec![0u8; 1 << 20];
+        while file.write_all(&chunk).is_ok() {}
+        // The last partial chunk may have found a few free blocks: take them too.
+        while file.write_all(&[0u8; 512]).is_ok() {}
+        ballast
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        let _ = std::fs::remove_dir(&self.path);
     }
 }
 

@@ -1,6 +1,6 @@
 //! The IO harness shared by bittrader-worker's integration tests (`tests/*.rs`): a data folder
 //! for the real `bittrader-worker` binary with a fake head and the fake `ray`
-//! ([`daemon`]), the head itself ([`head`]), child processes and process groups
+//! ([`daemon`]), abuse of its control socket ([`control`]), the head itself ([`head`]), child processes and process groups
 //! ([`process`]), the two-host real-Ray lab ([`lab`]) and the loud skip ([`skip`]).
 //!
 //! What needs the library's types (the simulated world around the supervisor) is in
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod control;
 pub mod daemon;
 pub mod display;
 pub mod head;
