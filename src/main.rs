@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use bittrader_worker::config::{self, Config, Paths};
 use bittrader_worker::runtime::control::{self, Reply, Request};
+use bittrader_worker::text::{self, Lang};
 use bittrader_worker::{demo, service, setup};
 
 #[derive(Parser)]
@@ -173,28 +174,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&reply.report)?);
             } else if let Some(report) = &reply.report {
-                println!("{}", report.summary);
+                let words = text::status_labels(Lang::current());
+                println!("{}", summary(report));
                 if let Some(pid) = report.worker_pid {
-                    println!("worker pid {pid}");
+                    println!("{} {pid}", words.worker_pid);
                 }
                 if let Some(ip) = &report.node_ip {
-                    println!("node ip {ip}");
+                    println!("{} {ip}", words.node_ip);
                 }
                 if let Some(ray) = &report.ray {
-                    let version = ray.version.as_deref().unwrap_or("version unknown");
-                    println!("ray {} ({version})", ray.path);
+                    let version = ray.version.as_deref().unwrap_or(words.version_unknown);
+                    println!("{} {} ({version})", words.ray, ray.path);
                 }
                 if let Some(status) = &report.status {
                     println!(
-                        "mode {}",
+                        "{} {}",
+                        words.mode,
                         if status.mobile {
-                            "mobile (laptop: battery policy on)"
+                            words.mobile
                         } else {
-                            "desktop"
+                            words.desktop
                         }
                     );
                 }
-                println!("log {}", report.log_file);
+                println!("{} {}", words.log, report.log_file);
             }
             Ok(exit_code(&reply))
         }
@@ -320,9 +323,18 @@ fn print_reply(reply: &Reply) -> ExitCode {
         }
     }
     if let Some(report) = &reply.report {
-        println!("{}", report.summary);
+        println!("{}", summary(report));
     }
     exit_code(reply)
+}
+
+/// The report's one line in this process's language (the running instance may have been
+/// started in another), worded here from its status when it has one.
+fn summary(report: &control::StatusReport) -> String {
+    match &report.status {
+        Some(status) => text::summary_in(Lang::current(), status),
+        None => report.summary.clone(),
+    }
 }
 
 fn exit_code(reply: &Reply) -> ExitCode {

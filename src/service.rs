@@ -70,8 +70,8 @@ pub fn note_startup(paths: &Paths, line: &str) {
 /// Tells the user why the app could not start, where they will see it with no terminal: a
 /// native alert (which waits until it is dismissed), `worker.log` and standard error.
 pub fn report_startup_failure(paths: Option<&Paths>, message: &str) {
-    let lang = crate::text::Lang::detect();
-    let line = crate::text::startup_failed_line(message);
+    let lang = crate::text::Lang::current();
+    let line = crate::text::startup_failed_line_in(lang, message);
     match paths {
         Some(paths) => note_startup(paths, &line),
         None => eprintln!("bittrader-worker: {line}"),
@@ -142,8 +142,11 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let (requests_tx, requests_rx) = requests;
     let LoadOutcome { config, notes, .. } = loaded;
-    // What loading the configuration found (an import of the old install) comes first.
-    let mut startup_lines = notes;
+    let lang = crate::text::Lang::current();
+    // The start itself, then what loading the configuration found (an import of the old
+    // install).
+    let mut startup_lines = vec![crate::text::daemon_started_line(lang)];
+    startup_lines.extend(notes);
     match worker::stop_orphan(
         &paths.worker_pid_file(),
         &SystemProcesses,
@@ -189,14 +192,17 @@ pub async fn serve(
             source,
         })?;
     let socket = paths.socket();
-    let form_factor = tokio::task::spawn_blocking(crate::platform::detect_form_factor)
-        .await
-        .unwrap_or(crate::platform::FormFactor::Unknown);
+    let (form_factor, model) = tokio::task::spawn_blocking(|| {
+        (
+            crate::platform::detect_form_factor(),
+            crate::platform::machine_model(),
+        )
+    })
+    .await
+    .unwrap_or((crate::platform::FormFactor::Unknown, None));
     let mobile = machine::is_mobile(config.mode, form_factor);
-    startup_lines.push(format!(
-        "💻 {} mode ({form_factor:?})",
-        if mobile { "Mobile" } else { "Desktop" }
-    ));
+    let detail = model.unwrap_or_else(|| format!("{form_factor:?}"));
+    startup_lines.push(crate::text::machine_line(lang, mobile, &detail));
     let ray_log = Arc::new(Mutex::new(RotatingLog::new(
         paths.ray_log_file(),
         runtime::LOG_MAX_BYTES,

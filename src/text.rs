@@ -7,8 +7,9 @@ use crate::model::{
     AutoPause, Fault, LogNote, Notice, Phase, Status, TailscaleProblem, Unreachable, WorkerFailure,
 };
 
-/// The language of the menu, the tooltip and the notifications. The log stays in English, as
-/// the old daemon's did, so that it reads the same whoever looks at it.
+/// The language of everything the user reads: the menu, the tooltip, the notifications,
+/// `worker.log` and the CLI. One per process ([`Lang::current`]); in Spanish the log keeps the
+/// old bash daemon's phrases for the same events (its users were told to look for them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     /// English.
@@ -48,6 +49,13 @@ impl Lang {
             return Lang::from_locale(&locale);
         }
         Lang::En
+    }
+
+    /// This process's language: [`Lang::detect`], asked once and kept, so that the tray, the
+    /// log and the CLI of one process never disagree.
+    pub fn current() -> Lang {
+        static CURRENT: std::sync::OnceLock<Lang> = std::sync::OnceLock::new();
+        *CURRENT.get_or_init(Lang::detect)
     }
 }
 
@@ -257,8 +265,20 @@ pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
 }
 
 /// The log line for a change from `previous` to `next`, or `None` when nothing worth a line
-/// changed (the same phase, the same fault).
+/// changed (the same phase, the same fault). English; see [`transition_lines_in`].
 pub fn transition_line(previous: Option<&Status>, next: &Status) -> Option<String> {
+    transition_lines_in(Lang::En, previous, next)
+        .into_iter()
+        .next()
+}
+
+/// The log lines for a change from `previous` to `next` in `lang` (none when nothing worth a
+/// line changed). In Spanish they are the old bash daemon's phrases for the same events
+/// (`🔗 Conectando a …`, `✅ Worker Móvil conectado al cluster con 10 CPUs`, `⚠️ No puedo
+/// contactar al Head (…).`); a Tailscale head that Tailscale vouches for but that does not
+/// answer gets a second line, as the old daemon wrote (`ℹ️ Tailscale conectado (…), pero ping
+/// falló.`).
+pub fn transition_lines_in(lang: Lang, previous: Option<&Status>, next: &Status) -> Vec<String> {
     if let Some(previous) = previous {
         // The worker's CPUs matter only while it is part of the cluster; a worker that is
         // going away changes nothing worth a line.
@@ -271,33 +291,118 @@ pub fn transition_line(previous: Option<&Status>, next: &Status) -> Option<Strin
             && previous.head == next.head
             && (next.phase != Phase::Disconnected || previous.unreachable == next.unreachable);
         if same {
-            return None;
+            return Vec::new();
         }
     }
+    let mut lines = vec![match lang {
+        Lang::En => transition_en(next),
+        Lang::Es => transition_es(next),
+    }];
+    if let Some(line) = tailscale_up_but_no_answer(lang, next) {
+        lines.push(line);
+    }
+    lines
+}
+
+fn transition_en(next: &Status) -> String {
     let head = next
         .head
         .as_ref()
         .map_or_else(|| "no head".to_string(), |h| h.to_string());
     let cpus = next.worker_cpus.unwrap_or(next.cpus);
-    let line = match next.phase {
+    match next.phase {
         Phase::Checking => format!("🔎 Checking the head {head}"),
         Phase::Starting => format!("🚀 Starting the worker: {} for {head}", cpu_count(cpus)),
         Phase::Connected => format!(
             "✅ Worker connected to the cluster with {}",
             cpu_count(cpus)
         ),
-        Phase::Disconnecting => format!("⚠️ {}", summary(next)),
-        Phase::Disconnected => format!("🔌 {}", summary(next)),
+        Phase::Disconnecting => format!("⚠️ {}", summary_in(Lang::En, next)),
+        Phase::Disconnected => format!("🔌 {}", summary_in(Lang::En, next)),
         Phase::Reconnecting => format!("🔄 Reconnecting to {head}"),
         Phase::Stopping => "🛑 Stopping the worker".to_string(),
-        Phase::Paused => format!("⏸️ {}", summary(next)),
-        Phase::Error => format!("❌ {}", summary(next)),
+        Phase::Paused => format!("⏸️ {}", summary_in(Lang::En, next)),
+        Phase::Error => format!("❌ {}", summary_in(Lang::En, next)),
         Phase::ShuttingDown => "👋 Shutting down".to_string(),
         Phase::Draining => {
             "⏳ Draining: no new tasks; pausing once the running ones finish".to_string()
         }
+    }
+}
+
+/// The old daemon's words: "Worker Móvil" on a laptop, "Worker" elsewhere.
+fn worker_es(next: &Status) -> &'static str {
+    if next.mobile {
+        "Worker Móvil"
+    } else {
+        "Worker"
+    }
+}
+
+fn transition_es(next: &Status) -> String {
+    let head = next
+        .head
+        .as_ref()
+        .map_or_else(|| "sin head".to_string(), |h| h.to_string());
+    let host = next
+        .head
+        .as_ref()
+        .map_or_else(|| "sin head".to_string(), |h| h.host.clone());
+    let cpus = next.worker_cpus.unwrap_or(next.cpus);
+    let why = next
+        .unreachable
+        .as_ref()
+        .map(|u| unreachable_words(Lang::Es, u))
+        .unwrap_or_else(|| "sin respuesta".to_string());
+    match next.phase {
+        Phase::Checking => format!("🔎 Comprobando el head {head}"),
+        Phase::Starting => format!("🔗 Conectando a {head}..."),
+        Phase::Connected => format!(
+            "✅ {} conectado al cluster con {}",
+            worker_es(next),
+            cpu_count(cpus)
+        ),
+        Phase::Disconnecting => format!(
+            "⚠️ No puedo contactar al Head ({host}). Motivo: {why} · se mantiene el worker un \
+             momento"
+        ),
+        Phase::Disconnected => {
+            format!("⚠️ No puedo contactar al Head ({host}). Motivo: {why} · reintentando")
+        }
+        Phase::Reconnecting => format!("🔄 Reconectando con {head}"),
+        Phase::Stopping => "🛑 Deteniendo el worker".to_string(),
+        Phase::Paused => format!("⏸️ {}", summary_in(Lang::Es, next)),
+        Phase::Error => format!("❌ {}", summary_in(Lang::Es, next)),
+        Phase::ShuttingDown => "👋 Cerrando".to_string(),
+        Phase::Draining => {
+            "⏳ Drenando: sin tareas nuevas; pausa cuando terminen las que están en curso"
+                .to_string()
+        }
+    }
+}
+
+/// The second line for a head at a Tailscale address that Tailscale vouches for (Running, the
+/// head an online peer: the supervisor would otherwise say what Tailscale says) but that did
+/// not answer the probe.
+fn tailscale_up_but_no_answer(lang: Lang, next: &Status) -> Option<String> {
+    if !matches!(next.phase, Phase::Disconnecting | Phase::Disconnected) {
+        return None;
+    }
+    let head = next.head.as_ref().filter(|h| h.is_tailscale())?;
+    let why = match next.unreachable.as_ref()? {
+        Unreachable::Tailscale { .. } => return None,
+        why => unreachable_words(lang, why),
     };
-    Some(line)
+    Some(match lang {
+        Lang::En => format!(
+            "ℹ️ Tailscale is connected ({} online: {why}), but the head does not answer",
+            head.host
+        ),
+        Lang::Es => format!(
+            "ℹ️ Tailscale conectado ({} en línea: {why}), pero ping falló.",
+            head.host
+        ),
+    })
 }
 
 /// A notification's title and body.
@@ -684,20 +789,165 @@ pub fn startup_failed_body(lang: Lang, why: &str) -> String {
 
 /// The line in `worker.log` when the app cannot start.
 pub fn startup_failed_line(why: &str) -> String {
-    format!("❌ Could not start: {why}")
+    startup_failed_line_in(Lang::En, why)
 }
 
-/// A line for `worker.log` about something no state change shows.
+/// [`startup_failed_line`] in `lang` (`why` stays in the error's own words).
+pub fn startup_failed_line_in(lang: Lang, why: &str) -> String {
+    match lang {
+        Lang::En => format!("❌ Could not start: {why}"),
+        Lang::Es => format!("❌ No se pudo iniciar: {why}"),
+    }
+}
+
+/// A line for `worker.log` about something no state change shows (English).
 pub fn log_note(note: &LogNote) -> String {
-    match note {
-        LogNote::DrainEnded {
-            tasks_finished: true,
-            ..
-        } => "⏳ Drained: the running tasks finished".to_string(),
-        LogNote::DrainEnded { deadline_secs, .. } => format!(
+    log_note_in(Lang::En, note)
+}
+
+/// [`log_note`] in `lang`.
+pub fn log_note_in(lang: Lang, note: &LogNote) -> String {
+    match (lang, note) {
+        (
+            Lang::En,
+            LogNote::DrainEnded {
+                tasks_finished: true,
+                ..
+            },
+        ) => "⏳ Drained: the running tasks finished".to_string(),
+        (Lang::En, LogNote::DrainEnded { deadline_secs, .. }) => format!(
             "⏳ Drain deadline ({deadline_secs} s) passed with tasks still running; stopping \
              (Ray retries them on other nodes; tasks pinned to this one wait for it)"
         ),
+        (
+            Lang::Es,
+            LogNote::DrainEnded {
+                tasks_finished: true,
+                ..
+            },
+        ) => "⏳ Drenado: terminaron las tareas en curso".to_string(),
+        (Lang::Es, LogNote::DrainEnded { deadline_secs, .. }) => format!(
+            "⏳ Pasó el plazo del drenado ({deadline_secs} s) con tareas aún en curso; se \
+             detiene (Ray las reintenta en otros nodos; las fijadas a este lo esperan)"
+        ),
+    }
+}
+
+// ----- worker.log's start and the CLI, in the user's language (issue 10, item 10) -----
+
+/// The first line of a start: the old daemon's `🚀 Worker Daemon iniciado`.
+pub fn daemon_started_line(lang: Lang) -> String {
+    match lang {
+        Lang::En => "🚀 Worker daemon started".to_string(),
+        Lang::Es => "🚀 Worker Daemon iniciado".to_string(),
+    }
+}
+
+/// Which mode the machine runs in, with what it was told by (`detail`: the model identifier,
+/// `MacBookAir10,1`, else the form factor): the old daemon's `📱 Worker Móvil Detectado (…)`.
+pub fn machine_line(lang: Lang, mobile: bool, detail: &str) -> String {
+    match (lang, mobile) {
+        (Lang::En, true) => format!("📱 Mobile worker detected ({detail})"),
+        (Lang::En, false) => format!("🖥️ Desktop worker detected ({detail})"),
+        (Lang::Es, true) => format!("📱 Worker Móvil Detectado ({detail})"),
+        (Lang::Es, false) => format!("🖥️ Worker Fijo Detectado ({detail})"),
+    }
+}
+
+/// The `ray` the worker runs, or that none was found.
+pub fn ray_in_use_line(lang: Lang, ray: Option<(&str, Option<&str>)>) -> String {
+    match (lang, ray) {
+        (Lang::En, Some((path, version))) => {
+            format!("🐍 Ray: {path} ({})", version.unwrap_or("version unknown"))
+        }
+        (Lang::Es, Some((path, version))) => {
+            format!(
+                "🐍 Ray: {path} ({})",
+                version.unwrap_or("versión desconocida")
+            )
+        }
+        (Lang::En, None) => "🐍 Ray: not found".to_string(),
+        (Lang::Es, None) => "🐍 Ray: no encontrado".to_string(),
+    }
+}
+
+/// The machine announced a sleep.
+pub fn going_to_sleep_line(lang: Lang) -> String {
+    match lang {
+        Lang::En => "💤 The machine is going to sleep".to_string(),
+        Lang::Es => "💤 El equipo se va a dormir".to_string(),
+    }
+}
+
+/// The machine woke after `slept_secs`.
+pub fn woke_line(lang: Lang, slept_secs: u64) -> String {
+    match lang {
+        Lang::En => format!("☀️ The machine woke after {slept_secs} s asleep"),
+        Lang::Es => format!("☀️ El equipo despertó tras {slept_secs} s dormido"),
+    }
+}
+
+/// What the drain request to the head came to (`Err`: the head's or Ray's words).
+pub fn drain_requested_line(lang: Lang, outcome: &Result<(), String>) -> String {
+    match (lang, outcome) {
+        (Lang::En, Ok(())) => {
+            "⏳ The head stopped sending this node tasks; waiting for the running ones".to_string()
+        }
+        (Lang::En, Err(why)) => format!("⏳ Drain not accepted ({why}); stopping now"),
+        (Lang::Es, Ok(())) => {
+            "⏳ El head dejó de enviar tareas a este nodo; esperando a las que están en curso"
+                .to_string()
+        }
+        (Lang::Es, Err(why)) => format!("⏳ Drenado no aceptado ({why}); se detiene ya"),
+    }
+}
+
+/// The labels of `bittrader-worker status` (its lines besides the summary).
+#[derive(Debug)]
+pub struct StatusLabels {
+    /// "worker pid".
+    pub worker_pid: &'static str,
+    /// "node ip".
+    pub node_ip: &'static str,
+    /// "ray".
+    pub ray: &'static str,
+    /// "version unknown".
+    pub version_unknown: &'static str,
+    /// "mode".
+    pub mode: &'static str,
+    /// The mobile mode's words.
+    pub mobile: &'static str,
+    /// The desktop mode's words.
+    pub desktop: &'static str,
+    /// "log".
+    pub log: &'static str,
+}
+
+/// [`StatusLabels`] in `lang`.
+pub fn status_labels(lang: Lang) -> &'static StatusLabels {
+    const EN_LABELS: StatusLabels = StatusLabels {
+        worker_pid: "worker pid",
+        node_ip: "node ip",
+        ray: "ray",
+        version_unknown: "version unknown",
+        mode: "mode",
+        mobile: "mobile (laptop: battery policy on)",
+        desktop: "desktop",
+        log: "log",
+    };
+    const ES_LABELS: StatusLabels = StatusLabels {
+        worker_pid: "pid del worker",
+        node_ip: "ip del nodo",
+        ray: "ray",
+        version_unknown: "versión desconocida",
+        mode: "modo",
+        mobile: "móvil (portátil: política de batería activa)",
+        desktop: "escritorio",
+        log: "registro",
+    };
+    match lang {
+        Lang::En => &EN_LABELS,
+        Lang::Es => &ES_LABELS,
     }
 }
 
@@ -835,6 +1085,59 @@ mod tests {
         assert_eq!(
             line.as_deref(),
             Some("✅ Worker connected to the cluster with 10 CPUs")
+        );
+    }
+
+    #[test]
+    fn spanish_log_lines_are_the_old_daemons() {
+        let mut mobile = status(Phase::Connected);
+        mobile.mobile = true;
+        assert_eq!(
+            transition_lines_in(Lang::Es, None, &mobile),
+            ["✅ Worker Móvil conectado al cluster con 10 CPUs"]
+        );
+        // A desktop is a "Worker".
+        assert_eq!(
+            transition_lines_in(Lang::Es, None, &status(Phase::Connected)),
+            ["✅ Worker conectado al cluster con 10 CPUs"]
+        );
+        assert_eq!(
+            transition_lines_in(Lang::Es, None, &status(Phase::Starting)),
+            ["🔗 Conectando a 100.64.0.1:6379..."]
+        );
+        // Tailscale vouches for the head (no Tailscale problem), the head does not answer.
+        let mut lost = status(Phase::Disconnected);
+        lost.unreachable = Some(Unreachable::TimedOut);
+        let lines = transition_lines_in(Lang::Es, None, &lost);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("⚠️ No puedo contactar al Head (100.64.0.1)."),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with("ℹ️ Tailscale conectado (")
+                && lines[1].ends_with("), pero ping falló."),
+            "{lines:?}"
+        );
+        // Tailscale itself is the problem: it says so, and no "Tailscale conectado".
+        lost.unreachable = Some(Unreachable::Tailscale {
+            problem: TailscaleProblem::Stopped,
+        });
+        assert_eq!(transition_lines_in(Lang::Es, None, &lost).len(), 1);
+        // A LAN head: no Tailscale line.
+        let mut lan = status(Phase::Disconnecting);
+        lan.head = Some("192.168.1.10".parse().expect("head"));
+        lan.unreachable = Some(Unreachable::Refused);
+        let lines = transition_lines_in(Lang::Es, None, &lan);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("⚠️ No puedo contactar al Head (192.168.1.10)."),
+            "{lines:?}"
+        );
+        assert_eq!(daemon_started_line(Lang::Es), "🚀 Worker Daemon iniciado");
+        assert_eq!(
+            machine_line(Lang::Es, true, "MacBookAir10,1"),
+            "📱 Worker Móvil Detectado (MacBookAir10,1)"
         );
     }
 

@@ -32,6 +32,7 @@ use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
 };
+use crate::text::Lang;
 use control::{Pending, Reply, Request, StatusReport};
 use log::RotatingLog;
 pub use platform::{Platform, SystemPlatform, WorkerHandle};
@@ -139,6 +140,8 @@ struct Driver<P: Platform> {
     machine_cpus: u32,
     probe_timeout: Duration,
     log: RotatingLog,
+    /// The language of the log and of the status's summary: the process's one.
+    lang: Lang,
     notifier: Box<dyn Notifier>,
     /// The worker process, once started.
     worker: Option<P::Worker>,
@@ -223,6 +226,7 @@ pub async fn run<P: Platform>(
         config,
         machine_cpus,
         log,
+        lang: Lang::current(),
         notifier,
         worker: None,
         starting: None,
@@ -336,12 +340,10 @@ impl<P: Platform> Driver<P> {
                     };
                     let request = self.platform.drain(&head, worker.pid(), deadline);
                     let messages = self.messages.clone();
+                    let lang = self.lang;
                     tokio::spawn(async move {
                         let outcome = request.await;
-                        let note = match &outcome {
-                            Ok(()) => "⏳ The head stopped sending this node tasks; waiting for the running ones".to_string(),
-                            Err(why) => format!("⏳ Drain not accepted ({why}); stopping now"),
-                        };
+                        let note = crate::text::drain_requested_line(lang, &outcome);
                         let _ = messages.send(Message::Note(note));
                         let accepted = outcome.is_ok();
                         let _ = messages
@@ -381,12 +383,12 @@ impl<P: Platform> Driver<P> {
                     });
                 }
                 Action::Notify(notice) => {
-                    let (title, body) = crate::text::notice(&notice);
+                    let (title, body) = crate::text::notice_in(self.lang, &notice);
                     let _ = self.log.line(&format!("🔔 {title}: {body}"));
                     self.notifier.notify(&notice);
                 }
                 Action::Log(note) => {
-                    let _ = self.log.line(&crate::text::log_note(&note));
+                    let _ = self.log.line(&crate::text::log_note_in(self.lang, &note));
                 }
                 Action::Exit => exit = true,
             }
@@ -412,7 +414,9 @@ impl<P: Platform> Driver<P> {
     fn publish(&mut self) -> StatusReport {
         let status = self.sup.status();
         if self.last_status.as_ref() != Some(&status) {
-            if let Some(line) = crate::text::transition_line(self.last_status.as_ref(), &status) {
+            for line in
+                crate::text::transition_lines_in(self.lang, self.last_status.as_ref(), &status)
+            {
                 let _ = self.log.line(&line);
             }
             self.last_status = Some(status.clone());
@@ -440,6 +444,7 @@ impl<P: Platform> Driver<P> {
     fn report(&self, status: &Status) -> StatusReport {
         StatusReport {
             ray: self.ray_in_use.clone(),
+            summary: crate::text::summary_in(self.lang, status),
             ..StatusReport::new(
                 status,
                 self.worker.as_ref().map(|w| w.pid()),
@@ -491,14 +496,11 @@ impl<P: Platform> Driver<P> {
                 self.sup.handle_event(now(), event)
             }
             Message::RayInUse(ray) => {
-                let line = match &ray {
-                    Some(ray) => format!(
-                        "🐍 Ray: {} ({})",
-                        ray.path,
-                        ray.version.as_deref().unwrap_or("version unknown")
-                    ),
-                    None => "🐍 Ray: not found".to_string(),
-                };
+                let line = crate::text::ray_in_use_line(
+                    self.lang,
+                    ray.as_ref()
+                        .map(|ray| (ray.path.as_str(), ray.version.as_deref())),
+                );
                 let _ = self.log.line(&line);
                 self.ray_in_use = ray;
             }
@@ -511,7 +513,7 @@ impl<P: Platform> Driver<P> {
                 reply,
             } => {
                 let message = outcome.err().map(|why| {
-                    let words = crate::text::setting_not_saved(crate::text::Lang::En, key, &why);
+                    let words = crate::text::setting_not_saved(self.lang, key, &why);
                     let _ = self.log.line(&format!("⚠️ {words}"));
                     words
                 });
@@ -574,13 +576,13 @@ impl<P: Platform> Driver<P> {
         let event = match event {
             SystemEvent::WillSleep => {
                 self.will_sleeps_seen += 1;
-                let _ = self.log.line("💤 The machine is going to sleep");
+                let _ = self.log.line(&crate::text::going_to_sleep_line(self.lang));
                 Event::WillSleep
             }
             SystemEvent::Woke { slept_secs } => {
                 let _ = self
                     .log
-                    .line(&format!("☀️ The machine woke after {slept_secs} s asleep"));
+                    .line(&crate::text::woke_line(self.lang, slept_secs));
                 Event::Woke { slept_secs }
             }
         };

@@ -309,7 +309,7 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
         service::terminated()
     };
     let prepared = service::prepare(&paths)?;
-    let lang = Lang::detect();
+    let lang = Lang::current();
     let machine_cpus = service::machine_cpus();
 
     #[allow(unused_mut)]
