@@ -176,6 +176,9 @@ pub fn summary(status: &Status) -> String {
 /// [`summary`] in `lang`. Only words quoted from Ray or the OS (a crash's last line, an OS
 /// error) stay as they were said.
 pub fn summary_in(lang: Lang, status: &Status) -> String {
+    if let Some(line) = demo_summary(lang, status) {
+        return line;
+    }
     if lang == Lang::Es {
         return summary_es(status);
     }
@@ -1050,6 +1053,60 @@ pub fn setting_not_saved(lang: Lang, key: &str, why: &str) -> String {
             "Hecho, pero no se pudo guardar `{key}` ({why}): vale hasta que BitTrader Worker \
              se cierre. Libera espacio en el disco o corrige los permisos de la carpeta."
         ),
+    }
+}
+
+// ----- first run: the demo head, and where to set a real one (issue 10, item 9) -----
+
+/// While the head is the built-in demo head, the state line says it is a local demo (an
+/// address on 127.0.0.1 tells a newcomer nothing); `None` for a real head or a state whose
+/// line says nothing of the head.
+fn demo_summary(lang: Lang, status: &Status) -> Option<String> {
+    if !status.demo {
+        return None;
+    }
+    let cpus = cpu_count(status.worker_cpus.unwrap_or(status.cpus));
+    Some(match (lang, status.phase) {
+        (Lang::En, Phase::Checking) => "Demo: starting a local practice head".to_string(),
+        (Lang::Es, Phase::Checking) => "Demo: arrancando un head de práctica local".to_string(),
+        (Lang::En, Phase::Starting) => format!("Demo: joining a local practice head with {cpus}"),
+        (Lang::Es, Phase::Starting) => {
+            format!("Demo: uniéndose a un head de práctica local con {cpus}")
+        }
+        (Lang::En, Phase::Connected) => {
+            format!("Demo: connected to a local practice head · {cpus}")
+        }
+        (Lang::Es, Phase::Connected) => {
+            format!("Demo: conectado a un head de práctica local · {cpus}")
+        }
+        (Lang::En, Phase::Reconnecting) => {
+            "Demo: reconnecting to the local practice head".to_string()
+        }
+        (Lang::Es, Phase::Reconnecting) => {
+            "Demo: reconectando con el head de práctica local".to_string()
+        }
+        _ => return None,
+    })
+}
+
+/// The menu's words about the head: setting one, finding one, its dashboard.
+#[derive(Debug)]
+pub struct HeadWords {
+    /// The first item while no real head is set (opens the address prompt).
+    pub set_head: &'static str,
+}
+
+/// [`HeadWords`] in `lang`.
+pub fn head_words(lang: Lang) -> &'static HeadWords {
+    const EN_HEAD: HeadWords = HeadWords {
+        set_head: "Set your head address…",
+    };
+    const ES_HEAD: HeadWords = HeadWords {
+        set_head: "Configura la dirección de tu head…",
+    };
+    match lang {
+        Lang::En => &EN_HEAD,
+        Lang::Es => &ES_HEAD,
     }
 }
 

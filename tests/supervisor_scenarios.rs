@@ -735,3 +735,17 @@ fn a_tailscale_head_is_started_on_only_after_a_probe_asked_for_a_start() {
         }
     }
 }
+
+#[test]
+fn the_demo_head_is_a_demo_until_a_real_head_is_set() {
+    let t0 = std::time::Instant::now();
+    let demo: bittrader_worker::model::HeadAddress = "127.0.0.1:33421".parse().expect("head");
+    let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
+        .with_demo_head(Some(demo));
+    assert!(sup.status().demo, "{:?}", sup.status());
+    sup.handle_event(t0, Event::User(UserCommand::SetHead(head())));
+    assert!(!sup.status().demo, "{:?}", sup.status());
+    // A configured head is never the demo.
+    let sup = Supervisor::new(Settings::default(), Some(head()), 2, false, t0);
+    assert!(!sup.status().demo);
+}

@@ -146,6 +146,10 @@ pub struct Status {
     /// newest) and the step under way.
     #[serde(default)]
     pub ray_install: Option<RayInstall>,
+    /// The head is the built-in demo head (a throwaway local one, joined while no head is
+    /// configured): the menu says so and offers to set a real head first.
+    #[serde(default)]
+    pub demo: bool,
 }
 
 /// An install of Ray from the app, under way.
@@ -173,6 +177,7 @@ impl Default for Status {
             mobile: false,
             holding_sleep: false,
             ray_install: None,
+            demo: false,
         }
     }
 }

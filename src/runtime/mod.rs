@@ -189,11 +189,12 @@ pub async fn run<P: Platform>(
     }
     let sup = Supervisor::new(
         settings,
-        config.head.clone().or(demo_head),
+        config.head.clone().or(demo_head.clone()),
         config.cpus,
         config.paused,
         Instant::now().into_std(),
-    );
+    )
+    .with_demo_head(demo_head);
     let platform = Arc::new(platform);
     let (messages_tx, mut messages_rx) = mpsc::unbounded_channel::<Message>();
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel::<WorkerReport>();

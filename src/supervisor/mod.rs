@@ -144,6 +144,8 @@ pub struct Supervisor {
     next_drain: u64,
     /// An install of Ray the user asked for, under way; no worker starts meanwhile.
     ray_install: Option<RayInstall>,
+    /// The built-in demo head joined while no head is configured (never saved).
+    demo_head: Option<HeadAddress>,
     timers: Timers,
     actions: VecDeque<Action>,
 }
@@ -187,9 +189,17 @@ impl Supervisor {
             notices: NotificationGate::default(),
             next_drain: 0,
             ray_install: None,
+            demo_head: None,
             timers,
             actions: VecDeque::new(),
         }
+    }
+
+    /// Says that `demo` is the built-in demo head (a throwaway local one, started because no
+    /// head is configured): while it is the head, the status says so ([`Status::demo`]).
+    pub fn with_demo_head(mut self, demo: Option<HeadAddress>) -> Self {
+        self.demo_head = demo;
+        self
     }
 
     /// Feeds one fact.
@@ -336,6 +346,7 @@ impl Supervisor {
             mobile: self.settings.laptop.mobile,
             holding_sleep: self.timers.is_set(Timer::SleepHold),
             ray_install: self.ray_install.clone(),
+            demo: self.demo_head.is_some() && self.head == self.demo_head,
         }
     }
 

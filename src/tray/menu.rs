@@ -125,6 +125,15 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
             None => text::summary_in(lang, status),
         },
     }];
+    // Until a real head is set (the demo head, or none), setting one is what the menu offers
+    // first; afterwards it sits with the other settings.
+    let first_run = needs_a_head(status);
+    if first_run {
+        entries.push(Entry::Action {
+            id: ids::HEAD.to_string(),
+            text: text::head_words(lang).set_head.to_string(),
+        });
+    }
     if let Some(version) = ray_install_offer(status) {
         entries.push(Entry::Action {
             id: ids::INSTALL_RAY.to_string(),
@@ -185,10 +194,12 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         text: format!("{} ({})", words.cpus, status.cpus),
         entries: cpus,
     });
-    entries.push(Entry::Action {
-        id: ids::HEAD.to_string(),
-        text: words.head_address.to_string(),
-    });
+    if !first_run {
+        entries.push(Entry::Action {
+            id: ids::HEAD.to_string(),
+            text: words.head_address.to_string(),
+        });
+    }
     entries.push(Entry::Separator);
     entries.push(Entry::Action {
         id: ids::OPEN_LOG.to_string(),
@@ -208,6 +219,11 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         text: words.quit.to_string(),
     });
     entries
+}
+
+/// No real head is set: the demo head is joined, or none is.
+pub fn needs_a_head(status: &Status) -> bool {
+    status.demo || status.head.is_none()
 }
 
 /// Whether the menu offers to install Ray, and which version (`Some(None)`: the head's or the
@@ -403,6 +419,49 @@ mod tests {
             line.starts_with("Error:") && line.contains("2.51.2") && line.contains("setup"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn the_demo_head_is_called_a_demo_and_setting_a_head_comes_first() {
+        let mut demo = status(Phase::Connected);
+        demo.head = Some("127.0.0.1:33421".parse().expect("head"));
+        demo.worker_cpus = Some(2);
+        demo.demo = true;
+        for (lang, state, set) in [
+            (
+                Lang::En,
+                "Demo: connected to a local practice head · 2 CPUs",
+                "Set your head address…",
+            ),
+            (
+                Lang::Es,
+                "Demo: conectado a un head de práctica local · 2 CPUs",
+                "Configura la dirección de tu head…",
+            ),
+        ] {
+            let menu = model(&demo, &Extras::default(), 4, lang);
+            assert_eq!(text_of(&menu, ids::STATE).as_deref(), Some(state));
+            // Right under the state line, and only once.
+            assert_eq!(menu[1].id(), Some(ids::HEAD));
+            assert_eq!(text_of(&menu, ids::HEAD).as_deref(), Some(set));
+            assert_eq!(shape(&menu).iter().filter(|id| *id == ids::HEAD).count(), 1);
+        }
+        // No head at all (the demo head could not start): the same offer.
+        let mut none = status(Phase::Error);
+        none.head = None;
+        none.fault = Some(Fault::NoHead);
+        assert_eq!(
+            model(&none, &Extras::default(), 4, Lang::En)[1].id(),
+            Some(ids::HEAD)
+        );
+        // A real head: the state names it, and the head item sits with the settings.
+        let real = model(&status(Phase::Connected), &Extras::default(), 4, Lang::En);
+        assert_eq!(
+            text_of(&real, ids::STATE).as_deref(),
+            Some("Connected to 100.64.0.1:6379 · 10 CPUs")
+        );
+        assert_ne!(real[1].id(), Some(ids::HEAD));
+        assert_eq!(text_of(&real, ids::HEAD).as_deref(), Some("Head address…"));
     }
 
     #[test]

@@ -503,9 +503,11 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
 /// supervisor (nothing is saved) and the reason shown in an error dialog.
 fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) {
     let words = text::menu_words(lang);
+    // The demo head's loopback address is no suggestion for a real one.
     let current = current
         .head
         .as_ref()
+        .filter(|_| !current.demo)
         .map(|h| h.to_string())
         .unwrap_or_default();
     let requests = requests.clone();
