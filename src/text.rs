@@ -1094,15 +1094,19 @@ fn demo_summary(lang: Lang, status: &Status) -> Option<String> {
 pub struct HeadWords {
     /// The first item while no real head is set (opens the address prompt).
     pub set_head: &'static str,
+    /// Opens the head's Ray dashboard in the browser (shown while it answers).
+    pub open_dashboard: &'static str,
 }
 
 /// [`HeadWords`] in `lang`.
 pub fn head_words(lang: Lang) -> &'static HeadWords {
     const EN_HEAD: HeadWords = HeadWords {
         set_head: "Set your head address…",
+        open_dashboard: "Open Ray dashboard",
     };
     const ES_HEAD: HeadWords = HeadWords {
         set_head: "Configura la dirección de tu head…",
+        open_dashboard: "Abrir el panel de Ray",
     };
     match lang {
         Lang::En => &EN_HEAD,

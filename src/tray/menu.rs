@@ -113,6 +113,8 @@ pub mod ids {
     pub const QUIT: &str = "quit";
     /// Installs Ray (shown when Ray is missing or its version is refused).
     pub const INSTALL_RAY: &str = "install-ray";
+    /// Opens the head's Ray dashboard (shown while it answers).
+    pub const DASHBOARD: &str = "dashboard";
 }
 
 /// The menu for this status.
@@ -181,6 +183,12 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
             text: words.pause_after_tasks.to_string(),
         });
     }
+    if dashboard_url(status, extras).is_some() {
+        entries.push(Entry::Action {
+            id: ids::DASHBOARD.to_string(),
+            text: text::head_words(lang).open_dashboard.to_string(),
+        });
+    }
     let cpus = (1..=machine_cpus.max(1))
         .map(|n| Entry::Check {
             id: format!("{}{n}", ids::CPU_PREFIX),
@@ -219,6 +227,15 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         text: words.quit.to_string(),
     });
     entries
+}
+
+/// The head's dashboard page, while it answers: the cluster line comes from it (the tray asks
+/// it for the cluster's size, and nothing else polls it). It binds 127.0.0.1 unless the head
+/// runs with `--dashboard-host=0.0.0.0`, so for most remote heads there is none.
+pub fn dashboard_url(status: &Status, extras: &Extras) -> Option<String> {
+    extras.cluster?;
+    let head = status.head.as_ref()?;
+    Some(crate::dashboard::page_url(&head.host))
 }
 
 /// No real head is set: the demo head is joined, or none is.
@@ -462,6 +479,42 @@ mod tests {
         );
         assert_ne!(real[1].id(), Some(ids::HEAD));
         assert_eq!(text_of(&real, ids::HEAD).as_deref(), Some("Head address…"));
+    }
+
+    #[test]
+    fn the_dashboard_item_shows_only_while_the_dashboard_answers() {
+        let s = status(Phase::Connected);
+        let silent = model(&s, &Extras::default(), 4, Lang::En);
+        assert_eq!(text_of(&silent, ids::DASHBOARD), None);
+        assert_eq!(dashboard_url(&s, &Extras::default()), None);
+        let answering = Extras {
+            cluster: Some((12.0, 2)),
+            ..Extras::default()
+        };
+        let menu = model(&s, &answering, 4, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::DASHBOARD).as_deref(),
+            Some("Open Ray dashboard")
+        );
+        assert_eq!(
+            dashboard_url(&s, &answering).as_deref(),
+            Some("http://100.64.0.1:8265")
+        );
+        // Not a request to the supervisor: the tray opens it.
+        assert_eq!(command_for(ids::DASHBOARD, &s), None);
+        // After Contribute, which stays the first item that can be clicked.
+        let at = |id: &str| shape(&menu).iter().position(|s| s == id);
+        assert!(at(ids::CONTRIBUTE) < at(ids::DASHBOARD));
+        let mut v6 = s.clone();
+        v6.head = Some("[fd7a:115c:a1e0::1]:6379".parse().expect("head"));
+        assert_eq!(
+            dashboard_url(&v6, &answering).as_deref(),
+            Some("http://[fd7a:115c:a1e0::1]:8265")
+        );
+        assert_eq!(
+            text_of(&model(&s, &answering, 4, Lang::Es), ids::DASHBOARD).as_deref(),
+            Some("Abrir el panel de Ray")
+        );
     }
 
     #[test]

@@ -441,6 +441,10 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                     refresh = true;
                 } else if id == menu::ids::OPEN_LOG {
                     dialog::open(&log_file);
+                } else if id == menu::ids::DASHBOARD {
+                    if let Some(url) = menu::dashboard_url(current, &extras) {
+                        dialog::open_url(&url);
+                    }
                 } else if id == menu::ids::HEAD {
                     ask_for_head(current, &requests_tx, lang);
                 } else if id == menu::ids::LOGIN {
