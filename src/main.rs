@@ -52,6 +52,8 @@ enum Command {
     },
     /// Stop the worker cleanly and quit the running instance.
     Quit,
+    /// List the machines of your tailnet whose Ray port (6379) answers: heads to join.
+    FindHeads,
     /// Install Ray into ~/.bittrader_worker/.venv (the head's version when it can be asked).
     Setup {
         /// Install exactly this Ray version (e.g. 2.60.0).
@@ -213,6 +215,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Cpus { n }) => send(&paths, Request::Cpus { cpus: n }),
         Some(Command::Head { address }) => head(&paths, address),
         Some(Command::Quit) => send(&paths, Request::Quit),
+        Some(Command::FindHeads) => find_heads(),
         Some(Command::Setup {
             ray_version,
             python,
@@ -269,6 +272,37 @@ fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
         }
         Err(other) => Err(other.into()),
         Ok(reply) => Ok(print_reply(&reply)),
+    }
+}
+
+/// `find-heads`: asks Tailscale and knocks on its peers' Ray port from this process, so it
+/// works whether or not the app runs.
+fn find_heads() -> anyhow::Result<ExitCode> {
+    use bittrader_worker::runtime::probe::{self, TailscaleCli};
+    let lang = Lang::current();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the search")?;
+    let tailscale = TailscaleCli::discover();
+    let found = runtime.block_on(probe::find_heads(
+        &tailscale,
+        bittrader_worker::model::DEFAULT_HEAD_PORT,
+    ));
+    match found {
+        Ok(heads) => {
+            for line in text::find_heads_report(lang, &heads) {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problem) => {
+            eprintln!(
+                "bittrader-worker: {}",
+                text::search_failed_words(lang, &problem)
+            );
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 

@@ -451,6 +451,13 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
                 "No se pudo instalar Ray".to_string(),
                 format!("{why} (detalles en el registro)"),
             ),
+            Notice::HeadFound { head } => (
+                "Un head de Ray en tu tailnet".to_string(),
+                format!(
+                    "{} ({}) responde. Elígelo en el menú (Head) para contribuir a él.",
+                    head.name, head.address
+                ),
+            ),
             Notice::LidClosed => (
                 "Tapa cerrada mientras contribuyes".to_string(),
                 "El Mac se dormirá y el head seguirá solo; reintentará aquí las tareas que se pierdan.".to_string(),
@@ -484,6 +491,13 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
         Notice::RayInstallFailed { why } => (
             "Ray could not be installed".to_string(),
             format!("{why} (details in the log)"),
+        ),
+        Notice::HeadFound { head } => (
+            "A Ray head on your tailnet".to_string(),
+            format!(
+                "{} ({}) answers. Choose it in the menu to contribute to it.",
+                head.name, head.address
+            ),
         ),
         Notice::LidClosed => (
             "Lid closed while contributing".to_string(),
@@ -1096,6 +1110,68 @@ pub struct HeadWords {
     pub set_head: &'static str,
     /// Opens the head's Ray dashboard in the browser (shown while it answers).
     pub open_dashboard: &'static str,
+    /// Starts a search for heads on the tailnet.
+    pub find_heads: &'static str,
+    /// The search is under way.
+    pub searching: &'static str,
+    /// The search found nothing.
+    pub none_found: &'static str,
+}
+
+// ----- heads found on the tailnet (issue 10, item 7) -----
+
+/// The Head submenu's title: "Head: 100.64.0.1:6379".
+pub fn head_menu_title(lang: Lang, head: Option<&crate::model::HeadAddress>) -> String {
+    match (lang, head) {
+        (_, Some(head)) => format!("Head: {head}"),
+        (Lang::En, None) => "Head: none".to_string(),
+        (Lang::Es, None) => "Head: ninguno".to_string(),
+    }
+}
+
+/// A head found on the tailnet, as a menu choice: "desktop (100.64.0.1:6379)"; on a first run
+/// (no head of the user's yet), "Join desktop (100.64.0.1:6379)".
+pub fn found_head_item(lang: Lang, head: &crate::model::FoundHead, first_run: bool) -> String {
+    match (lang, first_run) {
+        (_, false) => format!("{} ({})", head.name, head.address),
+        (Lang::En, true) => format!("Join {} ({})", head.name, head.address),
+        (Lang::Es, true) => format!("Unirse a {} ({})", head.name, head.address),
+    }
+}
+
+/// Why the tailnet could not be searched, in a few words.
+pub fn search_failed_words(lang: Lang, problem: &TailscaleProblem) -> String {
+    match (lang, problem) {
+        (Lang::En, TailscaleProblem::NotInstalled) => "Tailscale is not installed here",
+        (Lang::Es, TailscaleProblem::NotInstalled) => "Tailscale no está instalado aquí",
+        (Lang::En, TailscaleProblem::Stopped) => "Tailscale is stopped",
+        (Lang::Es, TailscaleProblem::Stopped) => "Tailscale está detenido",
+        (Lang::En, TailscaleProblem::NeedsLogin) => "Tailscale needs you to log in",
+        (Lang::Es, TailscaleProblem::NeedsLogin) => "Tailscale necesita que inicies sesión",
+        (Lang::En, _) => "Tailscale does not answer",
+        (Lang::Es, _) => "Tailscale no responde",
+    }
+    .to_string()
+}
+
+/// `bittrader-worker find-heads`'s lines: one per head found, then what to do; or that none
+/// answered.
+pub fn find_heads_report(lang: Lang, heads: &[crate::model::FoundHead]) -> Vec<String> {
+    if heads.is_empty() {
+        return vec![match lang {
+            Lang::En => "No machine of your tailnet answers on Ray's port.".to_string(),
+            Lang::Es => "Ninguna máquina de tu tailnet responde en el puerto de Ray.".to_string(),
+        }];
+    }
+    let mut lines: Vec<String> = heads
+        .iter()
+        .map(|head| format!("{}\t{}", head.address, head.name))
+        .collect();
+    lines.push(match lang {
+        Lang::En => "Join one with `bittrader-worker head ADDRESS`.".to_string(),
+        Lang::Es => "Únete a uno con `bittrader-worker head DIRECCIÓN`.".to_string(),
+    });
+    lines
 }
 
 /// [`HeadWords`] in `lang`.
@@ -1103,10 +1179,16 @@ pub fn head_words(lang: Lang) -> &'static HeadWords {
     const EN_HEAD: HeadWords = HeadWords {
         set_head: "Set your head address…",
         open_dashboard: "Open Ray dashboard",
+        find_heads: "Find heads on my tailnet",
+        searching: "Searching your tailnet…",
+        none_found: "No head answers on your tailnet",
     };
     const ES_HEAD: HeadWords = HeadWords {
         set_head: "Configura la dirección de tu head…",
         open_dashboard: "Abrir el panel de Ray",
+        find_heads: "Buscar heads en mi tailnet",
+        searching: "Buscando en tu tailnet…",
+        none_found: "Ningún head responde en tu tailnet",
     };
     match lang {
         Lang::En => &EN_HEAD,

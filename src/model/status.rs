@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{HeadAddress, Unreachable, WorkerFailure};
+use super::{FoundHead, HeadAddress, HeadSearch, Unreachable, WorkerFailure};
 
 /// A pause the supervisor chose by itself. It never overrides the user's own pause: the two
 /// are kept apart, and the worker runs only when neither holds.
@@ -67,6 +67,8 @@ pub enum Notice {
     RayInstalled { version: String },
     /// Installing Ray from the app failed: `why` is the installer's last word.
     RayInstallFailed { why: String },
+    /// First run with no head of the user's: exactly one head answered on the tailnet.
+    HeadFound { head: FoundHead },
 }
 
 /// A state that retrying cannot fix; it stays until the user acts.
@@ -150,6 +152,9 @@ pub struct Status {
     /// configured): the menu says so and offers to set a real head first.
     #[serde(default)]
     pub demo: bool,
+    /// The last search for heads on the tailnet, or the one under way (`None`: none yet).
+    #[serde(default)]
+    pub head_search: Option<HeadSearch>,
 }
 
 /// An install of Ray from the app, under way.
@@ -178,6 +183,7 @@ impl Default for Status {
             holding_sleep: false,
             ray_install: None,
             demo: false,
+            head_search: None,
         }
     }
 }

@@ -194,7 +194,8 @@ pub async fn run<P: Platform>(
         config.paused,
         Instant::now().into_std(),
     )
-    .with_demo_head(demo_head);
+    .with_demo_head(demo_head)
+    .with_first_run_search();
     let platform = Arc::new(platform);
     let (messages_tx, mut messages_rx) = mpsc::unbounded_channel::<Message>();
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel::<WorkerReport>();
@@ -382,6 +383,10 @@ impl<P: Platform> Driver<P> {
                         }
                         let _ = messages.send(Message::Event(Event::RayInstallEnded(outcome)));
                     });
+                }
+                Action::FindHeads => {
+                    let search = self.platform.find_heads();
+                    self.spawn_event(async move { Event::HeadsFound(search.await) });
                 }
                 Action::Notify(notice) => {
                     let (title, body) = crate::text::notice_in(self.lang, &notice);
@@ -757,6 +762,7 @@ fn apply_request(
         // A fact about the machine, not a setting: fed to the supervisor by the caller.
         Request::System { .. } => return Ok(None),
         Request::Quit => (UserCommand::Shutdown, None),
+        Request::FindHeads => (UserCommand::FindHeads, None),
         // Only a version goes on to pip's command line.
         Request::InstallRay { version } => {
             let version = match version {

@@ -115,6 +115,14 @@ pub mod ids {
     pub const INSTALL_RAY: &str = "install-ray";
     /// Opens the head's Ray dashboard (shown while it answers).
     pub const DASHBOARD: &str = "dashboard";
+    /// The Head submenu (once a head of the user's is set).
+    pub const HEAD_MENU: &str = "head-menu";
+    /// Searches the tailnet for heads.
+    pub const FIND_HEADS: &str = "find-heads";
+    /// What the search is doing or found nothing (a line that cannot be clicked).
+    pub const HEAD_SEARCH: &str = "head-search";
+    /// Prefix of the heads found: `found-head:100.64.0.1:6379`.
+    pub const FOUND_HEAD_PREFIX: &str = "found-head:";
 }
 
 /// The menu for this status.
@@ -135,6 +143,7 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
             id: ids::HEAD.to_string(),
             text: text::head_words(lang).set_head.to_string(),
         });
+        entries.extend(head_search_entries(status, lang, true));
     }
     if let Some(version) = ray_install_offer(status) {
         entries.push(Entry::Action {
@@ -203,9 +212,22 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         entries: cpus,
     });
     if !first_run {
-        entries.push(Entry::Action {
+        // The heads found first, then the prompt and the search.
+        let (mut head, rest): (Vec<Entry>, Vec<Entry>) = head_search_entries(status, lang, false)
+            .into_iter()
+            .partition(|entry| matches!(entry, Entry::Check { .. }));
+        if !head.is_empty() {
+            head.push(Entry::Separator);
+        }
+        head.push(Entry::Action {
             id: ids::HEAD.to_string(),
             text: words.head_address.to_string(),
+        });
+        head.extend(rest);
+        entries.push(Entry::Submenu {
+            id: ids::HEAD_MENU.to_string(),
+            text: text::head_menu_title(lang, status.head.as_ref()),
+            entries: head,
         });
     }
     entries.push(Entry::Separator);
@@ -236,6 +258,53 @@ pub fn dashboard_url(status: &Status, extras: &Extras) -> Option<String> {
     extras.cluster?;
     let head = status.head.as_ref()?;
     Some(crate::dashboard::page_url(&head.host))
+}
+
+/// The search for heads on the tailnet: the item that starts it (or a line while it runs),
+/// then each head found as a one-click choice (an action on a first run, a check item ticked
+/// for the head in use otherwise), or why nothing was found.
+fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entry> {
+    use crate::model::HeadSearch;
+    let words = text::head_words(lang);
+    let mut entries = Vec::new();
+    let info = |text: String| Entry::Info {
+        id: ids::HEAD_SEARCH.to_string(),
+        text,
+    };
+    if status.head_search == Some(HeadSearch::Searching) {
+        entries.push(info(words.searching.to_string()));
+        return entries;
+    }
+    entries.push(Entry::Action {
+        id: ids::FIND_HEADS.to_string(),
+        text: words.find_heads.to_string(),
+    });
+    match &status.head_search {
+        Some(HeadSearch::Found { heads }) if heads.is_empty() => {
+            entries.push(info(words.none_found.to_string()));
+        }
+        Some(HeadSearch::Found { heads }) => {
+            for head in heads {
+                let id = format!("{}{}", ids::FOUND_HEAD_PREFIX, head.address);
+                let label = text::found_head_item(lang, head, first_run);
+                entries.push(if first_run {
+                    Entry::Action { id, text: label }
+                } else {
+                    Entry::Check {
+                        id,
+                        text: label,
+                        checked: status.head.as_ref() == Some(&head.address),
+                        enabled: true,
+                    }
+                });
+            }
+        }
+        Some(HeadSearch::Failed { problem }) => {
+            entries.push(info(text::search_failed_words(lang, problem)));
+        }
+        Some(HeadSearch::Searching) | None => {}
+    }
+    entries
 }
 
 /// No real head is set: the demo head is joined, or none is.
@@ -282,6 +351,20 @@ pub fn command_for(id: &str, status: &Status) -> Option<Request> {
         ids::INSTALL_RAY => {
             ray_install_offer(status).map(|version| Request::InstallRay { version })
         }
+        ids::FIND_HEADS => Some(Request::FindHeads),
+        _ if id.starts_with(ids::FOUND_HEAD_PREFIX) => {
+            let address = id.strip_prefix(ids::FOUND_HEAD_PREFIX)?;
+            // Only an address the search found, in the form it was shown.
+            let found = match &status.head_search {
+                Some(crate::model::HeadSearch::Found { heads }) => {
+                    heads.iter().any(|head| head.address.to_string() == address)
+                }
+                _ => false,
+            };
+            found.then(|| Request::Head {
+                address: address.to_string(),
+            })
+        }
         _ => id
             .strip_prefix(ids::CPU_PREFIX)
             .and_then(|n| n.parse().ok())
@@ -326,6 +409,7 @@ mod tests {
                 Some(text.clone())
             }
             Entry::Check { id: i, text, .. } if i == id => Some(text.clone()),
+            Entry::Submenu { entries, .. } => text_of(entries, id),
             _ => None,
         })
     }
@@ -514,6 +598,101 @@ mod tests {
         assert_eq!(
             text_of(&model(&s, &answering, 4, Lang::Es), ids::DASHBOARD).as_deref(),
             Some("Abrir el panel de Ray")
+        );
+    }
+
+    fn found(name: &str, address: &str) -> crate::model::FoundHead {
+        crate::model::FoundHead {
+            name: name.to_string(),
+            address: address.parse().expect("head"),
+        }
+    }
+
+    fn submenu<'a>(entries: &'a [Entry], id: &str) -> Option<&'a [Entry]> {
+        entries.iter().find_map(|e| match e {
+            Entry::Submenu { id: i, entries, .. } if i == id => Some(entries.as_slice()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn heads_found_on_the_tailnet_are_one_click_choices() {
+        use crate::model::HeadSearch;
+        let heads = vec![
+            found("desktop", "100.64.0.1:6379"),
+            found("nas", "100.64.0.7:6379"),
+        ];
+        // A head of the user's: the Head submenu lists them, the one in use ticked.
+        let mut s = status(Phase::Connected);
+        s.head_search = Some(HeadSearch::Found {
+            heads: heads.clone(),
+        });
+        let menu = model(&s, &Extras::default(), 4, Lang::En);
+        let head = submenu(&menu, ids::HEAD_MENU).expect("the Head submenu");
+        assert_eq!(
+            shape(head),
+            [
+                "found-head:100.64.0.1:6379",
+                "found-head:100.64.0.7:6379",
+                "-",
+                ids::HEAD,
+                ids::FIND_HEADS
+            ]
+        );
+        assert_eq!(checked(&menu, "found-head:100.64.0.1:6379"), Some(true));
+        assert_eq!(checked(&menu, "found-head:100.64.0.7:6379"), Some(false));
+        assert_eq!(
+            command_for("found-head:100.64.0.7:6379", &s),
+            Some(Request::Head {
+                address: "100.64.0.7:6379".into()
+            })
+        );
+        // Only what the search found.
+        assert_eq!(command_for("found-head:203.0.113.9:6379", &s), None);
+        assert_eq!(command_for(ids::FIND_HEADS, &s), Some(Request::FindHeads));
+
+        // The demo head: setting a head, the search and its finds come first.
+        let mut demo = s.clone();
+        demo.demo = true;
+        demo.head = Some("127.0.0.1:33421".parse().expect("head"));
+        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        assert_eq!(
+            shape(&menu)[..5],
+            [
+                ids::STATE,
+                ids::HEAD,
+                ids::FIND_HEADS,
+                "found-head:100.64.0.1:6379",
+                "found-head:100.64.0.7:6379"
+            ]
+        );
+        assert_eq!(
+            text_of(&menu, "found-head:100.64.0.1:6379").as_deref(),
+            Some("Join desktop (100.64.0.1:6379)")
+        );
+        assert_eq!(submenu(&menu, ids::HEAD_MENU), None);
+
+        // While searching, a line instead of the item; then nothing found, or why.
+        demo.head_search = Some(HeadSearch::Searching);
+        let menu = model(&demo, &Extras::default(), 4, Lang::Es);
+        assert_eq!(
+            text_of(&menu, ids::HEAD_SEARCH).as_deref(),
+            Some("Buscando en tu tailnet…")
+        );
+        assert_eq!(text_of(&menu, ids::FIND_HEADS), None);
+        demo.head_search = Some(HeadSearch::Found { heads: Vec::new() });
+        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::HEAD_SEARCH).as_deref(),
+            Some("No head answers on your tailnet")
+        );
+        demo.head_search = Some(HeadSearch::Failed {
+            problem: TailscaleProblem::Stopped,
+        });
+        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::HEAD_SEARCH).as_deref(),
+            Some("Tailscale is stopped")
         );
     }
 
