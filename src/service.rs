@@ -154,12 +154,12 @@ pub async fn serve(
     )
     .await
     {
-        worker::Orphan::Stopped { pid } => startup_lines.push(format!(
-            "🧹 Stopped the worker (pid {pid}) left behind by an earlier run"
-        )),
-        worker::Orphan::Stale { pid } => startup_lines.push(format!(
-            "Left pid {pid} alone: it is no longer the worker an earlier run started"
-        )),
+        worker::Orphan::Stopped { pid } => {
+            startup_lines.push(crate::text::orphan_line(lang, pid, true))
+        }
+        worker::Orphan::Stale { pid } => {
+            startup_lines.push(crate::text::orphan_line(lang, pid, false))
+        }
         worker::Orphan::None => {}
     }
     // A demo head a crash of ours left running (the instance lock makes it no other's).
@@ -176,9 +176,7 @@ pub async fn serve(
         match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &head_files)).await {
             Ok(Ok(head)) => Some(head),
             Ok(Err(e)) => {
-                startup_lines.push(format!(
-                    "No head is configured and the demo head could not start: {e:#}"
-                ));
+                startup_lines.push(crate::text::demo_head_failed_line(lang, &format!("{e:#}")));
                 None
             }
             Err(_) => None,

@@ -919,6 +919,96 @@ pub fn drain_requested_line(lang: Lang, outcome: &Result<(), String>) -> String 
     }
 }
 
+/// A worker an earlier run left behind was stopped (`stopped`), or pid `pid` was left alone
+/// because it is no longer that worker.
+pub fn orphan_line(lang: Lang, pid: u32, stopped: bool) -> String {
+    match (lang, stopped) {
+        (Lang::En, true) => {
+            format!("🧹 Stopped the worker (pid {pid}) left behind by an earlier run")
+        }
+        (Lang::Es, true) => {
+            format!("🧹 Detenido el worker (pid {pid}) que dejó una ejecución anterior")
+        }
+        (Lang::En, false) => {
+            format!("Left pid {pid} alone: it is no longer the worker an earlier run started")
+        }
+        (Lang::Es, false) => format!(
+            "Se deja en paz el pid {pid}: ya no es el worker que inició una ejecución anterior"
+        ),
+    }
+}
+
+/// No head is configured and the demo head could not start (`why`: the error's own words).
+pub fn demo_head_failed_line(lang: Lang, why: &str) -> String {
+    match lang {
+        Lang::En => format!("No head is configured and the demo head could not start: {why}"),
+        Lang::Es => format!(
+            "No hay ningún head configurado y el head de demostración no pudo arrancar: {why}"
+        ),
+    }
+}
+
+/// Installing Ray from the app failed (`why`: the installer's last word).
+pub fn install_failed_line(lang: Lang, why: &str) -> String {
+    match lang {
+        Lang::En => format!("📦 Installing Ray failed: {why}"),
+        Lang::Es => format!("📦 Falló la instalación de Ray: {why}"),
+    }
+}
+
+/// What a hand edit of config.toml came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigEdit<'a> {
+    /// The file does not read (`problem`: what is wrong, naming the key).
+    Invalid(&'a str),
+    /// The file was removed.
+    Removed,
+    /// The file reads again after a problem.
+    ReadableAgain,
+    /// `head` was removed from the file.
+    HeadRemoved,
+    /// These settings (`key = value, …`) were applied.
+    Applied(&'a str),
+    /// These keys take effect at the next start.
+    AtRestart(&'a str),
+}
+
+/// The log line for a hand edit of config.toml.
+pub fn config_edit_line(lang: Lang, edit: ConfigEdit<'_>) -> String {
+    match (lang, edit) {
+        (Lang::En, ConfigEdit::Invalid(problem)) => format!(
+            "⚠️ {problem}: this edit is not applied; the running settings stay as they were"
+        ),
+        (Lang::Es, ConfigEdit::Invalid(problem)) => format!(
+            "⚠️ {problem}: este cambio no se aplica; los ajustes en uso siguen como estaban"
+        ),
+        (Lang::En, ConfigEdit::Removed) => "⚠️ config.toml was removed: the running settings \
+             stay; the next change from the menu or the CLI writes it again"
+            .to_string(),
+        (Lang::Es, ConfigEdit::Removed) => "⚠️ Se borró config.toml: los ajustes en uso se \
+             mantienen; el próximo cambio desde el menú o la CLI lo vuelve a escribir"
+            .to_string(),
+        (Lang::En, ConfigEdit::ReadableAgain) => "✏️ config.toml is readable again".to_string(),
+        (Lang::Es, ConfigEdit::ReadableAgain) => "✏️ config.toml vuelve a poder leerse".to_string(),
+        (Lang::En, ConfigEdit::HeadRemoved) => "✏️ config.toml: `head` removed; the worker \
+             keeps its head until BitTrader Worker restarts"
+            .to_string(),
+        (Lang::Es, ConfigEdit::HeadRemoved) => "✏️ config.toml: se quitó `head`; el worker \
+             mantiene su head hasta que BitTrader Worker se reinicie"
+            .to_string(),
+        (Lang::En, ConfigEdit::Applied(what)) => format!("✏️ config.toml edited: {what} applied"),
+        (Lang::Es, ConfigEdit::Applied(what)) => {
+            format!("✏️ config.toml editado: aplicado {what}")
+        }
+        (Lang::En, ConfigEdit::AtRestart(keys)) => {
+            format!("✏️ config.toml edited: {keys} take effect when BitTrader Worker restarts")
+        }
+        (Lang::Es, ConfigEdit::AtRestart(keys)) => {
+            format!("✏️ config.toml editado: {keys} se aplica cuando BitTrader Worker se reinicie")
+        }
+    }
+}
+
 /// The labels of `bittrader-worker status` (its lines besides the summary).
 #[derive(Debug)]
 pub struct StatusLabels {
@@ -1282,6 +1372,61 @@ mod tests {
             machine_line(Lang::Es, true, "MacBookAir10,1"),
             "📱 Worker Móvil Detectado (MacBookAir10,1)"
         );
+    }
+
+    #[test]
+    fn every_log_line_has_its_own_spanish() {
+        let pairs = |f: &dyn Fn(Lang) -> String| (f(Lang::En), f(Lang::Es));
+        let mut all = vec![
+            pairs(&daemon_started_line),
+            pairs(&|l| machine_line(l, false, "iMac21,1")),
+            pairs(&|l| ray_in_use_line(l, None)),
+            pairs(&|l| ray_in_use_line(l, Some(("/opt/ray", None)))),
+            pairs(&going_to_sleep_line),
+            pairs(&|l| woke_line(l, 40)),
+            pairs(&|l| drain_requested_line(l, &Ok(()))),
+            pairs(&|l| drain_requested_line(l, &Err("x".into()))),
+            pairs(&|l| orphan_line(l, 7, true)),
+            pairs(&|l| orphan_line(l, 7, false)),
+            pairs(&|l| demo_head_failed_line(l, "x")),
+            pairs(&|l| install_failed_line(l, "x")),
+            pairs(&|l| startup_failed_line_in(l, "x")),
+        ];
+        for edit in [
+            ConfigEdit::Invalid("x"),
+            ConfigEdit::Removed,
+            ConfigEdit::ReadableAgain,
+            ConfigEdit::HeadRemoved,
+            ConfigEdit::Applied("cpus = 2"),
+            ConfigEdit::AtRestart("mode"),
+        ] {
+            all.push(pairs(&|l| config_edit_line(l, edit)));
+        }
+        for deadline in [true, false] {
+            let note = LogNote::DrainEnded {
+                tasks_finished: deadline,
+                deadline_secs: 60,
+            };
+            all.push(pairs(&|l| log_note_in(l, &note)));
+        }
+        for phase in [
+            Phase::Checking,
+            Phase::Starting,
+            Phase::Connected,
+            Phase::Disconnecting,
+            Phase::Disconnected,
+            Phase::Reconnecting,
+            Phase::Stopping,
+            Phase::Paused,
+            Phase::ShuttingDown,
+            Phase::Draining,
+        ] {
+            let s = status(phase);
+            all.push(pairs(&|l| transition_lines_in(l, None, &s).join(" / ")));
+        }
+        for (en, es) in &all {
+            assert_tidy_and_translated(en, es);
+        }
     }
 
     #[test]

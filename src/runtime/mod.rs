@@ -32,7 +32,7 @@ use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
 };
-use crate::text::Lang;
+use crate::text::{config_edit_line, ConfigEdit, Lang};
 use control::{Pending, Reply, Request, StatusReport};
 use log::RotatingLog;
 pub use platform::{Platform, SystemPlatform, WorkerHandle};
@@ -367,6 +367,7 @@ impl<P: Platform> Driver<P> {
                 },
                 Action::InstallRay { version } => {
                     let messages = self.messages.clone();
+                    let lang = self.lang;
                     let (steps_tx, mut steps_rx) = mpsc::unbounded_channel();
                     let install = self.platform.install_ray(version, steps_tx);
                     let progress = messages.clone();
@@ -379,7 +380,7 @@ impl<P: Platform> Driver<P> {
                         let outcome = install.await;
                         if let Err(why) = &outcome {
                             let _ = messages
-                                .send(Message::Note(format!("📦 Installing Ray failed: {why}")));
+                                .send(Message::Note(crate::text::install_failed_line(lang, why)));
                         }
                         let _ = messages.send(Message::Event(Event::RayInstallEnded(outcome)));
                     });
@@ -659,9 +660,9 @@ impl<P: Platform> Driver<P> {
         let new = match reading {
             FileReading::Invalid(problem) => {
                 if self.file_problem.as_ref() != Some(&problem) {
-                    let _ = self.log.line(&format!(
-                        "⚠️ {problem}: this edit is not applied; the running settings stay as they were"
-                    ));
+                    let _ = self
+                        .log
+                        .line(&config_edit_line(self.lang, ConfigEdit::Invalid(&problem)));
                     self.file_problem = Some(problem);
                 }
                 return;
@@ -669,10 +670,9 @@ impl<P: Platform> Driver<P> {
             FileReading::Missing => {
                 let problem = "config.toml was removed".to_string();
                 if self.file_problem.as_ref() != Some(&problem) {
-                    let _ = self.log.line(
-                        "⚠️ config.toml was removed: the running settings stay; the next change \
-                         from the menu or the CLI writes it again",
-                    );
+                    let _ = self
+                        .log
+                        .line(&config_edit_line(self.lang, ConfigEdit::Removed));
                     self.file_problem = Some(problem);
                 }
                 return;
@@ -680,7 +680,9 @@ impl<P: Platform> Driver<P> {
             FileReading::Valid(config) => config,
         };
         if self.file_problem.take().is_some() {
-            let _ = self.log.line("✏️ config.toml is readable again");
+            let _ = self
+                .log
+                .line(&config_edit_line(self.lang, ConfigEdit::ReadableAgain));
         }
         let old = std::mem::replace(&mut self.file_config, new.clone());
         let mut applied = Vec::new();
@@ -693,10 +695,9 @@ impl<P: Platform> Driver<P> {
                     self.config.head = Some(head.clone());
                 }
                 None => {
-                    let _ = self.log.line(
-                        "✏️ config.toml: `head` removed; the worker keeps its head until \
-                         BitTrader Worker restarts",
-                    );
+                    let _ = self
+                        .log
+                        .line(&config_edit_line(self.lang, ConfigEdit::HeadRemoved));
                 }
             }
         }
@@ -717,17 +718,17 @@ impl<P: Platform> Driver<P> {
             self.config.paused = new.paused;
         }
         if !applied.is_empty() {
-            let _ = self.log.line(&format!(
-                "✏️ config.toml edited: {} applied",
-                applied.join(", ")
-            ));
+            let applied = applied.join(", ");
+            let _ = self
+                .log
+                .line(&config_edit_line(self.lang, ConfigEdit::Applied(&applied)));
         }
         let at_restart = settings_read_at_start(&old, &new);
         if !at_restart.is_empty() {
-            let _ = self.log.line(&format!(
-                "✏️ config.toml edited: {} take effect when BitTrader Worker restarts",
-                at_restart.join(", ")
-            ));
+            let keys = at_restart.join(", ");
+            let _ = self
+                .log
+                .line(&config_edit_line(self.lang, ConfigEdit::AtRestart(&keys)));
         }
     }
 }
