@@ -1009,6 +1009,14 @@ pub fn config_edit_line(lang: Lang, edit: ConfigEdit<'_>) -> String {
     }
 }
 
+/// The answer to `quit` once everything has stopped.
+pub fn stopped_reply(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "Stopped.",
+        Lang::Es => "Detenido.",
+    }
+}
+
 /// The labels of `bittrader-worker status` (its lines besides the summary).
 #[derive(Debug)]
 pub struct StatusLabels {

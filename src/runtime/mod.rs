@@ -409,7 +409,7 @@ impl<P: Platform> Driver<P> {
             for reply in self.quitting.drain(..) {
                 let _ = reply.send(Reply {
                     ok: true,
-                    message: Some("Stopped.".to_string()),
+                    message: Some(crate::text::stopped_reply(self.lang).to_string()),
                     report: Some(report.clone()),
                 });
             }
