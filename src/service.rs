@@ -199,7 +199,8 @@ pub async fn serve(
     .await
     .unwrap_or((crate::platform::FormFactor::Unknown, None));
     let mobile = machine::is_mobile(config.mode, form_factor);
-    let detail = model.unwrap_or_else(|| format!("{form_factor:?}"));
+    let detail =
+        model.unwrap_or_else(|| crate::text::form_factor_words(lang, form_factor).to_string());
     startup_lines.push(crate::text::machine_line(lang, mobile, &detail));
     let ray_log = Arc::new(Mutex::new(RotatingLog::new(
         paths.ray_log_file(),

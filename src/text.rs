@@ -871,6 +871,19 @@ pub fn machine_line(lang: Lang, mobile: bool, detail: &str) -> String {
     }
 }
 
+/// What kind of machine this is, for [`machine_line`] when its model is not known.
+pub fn form_factor_words(lang: Lang, form_factor: crate::platform::FormFactor) -> &'static str {
+    use crate::platform::FormFactor;
+    match (lang, form_factor) {
+        (Lang::En, FormFactor::Laptop) => "a laptop",
+        (Lang::En, FormFactor::Desktop) => "a desktop",
+        (Lang::En, FormFactor::Unknown) => "kind of machine unknown",
+        (Lang::Es, FormFactor::Laptop) => "un portátil",
+        (Lang::Es, FormFactor::Desktop) => "un equipo de sobremesa",
+        (Lang::Es, FormFactor::Unknown) => "tipo de equipo desconocido",
+    }
+}
+
 /// The `ray` the worker runs, or that none was found.
 pub fn ray_in_use_line(lang: Lang, ray: Option<(&str, Option<&str>)>) -> String {
     match (lang, ray) {
