@@ -36,12 +36,7 @@ pub fn http_get(
     path: &str,
     timeout: Duration,
 ) -> Result<String, DashboardError> {
-    // A bare IPv6 address needs brackets in a URL.
-    let url = if host.contains(':') {
-        format!("http://[{host}]:{port}{path}")
-    } else {
-        format!("http://{host}:{port}{path}")
-    };
+    let url = url(host, port, path);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
@@ -59,6 +54,20 @@ pub fn http_get(
         .with_config()
         .limit(BODY_LIMIT)
         .read_to_string()?)
+}
+
+/// `http://host:port/path` (a bare IPv6 address in brackets).
+pub fn url(host: &str, port: u16, path: &str) -> String {
+    if host.contains(':') {
+        format!("http://[{host}]:{port}{path}")
+    } else {
+        format!("http://{host}:{port}{path}")
+    }
+}
+
+/// The dashboard's page for people, on the head `host`: what "Open Ray dashboard" opens.
+pub fn page_url(host: &str) -> String {
+    url(host, DASHBOARD_PORT, "")
 }
 
 #[derive(Deserialize)]

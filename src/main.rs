@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use bittrader_worker::config::{self, Config, Paths};
 use bittrader_worker::runtime::control::{self, Reply, Request};
+use bittrader_worker::text::{self, Lang};
 use bittrader_worker::{demo, service, setup};
 
 #[derive(Parser)]
@@ -51,6 +52,8 @@ enum Command {
     },
     /// Stop the worker cleanly and quit the running instance.
     Quit,
+    /// List the machines of your tailnet whose Ray port (6379) answers: heads to join.
+    FindHeads,
     /// Install Ray into ~/.bittrader_worker/.venv (the head's version when it can be asked).
     Setup {
         /// Install exactly this Ray version (e.g. 2.60.0).
@@ -173,28 +176,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&reply.report)?);
             } else if let Some(report) = &reply.report {
-                println!("{}", report.summary);
+                let words = text::status_labels(Lang::current());
+                println!("{}", summary(report));
                 if let Some(pid) = report.worker_pid {
-                    println!("worker pid {pid}");
+                    println!("{} {pid}", words.worker_pid);
                 }
                 if let Some(ip) = &report.node_ip {
-                    println!("node ip {ip}");
+                    println!("{} {ip}", words.node_ip);
                 }
                 if let Some(ray) = &report.ray {
-                    let version = ray.version.as_deref().unwrap_or("version unknown");
-                    println!("ray {} ({version})", ray.path);
+                    let version = ray.version.as_deref().unwrap_or(words.version_unknown);
+                    println!("{} {} ({version})", words.ray, ray.path);
                 }
                 if let Some(status) = &report.status {
                     println!(
-                        "mode {}",
+                        "{} {}",
+                        words.mode,
                         if status.mobile {
-                            "mobile (laptop: battery policy on)"
+                            words.mobile
                         } else {
-                            "desktop"
+                            words.desktop
                         }
                     );
                 }
-                println!("log {}", report.log_file);
+                println!("{} {}", words.log, report.log_file);
             }
             Ok(exit_code(&reply))
         }
@@ -210,6 +215,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Cpus { n }) => send(&paths, Request::Cpus { cpus: n }),
         Some(Command::Head { address }) => head(&paths, address),
         Some(Command::Quit) => send(&paths, Request::Quit),
+        Some(Command::FindHeads) => find_heads(),
         Some(Command::Setup {
             ray_version,
             python,
@@ -269,6 +275,37 @@ fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `find-heads`: asks Tailscale and knocks on its peers' Ray port from this process, so it
+/// works whether or not the app runs.
+fn find_heads() -> anyhow::Result<ExitCode> {
+    use bittrader_worker::runtime::probe::{self, TailscaleCli};
+    let lang = Lang::current();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the search")?;
+    let tailscale = TailscaleCli::discover();
+    let found = runtime.block_on(probe::find_heads(
+        &tailscale,
+        bittrader_worker::model::DEFAULT_HEAD_PORT,
+    ));
+    match found {
+        Ok(heads) => {
+            for line in text::find_heads_report(lang, &heads) {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problem) => {
+            eprintln!(
+                "bittrader-worker: {}",
+                text::search_failed_words(lang, &problem)
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 fn login_item(
     paths: &Paths,
     action: LoginAction,
@@ -320,9 +357,18 @@ fn print_reply(reply: &Reply) -> ExitCode {
         }
     }
     if let Some(report) = &reply.report {
-        println!("{}", report.summary);
+        println!("{}", summary(report));
     }
     exit_code(reply)
+}
+
+/// The report's one line in this process's language (the running instance may have been
+/// started in another), worded here from its status when it has one.
+fn summary(report: &control::StatusReport) -> String {
+    match &report.status {
+        Some(status) => text::summary_in(Lang::current(), status),
+        None => report.summary.clone(),
+    }
 }
 
 fn exit_code(reply: &Reply) -> ExitCode {

@@ -70,8 +70,8 @@ pub fn note_startup(paths: &Paths, line: &str) {
 /// Tells the user why the app could not start, where they will see it with no terminal: a
 /// native alert (which waits until it is dismissed), `worker.log` and standard error.
 pub fn report_startup_failure(paths: Option<&Paths>, message: &str) {
-    let lang = crate::text::Lang::detect();
-    let line = crate::text::startup_failed_line(message);
+    let lang = crate::text::Lang::current();
+    let line = crate::text::startup_failed_line_in(lang, message);
     match paths {
         Some(paths) => note_startup(paths, &line),
         None => eprintln!("bittrader-worker: {line}"),
@@ -142,8 +142,11 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let (requests_tx, requests_rx) = requests;
     let LoadOutcome { config, notes, .. } = loaded;
-    // What loading the configuration found (an import of the old install) comes first.
-    let mut startup_lines = notes;
+    let lang = crate::text::Lang::current();
+    // The start itself, then what loading the configuration found (an import of the old
+    // install).
+    let mut startup_lines = vec![crate::text::daemon_started_line(lang)];
+    startup_lines.extend(notes);
     match worker::stop_orphan(
         &paths.worker_pid_file(),
         &SystemProcesses,
@@ -151,12 +154,12 @@ pub async fn serve(
     )
     .await
     {
-        worker::Orphan::Stopped { pid } => startup_lines.push(format!(
-            "🧹 Stopped the worker (pid {pid}) left behind by an earlier run"
-        )),
-        worker::Orphan::Stale { pid } => startup_lines.push(format!(
-            "Left pid {pid} alone: it is no longer the worker an earlier run started"
-        )),
+        worker::Orphan::Stopped { pid } => {
+            startup_lines.push(crate::text::orphan_line(lang, pid, true))
+        }
+        worker::Orphan::Stale { pid } => {
+            startup_lines.push(crate::text::orphan_line(lang, pid, false))
+        }
         worker::Orphan::None => {}
     }
     // A demo head a crash of ours left running (the instance lock makes it no other's).
@@ -173,9 +176,7 @@ pub async fn serve(
         match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &head_files)).await {
             Ok(Ok(head)) => Some(head),
             Ok(Err(e)) => {
-                startup_lines.push(format!(
-                    "No head is configured and the demo head could not start: {e:#}"
-                ));
+                startup_lines.push(crate::text::demo_head_failed_line(lang, &format!("{e:#}")));
                 None
             }
             Err(_) => None,
@@ -189,14 +190,18 @@ pub async fn serve(
             source,
         })?;
     let socket = paths.socket();
-    let form_factor = tokio::task::spawn_blocking(crate::platform::detect_form_factor)
-        .await
-        .unwrap_or(crate::platform::FormFactor::Unknown);
+    let (form_factor, model) = tokio::task::spawn_blocking(|| {
+        (
+            crate::platform::detect_form_factor(),
+            crate::platform::machine_model(),
+        )
+    })
+    .await
+    .unwrap_or((crate::platform::FormFactor::Unknown, None));
     let mobile = machine::is_mobile(config.mode, form_factor);
-    startup_lines.push(format!(
-        "💻 {} mode ({form_factor:?})",
-        if mobile { "Mobile" } else { "Desktop" }
-    ));
+    let detail =
+        model.unwrap_or_else(|| crate::text::form_factor_words(lang, form_factor).to_string());
+    startup_lines.push(crate::text::machine_line(lang, mobile, &detail));
     let ray_log = Arc::new(Mutex::new(RotatingLog::new(
         paths.ray_log_file(),
         runtime::LOG_MAX_BYTES,

@@ -220,6 +220,35 @@ impl TailscaleStatus {
             })
     }
 
+    /// The machines worth asking whether they are a Ray head: the online peers, each by its
+    /// name and first address (IPv4 first), sorted by name, at most `max` of them.
+    pub fn head_candidates(&self, max: usize) -> Vec<(String, IpAddr)> {
+        let mut candidates: Vec<(String, IpAddr)> = self
+            .peers
+            .iter()
+            .filter(|peer| peer.online)
+            .filter_map(|peer| {
+                let ip = peer
+                    .ips
+                    .iter()
+                    .find(|ip| ip.is_ipv4())
+                    .or_else(|| peer.ips.first())?;
+                let name = match peer.display_name() {
+                    "" => ip.to_string(),
+                    name => name.to_string(),
+                };
+                Some((name, *ip))
+            })
+            .collect();
+        candidates.sort_by(|a, b| {
+            a.0.to_lowercase()
+                .cmp(&b.0.to_lowercase())
+                .then(a.1.cmp(&b.1))
+        });
+        candidates.truncate(max);
+        candidates
+    }
+
     /// What Tailscale says about reaching the head, if anything explains a failure.
     ///
     /// - Stopped / NeedsLogin (NeedsMachineAuth counts as NeedsLogin): reported unless the
@@ -324,6 +353,31 @@ mod tests {
       "User": {"1": {"ID": 1, "LoginName": "me@example.com"}},
       "ClientVersion": null
     }"#;
+
+    #[test]
+    fn head_candidates_are_the_online_peers_by_name_at_most_max() {
+        let s = parse(CONSTRUCTED_RUNNING).unwrap();
+        // Jane's MacBook is offline, the NAS has no address; the desktop's IPv4 is asked.
+        assert_eq!(
+            s.head_candidates(64),
+            vec![("desktop".to_string(), "100.64.0.1".parse().unwrap())]
+        );
+        let mut many = s.clone();
+        many.peers = (0..100u8)
+            .map(|i| Peer {
+                host_name: format!("peer-{i:03}"),
+                dns_name: String::new(),
+                ips: vec![IpAddr::V4(Ipv4Addr::new(100, 64, 1, i))],
+                online: i % 3 != 0,
+            })
+            .collect();
+        let candidates = many.head_candidates(64);
+        assert_eq!(candidates.len(), 64);
+        assert!(candidates.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(candidates[0].0, "peer-001");
+        // A stopped Tailscale lists no peers.
+        assert!(parse(STOPPED).unwrap().head_candidates(64).is_empty());
+    }
 
     #[test]
     fn recorded_running_shortened() {

@@ -7,8 +7,9 @@ use crate::model::{
     AutoPause, Fault, LogNote, Notice, Phase, Status, TailscaleProblem, Unreachable, WorkerFailure,
 };
 
-/// The language of the menu, the tooltip and the notifications. The log stays in English, as
-/// the old daemon's did, so that it reads the same whoever looks at it.
+/// The language of everything the user reads: the menu, the tooltip, the notifications,
+/// `worker.log` and the CLI. One per process ([`Lang::current`]); in Spanish the log keeps the
+/// old bash daemon's phrases for the same events (its users were told to look for them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     /// English.
@@ -48,6 +49,13 @@ impl Lang {
             return Lang::from_locale(&locale);
         }
         Lang::En
+    }
+
+    /// This process's language: [`Lang::detect`], asked once and kept, so that the tray, the
+    /// log and the CLI of one process never disagree.
+    pub fn current() -> Lang {
+        static CURRENT: std::sync::OnceLock<Lang> = std::sync::OnceLock::new();
+        *CURRENT.get_or_init(Lang::detect)
     }
 }
 
@@ -168,6 +176,9 @@ pub fn summary(status: &Status) -> String {
 /// [`summary`] in `lang`. Only words quoted from Ray or the OS (a crash's last line, an OS
 /// error) stay as they were said.
 pub fn summary_in(lang: Lang, status: &Status) -> String {
+    if let Some(line) = demo_summary(lang, status) {
+        return line;
+    }
     if lang == Lang::Es {
         return summary_es(status);
     }
@@ -257,8 +268,20 @@ pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
 }
 
 /// The log line for a change from `previous` to `next`, or `None` when nothing worth a line
-/// changed (the same phase, the same fault).
+/// changed (the same phase, the same fault). English; see [`transition_lines_in`].
 pub fn transition_line(previous: Option<&Status>, next: &Status) -> Option<String> {
+    transition_lines_in(Lang::En, previous, next)
+        .into_iter()
+        .next()
+}
+
+/// The log lines for a change from `previous` to `next` in `lang` (none when nothing worth a
+/// line changed). In Spanish they are the old bash daemon's phrases for the same events
+/// (`🔗 Conectando a …`, `✅ Worker Móvil conectado al cluster con 10 CPUs`, `⚠️ No puedo
+/// contactar al Head (…).`); a Tailscale head that Tailscale vouches for but that does not
+/// answer gets a second line, as the old daemon wrote (`ℹ️ Tailscale conectado (…), pero ping
+/// falló.`).
+pub fn transition_lines_in(lang: Lang, previous: Option<&Status>, next: &Status) -> Vec<String> {
     if let Some(previous) = previous {
         // The worker's CPUs matter only while it is part of the cluster; a worker that is
         // going away changes nothing worth a line.
@@ -271,33 +294,118 @@ pub fn transition_line(previous: Option<&Status>, next: &Status) -> Option<Strin
             && previous.head == next.head
             && (next.phase != Phase::Disconnected || previous.unreachable == next.unreachable);
         if same {
-            return None;
+            return Vec::new();
         }
     }
+    let mut lines = vec![match lang {
+        Lang::En => transition_en(next),
+        Lang::Es => transition_es(next),
+    }];
+    if let Some(line) = tailscale_up_but_no_answer(lang, next) {
+        lines.push(line);
+    }
+    lines
+}
+
+fn transition_en(next: &Status) -> String {
     let head = next
         .head
         .as_ref()
         .map_or_else(|| "no head".to_string(), |h| h.to_string());
     let cpus = next.worker_cpus.unwrap_or(next.cpus);
-    let line = match next.phase {
+    match next.phase {
         Phase::Checking => format!("🔎 Checking the head {head}"),
         Phase::Starting => format!("🚀 Starting the worker: {} for {head}", cpu_count(cpus)),
         Phase::Connected => format!(
             "✅ Worker connected to the cluster with {}",
             cpu_count(cpus)
         ),
-        Phase::Disconnecting => format!("⚠️ {}", summary(next)),
-        Phase::Disconnected => format!("🔌 {}", summary(next)),
+        Phase::Disconnecting => format!("⚠️ {}", summary_in(Lang::En, next)),
+        Phase::Disconnected => format!("🔌 {}", summary_in(Lang::En, next)),
         Phase::Reconnecting => format!("🔄 Reconnecting to {head}"),
         Phase::Stopping => "🛑 Stopping the worker".to_string(),
-        Phase::Paused => format!("⏸️ {}", summary(next)),
-        Phase::Error => format!("❌ {}", summary(next)),
+        Phase::Paused => format!("⏸️ {}", summary_in(Lang::En, next)),
+        Phase::Error => format!("❌ {}", summary_in(Lang::En, next)),
         Phase::ShuttingDown => "👋 Shutting down".to_string(),
         Phase::Draining => {
             "⏳ Draining: no new tasks; pausing once the running ones finish".to_string()
         }
+    }
+}
+
+/// The old daemon's words: "Worker Móvil" on a laptop, "Worker" elsewhere.
+fn worker_es(next: &Status) -> &'static str {
+    if next.mobile {
+        "Worker Móvil"
+    } else {
+        "Worker"
+    }
+}
+
+fn transition_es(next: &Status) -> String {
+    let head = next
+        .head
+        .as_ref()
+        .map_or_else(|| "sin head".to_string(), |h| h.to_string());
+    let host = next
+        .head
+        .as_ref()
+        .map_or_else(|| "sin head".to_string(), |h| h.host.clone());
+    let cpus = next.worker_cpus.unwrap_or(next.cpus);
+    let why = next
+        .unreachable
+        .as_ref()
+        .map(|u| unreachable_words(Lang::Es, u))
+        .unwrap_or_else(|| "sin respuesta".to_string());
+    match next.phase {
+        Phase::Checking => format!("🔎 Comprobando el head {head}"),
+        Phase::Starting => format!("🔗 Conectando a {head}..."),
+        Phase::Connected => format!(
+            "✅ {} conectado al cluster con {}",
+            worker_es(next),
+            cpu_count(cpus)
+        ),
+        Phase::Disconnecting => format!(
+            "⚠️ No puedo contactar al Head ({host}). Motivo: {why} · se mantiene el worker un \
+             momento"
+        ),
+        Phase::Disconnected => {
+            format!("⚠️ No puedo contactar al Head ({host}). Motivo: {why} · reintentando")
+        }
+        Phase::Reconnecting => format!("🔄 Reconectando con {head}"),
+        Phase::Stopping => "🛑 Deteniendo el worker".to_string(),
+        Phase::Paused => format!("⏸️ {}", summary_in(Lang::Es, next)),
+        Phase::Error => format!("❌ {}", summary_in(Lang::Es, next)),
+        Phase::ShuttingDown => "👋 Cerrando".to_string(),
+        Phase::Draining => {
+            "⏳ Drenando: sin tareas nuevas; pausa cuando terminen las que están en curso"
+                .to_string()
+        }
+    }
+}
+
+/// The second line for a head at a Tailscale address that Tailscale vouches for (Running, the
+/// head an online peer: the supervisor would otherwise say what Tailscale says) but that did
+/// not answer the probe.
+fn tailscale_up_but_no_answer(lang: Lang, next: &Status) -> Option<String> {
+    if !matches!(next.phase, Phase::Disconnecting | Phase::Disconnected) {
+        return None;
+    }
+    let head = next.head.as_ref().filter(|h| h.is_tailscale())?;
+    let why = match next.unreachable.as_ref()? {
+        Unreachable::Tailscale { .. } => return None,
+        why => unreachable_words(lang, why),
     };
-    Some(line)
+    Some(match lang {
+        Lang::En => format!(
+            "ℹ️ Tailscale is connected ({} online: {why}), but the head does not answer",
+            head.host
+        ),
+        Lang::Es => format!(
+            "ℹ️ Tailscale conectado ({} en línea: {why}), pero ping falló.",
+            head.host
+        ),
+    })
 }
 
 /// A notification's title and body.
@@ -343,6 +451,13 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
                 "No se pudo instalar Ray".to_string(),
                 format!("{why} (detalles en el registro)"),
             ),
+            Notice::HeadFound { head } => (
+                "Un head de Ray en tu tailnet".to_string(),
+                format!(
+                    "{} ({}) responde. Elígelo en el menú (Head) para contribuir a él.",
+                    head.name, head.address
+                ),
+            ),
             Notice::LidClosed => (
                 "Tapa cerrada mientras contribuyes".to_string(),
                 "El Mac se dormirá y el head seguirá solo; reintentará aquí las tareas que se pierdan.".to_string(),
@@ -376,6 +491,13 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
         Notice::RayInstallFailed { why } => (
             "Ray could not be installed".to_string(),
             format!("{why} (details in the log)"),
+        ),
+        Notice::HeadFound { head } => (
+            "A Ray head on your tailnet".to_string(),
+            format!(
+                "{} ({}) answers. Choose it in the menu to contribute to it.",
+                head.name, head.address
+            ),
         ),
         Notice::LidClosed => (
             "Lid closed while contributing".to_string(),
@@ -684,20 +806,276 @@ pub fn startup_failed_body(lang: Lang, why: &str) -> String {
 
 /// The line in `worker.log` when the app cannot start.
 pub fn startup_failed_line(why: &str) -> String {
-    format!("❌ Could not start: {why}")
+    startup_failed_line_in(Lang::En, why)
 }
 
-/// A line for `worker.log` about something no state change shows.
+/// [`startup_failed_line`] in `lang` (`why` stays in the error's own words).
+pub fn startup_failed_line_in(lang: Lang, why: &str) -> String {
+    match lang {
+        Lang::En => format!("❌ Could not start: {why}"),
+        Lang::Es => format!("❌ No se pudo iniciar: {why}"),
+    }
+}
+
+/// A line for `worker.log` about something no state change shows (English).
 pub fn log_note(note: &LogNote) -> String {
-    match note {
-        LogNote::DrainEnded {
-            tasks_finished: true,
-            ..
-        } => "⏳ Drained: the running tasks finished".to_string(),
-        LogNote::DrainEnded { deadline_secs, .. } => format!(
+    log_note_in(Lang::En, note)
+}
+
+/// [`log_note`] in `lang`.
+pub fn log_note_in(lang: Lang, note: &LogNote) -> String {
+    match (lang, note) {
+        (
+            Lang::En,
+            LogNote::DrainEnded {
+                tasks_finished: true,
+                ..
+            },
+        ) => "⏳ Drained: the running tasks finished".to_string(),
+        (Lang::En, LogNote::DrainEnded { deadline_secs, .. }) => format!(
             "⏳ Drain deadline ({deadline_secs} s) passed with tasks still running; stopping \
              (Ray retries them on other nodes; tasks pinned to this one wait for it)"
         ),
+        (
+            Lang::Es,
+            LogNote::DrainEnded {
+                tasks_finished: true,
+                ..
+            },
+        ) => "⏳ Drenado: terminaron las tareas en curso".to_string(),
+        (Lang::Es, LogNote::DrainEnded { deadline_secs, .. }) => format!(
+            "⏳ Pasó el plazo del drenado ({deadline_secs} s) con tareas aún en curso; se \
+             detiene (Ray las reintenta en otros nodos; las fijadas a este lo esperan)"
+        ),
+    }
+}
+
+// ----- worker.log's start and the CLI, in the user's language (issue 10, item 10) -----
+
+/// The first line of a start: the old daemon's `🚀 Worker Daemon iniciado`.
+pub fn daemon_started_line(lang: Lang) -> String {
+    match lang {
+        Lang::En => "🚀 Worker daemon started".to_string(),
+        Lang::Es => "🚀 Worker Daemon iniciado".to_string(),
+    }
+}
+
+/// Which mode the machine runs in, with what it was told by (`detail`: the model identifier,
+/// `MacBookAir10,1`, else the form factor): the old daemon's `📱 Worker Móvil Detectado (…)`.
+pub fn machine_line(lang: Lang, mobile: bool, detail: &str) -> String {
+    match (lang, mobile) {
+        (Lang::En, true) => format!("📱 Mobile worker detected ({detail})"),
+        (Lang::En, false) => format!("🖥️ Desktop worker detected ({detail})"),
+        (Lang::Es, true) => format!("📱 Worker Móvil Detectado ({detail})"),
+        (Lang::Es, false) => format!("🖥️ Worker Fijo Detectado ({detail})"),
+    }
+}
+
+/// What kind of machine this is, for [`machine_line`] when its model is not known.
+pub fn form_factor_words(lang: Lang, form_factor: crate::platform::FormFactor) -> &'static str {
+    use crate::platform::FormFactor;
+    match (lang, form_factor) {
+        (Lang::En, FormFactor::Laptop) => "a laptop",
+        (Lang::En, FormFactor::Desktop) => "a desktop",
+        (Lang::En, FormFactor::Unknown) => "kind of machine unknown",
+        (Lang::Es, FormFactor::Laptop) => "un portátil",
+        (Lang::Es, FormFactor::Desktop) => "un equipo de sobremesa",
+        (Lang::Es, FormFactor::Unknown) => "tipo de equipo desconocido",
+    }
+}
+
+/// The `ray` the worker runs, or that none was found.
+pub fn ray_in_use_line(lang: Lang, ray: Option<(&str, Option<&str>)>) -> String {
+    match (lang, ray) {
+        (Lang::En, Some((path, version))) => {
+            format!("🐍 Ray: {path} ({})", version.unwrap_or("version unknown"))
+        }
+        (Lang::Es, Some((path, version))) => {
+            format!(
+                "🐍 Ray: {path} ({})",
+                version.unwrap_or("versión desconocida")
+            )
+        }
+        (Lang::En, None) => "🐍 Ray: not found".to_string(),
+        (Lang::Es, None) => "🐍 Ray: no encontrado".to_string(),
+    }
+}
+
+/// The machine announced a sleep.
+pub fn going_to_sleep_line(lang: Lang) -> String {
+    match lang {
+        Lang::En => "💤 The machine is going to sleep".to_string(),
+        Lang::Es => "💤 El equipo se va a dormir".to_string(),
+    }
+}
+
+/// The machine woke after `slept_secs`.
+pub fn woke_line(lang: Lang, slept_secs: u64) -> String {
+    match lang {
+        Lang::En => format!("☀️ The machine woke after {slept_secs} s asleep"),
+        Lang::Es => format!("☀️ El equipo despertó tras {slept_secs} s dormido"),
+    }
+}
+
+/// What the drain request to the head came to (`Err`: the head's or Ray's words).
+pub fn drain_requested_line(lang: Lang, outcome: &Result<(), String>) -> String {
+    match (lang, outcome) {
+        (Lang::En, Ok(())) => {
+            "⏳ The head stopped sending this node tasks; waiting for the running ones".to_string()
+        }
+        (Lang::En, Err(why)) => format!("⏳ Drain not accepted ({why}); stopping now"),
+        (Lang::Es, Ok(())) => {
+            "⏳ El head dejó de enviar tareas a este nodo; esperando a las que están en curso"
+                .to_string()
+        }
+        (Lang::Es, Err(why)) => format!("⏳ Drenado no aceptado ({why}); se detiene ya"),
+    }
+}
+
+/// A worker an earlier run left behind was stopped (`stopped`), or pid `pid` was left alone
+/// because it is no longer that worker.
+pub fn orphan_line(lang: Lang, pid: u32, stopped: bool) -> String {
+    match (lang, stopped) {
+        (Lang::En, true) => {
+            format!("🧹 Stopped the worker (pid {pid}) left behind by an earlier run")
+        }
+        (Lang::Es, true) => {
+            format!("🧹 Detenido el worker (pid {pid}) que dejó una ejecución anterior")
+        }
+        (Lang::En, false) => {
+            format!("Left pid {pid} alone: it is no longer the worker an earlier run started")
+        }
+        (Lang::Es, false) => format!(
+            "Se deja en paz el pid {pid}: ya no es el worker que inició una ejecución anterior"
+        ),
+    }
+}
+
+/// No head is configured and the demo head could not start (`why`: the error's own words).
+pub fn demo_head_failed_line(lang: Lang, why: &str) -> String {
+    match lang {
+        Lang::En => format!("No head is configured and the demo head could not start: {why}"),
+        Lang::Es => format!(
+            "No hay ningún head configurado y el head de demostración no pudo arrancar: {why}"
+        ),
+    }
+}
+
+/// Installing Ray from the app failed (`why`: the installer's last word).
+pub fn install_failed_line(lang: Lang, why: &str) -> String {
+    match lang {
+        Lang::En => format!("📦 Installing Ray failed: {why}"),
+        Lang::Es => format!("📦 Falló la instalación de Ray: {why}"),
+    }
+}
+
+/// What a hand edit of config.toml came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigEdit<'a> {
+    /// The file does not read (`problem`: what is wrong, naming the key).
+    Invalid(&'a str),
+    /// The file was removed.
+    Removed,
+    /// The file reads again after a problem.
+    ReadableAgain,
+    /// `head` was removed from the file.
+    HeadRemoved,
+    /// These settings (`key = value, …`) were applied.
+    Applied(&'a str),
+    /// These keys take effect at the next start.
+    AtRestart(&'a str),
+}
+
+/// The log line for a hand edit of config.toml.
+pub fn config_edit_line(lang: Lang, edit: ConfigEdit<'_>) -> String {
+    match (lang, edit) {
+        (Lang::En, ConfigEdit::Invalid(problem)) => format!(
+            "⚠️ {problem}: this edit is not applied; the running settings stay as they were"
+        ),
+        (Lang::Es, ConfigEdit::Invalid(problem)) => format!(
+            "⚠️ {problem}: este cambio no se aplica; los ajustes en uso siguen como estaban"
+        ),
+        (Lang::En, ConfigEdit::Removed) => "⚠️ config.toml was removed: the running settings \
+             stay; the next change from the menu or the CLI writes it again"
+            .to_string(),
+        (Lang::Es, ConfigEdit::Removed) => "⚠️ Se borró config.toml: los ajustes en uso se \
+             mantienen; el próximo cambio desde el menú o la CLI lo vuelve a escribir"
+            .to_string(),
+        (Lang::En, ConfigEdit::ReadableAgain) => "✏️ config.toml is readable again".to_string(),
+        (Lang::Es, ConfigEdit::ReadableAgain) => "✏️ config.toml vuelve a poder leerse".to_string(),
+        (Lang::En, ConfigEdit::HeadRemoved) => "✏️ config.toml: `head` removed; the worker \
+             keeps its head until BitTrader Worker restarts"
+            .to_string(),
+        (Lang::Es, ConfigEdit::HeadRemoved) => "✏️ config.toml: se quitó `head`; el worker \
+             mantiene su head hasta que BitTrader Worker se reinicie"
+            .to_string(),
+        (Lang::En, ConfigEdit::Applied(what)) => format!("✏️ config.toml edited: {what} applied"),
+        (Lang::Es, ConfigEdit::Applied(what)) => {
+            format!("✏️ config.toml editado: aplicado {what}")
+        }
+        (Lang::En, ConfigEdit::AtRestart(keys)) => {
+            format!("✏️ config.toml edited: {keys} take effect when BitTrader Worker restarts")
+        }
+        (Lang::Es, ConfigEdit::AtRestart(keys)) => {
+            format!("✏️ config.toml editado: {keys} se aplica cuando BitTrader Worker se reinicie")
+        }
+    }
+}
+
+/// The answer to `quit` once everything has stopped.
+pub fn stopped_reply(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "Stopped.",
+        Lang::Es => "Detenido.",
+    }
+}
+
+/// The labels of `bittrader-worker status` (its lines besides the summary).
+#[derive(Debug)]
+pub struct StatusLabels {
+    /// "worker pid".
+    pub worker_pid: &'static str,
+    /// "node ip".
+    pub node_ip: &'static str,
+    /// "ray".
+    pub ray: &'static str,
+    /// "version unknown".
+    pub version_unknown: &'static str,
+    /// "mode".
+    pub mode: &'static str,
+    /// The mobile mode's words.
+    pub mobile: &'static str,
+    /// The desktop mode's words.
+    pub desktop: &'static str,
+    /// "log".
+    pub log: &'static str,
+}
+
+/// [`StatusLabels`] in `lang`.
+pub fn status_labels(lang: Lang) -> &'static StatusLabels {
+    const EN_LABELS: StatusLabels = StatusLabels {
+        worker_pid: "worker pid",
+        node_ip: "node ip",
+        ray: "ray",
+        version_unknown: "version unknown",
+        mode: "mode",
+        mobile: "mobile (laptop: battery policy on)",
+        desktop: "desktop",
+        log: "log",
+    };
+    const ES_LABELS: StatusLabels = StatusLabels {
+        worker_pid: "pid del worker",
+        node_ip: "ip del nodo",
+        ray: "ray",
+        version_unknown: "versión desconocida",
+        mode: "modo",
+        mobile: "móvil (portátil: política de batería activa)",
+        desktop: "escritorio",
+        log: "registro",
+    };
+    match lang {
+        Lang::En => &EN_LABELS,
+        Lang::Es => &ES_LABELS,
     }
 }
 
@@ -803,6 +1181,132 @@ pub fn setting_not_saved(lang: Lang, key: &str, why: &str) -> String {
     }
 }
 
+// ----- first run: the demo head, and where to set a real one (issue 10, item 9) -----
+
+/// While the head is the built-in demo head, the state line says it is a local demo (an
+/// address on 127.0.0.1 tells a newcomer nothing); `None` for a real head or a state whose
+/// line says nothing of the head.
+fn demo_summary(lang: Lang, status: &Status) -> Option<String> {
+    if !status.demo {
+        return None;
+    }
+    let cpus = cpu_count(status.worker_cpus.unwrap_or(status.cpus));
+    Some(match (lang, status.phase) {
+        (Lang::En, Phase::Checking) => "Demo: starting a local practice head".to_string(),
+        (Lang::Es, Phase::Checking) => "Demo: arrancando un head de práctica local".to_string(),
+        (Lang::En, Phase::Starting) => format!("Demo: joining a local practice head with {cpus}"),
+        (Lang::Es, Phase::Starting) => {
+            format!("Demo: uniéndose a un head de práctica local con {cpus}")
+        }
+        (Lang::En, Phase::Connected) => {
+            format!("Demo: connected to a local practice head · {cpus}")
+        }
+        (Lang::Es, Phase::Connected) => {
+            format!("Demo: conectado a un head de práctica local · {cpus}")
+        }
+        (Lang::En, Phase::Reconnecting) => {
+            "Demo: reconnecting to the local practice head".to_string()
+        }
+        (Lang::Es, Phase::Reconnecting) => {
+            "Demo: reconectando con el head de práctica local".to_string()
+        }
+        _ => return None,
+    })
+}
+
+/// The menu's words about the head: setting one, finding one, its dashboard.
+#[derive(Debug)]
+pub struct HeadWords {
+    /// The first item while no real head is set (opens the address prompt).
+    pub set_head: &'static str,
+    /// Opens the head's Ray dashboard in the browser (shown while it answers).
+    pub open_dashboard: &'static str,
+    /// Starts a search for heads on the tailnet.
+    pub find_heads: &'static str,
+    /// The search is under way.
+    pub searching: &'static str,
+    /// The search found nothing.
+    pub none_found: &'static str,
+}
+
+// ----- heads found on the tailnet (issue 10, item 7) -----
+
+/// The Head submenu's title: "Head: 100.64.0.1:6379".
+pub fn head_menu_title(lang: Lang, head: Option<&crate::model::HeadAddress>) -> String {
+    match (lang, head) {
+        (_, Some(head)) => format!("Head: {head}"),
+        (Lang::En, None) => "Head: none".to_string(),
+        (Lang::Es, None) => "Head: ninguno".to_string(),
+    }
+}
+
+/// A head found on the tailnet, as a menu choice: "desktop (100.64.0.1:6379)"; on a first run
+/// (no head of the user's yet), "Join desktop (100.64.0.1:6379)".
+pub fn found_head_item(lang: Lang, head: &crate::model::FoundHead, first_run: bool) -> String {
+    match (lang, first_run) {
+        (_, false) => format!("{} ({})", head.name, head.address),
+        (Lang::En, true) => format!("Join {} ({})", head.name, head.address),
+        (Lang::Es, true) => format!("Unirse a {} ({})", head.name, head.address),
+    }
+}
+
+/// Why the tailnet could not be searched, in a few words.
+pub fn search_failed_words(lang: Lang, problem: &TailscaleProblem) -> String {
+    match (lang, problem) {
+        (Lang::En, TailscaleProblem::NotInstalled) => "Tailscale is not installed here",
+        (Lang::Es, TailscaleProblem::NotInstalled) => "Tailscale no está instalado aquí",
+        (Lang::En, TailscaleProblem::Stopped) => "Tailscale is stopped",
+        (Lang::Es, TailscaleProblem::Stopped) => "Tailscale está detenido",
+        (Lang::En, TailscaleProblem::NeedsLogin) => "Tailscale needs you to log in",
+        (Lang::Es, TailscaleProblem::NeedsLogin) => "Tailscale necesita que inicies sesión",
+        (Lang::En, _) => "Tailscale does not answer",
+        (Lang::Es, _) => "Tailscale no responde",
+    }
+    .to_string()
+}
+
+/// `bittrader-worker find-heads`'s lines: one per head found, then what to do; or that none
+/// answered.
+pub fn find_heads_report(lang: Lang, heads: &[crate::model::FoundHead]) -> Vec<String> {
+    if heads.is_empty() {
+        return vec![match lang {
+            Lang::En => "No machine of your tailnet answers on Ray's port.".to_string(),
+            Lang::Es => "Ninguna máquina de tu tailnet responde en el puerto de Ray.".to_string(),
+        }];
+    }
+    let mut lines: Vec<String> = heads
+        .iter()
+        .map(|head| format!("{}\t{}", head.address, head.name))
+        .collect();
+    lines.push(match lang {
+        Lang::En => "Join one with `bittrader-worker head ADDRESS`.".to_string(),
+        Lang::Es => "Únete a uno con `bittrader-worker head DIRECCIÓN`.".to_string(),
+    });
+    lines
+}
+
+/// [`HeadWords`] in `lang`.
+pub fn head_words(lang: Lang) -> &'static HeadWords {
+    const EN_HEAD: HeadWords = HeadWords {
+        set_head: "Set your head address…",
+        open_dashboard: "Open Ray dashboard",
+        find_heads: "Find heads on my tailnet",
+        searching: "Searching your tailnet…",
+        none_found: "No head answers on your tailnet",
+    };
+    const ES_HEAD: HeadWords = HeadWords {
+        set_head: "Configura la dirección de tu head…",
+        open_dashboard: "Abrir el panel de Ray",
+        find_heads: "Buscar heads en mi tailnet",
+        searching: "Buscando en tu tailnet…",
+        none_found: "Ningún head responde en tu tailnet",
+    };
+    match lang {
+        Lang::En => &EN_HEAD,
+        Lang::Es => &ES_HEAD,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -836,6 +1340,114 @@ mod tests {
             line.as_deref(),
             Some("✅ Worker connected to the cluster with 10 CPUs")
         );
+    }
+
+    #[test]
+    fn spanish_log_lines_are_the_old_daemons() {
+        let mut mobile = status(Phase::Connected);
+        mobile.mobile = true;
+        assert_eq!(
+            transition_lines_in(Lang::Es, None, &mobile),
+            ["✅ Worker Móvil conectado al cluster con 10 CPUs"]
+        );
+        // A desktop is a "Worker".
+        assert_eq!(
+            transition_lines_in(Lang::Es, None, &status(Phase::Connected)),
+            ["✅ Worker conectado al cluster con 10 CPUs"]
+        );
+        assert_eq!(
+            transition_lines_in(Lang::Es, None, &status(Phase::Starting)),
+            ["🔗 Conectando a 100.64.0.1:6379..."]
+        );
+        // Tailscale vouches for the head (no Tailscale problem), the head does not answer.
+        let mut lost = status(Phase::Disconnected);
+        lost.unreachable = Some(Unreachable::TimedOut);
+        let lines = transition_lines_in(Lang::Es, None, &lost);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("⚠️ No puedo contactar al Head (100.64.0.1)."),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with("ℹ️ Tailscale conectado (")
+                && lines[1].ends_with("), pero ping falló."),
+            "{lines:?}"
+        );
+        // Tailscale itself is the problem: it says so, and no "Tailscale conectado".
+        lost.unreachable = Some(Unreachable::Tailscale {
+            problem: TailscaleProblem::Stopped,
+        });
+        assert_eq!(transition_lines_in(Lang::Es, None, &lost).len(), 1);
+        // A LAN head: no Tailscale line.
+        let mut lan = status(Phase::Disconnecting);
+        lan.head = Some("192.168.1.10".parse().expect("head"));
+        lan.unreachable = Some(Unreachable::Refused);
+        let lines = transition_lines_in(Lang::Es, None, &lan);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("⚠️ No puedo contactar al Head (192.168.1.10)."),
+            "{lines:?}"
+        );
+        assert_eq!(daemon_started_line(Lang::Es), "🚀 Worker Daemon iniciado");
+        assert_eq!(
+            machine_line(Lang::Es, true, "MacBookAir10,1"),
+            "📱 Worker Móvil Detectado (MacBookAir10,1)"
+        );
+    }
+
+    #[test]
+    fn every_log_line_has_its_own_spanish() {
+        let pairs = |f: &dyn Fn(Lang) -> String| (f(Lang::En), f(Lang::Es));
+        let mut all = vec![
+            pairs(&daemon_started_line),
+            pairs(&|l| machine_line(l, false, "iMac21,1")),
+            pairs(&|l| ray_in_use_line(l, None)),
+            pairs(&|l| ray_in_use_line(l, Some(("/opt/ray", None)))),
+            pairs(&going_to_sleep_line),
+            pairs(&|l| woke_line(l, 40)),
+            pairs(&|l| drain_requested_line(l, &Ok(()))),
+            pairs(&|l| drain_requested_line(l, &Err("x".into()))),
+            pairs(&|l| orphan_line(l, 7, true)),
+            pairs(&|l| orphan_line(l, 7, false)),
+            pairs(&|l| demo_head_failed_line(l, "x")),
+            pairs(&|l| install_failed_line(l, "x")),
+            pairs(&|l| startup_failed_line_in(l, "x")),
+        ];
+        for edit in [
+            ConfigEdit::Invalid("x"),
+            ConfigEdit::Removed,
+            ConfigEdit::ReadableAgain,
+            ConfigEdit::HeadRemoved,
+            ConfigEdit::Applied("cpus = 2"),
+            ConfigEdit::AtRestart("mode"),
+        ] {
+            all.push(pairs(&|l| config_edit_line(l, edit)));
+        }
+        for deadline in [true, false] {
+            let note = LogNote::DrainEnded {
+                tasks_finished: deadline,
+                deadline_secs: 60,
+            };
+            all.push(pairs(&|l| log_note_in(l, &note)));
+        }
+        for phase in [
+            Phase::Checking,
+            Phase::Starting,
+            Phase::Connected,
+            Phase::Disconnecting,
+            Phase::Disconnected,
+            Phase::Reconnecting,
+            Phase::Stopping,
+            Phase::Paused,
+            Phase::ShuttingDown,
+            Phase::Draining,
+        ] {
+            let s = status(phase);
+            all.push(pairs(&|l| transition_lines_in(l, None, &s).join(" / ")));
+        }
+        for (en, es) in &all {
+            assert_tidy_and_translated(en, es);
+        }
     }
 
     #[test]

@@ -735,3 +735,92 @@ fn a_tailscale_head_is_started_on_only_after_a_probe_asked_for_a_start() {
         }
     }
 }
+
+#[test]
+fn the_demo_head_is_a_demo_until_a_real_head_is_set() {
+    let t0 = std::time::Instant::now();
+    let demo: bittrader_worker::model::HeadAddress = "127.0.0.1:33421".parse().expect("head");
+    let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
+        .with_demo_head(Some(demo));
+    assert!(sup.status().demo, "{:?}", sup.status());
+    sup.handle_event(t0, Event::User(UserCommand::SetHead(head())));
+    assert!(!sup.status().demo, "{:?}", sup.status());
+    // A configured head is never the demo.
+    let sup = Supervisor::new(Settings::default(), Some(head()), 2, false, t0);
+    assert!(!sup.status().demo);
+}
+
+fn found_head(name: &str, address: &str) -> bittrader_worker::model::FoundHead {
+    bittrader_worker::model::FoundHead {
+        name: name.to_string(),
+        address: address.parse().expect("head"),
+    }
+}
+
+fn drain_actions(sup: &mut Supervisor) -> Vec<Action> {
+    std::iter::from_fn(|| sup.poll_action()).collect()
+}
+
+#[test]
+fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
+    use bittrader_worker::model::HeadSearch;
+    let t0 = std::time::Instant::now();
+    let demo: bittrader_worker::model::HeadAddress = "127.0.0.1:33421".parse().expect("head");
+    let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
+        .with_demo_head(Some(demo))
+        .with_first_run_search();
+    let first = drain_actions(&mut sup);
+    assert_eq!(
+        first.iter().filter(|a| **a == Action::FindHeads).count(),
+        1,
+        "{first:?}"
+    );
+    assert_eq!(sup.status().head_search, Some(HeadSearch::Searching));
+    // One search at a time.
+    sup.handle_event(t0, Event::User(UserCommand::FindHeads));
+    assert!(!drain_actions(&mut sup).contains(&Action::FindHeads));
+    let desktop = found_head("desktop", "100.64.0.1:6379");
+    sup.handle_event(t0, Event::HeadsFound(Ok(vec![desktop.clone()])));
+    assert!(
+        drain_actions(&mut sup).contains(&Action::Notify(Notice::HeadFound {
+            head: desktop.clone()
+        }))
+    );
+    assert_eq!(
+        sup.status().head_search,
+        Some(HeadSearch::Found {
+            heads: vec![desktop.clone()]
+        })
+    );
+    // A search the user asks for shows in the menu, not in a notification.
+    sup.handle_event(t0, Event::User(UserCommand::FindHeads));
+    assert!(drain_actions(&mut sup).contains(&Action::FindHeads));
+    sup.handle_event(t0, Event::HeadsFound(Ok(vec![desktop.clone()])));
+    assert!(!drain_actions(&mut sup)
+        .iter()
+        .any(|a| matches!(a, Action::Notify(_))));
+
+    // Two heads: the user chooses in the menu; no notification.
+    let mut sup = Supervisor::new(Settings::default(), None, 2, false, t0).with_first_run_search();
+    assert!(drain_actions(&mut sup).contains(&Action::FindHeads));
+    let nas = found_head("nas", "100.64.0.7:6379");
+    sup.handle_event(t0, Event::HeadsFound(Ok(vec![desktop.clone(), nas])));
+    assert!(!drain_actions(&mut sup)
+        .iter()
+        .any(|a| matches!(a, Action::Notify(_))));
+
+    // A head of the user's: no search at start.
+    let mut sup =
+        Supervisor::new(Settings::default(), Some(head()), 2, false, t0).with_first_run_search();
+    assert!(!drain_actions(&mut sup).contains(&Action::FindHeads));
+    assert_eq!(sup.status().head_search, None);
+    // Tailscale stopped: the search says so.
+    sup.handle_event(t0, Event::User(UserCommand::FindHeads));
+    sup.handle_event(t0, Event::HeadsFound(Err(TailscaleProblem::Stopped)));
+    assert_eq!(
+        sup.status().head_search,
+        Some(HeadSearch::Failed {
+            problem: TailscaleProblem::Stopped
+        })
+    );
+}

@@ -6,6 +6,7 @@
 //! these types, the supervisor reasons over them, and `text` words them.
 
 mod failure;
+mod found;
 mod head;
 mod power;
 mod reach;
@@ -13,6 +14,7 @@ mod status;
 mod system;
 
 pub use failure::WorkerFailure;
+pub use found::{FoundHead, HeadSearch};
 pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT};
 pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};
 pub use reach::{TailscaleCheck, TailscaleProblem, Unreachable};

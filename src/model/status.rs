@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{HeadAddress, Unreachable, WorkerFailure};
+use super::{FoundHead, HeadAddress, HeadSearch, Unreachable, WorkerFailure};
 
 /// A pause the supervisor chose by itself. It never overrides the user's own pause: the two
 /// are kept apart, and the worker runs only when neither holds.
@@ -67,6 +67,8 @@ pub enum Notice {
     RayInstalled { version: String },
     /// Installing Ray from the app failed: `why` is the installer's last word.
     RayInstallFailed { why: String },
+    /// First run with no head of the user's: exactly one head answered on the tailnet.
+    HeadFound { head: FoundHead },
 }
 
 /// A state that retrying cannot fix; it stays until the user acts.
@@ -146,6 +148,13 @@ pub struct Status {
     /// newest) and the step under way.
     #[serde(default)]
     pub ray_install: Option<RayInstall>,
+    /// The head is the built-in demo head (a throwaway local one, joined while no head is
+    /// configured): the menu says so and offers to set a real head first.
+    #[serde(default)]
+    pub demo: bool,
+    /// The last search for heads on the tailnet, or the one under way (`None`: none yet).
+    #[serde(default)]
+    pub head_search: Option<HeadSearch>,
 }
 
 /// An install of Ray from the app, under way.
@@ -173,6 +182,8 @@ impl Default for Status {
             mobile: false,
             holding_sleep: false,
             ray_install: None,
+            demo: false,
+            head_search: None,
         }
     }
 }

@@ -228,6 +228,19 @@ fn macos_hw_model() -> Option<String> {
     Some(text.to_string_lossy().into_owned())
 }
 
+/// The machine's model, for the log's start line: `hw.model` (`MacBookAir10,1`), in-process.
+#[cfg(target_os = "macos")]
+pub fn machine_model() -> Option<String> {
+    macos_hw_model().filter(|model| !model.trim().is_empty())
+}
+
+/// The machine's model, for the log's start line: the DMI product name (`XPS 15 9560`), when
+/// the firmware gives one.
+#[cfg(not(target_os = "macos"))]
+pub fn machine_model() -> Option<String> {
+    read_trimmed(Path::new("/sys/class/dmi/id/product_name")).filter(|name| !name.is_empty())
+}
+
 /// This machine's form factor. macOS: the `hw.model` sysctl, then whether IOKit lists an
 /// internal battery, both in-process. Elsewhere: [`linux_form_factor`] on the real paths.
 #[cfg(not(target_os = "macos"))]

@@ -18,6 +18,6 @@ pub mod sleep;
 pub mod tool_search;
 
 pub use login_item::{system_login_item, LoginItem, LoginItemError, LoginStatus};
-pub use machine::{detect_form_factor, FormFactor};
+pub use machine::{detect_form_factor, machine_model, FormFactor};
 pub use power::{PowerSource, SystemPower};
 pub use processes::{ProcessTable, SystemProcesses};

@@ -42,6 +42,8 @@ pub enum Request {
         #[serde(default)]
         version: Option<String>,
     },
+    /// Look for heads on the tailnet; the status shows the search and what it found.
+    FindHeads,
     /// A fact about the machine from the OS (the tray forwards macOS's sleep and wake
     /// notifications; tests send it through the socket). Never saved.
     System { event: SystemEvent },

@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, watch};
 use super::platform::{MachineFacts, Platform, WorkerHandle};
 use super::worker::WorkerReport;
 use crate::model::{
-    HeadAddress, SleepGate, SystemEvent, TailscaleCheck, Unreachable, WorkerFailure,
+    FoundHead, HeadAddress, SleepGate, SystemEvent, TailscaleCheck, TailscaleProblem, Unreachable,
+    WorkerFailure,
 };
 use crate::platform::fake::FakePower;
 use crate::ray_output;
@@ -78,6 +79,9 @@ struct World {
     drained_at: Option<tokio::time::Instant>,
     network: Option<mpsc::UnboundedSender<()>>,
     sleep: Option<mpsc::UnboundedSender<SystemEvent>>,
+    /// What a search for heads on the tailnet finds, and how many were run.
+    found_heads: Result<Vec<FoundHead>, TailscaleProblem>,
+    searches: usize,
 }
 
 /// The fake [`Platform`]. Clones share one world.
@@ -113,9 +117,21 @@ impl FakePlatform {
                 drained_at: None,
                 network: None,
                 sleep: None,
+                found_heads: Ok(Vec::new()),
+                searches: 0,
             })),
             machine: Arc::new(FakePower::desktop()),
         }
+    }
+
+    /// What a search for heads on the tailnet finds from now on.
+    pub fn set_found_heads(&self, found: Result<Vec<FoundHead>, TailscaleProblem>) {
+        lock(&self.world).found_heads = found;
+    }
+
+    /// How many searches for heads were run.
+    pub fn searches(&self) -> usize {
+        lock(&self.world).searches
     }
 
     /// Whether the head answers probes from now on.
@@ -214,6 +230,19 @@ impl WorkerHandle for FakeWorker {
 
 impl Platform for FakePlatform {
     type Worker = FakeWorker;
+
+    fn find_heads(
+        &self,
+    ) -> impl Future<Output = Result<Vec<FoundHead>, TailscaleProblem>> + Send + 'static {
+        let mut world = lock(&self.world);
+        world.searches += 1;
+        let found = world.found_heads.clone();
+        async move {
+            // The real search takes up to its connect timeout.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            found
+        }
+    }
 
     fn probe(
         &self,

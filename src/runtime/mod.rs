@@ -32,6 +32,7 @@ use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
 };
+use crate::text::{config_edit_line, ConfigEdit, Lang};
 use control::{Pending, Reply, Request, StatusReport};
 use log::RotatingLog;
 pub use platform::{Platform, SystemPlatform, WorkerHandle};
@@ -140,6 +141,8 @@ struct Driver<P: Platform> {
     machine_cpus: u32,
     probe_timeout: Duration,
     log: RotatingLog,
+    /// The language of the log and of the status's summary: the process's one.
+    lang: Lang,
     notifier: Box<dyn Notifier>,
     /// The worker process, once started.
     worker: Option<P::Worker>,
@@ -187,11 +190,13 @@ pub async fn run<P: Platform>(
     }
     let sup = Supervisor::new(
         settings,
-        config.head.clone().or(demo_head),
+        config.head.clone().or(demo_head.clone()),
         config.cpus,
         config.paused,
         Instant::now().into_std(),
-    );
+    )
+    .with_demo_head(demo_head)
+    .with_first_run_search();
     let platform = Arc::new(platform);
     let (messages_tx, mut messages_rx) = mpsc::unbounded_channel::<Message>();
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel::<WorkerReport>();
@@ -224,6 +229,7 @@ pub async fn run<P: Platform>(
         config,
         machine_cpus,
         log,
+        lang: Lang::current(),
         notifier,
         worker: None,
         starting: None,
@@ -337,12 +343,10 @@ impl<P: Platform> Driver<P> {
                     };
                     let request = self.platform.drain(&head, worker.pid(), deadline);
                     let messages = self.messages.clone();
+                    let lang = self.lang;
                     tokio::spawn(async move {
                         let outcome = request.await;
-                        let note = match &outcome {
-                            Ok(()) => "⏳ The head stopped sending this node tasks; waiting for the running ones".to_string(),
-                            Err(why) => format!("⏳ Drain not accepted ({why}); stopping now"),
-                        };
+                        let note = crate::text::drain_requested_line(lang, &outcome);
                         let _ = messages.send(Message::Note(note));
                         let accepted = outcome.is_ok();
                         let _ = messages
@@ -364,6 +368,7 @@ impl<P: Platform> Driver<P> {
                 },
                 Action::InstallRay { version } => {
                     let messages = self.messages.clone();
+                    let lang = self.lang;
                     let (steps_tx, mut steps_rx) = mpsc::unbounded_channel();
                     let install = self.platform.install_ray(version, steps_tx);
                     let progress = messages.clone();
@@ -376,18 +381,22 @@ impl<P: Platform> Driver<P> {
                         let outcome = install.await;
                         if let Err(why) = &outcome {
                             let _ = messages
-                                .send(Message::Note(format!("📦 Installing Ray failed: {why}")));
+                                .send(Message::Note(crate::text::install_failed_line(lang, why)));
                         }
                         let _ = messages.send(Message::Event(Event::RayInstallEnded(outcome)));
                     });
                 }
+                Action::FindHeads => {
+                    let search = self.platform.find_heads();
+                    self.spawn_event(async move { Event::HeadsFound(search.await) });
+                }
                 Action::Notify(notice) => {
-                    let (title, body) = crate::text::notice(&notice);
+                    let (title, body) = crate::text::notice_in(self.lang, &notice);
                     let _ = self.log.line(&format!("🔔 {title}: {body}"));
                     self.notifier.notify(&notice);
                 }
                 Action::Log(note) => {
-                    let _ = self.log.line(&crate::text::log_note(&note));
+                    let _ = self.log.line(&crate::text::log_note_in(self.lang, &note));
                 }
                 Action::Exit => exit = true,
             }
@@ -401,7 +410,7 @@ impl<P: Platform> Driver<P> {
             for reply in self.quitting.drain(..) {
                 let _ = reply.send(Reply {
                     ok: true,
-                    message: Some("Stopped.".to_string()),
+                    message: Some(crate::text::stopped_reply(self.lang).to_string()),
                     report: Some(report.clone()),
                 });
             }
@@ -413,7 +422,9 @@ impl<P: Platform> Driver<P> {
     fn publish(&mut self) -> StatusReport {
         let status = self.sup.status();
         if self.last_status.as_ref() != Some(&status) {
-            if let Some(line) = crate::text::transition_line(self.last_status.as_ref(), &status) {
+            for line in
+                crate::text::transition_lines_in(self.lang, self.last_status.as_ref(), &status)
+            {
                 let _ = self.log.line(&line);
             }
             self.last_status = Some(status.clone());
@@ -441,6 +452,7 @@ impl<P: Platform> Driver<P> {
     fn report(&self, status: &Status) -> StatusReport {
         StatusReport {
             ray: self.ray_in_use.clone(),
+            summary: crate::text::summary_in(self.lang, status),
             ..StatusReport::new(
                 status,
                 self.worker.as_ref().map(|w| w.pid()),
@@ -492,14 +504,11 @@ impl<P: Platform> Driver<P> {
                 self.sup.handle_event(now(), event)
             }
             Message::RayInUse(ray) => {
-                let line = match &ray {
-                    Some(ray) => format!(
-                        "🐍 Ray: {} ({})",
-                        ray.path,
-                        ray.version.as_deref().unwrap_or("version unknown")
-                    ),
-                    None => "🐍 Ray: not found".to_string(),
-                };
+                let line = crate::text::ray_in_use_line(
+                    self.lang,
+                    ray.as_ref()
+                        .map(|ray| (ray.path.as_str(), ray.version.as_deref())),
+                );
                 let _ = self.log.line(&line);
                 self.ray_in_use = ray;
             }
@@ -512,7 +521,7 @@ impl<P: Platform> Driver<P> {
                 reply,
             } => {
                 let message = outcome.err().map(|why| {
-                    let words = crate::text::setting_not_saved(crate::text::Lang::En, key, &why);
+                    let words = crate::text::setting_not_saved(self.lang, key, &why);
                     let _ = self.log.line(&format!("⚠️ {words}"));
                     words
                 });
@@ -575,13 +584,13 @@ impl<P: Platform> Driver<P> {
         let event = match event {
             SystemEvent::WillSleep => {
                 self.will_sleeps_seen += 1;
-                let _ = self.log.line("💤 The machine is going to sleep");
+                let _ = self.log.line(&crate::text::going_to_sleep_line(self.lang));
                 Event::WillSleep
             }
             SystemEvent::Woke { slept_secs } => {
                 let _ = self
                     .log
-                    .line(&format!("☀️ The machine woke after {slept_secs} s asleep"));
+                    .line(&crate::text::woke_line(self.lang, slept_secs));
                 Event::Woke { slept_secs }
             }
         };
@@ -652,9 +661,9 @@ impl<P: Platform> Driver<P> {
         let new = match reading {
             FileReading::Invalid(problem) => {
                 if self.file_problem.as_ref() != Some(&problem) {
-                    let _ = self.log.line(&format!(
-                        "⚠️ {problem}: this edit is not applied; the running settings stay as they were"
-                    ));
+                    let _ = self
+                        .log
+                        .line(&config_edit_line(self.lang, ConfigEdit::Invalid(&problem)));
                     self.file_problem = Some(problem);
                 }
                 return;
@@ -662,10 +671,9 @@ impl<P: Platform> Driver<P> {
             FileReading::Missing => {
                 let problem = "config.toml was removed".to_string();
                 if self.file_problem.as_ref() != Some(&problem) {
-                    let _ = self.log.line(
-                        "⚠️ config.toml was removed: the running settings stay; the next change \
-                         from the menu or the CLI writes it again",
-                    );
+                    let _ = self
+                        .log
+                        .line(&config_edit_line(self.lang, ConfigEdit::Removed));
                     self.file_problem = Some(problem);
                 }
                 return;
@@ -673,7 +681,9 @@ impl<P: Platform> Driver<P> {
             FileReading::Valid(config) => config,
         };
         if self.file_problem.take().is_some() {
-            let _ = self.log.line("✏️ config.toml is readable again");
+            let _ = self
+                .log
+                .line(&config_edit_line(self.lang, ConfigEdit::ReadableAgain));
         }
         let old = std::mem::replace(&mut self.file_config, new.clone());
         let mut applied = Vec::new();
@@ -686,10 +696,9 @@ impl<P: Platform> Driver<P> {
                     self.config.head = Some(head.clone());
                 }
                 None => {
-                    let _ = self.log.line(
-                        "✏️ config.toml: `head` removed; the worker keeps its head until \
-                         BitTrader Worker restarts",
-                    );
+                    let _ = self
+                        .log
+                        .line(&config_edit_line(self.lang, ConfigEdit::HeadRemoved));
                 }
             }
         }
@@ -710,17 +719,17 @@ impl<P: Platform> Driver<P> {
             self.config.paused = new.paused;
         }
         if !applied.is_empty() {
-            let _ = self.log.line(&format!(
-                "✏️ config.toml edited: {} applied",
-                applied.join(", ")
-            ));
+            let applied = applied.join(", ");
+            let _ = self
+                .log
+                .line(&config_edit_line(self.lang, ConfigEdit::Applied(&applied)));
         }
         let at_restart = settings_read_at_start(&old, &new);
         if !at_restart.is_empty() {
-            let _ = self.log.line(&format!(
-                "✏️ config.toml edited: {} take effect when BitTrader Worker restarts",
-                at_restart.join(", ")
-            ));
+            let keys = at_restart.join(", ");
+            let _ = self
+                .log
+                .line(&config_edit_line(self.lang, ConfigEdit::AtRestart(&keys)));
         }
     }
 }
@@ -755,6 +764,7 @@ fn apply_request(
         // A fact about the machine, not a setting: fed to the supervisor by the caller.
         Request::System { .. } => return Ok(None),
         Request::Quit => (UserCommand::Shutdown, None),
+        Request::FindHeads => (UserCommand::FindHeads, None),
         // Only a version goes on to pip's command line.
         Request::InstallRay { version } => {
             let version = match version {

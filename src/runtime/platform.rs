@@ -15,7 +15,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths};
-use crate::model::{HeadAddress, InstallStep, SleepGate, SystemEvent, WorkerFailure};
+use crate::model::{
+    FoundHead, HeadAddress, InstallStep, SleepGate, SystemEvent, TailscaleProblem, WorkerFailure,
+};
 use crate::platform::clock::{SleepClock, SystemSleepClock};
 use crate::platform::command::{output_within, CountedSpawn};
 use crate::platform::tool_search::{self, ToolSearch};
@@ -123,6 +125,13 @@ pub trait Platform: Send + Sync + 'static {
     ) -> impl Future<Output = Result<String, String>> + Send + 'static {
         drop((version, steps));
         std::future::ready(Err("installing Ray is not possible here".to_string()))
+    }
+
+    /// The heads on the tailnet (see [`probe::find_heads`]), or why Tailscale could not say.
+    fn find_heads(
+        &self,
+    ) -> impl Future<Output = Result<Vec<FoundHead>, TailscaleProblem>> + Send + 'static {
+        std::future::ready(Err(TailscaleProblem::NotInstalled))
     }
 
     /// Sends the OS's sleep and wake notifications, where the driver itself can receive them
@@ -256,6 +265,13 @@ impl Platform for SystemPlatform {
                 tailscale,
             }
         }
+    }
+
+    fn find_heads(
+        &self,
+    ) -> impl Future<Output = Result<Vec<FoundHead>, TailscaleProblem>> + Send + 'static {
+        let tailscale = self.tailscale.clone();
+        async move { probe::find_heads(&tailscale, crate::model::DEFAULT_HEAD_PORT).await }
     }
 
     fn watch_head(&self, head: &HeadAddress) -> impl Future<Output = ()> + Send + 'static {

@@ -25,7 +25,7 @@ use tokio::net::{lookup_host, TcpStream, UdpSocket};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use crate::model::{HeadAddress, TailscaleCheck, TailscaleProblem, Unreachable};
+use crate::model::{FoundHead, HeadAddress, TailscaleCheck, TailscaleProblem, Unreachable};
 use crate::platform::command::output_within;
 use crate::tailscale::{self, TailscaleStatus};
 
@@ -273,6 +273,62 @@ async fn run_status(path: &Path) -> Option<TailscaleStatus> {
     let output = output_within(&mut command, TAILSCALE_TIMEOUT).await.ok()?;
     // `tailscale status` exits non-zero when stopped but still prints the JSON.
     tailscale::parse(&String::from_utf8_lossy(&output.stdout)).ok()
+}
+
+/// The heads on the tailnet: the online peers of `tailscale status` (at most
+/// [`FIND_HEADS_MAX_PEERS`](crate::supervisor::settings::FIND_HEADS_MAX_PEERS)) whose `port`
+/// accepts a TCP connection within
+/// [`FIND_HEADS_CONNECT_TIMEOUT`](crate::supervisor::settings::FIND_HEADS_CONNECT_TIMEOUT), all
+/// knocked on at once, so the whole search takes about that long. The connection is closed at
+/// once; nothing is sent. `Err` says why Tailscale could not list the tailnet.
+pub async fn find_heads(
+    tailscale: &TailscaleCli,
+    port: u16,
+) -> Result<Vec<FoundHead>, TailscaleProblem> {
+    use crate::supervisor::settings::{
+        FIND_HEADS_CONNECT_TIMEOUT, FIND_HEADS_MAX_PEERS, TAILSCALE_ANSWER_BEFORE_START,
+    };
+    use tailscale::BackendState;
+    if !tailscale.installed() {
+        return Err(TailscaleProblem::NotInstalled);
+    }
+    let status = tailscale
+        .status_within(TAILSCALE_ANSWER_BEFORE_START)
+        .await
+        .ok_or(TailscaleProblem::NotAnswering)?;
+    match status.backend_state {
+        BackendState::Running => {}
+        BackendState::Stopped => return Err(TailscaleProblem::Stopped),
+        BackendState::NeedsLogin | BackendState::NeedsMachineAuth => {
+            return Err(TailscaleProblem::NeedsLogin)
+        }
+        _ => return Err(TailscaleProblem::NotAnswering),
+    }
+    let knocks = status
+        .head_candidates(FIND_HEADS_MAX_PEERS)
+        .into_iter()
+        .map(|(name, ip)| async move {
+            let answered = matches!(
+                tokio::time::timeout(
+                    FIND_HEADS_CONNECT_TIMEOUT,
+                    TcpStream::connect(SocketAddr::new(ip, port)),
+                )
+                .await,
+                Ok(Ok(_))
+            );
+            answered.then(|| FoundHead {
+                name,
+                address: HeadAddress {
+                    host: ip.to_string(),
+                    port,
+                },
+            })
+        });
+    Ok(futures::future::join_all(knocks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// This machine's address for the cluster: the Tailscale IPv4 when Tailscale runs, else the

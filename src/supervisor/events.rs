@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, StopReason, TailscaleCheck,
-    Unreachable, WorkerFailure,
+    FoundHead, HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, StopReason,
+    TailscaleCheck, TailscaleProblem, Unreachable, WorkerFailure,
 };
 
 /// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
@@ -80,6 +80,8 @@ pub enum UserCommand {
     /// Install Ray (`setup`) in the app's venv: this version, else the head's or the newest.
     /// Taken only while no worker runs; the worker is retried at once when it succeeds.
     InstallRay { version: Option<String> },
+    /// Look for heads on the tailnet (one search at a time).
+    FindHeads,
 }
 
 /// Facts fed to the supervisor.
@@ -128,6 +130,9 @@ pub enum Event {
     RayInstallProgress(InstallStep),
     /// The install of [`Action::InstallRay`] ended: the installed version, or why not.
     RayInstallEnded(Result<String, String>),
+    /// The search of [`Action::FindHeads`] ended: the heads that answered, or why Tailscale
+    /// could not list the tailnet.
+    HeadsFound(Result<Vec<FoundHead>, TailscaleProblem>),
 }
 
 /// Things the driver must do.
@@ -157,6 +162,9 @@ pub enum Action {
     /// Run `setup` for this version as a child, reporting [`Event::RayInstallProgress`] and
     /// then [`Event::RayInstallEnded`].
     InstallRay { version: Option<String> },
+    /// List the online peers of the tailnet, knock on their Ray port, then report
+    /// [`Event::HeadsFound`].
+    FindHeads,
     /// Tell the user (notification, log).
     Notify(Notice),
     /// Write a line in the log.

@@ -27,6 +27,7 @@
 pub mod backoff;
 pub mod drain;
 mod events;
+mod find;
 pub mod laptop;
 pub mod notify;
 pub mod retry;
@@ -144,6 +145,10 @@ pub struct Supervisor {
     next_drain: u64,
     /// An install of Ray the user asked for, under way; no worker starts meanwhile.
     ray_install: Option<RayInstall>,
+    /// The built-in demo head joined while no head is configured (never saved).
+    demo_head: Option<HeadAddress>,
+    /// The search for heads on the tailnet.
+    finder: find::HeadFinder,
     timers: Timers,
     actions: VecDeque<Action>,
 }
@@ -187,9 +192,32 @@ impl Supervisor {
             notices: NotificationGate::default(),
             next_drain: 0,
             ray_install: None,
+            demo_head: None,
+            finder: find::HeadFinder::default(),
             timers,
             actions: VecDeque::new(),
         }
+    }
+
+    /// Says that `demo` is the built-in demo head (a throwaway local one, started because no
+    /// head is configured): while it is the head, the status says so ([`Status::demo`]).
+    pub fn with_demo_head(mut self, demo: Option<HeadAddress>) -> Self {
+        self.demo_head = demo;
+        self
+    }
+
+    /// The start of the app: while no head of the user's is set (none, or the demo head),
+    /// heads are looked for on the tailnet once, and a single one found is offered.
+    pub fn with_first_run_search(mut self) -> Self {
+        if self.needs_a_head() && self.finder.start(true) {
+            self.actions.push_back(Action::FindHeads);
+        }
+        self
+    }
+
+    /// No head of the user's is set: none, or the built-in demo head.
+    fn needs_a_head(&self) -> bool {
+        self.head.is_none() || (self.demo_head.is_some() && self.head == self.demo_head)
     }
 
     /// Feeds one fact.
@@ -227,6 +255,12 @@ impl Supervisor {
                 }
             }
             Event::HeadConnectionClosed { watch } => self.on_head_connection_closed(now, watch),
+            Event::HeadsFound(outcome) => {
+                let needs_a_head = self.needs_a_head();
+                if let Some(notice) = self.finder.ended(outcome, needs_a_head) {
+                    self.notify(now, notice);
+                }
+            }
             Event::DrainRequested { drain, accepted } => {
                 self.on_drain_requested(now, drain, accepted)
             }
@@ -336,6 +370,8 @@ impl Supervisor {
             mobile: self.settings.laptop.mobile,
             holding_sleep: self.timers.is_set(Timer::SleepHold),
             ray_install: self.ray_install.clone(),
+            demo: self.demo_head.is_some() && self.head == self.demo_head,
+            head_search: self.finder.status(),
         }
     }
 
@@ -737,6 +773,11 @@ impl Supervisor {
                         step: InstallStep::Starting,
                     });
                     self.actions.push_back(Action::InstallRay { version });
+                }
+            }
+            UserCommand::FindHeads => {
+                if self.finder.start(false) {
+                    self.actions.push_back(Action::FindHeads);
                 }
             }
             UserCommand::Shutdown => {

@@ -59,6 +59,8 @@ impl NotificationGate {
             Notice::BatteryLow { .. } | Notice::AutoPaused { .. } | Notice::LidClosed => true,
             // One per install the user asked for.
             Notice::RayInstalled { .. } | Notice::RayInstallFailed { .. } => true,
+            // Given once: only the first-run search offers its find.
+            Notice::HeadFound { .. } => true,
         }
     }
 }

@@ -32,6 +32,13 @@ pub const TAILSCALE_ANSWER_MAX_AGE: Duration = Duration::from_secs(30);
 /// minute old may predate Tailscale being quit on a network that routes the address elsewhere.
 pub const TAILSCALE_ANSWER_BEFORE_START: Duration = Duration::from_secs(5);
 
+/// "Find heads on my tailnet" knocks on the Ray port of at most this many online peers of
+/// `tailscale status`, all at once: a large tailnet is not scanned.
+pub const FIND_HEADS_MAX_PEERS: usize = 64;
+
+/// How long each peer's Ray port is given to accept the search's connection.
+pub const FIND_HEADS_CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
+
 /// Outage notifications ("head lost") are given at most this often: a flapping network must
 /// not notify every minute.
 pub const NOTIFY_OUTAGES_EVERY: Duration = Duration::from_secs(180);

@@ -124,15 +124,28 @@ pub fn error(title: &str, message: &str) {
 /// Opens a file with the desktop's default application (Console for a log on macOS). The
 /// opener is waited for on a thread of its own, so that none is left a zombie.
 pub fn open(path: &Path) {
+    open_target(path.as_os_str());
+}
+
+/// Opens a web page (the head's Ray dashboard) in the default browser, as [`open`] does a file.
+pub fn open_url(url: &str) {
+    open_target(std::ffi::OsStr::new(url));
+}
+
+/// The desktop's opener for `target`: `open` on macOS, `xdg-open` elsewhere.
+pub fn opener(target: &std::ffi::OsStr) -> Command {
     let program = if cfg!(target_os = "macos") {
         "/usr/bin/open"
     } else {
         "xdg-open"
     };
-    let child = Command::new(program)
-        .arg(path)
-        .stdin(std::process::Stdio::null())
-        .spawn_counted();
+    let mut command = Command::new(program);
+    command.arg(target).stdin(std::process::Stdio::null());
+    command
+}
+
+fn open_target(target: &std::ffi::OsStr) {
+    let child = opener(target).spawn_counted();
     if let Ok(mut child) = child {
         let _ = std::thread::Builder::new()
             .name("opener".into())
@@ -177,5 +190,17 @@ mod tests {
             "\"a\\\" & do shell script \\\"rm\""
         );
         assert_eq!(applescript_string("back\\slash"), "\"back\\\\slash\"");
+    }
+    #[test]
+    fn a_url_goes_to_the_desktops_opener_as_one_argument() {
+        let command = opener(std::ffi::OsStr::new("http://100.64.0.1:8265"));
+        let program = if cfg!(target_os = "macos") {
+            "/usr/bin/open"
+        } else {
+            "xdg-open"
+        };
+        assert_eq!(command.get_program(), program);
+        let args: Vec<_> = command.get_args().collect();
+        assert_eq!(args, ["http://100.64.0.1:8265"]);
     }
 }

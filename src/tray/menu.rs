@@ -113,6 +113,16 @@ pub mod ids {
     pub const QUIT: &str = "quit";
     /// Installs Ray (shown when Ray is missing or its version is refused).
     pub const INSTALL_RAY: &str = "install-ray";
+    /// Opens the head's Ray dashboard (shown while it answers).
+    pub const DASHBOARD: &str = "dashboard";
+    /// The Head submenu (once a head of the user's is set).
+    pub const HEAD_MENU: &str = "head-menu";
+    /// Searches the tailnet for heads.
+    pub const FIND_HEADS: &str = "find-heads";
+    /// What the search is doing or found nothing (a line that cannot be clicked).
+    pub const HEAD_SEARCH: &str = "head-search";
+    /// Prefix of the heads found: `found-head:100.64.0.1:6379`.
+    pub const FOUND_HEAD_PREFIX: &str = "found-head:";
 }
 
 /// The menu for this status.
@@ -125,6 +135,16 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
             None => text::summary_in(lang, status),
         },
     }];
+    // Until a real head is set (the demo head, or none), setting one is what the menu offers
+    // first; afterwards it sits with the other settings.
+    let first_run = needs_a_head(status);
+    if first_run {
+        entries.push(Entry::Action {
+            id: ids::HEAD.to_string(),
+            text: text::head_words(lang).set_head.to_string(),
+        });
+        entries.extend(head_search_entries(status, lang, true));
+    }
     if let Some(version) = ray_install_offer(status) {
         entries.push(Entry::Action {
             id: ids::INSTALL_RAY.to_string(),
@@ -172,6 +192,12 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
             text: words.pause_after_tasks.to_string(),
         });
     }
+    if dashboard_url(status, extras).is_some() {
+        entries.push(Entry::Action {
+            id: ids::DASHBOARD.to_string(),
+            text: text::head_words(lang).open_dashboard.to_string(),
+        });
+    }
     let cpus = (1..=machine_cpus.max(1))
         .map(|n| Entry::Check {
             id: format!("{}{n}", ids::CPU_PREFIX),
@@ -185,10 +211,25 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         text: format!("{} ({})", words.cpus, status.cpus),
         entries: cpus,
     });
-    entries.push(Entry::Action {
-        id: ids::HEAD.to_string(),
-        text: words.head_address.to_string(),
-    });
+    if !first_run {
+        // The heads found first, then the prompt and the search.
+        let (mut head, rest): (Vec<Entry>, Vec<Entry>) = head_search_entries(status, lang, false)
+            .into_iter()
+            .partition(|entry| matches!(entry, Entry::Check { .. }));
+        if !head.is_empty() {
+            head.push(Entry::Separator);
+        }
+        head.push(Entry::Action {
+            id: ids::HEAD.to_string(),
+            text: words.head_address.to_string(),
+        });
+        head.extend(rest);
+        entries.push(Entry::Submenu {
+            id: ids::HEAD_MENU.to_string(),
+            text: text::head_menu_title(lang, status.head.as_ref()),
+            entries: head,
+        });
+    }
     entries.push(Entry::Separator);
     entries.push(Entry::Action {
         id: ids::OPEN_LOG.to_string(),
@@ -208,6 +249,67 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         text: words.quit.to_string(),
     });
     entries
+}
+
+/// The head's dashboard page, while it answers: the cluster line comes from it (the tray asks
+/// it for the cluster's size, and nothing else polls it). It binds 127.0.0.1 unless the head
+/// runs with `--dashboard-host=0.0.0.0`, so for most remote heads there is none.
+pub fn dashboard_url(status: &Status, extras: &Extras) -> Option<String> {
+    extras.cluster?;
+    let head = status.head.as_ref()?;
+    Some(crate::dashboard::page_url(&head.host))
+}
+
+/// The search for heads on the tailnet: the item that starts it (or a line while it runs),
+/// then each head found as a one-click choice (an action on a first run, a check item ticked
+/// for the head in use otherwise), or why nothing was found.
+fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entry> {
+    use crate::model::HeadSearch;
+    let words = text::head_words(lang);
+    let mut entries = Vec::new();
+    let info = |text: String| Entry::Info {
+        id: ids::HEAD_SEARCH.to_string(),
+        text,
+    };
+    if status.head_search == Some(HeadSearch::Searching) {
+        entries.push(info(words.searching.to_string()));
+        return entries;
+    }
+    entries.push(Entry::Action {
+        id: ids::FIND_HEADS.to_string(),
+        text: words.find_heads.to_string(),
+    });
+    match &status.head_search {
+        Some(HeadSearch::Found { heads }) if heads.is_empty() => {
+            entries.push(info(words.none_found.to_string()));
+        }
+        Some(HeadSearch::Found { heads }) => {
+            for head in heads {
+                let id = format!("{}{}", ids::FOUND_HEAD_PREFIX, head.address);
+                let label = text::found_head_item(lang, head, first_run);
+                entries.push(if first_run {
+                    Entry::Action { id, text: label }
+                } else {
+                    Entry::Check {
+                        id,
+                        text: label,
+                        checked: status.head.as_ref() == Some(&head.address),
+                        enabled: true,
+                    }
+                });
+            }
+        }
+        Some(HeadSearch::Failed { problem }) => {
+            entries.push(info(text::search_failed_words(lang, problem)));
+        }
+        Some(HeadSearch::Searching) | None => {}
+    }
+    entries
+}
+
+/// No real head is set: the demo head is joined, or none is.
+pub fn needs_a_head(status: &Status) -> bool {
+    status.demo || status.head.is_none()
 }
 
 /// Whether the menu offers to install Ray, and which version (`Some(None)`: the head's or the
@@ -248,6 +350,20 @@ pub fn command_for(id: &str, status: &Status) -> Option<Request> {
         ids::PAUSE_AFTER_TASKS => Some(Request::PauseAfterTasks),
         ids::INSTALL_RAY => {
             ray_install_offer(status).map(|version| Request::InstallRay { version })
+        }
+        ids::FIND_HEADS => Some(Request::FindHeads),
+        _ if id.starts_with(ids::FOUND_HEAD_PREFIX) => {
+            let address = id.strip_prefix(ids::FOUND_HEAD_PREFIX)?;
+            // Only an address the search found, in the form it was shown.
+            let found = match &status.head_search {
+                Some(crate::model::HeadSearch::Found { heads }) => {
+                    heads.iter().any(|head| head.address.to_string() == address)
+                }
+                _ => false,
+            };
+            found.then(|| Request::Head {
+                address: address.to_string(),
+            })
         }
         _ => id
             .strip_prefix(ids::CPU_PREFIX)
@@ -293,6 +409,7 @@ mod tests {
                 Some(text.clone())
             }
             Entry::Check { id: i, text, .. } if i == id => Some(text.clone()),
+            Entry::Submenu { entries, .. } => text_of(entries, id),
             _ => None,
         })
     }
@@ -402,6 +519,180 @@ mod tests {
         assert!(
             line.starts_with("Error:") && line.contains("2.51.2") && line.contains("setup"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn the_demo_head_is_called_a_demo_and_setting_a_head_comes_first() {
+        let mut demo = status(Phase::Connected);
+        demo.head = Some("127.0.0.1:33421".parse().expect("head"));
+        demo.worker_cpus = Some(2);
+        demo.demo = true;
+        for (lang, state, set) in [
+            (
+                Lang::En,
+                "Demo: connected to a local practice head · 2 CPUs",
+                "Set your head address…",
+            ),
+            (
+                Lang::Es,
+                "Demo: conectado a un head de práctica local · 2 CPUs",
+                "Configura la dirección de tu head…",
+            ),
+        ] {
+            let menu = model(&demo, &Extras::default(), 4, lang);
+            assert_eq!(text_of(&menu, ids::STATE).as_deref(), Some(state));
+            // Right under the state line, and only once.
+            assert_eq!(menu[1].id(), Some(ids::HEAD));
+            assert_eq!(text_of(&menu, ids::HEAD).as_deref(), Some(set));
+            assert_eq!(shape(&menu).iter().filter(|id| *id == ids::HEAD).count(), 1);
+        }
+        // No head at all (the demo head could not start): the same offer.
+        let mut none = status(Phase::Error);
+        none.head = None;
+        none.fault = Some(Fault::NoHead);
+        assert_eq!(
+            model(&none, &Extras::default(), 4, Lang::En)[1].id(),
+            Some(ids::HEAD)
+        );
+        // A real head: the state names it, and the head item sits with the settings.
+        let real = model(&status(Phase::Connected), &Extras::default(), 4, Lang::En);
+        assert_eq!(
+            text_of(&real, ids::STATE).as_deref(),
+            Some("Connected to 100.64.0.1:6379 · 10 CPUs")
+        );
+        assert_ne!(real[1].id(), Some(ids::HEAD));
+        assert_eq!(text_of(&real, ids::HEAD).as_deref(), Some("Head address…"));
+    }
+
+    #[test]
+    fn the_dashboard_item_shows_only_while_the_dashboard_answers() {
+        let s = status(Phase::Connected);
+        let silent = model(&s, &Extras::default(), 4, Lang::En);
+        assert_eq!(text_of(&silent, ids::DASHBOARD), None);
+        assert_eq!(dashboard_url(&s, &Extras::default()), None);
+        let answering = Extras {
+            cluster: Some((12.0, 2)),
+            ..Extras::default()
+        };
+        let menu = model(&s, &answering, 4, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::DASHBOARD).as_deref(),
+            Some("Open Ray dashboard")
+        );
+        assert_eq!(
+            dashboard_url(&s, &answering).as_deref(),
+            Some("http://100.64.0.1:8265")
+        );
+        // Not a request to the supervisor: the tray opens it.
+        assert_eq!(command_for(ids::DASHBOARD, &s), None);
+        // After Contribute, which stays the first item that can be clicked.
+        let at = |id: &str| shape(&menu).iter().position(|s| s == id);
+        assert!(at(ids::CONTRIBUTE) < at(ids::DASHBOARD));
+        let mut v6 = s.clone();
+        v6.head = Some("[fd7a:115c:a1e0::1]:6379".parse().expect("head"));
+        assert_eq!(
+            dashboard_url(&v6, &answering).as_deref(),
+            Some("http://[fd7a:115c:a1e0::1]:8265")
+        );
+        assert_eq!(
+            text_of(&model(&s, &answering, 4, Lang::Es), ids::DASHBOARD).as_deref(),
+            Some("Abrir el panel de Ray")
+        );
+    }
+
+    fn found(name: &str, address: &str) -> crate::model::FoundHead {
+        crate::model::FoundHead {
+            name: name.to_string(),
+            address: address.parse().expect("head"),
+        }
+    }
+
+    fn submenu<'a>(entries: &'a [Entry], id: &str) -> Option<&'a [Entry]> {
+        entries.iter().find_map(|e| match e {
+            Entry::Submenu { id: i, entries, .. } if i == id => Some(entries.as_slice()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn heads_found_on_the_tailnet_are_one_click_choices() {
+        use crate::model::HeadSearch;
+        let heads = vec![
+            found("desktop", "100.64.0.1:6379"),
+            found("nas", "100.64.0.7:6379"),
+        ];
+        // A head of the user's: the Head submenu lists them, the one in use ticked.
+        let mut s = status(Phase::Connected);
+        s.head_search = Some(HeadSearch::Found {
+            heads: heads.clone(),
+        });
+        let menu = model(&s, &Extras::default(), 4, Lang::En);
+        let head = submenu(&menu, ids::HEAD_MENU).expect("the Head submenu");
+        assert_eq!(
+            shape(head),
+            [
+                "found-head:100.64.0.1:6379",
+                "found-head:100.64.0.7:6379",
+                "-",
+                ids::HEAD,
+                ids::FIND_HEADS
+            ]
+        );
+        assert_eq!(checked(&menu, "found-head:100.64.0.1:6379"), Some(true));
+        assert_eq!(checked(&menu, "found-head:100.64.0.7:6379"), Some(false));
+        assert_eq!(
+            command_for("found-head:100.64.0.7:6379", &s),
+            Some(Request::Head {
+                address: "100.64.0.7:6379".into()
+            })
+        );
+        // Only what the search found.
+        assert_eq!(command_for("found-head:203.0.113.9:6379", &s), None);
+        assert_eq!(command_for(ids::FIND_HEADS, &s), Some(Request::FindHeads));
+
+        // The demo head: setting a head, the search and its finds come first.
+        let mut demo = s.clone();
+        demo.demo = true;
+        demo.head = Some("127.0.0.1:33421".parse().expect("head"));
+        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        assert_eq!(
+            shape(&menu)[..5],
+            [
+                ids::STATE,
+                ids::HEAD,
+                ids::FIND_HEADS,
+                "found-head:100.64.0.1:6379",
+                "found-head:100.64.0.7:6379"
+            ]
+        );
+        assert_eq!(
+            text_of(&menu, "found-head:100.64.0.1:6379").as_deref(),
+            Some("Join desktop (100.64.0.1:6379)")
+        );
+        assert_eq!(submenu(&menu, ids::HEAD_MENU), None);
+
+        // While searching, a line instead of the item; then nothing found, or why.
+        demo.head_search = Some(HeadSearch::Searching);
+        let menu = model(&demo, &Extras::default(), 4, Lang::Es);
+        assert_eq!(
+            text_of(&menu, ids::HEAD_SEARCH).as_deref(),
+            Some("Buscando en tu tailnet…")
+        );
+        assert_eq!(text_of(&menu, ids::FIND_HEADS), None);
+        demo.head_search = Some(HeadSearch::Found { heads: Vec::new() });
+        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::HEAD_SEARCH).as_deref(),
+            Some("No head answers on your tailnet")
+        );
+        demo.head_search = Some(HeadSearch::Failed {
+            problem: TailscaleProblem::Stopped,
+        });
+        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::HEAD_SEARCH).as_deref(),
+            Some("Tailscale is stopped")
         );
     }
 

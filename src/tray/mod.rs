@@ -51,6 +51,9 @@ pub enum UiEvent {
 /// from becoming a storm).
 pub struct DesktopNotifier {
     lang: Lang,
+    /// Where a click that chooses a head goes (a head found on the tailnet, offered on a first
+    /// run); `None`: notifications only inform.
+    requests: Option<mpsc::Sender<Pending>>,
 }
 
 impl DesktopNotifier {
@@ -61,13 +64,47 @@ impl DesktopNotifier {
             // Without an application set, notify-rust may hang on recent macOS.
             let _ = notify_rust::set_application("com.bittrader.worker");
         }
-        DesktopNotifier { lang }
+        DesktopNotifier {
+            lang,
+            requests: None,
+        }
+    }
+
+    /// Lets a click on a found head's notification choose it, where the desktop reports
+    /// clicks (freedesktop notifications; not macOS from here, where the menu lists it first).
+    pub fn choosing_through(mut self, requests: mpsc::Sender<Pending>) -> Self {
+        self.requests = Some(requests);
+        self
     }
 }
 
 impl Notifier for DesktopNotifier {
     fn notify(&mut self, notice: &Notice) {
         let (title, body) = text::notice_in(self.lang, notice);
+        #[cfg(all(unix, not(target_os = "macos")))]
+        if let (Notice::HeadFound { head }, Some(requests)) = (notice, &self.requests) {
+            let address = head.address.to_string();
+            let requests = requests.clone();
+            let join = text::found_head_item(self.lang, head, true);
+            // Waits for the click (or the close) on a thread of its own.
+            std::thread::spawn(move || {
+                let shown = notify_rust::Notification::new()
+                    .appname("BitTrader Worker")
+                    .summary(&title)
+                    .body(&body)
+                    .action("default", &join)
+                    .action("join", &join)
+                    .show();
+                if let Ok(handle) = shown {
+                    handle.wait_for_action(|action| {
+                        if action == "default" || action == "join" {
+                            send_request(&requests, Request::Head { address }, |_| {});
+                        }
+                    });
+                }
+            });
+            return;
+        }
         // Showing can block (D-Bus, the macOS notification centre): never on the runtime.
         std::thread::spawn(move || {
             let _ = notify_rust::Notification::new()
@@ -309,7 +346,7 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
         service::terminated()
     };
     let prepared = service::prepare(&paths)?;
-    let lang = Lang::detect();
+    let lang = Lang::current();
     let machine_cpus = service::machine_cpus();
 
     #[allow(unused_mut)]
@@ -441,6 +478,10 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                     refresh = true;
                 } else if id == menu::ids::OPEN_LOG {
                     dialog::open(&log_file);
+                } else if id == menu::ids::DASHBOARD {
+                    if let Some(url) = menu::dashboard_url(current, &extras) {
+                        dialog::open_url(&url);
+                    }
                 } else if id == menu::ids::HEAD {
                     ask_for_head(current, &requests_tx, lang);
                 } else if id == menu::ids::LOGIN {
@@ -503,9 +544,11 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
 /// supervisor (nothing is saved) and the reason shown in an error dialog.
 fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) {
     let words = text::menu_words(lang);
+    // The demo head's loopback address is no suggestion for a real one.
     let current = current
         .head
         .as_ref()
+        .filter(|_| !current.demo)
         .map(|h| h.to_string())
         .unwrap_or_default();
     let requests = requests.clone();
@@ -618,6 +661,7 @@ fn spawn_runtime(
 ) -> Result<std::sync::mpsc::Receiver<()>, TrayError> {
     let (finished_tx, finished) = std::sync::mpsc::channel();
     let mut status_rx = status_tx.subscribe();
+    let chooser = requests.0.clone();
     std::thread::Builder::new()
         .name("supervisor".into())
         .spawn(move || {
@@ -639,7 +683,7 @@ fn spawn_runtime(
                     loaded,
                     requests,
                     status_tx,
-                    Box::new(DesktopNotifier::new(lang)),
+                    Box::new(DesktopNotifier::new(lang).choosing_through(chooser)),
                     shutdown,
                     true,
                 )

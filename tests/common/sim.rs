@@ -169,6 +169,7 @@ impl Sim {
                 | Action::Log(_)
                 | Action::Exit
                 | Action::InstallRay { .. }
+                | Action::FindHeads
                 | Action::WatchHead { .. } => {}
             }
         }

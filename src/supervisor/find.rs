@@ -1,0 +1,57 @@
+//! The search for heads on the tailnet: one at a time, and on a first run (no head of the
+//! user's) a single find is offered in a notification.
+
+use crate::model::{FoundHead, HeadSearch, Notice, TailscaleProblem};
+
+/// The search's state.
+#[derive(Debug, Default)]
+pub struct HeadFinder {
+    /// The last search, or the one under way.
+    search: Option<HeadSearch>,
+    /// The search under way was started because no head of the user's is set.
+    first_run: bool,
+}
+
+impl HeadFinder {
+    /// Starts a search unless one is under way; `true` when the driver must run it.
+    pub fn start(&mut self, first_run: bool) -> bool {
+        if self.search == Some(HeadSearch::Searching) {
+            return false;
+        }
+        self.search = Some(HeadSearch::Searching);
+        self.first_run = first_run;
+        true
+    }
+
+    /// The search ended. A first-run search that found exactly one head, while the user
+    /// still has none (`needs_a_head`), offers it in a notification.
+    pub fn ended(
+        &mut self,
+        outcome: Result<Vec<FoundHead>, TailscaleProblem>,
+        needs_a_head: bool,
+    ) -> Option<Notice> {
+        if self.search != Some(HeadSearch::Searching) {
+            return None;
+        }
+        let first_run = std::mem::take(&mut self.first_run);
+        let (search, notice) = match outcome {
+            Ok(heads) => {
+                let notice = match heads.as_slice() {
+                    [only] if first_run && needs_a_head => {
+                        Some(Notice::HeadFound { head: only.clone() })
+                    }
+                    _ => None,
+                };
+                (HeadSearch::Found { heads }, notice)
+            }
+            Err(problem) => (HeadSearch::Failed { problem }, None),
+        };
+        self.search = Some(search);
+        notice
+    }
+
+    /// What the status shows.
+    pub fn status(&self) -> Option<HeadSearch> {
+        self.search.clone()
+    }
+}

@@ -1,0 +1,85 @@
+//! The log and the CLI speak the user's language (issue 10, item 10): the real daemon with the
+//! fake `ray` and a fake head, started under `LC_ALL=es_ES.UTF-8`, writes the old bash daemon's
+//! Spanish phrases in `worker.log`, and `status` answers in Spanish; the same CLI under an
+//! English locale answers in English, whatever language the daemon runs in.
+
+use std::fs;
+
+use bittrader_test_support::daemon::{Home, Options};
+use bittrader_test_support::secs;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
+
+fn in_locale(home: &Home, args: &[&str], locale: &str) -> String {
+    let mut command = home.command(args);
+    command.env("LC_ALL", locale);
+    let out = bittrader_test_support::process::run_with_timeout(command, secs(20))
+        .unwrap_or_else(|e| panic!("`bittrader-worker {}`: {e}", args.join(" ")));
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_spanish_run_logs_the_old_daemons_phrases_and_the_cli_answers_in_spanish() {
+    let mut home = Home::new(
+        BIN,
+        Options {
+            prefix: "bw-lang-",
+            cpus: 1,
+            // The worker is kept through no grace: the head's loss shows at once.
+            grace_secs: 1,
+            ..Options::default()
+        },
+    );
+    // Mobile mode, as on the MacBooks the old daemon ran on ("Worker Móvil").
+    let config = home.read("config.toml");
+    fs::write(
+        home.file("config.toml"),
+        format!("mode = \"mobile\"\n{config}"),
+    )
+    .expect("config.toml");
+    let mut command = home.command(&["daemon"]);
+    command.env("LC_ALL", "es_ES.UTF-8");
+    let _daemon = home.spawn("the Spanish daemon", command, "daemon.out");
+    home.wait_phase("connected", secs(15));
+    let port = home.port();
+    let head = format!("127.0.0.1:{port}");
+    home.wait_until("the connected line in worker.log", secs(5), || {
+        home.read("worker.log").contains("conectado al cluster")
+    });
+    let log = home.read("worker.log");
+    for phrase in [
+        "🚀 Worker Daemon iniciado".to_string(),
+        "📱 Worker Móvil Detectado (".to_string(),
+        format!("🔗 Conectando a {head}..."),
+        "✅ Worker Móvil conectado al cluster con 1 CPU".to_string(),
+    ] {
+        assert!(log.contains(&phrase), "no {phrase:?} in worker.log:\n{log}");
+    }
+    assert!(
+        !log.contains("Worker connected"),
+        "English in worker.log:\n{log}"
+    );
+
+    let status = in_locale(&home, &["status"], "es_ES.UTF-8");
+    assert!(
+        status.starts_with(&format!("Conectado a {head} · 1 CPU\n")),
+        "{status}"
+    );
+    assert!(status.contains("\nmodo móvil"), "{status}");
+    assert!(status.contains("\nregistro "), "{status}");
+    // The CLI speaks its own user's language, whatever the daemon's.
+    let english = in_locale(&home, &["status"], "en_US.UTF-8");
+    assert!(
+        english.starts_with(&format!("Connected to {head} · 1 CPU\n")),
+        "{english}"
+    );
+
+    home.head.down();
+    home.wait_until("the head's loss in worker.log", secs(15), || {
+        home.read("worker.log")
+            .contains("⚠️ No puedo contactar al Head (127.0.0.1).")
+    });
+    let status = in_locale(&home, &["status"], "es_ES.UTF-8");
+    assert!(status.starts_with("Head inalcanzable — "), "{status}");
+}
