@@ -297,6 +297,8 @@ fn spawn_daemon(bin: &Path, ray: &Path, home: &Path) -> Child {
             tests_dir().join("fake_tailscale/tailscale"),
         )
         .env("FAKE_TAILSCALE_JSON", home.join("tailscale.json"))
+        // The tests read worker.log's English lines.
+        .env("LC_ALL", "en_US.UTF-8")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
