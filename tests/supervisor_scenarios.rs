@@ -566,9 +566,9 @@ fn a_lan_head_needs_no_tailscale() {
 }
 
 #[test]
-fn a_start_for_a_tailscale_head_asks_for_a_recent_answer_and_idling_does_not() {
+fn a_start_for_a_tailscale_head_asks_for_a_recent_answer_and_a_running_worker_does_not() {
     use bittrader_worker::supervisor::settings::{
-        TAILSCALE_ANSWER_BEFORE_START, TAILSCALE_ANSWER_MAX_AGE,
+        TAILSCALE_ANSWER_BEFORE_START, TAILSCALE_VOUCH_KEPT,
     };
     let max_ages = |sim: &Sim, from: usize| -> Vec<Duration> {
         sim.records[from..]
@@ -585,18 +585,31 @@ fn a_start_for_a_tailscale_head_asks_for_a_recent_answer_and_idling_does_not() {
     sim.run_for(secs(1));
     assert_eq!(max_ages(&sim, 0)[0], TAILSCALE_ANSWER_BEFORE_START);
     sim.run_for(secs(20));
+    assert_eq!(sim.phase(), Phase::Connected);
     let from = sim.records.len();
     sim.run_for(secs(20));
-    assert!(max_ages(&sim, from)
+    let connected = max_ages(&sim, from);
+    assert!(!connected.is_empty());
+    assert!(
+        connected.iter().all(|age| *age == TAILSCALE_VOUCH_KEPT),
+        "{connected:?}"
+    );
+    // A new network: the next probe wants a new word, then the kept one serves again.
+    sim.event(Event::NetworkChanged);
+    let from = sim.records.len();
+    sim.run_for(secs(10));
+    let after_change = max_ages(&sim, from);
+    assert_eq!(after_change[0], Duration::ZERO, "{after_change:?}");
+    assert!(after_change[1..]
         .iter()
-        .all(|age| *age == TAILSCALE_ANSWER_MAX_AGE));
+        .all(|age| *age == TAILSCALE_VOUCH_KEPT));
     sim.user(UserCommand::Pause);
     sim.run_for(secs(5));
     let from = sim.records.len();
     sim.run_for(secs(60));
     assert!(max_ages(&sim, from)
         .iter()
-        .all(|age| *age == TAILSCALE_ANSWER_MAX_AGE));
+        .all(|age| *age == TAILSCALE_VOUCH_KEPT));
 }
 
 #[test]

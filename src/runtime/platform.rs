@@ -258,7 +258,9 @@ impl Platform for SystemPlatform {
         let (head, tailscale) = (head.clone(), self.tailscale.clone());
         async move {
             let unreachable = probe::probe_head(&head, timeout, &tailscale).await;
-            let tailscale = probe::tailscale_check(&head, &tailscale, tailscale_max_age).await;
+            let tailscale =
+                probe::tailscale_check(&head, &tailscale, tailscale_max_age, unreachable.is_none())
+                    .await;
             HeadProbe {
                 head,
                 unreachable,

@@ -9,9 +9,8 @@
 //!
 //! For a head at a Tailscale address the probe also asks Tailscale whether it vouches for the
 //! head ([`tailscale_check`]): the supervisor joins such a head only while Tailscale is Running
-//! and the head an online peer (`supervisor::tailnet`). The cached answer serves, except that
-//! one saying "online peer" is refreshed when the supervisor wants a recent one (before a
-//! start).
+//! and the head an online peer (`supervisor::tailnet`), and says how old that word may be: 5 s
+//! before a start, none after a network change, 10 minutes while a worker runs.
 
 use std::ffi::OsStr;
 use std::io;
@@ -53,26 +52,30 @@ pub async fn probe_head(
     Some(unreachable)
 }
 
-/// What Tailscale says of `head`, when its address is a Tailscale one (`None` otherwise):
-/// from the cached answer, refreshed when that vouches for the head and is older than
-/// `max_age`.
+/// What Tailscale says of `head`, when its address is a Tailscale one (`None` otherwise),
+/// from an answer at most `max_age` old for a head that answered (`head_answered`), which it
+/// may vouch for; the ages are the supervisor's (`supervisor::tailnet`).
 pub async fn tailscale_check(
     head: &HeadAddress,
     tailscale: &TailscaleCli,
     max_age: Duration,
+    head_answered: bool,
 ) -> Option<TailscaleCheck> {
+    use crate::supervisor::settings::TAILSCALE_ANSWER_MAX_AGE;
+    use crate::supervisor::tailnet::{answer_max_age_after_connect, refresh_a_problem};
     if !head.is_tailscale() {
         return None;
     }
-    let cached = vouch(
+    let age = answer_max_age_after_connect(max_age, head_answered);
+    let check = vouch(
         tailscale.installed(),
-        tailscale.status().await.as_ref(),
+        tailscale.status_within(age).await.as_ref(),
         &head.host,
     );
-    if cached != TailscaleCheck::OnlinePeer {
-        return Some(cached);
+    if check == TailscaleCheck::OnlinePeer || !refresh_a_problem(age) {
+        return Some(check);
     }
-    let recent = tailscale.status_within(max_age).await;
+    let recent = tailscale.status_within(TAILSCALE_ANSWER_MAX_AGE).await;
     Some(vouch(tailscale.installed(), recent.as_ref(), &head.host))
 }
 
@@ -643,13 +646,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let cli = TailscaleCli::at(Some(counting_tailscale(dir.path())));
         assert_eq!(
-            tailscale_check(&local(6379), &cli, Duration::ZERO).await,
+            tailscale_check(&local(6379), &cli, Duration::ZERO, true).await,
             None
         );
         assert!(calls(dir.path()).is_empty());
         let head: HeadAddress = "100.64.0.1".parse().expect("head");
         assert_eq!(
-            tailscale_check(&head, &cli, Duration::ZERO).await,
+            tailscale_check(&head, &cli, Duration::ZERO, true).await,
             Some(TailscaleCheck::Problem {
                 problem: TailscaleProblem::Stopped
             })

@@ -126,16 +126,18 @@ pub struct Supervisor {
     probe_in_flight: bool,
     worker: Worker,
     backoff: Backoff,
-    /// The pending [`Timer::Restart`] is a network exit's delay: the head coming back after
-    /// an outage ends it (the cause has passed), unlike a crash's delay.
     /// The probe in flight was asked with the answer age a start needs.
     probe_asked_for_start: bool,
+    /// The network changed since the last probe was asked: Tailscale's word is asked afresh.
+    network_changed: bool,
     /// The head answered to a probe asked with the answer age a start needs.
     up_vouched_for_start: bool,
     /// The number of the latest [`Action::WatchHead`].
     next_watch: u64,
     /// A fault is being tried once more: one more failure brings it back at once.
     half_open: bool,
+    /// The pending [`Timer::Restart`] is a network exit's delay: the head coming back after
+    /// an outage ends it (the cause has passed), unlike a crash's delay.
     network_restart: bool,
     last_start_at: Option<Instant>,
     outage: Option<Outage>,
@@ -184,6 +186,7 @@ impl Supervisor {
             half_open: false,
             next_watch: 0,
             probe_asked_for_start: false,
+            network_changed: false,
             up_vouched_for_start: false,
             last_start_at: None,
             outage: None,
@@ -229,6 +232,7 @@ impl Supervisor {
             Event::WorkerSpawnFailed(failure) => self.on_spawn_failed(now, failure),
             Event::User(command) => self.on_user(now, command),
             Event::NetworkChanged => {
+                self.network_changed = true;
                 // A new network may be what the fault was about (a firewall, another head).
                 self.retry_fault(now);
                 self.probe_soon(now)
@@ -288,8 +292,11 @@ impl Supervisor {
                     if let Some(head) = self.head.clone() {
                         self.probe_in_flight = true;
                         self.probe_asked_for_start = self.start_may_follow();
-                        let tailscale_max_age =
-                            tailnet::answer_max_age(&head, self.probe_asked_for_start);
+                        let tailscale_max_age = tailnet::answer_max_age(
+                            &head,
+                            self.probe_asked_for_start,
+                            std::mem::take(&mut self.network_changed),
+                        );
                         self.actions.push_back(Action::Probe {
                             head,
                             tailscale_max_age,

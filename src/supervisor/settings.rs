@@ -32,6 +32,15 @@ pub const TAILSCALE_ANSWER_MAX_AGE: Duration = Duration::from_secs(30);
 /// minute old may predate Tailscale being quit on a network that routes the address elsewhere.
 pub const TAILSCALE_ANSWER_BEFORE_START: Duration = Duration::from_secs(5);
 
+/// Otherwise (a worker runs, or nothing may start: paused, in error), Tailscale's word that
+/// the head is an online peer is kept this long. Each `tailscale status` is a process, and on
+/// a Mac the Tailscale CLI is the app's own large binary: asked every half minute while
+/// contributing, it cost 120 processes an hour for nothing. What would end the vouching
+/// (Tailscale quit, logged out, another network) changes the machine's addresses, and a
+/// network change asks afresh at once; an answer naming a problem is still refreshed after
+/// [`TAILSCALE_ANSWER_MAX_AGE`].
+pub const TAILSCALE_VOUCH_KEPT: Duration = Duration::from_secs(600);
+
 /// "Find heads on my tailnet" knocks on the Ray port of at most this many online peers of
 /// `tailscale status`, all at once: a large tailnet is not scanned.
 pub const FIND_HEADS_MAX_PEERS: usize = 64;

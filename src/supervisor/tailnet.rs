@@ -11,7 +11,9 @@
 use std::time::Duration;
 
 use super::events::HeadProbe;
-use super::settings::{TAILSCALE_ANSWER_BEFORE_START, TAILSCALE_ANSWER_MAX_AGE};
+use super::settings::{
+    TAILSCALE_ANSWER_BEFORE_START, TAILSCALE_ANSWER_MAX_AGE, TAILSCALE_VOUCH_KEPT,
+};
 use crate::model::{HeadAddress, TailscaleCheck, TailscaleProblem, Unreachable};
 
 /// Why `probe`'s head cannot be joined now; `None`: it may be.
@@ -31,15 +33,42 @@ pub fn unreachable(probe: &HeadProbe) -> Option<Unreachable> {
     }
 }
 
-/// The oldest Tailscale answer that may vouch for `head` in the next probe: a recent one when
-/// a start may follow it (a worker is never started on a verdict half a minute old), the
-/// cached one otherwise (one `tailscale` process per half minute while idle).
-pub fn answer_max_age(head: &HeadAddress, start_may_follow: bool) -> Duration {
-    if head.is_tailscale() && start_may_follow {
+/// The oldest Tailscale answer that may vouch for `head` in the next probe: a new one after a
+/// network change (what vouched may be gone), a recent one when a start may follow it (a
+/// worker is never started on a verdict half a minute old), else the kept one.
+pub fn answer_max_age(
+    head: &HeadAddress,
+    start_may_follow: bool,
+    network_changed: bool,
+) -> Duration {
+    if !head.is_tailscale() {
+        TAILSCALE_ANSWER_MAX_AGE
+    } else if network_changed {
+        Duration::ZERO
+    } else if start_may_follow {
         TAILSCALE_ANSWER_BEFORE_START
+    } else {
+        TAILSCALE_VOUCH_KEPT
+    }
+}
+
+/// How old an answer the probe uses, once it knows whether the head answered: `asked`
+/// ([`answer_max_age`]) for a head that answered, which the answer may vouch for; for one
+/// that did not, the answer only explains why, and the explaining one is kept
+/// [`TAILSCALE_ANSWER_MAX_AGE`].
+pub fn answer_max_age_after_connect(asked: Duration, head_answered: bool) -> Duration {
+    if head_answered {
+        asked
     } else {
         TAILSCALE_ANSWER_MAX_AGE
     }
+}
+
+/// Whether an answer that did not vouch for the head, taken under `asked`, is to be asked
+/// again with [`TAILSCALE_ANSWER_MAX_AGE`]: a problem (stopped, logged out) is not kept as long
+/// as a vouch, since Tailscale may be back.
+pub fn refresh_a_problem(asked: Duration) -> bool {
+    asked > TAILSCALE_ANSWER_MAX_AGE
 }
 
 #[cfg(test)]
@@ -52,6 +81,30 @@ mod tests {
             unreachable: None,
             tailscale,
         }
+    }
+
+    #[test]
+    fn how_old_an_answer_may_vouch() {
+        let ts: HeadAddress = "100.64.0.1".parse().expect("head");
+        let lan: HeadAddress = "192.168.1.10".parse().expect("head");
+        assert_eq!(answer_max_age(&ts, true, true), Duration::ZERO);
+        assert_eq!(answer_max_age(&ts, false, true), Duration::ZERO);
+        assert_eq!(
+            answer_max_age(&ts, true, false),
+            TAILSCALE_ANSWER_BEFORE_START
+        );
+        assert_eq!(answer_max_age(&ts, false, false), TAILSCALE_VOUCH_KEPT);
+        assert_eq!(answer_max_age(&lan, true, true), TAILSCALE_ANSWER_MAX_AGE);
+        assert_eq!(
+            answer_max_age_after_connect(TAILSCALE_VOUCH_KEPT, true),
+            TAILSCALE_VOUCH_KEPT
+        );
+        assert_eq!(
+            answer_max_age_after_connect(Duration::ZERO, false),
+            TAILSCALE_ANSWER_MAX_AGE
+        );
+        assert!(refresh_a_problem(TAILSCALE_VOUCH_KEPT));
+        assert!(!refresh_a_problem(TAILSCALE_ANSWER_BEFORE_START));
     }
 
     #[test]
