@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use super::platform::{MachineFacts, Platform, WorkerHandle};
 use super::worker::WorkerReport;
 use crate::model::{
-    HeadAddress, SleepGate, SystemEvent, TailscaleCheck, Unreachable, WorkerFailure,
+    HeadAddress, ProcessUsage, SleepGate, SystemEvent, TailscaleCheck, Unreachable, WorkerFailure,
 };
 use crate::platform::fake::FakePower;
 use crate::ray_output;
@@ -35,6 +35,8 @@ pub struct WorkerScript {
     pub node_ip_takes: Duration,
     /// Explaining its exit takes this long (`ray --version` on a busy machine).
     pub explain_takes: Duration,
+    /// The CPU its process tree uses, in cores (1.5: one and a half cores busy all the time).
+    pub cpu_cores: f64,
 }
 
 impl Default for WorkerScript {
@@ -46,6 +48,7 @@ impl Default for WorkerScript {
             drains_in: Some(Duration::from_secs(2)),
             node_ip_takes: Duration::ZERO,
             explain_takes: Duration::ZERO,
+            cpu_cores: 1.0,
         }
     }
 }
@@ -63,6 +66,8 @@ pub struct FakeRecord {
     pub drains: usize,
     /// Workers that ended, by SIGTERM, SIGKILL or on their own.
     pub exits: usize,
+    /// Readings of a worker's CPU counters, with when they were taken (tokio time).
+    pub usage_samples: Vec<tokio::time::Instant>,
 }
 
 #[derive(Debug)]
@@ -77,6 +82,8 @@ struct World {
     /// When the live worker's drain finishes, as tokio time.
     drained_at: Option<tokio::time::Instant>,
     network: Option<mpsc::UnboundedSender<()>>,
+    /// Each live worker's pid, with its start and its CPU use in cores.
+    trees: Vec<(u32, tokio::time::Instant, f64)>,
     sleep: Option<mpsc::UnboundedSender<SystemEvent>>,
 }
 
@@ -112,6 +119,7 @@ impl FakePlatform {
                 next_pid: 40_000,
                 drained_at: None,
                 network: None,
+                trees: Vec::new(),
                 sleep: None,
             })),
             machine: Arc::new(FakePower::desktop()),
@@ -260,6 +268,10 @@ impl Platform for FakePlatform {
         world.record.started_at.push(tokio::time::Instant::now());
         world.next_pid += 1;
         let script = world.script.clone();
+        let pid = world.next_pid;
+        world
+            .trees
+            .push((pid, tokio::time::Instant::now(), script.cpu_cores));
         let worker = FakeWorker {
             pid: world.next_pid,
             ignores_sigterm: script.ignores_sigterm,
@@ -324,6 +336,31 @@ impl Platform for FakePlatform {
                 _ => TreeReading::Busy,
             }
         }
+    }
+
+    fn sample_usage(
+        &self,
+        worker_pid: u32,
+    ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static {
+        let mut world = lock(&self.world);
+        let now = tokio::time::Instant::now();
+        world.record.usage_samples.push(now);
+        // One process, busy `cores` since its start.
+        let tree = world
+            .trees
+            .iter()
+            .find(|(pid, _, _)| *pid == worker_pid)
+            .map(|(pid, started, cores)| {
+                vec![ProcessUsage {
+                    pid: *pid,
+                    start: 1,
+                    parent: Some(1),
+                    own: (now - *started).mul_f64(*cores),
+                    children: Duration::ZERO,
+                }]
+            })
+            .unwrap_or_default();
+        std::future::ready(Some(tree))
     }
 
     fn machine(&self) -> Arc<dyn MachineFacts> {
