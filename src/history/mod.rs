@@ -174,6 +174,75 @@ impl History {
     }
 }
 
+/// What `stats --json` prints: the figures, 30 days of totals, a week's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Today's local date.
+    pub today: NaiveDate,
+    /// CPU-hours today.
+    pub today_cpu_hours: f64,
+    /// CPU-hours over the last 7 days, today included.
+    pub week_cpu_hours: f64,
+    /// CPU-hours over the last 30 days, today included.
+    pub month_cpu_hours: f64,
+    /// The last 30 days, oldest first.
+    pub days: Vec<StatsDay>,
+    /// The last 7 days' timeline, oldest first (the last segment ends now).
+    pub timeline: Vec<StatsSpan>,
+}
+
+/// One day of [`Stats`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsDay {
+    /// The local date.
+    pub date: NaiveDate,
+    /// CPU-hours given that day.
+    pub cpu_hours: f64,
+}
+
+/// One segment of [`Stats`]' timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsSpan {
+    /// When it began.
+    pub from: DateTime<Utc>,
+    /// When it ended.
+    pub until: DateTime<Utc>,
+    /// What the worker did.
+    #[serde(flatten)]
+    pub activity: Activity,
+}
+
+impl History {
+    /// The figures of `stats` at `now` (`today` its local date).
+    pub fn stats(&self, now: DateTime<Utc>, today: NaiveDate) -> Stats {
+        let hours = |secs: f64| (secs / 3600.0 * 1000.0).round() / 1000.0;
+        let days = self.last_days(today, 30);
+        let summary = self.summary(today);
+        Stats {
+            today,
+            today_cpu_hours: hours(summary.today_cpu_secs),
+            week_cpu_hours: hours(summary.week_cpu_secs),
+            month_cpu_hours: hours(days.iter().map(|(_, secs)| secs).sum()),
+            days: days
+                .into_iter()
+                .map(|(date, secs)| StatsDay {
+                    date,
+                    cpu_hours: hours(secs),
+                })
+                .collect(),
+            timeline: self
+                .spans(now - chrono::Duration::days(TIMELINE_KEEP_DAYS), now)
+                .into_iter()
+                .map(|span| StatsSpan {
+                    from: span.from,
+                    until: span.until,
+                    activity: span.activity,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
