@@ -93,7 +93,9 @@ pub struct Span {
 impl History {
     /// Adds `cpu` to the total of local date `day`.
     pub fn add_cpu(&mut self, day: NaiveDate, cpu: Duration) {
-        self.days.entry(day).or_default().cpu_secs += cpu.as_secs_f64();
+        let total = &mut self.days.entry(day).or_default().cpu_secs;
+        // Kept to the millisecond, so the file reads "3600.5", not "3600.4999999999995".
+        *total = ((*total + cpu.as_secs_f64()) * 1000.0).round() / 1000.0;
     }
 
     /// From `at` on the worker does `activity`. The same activity again is no new segment; a
