@@ -473,3 +473,33 @@ async fn the_worker_tree_is_read_once_a_minute_while_connected_and_kept_across_r
         ]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_corrupt_history_is_set_aside_with_a_line_in_the_log() {
+    let home = tempfile::tempdir().expect("a data folder");
+    std::fs::write(
+        home.path().join("history.json"),
+        "{\"version\": 1, \"days\": {",
+    )
+    .expect("seed");
+    let mut h = Harness::start_in(WorkerScript::default(), home);
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    let home = h.stop().await;
+    let today = chrono::Local::now().date_naive();
+    let aside = home.path().join(format!("history.json.corrupt-{today}"));
+    assert_eq!(
+        std::fs::read_to_string(&aside).expect("the old file kept aside"),
+        "{\"version\": 1, \"days\": {"
+    );
+    let log = std::fs::read_to_string(home.path().join("worker.log")).expect("log");
+    assert!(
+        log.contains("is not a valid history") && log.contains("corrupt-"),
+        "{log}"
+    );
+    let (_, states) = history_in(home.path());
+    assert_eq!(
+        states.last().map(String::as_str),
+        Some("off"),
+        "a new history"
+    );
+}

@@ -520,6 +520,25 @@ mod tests {
     }
 
     #[test]
+    fn the_page_is_written_next_to_the_history_and_a_corrupt_history_is_left_alone() {
+        let dir = tempfile::tempdir().expect("dir");
+        let paths = Paths {
+            home: dir.path().to_path_buf(),
+        };
+        let path = write_page(&paths, Lang::En).expect("written with no history yet");
+        assert_eq!(path, dir.path().join("contribution.html"));
+        let page = std::fs::read_to_string(&path).expect("page");
+        assert!(page.contains("What you gave"));
+        std::fs::write(paths.history_file(), "{oops").expect("seed");
+        let why = write_page(&paths, Lang::En).expect_err("not drawn from a corrupt file");
+        assert!(why.contains("is not a valid history"), "{why}");
+        assert_eq!(
+            std::fs::read_to_string(paths.history_file()).expect("kept"),
+            "{oops"
+        );
+    }
+
+    #[test]
     fn an_empty_history_still_draws_the_frame() {
         let page = render(&History::default(), now(), Lang::En);
         assert_eq!(count(&page, r#"<rect class="bar"#), 30);
