@@ -67,11 +67,18 @@ pub struct Loaded {
 /// moved, is left alone and nothing is written over it while the app runs.
 pub fn load(path: &Path, today: NaiveDate) -> Loaded {
     match read(path) {
-        Ok(history) => Loaded {
-            history: history.unwrap_or_default(),
-            note: None,
-            writable: true,
-        },
+        Ok(history) => {
+            let mut history = history.unwrap_or_default();
+            let written = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+            if let Some(written) = written {
+                history.resumed(written.into());
+            }
+            Loaded {
+                history,
+                note: None,
+                writable: true,
+            }
+        }
         Err(error @ HistoryError::Read { .. }) => Loaded {
             history: History::default(),
             note: Some(format!(

@@ -110,6 +110,19 @@ impl History {
         self.timeline.push(Segment { from, activity });
     }
 
+    /// The app starts again and finds the history it left. One that ended without quitting
+    /// (killed, crashed, the machine lost power) has no `off` at its end: while connected the
+    /// file is written every minute (each CPU reading), so the app ran until about
+    /// `last_written` and the gap after it is marked as not running. Other states are not
+    /// written on a clock, so nothing is guessed for them.
+    pub fn resumed(&mut self, last_written: DateTime<Utc>) {
+        if let Some(last) = self.timeline.last() {
+            if last.activity == Activity::Connected && last_written > last.from {
+                self.record(last_written, Activity::Off);
+            }
+        }
+    }
+
     /// Drops what is older than the kept window: day totals before `today` −
     /// [`HISTORY_KEEP_DAYS`], segments that ended before `now` − [`TIMELINE_KEEP_DAYS`], and
     /// the oldest segments beyond [`TIMELINE_MAX_SEGMENTS`].
@@ -331,6 +344,28 @@ mod tests {
         }
         history.prune(at(29, 0), day(29));
         assert_eq!(history.timeline.len(), TIMELINE_MAX_SEGMENTS);
+    }
+
+    #[test]
+    fn a_run_that_ended_without_quitting_is_closed_at_its_last_write_while_connected() {
+        let mut history = History::default();
+        history.record(at(29, 8), Activity::Connected);
+        history.resumed(at(29, 10));
+        assert_eq!(
+            history.timeline.last().map(|s| (s.from, s.activity)),
+            Some((at(29, 10), Activity::Off))
+        );
+        history.resumed(at(29, 11));
+        assert_eq!(history.timeline.len(), 2, "an off is not closed again");
+        let mut paused = History::default();
+        paused.record(
+            at(29, 8),
+            Activity::Paused {
+                reason: PauseReason::User,
+            },
+        );
+        paused.resumed(at(29, 9));
+        assert_eq!(paused.timeline.len(), 1, "nothing guessed for a pause");
     }
 
     #[test]
