@@ -297,6 +297,14 @@ fn the_contribution_page_renders_in_headless_chromium() {
         assert!((height - h / 20.0 * 196.0).abs() < 0.02, "{bar}");
     }
     assert_eq!(attr(bars[29], "data-date"), Some("2026-11-29"));
+    assert!(
+        dom.contains("<title>Nov 29: 6.4 CPU-h</title>"),
+        "today's bar's tooltip"
+    );
+    assert!(
+        dom.contains("<title>Nov 24: 15 CPU-h</title>"),
+        "the tallest day's"
+    );
     assert_eq!(tags(&dom, "rect", "bar today").len(), 1);
     assert_eq!(tags(&dom, "g", "row").len(), 7, "7 days of timeline");
     let segments = tags(&dom, "rect", "seg");
