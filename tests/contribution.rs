@@ -126,12 +126,16 @@ fn run_chromium(browser: &Path, profile: &Path, args: &[String]) -> std::process
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("chromium starts");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut text);
-        text
-    });
+    // Both pipes drained while it runs, so a chatty browser never blocks on a full pipe.
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            text
+        })
+    };
+    let reader = drain(Box::new(child.stdout.take().expect("stdout")));
+    let errors = drain(Box::new(child.stderr.take().expect("stderr")));
     let status = match child
         .wait_timeout(std::time::Duration::from_secs(60))
         .expect("wait")
@@ -144,10 +148,7 @@ fn run_chromium(browser: &Path, profile: &Path, args: &[String]) -> std::process
         }
     };
     let stdout = reader.join().unwrap_or_default();
-    let mut stderr = Vec::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = std::io::Read::read_to_end(&mut err, &mut stderr);
-    }
+    let stderr = errors.join().unwrap_or_default();
     std::process::Output {
         status,
         stdout,

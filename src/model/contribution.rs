@@ -92,3 +92,58 @@ pub struct ContributionSummary {
     /// CPU-seconds given over the last 7 days, today included.
     pub week_cpu_secs: f64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(phase: Phase, paused: bool, auto_pause: Option<AutoPause>) -> Activity {
+        Activity::of(&Status {
+            phase,
+            paused,
+            auto_pause,
+            ..Status::default()
+        })
+    }
+
+    #[test]
+    fn each_status_is_one_activity_with_its_pause_reason() {
+        use PauseReason::*;
+        assert_eq!(with(Phase::Connected, false, None), Activity::Connected);
+        assert_eq!(with(Phase::Draining, true, None), Activity::Connected);
+        assert_eq!(
+            with(Phase::Paused, true, Some(AutoPause::OnBattery)),
+            Activity::Paused { reason: User },
+            "the user's own pause first"
+        );
+        for (auto, reason) in [
+            (AutoPause::LowBattery { percent: 9 }, LowBattery),
+            (AutoPause::OnBattery, OnBattery),
+            (AutoPause::Asleep, Asleep),
+        ] {
+            assert_eq!(
+                with(Phase::Paused, false, Some(auto)),
+                Activity::Paused { reason }
+            );
+            assert_eq!(
+                with(Phase::Stopping, false, Some(auto)),
+                Activity::Paused { reason }
+            );
+        }
+        for phase in [
+            Phase::Checking,
+            Phase::Starting,
+            Phase::Disconnecting,
+            Phase::Disconnected,
+            Phase::Reconnecting,
+            Phase::Error,
+        ] {
+            assert_eq!(
+                with(phase, false, None),
+                Activity::Disconnected,
+                "{phase:?}"
+            );
+        }
+        assert_eq!(with(Phase::ShuttingDown, false, None), Activity::Off);
+    }
+}
