@@ -121,3 +121,45 @@ fn the_history_is_written_at_most_once_a_minute_and_at_quit() {
     sim.run_for(secs(30));
     assert_eq!(sim.history_saves().len(), after_pause + 1, "one at quit");
 }
+
+#[test]
+fn a_reading_of_the_old_worker_that_arrives_after_a_new_start_is_not_counted() {
+    use bittrader_worker::model::ProcessUsage;
+    use bittrader_worker::supervisor::{Action, Event, WorkerExit};
+    let mut sim = connected();
+    sim.run_for(secs(120));
+    let before = sim.recorded_cpu();
+    // The worker crashes; the last reading asked of it is answered (again, or late) only
+    // after the replacement has started, with the old tree's counters.
+    let stale = sim
+        .records
+        .iter()
+        .rev()
+        .find_map(|r| match r.action {
+            Action::SampleUsage { sample } => Some(sample),
+            _ => None,
+        })
+        .expect("a reading was asked for");
+    sim.worker = None;
+    sim.event(Event::WorkerExited(WorkerExit {
+        code: Some(1),
+        failure: None,
+    }));
+    sim.run_for(secs(5));
+    assert_eq!(sim.phase(), Phase::Connected, "replaced");
+    sim.event(Event::UsageSampled {
+        sample: stale,
+        tree: Some(vec![ProcessUsage {
+            pid: 5001,
+            start: 1,
+            parent: Some(1),
+            own: secs(10_000),
+            children: Duration::ZERO,
+        }]),
+    });
+    assert_eq!(
+        sim.recorded_cpu(),
+        before,
+        "nothing counted from the old tree"
+    );
+}

@@ -1047,8 +1047,10 @@ impl Supervisor {
                 }
                 self.last_start_at = Some(now);
                 // A new tree: its processes are all new, and nothing of the old one is
-                // subtracted from them.
+                // subtracted from them. A reading of the old tree still on its way would be
+                // taken for the new one's first: it no longer counts.
                 self.usage = UsageMeter::default();
+                self.next_sample += 1;
                 self.worker = Worker::Running {
                     spec: spec.clone(),
                     joined_at: None,
