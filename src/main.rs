@@ -36,6 +36,9 @@ enum Command {
         /// Print it as JSON.
         #[arg(long)]
         json: bool,
+        /// Also draw it as a page (the menu's "Contribution…") and print where it is.
+        #[arg(long)]
+        page: bool,
     },
     /// Stop contributing (the worker leaves the cluster) until `resume`.
     Pause {
@@ -206,7 +209,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(exit_code(&reply))
         }
-        Some(Command::Stats { json }) => stats(&paths, json),
+        Some(Command::Stats { json, page }) => stats(&paths, json, page),
         Some(Command::Pause { after_tasks }) => send(
             &paths,
             if after_tasks {
@@ -250,7 +253,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// within a minute of every change, so this works the same whether or not the app runs, adds
 /// nothing to the control socket, and costs the app nothing; what it gives up is at most a
 /// minute of freshness (the menu's line is live).
-fn stats(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
+fn stats(paths: &Paths, json: bool, page: bool) -> anyhow::Result<ExitCode> {
     use bittrader_worker::text::{self, Lang};
     let lang = Lang::detect();
     let history = match bittrader_worker::history::file::read(&paths.history_file()) {
@@ -266,6 +269,11 @@ fn stats(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
     let now = chrono::Utc::now();
     let today = chrono::Local::now().date_naive();
     let stats = history.stats(now, today);
+    if page {
+        let written =
+            bittrader_worker::history::page::write_page(paths, lang).map_err(anyhow::Error::msg)?;
+        eprintln!("{}", written.display());
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
         return Ok(ExitCode::SUCCESS);

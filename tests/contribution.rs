@@ -57,6 +57,11 @@ fn stats_reads_the_history_with_no_app_running() {
         "{text}"
     );
 
+    let out = stats(home.path(), &["--page"], "C");
+    assert!(out.status.success(), "{out:?}");
+    let page = std::fs::read_to_string(home.path().join("contribution.html")).expect("page");
+    assert!(page.contains("<title>What you gave · BitTrader Worker</title>"));
+
     let out = stats(home.path(), &["--json"], "C");
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
