@@ -106,6 +106,8 @@ impl History {
                 return;
             }
         }
+        // Whole seconds: the file reads "08:00:00Z", not "08:00:00.726821202Z".
+        let at = chrono::SubsecRound::trunc_subsecs(at, 0);
         let from = self.timeline.last().map_or(at, |last| at.max(last.from));
         self.timeline.push(Segment { from, activity });
     }
