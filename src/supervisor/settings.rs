@@ -91,8 +91,8 @@ pub const USAGE_SAMPLE_EVERY: Duration = Duration::from_secs(60);
 /// while nothing does, and once more at quit.
 pub const HISTORY_SAVE_AFTER: Duration = Duration::from_secs(60);
 
-/// `history.json` keeps this many days of daily CPU totals (a year and a bit: about 40 bytes a
-/// day, so the file stays near 16 KB).
+/// `history.json` keeps this many days of daily CPU totals (a year and a bit: about 60 bytes a
+/// day, some 24 KB).
 pub const HISTORY_KEEP_DAYS: i64 = 400;
 
 /// ...and the timeline of what the worker did over this many days.
