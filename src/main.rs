@@ -193,6 +193,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             "desktop"
                         }
                     );
+                    for line in bittrader_worker::text::courtesy_lines(status) {
+                        println!("{line}");
+                    }
                 }
                 println!("log {}", report.log_file);
             }

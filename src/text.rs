@@ -4,7 +4,8 @@
 //! cluster with 10 CPUs`): one line per change of state, never one per probe.
 
 use crate::model::{
-    AutoPause, Fault, LogNote, Notice, Phase, Status, TailscaleProblem, Unreachable, WorkerFailure,
+    AutoPause, Fault, KeepAwake, LogNote, Notice, Phase, Status, TailscaleProblem, Unreachable,
+    WorkerFailure,
 };
 
 /// The language of the menu, the tooltip and the notifications. The log stays in English, as
@@ -184,7 +185,11 @@ pub fn summary_in(lang: Lang, status: &Status) -> String {
     match status.phase {
         Phase::Checking => format!("Checking whether the head {head} is reachable"),
         Phase::Starting => format!("Joining {head} with {}", cpu_count(cpus)),
-        Phase::Connected => format!("Connected to {head} · {}", cpu_count(cpus)),
+        Phase::Connected => format!(
+            "Connected to {head} · {}{}",
+            cpu_count(cpus),
+            keeping_awake_words(Lang::En, status)
+        ),
         Phase::Disconnecting => {
             format!("Head unreachable — {why} · keeping the worker for a moment")
         }
@@ -218,7 +223,11 @@ fn summary_es(status: &Status) -> String {
     match status.phase {
         Phase::Checking => format!("Comprobando si el head {head} responde"),
         Phase::Starting => format!("Uniéndose a {head} con {}", cpu_count(cpus)),
-        Phase::Connected => format!("Conectado a {head} · {}", cpu_count(cpus)),
+        Phase::Connected => format!(
+            "Conectado a {head} · {}{}",
+            cpu_count(cpus),
+            keeping_awake_words(Lang::Es, status)
+        ),
         Phase::Disconnecting => {
             format!("Head inalcanzable — {why} · se mantiene el worker un momento")
         }
@@ -236,6 +245,31 @@ fn summary_es(status: &Status) -> String {
         Phase::ShuttingDown => "Cerrando".to_string(),
         Phase::Draining => "Terminando las tareas en curso; luego, pausa".to_string(),
     }
+}
+
+/// The end of the connected line while idle sleep is held off (`keep_awake`), else nothing.
+fn keeping_awake_words(lang: Lang, status: &Status) -> &'static str {
+    match (lang, status.courtesy.keeping_awake) {
+        (_, false) => "",
+        (Lang::En, true) => " · keeping this computer awake",
+        (Lang::Es, true) => " · mantiene el equipo despierto",
+    }
+}
+
+/// The courtesy settings and what they do now, one line each, for `bittrader-worker status`.
+pub fn courtesy_lines(status: &Status) -> Vec<String> {
+    let courtesy = &status.courtesy;
+    let keep_awake = match courtesy.keep_awake {
+        KeepAwake::OnPower => "on power",
+        KeepAwake::Always => "always",
+        KeepAwake::Never => "never",
+    };
+    let now = if courtesy.keeping_awake {
+        "holding idle sleep off now"
+    } else {
+        "not holding now"
+    };
+    vec![format!("keep awake {keep_awake} ({now})")]
 }
 
 /// Why the supervisor paused by itself, and when it resumes.
@@ -1047,6 +1081,29 @@ mod tests {
             summary_in(Lang::Es, &away),
             "Head inalcanzable — Tailscale necesita que inicies sesión — abre Tailscale e \
              inicia sesión · reintentando"
+        );
+    }
+
+    #[test]
+    fn the_state_line_says_when_it_keeps_the_machine_awake() {
+        let mut connected = status(Phase::Connected);
+        connected.courtesy.keeping_awake = true;
+        assert_eq!(
+            summary_in(Lang::En, &connected),
+            "Connected to 100.64.0.1:6379 · 10 CPUs · keeping this computer awake"
+        );
+        assert_eq!(
+            summary_in(Lang::Es, &connected),
+            "Conectado a 100.64.0.1:6379 · 10 CPUs · mantiene el equipo despierto"
+        );
+        assert_eq!(
+            courtesy_lines(&connected)[0],
+            "keep awake on power (holding idle sleep off now)"
+        );
+        connected.courtesy.keeping_awake = false;
+        assert_eq!(
+            summary_in(Lang::En, &connected),
+            "Connected to 100.64.0.1:6379 · 10 CPUs"
         );
     }
 

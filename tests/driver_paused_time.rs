@@ -30,15 +30,21 @@ struct Harness {
 impl Harness {
     /// Starts the driver on a configured head, with `script` for every worker.
     fn start(script: WorkerScript) -> Harness {
+        Harness::start_with(script, |_| {})
+    }
+
+    /// [`Harness::start`] with the configuration changed by `configure` first.
+    fn start_with(script: WorkerScript, configure: impl FnOnce(&mut Config)) -> Harness {
         let home = tempfile::tempdir().expect("a data folder");
         let paths = Paths {
             home: home.path().to_path_buf(),
         };
-        let config = Config {
+        let mut config = Config {
             head: Some("100.64.0.1:6379".parse().expect("a head address")),
             cpus: 2,
             ..Config::with_defaults(4)
         };
+        configure(&mut config);
         let world = FakePlatform::new();
         world.set_script(script);
         let (requests, requests_rx) = mpsc::channel(16);
@@ -381,5 +387,86 @@ async fn a_tailscale_head_is_joined_only_while_tailscale_vouches_for_it() {
     h.wait_phase(Phase::Disconnected, secs(120)).await;
     assert_eq!(h.world.record().stops.len(), 1);
     assert_eq!(h.world.record().starts.len(), 1);
+    h.stop().await;
+}
+
+/// `keep_awake` (issue 10): the platform's idle-sleep hold follows the supervisor's verdict,
+/// taken when the worker joins and let go at once on battery, on a pause, when the head is
+/// lost and at the quit.
+#[tokio::test(start_paused = true)]
+async fn the_idle_sleep_hold_follows_connected_on_power() {
+    use bittrader_worker::model::{Battery, ChargeState, PowerSnapshot};
+    let settle = Duration::from_millis(50);
+    let mut h = Harness::start(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(settle).await;
+    assert!(h.world.awake_held(), "held while connected on mains");
+    let joined_at = Instant::now();
+
+    let battery = PowerSnapshot {
+        on_ac: false,
+        battery: Some(Battery {
+            percent: 64,
+            state: ChargeState::Discharging,
+        }),
+    };
+    h.world.machine_facts().set_power(battery);
+    h.wait_for(secs(10), "on battery", |s| !s.courtesy.keeping_awake)
+        .await;
+    tokio::time::sleep(settle).await;
+    assert!(!h.world.awake_held(), "released on battery");
+    assert_eq!(h.phase(), Some(Phase::Connected), "still contributing");
+    let released = h.world.record().awake.last().map(|(at, _)| *at);
+    assert!(
+        released.is_some_and(|at| at >= joined_at && at - joined_at <= secs(6)),
+        "released at the first power reading after the change: {released:?}"
+    );
+
+    h.world.machine_facts().set_power(PowerSnapshot {
+        on_ac: true,
+        battery: None,
+    });
+    h.wait_for(secs(10), "on mains", |s| s.courtesy.keeping_awake)
+        .await;
+    tokio::time::sleep(settle).await;
+    assert!(h.world.awake_held());
+
+    let asked = Instant::now();
+    let reply = h.request(Request::Pause).await;
+    assert!(reply.ok);
+    tokio::time::sleep(settle).await;
+    assert!(!h.world.awake_held(), "released on pause");
+    let released = h.world.record().awake.last().map(|(at, _)| *at);
+    assert!(released.is_some_and(|at| at - asked < secs(1)));
+
+    assert!(h.request(Request::Resume).await.ok);
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(settle).await;
+    assert!(h.world.awake_held());
+    h.world.set_head_up(false);
+    h.wait_phase(Phase::Disconnecting, secs(10)).await;
+    tokio::time::sleep(settle).await;
+    assert!(!h.world.awake_held(), "released when the head is lost");
+    h.world.set_head_up(true);
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(settle).await;
+    assert!(h.world.awake_held());
+
+    let world = h.world.clone();
+    h.stop().await;
+    tokio::time::sleep(settle).await;
+    assert!(!world.awake_held(), "released at the quit");
+}
+
+/// `keep_awake = "never"`: nothing is ever held.
+#[tokio::test(start_paused = true)]
+async fn keep_awake_never_holds_nothing() {
+    use bittrader_worker::model::KeepAwake;
+    let mut h = Harness::start_with(WorkerScript::default(), |config| {
+        config.keep_awake = KeepAwake::Never;
+    });
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(h.world.record().awake.is_empty());
     h.stop().await;
 }

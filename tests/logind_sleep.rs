@@ -198,16 +198,30 @@ impl FakeLogind {
             .expect("emit PrepareForSleep");
     }
 
-    fn inhibit_count(&self) -> usize {
-        self.inhibits.lock().unwrap().len()
+    /// The `Inhibit` calls for `what` ("sleep", "idle"), in order.
+    fn with_what<T>(&self, what: &str, look: impl FnOnce(&mut Vec<&mut Inhibit>) -> T) -> T {
+        let mut all = self.inhibits.lock().unwrap();
+        let mut of_what: Vec<&mut Inhibit> = all.iter_mut().filter(|i| i.args.0 == what).collect();
+        look(&mut of_what)
     }
 
-    fn released(&self, index: usize) -> bool {
-        self.inhibits.lock().unwrap()[index].released()
+    fn inhibit_count(&self, what: &str) -> usize {
+        self.with_what(what, |inhibits| inhibits.len())
     }
 
-    fn args(&self, index: usize) -> (String, String, String, String) {
-        self.inhibits.lock().unwrap()[index].args.clone()
+    fn released(&self, what: &str, index: usize) -> bool {
+        self.with_what(what, |inhibits| inhibits[index].released())
+    }
+
+    fn args(&self, what: &str, index: usize) -> (String, String, String, String) {
+        self.with_what(what, |inhibits| inhibits[index].args.clone())
+    }
+
+    /// Whether an inhibitor for `what` is held now: the latest was not released.
+    fn held(&self, what: &str) -> bool {
+        self.with_what(what, |inhibits| {
+            inhibits.last_mut().is_some_and(|last| !last.released())
+        })
     }
 }
 
@@ -225,9 +239,11 @@ fn prepare_for_sleep_stops_the_worker_before_the_inhibitor_is_released() {
     });
     let first = home.starts()[0].clone();
     assert_eq!(worker_pid(&connected), Some(first.pid));
-    home.wait_until("a delay inhibitor", secs(5), || logind.inhibit_count() == 1);
+    home.wait_until("a delay inhibitor", secs(5), || {
+        logind.inhibit_count("sleep") == 1
+    });
     assert_eq!(
-        logind.args(0),
+        logind.args("sleep", 0),
         (
             "sleep".to_string(),
             "BitTrader Worker".to_string(),
@@ -235,13 +251,16 @@ fn prepare_for_sleep_stops_the_worker_before_the_inhibitor_is_released() {
             "delay".to_string()
         )
     );
-    assert!(!logind.released(0), "the inhibitor is held while awake");
+    assert!(
+        !logind.released("sleep", 0),
+        "the inhibitor is held while awake"
+    );
     let config = home.read("config.toml");
 
     // logind announces the sleep; it would wait for the inhibitor (at most InhibitDelayMaxSec).
     logind.prepare_for_sleep(true);
     home.wait_until("the inhibitor to be released", secs(12), || {
-        logind.released(0)
+        logind.released("sleep", 0)
     });
     assert!(
         group_members(first.pgid).is_empty(),
@@ -253,7 +272,11 @@ fn prepare_for_sleep_stops_the_worker_before_the_inhibitor_is_released() {
     });
     assert_eq!(asleep["status"]["auto_pause"]["kind"], "asleep", "{asleep}");
     assert_eq!(asleep["status"]["paused"], false, "not the user's pause");
-    assert_eq!(logind.inhibit_count(), 1, "no new inhibitor while asleep");
+    assert_eq!(
+        logind.inhibit_count("sleep"),
+        1,
+        "no new inhibitor while asleep"
+    );
     // Nothing starts while asleep, though the head answers every probe.
     thread::sleep(secs(2));
     assert_eq!(home.starts().len(), 1, "{}", home.diagnostics());
@@ -266,8 +289,10 @@ fn prepare_for_sleep_stops_the_worker_before_the_inhibitor_is_released() {
     });
     assert!(woke_at.elapsed() < secs(5));
     assert_eq!(rejoined["status"]["auto_pause"], Value::Null, "{rejoined}");
-    home.wait_until("a new inhibitor", secs(5), || logind.inhibit_count() == 2);
-    assert!(!logind.released(1), "the new inhibitor is held");
+    home.wait_until("a new inhibitor", secs(5), || {
+        logind.inhibit_count("sleep") == 2
+    });
+    assert!(!logind.released("sleep", 1), "the new inhibitor is held");
     assert_eq!(home.starts().len(), 2, "{}", home.diagnostics());
 
     assert_eq!(home.read("config.toml"), config, "sleep is never saved");
@@ -296,4 +321,127 @@ fn without_logind_the_daemon_runs_as_before_and_says_nothing() {
             "{said}"
         );
     }
+}
+
+/// A `/sys/class/power_supply` of the test's own (the daemon reads it through
+/// `BITTRADER_POWER_SUPPLY_DIR`): a mains adapter and a battery at 80 %.
+struct PowerSupply {
+    dir: tempfile::TempDir,
+}
+
+impl PowerSupply {
+    fn on_mains() -> PowerSupply {
+        let dir = tempfile::Builder::new()
+            .prefix("bw-power-")
+            .tempdir()
+            .expect("tempdir");
+        for (supply, kind) in [("AC", "Mains"), ("BAT0", "Battery")] {
+            fs::create_dir(dir.path().join(supply)).expect("supply folder");
+            fs::write(dir.path().join(supply).join("type"), format!("{kind}\n")).expect("type");
+        }
+        let power = PowerSupply { dir };
+        power.plug(true);
+        power
+    }
+
+    /// Plugs the adapter in or out (each file replaced whole, as sysfs shows it).
+    fn plug(&self, on_mains: bool) {
+        let write = |path: &str, text: String| {
+            let target = self.dir.path().join(path);
+            let temporary = target.with_extension("new");
+            fs::write(&temporary, text).expect("write a power file");
+            fs::rename(&temporary, &target).expect("replace a power file");
+        };
+        write("AC/online", format!("{}\n", u8::from(on_mains)));
+        let state = if on_mains { "Charging" } else { "Discharging" };
+        write(
+            "BAT0/uevent",
+            format!(
+                "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_STATUS={state}\nPOWER_SUPPLY_PRESENT=1\n\
+                 POWER_SUPPLY_CAPACITY=80\n"
+            ),
+        );
+    }
+}
+
+/// Waits (at most `within`) for the idle inhibitor to be let go; how long that took.
+fn released_within(logind: &FakeLogind, within: Duration) -> Duration {
+    let since = Instant::now();
+    while logind.held("idle") {
+        assert!(
+            since.elapsed() < within,
+            "the idle inhibitor is still held after {within:?}"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    since.elapsed()
+}
+
+#[test]
+fn keep_awake_holds_idle_sleep_off_exactly_while_connected_on_power() {
+    let bus = Bus::start();
+    let logind = FakeLogind::start(&bus);
+    let power = PowerSupply::on_mains();
+    let mut home = home("join");
+    let mut command = home.command(&["daemon"]);
+    command
+        .env("BITTRADER_LOGIND_BUS", &bus.address)
+        .env("BITTRADER_POWER_SUPPLY_DIR", power.dir.path());
+    let _daemon = home.spawn("the daemon", command, "daemon.out");
+    let connected = |s: &Value| phase_of(s) == "connected" && worker_pid(s).is_some();
+
+    // Connected on mains (keep_awake = "on_power" by default): held, and the menu says so.
+    let status = home.wait_status("phase `connected`", secs(15), connected);
+    home.wait_until("an idle inhibitor", secs(2), || logind.held("idle"));
+    assert_eq!(
+        logind.args("idle", 0),
+        (
+            "idle".to_string(),
+            "BitTrader Worker".to_string(),
+            "Contributing CPUs to the Ray cluster".to_string(),
+            "block".to_string()
+        )
+    );
+    assert_eq!(status["status"]["courtesy"]["keep_awake"], "on_power");
+    let status = home.wait_status("keeping awake", secs(2), |s| {
+        s["status"]["courtesy"]["keeping_awake"] == true
+    });
+    assert!(
+        status["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("keeping this computer awake")),
+        "{status}"
+    );
+
+    // Pause: released within a second; resume: held again.
+    assert!(home.cli(&["pause"]).status.success());
+    released_within(&logind, secs(1));
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(logind.inhibit_count("idle"), 1, "nothing held while paused");
+    assert!(home.cli(&["resume"]).status.success());
+    home.wait_status("connected again", secs(15), connected);
+    home.wait_until("a new idle inhibitor", secs(2), || logind.held("idle"));
+    assert_eq!(logind.inhibit_count("idle"), 2);
+
+    // The head goes away: no longer connected, released; back: held again.
+    home.head.down();
+    home.wait_status("the head lost", secs(5), |s| phase_of(s) != "connected");
+    released_within(&logind, secs(1));
+    home.head.up();
+    home.wait_status("connected after the head's return", secs(15), connected);
+    home.wait_until("an idle inhibitor", secs(2), || logind.held("idle"));
+
+    // Unplugged: still connected, but keep_awake is "on_power": released once the daemon reads
+    // the battery (every 5 s), within a second of that; plugged in again, held again.
+    power.plug(false);
+    let on_battery = home.wait_status("on battery", secs(8), |s| s["power"]["on_ac"] == false);
+    assert_eq!(phase_of(&on_battery), "connected", "{on_battery}");
+    released_within(&logind, secs(1));
+    let status = home.status().expect("status");
+    assert_eq!(status["status"]["courtesy"]["keeping_awake"], false);
+    power.plug(true);
+    home.wait_status("on mains", secs(8), |s| s["power"]["on_ac"] == true);
+    home.wait_until("an idle inhibitor on mains", secs(1), || {
+        logind.held("idle")
+    });
 }

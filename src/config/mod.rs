@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{HeadAddress, HeadAddressError, HEAD_ADDRESS_HINT};
+use crate::model::{HeadAddress, HeadAddressError, KeepAwake, HEAD_ADDRESS_HINT};
 
 /// A configuration problem, worded for the user who has to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +183,9 @@ pub struct Config {
     /// A file holding the cluster's Ray auth token (token authentication, Ray 2.52+).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_token_file: Option<PathBuf>,
+    /// When idle sleep is held off while the worker contributes (see [`KeepAwake`]).
+    #[serde(default)]
+    pub keep_awake: KeepAwake,
     /// Timings.
     #[serde(default)]
     pub timing: Timing,
@@ -242,6 +245,7 @@ impl Config {
             ray_path: None,
             node_ip: NodeIp::default(),
             auth_token_file: None,
+            keep_awake: KeepAwake::default(),
             timing: Timing::default(),
             battery: BatteryConfig::default(),
         }
@@ -381,7 +385,11 @@ fn toml_error(text: &str, e: &toml::de::Error, machine_cpus: u32) -> ConfigError
         .map(|(k, _)| k.trim().trim_matches('"').to_string())
         .filter(|k| !k.is_empty() && !k.starts_with('['));
     // serde's type errors say "expected u32": say what the setting accepts instead.
-    if message.starts_with("invalid type") || message.starts_with("invalid value") {
+    // An enum given a value of another type says "wanted string or table".
+    if message.starts_with("invalid type")
+        || message.starts_with("invalid value")
+        || message.starts_with("wanted ")
+    {
         if let Some(allowed) = key.as_deref().and_then(|k| allowed_values(k, machine_cpus)) {
             message = format!("{message}; use {allowed}");
         }
@@ -412,6 +420,7 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
         "probe_interval_ms" => "a whole number of milliseconds from 200 to 60000".to_string(),
         "probe_timeout_ms" => "a whole number of milliseconds from 100 to 30000".to_string(),
         "stop_grace_secs" => "a whole number of seconds from 1 to 120".to_string(),
+        "keep_awake" => "\"on_power\", \"always\" or \"never\"".to_string(),
         _ => return None,
     };
     Some(text)
@@ -718,6 +727,7 @@ mod tests {
             ray_path: Some(PathBuf::from("/opt/ray/bin/ray")),
             node_ip: NodeIp::Fixed("100.64.0.2".parse().unwrap()),
             auth_token_file: Some(PathBuf::from("/Users/me/.ray/auth_token")),
+            keep_awake: KeepAwake::Always,
             timing: Timing {
                 grace_secs: 0,
                 probe_interval_ms: 500,
@@ -793,6 +803,30 @@ mod tests {
         Config::with_defaults(2).save(&paths).unwrap();
         let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
+    }
+
+    #[test]
+    fn keep_awake_is_read_and_a_bad_value_names_what_is_allowed() {
+        let read = |text: &str| Config::parse_toml(text, 8);
+        assert_eq!(read("").expect("defaults").keep_awake, KeepAwake::OnPower);
+        assert_eq!(
+            read("keep_awake = \"always\"").expect("valid").keep_awake,
+            KeepAwake::Always
+        );
+        assert_eq!(
+            read("keep_awake = \"never\"").expect("valid").keep_awake,
+            KeepAwake::Never
+        );
+        let err = read("keep_awake = \"sometimes\"").expect_err("unknown value");
+        let message = err.to_string();
+        assert!(message.contains("keep_awake"), "{message}");
+        assert!(message.contains("on_power"), "{message}");
+        let err = read("keep_awake = true").expect_err("not a string");
+        assert!(
+            err.to_string()
+                .contains("\"on_power\", \"always\" or \"never\""),
+            "{err}"
+        );
     }
 
     #[test]

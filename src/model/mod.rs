@@ -5,6 +5,7 @@
 //! without importing IO: the parsers (`tailscale`, `ray_output`, `platform::power`) produce
 //! these types, the supervisor reasons over them, and `text` words them.
 
+mod courtesy;
 mod failure;
 mod head;
 mod power;
@@ -12,6 +13,7 @@ mod reach;
 mod status;
 mod system;
 
+pub use courtesy::{CourtesyStatus, KeepAwake, PauseAtThermal, ThermalState};
 pub use failure::WorkerFailure;
 pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT};
 pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{HeadAddress, Unreachable, WorkerFailure};
+use super::{CourtesyStatus, HeadAddress, Unreachable, WorkerFailure};
 
 /// A pause the supervisor chose by itself. It never overrides the user's own pause: the two
 /// are kept apart, and the worker runs only when neither holds.
@@ -146,6 +146,9 @@ pub struct Status {
     /// newest) and the step under way.
     #[serde(default)]
     pub ray_install: Option<RayInstall>,
+    /// Keep awake, runs hot, only when idle: the settings and what they do now.
+    #[serde(default)]
+    pub courtesy: CourtesyStatus,
 }
 
 /// An install of Ray from the app, under way.
@@ -173,6 +176,7 @@ impl Default for Status {
             mobile: false,
             holding_sleep: false,
             ray_install: None,
+            courtesy: CourtesyStatus::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod app_nap;
+pub mod awake;
 pub mod clock;
 pub mod command;
 pub mod fake;

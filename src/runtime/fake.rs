@@ -63,6 +63,8 @@ pub struct FakeRecord {
     pub drains: usize,
     /// Workers that ended, by SIGTERM, SIGKILL or on their own.
     pub exits: usize,
+    /// Every change of the idle-sleep hold (`keep_awake`), with its tokio time.
+    pub awake: Vec<(tokio::time::Instant, bool)>,
 }
 
 #[derive(Debug)]
@@ -154,6 +156,15 @@ impl FakePlatform {
         if let Some(network) = &lock(&self.world).network {
             let _ = network.send(());
         }
+    }
+
+    /// Whether idle sleep is held off now (the last change of the hold).
+    pub fn awake_held(&self) -> bool {
+        lock(&self.world)
+            .record
+            .awake
+            .last()
+            .is_some_and(|(_, held)| *held)
     }
 
     /// The OS posts a sleep or wake notification (logind on Linux).
@@ -332,6 +343,24 @@ impl Platform for FakePlatform {
 
     fn watch_network(&self, changes: mpsc::UnboundedSender<()>) {
         lock(&self.world).network = Some(changes);
+    }
+
+    fn hold_awake(&self, mut hold: watch::Receiver<bool>) {
+        let world = self.world.clone();
+        tokio::spawn(async move {
+            let mut held = false;
+            loop {
+                let wanted = *hold.borrow_and_update();
+                if wanted != held {
+                    held = wanted;
+                    let now = tokio::time::Instant::now();
+                    lock(&world).record.awake.push((now, held));
+                }
+                if hold.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
     }
 
     fn watch_sleep(

@@ -87,6 +87,10 @@ pub fn settings_from(config: &Config, mobile: bool) -> Settings {
             only_on_power: battery.only_on_power,
             cpus_on_battery: (battery.cpus_on_battery > 0).then_some(battery.cpus_on_battery),
         },
+        courtesy: crate::supervisor::CourtesyPolicy {
+            keep_awake: config.keep_awake,
+            ..defaults.courtesy
+        },
         ..defaults
     }
 }
@@ -156,6 +160,8 @@ struct Driver<P: Platform> {
     status: watch::Sender<StatusReport>,
     last_status: Option<Status>,
     sleep_gate: watch::Sender<SleepGate>,
+    /// The supervisor's `keeping_awake`, which the platform's idle-sleep hold follows.
+    keep_awake: watch::Sender<bool>,
     will_sleeps_seen: u64,
     /// `quit` requests, answered at the exit.
     quitting: Vec<oneshot::Sender<Reply>>,
@@ -212,6 +218,8 @@ pub async fn run<P: Platform>(
     platform.watch_network(net_tx);
     machine::watch(platform.machine(), events_tx);
     platform.watch_sleep(system_tx, gate_rx);
+    let (awake_tx, awake_rx) = watch::channel(false);
+    platform.hold_awake(awake_rx);
 
     let mut driver = Driver {
         platform,
@@ -236,6 +244,7 @@ pub async fn run<P: Platform>(
         status,
         last_status: None,
         sleep_gate: gate_tx,
+        keep_awake: awake_tx,
         will_sleeps_seen: 0,
         quitting: Vec::new(),
     };
@@ -425,6 +434,9 @@ impl<P: Platform> Driver<P> {
             let changed = *current != gate;
             *current = gate;
             changed
+        });
+        self.keep_awake.send_if_modified(|held| {
+            std::mem::replace(held, status.courtesy.keeping_awake) != *held
         });
         let report = self.report(&status);
         self.status.send_if_modified(|current| {
@@ -736,6 +748,7 @@ fn settings_read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
         ),
         ("[timing]", old.timing != new.timing),
         ("[battery]", old.battery != new.battery),
+        ("keep_awake", old.keep_awake != new.keep_awake),
     ]
     .into_iter()
     .filter_map(|(key, changed)| changed.then_some(key))

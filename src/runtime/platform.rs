@@ -125,6 +125,10 @@ pub trait Platform: Send + Sync + 'static {
         std::future::ready(Err("installing Ray is not possible here".to_string()))
     }
 
+    /// Holds idle sleep off while `hold` is true (the supervisor's `keeping_awake`), in a task
+    /// of its own, until the sender goes away; where it cannot, does nothing.
+    fn hold_awake(&self, hold: watch::Receiver<bool>);
+
     /// Sends the OS's sleep and wake notifications, where the driver itself can receive them
     /// (Linux: logind), until the receiver goes away; `gate` says when a sleep may go ahead.
     fn watch_sleep(
@@ -372,6 +376,10 @@ impl Platform for SystemPlatform {
 
     fn watch_network(&self, changes: mpsc::UnboundedSender<()>) {
         probe::watch_network(changes);
+    }
+
+    fn hold_awake(&self, hold: watch::Receiver<bool>) {
+        crate::platform::awake::follow(hold);
     }
 
     fn watch_sleep(

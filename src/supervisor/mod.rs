@@ -12,6 +12,7 @@
 //! - [`backoff`]: restart delays and the breaker;
 //! - [`drain`]: when a drained node counts as idle;
 //! - [`laptop`]: the battery policy, the lid, the wake-echo filter;
+//! - [`courtesy`]: keep awake while contributing;
 //! - [`notify`]: which notices reach the user (never a storm);
 //! - [`timers`]: the one table of deadlines;
 //! - this file: the worker's lifecycle (start, join, grace, drain, stop, sleep, quit).
@@ -25,6 +26,7 @@
 //! - when the head comes back, a start follows at once (at least 1 s after the previous start).
 
 pub mod backoff;
+pub mod courtesy;
 pub mod drain;
 mod events;
 pub mod laptop;
@@ -38,8 +40,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status, StopReason,
-    Unreachable, WorkerFailure,
+    CourtesyStatus, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status,
+    StopReason, Unreachable, WorkerFailure,
 };
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
@@ -48,8 +50,8 @@ pub use events::{
 };
 pub use retry::{retry_for, Retry};
 pub use settings::{
-    longest_quit, LaptopPolicy, Settings, BATTERY_DRAIN_DEADLINE, HEAD_LOST_STOP_GRACE,
-    PAUSE_DRAIN_DEADLINE, WAKE_REPLACES_WORKER_AFTER,
+    longest_quit, CourtesyPolicy, LaptopPolicy, Settings, BATTERY_DRAIN_DEADLINE,
+    HEAD_LOST_STOP_GRACE, PAUSE_DRAIN_DEADLINE, WAKE_REPLACES_WORKER_AFTER,
 };
 
 use drain::IdleRule;
@@ -320,8 +322,9 @@ impl Supervisor {
             | Worker::Draining { spec, .. } => Some(spec.cpus),
             Worker::Absent => None,
         };
+        let phase = self.phase();
         Status {
-            phase: self.phase(),
+            phase,
             head: self.head.clone(),
             cpus: self.cpus,
             worker_cpus,
@@ -336,6 +339,26 @@ impl Supervisor {
             mobile: self.settings.laptop.mobile,
             holding_sleep: self.timers.is_set(Timer::SleepHold),
             ray_install: self.ray_install.clone(),
+            courtesy: self.courtesy_status(phase),
+        }
+    }
+
+    /// What the courtesy rules are set to and do now.
+    fn courtesy_status(&self, phase: Phase) -> CourtesyStatus {
+        let policy = &self.settings.courtesy;
+        CourtesyStatus {
+            keep_awake: policy.keep_awake,
+            keeping_awake: courtesy::keep_awake(
+                policy.keep_awake,
+                phase == Phase::Connected,
+                self.laptop.power,
+            ),
+            pause_at_thermal: policy.pause_at_thermal,
+            thermal: None,
+            only_when_idle_minutes: policy
+                .only_when_idle
+                .map(|d| u32::try_from(d.as_secs() / 60).unwrap_or(u32::MAX)),
+            idle_unsupported: false,
         }
     }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::backoff::BackoffPolicy;
+use crate::model::{KeepAwake, PauseAtThermal};
 
 /// A sleep at least this long replaces the worker on wake: Ray's default health checks drop a
 /// silent node after about a minute, and a stale raylet only exits once it reconnects.
@@ -82,6 +83,20 @@ const MOBILE_RESTART_CAP: Duration = Duration::from_secs(30);
 /// ...and at a minute on a desktop.
 const DESKTOP_RESTART_CAP: Duration = Duration::from_secs(60);
 
+// --- Courtesy: keep awake, runs hot, only when idle (supervisor/courtesy.rs) ----------------
+
+/// After a pause for heat, the machine must have stayed at `fair` or `nominal` this long before
+/// the worker rejoins: a machine that just cooled heats up again at once under full load.
+pub const THERMAL_RESUME_AFTER: Duration = Duration::from_secs(300);
+
+/// How long the running tasks get when the machine runs hot (a drain, like the low battery's):
+/// the OS is already throttling, so not the ten minutes of a user's planned pause.
+pub const THERMAL_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How long the running tasks get when the user comes back under "only when idle": they want
+/// their machine, so the same minute.
+pub const USER_BACK_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
+
 /// Timings of the supervisor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -102,6 +117,8 @@ pub struct Settings {
     pub backoff: BackoffPolicy,
     /// What a laptop watches (battery); inactive on a desktop.
     pub laptop: LaptopPolicy,
+    /// Keep awake, runs hot, only when idle.
+    pub courtesy: CourtesyPolicy,
 }
 
 impl Default for Settings {
@@ -118,6 +135,7 @@ impl Default for Settings {
                 ..BackoffPolicy::default()
             },
             laptop: LaptopPolicy::default(),
+            courtesy: CourtesyPolicy::default(),
         }
     }
 }
@@ -197,6 +215,18 @@ impl Default for LaptopPolicy {
             cpus_on_battery: None,
         }
     }
+}
+
+/// How the worker keeps out of the user's way (config.toml's `keep_awake`, `pause_at_thermal`,
+/// `only_when_idle_minutes`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CourtesyPolicy {
+    /// When idle sleep is held off while connected.
+    pub keep_awake: KeepAwake,
+    /// At which thermal state the worker pauses after its current tasks.
+    pub pause_at_thermal: PauseAtThermal,
+    /// Contribute only after this long without keyboard or mouse input; `None`: always.
+    pub only_when_idle: Option<Duration>,
 }
 
 #[cfg(test)]

@@ -1,0 +1,41 @@
+//! Keeps the machine from idle-sleeping while the supervisor says so (`keep_awake`).
+//!
+//! The decision is the supervisor's (`supervisor::courtesy::keep_awake`, published as
+//! `Status.courtesy.keeping_awake`); this module only follows it: [`follow`] takes the hold
+//! when the value turns true and lets go when it turns false or its sender goes away.
+//!
+//! - macOS ([`macos`]): an IOKit power assertion, `IOPMAssertionCreateWithName` of type
+//!   `PreventUserIdleSystemSleep`, in-process; `IOPMAssertionRelease` lets go. It prevents
+//!   *idle* sleep only: closing the lid or choosing Sleep still sleeps (and the sleep observer
+//!   stops the worker first). macOS drops the assertion by itself if the process dies.
+//! - Linux ([`linux`]): a logind *block* inhibitor, `Manager.Inhibit("idle", …, "block")` on the
+//!   system bus (or the bus `BITTRADER_LOGIND_BUS` names, for tests). logind hands back a file
+//!   descriptor: holding it is the hold, closing it the release. Without logind nothing is
+//!   held and nothing is said, as for the sleep watcher.
+//!
+//! It decides nothing and logs nothing.
+
+use tokio::sync::watch;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "macos")]
+mod macos;
+
+/// What the OS is told the hold is for (macOS shows it in `pmset -g assertions`, logind in
+/// `systemd-inhibit --list`).
+pub const WHY: &str = "Contributing CPUs to the Ray cluster";
+
+/// Who holds it.
+pub const WHO: &str = "BitTrader Worker";
+
+/// Follows `hold` in a task of its own: held while it is true, released when it turns false
+/// and when the sender is dropped.
+pub fn follow(hold: watch::Receiver<bool>) {
+    #[cfg(target_os = "linux")]
+    linux::follow(hold);
+    #[cfg(target_os = "macos")]
+    macos::follow(hold);
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    drop(hold);
+}
