@@ -4,8 +4,8 @@
 //! cluster with 10 CPUs`): one line per change of state, never one per probe.
 
 use crate::model::{
-    AutoPause, Fault, KeepAwake, LogNote, Notice, Phase, Status, TailscaleProblem, Unreachable,
-    WorkerFailure,
+    AutoPause, Fault, KeepAwake, LogNote, Notice, PauseAtThermal, Phase, Status, TailscaleProblem,
+    ThermalState, Unreachable, WorkerFailure,
 };
 
 /// The language of the menu, the tooltip and the notifications. The log stays in English, as
@@ -269,7 +269,18 @@ pub fn courtesy_lines(status: &Status) -> Vec<String> {
     } else {
         "not holding now"
     };
-    vec![format!("keep awake {keep_awake} ({now})")]
+    let pause_at = match courtesy.pause_at_thermal {
+        PauseAtThermal::Serious => "serious",
+        PauseAtThermal::Critical => "critical",
+        PauseAtThermal::Never => "never",
+    };
+    let thermal = courtesy
+        .thermal
+        .map_or("not reported here", |t| thermal_words(Lang::En, t));
+    vec![
+        format!("keep awake {keep_awake} ({now})"),
+        format!("pause at thermal {pause_at} (now {thermal})"),
+    ]
 }
 
 /// Why the supervisor paused by itself, and when it resumes.
@@ -287,6 +298,30 @@ pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
             "con batería · solo contribuye conectado a la corriente".to_string()
         }
         (Lang::Es, AutoPause::Asleep) => "el equipo está dormido".to_string(),
+        (Lang::En, AutoPause::RunsHot { thermal }) => format!(
+            "the machine runs hot ({}) · resumes after {} cooler",
+            thermal_words(Lang::En, *thermal),
+            duration_words(crate::supervisor::THERMAL_RESUME_AFTER.as_secs())
+        ),
+        (Lang::Es, AutoPause::RunsHot { thermal }) => format!(
+            "el equipo está muy caliente ({}) · sigue tras {} más fresco",
+            thermal_words(Lang::Es, *thermal),
+            duration_words(crate::supervisor::THERMAL_RESUME_AFTER.as_secs())
+        ),
+    }
+}
+
+/// A thermal state in a word or two.
+pub fn thermal_words(lang: Lang, state: ThermalState) -> &'static str {
+    match (lang, state) {
+        (Lang::En, ThermalState::Nominal) => "nominal",
+        (Lang::En, ThermalState::Fair) => "fair",
+        (Lang::En, ThermalState::Serious) => "serious",
+        (Lang::En, ThermalState::Critical) => "critical",
+        (Lang::Es, ThermalState::Nominal) => "normal",
+        (Lang::Es, ThermalState::Fair) => "templado",
+        (Lang::Es, ThermalState::Serious) => "alto",
+        (Lang::Es, ThermalState::Critical) => "crítico",
     }
 }
 
@@ -377,6 +412,10 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
                 "No se pudo instalar Ray".to_string(),
                 format!("{why} (detalles en el registro)"),
             ),
+            Notice::CooledDown => (
+                "El worker vuelve a contribuir".to_string(),
+                "El equipo se ha enfriado; el worker vuelve a unirse al clúster.".to_string(),
+            ),
             Notice::LidClosed => (
                 "Tapa cerrada mientras contribuyes".to_string(),
                 "El Mac se dormirá y el head seguirá solo; reintentará aquí las tareas que se pierdan.".to_string(),
@@ -410,6 +449,10 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
         Notice::RayInstallFailed { why } => (
             "Ray could not be installed".to_string(),
             format!("{why} (details in the log)"),
+        ),
+        Notice::CooledDown => (
+            "Worker contributing again".to_string(),
+            "The machine has cooled down; the worker joins the cluster again.".to_string(),
         ),
         Notice::LidClosed => (
             "Lid closed while contributing".to_string(),
@@ -1104,6 +1147,37 @@ mod tests {
         assert_eq!(
             summary_in(Lang::En, &connected),
             "Connected to 100.64.0.1:6379 · 10 CPUs"
+        );
+    }
+
+    #[test]
+    fn a_pause_for_heat_says_why_and_when_it_ends() {
+        let mut paused = status(Phase::Paused);
+        paused.auto_pause = Some(AutoPause::RunsHot {
+            thermal: ThermalState::Serious,
+        });
+        assert_eq!(
+            summary_in(Lang::En, &paused),
+            "Paused — the machine runs hot (serious) · resumes after 5 min cooler"
+        );
+        assert_eq!(
+            summary_in(Lang::Es, &paused),
+            "En pausa — el equipo está muy caliente (alto) · sigue tras 5 min más fresco"
+        );
+        let (title, body) = notice_in(Lang::Es, &Notice::CooledDown);
+        assert_eq!(title, "El worker vuelve a contribuir");
+        assert!(body.contains("enfriado"), "{body}");
+        let (title, _) = notice_in(Lang::En, &Notice::CooledDown);
+        assert_eq!(title, "Worker contributing again");
+        paused.courtesy.thermal = Some(ThermalState::Critical);
+        assert_eq!(
+            courtesy_lines(&paused)[1],
+            "pause at thermal serious (now critical)"
+        );
+        paused.courtesy.thermal = None;
+        assert_eq!(
+            courtesy_lines(&paused)[1],
+            "pause at thermal serious (now not reported here)"
         );
     }
 

@@ -470,3 +470,32 @@ async fn keep_awake_never_holds_nothing() {
     assert!(h.world.record().awake.is_empty());
     h.stop().await;
 }
+
+/// `pause_at_thermal` (issue 10): the thermal state the platform reports reaches the
+/// supervisor; at `serious` the worker drains and pauses, and five minutes at `fair` bring it
+/// back.
+#[tokio::test(start_paused = true)]
+async fn a_machine_that_runs_hot_steps_back_and_returns_once_cool() {
+    use bittrader_worker::model::{AutoPause, ThermalState};
+    use bittrader_worker::supervisor::THERMAL_RESUME_AFTER;
+    let mut h = Harness::start(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    h.world.set_thermal(ThermalState::Serious);
+    h.wait_phase(Phase::Draining, secs(1)).await;
+    h.wait_for(secs(70), "paused for heat", |s| {
+        s.phase == Phase::Paused && matches!(s.auto_pause, Some(AutoPause::RunsHot { .. }))
+    })
+    .await;
+    assert_eq!(h.world.record().drains, 1, "after the current tasks");
+    assert_eq!(
+        h.now().map(|s| s.courtesy.thermal),
+        Some(Some(ThermalState::Serious))
+    );
+    let cooled_at = Instant::now();
+    h.world.set_thermal(ThermalState::Fair);
+    h.wait_phase(Phase::Connected, THERMAL_RESUME_AFTER + secs(30))
+        .await;
+    assert!(cooled_at.elapsed() >= THERMAL_RESUME_AFTER);
+    assert_eq!(h.world.record().starts.len(), 2);
+    h.stop().await;
+}

@@ -1,11 +1,16 @@
 //! The courtesy rules on a virtual clock (`src/supervisor/courtesy.rs`): keep the machine awake
-//! exactly while connected (and on power, by default).
+//! exactly while connected (and on power, by default); step back when the machine runs hot.
 
 mod common;
 
 use bittrader_test_support::secs;
-use bittrader_worker::model::{Battery, ChargeState, KeepAwake, Phase, PowerSnapshot};
-use bittrader_worker::supervisor::{Event, Settings, UserCommand};
+use bittrader_worker::model::{
+    AutoPause, Battery, ChargeState, KeepAwake, Notice, PauseAtThermal, Phase, PowerSnapshot,
+    ThermalState,
+};
+use bittrader_worker::supervisor::{
+    Action, Event, Settings, UserCommand, THERMAL_DRAIN_DEADLINE, THERMAL_RESUME_AFTER,
+};
 use common::sim::Sim;
 
 fn on_battery() -> Event {
@@ -97,4 +102,149 @@ fn always_holds_on_battery_and_never_never_holds() {
     assert!(!keeping_awake(&sim));
     assert_eq!(sim.sup.status().courtesy.keep_awake, KeepAwake::Never);
     assert_eq!(sim.starts().len(), 1);
+}
+
+fn notices(sim: &Sim) -> Vec<Notice> {
+    sim.notices()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Notify(notice) => Some(notice),
+            _ => None,
+        })
+        .collect()
+}
+
+fn heat_notices(sim: &Sim) -> Vec<Notice> {
+    notices(sim)
+        .into_iter()
+        .filter(|n| {
+            matches!(
+                n,
+                Notice::CooledDown
+                    | Notice::AutoPaused {
+                        reason: AutoPause::RunsHot { .. }
+                    }
+            )
+        })
+        .collect()
+}
+
+fn connected_sim(limit: PauseAtThermal) -> Sim {
+    let mut settings = Settings::default();
+    settings.courtesy.pause_at_thermal = limit;
+    let mut sim = Sim::new(settings);
+    sim.event(Event::Thermal(ThermalState::Nominal));
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    sim
+}
+
+#[test]
+fn hot_drains_then_pauses_and_cool_for_five_minutes_resumes_one_notice_each_way() {
+    let mut sim = connected_sim(PauseAtThermal::Serious);
+    sim.event(Event::Thermal(ThermalState::Fair));
+    assert_eq!(sim.phase(), Phase::Connected, "fair is fine");
+
+    let hot_at = sim.elapsed();
+    sim.event(Event::Thermal(ThermalState::Serious));
+    assert_eq!(sim.phase(), Phase::Draining, "after the current tasks");
+    assert!(sim.records.iter().any(|r| matches!(
+        r.action,
+        Action::DrainWorker { deadline, .. } if deadline == THERMAL_DRAIN_DEADLINE
+    )));
+    assert_eq!(sim.drains(), vec![hot_at]);
+    sim.run_for(secs(30));
+    let status = sim.sup.status();
+    assert_eq!(status.phase, Phase::Paused);
+    assert_eq!(
+        status.auto_pause,
+        Some(AutoPause::RunsHot {
+            thermal: ThermalState::Serious
+        })
+    );
+    assert!(!status.paused, "not the user's pause");
+    assert_eq!(status.courtesy.thermal, Some(ThermalState::Serious));
+
+    // Hotter, then cooler but not cool: still paused, however long.
+    sim.event(Event::Thermal(ThermalState::Critical));
+    sim.run_for(secs(600));
+    assert_eq!(sim.phase(), Phase::Paused);
+
+    // Fair for less than five minutes, then serious again: the wait starts over.
+    sim.event(Event::Thermal(ThermalState::Fair));
+    sim.run_for(THERMAL_RESUME_AFTER - secs(10));
+    assert_eq!(sim.phase(), Phase::Paused);
+    sim.event(Event::Thermal(ThermalState::Serious));
+    sim.run_for(secs(60));
+    assert_eq!(sim.phase(), Phase::Paused);
+
+    // Nominal for five minutes: it rejoins.
+    let starts = sim.starts().len();
+    sim.event(Event::Thermal(ThermalState::Nominal));
+    let cool_at = sim.elapsed();
+    sim.run_for(THERMAL_RESUME_AFTER - secs(1));
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert_eq!(sim.starts().len(), starts);
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    let restarted_at = sim.starts().last().map(|(at, _)| *at);
+    assert!(restarted_at.is_some_and(|at| at >= cool_at + THERMAL_RESUME_AFTER));
+
+    assert_eq!(
+        heat_notices(&sim),
+        vec![
+            Notice::AutoPaused {
+                reason: AutoPause::RunsHot {
+                    thermal: ThermalState::Serious
+                }
+            },
+            Notice::CooledDown
+        ],
+        "one notification each way"
+    );
+}
+
+#[test]
+fn a_critical_limit_ignores_serious_and_never_never_pauses() {
+    let mut sim = connected_sim(PauseAtThermal::Critical);
+    sim.event(Event::Thermal(ThermalState::Serious));
+    sim.run_for(secs(60));
+    assert_eq!(sim.phase(), Phase::Connected);
+    sim.event(Event::Thermal(ThermalState::Critical));
+    sim.run_for(secs(60));
+    assert_eq!(sim.phase(), Phase::Paused);
+
+    let mut sim = connected_sim(PauseAtThermal::Never);
+    sim.event(Event::Thermal(ThermalState::Critical));
+    sim.run_for(secs(60));
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert!(heat_notices(&sim).is_empty());
+}
+
+#[test]
+fn the_heat_pause_never_lifts_the_users_pause_and_a_resume_wins_until_it_cools() {
+    // The user's pause outlives a heat pause; and no notice for a machine not contributing.
+    let mut sim = connected_sim(PauseAtThermal::Serious);
+    sim.user(UserCommand::Pause);
+    sim.run_for(secs(5));
+    sim.event(Event::Thermal(ThermalState::Serious));
+    sim.event(Event::Thermal(ThermalState::Nominal));
+    sim.run_for(THERMAL_RESUME_AFTER + secs(10));
+    let status = sim.sup.status();
+    assert_eq!(status.phase, Phase::Paused);
+    assert!(status.paused && status.auto_pause.is_none());
+    assert!(heat_notices(&sim).is_empty(), "{:?}", notices(&sim));
+
+    // A Resume during a heat pause wins while it stays hot; a new rise pauses again.
+    let mut sim = connected_sim(PauseAtThermal::Serious);
+    sim.event(Event::Thermal(ThermalState::Serious));
+    sim.run_for(secs(30));
+    assert_eq!(sim.phase(), Phase::Paused);
+    sim.user(UserCommand::Resume);
+    sim.event(Event::Thermal(ThermalState::Serious));
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    sim.event(Event::Thermal(ThermalState::Fair));
+    sim.event(Event::Thermal(ThermalState::Serious));
+    assert_eq!(sim.phase(), Phase::Draining);
 }

@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{HeadAddress, HeadAddressError, KeepAwake, HEAD_ADDRESS_HINT};
+use crate::model::{HeadAddress, HeadAddressError, KeepAwake, PauseAtThermal, HEAD_ADDRESS_HINT};
 
 /// A configuration problem, worded for the user who has to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +186,9 @@ pub struct Config {
     /// When idle sleep is held off while the worker contributes (see [`KeepAwake`]).
     #[serde(default)]
     pub keep_awake: KeepAwake,
+    /// At which thermal state the worker pauses after its current tasks (macOS).
+    #[serde(default)]
+    pub pause_at_thermal: PauseAtThermal,
     /// Timings.
     #[serde(default)]
     pub timing: Timing,
@@ -246,6 +249,7 @@ impl Config {
             node_ip: NodeIp::default(),
             auth_token_file: None,
             keep_awake: KeepAwake::default(),
+            pause_at_thermal: PauseAtThermal::default(),
             timing: Timing::default(),
             battery: BatteryConfig::default(),
         }
@@ -421,6 +425,7 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
         "probe_timeout_ms" => "a whole number of milliseconds from 100 to 30000".to_string(),
         "stop_grace_secs" => "a whole number of seconds from 1 to 120".to_string(),
         "keep_awake" => "\"on_power\", \"always\" or \"never\"".to_string(),
+        "pause_at_thermal" => "\"serious\", \"critical\" or \"never\"".to_string(),
         _ => return None,
     };
     Some(text)
@@ -728,6 +733,7 @@ mod tests {
             node_ip: NodeIp::Fixed("100.64.0.2".parse().unwrap()),
             auth_token_file: Some(PathBuf::from("/Users/me/.ray/auth_token")),
             keep_awake: KeepAwake::Always,
+            pause_at_thermal: PauseAtThermal::Critical,
             timing: Timing {
                 grace_secs: 0,
                 probe_interval_ms: 500,
@@ -825,6 +831,33 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("\"on_power\", \"always\" or \"never\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pause_at_thermal_is_read_and_a_bad_value_names_what_is_allowed() {
+        let read = |text: &str| Config::parse_toml(text, 8);
+        assert_eq!(
+            read("").expect("defaults").pause_at_thermal,
+            PauseAtThermal::Serious
+        );
+        assert_eq!(
+            read("pause_at_thermal = \"never\"")
+                .expect("valid")
+                .pause_at_thermal,
+            PauseAtThermal::Never
+        );
+        let err = read("pause_at_thermal = \"fair\"").expect_err("not a limit");
+        let message = err.to_string();
+        assert!(
+            message.contains("pause_at_thermal") && message.contains("critical"),
+            "{message}"
+        );
+        let err = read("pause_at_thermal = 2").expect_err("not a string");
+        assert!(
+            err.to_string()
+                .contains("\"serious\", \"critical\" or \"never\""),
             "{err}"
         );
     }

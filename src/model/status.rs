@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CourtesyStatus, HeadAddress, Unreachable, WorkerFailure};
+use super::{CourtesyStatus, HeadAddress, ThermalState, Unreachable, WorkerFailure};
 
 /// A pause the supervisor chose by itself. It never overrides the user's own pause: the two
 /// are kept apart, and the worker runs only when neither holds.
@@ -19,6 +19,12 @@ pub enum AutoPause {
     OnBattery,
     /// The machine is going to sleep or asleep.
     Asleep,
+    /// The machine runs hot (`pause_at_thermal`): it resumes once it has been at `fair` or
+    /// `nominal` for a while.
+    RunsHot {
+        /// The thermal state when it was last read.
+        thermal: ThermalState,
+    },
 }
 
 /// Why the supervisor stops a worker.
@@ -45,6 +51,8 @@ pub enum StopReason {
     /// Ray on the head was restarted (its port was closed, then open again): a new cluster,
     /// which the old worker's raylet would only find out about after a minute.
     HeadRestarted,
+    /// The machine runs hot (`pause_at_thermal`).
+    RunsHot,
 }
 
 /// Something worth a notification.
@@ -67,6 +75,8 @@ pub enum Notice {
     RayInstalled { version: String },
     /// Installing Ray from the app failed: `why` is the installer's last word.
     RayInstallFailed { why: String },
+    /// The machine cooled down after a pause for heat (that was notified): contributing again.
+    CooledDown,
 }
 
 /// A state that retrying cannot fix; it stays until the user acts.

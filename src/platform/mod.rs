@@ -16,6 +16,7 @@ pub mod machine;
 pub mod power;
 pub mod processes;
 pub mod sleep;
+pub mod thermal;
 pub mod tool_search;
 
 pub use login_item::{system_login_item, LoginItem, LoginItemError, LoginStatus};

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use super::platform::{MachineFacts, Platform, WorkerHandle};
 use super::worker::WorkerReport;
 use crate::model::{
-    HeadAddress, SleepGate, SystemEvent, TailscaleCheck, Unreachable, WorkerFailure,
+    HeadAddress, SleepGate, SystemEvent, TailscaleCheck, ThermalState, Unreachable, WorkerFailure,
 };
 use crate::platform::fake::FakePower;
 use crate::ray_output;
@@ -80,6 +80,7 @@ struct World {
     drained_at: Option<tokio::time::Instant>,
     network: Option<mpsc::UnboundedSender<()>>,
     sleep: Option<mpsc::UnboundedSender<SystemEvent>>,
+    thermal: Option<mpsc::UnboundedSender<ThermalState>>,
 }
 
 /// The fake [`Platform`]. Clones share one world.
@@ -115,6 +116,7 @@ impl FakePlatform {
                 drained_at: None,
                 network: None,
                 sleep: None,
+                thermal: None,
             })),
             machine: Arc::new(FakePower::desktop()),
         }
@@ -165,6 +167,13 @@ impl FakePlatform {
             .awake
             .last()
             .is_some_and(|(_, held)| *held)
+    }
+
+    /// The OS reports a thermal state (as macOS's NSProcessInfo does on a change).
+    pub fn set_thermal(&self, state: ThermalState) {
+        if let Some(thermal) = &lock(&self.world).thermal {
+            let _ = thermal.send(state);
+        }
     }
 
     /// The OS posts a sleep or wake notification (logind on Linux).
@@ -361,6 +370,10 @@ impl Platform for FakePlatform {
                 }
             }
         });
+    }
+
+    fn watch_thermal(&self, states: mpsc::UnboundedSender<ThermalState>) {
+        lock(&self.world).thermal = Some(states);
     }
 
     fn watch_sleep(

@@ -27,7 +27,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::config::{Config, FileReading, Paths, Setting};
-use crate::model::{HeadAddress, Notice, PowerSnapshot, SleepGate, Status, SystemEvent};
+use crate::model::{
+    HeadAddress, Notice, PowerSnapshot, SleepGate, Status, SystemEvent, ThermalState,
+};
 use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
@@ -89,6 +91,7 @@ pub fn settings_from(config: &Config, mobile: bool) -> Settings {
         },
         courtesy: crate::supervisor::CourtesyPolicy {
             keep_awake: config.keep_awake,
+            pause_at_thermal: config.pause_at_thermal,
             ..defaults.courtesy
         },
         ..defaults
@@ -220,6 +223,8 @@ pub async fn run<P: Platform>(
     platform.watch_sleep(system_tx, gate_rx);
     let (awake_tx, awake_rx) = watch::channel(false);
     platform.hold_awake(awake_rx);
+    let (thermal_tx, mut thermal_rx) = mpsc::unbounded_channel::<ThermalState>();
+    platform.watch_thermal(thermal_tx);
 
     let mut driver = Driver {
         platform,
@@ -270,6 +275,7 @@ pub async fn run<P: Platform>(
             Some(report) = reports_rx.recv() => driver.on_report(report),
             Some(event) = system_rx.recv() => driver.on_system(event),
             Some(()) = net_rx.recv() => driver.sup.handle_event(now(), Event::NetworkChanged),
+            Some(state) = thermal_rx.recv() => driver.sup.handle_event(now(), Event::Thermal(state)),
             Some(pending) = requests.recv() => driver.on_request(pending),
             Some(reading) = file_rx.recv() => driver.on_config_file(reading),
             _ = &mut shutdown, if !shutdown_seen => {
@@ -749,6 +755,10 @@ fn settings_read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
         ("[timing]", old.timing != new.timing),
         ("[battery]", old.battery != new.battery),
         ("keep_awake", old.keep_awake != new.keep_awake),
+        (
+            "pause_at_thermal",
+            old.pause_at_thermal != new.pause_at_thermal,
+        ),
     ]
     .into_iter()
     .filter_map(|(key, changed)| changed.then_some(key))

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths};
-use crate::model::{HeadAddress, InstallStep, SleepGate, SystemEvent, WorkerFailure};
+use crate::model::{HeadAddress, InstallStep, SleepGate, SystemEvent, ThermalState, WorkerFailure};
 use crate::platform::clock::{SleepClock, SystemSleepClock};
 use crate::platform::command::{output_within, CountedSpawn};
 use crate::platform::tool_search::{self, ToolSearch};
@@ -128,6 +128,10 @@ pub trait Platform: Send + Sync + 'static {
     /// Holds idle sleep off while `hold` is true (the supervisor's `keeping_awake`), in a task
     /// of its own, until the sender goes away; where it cannot, does nothing.
     fn hold_awake(&self, hold: watch::Receiver<bool>);
+
+    /// Sends the machine's thermal state at start and on each change, until the receiver goes
+    /// away; nothing where the OS reports none (Linux).
+    fn watch_thermal(&self, states: mpsc::UnboundedSender<ThermalState>);
 
     /// Sends the OS's sleep and wake notifications, where the driver itself can receive them
     /// (Linux: logind), until the receiver goes away; `gate` says when a sleep may go ahead.
@@ -380,6 +384,10 @@ impl Platform for SystemPlatform {
 
     fn hold_awake(&self, hold: watch::Receiver<bool>) {
         crate::platform::awake::follow(hold);
+    }
+
+    fn watch_thermal(&self, states: mpsc::UnboundedSender<ThermalState>) {
+        crate::platform::thermal::watch(states);
     }
 
     fn watch_sleep(

@@ -1,10 +1,12 @@
 //! How the worker keeps out of the user's way: it keeps the machine awake while it contributes
-//! (so that it does not idle-sleep away from the cluster on power).
+//! (so that it does not idle-sleep away from the cluster on power), and it steps back when the
+//! machine runs hot.
 //!
-//! Pure rules over facts the driver reports; the supervisor applies their verdicts and the
-//! platform only carries them out (an IOKit assertion, a logind inhibitor).
+//! Pure rules over facts the driver reports; the supervisor applies their verdicts (pauses,
+//! timers, notices) and the platform only carries them out (an IOKit assertion, a logind
+//! inhibitor).
 
-use crate::model::{KeepAwake, PowerSnapshot};
+use crate::model::{KeepAwake, PauseAtThermal, PowerSnapshot, ThermalState};
 
 /// Whether idle sleep is held off now: only while the worker is part of the cluster
 /// (`connected`: not paused, draining, starting, disconnected or asleep), and with
@@ -18,6 +20,83 @@ pub fn keep_awake(policy: KeepAwake, connected: bool, power: Option<PowerSnapsho
             KeepAwake::OnPower => on_power,
             KeepAwake::Never => false,
         }
+}
+
+/// The heat rule: pause (after the current tasks) at the configured thermal state, resume once
+/// the machine has stayed at `fair` or `nominal` for
+/// [`super::settings::THERMAL_RESUME_AFTER`]. The supervisor keeps that wait in its timer
+/// table ([`super::timers::Timer::CooledDown`]) as [`HeatStep`] says.
+#[derive(Debug, Clone, Default)]
+pub struct Heat {
+    /// The thermal state last reported; `None` where the OS reports none.
+    pub state: Option<ThermalState>,
+    /// The heat pause holds.
+    pub paused: bool,
+    /// The pause was notified: its end will be too (one notification each way).
+    pub notified: bool,
+    /// The user resumed during a heat pause: honoured until the machine is below the limit
+    /// again (a new rise pauses anew).
+    overridden: bool,
+}
+
+/// What a thermal reading asks of the supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeatStep {
+    /// Nothing changes.
+    Nothing,
+    /// The heat pause begins: the cool-down wait, if any, is cancelled.
+    Pause,
+    /// Cool enough to start the wait before resuming (if it is not already running).
+    StartCoolDown,
+    /// Not cool enough (any more) to resume: the wait, if any, is cancelled.
+    CancelCoolDown,
+}
+
+impl Heat {
+    /// A new reading under `limit`.
+    pub fn on_reading(&mut self, limit: PauseAtThermal, state: ThermalState) -> HeatStep {
+        self.state = Some(state);
+        let Some(threshold) = limit.threshold() else {
+            self.paused = false;
+            return HeatStep::CancelCoolDown;
+        };
+        if state < threshold {
+            self.overridden = false;
+        }
+        if state >= threshold {
+            if self.paused {
+                HeatStep::CancelCoolDown
+            } else if self.overridden {
+                HeatStep::Nothing
+            } else {
+                self.paused = true;
+                HeatStep::Pause
+            }
+        } else if !self.paused {
+            HeatStep::Nothing
+        } else if state <= ThermalState::Fair {
+            HeatStep::StartCoolDown
+        } else {
+            // Below the limit but still warm (`serious` under a `critical` limit): wait on.
+            HeatStep::CancelCoolDown
+        }
+    }
+
+    /// The machine stayed cool long enough: the pause ends. Whether its end is worth a
+    /// notification (its start was notified).
+    pub fn cooled_down(&mut self) -> bool {
+        let was_paused = std::mem::take(&mut self.paused);
+        was_paused && std::mem::take(&mut self.notified)
+    }
+
+    /// The user resumed: their choice wins over a heat pause until the machine is below the
+    /// limit again.
+    pub fn user_resumed(&mut self) {
+        if std::mem::take(&mut self.paused) {
+            self.overridden = true;
+            self.notified = false;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -45,5 +124,57 @@ mod tests {
         assert!(keep_awake(KeepAwake::Always, true, battery));
         assert!(!keep_awake(KeepAwake::Always, false, battery));
         assert!(!keep_awake(KeepAwake::Never, true, mains));
+    }
+
+    #[test]
+    fn heat_pauses_at_the_limit_and_waits_for_fair_or_nominal() {
+        use ThermalState::*;
+        let mut heat = Heat::default();
+        let limit = PauseAtThermal::Serious;
+        assert_eq!(heat.on_reading(limit, Nominal), HeatStep::Nothing);
+        assert_eq!(heat.on_reading(limit, Fair), HeatStep::Nothing);
+        assert_eq!(heat.on_reading(limit, Serious), HeatStep::Pause);
+        assert!(heat.paused);
+        assert_eq!(heat.on_reading(limit, Critical), HeatStep::CancelCoolDown);
+        assert_eq!(heat.on_reading(limit, Fair), HeatStep::StartCoolDown);
+        assert_eq!(heat.on_reading(limit, Serious), HeatStep::CancelCoolDown);
+        assert_eq!(heat.on_reading(limit, Nominal), HeatStep::StartCoolDown);
+        heat.notified = true;
+        assert!(heat.cooled_down(), "a notified pause's end is notified");
+        assert!(!heat.paused);
+        assert!(!heat.cooled_down(), "once");
+
+        // Under a `critical` limit, `serious` neither pauses nor ends a pause.
+        let mut heat = Heat::default();
+        let limit = PauseAtThermal::Critical;
+        assert_eq!(heat.on_reading(limit, Serious), HeatStep::Nothing);
+        assert_eq!(heat.on_reading(limit, Critical), HeatStep::Pause);
+        assert_eq!(heat.on_reading(limit, Serious), HeatStep::CancelCoolDown);
+        assert!(heat.paused);
+
+        // `never`.
+        let mut heat = Heat::default();
+        assert_ne!(
+            heat.on_reading(PauseAtThermal::Never, Critical),
+            HeatStep::Pause
+        );
+        assert!(!heat.paused);
+    }
+
+    #[test]
+    fn a_resume_during_a_heat_pause_holds_until_the_machine_cools() {
+        use ThermalState::*;
+        let mut heat = Heat::default();
+        let limit = PauseAtThermal::Serious;
+        assert_eq!(heat.on_reading(limit, Serious), HeatStep::Pause);
+        heat.user_resumed();
+        assert!(!heat.paused);
+        assert_eq!(heat.on_reading(limit, Serious), HeatStep::Nothing);
+        assert_eq!(heat.on_reading(limit, Fair), HeatStep::Nothing);
+        assert_eq!(
+            heat.on_reading(limit, Serious),
+            HeatStep::Pause,
+            "a new rise"
+        );
     }
 }

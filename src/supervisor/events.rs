@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, StopReason, TailscaleCheck,
-    Unreachable, WorkerFailure,
+    ThermalState, Unreachable, WorkerFailure,
 };
 
 /// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
@@ -116,6 +116,8 @@ pub enum Event {
     Power(PowerSnapshot),
     /// The lid closed (`true`) or opened.
     LidClosed(bool),
+    /// The machine's thermal state, as the OS reports it (on a change, and at start).
+    Thermal(ThermalState),
     /// The head answered [`Action::DrainWorker`] number `drain`: it stopped sending this node
     /// tasks (`accepted`), or the drain could not be asked for.
     DrainRequested { drain: u64, accepted: bool },

@@ -12,7 +12,7 @@
 //! - [`backoff`]: restart delays and the breaker;
 //! - [`drain`]: when a drained node counts as idle;
 //! - [`laptop`]: the battery policy, the lid, the wake-echo filter;
-//! - [`courtesy`]: keep awake while contributing;
+//! - [`courtesy`]: keep awake while contributing, step back when the machine runs hot;
 //! - [`notify`]: which notices reach the user (never a storm);
 //! - [`timers`]: the one table of deadlines;
 //! - this file: the worker's lifecycle (start, join, grace, drain, stop, sleep, quit).
@@ -40,8 +40,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    CourtesyStatus, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status,
-    StopReason, Unreachable, WorkerFailure,
+    AutoPause, CourtesyStatus, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall,
+    Status, StopReason, ThermalState, Unreachable, WorkerFailure,
 };
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
@@ -51,9 +51,11 @@ pub use events::{
 pub use retry::{retry_for, Retry};
 pub use settings::{
     longest_quit, CourtesyPolicy, LaptopPolicy, Settings, BATTERY_DRAIN_DEADLINE,
-    HEAD_LOST_STOP_GRACE, PAUSE_DRAIN_DEADLINE, WAKE_REPLACES_WORKER_AFTER,
+    HEAD_LOST_STOP_GRACE, PAUSE_DRAIN_DEADLINE, THERMAL_DRAIN_DEADLINE, THERMAL_RESUME_AFTER,
+    WAKE_REPLACES_WORKER_AFTER,
 };
 
+use courtesy::{Heat, HeatStep};
 use drain::IdleRule;
 use laptop::{Laptop, WakeEcho, WakeSource};
 use notify::NotificationGate;
@@ -141,6 +143,8 @@ pub struct Supervisor {
     last_start_at: Option<Instant>,
     outage: Option<Outage>,
     laptop: Laptop,
+    /// The heat rule's state (`pause_at_thermal`).
+    heat: Heat,
     wakes: WakeEcho,
     notices: NotificationGate,
     next_drain: u64,
@@ -185,6 +189,7 @@ impl Supervisor {
             last_start_at: None,
             outage: None,
             laptop: Laptop::default(),
+            heat: Heat::default(),
             wakes: WakeEcho::default(),
             notices: NotificationGate::default(),
             next_drain: 0,
@@ -228,6 +233,7 @@ impl Supervisor {
                     self.notify(now, notice);
                 }
             }
+            Event::Thermal(state) => self.on_thermal(now, state),
             Event::HeadConnectionClosed { watch } => self.on_head_connection_closed(now, watch),
             Event::DrainRequested { drain, accepted } => {
                 self.on_drain_requested(now, drain, accepted)
@@ -298,6 +304,11 @@ impl Supervisor {
                 }
                 Timer::Quit => self.exit(),
                 Timer::FaultRetry => self.retry_fault(now),
+                Timer::CooledDown => {
+                    if self.heat.cooled_down() {
+                        self.notify(now, Notice::CooledDown);
+                    }
+                }
             }
         }
         self.reconcile(now);
@@ -335,7 +346,7 @@ impl Supervisor {
             },
             fault: self.fault.clone(),
             recent_failures: self.backoff.recent_failures(),
-            auto_pause: self.laptop.auto_pause(),
+            auto_pause: self.auto_pause(),
             mobile: self.settings.laptop.mobile,
             holding_sleep: self.timers.is_set(Timer::SleepHold),
             ray_install: self.ray_install.clone(),
@@ -354,7 +365,7 @@ impl Supervisor {
                 self.laptop.power,
             ),
             pause_at_thermal: policy.pause_at_thermal,
-            thermal: None,
+            thermal: self.heat.state,
             only_when_idle_minutes: policy
                 .only_when_idle
                 .map(|d| u32::try_from(d.as_secs() / 60).unwrap_or(u32::MAX)),
@@ -384,7 +395,7 @@ impl Supervisor {
                 (_, None) => Phase::Starting,
             },
             Worker::Absent if self.fault.is_some() => Phase::Error,
-            Worker::Absent if self.paused || self.laptop.auto_pause().is_some() => Phase::Paused,
+            Worker::Absent if self.paused || self.auto_pause().is_some() => Phase::Paused,
             Worker::Absent => match self.reach {
                 Reach::Unknown => Phase::Checking,
                 Reach::Down { .. } => Phase::Disconnected,
@@ -406,8 +417,44 @@ impl Supervisor {
             && !self.paused
             && !self.shutting_down
             && self.fault.is_none()
-            && self.laptop.auto_pause().is_none()
+            && self.auto_pause().is_none()
             && self.ray_install.is_none()
+    }
+
+    /// The pause the supervisor chose by itself, as the user sees it: the sleep's, the
+    /// battery's, then the heat's.
+    fn auto_pause(&self) -> Option<AutoPause> {
+        self.laptop.auto_pause().or_else(|| {
+            self.heat.paused.then(|| AutoPause::RunsHot {
+                thermal: self.heat.state.unwrap_or(ThermalState::Serious),
+            })
+        })
+    }
+
+    /// A thermal reading: the heat rule's verdict, its cool-down wait in the timer table, and
+    /// one notification each way (only for a pause that stopped a contributing worker).
+    fn on_thermal(&mut self, now: Instant, state: ThermalState) {
+        match self
+            .heat
+            .on_reading(self.settings.courtesy.pause_at_thermal, state)
+        {
+            HeatStep::Nothing => {}
+            HeatStep::Pause => {
+                self.timers.stop(Timer::CooledDown);
+                if self.contributing() {
+                    self.heat.notified = true;
+                    let reason = AutoPause::RunsHot { thermal: state };
+                    self.notify(now, Notice::AutoPaused { reason });
+                }
+            }
+            HeatStep::StartCoolDown => {
+                if !self.timers.is_set(Timer::CooledDown) {
+                    self.timers
+                        .set(Timer::CooledDown, now + THERMAL_RESUME_AFTER);
+                }
+            }
+            HeatStep::CancelCoolDown => self.timers.stop(Timer::CooledDown),
+        }
     }
 
     fn contributing(&self) -> bool {
@@ -727,6 +774,8 @@ impl Supervisor {
             UserCommand::Resume => {
                 self.paused = false;
                 self.laptop.user_resumed();
+                self.heat.user_resumed();
+                self.timers.stop(Timer::CooledDown);
                 if !matches!(self.fault, Some(Fault::NoHead)) {
                     self.fault = None;
                 }
@@ -927,6 +976,10 @@ impl Supervisor {
                 } else if self.laptop.battery_pause.is_some() {
                     // Planned: let the running tasks finish for a while.
                     self.drain_worker(now, BATTERY_DRAIN_DEADLINE, StopReason::Battery);
+                    None
+                } else if self.heat.paused {
+                    // The OS already throttles: the running tasks get a minute, not ten.
+                    self.drain_worker(now, THERMAL_DRAIN_DEADLINE, StopReason::RunsHot);
                     None
                 } else if self.target().as_ref() != Some(spec) {
                     Some(StopReason::Reconfigure)

@@ -57,6 +57,8 @@ impl NotificationGate {
             }
             // The supervisor already gives these once per discharge, pause or lid close.
             Notice::BatteryLow { .. } | Notice::AutoPaused { .. } | Notice::LidClosed => true,
+            // Given only after a heat pause that was notified: one each way.
+            Notice::CooledDown => true,
             // One per install the user asked for.
             Notice::RayInstalled { .. } | Notice::RayInstallFailed { .. } => true,
         }

@@ -27,10 +27,12 @@ pub enum Timer {
     Quit,
     /// A fault is tried once more (half-open), in case its cause went away unnoticed.
     FaultRetry,
+    /// The machine has been cool long enough after a pause for heat: the pause ends.
+    CooledDown,
 }
 
 impl Timer {
-    const ALL: [Timer; 10] = [
+    const ALL: [Timer; 11] = [
         Timer::Probe,
         Timer::Restart,
         Timer::Join,
@@ -41,6 +43,7 @@ impl Timer {
         Timer::SleepCancelled,
         Timer::Quit,
         Timer::FaultRetry,
+        Timer::CooledDown,
     ];
 
     fn index(self) -> usize {
