@@ -256,6 +256,15 @@ fn keeping_awake_words(lang: Lang, status: &Status) -> &'static str {
     }
 }
 
+/// The menu's line when "only when idle" is on but this machine cannot tell idleness.
+pub fn idle_unsupported_line(lang: Lang) -> String {
+    match lang {
+        Lang::En => "Only when idle: this computer cannot tell — contributing regardless",
+        Lang::Es => "Solo en reposo: este equipo no lo indica — contribuye igualmente",
+    }
+    .to_string()
+}
+
 /// The courtesy settings and what they do now, one line each, for `bittrader-worker status`.
 pub fn courtesy_lines(status: &Status) -> Vec<String> {
     let courtesy = &status.courtesy;
@@ -277,9 +286,18 @@ pub fn courtesy_lines(status: &Status) -> Vec<String> {
     let thermal = courtesy
         .thermal
         .map_or("not reported here", |t| thermal_words(Lang::En, t));
+    let only_when_idle = match (courtesy.only_when_idle_minutes, courtesy.idle_unsupported) {
+        (None, _) => "only when idle off".to_string(),
+        (Some(minutes), false) => format!("only when idle after {minutes} min without input"),
+        (Some(minutes), true) => format!(
+            "only when idle after {minutes} min: not supported here (this session reports no \
+             idle time), contributing regardless"
+        ),
+    };
     vec![
         format!("keep awake {keep_awake} ({now})"),
         format!("pause at thermal {pause_at} (now {thermal})"),
+        only_when_idle,
     ]
 }
 
@@ -298,6 +316,14 @@ pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
             "con batería · solo contribuye conectado a la corriente".to_string()
         }
         (Lang::Es, AutoPause::Asleep) => "el equipo está dormido".to_string(),
+        (Lang::En, AutoPause::UserPresent { away_minutes }) => format!(
+            "you are using this computer · contributes after {} without input",
+            duration_words(u64::from(*away_minutes) * 60)
+        ),
+        (Lang::Es, AutoPause::UserPresent { away_minutes }) => format!(
+            "estás usando el equipo · contribuye tras {} sin teclado ni ratón",
+            duration_words(u64::from(*away_minutes) * 60)
+        ),
         (Lang::En, AutoPause::RunsHot { thermal }) => format!(
             "the machine runs hot ({}) · resumes after {} cooler",
             thermal_words(Lang::En, *thermal),
@@ -1147,6 +1173,31 @@ mod tests {
         assert_eq!(
             summary_in(Lang::En, &connected),
             "Connected to 100.64.0.1:6379 · 10 CPUs"
+        );
+    }
+
+    #[test]
+    fn waiting_for_the_user_to_be_away_says_how_long() {
+        let mut paused = status(Phase::Paused);
+        paused.auto_pause = Some(AutoPause::UserPresent { away_minutes: 10 });
+        assert_eq!(
+            summary_in(Lang::En, &paused),
+            "Paused — you are using this computer · contributes after 10 min without input"
+        );
+        assert_eq!(
+            summary_in(Lang::Es, &paused),
+            "En pausa — estás usando el equipo · contribuye tras 10 min sin teclado ni ratón"
+        );
+        paused.courtesy.only_when_idle_minutes = Some(10);
+        assert_eq!(
+            courtesy_lines(&paused)[2],
+            "only when idle after 10 min without input"
+        );
+        paused.courtesy.idle_unsupported = true;
+        assert!(courtesy_lines(&paused)[2].contains("not supported here"));
+        assert_eq!(
+            courtesy_lines(&status(Phase::Connected))[2],
+            "only when idle off"
         );
     }
 

@@ -499,3 +499,41 @@ async fn a_machine_that_runs_hot_steps_back_and_returns_once_cool() {
     assert_eq!(h.world.record().starts.len(), 2);
     h.stop().await;
 }
+
+/// `only_when_idle_minutes` (issue 10): the driver reads the idle time on the power tick only
+/// when the rule is on; the worker joins once the user has been away that long and drains when
+/// they come back.
+#[tokio::test(start_paused = true)]
+async fn only_when_idle_joins_after_the_user_left_and_leaves_when_they_return() {
+    use bittrader_worker::model::AutoPause;
+    let h = Harness::start(WorkerScript::default());
+    tokio::time::sleep(secs(30)).await;
+    assert!(!h.world.watching_user_idle(), "off: nothing is read");
+    h.stop().await;
+
+    let mut h = Harness::start_with(WorkerScript::default(), |config| {
+        config.only_when_idle_minutes = Some(2);
+    });
+    let started = Instant::now();
+    h.wait_for(secs(10), "held back for the user", |s| {
+        s.phase == Phase::Paused && matches!(s.auto_pause, Some(AutoPause::UserPresent { .. }))
+    })
+    .await;
+    assert!(h.world.watching_user_idle());
+    h.wait_phase(Phase::Connected, secs(200)).await;
+    let joined_after = started.elapsed();
+    assert!(
+        joined_after >= secs(120) && joined_after < secs(140),
+        "{joined_after:?}"
+    );
+    h.world.user_input();
+    h.wait_phase(Phase::Draining, secs(10)).await;
+    h.wait_phase(Phase::Paused, secs(70)).await;
+    assert_eq!(h.world.record().drains, 1);
+
+    // A machine that cannot tell: it contributes, and the status says the rule is unsupported.
+    h.world.set_user_idle(None);
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    assert_eq!(h.now().map(|s| s.courtesy.idle_unsupported), Some(true));
+    h.stop().await;
+}

@@ -137,7 +137,13 @@ struct FakeLogind {
     rt: tokio::runtime::Runtime,
     conn: zbus::Connection,
     inhibits: Arc<Mutex<Vec<Inhibit>>>,
+    /// The user's graphical session's `IdleHint` and `IdleSinceHintMonotonic` (µs).
+    idle: Arc<Mutex<(bool, u64)>>,
 }
+
+/// The fake user's object and its graphical session's.
+const USER_PATH: &str = "/org/freedesktop/login1/user/_0";
+const SESSION_PATH: &str = "/org/freedesktop/login1/session/c1";
 
 impl FakeLogind {
     fn start(bus: &Bus) -> FakeLogind {
@@ -147,6 +153,8 @@ impl FakeLogind {
             .build()
             .expect("tokio runtime");
         let inhibits = Arc::new(Mutex::new(Vec::new()));
+        // Not idle, and never reported idle: a session whose desktop does not report idleness.
+        let idle = Arc::new(Mutex::new((false, 0)));
         let conn = rt.block_on(async {
             let conn = zbus::connection::Builder::address(bus.address.as_str())
                 .build()
@@ -158,13 +166,40 @@ impl FakeLogind {
                 .expect("own org.freedesktop.login1");
             let served = conn.clone();
             let record = inhibits.clone();
+            let session_idle = idle.clone();
             tokio::spawn(async move {
                 while let Some(Ok(message)) = calls.next().await {
                     let header = message.header();
-                    if header.message_type() != zbus::message::Type::MethodCall
-                        || header.member().map(|m| m.as_str()) != Some("Inhibit")
-                    {
+                    if header.message_type() != zbus::message::Type::MethodCall {
                         continue;
+                    }
+                    let member = header.member().map(|m| m.as_str().to_string());
+                    match member.as_deref() {
+                        Some("GetUser") => {
+                            let user = zbus::ObjectPath::try_from(USER_PATH).expect("path");
+                            served.reply(&header, &user).await.expect("answer GetUser");
+                            continue;
+                        }
+                        Some("Get") => {
+                            let (interface, name): (String, String) =
+                                message.body().deserialize().expect("Get(ss)");
+                            let (hint, since) = *session_idle.lock().unwrap();
+                            let value = match (interface.as_str(), name.as_str()) {
+                                ("org.freedesktop.login1.User", "Display") => {
+                                    zbus::Variant::from((
+                                        "c1".to_string(),
+                                        zbus::ObjectPath::try_from(SESSION_PATH).expect("path"),
+                                    ))
+                                }
+                                (_, "IdleHint") => zbus::Variant::from(hint),
+                                (_, "IdleSinceHintMonotonic") => zbus::Variant::from(since),
+                                other => panic!("unexpected property {other:?}"),
+                            };
+                            served.reply(&header, &value).await.expect("answer Get");
+                            continue;
+                        }
+                        Some("Inhibit") => {}
+                        _ => continue,
                     }
                     let args: (String, String, String, String) =
                         message.body().deserialize().expect("Inhibit(ssss)");
@@ -183,7 +218,18 @@ impl FakeLogind {
             });
             conn
         });
-        FakeLogind { rt, conn, inhibits }
+        FakeLogind {
+            rt,
+            conn,
+            inhibits,
+            idle,
+        }
+    }
+
+    /// The session is idle since `since` before now (`Some`), or in use since `since` ago.
+    fn set_idle(&self, idle: bool, since: Duration) {
+        let since_us = monotonic_now().saturating_sub(since).as_micros() as u64;
+        *self.idle.lock().unwrap() = (idle, since_us);
     }
 
     fn prepare_for_sleep(&self, start: bool) {
@@ -444,4 +490,75 @@ fn keep_awake_holds_idle_sleep_off_exactly_while_connected_on_power() {
     home.wait_until("an idle inhibitor on mains", secs(1), || {
         logind.held("idle")
     });
+}
+
+/// CLOCK_MONOTONIC now, the clock logind stamps its idle hints on.
+fn monotonic_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) },
+        0
+    );
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+#[test]
+fn only_when_idle_follows_the_sessions_idle_hint_and_starts_no_process_to_read_it() {
+    let bus = Bus::start();
+    let logind = FakeLogind::start(&bus);
+    let home = home("join");
+    // A top-level key goes before the tables.
+    let config = home.read("config.toml");
+    fs::write(
+        home.file("config.toml"),
+        format!("only_when_idle_minutes = 1\n{config}"),
+    )
+    .expect("write config.toml");
+    logind.set_idle(false, secs(10));
+    let _daemon = daemon(&home, &bus.address);
+    let user_present =
+        |s: &Value| phase_of(s) == "paused" && s["status"]["auto_pause"]["kind"] == "user_present";
+
+    // In use: held back, and reading the idle time every 5 s starts no process.
+    let held = home.wait_status("held back for the user", secs(15), user_present);
+    assert_eq!(held["status"]["auto_pause"]["away_minutes"], 1, "{held}");
+    thread::sleep(secs(2));
+    let before = home.status().expect("status")["processes_spawned"].clone();
+    thread::sleep(secs(11));
+    let after = home.status().expect("status");
+    assert!(user_present(&after), "{after}");
+    assert_eq!(after["processes_spawned"], before, "{}", home.diagnostics());
+    assert!(home.starts().is_empty());
+
+    // Away for two minutes already: it joins at the next reading.
+    logind.set_idle(true, secs(120));
+    home.wait_status("connected once away", secs(10), |s| {
+        phase_of(s) == "connected" && worker_pid(s).is_some()
+    });
+
+    // Back at the keyboard: it leaves (after its tasks) and waits again.
+    logind.set_idle(false, Duration::ZERO);
+    home.wait_status("held back again", secs(75), |s| {
+        user_present(s) && worker_pid(s).is_none()
+    });
+    assert_eq!(home.starts().len(), 1);
+
+    // A session whose desktop never reports idleness: unsupported, and not blocking.
+    *logind.idle.lock().unwrap() = (false, 0);
+    let unsupported = home.wait_status("connected regardless", secs(15), |s| {
+        phase_of(s) == "connected"
+    });
+    assert_eq!(
+        unsupported["status"]["courtesy"]["idle_unsupported"], true,
+        "{unsupported}"
+    );
+    let said = String::from_utf8_lossy(&home.cli(&["status"]).stdout).to_string();
+    assert!(
+        said.contains("only when idle after 1 min: not supported here"),
+        "{said}"
+    );
 }

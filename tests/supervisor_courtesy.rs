@@ -1,5 +1,6 @@
 //! The courtesy rules on a virtual clock (`src/supervisor/courtesy.rs`): keep the machine awake
-//! exactly while connected (and on power, by default); step back when the machine runs hot.
+//! exactly while connected (and on power, by default); step back when the machine runs hot;
+//! contribute only while the user is away.
 
 mod common;
 
@@ -10,6 +11,7 @@ use bittrader_worker::model::{
 };
 use bittrader_worker::supervisor::{
     Action, Event, Settings, UserCommand, THERMAL_DRAIN_DEADLINE, THERMAL_RESUME_AFTER,
+    USER_BACK_DRAIN_DEADLINE,
 };
 use common::sim::Sim;
 
@@ -246,5 +248,102 @@ fn the_heat_pause_never_lifts_the_users_pause_and_a_resume_wins_until_it_cools()
     assert_eq!(sim.phase(), Phase::Connected);
     sim.event(Event::Thermal(ThermalState::Fair));
     sim.event(Event::Thermal(ThermalState::Serious));
+    assert_eq!(sim.phase(), Phase::Draining);
+}
+
+fn idle(secs_ago: u64) -> Event {
+    Event::UserIdle {
+        idle: Some(secs(secs_ago)),
+    }
+}
+
+fn only_when_idle(minutes: u64) -> Sim {
+    let mut settings = Settings::default();
+    settings.courtesy.only_when_idle = Some(secs(minutes * 60));
+    Sim::new(settings)
+}
+
+#[test]
+fn only_when_idle_waits_for_the_user_to_be_away_and_drains_when_they_return() {
+    let mut sim = only_when_idle(10);
+    // No reading yet: not known to be away, nothing starts.
+    sim.run_for(secs(60));
+    assert!(sim.starts().is_empty());
+    // The user typed 30 s ago: paused, and it says why.
+    let last_input = sim.elapsed() - secs(30);
+    sim.event(idle(30));
+    sim.run_for(secs(60));
+    let status = sim.sup.status();
+    assert_eq!(status.phase, Phase::Paused);
+    assert_eq!(
+        status.auto_pause,
+        Some(AutoPause::UserPresent { away_minutes: 10 })
+    );
+    assert!(!status.paused);
+    assert_eq!(status.courtesy.only_when_idle_minutes, Some(10));
+    assert!(sim.starts().is_empty());
+
+    // No more input: away ten minutes after the last one, by the supervisor's own timer
+    // (no new reading needed), and the worker starts then.
+    sim.run_until(last_input + secs(600) - secs(1));
+    assert!(sim.starts().is_empty());
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    let started = sim.starts()[0].0;
+    assert!(started >= last_input + secs(600), "{started:?}");
+
+    // Readings that keep growing change nothing.
+    sim.event(idle(700));
+    sim.run_for(secs(5));
+    assert_eq!(sim.phase(), Phase::Connected);
+
+    // The user is back: drained (a minute for the tasks), then paused.
+    let back_at = sim.elapsed();
+    sim.event(idle(1));
+    assert_eq!(sim.phase(), Phase::Draining);
+    assert!(sim.records.iter().any(|r| r.at == back_at
+        && matches!(
+            r.action,
+            Action::DrainWorker { deadline, .. } if deadline == USER_BACK_DRAIN_DEADLINE
+        )));
+    sim.run_for(secs(30));
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert_eq!(sim.starts().len(), 1);
+    assert!(
+        notices(&sim).is_empty(),
+        "the user is at the machine: no notifications"
+    );
+}
+
+#[test]
+fn a_machine_that_cannot_tell_idleness_is_not_blocked_and_says_so() {
+    let mut sim = only_when_idle(10);
+    sim.event(Event::UserIdle { idle: None });
+    sim.run_for(secs(10));
+    let status = sim.sup.status();
+    assert_eq!(status.phase, Phase::Connected);
+    assert!(status.courtesy.idle_unsupported);
+
+    // Off: readings (there are none in the driver then) change nothing, nothing is reported.
+    let mut sim = Sim::new(Settings::default());
+    sim.event(idle(0));
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert!(!sim.sup.status().courtesy.idle_unsupported);
+}
+
+#[test]
+fn a_resume_while_the_user_is_present_wins_until_they_have_been_away() {
+    let mut sim = only_when_idle(5);
+    sim.event(idle(0));
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Paused);
+    sim.user(UserCommand::Resume);
+    sim.event(idle(0));
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected, "the user's Resume wins");
+    // Away for 5 min (the worker keeps going), then back: the rule applies again.
+    sim.run_for(secs(300));
+    sim.event(idle(2));
     assert_eq!(sim.phase(), Phase::Draining);
 }

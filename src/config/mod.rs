@@ -189,6 +189,9 @@ pub struct Config {
     /// At which thermal state the worker pauses after its current tasks (macOS).
     #[serde(default)]
     pub pause_at_thermal: PauseAtThermal,
+    /// Contribute only after this many minutes without keyboard or mouse input; `None`: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_when_idle_minutes: Option<u32>,
     /// Timings.
     #[serde(default)]
     pub timing: Timing,
@@ -250,6 +253,7 @@ impl Config {
             auth_token_file: None,
             keep_awake: KeepAwake::default(),
             pause_at_thermal: PauseAtThermal::default(),
+            only_when_idle_minutes: None,
             timing: Timing::default(),
             battery: BatteryConfig::default(),
         }
@@ -259,6 +263,7 @@ impl Config {
     pub fn validate(&self, machine_cpus: u32) -> Result<(), ConfigError> {
         validate_cpus(self.cpus, machine_cpus)?;
         self.timing.validate()?;
+        validate_only_when_idle(self.only_when_idle_minutes)?;
         self.battery.validate(machine_cpus)
     }
 
@@ -327,6 +332,23 @@ impl Config {
         paths.ensure_home().map_err(save_err)?;
         let _lock = edit::lock(paths).map_err(save_err)?;
         crate::atomic_file::write(&path, text.as_bytes(), 0o600).map_err(save_err)
+    }
+}
+
+/// The longest "only when idle" wait: a day.
+const MAX_IDLE_MINUTES: u32 = 24 * 60;
+
+/// `only_when_idle_minutes` must be 1 to a day; leaving it out turns the rule off.
+fn validate_only_when_idle(minutes: Option<u32>) -> Result<(), ConfigError> {
+    match minutes {
+        Some(n) if !(1..=MAX_IDLE_MINUTES).contains(&n) => Err(ConfigError::Invalid {
+            key: "only_when_idle_minutes".to_string(),
+            message: format!(
+                "{n} is out of range: choose 1 to {MAX_IDLE_MINUTES} minutes without input, or \
+                 remove the line to contribute whether or not the computer is in use"
+            ),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -426,6 +448,9 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
         "stop_grace_secs" => "a whole number of seconds from 1 to 120".to_string(),
         "keep_awake" => "\"on_power\", \"always\" or \"never\"".to_string(),
         "pause_at_thermal" => "\"serious\", \"critical\" or \"never\"".to_string(),
+        "only_when_idle_minutes" => {
+            format!("a whole number of minutes from 1 to {MAX_IDLE_MINUTES}")
+        }
         _ => return None,
     };
     Some(text)
@@ -734,6 +759,7 @@ mod tests {
             auth_token_file: Some(PathBuf::from("/Users/me/.ray/auth_token")),
             keep_awake: KeepAwake::Always,
             pause_at_thermal: PauseAtThermal::Critical,
+            only_when_idle_minutes: Some(15),
             timing: Timing {
                 grace_secs: 0,
                 probe_interval_ms: 500,
@@ -833,6 +859,32 @@ mod tests {
                 .contains("\"on_power\", \"always\" or \"never\""),
             "{err}"
         );
+    }
+
+    #[test]
+    fn only_when_idle_minutes_is_optional_and_checked() {
+        let read = |text: &str| Config::parse_toml(text, 8);
+        assert_eq!(read("").expect("defaults").only_when_idle_minutes, None);
+        assert_eq!(
+            read("only_when_idle_minutes = 10")
+                .expect("valid")
+                .only_when_idle_minutes,
+            Some(10)
+        );
+        for bad in [
+            "only_when_idle_minutes = 0",
+            "only_when_idle_minutes = 1441",
+        ] {
+            let message = read(bad).expect_err(bad).to_string();
+            assert!(
+                message.contains("only_when_idle_minutes") && message.contains("1 to 1440"),
+                "{message}"
+            );
+        }
+        let message = read("only_when_idle_minutes = \"ten\"")
+            .expect_err("not a number")
+            .to_string();
+        assert!(message.contains("whole number of minutes"), "{message}");
     }
 
     #[test]

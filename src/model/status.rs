@@ -25,6 +25,12 @@ pub enum AutoPause {
         /// The thermal state when it was last read.
         thermal: ThermalState,
     },
+    /// "Only when idle": the user has used the keyboard or mouse within the last
+    /// `away_minutes`; it resumes once they have been away that long.
+    UserPresent {
+        /// The `only_when_idle_minutes` setting.
+        away_minutes: u32,
+    },
 }
 
 /// Why the supervisor stops a worker.
@@ -53,6 +59,8 @@ pub enum StopReason {
     HeadRestarted,
     /// The machine runs hot (`pause_at_thermal`).
     RunsHot,
+    /// The user is back at the keyboard or mouse ("only when idle").
+    UserBack,
 }
 
 /// Something worth a notification.

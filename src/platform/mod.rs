@@ -18,6 +18,7 @@ pub mod processes;
 pub mod sleep;
 pub mod thermal;
 pub mod tool_search;
+pub mod user_idle;
 
 pub use login_item::{system_login_item, LoginItem, LoginItemError, LoginStatus};
 pub use machine::{detect_form_factor, FormFactor};

@@ -81,6 +81,10 @@ struct World {
     network: Option<mpsc::UnboundedSender<()>>,
     sleep: Option<mpsc::UnboundedSender<SystemEvent>>,
     thermal: Option<mpsc::UnboundedSender<ThermalState>>,
+    /// How long ago the user's last input was, as the idle watcher reads it.
+    user_idle: Option<Duration>,
+    /// Whether the driver watches the user's idle time.
+    watching_user_idle: bool,
 }
 
 /// The fake [`Platform`]. Clones share one world.
@@ -117,6 +121,8 @@ impl FakePlatform {
                 network: None,
                 sleep: None,
                 thermal: None,
+                user_idle: Some(Duration::ZERO),
+                watching_user_idle: false,
             })),
             machine: Arc::new(FakePower::desktop()),
         }
@@ -174,6 +180,22 @@ impl FakePlatform {
         if let Some(thermal) = &lock(&self.world).thermal {
             let _ = thermal.send(state);
         }
+    }
+
+    /// The user's last input was `idle` ago from now on (`None`: the machine cannot tell); the
+    /// idle watcher reads it at its next tick.
+    pub fn set_user_idle(&self, idle: Option<Duration>) {
+        lock(&self.world).user_idle = idle;
+    }
+
+    /// The user touches the keyboard: the idle time starts again from zero, and grows.
+    pub fn user_input(&self) {
+        lock(&self.world).user_idle = Some(Duration::ZERO);
+    }
+
+    /// Whether the driver asked for the user's idle time.
+    pub fn watching_user_idle(&self) -> bool {
+        lock(&self.world).watching_user_idle
     }
 
     /// The OS posts a sleep or wake notification (logind on Linux).
@@ -374,6 +396,25 @@ impl Platform for FakePlatform {
 
     fn watch_thermal(&self, states: mpsc::UnboundedSender<ThermalState>) {
         lock(&self.world).thermal = Some(states);
+    }
+
+    /// Reads the idle time every `every`; between ticks it grows with tokio time, as a real
+    /// idle counter does.
+    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<Option<Duration>>) {
+        let world = self.world.clone();
+        lock(&world).watching_user_idle = true;
+        tokio::spawn(async move {
+            loop {
+                let idle = lock(&world).user_idle;
+                if readings.send(idle).is_err() {
+                    return;
+                }
+                tokio::time::sleep(every).await;
+                if let Some(idle) = &mut lock(&world).user_idle {
+                    *idle += every;
+                }
+            }
+        });
     }
 
     fn watch_sleep(

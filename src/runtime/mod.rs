@@ -92,7 +92,9 @@ pub fn settings_from(config: &Config, mobile: bool) -> Settings {
         courtesy: crate::supervisor::CourtesyPolicy {
             keep_awake: config.keep_awake,
             pause_at_thermal: config.pause_at_thermal,
-            ..defaults.courtesy
+            only_when_idle: config
+                .only_when_idle_minutes
+                .map(|minutes| Duration::from_secs(u64::from(minutes) * 60)),
         },
         ..defaults
     }
@@ -189,6 +191,7 @@ pub async fn run<P: Platform>(
         demo_head,
         startup_lines,
     } = options;
+    let watch_user_idle = settings.courtesy.only_when_idle.is_some();
     let mut log = RotatingLog::new(paths.log_file(), LOG_MAX_BYTES);
     for line in &startup_lines {
         let _ = log.line(line);
@@ -225,6 +228,11 @@ pub async fn run<P: Platform>(
     platform.hold_awake(awake_rx);
     let (thermal_tx, mut thermal_rx) = mpsc::unbounded_channel::<ThermalState>();
     platform.watch_thermal(thermal_tx);
+    // Read only when "only when idle" is on: otherwise nobody needs the answer.
+    let (idle_tx, mut idle_rx) = mpsc::unbounded_channel::<Option<Duration>>();
+    if watch_user_idle {
+        platform.watch_user_idle(machine::WATCH_EVERY, idle_tx);
+    }
 
     let mut driver = Driver {
         platform,
@@ -276,6 +284,7 @@ pub async fn run<P: Platform>(
             Some(event) = system_rx.recv() => driver.on_system(event),
             Some(()) = net_rx.recv() => driver.sup.handle_event(now(), Event::NetworkChanged),
             Some(state) = thermal_rx.recv() => driver.sup.handle_event(now(), Event::Thermal(state)),
+            Some(idle) = idle_rx.recv() => driver.sup.handle_event(now(), Event::UserIdle { idle }),
             Some(pending) = requests.recv() => driver.on_request(pending),
             Some(reading) = file_rx.recv() => driver.on_config_file(reading),
             _ = &mut shutdown, if !shutdown_seen => {
@@ -758,6 +767,10 @@ fn settings_read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
         (
             "pause_at_thermal",
             old.pause_at_thermal != new.pause_at_thermal,
+        ),
+        (
+            "only_when_idle_minutes",
+            old.only_when_idle_minutes != new.only_when_idle_minutes,
         ),
     ]
     .into_iter()

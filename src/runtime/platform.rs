@@ -133,6 +133,11 @@ pub trait Platform: Send + Sync + 'static {
     /// away; nothing where the OS reports none (Linux).
     fn watch_thermal(&self, states: mpsc::UnboundedSender<ThermalState>);
 
+    /// Sends, every `every` until the receiver goes away, how long ago the user last used the
+    /// keyboard or mouse (`None`: this machine cannot tell). Each reading is in-process or a
+    /// D-Bus call: no process is started.
+    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<Option<Duration>>);
+
     /// Sends the OS's sleep and wake notifications, where the driver itself can receive them
     /// (Linux: logind), until the receiver goes away; `gate` says when a sleep may go ahead.
     fn watch_sleep(
@@ -388,6 +393,10 @@ impl Platform for SystemPlatform {
 
     fn watch_thermal(&self, states: mpsc::UnboundedSender<ThermalState>) {
         crate::platform::thermal::watch(states);
+    }
+
+    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<Option<Duration>>) {
+        crate::platform::user_idle::watch(every, readings);
     }
 
     fn watch_sleep(

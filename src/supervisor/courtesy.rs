@@ -1,10 +1,12 @@
 //! How the worker keeps out of the user's way: it keeps the machine awake while it contributes
-//! (so that it does not idle-sleep away from the cluster on power), and it steps back when the
-//! machine runs hot.
+//! (so that it does not idle-sleep away from the cluster on power), it steps back when the
+//! machine runs hot, and, when asked, it contributes only while the user is away.
 //!
 //! Pure rules over facts the driver reports; the supervisor applies their verdicts (pauses,
 //! timers, notices) and the platform only carries them out (an IOKit assertion, a logind
 //! inhibitor).
+
+use std::time::{Duration, Instant};
 
 use crate::model::{KeepAwake, PauseAtThermal, PowerSnapshot, ThermalState};
 
@@ -99,6 +101,66 @@ impl Heat {
     }
 }
 
+/// The "only when idle" rule (`only_when_idle_minutes`): the worker is held back until the
+/// user has been away from the keyboard and mouse for the setting, and leaves (with a drain)
+/// when they come back. A machine that cannot tell (no idle reading) is not held back: the
+/// rule is reported unsupported instead of blocking the worker forever.
+///
+/// Readings say how long ago the last input was; the moment the user counts as away is kept
+/// as an instant, so that the supervisor's timer table, not the reading cadence, says when it
+/// is reached ([`super::timers::Timer::UserAway`]).
+#[derive(Debug, Clone, Default)]
+pub struct Presence {
+    /// When the user counts as away: the last input plus the setting. `None`: no reading yet.
+    away_from: Option<Instant>,
+    /// The OS cannot tell how long the user has been away: the rule is not applied.
+    pub unsupported: bool,
+    /// The user resumed while the rule held the worker back: honoured until they have been
+    /// away once (their click was input too).
+    overridden: bool,
+    /// The verdict as of the last [`Presence::update`]: the worker is held back.
+    pub holding: bool,
+}
+
+impl Presence {
+    /// A reading: the user's last input was `idle` ago (`None`: the OS cannot tell), under a
+    /// setting of `away_after`. Returns when the user will count as away, if that is ahead.
+    pub fn on_reading(
+        &mut self,
+        now: Instant,
+        idle: Option<Duration>,
+        away_after: Duration,
+    ) -> Option<Instant> {
+        let Some(idle) = idle else {
+            self.unsupported = true;
+            self.away_from = None;
+            return None;
+        };
+        self.unsupported = false;
+        let away_from = now + away_after.saturating_sub(idle);
+        self.away_from = Some(away_from);
+        (away_from > now).then_some(away_from)
+    }
+
+    /// Brings [`Presence::holding`] up to `now`.
+    pub fn update(&mut self, now: Instant) {
+        let away = self.away_from.is_some_and(|at| now >= at);
+        if away {
+            self.overridden = false;
+        }
+        self.holding = !self.unsupported && !self.overridden && !away;
+    }
+
+    /// The user resumed: their choice wins until they have been away once.
+    pub fn user_resumed(&mut self, now: Instant) {
+        self.update(now);
+        if self.holding {
+            self.overridden = true;
+            self.holding = false;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +238,60 @@ mod tests {
             HeatStep::Pause,
             "a new rise"
         );
+    }
+
+    #[test]
+    fn the_user_counts_as_away_after_the_setting_without_input() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let away_after = s(600);
+        let mut presence = Presence::default();
+        presence.update(t0);
+        assert!(presence.holding, "no reading yet: not known to be away");
+        assert_eq!(
+            presence.on_reading(t0, Some(s(30)), away_after),
+            Some(t0 + s(570))
+        );
+        presence.update(t0 + s(569));
+        assert!(presence.holding);
+        presence.update(t0 + s(570));
+        assert!(
+            !presence.holding,
+            "away without a new reading: the timer says so"
+        );
+        // Input again: held back at once.
+        assert_eq!(
+            presence.on_reading(t0 + s(700), Some(s(1)), away_after),
+            Some(t0 + s(1299))
+        );
+        presence.update(t0 + s(700));
+        assert!(presence.holding);
+        // Away for longer than the setting already.
+        assert_eq!(presence.on_reading(t0, Some(s(900)), away_after), None);
+        presence.update(t0);
+        assert!(!presence.holding);
+    }
+
+    #[test]
+    fn a_machine_that_cannot_tell_is_not_held_back_and_a_resume_wins_until_away() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut presence = Presence::default();
+        assert_eq!(presence.on_reading(t0, None, s(60)), None);
+        presence.update(t0);
+        assert!(presence.unsupported && !presence.holding);
+
+        let mut presence = Presence::default();
+        presence.on_reading(t0, Some(s(0)), s(60));
+        presence.user_resumed(t0);
+        assert!(!presence.holding, "the user's Resume wins");
+        presence.on_reading(t0 + s(5), Some(s(0)), s(60));
+        presence.update(t0 + s(5));
+        assert!(!presence.holding, "while they keep using the machine");
+        presence.update(t0 + s(65));
+        assert!(!presence.holding, "away once");
+        presence.on_reading(t0 + s(70), Some(s(0)), s(60));
+        presence.update(t0 + s(70));
+        assert!(presence.holding, "back: the rule applies again");
     }
 }

@@ -118,6 +118,9 @@ pub enum Event {
     LidClosed(bool),
     /// The machine's thermal state, as the OS reports it (on a change, and at start).
     Thermal(ThermalState),
+    /// How long ago the user last used the keyboard or mouse ("only when idle", read every
+    /// few seconds); `None`: this machine cannot tell.
+    UserIdle { idle: Option<Duration> },
     /// The head answered [`Action::DrainWorker`] number `drain`: it stopped sending this node
     /// tasks (`accepted`), or the drain could not be asked for.
     DrainRequested { drain: u64, accepted: bool },

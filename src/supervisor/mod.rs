@@ -12,7 +12,8 @@
 //! - [`backoff`]: restart delays and the breaker;
 //! - [`drain`]: when a drained node counts as idle;
 //! - [`laptop`]: the battery policy, the lid, the wake-echo filter;
-//! - [`courtesy`]: keep awake while contributing, step back when the machine runs hot;
+//! - [`courtesy`]: keep awake while contributing, step back when the machine runs hot,
+//!   contribute only while the user is away;
 //! - [`notify`]: which notices reach the user (never a storm);
 //! - [`timers`]: the one table of deadlines;
 //! - this file: the worker's lifecycle (start, join, grace, drain, stop, sleep, quit).
@@ -52,10 +53,10 @@ pub use retry::{retry_for, Retry};
 pub use settings::{
     longest_quit, CourtesyPolicy, LaptopPolicy, Settings, BATTERY_DRAIN_DEADLINE,
     HEAD_LOST_STOP_GRACE, PAUSE_DRAIN_DEADLINE, THERMAL_DRAIN_DEADLINE, THERMAL_RESUME_AFTER,
-    WAKE_REPLACES_WORKER_AFTER,
+    USER_BACK_DRAIN_DEADLINE, WAKE_REPLACES_WORKER_AFTER,
 };
 
-use courtesy::{Heat, HeatStep};
+use courtesy::{Heat, HeatStep, Presence};
 use drain::IdleRule;
 use laptop::{Laptop, WakeEcho, WakeSource};
 use notify::NotificationGate;
@@ -145,6 +146,8 @@ pub struct Supervisor {
     laptop: Laptop,
     /// The heat rule's state (`pause_at_thermal`).
     heat: Heat,
+    /// The "only when idle" rule's state (`only_when_idle_minutes`).
+    presence: Presence,
     wakes: WakeEcho,
     notices: NotificationGate,
     next_drain: u64,
@@ -190,6 +193,7 @@ impl Supervisor {
             outage: None,
             laptop: Laptop::default(),
             heat: Heat::default(),
+            presence: Presence::default(),
             wakes: WakeEcho::default(),
             notices: NotificationGate::default(),
             next_drain: 0,
@@ -234,6 +238,14 @@ impl Supervisor {
                 }
             }
             Event::Thermal(state) => self.on_thermal(now, state),
+            Event::UserIdle { idle } => {
+                if let Some(away_after) = self.settings.courtesy.only_when_idle {
+                    match self.presence.on_reading(now, idle, away_after) {
+                        Some(at) => self.timers.set(Timer::UserAway, at),
+                        None => self.timers.stop(Timer::UserAway),
+                    }
+                }
+            }
             Event::HeadConnectionClosed { watch } => self.on_head_connection_closed(now, watch),
             Event::DrainRequested { drain, accepted } => {
                 self.on_drain_requested(now, drain, accepted)
@@ -304,6 +316,8 @@ impl Supervisor {
                 }
                 Timer::Quit => self.exit(),
                 Timer::FaultRetry => self.retry_fault(now),
+                // Its end is all it means: `reconcile` brings the presence rule up to now.
+                Timer::UserAway => {}
                 Timer::CooledDown => {
                     if self.heat.cooled_down() {
                         self.notify(now, Notice::CooledDown);
@@ -369,7 +383,7 @@ impl Supervisor {
             only_when_idle_minutes: policy
                 .only_when_idle
                 .map(|d| u32::try_from(d.as_secs() / 60).unwrap_or(u32::MAX)),
-            idle_unsupported: false,
+            idle_unsupported: policy.only_when_idle.is_some() && self.presence.unsupported,
         }
     }
 
@@ -422,12 +436,23 @@ impl Supervisor {
     }
 
     /// The pause the supervisor chose by itself, as the user sees it: the sleep's, the
-    /// battery's, then the heat's.
+    /// battery's, the heat's, then the user's presence.
     fn auto_pause(&self) -> Option<AutoPause> {
-        self.laptop.auto_pause().or_else(|| {
-            self.heat.paused.then(|| AutoPause::RunsHot {
-                thermal: self.heat.state.unwrap_or(ThermalState::Serious),
+        self.laptop
+            .auto_pause()
+            .or_else(|| {
+                self.heat.paused.then(|| AutoPause::RunsHot {
+                    thermal: self.heat.state.unwrap_or(ThermalState::Serious),
+                })
             })
+            .or_else(|| self.presence_pause())
+    }
+
+    /// "Only when idle" holds the worker back: the user is (or may be) at the machine.
+    fn presence_pause(&self) -> Option<AutoPause> {
+        let away_after = self.settings.courtesy.only_when_idle?;
+        self.presence.holding.then(|| AutoPause::UserPresent {
+            away_minutes: u32::try_from(away_after.as_secs() / 60).unwrap_or(u32::MAX),
         })
     }
 
@@ -776,6 +801,7 @@ impl Supervisor {
                 self.laptop.user_resumed();
                 self.heat.user_resumed();
                 self.timers.stop(Timer::CooledDown);
+                self.presence.user_resumed(now);
                 if !matches!(self.fault, Some(Fault::NoHead)) {
                     self.fault = None;
                 }
@@ -952,6 +978,7 @@ impl Supervisor {
 
     /// Brings the worker in line with what is wanted.
     fn reconcile(&mut self, now: Instant) {
+        self.presence.update(now);
         if self.exit_sent {
             return;
         }
@@ -980,6 +1007,10 @@ impl Supervisor {
                 } else if self.heat.paused {
                     // The OS already throttles: the running tasks get a minute, not ten.
                     self.drain_worker(now, THERMAL_DRAIN_DEADLINE, StopReason::RunsHot);
+                    None
+                } else if self.presence_pause().is_some() {
+                    // The user is back: they want their machine, the tasks get a minute.
+                    self.drain_worker(now, USER_BACK_DRAIN_DEADLINE, StopReason::UserBack);
                     None
                 } else if self.target().as_ref() != Some(spec) {
                     Some(StopReason::Reconfigure)

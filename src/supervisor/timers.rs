@@ -29,10 +29,12 @@ pub enum Timer {
     FaultRetry,
     /// The machine has been cool long enough after a pause for heat: the pause ends.
     CooledDown,
+    /// The user has been away long enough ("only when idle"): the worker may start.
+    UserAway,
 }
 
 impl Timer {
-    const ALL: [Timer; 11] = [
+    const ALL: [Timer; 12] = [
         Timer::Probe,
         Timer::Restart,
         Timer::Join,
@@ -44,6 +46,7 @@ impl Timer {
         Timer::Quit,
         Timer::FaultRetry,
         Timer::CooledDown,
+        Timer::UserAway,
     ];
 
     fn index(self) -> usize {
