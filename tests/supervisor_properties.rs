@@ -6,11 +6,13 @@ mod common;
 use std::time::Duration;
 
 use bittrader_worker::model::{
-    Battery, ChargeState, Phase, PowerSnapshot, TailscaleCheck, TailscaleProblem, WorkerFailure,
+    Battery, ChargeState, Phase, PowerSnapshot, TailscaleCheck, TailscaleProblem, ThermalState,
+    WorkerFailure,
 };
 use bittrader_worker::supervisor::settings::SLEEP_CANCELLED_AFTER;
 use bittrader_worker::supervisor::{
-    Action, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
+    Action, CourtesyPolicy, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
+    THERMAL_RESUME_AFTER,
 };
 use common::sim::Sim;
 use proptest::prelude::*;
@@ -30,7 +32,20 @@ enum Step {
     Sleep,
     Wake(u64),
     SleepMeasured(u64),
+    /// A thermal reading.
+    Thermal(ThermalState),
+    /// An idle-time reading ("only when idle"): seconds since the last input, or cannot tell.
+    UserIdle(Option<u64>),
     Wait(u64),
+}
+
+fn thermal() -> impl Strategy<Value = ThermalState> {
+    prop_oneof![
+        Just(ThermalState::Nominal),
+        Just(ThermalState::Fair),
+        Just(ThermalState::Serious),
+        Just(ThermalState::Critical),
+    ]
 }
 
 fn failure() -> impl Strategy<Value = Option<WorkerFailure>> {
@@ -58,6 +73,8 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Sleep),
         1 => (0u64..3600).prop_map(Step::Wake),
         1 => (0u64..3600).prop_map(Step::SleepMeasured),
+        2 => thermal().prop_map(Step::Thermal),
+        2 => proptest::option::of(0u64..900).prop_map(Step::UserIdle),
         6 => (0u64..90_000).prop_map(Step::Wait),
     ]
 }
@@ -69,8 +86,16 @@ proptest! {
     fn invariants_hold(steps in proptest::collection::vec(step(), 1..60)) {
         let mut sim = Sim::new(Settings {
             laptop: LaptopPolicy { mobile: true, cpus_on_battery: Some(3), ..LaptopPolicy::default() },
+            courtesy: CourtesyPolicy {
+                only_when_idle: Some(Duration::from_secs(300)),
+                ..CourtesyPolicy::default()
+            },
             ..Settings::default()
         });
+        // The machine runs hot (a reading at `serious` or above, a new rise) and the user has
+        // not resumed since: no worker may start.
+        let mut hot = false;
+        let mut last_thermal = ThermalState::Nominal;
         let mut paused = false;
         // When the last sleep was announced and not yet woken from.
         let mut asleep_since: Option<Duration> = None;
@@ -79,7 +104,7 @@ proptest! {
                 Step::HeadUp => sim.head_up = true,
                 Step::HeadDown => sim.head_up = false,
                 Step::Pause => { paused = true; sim.user(UserCommand::Pause) }
-                Step::Resume => { paused = false; sim.user(UserCommand::Resume) }
+                Step::Resume => { paused = false; hot = false; sim.user(UserCommand::Resume) }
                 Step::SetCpus(n) => sim.user(UserCommand::SetCpus(n)),
                 Step::NetworkChanged => sim.event(Event::NetworkChanged),
                 Step::Tailscale(vouches) => {
@@ -96,6 +121,16 @@ proptest! {
                 Step::Sleep => { asleep_since = Some(sim.elapsed()); sim.event(Event::WillSleep) }
                 Step::Wake(slept_secs) => { asleep_since = None; sim.event(Event::Woke { slept_secs }) }
                 Step::SleepMeasured(slept_secs) => sim.event(Event::SleepMeasured { slept_secs }),
+                Step::Thermal(state) => {
+                    if state >= ThermalState::Serious && last_thermal < ThermalState::Serious {
+                        hot = true;
+                    }
+                    last_thermal = state;
+                    sim.event(Event::Thermal(state));
+                }
+                Step::UserIdle(idle) => sim.event(Event::UserIdle {
+                    idle: idle.map(Duration::from_secs),
+                }),
                 Step::WorkerDies(failure) => {
                     if sim.worker.take().is_some() {
                         sim.event(Event::WorkerExited(WorkerExit { code: Some(1), failure }));
@@ -107,7 +142,7 @@ proptest! {
                     // Never a start while paused, nor after an announced sleep until the wake
                     // (or until the sleep is found cancelled, that long awake).
                     let starts = || sim.records[before..].iter().filter(|r| matches!(r.action, Action::StartWorker(_)));
-                    if paused {
+                    if paused || (hot && last_thermal >= ThermalState::Serious) {
                         prop_assert!(starts().next().is_none());
                     }
                     if let Some(since) = asleep_since {
@@ -124,12 +159,21 @@ proptest! {
             if paused {
                 prop_assert!(matches!(sim.phase(), Phase::Paused | Phase::Stopping));
             }
+            // The machine is kept awake only while connected.
+            let status = sim.sup.status();
+            if status.courtesy.keeping_awake {
+                prop_assert_eq!(status.phase, Phase::Connected);
+            }
         }
 
         // Power and wake clear the supervisor's own pauses before the last checks.
         sim.event(Event::Power(PowerSnapshot { on_ac: true, battery: None }));
         sim.event(Event::Woke { slept_secs: 0 });
         sim.tailscale = TailscaleCheck::OnlinePeer;
+        // So do a cool machine (after its wait) and a user long away.
+        sim.event(Event::Thermal(ThermalState::Nominal));
+        sim.event(Event::UserIdle { idle: Some(Duration::from_secs(3600)) });
+        sim.run_for(THERMAL_RESUME_AFTER + Duration::from_secs(1));
 
         // Then the head goes away for good: the worker is gone within grace + probe + stop.
         let settings = Settings::default();

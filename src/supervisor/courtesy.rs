@@ -92,11 +92,13 @@ impl Heat {
     }
 
     /// The user resumed: their choice wins over a heat pause until the machine is below the
-    /// limit again.
-    pub fn user_resumed(&mut self) {
+    /// limit again (during the cool-down wait it already is: the next rise pauses anew).
+    pub fn user_resumed(&mut self, limit: PauseAtThermal) {
         if std::mem::take(&mut self.paused) {
-            self.overridden = true;
             self.notified = false;
+            self.overridden = limit
+                .threshold()
+                .is_some_and(|threshold| self.state.is_some_and(|state| state >= threshold));
         }
     }
 }
@@ -229,7 +231,7 @@ mod tests {
         let mut heat = Heat::default();
         let limit = PauseAtThermal::Serious;
         assert_eq!(heat.on_reading(limit, Serious), HeatStep::Pause);
-        heat.user_resumed();
+        heat.user_resumed(limit);
         assert!(!heat.paused);
         assert_eq!(heat.on_reading(limit, Serious), HeatStep::Nothing);
         assert_eq!(heat.on_reading(limit, Fair), HeatStep::Nothing);
@@ -238,6 +240,12 @@ mod tests {
             HeatStep::Pause,
             "a new rise"
         );
+
+        // A resume during the cool-down wait ends the pause early; the next rise pauses.
+        assert_eq!(heat.on_reading(limit, Nominal), HeatStep::StartCoolDown);
+        heat.user_resumed(limit);
+        assert!(!heat.paused);
+        assert_eq!(heat.on_reading(limit, Serious), HeatStep::Pause);
     }
 
     #[test]

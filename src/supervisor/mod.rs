@@ -799,7 +799,8 @@ impl Supervisor {
             UserCommand::Resume => {
                 self.paused = false;
                 self.laptop.user_resumed();
-                self.heat.user_resumed();
+                self.heat
+                    .user_resumed(self.settings.courtesy.pause_at_thermal);
                 self.timers.stop(Timer::CooledDown);
                 self.presence.user_resumed(now);
                 if !matches!(self.fault, Some(Fault::NoHead)) {
