@@ -11,8 +11,9 @@
 //!   session `User.Display` names, its `IdleHint` and `IdleSinceHintMonotonic` (two D-Bus
 //!   property reads). Not the Manager's `IdleHint`: logind counts every idle *block inhibitor*
 //!   there, including the one `keep_awake` takes, so the worker would see the user as present
-//!   the moment it joined. The desktop sets the hint after its own idle delay (GNOME and KDE
-//!   do, at their screen-blank delay), so the wait is that delay plus the setting's remainder.
+//!   the moment it joined. The desktop sets the hint only after its own idle delay (GNOME and
+//!   KDE do, at their screen-blank delay) and logind's timestamp is that moment, so the wait
+//!   there is the desktop's delay plus the setting.
 //!   `None` ("cannot tell") when there is no bus, no logind, no graphical session, or a
 //!   session whose hint has never changed since it began (its desktop does not report
 //!   idleness): the rule is then reported unsupported and does not hold the worker back.
