@@ -11,7 +11,8 @@
 //! - Linux ([`linux`]): a logind *block* inhibitor, `Manager.Inhibit("idle", …, "block")` on the
 //!   system bus (or the bus `BITTRADER_LOGIND_BUS` names, for tests). logind hands back a file
 //!   descriptor: holding it is the hold, closing it the release. Without logind nothing is
-//!   held and nothing is said, as for the sleep watcher.
+//!   held and nothing is said, as for the sleep watcher. logind's `IdleAction=` honours it; a
+//!   desktop that suspends by its own idle logic (GNOME's settings daemon) may not.
 //!
 //! It decides nothing and logs nothing.
 
