@@ -347,3 +347,48 @@ fn a_resume_while_the_user_is_present_wins_until_they_have_been_away() {
     sim.event(idle(2));
     assert_eq!(sim.phase(), Phase::Draining);
 }
+
+#[test]
+fn a_resume_of_the_users_own_pause_leaves_a_heat_or_presence_pause_that_began_under_it() {
+    // Paused by the user, then hot: the menu said "Paused". Resume ends the user's pause
+    // only; the heat pause, never shown, still holds and says why.
+    let mut sim = connected_sim(PauseAtThermal::Serious);
+    sim.user(UserCommand::Pause);
+    sim.run_for(secs(5));
+    sim.event(Event::Thermal(ThermalState::Serious));
+    sim.user(UserCommand::Resume);
+    sim.run_for(secs(30));
+    let status = sim.sup.status();
+    assert_eq!(status.phase, Phase::Paused);
+    assert!(!status.paused);
+    assert_eq!(
+        status.auto_pause,
+        Some(AutoPause::RunsHot {
+            thermal: ThermalState::Serious
+        })
+    );
+    assert_eq!(sim.starts().len(), 1, "no join while hot");
+    // A second Resume answers the heat pause the menu now shows.
+    sim.user(UserCommand::Resume);
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+
+    // The same with the user at the machine under "only when idle".
+    let mut sim = only_when_idle(5);
+    sim.event(idle(600));
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    sim.user(UserCommand::Pause);
+    sim.run_for(secs(5));
+    sim.event(idle(0));
+    sim.user(UserCommand::Resume);
+    sim.event(idle(1));
+    sim.run_for(secs(30));
+    let status = sim.sup.status();
+    assert_eq!(status.phase, Phase::Paused);
+    assert_eq!(
+        status.auto_pause,
+        Some(AutoPause::UserPresent { away_minutes: 5 })
+    );
+    assert_eq!(sim.starts().len(), 1, "no join under the user's hands");
+}

@@ -93,13 +93,16 @@ impl Heat {
 
     /// The user resumed: their choice wins over a heat pause until the machine is below the
     /// limit again (during the cool-down wait it already is: the next rise pauses anew).
-    pub fn user_resumed(&mut self, limit: PauseAtThermal) {
-        if std::mem::take(&mut self.paused) {
-            self.notified = false;
-            self.overridden = limit
-                .threshold()
-                .is_some_and(|threshold| self.state.is_some_and(|state| state >= threshold));
+    /// Whether a heat pause ended (its cool-down wait, if any, is moot).
+    pub fn user_resumed(&mut self, limit: PauseAtThermal) -> bool {
+        if !std::mem::take(&mut self.paused) {
+            return false;
         }
+        self.notified = false;
+        self.overridden = limit
+            .threshold()
+            .is_some_and(|threshold| self.state.is_some_and(|state| state >= threshold));
+        true
     }
 }
 

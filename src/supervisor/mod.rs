@@ -797,12 +797,20 @@ impl Supervisor {
                 self.drain_worker(now, PAUSE_DRAIN_DEADLINE, StopReason::Paused);
             }
             UserCommand::Resume => {
-                self.paused = false;
-                self.laptop.user_resumed();
-                self.heat
-                    .user_resumed(self.settings.courtesy.pause_at_thermal);
-                self.timers.stop(Timer::CooledDown);
-                self.presence.user_resumed(now);
+                // The Resume answers the pause the menu showed. Under the user's own pause that
+                // was "Paused", not an automatic pause that began meanwhile (heat, presence,
+                // battery): the user never saw it, so it stays.
+                let user_was_paused = std::mem::replace(&mut self.paused, false);
+                if !user_was_paused {
+                    self.laptop.user_resumed();
+                    if self
+                        .heat
+                        .user_resumed(self.settings.courtesy.pause_at_thermal)
+                    {
+                        self.timers.stop(Timer::CooledDown);
+                    }
+                    self.presence.user_resumed(now);
+                }
                 if !matches!(self.fault, Some(Fault::NoHead)) {
                     self.fault = None;
                 }
