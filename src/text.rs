@@ -265,6 +265,18 @@ pub fn idle_unsupported_line(lang: Lang) -> String {
     .to_string()
 }
 
+/// The menu's line when "only when idle" holds the worker back because the desktop has not
+/// reported idleness since the session began (logind's hint never set).
+pub fn idle_hint_never_set_line(lang: Lang) -> String {
+    match lang {
+        Lang::En => "Only when idle: the desktop has not reported idleness yet — counted as in use",
+        Lang::Es => {
+            "Solo en reposo: el escritorio aún no ha indicado reposo — se cuenta como en uso"
+        }
+    }
+    .to_string()
+}
+
 /// The courtesy settings and what they do now, one line each, for `bittrader-worker status`.
 pub fn courtesy_lines(status: &Status) -> Vec<String> {
     let courtesy = &status.courtesy;
@@ -288,6 +300,10 @@ pub fn courtesy_lines(status: &Status) -> Vec<String> {
         .map_or("not reported here", |t| thermal_words(Lang::En, t));
     let only_when_idle = match (courtesy.only_when_idle_minutes, courtesy.idle_unsupported) {
         (None, _) => "only when idle off".to_string(),
+        (Some(minutes), false) if courtesy.idle_hint_never_set => format!(
+            "only when idle after {minutes} min: the desktop has not reported idleness yet, \
+             counted as in use"
+        ),
         (Some(minutes), false) => format!("only when idle after {minutes} min without input"),
         (Some(minutes), true) => format!(
             "only when idle after {minutes} min: not supported here (this session reports no \
@@ -1193,6 +1209,9 @@ mod tests {
             courtesy_lines(&paused)[2],
             "only when idle after 10 min without input"
         );
+        paused.courtesy.idle_hint_never_set = true;
+        assert!(courtesy_lines(&paused)[2].contains("counted as in use"));
+        paused.courtesy.idle_hint_never_set = false;
         paused.courtesy.idle_unsupported = true;
         assert!(courtesy_lines(&paused)[2].contains("not supported here"));
         assert_eq!(

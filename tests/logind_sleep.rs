@@ -15,6 +15,7 @@ use std::fs;
 use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -139,6 +140,12 @@ struct FakeLogind {
     inhibits: Arc<Mutex<Vec<Inhibit>>>,
     /// The user's graphical session's `IdleHint` and `IdleSinceHintMonotonic` (µs).
     idle: Arc<Mutex<(bool, u64)>>,
+    /// The session's `Type` ("wayland" unless a test changes it).
+    session_type: Arc<Mutex<String>>,
+    /// While set, every `GetUser` and `Get` is answered with a D-Bus error (a glitch).
+    failing: Arc<AtomicBool>,
+    /// How many `GetUser` calls were answered (the session is looked up once, not per read).
+    get_user_calls: Arc<AtomicUsize>,
 }
 
 /// The fake user's object and its graphical session's.
@@ -155,6 +162,9 @@ impl FakeLogind {
         let inhibits = Arc::new(Mutex::new(Vec::new()));
         // Not idle, and never reported idle: a session whose desktop does not report idleness.
         let idle = Arc::new(Mutex::new((false, 0)));
+        let session_type = Arc::new(Mutex::new("wayland".to_string()));
+        let failing = Arc::new(AtomicBool::new(false));
+        let get_user_calls = Arc::new(AtomicUsize::new(0));
         let conn = rt.block_on(async {
             let conn = zbus::connection::Builder::address(bus.address.as_str())
                 .build()
@@ -167,6 +177,9 @@ impl FakeLogind {
             let served = conn.clone();
             let record = inhibits.clone();
             let session_idle = idle.clone();
+            let kind = session_type.clone();
+            let fail = failing.clone();
+            let user_calls = get_user_calls.clone();
             tokio::spawn(async move {
                 while let Some(Ok(message)) = calls.next().await {
                     let header = message.header();
@@ -174,8 +187,18 @@ impl FakeLogind {
                         continue;
                     }
                     let member = header.member().map(|m| m.as_str().to_string());
+                    if matches!(member.as_deref(), Some("GetUser" | "Get"))
+                        && fail.load(Ordering::SeqCst)
+                    {
+                        served
+                            .reply_error(&header, "org.freedesktop.DBus.Error.Failed", &"a glitch")
+                            .await
+                            .expect("answer with an error");
+                        continue;
+                    }
                     match member.as_deref() {
                         Some("GetUser") => {
+                            user_calls.fetch_add(1, Ordering::SeqCst);
                             let user = zbus::ObjectPath::try_from(USER_PATH).expect("path");
                             served.reply(&header, &user).await.expect("answer GetUser");
                             continue;
@@ -191,6 +214,7 @@ impl FakeLogind {
                                         zbus::ObjectPath::try_from(SESSION_PATH).expect("path"),
                                     ))
                                 }
+                                (_, "Type") => zbus::Variant::from(kind.lock().unwrap().clone()),
                                 (_, "IdleHint") => zbus::Variant::from(hint),
                                 (_, "IdleSinceHintMonotonic") => zbus::Variant::from(since),
                                 other => panic!("unexpected property {other:?}"),
@@ -223,6 +247,9 @@ impl FakeLogind {
             conn,
             inhibits,
             idle,
+            session_type,
+            failing,
+            get_user_calls,
         }
     }
 
@@ -547,15 +574,43 @@ fn only_when_idle_follows_the_sessions_idle_hint_and_starts_no_process_to_read_i
     });
     assert_eq!(home.starts().len(), 1);
 
-    // A session whose desktop never reports idleness: unsupported, and not blocking.
+    // The session was looked up once, not at every reading (more than 20 by now).
+    assert_eq!(logind.get_user_calls.load(Ordering::SeqCst), 1);
+
+    // A session whose hint has never been set (a fresh GNOME session before its first idle
+    // period): the user counts as at the machine, and `status` says why.
     *logind.idle.lock().unwrap() = (false, 0);
-    let unsupported = home.wait_status("connected regardless", secs(15), |s| {
-        phase_of(s) == "connected"
+    let never_set = home.wait_status("the hint never set", secs(10), |s| {
+        s["status"]["courtesy"]["idle_hint_never_set"] == true
     });
-    assert_eq!(
-        unsupported["status"]["courtesy"]["idle_unsupported"], true,
-        "{unsupported}"
-    );
+    assert!(user_present(&never_set), "{never_set}");
+    assert_eq!(never_set["status"]["courtesy"]["idle_unsupported"], false);
+    let said = String::from_utf8_lossy(&home.cli(&["status"]).stdout).to_string();
+    assert!(said.contains("has not reported idleness yet"), "{said}");
+
+    // Away; then logind fails every read for a while: the worker neither leaves nor restarts.
+    logind.set_idle(true, secs(120));
+    home.wait_status("connected once away", secs(10), |s| {
+        phase_of(s) == "connected" && worker_pid(s).is_some()
+    });
+    logind.failing.store(true, Ordering::SeqCst);
+    // A tty session found when the session is looked up again after the errors.
+    *logind.session_type.lock().unwrap() = "tty".to_string();
+    for _ in 0..12 {
+        thread::sleep(secs(1));
+        let status = home.status().expect("status");
+        assert_eq!(phase_of(&status), "connected", "{status}");
+        assert_eq!(status["status"]["courtesy"]["idle_unsupported"], false);
+    }
+    assert_eq!(home.starts().len(), 2);
+    logind.failing.store(false, Ordering::SeqCst);
+
+    // A tty or ssh session has no keyboard idleness to report: unsupported, and not blocking.
+    let unsupported = home.wait_status("unsupported", secs(10), |s| {
+        s["status"]["courtesy"]["idle_unsupported"] == true
+    });
+    assert_eq!(phase_of(&unsupported), "connected", "{unsupported}");
+    assert_eq!(home.starts().len(), 2);
     let said = String::from_utf8_lossy(&home.cli(&["status"]).stdout).to_string();
     assert!(
         said.contains("only when idle after 1 min: not supported here"),

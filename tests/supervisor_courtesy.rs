@@ -6,8 +6,8 @@ mod common;
 
 use bittrader_test_support::secs;
 use bittrader_worker::model::{
-    AutoPause, Battery, ChargeState, KeepAwake, Notice, PauseAtThermal, Phase, PowerSnapshot,
-    ThermalState,
+    AutoPause, Battery, ChargeState, IdleReading, KeepAwake, Notice, PauseAtThermal, Phase,
+    PowerSnapshot, ThermalState,
 };
 use bittrader_worker::supervisor::{
     Action, Event, Settings, UserCommand, THERMAL_DRAIN_DEADLINE, THERMAL_RESUME_AFTER,
@@ -252,9 +252,7 @@ fn the_heat_pause_never_lifts_the_users_pause_and_a_resume_wins_until_it_cools()
 }
 
 fn idle(secs_ago: u64) -> Event {
-    Event::UserIdle {
-        idle: Some(secs(secs_ago)),
-    }
+    Event::UserIdle(IdleReading::Idle(secs(secs_ago)))
 }
 
 fn only_when_idle(minutes: u64) -> Sim {
@@ -318,7 +316,7 @@ fn only_when_idle_waits_for_the_user_to_be_away_and_drains_when_they_return() {
 #[test]
 fn a_machine_that_cannot_tell_idleness_is_not_blocked_and_says_so() {
     let mut sim = only_when_idle(10);
-    sim.event(Event::UserIdle { idle: None });
+    sim.event(Event::UserIdle(IdleReading::NoSession));
     sim.run_for(secs(10));
     let status = sim.sup.status();
     assert_eq!(status.phase, Phase::Connected);
@@ -391,4 +389,42 @@ fn a_resume_of_the_users_own_pause_leaves_a_heat_or_presence_pause_that_began_un
         Some(AutoPause::UserPresent { away_minutes: 5 })
     );
     assert_eq!(sim.starts().len(), 1, "no join under the user's hands");
+}
+
+#[test]
+fn a_session_that_never_reported_idleness_counts_as_in_use_and_a_failed_read_changes_nothing() {
+    // A fresh GNOME session before its first idle period: held back, and the menu says why.
+    let mut sim = only_when_idle(5);
+    sim.event(Event::UserIdle(IdleReading::HintNeverSet));
+    sim.run_for(secs(60));
+    let status = sim.sup.status();
+    assert_eq!(status.phase, Phase::Paused);
+    assert_eq!(
+        status.auto_pause,
+        Some(AutoPause::UserPresent { away_minutes: 5 })
+    );
+    assert!(status.courtesy.idle_hint_never_set);
+    assert!(!status.courtesy.idle_unsupported);
+    assert!(sim.starts().is_empty());
+
+    // A read that fails while the user is at the machine: still held back.
+    sim.event(Event::UserIdle(IdleReading::ReadFailed));
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert!(sim.starts().is_empty());
+
+    // Away: joins; reads that fail now and then neither stop nor restart it.
+    sim.event(idle(400));
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert!(!sim.sup.status().courtesy.idle_hint_never_set);
+    for _ in 0..5 {
+        sim.event(Event::UserIdle(IdleReading::ReadFailed));
+        sim.run_for(secs(5));
+        sim.event(idle(420));
+        sim.run_for(secs(5));
+    }
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert_eq!(sim.starts().len(), 1);
+    assert!(sim.drains().is_empty());
 }

@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use bittrader_worker::model::{
-    Battery, ChargeState, Phase, PowerSnapshot, TailscaleCheck, TailscaleProblem, ThermalState,
-    WorkerFailure,
+    Battery, ChargeState, IdleReading, Phase, PowerSnapshot, TailscaleCheck, TailscaleProblem,
+    ThermalState, WorkerFailure,
 };
 use bittrader_worker::supervisor::settings::SLEEP_CANCELLED_AFTER;
 use bittrader_worker::supervisor::{
@@ -34,8 +34,8 @@ enum Step {
     SleepMeasured(u64),
     /// A thermal reading.
     Thermal(ThermalState),
-    /// An idle-time reading ("only when idle"): seconds since the last input, or cannot tell.
-    UserIdle(Option<u64>),
+    /// An idle reading ("only when idle").
+    UserIdle(IdleReading),
     Wait(u64),
 }
 
@@ -45,6 +45,15 @@ fn thermal() -> impl Strategy<Value = ThermalState> {
         Just(ThermalState::Fair),
         Just(ThermalState::Serious),
         Just(ThermalState::Critical),
+    ]
+}
+
+fn idle_reading() -> impl Strategy<Value = IdleReading> {
+    prop_oneof![
+        4 => (0u64..900).prop_map(|secs| IdleReading::Idle(Duration::from_secs(secs))),
+        1 => Just(IdleReading::HintNeverSet),
+        1 => Just(IdleReading::ReadFailed),
+        1 => Just(IdleReading::NoSession),
     ]
 }
 
@@ -74,7 +83,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0u64..3600).prop_map(Step::Wake),
         1 => (0u64..3600).prop_map(Step::SleepMeasured),
         2 => thermal().prop_map(Step::Thermal),
-        2 => proptest::option::of(0u64..900).prop_map(Step::UserIdle),
+        2 => idle_reading().prop_map(Step::UserIdle),
         6 => (0u64..90_000).prop_map(Step::Wait),
     ]
 }
@@ -128,9 +137,7 @@ proptest! {
                     last_thermal = state;
                     sim.event(Event::Thermal(state));
                 }
-                Step::UserIdle(idle) => sim.event(Event::UserIdle {
-                    idle: idle.map(Duration::from_secs),
-                }),
+                Step::UserIdle(reading) => sim.event(Event::UserIdle(reading)),
                 Step::WorkerDies(failure) => {
                     if sim.worker.take().is_some() {
                         sim.event(Event::WorkerExited(WorkerExit { code: Some(1), failure }));
@@ -172,7 +179,7 @@ proptest! {
         sim.tailscale = TailscaleCheck::OnlinePeer;
         // So do a cool machine (after its wait) and a user long away.
         sim.event(Event::Thermal(ThermalState::Nominal));
-        sim.event(Event::UserIdle { idle: Some(Duration::from_secs(3600)) });
+        sim.event(Event::UserIdle(IdleReading::Idle(Duration::from_secs(3600))));
         sim.run_for(THERMAL_RESUME_AFTER + Duration::from_secs(1));
 
         // Then the head goes away for good: the worker is gone within grace + probe + stop.

@@ -3,6 +3,8 @@
 //! choices (from config.toml), the facts the OS reports, and what the supervisor makes of them
 //! for the tray and the CLI.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 /// When idle sleep is held off while the worker contributes (`keep_awake` in config.toml).
@@ -58,6 +60,22 @@ impl PauseAtThermal {
     }
 }
 
+/// One reading of the user's idleness ("only when idle"), as the OS gave it: a fact, never a
+/// verdict. The supervisor decides what each means (`supervisor::courtesy::Presence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleReading {
+    /// The last keyboard or mouse input was this long ago (zero: in use now).
+    Idle(Duration),
+    /// A graphical session whose desktop has not set logind's idle hint since it began: a
+    /// fresh session before its first idle period, or a desktop that never reports it.
+    HintNeverSet,
+    /// The read failed (a D-Bus error): it says nothing new.
+    ReadFailed,
+    /// Nothing here can tell: no logind, no graphical session (a tty or ssh session), or an
+    /// OS without a reading.
+    NoSession,
+}
+
 /// What the courtesy rules are set to and what they do now, for the tray and `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CourtesyStatus {
@@ -78,4 +96,8 @@ pub struct CourtesyStatus {
     /// (no logind idle hint): the rule is not applied, and the menu says so.
     #[serde(default)]
     pub idle_unsupported: bool,
+    /// "Only when idle" is on and the graphical session's desktop has not reported idleness
+    /// since it began: the user counts as at the machine, and the menu says why.
+    #[serde(default)]
+    pub idle_hint_never_set: bool,
 }

@@ -13,7 +13,7 @@ mod reach;
 mod status;
 mod system;
 
-pub use courtesy::{CourtesyStatus, KeepAwake, PauseAtThermal, ThermalState};
+pub use courtesy::{CourtesyStatus, IdleReading, KeepAwake, PauseAtThermal, ThermalState};
 pub use failure::WorkerFailure;
 pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT};
 pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};

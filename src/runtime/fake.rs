@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, watch};
 use super::platform::{MachineFacts, Platform, WorkerHandle};
 use super::worker::WorkerReport;
 use crate::model::{
-    HeadAddress, SleepGate, SystemEvent, TailscaleCheck, ThermalState, Unreachable, WorkerFailure,
+    HeadAddress, IdleReading, SleepGate, SystemEvent, TailscaleCheck, ThermalState, Unreachable,
+    WorkerFailure,
 };
 use crate::platform::fake::FakePower;
 use crate::ray_output;
@@ -400,13 +401,14 @@ impl Platform for FakePlatform {
 
     /// Reads the idle time every `every`; between ticks it grows with tokio time, as a real
     /// idle counter does.
-    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<Option<Duration>>) {
+    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
         let world = self.world.clone();
         lock(&world).watching_user_idle = true;
         tokio::spawn(async move {
             loop {
                 let idle = lock(&world).user_idle;
-                if readings.send(idle).is_err() {
+                let reading = idle.map_or(IdleReading::NoSession, IdleReading::Idle);
+                if readings.send(reading).is_err() {
                     return;
                 }
                 tokio::time::sleep(every).await;

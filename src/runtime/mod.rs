@@ -28,7 +28,7 @@ use tokio::time::Instant;
 
 use crate::config::{Config, FileReading, Paths, Setting};
 use crate::model::{
-    HeadAddress, Notice, PowerSnapshot, SleepGate, Status, SystemEvent, ThermalState,
+    HeadAddress, IdleReading, Notice, PowerSnapshot, SleepGate, Status, SystemEvent, ThermalState,
 };
 use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
@@ -229,7 +229,7 @@ pub async fn run<P: Platform>(
     let (thermal_tx, mut thermal_rx) = mpsc::unbounded_channel::<ThermalState>();
     platform.watch_thermal(thermal_tx);
     // Read only when "only when idle" is on: otherwise nobody needs the answer.
-    let (idle_tx, mut idle_rx) = mpsc::unbounded_channel::<Option<Duration>>();
+    let (idle_tx, mut idle_rx) = mpsc::unbounded_channel::<IdleReading>();
     if watch_user_idle {
         platform.watch_user_idle(machine::WATCH_EVERY, idle_tx);
     }
@@ -284,7 +284,7 @@ pub async fn run<P: Platform>(
             Some(event) = system_rx.recv() => driver.on_system(event),
             Some(()) = net_rx.recv() => driver.sup.handle_event(now(), Event::NetworkChanged),
             Some(state) = thermal_rx.recv() => driver.sup.handle_event(now(), Event::Thermal(state)),
-            Some(idle) = idle_rx.recv() => driver.sup.handle_event(now(), Event::UserIdle { idle }),
+            Some(idle) = idle_rx.recv() => driver.sup.handle_event(now(), Event::UserIdle(idle)),
             Some(pending) = requests.recv() => driver.on_request(pending),
             Some(reading) = file_rx.recv() => driver.on_config_file(reading),
             _ = &mut shutdown, if !shutdown_seen => {

@@ -15,7 +15,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths};
-use crate::model::{HeadAddress, InstallStep, SleepGate, SystemEvent, ThermalState, WorkerFailure};
+use crate::model::{
+    HeadAddress, IdleReading, InstallStep, SleepGate, SystemEvent, ThermalState, WorkerFailure,
+};
 use crate::platform::clock::{SleepClock, SystemSleepClock};
 use crate::platform::command::{output_within, CountedSpawn};
 use crate::platform::tool_search::{self, ToolSearch};
@@ -134,9 +136,9 @@ pub trait Platform: Send + Sync + 'static {
     fn watch_thermal(&self, states: mpsc::UnboundedSender<ThermalState>);
 
     /// Sends, every `every` until the receiver goes away, how long ago the user last used the
-    /// keyboard or mouse (`None`: this machine cannot tell). Each reading is in-process or a
-    /// D-Bus call: no process is started.
-    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<Option<Duration>>);
+    /// keyboard or mouse, as the OS could tell. Each reading is in-process or a D-Bus call: no
+    /// process is started.
+    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>);
 
     /// Sends the OS's sleep and wake notifications, where the driver itself can receive them
     /// (Linux: logind), until the receiver goes away; `gate` says when a sleep may go ahead.
@@ -395,7 +397,7 @@ impl Platform for SystemPlatform {
         crate::platform::thermal::watch(states);
     }
 
-    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<Option<Duration>>) {
+    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
         crate::platform::user_idle::watch(every, readings);
     }
 

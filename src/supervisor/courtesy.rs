@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::model::{KeepAwake, PauseAtThermal, PowerSnapshot, ThermalState};
+use crate::model::{IdleReading, KeepAwake, PauseAtThermal, PowerSnapshot, ThermalState};
 
 /// Whether idle sleep is held off now: only while the worker is part of the cluster
 /// (`connected`: not paused, draining, starting, disconnected or asleep), and with
@@ -108,8 +108,14 @@ impl Heat {
 
 /// The "only when idle" rule (`only_when_idle_minutes`): the worker is held back until the
 /// user has been away from the keyboard and mouse for the setting, and leaves (with a drain)
-/// when they come back. A machine that cannot tell (no idle reading) is not held back: the
-/// rule is reported unsupported instead of blocking the worker forever.
+/// when they come back. What each reading means is decided here, not by the platform:
+/// - an idle time: the user counts as away once it reaches the setting;
+/// - a graphical session whose desktop never set the idle hint (a fresh GNOME session before
+///   its first idle period): the user counts as at the machine, and the menu says why;
+/// - a failed read: the last verdict stands (a D-Bus glitch must not start a worker under the
+///   user's hands, nor stop one);
+/// - nothing can tell here (no logind, no graphical session): the rule is reported
+///   unsupported instead of blocking the worker forever.
 ///
 /// Readings say how long ago the last input was; the moment the user counts as away is kept
 /// as an instant, so that the supervisor's timer table, not the reading cadence, says when it
@@ -120,6 +126,8 @@ pub struct Presence {
     away_from: Option<Instant>,
     /// The OS cannot tell how long the user has been away: the rule is not applied.
     pub unsupported: bool,
+    /// The session's desktop has not reported idleness yet: counted as in use.
+    pub hint_never_set: bool,
     /// The user resumed while the rule held the worker back: honoured until they have been
     /// away once (their click was input too).
     overridden: bool,
@@ -128,23 +136,32 @@ pub struct Presence {
 }
 
 impl Presence {
-    /// A reading: the user's last input was `idle` ago (`None`: the OS cannot tell), under a
-    /// setting of `away_after`. Returns when the user will count as away, if that is ahead.
+    /// A reading under a setting of `away_after`. Returns when the user will count as away,
+    /// if that is ahead.
     pub fn on_reading(
         &mut self,
         now: Instant,
-        idle: Option<Duration>,
+        reading: IdleReading,
         away_after: Duration,
     ) -> Option<Instant> {
-        let Some(idle) = idle else {
-            self.unsupported = true;
-            self.away_from = None;
-            return None;
+        let idle = match reading {
+            IdleReading::Idle(idle) => Some(idle),
+            // In use: a desktop that has never been idle since the session began.
+            IdleReading::HintNeverSet => Some(Duration::ZERO),
+            IdleReading::ReadFailed => None,
+            IdleReading::NoSession => {
+                self.unsupported = true;
+                self.hint_never_set = false;
+                self.away_from = None;
+                None
+            }
         };
-        self.unsupported = false;
-        let away_from = now + away_after.saturating_sub(idle);
-        self.away_from = Some(away_from);
-        (away_from > now).then_some(away_from)
+        if let Some(idle) = idle {
+            self.unsupported = false;
+            self.hint_never_set = reading == IdleReading::HintNeverSet;
+            self.away_from = Some(now + away_after.saturating_sub(idle));
+        }
+        self.away_from.filter(|at| *at > now)
     }
 
     /// Brings [`Presence::holding`] up to `now`.
@@ -260,7 +277,7 @@ mod tests {
         presence.update(t0);
         assert!(presence.holding, "no reading yet: not known to be away");
         assert_eq!(
-            presence.on_reading(t0, Some(s(30)), away_after),
+            presence.on_reading(t0, IdleReading::Idle(s(30)), away_after),
             Some(t0 + s(570))
         );
         presence.update(t0 + s(569));
@@ -272,13 +289,16 @@ mod tests {
         );
         // Input again: held back at once.
         assert_eq!(
-            presence.on_reading(t0 + s(700), Some(s(1)), away_after),
+            presence.on_reading(t0 + s(700), IdleReading::Idle(s(1)), away_after),
             Some(t0 + s(1299))
         );
         presence.update(t0 + s(700));
         assert!(presence.holding);
         // Away for longer than the setting already.
-        assert_eq!(presence.on_reading(t0, Some(s(900)), away_after), None);
+        assert_eq!(
+            presence.on_reading(t0, IdleReading::Idle(s(900)), away_after),
+            None
+        );
         presence.update(t0);
         assert!(!presence.holding);
     }
@@ -288,21 +308,59 @@ mod tests {
         let t0 = Instant::now();
         let s = Duration::from_secs;
         let mut presence = Presence::default();
-        assert_eq!(presence.on_reading(t0, None, s(60)), None);
+        assert_eq!(presence.on_reading(t0, IdleReading::NoSession, s(60)), None);
         presence.update(t0);
         assert!(presence.unsupported && !presence.holding);
 
         let mut presence = Presence::default();
-        presence.on_reading(t0, Some(s(0)), s(60));
+        presence.on_reading(t0, IdleReading::Idle(s(0)), s(60));
         presence.user_resumed(t0);
         assert!(!presence.holding, "the user's Resume wins");
-        presence.on_reading(t0 + s(5), Some(s(0)), s(60));
+        presence.on_reading(t0 + s(5), IdleReading::Idle(s(0)), s(60));
         presence.update(t0 + s(5));
         assert!(!presence.holding, "while they keep using the machine");
         presence.update(t0 + s(65));
         assert!(!presence.holding, "away once");
-        presence.on_reading(t0 + s(70), Some(s(0)), s(60));
+        presence.on_reading(t0 + s(70), IdleReading::Idle(s(0)), s(60));
         presence.update(t0 + s(70));
         assert!(presence.holding, "back: the rule applies again");
+    }
+
+    #[test]
+    fn a_hint_never_set_is_in_use_and_a_failed_read_keeps_the_last_verdict() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let away_after = s(60);
+
+        // A fresh desktop session before its first idle period: at the machine.
+        let mut presence = Presence::default();
+        assert_eq!(
+            presence.on_reading(t0, IdleReading::HintNeverSet, away_after),
+            Some(t0 + s(60))
+        );
+        presence.update(t0);
+        assert!(presence.holding && presence.hint_never_set && !presence.unsupported);
+
+        // A failed read changes nothing: still held (not "unsupported", not started).
+        presence.on_reading(t0 + s(5), IdleReading::ReadFailed, away_after);
+        presence.update(t0 + s(5));
+        assert!(presence.holding && !presence.unsupported);
+
+        // Away, then a failed read: still away (no stop on a glitch).
+        presence.on_reading(t0 + s(10), IdleReading::Idle(s(120)), away_after);
+        presence.update(t0 + s(10));
+        assert!(!presence.holding && !presence.hint_never_set);
+        assert_eq!(
+            presence.on_reading(t0 + s(15), IdleReading::ReadFailed, away_after),
+            None
+        );
+        presence.update(t0 + s(15));
+        assert!(!presence.holding);
+
+        // A failed read before any reading: not known to be away.
+        let mut presence = Presence::default();
+        presence.on_reading(t0, IdleReading::ReadFailed, away_after);
+        presence.update(t0);
+        assert!(presence.holding && !presence.unsupported);
     }
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, StopReason, TailscaleCheck,
-    ThermalState, Unreachable, WorkerFailure,
+    HeadAddress, IdleReading, InstallStep, LogNote, Notice, PowerSnapshot, StopReason,
+    TailscaleCheck, ThermalState, Unreachable, WorkerFailure,
 };
 
 /// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
@@ -118,9 +118,9 @@ pub enum Event {
     LidClosed(bool),
     /// The machine's thermal state, as the OS reports it (on a change, and at start).
     Thermal(ThermalState),
-    /// How long ago the user last used the keyboard or mouse ("only when idle", read every
-    /// few seconds); `None`: this machine cannot tell.
-    UserIdle { idle: Option<Duration> },
+    /// How long ago the user last used the keyboard or mouse, as the OS could tell ("only
+    /// when idle", read every few seconds).
+    UserIdle(IdleReading),
     /// The head answered [`Action::DrainWorker`] number `drain`: it stopped sending this node
     /// tasks (`accepted`), or the drain could not be asked for.
     DrainRequested { drain: u64, accepted: bool },

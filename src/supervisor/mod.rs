@@ -238,9 +238,9 @@ impl Supervisor {
                 }
             }
             Event::Thermal(state) => self.on_thermal(now, state),
-            Event::UserIdle { idle } => {
+            Event::UserIdle(reading) => {
                 if let Some(away_after) = self.settings.courtesy.only_when_idle {
-                    match self.presence.on_reading(now, idle, away_after) {
+                    match self.presence.on_reading(now, reading, away_after) {
                         Some(at) => self.timers.set(Timer::UserAway, at),
                         None => self.timers.stop(Timer::UserAway),
                     }
@@ -384,6 +384,7 @@ impl Supervisor {
                 .only_when_idle
                 .map(|d| u32::try_from(d.as_secs() / 60).unwrap_or(u32::MAX)),
             idle_unsupported: policy.only_when_idle.is_some() && self.presence.unsupported,
+            idle_hint_never_set: policy.only_when_idle.is_some() && self.presence.hint_never_set,
         }
     }
 

@@ -148,6 +148,11 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
             id: ids::ONLY_WHEN_IDLE.to_string(),
             text: text::idle_unsupported_line(lang),
         });
+    } else if status.courtesy.idle_hint_never_set {
+        entries.push(Entry::Info {
+            id: ids::ONLY_WHEN_IDLE.to_string(),
+            text: text::idle_hint_never_set_line(lang),
+        });
     }
     if let Some((cpus, nodes)) = extras.cluster {
         entries.push(Entry::Info {
@@ -544,6 +549,9 @@ mod tests {
         };
         assert!(!shown(&status));
         status.courtesy.only_when_idle_minutes = Some(10);
+        status.courtesy.idle_hint_never_set = true;
+        assert!(shown(&status));
+        status.courtesy.idle_hint_never_set = false;
         status.courtesy.idle_unsupported = true;
         assert!(shown(&status));
     }

@@ -5,24 +5,40 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use zbus::{Connection, OwnedObjectPath, OwnedVariant};
 
-use super::idle_from_hint;
+use super::{is_graphical_session_type, reading_from_hint};
+use crate::model::IdleReading;
 use crate::platform::logind::{connect, LOGIND, MANAGER, MANAGER_PATH};
 
 const PROPERTIES: &str = "org.freedesktop.DBus.Properties";
 const USER: &str = "org.freedesktop.login1.User";
 const SESSION: &str = "org.freedesktop.login1.Session";
 
+/// The D-Bus errors that mean logind is not there at all (rather than a glitch).
+const NO_LOGIND: [&str; 2] = [
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+    "org.freedesktop.DBus.Error.NameHasNoOwner",
+];
+
+/// What is kept between readings: the connection and the graphical session, found once and
+/// again after any error.
+#[derive(Default)]
+struct Logind {
+    conn: Option<Connection>,
+    session: Option<OwnedObjectPath>,
+}
+
 /// See [`super::watch`].
-pub fn watch(every: Duration, readings: mpsc::UnboundedSender<Option<Duration>>) {
+pub fn watch(every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
     tokio::spawn(async move {
-        let mut conn: Option<Connection> = None;
+        let mut logind = Logind::default();
         loop {
-            if conn.is_none() {
-                conn = connect().await.ok();
-            }
-            let reading = match &conn {
-                Some(conn) => read(conn).await.ok().flatten(),
-                None => None,
+            let reading = match logind.read().await {
+                Ok(reading) => reading,
+                Err(error) => {
+                    // A connection that failed once may be dead: made again next time.
+                    logind = Logind::default();
+                    reading_from_error(&error)
+                }
             };
             if readings.send(reading).is_err() {
                 return;
@@ -32,8 +48,36 @@ pub fn watch(every: Duration, readings: mpsc::UnboundedSender<Option<Duration>>)
     });
 }
 
-/// One reading: the user's display session and its hint.
-async fn read(conn: &Connection) -> zbus::Result<Option<Duration>> {
+impl Logind {
+    /// One reading: the session's hint (two property reads once the session is known).
+    async fn read(&mut self) -> zbus::Result<IdleReading> {
+        let conn = match &self.conn {
+            Some(conn) => conn.clone(),
+            None => {
+                let conn = connect().await?;
+                self.conn = Some(conn.clone());
+                conn
+            }
+        };
+        let session = match &self.session {
+            Some(session) => session.clone(),
+            None => match graphical_session(&conn).await? {
+                Some(session) => {
+                    self.session = Some(session.clone());
+                    session
+                }
+                // Looked for again at the next reading: the user may log in graphically.
+                None => return Ok(IdleReading::NoSession),
+            },
+        };
+        let idle_hint: bool = property(&conn, &session, SESSION, "IdleHint").await?;
+        let since: u64 = property(&conn, &session, SESSION, "IdleSinceHintMonotonic").await?;
+        Ok(reading_from_hint(idle_hint, since, monotonic_now()))
+    }
+}
+
+/// The user's display session, if it is a graphical one (`None`: none, or a tty/ssh one).
+async fn graphical_session(conn: &Connection) -> zbus::Result<Option<OwnedObjectPath>> {
     let uid = nix::unistd::getuid().as_raw();
     let reply = conn
         .call_method(
@@ -46,13 +90,37 @@ async fn read(conn: &Connection) -> zbus::Result<Option<Duration>> {
         .await?;
     let user: OwnedObjectPath = reply.body().deserialize()?;
     let (_, session): (String, OwnedObjectPath) = property(conn, &user, USER, "Display").await?;
-    // No graphical session: "/" (logind's empty path).
+    // No display session: "/" (logind's empty path).
     if session.as_str() == "/" {
         return Ok(None);
     }
-    let idle_hint: bool = property(conn, &session, SESSION, "IdleHint").await?;
-    let since: u64 = property(conn, &session, SESSION, "IdleSinceHintMonotonic").await?;
-    Ok(idle_from_hint(idle_hint, since, monotonic_now()))
+    let kind: String = property(conn, &session, SESSION, "Type").await?;
+    Ok(is_graphical_session_type(&kind).then_some(session))
+}
+
+/// What a failed reading says: logind is not there (no bus, nobody owns its name, no such
+/// user: not logged in through logind), or a glitch that says nothing new.
+fn reading_from_error(error: &zbus::Error) -> IdleReading {
+    match error {
+        zbus::Error::MethodError(name, _, _) if NO_LOGIND.contains(&name.as_str()) => {
+            IdleReading::NoSession
+        }
+        zbus::Error::MethodError(name, _, _)
+            if name.as_str() == "org.freedesktop.login1.NoSuchUser" =>
+        {
+            IdleReading::NoSession
+        }
+        // No bus at that address: no logind here.
+        zbus::Error::InputOutput(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            IdleReading::NoSession
+        }
+        _ => IdleReading::ReadFailed,
+    }
 }
 
 /// `Properties.Get(interface, name)` of the object at `path`.
