@@ -428,3 +428,42 @@ fn a_session_that_never_reported_idleness_counts_as_in_use_and_a_failed_read_cha
     assert_eq!(sim.starts().len(), 1);
     assert!(sim.drains().is_empty());
 }
+
+#[test]
+fn the_cooled_down_notice_is_given_only_when_the_worker_may_join_again() {
+    // Hot (notified), then the user pauses: cool again, but nothing joins: no "joins again".
+    let mut sim = connected_sim(PauseAtThermal::Serious);
+    sim.event(Event::Thermal(ThermalState::Serious));
+    sim.run_for(secs(30));
+    sim.user(UserCommand::Pause);
+    sim.event(Event::Thermal(ThermalState::Nominal));
+    sim.run_for(THERMAL_RESUME_AFTER + secs(10));
+    assert_eq!(sim.phase(), Phase::Paused);
+    assert_eq!(
+        heat_notices(&sim),
+        vec![Notice::AutoPaused {
+            reason: AutoPause::RunsHot {
+                thermal: ThermalState::Serious
+            }
+        }]
+    );
+
+    // Hot, then the user sits down under "only when idle": cool again, still held back.
+    let mut settings = Settings::default();
+    settings.courtesy.only_when_idle = Some(secs(900));
+    let mut sim = Sim::new(settings);
+    sim.event(idle(1000));
+    sim.event(Event::Thermal(ThermalState::Nominal));
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    sim.event(Event::Thermal(ThermalState::Serious));
+    sim.run_for(secs(30));
+    sim.event(idle(0));
+    sim.event(Event::Thermal(ThermalState::Nominal));
+    sim.run_for(THERMAL_RESUME_AFTER + secs(10));
+    assert_eq!(
+        sim.sup.status().auto_pause,
+        Some(AutoPause::UserPresent { away_minutes: 15 })
+    );
+    assert!(!heat_notices(&sim).contains(&Notice::CooledDown));
+}

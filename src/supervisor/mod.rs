@@ -319,7 +319,9 @@ impl Supervisor {
                 // Its end is all it means: `reconcile` brings the presence rule up to now.
                 Timer::UserAway => {}
                 Timer::CooledDown => {
-                    if self.heat.cooled_down() {
+                    // "Cool again: joins again" only if it does: not under another pause (the
+                    // user's, the battery's, the user being at the machine) or a fault.
+                    if self.heat.cooled_down() && self.start_may_follow() {
                         self.notify(now, Notice::CooledDown);
                     }
                 }
