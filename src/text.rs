@@ -340,15 +340,27 @@ pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
             "estás usando el equipo · contribuye tras {} sin teclado ni ratón",
             duration_words(u64::from(*away_minutes) * 60)
         ),
-        (Lang::En, AutoPause::RunsHot { thermal }) => format!(
+        (
+            Lang::En,
+            AutoPause::RunsHot {
+                thermal,
+                resume_after_secs,
+            },
+        ) => format!(
             "the machine runs hot ({}) · resumes after {} cooler",
             thermal_words(Lang::En, *thermal),
-            duration_words(crate::supervisor::THERMAL_RESUME_AFTER.as_secs())
+            duration_words(*resume_after_secs)
         ),
-        (Lang::Es, AutoPause::RunsHot { thermal }) => format!(
+        (
+            Lang::Es,
+            AutoPause::RunsHot {
+                thermal,
+                resume_after_secs,
+            },
+        ) => format!(
             "el equipo está muy caliente ({}) · sigue tras {} más fresco",
             thermal_words(Lang::Es, *thermal),
-            duration_words(crate::supervisor::THERMAL_RESUME_AFTER.as_secs())
+            duration_words(*resume_after_secs)
         ),
     }
 }
@@ -1225,6 +1237,7 @@ mod tests {
         let mut paused = status(Phase::Paused);
         paused.auto_pause = Some(AutoPause::RunsHot {
             thermal: ThermalState::Serious,
+            resume_after_secs: 300,
         });
         assert_eq!(
             summary_in(Lang::En, &paused),

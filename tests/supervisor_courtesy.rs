@@ -161,7 +161,8 @@ fn hot_drains_then_pauses_and_cool_for_five_minutes_resumes_one_notice_each_way(
     assert_eq!(
         status.auto_pause,
         Some(AutoPause::RunsHot {
-            thermal: ThermalState::Serious
+            thermal: ThermalState::Serious,
+            resume_after_secs: 300,
         })
     );
     assert!(!status.paused, "not the user's pause");
@@ -197,7 +198,8 @@ fn hot_drains_then_pauses_and_cool_for_five_minutes_resumes_one_notice_each_way(
         vec![
             Notice::AutoPaused {
                 reason: AutoPause::RunsHot {
-                    thermal: ThermalState::Serious
+                    thermal: ThermalState::Serious,
+                    resume_after_secs: 300,
                 }
             },
             Notice::CooledDown
@@ -362,7 +364,8 @@ fn a_resume_of_the_users_own_pause_leaves_a_heat_or_presence_pause_that_began_un
     assert_eq!(
         status.auto_pause,
         Some(AutoPause::RunsHot {
-            thermal: ThermalState::Serious
+            thermal: ThermalState::Serious,
+            resume_after_secs: 300,
         })
     );
     assert_eq!(sim.starts().len(), 1, "no join while hot");
@@ -443,7 +446,8 @@ fn the_cooled_down_notice_is_given_only_when_the_worker_may_join_again() {
         heat_notices(&sim),
         vec![Notice::AutoPaused {
             reason: AutoPause::RunsHot {
-                thermal: ThermalState::Serious
+                thermal: ThermalState::Serious,
+                resume_after_secs: 300,
             }
         }]
     );
@@ -466,4 +470,58 @@ fn the_cooled_down_notice_is_given_only_when_the_worker_may_join_again() {
         Some(AutoPause::UserPresent { away_minutes: 15 })
     );
     assert!(!heat_notices(&sim).contains(&Notice::CooledDown));
+}
+
+#[test]
+fn a_machine_that_keeps_heating_up_waits_longer_each_time_and_is_told_once() {
+    let mut sim = connected_sim(PauseAtThermal::Serious);
+    let min = |m: u64| secs(m * 60);
+    let mut cool_waits = Vec::new();
+    // A fanless Mac: hot within five minutes of each rejoin, for two hours.
+    for _ in 0..6 {
+        sim.event(Event::Thermal(ThermalState::Serious));
+        sim.run_for(secs(60));
+        assert_eq!(sim.phase(), Phase::Paused);
+        let Some(AutoPause::RunsHot {
+            resume_after_secs, ..
+        }) = sim.sup.status().auto_pause
+        else {
+            panic!("not paused for heat: {:?}", sim.sup.status());
+        };
+        cool_waits.push(resume_after_secs / 60);
+        sim.event(Event::Thermal(ThermalState::Nominal));
+        let cool_at = sim.elapsed();
+        sim.run_for(secs(resume_after_secs) - secs(1));
+        assert_eq!(sim.phase(), Phase::Paused, "the wait is the one shown");
+        sim.run_for(secs(10));
+        assert_eq!(sim.phase(), Phase::Connected);
+        assert!(sim.elapsed() >= cool_at + secs(resume_after_secs));
+        sim.run_for(min(5));
+    }
+    assert_eq!(cool_waits, vec![5, 10, 20, 20, 20, 20]);
+    assert_eq!(
+        heat_notices(&sim),
+        vec![
+            Notice::AutoPaused {
+                reason: AutoPause::RunsHot {
+                    thermal: ThermalState::Serious,
+                    resume_after_secs: 300,
+                }
+            },
+            Notice::CooledDown
+        ],
+        "one notification each way per few hours, not per cycle"
+    );
+
+    // Cool for more than an hour: the next heat pause waits five minutes again.
+    sim.run_for(min(61));
+    sim.event(Event::Thermal(ThermalState::Serious));
+    sim.run_for(secs(60));
+    assert!(matches!(
+        sim.sup.status().auto_pause,
+        Some(AutoPause::RunsHot {
+            resume_after_secs: 300,
+            ..
+        })
+    ));
 }

@@ -12,7 +12,7 @@ use bittrader_worker::model::{
 use bittrader_worker::supervisor::settings::SLEEP_CANCELLED_AFTER;
 use bittrader_worker::supervisor::{
     Action, CourtesyPolicy, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
-    THERMAL_RESUME_AFTER,
+    THERMAL_RESUME_AFTER_MAX,
 };
 use common::sim::Sim;
 use proptest::prelude::*;
@@ -180,7 +180,8 @@ proptest! {
         // So do a cool machine (after its wait) and a user long away.
         sim.event(Event::Thermal(ThermalState::Nominal));
         sim.event(Event::UserIdle(IdleReading::Idle(Duration::from_secs(3600))));
-        sim.run_for(THERMAL_RESUME_AFTER + Duration::from_secs(1));
+        // (A repeated heat pause waits longer: up to the cap.)
+        sim.run_for(THERMAL_RESUME_AFTER_MAX + Duration::from_secs(1));
 
         // Then the head goes away for good: the worker is gone within grace + probe + stop.
         let settings = Settings::default();

@@ -24,6 +24,9 @@ pub enum AutoPause {
     RunsHot {
         /// The thermal state when it was last read.
         thermal: ThermalState,
+        /// How long the machine must stay cooler before the worker rejoins (longer for a heat
+        /// pause that repeats within the hour).
+        resume_after_secs: u64,
     },
     /// "Only when idle": the user has used the keyboard or mouse within the last
     /// `away_minutes`; it resumes once they have been away that long.

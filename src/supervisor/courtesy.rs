@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::settings::{THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX};
 use crate::model::{IdleReading, KeepAwake, PauseAtThermal, PowerSnapshot, ThermalState};
 
 /// Whether idle sleep is held off now: only while the worker is part of the cluster
@@ -25,9 +26,11 @@ pub fn keep_awake(policy: KeepAwake, connected: bool, power: Option<PowerSnapsho
 }
 
 /// The heat rule: pause (after the current tasks) at the configured thermal state, resume once
-/// the machine has stayed at `fair` or `nominal` for
-/// [`super::settings::THERMAL_RESUME_AFTER`]. The supervisor keeps that wait in its timer
-/// table ([`super::timers::Timer::CooledDown`]) as [`HeatStep`] says.
+/// the machine has stayed at `fair` or `nominal` for [`THERMAL_RESUME_AFTER`], doubled for
+/// each heat pause that begins within [`THERMAL_REPEAT_WINDOW`] of the previous one's end, up
+/// to [`THERMAL_RESUME_AFTER_MAX`] (a fanless Mac heats up again within minutes of rejoining).
+/// The supervisor keeps that wait in its timer table ([`super::timers::Timer::CooledDown`]) as
+/// [`HeatStep`] says.
 #[derive(Debug, Clone, Default)]
 pub struct Heat {
     /// The thermal state last reported; `None` where the OS reports none.
@@ -39,6 +42,11 @@ pub struct Heat {
     /// The user resumed during a heat pause: honoured until the machine is below the limit
     /// again (a new rise pauses anew).
     overridden: bool,
+    /// When the last heat pause ended by cooling down.
+    last_ended: Option<Instant>,
+    /// How many heat pauses in a row began within [`THERMAL_REPEAT_WINDOW`] of the previous
+    /// one's end (0: the first).
+    repeats: u32,
 }
 
 /// What a thermal reading asks of the supervisor.
@@ -55,8 +63,13 @@ pub enum HeatStep {
 }
 
 impl Heat {
-    /// A new reading under `limit`.
-    pub fn on_reading(&mut self, limit: PauseAtThermal, state: ThermalState) -> HeatStep {
+    /// A new reading under `limit`, at `now`.
+    pub fn on_reading(
+        &mut self,
+        now: Instant,
+        limit: PauseAtThermal,
+        state: ThermalState,
+    ) -> HeatStep {
         self.state = Some(state);
         let Some(threshold) = limit.threshold() else {
             self.paused = false;
@@ -72,6 +85,10 @@ impl Heat {
                 HeatStep::Nothing
             } else {
                 self.paused = true;
+                let repeat = self
+                    .last_ended
+                    .is_some_and(|at| now.saturating_duration_since(at) < THERMAL_REPEAT_WINDOW);
+                self.repeats = if repeat { self.repeats + 1 } else { 0 };
                 HeatStep::Pause
             }
         } else if !self.paused {
@@ -84,10 +101,20 @@ impl Heat {
         }
     }
 
-    /// The machine stayed cool long enough: the pause ends. Whether its end is worth a
-    /// notification (its start was notified).
-    pub fn cooled_down(&mut self) -> bool {
+    /// How long the machine must stay cooler before this heat pause ends.
+    pub fn resume_after(&self) -> Duration {
+        THERMAL_RESUME_AFTER
+            .saturating_mul(1 << self.repeats.min(16))
+            .min(THERMAL_RESUME_AFTER_MAX)
+    }
+
+    /// The machine stayed cool long enough: the pause ends, at `now`. Whether its end is worth
+    /// a notification (its start was notified).
+    pub fn cooled_down(&mut self, now: Instant) -> bool {
         let was_paused = std::mem::take(&mut self.paused);
+        if was_paused {
+            self.last_ended = Some(now);
+        }
         was_paused && std::mem::take(&mut self.notified)
     }
 
@@ -213,33 +240,43 @@ mod tests {
     #[test]
     fn heat_pauses_at_the_limit_and_waits_for_fair_or_nominal() {
         use ThermalState::*;
+        let t0 = Instant::now();
         let mut heat = Heat::default();
         let limit = PauseAtThermal::Serious;
-        assert_eq!(heat.on_reading(limit, Nominal), HeatStep::Nothing);
-        assert_eq!(heat.on_reading(limit, Fair), HeatStep::Nothing);
-        assert_eq!(heat.on_reading(limit, Serious), HeatStep::Pause);
+        assert_eq!(heat.on_reading(t0, limit, Nominal), HeatStep::Nothing);
+        assert_eq!(heat.on_reading(t0, limit, Fair), HeatStep::Nothing);
+        assert_eq!(heat.on_reading(t0, limit, Serious), HeatStep::Pause);
         assert!(heat.paused);
-        assert_eq!(heat.on_reading(limit, Critical), HeatStep::CancelCoolDown);
-        assert_eq!(heat.on_reading(limit, Fair), HeatStep::StartCoolDown);
-        assert_eq!(heat.on_reading(limit, Serious), HeatStep::CancelCoolDown);
-        assert_eq!(heat.on_reading(limit, Nominal), HeatStep::StartCoolDown);
+        assert_eq!(
+            heat.on_reading(t0, limit, Critical),
+            HeatStep::CancelCoolDown
+        );
+        assert_eq!(heat.on_reading(t0, limit, Fair), HeatStep::StartCoolDown);
+        assert_eq!(
+            heat.on_reading(t0, limit, Serious),
+            HeatStep::CancelCoolDown
+        );
+        assert_eq!(heat.on_reading(t0, limit, Nominal), HeatStep::StartCoolDown);
         heat.notified = true;
-        assert!(heat.cooled_down(), "a notified pause's end is notified");
+        assert!(heat.cooled_down(t0), "a notified pause's end is notified");
         assert!(!heat.paused);
-        assert!(!heat.cooled_down(), "once");
+        assert!(!heat.cooled_down(t0), "once");
 
         // Under a `critical` limit, `serious` neither pauses nor ends a pause.
         let mut heat = Heat::default();
         let limit = PauseAtThermal::Critical;
-        assert_eq!(heat.on_reading(limit, Serious), HeatStep::Nothing);
-        assert_eq!(heat.on_reading(limit, Critical), HeatStep::Pause);
-        assert_eq!(heat.on_reading(limit, Serious), HeatStep::CancelCoolDown);
+        assert_eq!(heat.on_reading(t0, limit, Serious), HeatStep::Nothing);
+        assert_eq!(heat.on_reading(t0, limit, Critical), HeatStep::Pause);
+        assert_eq!(
+            heat.on_reading(t0, limit, Serious),
+            HeatStep::CancelCoolDown
+        );
         assert!(heat.paused);
 
         // `never`.
         let mut heat = Heat::default();
         assert_ne!(
-            heat.on_reading(PauseAtThermal::Never, Critical),
+            heat.on_reading(t0, PauseAtThermal::Never, Critical),
             HeatStep::Pause
         );
         assert!(!heat.paused);
@@ -248,24 +285,50 @@ mod tests {
     #[test]
     fn a_resume_during_a_heat_pause_holds_until_the_machine_cools() {
         use ThermalState::*;
+        let t0 = Instant::now();
         let mut heat = Heat::default();
         let limit = PauseAtThermal::Serious;
-        assert_eq!(heat.on_reading(limit, Serious), HeatStep::Pause);
+        assert_eq!(heat.on_reading(t0, limit, Serious), HeatStep::Pause);
         heat.user_resumed(limit);
         assert!(!heat.paused);
-        assert_eq!(heat.on_reading(limit, Serious), HeatStep::Nothing);
-        assert_eq!(heat.on_reading(limit, Fair), HeatStep::Nothing);
+        assert_eq!(heat.on_reading(t0, limit, Serious), HeatStep::Nothing);
+        assert_eq!(heat.on_reading(t0, limit, Fair), HeatStep::Nothing);
         assert_eq!(
-            heat.on_reading(limit, Serious),
+            heat.on_reading(t0, limit, Serious),
             HeatStep::Pause,
             "a new rise"
         );
 
         // A resume during the cool-down wait ends the pause early; the next rise pauses.
-        assert_eq!(heat.on_reading(limit, Nominal), HeatStep::StartCoolDown);
+        assert_eq!(heat.on_reading(t0, limit, Nominal), HeatStep::StartCoolDown);
         heat.user_resumed(limit);
         assert!(!heat.paused);
-        assert_eq!(heat.on_reading(limit, Serious), HeatStep::Pause);
+        assert_eq!(heat.on_reading(t0, limit, Serious), HeatStep::Pause);
+    }
+
+    #[test]
+    fn a_heat_pause_repeated_within_the_hour_waits_longer() {
+        use ThermalState::*;
+        let t0 = Instant::now();
+        let min = |m: u64| Duration::from_secs(m * 60);
+        let limit = PauseAtThermal::Serious;
+        let mut heat = Heat::default();
+        let mut at = t0;
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            assert_eq!(heat.on_reading(at, limit, Serious), HeatStep::Pause);
+            waits.push(heat.resume_after());
+            heat.on_reading(at, limit, Nominal);
+            at += heat.resume_after();
+            heat.cooled_down(at);
+            // Hot again five minutes after rejoining.
+            at += min(5);
+        }
+        assert_eq!(waits, vec![min(5), min(10), min(20), min(20), min(20)]);
+        // An hour cool: the next pause is a first one again.
+        at += min(60);
+        assert_eq!(heat.on_reading(at, limit, Serious), HeatStep::Pause);
+        assert_eq!(heat.resume_after(), min(5));
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub use events::{
 pub use retry::{retry_for, Retry};
 pub use settings::{
     longest_quit, CourtesyPolicy, LaptopPolicy, Settings, BATTERY_DRAIN_DEADLINE,
-    HEAD_LOST_STOP_GRACE, PAUSE_DRAIN_DEADLINE, THERMAL_DRAIN_DEADLINE, THERMAL_RESUME_AFTER,
+    HEAD_LOST_STOP_GRACE, NOTIFY_HEAT_EVERY, PAUSE_DRAIN_DEADLINE, THERMAL_DRAIN_DEADLINE,
+    THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX,
     USER_BACK_DRAIN_DEADLINE, WAKE_REPLACES_WORKER_AFTER,
 };
 
@@ -321,7 +322,7 @@ impl Supervisor {
                 Timer::CooledDown => {
                     // "Cool again: joins again" only if it does: not under another pause (the
                     // user's, the battery's, the user being at the machine) or a fault.
-                    if self.heat.cooled_down() && self.start_may_follow() {
+                    if self.heat.cooled_down(now) && self.start_may_follow() {
                         self.notify(now, Notice::CooledDown);
                     }
                 }
@@ -446,6 +447,7 @@ impl Supervisor {
             .or_else(|| {
                 self.heat.paused.then(|| AutoPause::RunsHot {
                     thermal: self.heat.state.unwrap_or(ThermalState::Serious),
+                    resume_after_secs: self.heat.resume_after().as_secs(),
                 })
             })
             .or_else(|| self.presence_pause())
@@ -464,21 +466,24 @@ impl Supervisor {
     fn on_thermal(&mut self, now: Instant, state: ThermalState) {
         match self
             .heat
-            .on_reading(self.settings.courtesy.pause_at_thermal, state)
+            .on_reading(now, self.settings.courtesy.pause_at_thermal, state)
         {
             HeatStep::Nothing => {}
             HeatStep::Pause => {
                 self.timers.stop(Timer::CooledDown);
                 if self.contributing() {
                     self.heat.notified = true;
-                    let reason = AutoPause::RunsHot { thermal: state };
+                    let reason = AutoPause::RunsHot {
+                        thermal: state,
+                        resume_after_secs: self.heat.resume_after().as_secs(),
+                    };
                     self.notify(now, Notice::AutoPaused { reason });
                 }
             }
             HeatStep::StartCoolDown => {
                 if !self.timers.is_set(Timer::CooledDown) {
                     self.timers
-                        .set(Timer::CooledDown, now + THERMAL_RESUME_AFTER);
+                        .set(Timer::CooledDown, now + self.heat.resume_after());
                 }
             }
             HeatStep::CancelCoolDown => self.timers.stop(Timer::CooledDown),

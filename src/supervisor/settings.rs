@@ -89,6 +89,17 @@ const DESKTOP_RESTART_CAP: Duration = Duration::from_secs(60);
 /// the worker rejoins: a machine that just cooled heats up again at once under full load.
 pub const THERMAL_RESUME_AFTER: Duration = Duration::from_secs(300);
 
+/// A heat pause that begins within this long of the previous one's end is a repeat (a fanless
+/// Mac that heats up again under full load within minutes)...
+pub const THERMAL_REPEAT_WINDOW: Duration = Duration::from_secs(3600);
+
+/// ...and each repeat doubles the wait before rejoining (5, 10, 20 min), up to this.
+pub const THERMAL_RESUME_AFTER_MAX: Duration = Duration::from_secs(20 * 60);
+
+/// The heat notices ("paused: runs hot", "cooled down") are given at most once per this long:
+/// a machine that keeps heating up is said once, not every cycle (the menu still shows it).
+pub const NOTIFY_HEAT_EVERY: Duration = Duration::from_secs(4 * 3600);
+
 /// How long the running tasks get when the machine runs hot (a drain, like the low battery's):
 /// the OS is already throttling, so not the ten minutes of a user's planned pause.
 pub const THERMAL_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
