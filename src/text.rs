@@ -829,6 +829,10 @@ pub fn log_note(note: &LogNote) -> String {
             "⏳ Drain deadline ({deadline_secs} s) passed with tasks still running; stopping \
              (Ray retries them on other nodes; tasks pinned to this one wait for it)"
         ),
+        LogNote::KeepAwakeRefused { why } => format!(
+            "⚠️ keep_awake: the system refused to hold idle sleep off ({why}); this computer may \
+             sleep while contributing"
+        ),
     }
 }
 

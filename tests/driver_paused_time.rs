@@ -458,6 +458,31 @@ async fn the_idle_sleep_hold_follows_connected_on_power() {
     assert!(!world.awake_held(), "released at the quit");
 }
 
+/// The OS refuses the hold: the status does not claim it, and the log says so once.
+#[tokio::test(start_paused = true)]
+async fn a_refused_idle_sleep_hold_is_not_claimed_and_is_logged_once() {
+    let mut h = Harness::start(WorkerScript::default());
+    h.world.refuse_awake();
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let status = h.now().expect("a status");
+    assert!(status.courtesy.hold_awake);
+    assert!(!status.courtesy.keeping_awake);
+    let summary = h.status.borrow().summary.clone();
+    assert!(!summary.contains("awake"), "{summary}");
+    assert!(h.request(Request::Pause).await.ok);
+    assert!(h.request(Request::Resume).await.ok);
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let log = std::fs::read_to_string(h.home.path().join("worker.log")).expect("worker.log");
+    assert_eq!(
+        log.matches("refused to hold idle sleep off").count(),
+        1,
+        "{log}"
+    );
+    h.stop().await;
+}
+
 /// `keep_awake = "never"`: nothing is ever held.
 #[tokio::test(start_paused = true)]
 async fn keep_awake_never_holds_nothing() {

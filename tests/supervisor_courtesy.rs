@@ -6,8 +6,8 @@ mod common;
 
 use bittrader_test_support::secs;
 use bittrader_worker::model::{
-    AutoPause, Battery, ChargeState, IdleReading, KeepAwake, Notice, PauseAtThermal, Phase,
-    PowerSnapshot, ThermalState,
+    AutoPause, AwakeHold, Battery, ChargeState, IdleReading, KeepAwake, LogNote, Notice,
+    PauseAtThermal, Phase, PowerSnapshot, ThermalState,
 };
 use bittrader_worker::supervisor::{
     Action, Event, Settings, UserCommand, THERMAL_DRAIN_DEADLINE, THERMAL_RESUME_AFTER,
@@ -524,4 +524,37 @@ fn a_machine_that_keeps_heating_up_waits_longer_each_time_and_is_told_once() {
             ..
         })
     ));
+}
+
+#[test]
+fn keeping_awake_is_claimed_only_when_the_os_granted_it_and_a_refusal_is_logged_once() {
+    let mut sim = Sim::new(with_keep_awake(KeepAwake::OnPower));
+    sim.grants_awake = false;
+    sim.event(on_mains());
+    sim.run_for(secs(10));
+    let status = sim.sup.status();
+    assert_eq!(status.phase, Phase::Connected);
+    assert!(status.courtesy.hold_awake, "wanted");
+    assert!(!status.courtesy.keeping_awake, "but not granted");
+    // Asked again at each reconnect: still refused, still logged only once.
+    for _ in 0..3 {
+        sim.user(UserCommand::Pause);
+        sim.run_for(secs(5));
+        sim.user(UserCommand::Resume);
+        sim.run_for(secs(10));
+    }
+    let refusals = sim
+        .records
+        .iter()
+        .filter(|r| matches!(r.action, Action::Log(LogNote::KeepAwakeRefused { .. })))
+        .count();
+    assert_eq!(refusals, 1);
+
+    // Granted: claimed.
+    let mut sim = Sim::new(with_keep_awake(KeepAwake::OnPower));
+    sim.event(on_mains());
+    sim.run_for(secs(10));
+    assert!(keeping_awake(&sim));
+    sim.event(Event::AwakeHold(AwakeHold::Released));
+    assert!(!keeping_awake(&sim), "the OS's word, not the wish");
 }

@@ -60,6 +60,23 @@ impl PauseAtThermal {
     }
 }
 
+/// What the OS made of the idle-sleep hold (`keep_awake`), as the platform reports it back:
+/// the status says the machine is kept awake only once the OS granted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwakeHold {
+    /// Granted: idle sleep is held off.
+    Held,
+    /// Let go, as asked.
+    Released,
+    /// Nothing here can hold it (no logind, as for the sleep watcher): not held, nothing said.
+    Unavailable,
+    /// The OS refused (an IOKit error, logind denied it); `why` is for the log.
+    Refused {
+        /// The OS's words.
+        why: String,
+    },
+}
+
 /// One reading of the user's idleness ("only when idle"), as the OS gave it: a fact, never a
 /// verdict. The supervisor decides what each means (`supervisor::courtesy::Presence`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +98,13 @@ pub enum IdleReading {
 pub struct CourtesyStatus {
     /// The `keep_awake` setting.
     pub keep_awake: KeepAwake,
-    /// Idle sleep is held off now (the worker is connected and the setting allows it).
+    /// Idle sleep is held off now: the supervisor wants it (the worker is connected and the
+    /// setting allows it) and the OS granted it.
     pub keeping_awake: bool,
+    /// The supervisor wants idle sleep held off (what the platform's hold follows), granted or
+    /// not.
+    #[serde(default)]
+    pub hold_awake: bool,
     /// The `pause_at_thermal` setting.
     #[serde(default)]
     pub pause_at_thermal: PauseAtThermal,

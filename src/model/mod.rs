@@ -13,7 +13,9 @@ mod reach;
 mod status;
 mod system;
 
-pub use courtesy::{CourtesyStatus, IdleReading, KeepAwake, PauseAtThermal, ThermalState};
+pub use courtesy::{
+    AwakeHold, CourtesyStatus, IdleReading, KeepAwake, PauseAtThermal, ThermalState,
+};
 pub use failure::WorkerFailure;
 pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT};
 pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};

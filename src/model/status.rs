@@ -232,4 +232,9 @@ pub enum LogNote {
         /// The deadline the drain had.
         deadline_secs: u64,
     },
+    /// The OS refused to hold idle sleep off (`keep_awake`); said once per run.
+    KeepAwakeRefused {
+        /// The OS's words.
+        why: String,
+    },
 }

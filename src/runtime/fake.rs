@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, watch};
 use super::platform::{MachineFacts, Platform, WorkerHandle};
 use super::worker::WorkerReport;
 use crate::model::{
-    HeadAddress, IdleReading, SleepGate, SystemEvent, TailscaleCheck, ThermalState, Unreachable,
-    WorkerFailure,
+    AwakeHold, HeadAddress, IdleReading, SleepGate, SystemEvent, TailscaleCheck, ThermalState,
+    Unreachable, WorkerFailure,
 };
 use crate::platform::fake::FakePower;
 use crate::ray_output;
@@ -86,6 +86,8 @@ struct World {
     user_idle: Option<Duration>,
     /// Whether the driver watches the user's idle time.
     watching_user_idle: bool,
+    /// The OS refuses the idle-sleep hold.
+    refuse_awake: bool,
 }
 
 /// The fake [`Platform`]. Clones share one world.
@@ -124,6 +126,7 @@ impl FakePlatform {
                 thermal: None,
                 user_idle: Some(Duration::ZERO),
                 watching_user_idle: false,
+                refuse_awake: false,
             })),
             machine: Arc::new(FakePower::desktop()),
         }
@@ -165,6 +168,11 @@ impl FakePlatform {
         if let Some(network) = &lock(&self.world).network {
             let _ = network.send(());
         }
+    }
+
+    /// The OS refuses the idle-sleep hold from now on (as IOKit or logind may).
+    pub fn refuse_awake(&self) {
+        lock(&self.world).refuse_awake = true;
     }
 
     /// Whether idle sleep is held off now (the last change of the hold).
@@ -377,18 +385,41 @@ impl Platform for FakePlatform {
         lock(&self.world).network = Some(changes);
     }
 
-    fn hold_awake(&self, mut hold: watch::Receiver<bool>) {
+    /// Grants every hold unless [`FakePlatform::refuse_awake`] was called; records each take
+    /// and release, the one at the sender's end included.
+    fn hold_awake(
+        &self,
+        mut hold: watch::Receiver<bool>,
+        reports: mpsc::UnboundedSender<AwakeHold>,
+    ) {
         let world = self.world.clone();
         tokio::spawn(async move {
             let mut held = false;
             loop {
                 let wanted = *hold.borrow_and_update();
                 if wanted != held {
-                    held = wanted;
-                    let now = tokio::time::Instant::now();
-                    lock(&world).record.awake.push((now, held));
+                    let refused = wanted && lock(&world).refuse_awake;
+                    let report = if refused {
+                        AwakeHold::Refused {
+                            why: "refused by the fake".to_string(),
+                        }
+                    } else {
+                        held = wanted;
+                        let now = tokio::time::Instant::now();
+                        lock(&world).record.awake.push((now, held));
+                        if held {
+                            AwakeHold::Held
+                        } else {
+                            AwakeHold::Released
+                        }
+                    };
+                    let _ = reports.send(report);
                 }
                 if hold.changed().await.is_err() {
+                    if held {
+                        let now = tokio::time::Instant::now();
+                        lock(&world).record.awake.push((now, false));
+                    }
                     return;
                 }
             }

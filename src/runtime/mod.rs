@@ -28,7 +28,8 @@ use tokio::time::Instant;
 
 use crate::config::{Config, FileReading, Paths, Setting};
 use crate::model::{
-    HeadAddress, IdleReading, Notice, PowerSnapshot, SleepGate, Status, SystemEvent, ThermalState,
+    AwakeHold, HeadAddress, IdleReading, Notice, PowerSnapshot, SleepGate, Status, SystemEvent,
+    ThermalState,
 };
 use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
@@ -165,7 +166,7 @@ struct Driver<P: Platform> {
     status: watch::Sender<StatusReport>,
     last_status: Option<Status>,
     sleep_gate: watch::Sender<SleepGate>,
-    /// The supervisor's `keeping_awake`, which the platform's idle-sleep hold follows.
+    /// The supervisor's `hold_awake`, which the platform's idle-sleep hold follows.
     keep_awake: watch::Sender<bool>,
     will_sleeps_seen: u64,
     /// `quit` requests, answered at the exit.
@@ -225,7 +226,8 @@ pub async fn run<P: Platform>(
     machine::watch(platform.machine(), events_tx);
     platform.watch_sleep(system_tx, gate_rx);
     let (awake_tx, awake_rx) = watch::channel(false);
-    platform.hold_awake(awake_rx);
+    let (held_tx, mut held_rx) = mpsc::unbounded_channel::<AwakeHold>();
+    platform.hold_awake(awake_rx, held_tx);
     let (thermal_tx, mut thermal_rx) = mpsc::unbounded_channel::<ThermalState>();
     platform.watch_thermal(thermal_tx);
     // Read only when "only when idle" is on: otherwise nobody needs the answer.
@@ -284,6 +286,7 @@ pub async fn run<P: Platform>(
             Some(event) = system_rx.recv() => driver.on_system(event),
             Some(()) = net_rx.recv() => driver.sup.handle_event(now(), Event::NetworkChanged),
             Some(state) = thermal_rx.recv() => driver.sup.handle_event(now(), Event::Thermal(state)),
+            Some(held) = held_rx.recv() => driver.sup.handle_event(now(), Event::AwakeHold(held)),
             Some(idle) = idle_rx.recv() => driver.sup.handle_event(now(), Event::UserIdle(idle)),
             Some(pending) = requests.recv() => driver.on_request(pending),
             Some(reading) = file_rx.recv() => driver.on_config_file(reading),
@@ -450,9 +453,8 @@ impl<P: Platform> Driver<P> {
             *current = gate;
             changed
         });
-        self.keep_awake.send_if_modified(|held| {
-            std::mem::replace(held, status.courtesy.keeping_awake) != *held
-        });
+        self.keep_awake
+            .send_if_modified(|held| std::mem::replace(held, status.courtesy.hold_awake) != *held);
         let report = self.report(&status);
         self.status.send_if_modified(|current| {
             let changed = *current != report;

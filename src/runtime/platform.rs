@@ -16,7 +16,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths};
 use crate::model::{
-    HeadAddress, IdleReading, InstallStep, SleepGate, SystemEvent, ThermalState, WorkerFailure,
+    AwakeHold, HeadAddress, IdleReading, InstallStep, SleepGate, SystemEvent, ThermalState,
+    WorkerFailure,
 };
 use crate::platform::clock::{SleepClock, SystemSleepClock};
 use crate::platform::command::{output_within, CountedSpawn};
@@ -127,9 +128,10 @@ pub trait Platform: Send + Sync + 'static {
         std::future::ready(Err("installing Ray is not possible here".to_string()))
     }
 
-    /// Holds idle sleep off while `hold` is true (the supervisor's `keeping_awake`), in a task
-    /// of its own, until the sender goes away; where it cannot, does nothing.
-    fn hold_awake(&self, hold: watch::Receiver<bool>);
+    /// Holds idle sleep off while `hold` is true (the supervisor's `hold_awake`), in a task
+    /// or thread of its own, until the sender goes away, reporting on `held` what the OS made
+    /// of each change.
+    fn hold_awake(&self, hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>);
 
     /// Sends the machine's thermal state at start and on each change, until the receiver goes
     /// away; nothing where the OS reports none (Linux).
@@ -389,8 +391,8 @@ impl Platform for SystemPlatform {
         probe::watch_network(changes);
     }
 
-    fn hold_awake(&self, hold: watch::Receiver<bool>) {
-        crate::platform::awake::follow(hold);
+    fn hold_awake(&self, hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>) {
+        crate::platform::awake::follow(hold, held);
     }
 
     fn watch_thermal(&self, states: mpsc::UnboundedSender<ThermalState>) {

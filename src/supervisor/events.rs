@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    HeadAddress, IdleReading, InstallStep, LogNote, Notice, PowerSnapshot, StopReason,
+    AwakeHold, HeadAddress, IdleReading, InstallStep, LogNote, Notice, PowerSnapshot, StopReason,
     TailscaleCheck, ThermalState, Unreachable, WorkerFailure,
 };
 
@@ -121,6 +121,8 @@ pub enum Event {
     /// How long ago the user last used the keyboard or mouse, as the OS could tell ("only
     /// when idle", read every few seconds).
     UserIdle(IdleReading),
+    /// What the OS made of the idle-sleep hold the status asks for (`keep_awake`).
+    AwakeHold(AwakeHold),
     /// The head answered [`Action::DrainWorker`] number `drain`: it stopped sending this node
     /// tasks (`accepted`), or the drain could not be asked for.
     DrainRequested { drain: u64, accepted: bool },

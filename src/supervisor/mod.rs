@@ -41,8 +41,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    AutoPause, CourtesyStatus, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall,
-    Status, StopReason, ThermalState, Unreachable, WorkerFailure,
+    AutoPause, AwakeHold, CourtesyStatus, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase,
+    RayInstall, Status, StopReason, ThermalState, Unreachable, WorkerFailure,
 };
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
@@ -149,6 +149,10 @@ pub struct Supervisor {
     heat: Heat,
     /// The "only when idle" rule's state (`only_when_idle_minutes`).
     presence: Presence,
+    /// The OS holds idle sleep off for us now (its last [`AwakeHold`] report).
+    awake_held: bool,
+    /// A refused hold was logged: once per run is enough.
+    awake_refusal_logged: bool,
     wakes: WakeEcho,
     notices: NotificationGate,
     next_drain: u64,
@@ -195,6 +199,8 @@ impl Supervisor {
             laptop: Laptop::default(),
             heat: Heat::default(),
             presence: Presence::default(),
+            awake_held: false,
+            awake_refusal_logged: false,
             wakes: WakeEcho::default(),
             notices: NotificationGate::default(),
             next_drain: 0,
@@ -244,6 +250,15 @@ impl Supervisor {
                     match self.presence.on_reading(now, reading, away_after) {
                         Some(at) => self.timers.set(Timer::UserAway, at),
                         None => self.timers.stop(Timer::UserAway),
+                    }
+                }
+            }
+            Event::AwakeHold(report) => {
+                self.awake_held = report == AwakeHold::Held;
+                if let AwakeHold::Refused { why } = report {
+                    if !std::mem::replace(&mut self.awake_refusal_logged, true) {
+                        self.actions
+                            .push_back(Action::Log(LogNote::KeepAwakeRefused { why }));
                     }
                 }
             }
@@ -374,13 +389,15 @@ impl Supervisor {
     /// What the courtesy rules are set to and do now.
     fn courtesy_status(&self, phase: Phase) -> CourtesyStatus {
         let policy = &self.settings.courtesy;
+        let hold_awake = courtesy::keep_awake(
+            policy.keep_awake,
+            phase == Phase::Connected,
+            self.laptop.power,
+        );
         CourtesyStatus {
             keep_awake: policy.keep_awake,
-            keeping_awake: courtesy::keep_awake(
-                policy.keep_awake,
-                phase == Phase::Connected,
-                self.laptop.power,
-            ),
+            hold_awake,
+            keeping_awake: hold_awake && self.awake_held,
             pause_at_thermal: policy.pause_at_thermal,
             thermal: self.heat.state,
             only_when_idle_minutes: policy

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bittrader_worker::model::{HeadAddress, Phase, TailscaleCheck, Unreachable, WorkerFailure};
+use bittrader_worker::model::{
+    AwakeHold, HeadAddress, Phase, TailscaleCheck, Unreachable, WorkerFailure,
+};
 use bittrader_worker::supervisor::{
     Action, Event, HeadProbe, Settings, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
@@ -59,6 +61,10 @@ pub struct Sim {
     /// Set when a start was issued while a worker existed: the invariant we never want broken.
     pub double_start: bool,
     pub records: Vec<Record>,
+    /// Whether the OS grants the idle-sleep hold (`keep_awake`) when asked.
+    pub grants_awake: bool,
+    /// The hold the world was last asked for (the status's `hold_awake`).
+    awake_asked: bool,
     pending: BTreeMap<(Instant, u64), WorldEvent>,
     seq: u64,
 }
@@ -88,6 +94,8 @@ impl Sim {
             workers_started: 0,
             double_start: false,
             records: Vec::new(),
+            grants_awake: true,
+            awake_asked: false,
             pending: BTreeMap::new(),
             seq: 0,
         }
@@ -117,6 +125,26 @@ impl Sim {
     }
 
     fn drain(&mut self) {
+        loop {
+            self.carry_out_actions();
+            // The OS answers the hold the status asks for at once, as the driver's follows it.
+            let wanted = self.sup.status().courtesy.hold_awake;
+            if wanted == self.awake_asked {
+                return;
+            }
+            self.awake_asked = wanted;
+            let report = match (wanted, self.grants_awake) {
+                (false, _) => AwakeHold::Released,
+                (true, true) => AwakeHold::Held,
+                (true, false) => AwakeHold::Refused {
+                    why: "refused by the simulated OS".to_string(),
+                },
+            };
+            self.sup.handle_event(self.now, Event::AwakeHold(report));
+        }
+    }
+
+    fn carry_out_actions(&mut self) {
         while let Some(action) = self.sup.poll_action() {
             self.records.push(Record {
                 at: self.elapsed(),

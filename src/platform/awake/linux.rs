@@ -1,28 +1,40 @@
 //! Linux: a logind idle inhibitor in *block* mode, held while the supervisor says so.
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use zbus::{Connection, OwnedFd};
 
 use super::{WHO, WHY};
+use crate::model::AwakeHold;
 use crate::platform::logind::{connect, LOGIND, MANAGER, MANAGER_PATH};
 
 /// See [`super::follow`].
-pub fn follow(mut hold: watch::Receiver<bool>) {
+pub fn follow(mut hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>) {
     tokio::spawn(async move {
         let mut conn: Option<Connection> = None;
         let mut inhibitor: Option<OwnedFd> = None;
         loop {
             let wanted = *hold.borrow_and_update();
-            if !wanted {
+            let report = if !wanted {
                 // Closing the descriptor is the release.
-                inhibitor = None;
+                inhibitor.take().map(|_| AwakeHold::Released)
             } else if inhibitor.is_none() {
-                if conn.is_none() {
-                    // No bus: nothing to hold, silently, as the sleep watcher does.
-                    conn = connect().await.ok();
+                match take(&mut conn).await {
+                    Ok(fd) => {
+                        inhibitor = Some(fd);
+                        Some(AwakeHold::Held)
+                    }
+                    Err(error) => {
+                        // A connection that failed may be dead: made again next time.
+                        conn = None;
+                        Some(report_of(&error))
+                    }
                 }
-                if let Some(conn) = &conn {
-                    inhibitor = inhibit_idle(conn).await.ok();
+            } else {
+                None
+            };
+            if let Some(report) = report {
+                if held.send(report).is_err() {
+                    return;
                 }
             }
             if hold.changed().await.is_err() {
@@ -30,6 +42,46 @@ pub fn follow(mut hold: watch::Receiver<bool>) {
             }
         }
     });
+}
+
+/// Takes the inhibitor, connecting first if need be.
+async fn take(conn: &mut Option<Connection>) -> zbus::Result<OwnedFd> {
+    let bus = match conn {
+        Some(bus) => bus.clone(),
+        None => {
+            let bus = connect().await?;
+            *conn = Some(bus.clone());
+            bus
+        }
+    };
+    inhibit_idle(&bus).await
+}
+
+/// No bus or no logind: nothing here can hold it (said nowhere, as for the sleep watcher);
+/// anything else is a refusal worth a line in the log.
+fn report_of(error: &zbus::Error) -> AwakeHold {
+    match error {
+        zbus::Error::MethodError(name, _, _)
+            if matches!(
+                name.as_str(),
+                "org.freedesktop.DBus.Error.ServiceUnknown"
+                    | "org.freedesktop.DBus.Error.NameHasNoOwner"
+            ) =>
+        {
+            AwakeHold::Unavailable
+        }
+        zbus::Error::InputOutput(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            AwakeHold::Unavailable
+        }
+        other => AwakeHold::Refused {
+            why: other.to_string(),
+        },
+    }
 }
 
 /// `Inhibit("idle", who, why, "block")`: held until the returned descriptor is dropped.
