@@ -426,7 +426,7 @@ impl Platform for FakePlatform {
         });
     }
 
-    fn watch_thermal(&self, states: mpsc::UnboundedSender<ThermalState>) {
+    fn watch_thermal(&self, _every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
         lock(&self.world).thermal = Some(states);
     }
 

@@ -229,7 +229,7 @@ pub async fn run<P: Platform>(
     let (held_tx, mut held_rx) = mpsc::unbounded_channel::<AwakeHold>();
     platform.hold_awake(awake_rx, held_tx);
     let (thermal_tx, mut thermal_rx) = mpsc::unbounded_channel::<ThermalState>();
-    platform.watch_thermal(thermal_tx);
+    platform.watch_thermal(machine::WATCH_EVERY, thermal_tx);
     // Read only when "only when idle" is on: otherwise nobody needs the answer.
     let (idle_tx, mut idle_rx) = mpsc::unbounded_channel::<IdleReading>();
     if watch_user_idle {

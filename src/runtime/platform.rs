@@ -133,9 +133,10 @@ pub trait Platform: Send + Sync + 'static {
     /// of each change.
     fn hold_awake(&self, hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>);
 
-    /// Sends the machine's thermal state at start and on each change, until the receiver goes
-    /// away; nothing where the OS reports none (Linux).
-    fn watch_thermal(&self, states: mpsc::UnboundedSender<ThermalState>);
+    /// Sends the machine's thermal state at start and on each change (looked at every `every`
+    /// besides any change notification), until the receiver goes away; nothing where the OS
+    /// reports none (Linux).
+    fn watch_thermal(&self, every: Duration, states: mpsc::UnboundedSender<ThermalState>);
 
     /// Sends, every `every` until the receiver goes away, how long ago the user last used the
     /// keyboard or mouse, as the OS could tell. Each reading is in-process or a D-Bus call: no
@@ -395,8 +396,8 @@ impl Platform for SystemPlatform {
         crate::platform::awake::follow(hold, held);
     }
 
-    fn watch_thermal(&self, states: mpsc::UnboundedSender<ThermalState>) {
-        crate::platform::thermal::watch(states);
+    fn watch_thermal(&self, every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
+        crate::platform::thermal::watch(every, states);
     }
 
     fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {

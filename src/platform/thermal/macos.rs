@@ -1,6 +1,7 @@
 //! macOS: `NSProcessInfo.thermalState` and its change notification.
 
 use std::ptr::NonNull;
+use std::time::Duration;
 
 use block2::RcBlock;
 use objc2_foundation::{
@@ -9,11 +10,11 @@ use objc2_foundation::{
 };
 use tokio::sync::mpsc;
 
-use super::{thermal_state_from_raw, READ_EVERY};
+use super::thermal_state_from_raw;
 use crate::model::ThermalState;
 
 /// See [`super::watch`].
-pub fn watch(states: mpsc::UnboundedSender<ThermalState>) {
+pub fn watch(every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
     let notified = states.clone();
     let on_change = RcBlock::new(move |_: NonNull<NSNotification>| {
         let _ = notified.send(read());
@@ -43,12 +44,16 @@ pub fn watch(states: mpsc::UnboundedSender<ThermalState>) {
                     return;
                 }
             }
-            tokio::time::sleep(READ_EVERY).await;
+            tokio::time::sleep(every).await;
         }
     });
 }
 
-/// The thermal state now.
+/// The thermal state now. In a pool of its own: this runs on tokio's threads and the
+/// notification's, which have none, so an autoreleased `NSProcessInfo` would otherwise leak at
+/// every read.
 fn read() -> ThermalState {
-    thermal_state_from_raw(NSProcessInfo::processInfo().thermalState().0)
+    objc2::rc::autoreleasepool(|_| {
+        thermal_state_from_raw(NSProcessInfo::processInfo().thermalState().0)
+    })
 }

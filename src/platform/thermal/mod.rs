@@ -3,8 +3,9 @@
 //!
 //! - macOS ([`macos`]): `NSProcessInfo.processInfo.thermalState`, in-process, sent at start, on
 //!   `NSProcessInfoThermalStateDidChangeNotification` and, in case that notification does not
-//!   reach a process without a run loop (the headless daemon), on a read every
-//!   [`READ_EVERY`] that sends only a change. A property read: no process, no IO.
+//!   reach a process without a run loop (the headless daemon), on a read at the pace the
+//!   driver gives (its machine watcher's) that sends only a change. A property read: no
+//!   process, no IO.
 //! - Linux and the rest: nothing is reported (no requirement to read thermal zones, whose
 //!   meaning differs per machine), so the heat rule never pauses there and `status` says "not
 //!   reported here". Tests feed the rule through the fake platform.
@@ -18,16 +19,13 @@ use crate::model::ThermalState;
 #[cfg(target_os = "macos")]
 mod macos;
 
-/// How often the state is read besides the change notification (the power tick's pace).
-pub const READ_EVERY: Duration = Duration::from_secs(5);
-
-/// Sends the thermal state at start and on each change, until the receiver goes away; sends
-/// nothing where the OS reports none.
-pub fn watch(states: mpsc::UnboundedSender<ThermalState>) {
+/// Sends the thermal state at start and on each change (looked at every `every` besides the
+/// change notification), until the receiver goes away; sends nothing where the OS reports none.
+pub fn watch(every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
     #[cfg(target_os = "macos")]
-    macos::watch(states);
+    macos::watch(every, states);
     #[cfg(not(target_os = "macos"))]
-    drop(states);
+    drop((every, states));
 }
 
 /// `NSProcessInfoThermalState`'s raw value (0 nominal, 1 fair, 2 serious, 3 critical) as a
