@@ -562,3 +562,21 @@ async fn only_when_idle_joins_after_the_user_left_and_leaves_when_they_return() 
     assert_eq!(h.now().map(|s| s.courtesy.idle_unsupported), Some(true));
     h.stop().await;
 }
+
+/// The fake's hold, like the real ones, is let go when its sender goes away (the driver ends):
+/// a test that only looked at the last change would otherwise see it held forever.
+#[tokio::test(start_paused = true)]
+async fn the_fake_hold_is_released_when_its_sender_goes_away() {
+    use bittrader_worker::model::AwakeHold;
+    use bittrader_worker::runtime::platform::Platform;
+    let world = FakePlatform::new();
+    let (hold, follow) = watch::channel(false);
+    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+    world.hold_awake(follow, reports_tx);
+    hold.send_replace(true);
+    assert_eq!(reports.recv().await, Some(AwakeHold::Held));
+    assert!(world.awake_held());
+    drop(hold);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(!world.awake_held(), "released with the sender");
+}

@@ -106,14 +106,36 @@ proptest! {
         let mut hot = false;
         let mut last_thermal = ThermalState::Nominal;
         let mut paused = false;
+        // The last power reading said mains (none yet counts as mains).
+        let mut on_ac = true;
+        // "Only when idle" (300 s), as this test understands its readings: when the user
+        // counts as away (`None`: no reading yet, so not known to be away), whether nothing can
+        // tell here, and whether a Resume during the hold overrides it until they are away.
+        let away_after = Duration::from_secs(300);
+        let mut away_from: Option<Duration> = None;
+        let mut idle_unsupported = false;
+        let mut idle_overridden = false;
         // When the last sleep was announced and not yet woken from.
         let mut asleep_since: Option<Duration> = None;
         for step in steps {
+            if away_from.is_some_and(|at| sim.elapsed() >= at) {
+                idle_overridden = false;
+            }
+            let present = !idle_unsupported && away_from.is_none_or(|at| sim.elapsed() < at);
             match step {
                 Step::HeadUp => sim.head_up = true,
                 Step::HeadDown => sim.head_up = false,
                 Step::Pause => { paused = true; sim.user(UserCommand::Pause) }
-                Step::Resume => { paused = false; hot = false; sim.user(UserCommand::Resume) }
+                Step::Resume => {
+                    // A Resume of the user's own pause answers only that pause: a heat or
+                    // presence pause that began under it stays.
+                    if !paused {
+                        hot = false;
+                        idle_overridden |= present;
+                    }
+                    paused = false;
+                    sim.user(UserCommand::Resume)
+                }
                 Step::SetCpus(n) => sim.user(UserCommand::SetCpus(n)),
                 Step::NetworkChanged => sim.event(Event::NetworkChanged),
                 Step::Tailscale(vouches) => {
@@ -123,10 +145,13 @@ proptest! {
                         TailscaleCheck::Problem { problem: TailscaleProblem::Stopped }
                     }
                 }
-                Step::Power(on_ac, percent) => sim.event(Event::Power(PowerSnapshot {
-                    on_ac,
-                    battery: Some(Battery { percent, state: ChargeState::Unknown }),
-                })),
+                Step::Power(ac, percent) => {
+                    on_ac = ac;
+                    sim.event(Event::Power(PowerSnapshot {
+                        on_ac: ac,
+                        battery: Some(Battery { percent, state: ChargeState::Unknown }),
+                    }))
+                }
                 Step::Sleep => { asleep_since = Some(sim.elapsed()); sim.event(Event::WillSleep) }
                 Step::Wake(slept_secs) => { asleep_since = None; sim.event(Event::Woke { slept_secs }) }
                 Step::SleepMeasured(slept_secs) => sim.event(Event::SleepMeasured { slept_secs }),
@@ -137,7 +162,27 @@ proptest! {
                     last_thermal = state;
                     sim.event(Event::Thermal(state));
                 }
-                Step::UserIdle(reading) => sim.event(Event::UserIdle(reading)),
+                Step::UserIdle(reading) => {
+                    let now = sim.elapsed();
+                    match reading {
+                        IdleReading::Idle(idle) => {
+                            idle_unsupported = false;
+                            away_from = Some(now + away_after.saturating_sub(idle));
+                        }
+                        // In use.
+                        IdleReading::HintNeverSet => {
+                            idle_unsupported = false;
+                            away_from = Some(now + away_after);
+                        }
+                        // Says nothing new.
+                        IdleReading::ReadFailed => {}
+                        IdleReading::NoSession => {
+                            idle_unsupported = true;
+                            away_from = None;
+                        }
+                    }
+                    sim.event(Event::UserIdle(reading))
+                }
                 Step::WorkerDies(failure) => {
                     if sim.worker.take().is_some() {
                         sim.event(Event::WorkerExited(WorkerExit { code: Some(1), failure }));
@@ -155,6 +200,15 @@ proptest! {
                     if let Some(since) = asleep_since {
                         prop_assert!(starts().all(|r| r.at >= since + SLEEP_CANCELLED_AFTER));
                     }
+                    // Never a start while the user is (or may be) at the machine under "only
+                    // when idle", unless they resumed during the hold.
+                    if !idle_unsupported && !idle_overridden {
+                        let held_until = away_from.unwrap_or(Duration::MAX);
+                        prop_assert!(
+                            starts().all(|r| r.at >= held_until),
+                            "a start while the user is present (away from {:?})", away_from
+                        );
+                    }
                 }
             }
             // At most one worker, ever.
@@ -166,10 +220,16 @@ proptest! {
             if paused {
                 prop_assert!(matches!(sim.phase(), Phase::Paused | Phase::Stopping));
             }
-            // The machine is kept awake only while connected.
+            // The machine is kept awake only while a worker that joined is there, on mains
+            // (`on_power`), not paused by the user, not going to sleep (a sleep announced and
+            // not come after a minute was cancelled): this test's own view of
+            // the world, not the supervisor's phase.
             let status = sim.sup.status();
             if status.courtesy.keeping_awake {
-                prop_assert_eq!(status.phase, Phase::Connected);
+                prop_assert!(sim.worker.is_some() && sim.joined == sim.worker);
+                let awake = asleep_since
+                    .is_none_or(|since| sim.elapsed() >= since + SLEEP_CANCELLED_AFTER);
+                prop_assert!(on_ac && !paused && awake);
             }
         }
 

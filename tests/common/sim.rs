@@ -57,6 +57,8 @@ pub struct Sim {
     pub crash_after: Option<(Duration, Option<WorkerFailure>)>,
     /// The live worker's generation, when one exists.
     pub worker: Option<u64>,
+    /// The generation of the last worker that joined.
+    pub joined: Option<u64>,
     pub workers_started: u64,
     /// Set when a start was issued while a worker existed: the invariant we never want broken.
     pub double_start: bool,
@@ -91,6 +93,7 @@ impl Sim {
             drain_takes: Some(Duration::from_secs(8)),
             drained_at: None,
             worker: None,
+            joined: None,
             workers_started: 0,
             double_start: false,
             records: Vec::new(),
@@ -220,6 +223,7 @@ impl Sim {
             }
             WorldEvent::WorkerJoins(generation) => {
                 if self.worker == Some(generation) {
+                    self.joined = Some(generation);
                     self.event(Event::WorkerJoined);
                 }
             }
