@@ -205,7 +205,10 @@ pub fn summary_in(lang: Lang, status: &Status) -> String {
             None => "Error".to_string(),
         },
         Phase::ShuttingDown => "Shutting down".to_string(),
-        Phase::Draining => "Finishing the running tasks, then pausing".to_string(),
+        Phase::Draining => format!(
+            "Finishing the running tasks, then pausing{}",
+            keeping_awake_words(Lang::En, status)
+        ),
     }
 }
 
@@ -243,11 +246,15 @@ fn summary_es(status: &Status) -> String {
             None => "Error".to_string(),
         },
         Phase::ShuttingDown => "Cerrando".to_string(),
-        Phase::Draining => "Terminando las tareas en curso; luego, pausa".to_string(),
+        Phase::Draining => format!(
+            "Terminando las tareas en curso; luego, pausa{}",
+            keeping_awake_words(Lang::Es, status)
+        ),
     }
 }
 
-/// The end of the connected line while idle sleep is held off (`keep_awake`), else nothing.
+/// The end of the connected (or draining) line while idle sleep is held off (`keep_awake`),
+/// else nothing.
 fn keeping_awake_words(lang: Lang, status: &Status) -> &'static str {
     match (lang, status.courtesy.keeping_awake) {
         (_, false) => "",

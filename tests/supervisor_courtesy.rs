@@ -63,13 +63,33 @@ fn awake_is_held_exactly_while_connected_on_power() {
     sim.event(on_mains());
     assert!(keeping_awake(&sim));
 
-    // Paused after the current tasks: released as soon as the drain begins.
+    // Paused after the current tasks: held while they finish (an idle sleep would cut the
+    // drain short and lose them), released once the worker leaves.
+    sim.drain_takes = Some(secs(60));
     sim.user(UserCommand::PauseAfterTasks);
     assert_eq!(sim.phase(), Phase::Draining);
-    assert!(!keeping_awake(&sim));
+    assert!(keeping_awake(&sim));
+    sim.run_for(secs(50));
+    assert_eq!(sim.phase(), Phase::Draining);
+    assert!(keeping_awake(&sim));
     sim.run_for(secs(30));
     assert_eq!(sim.phase(), Phase::Paused);
     assert!(!keeping_awake(&sim));
+    // On battery during a drain: released (the setting is "on power").
+    sim.user(UserCommand::Resume);
+    sim.run_for(secs(10));
+    sim.user(UserCommand::PauseAfterTasks);
+    assert!(keeping_awake(&sim));
+    sim.event(on_battery());
+    assert_eq!(sim.phase(), Phase::Draining);
+    assert!(!keeping_awake(&sim));
+    sim.event(on_mains());
+    assert!(keeping_awake(&sim));
+    // "Pause now" cuts the drain short: released at once.
+    sim.user(UserCommand::Pause);
+    assert!(!keeping_awake(&sim));
+    sim.run_for(secs(10));
+    sim.drain_takes = Some(secs(8));
     sim.user(UserCommand::Resume);
     sim.run_for(secs(10));
     assert!(keeping_awake(&sim));

@@ -11,13 +11,17 @@ use std::time::{Duration, Instant};
 use super::settings::{THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX};
 use crate::model::{IdleReading, KeepAwake, PauseAtThermal, PowerSnapshot, ThermalState};
 
-/// Whether idle sleep is held off now: only while the worker is part of the cluster
-/// (`connected`: not paused, draining, starting, disconnected or asleep), and with
-/// [`KeepAwake::OnPower`] only on mains. Power not read yet counts as mains, as a reading
-/// that fails does ([`crate::model::POWER_UNKNOWN`]).
-pub fn keep_awake(policy: KeepAwake, connected: bool, power: Option<PowerSnapshot>) -> bool {
+/// Whether idle sleep is held off now: only while the worker is part of the cluster or
+/// finishing its tasks there (`working`: connected or draining; not paused, starting,
+/// disconnected or asleep), and with [`KeepAwake::OnPower`] only on mains. Power not read yet
+/// counts as mains, as a reading that fails does ([`crate::model::POWER_UNKNOWN`]).
+///
+/// Draining counts: "Pause after the current tasks" exists to let them finish, and an idle
+/// sleep in the middle would cut the drain short and lose them. A drain ends by its deadline
+/// at the latest (ten minutes for the user's, one for heat or the user's return).
+pub fn keep_awake(policy: KeepAwake, working: bool, power: Option<PowerSnapshot>) -> bool {
     let on_power = power.is_none_or(|p| p.on_ac);
-    connected
+    working
         && match policy {
             KeepAwake::Always => true,
             KeepAwake::OnPower => on_power,

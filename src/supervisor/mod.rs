@@ -389,11 +389,8 @@ impl Supervisor {
     /// What the courtesy rules are set to and do now.
     fn courtesy_status(&self, phase: Phase) -> CourtesyStatus {
         let policy = &self.settings.courtesy;
-        let hold_awake = courtesy::keep_awake(
-            policy.keep_awake,
-            phase == Phase::Connected,
-            self.laptop.power,
-        );
+        let working = matches!(phase, Phase::Connected | Phase::Draining);
+        let hold_awake = courtesy::keep_awake(policy.keep_awake, working, self.laptop.power);
         CourtesyStatus {
             keep_awake: policy.keep_awake,
             hold_awake,
