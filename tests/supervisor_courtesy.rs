@@ -271,6 +271,14 @@ fn the_heat_pause_never_lifts_the_users_pause_and_a_resume_wins_until_it_cools()
     sim.event(Event::Thermal(ThermalState::Fair));
     sim.event(Event::Thermal(ThermalState::Serious));
     assert_eq!(sim.phase(), Phase::Draining);
+
+    // A Resume at `serious` does not cover `critical`.
+    sim.run_for(secs(60));
+    sim.user(UserCommand::Resume);
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    sim.event(Event::Thermal(ThermalState::Critical));
+    assert_eq!(sim.phase(), Phase::Draining, "hotter than the user saw");
 }
 
 fn idle(secs_ago: u64) -> Event {

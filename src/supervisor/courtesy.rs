@@ -43,9 +43,10 @@ pub struct Heat {
     pub paused: bool,
     /// The pause was notified: its end will be too (one notification each way).
     pub notified: bool,
-    /// The user resumed during a heat pause: honoured until the machine is below the limit
-    /// again (a new rise pauses anew).
-    overridden: bool,
+    /// The user resumed during a heat pause, at this state: honoured until the machine is
+    /// below the limit again (a new rise pauses anew) or hotter than the user saw (a Resume at
+    /// `serious` does not cover `critical`).
+    overridden: Option<ThermalState>,
     /// When the last heat pause ended by cooling down.
     last_ended: Option<Instant>,
     /// How many heat pauses in a row began within [`THERMAL_REPEAT_WINDOW`] of the previous
@@ -79,13 +80,13 @@ impl Heat {
             self.paused = false;
             return HeatStep::CancelCoolDown;
         };
-        if state < threshold {
-            self.overridden = false;
+        if state < threshold || self.overridden.is_some_and(|at| state > at) {
+            self.overridden = None;
         }
         if state >= threshold {
             if self.paused {
                 HeatStep::CancelCoolDown
-            } else if self.overridden {
+            } else if self.overridden.is_some() {
                 HeatStep::Nothing
             } else {
                 self.paused = true;
@@ -132,7 +133,7 @@ impl Heat {
         self.notified = false;
         self.overridden = limit
             .threshold()
-            .is_some_and(|threshold| self.state.is_some_and(|state| state >= threshold));
+            .and_then(|threshold| self.state.filter(|state| *state >= threshold));
         true
     }
 }
@@ -303,7 +304,30 @@ mod tests {
             "a new rise"
         );
 
+        // A Resume at `serious` does not cover `critical`: hotter than the user saw pauses.
+        assert_eq!(
+            heat.on_reading(t0, limit, Critical),
+            HeatStep::CancelCoolDown
+        );
+        heat.user_resumed(limit);
+        assert!(!heat.paused);
+        heat.on_reading(t0, limit, Fair);
+        assert_eq!(heat.on_reading(t0, limit, Serious), HeatStep::Pause);
+        heat.user_resumed(limit);
+        assert_eq!(heat.on_reading(t0, limit, Serious), HeatStep::Nothing);
+        assert_eq!(
+            heat.on_reading(t0, limit, Critical),
+            HeatStep::Pause,
+            "hotter than when the user resumed"
+        );
+        heat.user_resumed(limit);
+        assert_eq!(heat.on_reading(t0, limit, Serious), HeatStep::Nothing);
+        assert_eq!(heat.on_reading(t0, limit, Critical), HeatStep::Nothing);
+
         // A resume during the cool-down wait ends the pause early; the next rise pauses.
+        heat.on_reading(t0, limit, Serious);
+        heat.on_reading(t0, limit, Fair);
+        assert_eq!(heat.on_reading(t0, limit, Serious), HeatStep::Pause);
         assert_eq!(heat.on_reading(t0, limit, Nominal), HeatStep::StartCoolDown);
         heat.user_resumed(limit);
         assert!(!heat.paused);
