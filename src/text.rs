@@ -286,42 +286,86 @@ pub fn idle_hint_never_set_line(lang: Lang) -> String {
 
 /// The courtesy settings and what they do now, one line each, for `bittrader-worker status`.
 pub fn courtesy_lines(status: &Status) -> Vec<String> {
+    courtesy_lines_in(Lang::En, status)
+}
+
+/// [`courtesy_lines`] in `lang`.
+pub fn courtesy_lines_in(lang: Lang, status: &Status) -> Vec<String> {
     let courtesy = &status.courtesy;
-    let keep_awake = match courtesy.keep_awake {
-        KeepAwake::OnPower => "on power",
-        KeepAwake::Always => "always",
-        KeepAwake::Never => "never",
+    let es = lang == Lang::Es;
+    let keep_awake = match (lang, courtesy.keep_awake) {
+        (Lang::En, KeepAwake::OnPower) => "on power",
+        (Lang::En, KeepAwake::Always) => "always",
+        (Lang::En, KeepAwake::Never) => "never",
+        (Lang::Es, KeepAwake::OnPower) => "con corriente",
+        (Lang::Es, KeepAwake::Always) => "siempre",
+        (Lang::Es, KeepAwake::Never) => "nunca",
     };
-    let now = if courtesy.keeping_awake {
-        "holding idle sleep off now"
-    } else {
-        "not holding now"
+    let now = match (lang, courtesy.keeping_awake) {
+        (Lang::En, true) => "holding idle sleep off now",
+        (Lang::En, false) => "not holding now",
+        (Lang::Es, true) => "impide ahora el reposo por inactividad",
+        (Lang::Es, false) => "no lo impide ahora",
     };
-    let pause_at = match courtesy.pause_at_thermal {
-        PauseAtThermal::Serious => "serious",
-        PauseAtThermal::Critical => "critical",
-        PauseAtThermal::Never => "never",
+    let pause_at = match (lang, courtesy.pause_at_thermal) {
+        (Lang::En, PauseAtThermal::Serious) => "serious",
+        (Lang::En, PauseAtThermal::Critical) => "critical",
+        (Lang::En, PauseAtThermal::Never) => "never",
+        (Lang::Es, PauseAtThermal::Serious) => thermal_words(Lang::Es, ThermalState::Serious),
+        (Lang::Es, PauseAtThermal::Critical) => thermal_words(Lang::Es, ThermalState::Critical),
+        (Lang::Es, PauseAtThermal::Never) => "nunca",
     };
-    let thermal = courtesy
-        .thermal
-        .map_or("not reported here", |t| thermal_words(Lang::En, t));
-    let only_when_idle = match (courtesy.only_when_idle_minutes, courtesy.idle_unsupported) {
-        (None, _) => "only when idle off".to_string(),
-        (Some(minutes), false) if courtesy.idle_hint_never_set => format!(
+    let thermal = courtesy.thermal.map_or(
+        if es {
+            "no se indica aquí"
+        } else {
+            "not reported here"
+        },
+        |t| thermal_words(lang, t),
+    );
+    let only_when_idle = match (
+        lang,
+        courtesy.only_when_idle_minutes,
+        courtesy.idle_unsupported,
+    ) {
+        (Lang::En, None, _) => "only when idle off".to_string(),
+        (Lang::Es, None, _) => "solo en reposo desactivado".to_string(),
+        (Lang::En, Some(minutes), false) if courtesy.idle_hint_never_set => format!(
             "only when idle after {minutes} min: the desktop has not reported idleness yet, \
              counted as in use"
         ),
-        (Some(minutes), false) => format!("only when idle after {minutes} min without input"),
-        (Some(minutes), true) => format!(
+        (Lang::Es, Some(minutes), false) if courtesy.idle_hint_never_set => format!(
+            "solo en reposo tras {minutes} min: el escritorio aún no ha indicado reposo, se \
+             cuenta como en uso"
+        ),
+        (Lang::En, Some(minutes), false) => {
+            format!("only when idle after {minutes} min without input")
+        }
+        (Lang::Es, Some(minutes), false) => {
+            format!("solo en reposo tras {minutes} min sin teclado ni ratón")
+        }
+        (Lang::En, Some(minutes), true) => format!(
             "only when idle after {minutes} min: not supported here (this session reports no \
              idle time), contributing regardless"
         ),
+        (Lang::Es, Some(minutes), true) => format!(
+            "solo en reposo tras {minutes} min: no disponible aquí (esta sesión no indica el \
+             tiempo de reposo), contribuye igualmente"
+        ),
     };
-    vec![
-        format!("keep awake {keep_awake} ({now})"),
-        format!("pause at thermal {pause_at} (now {thermal})"),
-        only_when_idle,
-    ]
+    if es {
+        vec![
+            format!("mantener despierto: {keep_awake} ({now})"),
+            format!("pausa por temperatura: {pause_at} (ahora {thermal})"),
+            only_when_idle,
+        ]
+    } else {
+        vec![
+            format!("keep awake {keep_awake} ({now})"),
+            format!("pause at thermal {pause_at} (now {thermal})"),
+            only_when_idle,
+        ]
+    }
 }
 
 /// Why the supervisor paused by itself, and when it resumes.
@@ -1234,9 +1278,19 @@ mod tests {
         );
         paused.courtesy.idle_hint_never_set = true;
         assert!(courtesy_lines(&paused)[2].contains("counted as in use"));
+        assert!(courtesy_lines_in(Lang::Es, &paused)[2].contains("se cuenta como en uso"));
         paused.courtesy.idle_hint_never_set = false;
         paused.courtesy.idle_unsupported = true;
         assert!(courtesy_lines(&paused)[2].contains("not supported here"));
+        assert!(courtesy_lines_in(Lang::Es, &paused)[2].contains("no disponible aquí"));
+        assert_eq!(
+            courtesy_lines_in(Lang::Es, &status(Phase::Connected)),
+            vec![
+                "mantener despierto: con corriente (no lo impide ahora)",
+                "pausa por temperatura: alto (ahora no se indica aquí)",
+                "solo en reposo desactivado",
+            ]
+        );
         assert_eq!(
             courtesy_lines(&status(Phase::Connected))[2],
             "only when idle off"
