@@ -61,6 +61,19 @@ pub(crate) async fn connect() -> zbus::Result<Connection> {
     }
 }
 
+/// Whether `error` says logind is not there at all (no bus at the address, or nobody owns
+/// `org.freedesktop.login1` on it), rather than a glitch worth retrying or reporting.
+pub(crate) fn is_no_logind(error: &zbus::Error) -> bool {
+    match error {
+        zbus::Error::Connection(io, _) => io.kind() == std::io::ErrorKind::NotFound,
+        zbus::Error::FDO(fdo) => matches!(
+            **fdo,
+            zbus::fdo::Error::ServiceUnknown(_) | zbus::fdo::Error::NameHasNoOwner(_)
+        ),
+        _ => false,
+    }
+}
+
 /// Takes a delay inhibitor for sleep: held until the returned descriptor is dropped.
 async fn inhibit(conn: &Connection) -> zbus::Result<OwnedFd> {
     let reply = conn

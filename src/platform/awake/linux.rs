@@ -5,7 +5,7 @@ use zbus::{Connection, OwnedFd};
 
 use super::{WHO, WHY};
 use crate::model::AwakeHold;
-use crate::platform::logind::{connect, LOGIND, MANAGER, MANAGER_PATH};
+use crate::platform::logind::{connect, is_no_logind, LOGIND, MANAGER, MANAGER_PATH};
 
 /// See [`super::follow`].
 pub fn follow(mut hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>) {
@@ -60,27 +60,12 @@ async fn take(conn: &mut Option<Connection>) -> zbus::Result<OwnedFd> {
 /// No bus or no logind: nothing here can hold it (said nowhere, as for the sleep watcher);
 /// anything else is a refusal worth a line in the log.
 fn report_of(error: &zbus::Error) -> AwakeHold {
-    match error {
-        zbus::Error::MethodError(name, _, _)
-            if matches!(
-                name.as_str(),
-                "org.freedesktop.DBus.Error.ServiceUnknown"
-                    | "org.freedesktop.DBus.Error.NameHasNoOwner"
-            ) =>
-        {
-            AwakeHold::Unavailable
+    if is_no_logind(error) {
+        AwakeHold::Unavailable
+    } else {
+        AwakeHold::Refused {
+            why: error.to_string(),
         }
-        zbus::Error::InputOutput(io)
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            AwakeHold::Unavailable
-        }
-        other => AwakeHold::Refused {
-            why: other.to_string(),
-        },
     }
 }
 
@@ -98,4 +83,24 @@ async fn inhibit_idle(conn: &Connection) -> zbus::Result<OwnedFd> {
     // A close-on-exec duplicate, so that the worker started next does not inherit the hold.
     let fd: OwnedFd = reply.body().deserialize()?;
     Ok(fd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn no_bus_is_unavailable_and_said_nowhere() {
+        let no_bus = zbus::connection::Builder::address("unix:path=/nonexistent/bw-bus")
+            .build()
+            .await
+            .expect_err("no bus there");
+        assert_eq!(report_of(&no_bus), AwakeHold::Unavailable, "{no_bus:?}");
+        let nobody = zbus::Error::FDO(Box::new(zbus::fdo::Error::ServiceUnknown(
+            "org.freedesktop.login1".to_string(),
+        )));
+        assert_eq!(report_of(&nobody), AwakeHold::Unavailable);
+        let refused = zbus::Error::Failure("denied".to_string());
+        assert!(matches!(report_of(&refused), AwakeHold::Refused { .. }));
+    }
 }

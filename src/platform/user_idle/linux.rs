@@ -7,17 +7,11 @@ use zbus::{Connection, OwnedObjectPath, OwnedVariant};
 
 use super::{is_graphical_session_type, reading_from_hint};
 use crate::model::IdleReading;
-use crate::platform::logind::{connect, LOGIND, MANAGER, MANAGER_PATH};
+use crate::platform::logind::{connect, is_no_logind, LOGIND, MANAGER, MANAGER_PATH};
 
 const PROPERTIES: &str = "org.freedesktop.DBus.Properties";
 const USER: &str = "org.freedesktop.login1.User";
 const SESSION: &str = "org.freedesktop.login1.Session";
-
-/// The D-Bus errors that mean logind is not there at all (rather than a glitch).
-const NO_LOGIND: [&str; 2] = [
-    "org.freedesktop.DBus.Error.ServiceUnknown",
-    "org.freedesktop.DBus.Error.NameHasNoOwner",
-];
 
 /// What is kept between readings: the connection and the graphical session, found once and
 /// again after any error.
@@ -101,25 +95,16 @@ async fn graphical_session(conn: &Connection) -> zbus::Result<Option<OwnedObject
 /// What a failed reading says: logind is not there (no bus, nobody owns its name, no such
 /// user: not logged in through logind), or a glitch that says nothing new.
 fn reading_from_error(error: &zbus::Error) -> IdleReading {
-    match error {
-        zbus::Error::MethodError(name, _, _) if NO_LOGIND.contains(&name.as_str()) => {
-            IdleReading::NoSession
-        }
-        zbus::Error::MethodError(name, _, _)
-            if name.as_str() == "org.freedesktop.login1.NoSuchUser" =>
-        {
-            IdleReading::NoSession
-        }
-        // No bus at that address: no logind here.
-        zbus::Error::InputOutput(io)
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            IdleReading::NoSession
-        }
-        _ => IdleReading::ReadFailed,
+    let no_such_user = matches!(
+        error,
+        zbus::Error::MethodError(name, _, _) if name.as_str() == "org.freedesktop.login1.NoSuchUser"
+    );
+    if is_no_logind(error) || no_such_user {
+        IdleReading::NoSession
+    } else {
+        // A bus that refuses the connection (one restarting), a timeout, a session object gone:
+        // a glitch.
+        IdleReading::ReadFailed
     }
 }
 
@@ -150,4 +135,30 @@ where
 /// CLOCK_MONOTONIC now, the clock logind's `IdleSinceHintMonotonic` is on.
 fn monotonic_now() -> Duration {
     crate::platform::clock::monotonic_now().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn no_bus_is_no_session_and_a_glitch_is_a_failed_read() {
+        let no_bus = zbus::connection::Builder::address("unix:path=/nonexistent/bw-bus")
+            .build()
+            .await
+            .expect_err("no bus there");
+        assert_eq!(
+            reading_from_error(&no_bus),
+            IdleReading::NoSession,
+            "{no_bus:?}"
+        );
+        let glitch = zbus::Error::InputOutput(std::sync::Arc::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        assert_eq!(reading_from_error(&glitch), IdleReading::ReadFailed);
+        let no_logind = zbus::Error::FDO(Box::new(zbus::fdo::Error::ServiceUnknown(
+            "org.freedesktop.login1".to_string(),
+        )));
+        assert_eq!(reading_from_error(&no_logind), IdleReading::NoSession);
+    }
 }
