@@ -146,6 +146,8 @@ struct FakeLogind {
     failing: Arc<AtomicBool>,
     /// How many `GetUser` calls were answered (the session is looked up once, not per read).
     get_user_calls: Arc<AtomicUsize>,
+    /// While set, `Inhibit("idle", …)` is refused (as a polkit policy may).
+    refuse_idle: Arc<AtomicBool>,
 }
 
 /// The fake user's object and its graphical session's.
@@ -165,6 +167,7 @@ impl FakeLogind {
         let session_type = Arc::new(Mutex::new("wayland".to_string()));
         let failing = Arc::new(AtomicBool::new(false));
         let get_user_calls = Arc::new(AtomicUsize::new(0));
+        let refuse_idle = Arc::new(AtomicBool::new(false));
         let conn = rt.block_on(async {
             let conn = zbus::connection::Builder::address(bus.address.as_str())
                 .build()
@@ -180,6 +183,7 @@ impl FakeLogind {
             let kind = session_type.clone();
             let fail = failing.clone();
             let user_calls = get_user_calls.clone();
+            let refuse = refuse_idle.clone();
             tokio::spawn(async move {
                 while let Some(Ok(message)) = calls.next().await {
                     let header = message.header();
@@ -227,6 +231,17 @@ impl FakeLogind {
                     }
                     let args: (String, String, String, String) =
                         message.body().deserialize().expect("Inhibit(ssss)");
+                    if args.0 == "idle" && refuse.load(Ordering::SeqCst) {
+                        served
+                            .reply_error(
+                                &header,
+                                "org.freedesktop.DBus.Error.AccessDenied",
+                                &"Permission denied",
+                            )
+                            .await
+                            .expect("refuse Inhibit");
+                        continue;
+                    }
                     let (read_end, write_end) =
                         nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).expect("pipe");
                     served
@@ -250,6 +265,7 @@ impl FakeLogind {
             session_type,
             failing,
             get_user_calls,
+            refuse_idle,
         }
     }
 
@@ -522,6 +538,52 @@ fn keep_awake_holds_idle_sleep_off_exactly_while_connected_on_power() {
     home.wait_until("an idle inhibitor on mains", secs(1), || {
         logind.held("idle")
     });
+}
+
+#[test]
+fn a_refused_idle_inhibitor_is_not_claimed_and_is_logged_once() {
+    let bus = Bus::start();
+    let logind = FakeLogind::start(&bus);
+    logind.refuse_idle.store(true, Ordering::SeqCst);
+    let power = PowerSupply::on_mains();
+    let home = home("join");
+    let mut command = home.command(&["daemon"]);
+    command
+        .env("BITTRADER_LOGIND_BUS", &bus.address)
+        .env("BITTRADER_POWER_SUPPLY_DIR", power.dir.path());
+    let _daemon = home.spawn("the daemon", command, "daemon.out");
+    let connected = |s: &Value| phase_of(s) == "connected" && worker_pid(s).is_some();
+
+    // Wanted (connected on mains) but refused: the status does not claim it.
+    home.wait_status("wanted", secs(15), |s| {
+        connected(s) && s["status"]["courtesy"]["hold_awake"] == true
+    });
+    thread::sleep(secs(1));
+    let status = home.status().expect("status");
+    assert_eq!(
+        status["status"]["courtesy"]["keeping_awake"], false,
+        "{status}"
+    );
+    assert!(
+        status["summary"]
+            .as_str()
+            .is_some_and(|s| !s.contains("awake")),
+        "{status}"
+    );
+    assert_eq!(logind.inhibit_count("idle"), 0);
+
+    // Asked again at the next connect: still refused, still one line in the log.
+    assert!(home.cli(&["pause"]).status.success());
+    assert!(home.cli(&["resume"]).status.success());
+    home.wait_status("connected again", secs(15), connected);
+    thread::sleep(secs(1));
+    let log = home.read("worker.log");
+    assert_eq!(
+        log.matches("refused to hold idle sleep off").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("Permission denied"), "{log}");
 }
 
 /// CLOCK_MONOTONIC now, the clock logind stamps its idle hints on.
