@@ -420,6 +420,30 @@ fn a_resume_of_the_users_own_pause_leaves_a_heat_or_presence_pause_that_began_un
         Some(AutoPause::UserPresent { away_minutes: 5 })
     );
     assert_eq!(sim.starts().len(), 1, "no join under the user's hands");
+
+    // And with the battery running low under the user's pause.
+    let mut sim = Sim::new(Settings::for_machine(true));
+    sim.event(on_mains());
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    sim.user(UserCommand::Pause);
+    sim.run_for(secs(5));
+    sim.event(Event::Power(PowerSnapshot {
+        on_ac: false,
+        battery: Some(Battery {
+            percent: 5,
+            state: ChargeState::Discharging,
+        }),
+    }));
+    sim.user(UserCommand::Resume);
+    sim.run_for(secs(30));
+    let status = sim.sup.status();
+    assert_eq!(status.phase, Phase::Paused);
+    assert!(
+        matches!(status.auto_pause, Some(AutoPause::LowBattery { .. })),
+        "{status:?}"
+    );
+    assert_eq!(sim.starts().len(), 1, "no join on an empty battery");
 }
 
 #[test]
