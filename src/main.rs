@@ -209,6 +209,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             words.desktop
                         }
                     );
+                    for line in bittrader_worker::text::courtesy_lines(status) {
+                        println!("{line}");
+                    }
                 }
                 println!("{} {}", words.log, report.log_file);
             }

@@ -4,7 +4,8 @@
 //! cluster with 10 CPUs`): one line per change of state, never one per probe.
 
 use crate::model::{
-    AutoPause, Fault, LogNote, Notice, Phase, Status, TailscaleProblem, Unreachable, WorkerFailure,
+    AutoPause, Fault, KeepAwake, LogNote, Notice, PauseAtThermal, Phase, Status, TailscaleProblem,
+    ThermalState, Unreachable, WorkerFailure,
 };
 
 /// The language of everything the user reads: the menu, the tooltip, the notifications,
@@ -195,7 +196,11 @@ pub fn summary_in(lang: Lang, status: &Status) -> String {
     match status.phase {
         Phase::Checking => format!("Checking whether the head {head} is reachable"),
         Phase::Starting => format!("Joining {head} with {}", cpu_count(cpus)),
-        Phase::Connected => format!("Connected to {head} · {}", cpu_count(cpus)),
+        Phase::Connected => format!(
+            "Connected to {head} · {}{}",
+            cpu_count(cpus),
+            keeping_awake_words(Lang::En, status)
+        ),
         Phase::Disconnecting => {
             format!("Head unreachable — {why} · keeping the worker for a moment")
         }
@@ -211,7 +216,10 @@ pub fn summary_in(lang: Lang, status: &Status) -> String {
             None => "Error".to_string(),
         },
         Phase::ShuttingDown => "Shutting down".to_string(),
-        Phase::Draining => "Finishing the running tasks, then pausing".to_string(),
+        Phase::Draining => format!(
+            "Finishing the running tasks, then pausing{}",
+            keeping_awake_words(Lang::En, status)
+        ),
     }
 }
 
@@ -229,7 +237,11 @@ fn summary_es(status: &Status) -> String {
     match status.phase {
         Phase::Checking => format!("Comprobando si el head {head} responde"),
         Phase::Starting => format!("Uniéndose a {head} con {}", cpu_count(cpus)),
-        Phase::Connected => format!("Conectado a {head} · {}", cpu_count(cpus)),
+        Phase::Connected => format!(
+            "Conectado a {head} · {}{}",
+            cpu_count(cpus),
+            keeping_awake_words(Lang::Es, status)
+        ),
         Phase::Disconnecting => {
             format!("Head inalcanzable — {why} · se mantiene el worker un momento")
         }
@@ -245,7 +257,125 @@ fn summary_es(status: &Status) -> String {
             None => "Error".to_string(),
         },
         Phase::ShuttingDown => "Cerrando".to_string(),
-        Phase::Draining => "Terminando las tareas en curso; luego, pausa".to_string(),
+        Phase::Draining => format!(
+            "Terminando las tareas en curso; luego, pausa{}",
+            keeping_awake_words(Lang::Es, status)
+        ),
+    }
+}
+
+/// The end of the connected (or draining) line while idle sleep is held off (`keep_awake`),
+/// else nothing.
+fn keeping_awake_words(lang: Lang, status: &Status) -> &'static str {
+    match (lang, status.courtesy.keeping_awake) {
+        (_, false) => "",
+        (Lang::En, true) => " · keeping this computer awake",
+        (Lang::Es, true) => " · mantiene el equipo despierto",
+    }
+}
+
+/// The menu's line when "only when idle" is on but this machine cannot tell idleness.
+pub fn idle_unsupported_line(lang: Lang) -> String {
+    match lang {
+        Lang::En => "Only when idle: this computer cannot tell — contributing regardless",
+        Lang::Es => "Solo en reposo: este equipo no lo indica — contribuye igualmente",
+    }
+    .to_string()
+}
+
+/// The menu's line when "only when idle" holds the worker back because the desktop has not
+/// reported idleness since the session began (logind's hint never set).
+pub fn idle_hint_never_set_line(lang: Lang) -> String {
+    match lang {
+        Lang::En => "Only when idle: the desktop has not reported idleness yet — counted as in use",
+        Lang::Es => {
+            "Solo en reposo: el escritorio aún no ha indicado reposo — se cuenta como en uso"
+        }
+    }
+    .to_string()
+}
+
+/// The courtesy settings and what they do now, one line each, for `bittrader-worker status`.
+pub fn courtesy_lines(status: &Status) -> Vec<String> {
+    courtesy_lines_in(Lang::En, status)
+}
+
+/// [`courtesy_lines`] in `lang`.
+pub fn courtesy_lines_in(lang: Lang, status: &Status) -> Vec<String> {
+    let courtesy = &status.courtesy;
+    let es = lang == Lang::Es;
+    let keep_awake = match (lang, courtesy.keep_awake) {
+        (Lang::En, KeepAwake::OnPower) => "on power",
+        (Lang::En, KeepAwake::Always) => "always",
+        (Lang::En, KeepAwake::Never) => "never",
+        (Lang::Es, KeepAwake::OnPower) => "con corriente",
+        (Lang::Es, KeepAwake::Always) => "siempre",
+        (Lang::Es, KeepAwake::Never) => "nunca",
+    };
+    let now = match (lang, courtesy.keeping_awake) {
+        (Lang::En, true) => "holding idle sleep off now",
+        (Lang::En, false) => "not holding now",
+        (Lang::Es, true) => "impide ahora el reposo por inactividad",
+        (Lang::Es, false) => "no lo impide ahora",
+    };
+    let pause_at = match (lang, courtesy.pause_at_thermal) {
+        (Lang::En, PauseAtThermal::Serious) => "serious",
+        (Lang::En, PauseAtThermal::Critical) => "critical",
+        (Lang::En, PauseAtThermal::Never) => "never",
+        (Lang::Es, PauseAtThermal::Serious) => thermal_words(Lang::Es, ThermalState::Serious),
+        (Lang::Es, PauseAtThermal::Critical) => thermal_words(Lang::Es, ThermalState::Critical),
+        (Lang::Es, PauseAtThermal::Never) => "nunca",
+    };
+    let thermal = courtesy.thermal.map_or(
+        if es {
+            "no se indica aquí"
+        } else {
+            "not reported here"
+        },
+        |t| thermal_words(lang, t),
+    );
+    let only_when_idle = match (
+        lang,
+        courtesy.only_when_idle_minutes,
+        courtesy.idle_unsupported,
+    ) {
+        (Lang::En, None, _) => "only when idle off".to_string(),
+        (Lang::Es, None, _) => "solo en reposo desactivado".to_string(),
+        (Lang::En, Some(minutes), false) if courtesy.idle_hint_never_set => format!(
+            "only when idle after {minutes} min: the desktop has not reported idleness yet, \
+             counted as in use"
+        ),
+        (Lang::Es, Some(minutes), false) if courtesy.idle_hint_never_set => format!(
+            "solo en reposo tras {minutes} min: el escritorio aún no ha indicado reposo, se \
+             cuenta como en uso"
+        ),
+        (Lang::En, Some(minutes), false) => {
+            format!("only when idle after {minutes} min without input")
+        }
+        (Lang::Es, Some(minutes), false) => {
+            format!("solo en reposo tras {minutes} min sin teclado ni ratón")
+        }
+        (Lang::En, Some(minutes), true) => format!(
+            "only when idle after {minutes} min: not supported here (this session reports no \
+             idle time), contributing regardless"
+        ),
+        (Lang::Es, Some(minutes), true) => format!(
+            "solo en reposo tras {minutes} min: no disponible aquí (esta sesión no indica el \
+             tiempo de reposo), contribuye igualmente"
+        ),
+    };
+    if es {
+        vec![
+            format!("mantener despierto: {keep_awake} ({now})"),
+            format!("pausa por temperatura: {pause_at} (ahora {thermal})"),
+            only_when_idle,
+        ]
+    } else {
+        vec![
+            format!("keep awake {keep_awake} ({now})"),
+            format!("pause at thermal {pause_at} (now {thermal})"),
+            only_when_idle,
+        ]
     }
 }
 
@@ -264,6 +394,50 @@ pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
             "con batería · solo contribuye conectado a la corriente".to_string()
         }
         (Lang::Es, AutoPause::Asleep) => "el equipo está dormido".to_string(),
+        (Lang::En, AutoPause::UserPresent { away_minutes }) => format!(
+            "you are using this computer · contributes after {} without input",
+            duration_words(u64::from(*away_minutes) * 60)
+        ),
+        (Lang::Es, AutoPause::UserPresent { away_minutes }) => format!(
+            "estás usando el equipo · contribuye tras {} sin teclado ni ratón",
+            duration_words(u64::from(*away_minutes) * 60)
+        ),
+        (
+            Lang::En,
+            AutoPause::RunsHot {
+                thermal,
+                resume_after_secs,
+            },
+        ) => format!(
+            "the machine runs hot ({}) · resumes after {} cooler",
+            thermal_words(Lang::En, *thermal),
+            duration_words(*resume_after_secs)
+        ),
+        (
+            Lang::Es,
+            AutoPause::RunsHot {
+                thermal,
+                resume_after_secs,
+            },
+        ) => format!(
+            "el equipo está muy caliente ({}) · sigue tras {} más fresco",
+            thermal_words(Lang::Es, *thermal),
+            duration_words(*resume_after_secs)
+        ),
+    }
+}
+
+/// A thermal state in a word or two.
+pub fn thermal_words(lang: Lang, state: ThermalState) -> &'static str {
+    match (lang, state) {
+        (Lang::En, ThermalState::Nominal) => "nominal",
+        (Lang::En, ThermalState::Fair) => "fair",
+        (Lang::En, ThermalState::Serious) => "serious",
+        (Lang::En, ThermalState::Critical) => "critical",
+        (Lang::Es, ThermalState::Nominal) => "normal",
+        (Lang::Es, ThermalState::Fair) => "templado",
+        (Lang::Es, ThermalState::Serious) => "alto",
+        (Lang::Es, ThermalState::Critical) => "crítico",
     }
 }
 
@@ -458,6 +632,10 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
                     head.name, head.address
                 ),
             ),
+            Notice::CooledDown => (
+                "El worker vuelve a contribuir".to_string(),
+                "El equipo se ha enfriado; el worker vuelve a unirse al clúster.".to_string(),
+            ),
             Notice::LidClosed => (
                 "Tapa cerrada mientras contribuyes".to_string(),
                 "El Mac se dormirá y el head seguirá solo; reintentará aquí las tareas que se pierdan.".to_string(),
@@ -498,6 +676,10 @@ pub fn notice_in(lang: Lang, notice: &Notice) -> (String, String) {
                 "{} ({}) answers. Choose it in the menu to contribute to it.",
                 head.name, head.address
             ),
+        ),
+        Notice::CooledDown => (
+            "Worker contributing again".to_string(),
+            "The machine has cooled down; the worker joins the cluster again.".to_string(),
         ),
         Notice::LidClosed => (
             "Lid closed while contributing".to_string(),
@@ -846,6 +1028,14 @@ pub fn log_note_in(lang: Lang, note: &LogNote) -> String {
         (Lang::Es, LogNote::DrainEnded { deadline_secs, .. }) => format!(
             "⏳ Pasó el plazo del drenado ({deadline_secs} s) con tareas aún en curso; se \
              detiene (Ray las reintenta en otros nodos; las fijadas a este lo esperan)"
+        ),
+        (Lang::En, LogNote::KeepAwakeRefused { why }) => format!(
+            "⚠️ keep_awake: the system refused to hold idle sleep off ({why}); this computer may \
+             sleep while contributing"
+        ),
+        (Lang::Es, LogNote::KeepAwakeRefused { why }) => format!(
+            "⚠️ keep_awake: el sistema no permitió mantener el equipo despierto ({why}); puede \
+             dormirse mientras contribuye"
         ),
     }
 }
@@ -1389,6 +1579,10 @@ pub struct PageWords {
     pub paused_on_battery: &'static str,
     /// Paused: asleep.
     pub paused_asleep: &'static str,
+    /// Paused: the machine ran hot.
+    pub paused_hot: &'static str,
+    /// Paused: the user was at the machine ("only when idle").
+    pub paused_user_active: &'static str,
     /// Disconnected.
     pub disconnected: &'static str,
     /// The app was not running.
@@ -1417,6 +1611,8 @@ const PAGE_EN: PageWords = PageWords {
     paused_low_battery: "Paused: low battery",
     paused_on_battery: "Paused: on battery",
     paused_asleep: "Paused: asleep",
+    paused_hot: "Paused: running hot",
+    paused_user_active: "Paused: you were using it",
     disconnected: "Disconnected",
     not_running: "App not running",
     months: [
@@ -1441,6 +1637,8 @@ const PAGE_ES: PageWords = PageWords {
     paused_low_battery: "Pausado: batería baja",
     paused_on_battery: "Pausado: con batería",
     paused_asleep: "Pausado: en reposo",
+    paused_hot: "Pausado: demasiado caliente",
+    paused_user_active: "Pausado: lo estabas usando",
     disconnected: "Desconectado",
     not_running: "App cerrada",
     months: [
@@ -1811,6 +2009,99 @@ mod tests {
             summary_in(Lang::Es, &away),
             "Head inalcanzable — Tailscale necesita que inicies sesión — abre Tailscale e \
              inicia sesión · reintentando"
+        );
+    }
+
+    #[test]
+    fn the_state_line_says_when_it_keeps_the_machine_awake() {
+        let mut connected = status(Phase::Connected);
+        connected.courtesy.keeping_awake = true;
+        assert_eq!(
+            summary_in(Lang::En, &connected),
+            "Connected to 100.64.0.1:6379 · 10 CPUs · keeping this computer awake"
+        );
+        assert_eq!(
+            summary_in(Lang::Es, &connected),
+            "Conectado a 100.64.0.1:6379 · 10 CPUs · mantiene el equipo despierto"
+        );
+        assert_eq!(
+            courtesy_lines(&connected)[0],
+            "keep awake on power (holding idle sleep off now)"
+        );
+        connected.courtesy.keeping_awake = false;
+        assert_eq!(
+            summary_in(Lang::En, &connected),
+            "Connected to 100.64.0.1:6379 · 10 CPUs"
+        );
+    }
+
+    #[test]
+    fn waiting_for_the_user_to_be_away_says_how_long() {
+        let mut paused = status(Phase::Paused);
+        paused.auto_pause = Some(AutoPause::UserPresent { away_minutes: 10 });
+        assert_eq!(
+            summary_in(Lang::En, &paused),
+            "Paused — you are using this computer · contributes after 10 min without input"
+        );
+        assert_eq!(
+            summary_in(Lang::Es, &paused),
+            "En pausa — estás usando el equipo · contribuye tras 10 min sin teclado ni ratón"
+        );
+        paused.courtesy.only_when_idle_minutes = Some(10);
+        assert_eq!(
+            courtesy_lines(&paused)[2],
+            "only when idle after 10 min without input"
+        );
+        paused.courtesy.idle_hint_never_set = true;
+        assert!(courtesy_lines(&paused)[2].contains("counted as in use"));
+        assert!(courtesy_lines_in(Lang::Es, &paused)[2].contains("se cuenta como en uso"));
+        paused.courtesy.idle_hint_never_set = false;
+        paused.courtesy.idle_unsupported = true;
+        assert!(courtesy_lines(&paused)[2].contains("not supported here"));
+        assert!(courtesy_lines_in(Lang::Es, &paused)[2].contains("no disponible aquí"));
+        assert_eq!(
+            courtesy_lines_in(Lang::Es, &status(Phase::Connected)),
+            vec![
+                "mantener despierto: con corriente (no lo impide ahora)",
+                "pausa por temperatura: alto (ahora no se indica aquí)",
+                "solo en reposo desactivado",
+            ]
+        );
+        assert_eq!(
+            courtesy_lines(&status(Phase::Connected))[2],
+            "only when idle off"
+        );
+    }
+
+    #[test]
+    fn a_pause_for_heat_says_why_and_when_it_ends() {
+        let mut paused = status(Phase::Paused);
+        paused.auto_pause = Some(AutoPause::RunsHot {
+            thermal: ThermalState::Serious,
+            resume_after_secs: 300,
+        });
+        assert_eq!(
+            summary_in(Lang::En, &paused),
+            "Paused — the machine runs hot (serious) · resumes after 5 min cooler"
+        );
+        assert_eq!(
+            summary_in(Lang::Es, &paused),
+            "En pausa — el equipo está muy caliente (alto) · sigue tras 5 min más fresco"
+        );
+        let (title, body) = notice_in(Lang::Es, &Notice::CooledDown);
+        assert_eq!(title, "El worker vuelve a contribuir");
+        assert!(body.contains("enfriado"), "{body}");
+        let (title, _) = notice_in(Lang::En, &Notice::CooledDown);
+        assert_eq!(title, "Worker contributing again");
+        paused.courtesy.thermal = Some(ThermalState::Critical);
+        assert_eq!(
+            courtesy_lines(&paused)[1],
+            "pause at thermal serious (now critical)"
+        );
+        paused.courtesy.thermal = None;
+        assert_eq!(
+            courtesy_lines(&paused)[1],
+            "pause at thermal serious (now not reported here)"
         );
     }
 

@@ -330,7 +330,7 @@ fn the_contribution_page_renders_in_headless_chromium() {
         assert!(states.contains(state), "{state} in {states:?}");
     }
     assert!(dom.contains("<title>Paused: low battery 13:00–14:30</title>"));
-    assert_eq!(tags(&dom, "span", "swatch").len(), 7, "the legend");
+    assert_eq!(tags(&dom, "span", "swatch").len(), 9, "the legend");
 
     // The picture: light and dark, not blank, with the bars' blue and the timeline's green.
     for (name, dark) in [("contribution.png", false), ("contribution-dark.png", true)] {

@@ -30,19 +30,38 @@ struct Harness {
 impl Harness {
     /// Starts the driver on a configured head, with `script` for every worker.
     fn start(script: WorkerScript) -> Harness {
-        Harness::start_in(script, tempfile::tempdir().expect("a data folder"))
+        Harness::start_with(script, |_| {})
     }
 
     /// Starts the driver in data folder `home` (a restart keeps what the last run left).
     fn start_in(script: WorkerScript, home: tempfile::TempDir) -> Harness {
+        Harness::start_in_with(script, home, |_| {})
+    }
+
+    /// [`Harness::start`] with the configuration changed by `configure` first.
+    fn start_with(script: WorkerScript, configure: impl FnOnce(&mut Config)) -> Harness {
+        Harness::start_in_with(
+            script,
+            tempfile::tempdir().expect("a data folder"),
+            configure,
+        )
+    }
+
+    /// [`Harness::start_in`] with the configuration changed by `configure` first.
+    fn start_in_with(
+        script: WorkerScript,
+        home: tempfile::TempDir,
+        configure: impl FnOnce(&mut Config),
+    ) -> Harness {
         let paths = Paths {
             home: home.path().to_path_buf(),
         };
-        let config = Config {
+        let mut config = Config {
             head: Some("100.64.0.1:6379".parse().expect("a head address")),
             cpus: 2,
             ..Config::with_defaults(4)
         };
+        configure(&mut config);
         let world = FakePlatform::new();
         world.set_script(script);
         let (requests, requests_rx) = mpsc::channel(16);
@@ -537,4 +556,195 @@ async fn a_corrupt_history_is_set_aside_with_a_line_in_the_log() {
         Some("off"),
         "a new history"
     );
+}
+
+/// `keep_awake` (issue 10): the platform's idle-sleep hold follows the supervisor's verdict,
+/// taken when the worker joins and let go at once on battery, on a pause, when the head is
+/// lost and at the quit.
+#[tokio::test(start_paused = true)]
+async fn the_idle_sleep_hold_follows_connected_on_power() {
+    use bittrader_worker::model::{Battery, ChargeState, PowerSnapshot};
+    let settle = Duration::from_millis(50);
+    let mut h = Harness::start(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(settle).await;
+    assert!(h.world.awake_held(), "held while connected on mains");
+    let joined_at = Instant::now();
+
+    let battery = PowerSnapshot {
+        on_ac: false,
+        battery: Some(Battery {
+            percent: 64,
+            state: ChargeState::Discharging,
+        }),
+    };
+    h.world.machine_facts().set_power(battery);
+    h.wait_for(secs(10), "on battery", |s| !s.courtesy.keeping_awake)
+        .await;
+    tokio::time::sleep(settle).await;
+    assert!(!h.world.awake_held(), "released on battery");
+    assert_eq!(h.phase(), Some(Phase::Connected), "still contributing");
+    let released = h.world.record().awake.last().map(|(at, _)| *at);
+    assert!(
+        released.is_some_and(|at| at >= joined_at && at - joined_at <= secs(6)),
+        "released at the first power reading after the change: {released:?}"
+    );
+
+    h.world.machine_facts().set_power(PowerSnapshot {
+        on_ac: true,
+        battery: None,
+    });
+    h.wait_for(secs(10), "on mains", |s| s.courtesy.keeping_awake)
+        .await;
+    tokio::time::sleep(settle).await;
+    assert!(h.world.awake_held());
+
+    let asked = Instant::now();
+    let reply = h.request(Request::Pause).await;
+    assert!(reply.ok);
+    tokio::time::sleep(settle).await;
+    assert!(!h.world.awake_held(), "released on pause");
+    let released = h.world.record().awake.last().map(|(at, _)| *at);
+    assert!(released.is_some_and(|at| at - asked < secs(1)));
+
+    assert!(h.request(Request::Resume).await.ok);
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(settle).await;
+    assert!(h.world.awake_held());
+    h.world.set_head_up(false);
+    h.wait_phase(Phase::Disconnecting, secs(10)).await;
+    tokio::time::sleep(settle).await;
+    assert!(!h.world.awake_held(), "released when the head is lost");
+    h.world.set_head_up(true);
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(settle).await;
+    assert!(h.world.awake_held());
+
+    let world = h.world.clone();
+    h.stop().await;
+    tokio::time::sleep(settle).await;
+    assert!(!world.awake_held(), "released at the quit");
+}
+
+/// The OS refuses the hold: the status does not claim it, and the log says so once.
+#[tokio::test(start_paused = true)]
+async fn a_refused_idle_sleep_hold_is_not_claimed_and_is_logged_once() {
+    let mut h = Harness::start(WorkerScript::default());
+    h.world.refuse_awake();
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let status = h.now().expect("a status");
+    assert!(status.courtesy.hold_awake);
+    assert!(!status.courtesy.keeping_awake);
+    let summary = h.status.borrow().summary.clone();
+    assert!(!summary.contains("awake"), "{summary}");
+    assert!(h.request(Request::Pause).await.ok);
+    assert!(h.request(Request::Resume).await.ok);
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let log = std::fs::read_to_string(h.home.path().join("worker.log")).expect("worker.log");
+    assert_eq!(
+        log.matches("refused to hold idle sleep off").count(),
+        1,
+        "{log}"
+    );
+    h.stop().await;
+}
+
+/// `keep_awake = "never"`: nothing is ever held.
+#[tokio::test(start_paused = true)]
+async fn keep_awake_never_holds_nothing() {
+    use bittrader_worker::model::KeepAwake;
+    let mut h = Harness::start_with(WorkerScript::default(), |config| {
+        config.keep_awake = KeepAwake::Never;
+    });
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(h.world.record().awake.is_empty());
+    h.stop().await;
+}
+
+/// `pause_at_thermal` (issue 10): the thermal state the platform reports reaches the
+/// supervisor; at `serious` the worker drains and pauses, and five minutes at `fair` bring it
+/// back.
+#[tokio::test(start_paused = true)]
+async fn a_machine_that_runs_hot_steps_back_and_returns_once_cool() {
+    use bittrader_worker::model::{AutoPause, ThermalState};
+    use bittrader_worker::supervisor::THERMAL_RESUME_AFTER;
+    let mut h = Harness::start(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    h.world.set_thermal(ThermalState::Serious);
+    h.wait_phase(Phase::Draining, secs(1)).await;
+    h.wait_for(secs(70), "paused for heat", |s| {
+        s.phase == Phase::Paused && matches!(s.auto_pause, Some(AutoPause::RunsHot { .. }))
+    })
+    .await;
+    assert_eq!(h.world.record().drains, 1, "after the current tasks");
+    assert_eq!(
+        h.now().map(|s| s.courtesy.thermal),
+        Some(Some(ThermalState::Serious))
+    );
+    let cooled_at = Instant::now();
+    h.world.set_thermal(ThermalState::Fair);
+    h.wait_phase(Phase::Connected, THERMAL_RESUME_AFTER + secs(30))
+        .await;
+    assert!(cooled_at.elapsed() >= THERMAL_RESUME_AFTER);
+    assert_eq!(h.world.record().starts.len(), 2);
+    h.stop().await;
+}
+
+/// `only_when_idle_minutes` (issue 10): the driver reads the idle time on the power tick only
+/// when the rule is on; the worker joins once the user has been away that long and drains when
+/// they come back.
+#[tokio::test(start_paused = true)]
+async fn only_when_idle_joins_after_the_user_left_and_leaves_when_they_return() {
+    use bittrader_worker::model::AutoPause;
+    let h = Harness::start(WorkerScript::default());
+    tokio::time::sleep(secs(30)).await;
+    assert!(!h.world.watching_user_idle(), "off: nothing is read");
+    h.stop().await;
+
+    let mut h = Harness::start_with(WorkerScript::default(), |config| {
+        config.only_when_idle_minutes = Some(2);
+    });
+    let started = Instant::now();
+    h.wait_for(secs(10), "held back for the user", |s| {
+        s.phase == Phase::Paused && matches!(s.auto_pause, Some(AutoPause::UserPresent { .. }))
+    })
+    .await;
+    assert!(h.world.watching_user_idle());
+    h.wait_phase(Phase::Connected, secs(200)).await;
+    let joined_after = started.elapsed();
+    assert!(
+        joined_after >= secs(120) && joined_after < secs(140),
+        "{joined_after:?}"
+    );
+    h.world.user_input();
+    h.wait_phase(Phase::Draining, secs(10)).await;
+    h.wait_phase(Phase::Paused, secs(70)).await;
+    assert_eq!(h.world.record().drains, 1);
+
+    // A machine that cannot tell: it contributes, and the status says the rule is unsupported.
+    h.world.set_user_idle(None);
+    h.wait_phase(Phase::Connected, secs(30)).await;
+    assert_eq!(h.now().map(|s| s.courtesy.idle_unsupported), Some(true));
+    h.stop().await;
+}
+
+/// The fake's hold, like the real ones, is let go when its sender goes away (the driver ends):
+/// a test that only looked at the last change would otherwise see it held forever.
+#[tokio::test(start_paused = true)]
+async fn the_fake_hold_is_released_when_its_sender_goes_away() {
+    use bittrader_worker::model::AwakeHold;
+    use bittrader_worker::runtime::platform::Platform;
+    let world = FakePlatform::new();
+    let (hold, follow) = watch::channel(false);
+    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+    world.hold_awake(follow, reports_tx);
+    hold.send_replace(true);
+    assert_eq!(reports.recv().await, Some(AwakeHold::Held));
+    assert!(world.awake_held());
+    drop(hold);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(!world.awake_held(), "released with the sender");
 }

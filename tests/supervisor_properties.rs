@@ -6,11 +6,13 @@ mod common;
 use std::time::Duration;
 
 use bittrader_worker::model::{
-    Battery, ChargeState, Phase, PowerSnapshot, TailscaleCheck, TailscaleProblem, WorkerFailure,
+    Battery, ChargeState, IdleReading, Phase, PowerSnapshot, TailscaleCheck, TailscaleProblem,
+    ThermalState, WorkerFailure,
 };
 use bittrader_worker::supervisor::settings::SLEEP_CANCELLED_AFTER;
 use bittrader_worker::supervisor::{
-    Action, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
+    Action, CourtesyPolicy, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
+    THERMAL_RESUME_AFTER_MAX,
 };
 use common::sim::Sim;
 use proptest::prelude::*;
@@ -30,7 +32,29 @@ enum Step {
     Sleep,
     Wake(u64),
     SleepMeasured(u64),
+    /// A thermal reading.
+    Thermal(ThermalState),
+    /// An idle reading ("only when idle").
+    UserIdle(IdleReading),
     Wait(u64),
+}
+
+fn thermal() -> impl Strategy<Value = ThermalState> {
+    prop_oneof![
+        Just(ThermalState::Nominal),
+        Just(ThermalState::Fair),
+        Just(ThermalState::Serious),
+        Just(ThermalState::Critical),
+    ]
+}
+
+fn idle_reading() -> impl Strategy<Value = IdleReading> {
+    prop_oneof![
+        4 => (0u64..900).prop_map(|secs| IdleReading::Idle(Duration::from_secs(secs))),
+        1 => Just(IdleReading::HintNeverSet),
+        1 => Just(IdleReading::ReadFailed),
+        1 => Just(IdleReading::NoSession),
+    ]
 }
 
 fn failure() -> impl Strategy<Value = Option<WorkerFailure>> {
@@ -58,6 +82,8 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Sleep),
         1 => (0u64..3600).prop_map(Step::Wake),
         1 => (0u64..3600).prop_map(Step::SleepMeasured),
+        2 => thermal().prop_map(Step::Thermal),
+        2 => idle_reading().prop_map(Step::UserIdle),
         6 => (0u64..90_000).prop_map(Step::Wait),
     ]
 }
@@ -69,17 +95,47 @@ proptest! {
     fn invariants_hold(steps in proptest::collection::vec(step(), 1..60)) {
         let mut sim = Sim::new(Settings {
             laptop: LaptopPolicy { mobile: true, cpus_on_battery: Some(3), ..LaptopPolicy::default() },
+            courtesy: CourtesyPolicy {
+                only_when_idle: Some(Duration::from_secs(300)),
+                ..CourtesyPolicy::default()
+            },
             ..Settings::default()
         });
+        // The machine runs hot (a reading at `serious` or above, a new rise) and the user has
+        // not resumed since: no worker may start.
+        let mut hot = false;
+        let mut last_thermal = ThermalState::Nominal;
         let mut paused = false;
+        // The last power reading said mains (none yet counts as mains).
+        let mut on_ac = true;
+        // "Only when idle" (300 s), as this test understands its readings: when the user
+        // counts as away (`None`: no reading yet, so not known to be away), whether nothing can
+        // tell here, and whether a Resume during the hold overrides it until they are away.
+        let away_after = Duration::from_secs(300);
+        let mut away_from: Option<Duration> = None;
+        let mut idle_unsupported = false;
+        let mut idle_overridden = false;
         // When the last sleep was announced and not yet woken from.
         let mut asleep_since: Option<Duration> = None;
         for step in steps {
+            if away_from.is_some_and(|at| sim.elapsed() >= at) {
+                idle_overridden = false;
+            }
+            let present = !idle_unsupported && away_from.is_none_or(|at| sim.elapsed() < at);
             match step {
                 Step::HeadUp => sim.head_up = true,
                 Step::HeadDown => sim.head_up = false,
                 Step::Pause => { paused = true; sim.user(UserCommand::Pause) }
-                Step::Resume => { paused = false; sim.user(UserCommand::Resume) }
+                Step::Resume => {
+                    // A Resume of the user's own pause answers only that pause: a heat or
+                    // presence pause that began under it stays.
+                    if !paused {
+                        hot = false;
+                        idle_overridden |= present;
+                    }
+                    paused = false;
+                    sim.user(UserCommand::Resume)
+                }
                 Step::SetCpus(n) => sim.user(UserCommand::SetCpus(n)),
                 Step::NetworkChanged => sim.event(Event::NetworkChanged),
                 Step::Tailscale(vouches) => {
@@ -89,13 +145,44 @@ proptest! {
                         TailscaleCheck::Problem { problem: TailscaleProblem::Stopped }
                     }
                 }
-                Step::Power(on_ac, percent) => sim.event(Event::Power(PowerSnapshot {
-                    on_ac,
-                    battery: Some(Battery { percent, state: ChargeState::Unknown }),
-                })),
+                Step::Power(ac, percent) => {
+                    on_ac = ac;
+                    sim.event(Event::Power(PowerSnapshot {
+                        on_ac: ac,
+                        battery: Some(Battery { percent, state: ChargeState::Unknown }),
+                    }))
+                }
                 Step::Sleep => { asleep_since = Some(sim.elapsed()); sim.event(Event::WillSleep) }
                 Step::Wake(slept_secs) => { asleep_since = None; sim.event(Event::Woke { slept_secs }) }
                 Step::SleepMeasured(slept_secs) => sim.event(Event::SleepMeasured { slept_secs }),
+                Step::Thermal(state) => {
+                    if state >= ThermalState::Serious && last_thermal < ThermalState::Serious {
+                        hot = true;
+                    }
+                    last_thermal = state;
+                    sim.event(Event::Thermal(state));
+                }
+                Step::UserIdle(reading) => {
+                    let now = sim.elapsed();
+                    match reading {
+                        IdleReading::Idle(idle) => {
+                            idle_unsupported = false;
+                            away_from = Some(now + away_after.saturating_sub(idle));
+                        }
+                        // In use.
+                        IdleReading::HintNeverSet => {
+                            idle_unsupported = false;
+                            away_from = Some(now + away_after);
+                        }
+                        // Says nothing new.
+                        IdleReading::ReadFailed => {}
+                        IdleReading::NoSession => {
+                            idle_unsupported = true;
+                            away_from = None;
+                        }
+                    }
+                    sim.event(Event::UserIdle(reading))
+                }
                 Step::WorkerDies(failure) => {
                     if sim.worker.take().is_some() {
                         sim.event(Event::WorkerExited(WorkerExit { code: Some(1), failure }));
@@ -107,11 +194,20 @@ proptest! {
                     // Never a start while paused, nor after an announced sleep until the wake
                     // (or until the sleep is found cancelled, that long awake).
                     let starts = || sim.records[before..].iter().filter(|r| matches!(r.action, Action::StartWorker(_)));
-                    if paused {
+                    if paused || (hot && last_thermal >= ThermalState::Serious) {
                         prop_assert!(starts().next().is_none());
                     }
                     if let Some(since) = asleep_since {
                         prop_assert!(starts().all(|r| r.at >= since + SLEEP_CANCELLED_AFTER));
+                    }
+                    // Never a start while the user is (or may be) at the machine under "only
+                    // when idle", unless they resumed during the hold.
+                    if !idle_unsupported && !idle_overridden {
+                        let held_until = away_from.unwrap_or(Duration::MAX);
+                        prop_assert!(
+                            starts().all(|r| r.at >= held_until),
+                            "a start while the user is present (away from {:?})", away_from
+                        );
                     }
                 }
             }
@@ -124,12 +220,28 @@ proptest! {
             if paused {
                 prop_assert!(matches!(sim.phase(), Phase::Paused | Phase::Stopping));
             }
+            // The machine is kept awake only while a worker that joined is there, on mains
+            // (`on_power`), not paused by the user, not going to sleep (a sleep announced and
+            // not come after a minute was cancelled): this test's own view of
+            // the world, not the supervisor's phase.
+            let status = sim.sup.status();
+            if status.courtesy.keeping_awake {
+                prop_assert!(sim.worker.is_some() && sim.joined == sim.worker);
+                let awake = asleep_since
+                    .is_none_or(|since| sim.elapsed() >= since + SLEEP_CANCELLED_AFTER);
+                prop_assert!(on_ac && !paused && awake);
+            }
         }
 
         // Power and wake clear the supervisor's own pauses before the last checks.
         sim.event(Event::Power(PowerSnapshot { on_ac: true, battery: None }));
         sim.event(Event::Woke { slept_secs: 0 });
         sim.tailscale = TailscaleCheck::OnlinePeer;
+        // So do a cool machine (after its wait) and a user long away.
+        sim.event(Event::Thermal(ThermalState::Nominal));
+        sim.event(Event::UserIdle(IdleReading::Idle(Duration::from_secs(3600))));
+        // (A repeated heat pause waits longer: up to the cap.)
+        sim.run_for(THERMAL_RESUME_AFTER_MAX + Duration::from_secs(1));
 
         // Then the head goes away for good: the worker is gone within grace + probe + stop.
         let settings = Settings::default();

@@ -277,6 +277,57 @@ fn a_worker_that_never_joins_is_stopped_and_retried() {
 }
 
 #[test]
+fn a_start_that_hangs_is_counted_as_not_joining_whatever_our_sigterm_made_it_print() {
+    let mut sim = Sim::new(Settings::default());
+    sim.join_delay = secs(100_000);
+    // Ray's last words once our SIGTERM reaches `ray start --block` (seen in the lab).
+    sim.stop_says = Some(WorkerFailure::Crashed {
+        last_line: "Node 4f1f received SIGTERM. Draining for up to 30.0 seconds before shutting \
+                    down local processes."
+            .into(),
+    });
+    sim.run_for(secs(1200));
+    assert_eq!(sim.phase(), Phase::Error);
+    let fault = sim.sup.status().fault;
+    assert!(
+        matches!(
+            fault,
+            Some(Fault::GaveUp {
+                last: WorkerFailure::DidNotJoin { within_secs: 120 },
+                ..
+            })
+        ),
+        "{fault:?}"
+    );
+}
+
+#[test]
+fn a_start_the_network_cut_off_never_counts_towards_the_breaker() {
+    let mut sim = Sim::new(Settings::default());
+    sim.join_delay = secs(100_000);
+    for round in 0..8 {
+        while sim.phase() != Phase::Starting {
+            sim.run_for(secs(1));
+        }
+        // The network drops for a few seconds while Ray starts, then comes back: the start
+        // never joins and is stopped at the join timeout.
+        sim.run_for(secs(5));
+        sim.head_up = false;
+        sim.run_for(secs(8));
+        sim.head_up = true;
+        sim.run_for(secs(110));
+        assert_ne!(
+            sim.phase(),
+            Phase::Error,
+            "round {round}: {:?}",
+            sim.sup.status()
+        );
+    }
+    assert_eq!(sim.sup.status().recent_failures, 0);
+    assert!(sim.starts().len() >= 8);
+}
+
+#[test]
 fn shutdown_stops_the_worker_then_exits() {
     let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));

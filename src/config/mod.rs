@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{HeadAddress, HeadAddressError, HEAD_ADDRESS_HINT};
+use crate::model::{HeadAddress, HeadAddressError, KeepAwake, PauseAtThermal, HEAD_ADDRESS_HINT};
 
 /// A configuration problem, worded for the user who has to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +183,15 @@ pub struct Config {
     /// A file holding the cluster's Ray auth token (token authentication, Ray 2.52+).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_token_file: Option<PathBuf>,
+    /// When idle sleep is held off while the worker contributes (see [`KeepAwake`]).
+    #[serde(default)]
+    pub keep_awake: KeepAwake,
+    /// At which thermal state the worker pauses after its current tasks (macOS).
+    #[serde(default)]
+    pub pause_at_thermal: PauseAtThermal,
+    /// Contribute only after this many minutes without keyboard or mouse input; `None`: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_when_idle_minutes: Option<u32>,
     /// Timings.
     #[serde(default)]
     pub timing: Timing,
@@ -242,6 +251,9 @@ impl Config {
             ray_path: None,
             node_ip: NodeIp::default(),
             auth_token_file: None,
+            keep_awake: KeepAwake::default(),
+            pause_at_thermal: PauseAtThermal::default(),
+            only_when_idle_minutes: None,
             timing: Timing::default(),
             battery: BatteryConfig::default(),
         }
@@ -251,6 +263,7 @@ impl Config {
     pub fn validate(&self, machine_cpus: u32) -> Result<(), ConfigError> {
         validate_cpus(self.cpus, machine_cpus)?;
         self.timing.validate()?;
+        validate_only_when_idle(self.only_when_idle_minutes)?;
         self.battery.validate(machine_cpus)
     }
 
@@ -322,6 +335,23 @@ impl Config {
     }
 }
 
+/// The longest "only when idle" wait: a day.
+const MAX_IDLE_MINUTES: u32 = 24 * 60;
+
+/// `only_when_idle_minutes` must be 1 to a day; leaving it out turns the rule off.
+fn validate_only_when_idle(minutes: Option<u32>) -> Result<(), ConfigError> {
+    match minutes {
+        Some(n) if !(1..=MAX_IDLE_MINUTES).contains(&n) => Err(ConfigError::Invalid {
+            key: "only_when_idle_minutes".to_string(),
+            message: format!(
+                "{n} is out of range: choose 1 to {MAX_IDLE_MINUTES} minutes without input, or \
+                 remove the line to contribute whether or not the computer is in use"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The file's text, `None` if it does not exist. Other errors (permissions, not UTF-8) are
 /// reported with the path.
 fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
@@ -381,7 +411,11 @@ fn toml_error(text: &str, e: &toml::de::Error, machine_cpus: u32) -> ConfigError
         .map(|(k, _)| k.trim().trim_matches('"').to_string())
         .filter(|k| !k.is_empty() && !k.starts_with('['));
     // serde's type errors say "expected u32": say what the setting accepts instead.
-    if message.starts_with("invalid type") || message.starts_with("invalid value") {
+    // An enum given a value of another type says "wanted string or table".
+    if message.starts_with("invalid type")
+        || message.starts_with("invalid value")
+        || message.starts_with("wanted ")
+    {
         if let Some(allowed) = key.as_deref().and_then(|k| allowed_values(k, machine_cpus)) {
             message = format!("{message}; use {allowed}");
         }
@@ -413,6 +447,11 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
         "probe_timeout_ms" => "a whole number of milliseconds from 100 to 30000".to_string(),
         "stop_grace_secs" => "a whole number of seconds from 1 to 120".to_string(),
         "join_timeout_secs" => "a whole number of seconds from 10 to 1800".to_string(),
+        "keep_awake" => "\"on_power\", \"always\" or \"never\"".to_string(),
+        "pause_at_thermal" => "\"serious\", \"critical\" or \"never\"".to_string(),
+        "only_when_idle_minutes" => {
+            format!("a whole number of minutes from 1 to {MAX_IDLE_MINUTES}")
+        }
         _ => return None,
     };
     Some(text)
@@ -719,6 +758,9 @@ mod tests {
             ray_path: Some(PathBuf::from("/opt/ray/bin/ray")),
             node_ip: NodeIp::Fixed("100.64.0.2".parse().unwrap()),
             auth_token_file: Some(PathBuf::from("/Users/me/.ray/auth_token")),
+            keep_awake: KeepAwake::Always,
+            pause_at_thermal: PauseAtThermal::Critical,
+            only_when_idle_minutes: Some(15),
             timing: Timing {
                 grace_secs: 0,
                 probe_interval_ms: 500,
@@ -795,6 +837,83 @@ mod tests {
         Config::with_defaults(2).save(&paths).unwrap();
         let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
+    }
+
+    #[test]
+    fn keep_awake_is_read_and_a_bad_value_names_what_is_allowed() {
+        let read = |text: &str| Config::parse_toml(text, 8);
+        assert_eq!(read("").expect("defaults").keep_awake, KeepAwake::OnPower);
+        assert_eq!(
+            read("keep_awake = \"always\"").expect("valid").keep_awake,
+            KeepAwake::Always
+        );
+        assert_eq!(
+            read("keep_awake = \"never\"").expect("valid").keep_awake,
+            KeepAwake::Never
+        );
+        let err = read("keep_awake = \"sometimes\"").expect_err("unknown value");
+        let message = err.to_string();
+        assert!(message.contains("keep_awake"), "{message}");
+        assert!(message.contains("on_power"), "{message}");
+        let err = read("keep_awake = true").expect_err("not a string");
+        assert!(
+            err.to_string()
+                .contains("\"on_power\", \"always\" or \"never\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_when_idle_minutes_is_optional_and_checked() {
+        let read = |text: &str| Config::parse_toml(text, 8);
+        assert_eq!(read("").expect("defaults").only_when_idle_minutes, None);
+        assert_eq!(
+            read("only_when_idle_minutes = 10")
+                .expect("valid")
+                .only_when_idle_minutes,
+            Some(10)
+        );
+        for bad in [
+            "only_when_idle_minutes = 0",
+            "only_when_idle_minutes = 1441",
+        ] {
+            let message = read(bad).expect_err(bad).to_string();
+            assert!(
+                message.contains("only_when_idle_minutes") && message.contains("1 to 1440"),
+                "{message}"
+            );
+        }
+        let message = read("only_when_idle_minutes = \"ten\"")
+            .expect_err("not a number")
+            .to_string();
+        assert!(message.contains("whole number of minutes"), "{message}");
+    }
+
+    #[test]
+    fn pause_at_thermal_is_read_and_a_bad_value_names_what_is_allowed() {
+        let read = |text: &str| Config::parse_toml(text, 8);
+        assert_eq!(
+            read("").expect("defaults").pause_at_thermal,
+            PauseAtThermal::Serious
+        );
+        assert_eq!(
+            read("pause_at_thermal = \"never\"")
+                .expect("valid")
+                .pause_at_thermal,
+            PauseAtThermal::Never
+        );
+        let err = read("pause_at_thermal = \"fair\"").expect_err("not a limit");
+        let message = err.to_string();
+        assert!(
+            message.contains("pause_at_thermal") && message.contains("critical"),
+            "{message}"
+        );
+        let err = read("pause_at_thermal = 2").expect_err("not a string");
+        assert!(
+            err.to_string()
+                .contains("\"serious\", \"critical\" or \"never\""),
+            "{err}"
+        );
     }
 
     #[test]

@@ -42,6 +42,8 @@ fn kind(activity: Activity, words: &PageWords) -> (&'static str, &'static str) {
             PauseReason::LowBattery => ("paused-low-battery", words.paused_low_battery),
             PauseReason::OnBattery => ("paused-on-battery", words.paused_on_battery),
             PauseReason::Asleep => ("paused-asleep", words.paused_asleep),
+            PauseReason::RunsHot => ("paused-hot", words.paused_hot),
+            PauseReason::UserActive => ("paused-user-active", words.paused_user_active),
         },
         Activity::Disconnected => ("disconnected", words.disconnected),
         Activity::Off => ("off", words.not_running),
@@ -49,7 +51,7 @@ fn kind(activity: Activity, words: &PageWords) -> (&'static str, &'static str) {
 }
 
 /// Every activity in the legend's order.
-const LEGEND: [Activity; 7] = [
+const LEGEND: [Activity; 9] = [
     Activity::Connected,
     Activity::Paused {
         reason: PauseReason::User,
@@ -62,6 +64,12 @@ const LEGEND: [Activity; 7] = [
     },
     Activity::Paused {
         reason: PauseReason::Asleep,
+    },
+    Activity::Paused {
+        reason: PauseReason::RunsHot,
+    },
+    Activity::Paused {
+        reason: PauseReason::UserActive,
     },
     Activity::Disconnected,
     Activity::Off,
@@ -360,6 +368,7 @@ const STYLE: &str = r#"
   --track: #f2f2f7; --accent: #007aff; --bar: #8fc3ff;
   --connected: #34c759; --paused-user: #ffcc00; --paused-on-battery: #ff9500;
   --paused-low-battery: #ff3b30; --paused-asleep: #5856d6; --disconnected: #8e8e93;
+  --paused-hot: #ff2d55; --paused-user-active: #32ade6;
   --off: #d1d1d6; --shadow: 0 1px 2px rgba(0,0,0,.06), 0 4px 16px rgba(0,0,0,.06);
 }
 @media (prefers-color-scheme: dark) {
@@ -368,6 +377,7 @@ const STYLE: &str = r#"
     --track: #333335; --accent: #0a84ff; --bar: #2f5f9e;
     --connected: #30d158; --paused-user: #ffd60a; --paused-on-battery: #ff9f0a;
     --paused-low-battery: #ff453a; --paused-asleep: #5e5ce6; --disconnected: #8e8e93;
+    --paused-hot: #ff375f; --paused-user-active: #64d2ff;
     --off: #5c5c61; --shadow: none;
   }
 }
@@ -405,6 +415,8 @@ svg text.today { fill: var(--text); font-weight: 600; }
 .seg.paused-on-battery, .swatch.paused-on-battery { fill: var(--paused-on-battery); background: var(--paused-on-battery); }
 .seg.paused-low-battery, .swatch.paused-low-battery { fill: var(--paused-low-battery); background: var(--paused-low-battery); }
 .seg.paused-asleep, .swatch.paused-asleep { fill: var(--paused-asleep); background: var(--paused-asleep); }
+.seg.paused-hot, .swatch.paused-hot { fill: var(--paused-hot); background: var(--paused-hot); }
+.seg.paused-user-active, .swatch.paused-user-active { fill: var(--paused-user-active); background: var(--paused-user-active); }
 .seg.disconnected, .swatch.disconnected { fill: var(--disconnected); background: var(--disconnected); }
 .seg.off, .swatch.off { fill: var(--off); background: var(--off); }
 .legend { list-style: none; display: flex; flex-wrap: wrap; gap: 6px 16px; padding: 0; margin: 10px 0 0; color: var(--muted); font-size: 12px; }

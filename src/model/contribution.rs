@@ -41,6 +41,10 @@ pub enum PauseReason {
     OnBattery,
     /// The machine was asleep or going to sleep.
     Asleep,
+    /// The machine ran hot (`pause_at_thermal`).
+    RunsHot,
+    /// The user was at the machine (`only_when_idle_minutes`).
+    UserActive,
 }
 
 impl Activity {
@@ -54,6 +58,8 @@ impl Activity {
                 AutoPause::LowBattery { .. } => PauseReason::LowBattery,
                 AutoPause::OnBattery => PauseReason::OnBattery,
                 AutoPause::Asleep => PauseReason::Asleep,
+                AutoPause::RunsHot { .. } => PauseReason::RunsHot,
+                AutoPause::UserPresent { .. } => PauseReason::UserActive,
             })
         };
         match status.phase {

@@ -6,6 +6,7 @@
 //! these types, the supervisor reasons over them, and `text` words them.
 
 mod contribution;
+mod courtesy;
 mod failure;
 mod found;
 mod head;
@@ -15,6 +16,9 @@ mod status;
 mod system;
 
 pub use contribution::{Activity, ContributionSummary, PauseReason, ProcessUsage};
+pub use courtesy::{
+    AwakeHold, CourtesyStatus, IdleReading, KeepAwake, PauseAtThermal, ThermalState,
+};
 pub use failure::WorkerFailure;
 pub use found::{FoundHead, HeadSearch};
 pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT};

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FoundHead, HeadAddress, HeadSearch, Unreachable, WorkerFailure};
+use super::{
+    CourtesyStatus, FoundHead, HeadAddress, HeadSearch, ThermalState, Unreachable, WorkerFailure,
+};
 
 /// A pause the supervisor chose by itself. It never overrides the user's own pause: the two
 /// are kept apart, and the worker runs only when neither holds.
@@ -19,6 +21,21 @@ pub enum AutoPause {
     OnBattery,
     /// The machine is going to sleep or asleep.
     Asleep,
+    /// The machine runs hot (`pause_at_thermal`): it resumes once it has been at `fair` or
+    /// `nominal` for a while.
+    RunsHot {
+        /// The thermal state when it was last read.
+        thermal: ThermalState,
+        /// How long the machine must stay cooler before the worker rejoins (longer for a heat
+        /// pause that repeats within the hour).
+        resume_after_secs: u64,
+    },
+    /// "Only when idle": the user has used the keyboard or mouse within the last
+    /// `away_minutes`; it resumes once they have been away that long.
+    UserPresent {
+        /// The `only_when_idle_minutes` setting.
+        away_minutes: u32,
+    },
 }
 
 /// Why the supervisor stops a worker.
@@ -45,6 +62,10 @@ pub enum StopReason {
     /// Ray on the head was restarted (its port was closed, then open again): a new cluster,
     /// which the old worker's raylet would only find out about after a minute.
     HeadRestarted,
+    /// The machine runs hot (`pause_at_thermal`).
+    RunsHot,
+    /// The user is back at the keyboard or mouse ("only when idle").
+    UserBack,
 }
 
 /// Something worth a notification.
@@ -69,6 +90,8 @@ pub enum Notice {
     RayInstallFailed { why: String },
     /// First run with no head of the user's: exactly one head answered on the tailnet.
     HeadFound { head: FoundHead },
+    /// The machine cooled down after a pause for heat (that was notified): contributing again.
+    CooledDown,
 }
 
 /// A state that retrying cannot fix; it stays until the user acts.
@@ -155,6 +178,9 @@ pub struct Status {
     /// The last search for heads on the tailnet, or the one under way (`None`: none yet).
     #[serde(default)]
     pub head_search: Option<HeadSearch>,
+    /// Keep awake, runs hot, only when idle: the settings and what they do now.
+    #[serde(default)]
+    pub courtesy: CourtesyStatus,
 }
 
 /// An install of Ray from the app, under way.
@@ -184,6 +210,7 @@ impl Default for Status {
             ray_install: None,
             demo: false,
             head_search: None,
+            courtesy: CourtesyStatus::default(),
         }
     }
 }
@@ -217,5 +244,10 @@ pub enum LogNote {
         tasks_finished: bool,
         /// The deadline the drain had.
         deadline_secs: u64,
+    },
+    /// The OS refused to hold idle sleep off (`keep_awake`); said once per run.
+    KeepAwakeRefused {
+        /// The OS's words.
+        why: String,
     },
 }

@@ -24,6 +24,13 @@ impl SleepClock for SystemSleepClock {
     }
 }
 
+/// Linux's CLOCK_MONOTONIC now (logind stamps its idle hints on it); `None` if it cannot be
+/// read.
+#[cfg(target_os = "linux")]
+pub fn monotonic_now() -> Option<Duration> {
+    imp::monotonic_now()
+}
+
 #[cfg(target_os = "linux")]
 mod imp {
     use std::time::Duration;
@@ -42,6 +49,11 @@ mod imp {
             u64::try_from(ts.tv_sec).ok()?,
             u32::try_from(ts.tv_nsec).ok()?,
         ))
+    }
+
+    /// CLOCK_MONOTONIC now (logind stamps its idle hints on it).
+    pub fn monotonic_now() -> Option<Duration> {
+        read(libc::CLOCK_MONOTONIC)
     }
 
     pub fn asleep_total() -> Option<Duration> {

@@ -31,11 +31,11 @@ use crate::model::{SleepGate, SystemEvent};
 pub const BUS_ENV: &str = "BITTRADER_LOGIND_BUS";
 
 /// logind's bus name.
-const LOGIND: &str = "org.freedesktop.login1";
+pub(crate) const LOGIND: &str = "org.freedesktop.login1";
 /// logind's manager object.
-const MANAGER_PATH: &str = "/org/freedesktop/login1";
+pub(crate) const MANAGER_PATH: &str = "/org/freedesktop/login1";
 /// logind's manager interface.
-const MANAGER: &str = "org.freedesktop.login1.Manager";
+pub(crate) const MANAGER: &str = "org.freedesktop.login1.Manager";
 
 /// Watches logind in a task of its own until the receiver of `events` goes away.
 /// `gate` is the supervisor's verdict: once it has taken in our `WillSleep` and holds the
@@ -50,7 +50,7 @@ pub fn watch(events: mpsc::UnboundedSender<SystemEvent>, gate: watch::Receiver<S
 }
 
 /// The bus logind is on: [`BUS_ENV`] if set, else the system bus.
-async fn connect() -> zbus::Result<Connection> {
+pub(crate) async fn connect() -> zbus::Result<Connection> {
     match std::env::var(BUS_ENV) {
         Ok(address) => {
             zbus::connection::Builder::address(address.as_str())
@@ -58,6 +58,19 @@ async fn connect() -> zbus::Result<Connection> {
                 .await
         }
         Err(_) => Connection::system().await,
+    }
+}
+
+/// Whether `error` says logind is not there at all (no bus at the address, or nobody owns
+/// `org.freedesktop.login1` on it), rather than a glitch worth retrying or reporting.
+pub(crate) fn is_no_logind(error: &zbus::Error) -> bool {
+    match error {
+        zbus::Error::Connection(io, _) => io.kind() == std::io::ErrorKind::NotFound,
+        zbus::Error::FDO(fdo) => matches!(
+            **fdo,
+            zbus::fdo::Error::ServiceUnknown(_) | zbus::fdo::Error::NameHasNoOwner(_)
+        ),
+        _ => false,
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod app_nap;
+pub mod awake;
 pub mod clock;
 pub mod command;
 pub mod fake;
@@ -15,7 +16,9 @@ pub mod machine;
 pub mod power;
 pub mod processes;
 pub mod sleep;
+pub mod thermal;
 pub mod tool_search;
+pub mod user_idle;
 
 pub use login_item::{system_login_item, LoginItem, LoginItemError, LoginStatus};
 pub use machine::{detect_form_factor, machine_model, FormFactor};

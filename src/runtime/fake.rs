@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, watch};
 use super::platform::{MachineFacts, Platform, WorkerHandle};
 use super::worker::WorkerReport;
 use crate::model::{
-    FoundHead, HeadAddress, ProcessUsage, SleepGate, SystemEvent, TailscaleCheck, TailscaleProblem,
-    Unreachable, WorkerFailure,
+    AwakeHold, FoundHead, HeadAddress, IdleReading, ProcessUsage, SleepGate, SystemEvent,
+    TailscaleCheck, TailscaleProblem, ThermalState, Unreachable, WorkerFailure,
 };
 use crate::platform::fake::FakePower;
 use crate::ray_output;
@@ -69,6 +69,8 @@ pub struct FakeRecord {
     pub exits: usize,
     /// Readings of a worker's CPU counters, with when they were taken (tokio time).
     pub usage_samples: Vec<tokio::time::Instant>,
+    /// Every change of the idle-sleep hold (`keep_awake`), with its tokio time.
+    pub awake: Vec<(tokio::time::Instant, bool)>,
 }
 
 #[derive(Debug)]
@@ -89,6 +91,13 @@ struct World {
     /// What a search for heads on the tailnet finds, and how many were run.
     found_heads: Result<Vec<FoundHead>, TailscaleProblem>,
     searches: usize,
+    thermal: Option<mpsc::UnboundedSender<ThermalState>>,
+    /// How long ago the user's last input was, as the idle watcher reads it.
+    user_idle: Option<Duration>,
+    /// Whether the driver watches the user's idle time.
+    watching_user_idle: bool,
+    /// The OS refuses the idle-sleep hold.
+    refuse_awake: bool,
 }
 
 /// The fake [`Platform`]. Clones share one world.
@@ -127,6 +136,10 @@ impl FakePlatform {
                 sleep: None,
                 found_heads: Ok(Vec::new()),
                 searches: 0,
+                thermal: None,
+                user_idle: Some(Duration::ZERO),
+                watching_user_idle: false,
+                refuse_awake: false,
             })),
             machine: Arc::new(FakePower::desktop()),
         }
@@ -178,6 +191,43 @@ impl FakePlatform {
         if let Some(network) = &lock(&self.world).network {
             let _ = network.send(());
         }
+    }
+
+    /// The OS refuses the idle-sleep hold from now on (as IOKit or logind may).
+    pub fn refuse_awake(&self) {
+        lock(&self.world).refuse_awake = true;
+    }
+
+    /// Whether idle sleep is held off now (the last change of the hold).
+    pub fn awake_held(&self) -> bool {
+        lock(&self.world)
+            .record
+            .awake
+            .last()
+            .is_some_and(|(_, held)| *held)
+    }
+
+    /// The OS reports a thermal state (as macOS's NSProcessInfo does on a change).
+    pub fn set_thermal(&self, state: ThermalState) {
+        if let Some(thermal) = &lock(&self.world).thermal {
+            let _ = thermal.send(state);
+        }
+    }
+
+    /// The user's last input was `idle` ago from now on (`None`: the machine cannot tell); the
+    /// idle watcher reads it at its next tick.
+    pub fn set_user_idle(&self, idle: Option<Duration>) {
+        lock(&self.world).user_idle = idle;
+    }
+
+    /// The user touches the keyboard: the idle time starts again from zero, and grows.
+    pub fn user_input(&self) {
+        lock(&self.world).user_idle = Some(Duration::ZERO);
+    }
+
+    /// Whether the driver asked for the user's idle time.
+    pub fn watching_user_idle(&self) -> bool {
+        lock(&self.world).watching_user_idle
     }
 
     /// The OS posts a sleep or wake notification (logind on Linux).
@@ -398,6 +448,71 @@ impl Platform for FakePlatform {
 
     fn watch_network(&self, changes: mpsc::UnboundedSender<()>) {
         lock(&self.world).network = Some(changes);
+    }
+
+    /// Grants every hold unless [`FakePlatform::refuse_awake`] was called; records each take
+    /// and release, the one at the sender's end included.
+    fn hold_awake(
+        &self,
+        mut hold: watch::Receiver<bool>,
+        reports: mpsc::UnboundedSender<AwakeHold>,
+    ) {
+        let world = self.world.clone();
+        tokio::spawn(async move {
+            let mut held = false;
+            loop {
+                let wanted = *hold.borrow_and_update();
+                if wanted != held {
+                    let refused = wanted && lock(&world).refuse_awake;
+                    let report = if refused {
+                        AwakeHold::Refused {
+                            why: "refused by the fake".to_string(),
+                        }
+                    } else {
+                        held = wanted;
+                        let now = tokio::time::Instant::now();
+                        lock(&world).record.awake.push((now, held));
+                        if held {
+                            AwakeHold::Held
+                        } else {
+                            AwakeHold::Released
+                        }
+                    };
+                    let _ = reports.send(report);
+                }
+                if hold.changed().await.is_err() {
+                    if held {
+                        let now = tokio::time::Instant::now();
+                        lock(&world).record.awake.push((now, false));
+                    }
+                    return;
+                }
+            }
+        });
+    }
+
+    fn watch_thermal(&self, _every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
+        lock(&self.world).thermal = Some(states);
+    }
+
+    /// Reads the idle time every `every`; between ticks it grows with tokio time, as a real
+    /// idle counter does.
+    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
+        let world = self.world.clone();
+        lock(&world).watching_user_idle = true;
+        tokio::spawn(async move {
+            loop {
+                let idle = lock(&world).user_idle;
+                let reading = idle.map_or(IdleReading::NoSession, IdleReading::Idle);
+                if readings.send(reading).is_err() {
+                    return;
+                }
+                tokio::time::sleep(every).await;
+                if let Some(idle) = &mut lock(&world).user_idle {
+                    *idle += every;
+                }
+            }
+        });
     }
 
     fn watch_sleep(

@@ -28,7 +28,10 @@ use tokio::time::Instant;
 
 use crate::config::{Config, FileReading, Paths, Setting};
 use crate::history::History;
-use crate::model::{HeadAddress, Notice, PowerSnapshot, SleepGate, Status, SystemEvent};
+use crate::model::{
+    AwakeHold, HeadAddress, IdleReading, Notice, PowerSnapshot, SleepGate, Status, SystemEvent,
+    ThermalState,
+};
 use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
@@ -89,6 +92,13 @@ pub fn settings_from(config: &Config, mobile: bool) -> Settings {
             resume_percent: battery.resume_percent,
             only_on_power: battery.only_on_power,
             cpus_on_battery: (battery.cpus_on_battery > 0).then_some(battery.cpus_on_battery),
+        },
+        courtesy: crate::supervisor::CourtesyPolicy {
+            keep_awake: config.keep_awake,
+            pause_at_thermal: config.pause_at_thermal,
+            only_when_idle: config
+                .only_when_idle_minutes
+                .map(|minutes| Duration::from_secs(u64::from(minutes) * 60)),
         },
         ..defaults
     }
@@ -161,6 +171,8 @@ struct Driver<P: Platform> {
     status: watch::Sender<StatusReport>,
     last_status: Option<Status>,
     sleep_gate: watch::Sender<SleepGate>,
+    /// The supervisor's `hold_awake`, which the platform's idle-sleep hold follows.
+    keep_awake: watch::Sender<bool>,
     will_sleeps_seen: u64,
     /// `quit` requests, answered at the exit.
     quitting: Vec<oneshot::Sender<Reply>>,
@@ -226,6 +238,7 @@ pub async fn run<P: Platform>(
         demo_head,
         startup_lines,
     } = options;
+    let watch_user_idle = settings.courtesy.only_when_idle.is_some();
     let mut log = RotatingLog::new(paths.log_file(), LOG_MAX_BYTES);
     for line in &startup_lines {
         let _ = log.line(line);
@@ -271,6 +284,16 @@ pub async fn run<P: Platform>(
     platform.watch_network(net_tx);
     machine::watch(platform.machine(), events_tx);
     platform.watch_sleep(system_tx, gate_rx);
+    let (awake_tx, awake_rx) = watch::channel(false);
+    let (held_tx, mut held_rx) = mpsc::unbounded_channel::<AwakeHold>();
+    platform.hold_awake(awake_rx, held_tx);
+    let (thermal_tx, mut thermal_rx) = mpsc::unbounded_channel::<ThermalState>();
+    platform.watch_thermal(machine::WATCH_EVERY, thermal_tx);
+    // Read only when "only when idle" is on: otherwise nobody needs the answer.
+    let (idle_tx, mut idle_rx) = mpsc::unbounded_channel::<IdleReading>();
+    if watch_user_idle {
+        platform.watch_user_idle(machine::WATCH_EVERY, idle_tx);
+    }
 
     let mut driver = Driver {
         platform,
@@ -296,6 +319,7 @@ pub async fn run<P: Platform>(
         status,
         last_status: None,
         sleep_gate: gate_tx,
+        keep_awake: awake_tx,
         will_sleeps_seen: 0,
         quitting: Vec::new(),
         history: loaded.history,
@@ -323,6 +347,9 @@ pub async fn run<P: Platform>(
             Some(report) = reports_rx.recv() => driver.on_report(report),
             Some(event) = system_rx.recv() => driver.on_system(event),
             Some(()) = net_rx.recv() => driver.sup.handle_event(now(), Event::NetworkChanged),
+            Some(state) = thermal_rx.recv() => driver.sup.handle_event(now(), Event::Thermal(state)),
+            Some(held) = held_rx.recv() => driver.sup.handle_event(now(), Event::AwakeHold(held)),
+            Some(idle) = idle_rx.recv() => driver.sup.handle_event(now(), Event::UserIdle(idle)),
             Some(pending) = requests.recv() => driver.on_request(pending),
             Some(reading) = file_rx.recv() => driver.on_config_file(reading),
             _ = &mut shutdown, if !shutdown_seen => {
@@ -514,6 +541,8 @@ impl<P: Platform> Driver<P> {
             *current = gate;
             changed
         });
+        self.keep_awake
+            .send_if_modified(|held| std::mem::replace(held, status.courtesy.hold_awake) != *held);
         let report = self.report(&status);
         self.status.send_if_modified(|current| {
             let changed = *current != report;
@@ -858,6 +887,15 @@ fn settings_read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
         ),
         ("[timing]", old.timing != new.timing),
         ("[battery]", old.battery != new.battery),
+        ("keep_awake", old.keep_awake != new.keep_awake),
+        (
+            "pause_at_thermal",
+            old.pause_at_thermal != new.pause_at_thermal,
+        ),
+        (
+            "only_when_idle_minutes",
+            old.only_when_idle_minutes != new.only_when_idle_minutes,
+        ),
     ]
     .into_iter()
     .filter_map(|(key, changed)| changed.then_some(key))

@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths};
 use crate::model::{
-    FoundHead, HeadAddress, InstallStep, ProcessUsage, SleepGate, SystemEvent, TailscaleProblem,
-    WorkerFailure,
+    AwakeHold, FoundHead, HeadAddress, IdleReading, InstallStep, ProcessUsage, SleepGate,
+    SystemEvent, TailscaleProblem, ThermalState, WorkerFailure,
 };
 use crate::platform::clock::{SleepClock, SystemSleepClock};
 use crate::platform::command::{output_within, CountedSpawn};
@@ -141,6 +141,20 @@ pub trait Platform: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<FoundHead>, TailscaleProblem>> + Send + 'static {
         std::future::ready(Err(TailscaleProblem::NotInstalled))
     }
+    /// Holds idle sleep off while `hold` is true (the supervisor's `hold_awake`), in a task
+    /// or thread of its own, until the sender goes away, reporting on `held` what the OS made
+    /// of each change.
+    fn hold_awake(&self, hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>);
+
+    /// Sends the machine's thermal state at start and on each change (looked at every `every`
+    /// besides any change notification), until the receiver goes away; nothing where the OS
+    /// reports none (Linux).
+    fn watch_thermal(&self, every: Duration, states: mpsc::UnboundedSender<ThermalState>);
+
+    /// Sends, every `every` until the receiver goes away, how long ago the user last used the
+    /// keyboard or mouse, as the OS could tell. Each reading is in-process or a D-Bus call: no
+    /// process is started.
+    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>);
 
     /// Sends the OS's sleep and wake notifications, where the driver itself can receive them
     /// (Linux: logind), until the receiver goes away; `gate` says when a sleep may go ahead.
@@ -408,6 +422,18 @@ impl Platform for SystemPlatform {
 
     fn watch_network(&self, changes: mpsc::UnboundedSender<()>) {
         probe::watch_network(changes);
+    }
+
+    fn hold_awake(&self, hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>) {
+        crate::platform::awake::follow(hold, held);
+    }
+
+    fn watch_thermal(&self, every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
+        crate::platform::thermal::watch(every, states);
+    }
+
+    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
+        crate::platform::user_idle::watch(every, readings);
     }
 
     fn watch_sleep(

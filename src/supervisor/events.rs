@@ -5,8 +5,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Activity, FoundHead, HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, ProcessUsage,
-    StopReason, TailscaleCheck, TailscaleProblem, Unreachable, WorkerFailure,
+    Activity, AwakeHold, FoundHead, HeadAddress, IdleReading, InstallStep, LogNote, Notice,
+    PowerSnapshot, ProcessUsage, StopReason, TailscaleCheck, TailscaleProblem, ThermalState,
+    Unreachable, WorkerFailure,
 };
 
 /// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
@@ -118,6 +119,13 @@ pub enum Event {
     Power(PowerSnapshot),
     /// The lid closed (`true`) or opened.
     LidClosed(bool),
+    /// The machine's thermal state, as the OS reports it (on a change, and at start).
+    Thermal(ThermalState),
+    /// How long ago the user last used the keyboard or mouse, as the OS could tell ("only
+    /// when idle", read every few seconds).
+    UserIdle(IdleReading),
+    /// What the OS made of the idle-sleep hold the status asks for (`keep_awake`).
+    AwakeHold(AwakeHold),
     /// The head answered [`Action::DrainWorker`] number `drain`: it stopped sending this node
     /// tasks (`accepted`), or the drain could not be asked for.
     DrainRequested { drain: u64, accepted: bool },

@@ -12,6 +12,8 @@
 //! - [`backoff`]: restart delays and the breaker;
 //! - [`drain`]: when a drained node counts as idle;
 //! - [`laptop`]: the battery policy, the lid, the wake-echo filter;
+//! - [`courtesy`]: keep awake while contributing, step back when the machine runs hot,
+//!   contribute only while the user is away;
 //! - [`notify`]: which notices reach the user (never a storm);
 //! - [`timers`]: the one table of deadlines;
 //! - this file: the worker's lifecycle (start, join, grace, drain, stop, sleep, quit).
@@ -25,6 +27,7 @@
 //! - when the head comes back, a start follows at once (at least 1 s after the previous start).
 
 pub mod backoff;
+pub mod courtesy;
 pub mod drain;
 mod events;
 mod find;
@@ -40,8 +43,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    Activity, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status,
-    StopReason, Unreachable, WorkerFailure,
+    Activity, AutoPause, AwakeHold, CourtesyStatus, Fault, HeadAddress, InstallStep, LogNote,
+    Notice, Phase, RayInstall, Status, StopReason, ThermalState, Unreachable, WorkerFailure,
 };
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
@@ -50,10 +53,13 @@ pub use events::{
 };
 pub use retry::{retry_for, Retry};
 pub use settings::{
-    longest_quit, LaptopPolicy, Settings, BATTERY_DRAIN_DEADLINE, HEAD_LOST_STOP_GRACE,
-    PAUSE_DRAIN_DEADLINE, WAKE_REPLACES_WORKER_AFTER,
+    longest_quit, CourtesyPolicy, LaptopPolicy, Settings, BATTERY_DRAIN_DEADLINE,
+    HEAD_LOST_STOP_GRACE, NOTIFY_HEAT_EVERY, PAUSE_DRAIN_DEADLINE, THERMAL_DRAIN_DEADLINE,
+    THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX,
+    USER_BACK_DRAIN_DEADLINE, WAKE_REPLACES_WORKER_AFTER,
 };
 
+use courtesy::{Heat, HeatStep, Presence};
 use drain::IdleRule;
 use laptop::{Laptop, WakeEcho, WakeSource};
 use notify::NotificationGate;
@@ -135,6 +141,9 @@ pub struct Supervisor {
     probe_asked_for_start: bool,
     /// The network changed since the last probe was asked: Tailscale's word is asked afresh.
     network_changed: bool,
+    /// The head stopped answering while the current worker was starting: a start that then
+    /// does not join was cut off by the network, not broken.
+    outage_during_start: bool,
     /// The head answered to a probe asked with the answer age a start needs.
     up_vouched_for_start: bool,
     /// The number of the latest [`Action::WatchHead`].
@@ -147,6 +156,14 @@ pub struct Supervisor {
     last_start_at: Option<Instant>,
     outage: Option<Outage>,
     laptop: Laptop,
+    /// The heat rule's state (`pause_at_thermal`).
+    heat: Heat,
+    /// The "only when idle" rule's state (`only_when_idle_minutes`).
+    presence: Presence,
+    /// The OS holds idle sleep off for us now (its last [`AwakeHold`] report).
+    awake_held: bool,
+    /// A refused hold was logged: once per run is enough.
+    awake_refusal_logged: bool,
     wakes: WakeEcho,
     notices: NotificationGate,
     next_drain: u64,
@@ -198,10 +215,15 @@ impl Supervisor {
             next_watch: 0,
             probe_asked_for_start: false,
             network_changed: false,
+            outage_during_start: false,
             up_vouched_for_start: false,
             last_start_at: None,
             outage: None,
             laptop: Laptop::default(),
+            heat: Heat::default(),
+            presence: Presence::default(),
+            awake_held: false,
+            awake_refusal_logged: false,
             wakes: WakeEcho::default(),
             notices: NotificationGate::default(),
             next_drain: 0,
@@ -270,6 +292,24 @@ impl Supervisor {
             Event::LidClosed(closed) => {
                 if let Some(notice) = self.laptop.on_lid(closed, self.contributing()) {
                     self.notify(now, notice);
+                }
+            }
+            Event::Thermal(state) => self.on_thermal(now, state),
+            Event::UserIdle(reading) => {
+                if let Some(away_after) = self.settings.courtesy.only_when_idle {
+                    match self.presence.on_reading(now, reading, away_after) {
+                        Some(at) => self.timers.set(Timer::UserAway, at),
+                        None => self.timers.stop(Timer::UserAway),
+                    }
+                }
+            }
+            Event::AwakeHold(report) => {
+                self.awake_held = report == AwakeHold::Held;
+                if let AwakeHold::Refused { why } = report {
+                    if !std::mem::replace(&mut self.awake_refusal_logged, true) {
+                        self.actions
+                            .push_back(Action::Log(LogNote::KeepAwakeRefused { why }));
+                    }
                 }
             }
             Event::HeadConnectionClosed { watch } => self.on_head_connection_closed(now, watch),
@@ -359,6 +399,15 @@ impl Supervisor {
                     }
                 }
                 Timer::HistorySave => self.actions.push_back(Action::SaveHistory),
+                // Its end is all it means: `reconcile` brings the presence rule up to now.
+                Timer::UserAway => {}
+                Timer::CooledDown => {
+                    // "Cool again: joins again" only if it does: not under another pause (the
+                    // user's, the battery's, the user being at the machine) or a fault.
+                    if self.heat.cooled_down(now) && self.start_may_follow() {
+                        self.notify(now, Notice::CooledDown);
+                    }
+                }
             }
         }
         self.reconcile(now);
@@ -384,8 +433,9 @@ impl Supervisor {
             | Worker::Draining { spec, .. } => Some(spec.cpus),
             Worker::Absent => None,
         };
+        let phase = self.phase();
         Status {
-            phase: self.phase(),
+            phase,
             head: self.head.clone(),
             cpus: self.cpus,
             worker_cpus,
@@ -396,12 +446,32 @@ impl Supervisor {
             },
             fault: self.fault.clone(),
             recent_failures: self.backoff.recent_failures(),
-            auto_pause: self.laptop.auto_pause(),
+            auto_pause: self.auto_pause(),
             mobile: self.settings.laptop.mobile,
             holding_sleep: self.timers.is_set(Timer::SleepHold),
             ray_install: self.ray_install.clone(),
             demo: self.demo_head.is_some() && self.head == self.demo_head,
             head_search: self.finder.status(),
+            courtesy: self.courtesy_status(phase),
+        }
+    }
+
+    /// What the courtesy rules are set to and do now.
+    fn courtesy_status(&self, phase: Phase) -> CourtesyStatus {
+        let policy = &self.settings.courtesy;
+        let working = matches!(phase, Phase::Connected | Phase::Draining);
+        let hold_awake = courtesy::keep_awake(policy.keep_awake, working, self.laptop.power);
+        CourtesyStatus {
+            keep_awake: policy.keep_awake,
+            hold_awake,
+            keeping_awake: hold_awake && self.awake_held,
+            pause_at_thermal: policy.pause_at_thermal,
+            thermal: self.heat.state,
+            only_when_idle_minutes: policy
+                .only_when_idle
+                .map(|d| u32::try_from(d.as_secs() / 60).unwrap_or(u32::MAX)),
+            idle_unsupported: policy.only_when_idle.is_some() && self.presence.unsupported,
+            idle_hint_never_set: policy.only_when_idle.is_some() && self.presence.hint_never_set,
         }
     }
 
@@ -427,7 +497,7 @@ impl Supervisor {
                 (_, None) => Phase::Starting,
             },
             Worker::Absent if self.fault.is_some() => Phase::Error,
-            Worker::Absent if self.paused || self.laptop.auto_pause().is_some() => Phase::Paused,
+            Worker::Absent if self.paused || self.auto_pause().is_some() => Phase::Paused,
             Worker::Absent => match self.reach {
                 Reach::Unknown => Phase::Checking,
                 Reach::Down { .. } => Phase::Disconnected,
@@ -449,7 +519,7 @@ impl Supervisor {
             && !self.paused
             && !self.shutting_down
             && self.fault.is_none()
-            && self.laptop.auto_pause().is_none()
+            && self.auto_pause().is_none()
             && self.ray_install.is_none()
     }
 
@@ -515,6 +585,57 @@ impl Supervisor {
         if !self.timers.is_set(Timer::HistorySave) {
             self.timers
                 .set(Timer::HistorySave, now + HISTORY_SAVE_AFTER);
+        }
+    }
+
+    /// The pause the supervisor chose by itself, as the user sees it: the sleep's, the
+    /// battery's, the heat's, then the user's presence.
+    fn auto_pause(&self) -> Option<AutoPause> {
+        self.laptop
+            .auto_pause()
+            .or_else(|| {
+                self.heat.paused.then(|| AutoPause::RunsHot {
+                    thermal: self.heat.state.unwrap_or(ThermalState::Serious),
+                    resume_after_secs: self.heat.resume_after().as_secs(),
+                })
+            })
+            .or_else(|| self.presence_pause())
+    }
+
+    /// "Only when idle" holds the worker back: the user is (or may be) at the machine.
+    fn presence_pause(&self) -> Option<AutoPause> {
+        let away_after = self.settings.courtesy.only_when_idle?;
+        self.presence.holding.then(|| AutoPause::UserPresent {
+            away_minutes: u32::try_from(away_after.as_secs() / 60).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// A thermal reading: the heat rule's verdict, its cool-down wait in the timer table, and
+    /// one notification each way (only for a pause that stopped a contributing worker).
+    fn on_thermal(&mut self, now: Instant, state: ThermalState) {
+        match self
+            .heat
+            .on_reading(now, self.settings.courtesy.pause_at_thermal, state)
+        {
+            HeatStep::Nothing => {}
+            HeatStep::Pause => {
+                self.timers.stop(Timer::CooledDown);
+                if self.contributing() {
+                    self.heat.notified = true;
+                    let reason = AutoPause::RunsHot {
+                        thermal: state,
+                        resume_after_secs: self.heat.resume_after().as_secs(),
+                    };
+                    self.notify(now, Notice::AutoPaused { reason });
+                }
+            }
+            HeatStep::StartCoolDown => {
+                if !self.timers.is_set(Timer::CooledDown) {
+                    self.timers
+                        .set(Timer::CooledDown, now + self.heat.resume_after());
+                }
+            }
+            HeatStep::CancelCoolDown => self.timers.stop(Timer::CooledDown),
         }
     }
 
@@ -617,6 +738,15 @@ impl Supervisor {
                 }
                 let refused = why == Unreachable::Refused;
                 self.reach = Reach::Down { why };
+                if matches!(
+                    self.worker,
+                    Worker::Running {
+                        joined_at: None,
+                        ..
+                    }
+                ) {
+                    self.outage_during_start = true;
+                }
                 let outage = self.outage.get_or_insert(Outage {
                     since: now,
                     notified: false,
@@ -717,10 +847,7 @@ impl Supervisor {
             Worker::Absent => {}
             Worker::Stopping { reason, .. } => {
                 if reason == StopReason::JoinTimeout {
-                    let failure = exit.failure.unwrap_or(WorkerFailure::DidNotJoin {
-                        within_secs: self.settings.join_timeout.as_secs(),
-                    });
-                    self.count_failure(now, failure);
+                    self.after_join_timeout(now, exit.failure);
                 }
             }
             // Drained and gone by itself: the planned stop is done.
@@ -734,26 +861,51 @@ impl Supervisor {
                 }) {
                     self.backoff.record_stable();
                 }
-                match retry_for(&failure) {
-                    Retry::Never => self.set_fault(now, Fault::Worker { failure }),
-                    // An outage: restart as soon as the head answers again, without counting
-                    // towards the breaker. The 1 s floor still applies.
-                    Retry::WhenHeadAnswers if self.reach != Reach::Up => self.probe_soon(now),
-                    // The network, by the worker's word, while the head answers: a head that
-                    // keeps marking the node dead, or no Ray behind the port. Back off, never
-                    // give up.
-                    Retry::WhenHeadAnswers => {
-                        let delay = self.backoff.record_network_failure();
-                        self.timers.set(Timer::Restart, now + delay);
-                        self.network_restart = true;
-                        self.probe_soon(now);
-                    }
-                    Retry::AfterBackoff if matches!(self.reach, Reach::Down { .. }) => {
-                        self.probe_soon(now)
-                    }
-                    Retry::AfterBackoff => self.count_failure(now, failure),
-                }
+                self.after_failure(now, failure);
             }
+        }
+    }
+
+    /// A start that did not join in time was stopped. Its output ends with our own SIGTERM
+    /// ("received SIGTERM. Draining…"), so only an explanation that names a cause counts;
+    /// otherwise it did not join. A start the network cut off (the head stopped answering
+    /// meanwhile) is an outage, not a broken worker: it never counts towards the breaker.
+    fn after_join_timeout(&mut self, now: Instant, said: Option<WorkerFailure>) {
+        let did_not_join = WorkerFailure::DidNotJoin {
+            within_secs: self.settings.join_timeout.as_secs(),
+        };
+        let failure = match said {
+            Some(WorkerFailure::Crashed { .. } | WorkerFailure::ExitedSilently { .. }) | None => {
+                did_not_join
+            }
+            Some(named) => named,
+        };
+        if std::mem::take(&mut self.outage_during_start) && retry_for(&failure) != Retry::Never {
+            self.after_failure(now, WorkerFailure::HeadUnreachable);
+        } else {
+            self.after_failure(now, failure);
+        }
+    }
+
+    /// What follows a worker's failure: a fault, a restart when the head answers, or a
+    /// restart after a backoff that counts towards the breaker.
+    fn after_failure(&mut self, now: Instant, failure: WorkerFailure) {
+        match retry_for(&failure) {
+            Retry::Never => self.set_fault(now, Fault::Worker { failure }),
+            // An outage: restart as soon as the head answers again, without counting
+            // towards the breaker. The 1 s floor still applies.
+            Retry::WhenHeadAnswers if self.reach != Reach::Up => self.probe_soon(now),
+            // The network, by the worker's word, while the head answers: a head that
+            // keeps marking the node dead, or no Ray behind the port. Back off, never
+            // give up.
+            Retry::WhenHeadAnswers => {
+                let delay = self.backoff.record_network_failure();
+                self.timers.set(Timer::Restart, now + delay);
+                self.network_restart = true;
+                self.probe_soon(now);
+            }
+            Retry::AfterBackoff if matches!(self.reach, Reach::Down { .. }) => self.probe_soon(now),
+            Retry::AfterBackoff => self.count_failure(now, failure),
         }
     }
 
@@ -836,8 +988,20 @@ impl Supervisor {
                 self.drain_worker(now, PAUSE_DRAIN_DEADLINE, StopReason::Paused);
             }
             UserCommand::Resume => {
-                self.paused = false;
-                self.laptop.user_resumed();
+                // The Resume answers the pause the menu showed. Under the user's own pause that
+                // was "Paused", not an automatic pause that began meanwhile (heat, presence,
+                // battery): the user never saw it, so it stays.
+                let user_was_paused = std::mem::replace(&mut self.paused, false);
+                if !user_was_paused {
+                    self.laptop.user_resumed();
+                    if self
+                        .heat
+                        .user_resumed(self.settings.courtesy.pause_at_thermal)
+                    {
+                        self.timers.stop(Timer::CooledDown);
+                    }
+                    self.presence.user_resumed(now);
+                }
                 if !matches!(self.fault, Some(Fault::NoHead)) {
                     self.fault = None;
                 }
@@ -1031,6 +1195,7 @@ impl Supervisor {
 
     /// Brings the worker in line with what is wanted.
     fn reconcile(&mut self, now: Instant) {
+        self.presence.update(now);
         if self.exit_sent {
             return;
         }
@@ -1055,6 +1220,14 @@ impl Supervisor {
                 } else if self.laptop.battery_pause.is_some() {
                     // Planned: let the running tasks finish for a while.
                     self.drain_worker(now, BATTERY_DRAIN_DEADLINE, StopReason::Battery);
+                    None
+                } else if self.heat.paused {
+                    // The OS already throttles: the running tasks get a minute, not ten.
+                    self.drain_worker(now, THERMAL_DRAIN_DEADLINE, StopReason::RunsHot);
+                    None
+                } else if self.presence_pause().is_some() {
+                    // The user is back: they want their machine, the tasks get a minute.
+                    self.drain_worker(now, USER_BACK_DRAIN_DEADLINE, StopReason::UserBack);
                     None
                 } else if self.target().as_ref() != Some(spec) {
                     Some(StopReason::Reconfigure)
@@ -1103,6 +1276,7 @@ impl Supervisor {
                     spec: spec.clone(),
                     joined_at: None,
                 };
+                self.outage_during_start = false;
                 self.timers
                     .set(Timer::Join, now + self.settings.join_timeout);
                 self.actions.push_back(Action::StartWorker(spec));

@@ -2,13 +2,15 @@
 //!
 //! A flapping network would otherwise notify "disconnected", "reconnected" every minute. The
 //! gate lets an outage notification through at most once per `min_gap`; a "reconnected" only
-//! follows a "disconnected" the user actually saw; a fault is shown once until it changes.
+//! follows a "disconnected" the user actually saw; a fault is shown once until it changes. The
+//! heat notices likewise: a machine that keeps heating up is told once per
+//! [`NOTIFY_HEAT_EVERY`], and "cooled down" only follows a heat pause the user saw.
 //! Pure: the caller passes the time.
 
 use std::time::{Duration, Instant};
 
-use super::settings::NOTIFY_OUTAGES_EVERY;
-use crate::model::{Fault, Notice};
+use super::settings::{NOTIFY_HEAT_EVERY, NOTIFY_OUTAGES_EVERY};
+use crate::model::{AutoPause, Fault, Notice};
 
 /// Decides which notices become notifications.
 #[derive(Debug)]
@@ -17,6 +19,8 @@ pub struct NotificationGate {
     last_outage_shown: Option<Instant>,
     lost_was_shown: bool,
     last_fault: Option<Fault>,
+    last_heat_shown: Option<Instant>,
+    heat_pause_was_shown: bool,
 }
 
 impl Default for NotificationGate {
@@ -33,6 +37,8 @@ impl NotificationGate {
             last_outage_shown: None,
             lost_was_shown: false,
             last_fault: None,
+            last_heat_shown: None,
+            heat_pause_was_shown: false,
         }
     }
 
@@ -55,6 +61,20 @@ impl NotificationGate {
                 self.last_fault = Some(fault.clone());
                 new
             }
+            Notice::AutoPaused {
+                reason: AutoPause::RunsHot { .. },
+            } => {
+                let spaced = self
+                    .last_heat_shown
+                    .is_none_or(|at| now.saturating_duration_since(at) >= NOTIFY_HEAT_EVERY);
+                self.heat_pause_was_shown = spaced;
+                if spaced {
+                    self.last_heat_shown = Some(now);
+                }
+                spaced
+            }
+            // Only after a heat pause the user saw: one each way.
+            Notice::CooledDown => std::mem::take(&mut self.heat_pause_was_shown),
             // The supervisor already gives these once per discharge, pause or lid close.
             Notice::BatteryLow { .. } | Notice::AutoPaused { .. } | Notice::LidClosed => true,
             // One per install the user asked for.
@@ -123,5 +143,40 @@ mod tests {
         assert!(!gate.admit(t0, &missing));
         assert!(gate.admit(t0, &skew));
         assert!(gate.admit(t0, &missing));
+    }
+
+    #[test]
+    fn heat_notices_are_given_once_per_few_hours_and_cooled_down_only_after_a_shown_pause() {
+        let mut gate = NotificationGate::default();
+        let t0 = Instant::now();
+        let hot = Notice::AutoPaused {
+            reason: AutoPause::RunsHot {
+                thermal: crate::model::ThermalState::Serious,
+                resume_after_secs: 300,
+            },
+        };
+        let mut shown = Vec::new();
+        // A heat pause every 15 minutes for eight hours.
+        for quarter in 0..32u64 {
+            let at = t0 + Duration::from_secs(quarter * 900);
+            if gate.admit(at, &hot) {
+                shown.push(("hot", quarter));
+            }
+            if gate.admit(at + Duration::from_secs(600), &Notice::CooledDown) {
+                shown.push(("cool", quarter));
+            }
+        }
+        assert_eq!(
+            shown,
+            vec![("hot", 0), ("cool", 0), ("hot", 16), ("cool", 16)],
+            "{NOTIFY_HEAT_EVERY:?}"
+        );
+        // Other automatic pauses are not held back by it.
+        assert!(gate.admit(
+            t0,
+            &Notice::AutoPaused {
+                reason: AutoPause::OnBattery
+            }
+        ));
     }
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::backoff::BackoffPolicy;
+use crate::model::{KeepAwake, PauseAtThermal};
 
 /// A sleep at least this long replaces the worker on wake: Ray's default health checks drop a
 /// silent node after about a minute, and a stale raylet only exits once it reconnects.
@@ -117,6 +118,30 @@ pub const TIMELINE_KEEP_DAYS: i64 = 7;
 /// ...in at most this many segments (a network that flaps all week must not grow the file
 /// without bound: the oldest go first).
 pub const TIMELINE_MAX_SEGMENTS: usize = 3000;
+// --- Courtesy: keep awake, runs hot, only when idle (supervisor/courtesy.rs) ----------------
+
+/// After a pause for heat, the machine must have stayed at `fair` or `nominal` this long before
+/// the worker rejoins: a machine that just cooled heats up again at once under full load.
+pub const THERMAL_RESUME_AFTER: Duration = Duration::from_secs(300);
+
+/// A heat pause that begins within this long of the previous one's end is a repeat (a fanless
+/// Mac that heats up again under full load within minutes)...
+pub const THERMAL_REPEAT_WINDOW: Duration = Duration::from_secs(3600);
+
+/// ...and each repeat doubles the wait before rejoining (5, 10, 20 min), up to this.
+pub const THERMAL_RESUME_AFTER_MAX: Duration = Duration::from_secs(20 * 60);
+
+/// The heat notices ("paused: runs hot", "cooled down") are given at most once per this long:
+/// a machine that keeps heating up is said once, not every cycle (the menu still shows it).
+pub const NOTIFY_HEAT_EVERY: Duration = Duration::from_secs(4 * 3600);
+
+/// How long the running tasks get when the machine runs hot (a drain, like the low battery's):
+/// the OS is already throttling, so not the ten minutes of a user's planned pause.
+pub const THERMAL_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How long the running tasks get when the user comes back under "only when idle": they want
+/// their machine, so the same minute.
+pub const USER_BACK_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Timings of the supervisor.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +163,8 @@ pub struct Settings {
     pub backoff: BackoffPolicy,
     /// What a laptop watches (battery); inactive on a desktop.
     pub laptop: LaptopPolicy,
+    /// Keep awake, runs hot, only when idle.
+    pub courtesy: CourtesyPolicy,
 }
 
 impl Default for Settings {
@@ -154,6 +181,7 @@ impl Default for Settings {
                 ..BackoffPolicy::default()
             },
             laptop: LaptopPolicy::default(),
+            courtesy: CourtesyPolicy::default(),
         }
     }
 }
@@ -233,6 +261,18 @@ impl Default for LaptopPolicy {
             cpus_on_battery: None,
         }
     }
+}
+
+/// How the worker keeps out of the user's way (config.toml's `keep_awake`, `pause_at_thermal`,
+/// `only_when_idle_minutes`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CourtesyPolicy {
+    /// When idle sleep is held off while connected.
+    pub keep_awake: KeepAwake,
+    /// At which thermal state the worker pauses after its current tasks.
+    pub pause_at_thermal: PauseAtThermal,
+    /// Contribute only after this long without keyboard or mouse input; `None`: always.
+    pub only_when_idle: Option<Duration>,
 }
 
 #[cfg(test)]

@@ -31,10 +31,14 @@ pub enum Timer {
     UsageSample,
     /// Write what was recorded for the history.
     HistorySave,
+    /// The machine has been cool long enough after a pause for heat: the pause ends.
+    CooledDown,
+    /// The user has been away long enough ("only when idle"): the worker may start.
+    UserAway,
 }
 
 impl Timer {
-    const ALL: [Timer; 12] = [
+    const ALL: [Timer; 14] = [
         Timer::Probe,
         Timer::Restart,
         Timer::Join,
@@ -47,6 +51,8 @@ impl Timer {
         Timer::FaultRetry,
         Timer::UsageSample,
         Timer::HistorySave,
+        Timer::CooledDown,
+        Timer::UserAway,
     ];
 
     fn index(self) -> usize {

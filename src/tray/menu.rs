@@ -130,6 +130,8 @@ pub mod ids {
     pub const CONTRIBUTION: &str = "contribution";
     /// Opens the contribution page.
     pub const OPEN_CONTRIBUTION: &str = "open-contribution";
+    /// "Only when idle" is on but this machine cannot tell idleness.
+    pub const ONLY_WHEN_IDLE: &str = "only-when-idle";
 }
 
 /// The menu for this status.
@@ -166,6 +168,17 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         entries.push(Entry::Info {
             id: ids::WORKER.to_string(),
             text: text::worker_use(lang, offered, extras.worker_busy_percent),
+        });
+    }
+    if status.courtesy.idle_unsupported {
+        entries.push(Entry::Info {
+            id: ids::ONLY_WHEN_IDLE.to_string(),
+            text: text::idle_unsupported_line(lang),
+        });
+    } else if status.courtesy.idle_hint_never_set {
+        entries.push(Entry::Info {
+            id: ids::ONLY_WHEN_IDLE.to_string(),
+            text: text::idle_hint_never_set_line(lang),
         });
     }
     if let Some((cpus, nodes)) = extras.cluster {
@@ -868,5 +881,25 @@ mod tests {
         assert_eq!(shape(&a), shape(&b));
         let paused = model(&status(Phase::Paused), &Extras::default(), 4, Lang::En);
         assert_ne!(shape(&a), shape(&paused));
+    }
+
+    #[test]
+    fn the_menu_says_when_only_when_idle_cannot_work_here() {
+        let mut status = Status {
+            phase: Phase::Connected,
+            ..Status::default()
+        };
+        let shown = |status: &Status| {
+            model(status, &Extras::default(), 4, Lang::En)
+                .iter()
+                .any(|e| e.id() == Some(ids::ONLY_WHEN_IDLE))
+        };
+        assert!(!shown(&status));
+        status.courtesy.only_when_idle_minutes = Some(10);
+        status.courtesy.idle_hint_never_set = true;
+        assert!(shown(&status));
+        status.courtesy.idle_hint_never_set = false;
+        status.courtesy.idle_unsupported = true;
+        assert!(shown(&status));
     }
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bittrader_worker::model::{
-    Activity, HeadAddress, Phase, ProcessUsage, TailscaleCheck, Unreachable, WorkerFailure,
+    Activity, AwakeHold, HeadAddress, Phase, ProcessUsage, TailscaleCheck, Unreachable,
+    WorkerFailure,
 };
 use bittrader_worker::supervisor::{
     Action, Event, HeadProbe, Settings, Supervisor, TreeReading, UserCommand, WorkerExit,
@@ -56,16 +57,25 @@ pub struct Sim {
     drained_at: Option<Instant>,
     /// When set, every started worker dies after this long with this failure.
     pub crash_after: Option<(Duration, Option<WorkerFailure>)>,
+    /// What a worker that is stopped says as it ends (its last output, classified): `None`,
+    /// or e.g. Ray's "received SIGTERM. Draining…", which our own SIGTERM makes it print.
+    pub stop_says: Option<WorkerFailure>,
     /// The live worker's generation, when one exists.
     pub worker: Option<u64>,
     /// When the live worker was started.
     worker_started: Option<Instant>,
     /// How many cores the live worker's processes keep busy.
     pub cpu_cores: f64,
+    /// The generation of the last worker that joined.
+    pub joined: Option<u64>,
     pub workers_started: u64,
     /// Set when a start was issued while a worker existed: the invariant we never want broken.
     pub double_start: bool,
     pub records: Vec<Record>,
+    /// Whether the OS grants the idle-sleep hold (`keep_awake`) when asked.
+    pub grants_awake: bool,
+    /// The hold the world was last asked for (the status's `hold_awake`).
+    awake_asked: bool,
     pending: BTreeMap<(Instant, u64), WorldEvent>,
     seq: u64,
 }
@@ -89,14 +99,18 @@ impl Sim {
             stop_delay: Duration::from_millis(500),
             probe_delay: Duration::from_millis(5),
             crash_after: None,
+            stop_says: None,
             drain_takes: Some(Duration::from_secs(8)),
             drained_at: None,
             worker: None,
             worker_started: None,
             cpu_cores: 1.0,
+            joined: None,
             workers_started: 0,
             double_start: false,
             records: Vec::new(),
+            grants_awake: true,
+            awake_asked: false,
             pending: BTreeMap::new(),
             seq: 0,
         }
@@ -126,6 +140,26 @@ impl Sim {
     }
 
     fn drain(&mut self) {
+        loop {
+            self.carry_out_actions();
+            // The OS answers the hold the status asks for at once, as the driver's follows it.
+            let wanted = self.sup.status().courtesy.hold_awake;
+            if wanted == self.awake_asked {
+                return;
+            }
+            self.awake_asked = wanted;
+            let report = match (wanted, self.grants_awake) {
+                (false, _) => AwakeHold::Released,
+                (true, true) => AwakeHold::Held,
+                (true, false) => AwakeHold::Refused {
+                    why: "refused by the simulated OS".to_string(),
+                },
+            };
+            self.sup.handle_event(self.now, Event::AwakeHold(report));
+        }
+    }
+
+    fn carry_out_actions(&mut self) {
         while let Some(action) = self.sup.poll_action() {
             self.records.push(Record {
                 at: self.elapsed(),
@@ -155,7 +189,8 @@ impl Sim {
                 }
                 Action::StopWorker { .. } => {
                     if let Some(generation) = self.worker {
-                        self.schedule(self.stop_delay, WorldEvent::WorkerExits(generation, None));
+                        let says = self.stop_says.clone();
+                        self.schedule(self.stop_delay, WorldEvent::WorkerExits(generation, says));
                     }
                 }
                 Action::DrainWorker { drain, .. } => {
@@ -219,6 +254,7 @@ impl Sim {
             }
             WorldEvent::WorkerJoins(generation) => {
                 if self.worker == Some(generation) {
+                    self.joined = Some(generation);
                     self.event(Event::WorkerJoined);
                 }
             }

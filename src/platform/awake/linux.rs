@@ -1,0 +1,106 @@
+//! Linux: a logind idle inhibitor in *block* mode, held while the supervisor says so.
+
+use tokio::sync::{mpsc, watch};
+use zbus::{Connection, OwnedFd};
+
+use super::{WHO, WHY};
+use crate::model::AwakeHold;
+use crate::platform::logind::{connect, is_no_logind, LOGIND, MANAGER, MANAGER_PATH};
+
+/// See [`super::follow`].
+pub fn follow(mut hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>) {
+    tokio::spawn(async move {
+        let mut conn: Option<Connection> = None;
+        let mut inhibitor: Option<OwnedFd> = None;
+        loop {
+            let wanted = *hold.borrow_and_update();
+            let report = if !wanted {
+                // Closing the descriptor is the release.
+                inhibitor.take().map(|_| AwakeHold::Released)
+            } else if inhibitor.is_none() {
+                match take(&mut conn).await {
+                    Ok(fd) => {
+                        inhibitor = Some(fd);
+                        Some(AwakeHold::Held)
+                    }
+                    Err(error) => {
+                        // A connection that failed may be dead: made again next time.
+                        conn = None;
+                        Some(report_of(&error))
+                    }
+                }
+            } else {
+                None
+            };
+            if let Some(report) = report {
+                if held.send(report).is_err() {
+                    return;
+                }
+            }
+            if hold.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Takes the inhibitor, connecting first if need be.
+async fn take(conn: &mut Option<Connection>) -> zbus::Result<OwnedFd> {
+    let bus = match conn {
+        Some(bus) => bus.clone(),
+        None => {
+            let bus = connect().await?;
+            *conn = Some(bus.clone());
+            bus
+        }
+    };
+    inhibit_idle(&bus).await
+}
+
+/// No bus or no logind: nothing here can hold it (said nowhere, as for the sleep watcher);
+/// anything else is a refusal worth a line in the log.
+fn report_of(error: &zbus::Error) -> AwakeHold {
+    if is_no_logind(error) {
+        AwakeHold::Unavailable
+    } else {
+        AwakeHold::Refused {
+            why: error.to_string(),
+        }
+    }
+}
+
+/// `Inhibit("idle", who, why, "block")`: held until the returned descriptor is dropped.
+async fn inhibit_idle(conn: &Connection) -> zbus::Result<OwnedFd> {
+    let reply = conn
+        .call_method(
+            Some(LOGIND),
+            MANAGER_PATH,
+            Some(MANAGER),
+            "Inhibit",
+            &("idle", WHO, WHY, "block"),
+        )
+        .await?;
+    // A close-on-exec duplicate, so that the worker started next does not inherit the hold.
+    let fd: OwnedFd = reply.body().deserialize()?;
+    Ok(fd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn no_bus_is_unavailable_and_said_nowhere() {
+        let no_bus = zbus::connection::Builder::address("unix:path=/nonexistent/bw-bus")
+            .build()
+            .await
+            .expect_err("no bus there");
+        assert_eq!(report_of(&no_bus), AwakeHold::Unavailable, "{no_bus:?}");
+        let nobody = zbus::Error::FDO(Box::new(zbus::fdo::Error::ServiceUnknown(
+            "org.freedesktop.login1".to_string(),
+        )));
+        assert_eq!(report_of(&nobody), AwakeHold::Unavailable);
+        let refused = zbus::Error::Failure("denied".to_string());
+        assert!(matches!(report_of(&refused), AwakeHold::Refused { .. }));
+    }
+}

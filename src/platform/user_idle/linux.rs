@@ -1,0 +1,164 @@
+//! Linux: logind's idle hint of the user's graphical session (see the module above).
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use zbus::{Connection, OwnedObjectPath, OwnedVariant};
+
+use super::{is_graphical_session_type, reading_from_hint};
+use crate::model::IdleReading;
+use crate::platform::logind::{connect, is_no_logind, LOGIND, MANAGER, MANAGER_PATH};
+
+const PROPERTIES: &str = "org.freedesktop.DBus.Properties";
+const USER: &str = "org.freedesktop.login1.User";
+const SESSION: &str = "org.freedesktop.login1.Session";
+
+/// What is kept between readings: the connection and the graphical session, found once and
+/// again after any error.
+#[derive(Default)]
+struct Logind {
+    conn: Option<Connection>,
+    session: Option<OwnedObjectPath>,
+}
+
+/// See [`super::watch`].
+pub fn watch(every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
+    tokio::spawn(async move {
+        let mut logind = Logind::default();
+        loop {
+            let reading = match logind.read().await {
+                Ok(reading) => reading,
+                Err(error) => {
+                    // A connection that failed once may be dead: made again next time.
+                    logind = Logind::default();
+                    reading_from_error(&error)
+                }
+            };
+            if readings.send(reading).is_err() {
+                return;
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+impl Logind {
+    /// One reading: the session's hint (two property reads once the session is known).
+    async fn read(&mut self) -> zbus::Result<IdleReading> {
+        let conn = match &self.conn {
+            Some(conn) => conn.clone(),
+            None => {
+                let conn = connect().await?;
+                self.conn = Some(conn.clone());
+                conn
+            }
+        };
+        let session = match &self.session {
+            Some(session) => session.clone(),
+            None => match graphical_session(&conn).await? {
+                Some(session) => {
+                    self.session = Some(session.clone());
+                    session
+                }
+                // Looked for again at the next reading: the user may log in graphically.
+                None => return Ok(IdleReading::NoSession),
+            },
+        };
+        let idle_hint: bool = property(&conn, &session, SESSION, "IdleHint").await?;
+        let since: u64 = property(&conn, &session, SESSION, "IdleSinceHintMonotonic").await?;
+        Ok(reading_from_hint(idle_hint, since, monotonic_now()))
+    }
+}
+
+/// The user's display session, if it is a graphical one (`None`: none, or a tty/ssh one).
+async fn graphical_session(conn: &Connection) -> zbus::Result<Option<OwnedObjectPath>> {
+    let uid = nix::unistd::getuid().as_raw();
+    let reply = conn
+        .call_method(
+            Some(LOGIND),
+            MANAGER_PATH,
+            Some(MANAGER),
+            "GetUser",
+            &(uid,),
+        )
+        .await?;
+    let user: OwnedObjectPath = reply.body().deserialize()?;
+    let (_, session): (String, OwnedObjectPath) = property(conn, &user, USER, "Display").await?;
+    // No display session: "/" (logind's empty path).
+    if session.as_str() == "/" {
+        return Ok(None);
+    }
+    let kind: String = property(conn, &session, SESSION, "Type").await?;
+    Ok(is_graphical_session_type(&kind).then_some(session))
+}
+
+/// What a failed reading says: logind is not there (no bus, nobody owns its name, no such
+/// user: not logged in through logind), or a glitch that says nothing new.
+fn reading_from_error(error: &zbus::Error) -> IdleReading {
+    let no_such_user = matches!(
+        error,
+        zbus::Error::MethodError(name, _, _) if name.as_str() == "org.freedesktop.login1.NoSuchUser"
+    );
+    if is_no_logind(error) || no_such_user {
+        IdleReading::NoSession
+    } else {
+        // A bus that refuses the connection (one restarting), a timeout, a session object gone:
+        // a glitch.
+        IdleReading::ReadFailed
+    }
+}
+
+/// `Properties.Get(interface, name)` of the object at `path`.
+async fn property<T>(
+    conn: &Connection,
+    path: &OwnedObjectPath,
+    interface: &str,
+    name: &str,
+) -> zbus::Result<T>
+where
+    T: TryFrom<OwnedVariant>,
+    T::Error: Into<zbus::Error>,
+{
+    let reply = conn
+        .call_method(
+            Some(LOGIND),
+            path.as_str(),
+            Some(PROPERTIES),
+            "Get",
+            &(interface, name),
+        )
+        .await?;
+    let value: OwnedVariant = reply.body().deserialize()?;
+    T::try_from(value).map_err(Into::into)
+}
+
+/// CLOCK_MONOTONIC now, the clock logind's `IdleSinceHintMonotonic` is on.
+fn monotonic_now() -> Duration {
+    crate::platform::clock::monotonic_now().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn no_bus_is_no_session_and_a_glitch_is_a_failed_read() {
+        let no_bus = zbus::connection::Builder::address("unix:path=/nonexistent/bw-bus")
+            .build()
+            .await
+            .expect_err("no bus there");
+        assert_eq!(
+            reading_from_error(&no_bus),
+            IdleReading::NoSession,
+            "{no_bus:?}"
+        );
+        let glitch = zbus::Error::InputOutput(std::sync::Arc::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        assert_eq!(reading_from_error(&glitch), IdleReading::ReadFailed);
+        let no_logind = zbus::Error::FDO(Box::new(zbus::fdo::Error::ServiceUnknown(
+            "org.freedesktop.login1".to_string(),
+        )));
+        assert_eq!(reading_from_error(&no_logind), IdleReading::NoSession);
+    }
+}
