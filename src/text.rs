@@ -1267,22 +1267,36 @@ pub fn search_failed_words(lang: Lang, problem: &TailscaleProblem) -> String {
 
 /// `bittrader-worker find-heads`'s lines: one per head found, then what to do; or that none
 /// answered.
-pub fn find_heads_report(lang: Lang, heads: &[crate::model::FoundHead]) -> Vec<String> {
-    if heads.is_empty() {
-        return vec![match lang {
+pub fn find_heads_report(lang: Lang, finds: &crate::model::TailnetFinds) -> Vec<String> {
+    let cut = finds
+        .was_cut()
+        .then(|| format!("({})", machines_asked(lang, finds)));
+    if finds.heads.is_empty() {
+        let none = match lang {
             Lang::En => "No machine of your tailnet answers on Ray's port.".to_string(),
             Lang::Es => "Ninguna máquina de tu tailnet responde en el puerto de Ray.".to_string(),
-        }];
+        };
+        return [Some(none), cut].into_iter().flatten().collect();
     }
-    let mut lines: Vec<String> = heads
+    let mut lines: Vec<String> = finds
+        .heads
         .iter()
         .map(|head| format!("{}\t{}", head.address, head.name))
         .collect();
+    lines.extend(cut);
     lines.push(match lang {
         Lang::En => "Join one with `bittrader-worker head ADDRESS`.".to_string(),
         Lang::Es => "Únete a uno con `bittrader-worker head DIRECCIÓN`.".to_string(),
     });
     lines
+}
+
+/// "64 of 80 machines asked": the search was cut at its limit.
+pub fn machines_asked(lang: Lang, finds: &crate::model::TailnetFinds) -> String {
+    match lang {
+        Lang::En => format!("{} of {} machines asked", finds.asked, finds.machines),
+        Lang::Es => format!("{} de {} máquinas consultadas", finds.asked, finds.machines),
+    }
 }
 
 /// [`HeadWords`] in `lang`.

@@ -770,6 +770,15 @@ fn found_head(name: &str, address: &str) -> bittrader_worker::model::FoundHead {
     }
 }
 
+/// A search that asked exactly the machines that answered.
+fn finds(heads: Vec<bittrader_worker::model::FoundHead>) -> bittrader_worker::model::TailnetFinds {
+    bittrader_worker::model::TailnetFinds {
+        asked: heads.len(),
+        machines: heads.len(),
+        heads,
+    }
+}
+
 fn drain_actions(sup: &mut Supervisor) -> Vec<Action> {
     std::iter::from_fn(|| sup.poll_action()).collect()
 }
@@ -793,7 +802,7 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
     sup.handle_event(t0, Event::User(UserCommand::FindHeads));
     assert!(!drain_actions(&mut sup).contains(&Action::FindHeads));
     let desktop = found_head("desktop", "100.64.0.1:6379");
-    sup.handle_event(t0, Event::HeadsFound(Ok(vec![desktop.clone()])));
+    sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop.clone()]))));
     assert!(
         drain_actions(&mut sup).contains(&Action::Notify(Notice::HeadFound {
             head: desktop.clone()
@@ -801,14 +810,12 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
     );
     assert_eq!(
         sup.status().head_search,
-        Some(HeadSearch::Found {
-            heads: vec![desktop.clone()]
-        })
+        Some(HeadSearch::Found(finds(vec![desktop.clone()])))
     );
     // A search the user asks for shows in the menu, not in a notification.
     sup.handle_event(t0, Event::User(UserCommand::FindHeads));
     assert!(drain_actions(&mut sup).contains(&Action::FindHeads));
-    sup.handle_event(t0, Event::HeadsFound(Ok(vec![desktop.clone()])));
+    sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop.clone()]))));
     assert!(!drain_actions(&mut sup)
         .iter()
         .any(|a| matches!(a, Action::Notify(_))));
@@ -817,7 +824,7 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
     let mut sup = Supervisor::new(Settings::default(), None, 2, false, t0).with_first_run_search();
     assert!(drain_actions(&mut sup).contains(&Action::FindHeads));
     let nas = found_head("nas", "100.64.0.7:6379");
-    sup.handle_event(t0, Event::HeadsFound(Ok(vec![desktop.clone(), nas])));
+    sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop.clone(), nas]))));
     assert!(!drain_actions(&mut sup)
         .iter()
         .any(|a| matches!(a, Action::Notify(_))));

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, watch};
 use super::platform::{MachineFacts, Platform, WorkerHandle};
 use super::worker::WorkerReport;
 use crate::model::{
-    FoundHead, HeadAddress, SleepGate, SystemEvent, TailscaleCheck, TailscaleProblem, Unreachable,
-    WorkerFailure,
+    HeadAddress, SleepGate, SystemEvent, TailnetFinds, TailscaleCheck, TailscaleProblem,
+    Unreachable, WorkerFailure,
 };
 use crate::platform::fake::FakePower;
 use crate::ray_output;
@@ -80,7 +80,7 @@ struct World {
     network: Option<mpsc::UnboundedSender<()>>,
     sleep: Option<mpsc::UnboundedSender<SystemEvent>>,
     /// What a search for heads on the tailnet finds, and how many were run.
-    found_heads: Result<Vec<FoundHead>, TailscaleProblem>,
+    found_heads: Result<TailnetFinds, TailscaleProblem>,
     searches: usize,
 }
 
@@ -117,7 +117,7 @@ impl FakePlatform {
                 drained_at: None,
                 network: None,
                 sleep: None,
-                found_heads: Ok(Vec::new()),
+                found_heads: Ok(TailnetFinds::default()),
                 searches: 0,
             })),
             machine: Arc::new(FakePower::desktop()),
@@ -125,7 +125,7 @@ impl FakePlatform {
     }
 
     /// What a search for heads on the tailnet finds from now on.
-    pub fn set_found_heads(&self, found: Result<Vec<FoundHead>, TailscaleProblem>) {
+    pub fn set_found_heads(&self, found: Result<TailnetFinds, TailscaleProblem>) {
         lock(&self.world).found_heads = found;
     }
 
@@ -233,7 +233,7 @@ impl Platform for FakePlatform {
 
     fn find_heads(
         &self,
-    ) -> impl Future<Output = Result<Vec<FoundHead>, TailscaleProblem>> + Send + 'static {
+    ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static {
         let mut world = lock(&self.world);
         world.searches += 1;
         let found = world.found_heads.clone();

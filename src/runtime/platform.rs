@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths};
 use crate::model::{
-    FoundHead, HeadAddress, InstallStep, SleepGate, SystemEvent, TailscaleProblem, WorkerFailure,
+    HeadAddress, InstallStep, SleepGate, SystemEvent, TailnetFinds, TailscaleProblem, WorkerFailure,
 };
 use crate::platform::clock::{SleepClock, SystemSleepClock};
 use crate::platform::command::{output_within, CountedSpawn};
@@ -130,7 +130,7 @@ pub trait Platform: Send + Sync + 'static {
     /// The heads on the tailnet (see [`probe::find_heads`]), or why Tailscale could not say.
     fn find_heads(
         &self,
-    ) -> impl Future<Output = Result<Vec<FoundHead>, TailscaleProblem>> + Send + 'static {
+    ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static {
         std::future::ready(Err(TailscaleProblem::NotInstalled))
     }
 
@@ -271,7 +271,7 @@ impl Platform for SystemPlatform {
 
     fn find_heads(
         &self,
-    ) -> impl Future<Output = Result<Vec<FoundHead>, TailscaleProblem>> + Send + 'static {
+    ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static {
         let tailscale = self.tailscale.clone();
         async move { probe::find_heads(&tailscale, crate::model::DEFAULT_HEAD_PORT).await }
     }

@@ -24,7 +24,9 @@ use tokio::net::{lookup_host, TcpStream, UdpSocket};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use crate::model::{FoundHead, HeadAddress, TailscaleCheck, TailscaleProblem, Unreachable};
+use crate::model::{
+    FoundHead, HeadAddress, TailnetFinds, TailscaleCheck, TailscaleProblem, Unreachable,
+};
 use crate::platform::command::output_within;
 use crate::tailscale::{self, TailscaleStatus};
 
@@ -287,7 +289,7 @@ async fn run_status(path: &Path) -> Option<TailscaleStatus> {
 pub async fn find_heads(
     tailscale: &TailscaleCli,
     port: u16,
-) -> Result<Vec<FoundHead>, TailscaleProblem> {
+) -> Result<TailnetFinds, TailscaleProblem> {
     use crate::supervisor::settings::{
         FIND_HEADS_CONNECT_TIMEOUT, FIND_HEADS_MAX_PEERS, TAILSCALE_ANSWER_BEFORE_START,
     };
@@ -307,31 +309,35 @@ pub async fn find_heads(
         }
         _ => return Err(TailscaleProblem::NotAnswering),
     }
-    let knocks = status
-        .head_candidates(FIND_HEADS_MAX_PEERS)
-        .into_iter()
-        .map(|(name, ip)| async move {
-            let answered = matches!(
-                tokio::time::timeout(
-                    FIND_HEADS_CONNECT_TIMEOUT,
-                    TcpStream::connect(SocketAddr::new(ip, port)),
-                )
-                .await,
-                Ok(Ok(_))
-            );
-            answered.then(|| FoundHead {
-                name,
-                address: HeadAddress {
-                    host: ip.to_string(),
-                    port,
-                },
-            })
-        });
-    Ok(futures::future::join_all(knocks)
+    let candidates = status.head_candidates(FIND_HEADS_MAX_PEERS);
+    let asked = candidates.asked.len();
+    let knocks = candidates.asked.into_iter().map(|(name, ip)| async move {
+        let answered = matches!(
+            tokio::time::timeout(
+                FIND_HEADS_CONNECT_TIMEOUT,
+                TcpStream::connect(SocketAddr::new(ip, port)),
+            )
+            .await,
+            Ok(Ok(_))
+        );
+        answered.then(|| FoundHead {
+            name,
+            address: HeadAddress {
+                host: ip.to_string(),
+                port,
+            },
+        })
+    });
+    let heads = futures::future::join_all(knocks)
         .await
         .into_iter()
         .flatten()
-        .collect())
+        .collect();
+    Ok(TailnetFinds {
+        heads,
+        asked,
+        machines: candidates.machines,
+    })
 }
 
 /// This machine's address for the cluster: the Tailscale IPv4 when Tailscale runs, else the

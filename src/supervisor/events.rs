@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    FoundHead, HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, StopReason,
+    HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, StopReason, TailnetFinds,
     TailscaleCheck, TailscaleProblem, Unreachable, WorkerFailure,
 };
 
@@ -132,7 +132,7 @@ pub enum Event {
     RayInstallEnded(Result<String, String>),
     /// The search of [`Action::FindHeads`] ended: the heads that answered, or why Tailscale
     /// could not list the tailnet.
-    HeadsFound(Result<Vec<FoundHead>, TailscaleProblem>),
+    HeadsFound(Result<TailnetFinds, TailscaleProblem>),
 }
 
 /// Things the driver must do.

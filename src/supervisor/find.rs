@@ -1,7 +1,7 @@
 //! The search for heads on the tailnet: one at a time, and on a first run (no head of the
 //! user's) a single find is offered in a notification.
 
-use crate::model::{FoundHead, HeadSearch, Notice, TailscaleProblem};
+use crate::model::{HeadSearch, Notice, TailnetFinds, TailscaleProblem};
 
 /// The search's state.
 #[derive(Debug, Default)]
@@ -27,7 +27,7 @@ impl HeadFinder {
     /// still has none (`needs_a_head`), offers it in a notification.
     pub fn ended(
         &mut self,
-        outcome: Result<Vec<FoundHead>, TailscaleProblem>,
+        outcome: Result<TailnetFinds, TailscaleProblem>,
         needs_a_head: bool,
     ) -> Option<Notice> {
         if self.search != Some(HeadSearch::Searching) {
@@ -35,14 +35,14 @@ impl HeadFinder {
         }
         let first_run = std::mem::take(&mut self.first_run);
         let (search, notice) = match outcome {
-            Ok(heads) => {
-                let notice = match heads.as_slice() {
+            Ok(finds) => {
+                let notice = match finds.heads.as_slice() {
                     [only] if first_run && needs_a_head => {
                         Some(Notice::HeadFound { head: only.clone() })
                     }
                     _ => None,
                 };
-                (HeadSearch::Found { heads }, notice)
+                (HeadSearch::Found(finds), notice)
             }
             Err(problem) => (HeadSearch::Failed { problem }, None),
         };

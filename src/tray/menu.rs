@@ -280,11 +280,15 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
         text: words.find_heads.to_string(),
     });
     match &status.head_search {
-        Some(HeadSearch::Found { heads }) if heads.is_empty() => {
-            entries.push(info(words.none_found.to_string()));
+        Some(HeadSearch::Found(finds)) if finds.heads.is_empty() => {
+            let mut line = words.none_found.to_string();
+            if finds.was_cut() {
+                line = format!("{line} ({})", text::machines_asked(lang, finds));
+            }
+            entries.push(info(line));
         }
-        Some(HeadSearch::Found { heads }) => {
-            for head in heads {
+        Some(HeadSearch::Found(finds)) => {
+            for head in &finds.heads {
                 let id = format!("{}{}", ids::FOUND_HEAD_PREFIX, head.address);
                 let label = text::found_head_item(lang, head, first_run);
                 entries.push(if first_run {
@@ -297,6 +301,9 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
                         enabled: true,
                     }
                 });
+            }
+            if finds.was_cut() {
+                entries.push(info(text::machines_asked(lang, finds)));
             }
         }
         Some(HeadSearch::Failed { problem }) => {
@@ -356,9 +363,10 @@ pub fn command_for(id: &str, status: &Status) -> Option<Request> {
             let address = id.strip_prefix(ids::FOUND_HEAD_PREFIX)?;
             // Only an address the search found, in the form it was shown.
             let found = match &status.head_search {
-                Some(crate::model::HeadSearch::Found { heads }) => {
-                    heads.iter().any(|head| head.address.to_string() == address)
-                }
+                Some(crate::model::HeadSearch::Found(finds)) => finds
+                    .heads
+                    .iter()
+                    .any(|head| head.address.to_string() == address),
                 _ => false,
             };
             found.then(|| Request::Head {
@@ -617,16 +625,18 @@ mod tests {
 
     #[test]
     fn heads_found_on_the_tailnet_are_one_click_choices() {
-        use crate::model::HeadSearch;
+        use crate::model::{HeadSearch, TailnetFinds};
         let heads = vec![
             found("desktop", "100.64.0.1:6379"),
             found("nas", "100.64.0.7:6379"),
         ];
         // A head of the user's: the Head submenu lists them, the one in use ticked.
         let mut s = status(Phase::Connected);
-        s.head_search = Some(HeadSearch::Found {
+        s.head_search = Some(HeadSearch::Found(TailnetFinds {
             heads: heads.clone(),
-        });
+            asked: 2,
+            machines: 2,
+        }));
         let menu = model(&s, &Extras::default(), 4, Lang::En);
         let head = submenu(&menu, ids::HEAD_MENU).expect("the Head submenu");
         assert_eq!(
@@ -680,11 +690,32 @@ mod tests {
             Some("Buscando en tu tailnet…")
         );
         assert_eq!(text_of(&menu, ids::FIND_HEADS), None);
-        demo.head_search = Some(HeadSearch::Found { heads: Vec::new() });
+        demo.head_search = Some(HeadSearch::Found(TailnetFinds::default()));
         let menu = model(&demo, &Extras::default(), 4, Lang::En);
         assert_eq!(
             text_of(&menu, ids::HEAD_SEARCH).as_deref(),
             Some("No head answers on your tailnet")
+        );
+        // A search cut at the limit says so.
+        demo.head_search = Some(HeadSearch::Found(TailnetFinds {
+            heads: Vec::new(),
+            asked: 64,
+            machines: 80,
+        }));
+        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::HEAD_SEARCH).as_deref(),
+            Some("No head answers on your tailnet (64 of 80 machines asked)")
+        );
+        demo.head_search = Some(HeadSearch::Found(TailnetFinds {
+            heads: heads.clone(),
+            asked: 64,
+            machines: 80,
+        }));
+        let menu = model(&demo, &Extras::default(), 4, Lang::Es);
+        assert_eq!(
+            text_of(&menu, ids::HEAD_SEARCH).as_deref(),
+            Some("64 de 80 máquinas consultadas")
         );
         demo.head_search = Some(HeadSearch::Failed {
             problem: TailscaleProblem::Stopped,
