@@ -34,21 +34,27 @@ impl Lang {
         }
     }
 
-    /// The system's language: `LC_ALL`, `LC_MESSAGES`, `LANG` (the first set wins, as in
-    /// POSIX); else the OS's own setting (sys-locale: on macOS, where apps started from Finder
-    /// get none of those variables, the user's preferred language).
+    /// The system's language: `LC_ALL`, `LC_MESSAGES`, `LANG` (the first one set decides, as
+    /// in POSIX: `LC_ALL=C` means English whatever `LANG` says); only when none is set, the
+    /// OS's own setting (sys-locale: on macOS, where apps started from Finder get none of
+    /// those variables, the user's preferred language).
     pub fn detect() -> Lang {
-        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
-            if let Ok(value) = std::env::var(var) {
-                if !value.is_empty() && value != "C" && value != "POSIX" {
-                    return Lang::from_locale(&value);
-                }
-            }
+        Lang::detect_from(|var| std::env::var(var).ok(), sys_locale::get_locale)
+    }
+
+    /// [`Lang::detect`] on given variables (`var`) and OS setting (`system`).
+    fn detect_from(
+        var: impl Fn(&str) -> Option<String>,
+        system: impl FnOnce() -> Option<String>,
+    ) -> Lang {
+        let set = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .into_iter()
+            .find_map(|name| var(name).filter(|value| !value.is_empty()));
+        // C, C.UTF-8 and POSIX are the untranslated locale: English, like any non-Spanish one.
+        match set {
+            Some(value) => Lang::from_locale(&value),
+            None => system().map_or(Lang::En, |locale| Lang::from_locale(&locale)),
         }
-        if let Some(locale) = sys_locale::get_locale() {
-            return Lang::from_locale(&locale);
-        }
-        Lang::En
     }
 
     /// This process's language: [`Lang::detect`], asked once and kept, so that the tray, the
@@ -1323,6 +1329,47 @@ pub fn head_words(lang: Lang) -> &'static HeadWords {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_first_locale_variable_set_decides_and_the_os_only_when_none_is() {
+        use super::Lang;
+        let detect = |vars: &[(&str, &str)], system: Option<&str>| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Lang::detect_from(
+                |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+                || system.map(str::to_string),
+            )
+        };
+        // LC_ALL=C wins over a Spanish LANG and a Spanish OS.
+        for c in ["C", "POSIX", "C.UTF-8"] {
+            assert_eq!(
+                detect(&[("LC_ALL", c), ("LANG", "es_ES.UTF-8")], Some("es-ES")),
+                Lang::En,
+                "{c}"
+            );
+        }
+        assert_eq!(
+            detect(&[("LC_MESSAGES", "C"), ("LANG", "es_ES.UTF-8")], None),
+            Lang::En
+        );
+        assert_eq!(
+            detect(&[("LC_ALL", "es_MX.UTF-8"), ("LANG", "en_US.UTF-8")], None),
+            Lang::Es
+        );
+        // An empty variable counts as unset.
+        assert_eq!(
+            detect(&[("LC_ALL", ""), ("LANG", "es_ES.UTF-8")], None),
+            Lang::Es
+        );
+        // None set: the OS's setting, else English.
+        assert_eq!(detect(&[], Some("es-ES")), Lang::Es);
+        assert_eq!(detect(&[("LC_ALL", "")], Some("es")), Lang::Es);
+        assert_eq!(detect(&[], None), Lang::En);
+        assert_eq!(detect(&[("LANG", "C")], Some("es-ES")), Lang::En);
+    }
+
     use super::*;
 
     /// The English words for a failure, as the log and the CLI print them.
