@@ -349,7 +349,12 @@ fn send(paths: &Paths, request: Request) -> anyhow::Result<ExitCode> {
 }
 
 fn print_reply(reply: &Reply) -> ExitCode {
-    if let Some(message) = &reply.message {
+    // The daemon's words are English; what it did is worded here, in this user's language.
+    let worded = reply
+        .note
+        .as_ref()
+        .map(|note| text::reply_note(Lang::current(), note));
+    if let Some(message) = worded.as_ref().or(reply.message.as_ref()) {
         if reply.ok {
             println!("{message}");
         } else {

@@ -1036,6 +1036,15 @@ pub fn stopped_reply(lang: Lang) -> &'static str {
     }
 }
 
+/// A reply's note ([`ReplyNote`](crate::runtime::control::ReplyNote)) in `lang`.
+pub fn reply_note(lang: Lang, note: &crate::runtime::control::ReplyNote) -> String {
+    use crate::runtime::control::ReplyNote;
+    match note {
+        ReplyNote::Stopped => stopped_reply(lang).to_string(),
+        ReplyNote::NotSaved { key, why } => setting_not_saved(lang, key, why),
+    }
+}
+
 /// The labels of `bittrader-worker status` (its lines besides the summary).
 #[derive(Debug)]
 pub struct StatusLabels {

@@ -82,4 +82,41 @@ fn a_spanish_run_logs_the_old_daemons_phrases_and_the_cli_answers_in_spanish() {
     });
     let status = in_locale(&home, &["status"], "es_ES.UTF-8");
     assert!(status.starts_with("Head inalcanzable — "), "{status}");
+    // Scripts read `status --json`: English whatever the daemon's language or the CLI's.
+    let json = in_locale(&home, &["status", "--json"], "es_ES.UTF-8");
+    let json: serde_json::Value = serde_json::from_str(&json).expect("status --json");
+    let summary = json["summary"].as_str().unwrap_or_default();
+    assert!(summary.starts_with("Head unreachable — "), "{json}");
+    // The Spanish daemon's answer to an English `quit` is English.
+    let quit = in_locale(&home, &["quit"], "en_US.UTF-8");
+    assert!(quit.starts_with("Stopped.\n"), "{quit}");
+}
+
+#[test]
+fn an_english_daemon_answers_a_spanish_cli_in_spanish_and_scripts_in_english() {
+    let home = Home::new(
+        BIN,
+        Options {
+            prefix: "bw-lang-en-",
+            cpus: 1,
+            ..Options::default()
+        },
+    );
+    let _daemon = home.daemon();
+    home.wait_phase("connected", secs(15));
+    let head = format!("127.0.0.1:{}", home.port());
+    let status = in_locale(&home, &["status"], "es_ES.UTF-8");
+    assert!(
+        status.starts_with(&format!("Conectado a {head} · 1 CPU\n")),
+        "{status}"
+    );
+    let json = in_locale(&home, &["status", "--json"], "es_ES.UTF-8");
+    let json: serde_json::Value = serde_json::from_str(&json).expect("status --json");
+    assert_eq!(
+        json["summary"].as_str(),
+        Some(format!("Connected to {head} · 1 CPU").as_str()),
+        "{json}"
+    );
+    let quit = in_locale(&home, &["quit"], "es_ES.UTF-8");
+    assert!(quit.starts_with("Detenido.\n"), "{quit}");
 }

@@ -33,7 +33,7 @@ use crate::supervisor::{
     WorkerSpec,
 };
 use crate::text::{config_edit_line, ConfigEdit, Lang};
-use control::{Pending, Reply, Request, StatusReport};
+use control::{Pending, Reply, ReplyNote, Request, StatusReport};
 use log::RotatingLog;
 pub use platform::{Platform, SystemPlatform, WorkerHandle};
 use worker::WorkerReport;
@@ -410,7 +410,8 @@ impl<P: Platform> Driver<P> {
             for reply in self.quitting.drain(..) {
                 let _ = reply.send(Reply {
                     ok: true,
-                    message: Some(crate::text::stopped_reply(self.lang).to_string()),
+                    message: Some(crate::text::stopped_reply(Lang::En).to_string()),
+                    note: Some(ReplyNote::Stopped),
                     report: Some(report.clone()),
                 });
             }
@@ -450,9 +451,10 @@ impl<P: Platform> Driver<P> {
     }
 
     fn report(&self, status: &Status) -> StatusReport {
+        // The summary stays English (StatusReport::new): `status --json` is for scripts, and
+        // the CLI words the status in its own language.
         StatusReport {
             ray: self.ray_in_use.clone(),
-            summary: crate::text::summary_in(self.lang, status),
             ..StatusReport::new(
                 status,
                 self.worker.as_ref().map(|w| w.pid()),
@@ -520,15 +522,21 @@ impl<P: Platform> Driver<P> {
                 outcome,
                 reply,
             } => {
-                let message = outcome.err().map(|why| {
-                    let words = crate::text::setting_not_saved(self.lang, key, &why);
+                let why = outcome.err();
+                if let Some(why) = &why {
+                    let words = crate::text::setting_not_saved(self.lang, key, why);
                     let _ = self.log.line(&format!("⚠️ {words}"));
-                    words
-                });
+                }
                 if let Some((reply, report)) = reply.map(|boxed| *boxed) {
                     let _ = reply.send(Reply {
                         ok: true,
-                        message,
+                        message: why
+                            .as_ref()
+                            .map(|why| crate::text::setting_not_saved(Lang::En, key, why)),
+                        note: why.map(|why| ReplyNote::NotSaved {
+                            key: key.to_string(),
+                            why,
+                        }),
                         report: Some(report),
                     });
                 }
@@ -638,6 +646,7 @@ impl<P: Platform> Driver<P> {
                         let _ = pending.reply.send(Reply {
                             ok: true,
                             message: None,
+                            note: None,
                             report: Some(report),
                         });
                     }
@@ -647,6 +656,7 @@ impl<P: Platform> Driver<P> {
                 let _ = pending.reply.send(Reply {
                     ok: false,
                     message: Some(message),
+                    note: None,
                     report: None,
                 });
             }
