@@ -844,3 +844,40 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
         })
     );
 }
+
+#[test]
+fn a_late_click_on_the_first_run_offer_never_replaces_a_head_set_meanwhile() {
+    use bittrader_worker::model::HeadAddress;
+    let t0 = std::time::Instant::now();
+    let demo: HeadAddress = "127.0.0.1:33421".parse().expect("head");
+    let start = |demo: &HeadAddress| {
+        let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
+            .with_demo_head(Some(demo.clone()))
+            .with_first_run_search();
+        let desktop = found_head("desktop", "100.64.0.1:6379");
+        sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop]))));
+        drain_actions(&mut sup);
+        sup
+    };
+    let desktop: HeadAddress = "100.64.0.1:6379".parse().expect("head");
+
+    // Clicked while the demo head is still in use: joined.
+    let mut sup = start(&demo);
+    sup.handle_event(t0, Event::User(UserCommand::JoinFoundHead(desktop.clone())));
+    assert_eq!(sup.status().head, Some(desktop.clone()));
+    assert!(!sup.status().demo);
+
+    // The user set another head first: the late click changes nothing.
+    let mut sup = start(&demo);
+    let mine: HeadAddress = "100.64.0.9:6379".parse().expect("head");
+    sup.handle_event(t0, Event::User(UserCommand::SetHead(mine.clone())));
+    sup.handle_event(t0, Event::User(UserCommand::JoinFoundHead(desktop.clone())));
+    assert_eq!(sup.status().head, Some(mine));
+
+    // An address the search did not find is not joined.
+    let mut sup = start(&demo);
+    let other: HeadAddress = "100.64.0.5:6379".parse().expect("head");
+    sup.handle_event(t0, Event::User(UserCommand::JoinFoundHead(other)));
+    assert_eq!(sup.status().head, Some(demo.clone()));
+    assert!(sup.status().demo);
+}

@@ -44,6 +44,9 @@ pub enum Request {
     },
     /// Look for heads on the tailnet; the status shows the search and what it found.
     FindHeads,
+    /// Join a head the first-run search offered, if no head of the user's is set meanwhile
+    /// and the last search found it (a late click on its notification); else nothing.
+    JoinFoundHead { address: String },
     /// A fact about the machine from the OS (the tray forwards macOS's sleep and wake
     /// notifications; tests send it through the socket). Never saved.
     System { event: SystemEvent },

@@ -618,9 +618,18 @@ impl<P: Platform> Driver<P> {
             Ok(change) => {
                 let mut setting = None;
                 if let Some((command, change)) = change {
+                    let offered = match &command {
+                        UserCommand::JoinFoundHead(head) => Some(head.clone()),
+                        _ => None,
+                    };
                     // In effect at once, whether or not the file can be written.
                     self.sup.handle_event(now(), Event::User(command));
-                    if let Some(change) = change {
+                    // An offered head the supervisor turned down is not saved either.
+                    let taken = offered.is_none_or(|head| {
+                        let status = self.sup.status();
+                        !status.demo && status.head.as_ref() == Some(&head)
+                    });
+                    if let Some(change) = change.filter(|_| taken) {
                         change.apply_to(&mut self.config);
                         setting = Some(change);
                     }
@@ -795,6 +804,14 @@ fn apply_request(
             let head = address.parse::<HeadAddress>().map_err(|e| e.to_string())?;
             (
                 UserCommand::SetHead(head.clone()),
+                Some(Setting::Head(head)),
+            )
+        }
+        // Saved only if the supervisor takes it (see `on_request`).
+        Request::JoinFoundHead { address } => {
+            let head = address.parse::<HeadAddress>().map_err(|e| e.to_string())?;
+            (
+                UserCommand::JoinFoundHead(head.clone()),
                 Some(Setting::Head(head)),
             )
         }

@@ -82,6 +82,10 @@ pub enum UserCommand {
     InstallRay { version: Option<String> },
     /// Look for heads on the tailnet (one search at a time).
     FindHeads,
+    /// Join this head that the first-run search offered (a click on its notification, which
+    /// may come late): taken only while no head of the user's is set and the last search
+    /// found it, so it never replaces a head the user chose meanwhile.
+    JoinFoundHead(HeadAddress),
 }
 
 /// Facts fed to the supervisor.

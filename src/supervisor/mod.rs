@@ -772,6 +772,11 @@ impl Supervisor {
                     self.probe_soon(now);
                 }
             }
+            UserCommand::JoinFoundHead(head) => {
+                if self.needs_a_head() && self.finder.has_found(&head) {
+                    self.on_user(now, UserCommand::SetHead(head));
+                }
+            }
             UserCommand::InstallRay { version } => {
                 // Never under a running worker (pip would replace its files) nor twice.
                 if self.ray_install.is_none() && !self.has_worker() && !self.shutting_down {

@@ -98,7 +98,9 @@ impl Notifier for DesktopNotifier {
                 if let Ok(handle) = shown {
                     handle.wait_for_action(|action| {
                         if action == "default" || action == "join" {
-                            send_request(&requests, Request::Head { address }, |_| {});
+                            // The supervisor takes it only if no head was set meanwhile.
+                            let join = Request::JoinFoundHead { address };
+                            send_request(&requests, join, |_| {});
                         }
                     });
                 }
