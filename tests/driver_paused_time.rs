@@ -51,6 +51,7 @@ impl Harness {
             machine_cpus: 4,
             demo_head: None,
             startup_lines: Vec::new(),
+            first_run_offered: false,
         };
         let driver = tokio::spawn(runtime::run(
             world.clone(),

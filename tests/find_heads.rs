@@ -180,7 +180,7 @@ fn a_first_run_with_one_head_on_the_tailnet_offers_it() {
         .map(|line| format!("{line}\n"))
         .collect();
     fs::write(home.file("config.toml"), config).expect("config.toml");
-    let _daemon = home.daemon();
+    let daemon = home.daemon();
     let offer = format!(
         "🔔 A Ray head on your tailnet: desktop ({}:{RAY_PORT}) answers.",
         tailnet.desktop
@@ -198,4 +198,18 @@ fn a_first_run_with_one_head_on_the_tailnet_offers_it() {
         Some(1),
         "{status}"
     );
+
+    // Offered once: the next start, still without a head, searches (the menu lists the find)
+    // but does not offer it again.
+    home.wait_until("the offer recorded", secs(5), || {
+        home.file("first-run-offered").exists()
+    });
+    drop(daemon);
+    let _daemon = home.daemon();
+    home.wait_status("the second start's search", secs(15), |s| {
+        s["status"]["head_search"]["kind"] == "found"
+    });
+    std::thread::sleep(secs(1));
+    let log = home.read("worker.log");
+    assert_eq!(log.matches(&offer).count(), 1, "{log}");
 }

@@ -790,7 +790,7 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
     let demo: bittrader_worker::model::HeadAddress = "127.0.0.1:33421".parse().expect("head");
     let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
         .with_demo_head(Some(demo))
-        .with_first_run_search();
+        .with_first_run_search(false);
     let first = drain_actions(&mut sup);
     assert_eq!(
         first.iter().filter(|a| **a == Action::FindHeads).count(),
@@ -821,7 +821,8 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
         .any(|a| matches!(a, Action::Notify(_))));
 
     // Two heads: the user chooses in the menu; no notification.
-    let mut sup = Supervisor::new(Settings::default(), None, 2, false, t0).with_first_run_search();
+    let mut sup =
+        Supervisor::new(Settings::default(), None, 2, false, t0).with_first_run_search(false);
     assert!(drain_actions(&mut sup).contains(&Action::FindHeads));
     let nas = found_head("nas", "100.64.0.7:6379");
     sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop.clone(), nas]))));
@@ -830,8 +831,8 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
         .any(|a| matches!(a, Action::Notify(_))));
 
     // A head of the user's: no search at start.
-    let mut sup =
-        Supervisor::new(Settings::default(), Some(head()), 2, false, t0).with_first_run_search();
+    let mut sup = Supervisor::new(Settings::default(), Some(head()), 2, false, t0)
+        .with_first_run_search(false);
     assert!(!drain_actions(&mut sup).contains(&Action::FindHeads));
     assert_eq!(sup.status().head_search, None);
     // Tailscale stopped: the search says so.
@@ -853,7 +854,7 @@ fn a_late_click_on_the_first_run_offer_never_replaces_a_head_set_meanwhile() {
     let start = |demo: &HeadAddress| {
         let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
             .with_demo_head(Some(demo.clone()))
-            .with_first_run_search();
+            .with_first_run_search(false);
         let desktop = found_head("desktop", "100.64.0.1:6379");
         sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop]))));
         drain_actions(&mut sup);
@@ -880,4 +881,36 @@ fn a_late_click_on_the_first_run_offer_never_replaces_a_head_set_meanwhile() {
     sup.handle_event(t0, Event::User(UserCommand::JoinFoundHead(other)));
     assert_eq!(sup.status().head, Some(demo.clone()));
     assert!(sup.status().demo);
+}
+
+#[test]
+fn the_first_run_offer_is_made_once_across_starts() {
+    let t0 = std::time::Instant::now();
+    let demo: bittrader_worker::model::HeadAddress = "127.0.0.1:33421".parse().expect("head");
+    let desktop = found_head("desktop", "100.64.0.1:6379");
+    let start = |offered_before: bool| {
+        let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
+            .with_demo_head(Some(demo.clone()))
+            .with_first_run_search(offered_before);
+        // Still searched at start: the menu lists the finds.
+        assert!(drain_actions(&mut sup).contains(&Action::FindHeads));
+        sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop.clone()]))));
+        drain_actions(&mut sup)
+    };
+    // The first start offers it and asks the driver to remember the offer.
+    let first = start(false);
+    assert!(
+        first.contains(&Action::Notify(Notice::HeadFound {
+            head: desktop.clone()
+        })),
+        "{first:?}"
+    );
+    assert!(first.contains(&Action::RecordFirstRunOffer), "{first:?}");
+    // A later start, still without a head of the user's: no offer.
+    let later = start(true);
+    assert!(
+        !later.iter().any(|a| matches!(a, Action::Notify(_))),
+        "{later:?}"
+    );
+    assert!(!later.contains(&Action::RecordFirstRunOffer));
 }

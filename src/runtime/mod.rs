@@ -69,6 +69,9 @@ pub struct DriverOptions {
     pub demo_head: Option<HeadAddress>,
     /// Lines for `worker.log` from before the driver started (what start-up found or did).
     pub startup_lines: Vec<String>,
+    /// The first-run search already offered a head on an earlier start
+    /// ([`Paths::first_run_offer_file`] exists): it is not offered again.
+    pub first_run_offered: bool,
 }
 
 /// The supervisor's settings for this configuration on this kind of machine.
@@ -163,6 +166,8 @@ struct Driver<P: Platform> {
     will_sleeps_seen: u64,
     /// `quit` requests, answered at the exit.
     quitting: Vec<oneshot::Sender<Reply>>,
+    /// Where [`Action::RecordFirstRunOffer`] records the offer.
+    first_run_offer_file: std::path::PathBuf,
 }
 
 /// Runs the supervisor over `platform` until `shutdown` resolves (then stops the worker
@@ -183,6 +188,7 @@ pub async fn run<P: Platform>(
         machine_cpus,
         demo_head,
         startup_lines,
+        first_run_offered,
     } = options;
     let mut log = RotatingLog::new(paths.log_file(), LOG_MAX_BYTES);
     for line in &startup_lines {
@@ -196,7 +202,7 @@ pub async fn run<P: Platform>(
         Instant::now().into_std(),
     )
     .with_demo_head(demo_head)
-    .with_first_run_search();
+    .with_first_run_search(first_run_offered);
     let platform = Arc::new(platform);
     let (messages_tx, mut messages_rx) = mpsc::unbounded_channel::<Message>();
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel::<WorkerReport>();
@@ -230,6 +236,7 @@ pub async fn run<P: Platform>(
         machine_cpus,
         log,
         lang: Lang::current(),
+        first_run_offer_file: paths.first_run_offer_file(),
         notifier,
         worker: None,
         starting: None,
@@ -394,6 +401,13 @@ impl<P: Platform> Driver<P> {
                     let (title, body) = crate::text::notice_in(self.lang, &notice);
                     let _ = self.log.line(&format!("🔔 {title}: {body}"));
                     self.notifier.notify(&notice);
+                }
+                Action::RecordFirstRunOffer => {
+                    // Off the loop; if it cannot be written, the offer may come once more.
+                    let file = self.first_run_offer_file.clone();
+                    tokio::spawn(async move {
+                        let _ = tokio::fs::write(file, b"").await;
+                    });
                 }
                 Action::Log(note) => {
                     let _ = self.log.line(&crate::text::log_note_in(self.lang, &note));

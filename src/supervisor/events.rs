@@ -171,6 +171,8 @@ pub enum Action {
     FindHeads,
     /// Tell the user (notification, log).
     Notify(Notice),
+    /// Remember, across starts, that the first-run search offered a head: it is offered once.
+    RecordFirstRunOffer,
     /// Write a line in the log.
     Log(LogNote),
     /// The shutdown is complete: the driver may exit.

@@ -210,9 +210,10 @@ impl Supervisor {
     }
 
     /// The start of the app: while no head of the user's is set (none, or the demo head),
-    /// heads are looked for on the tailnet once, and a single one found is offered.
-    pub fn with_first_run_search(mut self) -> Self {
-        if self.needs_a_head() && self.finder.start(true) {
+    /// heads are looked for on the tailnet once, and a single one found is offered, unless a
+    /// head was offered on an earlier start (`offered_before`): the offer is made once.
+    pub fn with_first_run_search(mut self, offered_before: bool) -> Self {
+        if self.needs_a_head() && self.finder.start(!offered_before) {
             self.actions.push_back(Action::FindHeads);
         }
         self
@@ -262,7 +263,9 @@ impl Supervisor {
             Event::HeadsFound(outcome) => {
                 let needs_a_head = self.needs_a_head();
                 if let Some(notice) = self.finder.ended(outcome, needs_a_head) {
+                    // Only the first-run search offers: once, across starts.
                     self.notify(now, notice);
+                    self.actions.push_back(Action::RecordFirstRunOffer);
                 }
             }
             Event::DrainRequested { drain, accepted } => {

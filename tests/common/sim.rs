@@ -170,6 +170,7 @@ impl Sim {
                 | Action::Exit
                 | Action::InstallRay { .. }
                 | Action::FindHeads
+                | Action::RecordFirstRunOffer
                 | Action::WatchHead { .. } => {}
             }
         }
