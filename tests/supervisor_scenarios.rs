@@ -815,6 +815,9 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
     // A search the user asks for shows in the menu, not in a notification.
     sup.handle_event(t0, Event::User(UserCommand::FindHeads));
     assert!(drain_actions(&mut sup).contains(&Action::FindHeads));
+    // While it runs, the last finds stay in the status (the menu keeps them choosable).
+    assert_eq!(sup.status().head_search, Some(HeadSearch::Searching));
+    assert_eq!(sup.status().found_heads, vec![desktop.clone()]);
     sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop.clone()]))));
     assert!(!drain_actions(&mut sup)
         .iter()

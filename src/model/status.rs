@@ -155,6 +155,10 @@ pub struct Status {
     /// The last search for heads on the tailnet, or the one under way (`None`: none yet).
     #[serde(default)]
     pub head_search: Option<HeadSearch>,
+    /// The heads the last search that ended found, kept while the next one runs: the menu
+    /// keeps listing them and a click on one still chooses it.
+    #[serde(default)]
+    pub found_heads: Vec<FoundHead>,
 }
 
 /// An install of Ray from the app, under way.
@@ -184,6 +188,7 @@ impl Default for Status {
             ray_install: None,
             demo: false,
             head_search: None,
+            found_heads: Vec::new(),
         }
     }
 }

@@ -382,6 +382,7 @@ impl Supervisor {
             ray_install: self.ray_install.clone(),
             demo: self.demo_head.is_some() && self.head == self.demo_head,
             head_search: self.finder.status(),
+            found_heads: self.finder.found_heads(),
         }
     }
 

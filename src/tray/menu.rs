@@ -271,14 +271,29 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
         id: ids::HEAD_SEARCH.to_string(),
         text,
     };
+    // While a search runs, a line instead of the item, and the last finds stay choosable.
     if status.head_search == Some(HeadSearch::Searching) {
         entries.push(info(words.searching.to_string()));
-        return entries;
+    } else {
+        entries.push(Entry::Action {
+            id: ids::FIND_HEADS.to_string(),
+            text: words.find_heads.to_string(),
+        });
     }
-    entries.push(Entry::Action {
-        id: ids::FIND_HEADS.to_string(),
-        text: words.find_heads.to_string(),
-    });
+    for head in &status.found_heads {
+        let id = format!("{}{}", ids::FOUND_HEAD_PREFIX, head.address);
+        let label = text::found_head_item(lang, head, first_run);
+        entries.push(if first_run {
+            Entry::Action { id, text: label }
+        } else {
+            Entry::Check {
+                id,
+                text: label,
+                checked: status.head.as_ref() == Some(&head.address),
+                enabled: true,
+            }
+        });
+    }
     match &status.head_search {
         Some(HeadSearch::Found(finds)) if finds.heads.is_empty() => {
             let mut line = words.none_found.to_string();
@@ -287,29 +302,13 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
             }
             entries.push(info(line));
         }
-        Some(HeadSearch::Found(finds)) => {
-            for head in &finds.heads {
-                let id = format!("{}{}", ids::FOUND_HEAD_PREFIX, head.address);
-                let label = text::found_head_item(lang, head, first_run);
-                entries.push(if first_run {
-                    Entry::Action { id, text: label }
-                } else {
-                    Entry::Check {
-                        id,
-                        text: label,
-                        checked: status.head.as_ref() == Some(&head.address),
-                        enabled: true,
-                    }
-                });
-            }
-            if finds.was_cut() {
-                entries.push(info(text::machines_asked(lang, finds)));
-            }
+        Some(HeadSearch::Found(finds)) if finds.was_cut() => {
+            entries.push(info(text::machines_asked(lang, finds)));
         }
         Some(HeadSearch::Failed { problem }) => {
             entries.push(info(text::search_failed_words(lang, problem)));
         }
-        Some(HeadSearch::Searching) | None => {}
+        Some(HeadSearch::Found(_) | HeadSearch::Searching) | None => {}
     }
     entries
 }
@@ -361,14 +360,12 @@ pub fn command_for(id: &str, status: &Status) -> Option<Request> {
         ids::FIND_HEADS => Some(Request::FindHeads),
         _ if id.starts_with(ids::FOUND_HEAD_PREFIX) => {
             let address = id.strip_prefix(ids::FOUND_HEAD_PREFIX)?;
-            // Only an address the search found, in the form it was shown.
-            let found = match &status.head_search {
-                Some(crate::model::HeadSearch::Found(finds)) => finds
-                    .heads
-                    .iter()
-                    .any(|head| head.address.to_string() == address),
-                _ => false,
-            };
+            // Only an address the search found, in the form it was shown (also while the next
+            // search runs: the finds stay listed).
+            let found = status
+                .found_heads
+                .iter()
+                .any(|head| head.address.to_string() == address);
             found.then(|| Request::Head {
                 address: address.to_string(),
             })
@@ -637,6 +634,7 @@ mod tests {
             asked: 2,
             machines: 2,
         }));
+        s.found_heads = heads.clone();
         let menu = model(&s, &Extras::default(), 4, Lang::En);
         let head = submenu(&menu, ids::HEAD_MENU).expect("the Head submenu");
         assert_eq!(
@@ -682,7 +680,8 @@ mod tests {
         );
         assert_eq!(submenu(&menu, ids::HEAD_MENU), None);
 
-        // While searching, a line instead of the item; then nothing found, or why.
+        // While searching again, a line instead of the item, and the last finds stay listed
+        // and choosable; then nothing found, or why.
         demo.head_search = Some(HeadSearch::Searching);
         let menu = model(&demo, &Extras::default(), 4, Lang::Es);
         assert_eq!(
@@ -690,6 +689,21 @@ mod tests {
             Some("Buscando en tu tailnet…")
         );
         assert_eq!(text_of(&menu, ids::FIND_HEADS), None);
+        assert_eq!(
+            shape(&menu)[2..5],
+            [
+                ids::HEAD_SEARCH,
+                "found-head:100.64.0.1:6379",
+                "found-head:100.64.0.7:6379"
+            ]
+        );
+        assert_eq!(
+            command_for("found-head:100.64.0.1:6379", &demo),
+            Some(Request::Head {
+                address: "100.64.0.1:6379".into()
+            })
+        );
+        demo.found_heads.clear();
         demo.head_search = Some(HeadSearch::Found(TailnetFinds::default()));
         let menu = model(&demo, &Extras::default(), 4, Lang::En);
         assert_eq!(
