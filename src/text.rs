@@ -873,7 +873,8 @@ pub fn machine_line(lang: Lang, mobile: bool, detail: &str) -> String {
         (Lang::En, true) => format!("📱 Mobile worker detected ({detail})"),
         (Lang::En, false) => format!("🖥️ Desktop worker detected ({detail})"),
         (Lang::Es, true) => format!("📱 Worker Móvil Detectado ({detail})"),
-        (Lang::Es, false) => format!("🖥️ Worker Fijo Detectado ({detail})"),
+        // The old daemon's phrase with "Worker" for "Worker Móvil" (issue 10).
+        (Lang::Es, false) => format!("🖥️ Worker Detectado ({detail})"),
     }
 }
 
@@ -904,6 +905,29 @@ pub fn ray_in_use_line(lang: Lang, ray: Option<(&str, Option<&str>)>) -> String 
         }
         (Lang::En, None) => "🐍 Ray: not found".to_string(),
         (Lang::Es, None) => "🐍 Ray: no encontrado".to_string(),
+    }
+}
+
+/// The note before the first log line written after some could not be (the English is what
+/// tests/lab_faults.rs looks for).
+pub fn dropped_log_lines_note(lang: Lang, dropped: u64) -> String {
+    match lang {
+        Lang::En => format!(
+            "⚠️ {dropped} line(s) of this log could not be written (disk full or folder not \
+             writable)"
+        ),
+        Lang::Es => format!(
+            "⚠️ {dropped} línea(s) de este registro no se pudieron escribir (disco lleno o \
+             carpeta sin permiso de escritura)"
+        ),
+    }
+}
+
+/// The worker's pid file could not be written (an orphan after a crash would not be found).
+pub fn pid_file_not_written_line(lang: Lang, path: &str, why: &str) -> String {
+    match lang {
+        Lang::En => format!("could not write {path}: {why}"),
+        Lang::Es => format!("no se pudo escribir {path}: {why}"),
     }
 }
 
@@ -1482,6 +1506,9 @@ mod tests {
             pairs(&|l| demo_head_failed_line(l, "x")),
             pairs(&|l| install_failed_line(l, "x")),
             pairs(&|l| startup_failed_line_in(l, "x")),
+            pairs(&|l| machine_line(l, true, "MacBookAir10,1")),
+            pairs(&|l| dropped_log_lines_note(l, 3)),
+            pairs(&|l| pid_file_not_written_line(l, "/x/worker.pid", "x")),
         ];
         for edit in [
             ConfigEdit::Invalid("x"),
@@ -1511,13 +1538,32 @@ mod tests {
             Phase::Paused,
             Phase::ShuttingDown,
             Phase::Draining,
+            Phase::Error,
         ] {
-            let s = status(phase);
+            let mut s = status(phase);
+            if phase == Phase::Error {
+                // An error always has its fault.
+                s.fault = Some(Fault::RayMissing {
+                    path: "/opt/ray/bin/ray".into(),
+                });
+            }
             all.push(pairs(&|l| transition_lines_in(l, None, &s).join(" / ")));
         }
         for (en, es) in &all {
             assert_tidy_and_translated(en, es);
         }
+    }
+
+    #[test]
+    fn the_machine_line_is_the_old_daemons_with_worker_on_a_desktop() {
+        assert_eq!(
+            machine_line(Lang::Es, true, "MacBookAir10,1"),
+            "📱 Worker Móvil Detectado (MacBookAir10,1)"
+        );
+        assert_eq!(
+            machine_line(Lang::Es, false, "iMac21,1"),
+            "🖥️ Worker Detectado (iMac21,1)"
+        );
     }
 
     #[test]
