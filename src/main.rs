@@ -285,10 +285,7 @@ fn find_heads() -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the search")?;
     let tailscale = TailscaleCli::discover();
-    let found = runtime.block_on(probe::find_heads(
-        &tailscale,
-        bittrader_worker::model::DEFAULT_HEAD_PORT,
-    ));
+    let found = runtime.block_on(probe::find_heads(&tailscale, probe::find_heads_port()));
     match found {
         Ok(heads) => {
             for line in text::find_heads_report(lang, &heads) {

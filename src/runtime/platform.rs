@@ -273,7 +273,7 @@ impl Platform for SystemPlatform {
         &self,
     ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static {
         let tailscale = self.tailscale.clone();
-        async move { probe::find_heads(&tailscale, crate::model::DEFAULT_HEAD_PORT).await }
+        async move { probe::find_heads(&tailscale, probe::find_heads_port()).await }
     }
 
     fn watch_head(&self, head: &HeadAddress) -> impl Future<Output = ()> + Send + 'static {

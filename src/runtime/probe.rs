@@ -280,6 +280,15 @@ async fn run_status(path: &Path) -> Option<TailscaleStatus> {
     tailscale::parse(&String::from_utf8_lossy(&output.stdout)).ok()
 }
 
+/// The port the tailnet search knocks on: Ray's (6379), or `$BITTRADER_FIND_HEADS_PORT` (tests
+/// listen on an ephemeral port rather than on 6379, which may be taken).
+pub fn find_heads_port() -> u16 {
+    std::env::var("BITTRADER_FIND_HEADS_PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(crate::model::DEFAULT_HEAD_PORT)
+}
+
 /// The heads on the tailnet: the online peers of `tailscale status` (at most
 /// [`FIND_HEADS_MAX_PEERS`](crate::supervisor::settings::FIND_HEADS_MAX_PEERS)) whose `port`
 /// accepts a TCP connection within
