@@ -33,6 +33,22 @@ pub enum BackendState {
 }
 
 impl BackendState {
+    /// What keeps Tailscale from reaching the tailnet in this state: `None` when it runs;
+    /// stopped; a login needed (waiting for an admin's approval counts as one); any other
+    /// state (starting, none yet, unknown) as not answering.
+    pub fn problem(&self) -> Option<TailscaleProblem> {
+        match self {
+            BackendState::Running => None,
+            BackendState::Stopped => Some(TailscaleProblem::Stopped),
+            BackendState::NeedsLogin | BackendState::NeedsMachineAuth => {
+                Some(TailscaleProblem::NeedsLogin)
+            }
+            BackendState::Starting | BackendState::NoState | BackendState::Other(_) => {
+                Some(TailscaleProblem::NotAnswering)
+            }
+        }
+    }
+
     fn from_name(name: &str) -> BackendState {
         match name {
             "Running" => BackendState::Running,

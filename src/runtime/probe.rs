@@ -83,7 +83,6 @@ pub async fn tailscale_check(
 
 /// Tailscale's word on the head `host`, from one `tailscale status` answer.
 fn vouch(installed: bool, status: Option<&TailscaleStatus>, host: &str) -> TailscaleCheck {
-    use tailscale::BackendState;
     let problem = |problem| TailscaleCheck::Problem { problem };
     if !installed {
         return problem(TailscaleProblem::NotInstalled);
@@ -91,13 +90,8 @@ fn vouch(installed: bool, status: Option<&TailscaleStatus>, host: &str) -> Tails
     let Some(status) = status else {
         return problem(TailscaleProblem::NotAnswering);
     };
-    match status.backend_state {
-        BackendState::Running => {}
-        BackendState::Stopped => return problem(TailscaleProblem::Stopped),
-        BackendState::NeedsLogin | BackendState::NeedsMachineAuth => {
-            return problem(TailscaleProblem::NeedsLogin)
-        }
-        _ => return problem(TailscaleProblem::NotAnswering),
+    if let Some(not_running) = status.backend_state.problem() {
+        return problem(not_running);
     }
     // A head on this very machine, at its own Tailscale address.
     if host
@@ -300,23 +294,17 @@ pub async fn find_heads(
     port: u16,
 ) -> Result<TailnetFinds, TailscaleProblem> {
     use crate::supervisor::settings::{
-        FIND_HEADS_CONNECT_TIMEOUT, FIND_HEADS_MAX_PEERS, TAILSCALE_ANSWER_BEFORE_START,
+        FIND_HEADS_CONNECT_TIMEOUT, FIND_HEADS_MAX_PEERS, FIND_HEADS_TAILSCALE_MAX_AGE,
     };
-    use tailscale::BackendState;
     if !tailscale.installed() {
         return Err(TailscaleProblem::NotInstalled);
     }
     let status = tailscale
-        .status_within(TAILSCALE_ANSWER_BEFORE_START)
+        .status_within(FIND_HEADS_TAILSCALE_MAX_AGE)
         .await
         .ok_or(TailscaleProblem::NotAnswering)?;
-    match status.backend_state {
-        BackendState::Running => {}
-        BackendState::Stopped => return Err(TailscaleProblem::Stopped),
-        BackendState::NeedsLogin | BackendState::NeedsMachineAuth => {
-            return Err(TailscaleProblem::NeedsLogin)
-        }
-        _ => return Err(TailscaleProblem::NotAnswering),
+    if let Some(problem) = status.backend_state.problem() {
+        return Err(problem);
     }
     let candidates = status.head_candidates(FIND_HEADS_MAX_PEERS);
     let asked = candidates.asked.len();
