@@ -870,6 +870,7 @@ fn a_late_click_on_the_first_run_offer_never_replaces_a_head_set_meanwhile() {
     sup.handle_event(t0, Event::User(UserCommand::JoinFoundHead(desktop.clone())));
     assert_eq!(sup.status().head, Some(desktop.clone()));
     assert!(!sup.status().demo);
+    assert!(!sup.status().needs_a_head);
 
     // The user set another head first: the late click changes nothing.
     let mut sup = start(&demo);
@@ -884,6 +885,10 @@ fn a_late_click_on_the_first_run_offer_never_replaces_a_head_set_meanwhile() {
     sup.handle_event(t0, Event::User(UserCommand::JoinFoundHead(other)));
     assert_eq!(sup.status().head, Some(demo.clone()));
     assert!(sup.status().demo);
+    assert!(
+        sup.status().needs_a_head,
+        "the menu offers setting a head first"
+    );
 }
 
 #[test]

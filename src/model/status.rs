@@ -152,6 +152,10 @@ pub struct Status {
     /// configured): the menu says so and offers to set a real head first.
     #[serde(default)]
     pub demo: bool,
+    /// No head of the user's is set (none, or the demo head): the menu offers setting one,
+    /// and the tailnet search's finds, first.
+    #[serde(default)]
+    pub needs_a_head: bool,
     /// The last search for heads on the tailnet, or the one under way (`None`: none yet).
     #[serde(default)]
     pub head_search: Option<HeadSearch>,
@@ -187,6 +191,7 @@ impl Default for Status {
             holding_sleep: false,
             ray_install: None,
             demo: false,
+            needs_a_head: false,
             head_search: None,
             found_heads: Vec::new(),
         }

@@ -381,6 +381,7 @@ impl Supervisor {
             holding_sleep: self.timers.is_set(Timer::SleepHold),
             ray_install: self.ray_install.clone(),
             demo: self.demo_head.is_some() && self.head == self.demo_head,
+            needs_a_head: self.needs_a_head(),
             head_search: self.finder.status(),
             found_heads: self.finder.found_heads(),
         }

@@ -137,7 +137,7 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
     }];
     // Until a real head is set (the demo head, or none), setting one is what the menu offers
     // first; afterwards it sits with the other settings.
-    let first_run = needs_a_head(status);
+    let first_run = status.needs_a_head;
     if first_run {
         entries.push(Entry::Action {
             id: ids::HEAD.to_string(),
@@ -311,11 +311,6 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
         Some(HeadSearch::Found(_) | HeadSearch::Searching) | None => {}
     }
     entries
-}
-
-/// No real head is set: the demo head is joined, or none is.
-pub fn needs_a_head(status: &Status) -> bool {
-    status.demo || status.head.is_none()
 }
 
 /// Whether the menu offers to install Ray, and which version (`Some(None)`: the head's or the
@@ -533,6 +528,7 @@ mod tests {
         demo.head = Some("127.0.0.1:33421".parse().expect("head"));
         demo.worker_cpus = Some(2);
         demo.demo = true;
+        demo.needs_a_head = true;
         for (lang, state, set) in [
             (
                 Lang::En,
@@ -555,6 +551,7 @@ mod tests {
         // No head at all (the demo head could not start): the same offer.
         let mut none = status(Phase::Error);
         none.head = None;
+        none.needs_a_head = true;
         none.fault = Some(Fault::NoHead);
         assert_eq!(
             model(&none, &Extras::default(), 4, Lang::En)[1].id(),
@@ -662,6 +659,7 @@ mod tests {
         // The demo head: setting a head, the search and its finds come first.
         let mut demo = s.clone();
         demo.demo = true;
+        demo.needs_a_head = true;
         demo.head = Some("127.0.0.1:33421".parse().expect("head"));
         let menu = model(&demo, &Extras::default(), 4, Lang::En);
         assert_eq!(
