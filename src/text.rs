@@ -390,18 +390,14 @@ fn transition_es(next: &Status) -> String {
     }
 }
 
-/// The second line for a head at a Tailscale address that Tailscale vouches for (Running, the
-/// head an online peer: the supervisor would otherwise say what Tailscale says) but that did
-/// not answer the probe.
+/// The second line while the supervisor says Tailscale vouches for a head that does not
+/// answer ([`Status::tailscale_vouches_for_silent_head`]).
 fn tailscale_up_but_no_answer(lang: Lang, next: &Status) -> Option<String> {
-    if !matches!(next.phase, Phase::Disconnecting | Phase::Disconnected) {
+    if !next.tailscale_vouches_for_silent_head {
         return None;
     }
-    let head = next.head.as_ref().filter(|h| h.is_tailscale())?;
-    let why = match next.unreachable.as_ref()? {
-        Unreachable::Tailscale { .. } => return None,
-        why => unreachable_words(lang, why),
-    };
+    let head = next.head.as_ref()?;
+    let why = unreachable_words(lang, next.unreachable.as_ref()?);
     Some(match lang {
         Lang::En => format!(
             "ℹ️ Tailscale is connected ({} online: {why}), but the head does not answer",
@@ -1456,6 +1452,7 @@ mod tests {
         // Tailscale vouches for the head (no Tailscale problem), the head does not answer.
         let mut lost = status(Phase::Disconnected);
         lost.unreachable = Some(Unreachable::TimedOut);
+        lost.tailscale_vouches_for_silent_head = true;
         let lines = transition_lines_in(Lang::Es, None, &lost);
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(
@@ -1471,6 +1468,7 @@ mod tests {
         lost.unreachable = Some(Unreachable::Tailscale {
             problem: TailscaleProblem::Stopped,
         });
+        lost.tailscale_vouches_for_silent_head = false;
         assert_eq!(transition_lines_in(Lang::Es, None, &lost).len(), 1);
         // A LAN head: no Tailscale line.
         let mut lan = status(Phase::Disconnecting);

@@ -922,3 +922,47 @@ fn the_first_run_offer_is_made_once_across_starts() {
     );
     assert!(!later.contains(&Action::RecordFirstRunOffer));
 }
+
+#[test]
+fn the_status_says_when_tailscale_vouches_for_a_head_that_does_not_answer() {
+    use bittrader_worker::model::HeadAddress;
+    let t0 = std::time::Instant::now();
+    let vouched_after =
+        |head: &str, unreachable: Unreachable, tailscale: Option<TailscaleCheck>| {
+            let head: HeadAddress = head.parse().expect("head");
+            let mut sup = Supervisor::new(Settings::default(), Some(head.clone()), 2, false, t0);
+            drain_actions(&mut sup);
+            sup.handle_event(
+                t0,
+                Event::HeadProbe(HeadProbe {
+                    head,
+                    unreachable: Some(unreachable),
+                    tailscale,
+                }),
+            );
+            let status = sup.status();
+            assert_eq!(status.phase, Phase::Disconnected, "{status:?}");
+            status.tailscale_vouches_for_silent_head
+        };
+    // An online peer, by Tailscale's word, that does not answer.
+    assert!(vouched_after(
+        "100.64.0.1:6379",
+        Unreachable::TimedOut,
+        Some(TailscaleCheck::OnlinePeer)
+    ));
+    // Tailscale itself is the problem: it is what the status says, not "Tailscale is up".
+    let stopped = TailscaleProblem::Stopped;
+    assert!(!vouched_after(
+        "100.64.0.1:6379",
+        Unreachable::TimedOut,
+        Some(TailscaleCheck::Problem {
+            problem: stopped.clone()
+        })
+    ));
+    // A LAN head: Tailscale is not asked.
+    assert!(!vouched_after(
+        "192.168.1.10:6379",
+        Unreachable::Refused,
+        None
+    ));
+}

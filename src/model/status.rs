@@ -152,6 +152,11 @@ pub struct Status {
     /// configured): the menu says so and offers to set a real head first.
     #[serde(default)]
     pub demo: bool,
+    /// Disconnected (or about to be) from a head that Tailscale says is an online peer of the
+    /// tailnet, yet does not answer: the log adds the old daemon's "Tailscale conectado (…),
+    /// pero ping falló."
+    #[serde(default)]
+    pub tailscale_vouches_for_silent_head: bool,
     /// No head of the user's is set (none, or the demo head): the menu offers setting one,
     /// and the tailnet search's finds, first.
     #[serde(default)]
@@ -192,6 +197,7 @@ impl Default for Status {
             ray_install: None,
             demo: false,
             needs_a_head: false,
+            tailscale_vouches_for_silent_head: false,
             head_search: None,
             found_heads: Vec::new(),
         }

@@ -63,7 +63,12 @@ use timers::{Timer, Timers};
 enum Reach {
     Unknown,
     Up,
-    Down { why: Unreachable },
+    /// `vouched`: Tailscale said the head is an online peer of the tailnet, yet it did not
+    /// answer.
+    Down {
+        why: Unreachable,
+        vouched: bool,
+    },
 }
 
 /// A drain under way: the head was asked to send no more tasks, and the worker is watched
@@ -364,14 +369,22 @@ impl Supervisor {
             | Worker::Draining { spec, .. } => Some(spec.cpus),
             Worker::Absent => None,
         };
+        let phase = self.phase();
         Status {
-            phase: self.phase(),
+            tailscale_vouches_for_silent_head: matches!(
+                phase,
+                Phase::Disconnecting | Phase::Disconnected
+            ) && matches!(
+                self.reach,
+                Reach::Down { vouched: true, .. }
+            ),
+            phase,
             head: self.head.clone(),
             cpus: self.cpus,
             worker_cpus,
             paused: self.paused,
             unreachable: match &self.reach {
-                Reach::Down { why } => Some(why.clone()),
+                Reach::Down { why, .. } => Some(why.clone()),
                 _ => None,
             },
             fault: self.fault.clone(),
@@ -533,7 +546,9 @@ impl Supervisor {
                     self.timers.set(Timer::Grace, now + self.settings.grace);
                 }
                 let refused = why == Unreachable::Refused;
-                self.reach = Reach::Down { why };
+                let vouched = probe.tailscale == Some(crate::model::TailscaleCheck::OnlinePeer)
+                    && !matches!(why, Unreachable::Tailscale { .. });
+                self.reach = Reach::Down { why, vouched };
                 let outage = self.outage.get_or_insert(Outage {
                     since: now,
                     notified: false,
@@ -578,7 +593,7 @@ impl Supervisor {
 
     /// The head stayed unreachable for the whole grace.
     fn on_grace_over(&mut self, now: Instant) {
-        let Reach::Down { why } = &self.reach else {
+        let Reach::Down { why, .. } = &self.reach else {
             return;
         };
         match &self.worker {
