@@ -1565,6 +1565,41 @@ mod tests {
     }
 
     #[test]
+    fn a_search_cut_at_its_limit_says_how_many_machines_were_asked() {
+        use crate::model::{FoundHead, TailnetFinds};
+        let desktop = FoundHead {
+            name: "desktop".into(),
+            address: "100.64.0.1:6379".parse().expect("head"),
+        };
+        let cut = TailnetFinds {
+            heads: vec![desktop],
+            asked: 64,
+            machines: 80,
+        };
+        assert_eq!(
+            find_heads_report(Lang::En, &cut),
+            [
+                "100.64.0.1:6379\tdesktop",
+                "(64 of 80 machines asked)",
+                "Join one with `bittrader-worker head ADDRESS`."
+            ]
+        );
+        let none = TailnetFinds {
+            heads: Vec::new(),
+            ..cut
+        };
+        assert_eq!(
+            find_heads_report(Lang::Es, &none),
+            [
+                "Ninguna máquina de tu tailnet responde en el puerto de Ray.",
+                "(64 de 80 máquinas consultadas)"
+            ]
+        );
+        let all = TailnetFinds { asked: 80, ..none };
+        assert_eq!(find_heads_report(Lang::En, &all).len(), 1);
+    }
+
+    #[test]
     fn no_line_when_nothing_changed() {
         let a = status(Phase::Connected);
         assert_eq!(transition_line(Some(&a), &a.clone()), None);

@@ -419,5 +419,35 @@ async fn the_tailnet_search_runs_off_the_loop_and_its_finds_show_in_the_status()
     })
     .await;
     assert_eq!(h.world.searches(), 1);
+
+    // A late click on a first-run offer of a found head, while a head of the user's is set:
+    // nothing changes, and nothing is saved.
+    let nas = FoundHead {
+        name: "nas".into(),
+        address: "100.64.0.7:6379".parse().expect("head"),
+    };
+    h.world.set_found_heads(Ok(TailnetFinds {
+        heads: vec![nas.clone()],
+        asked: 3,
+        machines: 3,
+    }));
+    h.request(Request::FindHeads).await;
+    h.wait_for(secs(5), "the second search's finds", |s| {
+        s.found_heads == vec![nas.clone()]
+    })
+    .await;
+    let reply = h
+        .request(Request::JoinFoundHead {
+            address: nas.address.to_string(),
+        })
+        .await;
+    assert!(reply.ok, "{reply:?}");
+    tokio::time::sleep(secs(2)).await;
+    assert_eq!(
+        h.now().and_then(|s| s.head),
+        Some("100.64.0.1:6379".parse().expect("head"))
+    );
+    let saved = std::fs::read_to_string(h.home.path().join("config.toml")).unwrap_or_default();
+    assert!(!saved.contains("100.64.0.7"), "{saved}");
     h.stop().await;
 }
