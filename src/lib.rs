@@ -15,12 +15,15 @@
 //! - [`tailscale`], [`ray_output`] and [`dashboard`] turn command output and HTTP answers into
 //!   model facts; they are tested on recorded real outputs under `tests/fixtures/`.
 //! - [`platform`] holds the OS facts behind small traits, one implementation per OS, with fakes.
+//! - [`history`] is what the worker gave (CPU time per day, a week's timeline) in
+//!   `history.json`, and the page that shows it.
 //! - [`text`] holds every sentence the user reads, in English and Spanish.
 
 pub mod atomic_file;
 pub mod config;
 pub mod dashboard;
 pub mod demo;
+pub mod history;
 pub mod local_head;
 pub mod model;
 pub mod platform;

@@ -101,6 +101,7 @@ pub fn initial_report(paths: &Paths) -> StatusReport {
         ray: None,
         processes_spawned: crate::platform::command::processes_spawned(),
         power: None,
+        contribution: None,
     }
 }
 

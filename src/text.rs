@@ -1356,6 +1356,158 @@ pub fn head_words(lang: Lang) -> &'static HeadWords {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// What you gave: the menu's line, `stats`, the contribution page
+// ---------------------------------------------------------------------------------------------
+
+/// CPU-seconds as CPU-hours for people: one decimal under 10 ("3.2", "3,2" in Spanish), whole
+/// hours above ("21").
+pub fn cpu_hours(lang: Lang, cpu_secs: f64) -> String {
+    let hours = cpu_secs.max(0.0) / 3600.0;
+    let text = if hours < 9.95 {
+        format!("{hours:.1}")
+    } else {
+        format!("{hours:.0}")
+    };
+    match lang {
+        Lang::En => text,
+        Lang::Es => text.replace('.', ","),
+    }
+}
+
+/// "Today 3.2 CPU-h · 7 days 21 CPU-h".
+pub fn contribution_line(lang: Lang, summary: &crate::model::ContributionSummary) -> String {
+    let (today, week) = (
+        cpu_hours(lang, summary.today_cpu_secs),
+        cpu_hours(lang, summary.week_cpu_secs),
+    );
+    match lang {
+        Lang::En => format!("Today {today} CPU-h · 7 days {week} CPU-h"),
+        Lang::Es => format!("Hoy {today} CPU-h · 7 días {week} CPU-h"),
+    }
+}
+
+/// The menu item that opens the contribution page.
+pub fn contribution_item(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "Contribution…",
+        Lang::Es => "Contribución…",
+    }
+}
+
+/// What `stats` says when history.json cannot be read.
+pub fn history_unreadable(lang: Lang, why: &str) -> String {
+    match lang {
+        Lang::En => format!(
+            "{why}. BitTrader Worker sets it aside (history.json.corrupt-DATE) at its next start \
+             and begins a new one."
+        ),
+        Lang::Es => format!(
+            "{why}. BitTrader Worker lo aparta (history.json.corrupt-FECHA) al volver a abrirse \
+             y empieza uno nuevo."
+        ),
+    }
+}
+
+/// The words of the contribution page.
+#[derive(Debug)]
+pub struct PageWords {
+    /// The HTML `lang` attribute.
+    pub html_lang: &'static str,
+    /// The page's title and heading.
+    pub title: &'static str,
+    /// Under the heading: what the page shows.
+    pub subtitle: &'static str,
+    /// The figures' labels.
+    pub today: &'static str,
+    /// "Last 7 days".
+    pub last_7_days: &'static str,
+    /// "Last 30 days".
+    pub last_30_days: &'static str,
+    /// The bar chart's heading.
+    pub per_day: &'static str,
+    /// The timeline's heading.
+    pub timeline: &'static str,
+    /// The timeline's states, for the legend and the tooltips.
+    pub connected: &'static str,
+    /// Paused by the user.
+    pub paused_user: &'static str,
+    /// Paused: low battery.
+    pub paused_low_battery: &'static str,
+    /// Paused: on battery.
+    pub paused_on_battery: &'static str,
+    /// Paused: asleep.
+    pub paused_asleep: &'static str,
+    /// Disconnected.
+    pub disconnected: &'static str,
+    /// The app was not running.
+    pub not_running: &'static str,
+    /// Short month names, January first.
+    pub months: [&'static str; 12],
+    /// Short weekday names, Monday first.
+    pub weekdays: [&'static str; 7],
+    /// Before the time the page was drawn.
+    pub updated: &'static str,
+    /// How the figures are measured.
+    pub footnote: &'static str,
+}
+
+const PAGE_EN: PageWords = PageWords {
+    html_lang: "en",
+    title: "What you gave",
+    subtitle: "CPU time this machine's Ray worker gave to your cluster",
+    today: "Today",
+    last_7_days: "Last 7 days",
+    last_30_days: "Last 30 days",
+    per_day: "CPU-hours per day",
+    timeline: "The last 7 days",
+    connected: "Connected",
+    paused_user: "Paused by you",
+    paused_low_battery: "Paused: low battery",
+    paused_on_battery: "Paused: on battery",
+    paused_asleep: "Paused: asleep",
+    disconnected: "Disconnected",
+    not_running: "App not running",
+    months: [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ],
+    weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    updated: "Updated",
+    footnote: "CPU time of the Ray worker's processes (user + system), read once a minute while connected. One CPU-hour is one core busy for an hour.",
+};
+
+const PAGE_ES: PageWords = PageWords {
+    html_lang: "es",
+    title: "Lo que aportaste",
+    subtitle: "Tiempo de CPU que el worker de Ray de esta máquina aportó a tu clúster",
+    today: "Hoy",
+    last_7_days: "Últimos 7 días",
+    last_30_days: "Últimos 30 días",
+    per_day: "CPU-horas por día",
+    timeline: "Los últimos 7 días",
+    connected: "Conectado",
+    paused_user: "Pausado por ti",
+    paused_low_battery: "Pausado: batería baja",
+    paused_on_battery: "Pausado: con batería",
+    paused_asleep: "Pausado: en reposo",
+    disconnected: "Desconectado",
+    not_running: "App cerrada",
+    months: [
+        "ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic",
+    ],
+    weekdays: ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"],
+    updated: "Actualizado",
+    footnote: "Tiempo de CPU de los procesos del worker de Ray (usuario + sistema), leído una vez por minuto mientras está conectado. Una CPU-hora es un núcleo ocupado durante una hora.",
+};
+
+/// The contribution page's words in `lang`.
+pub fn page_words(lang: Lang) -> &'static PageWords {
+    match lang {
+        Lang::En => &PAGE_EN,
+        Lang::Es => &PAGE_ES,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -1941,5 +2093,23 @@ mod tests {
             tailscale_words(Lang::En, &problem),
             "the head (desktop) is offline in Tailscale — check that it is on and connected"
         );
+    }
+
+    #[test]
+    fn the_contribution_line_in_both_languages() {
+        let summary = crate::model::ContributionSummary {
+            today_cpu_secs: 3.2 * 3600.0,
+            week_cpu_secs: 21.3 * 3600.0,
+        };
+        assert_eq!(
+            contribution_line(Lang::En, &summary),
+            "Today 3.2 CPU-h · 7 days 21 CPU-h"
+        );
+        assert_eq!(
+            contribution_line(Lang::Es, &summary),
+            "Hoy 3,2 CPU-h · 7 días 21 CPU-h"
+        );
+        assert_eq!(cpu_hours(Lang::En, 0.0), "0.0");
+        assert_eq!(cpu_hours(Lang::En, 9.96 * 3600.0), "10");
     }
 }

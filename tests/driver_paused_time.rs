@@ -30,7 +30,11 @@ struct Harness {
 impl Harness {
     /// Starts the driver on a configured head, with `script` for every worker.
     fn start(script: WorkerScript) -> Harness {
-        let home = tempfile::tempdir().expect("a data folder");
+        Harness::start_in(script, tempfile::tempdir().expect("a data folder"))
+    }
+
+    /// Starts the driver in data folder `home` (a restart keeps what the last run left).
+    fn start_in(script: WorkerScript, home: tempfile::TempDir) -> Harness {
         let paths = Paths {
             home: home.path().to_path_buf(),
         };
@@ -108,7 +112,9 @@ impl Harness {
     }
 
     /// Asks the driver to stop (as SIGTERM does) and waits for it to finish.
-    async fn stop(mut self) {
+    /// Asks the driver to stop (as SIGTERM does), waits for it to finish, and hands back its
+    /// data folder.
+    async fn stop(mut self) -> tempfile::TempDir {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -119,7 +125,7 @@ impl Harness {
             self.world.record().exits,
             "every worker it started has ended"
         );
-        drop(self.home);
+        self.home
     }
 }
 
@@ -450,4 +456,118 @@ async fn the_tailnet_search_runs_off_the_loop_and_its_finds_show_in_the_status()
     let saved = std::fs::read_to_string(h.home.path().join("config.toml")).unwrap_or_default();
     assert!(!saved.contains("100.64.0.7"), "{saved}");
     h.stop().await;
+}
+
+/// The CPU-seconds `history.json` in `home` holds for today, and its timeline's states.
+fn history_in(home: &std::path::Path) -> (f64, Vec<String>) {
+    let text = std::fs::read_to_string(home.join("history.json")).expect("history.json written");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let today = chrono::Local::now().date_naive().to_string();
+    let cpu = json["days"][&today]["cpu_secs"].as_f64().unwrap_or(0.0);
+    let states = json["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .map(|s| match s["reason"].as_str() {
+            Some(reason) => format!("{}:{reason}", s["state"].as_str().unwrap_or("?")),
+            None => s["state"].as_str().unwrap_or("?").to_string(),
+        })
+        .collect();
+    (cpu, states)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_worker_tree_is_read_once_a_minute_while_connected_and_kept_across_restarts() {
+    let mut h = Harness::start(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    tokio::time::sleep(secs(610)).await;
+    let samples = h.world.record().usage_samples;
+    assert_eq!(samples.len(), 10, "one a minute for 10 minutes");
+    for pair in samples.windows(2) {
+        assert_eq!((pair[1] - pair[0]).as_secs(), 60);
+    }
+    let shown = h
+        .status
+        .borrow()
+        .contribution
+        .expect("the report carries it");
+    assert!(
+        (540.0..=615.0).contains(&shown.today_cpu_secs),
+        "1 core for ~10 min: {shown:?}"
+    );
+    assert!(h.request(Request::Pause).await.ok);
+    h.wait_phase(Phase::Paused, secs(15)).await;
+    let at_pause = h.world.record().usage_samples.len();
+    assert_eq!(at_pause, 11, "one last reading at the stop");
+    tokio::time::sleep(secs(1800)).await;
+    assert_eq!(
+        h.world.record().usage_samples.len(),
+        at_pause,
+        "none while paused"
+    );
+    let home = h.stop().await;
+    let (first_run, states) = history_in(home.path());
+    assert!((600.0..=620.0).contains(&first_run), "{first_run}");
+    assert_eq!(
+        states,
+        ["disconnected", "connected", "paused:user", "off"],
+        "{states:?}"
+    );
+
+    // The app starts again: today's total carries on from the file.
+    let mut h = Harness::start_in(WorkerScript::default(), home);
+    // The first run saved its pause in config.toml.
+    assert!(h.request(Request::Resume).await.ok);
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    tokio::time::sleep(secs(300)).await;
+    let home = h.stop().await;
+    let (both, states) = history_in(home.path());
+    assert!(
+        (first_run + 300.0..=first_run + 310.0).contains(&both),
+        "{first_run} then {both}"
+    );
+    assert_eq!(
+        states,
+        [
+            "disconnected",
+            "connected",
+            "paused:user",
+            "off",
+            "disconnected", // checking
+            "paused:user",  // config.toml read
+            "disconnected", // resumed, starting
+            "connected",
+            "off"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_corrupt_history_is_set_aside_with_a_line_in_the_log() {
+    let home = tempfile::tempdir().expect("a data folder");
+    std::fs::write(
+        home.path().join("history.json"),
+        "{\"version\": 1, \"days\": {",
+    )
+    .expect("seed");
+    let mut h = Harness::start_in(WorkerScript::default(), home);
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    let home = h.stop().await;
+    let today = chrono::Local::now().date_naive();
+    let aside = home.path().join(format!("history.json.corrupt-{today}"));
+    assert_eq!(
+        std::fs::read_to_string(&aside).expect("the old file kept aside"),
+        "{\"version\": 1, \"days\": {"
+    );
+    let log = std::fs::read_to_string(home.path().join("worker.log")).expect("log");
+    assert!(
+        log.contains("is not a valid history") && log.contains("corrupt-"),
+        "{log}"
+    );
+    let (_, states) = history_in(home.path());
+    assert_eq!(
+        states.last().map(String::as_str),
+        Some("off"),
+        "a new history"
+    );
 }

@@ -159,5 +159,12 @@ proptest! {
         sim.run_for(Duration::from_secs(600));
         prop_assert_eq!(sim.starts().len(), starts);
         prop_assert!(!sim.unvouched_start);
+
+        // What you gave: one worker at a time keeps one core busy in this world, so the CPU
+        // time recorded can never exceed the time gone by (a tree counted twice would).
+        prop_assert!(
+            sim.recorded_cpu() <= sim.elapsed().mul_f64(sim.cpu_cores),
+            "recorded {:?} in {:?}", sim.recorded_cpu(), sim.elapsed()
+        );
     }
 }

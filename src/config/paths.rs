@@ -99,6 +99,16 @@ impl Paths {
         self.home.join("worker.pid")
     }
 
+    /// `history.json`: CPU time given per day and the timeline of the last week.
+    pub fn history_file(&self) -> PathBuf {
+        self.home.join("history.json")
+    }
+
+    /// `contribution.html`: the page "Contribution…" opens, drawn from the history.
+    pub fn contribution_page(&self) -> PathBuf {
+        self.home.join("contribution.html")
+    }
+
     /// `.venv`: the Python environment holding Ray.
     pub fn venv_dir(&self) -> PathBuf {
         self.home.join(".venv")

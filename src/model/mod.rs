@@ -5,6 +5,7 @@
 //! without importing IO: the parsers (`tailscale`, `ray_output`, `platform::power`) produce
 //! these types, the supervisor reasons over them, and `text` words them.
 
+mod contribution;
 mod failure;
 mod found;
 mod head;
@@ -13,6 +14,7 @@ mod reach;
 mod status;
 mod system;
 
+pub use contribution::{Activity, ContributionSummary, PauseReason, ProcessUsage};
 pub use failure::WorkerFailure;
 pub use found::{FoundHead, HeadSearch, TailnetFinds};
 pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT};

@@ -210,6 +210,33 @@ impl ProcessCpu {
     }
 }
 
+/// The CPU counters of `root` and every process below it (the worker's tree), read from the
+/// kernel's process table in-process: no process is started. `None` when the table cannot be
+/// read; an empty list when `root` is gone.
+pub fn tree_usage(root: u32) -> Option<Vec<crate::model::ProcessUsage>> {
+    Some(usage_of_tree(os::cpu_table(root)?, root))
+}
+
+/// The members of `table` that are `root` or below it.
+pub fn usage_of_tree(
+    table: Vec<crate::model::ProcessUsage>,
+    root: u32,
+) -> Vec<crate::model::ProcessUsage> {
+    let links: Vec<ProcessInfo> = table
+        .iter()
+        .map(|p| ProcessInfo {
+            pid: p.pid,
+            parent: p.parent,
+            cmd: Vec::new(),
+        })
+        .collect();
+    let tree = descendants(&links, root);
+    table
+        .into_iter()
+        .filter(|p| tree.contains(&p.pid))
+        .collect()
+}
+
 /// `root` and every process descended from it through the parent links of `list`, `root`
 /// first (an empty list when `root` is not in it).
 pub fn descendants(list: &[ProcessInfo], root: u32) -> Vec<u32> {
@@ -278,6 +305,25 @@ mod tests {
         assert!(!SystemProcesses.signal_group(0, Signal::SIGCONT));
         assert!(!SystemProcesses.signal_group(1, Signal::SIGCONT));
         assert!(!SystemProcesses.signal(0, Signal::SIGCONT));
+    }
+
+    #[test]
+    fn the_cpu_of_our_own_tree_is_read_and_grows() {
+        let own = std::process::id();
+        let first = tree_usage(own).expect("readable");
+        let us = first
+            .iter()
+            .find(|p| p.pid == own)
+            .expect("we are in our tree");
+        let busy_until = std::time::Instant::now() + std::time::Duration::from_millis(60);
+        while std::time::Instant::now() < busy_until {
+            std::hint::black_box(0u64.wrapping_add(1));
+        }
+        let second = tree_usage(own).expect("readable");
+        let again = second.iter().find(|p| p.pid == own).expect("still there");
+        assert_eq!(again.start, us.start);
+        assert!(again.own > us.own, "{:?} then {:?}", us.own, again.own);
+        assert!(tree_usage(u32::MAX - 1).expect("readable").is_empty());
     }
 
     #[test]

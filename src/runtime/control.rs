@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
-use crate::model::{PowerSnapshot, Status, SystemEvent};
+use crate::model::{ContributionSummary, PowerSnapshot, Status, SystemEvent};
 
 /// A request from the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +87,10 @@ pub struct StatusReport {
     /// reading it again); `None` before the first reading or from an older daemon.
     #[serde(default)]
     pub power: Option<PowerSnapshot>,
+    /// What the worker gave today and over the last 7 days (the menu's line); `None` from an
+    /// older daemon.
+    #[serde(default)]
+    pub contribution: Option<ContributionSummary>,
 }
 
 impl StatusReport {
@@ -108,6 +112,7 @@ impl StatusReport {
             ray: None,
             processes_spawned: crate::platform::command::processes_spawned(),
             power,
+            contribution: None,
         }
     }
 }

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, watch};
 use super::platform::{MachineFacts, Platform, WorkerHandle};
 use super::worker::WorkerReport;
 use crate::model::{
-    HeadAddress, SleepGate, SystemEvent, TailnetFinds, TailscaleCheck, TailscaleProblem,
-    Unreachable, WorkerFailure,
+    HeadAddress, ProcessUsage, SleepGate, SystemEvent, TailnetFinds, TailscaleCheck,
+    TailscaleProblem, Unreachable, WorkerFailure,
 };
 use crate::platform::fake::FakePower;
 use crate::ray_output;
@@ -36,6 +36,8 @@ pub struct WorkerScript {
     pub node_ip_takes: Duration,
     /// Explaining its exit takes this long (`ray --version` on a busy machine).
     pub explain_takes: Duration,
+    /// The CPU its process tree uses, in cores (1.5: one and a half cores busy all the time).
+    pub cpu_cores: f64,
 }
 
 impl Default for WorkerScript {
@@ -47,6 +49,7 @@ impl Default for WorkerScript {
             drains_in: Some(Duration::from_secs(2)),
             node_ip_takes: Duration::ZERO,
             explain_takes: Duration::ZERO,
+            cpu_cores: 1.0,
         }
     }
 }
@@ -64,6 +67,8 @@ pub struct FakeRecord {
     pub drains: usize,
     /// Workers that ended, by SIGTERM, SIGKILL or on their own.
     pub exits: usize,
+    /// Readings of a worker's CPU counters, with when they were taken (tokio time).
+    pub usage_samples: Vec<tokio::time::Instant>,
 }
 
 #[derive(Debug)]
@@ -78,6 +83,8 @@ struct World {
     /// When the live worker's drain finishes, as tokio time.
     drained_at: Option<tokio::time::Instant>,
     network: Option<mpsc::UnboundedSender<()>>,
+    /// Each live worker's pid, with its start and its CPU use in cores.
+    trees: Vec<(u32, tokio::time::Instant, f64)>,
     sleep: Option<mpsc::UnboundedSender<SystemEvent>>,
     /// What a search for heads on the tailnet finds, and how many were run.
     found_heads: Result<TailnetFinds, TailscaleProblem>,
@@ -116,6 +123,7 @@ impl FakePlatform {
                 next_pid: 40_000,
                 drained_at: None,
                 network: None,
+                trees: Vec::new(),
                 sleep: None,
                 found_heads: Ok(TailnetFinds::default()),
                 searches: 0,
@@ -289,6 +297,10 @@ impl Platform for FakePlatform {
         world.record.started_at.push(tokio::time::Instant::now());
         world.next_pid += 1;
         let script = world.script.clone();
+        let pid = world.next_pid;
+        world
+            .trees
+            .push((pid, tokio::time::Instant::now(), script.cpu_cores));
         let worker = FakeWorker {
             pid: world.next_pid,
             ignores_sigterm: script.ignores_sigterm,
@@ -353,6 +365,31 @@ impl Platform for FakePlatform {
                 _ => TreeReading::Busy,
             }
         }
+    }
+
+    fn sample_usage(
+        &self,
+        worker_pid: u32,
+    ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static {
+        let mut world = lock(&self.world);
+        let now = tokio::time::Instant::now();
+        world.record.usage_samples.push(now);
+        // One process, busy `cores` since its start.
+        let tree = world
+            .trees
+            .iter()
+            .find(|(pid, _, _)| *pid == worker_pid)
+            .map(|(pid, started, cores)| {
+                vec![ProcessUsage {
+                    pid: *pid,
+                    start: 1,
+                    parent: Some(1),
+                    own: (now - *started).mul_f64(*cores),
+                    children: Duration::ZERO,
+                }]
+            })
+            .unwrap_or_default();
+        std::future::ready(Some(tree))
     }
 
     fn machine(&self) -> Arc<dyn MachineFacts> {

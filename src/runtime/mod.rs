@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::config::{Config, FileReading, Paths, Setting};
+use crate::history::History;
 use crate::model::{HeadAddress, Notice, PowerSnapshot, SleepGate, Status, SystemEvent};
 use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
@@ -168,6 +169,47 @@ struct Driver<P: Platform> {
     quitting: Vec<oneshot::Sender<Reply>>,
     /// Where [`Action::RecordFirstRunOffer`] records the offer.
     first_run_offer_file: std::path::PathBuf,
+    /// What the worker gave, as recorded so far (written by [`Action::SaveHistory`]).
+    history: History,
+    /// Where and how the history is written.
+    history_file: HistoryFile,
+}
+
+/// `history.json`, written off the loop; a write never replaces a newer one.
+#[derive(Clone)]
+struct HistoryFile {
+    path: std::path::PathBuf,
+    /// `false` while an unreadable file is there that could not be set aside.
+    writable: bool,
+    /// The number of the newest content written, behind the lock every write takes.
+    written: Arc<std::sync::Mutex<u64>>,
+    /// The number of the newest content handed out.
+    next: u64,
+}
+
+impl HistoryFile {
+    /// Writes `bytes` as content number `seq` unless a newer one is already there; a line for
+    /// the log when it fails.
+    fn write(
+        path: &std::path::Path,
+        written: &std::sync::Mutex<u64>,
+        seq: u64,
+        bytes: &[u8],
+    ) -> Option<String> {
+        let mut last = written
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *last >= seq {
+            return None;
+        }
+        match crate::history::file::write(path, bytes) {
+            Ok(()) => {
+                *last = seq;
+                None
+            }
+            Err(e) => Some(format!("⚠️ Could not save {}: {e}", path.display())),
+        }
+    }
 }
 
 /// Runs the supervisor over `platform` until `shutdown` resolves (then stops the worker
@@ -194,6 +236,17 @@ pub async fn run<P: Platform>(
     for line in &startup_lines {
         let _ = log.line(line);
     }
+    let loaded =
+        crate::history::file::load(&paths.history_file(), chrono::Local::now().date_naive());
+    if let Some(note) = &loaded.note {
+        let _ = log.line(note);
+    }
+    let history_file = HistoryFile {
+        path: paths.history_file(),
+        writable: loaded.writable,
+        written: Arc::new(std::sync::Mutex::new(0)),
+        next: 0,
+    };
     let sup = Supervisor::new(
         settings,
         config.head.clone().or(demo_head.clone()),
@@ -252,6 +305,8 @@ pub async fn run<P: Platform>(
         sleep_gate: gate_tx,
         will_sleeps_seen: 0,
         quitting: Vec::new(),
+        history: loaded.history,
+        history_file,
     };
     driver.look_up_ray();
     tokio::pin!(shutdown);
@@ -295,6 +350,7 @@ impl<P: Platform> Driver<P> {
     /// once the supervisor has finished.
     fn carry_out_actions(&mut self) -> bool {
         let mut exit = false;
+        let mut save_history = false;
         while let Some(action) = self.sup.poll_action() {
             match action {
                 Action::Probe {
@@ -412,8 +468,28 @@ impl<P: Platform> Driver<P> {
                 Action::Log(note) => {
                     let _ = self.log.line(&crate::text::log_note_in(self.lang, &note));
                 }
+                Action::SampleUsage { sample } => match &self.worker {
+                    Some(worker) => {
+                        let reading = self.platform.sample_usage(worker.pid());
+                        self.spawn_event(async move {
+                            let tree = reading.await;
+                            Event::UsageSampled { sample, tree }
+                        });
+                    }
+                    None => self.event_later(Event::UsageSampled { sample, tree: None }),
+                },
+                Action::RecordUsage { cpu } => {
+                    self.history.add_cpu(chrono::Local::now().date_naive(), cpu);
+                }
+                Action::RecordActivity(activity) => {
+                    self.history.record(chrono::Utc::now(), activity);
+                }
+                Action::SaveHistory => save_history = true,
                 Action::Exit => exit = true,
             }
+        }
+        if save_history {
+            self.save_history(exit);
         }
         let report = self.publish();
         if exit {
@@ -464,10 +540,46 @@ impl<P: Platform> Driver<P> {
         report
     }
 
+    /// Writes the history: off the loop, or at once when the driver is finishing (nothing
+    /// waits on the loop any more, and a write spawned now could be cut short).
+    fn save_history(&mut self, finishing: bool) {
+        if !self.history_file.writable {
+            return;
+        }
+        self.history
+            .prune(chrono::Utc::now(), chrono::Local::now().date_naive());
+        let bytes = crate::history::file::to_bytes(&self.history);
+        self.history_file.next += 1;
+        let seq = self.history_file.next;
+        let (path, written) = (
+            self.history_file.path.clone(),
+            self.history_file.written.clone(),
+        );
+        if finishing {
+            if let Some(line) = HistoryFile::write(&path, &written, seq, &bytes) {
+                let _ = self.log.line(&line);
+            }
+            return;
+        }
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let failed = tokio::task::spawn_blocking(move || {
+                HistoryFile::write(&path, &written, seq, &bytes)
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(line) = failed {
+                let _ = messages.send(Message::Note(line));
+            }
+        });
+    }
+
     fn report(&self, status: &Status) -> StatusReport {
         // The summary stays English (StatusReport::new): `status --json` is for scripts, and
         // the CLI words the status in its own language.
         StatusReport {
+            contribution: Some(self.history.summary(chrono::Local::now().date_naive())),
             ray: self.ray_in_use.clone(),
             ..StatusReport::new(
                 status,

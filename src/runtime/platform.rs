@@ -16,7 +16,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths};
 use crate::model::{
-    HeadAddress, InstallStep, SleepGate, SystemEvent, TailnetFinds, TailscaleProblem, WorkerFailure,
+    HeadAddress, InstallStep, ProcessUsage, SleepGate, SystemEvent, TailnetFinds, TailscaleProblem,
+    WorkerFailure,
 };
 use crate::platform::clock::{SleepClock, SystemSleepClock};
 use crate::platform::command::{output_within, CountedSpawn};
@@ -109,6 +110,13 @@ pub trait Platform: Send + Sync + 'static {
 
     /// One look at worker `worker_pid`'s process tree.
     fn sample_tree(&self, worker_pid: u32) -> impl Future<Output = TreeReading> + Send + 'static;
+
+    /// The CPU counters of worker `worker_pid`'s process tree (`None`: the process table could
+    /// not be read). Read in-process: never starts a process.
+    fn sample_usage(
+        &self,
+        worker_pid: u32,
+    ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static;
 
     /// Power, lid and sleep clock, for the machine watcher.
     fn machine(&self) -> Arc<dyn MachineFacts>;
@@ -373,6 +381,16 @@ impl Platform for SystemPlatform {
 
     fn sample_tree(&self, worker_pid: u32) -> impl Future<Output = TreeReading> + Send + 'static {
         drain::sample_tree(worker_pid)
+    }
+
+    fn sample_usage(
+        &self,
+        worker_pid: u32,
+    ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static {
+        use futures::FutureExt;
+        // A walk of the process table: a few milliseconds of file reads, off the loop.
+        tokio::task::spawn_blocking(move || crate::platform::processes::tree_usage(worker_pid))
+            .map(|read| read.ok().flatten())
     }
 
     fn machine(&self) -> Arc<dyn MachineFacts> {

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, StopReason, TailnetFinds,
-    TailscaleCheck, TailscaleProblem, Unreachable, WorkerFailure,
+    Activity, HeadAddress, InstallStep, LogNote, Notice, PowerSnapshot, ProcessUsage, StopReason,
+    TailnetFinds, TailscaleCheck, TailscaleProblem, Unreachable, WorkerFailure,
 };
 
 /// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
@@ -130,6 +130,12 @@ pub enum Event {
     HeadConnectionClosed { watch: u64 },
     /// The answer to [`Action::SampleWorkerTree`] number `drain`.
     WorkerTreeSampled { drain: u64, reading: TreeReading },
+    /// The answer to [`Action::SampleUsage`] number `sample`: the worker's process tree with
+    /// its CPU counters (`None`: the process table could not be read).
+    UsageSampled {
+        sample: u64,
+        tree: Option<Vec<ProcessUsage>>,
+    },
     /// The install of [`Action::InstallRay`] reached this step.
     RayInstallProgress(InstallStep),
     /// The install of [`Action::InstallRay`] ended: the installed version, or why not.
@@ -169,6 +175,16 @@ pub enum Action {
     /// List the online peers of the tailnet, knock on their Ray port, then report
     /// [`Event::HeadsFound`].
     FindHeads,
+    /// Read the CPU counters of the worker's process tree, then report
+    /// [`Event::UsageSampled`] with the same `sample`.
+    SampleUsage { sample: u64 },
+    /// The worker's processes used this much CPU since the last record: add it to today's
+    /// contribution.
+    RecordUsage { cpu: Duration },
+    /// From now on the worker does this: a new segment of the history's timeline.
+    RecordActivity(Activity),
+    /// Write the history to disk.
+    SaveHistory,
     /// Tell the user (notification, log).
     Notify(Notice),
     /// Remember, across starts, that the first-run search offered a head: it is offered once.

@@ -34,13 +34,14 @@ pub mod retry;
 pub mod settings;
 pub mod tailnet;
 pub mod timers;
+pub mod usage;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status, StopReason,
-    Unreachable, WorkerFailure,
+    Activity, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall, Status,
+    StopReason, Unreachable, WorkerFailure,
 };
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
@@ -56,8 +57,12 @@ pub use settings::{
 use drain::IdleRule;
 use laptop::{Laptop, WakeEcho, WakeSource};
 use notify::NotificationGate;
-use settings::{DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, MIN_SLEEP, SLEEP_CANCELLED_AFTER};
+use settings::{
+    DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HISTORY_SAVE_AFTER, MIN_SLEEP, SLEEP_CANCELLED_AFTER,
+    USAGE_SAMPLE_EVERY,
+};
 use timers::{Timer, Timers};
+use usage::UsageMeter;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Reach {
@@ -156,6 +161,12 @@ pub struct Supervisor {
     demo_head: Option<HeadAddress>,
     /// The search for heads on the tailnet.
     finder: find::HeadFinder,
+    /// The CPU counters of the current worker's tree (a new one at each start).
+    usage: UsageMeter,
+    /// The number of the latest [`Action::SampleUsage`]: only its answer counts.
+    next_sample: u64,
+    /// What the worker does, as last recorded for the history's timeline.
+    activity: Option<Activity>,
     timers: Timers,
     actions: VecDeque<Action>,
 }
@@ -202,6 +213,9 @@ impl Supervisor {
             ray_install: None,
             demo_head: None,
             finder: find::HeadFinder::default(),
+            usage: UsageMeter::default(),
+            next_sample: 0,
+            activity: None,
             timers,
             actions: VecDeque::new(),
         }
@@ -285,8 +299,10 @@ impl Supervisor {
                 }
             }
             Event::RayInstallEnded(outcome) => self.on_ray_installed(now, outcome),
+            Event::UsageSampled { sample, tree } => self.on_usage_sampled(now, sample, tree),
         }
         self.reconcile(now);
+        self.note_activity(now);
     }
 
     /// Lets time pass: call when [`Supervisor::poll_timeout`] is reached (calling early is
@@ -345,9 +361,16 @@ impl Supervisor {
                 }
                 Timer::Quit => self.exit(),
                 Timer::FaultRetry => self.retry_fault(now),
+                Timer::UsageSample => {
+                    if self.worker_joined() {
+                        self.sample_usage();
+                    }
+                }
+                Timer::HistorySave => self.actions.push_back(Action::SaveHistory),
             }
         }
         self.reconcile(now);
+        self.note_activity(now);
     }
 
     /// The next thing to do, if any.
@@ -446,6 +469,71 @@ impl Supervisor {
             && self.fault.is_none()
             && self.laptop.auto_pause().is_none()
             && self.ray_install.is_none()
+    }
+
+    /// Whether a worker is part of the cluster: joined, or finishing its tasks.
+    fn worker_joined(&self) -> bool {
+        matches!(
+            self.worker,
+            Worker::Running {
+                joined_at: Some(_),
+                ..
+            } | Worker::Draining { .. }
+        )
+    }
+
+    /// Asks for a reading of the worker's CPU counters; an earlier one still out no longer
+    /// counts (the counters only grow, so nothing is lost with it).
+    fn sample_usage(&mut self) {
+        self.next_sample += 1;
+        self.actions.push_back(Action::SampleUsage {
+            sample: self.next_sample,
+        });
+    }
+
+    /// The CPU used since the last reading is recorded; a joined worker is read again in a
+    /// minute.
+    fn on_usage_sampled(
+        &mut self,
+        now: Instant,
+        sample: u64,
+        tree: Option<Vec<crate::model::ProcessUsage>>,
+    ) {
+        if sample != self.next_sample {
+            return;
+        }
+        if let Some(tree) = tree {
+            let cpu = self.usage.reading(&tree);
+            if !cpu.is_zero() {
+                self.actions.push_back(Action::RecordUsage { cpu });
+                self.save_history_soon(now);
+            }
+        }
+        if self.worker_joined() && !self.shutting_down {
+            self.timers
+                .set(Timer::UsageSample, now + USAGE_SAMPLE_EVERY);
+        }
+    }
+
+    /// Records a change of what the worker does, for the history's timeline.
+    fn note_activity(&mut self, now: Instant) {
+        if self.exit_sent {
+            return;
+        }
+        let activity = Activity::of(&self.status());
+        if self.activity != Some(activity) {
+            self.activity = Some(activity);
+            self.actions.push_back(Action::RecordActivity(activity));
+            self.save_history_soon(now);
+        }
+    }
+
+    /// The history is written within [`HISTORY_SAVE_AFTER`] of its first unsaved change.
+    fn save_history_soon(&mut self, now: Instant) {
+        if !self.timers.is_set(Timer::HistorySave) {
+            self.timers
+                .set(Timer::HistorySave, now + HISTORY_SAVE_AFTER);
+        }
     }
 
     fn contributing(&self) -> bool {
@@ -616,6 +704,8 @@ impl Supervisor {
             if joined_at.is_none() {
                 *joined_at = Some(now);
                 self.timers.stop(Timer::Join);
+                self.timers
+                    .set(Timer::UsageSample, now + USAGE_SAMPLE_EVERY);
                 // Whatever the fault was about, it let the worker join.
                 self.half_open = false;
                 // Ray on the head can restart between two probes (a new cluster, which the
@@ -640,6 +730,7 @@ impl Supervisor {
     fn on_exit(&mut self, now: Instant, exit: WorkerExit) {
         let previous = std::mem::replace(&mut self.worker, Worker::Absent);
         self.timers.stop(Timer::Join);
+        self.timers.stop(Timer::UsageSample);
         self.timers.stop(Timer::DrainDeadline);
         self.timers.stop(Timer::DrainSample);
         match previous {
@@ -923,6 +1014,12 @@ impl Supervisor {
     }
 
     fn stop_worker(&mut self, reason: StopReason) {
+        if self.worker_joined() {
+            // The last reading of the tree before it goes: what it used since the previous
+            // reading would be lost with it.
+            self.timers.stop(Timer::UsageSample);
+            self.sample_usage();
+        }
         if let Worker::Running { spec, .. } | Worker::Draining { spec, .. } = &self.worker {
             self.worker = Worker::Stopping {
                 spec: spec.clone(),
@@ -947,6 +1044,12 @@ impl Supervisor {
         if !self.exit_sent {
             self.exit_sent = true;
             self.timers = Timers::default();
+            if self.activity != Some(Activity::Off) {
+                self.activity = Some(Activity::Off);
+                self.actions
+                    .push_back(Action::RecordActivity(Activity::Off));
+            }
+            self.actions.push_back(Action::SaveHistory);
             self.actions.push_back(Action::Exit);
         }
     }
@@ -1016,6 +1119,11 @@ impl Supervisor {
                     return;
                 }
                 self.last_start_at = Some(now);
+                // A new tree: its processes are all new, and nothing of the old one is
+                // subtracted from them. A reading of the old tree still on its way would be
+                // taken for the new one's first: it no longer counts.
+                self.usage = UsageMeter::default();
+                self.next_sample += 1;
                 self.worker = Worker::Running {
                     spec: spec.clone(),
                     joined_at: None,

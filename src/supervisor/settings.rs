@@ -102,6 +102,26 @@ const MOBILE_RESTART_CAP: Duration = Duration::from_secs(30);
 /// ...and at a minute on a desktop.
 const DESKTOP_RESTART_CAP: Duration = Duration::from_secs(60);
 
+/// How often the CPU time of a joined worker's process tree is read (one walk of the process
+/// table, no process started): the contribution shown in the menu is at most this old.
+pub const USAGE_SAMPLE_EVERY: Duration = Duration::from_secs(60);
+
+/// `history.json` is written at most this long after something to record (a CPU reading, a
+/// change of what the worker does), so at most once per this while anything changes, never
+/// while nothing does, and once more at quit.
+pub const HISTORY_SAVE_AFTER: Duration = Duration::from_secs(60);
+
+/// `history.json` keeps this many days of daily CPU totals (a year and a bit: about 60 bytes a
+/// day, some 24 KB).
+pub const HISTORY_KEEP_DAYS: i64 = 400;
+
+/// ...and the timeline of what the worker did over this many days.
+pub const TIMELINE_KEEP_DAYS: i64 = 7;
+
+/// ...in at most this many segments (a network that flaps all week must not grow the file
+/// without bound: the oldest go first).
+pub const TIMELINE_MAX_SEGMENTS: usize = 3000;
+
 /// Timings of the supervisor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {

@@ -27,10 +27,14 @@ pub enum Timer {
     Quit,
     /// A fault is tried once more (half-open), in case its cause went away unnoticed.
     FaultRetry,
+    /// Read the CPU time of the joined worker's process tree.
+    UsageSample,
+    /// Write what was recorded for the history.
+    HistorySave,
 }
 
 impl Timer {
-    const ALL: [Timer; 10] = [
+    const ALL: [Timer; 12] = [
         Timer::Probe,
         Timer::Restart,
         Timer::Join,
@@ -41,6 +45,8 @@ impl Timer {
         Timer::SleepCancelled,
         Timer::Quit,
         Timer::FaultRetry,
+        Timer::UsageSample,
+        Timer::HistorySave,
     ];
 
     fn index(self) -> usize {

@@ -3,7 +3,7 @@
 //! The tray never decides anything: it renders [`model`] and turns a click on an entry's id
 //! into a request ([`command_for`]). Both are plain functions, tested without a display.
 
-use crate::model::{Phase, Status};
+use crate::model::{ContributionSummary, Phase, Status};
 use crate::runtime::control::Request;
 use crate::text::{self, Lang};
 
@@ -18,6 +18,9 @@ pub struct Extras {
     pub cluster: Option<(f64, usize)>,
     /// Whether the app starts at login; `None` when unknown.
     pub login_item: Option<bool>,
+    /// What the worker gave today and this week (from the driver's report); `None` before the
+    /// first report.
+    pub contribution: Option<ContributionSummary>,
 }
 
 /// Which way the battery goes.
@@ -123,6 +126,10 @@ pub mod ids {
     pub const HEAD_SEARCH: &str = "head-search";
     /// Prefix of the heads found: `found-head:100.64.0.1:6379`.
     pub const FOUND_HEAD_PREFIX: &str = "found-head:";
+    /// What the worker gave: "Today 3.2 CPU-h · 7 days 21 CPU-h".
+    pub const CONTRIBUTION: &str = "contribution";
+    /// Opens the contribution page.
+    pub const OPEN_CONTRIBUTION: &str = "open-contribution";
 }
 
 /// The menu for this status.
@@ -178,6 +185,12 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
             text: format!("{} {percent} % · {how}", words.battery),
         });
     }
+    if let Some(summary) = &extras.contribution {
+        entries.push(Entry::Info {
+            id: ids::CONTRIBUTION.to_string(),
+            text: text::contribution_line(lang, summary),
+        });
+    }
     entries.push(Entry::Separator);
     entries.push(Entry::Check {
         id: ids::CONTRIBUTE.to_string(),
@@ -231,6 +244,10 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         });
     }
     entries.push(Entry::Separator);
+    entries.push(Entry::Action {
+        id: ids::OPEN_CONTRIBUTION.to_string(),
+        text: text::contribution_item(lang).to_string(),
+    });
     entries.push(Entry::Action {
         id: ids::OPEN_LOG.to_string(),
         text: words.open_log.to_string(),
@@ -420,6 +437,45 @@ mod tests {
             Entry::Submenu { entries, .. } => checked(entries, id),
             _ => None,
         })
+    }
+
+    #[test]
+    fn what_you_gave_shows_whenever_it_is_known_and_opens_the_page() {
+        let extras = Extras {
+            contribution: Some(ContributionSummary {
+                today_cpu_secs: 3.2 * 3600.0,
+                week_cpu_secs: 21.0 * 3600.0,
+            }),
+            ..Extras::default()
+        };
+        for phase in [Phase::Connected, Phase::Paused, Phase::Disconnected] {
+            let menu = model(&status(phase), &extras, 10, Lang::En);
+            assert_eq!(
+                text_of(&menu, ids::CONTRIBUTION).as_deref(),
+                Some("Today 3.2 CPU-h · 7 days 21 CPU-h"),
+                "{phase:?}"
+            );
+            assert_eq!(
+                text_of(&menu, ids::OPEN_CONTRIBUTION).as_deref(),
+                Some("Contribution…")
+            );
+        }
+        let menu = model(&status(Phase::Connected), &extras, 10, Lang::Es);
+        assert_eq!(
+            text_of(&menu, ids::CONTRIBUTION).as_deref(),
+            Some("Hoy 3,2 CPU-h · 7 días 21 CPU-h")
+        );
+        let none = model(&status(Phase::Connected), &Extras::default(), 10, Lang::En);
+        assert_eq!(
+            text_of(&none, ids::CONTRIBUTION),
+            None,
+            "not before it is known"
+        );
+        assert_eq!(
+            command_for(ids::OPEN_CONTRIBUTION, &status(Phase::Connected)),
+            None,
+            "opened locally, not a request"
+        );
     }
 
     #[test]

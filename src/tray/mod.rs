@@ -446,6 +446,7 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
             }
             Event::UserEvent(UiEvent::Status(report)) => {
                 status = report.status.clone();
+                extras.contribution = report.contribution;
                 refresh = true;
             }
             Event::UserEvent(UiEvent::Extras(new)) => {
@@ -453,6 +454,7 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                 // runs on a timer): the tick stays as last read.
                 let new = Extras {
                     login_item: extras.login_item,
+                    contribution: extras.contribution,
                     ..new
                 };
                 if new != extras {
@@ -484,6 +486,8 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                     if let Some(url) = menu::dashboard_url(current, &extras) {
                         dialog::open_url(&url);
                     }
+                } else if id == menu::ids::OPEN_CONTRIBUTION {
+                    open_contribution_page(&paths, lang);
                 } else if id == menu::ids::HEAD {
                     ask_for_head(current, &requests_tx, lang);
                 } else if id == menu::ids::LOGIN {
@@ -540,6 +544,23 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
             }
         }
     })
+}
+
+/// Draws the contribution page from history.json into contribution.html and opens it in the
+/// default browser, off the main thread (a file read, a write, and `open`/`xdg-open`).
+fn open_contribution_page(paths: &Paths, lang: Lang) {
+    let paths = paths.clone();
+    let _ = std::thread::Builder::new()
+        .name("contribution".into())
+        .spawn(
+            move || match crate::history::page::write_page(&paths, lang) {
+                Ok(page) => dialog::open(&page),
+                Err(why) => {
+                    crate::service::note_startup(&paths, &format!("⚠️ {why}"));
+                    dialog::error(text::contribution_item(lang), &why);
+                }
+            },
+        );
 }
 
 /// Prompts for a new head address off the main thread; an invalid one is refused by the
@@ -634,6 +655,8 @@ async fn sample_extras(status: watch::Receiver<StatusReport>, proxy: EventLoopPr
                 cluster,
                 // Read by `login`, not on this timer.
                 login_item: None,
+                // From the driver's report, not on this timer.
+                contribution: None,
             };
             if last.as_ref() != Some(&now) {
                 if proxy.send_event(UiEvent::Extras(now.clone())).is_err() {

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bittrader_worker::model::{HeadAddress, Phase, TailscaleCheck, Unreachable, WorkerFailure};
+use bittrader_worker::model::{
+    Activity, HeadAddress, Phase, ProcessUsage, TailscaleCheck, Unreachable, WorkerFailure,
+};
 use bittrader_worker::supervisor::{
     Action, Event, HeadProbe, Settings, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
@@ -19,6 +21,7 @@ pub enum WorldEvent {
     WorkerExits(u64, Option<WorkerFailure>),
     DrainAccepted(u64),
     TreeSampled(u64, TreeReading),
+    UsageSampled(u64, Vec<ProcessUsage>),
 }
 
 /// What the supervisor did, with the virtual time it did it.
@@ -55,6 +58,10 @@ pub struct Sim {
     pub crash_after: Option<(Duration, Option<WorkerFailure>)>,
     /// The live worker's generation, when one exists.
     pub worker: Option<u64>,
+    /// When the live worker was started.
+    worker_started: Option<Instant>,
+    /// How many cores the live worker's processes keep busy.
+    pub cpu_cores: f64,
     pub workers_started: u64,
     /// Set when a start was issued while a worker existed: the invariant we never want broken.
     pub double_start: bool,
@@ -85,6 +92,8 @@ impl Sim {
             drain_takes: Some(Duration::from_secs(8)),
             drained_at: None,
             worker: None,
+            worker_started: None,
+            cpu_cores: 1.0,
             workers_started: 0,
             double_start: false,
             records: Vec::new(),
@@ -136,6 +145,7 @@ impl Sim {
                     self.workers_started += 1;
                     let generation = self.workers_started;
                     self.worker = Some(generation);
+                    self.worker_started = Some(self.now);
                     match self.crash_after.clone() {
                         Some((after, failure)) => {
                             self.schedule(after, WorldEvent::WorkerExits(generation, failure))
@@ -165,6 +175,22 @@ impl Sim {
                     };
                     self.schedule(self.probe_delay, WorldEvent::TreeSampled(drain, reading));
                 }
+                Action::SampleUsage { sample } => {
+                    // The worker's tree as one process, busy `cpu_cores` since its start; a
+                    // new pid for each worker.
+                    let tree = match (self.worker, self.worker_started) {
+                        (Some(generation), Some(started)) => vec![ProcessUsage {
+                            pid: 5000 + generation as u32,
+                            start: generation,
+                            parent: Some(1),
+                            own: (self.now - started).mul_f64(self.cpu_cores),
+                            children: Duration::ZERO,
+                        }],
+                        _ => Vec::new(),
+                    };
+                    self.schedule(self.probe_delay, WorldEvent::UsageSampled(sample, tree));
+                }
+                Action::RecordUsage { .. } | Action::RecordActivity(_) | Action::SaveHistory => {}
                 Action::Notify(_)
                 | Action::Log(_)
                 | Action::Exit
@@ -204,6 +230,10 @@ impl Sim {
             WorldEvent::TreeSampled(drain, reading) => {
                 self.event(Event::WorkerTreeSampled { drain, reading })
             }
+            WorldEvent::UsageSampled(sample, tree) => self.event(Event::UsageSampled {
+                sample,
+                tree: Some(tree),
+            }),
             WorldEvent::WorkerExits(generation, failure) => {
                 if self.worker == Some(generation) {
                     self.worker = None;
@@ -288,6 +318,46 @@ impl Sim {
                 Action::StopWorker { .. } => Some(r.at),
                 _ => None,
             })
+            .collect()
+    }
+
+    /// When the worker's CPU counters were asked for.
+    pub fn usage_samples(&self) -> Vec<Duration> {
+        self.records
+            .iter()
+            .filter(|r| matches!(r.action, Action::SampleUsage { .. }))
+            .map(|r| r.at)
+            .collect()
+    }
+
+    /// The CPU time recorded for the history, in all.
+    pub fn recorded_cpu(&self) -> Duration {
+        self.records
+            .iter()
+            .filter_map(|r| match r.action {
+                Action::RecordUsage { cpu } => Some(cpu),
+                _ => None,
+            })
+            .sum()
+    }
+
+    /// The timeline recorded for the history.
+    pub fn activities(&self) -> Vec<(Duration, Activity)> {
+        self.records
+            .iter()
+            .filter_map(|r| match r.action {
+                Action::RecordActivity(activity) => Some((r.at, activity)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// When the history was written.
+    pub fn history_saves(&self) -> Vec<Duration> {
+        self.records
+            .iter()
+            .filter(|r| matches!(r.action, Action::SaveHistory))
+            .map(|r| r.at)
             .collect()
     }
 

@@ -52,3 +52,88 @@ pub fn boot_id() -> Option<String> {
     let id = text.trim_end_matches('\0').trim();
     (!id.is_empty()).then(|| id.to_string())
 }
+
+/// `PROC_PPID_ONLY` (<sys/proc_info.h>): list the children of one process.
+const PROC_PPID_ONLY: u32 = 6;
+
+/// `struct mach_timebase_info` (<mach/mach_time.h>): ticks × numer / denom = nanoseconds.
+#[repr(C)]
+struct MachTimebaseInfo {
+    numer: u32,
+    denom: u32,
+}
+
+extern "C" {
+    // Declared here rather than taken from `libc`, which deprecates its Mach bindings.
+    fn mach_timebase_info(info: *mut MachTimebaseInfo) -> i32;
+}
+
+/// The children of `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut buffer = vec![0 as libc::c_int; 1024];
+    let size = libc::c_int::try_from(buffer.len() * std::mem::size_of::<libc::c_int>())
+        .unwrap_or(libc::c_int::MAX);
+    // SAFETY: the kernel writes at most `size` bytes into `buffer` and returns how many.
+    let written =
+        unsafe { libc::proc_listpids(PROC_PPID_ONLY, pid, buffer.as_mut_ptr().cast(), size) };
+    let Ok(written) = usize::try_from(written) else {
+        return Vec::new();
+    };
+    buffer.truncate(written / std::mem::size_of::<libc::c_int>());
+    buffer
+        .into_iter()
+        .filter_map(|child| u32::try_from(child).ok())
+        .filter(|child| *child != 0)
+        .collect()
+}
+
+/// The CPU counters of `root` and the processes below it: the tree is walked from `root`
+/// through `proc_listpids(PROC_PPID_ONLY)`, so only its own processes are read.
+pub fn cpu_table(root: u32) -> Option<Vec<crate::model::ProcessUsage>> {
+    let mut timebase = MachTimebaseInfo { numer: 0, denom: 0 };
+    // SAFETY: `timebase` is a valid, writable struct for the duration of the call.
+    if unsafe { mach_timebase_info(&mut timebase) } != 0 || timebase.denom == 0 {
+        return None;
+    }
+    // rusage times are Mach absolute time units (nanoseconds on Intel, not on Apple silicon).
+    let time = |ticks: u64| {
+        let nanos = u128::from(ticks) * u128::from(timebase.numer) / u128::from(timebase.denom);
+        std::time::Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    };
+    let mut table = Vec::new();
+    let mut stack = vec![root];
+    while let Some(pid) = stack.pop() {
+        if table.len() > 4096 {
+            break;
+        }
+        let (Some(info), Ok(c_pid)) = (bsd_info(pid), libc::c_int::try_from(pid)) else {
+            continue;
+        };
+        // SAFETY: `rusage_info_v2` is plain data; the kernel fills it for RUSAGE_INFO_V2.
+        let usage = unsafe {
+            let mut usage: libc::rusage_info_v2 = std::mem::zeroed();
+            let status = libc::proc_pid_rusage(
+                c_pid,
+                libc::RUSAGE_INFO_V2,
+                (&mut usage as *mut libc::rusage_info_v2).cast(),
+            );
+            (status == 0).then_some(usage)
+        };
+        let Some(usage) = usage else {
+            continue;
+        };
+        table.push(crate::model::ProcessUsage {
+            pid,
+            start: info.pbi_start_tvsec * 1_000_000 + info.pbi_start_tvusec,
+            parent: Some(info.pbi_ppid).filter(|p| *p != 0),
+            own: time(usage.ri_user_time.saturating_add(usage.ri_system_time)),
+            children: time(
+                usage
+                    .ri_child_user_time
+                    .saturating_add(usage.ri_child_system_time),
+            ),
+        });
+        stack.extend(children_of(pid));
+    }
+    Some(table)
+}

@@ -1,0 +1,193 @@
+//! `history.json` on disk: read it, write it atomically, and set aside a file that cannot be
+//! read rather than overwrite it.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use super::History;
+
+/// Why `history.json` could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The file is there but could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS's error.
+        source: io::Error,
+    },
+    /// The file is not a history this program understands.
+    #[error("{path} is not a valid history ({why})")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+/// The history in `path`; `Ok(None)` when there is none yet. Reads only.
+pub fn read(path: &Path) -> Result<Option<History>, HistoryError> {
+    let text = match std::fs::read(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(HistoryError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|e| HistoryError::Invalid {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        })
+}
+
+/// What loading found, for the app at start.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The history to carry on with.
+    pub history: History,
+    /// A line for worker.log when something had to be done (a file set aside).
+    pub note: Option<String>,
+    /// Whether the history may be written over `path`: not while an unreadable file could not
+    /// be moved out of the way.
+    pub writable: bool,
+}
+
+/// Loads the history at `path` for the app. A file that is not a valid history is renamed to
+/// `history.json.corrupt-<today>` (never emptied: what it held may still be read by a person)
+/// and a fresh history begins, with a note for the log. A file that cannot be read at all, or
+/// moved, is left alone and nothing is written over it while the app runs.
+pub fn load(path: &Path, today: NaiveDate) -> Loaded {
+    match read(path) {
+        Ok(history) => {
+            let mut history = history.unwrap_or_default();
+            let written = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+            if let Some(written) = written {
+                history.resumed(written.into());
+            }
+            Loaded {
+                history,
+                note: None,
+                writable: true,
+            }
+        }
+        Err(error @ HistoryError::Read { .. }) => Loaded {
+            history: History::default(),
+            note: Some(format!(
+                "⚠️ {error}: the contribution is counted from now on but not saved until \
+                 BitTrader Worker restarts"
+            )),
+            writable: false,
+        },
+        Err(error @ HistoryError::Invalid { .. }) => {
+            let aside = set_aside_name(path, today);
+            match std::fs::rename(path, &aside) {
+                Ok(()) => Loaded {
+                    history: History::default(),
+                    note: Some(format!(
+                        "⚠️ {error}: moved to {} and a new history begun",
+                        aside.display()
+                    )),
+                    writable: true,
+                },
+                Err(e) => Loaded {
+                    history: History::default(),
+                    note: Some(format!(
+                        "⚠️ {error}, and it could not be moved aside ({e}): it is left as it is \
+                         and nothing is saved until BitTrader Worker restarts"
+                    )),
+                    writable: false,
+                },
+            }
+        }
+    }
+}
+
+/// `history.json.corrupt-<date>`, or with `-2`, `-3`… when that name is taken.
+fn set_aside_name(path: &Path, today: NaiveDate) -> PathBuf {
+    let base = format!("{}.corrupt-{today}", path.display());
+    let mut candidate = PathBuf::from(&base);
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = PathBuf::from(format!("{base}-{n}"));
+        n += 1;
+    }
+    candidate
+}
+
+/// The bytes written for `history`.
+pub fn to_bytes(history: &History) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(history).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Writes `bytes` (from [`to_bytes`]) to `path` atomically, readable by the user only.
+pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    crate::atomic_file::write(path, bytes, 0o600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 29).expect("date")
+    }
+
+    #[test]
+    fn a_history_survives_a_write_and_a_load() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("history.json");
+        let loaded = load(&path, day());
+        assert_eq!(loaded.history, History::default());
+        assert!(loaded.note.is_none() && loaded.writable);
+        let mut history = loaded.history;
+        history.add_cpu(day(), Duration::from_secs(90));
+        write(&path, &to_bytes(&history)).expect("write");
+        assert_eq!(load(&path, day()).history, history);
+        assert_eq!(read(&path).expect("read"), Some(history));
+    }
+
+    #[test]
+    fn a_corrupt_file_is_set_aside_never_emptied() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("history.json");
+        std::fs::write(&path, "{\"version\": 1, \"days\": {\"2026-11-2").expect("seed");
+        let loaded = load(&path, day());
+        assert!(loaded.writable);
+        assert_eq!(loaded.history, History::default());
+        let note = loaded.note.expect("a note for the log");
+        assert!(note.contains("history.json.corrupt-2026-11-29"), "{note}");
+        let aside = dir.path().join("history.json.corrupt-2026-11-29");
+        assert_eq!(
+            std::fs::read_to_string(&aside).expect("kept"),
+            "{\"version\": 1, \"days\": {\"2026-11-2"
+        );
+        assert!(!path.exists());
+        // A second corrupt file the same day does not replace the first.
+        std::fs::write(&path, "not json").expect("seed");
+        let note = load(&path, day()).note.expect("note");
+        assert!(note.contains("corrupt-2026-11-29-2"), "{note}");
+        assert!(aside.exists());
+    }
+
+    #[test]
+    fn reading_never_moves_anything() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("history.json");
+        assert!(read(&path).expect("none").is_none());
+        std::fs::write(&path, "[]").expect("seed");
+        assert!(matches!(read(&path), Err(HistoryError::Invalid { .. })));
+        assert!(path.exists());
+    }
+}

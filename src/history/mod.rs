@@ -1,0 +1,415 @@
+//! What the worker gave, kept across restarts: CPU time per local day and a timeline of what
+//! it was doing, as stored in `~/.bittrader_worker/history.json`.
+//!
+//! This module is the data and its arithmetic (add, bound, sum), with no IO and no clock: the
+//! caller passes the dates. [`file`] reads and writes it; [`page`] draws it as HTML. What to
+//! record and when to write is decided by the supervisor (`Action::RecordUsage`,
+//! `Action::RecordActivity`, `Action::SaveHistory`); how much is kept is in
+//! `supervisor::settings`.
+//!
+//! The format (version 1):
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "days": { "2026-11-28": { "cpu_secs": 11520.5 }, "2026-11-29": { "cpu_secs": 3600.0 } },
+//!   "timeline": [
+//!     { "from": "2026-11-29T08:00:00Z", "state": "connected" },
+//!     { "from": "2026-11-29T12:30:00Z", "state": "paused", "reason": "user" },
+//!     { "from": "2026-11-29T18:00:00Z", "state": "off" }
+//!   ]
+//! }
+//! ```
+//!
+//! Days are local dates (the day the CPU time was read); timeline times are UTC. Each segment
+//! lasts until the next one starts (the last one until now).
+
+pub mod file;
+pub mod page;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Activity, ContributionSummary};
+use crate::supervisor::settings::{HISTORY_KEEP_DAYS, TIMELINE_KEEP_DAYS, TIMELINE_MAX_SEGMENTS};
+
+/// The format written now.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The contents of `history.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// The format's version.
+    pub version: u32,
+    /// CPU time given per local date.
+    #[serde(default)]
+    pub days: BTreeMap<NaiveDate, DayTotal>,
+    /// What the worker did, oldest first.
+    #[serde(default)]
+    pub timeline: Vec<Segment>,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            version: FORMAT_VERSION,
+            days: BTreeMap::new(),
+            timeline: Vec::new(),
+        }
+    }
+}
+
+/// One day's total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct DayTotal {
+    /// CPU-seconds used by the worker's processes that day.
+    pub cpu_secs: f64,
+}
+
+/// From `from` on (until the next segment), the worker did `activity`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    /// When it began.
+    pub from: DateTime<Utc>,
+    /// What the worker did.
+    #[serde(flatten)]
+    pub activity: Activity,
+}
+
+/// A segment with its end, as the page draws it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// When it began (clipped to the window asked for).
+    pub from: DateTime<Utc>,
+    /// When it ended (clipped likewise).
+    pub until: DateTime<Utc>,
+    /// What the worker did.
+    pub activity: Activity,
+}
+
+impl History {
+    /// Adds `cpu` to the total of local date `day`.
+    pub fn add_cpu(&mut self, day: NaiveDate, cpu: Duration) {
+        let total = &mut self.days.entry(day).or_default().cpu_secs;
+        // Kept to the millisecond, so the file reads "3600.5", not "3600.4999999999995".
+        *total = ((*total + cpu.as_secs_f64()) * 1000.0).round() / 1000.0;
+    }
+
+    /// From `at` on the worker does `activity`. The same activity again is no new segment; a
+    /// time before the last segment's (the wall clock was stepped back) is taken as that one's.
+    pub fn record(&mut self, at: DateTime<Utc>, activity: Activity) {
+        if let Some(last) = self.timeline.last() {
+            if last.activity == activity {
+                return;
+            }
+        }
+        // Whole seconds: the file reads "08:00:00Z", not "08:00:00.726821202Z".
+        let at = chrono::SubsecRound::trunc_subsecs(at, 0);
+        let from = self.timeline.last().map_or(at, |last| at.max(last.from));
+        self.timeline.push(Segment { from, activity });
+    }
+
+    /// The app starts again and finds the history it left. One that ended without quitting
+    /// (killed, crashed, the machine lost power) has no `off` at its end: while connected the
+    /// file is written every minute (each CPU reading), so the app ran until about
+    /// `last_written` and the gap after it is marked as not running. Other states are not
+    /// written on a clock, so nothing is guessed for them.
+    pub fn resumed(&mut self, last_written: DateTime<Utc>) {
+        if let Some(last) = self.timeline.last() {
+            if last.activity == Activity::Connected && last_written > last.from {
+                self.record(last_written, Activity::Off);
+            }
+        }
+    }
+
+    /// Drops what is older than the kept window: day totals before `today` −
+    /// [`HISTORY_KEEP_DAYS`], segments that ended before `now` − [`TIMELINE_KEEP_DAYS`], and
+    /// the oldest segments beyond [`TIMELINE_MAX_SEGMENTS`].
+    pub fn prune(&mut self, now: DateTime<Utc>, today: NaiveDate) {
+        let first_day = today - chrono::Days::new(HISTORY_KEEP_DAYS.unsigned_abs() - 1);
+        self.days.retain(|day, _| *day >= first_day);
+        let since = now - chrono::Duration::days(TIMELINE_KEEP_DAYS);
+        // The last segment that began before the window still covers its start: keep it.
+        let first_kept = self
+            .timeline
+            .iter()
+            .rposition(|segment| segment.from <= since)
+            .unwrap_or(0);
+        let too_many = self.timeline.len().saturating_sub(TIMELINE_MAX_SEGMENTS);
+        self.timeline.drain(..first_kept.max(too_many));
+    }
+
+    /// CPU-seconds given on `day`.
+    pub fn cpu_secs(&self, day: NaiveDate) -> f64 {
+        self.days.get(&day).map_or(0.0, |total| total.cpu_secs)
+    }
+
+    /// The `count` days ending with `today`, oldest first, each with its CPU-seconds (0 for a
+    /// day with nothing recorded).
+    pub fn last_days(&self, today: NaiveDate, count: u32) -> Vec<(NaiveDate, f64)> {
+        (0..count)
+            .rev()
+            .map(|back| {
+                let day = today - chrono::Days::new(u64::from(back));
+                (day, self.cpu_secs(day))
+            })
+            .collect()
+    }
+
+    /// Today's figure and the last 7 days' (today included).
+    pub fn summary(&self, today: NaiveDate) -> ContributionSummary {
+        ContributionSummary {
+            today_cpu_secs: self.cpu_secs(today),
+            week_cpu_secs: self.last_days(today, 7).iter().map(|(_, secs)| secs).sum(),
+        }
+    }
+
+    /// The timeline between `since` and `until`, each segment clipped to that window and
+    /// ended by the next one (the last by `until`). Time before the first segment is not
+    /// covered.
+    pub fn spans(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Span> {
+        let mut spans = Vec::new();
+        for (index, segment) in self.timeline.iter().enumerate() {
+            let end = self
+                .timeline
+                .get(index + 1)
+                .map_or(until, |next| next.from)
+                .min(until);
+            let from = segment.from.max(since);
+            if end > from {
+                spans.push(Span {
+                    from,
+                    until: end,
+                    activity: segment.activity,
+                });
+            }
+        }
+        spans
+    }
+}
+
+/// What `stats --json` prints: the figures, 30 days of totals, a week's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Today's local date.
+    pub today: NaiveDate,
+    /// CPU-hours today.
+    pub today_cpu_hours: f64,
+    /// CPU-hours over the last 7 days, today included.
+    pub week_cpu_hours: f64,
+    /// CPU-hours over the last 30 days, today included.
+    pub month_cpu_hours: f64,
+    /// The last 30 days, oldest first.
+    pub days: Vec<StatsDay>,
+    /// The last 7 days' timeline, oldest first (the last segment ends now).
+    pub timeline: Vec<StatsSpan>,
+}
+
+/// One day of [`Stats`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsDay {
+    /// The local date.
+    pub date: NaiveDate,
+    /// CPU-hours given that day.
+    pub cpu_hours: f64,
+}
+
+/// One segment of [`Stats`]' timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsSpan {
+    /// When it began.
+    pub from: DateTime<Utc>,
+    /// When it ended.
+    pub until: DateTime<Utc>,
+    /// What the worker did.
+    #[serde(flatten)]
+    pub activity: Activity,
+}
+
+impl History {
+    /// The figures of `stats` at `now` (`today` its local date).
+    pub fn stats(&self, now: DateTime<Utc>, today: NaiveDate) -> Stats {
+        let hours = |secs: f64| (secs / 3600.0 * 1000.0).round() / 1000.0;
+        let days = self.last_days(today, 30);
+        let summary = self.summary(today);
+        Stats {
+            today,
+            today_cpu_hours: hours(summary.today_cpu_secs),
+            week_cpu_hours: hours(summary.week_cpu_secs),
+            month_cpu_hours: hours(days.iter().map(|(_, secs)| secs).sum()),
+            days: days
+                .into_iter()
+                .map(|(date, secs)| StatsDay {
+                    date,
+                    cpu_hours: hours(secs),
+                })
+                .collect(),
+            timeline: self
+                .spans(now - chrono::Duration::days(TIMELINE_KEEP_DAYS), now)
+                .into_iter()
+                .map(|span| StatsSpan {
+                    from: span.from,
+                    until: span.until,
+                    activity: span.activity,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PauseReason;
+    use chrono::TimeZone;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).expect("date")
+    }
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0)
+            .single()
+            .expect("time")
+    }
+
+    #[test]
+    fn cpu_time_adds_up_per_day_and_the_week_is_the_last_seven() {
+        let mut history = History::default();
+        history.add_cpu(day(29), Duration::from_secs(3600));
+        history.add_cpu(day(29), Duration::from_secs(1800));
+        history.add_cpu(day(23), Duration::from_secs(7200));
+        history.add_cpu(day(22), Duration::from_secs(99_999));
+        let summary = history.summary(day(29));
+        assert_eq!(summary.today_cpu_secs, 5400.0);
+        assert_eq!(summary.week_cpu_secs, 12_600.0, "the 22nd is 8 days back");
+        let days = history.last_days(day(29), 30);
+        assert_eq!(days.len(), 30);
+        assert_eq!(days[29], (day(29), 5400.0));
+        assert_eq!(
+            days[0].0,
+            NaiveDate::from_ymd_opt(2026, 10, 31).expect("date")
+        );
+    }
+
+    #[test]
+    fn the_same_activity_twice_is_one_segment_and_a_backward_clock_is_held() {
+        let mut history = History::default();
+        history.record(at(29, 8), Activity::Connected);
+        history.record(at(29, 9), Activity::Connected);
+        history.record(at(29, 7), Activity::Disconnected);
+        assert_eq!(history.timeline.len(), 2);
+        assert_eq!(history.timeline[1].from, at(29, 8));
+    }
+
+    #[test]
+    fn pruning_keeps_400_days_of_totals_and_7_days_of_timeline() {
+        let mut history = History::default();
+        let today = day(29);
+        for back in 0..500u64 {
+            history.add_cpu(today - chrono::Days::new(back), Duration::from_secs(60));
+        }
+        for h in 0..(24 * 20) {
+            let activity = if h % 2 == 0 {
+                Activity::Connected
+            } else {
+                Activity::Paused {
+                    reason: PauseReason::User,
+                }
+            };
+            history.record(at(9, 0) + chrono::Duration::hours(h), activity);
+        }
+        let now = at(29, 0);
+        history.prune(now, today);
+        assert_eq!(history.days.len(), 400);
+        let first = history.timeline[0].from;
+        assert!(first <= now - chrono::Duration::days(7), "{first}");
+        assert!(first > now - chrono::Duration::days(7) - chrono::Duration::hours(2));
+        let spans = history.spans(now - chrono::Duration::days(7), now);
+        assert_eq!(spans[0].from, now - chrono::Duration::days(7));
+        assert_eq!(spans.len(), 7 * 24);
+    }
+
+    #[test]
+    fn a_flapping_week_is_capped() {
+        let mut history = History::default();
+        for s in 0..(TIMELINE_MAX_SEGMENTS as i64 + 500) {
+            let activity = if s % 2 == 0 {
+                Activity::Connected
+            } else {
+                Activity::Disconnected
+            };
+            history.record(at(28, 0) + chrono::Duration::seconds(s * 5), activity);
+        }
+        history.prune(at(29, 0), day(29));
+        assert_eq!(history.timeline.len(), TIMELINE_MAX_SEGMENTS);
+    }
+
+    #[test]
+    fn a_run_that_ended_without_quitting_is_closed_at_its_last_write_while_connected() {
+        let mut history = History::default();
+        history.record(at(29, 8), Activity::Connected);
+        history.resumed(at(29, 10));
+        assert_eq!(
+            history.timeline.last().map(|s| (s.from, s.activity)),
+            Some((at(29, 10), Activity::Off))
+        );
+        history.resumed(at(29, 11));
+        assert_eq!(history.timeline.len(), 2, "an off is not closed again");
+        let mut paused = History::default();
+        paused.record(
+            at(29, 8),
+            Activity::Paused {
+                reason: PauseReason::User,
+            },
+        );
+        paused.resumed(at(29, 9));
+        assert_eq!(paused.timeline.len(), 1, "nothing guessed for a pause");
+    }
+
+    #[test]
+    fn spans_end_at_the_next_segment_and_the_last_at_now() {
+        let mut history = History::default();
+        history.record(at(29, 8), Activity::Connected);
+        history.record(
+            at(29, 10),
+            Activity::Paused {
+                reason: PauseReason::OnBattery,
+            },
+        );
+        let spans = history.spans(at(29, 0), at(29, 12));
+        assert_eq!(spans.len(), 2);
+        assert_eq!((spans[0].from, spans[0].until), (at(29, 8), at(29, 10)));
+        assert_eq!((spans[1].from, spans[1].until), (at(29, 10), at(29, 12)));
+    }
+
+    #[test]
+    fn the_json_format_is_the_documented_one() {
+        let mut history = History::default();
+        history.add_cpu(day(29), Duration::from_millis(3_600_500));
+        history.record(at(29, 8), Activity::Connected);
+        history.record(
+            at(29, 12),
+            Activity::Paused {
+                reason: PauseReason::User,
+            },
+        );
+        let json = serde_json::to_value(&history).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "version": 1,
+                "days": { "2026-11-29": { "cpu_secs": 3600.5 } },
+                "timeline": [
+                    { "from": "2026-11-29T08:00:00Z", "state": "connected" },
+                    { "from": "2026-11-29T12:00:00Z", "state": "paused", "reason": "user" }
+                ]
+            })
+        );
+        let back: History = serde_json::from_value(json).expect("read back");
+        assert_eq!(back, history);
+    }
+}

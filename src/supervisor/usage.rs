@@ -1,0 +1,185 @@
+//! How much CPU the worker's process tree used between two readings of the process table.
+//!
+//! Each reading gives every process of the tree with its own CPU time and that of its ended
+//! children it waited for, both counters that only grow. A process is known by its pid *and*
+//! its start ticks, so a pid reused by a new process starts from zero. Between two readings:
+//! - a process seen both times adds what its own counter grew;
+//! - a process seen for the first time adds all its time (it started since the last reading,
+//!   or this is the first reading of a worker this app just started);
+//! - the "ended children" counter of a process grows by the whole time of each child it waited
+//!   for; the part of that child already counted at the last reading is taken off, so only the
+//!   child's last moments are added (never less than zero: a parent that ignores SIGCHLD adds
+//!   nothing there).
+//!
+//! A new worker (a restart) is a new meter: its processes are all new, and nothing of the old
+//! tree is subtracted from it. A reading that is lost changes nothing: the next one carries the
+//! counters on. Whatever a process of the tree used after the last reading and before it left
+//! the tree without being waited for by a member (the worker itself, at its stop) is not seen:
+//! the supervisor takes a reading as it stops a worker to keep that short.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::model::ProcessUsage;
+
+/// A process, told apart from a later one with the same pid.
+type Identity = (u32, u64);
+
+/// What was last seen of one process.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Seen {
+    parent: Option<u32>,
+    own: Duration,
+    children: Duration,
+}
+
+/// The counters of one worker's tree at its last reading.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UsageMeter {
+    last: HashMap<Identity, Seen>,
+}
+
+impl UsageMeter {
+    /// Takes a reading of the tree and returns the CPU time used since the previous one.
+    pub fn reading(&mut self, tree: &[ProcessUsage]) -> Duration {
+        let now: HashMap<Identity, Seen> = tree
+            .iter()
+            .map(|p| {
+                let seen = Seen {
+                    parent: p.parent,
+                    own: p.own,
+                    children: p.children,
+                };
+                ((p.pid, p.start), seen)
+            })
+            .collect();
+        let before_by_pid: HashMap<u32, Identity> = self
+            .last
+            .keys()
+            .map(|&(pid, start)| (pid, (pid, start)))
+            .collect();
+
+        // What the processes gone since the last reading had used by then, put against the
+        // nearest ancestor still here (the one that waited for them, if any did).
+        let mut counted_in_gone: HashMap<Identity, Duration> = HashMap::new();
+        for (identity, seen) in &self.last {
+            if now.contains_key(identity) {
+                continue;
+            }
+            let mut parent = seen.parent;
+            let mut hops = 0;
+            while let Some(pid) = parent {
+                hops += 1;
+                if hops > 64 {
+                    break;
+                }
+                let Some(ancestor) = before_by_pid.get(&pid) else {
+                    break;
+                };
+                if now.contains_key(ancestor) {
+                    *counted_in_gone.entry(*ancestor).or_default() += seen.own + seen.children;
+                    break;
+                }
+                parent = self.last.get(ancestor).and_then(|s| s.parent);
+            }
+        }
+
+        let mut used = Duration::ZERO;
+        for (identity, seen) in &now {
+            match self.last.get(identity) {
+                Some(before) => {
+                    used += seen.own.saturating_sub(before.own);
+                    let ended = seen.children.saturating_sub(before.children);
+                    let already = counted_in_gone.get(identity).copied().unwrap_or_default();
+                    used += ended.saturating_sub(already);
+                }
+                None => used += seen.own + seen.children,
+            }
+        }
+        self.last = now;
+        used
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pid: u32, start: u64, parent: u32, own: u64, children: u64) -> ProcessUsage {
+        ProcessUsage {
+            pid,
+            start,
+            parent: Some(parent),
+            own: Duration::from_secs(own),
+            children: Duration::from_secs(children),
+        }
+    }
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn the_first_reading_counts_everything_and_the_next_only_the_growth() {
+        let mut meter = UsageMeter::default();
+        let tree = [p(10, 1, 1, 2, 0), p(11, 2, 10, 30, 0)];
+        assert_eq!(meter.reading(&tree), S(32));
+        let tree = [p(10, 1, 1, 3, 0), p(11, 2, 10, 90, 0)];
+        assert_eq!(meter.reading(&tree), S(61));
+        assert_eq!(meter.reading(&tree), S(0), "nothing used, nothing counted");
+    }
+
+    #[test]
+    fn a_task_worker_that_ended_adds_only_its_last_moments() {
+        let mut meter = UsageMeter::default();
+        // The raylet (11) runs a task worker (12).
+        assert_eq!(
+            meter.reading(&[p(10, 1, 1, 1, 0), p(11, 2, 10, 5, 0), p(12, 3, 11, 40, 0)]),
+            S(46)
+        );
+        // 12 used 45 s in all and ended; the raylet waited for it: its children counter +45.
+        assert_eq!(
+            meter.reading(&[p(10, 1, 1, 1, 0), p(11, 2, 10, 5, 45)]),
+            S(5),
+            "the 40 s already counted are not counted twice"
+        );
+    }
+
+    #[test]
+    fn a_reused_pid_is_a_new_process() {
+        let mut meter = UsageMeter::default();
+        assert_eq!(
+            meter.reading(&[p(10, 1, 1, 1, 0), p(12, 3, 10, 50, 0)]),
+            S(51)
+        );
+        // 12 ended (waited for: +50) and a new process got pid 12.
+        assert_eq!(
+            meter.reading(&[p(10, 1, 1, 1, 50), p(12, 9, 10, 4, 0)]),
+            S(4)
+        );
+    }
+
+    #[test]
+    fn a_grandchild_whose_parent_also_ended_is_counted_once() {
+        let mut meter = UsageMeter::default();
+        assert_eq!(
+            meter.reading(&[p(10, 1, 1, 0, 0), p(11, 2, 10, 10, 0), p(12, 3, 11, 20, 0)]),
+            S(30)
+        );
+        // 12 ended (+22 to 11), then 11 ended (own 10, children 22: +32 to 10).
+        assert_eq!(meter.reading(&[p(10, 1, 1, 0, 32)]), S(2));
+    }
+
+    #[test]
+    fn a_parent_that_never_waits_adds_its_own_growth_only() {
+        let mut meter = UsageMeter::default();
+        meter.reading(&[p(10, 1, 1, 5, 0), p(11, 2, 10, 10, 0)]);
+        // 11 ended but the parent ignores SIGCHLD: no children time grows.
+        assert_eq!(meter.reading(&[p(10, 1, 1, 7, 0)]), S(2));
+    }
+
+    #[test]
+    fn an_empty_reading_counts_nothing() {
+        let mut meter = UsageMeter::default();
+        meter.reading(&[p(10, 1, 1, 5, 0)]);
+        assert_eq!(meter.reading(&[]), S(0));
+    }
+}
