@@ -344,10 +344,7 @@ fn find_heads() -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the search")?;
     let tailscale = TailscaleCli::discover();
-    let found = runtime.block_on(probe::find_heads(
-        &tailscale,
-        bittrader_worker::model::DEFAULT_HEAD_PORT,
-    ));
+    let found = runtime.block_on(probe::find_heads(&tailscale, probe::find_heads_port()));
     match found {
         Ok(heads) => {
             for line in text::find_heads_report(lang, &heads) {
@@ -408,7 +405,12 @@ fn send(paths: &Paths, request: Request) -> anyhow::Result<ExitCode> {
 }
 
 fn print_reply(reply: &Reply) -> ExitCode {
-    if let Some(message) = &reply.message {
+    // The daemon's words are English; what it did is worded here, in this user's language.
+    let worded = reply
+        .note
+        .as_ref()
+        .map(|note| text::reply_note(Lang::current(), note));
+    if let Some(message) = worded.as_ref().or(reply.message.as_ref()) {
         if reply.ok {
             println!("{message}");
         } else {

@@ -219,6 +219,7 @@ pub async fn serve(
         );
     }
     let options = DriverOptions {
+        first_run_offered: paths.first_run_offer_file().exists(),
         settings: runtime::settings_from(&config, mobile),
         paths,
         config,

@@ -1,7 +1,8 @@
 //! Reads `tailscale status --json` and says whether Tailscale explains an unreachable head.
 //!
 //! Only the few fields we need are read (tailscale's `ipnstate.Status`: `BackendState`, `Self`,
-//! `TailscaleIPs`, and the `Peer` map with `HostName`, `DNSName`, `TailscaleIPs`, `Online`).
+//! `TailscaleIPs`, and the `Peer` map with `HostName`, `DNSName`, `TailscaleIPs`, `Online`,
+//! `UserID`, `Tags`, `ShareeNode`).
 //! Everything is optional and unknown fields are ignored, because the output changes between
 //! Tailscale versions. This module only parses text; it never runs `tailscale`.
 
@@ -32,6 +33,22 @@ pub enum BackendState {
 }
 
 impl BackendState {
+    /// What keeps Tailscale from reaching the tailnet in this state: `None` when it runs;
+    /// stopped; a login needed (waiting for an admin's approval counts as one); any other
+    /// state (starting, none yet, unknown) as not answering.
+    pub fn problem(&self) -> Option<TailscaleProblem> {
+        match self {
+            BackendState::Running => None,
+            BackendState::Stopped => Some(TailscaleProblem::Stopped),
+            BackendState::NeedsLogin | BackendState::NeedsMachineAuth => {
+                Some(TailscaleProblem::NeedsLogin)
+            }
+            BackendState::Starting | BackendState::NoState | BackendState::Other(_) => {
+                Some(TailscaleProblem::NotAnswering)
+            }
+        }
+    }
+
     fn from_name(name: &str) -> BackendState {
         match name {
             "Running" => BackendState::Running,
@@ -56,17 +73,43 @@ pub struct Peer {
     pub ips: Vec<IpAddr>,
     /// Whether the coordination server sees it connected.
     pub online: bool,
+    /// The owner's id (`UserID`): the same as this machine's for the user's own machines.
+    pub user_id: Option<u64>,
+    /// Its ACL tags (`Tags`), e.g. `tag:server`, or `tag:mullvad-exit-node` for the Mullvad
+    /// add-on's exit nodes.
+    pub tags: Vec<String>,
+    /// Shared into this tailnet from another one (`ShareeNode`).
+    pub sharee: bool,
 }
 
+/// The tag Tailscale puts on the Mullvad add-on's exit nodes.
+const MULLVAD_TAG: &str = "tag:mullvad-exit-node";
+
 impl Peer {
-    /// A short name to show the user: the host name, else the first label of the DNS name.
+    /// A short name to show the user: the first label of the MagicDNS name (`HostName` is
+    /// "localhost" on iOS and Android), else the host name.
     pub fn display_name(&self) -> &str {
-        if !self.host_name.is_empty() {
-            &self.host_name
-        } else {
-            first_label(&self.dns_name)
+        match first_label(&self.dns_name) {
+            "" => &self.host_name,
+            label => label,
         }
     }
+
+    /// One of the Mullvad add-on's exit nodes (hundreds of them, all online, none a head).
+    pub fn is_mullvad_exit_node(&self) -> bool {
+        let dns = self.dns_name.strip_suffix('.').unwrap_or(&self.dns_name);
+        self.tags.iter().any(|tag| tag == MULLVAD_TAG)
+            || dns.to_ascii_lowercase().ends_with(".mullvad.ts.net")
+    }
+}
+
+/// The machines [`TailscaleStatus::head_candidates`] picks to ask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadCandidates {
+    /// Each machine's name and address, the user's own machines first.
+    pub asked: Vec<(String, IpAddr)>,
+    /// How many machines were worth asking before the cut at `max`.
+    pub machines: usize,
 }
 
 /// The parts of `tailscale status --json` the worker uses.
@@ -76,6 +119,8 @@ pub struct TailscaleStatus {
     pub backend_state: BackendState,
     /// This machine's Tailscale addresses.
     pub self_ips: Vec<IpAddr>,
+    /// This machine's owner (`Self.UserID`).
+    pub self_user_id: Option<u64>,
     /// The other machines, in the order of their node keys (stable across calls).
     pub peers: Vec<Peer>,
 }
@@ -115,6 +160,12 @@ struct RawPeer {
     tailscale_ips: Option<Vec<String>>,
     #[serde(rename = "Online")]
     online: Option<bool>,
+    #[serde(rename = "UserID")]
+    user_id: Option<u64>,
+    #[serde(rename = "Tags")]
+    tags: Option<Vec<String>>,
+    #[serde(rename = "ShareeNode")]
+    sharee_node: Option<bool>,
 }
 
 /// Addresses that do not parse are skipped rather than failing the whole status.
@@ -130,6 +181,7 @@ fn parse_ips(raw: Option<Vec<String>>) -> Vec<IpAddr> {
 pub fn parse(json: &str) -> Result<TailscaleStatus, TailscaleError> {
     let raw: RawStatus = serde_json::from_str(json)?;
     let self_node = raw.self_node.unwrap_or_default();
+    let self_user_id = self_node.user_id;
     let mut self_ips = parse_ips(self_node.tailscale_ips);
     if self_ips.is_empty() {
         // The top-level `TailscaleIPs` are this machine's too (and the only ones in shortened
@@ -145,11 +197,15 @@ pub fn parse(json: &str) -> Result<TailscaleStatus, TailscaleError> {
             dns_name: p.dns_name.unwrap_or_default(),
             ips: parse_ips(p.tailscale_ips),
             online: p.online.unwrap_or(false),
+            user_id: p.user_id,
+            tags: p.tags.unwrap_or_default(),
+            sharee: p.sharee_node.unwrap_or(false),
         })
         .collect();
     Ok(TailscaleStatus {
         backend_state: BackendState::from_name(raw.backend_state.as_deref().unwrap_or("")),
         self_ips,
+        self_user_id,
         peers,
     })
 }
@@ -221,12 +277,15 @@ impl TailscaleStatus {
     }
 
     /// The machines worth asking whether they are a Ray head: the online peers, each by its
-    /// name and first address (IPv4 first), sorted by name, at most `max` of them.
-    pub fn head_candidates(&self, max: usize) -> Vec<(String, IpAddr)> {
-        let mut candidates: Vec<(String, IpAddr)> = self
+    /// name and first address (IPv4 first), at most `max` of them. Mullvad exit nodes and
+    /// machines shared in from other tailnets are never asked; the user's own machines come
+    /// first, then the rest (tagged servers, other users'), each group by name.
+    pub fn head_candidates(&self, max: usize) -> HeadCandidates {
+        let own = |peer: &Peer| peer.user_id.is_some() && peer.user_id == self.self_user_id;
+        let mut candidates: Vec<(bool, String, IpAddr)> = self
             .peers
             .iter()
-            .filter(|peer| peer.online)
+            .filter(|peer| peer.online && !peer.sharee && !peer.is_mullvad_exit_node())
             .filter_map(|peer| {
                 let ip = peer
                     .ips
@@ -237,16 +296,23 @@ impl TailscaleStatus {
                     "" => ip.to_string(),
                     name => name.to_string(),
                 };
-                Some((name, *ip))
+                Some((!own(peer), name, *ip))
             })
             .collect();
         candidates.sort_by(|a, b| {
-            a.0.to_lowercase()
-                .cmp(&b.0.to_lowercase())
-                .then(a.1.cmp(&b.1))
+            a.0.cmp(&b.0)
+                .then_with(|| a.1.to_lowercase().cmp(&b.1.to_lowercase()))
+                .then(a.2.cmp(&b.2))
         });
+        let machines = candidates.len();
         candidates.truncate(max);
-        candidates
+        HeadCandidates {
+            asked: candidates
+                .into_iter()
+                .map(|(_, name, ip)| (name, ip))
+                .collect(),
+            machines,
+        }
     }
 
     /// What Tailscale says about reaching the head, if anything explains a failure.
@@ -354,13 +420,19 @@ mod tests {
       "ClientVersion": null
     }"#;
 
+    const MULLVAD_ADDON: &str =
+        include_str!("../tests/fixtures/tailscale_status_mullvad_addon_CONSTRUCTED.json");
+
     #[test]
     fn head_candidates_are_the_online_peers_by_name_at_most_max() {
         let s = parse(CONSTRUCTED_RUNNING).unwrap();
         // Jane's MacBook is offline, the NAS has no address; the desktop's IPv4 is asked.
         assert_eq!(
             s.head_candidates(64),
-            vec![("desktop".to_string(), "100.64.0.1".parse().unwrap())]
+            HeadCandidates {
+                asked: vec![("desktop".to_string(), "100.64.0.1".parse().unwrap())],
+                machines: 1,
+            }
         );
         let mut many = s.clone();
         many.peers = (0..100u8)
@@ -369,14 +441,47 @@ mod tests {
                 dns_name: String::new(),
                 ips: vec![IpAddr::V4(Ipv4Addr::new(100, 64, 1, i))],
                 online: i % 3 != 0,
+                user_id: None,
+                tags: Vec::new(),
+                sharee: false,
             })
             .collect();
         let candidates = many.head_candidates(64);
-        assert_eq!(candidates.len(), 64);
-        assert!(candidates.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(candidates[0].0, "peer-001");
+        assert_eq!(candidates.asked.len(), 64);
+        assert_eq!(candidates.machines, 66, "every online peer counts");
+        assert!(candidates.asked.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(candidates.asked[0].0, "peer-001");
         // A stopped Tailscale lists no peers.
-        assert!(parse(STOPPED).unwrap().head_candidates(64).is_empty());
+        assert!(parse(STOPPED).unwrap().head_candidates(64).asked.is_empty());
+    }
+
+    #[test]
+    fn mullvad_exit_nodes_and_shared_machines_are_not_asked_and_own_machines_come_first() {
+        let s = parse(MULLVAD_ADDON).unwrap();
+        assert!(s.peers.iter().filter(|p| p.is_mullvad_exit_node()).count() >= 100);
+        let candidates = s.head_candidates(64);
+        let asked: Vec<(&str, String)> = candidates
+            .asked
+            .iter()
+            .map(|(name, ip)| (name.as_str(), ip.to_string()))
+            .collect();
+        assert_eq!(
+            asked,
+            [
+                // The user's own machines first; the phone by its DNS name, not "localhost".
+                ("pixel-7", "100.64.0.11".to_string()),
+                ("workstation", "100.64.0.10".to_string()),
+                // A tagged server of the tailnet after them; the shared-in machine, the
+                // offline one and the Mullvad exit nodes are not asked.
+                ("gpu-box", "100.64.0.12".to_string()),
+            ]
+        );
+        assert_eq!(candidates.machines, 3);
+        // Cut at max: the own machines stay, the count says how many there were.
+        let cut = s.head_candidates(2);
+        assert_eq!(cut.asked.len(), 2);
+        assert_eq!(cut.asked[1].0, "workstation");
+        assert_eq!(cut.machines, 3);
     }
 
     #[test]
@@ -474,7 +579,7 @@ mod tests {
         assert_eq!(
             s.diagnose("100.64.0.2"),
             Some(TailscaleProblem::HeadOffline {
-                peer: "Jane's MacBook Pro".to_string()
+                peer: "janes-macbook-pro".to_string()
             })
         );
         assert_eq!(

@@ -35,21 +35,27 @@ impl Lang {
         }
     }
 
-    /// The system's language: `LC_ALL`, `LC_MESSAGES`, `LANG` (the first set wins, as in
-    /// POSIX); else the OS's own setting (sys-locale: on macOS, where apps started from Finder
-    /// get none of those variables, the user's preferred language).
+    /// The system's language: `LC_ALL`, `LC_MESSAGES`, `LANG` (the first one set decides, as
+    /// in POSIX: `LC_ALL=C` means English whatever `LANG` says); only when none is set, the
+    /// OS's own setting (sys-locale: on macOS, where apps started from Finder get none of
+    /// those variables, the user's preferred language).
     pub fn detect() -> Lang {
-        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
-            if let Ok(value) = std::env::var(var) {
-                if !value.is_empty() && value != "C" && value != "POSIX" {
-                    return Lang::from_locale(&value);
-                }
-            }
+        Lang::detect_from(|var| std::env::var(var).ok(), sys_locale::get_locale)
+    }
+
+    /// [`Lang::detect`] on given variables (`var`) and OS setting (`system`).
+    fn detect_from(
+        var: impl Fn(&str) -> Option<String>,
+        system: impl FnOnce() -> Option<String>,
+    ) -> Lang {
+        let set = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .into_iter()
+            .find_map(|name| var(name).filter(|value| !value.is_empty()));
+        // C, C.UTF-8 and POSIX are the untranslated locale: English, like any non-Spanish one.
+        match set {
+            Some(value) => Lang::from_locale(&value),
+            None => system().map_or(Lang::En, |locale| Lang::from_locale(&locale)),
         }
-        if let Some(locale) = sys_locale::get_locale() {
-            return Lang::from_locale(&locale);
-        }
-        Lang::En
     }
 
     /// This process's language: [`Lang::detect`], asked once and kept, so that the tray, the
@@ -558,18 +564,14 @@ fn transition_es(next: &Status) -> String {
     }
 }
 
-/// The second line for a head at a Tailscale address that Tailscale vouches for (Running, the
-/// head an online peer: the supervisor would otherwise say what Tailscale says) but that did
-/// not answer the probe.
+/// The second line while the supervisor says Tailscale vouches for a head that does not
+/// answer ([`Status::tailscale_vouches_for_silent_head`]).
 fn tailscale_up_but_no_answer(lang: Lang, next: &Status) -> Option<String> {
-    if !matches!(next.phase, Phase::Disconnecting | Phase::Disconnected) {
+    if !next.tailscale_vouches_for_silent_head {
         return None;
     }
-    let head = next.head.as_ref().filter(|h| h.is_tailscale())?;
-    let why = match next.unreachable.as_ref()? {
-        Unreachable::Tailscale { .. } => return None,
-        why => unreachable_words(lang, why),
-    };
+    let head = next.head.as_ref()?;
+    let why = unreachable_words(lang, next.unreachable.as_ref()?);
     Some(match lang {
         Lang::En => format!(
             "ℹ️ Tailscale is connected ({} online: {why}), but the head does not answer",
@@ -1057,7 +1059,8 @@ pub fn machine_line(lang: Lang, mobile: bool, detail: &str) -> String {
         (Lang::En, true) => format!("📱 Mobile worker detected ({detail})"),
         (Lang::En, false) => format!("🖥️ Desktop worker detected ({detail})"),
         (Lang::Es, true) => format!("📱 Worker Móvil Detectado ({detail})"),
-        (Lang::Es, false) => format!("🖥️ Worker Fijo Detectado ({detail})"),
+        // The old daemon's phrase with "Worker" for "Worker Móvil" (issue 10).
+        (Lang::Es, false) => format!("🖥️ Worker Detectado ({detail})"),
     }
 }
 
@@ -1088,6 +1091,29 @@ pub fn ray_in_use_line(lang: Lang, ray: Option<(&str, Option<&str>)>) -> String 
         }
         (Lang::En, None) => "🐍 Ray: not found".to_string(),
         (Lang::Es, None) => "🐍 Ray: no encontrado".to_string(),
+    }
+}
+
+/// The note before the first log line written after some could not be (the English is what
+/// tests/lab_faults.rs looks for).
+pub fn dropped_log_lines_note(lang: Lang, dropped: u64) -> String {
+    match lang {
+        Lang::En => format!(
+            "⚠️ {dropped} line(s) of this log could not be written (disk full or folder not \
+             writable)"
+        ),
+        Lang::Es => format!(
+            "⚠️ {dropped} línea(s) de este registro no se pudieron escribir (disco lleno o \
+             carpeta sin permiso de escritura)"
+        ),
+    }
+}
+
+/// The worker's pid file could not be written (an orphan after a crash would not be found).
+pub fn pid_file_not_written_line(lang: Lang, path: &str, why: &str) -> String {
+    match lang {
+        Lang::En => format!("could not write {path}: {why}"),
+        Lang::Es => format!("no se pudo escribir {path}: {why}"),
     }
 }
 
@@ -1217,6 +1243,15 @@ pub fn stopped_reply(lang: Lang) -> &'static str {
     match lang {
         Lang::En => "Stopped.",
         Lang::Es => "Detenido.",
+    }
+}
+
+/// A reply's note ([`ReplyNote`](crate::runtime::control::ReplyNote)) in `lang`.
+pub fn reply_note(lang: Lang, note: &crate::runtime::control::ReplyNote) -> String {
+    use crate::runtime::control::ReplyNote;
+    match note {
+        ReplyNote::Stopped => stopped_reply(lang).to_string(),
+        ReplyNote::NotSaved { key, why } => setting_not_saved(lang, key, why),
     }
 }
 
@@ -1457,22 +1492,36 @@ pub fn search_failed_words(lang: Lang, problem: &TailscaleProblem) -> String {
 
 /// `bittrader-worker find-heads`'s lines: one per head found, then what to do; or that none
 /// answered.
-pub fn find_heads_report(lang: Lang, heads: &[crate::model::FoundHead]) -> Vec<String> {
-    if heads.is_empty() {
-        return vec![match lang {
+pub fn find_heads_report(lang: Lang, finds: &crate::model::TailnetFinds) -> Vec<String> {
+    let cut = finds
+        .was_cut()
+        .then(|| format!("({})", machines_asked(lang, finds)));
+    if finds.heads.is_empty() {
+        let none = match lang {
             Lang::En => "No machine of your tailnet answers on Ray's port.".to_string(),
             Lang::Es => "Ninguna máquina de tu tailnet responde en el puerto de Ray.".to_string(),
-        }];
+        };
+        return [Some(none), cut].into_iter().flatten().collect();
     }
-    let mut lines: Vec<String> = heads
+    let mut lines: Vec<String> = finds
+        .heads
         .iter()
         .map(|head| format!("{}\t{}", head.address, head.name))
         .collect();
+    lines.extend(cut);
     lines.push(match lang {
         Lang::En => "Join one with `bittrader-worker head ADDRESS`.".to_string(),
         Lang::Es => "Únete a uno con `bittrader-worker head DIRECCIÓN`.".to_string(),
     });
     lines
+}
+
+/// "64 of 80 machines asked": the search was cut at its limit.
+pub fn machines_asked(lang: Lang, finds: &crate::model::TailnetFinds) -> String {
+    match lang {
+        Lang::En => format!("{} of {} machines asked", finds.asked, finds.machines),
+        Lang::Es => format!("{} de {} máquinas consultadas", finds.asked, finds.machines),
+    }
 }
 
 /// [`HeadWords`] in `lang`.
@@ -1659,6 +1708,47 @@ pub fn page_words(lang: Lang) -> &'static PageWords {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_first_locale_variable_set_decides_and_the_os_only_when_none_is() {
+        use super::Lang;
+        let detect = |vars: &[(&str, &str)], system: Option<&str>| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Lang::detect_from(
+                |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+                || system.map(str::to_string),
+            )
+        };
+        // LC_ALL=C wins over a Spanish LANG and a Spanish OS.
+        for c in ["C", "POSIX", "C.UTF-8"] {
+            assert_eq!(
+                detect(&[("LC_ALL", c), ("LANG", "es_ES.UTF-8")], Some("es-ES")),
+                Lang::En,
+                "{c}"
+            );
+        }
+        assert_eq!(
+            detect(&[("LC_MESSAGES", "C"), ("LANG", "es_ES.UTF-8")], None),
+            Lang::En
+        );
+        assert_eq!(
+            detect(&[("LC_ALL", "es_MX.UTF-8"), ("LANG", "en_US.UTF-8")], None),
+            Lang::Es
+        );
+        // An empty variable counts as unset.
+        assert_eq!(
+            detect(&[("LC_ALL", ""), ("LANG", "es_ES.UTF-8")], None),
+            Lang::Es
+        );
+        // None set: the OS's setting, else English.
+        assert_eq!(detect(&[], Some("es-ES")), Lang::Es);
+        assert_eq!(detect(&[("LC_ALL", "")], Some("es")), Lang::Es);
+        assert_eq!(detect(&[], None), Lang::En);
+        assert_eq!(detect(&[("LANG", "C")], Some("es-ES")), Lang::En);
+    }
+
     use super::*;
 
     /// The English words for a failure, as the log and the CLI print them.
@@ -1712,6 +1802,7 @@ mod tests {
         // Tailscale vouches for the head (no Tailscale problem), the head does not answer.
         let mut lost = status(Phase::Disconnected);
         lost.unreachable = Some(Unreachable::TimedOut);
+        lost.tailscale_vouches_for_silent_head = true;
         let lines = transition_lines_in(Lang::Es, None, &lost);
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(
@@ -1727,6 +1818,7 @@ mod tests {
         lost.unreachable = Some(Unreachable::Tailscale {
             problem: TailscaleProblem::Stopped,
         });
+        lost.tailscale_vouches_for_silent_head = false;
         assert_eq!(transition_lines_in(Lang::Es, None, &lost).len(), 1);
         // A LAN head: no Tailscale line.
         let mut lan = status(Phase::Disconnecting);
@@ -1762,6 +1854,9 @@ mod tests {
             pairs(&|l| demo_head_failed_line(l, "x")),
             pairs(&|l| install_failed_line(l, "x")),
             pairs(&|l| startup_failed_line_in(l, "x")),
+            pairs(&|l| machine_line(l, true, "MacBookAir10,1")),
+            pairs(&|l| dropped_log_lines_note(l, 3)),
+            pairs(&|l| pid_file_not_written_line(l, "/x/worker.pid", "x")),
         ];
         for edit in [
             ConfigEdit::Invalid("x"),
@@ -1791,13 +1886,67 @@ mod tests {
             Phase::Paused,
             Phase::ShuttingDown,
             Phase::Draining,
+            Phase::Error,
         ] {
-            let s = status(phase);
+            let mut s = status(phase);
+            if phase == Phase::Error {
+                // An error always has its fault.
+                s.fault = Some(Fault::RayMissing {
+                    path: "/opt/ray/bin/ray".into(),
+                });
+            }
             all.push(pairs(&|l| transition_lines_in(l, None, &s).join(" / ")));
         }
         for (en, es) in &all {
             assert_tidy_and_translated(en, es);
         }
+    }
+
+    #[test]
+    fn the_machine_line_is_the_old_daemons_with_worker_on_a_desktop() {
+        assert_eq!(
+            machine_line(Lang::Es, true, "MacBookAir10,1"),
+            "📱 Worker Móvil Detectado (MacBookAir10,1)"
+        );
+        assert_eq!(
+            machine_line(Lang::Es, false, "iMac21,1"),
+            "🖥️ Worker Detectado (iMac21,1)"
+        );
+    }
+
+    #[test]
+    fn a_search_cut_at_its_limit_says_how_many_machines_were_asked() {
+        use crate::model::{FoundHead, TailnetFinds};
+        let desktop = FoundHead {
+            name: "desktop".into(),
+            address: "100.64.0.1:6379".parse().expect("head"),
+        };
+        let cut = TailnetFinds {
+            heads: vec![desktop],
+            asked: 64,
+            machines: 80,
+        };
+        assert_eq!(
+            find_heads_report(Lang::En, &cut),
+            [
+                "100.64.0.1:6379\tdesktop",
+                "(64 of 80 machines asked)",
+                "Join one with `bittrader-worker head ADDRESS`."
+            ]
+        );
+        let none = TailnetFinds {
+            heads: Vec::new(),
+            ..cut
+        };
+        assert_eq!(
+            find_heads_report(Lang::Es, &none),
+            [
+                "Ninguna máquina de tu tailnet responde en el puerto de Ray.",
+                "(64 de 80 máquinas consultadas)"
+            ]
+        );
+        let all = TailnetFinds { asked: 80, ..none };
+        assert_eq!(find_heads_report(Lang::En, &all).len(), 1);
     }
 
     #[test]

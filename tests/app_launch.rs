@@ -47,6 +47,9 @@ fn app_as_finder_opens_it(home: &Path, alert: &Path) -> Command {
         // A display name is enough for the app to get as far as its configuration.
         .env("DISPLAY", ":97")
         .env("BITTRADER_ALERT", alert)
+        // Finder sets no locale variable; the app would then speak the user's preferred
+        // language, and these tests read English.
+        .env("LC_ALL", "en_US.UTF-8")
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -164,7 +167,10 @@ fn ray_in(dir: &Path) -> std::path::PathBuf {
 /// The CLI on the app's default data folder.
 fn cli(data: &Path, args: &[&str]) -> Option<serde_json::Value> {
     let mut command = Command::new(BIN);
-    command.args(args).env("BITTRADER_WORKER_HOME", data);
+    command
+        .args(args)
+        .env("BITTRADER_WORKER_HOME", data)
+        .env("LC_ALL", "en_US.UTF-8");
     let out = run_with_timeout(command, secs(10)).ok()?;
     serde_json::from_slice(&out.stdout).ok()
 }

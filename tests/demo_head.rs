@@ -71,6 +71,7 @@ fn demo(user: &Path, out: &Path) -> Proc {
         .env_remove("RAY_AUTH_MODE")
         .env_remove("RAY_AUTH_TOKEN")
         .env("BITTRADER_TAILSCALE", "/nonexistent")
+        .env("LC_ALL", "en_US.UTF-8")
         .env("NO_COLOR", "1");
     Proc::spawn("the demo", command, out)
 }

@@ -74,6 +74,7 @@ impl Harness {
             machine_cpus: 4,
             demo_head: None,
             startup_lines: Vec::new(),
+            first_run_offered: false,
         };
         let driver = tokio::spawn(runtime::run(
             world.clone(),
@@ -411,14 +412,19 @@ async fn a_tailscale_head_is_joined_only_while_tailscale_vouches_for_it() {
 
 #[tokio::test(start_paused = true)]
 async fn the_tailnet_search_runs_off_the_loop_and_its_finds_show_in_the_status() {
-    use bittrader_worker::model::{FoundHead, HeadSearch};
+    use bittrader_worker::model::{FoundHead, HeadSearch, TailnetFinds};
     let mut h = Harness::start(WorkerScript::default());
     h.wait_phase(Phase::Connected, secs(30)).await;
     let desktop = FoundHead {
         name: "desktop".into(),
         address: "100.64.0.1:6379".parse().expect("head"),
     };
-    h.world.set_found_heads(Ok(vec![desktop.clone()]));
+    let finds = TailnetFinds {
+        heads: vec![desktop.clone()],
+        asked: 3,
+        machines: 3,
+    };
+    h.world.set_found_heads(Ok(finds.clone()));
     // A head is configured: nothing was searched at start.
     assert_eq!(h.world.searches(), 0);
     let reply = h.request(Request::FindHeads).await;
@@ -434,13 +440,40 @@ async fn the_tailnet_search_runs_off_the_loop_and_its_finds_show_in_the_status()
     let during = h.request(Request::Status).await;
     assert_eq!(searching(&during), Some(Some(HeadSearch::Searching)));
     h.wait_for(secs(5), "the search's finds", |s| {
-        s.head_search
-            == Some(HeadSearch::Found {
-                heads: vec![desktop.clone()],
-            })
+        s.head_search == Some(HeadSearch::Found(finds.clone()))
     })
     .await;
     assert_eq!(h.world.searches(), 1);
+
+    // A late click on a first-run offer of a found head, while a head of the user's is set:
+    // nothing changes, and nothing is saved.
+    let nas = FoundHead {
+        name: "nas".into(),
+        address: "100.64.0.7:6379".parse().expect("head"),
+    };
+    h.world.set_found_heads(Ok(TailnetFinds {
+        heads: vec![nas.clone()],
+        asked: 3,
+        machines: 3,
+    }));
+    h.request(Request::FindHeads).await;
+    h.wait_for(secs(5), "the second search's finds", |s| {
+        s.found_heads == vec![nas.clone()]
+    })
+    .await;
+    let reply = h
+        .request(Request::JoinFoundHead {
+            address: nas.address.to_string(),
+        })
+        .await;
+    assert!(reply.ok, "{reply:?}");
+    tokio::time::sleep(secs(2)).await;
+    assert_eq!(
+        h.now().and_then(|s| s.head),
+        Some("100.64.0.1:6379".parse().expect("head"))
+    );
+    let saved = std::fs::read_to_string(h.home.path().join("config.toml")).unwrap_or_default();
+    assert!(!saved.contains("100.64.0.7"), "{saved}");
     h.stop().await;
 }
 

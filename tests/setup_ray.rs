@@ -16,6 +16,7 @@ fn a_version_that_could_smuggle_pip_arguments_is_refused_and_nothing_is_created(
     let out = Command::new(bin())
         .args(["setup", "--ray-version", "2.60.0 --index-url=http://x"])
         .env("BITTRADER_WORKER_HOME", home.path())
+        .env("LC_ALL", "en_US.UTF-8")
         .output()
         .expect("setup");
     assert!(!out.status.success());
@@ -64,6 +65,7 @@ fn setup_installs_the_ray_version_the_head_runs() {
     let out = Command::new(bin())
         .arg("setup")
         .env("BITTRADER_WORKER_HOME", home.path())
+        .env("LC_ALL", "en_US.UTF-8")
         .output()
         .expect("setup");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -830,6 +830,15 @@ fn found_head(name: &str, address: &str) -> bittrader_worker::model::FoundHead {
     }
 }
 
+/// A search that asked exactly the machines that answered.
+fn finds(heads: Vec<bittrader_worker::model::FoundHead>) -> bittrader_worker::model::TailnetFinds {
+    bittrader_worker::model::TailnetFinds {
+        asked: heads.len(),
+        machines: heads.len(),
+        heads,
+    }
+}
+
 fn drain_actions(sup: &mut Supervisor) -> Vec<Action> {
     std::iter::from_fn(|| sup.poll_action()).collect()
 }
@@ -841,7 +850,7 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
     let demo: bittrader_worker::model::HeadAddress = "127.0.0.1:33421".parse().expect("head");
     let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
         .with_demo_head(Some(demo))
-        .with_first_run_search();
+        .with_first_run_search(false);
     let first = drain_actions(&mut sup);
     assert_eq!(
         first.iter().filter(|a| **a == Action::FindHeads).count(),
@@ -853,7 +862,7 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
     sup.handle_event(t0, Event::User(UserCommand::FindHeads));
     assert!(!drain_actions(&mut sup).contains(&Action::FindHeads));
     let desktop = found_head("desktop", "100.64.0.1:6379");
-    sup.handle_event(t0, Event::HeadsFound(Ok(vec![desktop.clone()])));
+    sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop.clone()]))));
     assert!(
         drain_actions(&mut sup).contains(&Action::Notify(Notice::HeadFound {
             head: desktop.clone()
@@ -861,30 +870,32 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
     );
     assert_eq!(
         sup.status().head_search,
-        Some(HeadSearch::Found {
-            heads: vec![desktop.clone()]
-        })
+        Some(HeadSearch::Found(finds(vec![desktop.clone()])))
     );
     // A search the user asks for shows in the menu, not in a notification.
     sup.handle_event(t0, Event::User(UserCommand::FindHeads));
     assert!(drain_actions(&mut sup).contains(&Action::FindHeads));
-    sup.handle_event(t0, Event::HeadsFound(Ok(vec![desktop.clone()])));
+    // While it runs, the last finds stay in the status (the menu keeps them choosable).
+    assert_eq!(sup.status().head_search, Some(HeadSearch::Searching));
+    assert_eq!(sup.status().found_heads, vec![desktop.clone()]);
+    sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop.clone()]))));
     assert!(!drain_actions(&mut sup)
         .iter()
         .any(|a| matches!(a, Action::Notify(_))));
 
     // Two heads: the user chooses in the menu; no notification.
-    let mut sup = Supervisor::new(Settings::default(), None, 2, false, t0).with_first_run_search();
+    let mut sup =
+        Supervisor::new(Settings::default(), None, 2, false, t0).with_first_run_search(false);
     assert!(drain_actions(&mut sup).contains(&Action::FindHeads));
     let nas = found_head("nas", "100.64.0.7:6379");
-    sup.handle_event(t0, Event::HeadsFound(Ok(vec![desktop.clone(), nas])));
+    sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop.clone(), nas]))));
     assert!(!drain_actions(&mut sup)
         .iter()
         .any(|a| matches!(a, Action::Notify(_))));
 
     // A head of the user's: no search at start.
-    let mut sup =
-        Supervisor::new(Settings::default(), Some(head()), 2, false, t0).with_first_run_search();
+    let mut sup = Supervisor::new(Settings::default(), Some(head()), 2, false, t0)
+        .with_first_run_search(false);
     assert!(!drain_actions(&mut sup).contains(&Action::FindHeads));
     assert_eq!(sup.status().head_search, None);
     // Tailscale stopped: the search says so.
@@ -896,6 +907,124 @@ fn a_first_run_searches_the_tailnet_once_and_offers_a_single_find() {
             problem: TailscaleProblem::Stopped
         })
     );
+}
+
+#[test]
+fn a_late_click_on_the_first_run_offer_never_replaces_a_head_set_meanwhile() {
+    use bittrader_worker::model::HeadAddress;
+    let t0 = std::time::Instant::now();
+    let demo: HeadAddress = "127.0.0.1:33421".parse().expect("head");
+    let start = |demo: &HeadAddress| {
+        let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
+            .with_demo_head(Some(demo.clone()))
+            .with_first_run_search(false);
+        let desktop = found_head("desktop", "100.64.0.1:6379");
+        sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop]))));
+        drain_actions(&mut sup);
+        sup
+    };
+    let desktop: HeadAddress = "100.64.0.1:6379".parse().expect("head");
+
+    // Clicked while the demo head is still in use: joined.
+    let mut sup = start(&demo);
+    sup.handle_event(t0, Event::User(UserCommand::JoinFoundHead(desktop.clone())));
+    assert_eq!(sup.status().head, Some(desktop.clone()));
+    assert!(!sup.status().demo);
+    assert!(!sup.status().needs_a_head);
+
+    // The user set another head first: the late click changes nothing.
+    let mut sup = start(&demo);
+    let mine: HeadAddress = "100.64.0.9:6379".parse().expect("head");
+    sup.handle_event(t0, Event::User(UserCommand::SetHead(mine.clone())));
+    sup.handle_event(t0, Event::User(UserCommand::JoinFoundHead(desktop.clone())));
+    assert_eq!(sup.status().head, Some(mine));
+
+    // An address the search did not find is not joined.
+    let mut sup = start(&demo);
+    let other: HeadAddress = "100.64.0.5:6379".parse().expect("head");
+    sup.handle_event(t0, Event::User(UserCommand::JoinFoundHead(other)));
+    assert_eq!(sup.status().head, Some(demo.clone()));
+    assert!(sup.status().demo);
+    assert!(
+        sup.status().needs_a_head,
+        "the menu offers setting a head first"
+    );
+}
+
+#[test]
+fn the_first_run_offer_is_made_once_across_starts() {
+    let t0 = std::time::Instant::now();
+    let demo: bittrader_worker::model::HeadAddress = "127.0.0.1:33421".parse().expect("head");
+    let desktop = found_head("desktop", "100.64.0.1:6379");
+    let start = |offered_before: bool| {
+        let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
+            .with_demo_head(Some(demo.clone()))
+            .with_first_run_search(offered_before);
+        // Still searched at start: the menu lists the finds.
+        assert!(drain_actions(&mut sup).contains(&Action::FindHeads));
+        sup.handle_event(t0, Event::HeadsFound(Ok(finds(vec![desktop.clone()]))));
+        drain_actions(&mut sup)
+    };
+    // The first start offers it and asks the driver to remember the offer.
+    let first = start(false);
+    assert!(
+        first.contains(&Action::Notify(Notice::HeadFound {
+            head: desktop.clone()
+        })),
+        "{first:?}"
+    );
+    assert!(first.contains(&Action::RecordFirstRunOffer), "{first:?}");
+    // A later start, still without a head of the user's: no offer.
+    let later = start(true);
+    assert!(
+        !later.iter().any(|a| matches!(a, Action::Notify(_))),
+        "{later:?}"
+    );
+    assert!(!later.contains(&Action::RecordFirstRunOffer));
+}
+
+#[test]
+fn the_status_says_when_tailscale_vouches_for_a_head_that_does_not_answer() {
+    use bittrader_worker::model::HeadAddress;
+    let t0 = std::time::Instant::now();
+    let vouched_after =
+        |head: &str, unreachable: Unreachable, tailscale: Option<TailscaleCheck>| {
+            let head: HeadAddress = head.parse().expect("head");
+            let mut sup = Supervisor::new(Settings::default(), Some(head.clone()), 2, false, t0);
+            drain_actions(&mut sup);
+            sup.handle_event(
+                t0,
+                Event::HeadProbe(HeadProbe {
+                    head,
+                    unreachable: Some(unreachable),
+                    tailscale,
+                }),
+            );
+            let status = sup.status();
+            assert_eq!(status.phase, Phase::Disconnected, "{status:?}");
+            status.tailscale_vouches_for_silent_head
+        };
+    // An online peer, by Tailscale's word, that does not answer.
+    assert!(vouched_after(
+        "100.64.0.1:6379",
+        Unreachable::TimedOut,
+        Some(TailscaleCheck::OnlinePeer)
+    ));
+    // Tailscale itself is the problem: it is what the status says, not "Tailscale is up".
+    let stopped = TailscaleProblem::Stopped;
+    assert!(!vouched_after(
+        "100.64.0.1:6379",
+        Unreachable::TimedOut,
+        Some(TailscaleCheck::Problem {
+            problem: stopped.clone()
+        })
+    ));
+    // A LAN head: Tailscale is not asked.
+    assert!(!vouched_after(
+        "192.168.1.10:6379",
+        Unreachable::Refused,
+        None
+    ));
 }
 
 /// The supervisor's next action, past what it records for the history (the timeline, CPU time,

@@ -88,6 +88,12 @@ impl Paths {
         self.home.join("supervisor.lock")
     }
 
+    /// `first-run-offered`: exists once the first-run search offered a head it found (in a
+    /// notification), so that the offer is made once, not at every start without a head.
+    pub fn first_run_offer_file(&self) -> PathBuf {
+        self.home.join("first-run-offered")
+    }
+
     /// `worker.pid`: the Ray worker's process id, to clean up an orphan after a crash.
     pub fn worker_pid_file(&self) -> PathBuf {
         self.home.join("worker.pid")

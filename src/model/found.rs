@@ -14,14 +14,35 @@ pub struct FoundHead {
     pub address: HeadAddress,
 }
 
+/// What one search found: the heads that answered, and how many machines were asked.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TailnetFinds {
+    /// The heads that answered (possibly none).
+    pub heads: Vec<FoundHead>,
+    /// How many machines were asked.
+    #[serde(default)]
+    pub asked: usize,
+    /// How many machines were worth asking: more than `asked` when the search was cut at
+    /// [`FIND_HEADS_MAX_PEERS`](crate::supervisor::settings::FIND_HEADS_MAX_PEERS).
+    #[serde(default)]
+    pub machines: usize,
+}
+
+impl TailnetFinds {
+    /// The search asked fewer machines than it could have.
+    pub fn was_cut(&self) -> bool {
+        self.asked < self.machines
+    }
+}
+
 /// The search for heads on the tailnet ("Find heads on my tailnet", `find-heads`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HeadSearch {
     /// Asking Tailscale and knocking on its peers' Ray ports.
     Searching,
-    /// The heads that answered (possibly none).
-    Found { heads: Vec<FoundHead> },
+    /// What it found.
+    Found(TailnetFinds),
     /// Tailscale could not list the tailnet.
     Failed { problem: TailscaleProblem },
 }

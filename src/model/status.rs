@@ -175,12 +175,25 @@ pub struct Status {
     /// configured): the menu says so and offers to set a real head first.
     #[serde(default)]
     pub demo: bool,
+    /// Disconnected (or about to be) from a head that Tailscale says is an online peer of the
+    /// tailnet, yet does not answer: the log adds the old daemon's "Tailscale conectado (…),
+    /// pero ping falló."
+    #[serde(default)]
+    pub tailscale_vouches_for_silent_head: bool,
+    /// No head of the user's is set (none, or the demo head): the menu offers setting one,
+    /// and the tailnet search's finds, first.
+    #[serde(default)]
+    pub needs_a_head: bool,
     /// The last search for heads on the tailnet, or the one under way (`None`: none yet).
     #[serde(default)]
     pub head_search: Option<HeadSearch>,
     /// Keep awake, runs hot, only when idle: the settings and what they do now.
     #[serde(default)]
     pub courtesy: CourtesyStatus,
+    /// The heads the last search that ended found, kept while the next one runs: the menu
+    /// keeps listing them and a click on one still chooses it.
+    #[serde(default)]
+    pub found_heads: Vec<FoundHead>,
 }
 
 /// An install of Ray from the app, under way.
@@ -209,8 +222,11 @@ impl Default for Status {
             holding_sleep: false,
             ray_install: None,
             demo: false,
+            needs_a_head: false,
+            tailscale_vouches_for_silent_head: false,
             head_search: None,
             courtesy: CourtesyStatus::default(),
+            found_heads: Vec::new(),
         }
     }
 }

@@ -44,6 +44,9 @@ pub enum Request {
     },
     /// Look for heads on the tailnet; the status shows the search and what it found.
     FindHeads,
+    /// Join a head the first-run search offered, if no head of the user's is set meanwhile
+    /// and the last search found it (a late click on its notification); else nothing.
+    JoinFoundHead { address: String },
     /// A fact about the machine from the OS (the tray forwards macOS's sleep and wake
     /// notifications; tests send it through the socket). Never saved.
     System { event: SystemEvent },
@@ -114,15 +117,35 @@ impl StatusReport {
     }
 }
 
-/// The reply to a request.
+/// The reply to a request. Its words are English whatever the daemon's language (scripts read
+/// them); the CLI words [`Reply::note`] in its own user's language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     /// Whether the request was carried out.
     pub ok: bool,
-    /// What went wrong, or what was done, in words.
+    /// What went wrong, or what was done, in English.
     pub message: Option<String>,
+    /// What was done, for the CLI to word in its own language (absent from an older daemon's
+    /// answer and from errors, which `message` says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<ReplyNote>,
     /// The state after the request.
     pub report: Option<StatusReport>,
+}
+
+/// What a reply says besides the state, as facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReplyNote {
+    /// The instance stopped (the answer to `quit`).
+    Stopped,
+    /// The request took effect but its setting `key` could not be written to config.toml.
+    NotSaved {
+        /// The config.toml key.
+        key: String,
+        /// The OS's reason.
+        why: String,
+    },
 }
 
 /// A request waiting for the driver's answer.
@@ -252,6 +275,7 @@ fn failure(message: &str) -> Reply {
     Reply {
         ok: false,
         message: Some(message.to_string()),
+        note: None,
         report: None,
     }
 }

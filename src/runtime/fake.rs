@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use super::platform::{MachineFacts, Platform, WorkerHandle};
 use super::worker::WorkerReport;
 use crate::model::{
-    AwakeHold, FoundHead, HeadAddress, IdleReading, ProcessUsage, SleepGate, SystemEvent,
+    AwakeHold, HeadAddress, IdleReading, ProcessUsage, SleepGate, SystemEvent, TailnetFinds,
     TailscaleCheck, TailscaleProblem, ThermalState, Unreachable, WorkerFailure,
 };
 use crate::platform::fake::FakePower;
@@ -89,7 +89,7 @@ struct World {
     trees: Vec<(u32, tokio::time::Instant, f64)>,
     sleep: Option<mpsc::UnboundedSender<SystemEvent>>,
     /// What a search for heads on the tailnet finds, and how many were run.
-    found_heads: Result<Vec<FoundHead>, TailscaleProblem>,
+    found_heads: Result<TailnetFinds, TailscaleProblem>,
     searches: usize,
     thermal: Option<mpsc::UnboundedSender<ThermalState>>,
     /// How long ago the user's last input was, as the idle watcher reads it.
@@ -134,7 +134,7 @@ impl FakePlatform {
                 network: None,
                 trees: Vec::new(),
                 sleep: None,
-                found_heads: Ok(Vec::new()),
+                found_heads: Ok(TailnetFinds::default()),
                 searches: 0,
                 thermal: None,
                 user_idle: Some(Duration::ZERO),
@@ -146,7 +146,7 @@ impl FakePlatform {
     }
 
     /// What a search for heads on the tailnet finds from now on.
-    pub fn set_found_heads(&self, found: Result<Vec<FoundHead>, TailscaleProblem>) {
+    pub fn set_found_heads(&self, found: Result<TailnetFinds, TailscaleProblem>) {
         lock(&self.world).found_heads = found;
     }
 
@@ -291,7 +291,7 @@ impl Platform for FakePlatform {
 
     fn find_heads(
         &self,
-    ) -> impl Future<Output = Result<Vec<FoundHead>, TailscaleProblem>> + Send + 'static {
+    ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static {
         let mut world = lock(&self.world);
         world.searches += 1;
         let found = world.found_heads.clone();

@@ -16,6 +16,8 @@ pub struct RotatingLog {
     /// Lines that could not be written (a full disk, an unwritable folder) since the last one
     /// that could: said in one note once writing works again, so that a gap is never silent.
     dropped: u64,
+    /// The language of that note: the process's.
+    lang: crate::text::Lang,
 }
 
 impl RotatingLog {
@@ -27,6 +29,7 @@ impl RotatingLog {
             file: None,
             written: 0,
             dropped: 0,
+            lang: crate::text::Lang::current(),
         }
     }
 
@@ -47,8 +50,8 @@ impl RotatingLog {
         if self.dropped > 0 {
             let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
             let note = format!(
-                "{stamp} - ⚠️ {} line(s) of this log could not be written (disk full or folder not writable)\n",
-                self.dropped
+                "{stamp} - {}\n",
+                crate::text::dropped_log_lines_note(self.lang, self.dropped)
             );
             if let Err(e) = self.append(&note) {
                 self.dropped += 1;

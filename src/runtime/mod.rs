@@ -37,7 +37,7 @@ use crate::supervisor::{
     WorkerSpec,
 };
 use crate::text::{config_edit_line, ConfigEdit, Lang};
-use control::{Pending, Reply, Request, StatusReport};
+use control::{Pending, Reply, ReplyNote, Request, StatusReport};
 use log::RotatingLog;
 pub use platform::{Platform, SystemPlatform, WorkerHandle};
 use worker::WorkerReport;
@@ -73,6 +73,9 @@ pub struct DriverOptions {
     pub demo_head: Option<HeadAddress>,
     /// Lines for `worker.log` from before the driver started (what start-up found or did).
     pub startup_lines: Vec<String>,
+    /// The first-run search already offered a head on an earlier start
+    /// ([`Paths::first_run_offer_file`] exists): it is not offered again.
+    pub first_run_offered: bool,
 }
 
 /// The supervisor's settings for this configuration on this kind of machine.
@@ -176,6 +179,8 @@ struct Driver<P: Platform> {
     will_sleeps_seen: u64,
     /// `quit` requests, answered at the exit.
     quitting: Vec<oneshot::Sender<Reply>>,
+    /// Where [`Action::RecordFirstRunOffer`] records the offer.
+    first_run_offer_file: std::path::PathBuf,
     /// What the worker gave, as recorded so far (written by [`Action::SaveHistory`]).
     history: History,
     /// Where and how the history is written.
@@ -237,6 +242,7 @@ pub async fn run<P: Platform>(
         machine_cpus,
         demo_head,
         startup_lines,
+        first_run_offered,
     } = options;
     let watch_user_idle = settings.courtesy.only_when_idle.is_some();
     let mut log = RotatingLog::new(paths.log_file(), LOG_MAX_BYTES);
@@ -262,7 +268,7 @@ pub async fn run<P: Platform>(
         Instant::now().into_std(),
     )
     .with_demo_head(demo_head)
-    .with_first_run_search();
+    .with_first_run_search(first_run_offered);
     let platform = Arc::new(platform);
     let (messages_tx, mut messages_rx) = mpsc::unbounded_channel::<Message>();
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel::<WorkerReport>();
@@ -306,6 +312,7 @@ pub async fn run<P: Platform>(
         machine_cpus,
         log,
         lang: Lang::current(),
+        first_run_offer_file: paths.first_run_offer_file(),
         notifier,
         worker: None,
         starting: None,
@@ -478,6 +485,13 @@ impl<P: Platform> Driver<P> {
                     let _ = self.log.line(&format!("🔔 {title}: {body}"));
                     self.notifier.notify(&notice);
                 }
+                Action::RecordFirstRunOffer => {
+                    // Off the loop; if it cannot be written, the offer may come once more.
+                    let file = self.first_run_offer_file.clone();
+                    tokio::spawn(async move {
+                        let _ = tokio::fs::write(file, b"").await;
+                    });
+                }
                 Action::Log(note) => {
                     let _ = self.log.line(&crate::text::log_note_in(self.lang, &note));
                 }
@@ -513,7 +527,8 @@ impl<P: Platform> Driver<P> {
             for reply in self.quitting.drain(..) {
                 let _ = reply.send(Reply {
                     ok: true,
-                    message: Some(crate::text::stopped_reply(self.lang).to_string()),
+                    message: Some(crate::text::stopped_reply(Lang::En).to_string()),
+                    note: Some(ReplyNote::Stopped),
                     report: Some(report.clone()),
                 });
             }
@@ -590,10 +605,11 @@ impl<P: Platform> Driver<P> {
     }
 
     fn report(&self, status: &Status) -> StatusReport {
+        // The summary stays English (StatusReport::new): `status --json` is for scripts, and
+        // the CLI words the status in its own language.
         StatusReport {
             contribution: Some(self.history.summary(chrono::Local::now().date_naive())),
             ray: self.ray_in_use.clone(),
-            summary: crate::text::summary_in(self.lang, status),
             ..StatusReport::new(
                 status,
                 self.worker.as_ref().map(|w| w.pid()),
@@ -661,15 +677,21 @@ impl<P: Platform> Driver<P> {
                 outcome,
                 reply,
             } => {
-                let message = outcome.err().map(|why| {
-                    let words = crate::text::setting_not_saved(self.lang, key, &why);
+                let why = outcome.err();
+                if let Some(why) = &why {
+                    let words = crate::text::setting_not_saved(self.lang, key, why);
                     let _ = self.log.line(&format!("⚠️ {words}"));
-                    words
-                });
+                }
                 if let Some((reply, report)) = reply.map(|boxed| *boxed) {
                     let _ = reply.send(Reply {
                         ok: true,
-                        message,
+                        message: why
+                            .as_ref()
+                            .map(|why| crate::text::setting_not_saved(Lang::En, key, why)),
+                        note: why.map(|why| ReplyNote::NotSaved {
+                            key: key.to_string(),
+                            why,
+                        }),
                         report: Some(report),
                     });
                 }
@@ -751,9 +773,18 @@ impl<P: Platform> Driver<P> {
             Ok(change) => {
                 let mut setting = None;
                 if let Some((command, change)) = change {
+                    let offered = match &command {
+                        UserCommand::JoinFoundHead(head) => Some(head.clone()),
+                        _ => None,
+                    };
                     // In effect at once, whether or not the file can be written.
                     self.sup.handle_event(now(), Event::User(command));
-                    if let Some(change) = change {
+                    // An offered head the supervisor turned down is not saved either.
+                    let taken = offered.is_none_or(|head| {
+                        let status = self.sup.status();
+                        !status.demo && status.head.as_ref() == Some(&head)
+                    });
+                    if let Some(change) = change.filter(|_| taken) {
                         change.apply_to(&mut self.config);
                         setting = Some(change);
                     }
@@ -779,6 +810,7 @@ impl<P: Platform> Driver<P> {
                         let _ = pending.reply.send(Reply {
                             ok: true,
                             message: None,
+                            note: None,
                             report: Some(report),
                         });
                     }
@@ -788,6 +820,7 @@ impl<P: Platform> Driver<P> {
                 let _ = pending.reply.send(Reply {
                     ok: false,
                     message: Some(message),
+                    note: None,
                     report: None,
                 });
             }
@@ -935,6 +968,14 @@ fn apply_request(
             let head = address.parse::<HeadAddress>().map_err(|e| e.to_string())?;
             (
                 UserCommand::SetHead(head.clone()),
+                Some(Setting::Head(head)),
+            )
+        }
+        // Saved only if the supervisor takes it (see `on_request`).
+        Request::JoinFoundHead { address } => {
+            let head = address.parse::<HeadAddress>().map_err(|e| e.to_string())?;
+            (
+                UserCommand::JoinFoundHead(head.clone()),
                 Some(Setting::Head(head)),
             )
         }

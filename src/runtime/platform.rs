@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths};
 use crate::model::{
-    AwakeHold, FoundHead, HeadAddress, IdleReading, InstallStep, ProcessUsage, SleepGate,
-    SystemEvent, TailscaleProblem, ThermalState, WorkerFailure,
+    AwakeHold, HeadAddress, IdleReading, InstallStep, ProcessUsage, SleepGate, SystemEvent,
+    TailnetFinds, TailscaleProblem, ThermalState, WorkerFailure,
 };
 use crate::platform::clock::{SleepClock, SystemSleepClock};
 use crate::platform::command::{output_within, CountedSpawn};
@@ -138,7 +138,7 @@ pub trait Platform: Send + Sync + 'static {
     /// The heads on the tailnet (see [`probe::find_heads`]), or why Tailscale could not say.
     fn find_heads(
         &self,
-    ) -> impl Future<Output = Result<Vec<FoundHead>, TailscaleProblem>> + Send + 'static {
+    ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static {
         std::future::ready(Err(TailscaleProblem::NotInstalled))
     }
     /// Holds idle sleep off while `hold` is true (the supervisor's `hold_awake`), in a task
@@ -293,9 +293,9 @@ impl Platform for SystemPlatform {
 
     fn find_heads(
         &self,
-    ) -> impl Future<Output = Result<Vec<FoundHead>, TailscaleProblem>> + Send + 'static {
+    ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static {
         let tailscale = self.tailscale.clone();
-        async move { probe::find_heads(&tailscale, crate::model::DEFAULT_HEAD_PORT).await }
+        async move { probe::find_heads(&tailscale, probe::find_heads_port()).await }
     }
 
     fn watch_head(&self, head: &HeadAddress) -> impl Future<Output = ()> + Send + 'static {

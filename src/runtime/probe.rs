@@ -24,7 +24,9 @@ use tokio::net::{lookup_host, TcpStream, UdpSocket};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use crate::model::{FoundHead, HeadAddress, TailscaleCheck, TailscaleProblem, Unreachable};
+use crate::model::{
+    FoundHead, HeadAddress, TailnetFinds, TailscaleCheck, TailscaleProblem, Unreachable,
+};
 use crate::platform::command::output_within;
 use crate::tailscale::{self, TailscaleStatus};
 
@@ -81,7 +83,6 @@ pub async fn tailscale_check(
 
 /// Tailscale's word on the head `host`, from one `tailscale status` answer.
 fn vouch(installed: bool, status: Option<&TailscaleStatus>, host: &str) -> TailscaleCheck {
-    use tailscale::BackendState;
     let problem = |problem| TailscaleCheck::Problem { problem };
     if !installed {
         return problem(TailscaleProblem::NotInstalled);
@@ -89,13 +90,8 @@ fn vouch(installed: bool, status: Option<&TailscaleStatus>, host: &str) -> Tails
     let Some(status) = status else {
         return problem(TailscaleProblem::NotAnswering);
     };
-    match status.backend_state {
-        BackendState::Running => {}
-        BackendState::Stopped => return problem(TailscaleProblem::Stopped),
-        BackendState::NeedsLogin | BackendState::NeedsMachineAuth => {
-            return problem(TailscaleProblem::NeedsLogin)
-        }
-        _ => return problem(TailscaleProblem::NotAnswering),
+    if let Some(not_running) = status.backend_state.problem() {
+        return problem(not_running);
     }
     // A head on this very machine, at its own Tailscale address.
     if host
@@ -278,6 +274,15 @@ async fn run_status(path: &Path) -> Option<TailscaleStatus> {
     tailscale::parse(&String::from_utf8_lossy(&output.stdout)).ok()
 }
 
+/// The port the tailnet search knocks on: Ray's (6379), or `$BITTRADER_FIND_HEADS_PORT` (tests
+/// listen on an ephemeral port rather than on 6379, which may be taken).
+pub fn find_heads_port() -> u16 {
+    std::env::var("BITTRADER_FIND_HEADS_PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(crate::model::DEFAULT_HEAD_PORT)
+}
+
 /// The heads on the tailnet: the online peers of `tailscale status` (at most
 /// [`FIND_HEADS_MAX_PEERS`](crate::supervisor::settings::FIND_HEADS_MAX_PEERS)) whose `port`
 /// accepts a TCP connection within
@@ -287,51 +292,49 @@ async fn run_status(path: &Path) -> Option<TailscaleStatus> {
 pub async fn find_heads(
     tailscale: &TailscaleCli,
     port: u16,
-) -> Result<Vec<FoundHead>, TailscaleProblem> {
+) -> Result<TailnetFinds, TailscaleProblem> {
     use crate::supervisor::settings::{
-        FIND_HEADS_CONNECT_TIMEOUT, FIND_HEADS_MAX_PEERS, TAILSCALE_ANSWER_BEFORE_START,
+        FIND_HEADS_CONNECT_TIMEOUT, FIND_HEADS_MAX_PEERS, FIND_HEADS_TAILSCALE_MAX_AGE,
     };
-    use tailscale::BackendState;
     if !tailscale.installed() {
         return Err(TailscaleProblem::NotInstalled);
     }
     let status = tailscale
-        .status_within(TAILSCALE_ANSWER_BEFORE_START)
+        .status_within(FIND_HEADS_TAILSCALE_MAX_AGE)
         .await
         .ok_or(TailscaleProblem::NotAnswering)?;
-    match status.backend_state {
-        BackendState::Running => {}
-        BackendState::Stopped => return Err(TailscaleProblem::Stopped),
-        BackendState::NeedsLogin | BackendState::NeedsMachineAuth => {
-            return Err(TailscaleProblem::NeedsLogin)
-        }
-        _ => return Err(TailscaleProblem::NotAnswering),
+    if let Some(problem) = status.backend_state.problem() {
+        return Err(problem);
     }
-    let knocks = status
-        .head_candidates(FIND_HEADS_MAX_PEERS)
-        .into_iter()
-        .map(|(name, ip)| async move {
-            let answered = matches!(
-                tokio::time::timeout(
-                    FIND_HEADS_CONNECT_TIMEOUT,
-                    TcpStream::connect(SocketAddr::new(ip, port)),
-                )
-                .await,
-                Ok(Ok(_))
-            );
-            answered.then(|| FoundHead {
-                name,
-                address: HeadAddress {
-                    host: ip.to_string(),
-                    port,
-                },
-            })
-        });
-    Ok(futures::future::join_all(knocks)
+    let candidates = status.head_candidates(FIND_HEADS_MAX_PEERS);
+    let asked = candidates.asked.len();
+    let knocks = candidates.asked.into_iter().map(|(name, ip)| async move {
+        let answered = matches!(
+            tokio::time::timeout(
+                FIND_HEADS_CONNECT_TIMEOUT,
+                TcpStream::connect(SocketAddr::new(ip, port)),
+            )
+            .await,
+            Ok(Ok(_))
+        );
+        answered.then(|| FoundHead {
+            name,
+            address: HeadAddress {
+                host: ip.to_string(),
+                port,
+            },
+        })
+    });
+    let heads = futures::future::join_all(knocks)
         .await
         .into_iter()
         .flatten()
-        .collect())
+        .collect();
+    Ok(TailnetFinds {
+        heads,
+        asked,
+        machines: candidates.machines,
+    })
 }
 
 /// This machine's address for the cluster: the Tailscale IPv4 when Tailscale runs, else the

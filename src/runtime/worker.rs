@@ -263,7 +263,12 @@ pub fn spawn(
     };
     if let Err(e) = write_pid_file(pid_file, &record) {
         if let Ok(mut log) = ray_log.lock() {
-            let _ = log.line(&format!("could not write {}: {e}", pid_file.display()));
+            let line = crate::text::pid_file_not_written_line(
+                crate::text::Lang::current(),
+                &pid_file.display().to_string(),
+                &e.to_string(),
+            );
+            let _ = log.line(&line);
         }
     }
 

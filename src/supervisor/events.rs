@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Activity, AwakeHold, FoundHead, HeadAddress, IdleReading, InstallStep, LogNote, Notice,
-    PowerSnapshot, ProcessUsage, StopReason, TailscaleCheck, TailscaleProblem, ThermalState,
+    Activity, AwakeHold, HeadAddress, IdleReading, InstallStep, LogNote, Notice, PowerSnapshot,
+    ProcessUsage, StopReason, TailnetFinds, TailscaleCheck, TailscaleProblem, ThermalState,
     Unreachable, WorkerFailure,
 };
 
@@ -83,6 +83,10 @@ pub enum UserCommand {
     InstallRay { version: Option<String> },
     /// Look for heads on the tailnet (one search at a time).
     FindHeads,
+    /// Join this head that the first-run search offered (a click on its notification, which
+    /// may come late): taken only while no head of the user's is set and the last search
+    /// found it, so it never replaces a head the user chose meanwhile.
+    JoinFoundHead(HeadAddress),
 }
 
 /// Facts fed to the supervisor.
@@ -146,7 +150,7 @@ pub enum Event {
     RayInstallEnded(Result<String, String>),
     /// The search of [`Action::FindHeads`] ended: the heads that answered, or why Tailscale
     /// could not list the tailnet.
-    HeadsFound(Result<Vec<FoundHead>, TailscaleProblem>),
+    HeadsFound(Result<TailnetFinds, TailscaleProblem>),
 }
 
 /// Things the driver must do.
@@ -191,6 +195,8 @@ pub enum Action {
     SaveHistory,
     /// Tell the user (notification, log).
     Notify(Notice),
+    /// Remember, across starts, that the first-run search offered a head: it is offered once.
+    RecordFirstRunOffer,
     /// Write a line in the log.
     Log(LogNote),
     /// The shutdown is complete: the driver may exit.

@@ -1,13 +1,16 @@
 //! The search for heads on the tailnet: one at a time, and on a first run (no head of the
 //! user's) a single find is offered in a notification.
 
-use crate::model::{FoundHead, HeadSearch, Notice, TailscaleProblem};
+use crate::model::{FoundHead, HeadAddress, HeadSearch, Notice, TailnetFinds, TailscaleProblem};
 
 /// The search's state.
 #[derive(Debug, Default)]
 pub struct HeadFinder {
     /// The last search, or the one under way.
     search: Option<HeadSearch>,
+    /// What the last search that ended found: kept while another one runs, so the heads stay
+    /// on show and choosable; dropped when a search fails.
+    finds: Option<TailnetFinds>,
     /// The search under way was started because no head of the user's is set.
     first_run: bool,
 }
@@ -27,7 +30,7 @@ impl HeadFinder {
     /// still has none (`needs_a_head`), offers it in a notification.
     pub fn ended(
         &mut self,
-        outcome: Result<Vec<FoundHead>, TailscaleProblem>,
+        outcome: Result<TailnetFinds, TailscaleProblem>,
         needs_a_head: bool,
     ) -> Option<Notice> {
         if self.search != Some(HeadSearch::Searching) {
@@ -35,16 +38,20 @@ impl HeadFinder {
         }
         let first_run = std::mem::take(&mut self.first_run);
         let (search, notice) = match outcome {
-            Ok(heads) => {
-                let notice = match heads.as_slice() {
+            Ok(finds) => {
+                let notice = match finds.heads.as_slice() {
                     [only] if first_run && needs_a_head => {
                         Some(Notice::HeadFound { head: only.clone() })
                     }
                     _ => None,
                 };
-                (HeadSearch::Found { heads }, notice)
+                self.finds = Some(finds.clone());
+                (HeadSearch::Found(finds), notice)
             }
-            Err(problem) => (HeadSearch::Failed { problem }, None),
+            Err(problem) => {
+                self.finds = None;
+                (HeadSearch::Failed { problem }, None)
+            }
         };
         self.search = Some(search);
         notice
@@ -53,5 +60,20 @@ impl HeadFinder {
     /// What the status shows.
     pub fn status(&self) -> Option<HeadSearch> {
         self.search.clone()
+    }
+
+    /// The heads the last search found (also while the next one runs).
+    pub fn found_heads(&self) -> Vec<FoundHead> {
+        self.finds
+            .as_ref()
+            .map(|finds| finds.heads.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether the last search found a head at `address`.
+    pub fn has_found(&self, address: &HeadAddress) -> bool {
+        self.finds
+            .as_ref()
+            .is_some_and(|finds| finds.heads.iter().any(|head| &head.address == address))
     }
 }

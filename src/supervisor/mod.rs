@@ -74,7 +74,12 @@ use usage::UsageMeter;
 enum Reach {
     Unknown,
     Up,
-    Down { why: Unreachable },
+    /// `vouched`: Tailscale said the head is an online peer of the tailnet, yet it did not
+    /// answer.
+    Down {
+        why: Unreachable,
+        vouched: bool,
+    },
 }
 
 /// A drain under way: the head was asked to send no more tasks, and the worker is watched
@@ -246,9 +251,10 @@ impl Supervisor {
     }
 
     /// The start of the app: while no head of the user's is set (none, or the demo head),
-    /// heads are looked for on the tailnet once, and a single one found is offered.
-    pub fn with_first_run_search(mut self) -> Self {
-        if self.needs_a_head() && self.finder.start(true) {
+    /// heads are looked for on the tailnet once, and a single one found is offered, unless a
+    /// head was offered on an earlier start (`offered_before`): the offer is made once.
+    pub fn with_first_run_search(mut self, offered_before: bool) -> Self {
+        if self.needs_a_head() && self.finder.start(!offered_before) {
             self.actions.push_back(Action::FindHeads);
         }
         self
@@ -316,7 +322,9 @@ impl Supervisor {
             Event::HeadsFound(outcome) => {
                 let needs_a_head = self.needs_a_head();
                 if let Some(notice) = self.finder.ended(outcome, needs_a_head) {
+                    // Only the first-run search offers: once, across starts.
                     self.notify(now, notice);
+                    self.actions.push_back(Action::RecordFirstRunOffer);
                 }
             }
             Event::DrainRequested { drain, accepted } => {
@@ -435,13 +443,20 @@ impl Supervisor {
         };
         let phase = self.phase();
         Status {
+            tailscale_vouches_for_silent_head: matches!(
+                phase,
+                Phase::Disconnecting | Phase::Disconnected
+            ) && matches!(
+                self.reach,
+                Reach::Down { vouched: true, .. }
+            ),
             phase,
             head: self.head.clone(),
             cpus: self.cpus,
             worker_cpus,
             paused: self.paused,
             unreachable: match &self.reach {
-                Reach::Down { why } => Some(why.clone()),
+                Reach::Down { why, .. } => Some(why.clone()),
                 _ => None,
             },
             fault: self.fault.clone(),
@@ -451,7 +466,9 @@ impl Supervisor {
             holding_sleep: self.timers.is_set(Timer::SleepHold),
             ray_install: self.ray_install.clone(),
             demo: self.demo_head.is_some() && self.head == self.demo_head,
+            needs_a_head: self.needs_a_head(),
             head_search: self.finder.status(),
+            found_heads: self.finder.found_heads(),
             courtesy: self.courtesy_status(phase),
         }
     }
@@ -737,7 +754,9 @@ impl Supervisor {
                     self.timers.set(Timer::Grace, now + self.settings.grace);
                 }
                 let refused = why == Unreachable::Refused;
-                self.reach = Reach::Down { why };
+                let vouched = probe.tailscale == Some(crate::model::TailscaleCheck::OnlinePeer)
+                    && !matches!(why, Unreachable::Tailscale { .. });
+                self.reach = Reach::Down { why, vouched };
                 if matches!(
                     self.worker,
                     Worker::Running {
@@ -791,7 +810,7 @@ impl Supervisor {
 
     /// The head stayed unreachable for the whole grace.
     fn on_grace_over(&mut self, now: Instant) {
-        let Reach::Down { why } = &self.reach else {
+        let Reach::Down { why, .. } = &self.reach else {
             return;
         };
         match &self.worker {
@@ -1025,6 +1044,11 @@ impl Supervisor {
                     self.timers.stop(Timer::Restart);
                     self.probe_in_flight = false;
                     self.probe_soon(now);
+                }
+            }
+            UserCommand::JoinFoundHead(head) => {
+                if self.needs_a_head() && self.finder.has_found(&head) {
+                    self.on_user(now, UserCommand::SetHead(head));
                 }
             }
             UserCommand::InstallRay { version } => {

@@ -46,6 +46,10 @@ pub const TAILSCALE_VOUCH_KEPT: Duration = Duration::from_secs(600);
 /// `tailscale status`, all at once: a large tailnet is not scanned.
 pub const FIND_HEADS_MAX_PEERS: usize = 64;
 
+/// The tailnet search's list of peers comes from a `tailscale status` answer at most this old:
+/// the user asked just now, and a peer that came online since the last answer must be found.
+pub const FIND_HEADS_TAILSCALE_MAX_AGE: Duration = Duration::from_secs(5);
+
 /// How long each peer's Ray port is given to accept the search's connection.
 pub const FIND_HEADS_CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 

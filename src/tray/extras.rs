@@ -72,6 +72,14 @@ impl WorkerCpu {
     }
 }
 
+/// Whether this sampling round asks the head's dashboard for the cluster's size: every
+/// [`CLUSTER_EVERY`] rounds while connected, never to the built-in demo head (it runs no
+/// dashboard worth a request every half minute, and its cluster is this machine).
+pub fn asks_cluster(status: Option<&crate::model::Status>, round: u32) -> bool {
+    status.is_some_and(|s| s.phase == crate::model::Phase::Connected && !s.demo)
+        && round.is_multiple_of(CLUSTER_EVERY)
+}
+
 /// The cluster's alive CPUs and nodes, when the head's dashboard answers.
 pub fn cluster(head_host: &str) -> Option<(f64, usize)> {
     let body = dashboard::http_get(
@@ -89,6 +97,29 @@ pub fn cluster(head_host: &str) -> Option<(f64, usize)> {
 mod tests {
     use super::*;
     use crate::model::Battery;
+
+    #[test]
+    fn the_cluster_is_asked_while_connected_to_a_real_head_only() {
+        use crate::model::{Phase, Status};
+        let connected = Status {
+            phase: Phase::Connected,
+            ..Status::default()
+        };
+        assert!(asks_cluster(Some(&connected), 0));
+        assert!(asks_cluster(Some(&connected), CLUSTER_EVERY));
+        assert!(!asks_cluster(Some(&connected), 1), "not every round");
+        let demo = Status {
+            demo: true,
+            ..connected.clone()
+        };
+        assert!(!asks_cluster(Some(&demo), 0), "not the demo head");
+        let starting = Status {
+            phase: Phase::Starting,
+            ..connected
+        };
+        assert!(!asks_cluster(Some(&starting), 0));
+        assert!(!asks_cluster(None, 0));
+    }
 
     #[test]
     fn the_worker_tree_adds_up_and_ignores_strangers() {

@@ -146,7 +146,7 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
     }];
     // Until a real head is set (the demo head, or none), setting one is what the menu offers
     // first; afterwards it sits with the other settings.
-    let first_run = needs_a_head(status);
+    let first_run = status.needs_a_head;
     if first_run {
         entries.push(Entry::Action {
             id: ids::HEAD.to_string(),
@@ -301,45 +301,46 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
         id: ids::HEAD_SEARCH.to_string(),
         text,
     };
+    // While a search runs, a line instead of the item, and the last finds stay choosable.
     if status.head_search == Some(HeadSearch::Searching) {
         entries.push(info(words.searching.to_string()));
-        return entries;
+    } else {
+        entries.push(Entry::Action {
+            id: ids::FIND_HEADS.to_string(),
+            text: words.find_heads.to_string(),
+        });
     }
-    entries.push(Entry::Action {
-        id: ids::FIND_HEADS.to_string(),
-        text: words.find_heads.to_string(),
-    });
-    match &status.head_search {
-        Some(HeadSearch::Found { heads }) if heads.is_empty() => {
-            entries.push(info(words.none_found.to_string()));
-        }
-        Some(HeadSearch::Found { heads }) => {
-            for head in heads {
-                let id = format!("{}{}", ids::FOUND_HEAD_PREFIX, head.address);
-                let label = text::found_head_item(lang, head, first_run);
-                entries.push(if first_run {
-                    Entry::Action { id, text: label }
-                } else {
-                    Entry::Check {
-                        id,
-                        text: label,
-                        checked: status.head.as_ref() == Some(&head.address),
-                        enabled: true,
-                    }
-                });
+    for head in &status.found_heads {
+        let id = format!("{}{}", ids::FOUND_HEAD_PREFIX, head.address);
+        let label = text::found_head_item(lang, head, first_run);
+        entries.push(if first_run {
+            Entry::Action { id, text: label }
+        } else {
+            Entry::Check {
+                id,
+                text: label,
+                checked: status.head.as_ref() == Some(&head.address),
+                enabled: true,
             }
+        });
+    }
+    match &status.head_search {
+        Some(HeadSearch::Found(finds)) if finds.heads.is_empty() => {
+            let mut line = words.none_found.to_string();
+            if finds.was_cut() {
+                line = format!("{line} ({})", text::machines_asked(lang, finds));
+            }
+            entries.push(info(line));
+        }
+        Some(HeadSearch::Found(finds)) if finds.was_cut() => {
+            entries.push(info(text::machines_asked(lang, finds)));
         }
         Some(HeadSearch::Failed { problem }) => {
             entries.push(info(text::search_failed_words(lang, problem)));
         }
-        Some(HeadSearch::Searching) | None => {}
+        Some(HeadSearch::Found(_) | HeadSearch::Searching) | None => {}
     }
     entries
-}
-
-/// No real head is set: the demo head is joined, or none is.
-pub fn needs_a_head(status: &Status) -> bool {
-    status.demo || status.head.is_none()
 }
 
 /// Whether the menu offers to install Ray, and which version (`Some(None)`: the head's or the
@@ -384,13 +385,12 @@ pub fn command_for(id: &str, status: &Status) -> Option<Request> {
         ids::FIND_HEADS => Some(Request::FindHeads),
         _ if id.starts_with(ids::FOUND_HEAD_PREFIX) => {
             let address = id.strip_prefix(ids::FOUND_HEAD_PREFIX)?;
-            // Only an address the search found, in the form it was shown.
-            let found = match &status.head_search {
-                Some(crate::model::HeadSearch::Found { heads }) => {
-                    heads.iter().any(|head| head.address.to_string() == address)
-                }
-                _ => false,
-            };
+            // Only an address the search found, in the form it was shown (also while the next
+            // search runs: the finds stay listed).
+            let found = status
+                .found_heads
+                .iter()
+                .any(|head| head.address.to_string() == address);
             found.then(|| Request::Head {
                 address: address.to_string(),
             })
@@ -597,6 +597,7 @@ mod tests {
         demo.head = Some("127.0.0.1:33421".parse().expect("head"));
         demo.worker_cpus = Some(2);
         demo.demo = true;
+        demo.needs_a_head = true;
         for (lang, state, set) in [
             (
                 Lang::En,
@@ -619,6 +620,7 @@ mod tests {
         // No head at all (the demo head could not start): the same offer.
         let mut none = status(Phase::Error);
         none.head = None;
+        none.needs_a_head = true;
         none.fault = Some(Fault::NoHead);
         assert_eq!(
             model(&none, &Extras::default(), 4, Lang::En)[1].id(),
@@ -686,16 +688,19 @@ mod tests {
 
     #[test]
     fn heads_found_on_the_tailnet_are_one_click_choices() {
-        use crate::model::HeadSearch;
+        use crate::model::{HeadSearch, TailnetFinds};
         let heads = vec![
             found("desktop", "100.64.0.1:6379"),
             found("nas", "100.64.0.7:6379"),
         ];
         // A head of the user's: the Head submenu lists them, the one in use ticked.
         let mut s = status(Phase::Connected);
-        s.head_search = Some(HeadSearch::Found {
+        s.head_search = Some(HeadSearch::Found(TailnetFinds {
             heads: heads.clone(),
-        });
+            asked: 2,
+            machines: 2,
+        }));
+        s.found_heads = heads.clone();
         let menu = model(&s, &Extras::default(), 4, Lang::En);
         let head = submenu(&menu, ids::HEAD_MENU).expect("the Head submenu");
         assert_eq!(
@@ -723,6 +728,7 @@ mod tests {
         // The demo head: setting a head, the search and its finds come first.
         let mut demo = s.clone();
         demo.demo = true;
+        demo.needs_a_head = true;
         demo.head = Some("127.0.0.1:33421".parse().expect("head"));
         let menu = model(&demo, &Extras::default(), 4, Lang::En);
         assert_eq!(
@@ -741,7 +747,8 @@ mod tests {
         );
         assert_eq!(submenu(&menu, ids::HEAD_MENU), None);
 
-        // While searching, a line instead of the item; then nothing found, or why.
+        // While searching again, a line instead of the item, and the last finds stay listed
+        // and choosable; then nothing found, or why.
         demo.head_search = Some(HeadSearch::Searching);
         let menu = model(&demo, &Extras::default(), 4, Lang::Es);
         assert_eq!(
@@ -749,11 +756,47 @@ mod tests {
             Some("Buscando en tu tailnet…")
         );
         assert_eq!(text_of(&menu, ids::FIND_HEADS), None);
-        demo.head_search = Some(HeadSearch::Found { heads: Vec::new() });
+        assert_eq!(
+            shape(&menu)[2..5],
+            [
+                ids::HEAD_SEARCH,
+                "found-head:100.64.0.1:6379",
+                "found-head:100.64.0.7:6379"
+            ]
+        );
+        assert_eq!(
+            command_for("found-head:100.64.0.1:6379", &demo),
+            Some(Request::Head {
+                address: "100.64.0.1:6379".into()
+            })
+        );
+        demo.found_heads.clear();
+        demo.head_search = Some(HeadSearch::Found(TailnetFinds::default()));
         let menu = model(&demo, &Extras::default(), 4, Lang::En);
         assert_eq!(
             text_of(&menu, ids::HEAD_SEARCH).as_deref(),
             Some("No head answers on your tailnet")
+        );
+        // A search cut at the limit says so.
+        demo.head_search = Some(HeadSearch::Found(TailnetFinds {
+            heads: Vec::new(),
+            asked: 64,
+            machines: 80,
+        }));
+        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::HEAD_SEARCH).as_deref(),
+            Some("No head answers on your tailnet (64 of 80 machines asked)")
+        );
+        demo.head_search = Some(HeadSearch::Found(TailnetFinds {
+            heads: heads.clone(),
+            asked: 64,
+            machines: 80,
+        }));
+        let menu = model(&demo, &Extras::default(), 4, Lang::Es);
+        assert_eq!(
+            text_of(&menu, ids::HEAD_SEARCH).as_deref(),
+            Some("64 de 80 máquinas consultadas")
         );
         demo.head_search = Some(HeadSearch::Failed {
             problem: TailscaleProblem::Stopped,

@@ -98,7 +98,9 @@ impl Notifier for DesktopNotifier {
                 if let Ok(handle) = shown {
                     handle.wait_for_action(|action| {
                         if action == "default" || action == "join" {
-                            send_request(&requests, Request::Head { address }, |_| {});
+                            // The supervisor takes it only if no head was set meanwhile.
+                            let join = Request::JoinFoundHead { address };
+                            send_request(&requests, join, |_| {});
                         }
                     });
                 }
@@ -618,7 +620,7 @@ async fn sample_extras(status: watch::Receiver<StatusReport>, proxy: EventLoopPr
             .as_ref()
             .and_then(|s| s.head.clone())
             .map(|h| h.host);
-        let ask_cluster = connected && round.is_multiple_of(extras::CLUSTER_EVERY);
+        let ask_cluster = extras::asks_cluster(report.status.as_ref(), round);
         // Measuring the worker walks the whole process table (sysinfo): only while it is part
         // of the cluster, and less often than the cheap battery reading.
         let worker = worker.filter(|_| connected && round.is_multiple_of(extras::WORKER_CPU_EVERY));

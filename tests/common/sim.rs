@@ -231,6 +231,7 @@ impl Sim {
                 | Action::Exit
                 | Action::InstallRay { .. }
                 | Action::FindHeads
+                | Action::RecordFirstRunOffer
                 | Action::WatchHead { .. } => {}
             }
         }

@@ -204,6 +204,9 @@ impl Home {
             .env("BITTRADER_WORKER_HOME", self.path())
             .env("BITTRADER_TAILSCALE", self.tailscale())
             .env("FAKE_TAILSCALE_JSON", self.file("tailscale.json"))
+            // The tests read its words in English whatever the machine's language
+            // (tests/language.rs sets its own).
+            .env("LC_ALL", "en_US.UTF-8")
             // The daemon must set it for the worker itself.
             .env_remove("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
             .env("NO_COLOR", "1");
