@@ -819,3 +819,70 @@ fn the_status_says_which_ray_runs_and_its_version() {
     assert!(text.contains("ray ") && text.contains("(2.51.2)"), "{text}");
     assert!(home.read("worker.log").contains("Ray: "), "logged at start");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Priority (`[ray] nice`)
+// ---------------------------------------------------------------------------------------------
+
+/// Field `n` of `/proc/PID/stat`, numbered as in proc(5) (4 = ppid, 6 = session, 19 = nice).
+fn stat_field(pid: u32, n: usize) -> i64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    let (_, rest) = stat.rsplit_once(')').expect("`pid (comm) …`");
+    rest.split_whitespace()
+        .nth(n - 3)
+        .and_then(|f| f.parse().ok())
+        .unwrap_or_else(|| panic!("no field {n} in {stat}"))
+}
+
+fn nice_of(pid: u32) -> i64 {
+    stat_field(pid, 19)
+}
+
+fn session_of(pid: u32) -> i64 {
+    stat_field(pid, 6)
+}
+
+/// A home with `[ray] nice = N` whose fake `ray` also runs a task outside its group.
+fn home_with_nice(nice: u8) -> Home {
+    let home = home_with_tasks();
+    let mut config = home.read("config.toml");
+    config.push_str(&format!("\n[ray]\nnice = {nice}\n"));
+    fs::write(home.file("config.toml"), config).expect("write config.toml");
+    home
+}
+
+#[test]
+fn the_worker_and_everything_it_starts_run_at_the_configured_nice() {
+    let home = home_with_nice(7);
+    let tasks = Tasks { home: &home };
+    let (daemon, worker, running) = connected_with_tasks(&tasks);
+    let raylet = home.starts()[0].raylet.expect("the fake's raylet");
+    assert_eq!(
+        nice_of(daemon.pid()),
+        0,
+        "the supervisor itself is not niced"
+    );
+    for pid in [worker, raylet].into_iter().chain(running) {
+        assert_eq!(nice_of(pid), 7, "pid {pid} (worker {worker})");
+    }
+    // Its own session, so that the kernel's autogroup weighs it against the user's sessions,
+    // at the same niceness; still the leader of its own process group.
+    assert_eq!(session_of(worker), i64::from(worker));
+    assert_eq!(stat_field(worker, 5), i64::from(worker), "its own group");
+    let autogroup = fs::read_to_string(format!("/proc/{worker}/autogroup")).unwrap_or_default();
+    if !autogroup.is_empty() {
+        assert!(autogroup.trim_end().ends_with("nice 7"), "{autogroup}");
+    }
+}
+
+#[test]
+fn nice_zero_leaves_the_workers_priority_and_session_alone() {
+    let home = home_with_nice(0);
+    let tasks = Tasks { home: &home };
+    let (daemon, worker, running) = connected_with_tasks(&tasks);
+    for pid in [worker].into_iter().chain(running) {
+        assert_eq!(nice_of(pid), nice_of(daemon.pid()), "pid {pid}");
+    }
+    assert_eq!(session_of(worker), session_of(daemon.pid()));
+    assert_eq!(stat_field(worker, 5), i64::from(worker), "its own group");
+}

@@ -257,6 +257,7 @@ fn a_drained_worker_finishes_its_task_and_a_paused_one_hands_it_back() {
     let ray_here = RayCommand {
         ray: lab_dir().join("ray-in-laptop.sh"),
         auth_token_file: None,
+        processes: Default::default(),
     };
     let mut driver = Driver::start(&ray, markers.path());
     eprintln!("[{:>5.1?}] lab and driver up", t0.elapsed());

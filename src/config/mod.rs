@@ -75,11 +75,13 @@ mod battery;
 mod edit;
 mod legacy;
 mod paths;
+mod ray;
 mod timing;
 
 pub use battery::BatteryConfig;
 pub use edit::{read_if_changed, save_setting, FileReading, FileStamp, Setting};
 pub use paths::Paths;
+pub use ray::RayProcesses;
 pub use timing::Timing;
 
 // ---------------------------------------------------------------------------------------------
@@ -198,6 +200,9 @@ pub struct Config {
     /// What to do on battery (laptops, in mobile mode).
     #[serde(default)]
     pub battery: BatteryConfig,
+    /// How Ray's processes are started (priority, lean settings).
+    #[serde(default)]
+    pub ray: RayProcesses,
 }
 
 /// Where a loaded configuration came from.
@@ -256,6 +261,7 @@ impl Config {
             only_when_idle_minutes: None,
             timing: Timing::default(),
             battery: BatteryConfig::default(),
+            ray: RayProcesses::default(),
         }
     }
 
@@ -264,6 +270,7 @@ impl Config {
         validate_cpus(self.cpus, machine_cpus)?;
         self.timing.validate()?;
         validate_only_when_idle(self.only_when_idle_minutes)?;
+        self.ray.validate()?;
         self.battery.validate(machine_cpus)
     }
 
@@ -452,6 +459,8 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
         "only_when_idle_minutes" => {
             format!("a whole number of minutes from 1 to {MAX_IDLE_MINUTES}")
         }
+        "nice" => "a whole number from 0 (normal priority) to 19 (the lowest)".to_string(),
+        "lean" => "true or false".to_string(),
         _ => return None,
     };
     Some(text)
@@ -771,6 +780,10 @@ mod tests {
             battery: BatteryConfig {
                 only_on_power: true,
                 ..BatteryConfig::default()
+            },
+            ray: RayProcesses {
+                nice: 0,
+                lean: false,
             },
         };
         config.save(&paths).unwrap();

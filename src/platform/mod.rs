@@ -14,6 +14,7 @@ pub mod login_item;
 pub mod logind;
 pub mod machine;
 pub mod power;
+pub mod priority;
 pub mod processes;
 pub mod sleep;
 pub mod thermal;

@@ -653,6 +653,7 @@ mod tests {
         let ray = RayCommand {
             ray: "/nonexistent/ray".into(),
             auth_token_file: None,
+            processes: Default::default(),
         };
         let result = request_drain(&ray, &head(), "xyz", "m", Duration::from_secs(1)).await;
         assert_eq!(

@@ -929,6 +929,7 @@ fn settings_read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
             "only_when_idle_minutes",
             old.only_when_idle_minutes != new.only_when_idle_minutes,
         ),
+        ("[ray]", old.ray != new.ray),
     ]
     .into_iter()
     .filter_map(|(key, changed)| changed.then_some(key))

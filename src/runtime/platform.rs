@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::config::{Config, NodeIp, Paths};
+use crate::config::{Config, NodeIp, Paths, RayProcesses};
 use crate::model::{
     AwakeHold, HeadAddress, IdleReading, InstallStep, ProcessUsage, SleepGate, SystemEvent,
     TailnetFinds, TailscaleProblem, ThermalState, WorkerFailure,
@@ -170,6 +170,8 @@ pub struct SystemPlatform {
     paths: Paths,
     ray_path: Option<PathBuf>,
     auth_token_file: Option<PathBuf>,
+    /// `[ray]`: how Ray's processes are started.
+    processes: RayProcesses,
     node_ip: NodeIp,
     tailscale: TailscaleCli,
     ray_log: Arc<Mutex<RotatingLog>>,
@@ -191,6 +193,7 @@ impl SystemPlatform {
             paths,
             ray_path: config.ray_path.clone(),
             auth_token_file: config.auth_token_file.clone(),
+            processes: config.ray,
             node_ip: config.node_ip,
             tailscale,
             ray_log,
@@ -214,6 +217,7 @@ impl SystemPlatform {
         RayCommand {
             ray: ray_executable(self.ray_path.as_ref(), &self.paths),
             auth_token_file: self.auth_token_file.clone(),
+            processes: self.processes,
         }
     }
 

@@ -39,6 +39,8 @@ use tokio::process::Command;
 use crate::platform::command::CountedSpawn;
 use tokio::sync::mpsc;
 
+use crate::config::RayProcesses;
+use crate::platform::priority;
 use crate::platform::processes::descendants;
 use crate::platform::ProcessTable;
 use crate::ray_output;
@@ -66,6 +68,8 @@ pub struct RayCommand {
     pub ray: PathBuf,
     /// File holding the cluster's auth token, when the cluster uses token auth.
     pub auth_token_file: Option<PathBuf>,
+    /// How `ray start` runs: its niceness and whether it is lean (`[ray]` in config.toml).
+    pub processes: RayProcesses,
 }
 
 impl RayCommand {
@@ -89,6 +93,14 @@ impl RayCommand {
                 .env("RAY_AUTH_MODE", "token")
                 .env("RAY_AUTH_TOKEN_PATH", token);
         }
+        command
+    }
+
+    /// `ray start` for `spec`, announcing `node_ip`, leading a new process group at the
+    /// configured niceness (which everything it starts inherits).
+    pub fn start(&self, spec: &WorkerSpec, node_ip: IpAddr) -> Command {
+        let mut command = self.command(ray_start_args(spec, node_ip));
+        priority::new_group_at_nice(&mut command, self.processes.nice);
         command
     }
 }
@@ -224,11 +236,8 @@ pub fn spawn(
     reports: mpsc::UnboundedSender<WorkerReport>,
 ) -> Result<WorkerProcess, SpawnFailure> {
     let mark = new_mark();
-    let mut command = ray.command(ray_start_args(spec, node_ip));
-    command
-        .env(RUN_MARK, &mark)
-        .process_group(0)
-        .kill_on_drop(false);
+    let mut command = ray.start(spec, node_ip);
+    command.env(RUN_MARK, &mark).kill_on_drop(false);
     #[cfg(target_os = "linux")]
     set_parent_death_signal(&mut command);
     let mut child = command.spawn_counted().map_err(|e| {

@@ -279,6 +279,16 @@ pub struct CourtesyPolicy {
     pub only_when_idle: Option<Duration>,
 }
 
+/// The niceness `ray start` and everything under it run at unless config.toml says otherwise
+/// (`[ray] nice`). 10, not 19: the raylet must still answer the head's health checks under a
+/// busy foreground (at 10 it keeps ≈ 10 % of a contended CPU, at 19 ≈ 1.5 %), and Ray's task
+/// workers add its own `worker_niceness` (15) on top, which reaches 19 anyway.
+pub const DEFAULT_RAY_NICE: u8 = 10;
+
+/// Whether Ray is started with the settings that cut its idle cost (`[ray] lean`) unless
+/// config.toml says otherwise.
+pub const DEFAULT_LEAN_RAY: bool = true;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,85 @@
+//! `[ray]` in config.toml: how the Ray processes this machine runs are started — at which
+//! priority, and with or without the settings that cut their idle cost. The defaults are the
+//! supervisor's; this module only reads and checks them.
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+use crate::supervisor::settings::{DEFAULT_LEAN_RAY, DEFAULT_RAY_NICE};
+
+/// The `[ray]` table. Every field may be left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RayProcesses {
+    /// The niceness `ray start` and every process under it run at (0: left alone, 1 to 19).
+    pub nice: u8,
+    /// Start Ray with the settings that cut its idle CPU cost (see `RayCommand`).
+    pub lean: bool,
+}
+
+impl Default for RayProcesses {
+    fn default() -> Self {
+        RayProcesses {
+            nice: DEFAULT_RAY_NICE,
+            lean: DEFAULT_LEAN_RAY,
+        }
+    }
+}
+
+impl RayProcesses {
+    /// `nice` must be 0 to 19: a negative niceness needs root, and 19 is the lowest.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.nice > 19 {
+            return Err(ConfigError::Invalid {
+                key: "ray.nice".to_string(),
+                message: format!(
+                    "{} is out of range: choose 0 (normal priority) to 19 (the lowest)",
+                    self.nice
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse_toml(text, 4)
+    }
+
+    #[test]
+    fn defaults_apply_when_the_table_or_a_key_is_missing() {
+        let config = parse("cpus = 2\n").expect("valid");
+        assert_eq!(config.ray, RayProcesses::default());
+        assert_eq!(config.ray.nice, 10);
+        assert!(config.ray.lean);
+        let config = parse("cpus = 2\n[ray]\nlean = false\n").expect("valid");
+        assert_eq!(config.ray.nice, 10);
+        assert!(!config.ray.lean);
+    }
+
+    #[test]
+    fn nice_is_zero_to_nineteen_and_unknown_keys_are_refused() {
+        assert_eq!(parse("[ray]\nnice = 0\n").expect("off").ray.nice, 0);
+        assert_eq!(parse("[ray]\nnice = 19\n").expect("lowest").ray.nice, 19);
+        let e = parse("[ray]\nnice = 20\n")
+            .expect_err("too high")
+            .to_string();
+        assert!(
+            e.contains("ray.nice") && e.contains("0 (normal priority) to 19"),
+            "{e}"
+        );
+        let e = parse("[ray]\nnice = -5\n")
+            .expect_err("negative")
+            .to_string();
+        assert!(e.contains("nice"), "{e}");
+        let e = parse("[ray]\nniceness = 5\n")
+            .expect_err("unknown")
+            .to_string();
+        assert!(e.contains("niceness"), "{e}");
+    }
+}
