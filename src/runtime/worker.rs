@@ -97,13 +97,34 @@ impl RayCommand {
     }
 
     /// `ray start` for `spec`, announcing `node_ip`, leading a new process group at the
-    /// configured niceness (which everything it starts inherits).
+    /// configured niceness (which everything it starts inherits), with [`LEAN_RAY_ENV`] when
+    /// lean.
     pub fn start(&self, spec: &WorkerSpec, node_ip: IpAddr) -> Command {
         let mut command = self.command(ray_start_args(spec, node_ip));
+        if self.processes.lean {
+            command.envs(LEAN_RAY_ENV.iter().copied());
+        }
         priority::new_group_at_nice(&mut command, self.processes.nice);
         command
     }
 }
+
+/// Ray's own settings that make an idle worker node cheaper with nothing a user of the cluster
+/// notices: tasks run, their output reaches the driver, the head lists the node ALIVE with its
+/// resources (`bench/idle-ray` measures the cost and checks those three; figures in
+/// bench/README.md). Environment variables of `ray start`, inherited by what it starts.
+/// `[ray] lean = false` leaves Ray's defaults.
+pub const LEAN_RAY_ENV: &[(&str, &str)] = &[
+    // The log monitor (`python -u log_monitor.py`, which ships task output to drivers) wakes
+    // every 0.1 s and, below this many files, globs the log folder on every wake-up. At 0
+    // it globs once per LOG_NAME_UPDATE_INTERVAL_S instead: a new task worker's file is
+    // found up to 2 s later and read from its start, so no line is lost, only delayed.
+    ("RAY_LOG_MONITOR_MANY_FILES_THRESHOLD", "0"),
+    ("LOG_NAME_UPDATE_INTERVAL_S", "2"),
+    // Measured and left out (bench/README.md): `RAY_memory_monitor_refresh_ms=1000` cuts the
+    // raylet by a third, but slows Ray's out-of-memory guard of this laptop fourfold; the
+    // agents' pipe-based parent check and slower reporting saved nothing measurable.
+];
 
 /// What the worker process reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -617,6 +638,62 @@ mod tests {
     use super::*;
     use crate::platform::fake::{FakeProcess, FakeProcesses, FakeSignal};
     use crate::platform::SystemProcesses;
+
+    fn start_env(lean: bool) -> Vec<(String, Option<String>)> {
+        let ray = RayCommand {
+            ray: "/opt/ray/bin/ray".into(),
+            auth_token_file: None,
+            processes: RayProcesses { nice: 10, lean },
+        };
+        let spec = WorkerSpec {
+            head: "100.64.0.1:6379".parse().expect("head"),
+            cpus: 3,
+        };
+        let command = ray.start(&spec, "100.64.0.2".parse().expect("ip"));
+        let args: Vec<_> = command.as_std().get_args().collect();
+        assert_eq!(
+            args,
+            [
+                "start",
+                "--block",
+                "--address=100.64.0.1:6379",
+                "--num-cpus=3",
+                "--node-ip-address=100.64.0.2",
+                "--disable-usage-stats"
+            ]
+        );
+        command
+            .as_std()
+            .get_envs()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.map(|v| v.to_string_lossy().into_owned()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_lean_start_carries_the_lean_settings_and_a_plain_one_none() {
+        let lean = start_env(true);
+        for (key, value) in LEAN_RAY_ENV {
+            assert!(
+                lean.contains(&(key.to_string(), Some(value.to_string()))),
+                "{key} missing: {lean:?}"
+            );
+        }
+        let plain = start_env(false);
+        for (key, _) in LEAN_RAY_ENV {
+            assert!(!plain.iter().any(|(k, _)| k == key), "{key}: {plain:?}");
+        }
+        for env in [lean, plain] {
+            assert!(env.contains(&(
+                "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER".to_string(),
+                Some("1".to_string())
+            )));
+        }
+    }
 
     const BOOT: &str = "6f1c0b52-3a41-4e7e-9d1a-0f4f2d8b9c11";
     const MARK: &str = "00112233445566778899aabbccddeeff";
