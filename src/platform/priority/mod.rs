@@ -42,10 +42,3 @@ pub fn new_group_at_nice(command: &mut Command, nice: u8) {
     }
     os::new_group_at_nice(command, i32::from(nice.min(19)));
 }
-
-/// The niceness of the calling process (for its log and tests).
-pub fn own_nice() -> i32 {
-    // SAFETY: getpriority only reads. -1 is also a valid niceness, so errno is not checked:
-    // a failure reads as -1, which only a log line would show.
-    unsafe { libc::getpriority(libc::PRIO_PROCESS as _, 0) }
-}
