@@ -1875,19 +1875,7 @@ mod tests {
             };
             all.push(pairs(&|l| log_note_in(l, &note)));
         }
-        for phase in [
-            Phase::Checking,
-            Phase::Starting,
-            Phase::Connected,
-            Phase::Disconnecting,
-            Phase::Disconnected,
-            Phase::Reconnecting,
-            Phase::Stopping,
-            Phase::Paused,
-            Phase::ShuttingDown,
-            Phase::Draining,
-            Phase::Error,
-        ] {
+        for phase in Phase::ALL {
             let mut s = status(phase);
             if phase == Phase::Error {
                 // An error always has its fault.

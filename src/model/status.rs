@@ -139,6 +139,23 @@ pub enum Phase {
     Draining,
 }
 
+impl Phase {
+    /// Every phase, for checks that each one is worded and shown.
+    pub const ALL: [Phase; 11] = [
+        Phase::Checking,
+        Phase::Starting,
+        Phase::Connected,
+        Phase::Disconnecting,
+        Phase::Disconnected,
+        Phase::Reconnecting,
+        Phase::Stopping,
+        Phase::Paused,
+        Phase::Error,
+        Phase::ShuttingDown,
+        Phase::Draining,
+    ];
+}
+
 /// A snapshot for the tray, the CLI and the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {

@@ -86,21 +86,40 @@ mod imp {
         fn mach_continuous_time() -> u64;
     }
 
-    pub fn asleep_total() -> Option<Duration> {
-        let mut timebase = MachTimebaseInfo { numer: 0, denom: 0 };
-        // SAFETY: `timebase` is a valid, writable struct for the duration of the call.
-        if unsafe { mach_timebase_info(&mut timebase) } != 0 || timebase.denom == 0 {
-            return None;
+    /// Mach time units as durations: nanoseconds on Intel, not on Apple silicon (where a tick
+    /// is 125/3 ns). Used by the clocks here and by the CPU times of `proc_pid_rusage`.
+    pub struct MachTimebase(MachTimebaseInfo);
+
+    impl MachTimebase {
+        /// The kernel's timebase, or `None` if it cannot be read.
+        pub fn read() -> Option<MachTimebase> {
+            let mut timebase = MachTimebaseInfo { numer: 0, denom: 0 };
+            // SAFETY: `timebase` is a valid, writable struct for the duration of the call.
+            if unsafe { mach_timebase_info(&mut timebase) } != 0 || timebase.denom == 0 {
+                return None;
+            }
+            Some(MachTimebase(timebase))
         }
+
+        /// `ticks` Mach time units as a duration (saturating).
+        pub fn duration(&self, ticks: u64) -> Duration {
+            let nanos = u128::from(ticks) * u128::from(self.0.numer) / u128::from(self.0.denom);
+            Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+        }
+    }
+
+    pub fn asleep_total() -> Option<Duration> {
+        let timebase = MachTimebase::read()?;
         // SAFETY: both are plain reads of the kernel's clocks, with no arguments. Read back to
         // back, as on Linux.
         let continuous = unsafe { mach_continuous_time() };
         let absolute = unsafe { mach_absolute_time() };
-        let ticks = u128::from(continuous.saturating_sub(absolute));
-        let nanos = ticks * u128::from(timebase.numer) / u128::from(timebase.denom);
-        Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
+        Some(timebase.duration(continuous.saturating_sub(absolute)))
     }
 }
+
+#[cfg(target_os = "macos")]
+pub use imp::MachTimebase;
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 mod imp {

@@ -74,26 +74,40 @@ pub(crate) fn is_no_logind(error: &zbus::Error) -> bool {
     }
 }
 
-/// Takes a delay inhibitor for sleep: held until the returned descriptor is dropped.
-async fn inhibit(conn: &Connection) -> zbus::Result<OwnedFd> {
+/// `Manager.Inhibit(what, who, why, mode)`: an inhibitor held until the returned descriptor is
+/// dropped.
+pub(crate) async fn take_inhibitor(
+    conn: &Connection,
+    what: &str,
+    who: &str,
+    why: &str,
+    mode: &str,
+) -> zbus::Result<OwnedFd> {
     let reply = conn
         .call_method(
             Some(LOGIND),
             MANAGER_PATH,
             Some(MANAGER),
             "Inhibit",
-            &(
-                "sleep",
-                "BitTrader Worker",
-                "Stopping the Ray worker cleanly",
-                "delay",
-            ),
+            &(what, who, why, mode),
         )
         .await?;
     // A close-on-exec duplicate: the worker started next must not inherit (and hold) it. The
     // descriptor received with the reply closes with `reply`, here.
     let fd: OwnedFd = reply.body().deserialize()?;
     Ok(fd)
+}
+
+/// Takes a delay inhibitor for sleep: held until the returned descriptor is dropped.
+async fn inhibit(conn: &Connection) -> zbus::Result<OwnedFd> {
+    take_inhibitor(
+        conn,
+        "sleep",
+        "BitTrader Worker",
+        "Stopping the Ray worker cleanly",
+        "delay",
+    )
+    .await
 }
 
 /// Whether an error from `Inhibit` means that nobody is logind on this bus.

@@ -518,19 +518,7 @@ mod tests {
 
     #[test]
     fn every_state_has_a_state_line_and_the_fixed_items() {
-        let phases = [
-            Phase::Checking,
-            Phase::Starting,
-            Phase::Connected,
-            Phase::Disconnecting,
-            Phase::Disconnected,
-            Phase::Reconnecting,
-            Phase::Stopping,
-            Phase::Paused,
-            Phase::Error,
-            Phase::ShuttingDown,
-        ];
-        for phase in phases {
+        for phase in Phase::ALL {
             for lang in [Lang::En, Lang::Es] {
                 let menu = model(&status(phase), &Extras::default(), 4, lang);
                 let state = text_of(&menu, ids::STATE).unwrap_or_default();

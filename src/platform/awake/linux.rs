@@ -5,7 +5,7 @@ use zbus::{Connection, OwnedFd};
 
 use super::{WHO, WHY};
 use crate::model::AwakeHold;
-use crate::platform::logind::{connect, is_no_logind, LOGIND, MANAGER, MANAGER_PATH};
+use crate::platform::logind::{connect, is_no_logind, take_inhibitor};
 
 /// See [`super::follow`].
 pub fn follow(mut hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>) {
@@ -71,18 +71,7 @@ fn report_of(error: &zbus::Error) -> AwakeHold {
 
 /// `Inhibit("idle", who, why, "block")`: held until the returned descriptor is dropped.
 async fn inhibit_idle(conn: &Connection) -> zbus::Result<OwnedFd> {
-    let reply = conn
-        .call_method(
-            Some(LOGIND),
-            MANAGER_PATH,
-            Some(MANAGER),
-            "Inhibit",
-            &("idle", WHO, WHY, "block"),
-        )
-        .await?;
-    // A close-on-exec duplicate, so that the worker started next does not inherit the hold.
-    let fd: OwnedFd = reply.body().deserialize()?;
-    Ok(fd)
+    take_inhibitor(conn, "idle", WHO, WHY, "block").await
 }
 
 #[cfg(test)]

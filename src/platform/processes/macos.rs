@@ -56,18 +56,6 @@ pub fn boot_id() -> Option<String> {
 /// `PROC_PPID_ONLY` (<sys/proc_info.h>): list the children of one process.
 const PROC_PPID_ONLY: u32 = 6;
 
-/// `struct mach_timebase_info` (<mach/mach_time.h>): ticks × numer / denom = nanoseconds.
-#[repr(C)]
-struct MachTimebaseInfo {
-    numer: u32,
-    denom: u32,
-}
-
-extern "C" {
-    // Declared here rather than taken from `libc`, which deprecates its Mach bindings.
-    fn mach_timebase_info(info: *mut MachTimebaseInfo) -> i32;
-}
-
 /// The children of `pid`.
 fn children_of(pid: u32) -> Vec<u32> {
     let mut buffer = vec![0 as libc::c_int; 1024];
@@ -90,16 +78,9 @@ fn children_of(pid: u32) -> Vec<u32> {
 /// The CPU counters of `root` and the processes below it: the tree is walked from `root`
 /// through `proc_listpids(PROC_PPID_ONLY)`, so only its own processes are read.
 pub fn cpu_table(root: u32) -> Option<Vec<crate::model::ProcessUsage>> {
-    let mut timebase = MachTimebaseInfo { numer: 0, denom: 0 };
-    // SAFETY: `timebase` is a valid, writable struct for the duration of the call.
-    if unsafe { mach_timebase_info(&mut timebase) } != 0 || timebase.denom == 0 {
-        return None;
-    }
     // rusage times are Mach absolute time units (nanoseconds on Intel, not on Apple silicon).
-    let time = |ticks: u64| {
-        let nanos = u128::from(ticks) * u128::from(timebase.numer) / u128::from(timebase.denom);
-        std::time::Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-    };
+    let timebase = crate::platform::clock::MachTimebase::read()?;
+    let time = |ticks: u64| timebase.duration(ticks);
     let mut table = Vec::new();
     let mut stack = vec![root];
     while let Some(pid) = stack.pop() {
