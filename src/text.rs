@@ -1246,9 +1246,9 @@ pub fn stopped_reply(lang: Lang) -> &'static str {
     }
 }
 
-/// A reply's note ([`ReplyNote`](crate::runtime::control::ReplyNote)) in `lang`.
-pub fn reply_note(lang: Lang, note: &crate::runtime::control::ReplyNote) -> String {
-    use crate::runtime::control::ReplyNote;
+/// A reply's note ([`ReplyNote`](crate::model::ReplyNote)) in `lang`.
+pub fn reply_note(lang: Lang, note: &crate::model::ReplyNote) -> String {
+    use crate::model::ReplyNote;
     match note {
         ReplyNote::Stopped => stopped_reply(lang).to_string(),
         ReplyNote::NotSaved { key, why } => setting_not_saved(lang, key, why),

@@ -23,7 +23,7 @@ pub struct TailnetFinds {
     #[serde(default)]
     pub asked: usize,
     /// How many machines were worth asking: more than `asked` when the search was cut at
-    /// [`FIND_HEADS_MAX_PEERS`](crate::supervisor::settings::FIND_HEADS_MAX_PEERS).
+    /// `FIND_HEADS_MAX_PEERS` (`supervisor::settings`).
     #[serde(default)]
     pub machines: usize,
 }

@@ -284,3 +284,19 @@ pub enum LogNote {
         why: String,
     },
 }
+
+/// What a control-socket reply says besides the state, as facts (the CLI words them in its own
+/// language).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReplyNote {
+    /// The instance stopped (the answer to `quit`).
+    Stopped,
+    /// The request took effect but its setting `key` could not be written to config.toml.
+    NotSaved {
+        /// The config.toml key.
+        key: String,
+        /// The OS's reason.
+        why: String,
+    },
+}

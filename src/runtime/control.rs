@@ -128,24 +128,9 @@ pub struct Reply {
     /// What was done, for the CLI to word in its own language (absent from an older daemon's
     /// answer and from errors, which `message` says).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<ReplyNote>,
+    pub note: Option<crate::model::ReplyNote>,
     /// The state after the request.
     pub report: Option<StatusReport>,
-}
-
-/// What a reply says besides the state, as facts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ReplyNote {
-    /// The instance stopped (the answer to `quit`).
-    Stopped,
-    /// The request took effect but its setting `key` could not be written to config.toml.
-    NotSaved {
-        /// The config.toml key.
-        key: String,
-        /// The OS's reason.
-        why: String,
-    },
 }
 
 /// A request waiting for the driver's answer.

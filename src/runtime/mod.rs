@@ -28,6 +28,7 @@ use tokio::time::Instant;
 
 use crate::config::{Config, FileReading, Paths, Setting};
 use crate::history::History;
+use crate::model::ReplyNote;
 use crate::model::{
     AwakeHold, HeadAddress, IdleReading, Notice, PowerSnapshot, SleepGate, Status, SystemEvent,
     ThermalState,
@@ -37,7 +38,7 @@ use crate::supervisor::{
     WorkerSpec,
 };
 use crate::text::{config_edit_line, ConfigEdit, Lang};
-use control::{Pending, Reply, ReplyNote, Request, StatusReport};
+use control::{Pending, Reply, Request, StatusReport};
 use log::RotatingLog;
 pub use platform::{Platform, SystemPlatform, WorkerHandle};
 use worker::WorkerReport;
