@@ -225,6 +225,50 @@ async fn a_lost_head_stops_the_worker_after_the_grace_and_its_return_rejoins() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_held_connection_spares_the_probes_and_still_sees_a_cut_within_5_s() {
+    let mut h = Harness::start(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    tokio::time::sleep(secs(5)).await;
+    let before = h.world.record().probes.len();
+    tokio::time::sleep(secs(600)).await;
+    let probes = h.world.record().probes.len() - before;
+    // One a minute while the OS watches the held connection, not one every 2 s (300).
+    assert!(probes <= 11, "{probes} probes in 10 minutes connected");
+    h.world.set_head_up(false);
+    let cut = Instant::now();
+    h.wait_phase(Phase::Disconnecting, secs(5)).await;
+    assert!(
+        cut.elapsed() <= secs(5),
+        "seen {:?} after the cut",
+        cut.elapsed()
+    );
+    h.world.set_head_up(true);
+    h.wait_phase(Phase::Connected, secs(5)).await;
+    assert_eq!(h.world.record().starts.len(), 1, "a blip is ridden through");
+    // Held again: the probes are spared again.
+    tokio::time::sleep(secs(5)).await;
+    let before = h.world.record().probes.len();
+    tokio::time::sleep(secs(300)).await;
+    assert!(h.world.record().probes.len() - before <= 6);
+
+    // Where no connection can be held, the probe does the watching, as before.
+    h.world.set_holds_connections(false);
+    h.world.set_head_up(false);
+    h.wait_phase(Phase::Disconnecting, secs(5)).await;
+    h.world.set_head_up(true);
+    h.wait_phase(Phase::Connected, secs(5)).await;
+    tokio::time::sleep(secs(5)).await;
+    let before = h.world.record().probes.len();
+    tokio::time::sleep(secs(60)).await;
+    assert!(h.world.record().probes.len() - before >= 29);
+    h.world.set_head_up(false);
+    let cut = Instant::now();
+    h.wait_phase(Phase::Disconnecting, secs(5)).await;
+    assert!(cut.elapsed() <= secs(3));
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_worker_that_ignores_sigterm_is_stopped_by_the_kill_after_the_grace() {
     let mut h = Harness::start(WorkerScript {
         ignores_sigterm: true,

@@ -9,7 +9,7 @@ use bittrader_worker::model::{
     Fault, Notice, Phase, TailscaleCheck, TailscaleProblem, Unreachable, WorkerFailure,
 };
 use bittrader_worker::supervisor::{
-    Action, Event, HeadProbe, Settings, Supervisor, UserCommand, WorkerExit,
+    Action, Event, HeadConnection, HeadProbe, Settings, Supervisor, UserCommand, WorkerExit,
 };
 use common::sim::{head, Sim};
 
@@ -759,25 +759,26 @@ fn a_head_whose_ray_port_closed_and_opened_again_gets_a_fresh_worker() {
 fn a_head_that_closes_the_held_connection_gets_a_fresh_worker_even_between_probes() {
     let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
-    let watch = sim
-        .records
-        .iter()
-        .filter_map(|r| match r.action {
-            Action::WatchHead { watch, .. } => Some(watch),
-            _ => None,
-        })
-        .next_back()
+    let watch = *sim
+        .watches()
+        .last()
         .expect("the joined worker's head is watched");
     // Ray on the head restarted faster than a probe could see its port closed.
     let closed = sim.elapsed();
-    sim.event(Event::HeadConnectionClosed { watch });
+    sim.event(Event::HeadConnection {
+        watch,
+        state: HeadConnection::Closed,
+    });
     sim.run_for(secs(10));
     let starts = sim.starts();
     assert_eq!(starts.len(), 2, "{starts:?}");
     assert!(starts[1].0 - closed <= secs(5));
     assert_eq!(sim.phase(), Phase::Connected);
     // A late report of that watch changes nothing now.
-    sim.event(Event::HeadConnectionClosed { watch });
+    sim.event(Event::HeadConnection {
+        watch,
+        state: HeadConnection::Closed,
+    });
     sim.run_for(secs(10));
     assert_eq!(sim.starts().len(), 2);
 }
@@ -1036,4 +1037,98 @@ fn next_decision(sup: &mut Supervisor) -> Option<Action> {
             Action::RecordActivity(_) | Action::RecordUsage { .. } | Action::SaveHistory
         )
     })
+}
+
+/// Reports `state` of the held connection number `watch`.
+fn held_connection(sim: &mut Sim, watch: u64, state: HeadConnection) {
+    sim.event(Event::HeadConnection { watch, state });
+}
+
+#[test]
+fn a_held_connection_stands_in_for_the_probe_and_its_loss_is_seen_at_once() {
+    use bittrader_worker::supervisor::settings::{
+        HELD_CONNECTION_LOST_AFTER, PROBE_EVERY_WHILE_HELD,
+    };
+    let settings = Settings::default();
+    let grace = settings.grace;
+    let mut sim = Sim::new(settings);
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert!(sim.records.iter().any(|r| matches!(
+        r.action,
+        Action::WatchHead { lost_after, .. } if lost_after == HELD_CONNECTION_LOST_AFTER
+    )));
+    let watch = *sim
+        .watches()
+        .last()
+        .expect("the joined worker's head is watched");
+    held_connection(&mut sim, watch, HeadConnection::Held);
+    let held_at = sim.elapsed();
+    sim.run_for(secs(600));
+    let probes = sim.probes().iter().filter(|at| **at > held_at).count() as u64;
+    // One more at the old cadence, then one a minute: not 300.
+    assert!(
+        probes <= 600 / PROBE_EVERY_WHILE_HELD.as_secs() + 1,
+        "{probes} probes in 10 minutes while held"
+    );
+
+    // The path goes silent: the OS's keepalive says so, long before the next probe would.
+    sim.head_up = false;
+    held_connection(&mut sim, watch, HeadConnection::Lost);
+    assert_eq!(sim.phase(), Phase::Disconnecting, "seen at once");
+    let lost_at = sim.elapsed();
+    sim.run_for(secs(5));
+    let probes = sim.probes().iter().filter(|at| **at >= lost_at).count();
+    assert!(probes >= 4, "probed every second while down: {probes}");
+    // Back within the grace: the worker rode it out, and a new connection is held.
+    sim.head_up = true;
+    sim.run_for(secs(3));
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert_eq!(sim.starts().len(), 1, "a blip is ridden through");
+    assert_eq!(sim.watches().last(), Some(&(watch + 1)), "held again");
+    // A late word of the old connection changes nothing.
+    held_connection(&mut sim, watch, HeadConnection::Lost);
+    assert_eq!(sim.phase(), Phase::Connected);
+
+    // Lost for good: the worker is stopped after the grace, as with probes.
+    held_connection(&mut sim, watch + 1, HeadConnection::Held);
+    sim.run_for(secs(30));
+    sim.head_up = false;
+    held_connection(&mut sim, watch + 1, HeadConnection::Lost);
+    let lost_at = sim.elapsed();
+    sim.run_for(grace + secs(5));
+    let stops = sim.stops();
+    assert_eq!(stops.len(), 1, "{stops:?}");
+    assert!(stops[0] >= lost_at + grace && stops[0] <= lost_at + grace + secs(1));
+    assert!(sim
+        .notices()
+        .iter()
+        .any(|n| matches!(n, Action::Notify(Notice::HeadLost { .. }))));
+}
+
+#[test]
+fn a_connection_that_cannot_be_held_leaves_the_probing_as_it_was() {
+    let mut sim = Sim::new(Settings::default());
+    sim.run_for(secs(10));
+    let watch = *sim
+        .watches()
+        .last()
+        .expect("the joined worker's head is watched");
+    held_connection(&mut sim, watch, HeadConnection::NotHeld);
+    let at = sim.elapsed();
+    sim.run_for(secs(60));
+    let probes = sim.probes().iter().filter(|t| **t > at).count();
+    assert!(probes >= 29, "every 2 s: {probes}");
+    assert_eq!(
+        sim.watches().len(),
+        1,
+        "not asked again while the head stays"
+    );
+    // After the head was away and back, a connection is tried again.
+    sim.head_up = false;
+    sim.run_for(secs(4));
+    sim.head_up = true;
+    sim.run_for(secs(4));
+    assert_eq!(sim.watches().len(), 2);
+    assert_eq!(sim.starts().len(), 1);
 }

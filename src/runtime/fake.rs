@@ -19,7 +19,7 @@ use crate::model::{
 };
 use crate::platform::fake::FakePower;
 use crate::ray_output;
-use crate::supervisor::{HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
+use crate::supervisor::{HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
 
 /// How a fake worker behaves, from its start.
 #[derive(Debug, Clone)]
@@ -71,6 +71,8 @@ pub struct FakeRecord {
     pub usage_samples: Vec<tokio::time::Instant>,
     /// Every change of the idle-sleep hold (`keep_awake`), with its tokio time.
     pub awake: Vec<(tokio::time::Instant, bool)>,
+    /// When the head was probed (tokio time).
+    pub probes: Vec<tokio::time::Instant>,
 }
 
 #[derive(Debug)]
@@ -98,6 +100,8 @@ struct World {
     watching_user_idle: bool,
     /// The OS refuses the idle-sleep hold.
     refuse_awake: bool,
+    /// A connection to the head can be held (and watched) while it answers.
+    holds_connections: bool,
 }
 
 /// The fake [`Platform`]. Clones share one world.
@@ -140,6 +144,7 @@ impl FakePlatform {
                 user_idle: Some(Duration::ZERO),
                 watching_user_idle: false,
                 refuse_awake: false,
+                holds_connections: true,
             })),
             machine: Arc::new(FakePower::desktop()),
         }
@@ -155,7 +160,14 @@ impl FakePlatform {
         lock(&self.world).searches
     }
 
-    /// Whether the head answers probes from now on.
+    /// Whether a connection to the head can be held from now on (at first: yes, while the
+    /// head answers); without one the head is probed at the usual cadence.
+    pub fn set_holds_connections(&self, holds: bool) {
+        lock(&self.world).holds_connections = holds;
+    }
+
+    /// Whether the head answers probes from now on (a held connection to it is then lost
+    /// after its `lost_after`, as the OS's keepalive finds).
     pub fn set_head_up(&self, up: bool) {
         lock(&self.world).head_up = up;
     }
@@ -308,7 +320,8 @@ impl Platform for FakePlatform {
         _timeout: Duration,
         _tailscale_max_age: Duration,
     ) -> impl Future<Output = HeadProbe> + Send + 'static {
-        let world = lock(&self.world);
+        let mut world = lock(&self.world);
+        world.record.probes.push(tokio::time::Instant::now());
         let probe = HeadProbe {
             head: head.clone(),
             unreachable: (!world.head_up).then_some(Unreachable::TimedOut),
@@ -317,6 +330,33 @@ impl Platform for FakePlatform {
         async move {
             tokio::time::sleep(Duration::from_millis(5)).await;
             probe
+        }
+    }
+
+    fn watch_head(
+        &self,
+        _head: &HeadAddress,
+        lost_after: Duration,
+        states: mpsc::UnboundedSender<HeadConnection>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let world = self.world.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let holds = {
+                let world = lock(&world);
+                world.head_up && world.holds_connections
+            };
+            if !holds {
+                let _ = states.send(HeadConnection::NotHeld);
+                return;
+            }
+            let _ = states.send(HeadConnection::Held);
+            while lock(&world).head_up {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            // The keepalive's probes go unanswered for `lost_after`.
+            tokio::time::sleep(lost_after).await;
+            let _ = states.send(HeadConnection::Lost);
         }
     }
 

@@ -390,13 +390,24 @@ impl<P: Platform> Driver<P> {
                         .probe(&head, self.probe_timeout, tailscale_max_age);
                     self.spawn_event(async move { Event::HeadProbe(probe.await) });
                 }
-                Action::WatchHead { head, watch } => {
-                    let closed = self.platform.watch_head(&head);
+                Action::WatchHead {
+                    head,
+                    watch,
+                    lost_after,
+                } => {
+                    let (states_tx, mut states) = mpsc::unbounded_channel();
+                    let held = self.platform.watch_head(&head, lost_after, states_tx);
                     let messages = self.messages.clone();
                     let task = tokio::spawn(async move {
-                        closed.await;
-                        let _ =
-                            messages.send(Message::Event(Event::HeadConnectionClosed { watch }));
+                        let forward = async {
+                            while let Some(state) = states.recv().await {
+                                let event = Event::HeadConnection { watch, state };
+                                if messages.send(Message::Event(event)).is_err() {
+                                    return;
+                                }
+                            }
+                        };
+                        tokio::join!(held, forward);
                     });
                     if let Some(previous) = self.head_watch.replace(task) {
                         previous.abort();

@@ -25,7 +25,7 @@ use crate::platform::tool_search::{self, ToolSearch};
 use crate::platform::{PowerSource, SystemPower, SystemProcesses};
 use crate::ray_output;
 use crate::setup::SetupProgress;
-use crate::supervisor::{HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
+use crate::supervisor::{HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
 
 use super::control::RayInUse;
 use super::drain;
@@ -81,11 +81,19 @@ pub trait Platform: Send + Sync + 'static {
         reports: mpsc::UnboundedSender<WorkerReport>,
     ) -> Result<Self::Worker, SpawnFailure>;
 
-    /// Resolves once the head closes a connection held open to its Ray port (Ray there stopped
-    /// or restarted); never, when no connection could be made or nothing closes it.
-    fn watch_head(&self, head: &HeadAddress) -> impl Future<Output = ()> + Send + 'static {
-        let _ = head;
-        std::future::pending()
+    /// Holds a connection open to the head's Ray port, with the OS watching the path (reported
+    /// lost after `lost_after` without an answer), and sends what becomes of it on `states`:
+    /// [`HeadConnection::Held`] once it is, then how it ended. Platforms that cannot hold one
+    /// say [`HeadConnection::NotHeld`] (the head is then probed as often as ever).
+    fn watch_head(
+        &self,
+        head: &HeadAddress,
+        lost_after: Duration,
+        states: mpsc::UnboundedSender<HeadConnection>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let _ = (head, lost_after);
+        let _ = states.send(HeadConnection::NotHeld);
+        std::future::ready(())
     }
 
     /// The `ray` a worker would run now, and its version (`None`: none found).
@@ -302,12 +310,19 @@ impl Platform for SystemPlatform {
         async move { probe::find_heads(&tailscale, probe::find_heads_port()).await }
     }
 
-    fn watch_head(&self, head: &HeadAddress) -> impl Future<Output = ()> + Send + 'static {
+    fn watch_head(
+        &self,
+        head: &HeadAddress,
+        lost_after: Duration,
+        states: mpsc::UnboundedSender<HeadConnection>,
+    ) -> impl Future<Output = ()> + Send + 'static {
         let head = head.clone();
         async move {
-            if !probe::held_connection_closed(&head).await {
-                std::future::pending::<()>().await;
-            }
+            let end = probe::hold_connection(&head, lost_after, || {
+                let _ = states.send(HeadConnection::Held);
+            })
+            .await;
+            let _ = states.send(end);
         }
     }
 

@@ -28,6 +28,7 @@ use crate::model::{
     FoundHead, HeadAddress, TailnetFinds, TailscaleCheck, TailscaleProblem, Unreachable,
 };
 use crate::platform::command::output_within;
+use crate::supervisor::HeadConnection;
 use crate::tailscale::{self, TailscaleStatus};
 
 /// `tailscale status --json` can hang for a long time after a wake: never wait longer.
@@ -392,53 +393,68 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00
 const HOLD_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens a connection to the head's Ray port, keeps it open as an idle HTTP/2 client would
-/// (answering the server's SETTINGS and PINGs), and returns `true` once the head's side closes
-/// it: a GOAWAY, an end of stream or a reset, which is what a stopping Ray sends. A network cut
-/// closes nothing (the connection only goes silent), so it is never mistaken for one. `false`
-/// when no connection could be made, or when what answers never spoke HTTP/2 (not a Ray GCS:
-/// a service that drops every connection must not look like a Ray restart every second). It
-/// sends nothing but protocol acknowledgements.
-pub async fn held_connection_closed(head: &HeadAddress) -> bool {
+/// (answering the server's SETTINGS and PINGs), calls `on_held` once the head has spoken
+/// HTTP/2 on it, and returns how it ended:
+/// - [`HeadConnection::Closed`]: the head's side closed it (a GOAWAY, an end of stream or a
+///   reset), which is what a stopping Ray does;
+/// - [`HeadConnection::Lost`]: the path went silent. The kernel's keepalive (a probe packet
+///   each second the connection is idle, see [`watch_path`]) found no answer for `lost_after`,
+///   and ended the connection with a timeout (or an unreachable host);
+/// - [`HeadConnection::NotHeld`]: no connection could be made, the OS would not watch it, or
+///   what answered never spoke HTTP/2 (not a Ray GCS: a service that drops every connection
+///   must not look like a Ray restart).
+///
+/// It sends nothing but protocol acknowledgements, and wakes this process only for what the
+/// head sends (nothing, while Ray's GCS has no call on it) and for the end.
+pub async fn hold_connection(
+    head: &HeadAddress,
+    lost_after: Duration,
+    on_held: impl FnOnce(),
+) -> HeadConnection {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Ok(addr) = resolve(head).await else {
-        return false;
+        return HeadConnection::NotHeld;
     };
     let Ok(Ok(mut stream)) =
         tokio::time::timeout(HOLD_CONNECT_TIMEOUT, TcpStream::connect(addr)).await
     else {
-        return false;
+        return HeadConnection::NotHeld;
     };
-    if stream.write_all(H2_PREFACE).await.is_err() {
-        return false;
+    // Unwatched, a cut would go unseen: better not held at all (the head is then probed).
+    if watch_path(&stream, lost_after).is_err() || stream.write_all(H2_PREFACE).await.is_err() {
+        return HeadConnection::NotHeld;
     }
     // Only a server that answered with HTTP/2's SETTINGS is a gRPC server whose close means
     // something.
-    let mut spoke_h2 = false;
+    let mut on_held = Some(on_held);
     loop {
+        let held = on_held.is_none();
         let mut header = [0u8; 9];
-        if stream.read_exact(&mut header).await.is_err() {
-            return spoke_h2;
+        if let Err(e) = stream.read_exact(&mut header).await {
+            return ended(held, &e);
         }
         let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
         let (kind, flags) = (header[3], header[4]);
         // Frames are at most 16 KiB unless we allowed more, which we did not.
         if length > 1 << 14 {
-            return spoke_h2;
+            return ended(held, &io::ErrorKind::InvalidData.into());
         }
         let mut payload = vec![0u8; length];
-        if stream.read_exact(&mut payload).await.is_err() {
-            return spoke_h2;
+        if let Err(e) = stream.read_exact(&mut payload).await {
+            return ended(held, &e);
         }
         const SETTINGS: u8 = 0x4;
         const PING: u8 = 0x6;
         const GOAWAY: u8 = 0x7;
         const ACK: u8 = 0x1;
         if kind == SETTINGS {
-            spoke_h2 = true;
+            if let Some(on_held) = on_held.take() {
+                on_held();
+            }
         }
-        if !spoke_h2 {
+        if on_held.is_some() {
             // The first frame of an HTTP/2 server is its SETTINGS: this is something else.
-            return false;
+            return HeadConnection::NotHeld;
         }
         let reply = match kind {
             SETTINGS if flags & ACK == 0 => vec![0, 0, 0, SETTINGS, ACK, 0, 0, 0, 0],
@@ -447,13 +463,76 @@ pub async fn held_connection_closed(head: &HeadAddress) -> bool {
                 pong.extend_from_slice(&payload);
                 pong
             }
-            GOAWAY => return true,
+            GOAWAY => return HeadConnection::Closed,
             _ => continue,
         };
-        if stream.write_all(&reply).await.is_err() {
-            return spoke_h2;
+        if let Err(e) = stream.write_all(&reply).await {
+            return ended(true, &e);
         }
     }
+}
+
+/// What an error on a held connection means: the head's side closing it (an end of stream,
+/// a reset, something that is not HTTP/2 after all), or the path gone silent (the keepalive's
+/// timeout, an unreachable host or network).
+fn ended(held: bool, error: &io::Error) -> HeadConnection {
+    use io::ErrorKind::*;
+    if !held {
+        return HeadConnection::NotHeld;
+    }
+    match error.kind() {
+        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe | InvalidData => {
+            HeadConnection::Closed
+        }
+        _ => HeadConnection::Lost,
+    }
+}
+
+/// Between keepalive probes while the connection is idle, and before the first: the OS's
+/// granularity (whole seconds on both Linux and macOS).
+const KEEPALIVE_EVERY: Duration = Duration::from_secs(1);
+
+/// Has the OS watch the path of `stream`: a keepalive probe after each second it is idle and
+/// each second after that; the connection ends with a timeout once `lost_after` passed
+/// without an answer, whether it was idle (keepalive) or had data unacknowledged (Linux's
+/// `TCP_USER_TIMEOUT`, macOS's `TCP_RXT_CONNDROPTIME`; otherwise retransmissions would go on
+/// for many minutes).
+pub fn watch_path(stream: &TcpStream, lost_after: Duration) -> io::Result<()> {
+    let socket = socket2::SockRef::from(stream);
+    let probes = lost_after
+        .as_secs()
+        .saturating_sub(KEEPALIVE_EVERY.as_secs())
+        .max(1);
+    socket.set_tcp_keepalive(
+        &socket2::TcpKeepalive::new()
+            .with_time(KEEPALIVE_EVERY)
+            .with_interval(KEEPALIVE_EVERY)
+            .with_retries(u32::try_from(probes).unwrap_or(u32::MAX)),
+    )?;
+    #[cfg(target_os = "linux")]
+    socket.set_tcp_user_timeout(Some(lost_after))?;
+    #[cfg(target_os = "macos")]
+    {
+        use std::os::fd::AsRawFd;
+        /// `<netinet/tcp.h>`: "time after which tcp retransmissions will be stopped and the
+        /// connection will be dropped", in seconds; the `libc` crate does not define it.
+        const TCP_RXT_CONNDROPTIME: libc::c_int = 0x80;
+        let seconds = libc::c_int::try_from(lost_after.as_secs()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: a valid socket, a c_int option of the size given.
+        let rc = unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                TCP_RXT_CONNDROPTIME,
+                (&seconds as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -701,15 +780,25 @@ mod tests {
             let _ = close_rx.await;
             drop(conn);
         });
-        let watch = tokio::spawn(async move { held_connection_closed(&head).await });
+        let (held_tx, held_rx) = tokio::sync::oneshot::channel::<()>();
+        let watch = tokio::spawn(async move {
+            hold_connection(&head, Duration::from_secs(3), move || {
+                let _ = held_tx.send(());
+            })
+            .await
+        });
+        tokio::time::timeout(Duration::from_secs(5), held_rx)
+            .await
+            .expect("held in time")
+            .expect("said held");
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!watch.is_finished(), "held while the head keeps it");
         let _ = close_tx.send(());
-        let closed = tokio::time::timeout(Duration::from_secs(5), watch)
+        let end = tokio::time::timeout(Duration::from_secs(5), watch)
             .await
             .expect("reported in time")
             .expect("the watch task");
-        assert!(closed);
+        assert_eq!(end, HeadConnection::Closed);
         server.await.expect("the server's checks");
     }
 
@@ -719,7 +808,11 @@ mod tests {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             listener.local_addr().expect("addr").port()
         };
-        assert!(!held_connection_closed(&local(port)).await);
+        let end = hold_connection(&local(port), Duration::from_secs(3), || {
+            panic!("never held")
+        })
+        .await;
+        assert_eq!(end, HeadConnection::NotHeld);
     }
 
     #[tokio::test]
@@ -736,6 +829,55 @@ mod tests {
                 drop(conn);
             }
         });
-        assert!(!held_connection_closed(&head).await);
+        let end = hold_connection(&head, Duration::from_secs(3), || panic!("never held"));
+        assert_eq!(end.await, HeadConnection::NotHeld);
+    }
+
+    #[test]
+    fn an_error_on_a_held_connection_is_a_close_or_a_silent_path() {
+        use io::ErrorKind::*;
+        for closed in [
+            UnexpectedEof,
+            ConnectionReset,
+            ConnectionAborted,
+            BrokenPipe,
+        ] {
+            assert_eq!(
+                ended(true, &closed.into()),
+                HeadConnection::Closed,
+                "{closed:?}"
+            );
+        }
+        // What the keepalive ends a connection with (ETIMEDOUT), or the soft error it saw.
+        let timed_out = io::Error::from_raw_os_error(libc::ETIMEDOUT);
+        assert_eq!(ended(true, &timed_out), HeadConnection::Lost);
+        let unreachable = io::Error::from_raw_os_error(libc::EHOSTUNREACH);
+        assert_eq!(ended(true, &unreachable), HeadConnection::Lost);
+        assert_eq!(ended(false, &timed_out), HeadConnection::NotHeld);
+    }
+
+    #[tokio::test]
+    async fn the_os_watches_a_held_connection_for_lost_after() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let stream = TcpStream::connect(listener.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        watch_path(&stream, Duration::from_secs(3)).expect("options set");
+        let socket = socket2::SockRef::from(&stream);
+        assert!(socket.keepalive().expect("SO_KEEPALIVE"));
+        assert_eq!(socket.tcp_keepalive_time().expect("idle"), KEEPALIVE_EVERY);
+        assert_eq!(
+            socket.tcp_keepalive_interval().expect("interval"),
+            KEEPALIVE_EVERY
+        );
+        // 1 s idle, then two unanswered probes a second apart: 3 s.
+        assert_eq!(socket.tcp_keepalive_retries().expect("count"), 2);
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            socket.tcp_user_timeout().expect("user timeout"),
+            Some(Duration::from_secs(3))
+        );
     }
 }

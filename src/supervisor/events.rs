@@ -32,6 +32,23 @@ pub struct HeadProbe {
     pub tailscale: Option<TailscaleCheck>,
 }
 
+/// What became of the connection [`Action::WatchHead`] holds open to the head's Ray port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadConnection {
+    /// It is open and the head spoke HTTP/2 on it (a Ray GCS): from now on the OS watches the
+    /// path, and a loss is reported without a probe.
+    Held,
+    /// The head's side closed it (GOAWAY, end of stream, reset): Ray there stopped or
+    /// restarted.
+    Closed,
+    /// The path went silent: the OS's keepalive probes found no answer for the watch's
+    /// `lost_after`. The head may be fine; the network between is not.
+    Lost,
+    /// No connection could be held: none could be opened, or what answered did not speak
+    /// HTTP/2 (not a Ray GCS, whose close would mean nothing).
+    NotHeld,
+}
+
 /// The end of a worker process, as the driver saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerExit {
@@ -133,9 +150,9 @@ pub enum Event {
     /// The head answered [`Action::DrainWorker`] number `drain`: it stopped sending this node
     /// tasks (`accepted`), or the drain could not be asked for.
     DrainRequested { drain: u64, accepted: bool },
-    /// The connection held open to the head's Ray port by [`Action::WatchHead`] number `watch`
-    /// was closed by the head's side: Ray there stopped or restarted.
-    HeadConnectionClosed { watch: u64 },
+    /// What became of the connection held open to the head's Ray port by
+    /// [`Action::WatchHead`] number `watch`.
+    HeadConnection { watch: u64, state: HeadConnection },
     /// The answer to [`Action::SampleWorkerTree`] number `drain`.
     WorkerTreeSampled { drain: u64, reading: TreeReading },
     /// The answer to [`Action::SampleUsage`] number `sample`: the worker's process tree with
@@ -173,10 +190,15 @@ pub enum Action {
     DrainWorker { drain: u64, deadline: Duration },
     /// Read the worker's process tree, then report [`Event::WorkerTreeSampled`].
     SampleWorkerTree { drain: u64 },
-    /// Hold a connection open to the head's Ray port and report [`Event::HeadConnectionClosed`]
-    /// when the head closes it (a network cut closes nothing: it only goes silent). Replaces
-    /// any earlier watch.
-    WatchHead { head: HeadAddress, watch: u64 },
+    /// Hold a connection open to the head's Ray port, with the OS watching the path (TCP
+    /// keepalive), and report each [`HeadConnection`] state of it as [`Event::HeadConnection`]:
+    /// held, then closed by the head, lost (no answer to the OS for `lost_after`) or never
+    /// held. Replaces any earlier watch.
+    WatchHead {
+        head: HeadAddress,
+        watch: u64,
+        lost_after: Duration,
+    },
     /// Run `setup` for this version as a child, reporting [`Event::RayInstallProgress`] and
     /// then [`Event::RayInstallEnded`].
     InstallRay { version: Option<String> },

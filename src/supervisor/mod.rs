@@ -49,7 +49,8 @@ use crate::model::{
 
 pub use backoff::{Backoff, BackoffPolicy, Verdict};
 pub use events::{
-    Action, Event, HeadProbe, SpawnFailure, TreeReading, UserCommand, WorkerExit, WorkerSpec,
+    Action, Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, UserCommand, WorkerExit,
+    WorkerSpec,
 };
 pub use retry::{retry_for, Retry};
 pub use settings::{
@@ -64,11 +65,25 @@ use drain::IdleRule;
 use laptop::{Laptop, WakeEcho, WakeSource};
 use notify::NotificationGate;
 use settings::{
-    DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HISTORY_SAVE_AFTER, MIN_SLEEP, SLEEP_CANCELLED_AFTER,
-    USAGE_SAMPLE_EVERY,
+    DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER,
+    MIN_SLEEP, PROBE_EVERY_WHILE_HELD, SLEEP_CANCELLED_AFTER, USAGE_SAMPLE_EVERY,
 };
 use timers::{Timer, Timers};
 use usage::UsageMeter;
+
+/// The connection held to the head's Ray port while the worker is joined
+/// ([`Action::WatchHead`] number `next_watch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadWatch {
+    /// None is held: the head is probed every `probe_every_up`.
+    Off,
+    /// Asked for, not yet held.
+    Opening,
+    /// Held, with the OS watching the path: probed every [`PROBE_EVERY_WHILE_HELD`].
+    Held,
+    /// None could be held: not tried again before the head has been away and back.
+    NotHeld,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Reach {
@@ -153,6 +168,8 @@ pub struct Supervisor {
     up_vouched_for_start: bool,
     /// The number of the latest [`Action::WatchHead`].
     next_watch: u64,
+    /// What became of it.
+    head_watch: HeadWatch,
     /// A fault is being tried once more: one more failure brings it back at once.
     half_open: bool,
     /// The pending [`Timer::Restart`] is a network exit's delay: the head coming back after
@@ -218,6 +235,7 @@ impl Supervisor {
             network_restart: false,
             half_open: false,
             next_watch: 0,
+            head_watch: HeadWatch::Off,
             probe_asked_for_start: false,
             network_changed: false,
             outage_during_start: false,
@@ -318,7 +336,7 @@ impl Supervisor {
                     }
                 }
             }
-            Event::HeadConnectionClosed { watch } => self.on_head_connection_closed(now, watch),
+            Event::HeadConnection { watch, state } => self.on_head_connection(now, watch, state),
             Event::HeadsFound(outcome) => {
                 let needs_a_head = self.needs_a_head();
                 if let Some(notice) = self.finder.ended(outcome, needs_a_head) {
@@ -750,32 +768,15 @@ impl Supervisor {
                 }
             }
             Some(why) => {
-                if !matches!(self.reach, Reach::Down { .. }) {
-                    self.timers.set(Timer::Grace, now + self.settings.grace);
-                }
-                let refused = why == Unreachable::Refused;
                 let vouched = probe.tailscale == Some(crate::model::TailscaleCheck::OnlinePeer)
                     && !matches!(why, Unreachable::Tailscale { .. });
-                self.reach = Reach::Down { why, vouched };
-                if matches!(
-                    self.worker,
-                    Worker::Running {
-                        joined_at: None,
-                        ..
-                    }
-                ) {
-                    self.outage_during_start = true;
-                }
-                let outage = self.outage.get_or_insert(Outage {
-                    since: now,
-                    notified: false,
-                    ray_stopped_at_head: false,
-                });
-                outage.ray_stopped_at_head |= refused;
+                self.head_down(now, why, vouched);
             }
         }
         let every = if self.paused || self.fault.is_some() {
             self.settings.probe_every_idle
+        } else if self.reach == Reach::Up && self.head_watch == HeadWatch::Held {
+            PROBE_EVERY_WHILE_HELD
         } else if self.reach == Reach::Up {
             self.settings.probe_every_up
         } else {
@@ -784,11 +785,44 @@ impl Supervisor {
         if !self.shutting_down {
             self.timers.set(Timer::Probe, now + every);
         }
+        if self.reach == Reach::Up && self.head_watch == HeadWatch::Off {
+            // The path is back (or a watch could not be held before): hold one again.
+            self.watch_head();
+        }
     }
 
-    /// The head closed the connection held to its Ray port while our worker was part of its
-    /// cluster: Ray there stopped. What answers next is a new cluster (see `on_probe`).
-    fn on_head_connection_closed(&mut self, now: Instant, watch: u64) {
+    /// The head did not answer (a probe, or the held connection went silent): the grace
+    /// starts with the first miss.
+    fn head_down(&mut self, now: Instant, why: Unreachable, vouched: bool) {
+        if self.head_watch == HeadWatch::NotHeld {
+            self.head_watch = HeadWatch::Off;
+        }
+        if !matches!(self.reach, Reach::Down { .. }) {
+            self.timers.set(Timer::Grace, now + self.settings.grace);
+        }
+        let refused = why == Unreachable::Refused;
+        self.reach = Reach::Down { why, vouched };
+        if matches!(
+            self.worker,
+            Worker::Running {
+                joined_at: None,
+                ..
+            }
+        ) {
+            self.outage_during_start = true;
+        }
+        let outage = self.outage.get_or_insert(Outage {
+            since: now,
+            notified: false,
+            ray_stopped_at_head: false,
+        });
+        outage.ray_stopped_at_head |= refused;
+    }
+
+    /// Holds a connection open to the head while the worker is part of its cluster (Ray there
+    /// can restart between two probes, which the worker's raylet only notices after a minute;
+    /// and the OS watches the path for us). Nothing without a joined worker.
+    fn watch_head(&mut self) {
         let joined = matches!(
             self.worker,
             Worker::Running {
@@ -796,7 +830,55 @@ impl Supervisor {
                 ..
             }
         );
-        if watch != self.next_watch || !joined {
+        let Some(head) = self.head.clone().filter(|_| joined) else {
+            return;
+        };
+        self.next_watch += 1;
+        self.head_watch = HeadWatch::Opening;
+        self.actions.push_back(Action::WatchHead {
+            head,
+            watch: self.next_watch,
+            lost_after: HELD_CONNECTION_LOST_AFTER,
+        });
+    }
+
+    /// What became of the connection held to the head's Ray port.
+    fn on_head_connection(&mut self, now: Instant, watch: u64, state: HeadConnection) {
+        if watch != self.next_watch || self.head_watch == HeadWatch::Off {
+            // A late word from a watch that was replaced or ended.
+            return;
+        }
+        match state {
+            HeadConnection::Held => {
+                // The next probe's answer sets the slower cadence.
+                self.head_watch = HeadWatch::Held;
+            }
+            HeadConnection::NotHeld => self.head_watch = HeadWatch::NotHeld,
+            HeadConnection::Lost => {
+                // As a probe that timed out; probing at `probe_every_down` says when it is
+                // back, and a new watch is held then.
+                self.head_watch = HeadWatch::Off;
+                self.head_down(now, Unreachable::TimedOut, false);
+                self.probe_soon(now);
+            }
+            HeadConnection::Closed => {
+                self.head_watch = HeadWatch::Off;
+                self.on_head_connection_closed(now);
+            }
+        }
+    }
+
+    /// The head closed the connection held to its Ray port while our worker was part of its
+    /// cluster: Ray there stopped. What answers next is a new cluster (see `on_probe`).
+    fn on_head_connection_closed(&mut self, now: Instant) {
+        let joined = matches!(
+            self.worker,
+            Worker::Running {
+                joined_at: Some(_),
+                ..
+            }
+        );
+        if !joined {
             return;
         }
         let outage = self.outage.get_or_insert(Outage {
@@ -837,15 +919,7 @@ impl Supervisor {
                     .set(Timer::UsageSample, now + USAGE_SAMPLE_EVERY);
                 // Whatever the fault was about, it let the worker join.
                 self.half_open = false;
-                // Ray on the head can restart between two probes (a new cluster, which the
-                // worker's raylet only notices after a minute): a connection held open shows it.
-                if let Some(head) = self.head.clone() {
-                    self.next_watch += 1;
-                    self.actions.push_back(Action::WatchHead {
-                        head,
-                        watch: self.next_watch,
-                    });
-                }
+                self.watch_head();
                 if let Some(outage) = self.outage.take() {
                     if outage.notified {
                         let away_secs = now.saturating_duration_since(outage.since).as_secs();
@@ -858,6 +932,8 @@ impl Supervisor {
 
     fn on_exit(&mut self, now: Instant, exit: WorkerExit) {
         let previous = std::mem::replace(&mut self.worker, Worker::Absent);
+        // The driver lets the held connection go with the worker.
+        self.head_watch = HeadWatch::Off;
         self.timers.stop(Timer::Join);
         self.timers.stop(Timer::UsageSample);
         self.timers.stop(Timer::DrainDeadline);

@@ -53,6 +53,22 @@ pub const FIND_HEADS_TAILSCALE_MAX_AGE: Duration = Duration::from_secs(5);
 /// How long each peer's Ray port is given to accept the search's connection.
 pub const FIND_HEADS_CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 
+/// While the worker is joined, a connection to the head's Ray port is held open
+/// (`Action::WatchHead`) and the OS watches the path with TCP keepalive: a probe packet each
+/// second the connection is idle, answered by the head's kernel, none of it waking this
+/// process. The connection is reported lost after this long without an answer (Linux also
+/// drops unacknowledged data after it), which keeps a cut seen within 5 s, as the 2 s probe
+/// did, and short enough a Wi-Fi hiccup only shows as a moment's "unreachable" (the worker is
+/// only stopped after the grace).
+pub const HELD_CONNECTION_LOST_AFTER: Duration = Duration::from_secs(3);
+
+/// ...and while that connection is held the head is probed only this often, instead of every
+/// `probe_every_up`: the probe's TCP connect would find nothing the kernel's keepalive does
+/// not, and each one is a wake of the app (0.5 a second was a third of its CPU while
+/// contributing). What is left for the probe is Tailscale's vouching, kept for
+/// [`TAILSCALE_VOUCH_KEPT`] anyway.
+pub const PROBE_EVERY_WHILE_HELD: Duration = Duration::from_secs(60);
+
 /// Outage notifications ("head lost") are given at most this often: a flapping network must
 /// not notify every minute.
 pub const NOTIFY_OUTAGES_EVERY: Duration = Duration::from_secs(180);

@@ -347,6 +347,28 @@ impl Sim {
             .collect()
     }
 
+    /// When the head was probed.
+    pub fn probes(&self) -> Vec<Duration> {
+        self.records
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::Probe { .. } => Some(r.at),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The numbers of the connections to the head asked to be held, in order.
+    pub fn watches(&self) -> Vec<u64> {
+        self.records
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::WatchHead { watch, .. } => Some(*watch),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn stops(&self) -> Vec<Duration> {
         self.records
             .iter()
