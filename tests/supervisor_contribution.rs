@@ -163,3 +163,36 @@ fn a_reading_of_the_old_worker_that_arrives_after_a_new_start_is_not_counted() {
         "nothing counted from the old tree"
     );
 }
+
+#[test]
+fn how_busy_the_worker_keeps_its_cpus_comes_from_the_same_readings() {
+    let mut sim = Sim::new(Settings::default());
+    // The worker offers 10 CPUs and keeps 4 of them busy.
+    sim.cpu_cores = 4.0;
+    sim.run_for(secs(10));
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert_eq!(sim.sup.status().worker_busy_percent, None, "no reading yet");
+    sim.run_for(secs(60));
+    assert_eq!(
+        sim.sup.status().worker_busy_percent,
+        None,
+        "the first reading holds the whole start"
+    );
+    sim.run_for(secs(60));
+    assert_eq!(sim.sup.status().worker_busy_percent, Some(40));
+    assert_eq!(sim.usage_samples().len(), 2, "no reading of its own");
+    sim.user(UserCommand::Pause);
+    assert_eq!(
+        sim.sup.status().worker_busy_percent,
+        None,
+        "not while paused"
+    );
+    sim.user(UserCommand::Resume);
+    sim.run_for(secs(70));
+    assert_eq!(sim.phase(), Phase::Connected);
+    assert_eq!(
+        sim.sup.status().worker_busy_percent,
+        None,
+        "a new worker starts without a figure"
+    );
+}

@@ -211,6 +211,10 @@ pub struct Status {
     /// keeps listing them and a click on one still chooses it.
     #[serde(default)]
     pub found_heads: Vec<FoundHead>,
+    /// While connected: how busy the worker kept the CPUs it offers between its last two
+    /// readings (a minute apart), in percent; `None` before the second.
+    #[serde(default)]
+    pub worker_busy_percent: Option<u8>,
 }
 
 /// An install of Ray from the app, under way.
@@ -244,6 +248,7 @@ impl Default for Status {
             head_search: None,
             courtesy: CourtesyStatus::default(),
             found_heads: Vec::new(),
+            worker_busy_percent: None,
         }
     }
 }

@@ -179,37 +179,6 @@ impl ProcessTable for SystemProcesses {
     }
 }
 
-/// CPU use per process. Stateful: a process's use is the difference between two samples, so
-/// one `ProcessCpu` is kept between calls.
-#[derive(Default)]
-pub struct ProcessCpu {
-    /// Made at the first sample; `None` until then or where sysinfo cannot read processes.
-    system: Option<System>,
-}
-
-impl ProcessCpu {
-    /// Every process as (pid, parent, CPU use since the previous call, 100 = one core). The
-    /// first call gives zeros.
-    pub fn sample(&mut self) -> Vec<(u32, Option<u32>, f32)> {
-        if self.system.is_none() {
-            self.system = System::new().ok();
-        }
-        let Some(system) = self.system.as_mut() else {
-            return Vec::new();
-        };
-        system.refresh_processes_specifics(
-            ProcessesToUpdate::All,
-            true,
-            ProcessRefreshKind::nothing().with_cpu(),
-        );
-        system
-            .processes()
-            .iter()
-            .map(|(pid, p)| (pid.as_u32(), p.parent().map(Pid::as_u32), p.cpu_usage()))
-            .collect()
-    }
-}
-
 /// The CPU counters of `root` and every process below it (the worker's tree), read from the
 /// kernel's process table in-process: no process is started. `None` when the table cannot be
 /// read; an empty list when `root` is gone.

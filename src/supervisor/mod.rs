@@ -199,6 +199,10 @@ pub struct Supervisor {
     usage: UsageMeter,
     /// The number of the latest [`Action::SampleUsage`]: only its answer counts.
     next_sample: u64,
+    /// When the current worker's tree was last read, and how busy it kept its CPUs between
+    /// that reading and the one before (the menu's "busy" figure, at no cost of its own).
+    usage_read_at: Option<Instant>,
+    worker_busy_percent: Option<u8>,
     /// What the worker does, as last recorded for the history's timeline.
     activity: Option<Activity>,
     timers: Timers,
@@ -255,6 +259,8 @@ impl Supervisor {
             finder: find::HeadFinder::default(),
             usage: UsageMeter::default(),
             next_sample: 0,
+            usage_read_at: None,
+            worker_busy_percent: None,
             activity: None,
             timers,
             actions: VecDeque::new(),
@@ -453,12 +459,7 @@ impl Supervisor {
 
     /// A snapshot of the state.
     pub fn status(&self) -> Status {
-        let worker_cpus = match &self.worker {
-            Worker::Running { spec, .. }
-            | Worker::Stopping { spec, .. }
-            | Worker::Draining { spec, .. } => Some(spec.cpus),
-            Worker::Absent => None,
-        };
+        let worker_cpus = self.worker_cpus();
         let phase = self.phase();
         Status {
             tailscale_vouches_for_silent_head: matches!(
@@ -488,6 +489,9 @@ impl Supervisor {
             head_search: self.finder.status(),
             found_heads: self.finder.found_heads(),
             courtesy: self.courtesy_status(phase),
+            worker_busy_percent: self
+                .worker_busy_percent
+                .filter(|_| phase == Phase::Connected),
         }
     }
 
@@ -559,6 +563,16 @@ impl Supervisor {
     }
 
     /// Whether a worker is part of the cluster: joined, or finishing its tasks.
+    /// The CPUs of the worker there is, if any.
+    fn worker_cpus(&self) -> Option<u32> {
+        match &self.worker {
+            Worker::Running { spec, .. }
+            | Worker::Stopping { spec, .. }
+            | Worker::Draining { spec, .. } => Some(spec.cpus),
+            Worker::Absent => None,
+        }
+    }
+
     fn worker_joined(&self) -> bool {
         matches!(
             self.worker,
@@ -591,6 +605,12 @@ impl Supervisor {
         }
         if let Some(tree) = tree {
             let cpu = self.usage.reading(&tree);
+            // The first reading of a worker holds its whole start: no figure from it.
+            if let (Some(before), Some(cpus)) = (self.usage_read_at, self.worker_cpus()) {
+                self.worker_busy_percent =
+                    usage::busy_percent(cpu, now.saturating_duration_since(before), cpus);
+            }
+            self.usage_read_at = Some(now);
             if !cpu.is_zero() {
                 self.actions.push_back(Action::RecordUsage { cpu });
                 self.save_history_soon(now);
@@ -1371,6 +1391,8 @@ impl Supervisor {
                 // subtracted from them. A reading of the old tree still on its way would be
                 // taken for the new one's first: it no longer counts.
                 self.usage = UsageMeter::default();
+                self.usage_read_at = None;
+                self.worker_busy_percent = None;
                 self.next_sample += 1;
                 self.worker = Worker::Running {
                     spec: spec.clone(),

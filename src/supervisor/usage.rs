@@ -101,9 +101,35 @@ impl UsageMeter {
     }
 }
 
+/// How busy the worker kept the CPUs it offers: `cpu` used over `span` on `cpus` CPUs, in
+/// percent (0–100; `None` over no time).
+pub fn busy_percent(cpu: Duration, span: Duration, cpus: u32) -> Option<u8> {
+    if span.is_zero() {
+        return None;
+    }
+    let share = cpu.as_secs_f64() / span.as_secs_f64() / f64::from(cpus.max(1));
+    Some((share * 100.0).round().clamp(0.0, 100.0) as u8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_is_the_share_of_the_offered_cpus_over_the_span() {
+        let s = Duration::from_secs;
+        assert_eq!(busy_percent(s(30), s(60), 1), Some(50));
+        assert_eq!(busy_percent(s(60), s(60), 4), Some(25));
+        // Ray's own processes beside the tasks can use a little more than was offered.
+        assert_eq!(busy_percent(s(130), s(60), 2), Some(100));
+        assert_eq!(busy_percent(s(0), s(60), 2), Some(0));
+        assert_eq!(busy_percent(s(5), Duration::ZERO, 2), None);
+        assert_eq!(
+            busy_percent(s(30), s(60), 0),
+            Some(50),
+            "no CPU count is one"
+        );
+    }
 
     fn p(pid: u32, start: u64, parent: u32, own: u64, children: u64) -> ProcessUsage {
         ProcessUsage {

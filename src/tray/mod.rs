@@ -594,79 +594,70 @@ fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) 
     });
 }
 
-/// Sends fresh [`Extras`] to the UI every few seconds (only when they change).
-async fn sample_extras(status: watch::Receiver<StatusReport>, proxy: EventLoopProxy<UiEvent>) {
-    let cpu = std::sync::Arc::new(std::sync::Mutex::new(extras::WorkerCpu::default()));
+/// Sends fresh [`Extras`] to the UI when they change. Battery and how busy the worker is come
+/// from the driver's report (its machine watcher and the history's reading of the worker's
+/// tree), so this task wakes only when that report changes, and every
+/// [`extras::CLUSTER_EVERY`] while connected to a real head, to ask its dashboard the
+/// cluster's size.
+async fn sample_extras(mut status: watch::Receiver<StatusReport>, proxy: EventLoopProxy<UiEvent>) {
     let mut cluster: Option<(f64, usize)> = None;
-    let mut round: u32 = 0;
+    let mut next_cluster_ask: Option<tokio::time::Instant> = None;
     let mut last: Option<Extras> = None;
     loop {
-        let report = status.borrow().clone();
-        // The driver's machine watcher already reads the power every few seconds: the menu
-        // shows that reading rather than asking the OS a second time.
+        let report = status.borrow_and_update().clone();
         let battery = report.power.as_ref().and_then(extras::battery_line);
-        let worker = report.worker_pid.zip(
-            report
-                .status
-                .as_ref()
-                .map(|s| s.worker_cpus.unwrap_or(s.cpus)),
-        );
-        let connected = report
+        let worker_busy_percent = report
             .status
             .as_ref()
-            .is_some_and(|s| s.phase == Phase::Connected);
-        let head_host = report
-            .status
-            .as_ref()
-            .and_then(|s| s.head.clone())
-            .map(|h| h.host);
-        let ask_cluster = extras::asks_cluster(report.status.as_ref(), round);
-        // Measuring the worker walks the whole process table (sysinfo): only while it is part
-        // of the cluster, and less often than the cheap battery reading.
-        let worker = worker.filter(|_| connected && round.is_multiple_of(extras::WORKER_CPU_EVERY));
-        let cpu = cpu.clone();
-        let sampled = tokio::task::spawn_blocking(move || {
-            let busy = worker
-                .and_then(|(pid, offered)| cpu.lock().ok().map(|mut cpu| cpu.sample(pid, offered)));
-            let cluster = if ask_cluster {
-                Some(head_host.as_deref().and_then(extras::cluster))
-            } else {
-                None
-            };
-            (battery, busy, cluster)
-        })
-        .await;
-        if let Ok((battery, busy, asked)) = sampled {
-            // Between two measurements the last figure stands; it goes when the worker does.
-            let busy = if connected {
-                busy.or(last.as_ref().and_then(|l| l.worker_busy_percent))
-            } else {
-                None
-            };
-            if let Some(answer) = asked {
-                cluster = answer;
-            }
-            if !connected {
-                cluster = None;
-            }
-            let now = Extras {
-                battery,
-                worker_busy_percent: busy,
-                cluster,
-                // Read by `login`, not on this timer.
-                login_item: None,
-                // From the driver's report, not on this timer.
-                contribution: None,
-            };
-            if last.as_ref() != Some(&now) {
-                if proxy.send_event(UiEvent::Extras(now.clone())).is_err() {
-                    return;
+            .and_then(|s| s.worker_busy_percent)
+            .map(f32::from);
+        if extras::asks_cluster(report.status.as_ref()) {
+            let now = tokio::time::Instant::now();
+            if next_cluster_ask.is_none_or(|at| at <= now) {
+                next_cluster_ask = Some(now + extras::CLUSTER_EVERY);
+                let head_host = report
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.head.clone())
+                    .map(|h| h.host);
+                // A blocking HTTP request (1 s timeout): off the runtime's thread.
+                let asked = tokio::task::spawn_blocking(move || {
+                    head_host.as_deref().and_then(extras::cluster)
+                })
+                .await;
+                if let Ok(answer) = asked {
+                    cluster = answer;
                 }
-                last = Some(now);
             }
+        } else {
+            cluster = None;
+            next_cluster_ask = None;
         }
-        round = round.wrapping_add(1);
-        tokio::time::sleep(extras::SAMPLE_EVERY).await;
+        let now = Extras {
+            battery,
+            worker_busy_percent,
+            cluster,
+            // Read by `login`, not here.
+            login_item: None,
+            // From the driver's report, not here.
+            contribution: None,
+        };
+        if last.as_ref() != Some(&now) {
+            if proxy.send_event(UiEvent::Extras(now.clone())).is_err() {
+                return;
+            }
+            last = Some(now);
+        }
+        let changed = match next_cluster_ask {
+            Some(at) => tokio::select! {
+                changed = status.changed() => changed,
+                _ = tokio::time::sleep_until(at) => Ok(()),
+            },
+            None => status.changed().await,
+        };
+        if changed.is_err() {
+            return;
+        }
     }
 }
 
