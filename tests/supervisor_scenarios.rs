@@ -579,6 +579,8 @@ fn a_worker_whose_head_stops_being_a_tailscale_peer_is_stopped_after_the_grace()
     assert_eq!(sim.phase(), Phase::Connected);
     let cut = sim.elapsed();
     sim.tailscale = tailscale_problem(TailscaleProblem::Stopped);
+    // Stopping Tailscale takes its interface down: the OS reports a network change.
+    sim.event(Event::NetworkChanged);
     sim.run_for(secs(10));
     assert_eq!(
         sim.phase(),
@@ -647,7 +649,8 @@ fn a_start_for_a_tailscale_head_asks_for_a_recent_answer_and_a_running_worker_do
     sim.run_for(secs(20));
     assert_eq!(sim.phase(), Phase::Connected);
     let from = sim.records.len();
-    sim.run_for(secs(20));
+    // A minute: while a connection is held, the head is probed once a minute.
+    sim.run_for(secs(70));
     let connected = max_ages(&sim, from);
     assert!(!connected.is_empty());
     assert!(
@@ -1039,11 +1042,6 @@ fn next_decision(sup: &mut Supervisor) -> Option<Action> {
     })
 }
 
-/// Reports `state` of the held connection number `watch`.
-fn held_connection(sim: &mut Sim, watch: u64, state: HeadConnection) {
-    sim.event(Event::HeadConnection { watch, state });
-}
-
 #[test]
 fn a_held_connection_stands_in_for_the_probe_and_its_loss_is_seen_at_once() {
     use bittrader_worker::supervisor::settings::{
@@ -1062,7 +1060,6 @@ fn a_held_connection_stands_in_for_the_probe_and_its_loss_is_seen_at_once() {
         .watches()
         .last()
         .expect("the joined worker's head is watched");
-    held_connection(&mut sim, watch, HeadConnection::Held);
     let held_at = sim.elapsed();
     sim.run_for(secs(600));
     let probes = sim.probes().iter().filter(|at| **at > held_at).count() as u64;
@@ -1072,13 +1069,14 @@ fn a_held_connection_stands_in_for_the_probe_and_its_loss_is_seen_at_once() {
         "{probes} probes in 10 minutes while held"
     );
 
-    // The path goes silent: the OS's keepalive says so, long before the next probe would.
+    // The path goes silent: the kernel's keepalive says so after 3 s, long before the next
+    // probe would.
     sim.head_up = false;
-    held_connection(&mut sim, watch, HeadConnection::Lost);
-    assert_eq!(sim.phase(), Phase::Disconnecting, "seen at once");
-    let lost_at = sim.elapsed();
+    let cut = sim.elapsed();
+    sim.run_for(HELD_CONNECTION_LOST_AFTER + secs(1));
+    assert_eq!(sim.phase(), Phase::Disconnecting, "seen within 4 s");
     sim.run_for(secs(5));
-    let probes = sim.probes().iter().filter(|at| **at >= lost_at).count();
+    let probes = sim.probes().iter().filter(|at| **at >= cut).count();
     assert!(probes >= 4, "probed every second while down: {probes}");
     // Back within the grace: the worker rode it out, and a new connection is held.
     sim.head_up = true;
@@ -1091,15 +1089,17 @@ fn a_held_connection_stands_in_for_the_probe_and_its_loss_is_seen_at_once() {
     assert_eq!(sim.phase(), Phase::Connected);
 
     // Lost for good: the worker is stopped after the grace, as with probes.
-    held_connection(&mut sim, watch + 1, HeadConnection::Held);
     sim.run_for(secs(30));
     sim.head_up = false;
-    held_connection(&mut sim, watch + 1, HeadConnection::Lost);
-    let lost_at = sim.elapsed();
-    sim.run_for(grace + secs(5));
+    let cut = sim.elapsed();
+    sim.run_for(grace + secs(10));
     let stops = sim.stops();
     assert_eq!(stops.len(), 1, "{stops:?}");
-    assert!(stops[0] >= lost_at + grace && stops[0] <= lost_at + grace + secs(1));
+    let lost = cut + HELD_CONNECTION_LOST_AFTER;
+    assert!(
+        stops[0] >= lost + grace && stops[0] <= lost + grace + secs(1),
+        "{stops:?}"
+    );
     assert!(sim
         .notices()
         .iter()
@@ -1109,12 +1109,9 @@ fn a_held_connection_stands_in_for_the_probe_and_its_loss_is_seen_at_once() {
 #[test]
 fn a_connection_that_cannot_be_held_leaves_the_probing_as_it_was() {
     let mut sim = Sim::new(Settings::default());
+    sim.holds_connections = false;
     sim.run_for(secs(10));
-    let watch = *sim
-        .watches()
-        .last()
-        .expect("the joined worker's head is watched");
-    held_connection(&mut sim, watch, HeadConnection::NotHeld);
+    assert_eq!(sim.watches().len(), 1);
     let at = sim.elapsed();
     sim.run_for(secs(60));
     let probes = sim.probes().iter().filter(|t| **t > at).count();
@@ -1131,4 +1128,73 @@ fn a_connection_that_cannot_be_held_leaves_the_probing_as_it_was() {
     sim.run_for(secs(4));
     assert_eq!(sim.watches().len(), 2);
     assert_eq!(sim.starts().len(), 1);
+}
+
+#[test]
+fn a_path_that_drops_the_keepalive_stops_the_holding_until_the_network_changes() {
+    use bittrader_worker::supervisor::settings::HELD_CONNECTIONS_LOST_QUICKLY;
+    let mut sim = Sim::new(Settings::default());
+    sim.run_for(secs(10));
+    sim.keepalive_dropped = true;
+    sim.run_for(secs(120));
+    let watches = sim.watches().len() as u32;
+    assert_eq!(
+        watches, HELD_CONNECTIONS_LOST_QUICKLY,
+        "lost each time, then none held"
+    );
+    let from = sim.elapsed();
+    sim.run_for(secs(60));
+    assert_eq!(sim.watches().len() as u32, watches);
+    assert_eq!(sim.phase(), Phase::Connected);
+    let probes = sim.probes().iter().filter(|t| **t > from).count();
+    assert!(
+        probes >= 29,
+        "the probe watches instead, every 2 s: {probes}"
+    );
+    assert_eq!(sim.starts().len(), 1, "the worker was never touched");
+    // Another network may carry the keepalive: a connection is held again.
+    sim.keepalive_dropped = false;
+    sim.event(Event::NetworkChanged);
+    sim.run_for(secs(5));
+    assert_eq!(sim.watches().len() as u32, watches + 1);
+    let held = sim.elapsed();
+    sim.run_for(secs(120));
+    assert!(sim.probes().iter().filter(|t| **t > held).count() <= 3);
+}
+
+#[test]
+fn a_held_connection_stops_counting_when_the_worker_or_the_head_changes() {
+    use bittrader_worker::supervisor::settings::PROBE_EVERY_WHILE_HELD;
+    // The worker is replaced (a new CPU count) while its connection is held: the next probe
+    // comes at the usual cadence, not up to a minute later, so a head lost meanwhile is still
+    // seen within 5 s.
+    let mut sim = Sim::new(Settings::default());
+    sim.run_for(secs(70));
+    sim.user(UserCommand::SetCpus(4));
+    sim.run_for(secs(1));
+    sim.head_up = false;
+    let cut = sim.elapsed();
+    sim.run_for(secs(5));
+    let probes = sim.probes().iter().filter(|t| **t > cut).count();
+    assert!(probes >= 1, "probed within 5 s of the cut");
+    assert!(PROBE_EVERY_WHILE_HELD > secs(5));
+
+    // The head changes: the old head's connection says nothing about the new one.
+    let mut sim = Sim::new(Settings::default());
+    sim.run_for(secs(10));
+    let watch = *sim.watches().last().expect("held");
+    sim.user(UserCommand::SetHead(
+        "100.64.0.9:6379".parse().expect("head"),
+    ));
+    held_connection(&mut sim, watch, HeadConnection::Lost);
+    assert_eq!(
+        sim.sup.status().unreachable,
+        None,
+        "not the new head's loss"
+    );
+}
+
+/// Reports `state` of the held connection number `watch`.
+fn held_connection(sim: &mut Sim, watch: u64, state: HeadConnection) {
+    sim.event(Event::HeadConnection { watch, state });
 }

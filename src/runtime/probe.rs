@@ -395,8 +395,8 @@ const HOLD_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Opens a connection to the head's Ray port, keeps it open as an idle HTTP/2 client would
 /// (answering the server's SETTINGS and PINGs), calls `on_held` once the head has spoken
 /// HTTP/2 on it, and returns how it ended:
-/// - [`HeadConnection::Closed`]: the head's side closed it (a GOAWAY, an end of stream or a
-///   reset), which is what a stopping Ray does;
+/// - [`HeadConnection::Closed`]: the head's side closed it (a GOAWAY saying NO_ERROR, an end
+///   of stream or a reset), which is what a stopping Ray does;
 /// - [`HeadConnection::Lost`]: the path went silent. The kernel's keepalive (a probe packet
 ///   each second the connection is idle, see [`watch_path`]) found no answer for `lost_after`,
 ///   and ended the connection with a timeout (or an unreachable host);
@@ -437,7 +437,7 @@ pub async fn hold_connection(
         let (kind, flags) = (header[3], header[4]);
         // Frames are at most 16 KiB unless we allowed more, which we did not.
         if length > 1 << 14 {
-            return ended(held, &io::ErrorKind::InvalidData.into());
+            return HeadConnection::NotHeld;
         }
         let mut payload = vec![0u8; length];
         if let Err(e) = stream.read_exact(&mut payload).await {
@@ -463,7 +463,7 @@ pub async fn hold_connection(
                 pong.extend_from_slice(&payload);
                 pong
             }
-            GOAWAY => return HeadConnection::Closed,
+            GOAWAY => return goaway(&payload),
             _ => continue,
         };
         if let Err(e) = stream.write_all(&reply).await {
@@ -472,19 +472,29 @@ pub async fn hold_connection(
     }
 }
 
-/// What an error on a held connection means: the head's side closing it (an end of stream,
-/// a reset, something that is not HTTP/2 after all), or the path gone silent (the keepalive's
-/// timeout, an unreachable host or network).
+/// What an error on a held connection means: the head's side closing it (an end of stream, a
+/// reset, a write refused after one), or the path gone silent (the keepalive's timeout, an
+/// unreachable host or network, a connection this machine itself aborted). Only a close counts
+/// as Ray stopping at the head, which replaces the worker: anything this side caused is not.
 fn ended(held: bool, error: &io::Error) -> HeadConnection {
     use io::ErrorKind::*;
     if !held {
         return HeadConnection::NotHeld;
     }
     match error.kind() {
-        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe | InvalidData => {
-            HeadConnection::Closed
-        }
+        UnexpectedEof | ConnectionReset | BrokenPipe => HeadConnection::Closed,
         _ => HeadConnection::Lost,
+    }
+}
+
+/// What a GOAWAY frame means: with NO_ERROR (its error code, payload bytes 4–8, is 0) the
+/// server is shutting down, which is what Ray's GCS does when it stops; any other code is
+/// gRPC shedding an idle connection (chttp2 sends ENHANCE_YOUR_CALM to connections without
+/// streams under memory pressure), not a Ray restart: the watch ends, and the head is probed.
+fn goaway(payload: &[u8]) -> HeadConnection {
+    match payload.get(4..8) {
+        Some([0, 0, 0, 0]) => HeadConnection::Closed,
+        _ => HeadConnection::NotHeld,
     }
 }
 
@@ -854,6 +864,15 @@ mod tests {
         let unreachable = io::Error::from_raw_os_error(libc::EHOSTUNREACH);
         assert_eq!(ended(true, &unreachable), HeadConnection::Lost);
         assert_eq!(ended(false, &timed_out), HeadConnection::NotHeld);
+    }
+
+    #[test]
+    fn only_a_goaway_without_error_is_a_close() {
+        // Last stream id, then the error code, then optional debug data.
+        assert_eq!(goaway(&[0, 0, 0, 0, 0, 0, 0, 0]), HeadConnection::Closed);
+        let calm = [0, 0, 0, 0, 0, 0, 0, 0xb, b'B', b'u', b'f'];
+        assert_eq!(goaway(&calm), HeadConnection::NotHeld, "ENHANCE_YOUR_CALM");
+        assert_eq!(goaway(&[0, 0]), HeadConnection::NotHeld, "too short");
     }
 
     #[tokio::test]

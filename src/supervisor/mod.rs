@@ -65,8 +65,9 @@ use drain::IdleRule;
 use laptop::{Laptop, WakeEcho, WakeSource};
 use notify::NotificationGate;
 use settings::{
-    DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER,
-    MIN_SLEEP, PROBE_EVERY_WHILE_HELD, SLEEP_CANCELLED_AFTER, USAGE_SAMPLE_EVERY,
+    DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTIONS_LOST_QUICKLY,
+    HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER, MIN_SLEEP, PROBE_EVERY_WHILE_HELD,
+    SLEEP_CANCELLED_AFTER, USAGE_SAMPLE_EVERY,
 };
 use timers::{Timer, Timers};
 use usage::UsageMeter;
@@ -170,6 +171,13 @@ pub struct Supervisor {
     next_watch: u64,
     /// What became of it.
     head_watch: HeadWatch,
+    /// Since when the current connection is held.
+    held_since: Option<Instant>,
+    /// Held connections lost in a row within [`PROBE_EVERY_WHILE_HELD`] of being held while
+    /// the head kept answering probes: a path that drops the kernel's keepalive but not new
+    /// connections. From [`HELD_CONNECTIONS_LOST_QUICKLY`] on, none is held until the
+    /// network changes.
+    quick_losses: u32,
     /// A fault is being tried once more: one more failure brings it back at once.
     half_open: bool,
     /// The pending [`Timer::Restart`] is a network exit's delay: the head coming back after
@@ -240,6 +248,8 @@ impl Supervisor {
             half_open: false,
             next_watch: 0,
             head_watch: HeadWatch::Off,
+            held_since: None,
+            quick_losses: 0,
             probe_asked_for_start: false,
             network_changed: false,
             outage_during_start: false,
@@ -299,6 +309,10 @@ impl Supervisor {
             Event::User(command) => self.on_user(now, command),
             Event::NetworkChanged => {
                 self.network_changed = true;
+                // The held connection may leave from an address that is gone: hold a new one
+                // once the head answers on this network.
+                self.retire_watch(now);
+                self.quick_losses = 0;
                 // A new network may be what the fault was about (a firewall, another head).
                 self.retry_fault(now);
                 self.probe_soon(now)
@@ -562,7 +576,6 @@ impl Supervisor {
             && self.ray_install.is_none()
     }
 
-    /// Whether a worker is part of the cluster: joined, or finishing its tasks.
     /// The CPUs of the worker there is, if any.
     fn worker_cpus(&self) -> Option<u32> {
         match &self.worker {
@@ -573,6 +586,7 @@ impl Supervisor {
         }
     }
 
+    /// Whether a worker is part of the cluster: joined, or finishing its tasks.
     fn worker_joined(&self) -> bool {
         matches!(
             self.worker,
@@ -733,10 +747,11 @@ impl Supervisor {
         if !self.wakes.admit(now, source) {
             return;
         }
-        // Whatever we knew of the network is stale.
+        // Whatever we knew of the network is stale, the held connection's word too.
         self.reach = Reach::Unknown;
         self.timers.stop(Timer::Grace);
         self.probe_in_flight = false;
+        self.retire_watch(now);
         self.probe_soon(now);
         if self.laptop.asleep {
             return;
@@ -796,7 +811,7 @@ impl Supervisor {
         let every = if self.paused || self.fault.is_some() {
             self.settings.probe_every_idle
         } else if self.reach == Reach::Up && self.head_watch == HeadWatch::Held {
-            PROBE_EVERY_WHILE_HELD
+            PROBE_EVERY_WHILE_HELD.max(self.settings.probe_every_up)
         } else if self.reach == Reach::Up {
             self.settings.probe_every_up
         } else {
@@ -806,8 +821,13 @@ impl Supervisor {
             self.timers.set(Timer::Probe, now + every);
         }
         if self.reach == Reach::Up && self.head_watch == HeadWatch::Off {
-            // The path is back (or a watch could not be held before): hold one again.
-            self.watch_head();
+            if self.quick_losses >= HELD_CONNECTIONS_LOST_QUICKLY {
+                // Held connections keep being lost while the head answers: probe instead.
+                self.head_watch = HeadWatch::NotHeld;
+            } else {
+                // The path is back (or a watch could not be held before): hold one again.
+                self.watch_head();
+            }
         }
     }
 
@@ -872,19 +892,52 @@ impl Supervisor {
             HeadConnection::Held => {
                 // The next probe's answer sets the slower cadence.
                 self.head_watch = HeadWatch::Held;
+                self.held_since = Some(now);
             }
-            HeadConnection::NotHeld => self.head_watch = HeadWatch::NotHeld,
+            HeadConnection::NotHeld => {
+                self.head_watch = HeadWatch::NotHeld;
+                self.probe_within(now, self.settings.probe_every_up);
+            }
             HeadConnection::Lost => {
-                // As a probe that timed out; probing at `probe_every_down` says when it is
-                // back, and a new watch is held then.
+                let quick = self.held_since.is_some_and(|since| {
+                    now.saturating_duration_since(since) < PROBE_EVERY_WHILE_HELD
+                });
+                self.quick_losses = if quick { self.quick_losses + 1 } else { 0 };
                 self.head_watch = HeadWatch::Off;
-                self.head_down(now, Unreachable::TimedOut, false);
+                // As a probe that timed out, unless a probe already said why the head is
+                // away (its words are better); probing at `probe_every_down` says when it is
+                // back, and a new connection is held then.
+                if !matches!(self.reach, Reach::Down { .. }) {
+                    self.head_down(now, Unreachable::TimedOut, false);
+                }
                 self.probe_soon(now);
             }
             HeadConnection::Closed => {
                 self.head_watch = HeadWatch::Off;
+                self.probe_within(now, self.settings.probe_every_up);
                 self.on_head_connection_closed(now);
             }
+        }
+    }
+
+    /// The held connection no longer stands for the head (the worker went; the head, the
+    /// network or the machine's sleep changed what it would say): its later words are
+    /// ignored, and the head is probed at the usual cadence until a new one is held.
+    fn retire_watch(&mut self, now: Instant) {
+        self.next_watch += 1;
+        self.head_watch = HeadWatch::Off;
+        self.held_since = None;
+        self.probe_within(now, self.settings.probe_every_up);
+    }
+
+    /// The next probe comes within `within` (sooner if it was due sooner).
+    fn probe_within(&mut self, now: Instant, within: Duration) {
+        if self.probe_in_flight || self.head.is_none() || self.shutting_down {
+            return;
+        }
+        let at = now + within;
+        if self.timers.get(Timer::Probe).is_none_or(|due| due > at) {
+            self.timers.set(Timer::Probe, at);
         }
     }
 
@@ -953,7 +1006,7 @@ impl Supervisor {
     fn on_exit(&mut self, now: Instant, exit: WorkerExit) {
         let previous = std::mem::replace(&mut self.worker, Worker::Absent);
         // The driver lets the held connection go with the worker.
-        self.head_watch = HeadWatch::Off;
+        self.retire_watch(now);
         self.timers.stop(Timer::Join);
         self.timers.stop(Timer::UsageSample);
         self.timers.stop(Timer::DrainDeadline);
@@ -1139,6 +1192,8 @@ impl Supervisor {
                     self.backoff.reset();
                     self.timers.stop(Timer::Restart);
                     self.probe_in_flight = false;
+                    self.retire_watch(now);
+                    self.quick_losses = 0;
                     self.probe_soon(now);
                 }
             }

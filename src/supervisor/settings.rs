@@ -69,6 +69,13 @@ pub const HELD_CONNECTION_LOST_AFTER: Duration = Duration::from_secs(3);
 /// [`TAILSCALE_VOUCH_KEPT`] anyway.
 pub const PROBE_EVERY_WHILE_HELD: Duration = Duration::from_secs(60);
 
+/// Held connections lost this many times in a row, each within [`PROBE_EVERY_WHILE_HELD`]
+/// of being held, while the head answered probes at once: the path drops the keepalive's
+/// packets but not new connections (some middleboxes do). From then on none is held until
+/// the network changes, and the head is probed every `probe_every_up` instead: without this
+/// the watch would be lost, probed back and held again every few seconds, forever.
+pub const HELD_CONNECTIONS_LOST_QUICKLY: u32 = 3;
+
 /// Outage notifications ("head lost") are given at most this often: a flapping network must
 /// not notify every minute.
 pub const NOTIFY_OUTAGES_EVERY: Duration = Duration::from_secs(180);

@@ -10,8 +10,8 @@ use bittrader_worker::model::{
     WorkerFailure,
 };
 use bittrader_worker::supervisor::{
-    Action, Event, HeadProbe, Settings, Supervisor, TreeReading, UserCommand, WorkerExit,
-    WorkerSpec,
+    Action, Event, HeadConnection, HeadProbe, Settings, Supervisor, TreeReading, UserCommand,
+    WorkerExit, WorkerSpec,
 };
 
 /// Something the simulated world will do at a time.
@@ -23,6 +23,10 @@ pub enum WorldEvent {
     DrainAccepted(u64),
     TreeSampled(u64, TreeReading),
     UsageSampled(u64, Vec<ProcessUsage>),
+    /// The connection of `WatchHead` number N is open (or could not be held).
+    WatchAnswer(u64),
+    /// The held connection number N went unanswered for its `lost_after`.
+    WatchLost(u64),
 }
 
 /// What the supervisor did, with the virtual time it did it.
@@ -76,6 +80,15 @@ pub struct Sim {
     pub grants_awake: bool,
     /// The hold the world was last asked for (the status's `hold_awake`).
     awake_asked: bool,
+    /// A connection to the head can be held while it answers (as to a real Ray GCS).
+    pub holds_connections: bool,
+    /// The path drops the keepalive's packets, not new connections: a held connection is
+    /// lost every time while probes are answered.
+    pub keepalive_dropped: bool,
+    /// The connection held now: its number and `lost_after`.
+    held: Option<(u64, Duration)>,
+    watch_lost_after: Duration,
+    loss_pending: bool,
     pending: BTreeMap<(Instant, u64), WorldEvent>,
     seq: u64,
 }
@@ -111,6 +124,11 @@ impl Sim {
             records: Vec::new(),
             grants_awake: true,
             awake_asked: false,
+            holds_connections: true,
+            keepalive_dropped: false,
+            held: None,
+            watch_lost_after: Duration::ZERO,
+            loss_pending: false,
             pending: BTreeMap::new(),
             seq: 0,
         }
@@ -231,8 +249,15 @@ impl Sim {
                 | Action::Exit
                 | Action::InstallRay { .. }
                 | Action::FindHeads
-                | Action::RecordFirstRunOffer
-                | Action::WatchHead { .. } => {}
+                | Action::RecordFirstRunOffer => {}
+                Action::WatchHead {
+                    watch, lost_after, ..
+                } => {
+                    // Replaces the connection held before, as the driver does.
+                    self.held = None;
+                    self.watch_lost_after = lost_after;
+                    self.schedule(self.probe_delay, WorldEvent::WatchAnswer(watch));
+                }
             }
         }
     }
@@ -270,9 +295,32 @@ impl Sim {
                 sample,
                 tree: Some(tree),
             }),
+            WorldEvent::WatchAnswer(watch) => {
+                let state = if self.holds_connections && self.head_up && self.worker.is_some() {
+                    self.held = Some((watch, self.watch_lost_after));
+                    HeadConnection::Held
+                } else {
+                    HeadConnection::NotHeld
+                };
+                self.event(Event::HeadConnection { watch, state });
+            }
+            WorldEvent::WatchLost(watch) => {
+                self.loss_pending = false;
+                // Back in time: the keepalive was answered after all.
+                let silent = !self.head_up || self.keepalive_dropped;
+                if silent && self.held.is_some_and(|(held, _)| held == watch) {
+                    self.held = None;
+                    self.event(Event::HeadConnection {
+                        watch,
+                        state: HeadConnection::Lost,
+                    });
+                }
+            }
             WorldEvent::WorkerExits(generation, failure) => {
                 if self.worker == Some(generation) {
                     self.worker = None;
+                    // The driver lets the held connection go with the worker.
+                    self.held = None;
                     self.event(Event::WorkerExited(WorkerExit {
                         code: Some(1),
                         failure,
@@ -287,6 +335,13 @@ impl Sim {
         let end = self.t0 + until;
         self.drain();
         loop {
+            // The head went silent under a held connection: the kernel's keepalive tells.
+            if let Some((watch, lost_after)) = self.held {
+                if (!self.head_up || self.keepalive_dropped) && !self.loss_pending {
+                    self.loss_pending = true;
+                    self.schedule(lost_after, WorldEvent::WatchLost(watch));
+                }
+            }
             let next_world = self.pending.keys().next().map(|(at, _)| *at);
             let next_timer = self.sup.poll_timeout();
             let next = match (next_world, next_timer) {
