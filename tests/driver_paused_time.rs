@@ -545,7 +545,11 @@ async fn the_worker_tree_is_read_once_a_minute_while_connected_and_kept_across_r
     h.wait_phase(Phase::Connected, secs(10)).await;
     tokio::time::sleep(secs(610)).await;
     let samples = h.world.record().usage_samples;
-    assert_eq!(samples.len(), 10, "one a minute for 10 minutes");
+    assert_eq!(
+        samples.len(),
+        11,
+        "one at the join, then one a minute for 10 minutes"
+    );
     for pair in samples.windows(2) {
         assert_eq!((pair[1] - pair[0]).as_secs(), 60);
     }
@@ -561,7 +565,7 @@ async fn the_worker_tree_is_read_once_a_minute_while_connected_and_kept_across_r
     assert!(h.request(Request::Pause).await.ok);
     h.wait_phase(Phase::Paused, secs(15)).await;
     let at_pause = h.world.record().usage_samples.len();
-    assert_eq!(at_pause, 11, "one last reading at the stop");
+    assert_eq!(at_pause, 12, "one last reading at the stop");
     tokio::time::sleep(secs(1800)).await;
     assert_eq!(
         h.world.record().usage_samples.len(),

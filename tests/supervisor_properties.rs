@@ -264,7 +264,11 @@ proptest! {
 
         // Tailscale stops vouching for it (quit, or the address routed elsewhere) while the
         // address still answers: the worker is gone within the same bound, none starts again.
+        // Either changes the machine's addresses, which the OS reports: Tailscale's word is
+        // asked afresh then (it is kept 10 minutes otherwise, and a held connection to an
+        // address that still answers stays up).
         sim.tailscale = TailscaleCheck::Problem { problem: TailscaleProblem::HeadNotInTailnet };
+        sim.event(Event::NetworkChanged);
         sim.run_for(settings.grace + Duration::from_secs(6));
         prop_assert!(sim.worker.is_none(), "worker kept for an unvouched head: {:?}", sim.phase());
         let starts = sim.starts().len();

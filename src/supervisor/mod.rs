@@ -988,8 +988,9 @@ impl Supervisor {
             if joined_at.is_none() {
                 *joined_at = Some(now);
                 self.timers.stop(Timer::Join);
-                self.timers
-                    .set(Timer::UsageSample, now + USAGE_SAMPLE_EVERY);
+                // A first reading at once: what Ray's start used is counted, and the menu's
+                // busy figure follows from the next one, a minute on.
+                self.timers.set(Timer::UsageSample, now);
                 // Whatever the fault was about, it let the worker join.
                 self.half_open = false;
                 self.watch_head();
