@@ -22,6 +22,7 @@ mod macos;
 pub mod pmset;
 pub mod sources;
 pub mod sysfs;
+pub mod uevent;
 
 pub use pmset::{parse_ioreg_clamshell, parse_pmset_batt};
 pub use sysfs::{parse_power_supply_uevent, parse_proc_acpi_lid, read_linux_lid, read_linux_power};
