@@ -1100,10 +1100,10 @@ pub fn power_polled_line(lang: Lang, why: &str, every: std::time::Duration) -> S
     let secs = every.as_secs();
     match lang {
         Lang::En => format!(
-            "🔌 Power changes are not signalled here ({why}): the power is read every {secs} s"
+            "🔋 Power changes are not signalled here ({why}): the power is read every {secs} s"
         ),
         Lang::Es => format!(
-            "🔌 Aquí el sistema no avisa de los cambios de alimentación ({why}): se lee cada {secs} s"
+            "🔋 Aquí el sistema no avisa de los cambios de alimentación ({why}): se lee cada {secs} s"
         ),
     }
 }
@@ -2404,5 +2404,15 @@ mod tests {
         );
         assert_eq!(cpu_hours(Lang::En, 0.0), "0.0");
         assert_eq!(cpu_hours(Lang::En, 9.96 * 3600.0), "10");
+    }
+
+    #[test]
+    fn the_polled_power_line_says_why_and_how_often() {
+        let why = "Address family not supported by protocol (os error 97)";
+        let every = std::time::Duration::from_secs(5);
+        for lang in [Lang::En, Lang::Es] {
+            let line = power_polled_line(lang, why, every);
+            assert!(line.contains(why) && line.contains("5 s"), "{line}");
+        }
     }
 }
