@@ -1094,6 +1094,20 @@ pub fn ray_in_use_line(lang: Lang, ray: Option<(&str, Option<&str>)>) -> String 
     }
 }
 
+/// The machine watcher could not subscribe to the OS's power changes (`why`), so it reads the
+/// power every `every` instead, and an unplug is seen that much later.
+pub fn power_polled_line(lang: Lang, why: &str, every: std::time::Duration) -> String {
+    let secs = every.as_secs();
+    match lang {
+        Lang::En => format!(
+            "🔋 Power changes are not signalled here ({why}): the power is read every {secs} s"
+        ),
+        Lang::Es => format!(
+            "🔋 Aquí el sistema no avisa de los cambios de alimentación ({why}): se lee cada {secs} s"
+        ),
+    }
+}
+
 /// The note before the first log line written after some could not be (the English is what
 /// tests/lab_faults.rs looks for).
 pub fn dropped_log_lines_note(lang: Lang, dropped: u64) -> String {
@@ -2390,5 +2404,15 @@ mod tests {
         );
         assert_eq!(cpu_hours(Lang::En, 0.0), "0.0");
         assert_eq!(cpu_hours(Lang::En, 9.96 * 3600.0), "10");
+    }
+
+    #[test]
+    fn the_polled_power_line_says_why_and_how_often() {
+        let why = "Address family not supported by protocol (os error 97)";
+        let every = std::time::Duration::from_secs(5);
+        for lang in [Lang::En, Lang::Es] {
+            let line = power_polled_line(lang, why, every);
+            assert!(line.contains(why) && line.contains("5 s"), "{line}");
+        }
     }
 }

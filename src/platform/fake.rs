@@ -4,8 +4,10 @@
 //! answer while the code under test holds another `Arc` (the traits are implemented for
 //! `Arc<T>`). No fake touches the machine.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use super::clock::SleepClock;
 
@@ -24,12 +26,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A [`PowerSource`] and [`SleepClock`] whose answers the test sets.
+/// A [`PowerSource`] and [`SleepClock`] whose answers the test sets. A new answer is only
+/// read at the watcher's next look, unless the test also posts it as the OS would
+/// ([`FakePower::post_power_change`]).
 #[derive(Debug)]
 pub struct FakePower {
     power: Mutex<PowerSnapshot>,
     lid_closed: Mutex<Option<bool>>,
     asleep_total: Mutex<Duration>,
+    /// The OS's "the power changed" (what `platform::power::changes` waits on for real).
+    changes: Arc<Notify>,
 }
 
 impl FakePower {
@@ -39,6 +45,7 @@ impl FakePower {
             power: Mutex::new(power),
             lid_closed: Mutex::new(lid_closed),
             asleep_total: Mutex::new(Duration::from_secs(1000)),
+            changes: Arc::new(Notify::new()),
         }
     }
 
@@ -53,9 +60,21 @@ impl FakePower {
         )
     }
 
-    /// What [`PowerSource::power`] answers from now on.
+    /// What [`PowerSource::power`] answers from now on. The OS posts nothing: a watcher
+    /// sees it at its next look (as a battery percent that drifts).
     pub fn set_power(&self, power: PowerSnapshot) {
         *lock(&self.power) = power;
+    }
+
+    /// The OS says the power changed (an unplug: kIOPSNotifyPowerSource, a power_supply
+    /// uevent). Wakes the watcher's wait; one post is kept if it is not waiting yet.
+    pub fn post_power_change(&self) {
+        self.changes.notify_one();
+    }
+
+    /// What a watcher waits on for [`FakePower::post_power_change`].
+    pub fn power_changes(&self) -> Arc<Notify> {
+        self.changes.clone()
     }
 
     /// What [`PowerSource::lid_closed`] answers from now on.

@@ -8,7 +8,10 @@ pub mod app_nap;
 pub mod awake;
 pub mod clock;
 pub mod command;
+#[cfg(target_os = "macos")]
+pub mod darwin_notify;
 pub mod fake;
+pub mod fd_wait;
 pub mod login_item;
 #[cfg(target_os = "linux")]
 pub mod logind;
@@ -23,5 +26,5 @@ pub mod user_idle;
 
 pub use login_item::{system_login_item, LoginItem, LoginItemError, LoginStatus};
 pub use machine::{detect_form_factor, machine_model, FormFactor};
-pub use power::{PowerSource, SystemPower};
+pub use power::{PowerChanges, PowerSource, SystemPower};
 pub use processes::{ProcessTable, SystemProcesses};

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::platform::{MachineFacts, Platform, WorkerHandle};
+use super::machine::MachineWatch;
+use super::platform::{Platform, WorkerHandle};
 use super::worker::WorkerReport;
 use crate::model::{
     AwakeHold, HeadAddress, IdleReading, ProcessUsage, SleepGate, SystemEvent, TailnetFinds,
@@ -19,7 +20,7 @@ use crate::model::{
 };
 use crate::platform::fake::FakePower;
 use crate::ray_output;
-use crate::supervisor::{HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
+use crate::supervisor::{Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
 
 /// How a fake worker behaves, from its start.
 #[derive(Debug, Clone)]
@@ -482,8 +483,16 @@ impl Platform for FakePlatform {
         std::future::ready(Some(tree))
     }
 
-    fn machine(&self) -> Arc<dyn MachineFacts> {
-        self.machine.clone()
+    /// The watcher on tokio's clock, woken by [`FakePower::post_power_change`].
+    fn watch_machine(&self, events: mpsc::UnboundedSender<Event>) -> MachineWatch {
+        super::machine::watch_on_runtime(
+            self.machine.clone(),
+            Some(self.machine.power_changes()),
+            events,
+        );
+        MachineWatch::Signalled {
+            source: "the fake's posts".to_string(),
+        }
     }
 
     fn watch_network(&self, changes: mpsc::UnboundedSender<()>) {

@@ -33,6 +33,9 @@ use crate::model::{
     AwakeHold, HeadAddress, IdleReading, Notice, PowerSnapshot, SleepGate, Status, SystemEvent,
     ThermalState,
 };
+use crate::supervisor::settings::{
+    MACHINE_LOOK_EVERY, MACHINE_LOOK_EVERY_UNSIGNALLED, USER_IDLE_LOOK_EVERY,
+};
 use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
@@ -289,17 +292,17 @@ pub async fn run<P: Platform>(
             });
         });
     platform.watch_network(net_tx);
-    machine::watch(platform.machine(), events_tx);
+    let machine_watch = platform.watch_machine(events_tx);
     platform.watch_sleep(system_tx, gate_rx);
     let (awake_tx, awake_rx) = watch::channel(false);
     let (held_tx, mut held_rx) = mpsc::unbounded_channel::<AwakeHold>();
     platform.hold_awake(awake_rx, held_tx);
     let (thermal_tx, mut thermal_rx) = mpsc::unbounded_channel::<ThermalState>();
-    platform.watch_thermal(machine::WATCH_EVERY, thermal_tx);
+    platform.watch_thermal(MACHINE_LOOK_EVERY, thermal_tx);
     // Read only when "only when idle" is on: otherwise nobody needs the answer.
     let (idle_tx, mut idle_rx) = mpsc::unbounded_channel::<IdleReading>();
     if watch_user_idle {
-        platform.watch_user_idle(machine::WATCH_EVERY, idle_tx);
+        platform.watch_user_idle(USER_IDLE_LOOK_EVERY, idle_tx);
     }
 
     let mut driver = Driver {
@@ -333,6 +336,13 @@ pub async fn run<P: Platform>(
         history: loaded.history,
         history_file,
     };
+    if let machine::MachineWatch::Polled { why } = &machine_watch {
+        let _ = driver.log.line(&crate::text::power_polled_line(
+            driver.lang,
+            why,
+            MACHINE_LOOK_EVERY_UNSIGNALLED,
+        ));
+    }
     driver.look_up_ray();
     tokio::pin!(shutdown);
     let mut shutdown_seen = false;

@@ -22,14 +22,15 @@ use crate::model::{
 use crate::platform::clock::{SleepClock, SystemSleepClock};
 use crate::platform::command::{output_within, CountedSpawn};
 use crate::platform::tool_search::{self, ToolSearch};
-use crate::platform::{PowerSource, SystemPower, SystemProcesses};
+use crate::platform::{PowerChanges, PowerSource, SystemPower, SystemProcesses};
 use crate::ray_output;
 use crate::setup::SetupProgress;
-use crate::supervisor::{HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
+use crate::supervisor::{Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
 
 use super::control::RayInUse;
 use super::drain;
 use super::log::RotatingLog;
+use super::machine::MachineWatch;
 use super::probe::{self, TailscaleCli};
 use super::worker::{self, RayCommand, WorkerProcess, WorkerReport};
 
@@ -126,8 +127,10 @@ pub trait Platform: Send + Sync + 'static {
         worker_pid: u32,
     ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static;
 
-    /// Power, lid and sleep clock, for the machine watcher.
-    fn machine(&self) -> Arc<dyn MachineFacts>;
+    /// Starts the machine watcher ([`super::machine`]): power, lid and sleep clock, sent on
+    /// `events` as they change until the receiver goes away; says how power changes are
+    /// learnt of.
+    fn watch_machine(&self, events: mpsc::UnboundedSender<Event>) -> MachineWatch;
 
     /// Sends `()` on every change of the network interfaces, until the receiver goes away.
     fn watch_network(&self, changes: mpsc::UnboundedSender<()>);
@@ -426,8 +429,8 @@ impl Platform for SystemPlatform {
             .map(|read| read.ok().flatten())
     }
 
-    fn machine(&self) -> Arc<dyn MachineFacts> {
-        Arc::new(SystemMachine)
+    fn watch_machine(&self, events: mpsc::UnboundedSender<Event>) -> MachineWatch {
+        super::machine::watch_on_thread(Arc::new(SystemMachine), PowerChanges::open(), events)
     }
 
     fn install_ray(

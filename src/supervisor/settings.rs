@@ -170,6 +170,26 @@ pub const THERMAL_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
 /// their machine, so the same minute.
 pub const USER_BACK_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
 
+/// How often the machine watcher reads power, lid and the sleep clock while the OS says
+/// nothing; it reads at once when the OS posts a power change (`platform::power::changes`),
+/// which is what releases the idle-sleep hold within a second of unplugging. What only this
+/// cadence catches: the battery level (the low-battery pause can lag a quarter of a minute:
+/// a percent lasts minutes), the lid (its notice is not urgent), and a sleep no OS
+/// notification announced. Half of [`WAKE_ECHO`]: the clock-measured sleep comes at most this
+/// long after the wake (on Linux at once: the wait there counts time asleep) and must fall
+/// within the echo window of the OS's own wake notification. Each look wakes the watcher's
+/// thread only; the driver hears of changes alone, so 15 s costs four thread wakes a minute.
+pub const MACHINE_LOOK_EVERY: Duration = Duration::from_secs(15);
+
+/// [`MACHINE_LOOK_EVERY`] where the OS gives no power change signal (no uevent socket, another
+/// Unix): the 5 s poll of before, so that an unplug still releases the hold within ~6 s.
+pub const MACHINE_LOOK_EVERY_UNSIGNALLED: Duration = Duration::from_secs(5);
+
+/// How often the user's idle time is read while "only when idle" is on (never while it is
+/// off): the OS posts nothing when input resumes, and 5 s of typing before the worker steps
+/// back is not felt.
+pub const USER_IDLE_LOOK_EVERY: Duration = Duration::from_secs(5);
+
 /// Timings of the supervisor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::model::PowerSnapshot;
 
+pub mod changes;
 #[cfg(not(target_os = "macos"))]
 mod linux;
 #[cfg(target_os = "macos")]
@@ -22,7 +23,9 @@ mod macos;
 pub mod pmset;
 pub mod sources;
 pub mod sysfs;
+pub mod uevent;
 
+pub use changes::PowerChanges;
 pub use pmset::{parse_ioreg_clamshell, parse_pmset_batt};
 pub use sysfs::{parse_power_supply_uevent, parse_proc_acpi_lid, read_linux_lid, read_linux_power};
 

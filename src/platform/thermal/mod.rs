@@ -3,9 +3,11 @@
 //!
 //! - macOS ([`macos`]): `NSProcessInfo.processInfo.thermalState`, in-process, sent at start, on
 //!   `NSProcessInfoThermalStateDidChangeNotification` and, in case that notification does not
-//!   reach a process without a run loop (the headless daemon), on a read at the pace the
-//!   driver gives (its machine watcher's) that sends only a change. A property read: no
-//!   process, no IO.
+//!   reach a process without a run loop (the headless daemon), from a thread that sleeps on
+//!   the OS's own thermal pressure notification (notify(3)
+//!   `com.apple.system.thermalpressurelevel` on a file descriptor) and looks at the pace the
+//!   driver gives (the machine watcher's fallback cadence), sending only a change. A property
+//!   read: no process, no IO, no timer on the driver's runtime.
 //! - Linux and the rest: nothing is reported (no requirement to read thermal zones, whose
 //!   meaning differs per machine), so the heat rule never pauses there and `status` says "not
 //!   reported here". Tests feed the rule through the fake platform.
@@ -20,7 +22,7 @@ use crate::model::ThermalState;
 mod macos;
 
 /// Sends the thermal state at start and on each change (looked at every `every` besides the
-/// change notification), until the receiver goes away; sends nothing where the OS reports none.
+/// change notifications), until the receiver goes away; sends nothing where the OS reports none.
 pub fn watch(every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
     #[cfg(target_os = "macos")]
     macos::watch(every, states);

@@ -1,0 +1,30 @@
+//! macOS: notify(3)'s `kIOPSNotifyPowerSource` on a file descriptor. See [`super`].
+
+use std::io;
+use std::time::Duration;
+
+use crate::platform::darwin_notify::DarwinNotifications;
+
+/// `kIOPSNotifyPowerSource` (IOPowerSources.h): posted when the providing power source
+/// changes, "upon connecting or disconnecting AC power to a laptop".
+const POWER_SOURCE_CHANGED: &std::ffi::CStr = c"com.apple.system.powersources.source";
+
+pub struct Watch {
+    notifications: DarwinNotifications,
+}
+
+impl Watch {
+    pub fn open() -> io::Result<Watch> {
+        Ok(Watch {
+            notifications: DarwinNotifications::register(&[POWER_SOURCE_CHANGED])?,
+        })
+    }
+
+    pub fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
+        self.notifications.wait(timeout)
+    }
+
+    pub fn source(&self) -> String {
+        format!("notify(3) {}", self.notifications.names())
+    }
+}
