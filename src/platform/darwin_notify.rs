@@ -80,12 +80,20 @@ impl DarwinNotifications {
                 "no name to watch",
             ));
         }
-        // Non-blocking, so that draining stops at an empty pipe instead of waiting on it.
-        // SAFETY: `fd` is the open descriptor libnotify returned; F_GETFL/F_SETFL only change
-        // its status flags.
+        // Non-blocking, so that draining stops at an empty pipe instead of waiting on it; and
+        // close-on-exec, since libnotify makes its pipe with a plain pipe(2) and every process
+        // the app starts (Ray's whole tree) would inherit it.
+        // SAFETY: `fd` is the open descriptor libnotify returned; F_GETFL/F_SETFL and
+        // F_GETFD/F_SETFD only change its flags.
         unsafe {
             let flags = libc::fcntl(registered.fd, libc::F_GETFL);
             if flags < 0 || libc::fcntl(registered.fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            let fd_flags = libc::fcntl(registered.fd, libc::F_GETFD);
+            if fd_flags < 0
+                || libc::fcntl(registered.fd, libc::F_SETFD, fd_flags | libc::FD_CLOEXEC) < 0
             {
                 return Err(io::Error::last_os_error());
             }

@@ -48,8 +48,10 @@ impl KernelUevent<'_> {
 }
 
 /// Reads one message as the kernel sends it; `None` for anything else (udevd's format, a
-/// header without `@`, text that is not UTF-8, a header that its own `ACTION` contradicts).
-/// Strings after the header without `=` are skipped, as is an empty trailing one.
+/// header without `@` or not UTF-8, a header that its own `ACTION` contradicts). Strings
+/// after the header without `=` are skipped, as is an empty trailing one, and so is one that
+/// is not UTF-8: a battery's firmware strings (model, maker, serial) are sometimes garbage,
+/// and must not hide the change the rest of the message reports.
 pub fn parse_kernel_uevent(message: &[u8]) -> Option<KernelUevent<'_>> {
     let mut fields = message.split(|byte| *byte == 0);
     let header = std::str::from_utf8(fields.next()?).ok()?;
@@ -59,7 +61,9 @@ pub fn parse_kernel_uevent(message: &[u8]) -> Option<KernelUevent<'_>> {
     }
     let mut vars = Vec::new();
     for field in fields.filter(|field| !field.is_empty()) {
-        let text = std::str::from_utf8(field).ok()?;
+        let Ok(text) = std::str::from_utf8(field) else {
+            continue;
+        };
         if let Some(pair) = text.split_once('=') {
             vars.push(pair);
         }
@@ -113,6 +117,22 @@ mod tests {
         assert!(is_power_supply_uevent(AC_OFFLINE));
         // A battery's change (its status flips when the adapter goes) counts too.
         assert!(is_power_supply_uevent(BATTERY));
+    }
+
+    #[test]
+    fn a_battery_with_garbage_in_its_firmware_strings_still_tells_its_change() {
+        let message = b"change@/devices/LNXSYSTM:00/PNP0C0A:00/power_supply/BAT0\0\
+ACTION=change\0DEVPATH=/devices/LNXSYSTM:00/PNP0C0A:00/power_supply/BAT0\0\
+SUBSYSTEM=power_supply\0POWER_SUPPLY_NAME=BAT0\0POWER_SUPPLY_STATUS=Discharging\0\
+POWER_SUPPLY_MODEL_NAME=\xff\xfeBAT\0POWER_SUPPLY_MANUFACTURER=\x80\0SEQNUM=4243\0";
+        let event = parse_kernel_uevent(message).expect("a kernel uevent");
+        assert_eq!(event.var("POWER_SUPPLY_STATUS"), Some("Discharging"));
+        assert_eq!(
+            event.var("POWER_SUPPLY_MODEL_NAME"),
+            None,
+            "skipped, not fatal"
+        );
+        assert!(is_power_supply_uevent(message));
     }
 
     #[test]

@@ -56,6 +56,8 @@ impl Watch {
     }
 
     pub fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
+        // A zero expiry would disarm the timer (and wait forever): a nanosecond is "now".
+        let timeout = timeout.max(Duration::from_nanos(1));
         let poll_timeout = match &self.timer {
             Some(timer) => {
                 timer
