@@ -1214,6 +1214,9 @@ pub enum ConfigEdit<'a> {
     Applied(&'a str),
     /// These keys take effect at the next start.
     AtRestart(&'a str),
+    /// The OS does not report changes to the data folder (`why`: what failed): the file is
+    /// looked at every `every_secs` seconds instead.
+    Polling { every_secs: u64, why: &'a str },
 }
 
 /// The log line for a hand edit of config.toml.
@@ -1249,6 +1252,14 @@ pub fn config_edit_line(lang: Lang, edit: ConfigEdit<'_>) -> String {
         (Lang::Es, ConfigEdit::AtRestart(keys)) => {
             format!("✏️ config.toml editado: {keys} se aplica cuando BitTrader Worker se reinicie")
         }
+        (Lang::En, ConfigEdit::Polling { every_secs, why }) => format!(
+            "✏️ config.toml: the system does not report changes to its folder ({why}); hand \
+             edits are picked up every {every_secs} s"
+        ),
+        (Lang::Es, ConfigEdit::Polling { every_secs, why }) => format!(
+            "✏️ config.toml: el sistema no avisa de los cambios en su carpeta ({why}); los \
+             cambios a mano se leen cada {every_secs} s"
+        ),
     }
 }
 
@@ -1879,6 +1890,10 @@ mod tests {
             ConfigEdit::HeadRemoved,
             ConfigEdit::Applied("cpus = 2"),
             ConfigEdit::AtRestart("mode"),
+            ConfigEdit::Polling {
+                every_secs: 2,
+                why: "x",
+            },
         ] {
             all.push(pairs(&|l| config_edit_line(l, edit)));
         }

@@ -41,6 +41,7 @@ use crate::supervisor::{
     WorkerSpec,
 };
 use crate::text::{config_edit_line, ConfigEdit, Lang};
+use config_file::ConfigFileNews;
 use control::{Pending, Reply, Request, StatusReport};
 use log::RotatingLog;
 pub use platform::{Platform, SystemPlatform, WorkerHandle};
@@ -280,7 +281,7 @@ pub async fn run<P: Platform>(
     let (net_tx, mut net_rx) = mpsc::unbounded_channel::<()>();
     let (system_tx, mut system_rx) = mpsc::unbounded_channel::<SystemEvent>();
     let (gate_tx, gate_rx) = watch::channel(SleepGate::default());
-    let (file_tx, mut file_rx) = mpsc::unbounded_channel::<FileReading>();
+    let (file_tx, mut file_rx) = mpsc::unbounded_channel::<ConfigFileNews>();
     config_file::spawn_watcher(paths.clone(), machine_cpus, file_tx);
     let saved = messages_tx.clone();
     let saves =
@@ -369,7 +370,7 @@ pub async fn run<P: Platform>(
             Some(held) = held_rx.recv() => driver.sup.handle_event(now(), Event::AwakeHold(held)),
             Some(idle) = idle_rx.recv() => driver.sup.handle_event(now(), Event::UserIdle(idle)),
             Some(pending) = requests.recv() => driver.on_request(pending),
-            Some(reading) = file_rx.recv() => driver.on_config_file(reading),
+            Some(news) = file_rx.recv() => driver.on_config_file_news(news),
             _ = &mut shutdown, if !shutdown_seen => {
                 shutdown_seen = true;
                 driver.sup.handle_event(now(), Event::User(UserCommand::Shutdown));
@@ -845,6 +846,24 @@ impl<P: Platform> Driver<P> {
                     note: None,
                     report: None,
                 });
+            }
+        }
+    }
+
+    /// The config.toml watcher's news: what the file says, or that it is now looked at on a
+    /// clock (said once in the log, so that a user wondering why an edit takes a moment, or
+    /// why the daemon wakes, finds the reason).
+    fn on_config_file_news(&mut self, news: ConfigFileNews) {
+        match news {
+            ConfigFileNews::Reading(reading) => self.on_config_file(reading),
+            ConfigFileNews::Polling { every_secs, why } => {
+                let _ = self.log.line(&config_edit_line(
+                    self.lang,
+                    ConfigEdit::Polling {
+                        every_secs,
+                        why: &why,
+                    },
+                ));
             }
         }
     }

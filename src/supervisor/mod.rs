@@ -16,6 +16,8 @@
 //!   contribute only while the user is away;
 //! - [`notify`]: which notices reach the user (never a storm);
 //! - [`timers`]: the one table of deadlines;
+//! - [`config_looks`]: when the running app looks at config.toml for a hand edit (not a rule
+//!   of the worker, but a timing rule, kept here with the others; the driver's watcher runs it);
 //! - this file: the worker's lifecycle (start, join, grace, drain, stop, sleep, quit).
 //!
 //! The state is kept as independent facts (is the head reachable, is there a worker, did the
@@ -27,6 +29,7 @@
 //! - when the head comes back, a start follows at once (at least 1 s after the previous start).
 
 pub mod backoff;
+pub mod config_looks;
 pub mod courtesy;
 pub mod drain;
 mod events;

@@ -100,8 +100,18 @@ pub const DRAIN_SAMPLE_EVERY: Duration = Duration::from_millis(500);
 /// just given (tests/lab/recorded/ps_laptop_task_start_timeline_ray260.txt).
 pub const QUIET_READINGS_FOR_IDLE: u32 = 2;
 
-/// How often the running app looks at config.toml for a hand edit: one `stat`, no process, so
-/// an idle laptop pays nothing noticeable; an edit is applied within this.
+/// config.toml is read this long after the last change the OS reported for it: an editor that
+/// truncates the file and then writes it (two reports, milliseconds apart) must not be read in
+/// between, or a half-written file would be reported to the user as invalid. Short enough that
+/// an edit still shows at once.
+pub const CONFIG_FILE_SETTLE: Duration = Duration::from_millis(250);
+
+/// Only where the OS cannot report changes to the data folder (the watch could not be set up:
+/// inotify's limits reached, config.toml a symbolic link to another folder; or it was lost: the
+/// folder removed), config.toml's stamp is looked at this often instead: one `stat`, no
+/// process; an edit is applied within this. Reported changes are the normal way because a look
+/// every 2 s, 1,800 wake-ups an hour, was the largest share of an idle daemon's CPU for an edit
+/// made a few times a year. Also the longest a file changed without pause waits for its look.
 pub const CONFIG_FILE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// The SIGTERM-to-SIGKILL grace when the head is unreachable (see `stop_worker`).
