@@ -5,7 +5,7 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use bittrader_test_support::daemon::{machine_cpus, phase_of, worker_pid, Home, Options};
+use bittrader_test_support::daemon::{machine_cpus, phase_of, worker_pid, Daemon, Home, Options};
 use bittrader_test_support::secs;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
@@ -20,16 +20,12 @@ const EDIT_SEEN_WITHIN: Duration = Duration::from_secs(10);
 /// old look on a clock.
 const EDIT_APPLIED_WITHIN: Duration = Duration::from_secs(1);
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[test]
-fn a_hand_edit_is_applied_while_running_and_kept_by_the_next_pause() {
-    let machine = machine_cpus();
-    if machine < 2 {
+/// A daemon offering 2 CPUs to the fake head, connected; `None` on a 1-CPU machine, where a
+/// CPU-count edit cannot be tested.
+fn connected_with_two_cpus() -> Option<(Home, Daemon, serde_json::Value)> {
+    if machine_cpus() < 2 {
         eprintln!("this machine has 1 CPU: a CPU-count edit cannot be tested");
-        return;
+        return None;
     }
     let home = Home::new(
         BIN,
@@ -38,8 +34,20 @@ fn a_hand_edit_is_applied_while_running_and_kept_by_the_next_pause() {
             ..Options::default()
         },
     );
-    let _daemon = home.daemon();
+    let daemon = home.daemon();
     let status = home.wait_phase("connected", secs(10));
+    Some((home, daemon, status))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_hand_edit_is_applied_while_running_and_kept_by_the_next_pause() {
+    let Some((home, _daemon, status)) = connected_with_two_cpus() else {
+        return;
+    };
     let first = worker_pid(&status).expect("worker pid");
 
     // The user edits the file by hand: a comment, and one CPU instead of two.
@@ -95,19 +103,9 @@ fn a_hand_edit_is_applied_while_running_and_kept_by_the_next_pause() {
 /// a look): only a report of the OS shows each within a second.
 #[test]
 fn hand_edits_one_after_another_are_each_applied_within_a_second() {
-    if machine_cpus() < 2 {
-        eprintln!("this machine has 1 CPU: a CPU-count edit cannot be tested");
+    let Some((home, _daemon, _)) = connected_with_two_cpus() else {
         return;
-    }
-    let home = Home::new(
-        BIN,
-        Options {
-            cpus: 2,
-            ..Options::default()
-        },
-    );
-    let _daemon = home.daemon();
-    home.wait_phase("connected", secs(10));
+    };
     let mut took = Vec::new();
     for (n, (from, to)) in [(2, 1), (1, 2), (2, 1), (1, 2)].into_iter().enumerate() {
         let applied = format!("config.toml edited: cpus = {to} applied");
