@@ -1253,9 +1253,7 @@ impl Supervisor {
     }
 
     fn probe_soon(&mut self, now: Instant) {
-        if !self.probe_in_flight && self.head.is_some() && !self.shutting_down {
-            self.timers.set(Timer::Probe, now);
-        }
+        self.probe_within(now, Duration::ZERO);
     }
 
     fn on_drain_requested(&mut self, now: Instant, id: u64, accepted: bool) {
