@@ -11,12 +11,14 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, ConfigError, LoadOutcome, Paths};
 use crate::local_head::{self, LocalHead, LocalHeadFiles};
+use crate::platform::FormFactor;
 use crate::platform::SystemProcesses;
 use crate::runtime::control::{self, Pending, StatusReport};
 use crate::runtime::log::RotatingLog;
 use crate::runtime::platform::locate_ray;
 use crate::runtime::probe::TailscaleCli;
-use crate::runtime::{self, instance, machine, worker, DriverOptions, Notifier, SystemPlatform};
+use crate::runtime::{self, instance, worker, DriverOptions, Notifier, SystemPlatform};
+use crate::supervisor::Settings;
 
 /// Why the supervisor could not start. The Display is the message for the user: what
 /// happened and what to do.
@@ -198,8 +200,9 @@ pub async fn serve(
         )
     })
     .await
-    .unwrap_or((crate::platform::FormFactor::Unknown, None));
-    let mobile = machine::is_mobile(config.mode, form_factor);
+    .unwrap_or((FormFactor::Unknown, None));
+    let settings = Settings::from_config(&config, form_factor == FormFactor::Laptop);
+    let mobile = settings.laptop.mobile;
     let detail =
         model.unwrap_or_else(|| crate::text::form_factor_words(lang, form_factor).to_string());
     startup_lines.push(crate::text::machine_line(lang, mobile, &detail));
@@ -220,7 +223,7 @@ pub async fn serve(
     }
     let options = DriverOptions {
         first_run_offered: paths.first_run_offer_file().exists(),
-        settings: runtime::settings_from(&config, mobile),
+        settings,
         paths,
         config,
         machine_cpus: machine_cpus(),

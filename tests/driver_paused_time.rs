@@ -68,7 +68,7 @@ impl Harness {
         let (status_tx, status) = watch::channel(StatusReport::default());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let options = DriverOptions {
-            settings: runtime::settings_from(&config, false),
+            settings: Settings::from_config(&config, false),
             paths,
             config,
             machine_cpus: 4,

@@ -16,22 +16,12 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::config::Mode;
 use crate::model::PowerSnapshot;
-use crate::platform::{FormFactor, PowerChanges};
+use crate::platform::PowerChanges;
 use crate::supervisor::settings::{MACHINE_LOOK_EVERY, MACHINE_LOOK_EVERY_UNSIGNALLED};
 use crate::supervisor::Event;
 
 use super::platform::MachineFacts;
-
-/// Whether the battery policy applies: config can force either; `auto` asks the hardware.
-pub fn is_mobile(mode: Mode, form_factor: FormFactor) -> bool {
-    match mode {
-        Mode::Mobile => true,
-        Mode::Fixed => false,
-        Mode::Auto => form_factor == FormFactor::Laptop,
-    }
-}
 
 /// The whole seconds spent suspended between two readings of the sleep clock.
 pub fn slept_between(before: Option<Duration>, after: Option<Duration>) -> u64 {
@@ -202,14 +192,6 @@ mod tests {
         assert_eq!(slept_between(Some(s(100)), Some(s(700))), 600);
         assert_eq!(slept_between(None, Some(s(700))), 0, "no earlier reading");
         assert_eq!(slept_between(Some(s(100)), None), 0);
-    }
-
-    #[test]
-    fn the_mode_decides_unless_auto() {
-        assert!(is_mobile(Mode::Mobile, FormFactor::Desktop));
-        assert!(!is_mobile(Mode::Fixed, FormFactor::Laptop));
-        assert!(is_mobile(Mode::Auto, FormFactor::Laptop));
-        assert!(!is_mobile(Mode::Auto, FormFactor::Unknown));
     }
 
     #[test]

@@ -83,35 +83,6 @@ pub struct DriverOptions {
     pub first_run_offered: bool,
 }
 
-/// The supervisor's settings for this configuration on this kind of machine.
-pub fn settings_from(config: &Config, mobile: bool) -> Settings {
-    let timing = &config.timing;
-    let battery = &config.battery;
-    let defaults = Settings::for_machine(mobile);
-    Settings {
-        grace: Duration::from_secs(timing.grace_secs),
-        probe_every_up: Duration::from_millis(timing.probe_interval_ms),
-        stop_grace: Duration::from_secs(timing.stop_grace_secs),
-        join_timeout: Duration::from_secs(timing.join_timeout_secs),
-        laptop: crate::supervisor::LaptopPolicy {
-            mobile,
-            warn_percent: battery.warn_percent,
-            stop_percent: battery.stop_percent,
-            resume_percent: battery.resume_percent,
-            only_on_power: battery.only_on_power,
-            cpus_on_battery: (battery.cpus_on_battery > 0).then_some(battery.cpus_on_battery),
-        },
-        courtesy: crate::supervisor::CourtesyPolicy {
-            keep_awake: config.keep_awake,
-            pause_at_thermal: config.pause_at_thermal,
-            only_when_idle: config
-                .only_when_idle_minutes
-                .map(|minutes| Duration::from_secs(u64::from(minutes) * 60)),
-        },
-        ..defaults
-    }
-}
-
 /// A message from a task the driver spawned.
 enum Message {
     /// A fact for the supervisor.

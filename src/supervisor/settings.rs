@@ -277,6 +277,39 @@ impl Settings {
     pub fn sleep_hold(&self) -> Duration {
         (self.stop_grace + STOP_MARGIN).min(SLEEP_HOLD_MAX)
     }
+    /// The settings `config` gives on a machine that is a laptop (`laptop`) or not: `mode`
+    /// forces mobile or fixed, `auto` asks the hardware.
+    pub fn from_config(config: &crate::config::Config, laptop: bool) -> Settings {
+        use crate::config::Mode;
+        let mobile = match config.mode {
+            Mode::Mobile => true,
+            Mode::Fixed => false,
+            Mode::Auto => laptop,
+        };
+        let (timing, battery) = (&config.timing, &config.battery);
+        Settings {
+            grace: Duration::from_secs(timing.grace_secs),
+            probe_every_up: Duration::from_millis(timing.probe_interval_ms),
+            stop_grace: Duration::from_secs(timing.stop_grace_secs),
+            join_timeout: Duration::from_secs(timing.join_timeout_secs),
+            laptop: LaptopPolicy {
+                mobile,
+                warn_percent: battery.warn_percent,
+                stop_percent: battery.stop_percent,
+                resume_percent: battery.resume_percent,
+                only_on_power: battery.only_on_power,
+                cpus_on_battery: (battery.cpus_on_battery > 0).then_some(battery.cpus_on_battery),
+            },
+            courtesy: CourtesyPolicy {
+                keep_awake: config.keep_awake,
+                pause_at_thermal: config.pause_at_thermal,
+                only_when_idle: config
+                    .only_when_idle_minutes
+                    .map(|minutes| Duration::from_secs(u64::from(minutes) * 60)),
+            },
+            ..Settings::for_machine(mobile)
+        }
+    }
 }
 
 /// The longest any quit can take, whatever the configuration: for a client that does not
@@ -368,5 +401,35 @@ mod tests {
             "macOS waits 30 s at most"
         );
         assert_eq!(longest_quit(), Duration::from_secs(123));
+    }
+
+    #[test]
+    fn the_mode_decides_unless_auto_and_the_file_sets_the_rest() {
+        use crate::config::{Config, Mode};
+        let with = |mode| Config {
+            mode,
+            only_when_idle_minutes: Some(3),
+            ..Config::with_defaults(4)
+        };
+        assert!(
+            Settings::from_config(&with(Mode::Mobile), false)
+                .laptop
+                .mobile
+        );
+        assert!(
+            !Settings::from_config(&with(Mode::Fixed), true)
+                .laptop
+                .mobile
+        );
+        assert!(Settings::from_config(&with(Mode::Auto), true).laptop.mobile);
+        let desktop = Settings::from_config(&with(Mode::Auto), false);
+        assert!(!desktop.laptop.mobile);
+        assert_eq!(desktop.backoff, Settings::for_machine(false).backoff);
+        assert_eq!(desktop.grace, Duration::from_secs(30));
+        assert_eq!(
+            desktop.courtesy.only_when_idle,
+            Some(Duration::from_secs(180))
+        );
+        assert_eq!(desktop.laptop.cpus_on_battery, None, "0: no cap");
     }
 }

@@ -382,7 +382,8 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
         status: status_rx.clone(),
     });
     // Quit takes at most the supervisor's own deadline for it.
-    let quit_within = crate::runtime::settings_from(&prepared.loaded.config, false).quit_deadline();
+    let quit_within =
+        crate::supervisor::Settings::from_config(&prepared.loaded.config, false).quit_deadline();
     let mut sleep_observer: Option<SleepObserver> = None;
     let finished = spawn_runtime(
         paths.clone(),
