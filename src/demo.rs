@@ -123,7 +123,7 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
             status_tx,
             Box::new(NoNotifier),
             shutdown,
-            false,
+            None,
         )
         .await;
         printer.abort();

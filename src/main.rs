@@ -195,7 +195,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if let Some(ip) = &report.node_ip {
                     println!("{} {ip}", words.node_ip);
                 }
-                if let Some(ray) = &report.ray {
+                if let Some(ray) = report.status.as_ref().and_then(|s| s.ray.as_ref()) {
                     let version = ray.version.as_deref().unwrap_or(words.version_unknown);
                     println!("{} {} ({version})", words.ray, ray.path);
                 }

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -17,7 +17,7 @@ use crate::runtime::control::{self, Pending, StatusReport};
 use crate::runtime::log::RotatingLog;
 use crate::runtime::platform::locate_ray;
 use crate::runtime::probe::TailscaleCli;
-use crate::runtime::{self, instance, worker, DriverOptions, Notifier, SystemPlatform};
+use crate::runtime::{self, instance, worker, DriverOptions, Notifier, SleepLink, SystemPlatform};
 use crate::supervisor::Settings;
 
 /// Why the supervisor could not start. The Display is the message for the user: what
@@ -100,7 +100,6 @@ pub fn initial_report(paths: &Paths) -> StatusReport {
         worker_pid: None,
         node_ip: None,
         log_file: paths.log_file().display().to_string(),
-        ray: None,
         processes_spawned: crate::platform::command::processes_spawned(),
         power: None,
         contribution: None,
@@ -129,11 +128,19 @@ pub fn prepare(paths: &Paths) -> Result<Prepared, StartError> {
     Ok(Prepared { lock, loaded })
 }
 
+/// What the menu-bar app asks of a run besides what the daemon does.
+pub struct MenuBar {
+    /// macOS: where the driver hands out the link for the sleep notifications the app observes
+    /// (`None`: the platform watches them).
+    pub sleep_link: Option<Arc<OnceLock<SleepLink>>>,
+}
+
 /// Serves the control socket and runs the driver until `shutdown` or a `quit`.
 ///
-/// With `demo_if_unconfigured` and no head in the configuration, a throwaway local Ray head is
-/// started on loopback and joined (never saved): the app shows the whole cycle out of the box,
-/// and choosing a real head from the menu moves the worker there.
+/// For the menu-bar app (`menu_bar`): with no head in the configuration, a throwaway local Ray
+/// head is started on loopback and joined (never saved), so that the app shows the whole cycle
+/// out of the box and choosing a real head from the menu moves the worker there; and the
+/// cluster's size is asked for its menu.
 pub async fn serve(
     paths: Paths,
     loaded: LoadOutcome,
@@ -141,7 +148,7 @@ pub async fn serve(
     status: watch::Sender<StatusReport>,
     notifier: Box<dyn Notifier>,
     shutdown: impl Future<Output = ()>,
-    demo_if_unconfigured: bool,
+    menu_bar: Option<MenuBar>,
 ) -> Result<(), StartError> {
     let (requests_tx, requests_rx) = requests;
     let LoadOutcome { config, notes, .. } = loaded;
@@ -175,7 +182,7 @@ pub async fn serve(
     }
     // Which `ray` the worker runs goes to the log and the status once the driver runs.
     let ray = locate_ray(config.ray_path.clone(), paths.clone()).await;
-    let demo = if demo_if_unconfigured && config.head.is_none() {
+    let demo = if menu_bar.is_some() && config.head.is_none() {
         match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &head_files)).await {
             Ok(Ok(head)) => Some(head),
             Ok(Err(e)) => {
@@ -229,6 +236,8 @@ pub async fn serve(
         machine_cpus: machine_cpus(),
         demo_head: demo.as_ref().map(|head| head.address.clone()),
         startup_lines,
+        show_cluster: menu_bar.is_some(),
+        sleep_link: menu_bar.and_then(|menu_bar| menu_bar.sleep_link),
     };
     runtime::run(platform, options, requests_rx, status, notifier, shutdown).await;
     if let Some(head) = demo {
@@ -299,7 +308,7 @@ pub fn run_daemon(paths: Paths) -> Result<(), StartError> {
         status_tx,
         Box::new(runtime::NoNotifier),
         shutdown,
-        false,
+        None,
     ));
     drop(prepared.lock);
     result

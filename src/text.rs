@@ -4,8 +4,8 @@
 //! cluster with 10 CPUs`): one line per change of state, never one per probe.
 
 use crate::model::{
-    AutoPause, Fault, KeepAwake, LogNote, Notice, PauseAtThermal, Phase, Status, TailscaleProblem,
-    ThermalState, Unreachable, WorkerFailure,
+    AutoPause, ConfigEdit, Fault, KeepAwake, LogNote, Notice, PauseAtThermal, Phase, Status,
+    TailscaleProblem, ThermalState, Unreachable, WorkerFailure,
 };
 
 /// The language of everything the user reads: the menu, the tooltip, the notifications,
@@ -447,36 +447,18 @@ pub fn thermal_words(lang: Lang, state: ThermalState) -> &'static str {
     }
 }
 
-/// The log line for a change from `previous` to `next`, or `None` when nothing worth a line
-/// changed (the same phase, the same fault). English; see [`transition_lines_in`].
-pub fn transition_line(previous: Option<&Status>, next: &Status) -> Option<String> {
-    transition_lines_in(Lang::En, previous, next)
-        .into_iter()
-        .next()
+/// The log line for the state `next` (the supervisor decides when a change is worth one).
+/// English; see [`transition_lines_in`].
+pub fn transition_line(next: &Status) -> String {
+    transition_lines_in(Lang::En, next).remove(0)
 }
 
-/// The log lines for a change from `previous` to `next` in `lang` (none when nothing worth a
-/// line changed). In Spanish they are the old bash daemon's phrases for the same events
-/// (`🔗 Conectando a …`, `✅ Worker Móvil conectado al cluster con 10 CPUs`, `⚠️ No puedo
-/// contactar al Head (…).`); a Tailscale head that Tailscale vouches for but that does not
-/// answer gets a second line, as the old daemon wrote (`ℹ️ Tailscale conectado (…), pero ping
-/// falló.`).
-pub fn transition_lines_in(lang: Lang, previous: Option<&Status>, next: &Status) -> Vec<String> {
-    if let Some(previous) = previous {
-        // The worker's CPUs matter only while it is part of the cluster; a worker that is
-        // going away changes nothing worth a line.
-        let cpus_matter = matches!(next.phase, Phase::Starting | Phase::Connected);
-        let same = previous.phase == next.phase
-            && previous.fault == next.fault
-            && previous.auto_pause.map(|a| std::mem::discriminant(&a))
-                == next.auto_pause.map(|a| std::mem::discriminant(&a))
-            && (!cpus_matter || previous.worker_cpus == next.worker_cpus)
-            && previous.head == next.head
-            && (next.phase != Phase::Disconnected || previous.unreachable == next.unreachable);
-        if same {
-            return Vec::new();
-        }
-    }
+/// The log lines for the state `next` in `lang`. In Spanish they are the old bash daemon's
+/// phrases for the same events (`🔗 Conectando a …`, `✅ Worker Móvil conectado al cluster con
+/// 10 CPUs`, `⚠️ No puedo contactar al Head (…).`); a Tailscale head that Tailscale vouches for
+/// but that does not answer gets a second line, as the old daemon wrote (`ℹ️ Tailscale
+/// conectado (…), pero ping falló.`).
+pub fn transition_lines_in(lang: Lang, next: &Status) -> Vec<String> {
     let mut lines = vec![match lang {
         Lang::En => transition_en(next),
         Lang::Es => transition_es(next),
@@ -1009,6 +991,13 @@ pub fn log_note(note: &LogNote) -> String {
 /// [`log_note`] in `lang`.
 pub fn log_note_in(lang: Lang, note: &LogNote) -> String {
     match (lang, note) {
+        (_, LogNote::StateChanged(status)) => transition_lines_in(lang, status).join("\n"),
+        (_, LogNote::ConfigEdit(edit)) => config_edit_line(lang, edit),
+        (_, LogNote::RayInUse(ray)) => ray_in_use_line(
+            lang,
+            ray.as_ref()
+                .map(|ray| (ray.path.as_str(), ray.version.as_deref())),
+        ),
         (
             Lang::En,
             LogNote::DrainEnded {
@@ -1108,6 +1097,35 @@ pub fn power_polled_line(lang: Lang, why: &str, every: std::time::Duration) -> S
     }
 }
 
+/// The machine watcher's thread could not be made (`why`): power, lid and sleep go unseen.
+pub fn machine_unwatched_line(lang: Lang, why: &str) -> String {
+    match lang {
+        Lang::En => format!("⚠️ The power and the lid are not watched: no thread for it ({why})"),
+        Lang::Es => {
+            format!("⚠️ No se vigilan la alimentación ni la tapa: no hay hilo para ello ({why})")
+        }
+    }
+}
+
+/// No sleep notification of the OS reaches this process (`why`; `None`: macOS, where only the
+/// menu-bar app gets them), so sleeps are measured with the clocks, after the wake.
+pub fn sleep_by_clocks_line(lang: Lang, why: Option<&str>) -> String {
+    let why = why.unwrap_or(match lang {
+        Lang::En => "only the menu-bar app receives them",
+        Lang::Es => "solo la app de la barra de menús los recibe",
+    });
+    match lang {
+        Lang::En => format!(
+            "💤 No sleep notifications from the system ({why}): sleeps are measured by the \
+             clocks, after the wake"
+        ),
+        Lang::Es => format!(
+            "💤 El sistema no avisa de las suspensiones ({why}): se miden con los relojes, al \
+             despertar"
+        ),
+    }
+}
+
 /// The note before the first log line written after some could not be (the English is what
 /// tests/lab_faults.rs looks for).
 pub fn dropped_log_lines_note(lang: Lang, dropped: u64) -> String {
@@ -1199,28 +1217,8 @@ pub fn install_failed_line(lang: Lang, why: &str) -> String {
     }
 }
 
-/// What a hand edit of config.toml came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigEdit<'a> {
-    /// The file does not read (`problem`: what is wrong, naming the key).
-    Invalid(&'a str),
-    /// The file was removed.
-    Removed,
-    /// The file reads again after a problem.
-    ReadableAgain,
-    /// `head` was removed from the file.
-    HeadRemoved,
-    /// These settings (`key = value, …`) were applied.
-    Applied(&'a str),
-    /// These keys take effect at the next start.
-    AtRestart(&'a str),
-    /// The OS does not report changes to the data folder (`why`: what failed): the file is
-    /// looked at every `every_secs` seconds instead.
-    Polling { every_secs: u64, why: &'a str },
-}
-
 /// The log line for a hand edit of config.toml.
-pub fn config_edit_line(lang: Lang, edit: ConfigEdit<'_>) -> String {
+pub fn config_edit_line(lang: Lang, edit: &ConfigEdit) -> String {
     match (lang, edit) {
         (Lang::En, ConfigEdit::Invalid(problem)) => format!(
             "⚠️ {problem}: this edit is not applied; the running settings stay as they were"
@@ -1800,11 +1798,8 @@ mod tests {
 
     #[test]
     fn the_connected_line_keeps_the_old_daemons_words() {
-        let line = transition_line(None, &status(Phase::Connected));
-        assert_eq!(
-            line.as_deref(),
-            Some("✅ Worker connected to the cluster with 10 CPUs")
-        );
+        let line = transition_line(&status(Phase::Connected));
+        assert_eq!(line, "✅ Worker connected to the cluster with 10 CPUs");
     }
 
     #[test]
@@ -1812,23 +1807,23 @@ mod tests {
         let mut mobile = status(Phase::Connected);
         mobile.mobile = true;
         assert_eq!(
-            transition_lines_in(Lang::Es, None, &mobile),
+            transition_lines_in(Lang::Es, &mobile),
             ["✅ Worker Móvil conectado al cluster con 10 CPUs"]
         );
         // A desktop is a "Worker".
         assert_eq!(
-            transition_lines_in(Lang::Es, None, &status(Phase::Connected)),
+            transition_lines_in(Lang::Es, &status(Phase::Connected)),
             ["✅ Worker conectado al cluster con 10 CPUs"]
         );
         assert_eq!(
-            transition_lines_in(Lang::Es, None, &status(Phase::Starting)),
+            transition_lines_in(Lang::Es, &status(Phase::Starting)),
             ["🔗 Conectando a 100.64.0.1:6379..."]
         );
         // Tailscale vouches for the head (no Tailscale problem), the head does not answer.
         let mut lost = status(Phase::Disconnected);
         lost.unreachable = Some(Unreachable::TimedOut);
         lost.tailscale_vouches_for_silent_head = true;
-        let lines = transition_lines_in(Lang::Es, None, &lost);
+        let lines = transition_lines_in(Lang::Es, &lost);
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(
             lines[0].starts_with("⚠️ No puedo contactar al Head (100.64.0.1)."),
@@ -1844,12 +1839,12 @@ mod tests {
             problem: TailscaleProblem::Stopped,
         });
         lost.tailscale_vouches_for_silent_head = false;
-        assert_eq!(transition_lines_in(Lang::Es, None, &lost).len(), 1);
+        assert_eq!(transition_lines_in(Lang::Es, &lost).len(), 1);
         // A LAN head: no Tailscale line.
         let mut lan = status(Phase::Disconnecting);
         lan.head = Some("192.168.1.10".parse().expect("head"));
         lan.unreachable = Some(Unreachable::Refused);
-        let lines = transition_lines_in(Lang::Es, None, &lan);
+        let lines = transition_lines_in(Lang::Es, &lan);
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(
             lines[0].starts_with("⚠️ No puedo contactar al Head (192.168.1.10)."),
@@ -1882,20 +1877,23 @@ mod tests {
             pairs(&|l| machine_line(l, true, "MacBookAir10,1")),
             pairs(&|l| dropped_log_lines_note(l, 3)),
             pairs(&|l| pid_file_not_written_line(l, "/x/worker.pid", "x")),
+            pairs(&|l| machine_unwatched_line(l, "x")),
+            pairs(&|l| sleep_by_clocks_line(l, None)),
+            pairs(&|l| sleep_by_clocks_line(l, Some("x"))),
         ];
         for edit in [
-            ConfigEdit::Invalid("x"),
+            ConfigEdit::Invalid("x".into()),
             ConfigEdit::Removed,
             ConfigEdit::ReadableAgain,
             ConfigEdit::HeadRemoved,
-            ConfigEdit::Applied("cpus = 2"),
-            ConfigEdit::AtRestart("mode"),
+            ConfigEdit::Applied("cpus = 2".into()),
+            ConfigEdit::AtRestart("mode".into()),
             ConfigEdit::Polling {
                 every_secs: 2,
-                why: "x",
+                why: "x".into(),
             },
         ] {
-            all.push(pairs(&|l| config_edit_line(l, edit)));
+            all.push(pairs(&|l| config_edit_line(l, &edit)));
         }
         for deadline in [true, false] {
             let note = LogNote::DrainEnded {
@@ -1912,7 +1910,7 @@ mod tests {
                     path: "/opt/ray/bin/ray".into(),
                 });
             }
-            all.push(pairs(&|l| transition_lines_in(l, None, &s).join(" / ")));
+            all.push(pairs(&|l| transition_lines_in(l, &s).join(" / ")));
         }
         for (en, es) in &all {
             assert_tidy_and_translated(en, es);
@@ -1967,18 +1965,10 @@ mod tests {
     }
 
     #[test]
-    fn no_line_when_nothing_changed() {
-        let a = status(Phase::Connected);
-        assert_eq!(transition_line(Some(&a), &a.clone()), None);
-    }
-
-    #[test]
-    fn a_new_reason_while_disconnected_is_logged() {
-        let mut a = status(Phase::Disconnected);
-        a.unreachable = Some(Unreachable::TimedOut);
-        let mut b = a.clone();
+    fn a_refused_head_is_worded_as_ray_not_running() {
+        let mut b = status(Phase::Disconnected);
         b.unreachable = Some(Unreachable::Refused);
-        let line = transition_line(Some(&a), &b).expect("a line");
+        let line = transition_line(&b);
         assert!(line.contains("Ray is not running"), "{line}");
     }
 
@@ -2007,8 +1997,8 @@ mod tests {
         let mut one = status(Phase::Connected);
         one.worker_cpus = Some(1);
         assert_eq!(
-            transition_line(None, &one).as_deref(),
-            Some("✅ Worker connected to the cluster with 1 CPU")
+            transition_line(&one),
+            "✅ Worker connected to the cluster with 1 CPU"
         );
         assert_eq!(worker_use(Lang::En, 1, None), "Offering 1 CPU");
         assert_eq!(

@@ -1,5 +1,6 @@
 //! The control socket under abuse, with the real daemon and the fake `ray`: one 100 MB line,
-//! a thousand connections at once, a client of another user, a data folder of another user.
+//! a request it does not know, a thousand connections at once, a client of another user, a
+//! data folder of another user.
 //! Each ends with the daemon alive and still answering.
 
 use std::fs;
@@ -52,6 +53,11 @@ fn a_100_mb_line_is_refused_with_memory_bounded_and_others_still_served() {
     }
     assert!(daemon.running(), "the daemon died\n{}", home.diagnostics());
     answers_status(&home, secs(5));
+    // Sleep and wake are no request: the OS reports them to the daemon, never a client.
+    let sleep = serde_json::json!({"cmd": "system", "event": {"kind": "will_sleep"}});
+    let refused = home.request(&sleep).expect("an answer");
+    assert_eq!(refused["ok"], false, "{refused}");
+    assert_eq!(phase_of(&home.status().expect("status")), "connected");
     let after = rss_kib(daemon.pid());
     assert!(
         after < 40 * 1024,

@@ -807,14 +807,16 @@ fn a_loopback_head_is_joined_whatever_tailscale_says() {
 fn the_status_says_which_ray_runs_and_its_version() {
     let home = Home::new(BIN, Options::default());
     let _daemon = home.daemon();
-    let status = home.wait_status("the ray in use", secs(20), |s| !s["ray"].is_null());
+    let status = home.wait_status("the ray in use", secs(20), |s| {
+        !s["status"]["ray"].is_null()
+    });
     assert_eq!(
-        status["ray"]["path"],
+        status["status"]["ray"]["path"],
         bittrader_test_support::daemon::fake_ray()
             .display()
             .to_string()
     );
-    assert_eq!(status["ray"]["version"], "2.51.2", "{status}");
+    assert_eq!(status["status"]["ray"]["version"], "2.51.2", "{status}");
     let text = String::from_utf8_lossy(&home.cli(&["status"]).stdout).into_owned();
     assert!(text.contains("ray ") && text.contains("(2.51.2)"), "{text}");
     assert!(home.read("worker.log").contains("Ray: "), "logged at start");

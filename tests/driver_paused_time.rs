@@ -3,150 +3,18 @@
 //! of the driver run in milliseconds, and "the loop never waits on IO" is checked by giving the
 //! slow operations a long fake duration and asking the driver something meanwhile.
 
+mod driver_harness;
+
 use std::time::Duration;
 
 use bittrader_test_support::secs;
-use bittrader_worker::config::{Config, Paths};
-use bittrader_worker::model::{
-    Fault, Phase, Status, SystemEvent, TailscaleCheck, TailscaleProblem, Unreachable,
-};
-use bittrader_worker::runtime::control::{Pending, Reply, Request, StatusReport};
+use bittrader_worker::model::{Fault, Phase, TailscaleCheck, TailscaleProblem, Unreachable};
+use bittrader_worker::runtime::control::{Reply, Request};
 use bittrader_worker::runtime::fake::{FakePlatform, WorkerScript};
-use bittrader_worker::runtime::{self, DriverOptions, NoNotifier};
-use bittrader_worker::supervisor::Settings;
-use tokio::sync::{mpsc, oneshot, watch};
+use bittrader_worker::supervisor::{Event, Settings};
+use driver_harness::Harness;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
-
-/// One driver over one fake world, in a data folder of its own.
-struct Harness {
-    world: FakePlatform,
-    requests: mpsc::Sender<Pending>,
-    status: watch::Receiver<StatusReport>,
-    shutdown: Option<oneshot::Sender<()>>,
-    driver: tokio::task::JoinHandle<()>,
-    home: tempfile::TempDir,
-}
-
-impl Harness {
-    /// Starts the driver on a configured head, with `script` for every worker.
-    fn start(script: WorkerScript) -> Harness {
-        Harness::start_with(script, |_| {})
-    }
-
-    /// Starts the driver in data folder `home` (a restart keeps what the last run left).
-    fn start_in(script: WorkerScript, home: tempfile::TempDir) -> Harness {
-        Harness::start_in_with(script, home, |_| {})
-    }
-
-    /// [`Harness::start`] with the configuration changed by `configure` first.
-    fn start_with(script: WorkerScript, configure: impl FnOnce(&mut Config)) -> Harness {
-        Harness::start_in_with(
-            script,
-            tempfile::tempdir().expect("a data folder"),
-            configure,
-        )
-    }
-
-    /// [`Harness::start_in`] with the configuration changed by `configure` first.
-    fn start_in_with(
-        script: WorkerScript,
-        home: tempfile::TempDir,
-        configure: impl FnOnce(&mut Config),
-    ) -> Harness {
-        let paths = Paths {
-            home: home.path().to_path_buf(),
-        };
-        let mut config = Config {
-            head: Some("100.64.0.1:6379".parse().expect("a head address")),
-            cpus: 2,
-            ..Config::with_defaults(4)
-        };
-        configure(&mut config);
-        let world = FakePlatform::new();
-        world.set_script(script);
-        let (requests, requests_rx) = mpsc::channel(16);
-        let (status_tx, status) = watch::channel(StatusReport::default());
-        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-        let options = DriverOptions {
-            settings: Settings::from_config(&config, false),
-            paths,
-            config,
-            machine_cpus: 4,
-            demo_head: None,
-            startup_lines: Vec::new(),
-            first_run_offered: false,
-        };
-        let driver = tokio::spawn(runtime::run(
-            world.clone(),
-            options,
-            requests_rx,
-            status_tx,
-            Box::new(NoNotifier),
-            async {
-                let _ = shutdown_rx.await;
-            },
-        ));
-        Harness {
-            world,
-            requests,
-            status,
-            shutdown: Some(shutdown_tx),
-            driver,
-            home,
-        }
-    }
-
-    fn now(&self) -> Option<Status> {
-        self.status.borrow().status.clone()
-    }
-
-    fn phase(&self) -> Option<Phase> {
-        self.now().map(|s| s.phase)
-    }
-
-    /// Waits (in paused time) until the status satisfies `ready`; panics after `within`.
-    async fn wait_for(&mut self, within: Duration, what: &str, ready: impl Fn(&Status) -> bool) {
-        let reached = tokio::time::timeout(
-            within,
-            self.status
-                .wait_for(|r| r.status.as_ref().is_some_and(&ready)),
-        )
-        .await
-        .is_ok_and(|seen| seen.is_ok());
-        assert!(reached, "not {what} within {within:?}: {:?}", self.now());
-    }
-
-    async fn wait_phase(&mut self, phase: Phase, within: Duration) {
-        self.wait_for(within, &format!("{phase:?}"), |s| s.phase == phase)
-            .await;
-    }
-
-    async fn request(&self, request: Request) -> Reply {
-        let (reply, answer) = oneshot::channel();
-        self.requests
-            .send(Pending { request, reply })
-            .await
-            .expect("the driver takes requests");
-        answer.await.expect("the driver answers")
-    }
-
-    /// Asks the driver to stop (as SIGTERM does) and waits for it to finish.
-    /// Asks the driver to stop (as SIGTERM does), waits for it to finish, and hands back its
-    /// data folder.
-    async fn stop(mut self) -> tempfile::TempDir {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        let finished = tokio::time::timeout(secs(60), &mut self.driver).await;
-        assert!(finished.is_ok(), "the driver finished after the shutdown");
-        assert_eq!(
-            self.world.record().starts.len(),
-            self.world.record().exits,
-            "every worker it started has ended"
-        );
-        self.home
-    }
-}
 
 #[tokio::test(start_paused = true)]
 async fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
@@ -354,32 +222,6 @@ async fn pause_after_tasks_waits_for_the_tasks_then_stops() {
     h.stop().await;
 }
 
-#[tokio::test(start_paused = true)]
-async fn an_announced_sleep_is_held_until_the_worker_stopped() {
-    let mut h = Harness::start(WorkerScript::default());
-    h.wait_phase(Phase::Connected, secs(10)).await;
-    let reply = h
-        .request(Request::System {
-            event: SystemEvent::WillSleep,
-        })
-        .await;
-    let held = reply
-        .report
-        .and_then(|r| r.status)
-        .is_some_and(|s| s.holding_sleep);
-    assert!(held, "the reply to WillSleep holds the sleep");
-    h.wait_for(secs(5), "released", |s| !s.holding_sleep).await;
-    assert_eq!(h.phase(), Some(Phase::Paused));
-    assert_eq!(h.world.record().exits, 1, "released once the worker ended");
-    // The machine sleeps; on wake the clocks and the OS both report it, once.
-    h.world.machine_facts().sleep_for(secs(600));
-    h.world.system_event(SystemEvent::Woke { slept_secs: 600 });
-    h.wait_phase(Phase::Connected, secs(15)).await;
-    tokio::time::sleep(secs(20)).await;
-    assert_eq!(h.world.record().starts.len(), 2, "one new worker, not two");
-    h.stop().await;
-}
-
 /// The tray shows the battery from the status report instead of reading the OS again
 /// (issue 7, "power read twice"): the report carries what the machine watcher last read.
 #[tokio::test(start_paused = true)]
@@ -402,7 +244,7 @@ async fn the_report_carries_the_power_the_watcher_read() {
             state: ChargeState::Discharging,
         }),
     };
-    h.world.machine_facts().set_power(on_battery);
+    h.world.report(Event::Power(on_battery));
     let seen = tokio::time::timeout(secs(30), h.status.wait_for(|r| r.power == Some(on_battery)))
         .await
         .is_ok_and(|seen| seen.is_ok());
@@ -661,8 +503,7 @@ async fn the_idle_sleep_hold_follows_connected_on_power() {
         }),
     };
     let unplugged = Instant::now();
-    h.world.machine_facts().set_power(battery);
-    h.world.machine_facts().post_power_change();
+    h.world.report(Event::Power(battery));
     h.wait_for(secs(1), "on battery", |s| !s.courtesy.keeping_awake)
         .await;
     tokio::time::sleep(settle).await;
@@ -675,11 +516,10 @@ async fn the_idle_sleep_hold_follows_connected_on_power() {
         released.map(|at| at - unplugged)
     );
 
-    h.world.machine_facts().set_power(PowerSnapshot {
+    h.world.report(Event::Power(PowerSnapshot {
         on_ac: true,
         battery: None,
-    });
-    h.world.machine_facts().post_power_change();
+    }));
     h.wait_for(secs(1), "on mains", |s| s.courtesy.keeping_awake)
         .await;
     tokio::time::sleep(settle).await;
@@ -759,7 +599,7 @@ async fn a_machine_that_runs_hot_steps_back_and_returns_once_cool() {
     use bittrader_worker::supervisor::THERMAL_RESUME_AFTER;
     let mut h = Harness::start(WorkerScript::default());
     h.wait_phase(Phase::Connected, secs(30)).await;
-    h.world.set_thermal(ThermalState::Serious);
+    h.world.report(Event::Thermal(ThermalState::Serious));
     h.wait_phase(Phase::Draining, secs(1)).await;
     h.wait_for(secs(70), "paused for heat", |s| {
         s.phase == Phase::Paused && matches!(s.auto_pause, Some(AutoPause::RunsHot { .. }))
@@ -771,7 +611,7 @@ async fn a_machine_that_runs_hot_steps_back_and_returns_once_cool() {
         Some(Some(ThermalState::Serious))
     );
     let cooled_at = Instant::now();
-    h.world.set_thermal(ThermalState::Fair);
+    h.world.report(Event::Thermal(ThermalState::Fair));
     h.wait_phase(Phase::Connected, THERMAL_RESUME_AFTER + secs(30))
         .await;
     assert!(cooled_at.elapsed() >= THERMAL_RESUME_AFTER);
@@ -822,15 +662,43 @@ async fn only_when_idle_joins_after_the_user_left_and_leaves_when_they_return() 
 #[tokio::test(start_paused = true)]
 async fn the_fake_hold_is_released_when_its_sender_goes_away() {
     use bittrader_worker::model::AwakeHold;
-    use bittrader_worker::runtime::platform::Platform;
+    use bittrader_worker::runtime::log::RotatingLog;
+    use bittrader_worker::runtime::{Platform, Watches};
     let world = FakePlatform::new();
+    let dir = tempfile::tempdir().expect("a folder");
+    let log = RotatingLog::new(dir.path().join("worker.log"), 1 << 20);
     let (hold, follow) = watch::channel(false);
-    let (reports_tx, mut reports) = mpsc::unbounded_channel();
-    world.hold_awake(follow, reports_tx);
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let watches = Watches {
+        sleep_gate: None,
+        keep_awake: follow,
+        user_idle: false,
+        log: std::sync::Arc::new(std::sync::Mutex::new(log)),
+    };
+    world.watch(events_tx, watches);
+    assert!(matches!(events.recv().await, Some(Event::Power(_))));
     hold.send_replace(true);
-    assert_eq!(reports.recv().await, Some(AwakeHold::Held));
+    assert_eq!(events.recv().await, Some(Event::AwakeHold(AwakeHold::Held)));
     assert!(world.awake_held());
     drop(hold);
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert!(!world.awake_held(), "released with the sender");
+}
+
+/// The cluster's size reaches the status while connected (the tray shows it), asked at once on
+/// joining, and goes with the connection.
+#[tokio::test(start_paused = true)]
+async fn the_cluster_size_shows_while_connected() {
+    use bittrader_worker::model::ClusterSize;
+    let mut h = Harness::start(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    let size = Some(ClusterSize { cpus: 6, nodes: 2 });
+    h.wait_for(secs(1), "the cluster's size", |s| s.cluster == size)
+        .await;
+    assert!(h.request(Request::Pause).await.ok);
+    h.wait_for(secs(15), "paused, no figure", |s| {
+        s.phase == Phase::Paused && s.cluster.is_none()
+    })
+    .await;
+    h.stop().await;
 }

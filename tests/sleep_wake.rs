@@ -1,102 +1,88 @@
-//! Sleep and wake as the tray forwards them from macOS (`NSWorkspaceWillSleepNotification`,
-//! `NSWorkspaceDidWakeNotification`, see `src/platform/sleep.rs`): `{"cmd":"system",...}`
-//! requests on the control socket, spoken here directly (one JSON line in, one out), against
-//! the real `bittrader-worker daemon`, the fake `ray` (`tests/fake_ray/ray`) and a "head" that is
-//! a TCP listener.
-//!
-//! The daemon is stopped when its guard drops (`quit`, then SIGKILL) and every process group the
-//! fake `ray` recorded is killed, so a failing test leaves no processes behind (see
-//! `tests/support/src/daemon.rs`).
+//! Sleep and wake as the driver receives them, under paused time over the fake world: from the
+//! platform's own watcher (logind on Linux, sent here by the fake platform), and from the
+//! macOS tray, which observes `NSWorkspaceWillSleepNotification` and
+//! `NSWorkspaceDidWakeNotification` itself and sends them on the link the driver hands out,
+//! holding the sleep until the supervisor's gate lets it go (`src/tray/mod.rs`).
 
-use std::thread;
-use std::time::Instant;
+mod driver_harness;
 
-use bittrader_test_support::daemon::{phase_of, worker_pid, Home, Options};
-use bittrader_test_support::process::group_members;
 use bittrader_test_support::secs;
-use serde_json::{json, Value};
+use bittrader_worker::model::{AutoPause, Phase};
+use bittrader_worker::runtime::fake::WorkerScript;
+use bittrader_worker::supervisor::Event;
+use driver_harness::Harness;
 
-const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
+#[tokio::test(start_paused = true)]
+async fn will_sleep_stops_the_worker_and_a_long_sleep_rejoins_at_once() {
+    let mut h = Harness::start(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    let config = std::fs::read_to_string(h.home.path().join("config.toml")).unwrap_or_default();
 
-/// A home for these tests: one CPU, the fake `ray` joining.
-fn home() -> Home {
-    Home::new(
-        BIN,
-        Options {
-            prefix: "bw-sleep-",
-            cpus: 1,
-            ..Options::default()
-        },
-    )
-}
+    h.world.report(Event::WillSleep);
+    h.wait_for(secs(5), "paused for the sleep, no worker", |s| {
+        s.phase == Phase::Paused && s.auto_pause == Some(AutoPause::Asleep)
+    })
+    .await;
+    let asleep = h.now().expect("a status");
+    assert!(!asleep.paused, "not the user's pause: {asleep:?}");
+    assert_eq!(h.world.record().exits, 1);
+    // Nothing starts while asleep, though the head answers every probe (for less than the
+    // minute after which an announced sleep that did not come counts as cancelled).
+    tokio::time::sleep(secs(30)).await;
+    assert_eq!(h.world.record().starts.len(), 1);
 
-#[test]
-fn will_sleep_stops_the_worker_and_a_long_sleep_rejoins_at_once() {
-    let home = home();
-    let _daemon = home.daemon();
-    let connected = home.wait_status("phase `connected`", secs(15), |s| {
-        phase_of(s) == "connected" && worker_pid(s).is_some()
-    });
-    let starts = home.starts();
-    assert_eq!(starts.len(), 1, "{starts:?}");
-    let first = starts[0].clone();
-    assert_eq!(worker_pid(&connected), Some(first.pid));
-    assert!(
-        !group_members(first.pgid).is_empty(),
-        "the worker's group runs"
-    );
-    let config = home.read("config.toml");
-
-    // What the tray sends on NSWorkspaceWillSleepNotification.
-    let report = home.send(json!({"cmd": "system", "event": {"kind": "will_sleep"}}));
-    assert_eq!(report["status"]["auto_pause"]["kind"], "asleep", "{report}");
-    home.wait_until("the worker's process group to be gone", secs(10), || {
-        group_members(first.pgid).is_empty()
-    });
-    let asleep = home.wait_status("phase `paused`, no worker", secs(5), |s| {
-        phase_of(s) == "paused" && worker_pid(s).is_none()
-    });
-    assert_eq!(asleep["status"]["auto_pause"]["kind"], "asleep", "{asleep}");
+    // The wake, ten minutes later.
+    let woke_at = tokio::time::Instant::now();
+    h.world.report(Event::Woke { slept_secs: 600 });
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    assert!(woke_at.elapsed() < secs(5), "{:?}", woke_at.elapsed());
+    assert_eq!(h.now().and_then(|s| s.auto_pause), None);
+    assert_eq!(h.world.record().starts.len(), 2);
+    let log = h.log();
+    assert!(log.contains("going to sleep"), "{log}");
+    assert!(log.contains("woke after 600 s"), "{log}");
     assert_eq!(
-        asleep["status"]["paused"], false,
-        "not the user's pause: {asleep}"
-    );
-    // Nothing starts while asleep, though the head answers every probe.
-    thread::sleep(secs(2));
-    assert_eq!(home.starts().len(), 1, "{}", home.diagnostics());
-
-    // NSWorkspaceDidWakeNotification, ten minutes later.
-    let woke_at = Instant::now();
-    home.send(json!({"cmd": "system", "event": {"kind": "woke", "slept_secs": 600}}));
-    let rejoined = home.wait_status("connected with a new worker", secs(5), |s| {
-        phase_of(s) == "connected" && worker_pid(s).is_some_and(|p| p != first.pid)
-    });
-    assert!(woke_at.elapsed() < secs(5));
-    assert_eq!(rejoined["status"]["auto_pause"], Value::Null, "{rejoined}");
-    assert_eq!(home.starts().len(), 2, "{}", home.diagnostics());
-
-    assert_eq!(
-        home.read("config.toml"),
+        std::fs::read_to_string(h.home.path().join("config.toml")).unwrap_or_default(),
         config,
         "sleep and wake are never saved"
     );
-    let log = home.read("worker.log");
-    assert!(log.contains("going to sleep"), "{log}");
-    assert!(log.contains("woke after 600 s"), "{log}");
+    h.stop().await;
 }
 
-#[test]
-fn an_unknown_system_event_is_refused_and_changes_nothing() {
-    let home = home();
-    let _daemon = home.daemon();
-    home.wait_status("phase `connected`", secs(15), |s| {
-        phase_of(s) == "connected"
-    });
-    let reply = home
-        .request(&json!({"cmd": "system", "event": {"kind": "hibernate"}}))
-        .expect("an answer");
-    assert_eq!(reply["ok"], false, "{reply}");
-    let status = home.status().expect("status");
-    assert_eq!(phase_of(&status), "connected", "{status}");
-    assert_eq!(home.starts().len(), 1);
+/// The tray's path: the announcement is held until the worker has stopped (the gate counts it
+/// and then lets it go), and the wake brings one new worker, not two.
+#[tokio::test(start_paused = true)]
+async fn the_trays_announced_sleep_is_held_until_the_worker_stopped() {
+    let mut h = Harness::start_as_tray(WorkerScript::default());
+    h.wait_phase(Phase::Connected, secs(10)).await;
+    let link = h
+        .sleep_link
+        .as_ref()
+        .and_then(|link| link.get())
+        .cloned()
+        .expect("the driver handed out its link");
+    let mut gate = link.gate.clone();
+    link.events.send(Event::WillSleep).expect("the driver runs");
+    let counted = tokio::time::timeout(secs(5), gate.wait_for(|g| g.will_sleeps_seen >= 1))
+        .await
+        .expect("a verdict in time")
+        .map(|g| *g)
+        .expect("a verdict");
+    assert!(counted.holding, "held while the worker stops");
+    assert_eq!(h.world.record().exits, 0);
+    // (A borrow of the gate holds its lock: none is kept.)
+    let released = tokio::time::timeout(secs(5), gate.wait_for(|g| !g.holding))
+        .await
+        .is_ok_and(|seen| seen.is_ok());
+    assert!(released, "released");
+    assert_eq!(h.world.record().exits, 1, "released once the worker ended");
+    assert_eq!(h.phase(), Some(Phase::Paused));
+
+    link.events
+        .send(Event::Woke { slept_secs: 600 })
+        .expect("the driver runs");
+    h.wait_phase(Phase::Connected, secs(15)).await;
+    tokio::time::sleep(secs(20)).await;
+    assert_eq!(h.world.record().starts.len(), 2, "one new worker, not two");
+    h.stop().await;
 }

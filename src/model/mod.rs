@@ -25,7 +25,7 @@ pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HI
 pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};
 pub use reach::{TailscaleCheck, TailscaleProblem, Unreachable};
 pub use status::{
-    AutoPause, Fault, InstallStep, LogNote, Notice, Phase, RayInstall, ReplyNote, Status,
-    StopReason,
+    AutoPause, ClusterSize, ConfigEdit, Fault, InstallStep, LogNote, Notice, Phase, RayInUse,
+    RayInstall, ReplyNote, Status, StopReason,
 };
 pub use system::{SleepGate, SystemEvent};

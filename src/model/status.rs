@@ -157,7 +157,7 @@ impl Phase {
 }
 
 /// A snapshot for the tray, the CLI and the log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     /// The derived state.
     pub phase: Phase,
@@ -215,6 +215,29 @@ pub struct Status {
     /// readings (a minute apart), in percent; `None` before the second.
     #[serde(default)]
     pub worker_busy_percent: Option<u8>,
+    /// While connected to a real head (not the demo's), and only where it is shown (the
+    /// tray): the cluster's size as the head's dashboard last gave it.
+    pub cluster: Option<ClusterSize>,
+    /// The `ray` a worker runs, once looked up (`None`: not found, or not yet known).
+    pub ray: Option<RayInUse>,
+}
+
+/// The cluster's alive nodes and their CPUs, as the head's dashboard gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSize {
+    /// Whole CPUs (Ray counts fractions; the menu shows whole ones).
+    pub cpus: u32,
+    /// Alive nodes.
+    pub nodes: u32,
+}
+
+/// The `ray` the worker runs, and its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RayInUse {
+    /// Where it is.
+    pub path: String,
+    /// What `ray --version` said, if it answered.
+    pub version: Option<String>,
 }
 
 /// An install of Ray from the app, under way.
@@ -249,6 +272,8 @@ impl Default for Status {
             courtesy: CourtesyStatus::default(),
             found_heads: Vec::new(),
             worker_busy_percent: None,
+            cluster: None,
+            ray: None,
         }
     }
 }
@@ -271,10 +296,15 @@ pub enum InstallStep {
     Checking,
 }
 
-/// Something worth a line in `worker.log` that no state change shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// Something worth a line in `worker.log`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogNote {
+    /// The state changed in a way worth a line (a new phase, fault or pause, another head).
+    StateChanged(Box<Status>),
+    /// What a look at config.toml came to.
+    ConfigEdit(ConfigEdit),
+    /// The `ray` a worker runs was looked up (`None`: none found).
+    RayInUse(Option<RayInUse>),
     /// A drain ended: the running tasks finished, or its deadline passed with tasks still
     /// running (Ray retries them elsewhere; tasks pinned to this node wait for it).
     DrainEnded {
@@ -288,6 +318,26 @@ pub enum LogNote {
         /// The OS's words.
         why: String,
     },
+}
+
+/// What a hand edit of config.toml came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigEdit {
+    /// The file does not read (what is wrong, naming the key).
+    Invalid(String),
+    /// The file was removed.
+    Removed,
+    /// The file reads again after a problem.
+    ReadableAgain,
+    /// `head` was removed from the file.
+    HeadRemoved,
+    /// These settings (`key = value, …`) were applied.
+    Applied(String),
+    /// These keys take effect at the next start.
+    AtRestart(String),
+    /// The OS does not report changes to the data folder (`why`: what failed): the file is
+    /// looked at every `every_secs` seconds instead.
+    Polling { every_secs: u64, why: String },
 }
 
 /// What a control-socket reply says besides the state, as facts (the CLI words them in its own

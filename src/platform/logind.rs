@@ -12,11 +12,8 @@
 //! bound, `supervisor::settings::SLEEP_HOLD_MAX` at most, passed), close it; on
 //! `PrepareForSleep(false)` take a new one, then report [`SystemEvent::Woke`].
 //!
-//! The events take the same path as the macOS notifications the tray forwards, so the driver's
-//! wake-echo filter drops the clock-jump watcher's report of the same wake.
-//!
-//! Without a system bus or without logind (containers, minimal systems) nothing is watched and
-//! nothing is logged: the clock-jump detection in `runtime/machine.rs` still sees the wakes.
+//! Without a system bus or without logind (containers, minimal systems) nothing is watched, and
+//! the driver measures sleeps with the clocks instead (`runtime/machine.rs`).
 //! Tests point the watcher at a private bus with [`BUS_ENV`].
 
 use std::time::SystemTime;
@@ -41,11 +38,16 @@ pub(crate) const MANAGER: &str = "org.freedesktop.login1.Manager";
 /// `gate` is the supervisor's verdict: once it has taken in our `WillSleep` and holds the
 /// sleep no more (the worker stopped, or the supervisor's hold ran out), the inhibitor is
 /// released. logind itself stops waiting after `InhibitDelayMaxSec` (5 s unless configured
-/// longer).
-pub fn watch(events: mpsc::UnboundedSender<SystemEvent>, gate: watch::Receiver<SleepGate>) {
+/// longer). Without a bus or logind, `unavailable` is told why.
+pub fn watch(
+    events: mpsc::UnboundedSender<SystemEvent>,
+    gate: watch::Receiver<SleepGate>,
+    unavailable: impl FnOnce(zbus::Error) + Send + 'static,
+) {
     tokio::spawn(async move {
-        // Any error means no bus or no logind: the clock-measured sleep remains.
-        let _ = run(events, gate).await;
+        if let Err(e) = run(events, gate).await {
+            unavailable(e);
+        }
     });
 }
 
@@ -165,8 +167,8 @@ async fn run(
             if inhibitor.is_none() {
                 inhibitor = inhibit(&conn).await.ok();
             }
-            // A wake without an announcement we saw (this process started meanwhile) is left
-            // to the clock-jump detection.
+            // A wake without an announcement we saw (this process started meanwhile): nothing
+            // was stopped for it.
             if let Some(since) = announced.take() {
                 let slept = SystemTime::now().duration_since(since).unwrap_or_default();
                 let event = SystemEvent::Woke {

@@ -1,78 +1,119 @@
-//! config.toml while the app runs: the one writer of the user's changes, and the watcher that
-//! picks up hand edits.
+//! config.toml while the app runs: the one writer of the user's changes, the OS's reports of
+//! changes in the data folder, and the read the supervisor asks for.
 //!
-//! Both run beside the driver's loop, never in it: the writer replaces the file (an fsync: slow
-//! on a full or sick disk), one change at a time in the order asked, and reports each outcome
-//! back; the watcher sends what a changed file says. What a change means is the driver's
-//! business, and when to look at the file is [`ConfigLooks`]'s.
-//!
-//! The watcher asks the OS to report changes in the data folder (the `notify` crate: inotify on
-//! Linux, FSEvents on macOS) rather than looking at the file on a clock: the folder, not the
-//! file, because editors and our own writer replace the file by a rename, which a watch on the
-//! old file would not see. Reports that do not name config.toml (the logs, the history, the
-//! lock, and every read, ours included) are dropped on notify's own thread, so that they wake
-//! nothing here. Whether anything changed is still decided by the file's stamp
-//! ([`read_if_changed`]): a report only says when to look. Where no watch can be had, the
-//! file is looked at every [`CONFIG_FILE_CHECK_EVERY`], and the driver says so in the log.
+//! The writer replaces the file (an fsync: slow on a full or sick disk) off the loop, one change
+//! at a time in the order asked, and answers each request once its outcome is known. The OS is
+//! asked to report changes in the data folder (the `notify` crate: inotify on Linux, FSEvents
+//! on macOS) rather than the file being looked at on a clock: the folder, not the file, because
+//! editors and our own writer replace the file by a rename, which a watch on the old file would
+//! not see. Reports that do not name config.toml (the logs, the history, the lock, and every
+//! read, ours included) are dropped on notify's own thread, so that they wake nothing here. A
+//! report only says when to look (`supervisor::config_looks`); whether anything changed is the
+//! file's stamp ([`ConfigReader`]).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
+use super::control::{Reply, StatusReport};
+use super::log::{note, SharedLog};
+use super::Events;
 use crate::config::{read_if_changed, save_setting, FileReading, FileStamp, Paths, Setting};
-use crate::supervisor::config_looks::ConfigLooks;
-use crate::supervisor::settings::CONFIG_FILE_CHECK_EVERY;
+use crate::model::ReplyNote;
+use crate::supervisor::Event;
+use crate::text::{self, Lang};
 
-/// What the watcher tells the driver.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigFileNews {
-    /// config.toml changed (or was read for the first time), and this is what it says.
-    Reading(FileReading),
-    /// The OS does not report changes to the data folder (`why`: what failed): the file is
-    /// looked at every `every_secs` seconds instead. Sent once, when that starts.
-    Polling { every_secs: u64, why: String },
+/// A change of one setting to write, and the answer to send once it is written (or not).
+#[derive(Debug)]
+pub struct Save {
+    pub setting: Setting,
+    pub reply: oneshot::Sender<Reply>,
+    /// The state right after the request.
+    pub report: StatusReport,
 }
 
-/// Starts the writer: each `(setting, token)` sent on the returned channel is saved in turn,
-/// and `done(token, outcome)` called with the error's words, if any.
-pub fn spawn_writer<T: Send + 'static>(
-    paths: Paths,
-    done: impl Fn(T, Result<(), String>) + Send + 'static,
-) -> mpsc::UnboundedSender<(Setting, T)> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Setting, T)>();
+/// Starts the writer: each [`Save`] sent on the returned channel is written in turn and
+/// answered.
+pub fn spawn_writer(paths: Paths, log: SharedLog) -> mpsc::UnboundedSender<Save> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Save>();
     tokio::spawn(async move {
-        while let Some((setting, token)) = rx.recv().await {
-            let paths = paths.clone();
+        while let Some(save) = rx.recv().await {
+            let (paths, setting) = (paths.clone(), save.setting.clone());
             let outcome = tokio::task::spawn_blocking(move || {
                 save_setting(&paths, &setting).map_err(|e| e.to_string())
             })
             .await
             .unwrap_or_else(|e| Err(format!("saving config.toml stopped: {e}")));
-            done(token, outcome);
+            answer(save, outcome, &log);
         }
     });
     tx
 }
 
-/// Starts the watcher: what config.toml says is sent on `news` each time it changes (the first
-/// look reports what the file says, so that an edit made while the app started is not missed).
-/// Ends when `news` is closed.
-///
-/// The OS's watch is set up here, before the first look, so that an edit made between the two
-/// is reported: a couple of system calls (inotify) or a stream and its thread (FSEvents), once.
-pub fn spawn_watcher(paths: Paths, machine_cpus: u32, news: mpsc::UnboundedSender<ConfigFileNews>) {
-    let reports = FolderWatch::start(&paths);
-    let mut stamp: Option<FileStamp> = None;
-    // A stat, and a read of a few hundred bytes when it changed.
-    let look = move || {
-        let (reading, new_stamp) = read_if_changed(&paths, stamp, machine_cpus)?;
-        stamp = new_stamp;
+/// Answers `save`'s request: carried out, and written or not (`outcome`'s error, also logged).
+pub fn answer(save: Save, outcome: Result<(), String>, log: &SharedLog) {
+    let key = save.setting.key();
+    let why = outcome.err();
+    if let Some(why) = &why {
+        let words = text::setting_not_saved(Lang::current(), key, why);
+        note(log, &format!("⚠️ {words}"));
+    }
+    let _ = save.reply.send(Reply {
+        ok: true,
+        message: why
+            .as_ref()
+            .map(|why| text::setting_not_saved(Lang::En, key, why)),
+        note: why.map(|why| ReplyNote::NotSaved {
+            key: key.to_string(),
+            why,
+        }),
+        report: Some(save.report),
+    });
+}
+
+/// Reads config.toml when the supervisor asks ([`crate::supervisor::Action::ReadConfigFile`]).
+#[derive(Debug)]
+pub struct ConfigReader {
+    paths: Paths,
+    machine_cpus: u32,
+    /// The stamp of the last read (`None`: none yet, so the first read reports the file).
+    stamp: Option<FileStamp>,
+}
+
+impl ConfigReader {
+    pub fn new(paths: Paths, machine_cpus: u32) -> ConfigReader {
+        ConfigReader {
+            paths,
+            machine_cpus,
+            stamp: None,
+        }
+    }
+
+    /// What the file says, if it changed since the last read: a `stat`, and a read of a few
+    /// hundred bytes when it did.
+    pub fn read(&mut self) -> Option<FileReading> {
+        let (reading, stamp) = read_if_changed(&self.paths, self.stamp, self.machine_cpus)?;
+        self.stamp = stamp;
         Some(reading)
-    };
-    tokio::spawn(run_watcher(reports, look, news));
+    }
+}
+
+/// Sends the OS's reports of changes to config.toml to `events` as
+/// [`Event::ConfigFileChanged`], until its watch is lost: that is sent as
+/// [`Event::ConfigWatchLost`], at once where no watch can be had. The watch is set up here,
+/// before the supervisor's first look, so that an edit made between the two is reported.
+pub fn watch(paths: &Paths, events: Events) {
+    match FolderWatch::start(paths) {
+        Ok((watch, reports)) => {
+            tokio::spawn(forward_reports(watch, reports, events));
+        }
+        Err(why) => {
+            let _ = events.send(Event::ConfigWatchLost { why });
+        }
+    }
 }
 
 /// What the OS's watch of the data folder says, as the watcher needs it.
@@ -175,91 +216,31 @@ fn report_of(
         .then_some(FolderReport::Changed)
 }
 
-/// The watcher's loop: looks when [`ConfigLooks`] says so (with `look`, which says what the
-/// file says if it changed), and sends what it finds on `news`, until `news` is closed.
-/// `reports`: the OS's watch (kept until its reports are lost) and its reports, or why there
-/// is none.
-async fn run_watcher<W: Send + 'static>(
-    reports: Result<(W, mpsc::UnboundedReceiver<FolderReport>), String>,
-    mut look: impl FnMut() -> Option<FileReading> + Send + 'static,
-    news: mpsc::UnboundedSender<ConfigFileNews>,
+/// Forwards `reports` to `events` until they are lost; then `watch` is dropped (its reports are
+/// no longer trusted: the supervisor's cadence takes over) and the loss said.
+async fn forward_reports<W>(
+    watch: W,
+    mut reports: mpsc::UnboundedReceiver<FolderReport>,
+    events: Events,
 ) {
-    let now = || tokio::time::Instant::now().into_std();
-    let (mut watch, mut reports) = match reports {
-        Ok((watch, reports)) => (Some(watch), Some(reports)),
-        Err(why) => {
-            if !polling(&news, why) {
-                return;
+    let why = loop {
+        match reports.recv().await {
+            Some(FolderReport::Changed) => {
+                if events.send(Event::ConfigFileChanged).is_err() {
+                    return;
+                }
             }
-            (None, None)
+            Some(FolderReport::Lost(why)) => break why,
+            None => break "the OS's watch ended".to_string(),
         }
     };
-    let mut looks = ConfigLooks::new(now(), reports.is_some());
-    loop {
-        let deadline = looks.poll_timeout().map(tokio::time::Instant::from_std);
-        tokio::select! {
-            () = until(deadline) => {
-                if looks.handle_timeout(now()) {
-                    if let Some(reading) = look() {
-                        if news.send(ConfigFileNews::Reading(reading)).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-            report = next_report(&mut reports) => match report {
-                Some(FolderReport::Changed) => looks.handle_change(now()),
-                lost => {
-                    let why = match lost {
-                        Some(FolderReport::Lost(why)) => why,
-                        _ => "the OS's watch ended".to_string(),
-                    };
-                    // Its reports are no longer trusted: the cadence takes over.
-                    reports = None;
-                    drop(watch.take());
-                    looks.handle_reports_lost(now());
-                    if !polling(&news, why) {
-                        return;
-                    }
-                }
-            },
-            () = news.closed() => return,
-        }
-    }
-}
-
-/// Resolves at `deadline`; never without one.
-async fn until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The next report of the OS's watch (`None`: the watch ended); never without a watch.
-async fn next_report(
-    reports: &mut Option<mpsc::UnboundedReceiver<FolderReport>>,
-) -> Option<FolderReport> {
-    match reports {
-        Some(reports) => reports.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Tells the driver that the file is now looked at on the cadence; `false` if it has gone.
-fn polling(news: &mpsc::UnboundedSender<ConfigFileNews>, why: String) -> bool {
-    news.send(ConfigFileNews::Polling {
-        every_secs: CONFIG_FILE_CHECK_EVERY.as_secs(),
-        why,
-    })
-    .is_ok()
+    drop(watch);
+    let _ = events.send(Event::ConfigWatchLost { why });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
     use std::time::Duration;
 
     use notify::event::{CreateKind, DataChange, RemoveKind, RenameMode};
@@ -335,193 +316,105 @@ mod tests {
         ));
     }
 
-    /// A `look` that counts its calls and finds a new file at each.
-    fn counting_look() -> (
-        Arc<AtomicUsize>,
-        impl FnMut() -> Option<FileReading> + Send + 'static,
-    ) {
-        let count = Arc::new(AtomicUsize::new(0));
-        let counter = count.clone();
-        let look = move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-            Some(FileReading::Missing)
-        };
-        (count, look)
-    }
-
-    /// Receives what the watcher sent, without waiting.
-    fn sent(news: &mut mpsc::UnboundedReceiver<ConfigFileNews>) -> Vec<ConfigFileNews> {
-        std::iter::from_fn(|| news.try_recv().ok()).collect()
+    /// Receives what was sent, without waiting.
+    fn sent(events: &mut mpsc::UnboundedReceiver<Event>) -> Vec<Event> {
+        std::iter::from_fn(|| events.try_recv().ok()).collect()
     }
 
     #[tokio::test(start_paused = true)]
-    async fn with_the_os_reporting_an_idle_day_costs_one_look() {
+    async fn reports_become_events_until_the_watch_is_lost_then_it_is_dropped() {
         let (reports_tx, reports) = mpsc::unbounded_channel();
-        let (count, look) = counting_look();
-        let (news_tx, mut news) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run_watcher(Ok(((), reports)), look, news_tx));
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        assert_eq!(count.load(Ordering::SeqCst), 1, "the first look, at start");
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        let task = tokio::spawn(forward_reports((), reports, events_tx));
+        // An editor truncates, then writes: two reports, and the supervisor settles them.
+        for _ in 0..2 {
+            reports_tx.send(FolderReport::Changed).expect("forwarded");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(
-            sent(&mut news),
-            [ConfigFileNews::Reading(FileReading::Missing)]
+            sent(&mut events),
+            [Event::ConfigFileChanged, Event::ConfigFileChanged]
         );
-
-        tokio::time::sleep(Duration::from_secs(86_400)).await;
-        assert_eq!(count.load(Ordering::SeqCst), 1, "a look without a report");
-
-        // An editor truncates, then writes: one look, once both settled.
-        reports_tx
-            .send(FolderReport::Changed)
-            .expect("the watcher runs");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        reports_tx
-            .send(FolderReport::Changed)
-            .expect("the watcher runs");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(
-            count.load(Ordering::SeqCst),
-            1,
-            "looked before the writes settled"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(count.load(Ordering::SeqCst), 2);
-        assert_eq!(sent(&mut news).len(), 1);
-
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-        assert_eq!(count.load(Ordering::SeqCst), 2);
-        drop(news);
-        tokio::time::timeout(Duration::from_secs(1), task)
-            .await
-            .expect("the watcher ends with the driver")
-            .expect("no panic");
-        assert!(reports_tx.is_closed(), "the watch was dropped");
-    }
-
-    /// The real watch of a real folder, with the clock run a day ahead: the 2 s look on a clock
-    /// would have read the file's stamp 43,200 times.
-    #[tokio::test(start_paused = true)]
-    async fn with_the_real_watch_an_idle_day_costs_one_look() {
-        let dir = tempfile::tempdir().expect("a folder");
-        let paths = Paths {
-            home: dir.path().to_path_buf(),
-        };
-        std::fs::write(paths.config_file(), "cpus = 2\n").expect("write");
-        let reports = FolderWatch::start(&paths).expect("a watch");
-        let (count, look) = counting_look();
-        let (news_tx, _news) = mpsc::unbounded_channel();
-        tokio::spawn(run_watcher(Ok(reports), look, news_tx));
-        tokio::time::sleep(Duration::from_secs(86_400)).await;
-        assert_eq!(count.load(Ordering::SeqCst), 1, "only the first look");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn without_a_watch_the_file_is_looked_at_every_2_s_and_that_is_said_once() {
-        let (count, look) = counting_look();
-        let (news_tx, mut news) = mpsc::unbounded_channel();
-        let no_watch: Result<((), _), String> = Err("no inotify left".to_string());
-        tokio::spawn(run_watcher(no_watch, look, news_tx));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let first = sent(&mut news);
-        assert_eq!(
-            first[0],
-            ConfigFileNews::Polling {
-                every_secs: 2,
-                why: "no inotify left".to_string()
-            }
-        );
-        tokio::time::sleep(CONFIG_FILE_CHECK_EVERY * 10).await;
-        assert_eq!(count.load(Ordering::SeqCst), 11, "at start, then every 2 s");
-        let polling = sent(&mut news)
-            .into_iter()
-            .chain(first)
-            .filter(|n| matches!(n, ConfigFileNews::Polling { .. }))
-            .count();
-        assert_eq!(polling, 1, "said once");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_lost_watch_hands_over_to_the_cadence() {
-        let (reports_tx, reports) = mpsc::unbounded_channel();
-        let (count, look) = counting_look();
-        let (news_tx, mut news) = mpsc::unbounded_channel();
-        tokio::spawn(run_watcher(Ok(((), reports)), look, news_tx));
-        tokio::time::sleep(Duration::from_secs(600)).await;
-        assert_eq!(count.load(Ordering::SeqCst), 1);
-        sent(&mut news);
         reports_tx
             .send(FolderReport::Lost("the folder was removed".to_string()))
-            .expect("the watcher runs");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        assert_eq!(count.load(Ordering::SeqCst), 2, "a look at once");
+            .expect("forwarded");
+        tokio::time::timeout(Duration::from_secs(1), task)
+            .await
+            .expect("the forwarding ends with the watch")
+            .expect("no panic");
         assert!(reports_tx.is_closed(), "the lost watch was dropped");
-        assert!(sent(&mut news).contains(&ConfigFileNews::Polling {
-            every_secs: 2,
-            why: "the folder was removed".to_string()
-        }));
-        tokio::time::sleep(CONFIG_FILE_CHECK_EVERY * 5).await;
-        assert_eq!(count.load(Ordering::SeqCst), 7);
+        assert_eq!(
+            sent(&mut events),
+            [Event::ConfigWatchLost {
+                why: "the folder was removed".to_string()
+            }]
+        );
     }
 
-    /// The real watch (inotify here, FSEvents on a Mac) on a real folder, in real time.
     #[tokio::test]
-    async fn an_edit_is_read_within_a_second_and_nothing_else_in_the_folder_leads_to_a_look() {
+    async fn without_a_watch_the_supervisor_is_told_at_once() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let paths = Paths {
+            home: dir.path().join("absent"),
+        };
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        watch(&paths, events_tx);
+        assert!(
+            matches!(&sent(&mut events)[..], [Event::ConfigWatchLost { why }] if why.contains("absent"))
+        );
+    }
+
+    /// The real watch (inotify here, FSEvents on a Mac) on a real folder, in real time: each
+    /// change is reported within a second and read as it is; nothing else in the folder is
+    /// reported.
+    #[tokio::test]
+    async fn an_edit_is_reported_within_a_second_and_nothing_else_in_the_folder_is() {
         let dir = tempfile::tempdir().expect("a folder");
         let paths = Paths {
             home: dir.path().to_path_buf(),
         };
         let file = paths.config_file();
         std::fs::write(&file, "cpus = 2\n").expect("write");
-        let (watch_, reports) = FolderWatch::start(&paths).expect("a watch");
-        let count = Arc::new(AtomicUsize::new(0));
-        let look = {
-            let count = count.clone();
-            let paths = paths.clone();
-            let mut stamp = None;
-            move || {
-                count.fetch_add(1, Ordering::SeqCst);
-                let (reading, new_stamp) = read_if_changed(&paths, stamp, 4)?;
-                stamp = new_stamp;
-                Some(reading)
-            }
-        };
-        let (news_tx, mut news) = mpsc::unbounded_channel();
-        tokio::spawn(run_watcher(Ok((watch_, reports)), look, news_tx));
-        async fn within(
-            news: &mut mpsc::UnboundedReceiver<ConfigFileNews>,
-            what: &str,
-        ) -> FileReading {
-            match tokio::time::timeout(Duration::from_secs(1), news.recv()).await {
-                Ok(Some(ConfigFileNews::Reading(reading))) => reading,
-                other => panic!("{what}: {other:?}"),
-            }
-        }
-        let cpus = |reading: FileReading| match reading {
-            FileReading::Valid(config) => config.cpus,
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        watch(&paths, events_tx);
+        let mut reader = ConfigReader::new(paths.clone(), 4);
+        let mut read = || reader.read();
+        let cpus = |reading: Option<FileReading>| match reading {
+            Some(FileReading::Valid(config)) => config.cpus,
             other => panic!("{other:?}"),
         };
-        assert_eq!(cpus(within(&mut news, "the first look").await), 2);
+        assert_eq!(cpus(read()), 2, "the first read reports the file");
+        assert_eq!(read(), None, "unchanged: nothing to report");
 
-        // Reads of the file (the watcher's own too), the logs, the history: no look.
+        // Reads of the file, the logs, the history: nothing reported.
         for _ in 0..3 {
             let _ = std::fs::read_to_string(&file).expect("read");
         }
         std::fs::write(paths.log_file(), "a line\n").expect("log");
         crate::atomic_file::write(&paths.history_file(), b"{}", 0o600).expect("history");
         tokio::time::sleep(Duration::from_millis(700)).await;
-        assert_eq!(count.load(Ordering::SeqCst), 1, "looked without a change");
+        assert_eq!(sent(&mut events), [], "reported without a change");
 
+        async fn reported(events: &mut mpsc::UnboundedReceiver<Event>, what: &str) {
+            match tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
+                Ok(Some(Event::ConfigFileChanged)) => {}
+                other => panic!("{what}: {other:?}"),
+            }
+            // An editor's write is several reports: the supervisor settles them.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            while events.try_recv().is_ok() {}
+        }
         // A hand edit in place (truncate, then write).
-        let started = std::time::Instant::now();
         std::fs::write(&file, "cpus = 3\n").expect("edit");
-        assert_eq!(cpus(within(&mut news, "the edit").await), 3);
-        eprintln!("edit read after {:?}", started.elapsed());
+        reported(&mut events, "the edit").await;
+        assert_eq!(cpus(read()), 3);
         // Our own writer (a rename over the file).
         save_setting(&paths, &Setting::Cpus(1)).expect("save");
-        assert_eq!(cpus(within(&mut news, "the save").await), 1);
+        reported(&mut events, "the save").await;
+        assert_eq!(cpus(read()), 1);
         std::fs::remove_file(&file).expect("remove");
-        assert_eq!(within(&mut news, "the removal").await, FileReading::Missing);
-        assert_eq!(count.load(Ordering::SeqCst), 4, "one look for each change");
+        reported(&mut events, "the removal").await;
+        assert_eq!(read(), Some(FileReading::Missing));
     }
 
     #[test]

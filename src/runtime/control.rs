@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
-use crate::model::{ContributionSummary, PowerSnapshot, Status, SystemEvent};
+use crate::model::{ContributionSummary, PowerSnapshot, Status};
 
 /// A request from the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,18 +47,6 @@ pub enum Request {
     /// Join a head the first-run search offered, if no head of the user's is set meanwhile
     /// and the last search found it (a late click on its notification); else nothing.
     JoinFoundHead { address: String },
-    /// A fact about the machine from the OS (the tray forwards macOS's sleep and wake
-    /// notifications; tests send it through the socket). Never saved.
-    System { event: SystemEvent },
-}
-
-/// The `ray` the worker runs, and its version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RayInUse {
-    /// Where it is.
-    pub path: String,
-    /// What `ray --version` said, if it answered.
-    pub version: Option<String>,
 }
 
 /// The running instance's state, as the CLI shows it.
@@ -76,20 +64,13 @@ pub struct StatusReport {
     pub node_ip: Option<String>,
     /// Where the state changes are logged.
     pub log_file: String,
-    /// The `ray` the worker runs, once known (`None`: not found, or not yet looked up).
-    #[serde(default)]
-    pub ray: Option<RayInUse>,
     /// Every process this program has started so far (workers, `tailscale`, `ray --version`,
-    /// drains…): while idle it must not grow. Absent from an older daemon's answer.
-    #[serde(default)]
+    /// drains…): while idle it must not grow.
     pub processes_spawned: u64,
     /// The machine's power as last read (the tray shows the battery from it rather than
-    /// reading it again); `None` before the first reading or from an older daemon.
-    #[serde(default)]
+    /// reading it again); `None` before the first reading.
     pub power: Option<PowerSnapshot>,
-    /// What the worker gave today and over the last 7 days (the menu's line); `None` from an
-    /// older daemon.
-    #[serde(default)]
+    /// What the worker gave today and over the last 7 days (the menu's line).
     pub contribution: Option<ContributionSummary>,
 }
 
@@ -109,7 +90,6 @@ impl StatusReport {
             worker_pid,
             node_ip,
             log_file: log_file.display().to_string(),
-            ray: None,
             processes_spawned: crate::platform::command::processes_spawned(),
             power,
             contribution: None,
@@ -125,9 +105,8 @@ pub struct Reply {
     pub ok: bool,
     /// What went wrong, or what was done, in English.
     pub message: Option<String>,
-    /// What was done, for the CLI to word in its own language (absent from an older daemon's
-    /// answer and from errors, which `message` says).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What was done, for the CLI to word in its own language (`None` for errors, which
+    /// `message` says).
     pub note: Option<crate::model::ReplyNote>,
     /// The state after the request.
     pub report: Option<StatusReport>,

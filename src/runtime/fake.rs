@@ -1,7 +1,8 @@
 //! A fake world for the driver: a head that answers or not, workers that join, crash, ignore
-//! SIGTERM or drain on cue, and a machine whose power and sleep the test sets. No process,
-//! socket or file of the machine is touched, and every delay is a tokio sleep, so a test under
-//! `tokio::time::pause` runs minutes of the driver in milliseconds.
+//! SIGTERM or drain on cue, and a machine whose reports (power, sleep, heat, network) the test
+//! sends as events. No process, socket or file of the machine is touched, and every delay is a
+//! tokio sleep, so a test under `tokio::time::pause` runs minutes of the driver in
+//! milliseconds.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
@@ -11,15 +12,15 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::machine::MachineWatch;
-use super::platform::{Platform, WorkerHandle};
+use super::platform::{Platform, Watches, WorkerHandle};
 use super::worker::WorkerReport;
+use super::Events;
 use crate::model::{
-    AwakeHold, HeadAddress, IdleReading, ProcessUsage, SleepGate, SystemEvent, TailnetFinds,
-    TailscaleCheck, TailscaleProblem, ThermalState, Unreachable, WorkerFailure,
+    AwakeHold, ClusterSize, HeadAddress, IdleReading, InstallStep, PowerSnapshot, ProcessUsage,
+    RayInUse, TailnetFinds, TailscaleCheck, TailscaleProblem, Unreachable, WorkerFailure,
 };
-use crate::platform::fake::FakePower;
 use crate::ray_output;
+use crate::supervisor::settings::USER_IDLE_LOOK_EVERY;
 use crate::supervisor::{Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
 
 /// How a fake worker behaves, from its start.
@@ -87,14 +88,13 @@ struct World {
     next_pid: u32,
     /// When the live worker's drain finishes, as tokio time.
     drained_at: Option<tokio::time::Instant>,
-    network: Option<mpsc::UnboundedSender<()>>,
+    /// Where the machine's reports go, once the driver watches.
+    events: Option<Events>,
     /// Each live worker's pid, with its start and its CPU use in cores.
     trees: Vec<(u32, tokio::time::Instant, f64)>,
-    sleep: Option<mpsc::UnboundedSender<SystemEvent>>,
     /// What a search for heads on the tailnet finds, and how many were run.
     found_heads: Result<TailnetFinds, TailscaleProblem>,
     searches: usize,
-    thermal: Option<mpsc::UnboundedSender<ThermalState>>,
     /// How long ago the user's last input was, as the idle watcher reads it.
     user_idle: Option<Duration>,
     /// Whether the driver watches the user's idle time.
@@ -109,7 +109,6 @@ struct World {
 #[derive(Debug, Clone)]
 pub struct FakePlatform {
     world: Arc<Mutex<World>>,
-    machine: Arc<FakePower>,
 }
 
 fn lock(world: &Mutex<World>) -> MutexGuard<'_, World> {
@@ -136,18 +135,15 @@ impl FakePlatform {
                 record: FakeRecord::default(),
                 next_pid: 40_000,
                 drained_at: None,
-                network: None,
+                events: None,
                 trees: Vec::new(),
-                sleep: None,
                 found_heads: Ok(TailnetFinds::default()),
                 searches: 0,
-                thermal: None,
                 user_idle: Some(Duration::ZERO),
                 watching_user_idle: false,
                 refuse_awake: false,
                 holds_connections: true,
             })),
-            machine: Arc::new(FakePower::desktop()),
         }
     }
 
@@ -189,20 +185,16 @@ impl FakePlatform {
         lock(&self.world).missing_ray = missing;
     }
 
-    /// The machine's power, lid and sleep clock.
-    pub fn machine_facts(&self) -> Arc<FakePower> {
-        self.machine.clone()
-    }
-
     /// What happened so far.
     pub fn record(&self) -> FakeRecord {
         lock(&self.world).record.clone()
     }
 
-    /// The network changed (as the OS's interface watcher reports it).
-    pub fn network_changed(&self) {
-        if let Some(network) = &lock(&self.world).network {
-            let _ = network.send(());
+    /// The machine reports `event` (a power change, a sleep notification, the heat, the
+    /// network) as the platform's watchers would.
+    pub fn report(&self, event: Event) {
+        if let Some(events) = &lock(&self.world).events {
+            let _ = events.send(event);
         }
     }
 
@@ -220,13 +212,6 @@ impl FakePlatform {
             .is_some_and(|(_, held)| *held)
     }
 
-    /// The OS reports a thermal state (as macOS's NSProcessInfo does on a change).
-    pub fn set_thermal(&self, state: ThermalState) {
-        if let Some(thermal) = &lock(&self.world).thermal {
-            let _ = thermal.send(state);
-        }
-    }
-
     /// The user's last input was `idle` ago from now on (`None`: the machine cannot tell); the
     /// idle watcher reads it at its next tick.
     pub fn set_user_idle(&self, idle: Option<Duration>) {
@@ -241,13 +226,6 @@ impl FakePlatform {
     /// Whether the driver asked for the user's idle time.
     pub fn watching_user_idle(&self) -> bool {
         lock(&self.world).watching_user_idle
-    }
-
-    /// The OS posts a sleep or wake notification (logind on Linux).
-    pub fn system_event(&self, event: SystemEvent) {
-        if let Some(sleep) = &lock(&self.world).sleep {
-            let _ = sleep.send(event);
-        }
     }
 }
 
@@ -338,7 +316,7 @@ impl Platform for FakePlatform {
         &self,
         _head: &HeadAddress,
         lost_after: Duration,
-        states: mpsc::UnboundedSender<HeadConnection>,
+        state: impl Fn(HeadConnection) + Send + Sync + 'static,
     ) -> impl Future<Output = ()> + Send + 'static {
         let world = self.world.clone();
         async move {
@@ -348,16 +326,15 @@ impl Platform for FakePlatform {
                 world.head_up && world.holds_connections
             };
             if !holds {
-                let _ = states.send(HeadConnection::NotHeld);
-                return;
+                return state(HeadConnection::NotHeld);
             }
-            let _ = states.send(HeadConnection::Held);
+            state(HeadConnection::Held);
             while lock(&world).head_up {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
             // The keepalive's probes go unanswered for `lost_after`.
             tokio::time::sleep(lost_after).await;
-            let _ = states.send(HeadConnection::Lost);
+            state(HeadConnection::Lost);
         }
     }
 
@@ -483,92 +460,92 @@ impl Platform for FakePlatform {
         std::future::ready(Some(tree))
     }
 
-    /// The watcher on tokio's clock, woken by [`FakePower::post_power_change`].
-    fn watch_machine(&self, events: mpsc::UnboundedSender<Event>) -> MachineWatch {
-        super::machine::watch_on_runtime(
-            self.machine.clone(),
-            Some(self.machine.power_changes()),
-            events,
-        );
-        MachineWatch::Signalled {
-            source: "the fake's posts".to_string(),
+    fn ray_in_use(&self) -> impl Future<Output = Option<RayInUse>> + Send + 'static {
+        std::future::ready(None)
+    }
+
+    fn install_ray(
+        &self,
+        _version: Option<String>,
+        _step: impl Fn(InstallStep) + Send + 'static,
+    ) -> impl Future<Output = Result<String, String>> + Send + 'static {
+        std::future::ready(Err("the fake installs nothing".to_string()))
+    }
+
+    /// A head's two nodes: its own and this machine's.
+    fn cluster_size(
+        &self,
+        _head: &HeadAddress,
+    ) -> impl Future<Output = Option<ClusterSize>> + Send + 'static {
+        std::future::ready(Some(ClusterSize { cpus: 6, nodes: 2 }))
+    }
+
+    /// A desktop on mains; the hold on idle sleep is granted unless
+    /// [`FakePlatform::refuse_awake`] was called (each take and release recorded, the one at
+    /// the sender's end included); the idle time is read every few seconds while asked for,
+    /// growing with tokio time between readings as a real idle counter does.
+    fn watch(&self, events: Events, watches: Watches) {
+        let desktop = PowerSnapshot {
+            on_ac: true,
+            battery: None,
+        };
+        let _ = events.send(Event::Power(desktop));
+        let mut world = lock(&self.world);
+        world.events = Some(events.clone());
+        world.watching_user_idle = watches.user_idle;
+        drop(world);
+        tokio::spawn(follow_hold(
+            self.world.clone(),
+            watches.keep_awake,
+            events.clone(),
+        ));
+        if watches.user_idle {
+            let world = self.world.clone();
+            tokio::spawn(async move {
+                loop {
+                    let idle = lock(&world).user_idle;
+                    let reading = idle.map_or(IdleReading::NoSession, IdleReading::Idle);
+                    if events.send(Event::UserIdle(reading)).is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(USER_IDLE_LOOK_EVERY).await;
+                    if let Some(idle) = &mut lock(&world).user_idle {
+                        *idle += USER_IDLE_LOOK_EVERY;
+                    }
+                }
+            });
         }
     }
+}
 
-    fn watch_network(&self, changes: mpsc::UnboundedSender<()>) {
-        lock(&self.world).network = Some(changes);
-    }
-
-    /// Grants every hold unless [`FakePlatform::refuse_awake`] was called; records each take
-    /// and release, the one at the sender's end included.
-    fn hold_awake(
-        &self,
-        mut hold: watch::Receiver<bool>,
-        reports: mpsc::UnboundedSender<AwakeHold>,
-    ) {
-        let world = self.world.clone();
-        tokio::spawn(async move {
-            let mut held = false;
-            loop {
-                let wanted = *hold.borrow_and_update();
-                if wanted != held {
-                    let refused = wanted && lock(&world).refuse_awake;
-                    let report = if refused {
-                        AwakeHold::Refused {
-                            why: "refused by the fake".to_string(),
-                        }
-                    } else {
-                        held = wanted;
-                        let now = tokio::time::Instant::now();
-                        lock(&world).record.awake.push((now, held));
-                        if held {
-                            AwakeHold::Held
-                        } else {
-                            AwakeHold::Released
-                        }
-                    };
-                    let _ = reports.send(report);
+/// Follows the supervisor's `hold_awake` as the OS's hold would, until the driver is gone.
+async fn follow_hold(world: Arc<Mutex<World>>, mut hold: watch::Receiver<bool>, events: Events) {
+    let mut held = false;
+    loop {
+        let wanted = *hold.borrow_and_update();
+        if wanted != held {
+            let report = if wanted && lock(&world).refuse_awake {
+                AwakeHold::Refused {
+                    why: "refused by the fake".to_string(),
                 }
-                if hold.changed().await.is_err() {
-                    if held {
-                        let now = tokio::time::Instant::now();
-                        lock(&world).record.awake.push((now, false));
-                    }
-                    return;
+            } else {
+                held = wanted;
+                let now = tokio::time::Instant::now();
+                lock(&world).record.awake.push((now, held));
+                if held {
+                    AwakeHold::Held
+                } else {
+                    AwakeHold::Released
                 }
+            };
+            let _ = events.send(Event::AwakeHold(report));
+        }
+        if hold.changed().await.is_err() {
+            if held {
+                let now = tokio::time::Instant::now();
+                lock(&world).record.awake.push((now, false));
             }
-        });
-    }
-
-    fn watch_thermal(&self, _every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
-        lock(&self.world).thermal = Some(states);
-    }
-
-    /// Reads the idle time every `every`; between ticks it grows with tokio time, as a real
-    /// idle counter does.
-    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
-        let world = self.world.clone();
-        lock(&world).watching_user_idle = true;
-        tokio::spawn(async move {
-            loop {
-                let idle = lock(&world).user_idle;
-                let reading = idle.map_or(IdleReading::NoSession, IdleReading::Idle);
-                if readings.send(reading).is_err() {
-                    return;
-                }
-                tokio::time::sleep(every).await;
-                if let Some(idle) = &mut lock(&world).user_idle {
-                    *idle += every;
-                }
-            }
-        });
-    }
-
-    fn watch_sleep(
-        &self,
-        events: mpsc::UnboundedSender<SystemEvent>,
-        _gate: watch::Receiver<SleepGate>,
-    ) {
-        lock(&self.world).sleep = Some(events);
+            return;
+        }
     }
 }

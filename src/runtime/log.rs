@@ -4,6 +4,16 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// A log written by the driver and the tasks it spawns alike.
+pub type SharedLog = Arc<Mutex<RotatingLog>>;
+
+/// Appends `text` to `log` as one line; one that cannot be written is counted there.
+pub fn note(log: &SharedLog, text: &str) {
+    let mut log = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _ = log.line(text);
+}
 
 /// An append-only text log that keeps itself under `max_bytes` by moving the full file to
 /// `NAME.1` (one old generation is kept, like newsyslog's `count 1`).

@@ -1,35 +1,28 @@
-//! Watches the machine itself: power and lid, and the time spent suspended
-//! ([`crate::platform::clock`]), so that a sleep the OS did not announce to us is still seen.
-//! It reports facts, and only changes of them; the supervisor judges them.
+//! Watches the machine itself: power and lid, and, only where no sleep notification of the OS
+//! reaches this process, the time spent suspended ([`crate::platform::clock`]). It reports
+//! facts, and only changes of them; the supervisor judges them.
 //!
-//! The real watcher ([`watch_on_thread`]) is one thread of its own that sleeps until the OS
-//! says the power changed ([`PowerChanges`]: an unplug is read at once) or
-//! [`MACHINE_LOOK_EVERY`] passes, reads everything (each read is cheap and starts no process)
-//! and sends what changed. The driver's runtime is woken only by a change: no timer of its
-//! own, no hand-over to a blocking thread and back every few seconds (issue 10's idle CPU).
-//! Without a change signal the thread reads every [`MACHINE_LOOK_EVERY_UNSIGNALLED`].
-//! [`watch_on_runtime`] does the same on tokio's clock, for the fake platform under paused
-//! time (a thread's waits would run on the real clock).
+//! One thread of its own sleeps until the OS says the power changed ([`PowerChanges`]: an
+//! unplug is read at once) or [`MACHINE_LOOK_EVERY`] passes, reads everything (each read is
+//! cheap and starts no process) and sends what changed, so that the driver's runtime is woken
+//! only by a change. Without a change signal it reads every [`MACHINE_LOOK_EVERY_UNSIGNALLED`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, Notify};
-
 use crate::model::PowerSnapshot;
-use crate::platform::PowerChanges;
-use crate::supervisor::settings::{MACHINE_LOOK_EVERY, MACHINE_LOOK_EVERY_UNSIGNALLED};
+use crate::platform::clock::SleepClock;
+use crate::platform::{PowerChanges, PowerSource};
+use crate::supervisor::settings::{MACHINE_LOOK_EVERY, MACHINE_LOOK_EVERY_UNSIGNALLED, MIN_SLEEP};
 use crate::supervisor::Event;
 
-use super::platform::MachineFacts;
+use super::Events;
 
-/// The whole seconds spent suspended between two readings of the sleep clock.
-pub fn slept_between(before: Option<Duration>, after: Option<Duration>) -> u64 {
-    match (before, after) {
-        (Some(before), Some(after)) => after.saturating_sub(before).as_secs(),
-        _ => 0,
-    }
-}
+/// The facts of the machine the watcher reads: power, lid, time asleep.
+pub trait MachineFacts: PowerSource + SleepClock + Sync {}
+
+impl<T: PowerSource + SleepClock + Sync> MachineFacts for T {}
 
 /// How the watcher learns of power changes, for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,51 +51,48 @@ impl Reported {
         }
     }
 
-    /// The events one reading makes, in order: a measured sleep of at least a second (always
-    /// sent), then the power and the lid if they changed (a lid the OS does not report is not
-    /// sent).
+    /// The events one reading makes, in order: with `clocks` (no OS notification reports
+    /// sleeps), a wake after a suspension of at least [`MIN_SLEEP`]; then the power and the
+    /// lid if they changed (a lid the OS does not report is not sent).
     pub fn look(
         &mut self,
         power: PowerSnapshot,
         lid: Option<bool>,
         asleep_now: Option<Duration>,
+        clocks: bool,
     ) -> Vec<Event> {
         let mut events = Vec::new();
-        let slept_secs = slept_between(self.asleep, asleep_now);
+        let slept = match (self.asleep, asleep_now) {
+            (Some(before), Some(after)) => after.saturating_sub(before),
+            _ => Duration::ZERO,
+        };
         self.asleep = asleep_now.or(self.asleep);
-        if slept_secs > 0 {
-            events.push(Event::SleepMeasured { slept_secs });
+        if clocks && slept >= MIN_SLEEP {
+            let slept_secs = slept.as_secs();
+            events.push(Event::Woke { slept_secs });
         }
         if self.power != Some(power) {
             self.power = Some(power);
             events.push(Event::Power(power));
         }
-        if let Some(closed) = lid {
-            if self.lid != Some(closed) {
-                self.lid = Some(closed);
-                events.push(Event::LidClosed(closed));
-            }
+        if let Some(closed) = lid.filter(|closed| self.lid != Some(*closed)) {
+            self.lid = Some(closed);
+            events.push(Event::LidClosed(closed));
         }
         events
     }
-
-    /// Reads `facts` and sends what changed; `false` once the driver is gone.
-    fn look_at(&mut self, facts: &dyn MachineFacts, events: &mpsc::UnboundedSender<Event>) -> bool {
-        let found = self.look(facts.power(), facts.lid_closed(), facts.asleep_total());
-        found.into_iter().all(|event| events.send(event).is_ok()) && !events.is_closed()
-    }
 }
 
-/// The real watcher: a thread that waits on `changes` (or polls, when they could not be
-/// opened or break) and sends [`Event::Power`], [`Event::LidClosed`] and
-/// [`Event::SleepMeasured`] on `events` until the receiver goes away (noticed at its next
-/// look). Must be called inside the tokio runtime: if no thread can be made, the watch runs
-/// there.
+/// Starts the watcher on a thread of its own: it waits on `changes` (or polls, when they could
+/// not be opened or break) and sends [`Event::Power`], [`Event::LidClosed`] and, while `clocks`
+/// is set, [`Event::Woke`] on `events` until the driver is gone (noticed at its next look).
+/// `Err`: no thread could be made, and nothing is watched.
 pub fn watch_on_thread(
     facts: Arc<dyn MachineFacts>,
     changes: std::io::Result<PowerChanges>,
-    events: mpsc::UnboundedSender<Event>,
-) -> MachineWatch {
+    clocks: Arc<AtomicBool>,
+    events: Events,
+) -> std::io::Result<MachineWatch> {
     let watch = match &changes {
         Ok(changes) => MachineWatch::Signalled {
             source: changes.source(),
@@ -112,56 +102,27 @@ pub fn watch_on_thread(
         },
     };
     let mut changes = changes.ok();
-    let (thread_facts, thread_events) = (facts.clone(), events.clone());
-    let spawned = std::thread::Builder::new()
-        .name("machine-watch".into())
-        .spawn(move || {
-            let mut reported = Reported::new(thread_facts.asleep_total());
-            while reported.look_at(thread_facts.as_ref(), &thread_events) {
-                match changes.as_mut().map(|c| c.wait(MACHINE_LOOK_EVERY)) {
-                    Some(Ok(_)) => {}
-                    // The signal broke (it does not mend): poll from now on.
-                    Some(Err(_)) | None => {
-                        changes = None;
-                        std::thread::sleep(MACHINE_LOOK_EVERY_UNSIGNALLED);
-                    }
-                }
-            }
-        });
-    match spawned {
-        Ok(_) => watch,
-        Err(why) => {
-            watch_on_runtime(facts, None, events);
-            MachineWatch::Polled {
-                why: format!("no thread for the watcher: {why}"),
-            }
-        }
-    }
-}
-
-/// The watcher on tokio's clock: reads at once when `changes` is notified, else every
-/// [`MACHINE_LOOK_EVERY`] (every [`MACHINE_LOOK_EVERY_UNSIGNALLED`] with no `changes`). Reads
-/// run on the runtime: for the fake, whose reads are a lock, and as the last resort of the
-/// real one.
-pub fn watch_on_runtime(
-    facts: Arc<dyn MachineFacts>,
-    changes: Option<Arc<Notify>>,
-    events: mpsc::UnboundedSender<Event>,
-) {
-    tokio::spawn(async move {
+    let run = move || {
         let mut reported = Reported::new(facts.asleep_total());
-        while reported.look_at(facts.as_ref(), &events) {
-            match &changes {
-                Some(changes) => {
-                    tokio::select! {
-                        _ = changes.notified() => {}
-                        _ = tokio::time::sleep(MACHINE_LOOK_EVERY) => {}
-                    }
+        loop {
+            let clocks = clocks.load(Ordering::SeqCst);
+            let (power, lid) = (facts.power(), facts.lid_closed());
+            let found = reported.look(power, lid, facts.asleep_total(), clocks);
+            if !found.into_iter().all(|event| events.send(event).is_ok()) || events.is_closed() {
+                return;
+            }
+            match changes.as_mut().map(|c| c.wait(MACHINE_LOOK_EVERY)) {
+                Some(Ok(_)) => {}
+                // The signal broke (it does not mend): poll from now on.
+                Some(Err(_)) | None => {
+                    changes = None;
+                    std::thread::sleep(MACHINE_LOOK_EVERY_UNSIGNALLED);
                 }
-                None => tokio::time::sleep(MACHINE_LOOK_EVERY_UNSIGNALLED).await,
             }
         }
-    });
+    };
+    let thread = std::thread::Builder::new().name("machine-watch".into());
+    thread.spawn(run).map(|_| watch)
 }
 
 #[cfg(test)]
@@ -186,129 +147,80 @@ mod tests {
     };
 
     #[test]
-    fn a_sleep_is_the_growth_of_the_suspended_time() {
-        let s = Duration::from_secs;
-        assert_eq!(slept_between(Some(s(100)), Some(s(100))), 0);
-        assert_eq!(slept_between(Some(s(100)), Some(s(700))), 600);
-        assert_eq!(slept_between(None, Some(s(700))), 0, "no earlier reading");
-        assert_eq!(slept_between(Some(s(100)), None), 0);
-    }
-
-    #[test]
     fn only_changes_are_told() {
         let s = Duration::from_secs;
         let mut reported = Reported::new(Some(s(100)));
         assert_eq!(
-            reported.look(MAINS, Some(false), Some(s(100))),
+            reported.look(MAINS, Some(false), Some(s(100)), true),
             vec![Event::Power(MAINS), Event::LidClosed(false)],
             "the first reading tells everything known"
         );
-        assert_eq!(reported.look(MAINS, Some(false), Some(s(100))), vec![]);
         assert_eq!(
-            reported.look(on_battery(50), None, Some(s(700))),
+            reported.look(MAINS, Some(false), Some(s(100)), true),
+            vec![]
+        );
+        assert_eq!(
+            reported.look(on_battery(50), None, Some(s(700)), true),
             vec![
-                Event::SleepMeasured { slept_secs: 600 },
+                Event::Woke { slept_secs: 600 },
                 Event::Power(on_battery(50))
             ],
             "a lid the OS stops reporting is not news"
         );
         assert_eq!(
-            reported.look(on_battery(50), Some(true), None),
+            reported.look(on_battery(50), Some(true), None, true),
             vec![Event::LidClosed(true)],
             "a sleep clock that fails once measures nothing"
         );
         assert_eq!(
-            reported.look(on_battery(49), Some(true), Some(s(701))),
-            vec![
-                Event::SleepMeasured { slept_secs: 1 },
-                Event::Power(on_battery(49))
-            ]
+            reported.look(on_battery(49), Some(true), Some(s(720)), true),
+            vec![Event::Woke { slept_secs: 20 }, Event::Power(on_battery(49))]
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn changes_of_power_lid_and_sleep_become_events_once() {
-        let fake = Arc::new(FakePower::new(on_battery(50), Some(false)));
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        watch_on_runtime(fake.clone(), Some(fake.power_changes()), tx);
-        let first = rx.recv().await.expect("power");
-        assert!(matches!(first, Event::Power(p) if !p.on_ac));
-        assert_eq!(rx.recv().await, Some(Event::LidClosed(false)));
-        // Unposted changes (the OS says nothing of a lid or a sleep to this watcher): read at
-        // the next look, once.
-        let asked = tokio::time::Instant::now();
-        fake.set_lid_closed(Some(true));
-        fake.sleep_for(Duration::from_secs(600));
-        let next = tokio::time::timeout(MACHINE_LOOK_EVERY * 2, rx.recv())
-            .await
-            .expect("in time");
-        assert_eq!(next, Some(Event::SleepMeasured { slept_secs: 600 }));
-        let next = tokio::time::timeout(MACHINE_LOOK_EVERY * 2, rx.recv())
-            .await
-            .expect("in time");
-        assert_eq!(next, Some(Event::LidClosed(true)));
-        assert_eq!(asked.elapsed(), MACHINE_LOOK_EVERY, "at the next look");
-        let nothing = tokio::time::timeout(MACHINE_LOOK_EVERY * 4, rx.recv()).await;
-        assert!(nothing.is_err(), "nothing changed: nothing sent");
+    #[test]
+    fn the_clocks_report_a_sleep_only_when_no_os_notification_does_and_not_a_short_one() {
+        let s = Duration::from_secs;
+        let mut reported = Reported::new(Some(s(100)));
+        reported.look(MAINS, None, Some(s(100)), true);
+        assert_eq!(
+            reported.look(MAINS, None, Some(s(100) + MIN_SLEEP - s(1)), true),
+            vec![],
+            "a dark wake's few seconds"
+        );
+        assert_eq!(reported.look(MAINS, None, Some(s(1000)), false), vec![]);
+        assert_eq!(
+            reported.look(MAINS, None, Some(s(1600)), true),
+            vec![Event::Woke { slept_secs: 600 }],
+            "measured from the last reading, whoever reported the one before"
+        );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_posted_power_change_is_read_at_once() {
-        let fake = Arc::new(FakePower::desktop());
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        watch_on_runtime(fake.clone(), Some(fake.power_changes()), tx);
-        assert_eq!(rx.recv().await, Some(Event::Power(MAINS)));
-        // Half-way to the next look, the OS posts an unplug.
-        tokio::time::sleep(MACHINE_LOOK_EVERY / 2).await;
-        let unplugged = tokio::time::Instant::now();
-        fake.set_power(on_battery(80));
-        fake.post_power_change();
-        let next = tokio::time::timeout(Duration::from_millis(10), rx.recv())
-            .await
-            .expect("read at once, not at the next look");
-        assert_eq!(next, Some(Event::Power(on_battery(80))));
-        assert_eq!(unplugged.elapsed(), Duration::ZERO);
-        // A post with nothing new sends nothing.
-        fake.post_power_change();
-        let nothing = tokio::time::timeout(MACHINE_LOOK_EVERY * 2, rx.recv()).await;
-        assert!(nothing.is_err());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn without_a_change_signal_the_power_is_polled_at_the_old_pace() {
-        let fake = Arc::new(FakePower::desktop());
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        watch_on_runtime(fake.clone(), None, tx);
-        assert_eq!(rx.recv().await, Some(Event::Power(MAINS)));
-        let unplugged = tokio::time::Instant::now();
-        fake.set_power(on_battery(80));
-        let next = tokio::time::timeout(MACHINE_LOOK_EVERY, rx.recv())
-            .await
-            .expect("within the unsignalled cadence");
-        assert_eq!(next, Some(Event::Power(on_battery(80))));
-        assert_eq!(unplugged.elapsed(), MACHINE_LOOK_EVERY_UNSIGNALLED);
-    }
-
-    /// The real thread, on the fake facts (its waits run on the real clock): without a change
-    /// signal it says it polls, and its first reading comes at once.
+    /// The real thread, on the fake facts: without a change signal it says it polls, and its
+    /// first reading comes at once; it ends with the driver.
     #[test]
     fn the_thread_says_how_it_watches_and_reads_at_start() {
         let fake = Arc::new(FakePower::desktop());
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let unsupported = Err(std::io::Error::other("not here"));
-        let watch = runtime.block_on(async { watch_on_thread(fake, unsupported, tx) });
+        let clocks = Arc::new(AtomicBool::new(false));
+        let watch = watch_on_thread(fake, unsupported, clocks, tx).expect("a thread");
         assert_eq!(
             watch,
             MachineWatch::Polled {
                 why: "not here".to_string()
             }
         );
-        let first = runtime
-            .block_on(async { tokio::time::timeout(Duration::from_secs(5), rx.recv()).await });
-        assert_eq!(first.ok().flatten(), Some(Event::Power(MAINS)));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let first = loop {
+            match rx.try_recv() {
+                Ok(event) => break Some(event),
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Err(_) => break None,
+            }
+        };
+        assert_eq!(first, Some(Event::Power(MAINS)));
     }
 }

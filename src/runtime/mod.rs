@@ -1,11 +1,10 @@
-//! The tokio driver around the pure supervisor.
+//! The tokio driver around the pure supervisor (the `quinn` shape).
 //!
-//! It only carries out [`Action`]s and turns the world into [`Event`]s. Every slow operation
-//! (a probe, `tailscale status`, a DNS lookup, `ray --version`, a drain, a look at the process
-//! table) is spawned through the [`Platform`] and its result comes back as a message, so the
-//! loop itself never waits on IO: it drains the supervisor's actions, publishes its status,
-//! then waits for the earliest of its deadline, a message or a request (the `quinn` shape). No
-//! decision is taken here: every rule is in [`crate::supervisor`].
+//! It carries out the supervisor's [`Action`]s through the [`Platform`] and feeds back what
+//! comes of them: every watcher and every spawned operation sends its result as an [`Event`] on
+//! one channel, so the loop never waits on IO. It waits only for the earliest of the
+//! supervisor's deadline, an event, a request and the shutdown. No decision is taken here:
+//! every rule is in [`crate::supervisor`].
 
 pub mod config_file;
 pub mod control;
@@ -20,31 +19,25 @@ pub mod worker;
 
 use std::future::Future;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::config::{Config, FileReading, Paths, Setting};
+use crate::config::{Config, Paths, Setting};
 use crate::history::History;
-use crate::model::ReplyNote;
-use crate::model::{
-    AwakeHold, HeadAddress, IdleReading, Notice, PowerSnapshot, SleepGate, Status, SystemEvent,
-    ThermalState,
-};
-use crate::supervisor::settings::{
-    MACHINE_LOOK_EVERY, MACHINE_LOOK_EVERY_UNSIGNALLED, USER_IDLE_LOOK_EVERY,
-};
+use crate::model::{HeadAddress, Notice, PowerSnapshot, ReplyNote, SleepGate, Status};
 use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
 };
-use crate::text::{config_edit_line, ConfigEdit, Lang};
-use config_file::ConfigFileNews;
+use crate::text::{self, Lang};
+use config_file::{ConfigReader, Save};
 use control::{Pending, Reply, Request, StatusReport};
-use log::RotatingLog;
-pub use platform::{Platform, SystemPlatform, WorkerHandle};
+use log::{note, RotatingLog, SharedLog};
+pub use platform::{Platform, SystemPlatform, Watches, WorkerHandle};
 use worker::WorkerReport;
 
 /// `worker.log` and the Ray output file are each kept under this size (plus one old copy).
@@ -64,11 +57,25 @@ impl Notifier for NoNotifier {
     fn notify(&mut self, _notice: &Notice) {}
 }
 
+/// The driver's one input: every watcher and spawned task sends its facts here.
+pub type Events = mpsc::UnboundedSender<Event>;
+
+/// How the OS's sleep notifications reach the driver where the caller observes them itself
+/// (the macOS tray, on its main thread): handed out once the driver runs.
+#[derive(Debug, Clone)]
+pub struct SleepLink {
+    /// Where [`Event::WillSleep`] and [`Event::Woke`] go.
+    pub events: Events,
+    /// The supervisor's verdict: once it has counted an announcement and holds the sleep no
+    /// more, that sleep may go ahead.
+    pub gate: watch::Receiver<SleepGate>,
+}
+
 /// Everything the driver needs to run, besides the world.
 pub struct DriverOptions {
     /// The data folder.
     pub paths: Paths,
-    /// The configuration (kept up to date and saved when the user changes something).
+    /// The configuration as read at start.
     pub config: Config,
     /// The supervisor's settings (from the configuration and the kind of machine).
     pub settings: Settings,
@@ -81,74 +88,53 @@ pub struct DriverOptions {
     /// The first-run search already offered a head on an earlier start
     /// ([`Paths::first_run_offer_file`] exists): it is not offered again.
     pub first_run_offered: bool,
+    /// Ask the head's dashboard the cluster's size while connected (the tray shows it).
+    pub show_cluster: bool,
+    /// Where to hand out the [`SleepLink`] when the caller observes the OS's sleep
+    /// notifications; `None`: the platform watches them.
+    pub sleep_link: Option<Arc<OnceLock<SleepLink>>>,
 }
 
-/// A message from a task the driver spawned.
-enum Message {
-    /// A fact for the supervisor.
-    Event(Event),
-    /// The node IP for start number `start` was looked up.
-    NodeIp {
-        start: u64,
-        spec: WorkerSpec,
-        ip: Result<IpAddr, String>,
+/// The worker the driver started: its node IP is looked up first, then its process started.
+type Slot<W> = Arc<Mutex<Started<W>>>;
+
+enum Started<W> {
+    LookingUp,
+    Running {
+        worker: W,
+        node_ip: IpAddr,
     },
-    /// A line for `worker.log`.
-    Note(String),
-    /// The `ray` a worker runs was looked up.
-    RayInUse(Option<control::RayInUse>),
-    /// A change of one setting was written to config.toml, or could not be.
-    Saved {
-        /// The key changed.
-        key: &'static str,
-        /// The error's words, if the file could not be written.
-        outcome: Result<(), String>,
-        /// The request's answer, sent once the outcome is known, with the state right after
-        /// the request.
-        reply: Option<Box<(oneshot::Sender<Reply>, StatusReport)>>,
-    },
+    /// Stopped before it existed, or exited.
+    Gone,
 }
 
-/// What the writer carries along with a setting, for [`Message::Saved`].
-type SaveToken = (
-    &'static str,
-    Option<Box<(oneshot::Sender<Reply>, StatusReport)>>,
-);
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
-/// The driver's state: the supervisor, the worker it started, and the channels of the world.
+/// The driver's state: the supervisor, the worker it started, and the ends of the channels.
 struct Driver<P: Platform> {
     platform: Arc<P>,
     sup: Supervisor,
-    /// The settings in effect: the file's, and the user's changes since (also those that
-    /// could not be saved).
-    config: Config,
-    /// What config.toml said when last read: a hand edit is what changed from this.
-    file_config: Config,
-    /// The last problem found in config.toml, reported once until the file changes again.
-    file_problem: Option<String>,
-    /// The user's changes, to be written to config.toml one at a time off the loop.
-    saves: mpsc::UnboundedSender<(Setting, SaveToken)>,
+    events: Events,
+    /// The user's changes, written to config.toml one at a time off the loop.
+    saves: mpsc::UnboundedSender<Save>,
+    config_file: ConfigReader,
     machine_cpus: u32,
     probe_timeout: Duration,
-    log: RotatingLog,
-    /// The language of the log and of the status's summary: the process's one.
+    log: SharedLog,
+    log_file: PathBuf,
+    /// The language of the log: the process's one.
     lang: Lang,
     notifier: Box<dyn Notifier>,
-    /// The worker process, once started.
-    worker: Option<P::Worker>,
-    /// A start whose node IP is being looked up: its number.
-    starting: Option<u64>,
-    starts: u64,
-    node_ip: Option<String>,
-    ray_in_use: Option<control::RayInUse>,
+    worker: Option<Slot<P::Worker>>,
     /// The connection held to the head's Ray port ([`Action::WatchHead`]), while one is.
     head_watch: Option<tokio::task::JoinHandle<()>>,
-    /// The machine's power as the watcher last reported it, for the status report.
+    /// The machine's power as last reported, for the status report.
     power: Option<PowerSnapshot>,
-    messages: mpsc::UnboundedSender<Message>,
-    reports: mpsc::UnboundedSender<WorkerReport>,
     status: watch::Sender<StatusReport>,
-    last_status: Option<Status>,
     sleep_gate: watch::Sender<SleepGate>,
     /// The supervisor's `hold_awake`, which the platform's idle-sleep hold follows.
     keep_awake: watch::Sender<bool>,
@@ -156,10 +142,9 @@ struct Driver<P: Platform> {
     /// `quit` requests, answered at the exit.
     quitting: Vec<oneshot::Sender<Reply>>,
     /// Where [`Action::RecordFirstRunOffer`] records the offer.
-    first_run_offer_file: std::path::PathBuf,
+    first_run_offer_file: PathBuf,
     /// What the worker gave, as recorded so far (written by [`Action::SaveHistory`]).
     history: History,
-    /// Where and how the history is written.
     history_file: HistoryFile,
 }
 
@@ -219,106 +204,85 @@ pub async fn run<P: Platform>(
         demo_head,
         startup_lines,
         first_run_offered,
+        show_cluster,
+        sleep_link,
     } = options;
-    let watch_user_idle = settings.courtesy.only_when_idle.is_some();
-    let mut log = RotatingLog::new(paths.log_file(), LOG_MAX_BYTES);
+    let log: SharedLog = Arc::new(Mutex::new(RotatingLog::new(
+        paths.log_file(),
+        LOG_MAX_BYTES,
+    )));
     for line in &startup_lines {
-        let _ = log.line(line);
+        note(&log, line);
     }
     let loaded =
         crate::history::file::load(&paths.history_file(), chrono::Local::now().date_naive());
-    if let Some(note) = &loaded.note {
-        let _ = log.line(note);
+    if let Some(line) = &loaded.note {
+        note(&log, line);
     }
     let history_file = HistoryFile {
         path: paths.history_file(),
         writable: loaded.writable,
-        written: Arc::new(std::sync::Mutex::new(0)),
+        written: Arc::new(Mutex::new(0)),
         next: 0,
     };
+    let user_idle = settings.courtesy.only_when_idle.is_some();
     let sup = Supervisor::new(
         settings,
         config.head.clone().or(demo_head.clone()),
         config.cpus,
         config.paused,
-        Instant::now().into_std(),
+        now(),
     )
     .with_demo_head(demo_head)
-    .with_first_run_search(first_run_offered);
-    let platform = Arc::new(platform);
-    let (messages_tx, mut messages_rx) = mpsc::unbounded_channel::<Message>();
-    let (reports_tx, mut reports_rx) = mpsc::unbounded_channel::<WorkerReport>();
-    let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
-    let (net_tx, mut net_rx) = mpsc::unbounded_channel::<()>();
-    let (system_tx, mut system_rx) = mpsc::unbounded_channel::<SystemEvent>();
-    let (gate_tx, gate_rx) = watch::channel(SleepGate::default());
-    let (file_tx, mut file_rx) = mpsc::unbounded_channel::<ConfigFileNews>();
-    config_file::spawn_watcher(paths.clone(), machine_cpus, file_tx);
-    let saved = messages_tx.clone();
-    let saves =
-        config_file::spawn_writer(paths.clone(), move |(key, reply): SaveToken, outcome| {
-            let _ = saved.send(Message::Saved {
-                key,
-                outcome,
-                reply,
+    .with_first_run_search(first_run_offered)
+    .with_app(now(), config.clone(), show_cluster);
+    let (events, mut inbox) = mpsc::unbounded_channel::<Event>();
+    config_file::watch(&paths, events.clone());
+    let (sleep_gate, gate) = watch::channel(SleepGate::default());
+    let gate = match sleep_link {
+        Some(link) => {
+            let _ = link.set(SleepLink {
+                events: events.clone(),
+                gate,
             });
-        });
-    platform.watch_network(net_tx);
-    let machine_watch = platform.watch_machine(events_tx);
-    platform.watch_sleep(system_tx, gate_rx);
-    let (awake_tx, awake_rx) = watch::channel(false);
-    let (held_tx, mut held_rx) = mpsc::unbounded_channel::<AwakeHold>();
-    platform.hold_awake(awake_rx, held_tx);
-    let (thermal_tx, mut thermal_rx) = mpsc::unbounded_channel::<ThermalState>();
-    platform.watch_thermal(MACHINE_LOOK_EVERY, thermal_tx);
-    // Read only when "only when idle" is on: otherwise nobody needs the answer.
-    let (idle_tx, mut idle_rx) = mpsc::unbounded_channel::<IdleReading>();
-    if watch_user_idle {
-        platform.watch_user_idle(USER_IDLE_LOOK_EVERY, idle_tx);
-    }
-
+            None
+        }
+        None => Some(gate),
+    };
+    let (keep_awake, hold) = watch::channel(false);
+    let watches = Watches {
+        sleep_gate: gate,
+        keep_awake: hold,
+        user_idle,
+        log: log.clone(),
+    };
+    platform.watch(events.clone(), watches);
     let mut driver = Driver {
-        platform,
+        platform: Arc::new(platform),
         sup,
-        probe_timeout: Duration::from_millis(config.timing.probe_timeout_ms),
-        file_config: config.clone(),
-        file_problem: None,
-        saves,
-        config,
+        events,
+        saves: config_file::spawn_writer(paths.clone(), log.clone()),
+        config_file: ConfigReader::new(paths.clone(), machine_cpus),
         machine_cpus,
+        probe_timeout: Duration::from_millis(config.timing.probe_timeout_ms),
         log,
+        log_file: paths.log_file(),
         lang: Lang::current(),
-        first_run_offer_file: paths.first_run_offer_file(),
         notifier,
         worker: None,
-        starting: None,
-        starts: 0,
-        node_ip: None,
-        ray_in_use: None,
         head_watch: None,
         power: None,
-        messages: messages_tx,
-        reports: reports_tx,
         status,
-        last_status: None,
-        sleep_gate: gate_tx,
-        keep_awake: awake_tx,
+        sleep_gate,
+        keep_awake,
         will_sleeps_seen: 0,
         quitting: Vec::new(),
+        first_run_offer_file: paths.first_run_offer_file(),
         history: loaded.history,
         history_file,
     };
-    if let machine::MachineWatch::Polled { why } = &machine_watch {
-        let _ = driver.log.line(&crate::text::power_polled_line(
-            driver.lang,
-            why,
-            MACHINE_LOOK_EVERY_UNSIGNALLED,
-        ));
-    }
-    driver.look_up_ray();
     tokio::pin!(shutdown);
     let mut shutdown_seen = false;
-
     loop {
         if driver.carry_out_actions() {
             return;
@@ -332,16 +296,8 @@ pub async fn run<P: Platform>(
         };
         tokio::select! {
             _ = sleep => driver.sup.handle_timeout(now()),
-            Some(event) = events_rx.recv() => driver.on_machine(event),
-            Some(message) = messages_rx.recv() => driver.on_message(message),
-            Some(report) = reports_rx.recv() => driver.on_report(report),
-            Some(event) = system_rx.recv() => driver.on_system(event),
-            Some(()) = net_rx.recv() => driver.sup.handle_event(now(), Event::NetworkChanged),
-            Some(state) = thermal_rx.recv() => driver.sup.handle_event(now(), Event::Thermal(state)),
-            Some(held) = held_rx.recv() => driver.sup.handle_event(now(), Event::AwakeHold(held)),
-            Some(idle) = idle_rx.recv() => driver.sup.handle_event(now(), Event::UserIdle(idle)),
+            Some(event) = inbox.recv() => driver.on_event(event),
             Some(pending) = requests.recv() => driver.on_request(pending),
-            Some(news) = file_rx.recv() => driver.on_config_file_news(news),
             _ = &mut shutdown, if !shutdown_seen => {
                 shutdown_seen = true;
                 driver.sup.handle_event(now(), Event::User(UserCommand::Shutdown));
@@ -355,9 +311,52 @@ fn now() -> std::time::Instant {
     Instant::now().into_std()
 }
 
+/// Starts the worker for `spec` off the loop: its node IP first, then its process, whose join
+/// and exit (explained) come back as events, as does a failure to start it.
+async fn run_worker<P: Platform>(
+    platform: Arc<P>,
+    spec: WorkerSpec,
+    slot: Slot<P::Worker>,
+    events: Events,
+) {
+    let node_ip = platform.node_ip(&spec.head).await;
+    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+    {
+        let mut started = lock(&slot);
+        // Stopped while its address was looked up: its end was reported then.
+        if !matches!(*started, Started::LookingUp) {
+            return;
+        }
+        let spawned = node_ip
+            .map_err(|detail| SpawnFailure::Other { detail })
+            .and_then(|ip| Ok((platform.start_worker(&spec, ip, reports_tx)?, ip)));
+        match spawned {
+            Ok((worker, node_ip)) => *started = Started::Running { worker, node_ip },
+            Err(failure) => {
+                *started = Started::Gone;
+                let _ = events.send(Event::WorkerSpawnFailed(failure));
+                return;
+            }
+        }
+    }
+    while let Some(report) = reports.recv().await {
+        let event = match report {
+            WorkerReport::Joined => Event::WorkerJoined,
+            WorkerReport::Exited { code, tail } => {
+                *lock(&slot) = Started::Gone;
+                let failure = platform.explain_exit(code, tail).await;
+                Event::WorkerExited(WorkerExit { code, failure })
+            }
+        };
+        if events.send(event).is_err() {
+            return;
+        }
+    }
+}
+
 impl<P: Platform> Driver<P> {
-    /// Carries out what the supervisor decided, then publishes and logs its state. `true`
-    /// once the supervisor has finished.
+    /// Carries out what the supervisor decided, then publishes its state. `true` once the
+    /// supervisor has finished.
     fn carry_out_actions(&mut self) -> bool {
         let mut exit = false;
         let mut save_history = false;
@@ -377,69 +376,42 @@ impl<P: Platform> Driver<P> {
                     watch,
                     lost_after,
                 } => {
-                    let (states_tx, mut states) = mpsc::unbounded_channel();
-                    let held = self.platform.watch_head(&head, lost_after, states_tx);
-                    let messages = self.messages.clone();
-                    let task = tokio::spawn(async move {
-                        let forward = async {
-                            while let Some(state) = states.recv().await {
-                                let event = Event::HeadConnection { watch, state };
-                                if messages.send(Message::Event(event)).is_err() {
-                                    return;
-                                }
-                            }
-                        };
-                        tokio::join!(held, forward);
+                    let events = self.events.clone();
+                    let held = self.platform.watch_head(&head, lost_after, move |state| {
+                        let _ = events.send(Event::HeadConnection { watch, state });
                     });
-                    if let Some(previous) = self.head_watch.replace(task) {
+                    if let Some(previous) = self.head_watch.replace(tokio::spawn(held)) {
                         previous.abort();
                     }
                 }
                 Action::StartWorker(spec) => {
-                    self.starts += 1;
-                    let start = self.starts;
-                    self.starting = Some(start);
-                    let lookup = self.platform.node_ip(&spec.head);
-                    let messages = self.messages.clone();
-                    tokio::spawn(async move {
-                        let ip = lookup.await;
-                        let _ = messages.send(Message::NodeIp { start, spec, ip });
-                    });
+                    let slot = Arc::new(Mutex::new(Started::LookingUp));
+                    self.worker = Some(slot.clone());
+                    let (platform, events) = (self.platform.clone(), self.events.clone());
+                    tokio::spawn(run_worker(platform, spec, slot, events));
                 }
-                Action::StopWorker { grace, .. } => {
-                    if let Some(worker) = &self.worker {
-                        worker.stop(grace);
-                    } else if self.starting.take().is_some() {
-                        // Stopped before it existed: nothing to signal, and its end is now.
-                        self.event_later(Event::WorkerExited(WorkerExit {
-                            code: None,
-                            failure: None,
-                        }));
-                    }
-                }
+                Action::StopWorker { grace, .. } => self.stop_worker(grace),
                 Action::DrainWorker { drain, deadline } => {
-                    let (Some(worker), Some(head)) = (&self.worker, self.sup.status().head) else {
+                    let (Some(pid), Some(head)) = (self.worker_pid(), self.sup.status().head)
+                    else {
                         self.event_later(Event::DrainRequested {
                             drain,
                             accepted: false,
                         });
                         continue;
                     };
-                    let request = self.platform.drain(&head, worker.pid(), deadline);
-                    let messages = self.messages.clone();
-                    let lang = self.lang;
+                    let request = self.platform.drain(&head, pid, deadline);
+                    let (events, log, lang) = (self.events.clone(), self.log.clone(), self.lang);
                     tokio::spawn(async move {
                         let outcome = request.await;
-                        let note = crate::text::drain_requested_line(lang, &outcome);
-                        let _ = messages.send(Message::Note(note));
+                        note(&log, &text::drain_requested_line(lang, &outcome));
                         let accepted = outcome.is_ok();
-                        let _ = messages
-                            .send(Message::Event(Event::DrainRequested { drain, accepted }));
+                        let _ = events.send(Event::DrainRequested { drain, accepted });
                     });
                 }
-                Action::SampleWorkerTree { drain } => match &self.worker {
-                    Some(worker) => {
-                        let sample = self.platform.sample_tree(worker.pid());
+                Action::SampleWorkerTree { drain } => match self.worker_pid() {
+                    Some(pid) => {
+                        let sample = self.platform.sample_tree(pid);
                         self.spawn_event(async move {
                             let reading = sample.await;
                             Event::WorkerTreeSampled { drain, reading }
@@ -451,23 +423,17 @@ impl<P: Platform> Driver<P> {
                     }),
                 },
                 Action::InstallRay { version } => {
-                    let messages = self.messages.clone();
-                    let lang = self.lang;
-                    let (steps_tx, mut steps_rx) = mpsc::unbounded_channel();
-                    let install = self.platform.install_ray(version, steps_tx);
-                    let progress = messages.clone();
-                    tokio::spawn(async move {
-                        while let Some(step) = steps_rx.recv().await {
-                            let _ = progress.send(Message::Event(Event::RayInstallProgress(step)));
-                        }
+                    let events = self.events.clone();
+                    let install = self.platform.install_ray(version, move |step| {
+                        let _ = events.send(Event::RayInstallProgress(step));
                     });
+                    let (events, log, lang) = (self.events.clone(), self.log.clone(), self.lang);
                     tokio::spawn(async move {
                         let outcome = install.await;
                         if let Err(why) = &outcome {
-                            let _ = messages
-                                .send(Message::Note(crate::text::install_failed_line(lang, why)));
+                            note(&log, &text::install_failed_line(lang, why));
                         }
-                        let _ = messages.send(Message::Event(Event::RayInstallEnded(outcome)));
+                        let _ = events.send(Event::RayInstallEnded(outcome));
                     });
                 }
                 Action::FindHeads => {
@@ -475,8 +441,8 @@ impl<P: Platform> Driver<P> {
                     self.spawn_event(async move { Event::HeadsFound(search.await) });
                 }
                 Action::Notify(notice) => {
-                    let (title, body) = crate::text::notice_in(self.lang, &notice);
-                    let _ = self.log.line(&format!("🔔 {title}: {body}"));
+                    let (title, body) = text::notice_in(self.lang, &notice);
+                    note(&self.log, &format!("🔔 {title}: {body}"));
                     self.notifier.notify(&notice);
                 }
                 Action::RecordFirstRunOffer => {
@@ -486,12 +452,14 @@ impl<P: Platform> Driver<P> {
                         let _ = tokio::fs::write(file, b"").await;
                     });
                 }
-                Action::Log(note) => {
-                    let _ = self.log.line(&crate::text::log_note_in(self.lang, &note));
+                Action::Log(log_note) => {
+                    for line in text::log_note_in(self.lang, &log_note).lines() {
+                        note(&self.log, line);
+                    }
                 }
-                Action::SampleUsage { sample } => match &self.worker {
-                    Some(worker) => {
-                        let reading = self.platform.sample_usage(worker.pid());
+                Action::SampleUsage { sample } => match self.worker_pid() {
+                    Some(pid) => {
+                        let reading = self.platform.sample_usage(pid);
                         self.spawn_event(async move {
                             let tree = reading.await;
                             Event::UsageSampled { sample, tree }
@@ -506,6 +474,21 @@ impl<P: Platform> Driver<P> {
                     self.history.record(chrono::Utc::now(), activity);
                 }
                 Action::SaveHistory => save_history = true,
+                // A stat, and a read of a small file when it changed: as cheap as a look at
+                // the clock, so not spawned.
+                Action::ReadConfigFile => {
+                    if let Some(reading) = self.config_file.read() {
+                        self.event_later(Event::ConfigFileRead(reading));
+                    }
+                }
+                Action::AskClusterSize { head } => {
+                    let asked = self.platform.cluster_size(&head);
+                    self.spawn_event(async move { Event::ClusterSize(asked.await) });
+                }
+                Action::LookUpRay => {
+                    let lookup = self.platform.ray_in_use();
+                    self.spawn_event(async move { Event::RayInUse(lookup.await) });
+                }
                 Action::Exit => exit = true,
             }
         }
@@ -514,14 +497,12 @@ impl<P: Platform> Driver<P> {
         }
         let report = self.publish();
         if exit {
-            if let Some(worker) = &self.worker {
-                // The supervisor's quit deadline passed with the worker still there.
-                worker.stop(Duration::ZERO);
-            }
+            // The supervisor's quit deadline passed with the worker still there.
+            self.stop_worker(Duration::ZERO);
             for reply in self.quitting.drain(..) {
                 let _ = reply.send(Reply {
                     ok: true,
-                    message: Some(crate::text::stopped_reply(Lang::En).to_string()),
+                    message: Some(text::stopped_reply(Lang::En).to_string()),
                     note: Some(ReplyNote::Stopped),
                     report: Some(report.clone()),
                 });
@@ -530,26 +511,47 @@ impl<P: Platform> Driver<P> {
         exit
     }
 
-    /// Publishes the supervisor's state (status watchers, the sleep gate) and logs a change.
+    /// Stops the worker: signals its process, or, when it does not exist yet, reports its end.
+    fn stop_worker(&self, grace: Duration) {
+        let Some(slot) = &self.worker else {
+            return;
+        };
+        let mut started = lock(slot);
+        match &*started {
+            Started::Running { worker, .. } => worker.stop(grace),
+            Started::LookingUp => {
+                *started = Started::Gone;
+                self.event_later(Event::WorkerExited(WorkerExit {
+                    code: None,
+                    failure: None,
+                }));
+            }
+            Started::Gone => {}
+        }
+    }
+
+    /// The worker's process id and node IP, while its process runs.
+    fn worker_facts(&self) -> Option<(u32, IpAddr)> {
+        match &*lock(self.worker.as_ref()?) {
+            Started::Running { worker, node_ip } => Some((worker.pid(), *node_ip)),
+            Started::LookingUp | Started::Gone => None,
+        }
+    }
+
+    fn worker_pid(&self) -> Option<u32> {
+        self.worker_facts().map(|(pid, _)| pid)
+    }
+
+    /// Publishes the supervisor's state: to the status watchers, the sleep gate and the
+    /// idle-sleep hold.
     fn publish(&mut self) -> StatusReport {
         let status = self.sup.status();
-        if self.last_status.as_ref() != Some(&status) {
-            for line in
-                crate::text::transition_lines_in(self.lang, self.last_status.as_ref(), &status)
-            {
-                let _ = self.log.line(&line);
-            }
-            self.last_status = Some(status.clone());
-        }
         let gate = SleepGate {
             will_sleeps_seen: self.will_sleeps_seen,
             holding: status.holding_sleep,
         };
-        self.sleep_gate.send_if_modified(|current| {
-            let changed = *current != gate;
-            *current = gate;
-            changed
-        });
+        self.sleep_gate
+            .send_if_modified(|current| std::mem::replace(current, gate) != gate);
         self.keep_awake
             .send_if_modified(|held| std::mem::replace(held, status.courtesy.hold_awake) != *held);
         let report = self.report(&status);
@@ -580,11 +582,11 @@ impl<P: Platform> Driver<P> {
         );
         if finishing {
             if let Some(line) = HistoryFile::write(&path, &written, seq, &bytes) {
-                let _ = self.log.line(&line);
+                note(&self.log, &line);
             }
             return;
         }
-        let messages = self.messages.clone();
+        let log = self.log.clone();
         tokio::spawn(async move {
             let failed = tokio::task::spawn_blocking(move || {
                 HistoryFile::write(&path, &written, seq, &bytes)
@@ -593,223 +595,64 @@ impl<P: Platform> Driver<P> {
             .ok()
             .flatten();
             if let Some(line) = failed {
-                let _ = messages.send(Message::Note(line));
+                note(&log, &line);
             }
         });
     }
 
     fn report(&self, status: &Status) -> StatusReport {
+        let facts = self.worker_facts();
         // The summary stays English (StatusReport::new): `status --json` is for scripts, and
         // the CLI words the status in its own language.
         StatusReport {
             contribution: Some(self.history.summary(chrono::Local::now().date_naive())),
-            ray: self.ray_in_use.clone(),
             ..StatusReport::new(
                 status,
-                self.worker.as_ref().map(|w| w.pid()),
-                self.node_ip.clone(),
-                self.log.path(),
+                facts.map(|(pid, _)| pid),
+                facts.map(|(_, ip)| ip.to_string()),
+                &self.log_file,
                 self.power,
             )
         }
     }
 
-    /// Finds out which `ray` a worker runs, and its version, off the loop.
-    fn look_up_ray(&self) {
-        let lookup = self.platform.ray_in_use();
-        let messages = self.messages.clone();
-        tokio::spawn(async move {
-            let _ = messages.send(Message::RayInUse(lookup.await));
-        });
-    }
-
     /// Runs `task` on its own and feeds its event to the supervisor when it is done.
     fn spawn_event(&self, task: impl Future<Output = Event> + Send + 'static) {
-        let messages = self.messages.clone();
+        let events = self.events.clone();
         tokio::spawn(async move {
-            let _ = messages.send(Message::Event(task.await));
+            let _ = events.send(task.await);
         });
     }
 
     /// Feeds `event` to the supervisor after the actions being carried out now.
     fn event_later(&self, event: Event) {
-        let _ = self.messages.send(Message::Event(event));
+        let _ = self.events.send(event);
     }
 
-    /// A fact from the machine watcher: fed to the supervisor, and the power kept for the
-    /// report.
-    fn on_machine(&mut self, event: Event) {
-        if let Event::Power(power) = event {
-            self.power = Some(power);
-        }
-        self.sup.handle_event(now(), event);
-    }
-
-    fn on_message(&mut self, message: Message) {
-        match message {
-            Message::Event(event) => {
-                // A new install may be another `ray`, or the same one at another version.
-                if matches!(event, Event::RayInstallEnded(Ok(_))) {
-                    self.look_up_ray();
-                }
-                self.sup.handle_event(now(), event)
+    /// A fact for the supervisor; the driver keeps what its report and the sleep gate need,
+    /// and logs the OS's sleep and wake.
+    fn on_event(&mut self, event: Event) {
+        match &event {
+            Event::Power(power) => self.power = Some(*power),
+            Event::WillSleep => {
+                self.will_sleeps_seen += 1;
+                note(&self.log, &text::going_to_sleep_line(self.lang));
             }
-            Message::RayInUse(ray) => {
-                let line = crate::text::ray_in_use_line(
-                    self.lang,
-                    ray.as_ref()
-                        .map(|ray| (ray.path.as_str(), ray.version.as_deref())),
-                );
-                let _ = self.log.line(&line);
-                self.ray_in_use = ray;
-            }
-            Message::Note(line) => {
-                let _ = self.log.line(&line);
-            }
-            Message::Saved {
-                key,
-                outcome,
-                reply,
-            } => {
-                let why = outcome.err();
-                if let Some(why) = &why {
-                    let words = crate::text::setting_not_saved(self.lang, key, why);
-                    let _ = self.log.line(&format!("⚠️ {words}"));
-                }
-                if let Some((reply, report)) = reply.map(|boxed| *boxed) {
-                    let _ = reply.send(Reply {
-                        ok: true,
-                        message: why
-                            .as_ref()
-                            .map(|why| crate::text::setting_not_saved(Lang::En, key, why)),
-                        note: why.map(|why| ReplyNote::NotSaved {
-                            key: key.to_string(),
-                            why,
-                        }),
-                        report: Some(report),
-                    });
-                }
-            }
-            Message::NodeIp { start, spec, ip } => {
-                if self.starting != Some(start) {
-                    // Stopped while its address was looked up.
-                    return;
-                }
-                self.starting = None;
-                let started = ip
-                    .map_err(|detail| SpawnFailure::Other { detail })
-                    .and_then(|ip| {
-                        let worker = self
-                            .platform
-                            .start_worker(&spec, ip, self.reports.clone())?;
-                        Ok((worker, ip))
-                    });
-                match started {
-                    Ok((worker, ip)) => {
-                        self.worker = Some(worker);
-                        self.node_ip = Some(ip.to_string());
-                    }
-                    Err(failure) => self
-                        .sup
-                        .handle_event(now(), Event::WorkerSpawnFailed(failure)),
-                }
-            }
-        }
-    }
-
-    fn on_report(&mut self, report: WorkerReport) {
-        match report {
-            WorkerReport::Joined => self.sup.handle_event(now(), Event::WorkerJoined),
-            WorkerReport::Exited { code, tail } => {
-                self.worker = None;
-                // Nothing to watch for without a worker in the head's cluster.
+            Event::Woke { slept_secs } => note(&self.log, &text::woke_line(self.lang, *slept_secs)),
+            // Nothing to watch for without a worker in the head's cluster.
+            Event::WorkerExited(_) | Event::WorkerSpawnFailed(_) => {
                 if let Some(watch) = self.head_watch.take() {
                     watch.abort();
                 }
-                self.node_ip = None;
-                let explain = self.platform.explain_exit(code, tail);
-                self.spawn_event(async move {
-                    let failure = explain.await;
-                    Event::WorkerExited(WorkerExit { code, failure })
-                });
             }
+            _ => {}
         }
-    }
-
-    /// An OS sleep or wake notification (logind, or the tray's request): logged, then fed.
-    fn on_system(&mut self, event: SystemEvent) {
-        let event = match event {
-            SystemEvent::WillSleep => {
-                self.will_sleeps_seen += 1;
-                let _ = self.log.line(&crate::text::going_to_sleep_line(self.lang));
-                Event::WillSleep
-            }
-            SystemEvent::Woke { slept_secs } => {
-                let _ = self
-                    .log
-                    .line(&crate::text::woke_line(self.lang, slept_secs));
-                Event::Woke { slept_secs }
-            }
-        };
         self.sup.handle_event(now(), event);
     }
 
     fn on_request(&mut self, pending: Pending) {
-        if let Request::System { event } = pending.request {
-            self.on_system(event);
-        }
-        match apply_request(&pending.request, self.machine_cpus) {
-            Ok(Some((UserCommand::Shutdown, _))) => {
-                self.sup
-                    .handle_event(now(), Event::User(UserCommand::Shutdown));
-                self.quitting.push(pending.reply);
-            }
-            Ok(change) => {
-                let mut setting = None;
-                if let Some((command, change)) = change {
-                    let offered = match &command {
-                        UserCommand::JoinFoundHead(head) => Some(head.clone()),
-                        _ => None,
-                    };
-                    // In effect at once, whether or not the file can be written.
-                    self.sup.handle_event(now(), Event::User(command));
-                    // An offered head the supervisor turned down is not saved either.
-                    let taken = offered.is_none_or(|head| {
-                        let status = self.sup.status();
-                        !status.demo && status.head.as_ref() == Some(&head)
-                    });
-                    if let Some(change) = change.filter(|_| taken) {
-                        change.apply_to(&mut self.config);
-                        setting = Some(change);
-                    }
-                }
-                // The reply shows the state right after the request, before the actions it
-                // caused are carried out (a `system` WillSleep: `holding_sleep` already set).
-                let report = self.report(&self.sup.status());
-                match setting {
-                    // Answered once the file is written, or its error known.
-                    Some(setting) => {
-                        let token = (setting.key(), Some(Box::new((pending.reply, report))));
-                        if let Err(mpsc::error::SendError((_, (key, reply)))) =
-                            self.saves.send((setting, token))
-                        {
-                            self.on_message(Message::Saved {
-                                key,
-                                outcome: Err("the writer has stopped".to_string()),
-                                reply,
-                            });
-                        }
-                    }
-                    None => {
-                        let _ = pending.reply.send(Reply {
-                            ok: true,
-                            message: None,
-                            note: None,
-                            report: Some(report),
-                        });
-                    }
-                }
-            }
+        let change = match apply_request(&pending.request, self.machine_cpus) {
+            Ok(change) => change,
             Err(message) => {
                 let _ = pending.reply.send(Reply {
                     ok: false,
@@ -817,135 +660,55 @@ impl<P: Platform> Driver<P> {
                     note: None,
                     report: None,
                 });
-            }
-        }
-    }
-
-    /// The config.toml watcher's news: what the file says, or that it is now looked at on a
-    /// clock (said once in the log, so that a user wondering why an edit takes a moment, or
-    /// why the daemon wakes, finds the reason).
-    fn on_config_file_news(&mut self, news: ConfigFileNews) {
-        match news {
-            ConfigFileNews::Reading(reading) => self.on_config_file(reading),
-            ConfigFileNews::Polling { every_secs, why } => {
-                let _ = self.log.line(&config_edit_line(
-                    self.lang,
-                    ConfigEdit::Polling {
-                        every_secs,
-                        why: &why,
-                    },
-                ));
-            }
-        }
-    }
-
-    /// config.toml changed on disk (a hand edit, or our own write): each setting that the
-    /// user changed in the file and that differs from the running one is applied; settings
-    /// read only at start are named in the log; an invalid file is reported once and left
-    /// as it is, the running settings unchanged.
-    fn on_config_file(&mut self, reading: FileReading) {
-        let new = match reading {
-            FileReading::Invalid(problem) => {
-                if self.file_problem.as_ref() != Some(&problem) {
-                    let _ = self
-                        .log
-                        .line(&config_edit_line(self.lang, ConfigEdit::Invalid(&problem)));
-                    self.file_problem = Some(problem);
-                }
                 return;
             }
-            FileReading::Missing => {
-                let problem = "config.toml was removed".to_string();
-                if self.file_problem.as_ref() != Some(&problem) {
-                    let _ = self
-                        .log
-                        .line(&config_edit_line(self.lang, ConfigEdit::Removed));
-                    self.file_problem = Some(problem);
-                }
-                return;
-            }
-            FileReading::Valid(config) => config,
         };
-        if self.file_problem.take().is_some() {
-            let _ = self
-                .log
-                .line(&config_edit_line(self.lang, ConfigEdit::ReadableAgain));
+        let mut setting = None;
+        if let Some((command, change)) = change {
+            let shutdown = command == UserCommand::Shutdown;
+            let offered = match &command {
+                UserCommand::JoinFoundHead(head) => Some(head.clone()),
+                _ => None,
+            };
+            // In effect at once, whether or not the file can be written.
+            self.sup.handle_event(now(), Event::User(command));
+            if shutdown {
+                self.quitting.push(pending.reply);
+                return;
+            }
+            // An offered head the supervisor turned down is not saved either.
+            let taken = offered.is_none_or(|head| {
+                let status = self.sup.status();
+                !status.demo && status.head.as_ref() == Some(&head)
+            });
+            setting = change.filter(|_| taken);
         }
-        let old = std::mem::replace(&mut self.file_config, new.clone());
-        let mut applied = Vec::new();
-        if new.head != old.head && new.head != self.config.head {
-            match &new.head {
-                Some(head) => {
-                    applied.push(format!("head = {head}"));
-                    self.sup
-                        .handle_event(now(), Event::User(UserCommand::SetHead(head.clone())));
-                    self.config.head = Some(head.clone());
-                }
-                None => {
-                    let _ = self
-                        .log
-                        .line(&config_edit_line(self.lang, ConfigEdit::HeadRemoved));
+        // The reply shows the state right after the request, before the actions it caused are
+        // carried out.
+        let report = self.report(&self.sup.status());
+        let reply = pending.reply;
+        match setting {
+            // Answered once the file is written, or its error known.
+            Some(setting) => {
+                let save = Save {
+                    setting,
+                    reply,
+                    report,
+                };
+                if let Err(mpsc::error::SendError(save)) = self.saves.send(save) {
+                    config_file::answer(save, Err("the writer has stopped".into()), &self.log);
                 }
             }
-        }
-        if new.cpus != old.cpus && new.cpus != self.config.cpus {
-            applied.push(format!("cpus = {}", new.cpus));
-            self.sup
-                .handle_event(now(), Event::User(UserCommand::SetCpus(new.cpus)));
-            self.config.cpus = new.cpus;
-        }
-        if new.paused != old.paused && new.paused != self.config.paused {
-            applied.push(format!("paused = {}", new.paused));
-            let command = if new.paused {
-                UserCommand::Pause
-            } else {
-                UserCommand::Resume
-            };
-            self.sup.handle_event(now(), Event::User(command));
-            self.config.paused = new.paused;
-        }
-        if !applied.is_empty() {
-            let applied = applied.join(", ");
-            let _ = self
-                .log
-                .line(&config_edit_line(self.lang, ConfigEdit::Applied(&applied)));
-        }
-        let at_restart = settings_read_at_start(&old, &new);
-        if !at_restart.is_empty() {
-            let keys = at_restart.join(", ");
-            let _ = self
-                .log
-                .line(&config_edit_line(self.lang, ConfigEdit::AtRestart(&keys)));
+            None => {
+                let _ = reply.send(Reply {
+                    ok: true,
+                    message: None,
+                    note: None,
+                    report: Some(report),
+                });
+            }
         }
     }
-}
-
-/// The settings read only at start that differ between `old` and `new`, by key.
-fn settings_read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
-    [
-        ("mode", old.mode != new.mode),
-        ("ray_path", old.ray_path != new.ray_path),
-        ("node_ip", old.node_ip != new.node_ip),
-        (
-            "auth_token_file",
-            old.auth_token_file != new.auth_token_file,
-        ),
-        ("[timing]", old.timing != new.timing),
-        ("[battery]", old.battery != new.battery),
-        ("keep_awake", old.keep_awake != new.keep_awake),
-        (
-            "pause_at_thermal",
-            old.pause_at_thermal != new.pause_at_thermal,
-        ),
-        (
-            "only_when_idle_minutes",
-            old.only_when_idle_minutes != new.only_when_idle_minutes,
-        ),
-        ("[ray]", old.ray != new.ray),
-    ]
-    .into_iter()
-    .filter_map(|(key, changed)| changed.then_some(key))
-    .collect()
 }
 
 /// Turns a request into a supervisor command and the setting to save, if any. Nothing is
@@ -957,8 +720,6 @@ fn apply_request(
 ) -> Result<Option<(UserCommand, Option<Setting>)>, String> {
     let change = match request {
         Request::Status => return Ok(None),
-        // A fact about the machine, not a setting: fed to the supervisor by the caller.
-        Request::System { .. } => return Ok(None),
         Request::Quit => (UserCommand::Shutdown, None),
         Request::FindHeads => (UserCommand::FindHeads, None),
         // Only a version goes on to pip's command line.

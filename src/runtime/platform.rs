@@ -1,14 +1,16 @@
 //! Everything the driver does to the world, behind one trait, so that the driver can be run
 //! against a fake world under paused time ([`crate::runtime::fake`]).
 //!
-//! Each slow operation returns a `'static` future: the driver spawns it and gets its result
-//! back as a message, so its loop never waits on the network or on a command. The
-//! implementations carry out one operation each and decide nothing; every timeout here is an
-//! IO bound (how long one command may hang), never a rule of the supervisor.
+//! Each slow operation returns a `'static` future: the driver spawns it and feeds its result to
+//! the supervisor as an event, so its loop never waits on the network or on a command. The
+//! watchers send their facts as events themselves. The implementations carry out one operation
+//! each and decide nothing; every timeout here is an IO bound (how long one command may hang),
+//! never a rule of the supervisor.
 
 use std::future::Future;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,8 +18,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths, RayProcesses};
 use crate::model::{
-    AwakeHold, HeadAddress, IdleReading, InstallStep, ProcessUsage, SleepGate, SystemEvent,
-    TailnetFinds, TailscaleProblem, ThermalState, WorkerFailure,
+    ClusterSize, HeadAddress, InstallStep, ProcessUsage, RayInUse, SleepGate, TailnetFinds,
+    TailscaleProblem, WorkerFailure,
 };
 use crate::platform::clock::{SleepClock, SystemSleepClock};
 use crate::platform::command::{output_within, CountedSpawn};
@@ -25,14 +27,18 @@ use crate::platform::tool_search::{self, ToolSearch};
 use crate::platform::{PowerChanges, PowerSource, SystemPower, SystemProcesses};
 use crate::ray_output;
 use crate::setup::SetupProgress;
+use crate::supervisor::settings::{
+    MACHINE_LOOK_EVERY, MACHINE_LOOK_EVERY_UNSIGNALLED, USER_IDLE_LOOK_EVERY,
+};
 use crate::supervisor::{Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
+use crate::text::{self, Lang};
 
-use super::control::RayInUse;
 use super::drain;
-use super::log::RotatingLog;
-use super::machine::MachineWatch;
+use super::log::{note, RotatingLog, SharedLog};
+use super::machine::{self, MachineWatch};
 use super::probe::{self, TailscaleCli};
 use super::worker::{self, RayCommand, WorkerProcess, WorkerReport};
+use super::Events;
 
 /// `ray --version` answers in about a second; one that hangs is given up on.
 const RAY_VERSION_TIMEOUT: Duration = Duration::from_secs(20);
@@ -46,11 +52,19 @@ pub trait WorkerHandle: Send + 'static {
     fn stop(&self, grace: Duration);
 }
 
-/// The facts of the machine the driver's watcher reads: power, lid, time asleep. Each read is
-/// cheap and never spawns a process.
-pub trait MachineFacts: PowerSource + SleepClock + Sync {}
-
-impl<T: PowerSource + SleepClock + Sync> MachineFacts for T {}
+/// What the machine's watchers need besides the event channel.
+pub struct Watches {
+    /// The supervisor's verdict on an announced sleep, for the OS's sleep notifications;
+    /// `None`: the caller observes them (the macOS tray), and the platform neither watches
+    /// them nor measures sleeps.
+    pub sleep_gate: Option<watch::Receiver<SleepGate>>,
+    /// The supervisor's `hold_awake`, which the idle-sleep hold follows.
+    pub keep_awake: watch::Receiver<bool>,
+    /// Read how long the user has been idle ("only when idle" is on).
+    pub user_idle: bool,
+    /// Where a watcher says once how it learns of changes.
+    pub log: SharedLog,
+}
 
 /// What the driver does to the world.
 pub trait Platform: Send + Sync + 'static {
@@ -83,24 +97,17 @@ pub trait Platform: Send + Sync + 'static {
     ) -> Result<Self::Worker, SpawnFailure>;
 
     /// Holds a connection open to the head's Ray port, with the OS watching the path (reported
-    /// lost after `lost_after` without an answer), and sends what becomes of it on `states`:
-    /// [`HeadConnection::Held`] once it is, then how it ended. Platforms that cannot hold one
-    /// say [`HeadConnection::NotHeld`] (the head is then probed as often as ever).
+    /// lost after `lost_after` without an answer), and tells `state` what becomes of it:
+    /// [`HeadConnection::Held`] once it is, then how it ended.
     fn watch_head(
         &self,
         head: &HeadAddress,
         lost_after: Duration,
-        states: mpsc::UnboundedSender<HeadConnection>,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        let _ = (head, lost_after);
-        let _ = states.send(HeadConnection::NotHeld);
-        std::future::ready(())
-    }
+        state: impl Fn(HeadConnection) + Send + Sync + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static;
 
     /// The `ray` a worker would run now, and its version (`None`: none found).
-    fn ray_in_use(&self) -> impl Future<Output = Option<RayInUse>> + Send + 'static {
-        std::future::ready(None)
-    }
+    fn ray_in_use(&self) -> impl Future<Output = Option<RayInUse>> + Send + 'static;
 
     /// What an exit means, from the end of the worker's output.
     fn explain_exit(
@@ -127,53 +134,47 @@ pub trait Platform: Send + Sync + 'static {
         worker_pid: u32,
     ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static;
 
-    /// Starts the machine watcher ([`super::machine`]): power, lid and sleep clock, sent on
-    /// `events` as they change until the receiver goes away; says how power changes are
-    /// learnt of.
-    fn watch_machine(&self, events: mpsc::UnboundedSender<Event>) -> MachineWatch;
-
-    /// Sends `()` on every change of the network interfaces, until the receiver goes away.
-    fn watch_network(&self, changes: mpsc::UnboundedSender<()>);
-
-    /// Installs Ray (runs `setup` as a child), sending each step on `steps`; the installed
-    /// version, or the installer's last word. Platforms that cannot install say so.
+    /// Installs Ray (runs `setup` as a child), telling `step` each step; the installed
+    /// version, or the installer's last word.
     fn install_ray(
         &self,
         version: Option<String>,
-        steps: mpsc::UnboundedSender<InstallStep>,
-    ) -> impl Future<Output = Result<String, String>> + Send + 'static {
-        drop((version, steps));
-        std::future::ready(Err("installing Ray is not possible here".to_string()))
-    }
+        step: impl Fn(InstallStep) + Send + 'static,
+    ) -> impl Future<Output = Result<String, String>> + Send + 'static;
 
     /// The heads on the tailnet (see [`probe::find_heads`]), or why Tailscale could not say.
     fn find_heads(
         &self,
-    ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static {
-        std::future::ready(Err(TailscaleProblem::NotInstalled))
-    }
-    /// Holds idle sleep off while `hold` is true (the supervisor's `hold_awake`), in a task
-    /// or thread of its own, until the sender goes away, reporting on `held` what the OS made
-    /// of each change.
-    fn hold_awake(&self, hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>);
+    ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static;
 
-    /// Sends the machine's thermal state at start and on each change (looked at every `every`
-    /// besides any change notification), until the receiver goes away; nothing where the OS
-    /// reports none (Linux).
-    fn watch_thermal(&self, every: Duration, states: mpsc::UnboundedSender<ThermalState>);
-
-    /// Sends, every `every` until the receiver goes away, how long ago the user last used the
-    /// keyboard or mouse, as the OS could tell. Each reading is in-process or a D-Bus call: no
-    /// process is started.
-    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>);
-
-    /// Sends the OS's sleep and wake notifications, where the driver itself can receive them
-    /// (Linux: logind), until the receiver goes away; `gate` says when a sleep may go ahead.
-    fn watch_sleep(
+    /// The cluster's size as `head`'s dashboard gives it (`None`: it did not answer).
+    fn cluster_size(
         &self,
-        events: mpsc::UnboundedSender<SystemEvent>,
-        gate: watch::Receiver<SleepGate>,
-    );
+        head: &HeadAddress,
+    ) -> impl Future<Output = Option<ClusterSize>> + Send + 'static;
+
+    /// Starts the machine's watchers, each sending its facts on `events` until the driver is
+    /// gone: the network, power and lid, sleep and wake, the thermal state, the user's idle
+    /// time, and what the OS made of the idle-sleep hold.
+    fn watch(&self, events: Events, watches: Watches);
+}
+
+/// A sender of `T`s that reach the driver as events, for the OS watchers that speak their own
+/// type.
+fn forward<T: Send + 'static>(
+    events: &Events,
+    to_event: impl Fn(T) -> Event + Send + 'static,
+) -> mpsc::UnboundedSender<T> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let events = events.clone();
+    tokio::spawn(async move {
+        while let Some(fact) = rx.recv().await {
+            if events.send(to_event(fact)).is_err() {
+                return;
+            }
+        }
+    });
+    tx
 }
 
 /// The real world: `ray` processes, TCP probes, Tailscale, `/proc` or libproc, IOKit or sysfs.
@@ -317,16 +318,33 @@ impl Platform for SystemPlatform {
         &self,
         head: &HeadAddress,
         lost_after: Duration,
-        states: mpsc::UnboundedSender<HeadConnection>,
+        state: impl Fn(HeadConnection) + Send + Sync + 'static,
     ) -> impl Future<Output = ()> + Send + 'static {
         let head = head.clone();
         async move {
-            let end = probe::hold_connection(&head, lost_after, || {
-                let _ = states.send(HeadConnection::Held);
-            })
-            .await;
-            let _ = states.send(end);
+            let end = probe::hold_connection(&head, lost_after, || state(HeadConnection::Held));
+            state(end.await);
         }
+    }
+
+    fn cluster_size(
+        &self,
+        head: &HeadAddress,
+    ) -> impl Future<Output = Option<ClusterSize>> + Send + 'static {
+        use futures::FutureExt;
+        let host = head.host.clone();
+        // A blocking HTTP request (1 s timeout): off the runtime's thread.
+        tokio::task::spawn_blocking(move || {
+            use crate::dashboard::{alive_totals, http_get, parse_nodes, DASHBOARD_PORT};
+            let timeout = Duration::from_secs(1);
+            let body = http_get(&host, DASHBOARD_PORT, "/api/v0/nodes", timeout).ok()?;
+            let (cpus, nodes) = alive_totals(&parse_nodes(&body).ok()?);
+            Some(ClusterSize {
+                cpus: cpus.round() as u32,
+                nodes: u32::try_from(nodes).unwrap_or(u32::MAX),
+            })
+        })
+        .map(|asked| asked.ok().flatten())
     }
 
     fn node_ip(
@@ -429,46 +447,73 @@ impl Platform for SystemPlatform {
             .map(|read| read.ok().flatten())
     }
 
-    fn watch_machine(&self, events: mpsc::UnboundedSender<Event>) -> MachineWatch {
-        super::machine::watch_on_thread(Arc::new(SystemMachine), PowerChanges::open(), events)
-    }
-
     fn install_ray(
         &self,
         version: Option<String>,
-        steps: mpsc::UnboundedSender<InstallStep>,
+        step: impl Fn(InstallStep) + Send + 'static,
     ) -> impl Future<Output = Result<String, String>> + Send + 'static {
         let home = self.paths.home.clone();
-        async move { run_setup_child(&home, version, steps).await }
+        async move { run_setup_child(&home, version, step).await }
     }
 
-    fn watch_network(&self, changes: mpsc::UnboundedSender<()>) {
-        probe::watch_network(changes);
+    fn watch(&self, events: Events, watches: Watches) {
+        probe::watch_network(events.clone());
+        crate::platform::awake::follow(watches.keep_awake, forward(&events, Event::AwakeHold));
+        crate::platform::thermal::watch(MACHINE_LOOK_EVERY, forward(&events, Event::Thermal));
+        if watches.user_idle {
+            let readings = forward(&events, Event::UserIdle);
+            crate::platform::user_idle::watch(USER_IDLE_LOOK_EVERY, readings);
+        }
+        // The clocks measure sleeps only where no sleep notification of the OS reaches us.
+        let clocks = Arc::new(AtomicBool::new(false));
+        if let Some(gate) = watches.sleep_gate {
+            watch_sleep(&events, gate, clocks.clone(), watches.log.clone());
+        }
+        let facts = Arc::new(SystemMachine);
+        let lang = Lang::current();
+        match machine::watch_on_thread(facts, PowerChanges::open(), clocks, events) {
+            Ok(MachineWatch::Signalled { .. }) => {}
+            Ok(MachineWatch::Polled { why }) => {
+                let every = MACHINE_LOOK_EVERY_UNSIGNALLED;
+                note(&watches.log, &text::power_polled_line(lang, &why, every));
+            }
+            Err(why) => note(
+                &watches.log,
+                &text::machine_unwatched_line(lang, &why.to_string()),
+            ),
+        }
     }
+}
 
-    fn hold_awake(&self, hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>) {
-        crate::platform::awake::follow(hold, held);
+/// The OS's sleep notifications where this process can receive them (Linux: logind), else the
+/// clocks' measure of each sleep (`clocks`), said once in the log.
+fn watch_sleep(
+    events: &Events,
+    gate: watch::Receiver<SleepGate>,
+    clocks: Arc<AtomicBool>,
+    log: SharedLog,
+) {
+    let by_clocks = move |why: Option<String>| {
+        clocks.store(true, std::sync::atomic::Ordering::SeqCst);
+        note(
+            &log,
+            &text::sleep_by_clocks_line(Lang::current(), why.as_deref()),
+        );
+    };
+    #[cfg(target_os = "linux")]
+    {
+        use crate::model::SystemEvent;
+        let notices = forward(events, |notice| match notice {
+            SystemEvent::WillSleep => Event::WillSleep,
+            SystemEvent::Woke { slept_secs } => Event::Woke { slept_secs },
+        });
+        crate::platform::logind::watch(notices, gate, move |e| by_clocks(Some(e.to_string())));
     }
-
-    fn watch_thermal(&self, every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
-        crate::platform::thermal::watch(every, states);
-    }
-
-    fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
-        crate::platform::user_idle::watch(every, readings);
-    }
-
-    fn watch_sleep(
-        &self,
-        events: mpsc::UnboundedSender<SystemEvent>,
-        gate: watch::Receiver<SleepGate>,
-    ) {
-        #[cfg(target_os = "linux")]
-        crate::platform::logind::watch(events, gate);
-        // macOS's notifications need the main thread's run loop: the tray observes them and
-        // forwards them as requests (`platform::sleep`).
-        #[cfg(not(target_os = "linux"))]
+    // macOS posts them only to a run loop on the main thread: the tray's, not the daemon's.
+    #[cfg(not(target_os = "linux"))]
+    {
         drop((events, gate));
+        by_clocks(None);
     }
 }
 
@@ -496,7 +541,7 @@ impl SleepClock for SystemMachine {
 async fn run_setup_child(
     home: &std::path::Path,
     version: Option<String>,
-    steps: mpsc::UnboundedSender<InstallStep>,
+    step: impl Fn(InstallStep),
 ) -> Result<String, String> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
@@ -527,9 +572,7 @@ async fn run_setup_child(
         let mut lines = BufReader::new(stdout).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             match crate::setup::parse_progress_line(&line) {
-                Some(SetupProgress::Step(step)) => {
-                    let _ = steps.send(step);
-                }
+                Some(SetupProgress::Step(one)) => step(one),
                 Some(SetupProgress::Done { version }) => installed = Some(version),
                 None => {}
             }

@@ -22,13 +22,14 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::net::{lookup_host, TcpStream, UdpSocket};
 use tokio::process::Command;
-use tokio::sync::mpsc;
 
 use crate::model::{
     FoundHead, HeadAddress, TailnetFinds, TailscaleCheck, TailscaleProblem, Unreachable,
 };
 use crate::platform::command::output_within;
-use crate::supervisor::HeadConnection;
+use crate::supervisor::{Event, HeadConnection};
+
+use super::Events;
 use crate::tailscale::{self, TailscaleStatus};
 
 /// `tailscale status --json` can hang for a long time after a wake: never wait longer.
@@ -364,10 +365,10 @@ pub async fn node_ip_for(head: &HeadAddress, tailscale: &TailscaleCli) -> io::Re
     Ok(socket.local_addr()?.ip())
 }
 
-/// Sends `()` whenever an interface address appears or goes away (Wi-Fi change, VPN up or
-/// down, wake). Runs until the receiver is dropped; if the OS offers no watcher, sends nothing
-/// and the periodic probe still catches every change.
-pub fn watch_network(changes: mpsc::UnboundedSender<()>) {
+/// Sends [`Event::NetworkChanged`] whenever an interface address appears or goes away (Wi-Fi
+/// change, VPN up or down, wake). Runs until the driver is gone; if the OS offers no watcher,
+/// sends nothing and the periodic probe still catches every change.
+pub fn watch_network(changes: Events) {
     tokio::spawn(async move {
         let Ok(mut watcher) = if_watch::tokio::IfWatcher::new() else {
             return;
@@ -378,7 +379,7 @@ pub fn watch_network(changes: mpsc::UnboundedSender<()>) {
             if event.is_err() || tokio::time::Instant::now() < settle {
                 continue;
             }
-            if changes.send(()).is_err() {
+            if changes.send(Event::NetworkChanged).is_err() {
                 return;
             }
         }

@@ -5,21 +5,17 @@
 //! writes have settled ([`CONFIG_FILE_SETTLE`]). Only where the OS cannot report changes (no
 //! watch could be set up, or it was lost) is the file looked at on a fixed cadence
 //! ([`CONFIG_FILE_CHECK_EVERY`]): a look every 2 s was the largest share of an idle daemon's
-//! wake-ups, for an edit made a few times a year.
-//!
-//! Pure, like the rest of the supervisor: the driver's watcher (`runtime::config_file`) feeds it
-//! the OS's reports and the clock, asks [`ConfigLooks::poll_timeout`] when to come back, and
-//! looks when [`ConfigLooks::handle_timeout`] says so. It never touches the file.
+//! wake-ups, for an edit made a few times a year. The deadline is [`Timer::ConfigLook`] in the
+//! supervisor's one table.
 
 use std::time::Instant;
 
 use super::settings::{CONFIG_FILE_CHECK_EVERY, CONFIG_FILE_SETTLE};
+use super::timers::{Timer, Timers};
 
-/// The one deadline of the config.toml watcher.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What decides the next look besides its deadline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigLooks {
-    /// The next look (`None`: none until the OS reports a change).
-    next: Option<Instant>,
     /// The first reported change not yet looked at: a file changed again and again is still
     /// looked at within [`CONFIG_FILE_CHECK_EVERY`] of it, however often the settle restarts.
     unlooked_since: Option<Instant>,
@@ -28,14 +24,10 @@ pub struct ConfigLooks {
 }
 
 impl ConfigLooks {
-    /// The watcher at start, with the OS reporting changes (`reported`) or not. The first look
-    /// is due at once either way: an edit made while the app started must not be missed.
-    pub fn new(now: Instant, reported: bool) -> ConfigLooks {
-        ConfigLooks {
-            next: Some(now),
-            unlooked_since: None,
-            polling: !reported,
-        }
+    /// The first look is due at once: an edit made while the app started must not be missed.
+    pub fn start(now: Instant, timers: &mut Timers) -> ConfigLooks {
+        timers.set(Timer::ConfigLook, now);
+        ConfigLooks::default()
     }
 
     /// Whether the file is looked at on a fixed cadence (the OS reports no changes).
@@ -47,39 +39,33 @@ impl ConfigLooks {
     /// [`CONFIG_FILE_SETTLE`] after this latest report, so that an editor that truncates the
     /// file and then writes it is not read in between (a half-written file would be reported
     /// to the user as invalid).
-    pub fn handle_change(&mut self, now: Instant) {
+    pub fn handle_change(&mut self, now: Instant, timers: &mut Timers) {
         let first = *self.unlooked_since.get_or_insert(now);
         let at = (now + CONFIG_FILE_SETTLE).min(first + CONFIG_FILE_CHECK_EVERY);
-        self.next = Some(match self.next {
+        let at = match timers.get(Timer::ConfigLook) {
             // The cadence's look is not put off by a report.
             Some(next) if self.polling => next.min(at),
             // A pending look (the first) waits for the writes to settle too.
             _ => at,
-        });
+        };
+        timers.set(Timer::ConfigLook, at);
     }
 
     /// The OS stopped reporting changes (its watch failed or the folder went away): the file
     /// is looked at now, then on the fixed cadence.
-    pub fn handle_reports_lost(&mut self, now: Instant) {
+    pub fn handle_reports_lost(&mut self, now: Instant, timers: &mut Timers) {
         self.polling = true;
-        self.next = Some(self.next.map_or(now, |next| next.min(now)));
+        let at = timers
+            .get(Timer::ConfigLook)
+            .map_or(now, |next| next.min(now));
+        timers.set(Timer::ConfigLook, at);
     }
 
-    /// When to call [`ConfigLooks::handle_timeout`] next (`None`: only a report of the OS can
-    /// lead to a look).
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.next
-    }
-
-    /// `true`: look at the file now.
-    pub fn handle_timeout(&mut self, now: Instant) -> bool {
-        match self.next {
-            Some(at) if at <= now => {
-                self.unlooked_since = None;
-                self.next = self.polling.then(|| now + CONFIG_FILE_CHECK_EVERY);
-                true
-            }
-            _ => false,
+    /// [`Timer::ConfigLook`] fired: the file is looked at now.
+    pub fn looked(&mut self, now: Instant, timers: &mut Timers) {
+        self.unlooked_since = None;
+        if self.polling {
+            timers.set(Timer::ConfigLook, now + CONFIG_FILE_CHECK_EVERY);
         }
     }
 }
@@ -93,14 +79,18 @@ mod tests {
         Duration::from_millis(n)
     }
 
-    /// Runs `looks` from `start` to `until`, jumping to each deadline; the times it looked.
-    fn run(looks: &mut ConfigLooks, start: Instant, until: Instant) -> Vec<Duration> {
+    /// Runs `looks` until `until`, jumping to each deadline; the times it looked, from `start`.
+    fn run(
+        looks: &mut ConfigLooks,
+        timers: &mut Timers,
+        start: Instant,
+        until: Instant,
+    ) -> Vec<Duration> {
         let mut seen = Vec::new();
-        while let Some(at) = looks.poll_timeout() {
-            if at > until {
-                break;
-            }
-            if looks.handle_timeout(at) {
+        while let Some(at) = timers.next().filter(|at| *at <= until) {
+            for timer in timers.take_expired(at) {
+                assert_eq!(timer, Timer::ConfigLook);
+                looks.looked(at, timers);
                 seen.push(at - start);
             }
         }
@@ -109,45 +99,44 @@ mod tests {
 
     #[test]
     fn with_reports_only_the_first_look_happens_by_itself() {
-        let t0 = Instant::now();
-        let mut looks = ConfigLooks::new(t0, true);
-        assert_eq!(looks.poll_timeout(), Some(t0), "the first look is at once");
+        let (t0, mut timers) = (Instant::now(), Timers::default());
+        let mut looks = ConfigLooks::start(t0, &mut timers);
+        assert_eq!(timers.next(), Some(t0), "the first look is at once");
         let day = Duration::from_secs(86_400);
-        assert_eq!(run(&mut looks, t0, t0 + day), [Duration::ZERO]);
-        assert_eq!(looks.poll_timeout(), None, "nothing more without a report");
+        assert_eq!(run(&mut looks, &mut timers, t0, t0 + day), [Duration::ZERO]);
+        assert_eq!(timers.next(), None, "nothing more without a report");
         assert!(!looks.polling());
     }
 
     #[test]
     fn a_report_is_looked_at_once_the_writes_settled() {
-        let t0 = Instant::now();
-        let mut looks = ConfigLooks::new(t0, true);
-        run(&mut looks, t0, t0);
+        let (t0, mut timers) = (Instant::now(), Timers::default());
+        let mut looks = ConfigLooks::start(t0, &mut timers);
+        run(&mut looks, &mut timers, t0, t0);
         // An editor truncates, then writes 100 ms later.
-        looks.handle_change(t0 + ms(1000));
-        looks.handle_change(t0 + ms(1100));
-        assert!(!looks.handle_timeout(t0 + ms(1100) + CONFIG_FILE_SETTLE - ms(1)));
+        looks.handle_change(t0 + ms(1000), &mut timers);
+        looks.handle_change(t0 + ms(1100), &mut timers);
+        let settled = t0 + ms(1100) + CONFIG_FILE_SETTLE;
+        assert!(timers.take_expired(settled - ms(1)).is_empty());
         assert_eq!(
-            run(&mut looks, t0, t0 + ms(60_000)),
+            run(&mut looks, &mut timers, t0, t0 + ms(60_000)),
             [ms(1100) + CONFIG_FILE_SETTLE],
             "one look, after the last write settled"
         );
-        assert_eq!(looks.poll_timeout(), None);
+        assert_eq!(timers.next(), None);
     }
 
     #[test]
     fn a_file_changed_without_pause_is_still_looked_at_on_the_cadence() {
-        let t0 = Instant::now();
-        let mut looks = ConfigLooks::new(t0, true);
-        run(&mut looks, t0, t0);
+        let (t0, mut timers) = (Instant::now(), Timers::default());
+        let mut looks = ConfigLooks::start(t0, &mut timers);
+        run(&mut looks, &mut timers, t0, t0);
         let mut seen = Vec::new();
         let mut now = t0 + ms(1000);
         // A change every 100 ms for 5 s: the settle never completes.
         while now < t0 + ms(6000) {
-            looks.handle_change(now);
-            if looks.handle_timeout(now) {
-                seen.push(now - t0);
-            }
+            looks.handle_change(now, &mut timers);
+            seen.extend(run(&mut looks, &mut timers, t0, now));
             now += ms(100);
         }
         assert!(!seen.is_empty(), "never looked");
@@ -160,10 +149,16 @@ mod tests {
 
     #[test]
     fn without_reports_the_file_is_looked_at_on_the_cadence() {
-        let t0 = Instant::now();
-        let mut looks = ConfigLooks::new(t0, false);
+        let (t0, mut timers) = (Instant::now(), Timers::default());
+        let mut looks = ConfigLooks::start(t0, &mut timers);
+        looks.handle_reports_lost(t0, &mut timers);
         assert!(looks.polling());
-        let seen = run(&mut looks, t0, t0 + CONFIG_FILE_CHECK_EVERY * 3);
+        let seen = run(
+            &mut looks,
+            &mut timers,
+            t0,
+            t0 + CONFIG_FILE_CHECK_EVERY * 3,
+        );
         assert_eq!(
             seen,
             [
@@ -177,13 +172,13 @@ mod tests {
 
     #[test]
     fn lost_reports_look_at_once_then_on_the_cadence() {
-        let t0 = Instant::now();
-        let mut looks = ConfigLooks::new(t0, true);
-        run(&mut looks, t0, t0);
+        let (t0, mut timers) = (Instant::now(), Timers::default());
+        let mut looks = ConfigLooks::start(t0, &mut timers);
+        run(&mut looks, &mut timers, t0, t0);
         let lost = t0 + ms(600_000);
-        looks.handle_reports_lost(lost);
+        looks.handle_reports_lost(lost, &mut timers);
         assert!(looks.polling());
-        let seen = run(&mut looks, t0, lost + CONFIG_FILE_CHECK_EVERY);
+        let seen = run(&mut looks, &mut timers, t0, lost + CONFIG_FILE_CHECK_EVERY);
         assert_eq!(
             seen,
             [lost - t0, lost - t0 + CONFIG_FILE_CHECK_EVERY],

@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::FileReading;
 use crate::model::{
-    Activity, AwakeHold, HeadAddress, IdleReading, InstallStep, LogNote, Notice, PowerSnapshot,
-    ProcessUsage, StopReason, TailnetFinds, TailscaleCheck, TailscaleProblem, ThermalState,
-    Unreachable, WorkerFailure,
+    Activity, AwakeHold, ClusterSize, HeadAddress, IdleReading, InstallStep, LogNote, Notice,
+    PowerSnapshot, ProcessUsage, RayInUse, StopReason, TailnetFinds, TailscaleCheck,
+    TailscaleProblem, ThermalState, Unreachable, WorkerFailure,
 };
 
 /// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
@@ -168,6 +169,17 @@ pub enum Event {
     /// The search of [`Action::FindHeads`] ended: the heads that answered, or why Tailscale
     /// could not list the tailnet.
     HeadsFound(Result<TailnetFinds, TailscaleProblem>),
+    /// The OS reported a change in the data folder that may be config.toml's.
+    ConfigFileChanged,
+    /// The OS does not report changes to the data folder (`why`: what failed, or how its
+    /// watch ended).
+    ConfigWatchLost { why: String },
+    /// What config.toml says, as [`Action::ReadConfigFile`] found it changed.
+    ConfigFileRead(FileReading),
+    /// The answer to [`Action::AskClusterSize`] (`None`: the dashboard did not answer).
+    ClusterSize(Option<ClusterSize>),
+    /// The answer to [`Action::LookUpRay`] (`None`: no `ray` found).
+    RayInUse(Option<RayInUse>),
 }
 
 /// Things the driver must do.
@@ -221,6 +233,14 @@ pub enum Action {
     RecordFirstRunOffer,
     /// Write a line in the log.
     Log(LogNote),
+    /// Read config.toml if it changed since the last read, then report
+    /// [`Event::ConfigFileRead`].
+    ReadConfigFile,
+    /// Ask the head's dashboard the cluster's size, then report [`Event::ClusterSize`].
+    AskClusterSize { head: HeadAddress },
+    /// Find the `ray` a worker would run now and its version, then report
+    /// [`Event::RayInUse`].
+    LookUpRay,
     /// The shutdown is complete: the driver may exit.
     Exit,
 }

@@ -28,7 +28,10 @@
 //! - a blip shorter than the grace does not touch the worker; after the grace it is stopped;
 //! - when the head comes back, a start follows at once (at least 1 s after the previous start).
 
+mod app;
 pub mod backoff;
+mod cluster;
+mod config_edits;
 pub mod config_looks;
 pub mod courtesy;
 pub mod drain;
@@ -40,6 +43,7 @@ pub mod retry;
 pub mod settings;
 pub mod tailnet;
 pub mod timers;
+mod transitions;
 pub mod usage;
 
 use std::collections::VecDeque;
@@ -218,6 +222,8 @@ pub struct Supervisor {
     activity: Option<Activity>,
     timers: Timers,
     actions: VecDeque<Action>,
+    /// The running app's duties besides the worker (`app`).
+    app: app::App,
 }
 
 impl Supervisor {
@@ -277,6 +283,7 @@ impl Supervisor {
             activity: None,
             timers,
             actions: VecDeque::new(),
+            app: app::App::default(),
         }
     }
 
@@ -379,11 +386,23 @@ impl Supervisor {
                     install.step = step;
                 }
             }
-            Event::RayInstallEnded(outcome) => self.on_ray_installed(now, outcome),
+            Event::RayInstallEnded(outcome) => {
+                // A new install may be another `ray`, or the same one at another version.
+                if outcome.is_ok() {
+                    self.actions.push_back(Action::LookUpRay);
+                }
+                self.on_ray_installed(now, outcome)
+            }
             Event::UsageSampled { sample, tree } => self.on_usage_sampled(now, sample, tree),
+            Event::ConfigFileChanged
+            | Event::ConfigWatchLost { .. }
+            | Event::ConfigFileRead(_)
+            | Event::ClusterSize(_)
+            | Event::RayInUse(_) => self.on_app_event(now, event),
         }
         self.reconcile(now);
         self.note_activity(now);
+        self.after_step(now);
     }
 
     /// Lets time pass: call when [`Supervisor::poll_timeout`] is reached (calling early is
@@ -450,6 +469,7 @@ impl Supervisor {
                 Timer::HistorySave => self.actions.push_back(Action::SaveHistory),
                 // Its end is all it means: `reconcile` brings the presence rule up to now.
                 Timer::UserAway => {}
+                Timer::ConfigLook | Timer::ClusterAsk => self.on_app_timer(now, timer),
                 Timer::CooledDown => {
                     // "Cool again: joins again" only if it does: not under another pause (the
                     // user's, the battery's, the user being at the machine) or a fault.
@@ -461,6 +481,7 @@ impl Supervisor {
         }
         self.reconcile(now);
         self.note_activity(now);
+        self.after_step(now);
     }
 
     /// The next thing to do, if any.
@@ -509,6 +530,8 @@ impl Supervisor {
             worker_busy_percent: self
                 .worker_busy_percent
                 .filter(|_| phase == Phase::Connected),
+            cluster: self.app.cluster_size(),
+            ray: self.app.ray.clone(),
         }
     }
 

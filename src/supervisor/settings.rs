@@ -200,6 +200,10 @@ pub const MACHINE_LOOK_EVERY_UNSIGNALLED: Duration = Duration::from_secs(5);
 /// back is not felt.
 pub const USER_IDLE_LOOK_EVERY: Duration = Duration::from_secs(5);
 
+/// The cluster's size costs an HTTP request to the head's dashboard: asked this often while
+/// connected, where it is shown (the tray's menu).
+pub const CLUSTER_ASK_EVERY: Duration = Duration::from_secs(30);
+
 /// Timings of the supervisor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {

@@ -35,10 +35,14 @@ pub enum Timer {
     CooledDown,
     /// The user has been away long enough ("only when idle"): the worker may start.
     UserAway,
+    /// Look at config.toml for a hand edit (`config_looks`).
+    ConfigLook,
+    /// Ask the head's dashboard the cluster's size (`cluster`).
+    ClusterAsk,
 }
 
 impl Timer {
-    const ALL: [Timer; 14] = [
+    const ALL: [Timer; 16] = [
         Timer::Probe,
         Timer::Restart,
         Timer::Join,
@@ -53,6 +57,8 @@ impl Timer {
         Timer::HistorySave,
         Timer::CooledDown,
         Timer::UserAway,
+        Timer::ConfigLook,
+        Timer::ClusterAsk,
     ];
 
     fn index(self) -> usize {

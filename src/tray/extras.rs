@@ -1,20 +1,25 @@
-//! The figures the menu shows besides the supervisor's status: battery, how busy the worker
-//! is, the cluster's size. Only the cluster's size is asked for here (its dashboard, every
-//! half minute while connected, in `spawn_blocking`, never on the UI thread). The battery
-//! comes from the driver's status report (`StatusReport::power`), which the machine watcher
-//! keeps current, and how busy the worker is from the supervisor's status, which works it
-//! out from the history's reading of the worker's tree once a minute: the OS is asked once,
-//! not twice, and the process table is not walked for the menu.
+//! The figures the menu shows besides the supervisor's status, all from the driver's report:
+//! the battery (which the machine watcher keeps current), how busy the worker is (worked out
+//! from the history's reading of the worker's tree once a minute) and the cluster's size (asked
+//! of the head's dashboard by the supervisor's rule). The tray asks the OS for none of them.
 
-use std::time::Duration;
-
-use crate::dashboard;
 use crate::model::{ChargeState, PowerSnapshot};
-use crate::tray::menu::BatteryTrend;
+use crate::runtime::control::StatusReport;
+use crate::tray::menu::{BatteryTrend, Extras};
 
-/// The cluster's size costs an HTTP request to the head's dashboard: asked this often while
-/// connected (and at once on connecting).
-pub const CLUSTER_EVERY: Duration = Duration::from_secs(30);
+/// The figures of `report`, with the login item as last read.
+pub fn from_report(report: &StatusReport, login_item: Option<bool>) -> Extras {
+    let status = report.status.as_ref();
+    Extras {
+        battery: report.power.as_ref().and_then(battery_line),
+        worker_busy_percent: status.and_then(|s| s.worker_busy_percent).map(f32::from),
+        cluster: status
+            .and_then(|s| s.cluster)
+            .map(|size| (f64::from(size.cpus), size.nodes as usize)),
+        login_item,
+        contribution: report.contribution,
+    }
+}
 
 /// The battery as the menu shows it; `None` without a battery.
 pub fn battery_line(power: &PowerSnapshot) -> Option<(u8, BatteryTrend)> {
@@ -29,50 +34,34 @@ pub fn battery_line(power: &PowerSnapshot) -> Option<(u8, BatteryTrend)> {
     Some((battery.percent, trend))
 }
 
-/// Whether the head's dashboard is asked for the cluster's size (every [`CLUSTER_EVERY`]):
-/// while connected, never to the built-in demo head (it runs no dashboard worth a request
-/// every half minute, and its cluster is this machine).
-pub fn asks_cluster(status: Option<&crate::model::Status>) -> bool {
-    status.is_some_and(|s| s.phase == crate::model::Phase::Connected && !s.demo)
-}
-
-/// The cluster's alive CPUs and nodes, when the head's dashboard answers.
-pub fn cluster(head_host: &str) -> Option<(f64, usize)> {
-    let body = dashboard::http_get(
-        head_host,
-        dashboard::DASHBOARD_PORT,
-        "/api/v0/nodes",
-        Duration::from_secs(1),
-    )
-    .ok()?;
-    let nodes = dashboard::parse_nodes(&body).ok()?;
-    Some(dashboard::alive_totals(&nodes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Battery;
 
     #[test]
-    fn the_cluster_is_asked_while_connected_to_a_real_head_only() {
-        use crate::model::{Phase, Status};
-        let connected = Status {
-            phase: Phase::Connected,
-            ..Status::default()
+    fn the_figures_come_from_the_report() {
+        use crate::model::{ClusterSize, Status};
+        let report = StatusReport {
+            status: Some(Status {
+                worker_busy_percent: Some(37),
+                cluster: Some(ClusterSize { cpus: 22, nodes: 2 }),
+                ..Status::default()
+            }),
+            power: Some(PowerSnapshot {
+                on_ac: true,
+                battery: None,
+            }),
+            ..StatusReport::default()
         };
-        assert!(asks_cluster(Some(&connected)));
-        let demo = Status {
-            demo: true,
-            ..connected.clone()
-        };
-        assert!(!asks_cluster(Some(&demo)), "not the demo head");
-        let starting = Status {
-            phase: Phase::Starting,
-            ..connected
-        };
-        assert!(!asks_cluster(Some(&starting)));
-        assert!(!asks_cluster(None));
+        let extras = from_report(&report, Some(true));
+        assert_eq!(extras.cluster, Some((22.0, 2)));
+        assert_eq!(extras.worker_busy_percent, Some(37.0));
+        assert_eq!((extras.battery, extras.login_item), (None, Some(true)));
+        assert_eq!(
+            from_report(&StatusReport::default(), None),
+            Extras::default()
+        );
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub mod login;
 pub mod menu;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tao::event::{Event, StartCause};
@@ -22,10 +24,10 @@ use tray_icon::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuIt
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use crate::config::Paths;
-use crate::model::{Notice, Phase, Status, SystemEvent};
+use crate::model::{Notice, Phase, Status};
 use crate::platform::sleep::{SleepHandler, SleepObserver};
 use crate::runtime::control::{Pending, Reply, Request, StatusReport};
-use crate::runtime::Notifier;
+use crate::runtime::{Notifier, SleepLink};
 use crate::service;
 use crate::text::{self, Lang};
 use icons::IconKind;
@@ -36,8 +38,6 @@ use menu::{Entry, Extras};
 pub enum UiEvent {
     /// The supervisor's state changed.
     Status(Box<StatusReport>),
-    /// New battery / CPU use / cluster figures.
-    Extras(Extras),
     /// A menu item was clicked.
     Menu(MenuEvent),
     /// Whether the app starts at login (`None`: could not be read), read at start, when the
@@ -280,48 +280,53 @@ fn send_request(
     });
 }
 
-/// Forwards the OS's sleep and wake notifications to the supervisor (see `platform::sleep`).
-struct SleepToSupervisor {
-    /// The supervisor's requests.
-    requests: mpsc::Sender<Pending>,
-    /// The supervisor's state, read to see whether it still holds the sleep.
-    status: watch::Receiver<StatusReport>,
+/// Forwards the OS's sleep and wake notifications to the driver, on the link it hands out (see
+/// `platform::sleep`).
+struct SleepToDriver {
+    /// Set once the driver runs: a notification before that has no worker to stop.
+    link: Arc<OnceLock<SleepLink>>,
+    /// The announcements sent so far, to find the supervisor's verdict on the latest.
+    announced: AtomicU64,
 }
 
 /// How often the blocked WillSleep observer looks at the supervisor's verdict.
 const SLEEP_HOLD_POLL: Duration = Duration::from_millis(50);
 
-impl SleepHandler for SleepToSupervisor {
-    /// Runs on the main thread, and the sleep waits for it: blocks while the supervisor holds
-    /// the sleep (until the worker has stopped, within the supervisor's own bound), so that
-    /// Ray is stopped rather than frozen mid-task.
+impl SleepHandler for SleepToDriver {
+    /// Runs on the main thread, and the sleep waits for it: blocks until the supervisor has
+    /// taken in this announcement and holds the sleep no more (the worker has stopped, within
+    /// the supervisor's own bound), as logind's delay inhibitor does, so that Ray is stopped
+    /// rather than frozen mid-task.
     fn will_sleep(&self) {
-        // macOS waits 30 s at most; no verdict by then means no supervisor to wait for.
-        let outer_bound = Instant::now() + crate::supervisor::settings::SLEEP_HOLD_MAX;
-        let (tx, rx) = std::sync::mpsc::channel();
-        let event = SystemEvent::WillSleep;
-        send_request(&self.requests, Request::System { event }, move |reply| {
-            let _ = tx.send(reply);
-        });
-        // The reply means the supervisor took the event in. No reply (queue full, supervisor
-        // gone): nothing to wait for.
-        let Ok(reply) = rx.recv_timeout(crate::supervisor::settings::SLEEP_HOLD_MAX) else {
+        let Some(link) = self.link.get() else {
             return;
         };
-        let holding =
-            |report: &StatusReport| report.status.as_ref().is_some_and(|s| s.holding_sleep);
-        let mut held = reply.report.as_ref().is_some_and(holding);
-        while held && Instant::now() < outer_bound {
+        let announced = self.announced.fetch_add(1, Ordering::SeqCst) + 1;
+        if link
+            .events
+            .send(crate::supervisor::Event::WillSleep)
+            .is_err()
+        {
+            return;
+        }
+        // macOS waits 30 s at most; no verdict by then means no supervisor to wait for.
+        let bound = Instant::now() + crate::supervisor::settings::SLEEP_HOLD_MAX;
+        while Instant::now() < bound {
+            let gate = *link.gate.borrow();
+            if gate.will_sleeps_seen >= announced && !gate.holding {
+                return;
+            }
             std::thread::sleep(SLEEP_HOLD_POLL);
-            held = holding(&self.status.borrow());
         }
     }
 
     fn woke(&self, slept: Duration) {
-        let event = SystemEvent::Woke {
-            slept_secs: slept.as_secs(),
-        };
-        send_request(&self.requests, Request::System { event }, |_| {});
+        if let Some(link) = self.link.get() {
+            let slept_secs = slept.as_secs();
+            let _ = link
+                .events
+                .send(crate::supervisor::Event::Woke { slept_secs });
+        }
     }
 }
 
@@ -376,10 +381,13 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
     login::reread_when_the_menu_opens(paths.clone(), proxy.clone());
 
     let (requests_tx, requests_rx) = mpsc::channel::<Pending>(16);
-    let (status_tx, status_rx) = watch::channel(service::initial_report(&paths));
-    let mut sleep_handler = Some(SleepToSupervisor {
-        requests: requests_tx.clone(),
-        status: status_rx.clone(),
+    let (status_tx, _) = watch::channel(service::initial_report(&paths));
+    // Only macOS posts sleep notifications to the tray's run loop; elsewhere the platform
+    // watches them (Linux: logind).
+    let sleep_link = cfg!(target_os = "macos").then(|| Arc::new(OnceLock::new()));
+    let mut sleep_handler = sleep_link.clone().map(|link| SleepToDriver {
+        link,
+        announced: AtomicU64::new(0),
     });
     // Quit takes at most the supervisor's own deadline for it.
     let quit_within =
@@ -390,7 +398,7 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
         prepared.loaded,
         (requests_tx.clone(), requests_rx),
         status_tx,
-        proxy.clone(),
+        (proxy.clone(), sleep_link),
         lang,
         (runtime, shutdown),
     )?;
@@ -447,21 +455,9 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
             }
             Event::UserEvent(UiEvent::Status(report)) => {
                 status = report.status.clone();
-                extras.contribution = report.contribution;
+                // The login item is read apart (that may spawn launchctl): kept as last read.
+                extras = extras::from_report(&report, extras.login_item);
                 refresh = true;
-            }
-            Event::UserEvent(UiEvent::Extras(new)) => {
-                // The sampler does not read the login item (that may spawn launchctl, and it
-                // runs on a timer): the tick stays as last read.
-                let new = Extras {
-                    login_item: extras.login_item,
-                    contribution: extras.contribution,
-                    ..new
-                };
-                if new != extras {
-                    extras = new;
-                    refresh = true;
-                }
             }
             Event::UserEvent(UiEvent::LoginItem(ticked)) => {
                 extras.login_item = ticked;
@@ -595,81 +591,13 @@ fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) 
     });
 }
 
-/// Sends fresh [`Extras`] to the UI when they change. Battery and how busy the worker is come
-/// from the driver's report (its machine watcher and the history's reading of the worker's
-/// tree), so this task wakes only when that report changes, and every
-/// [`extras::CLUSTER_EVERY`] while connected to a real head, to ask its dashboard the
-/// cluster's size.
-async fn sample_extras(mut status: watch::Receiver<StatusReport>, proxy: EventLoopProxy<UiEvent>) {
-    let mut cluster: Option<(f64, usize)> = None;
-    let mut next_cluster_ask: Option<tokio::time::Instant> = None;
-    let mut last: Option<Extras> = None;
-    loop {
-        let report = status.borrow_and_update().clone();
-        let battery = report.power.as_ref().and_then(extras::battery_line);
-        let worker_busy_percent = report
-            .status
-            .as_ref()
-            .and_then(|s| s.worker_busy_percent)
-            .map(f32::from);
-        if extras::asks_cluster(report.status.as_ref()) {
-            let now = tokio::time::Instant::now();
-            if next_cluster_ask.is_none_or(|at| at <= now) {
-                next_cluster_ask = Some(now + extras::CLUSTER_EVERY);
-                let head_host = report
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.head.clone())
-                    .map(|h| h.host);
-                // A blocking HTTP request (1 s timeout): off the runtime's thread.
-                let asked = tokio::task::spawn_blocking(move || {
-                    head_host.as_deref().and_then(extras::cluster)
-                })
-                .await;
-                if let Ok(answer) = asked {
-                    cluster = answer;
-                }
-            }
-        } else {
-            cluster = None;
-            next_cluster_ask = None;
-        }
-        let now = Extras {
-            battery,
-            worker_busy_percent,
-            cluster,
-            // Read by `login`, not here.
-            login_item: None,
-            // From the driver's report, not here.
-            contribution: None,
-        };
-        if last.as_ref() != Some(&now) {
-            if proxy.send_event(UiEvent::Extras(now.clone())).is_err() {
-                return;
-            }
-            last = Some(now);
-        }
-        let changed = match next_cluster_ask {
-            Some(at) => tokio::select! {
-                changed = status.changed() => changed,
-                _ = tokio::time::sleep_until(at) => Ok(()),
-            },
-            None => status.changed().await,
-        };
-        if changed.is_err() {
-            return;
-        }
-    }
-}
-
-/// Starts the supervisor's runtime thread: the service, the status forwarder and the sampler
-/// of extras.
+/// Starts the supervisor's runtime thread: the service and the status forwarder.
 fn spawn_runtime(
     paths: Paths,
     loaded: crate::config::LoadOutcome,
     requests: (mpsc::Sender<Pending>, mpsc::Receiver<Pending>),
     status_tx: watch::Sender<StatusReport>,
-    proxy: EventLoopProxy<UiEvent>,
+    (proxy, sleep_link): (EventLoopProxy<UiEvent>, Option<Arc<OnceLock<SleepLink>>>),
     lang: Lang,
     (runtime, shutdown): (
         tokio::runtime::Runtime,
@@ -694,7 +622,6 @@ fn spawn_runtime(
                         }
                     })
                 };
-                let sampler = tokio::spawn(sample_extras(status_tx.subscribe(), proxy.clone()));
                 let result = service::serve(
                     paths,
                     loaded,
@@ -702,11 +629,10 @@ fn spawn_runtime(
                     status_tx,
                     Box::new(DesktopNotifier::new(lang).choosing_through(chooser)),
                     shutdown,
-                    true,
+                    Some(service::MenuBar { sleep_link }),
                 )
                 .await;
                 forward.abort();
-                sampler.abort();
                 // The worker is stopped by now: whoever waits for the end may go on.
                 let _ = finished_tx.send(());
                 let _ = proxy.send_event(UiEvent::Finished(result.err().map(|e| e.to_string())));

@@ -249,7 +249,10 @@ impl Sim {
                 | Action::Exit
                 | Action::InstallRay { .. }
                 | Action::FindHeads
-                | Action::RecordFirstRunOffer => {}
+                | Action::RecordFirstRunOffer
+                | Action::ReadConfigFile
+                | Action::AskClusterSize { .. }
+                | Action::LookUpRay => {}
                 Action::WatchHead {
                     watch, lost_after, ..
                 } => {
