@@ -95,14 +95,10 @@ pub fn machine_cpus() -> u32 {
 pub fn initial_report(paths: &Paths) -> StatusReport {
     StatusReport {
         summary: "Starting".to_string(),
-        status: None,
         pid: std::process::id(),
-        worker_pid: None,
-        node_ip: None,
         log_file: paths.log_file().display().to_string(),
         processes_spawned: crate::platform::command::processes_spawned(),
-        power: None,
-        contribution: None,
+        ..StatusReport::default()
     }
 }
 

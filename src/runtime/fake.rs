@@ -10,18 +10,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::platform::{Platform, Watches, WorkerHandle};
-use super::worker::WorkerReport;
 use super::Events;
 use crate::model::{
     AwakeHold, ClusterSize, HeadAddress, IdleReading, InstallStep, PowerSnapshot, ProcessUsage,
-    RayInUse, TailnetFinds, TailscaleCheck, TailscaleProblem, Unreachable, WorkerFailure,
+    RayInUse, TailnetFinds, TailscaleCheck, TailscaleProblem, Unreachable,
 };
 use crate::ray_output;
 use crate::supervisor::settings::USER_IDLE_LOOK_EVERY;
-use crate::supervisor::{Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
+use crate::supervisor::{
+    Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerExit, WorkerSpec,
+};
 
 /// How a fake worker behaves, from its start.
 #[derive(Debug, Clone)]
@@ -233,23 +234,40 @@ impl FakePlatform {
 pub struct FakeWorker {
     pid: u32,
     ignores_sigterm: bool,
-    exited: Arc<AtomicBool>,
-    reports: mpsc::UnboundedSender<WorkerReport>,
-    world: Arc<Mutex<World>>,
+    end: Arc<End>,
 }
 
-fn exit_once(
-    exited: &AtomicBool,
-    world: &Mutex<World>,
-    reports: &mpsc::UnboundedSender<WorkerReport>,
-    code: Option<i32>,
-    tail: Vec<String>,
-) {
-    if !exited.swap(true, Ordering::SeqCst) {
-        let mut world = lock(world);
-        world.record.exits += 1;
-        world.drained_at = None;
-        let _ = reports.send(WorkerReport::Exited { code, tail });
+/// A fake worker's end.
+struct End {
+    exited: AtomicBool,
+    world: Arc<Mutex<World>>,
+    events: Events,
+    /// Explaining its exit takes this long (`ray --version` on a busy machine).
+    explain_takes: Duration,
+}
+
+impl End {
+    /// Ends the worker `after` from now unless it ended before; what `tail` says of the exit
+    /// is reported `explain_takes` later.
+    fn after(self: &Arc<Self>, after: Duration, code: Option<i32>, tail: Vec<String>) {
+        let end = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            if end.exited.swap(true, Ordering::SeqCst) {
+                return;
+            }
+            {
+                let mut world = lock(&end.world);
+                world.record.exits += 1;
+                world.drained_at = None;
+            }
+            tokio::time::sleep(end.explain_takes).await;
+            let said = code.is_some() || !tail.is_empty();
+            let failure = said.then(|| ray_output::classify_exit(&tail));
+            let _ = end
+                .events
+                .send(Event::WorkerExited(WorkerExit { code, failure }));
+        });
     }
 }
 
@@ -259,21 +277,12 @@ impl WorkerHandle for FakeWorker {
     }
 
     fn stop(&self, grace: Duration) {
-        lock(&self.world).record.stops.push(grace);
-        let (exited, world, reports) = (
-            self.exited.clone(),
-            self.world.clone(),
-            self.reports.clone(),
-        );
-        let after = if self.ignores_sigterm {
-            grace
-        } else {
-            Duration::from_millis(200)
+        lock(&self.end.world).record.stops.push(grace);
+        let after = match self.ignores_sigterm {
+            true => grace,
+            false => Duration::from_millis(200),
         };
-        tokio::spawn(async move {
-            tokio::time::sleep(after).await;
-            exit_once(&exited, &world, &reports, None, Vec::new());
-        });
+        self.end.after(after, None, Vec::new());
     }
 }
 
@@ -353,7 +362,7 @@ impl Platform for FakePlatform {
         &self,
         spec: &WorkerSpec,
         _node_ip: IpAddr,
-        reports: mpsc::UnboundedSender<WorkerReport>,
+        events: Events,
     ) -> Result<FakeWorker, SpawnFailure> {
         let mut world = lock(&self.world);
         if world.missing_ray {
@@ -361,53 +370,35 @@ impl Platform for FakePlatform {
                 path: "/fake/ray".to_string(),
             });
         }
+        let now = tokio::time::Instant::now();
         world.record.starts.push(spec.clone());
-        world.record.started_at.push(tokio::time::Instant::now());
+        world.record.started_at.push(now);
         world.next_pid += 1;
-        let script = world.script.clone();
-        let pid = world.next_pid;
-        world
-            .trees
-            .push((pid, tokio::time::Instant::now(), script.cpu_cores));
-        let worker = FakeWorker {
-            pid: world.next_pid,
-            ignores_sigterm: script.ignores_sigterm,
-            exited: Arc::new(AtomicBool::new(false)),
-            reports: reports.clone(),
+        let (script, pid) = (world.script.clone(), world.next_pid);
+        world.trees.push((pid, now, script.cpu_cores));
+        let end = Arc::new(End {
+            exited: AtomicBool::new(false),
             world: self.world.clone(),
-        };
+            events: events.clone(),
+            explain_takes: script.explain_takes,
+        });
         if let Some(after) = script.joins_after {
-            let (exited, reports) = (worker.exited.clone(), reports.clone());
+            let end = end.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(after).await;
-                if !exited.load(Ordering::SeqCst) {
-                    let _ = reports.send(WorkerReport::Joined);
+                if !end.exited.load(Ordering::SeqCst) {
+                    let _ = events.send(Event::WorkerJoined);
                 }
             });
         }
         if let Some((after, tail)) = script.exits_after {
-            let (exited, world) = (worker.exited.clone(), self.world.clone());
-            tokio::spawn(async move {
-                tokio::time::sleep(after).await;
-                exit_once(&exited, &world, &reports, Some(1), tail);
-            });
+            end.after(after, Some(1), tail);
         }
-        Ok(worker)
-    }
-
-    fn explain_exit(
-        &self,
-        code: Option<i32>,
-        tail: Vec<String>,
-    ) -> impl Future<Output = Option<WorkerFailure>> + Send + 'static {
-        let takes = lock(&self.world).script.explain_takes;
-        async move {
-            tokio::time::sleep(takes).await;
-            if code.is_none() && tail.is_empty() {
-                return None;
-            }
-            Some(ray_output::classify_exit(&tail))
-        }
+        Ok(FakeWorker {
+            pid,
+            ignores_sigterm: script.ignores_sigterm,
+            end,
+        })
     }
 
     fn drain(

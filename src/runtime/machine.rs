@@ -19,21 +19,6 @@ use crate::supervisor::Event;
 
 use super::Events;
 
-/// The facts of the machine the watcher reads: power, lid, time asleep.
-pub trait MachineFacts: PowerSource + SleepClock + Sync {}
-
-impl<T: PowerSource + SleepClock + Sync> MachineFacts for T {}
-
-/// How the watcher learns of power changes, for the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MachineWatch {
-    /// The OS signals them (`source`: what is watched); looked at every
-    /// [`MACHINE_LOOK_EVERY`] besides.
-    Signalled { source: String },
-    /// Polled every [`MACHINE_LOOK_EVERY_UNSIGNALLED`], because of `why`.
-    Polled { why: String },
-}
-
 /// What the watcher last told the driver, so that it tells only changes.
 #[derive(Debug, Clone, Default)]
 pub struct Reported {
@@ -83,31 +68,23 @@ impl Reported {
     }
 }
 
-/// Starts the watcher on a thread of its own: it waits on `changes` (or polls, when they could
-/// not be opened or break) and sends [`Event::Power`], [`Event::LidClosed`] and, while `clocks`
-/// is set, [`Event::Woke`] on `events` until the driver is gone (noticed at its next look).
-/// `Err`: no thread could be made, and nothing is watched.
+/// Starts the watcher on a thread of its own: it reads `power` and `clock` each time `changes`
+/// signals (or every [`MACHINE_LOOK_EVERY_UNSIGNALLED`] without them, or once they break) and
+/// sends [`Event::Power`], [`Event::LidClosed`] and, while `clocks` is set, [`Event::Woke`] on
+/// `events` until the driver is gone (noticed at its next look). `Err`: no thread could be made.
 pub fn watch_on_thread(
-    facts: Arc<dyn MachineFacts>,
-    changes: std::io::Result<PowerChanges>,
+    power: impl PowerSource + 'static,
+    clock: impl SleepClock + 'static,
+    mut changes: Option<PowerChanges>,
     clocks: Arc<AtomicBool>,
     events: Events,
-) -> std::io::Result<MachineWatch> {
-    let watch = match &changes {
-        Ok(changes) => MachineWatch::Signalled {
-            source: changes.source(),
-        },
-        Err(why) => MachineWatch::Polled {
-            why: why.to_string(),
-        },
-    };
-    let mut changes = changes.ok();
+) -> std::io::Result<()> {
     let run = move || {
-        let mut reported = Reported::new(facts.asleep_total());
+        let mut reported = Reported::new(clock.asleep_total());
         loop {
             let clocks = clocks.load(Ordering::SeqCst);
-            let (power, lid) = (facts.power(), facts.lid_closed());
-            let found = reported.look(power, lid, facts.asleep_total(), clocks);
+            let (now, lid) = (power.power(), power.lid_closed());
+            let found = reported.look(now, lid, clock.asleep_total(), clocks);
             if !found.into_iter().all(|event| events.send(event).is_ok()) || events.is_closed() {
                 return;
             }
@@ -122,7 +99,7 @@ pub fn watch_on_thread(
         }
     };
     let thread = std::thread::Builder::new().name("machine-watch".into());
-    thread.spawn(run).map(|_| watch)
+    thread.spawn(run).map(drop)
 }
 
 #[cfg(test)]
@@ -196,21 +173,14 @@ mod tests {
         );
     }
 
-    /// The real thread, on the fake facts: without a change signal it says it polls, and its
-    /// first reading comes at once; it ends with the driver.
+    /// The real thread, on the fake facts and without a change signal: its first reading
+    /// comes at once.
     #[test]
-    fn the_thread_says_how_it_watches_and_reads_at_start() {
-        let fake = Arc::new(FakePower::desktop());
+    fn the_thread_reads_at_start() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let unsupported = Err(std::io::Error::other("not here"));
         let clocks = Arc::new(AtomicBool::new(false));
-        let watch = watch_on_thread(fake, unsupported, clocks, tx).expect("a thread");
-        assert_eq!(
-            watch,
-            MachineWatch::Polled {
-                why: "not here".to_string()
-            }
-        );
+        let (power, clock) = (FakePower::desktop(), FakePower::desktop());
+        watch_on_thread(power, clock, None, clocks, tx).expect("a thread");
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         let first = loop {
             match rx.try_recv() {

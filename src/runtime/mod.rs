@@ -38,7 +38,6 @@ use config_file::{ConfigReader, Save};
 use control::{Pending, Reply, Request, StatusReport};
 use log::{note, RotatingLog, SharedLog};
 pub use platform::{Platform, SystemPlatform, Watches, WorkerHandle};
-use worker::WorkerReport;
 
 /// `worker.log` and the Ray output file are each kept under this size (plus one old copy).
 pub const LOG_MAX_BYTES: u64 = 2 * 1024 * 1024;
@@ -311,8 +310,8 @@ fn now() -> std::time::Instant {
     Instant::now().into_std()
 }
 
-/// Starts the worker for `spec` off the loop: its node IP first, then its process, whose join
-/// and exit (explained) come back as events, as does a failure to start it.
+/// Starts the worker for `spec` off the loop: its node IP first, then its process (which
+/// reports its join and exit), or the failure to start it.
 async fn run_worker<P: Platform>(
     platform: Arc<P>,
     spec: WorkerSpec,
@@ -320,38 +319,21 @@ async fn run_worker<P: Platform>(
     events: Events,
 ) {
     let node_ip = platform.node_ip(&spec.head).await;
-    let (reports_tx, mut reports) = mpsc::unbounded_channel();
-    {
-        let mut started = lock(&slot);
-        // Stopped while its address was looked up: its end was reported then.
-        if !matches!(*started, Started::LookingUp) {
-            return;
-        }
-        let spawned = node_ip
-            .map_err(|detail| SpawnFailure::Other { detail })
-            .and_then(|ip| Ok((platform.start_worker(&spec, ip, reports_tx)?, ip)));
-        match spawned {
-            Ok((worker, node_ip)) => *started = Started::Running { worker, node_ip },
-            Err(failure) => {
-                *started = Started::Gone;
-                let _ = events.send(Event::WorkerSpawnFailed(failure));
-                return;
-            }
-        }
+    let mut started = lock(&slot);
+    // Stopped while its address was looked up: its end was reported then.
+    if !matches!(*started, Started::LookingUp) {
+        return;
     }
-    while let Some(report) = reports.recv().await {
-        let event = match report {
-            WorkerReport::Joined => Event::WorkerJoined,
-            WorkerReport::Exited { code, tail } => {
-                *lock(&slot) = Started::Gone;
-                let failure = platform.explain_exit(code, tail).await;
-                Event::WorkerExited(WorkerExit { code, failure })
-            }
-        };
-        if events.send(event).is_err() {
-            return;
+    let spawned = node_ip
+        .map_err(|detail| SpawnFailure::Other { detail })
+        .and_then(|ip| Ok((platform.start_worker(&spec, ip, events.clone())?, ip)));
+    *started = match spawned {
+        Ok((worker, node_ip)) => Started::Running { worker, node_ip },
+        Err(failure) => {
+            let _ = events.send(Event::WorkerSpawnFailed(failure));
+            Started::Gone
         }
-    }
+    };
 }
 
 impl<P: Platform> Driver<P> {
@@ -641,6 +623,7 @@ impl<P: Platform> Driver<P> {
             Event::Woke { slept_secs } => note(&self.log, &text::woke_line(self.lang, *slept_secs)),
             // Nothing to watch for without a worker in the head's cluster.
             Event::WorkerExited(_) | Event::WorkerSpawnFailed(_) => {
+                self.worker = None;
                 if let Some(watch) = self.head_watch.take() {
                     watch.abort();
                 }

@@ -19,13 +19,12 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{Config, NodeIp, Paths, RayProcesses};
 use crate::model::{
     ClusterSize, HeadAddress, InstallStep, ProcessUsage, RayInUse, SleepGate, TailnetFinds,
-    TailscaleProblem, WorkerFailure,
+    TailscaleProblem,
 };
-use crate::platform::clock::{SleepClock, SystemSleepClock};
-use crate::platform::command::{output_within, CountedSpawn};
+use crate::platform::clock::SystemSleepClock;
+use crate::platform::command::CountedSpawn;
 use crate::platform::tool_search::{self, ToolSearch};
-use crate::platform::{PowerChanges, PowerSource, SystemPower, SystemProcesses};
-use crate::ray_output;
+use crate::platform::{PowerChanges, SystemPower, SystemProcesses};
 use crate::setup::SetupProgress;
 use crate::supervisor::settings::{
     MACHINE_LOOK_EVERY, MACHINE_LOOK_EVERY_UNSIGNALLED, USER_IDLE_LOOK_EVERY,
@@ -35,20 +34,17 @@ use crate::text::{self, Lang};
 
 use super::drain;
 use super::log::{note, RotatingLog, SharedLog};
-use super::machine::{self, MachineWatch};
+use super::machine;
 use super::probe::{self, TailscaleCli};
-use super::worker::{self, RayCommand, WorkerProcess, WorkerReport};
+use super::worker::{self, local_ray_version, RayCommand, WorkerProcess};
 use super::Events;
-
-/// `ray --version` answers in about a second; one that hangs is given up on.
-const RAY_VERSION_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A worker the platform started.
 pub trait WorkerHandle: Send + 'static {
     /// Its process id (and group id).
     fn pid(&self) -> u32;
     /// SIGTERM now, SIGKILL after `grace`; once it exits, nothing descended from it remains.
-    /// The exit is reported as a [`WorkerReport`].
+    /// The exit is reported as [`Event::WorkerExited`].
     fn stop(&self, grace: Duration);
 }
 
@@ -87,13 +83,13 @@ pub trait Platform: Send + Sync + 'static {
         head: &HeadAddress,
     ) -> impl Future<Output = Result<IpAddr, String>> + Send + 'static;
 
-    /// Starts the worker for `spec`, announcing `node_ip`; its join and exit are reported on
-    /// `reports`.
+    /// Starts the worker for `spec`, announcing `node_ip`; its join and its exit, with what
+    /// its output says of it, are sent on `events`.
     fn start_worker(
         &self,
         spec: &WorkerSpec,
         node_ip: IpAddr,
-        reports: mpsc::UnboundedSender<WorkerReport>,
+        events: Events,
     ) -> Result<Self::Worker, SpawnFailure>;
 
     /// Holds a connection open to the head's Ray port, with the OS watching the path (reported
@@ -108,13 +104,6 @@ pub trait Platform: Send + Sync + 'static {
 
     /// The `ray` a worker would run now, and its version (`None`: none found).
     fn ray_in_use(&self) -> impl Future<Output = Option<RayInUse>> + Send + 'static;
-
-    /// What an exit means, from the end of the worker's output.
-    fn explain_exit(
-        &self,
-        code: Option<i32>,
-        tail: Vec<String>,
-    ) -> impl Future<Output = Option<WorkerFailure>> + Send + 'static;
 
     /// Asks the head to drain the node of worker `worker_pid`. `Err` holds a line for the log.
     fn drain(
@@ -370,7 +359,7 @@ impl Platform for SystemPlatform {
         &self,
         spec: &WorkerSpec,
         node_ip: IpAddr,
-        reports: mpsc::UnboundedSender<WorkerReport>,
+        events: Events,
     ) -> Result<WorkerProcess, SpawnFailure> {
         worker::spawn(
             &self.ray_for(&spec.head),
@@ -379,7 +368,7 @@ impl Platform for SystemPlatform {
             &self.paths.worker_pid_file(),
             Arc::new(SystemProcesses),
             self.ray_log.clone(),
-            reports,
+            events,
         )
     }
 
@@ -393,28 +382,6 @@ impl Platform for SystemPlatform {
             Some(RayInUse {
                 path: ray.display().to_string(),
                 version,
-            })
-        }
-    }
-
-    fn explain_exit(
-        &self,
-        code: Option<i32>,
-        tail: Vec<String>,
-    ) -> impl Future<Output = Option<WorkerFailure>> + Send + 'static {
-        let ray = self.ray().ray;
-        async move {
-            if code.is_none() && tail.is_empty() {
-                return None;
-            }
-            Some(match ray_output::classify_exit(&tail) {
-                // A suspected version skew is worth naming this machine's Ray version.
-                WorkerFailure::VersionSkewSuspected { this_machine: None } => {
-                    WorkerFailure::VersionSkewSuspected {
-                        this_machine: local_ray_version(&ray).await,
-                    }
-                }
-                other => other,
             })
         }
     }
@@ -469,18 +436,18 @@ impl Platform for SystemPlatform {
         if let Some(gate) = watches.sleep_gate {
             watch_sleep(&events, gate, clocks.clone(), watches.log.clone());
         }
-        let facts = Arc::new(SystemMachine);
-        let lang = Lang::current();
-        match machine::watch_on_thread(facts, PowerChanges::open(), clocks, events) {
-            Ok(MachineWatch::Signalled { .. }) => {}
-            Ok(MachineWatch::Polled { why }) => {
-                let every = MACHINE_LOOK_EVERY_UNSIGNALLED;
-                note(&watches.log, &text::power_polled_line(lang, &why, every));
-            }
-            Err(why) => note(
+        let (lang, changes) = (Lang::current(), PowerChanges::open());
+        if let Err(why) = &changes {
+            let every = MACHINE_LOOK_EVERY_UNSIGNALLED;
+            note(
                 &watches.log,
-                &text::machine_unwatched_line(lang, &why.to_string()),
-            ),
+                &text::power_polled_line(lang, &why.to_string(), every),
+            );
+        }
+        let (power, clock) = (SystemPower, SystemSleepClock);
+        if let Err(why) = machine::watch_on_thread(power, clock, changes.ok(), clocks, events) {
+            let line = text::machine_unwatched_line(lang, &why.to_string());
+            note(&watches.log, &line);
         }
     }
 }
@@ -514,25 +481,6 @@ fn watch_sleep(
     {
         drop((events, gate));
         by_clocks(None);
-    }
-}
-
-/// The real machine facts.
-struct SystemMachine;
-
-impl PowerSource for SystemMachine {
-    fn power(&self) -> crate::model::PowerSnapshot {
-        SystemPower.power()
-    }
-
-    fn lid_closed(&self) -> Option<bool> {
-        SystemPower.lid_closed()
-    }
-}
-
-impl SleepClock for SystemMachine {
-    fn asleep_total(&self) -> Option<Duration> {
-        SystemSleepClock.asleep_total()
     }
 }
 
@@ -590,14 +538,4 @@ async fn run_setup_child(
             .map(|line| line.trim_start_matches("Error: ").to_string())
             .unwrap_or_else(|| format!("setup ended with {status}"))),
     }
-}
-
-/// This machine's Ray version (`ray --version`), if it answers in time.
-pub async fn local_ray_version(ray: &std::path::Path) -> Option<String> {
-    let mut command = tokio::process::Command::new(ray);
-    command.arg("--version").stdin(std::process::Stdio::null());
-    let output = output_within(&mut command, RAY_VERSION_TIMEOUT)
-        .await
-        .ok()?;
-    ray_output::parse_ray_version(&String::from_utf8_lossy(&output.stdout))
 }

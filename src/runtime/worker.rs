@@ -40,12 +40,19 @@ use crate::platform::command::CountedSpawn;
 use tokio::sync::mpsc;
 
 use crate::config::RayProcesses;
+use crate::model::WorkerFailure;
+use crate::platform::command::output_within;
 use crate::platform::priority;
 use crate::platform::processes::descendants;
 use crate::platform::ProcessTable;
 use crate::ray_output;
 use crate::runtime::log::RotatingLog;
-use crate::supervisor::{SpawnFailure, WorkerSpec};
+use crate::supervisor::{Event, SpawnFailure, WorkerExit, WorkerSpec};
+
+use super::Events;
+
+/// `ray --version` answers in about a second; one that hangs is given up on.
+const RAY_VERSION_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How many output lines are kept to explain an exit.
 const TAIL_LINES: usize = 60;
@@ -125,18 +132,6 @@ pub const LEAN_RAY_ENV: &[(&str, &str)] = &[
     // raylet by a third, but slows Ray's out-of-memory guard of this laptop fourfold; the
     // agents' pipe-based parent check and slower reporting saved nothing measurable.
 ];
-
-/// What the worker process reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WorkerReport {
-    /// `ray start` printed that the runtime started.
-    Joined,
-    /// The process ended; `tail` is the end of its output.
-    Exited {
-        code: Option<i32>,
-        tail: Vec<String>,
-    },
-}
 
 /// What is remembered on disk about a running worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,8 +240,8 @@ pub fn ray_start_args(spec: &WorkerSpec, node_ip: IpAddr) -> Vec<String> {
     ]
 }
 
-/// Starts `ray start --block` for `spec` in a new process group. Reports go to `reports`;
-/// every output line is appended to `ray_log`.
+/// Starts `ray start --block` for `spec` in a new process group. Its join and its exit, with
+/// what its output says of it, go to `events`; every output line is appended to `ray_log`.
 pub fn spawn(
     ray: &RayCommand,
     spec: &WorkerSpec,
@@ -254,7 +249,7 @@ pub fn spawn(
     pid_file: &Path,
     processes: SharedProcesses,
     ray_log: Arc<Mutex<RotatingLog>>,
-    reports: mpsc::UnboundedSender<WorkerReport>,
+    events: Events,
 ) -> Result<WorkerProcess, SpawnFailure> {
     let mark = new_mark();
     let mut command = ray.start(spec, node_ip);
@@ -314,7 +309,7 @@ pub fn spawn(
     let tail = Arc::new(Mutex::new(VecDeque::<String>::with_capacity(TAIL_LINES)));
     let collector = {
         let tail = tail.clone();
-        let reports = reports.clone();
+        let events = events.clone();
         tokio::spawn(async move {
             let mut joined = false;
             while let Some(line) = lines_rx.recv().await {
@@ -323,7 +318,7 @@ pub fn spawn(
                 }
                 if !joined && ray_output::is_joined_line(&line) {
                     joined = true;
-                    let _ = reports.send(WorkerReport::Joined);
+                    let _ = events.send(Event::WorkerJoined);
                 }
                 if let Ok(mut tail) = tail.lock() {
                     if tail.len() == TAIL_LINES {
@@ -339,7 +334,7 @@ pub fn spawn(
     let snapshot = Arc::new(Mutex::new(Vec::new()));
     {
         let exited = exited.clone();
-        let pid_file = pid_file.to_path_buf();
+        let (pid_file, ray) = (pid_file.to_path_buf(), ray.ray.clone());
         let (identity, processes, snapshot) =
             (identity.clone(), processes.clone(), snapshot.clone());
         tokio::spawn(async move {
@@ -356,11 +351,12 @@ pub fn spawn(
             let _ = tokio::time::timeout(Duration::from_secs(2), collector).await;
             let _ = std::fs::remove_file(&pid_file);
             let code = status.ok().and_then(|s| s.code());
-            let tail = tail
+            let tail: Vec<String> = tail
                 .lock()
                 .map(|t| t.iter().cloned().collect())
                 .unwrap_or_default();
-            let _ = reports.send(WorkerReport::Exited { code, tail });
+            let failure = explain_exit(&ray, code, &tail).await;
+            let _ = events.send(Event::WorkerExited(WorkerExit { code, failure }));
         });
     }
     Ok(WorkerProcess {
@@ -369,6 +365,32 @@ pub fn spawn(
         exited,
         snapshot,
     })
+}
+
+/// What an exit means, from the end of the worker's output; a suspected version skew names
+/// this machine's Ray version (`ray`'s).
+async fn explain_exit(ray: &Path, code: Option<i32>, tail: &[String]) -> Option<WorkerFailure> {
+    if code.is_none() && tail.is_empty() {
+        return None;
+    }
+    Some(match ray_output::classify_exit(tail) {
+        WorkerFailure::VersionSkewSuspected { this_machine: None } => {
+            WorkerFailure::VersionSkewSuspected {
+                this_machine: local_ray_version(ray).await,
+            }
+        }
+        other => other,
+    })
+}
+
+/// This machine's Ray version (`ray --version`), if it answers in time.
+pub async fn local_ray_version(ray: &Path) -> Option<String> {
+    let mut command = Command::new(ray);
+    command.arg("--version").stdin(Stdio::null());
+    let output = output_within(&mut command, RAY_VERSION_TIMEOUT)
+        .await
+        .ok()?;
+    ray_output::parse_ray_version(&String::from_utf8_lossy(&output.stdout))
 }
 
 /// A token no other run has: 16 random bytes in hex (the time and our pid where there is no
