@@ -68,7 +68,7 @@ async fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
 async fn a_lost_head_stops_the_worker_after_the_grace_and_its_return_rejoins() {
     let mut h = Harness::start(WorkerScript::default());
     h.wait_phase(Phase::Connected, secs(10)).await;
-    h.world.set_head_up(false);
+    h.world.set(|w| w.head_up = false);
     let lost = Instant::now();
     h.wait_phase(Phase::Disconnecting, secs(5)).await;
     h.wait_phase(Phase::Disconnected, secs(60)).await;
@@ -79,7 +79,7 @@ async fn a_lost_head_stops_the_worker_after_the_grace_and_its_return_rejoins() {
         "stopped {stopped_after:?} after the loss"
     );
     assert_eq!(h.world.record().stops.len(), 1);
-    h.world.set_head_up(true);
+    h.world.set(|w| w.head_up = true);
     let back = Instant::now();
     h.wait_phase(Phase::Connected, secs(10)).await;
     // Seen within a probe (1 s while disconnected), then Ray's 3 s join.
@@ -102,7 +102,7 @@ async fn a_held_connection_spares_the_probes_and_still_sees_a_cut_within_5_s() {
     let probes = h.world.record().probes.len() - before;
     // One a minute while the OS watches the held connection, not one every 2 s (300).
     assert!(probes <= 11, "{probes} probes in 10 minutes connected");
-    h.world.set_head_up(false);
+    h.world.set(|w| w.head_up = false);
     let cut = Instant::now();
     h.wait_phase(Phase::Disconnecting, secs(5)).await;
     assert!(
@@ -110,7 +110,7 @@ async fn a_held_connection_spares_the_probes_and_still_sees_a_cut_within_5_s() {
         "seen {:?} after the cut",
         cut.elapsed()
     );
-    h.world.set_head_up(true);
+    h.world.set(|w| w.head_up = true);
     h.wait_phase(Phase::Connected, secs(5)).await;
     assert_eq!(h.world.record().starts.len(), 1, "a blip is ridden through");
     // Held again: the probes are spared again.
@@ -120,16 +120,16 @@ async fn a_held_connection_spares_the_probes_and_still_sees_a_cut_within_5_s() {
     assert!(h.world.record().probes.len() - before <= 6);
 
     // Where no connection can be held, the probe does the watching, as before.
-    h.world.set_holds_connections(false);
-    h.world.set_head_up(false);
+    h.world.set(|w| w.holds_connections = false);
+    h.world.set(|w| w.head_up = false);
     h.wait_phase(Phase::Disconnecting, secs(5)).await;
-    h.world.set_head_up(true);
+    h.world.set(|w| w.head_up = true);
     h.wait_phase(Phase::Connected, secs(5)).await;
     tokio::time::sleep(secs(5)).await;
     let before = h.world.record().probes.len();
     tokio::time::sleep(secs(60)).await;
     assert!(h.world.record().probes.len() - before >= 29);
-    h.world.set_head_up(false);
+    h.world.set(|w| w.head_up = false);
     let cut = Instant::now();
     h.wait_phase(Phase::Disconnecting, secs(5)).await;
     assert!(cut.elapsed() <= secs(3));
@@ -257,9 +257,10 @@ async fn a_tailscale_head_is_joined_only_while_tailscale_vouches_for_it() {
     // The head (100.64.0.1) answers, but Tailscale is stopped: whatever answers is not the
     // user's head (issue 9, item 1).
     let mut h = Harness::start(WorkerScript::default());
-    h.world.set_tailscale(TailscaleCheck::Problem {
+    let stopped = TailscaleCheck::Problem {
         problem: TailscaleProblem::Stopped,
-    });
+    };
+    h.world.set(|w| w.tailscale = stopped.clone());
     h.wait_for(secs(10), "waiting for Tailscale", |s| {
         s.phase == Phase::Disconnected
             && s.unreachable
@@ -271,8 +272,10 @@ async fn a_tailscale_head_is_joined_only_while_tailscale_vouches_for_it() {
     tokio::time::sleep(secs(120)).await;
     assert!(h.world.record().starts.is_empty(), "no worker for it");
     // Running, and the head's address is no machine of the tailnet: still no worker.
-    h.world.set_tailscale(TailscaleCheck::Problem {
-        problem: TailscaleProblem::HeadNotInTailnet,
+    h.world.set(|w| {
+        w.tailscale = TailscaleCheck::Problem {
+            problem: TailscaleProblem::HeadNotInTailnet,
+        }
     });
     h.wait_for(secs(60), "the head not in the tailnet", |s| {
         s.unreachable
@@ -284,12 +287,10 @@ async fn a_tailscale_head_is_joined_only_while_tailscale_vouches_for_it() {
     tokio::time::sleep(secs(60)).await;
     assert!(h.world.record().starts.is_empty());
     // The head is an online peer: joined.
-    h.world.set_tailscale(TailscaleCheck::OnlinePeer);
+    h.world.set(|w| w.tailscale = TailscaleCheck::OnlinePeer);
     h.wait_phase(Phase::Connected, secs(60)).await;
     // Tailscale quits while the address still answers: stopped after the grace.
-    h.world.set_tailscale(TailscaleCheck::Problem {
-        problem: TailscaleProblem::Stopped,
-    });
+    h.world.set(|w| w.tailscale = stopped);
     h.wait_phase(Phase::Disconnected, secs(120)).await;
     assert_eq!(h.world.record().stops.len(), 1);
     assert_eq!(h.world.record().starts.len(), 1);
@@ -310,9 +311,9 @@ async fn the_tailnet_search_runs_off_the_loop_and_its_finds_show_in_the_status()
         asked: 3,
         machines: 3,
     };
-    h.world.set_found_heads(Ok(finds.clone()));
+    h.world.set(|w| w.found_heads = Ok(finds.clone()));
     // A head is configured: nothing was searched at start.
-    assert_eq!(h.world.searches(), 0);
+    assert_eq!(h.world.set(|w| w.searches), 0);
     let reply = h.request(Request::FindHeads).await;
     let searching = |reply: &Reply| {
         reply
@@ -329,7 +330,7 @@ async fn the_tailnet_search_runs_off_the_loop_and_its_finds_show_in_the_status()
         s.head_search == Some(HeadSearch::Found(finds.clone()))
     })
     .await;
-    assert_eq!(h.world.searches(), 1);
+    assert_eq!(h.world.set(|w| w.searches), 1);
 
     // A late click on a first-run offer of a found head, while a head of the user's is set:
     // nothing changes, and nothing is saved.
@@ -337,11 +338,13 @@ async fn the_tailnet_search_runs_off_the_loop_and_its_finds_show_in_the_status()
         name: "nas".into(),
         address: "100.64.0.7:6379".parse().expect("head"),
     };
-    h.world.set_found_heads(Ok(TailnetFinds {
-        heads: vec![nas.clone()],
-        asked: 3,
-        machines: 3,
-    }));
+    h.world.set(|w| {
+        w.found_heads = Ok(TailnetFinds {
+            heads: vec![nas.clone()],
+            asked: 3,
+            machines: 3,
+        })
+    });
     h.request(Request::FindHeads).await;
     h.wait_for(secs(5), "the second search's finds", |s| {
         s.found_heads == vec![nas.clone()]
@@ -537,11 +540,11 @@ async fn the_idle_sleep_hold_follows_connected_on_power() {
     h.wait_phase(Phase::Connected, secs(30)).await;
     tokio::time::sleep(settle).await;
     assert!(h.world.awake_held());
-    h.world.set_head_up(false);
+    h.world.set(|w| w.head_up = false);
     h.wait_phase(Phase::Disconnecting, secs(10)).await;
     tokio::time::sleep(settle).await;
     assert!(!h.world.awake_held(), "released when the head is lost");
-    h.world.set_head_up(true);
+    h.world.set(|w| w.head_up = true);
     h.wait_phase(Phase::Connected, secs(30)).await;
     tokio::time::sleep(settle).await;
     assert!(h.world.awake_held());
@@ -556,7 +559,7 @@ async fn the_idle_sleep_hold_follows_connected_on_power() {
 #[tokio::test(start_paused = true)]
 async fn a_refused_idle_sleep_hold_is_not_claimed_and_is_logged_once() {
     let mut h = Harness::start(WorkerScript::default());
-    h.world.refuse_awake();
+    h.world.set(|w| w.refuse_awake = true);
     h.wait_phase(Phase::Connected, secs(30)).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let status = h.now().expect("a status");
@@ -627,7 +630,10 @@ async fn only_when_idle_joins_after_the_user_left_and_leaves_when_they_return() 
     use bittrader_worker::model::AutoPause;
     let h = Harness::start(WorkerScript::default());
     tokio::time::sleep(secs(30)).await;
-    assert!(!h.world.watching_user_idle(), "off: nothing is read");
+    assert!(
+        !h.world.set(|w| w.watching_user_idle),
+        "off: nothing is read"
+    );
     h.stop().await;
 
     let mut h = Harness::start_with(WorkerScript::default(), |config| {
@@ -638,20 +644,20 @@ async fn only_when_idle_joins_after_the_user_left_and_leaves_when_they_return() 
         s.phase == Phase::Paused && matches!(s.auto_pause, Some(AutoPause::UserPresent { .. }))
     })
     .await;
-    assert!(h.world.watching_user_idle());
+    assert!(h.world.set(|w| w.watching_user_idle));
     h.wait_phase(Phase::Connected, secs(200)).await;
     let joined_after = started.elapsed();
     assert!(
         joined_after >= secs(120) && joined_after < secs(140),
         "{joined_after:?}"
     );
-    h.world.user_input();
+    h.world.set(|w| w.user_idle = Some(Duration::ZERO));
     h.wait_phase(Phase::Draining, secs(10)).await;
     h.wait_phase(Phase::Paused, secs(70)).await;
     assert_eq!(h.world.record().drains, 1);
 
     // A machine that cannot tell: it contributes, and the status says the rule is unsupported.
-    h.world.set_user_idle(None);
+    h.world.set(|w| w.user_idle = None);
     h.wait_phase(Phase::Connected, secs(30)).await;
     assert_eq!(h.now().map(|s| s.courtesy.idle_unsupported), Some(true));
     h.stop().await;

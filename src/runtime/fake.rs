@@ -7,13 +7,13 @@
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 use super::platform::{Platform, Watches, WorkerHandle};
-use super::Events;
+use super::{lock, Events};
 use crate::model::{
     AwakeHold, ClusterSize, HeadAddress, IdleReading, InstallStep, PowerSnapshot, ProcessUsage,
     RayInUse, TailnetFinds, TailscaleCheck, TailscaleProblem, Unreachable,
@@ -78,13 +78,29 @@ pub struct FakeRecord {
     pub probes: Vec<tokio::time::Instant>,
 }
 
+/// The fake world, which a test sets with [`FakePlatform::set`].
 #[derive(Debug)]
-struct World {
-    head_up: bool,
+pub struct World {
+    /// The head answers probes (a held connection to it is lost after its `lost_after` once
+    /// it does not, as the OS's keepalive finds).
+    pub head_up: bool,
     /// What Tailscale says of a head at a Tailscale address.
-    tailscale: TailscaleCheck,
-    script: WorkerScript,
-    missing_ray: bool,
+    pub tailscale: TailscaleCheck,
+    /// How workers started from now on behave.
+    pub script: WorkerScript,
+    /// A connection to the head can be held (and watched) while it answers; without one the
+    /// head is probed at the usual cadence.
+    pub holds_connections: bool,
+    /// What a search for heads on the tailnet finds, and how many were run.
+    pub found_heads: Result<TailnetFinds, TailscaleProblem>,
+    pub searches: usize,
+    /// How long ago the user's last input was, as the idle watcher reads it (`None`: the
+    /// machine cannot tell); it grows between readings.
+    pub user_idle: Option<Duration>,
+    /// The driver watches the user's idle time.
+    pub watching_user_idle: bool,
+    /// The OS refuses the idle-sleep hold (as IOKit or logind may).
+    pub refuse_awake: bool,
     record: FakeRecord,
     next_pid: u32,
     /// When the live worker's drain finishes, as tokio time.
@@ -93,29 +109,12 @@ struct World {
     events: Option<Events>,
     /// Each live worker's pid, with its start and its CPU use in cores.
     trees: Vec<(u32, tokio::time::Instant, f64)>,
-    /// What a search for heads on the tailnet finds, and how many were run.
-    found_heads: Result<TailnetFinds, TailscaleProblem>,
-    searches: usize,
-    /// How long ago the user's last input was, as the idle watcher reads it.
-    user_idle: Option<Duration>,
-    /// Whether the driver watches the user's idle time.
-    watching_user_idle: bool,
-    /// The OS refuses the idle-sleep hold.
-    refuse_awake: bool,
-    /// A connection to the head can be held (and watched) while it answers.
-    holds_connections: bool,
 }
 
 /// The fake [`Platform`]. Clones share one world.
 #[derive(Debug, Clone)]
 pub struct FakePlatform {
     world: Arc<Mutex<World>>,
-}
-
-fn lock(world: &Mutex<World>) -> MutexGuard<'_, World> {
-    world
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Default for FakePlatform {
@@ -132,58 +131,24 @@ impl FakePlatform {
                 head_up: true,
                 tailscale: TailscaleCheck::OnlinePeer,
                 script: WorkerScript::default(),
-                missing_ray: false,
-                record: FakeRecord::default(),
-                next_pid: 40_000,
-                drained_at: None,
-                events: None,
-                trees: Vec::new(),
+                holds_connections: true,
                 found_heads: Ok(TailnetFinds::default()),
                 searches: 0,
                 user_idle: Some(Duration::ZERO),
                 watching_user_idle: false,
                 refuse_awake: false,
-                holds_connections: true,
+                record: FakeRecord::default(),
+                next_pid: 40_000,
+                drained_at: None,
+                events: None,
+                trees: Vec::new(),
             })),
         }
     }
 
-    /// What a search for heads on the tailnet finds from now on.
-    pub fn set_found_heads(&self, found: Result<TailnetFinds, TailscaleProblem>) {
-        lock(&self.world).found_heads = found;
-    }
-
-    /// How many searches for heads were run.
-    pub fn searches(&self) -> usize {
-        lock(&self.world).searches
-    }
-
-    /// Whether a connection to the head can be held from now on (at first: yes, while the
-    /// head answers); without one the head is probed at the usual cadence.
-    pub fn set_holds_connections(&self, holds: bool) {
-        lock(&self.world).holds_connections = holds;
-    }
-
-    /// Whether the head answers probes from now on (a held connection to it is then lost
-    /// after its `lost_after`, as the OS's keepalive finds).
-    pub fn set_head_up(&self, up: bool) {
-        lock(&self.world).head_up = up;
-    }
-
-    /// What Tailscale says of a head at a Tailscale address from now on (at first: an online
-    /// peer).
-    pub fn set_tailscale(&self, check: TailscaleCheck) {
-        lock(&self.world).tailscale = check;
-    }
-
-    /// How workers started from now on behave.
-    pub fn set_script(&self, script: WorkerScript) {
-        lock(&self.world).script = script;
-    }
-
-    /// Starts fail as if `ray` were not installed.
-    pub fn set_ray_missing(&self, missing: bool) {
-        lock(&self.world).missing_ray = missing;
+    /// Changes the world from now on, or reads it.
+    pub fn set<T>(&self, change: impl FnOnce(&mut World) -> T) -> T {
+        change(&mut lock(&self.world))
     }
 
     /// What happened so far.
@@ -199,11 +164,6 @@ impl FakePlatform {
         }
     }
 
-    /// The OS refuses the idle-sleep hold from now on (as IOKit or logind may).
-    pub fn refuse_awake(&self) {
-        lock(&self.world).refuse_awake = true;
-    }
-
     /// Whether idle sleep is held off now (the last change of the hold).
     pub fn awake_held(&self) -> bool {
         lock(&self.world)
@@ -211,22 +171,6 @@ impl FakePlatform {
             .awake
             .last()
             .is_some_and(|(_, held)| *held)
-    }
-
-    /// The user's last input was `idle` ago from now on (`None`: the machine cannot tell); the
-    /// idle watcher reads it at its next tick.
-    pub fn set_user_idle(&self, idle: Option<Duration>) {
-        lock(&self.world).user_idle = idle;
-    }
-
-    /// The user touches the keyboard: the idle time starts again from zero, and grows.
-    pub fn user_input(&self) {
-        lock(&self.world).user_idle = Some(Duration::ZERO);
-    }
-
-    /// Whether the driver asked for the user's idle time.
-    pub fn watching_user_idle(&self) -> bool {
-        lock(&self.world).watching_user_idle
     }
 }
 
@@ -365,11 +309,6 @@ impl Platform for FakePlatform {
         events: Events,
     ) -> Result<FakeWorker, SpawnFailure> {
         let mut world = lock(&self.world);
-        if world.missing_ray {
-            return Err(SpawnFailure::RayMissing {
-                path: "/fake/ray".to_string(),
-            });
-        }
         let now = tokio::time::Instant::now();
         world.record.starts.push(spec.clone());
         world.record.started_at.push(now);

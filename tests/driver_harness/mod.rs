@@ -84,7 +84,7 @@ impl Harness {
         };
         configure(&mut config);
         let world = FakePlatform::new();
-        world.set_script(script);
+        world.set(|w| w.script = script);
         let (requests, requests_rx) = mpsc::channel(16);
         let (status_tx, status) = watch::channel(StatusReport::default());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
