@@ -337,14 +337,14 @@ fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
 /// `find-heads`: asks Tailscale and knocks on its peers' Ray port from this process, so it
 /// works whether or not the app runs.
 fn find_heads() -> anyhow::Result<ExitCode> {
-    use bittrader_worker::runtime::probe::{self, TailscaleCli};
+    use bittrader_worker::tailscale::cli::{self, TailscaleCli};
     let lang = Lang::current();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the search")?;
     let tailscale = TailscaleCli::discover();
-    let found = runtime.block_on(probe::find_heads(&tailscale, probe::find_heads_port()));
+    let found = runtime.block_on(cli::find_heads(&tailscale, cli::find_heads_port()));
     match found {
         Ok(heads) => {
             for line in text::find_heads_report(lang, &heads) {

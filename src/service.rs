@@ -16,9 +16,9 @@ use crate::platform::SystemProcesses;
 use crate::runtime::control::{self, Pending, StatusReport};
 use crate::runtime::log::RotatingLog;
 use crate::runtime::platform::locate_ray;
-use crate::runtime::probe::TailscaleCli;
 use crate::runtime::{self, instance, worker, DriverOptions, Notifier, SleepLink, SystemPlatform};
 use crate::supervisor::Settings;
+use crate::tailscale::cli::TailscaleCli;
 
 /// Why the supervisor could not start. The Display is the message for the user: what
 /// happened and what to do.

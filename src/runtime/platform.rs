@@ -35,9 +35,10 @@ use crate::text::{self, Lang};
 use super::drain;
 use super::log::{note, RotatingLog, SharedLog};
 use super::machine;
-use super::probe::{self, TailscaleCli};
+use super::probe;
 use super::worker::{self, local_ray_version, RayCommand, WorkerProcess};
 use super::Events;
+use crate::tailscale::cli::{self, TailscaleCli};
 
 /// A worker the platform started.
 pub trait WorkerHandle: Send + 'static {
@@ -131,7 +132,7 @@ pub trait Platform: Send + Sync + 'static {
         step: impl Fn(InstallStep) + Send + 'static,
     ) -> impl Future<Output = Result<String, String>> + Send + 'static;
 
-    /// The heads on the tailnet (see [`probe::find_heads`]), or why Tailscale could not say.
+    /// The heads on the tailnet (see [`cli::find_heads`]), or why Tailscale could not say.
     fn find_heads(
         &self,
     ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static;
@@ -286,7 +287,7 @@ impl Platform for SystemPlatform {
         async move {
             let unreachable = probe::probe_head(&head, timeout, &tailscale).await;
             let tailscale =
-                probe::tailscale_check(&head, &tailscale, tailscale_max_age, unreachable.is_none())
+                cli::tailscale_check(&head, &tailscale, tailscale_max_age, unreachable.is_none())
                     .await;
             HeadProbe {
                 head,
@@ -300,7 +301,7 @@ impl Platform for SystemPlatform {
         &self,
     ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static {
         let tailscale = self.tailscale.clone();
-        async move { probe::find_heads(&tailscale, probe::find_heads_port()).await }
+        async move { cli::find_heads(&tailscale, cli::find_heads_port()).await }
     }
 
     fn watch_head(

@@ -4,7 +4,9 @@
 //! `TailscaleIPs`, and the `Peer` map with `HostName`, `DNSName`, `TailscaleIPs`, `Online`,
 //! `UserID`, `Tags`, `ShareeNode`).
 //! Everything is optional and unknown fields are ignored, because the output changes between
-//! Tailscale versions. This module only parses text; it never runs `tailscale`.
+//! Tailscale versions. This module only parses text; [`cli`] runs `tailscale`.
+
+pub mod cli;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -358,13 +360,13 @@ mod tests {
     use super::*;
 
     const RUNNING: &str =
-        include_str!("../tests/fixtures/tailscale_status_running_rockstor_SHORTENED.json");
+        include_str!("../../tests/fixtures/tailscale_status_running_rockstor_SHORTENED.json");
     const STOPPED: &str =
-        include_str!("../tests/fixtures/tailscale_status_stopped_rockstor_SHORTENED.json");
+        include_str!("../../tests/fixtures/tailscale_status_stopped_rockstor_SHORTENED.json");
     const NEEDS_LOGIN: &str =
-        include_str!("../tests/fixtures/tailscale_status_needslogin_rockstor_SHORTENED.json");
+        include_str!("../../tests/fixtures/tailscale_status_needslogin_rockstor_SHORTENED.json");
     const NEEDS_LOGIN_URL: &str = include_str!(
-        "../tests/fixtures/tailscale_status_needslogin_authurl_rockstor_SHORTENED.json"
+        "../../tests/fixtures/tailscale_status_needslogin_authurl_rockstor_SHORTENED.json"
     );
 
     /// CONSTRUCTED, NOT RECORDED: no public full `tailscale status --json` with peers was found
@@ -421,7 +423,7 @@ mod tests {
     }"#;
 
     const MULLVAD_ADDON: &str =
-        include_str!("../tests/fixtures/tailscale_status_mullvad_addon_CONSTRUCTED.json");
+        include_str!("../../tests/fixtures/tailscale_status_mullvad_addon_CONSTRUCTED.json");
 
     #[test]
     fn head_candidates_are_the_online_peers_by_name_at_most_max() {
