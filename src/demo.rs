@@ -58,9 +58,9 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         source,
     };
     user_paths.ensure_home().map_err(user_folder_error)?;
-    let _one_demo = crate::runtime::instance::acquire(&user_paths.home.join("demo.lock")).map_err(
+    let _one_demo = crate::service::instance::acquire(&user_paths.home.join("demo.lock")).map_err(
         |e| match e {
-            crate::runtime::instance::InstanceError::AlreadyRunning { pid } => {
+            crate::service::instance::InstanceError::AlreadyRunning { pid } => {
                 DemoError::AlreadyRunning { pid }
             }
             other => DemoError::Start(other.into()),

@@ -10,7 +10,6 @@ pub mod config_file;
 pub mod control;
 pub mod drain;
 pub mod fake;
-pub mod instance;
 pub mod log;
 pub mod machine;
 pub mod platform;
@@ -147,41 +146,16 @@ struct Driver<P: Platform> {
     history_file: HistoryFile,
 }
 
-/// `history.json`, written off the loop; a write never replaces a newer one.
-#[derive(Clone)]
+/// `history.json`, written off the loop; each write has a number, and an older one never
+/// replaces a newer.
 struct HistoryFile {
-    path: std::path::PathBuf,
+    path: PathBuf,
     /// `false` while an unreadable file is there that could not be set aside.
     writable: bool,
     /// The number of the newest content written, behind the lock every write takes.
-    written: Arc<std::sync::Mutex<u64>>,
+    written: Arc<Mutex<u64>>,
     /// The number of the newest content handed out.
     next: u64,
-}
-
-impl HistoryFile {
-    /// Writes `bytes` as content number `seq` unless a newer one is already there; a line for
-    /// the log when it fails.
-    fn write(
-        path: &std::path::Path,
-        written: &std::sync::Mutex<u64>,
-        seq: u64,
-        bytes: &[u8],
-    ) -> Option<String> {
-        let mut last = written
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if *last >= seq {
-            return None;
-        }
-        match crate::history::file::write(path, bytes) {
-            Ok(()) => {
-                *last = seq;
-                None
-            }
-            Err(e) => Some(format!("⚠️ Could not save {}: {e}", path.display())),
-        }
-    }
 }
 
 /// Runs the supervisor over `platform` until `shutdown` resolves (then stops the worker
@@ -391,19 +365,16 @@ impl<P: Platform> Driver<P> {
                         let _ = events.send(Event::DrainRequested { drain, accepted });
                     });
                 }
-                Action::SampleWorkerTree { drain } => match self.worker_pid() {
-                    Some(pid) => {
-                        let sample = self.platform.sample_tree(pid);
-                        self.spawn_event(async move {
-                            let reading = sample.await;
-                            Event::WorkerTreeSampled { drain, reading }
-                        });
-                    }
-                    None => self.event_later(Event::WorkerTreeSampled {
-                        drain,
-                        reading: TreeReading::Gone,
-                    }),
-                },
+                Action::SampleWorkerTree { drain } => {
+                    let sample = self.worker_pid().map(|pid| self.platform.sample_tree(pid));
+                    self.spawn_event(async move {
+                        let reading = match sample {
+                            Some(sample) => sample.await,
+                            None => TreeReading::Gone,
+                        };
+                        Event::WorkerTreeSampled { drain, reading }
+                    });
+                }
                 Action::InstallRay { version } => {
                     let events = self.events.clone();
                     let install = self.platform.install_ray(version, move |step| {
@@ -439,16 +410,16 @@ impl<P: Platform> Driver<P> {
                         note(&self.log, line);
                     }
                 }
-                Action::SampleUsage { sample } => match self.worker_pid() {
-                    Some(pid) => {
-                        let reading = self.platform.sample_usage(pid);
-                        self.spawn_event(async move {
-                            let tree = reading.await;
-                            Event::UsageSampled { sample, tree }
-                        });
-                    }
-                    None => self.event_later(Event::UsageSampled { sample, tree: None }),
-                },
+                Action::SampleUsage { sample } => {
+                    let reading = self.worker_pid().map(|pid| self.platform.sample_usage(pid));
+                    self.spawn_event(async move {
+                        let tree = match reading {
+                            Some(reading) => reading.await,
+                            None => None,
+                        };
+                        Event::UsageSampled { sample, tree }
+                    });
+                }
                 Action::RecordUsage { cpu } => {
                     self.history.add_cpu(chrono::Local::now().date_naive(), cpu);
                 }
@@ -550,36 +521,35 @@ impl<P: Platform> Driver<P> {
     /// Writes the history: off the loop, or at once when the driver is finishing (nothing
     /// waits on the loop any more, and a write spawned now could be cut short).
     fn save_history(&mut self, finishing: bool) {
-        if !self.history_file.writable {
+        let file = &mut self.history_file;
+        if !file.writable {
             return;
         }
         self.history
             .prune(chrono::Utc::now(), chrono::Local::now().date_naive());
         let bytes = crate::history::file::to_bytes(&self.history);
-        self.history_file.next += 1;
-        let seq = self.history_file.next;
-        let (path, written) = (
-            self.history_file.path.clone(),
-            self.history_file.written.clone(),
+        file.next += 1;
+        let (seq, path, written, log) = (
+            file.next,
+            file.path.clone(),
+            file.written.clone(),
+            self.log.clone(),
         );
+        let write = move || {
+            let mut last = lock(&written);
+            if *last >= seq {
+                return;
+            }
+            match crate::history::file::write(&path, &bytes) {
+                Ok(()) => *last = seq,
+                Err(e) => note(&log, &format!("⚠️ Could not save {}: {e}", path.display())),
+            }
+        };
         if finishing {
-            if let Some(line) = HistoryFile::write(&path, &written, seq, &bytes) {
-                note(&self.log, &line);
-            }
-            return;
+            write();
+        } else {
+            tokio::task::spawn_blocking(write);
         }
-        let log = self.log.clone();
-        tokio::spawn(async move {
-            let failed = tokio::task::spawn_blocking(move || {
-                HistoryFile::write(&path, &written, seq, &bytes)
-            })
-            .await
-            .ok()
-            .flatten();
-            if let Some(line) = failed {
-                note(&log, &line);
-            }
-        });
     }
 
     fn report(&self, status: &Status) -> StatusReport {

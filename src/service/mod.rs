@@ -1,6 +1,8 @@
 //! Runs one supervisor for this user: lock, orphan check, control socket, driver, clean exit.
 //! The headless daemon and the menu-bar app both start here.
 
+pub mod instance;
+
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
@@ -16,7 +18,7 @@ use crate::platform::SystemProcesses;
 use crate::runtime::control::{self, Pending, StatusReport};
 use crate::runtime::log::RotatingLog;
 use crate::runtime::platform::locate_ray;
-use crate::runtime::{self, instance, worker, DriverOptions, Notifier, SleepLink, SystemPlatform};
+use crate::runtime::{self, worker, DriverOptions, Notifier, SleepLink, SystemPlatform};
 use crate::supervisor::Settings;
 use crate::tailscale::cli::TailscaleCli;
 
