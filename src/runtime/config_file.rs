@@ -54,7 +54,7 @@ pub fn spawn_writer(paths: Paths, log: SharedLog) -> mpsc::UnboundedSender<Save>
 }
 
 /// Answers `save`'s request: carried out, and written or not (`outcome`'s error, also logged).
-pub fn answer(save: Save, outcome: Result<(), String>, log: &SharedLog) {
+fn answer(save: Save, outcome: Result<(), String>, log: &SharedLog) {
     let key = save.setting.key();
     let why = outcome.err();
     if let Some(why) = &why {

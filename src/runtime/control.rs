@@ -204,7 +204,7 @@ async fn handle(stream: UnixStream, requests: mpsc::Sender<Pending>) -> io::Resu
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no request"))??;
     if line.len() > MAX_REQUEST_BYTES {
-        let reply = failure(&format!(
+        let reply = Reply::refused(&format!(
             "a request is at most {} KiB: refused",
             MAX_REQUEST_BYTES / 1024
         ));
@@ -214,13 +214,13 @@ async fn handle(stream: UnixStream, requests: mpsc::Sender<Pending>) -> io::Resu
         Ok(request) => {
             let (tx, rx) = oneshot::channel();
             if requests.send(Pending { request, reply: tx }).await.is_err() {
-                failure("the supervisor is shutting down")
+                Reply::refused("the supervisor is shutting down")
             } else {
                 rx.await
-                    .unwrap_or_else(|_| failure("the supervisor is shutting down"))
+                    .unwrap_or_else(|_| Reply::refused("the supervisor is shutting down"))
             }
         }
-        Err(e) => failure(&format!("not a request this version understands: {e}")),
+        Err(e) => Reply::refused(&format!("not a request this version understands: {e}")),
     };
     write_reply(&mut write, &reply).await
 }
@@ -235,12 +235,25 @@ async fn write_reply(
     write.shutdown().await
 }
 
-fn failure(message: &str) -> Reply {
-    Reply {
-        ok: false,
-        message: Some(message.to_string()),
-        note: None,
-        report: None,
+impl Reply {
+    /// Carried out; the state after it.
+    pub fn done(report: StatusReport) -> Reply {
+        Reply {
+            ok: true,
+            message: None,
+            note: None,
+            report: Some(report),
+        }
+    }
+
+    /// Refused, and why.
+    pub fn refused(message: &str) -> Reply {
+        Reply {
+            ok: false,
+            message: Some(message.to_string()),
+            note: None,
+            report: None,
+        }
     }
 }
 

@@ -607,12 +607,7 @@ impl<P: Platform> Driver<P> {
         let change = match apply_request(&pending.request, self.machine_cpus) {
             Ok(change) => change,
             Err(message) => {
-                let _ = pending.reply.send(Reply {
-                    ok: false,
-                    message: Some(message),
-                    note: None,
-                    report: None,
-                });
+                let _ = pending.reply.send(Reply::refused(&message));
                 return;
             }
         };
@@ -638,27 +633,19 @@ impl<P: Platform> Driver<P> {
         }
         // The reply shows the state right after the request, before the actions it caused are
         // carried out.
-        let report = self.report(&self.sup.status());
-        let reply = pending.reply;
+        let (report, reply) = (self.report(&self.sup.status()), pending.reply);
         match setting {
-            // Answered once the file is written, or its error known.
+            // Answered once the file is written, or its error known (no writer: no answer, and
+            // the client says the supervisor is going away).
             Some(setting) => {
-                let save = Save {
+                let _ = self.saves.send(Save {
                     setting,
                     reply,
                     report,
-                };
-                if let Err(mpsc::error::SendError(save)) = self.saves.send(save) {
-                    config_file::answer(save, Err("the writer has stopped".into()), &self.log);
-                }
+                });
             }
             None => {
-                let _ = reply.send(Reply {
-                    ok: true,
-                    message: None,
-                    note: None,
-                    report: Some(report),
-                });
+                let _ = reply.send(Reply::done(report));
             }
         }
     }

@@ -62,19 +62,13 @@ async fn connect(head: &HeadAddress, timeout: Duration) -> Result<(), Unreachabl
 }
 
 fn classify(error: io::Error) -> Unreachable {
-    match error.kind() {
-        io::ErrorKind::ConnectionRefused => Unreachable::Refused,
-        io::ErrorKind::TimedOut => Unreachable::TimedOut,
-        _ => match error.raw_os_error() {
-            Some(code) if code == libc::ENETUNREACH || code == libc::EHOSTUNREACH => {
-                Unreachable::NoRoute
-            }
-            Some(code) if code == libc::ENETDOWN || code == libc::EADDRNOTAVAIL => {
-                Unreachable::NoRoute
-            }
-            _ => Unreachable::Other {
-                detail: error.to_string(),
-            },
+    use libc::{EADDRNOTAVAIL, EHOSTUNREACH, ENETDOWN, ENETUNREACH};
+    match (error.kind(), error.raw_os_error()) {
+        (io::ErrorKind::ConnectionRefused, _) => Unreachable::Refused,
+        (io::ErrorKind::TimedOut, _) => Unreachable::TimedOut,
+        (_, Some(ENETUNREACH | EHOSTUNREACH | ENETDOWN | EADDRNOTAVAIL)) => Unreachable::NoRoute,
+        _ => Unreachable::Other {
+            detail: error.to_string(),
         },
     }
 }
@@ -134,19 +128,12 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00
 const HOLD_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens a connection to the head's Ray port, keeps it open as an idle HTTP/2 client would
-/// (answering the server's SETTINGS and PINGs), calls `on_held` once the head has spoken
-/// HTTP/2 on it, and returns how it ended:
-/// - [`HeadConnection::Closed`]: the head's side closed it (a GOAWAY saying NO_ERROR, an end
-///   of stream or a reset), which is what a stopping Ray does;
-/// - [`HeadConnection::Lost`]: the path went silent. The kernel's keepalive (a probe packet
-///   each second the connection is idle, see [`watch_path`]) found no answer for `lost_after`,
-///   and ended the connection with a timeout (or an unreachable host);
-/// - [`HeadConnection::NotHeld`]: no connection could be made, the OS would not watch it, or
-///   what answered never spoke HTTP/2 (not a Ray GCS: a service that drops every connection
-///   must not look like a Ray restart).
-///
-/// It sends nothing but protocol acknowledgements, and wakes this process only for what the
-/// head sends (nothing, while Ray's GCS has no call on it) and for the end.
+/// (acknowledging the server's SETTINGS and PINGs, sending nothing else), calls `on_held` once
+/// the head has spoken HTTP/2 on it, and returns how it ended: [`HeadConnection::Closed`] by
+/// the head (a stopping Ray), [`HeadConnection::Lost`] when the kernel's keepalive
+/// ([`watch_path`]) found no answer for `lost_after`, [`HeadConnection::NotHeld`] when none
+/// could be made or watched, or what answered never spoke HTTP/2 (a service that drops every
+/// connection must not look like a Ray restart).
 pub async fn hold_connection(
     head: &HeadAddress,
     lost_after: Duration,
@@ -214,9 +201,8 @@ pub async fn hold_connection(
 }
 
 /// What an error on a held connection means: the head's side closing it (an end of stream, a
-/// reset, a write refused after one), or the path gone silent (the keepalive's timeout, an
-/// unreachable host or network, a connection this machine itself aborted). Only a close counts
-/// as Ray stopping at the head, which replaces the worker: anything this side caused is not.
+/// reset), which replaces the worker, or the path gone silent (a timeout, an unreachable host,
+/// a connection this machine aborted), which does not.
 fn ended(held: bool, error: &io::Error) -> HeadConnection {
     use io::ErrorKind::*;
     if !held {
@@ -228,10 +214,9 @@ fn ended(held: bool, error: &io::Error) -> HeadConnection {
     }
 }
 
-/// What a GOAWAY frame means: with NO_ERROR (its error code, payload bytes 4–8, is 0) the
-/// server is shutting down, which is what Ray's GCS does when it stops; any other code is
-/// gRPC shedding an idle connection (chttp2 sends ENHANCE_YOUR_CALM to connections without
-/// streams under memory pressure), not a Ray restart: the watch ends, and the head is probed.
+/// What a GOAWAY frame means: NO_ERROR (payload bytes 4–8 zero) is Ray's GCS stopping; any
+/// other code is gRPC shedding an idle connection (ENHANCE_YOUR_CALM under memory pressure),
+/// not a Ray restart: the watch ends and the head is probed.
 fn goaway(payload: &[u8]) -> HeadConnection {
     match payload.get(4..8) {
         Some([0, 0, 0, 0]) => HeadConnection::Closed,
@@ -243,11 +228,10 @@ fn goaway(payload: &[u8]) -> HeadConnection {
 /// granularity (whole seconds on both Linux and macOS).
 const KEEPALIVE_EVERY: Duration = Duration::from_secs(1);
 
-/// Has the OS watch the path of `stream`: a keepalive probe after each second it is idle and
-/// each second after that; the connection ends with a timeout once `lost_after` passed
-/// without an answer, whether it was idle (keepalive) or had data unacknowledged (Linux's
-/// `TCP_USER_TIMEOUT`, macOS's `TCP_RXT_CONNDROPTIME`; otherwise retransmissions would go on
-/// for many minutes).
+/// Has the OS watch the path of `stream`: a keepalive probe each idle second, and a timeout
+/// once `lost_after` passed without an answer, idle or with data unacknowledged (Linux's
+/// `TCP_USER_TIMEOUT`, macOS's `TCP_RXT_CONNDROPTIME`: retransmissions would go on for
+/// minutes).
 pub fn watch_path(stream: &TcpStream, lost_after: Duration) -> io::Result<()> {
     let socket = socket2::SockRef::from(stream);
     let probes = lost_after

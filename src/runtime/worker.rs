@@ -1,27 +1,20 @@
 //! The Ray worker child: `ray start --block` in a process group of its own.
 //!
-//! We own exactly the processes we started, so that stopping never touches a head or another
-//! Ray on the machine (`ray stop` would kill them all). Which processes are ours:
-//! - `ray start` and its group (the raylet and Ray's agents);
-//! - every process descended from it: Ray's task workers run in process groups of their own,
-//!   so a group signal misses them and the processes their tasks start;
-//! - every process whose environment carries this run's mark ([`RUN_MARK`], a random token set
-//!   on `ray start` and inherited by everything Ray starts): it still names a task's subprocess
-//!   after its parents died and it was re-parented, and after our own crash.
+//! We own exactly the processes we started, never a head or another Ray on the machine (`ray
+//! stop` would kill them all): `ray start` and its group (the raylet, Ray's agents), every
+//! process descended from it (task workers run in groups of their own), and every process
+//! whose environment carries this run's mark ([`RUN_MARK`], a random token inherited by
+//! everything Ray starts, which still names a re-parented task subprocess, even after our own
+//! crash).
 //!
-//! Stop = a snapshot of that tree, SIGTERM to the group and the tree, SIGKILL to whatever is
-//! left after a grace; when `ray start` exits for any reason, whatever remains of the tree is
-//! killed. A pid file (pid, group, boot id, raw start ticks, mark) lets the next start find and
-//! stop a worker left behind by a crash of the supervisor, and nothing else: never another
-//! boot's pid, a recycled pid, group 0 or 1, or our own group.
+//! Stop = a snapshot of that tree, SIGTERM to the group and the tree, SIGKILL to what is left
+//! after a grace; when `ray start` exits, whatever remains of the tree is killed. A pid file
+//! (pid, group, boot id, raw start ticks, mark) lets the next start stop a worker a crash left
+//! behind, and nothing else: never another boot's pid, a recycled pid, group 0 or 1, or ours.
+//! On Linux the worker also gets SIGTERM when the runtime's thread that started it ends.
 //!
-//! On Linux the worker also gets a parent-death signal (SIGTERM when the thread that started
-//! it ends: the runtime's one thread, which lives as long as the supervisor).
-//!
-//! The supervisor is deliberately not a child subreaper (`PR_SET_CHILD_SUBREAPER`): the mark
-//! already finds re-parented processes, and an adopted child that exits on its own would stay
-//! a zombie of ours for good, since only tokio may wait for our children (a `waitpid(-1)` would
-//! steal the exits of the commands it runs).
+//! We are not a child subreaper: the mark already finds re-parented processes, and an adopted
+//! child would stay our zombie for good (only tokio may wait for our children).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -36,12 +29,11 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 
-use crate::platform::command::CountedSpawn;
 use tokio::sync::mpsc;
 
 use crate::config::RayProcesses;
 use crate::model::WorkerFailure;
-use crate::platform::command::output_within;
+use crate::platform::command::{output_within, CountedSpawn};
 use crate::platform::priority;
 use crate::platform::processes::descendants;
 use crate::platform::ProcessTable;
@@ -409,14 +401,10 @@ pub fn new_mark() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `ray start` gets SIGTERM when its parent dies: a supervisor killed -9 does not leave a
-/// worker behind (Ray's `--block` stops its raylet on SIGTERM; what it misses carries the mark
-/// and is stopped by the next supervisor's orphan cleanup).
-///
-/// The kernel sends it when the *thread* that forked the child ends, not the process. `spawn`
-/// runs on the supervisor's runtime thread (a current-thread runtime: the daemon's main thread,
-/// or the tray's one runtime thread), which lives until the supervisor has stopped its worker;
-/// it must never be called from `spawn_blocking`, whose threads end when idle.
+/// `ray start` gets SIGTERM when its parent dies, so a supervisor killed -9 leaves no worker
+/// (what `--block` misses carries the mark, for the next start's orphan cleanup). The kernel
+/// sends it when the forking *thread* ends: `spawn` runs on the runtime's one thread, which
+/// outlives the worker, never on `spawn_blocking`'s, which end when idle.
 #[cfg(target_os = "linux")]
 fn set_parent_death_signal(command: &mut Command) {
     let parent = std::process::id() as libc::pid_t;
