@@ -74,11 +74,6 @@ impl IconKind {
             }
         }
     }
-
-    /// Whether the image is a template (macOS recolours it).
-    pub fn is_template() -> bool {
-        cfg!(target_os = "macos")
-    }
 }
 
 /// Decoded RGBA pixels.
