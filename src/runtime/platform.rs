@@ -480,7 +480,7 @@ fn watch_sleep(
     // macOS posts them only to a run loop on the main thread: the tray's, not the daemon's.
     #[cfg(not(target_os = "linux"))]
     {
-        drop((events, gate));
+        let _ = (events, gate);
         by_clocks(None);
     }
 }
