@@ -114,6 +114,9 @@ impl Supervisor {
     /// After each step: the cluster's size follows the connection, and a change of state
     /// worth a line is logged.
     pub(super) fn after_step(&mut self, now: Instant) {
+        if self.app.cluster.is_none() && !self.app.logging {
+            return;
+        }
         let status = self.status();
         if let Some(cluster) = &mut self.app.cluster {
             cluster.follow(now, &status, &mut self.timers);
