@@ -269,11 +269,9 @@ mod tests {
     use crate::model::Unreachable;
     use crate::runtime::probe::{node_ip_for, probe_head};
 
+    /// A head on this machine, at `port`.
     fn local(port: u16) -> HeadAddress {
-        HeadAddress {
-            host: "127.0.0.1".into(),
-            port,
-        }
+        format!("127.0.0.1:{port}").parse().expect("a head address")
     }
 
     #[test]
