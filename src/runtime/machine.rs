@@ -171,6 +171,13 @@ mod tests {
             vec![Event::Woke { slept_secs: 600 }],
             "measured from the last reading, whoever reported the one before"
         );
+        let mut unread = Reported::new(None);
+        unread.look(MAINS, None, Some(s(700)), true);
+        assert_eq!(
+            unread.look(MAINS, None, Some(s(700)), true),
+            vec![],
+            "no earlier reading"
+        );
     }
 
     /// The real thread, on the fake facts and without a change signal: its first reading
