@@ -172,11 +172,10 @@ mod tests {
             "measured from the last reading, whoever reported the one before"
         );
         let mut unread = Reported::new(None);
-        unread.look(MAINS, None, Some(s(700)), true);
         assert_eq!(
             unread.look(MAINS, None, Some(s(700)), true),
-            vec![],
-            "no earlier reading"
+            vec![Event::Power(MAINS)],
+            "no earlier reading: no sleep"
         );
     }
 
