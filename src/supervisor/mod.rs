@@ -50,14 +50,14 @@ use crate::model::{
     Notice, Phase, RayInstall, Status, StopReason, ThermalState, Unreachable, WorkerFailure,
 };
 
-pub use backoff::{Backoff, BackoffPolicy, Verdict};
+pub use backoff::{Backoff, Verdict};
 pub use events::{
     Action, Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
 };
 pub use retry::{retry_for, Retry};
 pub use settings::{
-    longest_quit, CourtesyPolicy, LaptopPolicy, Settings, BATTERY_DRAIN_DEADLINE,
+    longest_quit, BackoffPolicy, CourtesyPolicy, LaptopPolicy, Settings, BATTERY_DRAIN_DEADLINE,
     HEAD_LOST_STOP_GRACE, NOTIFY_HEAT_EVERY, PAUSE_DRAIN_DEADLINE, THERMAL_DRAIN_DEADLINE,
     THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX,
     USER_BACK_DRAIN_DEADLINE, WAKE_REPLACES_WORKER_AFTER,

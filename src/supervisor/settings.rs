@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use super::backoff::BackoffPolicy;
 use crate::model::{KeepAwake, PauseAtThermal};
 
 /// A sleep at least this long replaces the worker on wake: Ray's default health checks drop a
@@ -287,6 +286,49 @@ pub fn longest_quit() -> Duration {
         ..Settings::default()
     }
     .quit_deadline()
+}
+
+/// How restarts back off and when to give up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackoffPolicy {
+    /// The first restart delay; also the floor between any two starts (s6: never respawn more
+    /// than once a second).
+    pub first: Duration,
+    /// Each consecutive failure multiplies the delay by this.
+    pub factor: f64,
+    /// The delay never grows past this.
+    pub max: Duration,
+    /// This many abnormal exits within `window` trip the breaker.
+    pub burst: usize,
+    /// The window the breaker counts in.
+    pub window: Duration,
+    /// A worker that stayed joined this long resets the delay to `first`.
+    pub stable_after: Duration,
+    /// The cap of the delays after exits the network caused while the head still answered
+    /// (the node marked dead again and again, something else on the head's port): these
+    /// never trip the breaker, so a longer cap is what keeps them from being a storm.
+    pub network_max: Duration,
+    /// Up to this fraction of the delay is added at random so that several laptops behind one
+    /// flapping network do not restart in lockstep.
+    pub jitter: f64,
+    /// Seed of the jitter.
+    pub seed: u64,
+}
+
+impl Default for BackoffPolicy {
+    fn default() -> Self {
+        BackoffPolicy {
+            first: Duration::from_secs(1),
+            factor: 2.0,
+            max: Duration::from_secs(60),
+            burst: 5,
+            window: Duration::from_secs(600),
+            stable_after: Duration::from_secs(60),
+            network_max: NETWORK_RESTART_CAP,
+            jitter: 0.1,
+            seed: 0x5eed_b177_7ade,
+        }
+    }
 }
 
 /// The battery policy of a laptop (mobile mode), BOINC-like: separate stop and resume levels
