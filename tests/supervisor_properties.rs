@@ -31,7 +31,6 @@ enum Step {
     Power(bool, u8),
     Sleep,
     Wake(u64),
-    SleepMeasured(u64),
     /// A thermal reading.
     Thermal(ThermalState),
     /// An idle reading ("only when idle").
@@ -80,8 +79,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => any::<bool>().prop_map(Step::Tailscale),
         2 => (any::<bool>(), 0u8..=100).prop_map(|(ac, level)| Step::Power(ac, level)),
         1 => Just(Step::Sleep),
-        1 => (0u64..3600).prop_map(Step::Wake),
-        1 => (0u64..3600).prop_map(Step::SleepMeasured),
+        2 => (0u64..3600).prop_map(Step::Wake),
         2 => thermal().prop_map(Step::Thermal),
         2 => idle_reading().prop_map(Step::UserIdle),
         6 => (0u64..90_000).prop_map(Step::Wait),
@@ -154,7 +152,6 @@ proptest! {
                 }
                 Step::Sleep => { asleep_since = Some(sim.elapsed()); sim.event(Event::WillSleep) }
                 Step::Wake(slept_secs) => { asleep_since = None; sim.event(Event::Woke { slept_secs }) }
-                Step::SleepMeasured(slept_secs) => sim.event(Event::SleepMeasured { slept_secs }),
                 Step::Thermal(state) => {
                     if state >= ThermalState::Serious && last_thermal < ThermalState::Serious {
                         hot = true;

@@ -11,7 +11,7 @@
 //! - [`retry`]: which failures stop everything, wait for the network, or back off;
 //! - [`backoff`]: restart delays and the breaker;
 //! - [`drain`]: when a drained node counts as idle;
-//! - [`laptop`]: the battery policy, the lid, the wake-echo filter;
+//! - [`laptop`]: the battery policy, the lid, sleep and wake;
 //! - [`courtesy`]: keep awake while contributing, step back when the machine runs hot,
 //!   contribute only while the user is away;
 //! - [`notify`]: which notices reach the user (never a storm);
@@ -65,12 +65,12 @@ pub use settings::{
 
 use courtesy::{Heat, HeatStep, Presence};
 use drain::IdleRule;
-use laptop::{Laptop, WakeEcho, WakeSource};
+use laptop::{Laptop, Wake};
 use notify::NotificationGate;
 use settings::{
     DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTIONS_LOST_QUICKLY,
-    HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER, MIN_SLEEP, PROBE_EVERY_WHILE_HELD,
-    SLEEP_CANCELLED_AFTER, USAGE_SAMPLE_EVERY,
+    HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER, PROBE_EVERY_WHILE_HELD, SLEEP_CANCELLED_AFTER,
+    USAGE_SAMPLE_EVERY,
 };
 use timers::{Timer, Timers};
 use usage::UsageMeter;
@@ -197,7 +197,6 @@ pub struct Supervisor {
     awake_held: bool,
     /// A refused hold was logged: once per run is enough.
     awake_refusal_logged: bool,
-    wakes: WakeEcho,
     notices: NotificationGate,
     next_drain: u64,
     /// An install of Ray the user asked for, under way; no worker starts meanwhile.
@@ -264,7 +263,6 @@ impl Supervisor {
             presence: Presence::default(),
             awake_held: false,
             awake_refusal_logged: false,
-            wakes: WakeEcho::default(),
             notices: NotificationGate::default(),
             next_drain: 0,
             ray_install: None,
@@ -321,12 +319,7 @@ impl Supervisor {
                 self.probe_soon(now)
             }
             Event::WillSleep => self.on_will_sleep(now),
-            Event::Woke { slept_secs } => self.on_woke(now, WakeSource::Os, slept_secs),
-            Event::SleepMeasured { slept_secs } => {
-                if Duration::from_secs(slept_secs) >= MIN_SLEEP {
-                    self.on_woke(now, WakeSource::Clocks, slept_secs);
-                }
-            }
+            Event::Woke { slept_secs } => self.on_woke(now, slept_secs),
             Event::Power(power) => {
                 let contributing = self.contributing();
                 let notices = self
@@ -437,7 +430,7 @@ impl Supervisor {
                 Timer::SleepHold => {}
                 Timer::SleepCancelled => {
                     if self.laptop.asleep {
-                        self.on_woke(now, WakeSource::Os, 0);
+                        self.on_woke(now, 0);
                     }
                 }
                 Timer::Quit => self.exit(),
@@ -725,7 +718,6 @@ impl Supervisor {
     fn on_will_sleep(&mut self, now: Instant) {
         // A fact of its own: a battery pause under it outlives the sleep and the wake.
         self.laptop.asleep = true;
-        self.wakes.will_sleep();
         self.timers
             .set(Timer::SleepCancelled, now + SLEEP_CANCELLED_AFTER);
         if self.has_worker() {
@@ -735,33 +727,18 @@ impl Supervisor {
         }
     }
 
-    /// A wake, from the OS or measured by the clocks. Only the OS's ends a sleep pause: a
-    /// suspension measured while a sleep is announced is a dark wake (Power Nap, maintenance)
-    /// or the notification is on its way, and only earns a probe.
-    fn on_woke(&mut self, now: Instant, source: WakeSource, slept_secs: u64) {
-        if self.laptop.asleep {
-            match source {
-                WakeSource::Os => self.laptop.asleep = false,
-                // The announced sleep happened: not a cancelled one.
-                WakeSource::Clocks => {}
-            }
-        }
-        self.timers.stop(Timer::SleepCancelled);
-        if !self.wakes.admit(now, source) {
+    fn on_woke(&mut self, now: Instant, slept_secs: u64) {
+        let Wake::Woke { replace_worker } = self.laptop.woke(slept_secs) else {
             return;
-        }
+        };
+        self.timers.stop(Timer::SleepCancelled);
         // Whatever we knew of the network is stale, the held connection's word too.
         self.reach = Reach::Unknown;
         self.timers.stop(Timer::Grace);
         self.probe_in_flight = false;
         self.retire_watch(now);
         self.probe_soon(now);
-        if self.laptop.asleep {
-            return;
-        }
-        // After more than the head's health-check window the node is dead at the head and its
-        // raylet will exit when it reconnects: replace it now rather than wait for that.
-        if slept_secs >= WAKE_REPLACES_WORKER_AFTER.as_secs() {
+        if replace_worker {
             self.stop_worker(StopReason::Woke);
         }
     }

@@ -8,17 +8,14 @@ use crate::model::{KeepAwake, PauseAtThermal};
 /// silent node after about a minute, and a stale raylet only exits once it reconnects.
 pub const WAKE_REPLACES_WORKER_AFTER: Duration = Duration::from_secs(30);
 
-/// Time asleep below this, as the clocks measure it, is not worth reacting to.
+/// A wake that slept less than this while no sleep was announced is a clock measurement's
+/// noise, not worth reacting to.
 pub const MIN_SLEEP: Duration = Duration::from_secs(15);
 
 /// An announced sleep that has not happened after this long awake was cancelled (macOS can
 /// announce a sleep and then not sleep, posting no wake). The monotonic clock the supervisor
 /// runs on stops while the machine sleeps, so only time awake counts.
 pub const SLEEP_CANCELLED_AFTER: Duration = Duration::from_secs(60);
-
-/// The OS's wake notification and the clock-measured sleep report the same wake a few seconds
-/// apart: a report from the other source within this of an admitted one is its echo.
-pub const WAKE_ECHO: Duration = Duration::from_secs(30);
 
 /// `tailscale status` is asked to explain a failed probe, to vouch for a head at a Tailscale
 /// address and to find this machine's Tailscale address at a worker start; its answer (or its
@@ -180,14 +177,10 @@ pub const THERMAL_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
 pub const USER_BACK_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
 
 /// How often the machine watcher reads power, lid and the sleep clock while the OS says
-/// nothing; it reads at once when the OS posts a power change (`platform::power::changes`),
-/// which is what releases the idle-sleep hold within a second of unplugging. What only this
-/// cadence catches: the battery level (the low-battery pause can lag a quarter of a minute:
-/// a percent lasts minutes), the lid (its notice is not urgent), and a sleep no OS
-/// notification announced. Half of [`WAKE_ECHO`]: the clock-measured sleep comes at most this
-/// long after the wake (on Linux at once: the wait there counts time asleep) and must fall
-/// within the echo window of the OS's own wake notification. Each look wakes the watcher's
-/// thread only; the driver hears of changes alone, so 15 s costs four thread wakes a minute.
+/// nothing; it reads at once when the OS posts a power change, which is what releases the
+/// idle-sleep hold within a second of unplugging. What only this cadence catches: the battery
+/// level (a percent lasts minutes), the lid (its notice is not urgent), and a sleep where the
+/// OS gives no wake notification. Each look wakes the watcher's thread only.
 pub const MACHINE_LOOK_EVERY: Duration = Duration::from_secs(15);
 
 /// [`MACHINE_LOOK_EVERY`] where the OS gives no power change signal (no uevent socket, another
