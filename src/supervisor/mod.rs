@@ -30,6 +30,7 @@
 
 pub mod backoff;
 pub mod config_looks;
+mod contribution;
 pub mod courtesy;
 pub mod drain;
 mod events;
@@ -47,7 +48,8 @@ use std::time::{Duration, Instant};
 
 use crate::model::{
     Activity, AutoPause, AwakeHold, CourtesyStatus, Fault, HeadAddress, InstallStep, LogNote,
-    Notice, Phase, RayInstall, Status, StopReason, ThermalState, Unreachable, WorkerFailure,
+    Notice, Phase, ProcessUsage, RayInstall, Status, StopReason, ThermalState, Unreachable,
+    WorkerFailure,
 };
 
 pub use backoff::{Backoff, Verdict};
@@ -63,6 +65,7 @@ pub use settings::{
     USER_BACK_DRAIN_DEADLINE, WAKE_REPLACES_WORKER_AFTER,
 };
 
+use contribution::Contribution;
 use courtesy::{Heat, HeatStep, Presence};
 use drain::IdleRule;
 use laptop::{Laptop, Wake};
@@ -73,7 +76,6 @@ use settings::{
     USAGE_SAMPLE_EVERY,
 };
 use timers::{Timer, Timers};
-use usage::UsageMeter;
 
 /// The connection held to the head's Ray port while the worker is joined
 /// ([`Action::WatchHead`] number `next_watch`).
@@ -205,16 +207,7 @@ pub struct Supervisor {
     demo_head: Option<HeadAddress>,
     /// The search for heads on the tailnet.
     finder: find::HeadFinder,
-    /// The CPU counters of the current worker's tree (a new one at each start).
-    usage: UsageMeter,
-    /// The number of the latest [`Action::SampleUsage`]: only its answer counts.
-    next_sample: u64,
-    /// When the current worker's tree was last read, and how busy it kept its CPUs between
-    /// that reading and the one before (the menu's "busy" figure, at no cost of its own).
-    usage_read_at: Option<Instant>,
-    worker_busy_percent: Option<u8>,
-    /// What the worker does, as last recorded for the history's timeline.
-    activity: Option<Activity>,
+    contribution: Contribution,
     timers: Timers,
     actions: VecDeque<Action>,
 }
@@ -268,11 +261,7 @@ impl Supervisor {
             ray_install: None,
             demo_head: None,
             finder: find::HeadFinder::default(),
-            usage: UsageMeter::default(),
-            next_sample: 0,
-            usage_read_at: None,
-            worker_busy_percent: None,
-            activity: None,
+            contribution: Contribution::default(),
             timers,
             actions: VecDeque::new(),
         }
@@ -500,7 +489,8 @@ impl Supervisor {
             found_heads: self.finder.found_heads(),
             courtesy: self.courtesy_status(phase),
             worker_busy_percent: self
-                .worker_busy_percent
+                .contribution
+                .busy_percent()
                 .filter(|_| phase == Phase::Connected),
         }
     }
@@ -593,38 +583,24 @@ impl Supervisor {
         )
     }
 
-    /// Asks for a reading of the worker's CPU counters; an earlier one still out no longer
-    /// counts (the counters only grow, so nothing is lost with it).
     fn sample_usage(&mut self) {
-        self.next_sample += 1;
-        self.actions.push_back(Action::SampleUsage {
-            sample: self.next_sample,
-        });
+        let sample = self.contribution.ask();
+        self.actions.push_back(Action::SampleUsage { sample });
     }
 
     /// The CPU used since the last reading is recorded; a joined worker is read again in a
     /// minute.
-    fn on_usage_sampled(
-        &mut self,
-        now: Instant,
-        sample: u64,
-        tree: Option<Vec<crate::model::ProcessUsage>>,
-    ) {
-        if sample != self.next_sample {
+    fn on_usage_sampled(&mut self, now: Instant, sample: u64, tree: Option<Vec<ProcessUsage>>) {
+        let cpus = self.worker_cpus();
+        let Some(cpu) = self
+            .contribution
+            .sampled(now, sample, tree.as_deref(), cpus)
+        else {
             return;
-        }
-        if let Some(tree) = tree {
-            let cpu = self.usage.reading(&tree);
-            // The first reading of a worker holds its whole start: no figure from it.
-            if let (Some(before), Some(cpus)) = (self.usage_read_at, self.worker_cpus()) {
-                self.worker_busy_percent =
-                    usage::busy_percent(cpu, now.saturating_duration_since(before), cpus);
-            }
-            self.usage_read_at = Some(now);
-            if !cpu.is_zero() {
-                self.actions.push_back(Action::RecordUsage { cpu });
-                self.save_history_soon(now);
-            }
+        };
+        if !cpu.is_zero() {
+            self.actions.push_back(Action::RecordUsage { cpu });
+            self.save_history_soon(now);
         }
         if self.worker_joined() && !self.shutting_down {
             self.timers
@@ -638,8 +614,7 @@ impl Supervisor {
             return;
         }
         let activity = Activity::of(&self.status());
-        if self.activity != Some(activity) {
-            self.activity = Some(activity);
+        if self.contribution.record(activity) {
             self.actions.push_back(Action::RecordActivity(activity));
             self.save_history_soon(now);
         }
@@ -1337,8 +1312,7 @@ impl Supervisor {
         if !self.exit_sent {
             self.exit_sent = true;
             self.timers = Timers::default();
-            if self.activity != Some(Activity::Off) {
-                self.activity = Some(Activity::Off);
+            if self.contribution.record(Activity::Off) {
                 self.actions
                     .push_back(Action::RecordActivity(Activity::Off));
             }
@@ -1421,13 +1395,7 @@ impl Supervisor {
                     return;
                 }
                 self.last_start_at = Some(now);
-                // A new tree: its processes are all new, and nothing of the old one is
-                // subtracted from them. A reading of the old tree still on its way would be
-                // taken for the new one's first: it no longer counts.
-                self.usage = UsageMeter::default();
-                self.usage_read_at = None;
-                self.worker_busy_percent = None;
-                self.next_sample += 1;
+                self.contribution.new_worker();
                 self.worker = Worker::Running {
                     spec: spec.clone(),
                     joined_at: None,
