@@ -8,8 +8,77 @@
 
 use std::time::{Duration, Instant};
 
-use super::settings::{THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX};
-use crate::model::{IdleReading, KeepAwake, PauseAtThermal, PowerSnapshot, ThermalState};
+use super::settings::{
+    CourtesyPolicy, THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX,
+};
+use crate::model::{
+    AutoPause, AwakeHold, CourtesyStatus, IdleReading, KeepAwake, LogNote, PauseAtThermal,
+    PowerSnapshot, ThermalState,
+};
+
+/// The courtesy rules' state: the heat rule, the presence rule and the OS's word on the
+/// idle-sleep hold.
+#[derive(Debug, Clone, Default)]
+pub struct Courtesy {
+    pub heat: Heat,
+    pub presence: Presence,
+    /// The OS holds idle sleep off for us now (its last [`AwakeHold`] report).
+    awake_held: bool,
+    /// A refused hold was logged: once per run is enough.
+    refusal_logged: bool,
+}
+
+impl Courtesy {
+    /// What the OS made of the idle-sleep hold; a note for the log the first time it refuses.
+    pub fn awake_report(&mut self, report: AwakeHold) -> Option<LogNote> {
+        self.awake_held = report == AwakeHold::Held;
+        match report {
+            AwakeHold::Refused { why } if !std::mem::replace(&mut self.refusal_logged, true) => {
+                Some(LogNote::KeepAwakeRefused { why })
+            }
+            _ => None,
+        }
+    }
+
+    /// The pause these rules hold, as the user sees it: the heat's, then the user's presence.
+    pub fn pause(&self, policy: &CourtesyPolicy) -> Option<AutoPause> {
+        if self.heat.paused {
+            return Some(AutoPause::RunsHot {
+                thermal: self.heat.state.unwrap_or(ThermalState::Serious),
+                resume_after_secs: self.heat.resume_after().as_secs(),
+            });
+        }
+        let away_after = policy.only_when_idle?;
+        self.presence.holding.then(|| AutoPause::UserPresent {
+            away_minutes: minutes(away_after),
+        })
+    }
+
+    /// What the rules are set to and do now; `working`: connected or draining.
+    pub fn status(
+        &self,
+        policy: &CourtesyPolicy,
+        working: bool,
+        power: Option<PowerSnapshot>,
+    ) -> CourtesyStatus {
+        let hold_awake = keep_awake(policy.keep_awake, working, power);
+        let idle_rule = policy.only_when_idle.is_some();
+        CourtesyStatus {
+            keep_awake: policy.keep_awake,
+            hold_awake,
+            keeping_awake: hold_awake && self.awake_held,
+            pause_at_thermal: policy.pause_at_thermal,
+            thermal: self.heat.state,
+            only_when_idle_minutes: policy.only_when_idle.map(minutes),
+            idle_unsupported: idle_rule && self.presence.unsupported,
+            idle_hint_never_set: idle_rule && self.presence.hint_never_set,
+        }
+    }
+}
+
+fn minutes(duration: Duration) -> u32 {
+    u32::try_from(duration.as_secs() / 60).unwrap_or(u32::MAX)
+}
 
 /// Whether idle sleep is held off now: only while the worker is part of the cluster or
 /// finishing its tasks there (`working`: connected or draining; not paused, starting,
@@ -240,6 +309,51 @@ mod tests {
         assert!(keep_awake(KeepAwake::Always, true, battery));
         assert!(!keep_awake(KeepAwake::Always, false, battery));
         assert!(!keep_awake(KeepAwake::Never, true, mains));
+    }
+
+    #[test]
+    fn a_refused_hold_is_logged_once_and_only_a_granted_one_is_claimed() {
+        let mut courtesy = Courtesy::default();
+        let refused = || AwakeHold::Refused { why: "no".into() };
+        assert!(courtesy.awake_report(refused()).is_some());
+        assert!(courtesy.awake_report(AwakeHold::Released).is_none());
+        assert!(courtesy.awake_report(refused()).is_none(), "once per run");
+        let policy = CourtesyPolicy::default();
+        assert!(!courtesy.status(&policy, true, None).keeping_awake);
+        courtesy.awake_report(AwakeHold::Held);
+        let status = courtesy.status(&policy, true, None);
+        assert!(status.hold_awake && status.keeping_awake);
+        assert!(!courtesy.status(&policy, false, None).keeping_awake);
+    }
+
+    #[test]
+    fn the_heat_pause_shows_before_the_presence_pause() {
+        let t0 = Instant::now();
+        let policy = CourtesyPolicy {
+            only_when_idle: Some(Duration::from_secs(600)),
+            ..CourtesyPolicy::default()
+        };
+        let mut courtesy = Courtesy::default();
+        courtesy.presence.update(t0);
+        assert_eq!(
+            courtesy.pause(&policy),
+            Some(AutoPause::UserPresent { away_minutes: 10 })
+        );
+        assert_eq!(
+            courtesy.pause(&CourtesyPolicy::default()),
+            None,
+            "the rule is off"
+        );
+        courtesy
+            .heat
+            .on_reading(t0, PauseAtThermal::Serious, ThermalState::Critical);
+        assert_eq!(
+            courtesy.pause(&policy),
+            Some(AutoPause::RunsHot {
+                thermal: ThermalState::Critical,
+                resume_after_secs: 300
+            })
+        );
     }
 
     #[test]

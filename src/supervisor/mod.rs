@@ -47,9 +47,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    Activity, AutoPause, AwakeHold, CourtesyStatus, Fault, HeadAddress, InstallStep, LogNote,
-    Notice, Phase, ProcessUsage, RayInstall, Status, StopReason, ThermalState, Unreachable,
-    WorkerFailure,
+    Activity, AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, ProcessUsage,
+    RayInstall, Status, StopReason, ThermalState, Unreachable, WorkerFailure,
 };
 
 pub use backoff::{Backoff, Verdict};
@@ -66,12 +65,12 @@ pub use settings::{
 };
 
 use contribution::Contribution;
-use courtesy::{Heat, HeatStep, Presence};
+use courtesy::{Courtesy, HeatStep};
 use drain::IdleRule;
 use laptop::{Laptop, Wake};
 use notify::NotificationGate;
 use settings::{
-    DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTIONS_LOST_QUICKLY,
+    leave_for, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTIONS_LOST_QUICKLY,
     HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER, PROBE_EVERY_WHILE_HELD, SLEEP_CANCELLED_AFTER,
     USAGE_SAMPLE_EVERY,
 };
@@ -191,14 +190,7 @@ pub struct Supervisor {
     last_start_at: Option<Instant>,
     outage: Option<Outage>,
     laptop: Laptop,
-    /// The heat rule's state (`pause_at_thermal`).
-    heat: Heat,
-    /// The "only when idle" rule's state (`only_when_idle_minutes`).
-    presence: Presence,
-    /// The OS holds idle sleep off for us now (its last [`AwakeHold`] report).
-    awake_held: bool,
-    /// A refused hold was logged: once per run is enough.
-    awake_refusal_logged: bool,
+    courtesy: Courtesy,
     notices: NotificationGate,
     next_drain: u64,
     /// An install of Ray the user asked for, under way; no worker starts meanwhile.
@@ -252,10 +244,7 @@ impl Supervisor {
             last_start_at: None,
             outage: None,
             laptop: Laptop::default(),
-            heat: Heat::default(),
-            presence: Presence::default(),
-            awake_held: false,
-            awake_refusal_logged: false,
+            courtesy: Courtesy::default(),
             notices: NotificationGate::default(),
             next_drain: 0,
             ray_install: None,
@@ -326,19 +315,15 @@ impl Supervisor {
             Event::Thermal(state) => self.on_thermal(now, state),
             Event::UserIdle(reading) => {
                 if let Some(away_after) = self.settings.courtesy.only_when_idle {
-                    match self.presence.on_reading(now, reading, away_after) {
+                    match self.courtesy.presence.on_reading(now, reading, away_after) {
                         Some(at) => self.timers.set(Timer::UserAway, at),
                         None => self.timers.stop(Timer::UserAway),
                     }
                 }
             }
             Event::AwakeHold(report) => {
-                self.awake_held = report == AwakeHold::Held;
-                if let AwakeHold::Refused { why } = report {
-                    if !std::mem::replace(&mut self.awake_refusal_logged, true) {
-                        self.actions
-                            .push_back(Action::Log(LogNote::KeepAwakeRefused { why }));
-                    }
+                if let Some(note) = self.courtesy.awake_report(report) {
+                    self.actions.push_back(Action::Log(note));
                 }
             }
             Event::HeadConnection { watch, state } => self.on_head_connection(now, watch, state),
@@ -435,7 +420,7 @@ impl Supervisor {
                 Timer::CooledDown => {
                     // "Cool again: joins again" only if it does: not under another pause (the
                     // user's, the battery's, the user being at the machine) or a fault.
-                    if self.heat.cooled_down(now) && self.start_may_follow() {
+                    if self.courtesy.heat.cooled_down(now) && self.start_may_follow() {
                         self.notify(now, Notice::CooledDown);
                     }
                 }
@@ -487,30 +472,15 @@ impl Supervisor {
             needs_a_head: self.needs_a_head(),
             head_search: self.finder.status(),
             found_heads: self.finder.found_heads(),
-            courtesy: self.courtesy_status(phase),
+            courtesy: self.courtesy.status(
+                &self.settings.courtesy,
+                matches!(phase, Phase::Connected | Phase::Draining),
+                self.laptop.power,
+            ),
             worker_busy_percent: self
                 .contribution
                 .busy_percent()
                 .filter(|_| phase == Phase::Connected),
-        }
-    }
-
-    /// What the courtesy rules are set to and do now.
-    fn courtesy_status(&self, phase: Phase) -> CourtesyStatus {
-        let policy = &self.settings.courtesy;
-        let working = matches!(phase, Phase::Connected | Phase::Draining);
-        let hold_awake = courtesy::keep_awake(policy.keep_awake, working, self.laptop.power);
-        CourtesyStatus {
-            keep_awake: policy.keep_awake,
-            hold_awake,
-            keeping_awake: hold_awake && self.awake_held,
-            pause_at_thermal: policy.pause_at_thermal,
-            thermal: self.heat.state,
-            only_when_idle_minutes: policy
-                .only_when_idle
-                .map(|d| u32::try_from(d.as_secs() / 60).unwrap_or(u32::MAX)),
-            idle_unsupported: policy.only_when_idle.is_some() && self.presence.unsupported,
-            idle_hint_never_set: policy.only_when_idle.is_some() && self.presence.hint_never_set,
         }
     }
 
@@ -633,27 +603,14 @@ impl Supervisor {
     fn auto_pause(&self) -> Option<AutoPause> {
         self.laptop
             .auto_pause()
-            .or_else(|| {
-                self.heat.paused.then(|| AutoPause::RunsHot {
-                    thermal: self.heat.state.unwrap_or(ThermalState::Serious),
-                    resume_after_secs: self.heat.resume_after().as_secs(),
-                })
-            })
-            .or_else(|| self.presence_pause())
-    }
-
-    /// "Only when idle" holds the worker back: the user is (or may be) at the machine.
-    fn presence_pause(&self) -> Option<AutoPause> {
-        let away_after = self.settings.courtesy.only_when_idle?;
-        self.presence.holding.then(|| AutoPause::UserPresent {
-            away_minutes: u32::try_from(away_after.as_secs() / 60).unwrap_or(u32::MAX),
-        })
+            .or_else(|| self.courtesy.pause(&self.settings.courtesy))
     }
 
     /// A thermal reading: the heat rule's verdict, its cool-down wait in the timer table, and
     /// one notification each way (only for a pause that stopped a contributing worker).
     fn on_thermal(&mut self, now: Instant, state: ThermalState) {
         match self
+            .courtesy
             .heat
             .on_reading(now, self.settings.courtesy.pause_at_thermal, state)
         {
@@ -661,10 +618,10 @@ impl Supervisor {
             HeatStep::Pause => {
                 self.timers.stop(Timer::CooledDown);
                 if self.contributing() {
-                    self.heat.notified = true;
+                    self.courtesy.heat.notified = true;
                     let reason = AutoPause::RunsHot {
                         thermal: state,
-                        resume_after_secs: self.heat.resume_after().as_secs(),
+                        resume_after_secs: self.courtesy.heat.resume_after().as_secs(),
                     };
                     self.notify(now, Notice::AutoPaused { reason });
                 }
@@ -672,7 +629,7 @@ impl Supervisor {
             HeatStep::StartCoolDown => {
                 if !self.timers.is_set(Timer::CooledDown) {
                     self.timers
-                        .set(Timer::CooledDown, now + self.heat.resume_after());
+                        .set(Timer::CooledDown, now + self.courtesy.heat.resume_after());
                 }
             }
             HeatStep::CancelCoolDown => self.timers.stop(Timer::CooledDown),
@@ -1119,12 +1076,13 @@ impl Supervisor {
                 if !user_was_paused {
                     self.laptop.user_resumed();
                     if self
+                        .courtesy
                         .heat
                         .user_resumed(self.settings.courtesy.pause_at_thermal)
                     {
                         self.timers.stop(Timer::CooledDown);
                     }
-                    self.presence.user_resumed(now);
+                    self.courtesy.presence.user_resumed(now);
                 }
                 if !matches!(self.fault, Some(Fault::NoHead)) {
                     self.fault = None;
@@ -1323,7 +1281,7 @@ impl Supervisor {
 
     /// Brings the worker in line with what is wanted.
     fn reconcile(&mut self, now: Instant) {
-        self.presence.update(now);
+        self.courtesy.presence.update(now);
         if self.exit_sent {
             return;
         }
@@ -1343,20 +1301,14 @@ impl Supervisor {
                     Some(StopReason::Shutdown)
                 } else if self.paused || self.fault.is_some() {
                     Some(StopReason::Paused)
-                } else if asleep {
-                    Some(StopReason::Sleep)
-                } else if self.laptop.battery_pause.is_some() {
-                    // Planned: let the running tasks finish for a while.
-                    self.drain_worker(now, BATTERY_DRAIN_DEADLINE, StopReason::Battery);
-                    None
-                } else if self.heat.paused {
-                    // The OS already throttles: the running tasks get a minute, not ten.
-                    self.drain_worker(now, THERMAL_DRAIN_DEADLINE, StopReason::RunsHot);
-                    None
-                } else if self.presence_pause().is_some() {
-                    // The user is back: they want their machine, the tasks get a minute.
-                    self.drain_worker(now, USER_BACK_DRAIN_DEADLINE, StopReason::UserBack);
-                    None
+                } else if let Some(pause) = self.auto_pause() {
+                    match leave_for(pause) {
+                        (Some(deadline), then) => {
+                            self.drain_worker(now, deadline, then);
+                            None
+                        }
+                        (None, reason) => Some(reason),
+                    }
                 } else if self.target().as_ref() != Some(spec) {
                     Some(StopReason::Reconfigure)
                 } else {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::model::{KeepAwake, PauseAtThermal};
+use crate::model::{AutoPause, KeepAwake, PauseAtThermal, StopReason};
 
 /// A sleep at least this long replaces the worker on wake: Ray's default health checks drop a
 /// silent node after about a minute, and a stale raylet only exits once it reconnects.
@@ -175,6 +175,19 @@ pub const THERMAL_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
 /// How long the running tasks get when the user comes back under "only when idle": they want
 /// their machine, so the same minute.
 pub const USER_BACK_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How a worker leaves under an automatic pause: how long its running tasks get (`None`: it
+/// stops at once) and why it stops.
+pub fn leave_for(pause: AutoPause) -> (Option<Duration>, StopReason) {
+    match pause {
+        AutoPause::Asleep => (None, StopReason::Sleep),
+        AutoPause::LowBattery { .. } | AutoPause::OnBattery => {
+            (Some(BATTERY_DRAIN_DEADLINE), StopReason::Battery)
+        }
+        AutoPause::RunsHot { .. } => (Some(THERMAL_DRAIN_DEADLINE), StopReason::RunsHot),
+        AutoPause::UserPresent { .. } => (Some(USER_BACK_DRAIN_DEADLINE), StopReason::UserBack),
+    }
+}
 
 /// How often the machine watcher reads power, lid and the sleep clock while the OS says
 /// nothing; it reads at once when the OS posts a power change, which is what releases the
