@@ -145,6 +145,16 @@ struct Outage {
     ray_stopped_at_head: bool,
 }
 
+/// Whether the supervisor is finishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    Running,
+    /// A quit was asked for: the worker is stopped, then [`Action::Exit`] given.
+    ShuttingDown,
+    /// [`Action::Exit`] was given: nothing more is done.
+    Exited,
+}
+
 /// The reconnect supervisor. See the module doc.
 #[derive(Debug)]
 pub struct Supervisor {
@@ -155,9 +165,7 @@ pub struct Supervisor {
     paused: bool,
     /// What needs the user; no worker runs while one holds.
     fault: Option<Fault>,
-    /// A quit was asked for: stop the worker, then [`Action::Exit`].
-    shutting_down: bool,
-    exit_sent: bool,
+    run: Run,
     reach: Reach,
     probe_in_flight: bool,
     worker: Worker,
@@ -225,8 +233,7 @@ impl Supervisor {
             cpus,
             paused,
             fault,
-            shutting_down: false,
-            exit_sent: false,
+            run: Run::Running,
             reach: Reach::Unknown,
             probe_in_flight: false,
             worker: Worker::Absent,
@@ -490,7 +497,7 @@ impl Supervisor {
     }
 
     fn phase(&self) -> Phase {
-        if self.shutting_down {
+        if self.run != Run::Running {
             return Phase::ShuttingDown;
         }
         match &self.worker {
@@ -526,7 +533,7 @@ impl Supervisor {
     fn start_may_follow(&self) -> bool {
         matches!(self.worker, Worker::Absent)
             && !self.paused
-            && !self.shutting_down
+            && self.run == Run::Running
             && self.fault.is_none()
             && self.auto_pause().is_none()
             && self.ray_install.is_none()
@@ -572,7 +579,7 @@ impl Supervisor {
             self.actions.push_back(Action::RecordUsage { cpu });
             self.save_history_soon(now);
         }
-        if self.worker_joined() && !self.shutting_down {
+        if self.worker_joined() && self.run == Run::Running {
             self.timers
                 .set(Timer::UsageSample, now + USAGE_SAMPLE_EVERY);
         }
@@ -580,7 +587,7 @@ impl Supervisor {
 
     /// Records a change of what the worker does, for the history's timeline.
     fn note_activity(&mut self, now: Instant) {
-        if self.exit_sent {
+        if self.run == Run::Exited {
             return;
         }
         let activity = Activity::of(&self.status());
@@ -729,7 +736,7 @@ impl Supervisor {
         } else {
             self.settings.probe_every_down
         };
-        if !self.shutting_down {
+        if self.run == Run::Running {
             self.timers.set(Timer::Probe, now + every);
         }
         if self.reach == Reach::Up && self.head_watch == HeadWatch::Off {
@@ -844,7 +851,7 @@ impl Supervisor {
 
     /// The next probe comes within `within` (sooner if it was due sooner).
     fn probe_within(&mut self, now: Instant, within: Duration) {
-        if self.probe_in_flight || self.head.is_none() || self.shutting_down {
+        if self.probe_in_flight || self.head.is_none() || self.run != Run::Running {
             return;
         }
         let at = now + within;
@@ -1118,7 +1125,7 @@ impl Supervisor {
             }
             UserCommand::InstallRay { version } => {
                 // Never under a running worker (pip would replace its files) nor twice.
-                if self.ray_install.is_none() && !self.has_worker() && !self.shutting_down {
+                if self.ray_install.is_none() && !self.has_worker() && self.run == Run::Running {
                     self.ray_install = Some(RayInstall {
                         version: version.clone(),
                         step: InstallStep::Starting,
@@ -1132,8 +1139,8 @@ impl Supervisor {
                 }
             }
             UserCommand::Shutdown => {
-                if !self.shutting_down {
-                    self.shutting_down = true;
+                if self.run == Run::Running {
+                    self.run = Run::ShuttingDown;
                     self.timers.stop(Timer::Probe);
                     self.timers
                         .set(Timer::Quit, now + self.settings.quit_deadline());
@@ -1267,8 +1274,8 @@ impl Supervisor {
     }
 
     fn exit(&mut self) {
-        if !self.exit_sent {
-            self.exit_sent = true;
+        if self.run != Run::Exited {
+            self.run = Run::Exited;
             self.timers = Timers::default();
             if self.contribution.record(Activity::Off) {
                 self.actions
@@ -1282,7 +1289,7 @@ impl Supervisor {
     /// Brings the worker in line with what is wanted.
     fn reconcile(&mut self, now: Instant) {
         self.courtesy.presence.update(now);
-        if self.exit_sent {
+        if self.run == Run::Exited {
             return;
         }
         let asleep = self.laptop.asleep;
@@ -1290,14 +1297,14 @@ impl Supervisor {
             Worker::Stopping { .. } => {}
             Worker::Draining { .. } => {
                 // A leave with no time for the tasks overrides the drain.
-                if self.shutting_down {
+                if self.run != Run::Running {
                     self.stop_worker(StopReason::Shutdown);
                 } else if asleep {
                     self.stop_worker(StopReason::Sleep);
                 }
             }
             Worker::Running { spec, .. } => {
-                let reason = if self.shutting_down {
+                let reason = if self.run != Run::Running {
                     Some(StopReason::Shutdown)
                 } else if self.paused || self.fault.is_some() {
                     Some(StopReason::Paused)
@@ -1321,7 +1328,7 @@ impl Supervisor {
             Worker::Absent => {
                 // Nothing left to hold the sleep for.
                 self.timers.stop(Timer::SleepHold);
-                if self.shutting_down {
+                if self.run != Run::Running {
                     self.exit();
                     return;
                 }
