@@ -1,15 +1,17 @@
-//! Restart delays and the give-up breaker.
+//! Restart delays, the give-up breaker and the fault it leads to.
 //!
 //! Borrowed from systemd (`RestartSec` growing geometrically to `RestartMaxDelaySec`) and
 //! Erlang/OTP (restart *intensity* within a *period* trips a breaker): a worker that keeps dying
 //! is restarted after 1 s, 2 s, 4 s, … up to a cap, and after too many deaths in a window the
-//! supervisor gives up loudly instead of looping. Pure: time comes in as arguments, and the
-//! jitter comes from a seed so tests are deterministic.
+//! supervisor gives up loudly instead of looping. A fault is tried once more now and then
+//! (half-open): one more failure brings it back at once. Pure: time comes in as arguments, and
+//! the jitter comes from a seed so tests are deterministic.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::settings::BackoffPolicy;
+use crate::model::Fault;
 
 /// What to do after a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,9 +22,19 @@ pub enum Verdict {
     GiveUp,
 }
 
-/// The running count of failures.
+/// Whether a fault holds the worker back.
+#[derive(Debug, Clone, PartialEq)]
+enum FaultState {
+    Clear,
+    Holds(Fault),
+    /// Tried once more: one more failure that counts brings the breaker back at once.
+    HalfOpen,
+}
+
+/// The running count of failures, and the fault they led to.
 #[derive(Debug, Clone)]
 pub struct Backoff {
+    fault: FaultState,
     policy: BackoffPolicy,
     /// Times of recent abnormal exits, oldest first, none older than the window.
     recent: VecDeque<Instant>,
@@ -38,6 +50,7 @@ impl Backoff {
     pub fn new(policy: BackoffPolicy) -> Self {
         let rng = policy.seed | 1;
         Backoff {
+            fault: FaultState::Clear,
             policy,
             recent: VecDeque::new(),
             consecutive: 0,
@@ -56,8 +69,41 @@ impl Backoff {
         self.recent.len()
     }
 
+    /// What needs the user, if anything; no worker runs while one holds.
+    pub fn fault(&self) -> Option<&Fault> {
+        match &self.fault {
+            FaultState::Holds(fault) => Some(fault),
+            FaultState::Clear | FaultState::HalfOpen => None,
+        }
+    }
+
+    /// `fault` holds from now on.
+    pub fn hold(&mut self, fault: Fault) {
+        self.fault = FaultState::Holds(fault);
+    }
+
+    /// Tries the fault once more (its cause may have gone unnoticed: a head upgraded, Ray
+    /// installed from a terminal); whether there was one.
+    pub fn retry_fault(&mut self) -> bool {
+        let holds = matches!(self.fault, FaultState::Holds(_));
+        if holds {
+            self.fault = FaultState::HalfOpen;
+        }
+        holds
+    }
+
+    /// The worker joined: whatever the fault was about let it.
+    pub fn joined(&mut self) {
+        if self.fault == FaultState::HalfOpen {
+            self.fault = FaultState::Clear;
+        }
+    }
+
     /// Records an abnormal exit at `now` and says what to do.
     pub fn record_failure(&mut self, now: Instant) -> Verdict {
+        if self.fault == FaultState::HalfOpen {
+            return Verdict::GiveUp;
+        }
         while let Some(&oldest) = self.recent.front() {
             if now.saturating_duration_since(oldest) > self.policy.window {
                 self.recent.pop_front();
@@ -98,8 +144,9 @@ impl Backoff {
         self.network_consecutive = 0;
     }
 
-    /// Forget everything (the user asked to try again).
+    /// Forget everything, the fault too (the user asked to try again).
     pub fn reset(&mut self) {
+        self.fault = FaultState::Clear;
         self.recent.clear();
         self.consecutive = 0;
         self.network_consecutive = 0;
@@ -200,6 +247,27 @@ mod tests {
         assert_eq!(b.recent_failures(), 0, "the breaker does not count them");
         b.record_stable();
         assert_eq!(b.record_network_failure(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_fault_tried_once_more_is_back_at_the_next_failure_unless_the_worker_joins() {
+        let mut b = Backoff::new(no_jitter());
+        let t0 = Instant::now();
+        assert!(!b.retry_fault(), "nothing to retry");
+        b.hold(Fault::RayMissing { path: "ray".into() });
+        assert!(b.fault().is_some());
+        assert!(b.retry_fault());
+        assert_eq!(b.fault(), None, "the worker may start");
+        assert_eq!(b.record_failure(t0), Verdict::GiveUp, "at once");
+        assert_eq!(b.recent_failures(), 0);
+        b.hold(Fault::RayMissing { path: "ray".into() });
+        b.retry_fault();
+        b.joined();
+        assert!(matches!(b.record_failure(t0), Verdict::RetryAfter(_)));
+        b.hold(Fault::RayMissing { path: "ray".into() });
+        b.reset();
+        assert_eq!(b.fault(), None);
+        assert!(!b.retry_fault());
     }
 
     #[test]

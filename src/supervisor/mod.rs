@@ -163,8 +163,6 @@ pub struct Supervisor {
     head: Option<HeadAddress>,
     cpus: u32,
     paused: bool,
-    /// What needs the user; no worker runs while one holds.
-    fault: Option<Fault>,
     run: Run,
     reach: Reach,
     probe_in_flight: bool,
@@ -190,12 +188,6 @@ pub struct Supervisor {
     /// connections. From [`HELD_CONNECTIONS_LOST_QUICKLY`] on, none is held until the
     /// network changes.
     quick_losses: u32,
-    /// A fault is being tried once more: one more failure brings it back at once.
-    half_open: bool,
-    /// The pending [`Timer::Restart`] is a network exit's delay: the head coming back after
-    /// an outage ends it (the cause has passed), unlike a crash's delay.
-    network_restart: bool,
-    last_start_at: Option<Instant>,
     outage: Option<Outage>,
     laptop: Laptop,
     courtesy: Courtesy,
@@ -222,7 +214,6 @@ impl Supervisor {
         now: Instant,
     ) -> Self {
         let backoff = Backoff::new(settings.backoff.clone());
-        let fault = head.is_none().then_some(Fault::NoHead);
         let mut timers = Timers::default();
         if head.is_some() {
             timers.set(Timer::Probe, now);
@@ -232,14 +223,11 @@ impl Supervisor {
             head,
             cpus,
             paused,
-            fault,
             run: Run::Running,
             reach: Reach::Unknown,
             probe_in_flight: false,
             worker: Worker::Absent,
             backoff,
-            network_restart: false,
-            half_open: false,
             next_watch: 0,
             head_watch: HeadWatch::Off,
             held_since: None,
@@ -248,7 +236,6 @@ impl Supervisor {
             network_changed: false,
             outage_during_start: false,
             up_vouched_for_start: false,
-            last_start_at: None,
             outage: None,
             laptop: Laptop::default(),
             courtesy: Courtesy::default(),
@@ -366,7 +353,7 @@ impl Supervisor {
         for timer in self.timers.take_expired(now) {
             match timer {
                 // Its end is all it means: `reconcile` may start a worker now.
-                Timer::Restart => {}
+                Timer::Restart | Timer::NetworkRestart | Timer::NextStart => {}
                 Timer::Probe => {
                     if let Some(head) = self.head.clone() {
                         self.probe_in_flight = true;
@@ -469,7 +456,7 @@ impl Supervisor {
                 Reach::Down { why, .. } => Some(why.clone()),
                 _ => None,
             },
-            fault: self.fault.clone(),
+            fault: self.fault(),
             recent_failures: self.backoff.recent_failures(),
             auto_pause: self.auto_pause(),
             mobile: self.settings.laptop.mobile,
@@ -504,7 +491,7 @@ impl Supervisor {
             Worker::Stopping {
                 reason: StopReason::Reconfigure | StopReason::Woke | StopReason::HeadRestarted,
                 ..
-            } if !self.paused && self.fault.is_none() => Phase::Reconnecting,
+            } if !self.paused && self.fault().is_none() => Phase::Reconnecting,
             Worker::Stopping { .. } => Phase::Stopping,
             Worker::Draining { .. } => Phase::Draining,
             Worker::Running { joined_at, .. } => match (&self.reach, joined_at) {
@@ -512,7 +499,7 @@ impl Supervisor {
                 (_, Some(_)) => Phase::Connected,
                 (_, None) => Phase::Starting,
             },
-            Worker::Absent if self.fault.is_some() => Phase::Error,
+            Worker::Absent if self.fault().is_some() => Phase::Error,
             Worker::Absent if self.paused || self.auto_pause().is_some() => Phase::Paused,
             Worker::Absent => match self.reach {
                 Reach::Unknown => Phase::Checking,
@@ -534,7 +521,7 @@ impl Supervisor {
         matches!(self.worker, Worker::Absent)
             && !self.paused
             && self.run == Run::Running
-            && self.fault.is_none()
+            && self.fault().is_none()
             && self.auto_pause().is_none()
             && self.ray_install.is_none()
     }
@@ -692,9 +679,9 @@ impl Supervisor {
         self.up_vouched_for_start = verdict.is_none() && self.probe_asked_for_start;
         match verdict {
             None => {
-                if self.reach != Reach::Up && std::mem::take(&mut self.network_restart) {
+                if self.reach != Reach::Up {
                     // The network that made the worker exit was away and is back.
-                    self.timers.stop(Timer::Restart);
+                    self.timers.stop(Timer::NetworkRestart);
                 }
                 self.reach = Reach::Up;
                 self.timers.stop(Timer::Grace);
@@ -727,7 +714,7 @@ impl Supervisor {
                 self.head_down(now, why, vouched);
             }
         }
-        let every = if self.paused || self.fault.is_some() {
+        let every = if self.paused || self.fault().is_some() {
             self.settings.probe_every_idle
         } else if self.reach == Reach::Up && self.head_watch == HeadWatch::Held {
             PROBE_EVERY_WHILE_HELD.max(self.settings.probe_every_up)
@@ -910,8 +897,7 @@ impl Supervisor {
                 // A first reading at once: what Ray's start used is counted, and the menu's
                 // busy figure follows from the next one, a minute on.
                 self.timers.set(Timer::UsageSample, now);
-                // Whatever the fault was about, it let the worker join.
-                self.half_open = false;
+                self.backoff.joined();
                 self.watch_head();
                 if let Some(outage) = self.outage.take() {
                     if outage.notified {
@@ -988,8 +974,7 @@ impl Supervisor {
             // give up.
             Retry::WhenHeadAnswers => {
                 let delay = self.backoff.record_network_failure();
-                self.timers.set(Timer::Restart, now + delay);
-                self.network_restart = true;
+                self.timers.set(Timer::NetworkRestart, now + delay);
                 self.probe_soon(now);
             }
             Retry::AfterBackoff if matches!(self.reach, Reach::Down { .. }) => self.probe_soon(now),
@@ -1009,57 +994,47 @@ impl Supervisor {
     }
 
     fn count_failure(&mut self, now: Instant, failure: WorkerFailure) {
-        // A half-open try that failed: the breaker opens again at once.
-        let verdict = if self.half_open {
-            Verdict::GiveUp
-        } else {
-            self.backoff.record_failure(now)
-        };
-        match verdict {
-            Verdict::RetryAfter(delay) => {
-                self.timers.set(Timer::Restart, now + delay);
-                self.network_restart = false;
-            }
+        match self.backoff.record_failure(now) {
+            Verdict::RetryAfter(delay) => self.timers.set(Timer::Restart, now + delay),
             Verdict::GiveUp => {
                 let failures = self.backoff.recent_failures().max(1);
-                self.set_fault(
-                    now,
-                    Fault::GaveUp {
-                        failures,
-                        last: failure,
-                    },
-                );
+                let last = failure;
+                self.set_fault(now, Fault::GaveUp { failures, last });
             }
         }
     }
 
+    /// The gate keeps the user from being told of the same fault twice.
     fn set_fault(&mut self, now: Instant, fault: Fault) {
-        if self.fault.as_ref() != Some(&fault) {
-            self.notify(
-                now,
-                Notice::NeedsAttention {
-                    fault: fault.clone(),
-                },
-            );
-        }
-        self.half_open = false;
-        if fault != Fault::NoHead {
-            self.timers.set(Timer::FaultRetry, now + FAULT_RETRY_AFTER);
-        }
-        self.fault = Some(fault);
+        let notice = Notice::NeedsAttention {
+            fault: fault.clone(),
+        };
+        self.notify(now, notice);
+        self.backoff.hold(fault);
+        self.timers.set(Timer::FaultRetry, now + FAULT_RETRY_AFTER);
     }
 
-    /// Tries a fault once more (half-open): the worker may start; if it fails again the same
-    /// way, the fault is back at once (see `count_failure`) and the user is not told twice.
-    fn retry_fault(&mut self, now: Instant) {
-        if matches!(self.fault, None | Some(Fault::NoHead)) {
-            return;
+    /// What needs the user, if anything; no worker runs while one holds.
+    fn fault(&self) -> Option<Fault> {
+        match &self.head {
+            None => Some(Fault::NoHead),
+            Some(_) => self.backoff.fault().cloned(),
         }
-        self.fault = None;
-        self.half_open = true;
-        self.timers.stop(Timer::FaultRetry);
+    }
+
+    /// Tries a fault once more (half-open): the worker may start.
+    fn retry_fault(&mut self, now: Instant) {
+        if self.backoff.retry_fault() {
+            self.timers.stop(Timer::FaultRetry);
+            self.cancel_restart_delay();
+            self.probe_soon(now);
+        }
+    }
+
+    /// The user, or what they did, asked for a start without waiting out a failure's delay.
+    fn cancel_restart_delay(&mut self) {
         self.timers.stop(Timer::Restart);
-        self.probe_soon(now);
+        self.timers.stop(Timer::NetworkRestart);
     }
 
     fn on_user(&mut self, now: Instant, command: UserCommand) {
@@ -1091,16 +1066,13 @@ impl Supervisor {
                     }
                     self.courtesy.presence.user_resumed(now);
                 }
-                if !matches!(self.fault, Some(Fault::NoHead)) {
-                    self.fault = None;
-                }
                 self.backoff.reset();
-                self.timers.stop(Timer::Restart);
+                self.cancel_restart_delay();
                 self.probe_soon(now);
             }
             UserCommand::SetCpus(cpus) => {
                 self.cpus = cpus;
-                self.timers.stop(Timer::Restart);
+                self.cancel_restart_delay();
             }
             UserCommand::SetHead(head) => {
                 if self.head.as_ref() != Some(&head) {
@@ -1109,9 +1081,8 @@ impl Supervisor {
                     self.timers.stop(Timer::Grace);
                     self.outage = None;
                     // A fault may have been about the old head (its version, its token).
-                    self.fault = None;
                     self.backoff.reset();
-                    self.timers.stop(Timer::Restart);
+                    self.cancel_restart_delay();
                     self.probe_in_flight = false;
                     self.retire_watch(now);
                     self.quick_losses = 0;
@@ -1157,11 +1128,8 @@ impl Supervisor {
         }
         match outcome {
             Ok(version) => {
-                if !matches!(self.fault, Some(Fault::NoHead)) {
-                    self.fault = None;
-                }
                 self.backoff.reset();
-                self.timers.stop(Timer::Restart);
+                self.cancel_restart_delay();
                 self.probe_soon(now);
                 self.notify(now, Notice::RayInstalled { version });
             }
@@ -1306,7 +1274,7 @@ impl Supervisor {
             Worker::Running { spec, .. } => {
                 let reason = if self.run != Run::Running {
                     Some(StopReason::Shutdown)
-                } else if self.paused || self.fault.is_some() {
+                } else if self.paused || self.fault().is_some() {
                     Some(StopReason::Paused)
                 } else if let Some(pause) = self.auto_pause() {
                     match leave_for(pause) {
@@ -1334,7 +1302,8 @@ impl Supervisor {
                 }
                 let wanted = self.start_may_follow()
                     && self.reach == Reach::Up
-                    && !self.timers.is_set(Timer::Restart);
+                    && !self.timers.is_set(Timer::Restart)
+                    && !self.timers.is_set(Timer::NetworkRestart);
                 // A Tailscale head is started on only with an answer asked for a start (a recent
                 // one): one asked while nothing could start (paused, say) may be half a minute old.
                 let tailscale_head = self.head.as_ref().is_some_and(HeadAddress::is_tailscale);
@@ -1345,15 +1314,11 @@ impl Supervisor {
                 let Some(spec) = self.target().filter(|_| wanted) else {
                     return;
                 };
-                let earliest = self
-                    .last_start_at
-                    .map(|at| at + self.settings.backoff.first)
-                    .unwrap_or(now);
-                if now < earliest {
-                    self.timers.set(Timer::Restart, earliest);
+                if self.timers.is_set(Timer::NextStart) {
                     return;
                 }
-                self.last_start_at = Some(now);
+                let floor = self.settings.backoff.first;
+                self.timers.set(Timer::NextStart, now + floor);
                 self.contribution.new_worker();
                 self.worker = Worker::Running {
                     spec: spec.clone(),

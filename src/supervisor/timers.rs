@@ -9,8 +9,13 @@ use std::time::Instant;
 pub enum Timer {
     /// Probe the head.
     Probe,
-    /// The restart delay ends: a start may follow.
+    /// The restart delay after a failure ends: a start may follow.
     Restart,
+    /// The delay after an exit the network caused while the head answered ends; the head
+    /// coming back after an outage ends it sooner (the cause has passed).
+    NetworkRestart,
+    /// No start before this: never more than one a second (s6).
+    NextStart,
     /// A started worker that has not joined by then is stopped as a failure.
     Join,
     /// The head has been unreachable for the whole grace: the worker is stopped.
@@ -38,9 +43,11 @@ pub enum Timer {
 }
 
 impl Timer {
-    const ALL: [Timer; 14] = [
+    const ALL: [Timer; 16] = [
         Timer::Probe,
         Timer::Restart,
+        Timer::NetworkRestart,
+        Timer::NextStart,
         Timer::Join,
         Timer::Grace,
         Timer::DrainDeadline,
