@@ -39,6 +39,7 @@ pub mod laptop;
 pub mod notify;
 pub mod retry;
 pub mod settings;
+mod start;
 pub mod tailnet;
 pub mod timers;
 pub mod usage;
@@ -74,6 +75,7 @@ use settings::{
     HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER, PROBE_EVERY_WHILE_HELD, SLEEP_CANCELLED_AFTER,
     USAGE_SAMPLE_EVERY,
 };
+use start::StartAttempt;
 use timers::{Timer, Timers};
 
 /// The connection held to the head's Ray port while the worker is joined
@@ -167,16 +169,10 @@ pub struct Supervisor {
     reach: Reach,
     probe_in_flight: bool,
     worker: Worker,
+    start: StartAttempt,
     backoff: Backoff,
-    /// The probe in flight was asked with the answer age a start needs.
-    probe_asked_for_start: bool,
     /// The network changed since the last probe was asked: Tailscale's word is asked afresh.
     network_changed: bool,
-    /// The head stopped answering while the current worker was starting: a start that then
-    /// does not join was cut off by the network, not broken.
-    outage_during_start: bool,
-    /// The head answered to a probe asked with the answer age a start needs.
-    up_vouched_for_start: bool,
     /// The number of the latest [`Action::WatchHead`].
     next_watch: u64,
     /// What became of it.
@@ -192,7 +188,6 @@ pub struct Supervisor {
     laptop: Laptop,
     courtesy: Courtesy,
     notices: NotificationGate,
-    next_drain: u64,
     /// An install of Ray the user asked for, under way; no worker starts meanwhile.
     ray_install: Option<RayInstall>,
     /// The built-in demo head joined while no head is configured (never saved).
@@ -227,20 +222,17 @@ impl Supervisor {
             reach: Reach::Unknown,
             probe_in_flight: false,
             worker: Worker::Absent,
+            start: StartAttempt::default(),
             backoff,
             next_watch: 0,
             head_watch: HeadWatch::Off,
             held_since: None,
             quick_losses: 0,
-            probe_asked_for_start: false,
             network_changed: false,
-            outage_during_start: false,
-            up_vouched_for_start: false,
             outage: None,
             laptop: Laptop::default(),
             courtesy: Courtesy::default(),
             notices: NotificationGate::default(),
-            next_drain: 0,
             ray_install: None,
             demo_head: None,
             finder: find::HeadFinder::default(),
@@ -357,10 +349,11 @@ impl Supervisor {
                 Timer::Probe => {
                     if let Some(head) = self.head.clone() {
                         self.probe_in_flight = true;
-                        self.probe_asked_for_start = self.start_may_follow();
+                        let for_start = self.start_may_follow();
+                        self.start.probe_asked(for_start);
                         let tailscale_max_age = tailnet::answer_max_age(
                             &head,
-                            self.probe_asked_for_start,
+                            for_start,
                             std::mem::take(&mut self.network_changed),
                         );
                         self.actions.push_back(Action::Probe {
@@ -676,7 +669,7 @@ impl Supervisor {
         }
         self.probe_in_flight = false;
         let verdict = tailnet::unreachable(&probe);
-        self.up_vouched_for_start = verdict.is_none() && self.probe_asked_for_start;
+        self.start.probe_answered(verdict.is_none());
         match verdict {
             None => {
                 if self.reach != Reach::Up {
@@ -755,7 +748,7 @@ impl Supervisor {
                 ..
             }
         ) {
-            self.outage_during_start = true;
+            self.start.cut_off();
         }
         let outage = self.outage.get_or_insert(Outage {
             since: now,
@@ -921,7 +914,9 @@ impl Supervisor {
             Worker::Absent => {}
             Worker::Stopping { reason, .. } => {
                 if reason == StopReason::JoinTimeout {
-                    self.after_join_timeout(now, exit.failure);
+                    let within = self.settings.join_timeout;
+                    let failure = self.start.join_timed_out(exit.failure, within);
+                    self.after_failure(now, failure);
                 }
             }
             // Drained and gone by itself: the planned stop is done.
@@ -937,27 +932,6 @@ impl Supervisor {
                 }
                 self.after_failure(now, failure);
             }
-        }
-    }
-
-    /// A start that did not join in time was stopped. Its output ends with our own SIGTERM
-    /// ("received SIGTERM. Draining…"), so only an explanation that names a cause counts;
-    /// otherwise it did not join. A start the network cut off (the head stopped answering
-    /// meanwhile) is an outage, not a broken worker: it never counts towards the breaker.
-    fn after_join_timeout(&mut self, now: Instant, said: Option<WorkerFailure>) {
-        let did_not_join = WorkerFailure::DidNotJoin {
-            within_secs: self.settings.join_timeout.as_secs(),
-        };
-        let failure = match said {
-            Some(WorkerFailure::Crashed { .. } | WorkerFailure::ExitedSilently { .. }) | None => {
-                did_not_join
-            }
-            Some(named) => named,
-        };
-        if std::mem::take(&mut self.outage_during_start) && retry_for(&failure) != Retry::Never {
-            self.after_failure(now, WorkerFailure::HeadUnreachable);
-        } else {
-            self.after_failure(now, failure);
         }
     }
 
@@ -1193,8 +1167,7 @@ impl Supervisor {
             joined_at: Some(_),
         } = &self.worker
         {
-            self.next_drain += 1;
-            let id = self.next_drain;
+            let id = self.start.number();
             self.worker = Worker::Draining {
                 spec: spec.clone(),
                 drain: Drain {
@@ -1307,7 +1280,7 @@ impl Supervisor {
                 // A Tailscale head is started on only with an answer asked for a start (a recent
                 // one): one asked while nothing could start (paused, say) may be half a minute old.
                 let tailscale_head = self.head.as_ref().is_some_and(HeadAddress::is_tailscale);
-                if wanted && tailscale_head && !self.up_vouched_for_start {
+                if wanted && tailscale_head && !self.start.vouched() {
                     self.probe_soon(now);
                     return;
                 }
@@ -1324,7 +1297,7 @@ impl Supervisor {
                     spec: spec.clone(),
                     joined_at: None,
                 };
-                self.outage_during_start = false;
+                self.start.started();
                 self.timers
                     .set(Timer::Join, now + self.settings.join_timeout);
                 self.actions.push_back(Action::StartWorker(spec));
