@@ -35,6 +35,7 @@ pub mod courtesy;
 pub mod drain;
 mod events;
 mod find;
+mod head_watch;
 pub mod laptop;
 pub mod notify;
 pub mod retry;
@@ -49,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use crate::model::{
     Activity, AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, ProcessUsage,
-    RayInstall, Status, StopReason, ThermalState, Unreachable, WorkerFailure,
+    RayInstall, Status, StopReason, ThermalState, WorkerFailure,
 };
 
 pub use backoff::{Backoff, Verdict};
@@ -68,41 +69,15 @@ pub use settings::{
 use contribution::Contribution;
 use courtesy::{Courtesy, HeatStep};
 use drain::IdleRule;
+use head_watch::{Answer, HeadWatch, NextProbe, Reach};
 use laptop::{Laptop, Wake};
 use notify::NotificationGate;
 use settings::{
-    leave_for, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTIONS_LOST_QUICKLY,
-    HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER, PROBE_EVERY_WHILE_HELD, SLEEP_CANCELLED_AFTER,
-    USAGE_SAMPLE_EVERY,
+    leave_for, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTION_LOST_AFTER,
+    HISTORY_SAVE_AFTER, SLEEP_CANCELLED_AFTER, USAGE_SAMPLE_EVERY,
 };
 use start::StartAttempt;
 use timers::{Timer, Timers};
-
-/// The connection held to the head's Ray port while the worker is joined
-/// ([`Action::WatchHead`] number `next_watch`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HeadWatch {
-    /// None is held: the head is probed every `probe_every_up`.
-    Off,
-    /// Asked for, not yet held.
-    Opening,
-    /// Held, with the OS watching the path: probed every [`PROBE_EVERY_WHILE_HELD`].
-    Held,
-    /// None could be held: not tried again before the head has been away and back.
-    NotHeld,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Reach {
-    Unknown,
-    Up,
-    /// `vouched`: Tailscale said the head is an online peer of the tailnet, yet it did not
-    /// answer.
-    Down {
-        why: Unreachable,
-        vouched: bool,
-    },
-}
 
 /// A drain under way: the head was asked to send no more tasks, and the worker is watched
 /// until its tasks are done.
@@ -136,17 +111,6 @@ enum Worker {
     },
 }
 
-/// An outage of the head, from the first failed probe until the worker is joined again.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Outage {
-    since: Instant,
-    /// The user was told (the grace ran out): they will be told of the return too.
-    notified: bool,
-    /// The head's machine answered but its Ray port was closed: Ray there stopped, so what
-    /// answers when the port opens again is a new cluster (without GCS fault tolerance).
-    ray_stopped_at_head: bool,
-}
-
 /// Whether the supervisor is finishing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Run {
@@ -166,25 +130,10 @@ pub struct Supervisor {
     cpus: u32,
     paused: bool,
     run: Run,
-    reach: Reach,
-    probe_in_flight: bool,
+    watch: HeadWatch,
     worker: Worker,
     start: StartAttempt,
     backoff: Backoff,
-    /// The network changed since the last probe was asked: Tailscale's word is asked afresh.
-    network_changed: bool,
-    /// The number of the latest [`Action::WatchHead`].
-    next_watch: u64,
-    /// What became of it.
-    head_watch: HeadWatch,
-    /// Since when the current connection is held.
-    held_since: Option<Instant>,
-    /// Held connections lost in a row within [`PROBE_EVERY_WHILE_HELD`] of being held while
-    /// the head kept answering probes: a path that drops the kernel's keepalive but not new
-    /// connections. From [`HELD_CONNECTIONS_LOST_QUICKLY`] on, none is held until the
-    /// network changes.
-    quick_losses: u32,
-    outage: Option<Outage>,
     laptop: Laptop,
     courtesy: Courtesy,
     notices: NotificationGate,
@@ -219,17 +168,10 @@ impl Supervisor {
             cpus,
             paused,
             run: Run::Running,
-            reach: Reach::Unknown,
-            probe_in_flight: false,
+            watch: HeadWatch::default(),
             worker: Worker::Absent,
             start: StartAttempt::default(),
             backoff,
-            next_watch: 0,
-            head_watch: HeadWatch::Off,
-            held_since: None,
-            quick_losses: 0,
-            network_changed: false,
-            outage: None,
             laptop: Laptop::default(),
             courtesy: Courtesy::default(),
             notices: NotificationGate::default(),
@@ -273,11 +215,8 @@ impl Supervisor {
             Event::WorkerSpawnFailed(failure) => self.on_spawn_failed(now, failure),
             Event::User(command) => self.on_user(now, command),
             Event::NetworkChanged => {
-                self.network_changed = true;
-                // The held connection may leave from an address that is gone: hold a new one
-                // once the head answers on this network.
-                self.retire_watch(now);
-                self.quick_losses = 0;
+                self.watch.network_changed();
+                self.probe_within(now, self.settings.probe_every_up);
                 // A new network may be what the fault was about (a firewall, another head).
                 self.retry_fault(now);
                 self.probe_soon(now)
@@ -348,14 +287,9 @@ impl Supervisor {
                 Timer::Restart | Timer::NetworkRestart | Timer::NextStart => {}
                 Timer::Probe => {
                     if let Some(head) = self.head.clone() {
-                        self.probe_in_flight = true;
                         let for_start = self.start_may_follow();
                         self.start.probe_asked(for_start);
-                        let tailscale_max_age = tailnet::answer_max_age(
-                            &head,
-                            for_start,
-                            std::mem::take(&mut self.network_changed),
-                        );
+                        let tailscale_max_age = self.watch.probe_asked(&head, for_start);
                         self.actions.push_back(Action::Probe {
                             head,
                             tailscale_max_age,
@@ -437,7 +371,7 @@ impl Supervisor {
                 phase,
                 Phase::Disconnecting | Phase::Disconnected
             ) && matches!(
-                self.reach,
+                self.watch.reach(),
                 Reach::Down { vouched: true, .. }
             ),
             phase,
@@ -445,10 +379,7 @@ impl Supervisor {
             cpus: self.cpus,
             worker_cpus,
             paused: self.paused,
-            unreachable: match &self.reach {
-                Reach::Down { why, .. } => Some(why.clone()),
-                _ => None,
-            },
+            unreachable: self.watch.unreachable(),
             fault: self.fault(),
             recent_failures: self.backoff.recent_failures(),
             auto_pause: self.auto_pause(),
@@ -487,14 +418,14 @@ impl Supervisor {
             } if !self.paused && self.fault().is_none() => Phase::Reconnecting,
             Worker::Stopping { .. } => Phase::Stopping,
             Worker::Draining { .. } => Phase::Draining,
-            Worker::Running { joined_at, .. } => match (&self.reach, joined_at) {
+            Worker::Running { joined_at, .. } => match (self.watch.reach(), joined_at) {
                 (Reach::Down { .. }, _) => Phase::Disconnecting,
                 (_, Some(_)) => Phase::Connected,
                 (_, None) => Phase::Starting,
             },
             Worker::Absent if self.fault().is_some() => Phase::Error,
             Worker::Absent if self.paused || self.auto_pause().is_some() => Phase::Paused,
-            Worker::Absent => match self.reach {
+            Worker::Absent => match self.watch.reach() {
                 Reach::Unknown => Phase::Checking,
                 Reach::Down { .. } => Phase::Disconnected,
                 Reach::Up => Phase::Reconnecting,
@@ -537,6 +468,17 @@ impl Supervisor {
                 joined_at: Some(_),
                 ..
             } | Worker::Draining { .. }
+        )
+    }
+
+    /// Whether a worker is joined and contributing (not draining).
+    fn joined_running(&self) -> bool {
+        matches!(
+            self.worker,
+            Worker::Running {
+                joined_at: Some(_),
+                ..
+            }
         )
     }
 
@@ -652,10 +594,8 @@ impl Supervisor {
         };
         self.timers.stop(Timer::SleepCancelled);
         // Whatever we knew of the network is stale, the held connection's word too.
-        self.reach = Reach::Unknown;
+        self.watch.forget();
         self.timers.stop(Timer::Grace);
-        self.probe_in_flight = false;
-        self.retire_watch(now);
         self.probe_soon(now);
         if replace_worker {
             self.stop_worker(StopReason::Woke);
@@ -667,80 +607,51 @@ impl Supervisor {
             // An answer about a head we switched away from.
             return;
         }
-        self.probe_in_flight = false;
-        let verdict = tailnet::unreachable(&probe);
-        self.start.probe_answered(verdict.is_none());
-        match verdict {
-            None => {
-                if self.reach != Reach::Up {
+        let joined = self.joined_running();
+        match self.watch.answered(now, &probe, joined) {
+            Answer::Up {
+                came_back,
+                ray_restarted,
+            } => {
+                self.start.probe_answered(true);
+                if came_back {
                     // The network that made the worker exit was away and is back.
                     self.timers.stop(Timer::NetworkRestart);
                 }
-                self.reach = Reach::Up;
                 self.timers.stop(Timer::Grace);
-                if self.outage.is_some_and(|o| o.ray_stopped_at_head) {
-                    // The worker belongs to the cluster that stopped: replace it now rather
-                    // than wait a minute for its raylet to give up on the old one.
-                    self.outage = None;
-                    match &self.worker {
-                        Worker::Running { .. } => self.stop_worker(StopReason::HeadRestarted),
-                        Worker::Draining { drain, .. } => {
-                            let then = drain.then;
-                            self.stop_worker(then)
-                        }
-                        Worker::Absent | Worker::Stopping { .. } => {}
+                // The worker belongs to the cluster that stopped: replaced now rather than
+                // after a minute of its raylet giving up on the old one.
+                match &self.worker {
+                    Worker::Running { .. } if ray_restarted => {
+                        self.stop_worker(StopReason::HeadRestarted)
                     }
-                } else if matches!(
-                    self.worker,
-                    Worker::Running {
-                        joined_at: Some(_),
-                        ..
+                    Worker::Draining { drain, .. } if ray_restarted => {
+                        let then = drain.then;
+                        self.stop_worker(then)
                     }
-                ) {
-                    // A blip the worker rode through: nothing to tell.
-                    self.outage = None;
+                    _ => {}
                 }
             }
-            Some(why) => {
-                let vouched = probe.tailscale == Some(crate::model::TailscaleCheck::OnlinePeer)
-                    && !matches!(why, Unreachable::Tailscale { .. });
-                self.head_down(now, why, vouched);
+            Answer::Down { newly } => {
+                self.start.probe_answered(false);
+                self.head_down(now, newly);
             }
         }
-        let every = if self.paused || self.fault().is_some() {
-            self.settings.probe_every_idle
-        } else if self.reach == Reach::Up && self.head_watch == HeadWatch::Held {
-            PROBE_EVERY_WHILE_HELD.max(self.settings.probe_every_up)
-        } else if self.reach == Reach::Up {
-            self.settings.probe_every_up
-        } else {
-            self.settings.probe_every_down
-        };
+        let idle = self.paused || self.fault().is_some();
         if self.run == Run::Running {
+            let every = self.watch.probe_every(&self.settings, idle);
             self.timers.set(Timer::Probe, now + every);
         }
-        if self.reach == Reach::Up && self.head_watch == HeadWatch::Off {
-            if self.quick_losses >= HELD_CONNECTIONS_LOST_QUICKLY {
-                // Held connections keep being lost while the head answers: probe instead.
-                self.head_watch = HeadWatch::NotHeld;
-            } else {
-                // The path is back (or a watch could not be held before): hold one again.
-                self.watch_head();
-            }
+        if let Some(watch) = self.watch.hold(self.joined_running()) {
+            self.watch_head(watch);
         }
     }
 
-    /// The head did not answer (a probe, or the held connection went silent): the grace
-    /// starts with the first miss.
-    fn head_down(&mut self, now: Instant, why: Unreachable, vouched: bool) {
-        if self.head_watch == HeadWatch::NotHeld {
-            self.head_watch = HeadWatch::Off;
-        }
-        if !matches!(self.reach, Reach::Down { .. }) {
+    /// The head stopped answering: the grace starts with the first miss.
+    fn head_down(&mut self, now: Instant, newly: bool) {
+        if newly {
             self.timers.set(Timer::Grace, now + self.settings.grace);
         }
-        let refused = why == Unreachable::Refused;
-        self.reach = Reach::Down { why, vouched };
         if matches!(
             self.worker,
             Worker::Running {
@@ -750,88 +661,47 @@ impl Supervisor {
         ) {
             self.start.cut_off();
         }
-        let outage = self.outage.get_or_insert(Outage {
-            since: now,
-            notified: false,
-            ray_stopped_at_head: false,
-        });
-        outage.ray_stopped_at_head |= refused;
     }
 
-    /// Holds a connection open to the head while the worker is part of its cluster (Ray there
-    /// can restart between two probes, which the worker's raylet only notices after a minute;
-    /// and the OS watches the path for us). Nothing without a joined worker.
-    fn watch_head(&mut self) {
-        let joined = matches!(
-            self.worker,
-            Worker::Running {
-                joined_at: Some(_),
-                ..
-            }
-        );
-        let Some(head) = self.head.clone().filter(|_| joined) else {
-            return;
-        };
-        self.next_watch += 1;
-        self.head_watch = HeadWatch::Opening;
-        self.actions.push_back(Action::WatchHead {
-            head,
-            watch: self.next_watch,
-            lost_after: HELD_CONNECTION_LOST_AFTER,
-        });
+    /// Holds connection number `watch` open to the head while the worker is part of its
+    /// cluster: Ray there can restart between two probes, which the worker's raylet only
+    /// notices after a minute, and the OS watches the path for us.
+    fn watch_head(&mut self, watch: u64) {
+        if let Some(head) = self.head.clone() {
+            self.actions.push_back(Action::WatchHead {
+                head,
+                watch,
+                lost_after: HELD_CONNECTION_LOST_AFTER,
+            });
+        }
     }
 
     /// What became of the connection held to the head's Ray port.
     fn on_head_connection(&mut self, now: Instant, watch: u64, state: HeadConnection) {
-        if watch != self.next_watch || self.head_watch == HeadWatch::Off {
-            // A late word from a watch that was replaced or ended.
-            return;
-        }
-        match state {
-            HeadConnection::Held => {
-                // The next probe's answer sets the slower cadence.
-                self.head_watch = HeadWatch::Held;
-                self.held_since = Some(now);
-            }
-            HeadConnection::NotHeld => {
-                self.head_watch = HeadWatch::NotHeld;
-                self.probe_within(now, self.settings.probe_every_up);
-            }
-            HeadConnection::Lost => {
-                let quick = self.held_since.is_some_and(|since| {
-                    now.saturating_duration_since(since) < PROBE_EVERY_WHILE_HELD
-                });
-                self.quick_losses = if quick { self.quick_losses + 1 } else { 0 };
-                self.head_watch = HeadWatch::Off;
-                // As a probe that timed out, unless a probe already said why the head is
-                // away (its words are better); probing at `probe_every_down` says when it is
-                // back, and a new connection is held then.
-                if !matches!(self.reach, Reach::Down { .. }) {
-                    self.head_down(now, Unreachable::TimedOut, false);
+        let joined = self.joined_running();
+        match self.watch.connection(now, watch, state, joined) {
+            NextProbe::AsPlanned => {}
+            NextProbe::Usual => self.probe_within(now, self.settings.probe_every_up),
+            NextProbe::Now { newly_down } => {
+                if newly_down {
+                    self.head_down(now, true);
                 }
                 self.probe_soon(now);
-            }
-            HeadConnection::Closed => {
-                self.head_watch = HeadWatch::Off;
-                self.probe_within(now, self.settings.probe_every_up);
-                self.on_head_connection_closed(now);
             }
         }
     }
 
     /// The held connection no longer stands for the head (the worker went; the head, the
-    /// network or the machine's sleep changed what it would say): its later words are
-    /// ignored, and the head is probed at the usual cadence until a new one is held.
+    /// network or the machine's sleep changed what it would say): the head is probed at the
+    /// usual cadence until a new one is held.
     fn retire_watch(&mut self, now: Instant) {
-        self.next_watch += 1;
-        self.head_watch = HeadWatch::Off;
-        self.held_since = None;
+        self.watch.retire();
         self.probe_within(now, self.settings.probe_every_up);
     }
 
     /// The next probe comes within `within` (sooner if it was due sooner).
     fn probe_within(&mut self, now: Instant, within: Duration) {
-        if self.probe_in_flight || self.head.is_none() || self.run != Run::Running {
+        if !self.watch.may_probe() || self.head.is_none() || self.run != Run::Running {
             return;
         }
         let at = now + within;
@@ -840,40 +710,15 @@ impl Supervisor {
         }
     }
 
-    /// The head closed the connection held to its Ray port while our worker was part of its
-    /// cluster: Ray there stopped. What answers next is a new cluster (see `on_probe`).
-    fn on_head_connection_closed(&mut self, now: Instant) {
-        let joined = matches!(
-            self.worker,
-            Worker::Running {
-                joined_at: Some(_),
-                ..
-            }
-        );
-        if !joined {
-            return;
-        }
-        let outage = self.outage.get_or_insert(Outage {
-            since: now,
-            notified: false,
-            ray_stopped_at_head: false,
-        });
-        outage.ray_stopped_at_head = true;
-        self.probe_soon(now);
-    }
-
     /// The head stayed unreachable for the whole grace.
     fn on_grace_over(&mut self, now: Instant) {
-        let Reach::Down { why, .. } = &self.reach else {
+        let Some(why) = self.watch.unreachable() else {
             return;
         };
         match &self.worker {
             Worker::Running { .. } => {
-                let why = Some(why.clone());
-                if let Some(outage) = &mut self.outage {
-                    outage.notified = true;
-                }
-                self.notify(now, Notice::HeadLost { why });
+                self.watch.outage_told();
+                self.notify(now, Notice::HeadLost { why: Some(why) });
                 self.stop_worker(StopReason::HeadLost);
             }
             // The user is leaving anyway: no news in the head being gone.
@@ -891,12 +736,10 @@ impl Supervisor {
                 // busy figure follows from the next one, a minute on.
                 self.timers.set(Timer::UsageSample, now);
                 self.backoff.joined();
-                self.watch_head();
-                if let Some(outage) = self.outage.take() {
-                    if outage.notified {
-                        let away_secs = now.saturating_duration_since(outage.since).as_secs();
-                        self.notify(now, Notice::Reconnected { away_secs });
-                    }
+                let watch = self.watch.open();
+                self.watch_head(watch);
+                if let Some(away_secs) = self.watch.rejoined(now) {
+                    self.notify(now, Notice::Reconnected { away_secs });
                 }
             }
         }
@@ -942,7 +785,7 @@ impl Supervisor {
             Retry::Never => self.set_fault(now, Fault::Worker { failure }),
             // An outage: restart as soon as the head answers again, without counting
             // towards the breaker. The 1 s floor still applies.
-            Retry::WhenHeadAnswers if self.reach != Reach::Up => self.probe_soon(now),
+            Retry::WhenHeadAnswers if *self.watch.reach() != Reach::Up => self.probe_soon(now),
             // The network, by the worker's word, while the head answers: a head that
             // keeps marking the node dead, or no Ray behind the port. Back off, never
             // give up.
@@ -951,7 +794,9 @@ impl Supervisor {
                 self.timers.set(Timer::NetworkRestart, now + delay);
                 self.probe_soon(now);
             }
-            Retry::AfterBackoff if matches!(self.reach, Reach::Down { .. }) => self.probe_soon(now),
+            Retry::AfterBackoff if matches!(self.watch.reach(), Reach::Down { .. }) => {
+                self.probe_soon(now)
+            }
             Retry::AfterBackoff => self.count_failure(now, failure),
         }
     }
@@ -1051,15 +896,11 @@ impl Supervisor {
             UserCommand::SetHead(head) => {
                 if self.head.as_ref() != Some(&head) {
                     self.head = Some(head);
-                    self.reach = Reach::Unknown;
+                    self.watch.new_head();
                     self.timers.stop(Timer::Grace);
-                    self.outage = None;
                     // A fault may have been about the old head (its version, its token).
                     self.backoff.reset();
                     self.cancel_restart_delay();
-                    self.probe_in_flight = false;
-                    self.retire_watch(now);
-                    self.quick_losses = 0;
                     self.probe_soon(now);
                 }
             }
@@ -1274,7 +1115,7 @@ impl Supervisor {
                     return;
                 }
                 let wanted = self.start_may_follow()
-                    && self.reach == Reach::Up
+                    && *self.watch.reach() == Reach::Up
                     && !self.timers.is_set(Timer::Restart)
                     && !self.timers.is_set(Timer::NetworkRestart);
                 // A Tailscale head is started on only with an answer asked for a start (a recent
