@@ -59,11 +59,6 @@ impl Backoff {
         }
     }
 
-    /// The policy in force.
-    pub fn policy(&self) -> &BackoffPolicy {
-        &self.policy
-    }
-
     /// Failures recorded within the current window.
     pub fn recent_failures(&self) -> usize {
         self.recent.len()

@@ -6,27 +6,19 @@
 //! drains what to do with [`Supervisor::poll_action`], and asks when it next needs the clock
 //! with [`Supervisor::poll_timeout`]. Rule: mutate, then drain actions until `None`.
 //!
-//! Where each rule lives:
-//! - [`settings`]: every timing constant and threshold;
-//! - [`retry`]: which failures stop everything, wait for the network, or back off;
-//! - [`backoff`]: restart delays and the breaker;
-//! - [`drain`]: when a drained node counts as idle;
-//! - [`laptop`]: the battery policy, the lid, sleep and wake;
-//! - [`courtesy`]: keep awake while contributing, step back when the machine runs hot,
-//!   contribute only while the user is away;
-//! - [`notify`]: which notices reach the user (never a storm);
-//! - [`timers`]: the one table of deadlines;
-//! - [`config_looks`]: when the running app looks at config.toml for a hand edit (not a rule
-//!   of the worker, but a timing rule, kept here with the others; the driver's watcher runs it);
-//! - this file: the worker's lifecycle (start, join, grace, drain, stop, sleep, quit).
+//! The rules live in small machines that own their state and return verdicts: the head watch
+//! (does the head answer), the start attempt (may a worker start), [`backoff`] (restart delays,
+//! the breaker, the fault), [`laptop`] (battery, lid, sleep), [`courtesy`] (keep awake, heat,
+//! the user's presence), the contribution (what the history records) and [`notify`] (never a
+//! storm of notices); [`retry`] and [`settings`] are tables, [`timers`] the one table of
+//! deadlines. This file routes facts to them and keeps the worker's lifecycle (start, join,
+//! drain, stop, quit) in [`Supervisor::reconcile`].
 //!
-//! The state is kept as independent facts (is the head reachable, is there a worker, did the
-//! user pause, is there a fault) and the user-facing [`Phase`] is derived from them, so that
-//! no combination can be forgotten. The invariants (checked by property tests):
-//! - at most one worker: a start is only issued when no worker exists or is stopping;
-//! - never a worker while paused, shutting down or in error;
-//! - a blip shorter than the grace does not touch the worker; after the grace it is stopped;
-//! - when the head comes back, a start follows at once (at least 1 s after the previous start).
+//! The user-facing [`Phase`] is derived from independent facts, so that no combination can be
+//! forgotten. The invariants (checked by property tests): at most one worker; none while
+//! paused, shutting down or in error; a blip shorter than the grace does not touch it, after
+//! the grace it is stopped; when the head comes back a start follows at once (at least 1 s
+//! after the previous one).
 
 pub mod backoff;
 pub mod config_looks;
@@ -49,8 +41,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    Activity, AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, ProcessUsage,
-    RayInstall, Status, StopReason, ThermalState, WorkerFailure,
+    Activity, AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall,
+    Status, StopReason, WorkerFailure,
 };
 
 pub use backoff::{Backoff, Verdict};
@@ -79,36 +71,82 @@ use settings::{
 use start::StartAttempt;
 use timers::{Timer, Timers};
 
-/// A drain under way: the head was asked to send no more tasks, and the worker is watched
-/// until its tasks are done.
-#[derive(Debug, Clone, PartialEq)]
-struct Drain {
-    /// Tells this drain's reports from a late one of an earlier drain.
-    id: u64,
-    /// Why the worker is stopped once drained.
-    then: StopReason,
-    /// The idle rule's count.
-    idle: IdleRule,
-    /// How long the tasks were given.
-    deadline: Duration,
+/// What the user asked for.
+#[derive(Debug)]
+struct Wanted {
+    head: Option<HeadAddress>,
+    /// The built-in demo head, joined while no head is configured (never saved).
+    demo: Option<HeadAddress>,
+    cpus: u32,
+    paused: bool,
 }
 
+impl Wanted {
+    /// No head of the user's is set: none, or the built-in demo head.
+    fn needs_a_head(&self) -> bool {
+        self.head.is_none() || self.is_demo()
+    }
+
+    fn is_demo(&self) -> bool {
+        self.demo.is_some() && self.head == self.demo
+    }
+}
+
+/// The worker process, from its start to its exit.
 #[derive(Debug, Clone, PartialEq)]
 enum Worker {
     Absent,
-    Running {
+    Starting {
         spec: WorkerSpec,
-        joined_at: Option<Instant>,
+    },
+    Joined {
+        spec: WorkerSpec,
+        since: Instant,
+    },
+    /// Asked to drain; stopped when its tasks are done or the drain's deadline passes.
+    Draining {
+        spec: WorkerSpec,
+        drain: Drain,
     },
     Stopping {
         spec: WorkerSpec,
         reason: StopReason,
     },
-    /// Joined, asked to drain; stopped when its tasks are done or the drain's deadline passes.
-    Draining {
-        spec: WorkerSpec,
-        drain: Drain,
-    },
+}
+
+impl Worker {
+    fn spec(&self) -> Option<&WorkerSpec> {
+        match self {
+            Worker::Absent => None,
+            Worker::Starting { spec }
+            | Worker::Joined { spec, .. }
+            | Worker::Draining { spec, .. }
+            | Worker::Stopping { spec, .. } => Some(spec),
+        }
+    }
+
+    /// Part of the cluster: joined, or finishing its tasks.
+    fn joined(&self) -> bool {
+        matches!(self, Worker::Joined { .. } | Worker::Draining { .. })
+    }
+
+    /// Started and not leaving.
+    fn running(&self) -> bool {
+        matches!(self, Worker::Starting { .. } | Worker::Joined { .. })
+    }
+}
+
+/// A drain under way: the head sends the worker no more tasks, and its processes are watched
+/// until they are done.
+#[derive(Debug, Clone, PartialEq)]
+struct Drain {
+    /// The start's number: tells this drain's reports from a late one of an earlier drain.
+    id: u64,
+    /// Why the worker is stopped once drained.
+    then: StopReason,
+    idle: IdleRule,
+    /// How long the tasks were given.
+    deadline: Duration,
 }
 
 /// Whether the supervisor is finishing.
@@ -125,10 +163,7 @@ enum Run {
 #[derive(Debug)]
 pub struct Supervisor {
     settings: Settings,
-    /// What the user wants: the head, the CPUs, and whether they paused.
-    head: Option<HeadAddress>,
-    cpus: u32,
-    paused: bool,
+    wanted: Wanted,
     run: Run,
     watch: HeadWatch,
     worker: Worker,
@@ -139,9 +174,6 @@ pub struct Supervisor {
     notices: NotificationGate,
     /// An install of Ray the user asked for, under way; no worker starts meanwhile.
     ray_install: Option<RayInstall>,
-    /// The built-in demo head joined while no head is configured (never saved).
-    demo_head: Option<HeadAddress>,
-    /// The search for heads on the tailnet.
     finder: find::HeadFinder,
     contribution: Contribution,
     timers: Timers,
@@ -157,26 +189,27 @@ impl Supervisor {
         paused: bool,
         now: Instant,
     ) -> Self {
-        let backoff = Backoff::new(settings.backoff.clone());
         let mut timers = Timers::default();
         if head.is_some() {
             timers.set(Timer::Probe, now);
         }
         Supervisor {
+            backoff: Backoff::new(settings.backoff.clone()),
             settings,
-            head,
-            cpus,
-            paused,
+            wanted: Wanted {
+                head,
+                demo: None,
+                cpus,
+                paused,
+            },
             run: Run::Running,
             watch: HeadWatch::default(),
             worker: Worker::Absent,
             start: StartAttempt::default(),
-            backoff,
             laptop: Laptop::default(),
             courtesy: Courtesy::default(),
             notices: NotificationGate::default(),
             ray_install: None,
-            demo_head: None,
             finder: find::HeadFinder::default(),
             contribution: Contribution::default(),
             timers,
@@ -187,23 +220,18 @@ impl Supervisor {
     /// Says that `demo` is the built-in demo head (a throwaway local one, started because no
     /// head is configured): while it is the head, the status says so ([`Status::demo`]).
     pub fn with_demo_head(mut self, demo: Option<HeadAddress>) -> Self {
-        self.demo_head = demo;
+        self.wanted.demo = demo;
         self
     }
 
-    /// The start of the app: while no head of the user's is set (none, or the demo head),
-    /// heads are looked for on the tailnet once, and a single one found is offered, unless a
-    /// head was offered on an earlier start (`offered_before`): the offer is made once.
+    /// The start of the app: while no head of the user's is set, heads are looked for on the
+    /// tailnet, and a single one found is offered unless one was on an earlier start
+    /// (`offered_before`): the offer is made once.
     pub fn with_first_run_search(mut self, offered_before: bool) -> Self {
-        if self.needs_a_head() && self.finder.start(!offered_before) {
+        if self.wanted.needs_a_head() && self.finder.start(!offered_before) {
             self.actions.push_back(Action::FindHeads);
         }
         self
-    }
-
-    /// No head of the user's is set: none, or the built-in demo head.
-    fn needs_a_head(&self) -> bool {
-        self.head.is_none() || (self.demo_head.is_some() && self.head == self.demo_head)
     }
 
     /// Feeds one fact.
@@ -212,32 +240,72 @@ impl Supervisor {
             Event::HeadProbe(probe) => self.on_probe(now, probe),
             Event::WorkerJoined => self.on_joined(now),
             Event::WorkerExited(exit) => self.on_exit(now, exit),
-            Event::WorkerSpawnFailed(failure) => self.on_spawn_failed(now, failure),
+            Event::WorkerSpawnFailed(failure) => {
+                self.worker = Worker::Absent;
+                self.timers.stop(Timer::Join);
+                match failure {
+                    SpawnFailure::RayMissing { path } => {
+                        self.set_fault(now, Fault::RayMissing { path })
+                    }
+                    SpawnFailure::Other { detail } => {
+                        self.count_failure(now, WorkerFailure::Crashed { last_line: detail })
+                    }
+                }
+            }
             Event::User(command) => self.on_user(now, command),
             Event::NetworkChanged => {
+                // Hold a new connection once the head answers on this network.
                 self.watch.network_changed();
-                self.probe_within(now, self.settings.probe_every_up);
                 // A new network may be what the fault was about (a firewall, another head).
                 self.retry_fault(now);
                 self.probe_soon(now)
             }
-            Event::WillSleep => self.on_will_sleep(now),
+            Event::WillSleep => {
+                // A fact of its own: a battery pause under it outlives the sleep and the wake.
+                self.laptop.asleep = true;
+                let cancelled = now + SLEEP_CANCELLED_AFTER;
+                self.timers.set(Timer::SleepCancelled, cancelled);
+                if self.has_worker() {
+                    // Released once the worker is gone (see `reconcile`), or at the latest then.
+                    let hold = now + self.settings.sleep_hold();
+                    self.timers.set(Timer::SleepHold, hold);
+                }
+            }
             Event::Woke { slept_secs } => self.on_woke(now, slept_secs),
             Event::Power(power) => {
-                let contributing = self.contributing();
-                let notices = self
-                    .laptop
-                    .on_power(&self.settings.laptop, power, contributing);
-                for notice in notices {
+                let running = self.worker.running();
+                for notice in self.laptop.on_power(&self.settings.laptop, power, running) {
                     self.notify(now, notice);
                 }
             }
             Event::LidClosed(closed) => {
-                if let Some(notice) = self.laptop.on_lid(closed, self.contributing()) {
+                if let Some(notice) = self.laptop.on_lid(closed, self.worker.running()) {
                     self.notify(now, notice);
                 }
             }
-            Event::Thermal(state) => self.on_thermal(now, state),
+            Event::Thermal(state) => {
+                let limit = self.settings.courtesy.pause_at_thermal;
+                match self.courtesy.heat.on_reading(now, limit, state) {
+                    HeatStep::Nothing => {}
+                    HeatStep::Pause => {
+                        self.timers.stop(Timer::CooledDown);
+                        // Told only when it stops a contributing worker; its end is told then.
+                        if self.worker.running() {
+                            self.courtesy.heat.notified = true;
+                            let reason = self.courtesy.pause(&self.settings.courtesy);
+                            if let Some(reason) = reason {
+                                self.notify(now, Notice::AutoPaused { reason });
+                            }
+                        }
+                    }
+                    HeatStep::StartCoolDown if !self.timers.is_set(Timer::CooledDown) => {
+                        let cool = now + self.courtesy.heat.resume_after();
+                        self.timers.set(Timer::CooledDown, cool);
+                    }
+                    HeatStep::StartCoolDown => {}
+                    HeatStep::CancelCoolDown => self.timers.stop(Timer::CooledDown),
+                }
+            }
             Event::UserIdle(reading) => {
                 if let Some(away_after) = self.settings.courtesy.only_when_idle {
                     match self.courtesy.presence.on_reading(now, reading, away_after) {
@@ -251,28 +319,76 @@ impl Supervisor {
                     self.actions.push_back(Action::Log(note));
                 }
             }
-            Event::HeadConnection { watch, state } => self.on_head_connection(now, watch, state),
+            Event::HeadConnection { watch, state } => {
+                let joined = matches!(self.worker, Worker::Joined { .. });
+                match self.watch.connection(now, watch, state, joined) {
+                    NextProbe::AsPlanned => {}
+                    NextProbe::Usual => self.probe_within(now, self.settings.probe_every_up),
+                    NextProbe::Now { newly_down } => {
+                        if newly_down {
+                            self.head_down(now, true);
+                        }
+                        self.probe_soon(now);
+                    }
+                }
+            }
             Event::HeadsFound(outcome) => {
-                let needs_a_head = self.needs_a_head();
+                let needs_a_head = self.wanted.needs_a_head();
                 if let Some(notice) = self.finder.ended(outcome, needs_a_head) {
                     // Only the first-run search offers: once, across starts.
                     self.notify(now, notice);
                     self.actions.push_back(Action::RecordFirstRunOffer);
                 }
             }
-            Event::DrainRequested { drain, accepted } => {
-                self.on_drain_requested(now, drain, accepted)
-            }
+            Event::DrainRequested { drain, accepted } => match self.drain(drain) {
+                Some(_) if accepted => self.timers.set(Timer::DrainSample, now),
+                Some(drain) => {
+                    let then = drain.then;
+                    self.stop_worker(then)
+                }
+                None => {}
+            },
             Event::WorkerTreeSampled { drain, reading } => {
-                self.on_tree_sampled(now, drain, reading)
+                match self.drain(drain).map(|drain| drain.idle.reading(reading)) {
+                    Some(true) => self.end_drain(true),
+                    Some(false) => self
+                        .timers
+                        .set(Timer::DrainSample, now + DRAIN_SAMPLE_EVERY),
+                    None => {}
+                }
             }
             Event::RayInstallProgress(step) => {
                 if let Some(install) = &mut self.ray_install {
                     install.step = step;
                 }
             }
-            Event::RayInstallEnded(outcome) => self.on_ray_installed(now, outcome),
-            Event::UsageSampled { sample, tree } => self.on_usage_sampled(now, sample, tree),
+            Event::RayInstallEnded(outcome) => {
+                // A good install clears what it can fix (Ray missing, a version fault, the
+                // breaker) and retries at once; a failed one leaves the fault and says why.
+                if self.ray_install.take().is_some() {
+                    match outcome {
+                        Ok(version) => {
+                            self.retry_now(now);
+                            self.notify(now, Notice::RayInstalled { version });
+                        }
+                        Err(why) => self.notify(now, Notice::RayInstallFailed { why }),
+                    }
+                }
+            }
+            Event::UsageSampled { sample, tree } => {
+                let cpus = self.worker.spec().map(|spec| spec.cpus);
+                let tree = tree.as_deref();
+                if let Some(cpu) = self.contribution.sampled(now, sample, tree, cpus) {
+                    if !cpu.is_zero() {
+                        self.actions.push_back(Action::RecordUsage { cpu });
+                        self.save_history_soon(now);
+                    }
+                    if self.worker.joined() && self.run == Run::Running {
+                        self.timers
+                            .set(Timer::UsageSample, now + USAGE_SAMPLE_EVERY);
+                    }
+                }
+            }
         }
         self.reconcile(now);
         self.note_activity(now);
@@ -283,10 +399,15 @@ impl Supervisor {
     pub fn handle_timeout(&mut self, now: Instant) {
         for timer in self.timers.take_expired(now) {
             match timer {
-                // Its end is all it means: `reconcile` may start a worker now.
-                Timer::Restart | Timer::NetworkRestart | Timer::NextStart => {}
+                // Their end is all they mean: `reconcile` may start a worker, the presence rule
+                // is brought up to now, the sleep goes ahead (a worker still there is frozen).
+                Timer::Restart
+                | Timer::NetworkRestart
+                | Timer::NextStart
+                | Timer::UserAway
+                | Timer::SleepHold => {}
                 Timer::Probe => {
-                    if let Some(head) = self.head.clone() {
+                    if let Some(head) = self.wanted.head.clone() {
                         let for_start = self.start_may_follow();
                         self.start.probe_asked(for_start);
                         let tailscale_max_age = self.watch.probe_asked(&head, for_start);
@@ -297,32 +418,28 @@ impl Supervisor {
                     }
                 }
                 Timer::Join => {
-                    if matches!(
-                        self.worker,
-                        Worker::Running {
-                            joined_at: None,
-                            ..
-                        }
-                    ) {
+                    if matches!(self.worker, Worker::Starting { .. }) {
                         self.stop_worker(StopReason::JoinTimeout);
                     }
                 }
-                Timer::Grace => self.on_grace_over(now),
-                Timer::DrainDeadline => {
-                    if let Worker::Draining { drain, .. } = &self.worker {
-                        let then = drain.then;
-                        self.drain_ended(false);
-                        self.stop_worker(then);
+                Timer::Grace => {
+                    let Some(why) = self.watch.unreachable() else {
+                        continue;
+                    };
+                    if self.worker.running() {
+                        self.watch.outage_told();
+                        self.notify(now, Notice::HeadLost { why: Some(why) });
                     }
+                    // A draining worker too, with no news: the user is leaving anyway.
+                    self.stop_worker(StopReason::HeadLost);
                 }
+                Timer::DrainDeadline => self.end_drain(false),
                 Timer::DrainSample => {
                     if let Worker::Draining { drain, .. } = &self.worker {
                         let drain = drain.id;
                         self.actions.push_back(Action::SampleWorkerTree { drain });
                     }
                 }
-                // The sleep goes ahead; the worker, if it still runs, is frozen with it.
-                Timer::SleepHold => {}
                 Timer::SleepCancelled => {
                     if self.laptop.asleep {
                         self.on_woke(now, 0);
@@ -331,16 +448,14 @@ impl Supervisor {
                 Timer::Quit => self.exit(),
                 Timer::FaultRetry => self.retry_fault(now),
                 Timer::UsageSample => {
-                    if self.worker_joined() {
+                    if self.worker.joined() {
                         self.sample_usage();
                     }
                 }
                 Timer::HistorySave => self.actions.push_back(Action::SaveHistory),
-                // Its end is all it means: `reconcile` brings the presence rule up to now.
-                Timer::UserAway => {}
                 Timer::CooledDown => {
-                    // "Cool again: joins again" only if it does: not under another pause (the
-                    // user's, the battery's, the user being at the machine) or a fault.
+                    // "Cool again: joins again" only if it does: not under another pause or a
+                    // fault.
                     if self.courtesy.heat.cooled_down(now) && self.start_may_follow() {
                         self.notify(now, Notice::CooledDown);
                     }
@@ -364,21 +479,16 @@ impl Supervisor {
 
     /// A snapshot of the state.
     pub fn status(&self) -> Status {
-        let worker_cpus = self.worker_cpus();
         let phase = self.phase();
+        let silent = matches!(phase, Phase::Disconnecting | Phase::Disconnected);
         Status {
-            tailscale_vouches_for_silent_head: matches!(
-                phase,
-                Phase::Disconnecting | Phase::Disconnected
-            ) && matches!(
-                self.watch.reach(),
-                Reach::Down { vouched: true, .. }
-            ),
+            tailscale_vouches_for_silent_head: silent
+                && matches!(self.watch.reach(), Reach::Down { vouched: true, .. }),
             phase,
-            head: self.head.clone(),
-            cpus: self.cpus,
-            worker_cpus,
-            paused: self.paused,
+            head: self.wanted.head.clone(),
+            cpus: self.wanted.cpus,
+            worker_cpus: self.worker.spec().map(|spec| spec.cpus),
+            paused: self.wanted.paused,
             unreachable: self.watch.unreachable(),
             fault: self.fault(),
             recent_failures: self.backoff.recent_failures(),
@@ -386,8 +496,8 @@ impl Supervisor {
             mobile: self.settings.laptop.mobile,
             holding_sleep: self.timers.is_set(Timer::SleepHold),
             ray_install: self.ray_install.clone(),
-            demo: self.demo_head.is_some() && self.head == self.demo_head,
-            needs_a_head: self.needs_a_head(),
+            demo: self.wanted.is_demo(),
+            needs_a_head: self.wanted.needs_a_head(),
             head_search: self.finder.status(),
             found_heads: self.finder.found_heads(),
             courtesy: self.courtesy.status(
@@ -404,28 +514,31 @@ impl Supervisor {
 
     /// Whether a worker process exists (running or being stopped).
     pub fn has_worker(&self) -> bool {
-        !matches!(self.worker, Worker::Absent)
+        self.worker != Worker::Absent
     }
 
     fn phase(&self) -> Phase {
         if self.run != Run::Running {
             return Phase::ShuttingDown;
         }
+        let reach = self.watch.reach();
         match &self.worker {
             Worker::Stopping {
                 reason: StopReason::Reconfigure | StopReason::Woke | StopReason::HeadRestarted,
                 ..
-            } if !self.paused && self.fault().is_none() => Phase::Reconnecting,
+            } if !self.wanted.paused && self.fault().is_none() => Phase::Reconnecting,
             Worker::Stopping { .. } => Phase::Stopping,
             Worker::Draining { .. } => Phase::Draining,
-            Worker::Running { joined_at, .. } => match (self.watch.reach(), joined_at) {
-                (Reach::Down { .. }, _) => Phase::Disconnecting,
-                (_, Some(_)) => Phase::Connected,
-                (_, None) => Phase::Starting,
-            },
+            Worker::Starting { .. } | Worker::Joined { .. }
+                if matches!(reach, Reach::Down { .. }) =>
+            {
+                Phase::Disconnecting
+            }
+            Worker::Starting { .. } => Phase::Starting,
+            Worker::Joined { .. } => Phase::Connected,
             Worker::Absent if self.fault().is_some() => Phase::Error,
-            Worker::Absent if self.paused || self.auto_pause().is_some() => Phase::Paused,
-            Worker::Absent => match self.watch.reach() {
+            Worker::Absent if self.wanted.paused || self.auto_pause().is_some() => Phase::Paused,
+            Worker::Absent => match reach {
                 Reach::Unknown => Phase::Checking,
                 Reach::Down { .. } => Phase::Disconnected,
                 Reach::Up => Phase::Reconnecting,
@@ -433,87 +546,49 @@ impl Supervisor {
         }
     }
 
+    /// The worker wanted now.
     fn target(&self) -> Option<WorkerSpec> {
-        self.head.as_ref().map(|head| WorkerSpec {
+        self.wanted.head.as_ref().map(|head| WorkerSpec {
             head: head.clone(),
-            cpus: self.laptop.cpus(&self.settings.laptop, self.cpus),
+            cpus: self.laptop.cpus(&self.settings.laptop, self.wanted.cpus),
         })
     }
 
     /// Whether a reachable head would get a worker started now (or once a restart delay ends).
     fn start_may_follow(&self) -> bool {
-        matches!(self.worker, Worker::Absent)
-            && !self.paused
+        self.worker == Worker::Absent
+            && !self.wanted.paused
             && self.run == Run::Running
             && self.fault().is_none()
             && self.auto_pause().is_none()
             && self.ray_install.is_none()
     }
 
-    /// The CPUs of the worker there is, if any.
-    fn worker_cpus(&self) -> Option<u32> {
-        match &self.worker {
-            Worker::Running { spec, .. }
-            | Worker::Stopping { spec, .. }
-            | Worker::Draining { spec, .. } => Some(spec.cpus),
-            Worker::Absent => None,
+    /// What needs the user, if anything; no worker runs while one holds.
+    fn fault(&self) -> Option<Fault> {
+        match &self.wanted.head {
+            None => Some(Fault::NoHead),
+            Some(_) => self.backoff.fault().cloned(),
         }
     }
 
-    /// Whether a worker is part of the cluster: joined, or finishing its tasks.
-    fn worker_joined(&self) -> bool {
-        matches!(
-            self.worker,
-            Worker::Running {
-                joined_at: Some(_),
-                ..
-            } | Worker::Draining { .. }
-        )
+    /// The pause the supervisor chose by itself, as the user sees it: the sleep's, the
+    /// battery's, the heat's, then the user's presence.
+    fn auto_pause(&self) -> Option<AutoPause> {
+        let courtesy = || self.courtesy.pause(&self.settings.courtesy);
+        self.laptop.auto_pause().or_else(courtesy)
     }
 
-    /// Whether a worker is joined and contributing (not draining).
-    fn joined_running(&self) -> bool {
-        matches!(
-            self.worker,
-            Worker::Running {
-                joined_at: Some(_),
-                ..
-            }
-        )
-    }
-
+    /// Asks for a reading of the worker's CPU counters.
     fn sample_usage(&mut self) {
         let sample = self.contribution.ask();
         self.actions.push_back(Action::SampleUsage { sample });
     }
 
-    /// The CPU used since the last reading is recorded; a joined worker is read again in a
-    /// minute.
-    fn on_usage_sampled(&mut self, now: Instant, sample: u64, tree: Option<Vec<ProcessUsage>>) {
-        let cpus = self.worker_cpus();
-        let Some(cpu) = self
-            .contribution
-            .sampled(now, sample, tree.as_deref(), cpus)
-        else {
-            return;
-        };
-        if !cpu.is_zero() {
-            self.actions.push_back(Action::RecordUsage { cpu });
-            self.save_history_soon(now);
-        }
-        if self.worker_joined() && self.run == Run::Running {
-            self.timers
-                .set(Timer::UsageSample, now + USAGE_SAMPLE_EVERY);
-        }
-    }
-
     /// Records a change of what the worker does, for the history's timeline.
     fn note_activity(&mut self, now: Instant) {
-        if self.run == Run::Exited {
-            return;
-        }
         let activity = Activity::of(&self.status());
-        if self.contribution.record(activity) {
+        if self.run != Run::Exited && self.contribution.record(activity) {
             self.actions.push_back(Action::RecordActivity(activity));
             self.save_history_soon(now);
         }
@@ -527,64 +602,10 @@ impl Supervisor {
         }
     }
 
-    /// The pause the supervisor chose by itself, as the user sees it: the sleep's, the
-    /// battery's, the heat's, then the user's presence.
-    fn auto_pause(&self) -> Option<AutoPause> {
-        self.laptop
-            .auto_pause()
-            .or_else(|| self.courtesy.pause(&self.settings.courtesy))
-    }
-
-    /// A thermal reading: the heat rule's verdict, its cool-down wait in the timer table, and
-    /// one notification each way (only for a pause that stopped a contributing worker).
-    fn on_thermal(&mut self, now: Instant, state: ThermalState) {
-        match self
-            .courtesy
-            .heat
-            .on_reading(now, self.settings.courtesy.pause_at_thermal, state)
-        {
-            HeatStep::Nothing => {}
-            HeatStep::Pause => {
-                self.timers.stop(Timer::CooledDown);
-                if self.contributing() {
-                    self.courtesy.heat.notified = true;
-                    let reason = AutoPause::RunsHot {
-                        thermal: state,
-                        resume_after_secs: self.courtesy.heat.resume_after().as_secs(),
-                    };
-                    self.notify(now, Notice::AutoPaused { reason });
-                }
-            }
-            HeatStep::StartCoolDown => {
-                if !self.timers.is_set(Timer::CooledDown) {
-                    self.timers
-                        .set(Timer::CooledDown, now + self.courtesy.heat.resume_after());
-                }
-            }
-            HeatStep::CancelCoolDown => self.timers.stop(Timer::CooledDown),
-        }
-    }
-
-    fn contributing(&self) -> bool {
-        matches!(self.worker, Worker::Running { .. })
-    }
-
     /// Gives `notice` to the user unless the gate holds it back.
     fn notify(&mut self, now: Instant, notice: Notice) {
         if self.notices.admit(now, &notice) {
             self.actions.push_back(Action::Notify(notice));
-        }
-    }
-
-    fn on_will_sleep(&mut self, now: Instant) {
-        // A fact of its own: a battery pause under it outlives the sleep and the wake.
-        self.laptop.asleep = true;
-        self.timers
-            .set(Timer::SleepCancelled, now + SLEEP_CANCELLED_AFTER);
-        if self.has_worker() {
-            // Released as soon as the worker is gone (see `reconcile`), or at the latest then.
-            self.timers
-                .set(Timer::SleepHold, now + self.settings.sleep_hold());
         }
     }
 
@@ -603,11 +624,11 @@ impl Supervisor {
     }
 
     fn on_probe(&mut self, now: Instant, probe: HeadProbe) {
-        if self.head.as_ref() != Some(&probe.head) {
+        if self.wanted.head.as_ref() != Some(&probe.head) {
             // An answer about a head we switched away from.
             return;
         }
-        let joined = self.joined_running();
+        let joined = matches!(self.worker, Worker::Joined { .. });
         match self.watch.answered(now, &probe, joined) {
             Answer::Up {
                 came_back,
@@ -622,14 +643,12 @@ impl Supervisor {
                 // The worker belongs to the cluster that stopped: replaced now rather than
                 // after a minute of its raylet giving up on the old one.
                 match &self.worker {
-                    Worker::Running { .. } if ray_restarted => {
-                        self.stop_worker(StopReason::HeadRestarted)
-                    }
-                    Worker::Draining { drain, .. } if ray_restarted => {
+                    _ if !ray_restarted => {}
+                    Worker::Draining { drain, .. } => {
                         let then = drain.then;
                         self.stop_worker(then)
                     }
-                    _ => {}
+                    _ => self.stop_worker(StopReason::HeadRestarted),
                 }
             }
             Answer::Down { newly } => {
@@ -637,12 +656,13 @@ impl Supervisor {
                 self.head_down(now, newly);
             }
         }
-        let idle = self.paused || self.fault().is_some();
+        let idle = self.wanted.paused || self.fault().is_some();
         if self.run == Run::Running {
             let every = self.watch.probe_every(&self.settings, idle);
             self.timers.set(Timer::Probe, now + every);
         }
-        if let Some(watch) = self.watch.hold(self.joined_running()) {
+        let joined = matches!(self.worker, Worker::Joined { .. });
+        if let Some(watch) = self.watch.hold(joined) {
             self.watch_head(watch);
         }
     }
@@ -652,13 +672,7 @@ impl Supervisor {
         if newly {
             self.timers.set(Timer::Grace, now + self.settings.grace);
         }
-        if matches!(
-            self.worker,
-            Worker::Running {
-                joined_at: None,
-                ..
-            }
-        ) {
+        if matches!(self.worker, Worker::Starting { .. }) {
             self.start.cut_off();
         }
     }
@@ -667,41 +681,23 @@ impl Supervisor {
     /// cluster: Ray there can restart between two probes, which the worker's raylet only
     /// notices after a minute, and the OS watches the path for us.
     fn watch_head(&mut self, watch: u64) {
-        if let Some(head) = self.head.clone() {
+        if let Some(head) = self.wanted.head.clone() {
+            let lost_after = HELD_CONNECTION_LOST_AFTER;
             self.actions.push_back(Action::WatchHead {
                 head,
                 watch,
-                lost_after: HELD_CONNECTION_LOST_AFTER,
+                lost_after,
             });
         }
     }
 
-    /// What became of the connection held to the head's Ray port.
-    fn on_head_connection(&mut self, now: Instant, watch: u64, state: HeadConnection) {
-        let joined = self.joined_running();
-        match self.watch.connection(now, watch, state, joined) {
-            NextProbe::AsPlanned => {}
-            NextProbe::Usual => self.probe_within(now, self.settings.probe_every_up),
-            NextProbe::Now { newly_down } => {
-                if newly_down {
-                    self.head_down(now, true);
-                }
-                self.probe_soon(now);
-            }
-        }
-    }
-
-    /// The held connection no longer stands for the head (the worker went; the head, the
-    /// network or the machine's sleep changed what it would say): the head is probed at the
-    /// usual cadence until a new one is held.
-    fn retire_watch(&mut self, now: Instant) {
-        self.watch.retire();
-        self.probe_within(now, self.settings.probe_every_up);
+    fn probe_soon(&mut self, now: Instant) {
+        self.probe_within(now, Duration::ZERO);
     }
 
     /// The next probe comes within `within` (sooner if it was due sooner).
     fn probe_within(&mut self, now: Instant, within: Duration) {
-        if !self.watch.may_probe() || self.head.is_none() || self.run != Run::Running {
+        if !self.watch.may_probe() || self.wanted.head.is_none() || self.run != Run::Running {
             return;
         }
         let at = now + within;
@@ -710,69 +706,60 @@ impl Supervisor {
         }
     }
 
-    /// The head stayed unreachable for the whole grace.
-    fn on_grace_over(&mut self, now: Instant) {
-        let Some(why) = self.watch.unreachable() else {
+    fn on_joined(&mut self, now: Instant) {
+        let Worker::Starting { spec } = &self.worker else {
             return;
         };
-        match &self.worker {
-            Worker::Running { .. } => {
-                self.watch.outage_told();
-                self.notify(now, Notice::HeadLost { why: Some(why) });
-                self.stop_worker(StopReason::HeadLost);
-            }
-            // The user is leaving anyway: no news in the head being gone.
-            Worker::Draining { .. } => self.stop_worker(StopReason::HeadLost),
-            Worker::Absent | Worker::Stopping { .. } => {}
-        }
-    }
-
-    fn on_joined(&mut self, now: Instant) {
-        if let Worker::Running { joined_at, .. } = &mut self.worker {
-            if joined_at.is_none() {
-                *joined_at = Some(now);
-                self.timers.stop(Timer::Join);
-                // A first reading at once: what Ray's start used is counted, and the menu's
-                // busy figure follows from the next one, a minute on.
-                self.timers.set(Timer::UsageSample, now);
-                self.backoff.joined();
-                let watch = self.watch.open();
-                self.watch_head(watch);
-                if let Some(away_secs) = self.watch.rejoined(now) {
-                    self.notify(now, Notice::Reconnected { away_secs });
-                }
-            }
+        let spec = spec.clone();
+        self.worker = Worker::Joined { spec, since: now };
+        self.timers.stop(Timer::Join);
+        // A first reading at once: what Ray's start used is counted, and the menu's busy
+        // figure follows from the next one, a minute on.
+        self.timers.set(Timer::UsageSample, now);
+        self.backoff.joined();
+        let watch = self.watch.open();
+        self.watch_head(watch);
+        if let Some(away_secs) = self.watch.rejoined(now) {
+            self.notify(now, Notice::Reconnected { away_secs });
         }
     }
 
     fn on_exit(&mut self, now: Instant, exit: WorkerExit) {
         let previous = std::mem::replace(&mut self.worker, Worker::Absent);
-        // The driver lets the held connection go with the worker.
-        self.retire_watch(now);
-        self.timers.stop(Timer::Join);
-        self.timers.stop(Timer::UsageSample);
-        self.timers.stop(Timer::DrainDeadline);
-        self.timers.stop(Timer::DrainSample);
+        // The driver lets the held connection go with the worker: the head is probed at the
+        // usual cadence until a new one is held.
+        self.watch.retire();
+        self.probe_within(now, self.settings.probe_every_up);
+        for timer in [
+            Timer::Join,
+            Timer::UsageSample,
+            Timer::DrainDeadline,
+            Timer::DrainSample,
+        ] {
+            self.timers.stop(timer);
+        }
         match previous {
-            Worker::Absent => {}
-            Worker::Stopping { reason, .. } => {
-                if reason == StopReason::JoinTimeout {
-                    let within = self.settings.join_timeout;
-                    let failure = self.start.join_timed_out(exit.failure, within);
-                    self.after_failure(now, failure);
-                }
+            Worker::Stopping {
+                reason: StopReason::JoinTimeout,
+                ..
+            } => {
+                let within = self.settings.join_timeout;
+                let failure = self.start.join_timed_out(exit.failure, within);
+                self.after_failure(now, failure);
             }
-            // Drained and gone by itself: the planned stop is done.
-            Worker::Draining { .. } => {}
-            Worker::Running { joined_at, .. } => {
+            // Stopped as planned, or drained and gone by itself.
+            Worker::Absent | Worker::Stopping { .. } | Worker::Draining { .. } => {}
+            Worker::Starting { .. } | Worker::Joined { .. } => {
+                if let Worker::Joined { since, .. } = previous {
+                    let stable = self.settings.backoff.stable_after;
+                    if now.saturating_duration_since(since) >= stable {
+                        self.backoff.record_stable();
+                    }
+                }
+                let code = exit.code;
                 let failure = exit
                     .failure
-                    .unwrap_or(WorkerFailure::ExitedSilently { code: exit.code });
-                if joined_at.is_some_and(|at| {
-                    now.saturating_duration_since(at) >= self.backoff.policy().stable_after
-                }) {
-                    self.backoff.record_stable();
-                }
+                    .unwrap_or(WorkerFailure::ExitedSilently { code });
                 self.after_failure(now, failure);
             }
         }
@@ -781,49 +768,35 @@ impl Supervisor {
     /// What follows a worker's failure: a fault, a restart when the head answers, or a
     /// restart after a backoff that counts towards the breaker.
     fn after_failure(&mut self, now: Instant, failure: WorkerFailure) {
+        let reach = self.watch.reach();
         match retry_for(&failure) {
             Retry::Never => self.set_fault(now, Fault::Worker { failure }),
-            // An outage: restart as soon as the head answers again, without counting
-            // towards the breaker. The 1 s floor still applies.
-            Retry::WhenHeadAnswers if *self.watch.reach() != Reach::Up => self.probe_soon(now),
-            // The network, by the worker's word, while the head answers: a head that
-            // keeps marking the node dead, or no Ray behind the port. Back off, never
-            // give up.
+            // An outage: restart as soon as the head answers again, without counting towards
+            // the breaker (the 1 s floor still applies).
+            Retry::WhenHeadAnswers if *reach != Reach::Up => self.probe_soon(now),
+            // The network, by the worker's word, while the head answers: a head that keeps
+            // marking the node dead, or no Ray behind the port. Back off, never give up.
             Retry::WhenHeadAnswers => {
                 let delay = self.backoff.record_network_failure();
                 self.timers.set(Timer::NetworkRestart, now + delay);
                 self.probe_soon(now);
             }
-            Retry::AfterBackoff if matches!(self.watch.reach(), Reach::Down { .. }) => {
-                self.probe_soon(now)
-            }
+            Retry::AfterBackoff if matches!(reach, Reach::Down { .. }) => self.probe_soon(now),
             Retry::AfterBackoff => self.count_failure(now, failure),
         }
     }
 
-    fn on_spawn_failed(&mut self, now: Instant, failure: SpawnFailure) {
-        self.worker = Worker::Absent;
-        self.timers.stop(Timer::Join);
-        match failure {
-            SpawnFailure::RayMissing { path } => self.set_fault(now, Fault::RayMissing { path }),
-            SpawnFailure::Other { detail } => {
-                self.count_failure(now, WorkerFailure::Crashed { last_line: detail })
-            }
-        }
-    }
-
-    fn count_failure(&mut self, now: Instant, failure: WorkerFailure) {
+    fn count_failure(&mut self, now: Instant, last: WorkerFailure) {
         match self.backoff.record_failure(now) {
             Verdict::RetryAfter(delay) => self.timers.set(Timer::Restart, now + delay),
             Verdict::GiveUp => {
                 let failures = self.backoff.recent_failures().max(1);
-                let last = failure;
                 self.set_fault(now, Fault::GaveUp { failures, last });
             }
         }
     }
 
-    /// The gate keeps the user from being told of the same fault twice.
+    /// The notification gate keeps the user from being told of the same fault twice.
     fn set_fault(&mut self, now: Instant, fault: Fault) {
         let notice = Notice::NeedsAttention {
             fault: fault.clone(),
@@ -831,14 +804,6 @@ impl Supervisor {
         self.notify(now, notice);
         self.backoff.hold(fault);
         self.timers.set(Timer::FaultRetry, now + FAULT_RETRY_AFTER);
-    }
-
-    /// What needs the user, if anything; no worker runs while one holds.
-    fn fault(&self) -> Option<Fault> {
-        match &self.head {
-            None => Some(Fault::NoHead),
-            Some(_) => self.backoff.fault().cloned(),
-        }
     }
 
     /// Tries a fault once more (half-open): the worker may start.
@@ -850,72 +815,73 @@ impl Supervisor {
         }
     }
 
-    /// The user, or what they did, asked for a start without waiting out a failure's delay.
+    /// A start is wanted without waiting out a failure's delay.
     fn cancel_restart_delay(&mut self) {
         self.timers.stop(Timer::Restart);
         self.timers.stop(Timer::NetworkRestart);
     }
 
+    /// The fault, the breaker and the delays are forgotten, and a start follows at once.
+    fn retry_now(&mut self, now: Instant) {
+        self.backoff.reset();
+        self.cancel_restart_delay();
+        self.probe_soon(now);
+    }
+
     fn on_user(&mut self, now: Instant, command: UserCommand) {
         match command {
             UserCommand::Pause => {
-                self.paused = true;
+                self.wanted.paused = true;
                 // "Pause now" also cuts a drain short.
                 if matches!(self.worker, Worker::Draining { .. }) {
                     self.stop_worker(StopReason::Paused);
                 }
             }
             UserCommand::PauseAfterTasks => {
-                self.paused = true;
+                self.wanted.paused = true;
                 self.drain_worker(now, PAUSE_DRAIN_DEADLINE, StopReason::Paused);
             }
             UserCommand::Resume => {
                 // The Resume answers the pause the menu showed. Under the user's own pause that
                 // was "Paused", not an automatic pause that began meanwhile (heat, presence,
                 // battery): the user never saw it, so it stays.
-                let user_was_paused = std::mem::replace(&mut self.paused, false);
-                if !user_was_paused {
+                if !std::mem::replace(&mut self.wanted.paused, false) {
                     self.laptop.user_resumed();
-                    if self
-                        .courtesy
-                        .heat
-                        .user_resumed(self.settings.courtesy.pause_at_thermal)
-                    {
+                    let limit = self.settings.courtesy.pause_at_thermal;
+                    if self.courtesy.heat.user_resumed(limit) {
                         self.timers.stop(Timer::CooledDown);
                     }
                     self.courtesy.presence.user_resumed(now);
                 }
-                self.backoff.reset();
-                self.cancel_restart_delay();
-                self.probe_soon(now);
+                self.retry_now(now);
             }
             UserCommand::SetCpus(cpus) => {
-                self.cpus = cpus;
+                self.wanted.cpus = cpus;
                 self.cancel_restart_delay();
             }
             UserCommand::SetHead(head) => {
-                if self.head.as_ref() != Some(&head) {
-                    self.head = Some(head);
+                if self.wanted.head.as_ref() != Some(&head) {
+                    self.wanted.head = Some(head);
                     self.watch.new_head();
                     self.timers.stop(Timer::Grace);
                     // A fault may have been about the old head (its version, its token).
-                    self.backoff.reset();
-                    self.cancel_restart_delay();
-                    self.probe_soon(now);
+                    self.retry_now(now);
                 }
             }
             UserCommand::JoinFoundHead(head) => {
-                if self.needs_a_head() && self.finder.has_found(&head) {
+                if self.wanted.needs_a_head() && self.finder.has_found(&head) {
                     self.on_user(now, UserCommand::SetHead(head));
                 }
             }
             UserCommand::InstallRay { version } => {
                 // Never under a running worker (pip would replace its files) nor twice.
                 if self.ray_install.is_none() && !self.has_worker() && self.run == Run::Running {
-                    self.ray_install = Some(RayInstall {
+                    let step = InstallStep::Starting;
+                    let install = RayInstall {
                         version: version.clone(),
-                        step: InstallStep::Starting,
-                    });
+                        step,
+                    };
+                    self.ray_install = Some(install);
                     self.actions.push_back(Action::InstallRay { version });
                 }
             }
@@ -928,131 +894,80 @@ impl Supervisor {
                 if self.run == Run::Running {
                     self.run = Run::ShuttingDown;
                     self.timers.stop(Timer::Probe);
-                    self.timers
-                        .set(Timer::Quit, now + self.settings.quit_deadline());
+                    let quit = now + self.settings.quit_deadline();
+                    self.timers.set(Timer::Quit, quit);
                 }
             }
         }
     }
 
-    /// A good install clears what it can fix (Ray missing, a version fault, the breaker) and
-    /// retries the worker at once; a failed one leaves the fault and says why.
-    fn on_ray_installed(&mut self, now: Instant, outcome: Result<String, String>) {
-        if self.ray_install.take().is_none() {
-            return;
-        }
-        match outcome {
-            Ok(version) => {
-                self.backoff.reset();
-                self.cancel_restart_delay();
-                self.probe_soon(now);
-                self.notify(now, Notice::RayInstalled { version });
-            }
-            Err(why) => self.notify(now, Notice::RayInstallFailed { why }),
+    /// The drain under way, if `id` is its number.
+    fn drain(&mut self, id: u64) -> Option<&mut Drain> {
+        match &mut self.worker {
+            Worker::Draining { drain, .. } if drain.id == id => Some(drain),
+            _ => None,
         }
     }
 
-    fn probe_soon(&mut self, now: Instant) {
-        self.probe_within(now, Duration::ZERO);
-    }
-
-    fn on_drain_requested(&mut self, now: Instant, id: u64, accepted: bool) {
-        let Worker::Draining { drain, .. } = &self.worker else {
-            return;
-        };
-        if drain.id != id {
-            return;
-        }
-        if accepted {
-            self.timers.set(Timer::DrainSample, now);
-        } else {
-            let then = drain.then;
-            self.stop_worker(then);
-        }
-    }
-
-    /// The drained worker is stopped once idle ([`IdleRule`]), else looked at again soon.
-    fn on_tree_sampled(&mut self, now: Instant, id: u64, reading: TreeReading) {
-        let Worker::Draining { drain, .. } = &mut self.worker else {
-            return;
-        };
-        if drain.id != id {
-            return;
-        }
-        if drain.idle.reading(reading) {
-            let then = drain.then;
-            self.drain_ended(true);
-            self.stop_worker(then);
-        } else {
-            self.timers
-                .set(Timer::DrainSample, now + DRAIN_SAMPLE_EVERY);
-        }
-    }
-
-    /// Logs how the drain under way ended.
-    fn drain_ended(&mut self, tasks_finished: bool) {
+    /// Ends the drain under way (logged) and stops the worker for what it drained for.
+    fn end_drain(&mut self, tasks_finished: bool) {
         if let Worker::Draining { drain, .. } = &self.worker {
-            let deadline_secs = drain.deadline.as_secs();
+            let (then, deadline_secs) = (drain.then, drain.deadline.as_secs());
             self.actions.push_back(Action::Log(LogNote::DrainEnded {
                 tasks_finished,
                 deadline_secs,
             }));
-        }
-    }
-
-    /// Asks the head to drain a joined worker before it is stopped for `then`; a worker that has
-    /// not joined has no tasks and is stopped at once.
-    fn drain_worker(&mut self, now: Instant, deadline: Duration, then: StopReason) {
-        if let Worker::Running {
-            spec,
-            joined_at: Some(_),
-        } = &self.worker
-        {
-            let id = self.start.number();
-            self.worker = Worker::Draining {
-                spec: spec.clone(),
-                drain: Drain {
-                    id,
-                    then,
-                    idle: IdleRule::default(),
-                    deadline,
-                },
-            };
-            self.timers.set(Timer::DrainDeadline, now + deadline);
-            self.actions.push_back(Action::DrainWorker {
-                drain: id,
-                deadline,
-            });
-        } else {
             self.stop_worker(then);
         }
     }
 
+    /// Asks the head to drain a joined worker before it is stopped for `then`; a worker that
+    /// has not joined has no tasks and is stopped at once.
+    fn drain_worker(&mut self, now: Instant, deadline: Duration, then: StopReason) {
+        let Worker::Joined { spec, .. } = &self.worker else {
+            return self.stop_worker(then);
+        };
+        let id = self.start.number();
+        let idle = IdleRule::default();
+        let drain = Drain {
+            id,
+            then,
+            idle,
+            deadline,
+        };
+        self.worker = Worker::Draining {
+            spec: spec.clone(),
+            drain,
+        };
+        self.timers.set(Timer::DrainDeadline, now + deadline);
+        self.actions.push_back(Action::DrainWorker {
+            drain: id,
+            deadline,
+        });
+    }
+
     fn stop_worker(&mut self, reason: StopReason) {
-        if self.worker_joined() {
+        if self.worker.joined() {
             // The last reading of the tree before it goes: what it used since the previous
             // reading would be lost with it.
             self.timers.stop(Timer::UsageSample);
             self.sample_usage();
         }
-        if let Worker::Running { spec, .. } | Worker::Draining { spec, .. } = &self.worker {
-            self.worker = Worker::Stopping {
-                spec: spec.clone(),
-                reason,
-            };
-            self.timers.stop(Timer::Join);
-            self.timers.stop(Timer::DrainDeadline);
-            self.timers.stop(Timer::DrainSample);
-            // On SIGTERM Ray first asks the head to drain the node (up to 30 s). With the head
-            // unreachable, or a new head that never knew the node, that can only time out, so
-            // the kill comes sooner.
-            let grace = if matches!(reason, StopReason::HeadLost | StopReason::HeadRestarted) {
-                self.settings.stop_grace.min(HEAD_LOST_STOP_GRACE)
-            } else {
-                self.settings.stop_grace
-            };
-            self.actions.push_back(Action::StopWorker { grace, reason });
+        let (Worker::Starting { spec }
+        | Worker::Joined { spec, .. }
+        | Worker::Draining { spec, .. }) = &self.worker
+        else {
+            return;
+        };
+        self.worker = Worker::Stopping {
+            spec: spec.clone(),
+            reason,
+        };
+        for timer in [Timer::Join, Timer::DrainDeadline, Timer::DrainSample] {
+            self.timers.stop(timer);
         }
+        let grace = self.settings.stop_grace_for(reason);
+        self.actions.push_back(Action::StopWorker { grace, reason });
     }
 
     fn exit(&mut self) {
@@ -1071,78 +986,68 @@ impl Supervisor {
     /// Brings the worker in line with what is wanted.
     fn reconcile(&mut self, now: Instant) {
         self.courtesy.presence.update(now);
-        if self.run == Run::Exited {
-            return;
-        }
-        let asleep = self.laptop.asleep;
         match &self.worker {
+            _ if self.run == Run::Exited => {}
             Worker::Stopping { .. } => {}
-            Worker::Draining { .. } => {
-                // A leave with no time for the tasks overrides the drain.
+            Worker::Draining { .. } if self.run != Run::Running => {
+                self.stop_worker(StopReason::Shutdown)
+            }
+            // A leave with no time for the tasks overrides the drain.
+            Worker::Draining { .. } if self.laptop.asleep => self.stop_worker(StopReason::Sleep),
+            Worker::Draining { .. } => {}
+            Worker::Starting { spec } | Worker::Joined { spec, .. } => {
+                let reconfigured = self.target().as_ref() != Some(spec);
                 if self.run != Run::Running {
                     self.stop_worker(StopReason::Shutdown);
-                } else if asleep {
-                    self.stop_worker(StopReason::Sleep);
-                }
-            }
-            Worker::Running { spec, .. } => {
-                let reason = if self.run != Run::Running {
-                    Some(StopReason::Shutdown)
-                } else if self.paused || self.fault().is_some() {
-                    Some(StopReason::Paused)
+                } else if self.wanted.paused || self.fault().is_some() {
+                    self.stop_worker(StopReason::Paused);
                 } else if let Some(pause) = self.auto_pause() {
                     match leave_for(pause) {
-                        (Some(deadline), then) => {
-                            self.drain_worker(now, deadline, then);
-                            None
-                        }
-                        (None, reason) => Some(reason),
+                        (Some(deadline), then) => self.drain_worker(now, deadline, then),
+                        (None, reason) => self.stop_worker(reason),
                     }
-                } else if self.target().as_ref() != Some(spec) {
-                    Some(StopReason::Reconfigure)
-                } else {
-                    None
-                };
-                if let Some(reason) = reason {
-                    self.stop_worker(reason);
+                } else if reconfigured {
+                    self.stop_worker(StopReason::Reconfigure);
                 }
             }
             Worker::Absent => {
                 // Nothing left to hold the sleep for.
                 self.timers.stop(Timer::SleepHold);
                 if self.run != Run::Running {
-                    self.exit();
-                    return;
+                    return self.exit();
                 }
-                let wanted = self.start_may_follow()
-                    && *self.watch.reach() == Reach::Up
-                    && !self.timers.is_set(Timer::Restart)
-                    && !self.timers.is_set(Timer::NetworkRestart);
-                // A Tailscale head is started on only with an answer asked for a start (a recent
-                // one): one asked while nothing could start (paused, say) may be half a minute old.
-                let tailscale_head = self.head.as_ref().is_some_and(HeadAddress::is_tailscale);
-                if wanted && tailscale_head && !self.start.vouched() {
-                    self.probe_soon(now);
-                    return;
-                }
-                let Some(spec) = self.target().filter(|_| wanted) else {
-                    return;
-                };
-                if self.timers.is_set(Timer::NextStart) {
-                    return;
-                }
-                let floor = self.settings.backoff.first;
-                self.timers.set(Timer::NextStart, now + floor);
-                self.contribution.new_worker();
-                self.worker = Worker::Running {
-                    spec: spec.clone(),
-                    joined_at: None,
-                };
-                self.start.started();
-                self.timers
-                    .set(Timer::Join, now + self.settings.join_timeout);
-                self.actions.push_back(Action::StartWorker(spec));
+                self.start_worker(now);
             }
         }
+    }
+
+    /// Starts a worker if one is wanted and the head may be joined.
+    fn start_worker(&mut self, now: Instant) {
+        let wanted = self.start_may_follow()
+            && *self.watch.reach() == Reach::Up
+            && !self.timers.is_set(Timer::Restart)
+            && !self.timers.is_set(Timer::NetworkRestart);
+        let tailscale = self
+            .wanted
+            .head
+            .as_ref()
+            .is_some_and(HeadAddress::is_tailscale);
+        if wanted && tailscale && !self.start.vouched() {
+            return self.probe_soon(now);
+        }
+        let Some(spec) = self.target().filter(|_| wanted) else {
+            return;
+        };
+        if self.timers.is_set(Timer::NextStart) {
+            return;
+        }
+        self.timers
+            .set(Timer::NextStart, now + self.settings.backoff.first);
+        self.timers
+            .set(Timer::Join, now + self.settings.join_timeout);
+        self.contribution.new_worker();
+        self.start.started();
+        self.worker = Worker::Starting { spec: spec.clone() };
+        self.actions.push_back(Action::StartWorker(spec));
     }
 }

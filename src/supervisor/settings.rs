@@ -110,7 +110,7 @@ pub const CONFIG_FILE_SETTLE: Duration = Duration::from_millis(250);
 /// made a few times a year. Also the longest a file changed without pause waits for its look.
 pub const CONFIG_FILE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
-/// The SIGTERM-to-SIGKILL grace when the head is unreachable (see `stop_worker`).
+/// The SIGTERM-to-SIGKILL grace when the head is unreachable (see `Settings::stop_grace_for`).
 pub const HEAD_LOST_STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// The most a user may set as the stop grace (`timing.stop_grace_secs`).
@@ -275,6 +275,18 @@ impl Settings {
     /// may give up after it.
     pub fn quit_deadline(&self) -> Duration {
         self.stop_grace + STOP_MARGIN
+    }
+
+    /// The SIGTERM-to-SIGKILL grace of a stop. On SIGTERM Ray first asks the head to drain the
+    /// node (up to 30 s): with the head unreachable, or a new head that never knew the node,
+    /// that can only time out, so the kill comes sooner.
+    pub fn stop_grace_for(&self, reason: StopReason) -> Duration {
+        match reason {
+            StopReason::HeadLost | StopReason::HeadRestarted => {
+                self.stop_grace.min(HEAD_LOST_STOP_GRACE)
+            }
+            _ => self.stop_grace,
+        }
     }
 
     /// The longest a sleep is held back while the worker stops: its stop grace and the kill,
