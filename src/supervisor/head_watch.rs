@@ -1,6 +1,5 @@
-//! The head watch: whether the head answers, the probe out, the connection held to its Ray
-//! port while the worker is joined, and the outage from the first miss until the worker is
-//! joined again.
+//! The head watch: does the head answer, the probe out, the connection held to its Ray port
+//! while the worker is joined, and the outage from the first miss until the worker rejoins.
 
 use std::time::{Duration, Instant};
 
@@ -10,8 +9,9 @@ use super::{tailnet, Settings};
 use crate::model::{HeadAddress, TailscaleCheck, Unreachable};
 
 /// Whether the head may be joined, as the last word about it said.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Reach {
+    #[default]
     Unknown,
     Up,
     /// `vouched`: Tailscale said the head is an online peer of the tailnet, yet it did not
@@ -23,14 +23,14 @@ pub enum Reach {
 }
 
 /// The connection held to the head's Ray port while the worker is joined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Connection {
     /// None is held: the head is probed every `probe_every_up`.
+    #[default]
     Off,
     /// Asked for, not yet held.
     Opening,
-    /// Held since then, with the OS watching the path: probed every
-    /// [`PROBE_EVERY_WHILE_HELD`].
+    /// With the OS watching the path: probed every [`PROBE_EVERY_WHILE_HELD`].
     Held { since: Instant },
     /// None could be held: not tried again before the head has been away and back.
     NotHeld,
@@ -71,38 +71,19 @@ pub enum NextProbe {
     Now { newly_down: bool },
 }
 
-/// The head watch's state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HeadWatch {
     reach: Reach,
     /// A probe is out: its answer sets the next.
     probe_in_flight: bool,
     /// The network changed since the last probe was asked: Tailscale's word is asked afresh.
     network_changed: bool,
-    /// The number of the latest [`super::Action::WatchHead`]: later words of earlier ones
-    /// are ignored.
+    /// The number of the latest connection asked for: words of earlier ones are ignored.
     watch: u64,
     connection: Connection,
-    /// Held connections lost in a row within [`PROBE_EVERY_WHILE_HELD`] of being held while
-    /// the head kept answering probes: a path that drops the kernel's keepalive but not new
-    /// connections. From [`HELD_CONNECTIONS_LOST_QUICKLY`] on, none is held until the network
-    /// changes.
+    /// Held connections lost in a row soon after being held ([`HELD_CONNECTIONS_LOST_QUICKLY`]).
     quick_losses: u32,
     outage: Option<Outage>,
-}
-
-impl Default for HeadWatch {
-    fn default() -> Self {
-        HeadWatch {
-            reach: Reach::Unknown,
-            probe_in_flight: false,
-            network_changed: false,
-            watch: 0,
-            connection: Connection::Off,
-            quick_losses: 0,
-            outage: None,
-        }
-    }
 }
 
 impl HeadWatch {
@@ -186,8 +167,8 @@ impl HeadWatch {
         }
     }
 
-    /// After an answer: the number of a connection to hold now, if the head answers, a worker
-    /// is `joined` and none is held; none after too many quick losses.
+    /// After an answer: the number of a connection to hold now (the head answers, a worker is
+    /// `joined`, none is held), unless too many were lost quickly.
     pub fn hold(&mut self, joined: bool) -> Option<u64> {
         if self.reach != Reach::Up || self.connection != Connection::Off {
             None
