@@ -375,8 +375,8 @@ fn a_drain_that_never_reports_is_cut_short_at_its_deadline() {
     assert_eq!(stops.len(), 1);
     let after = stops[0] - asked;
     assert!(
-        after >= bittrader_worker::supervisor::PAUSE_DRAIN_DEADLINE
-            && after <= bittrader_worker::supervisor::PAUSE_DRAIN_DEADLINE + secs(10),
+        after >= bittrader_worker::supervisor::settings::PAUSE_DRAIN_DEADLINE
+            && after <= bittrader_worker::supervisor::settings::PAUSE_DRAIN_DEADLINE + secs(10),
         "{after:?}"
     );
     assert_eq!(sim.phase(), Phase::Paused);

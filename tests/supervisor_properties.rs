@@ -9,10 +9,9 @@ use bittrader_worker::model::{
     Battery, ChargeState, IdleReading, Phase, PowerSnapshot, TailscaleCheck, TailscaleProblem,
     ThermalState, WorkerFailure,
 };
-use bittrader_worker::supervisor::settings::SLEEP_CANCELLED_AFTER;
+use bittrader_worker::supervisor::settings::{SLEEP_CANCELLED_AFTER, THERMAL_RESUME_AFTER_MAX};
 use bittrader_worker::supervisor::{
     Action, CourtesyPolicy, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
-    THERMAL_RESUME_AFTER_MAX,
 };
 use common::sim::Sim;
 use proptest::prelude::*;

@@ -45,28 +45,23 @@ use crate::model::{
     Status, StopReason, WorkerFailure,
 };
 
-pub use backoff::{Backoff, Verdict};
 pub use events::{
     Action, Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
 };
-pub use retry::{retry_for, Retry};
-pub use settings::{
-    longest_quit, BackoffPolicy, CourtesyPolicy, LaptopPolicy, Settings, BATTERY_DRAIN_DEADLINE,
-    HEAD_LOST_STOP_GRACE, NOTIFY_HEAT_EVERY, PAUSE_DRAIN_DEADLINE, THERMAL_DRAIN_DEADLINE,
-    THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX,
-    USER_BACK_DRAIN_DEADLINE, WAKE_REPLACES_WORKER_AFTER,
-};
+pub use settings::{longest_quit, BackoffPolicy, CourtesyPolicy, LaptopPolicy, Settings};
 
+use backoff::{Backoff, Verdict};
 use contribution::Contribution;
 use courtesy::{Courtesy, HeatStep};
 use drain::IdleRule;
 use head_watch::{Answer, HeadWatch, NextProbe, Reach};
 use laptop::{Laptop, Wake};
 use notify::NotificationGate;
+use retry::{retry_for, Retry};
 use settings::{
     leave_for, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTION_LOST_AFTER,
-    HISTORY_SAVE_AFTER, SLEEP_CANCELLED_AFTER, USAGE_SAMPLE_EVERY,
+    HISTORY_SAVE_AFTER, PAUSE_DRAIN_DEADLINE, SLEEP_CANCELLED_AFTER, USAGE_SAMPLE_EVERY,
 };
 use start::StartAttempt;
 use timers::{Timer, Timers};
