@@ -1,11 +1,10 @@
 //! Restart delays, the give-up breaker and the fault it leads to.
 //!
-//! Borrowed from systemd (`RestartSec` growing geometrically to `RestartMaxDelaySec`) and
-//! Erlang/OTP (restart *intensity* within a *period* trips a breaker): a worker that keeps dying
-//! is restarted after 1 s, 2 s, 4 s, … up to a cap, and after too many deaths in a window the
-//! supervisor gives up loudly instead of looping. A fault is tried once more now and then
-//! (half-open): one more failure brings it back at once. Pure: time comes in as arguments, and
-//! the jitter comes from a seed so tests are deterministic.
+//! As systemd (`RestartSec` growing to `RestartMaxDelaySec`) and Erlang/OTP (restart intensity
+//! within a period trips a breaker): a worker that keeps dying is restarted after 1 s, 2 s,
+//! 4 s, … up to a cap, and after too many deaths in a window the supervisor gives up loudly. A
+//! fault is tried once more now and then (half-open). The jitter comes from a seed, so tests
+//! are deterministic.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -46,7 +45,6 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// A fresh counter.
     pub fn new(policy: BackoffPolicy) -> Self {
         let rng = policy.seed | 1;
         Backoff {

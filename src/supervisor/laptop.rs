@@ -1,6 +1,4 @@
 //! The machine's own situation: the battery policy (mobile mode), the lid, and sleep and wake.
-//!
-//! Pure rules over facts the driver reports; the supervisor applies their verdicts.
 
 use std::time::Duration;
 
@@ -10,8 +8,8 @@ use crate::model::{AutoPause, Notice, PowerSnapshot};
 /// What the battery policy knows between two power readings.
 #[derive(Debug, Clone, Default)]
 pub struct Laptop {
-    /// The battery policy's pause (low battery, on battery), when one holds. Kept apart from
-    /// the sleep, so that a sleep and its wake neither replace nor lift it.
+    /// The battery policy's pause, kept apart from the sleep's: a sleep and its wake neither
+    /// replace nor lift it.
     pub battery_pause: Option<AutoPause>,
     /// A sleep was announced and no wake came since.
     pub asleep: bool,

@@ -1,21 +1,12 @@
 //! How much CPU the worker's process tree used between two readings of the process table.
 //!
-//! Each reading gives every process of the tree with its own CPU time and that of its ended
-//! children it waited for, both counters that only grow. A process is known by its pid *and*
-//! its start ticks, so a pid reused by a new process starts from zero. Between two readings:
-//! - a process seen both times adds what its own counter grew;
-//! - a process seen for the first time adds all its time (it started since the last reading,
-//!   or this is the first reading of a worker this app just started);
-//! - the "ended children" counter of a process grows by the whole time of each child it waited
-//!   for; the part of that child already counted at the last reading is taken off, so only the
-//!   child's last moments are added (never less than zero: a parent that ignores SIGCHLD adds
-//!   nothing there).
-//!
-//! A new worker (a restart) is a new meter: its processes are all new, and nothing of the old
-//! tree is subtracted from it. A reading that is lost changes nothing: the next one carries the
-//! counters on. Whatever a process of the tree used after the last reading and before it left
-//! the tree without being waited for by a member (the worker itself, at its stop) is not seen:
-//! the supervisor takes a reading as it stops a worker to keep that short.
+//! Each reading gives every process (known by pid *and* start ticks, so a reused pid starts
+//! from zero) with its own CPU time and that of the ended children it waited for, counters
+//! that only grow. A process seen both times adds what its own counter grew, a new one all its
+//! time; a grown "ended children" counter adds only what its children had not been counted
+//! for at the last reading. A lost reading changes nothing: the next carries the counters on.
+//! What a process used after the last reading and before it left unwaited-for is not seen: the
+//! supervisor reads the tree as it stops a worker to keep that short.
 
 use std::collections::HashMap;
 use std::time::Duration;
