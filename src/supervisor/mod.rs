@@ -6,19 +6,13 @@
 //! drains what to do with [`Supervisor::poll_action`], and asks when it next needs the clock
 //! with [`Supervisor::poll_timeout`]. Rule: mutate, then drain actions until `None`.
 //!
-//! The rules live in small machines that own their state and return verdicts: the head watch
-//! (does the head answer), the start attempt (may a worker start), [`backoff`] (restart delays,
-//! the breaker, the fault), [`laptop`] (battery, lid, sleep), [`courtesy`] (keep awake, heat,
-//! the user's presence), the contribution (what the history records) and [`notify`] (never a
-//! storm of notices); [`retry`] and [`settings`] are tables, [`timers`] the one table of
-//! deadlines. This file routes facts to them and keeps the worker's lifecycle (start, join,
-//! drain, stop, quit) in [`Supervisor::reconcile`].
-//!
-//! The user-facing [`Phase`] is derived from independent facts, so that no combination can be
-//! forgotten. The invariants (checked by property tests): at most one worker; none while
-//! paused, shutting down or in error; a blip shorter than the grace does not touch it, after
-//! the grace it is stopped; when the head comes back a start follows at once (at least 1 s
-//! after the previous one).
+//! The rules live in small machines that own their state and return verdicts (the head watch,
+//! the start attempt, [`backoff`], [`laptop`], [`courtesy`], the contribution, [`notify`]) and
+//! in tables ([`retry`], [`settings`], [`timers`]); this file routes facts to them and keeps the
+//! worker's lifecycle in [`Supervisor::reconcile`]. The [`Phase`] is derived from independent
+//! facts, so no combination is forgotten. Invariants (property tests): at most one worker; none
+//! while paused, shutting down or in error; a blip shorter than the grace leaves it alone;
+//! when the head comes back a start follows at once (1 s at least after the previous one).
 
 pub mod backoff;
 pub mod config_looks;
@@ -212,16 +206,14 @@ impl Supervisor {
         }
     }
 
-    /// Says that `demo` is the built-in demo head (a throwaway local one, started because no
-    /// head is configured): while it is the head, the status says so ([`Status::demo`]).
+    /// Says that `demo` is the built-in demo head (started because no head is configured).
     pub fn with_demo_head(mut self, demo: Option<HeadAddress>) -> Self {
         self.wanted.demo = demo;
         self
     }
 
     /// The start of the app: while no head of the user's is set, heads are looked for on the
-    /// tailnet, and a single one found is offered unless one was on an earlier start
-    /// (`offered_before`): the offer is made once.
+    /// tailnet; a single one found is offered, once across starts (`offered_before`).
     pub fn with_first_run_search(mut self, offered_before: bool) -> Self {
         if self.wanted.needs_a_head() && self.finder.start(!offered_before) {
             self.actions.push_back(Action::FindHeads);
@@ -394,8 +386,7 @@ impl Supervisor {
     pub fn handle_timeout(&mut self, now: Instant) {
         for timer in self.timers.take_expired(now) {
             match timer {
-                // Their end is all they mean: `reconcile` may start a worker, the presence rule
-                // is brought up to now, the sleep goes ahead (a worker still there is frozen).
+                // Their end is all they mean (`reconcile` follows); a sleep held goes ahead.
                 Timer::Restart
                 | Timer::NetworkRestart
                 | Timer::NextStart
@@ -449,8 +440,7 @@ impl Supervisor {
                 }
                 Timer::HistorySave => self.actions.push_back(Action::SaveHistory),
                 Timer::CooledDown => {
-                    // "Cool again: joins again" only if it does: not under another pause or a
-                    // fault.
+                    // "Cool again: joins again" only if it does.
                     if self.courtesy.heat.cooled_down(now) && self.start_may_follow() {
                         self.notify(now, Notice::CooledDown);
                     }
@@ -672,18 +662,17 @@ impl Supervisor {
         }
     }
 
-    /// Holds connection number `watch` open to the head while the worker is part of its
-    /// cluster: Ray there can restart between two probes, which the worker's raylet only
-    /// notices after a minute, and the OS watches the path for us.
+    /// Holds connection number `watch` open to the head while the worker is joined: Ray there
+    /// can restart between two probes unseen by the raylet for a minute, and the OS watches
+    /// the path for us.
     fn watch_head(&mut self, watch: u64) {
-        if let Some(head) = self.wanted.head.clone() {
-            let lost_after = HELD_CONNECTION_LOST_AFTER;
-            self.actions.push_back(Action::WatchHead {
-                head,
-                watch,
-                lost_after,
-            });
-        }
+        let head = self.wanted.head.clone();
+        let lost_after = HELD_CONNECTION_LOST_AFTER;
+        self.actions.extend(head.map(|head| Action::WatchHead {
+            head,
+            watch,
+            lost_after,
+        }));
     }
 
     fn probe_soon(&mut self, now: Instant) {
@@ -721,18 +710,11 @@ impl Supervisor {
 
     fn on_exit(&mut self, now: Instant, exit: WorkerExit) {
         let previous = std::mem::replace(&mut self.worker, Worker::Absent);
-        // The driver lets the held connection go with the worker: the head is probed at the
-        // usual cadence until a new one is held.
+        // The held connection goes with the worker: probed at the usual cadence until a new
+        // one is held.
         self.watch.retire();
         self.probe_within(now, self.settings.probe_every_up);
-        for timer in [
-            Timer::Join,
-            Timer::UsageSample,
-            Timer::DrainDeadline,
-            Timer::DrainSample,
-        ] {
-            self.timers.stop(timer);
-        }
+        self.timers.stop_all(Timer::OF_A_WORKER);
         match previous {
             Worker::Stopping {
                 reason: StopReason::JoinTimeout,
@@ -945,7 +927,6 @@ impl Supervisor {
         if self.worker.joined() {
             // The last reading of the tree before it goes: what it used since the previous
             // reading would be lost with it.
-            self.timers.stop(Timer::UsageSample);
             self.sample_usage();
         }
         let (Worker::Starting { spec }
@@ -958,9 +939,7 @@ impl Supervisor {
             spec: spec.clone(),
             reason,
         };
-        for timer in [Timer::Join, Timer::DrainDeadline, Timer::DrainSample] {
-            self.timers.stop(timer);
-        }
+        self.timers.stop_all(Timer::OF_A_WORKER);
         let grace = self.settings.stop_grace_for(reason);
         self.actions.push_back(Action::StopWorker { grace, reason });
     }

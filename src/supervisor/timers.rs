@@ -42,6 +42,16 @@ pub enum Timer {
     UserAway,
 }
 
+impl Timer {
+    /// The deadlines of a worker's life, which end with it.
+    pub const OF_A_WORKER: [Timer; 4] = [
+        Timer::Join,
+        Timer::UsageSample,
+        Timer::DrainDeadline,
+        Timer::DrainSample,
+    ];
+}
+
 /// When each pending [`Timer`] fires.
 #[derive(Debug, Clone, Default)]
 pub struct Timers {
@@ -58,6 +68,10 @@ impl Timers {
     /// Cancels `timer`.
     pub fn stop(&mut self, timer: Timer) {
         self.at.retain(|(pending, _)| *pending != timer);
+    }
+
+    pub fn stop_all(&mut self, timers: impl IntoIterator<Item = Timer>) {
+        timers.into_iter().for_each(|timer| self.stop(timer));
     }
 
     /// When `timer` fires, if set.
