@@ -29,7 +29,6 @@ pub mod settings;
 mod start;
 pub mod tailnet;
 pub mod timers;
-pub mod usage;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
