@@ -80,47 +80,37 @@ impl Wanted {
     }
 }
 
-/// The worker process, from its start to its exit.
+/// The worker process, from its start to its exit, with what it was started with.
 #[derive(Debug, Clone, PartialEq)]
 enum Worker {
     Absent,
-    Starting {
-        spec: WorkerSpec,
-    },
-    Joined {
-        spec: WorkerSpec,
-        since: Instant,
-    },
+    Starting(WorkerSpec),
+    /// Joined the cluster then.
+    Joined(WorkerSpec, Instant),
     /// Asked to drain; stopped when its tasks are done or the drain's deadline passes.
-    Draining {
-        spec: WorkerSpec,
-        drain: Drain,
-    },
-    Stopping {
-        spec: WorkerSpec,
-        reason: StopReason,
-    },
+    Draining(WorkerSpec, Drain),
+    Stopping(WorkerSpec, StopReason),
 }
 
 impl Worker {
     fn spec(&self) -> Option<&WorkerSpec> {
         match self {
             Worker::Absent => None,
-            Worker::Starting { spec }
-            | Worker::Joined { spec, .. }
-            | Worker::Draining { spec, .. }
-            | Worker::Stopping { spec, .. } => Some(spec),
+            Worker::Starting(spec)
+            | Worker::Joined(spec, _)
+            | Worker::Draining(spec, _)
+            | Worker::Stopping(spec, _) => Some(spec),
         }
     }
 
     /// Part of the cluster: joined, or finishing its tasks.
     fn joined(&self) -> bool {
-        matches!(self, Worker::Joined { .. } | Worker::Draining { .. })
+        matches!(self, Worker::Joined(..) | Worker::Draining(..))
     }
 
     /// Started and not leaving.
     fn running(&self) -> bool {
-        matches!(self, Worker::Starting { .. } | Worker::Joined { .. })
+        matches!(self, Worker::Starting(_) | Worker::Joined(..))
     }
 }
 
@@ -306,7 +296,7 @@ impl Supervisor {
                 }
             }
             Event::HeadConnection { watch, state } => {
-                let joined = matches!(self.worker, Worker::Joined { .. });
+                let joined = matches!(self.worker, Worker::Joined(..));
                 match self.watch.connection(now, watch, state, joined) {
                     NextProbe::AsPlanned => {}
                     NextProbe::Usual => self.probe_within(now, self.settings.probe_every_up),
@@ -403,7 +393,7 @@ impl Supervisor {
                     }
                 }
                 Timer::Join => {
-                    if matches!(self.worker, Worker::Starting { .. }) {
+                    if matches!(self.worker, Worker::Starting(_)) {
                         self.stop_worker(StopReason::JoinTimeout);
                     }
                 }
@@ -420,7 +410,7 @@ impl Supervisor {
                 }
                 Timer::DrainDeadline => self.end_drain(false),
                 Timer::DrainSample => {
-                    if let Worker::Draining { drain, .. } = &self.worker {
+                    if let Worker::Draining(_, drain) = &self.worker {
                         let drain = drain.id;
                         self.actions.push_back(Action::SampleWorkerTree { drain });
                     }
@@ -507,19 +497,17 @@ impl Supervisor {
         }
         let reach = self.watch.reach();
         match &self.worker {
-            Worker::Stopping {
-                reason: StopReason::Reconfigure | StopReason::Woke | StopReason::HeadRestarted,
-                ..
-            } if !self.wanted.paused && self.fault().is_none() => Phase::Reconnecting,
-            Worker::Stopping { .. } => Phase::Stopping,
-            Worker::Draining { .. } => Phase::Draining,
-            Worker::Starting { .. } | Worker::Joined { .. }
-                if matches!(reach, Reach::Down { .. }) =>
-            {
+            Worker::Stopping(
+                _,
+                StopReason::Reconfigure | StopReason::Woke | StopReason::HeadRestarted,
+            ) if !self.wanted.paused && self.fault().is_none() => Phase::Reconnecting,
+            Worker::Stopping(..) => Phase::Stopping,
+            Worker::Draining(..) => Phase::Draining,
+            Worker::Starting(_) | Worker::Joined(..) if matches!(reach, Reach::Down { .. }) => {
                 Phase::Disconnecting
             }
-            Worker::Starting { .. } => Phase::Starting,
-            Worker::Joined { .. } => Phase::Connected,
+            Worker::Starting(_) => Phase::Starting,
+            Worker::Joined(..) => Phase::Connected,
             Worker::Absent if self.fault().is_some() => Phase::Error,
             Worker::Absent if self.wanted.paused || self.auto_pause().is_some() => Phase::Paused,
             Worker::Absent => match reach {
@@ -612,7 +600,7 @@ impl Supervisor {
             // An answer about a head we switched away from.
             return;
         }
-        let joined = matches!(self.worker, Worker::Joined { .. });
+        let joined = matches!(self.worker, Worker::Joined(..));
         match self.watch.answered(now, &probe, joined) {
             Answer::Up {
                 came_back,
@@ -628,7 +616,7 @@ impl Supervisor {
                 // after a minute of its raylet giving up on the old one.
                 match &self.worker {
                     _ if !ray_restarted => {}
-                    Worker::Draining { drain, .. } => {
+                    Worker::Draining(_, drain) => {
                         let then = drain.then;
                         self.stop_worker(then)
                     }
@@ -645,7 +633,7 @@ impl Supervisor {
             let every = self.watch.probe_every(&self.settings, idle);
             self.timers.set(Timer::Probe, now + every);
         }
-        let joined = matches!(self.worker, Worker::Joined { .. });
+        let joined = matches!(self.worker, Worker::Joined(..));
         if let Some(watch) = self.watch.hold(joined) {
             self.watch_head(watch);
         }
@@ -656,7 +644,7 @@ impl Supervisor {
         if newly {
             self.timers.set(Timer::Grace, now + self.settings.grace);
         }
-        if matches!(self.worker, Worker::Starting { .. }) {
+        if matches!(self.worker, Worker::Starting(_)) {
             self.start.cut_off();
         }
     }
@@ -690,11 +678,10 @@ impl Supervisor {
     }
 
     fn on_joined(&mut self, now: Instant) {
-        let Worker::Starting { spec } = &self.worker else {
+        let Worker::Starting(spec) = &self.worker else {
             return;
         };
-        let spec = spec.clone();
-        self.worker = Worker::Joined { spec, since: now };
+        self.worker = Worker::Joined(spec.clone(), now);
         self.timers.stop(Timer::Join);
         // A first reading at once: what Ray's start used is counted, and the menu's busy
         // figure follows from the next one, a minute on.
@@ -715,18 +702,15 @@ impl Supervisor {
         self.probe_within(now, self.settings.probe_every_up);
         self.timers.stop_all(Timer::OF_A_WORKER);
         match previous {
-            Worker::Stopping {
-                reason: StopReason::JoinTimeout,
-                ..
-            } => {
+            Worker::Stopping(_, StopReason::JoinTimeout) => {
                 let within = self.settings.join_timeout;
                 let failure = self.start.join_timed_out(exit.failure, within);
                 self.after_failure(now, failure);
             }
             // Stopped as planned, or drained and gone by itself.
-            Worker::Absent | Worker::Stopping { .. } | Worker::Draining { .. } => {}
-            Worker::Starting { .. } | Worker::Joined { .. } => {
-                if let Worker::Joined { since, .. } = previous {
+            Worker::Absent | Worker::Stopping(..) | Worker::Draining(..) => {}
+            Worker::Starting(_) | Worker::Joined(..) => {
+                if let Worker::Joined(_, since) = previous {
                     let stable = self.settings.backoff.stable_after;
                     if now.saturating_duration_since(since) >= stable {
                         self.backoff.record_stable();
@@ -809,7 +793,7 @@ impl Supervisor {
             UserCommand::Pause => {
                 self.wanted.paused = true;
                 // "Pause now" also cuts a drain short.
-                if matches!(self.worker, Worker::Draining { .. }) {
+                if matches!(self.worker, Worker::Draining(..)) {
                     self.stop_worker(StopReason::Paused);
                 }
             }
@@ -880,14 +864,14 @@ impl Supervisor {
     /// The drain under way, if `id` is its number.
     fn drain(&mut self, id: u64) -> Option<&mut Drain> {
         match &mut self.worker {
-            Worker::Draining { drain, .. } if drain.id == id => Some(drain),
+            Worker::Draining(_, drain) if drain.id == id => Some(drain),
             _ => None,
         }
     }
 
     /// Ends the drain under way (logged) and stops the worker for what it drained for.
     fn end_drain(&mut self, tasks_finished: bool) {
-        if let Worker::Draining { drain, .. } = &self.worker {
+        if let Worker::Draining(_, drain) = &self.worker {
             let (then, deadline_secs) = (drain.then, drain.deadline.as_secs());
             self.actions.push_back(Action::Log(LogNote::DrainEnded {
                 tasks_finished,
@@ -900,7 +884,7 @@ impl Supervisor {
     /// Asks the head to drain a joined worker before it is stopped for `then`; a worker that
     /// has not joined has no tasks and is stopped at once.
     fn drain_worker(&mut self, now: Instant, deadline: Duration, then: StopReason) {
-        let Worker::Joined { spec, .. } = &self.worker else {
+        let Worker::Joined(spec, _) = &self.worker else {
             return self.stop_worker(then);
         };
         let id = self.start.number();
@@ -911,10 +895,7 @@ impl Supervisor {
             idle,
             deadline,
         };
-        self.worker = Worker::Draining {
-            spec: spec.clone(),
-            drain,
-        };
+        self.worker = Worker::Draining(spec.clone(), drain);
         self.timers.set(Timer::DrainDeadline, now + deadline);
         self.actions.push_back(Action::DrainWorker {
             drain: id,
@@ -928,16 +909,12 @@ impl Supervisor {
             // reading would be lost with it.
             self.sample_usage();
         }
-        let (Worker::Starting { spec }
-        | Worker::Joined { spec, .. }
-        | Worker::Draining { spec, .. }) = &self.worker
+        let (Worker::Starting(spec) | Worker::Joined(spec, _) | Worker::Draining(spec, _)) =
+            &self.worker
         else {
             return;
         };
-        self.worker = Worker::Stopping {
-            spec: spec.clone(),
-            reason,
-        };
+        self.worker = Worker::Stopping(spec.clone(), reason);
         self.timers.stop_all(Timer::OF_A_WORKER);
         let grace = self.settings.stop_grace_for(reason);
         self.actions.push_back(Action::StopWorker { grace, reason });
@@ -961,14 +938,14 @@ impl Supervisor {
         self.courtesy.presence.update(now);
         match &self.worker {
             _ if self.run == Run::Exited => {}
-            Worker::Stopping { .. } => {}
-            Worker::Draining { .. } if self.run != Run::Running => {
+            Worker::Stopping(..) => {}
+            Worker::Draining(..) if self.run != Run::Running => {
                 self.stop_worker(StopReason::Shutdown)
             }
             // A leave with no time for the tasks overrides the drain.
-            Worker::Draining { .. } if self.laptop.asleep => self.stop_worker(StopReason::Sleep),
-            Worker::Draining { .. } => {}
-            Worker::Starting { spec } | Worker::Joined { spec, .. } => {
+            Worker::Draining(..) if self.laptop.asleep => self.stop_worker(StopReason::Sleep),
+            Worker::Draining(..) => {}
+            Worker::Starting(spec) | Worker::Joined(spec, _) => {
                 let reconfigured = self.target().as_ref() != Some(spec);
                 if self.run != Run::Running {
                     self.stop_worker(StopReason::Shutdown);
@@ -1020,7 +997,7 @@ impl Supervisor {
             .set(Timer::Join, now + self.settings.join_timeout);
         self.contribution.new_worker();
         self.start.started();
-        self.worker = Worker::Starting { spec: spec.clone() };
+        self.worker = Worker::Starting(spec.clone());
         self.actions.push_back(Action::StartWorker(spec));
     }
 }
