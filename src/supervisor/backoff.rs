@@ -44,6 +44,12 @@ pub struct Backoff {
     rng: u64,
 }
 
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new(BackoffPolicy::default())
+    }
+}
+
 impl Backoff {
     pub fn new(policy: BackoffPolicy) -> Self {
         let rng = policy.seed | 1;

@@ -60,7 +60,7 @@ use start::StartAttempt;
 use timers::{Timer, Timers};
 
 /// What the user asked for.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Wanted {
     head: Option<HeadAddress>,
     /// The built-in demo head, joined while no head is configured (never saved).
@@ -81,8 +81,9 @@ impl Wanted {
 }
 
 /// The worker process, from its start to its exit, with what it was started with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 enum Worker {
+    #[default]
     Absent,
     Starting(WorkerSpec),
     /// Joined the cluster then.
@@ -128,8 +129,9 @@ struct Drain {
 }
 
 /// Whether the supervisor is finishing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Run {
+    #[default]
     Running,
     /// A quit was asked for: the worker is stopped, then [`Action::Exit`] given.
     ShuttingDown,
@@ -138,7 +140,7 @@ enum Run {
 }
 
 /// The reconnect supervisor. See the module doc.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Supervisor {
     settings: Settings,
     wanted: Wanted,
@@ -172,26 +174,16 @@ impl Supervisor {
             timers.set(Timer::Probe, now);
         }
         Supervisor {
-            backoff: Backoff::new(settings.backoff.clone()),
-            settings,
             wanted: Wanted {
                 head,
                 demo: None,
                 cpus,
                 paused,
             },
-            run: Run::Running,
-            watch: HeadWatch::default(),
-            worker: Worker::Absent,
-            start: StartAttempt::default(),
-            laptop: Laptop::default(),
-            courtesy: Courtesy::default(),
-            notices: NotificationGate::default(),
-            ray_install: None,
-            finder: find::HeadFinder::default(),
-            contribution: Contribution::default(),
+            backoff: Backoff::new(settings.backoff.clone()),
+            settings,
             timers,
-            actions: VecDeque::new(),
+            ..Supervisor::default()
         }
     }
 
@@ -266,12 +258,10 @@ impl Supervisor {
                     HeatStep::Pause => {
                         self.timers.stop(Timer::CooledDown);
                         // Told only when it stops a contributing worker; its end is told then.
-                        if self.worker.running() {
+                        let pause = self.courtesy.pause(&self.settings.courtesy);
+                        if let Some(reason) = pause.filter(|_| self.worker.running()) {
                             self.courtesy.heat.notified = true;
-                            let reason = self.courtesy.pause(&self.settings.courtesy);
-                            if let Some(reason) = reason {
-                                self.notify(now, Notice::AutoPaused { reason });
-                            }
+                            self.notify(now, Notice::AutoPaused { reason });
                         }
                     }
                     HeatStep::StartCoolDown if !self.timers.is_set(Timer::CooledDown) => {
