@@ -239,8 +239,7 @@ fn sleep_stops_the_worker_and_wake_rejoins_at_once() {
 
 #[test]
 fn a_low_battery_pause_outlives_a_sleep_and_its_wake() {
-    // Issue 9, item 15: the sleep used to overwrite the battery pause and the wake cleared it,
-    // so the worker started on a nearly empty battery right after a wake.
+    // A wake must not start the worker on a nearly empty battery.
     let mut sim = mobile(LaptopPolicy::default());
     sim.event(Event::Power(battery(8)));
     sim.run_for(secs(120));
