@@ -967,17 +967,12 @@ impl Supervisor {
             && *self.watch.reach() == Reach::Up
             && !self.timers.is_set(Timer::Restart)
             && !self.timers.is_set(Timer::NetworkRestart);
-        let tailscale = self
-            .wanted
-            .head
-            .as_ref()
-            .is_some_and(HeadAddress::is_tailscale);
-        if wanted && tailscale && !self.start.vouched() {
-            return self.probe_soon(now);
-        }
         let Some(spec) = self.target().filter(|_| wanted) else {
             return;
         };
+        if spec.head.is_tailscale() && !self.start.vouched() {
+            return self.probe_soon(now);
+        }
         if self.timers.is_set(Timer::NextStart) {
             return;
         }
