@@ -371,8 +371,7 @@ async fn an_announced_sleep_is_held_until_the_worker_stopped() {
     h.wait_for(secs(5), "released", |s| !s.holding_sleep).await;
     assert_eq!(h.phase(), Some(Phase::Paused));
     assert_eq!(h.world.record().exits, 1, "released once the worker ended");
-    // The machine sleeps; on wake the clocks and the OS both report it, once.
-    h.world.machine_facts().sleep_for(secs(600));
+    // The machine sleeps; on wake the OS reports it (its one source of wakes here).
     h.world.system_event(SystemEvent::Woke { slept_secs: 600 });
     h.wait_phase(Phase::Connected, secs(15)).await;
     tokio::time::sleep(secs(20)).await;
@@ -756,7 +755,7 @@ async fn keep_awake_never_holds_nothing() {
 #[tokio::test(start_paused = true)]
 async fn a_machine_that_runs_hot_steps_back_and_returns_once_cool() {
     use bittrader_worker::model::{AutoPause, ThermalState};
-    use bittrader_worker::supervisor::THERMAL_RESUME_AFTER;
+    use bittrader_worker::supervisor::settings::THERMAL_RESUME_AFTER;
     let mut h = Harness::start(WorkerScript::default());
     h.wait_phase(Phase::Connected, secs(30)).await;
     h.world.set_thermal(ThermalState::Serious);

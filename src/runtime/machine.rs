@@ -81,7 +81,7 @@ impl Reported {
         let slept_secs = slept_between(self.asleep, asleep_now);
         self.asleep = asleep_now.or(self.asleep);
         if slept_secs > 0 {
-            events.push(Event::SleepMeasured { slept_secs });
+            events.push(Event::Woke { slept_secs });
         }
         if self.power != Some(power) {
             self.power = Some(power);
@@ -105,7 +105,7 @@ impl Reported {
 
 /// The real watcher: a thread that waits on `changes` (or polls, when they could not be
 /// opened or break) and sends [`Event::Power`], [`Event::LidClosed`] and
-/// [`Event::SleepMeasured`] on `events` until the receiver goes away (noticed at its next
+/// [`Event::Woke`] on `events` until the receiver goes away (noticed at its next
 /// look). Must be called inside the tokio runtime: if no thread can be made, the watch runs
 /// there.
 pub fn watch_on_thread(
@@ -225,7 +225,7 @@ mod tests {
         assert_eq!(
             reported.look(on_battery(50), None, Some(s(700))),
             vec![
-                Event::SleepMeasured { slept_secs: 600 },
+                Event::Woke { slept_secs: 600 },
                 Event::Power(on_battery(50))
             ],
             "a lid the OS stops reporting is not news"
@@ -237,10 +237,7 @@ mod tests {
         );
         assert_eq!(
             reported.look(on_battery(49), Some(true), Some(s(701))),
-            vec![
-                Event::SleepMeasured { slept_secs: 1 },
-                Event::Power(on_battery(49))
-            ]
+            vec![Event::Woke { slept_secs: 1 }, Event::Power(on_battery(49))]
         );
     }
 
@@ -260,7 +257,7 @@ mod tests {
         let next = tokio::time::timeout(MACHINE_LOOK_EVERY * 2, rx.recv())
             .await
             .expect("in time");
-        assert_eq!(next, Some(Event::SleepMeasured { slept_secs: 600 }));
+        assert_eq!(next, Some(Event::Woke { slept_secs: 600 }));
         let next = tokio::time::timeout(MACHINE_LOOK_EVERY * 2, rx.recv())
             .await
             .expect("in time");
