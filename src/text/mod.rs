@@ -741,6 +741,316 @@ mod tests {
         assert_ne!(en, es, "not translated");
     }
 
+    /// Every message in both languages: each variant of what it words gives a tidy Spanish that
+    /// differs from the English. The matches without a wildcard make a new variant fail to
+    /// compile here until it is listed ("CPUs" alone reads alike in both).
+    #[test]
+    fn every_variant_of_every_message_is_worded_in_both_languages() {
+        use super::cli::{self, DemoStep, SetupStep, StatusLine};
+        use super::menu::{self, MenuWord, TrayFailure};
+        use super::page::{self, PageWord};
+        use crate::model::{FoundHead, InstallStep, NoBuild, RayInstall, ReplyNote, TailnetFinds};
+        use crate::platform::LoginStatus;
+        let mut all: Vec<(String, String)> = Vec::new();
+        let mut push = |f: &dyn Fn(Lang) -> String| all.push((f(Lang::En), f(Lang::Es)));
+        let head = FoundHead {
+            name: "desktop".into(),
+            address: "100.64.0.1:6379".parse().expect("head"),
+        };
+        let notices = [
+            Notice::HeadLost { why: None },
+            Notice::HeadLost {
+                why: Some(Unreachable::NoRoute),
+            },
+            Notice::Reconnected { away_secs: 90 },
+            Notice::NeedsAttention {
+                fault: Fault::NoHead,
+            },
+            Notice::BatteryLow { percent: 20 },
+            Notice::AutoPaused {
+                reason: AutoPause::OnBattery,
+            },
+            Notice::LidClosed,
+            Notice::RayInstalled {
+                version: "2.60.0".into(),
+            },
+            Notice::RayInstallFailed { why: "x".into() },
+            Notice::HeadFound { head: head.clone() },
+            Notice::CooledDown,
+        ];
+        // A new Notice fails to compile here until it is listed above.
+        for n in &notices {
+            match n {
+                Notice::HeadLost { .. }
+                | Notice::Reconnected { .. }
+                | Notice::NeedsAttention { .. }
+                | Notice::BatteryLow { .. }
+                | Notice::AutoPaused { .. }
+                | Notice::LidClosed
+                | Notice::RayInstalled { .. }
+                | Notice::RayInstallFailed { .. }
+                | Notice::HeadFound { .. }
+                | Notice::CooledDown => {}
+            }
+            push(&|l| notice(l, n).0);
+            push(&|l| notice(l, n).1);
+            push(&|l| notice_line(l, n));
+        }
+        for note in [
+            LogNote::DrainEnded {
+                tasks_finished: true,
+                deadline_secs: 60,
+            },
+            LogNote::KeepAwakeRefused { why: "x".into() },
+        ] {
+            match note {
+                LogNote::DrainEnded { .. } | LogNote::KeepAwakeRefused { .. } => {}
+            }
+            push(&|l| log_note(l, &note));
+        }
+        for reason in [
+            AutoPause::LowBattery { percent: 9 },
+            AutoPause::OnBattery,
+            AutoPause::Asleep,
+            AutoPause::RunsHot {
+                thermal: ThermalState::Serious,
+                resume_after_secs: 300,
+            },
+            AutoPause::UserPresent { away_minutes: 10 },
+        ] {
+            let mut paused = status(Phase::Paused);
+            paused.auto_pause = Some(reason);
+            push(&|l| summary(l, &paused));
+        }
+        for phase in Phase::ALL {
+            for demo in [false, true] {
+                let mut s = status(phase);
+                s.demo = demo;
+                s.fault = Some(Fault::NoHead);
+                push(&|l| summary(l, &s));
+            }
+        }
+        use MenuWord::*;
+        let menu_words = [
+            Contribute,
+            PauseAfterTasks,
+            HeadAddress,
+            SetHead,
+            OpenDashboard,
+            FindHeads,
+            Searching,
+            NoneFound,
+            Contribution,
+            OpenLog,
+            StartAtLogin,
+            Quit,
+            Battery,
+            Charging,
+            Discharging,
+            OnPower,
+            HeadPrompt,
+            HeadInvalid,
+            ReplaceLegacy,
+            LoginNeedsApproval,
+            StartupFailed,
+        ];
+        for word in menu_words {
+            match word {
+                Cpus | Contribute | PauseAfterTasks | HeadAddress | SetHead | OpenDashboard
+                | FindHeads | Searching | NoneFound | Contribution | OpenLog | StartAtLogin
+                | Quit | Battery | Charging | Discharging | OnPower | HeadPrompt | HeadInvalid
+                | ReplaceLegacy | LoginNeedsApproval | StartupFailed => {}
+            }
+            push(&|l| menu::word(l, word).into());
+        }
+        use PageWord::*;
+        let page_words = [
+            HtmlLang,
+            Title,
+            Subtitle,
+            Today,
+            Last7Days,
+            Last30Days,
+            PerDay,
+            Timeline,
+            Connected,
+            PausedUser,
+            PausedLowBattery,
+            PausedOnBattery,
+            PausedAsleep,
+            PausedHot,
+            PausedUserActive,
+            Disconnected,
+            NotRunning,
+            Updated,
+            Footnote,
+        ];
+        for word in page_words {
+            match word {
+                HtmlLang | Title | Subtitle | Today | Last7Days | Last30Days | PerDay
+                | Timeline | Connected | PausedUser | PausedLowBattery | PausedOnBattery
+                | PausedAsleep | PausedHot | PausedUserActive | Disconnected | NotRunning
+                | Updated | Footnote => {}
+            }
+            push(&|l| page::word(l, word).into());
+        }
+        for day in 0..7 {
+            push(&|l| page::weekday(l, day).into());
+        }
+        push(&|l| page::month_line(l, 7200.0));
+        for line in [
+            StatusLine::WorkerPid(7),
+            StatusLine::NodeIp("100.64.0.2"),
+            StatusLine::Ray {
+                path: "/r",
+                version: None,
+            },
+            StatusLine::Mode { mobile: true },
+            StatusLine::Mode { mobile: false },
+            StatusLine::Log("/w.log"),
+        ] {
+            push(&|l| cli::status_line(l, line));
+        }
+        for step in [
+            SetupStep::NoHead,
+            SetupStep::HeadRuns {
+                host: "h",
+                version: "2.60.0",
+            },
+            SetupStep::HeadSaidNoVersion {
+                host: "h",
+                shown: "x",
+            },
+            SetupStep::HeadNotAsked { shown: "x" },
+            SetupStep::HeadPython { minor: 12 },
+            SetupStep::CreatingVenv {
+                venv: "/v",
+                python: "3.12",
+                path: Some("/p"),
+            },
+            SetupStep::CreatingVenv {
+                venv: "/v",
+                python: "3.12",
+                path: None,
+            },
+            SetupStep::Installing { spec: "ray" },
+            SetupStep::Ready {
+                version: "2.60.0",
+                path: "/r",
+            },
+        ] {
+            push(&|l| cli::setup_line(l, step));
+        }
+        for step in [
+            DemoStep::Starting { folder: "/d" },
+            DemoStep::Joining {
+                address: "127.0.0.1:6379",
+                folder: "/d",
+            },
+            DemoStep::Stopping,
+        ] {
+            push(&|l| cli::demo_line(l, step).replace('\n', " "));
+        }
+        for login in [
+            LoginStatus::Disabled,
+            LoginStatus::Enabled {
+                program: "/p".into(),
+                is_this_program: true,
+            },
+            LoginStatus::Enabled {
+                program: "/p".into(),
+                is_this_program: false,
+            },
+            LoginStatus::Legacy {
+                program: "/p".into(),
+            },
+            LoginStatus::Unrecognized { detail: "x".into() },
+        ] {
+            push(&|l| cli::login_item_status(l, &login).replace('\n', " "));
+        }
+        for on in [true, false] {
+            push(&|l| cli::login_item_set(l, on).into());
+        }
+        for why in [
+            NoBuild::IntelMac { ray: None },
+            NoBuild::OldMacOs {
+                ray: Some("2.60.0".into()),
+                macos: "11.7".into(),
+            },
+            NoBuild::Platform { ray: None },
+        ] {
+            push(&|l| cli::no_build_message(l, &why));
+        }
+        for note in [
+            ReplyNote::Stopped,
+            ReplyNote::NotSaved {
+                key: "cpus".into(),
+                why: "x".into(),
+            },
+        ] {
+            push(&|l| cli::reply_note(l, &note));
+            push(&|l| not_saved_setting_line(l, &note));
+        }
+        for step in [
+            InstallStep::Starting,
+            InstallStep::FindingPython,
+            InstallStep::CreatingVenv {
+                python: "3.12".into(),
+            },
+            InstallStep::Downloading {
+                package: "ray".into(),
+            },
+            InstallStep::Installing,
+            InstallStep::Checking,
+        ] {
+            let install = RayInstall {
+                version: None,
+                step,
+            };
+            push(&|l| menu::ray_install_line(l, &install));
+        }
+        for note in [
+            HistoryNote::Unreadable { error: "x" },
+            HistoryNote::SetAside {
+                error: "x",
+                aside: "/a",
+            },
+            HistoryNote::NotSetAside {
+                error: "x",
+                why: "y",
+            },
+        ] {
+            push(&|l| history_note(l, note));
+        }
+        let finds = TailnetFinds {
+            heads: vec![head.clone()],
+            asked: 3,
+            machines: 9,
+        };
+        push(&|l| cli::find_heads_report(l, &finds).join(" / "));
+        push(&|l| cli::head_saved(l, "h"));
+        push(&|l| cli::history_unreadable(l, "x"));
+        push(&|l| menu::worker_use(l, 4, Some(12)));
+        push(&|l| menu::worker_use(l, 4, None));
+        push(&|l| menu::cluster_line(l, 22.0, 2));
+        push(&|l| menu::only_when_idle_line(l, true).into());
+        push(&|l| menu::only_when_idle_line(l, false).into());
+        push(&|l| menu::install_ray_item(l, None));
+        push(&|l| menu::head_menu_title(l, None));
+        push(&|l| menu::found_head_item(l, &head, true));
+        push(&|l| menu::startup_failed_body(l, "x").replace("\n\n", " "));
+        push(&|l| menu::tray_failed_line(l, TrayFailure::Icon, "x"));
+        push(&|l| menu::tray_failed_line(l, TrayFailure::LoginItem, "x"));
+        push(&|l| not_saved_line(l, "/h.json", "x"));
+        push(&|l| foreign_pid_file_line(l, "/p"));
+        push(&|l| orphan_line(l, Leftover::DemoHead, 7, true));
+        push(&|l| orphan_line(l, Leftover::DemoHead, 7, false));
+        push(&|l| form_factor_words(l, crate::platform::FormFactor::Unknown).into());
+        for (en, es) in &all {
+            assert_tidy_and_translated(en, es);
+        }
+    }
+
     #[test]
     fn every_message_has_its_own_spanish() {
         let mut faults = vec![
