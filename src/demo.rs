@@ -119,7 +119,13 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
     let result = runtime.block_on(async {
         let printer = tokio::spawn(async move {
             while status_rx.changed().await.is_ok() {
-                let summary = status_rx.borrow_and_update().summary.clone();
+                let summary = {
+                    let report = status_rx.borrow_and_update();
+                    match &report.status {
+                        Some(status) => crate::text::cli::summary(lang, status),
+                        None => report.summary.clone(),
+                    }
+                };
                 println!("  {summary}");
             }
         });
