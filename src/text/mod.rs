@@ -108,7 +108,7 @@ pub fn unreachable_words(lang: Lang, why: &Unreachable) -> String {
 }
 
 /// What Tailscale says is wrong and what to do, as a clause that fits after "Head unreachable — ".
-pub fn tailscale_words(lang: Lang, problem: &TailscaleProblem) -> String {
+fn tailscale_words(lang: Lang, problem: &TailscaleProblem) -> String {
     use TailscaleProblem::*;
     match lang {
         Lang::En => match problem {

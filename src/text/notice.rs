@@ -6,19 +6,18 @@ use crate::model::Notice;
 /// A notification's title and body.
 pub fn notice(lang: Lang, notice: &Notice) -> (String, String) {
     use Notice::*;
+    // Why the head was lost, as " (why)" after its first clause, when known.
+    let why = match notice {
+        HeadLost { why: Some(why) } => format!(" ({})", unreachable_words(lang, why)),
+        _ => String::new(),
+    };
     match lang {
         Lang::En => match notice {
-            HeadLost { why } => (
+            HeadLost { .. } => (
                 "Worker disconnected".into(),
-                match why.as_ref().map(|u| unreachable_words(lang, u)) {
-                    Some(why) => format!(
-                        "The head is unreachable ({why}); the worker was stopped. It will rejoin \
-                         by itself."
-                    ),
-                    None => "The head is unreachable; the worker was stopped. It will rejoin by \
-                         itself."
-                        .into(),
-                },
+                format!(
+                    "The head is unreachable{why}; the worker was stopped. It will rejoin by itself."
+                ),
             ),
             Reconnected { away_secs } => (
                 "Worker reconnected".into(),
@@ -62,16 +61,9 @@ pub fn notice(lang: Lang, notice: &Notice) -> (String, String) {
             ),
         },
         Lang::Es => match notice {
-            HeadLost { why } => (
+            HeadLost { .. } => (
                 "Worker desconectado".into(),
-                match why.as_ref().map(|u| unreachable_words(lang, u)) {
-                    Some(why) => format!(
-                        "El head no responde ({why}); se detuvo el worker. Volverá a unirse solo."
-                    ),
-                    None => {
-                        "El head no responde; se detuvo el worker. Volverá a unirse solo.".into()
-                    }
-                },
+                format!("El head no responde{why}; se detuvo el worker. Volverá a unirse solo."),
             ),
             Reconnected { away_secs } => (
                 "Worker reconectado".into(),
