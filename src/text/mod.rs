@@ -3,8 +3,8 @@
 //! commands print) and [`page`] (the contribution page); this file holds the words several of
 //! them share.
 //!
-//! Each message is one function of `(lang, value…)` whose body is one `match lang`: it stays
-//! Rust so that the compiler finds a message without its Spanish arm.
+//! Every message picks its language with [`Lang::tr`], which takes both texts: they stay in Rust
+//! so that a message without its Spanish does not compile.
 
 pub mod cli;
 pub mod log;
@@ -14,17 +14,24 @@ pub mod page;
 
 use crate::model::{AutoPause, Fault, TailscaleProblem, ThermalState, Unreachable, WorkerFailure};
 
-/// The language of everything the user reads. One per process ([`Lang::current`]); in Spanish
-/// the log keeps the old bash daemon's phrases (its users were told to look for them).
+/// The language of everything the user reads. One per process ([`Lang::current`]); Spanish
+/// because the existing install speaks it, and in Spanish the log keeps the old bash daemon's
+/// phrases (its users were told to look for them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
-    /// English.
     En,
-    /// Spanish (the existing install speaks Spanish).
     Es,
 }
 
 impl Lang {
+    /// `en` or `es`, whichever is in this language: the one place a message picks it.
+    pub fn tr<T>(self, en: impl Into<T>, es: impl Into<T>) -> T {
+        match self {
+            Lang::En => en.into(),
+            Lang::Es => es.into(),
+        }
+    }
+
     /// From a POSIX locale name (`es_ES.UTF-8`, `es`) or a macOS one (`es-419`); anything not
     /// Spanish is English.
     pub fn from_locale(name: &str) -> Lang {
@@ -44,7 +51,6 @@ impl Lang {
         Lang::detect_from(|var| std::env::var(var).ok(), sys_locale::get_locale)
     }
 
-    /// [`Lang::detect`] on given variables (`var`) and OS setting (`system`).
     fn detect_from(
         var: impl Fn(&str) -> Option<String>,
         system: impl FnOnce() -> Option<String>,
@@ -58,7 +64,7 @@ impl Lang {
         }
     }
 
-    /// This process's language, detected once so that its tray, log and CLI never disagree.
+    /// Detected once so that the tray, the log and the CLI of a process never disagree.
     pub fn current() -> Lang {
         static CURRENT: std::sync::OnceLock<Lang> = std::sync::OnceLock::new();
         *CURRENT.get_or_init(Lang::detect)
@@ -67,10 +73,9 @@ impl Lang {
 
 /// "1 CPU", "10 CPUs" (the same in Spanish).
 pub fn cpu_count(n: u32) -> String {
-    if n == 1 {
-        "1 CPU".to_string()
-    } else {
-        format!("{n} CPUs")
+    match n {
+        1 => "1 CPU".into(),
+        _ => format!("{n} CPUs"),
     }
 }
 
@@ -87,104 +92,97 @@ pub fn duration_words(secs: u64) -> String {
 /// error's own words ([`Unreachable::Other`]) stay as they were.
 pub fn unreachable_words(lang: Lang, why: &Unreachable) -> String {
     use Unreachable::*;
-    match lang {
-        Lang::En => match why {
-            TimedOut => "no answer from the head".into(),
-            Refused => "the head's machine is up but Ray is not running".into(),
-            NoRoute => "no network route to the head".into(),
-            NameNotResolved => "the head's name does not resolve".into(),
-            Tailscale { problem } => tailscale_words(lang, problem),
-            Other { detail } => detail.clone(),
-        },
-        Lang::Es => match why {
-            TimedOut => "sin respuesta del head".into(),
-            Refused => "el equipo del head está encendido, pero Ray no está en marcha".into(),
-            NoRoute => "no hay ruta de red hasta el head".into(),
-            NameNotResolved => "el nombre del head no se puede resolver".into(),
-            Tailscale { problem } => tailscale_words(lang, problem),
-            Other { detail } => detail.clone(),
-        },
+    match why {
+        TimedOut => lang.tr("no answer from the head", "sin respuesta del head"),
+        Refused => lang.tr(
+            "the head's machine is up but Ray is not running",
+            "el equipo del head está encendido, pero Ray no está en marcha",
+        ),
+        NoRoute => lang.tr(
+            "no network route to the head",
+            "no hay ruta de red hasta el head",
+        ),
+        NameNotResolved => lang.tr(
+            "the head's name does not resolve",
+            "el nombre del head no se puede resolver",
+        ),
+        Tailscale { problem } => tailscale_words(lang, problem),
+        Other { detail } => detail.clone(),
     }
 }
 
 /// What Tailscale says is wrong and what to do, as a clause that fits after "Head unreachable — ".
 fn tailscale_words(lang: Lang, problem: &TailscaleProblem) -> String {
     use TailscaleProblem::*;
-    match lang {
-        Lang::En => match problem {
-            Stopped => "Tailscale is stopped — open Tailscale and connect".into(),
-            NeedsLogin => "Tailscale needs you to log in — open Tailscale and log in".into(),
-            HeadOffline { peer } => format!(
+    match problem {
+        Stopped => lang.tr(
+            "Tailscale is stopped — open Tailscale and connect",
+            "Tailscale está detenido — abre Tailscale y conéctate",
+        ),
+        NeedsLogin => lang.tr(
+            "Tailscale needs you to log in — open Tailscale and log in",
+            "Tailscale necesita que inicies sesión — abre Tailscale e inicia sesión",
+        ),
+        HeadOffline { peer } => lang.tr(
+            format!(
                 "the head ({peer}) is offline in Tailscale — check that it is on and connected"
             ),
-            HeadNotInTailnet => "the head's address is no machine of your Tailscale network — \
-                 not joining whatever answers there; check the head address"
-                .into(),
-            NotInstalled => "the head is a Tailscale address and Tailscale is not installed \
-                 here — install and connect Tailscale"
-                .into(),
-            NotAnswering => {
-                "Tailscale does not say it is connected — open Tailscale and check that it is on"
-                    .into()
-            }
-        },
-        Lang::Es => match problem {
-            Stopped => "Tailscale está detenido — abre Tailscale y conéctate".into(),
-            NeedsLogin => {
-                "Tailscale necesita que inicies sesión — abre Tailscale e inicia sesión".into()
-            }
-            HeadOffline { peer } => format!(
+            format!(
                 "el head ({peer}) aparece desconectado en Tailscale — comprueba que esté \
                  encendido y conectado"
             ),
-            HeadNotInTailnet => "la dirección del head no es de ninguna máquina de tu red \
-                 Tailscale — no se une a lo que responda ahí; revisa la dirección del head"
-                .into(),
-            NotInstalled => "el head es una dirección de Tailscale y Tailscale no está \
-                 instalado aquí — instala Tailscale y conéctate"
-                .into(),
-            NotAnswering => {
-                "Tailscale no dice que esté conectado — abre Tailscale y comprueba que esté activo"
-                    .into()
-            }
-        },
+        ),
+        HeadNotInTailnet => lang.tr(
+            "the head's address is no machine of your Tailscale network — not joining whatever \
+             answers there; check the head address",
+            "la dirección del head no es de ninguna máquina de tu red Tailscale — no se une a lo \
+             que responda ahí; revisa la dirección del head",
+        ),
+        NotInstalled => lang.tr(
+            "the head is a Tailscale address and Tailscale is not installed here — install and \
+             connect Tailscale",
+            "el head es una dirección de Tailscale y Tailscale no está instalado aquí — instala \
+             Tailscale y conéctate",
+        ),
+        NotAnswering => lang.tr(
+            "Tailscale does not say it is connected — open Tailscale and check that it is on",
+            "Tailscale no dice que esté conectado — abre Tailscale y comprueba que esté activo",
+        ),
     }
 }
 
 /// What needs the user and what to do about it: the state line and the notification.
 pub fn fault_message(lang: Lang, fault: &Fault) -> String {
-    match lang {
-        Lang::En => match fault {
-            Fault::NoHead => {
-                "No head address is set. Run `bittrader-worker head ADDRESS` (e.g. 100.64.0.1)."
-                    .into()
-            }
-            Fault::RayMissing { path } => format!(
+    match fault {
+        Fault::NoHead => lang.tr(
+            "No head address is set. Run `bittrader-worker head ADDRESS` (e.g. 100.64.0.1).",
+            "No hay ninguna dirección del head configurada. Ejecuta `bittrader-worker head \
+             DIRECCIÓN` (p. ej., 100.64.0.1).",
+        ),
+        Fault::RayMissing { path } => lang.tr(
+            format!(
                 "Ray is not installed here (`{path}` not found). Run `bittrader-worker setup`."
             ),
-            Fault::Worker { failure } => failure_message(lang, failure),
-            Fault::GaveUp { failures, last } => format!(
-                "The worker died {failures} times in a row; stopped retrying. Last error: {} \
-                 Tick Contribute (or run `bittrader-worker resume`) to try again.",
-                failure_message(lang, last)
-            ),
-        },
-        Lang::Es => match fault {
-            Fault::NoHead => "No hay ninguna dirección del head configurada. Ejecuta \
-                 `bittrader-worker head DIRECCIÓN` (p. ej., 100.64.0.1)."
-                .into(),
-            Fault::RayMissing { path } => format!(
+            format!(
                 "Ray no está instalado en este equipo (no se encuentra `{path}`). Ejecuta \
                  `bittrader-worker setup`."
             ),
-            Fault::Worker { failure } => failure_message(lang, failure),
-            Fault::GaveUp { failures, last } => format!(
-                "El worker falló {failures} veces seguidas y se dejó de reintentar. Último \
-                 error: {} Marca Contribuir (o ejecuta `bittrader-worker resume`) para volver a \
-                 intentarlo.",
-                failure_message(lang, last)
-            ),
-        },
+        ),
+        Fault::Worker { failure } => failure_message(lang, failure),
+        Fault::GaveUp { failures, last } => {
+            let last = failure_message(lang, last);
+            lang.tr(
+                format!(
+                    "The worker died {failures} times in a row; stopped retrying. Last error: \
+                     {last} Tick Contribute (or run `bittrader-worker resume`) to try again."
+                ),
+                format!(
+                    "El worker falló {failures} veces seguidas y se dejó de reintentar. Último \
+                     error: {last} Marca Contribuir (o ejecuta `bittrader-worker resume`) para \
+                     volver a intentarlo."
+                ),
+            )
+        }
     }
 }
 
@@ -192,195 +190,173 @@ pub fn fault_message(lang: Lang, fault: &Fault) -> String {
 /// as Ray wrote it.
 pub fn failure_message(lang: Lang, failure: &WorkerFailure) -> String {
     use WorkerFailure::*;
-    match lang {
-        Lang::En => match failure {
-            VersionMismatch {
-                cluster: Some(head),
-                this_machine: Some(mine),
-            } if head == mine => format!(
+    let see_output: &str = lang.tr(
+        "See ray-worker.out in the worker's folder for its output.",
+        "Mira ray-worker.out en la carpeta del worker para ver su salida.",
+    );
+    match failure {
+        VersionMismatch {
+            cluster: Some(head),
+            this_machine: Some(mine),
+        } if head == mine => lang.tr(
+            format!(
                 "The head and this machine both run Ray {head} but with different Python \
                  versions, and Ray refuses to mix them. Install the head's Python version here, \
                  then run `bittrader-worker setup --ray-version {head}`."
             ),
-            VersionMismatch {
-                cluster: Some(head),
-                this_machine,
-            } => format!(
-                "The head runs Ray {head}, this machine {} — run `bittrader-worker setup \
-                 --ray-version {head}`.",
-                this_machine.as_deref().unwrap_or("a different version")
-            ),
-            VersionMismatch { cluster: None, .. } => "The head runs a different Ray (or Python) \
-                 version than this machine — run `bittrader-worker setup` to install the head's \
-                 version."
-                .into(),
-            VersionSkewSuspected { this_machine } => format!(
-                "The head could not hand this machine its session: that is what Ray does when \
-                 the head runs a different Ray version{}. Run `bittrader-worker setup` to \
-                 install the head's version.",
-                this_machine
-                    .as_ref()
-                    .map_or(String::new(), |v| format!(" (this machine has {v})"))
-            ),
-            MultiNodeDisabled => "Ray refuses to join a cluster from macOS or Windows unless \
-                 RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 is set, and it was not set for this worker. \
-                 Run `bittrader-worker setup` and start the worker again."
-                .into(),
-            AuthRefused => "The head refused this machine's Ray authentication token. Check \
-                 auth_token_file in config.toml: it must hold the head's token (`ray \
-                 get-auth-token` on the head prints it)."
-                .into(),
-            HeadUnreachable => "Ray could not reach the head (refused or timed out). Check that \
-                 Ray is running on the head and that this machine can reach it; the worker \
-                 retries on its own."
-                .into(),
-            NodeMarkedDead => "The head dropped this node after a network cut; rejoining.".into(),
-            DidNotJoin { within_secs } => format!(
-                "Ray did not join the cluster within {within_secs} s. See ray-worker.out in the \
-                 worker's folder for its output."
-            ),
-            ExitedSilently { code: Some(code) } => format!(
-                "`ray start` exited with code {code} without saying why. See ray-worker.out in \
-                 the worker's folder for its output."
-            ),
-            ExitedSilently { code: None } => "`ray start` was killed by a signal. See \
-                 ray-worker.out in the worker's folder for its output."
-                .into(),
-            Crashed { last_line } if last_line.is_empty() => "Ray stopped without saying why. \
-                 See ray-worker.out in the worker's folder for its output."
-                .into(),
-            Crashed { last_line } => format!(
-                "Ray stopped unexpectedly: {last_line}. See ray-worker.out in the worker's \
-                 folder for the full output."
-            ),
-        },
-        Lang::Es => match failure {
-            VersionMismatch {
-                cluster: Some(head),
-                this_machine: Some(mine),
-            } if head == mine => format!(
+            format!(
                 "El head y este equipo usan Ray {head}, pero con versiones de Python distintas, \
                  y Ray no permite mezclarlas. Instala aquí la versión de Python del head y luego \
                  ejecuta `bittrader-worker setup --ray-version {head}`."
             ),
-            VersionMismatch {
-                cluster: Some(head),
-                this_machine,
-            } => format!(
-                "El head usa Ray {head} y este equipo {} — ejecuta `bittrader-worker setup \
-                 --ray-version {head}`.",
-                this_machine.as_deref().unwrap_or("otra versión")
-            ),
-            VersionMismatch { cluster: None, .. } => "El head usa una versión de Ray (o de \
-                 Python) distinta de la de este equipo — ejecuta `bittrader-worker setup` para \
-                 instalar la versión del head."
-                .into(),
-            VersionSkewSuspected { this_machine } => format!(
-                "El head no pudo pasarle su sesión a este equipo: es lo que hace Ray cuando el \
-                 head usa otra versión de Ray{}. Ejecuta `bittrader-worker setup` para instalar \
-                 la versión del head.",
+        ),
+        VersionMismatch {
+            cluster: Some(head),
+            this_machine,
+        } => {
+            let mine = this_machine.as_deref();
+            lang.tr(
+                format!(
+                    "The head runs Ray {head}, this machine {} — run `bittrader-worker setup \
+                     --ray-version {head}`.",
+                    mine.unwrap_or("a different version")
+                ),
+                format!(
+                    "El head usa Ray {head} y este equipo {} — ejecuta `bittrader-worker setup \
+                     --ray-version {head}`.",
+                    mine.unwrap_or("otra versión")
+                ),
+            )
+        }
+        VersionMismatch { cluster: None, .. } => lang.tr(
+            "The head runs a different Ray (or Python) version than this machine — run \
+             `bittrader-worker setup` to install the head's version.",
+            "El head usa una versión de Ray (o de Python) distinta de la de este equipo — ejecuta \
+             `bittrader-worker setup` para instalar la versión del head.",
+        ),
+        VersionSkewSuspected { this_machine } => {
+            let mine = |has: &str| {
                 this_machine
                     .as_ref()
-                    .map_or(String::new(), |v| format!(" (este equipo tiene la {v})"))
+                    .map_or(String::new(), |v| format!(" ({has} {v})"))
+            };
+            lang.tr(
+                format!(
+                    "The head could not hand this machine its session: that is what Ray does \
+                     when the head runs a different Ray version{}. Run `bittrader-worker setup` \
+                     to install the head's version.",
+                    mine("this machine has")
+                ),
+                format!(
+                    "El head no pudo pasarle su sesión a este equipo: es lo que hace Ray cuando \
+                     el head usa otra versión de Ray{}. Ejecuta `bittrader-worker setup` para \
+                     instalar la versión del head.",
+                    mine("este equipo tiene la")
+                ),
+            )
+        }
+        MultiNodeDisabled => lang.tr(
+            "Ray refuses to join a cluster from macOS or Windows unless \
+             RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 is set, and it was not set for this worker. Run \
+             `bittrader-worker setup` and start the worker again.",
+            "Ray no se une a un clúster desde macOS o Windows salvo que esté definida \
+             RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1, y no lo estaba para este worker. Ejecuta \
+             `bittrader-worker setup` y vuelve a iniciar el worker.",
+        ),
+        AuthRefused => lang.tr(
+            "The head refused this machine's Ray authentication token. Check auth_token_file in \
+             config.toml: it must hold the head's token (`ray get-auth-token` on the head prints \
+             it).",
+            "El head rechazó el token de autenticación de Ray de este equipo. Revisa \
+             auth_token_file en config.toml: debe contener el token del head (lo muestra `ray \
+             get-auth-token` en el head).",
+        ),
+        HeadUnreachable => lang.tr(
+            "Ray could not reach the head (refused or timed out). Check that Ray is running on \
+             the head and that this machine can reach it; the worker retries on its own.",
+            "Ray no pudo conectar con el head (conexión rechazada o sin respuesta). Comprueba que \
+             Ray esté en marcha en el head y que este equipo llegue a él; el worker lo reintenta \
+             solo.",
+        ),
+        NodeMarkedDead => lang.tr(
+            "The head dropped this node after a network cut; rejoining.",
+            "El head dio de baja este nodo tras un corte de red; volviendo a unirse.",
+        ),
+        DidNotJoin { within_secs } => lang.tr(
+            format!("Ray did not join the cluster within {within_secs} s. {see_output}"),
+            format!("Ray no se unió al cluster en {within_secs} s. {see_output}"),
+        ),
+        ExitedSilently { code: Some(code) } => lang.tr(
+            format!("`ray start` exited with code {code} without saying why. {see_output}"),
+            format!("`ray start` terminó con el código {code} sin decir por qué. {see_output}"),
+        ),
+        ExitedSilently { code: None } => lang.tr(
+            format!("`ray start` was killed by a signal. {see_output}"),
+            format!("`ray start` fue terminado por una señal. {see_output}"),
+        ),
+        Crashed { last_line } if last_line.is_empty() => lang.tr(
+            format!("Ray stopped without saying why. {see_output}"),
+            format!("Ray se detuvo sin decir por qué. {see_output}"),
+        ),
+        Crashed { last_line } => lang.tr(
+            format!(
+                "Ray stopped unexpectedly: {last_line}. See ray-worker.out in the worker's folder \
+                 for the full output."
             ),
-            MultiNodeDisabled => "Ray no se une a un clúster desde macOS o Windows salvo que esté \
-                 definida RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1, y no lo estaba para este worker. \
-                 Ejecuta `bittrader-worker setup` y vuelve a iniciar el worker."
-                .into(),
-            AuthRefused => "El head rechazó el token de autenticación de Ray de este equipo. \
-                 Revisa auth_token_file en config.toml: debe contener el token del head (lo \
-                 muestra `ray get-auth-token` en el head)."
-                .into(),
-            HeadUnreachable => "Ray no pudo conectar con el head (conexión rechazada o sin \
-                 respuesta). Comprueba que Ray esté en marcha en el head y que este equipo llegue \
-                 a él; el worker lo reintenta solo."
-                .into(),
-            NodeMarkedDead => {
-                "El head dio de baja este nodo tras un corte de red; volviendo a unirse.".into()
-            }
-            DidNotJoin { within_secs } => format!(
-                "Ray no se unió al cluster en {within_secs} s. Mira ray-worker.out en la carpeta \
-                 del worker para ver su salida."
-            ),
-            ExitedSilently { code: Some(code) } => format!(
-                "`ray start` terminó con el código {code} sin decir por qué. Mira ray-worker.out \
-                 en la carpeta del worker para ver su salida."
-            ),
-            ExitedSilently { code: None } => "`ray start` fue terminado por una señal. Mira \
-                 ray-worker.out en la carpeta del worker para ver su salida."
-                .into(),
-            Crashed { last_line } if last_line.is_empty() => "Ray se detuvo sin decir por qué. \
-                 Mira ray-worker.out en la carpeta del worker para ver su salida."
-                .into(),
-            Crashed { last_line } => format!(
+            format!(
                 "Ray se detuvo de forma inesperada: {last_line}. Mira ray-worker.out en la \
                  carpeta del worker para ver la salida completa."
             ),
-        },
+        ),
     }
 }
 
 /// Why the supervisor paused by itself, and when it resumes.
 pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
     use AutoPause::*;
-    match lang {
-        Lang::En => match *reason {
-            LowBattery { percent } => {
-                format!("battery at {percent} % · resumes on power or when charged enough")
-            }
-            OnBattery => "on battery · contributes only on power".into(),
-            Asleep => "the machine is asleep".into(),
-            UserPresent { away_minutes } => format!(
-                "you are using this computer · contributes after {} without input",
-                duration_words(u64::from(away_minutes) * 60)
-            ),
-            RunsHot {
-                thermal,
-                resume_after_secs,
-            } => format!(
-                "the machine runs hot ({}) · resumes after {} cooler",
-                thermal_words(lang, thermal),
-                duration_words(resume_after_secs)
-            ),
-        },
-        Lang::Es => match *reason {
-            LowBattery { percent } => format!(
+    match *reason {
+        LowBattery { percent } => lang.tr(
+            format!("battery at {percent} % · resumes on power or when charged enough"),
+            format!(
                 "batería al {percent} % · sigue al conectar el cargador o con carga suficiente"
             ),
-            OnBattery => "con batería · solo contribuye conectado a la corriente".into(),
-            Asleep => "el equipo está dormido".into(),
-            UserPresent { away_minutes } => format!(
-                "estás usando el equipo · contribuye tras {} sin teclado ni ratón",
-                duration_words(u64::from(away_minutes) * 60)
-            ),
-            RunsHot {
-                thermal,
-                resume_after_secs,
-            } => format!(
-                "el equipo está muy caliente ({}) · sigue tras {} más fresco",
+        ),
+        OnBattery => lang.tr(
+            "on battery · contributes only on power",
+            "con batería · solo contribuye conectado a la corriente",
+        ),
+        Asleep => lang.tr("the machine is asleep", "el equipo está dormido"),
+        UserPresent { away_minutes } => {
+            let away = duration_words(u64::from(away_minutes) * 60);
+            lang.tr(
+                format!("you are using this computer · contributes after {away} without input"),
+                format!("estás usando el equipo · contribuye tras {away} sin teclado ni ratón"),
+            )
+        }
+        RunsHot {
+            thermal,
+            resume_after_secs,
+        } => {
+            let (thermal, after) = (
                 thermal_words(lang, thermal),
-                duration_words(resume_after_secs)
-            ),
-        },
+                duration_words(resume_after_secs),
+            );
+            lang.tr(
+                format!("the machine runs hot ({thermal}) · resumes after {after} cooler"),
+                format!("el equipo está muy caliente ({thermal}) · sigue tras {after} más fresco"),
+            )
+        }
     }
 }
 
 /// A thermal state in a word or two.
 pub fn thermal_words(lang: Lang, state: ThermalState) -> &'static str {
     use ThermalState::*;
-    match lang {
-        Lang::En => match state {
-            Nominal => "nominal",
-            Fair => "fair",
-            Serious => "serious",
-            Critical => "critical",
-        },
-        Lang::Es => match state {
-            Nominal => "normal",
-            Fair => "templado",
-            Serious => "alto",
-            Critical => "crítico",
-        },
+    match state {
+        Nominal => lang.tr("nominal", "normal"),
+        Fair => lang.tr("fair", "templado"),
+        Serious => lang.tr("serious", "alto"),
+        Critical => lang.tr("critical", "crítico"),
     }
 }
 

@@ -6,108 +6,100 @@ use crate::model::Notice;
 /// A notification's title and body.
 pub fn notice(lang: Lang, notice: &Notice) -> (String, String) {
     use Notice::*;
-    // Why the head was lost, as " (why)" after its first clause, when known.
-    let why = match notice {
-        HeadLost { why: Some(why) } => format!(" ({})", unreachable_words(lang, why)),
-        _ => String::new(),
-    };
-    match lang {
-        Lang::En => match notice {
-            HeadLost { .. } => (
-                "Worker disconnected".into(),
-                format!(
-                    "The head is unreachable{why}; the worker was stopped. It will rejoin by itself."
+    match notice {
+        HeadLost { why } => {
+            let why = why
+                .as_ref()
+                .map(|why| format!(" ({})", unreachable_words(lang, why)));
+            let why = why.unwrap_or_default();
+            (
+                lang.tr("Worker disconnected", "Worker desconectado"),
+                lang.tr(
+                    format!(
+                        "The head is unreachable{why}; the worker was stopped. It will rejoin by \
+                         itself."
+                    ),
+                    format!(
+                        "El head no responde{why}; se detuvo el worker. Volverá a unirse solo."
+                    ),
                 ),
-            ),
-            Reconnected { away_secs } => (
-                "Worker reconnected".into(),
-                format!("Back in the cluster after {}.", duration_words(*away_secs)),
-            ),
-            NeedsAttention { fault } => (
-                "BitTrader Worker needs you".into(),
-                fault_message(lang, fault),
-            ),
-            BatteryLow { percent } => (
+            )
+        }
+        Reconnected { away_secs } => {
+            let away = duration_words(*away_secs);
+            (
+                lang.tr("Worker reconnected", "Worker reconectado"),
+                lang.tr(
+                    format!("Back in the cluster after {away}."),
+                    format!("De vuelta en el clúster tras {away}."),
+                ),
+            )
+        }
+        NeedsAttention { fault } => (
+            lang.tr("BitTrader Worker needs you", "BitTrader Worker te necesita"),
+            fault_message(lang, fault),
+        ),
+        BatteryLow { percent } => (
+            lang.tr(
                 format!("Battery at {percent} %"),
-                "The worker keeps contributing and pauses if the battery keeps falling. Plug in \
-                 to carry on."
-                    .into(),
-            ),
-            AutoPaused { reason } => ("Worker paused".into(), auto_pause_words(lang, reason)),
-            RayInstalled { version } => (
-                format!("Ray {version} installed"),
-                "The worker joins the cluster again now.".into(),
-            ),
-            RayInstallFailed { why } => (
-                "Ray could not be installed".into(),
-                format!("{why} (details in the log)"),
-            ),
-            HeadFound { head } => (
-                "A Ray head on your tailnet".into(),
-                format!(
-                    "{} ({}) answers. Choose it in the menu to contribute to it.",
-                    head.name, head.address
-                ),
-            ),
-            CooledDown => (
-                "Worker contributing again".into(),
-                "The machine has cooled down; the worker joins the cluster again.".into(),
-            ),
-            LidClosed => (
-                "Lid closed while contributing".into(),
-                "The Mac will sleep and the head carries on alone; tasks lost here are retried \
-                 there."
-                    .into(),
-            ),
-        },
-        Lang::Es => match notice {
-            HeadLost { .. } => (
-                "Worker desconectado".into(),
-                format!("El head no responde{why}; se detuvo el worker. Volverá a unirse solo."),
-            ),
-            Reconnected { away_secs } => (
-                "Worker reconectado".into(),
-                format!(
-                    "De vuelta en el clúster tras {}.",
-                    duration_words(*away_secs)
-                ),
-            ),
-            NeedsAttention { fault } => (
-                "BitTrader Worker te necesita".into(),
-                fault_message(lang, fault),
-            ),
-            BatteryLow { percent } => (
                 format!("Batería al {percent} %"),
+            ),
+            lang.tr(
+                "The worker keeps contributing and pauses if the battery keeps falling. Plug in \
+                 to carry on.",
                 "El worker sigue contribuyendo; se pondrá en pausa si la batería sigue bajando. \
-                 Conecta el cargador para seguir."
-                    .into(),
+                 Conecta el cargador para seguir.",
             ),
-            AutoPaused { reason } => ("Worker en pausa".into(), auto_pause_words(lang, reason)),
-            RayInstalled { version } => (
+        ),
+        AutoPaused { reason } => (
+            lang.tr("Worker paused", "Worker en pausa"),
+            auto_pause_words(lang, reason),
+        ),
+        RayInstalled { version } => (
+            lang.tr(
+                format!("Ray {version} installed"),
                 format!("Ray {version} instalado"),
-                "El worker se vuelve a unir al clúster ahora.".into(),
             ),
-            RayInstallFailed { why } => (
-                "No se pudo instalar Ray".into(),
+            lang.tr(
+                "The worker joins the cluster again now.",
+                "El worker se vuelve a unir al clúster ahora.",
+            ),
+        ),
+        RayInstallFailed { why } => (
+            lang.tr("Ray could not be installed", "No se pudo instalar Ray"),
+            lang.tr(
+                format!("{why} (details in the log)"),
                 format!("{why} (detalles en el registro)"),
             ),
-            HeadFound { head } => (
-                "Un head de Ray en tu tailnet".into(),
-                format!(
-                    "{} ({}) responde. Elígelo en el menú (Head) para contribuir a él.",
-                    head.name, head.address
+        ),
+        HeadFound { head } => {
+            let head = super::menu::found_head_item(lang, head, false);
+            (
+                lang.tr("A Ray head on your tailnet", "Un head de Ray en tu tailnet"),
+                lang.tr(
+                    format!("{head} answers. Choose it in the menu to contribute to it."),
+                    format!("{head} responde. Elígelo en el menú (Head) para contribuir a él."),
                 ),
+            )
+        }
+        CooledDown => (
+            lang.tr("Worker contributing again", "El worker vuelve a contribuir"),
+            lang.tr(
+                "The machine has cooled down; the worker joins the cluster again.",
+                "El equipo se ha enfriado; el worker vuelve a unirse al clúster.",
             ),
-            CooledDown => (
-                "El worker vuelve a contribuir".into(),
-                "El equipo se ha enfriado; el worker vuelve a unirse al clúster.".into(),
+        ),
+        LidClosed => (
+            lang.tr(
+                "Lid closed while contributing",
+                "Tapa cerrada mientras contribuyes",
             ),
-            LidClosed => (
-                "Tapa cerrada mientras contribuyes".into(),
+            lang.tr(
+                "The Mac will sleep and the head carries on alone; tasks lost here are retried \
+                 there.",
                 "El Mac se dormirá y el head seguirá solo; reintentará aquí las tareas que se \
-                 pierdan."
-                    .into(),
+                 pierdan.",
             ),
-        },
+        ),
     }
 }
