@@ -80,13 +80,11 @@ pub fn summary(lang: Lang, status: &Status) -> String {
     }
 }
 
-/// The head's address, or that there is none.
 pub(super) fn head_words(lang: Lang, status: &Status) -> String {
     let head = status.head.as_ref().map(|head| head.to_string());
     head.unwrap_or_else(|| lang.tr("no head", "sin head"))
 }
 
-/// Why the head does not answer, or that it does not.
 pub(super) fn why_words(lang: Lang, status: &Status) -> String {
     let why = status.unreachable.as_ref();
     why.map_or(lang.tr("no answer", "sin respuesta"), |why| {
@@ -94,7 +92,6 @@ pub(super) fn why_words(lang: Lang, status: &Status) -> String {
     })
 }
 
-/// What the worker does while the head does not answer (`phase`: disconnecting or after).
 pub(super) fn while_unreachable(lang: Lang, phase: Phase) -> &'static str {
     match phase {
         Phase::Disconnecting => lang.tr(
@@ -105,13 +102,12 @@ pub(super) fn while_unreachable(lang: Lang, phase: Phase) -> &'static str {
     }
 }
 
-/// "/opt/ray/bin/ray (2.60.0)", or with "version unknown".
 pub(super) fn ray_at(lang: Lang, path: &str, version: Option<&str>) -> String {
     let unknown = lang.tr("version unknown", "versión desconocida");
     format!("{path} ({})", version.unwrap_or(unknown))
 }
 
-/// The courtesy settings and what they do now, one line each, for `status`.
+/// The courtesy settings and what they do now, one line each.
 pub fn courtesy_lines(lang: Lang, status: &Status) -> Vec<String> {
     let c = &status.courtesy;
     let never: &str = lang.tr("never", "nunca");
@@ -175,17 +171,14 @@ pub fn courtesy_lines(lang: Lang, status: &Status) -> Vec<String> {
 #[derive(Debug, Clone, Copy)]
 pub enum StatusLine<'a> {
     WorkerPid(u32),
-    /// The address the worker announces.
     NodeIp(&'a str),
     Ray {
         path: &'a str,
         version: Option<&'a str>,
     },
-    /// Mobile (battery policy on) or desktop.
     Mode {
         mobile: bool,
     },
-    /// Where worker.log is.
     Log(&'a str),
 }
 
@@ -204,8 +197,6 @@ pub fn status_line(lang: Lang, line: StatusLine<'_>) -> String {
     }
 }
 
-/// What a reply says besides the state: a change that took effect but could not be written to
-/// config.toml holds until the app quits.
 pub fn reply_note(lang: Lang, note: &ReplyNote) -> String {
     match note {
         ReplyNote::Stopped => lang.tr("Stopped.", "Detenido."),
@@ -222,7 +213,6 @@ pub fn reply_note(lang: Lang, note: &ReplyNote) -> String {
     }
 }
 
-/// `find-heads`'s lines: one per head found, then what to do; or that none answered.
 pub fn find_heads_report(lang: Lang, finds: &TailnetFinds) -> Vec<String> {
     let cut = finds
         .was_cut()
@@ -243,7 +233,7 @@ pub fn find_heads_report(lang: Lang, finds: &TailnetFinds) -> Vec<String> {
     heads.chain(cut).chain([then]).collect()
 }
 
-/// "64 of 80 machines asked": the search was cut at its limit.
+/// The search was cut at its limit.
 pub fn machines_asked(lang: Lang, finds: &TailnetFinds) -> String {
     let (asked, machines) = (finds.asked, finds.machines);
     lang.tr(
@@ -252,7 +242,6 @@ pub fn machines_asked(lang: Lang, finds: &TailnetFinds) -> String {
     )
 }
 
-/// Why the tailnet could not be searched, in a few words.
 pub fn search_failed_words(lang: Lang, problem: &TailscaleProblem) -> String {
     use TailscaleProblem::*;
     match problem {
@@ -269,7 +258,6 @@ pub fn search_failed_words(lang: Lang, problem: &TailscaleProblem) -> String {
     }
 }
 
-/// What `stats` says when history.json cannot be read.
 pub fn history_unreadable(lang: Lang, why: &str) -> String {
     lang.tr(
         format!(
@@ -283,7 +271,7 @@ pub fn history_unreadable(lang: Lang, why: &str) -> String {
     )
 }
 
-/// `head ADDRESS` with no running instance: saved for the next start.
+/// `head ADDRESS` with no running instance.
 pub fn head_saved(lang: Lang, address: &str) -> String {
     lang.tr(
         format!("Saved head {address}; it is used at the next start."),
@@ -291,7 +279,6 @@ pub fn head_saved(lang: Lang, address: &str) -> String {
     )
 }
 
-/// `login-item on` (`true`) or `off` took effect.
 pub fn login_item_set(lang: Lang, on: bool) -> &'static str {
     match on {
         true => lang.tr(
@@ -305,7 +292,6 @@ pub fn login_item_set(lang: Lang, on: bool) -> &'static str {
     }
 }
 
-/// `login-item status`'s answer.
 pub fn login_item_status(lang: Lang, status: &LoginStatus) -> String {
     use LoginStatus::*;
     match status {
@@ -343,7 +329,6 @@ pub fn login_item_status(lang: Lang, status: &LoginStatus) -> String {
 /// What `setup` tells a person as it goes.
 #[derive(Debug, Clone, Copy)]
 pub enum SetupStep<'a> {
-    /// No head to ask for its version.
     NoHead,
     HeadRuns {
         host: &'a str,
@@ -358,7 +343,6 @@ pub enum SetupStep<'a> {
     HeadNotAsked {
         shown: &'a str,
     },
-    /// The head's Python minor version is preferred.
     HeadPython {
         minor: u32,
     },
@@ -368,7 +352,6 @@ pub enum SetupStep<'a> {
         python: &'a str,
         path: Option<&'a str>,
     },
-    /// pip is installing `spec`.
     Installing {
         spec: &'a str,
     },
@@ -413,22 +396,16 @@ pub fn setup_line(lang: Lang, step: SetupStep<'_>) -> String {
             format!("The head runs Python 3.{minor}: preferring the same."),
             format!("El head usa Python 3.{minor}: se prefiere la misma."),
         ),
-        CreatingVenv {
-            venv,
-            python,
-            path: Some(path),
-        } => lang.tr(
-            format!("Creating {venv} with Python {python} ({path}) …"),
-            format!("Creando {venv} con Python {python} ({path}) …"),
-        ),
-        CreatingVenv {
-            venv,
-            python,
-            path: None,
-        } => lang.tr(
-            format!("Creating {venv} with uv's Python {python} …"),
-            format!("Creando {venv} con el Python {python} de uv …"),
-        ),
+        CreatingVenv { venv, python, path } => match path {
+            Some(path) => lang.tr(
+                format!("Creating {venv} with Python {python} ({path}) …"),
+                format!("Creando {venv} con Python {python} ({path}) …"),
+            ),
+            None => lang.tr(
+                format!("Creating {venv} with uv's Python {python} …"),
+                format!("Creando {venv} con el Python {python} de uv …"),
+            ),
+        },
         Installing { spec } => lang.tr(
             format!("Installing {spec} (this takes a minute) …"),
             format!("Instalando {spec} (tarda un minuto) …"),
@@ -440,7 +417,6 @@ pub fn setup_line(lang: Lang, step: SetupStep<'_>) -> String {
     }
 }
 
-/// Why Ray has no build for this machine, and what to do instead.
 pub fn no_build_message(lang: Lang, why: &NoBuild) -> String {
     let (NoBuild::IntelMac { ray } | NoBuild::OldMacOs { ray, .. } | NoBuild::Platform { ray }) =
         why;
@@ -485,11 +461,14 @@ pub fn no_build_message(lang: Lang, why: &NoBuild) -> String {
 /// What `demo` prints as it goes.
 #[derive(Debug, Clone, Copy)]
 pub enum DemoStep<'a> {
-    /// Starting the local head, its logs in `folder`.
-    Starting { folder: &'a str },
-    /// The head answers at `address`; the worker joins it (`folder`: for `status` elsewhere).
-    Joining { address: &'a str, folder: &'a str },
-    /// Ctrl-C was pressed.
+    Starting {
+        folder: &'a str,
+    },
+    /// `folder`: for `status` from another terminal.
+    Joining {
+        address: &'a str,
+        folder: &'a str,
+    },
     Stopping,
 }
 

@@ -85,7 +85,6 @@ pub fn transition_lines(lang: Lang, previous: Option<&Status>, next: &Status) ->
     [Some(line), tailscale].into_iter().flatten().collect()
 }
 
-/// A line about something no state change shows.
 pub fn log_note(lang: Lang, note: &LogNote) -> String {
     use LogNote::*;
     match note {
@@ -119,23 +118,19 @@ pub fn log_note(lang: Lang, note: &LogNote) -> String {
     }
 }
 
-/// A notification, as the log keeps it.
 pub fn notice_line(lang: Lang, notice_: &Notice) -> String {
     let (title, body) = notice(lang, notice_);
     format!("🔔 {title}: {body}")
 }
 
-/// A setting took effect but could not be written to config.toml (the reply's words).
 pub fn not_saved_setting_line(lang: Lang, note: &ReplyNote) -> String {
     format!("⚠️ {}", cli::reply_note(lang, note))
 }
 
-/// Something went wrong that the error's own words (`why`) say.
 pub fn warning_line(why: &str) -> String {
     format!("⚠️ {why}")
 }
 
-/// A file (history.json) could not be written.
 pub fn not_saved_line(lang: Lang, path: &str, why: &str) -> String {
     lang.tr(
         format!("⚠️ Could not save {path}: {why}"),
@@ -146,11 +141,8 @@ pub fn not_saved_line(lang: Lang, path: &str, why: &str) -> String {
 /// What loading history.json had to do.
 #[derive(Debug, Clone, Copy)]
 pub enum HistoryNote<'a> {
-    /// It cannot be read (`error`): nothing is saved until a restart.
     Unreadable { error: &'a str },
-    /// It is no history (`error`) and was moved to `aside`.
     SetAside { error: &'a str, aside: &'a str },
-    /// It is no history (`error`) and could not be moved aside (`why`).
     NotSetAside { error: &'a str, why: &'a str },
 }
 
@@ -184,7 +176,6 @@ pub fn history_note(lang: Lang, note: HistoryNote<'_>) -> String {
     }
 }
 
-/// The app could not start (`why` stays in the error's own words).
 pub fn startup_failed_line(lang: Lang, why: &str) -> String {
     lang.tr(
         format!("❌ Could not start: {why}"),
@@ -197,8 +188,7 @@ pub fn daemon_started_line(lang: Lang) -> &'static str {
     lang.tr("🚀 Worker daemon started", "🚀 Worker Daemon iniciado")
 }
 
-/// Which mode the machine runs in and what told (`detail`: the model identifier, else
-/// [`form_factor_words`]): the old daemon's `📱 Worker Móvil Detectado (…)`.
+/// `detail`: the model identifier, else [`form_factor_words`]; the old daemon's phrase.
 pub fn machine_line(lang: Lang, mobile: bool, detail: &str) -> String {
     match mobile {
         true => lang.tr(
@@ -212,7 +202,6 @@ pub fn machine_line(lang: Lang, mobile: bool, detail: &str) -> String {
     }
 }
 
-/// What kind of machine this is, for [`machine_line`] when its model is not known.
 pub fn form_factor_words(lang: Lang, form_factor: FormFactor) -> &'static str {
     match form_factor {
         FormFactor::Laptop => lang.tr("a laptop", "un portátil"),
@@ -221,7 +210,6 @@ pub fn form_factor_words(lang: Lang, form_factor: FormFactor) -> &'static str {
     }
 }
 
-/// The `ray` the worker runs (its path and version), or that none was found.
 pub fn ray_in_use_line(lang: Lang, ray: Option<(&str, Option<&str>)>) -> String {
     match ray {
         Some((path, version)) => format!("🐍 Ray: {}", cli::ray_at(lang, path, version)),
@@ -229,7 +217,6 @@ pub fn ray_in_use_line(lang: Lang, ray: Option<(&str, Option<&str>)>) -> String 
     }
 }
 
-/// The OS does not signal power changes (`why`): the power is read every `every` instead.
 pub fn power_polled_line(lang: Lang, why: &str, every: std::time::Duration) -> String {
     let secs = every.as_secs();
     lang.tr(
@@ -243,8 +230,7 @@ pub fn power_polled_line(lang: Lang, why: &str, every: std::time::Duration) -> S
     )
 }
 
-/// Before the first line written after some could not be (tests/lab_faults.rs looks for the
-/// English).
+/// tests/lab_faults.rs looks for the English.
 pub fn dropped_log_lines_note(lang: Lang, dropped: u64) -> String {
     lang.tr(
         format!(
@@ -258,7 +244,6 @@ pub fn dropped_log_lines_note(lang: Lang, dropped: u64) -> String {
     )
 }
 
-/// The worker's pid file could not be written (an orphan after a crash would not be found).
 pub fn pid_file_not_written_line(lang: Lang, path: &str, why: &str) -> String {
     lang.tr(
         format!("could not write {path}: {why}"),
@@ -280,7 +265,6 @@ pub fn woke_line(lang: Lang, slept_secs: u64) -> String {
     )
 }
 
-/// What the drain request to the head came to (`Err`: the head's or Ray's words).
 pub fn drain_requested_line(lang: Lang, outcome: &Result<(), String>) -> String {
     match outcome {
         Ok(()) => lang.tr(
@@ -294,15 +278,12 @@ pub fn drain_requested_line(lang: Lang, outcome: &Result<(), String>) -> String 
     }
 }
 
-/// What an earlier run can leave behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Leftover {
     Worker,
     DemoHead,
 }
 
-/// `what` an earlier run left behind was stopped (`stopped`), or pid `pid` was left alone
-/// because it is no longer that.
 pub fn orphan_line(lang: Lang, what: Leftover, pid: u32, stopped: bool) -> String {
     let what: &str = match what {
         Leftover::Worker => lang.tr("the worker", "el worker"),
@@ -322,7 +303,6 @@ pub fn orphan_line(lang: Lang, what: Leftover, pid: u32, stopped: bool) -> Strin
     }
 }
 
-/// A pid file (`path`) names no process group of ours: left alone.
 pub fn foreign_pid_file_line(lang: Lang, path: &str) -> String {
     lang.tr(
         format!("Left {path} alone: it does not name a process group of ours"),
@@ -330,7 +310,6 @@ pub fn foreign_pid_file_line(lang: Lang, path: &str) -> String {
     )
 }
 
-/// No head is configured and the demo head could not start (`why`: the error's own words).
 pub fn demo_head_failed_line(lang: Lang, why: &str) -> String {
     lang.tr(
         format!("No head is configured and the demo head could not start: {why}"),
@@ -338,7 +317,6 @@ pub fn demo_head_failed_line(lang: Lang, why: &str) -> String {
     )
 }
 
-/// Installing Ray from the app failed (`why`: the installer's last word).
 pub fn install_failed_line(lang: Lang, why: &str) -> String {
     lang.tr(
         format!("📦 Installing Ray failed: {why}"),
@@ -346,22 +324,16 @@ pub fn install_failed_line(lang: Lang, why: &str) -> String {
     )
 }
 
-/// What a hand edit of config.toml came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigEdit<'a> {
-    /// The file does not read (`problem`: what is wrong, naming the key).
+    /// What is wrong, naming the key.
     Invalid(&'a str),
     Removed,
-    /// The file reads again after a problem.
     ReadableAgain,
-    /// `head` was removed from the file.
     HeadRemoved,
-    /// These settings (`key = value, …`) were applied.
+    /// `key = value, …`
     Applied(&'a str),
-    /// These keys take effect at the next start.
     AtRestart(&'a str),
-    /// The OS does not report changes to the data folder (`why`: what failed): the file is
-    /// looked at every `every_secs` seconds instead.
     Polling {
         every_secs: u64,
         why: &'a str,

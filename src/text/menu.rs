@@ -3,14 +3,12 @@
 use super::{cpu_count, Lang};
 use crate::model::{FoundHead, HeadAddress, InstallStep, RayInstall};
 
-/// A fixed item, line or dialog text of the tray.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MenuWord {
     Contribute,
     PauseAfterTasks,
     Cpus,
     HeadAddress,
-    /// The first item while no real head is set.
     SetHead,
     OpenDashboard,
     FindHeads,
@@ -25,11 +23,8 @@ pub enum MenuWord {
     Discharging,
     OnPower,
     HeadPrompt,
-    /// The error dialog's title when the address is refused.
     HeadInvalid,
-    /// Asks before replacing the old install's LaunchAgent.
     ReplaceLegacy,
-    /// System Settings is opened for the user to allow the login item.
     LoginNeedsApproval,
     StartupFailed,
 }
@@ -84,7 +79,6 @@ pub fn word(lang: Lang, word: MenuWord) -> &'static str {
     }
 }
 
-/// The alert's text when the app cannot start: the error's own words, then what happens now.
 pub fn startup_failed_body(lang: Lang, why: &str) -> String {
     lang.tr(
         format!("{why}\n\nThe app has quit. Fix this, then open it again."),
@@ -92,7 +86,6 @@ pub fn startup_failed_body(lang: Lang, why: &str) -> String {
     )
 }
 
-/// "Offering 4 CPUs · worker busy 37 %".
 pub fn worker_use(lang: Lang, offered: u32, busy_percent: Option<u8>) -> String {
     let offered = cpu_count(offered);
     let busy = busy_percent.map_or(String::new(), |p| {
@@ -107,7 +100,6 @@ pub fn worker_use(lang: Lang, offered: u32, busy_percent: Option<u8>) -> String 
     )
 }
 
-/// "Cluster: 22 CPUs on 2 nodes", as the head's dashboard tells it.
 pub fn cluster_line(lang: Lang, cpus: f64, nodes: usize) -> String {
     lang.tr(
         format!("Cluster: {cpus:.0} CPUs on {nodes} nodes"),
@@ -115,8 +107,7 @@ pub fn cluster_line(lang: Lang, cpus: f64, nodes: usize) -> String {
     )
 }
 
-/// The line while "only when idle" is on and cannot work: this machine cannot tell idleness
-/// (`unsupported`), or the desktop has not reported it since the session began.
+/// "Only when idle" cannot work: the machine cannot tell, or the desktop has not said yet.
 pub fn only_when_idle_line(lang: Lang, unsupported: bool) -> &'static str {
     if unsupported {
         lang.tr(
@@ -131,7 +122,7 @@ pub fn only_when_idle_line(lang: Lang, unsupported: bool) -> &'static str {
     }
 }
 
-/// "Ray 2.60.0", or "Ray" when the version is left to `setup` (the head's or the newest).
+/// `None`: the version `setup` picks (the head's or the newest).
 fn ray_named(version: Option<&str>) -> String {
     version.map_or("Ray".into(), |v| format!("Ray {v}"))
 }
@@ -141,7 +132,6 @@ pub fn install_ray_item(lang: Lang, version: Option<&str>) -> String {
     lang.tr(format!("Install {ray}…"), format!("Instalar {ray}…"))
 }
 
-/// The state line while Ray is being installed.
 pub fn ray_install_line(lang: Lang, install: &RayInstall) -> String {
     use InstallStep::*;
     let ray = ray_named(install.version.as_deref());
@@ -165,14 +155,12 @@ pub fn ray_install_line(lang: Lang, install: &RayInstall) -> String {
     )
 }
 
-/// The Head submenu's title: "Head: 100.64.0.1:6379".
 pub fn head_menu_title(lang: Lang, head: Option<&HeadAddress>) -> String {
     let head = head.map_or(lang.tr("none", "ninguno"), |h| h.to_string());
     format!("Head: {head}")
 }
 
-/// A head found on the tailnet as a choice: "desktop (100.64.0.1:6379)"; on a first run (no
-/// head of the user's yet), "Join desktop (100.64.0.1:6379)".
+/// `first_run`: no head of the user's yet.
 pub fn found_head_item(lang: Lang, head: &FoundHead, first_run: bool) -> String {
     let head = format!("{} ({})", head.name, head.address);
     match first_run {
@@ -181,15 +169,12 @@ pub fn found_head_item(lang: Lang, head: &FoundHead, first_run: bool) -> String 
     }
 }
 
-/// What the tray could not set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrayFailure {
     Icon,
-    /// Pointing the login item at this copy of the app.
     LoginItem,
 }
 
-/// The tray's line on stderr (`why`: the error's own words).
 pub fn tray_failed_line(lang: Lang, what: TrayFailure, why: &str) -> String {
     match what {
         TrayFailure::Icon => lang.tr(

@@ -3,8 +3,7 @@
 //! commands print) and [`page`] (the contribution page); this file holds the words several of
 //! them share.
 //!
-//! Every message picks its language with [`Lang::tr`], which takes both texts: they stay in Rust
-//! so that a message without its Spanish does not compile.
+//! Kept in Rust so that a message without its Spanish does not compile: [`Lang::tr`] takes both.
 
 pub mod cli;
 pub mod log;
@@ -36,11 +35,9 @@ impl Lang {
     /// Spanish is English.
     pub fn from_locale(name: &str) -> Lang {
         let lower = name.trim().to_ascii_lowercase();
-        let spanish = lower == "es" || ["es_", "es-", "es."].iter().any(|p| lower.starts_with(p));
-        if spanish {
-            Lang::Es
-        } else {
-            Lang::En
+        match lower.split(['_', '-', '.']).next() {
+            Some("es") => Lang::Es,
+            _ => Lang::En,
         }
     }
 
@@ -88,8 +85,7 @@ pub fn duration_words(secs: u64) -> String {
     }
 }
 
-/// Why the head does not answer, as a clause that fits after "Head unreachable — ". An OS
-/// error's own words ([`Unreachable::Other`]) stay as they were.
+/// A clause that fits after "Head unreachable — "; an OS error's own words stay as they were.
 pub fn unreachable_words(lang: Lang, why: &Unreachable) -> String {
     use Unreachable::*;
     match why {
@@ -111,7 +107,6 @@ pub fn unreachable_words(lang: Lang, why: &Unreachable) -> String {
     }
 }
 
-/// What Tailscale says is wrong and what to do, as a clause that fits after "Head unreachable — ".
 fn tailscale_words(lang: Lang, problem: &TailscaleProblem) -> String {
     use TailscaleProblem::*;
     match problem {
@@ -151,7 +146,6 @@ fn tailscale_words(lang: Lang, problem: &TailscaleProblem) -> String {
     }
 }
 
-/// What needs the user and what to do about it: the state line and the notification.
 pub fn fault_message(lang: Lang, fault: &Fault) -> String {
     match fault {
         Fault::NoHead => lang.tr(
@@ -186,8 +180,7 @@ pub fn fault_message(lang: Lang, fault: &Fault) -> String {
     }
 }
 
-/// Why the worker's `ray start` ended and what to do. Ray's own last line, when quoted, stays
-/// as Ray wrote it.
+/// Ray's own last line, when quoted, stays as Ray wrote it.
 pub fn failure_message(lang: Lang, failure: &WorkerFailure) -> String {
     use WorkerFailure::*;
     let see_output: &str = lang.tr(
@@ -311,7 +304,6 @@ pub fn failure_message(lang: Lang, failure: &WorkerFailure) -> String {
     }
 }
 
-/// Why the supervisor paused by itself, and when it resumes.
 pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
     use AutoPause::*;
     match *reason {

@@ -3,7 +3,6 @@
 use super::{auto_pause_words, duration_words, fault_message, unreachable_words, Lang};
 use crate::model::Notice;
 
-/// A notification's title and body.
 pub fn notice(lang: Lang, notice: &Notice) -> (String, String) {
     use Notice::*;
     match notice {

@@ -5,7 +5,6 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::model::ContributionSummary;
 
-/// A fixed word or sentence of the contribution page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageWord {
     /// The HTML `lang` attribute.
@@ -15,9 +14,7 @@ pub enum PageWord {
     Today,
     Last7Days,
     Last30Days,
-    /// The bar chart's heading.
     PerDay,
-    /// The timeline's heading.
     Timeline,
     // The timeline's states, for the legend and the tooltips.
     Connected,
@@ -26,13 +23,10 @@ pub enum PageWord {
     PausedOnBattery,
     PausedAsleep,
     PausedHot,
-    /// Paused by "only when idle".
     PausedUserActive,
     Disconnected,
     NotRunning,
-    /// Before the time the page was drawn.
     Updated,
-    /// How the figures are measured.
     Footnote,
 }
 
@@ -70,7 +64,6 @@ pub fn word(lang: Lang, word: PageWord) -> &'static str {
     }
 }
 
-/// A day as the page labels it: "Nov 29" / "29 nov".
 pub fn day_label(lang: Lang, day: NaiveDate) -> String {
     let months: [&str; 12] = lang.tr(
         [
@@ -84,7 +77,6 @@ pub fn day_label(lang: Lang, day: NaiveDate) -> String {
     lang.tr(format!("{month} {day}"), format!("{day} {month}"))
 }
 
-/// A weekday's short name (`from_monday`: 0 for Monday).
 pub fn weekday(lang: Lang, from_monday: usize) -> &'static str {
     let names: [&str; 7] = lang.tr(
         ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
@@ -93,19 +85,14 @@ pub fn weekday(lang: Lang, from_monday: usize) -> &'static str {
     names[from_monday % 7]
 }
 
-/// CPU-seconds as CPU-hours for people: one decimal under 10 ("3.2", "3,2" in Spanish), whole
-/// hours above ("21").
+/// One decimal under 10 CPU-hours, whole hours above.
 pub fn cpu_hours(lang: Lang, cpu_secs: f64) -> String {
     let hours = cpu_secs.max(0.0) / 3600.0;
-    let text = if hours < 9.95 {
-        format!("{hours:.1}")
-    } else {
-        format!("{hours:.0}")
-    };
+    let decimals = if hours < 9.95 { 1 } else { 0 };
+    let text = format!("{hours:.decimals$}");
     lang.tr(text.clone(), text.replace('.', ","))
 }
 
-/// "Today 3.2 CPU-h · 7 days 21 CPU-h": the menu's line and `stats`'s first.
 pub fn contribution_line(lang: Lang, summary: &ContributionSummary) -> String {
     let today = cpu_hours(lang, summary.today_cpu_secs);
     let week = cpu_hours(lang, summary.week_cpu_secs);
@@ -115,7 +102,6 @@ pub fn contribution_line(lang: Lang, summary: &ContributionSummary) -> String {
     )
 }
 
-/// `stats`'s month line: "Last 30 days: 40 CPU-h".
 pub fn month_line(lang: Lang, cpu_secs: f64) -> String {
     format!(
         "{}: {} CPU-h",
