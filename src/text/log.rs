@@ -29,11 +29,7 @@ pub fn transition_lines(lang: Lang, previous: Option<&Status>, next: &Status) ->
     let host = next.head.as_ref().map_or(head.clone(), |h| h.host.clone());
     let cpus = cpu_count(next.worker_cpus.unwrap_or(next.cpus));
     let summary = cli::summary(lang, next);
-    let worker = if next.mobile {
-        "Worker Móvil"
-    } else {
-        "Worker"
-    };
+    let mobile = if next.mobile { " Móvil" } else { "" };
     use Phase::*;
     let line = match next.phase {
         Checking => lang.tr(
@@ -46,13 +42,12 @@ pub fn transition_lines(lang: Lang, previous: Option<&Status>, next: &Status) ->
         ),
         Connected => lang.tr(
             format!("✅ Worker connected to the cluster with {cpus}"),
-            format!("✅ {worker} conectado al cluster con {cpus}"),
+            format!("✅ Worker{mobile} conectado al cluster con {cpus}"),
         ),
         Disconnecting | Disconnected => {
-            let sign = if next.phase == Disconnecting {
-                "⚠️"
-            } else {
-                "🔌"
+            let sign = match next.phase {
+                Disconnecting => "⚠️",
+                _ => "🔌",
             };
             let then = while_unreachable(lang, next.phase);
             lang.tr(
