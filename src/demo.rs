@@ -13,6 +13,8 @@ use crate::local_head::{self, LocalHead, LocalHeadError, LocalHeadFiles};
 use crate::runtime::platform::ray_executable;
 use crate::runtime::NoNotifier;
 use crate::service::{self, StartError};
+use crate::text::cli::{demo_line, DemoStep};
+use crate::text::Lang;
 
 /// Why the demo could not run. The Display is the message for the user.
 #[derive(Debug, thiserror::Error)]
@@ -87,10 +89,15 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         folder: home.clone(),
         pid_file: user_paths.home.join("demo-cli-head.pid"),
     };
-    if let Some(line) = runtime.block_on(local_head::stop_leftover(&files.pid_file)) {
+    let lang = Lang::current();
+    if let Some(line) = runtime.block_on(local_head::stop_leftover(&files.pid_file, lang)) {
         println!("{line}");
     }
-    println!("Starting a local Ray head (logs in {}) …", home.display());
+    let folder = home.display().to_string();
+    println!(
+        "{}",
+        demo_line(lang, DemoStep::Starting { folder: &folder })
+    );
     let head = LocalHead::start(&ray, &files)?;
     let config = Config {
         head: Some(head.address.clone()),
@@ -101,18 +108,24 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         ..Config::with_defaults(service::machine_cpus())
     };
     config.save(&paths)?;
-    println!("Head up at {}. Joining it as a worker …", head.address);
-    println!(
-        "In another terminal: BITTRADER_WORKER_HOME={} bittrader-worker status | pause | resume | cpus 1",
-        home.display()
-    );
-    println!("Press Ctrl-C to stop the worker and the head.");
+    let address = head.address.to_string();
+    let joining = DemoStep::Joining {
+        address: &address,
+        folder: &folder,
+    };
+    println!("{}", demo_line(lang, joining));
     let prepared = service::prepare(&paths)?;
     let (status_tx, mut status_rx) = watch::channel(service::initial_report(&paths));
     let result = runtime.block_on(async {
         let printer = tokio::spawn(async move {
             while status_rx.changed().await.is_ok() {
-                let summary = status_rx.borrow_and_update().summary.clone();
+                let summary = {
+                    let report = status_rx.borrow_and_update();
+                    match &report.status {
+                        Some(status) => crate::text::cli::summary(lang, status),
+                        None => report.summary.clone(),
+                    }
+                };
                 println!("  {summary}");
             }
         });
@@ -129,7 +142,7 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         printer.abort();
         result
     });
-    println!("Stopping the demo head …");
+    println!("{}", demo_line(lang, DemoStep::Stopping));
     drop(head);
     drop(prepared.lock);
     drop(temp);

@@ -18,6 +18,8 @@ use nix::unistd::Pid;
 use crate::model::HeadAddress;
 use crate::platform::{ProcessTable, SystemProcesses};
 use crate::runtime::worker::{self, Orphan, PidRecord};
+use crate::text::log::{self, Leftover};
+use crate::text::Lang;
 
 /// Why the local head did not start. The Display is the message for the user.
 #[derive(Debug, thiserror::Error)]
@@ -173,24 +175,20 @@ impl LocalHead {
 /// Stops the local head an earlier run left behind (its pid file at `pid_file`), with the
 /// worker's rules: the record must name a group leader (pid == pgid > 1) other than us whose
 /// start time still matches. What was found, for the log.
-pub async fn stop_leftover(pid_file: &Path) -> Option<String> {
+pub async fn stop_leftover(pid_file: &Path, lang: Lang) -> Option<String> {
     let text = std::fs::read_to_string(pid_file).ok()?;
     let sane = serde_json::from_str::<PidRecord>(&text)
         .is_ok_and(|r| r.pid == r.pgid && r.pid > 1 && r.pid != std::process::id());
     if !sane {
         let _ = std::fs::remove_file(pid_file);
-        return Some(format!(
-            "Left {} alone: it does not name a process group of ours",
-            pid_file.display()
+        return Some(log::foreign_pid_file_line(
+            lang,
+            &pid_file.display().to_string(),
         ));
     }
     match worker::stop_orphan(pid_file, &SystemProcesses, LEFTOVER_STOP_GRACE).await {
-        Orphan::Stopped { pid } => Some(format!(
-            "🧹 Stopped the demo head (pid {pid}) left behind by an earlier run"
-        )),
-        Orphan::Stale { pid } => Some(format!(
-            "Left pid {pid} alone: it is no longer the demo head an earlier run started"
-        )),
+        Orphan::Stopped { pid } => Some(log::orphan_line(lang, Leftover::DemoHead, pid, true)),
+        Orphan::Stale { pid } => Some(log::orphan_line(lang, Leftover::DemoHead, pid, false)),
         Orphan::None => None,
     }
 }

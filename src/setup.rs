@@ -19,8 +19,11 @@ use std::time::Duration;
 use crate::config::{Config, Paths};
 use crate::dashboard;
 use crate::model::InstallStep;
+use crate::model::NoBuild;
 use crate::platform::tool_search::{is_executable_file, ToolSearch};
-use python::{HostFacts, Interpreter, NoBuild, PythonSearch, SystemHost};
+use crate::text::cli::{self, SetupStep};
+use crate::text::Lang;
+use python::{HostFacts, Interpreter, PythonSearch, SystemHost};
 
 /// What `setup` was asked for.
 #[derive(Debug, Clone, Default)]
@@ -41,8 +44,8 @@ pub enum SetupError {
     #[error("`{}` is not a Ray version: use digits and dots, e.g. 2.60.0", shown(.0))]
     BadVersion(String),
     /// Ray has no build for this machine.
-    #[error(transparent)]
-    NoBuild(#[from] NoBuild),
+    #[error("{}", cli::no_build_message(Lang::En, .0))]
+    NoBuild(NoBuild),
     /// No interpreter Ray has wheels for, and no `uv` to fetch one.
     #[error(
         "No Python 3.{first} to 3.{last} was found (Ray {ray} needs one). Install one (from \
@@ -100,11 +103,12 @@ pub fn run_with(
 ) -> Result<(), SetupError> {
     let out = Reporter {
         lines: options.progress_lines,
+        lang: Lang::current(),
     };
     let version = match &options.ray_version {
         Some(v) => Some(validate_version(v)?),
         None => {
-            let (version, sentence) = head_version(config);
+            let (version, sentence) = head_version(config, out.lang);
             out.say(&sentence);
             version
         }
@@ -114,9 +118,7 @@ pub fn run_with(
     let python_minor = options.python_minor.or_else(|| {
         let head = config.head.as_ref()?;
         let minor = dashboard::head_python_minor(&head.host, Duration::from_secs(3))?;
-        out.say(&format!(
-            "The head runs Python 3.{minor}: preferring the same."
-        ));
+        out.say(&cli::setup_line(out.lang, SetupStep::HeadPython { minor }));
         Some(minor)
     });
     let options = &SetupOptions {
@@ -125,7 +127,8 @@ pub fn run_with(
     };
     let host = host.host();
     // Before anything is touched: a machine Ray has no build for is told so, and nothing more.
-    let minors = python::supported_pythons(version.as_deref(), &host)?;
+    let minors =
+        python::supported_pythons(version.as_deref(), &host).map_err(SetupError::NoBuild)?;
     std::fs::create_dir_all(&paths.home)
         .and_then(|()| paths.ensure_home())
         .map_err(|source| SetupError::Home {
@@ -167,7 +170,10 @@ pub fn run_with(
         Some(v) => format!("ray[default]=={v}"),
         None => "ray[default]".to_string(),
     };
-    out.say(&format!("Installing {spec} (this takes a minute) …"));
+    out.say(&cli::setup_line(
+        out.lang,
+        SetupStep::Installing { spec: &spec },
+    ));
     out.step(&InstallStep::Downloading {
         package: "ray".to_string(),
     });
@@ -189,7 +195,12 @@ pub fn run_with(
             progress_line(&SetupProgress::Done { version: installed })
         );
     } else {
-        println!("Ray {installed} is ready at {}.", ray.display());
+        let path = ray.display().to_string();
+        let ready = SetupStep::Ready {
+            version: &installed,
+            path: &path,
+        };
+        println!("{}", cli::setup_line(out.lang, ready));
     }
     Ok(())
 }
@@ -197,37 +208,36 @@ pub fn run_with(
 /// The head's Ray version from its dashboard, if one is configured, answers, and says a
 /// version; and the sentence telling the user what was found. Nothing the head sent reaches
 /// pip unless it is a plain version, nor the terminal unescaped.
-fn head_version(config: &Config) -> (Option<String>, String) {
+fn head_version(config: &Config, lang: Lang) -> (Option<String>, String) {
+    let say = |step| cli::setup_line(lang, step);
     let Some(head) = config.head.as_ref() else {
-        return (
-            None,
-            "No head is configured: installing the newest Ray.".to_string(),
-        );
+        return (None, say(SetupStep::NoHead));
     };
-    let newest = "installing the newest Ray. If the head runs another version, run \
-                  `bittrader-worker setup --ray-version X`.";
-    match dashboard::head_ray_version(&head.host, Duration::from_secs(3)) {
+    let host = head.host.as_str();
+    match dashboard::head_ray_version(host, Duration::from_secs(3)) {
         Ok(v) => match validate_version(&v) {
-            Ok(v) => (
-                Some(v.clone()),
-                format!("The head {} runs Ray {v}: installing the same.", head.host),
-            ),
-            Err(_) => (
-                None,
-                format!(
-                    "The head {} gave `{}` as its Ray version, which is not a version: {newest}",
-                    head.host,
-                    shown(&v)
-                ),
-            ),
+            Ok(version) => {
+                let sentence = say(SetupStep::HeadRuns {
+                    host,
+                    version: &version,
+                });
+                (Some(version), sentence)
+            }
+            Err(_) => {
+                let shown = shown(&v);
+                (
+                    None,
+                    say(SetupStep::HeadSaidNoVersion {
+                        host,
+                        shown: &shown,
+                    }),
+                )
+            }
         },
-        Err(e) => (
-            None,
-            format!(
-                "Could not ask the head for its Ray version ({}); {newest}",
-                shown(&e.to_string())
-            ),
-        ),
+        Err(e) => {
+            let shown = shown(&e.to_string());
+            (None, say(SetupStep::HeadNotAsked { shown: &shown }))
+        }
     }
 }
 
@@ -266,11 +276,13 @@ fn create_venv(python: &Interpreter, venv: &Path, out: &Reporter) -> Result<(), 
     out.step(&InstallStep::CreatingVenv {
         python: python.version_text(),
     });
-    out.say(&format!(
-        "Creating {} with Python {} ({}) …",
-        venv.display(),
-        python.version_text(),
-        python.path.display()
+    out.say(&cli::setup_line(
+        out.lang,
+        SetupStep::CreatingVenv {
+            venv: &venv.display().to_string(),
+            python: &python.version_text(),
+            path: Some(&python.path.display().to_string()),
+        },
     ));
     // `--clear`: a venv left by an older setup with a Python Ray has no wheels for is replaced.
     run_quiet(
@@ -292,9 +304,13 @@ fn create_venv_with_uv(
     out.step(&InstallStep::CreatingVenv {
         python: version.clone(),
     });
-    out.say(&format!(
-        "Creating {} with uv's Python {version} …",
-        venv.display()
+    out.say(&cli::setup_line(
+        out.lang,
+        SetupStep::CreatingVenv {
+            venv: &venv.display().to_string(),
+            python: &version,
+            path: None,
+        },
     ));
     run_quiet(
         "creating the venv with uv",
@@ -357,9 +373,10 @@ pub fn pip_step(line: &str) -> Option<InstallStep> {
     None
 }
 
-/// Sentences for a person, or progress lines for the app.
+/// Sentences for a person (in `lang`), or progress lines for the app.
 struct Reporter {
     lines: bool,
+    lang: Lang,
 }
 
 impl Reporter {
@@ -527,14 +544,14 @@ mod tests {
                 eprintln!("cannot listen on {ip}:8265: not tested");
                 continue;
             };
-            let (version, sentence) = head_version(&config_for(&host));
+            let (version, sentence) = head_version(&config_for(&host), Lang::En);
             assert_eq!(version, None, "{body}");
             assert!(sentence.contains(quoted), "{sentence}");
             assert!(sentence.contains("not a version"), "{sentence}");
             assert!(!sentence.chars().any(char::is_control), "{sentence:?}");
         }
         if let Some(host) = fake_dashboard("127.86.65.4", r#"{"ray_version":"2.60.0"}"#) {
-            let (version, sentence) = head_version(&config_for(&host));
+            let (version, sentence) = head_version(&config_for(&host), Lang::En);
             assert_eq!(version.as_deref(), Some("2.60.0"), "{sentence}");
         }
     }

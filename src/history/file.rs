@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 use super::History;
+use crate::text::log::{history_note, HistoryNote};
+use crate::text::Lang;
 
 /// Why `history.json` could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +67,7 @@ pub struct Loaded {
 /// `history.json.corrupt-<today>` (never emptied: what it held may still be read by a person)
 /// and a fresh history begins, with a note for the log. A file that cannot be read at all, or
 /// moved, is left alone and nothing is written over it while the app runs.
-pub fn load(path: &Path, today: NaiveDate) -> Loaded {
+pub fn load(path: &Path, today: NaiveDate, lang: Lang) -> Loaded {
     match read(path) {
         Ok(history) => {
             let mut history = history.unwrap_or_default();
@@ -81,9 +83,11 @@ pub fn load(path: &Path, today: NaiveDate) -> Loaded {
         }
         Err(error @ HistoryError::Read { .. }) => Loaded {
             history: History::default(),
-            note: Some(format!(
-                "⚠️ {error}: the contribution is counted from now on but not saved until \
-                 BitTrader Worker restarts"
+            note: Some(history_note(
+                lang,
+                HistoryNote::Unreadable {
+                    error: &error.to_string(),
+                },
             )),
             writable: false,
         },
@@ -92,17 +96,23 @@ pub fn load(path: &Path, today: NaiveDate) -> Loaded {
             match std::fs::rename(path, &aside) {
                 Ok(()) => Loaded {
                     history: History::default(),
-                    note: Some(format!(
-                        "⚠️ {error}: moved to {} and a new history begun",
-                        aside.display()
+                    note: Some(history_note(
+                        lang,
+                        HistoryNote::SetAside {
+                            error: &error.to_string(),
+                            aside: &aside.display().to_string(),
+                        },
                     )),
                     writable: true,
                 },
                 Err(e) => Loaded {
                     history: History::default(),
-                    note: Some(format!(
-                        "⚠️ {error}, and it could not be moved aside ({e}): it is left as it is \
-                         and nothing is saved until BitTrader Worker restarts"
+                    note: Some(history_note(
+                        lang,
+                        HistoryNote::NotSetAside {
+                            error: &error.to_string(),
+                            why: &e.to_string(),
+                        },
                     )),
                     writable: false,
                 },
@@ -148,13 +158,13 @@ mod tests {
     fn a_history_survives_a_write_and_a_load() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("history.json");
-        let loaded = load(&path, day());
+        let loaded = load(&path, day(), Lang::En);
         assert_eq!(loaded.history, History::default());
         assert!(loaded.note.is_none() && loaded.writable);
         let mut history = loaded.history;
         history.add_cpu(day(), Duration::from_secs(90));
         write(&path, &to_bytes(&history)).expect("write");
-        assert_eq!(load(&path, day()).history, history);
+        assert_eq!(load(&path, day(), Lang::En).history, history);
         assert_eq!(read(&path).expect("read"), Some(history));
     }
 
@@ -163,7 +173,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("history.json");
         std::fs::write(&path, "{\"version\": 1, \"days\": {\"2026-11-2").expect("seed");
-        let loaded = load(&path, day());
+        let loaded = load(&path, day(), Lang::En);
         assert!(loaded.writable);
         assert_eq!(loaded.history, History::default());
         let note = loaded.note.expect("a note for the log");
@@ -176,7 +186,7 @@ mod tests {
         assert!(!path.exists());
         // A second corrupt file the same day does not replace the first.
         std::fs::write(&path, "not json").expect("seed");
-        let note = load(&path, day()).note.expect("note");
+        let note = load(&path, day(), Lang::En).note.expect("note");
         assert!(note.contains("corrupt-2026-11-29-2"), "{note}");
         assert!(aside.exists());
     }

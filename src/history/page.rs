@@ -15,7 +15,8 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
 use super::History;
 use crate::config::Paths;
 use crate::model::{Activity, PauseReason};
-use crate::text::{self, Lang, PageWords};
+use crate::text::page::{cpu_hours, day_label, weekday, word, PageWord};
+use crate::text::Lang;
 
 /// Days of bars.
 pub const BAR_DAYS: u32 = 30;
@@ -34,19 +35,23 @@ const TRACK_LEFT: f64 = 84.0;
 const TRACK_RIGHT: f64 = 712.0;
 
 /// The CSS class of an activity, and its words.
-fn kind(activity: Activity, words: &PageWords) -> (&'static str, &'static str) {
+fn kind(activity: Activity, lang: Lang) -> (&'static str, &'static str) {
     match activity {
-        Activity::Connected => ("connected", words.connected),
+        Activity::Connected => ("connected", word(lang, PageWord::Connected)),
         Activity::Paused { reason } => match reason {
-            PauseReason::User => ("paused-user", words.paused_user),
-            PauseReason::LowBattery => ("paused-low-battery", words.paused_low_battery),
-            PauseReason::OnBattery => ("paused-on-battery", words.paused_on_battery),
-            PauseReason::Asleep => ("paused-asleep", words.paused_asleep),
-            PauseReason::RunsHot => ("paused-hot", words.paused_hot),
-            PauseReason::UserActive => ("paused-user-active", words.paused_user_active),
+            PauseReason::User => ("paused-user", word(lang, PageWord::PausedUser)),
+            PauseReason::LowBattery => {
+                ("paused-low-battery", word(lang, PageWord::PausedLowBattery))
+            }
+            PauseReason::OnBattery => ("paused-on-battery", word(lang, PageWord::PausedOnBattery)),
+            PauseReason::Asleep => ("paused-asleep", word(lang, PageWord::PausedAsleep)),
+            PauseReason::RunsHot => ("paused-hot", word(lang, PageWord::PausedHot)),
+            PauseReason::UserActive => {
+                ("paused-user-active", word(lang, PageWord::PausedUserActive))
+            }
         },
-        Activity::Disconnected => ("disconnected", words.disconnected),
-        Activity::Off => ("off", words.not_running),
+        Activity::Disconnected => ("disconnected", word(lang, PageWord::Disconnected)),
+        Activity::Off => ("off", word(lang, PageWord::NotRunning)),
     }
 }
 
@@ -83,15 +88,6 @@ fn esc(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// "Nov 29" / "29 nov".
-fn day_label(lang: Lang, words: &PageWords, day: NaiveDate) -> String {
-    let month = words.months[day.month0() as usize];
-    match lang {
-        Lang::En => format!("{month} {}", day.day()),
-        Lang::Es => format!("{} {month}", day.day()),
-    }
-}
-
 /// The smallest of 1, 2, 5 × 10ⁿ at or above `max` (at least 1 CPU-hour).
 fn nice_max(max: f64) -> f64 {
     let max = max.max(1.0);
@@ -108,7 +104,6 @@ fn nice_max(max: f64) -> f64 {
 
 /// The page for `history` at `now` (whose time zone draws the days), in `lang`.
 pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) -> String {
-    let words = text::page_words(lang);
     let tz = now.timezone();
     let today = now.date_naive();
     let now_utc = now.with_timezone(&Utc);
@@ -136,20 +131,24 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
 </header>
 <section class="figures">
 "#,
-        lang = words.html_lang,
-        title = esc(words.title),
-        subtitle = esc(words.subtitle),
+        lang = word(lang, PageWord::HtmlLang),
+        title = esc(word(lang, PageWord::Title)),
+        subtitle = esc(word(lang, PageWord::Subtitle)),
     );
     for (id, label, secs) in [
-        ("today", words.today, summary.today_cpu_secs),
-        ("week", words.last_7_days, summary.week_cpu_secs),
-        ("month", words.last_30_days, month_secs),
+        ("today", word(lang, PageWord::Today), summary.today_cpu_secs),
+        (
+            "week",
+            word(lang, PageWord::Last7Days),
+            summary.week_cpu_secs,
+        ),
+        ("month", word(lang, PageWord::Last30Days), month_secs),
     ] {
         let _ = writeln!(
             html,
             r#"<div class="figure" id="figure-{id}"><div class="label">{label}</div><div class="value">{value}<span class="unit">CPU-h</span></div></div>"#,
             label = esc(label),
-            value = esc(&text::cpu_hours(lang, secs)),
+            value = esc(&cpu_hours(lang, secs)),
         );
     }
     html.push_str("</section>\n");
@@ -158,21 +157,21 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
     let _ = writeln!(
         html,
         r#"<section class="card"><h2>{}</h2>"#,
-        esc(words.per_day)
+        esc(word(lang, PageWord::PerDay))
     );
-    html.push_str(&bars_svg(&days, today, lang, words));
+    html.push_str(&bars_svg(&days, today, lang));
     html.push_str("</section>\n");
 
     // --- The last 7 days ---
     let _ = writeln!(
         html,
         r#"<section class="card"><h2>{}</h2>"#,
-        esc(words.timeline)
+        esc(word(lang, PageWord::Timeline))
     );
-    html.push_str(&timeline_svg(history, &tz, today, now_utc, lang, words));
+    html.push_str(&timeline_svg(history, &tz, today, now_utc, lang));
     html.push_str(r#"<ul class="legend">"#);
     for activity in LEGEND {
-        let (class, label) = kind(activity, words);
+        let (class, label) = kind(activity, lang);
         let _ = write!(
             html,
             r#"<li><span class="swatch {class}"></span>{}</li>"#,
@@ -188,9 +187,9 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
 </body>
 </html>
 "#,
-        footnote = esc(words.footnote),
-        updated = esc(words.updated),
-        date = esc(&day_label(lang, words, today)),
+        footnote = esc(word(lang, PageWord::Footnote)),
+        updated = esc(word(lang, PageWord::Updated)),
+        date = esc(&day_label(lang, today)),
         time = now.hour(),
         minute = now.minute(),
     );
@@ -198,7 +197,7 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
 }
 
 /// The 30 bars, with a scale and a label every 5 days (today's bar stands out).
-fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &PageWords) -> String {
+fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang) -> String {
     let max_hours = days
         .iter()
         .map(|(_, secs)| secs / 3600.0)
@@ -211,7 +210,7 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &Pag
     let _ = write!(
         svg,
         r#"<svg class="bars" viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="{}">"#,
-        esc(words.per_day)
+        esc(word(lang, PageWord::PerDay))
     );
     // Four grid lines with their values.
     for step in 0..=4 {
@@ -221,7 +220,7 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &Pag
         let label = if value.fract() == 0.0 {
             format!("{value:.0}")
         } else {
-            text::cpu_hours(lang, value * 3600.0)
+            cpu_hours(lang, value * 3600.0)
         };
         let _ = write!(
             svg,
@@ -235,14 +234,14 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &Pag
         let height = (hours / top * plot_h).clamp(0.0, plot_h);
         let x = PLOT_LEFT + 2.0 + slot * index as f64 + (slot - bar_w) / 2.0;
         let class = if *day == today { "bar today" } else { "bar" };
-        let label = day_label(lang, words, *day);
+        let label = day_label(lang, *day);
         let _ = write!(
             svg,
             r#"<rect class="{class}" data-date="{day}" data-cpu-hours="{hours:.2}" x="{x:.2}" y="{y:.2}" width="{bar_w:.2}" height="{height:.2}" rx="{rx:.1}"><title>{title}: {value} CPU-h</title></rect>"#,
             y = PLOT_BOTTOM - height,
             rx = (bar_w / 4.0).min(height / 2.0),
             title = esc(&label),
-            value = esc(&text::cpu_hours(lang, *secs)),
+            value = esc(&cpu_hours(lang, *secs)),
         );
         let from_end = days.len() - 1 - index;
         if from_end.is_multiple_of(5) {
@@ -272,7 +271,6 @@ fn timeline_svg<Tz: TimeZone>(
     today: NaiveDate,
     now: DateTime<Utc>,
     lang: Lang,
-    words: &PageWords,
 ) -> String {
     let head = 22.0;
     let height = head + f64::from(TIMELINE_DAYS) * (ROW_H + ROW_GAP);
@@ -281,7 +279,7 @@ fn timeline_svg<Tz: TimeZone>(
     let _ = write!(
         svg,
         r#"<svg class="timeline" viewBox="0 0 {CHART_W} {height}" role="img" aria-label="{}">"#,
-        esc(words.timeline)
+        esc(word(lang, PageWord::Timeline))
     );
     for hour in [0, 6, 12, 18, 24] {
         let x = TRACK_LEFT + track_w * f64::from(hour) / 24.0;
@@ -310,14 +308,14 @@ fn timeline_svg<Tz: TimeZone>(
         let (start, end) = (midnight(day), midnight(day + chrono::Days::new(1)));
         let length = (end - start).num_seconds().max(1) as f64;
         let y = head + f64::from(row) * (ROW_H + ROW_GAP);
-        let weekday = words.weekdays[day.weekday().num_days_from_monday() as usize];
+        let weekday = weekday(lang, day.weekday().num_days_from_monday() as usize);
         let _ = write!(
             svg,
             r#"<g class="row" data-date="{day}"><text class="rowlabel{today}" x="0" y="{ly:.1}">{weekday} <tspan class="date">{label}</tspan></text><clipPath id="clip-{day}"><rect x="{TRACK_LEFT}" y="{y:.1}" width="{track_w:.1}" height="{ROW_H}" rx="6"/></clipPath><rect class="track" x="{TRACK_LEFT}" y="{y:.1}" width="{track_w:.1}" height="{ROW_H}" rx="6"/><g clip-path="url(#clip-{day})">"#,
             today = if day == today { " today" } else { "" },
             ly = y + ROW_H / 2.0 + 4.0,
             weekday = esc(weekday),
-            label = esc(&day_label(lang, words, day)),
+            label = esc(&day_label(lang, day)),
         );
         for span in &spans {
             let (from, until) = (span.from.max(start), span.until.min(end));
@@ -326,7 +324,7 @@ fn timeline_svg<Tz: TimeZone>(
             }
             let x0 = TRACK_LEFT + track_w * (from - start).num_seconds() as f64 / length;
             let x1 = TRACK_LEFT + track_w * (until - start).num_seconds() as f64 / length;
-            let (class, label) = kind(span.activity, words);
+            let (class, label) = kind(span.activity, lang);
             let (lf, lu) = (from.with_timezone(tz), until.with_timezone(tz));
             let _ = write!(
                 svg,

@@ -1,4 +1,4 @@
-//! Why a worker failed, as read from Ray's output.
+//! Why a worker failed, as read from Ray's output, and why Ray cannot be installed here.
 
 use serde::{Deserialize, Serialize};
 
@@ -31,4 +31,15 @@ pub enum WorkerFailure {
     },
     /// Anything else: the last meaningful line of output.
     Crashed { last_line: String },
+}
+
+/// Why Ray has no build for this machine (`ray`: the version asked for, `None` the newest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoBuild {
+    /// Ray ≥ 2.50 on an Intel Mac.
+    IntelMac { ray: Option<String> },
+    /// Ray ≥ 2.50 on an Apple-silicon Mac older than macOS 12 (`macos`: `major.minor`).
+    OldMacOs { ray: Option<String>, macos: String },
+    /// Neither macOS nor Linux on x86_64/arm64.
+    Platform { ray: Option<String> },
 }

@@ -19,7 +19,7 @@ pub use contribution::{Activity, ContributionSummary, PauseReason, ProcessUsage}
 pub use courtesy::{
     AwakeHold, CourtesyStatus, IdleReading, KeepAwake, PauseAtThermal, ThermalState,
 };
-pub use failure::WorkerFailure;
+pub use failure::{NoBuild, WorkerFailure};
 pub use found::{FoundHead, HeadSearch, TailnetFinds};
 pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT};
 pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};

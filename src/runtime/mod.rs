@@ -40,7 +40,8 @@ use crate::supervisor::{
     Action, Event, Settings, SpawnFailure, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
 };
-use crate::text::{config_edit_line, ConfigEdit, Lang};
+use crate::text::log::{config_edit_line, ConfigEdit};
+use crate::text::{self, Lang};
 use config_file::ConfigFileNews;
 use control::{Pending, Reply, Request, StatusReport};
 use log::RotatingLog;
@@ -224,7 +225,11 @@ impl HistoryFile {
                 *last = seq;
                 None
             }
-            Err(e) => Some(format!("⚠️ Could not save {}: {e}", path.display())),
+            Err(e) => Some(text::log::not_saved_line(
+                Lang::current(),
+                &path.display().to_string(),
+                &e.to_string(),
+            )),
         }
     }
 }
@@ -254,8 +259,8 @@ pub async fn run<P: Platform>(
     for line in &startup_lines {
         let _ = log.line(line);
     }
-    let loaded =
-        crate::history::file::load(&paths.history_file(), chrono::Local::now().date_naive());
+    let today = chrono::Local::now().date_naive();
+    let loaded = crate::history::file::load(&paths.history_file(), today, Lang::current());
     if let Some(note) = &loaded.note {
         let _ = log.line(note);
     }
@@ -338,7 +343,7 @@ pub async fn run<P: Platform>(
         history_file,
     };
     if let machine::MachineWatch::Polled { why } = &machine_watch {
-        let _ = driver.log.line(&crate::text::power_polled_line(
+        let _ = driver.log.line(&text::log::power_polled_line(
             driver.lang,
             why,
             MACHINE_LOOK_EVERY_UNSIGNALLED,
@@ -459,7 +464,7 @@ impl<P: Platform> Driver<P> {
                     let lang = self.lang;
                     tokio::spawn(async move {
                         let outcome = request.await;
-                        let note = crate::text::drain_requested_line(lang, &outcome);
+                        let note = text::log::drain_requested_line(lang, &outcome);
                         let _ = messages.send(Message::Note(note));
                         let accepted = outcome.is_ok();
                         let _ = messages
@@ -494,7 +499,7 @@ impl<P: Platform> Driver<P> {
                         let outcome = install.await;
                         if let Err(why) = &outcome {
                             let _ = messages
-                                .send(Message::Note(crate::text::install_failed_line(lang, why)));
+                                .send(Message::Note(text::log::install_failed_line(lang, why)));
                         }
                         let _ = messages.send(Message::Event(Event::RayInstallEnded(outcome)));
                     });
@@ -504,8 +509,7 @@ impl<P: Platform> Driver<P> {
                     self.spawn_event(async move { Event::HeadsFound(search.await) });
                 }
                 Action::Notify(notice) => {
-                    let (title, body) = crate::text::notice_in(self.lang, &notice);
-                    let _ = self.log.line(&format!("🔔 {title}: {body}"));
+                    let _ = self.log.line(&text::log::notice_line(self.lang, &notice));
                     self.notifier.notify(&notice);
                 }
                 Action::RecordFirstRunOffer => {
@@ -516,7 +520,7 @@ impl<P: Platform> Driver<P> {
                     });
                 }
                 Action::Log(note) => {
-                    let _ = self.log.line(&crate::text::log_note_in(self.lang, &note));
+                    let _ = self.log.line(&text::log::log_note(self.lang, &note));
                 }
                 Action::SampleUsage { sample } => match &self.worker {
                     Some(worker) => {
@@ -550,7 +554,7 @@ impl<P: Platform> Driver<P> {
             for reply in self.quitting.drain(..) {
                 let _ = reply.send(Reply {
                     ok: true,
-                    message: Some(crate::text::stopped_reply(Lang::En).to_string()),
+                    message: Some(text::cli::reply_note(Lang::En, &ReplyNote::Stopped)),
                     note: Some(ReplyNote::Stopped),
                     report: Some(report.clone()),
                 });
@@ -563,9 +567,7 @@ impl<P: Platform> Driver<P> {
     fn publish(&mut self) -> StatusReport {
         let status = self.sup.status();
         if self.last_status.as_ref() != Some(&status) {
-            for line in
-                crate::text::transition_lines_in(self.lang, self.last_status.as_ref(), &status)
-            {
+            for line in text::log::transition_lines(self.lang, self.last_status.as_ref(), &status) {
                 let _ = self.log.line(&line);
             }
             self.last_status = Some(status.clone());
@@ -684,7 +686,7 @@ impl<P: Platform> Driver<P> {
                 self.sup.handle_event(now(), event)
             }
             Message::RayInUse(ray) => {
-                let line = crate::text::ray_in_use_line(
+                let line = text::log::ray_in_use_line(
                     self.lang,
                     ray.as_ref()
                         .map(|ray| (ray.path.as_str(), ray.version.as_deref())),
@@ -700,21 +702,22 @@ impl<P: Platform> Driver<P> {
                 outcome,
                 reply,
             } => {
-                let why = outcome.err();
-                if let Some(why) = &why {
-                    let words = crate::text::setting_not_saved(self.lang, key, why);
-                    let _ = self.log.line(&format!("⚠️ {words}"));
+                let note = outcome.err().map(|why| ReplyNote::NotSaved {
+                    key: key.to_string(),
+                    why,
+                });
+                if let Some(note) = &note {
+                    let _ = self
+                        .log
+                        .line(&text::log::not_saved_setting_line(self.lang, note));
                 }
                 if let Some((reply, report)) = reply.map(|boxed| *boxed) {
                     let _ = reply.send(Reply {
                         ok: true,
-                        message: why
+                        message: note
                             .as_ref()
-                            .map(|why| crate::text::setting_not_saved(Lang::En, key, why)),
-                        note: why.map(|why| ReplyNote::NotSaved {
-                            key: key.to_string(),
-                            why,
-                        }),
+                            .map(|note| text::cli::reply_note(Lang::En, note)),
+                        note,
                         report: Some(report),
                     });
                 }
@@ -770,13 +773,11 @@ impl<P: Platform> Driver<P> {
         let event = match event {
             SystemEvent::WillSleep => {
                 self.will_sleeps_seen += 1;
-                let _ = self.log.line(&crate::text::going_to_sleep_line(self.lang));
+                let _ = self.log.line(text::log::going_to_sleep_line(self.lang));
                 Event::WillSleep
             }
             SystemEvent::Woke { slept_secs } => {
-                let _ = self
-                    .log
-                    .line(&crate::text::woke_line(self.lang, slept_secs));
+                let _ = self.log.line(&text::log::woke_line(self.lang, slept_secs));
                 Event::Woke { slept_secs }
             }
         };

@@ -18,6 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::model::NoBuild;
 use crate::platform::command::run_with_timeout;
 use crate::platform::tool_search::{is_executable_file, subdirs_bin, ToolSearch};
 
@@ -140,31 +141,6 @@ pub fn ray_minor_version(version: &str) -> Option<(u32, u32)> {
         .next()?
         .trim_end_matches(|c: char| !c.is_ascii_digit());
     Some((major, minor.parse().ok()?))
-}
-
-/// Why Ray has no build for this machine.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NoBuild {
-    /// Ray ≥ 2.50 on an Intel Mac.
-    #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
-    IntelMac {
-        /// The version asked for (`None`: the newest).
-        ray: Option<String>,
-    },
-    /// Ray ≥ 2.50 on an Apple-silicon Mac older than macOS 12.
-    #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
-    OldMacOs {
-        /// The version asked for (`None`: the newest).
-        ray: Option<String>,
-        /// This Mac's macOS, `major.minor`.
-        macos: String,
-    },
-    /// Neither macOS nor Linux on x86_64/arm64.
-    #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
-    Platform {
-        /// The version asked for (`None`: the newest).
-        ray: Option<String>,
-    },
 }
 
 /// The first Ray release without Intel-Mac wheels, and with arm64 wheels for macOS ≥ 12 only.
