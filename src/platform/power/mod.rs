@@ -1,15 +1,10 @@
 //! Power facts: on mains or on battery, how full the battery is, whether the lid is closed.
+//! Facts only: what to do about them is the supervisor's.
 //!
-//! The readers are pure, compiled on every OS and tested: [`sources`] maps what macOS's IOKit
-//! power-sources API says, [`sysfs`] reads `/sys/class/power_supply/*/uevent` and
-//! `/proc/acpi/button/lid/*/state` (Linux) from a folder given as a parameter (tested on
-//! recorded real outputs, `tests/fixtures/`). [`pmset`] parses `pmset -g batt` and `ioreg`
-//! output; nothing runs those commands any more (they cost a process every few seconds), and
-//! the parsers and their recorded outputs stay as the reference the IOKit mapping follows.
-//! [`SystemPower`] is the real machine, one file per OS (`macos.rs` asks IOKit in-process,
-//! `linux.rs` reads the real folders); [`crate::platform::fake::FakePower`] stands in for it in
-//! tests. Neither starts a process. This module reports facts only: what to do on battery or
-//! with the lid closed is the supervisor's decision.
+//! The meaning of what the OS says is decided by pure readers tested on every OS: [`sources`]
+//! (macOS's IOKit power sources) and [`sysfs`] (Linux's `/sys/class/power_supply` and
+//! `/proc/acpi/button/lid`, from a folder given as a parameter). [`SystemPower`] asks the real
+//! machine in-process, one file per OS: it runs every few seconds, so it starts no process.
 
 use std::sync::Arc;
 
@@ -20,14 +15,12 @@ pub mod changes;
 mod linux;
 #[cfg(target_os = "macos")]
 mod macos;
-pub mod pmset;
 pub mod sources;
 pub mod sysfs;
 pub mod uevent;
 
 pub use changes::PowerChanges;
-pub use pmset::{parse_ioreg_clamshell, parse_pmset_batt};
-pub use sysfs::{parse_power_supply_uevent, parse_proc_acpi_lid, read_linux_lid, read_linux_power};
+pub use sysfs::{parse_proc_acpi_lid, read_linux_lid, read_linux_power};
 
 /// The power facts the supervisor needs.
 pub trait PowerSource: Send {
@@ -56,20 +49,6 @@ pub struct SystemPower;
 mod tests {
     use super::*;
     use crate::model::{Battery, ChargeState};
-
-    /// A snapshot as the parsers give it, for the parser tests of [`super::pmset`] and
-    /// [`super::sysfs`].
-    pub(super) fn snapshot(
-        on_ac: bool,
-        battery: Option<(u8, ChargeState)>,
-    ) -> Option<PowerSnapshot> {
-        Some(PowerSnapshot {
-            on_ac,
-            battery: battery.map(|(percent, state)| Battery { percent, state }),
-        })
-    }
-
-    // --- The real machine (whatever this test host is) ---------------------------------------
 
     #[test]
     fn system_power_answers_without_panicking() {

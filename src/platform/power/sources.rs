@@ -1,7 +1,6 @@
-//! What macOS's power-sources API says, as plain values, and what it means for us. The API
-//! (`IOPSCopyPowerSourcesInfo`, `IOPSGetProvidingPowerSourceType`) is what `pmset -g batt`
-//! prints from, so the mapping follows `pmset`'s words ([`super::pmset`]). Pure, so it is
-//! compiled and tested on every OS; `macos.rs` copies the values out of IOKit's dictionaries.
+//! What macOS's power-sources API (`IOPSCopyPowerSourcesInfo`, what `pmset -g batt` prints
+//! from) says, as plain values, and what it means for us. Pure, so it is tested on every OS;
+//! `macos.rs` copies the values out of IOKit's dictionaries.
 
 use crate::model::{Battery, ChargeState, PowerSnapshot};
 
@@ -107,8 +106,7 @@ mod tests {
         })
     }
 
-    // The cases of the recorded `pmset -g batt` outputs (tests/fixtures/macos_pmset_batt_*),
-    // as the API under `pmset` describes them.
+    // The cases `pmset -g batt` prints, as the API under it describes them.
 
     #[test]
     fn on_battery_discharging() {

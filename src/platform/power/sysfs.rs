@@ -33,10 +33,6 @@ struct UeventBattery {
 /// The level is `POWER_SUPPLY_CAPACITY`; older kernels lack it, and then it is computed from
 /// `ENERGY_NOW/ENERGY_FULL` or `CHARGE_NOW/CHARGE_FULL`, clamped to 100 (a worn battery can
 /// report more than "full"). `None` if there is no level at all or `PRESENT=0` (empty bay).
-pub fn parse_power_supply_uevent(text: &str) -> Option<Battery> {
-    parse_uevent_battery(text).map(|b| b.battery)
-}
-
 fn parse_uevent_battery(text: &str) -> Option<UeventBattery> {
     let fields: HashMap<&str, &str> = text
         .lines()
@@ -253,8 +249,18 @@ pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::power::tests::snapshot;
     use std::fs;
+
+    fn snapshot(on_ac: bool, battery: Option<(u8, ChargeState)>) -> Option<PowerSnapshot> {
+        Some(PowerSnapshot {
+            on_ac,
+            battery: battery.map(|(percent, state)| Battery { percent, state }),
+        })
+    }
+
+    fn parse_power_supply_uevent(text: &str) -> Option<Battery> {
+        parse_uevent_battery(text).map(|b| b.battery)
+    }
 
     // --- Linux uevent -------------------------------------------------------------------------
 
