@@ -20,6 +20,8 @@ pub mod sysfs;
 pub mod uevent;
 
 pub use changes::PowerChanges;
+#[cfg(not(target_os = "macos"))]
+pub use linux::supply_dir;
 pub use sysfs::{parse_proc_acpi_lid, read_linux_lid, read_linux_power};
 
 /// The power facts the supervisor needs.

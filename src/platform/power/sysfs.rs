@@ -227,7 +227,7 @@ pub fn read_linux_lid(proc_acpi_button_lid: &Path) -> Option<bool> {
 
 /// The entries of `dir` (following symlinks, as `/sys/class/*` is made of them), sorted so the
 /// result does not depend on directory order. Empty if `dir` cannot be read.
-pub(crate) fn sorted_subdirs(dir: &Path) -> Vec<std::path::PathBuf> {
+fn sorted_subdirs(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut dirs: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -240,7 +240,7 @@ pub(crate) fn sorted_subdirs(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// A small sysfs/procfs file's content without the trailing newline; `None` if unreadable.
-pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
+fn read_trimmed(path: &Path) -> Option<String> {
     std::fs::read_to_string(path)
         .ok()
         .map(|text| text.trim().to_string())

@@ -32,25 +32,7 @@ pub fn group_of(pid: u32) -> Option<u32> {
 
 /// `kern.bootsessionuuid`: a UUID made at each boot.
 pub fn boot_id() -> Option<String> {
-    let name = c"kern.bootsessionuuid";
-    let mut buffer = [0u8; 64];
-    let mut size = buffer.len();
-    // SAFETY: the name is NUL-terminated; the kernel writes at most `size` bytes and updates it.
-    let status = unsafe {
-        libc::sysctlbyname(
-            name.as_ptr(),
-            buffer.as_mut_ptr().cast(),
-            &mut size,
-            std::ptr::null_mut(),
-            0,
-        )
-    };
-    if status != 0 {
-        return None;
-    }
-    let text = std::str::from_utf8(&buffer[..size.min(buffer.len())]).ok()?;
-    let id = text.trim_end_matches('\0').trim();
-    (!id.is_empty()).then(|| id.to_string())
+    crate::platform::machine::sysctl_text(c"kern.bootsessionuuid").filter(|id| !id.is_empty())
 }
 
 /// `PROC_PPID_ONLY` (<sys/proc_info.h>): list the children of one process.
