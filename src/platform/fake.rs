@@ -349,13 +349,6 @@ impl FakeProcesses {
 }
 
 impl ProcessTable for FakeProcesses {
-    fn start_time(&self, pid: u32) -> Option<u64> {
-        lock(&self.processes)
-            .iter()
-            .find(|p| p.pid == pid)
-            .map(|p| p.start_time)
-    }
-
     fn start_ticks(&self, pid: u32) -> Option<u64> {
         lock(&self.processes)
             .iter()

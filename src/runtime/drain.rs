@@ -19,20 +19,16 @@
 //! * Task workers are children of the raylet in process groups of their own; their process
 //!   title is `ray::IDLE` when idle and `ray::<task name>` while a task runs.
 
-use std::collections::{HashMap, HashSet};
-
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::supervisor::TreeReading;
-
-use crate::model::HeadAddress;
-use crate::model::WorkerFailure;
+use crate::model::{HeadAddress, WorkerFailure};
 use crate::platform::command::{output_within, CommandError};
-use crate::platform::{ProcessTable, SystemProcesses};
-use crate::ray_output::{self};
-use crate::runtime::worker::RayCommand;
+use crate::platform::processes::{descendants, ProcessInfo};
+use crate::ray_output;
+use crate::runtime::worker::{RayCommand, SharedProcesses};
+use crate::supervisor::TreeReading;
 
 /// How often the process table is read while waiting for the raylet.
 const POLL_EVERY: Duration = Duration::from_millis(500);
@@ -121,14 +117,19 @@ pub enum DrainError {
 /// The raylet's command line is bound to this very worker, unlike `/tmp/ray/session_latest`
 /// (shared by every Ray on the machine, and a rejoin writes `raylet.1.out`, ...), and it needs
 /// neither the dashboard nor a connection to the head.
-pub async fn node_id(worker_pid: u32, timeout: Duration) -> Option<String> {
+pub async fn node_id(
+    processes: &SharedProcesses,
+    worker_pid: u32,
+    timeout: Duration,
+) -> Option<String> {
     let deadline = Instant::now() + timeout;
     loop {
-        let found = tokio::task::spawn_blocking(process_snapshot)
+        let table = processes.clone();
+        let found = tokio::task::spawn_blocking(move || table.list())
             .await
             .ok()
-            .and_then(|snapshot| {
-                descendants(&snapshot, worker_pid)
+            .and_then(|list| {
+                tree_of(&list, worker_pid)
                     .into_iter()
                     .find_map(|process| node_id_from_args(&process.cmd))
             });
@@ -195,8 +196,8 @@ pub async fn request_drain(
 }
 
 /// One look at the worker's process tree, for the supervisor's idle rule.
-pub async fn sample_tree(worker_pid: u32) -> TreeReading {
-    let state = tokio::task::spawn_blocking(move || tree_state(&process_snapshot(), worker_pid))
+pub async fn sample_tree(processes: SharedProcesses, worker_pid: u32) -> TreeReading {
+    let state = tokio::task::spawn_blocking(move || tree_state(&processes.list(), worker_pid))
         .await
         .ok();
     match state {
@@ -212,10 +213,11 @@ pub async fn sample_tree(worker_pid: u32) -> TreeReading {
 pub async fn drain_node(
     ray: &RayCommand,
     head: &HeadAddress,
+    processes: &SharedProcesses,
     worker_pid: u32,
     deadline: Duration,
 ) -> Result<(), DrainError> {
-    let node_id = node_id(worker_pid, NODE_ID_WAIT)
+    let node_id = node_id(processes, worker_pid, NODE_ID_WAIT)
         .await
         .ok_or(DrainError::NodeIdNotFound)?;
     request_drain(
@@ -322,17 +324,6 @@ pub fn role(args: &[String]) -> Role {
     }
 }
 
-/// One process: (pid, parent, command line).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcessEntry {
-    /// Its id.
-    pub pid: u32,
-    /// Its parent's id.
-    pub parent: Option<u32>,
-    /// Its command line, one string per argument.
-    pub cmd: Vec<String>,
-}
-
 /// What the worker's process tree shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeState {
@@ -347,12 +338,12 @@ pub enum TreeState {
     },
 }
 
-/// The state of the tree rooted at `root` in `snapshot`.
-pub fn tree_state(snapshot: &[ProcessEntry], root: u32) -> TreeState {
-    if !snapshot.iter().any(|p| p.pid == root) {
+/// The state of the tree rooted at `root` in `list`.
+pub fn tree_state(list: &[ProcessInfo], root: u32) -> TreeState {
+    if !list.iter().any(|p| p.pid == root) {
         return TreeState::Gone;
     }
-    let tree = descendants(snapshot, root);
+    let tree = tree_of(list, root);
     let mut raylet = false;
     let mut busy = Vec::new();
     for process in tree {
@@ -370,26 +361,9 @@ pub fn tree_state(snapshot: &[ProcessEntry], root: u32) -> TreeState {
 }
 
 /// `root` and every process below it.
-fn descendants(snapshot: &[ProcessEntry], root: u32) -> Vec<&ProcessEntry> {
-    let mut children: HashMap<u32, Vec<&ProcessEntry>> = HashMap::new();
-    let mut by_pid: HashMap<u32, &ProcessEntry> = HashMap::new();
-    for process in snapshot {
-        by_pid.insert(process.pid, process);
-        if let Some(parent) = process.parent {
-            children.entry(parent).or_default().push(process);
-        }
-    }
-    let mut seen = HashSet::new();
-    let mut found = Vec::new();
-    let mut stack: Vec<&ProcessEntry> = by_pid.get(&root).copied().into_iter().collect();
-    while let Some(process) = stack.pop() {
-        if !seen.insert(process.pid) {
-            continue;
-        }
-        found.push(process);
-        stack.extend(children.get(&process.pid).into_iter().flatten().copied());
-    }
-    found
+fn tree_of(list: &[ProcessInfo], root: u32) -> Vec<&ProcessInfo> {
+    let tree = descendants(list, root);
+    list.iter().filter(|p| tree.contains(&p.pid)).collect()
 }
 
 /// Why `ray drain-node` failed, from its output (stdout and stderr) and exit code.
@@ -440,20 +414,6 @@ pub fn classify_failure(output: &str, code: Option<i32>, head: &HeadAddress) -> 
     }
 }
 
-/// Every process with its parent and command line (sysinfo: `/proc` on Linux, `libproc` on
-/// macOS, where the command line is where setproctitle's title shows).
-fn process_snapshot() -> Vec<ProcessEntry> {
-    SystemProcesses
-        .list()
-        .into_iter()
-        .map(|p| ProcessEntry {
-            pid: p.pid,
-            parent: p.parent,
-            cmd: p.cmd,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,7 +433,7 @@ mod tests {
     }
 
     /// The recorded `ps -eo pid,ppid,pgid,stat,comm,args` of the laptop host, as snapshot rows.
-    fn ps_snapshot(text: &str) -> Vec<ProcessEntry> {
+    fn ps_snapshot(text: &str) -> Vec<ProcessInfo> {
         text.lines()
             .skip(1)
             .filter_map(|line| {
@@ -483,7 +443,7 @@ mod tests {
                 let _pgid = words.next()?;
                 let _stat = words.next()?;
                 let _comm = words.next()?;
-                Some(ProcessEntry {
+                Some(ProcessInfo {
                     pid,
                     parent,
                     cmd: words.map(String::from).collect(),
@@ -675,8 +635,9 @@ mod tests {
     #[tokio::test]
     async fn our_own_process_tree_has_no_raylet() {
         let me = std::process::id();
-        assert_eq!(node_id(me, Duration::from_millis(10)).await, None);
+        let table: SharedProcesses = std::sync::Arc::new(crate::platform::SystemProcesses);
+        assert_eq!(node_id(&table, me, Duration::from_millis(10)).await, None);
         // Not a Ray worker at all: no raylet, so nothing to wait for.
-        assert_eq!(sample_tree(me).await, TreeReading::Gone);
+        assert_eq!(sample_tree(table, me).await, TreeReading::Gone);
     }
 }
