@@ -1,6 +1,5 @@
-//! One blocking wait on a few file descriptors, for the threads that sleep until the OS says
-//! something changed (`power::changes`, macOS's thermal watch). It waits; what a readable
-//! descriptor means is its caller's business.
+//! One blocking wait on a few file descriptors, for the thread that sleeps until the OS says
+//! the power changed (`power::changes`). What a readable descriptor means is its caller's.
 
 use std::io;
 use std::os::fd::BorrowedFd;

@@ -453,8 +453,8 @@ impl Platform for SystemPlatform {
         crate::platform::awake::follow(hold, held);
     }
 
-    fn watch_thermal(&self, every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
-        crate::platform::thermal::watch(every, states);
+    fn watch_thermal(&self, _every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
+        crate::platform::thermal::watch(states);
     }
 
     fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
