@@ -1,10 +1,6 @@
 //! The macOS login item: the LaunchAgent `com.bittrader.worker.plist` in
 //! `~/Library/LaunchAgents`, loaded and unloaded with `launchctl`. Compiled on every OS so its
 //! tests (with a recording `launchctl`) run on Linux too.
-//!
-//! It is what macOS 12 uses, and what an unbundled binary uses everywhere; a bundled app on
-//! macOS 13+ uses `SMAppService` instead ([`super::app_service`]), which keeps this one only to
-//! fall back on and to clean up after.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,7 +11,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::launchctl_print::{parse_launchctl_print, LoadedJob};
 use super::{
     is_inside_app_bundle, program_text, write_atomically, LoginItem, LoginItemError, LoginStatus,
     LAUNCHD_LOG_FILE, LAUNCH_AGENT_LABEL, LEGACY_SCRIPT,
@@ -313,38 +308,14 @@ impl<L: Launchctl> LaunchAgent<L> {
         format!("gui/{}/{LAUNCH_AGENT_LABEL}", self.uid)
     }
 
-    /// What launchd has loaded under our label: `launchctl print gui/UID/com.bittrader.worker`.
-    /// `Ok(None)` when launchd does not know the job (never loaded, booted out, or turned off
-    /// in System Settings › General › Login Items, which unloads it); `Err` when launchctl
-    /// could not be asked at all.
-    fn loaded_job(&self) -> Result<Option<LoadedJob>, CommandError> {
-        let out = self.launchctl.run(&["print", &self.service_target()])?;
-        Ok(out.success().then(|| parse_launchctl_print(&out.stdout)))
-    }
-
-    /// Backs up the old install's LaunchAgent, unloads it and removes it, for when something
-    /// else (SMAppService) now starts the app at login. Anything but the legacy agent is left.
-    pub fn retire_legacy(&self) -> Result<(), LoginItemError> {
-        let path = self.plist_path();
-        let existing = match read_if_there(&path)? {
-            Some(existing) => existing,
-            None => return Ok(()),
-        };
-        if !matches!(
-            classify_existing_plist(&existing),
-            ExistingAgent::Legacy { .. }
-        ) {
-            return Ok(());
-        }
-        write_atomically(&self.backup_path(), &existing)?;
-        // Its loop would otherwise keep running until logout, next to the app.
-        let bootout = self.bootout();
-        fs::remove_file(&path).map_err(|source| LoginItemError::Io {
-            action: "remove",
-            path,
-            source,
-        })?;
-        bootout
+    /// Whether launchd knows our job (`launchctl print gui/UID/com.bittrader.worker` succeeds):
+    /// not when never loaded, booted out, or switched off in System Settings › General ›
+    /// Login Items, which unloads it. `Err` when launchctl could not be asked at all.
+    fn is_loaded(&self) -> Result<bool, CommandError> {
+        Ok(self
+            .launchctl
+            .run(&["print", &self.service_target()])?
+            .success())
     }
 
     /// `launchctl bootout gui/UID/com.bittrader.worker`: `Ok` if it is now unloaded (or never
@@ -409,7 +380,7 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
                 }
                 // Loaded (whatever program it was loaded with: the file is what the next login
                 // reads), or launchctl unavailable: the file decides.
-                if !self.running_as_job && matches!(self.loaded_job(), Ok(None)) {
+                if !self.running_as_job && matches!(self.is_loaded(), Ok(false)) {
                     return LoginStatus::Disabled;
                 }
                 LoginStatus::Enabled {
@@ -1067,26 +1038,6 @@ mod tests {
         assert_eq!(
             fs::read_to_string(agent.plist_path()).expect("read"),
             CONSTRUCTED_LEGACY
-        );
-    }
-
-    #[test]
-    fn retiring_the_legacy_agent_keeps_a_backup() {
-        let setup = Setup::new();
-        fs::create_dir_all(setup.agents()).expect("mkdir");
-        let recorder = Recorder::new((Some(0), ""));
-        let agent = setup.agent(&recorder);
-        agent.retire_legacy().expect("nothing there");
-        fs::write(agent.plist_path(), CONSTRUCTED_LEGACY).expect("write");
-        agent.retire_legacy().expect("retire");
-        assert!(!agent.plist_path().exists());
-        assert_eq!(
-            fs::read_to_string(agent.backup_path()).expect("backup"),
-            CONSTRUCTED_LEGACY
-        );
-        assert_eq!(
-            recorder.changes(),
-            ["bootout gui/501/com.bittrader.worker".to_string()]
         );
     }
 

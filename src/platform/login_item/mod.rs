@@ -1,32 +1,21 @@
-//! Start at login: on macOS 13+ for the bundled app, `SMAppService.mainApp` ([`app_service`],
-//! which also lists the app by name in System Settings › General › Login Items); else a
-//! LaunchAgent on macOS ([`launch_agent`]); an XDG autostart entry on Linux ([`xdg`]). All behind
-//! the one [`LoginItem`] trait; [`system_login_item`] picks the one for this Mac or OS.
+//! Start at login: a LaunchAgent on macOS ([`launch_agent`], the one mechanism that works on
+//! every macOS this app supports and for a bare binary), an XDG autostart entry on Linux
+//! ([`xdg`]), behind the one [`LoginItem`] trait.
 //!
-//! The status is the real state, not only a file: SMAppService's own status, or the LaunchAgent
-//! file AND the job launchd has loaded (`launchctl print`) AND the program it starts still
-//! there. Reading it may spawn `launchctl`, so it is read at start, when the menu opens and
-//! after a change, never on a timer.
+//! The status is what will really happen: the LaunchAgent file AND the job launchd has loaded
+//! AND its program still there. Reading it may run `launchctl`, so it is read at start, when
+//! the menu opens and after a change, never on a timer. Both are compiled on every OS, with
+//! their folders and `launchctl` as parameters, so every path runs in the tests on Linux.
 //!
-//! The file formats are pure functions ([`launch_agent_plist`], [`xdg_autostart_entry`],
-//! [`classify_existing_plist`]) tested by parsing their output back. [`LaunchAgent`] and
-//! [`XdgAutostart`] install and remove them; both take their folders as parameters, and
-//! `launchctl` is behind the [`Launchctl`] trait. Both are compiled on every OS on purpose:
-//! that way every path through the macOS side runs in the tests on Linux, without touching the
-//! real account. Only [`system_login_item`] differs by OS.
-//!
-//! The old shell install used the same label, `com.bittrader.worker`, for a LaunchAgent that
-//! ran `worker_daemon.sh`. It is never overwritten silently: [`LoginItem::enable`] refuses
-//! unless asked to replace it, and then keeps a backup.
+//! The old shell install used the same label for a LaunchAgent running `worker_daemon.sh`: it
+//! is never overwritten silently ([`LoginItem::enable`] refuses unless asked, then backs it up).
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub mod app_service;
 pub mod launch_agent;
-pub mod launchctl_print;
 pub mod xdg;
 
 pub use launch_agent::{
@@ -132,18 +121,6 @@ pub enum LoginItemError {
     /// Neither `$HOME` (nor, on Linux, `$XDG_CONFIG_HOME`) gives a folder to use.
     #[error("cannot find your home folder: HOME is not set")]
     NoHome,
-    /// macOS registered the app but the user has to allow it (it was turned off in Login Items
-    /// before); System Settings has been opened on that page.
-    #[error("macOS needs your approval: turn on BitTrader Worker in System Settings › General › Login Items")]
-    NeedsApproval,
-    /// SMAppService refused, and so did the LaunchAgent it fell back on.
-    #[error("could not {action} the login item: {detail}")]
-    AppService {
-        /// `register` or `unregister`.
-        action: &'static str,
-        /// What macOS said.
-        detail: String,
-    },
 }
 
 /// Turns starting at login on and off.
@@ -156,15 +133,14 @@ pub trait LoginItem {
     /// Removes our entry (nothing to do if there is none). Leaves anything else in place.
     fn disable(&self) -> Result<(), LoginItemError>;
     /// Called at start: when our entry starts a program that is gone (the app was moved),
-    /// points it at this one. `Ok(true)` if it changed something. Entries that follow the app
-    /// by themselves (SMAppService) or have nothing to follow need nothing.
+    /// points it at this one. `Ok(true)` if it changed something.
     fn repoint_to_this_program(&self) -> Result<bool, LoginItemError> {
         Ok(false)
     }
 }
 
 /// Whether `exe` is the executable of an app bundle (`….app/Contents/MacOS/NAME`): only such a
-/// copy may take over the login item, and only it can be an SMAppService main app.
+/// copy may take over the login item.
 pub fn is_inside_app_bundle(exe: &Path) -> bool {
     let Some(macos_dir) = exe.parent() else {
         return false;
@@ -182,34 +158,21 @@ pub fn is_inside_app_bundle(exe: &Path) -> bool {
 
 /// The login item for this OS, for the current user, starting `exe`. `data_dir` is the
 /// worker's folder (`~/.bittrader_worker`), where launchd's log goes on macOS.
-///
-/// The bundled app on macOS 13+ uses SMAppService (what System Settings lists by the app's
-/// name), with the LaunchAgent behind it; macOS 12, and a bare binary (which SMAppService
-/// cannot register), use the LaunchAgent alone.
 #[cfg(target_os = "macos")]
 pub fn system_login_item(
     exe: PathBuf,
     data_dir: PathBuf,
 ) -> Result<Box<dyn LoginItem + Send>, LoginItemError> {
-    let bundled = is_inside_app_bundle(&exe);
-    let agent = LaunchAgent::for_current_user(exe.clone(), data_dir)?;
-    match app_service::SystemAppService::main_app().filter(|_| bundled) {
-        Some(service) => Ok(Box::new(app_service::MainAppLoginItem::new(
-            service, agent, exe,
-        ))),
-        None => Ok(Box::new(agent)),
-    }
+    Ok(Box::new(LaunchAgent::for_current_user(exe, data_dir)?))
 }
 
-/// The login item for this OS, for the current user, starting `exe`. `data_dir` is the
-/// worker's folder (`~/.bittrader_worker`), where launchd's log goes on macOS.
+/// The login item for this OS, for the current user, starting `exe` (an autostart entry has
+/// no log redirection: the app's own log is in `data_dir`).
 #[cfg(not(target_os = "macos"))]
 pub fn system_login_item(
     exe: PathBuf,
-    data_dir: PathBuf,
+    _data_dir: PathBuf,
 ) -> Result<Box<dyn LoginItem + Send>, LoginItemError> {
-    // An autostart entry has no log redirection; the app's own log is in `data_dir`.
-    let _ = data_dir;
     Ok(Box::new(XdgAutostart::for_current_user(exe)?))
 }
 
