@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde::Deserialize;
 
-use crate::model::TailscaleProblem;
+use crate::model::{is_tailscale_ip, TailscaleProblem};
 
 /// The Tailscale daemon's state (`BackendState`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,20 +213,6 @@ pub fn parse(json: &str) -> Result<TailscaleStatus, TailscaleError> {
 /// `desktop.tail1234.ts.net.` → `desktop`.
 fn first_label(name: &str) -> &str {
     name.split('.').next().unwrap_or(name)
-}
-
-/// Tailscale hands out 100.64.0.0/10 (CGNAT) and fd7a:115c:a1e0::/48.
-fn is_tailscale_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            o[0] == 100 && (o[1] & 0xc0) == 64
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            s[0] == 0xfd7a && s[1] == 0x115c && s[2] == 0xa1e0
-        }
-    }
 }
 
 impl TailscaleStatus {

@@ -48,15 +48,22 @@ impl HeadAddress {
     /// café's network.
     pub fn is_tailscale(&self) -> bool {
         match self.ip() {
-            Some(IpAddr::V4(v4)) => {
-                let o = v4.octets();
-                o[0] == 100 && (o[1] & 0xc0) == 64
-            }
-            Some(IpAddr::V6(v6)) => {
-                let s = v6.segments();
-                s[0] == 0xfd7a && s[1] == 0x115c && s[2] == 0xa1e0
-            }
+            Some(ip) => is_tailscale_ip(ip),
             None => self.host.to_ascii_lowercase().ends_with(".ts.net"),
+        }
+    }
+}
+
+/// Whether `ip` is in Tailscale's ranges: 100.64.0.0/10 (CGNAT) or fd7a:115c:a1e0::/48.
+pub fn is_tailscale_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            o[0] == 100 && (o[1] & 0xc0) == 64
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            s[0] == 0xfd7a && s[1] == 0x115c && s[2] == 0xa1e0
         }
     }
 }

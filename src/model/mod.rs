@@ -21,7 +21,9 @@ pub use courtesy::{
 };
 pub use failure::WorkerFailure;
 pub use found::{FoundHead, HeadSearch, TailnetFinds};
-pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT};
+pub use head::{
+    is_tailscale_ip, HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT,
+};
 pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};
 pub use reach::{TailscaleCheck, TailscaleProblem, Unreachable};
 pub use status::{
