@@ -79,14 +79,15 @@ pub struct Segment {
     pub activity: Activity,
 }
 
-/// A segment with its end, as the page draws it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A segment with its end, as the page draws it and `stats` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Span {
     /// When it began (clipped to the window asked for).
     pub from: DateTime<Utc>,
     /// When it ended (clipped likewise).
     pub until: DateTime<Utc>,
     /// What the worker did.
+    #[serde(flatten)]
     pub activity: Activity,
 }
 
@@ -205,7 +206,7 @@ pub struct Stats {
     /// The last 30 days, oldest first.
     pub days: Vec<StatsDay>,
     /// The last 7 days' timeline, oldest first (the last segment ends now).
-    pub timeline: Vec<StatsSpan>,
+    pub timeline: Vec<Span>,
 }
 
 /// One day of [`Stats`].
@@ -215,18 +216,6 @@ pub struct StatsDay {
     pub date: NaiveDate,
     /// CPU-hours given that day.
     pub cpu_hours: f64,
-}
-
-/// One segment of [`Stats`]' timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatsSpan {
-    /// When it began.
-    pub from: DateTime<Utc>,
-    /// When it ended.
-    pub until: DateTime<Utc>,
-    /// What the worker did.
-    #[serde(flatten)]
-    pub activity: Activity,
 }
 
 impl History {
@@ -247,15 +236,7 @@ impl History {
                     cpu_hours: hours(secs),
                 })
                 .collect(),
-            timeline: self
-                .spans(now - chrono::Duration::days(TIMELINE_KEEP_DAYS), now)
-                .into_iter()
-                .map(|span| StatsSpan {
-                    from: span.from,
-                    until: span.until,
-                    activity: span.activity,
-                })
-                .collect(),
+            timeline: self.spans(now - chrono::Duration::days(TIMELINE_KEEP_DAYS), now),
         }
     }
 }
