@@ -158,10 +158,10 @@ impl From<NodeIp> for String {
 
 /// Everything config.toml can say. Unknown keys are refused so that a typo is not ignored.
 ///
-/// `cpus` has no fixed default (it is the machine's CPU count), so a file without `cpus`
-/// must be read through [`Config::load_or_import`]; deserializing one directly gives `cpus = 0`,
-/// which [`Config::validate`] refuses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `cpus` defaults to the machine's CPU count, which only [`Config::with_defaults`] and
+/// [`Config::load_or_import`] know; `Default` and a file read directly give `cpus = 0`, which
+/// [`Config::validate`] refuses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The head to join; `None` until the user sets one.
@@ -249,19 +249,8 @@ impl Config {
     /// The configuration of a fresh install: no head, every CPU, not paused.
     pub fn with_defaults(machine_cpus: u32) -> Config {
         Config {
-            head: None,
             cpus: machine_cpus.max(1),
-            paused: false,
-            mode: Mode::default(),
-            ray_path: None,
-            node_ip: NodeIp::default(),
-            auth_token_file: None,
-            keep_awake: KeepAwake::default(),
-            pause_at_thermal: PauseAtThermal::default(),
-            only_when_idle_minutes: None,
-            timing: Timing::default(),
-            battery: BatteryConfig::default(),
-            ray: RayProcesses::default(),
+            ..Config::default()
         }
     }
 
