@@ -1,29 +1,18 @@
-//! The OS's "about to sleep" and "woke" notifications, so that the worker is stopped cleanly
-//! before a sleep instead of being frozen with the machine (and dropped by the head).
+//! macOS's "about to sleep" and "woke" notifications, so that the worker is stopped cleanly
+//! before a sleep instead of frozen with the machine (and dropped by the head). Facts only, to
+//! a [`SleepHandler`]; what to do is the supervisor's.
 //!
-//! macOS: `NSWorkspaceWillSleepNotification` and `NSWorkspaceDidWakeNotification`, observed on
-//! `NSWorkspace.sharedWorkspace.notificationCenter` (the only centre that posts them). AppKit
-//! posts them on the main thread, whose run loop must be running (the tray's tao loop does; the
-//! headless daemon has none and does not observe). Apple documents that an observer of
-//! WillSleep "can delay sleep for up to 30 seconds while handling this notification": the
-//! observer runs the handler synchronously (no operation queue), so a handler that blocks
-//! until the worker has stopped holds the sleep back that long.
-//!
-//! Linux and the rest: nothing is observed ([`observe_sleep`] is a no-op). Linux relies on
-//! logind's `PrepareForSleep` (`platform/logind.rs`) and on the suspended time the clocks
-//! measure (`platform/clock.rs`, watched in `runtime/machine.rs`).
-//!
-//! This module reports facts (the machine will sleep; it woke after so long) to a
-//! [`SleepHandler`]; what to do about them is the supervisor's decision. It must not block
-//! anything itself: only the handler decides how long `will_sleep` may take.
+//! `NSWorkspaceWillSleepNotification` and `NSWorkspaceDidWakeNotification` are posted on
+//! `NSWorkspace`'s own centre, on the main thread, whose run loop must run (the tray's does;
+//! the headless daemon has none and relies on the clocks, `platform::clock`). The observer
+//! runs the handler synchronously, and Apple lets a WillSleep observer delay the sleep up to
+//! 30 s: a handler that blocks until the worker stopped holds the sleep that long. Linux has
+//! logind instead (`platform::logind`); here [`observe_sleep`] does nothing.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-/// Receives the notifications.
-///
-/// On macOS both methods run on the main thread, except the wake of a sleep that never came
-/// (see [`SleepRelay`]), which runs on a helper thread: hence `Send + Sync`.
+/// Receives the notifications (on macOS's main thread).
 pub trait SleepHandler: Send + Sync + 'static {
     /// The machine is about to sleep. The sleep waits for this to return (on macOS, for up
     /// to 30 s), so it may block until the worker has stopped, within a bound of its own.
@@ -32,8 +21,8 @@ pub trait SleepHandler: Send + Sync + 'static {
     fn woke(&self, slept: Duration);
 }
 
-/// Wall-clock bookkeeping between an announced sleep and the wake. Pure: the caller gives the
-/// time.
+/// Wall-clock bookkeeping between an announced sleep and its wake (here and logind's). Pure:
+/// the caller gives the time.
 #[derive(Debug, Default)]
 pub struct SleepTracker {
     /// When the pending sleep was announced.
@@ -47,26 +36,21 @@ impl SleepTracker {
     }
 
     /// A wake: how long since the sleep was announced. `None` without an announcement (this
-    /// process started while the machine was going to sleep, or the wake was already
-    /// reported): the clock-jump detection measures that sleep instead.
+    /// process started meanwhile, or the wake was reported): the clocks measure that sleep.
     pub fn did_wake(&mut self, now: SystemTime) -> Option<Duration> {
         let since = self.announced.take()?;
         Some(now.duration_since(since).unwrap_or_default())
     }
 }
 
-/// Between the OS's notifications and a [`SleepHandler`]: measures the sleep. A sleep that
-/// was announced and never came (no wake posted) is the supervisor's to judge
-/// (`supervisor::settings::SLEEP_CANCELLED_AFTER`).
+/// Between the OS's notifications and a [`SleepHandler`]: measures the sleep. (A sleep
+/// announced and never come is the supervisor's to judge.)
 pub struct SleepRelay {
-    /// Where the facts go.
     handler: Box<dyn SleepHandler>,
-    /// The announced sleep, if any.
     tracker: Mutex<SleepTracker>,
 }
 
 impl SleepRelay {
-    /// A relay to `handler`.
     pub fn new(handler: Box<dyn SleepHandler>) -> Arc<SleepRelay> {
         Arc::new(SleepRelay {
             handler,
@@ -94,9 +78,8 @@ impl SleepRelay {
     }
 }
 
-/// Keeps the observation alive: drop it to stop observing. Keep it for the app's lifetime.
+/// Keeps the observation alive: drop it (or [`SleepObserver::stop`]) to stop observing.
 pub struct SleepObserver {
-    /// The OS registration (nothing outside macOS).
     _registration: imp::Registration,
 }
 
@@ -105,10 +88,8 @@ impl SleepObserver {
     pub fn stop(self) {}
 }
 
-/// Starts observing sleep and wake for `handler`.
-///
-/// macOS: call once the main thread's run loop runs (the tray does at `StartCause::Init`);
-/// the returned observer holds AppKit objects and stays on that thread. Elsewhere: a no-op.
+/// Starts observing sleep and wake for `handler`. macOS: call once the main thread's run loop
+/// runs (the tray does at `StartCause::Init`); the observer stays on that thread.
 pub fn observe_sleep(handler: Box<dyn SleepHandler>) -> SleepObserver {
     SleepObserver {
         _registration: imp::register(SleepRelay::new(handler)),
@@ -130,11 +111,9 @@ mod imp {
 
     use super::SleepRelay;
 
-    /// The two observers on NSWorkspace's notification centre.
+    /// The two observers, and the centre to remove them from.
     pub struct Registration {
-        /// The centre they are registered on (to remove them from it).
         center: Retained<NSNotificationCenter>,
-        /// The tokens `addObserverForName:object:queue:usingBlock:` returned.
         tokens: Vec<Retained<ProtocolObject<dyn NSObjectProtocol>>>,
     }
 
@@ -184,7 +163,6 @@ mod imp {
 
     use super::SleepRelay;
 
-    /// Nothing is registered: Linux has logind (`platform/logind.rs`) and the sleep clock.
     pub struct Registration;
 
     pub fn register(_relay: Arc<SleepRelay>) -> Registration {
