@@ -1,5 +1,5 @@
 //! Linux: the kernel's uevents, or (tests) an inotify watch on the folder that stands in for
-//! `/sys/class/power_supply`; the timeout on `CLOCK_BOOTTIME`. See [`super`].
+//! `/sys/class/power_supply`; the timeout on a `CLOCK_BOOTTIME` timerfd. See [`super`].
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -34,15 +34,13 @@ enum Source {
     Folder { inotify: Inotify, dir: PathBuf },
 }
 
-pub struct Watch {
+pub struct PowerChanges {
     source: Source,
-    /// The timeout, on a clock that counts time asleep; `None` if no timerfd could be made
-    /// (then `poll(2)`'s own timeout, which does not).
-    timer: Option<TimerFd>,
+    timer: TimerFd,
 }
 
-impl Watch {
-    pub fn open() -> io::Result<Watch> {
+impl PowerChanges {
+    pub fn open() -> io::Result<PowerChanges> {
         let source = match std::env::var_os(POWER_SUPPLY_DIR_ENV) {
             Some(dir) => Source::folder(PathBuf::from(dir))?,
             None => Source::uevents()?,
@@ -50,42 +48,25 @@ impl Watch {
         let timer = TimerFd::new(
             ClockId::CLOCK_BOOTTIME,
             TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
-        )
-        .ok();
-        Ok(Watch { source, timer })
+        )?;
+        Ok(PowerChanges { source, timer })
     }
 
     pub fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
         // A zero expiry would disarm the timer (and wait forever): a nanosecond is "now".
-        let timeout = timeout.max(Duration::from_nanos(1));
-        let poll_timeout = match &self.timer {
-            Some(timer) => {
-                timer
-                    .set(
-                        Expiration::OneShot(TimeSpec::from_duration(timeout)),
-                        TimerSetTimeFlags::empty(),
-                    )
-                    .map_err(io::Error::from)?;
-                None
-            }
-            None => Some(timeout),
-        };
+        let expiry = TimeSpec::from_duration(timeout.max(Duration::from_nanos(1)));
+        self.timer
+            .set(Expiration::OneShot(expiry), TimerSetTimeFlags::empty())?;
         loop {
-            let ready = match &self.timer {
-                Some(timer) => wait_readable(&[self.source.as_fd(), timer.as_fd()], None)?,
-                None => wait_readable(&[self.source.as_fd()], poll_timeout)?,
-            };
+            let ready = wait_readable(&[self.source.as_fd(), self.timer.as_fd()], None)?;
             if ready.first() == Some(&true) && self.source.drain()? {
                 return Ok(true);
             }
-            if ready.get(1) == Some(&true) || (self.timer.is_none() && ready.iter().all(|r| !r)) {
-                // The one-shot timer stays readable until read or set again; `set` at the
-                // next wait re-arms it, so reading it here is not needed.
+            if ready.get(1) == Some(&true) {
+                // The one-shot timer stays readable until set again, at the next wait.
                 return Ok(false);
             }
-            // Other devices' news: keep waiting for the same timeout. Without a timerfd that
-            // restarts `poll`'s timeout, so a busy uevent stream could stretch the wait; the
-            // timerfd is there on every kernel since 2.6.39.
+            // Other devices' news: keep waiting for the same timeout.
         }
     }
 
@@ -202,13 +183,15 @@ mod tests {
         dir
     }
 
+    fn watching(source: Source) -> PowerChanges {
+        let timer = TimerFd::new(ClockId::CLOCK_BOOTTIME, TimerFlags::TFD_CLOEXEC).expect("timer");
+        PowerChanges { source, timer }
+    }
+
     #[test]
     fn a_file_rewritten_in_the_folder_ends_the_wait_at_once() {
         let dir = supply_folder();
-        let mut watch = Watch {
-            source: Source::folder(dir.path().to_path_buf()).expect("inotify"),
-            timer: TimerFd::new(ClockId::CLOCK_BOOTTIME, TimerFlags::TFD_CLOEXEC).ok(),
-        };
+        let mut watch = watching(Source::folder(dir.path().to_path_buf()).expect("inotify"));
         let path = dir.path().join("AC/online");
         let writer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
@@ -228,16 +211,12 @@ mod tests {
     }
 
     #[test]
-    fn without_a_timer_the_timeout_is_polls() {
+    fn a_supply_folder_made_later_is_watched_too() {
         let dir = supply_folder();
-        let mut watch = Watch {
-            source: Source::folder(dir.path().to_path_buf()).expect("inotify"),
-            timer: None,
-        };
+        let mut watch = watching(Source::folder(dir.path().to_path_buf()).expect("inotify"));
         let since = Instant::now();
         assert!(!watch.wait(Duration::from_millis(80)).expect("wait"));
         assert!(since.elapsed() >= Duration::from_millis(80));
-        // A supply folder made later is watched too.
         std::fs::create_dir(dir.path().join("BAT0")).expect("BAT0");
         assert!(watch.wait(Duration::from_secs(5)).expect("the new folder"));
         std::fs::write(dir.path().join("BAT0/uevent"), "POWER_SUPPLY_CAPACITY=80\n")
@@ -253,10 +232,7 @@ mod tests {
             // A sandbox without netlink: the watcher's fallback covers it.
             return;
         };
-        let mut watch = Watch {
-            source,
-            timer: TimerFd::new(ClockId::CLOCK_BOOTTIME, TimerFlags::TFD_CLOEXEC).ok(),
-        };
+        let mut watch = watching(source);
         // A machine may post power uevents meanwhile; only the return is checked.
         let _ = watch.wait(Duration::from_millis(50)).expect("wait");
         assert_eq!(watch.source(), "kernel uevents (power_supply)");

@@ -9,11 +9,11 @@ use crate::platform::darwin_notify::DarwinNotification;
 /// changes, "upon connecting or disconnecting AC power to a laptop".
 const POWER_SOURCE_CHANGED: &std::ffi::CStr = c"com.apple.system.powersources.source";
 
-pub struct Watch(DarwinNotification);
+pub struct PowerChanges(DarwinNotification);
 
-impl Watch {
-    pub fn open() -> io::Result<Watch> {
-        DarwinNotification::register(POWER_SOURCE_CHANGED).map(Watch)
+impl PowerChanges {
+    pub fn open() -> io::Result<PowerChanges> {
+        DarwinNotification::register(POWER_SOURCE_CHANGED).map(PowerChanges)
     }
 
     pub fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
