@@ -121,13 +121,6 @@ mod imp {
 #[cfg(target_os = "macos")]
 pub use imp::MachTimebase;
 
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-mod imp {
-    pub fn asleep_total() -> Option<std::time::Duration> {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,9 +42,4 @@ pub fn follow(hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold
     linux::follow(hold, held);
     #[cfg(target_os = "macos")]
     macos::follow(hold, held);
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-    {
-        drop(hold);
-        let _ = held.send(AwakeHold::Unavailable);
-    }
 }

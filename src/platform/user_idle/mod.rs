@@ -40,11 +40,6 @@ pub fn watch(every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
     linux::watch(every, readings);
     #[cfg(target_os = "macos")]
     macos::watch(every, readings);
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-    {
-        let _ = every;
-        let _ = readings.send(IdleReading::NoSession);
-    }
 }
 
 /// logind's idle hint as a reading: idle since `since_monotonic_us` (CLOCK_MONOTONIC, µs)
