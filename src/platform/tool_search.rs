@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::command::{run_with_timeout, CommandError};
+use super::command::run_with_timeout;
 
 /// A login shell that takes longer than this (a slow rc file, a prompt waiting for input) is
 /// given up on; VS Code waits 10 s for the same job.
@@ -138,35 +138,17 @@ pub fn is_executable_file(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Why the login shell's PATH could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum LoginShellError {
-    /// Neither `$SHELL` nor the user's account names a shell.
-    #[error("no login shell: SHELL is not set and the user's account names none")]
-    NoShell,
-    /// The shell could not be run or did not finish in time.
-    #[error(transparent)]
-    Command(#[from] CommandError),
-    /// It ran but printed no PATH line.
-    #[error("the login shell printed no PATH (exit code {code:?})")]
-    NoPath {
-        /// Its exit code.
-        code: Option<i32>,
-    },
-}
-
 /// Asks `shell` (a login shell: `-l`, so `~/.zprofile`, `~/.bash_profile` and friends run, as
 /// they do for Terminal) for its PATH. Blocks up to [`LOGIN_SHELL_TIMEOUT`].
-pub fn login_shell_path(shell: &Path) -> Result<OsString, LoginShellError> {
+pub fn login_shell_path(shell: &Path) -> Option<OsString> {
     let script = format!("printf '\\n{PATH_MARK}%s\\n' \"$PATH\"");
     let output = run_with_timeout(
         &shell.to_string_lossy(),
         &["-l", "-c", &script],
         LOGIN_SHELL_TIMEOUT,
-    )?;
-    parse_login_shell_output(&output.stdout)
-        .map(OsString::from)
-        .ok_or(LoginShellError::NoPath { code: output.code })
+    )
+    .ok()?;
+    parse_login_shell_output(&output.stdout).map(OsString::from)
 }
 
 /// The PATH from the output of the command [`login_shell_path`] runs: the last marked line
@@ -196,12 +178,7 @@ fn user_shell() -> Option<OsString> {
 /// ever started. Run it off any event loop.
 pub fn load_login_shell_path() -> Option<OsString> {
     LOGIN_SHELL_PATH
-        .get_or_init(|| {
-            let shell = user_shell().ok_or(LoginShellError::NoShell);
-            shell
-                .and_then(|shell| login_shell_path(Path::new(&shell)))
-                .ok()
-        })
+        .get_or_init(|| login_shell_path(Path::new(&user_shell()?)))
         .clone()
 }
 
