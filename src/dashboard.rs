@@ -110,52 +110,31 @@ pub fn head_python_minor(host: &str, timeout: Duration) -> Option<u32> {
     parse_head_python_minor(&body)
 }
 
-/// One node as the head sees it.
+/// One node as the head sees it (the fields read; the rest is ignored).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Node {
-    /// Ray's node id.
-    pub node_id: String,
-    /// The node's address.
-    pub node_ip: String,
     /// `ALIVE` or `DEAD`.
     pub state: String,
-    /// Whether it is the head.
-    #[serde(default)]
-    pub is_head_node: bool,
     /// Its resources (`CPU`, memory, …).
     #[serde(default)]
     pub resources_total: std::collections::BTreeMap<String, f64>,
 }
 
-impl Node {
-    /// CPUs it offers.
-    pub fn cpus(&self) -> f64 {
-        self.resources_total.get("CPU").copied().unwrap_or(0.0)
-    }
-}
-
-#[derive(Deserialize)]
-struct NodesBody {
-    data: NodesData,
-}
-#[derive(Deserialize)]
-struct NodesData {
-    result: NodesResult,
-}
-#[derive(Deserialize)]
-struct NodesResult {
-    result: Vec<Node>,
-}
-
-/// The nodes, from `GET /api/v0/nodes`.
+/// The nodes, from `GET /api/v0/nodes` (`{"data": {"result": {"result": [...]}}}`).
 pub fn parse_nodes(body: &str) -> Result<Vec<Node>, DashboardError> {
-    Ok(serde_json::from_str::<NodesBody>(body)?.data.result.result)
+    let mut answer: serde_json::Value = serde_json::from_str(body)?;
+    let nodes = answer
+        .pointer_mut("/data/result/result")
+        .map(serde_json::Value::take)
+        .unwrap_or_default();
+    Ok(serde_json::from_value(nodes)?)
 }
 
 /// The cluster's alive nodes and their CPUs: "22 CPUs on 2 nodes".
 pub fn alive_totals(nodes: &[Node]) -> (f64, usize) {
     let alive: Vec<&Node> = nodes.iter().filter(|n| n.state == "ALIVE").collect();
-    (alive.iter().map(|n| n.cpus()).sum(), alive.len())
+    let cpus = |n: &&Node| n.resources_total.get("CPU").copied().unwrap_or(0.0);
+    (alive.iter().map(cpus).sum(), alive.len())
 }
 
 #[cfg(test)]
@@ -173,7 +152,6 @@ mod tests {
         let body = include_str!("../tests/fixtures/ray260_dashboard_api_v0_nodes.json");
         let nodes = parse_nodes(body).expect("parse");
         assert_eq!(nodes.len(), 1);
-        assert!(nodes[0].is_head_node);
         assert_eq!(nodes[0].state, "ALIVE");
         assert_eq!(alive_totals(&nodes), (2.0, 1));
     }
