@@ -20,9 +20,7 @@ pub enum DemoError {
     /// Its temporary folder could not be made.
     #[error("could not create the demo's folder {path}: {source}")]
     Folder {
-        /// The folder.
         path: String,
-        /// The OS error.
         source: std::io::Error,
     },
     /// The local head did not start.
@@ -36,10 +34,7 @@ pub enum DemoError {
     Start(#[from] StartError),
     /// Another demo of this user runs.
     #[error("another `bittrader-worker demo` is running (pid {pid}): stop it first (Ctrl-C)")]
-    AlreadyRunning {
-        /// Its process id.
-        pid: u32,
-    },
+    AlreadyRunning { pid: u32 },
 }
 
 /// Runs the demo until Ctrl-C.

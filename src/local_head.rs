@@ -25,9 +25,7 @@ pub enum LocalHeadError {
     /// Its log, token or pid file could not be written.
     #[error("could not create {path}: {source}")]
     Log {
-        /// The log file.
         path: String,
-        /// The OS error.
         source: std::io::Error,
     },
     /// No free port on loopback.
@@ -35,28 +33,13 @@ pub enum LocalHeadError {
     Port(std::io::Error),
     /// `ray` could not be run.
     #[error("could not run {ray}: install Ray first with `bittrader-worker setup` ({source})")]
-    Spawn {
-        /// The `ray` tried.
-        ray: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    Spawn { ray: String, source: std::io::Error },
     /// It exited before it listened.
     #[error("the demo head exited ({status}); see {log}")]
-    Exited {
-        /// How it ended.
-        status: String,
-        /// Its log file.
-        log: String,
-    },
+    Exited { status: String, log: String },
     /// It did not listen in time.
     #[error("the demo head did not start within {secs} s; see {log}")]
-    TimedOut {
-        /// How long it was given.
-        secs: u64,
-        /// Its log file.
-        log: String,
-    },
+    TimedOut { secs: u64, log: String },
 }
 
 /// How long a local head is given to listen (Ray's own start takes 3-9 s on a small machine).
@@ -68,7 +51,6 @@ const LEFTOVER_STOP_GRACE: Duration = Duration::from_secs(10);
 /// A Ray head we started, stopped (its whole process group) when dropped.
 pub struct LocalHead {
     child: Child,
-    /// Where it listens.
     pub address: HeadAddress,
     /// The file holding its auth token: a worker joins with it.
     pub auth_token_file: PathBuf,
@@ -82,7 +64,6 @@ pub struct LocalHead {
 pub struct LocalHeadFiles {
     /// The private folder for its log and its token.
     pub folder: PathBuf,
-    /// Its pid file.
     pub pid_file: PathBuf,
 }
 

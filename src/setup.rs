@@ -48,31 +48,17 @@ pub enum SetupError {
         "No Python 3.{first} to 3.{last} was found (Ray {ray} needs one). Install one (from \
          python.org, or `brew install python@3.12`), then run `bittrader-worker setup` again."
     )]
-    NoPython {
-        /// Lowest usable minor version.
-        first: u32,
-        /// Highest usable minor version.
-        last: u32,
-        /// The Ray version sought.
-        ray: String,
-    },
+    NoPython { first: u32, last: u32, ray: String },
     /// The data folder could not be created.
     #[error("creating the data folder {path}: {source}")]
     Home {
-        /// The folder.
         path: PathBuf,
-        /// What the OS said.
         #[source]
         source: std::io::Error,
     },
     /// A step's command could not be run or failed.
     #[error("{step} failed: {detail}")]
-    Step {
-        /// What was being done.
-        step: &'static str,
-        /// The command's error or exit status.
-        detail: String,
-    },
+    Step { step: &'static str, detail: String },
 }
 
 /// Creates `~/.bittrader_worker/.venv` (if needed) and installs Ray into it, on this machine.
@@ -310,10 +296,7 @@ pub enum SetupProgress {
     /// A step began.
     Step(InstallStep),
     /// Ray `version` is installed and answers.
-    Done {
-        /// What `ray --version` said.
-        version: String,
-    },
+    Done { version: String },
 }
 
 const STEP_PREFIX: &str = "@step ";

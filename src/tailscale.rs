@@ -69,7 +69,6 @@ pub struct Peer {
     pub host_name: String,
     /// Its MagicDNS name (`DNSName`), e.g. "desktop.tail1234.ts.net." (trailing dot kept).
     pub dns_name: String,
-    /// Its Tailscale addresses.
     pub ips: Vec<IpAddr>,
     /// Whether the coordination server sees it connected.
     pub online: bool,
@@ -115,9 +114,7 @@ pub struct HeadCandidates {
 /// The parts of `tailscale status --json` the worker uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TailscaleStatus {
-    /// The daemon's state.
     pub backend_state: BackendState,
-    /// This machine's Tailscale addresses.
     pub self_ips: Vec<IpAddr>,
     /// This machine's owner (`Self.UserID`).
     pub self_user_id: Option<u64>,

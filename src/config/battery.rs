@@ -16,7 +16,6 @@ pub struct BatteryConfig {
     pub stop_percent: u8,
     /// Resume on battery above this level (percent); plugging in resumes at once.
     pub resume_percent: u8,
-    /// Contribute only while on power.
     pub only_on_power: bool,
     /// Offer at most this many CPUs on battery (0: no limit).
     pub cpus_on_battery: u32,

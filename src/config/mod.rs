@@ -28,47 +28,28 @@ pub enum ConfigError {
          /Users/you/.bittrader_worker",
         path.display()
     )]
-    RelativeHome {
-        /// The value that was given.
-        path: PathBuf,
-    },
+    RelativeHome { path: PathBuf },
     /// A file exists but says something we cannot accept (syntax, unknown key, bad value).
     /// The message names the key and what is allowed; the file is left as it is.
     #[error("{}: {message}", path.display())]
-    File {
-        /// The file at fault.
-        path: PathBuf,
-        /// What is wrong and what is allowed.
-        message: String,
-    },
+    File { path: PathBuf, message: String },
     /// A value is out of range (from a file or the command line). `Config::load_or_import`
     /// turns this into [`ConfigError::File`] so that the file is named too.
     #[error("{key}: {message}")]
     Invalid {
         /// The setting, as written in config.toml (`cpus`, `timing.grace_secs`).
         key: String,
-        /// What is wrong and what is allowed.
         message: String,
     },
     /// Reading a file failed for a reason other than "it does not exist".
     #[error("cannot read {}: {source}", path.display())]
-    Read {
-        /// The file that could not be read.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
-    },
+    Read { path: PathBuf, source: io::Error },
     /// A head address that cannot be used (from the command line or the control socket).
     #[error(transparent)]
     HeadAddress(#[from] HeadAddressError),
     /// Writing config.toml failed; the previous file (if any) is intact.
     #[error("cannot save {}: {source}", path.display())]
-    Save {
-        /// The file that could not be written.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
-    },
+    Save { path: PathBuf, source: io::Error },
 }
 
 mod battery;
@@ -220,9 +201,7 @@ pub enum ConfigSource {
 /// the user's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOutcome {
-    /// The configuration, validated.
     pub config: Config,
-    /// Where it came from.
     pub source: ConfigSource,
     /// What the import of the old `config.env` had to skip or adjust ("current_cpus held
     /// `abc`, not a number: using 8"); empty unless this load imported it.

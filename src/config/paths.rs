@@ -12,7 +12,6 @@ use super::ConfigError;
 /// (the old shell install used the same folder, which is how its settings are found).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
-    /// The worker's folder.
     pub home: PathBuf,
 }
 

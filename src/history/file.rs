@@ -13,20 +13,10 @@ use super::History;
 pub enum HistoryError {
     /// The file is there but could not be read.
     #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The OS's error.
-        source: io::Error,
-    },
+    Read { path: PathBuf, source: io::Error },
     /// The file is not a history this program understands.
     #[error("{path} is not a valid history ({why})")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        why: String,
-    },
+    Invalid { path: PathBuf, why: String },
 }
 
 /// The history in `path`; `Ok(None)` when there is none yet. Reads only.
@@ -52,7 +42,6 @@ pub fn read(path: &Path) -> Result<Option<History>, HistoryError> {
 /// What loading found, for the app at start.
 #[derive(Debug)]
 pub struct Loaded {
-    /// The history to carry on with.
     pub history: History,
     /// A line for worker.log when something had to be done (a file set aside).
     pub note: Option<String>,

@@ -42,7 +42,6 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The contents of `history.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct History {
-    /// The format's version.
     pub version: u32,
     /// CPU time given per local date.
     #[serde(default)]
@@ -72,7 +71,6 @@ pub struct DayTotal {
 /// From `from` on (until the next segment), the worker did `activity`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
-    /// When it began.
     pub from: DateTime<Utc>,
     /// What the worker did.
     #[serde(flatten)]
@@ -195,15 +193,12 @@ impl History {
 /// What `stats --json` prints: the figures, 30 days of totals, a week's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
-    /// Today's local date.
     pub today: NaiveDate,
-    /// CPU-hours today.
     pub today_cpu_hours: f64,
     /// CPU-hours over the last 7 days, today included.
     pub week_cpu_hours: f64,
     /// CPU-hours over the last 30 days, today included.
     pub month_cpu_hours: f64,
-    /// The last 30 days, oldest first.
     pub days: Vec<StatsDay>,
     /// The last 7 days' timeline, oldest first (the last segment ends now).
     pub timeline: Vec<Span>,
@@ -212,9 +207,7 @@ pub struct Stats {
 /// One day of [`Stats`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatsDay {
-    /// The local date.
     pub date: NaiveDate,
-    /// CPU-hours given that day.
     pub cpu_hours: f64,
 }
 

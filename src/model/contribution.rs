@@ -18,10 +18,7 @@ pub enum Activity {
     /// A worker is part of the cluster (joined, or finishing its tasks before leaving).
     Connected,
     /// Not contributing because of a pause: the user's own, or one the app chose.
-    Paused {
-        /// Who or what paused.
-        reason: PauseReason,
-    },
+    Paused { reason: PauseReason },
     /// Not contributing though nothing was paused: the head is unreachable, the worker is
     /// starting or restarting, or something needs the user.
     Disconnected,
@@ -76,12 +73,10 @@ impl Activity {
 /// One process of the worker's tree, as one reading of the process table saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcessUsage {
-    /// Its id.
     pub pid: u32,
     /// The kernel's raw record of its start (see `ProcessTable::start_ticks`): with the pid,
     /// tells a process from a later one that reuses its pid.
     pub start: u64,
-    /// Its parent's id.
     pub parent: Option<u32>,
     /// CPU time it used itself (user + system).
     pub own: Duration,

@@ -71,10 +71,7 @@ pub enum AwakeHold {
     /// Nothing here can hold it (no logind, as for the sleep watcher): not held, nothing said.
     Unavailable,
     /// The OS refused (an IOKit error, logind denied it); `why` is for the log.
-    Refused {
-        /// The OS's words.
-        why: String,
-    },
+    Refused { why: String },
 }
 
 /// One reading of the user's idleness ("only when idle"), as the OS gave it: a fact, never a
@@ -96,7 +93,6 @@ pub enum IdleReading {
 /// What the courtesy rules are set to and what they do now, for the tray and `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CourtesyStatus {
-    /// The `keep_awake` setting.
     pub keep_awake: KeepAwake,
     /// Idle sleep is held off now: the supervisor wants it (the worker is connected and the
     /// setting allows it) and the OS granted it.

@@ -25,10 +25,7 @@ pub enum WorkerFailure {
     /// It did not print that it joined within the join timeout.
     DidNotJoin { within_secs: u64 },
     /// It ended and its output said nothing that explains why.
-    ExitedSilently {
-        /// Its exit code; `None` when a signal ended it.
-        code: Option<i32>,
-    },
+    ExitedSilently { code: Option<i32> },
     /// Anything else: the last meaningful line of output.
     Crashed { last_line: String },
 }

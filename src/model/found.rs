@@ -8,9 +8,7 @@ use super::{HeadAddress, TailscaleProblem};
 /// choose with one click.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FoundHead {
-    /// Its name in Tailscale ("desktop").
     pub name: String,
-    /// Where its Ray port answered.
     pub address: HeadAddress,
 }
 

@@ -30,9 +30,7 @@ pub struct HeadAddress {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{given}` is not a head address: {why}")]
 pub struct HeadAddressError {
-    /// What the user gave.
     pub given: String,
-    /// What is wrong and what is allowed.
     pub why: String,
 }
 

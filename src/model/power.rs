@@ -25,7 +25,6 @@ pub enum ChargeState {
 pub struct Battery {
     /// Charge level, 0 to 100.
     pub percent: u8,
-    /// What it is doing.
     pub state: ChargeState,
 }
 

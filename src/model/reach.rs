@@ -29,10 +29,7 @@ pub enum TailscaleProblem {
     /// Tailscale needs a login (or an admin's approval) on this machine.
     NeedsLogin,
     /// The head's machine is offline in the tailnet.
-    HeadOffline {
-        /// The head's name as Tailscale knows it.
-        peer: String,
-    },
+    HeadOffline { peer: String },
     /// Tailscale runs, but the head's address is no machine of this tailnet: whatever answers
     /// there is not the user's head.
     HeadNotInTailnet,

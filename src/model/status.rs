@@ -13,10 +13,7 @@ use super::{
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AutoPause {
     /// On battery at or below the stop level; resumes on power or above the resume level.
-    LowBattery {
-        /// The level when it was last seen.
-        percent: u8,
-    },
+    LowBattery { percent: u8 },
     /// On battery with "contribute only on power".
     OnBattery,
     /// The machine is going to sleep or asleep.
@@ -24,7 +21,6 @@ pub enum AutoPause {
     /// The machine runs hot (`pause_at_thermal`): it resumes once it has been at `fair` or
     /// `nominal` for a while.
     RunsHot {
-        /// The thermal state when it was last read.
         thermal: ThermalState,
         /// How long the machine must stay cooler before the worker rejoins (longer for a heat
         /// pause that repeats within the hour).
@@ -32,10 +28,7 @@ pub enum AutoPause {
     },
     /// "Only when idle": the user has used the keyboard or mouse within the last
     /// `away_minutes`; it resumes once they have been away that long.
-    UserPresent {
-        /// The `only_when_idle_minutes` setting.
-        away_minutes: u32,
-    },
+    UserPresent { away_minutes: u32 },
 }
 
 /// Why the supervisor stops a worker.
@@ -159,7 +152,6 @@ impl Phase {
 /// A snapshot for the tray, the CLI and the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
-    /// The derived state.
     pub phase: Phase,
     /// The head we want to be joined to.
     pub head: Option<HeadAddress>,
@@ -167,7 +159,6 @@ pub struct Status {
     pub cpus: u32,
     /// The CPUs of the worker that runs now, if any.
     pub worker_cpus: Option<u32>,
-    /// Whether the user paused.
     pub paused: bool,
     /// Why the head is unreachable, when it is.
     pub unreachable: Option<Unreachable>,
@@ -222,7 +213,6 @@ pub struct Status {
 pub struct RayInstall {
     /// The version asked for (`None`: the head's, else the newest).
     pub version: Option<String>,
-    /// The step under way.
     pub step: InstallStep,
 }
 
@@ -278,16 +268,11 @@ pub enum LogNote {
     /// A drain ended: the running tasks finished, or its deadline passed with tasks still
     /// running (Ray retries them elsewhere; tasks pinned to this node wait for it).
     DrainEnded {
-        /// Whether the tasks finished.
         tasks_finished: bool,
-        /// The deadline the drain had.
         deadline_secs: u64,
     },
     /// The OS refused to hold idle sleep off (`keep_awake`); said once per run.
-    KeepAwakeRefused {
-        /// The OS's words.
-        why: String,
-    },
+    KeepAwakeRefused { why: String },
 }
 
 /// What a control-socket reply says besides the state, as facts (the CLI words them in its own
@@ -298,10 +283,5 @@ pub enum ReplyNote {
     /// The instance stopped (the answer to `quit`).
     Stopped,
     /// The request took effect but its setting `key` could not be written to config.toml.
-    NotSaved {
-        /// The config.toml key.
-        key: String,
-        /// The OS's reason.
-        why: String,
-    },
+    NotSaved { key: String, why: String },
 }

@@ -19,6 +19,5 @@ pub struct SleepGate {
     /// How many [`SystemEvent::WillSleep`] the supervisor has taken in: a verdict is about
     /// the announcement an adapter sent once this count reaches it.
     pub will_sleeps_seen: u64,
-    /// The worker is still stopping: keep the sleep back.
     pub holding: bool,
 }

@@ -88,7 +88,6 @@ pub struct CommandOutput {
     pub code: Option<i32>,
     /// Standard output (invalid UTF-8 replaced), at most [`OUTPUT_LIMIT`] bytes of it.
     pub stdout: String,
-    /// Standard error, likewise.
     pub stderr: String,
 }
 
@@ -105,26 +104,17 @@ pub enum CommandError {
     /// The program could not be started (not installed, not executable).
     #[error("could not run `{program}`: {source}")]
     Spawn {
-        /// The program as given.
         program: String,
-        /// What the OS said.
         #[source]
         source: std::io::Error,
     },
     /// It was still running at the deadline, so it was killed.
     #[error("`{program}` did not answer within {timeout:?} and was stopped")]
-    TimedOut {
-        /// The program as given.
-        program: String,
-        /// The deadline it missed.
-        timeout: Duration,
-    },
+    TimedOut { program: String, timeout: Duration },
     /// Waiting for it failed (should not happen; kept rather than unwrapped).
     #[error("waiting for `{program}` failed: {source}")]
     Wait {
-        /// The program as given.
         program: String,
-        /// What the OS said.
         #[source]
         source: std::io::Error,
     },

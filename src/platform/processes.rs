@@ -20,9 +20,7 @@ mod os;
 /// One process: its id, its parent's and its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessInfo {
-    /// Its id.
     pub pid: u32,
-    /// Its parent's id.
     pub parent: Option<u32>,
     /// Its command line, one string per argument (invalid UTF-8 replaced; on macOS where
     /// setproctitle's title shows).

@@ -25,7 +25,6 @@ pub trait SleepHandler: Send + Sync + 'static {
 /// the caller gives the time.
 #[derive(Debug, Default)]
 pub struct SleepTracker {
-    /// When the pending sleep was announced.
     announced: Option<SystemTime>,
 }
 

@@ -47,9 +47,7 @@ pub fn find_ray(
 /// process's PATH), then `login_path` (the user's login shell's PATH), each folder once.
 #[derive(Debug, Clone, Default)]
 pub struct ToolSearch {
-    /// The user's home folder.
     pub home: Option<PathBuf>,
-    /// This process's PATH.
     pub path: Option<OsString>,
     /// The login shell's PATH, when it was read.
     pub login_path: Option<OsString>,

@@ -59,10 +59,7 @@ pub enum DrainError {
     NodeIdNotFound,
     /// The `ray` executable is not there.
     #[error("Ray is not installed at {path}: run `bittrader-worker setup`")]
-    RayMissing {
-        /// The path that was tried.
-        path: String,
-    },
+    RayMissing { path: String },
     /// This machine's Ray has no `ray drain-node` (Ray before 2.10 or so).
     #[error(
         "This machine's Ray is too old to hand its tasks back to the head (no `ray drain-node`): \
@@ -74,10 +71,7 @@ pub enum DrainError {
         "The head at {head} did not answer, so it could not take this machine's tasks back; \
          check the network (Tailscale) and the head"
     )]
-    HeadUnreachable {
-        /// The head that was asked.
-        head: String,
-    },
+    HeadUnreachable { head: String },
     /// The head refused our authentication token.
     #[error(
         "The head refused this machine's Ray authentication token: check auth_token_file in the \
@@ -86,28 +80,16 @@ pub enum DrainError {
     AuthRefused,
     /// The head answered but did not accept the drain.
     #[error("The head refused to take this machine's tasks back: {reason}")]
-    Rejected {
-        /// Ray's words.
-        reason: String,
-    },
+    Rejected { reason: String },
     /// The node id is not one Ray accepts (never expected: it comes from our own raylet).
     #[error("`{node_id}` is not a Ray node id")]
-    InvalidNodeId {
-        /// What was given.
-        node_id: String,
-    },
+    InvalidNodeId { node_id: String },
     /// `ray drain-node` did not finish in time (it was killed).
     #[error("Ray took more than {secs} s to ask the head to drain this node; check the network")]
-    TimedOut {
-        /// The limit that passed.
-        secs: u64,
-    },
+    TimedOut { secs: u64 },
     /// Anything else: the exit code and Ray's last meaningful line.
     #[error("Ray could not ask the head to drain this node ({detail})")]
-    Failed {
-        /// Exit code and last line, for the log.
-        detail: String,
-    },
+    Failed { detail: String },
 }
 
 /// This node's id, read from the command line of the raylet that the worker (`ray start`,

@@ -66,9 +66,7 @@ pub enum HostOs {
 /// The facts about this machine that decide which Ray wheels exist for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Host {
-    /// The OS.
     pub os: HostOs,
-    /// The processor family (the machine's, not a translated process's).
     pub arch: Arch,
 }
 
@@ -147,24 +145,17 @@ pub fn ray_minor_version(version: &str) -> Option<(u32, u32)> {
 pub enum NoBuild {
     /// Ray ≥ 2.50 on an Intel Mac.
     #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
-    IntelMac {
-        /// The version asked for (`None`: the newest).
-        ray: Option<String>,
-    },
+    IntelMac { ray: Option<String> },
     /// Ray ≥ 2.50 on an Apple-silicon Mac older than macOS 12.
     #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
     OldMacOs {
-        /// The version asked for (`None`: the newest).
         ray: Option<String>,
         /// This Mac's macOS, `major.minor`.
         macos: String,
     },
     /// Neither macOS nor Linux on x86_64/arm64.
     #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
-    Platform {
-        /// The version asked for (`None`: the newest).
-        ray: Option<String>,
-    },
+    Platform { ray: Option<String> },
 }
 
 /// The first Ray release without Intel-Mac wheels, and with arm64 wheels for macOS ≥ 12 only.
@@ -203,11 +194,9 @@ pub fn supported_pythons(
 /// A Python interpreter that answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interpreter {
-    /// Where it is.
     pub path: PathBuf,
     /// `(3, minor, patch)`.
     pub version: (u32, u32, u32),
-    /// The machine it was built for.
     pub arch: Arch,
 }
 
@@ -248,7 +237,6 @@ pub fn probe(path: &Path) -> Option<Interpreter> {
 /// Where to look for a Python, and what must never be run.
 #[derive(Debug, Clone, Default)]
 pub struct PythonSearch {
-    /// Folders to look in, in order.
     pub dirs: Vec<PathBuf>,
     /// Folders whose `python3` may be the Xcode stub (macOS: `/usr/bin`).
     pub stub_dirs: Vec<PathBuf>,

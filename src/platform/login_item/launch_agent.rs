@@ -23,15 +23,9 @@ pub enum ExistingAgent {
     /// Ours: our label, not running the old script.
     Ours,
     /// The old shell install: it runs `worker_daemon.sh` (directly or through a shell).
-    Legacy {
-        /// The argument that names the script.
-        program: String,
-    },
+    Legacy { program: String },
     /// A valid property list that belongs to something else.
-    Foreign {
-        /// Its `Label`, if it has one.
-        label: Option<String>,
-    },
+    Foreign { label: Option<String> },
     /// Not a property list dictionary at all.
     Unreadable,
 }

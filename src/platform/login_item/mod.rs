@@ -42,22 +42,15 @@ pub enum LoginStatus {
     Disabled,
     /// Our entry is installed and starts `program`.
     Enabled {
-        /// The program the entry starts.
         program: String,
         /// `program` is the running executable. `false` after the app was moved or a new
         /// copy installed elsewhere: enabling again points it here.
         is_this_program: bool,
     },
     /// The old shell install's LaunchAgent is there (same label, runs `worker_daemon.sh`).
-    Legacy {
-        /// What it runs: the `worker_daemon.sh` argument.
-        program: String,
-    },
+    Legacy { program: String },
     /// Something else sits at our path: another label, or a file that cannot be read.
-    Unrecognized {
-        /// What was found, for the user.
-        detail: String,
-    },
+    Unrecognized { detail: String },
 }
 
 /// Why starting at login could not be turned on or off.
@@ -65,45 +58,26 @@ pub enum LoginStatus {
 pub enum LoginItemError {
     /// The program path cannot be written into the entry.
     #[error("the program path {path:?} {why}; move the app to a folder with a plain name (such as /Applications) and try again")]
-    UnusableProgramPath {
-        /// The path as given.
-        path: PathBuf,
-        /// What is wrong with it.
-        why: &'static str,
-    },
+    UnusableProgramPath { path: PathBuf, why: &'static str },
     /// macOS runs a freshly downloaded app from a random read-only copy (App Translocation);
     /// that path is gone after a restart, so a LaunchAgent pointing at it would never start.
     #[error("the app is running from a temporary copy made by macOS ({path}); move BitTrader Worker to the Applications folder, open it from there, then turn on start at login again")]
-    Translocated {
-        /// The temporary path.
-        path: PathBuf,
-    },
+    Translocated { path: PathBuf },
     /// The old install's LaunchAgent is in place and replacing it was not confirmed.
     #[error("the old BitTrader worker ({program}) starts at login from {path}; confirm replacing it (it is kept as {backup})")]
     LegacyPresent {
-        /// The plist.
         path: PathBuf,
-        /// What it runs.
         program: String,
-        /// Where the backup would go.
         backup: PathBuf,
     },
     /// [`LoginItem::disable`] found an entry that is not ours and left it alone.
     #[error("{path} is not ours ({detail}); it was left in place")]
-    NotOurs {
-        /// The file.
-        path: PathBuf,
-        /// What it is.
-        detail: String,
-    },
+    NotOurs { path: PathBuf, detail: String },
     /// A file or folder operation failed.
     #[error("could not {action} {path}: {source}")]
     Io {
-        /// What was being done.
         action: &'static str,
-        /// On what.
         path: PathBuf,
-        /// What the OS said.
         #[source]
         source: io::Error,
     },
@@ -112,12 +86,7 @@ pub enum LoginItemError {
     Plist(#[from] plist::Error),
     /// `launchctl` refused.
     #[error("launchctl {action} failed: {detail}")]
-    Launchctl {
-        /// The subcommand and target.
-        action: String,
-        /// What it said.
-        detail: String,
-    },
+    Launchctl { action: String, detail: String },
     /// Neither `$HOME` (nor, on Linux, `$XDG_CONFIG_HOME`) gives a folder to use.
     #[error("cannot find your home folder: HOME is not set")]
     NoHome,

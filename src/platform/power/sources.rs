@@ -16,9 +16,7 @@ pub struct PowerSourceReading {
     pub state: Option<String>,
     /// `Current Capacity`: in units of `Max Capacity` (percent on recent Macs).
     pub current_capacity: Option<i64>,
-    /// `Max Capacity`.
     pub max_capacity: Option<i64>,
-    /// `Is Charging`.
     pub is_charging: Option<bool>,
     /// `Is Charged`: full (`pmset`'s `charged`).
     pub is_charged: Option<bool>,
