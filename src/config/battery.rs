@@ -1,5 +1,4 @@
-//! `[battery]` in config.toml: when a laptop warns, pauses and resumes. The defaults are the
-//! supervisor's; this module only reads and checks them.
+//! `[battery]` in config.toml. The defaults are the supervisor's; this module reads and checks.
 
 use serde::{Deserialize, Serialize};
 

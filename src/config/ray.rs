@@ -1,6 +1,5 @@
-//! `[ray]` in config.toml: how the Ray processes this machine runs are started — at which
-//! priority, and with or without the settings that cut their idle cost. The defaults are the
-//! supervisor's; this module only reads and checks them.
+//! `[ray]` in config.toml: how Ray's processes start (priority, lean settings). The defaults
+//! are the supervisor's; this module reads and checks.
 
 use serde::{Deserialize, Serialize};
 

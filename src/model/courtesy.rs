@@ -99,23 +99,17 @@ pub struct CourtesyStatus {
     pub keeping_awake: bool,
     /// The supervisor wants idle sleep held off (what the platform's hold follows), granted or
     /// not.
-    #[serde(default)]
     pub hold_awake: bool,
     /// The `pause_at_thermal` setting.
-    #[serde(default)]
     pub pause_at_thermal: PauseAtThermal,
     /// The thermal state last reported; `None` where the OS does not report one (Linux).
-    #[serde(default)]
     pub thermal: Option<ThermalState>,
     /// The `only_when_idle_minutes` setting; `None` when off.
-    #[serde(default)]
     pub only_when_idle_minutes: Option<u32>,
     /// "Only when idle" is on but this machine cannot tell how long the user has been away
     /// (no logind idle hint): the rule is not applied, and the menu says so.
-    #[serde(default)]
     pub idle_unsupported: bool,
     /// "Only when idle" is on and the graphical session's desktop has not reported idleness
     /// since it began: the user counts as at the machine, and the menu says why.
-    #[serde(default)]
     pub idle_hint_never_set: bool,
 }

@@ -18,11 +18,9 @@ pub struct TailnetFinds {
     /// The heads that answered (possibly none).
     pub heads: Vec<FoundHead>,
     /// How many machines were asked.
-    #[serde(default)]
     pub asked: usize,
     /// How many machines were worth asking: more than `asked` when the search was cut at
     /// `FIND_HEADS_MAX_PEERS` (`supervisor::settings`).
-    #[serde(default)]
     pub machines: usize,
 }
 

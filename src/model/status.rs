@@ -18,16 +18,13 @@ pub enum AutoPause {
     OnBattery,
     /// The machine is going to sleep or asleep.
     Asleep,
-    /// The machine runs hot (`pause_at_thermal`): it resumes once it has been at `fair` or
-    /// `nominal` for a while.
+    /// Machine too hot (`pause_at_thermal`); resumes after a while at `fair` or cooler.
     RunsHot {
         thermal: ThermalState,
-        /// How long the machine must stay cooler before the worker rejoins (longer for a heat
-        /// pause that repeats within the hour).
+        /// Longer for a heat pause that repeats within the hour.
         resume_after_secs: u64,
     },
-    /// "Only when idle": the user has used the keyboard or mouse within the last
-    /// `away_minutes`; it resumes once they have been away that long.
+    /// "Only when idle": keyboard or mouse used within `away_minutes`.
     UserPresent { away_minutes: u32 },
 }
 
@@ -49,11 +46,10 @@ pub enum StopReason {
     Sleep,
     /// The battery policy paused.
     Battery,
-    /// The machine woke after a sleep long enough for the head to have dropped the node:
-    /// replaced by a fresh worker.
+    /// Woke after a sleep long enough for the head to have dropped the node.
     Woke,
-    /// Ray on the head was restarted (its port was closed, then open again): a new cluster,
-    /// which the old worker's raylet would only find out about after a minute.
+    /// Ray on the head restarted (port closed, then open): a new cluster, which the old raylet
+    /// would notice only a minute later.
     HeadRestarted,
     /// The machine runs hot (`pause_at_thermal`).
     RunsHot,
@@ -153,65 +149,40 @@ impl Phase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub phase: Phase,
-    /// The head we want to be joined to.
     pub head: Option<HeadAddress>,
-    /// CPUs we want to offer.
     pub cpus: u32,
-    /// The CPUs of the worker that runs now, if any.
     pub worker_cpus: Option<u32>,
     pub paused: bool,
-    /// Why the head is unreachable, when it is.
     pub unreachable: Option<Unreachable>,
-    /// What needs the user, when something does.
     pub fault: Option<Fault>,
     /// Abnormal worker exits within the breaker's window.
     pub recent_failures: usize,
     /// A pause the supervisor chose (battery, sleep), when one holds.
-    #[serde(default)]
     pub auto_pause: Option<AutoPause>,
     /// Mobile mode (a laptop: battery policy on).
-    #[serde(default)]
     pub mobile: bool,
     /// A sleep the OS announced is held back until the worker has stopped.
-    #[serde(default)]
     pub holding_sleep: bool,
-    /// Ray is being installed from the app: which version (`None`: the head's or the
-    /// newest) and the step under way.
-    #[serde(default)]
+    /// Ray being installed from the app, and the step under way.
     pub ray_install: Option<RayInstall>,
-    /// The head is the built-in demo head (a throwaway local one, joined while no head is
-    /// configured): the menu says so and offers to set a real head first.
-    #[serde(default)]
+    /// Joined to the built-in demo head (no head configured).
     pub demo: bool,
-    /// Disconnected (or about to be) from a head that Tailscale says is an online peer of the
-    /// tailnet, yet does not answer: the log adds the old daemon's "Tailscale conectado (…),
-    /// pero ping falló."
-    #[serde(default)]
+    /// Disconnected from a head Tailscale says is an online peer, yet silent (the log says so).
     pub tailscale_vouches_for_silent_head: bool,
-    /// No head of the user's is set (none, or the demo head): the menu offers setting one,
-    /// and the tailnet search's finds, first.
-    #[serde(default)]
+    /// No head of the user's (none, or the demo's): the menu offers one, and the search's finds.
     pub needs_a_head: bool,
-    /// The last search for heads on the tailnet, or the one under way (`None`: none yet).
-    #[serde(default)]
+    /// The last (or current) search for heads on the tailnet.
     pub head_search: Option<HeadSearch>,
-    /// Keep awake, runs hot, only when idle: the settings and what they do now.
-    #[serde(default)]
     pub courtesy: CourtesyStatus,
-    /// The heads the last search that ended found, kept while the next one runs: the menu
-    /// keeps listing them and a click on one still chooses it.
-    #[serde(default)]
+    /// The last finished search's heads, kept (and clickable) while the next one runs.
     pub found_heads: Vec<FoundHead>,
-    /// While connected: how busy the worker kept the CPUs it offers between its last two
-    /// readings (a minute apart), in percent; `None` before the second.
-    #[serde(default)]
+    /// How busy the worker kept its CPUs between its last two readings (a minute apart).
     pub worker_busy_percent: Option<u8>,
 }
 
 /// An install of Ray from the app, under way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RayInstall {
-    /// The version asked for (`None`: the head's, else the newest).
     pub version: Option<String>,
     pub step: InstallStep,
 }
@@ -247,14 +218,17 @@ impl Default for Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InstallStep {
-    /// The child was started.
     Starting,
     /// Looking for a Python that Ray has wheels for.
     FindingPython,
     /// Creating the venv with this Python version.
-    CreatingVenv { python: String },
+    CreatingVenv {
+        python: String,
+    },
     /// pip is fetching this package.
-    Downloading { package: String },
+    Downloading {
+        package: String,
+    },
     /// pip is installing the fetched packages.
     Installing,
     /// Running the installed `ray --version`.
@@ -265,8 +239,7 @@ pub enum InstallStep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LogNote {
-    /// A drain ended: the running tasks finished, or its deadline passed with tasks still
-    /// running (Ray retries them elsewhere; tasks pinned to this node wait for it).
+    /// Tasks finished, or the deadline passed with tasks running (Ray retries them elsewhere).
     DrainEnded {
         tasks_finished: bool,
         deadline_secs: u64,
@@ -275,8 +248,7 @@ pub enum LogNote {
     KeepAwakeRefused { why: String },
 }
 
-/// What a control-socket reply says besides the state, as facts (the CLI words them in its own
-/// language).
+/// What a control-socket reply says besides the state, as facts the CLI words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ReplyNote {

@@ -1,23 +1,17 @@
-//! Graceful leave: ask the head to drain this node, then watch it become idle.
-//!
-//! What the driver carries out when the supervisor wants a planned leave (pause after the
-//! current tasks, low battery): learn this node's id ([`node_id`]) and ask the head to drain
-//! it ([`request_drain`], `ray drain-node`), together [`drain_node`]; then, as often as the
-//! supervisor asks, one look at whether any task still runs here ([`sample_tree`]). When the
-//! node counts as idle and when to give up waiting are the supervisor's rules. Nothing here
-//! stops a process.
+//! Graceful leave: ask the head to drain this node ([`drain_node`]: this node's id from our own
+//! raylet, then `ray drain-node`), then, as often as the supervisor asks, look whether a task still
+//! runs here ([`sample_tree`]). When the node counts as idle and when to give up are the
+//! supervisor's rules; nothing here stops a process.
 //!
 //! What Ray 2.60 does (measured in the two-host lab, tests/lab/README.md, "Drain"):
-//! * A PREEMPTION drain is never refused: the head answers "accepted" even for a dead or
-//!   unknown node id (and also for the *head's own* id, which kills the head's raylet, so the id
-//!   must be this node's: we read it from our own raylet's command line).
-//! * From then on nothing new is scheduled here; running tasks run to the end, even past the
-//!   deadline (the deadline is only advice: "it's the caller's responsibility" to stop).
-//! * When the node is draining and idle, its raylet exits by itself (the head shows it DEAD,
-//!   "Terminated due to preemption: `<message>`"), but `ray start --block` keeps blocking: the
+//! - A PREEMPTION drain is never refused, even for a dead, unknown or the *head's own* id (which
+//!   kills the head's raylet): so the id is read from our own raylet's command line.
+//! - Nothing new is scheduled here; running tasks run to the end, even past the deadline (only
+//!   advice).
+//! - A draining idle node's raylet exits by itself, but `ray start --block` keeps blocking: the
 //!   worker must still be stopped.
-//! * Task workers are children of the raylet in process groups of their own; their process
-//!   title is `ray::IDLE` when idle and `ray::<task name>` while a task runs.
+//! - Task workers are the raylet's children, titled `ray::IDLE` when idle and `ray::<task>` while a
+//!   task runs.
 
 use std::time::Duration;
 
@@ -36,55 +30,47 @@ const POLL_EVERY: Duration = Duration::from_millis(500);
 /// The raylet appears about 1 s after `ray start`; a drain asked for sooner waits this long.
 const NODE_ID_WAIT: Duration = Duration::from_secs(5);
 
-/// The longest a `ray drain-node` may take. It answers in 0.8–1.7 s when the head is there;
-/// with the connect timeouts below it gives up by itself after ~10 s when the head is not.
+/// The longest `ray drain-node` may take: it answers in 0.8–1.7 s, and with the connect timeouts
+/// below gives up by itself after ~10 s when the head is silent.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Ray's GCS client retries a silent head for ~41 s by default; these make `ray drain-node`
-/// give up after ~10 s (measured: 9.7 s refused, 9.6 s behind a silent cut) with "Failed to
-/// connect to GCS within 5 seconds".
+/// Ray's GCS client retries a silent head for ~41 s by default; these make `ray drain-node` give up
+/// after ~10 s (measured).
 const GCS_CONNECT_ENV: [(&str, &str); 2] = [
     ("RAY_gcs_rpc_server_connect_timeout_s", "2"),
     ("RAY_gcs_rpc_server_reconnect_timeout_s", "5"),
 ];
 
-/// How many characters of Ray's output a [`DrainError::Failed`] keeps.
 const MAX_DETAIL: usize = 200;
 
-/// Why the head could not be asked to drain this node. The Display is the message for the user.
+/// Why the head could not be asked to drain this node; the Display is the user's message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DrainError {
-    /// No raylet under the worker gave this node's id.
     #[error("this node's id was not found under the worker's raylet")]
     NodeIdNotFound,
-    /// The `ray` executable is not there.
     #[error("Ray is not installed at {path}: run `bittrader-worker setup`")]
     RayMissing { path: String },
-    /// This machine's Ray has no `ray drain-node` (Ray before 2.10 or so).
+    /// Ray before 2.10 or so.
     #[error(
         "This machine's Ray is too old to hand its tasks back to the head (no `ray drain-node`): \
          run `bittrader-worker setup` to install the head's version"
     )]
     Unsupported,
-    /// The head's GCS did not answer.
     #[error(
         "The head at {head} did not answer, so it could not take this machine's tasks back; \
          check the network (Tailscale) and the head"
     )]
     HeadUnreachable { head: String },
-    /// The head refused our authentication token.
     #[error(
         "The head refused this machine's Ray authentication token: check auth_token_file in the \
          settings"
     )]
     AuthRefused,
-    /// The head answered but did not accept the drain.
     #[error("The head refused to take this machine's tasks back: {reason}")]
     Rejected { reason: String },
-    /// The node id is not one Ray accepts (never expected: it comes from our own raylet).
+    /// Never expected: it comes from our own raylet.
     #[error("`{node_id}` is not a Ray node id")]
     InvalidNodeId { node_id: String },
-    /// `ray drain-node` did not finish in time (it was killed).
     #[error("Ray took more than {secs} s to ask the head to drain this node; check the network")]
     TimedOut { secs: u64 },
     /// Anything else: the exit code and Ray's last meaningful line.
@@ -92,13 +78,10 @@ pub enum DrainError {
     Failed { detail: String },
 }
 
-/// This node's id, read from the command line of the raylet that the worker (`ray start`,
-/// process `worker_pid`) started: `--node_id=<56 hex digits>`. Waits up to `timeout` for the
-/// raylet to appear (about 1 s after `ray start`). `None` if it never does.
-///
-/// The raylet's command line is bound to this very worker, unlike `/tmp/ray/session_latest`
-/// (shared by every Ray on the machine, and a rejoin writes `raylet.1.out`, ...), and it needs
-/// neither the dashboard nor a connection to the head.
+/// This node's id, from the command line of the raylet the worker `worker_pid` started
+/// (`--node_id=<56 hex digits>`), waiting up to `timeout` for it to appear. Unlike
+/// `/tmp/ray/session_latest` (shared by every Ray here) it is bound to this very worker, and needs
+/// neither the dashboard nor the head.
 pub async fn node_id(
     processes: &SharedProcesses,
     worker_pid: u32,
@@ -125,13 +108,9 @@ pub async fn node_id(
     }
 }
 
-/// Asks the head to drain `node_id`: `ray drain-node --reason DRAIN_NODE_REASON_PREEMPTION`
-/// with `message` (the head shows it as the node's death reason) and `deadline` (rounded up to
-/// whole seconds; only advice to the head: it does not stop anything). Runs with the worker's
-/// environment (macOS opt-in, auth token) and gives up after [`REQUEST_TIMEOUT`].
-///
-/// Takes the whole [`RayCommand`], not just the executable, because the auth token file is
-/// part of how Ray runs here.
+/// Asks the head to drain `node_id` (`--reason DRAIN_NODE_REASON_PREEMPTION`): `message` shows as
+/// the node's death reason; `deadline` is rounded up to whole seconds, advice only. Runs with the
+/// worker's whole [`RayCommand`] (its auth token) and gives up after [`REQUEST_TIMEOUT`].
 pub async fn request_drain(
     ray: &RayCommand,
     head: &HeadAddress,
@@ -190,8 +169,7 @@ pub async fn sample_tree(processes: SharedProcesses, worker_pid: u32) -> TreeRea
     }
 }
 
-/// Drains this node: learns its id from the worker's raylet, then asks the head to stop
-/// sending it tasks. The supervisor then watches the tasks finish (see [`sample_tree`]).
+/// Drains this node: its id from the worker's raylet, then the request to the head.
 pub async fn drain_node(
     ray: &RayCommand,
     head: &HeadAddress,
@@ -212,12 +190,8 @@ pub async fn drain_node(
     .await
 }
 
-// ---------------------------------------------------------------------------------------------
-// Pure parts
-// ---------------------------------------------------------------------------------------------
-
-/// The arguments of `ray drain-node`. `--address` is always given: without it Ray reads
-/// `/tmp/ray/ray_current_cluster`, which any Ray on the machine may have written.
+/// `--address` is always given: without it Ray reads `/tmp/ray/ray_current_cluster`, which any Ray
+/// on the machine may have written.
 pub fn drain_args(
     head: &HeadAddress,
     node_id: &str,
@@ -235,13 +209,13 @@ pub fn drain_args(
     ]
 }
 
-/// A Ray 2.x node id: 28 bytes as 56 lowercase or uppercase hex digits.
+/// A Ray 2.x node id: 28 bytes as 56 hex digits.
 pub fn is_node_id(s: &str) -> bool {
     s.len() == 56 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The node id in a raylet's arguments (`--node_id=<hex>`, one argument), if these are a
-/// raylet's. The dashboard agent's `--node-id=` is not taken: only the raylet is the node.
+/// The node id in a raylet's arguments (`--node_id=<hex>`); the dashboard agent's `--node-id=` is
+/// not the node.
 pub fn node_id_from_args(args: &[String]) -> Option<String> {
     if !is_raylet(args) {
         return None;
@@ -252,7 +226,6 @@ pub fn node_id_from_args(args: &[String]) -> Option<String> {
     })
 }
 
-/// Whether a command line is a raylet's: its executable is named `raylet`.
 fn is_raylet(args: &[String]) -> bool {
     args.first()
         .map(|exe| exe.rsplit('/').next().unwrap_or(exe) == "raylet")
@@ -262,7 +235,6 @@ fn is_raylet(args: &[String]) -> bool {
 /// What a process in the worker's tree is, from its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
-    /// The raylet.
     Raylet,
     /// A Ray worker running a task or holding an actor: `ray::<name>`.
     Busy(String),
@@ -272,10 +244,9 @@ pub enum Role {
     Other,
 }
 
-/// The role of a process from its command line (as `ps` / sysinfo give it). Ray sets the title
-/// of its Python processes with setproctitle, which rewrites argv: the first argument becomes
-/// `ray::IDLE`, `ray::<task>` or `ray::<Actor>.<method>` (an idle actor is `ray::<Actor>`, and
-/// counts as busy: it holds this node's resources, and Ray's drain waits for it too).
+/// A process's role from its command line. Ray's Python processes retitle themselves with
+/// setproctitle: `ray::IDLE`, `ray::<task>` or `ray::<Actor>.<method>` (an idle actor,
+/// `ray::<Actor>`, holds resources and the drain waits for it: busy).
 pub fn role(args: &[String]) -> Role {
     if is_raylet(args) {
         return Role::Raylet;
@@ -309,18 +280,15 @@ pub fn role(args: &[String]) -> Role {
 /// What the worker's process tree shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeState {
-    /// The worker process is gone.
     Gone,
     /// The worker runs but has no raylet (a drained raylet exits once idle).
     NoRaylet,
     /// The raylet runs; `busy` names the tasks running.
     Running {
-        /// The `ray::<name>` titles of the busy workers.
         busy: Vec<String>,
     },
 }
 
-/// The state of the tree rooted at `root` in `list`.
 pub fn tree_state(list: &[ProcessInfo], root: u32) -> TreeState {
     if !list.iter().any(|p| p.pid == root) {
         return TreeState::Gone;
@@ -342,13 +310,12 @@ pub fn tree_state(list: &[ProcessInfo], root: u32) -> TreeState {
     }
 }
 
-/// `root` and every process below it.
 fn tree_of(list: &[ProcessInfo], root: u32) -> Vec<&ProcessInfo> {
     let tree = descendants(list, root);
     list.iter().filter(|p| tree.contains(&p.pid)).collect()
 }
 
-/// Why `ray drain-node` failed, from its output (stdout and stderr) and exit code.
+/// Why `ray drain-node` failed, from its output and exit code.
 pub fn classify_failure(output: &str, code: Option<i32>, head: &HeadAddress) -> DrainError {
     let lines: Vec<String> = output.lines().map(String::from).collect();
     let lower = output.to_lowercase();
