@@ -152,7 +152,7 @@ fn last_meaningful_line(lines: &[String]) -> String {
         !is_stack_line(lines, i) && message != "Remaining processes will be killed."
     });
     match found {
-        Some(i) => truncate_chars(record_message(lines[i].trim()).trim(), MAX_LAST_LINE),
+        Some(i) => shorten(record_message(lines[i].trim()).trim(), MAX_LAST_LINE),
         None => String::new(),
     }
 }
@@ -229,8 +229,9 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
-/// At most `max` characters, the last one an ellipsis when cut.
-fn truncate_chars(s: &str, max: usize) -> String {
+/// At most `max` characters, the last one an ellipsis when cut (for quoting output or junk back
+/// to the user).
+pub fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }

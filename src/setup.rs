@@ -220,18 +220,14 @@ fn head_version(config: &Config) -> (Option<String>, String) {
 /// `text` as it may be shown on a terminal: control characters (escape sequences, newlines)
 /// written out as `\u{1b}`, and cut at 80 characters.
 fn shown(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars().take(80) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    if text.chars().count() > 80 {
-        out.push('…');
-    }
-    out
+    let escaped: String = text
+        .chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect();
+    crate::ray_output::shorten(&escaped, 80)
 }
 
 /// Accepts versions like `2.60.0` and nothing that could smuggle other pip arguments.

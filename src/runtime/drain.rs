@@ -347,14 +347,13 @@ pub fn classify_failure(output: &str, code: Option<i32>, head: &HeadAddress) -> 
             head: head.to_string(),
         },
         WorkerFailure::Crashed { last_line } => {
-            let mut detail = match code {
+            let detail = match code {
                 Some(code) => format!("exit {code}: {last_line}"),
                 None => format!("killed by a signal: {last_line}"),
             };
-            if detail.chars().count() > MAX_DETAIL {
-                detail = detail.chars().take(MAX_DETAIL).collect::<String>() + "…";
+            DrainError::Failed {
+                detail: ray_output::shorten(&detail, MAX_DETAIL),
             }
-            DrainError::Failed { detail }
         }
         // A version mismatch or skew shows up the same way as for `ray start`.
         other => DrainError::Failed {
