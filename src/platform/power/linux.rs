@@ -9,7 +9,7 @@ use crate::model::PowerSnapshot;
 /// A folder read instead of `/sys/class/power_supply`: tests play a charger with files there.
 pub const POWER_SUPPLY_DIR_ENV: &str = "BITTRADER_POWER_SUPPLY_DIR";
 
-/// `/sys/class/power_supply`, or the folder [`POWER_SUPPLY_DIR_ENV`] names.
+/// `/sys/class/power_supply`, or the folder `BITTRADER_POWER_SUPPLY_DIR` names.
 pub fn supply_dir() -> PathBuf {
     std::env::var_os(POWER_SUPPLY_DIR_ENV)
         .map(PathBuf::from)
