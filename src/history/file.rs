@@ -1,5 +1,5 @@
-//! `history.json` on disk: read it, write it atomically, and set aside a file that cannot be
-//! read rather than overwrite it.
+//! `history.json` on disk: read, written atomically, and set aside (never overwritten) when it
+//! cannot be read.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -11,15 +11,13 @@ use super::History;
 /// Why `history.json` could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
-    /// The file is there but could not be read.
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
-    /// The file is not a history this program understands.
     #[error("{path} is not a valid history ({why})")]
     Invalid { path: PathBuf, why: String },
 }
 
-/// The history in `path`; `Ok(None)` when there is none yet. Reads only.
+/// `Ok(None)` when there is none yet.
 pub fn read(path: &Path) -> Result<Option<History>, HistoryError> {
     let text = match std::fs::read(path) {
         Ok(text) => text,
@@ -39,21 +37,18 @@ pub fn read(path: &Path) -> Result<Option<History>, HistoryError> {
         })
 }
 
-/// What loading found, for the app at start.
 #[derive(Debug)]
 pub struct Loaded {
     pub history: History,
-    /// A line for worker.log when something had to be done (a file set aside).
+    /// A line for worker.log when something had to be done.
     pub note: Option<String>,
-    /// Whether the history may be written over `path`: not while an unreadable file could not
-    /// be moved out of the way.
+    /// Not while an unreadable file could not be moved out of the way.
     pub writable: bool,
 }
 
-/// Loads the history at `path` for the app. A file that is not a valid history is renamed to
-/// `history.json.corrupt-<today>` (never emptied: what it held may still be read by a person)
-/// and a fresh history begins, with a note for the log. A file that cannot be read at all, or
-/// moved, is left alone and nothing is written over it while the app runs.
+/// Loads the history for the app. A file that is not a valid history is renamed to
+/// `history.json.corrupt-<today>` (a person may still read it) and a fresh one begins; one that
+/// cannot be read, or moved, is left alone and nothing is written over it while the app runs.
 pub fn load(path: &Path, today: NaiveDate) -> Loaded {
     match read(path) {
         Ok(history) => {
@@ -112,14 +107,13 @@ fn set_aside_name(path: &Path, today: NaiveDate) -> PathBuf {
     candidate
 }
 
-/// The bytes written for `history`.
 pub fn to_bytes(history: &History) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(history).unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
 
-/// Writes `bytes` (from [`to_bytes`]) to `path` atomically, readable by the user only.
+/// Writes `bytes` (from [`to_bytes`]) atomically, readable by the user only.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     crate::atomic_file::write(path, bytes, 0o600)
 }

@@ -1,11 +1,8 @@
-//! The contribution page: the history drawn as one self-contained HTML file (inline CSS and
-//! SVG; no script, no font, no image, nothing fetched), opened by "Contribution…".
-//!
-//! [`render`] is a pure function of the history, the time and the language. It shows the
-//! figures (today, 7 and 30 days), CPU-hours per day for 30 days as bars, and the last 7 days
-//! as one row per local day (what the worker did, hour by hour), with a legend. Light and dark
-//! follow the system (`prefers-color-scheme`). Each bar and segment carries its figures in
-//! `data-*` attributes and a `<title>` (the browser's tooltip), so tests read them back.
+//! The contribution page: the history as one self-contained HTML file (inline CSS and SVG; no
+//! script, nothing fetched), opened by "Contribution…". It shows the figures (today, 7 and 30
+//! days), CPU-hours per day for 30 days, and the last 7 days as one row per local day; light and
+//! dark follow the system. Bars and segments carry their figures in `data-*` attributes and a
+//! `<title>`, so tests read them back.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -17,9 +14,7 @@ use crate::config::Paths;
 use crate::model::{Activity, PauseReason};
 use crate::text::{self, Lang, PageWords};
 
-/// Days of bars.
 pub const BAR_DAYS: u32 = 30;
-/// Days of timeline rows.
 pub const TIMELINE_DAYS: u32 = 7;
 
 // The drawing's geometry, in SVG user units.
@@ -33,7 +28,6 @@ const ROW_GAP: f64 = 10.0;
 const TRACK_LEFT: f64 = 84.0;
 const TRACK_RIGHT: f64 = 712.0;
 
-/// The CSS class of an activity, and its words.
 fn kind(activity: Activity, words: &PageWords) -> (&'static str, &'static str) {
     match activity {
         Activity::Connected => ("connected", words.connected),
@@ -50,7 +44,6 @@ fn kind(activity: Activity, words: &PageWords) -> (&'static str, &'static str) {
     }
 }
 
-/// Every activity in the legend's order.
 fn legend() -> impl Iterator<Item = Activity> {
     use PauseReason::*;
     let paused = [User, OnBattery, LowBattery, Asleep, RunsHot, UserActive];
@@ -59,7 +52,6 @@ fn legend() -> impl Iterator<Item = Activity> {
         .chain([Activity::Disconnected, Activity::Off])
 }
 
-/// Escapes text for HTML and SVG.
 fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -67,7 +59,6 @@ fn esc(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// "Nov 29" / "29 nov".
 fn day_label(lang: Lang, words: &PageWords, day: NaiveDate) -> String {
     let month = words.months[day.month0() as usize];
     match lang {
@@ -90,7 +81,6 @@ fn nice_max(max: f64) -> f64 {
     }
 }
 
-/// The page for `history` at `now` (whose time zone draws the days), in `lang`.
 pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) -> String {
     let words = text::page_words(lang);
     let tz = now.timezone();
@@ -138,7 +128,6 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
     }
     html.push_str("</section>\n");
 
-    // --- CPU-hours per day ---
     let _ = writeln!(
         html,
         r#"<section class="card"><h2>{}</h2>"#,
@@ -147,7 +136,6 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
     html.push_str(&bars_svg(&days, today, lang, words));
     html.push_str("</section>\n");
 
-    // --- The last 7 days ---
     let _ = writeln!(
         html,
         r#"<section class="card"><h2>{}</h2>"#,
@@ -181,7 +169,7 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
     html
 }
 
-/// The 30 bars, with a scale and a label every 5 days (today's bar stands out).
+/// The 30 bars, with a scale and a label every 5 days.
 fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &PageWords) -> String {
     let max_hours = days
         .iter()
@@ -197,7 +185,6 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &Pag
         r#"<svg class="bars" viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="{}">"#,
         esc(words.per_day)
     );
-    // Four grid lines with their values.
     for step in 0..=4 {
         let value = top * f64::from(step) / 4.0;
         let y = PLOT_BOTTOM - plot_h * f64::from(step) / 4.0;
@@ -249,7 +236,7 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &Pag
     svg
 }
 
-/// One row per local day, oldest first: what the worker did from midnight to midnight.
+/// One row per local day, oldest first, midnight to midnight.
 fn timeline_svg<Tz: TimeZone>(
     history: &History,
     tz: &Tz,
@@ -331,8 +318,7 @@ fn timeline_svg<Tz: TimeZone>(
     svg
 }
 
-/// Draws the page from `paths`' history.json into contribution.html (atomically), in `lang`;
-/// its path, or why not in words.
+/// Draws `paths`' history.json into contribution.html; its path, or why not.
 pub fn write_page(paths: &Paths, lang: Lang) -> Result<PathBuf, String> {
     let history = super::file::read(&paths.history_file())
         .map_err(|e| e.to_string())?
@@ -344,7 +330,6 @@ pub fn write_page(paths: &Paths, lang: Lang) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// The page's style: the system's font and colours (macOS's palette), light and dark.
 const STYLE: &str = include_str!("page.css");
 
 #[cfg(test)]
