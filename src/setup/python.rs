@@ -1,19 +1,14 @@
-//! Choosing the Python that `setup` builds Ray's venv with.
+//! Choosing the Python that `setup` builds Ray's venv with. Ray publishes wheels only for some
+//! machines and CPython versions, and pip fails late and cryptically on the others, so the choice
+//! is made up front (checked against PyPI with `pip install --dry-run --only-binary=:all:` for
+//! 2.60.0 and 2.49.2):
+//! - Ray ≥ 2.50 (and the newest): macOS arm64 on macOS ≥ 12, or Linux x86_64/aarch64, CPython
+//!   3.10–3.14; no Intel-Mac build.
+//! - Ray ≤ 2.49: CPython 3.9–3.13.
 //!
-//! Ray publishes binary wheels only for some machines and some CPython versions, and pip
-//! fails late and cryptically on the others, so the choice is made here, up front:
-//! - Ray ≥ 2.50 (and the newest, when no version is known): macOS arm64 with macOS ≥ 12, or
-//!   Linux x86_64/aarch64, CPython 3.10–3.14; no Intel-Mac build at all.
-//! - Ray ≤ 2.49: CPython 3.9–3.13 (2.49.2 is the last release with Intel-Mac wheels).
-//!
-//! (Checked against PyPI with `pip install --dry-run --only-binary=:all: --platform …
-//! --python-version …` for 2.60.0 and 2.49.2; see [`supported_pythons`].)
-//!
-//! **The Xcode stub rule.** On a Mac without the Command Line Tools, `/usr/bin/python3` is a
-//! stub that pops an "install the developer tools" dialog when run. So on macOS nothing in
-//! `/usr/bin` is ever run unless the real interpreter behind it exists
-//! (`/Library/Developer/CommandLineTools/usr/bin/python3` or Xcode's). Decided by file
-//! existence alone, with no process (`xcode-select -p` would be one more).
+//! On a Mac without the Command Line Tools, `/usr/bin/python3` is a stub that pops an "install the
+//! developer tools" dialog: nothing in `/usr/bin` is run unless the real interpreter behind it
+//! exists (decided by file existence, with no process).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,28 +16,23 @@ use std::time::Duration;
 use crate::platform::command::run_with_timeout;
 use crate::platform::tool_search::{is_executable_file, subdirs_bin, ToolSearch};
 
-/// A Python that answers slower than this (a first run that compiles its caches on a slow
-/// disk) is skipped.
+/// A first run compiling its caches on a slow disk can take this long; slower is skipped.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// What the interpreter is asked: its version and the machine it was built for (an Intel
-/// Python under Rosetta on an Apple-silicon Mac would fetch Intel wheels).
+/// Its version and the machine it was built for (an Intel Python under Rosetta would fetch Intel
+/// wheels).
 const PROBE_PROGRAM: &str =
     "import sys, platform; print('%d.%d.%d' % sys.version_info[:3], platform.machine())";
 
-/// The processor family, as wheels name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
-    /// Apple silicon, aarch64.
     Arm64,
-    /// Intel, AMD64.
     X86_64,
-    /// Anything else.
     Other,
 }
 
 impl Arch {
-    /// From `uname -m`, `platform.machine()` or Rust's `std::env::consts::ARCH`.
+    /// From `uname -m`, `platform.machine()` or `std::env::consts::ARCH`.
     pub fn from_name(name: &str) -> Arch {
         match name.trim() {
             "arm64" | "aarch64" => Arch::Arm64,
@@ -52,27 +42,22 @@ impl Arch {
     }
 }
 
-/// The operating system, with the version that matters for wheels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostOs {
-    /// macOS `major.minor` (`None`: unknown).
     MacOs { version: Option<(u32, u32)> },
-    /// Linux (manylinux wheels).
     Linux,
-    /// Anything else.
     Other,
 }
 
-/// The facts about this machine that decide which Ray wheels exist for it.
+/// What decides which Ray wheels exist for this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Host {
     pub os: HostOs,
     pub arch: Arch,
 }
 
-/// Where [`Host`] comes from: the real machine, or a fixed value in tests.
+/// The real machine, or a fixed value in tests.
 pub trait HostFacts {
-    /// This machine.
     fn host(&self) -> Host;
 }
 
@@ -82,8 +67,8 @@ impl HostFacts for Host {
     }
 }
 
-/// The machine this runs on. On macOS it reads `kern.osproductversion` (and, for an Intel
-/// build, whether it runs under Rosetta): one or two `sysctl`s, only when `setup` runs.
+/// The machine this runs on: on macOS `kern.osproductversion` and, for an Intel build, whether
+/// Rosetta runs it (an Intel build on Apple silicon is still an arm64 machine).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemHost;
 
@@ -98,7 +83,6 @@ impl HostFacts for SystemHost {
                     .map(|out| out.stdout)
             };
             let version = sysctl("kern.osproductversion").and_then(|v| parse_os_version(&v));
-            // An Intel build translated by Rosetta still runs on Apple silicon.
             let translated = arch == Arch::X86_64
                 && sysctl("sysctl.proc_translated").is_some_and(|v| v.trim() == "1");
             Host {
@@ -119,7 +103,6 @@ impl HostFacts for SystemHost {
     }
 }
 
-/// `14.5`, `26.0.1`, `12` → `(major, minor)`.
 pub fn parse_os_version(text: &str) -> Option<(u32, u32)> {
     let mut parts = text.trim().split('.');
     let major = parts.next()?.parse().ok()?;
@@ -130,7 +113,6 @@ pub fn parse_os_version(text: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-/// `2.60.0` → `(2, 60)`; `None` for anything else.
 pub fn ray_minor_version(version: &str) -> Option<(u32, u32)> {
     let mut parts = version.split('.');
     let major = parts.next()?.parse().ok()?;
@@ -143,25 +125,18 @@ pub fn ray_minor_version(version: &str) -> Option<(u32, u32)> {
 /// Why Ray has no build for this machine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoBuild {
-    /// Ray ≥ 2.50 on an Intel Mac.
     #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
     IntelMac { ray: Option<String> },
-    /// Ray ≥ 2.50 on an Apple-silicon Mac older than macOS 12.
     #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
-    OldMacOs {
-        ray: Option<String>,
-        /// This Mac's macOS, `major.minor`.
-        macos: String,
-    },
-    /// Neither macOS nor Linux on x86_64/arm64.
+    OldMacOs { ray: Option<String>, macos: String },
     #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
     Platform { ray: Option<String> },
 }
 
-/// The first Ray release without Intel-Mac wheels, and with arm64 wheels for macOS ≥ 12 only.
+/// The first Ray without Intel-Mac wheels, and with arm64 wheels for macOS ≥ 12 only.
 const FIRST_WITHOUT_INTEL_MAC: (u32, u32) = (2, 50);
 
-/// The CPython minor versions (`3.minor`) Ray `ray` has wheels for on `host`.
+/// The CPython minor versions Ray `ray` has wheels for on `host`.
 pub fn supported_pythons(
     ray: Option<&str>,
     host: &Host,
@@ -191,24 +166,20 @@ pub fn supported_pythons(
     Ok(if recent { 10..=14 } else { 9..=13 })
 }
 
-/// A Python interpreter that answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interpreter {
     pub path: PathBuf,
-    /// `(3, minor, patch)`.
     pub version: (u32, u32, u32),
     pub arch: Arch,
 }
 
 impl Interpreter {
-    /// `3.12.4`.
     pub fn version_text(&self) -> String {
         let (major, minor, patch) = self.version;
         format!("{major}.{minor}.{patch}")
     }
 }
 
-/// The answer to the probe program: `3.12.4 arm64`.
 pub fn parse_probe(stdout: &str) -> Option<((u32, u32, u32), Arch)> {
     let line = stdout.lines().find(|l| !l.trim().is_empty())?;
     let (version, machine) = line.trim().split_once(' ')?;
@@ -217,7 +188,7 @@ pub fn parse_probe(stdout: &str) -> Option<((u32, u32, u32), Arch)> {
     Some((version, Arch::from_name(machine)))
 }
 
-/// Runs `path` with the probe program; `None` if it fails or says nothing sensible.
+/// `None` if it fails or says nothing sensible.
 pub fn probe(path: &Path) -> Option<Interpreter> {
     let out = run_with_timeout(
         &path.to_string_lossy(),
@@ -234,19 +205,17 @@ pub fn probe(path: &Path) -> Option<Interpreter> {
     })
 }
 
-/// Where to look for a Python, and what must never be run.
 #[derive(Debug, Clone, Default)]
 pub struct PythonSearch {
     pub dirs: Vec<PathBuf>,
     /// Folders whose `python3` may be the Xcode stub (macOS: `/usr/bin`).
     pub stub_dirs: Vec<PathBuf>,
-    /// The real interpreters behind the stub; if none exists, nothing in `stub_dirs` is run.
+    /// The real interpreters behind the stub; without one, nothing in `stub_dirs` is run.
     pub developer_pythons: Vec<PathBuf>,
 }
 
 impl PythonSearch {
-    /// The places of [`ToolSearch`], then the python.org and pyenv installs, then `/usr/bin`
-    /// last; on macOS with the stub rule.
+    /// [`ToolSearch`]'s places, the python.org and pyenv installs, `/usr/bin` last.
     pub fn for_this_machine(tools: &ToolSearch) -> PythonSearch {
         let mut dirs = tools.dirs();
         if let Some(home) = &tools.home {
@@ -273,7 +242,6 @@ impl PythonSearch {
         }
     }
 
-    /// Whether `path` may be run (the stub rule).
     pub fn may_run(&self, path: &Path) -> bool {
         let in_stub_dir = path
             .parent()
@@ -281,8 +249,8 @@ impl PythonSearch {
         !in_stub_dir || self.developer_pythons.iter().any(|p| is_executable_file(p))
     }
 
-    /// Every interpreter that may be run and whose name allows a version in `minors`, probed,
-    /// in search order; each file once.
+    /// Every interpreter that may run and whose name allows a version in `minors`, probed, in
+    /// search order, each file once.
     pub fn interpreters(&self, minors: &std::ops::RangeInclusive<u32>) -> Vec<Interpreter> {
         let mut names: Vec<String> = minors
             .clone()
@@ -309,15 +277,14 @@ impl PythonSearch {
     }
 }
 
-/// `parent/*/bin`, newest name first (`3.14` before `3.12`).
 fn versions_bin(parent: &Path) -> Vec<PathBuf> {
     let mut dirs = subdirs_bin(parent);
     dirs.reverse();
     dirs
 }
 
-/// The interpreter to build the venv with: one for this machine's processor whose version Ray
-/// has wheels for; the head's minor version when it is known and present, else the newest.
+/// One for this machine's processor with a version Ray has wheels for: the head's minor version
+/// when present, else the newest.
 pub fn choose<'a>(
     candidates: &'a [Interpreter],
     minors: &std::ops::RangeInclusive<u32>,
@@ -334,7 +301,6 @@ pub fn choose<'a>(
             return Some(found);
         }
     }
-    // The first of the newest minor: search order breaks ties.
     let newest = usable().map(|i| i.version.1).max()?;
     usable().find(|i| i.version.1 == newest)
 }
