@@ -22,8 +22,7 @@ mod os;
 pub struct ProcessInfo {
     pub pid: u32,
     pub parent: Option<u32>,
-    /// Its command line, one string per argument (invalid UTF-8 replaced; on macOS where
-    /// setproctitle's title shows).
+    /// On macOS, where setproctitle's title shows.
     pub cmd: Vec<String>,
 }
 
@@ -31,26 +30,21 @@ pub struct ProcessInfo {
 /// that knows nothing and can do nothing, so code that acts only on a process it recognised
 /// acts on nothing.
 pub trait ProcessTable {
-    /// The kernel's raw record of when the process started (Linux: clock ticks since boot,
-    /// `/proc/PID/stat` field 22; macOS: microseconds of its creation timestamp): fixed for a
-    /// process, whatever the wall clock does; `None` if it does not exist.
+    /// The kernel's raw record of the start (Linux: clock ticks since boot, `/proc/PID/stat` field
+    /// 22; macOS: microseconds of its creation timestamp), fixed whatever the wall clock does.
     fn start_ticks(&self, _pid: u32) -> Option<u64> {
         None
     }
-    /// Its process group; `None` if it does not exist.
     fn group_of(&self, _pid: u32) -> Option<u32> {
         None
     }
-    /// This boot (Linux `/proc/sys/kernel/random/boot_id`, macOS `kern.bootsessionuuid`):
-    /// start ticks compare only within one boot.
+    /// This boot's id: start ticks compare only within one boot.
     fn boot_id(&self) -> Option<String> {
         None
     }
-    /// Processes whose environment holds `name=value`.
     fn carrying(&self, _name: &str, _value: &str) -> Vec<u32> {
         Vec::new()
     }
-    /// Sends `signal` to process `pid`; whether it was delivered.
     fn signal(&self, _pid: u32, _signal: Signal) -> bool {
         false
     }
@@ -59,15 +53,12 @@ pub trait ProcessTable {
     fn signal_group(&self, _pgid: u32, _signal: Signal) -> bool {
         false
     }
-    /// The CPU counters of `root` and every process below it; `None` when they cannot be
-    /// read, empty when `root` is gone.
+    /// The CPU counters of `root` and every process below it; empty when `root` is gone.
     fn usage(&self, _root: u32) -> Option<Vec<ProcessUsage>> {
         None
     }
-    /// Every process with its parent and command line.
     fn list(&self) -> Vec<ProcessInfo>;
-    /// Processes other than this one whose command line contains `needle`, as
-    /// (pid, command line joined by spaces).
+    /// Processes other than this one whose command line contains `needle`, with that line.
     fn find_command(&self, needle: &str) -> Vec<(u32, String)> {
         let own = std::process::id();
         self.list()
@@ -81,7 +72,6 @@ pub trait ProcessTable {
     }
 }
 
-/// The real process table, read in-process: no process is started.
 #[derive(Debug, Default)]
 pub struct SystemProcesses;
 
@@ -117,13 +107,11 @@ impl ProcessTable for SystemProcesses {
     }
 
     fn signal(&self, pid: u32, signal: Signal) -> bool {
-        // 0 and negative numbers name groups, not processes.
         i32::try_from(pid)
             .is_ok_and(|pid| pid > 0 && kill(nix::unistd::Pid::from_raw(pid), signal).is_ok())
     }
 
     fn signal_group(&self, pgid: u32, signal: Signal) -> bool {
-        // The last line of defence for what the trait asks of callers.
         i32::try_from(pgid)
             .is_ok_and(|pgid| pgid > 1 && killpg(nix::unistd::Pid::from_raw(pgid), signal).is_ok())
     }
@@ -167,8 +155,8 @@ impl ProcessTable for SystemProcesses {
     }
 }
 
-/// `read` over every process, refreshed with what `kind` asks for. Where sysinfo cannot read
-/// processes at all, nothing is known about any process.
+/// `read` over every process, refreshed with what `kind` asks for; where sysinfo cannot read
+/// processes at all, nothing is known.
 fn with_processes<T: Default>(kind: ProcessRefreshKind, read: impl FnOnce(&System) -> T) -> T {
     let Ok(mut system) = System::new() else {
         return T::default();
@@ -177,8 +165,7 @@ fn with_processes<T: Default>(kind: ProcessRefreshKind, read: impl FnOnce(&Syste
     read(&system)
 }
 
-/// `root` and every process descended from it through the parent links of `list`, `root`
-/// first (empty when `root` is not in it).
+/// `root` and its descendants through the parent links of `list`, `root` first (empty when absent).
 pub fn descendants(list: &[ProcessInfo], root: u32) -> Vec<u32> {
     if !list.iter().any(|p| p.pid == root) {
         return Vec::new();
