@@ -6,18 +6,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SystemEvent {
-    /// The machine is about to sleep.
     WillSleep,
-    /// The machine woke, this long (wall clock) after it announced the sleep.
-    Woke { slept_secs: u64 },
+    /// This long (wall clock) after the sleep was announced.
+    Woke {
+        slept_secs: u64,
+    },
 }
 
-/// Whether the supervisor still holds back an announced sleep, for the OS adapters that hold
-/// it (macOS's WillSleep observer, logind's delay inhibitor).
+/// Whether the supervisor still holds back an announced sleep, for the adapters that hold it
+/// (macOS's WillSleep observer, logind's delay inhibitor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SleepGate {
-    /// How many [`SystemEvent::WillSleep`] the supervisor has taken in: a verdict is about
-    /// the announcement an adapter sent once this count reaches it.
+    /// The [`SystemEvent::WillSleep`] the supervisor took in: a verdict is about an adapter's
+    /// announcement once this reaches its count.
     pub will_sleeps_seen: u64,
     pub holding: bool,
 }
