@@ -12,6 +12,8 @@ pub mod command;
 pub mod darwin_notify;
 pub mod fake;
 pub mod fd_wait;
+#[cfg(target_os = "macos")]
+pub mod iokit;
 pub mod login_item;
 #[cfg(target_os = "linux")]
 pub mod logind;
