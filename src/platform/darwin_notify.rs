@@ -22,7 +22,6 @@ extern "C" {
     fn notify_cancel(token: c_int) -> u32;
 }
 
-/// `NOTIFY_STATUS_OK` (notify.h).
 const NOTIFY_STATUS_OK: u32 = 0;
 
 /// A registration of one name on its own descriptor, cancelled when dropped.
@@ -33,7 +32,6 @@ pub struct DarwinNotification {
 }
 
 impl DarwinNotification {
-    /// Registers `name`.
     pub fn register(name: &CStr) -> io::Result<DarwinNotification> {
         let (mut fd, mut token) = (-1, -1);
         // SAFETY: a NUL-terminated name; `fd` and `token` are valid for writes.
@@ -50,9 +48,8 @@ impl DarwinNotification {
             token,
             name: name.to_string_lossy().into_owned(),
         };
-        // Non-blocking, so that draining stops at an empty pipe; close-on-exec, since
-        // libnotify makes its pipe with a plain pipe(2) and Ray's whole tree would inherit it.
-        // SAFETY: `fd` is the open descriptor libnotify returned; these only change its flags.
+        // Non-blocking, so that draining stops at an empty pipe; close-on-exec, or Ray's whole tree
+        // would inherit libnotify's plain pipe(2). SAFETY: only the open descriptor's flags change.
         unsafe {
             let flags = libc::fcntl(fd, libc::F_GETFL);
             let fd_flags = libc::fcntl(fd, libc::F_GETFD);
@@ -67,8 +64,8 @@ impl DarwinNotification {
         Ok(registered)
     }
 
-    /// Blocks until the name is posted (`Ok(true)`, every pending post read) or `timeout` has
-    /// passed (`Ok(false)`).
+    /// Blocks until the name is posted (`Ok(true)`, pending posts read) or `timeout` passes
+    /// (`Ok(false)`).
     pub fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
         // SAFETY: `fd` stays open while `self` holds its registration.
         let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
@@ -97,7 +94,6 @@ impl DarwinNotification {
         }
     }
 
-    /// The name watched, for the log.
     pub fn name(&self) -> &str {
         &self.name
     }
