@@ -1,15 +1,10 @@
-//! Linux: systemd-logind's sleep notifications, so that the worker is stopped cleanly before
-//! the machine sleeps instead of frozen with it (and dropped by the head).
-//!
-//! logind sends `Manager.PrepareForSleep(true)` before a suspend and `(false)` after the wake
-//! (or a failed sleep), and sleeps right after the first unless someone holds a *delay
-//! inhibitor* (`Manager.Inhibit("sleep", …, "delay")`, a file descriptor; logind waits for it
-//! up to `InhibitDelayMaxSec`, 5 s by default). So: hold one while awake; on `true` report
+//! Linux: systemd-logind's sleep notifications, so that the worker is stopped cleanly before a
+//! sleep. logind sends `PrepareForSleep(true)` before a suspend and `(false)` after it, and sleeps
+//! at once unless someone holds a *delay inhibitor* (a file descriptor it waits for, up to
+//! `InhibitDelayMaxSec`, 5 s by default). So: hold one while awake; on `true` report
 //! [`SystemEvent::WillSleep`] and close it once the supervisor holds the sleep no more
-//! ([`SleepGate`]); on `false` take a new one and report [`SystemEvent::Woke`].
-//!
-//! Without a bus or logind (containers) nothing is watched: the clocks still see the wakes.
-//! Tests point it at a private bus with [`BUS_ENV`].
+//! ([`SleepGate`]); on `false` take a new one and report [`SystemEvent::Woke`]. Without logind
+//! (containers) the clocks still see the wakes.
 
 use std::time::SystemTime;
 
@@ -20,27 +15,22 @@ use zbus::{Connection, MessageStream, OwnedFd};
 use crate::model::{SleepGate, SystemEvent};
 use crate::platform::sleep::SleepTracker;
 
-/// A D-Bus address to use instead of the system bus (tests run a private bus with a fake logind).
+/// A D-Bus address instead of the system bus (tests run a private bus with a fake logind).
 pub const BUS_ENV: &str = "BITTRADER_LOGIND_BUS";
 
-/// logind's bus name.
 pub(crate) const LOGIND: &str = "org.freedesktop.login1";
-/// logind's manager object.
 pub(crate) const MANAGER_PATH: &str = "/org/freedesktop/login1";
-/// logind's manager interface.
 pub(crate) const MANAGER: &str = "org.freedesktop.login1.Manager";
 
-/// Watches logind in a task of its own until the receiver of `events` goes away. `gate` is the
-/// supervisor's verdict: once it took in our `WillSleep` and holds the sleep no more, the
-/// inhibitor is released.
+/// Watches logind in a task of its own until `events` closes; the inhibitor is released once `gate`
+/// says the supervisor took in our `WillSleep` and holds the sleep no more.
 pub fn watch(events: mpsc::UnboundedSender<SystemEvent>, gate: watch::Receiver<SleepGate>) {
     tokio::spawn(async move {
-        // Any error means no bus or no logind: the clock-measured sleep remains.
+        // No bus or no logind: the clocks still measure the sleeps.
         let _ = run(events, gate).await;
     });
 }
 
-/// The bus logind is on: [`BUS_ENV`] if set, else the system bus.
 pub(crate) async fn connect() -> zbus::Result<Connection> {
     match std::env::var(BUS_ENV) {
         Ok(address) => {
@@ -52,8 +42,7 @@ pub(crate) async fn connect() -> zbus::Result<Connection> {
     }
 }
 
-/// Whether `error` says logind is not there at all (no bus at the address, or nobody owns
-/// `org.freedesktop.login1` on it), rather than a glitch worth retrying or reporting.
+/// logind is not there at all (no bus, nobody owning its name), rather than a glitch.
 pub(crate) fn is_no_logind(error: &zbus::Error) -> bool {
     match error {
         zbus::Error::Connection(io, _) => io.kind() == std::io::ErrorKind::NotFound,
@@ -65,8 +54,7 @@ pub(crate) fn is_no_logind(error: &zbus::Error) -> bool {
     }
 }
 
-/// `Manager.Inhibit(what, who, why, mode)`: an inhibitor held until the returned descriptor is
-/// dropped.
+/// `Manager.Inhibit(what, who, why, mode)`, held until the descriptor is dropped.
 pub(crate) async fn take_inhibitor(
     conn: &Connection,
     what: &str,
@@ -83,13 +71,11 @@ pub(crate) async fn take_inhibitor(
             &(what, who, why, mode),
         )
         .await?;
-    // A close-on-exec duplicate, so that the worker started next does not hold it; the one
-    // received with the reply closes with `reply`.
+    // A close-on-exec duplicate, so that the next worker does not hold it.
     let fd: OwnedFd = reply.body().deserialize()?;
     Ok(fd)
 }
 
-/// Takes a delay inhibitor for sleep: held until the returned descriptor is dropped.
 async fn inhibit(conn: &Connection) -> zbus::Result<OwnedFd> {
     take_inhibitor(
         conn,
@@ -114,7 +100,7 @@ async fn run(
     let mut inhibitor = match inhibit(&conn).await {
         Ok(fd) => Some(fd),
         Err(e) if is_no_logind(&e) => return Err(e),
-        // Refused (policy): the announcements still say when to stop, just without the delay.
+        // Refused (policy): the announcements still say when to stop, without the delay.
         Err(_) => None,
     };
     let mut tracker = SleepTracker::default();
@@ -134,8 +120,8 @@ async fn run(
                 return Ok(());
             }
             if let Some(fd) = inhibitor.take() {
-                // Wait for a verdict about this announcement, then for the hold to end. A
-                // closed channel (no supervisor any more) ends the wait as well.
+                // A verdict about this announcement, then the hold's end (or no supervisor any
+                // more).
                 let _ = gate
                     .wait_for(|g| g.will_sleeps_seen >= announced_count && !g.holding)
                     .await;

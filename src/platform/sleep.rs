@@ -1,49 +1,41 @@
-//! macOS's "about to sleep" and "woke" notifications, so that the worker is stopped cleanly
-//! before a sleep instead of frozen with the machine (and dropped by the head). Facts only, to
-//! a [`SleepHandler`]; what to do is the supervisor's.
-//!
-//! `NSWorkspaceWillSleepNotification` and `NSWorkspaceDidWakeNotification` are posted on
-//! `NSWorkspace`'s own centre, on the main thread, whose run loop must run (the tray's does;
-//! the headless daemon has none and relies on the clocks, `platform::clock`). The observer
-//! runs the handler synchronously, and Apple lets a WillSleep observer delay the sleep up to
-//! 30 s: a handler that blocks until the worker stopped holds the sleep that long. Linux has
-//! logind instead (`platform::logind`); here [`observe_sleep`] does nothing.
+//! macOS's "about to sleep" and "woke" notifications, so that the worker is stopped cleanly before
+//! a sleep: `NSWorkspace`'s own centre posts them on the main thread, whose run loop must run (the
+//! tray's; the headless daemon relies on the clocks). The observer runs the [`SleepHandler`]
+//! synchronously, and a WillSleep observer may delay the sleep up to 30 s. Elsewhere
+//! [`observe_sleep`] does nothing (Linux has logind).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 /// Receives the notifications (on macOS's main thread).
 pub trait SleepHandler: Send + Sync + 'static {
-    /// The machine is about to sleep. The sleep waits for this to return (on macOS, for up
-    /// to 30 s), so it may block until the worker has stopped, within a bound of its own.
+    /// The sleep waits for this to return (on macOS up to 30 s), so it may block until the worker
+    /// has stopped, within a bound of its own.
     fn will_sleep(&self);
-    /// The machine is awake again, `slept` (wall clock) after the sleep was announced.
+    /// `slept` (wall clock) after the sleep was announced.
     fn woke(&self, slept: Duration);
 }
 
-/// Wall-clock bookkeeping between an announced sleep and its wake (here and logind's). Pure:
-/// the caller gives the time.
+/// Between an announced sleep and its wake (here and logind's); the caller gives the time.
 #[derive(Debug, Default)]
 pub struct SleepTracker {
     announced: Option<SystemTime>,
 }
 
 impl SleepTracker {
-    /// Notes an announced sleep.
     pub fn will_sleep(&mut self, now: SystemTime) {
         self.announced = Some(now);
     }
 
-    /// A wake: how long since the sleep was announced. `None` without an announcement (this
-    /// process started meanwhile, or the wake was reported): the clocks measure that sleep.
+    /// How long since the sleep was announced; `None` without an announcement (the clocks measure
+    /// that sleep).
     pub fn did_wake(&mut self, now: SystemTime) -> Option<Duration> {
         let since = self.announced.take()?;
         Some(now.duration_since(since).unwrap_or_default())
     }
 }
 
-/// Between the OS's notifications and a [`SleepHandler`]: measures the sleep. (A sleep
-/// announced and never come is the supervisor's to judge.)
+/// Between the OS's notifications and a [`SleepHandler`]: measures the sleep.
 pub struct SleepRelay {
     handler: Box<dyn SleepHandler>,
     tracker: Mutex<SleepTracker>,
@@ -58,17 +50,14 @@ impl SleepRelay {
     }
 
     fn tracker(&self) -> std::sync::MutexGuard<'_, SleepTracker> {
-        // The tracker stays consistent even if a holder panicked: take it back.
         self.tracker.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The OS says the machine is about to sleep: tells the handler (which may block).
     pub fn will_sleep(&self) {
         self.tracker().will_sleep(SystemTime::now());
         self.handler.will_sleep();
     }
 
-    /// The OS says the machine woke.
     pub fn did_wake(&self) {
         let slept = self.tracker().did_wake(SystemTime::now());
         if let Some(slept) = slept {
@@ -83,12 +72,10 @@ pub struct SleepObserver {
 }
 
 impl SleepObserver {
-    /// Stops observing (as dropping it does).
     pub fn stop(self) {}
 }
 
-/// Starts observing sleep and wake for `handler`. macOS: call once the main thread's run loop
-/// runs (the tray does at `StartCause::Init`); the observer stays on that thread.
+/// macOS: call once the main thread's run loop runs (the tray does at `StartCause::Init`).
 pub fn observe_sleep(handler: Box<dyn SleepHandler>) -> SleepObserver {
     SleepObserver {
         _registration: imp::register(SleepRelay::new(handler)),
@@ -123,10 +110,9 @@ mod imp {
             RcBlock::new(move |_: NonNull<NSNotification>| relay.will_sleep())
         };
         let did_wake = RcBlock::new(move |_: NonNull<NSNotification>| relay.did_wake());
-        // SAFETY: the names are AppKit's own constants (extern statics, hence `unsafe`), with
-        // no object filter. No queue: the block runs synchronously on the posting thread,
-        // which is what lets WillSleep hold the sleep back. The blocks capture only an
-        // `Arc<SleepRelay>`, which is Send + Sync, so they may be called from any thread.
+        // SAFETY: AppKit's own names (extern statics), no object filter. No queue: the block runs
+        // synchronously on the posting thread, which is what lets WillSleep hold the sleep back; it
+        // captures only an `Arc<SleepRelay>`, Send + Sync.
         let tokens = unsafe {
             vec![
                 center.addObserverForName_object_queue_usingBlock(

@@ -18,19 +18,17 @@ fn bsd_info(pid: u32) -> Option<libc::proc_bsdinfo> {
     }
 }
 
-/// The creation timestamp the kernel stored for the process, in microseconds. Stored once at
-/// fork: a later step of the wall clock does not change it.
+/// The creation timestamp the kernel stored at fork, in microseconds (a wall-clock step does not
+/// move it).
 pub fn start_ticks(pid: u32) -> Option<u64> {
     let info = bsd_info(pid)?;
     Some(info.pbi_start_tvsec * 1_000_000 + info.pbi_start_tvusec)
 }
 
-/// Its process group.
 pub fn group_of(pid: u32) -> Option<u32> {
     Some(bsd_info(pid)?.pbi_pgid)
 }
 
-/// `kern.bootsessionuuid`: a UUID made at each boot.
 pub fn boot_id() -> Option<String> {
     crate::platform::machine::sysctl_text(c"kern.bootsessionuuid").filter(|id| !id.is_empty())
 }
@@ -38,7 +36,6 @@ pub fn boot_id() -> Option<String> {
 /// `PROC_PPID_ONLY` (<sys/proc_info.h>): list the children of one process.
 const PROC_PPID_ONLY: u32 = 6;
 
-/// The children of `pid`.
 fn children_of(pid: u32) -> Vec<u32> {
     let mut buffer = vec![0 as libc::c_int; 1024];
     let size = libc::c_int::try_from(buffer.len() * std::mem::size_of::<libc::c_int>())
@@ -57,10 +54,9 @@ fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// The CPU counters of `root` and the processes below it: the tree is walked from `root`
-/// through `proc_listpids(PROC_PPID_ONLY)`, so only its own processes are read.
+/// The CPU counters of `root` and the processes below it, walked from `root` with
+/// `proc_listpids(PROC_PPID_ONLY)`.
 pub fn cpu_table(root: u32) -> Option<Vec<crate::model::ProcessUsage>> {
-    // rusage times are Mach absolute time units (nanoseconds on Intel, not on Apple silicon).
     let timebase = crate::platform::clock::MachTimebase::read()?;
     let time = |ticks: u64| timebase.duration(ticks);
     let mut table = Vec::new();

@@ -18,20 +18,20 @@ use crate::platform::fd_wait::wait_readable;
 use crate::platform::power::linux::POWER_SUPPLY_DIR_ENV;
 use crate::platform::power::uevent::is_power_supply_uevent;
 
-/// The kernel's multicast group on `NETLINK_KOBJECT_UEVENT` (udevd re-sends on group 2, in
-/// another format).
+/// udevd re-sends on group 2, in another format.
 const KERNEL_GROUP: u32 = 1;
 
-/// A uevent is at most 2 KiB of variables plus its header (`UEVENT_BUFFER_SIZE` in
-/// `include/linux/kobject.h`); a longer datagram would be cut, which the parser survives.
+/// A uevent is at most 2 KiB of variables plus its header; a longer datagram would be cut, which
+/// the parser survives.
 const UEVENT_MAX: usize = 8 * 1024;
 
-/// Where changes come from.
 enum Source {
-    /// The kernel's uevent socket.
     Uevents(OwnedFd),
-    /// An inotify watch on a folder of plain files and its supply folders.
-    Folder { inotify: Inotify, dir: PathBuf },
+    /// A folder of plain files and its supply folders.
+    Folder {
+        inotify: Inotify,
+        dir: PathBuf,
+    },
 }
 
 pub struct PowerChanges {
@@ -86,10 +86,9 @@ impl Source {
             SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
             SockProtocol::NetlinkKObjectUEvent,
         )?;
-        // Port 0: the kernel picks one. Unprivileged processes may listen on the kernel's
-        // group (the kernel socket is made with NL_CFG_F_NONROOT_RECV). In a network
-        // namespace of another user namespace (some containers) nothing arrives: the
-        // fallback cadence still reads the power.
+        // Port 0: the kernel picks one; anyone may listen on the kernel's group. In a network
+        // namespace of another user namespace (some containers) nothing arrives: the fallback
+        // cadence still reads the power.
         bind(socket.as_raw_fd(), &NetlinkAddr::new(0, KERNEL_GROUP))?;
         Ok(Source::Uevents(socket))
     }
@@ -132,9 +131,8 @@ impl Source {
     }
 }
 
-/// Reads every pending uevent; whether one was a power supply's. Messages that are not the
-/// kernel's (another process may send to this socket's port) are skipped; messages the socket
-/// had to drop (`ENOBUFS`, a burst of device events) may have held one, so they count.
+/// Whether a pending uevent was a power supply's: messages not from the kernel are skipped, and
+/// dropped ones (`ENOBUFS`) count, since they may have held one.
 fn drain_uevents(socket: &OwnedFd) -> io::Result<bool> {
     let mut buffer = vec![0u8; UEVENT_MAX];
     let mut power = false;
@@ -153,8 +151,7 @@ fn drain_uevents(socket: &OwnedFd) -> io::Result<bool> {
     }
 }
 
-/// Watches `dir` and every folder in it (inotify does not watch subfolders by itself; a
-/// supply's files live one level down). Adding a watch twice keeps the one.
+/// `dir` and its folders (a supply's files live one level down; inotify does not recurse).
 fn watch_folder(inotify: &Inotify, dir: &Path) -> io::Result<()> {
     let flags = AddWatchFlags::IN_CLOSE_WRITE
         | AddWatchFlags::IN_MOVED_TO
@@ -164,7 +161,6 @@ fn watch_folder(inotify: &Inotify, dir: &Path) -> io::Result<()> {
     inotify.add_watch(dir, flags)?;
     for entry in std::fs::read_dir(dir)?.flatten() {
         if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-            // A folder removed meanwhile is not an error worth giving up the watch for.
             let _ = inotify.add_watch(&entry.path(), flags);
         }
     }
