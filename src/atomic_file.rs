@@ -1,17 +1,14 @@
-//! Replacing a file so that a crash leaves the old content or the new, never half of either:
-//! the one way this crate writes a file someone else reads later (config.toml, the login
-//! entry, the pid files, the history).
+//! Replacing a file so that a crash leaves the old content or the new, never half of either.
 
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-/// Replaces `path` with `bytes`, mode `mode` (exactly: the umask does not narrow it).
-///
-/// A hidden temp file in the same folder (`.NAME.XXXXXX.tmp`, which nothing loads) is written,
-/// fsynced and renamed over `path` (tempfile's `persist`), then the folder is fsynced so the
-/// rename itself survives a crash. On error the temp file is gone and `path` is untouched.
+/// Replaces `path` with `bytes`, mode `mode` exactly (the umask does not narrow it): a hidden temp
+/// file in the same folder (`.NAME.XXXXXX.tmp`, which nothing loads) is written, fsynced and
+/// renamed over `path`, then the folder is fsynced so the rename survives a crash. On error `path`
+/// is untouched.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path
         .parent()

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::model::{is_tailscale_ip, TailscaleProblem};
 
 /// The daemon's `BackendState`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum BackendState {
     Running,
     Stopped,
@@ -19,8 +19,11 @@ pub enum BackendState {
     NeedsMachineAuth,
     Starting,
     /// No state yet (or the field was missing).
+    #[default]
     NoState,
-    Other(String),
+    /// A state this code does not know.
+    #[serde(other)]
+    Other,
 }
 
 impl BackendState {
@@ -33,21 +36,9 @@ impl BackendState {
             BackendState::NeedsLogin | BackendState::NeedsMachineAuth => {
                 Some(TailscaleProblem::NeedsLogin)
             }
-            BackendState::Starting | BackendState::NoState | BackendState::Other(_) => {
+            BackendState::Starting | BackendState::NoState | BackendState::Other => {
                 Some(TailscaleProblem::NotAnswering)
             }
-        }
-    }
-
-    fn from_name(name: &str) -> BackendState {
-        match name {
-            "Running" => BackendState::Running,
-            "Stopped" => BackendState::Stopped,
-            "NeedsLogin" => BackendState::NeedsLogin,
-            "NeedsMachineAuth" => BackendState::NeedsMachineAuth,
-            "Starting" => BackendState::Starting,
-            "NoState" | "" => BackendState::NoState,
-            other => BackendState::Other(other.to_string()),
         }
     }
 }
@@ -115,34 +106,29 @@ pub enum TailscaleError {
 // The JSON as tailscale writes it: every field optional (shortened samples have `"Self": {}` and
 // `"Peer": null`).
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, rename_all = "PascalCase")]
 struct RawStatus {
-    #[serde(rename = "BackendState")]
-    backend_state: Option<String>,
+    backend_state: Option<BackendState>,
     #[serde(rename = "TailscaleIPs")]
     tailscale_ips: Option<Vec<String>>,
     #[serde(rename = "Self")]
     self_node: Option<RawPeer>,
-    #[serde(rename = "Peer")]
+    // A BTreeMap keeps the peers in node-key order, stable between calls.
     peer: Option<BTreeMap<String, RawPeer>>,
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, rename_all = "PascalCase")]
 struct RawPeer {
-    #[serde(rename = "HostName")]
     host_name: Option<String>,
     #[serde(rename = "DNSName")]
     dns_name: Option<String>,
     #[serde(rename = "TailscaleIPs")]
     tailscale_ips: Option<Vec<String>>,
-    #[serde(rename = "Online")]
     online: Option<bool>,
     #[serde(rename = "UserID")]
     user_id: Option<u64>,
-    #[serde(rename = "Tags")]
     tags: Option<Vec<String>>,
-    #[serde(rename = "ShareeNode")]
     sharee_node: Option<bool>,
 }
 
@@ -179,7 +165,7 @@ pub fn parse(json: &str) -> Result<TailscaleStatus, TailscaleError> {
         })
         .collect();
     Ok(TailscaleStatus {
-        backend_state: BackendState::from_name(raw.backend_state.as_deref().unwrap_or("")),
+        backend_state: raw.backend_state.unwrap_or_default(),
         self_ips,
         self_user_id,
         peers,
@@ -555,10 +541,7 @@ mod tests {
         for (state, want) in [
             ("Starting", BackendState::Starting),
             ("NoState", BackendState::NoState),
-            (
-                "InUseOtherUser",
-                BackendState::Other("InUseOtherUser".into()),
-            ),
+            ("InUseOtherUser", BackendState::Other),
         ] {
             let s = parse(&format!(r#"{{"BackendState": "{state}"}}"#)).unwrap();
             assert_eq!(s.backend_state, want);

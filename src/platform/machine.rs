@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-/// Laptop or desktop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FormFactor {
@@ -15,15 +14,15 @@ pub enum FormFactor {
     Unknown,
 }
 
-/// This machine's form factor, from the internal battery the power reader sees.
+/// From the internal battery the power reader sees.
 #[cfg(target_os = "macos")]
 pub fn detect_form_factor() -> FormFactor {
     use super::power::{PowerSource, SystemPower};
-    // IOKit cannot tell "no battery" from "could not ask": either way it is what a desktop shows.
+    // IOKit cannot tell "no battery" from "could not ask": either way, what a desktop shows.
     by_battery(SystemPower.power().battery.is_some())
 }
 
-/// This machine's form factor, from the internal battery the power reader sees.
+/// From the internal battery the power reader sees.
 #[cfg(not(target_os = "macos"))]
 pub fn detect_form_factor() -> FormFactor {
     linux_form_factor(&super::power::supply_dir())
@@ -45,14 +44,13 @@ fn by_battery(has_battery: bool) -> FormFactor {
     }
 }
 
-/// The machine's model for the log's start line: `hw.model` (`MacBookAir10,1`).
+/// For the log's start line: `hw.model` (`MacBookAir10,1`).
 #[cfg(target_os = "macos")]
 pub fn machine_model() -> Option<String> {
     sysctl_text(c"hw.model").filter(|model| !model.trim().is_empty())
 }
 
-/// The machine's model for the log's start line: the DMI product name (`XPS 15 9560`), when
-/// the firmware gives one.
+/// For the log's start line: the DMI product name (`XPS 15 9560`), if the firmware gives one.
 #[cfg(not(target_os = "macos"))]
 pub fn machine_model() -> Option<String> {
     std::fs::read_to_string("/sys/class/dmi/id/product_name")

@@ -1,10 +1,7 @@
-//! Power facts: on mains or on battery, how full the battery is, whether the lid is closed.
-//! Facts only: what to do about them is the supervisor's.
-//!
-//! The meaning of what the OS says is decided by pure readers tested on every OS: [`sources`]
-//! (macOS's IOKit power sources) and [`sysfs`] (Linux's `/sys/class/power_supply` and
-//! `/proc/acpi/button/lid`, from a folder given as a parameter). [`SystemPower`] asks the real
-//! machine in-process, one file per OS: it runs every few seconds, so it starts no process.
+//! Power facts: mains or battery, the battery's level, whether the lid is closed (what to do about
+//! them is the supervisor's). What the OS says is read by pure readers tested everywhere
+//! ([`sources`] for IOKit, [`sysfs`] for Linux); [`SystemPower`] asks the real machine in-process,
+//! one file per OS, since it runs every few seconds.
 
 use std::sync::Arc;
 
@@ -24,16 +21,14 @@ pub use changes::PowerChanges;
 pub use linux::supply_dir;
 pub use sysfs::{parse_proc_acpi_lid, read_linux_lid, read_linux_power};
 
-/// The power facts the supervisor needs.
 pub trait PowerSource: Send {
-    /// Mains or battery, and the battery's level. Never fails: see [`crate::model::POWER_UNKNOWN`].
+    /// Never fails: see [`crate::model::POWER_UNKNOWN`].
     fn power(&self) -> PowerSnapshot;
-    /// `Some(true)` if the lid is closed, `Some(false)` if open, `None` when there is no lid or
-    /// the OS does not say.
+    /// `Some(true)` closed; `None` without a lid, or when the OS does not say.
     fn lid_closed(&self) -> Option<bool>;
 }
 
-/// Lets one fake be shared between a test and the code under test.
+/// One fake shared between a test and the code under test.
 impl<T: PowerSource + Sync + ?Sized> PowerSource for Arc<T> {
     fn power(&self) -> PowerSnapshot {
         (**self).power()
@@ -43,7 +38,6 @@ impl<T: PowerSource + Sync + ?Sized> PowerSource for Arc<T> {
     }
 }
 
-/// The real machine: IOKit on macOS, `/sys` and `/proc` elsewhere, all read in-process.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemPower;
 

@@ -1,9 +1,6 @@
-//! The machine's thermal state, for `pause_at_thermal`: reported at start and on every change,
-//! judged by the supervisor (`supervisor::courtesy::Heat`).
-//!
-//! macOS: `NSProcessInfo.thermalState` and its change notification, in-process. Elsewhere
-//! nothing is reported (thermal zones mean different things per machine), so the heat rule
-//! never pauses and `status` says "not reported here".
+//! The machine's thermal state, for `pause_at_thermal`, at start and on every change
+//! (`supervisor::courtesy::Heat` judges). macOS: `NSProcessInfo.thermalState`; elsewhere nothing is
+//! reported (thermal zones mean different things per machine), so the rule never pauses.
 
 use tokio::sync::mpsc;
 
@@ -12,8 +9,7 @@ use crate::model::ThermalState;
 #[cfg(target_os = "macos")]
 mod macos;
 
-/// Sends the thermal state at start and on each change until the receiver goes away; sends
-/// nothing where the OS reports none.
+/// Until the receiver goes away.
 pub fn watch(states: mpsc::UnboundedSender<ThermalState>) {
     #[cfg(target_os = "macos")]
     macos::watch(states);
@@ -21,8 +17,8 @@ pub fn watch(states: mpsc::UnboundedSender<ThermalState>) {
     drop(states);
 }
 
-/// `NSProcessInfoThermalState`'s raw value (0 nominal … 3 critical) as a state; a value Apple
-/// may add beyond critical counts as critical, a negative one as nominal.
+/// `NSProcessInfoThermalState`'s raw value (0 nominal … 3 critical); beyond critical counts as
+/// critical.
 pub fn thermal_state_from_raw(raw: isize) -> ThermalState {
     match raw {
         ..=0 => ThermalState::Nominal,
