@@ -55,14 +55,14 @@ impl PauseAtThermal {
 /// granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AwakeHold {
+    /// Granted: idle sleep is held off.
     Held,
+    /// Let go, as asked.
     Released,
     /// Nothing here can hold it (no logind): not held, nothing said.
     Unavailable,
     /// `why` is for the log.
-    Refused {
-        why: String,
-    },
+    Refused { why: String },
 }
 
 /// One reading of the user's idleness, as the OS gave it: a fact, never a verdict

@@ -4,31 +4,26 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WorkerFailure {
+    /// Ray said "Version mismatch", naming both versions.
     VersionMismatch {
         cluster: Option<String>,
         this_machine: Option<String>,
     },
     /// The worker could not read its session from the head's GCS: seen when this machine's Ray
     /// differs from the head's (2.51.2 against 2.60.0 says no "Version mismatch").
-    VersionSkewSuspected {
-        this_machine: Option<String>,
-    },
+    VersionSkewSuspected { this_machine: Option<String> },
     /// Ray refused a multi-node cluster on macOS/Windows (`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`).
     MultiNodeDisabled,
+    /// The head refused our auth token.
     AuthRefused,
     /// Refused or timed out.
     HeadUnreachable,
     /// The head declared this node dead (after a network cut) and the raylet exited.
     NodeMarkedDead,
-    DidNotJoin {
-        within_secs: u64,
-    },
+    /// No "joined" line within the join timeout.
+    DidNotJoin { within_secs: u64 },
     /// Its output explains nothing.
-    ExitedSilently {
-        code: Option<i32>,
-    },
+    ExitedSilently { code: Option<i32> },
     /// Anything else: the last meaningful line of output.
-    Crashed {
-        last_line: String,
-    },
+    Crashed { last_line: String },
 }

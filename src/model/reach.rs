@@ -11,27 +11,26 @@ pub enum Unreachable {
     Refused,
     /// No network, or the VPN is down.
     NoRoute,
+    /// The head's name does not resolve.
     NameNotResolved,
-    Tailscale {
-        problem: TailscaleProblem,
-    },
+    /// Tailscale explains it.
+    Tailscale { problem: TailscaleProblem },
     /// As the OS said it.
-    Other {
-        detail: String,
-    },
+    Other { detail: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TailscaleProblem {
+    /// Turned off here.
     Stopped,
     /// A login (or an admin's approval) is needed here.
     NeedsLogin,
-    HeadOffline {
-        peer: String,
-    },
+    /// The head's machine is offline in the tailnet.
+    HeadOffline { peer: String },
     /// The head's address is no machine of this tailnet: what answers there is not the user's head.
     HeadNotInTailnet,
+    /// A Tailscale head, and no `tailscale` command here.
     NotInstalled,
     /// `tailscale status` did not answer, or is still starting.
     NotAnswering,
@@ -43,7 +42,6 @@ pub enum TailscaleProblem {
 pub enum TailscaleCheck {
     /// Running, and the head is an online machine of the tailnet (or this one).
     OnlinePeer,
-    Problem {
-        problem: TailscaleProblem,
-    },
+    /// It is not, and why.
+    Problem { problem: TailscaleProblem },
 }

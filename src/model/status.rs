@@ -34,26 +34,20 @@ pub enum AutoPause {
 pub enum StopReason {
     /// The head stayed unreachable for the whole grace.
     HeadLost,
-    /// The user paused.
     Paused,
     /// The CPU count or the head changed: replaced by a new worker.
     Reconfigure,
-    /// It did not join in time.
     JoinTimeout,
-    /// The supervisor is finishing.
     Shutdown,
-    /// The machine is going to sleep.
     Sleep,
-    /// The battery policy paused.
     Battery,
     /// Woke after a sleep long enough for the head to have dropped the node.
     Woke,
     /// Ray on the head restarted (port closed, then open): a new cluster, which the old raylet
     /// would notice only a minute later.
     HeadRestarted,
-    /// The machine runs hot (`pause_at_thermal`).
     RunsHot,
-    /// The user is back at the keyboard or mouse ("only when idle").
+    /// The user is back ("only when idle").
     UserBack,
 }
 
@@ -108,7 +102,6 @@ pub enum Phase {
     Checking,
     /// The worker is starting and has not joined yet.
     Starting,
-    /// The worker is part of the cluster.
     Connected,
     /// The head is unreachable; the worker is kept during the grace.
     Disconnecting,
@@ -118,11 +111,9 @@ pub enum Phase {
     Reconnecting,
     /// The worker is being stopped (pause, shutdown, error).
     Stopping,
-    /// The user paused.
     Paused,
     /// Needs the user: see the fault.
     Error,
-    /// Finishing.
     ShuttingDown,
     /// Finishing the running tasks before leaving (a planned pause).
     Draining,
@@ -145,7 +136,6 @@ impl Phase {
     ];
 }
 
-/// A snapshot for the tray, the CLI and the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub phase: Phase,
@@ -218,17 +208,14 @@ impl Default for Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InstallStep {
+    /// The child was started.
     Starting,
     /// Looking for a Python that Ray has wheels for.
     FindingPython,
     /// Creating the venv with this Python version.
-    CreatingVenv {
-        python: String,
-    },
+    CreatingVenv { python: String },
     /// pip is fetching this package.
-    Downloading {
-        package: String,
-    },
+    Downloading { package: String },
     /// pip is installing the fetched packages.
     Installing,
     /// Running the installed `ray --version`.

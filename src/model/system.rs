@@ -6,11 +6,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SystemEvent {
+    /// The machine is about to sleep.
     WillSleep,
-    /// This long (wall clock) after the sleep was announced.
-    Woke {
-        slept_secs: u64,
-    },
+    /// `slept_secs`: wall clock since the sleep was announced.
+    Woke { slept_secs: u64 },
 }
 
 /// Whether the supervisor still holds back an announced sleep, for the adapters that hold it

@@ -280,13 +280,12 @@ pub fn role(args: &[String]) -> Role {
 /// What the worker's process tree shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeState {
+    /// The worker process is gone.
     Gone,
     /// The worker runs but has no raylet (a drained raylet exits once idle).
     NoRaylet,
     /// The raylet runs; `busy` names the tasks running.
-    Running {
-        busy: Vec<String>,
-    },
+    Running { busy: Vec<String> },
 }
 
 pub fn tree_state(list: &[ProcessInfo], root: u32) -> TreeState {

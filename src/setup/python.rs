@@ -67,7 +67,7 @@ impl HostFacts for Host {
     }
 }
 
-/// The machine this runs on: on macOS `kern.osproductversion` and, for an Intel build, whether
+/// The machine this runs on: on macOS its version (sysinfo) and, for an Intel build, whether
 /// Rosetta runs it (an Intel build on Apple silicon is still an arm64 machine).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemHost;
@@ -75,30 +75,24 @@ pub struct SystemHost;
 impl HostFacts for SystemHost {
     fn host(&self) -> Host {
         let arch = Arch::from_name(std::env::consts::ARCH);
-        if cfg!(target_os = "macos") {
-            let sysctl = |key: &str| {
-                run_with_timeout("/usr/sbin/sysctl", &["-n", key], Duration::from_secs(5))
-                    .ok()
-                    .filter(|out| out.success())
-                    .map(|out| out.stdout)
+        if !cfg!(target_os = "macos") {
+            let os = if cfg!(target_os = "linux") {
+                HostOs::Linux
+            } else {
+                HostOs::Other
             };
-            let version = sysctl("kern.osproductversion").and_then(|v| parse_os_version(&v));
-            let translated = arch == Arch::X86_64
-                && sysctl("sysctl.proc_translated").is_some_and(|v| v.trim() == "1");
-            Host {
-                os: HostOs::MacOs { version },
-                arch: if translated { Arch::Arm64 } else { arch },
-            }
-        } else if cfg!(target_os = "linux") {
-            Host {
-                os: HostOs::Linux,
-                arch,
-            }
-        } else {
-            Host {
-                os: HostOs::Other,
-                arch,
-            }
+            return Host { os, arch };
+        }
+        let version = sysinfo::System::os_version()
+            .ok()
+            .and_then(|v| parse_os_version(&v));
+        let rosetta = ["-n", "sysctl.proc_translated"];
+        let translated = arch == Arch::X86_64
+            && run_with_timeout("/usr/sbin/sysctl", &rosetta, Duration::from_secs(5))
+                .is_ok_and(|out| out.stdout.trim() == "1");
+        Host {
+            os: HostOs::MacOs { version },
+            arch: if translated { Arch::Arm64 } else { arch },
         }
     }
 }

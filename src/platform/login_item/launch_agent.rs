@@ -22,13 +22,10 @@ pub enum ExistingAgent {
     /// Our label, not running the old script.
     Ours,
     /// The old shell install: it runs `worker_daemon.sh` (directly or through a shell).
-    Legacy {
-        program: String,
-    },
+    Legacy { program: String },
     /// A valid property list that belongs to something else.
-    Foreign {
-        label: Option<String>,
-    },
+    Foreign { label: Option<String> },
+    /// Not a property list dictionary.
     Unreadable,
 }
 

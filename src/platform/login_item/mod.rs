@@ -35,6 +35,7 @@ pub const LAUNCHD_LOG_FILE: &str = "launchd.log";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum LoginStatus {
+    /// Nothing of ours starts at login.
     Disabled,
     /// Our entry is installed and starts `program`.
     Enabled {
@@ -43,13 +44,9 @@ pub enum LoginStatus {
         is_this_program: bool,
     },
     /// The old shell install's LaunchAgent.
-    Legacy {
-        program: String,
-    },
+    Legacy { program: String },
     /// Something else sits at our path.
-    Unrecognized {
-        detail: String,
-    },
+    Unrecognized { detail: String },
 }
 
 /// Why starting at login could not be turned on or off.
