@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
+use wait_timeout::ChildExt;
 
 use crate::model::HeadAddress;
 use crate::platform::{ProcessTable, SystemProcesses};
@@ -175,13 +176,7 @@ impl Drop for LocalHead {
     fn drop(&mut self) {
         let group = Pid::from_raw(self.child.id() as i32);
         let _ = killpg(group, Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let _ = self.child.wait_timeout(Duration::from_secs(15));
         let _ = killpg(group, Signal::SIGKILL);
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.pid_file);

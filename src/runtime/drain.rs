@@ -169,7 +169,6 @@ pub async fn sample_tree(processes: SharedProcesses, worker_pid: u32) -> TreeRea
     }
 }
 
-/// Drains this node: its id from the worker's raylet, then the request to the head.
 pub async fn drain_node(
     ray: &RayCommand,
     head: &HeadAddress,

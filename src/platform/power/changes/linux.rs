@@ -26,12 +26,10 @@ const KERNEL_GROUP: u32 = 1;
 const UEVENT_MAX: usize = 8 * 1024;
 
 enum Source {
+    /// The kernel's uevent socket.
     Uevents(OwnedFd),
     /// A folder of plain files and its supply folders.
-    Folder {
-        inotify: Inotify,
-        dir: PathBuf,
-    },
+    Folder { inotify: Inotify, dir: PathBuf },
 }
 
 pub struct PowerChanges {
