@@ -166,8 +166,7 @@ pub enum ConfigSource {
 pub struct LoadOutcome {
     pub config: Config,
     pub source: ConfigSource,
-    /// What the import of the old `config.env` skipped or adjusted; empty unless this load imported
-    /// it.
+    /// What importing `config.env` skipped or adjusted (empty unless this load imported it).
     pub notes: Vec<String>,
 }
 
@@ -235,7 +234,6 @@ impl Config {
         })
     }
 
-    /// Parses and validates a config.toml's text.
     fn parse_toml(text: &str, machine_cpus: u32) -> Result<Config, ConfigError> {
         // First as a plain table: syntax errors surface here, and it tells a missing `cpus` (every
         // CPU) from an explicit `cpus = 0` (an error).
@@ -250,9 +248,8 @@ impl Config {
         Ok(config)
     }
 
-    /// Writes the whole of config.toml atomically (mode 0600), for a file this program creates (the
-    /// import, the demo's folder); a change to the user's file goes through [`save_setting`], which
-    /// keeps the rest.
+    /// Writes the whole of config.toml atomically (0600), for a file this program creates; a change
+    /// to the user's file goes through [`save_setting`], which keeps the rest.
     pub fn save(&self, paths: &Paths) -> Result<(), ConfigError> {
         let path = paths.config_file();
         let save_err = |source: io::Error| ConfigError::Save {
