@@ -33,8 +33,8 @@ pub enum SetupError {
     /// head.
     #[error("`{}` is not a Ray version: use digits and dots, e.g. 2.60.0", shown(.0))]
     BadVersion(String),
-    #[error(transparent)]
-    NoBuild(#[from] NoBuild),
+    #[error("{}", crate::text::no_build_message(crate::text::Lang::En, .0))]
+    NoBuild(NoBuild),
     /// No interpreter Ray has wheels for, and no `uv` to fetch one.
     #[error(
         "No Python 3.{first} to 3.{last} was found (Ray {ray} needs one). Install one (from \
@@ -100,7 +100,8 @@ pub fn run_with(
         ..options.clone()
     };
     let host = host.host();
-    let minors = python::supported_pythons(version.as_deref(), &host)?;
+    let minors =
+        python::supported_pythons(version.as_deref(), &host).map_err(SetupError::NoBuild)?;
     std::fs::create_dir_all(&paths.home)
         .and_then(|()| paths.ensure_home())
         .map_err(|source| SetupError::Home {

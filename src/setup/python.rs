@@ -116,14 +116,11 @@ pub fn ray_minor_version(version: &str) -> Option<(u32, u32)> {
     Some((major, minor.parse().ok()?))
 }
 
-/// Why Ray has no build for this machine.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why Ray has no build for this machine (worded by `text::no_build_message`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NoBuild {
-    #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
     IntelMac { ray: Option<String> },
-    #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
     OldMacOs { ray: Option<String>, macos: String },
-    #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
     Platform { ray: Option<String> },
 }
 
