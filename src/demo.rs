@@ -1,8 +1,7 @@
-//! `bittrader-worker demo`: a throwaway Ray head on loopback, and the real supervisor joining
-//! it, so a newcomer sees the whole cycle with no cluster. Everything lives in a private
-//! temporary folder (random name, 0700); the head uses token auth, so no other local user can
-//! join it; its pid file stays in the user's folder so that the next demo stops a head a crash
-//! left behind. Ctrl-C stops all that it started and touches nothing else.
+//! `bittrader-worker demo`: a throwaway Ray head on loopback and the real supervisor joining it, so
+//! a newcomer sees the whole cycle with no cluster. All in a private temporary folder; the head
+//! uses token auth; its pid file stays in the user's folder so the next demo stops a head a crash
+//! left behind.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -16,35 +15,24 @@ use crate::service::{self, StartError};
 use crate::text::cli::{demo_line, DemoStep};
 use crate::text::Lang;
 
-/// Why the demo could not run. The Display is the message for the user.
+/// Why the demo could not run; the Display is the user's message.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    /// Its temporary folder could not be made.
     #[error("could not create the demo's folder {path}: {source}")]
     Folder {
-        /// The folder.
         path: String,
-        /// The OS error.
         source: std::io::Error,
     },
-    /// The local head did not start.
     #[error(transparent)]
     Head(#[from] LocalHeadError),
-    /// Its configuration could not be saved.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The supervisor did not start.
     #[error(transparent)]
     Start(#[from] StartError),
-    /// Another demo of this user runs.
     #[error("another `bittrader-worker demo` is running (pid {pid}): stop it first (Ctrl-C)")]
-    AlreadyRunning {
-        /// Its process id.
-        pid: u32,
-    },
+    AlreadyRunning { pid: u32 },
 }
 
-/// Runs the demo until Ctrl-C.
 pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
     let user_config = Config::load_or_import(user_paths, service::machine_cpus())
         .ok()
@@ -53,8 +41,8 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         user_config.as_ref().and_then(|c| c.ray_path.as_ref()),
         user_paths,
     );
-    // One demo at a time per user: its pid file lives in the user's folder, so that the next
-    // demo finds a head a crash left behind, and no demo stops another's head.
+    // One demo at a time per user (its pid file is in the user's folder, so no demo stops another's
+    // head).
     let user_folder_error = |source| DemoError::Folder {
         path: user_paths.home.display().to_string(),
         source,
@@ -68,7 +56,6 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
             other => DemoError::Start(other.into()),
         },
     )?;
-    // A private folder: a random name, mode 0700, ours; removed at the end.
     let temp = tempfile::Builder::new()
         .prefix("bittrader-demo-")
         .tempdir()

@@ -1,13 +1,9 @@
-//! `bittrader-worker setup`: a private Python venv with the Ray this cluster needs.
-//!
-//! The version matters: a worker whose Ray differs from the head's fails cryptically, so the
-//! default is the head's own version when its dashboard answers, else the newest. The Python
-//! matters as much: Ray has wheels for some machines and CPython versions only, so the
-//! interpreter is chosen up front ([`python`]), and a machine Ray has no build for is told so
-//! plainly before anything is touched.
-//!
-//! Run by hand it prints for a person; run by the app (`--progress-lines`) it prints one
-//! [`SetupProgress`] per line on stdout, which [`parse_progress_line`] reads back.
+//! `bittrader-worker setup`: a private Python venv with the Ray this cluster needs. A worker whose
+//! Ray differs from the head's fails cryptically, so the default is the head's own version when its
+//! dashboard answers, else the newest; Ray has wheels for some machines and CPython versions only,
+//! so the interpreter is chosen up front ([`python`]), and a machine Ray has no build for is told
+//! so before anything is touched. Run by the app (`--progress-lines`) it prints one
+//! [`SetupProgress`] per line, which [`parse_progress_line`] reads back.
 
 pub mod python;
 
@@ -25,22 +21,19 @@ use crate::text::cli::{self, SetupStep};
 use crate::text::Lang;
 use python::{HostFacts, Interpreter, PythonSearch, SystemHost};
 
-/// What `setup` was asked for.
 #[derive(Debug, Clone, Default)]
 pub struct SetupOptions {
-    /// Install exactly this Ray version (else the head's, else the newest).
+    /// Else the head's, else the newest.
     pub ray_version: Option<String>,
-    /// The head's Python minor version (`12` for 3.12), when known: preferred.
+    /// The head's Python minor version (`12` for 3.12), preferred when known.
     pub python_minor: Option<u32>,
-    /// Print [`SetupProgress`] lines for the app instead of sentences for a person.
     pub progress_lines: bool,
 }
 
-/// Why `setup` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    /// The version could smuggle other pip arguments, or is not a version. Shown escaped: it
-    /// may come from a head, and a terminal must not take it for commands.
+    /// Not a plain version (it could smuggle pip arguments). Shown escaped: it may come from a
+    /// head.
     #[error("`{}` is not a Ray version: use digits and dots, e.g. 2.60.0", shown(.0))]
     BadVersion(String),
     /// Ray has no build for this machine.
@@ -51,34 +44,18 @@ pub enum SetupError {
         "No Python 3.{first} to 3.{last} was found (Ray {ray} needs one). Install one (from \
          python.org, or `brew install python@3.12`), then run `bittrader-worker setup` again."
     )]
-    NoPython {
-        /// Lowest usable minor version.
-        first: u32,
-        /// Highest usable minor version.
-        last: u32,
-        /// The Ray version sought.
-        ray: String,
-    },
-    /// The data folder could not be created.
+    NoPython { first: u32, last: u32, ray: String },
     #[error("creating the data folder {path}: {source}")]
     Home {
-        /// The folder.
         path: PathBuf,
-        /// What the OS said.
         #[source]
         source: std::io::Error,
     },
-    /// A step's command could not be run or failed.
     #[error("{step} failed: {detail}")]
-    Step {
-        /// What was being done.
-        step: &'static str,
-        /// The command's error or exit status.
-        detail: String,
-    },
+    Step { step: &'static str, detail: String },
 }
 
-/// Creates `~/.bittrader_worker/.venv` (if needed) and installs Ray into it, on this machine.
+/// Creates `~/.bittrader_worker/.venv` (if needed) and installs Ray into it.
 pub fn run(paths: &Paths, config: &Config, options: &SetupOptions) -> Result<(), SetupError> {
     let tools = ToolSearch::from_process();
     let uv = tools.find("uv");
@@ -92,7 +69,7 @@ pub fn run(paths: &Paths, config: &Config, options: &SetupOptions) -> Result<(),
     )
 }
 
-/// [`run`] with the machine facts, where to look for Python, and `uv` (if any) given.
+/// [`run`] with the machine facts, the places to look for Python, and `uv` given.
 pub fn run_with(
     paths: &Paths,
     config: &Config,
@@ -113,8 +90,8 @@ pub fn run_with(
             version
         }
     };
-    // Where the head's dashboard says which Python its Ray runs on, the same minor version
-    // is preferred (pickled objects and some libraries care); `--python` wins.
+    // The head's Python minor version is preferred (pickled objects and some libraries care);
+    // `--python` wins.
     let python_minor = options.python_minor.or_else(|| {
         let head = config.head.as_ref()?;
         let minor = dashboard::head_python_minor(&head.host, Duration::from_secs(3))?;
@@ -241,24 +218,19 @@ fn head_version(config: &Config, lang: Lang) -> (Option<String>, String) {
     }
 }
 
-/// `text` as it may be shown on a terminal: control characters (escape sequences, newlines)
-/// written out as `\u{1b}`, and cut at 80 characters.
+/// `text` for a terminal: control characters written out (`\u{1b}`), at most 80 characters.
 fn shown(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars().take(80) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    if text.chars().count() > 80 {
-        out.push('…');
-    }
-    out
+    let escaped: String = text
+        .chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect();
+    crate::ray_output::shorten(&escaped, 80)
 }
 
-/// Accepts versions like `2.60.0` and nothing that could smuggle other pip arguments.
+/// Versions like `2.60.0`, nothing that could smuggle pip arguments.
 pub fn validate_version(version: &str) -> Result<String, SetupError> {
     let ok = !version.is_empty()
         && version.len() <= 32
@@ -284,7 +256,7 @@ fn create_venv(python: &Interpreter, venv: &Path, out: &Reporter) -> Result<(), 
             path: Some(&python.path.display().to_string()),
         },
     ));
-    // `--clear`: a venv left by an older setup with a Python Ray has no wheels for is replaced.
+    // `--clear`: replaces a venv an older setup made with a Python Ray has no wheels for.
     run_quiet(
         "creating the venv",
         Command::new(&python.path)
@@ -293,7 +265,7 @@ fn create_venv(python: &Interpreter, venv: &Path, out: &Reporter) -> Result<(), 
     )
 }
 
-/// `uv` can fetch a Python of its own: the way out on a Mac with none installed.
+/// `uv` can fetch a Python of its own: the way out on a Mac with none.
 fn create_venv_with_uv(
     uv: &Path,
     minor: u32,
@@ -320,22 +292,15 @@ fn create_venv_with_uv(
     )
 }
 
-/// What `setup --progress-lines` says on each line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetupProgress {
-    /// A step began.
     Step(InstallStep),
-    /// Ray `version` is installed and answers.
-    Done {
-        /// What `ray --version` said.
-        version: String,
-    },
+    Done { version: String },
 }
 
 const STEP_PREFIX: &str = "@step ";
 const DONE_PREFIX: &str = "@done ";
 
-/// One line of `setup --progress-lines`.
 pub fn progress_line(progress: &SetupProgress) -> String {
     match progress {
         SetupProgress::Step(step) => format!(
@@ -357,7 +322,7 @@ pub fn parse_progress_line(line: &str) -> Option<SetupProgress> {
         .map(|version| SetupProgress::Done { version })
 }
 
-/// What a line of `pip install --progress-bar off` says is happening, if anything new.
+/// What a line of `pip install --progress-bar off` says is starting, if anything.
 pub fn pip_step(line: &str) -> Option<InstallStep> {
     let line = line.trim_start();
     if let Some(rest) = line.strip_prefix("Collecting ") {
@@ -393,7 +358,6 @@ impl Reporter {
     }
 }
 
-/// `step` failed with `error` (an OS error or an exit status).
 fn failed(step: &'static str, error: impl ToString) -> SetupError {
     SetupError::Step {
         step,
@@ -401,7 +365,6 @@ fn failed(step: &'static str, error: impl ToString) -> SetupError {
     }
 }
 
-/// `Ok` for a successful exit, else the step's error naming the status.
 fn exited(step: &'static str, status: std::process::ExitStatus) -> Result<(), SetupError> {
     if status.success() {
         Ok(())
@@ -414,7 +377,7 @@ fn run_visible(step: &'static str, command: &mut Command) -> Result<(), SetupErr
     exited(step, command.status().map_err(|e| failed(step, e))?)
 }
 
-/// Runs `command` with its output kept for the error (the app reads only progress lines).
+/// Its output kept for the error (the app reads only progress lines).
 fn run_quiet(step: &'static str, command: &mut Command) -> Result<(), SetupError> {
     let output = command
         .stdin(Stdio::null())
@@ -430,8 +393,7 @@ fn run_quiet(step: &'static str, command: &mut Command) -> Result<(), SetupError
     Ok(())
 }
 
-/// Runs pip, turning its "Collecting …" and "Installing …" lines into progress lines; its
-/// errors go to stderr as they come.
+/// Runs pip, turning its "Collecting …" and "Installing …" lines into progress lines.
 fn run_translating_pip(command: &mut Command, out: &Reporter) -> Result<(), SetupError> {
     let step = "pip install";
     let mut child = command
@@ -456,7 +418,7 @@ fn last_line(text: &str) -> Option<String> {
         .map(|l| l.trim().to_string())
 }
 
-/// `ray --version` of the installed Ray: the version it says.
+/// The version the installed `ray --version` says.
 fn check_ray(ray: &Path) -> Result<String, SetupError> {
     let step = "checking the installed Ray";
     let output = Command::new(ray)

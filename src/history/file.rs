@@ -1,5 +1,5 @@
-//! `history.json` on disk: read it, write it atomically, and set aside a file that cannot be
-//! read rather than overwrite it.
+//! `history.json` on disk: read, written atomically, and set aside (never overwritten) when it
+//! cannot be read.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,25 +13,13 @@ use crate::text::Lang;
 /// Why `history.json` could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
-    /// The file is there but could not be read.
     #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The OS's error.
-        source: io::Error,
-    },
-    /// The file is not a history this program understands.
+    Read { path: PathBuf, source: io::Error },
     #[error("{path} is not a valid history ({why})")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        why: String,
-    },
+    Invalid { path: PathBuf, why: String },
 }
 
-/// The history in `path`; `Ok(None)` when there is none yet. Reads only.
+/// `Ok(None)` when there is none yet.
 pub fn read(path: &Path) -> Result<Option<History>, HistoryError> {
     let text = match std::fs::read(path) {
         Ok(text) => text,
@@ -51,15 +39,12 @@ pub fn read(path: &Path) -> Result<Option<History>, HistoryError> {
         })
 }
 
-/// What loading found, for the app at start.
 #[derive(Debug)]
 pub struct Loaded {
-    /// The history to carry on with.
     pub history: History,
-    /// A line for worker.log when something had to be done (a file set aside).
+    /// A line for worker.log when something had to be done.
     pub note: Option<String>,
-    /// Whether the history may be written over `path`: not while an unreadable file could not
-    /// be moved out of the way.
+    /// Not while an unreadable file could not be moved out of the way.
     pub writable: bool,
 }
 
@@ -133,14 +118,13 @@ fn set_aside_name(path: &Path, today: NaiveDate) -> PathBuf {
     candidate
 }
 
-/// The bytes written for `history`.
 pub fn to_bytes(history: &History) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(history).unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
 
-/// Writes `bytes` (from [`to_bytes`]) to `path` atomically, readable by the user only.
+/// Writes `bytes` (from [`to_bytes`]) atomically, readable by the user only.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     crate::atomic_file::write(path, bytes, 0o600)
 }

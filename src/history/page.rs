@@ -1,11 +1,8 @@
-//! The contribution page: the history drawn as one self-contained HTML file (inline CSS and
-//! SVG; no script, no font, no image, nothing fetched), opened by "Contribution…".
-//!
-//! [`render`] is a pure function of the history, the time and the language. It shows the
-//! figures (today, 7 and 30 days), CPU-hours per day for 30 days as bars, and the last 7 days
-//! as one row per local day (what the worker did, hour by hour), with a legend. Light and dark
-//! follow the system (`prefers-color-scheme`). Each bar and segment carries its figures in
-//! `data-*` attributes and a `<title>` (the browser's tooltip), so tests read them back.
+//! The contribution page: the history as one self-contained HTML file (inline CSS and SVG; no
+//! script, nothing fetched), opened by "Contribution…". It shows the figures (today, 7 and 30
+//! days), CPU-hours per day for 30 days, and the last 7 days as one row per local day; light and
+//! dark follow the system. Bars and segments carry their figures in `data-*` attributes and a
+//! `<title>`, so tests read them back.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -18,9 +15,7 @@ use crate::model::{Activity, PauseReason};
 use crate::text::page::{cpu_hours, day_label, weekday, word, PageWord};
 use crate::text::Lang;
 
-/// Days of bars.
 pub const BAR_DAYS: u32 = 30;
-/// Days of timeline rows.
 pub const TIMELINE_DAYS: u32 = 7;
 
 // The drawing's geometry, in SVG user units.
@@ -55,32 +50,14 @@ fn kind(activity: Activity, lang: Lang) -> (&'static str, &'static str) {
     }
 }
 
-/// Every activity in the legend's order.
-const LEGEND: [Activity; 9] = [
-    Activity::Connected,
-    Activity::Paused {
-        reason: PauseReason::User,
-    },
-    Activity::Paused {
-        reason: PauseReason::OnBattery,
-    },
-    Activity::Paused {
-        reason: PauseReason::LowBattery,
-    },
-    Activity::Paused {
-        reason: PauseReason::Asleep,
-    },
-    Activity::Paused {
-        reason: PauseReason::RunsHot,
-    },
-    Activity::Paused {
-        reason: PauseReason::UserActive,
-    },
-    Activity::Disconnected,
-    Activity::Off,
-];
+fn legend() -> impl Iterator<Item = Activity> {
+    use PauseReason::*;
+    let paused = [User, OnBattery, LowBattery, Asleep, RunsHot, UserActive];
+    std::iter::once(Activity::Connected)
+        .chain(paused.map(|reason| Activity::Paused { reason }))
+        .chain([Activity::Disconnected, Activity::Off])
+}
 
-/// Escapes text for HTML and SVG.
 fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -102,7 +79,6 @@ fn nice_max(max: f64) -> f64 {
     }
 }
 
-/// The page for `history` at `now` (whose time zone draws the days), in `lang`.
 pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) -> String {
     let tz = now.timezone();
     let today = now.date_naive();
@@ -153,7 +129,6 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
     }
     html.push_str("</section>\n");
 
-    // --- CPU-hours per day ---
     let _ = writeln!(
         html,
         r#"<section class="card"><h2>{}</h2>"#,
@@ -162,7 +137,6 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
     html.push_str(&bars_svg(&days, today, lang));
     html.push_str("</section>\n");
 
-    // --- The last 7 days ---
     let _ = writeln!(
         html,
         r#"<section class="card"><h2>{}</h2>"#,
@@ -170,7 +144,7 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
     );
     html.push_str(&timeline_svg(history, &tz, today, now_utc, lang));
     html.push_str(r#"<ul class="legend">"#);
-    for activity in LEGEND {
+    for activity in legend() {
         let (class, label) = kind(activity, lang);
         let _ = write!(
             html,
@@ -212,7 +186,6 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang) -> String {
         r#"<svg class="bars" viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="{}">"#,
         esc(word(lang, PageWord::PerDay))
     );
-    // Four grid lines with their values.
     for step in 0..=4 {
         let value = top * f64::from(step) / 4.0;
         let y = PLOT_BOTTOM - plot_h * f64::from(step) / 4.0;
@@ -264,7 +237,7 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang) -> String {
     svg
 }
 
-/// One row per local day, oldest first: what the worker did from midnight to midnight.
+/// One row per local day, oldest first, midnight to midnight.
 fn timeline_svg<Tz: TimeZone>(
     history: &History,
     tz: &Tz,
@@ -345,8 +318,7 @@ fn timeline_svg<Tz: TimeZone>(
     svg
 }
 
-/// Draws the page from `paths`' history.json into contribution.html (atomically), in `lang`;
-/// its path, or why not in words.
+/// Draws `paths`' history.json into contribution.html; its path, or why not.
 pub fn write_page(paths: &Paths, lang: Lang) -> Result<PathBuf, String> {
     let history = super::file::read(&paths.history_file())
         .map_err(|e| e.to_string())?
@@ -358,71 +330,7 @@ pub fn write_page(paths: &Paths, lang: Lang) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// The page's style: the system's font and colours (macOS's system palette), light and dark.
-const STYLE: &str = r#"
-:root {
-  color-scheme: light dark;
-  --bg: #f5f5f7; --card: #ffffff; --text: #1d1d1f; --muted: #6e6e73; --line: #e5e5ea;
-  --track: #f2f2f7; --accent: #007aff; --bar: #8fc3ff;
-  --connected: #34c759; --paused-user: #ffcc00; --paused-on-battery: #ff9500;
-  --paused-low-battery: #ff3b30; --paused-asleep: #5856d6; --disconnected: #8e8e93;
-  --paused-hot: #ff2d55; --paused-user-active: #32ade6;
-  --off: #d1d1d6; --shadow: 0 1px 2px rgba(0,0,0,.06), 0 4px 16px rgba(0,0,0,.06);
-}
-@media (prefers-color-scheme: dark) {
-  :root {
-    --bg: #1c1c1e; --card: #2c2c2e; --text: #f5f5f7; --muted: #98989d; --line: #3a3a3c;
-    --track: #333335; --accent: #0a84ff; --bar: #2f5f9e;
-    --connected: #30d158; --paused-user: #ffd60a; --paused-on-battery: #ff9f0a;
-    --paused-low-battery: #ff453a; --paused-asleep: #5e5ce6; --disconnected: #8e8e93;
-    --paused-hot: #ff375f; --paused-user-active: #64d2ff;
-    --off: #5c5c61; --shadow: none;
-  }
-}
-* { box-sizing: border-box; }
-body {
-  margin: 0; background: var(--bg); color: var(--text);
-  font: 14px/1.45 -apple-system, BlinkMacSystemFont, "SF Pro Text", "Helvetica Neue",
-    "Segoe UI", Roboto, Ubuntu, Cantarell, "DejaVu Sans", sans-serif;
-  -webkit-font-smoothing: antialiased;
-}
-main { max-width: 780px; margin: 0 auto; padding: 36px 24px 28px; }
-h1 { font-size: 28px; font-weight: 700; letter-spacing: -0.02em; margin: 0; }
-h2 { font-size: 15px; font-weight: 600; margin: 0 0 12px; }
-.subtitle { color: var(--muted); margin: 4px 0 22px; }
-.figures { display: grid; grid-template-columns: repeat(3, 1fr); gap: 12px; margin-bottom: 14px; }
-.figure, .card { background: var(--card); border-radius: 12px; box-shadow: var(--shadow); }
-.figure { padding: 14px 16px; }
-.figure .label { color: var(--muted); font-size: 12px; font-weight: 500; }
-.figure .value { font-size: 26px; font-weight: 600; letter-spacing: -0.01em; font-variant-numeric: tabular-nums; }
-.figure .unit { font-size: 13px; font-weight: 500; color: var(--muted); margin-left: 4px; }
-#figure-today .value { color: var(--accent); }
-.card { padding: 16px 18px 14px; margin-bottom: 14px; }
-svg { display: block; width: 100%; height: auto; }
-svg text { fill: var(--muted); font-size: 11px; font-variant-numeric: tabular-nums; }
-svg text.today { fill: var(--text); font-weight: 600; }
-.grid { stroke: var(--line); stroke-width: 1; stroke-dasharray: 2 3; }
-.axis, .hour { stroke: var(--line); stroke-width: 1; }
-.bar { fill: var(--bar); }
-.bar.today { fill: var(--accent); }
-.track { fill: var(--track); }
-.rowlabel { fill: var(--text); font-size: 12px; font-weight: 500; }
-.rowlabel .date { fill: var(--muted); font-weight: 400; }
-.seg.connected, .swatch.connected { fill: var(--connected); background: var(--connected); }
-.seg.paused-user, .swatch.paused-user { fill: var(--paused-user); background: var(--paused-user); }
-.seg.paused-on-battery, .swatch.paused-on-battery { fill: var(--paused-on-battery); background: var(--paused-on-battery); }
-.seg.paused-low-battery, .swatch.paused-low-battery { fill: var(--paused-low-battery); background: var(--paused-low-battery); }
-.seg.paused-asleep, .swatch.paused-asleep { fill: var(--paused-asleep); background: var(--paused-asleep); }
-.seg.paused-hot, .swatch.paused-hot { fill: var(--paused-hot); background: var(--paused-hot); }
-.seg.paused-user-active, .swatch.paused-user-active { fill: var(--paused-user-active); background: var(--paused-user-active); }
-.seg.disconnected, .swatch.disconnected { fill: var(--disconnected); background: var(--disconnected); }
-.seg.off, .swatch.off { fill: var(--off); background: var(--off); }
-.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 6px 16px; padding: 0; margin: 10px 0 0; color: var(--muted); font-size: 12px; }
-.legend li { display: flex; align-items: center; gap: 6px; }
-.swatch { width: 10px; height: 10px; border-radius: 3px; display: inline-block; }
-footer { color: var(--muted); font-size: 11.5px; margin-top: 6px; }
-footer p { margin: 2px 0; }
-"#;
+const STYLE: &str = include_str!("page.css");
 
 #[cfg(test)]
 mod tests {

@@ -408,15 +408,16 @@ impl Platform for SystemPlatform {
         deadline: Duration,
     ) -> impl Future<Output = Result<(), String>> + Send + 'static {
         let (ray, head) = (self.ray_for(head), head.clone());
+        let processes: worker::SharedProcesses = Arc::new(SystemProcesses);
         async move {
-            drain::drain_node(&ray, &head, worker_pid, deadline)
+            drain::drain_node(&ray, &head, &processes, worker_pid, deadline)
                 .await
                 .map_err(|e| e.to_string())
         }
     }
 
     fn sample_tree(&self, worker_pid: u32) -> impl Future<Output = TreeReading> + Send + 'static {
-        drain::sample_tree(worker_pid)
+        drain::sample_tree(Arc::new(SystemProcesses), worker_pid)
     }
 
     fn sample_usage(
@@ -425,8 +426,10 @@ impl Platform for SystemPlatform {
     ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static {
         use futures::FutureExt;
         // A walk of the process table: a few milliseconds of file reads, off the loop.
-        tokio::task::spawn_blocking(move || crate::platform::processes::tree_usage(worker_pid))
-            .map(|read| read.ok().flatten())
+        tokio::task::spawn_blocking(move || {
+            crate::platform::ProcessTable::usage(&SystemProcesses, worker_pid)
+        })
+        .map(|read| read.ok().flatten())
     }
 
     fn watch_machine(&self, events: mpsc::UnboundedSender<Event>) -> MachineWatch {
@@ -450,8 +453,8 @@ impl Platform for SystemPlatform {
         crate::platform::awake::follow(hold, held);
     }
 
-    fn watch_thermal(&self, every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
-        crate::platform::thermal::watch(every, states);
+    fn watch_thermal(&self, _every: Duration, states: mpsc::UnboundedSender<ThermalState>) {
+        crate::platform::thermal::watch(states);
     }
 
     fn watch_user_idle(&self, every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {

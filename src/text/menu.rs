@@ -25,7 +25,6 @@ pub enum MenuWord {
     HeadPrompt,
     HeadInvalid,
     ReplaceLegacy,
-    LoginNeedsApproval,
     StartupFailed,
 }
 
@@ -36,7 +35,10 @@ pub fn word(lang: Lang, word: MenuWord) -> &'static str {
         PauseAfterTasks => lang.tr("Pause after current tasks", "Pausar al terminar las tareas"),
         Cpus => lang.tr("CPUs", "CPUs"),
         HeadAddress => lang.tr("Head address…", "Dirección del head…"),
-        SetHead => lang.tr("Set your head address…", "Configura la dirección de tu head…"),
+        SetHead => lang.tr(
+            "Set your head address…",
+            "Configura la dirección de tu head…",
+        ),
         OpenDashboard => lang.tr("Open Ray dashboard", "Abrir el panel de Ray"),
         FindHeads => lang.tr("Find heads on my tailnet", "Buscar heads en mi tailnet"),
         Searching => lang.tr("Searching your tailnet…", "Buscando en tu tailnet…"),
@@ -65,12 +67,6 @@ pub fn word(lang: Lang, word: MenuWord) -> &'static str {
              with this app? A backup of the old LaunchAgent is kept.",
             "El antiguo worker_daemon.sh de BitTrader se abre al iniciar sesión con la misma \
              etiqueta. ¿Reemplazarlo por esta app? Se guarda una copia del LaunchAgent antiguo.",
-        ),
-        LoginNeedsApproval => lang.tr(
-            "macOS needs your approval: in System Settings › General › Login Items, turn on \
-             BitTrader Worker.",
-            "macOS necesita tu permiso: en Ajustes del Sistema › General › Ítems de inicio, activa \
-             BitTrader Worker.",
         ),
         StartupFailed => lang.tr(
             "BitTrader Worker could not start",

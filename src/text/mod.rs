@@ -819,7 +819,6 @@ mod tests {
             HeadPrompt,
             HeadInvalid,
             ReplaceLegacy,
-            LoginNeedsApproval,
             StartupFailed,
         ];
         for word in menu_words {
@@ -827,7 +826,7 @@ mod tests {
                 Cpus | Contribute | PauseAfterTasks | HeadAddress | SetHead | OpenDashboard
                 | FindHeads | Searching | NoneFound | Contribution | OpenLog | StartAtLogin
                 | Quit | Battery | Charging | Discharging | OnPower | HeadPrompt | HeadInvalid
-                | ReplaceLegacy | LoginNeedsApproval | StartupFailed => {}
+                | ReplaceLegacy | StartupFailed => {}
             }
             push(&|l| menu::word(l, word).into());
         }

@@ -10,7 +10,7 @@ use tray_icon::{MouseButtonState, TrayIconEvent};
 
 use super::{dialog, UiEvent};
 use crate::config::Paths;
-use crate::platform::{system_login_item, LoginItemError, LoginStatus};
+use crate::platform::{system_login_item, LoginStatus};
 use crate::text::menu::{self, MenuWord, TrayFailure};
 use crate::text::Lang;
 
@@ -78,10 +78,6 @@ pub fn toggle(enable: bool, paths: Paths, lang: Lang, proxy: EventLoopProxy<UiEv
         };
         match result {
             Ok(()) => {}
-            // System Settings is already open on the right page; say what to do there.
-            Err(LoginItemError::NeedsApproval) => {
-                dialog::error("BitTrader Worker", word(MenuWord::LoginNeedsApproval))
-            }
             Err(e) => dialog::error("BitTrader Worker", &e.to_string()),
         }
         let ticked = matches!(item.status(), LoginStatus::Enabled { .. });
