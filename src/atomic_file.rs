@@ -1,23 +1,13 @@
 //! Replacing a file so that a crash leaves the old content or the new, never half of either.
-//!
-//! The one way this crate writes a file someone else reads later (config.toml, the login
-//! entry, the worker's pid file). It writes bytes and nothing else: what goes in the file and
-//! where the folder comes from are the caller's business.
 
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Gives each temp file a distinct name when two writes run at once in one process.
-static TEMP_COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// Replaces `path` with `bytes`, mode `mode` (exactly: the umask does not narrow it).
-///
-/// A temp file in the same folder (hidden, and not ending in `.plist`/`.desktop`/`.toml`, so
-/// nothing loads a leftover) is written and fsynced, renamed over `path`, then the folder is
-/// fsynced so the rename itself survives a crash. On error the temp file is removed and `path`
+/// Replaces `path` with `bytes`, mode `mode` exactly (the umask does not narrow it): a hidden temp
+/// file in the same folder (`.NAME.XXXXXX.tmp`, which nothing loads) is written, fsynced and
+/// renamed over `path`, then the folder is fsynced so the rename survives a crash. On error `path`
 /// is untouched.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path
@@ -26,32 +16,17 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         .unwrap_or(Path::new("."));
     let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        // `mode` at creation is narrowed by the umask; set it on the open file as well.
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        // Best effort: the temp file is ours and useless now; the real file is untouched.
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!(".{}.", name.to_string_lossy()))
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    file.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -1,35 +1,28 @@
-//! The head's Ray dashboard (port 8265): its Ray version and its nodes.
-//!
-//! A plain HTTP GET with one overall timeout (ureq, no TLS: the dashboard speaks plain HTTP);
-//! the dashboard binds to 127.0.0.1 unless the head was started with `--dashboard-host`, so
-//! callers must expect no answer and carry on without one.
+//! The head's Ray dashboard (port 8265): its Ray version and its nodes, by a plain HTTP GET with
+//! one overall timeout. It binds to 127.0.0.1 unless the head was started with `--dashboard-host`,
+//! so callers expect no answer.
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
-/// The dashboard's port.
 pub const DASHBOARD_PORT: u16 = 8265;
 
-/// The most of an answer that is read; the nodes of a large cluster fit many times over.
+/// The nodes of a large cluster fit many times over.
 const BODY_LIMIT: u64 = 16 * 1024 * 1024;
 
-/// Why the dashboard gave nothing usable.
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
     /// No connection or no answer in time (or the name does not resolve).
     #[error("the head's dashboard did not answer: {0}")]
     Unreachable(#[from] ureq::Error),
-    /// An answer, but not a 200 with JSON.
     #[error("the head's dashboard answered {0}")]
     Http(String),
-    /// JSON of another shape.
     #[error("the head's dashboard sent something unexpected: {0}")]
     Json(#[from] serde_json::Error),
 }
 
-/// `GET http://host:port/path` and the body, for a 200 answer. `timeout` bounds the whole
-/// exchange: name lookup, connection, request and answer.
+/// The body of a 200 answer; `timeout` bounds the whole exchange, name lookup included.
 pub fn http_get(
     host: &str,
     port: u16,
@@ -56,7 +49,7 @@ pub fn http_get(
         .read_to_string()?)
 }
 
-/// `http://host:port/path` (a bare IPv6 address in brackets).
+/// A bare IPv6 address in brackets.
 pub fn url(host: &str, port: u16, path: &str) -> String {
     if host.contains(':') {
         format!("http://[{host}]:{port}{path}")
@@ -65,7 +58,7 @@ pub fn url(host: &str, port: u16, path: &str) -> String {
     }
 }
 
-/// The dashboard's page for people, on the head `host`: what "Open Ray dashboard" opens.
+/// What "Open Ray dashboard" opens.
 pub fn page_url(host: &str) -> String {
     url(host, DASHBOARD_PORT, "")
 }
@@ -75,19 +68,17 @@ struct VersionBody {
     ray_version: String,
 }
 
-/// The Ray version of the head, from `GET /api/version`.
+/// `GET /api/version`.
 pub fn parse_version(body: &str) -> Result<String, DashboardError> {
     Ok(serde_json::from_str::<VersionBody>(body)?.ray_version)
 }
 
-/// Asks the head's dashboard for its Ray version.
 pub fn head_ray_version(host: &str, timeout: Duration) -> Result<String, DashboardError> {
     parse_version(&http_get(host, DASHBOARD_PORT, "/api/version", timeout)?)
 }
 
-/// The head's Python minor version (3.X), from `GET /nodes?view=summary`: the head node's
-/// raylet runs from `…/lib/python3.X/site-packages/ray/…`, which is the only place the
-/// dashboard says it. `None` when the summary names no head or no such path.
+/// The head's Python minor version (3.X) from `GET /nodes?view=summary`: its raylet runs from
+/// `…/lib/python3.X/site-packages/ray/…`, the only place the dashboard says it.
 pub fn parse_head_python_minor(body: &str) -> Option<u32> {
     let summary: serde_json::Value = serde_json::from_str(body).ok()?;
     let head = summary["data"]["summary"]
@@ -104,58 +95,34 @@ pub fn parse_head_python_minor(body: &str) -> Option<u32> {
     })
 }
 
-/// Asks the head's dashboard which Python minor version its Ray runs on.
 pub fn head_python_minor(host: &str, timeout: Duration) -> Option<u32> {
     let body = http_get(host, DASHBOARD_PORT, "/nodes?view=summary", timeout).ok()?;
     parse_head_python_minor(&body)
 }
 
-/// One node as the head sees it.
+/// One node as the head sees it (the fields read).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Node {
-    /// Ray's node id.
-    pub node_id: String,
-    /// The node's address.
-    pub node_ip: String,
-    /// `ALIVE` or `DEAD`.
     pub state: String,
-    /// Whether it is the head.
-    #[serde(default)]
-    pub is_head_node: bool,
-    /// Its resources (`CPU`, memory, …).
     #[serde(default)]
     pub resources_total: std::collections::BTreeMap<String, f64>,
 }
 
-impl Node {
-    /// CPUs it offers.
-    pub fn cpus(&self) -> f64 {
-        self.resources_total.get("CPU").copied().unwrap_or(0.0)
-    }
-}
-
-#[derive(Deserialize)]
-struct NodesBody {
-    data: NodesData,
-}
-#[derive(Deserialize)]
-struct NodesData {
-    result: NodesResult,
-}
-#[derive(Deserialize)]
-struct NodesResult {
-    result: Vec<Node>,
-}
-
-/// The nodes, from `GET /api/v0/nodes`.
+/// `GET /api/v0/nodes`.
 pub fn parse_nodes(body: &str) -> Result<Vec<Node>, DashboardError> {
-    Ok(serde_json::from_str::<NodesBody>(body)?.data.result.result)
+    let mut answer: serde_json::Value = serde_json::from_str(body)?;
+    let nodes = answer
+        .pointer_mut("/data/result/result")
+        .map(serde_json::Value::take)
+        .unwrap_or_default();
+    Ok(serde_json::from_value(nodes)?)
 }
 
-/// The cluster's alive nodes and their CPUs: "22 CPUs on 2 nodes".
+/// The alive nodes' CPUs and count: "22 CPUs on 2 nodes".
 pub fn alive_totals(nodes: &[Node]) -> (f64, usize) {
     let alive: Vec<&Node> = nodes.iter().filter(|n| n.state == "ALIVE").collect();
-    (alive.iter().map(|n| n.cpus()).sum(), alive.len())
+    let cpus = |n: &&Node| n.resources_total.get("CPU").copied().unwrap_or(0.0);
+    (alive.iter().map(cpus).sum(), alive.len())
 }
 
 #[cfg(test)]
@@ -173,7 +140,6 @@ mod tests {
         let body = include_str!("../tests/fixtures/ray260_dashboard_api_v0_nodes.json");
         let nodes = parse_nodes(body).expect("parse");
         assert_eq!(nodes.len(), 1);
-        assert!(nodes[0].is_head_node);
         assert_eq!(nodes[0].state, "ALIVE");
         assert_eq!(alive_totals(&nodes), (2.0, 1));
     }

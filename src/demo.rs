@@ -1,8 +1,7 @@
-//! `bittrader-worker demo`: a throwaway Ray head on loopback, and the real supervisor joining
-//! it, so a newcomer sees the whole cycle with no cluster. Everything lives in a private
-//! temporary folder (random name, 0700); the head uses token auth, so no other local user can
-//! join it; its pid file stays in the user's folder so that the next demo stops a head a crash
-//! left behind. Ctrl-C stops all that it started and touches nothing else.
+//! `bittrader-worker demo`: a throwaway Ray head on loopback and the real supervisor joining it, so
+//! a newcomer sees the whole cycle with no cluster. All in a private temporary folder; the head
+//! uses token auth; its pid file stays in the user's folder so the next demo stops a head a crash
+//! left behind.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -13,36 +12,27 @@ use crate::local_head::{self, LocalHead, LocalHeadError, LocalHeadFiles};
 use crate::runtime::platform::ray_executable;
 use crate::runtime::NoNotifier;
 use crate::service::{self, StartError};
+use crate::text::cli::{demo_line, DemoStep};
+use crate::text::Lang;
 
-/// Why the demo could not run. The Display is the message for the user.
+/// Why the demo could not run; the Display is the user's message.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    /// Its temporary folder could not be made.
     #[error("could not create the demo's folder {path}: {source}")]
     Folder {
-        /// The folder.
         path: String,
-        /// The OS error.
         source: std::io::Error,
     },
-    /// The local head did not start.
     #[error(transparent)]
     Head(#[from] LocalHeadError),
-    /// Its configuration could not be saved.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The supervisor did not start.
     #[error(transparent)]
     Start(#[from] StartError),
-    /// Another demo of this user runs.
     #[error("another `bittrader-worker demo` is running (pid {pid}): stop it first (Ctrl-C)")]
-    AlreadyRunning {
-        /// Its process id.
-        pid: u32,
-    },
+    AlreadyRunning { pid: u32 },
 }
 
-/// Runs the demo until Ctrl-C.
 pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
     let user_config = Config::load_or_import(user_paths, service::machine_cpus())
         .ok()
@@ -51,8 +41,8 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         user_config.as_ref().and_then(|c| c.ray_path.as_ref()),
         user_paths,
     );
-    // One demo at a time per user: its pid file lives in the user's folder, so that the next
-    // demo finds a head a crash left behind, and no demo stops another's head.
+    // One demo at a time per user (its pid file is in the user's folder, so no demo stops another's
+    // head).
     let user_folder_error = |source| DemoError::Folder {
         path: user_paths.home.display().to_string(),
         source,
@@ -66,7 +56,6 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
             other => DemoError::Start(other.into()),
         },
     )?;
-    // A private folder: a random name, mode 0700, ours; removed at the end.
     let temp = tempfile::Builder::new()
         .prefix("bittrader-demo-")
         .tempdir()
@@ -87,10 +76,15 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         folder: home.clone(),
         pid_file: user_paths.home.join("demo-cli-head.pid"),
     };
-    if let Some(line) = runtime.block_on(local_head::stop_leftover(&files.pid_file)) {
+    let lang = Lang::current();
+    if let Some(line) = runtime.block_on(local_head::stop_leftover(&files.pid_file, lang)) {
         println!("{line}");
     }
-    println!("Starting a local Ray head (logs in {}) …", home.display());
+    let folder = home.display().to_string();
+    println!(
+        "{}",
+        demo_line(lang, DemoStep::Starting { folder: &folder })
+    );
     let head = LocalHead::start(&ray, &files)?;
     let config = Config {
         head: Some(head.address.clone()),
@@ -101,18 +95,24 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         ..Config::with_defaults(service::machine_cpus())
     };
     config.save(&paths)?;
-    println!("Head up at {}. Joining it as a worker …", head.address);
-    println!(
-        "In another terminal: BITTRADER_WORKER_HOME={} bittrader-worker status | pause | resume | cpus 1",
-        home.display()
-    );
-    println!("Press Ctrl-C to stop the worker and the head.");
+    let address = head.address.to_string();
+    let joining = DemoStep::Joining {
+        address: &address,
+        folder: &folder,
+    };
+    println!("{}", demo_line(lang, joining));
     let prepared = service::prepare(&paths)?;
     let (status_tx, mut status_rx) = watch::channel(service::initial_report(&paths));
     let result = runtime.block_on(async {
         let printer = tokio::spawn(async move {
             while status_rx.changed().await.is_ok() {
-                let summary = status_rx.borrow_and_update().summary.clone();
+                let summary = {
+                    let report = status_rx.borrow_and_update();
+                    match &report.status {
+                        Some(status) => crate::text::cli::summary(lang, status),
+                        None => report.summary.clone(),
+                    }
+                };
                 println!("  {summary}");
             }
         });
@@ -129,7 +129,7 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         printer.abort();
         result
     });
-    println!("Stopping the demo head …");
+    println!("{}", demo_line(lang, DemoStep::Stopping));
     drop(head);
     drop(prepared.lock);
     drop(temp);

@@ -1,10 +1,8 @@
-//! A throwaway Ray head on loopback: the demo's, and the app's when no head is configured.
-//!
-//! Loopback is not private on a shared machine: any local user could join an open head and
-//! run code as us. So the head runs with Ray's token authentication (`RAY_AUTH_MODE=token`,
-//! Ray 2.52+), a fresh random token in a file only we can read, and the worker joins with the
-//! same file. Its process group is recorded in a pid file (the worker's format and rules), so
-//! that a crash of ours does not leave a whole Ray head running: the next start stops it.
+//! A throwaway Ray head on loopback: the demo's, and the app's when no head is configured. Loopback
+//! is not private on a shared machine (any local user could join an open head and run code as us),
+//! so it runs with Ray's token auth (Ray 2.52+) and a fresh token only we can read. Its process
+//! group is recorded in a pid file with the worker's rules, so that a crash of ours does not leave
+//! it running: the next start stops it.
 
 use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};
@@ -14,81 +12,58 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
+use wait_timeout::ChildExt;
 
 use crate::model::HeadAddress;
 use crate::platform::{ProcessTable, SystemProcesses};
 use crate::runtime::worker::{self, Orphan, PidRecord};
+use crate::text::log::{self, Leftover};
+use crate::text::Lang;
 
-/// Why the local head did not start. The Display is the message for the user.
+/// Why the local head did not start; the Display is the user's message.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalHeadError {
     /// Its log, token or pid file could not be written.
     #[error("could not create {path}: {source}")]
     Log {
-        /// The log file.
         path: String,
-        /// The OS error.
         source: std::io::Error,
     },
-    /// No free port on loopback.
     #[error("no free port on 127.0.0.1: {0}")]
     Port(std::io::Error),
-    /// `ray` could not be run.
     #[error("could not run {ray}: install Ray first with `bittrader-worker setup` ({source})")]
-    Spawn {
-        /// The `ray` tried.
-        ray: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// It exited before it listened.
+    Spawn { ray: String, source: std::io::Error },
     #[error("the demo head exited ({status}); see {log}")]
-    Exited {
-        /// How it ended.
-        status: String,
-        /// Its log file.
-        log: String,
-    },
-    /// It did not listen in time.
+    Exited { status: String, log: String },
     #[error("the demo head did not start within {secs} s; see {log}")]
-    TimedOut {
-        /// How long it was given.
-        secs: u64,
-        /// Its log file.
-        log: String,
-    },
+    TimedOut { secs: u64, log: String },
 }
 
-/// How long a local head is given to listen (Ray's own start takes 3-9 s on a small machine).
+/// Ray's own start takes 3-9 s on a small machine.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// How long a local head left behind by a crash is given to stop before SIGKILL.
 const LEFTOVER_STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// A Ray head we started, stopped (its whole process group) when dropped.
 pub struct LocalHead {
     child: Child,
-    /// Where it listens.
     pub address: HeadAddress,
-    /// The file holding its auth token: a worker joins with it.
+    /// A worker joins with it.
     pub auth_token_file: PathBuf,
-    /// Where its process group is recorded until it is stopped.
     pid_file: PathBuf,
 }
 
-/// Where a local head keeps its files: `folder` (its log and token; must be private: 0700 and
-/// ours) and the pid file, which must stay at the same place from one run to the next.
+/// `folder` holds its log and token (private: 0700 and ours); the pid file stays at the same place
+/// from one run to the next.
 #[derive(Debug, Clone)]
 pub struct LocalHeadFiles {
-    /// The private folder for its log and its token.
     pub folder: PathBuf,
-    /// Its pid file.
     pub pid_file: PathBuf,
 }
 
 impl LocalHead {
-    /// Starts `ray start --head --block` on 127.0.0.1 at a free port, with token auth, and
-    /// waits until it listens.
+    /// Starts `ray start --head --block` on 127.0.0.1 at a free port, with token auth, and waits
+    /// until it listens.
     pub fn start(ray: &Path, files: &LocalHeadFiles) -> Result<LocalHead, LocalHeadError> {
         let port = free_port().map_err(LocalHeadError::Port)?;
         let log = files.folder.join("demo-head.log");
@@ -117,7 +92,6 @@ impl LocalHead {
             ])
             .env("RAY_AUTH_MODE", "token")
             .env("RAY_AUTH_TOKEN_PATH", &token)
-            // The mark its whole tree carries, so that a crash's leftovers are found as ours.
             .env(crate::runtime::worker::RUN_MARK, &mark)
             .env_remove("RAY_AUTH_TOKEN")
             .stdin(Stdio::null())
@@ -173,29 +147,24 @@ impl LocalHead {
 /// Stops the local head an earlier run left behind (its pid file at `pid_file`), with the
 /// worker's rules: the record must name a group leader (pid == pgid > 1) other than us whose
 /// start time still matches. What was found, for the log.
-pub async fn stop_leftover(pid_file: &Path) -> Option<String> {
+pub async fn stop_leftover(pid_file: &Path, lang: Lang) -> Option<String> {
     let text = std::fs::read_to_string(pid_file).ok()?;
     let sane = serde_json::from_str::<PidRecord>(&text)
         .is_ok_and(|r| r.pid == r.pgid && r.pid > 1 && r.pid != std::process::id());
     if !sane {
         let _ = std::fs::remove_file(pid_file);
-        return Some(format!(
-            "Left {} alone: it does not name a process group of ours",
-            pid_file.display()
+        return Some(log::foreign_pid_file_line(
+            lang,
+            &pid_file.display().to_string(),
         ));
     }
     match worker::stop_orphan(pid_file, &SystemProcesses, LEFTOVER_STOP_GRACE).await {
-        Orphan::Stopped { pid } => Some(format!(
-            "🧹 Stopped the demo head (pid {pid}) left behind by an earlier run"
-        )),
-        Orphan::Stale { pid } => Some(format!(
-            "Left pid {pid} alone: it is no longer the demo head an earlier run started"
-        )),
+        Orphan::Stopped { pid } => Some(log::orphan_line(lang, Leftover::DemoHead, pid, true)),
+        Orphan::Stale { pid } => Some(log::orphan_line(lang, Leftover::DemoHead, pid, false)),
         Orphan::None => None,
     }
 }
 
-/// 32 random bytes from the OS, in hex.
 fn random_token() -> std::io::Result<String> {
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
@@ -206,13 +175,7 @@ impl Drop for LocalHead {
     fn drop(&mut self) {
         let group = Pid::from_raw(self.child.id() as i32);
         let _ = killpg(group, Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let _ = self.child.wait_timeout(Duration::from_secs(15));
         let _ = killpg(group, Signal::SIGKILL);
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.pid_file);

@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand};
 
 use bittrader_worker::config::{self, Config, Paths};
 use bittrader_worker::runtime::control::{self, Reply, Request};
-use bittrader_worker::text::{self, Lang};
+use bittrader_worker::text::cli::{self, StatusLine};
+use bittrader_worker::text::{page, Lang};
 use bittrader_worker::{demo, service, setup};
 
 #[derive(Parser)]
@@ -187,33 +188,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&reply.report)?);
             } else if let Some(report) = &reply.report {
-                let words = text::status_labels(Lang::current());
+                let lang = Lang::current();
+                let line = |line| println!("{}", cli::status_line(lang, line));
                 println!("{}", summary(report));
                 if let Some(pid) = report.worker_pid {
-                    println!("{} {pid}", words.worker_pid);
+                    line(StatusLine::WorkerPid(pid));
                 }
                 if let Some(ip) = &report.node_ip {
-                    println!("{} {ip}", words.node_ip);
+                    line(StatusLine::NodeIp(ip));
                 }
                 if let Some(ray) = report.status.as_ref().and_then(|s| s.ray.as_ref()) {
-                    let version = ray.version.as_deref().unwrap_or(words.version_unknown);
-                    println!("{} {} ({version})", words.ray, ray.path);
+                    line(StatusLine::Ray {
+                        path: &ray.path,
+                        version: ray.version.as_deref(),
+                    });
                 }
                 if let Some(status) = &report.status {
-                    println!(
-                        "{} {}",
-                        words.mode,
-                        if status.mobile {
-                            words.mobile
-                        } else {
-                            words.desktop
-                        }
-                    );
-                    for line in bittrader_worker::text::courtesy_lines(status) {
-                        println!("{line}");
+                    line(StatusLine::Mode {
+                        mobile: status.mobile,
+                    });
+                    for courtesy in cli::courtesy_lines(lang, status) {
+                        println!("{courtesy}");
                     }
                 }
-                println!("{} {}", words.log, report.log_file);
+                line(StatusLine::Log(&report.log_file));
             }
             Ok(exit_code(&reply))
         }
@@ -263,14 +261,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// nothing to the control socket, and costs the app nothing; what it gives up is at most a
 /// minute of freshness (the menu's line is live).
 fn stats(paths: &Paths, json: bool, page: bool) -> anyhow::Result<ExitCode> {
-    use bittrader_worker::text::{self, Lang};
     let lang = Lang::detect();
     let history = match bittrader_worker::history::file::read(&paths.history_file()) {
         Ok(history) => history.unwrap_or_default(),
         Err(e) => {
             eprintln!(
                 "bittrader-worker: {}",
-                text::history_unreadable(lang, &e.to_string())
+                cli::history_unreadable(lang, &e.to_string())
             );
             return Ok(ExitCode::FAILURE);
         }
@@ -287,15 +284,13 @@ fn stats(paths: &Paths, json: bool, page: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&stats)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{}", text::contribution_line(lang, &history.summary(today)));
-    let month = text::cpu_hours(lang, stats.month_cpu_hours * 3600.0);
-    let words = text::page_words(lang);
-    println!("{}: {month} CPU-h", words.last_30_days);
+    println!("{}", page::contribution_line(lang, &history.summary(today)));
+    println!("{}", page::month_line(lang, stats.month_cpu_hours * 3600.0));
     for day in stats.days.iter().rev().take(7) {
         println!(
             "  {}  {:>5} CPU-h",
             day.date,
-            text::cpu_hours(lang, day.cpu_hours * 3600.0)
+            page::cpu_hours(lang, day.cpu_hours * 3600.0)
         );
     }
     println!("{}", paths.history_file().display());
@@ -326,7 +321,7 @@ fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
             load_config(paths)?;
             // Only `head` changes: the user's other lines and comments stay.
             config::save_setting(paths, &config::Setting::Head(head))?;
-            println!("Saved head {address}; it is used at the next start.");
+            println!("{}", cli::head_saved(Lang::current(), &address));
             Ok(ExitCode::SUCCESS)
         }
         Err(other) => Err(other.into()),
@@ -337,17 +332,20 @@ fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
 /// `find-heads`: asks Tailscale and knocks on its peers' Ray port from this process, so it
 /// works whether or not the app runs.
 fn find_heads() -> anyhow::Result<ExitCode> {
-    use bittrader_worker::tailscale::cli::{self, TailscaleCli};
+    use bittrader_worker::tailscale::cli::{self as tailscale, TailscaleCli};
     let lang = Lang::current();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the search")?;
-    let tailscale = TailscaleCli::discover();
-    let found = runtime.block_on(cli::find_heads(&tailscale, cli::find_heads_port()));
+    let tailscale_cli = TailscaleCli::discover();
+    let found = runtime.block_on(tailscale::find_heads(
+        &tailscale_cli,
+        tailscale::find_heads_port(),
+    ));
     match found {
         Ok(heads) => {
-            for line in text::find_heads_report(lang, &heads) {
+            for line in cli::find_heads_report(lang, &heads) {
                 println!("{line}");
             }
             Ok(ExitCode::SUCCESS)
@@ -355,7 +353,7 @@ fn find_heads() -> anyhow::Result<ExitCode> {
         Err(problem) => {
             eprintln!(
                 "bittrader-worker: {}",
-                text::search_failed_words(lang, &problem)
+                cli::search_failed_words(lang, &problem)
             );
             Ok(ExitCode::FAILURE)
         }
@@ -367,34 +365,20 @@ fn login_item(
     action: LoginAction,
     replace_legacy: bool,
 ) -> anyhow::Result<ExitCode> {
-    use bittrader_worker::platform::{system_login_item, LoginStatus};
+    use bittrader_worker::platform::system_login_item;
     let exe = std::env::current_exe().context("finding this program's path")?;
     let item = system_login_item(exe, paths.home.clone())?;
+    let lang = Lang::current();
     match action {
         LoginAction::On => {
             item.enable(replace_legacy)?;
-            println!("BitTrader Worker now starts at login.");
+            println!("{}", cli::login_item_set(lang, true));
         }
         LoginAction::Off => {
             item.disable()?;
-            println!("BitTrader Worker no longer starts at login.");
+            println!("{}", cli::login_item_set(lang, false));
         }
-        LoginAction::Status => match item.status() {
-            LoginStatus::Disabled => println!("off"),
-            LoginStatus::Enabled {
-                program,
-                is_this_program,
-            } => {
-                println!("on: {program}");
-                if !is_this_program {
-                    println!("(not this copy of the app: `login-item on` points it here)");
-                }
-            }
-            LoginStatus::Legacy { program } => println!(
-                "the old install's LaunchAgent runs {program}; `login-item on --replace-legacy` replaces it (a backup is kept)"
-            ),
-            LoginStatus::Unrecognized { detail } => println!("something else is installed: {detail}"),
-        },
+        LoginAction::Status => println!("{}", cli::login_item_status(lang, &item.status())),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -409,7 +393,7 @@ fn print_reply(reply: &Reply) -> ExitCode {
     let worded = reply
         .note
         .as_ref()
-        .map(|note| text::reply_note(Lang::current(), note));
+        .map(|note| cli::reply_note(Lang::current(), note));
     if let Some(message) = worded.as_ref().or(reply.message.as_ref()) {
         if reply.ok {
             println!("{message}");
@@ -427,7 +411,7 @@ fn print_reply(reply: &Reply) -> ExitCode {
 /// started in another), worded here from its status when it has one.
 fn summary(report: &control::StatusReport) -> String {
     match &report.status {
-        Some(status) => text::summary_in(Lang::current(), status),
+        Some(status) => cli::summary(Lang::current(), status),
         None => report.summary.clone(),
     }
 }

@@ -1,34 +1,26 @@
-//! Reads what `ray start --block` prints: when the node has joined, and why it failed.
-//!
-//! Ray's own messages are cryptic (a version skew shows up as "Could not read 'temp_dir' from
-//! GCS"), so this module turns them into a [`WorkerFailure`] whose message says what to do.
-//! It only reads text; it never runs anything.
+//! Reads what `ray start --block` prints: when the node joined, and why it failed, as a
+//! [`WorkerFailure`] that says what to do (Ray's own words are cryptic: a version skew shows as
+//! "Could not read 'temp_dir' from GCS").
 
 use crate::model::WorkerFailure;
 
-/// How many of the last output lines [`classify_exit`] looks at; the driver keeps at least
-/// this many.
+/// How many of the last output lines [`classify_exit`] reads; the driver keeps at least this many.
 pub const TAIL_LINES: usize = 50;
 
-/// The longest `last_line` kept in [`WorkerFailure::Crashed`], in characters.
 const MAX_LAST_LINE: usize = 200;
 
-/// True for the line where `ray start` says the node is up ("Ray runtime started."), in record
-/// style (`2025-02-16 18:29:18,461 SUCC scripts.py:1064 -- Ray runtime started.`, also with a
-/// TAB after the time) and in pretty/TTY style (the bare sentence, maybe in ANSI colours).
+/// The line where `ray start` says the node is up ("Ray runtime started."), in record style
+/// (`2025-02-16 18:29:18,461 SUCC scripts.py:1064 -- …`) or pretty style (maybe in ANSI colours).
 pub fn is_joined_line(line: &str) -> bool {
     let plain = strip_ansi(line);
     let message = record_message(plain.trim()).trim();
     message.strip_suffix('.').unwrap_or(message) == "Ray runtime started"
 }
 
-/// Why `ray start --block` ended, from its last output lines (only the last [`TAIL_LINES`]
-/// are read). The most specific explanation wins: a version mismatch, then auth, version
-/// skew, the macOS/Windows opt-in, a node declared dead, an unreachable head; otherwise
-/// [`WorkerFailure::Crashed`] with the last meaningful line.
-///
-/// `VersionSkewSuspected::this_machine` is always `None` here: the caller knows this machine's
-/// Ray version (see [`parse_ray_version`]) and fills it in.
+/// Why `ray start --block` ended, from its last [`TAIL_LINES`] lines, the most specific explanation
+/// winning: a version mismatch, auth, version skew, the macOS/Windows opt-in, a node declared dead,
+/// an unreachable head; else the last meaningful line. The caller fills in
+/// `VersionSkewSuspected::this_machine`.
 pub fn classify_exit(tail: &[String]) -> WorkerFailure {
     let start = tail.len().saturating_sub(TAIL_LINES);
     let lines: Vec<String> = tail[start..].iter().map(|l| strip_ansi(l)).collect();
@@ -38,11 +30,8 @@ pub fn classify_exit(tail: &[String]) -> WorkerFailure {
     if let Some(mismatch) = version_mismatch(&lines) {
         return mismatch;
     }
-    // Ray 2.52+ token auth. Texts from Ray's source: the C++ gRPC server answers
-    // "InvalidAuthToken: Authentication token is missing or incorrect", the Python gRPC
-    // interceptor "Invalid or missing authentication token" (status UNAUTHENTICATED), and the
-    // client raises AuthenticationError when it has no token at all. Checked before the skew:
-    // a refused token also ends in "Could not read 'temp_dir' from GCS".
+    // Ray 2.52+ token auth, in the words of Ray's C++ and Python gRPC servers and client. Before
+    // the skew: a refused token also ends in "Could not read 'temp_dir' from GCS".
     if any(&[
         "invalidauthtoken",
         "authentication token is missing or incorrect",
@@ -54,7 +43,7 @@ pub fn classify_exit(tail: &[String]) -> WorkerFailure {
     ]) {
         return WorkerFailure::AuthRefused;
     }
-    // Recorded with a 2.51.2 worker against a 2.60.0 head: no "Version mismatch" at all.
+    // A 2.51.2 worker against a 2.60.0 head (recorded) says no "Version mismatch" at all.
     if any(&["could not read 'temp_dir' from gcs"]) {
         return WorkerFailure::VersionSkewSuspected { this_machine: None };
     }
@@ -64,13 +53,13 @@ pub fn classify_exit(tail: &[String]) -> WorkerFailure {
     ]) {
         return WorkerFailure::MultiNodeDisabled;
     }
-    // "beem" is Ray 1.x's own typo, kept in case an old raylet log is fed in.
+    // "beem" is Ray 1.x's own typo.
     if any(&[
         "marked as dead",
         "beem marked as dead",
         "been marked dead",
         "marked dead by the gcs",
-        // Ray 2.60's raylet, after a long cut, when the network heals (recorded in the lab).
+        // Ray 2.60's raylet, when the network heals after a long cut (recorded in the lab).
         "gcs consider this node to be dead",
     ]) || lower
         .iter()
@@ -91,8 +80,7 @@ pub fn classify_exit(tail: &[String]) -> WorkerFailure {
     }
 }
 
-/// The Ray version from `ray --version` output (`ray, version 2.60.0`), ignoring any warning
-/// lines around it.
+/// `ray, version 2.60.0`, whatever warning lines surround it.
 pub fn parse_ray_version(output: &str) -> Option<String> {
     output.lines().find_map(|line| {
         let plain = strip_ansi(line);
@@ -108,8 +96,8 @@ pub fn parse_ray_version(output: &str) -> Option<String> {
     })
 }
 
-/// Reads Ray's "Version mismatch" report: the first `Ray: X` after "The cluster was started
-/// with" is the head's, the first after "This process ... was started with" is ours.
+/// The first `Ray: X` after "The cluster was started with" is the head's, the first after "This
+/// process ... was started with" ours.
 fn version_mismatch(lines: &[String]) -> Option<WorkerFailure> {
     let start = lines
         .iter()
@@ -143,21 +131,19 @@ fn version_mismatch(lines: &[String]) -> Option<WorkerFailure> {
     })
 }
 
-/// The last line worth showing: not empty, not part of a Python or C++ stack trace, not Ray's
-/// "Remaining processes will be killed." epilogue; without the record-log prefix; at most
-/// [`MAX_LAST_LINE`] characters.
+/// The last line worth showing: not empty, not a stack trace's, not Ray's "Remaining processes will
+/// be killed."; without the record prefix; at most [`MAX_LAST_LINE`] characters.
 fn last_meaningful_line(lines: &[String]) -> String {
     let found = (0..lines.len()).rev().find(|&i| {
         let message = record_message(lines[i].trim()).trim();
         !is_stack_line(lines, i) && message != "Remaining processes will be killed."
     });
     match found {
-        Some(i) => truncate_chars(record_message(lines[i].trim()).trim(), MAX_LAST_LINE),
+        Some(i) => shorten(record_message(lines[i].trim()).trim(), MAX_LAST_LINE),
         None => String::new(),
     }
 }
 
-/// Whether `lines[i]` is empty or part of a stack trace rather than a message.
 fn is_stack_line(lines: &[String], i: usize) -> bool {
     let line = lines[i].as_str();
     let t = line.trim();
@@ -195,8 +181,7 @@ fn is_stack_line(lines: &[String], i: usize) -> bool {
     false
 }
 
-/// `2025-02-16 18:29:18,461 SUCC scripts.py:1064 -- Ray runtime started.` → the message
-/// after ` -- `. Lines not in Ray's record style are returned as they are.
+/// The message after ` -- ` of a record-style line; other lines as they are.
 fn record_message(line: &str) -> &str {
     let b = line.as_bytes();
     let dated =
@@ -207,7 +192,6 @@ fn record_message(line: &str) -> &str {
     }
 }
 
-/// Removes ANSI escape sequences (colours of the pretty log style).
 fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
@@ -229,8 +213,8 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
-/// At most `max` characters, the last one an ellipsis when cut.
-fn truncate_chars(s: &str, max: usize) -> String {
+/// At most `max` characters, the last an ellipsis when cut.
+pub fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }

@@ -1,13 +1,9 @@
-//! `bittrader-worker setup`: a private Python venv with the Ray this cluster needs.
-//!
-//! The version matters: a worker whose Ray differs from the head's fails cryptically, so the
-//! default is the head's own version when its dashboard answers, else the newest. The Python
-//! matters as much: Ray has wheels for some machines and CPython versions only, so the
-//! interpreter is chosen up front ([`python`]), and a machine Ray has no build for is told so
-//! plainly before anything is touched.
-//!
-//! Run by hand it prints for a person; run by the app (`--progress-lines`) it prints one
-//! [`SetupProgress`] per line on stdout, which [`parse_progress_line`] reads back.
+//! `bittrader-worker setup`: a private Python venv with the Ray this cluster needs. A worker whose
+//! Ray differs from the head's fails cryptically, so the default is the head's own version when its
+//! dashboard answers, else the newest; Ray has wheels for some machines and CPython versions only,
+//! so the interpreter is chosen up front ([`python`]), and a machine Ray has no build for is told
+//! so before anything is touched. Run by the app (`--progress-lines`) it prints one
+//! [`SetupProgress`] per line, which [`parse_progress_line`] reads back.
 
 pub mod python;
 
@@ -19,63 +15,47 @@ use std::time::Duration;
 use crate::config::{Config, Paths};
 use crate::dashboard;
 use crate::model::InstallStep;
+use crate::model::NoBuild;
 use crate::platform::tool_search::{is_executable_file, ToolSearch};
-use python::{HostFacts, Interpreter, NoBuild, PythonSearch, SystemHost};
+use crate::text::cli::{self, SetupStep};
+use crate::text::Lang;
+use python::{HostFacts, Interpreter, PythonSearch, SystemHost};
 
-/// What `setup` was asked for.
 #[derive(Debug, Clone, Default)]
 pub struct SetupOptions {
-    /// Install exactly this Ray version (else the head's, else the newest).
+    /// Else the head's, else the newest.
     pub ray_version: Option<String>,
-    /// The head's Python minor version (`12` for 3.12), when known: preferred.
+    /// The head's Python minor version (`12` for 3.12), preferred when known.
     pub python_minor: Option<u32>,
-    /// Print [`SetupProgress`] lines for the app instead of sentences for a person.
     pub progress_lines: bool,
 }
 
-/// Why `setup` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    /// The version could smuggle other pip arguments, or is not a version. Shown escaped: it
-    /// may come from a head, and a terminal must not take it for commands.
+    /// Not a plain version (it could smuggle pip arguments). Shown escaped: it may come from a
+    /// head.
     #[error("`{}` is not a Ray version: use digits and dots, e.g. 2.60.0", shown(.0))]
     BadVersion(String),
     /// Ray has no build for this machine.
-    #[error(transparent)]
-    NoBuild(#[from] NoBuild),
+    #[error("{}", cli::no_build_message(Lang::En, .0))]
+    NoBuild(NoBuild),
     /// No interpreter Ray has wheels for, and no `uv` to fetch one.
     #[error(
         "No Python 3.{first} to 3.{last} was found (Ray {ray} needs one). Install one (from \
          python.org, or `brew install python@3.12`), then run `bittrader-worker setup` again."
     )]
-    NoPython {
-        /// Lowest usable minor version.
-        first: u32,
-        /// Highest usable minor version.
-        last: u32,
-        /// The Ray version sought.
-        ray: String,
-    },
-    /// The data folder could not be created.
+    NoPython { first: u32, last: u32, ray: String },
     #[error("creating the data folder {path}: {source}")]
     Home {
-        /// The folder.
         path: PathBuf,
-        /// What the OS said.
         #[source]
         source: std::io::Error,
     },
-    /// A step's command could not be run or failed.
     #[error("{step} failed: {detail}")]
-    Step {
-        /// What was being done.
-        step: &'static str,
-        /// The command's error or exit status.
-        detail: String,
-    },
+    Step { step: &'static str, detail: String },
 }
 
-/// Creates `~/.bittrader_worker/.venv` (if needed) and installs Ray into it, on this machine.
+/// Creates `~/.bittrader_worker/.venv` (if needed) and installs Ray into it.
 pub fn run(paths: &Paths, config: &Config, options: &SetupOptions) -> Result<(), SetupError> {
     let tools = ToolSearch::from_process();
     let uv = tools.find("uv");
@@ -89,7 +69,7 @@ pub fn run(paths: &Paths, config: &Config, options: &SetupOptions) -> Result<(),
     )
 }
 
-/// [`run`] with the machine facts, where to look for Python, and `uv` (if any) given.
+/// [`run`] with the machine facts, the places to look for Python, and `uv` given.
 pub fn run_with(
     paths: &Paths,
     config: &Config,
@@ -100,23 +80,22 @@ pub fn run_with(
 ) -> Result<(), SetupError> {
     let out = Reporter {
         lines: options.progress_lines,
+        lang: Lang::current(),
     };
     let version = match &options.ray_version {
         Some(v) => Some(validate_version(v)?),
         None => {
-            let (version, sentence) = head_version(config);
+            let (version, sentence) = head_version(config, out.lang);
             out.say(&sentence);
             version
         }
     };
-    // Where the head's dashboard says which Python its Ray runs on, the same minor version
-    // is preferred (pickled objects and some libraries care); `--python` wins.
+    // The head's Python minor version is preferred (pickled objects and some libraries care);
+    // `--python` wins.
     let python_minor = options.python_minor.or_else(|| {
         let head = config.head.as_ref()?;
         let minor = dashboard::head_python_minor(&head.host, Duration::from_secs(3))?;
-        out.say(&format!(
-            "The head runs Python 3.{minor}: preferring the same."
-        ));
+        out.say(&cli::setup_line(out.lang, SetupStep::HeadPython { minor }));
         Some(minor)
     });
     let options = &SetupOptions {
@@ -125,7 +104,8 @@ pub fn run_with(
     };
     let host = host.host();
     // Before anything is touched: a machine Ray has no build for is told so, and nothing more.
-    let minors = python::supported_pythons(version.as_deref(), &host)?;
+    let minors =
+        python::supported_pythons(version.as_deref(), &host).map_err(SetupError::NoBuild)?;
     std::fs::create_dir_all(&paths.home)
         .and_then(|()| paths.ensure_home())
         .map_err(|source| SetupError::Home {
@@ -167,7 +147,10 @@ pub fn run_with(
         Some(v) => format!("ray[default]=={v}"),
         None => "ray[default]".to_string(),
     };
-    out.say(&format!("Installing {spec} (this takes a minute) …"));
+    out.say(&cli::setup_line(
+        out.lang,
+        SetupStep::Installing { spec: &spec },
+    ));
     out.step(&InstallStep::Downloading {
         package: "ray".to_string(),
     });
@@ -189,7 +172,12 @@ pub fn run_with(
             progress_line(&SetupProgress::Done { version: installed })
         );
     } else {
-        println!("Ray {installed} is ready at {}.", ray.display());
+        let path = ray.display().to_string();
+        let ready = SetupStep::Ready {
+            version: &installed,
+            path: &path,
+        };
+        println!("{}", cli::setup_line(out.lang, ready));
     }
     Ok(())
 }
@@ -197,58 +185,52 @@ pub fn run_with(
 /// The head's Ray version from its dashboard, if one is configured, answers, and says a
 /// version; and the sentence telling the user what was found. Nothing the head sent reaches
 /// pip unless it is a plain version, nor the terminal unescaped.
-fn head_version(config: &Config) -> (Option<String>, String) {
+fn head_version(config: &Config, lang: Lang) -> (Option<String>, String) {
+    let say = |step| cli::setup_line(lang, step);
     let Some(head) = config.head.as_ref() else {
-        return (
-            None,
-            "No head is configured: installing the newest Ray.".to_string(),
-        );
+        return (None, say(SetupStep::NoHead));
     };
-    let newest = "installing the newest Ray. If the head runs another version, run \
-                  `bittrader-worker setup --ray-version X`.";
-    match dashboard::head_ray_version(&head.host, Duration::from_secs(3)) {
+    let host = head.host.as_str();
+    match dashboard::head_ray_version(host, Duration::from_secs(3)) {
         Ok(v) => match validate_version(&v) {
-            Ok(v) => (
-                Some(v.clone()),
-                format!("The head {} runs Ray {v}: installing the same.", head.host),
-            ),
-            Err(_) => (
-                None,
-                format!(
-                    "The head {} gave `{}` as its Ray version, which is not a version: {newest}",
-                    head.host,
-                    shown(&v)
-                ),
-            ),
+            Ok(version) => {
+                let sentence = say(SetupStep::HeadRuns {
+                    host,
+                    version: &version,
+                });
+                (Some(version), sentence)
+            }
+            Err(_) => {
+                let shown = shown(&v);
+                (
+                    None,
+                    say(SetupStep::HeadSaidNoVersion {
+                        host,
+                        shown: &shown,
+                    }),
+                )
+            }
         },
-        Err(e) => (
-            None,
-            format!(
-                "Could not ask the head for its Ray version ({}); {newest}",
-                shown(&e.to_string())
-            ),
-        ),
-    }
-}
-
-/// `text` as it may be shown on a terminal: control characters (escape sequences, newlines)
-/// written out as `\u{1b}`, and cut at 80 characters.
-fn shown(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars().take(80) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
+        Err(e) => {
+            let shown = shown(&e.to_string());
+            (None, say(SetupStep::HeadNotAsked { shown: &shown }))
         }
     }
-    if text.chars().count() > 80 {
-        out.push('…');
-    }
-    out
 }
 
-/// Accepts versions like `2.60.0` and nothing that could smuggle other pip arguments.
+/// `text` for a terminal: control characters written out (`\u{1b}`), at most 80 characters.
+fn shown(text: &str) -> String {
+    let escaped: String = text
+        .chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect();
+    crate::ray_output::shorten(&escaped, 80)
+}
+
+/// Versions like `2.60.0`, nothing that could smuggle pip arguments.
 pub fn validate_version(version: &str) -> Result<String, SetupError> {
     let ok = !version.is_empty()
         && version.len() <= 32
@@ -266,13 +248,15 @@ fn create_venv(python: &Interpreter, venv: &Path, out: &Reporter) -> Result<(), 
     out.step(&InstallStep::CreatingVenv {
         python: python.version_text(),
     });
-    out.say(&format!(
-        "Creating {} with Python {} ({}) …",
-        venv.display(),
-        python.version_text(),
-        python.path.display()
+    out.say(&cli::setup_line(
+        out.lang,
+        SetupStep::CreatingVenv {
+            venv: &venv.display().to_string(),
+            python: &python.version_text(),
+            path: Some(&python.path.display().to_string()),
+        },
     ));
-    // `--clear`: a venv left by an older setup with a Python Ray has no wheels for is replaced.
+    // `--clear`: replaces a venv an older setup made with a Python Ray has no wheels for.
     run_quiet(
         "creating the venv",
         Command::new(&python.path)
@@ -281,7 +265,7 @@ fn create_venv(python: &Interpreter, venv: &Path, out: &Reporter) -> Result<(), 
     )
 }
 
-/// `uv` can fetch a Python of its own: the way out on a Mac with none installed.
+/// `uv` can fetch a Python of its own: the way out on a Mac with none.
 fn create_venv_with_uv(
     uv: &Path,
     minor: u32,
@@ -292,9 +276,13 @@ fn create_venv_with_uv(
     out.step(&InstallStep::CreatingVenv {
         python: version.clone(),
     });
-    out.say(&format!(
-        "Creating {} with uv's Python {version} …",
-        venv.display()
+    out.say(&cli::setup_line(
+        out.lang,
+        SetupStep::CreatingVenv {
+            venv: &venv.display().to_string(),
+            python: &version,
+            path: None,
+        },
     ));
     run_quiet(
         "creating the venv with uv",
@@ -304,22 +292,15 @@ fn create_venv_with_uv(
     )
 }
 
-/// What `setup --progress-lines` says on each line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetupProgress {
-    /// A step began.
     Step(InstallStep),
-    /// Ray `version` is installed and answers.
-    Done {
-        /// What `ray --version` said.
-        version: String,
-    },
+    Done { version: String },
 }
 
 const STEP_PREFIX: &str = "@step ";
 const DONE_PREFIX: &str = "@done ";
 
-/// One line of `setup --progress-lines`.
 pub fn progress_line(progress: &SetupProgress) -> String {
     match progress {
         SetupProgress::Step(step) => format!(
@@ -341,7 +322,7 @@ pub fn parse_progress_line(line: &str) -> Option<SetupProgress> {
         .map(|version| SetupProgress::Done { version })
 }
 
-/// What a line of `pip install --progress-bar off` says is happening, if anything new.
+/// What a line of `pip install --progress-bar off` says is starting, if anything.
 pub fn pip_step(line: &str) -> Option<InstallStep> {
     let line = line.trim_start();
     if let Some(rest) = line.strip_prefix("Collecting ") {
@@ -357,9 +338,10 @@ pub fn pip_step(line: &str) -> Option<InstallStep> {
     None
 }
 
-/// Sentences for a person, or progress lines for the app.
+/// Sentences for a person (in `lang`), or progress lines for the app.
 struct Reporter {
     lines: bool,
+    lang: Lang,
 }
 
 impl Reporter {
@@ -376,7 +358,6 @@ impl Reporter {
     }
 }
 
-/// `step` failed with `error` (an OS error or an exit status).
 fn failed(step: &'static str, error: impl ToString) -> SetupError {
     SetupError::Step {
         step,
@@ -384,7 +365,6 @@ fn failed(step: &'static str, error: impl ToString) -> SetupError {
     }
 }
 
-/// `Ok` for a successful exit, else the step's error naming the status.
 fn exited(step: &'static str, status: std::process::ExitStatus) -> Result<(), SetupError> {
     if status.success() {
         Ok(())
@@ -397,7 +377,7 @@ fn run_visible(step: &'static str, command: &mut Command) -> Result<(), SetupErr
     exited(step, command.status().map_err(|e| failed(step, e))?)
 }
 
-/// Runs `command` with its output kept for the error (the app reads only progress lines).
+/// Its output kept for the error (the app reads only progress lines).
 fn run_quiet(step: &'static str, command: &mut Command) -> Result<(), SetupError> {
     let output = command
         .stdin(Stdio::null())
@@ -413,8 +393,7 @@ fn run_quiet(step: &'static str, command: &mut Command) -> Result<(), SetupError
     Ok(())
 }
 
-/// Runs pip, turning its "Collecting …" and "Installing …" lines into progress lines; its
-/// errors go to stderr as they come.
+/// Runs pip, turning its "Collecting …" and "Installing …" lines into progress lines.
 fn run_translating_pip(command: &mut Command, out: &Reporter) -> Result<(), SetupError> {
     let step = "pip install";
     let mut child = command
@@ -439,7 +418,7 @@ fn last_line(text: &str) -> Option<String> {
         .map(|l| l.trim().to_string())
 }
 
-/// `ray --version` of the installed Ray: the version it says.
+/// The version the installed `ray --version` says.
 fn check_ray(ray: &Path) -> Result<String, SetupError> {
     let step = "checking the installed Ray";
     let output = Command::new(ray)
@@ -527,14 +506,14 @@ mod tests {
                 eprintln!("cannot listen on {ip}:8265: not tested");
                 continue;
             };
-            let (version, sentence) = head_version(&config_for(&host));
+            let (version, sentence) = head_version(&config_for(&host), Lang::En);
             assert_eq!(version, None, "{body}");
             assert!(sentence.contains(quoted), "{sentence}");
             assert!(sentence.contains("not a version"), "{sentence}");
             assert!(!sentence.chars().any(char::is_control), "{sentence:?}");
         }
         if let Some(host) = fake_dashboard("127.86.65.4", r#"{"ray_version":"2.60.0"}"#) {
-            let (version, sentence) = head_version(&config_for(&host));
+            let (version, sentence) = head_version(&config_for(&host), Lang::En);
             assert_eq!(version.as_deref(), Some("2.60.0"), "{sentence}");
         }
     }

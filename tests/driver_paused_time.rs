@@ -599,7 +599,7 @@ async fn keep_awake_never_holds_nothing() {
 #[tokio::test(start_paused = true)]
 async fn a_machine_that_runs_hot_steps_back_and_returns_once_cool() {
     use bittrader_worker::model::{AutoPause, ThermalState};
-    use bittrader_worker::supervisor::THERMAL_RESUME_AFTER;
+    use bittrader_worker::supervisor::settings::THERMAL_RESUME_AFTER;
     let mut h = Harness::start(WorkerScript::default());
     h.wait_phase(Phase::Connected, secs(30)).await;
     h.world.report(Event::Thermal(ThermalState::Serious));

@@ -1,7 +1,7 @@
-//! The log and the CLI speak the user's language (issue 10, item 10): the real daemon with the
-//! fake `ray` and a fake head, started under `LC_ALL=es_ES.UTF-8`, writes the old bash daemon's
-//! Spanish phrases in `worker.log`, and `status` answers in Spanish; the same CLI under an
-//! English locale answers in English, whatever language the daemon runs in.
+//! The log and the CLI speak the user's language: the real daemon with the fake `ray` and a fake
+//! head, started under `LC_ALL=es_ES.UTF-8`, writes the old bash daemon's Spanish phrases in
+//! `worker.log`, and `status` answers in Spanish; the same CLI under an English locale answers in
+//! English, whatever language the daemon runs in.
 
 use std::fs;
 

@@ -9,10 +9,10 @@ use bittrader_worker::model::{
     AutoPause, AwakeHold, Battery, ChargeState, IdleReading, KeepAwake, LogNote, Notice,
     PauseAtThermal, Phase, PowerSnapshot, ThermalState,
 };
-use bittrader_worker::supervisor::{
-    Action, Event, Settings, UserCommand, THERMAL_DRAIN_DEADLINE, THERMAL_RESUME_AFTER,
-    USER_BACK_DRAIN_DEADLINE,
+use bittrader_worker::supervisor::settings::{
+    THERMAL_DRAIN_DEADLINE, THERMAL_RESUME_AFTER, USER_BACK_DRAIN_DEADLINE,
 };
+use bittrader_worker::supervisor::{Action, Event, Settings, UserCommand};
 use common::sim::Sim;
 
 fn on_battery() -> Event {

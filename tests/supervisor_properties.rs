@@ -9,10 +9,9 @@ use bittrader_worker::model::{
     Battery, ChargeState, IdleReading, Phase, PowerSnapshot, TailscaleCheck, TailscaleProblem,
     ThermalState, WorkerFailure,
 };
-use bittrader_worker::supervisor::settings::SLEEP_CANCELLED_AFTER;
+use bittrader_worker::supervisor::settings::{SLEEP_CANCELLED_AFTER, THERMAL_RESUME_AFTER_MAX};
 use bittrader_worker::supervisor::{
     Action, CourtesyPolicy, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
-    THERMAL_RESUME_AFTER_MAX,
 };
 use common::sim::Sim;
 use proptest::prelude::*;
@@ -31,7 +30,6 @@ enum Step {
     Power(bool, u8),
     Sleep,
     Wake(u64),
-    SleepMeasured(u64),
     /// A thermal reading.
     Thermal(ThermalState),
     /// An idle reading ("only when idle").
@@ -80,8 +78,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => any::<bool>().prop_map(Step::Tailscale),
         2 => (any::<bool>(), 0u8..=100).prop_map(|(ac, level)| Step::Power(ac, level)),
         1 => Just(Step::Sleep),
-        1 => (0u64..3600).prop_map(Step::Wake),
-        1 => (0u64..3600).prop_map(Step::SleepMeasured),
+        2 => (0u64..3600).prop_map(Step::Wake),
         2 => thermal().prop_map(Step::Thermal),
         2 => idle_reading().prop_map(Step::UserIdle),
         6 => (0u64..90_000).prop_map(Step::Wait),
@@ -154,7 +151,6 @@ proptest! {
                 }
                 Step::Sleep => { asleep_since = Some(sim.elapsed()); sim.event(Event::WillSleep) }
                 Step::Wake(slept_secs) => { asleep_since = None; sim.event(Event::Woke { slept_secs }) }
-                Step::SleepMeasured(slept_secs) => sim.event(Event::SleepMeasured { slept_secs }),
                 Step::Thermal(state) => {
                     if state >= ThermalState::Serious && last_thermal < ThermalState::Serious {
                         hot = true;

@@ -455,8 +455,8 @@ fn join_then_drop(sim: &mut Sim, joined_for: Duration) -> Duration {
 
 #[test]
 fn something_other_than_ray_on_the_heads_port_backs_off_without_giving_up() {
-    // Issue 9, item 11: the port answers (the probe says "up"), `ray start` fails to reach a
-    // GCS. These exits used to restart the worker every second, forever, without a word.
+    // The port answers (the probe says "up"), `ray start` fails to reach a GCS: no restart
+    // every second, forever, without a word.
     let mut sim = Sim::new(Settings::default());
     sim.crash_after = Some((secs(2), Some(WorkerFailure::HeadUnreachable)));
     sim.run_for(secs(3600));
@@ -542,7 +542,7 @@ fn tailscale_problem(problem: TailscaleProblem) -> TailscaleCheck {
 
 #[test]
 fn a_tailscale_head_is_not_joined_while_tailscale_does_not_vouch_for_it() {
-    // Issue 9, item 1: Tailscale quit on a café's network that answers on 100.64.0.1:6379.
+    // Tailscale quit on a café's network that answers on 100.64.0.1:6379.
     for problem in [
         TailscaleProblem::Stopped,
         TailscaleProblem::NeedsLogin,

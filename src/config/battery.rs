@@ -1,28 +1,25 @@
-//! `[battery]` in config.toml: when a laptop warns, pauses and resumes. The defaults are the
-//! supervisor's; this module only reads and checks them.
+//! `[battery]` in config.toml. The defaults are the supervisor's; this module reads and checks.
 
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 use crate::supervisor::LaptopPolicy;
 
-/// The battery policy: separate stop and resume levels so that it never flaps.
+/// Separate stop and resume levels, so that it never flaps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BatteryConfig {
-    /// Warn once per discharge at this level while contributing (percent).
+    /// Warn once per discharge at this level (percent).
     pub warn_percent: u8,
-    /// Pause on battery at this level (percent).
     pub stop_percent: u8,
-    /// Resume on battery above this level (percent); plugging in resumes at once.
+    /// Plugging in resumes at once.
     pub resume_percent: u8,
-    /// Contribute only while on power.
     pub only_on_power: bool,
-    /// Offer at most this many CPUs on battery (0: no limit).
+    /// 0: no limit.
     pub cpus_on_battery: u32,
 }
 
-/// The supervisor's battery policy ([`LaptopPolicy::default`]): one source.
+/// [`LaptopPolicy::default`]: one source.
 impl Default for BatteryConfig {
     fn default() -> Self {
         let policy = LaptopPolicy::default();

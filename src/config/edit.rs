@@ -1,14 +1,9 @@
-//! Changing one setting in `config.toml` without touching anything else in it.
-//!
-//! The file belongs to the user as much as to the app: the app's own messages ask them to edit
-//! it by hand. So a change from the app or the CLI re-reads the file as it is now, sets only the
-//! key asked for (its comment and place kept, `toml_edit`), and replaces the file atomically,
-//! all under an exclusive `flock` on `config.lock` beside it, so that the CLI and the running
-//! app never interleave a read and a write. A copy of the configuration taken earlier is never
-//! written back.
-//!
-//! It also reads the file for the running app's watcher ([`read_if_changed`]). It never
-//! decides what a change means: that is the driver's and the supervisor's business.
+//! Changing one setting in `config.toml` and nothing else in it: the file is the user's too (the
+//! app's own messages ask them to edit it). A change re-reads the file as it is now, sets only that
+//! key (its comment and place kept, `toml_edit`) and replaces the file atomically, all under an
+//! exclusive `flock` on `config.lock`, so that the CLI and the running app never interleave a read
+//! and a write. A copy taken earlier is never written back. [`read_if_changed`] reads the file for
+//! the running app's watcher.
 
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -26,16 +21,12 @@ pub(super) const HEADER: &str =
 /// One setting the user changes from the app or the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Setting {
-    /// `paused`.
     Paused(bool),
-    /// `cpus`.
     Cpus(u32),
-    /// `head`.
     Head(HeadAddress),
 }
 
 impl Setting {
-    /// Its key in config.toml.
     pub fn key(&self) -> &'static str {
         match self {
             Setting::Paused(_) => "paused",
@@ -62,9 +53,8 @@ impl Setting {
     }
 }
 
-/// Sets `setting` in config.toml, keeping every other line of the file as it is; creates the
-/// file (and the folder) if there is none. A file that is not TOML is left untouched and the
-/// error says so: the user's text is never replaced by ours.
+/// Sets `setting` in config.toml, keeping every other line; creates the file (and folder) if there
+/// is none. A file that is not TOML is left untouched and the error says so.
 pub fn save_setting(paths: &Paths, setting: &Setting) -> Result<(), ConfigError> {
     let path = paths.config_file();
     let save_err = |source: io::Error| ConfigError::Save {
@@ -106,8 +96,8 @@ pub fn save_setting(paths: &Paths, setting: &Setting) -> Result<(), ConfigError>
     crate::atomic_file::write(&path, text.as_bytes(), 0o600).map_err(save_err)
 }
 
-/// Holds the exclusive lock on `config.lock` until dropped. Blocking: the holder only reads
-/// and writes one small file.
+/// Holds the exclusive lock on `config.lock` until dropped (blocking: the holder only reads and
+/// writes one small file).
 pub(super) fn lock(paths: &Paths) -> io::Result<Flock<fs::File>> {
     let file = OpenOptions::new()
         .read(true)
@@ -131,17 +121,15 @@ pub struct FileStamp {
 /// What the watcher found in config.toml.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileReading {
-    /// The file says this, validated.
     Valid(Config),
     /// The file was removed.
     Missing,
-    /// The file says something that may not be applied: the message names the file, the key
-    /// and what is allowed.
+    /// The message names the file, the key and what is allowed.
     Invalid(String),
 }
 
-/// Looks at config.toml: `None` if its stamp is still `last`, else what it says now and its
-/// new stamp. One `stat`, and a read of a small file only when it changed; starts nothing.
+/// `None` if config.toml's stamp is still `last`, else what it says now and its new stamp: one
+/// `stat`, and a read only when it changed.
 pub fn read_if_changed(
     paths: &Paths,
     last: Option<FileStamp>,
@@ -161,7 +149,6 @@ pub fn read_if_changed(
         return None;
     }
     if last.is_none() && stamp.is_none() {
-        // Still no file: nothing new.
         return None;
     }
     let reading = match super::read_text(&path) {

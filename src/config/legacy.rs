@@ -1,14 +1,11 @@
-//! The one-time import of the old shell install's `config.env` (`HEAD_IP=...`) and
-//! `current_cpus`. It never fails on their content: what cannot be used is skipped with a note
-//! for the user's log.
+//! The one-time import of the old shell install's `config.env` (`HEAD_IP=...`) and `current_cpus`.
 
 use super::{read_text, Config, ConfigError, Paths};
 use crate::model::HeadAddress;
 
 impl Config {
-    /// Builds a configuration from the old install's files. Never fails on their content:
-    /// what cannot be used is skipped with a note, because the old install kept working with
-    /// it and refusing to start now would be worse.
+    /// Never fails on their content: what cannot be used is skipped with a note, since the old
+    /// install worked with it and refusing to start now would be worse.
     pub(super) fn import_legacy(
         paths: &Paths,
         env_text: &str,
@@ -58,7 +55,7 @@ impl Config {
                 Err(_) => notes.push(format!(
                     "{}: `{}` is not a number; using all {max} CPUs",
                     cpus_path.display(),
-                    shorten(t, 40)
+                    crate::ray_output::shorten(t, 40)
                 )),
             }
         }
@@ -66,8 +63,8 @@ impl Config {
     }
 }
 
-/// The value of the last `HEAD_IP=` assignment in a shell-style env file (as the shell would
-/// see it: later lines win), unquoted, without a trailing comment. `None` when there is none.
+/// The last `HEAD_IP=` value in a shell-style env file (as the shell reads it), unquoted, without a
+/// trailing comment.
 fn legacy_head_ip(text: &str) -> Option<String> {
     let mut found = None;
     for raw in text.lines() {
@@ -91,8 +88,7 @@ fn legacy_head_ip(text: &str) -> Option<String> {
     found
 }
 
-/// One shell word: `"quoted"` / `'quoted'` up to the closing quote, else up to whitespace
-/// (an unquoted ` # comment` after the value is not part of it).
+/// One shell word: `"quoted"` / `'quoted'` up to the closing quote, else up to whitespace.
 fn shell_value(v: &str) -> String {
     for quote in ['"', '\''] {
         if let Some(rest) = v.strip_prefix(quote) {
@@ -106,17 +102,6 @@ fn shell_value(v: &str) -> String {
         .next()
         .unwrap_or("")
         .to_string()
-}
-
-/// At most `max` characters, for quoting junk back to the user.
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max).collect();
-        out.push('…');
-        out
-    }
 }
 
 #[cfg(test)]

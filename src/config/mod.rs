@@ -1,9 +1,7 @@
-//! The on-disk configuration: where files live, what `config.toml` may say, and the one-time
-//! import of the old shell install's `config.env` / `current_cpus`.
-//!
-//! This module reads and writes files under the worker's home folder and validates values. It
-//! never starts processes and never decides anything at run time: that is the supervisor's job.
-//! A file it cannot understand is reported (path, key, what is allowed) and left untouched.
+//! The on-disk configuration: where files live, what `config.toml` may say, and the one-time import
+//! of the old shell install's `config.env` / `current_cpus`. Files and validation only, no run-time
+//! decision; a file it cannot understand is reported (path, key, what is allowed) and left
+//! untouched.
 
 use std::fmt;
 use std::fs;
@@ -19,56 +17,33 @@ use crate::model::{HeadAddress, HeadAddressError, KeepAwake, PauseAtThermal, HEA
 /// A configuration problem, worded for the user who has to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// Neither `$BITTRADER_WORKER_HOME` nor `$HOME` is set, so there is no folder to use.
     #[error("cannot find the worker's folder: set BITTRADER_WORKER_HOME or HOME")]
     NoHome,
-    /// `$BITTRADER_WORKER_HOME` is relative: it would change with the current directory.
+    /// Relative: it would change with the current directory.
     #[error(
         "BITTRADER_WORKER_HOME is `{}`, a relative path: use an absolute path such as \
          /Users/you/.bittrader_worker",
         path.display()
     )]
-    RelativeHome {
-        /// The value that was given.
-        path: PathBuf,
-    },
-    /// A file exists but says something we cannot accept (syntax, unknown key, bad value).
-    /// The message names the key and what is allowed; the file is left as it is.
+    RelativeHome { path: PathBuf },
+    /// The file says something we cannot accept (syntax, unknown key, bad value); it is left as it
+    /// is.
     #[error("{}: {message}", path.display())]
-    File {
-        /// The file at fault.
-        path: PathBuf,
-        /// What is wrong and what is allowed.
-        message: String,
-    },
-    /// A value is out of range (from a file or the command line). `Config::load_or_import`
-    /// turns this into [`ConfigError::File`] so that the file is named too.
+    File { path: PathBuf, message: String },
+    /// A value out of range; [`Config::load_or_import`] turns it into [`ConfigError::File`].
     #[error("{key}: {message}")]
     Invalid {
-        /// The setting, as written in config.toml (`cpus`, `timing.grace_secs`).
+        /// As written in config.toml (`cpus`, `timing.grace_secs`).
         key: String,
-        /// What is wrong and what is allowed.
         message: String,
     },
-    /// Reading a file failed for a reason other than "it does not exist".
     #[error("cannot read {}: {source}", path.display())]
-    Read {
-        /// The file that could not be read.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
-    },
-    /// A head address that cannot be used (from the command line or the control socket).
+    Read { path: PathBuf, source: io::Error },
     #[error(transparent)]
     HeadAddress(#[from] HeadAddressError),
     /// Writing config.toml failed; the previous file (if any) is intact.
     #[error("cannot save {}: {source}", path.display())]
-    Save {
-        /// The file that could not be written.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
-    },
+    Save { path: PathBuf, source: io::Error },
 }
 
 mod battery;
@@ -83,10 +58,6 @@ pub use edit::{read_if_changed, save_setting, FileReading, FileStamp, Setting};
 pub use paths::Paths;
 pub use ray::RayProcesses;
 pub use timing::Timing;
-
-// ---------------------------------------------------------------------------------------------
-// Mode, NodeIp
-// ---------------------------------------------------------------------------------------------
 
 /// How the worker treats the machine's situation (battery, network changes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -105,14 +76,12 @@ pub enum Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum NodeIp {
-    /// Let the worker pick the address that reaches the head (e.g. the Tailscale IP).
+    /// The address that reaches the head (e.g. the Tailscale IP).
     #[default]
     Auto,
-    /// Always announce this address.
     Fixed(IpAddr),
 }
 
-/// Why a `node_ip` value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a node IP: use \"auto\" or an IP address like 100.64.0.2")]
 pub struct NodeIpError(pub String);
@@ -152,85 +121,56 @@ impl From<NodeIp> for String {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Config
-// ---------------------------------------------------------------------------------------------
-
-/// Everything config.toml can say. Unknown keys are refused so that a typo is not ignored.
-///
-/// `cpus` has no fixed default (it is the machine's CPU count), so a file without `cpus`
-/// must be read through [`Config::load_or_import`]; deserializing one directly gives `cpus = 0`,
-/// which [`Config::validate`] refuses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Everything config.toml can say; unknown keys are refused so that a typo is not ignored. A
+/// missing `cpus` means every CPU, which only [`Config::with_defaults`] and
+/// [`Config::load_or_import`] know: `Default` gives 0, which [`Config::validate`] refuses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// The head to join; `None` until the user sets one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `None` until the user sets one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub head: Option<HeadAddress>,
-    /// CPUs offered to the cluster, 1 to the machine's logical CPUs.
-    #[serde(default)]
+    /// 1 to the machine's logical CPUs.
     pub cpus: u32,
-    /// The user paused contributing.
-    #[serde(default)]
     pub paused: bool,
-    /// How the machine is treated (see [`Mode`]).
-    #[serde(default)]
     pub mode: Mode,
-    /// The `ray` executable; `None` means the one in the worker's `.venv`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `None`: the one `setup` installed, else the one found (`platform::tool_search`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ray_path: Option<PathBuf>,
-    /// The IP announced to the cluster.
-    #[serde(default)]
     pub node_ip: NodeIp,
-    /// A file holding the cluster's Ray auth token (token authentication, Ray 2.52+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The cluster's Ray auth token (token authentication, Ray 2.52+).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_token_file: Option<PathBuf>,
-    /// When idle sleep is held off while the worker contributes (see [`KeepAwake`]).
-    #[serde(default)]
     pub keep_awake: KeepAwake,
-    /// At which thermal state the worker pauses after its current tasks (macOS).
-    #[serde(default)]
     pub pause_at_thermal: PauseAtThermal,
-    /// Contribute only after this many minutes without keyboard or mouse input; `None`: always.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `None`: contribute whether or not the user is at the machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub only_when_idle_minutes: Option<u32>,
-    /// Timings.
-    #[serde(default)]
     pub timing: Timing,
-    /// What to do on battery (laptops, in mobile mode).
-    #[serde(default)]
     pub battery: BatteryConfig,
-    /// How Ray's processes are started (priority, lean settings).
-    #[serde(default)]
     pub ray: RayProcesses,
 }
 
 /// Where a loaded configuration came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigSource {
-    /// config.toml existed and was read.
     File,
     /// The old install's config.env (and current_cpus) were imported and config.toml written.
     Imported,
-    /// Nothing on disk: defaults, and nothing was written.
+    /// Nothing on disk: defaults, nothing written.
     Defaults,
 }
 
-/// What [`Config::load_or_import`] found: the configuration, where it came from, and notes for
-/// the user's log.
+/// What [`Config::load_or_import`] found, with notes for the user's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOutcome {
-    /// The configuration, validated.
     pub config: Config,
-    /// Where it came from.
     pub source: ConfigSource,
-    /// What the import of the old `config.env` had to skip or adjust ("current_cpus held
-    /// `abc`, not a number: using 8"); empty unless this load imported it.
+    /// What importing `config.env` skipped or adjusted (empty unless this load imported it).
     pub notes: Vec<String>,
 }
 
-/// `n` CPUs must be 1 to `machine_cpus`. A `machine_cpus` of 0 (the OS did not say) is taken
-/// as 1 so that there is always a valid choice.
+/// `n` CPUs must be 1 to `machine_cpus` (0, the OS not saying, counts as 1).
 pub fn validate_cpus(n: u32, machine_cpus: u32) -> Result<u32, ConfigError> {
     let max = machine_cpus.max(1);
     if (1..=max).contains(&n) {
@@ -246,26 +186,14 @@ pub fn validate_cpus(n: u32, machine_cpus: u32) -> Result<u32, ConfigError> {
 }
 
 impl Config {
-    /// The configuration of a fresh install: no head, every CPU, not paused.
+    /// A fresh install's: no head, every CPU, not paused.
     pub fn with_defaults(machine_cpus: u32) -> Config {
         Config {
-            head: None,
             cpus: machine_cpus.max(1),
-            paused: false,
-            mode: Mode::default(),
-            ray_path: None,
-            node_ip: NodeIp::default(),
-            auth_token_file: None,
-            keep_awake: KeepAwake::default(),
-            pause_at_thermal: PauseAtThermal::default(),
-            only_when_idle_minutes: None,
-            timing: Timing::default(),
-            battery: BatteryConfig::default(),
-            ray: RayProcesses::default(),
+            ..Config::default()
         }
     }
 
-    /// Checks every value against what is allowed on this machine.
     pub fn validate(&self, machine_cpus: u32) -> Result<(), ConfigError> {
         validate_cpus(self.cpus, machine_cpus)?;
         self.timing.validate()?;
@@ -274,12 +202,10 @@ impl Config {
         self.battery.validate(machine_cpus)
     }
 
-    /// Loads config.toml; if it does not exist, imports the old install's config.env (and
-    /// writes config.toml); if neither exists, returns defaults without writing anything.
-    /// The notes say what the import skipped or adjusted, for the user's log.
-    ///
-    /// A config.toml that cannot be read or is invalid is an error naming the file, the key
-    /// and what is allowed; it is never overwritten (the user's edits stay for them to fix).
+    /// Loads config.toml; without one, imports the old install's config.env (and writes
+    /// config.toml); without either, defaults, writing nothing. A config.toml that cannot be read
+    /// or is invalid is an error naming the file, the key and what is allowed, and is never
+    /// overwritten.
     pub fn load_or_import(paths: &Paths, machine_cpus: u32) -> Result<LoadOutcome, ConfigError> {
         let path = paths.config_file();
         let (config, source, notes) = match read_text(&path)? {
@@ -308,10 +234,9 @@ impl Config {
         })
     }
 
-    /// Parses and validates the text of a config.toml. A missing `cpus` means every CPU.
     fn parse_toml(text: &str, machine_cpus: u32) -> Result<Config, ConfigError> {
-        // First as a plain table: syntax errors surface here, and it tells whether `cpus` was
-        // written at all (an explicit `cpus = 0` is an error, a missing one is the default).
+        // First as a plain table: syntax errors surface here, and it tells a missing `cpus` (every
+        // CPU) from an explicit `cpus = 0` (an error).
         let table: toml::Table =
             toml::from_str(text).map_err(|e| toml_error(text, &e, machine_cpus))?;
         let mut config: Config =
@@ -323,10 +248,8 @@ impl Config {
         Ok(config)
     }
 
-    /// Writes the whole of config.toml atomically: a temp file in the same folder (mode 0600),
-    /// fsync, then rename over the old file, so a crash leaves either the old or the new file,
-    /// never half. For a file this program creates (the import of the old install, the demo's
-    /// folder); a change to the user's file goes through [`save_setting`], which keeps the rest.
+    /// Writes the whole of config.toml atomically (0600), for a file this program creates; a change
+    /// to the user's file goes through [`save_setting`], which keeps the rest.
     pub fn save(&self, paths: &Paths) -> Result<(), ConfigError> {
         let path = paths.config_file();
         let save_err = |source: io::Error| ConfigError::Save {
@@ -342,10 +265,9 @@ impl Config {
     }
 }
 
-/// The longest "only when idle" wait: a day.
 const MAX_IDLE_MINUTES: u32 = 24 * 60;
 
-/// `only_when_idle_minutes` must be 1 to a day; leaving it out turns the rule off.
+/// 1 to a day; leaving it out turns the rule off.
 fn validate_only_when_idle(minutes: Option<u32>) -> Result<(), ConfigError> {
     match minutes {
         Some(n) if !(1..=MAX_IDLE_MINUTES).contains(&n) => Err(ConfigError::Invalid {
@@ -359,8 +281,7 @@ fn validate_only_when_idle(minutes: Option<u32>) -> Result<(), ConfigError> {
     }
 }
 
-/// The file's text, `None` if it does not exist. Other errors (permissions, not UTF-8) are
-/// reported with the path.
+/// `None` if the file does not exist; other errors (permissions, not UTF-8) name the path.
 fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
     match fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
@@ -376,7 +297,6 @@ fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
     }
 }
 
-/// Attaches the file's path to a value error, so the user knows which file to open.
 fn in_file(path: &Path, e: ConfigError) -> ConfigError {
     match e {
         ConfigError::Invalid { key, message } => ConfigError::File {
@@ -391,10 +311,8 @@ fn in_file(path: &Path, e: ConfigError) -> ConfigError {
     }
 }
 
-/// Turns toml's multi-line error (with a source excerpt) into one line: where, which key, and
-/// serde's own wording of what is allowed ("unknown field `cpu`, expected one of ...").
+/// toml's multi-line error as one line: where, which key, and what is allowed.
 fn toml_error(text: &str, e: &toml::de::Error, machine_cpus: u32) -> ConfigError {
-    // Some messages span lines ("invalid table header\nduplicate key ..."): keep one line.
     let mut message = e
         .message()
         .lines()
@@ -411,14 +329,13 @@ fn toml_error(text: &str, e: &toml::de::Error, machine_cpus: u32) -> ConfigError
     let start = span.start.min(text.len());
     let line_no = text[..start].matches('\n').count() + 1;
     let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
-    // Values are refused by our own parsers whose messages do not know the key: name it from
-    // the line (`head = "http://x"` → `head`). Unknown-field messages already name it.
+    // Our own parsers' messages do not know the key: name it from the line.
     let key = line
         .split_once('=')
         .map(|(k, _)| k.trim().trim_matches('"').to_string())
         .filter(|k| !k.is_empty() && !k.starts_with('['));
-    // serde's type errors say "expected u32": say what the setting accepts instead.
-    // An enum given a value of another type says "wanted string or table".
+    // serde's type errors say "expected u32" (or "wanted string or table"): say what the setting
+    // accepts instead.
     if message.starts_with("invalid type")
         || message.starts_with("invalid value")
         || message.starts_with("wanted ")
@@ -439,7 +356,6 @@ fn toml_error(text: &str, e: &toml::de::Error, machine_cpus: u32) -> ConfigError
     }
 }
 
-/// What a key accepts, for messages about a value of the wrong type.
 fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
     let text = match key {
         "cpus" => format!("a whole number from 1 to {}", machine_cpus.max(1)),

@@ -8,11 +8,19 @@ use std::path::PathBuf;
 
 use super::ConfigError;
 
-/// Where every file of the worker lives: one folder, by default `~/.bittrader_worker`
-/// (the old shell install used the same folder, which is how its settings are found).
+/// `pub fn NAME(&self) -> PathBuf` for each file of the folder.
+macro_rules! files {
+    ($($(#[$doc:meta])* $name:ident: $file:literal,)*) => {
+        $($(#[$doc])* pub fn $name(&self) -> PathBuf {
+            self.home.join($file)
+        })*
+    };
+}
+
+/// Where every file of the worker lives: one folder, by default `~/.bittrader_worker` (the old
+/// shell install's too, which is how its settings are found).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
-    /// The worker's folder.
     pub home: PathBuf,
 }
 
@@ -47,75 +55,37 @@ impl Paths {
         }
     }
 
-    /// `config.toml`: the configuration this program owns.
-    pub fn config_file(&self) -> PathBuf {
-        self.home.join("config.toml")
+    files! {
+        /// The configuration this program owns.
+        config_file: "config.toml",
+        /// Held (flock) while config.toml is read and replaced.
+        config_lock_file: "config.lock",
+        /// The old shell install's settings (`HEAD_IP=...`), read once on import.
+        legacy_env: "config.env",
+        /// The old shell install's CPU count, read once on import.
+        legacy_cpus: "current_cpus",
+        /// This program's own log.
+        log_file: "worker.log",
+        /// The output of `ray start --block`.
+        ray_log_file: "ray-worker.out",
+        /// The local socket the CLI talks to the daemon through.
+        socket: "control.sock",
+        /// Held by the running daemon so that only one runs.
+        lock_file: "supervisor.lock",
+        /// Exists once the first-run search offered a head it found, so it offers once.
+        first_run_offer_file: "first-run-offered",
+        /// The Ray worker's process id, to clean up an orphan after a crash.
+        worker_pid_file: "worker.pid",
+        /// CPU time given per day and the last week's timeline.
+        history_file: "history.json",
+        /// The page "Contribution…" opens, drawn from the history.
+        contribution_page: "contribution.html",
+        /// The Python environment holding Ray.
+        venv_dir: ".venv",
     }
 
-    /// `config.lock`: held (flock) while config.toml is read and replaced, so that the CLI and
-    /// the running app never write one over the other.
-    pub fn config_lock_file(&self) -> PathBuf {
-        self.home.join("config.lock")
-    }
-
-    /// `config.env`: the old shell install's settings (`HEAD_IP=...`), read once on import.
-    pub fn legacy_env(&self) -> PathBuf {
-        self.home.join("config.env")
-    }
-
-    /// `current_cpus`: the old shell install's CPU count, read once on import.
-    pub fn legacy_cpus(&self) -> PathBuf {
-        self.home.join("current_cpus")
-    }
-
-    /// `worker.log`: this program's own log.
-    pub fn log_file(&self) -> PathBuf {
-        self.home.join("worker.log")
-    }
-
-    /// `ray-worker.out`: the output of `ray start --block`.
-    pub fn ray_log_file(&self) -> PathBuf {
-        self.home.join("ray-worker.out")
-    }
-
-    /// `control.sock`: the local socket the CLI talks to the daemon through.
-    pub fn socket(&self) -> PathBuf {
-        self.home.join("control.sock")
-    }
-
-    /// `supervisor.lock`: held by the running daemon so that only one runs.
-    pub fn lock_file(&self) -> PathBuf {
-        self.home.join("supervisor.lock")
-    }
-
-    /// `first-run-offered`: exists once the first-run search offered a head it found (in a
-    /// notification), so that the offer is made once, not at every start without a head.
-    pub fn first_run_offer_file(&self) -> PathBuf {
-        self.home.join("first-run-offered")
-    }
-
-    /// `worker.pid`: the Ray worker's process id, to clean up an orphan after a crash.
-    pub fn worker_pid_file(&self) -> PathBuf {
-        self.home.join("worker.pid")
-    }
-
-    /// `history.json`: CPU time given per day and the timeline of the last week.
-    pub fn history_file(&self) -> PathBuf {
-        self.home.join("history.json")
-    }
-
-    /// `contribution.html`: the page "Contribution…" opens, drawn from the history.
-    pub fn contribution_page(&self) -> PathBuf {
-        self.home.join("contribution.html")
-    }
-
-    /// `.venv`: the Python environment holding Ray.
-    pub fn venv_dir(&self) -> PathBuf {
-        self.home.join(".venv")
-    }
-
-    /// Creates the folder with mode 0700, or narrows an existing one to 0700: it holds the
-    /// control socket and may point at an auth token, so other users must not get in.
+    /// Creates the folder with mode 0700, or narrows an existing one: it holds the control
+    /// socket and may point at an auth token.
     pub fn ensure_home(&self) -> io::Result<()> {
         fs::DirBuilder::new()
             .recursive(true)
@@ -128,8 +98,7 @@ impl Paths {
                 format!("{} exists but is not a folder", self.home.display()),
             ));
         }
-        // A folder of another user (made in advance by someone who can then read the socket's
-        // folder, swap config.toml or plant a `ray`): refused, never used nor narrowed.
+        // Another user's folder (made in advance to swap config.toml or plant a `ray`): refused.
         let ours = nix::unistd::geteuid().as_raw();
         if meta.uid() != ours {
             return Err(io::Error::new(
@@ -142,8 +111,7 @@ impl Paths {
                 ),
             ));
         }
-        // `recursive(true)` does not touch a folder that already exists, and the umask may
-        // have changed the bits of a new one: set them explicitly.
+        // `recursive(true)` leaves an existing folder as it is, and the umask narrows a new one.
         if meta.permissions().mode() & 0o777 != 0o700 {
             fs::set_permissions(&self.home, fs::Permissions::from_mode(0o700))?;
         }

@@ -1,19 +1,17 @@
-//! `[ray]` in config.toml: how the Ray processes this machine runs are started — at which
-//! priority, and with or without the settings that cut their idle cost. The defaults are the
-//! supervisor's; this module only reads and checks them.
+//! `[ray]` in config.toml: how Ray's processes start (priority, lean settings). The defaults
+//! are the supervisor's; this module reads and checks.
 
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 use crate::supervisor::settings::{DEFAULT_LEAN_RAY, DEFAULT_RAY_NICE};
 
-/// The `[ray]` table. Every field may be left out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RayProcesses {
-    /// The niceness `ray start` and every process under it run at (0: left alone, 1 to 19).
+    /// For `ray start` and everything under it (0: left alone, 1 to 19).
     pub nice: u8,
-    /// Start Ray with the settings that cut its idle CPU cost (see `RayCommand`).
+    /// With the settings that cut Ray's idle CPU cost (see `RayCommand`).
     pub lean: bool,
 }
 
@@ -27,7 +25,7 @@ impl Default for RayProcesses {
 }
 
 impl RayProcesses {
-    /// `nice` must be 0 to 19: a negative niceness needs root, and 19 is the lowest.
+    /// A negative niceness needs root, and 19 is the lowest.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.nice > 19 {
             return Err(ConfigError::Invalid {

@@ -1,5 +1,4 @@
-//! `[timing]` in config.toml: how long to ride through a lost head, how often to probe, how long
-//! a stop may take. The defaults are the supervisor's; this module only reads and checks them.
+//! `[timing]` in config.toml. The defaults are the supervisor's; this module reads and checks.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,13 +18,11 @@ pub struct Timing {
     /// Time between SIGTERM and SIGKILL when stopping Ray (1 to 120 s).
     pub stop_grace_secs: u64,
     /// How long a starting worker may take to join before it is stopped and retried (10 to
-    /// 1800 s). Ray's own start takes 3-10 s; a start that hangs (a head that accepts the
-    /// connection and never answers) is cut off here.
+    /// 1800 s; Ray's own start takes 3-10 s).
     pub join_timeout_secs: u64,
 }
 
-/// Probe timeout when config.toml does not set one. The supervisor has no probe timeout (the
-/// driver applies it), so this one default lives here.
+/// The one default not the supervisor's: the driver applies the probe timeout.
 const DEFAULT_PROBE_TIMEOUT_MS: u64 = 1500;
 
 /// The supervisor's timings ([`Settings::default`]), in config.toml's units: one source.
@@ -46,41 +43,35 @@ impl Default for Timing {
 impl Timing {
     /// Checks every field against its allowed range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(&str, u64, u64, u64, &str); 5] = [
-            ("timing.grace_secs", self.grace_secs, 0, 3600, "seconds"),
+        let fields = [
+            ("grace_secs", self.grace_secs, 0, 3600, "seconds"),
             (
-                "timing.probe_interval_ms",
+                "probe_interval_ms",
                 self.probe_interval_ms,
                 200,
                 60_000,
                 "milliseconds",
             ),
             (
-                "timing.probe_timeout_ms",
+                "probe_timeout_ms",
                 self.probe_timeout_ms,
                 100,
                 30_000,
                 "milliseconds",
             ),
+            ("stop_grace_secs", self.stop_grace_secs, 1, 120, "seconds"),
             (
-                "timing.stop_grace_secs",
-                self.stop_grace_secs,
-                1,
-                120,
-                "seconds",
-            ),
-            (
-                "timing.join_timeout_secs",
+                "join_timeout_secs",
                 self.join_timeout_secs,
                 10,
                 1800,
                 "seconds",
             ),
         ];
-        for (key, value, min, max, unit) in checks {
+        for (key, value, min, max, unit) in fields {
             if !(min..=max).contains(&value) {
                 return Err(ConfigError::Invalid {
-                    key: key.to_string(),
+                    key: format!("timing.{key}"),
                     message: format!("{value} is out of range: choose {min} to {max} {unit}"),
                 });
             }

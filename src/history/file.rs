@@ -1,5 +1,5 @@
-//! `history.json` on disk: read it, write it atomically, and set aside a file that cannot be
-//! read rather than overwrite it.
+//! `history.json` on disk: read, written atomically, and set aside (never overwritten) when it
+//! cannot be read.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -7,29 +7,19 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 use super::History;
+use crate::text::log::{history_note, HistoryNote};
+use crate::text::Lang;
 
 /// Why `history.json` could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
-    /// The file is there but could not be read.
     #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The OS's error.
-        source: io::Error,
-    },
-    /// The file is not a history this program understands.
+    Read { path: PathBuf, source: io::Error },
     #[error("{path} is not a valid history ({why})")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        why: String,
-    },
+    Invalid { path: PathBuf, why: String },
 }
 
-/// The history in `path`; `Ok(None)` when there is none yet. Reads only.
+/// `Ok(None)` when there is none yet.
 pub fn read(path: &Path) -> Result<Option<History>, HistoryError> {
     let text = match std::fs::read(path) {
         Ok(text) => text,
@@ -49,15 +39,12 @@ pub fn read(path: &Path) -> Result<Option<History>, HistoryError> {
         })
 }
 
-/// What loading found, for the app at start.
 #[derive(Debug)]
 pub struct Loaded {
-    /// The history to carry on with.
     pub history: History,
-    /// A line for worker.log when something had to be done (a file set aside).
+    /// A line for worker.log when something had to be done.
     pub note: Option<String>,
-    /// Whether the history may be written over `path`: not while an unreadable file could not
-    /// be moved out of the way.
+    /// Not while an unreadable file could not be moved out of the way.
     pub writable: bool,
 }
 
@@ -65,7 +52,7 @@ pub struct Loaded {
 /// `history.json.corrupt-<today>` (never emptied: what it held may still be read by a person)
 /// and a fresh history begins, with a note for the log. A file that cannot be read at all, or
 /// moved, is left alone and nothing is written over it while the app runs.
-pub fn load(path: &Path, today: NaiveDate) -> Loaded {
+pub fn load(path: &Path, today: NaiveDate, lang: Lang) -> Loaded {
     match read(path) {
         Ok(history) => {
             let mut history = history.unwrap_or_default();
@@ -81,9 +68,11 @@ pub fn load(path: &Path, today: NaiveDate) -> Loaded {
         }
         Err(error @ HistoryError::Read { .. }) => Loaded {
             history: History::default(),
-            note: Some(format!(
-                "⚠️ {error}: the contribution is counted from now on but not saved until \
-                 BitTrader Worker restarts"
+            note: Some(history_note(
+                lang,
+                HistoryNote::Unreadable {
+                    error: &error.to_string(),
+                },
             )),
             writable: false,
         },
@@ -92,17 +81,23 @@ pub fn load(path: &Path, today: NaiveDate) -> Loaded {
             match std::fs::rename(path, &aside) {
                 Ok(()) => Loaded {
                     history: History::default(),
-                    note: Some(format!(
-                        "⚠️ {error}: moved to {} and a new history begun",
-                        aside.display()
+                    note: Some(history_note(
+                        lang,
+                        HistoryNote::SetAside {
+                            error: &error.to_string(),
+                            aside: &aside.display().to_string(),
+                        },
                     )),
                     writable: true,
                 },
                 Err(e) => Loaded {
                     history: History::default(),
-                    note: Some(format!(
-                        "⚠️ {error}, and it could not be moved aside ({e}): it is left as it is \
-                         and nothing is saved until BitTrader Worker restarts"
+                    note: Some(history_note(
+                        lang,
+                        HistoryNote::NotSetAside {
+                            error: &error.to_string(),
+                            why: &e.to_string(),
+                        },
                     )),
                     writable: false,
                 },
@@ -123,14 +118,13 @@ fn set_aside_name(path: &Path, today: NaiveDate) -> PathBuf {
     candidate
 }
 
-/// The bytes written for `history`.
 pub fn to_bytes(history: &History) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(history).unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
 
-/// Writes `bytes` (from [`to_bytes`]) to `path` atomically, readable by the user only.
+/// Writes `bytes` (from [`to_bytes`]) atomically, readable by the user only.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     crate::atomic_file::write(path, bytes, 0o600)
 }
@@ -148,13 +142,13 @@ mod tests {
     fn a_history_survives_a_write_and_a_load() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("history.json");
-        let loaded = load(&path, day());
+        let loaded = load(&path, day(), Lang::En);
         assert_eq!(loaded.history, History::default());
         assert!(loaded.note.is_none() && loaded.writable);
         let mut history = loaded.history;
         history.add_cpu(day(), Duration::from_secs(90));
         write(&path, &to_bytes(&history)).expect("write");
-        assert_eq!(load(&path, day()).history, history);
+        assert_eq!(load(&path, day(), Lang::En).history, history);
         assert_eq!(read(&path).expect("read"), Some(history));
     }
 
@@ -163,7 +157,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("history.json");
         std::fs::write(&path, "{\"version\": 1, \"days\": {\"2026-11-2").expect("seed");
-        let loaded = load(&path, day());
+        let loaded = load(&path, day(), Lang::En);
         assert!(loaded.writable);
         assert_eq!(loaded.history, History::default());
         let note = loaded.note.expect("a note for the log");
@@ -176,7 +170,7 @@ mod tests {
         assert!(!path.exists());
         // A second corrupt file the same day does not replace the first.
         std::fs::write(&path, "not json").expect("seed");
-        let note = load(&path, day()).note.expect("note");
+        let note = load(&path, day(), Lang::En).note.expect("note");
         assert!(note.contains("corrupt-2026-11-29-2"), "{note}");
         assert!(aside.exists());
     }

@@ -1,28 +1,15 @@
-//! What the worker gave, kept across restarts: CPU time per local day and a timeline of what
-//! it was doing, as stored in `~/.bittrader_worker/history.json`.
-//!
-//! This module is the data and its arithmetic (add, bound, sum), with no IO and no clock: the
-//! caller passes the dates. [`file`] reads and writes it; [`page`] draws it as HTML. What to
-//! record and when to write is decided by the supervisor (`Action::RecordUsage`,
-//! `Action::RecordActivity`, `Action::SaveHistory`); how much is kept is in
-//! `supervisor::settings`.
-//!
-//! The format (version 1):
+//! What the worker gave, kept across restarts in `history.json`: CPU time per local day and a
+//! timeline of what it was doing. The data and its arithmetic, with no IO and no clock; [`file`]
+//! reads and writes it, [`page`] draws it. What to record and when to write is the supervisor's.
 //!
 //! ```json
-//! {
-//!   "version": 1,
-//!   "days": { "2026-11-28": { "cpu_secs": 11520.5 }, "2026-11-29": { "cpu_secs": 3600.0 } },
-//!   "timeline": [
-//!     { "from": "2026-11-29T08:00:00Z", "state": "connected" },
-//!     { "from": "2026-11-29T12:30:00Z", "state": "paused", "reason": "user" },
-//!     { "from": "2026-11-29T18:00:00Z", "state": "off" }
-//!   ]
-//! }
+//! { "version": 1,
+//!   "days": { "2026-11-29": { "cpu_secs": 3600.0 } },
+//!   "timeline": [ { "from": "2026-11-29T08:00:00Z", "state": "connected" },
+//!                 { "from": "2026-11-29T12:30:00Z", "state": "paused", "reason": "user" } ] }
 //! ```
 //!
-//! Days are local dates (the day the CPU time was read); timeline times are UTC. Each segment
-//! lasts until the next one starts (the last one until now).
+//! Days are local dates; timeline times are UTC, each segment lasting until the next one starts.
 
 pub mod file;
 pub mod page;
@@ -36,18 +23,14 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Activity, ContributionSummary};
 use crate::supervisor::settings::{HISTORY_KEEP_DAYS, TIMELINE_KEEP_DAYS, TIMELINE_MAX_SEGMENTS};
 
-/// The format written now.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// The contents of `history.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct History {
-    /// The format's version.
     pub version: u32,
-    /// CPU time given per local date.
     #[serde(default)]
     pub days: BTreeMap<NaiveDate, DayTotal>,
-    /// What the worker did, oldest first.
+    /// Oldest first.
     #[serde(default)]
     pub timeline: Vec<Segment>,
 }
@@ -62,44 +45,38 @@ impl Default for History {
     }
 }
 
-/// One day's total.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct DayTotal {
-    /// CPU-seconds used by the worker's processes that day.
     pub cpu_secs: f64,
 }
 
 /// From `from` on (until the next segment), the worker did `activity`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
-    /// When it began.
     pub from: DateTime<Utc>,
-    /// What the worker did.
     #[serde(flatten)]
     pub activity: Activity,
 }
 
-/// A segment with its end, as the page draws it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A segment with its end, as the page draws it and `stats` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Span {
-    /// When it began (clipped to the window asked for).
+    /// Both clipped to the window asked for.
     pub from: DateTime<Utc>,
-    /// When it ended (clipped likewise).
     pub until: DateTime<Utc>,
-    /// What the worker did.
+    #[serde(flatten)]
     pub activity: Activity,
 }
 
 impl History {
-    /// Adds `cpu` to the total of local date `day`.
     pub fn add_cpu(&mut self, day: NaiveDate, cpu: Duration) {
         let total = &mut self.days.entry(day).or_default().cpu_secs;
         // Kept to the millisecond, so the file reads "3600.5", not "3600.4999999999995".
         *total = ((*total + cpu.as_secs_f64()) * 1000.0).round() / 1000.0;
     }
 
-    /// From `at` on the worker does `activity`. The same activity again is no new segment; a
-    /// time before the last segment's (the wall clock was stepped back) is taken as that one's.
+    /// From `at` on the worker does `activity`. The same activity again is no new segment; a time
+    /// before the last segment's (a clock stepped back) is taken as that one's.
     pub fn record(&mut self, at: DateTime<Utc>, activity: Activity) {
         if let Some(last) = self.timeline.last() {
             if last.activity == activity {
@@ -112,11 +89,10 @@ impl History {
         self.timeline.push(Segment { from, activity });
     }
 
-    /// The app starts again and finds the history it left. One that ended without quitting
-    /// (killed, crashed, the machine lost power) has no `off` at its end: while connected the
-    /// file is written every minute (each CPU reading), so the app ran until about
-    /// `last_written` and the gap after it is marked as not running. Other states are not
-    /// written on a clock, so nothing is guessed for them.
+    /// The app starts again. A history that ended without quitting (killed, crashed, power lost)
+    /// has no `off`: while connected the file is written every minute, so the app ran until about
+    /// `last_written` and the gap after it is marked off. Other states are not written on a clock,
+    /// so nothing is guessed for them.
     pub fn resumed(&mut self, last_written: DateTime<Utc>) {
         if let Some(last) = self.timeline.last() {
             if last.activity == Activity::Connected && last_written > last.from {
@@ -125,9 +101,8 @@ impl History {
         }
     }
 
-    /// Drops what is older than the kept window: day totals before `today` −
-    /// [`HISTORY_KEEP_DAYS`], segments that ended before `now` − [`TIMELINE_KEEP_DAYS`], and
-    /// the oldest segments beyond [`TIMELINE_MAX_SEGMENTS`].
+    /// Drops day totals before `today` − [`HISTORY_KEEP_DAYS`], segments that ended before `now` −
+    /// [`TIMELINE_KEEP_DAYS`], and the oldest beyond [`TIMELINE_MAX_SEGMENTS`].
     pub fn prune(&mut self, now: DateTime<Utc>, today: NaiveDate) {
         let first_day = today - chrono::Days::new(HISTORY_KEEP_DAYS.unsigned_abs() - 1);
         self.days.retain(|day, _| *day >= first_day);
@@ -142,13 +117,11 @@ impl History {
         self.timeline.drain(..first_kept.max(too_many));
     }
 
-    /// CPU-seconds given on `day`.
     pub fn cpu_secs(&self, day: NaiveDate) -> f64 {
         self.days.get(&day).map_or(0.0, |total| total.cpu_secs)
     }
 
-    /// The `count` days ending with `today`, oldest first, each with its CPU-seconds (0 for a
-    /// day with nothing recorded).
+    /// The `count` days ending with `today`, oldest first, with their CPU-seconds.
     pub fn last_days(&self, today: NaiveDate, count: u32) -> Vec<(NaiveDate, f64)> {
         (0..count)
             .rev()
@@ -159,7 +132,6 @@ impl History {
             .collect()
     }
 
-    /// Today's figure and the last 7 days' (today included).
     pub fn summary(&self, today: NaiveDate) -> ContributionSummary {
         ContributionSummary {
             today_cpu_secs: self.cpu_secs(today),
@@ -167,9 +139,8 @@ impl History {
         }
     }
 
-    /// The timeline between `since` and `until`, each segment clipped to that window and
-    /// ended by the next one (the last by `until`). Time before the first segment is not
-    /// covered.
+    /// The timeline between `since` and `until`, each segment clipped to it and ended by the next
+    /// (the last by `until`).
     pub fn spans(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Span> {
         let mut spans = Vec::new();
         for (index, segment) in self.timeline.iter().enumerate() {
@@ -194,43 +165,22 @@ impl History {
 /// What `stats --json` prints: the figures, 30 days of totals, a week's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
-    /// Today's local date.
     pub today: NaiveDate,
-    /// CPU-hours today.
     pub today_cpu_hours: f64,
-    /// CPU-hours over the last 7 days, today included.
     pub week_cpu_hours: f64,
-    /// CPU-hours over the last 30 days, today included.
     pub month_cpu_hours: f64,
-    /// The last 30 days, oldest first.
     pub days: Vec<StatsDay>,
-    /// The last 7 days' timeline, oldest first (the last segment ends now).
-    pub timeline: Vec<StatsSpan>,
+    /// Oldest first; the last segment ends now.
+    pub timeline: Vec<Span>,
 }
 
-/// One day of [`Stats`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatsDay {
-    /// The local date.
     pub date: NaiveDate,
-    /// CPU-hours given that day.
     pub cpu_hours: f64,
 }
 
-/// One segment of [`Stats`]' timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatsSpan {
-    /// When it began.
-    pub from: DateTime<Utc>,
-    /// When it ended.
-    pub until: DateTime<Utc>,
-    /// What the worker did.
-    #[serde(flatten)]
-    pub activity: Activity,
-}
-
 impl History {
-    /// The figures of `stats` at `now` (`today` its local date).
     pub fn stats(&self, now: DateTime<Utc>, today: NaiveDate) -> Stats {
         let hours = |secs: f64| (secs / 3600.0 * 1000.0).round() / 1000.0;
         let days = self.last_days(today, 30);
@@ -247,15 +197,7 @@ impl History {
                     cpu_hours: hours(secs),
                 })
                 .collect(),
-            timeline: self
-                .spans(now - chrono::Duration::days(TIMELINE_KEEP_DAYS), now)
-                .into_iter()
-                .map(|span| StatsSpan {
-                    from: span.from,
-                    until: span.until,
-                    activity: span.activity,
-                })
-                .collect(),
+            timeline: self.spans(now - chrono::Duration::days(TIMELINE_KEEP_DAYS), now),
         }
     }
 }

@@ -1,11 +1,8 @@
-//! The contribution page: the history drawn as one self-contained HTML file (inline CSS and
-//! SVG; no script, no font, no image, nothing fetched), opened by "Contribution…".
-//!
-//! [`render`] is a pure function of the history, the time and the language. It shows the
-//! figures (today, 7 and 30 days), CPU-hours per day for 30 days as bars, and the last 7 days
-//! as one row per local day (what the worker did, hour by hour), with a legend. Light and dark
-//! follow the system (`prefers-color-scheme`). Each bar and segment carries its figures in
-//! `data-*` attributes and a `<title>` (the browser's tooltip), so tests read them back.
+//! The contribution page: the history as one self-contained HTML file (inline CSS and SVG; no
+//! script, nothing fetched), opened by "Contribution…". It shows the figures (today, 7 and 30
+//! days), CPU-hours per day for 30 days, and the last 7 days as one row per local day; light and
+//! dark follow the system. Bars and segments carry their figures in `data-*` attributes and a
+//! `<title>`, so tests read them back.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -15,11 +12,10 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
 use super::History;
 use crate::config::Paths;
 use crate::model::{Activity, PauseReason};
-use crate::text::{self, Lang, PageWords};
+use crate::text::page::{cpu_hours, day_label, weekday, word, PageWord};
+use crate::text::Lang;
 
-/// Days of bars.
 pub const BAR_DAYS: u32 = 30;
-/// Days of timeline rows.
 pub const TIMELINE_DAYS: u32 = 7;
 
 // The drawing's geometry, in SVG user units.
@@ -34,62 +30,39 @@ const TRACK_LEFT: f64 = 84.0;
 const TRACK_RIGHT: f64 = 712.0;
 
 /// The CSS class of an activity, and its words.
-fn kind(activity: Activity, words: &PageWords) -> (&'static str, &'static str) {
+fn kind(activity: Activity, lang: Lang) -> (&'static str, &'static str) {
     match activity {
-        Activity::Connected => ("connected", words.connected),
+        Activity::Connected => ("connected", word(lang, PageWord::Connected)),
         Activity::Paused { reason } => match reason {
-            PauseReason::User => ("paused-user", words.paused_user),
-            PauseReason::LowBattery => ("paused-low-battery", words.paused_low_battery),
-            PauseReason::OnBattery => ("paused-on-battery", words.paused_on_battery),
-            PauseReason::Asleep => ("paused-asleep", words.paused_asleep),
-            PauseReason::RunsHot => ("paused-hot", words.paused_hot),
-            PauseReason::UserActive => ("paused-user-active", words.paused_user_active),
+            PauseReason::User => ("paused-user", word(lang, PageWord::PausedUser)),
+            PauseReason::LowBattery => {
+                ("paused-low-battery", word(lang, PageWord::PausedLowBattery))
+            }
+            PauseReason::OnBattery => ("paused-on-battery", word(lang, PageWord::PausedOnBattery)),
+            PauseReason::Asleep => ("paused-asleep", word(lang, PageWord::PausedAsleep)),
+            PauseReason::RunsHot => ("paused-hot", word(lang, PageWord::PausedHot)),
+            PauseReason::UserActive => {
+                ("paused-user-active", word(lang, PageWord::PausedUserActive))
+            }
         },
-        Activity::Disconnected => ("disconnected", words.disconnected),
-        Activity::Off => ("off", words.not_running),
+        Activity::Disconnected => ("disconnected", word(lang, PageWord::Disconnected)),
+        Activity::Off => ("off", word(lang, PageWord::NotRunning)),
     }
 }
 
-/// Every activity in the legend's order.
-const LEGEND: [Activity; 9] = [
-    Activity::Connected,
-    Activity::Paused {
-        reason: PauseReason::User,
-    },
-    Activity::Paused {
-        reason: PauseReason::OnBattery,
-    },
-    Activity::Paused {
-        reason: PauseReason::LowBattery,
-    },
-    Activity::Paused {
-        reason: PauseReason::Asleep,
-    },
-    Activity::Paused {
-        reason: PauseReason::RunsHot,
-    },
-    Activity::Paused {
-        reason: PauseReason::UserActive,
-    },
-    Activity::Disconnected,
-    Activity::Off,
-];
+fn legend() -> impl Iterator<Item = Activity> {
+    use PauseReason::*;
+    let paused = [User, OnBattery, LowBattery, Asleep, RunsHot, UserActive];
+    std::iter::once(Activity::Connected)
+        .chain(paused.map(|reason| Activity::Paused { reason }))
+        .chain([Activity::Disconnected, Activity::Off])
+}
 
-/// Escapes text for HTML and SVG.
 fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// "Nov 29" / "29 nov".
-fn day_label(lang: Lang, words: &PageWords, day: NaiveDate) -> String {
-    let month = words.months[day.month0() as usize];
-    match lang {
-        Lang::En => format!("{month} {}", day.day()),
-        Lang::Es => format!("{} {month}", day.day()),
-    }
 }
 
 /// The smallest of 1, 2, 5 × 10ⁿ at or above `max` (at least 1 CPU-hour).
@@ -106,9 +79,7 @@ fn nice_max(max: f64) -> f64 {
     }
 }
 
-/// The page for `history` at `now` (whose time zone draws the days), in `lang`.
 pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) -> String {
-    let words = text::page_words(lang);
     let tz = now.timezone();
     let today = now.date_naive();
     let now_utc = now.with_timezone(&Utc);
@@ -136,43 +107,45 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
 </header>
 <section class="figures">
 "#,
-        lang = words.html_lang,
-        title = esc(words.title),
-        subtitle = esc(words.subtitle),
+        lang = word(lang, PageWord::HtmlLang),
+        title = esc(word(lang, PageWord::Title)),
+        subtitle = esc(word(lang, PageWord::Subtitle)),
     );
     for (id, label, secs) in [
-        ("today", words.today, summary.today_cpu_secs),
-        ("week", words.last_7_days, summary.week_cpu_secs),
-        ("month", words.last_30_days, month_secs),
+        ("today", word(lang, PageWord::Today), summary.today_cpu_secs),
+        (
+            "week",
+            word(lang, PageWord::Last7Days),
+            summary.week_cpu_secs,
+        ),
+        ("month", word(lang, PageWord::Last30Days), month_secs),
     ] {
         let _ = writeln!(
             html,
             r#"<div class="figure" id="figure-{id}"><div class="label">{label}</div><div class="value">{value}<span class="unit">CPU-h</span></div></div>"#,
             label = esc(label),
-            value = esc(&text::cpu_hours(lang, secs)),
+            value = esc(&cpu_hours(lang, secs)),
         );
     }
     html.push_str("</section>\n");
 
-    // --- CPU-hours per day ---
     let _ = writeln!(
         html,
         r#"<section class="card"><h2>{}</h2>"#,
-        esc(words.per_day)
+        esc(word(lang, PageWord::PerDay))
     );
-    html.push_str(&bars_svg(&days, today, lang, words));
+    html.push_str(&bars_svg(&days, today, lang));
     html.push_str("</section>\n");
 
-    // --- The last 7 days ---
     let _ = writeln!(
         html,
         r#"<section class="card"><h2>{}</h2>"#,
-        esc(words.timeline)
+        esc(word(lang, PageWord::Timeline))
     );
-    html.push_str(&timeline_svg(history, &tz, today, now_utc, lang, words));
+    html.push_str(&timeline_svg(history, &tz, today, now_utc, lang));
     html.push_str(r#"<ul class="legend">"#);
-    for activity in LEGEND {
-        let (class, label) = kind(activity, words);
+    for activity in legend() {
+        let (class, label) = kind(activity, lang);
         let _ = write!(
             html,
             r#"<li><span class="swatch {class}"></span>{}</li>"#,
@@ -188,9 +161,9 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
 </body>
 </html>
 "#,
-        footnote = esc(words.footnote),
-        updated = esc(words.updated),
-        date = esc(&day_label(lang, words, today)),
+        footnote = esc(word(lang, PageWord::Footnote)),
+        updated = esc(word(lang, PageWord::Updated)),
+        date = esc(&day_label(lang, today)),
         time = now.hour(),
         minute = now.minute(),
     );
@@ -198,7 +171,7 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
 }
 
 /// The 30 bars, with a scale and a label every 5 days (today's bar stands out).
-fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &PageWords) -> String {
+fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang) -> String {
     let max_hours = days
         .iter()
         .map(|(_, secs)| secs / 3600.0)
@@ -211,9 +184,8 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &Pag
     let _ = write!(
         svg,
         r#"<svg class="bars" viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="{}">"#,
-        esc(words.per_day)
+        esc(word(lang, PageWord::PerDay))
     );
-    // Four grid lines with their values.
     for step in 0..=4 {
         let value = top * f64::from(step) / 4.0;
         let y = PLOT_BOTTOM - plot_h * f64::from(step) / 4.0;
@@ -221,7 +193,7 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &Pag
         let label = if value.fract() == 0.0 {
             format!("{value:.0}")
         } else {
-            text::cpu_hours(lang, value * 3600.0)
+            cpu_hours(lang, value * 3600.0)
         };
         let _ = write!(
             svg,
@@ -235,14 +207,14 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &Pag
         let height = (hours / top * plot_h).clamp(0.0, plot_h);
         let x = PLOT_LEFT + 2.0 + slot * index as f64 + (slot - bar_w) / 2.0;
         let class = if *day == today { "bar today" } else { "bar" };
-        let label = day_label(lang, words, *day);
+        let label = day_label(lang, *day);
         let _ = write!(
             svg,
             r#"<rect class="{class}" data-date="{day}" data-cpu-hours="{hours:.2}" x="{x:.2}" y="{y:.2}" width="{bar_w:.2}" height="{height:.2}" rx="{rx:.1}"><title>{title}: {value} CPU-h</title></rect>"#,
             y = PLOT_BOTTOM - height,
             rx = (bar_w / 4.0).min(height / 2.0),
             title = esc(&label),
-            value = esc(&text::cpu_hours(lang, *secs)),
+            value = esc(&cpu_hours(lang, *secs)),
         );
         let from_end = days.len() - 1 - index;
         if from_end.is_multiple_of(5) {
@@ -265,14 +237,13 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang, words: &Pag
     svg
 }
 
-/// One row per local day, oldest first: what the worker did from midnight to midnight.
+/// One row per local day, oldest first, midnight to midnight.
 fn timeline_svg<Tz: TimeZone>(
     history: &History,
     tz: &Tz,
     today: NaiveDate,
     now: DateTime<Utc>,
     lang: Lang,
-    words: &PageWords,
 ) -> String {
     let head = 22.0;
     let height = head + f64::from(TIMELINE_DAYS) * (ROW_H + ROW_GAP);
@@ -281,7 +252,7 @@ fn timeline_svg<Tz: TimeZone>(
     let _ = write!(
         svg,
         r#"<svg class="timeline" viewBox="0 0 {CHART_W} {height}" role="img" aria-label="{}">"#,
-        esc(words.timeline)
+        esc(word(lang, PageWord::Timeline))
     );
     for hour in [0, 6, 12, 18, 24] {
         let x = TRACK_LEFT + track_w * f64::from(hour) / 24.0;
@@ -310,14 +281,14 @@ fn timeline_svg<Tz: TimeZone>(
         let (start, end) = (midnight(day), midnight(day + chrono::Days::new(1)));
         let length = (end - start).num_seconds().max(1) as f64;
         let y = head + f64::from(row) * (ROW_H + ROW_GAP);
-        let weekday = words.weekdays[day.weekday().num_days_from_monday() as usize];
+        let weekday = weekday(lang, day.weekday().num_days_from_monday() as usize);
         let _ = write!(
             svg,
             r#"<g class="row" data-date="{day}"><text class="rowlabel{today}" x="0" y="{ly:.1}">{weekday} <tspan class="date">{label}</tspan></text><clipPath id="clip-{day}"><rect x="{TRACK_LEFT}" y="{y:.1}" width="{track_w:.1}" height="{ROW_H}" rx="6"/></clipPath><rect class="track" x="{TRACK_LEFT}" y="{y:.1}" width="{track_w:.1}" height="{ROW_H}" rx="6"/><g clip-path="url(#clip-{day})">"#,
             today = if day == today { " today" } else { "" },
             ly = y + ROW_H / 2.0 + 4.0,
             weekday = esc(weekday),
-            label = esc(&day_label(lang, words, day)),
+            label = esc(&day_label(lang, day)),
         );
         for span in &spans {
             let (from, until) = (span.from.max(start), span.until.min(end));
@@ -326,7 +297,7 @@ fn timeline_svg<Tz: TimeZone>(
             }
             let x0 = TRACK_LEFT + track_w * (from - start).num_seconds() as f64 / length;
             let x1 = TRACK_LEFT + track_w * (until - start).num_seconds() as f64 / length;
-            let (class, label) = kind(span.activity, words);
+            let (class, label) = kind(span.activity, lang);
             let (lf, lu) = (from.with_timezone(tz), until.with_timezone(tz));
             let _ = write!(
                 svg,
@@ -347,8 +318,7 @@ fn timeline_svg<Tz: TimeZone>(
     svg
 }
 
-/// Draws the page from `paths`' history.json into contribution.html (atomically), in `lang`;
-/// its path, or why not in words.
+/// Draws `paths`' history.json into contribution.html; its path, or why not.
 pub fn write_page(paths: &Paths, lang: Lang) -> Result<PathBuf, String> {
     let history = super::file::read(&paths.history_file())
         .map_err(|e| e.to_string())?
@@ -360,71 +330,7 @@ pub fn write_page(paths: &Paths, lang: Lang) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// The page's style: the system's font and colours (macOS's system palette), light and dark.
-const STYLE: &str = r#"
-:root {
-  color-scheme: light dark;
-  --bg: #f5f5f7; --card: #ffffff; --text: #1d1d1f; --muted: #6e6e73; --line: #e5e5ea;
-  --track: #f2f2f7; --accent: #007aff; --bar: #8fc3ff;
-  --connected: #34c759; --paused-user: #ffcc00; --paused-on-battery: #ff9500;
-  --paused-low-battery: #ff3b30; --paused-asleep: #5856d6; --disconnected: #8e8e93;
-  --paused-hot: #ff2d55; --paused-user-active: #32ade6;
-  --off: #d1d1d6; --shadow: 0 1px 2px rgba(0,0,0,.06), 0 4px 16px rgba(0,0,0,.06);
-}
-@media (prefers-color-scheme: dark) {
-  :root {
-    --bg: #1c1c1e; --card: #2c2c2e; --text: #f5f5f7; --muted: #98989d; --line: #3a3a3c;
-    --track: #333335; --accent: #0a84ff; --bar: #2f5f9e;
-    --connected: #30d158; --paused-user: #ffd60a; --paused-on-battery: #ff9f0a;
-    --paused-low-battery: #ff453a; --paused-asleep: #5e5ce6; --disconnected: #8e8e93;
-    --paused-hot: #ff375f; --paused-user-active: #64d2ff;
-    --off: #5c5c61; --shadow: none;
-  }
-}
-* { box-sizing: border-box; }
-body {
-  margin: 0; background: var(--bg); color: var(--text);
-  font: 14px/1.45 -apple-system, BlinkMacSystemFont, "SF Pro Text", "Helvetica Neue",
-    "Segoe UI", Roboto, Ubuntu, Cantarell, "DejaVu Sans", sans-serif;
-  -webkit-font-smoothing: antialiased;
-}
-main { max-width: 780px; margin: 0 auto; padding: 36px 24px 28px; }
-h1 { font-size: 28px; font-weight: 700; letter-spacing: -0.02em; margin: 0; }
-h2 { font-size: 15px; font-weight: 600; margin: 0 0 12px; }
-.subtitle { color: var(--muted); margin: 4px 0 22px; }
-.figures { display: grid; grid-template-columns: repeat(3, 1fr); gap: 12px; margin-bottom: 14px; }
-.figure, .card { background: var(--card); border-radius: 12px; box-shadow: var(--shadow); }
-.figure { padding: 14px 16px; }
-.figure .label { color: var(--muted); font-size: 12px; font-weight: 500; }
-.figure .value { font-size: 26px; font-weight: 600; letter-spacing: -0.01em; font-variant-numeric: tabular-nums; }
-.figure .unit { font-size: 13px; font-weight: 500; color: var(--muted); margin-left: 4px; }
-#figure-today .value { color: var(--accent); }
-.card { padding: 16px 18px 14px; margin-bottom: 14px; }
-svg { display: block; width: 100%; height: auto; }
-svg text { fill: var(--muted); font-size: 11px; font-variant-numeric: tabular-nums; }
-svg text.today { fill: var(--text); font-weight: 600; }
-.grid { stroke: var(--line); stroke-width: 1; stroke-dasharray: 2 3; }
-.axis, .hour { stroke: var(--line); stroke-width: 1; }
-.bar { fill: var(--bar); }
-.bar.today { fill: var(--accent); }
-.track { fill: var(--track); }
-.rowlabel { fill: var(--text); font-size: 12px; font-weight: 500; }
-.rowlabel .date { fill: var(--muted); font-weight: 400; }
-.seg.connected, .swatch.connected { fill: var(--connected); background: var(--connected); }
-.seg.paused-user, .swatch.paused-user { fill: var(--paused-user); background: var(--paused-user); }
-.seg.paused-on-battery, .swatch.paused-on-battery { fill: var(--paused-on-battery); background: var(--paused-on-battery); }
-.seg.paused-low-battery, .swatch.paused-low-battery { fill: var(--paused-low-battery); background: var(--paused-low-battery); }
-.seg.paused-asleep, .swatch.paused-asleep { fill: var(--paused-asleep); background: var(--paused-asleep); }
-.seg.paused-hot, .swatch.paused-hot { fill: var(--paused-hot); background: var(--paused-hot); }
-.seg.paused-user-active, .swatch.paused-user-active { fill: var(--paused-user-active); background: var(--paused-user-active); }
-.seg.disconnected, .swatch.disconnected { fill: var(--disconnected); background: var(--disconnected); }
-.seg.off, .swatch.off { fill: var(--off); background: var(--off); }
-.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 6px 16px; padding: 0; margin: 10px 0 0; color: var(--muted); font-size: 12px; }
-.legend li { display: flex; align-items: center; gap: 6px; }
-.swatch { width: 10px; height: 10px; border-radius: 3px; display: inline-block; }
-footer { color: var(--muted); font-size: 11.5px; margin-top: 6px; }
-footer p { margin: 2px 0; }
-"#;
+const STYLE: &str = include_str!("page.css");
 
 #[cfg(test)]
 mod tests {

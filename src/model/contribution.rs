@@ -1,9 +1,5 @@
-//! What the worker gave: the CPU time its processes used, and what it was doing when.
-//!
-//! Vocabulary only: the supervisor says what the worker is doing ([`Activity`]) and how much
-//! CPU its process tree used ([`ProcessUsage`] readings in, a duration out); the driver stamps
-//! these with the wall clock into `history.json`; the menu, the CLI and the page show a
-//! [`ContributionSummary`].
+//! What the worker gave: what it was doing when ([`Activity`]), the CPU time its process tree used
+//! ([`ProcessUsage`] readings in, a duration out), and the figures shown ([`ContributionSummary`]).
 
 use std::time::Duration;
 
@@ -11,45 +7,34 @@ use serde::{Deserialize, Serialize};
 
 use super::{AutoPause, Phase, Status};
 
-/// What the worker was doing, as the timeline of the last days shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Activity {
-    /// A worker is part of the cluster (joined, or finishing its tasks before leaving).
+    /// Joined, or finishing its tasks before leaving.
     Connected,
-    /// Not contributing because of a pause: the user's own, or one the app chose.
-    Paused {
-        /// Who or what paused.
-        reason: PauseReason,
-    },
-    /// Not contributing though nothing was paused: the head is unreachable, the worker is
-    /// starting or restarting, or something needs the user.
+    /// The user's own pause, or one the app chose.
+    Paused { reason: PauseReason },
+    /// Nothing paused, yet not contributing: the head unreachable, the worker (re)starting, or
+    /// something needs the user.
     Disconnected,
-    /// The app was not running (it quit): nothing is known until it starts again.
+    /// The app was not running.
     Off,
 }
 
-/// Why the worker was paused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PauseReason {
-    /// The user paused (menu or `pause`).
     User,
-    /// The battery was low.
     LowBattery,
-    /// On battery with "contribute only on power".
     OnBattery,
-    /// The machine was asleep or going to sleep.
     Asleep,
-    /// The machine ran hot (`pause_at_thermal`).
     RunsHot,
-    /// The user was at the machine (`only_when_idle_minutes`).
     UserActive,
 }
 
 impl Activity {
-    /// What a status means for the timeline. A worker still finishing its tasks (draining) or
-    /// riding through the grace counts as what it does: connected while joined, then paused.
+    /// What a status means for the timeline: draining or riding through the grace counts as what it
+    /// does (connected while joined).
     pub fn of(status: &Status) -> Activity {
         let pause = if status.paused {
             Some(PauseReason::User)
@@ -73,29 +58,25 @@ impl Activity {
     }
 }
 
-/// One process of the worker's tree, as one reading of the process table saw it.
+/// One process of the worker's tree, in one reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcessUsage {
-    /// Its id.
     pub pid: u32,
-    /// The kernel's raw record of its start (see `ProcessTable::start_ticks`): with the pid,
-    /// tells a process from a later one that reuses its pid.
+    /// The kernel's raw record of its start: with the pid, tells it from a later one reusing the
+    /// pid.
     pub start: u64,
-    /// Its parent's id.
     pub parent: Option<u32>,
-    /// CPU time it used itself (user + system).
+    /// User + system.
     pub own: Duration,
-    /// CPU time of its children that ended and that it waited for (Linux `cutime + cstime`,
-    /// macOS `ri_child_*_time`): the part of the tree that is gone.
+    /// CPU time of the ended children it waited for (Linux `cutime + cstime`, macOS
+    /// `ri_child_*_time`).
     pub children: Duration,
 }
 
-/// The figures the menu and `stats` show.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContributionSummary {
-    /// CPU-seconds given today (local date).
     pub today_cpu_secs: f64,
-    /// CPU-seconds given over the last 7 days, today included.
+    /// Over the last 7 days, today included.
     pub week_cpu_secs: f64,
 }
 

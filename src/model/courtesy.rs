@@ -1,56 +1,47 @@
-//! How the worker keeps out of the user's way: keeping the machine awake while it contributes,
-//! stepping back when the machine runs hot, contributing only while the user is away. The
-//! choices (from config.toml), the facts the OS reports, and what the supervisor makes of them
-//! for the tray and the CLI.
+//! How the worker keeps out of the user's way (keeping the machine awake while it contributes,
+//! stepping back when it runs hot, contributing only while the user is away): the settings, the
+//! OS's facts, and what the supervisor makes of them.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// When idle sleep is held off while the worker contributes (`keep_awake` in config.toml).
-/// Only *idle* sleep: a closed lid or the user's own "Sleep" still sleeps.
+/// When idle sleep is held off while contributing (`keep_awake`); a closed lid or the user's
+/// "Sleep" still sleeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeepAwake {
     /// While connected and on mains power (Folding@home's default).
     #[default]
     OnPower,
-    /// While connected, on power or on battery.
     Always,
-    /// Never: the machine sleeps as the OS decides.
     Never,
 }
 
-/// The machine's thermal pressure as the OS reports it (macOS `NSProcessInfoThermalState`).
-/// Ordered from cool to hot.
+/// The machine's thermal pressure as the OS reports it (macOS `NSProcessInfoThermalState`), cool to
+/// hot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ThermalState {
-    /// Within normal limits.
     Nominal,
-    /// Slightly elevated; no action needed.
     Fair,
-    /// High: the OS already slows things down; the user notices fans and heat.
+    /// The OS already slows things down; the user notices fans and heat.
     Serious,
-    /// Critical: the OS throttles hard.
+    /// The OS throttles hard.
     Critical,
 }
 
-/// At which thermal state the worker steps back (`pause_at_thermal` in config.toml).
+/// At which thermal state the worker steps back (`pause_at_thermal`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PauseAtThermal {
-    /// At `serious` or hotter.
     #[default]
     Serious,
-    /// Only at `critical`.
     Critical,
-    /// Never.
     Never,
 }
 
 impl PauseAtThermal {
-    /// The coolest state that pauses, `None` for never.
     pub fn threshold(self) -> Option<ThermalState> {
         match self {
             PauseAtThermal::Serious => Some(ThermalState::Serious),
@@ -60,66 +51,50 @@ impl PauseAtThermal {
     }
 }
 
-/// What the OS made of the idle-sleep hold (`keep_awake`), as the platform reports it back:
-/// the status says the machine is kept awake only once the OS granted it.
+/// What the OS made of the idle-sleep hold: the status claims the machine is kept awake only once
+/// granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AwakeHold {
     /// Granted: idle sleep is held off.
     Held,
     /// Let go, as asked.
     Released,
-    /// Nothing here can hold it (no logind, as for the sleep watcher): not held, nothing said.
+    /// Nothing here can hold it (no logind): not held, nothing said.
     Unavailable,
-    /// The OS refused (an IOKit error, logind denied it); `why` is for the log.
-    Refused {
-        /// The OS's words.
-        why: String,
-    },
+    /// `why` is for the log.
+    Refused { why: String },
 }
 
-/// One reading of the user's idleness ("only when idle"), as the OS gave it: a fact, never a
-/// verdict. The supervisor decides what each means (`supervisor::courtesy::Presence`).
+/// One reading of the user's idleness, as the OS gave it: a fact, never a verdict
+/// (`supervisor::courtesy::Presence` judges).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdleReading {
-    /// The last keyboard or mouse input was this long ago (zero: in use now).
+    /// Since the last keyboard or mouse input (zero: in use now).
     Idle(Duration),
-    /// A graphical session whose desktop has not set logind's idle hint since it began: a
-    /// fresh session before its first idle period, or a desktop that never reports it.
+    /// The desktop has not set logind's idle hint since the session began (a fresh session, or a
+    /// desktop that never does).
     HintNeverSet,
-    /// The read failed (a D-Bus error): it says nothing new.
+    /// A D-Bus error: it says nothing new.
     ReadFailed,
-    /// Nothing here can tell: no logind, no graphical session (a tty or ssh session), or an
-    /// OS without a reading.
+    /// Nothing here can tell: no logind, no graphical session (tty, ssh).
     NoSession,
 }
 
-/// What the courtesy rules are set to and what they do now, for the tray and `status`.
+/// What the courtesy rules are set to and do now, for the tray and `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CourtesyStatus {
-    /// The `keep_awake` setting.
     pub keep_awake: KeepAwake,
-    /// Idle sleep is held off now: the supervisor wants it (the worker is connected and the
-    /// setting allows it) and the OS granted it.
+    /// Idle sleep is held off now: the supervisor wants it and the OS granted it.
     pub keeping_awake: bool,
-    /// The supervisor wants idle sleep held off (what the platform's hold follows), granted or
-    /// not.
-    #[serde(default)]
+    /// The supervisor wants idle sleep held off (what the platform's hold follows).
     pub hold_awake: bool,
-    /// The `pause_at_thermal` setting.
-    #[serde(default)]
     pub pause_at_thermal: PauseAtThermal,
-    /// The thermal state last reported; `None` where the OS does not report one (Linux).
-    #[serde(default)]
+    /// `None` where the OS does not report one (Linux).
     pub thermal: Option<ThermalState>,
-    /// The `only_when_idle_minutes` setting; `None` when off.
-    #[serde(default)]
     pub only_when_idle_minutes: Option<u32>,
-    /// "Only when idle" is on but this machine cannot tell how long the user has been away
-    /// (no logind idle hint): the rule is not applied, and the menu says so.
-    #[serde(default)]
+    /// "Only when idle" is on but nothing here tells how long the user has been away: not applied.
     pub idle_unsupported: bool,
-    /// "Only when idle" is on and the graphical session's desktop has not reported idleness
-    /// since it began: the user counts as at the machine, and the menu says why.
-    #[serde(default)]
+    /// "Only when idle" is on and the desktop has not reported idleness yet: the user counts as
+    /// present.
     pub idle_hint_never_set: bool,
 }

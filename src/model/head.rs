@@ -9,54 +9,53 @@ use serde::{Deserialize, Serialize};
 /// The Ray GCS port a head listens on unless told otherwise.
 pub const DEFAULT_HEAD_PORT: u16 = 6379;
 
-/// Shown in every head-address error so the user sees a correct example right away.
+/// In every head-address error, so the user sees a correct example.
 pub const HEAD_ADDRESS_HINT: &str =
     "use host or host:port, e.g. 100.64.0.1 or desktop.tailnet.ts.net:6379";
 
-/// The Ray head to join: an IP address or DNS name, and the GCS port.
-///
-/// Parsed from `host`, `host:port`, `[v6]:port` or a bare IPv6 address; the port defaults to
-/// 6379. Displayed (and stored in config.toml) as `host:port`, IPv6 in brackets.
+/// The Ray head to join, parsed from `host`, `host:port`, `[v6]:port` or a bare IPv6 address (port
+/// 6379 by default) and shown (and stored) as `host:port`, IPv6 in brackets.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct HeadAddress {
-    /// IP address (IPv6 without brackets) or DNS name (without a trailing dot).
+    /// IPv6 without brackets, a DNS name without a trailing dot.
     pub host: String,
-    /// GCS port, 1 to 65535.
     pub port: u16,
 }
 
-/// Why a head address was refused; its Display is the user-facing message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{given}` is not a head address: {why}")]
 pub struct HeadAddressError {
-    /// What the user gave.
     pub given: String,
-    /// What is wrong and what is allowed.
     pub why: String,
 }
 
 impl HeadAddress {
-    /// The host as an IP address, when it is one (and not a name).
     pub fn ip(&self) -> Option<IpAddr> {
         self.host.parse().ok()
     }
 
-    /// Whether the head is reached through Tailscale: an address of Tailscale's ranges
-    /// (100.64.0.0/10, fd7a:115c:a1e0::/48) or a MagicDNS name (`….ts.net`). Such a head is
-    /// only joined while Tailscale vouches for it: anyone can answer on 100.64.0.1 on a
-    /// café's network.
+    /// Whether the head is reached through Tailscale (its ranges, or a MagicDNS `….ts.net` name):
+    /// such a head is joined only while Tailscale vouches for it, since anyone can answer on
+    /// 100.64.0.1 on a café's network.
     pub fn is_tailscale(&self) -> bool {
         match self.ip() {
-            Some(IpAddr::V4(v4)) => {
-                let o = v4.octets();
-                o[0] == 100 && (o[1] & 0xc0) == 64
-            }
-            Some(IpAddr::V6(v6)) => {
-                let s = v6.segments();
-                s[0] == 0xfd7a && s[1] == 0x115c && s[2] == 0xa1e0
-            }
+            Some(ip) => is_tailscale_ip(ip),
             None => self.host.to_ascii_lowercase().ends_with(".ts.net"),
+        }
+    }
+}
+
+/// 100.64.0.0/10 (CGNAT) or fd7a:115c:a1e0::/48.
+pub fn is_tailscale_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            o[0] == 100 && (o[1] & 0xc0) == 64
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            s[0] == 0xfd7a && s[1] == 0x115c && s[2] == 0xa1e0
         }
     }
 }
@@ -69,8 +68,7 @@ impl FromStr for HeadAddress {
     }
 }
 
-/// Surrounding whitespace is ignored (a pasted value often carries some); whitespace inside is
-/// refused.
+/// Surrounding whitespace (a pasted value's) is ignored; inside it is refused.
 fn parse_head_address(given: &str) -> Result<HeadAddress, HeadAddressError> {
     let fail = |why: &str| HeadAddressError {
         given: given.to_string(),
@@ -118,7 +116,6 @@ fn parse_head_address(given: &str) -> Result<HeadAddress, HeadAddressError> {
     Ok(HeadAddress { host, port })
 }
 
-/// A port is 1 to 65535; the message says which rule was broken.
 fn parse_port(p: &str) -> Result<u16, String> {
     if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
@@ -132,8 +129,7 @@ fn parse_port(p: &str) -> Result<u16, String> {
     }
 }
 
-/// Accepts an IPv4 address or a DNS hostname (RFC 1123 labels), returns it normalised
-/// (a trailing dot of a fully-qualified name is dropped).
+/// An IPv4 address or an RFC 1123 host name, without a trailing dot.
 fn check_host(host: &str) -> Result<String, String> {
     if host.is_empty() {
         return Err(format!("the host is missing; {HEAD_ADDRESS_HINT}"));
@@ -162,8 +158,8 @@ fn check_host(host: &str) -> Result<String, String> {
             return Err(bad_name());
         }
     }
-    // A name whose last part is all digits is a mistyped IPv4 address (`300.1.1.1`,
-    // `100.64.0`): no top-level domain is numeric, so say what it most likely is.
+    // A last part all digits is a mistyped IPv4 address (`300.1.1.1`, `100.64.0`): no TLD is
+    // numeric.
     if name
         .rsplit('.')
         .next()

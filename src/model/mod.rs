@@ -1,9 +1,5 @@
-//! The shared vocabulary: the types that cross from the OS readers and parsers to the
-//! supervisor, and from the supervisor to the tray, the CLI and the log.
-//!
-//! It depends on nothing else in this crate and does no IO, so that anything may import it
-//! without importing IO: the parsers (`tailscale`, `ray_output`, `platform::power`) produce
-//! these types, the supervisor reasons over them, and `text` words them.
+//! The shared vocabulary between the OS readers and parsers, the supervisor, and the tray, CLI and
+//! log. It imports nothing else of this crate and does no IO, so anything may import it.
 
 mod contribution;
 mod courtesy;
@@ -19,9 +15,11 @@ pub use contribution::{Activity, ContributionSummary, PauseReason, ProcessUsage}
 pub use courtesy::{
     AwakeHold, CourtesyStatus, IdleReading, KeepAwake, PauseAtThermal, ThermalState,
 };
-pub use failure::WorkerFailure;
+pub use failure::{NoBuild, WorkerFailure};
 pub use found::{FoundHead, HeadSearch, TailnetFinds};
-pub use head::{HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT};
+pub use head::{
+    is_tailscale_ip, HeadAddress, HeadAddressError, DEFAULT_HEAD_PORT, HEAD_ADDRESS_HINT,
+};
 pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};
 pub use reach::{TailscaleCheck, TailscaleProblem, Unreachable};
 pub use status::{

@@ -13,29 +13,19 @@ use super::{
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AutoPause {
     /// On battery at or below the stop level; resumes on power or above the resume level.
-    LowBattery {
-        /// The level when it was last seen.
-        percent: u8,
-    },
+    LowBattery { percent: u8 },
     /// On battery with "contribute only on power".
     OnBattery,
     /// The machine is going to sleep or asleep.
     Asleep,
-    /// The machine runs hot (`pause_at_thermal`): it resumes once it has been at `fair` or
-    /// `nominal` for a while.
+    /// Machine too hot (`pause_at_thermal`); resumes after a while at `fair` or cooler.
     RunsHot {
-        /// The thermal state when it was last read.
         thermal: ThermalState,
-        /// How long the machine must stay cooler before the worker rejoins (longer for a heat
-        /// pause that repeats within the hour).
+        /// Longer for a heat pause that repeats within the hour.
         resume_after_secs: u64,
     },
-    /// "Only when idle": the user has used the keyboard or mouse within the last
-    /// `away_minutes`; it resumes once they have been away that long.
-    UserPresent {
-        /// The `only_when_idle_minutes` setting.
-        away_minutes: u32,
-    },
+    /// "Only when idle": keyboard or mouse used within `away_minutes`.
+    UserPresent { away_minutes: u32 },
 }
 
 /// Why the supervisor stops a worker.
@@ -44,27 +34,20 @@ pub enum AutoPause {
 pub enum StopReason {
     /// The head stayed unreachable for the whole grace.
     HeadLost,
-    /// The user paused.
     Paused,
     /// The CPU count or the head changed: replaced by a new worker.
     Reconfigure,
-    /// It did not join in time.
     JoinTimeout,
-    /// The supervisor is finishing.
     Shutdown,
-    /// The machine is going to sleep.
     Sleep,
-    /// The battery policy paused.
     Battery,
-    /// The machine woke after a sleep long enough for the head to have dropped the node:
-    /// replaced by a fresh worker.
+    /// Woke after a sleep long enough for the head to have dropped the node.
     Woke,
-    /// Ray on the head was restarted (its port was closed, then open again): a new cluster,
-    /// which the old worker's raylet would only find out about after a minute.
+    /// Ray on the head restarted (port closed, then open): a new cluster, which the old raylet
+    /// would notice only a minute later.
     HeadRestarted,
-    /// The machine runs hot (`pause_at_thermal`).
     RunsHot,
-    /// The user is back at the keyboard or mouse ("only when idle").
+    /// The user is back ("only when idle").
     UserBack,
 }
 
@@ -119,7 +102,6 @@ pub enum Phase {
     Checking,
     /// The worker is starting and has not joined yet.
     Starting,
-    /// The worker is part of the cluster.
     Connected,
     /// The head is unreachable; the worker is kept during the grace.
     Disconnecting,
@@ -129,11 +111,9 @@ pub enum Phase {
     Reconnecting,
     /// The worker is being stopped (pause, shutdown, error).
     Stopping,
-    /// The user paused.
     Paused,
     /// Needs the user: see the fault.
     Error,
-    /// Finishing.
     ShuttingDown,
     /// Finishing the running tasks before leaving (a planned pause).
     Draining,
@@ -156,64 +136,37 @@ impl Phase {
     ];
 }
 
-/// A snapshot for the tray, the CLI and the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
-    /// The derived state.
     pub phase: Phase,
-    /// The head we want to be joined to.
     pub head: Option<HeadAddress>,
-    /// CPUs we want to offer.
     pub cpus: u32,
-    /// The CPUs of the worker that runs now, if any.
     pub worker_cpus: Option<u32>,
-    /// Whether the user paused.
     pub paused: bool,
-    /// Why the head is unreachable, when it is.
     pub unreachable: Option<Unreachable>,
-    /// What needs the user, when something does.
     pub fault: Option<Fault>,
     /// Abnormal worker exits within the breaker's window.
     pub recent_failures: usize,
     /// A pause the supervisor chose (battery, sleep), when one holds.
-    #[serde(default)]
     pub auto_pause: Option<AutoPause>,
     /// Mobile mode (a laptop: battery policy on).
-    #[serde(default)]
     pub mobile: bool,
     /// A sleep the OS announced is held back until the worker has stopped.
-    #[serde(default)]
     pub holding_sleep: bool,
-    /// Ray is being installed from the app: which version (`None`: the head's or the
-    /// newest) and the step under way.
-    #[serde(default)]
+    /// Ray being installed from the app, and the step under way.
     pub ray_install: Option<RayInstall>,
-    /// The head is the built-in demo head (a throwaway local one, joined while no head is
-    /// configured): the menu says so and offers to set a real head first.
-    #[serde(default)]
+    /// Joined to the built-in demo head (no head configured).
     pub demo: bool,
-    /// Disconnected (or about to be) from a head that Tailscale says is an online peer of the
-    /// tailnet, yet does not answer: the log adds the old daemon's "Tailscale conectado (…),
-    /// pero ping falló."
-    #[serde(default)]
+    /// Disconnected from a head Tailscale says is an online peer, yet silent (the log says so).
     pub tailscale_vouches_for_silent_head: bool,
-    /// No head of the user's is set (none, or the demo head): the menu offers setting one,
-    /// and the tailnet search's finds, first.
-    #[serde(default)]
+    /// No head of the user's (none, or the demo's): the menu offers one, and the search's finds.
     pub needs_a_head: bool,
-    /// The last search for heads on the tailnet, or the one under way (`None`: none yet).
-    #[serde(default)]
+    /// The last (or current) search for heads on the tailnet.
     pub head_search: Option<HeadSearch>,
-    /// Keep awake, runs hot, only when idle: the settings and what they do now.
-    #[serde(default)]
     pub courtesy: CourtesyStatus,
-    /// The heads the last search that ended found, kept while the next one runs: the menu
-    /// keeps listing them and a click on one still chooses it.
-    #[serde(default)]
+    /// The last finished search's heads, kept (and clickable) while the next one runs.
     pub found_heads: Vec<FoundHead>,
-    /// While connected: how busy the worker kept the CPUs it offers between its last two
-    /// readings (a minute apart), in percent; `None` before the second.
-    #[serde(default)]
+    /// How busy the worker kept its CPUs between its last two readings (a minute apart).
     pub worker_busy_percent: Option<u8>,
     /// While connected to a real head (not the demo's), and only where it is shown (the
     /// tray): the cluster's size as the head's dashboard last gave it.
@@ -243,9 +196,7 @@ pub struct RayInUse {
 /// An install of Ray from the app, under way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RayInstall {
-    /// The version asked for (`None`: the head's, else the newest).
     pub version: Option<String>,
-    /// The step under way.
     pub step: InstallStep,
 }
 
@@ -305,19 +256,13 @@ pub enum LogNote {
     ConfigEdit(ConfigEdit),
     /// The `ray` a worker runs was looked up (`None`: none found).
     RayInUse(Option<RayInUse>),
-    /// A drain ended: the running tasks finished, or its deadline passed with tasks still
-    /// running (Ray retries them elsewhere; tasks pinned to this node wait for it).
+    /// Tasks finished, or the deadline passed with tasks running (Ray retries them elsewhere).
     DrainEnded {
-        /// Whether the tasks finished.
         tasks_finished: bool,
-        /// The deadline the drain had.
         deadline_secs: u64,
     },
     /// The OS refused to hold idle sleep off (`keep_awake`); said once per run.
-    KeepAwakeRefused {
-        /// The OS's words.
-        why: String,
-    },
+    KeepAwakeRefused { why: String },
 }
 
 /// What a hand edit of config.toml came to.
@@ -340,18 +285,12 @@ pub enum ConfigEdit {
     Polling { every_secs: u64, why: String },
 }
 
-/// What a control-socket reply says besides the state, as facts (the CLI words them in its own
-/// language).
+/// What a control-socket reply says besides the state, as facts the CLI words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ReplyNote {
     /// The instance stopped (the answer to `quit`).
     Stopped,
     /// The request took effect but its setting `key` could not be written to config.toml.
-    NotSaved {
-        /// The config.toml key.
-        key: String,
-        /// The OS's reason.
-        why: String,
-    },
+    NotSaved { key: String, why: String },
 }

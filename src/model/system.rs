@@ -8,17 +8,16 @@ use serde::{Deserialize, Serialize};
 pub enum SystemEvent {
     /// The machine is about to sleep.
     WillSleep,
-    /// The machine woke, this long (wall clock) after it announced the sleep.
+    /// `slept_secs`: wall clock since the sleep was announced.
     Woke { slept_secs: u64 },
 }
 
-/// Whether the supervisor still holds back an announced sleep, for the OS adapters that hold
-/// it (macOS's WillSleep observer, logind's delay inhibitor).
+/// Whether the supervisor still holds back an announced sleep, for the adapters that hold it
+/// (macOS's WillSleep observer, logind's delay inhibitor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SleepGate {
-    /// How many [`SystemEvent::WillSleep`] the supervisor has taken in: a verdict is about
-    /// the announcement an adapter sent once this count reaches it.
+    /// The [`SystemEvent::WillSleep`] the supervisor took in: a verdict is about an adapter's
+    /// announcement once this reaches its count.
     pub will_sleeps_seen: u64,
-    /// The worker is still stopping: keep the sleep back.
     pub holding: bool,
 }

@@ -1,24 +1,18 @@
-//! A native alert for an error the user must see, when nobody reads a terminal: an app opened
-//! from Finder or by launchd has its standard error going nowhere.
-//!
-//! macOS: `osascript`'s `display alert … as critical` (the text passed as arguments, never
-//! spliced into the script, so no quoting can break it). Linux: a desktop notification through
-//! the notification service (D-Bus), when the app is built with its tray. `BITTRADER_ALERT`
-//! names a stand-in program, run as `PROGRAM TITLE MESSAGE`, for tests on a machine with
-//! neither.
+//! A native alert for an error the user must see when nobody reads a terminal (an app opened from
+//! Finder or by launchd). macOS: `osascript`'s `display alert … as critical`, the text passed as
+//! arguments (never spliced into the script). Linux: a desktop notification, when built with the
+//! tray. `BITTRADER_ALERT` names a stand-in, run as `PROGRAM TITLE MESSAGE`, for tests.
 
 use std::time::Duration;
 
 use super::command::run_with_timeout;
 
-/// The stand-in alert program (tests).
 pub const ALERT_ENV: &str = "BITTRADER_ALERT";
 
-/// An alert no one dismisses is given up after this long (the app exits behind it anyway).
+/// The app exits behind an alert no one dismisses anyway.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(600);
 
-/// Shows `message` under `title` and waits until it is dismissed (or given up). `false` when
-/// no alert could be shown.
+/// Shows `message` under `title` until dismissed (or given up); `false` when none could be shown.
 pub fn show(title: &str, message: &str) -> bool {
     if let Some(program) = std::env::var_os(ALERT_ENV) {
         let program = program.to_string_lossy().into_owned();
@@ -32,7 +26,6 @@ pub fn show(title: &str, message: &str) -> bool {
 mod imp {
     use super::{run_with_timeout, GIVE_UP_AFTER};
 
-    /// The script reads the title and the message from its arguments.
     const SCRIPT: [&str; 3] = [
         "on run argv",
         "display alert (item 1 of argv) message (item 2 of argv) as critical giving up after 600",
@@ -43,7 +36,7 @@ mod imp {
         let args = [
             "-e", SCRIPT[0], "-e", SCRIPT[1], "-e", SCRIPT[2], title, message,
         ];
-        // An absolute path: an app's PATH is /usr/bin:/bin:/usr/sbin:/sbin at best.
+        // An app's PATH is /usr/bin:/bin:/usr/sbin:/sbin at best.
         run_with_timeout("/usr/bin/osascript", &args, GIVE_UP_AFTER + GIVE_UP_MARGIN)
             .is_ok_and(|out| out.success())
     }

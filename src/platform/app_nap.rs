@@ -1,25 +1,15 @@
-//! Keeps macOS from putting the app to sleep (App Nap) while it runs.
-//!
-//! A windowless menu-bar app counts as "not visible" for App Nap, and its timers get coalesced
-//! and stretched (a 1 s timer has been measured firing every ~8 s): the head probe, the grace
-//! before the worker is stopped and the power reads would all run late. An activity begun with
-//! `NSActivityUserInitiatedAllowingIdleSystemSleep` opts out of App Nap without keeping the Mac
-//! awake: idle sleep still happens, and the sleep observer stops the worker before it.
-//!
-//! The opt-out lasts as long as the returned [`AppNapOptOut`] is alive; it must be held for the
-//! whole run, and it must not be created more than once (one activity is enough). Elsewhere
-//! there is no App Nap and this does nothing.
+//! Keeps macOS from napping the app: a windowless menu-bar app counts as not visible, and its
+//! timers get stretched (a 1 s timer measured firing every ~8 s), so probes, the grace and the
+//! power reads would run late. An activity `NSActivityUserInitiatedAllowingIdleSystemSleep` opts
+//! out without keeping the Mac awake. Hold the returned [`AppNapOptOut`] for the whole run, once.
 
-/// While this lives, macOS does not nap the app. Dropping it ends the activity.
 #[must_use = "App Nap comes back as soon as this is dropped"]
 pub struct AppNapOptOut {
-    /// The activity token macOS returned; ended on drop.
     #[cfg(target_os = "macos")]
     activity:
         objc2::rc::Retained<objc2::runtime::ProtocolObject<dyn objc2::runtime::NSObjectProtocol>>,
 }
 
-/// Why the app asks, kept by macOS with the activity.
 #[cfg(target_os = "macos")]
 const REASON: &str = "BitTrader Worker supervises a Ray worker: its timers must run on time";
 
@@ -35,7 +25,7 @@ pub fn disable_app_nap() -> AppNapOptOut {
     AppNapOptOut { activity }
 }
 
-/// Turns App Nap off until the returned value is dropped (there is none outside macOS).
+/// Nothing to turn off outside macOS.
 #[cfg(not(target_os = "macos"))]
 pub fn disable_app_nap() -> AppNapOptOut {
     AppNapOptOut {}

@@ -1,20 +1,14 @@
-//! How long the machine has been suspended since it booted: the one clock fact that tells a
-//! sleep from a wall-clock step (NTP, a VM's time sync, the user setting the time).
-//!
-//! Linux: `CLOCK_BOOTTIME − CLOCK_MONOTONIC` (both count from boot; only BOOTTIME counts
-//! suspension). macOS: `mach_continuous_time − mach_absolute_time` (the same pair, in Mach
-//! ticks). Neither moves when the wall clock is set. Reading them costs a system call, no
-//! process.
+//! How long the machine has been suspended since boot: the one clock fact that tells a sleep from a
+//! wall-clock step (NTP, a VM's time sync, the user). Linux: `CLOCK_BOOTTIME − CLOCK_MONOTONIC`;
+//! macOS: `mach_continuous_time − mach_absolute_time`. A system call, no process.
 
 use std::time::Duration;
 
-/// The time spent suspended since boot, growing by the length of each sleep.
+/// The time spent suspended since boot, growing by each sleep's length.
 pub trait SleepClock: Send + Sync {
-    /// `None` where the OS does not say.
     fn asleep_total(&self) -> Option<Duration>;
 }
 
-/// The OS's clocks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemSleepClock;
 
@@ -24,8 +18,7 @@ impl SleepClock for SystemSleepClock {
     }
 }
 
-/// Linux's CLOCK_MONOTONIC now (logind stamps its idle hints on it); `None` if it cannot be
-/// read.
+/// Linux's CLOCK_MONOTONIC now (logind stamps its idle hints on it).
 #[cfg(target_os = "linux")]
 pub fn monotonic_now() -> Option<Duration> {
     imp::monotonic_now()
@@ -51,14 +44,12 @@ mod imp {
         ))
     }
 
-    /// CLOCK_MONOTONIC now (logind stamps its idle hints on it).
     pub fn monotonic_now() -> Option<Duration> {
         read(libc::CLOCK_MONOTONIC)
     }
 
     pub fn asleep_total() -> Option<Duration> {
-        // Read back to back: the microseconds between the reads are far below the whole
-        // seconds the watcher reports, and a difference that comes out negative is zero.
+        // Read back to back: microseconds apart, far below the whole seconds reported.
         let boot = read(libc::CLOCK_BOOTTIME)?;
         let mono = read(libc::CLOCK_MONOTONIC)?;
         Some(boot.saturating_sub(mono))
@@ -76,22 +67,19 @@ mod imp {
         denom: u32,
     }
 
-    // libSystem (<mach/mach_time.h>). Declared here rather than taken from `libc`, which
-    // deprecates its Mach bindings, or `mach2`, for three functions.
+    // libSystem's, declared here (`libc` deprecates its Mach bindings).
     extern "C" {
         fn mach_timebase_info(info: *mut MachTimebaseInfo) -> i32;
         fn mach_absolute_time() -> u64;
-        // macOS 10.12+: like mach_absolute_time, but it keeps counting while the machine
-        // sleeps.
+        // Like mach_absolute_time, but counting while the machine sleeps.
         fn mach_continuous_time() -> u64;
     }
 
-    /// Mach time units as durations: nanoseconds on Intel, not on Apple silicon (where a tick
-    /// is 125/3 ns). Used by the clocks here and by the CPU times of `proc_pid_rusage`.
+    /// Mach time units as durations: nanoseconds on Intel, 125/3 ns on Apple silicon. Also the unit
+    /// of `proc_pid_rusage`'s CPU times.
     pub struct MachTimebase(MachTimebaseInfo);
 
     impl MachTimebase {
-        /// The kernel's timebase, or `None` if it cannot be read.
         pub fn read() -> Option<MachTimebase> {
             let mut timebase = MachTimebaseInfo { numer: 0, denom: 0 };
             // SAFETY: `timebase` is a valid, writable struct for the duration of the call.
@@ -101,7 +89,6 @@ mod imp {
             Some(MachTimebase(timebase))
         }
 
-        /// `ticks` Mach time units as a duration (saturating).
         pub fn duration(&self, ticks: u64) -> Duration {
             let nanos = u128::from(ticks) * u128::from(self.0.numer) / u128::from(self.0.denom);
             Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
@@ -120,13 +107,6 @@ mod imp {
 
 #[cfg(target_os = "macos")]
 pub use imp::MachTimebase;
-
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-mod imp {
-    pub fn asleep_total() -> Option<std::time::Duration> {
-        None
-    }
-}
 
 #[cfg(test)]
 mod tests {

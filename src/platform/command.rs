@@ -1,11 +1,7 @@
-//! Starting processes: the one place that does, so that every process the app starts is
-//! counted ([`processes_spawned`], shown by `status --json`): an idle app must start none.
-//!
-//! [`run_with_timeout`] runs an OS command (`launchctl`) with a deadline so a hung one never
-//! hangs the caller; [`output_within`] does the same on tokio (`tailscale`, `ray --version`,
-//! `ray drain-node`); [`CountedSpawn`] starts a long-lived child (the `ray start` worker, the
-//! demo head). It runs and collects; it never interprets the output (the parsers next to each
-//! caller do).
+//! Starting processes: the one place that does, so that every process the app starts is counted
+//! ([`processes_spawned`], in `status --json`: an idle app must start none). [`run_with_timeout`]
+//! and, on tokio, [`output_within`] run a command with a deadline; [`CountedSpawn`] starts a
+//! long-lived child. The output is the callers' to read.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -15,21 +11,16 @@ use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
 
-/// Every process this module started since this program began.
 static PROCESSES_SPAWNED: AtomicU64 = AtomicU64::new(0);
 
-/// How many processes this program has started (successfully) so far.
+/// How many processes this program has started so far.
 pub fn processes_spawned() -> u64 {
     PROCESSES_SPAWNED.load(Ordering::Relaxed)
 }
 
-/// Starting a command, counted. Every `spawn` of the app goes through this (or through
-/// [`run_with_timeout`] / [`output_within`], which use it), so that [`processes_spawned`] is
-/// the whole truth.
+/// `spawn()`, counted: every spawn of the app goes through it.
 pub trait CountedSpawn {
-    /// The started child.
     type Child;
-    /// `spawn()`, counting the process when it started.
     fn spawn_counted(&mut self) -> std::io::Result<Self::Child>;
 }
 
@@ -51,9 +42,7 @@ impl CountedSpawn for tokio::process::Command {
     }
 }
 
-/// Runs `command` on tokio with its output piped and returns it, or kills it once `timeout`
-/// passes (tokio's `output()`, counted and bounded). A non-zero exit is an `Ok`: the caller
-/// reads what it printed.
+/// Runs `command` with its output piped, killed once `timeout` passes; a non-zero exit is an `Ok`.
 pub async fn output_within(
     command: &mut tokio::process::Command,
     timeout: Duration,
@@ -81,62 +70,44 @@ pub async fn output_within(
     }
 }
 
-/// What a finished command printed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandOutput {
-    /// The exit code; `None` when a signal ended the command.
+    /// `None` when a signal ended it.
     pub code: Option<i32>,
-    /// Standard output (invalid UTF-8 replaced), at most [`OUTPUT_LIMIT`] bytes of it.
+    /// Invalid UTF-8 replaced; at most [`OUTPUT_LIMIT`] bytes.
     pub stdout: String,
-    /// Standard error, likewise.
     pub stderr: String,
 }
 
 impl CommandOutput {
-    /// Exited with status 0.
     pub fn success(&self) -> bool {
         self.code == Some(0)
     }
 }
 
-/// Why [`run_with_timeout`] has no output to give.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    /// The program could not be started (not installed, not executable).
     #[error("could not run `{program}`: {source}")]
     Spawn {
-        /// The program as given.
         program: String,
-        /// What the OS said.
         #[source]
         source: std::io::Error,
     },
-    /// It was still running at the deadline, so it was killed.
     #[error("`{program}` did not answer within {timeout:?} and was stopped")]
-    TimedOut {
-        /// The program as given.
-        program: String,
-        /// The deadline it missed.
-        timeout: Duration,
-    },
-    /// Waiting for it failed (should not happen; kept rather than unwrapped).
+    TimedOut { program: String, timeout: Duration },
     #[error("waiting for `{program}` failed: {source}")]
     Wait {
-        /// The program as given.
         program: String,
-        /// What the OS said.
         #[source]
         source: std::io::Error,
     },
 }
 
-/// How much of each output stream is kept; the rest is read and dropped so the command never
-/// blocks on a full pipe.
+/// How much of each stream is kept; the rest is read and dropped so a pipe never fills.
 pub const OUTPUT_LIMIT: usize = 1 << 20;
 
-/// Runs `program args…` with no input and returns its output, or kills it once `timeout`
-/// passes. Output is read on two helper threads so a chatty command cannot fill a pipe and
-/// stall; after the exit, output still held open by a grandchild is waited for only until the
+/// Runs `program args…` with no input, killed once `timeout` passes. Each stream is read on a
+/// thread of its own; after the exit, output a grandchild holds open is waited for only until the
 /// same deadline.
 pub fn run_with_timeout(
     program: &str,
@@ -182,14 +153,13 @@ pub fn run_with_timeout(
     })
 }
 
-/// One output stream being read on its own thread.
 struct Collector {
     buffer: Arc<Mutex<Vec<u8>>>,
     done: mpsc::Receiver<()>,
 }
 
 impl Collector {
-    /// What was read once the stream ends or the deadline passes, whichever comes first.
+    /// What was read once the stream ends or the deadline passes.
     fn finish(self, deadline: Instant) -> String {
         let _ = self
             .done

@@ -1,12 +1,7 @@
-//! macOS's notify(3) names (Darwin notifications) delivered on a file descriptor
+//! A macOS notify(3) name (a Darwin notification) delivered on a file descriptor
 //! (`notify_register_file_descriptor`): readable after each post, with no run loop, dispatch
-//! queue or Mach port to service, so a plain thread can sleep on it in `poll(2)` with the rest
-//! of its wait. Used for the power source (`power::changes`) and the thermal pressure
-//! (`thermal::macos`).
-//!
-//! libnotify makes a pipe per first registration and writes each post's token (a 4-byte int)
-//! to it; further names share it with `NOTIFY_REUSE`. The pipe is libnotify's: it is closed by
-//! `notify_cancel` of its last registration, never by us.
+//! queue or Mach port to service, so a plain thread can sleep on it in `poll(2)`. libnotify
+//! writes each post's token (4 bytes) to a pipe it owns and closes at `notify_cancel`.
 
 use std::ffi::CStr;
 use std::io;
@@ -27,73 +22,41 @@ extern "C" {
     fn notify_cancel(token: c_int) -> u32;
 }
 
-/// `NOTIFY_STATUS_OK` (notify.h).
 const NOTIFY_STATUS_OK: u32 = 0;
-/// `NOTIFY_REUSE` (notify.h): register on the descriptor passed in.
-const NOTIFY_REUSE: c_int = 0x0000_0001;
 
-/// Registrations of some names on one descriptor, cancelled when dropped.
-pub struct DarwinNotifications {
+/// A registration of one name on its own descriptor, cancelled when dropped.
+pub struct DarwinNotification {
     fd: c_int,
-    tokens: Vec<c_int>,
-    names: Vec<String>,
+    token: c_int,
+    name: String,
 }
 
-impl DarwinNotifications {
-    /// Registers every one of `names` (at least one) on one descriptor.
-    pub fn register(names: &[&CStr]) -> io::Result<DarwinNotifications> {
-        let mut registered = DarwinNotifications {
-            fd: -1,
-            tokens: Vec::new(),
-            names: Vec::new(),
+impl DarwinNotification {
+    pub fn register(name: &CStr) -> io::Result<DarwinNotification> {
+        let (mut fd, mut token) = (-1, -1);
+        // SAFETY: a NUL-terminated name; `fd` and `token` are valid for writes.
+        let status =
+            unsafe { notify_register_file_descriptor(name.as_ptr(), &mut fd, 0, &mut token) };
+        if status != NOTIFY_STATUS_OK {
+            return Err(io::Error::other(format!(
+                "notify_register_file_descriptor({}) failed with status {status}",
+                name.to_string_lossy()
+            )));
+        }
+        let registered = DarwinNotification {
+            fd,
+            token,
+            name: name.to_string_lossy().into_owned(),
         };
-        for name in names {
-            let flags = if registered.tokens.is_empty() {
-                0
-            } else {
-                NOTIFY_REUSE
-            };
-            let mut token: c_int = -1;
-            // SAFETY: a NUL-terminated name; `fd` and `token` are valid for writes; with
-            // NOTIFY_REUSE, `fd` is the descriptor libnotify gave at the first registration.
-            let status = unsafe {
-                notify_register_file_descriptor(
-                    name.as_ptr(),
-                    &mut registered.fd,
-                    flags,
-                    &mut token,
-                )
-            };
-            if status != NOTIFY_STATUS_OK {
-                // Dropping `registered` cancels what was registered so far.
-                return Err(io::Error::other(format!(
-                    "notify_register_file_descriptor({}) failed with status {status}",
-                    name.to_string_lossy()
-                )));
-            }
-            registered.tokens.push(token);
-            registered.names.push(name.to_string_lossy().into_owned());
-        }
-        if registered.tokens.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "no name to watch",
-            ));
-        }
-        // Non-blocking, so that draining stops at an empty pipe instead of waiting on it; and
-        // close-on-exec, since libnotify makes its pipe with a plain pipe(2) and every process
-        // the app starts (Ray's whole tree) would inherit it.
-        // SAFETY: `fd` is the open descriptor libnotify returned; F_GETFL/F_SETFL and
-        // F_GETFD/F_SETFD only change its flags.
+        // Non-blocking, so that draining stops at an empty pipe; close-on-exec, or Ray's whole tree
+        // would inherit libnotify's plain pipe(2). SAFETY: only the open descriptor's flags change.
         unsafe {
-            let flags = libc::fcntl(registered.fd, libc::F_GETFL);
-            if flags < 0 || libc::fcntl(registered.fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0
-            {
-                return Err(io::Error::last_os_error());
-            }
-            let fd_flags = libc::fcntl(registered.fd, libc::F_GETFD);
-            if fd_flags < 0
-                || libc::fcntl(registered.fd, libc::F_SETFD, fd_flags | libc::FD_CLOEXEC) < 0
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            let fd_flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags < 0
+                || fd_flags < 0
+                || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0
+                || libc::fcntl(fd, libc::F_SETFD, fd_flags | libc::FD_CLOEXEC) < 0
             {
                 return Err(io::Error::last_os_error());
             }
@@ -101,57 +64,44 @@ impl DarwinNotifications {
         Ok(registered)
     }
 
-    /// Blocks until one of the names is posted (`Ok(true)`, every pending post read) or
-    /// `timeout` has passed (`Ok(false)`).
+    /// Blocks until the name is posted (`Ok(true)`, pending posts read) or `timeout` passes
+    /// (`Ok(false)`).
     pub fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
-        // SAFETY: `fd` stays open while `self` holds its registrations.
+        // SAFETY: `fd` stays open while `self` holds its registration.
         let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
-        let ready = wait_readable(&[fd], Some(timeout))?;
-        if ready.first() != Some(&true) {
+        if wait_readable(&[fd], Some(timeout))?.first() != Some(&true) {
             return Ok(false);
         }
-        self.drain()?;
-        Ok(true)
-    }
-
-    /// The names watched, for the log.
-    pub fn names(&self) -> String {
-        self.names.join(", ")
-    }
-
-    /// Reads every pending token (which name was posted does not matter to the callers).
-    fn drain(&mut self) -> io::Result<()> {
         let mut tokens = [0u8; 256];
         loop {
             // SAFETY: reads into a buffer of the length given, from the open descriptor.
             let read = unsafe { libc::read(self.fd, tokens.as_mut_ptr().cast(), tokens.len()) };
-            match read {
-                0 => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "libnotify closed its pipe",
-                    ))
-                }
-                n if n > 0 => continue,
-                _ => {
-                    let error = io::Error::last_os_error();
-                    match error.kind() {
-                        io::ErrorKind::WouldBlock => return Ok(()),
-                        io::ErrorKind::Interrupted => continue,
-                        _ => return Err(error),
-                    }
-                }
+            if read > 0 {
+                continue;
+            }
+            if read == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "libnotify closed its pipe",
+                ));
+            }
+            let error = io::Error::last_os_error();
+            match error.kind() {
+                io::ErrorKind::WouldBlock => return Ok(true),
+                io::ErrorKind::Interrupted => {}
+                _ => return Err(error),
             }
         }
     }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
 }
 
-impl Drop for DarwinNotifications {
+impl Drop for DarwinNotification {
     fn drop(&mut self) {
-        for token in &self.tokens {
-            // SAFETY: a token libnotify gave; each is cancelled once. The last one's cancel
-            // closes the shared descriptor.
-            unsafe { notify_cancel(*token) };
-        }
+        // SAFETY: the token libnotify gave, cancelled once; that closes the descriptor.
+        unsafe { notify_cancel(self.token) };
     }
 }

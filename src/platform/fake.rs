@@ -11,7 +11,6 @@ use tokio::sync::Notify;
 
 use super::clock::SleepClock;
 
-use super::login_item::app_service::{AppService, AppServiceStatus};
 use super::login_item::{LoginItem, LoginItemError, LoginStatus};
 use super::power::PowerSource;
 use super::processes::{ProcessInfo, ProcessTable};
@@ -186,73 +185,6 @@ impl LoginItem for FakeLoginItem {
     }
 }
 
-/// An `SMAppService.mainApp` whose answers the test sets; it behaves like macOS's: registering
-/// enables it (or leaves it waiting for the user's approval), unregistering forgets it.
-#[derive(Debug)]
-pub struct FakeAppService {
-    status: Mutex<AppServiceStatus>,
-    /// What `register` fails with, if it fails.
-    refusal: Mutex<Option<String>>,
-    /// Registering leaves it `RequiresApproval` (the user turned the app off in Login Items).
-    approval_needed: Mutex<bool>,
-    /// Whether System Settings was opened on Login Items.
-    opened_settings: Mutex<bool>,
-}
-
-impl FakeAppService {
-    /// Starts in `status`, registering works.
-    pub fn new(status: AppServiceStatus) -> Self {
-        FakeAppService {
-            status: Mutex::new(status),
-            refusal: Mutex::new(None),
-            approval_needed: Mutex::new(false),
-            opened_settings: Mutex::new(false),
-        }
-    }
-
-    /// From now on `register` fails with `why` (or works again with `None`).
-    pub fn refuse_registration(&self, why: Option<&str>) {
-        *lock(&self.refusal) = why.map(str::to_string);
-    }
-
-    /// From now on registering needs the user's approval.
-    pub fn needs_approval(&self, needed: bool) {
-        *lock(&self.approval_needed) = needed;
-    }
-
-    /// Whether the app opened System Settings on Login Items.
-    pub fn opened_settings(&self) -> bool {
-        *lock(&self.opened_settings)
-    }
-}
-
-impl AppService for FakeAppService {
-    fn status(&self) -> AppServiceStatus {
-        *lock(&self.status)
-    }
-
-    fn register(&self) -> Result<(), String> {
-        if let Some(why) = lock(&self.refusal).clone() {
-            return Err(why);
-        }
-        *lock(&self.status) = if *lock(&self.approval_needed) {
-            AppServiceStatus::RequiresApproval
-        } else {
-            AppServiceStatus::Enabled
-        };
-        Ok(())
-    }
-
-    fn unregister(&self) -> Result<(), String> {
-        *lock(&self.status) = AppServiceStatus::NotRegistered;
-        Ok(())
-    }
-
-    fn open_login_items_settings(&self) {
-        *lock(&self.opened_settings) = true;
-    }
-}
-
 /// One process of a [`FakeProcesses`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeProcess {
@@ -349,13 +281,6 @@ impl FakeProcesses {
 }
 
 impl ProcessTable for FakeProcesses {
-    fn start_time(&self, pid: u32) -> Option<u64> {
-        lock(&self.processes)
-            .iter()
-            .find(|p| p.pid == pid)
-            .map(|p| p.start_time)
-    }
-
     fn start_ticks(&self, pid: u32) -> Option<u64> {
         lock(&self.processes)
             .iter()

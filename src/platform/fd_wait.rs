@@ -1,6 +1,4 @@
-//! One blocking wait on a few file descriptors, for the threads that sleep until the OS says
-//! something changed (`power::changes`, macOS's thermal watch). It waits; what a readable
-//! descriptor means is its caller's business.
+//! One blocking wait on a few file descriptors (the power change watch).
 
 use std::io;
 use std::os::fd::BorrowedFd;
@@ -9,10 +7,9 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-/// Blocks until one of `fds` is readable or `timeout` has passed (`None`: no timeout), and
-/// says which are. All `false`: the timeout passed. A descriptor in error or hung up counts as
-/// readable, so that its reader meets the error instead of the wait spinning on it. A signal
-/// that interrupts the wait does not end it.
+/// Blocks until one of `fds` is readable or `timeout` passes (`None`: none), saying which are (all
+/// `false`: the timeout). An error or hang-up counts as readable, so its reader meets it instead of
+/// the wait spinning; a signal does not end the wait.
 pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
     let deadline = timeout.map(|timeout| Instant::now() + timeout);
     loop {
@@ -49,8 +46,7 @@ pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::R
     }
 }
 
-/// `left` in whole milliseconds for `poll(2)`, rounded up (a wait rounded down to 0 ms would
-/// return early and spin until the deadline), at most `i32::MAX` ms (24 days).
+/// Rounded up (a wait rounded down to 0 ms would spin until the deadline), at most `i32::MAX` ms.
 fn poll_millis(left: Duration) -> PollTimeout {
     let millis = left.as_nanos().div_ceil(1_000_000);
     PollTimeout::try_from(i32::try_from(millis).unwrap_or(i32::MAX)).unwrap_or(PollTimeout::MAX)

@@ -1,20 +1,10 @@
-//! Linux: systemd-logind's sleep notifications, so that the worker is stopped cleanly before
-//! the machine sleeps instead of being frozen with it (and dropped by the head).
-//!
-//! logind announces a suspend or hibernation with the signal
-//! `org.freedesktop.login1.Manager.PrepareForSleep(true)` and the wake (or a failed sleep) with
-//! `PrepareForSleep(false)`. The signal alone comes too late to act on: logind sleeps right after
-//! sending it unless someone holds a *delay inhibitor*, taken with
-//! `Manager.Inhibit("sleep", who, why, "delay")`, which returns a file descriptor: the sleep
-//! waits until every such descriptor is closed, or `InhibitDelayMaxSec` passes (5 s by default).
-//! So: hold one while awake; on `PrepareForSleep(true)` report [`SystemEvent::WillSleep`], wait
-//! until the supervisor holds the sleep no more ([`SleepGate`]: the worker stopped, or its
-//! bound, `supervisor::settings::SLEEP_HOLD_MAX` at most, passed), close it; on
-//! `PrepareForSleep(false)` take a new one, then report [`SystemEvent::Woke`].
-//!
-//! Without a system bus or without logind (containers, minimal systems) nothing is watched, and
-//! the driver measures sleeps with the clocks instead (`runtime/machine.rs`).
-//! Tests point the watcher at a private bus with [`BUS_ENV`].
+//! Linux: systemd-logind's sleep notifications, so that the worker is stopped cleanly before a
+//! sleep. logind sends `PrepareForSleep(true)` before a suspend and `(false)` after it, and sleeps
+//! at once unless someone holds a *delay inhibitor* (a file descriptor it waits for, up to
+//! `InhibitDelayMaxSec`, 5 s by default). So: hold one while awake; on `true` report
+//! [`SystemEvent::WillSleep`] and close it once the supervisor holds the sleep no more
+//! ([`SleepGate`]); on `false` take a new one and report [`SystemEvent::Woke`]. Without a bus or
+//! logind (containers) the driver measures sleeps with the clocks instead.
 
 use std::time::SystemTime;
 
@@ -23,22 +13,18 @@ use tokio::sync::{mpsc, watch};
 use zbus::{Connection, MessageStream, OwnedFd};
 
 use crate::model::{SleepGate, SystemEvent};
+use crate::platform::sleep::SleepTracker;
 
-/// A D-Bus address to use instead of the system bus (tests run a private bus with a fake logind).
+/// A D-Bus address instead of the system bus (tests run a private bus with a fake logind).
 pub const BUS_ENV: &str = "BITTRADER_LOGIND_BUS";
 
-/// logind's bus name.
 pub(crate) const LOGIND: &str = "org.freedesktop.login1";
-/// logind's manager object.
 pub(crate) const MANAGER_PATH: &str = "/org/freedesktop/login1";
-/// logind's manager interface.
 pub(crate) const MANAGER: &str = "org.freedesktop.login1.Manager";
 
-/// Watches logind in a task of its own until the receiver of `events` goes away.
-/// `gate` is the supervisor's verdict: once it has taken in our `WillSleep` and holds the
-/// sleep no more (the worker stopped, or the supervisor's hold ran out), the inhibitor is
-/// released. logind itself stops waiting after `InhibitDelayMaxSec` (5 s unless configured
-/// longer). Without a bus or logind, `unavailable` is told why.
+/// Watches logind in a task of its own until `events` closes; the inhibitor is released once `gate`
+/// says the supervisor took in our `WillSleep` and holds the sleep no more. Without a bus or
+/// logind, `unavailable` is told why.
 pub fn watch(
     events: mpsc::UnboundedSender<SystemEvent>,
     gate: watch::Receiver<SleepGate>,
@@ -51,7 +37,6 @@ pub fn watch(
     });
 }
 
-/// The bus logind is on: [`BUS_ENV`] if set, else the system bus.
 pub(crate) async fn connect() -> zbus::Result<Connection> {
     match std::env::var(BUS_ENV) {
         Ok(address) => {
@@ -63,8 +48,7 @@ pub(crate) async fn connect() -> zbus::Result<Connection> {
     }
 }
 
-/// Whether `error` says logind is not there at all (no bus at the address, or nobody owns
-/// `org.freedesktop.login1` on it), rather than a glitch worth retrying or reporting.
+/// logind is not there at all (no bus, nobody owning its name), rather than a glitch.
 pub(crate) fn is_no_logind(error: &zbus::Error) -> bool {
     match error {
         zbus::Error::Connection(io, _) => io.kind() == std::io::ErrorKind::NotFound,
@@ -76,8 +60,7 @@ pub(crate) fn is_no_logind(error: &zbus::Error) -> bool {
     }
 }
 
-/// `Manager.Inhibit(what, who, why, mode)`: an inhibitor held until the returned descriptor is
-/// dropped.
+/// `Manager.Inhibit(what, who, why, mode)`, held until the descriptor is dropped.
 pub(crate) async fn take_inhibitor(
     conn: &Connection,
     what: &str,
@@ -94,13 +77,11 @@ pub(crate) async fn take_inhibitor(
             &(what, who, why, mode),
         )
         .await?;
-    // A close-on-exec duplicate: the worker started next must not inherit (and hold) it. The
-    // descriptor received with the reply closes with `reply`, here.
+    // A close-on-exec duplicate, so that the next worker does not hold it.
     let fd: OwnedFd = reply.body().deserialize()?;
     Ok(fd)
 }
 
-/// Takes a delay inhibitor for sleep: held until the returned descriptor is dropped.
 async fn inhibit(conn: &Connection) -> zbus::Result<OwnedFd> {
     take_inhibitor(
         conn,
@@ -110,17 +91,6 @@ async fn inhibit(conn: &Connection) -> zbus::Result<OwnedFd> {
         "delay",
     )
     .await
-}
-
-/// Whether an error from `Inhibit` means that nobody is logind on this bus.
-fn no_logind(error: &zbus::Error) -> bool {
-    match error {
-        zbus::Error::FDO(e) => matches!(
-            **e,
-            zbus::fdo::Error::ServiceUnknown(_) | zbus::fdo::Error::NameHasNoOwner(_)
-        ),
-        _ => false,
-    }
 }
 
 async fn run(
@@ -135,13 +105,13 @@ async fn run(
     let mut signals = MessageStream::for_match_rule(rule.as_str(), &conn, None).await?;
     let mut inhibitor = match inhibit(&conn).await {
         Ok(fd) => Some(fd),
-        Err(e) if no_logind(&e) => return Err(e),
-        // Refused (policy): the announcements still say when to stop, just without the delay.
+        Err(e) if is_no_logind(&e) => return Err(e),
+        // Refused (policy): the announcements still say when to stop, without the delay.
         Err(_) => None,
     };
-    let mut announced: Option<SystemTime> = None;
-    // The count of the supervisor's `SleepGate::will_sleeps_seen` our announcements reach: this
-    // process's announcements are the only WillSleep it sees on Linux without a tray.
+    let mut tracker = SleepTracker::default();
+    // The supervisor's `SleepGate::will_sleeps_seen` our announcements reach (on Linux they
+    // are the only WillSleep it sees).
     let mut announced_count = gate.borrow().will_sleeps_seen;
 
     while let Some(message) = signals.next().await {
@@ -150,14 +120,14 @@ async fn run(
             continue;
         };
         if going_to_sleep {
-            announced = Some(SystemTime::now());
+            tracker.will_sleep(SystemTime::now());
             announced_count += 1;
             if events.send(SystemEvent::WillSleep).is_err() {
                 return Ok(());
             }
             if let Some(fd) = inhibitor.take() {
-                // Wait for a verdict about this announcement, then for the hold to end. A
-                // closed channel (no supervisor any more) ends the wait as well.
+                // A verdict about this announcement, then the hold's end (or no supervisor any
+                // more).
                 let _ = gate
                     .wait_for(|g| g.will_sleeps_seen >= announced_count && !g.holding)
                     .await;
@@ -169,8 +139,7 @@ async fn run(
             }
             // A wake without an announcement we saw (this process started meanwhile): nothing
             // was stopped for it.
-            if let Some(since) = announced.take() {
-                let slept = SystemTime::now().duration_since(since).unwrap_or_default();
+            if let Some(slept) = tracker.did_wake(SystemTime::now()) {
                 let event = SystemEvent::Woke {
                     slept_secs: slept.as_secs(),
                 };

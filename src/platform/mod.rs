@@ -1,7 +1,5 @@
-//! Facts about the operating system, behind small traits so that tests can use fakes.
-//!
-//! Each fact has one implementation per OS where the OSes differ; where one portable crate
-//! answers for both (processes, through sysinfo), there is one implementation.
+//! Facts about the operating system behind small traits, one implementation per OS where they
+//! differ (one for both where a portable crate answers, as sysinfo does for processes).
 
 pub mod alert;
 pub mod app_nap;
@@ -12,6 +10,8 @@ pub mod command;
 pub mod darwin_notify;
 pub mod fake;
 pub mod fd_wait;
+#[cfg(target_os = "macos")]
+pub mod iokit;
 pub mod login_item;
 #[cfg(target_os = "linux")]
 pub mod logind;

@@ -1,72 +1,47 @@
-//! The OS's "about to sleep" and "woke" notifications, so that the worker is stopped cleanly
-//! before a sleep instead of being frozen with the machine (and dropped by the head).
-//!
-//! macOS: `NSWorkspaceWillSleepNotification` and `NSWorkspaceDidWakeNotification`, observed on
-//! `NSWorkspace.sharedWorkspace.notificationCenter` (the only centre that posts them). AppKit
-//! posts them on the main thread, whose run loop must be running (the tray's tao loop does; the
-//! headless daemon has none and does not observe). Apple documents that an observer of
-//! WillSleep "can delay sleep for up to 30 seconds while handling this notification": the
-//! observer runs the handler synchronously (no operation queue), so a handler that blocks
-//! until the worker has stopped holds the sleep back that long.
-//!
-//! Linux and the rest: nothing is observed ([`observe_sleep`] is a no-op). Linux relies on
-//! logind's `PrepareForSleep` (`platform/logind.rs`) and on the suspended time the clocks
-//! measure (`platform/clock.rs`, watched in `runtime/machine.rs`).
-//!
-//! This module reports facts (the machine will sleep; it woke after so long) to a
-//! [`SleepHandler`]; what to do about them is the supervisor's decision. It must not block
-//! anything itself: only the handler decides how long `will_sleep` may take.
+//! macOS's "about to sleep" and "woke" notifications, so that the worker is stopped cleanly before
+//! a sleep: `NSWorkspace`'s own centre posts them on the main thread, whose run loop must run (the
+//! tray's; the headless daemon relies on the clocks). The observer runs the [`SleepHandler`]
+//! synchronously, and a WillSleep observer may delay the sleep up to 30 s. Elsewhere
+//! [`observe_sleep`] does nothing (Linux has logind).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-/// Receives the notifications.
-///
-/// On macOS both methods run on the main thread, except the wake of a sleep that never came
-/// (see [`SleepRelay`]), which runs on a helper thread: hence `Send + Sync`.
+/// Receives the notifications (on macOS's main thread).
 pub trait SleepHandler: Send + Sync + 'static {
-    /// The machine is about to sleep. The sleep waits for this to return (on macOS, for up
-    /// to 30 s), so it may block until the worker has stopped, within a bound of its own.
+    /// The sleep waits for this to return (on macOS up to 30 s), so it may block until the worker
+    /// has stopped, within a bound of its own.
     fn will_sleep(&self);
-    /// The machine is awake again, `slept` (wall clock) after the sleep was announced.
+    /// `slept` (wall clock) after the sleep was announced.
     fn woke(&self, slept: Duration);
 }
 
-/// Wall-clock bookkeeping between an announced sleep and the wake. Pure: the caller gives the
-/// time.
+/// Between an announced sleep and its wake (here and logind's); the caller gives the time.
 #[derive(Debug, Default)]
 pub struct SleepTracker {
-    /// When the pending sleep was announced.
     announced: Option<SystemTime>,
 }
 
 impl SleepTracker {
-    /// Notes an announced sleep.
     pub fn will_sleep(&mut self, now: SystemTime) {
         self.announced = Some(now);
     }
 
-    /// A wake: how long since the sleep was announced. `None` without an announcement (this
-    /// process started while the machine was going to sleep, or the wake was already
-    /// reported): the clock-jump detection measures that sleep instead.
+    /// How long since the sleep was announced; `None` without an announcement (nothing was
+    /// stopped for that sleep).
     pub fn did_wake(&mut self, now: SystemTime) -> Option<Duration> {
         let since = self.announced.take()?;
         Some(now.duration_since(since).unwrap_or_default())
     }
 }
 
-/// Between the OS's notifications and a [`SleepHandler`]: measures the sleep. A sleep that
-/// was announced and never came (no wake posted) is the supervisor's to judge
-/// (`supervisor::settings::SLEEP_CANCELLED_AFTER`).
+/// Between the OS's notifications and a [`SleepHandler`]: measures the sleep.
 pub struct SleepRelay {
-    /// Where the facts go.
     handler: Box<dyn SleepHandler>,
-    /// The announced sleep, if any.
     tracker: Mutex<SleepTracker>,
 }
 
 impl SleepRelay {
-    /// A relay to `handler`.
     pub fn new(handler: Box<dyn SleepHandler>) -> Arc<SleepRelay> {
         Arc::new(SleepRelay {
             handler,
@@ -75,17 +50,14 @@ impl SleepRelay {
     }
 
     fn tracker(&self) -> std::sync::MutexGuard<'_, SleepTracker> {
-        // The tracker stays consistent even if a holder panicked: take it back.
         self.tracker.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The OS says the machine is about to sleep: tells the handler (which may block).
     pub fn will_sleep(&self) {
         self.tracker().will_sleep(SystemTime::now());
         self.handler.will_sleep();
     }
 
-    /// The OS says the machine woke.
     pub fn did_wake(&self) {
         let slept = self.tracker().did_wake(SystemTime::now());
         if let Some(slept) = slept {
@@ -94,21 +66,16 @@ impl SleepRelay {
     }
 }
 
-/// Keeps the observation alive: drop it to stop observing. Keep it for the app's lifetime.
+/// Keeps the observation alive: drop it (or [`SleepObserver::stop`]) to stop observing.
 pub struct SleepObserver {
-    /// The OS registration (nothing outside macOS).
     _registration: imp::Registration,
 }
 
 impl SleepObserver {
-    /// Stops observing (as dropping it does).
     pub fn stop(self) {}
 }
 
-/// Starts observing sleep and wake for `handler`.
-///
-/// macOS: call once the main thread's run loop runs (the tray does at `StartCause::Init`);
-/// the returned observer holds AppKit objects and stays on that thread. Elsewhere: a no-op.
+/// macOS: call once the main thread's run loop runs (the tray does at `StartCause::Init`).
 pub fn observe_sleep(handler: Box<dyn SleepHandler>) -> SleepObserver {
     SleepObserver {
         _registration: imp::register(SleepRelay::new(handler)),
@@ -130,11 +97,9 @@ mod imp {
 
     use super::SleepRelay;
 
-    /// The two observers on NSWorkspace's notification centre.
+    /// The two observers, and the centre to remove them from.
     pub struct Registration {
-        /// The centre they are registered on (to remove them from it).
         center: Retained<NSNotificationCenter>,
-        /// The tokens `addObserverForName:object:queue:usingBlock:` returned.
         tokens: Vec<Retained<ProtocolObject<dyn NSObjectProtocol>>>,
     }
 
@@ -145,10 +110,9 @@ mod imp {
             RcBlock::new(move |_: NonNull<NSNotification>| relay.will_sleep())
         };
         let did_wake = RcBlock::new(move |_: NonNull<NSNotification>| relay.did_wake());
-        // SAFETY: the names are AppKit's own constants (extern statics, hence `unsafe`), with
-        // no object filter. No queue: the block runs synchronously on the posting thread,
-        // which is what lets WillSleep hold the sleep back. The blocks capture only an
-        // `Arc<SleepRelay>`, which is Send + Sync, so they may be called from any thread.
+        // SAFETY: AppKit's own names (extern statics), no object filter. No queue: the block runs
+        // synchronously on the posting thread, which is what lets WillSleep hold the sleep back; it
+        // captures only an `Arc<SleepRelay>`, Send + Sync.
         let tokens = unsafe {
             vec![
                 center.addObserverForName_object_queue_usingBlock(
@@ -184,7 +148,6 @@ mod imp {
 
     use super::SleepRelay;
 
-    /// Nothing is registered: Linux has logind (`platform/logind.rs`) and the sleep clock.
     pub struct Registration;
 
     pub fn register(_relay: Arc<SleepRelay>) -> Registration {

@@ -1,34 +1,26 @@
-//! Where a GUI app must look for command-line tools (`ray`, `python3.12`, `uv`).
-//!
-//! An app opened from Finder or started by launchd gets `PATH=/usr/bin:/bin:/usr/sbin:/sbin`,
-//! so Homebrew, conda, pyenv, uv and `~/.local/bin` installs are invisible to a plain PATH
-//! lookup. Like editors do, this module looks in the well-known install places, then in the
-//! user's login-shell PATH (`$SHELL -lc`, with a timeout, once per process: starting a login
-//! shell runs the user's rc files and takes a moment).
-//!
-//! It only answers "which file"; it never runs what it finds, and it decides no policy. The
-//! login shell is only started by [`load_login_shell_path`], which blocks: callers run it off
-//! any event loop (at start-up, on a blocking thread, or in `setup`).
+//! Where a GUI app must look for command-line tools (`ray`, `python3.12`, `uv`): an app opened from
+//! Finder or by launchd gets `PATH=/usr/bin:/bin:/usr/sbin:/sbin`, missing Homebrew, conda, pyenv,
+//! uv and `~/.local/bin`. Like editors, it looks in the well-known install places, then in the
+//! login shell's PATH, asked once per process by [`load_login_shell_path`] (which blocks: run it
+//! off any event loop). It never runs what it finds.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::command::{run_with_timeout, CommandError};
+use super::command::run_with_timeout;
 
-/// A login shell that takes longer than this (a slow rc file, a prompt waiting for input) is
-/// given up on; VS Code waits 10 s for the same job.
+/// A slow rc file or a prompt waiting for input is given up on; VS Code waits 10 s too.
 pub const LOGIN_SHELL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Marks the line that carries the PATH, so that whatever the rc files print is skipped.
+/// Marks the PATH line, so that whatever the rc files print is skipped.
 const PATH_MARK: &str = "_BITTRADER_LOGIN_PATH_=";
 
-/// The login shell's PATH, once asked for ([`load_login_shell_path`]).
 static LOGIN_SHELL_PATH: OnceLock<Option<OsString>> = OnceLock::new();
 
-/// The `ray` to run: the configured one (kept even if missing, so that the error names it),
-/// else the one `setup` installed in the app's venv, else the first found by `search`.
+/// The `ray` to run: the configured one (even if missing, so the error names it), else the app
+/// venv's, else the first `search` finds.
 pub fn find_ray(
     configured: Option<&Path>,
     app_venv_ray: &Path,
@@ -43,21 +35,17 @@ pub fn find_ray(
     search.find("ray")
 }
 
-/// Where to look, in order: the well-known install places under `home`, then `path` (this
-/// process's PATH), then `login_path` (the user's login shell's PATH), each folder once.
+/// Where to look, in order and each folder once: the well-known places under `home`, this process's
+/// `path`, then the login shell's.
 #[derive(Debug, Clone, Default)]
 pub struct ToolSearch {
-    /// The user's home folder.
     pub home: Option<PathBuf>,
-    /// This process's PATH.
     pub path: Option<OsString>,
-    /// The login shell's PATH, when it was read.
     pub login_path: Option<OsString>,
 }
 
 impl ToolSearch {
-    /// This process's view: `$HOME`, `$PATH`, and the login-shell PATH if it was already
-    /// loaded (this never starts a shell).
+    /// `$HOME`, `$PATH`, and the login shell's PATH if already loaded (it never starts a shell).
     pub fn from_process() -> ToolSearch {
         ToolSearch {
             home: std::env::var_os("HOME").map(PathBuf::from),
@@ -66,7 +54,6 @@ impl ToolSearch {
         }
     }
 
-    /// The folders to look in, in order, without repeats.
     pub fn dirs(&self) -> Vec<PathBuf> {
         let mut dirs = well_known_dirs(self.home.as_deref());
         for path in [&self.path, &self.login_path].into_iter().flatten() {
@@ -77,7 +64,6 @@ impl ToolSearch {
         dirs
     }
 
-    /// The first executable file called `name` in [`ToolSearch::dirs`].
     pub fn find(&self, name: &str) -> Option<PathBuf> {
         self.dirs()
             .into_iter()
@@ -86,9 +72,9 @@ impl ToolSearch {
     }
 }
 
-/// The places tools are installed on a Mac (and a Linux box) that a GUI app's PATH misses,
-/// most specific first. Folders with a version or an environment in their name (conda envs,
-/// uv tools, `pip install --user` on macOS) are listed from the disk.
+/// Where tools are installed that a GUI app's PATH misses, most specific first; folders named after
+/// a version or an environment (conda envs, uv tools, `pip install --user`) are listed from the
+/// disk.
 pub fn well_known_dirs(home: Option<&Path>) -> Vec<PathBuf> {
     let mut dirs = vec![
         PathBuf::from("/opt/homebrew/bin"),
@@ -116,7 +102,7 @@ pub fn well_known_dirs(home: Option<&Path>) -> Vec<PathBuf> {
     dirs
 }
 
-/// `parent/*/bin`, sorted by name so the order does not depend on the file system.
+/// `parent/*/bin`, sorted by name.
 pub fn subdirs_bin(parent: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return Vec::new();
@@ -130,7 +116,6 @@ pub fn subdirs_bin(parent: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-/// A regular file with an execute bit (following symlinks).
 pub fn is_executable_file(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path)
@@ -138,39 +123,20 @@ pub fn is_executable_file(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Why the login shell's PATH could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum LoginShellError {
-    /// Neither `$SHELL` nor the user's account names a shell.
-    #[error("no login shell: SHELL is not set and the user's account names none")]
-    NoShell,
-    /// The shell could not be run or did not finish in time.
-    #[error(transparent)]
-    Command(#[from] CommandError),
-    /// It ran but printed no PATH line.
-    #[error("the login shell printed no PATH (exit code {code:?})")]
-    NoPath {
-        /// Its exit code.
-        code: Option<i32>,
-    },
-}
-
-/// Asks `shell` (a login shell: `-l`, so `~/.zprofile`, `~/.bash_profile` and friends run, as
-/// they do for Terminal) for its PATH. Blocks up to [`LOGIN_SHELL_TIMEOUT`].
-pub fn login_shell_path(shell: &Path) -> Result<OsString, LoginShellError> {
+/// Asks `shell` as a login shell (`-l`: `~/.zprofile` and friends run, as for Terminal) for its
+/// PATH, waiting up to [`LOGIN_SHELL_TIMEOUT`].
+pub fn login_shell_path(shell: &Path) -> Option<OsString> {
     let script = format!("printf '\\n{PATH_MARK}%s\\n' \"$PATH\"");
     let output = run_with_timeout(
         &shell.to_string_lossy(),
         &["-l", "-c", &script],
         LOGIN_SHELL_TIMEOUT,
-    )?;
-    parse_login_shell_output(&output.stdout)
-        .map(OsString::from)
-        .ok_or(LoginShellError::NoPath { code: output.code })
+    )
+    .ok()?;
+    parse_login_shell_output(&output.stdout).map(OsString::from)
 }
 
-/// The PATH from the output of the command [`login_shell_path`] runs: the last marked line
-/// (rc files may print banners before it).
+/// The last marked line (rc files may print banners before it).
 pub fn parse_login_shell_output(stdout: &str) -> Option<&str> {
     stdout
         .lines()
@@ -180,8 +146,7 @@ pub fn parse_login_shell_output(stdout: &str) -> Option<&str> {
         .filter(|path| !path.is_empty())
 }
 
-/// The user's shell: `$SHELL`, else the one their account names (an app launched by launchd
-/// may have no `$SHELL`; Terminal would use the account's).
+/// `$SHELL`, else the account's (launchd may give no `$SHELL`).
 fn user_shell() -> Option<OsString> {
     if let Some(shell) = std::env::var_os("SHELL").filter(|s| !s.is_empty()) {
         return Some(shell);
@@ -191,17 +156,11 @@ fn user_shell() -> Option<OsString> {
     (!shell.is_empty()).then_some(shell)
 }
 
-/// The login shell's PATH for this process: asked of `$SHELL` on the first call (blocking up
-/// to [`LOGIN_SHELL_TIMEOUT`]), then remembered, failure included, so that no second shell is
-/// ever started. Run it off any event loop.
+/// The login shell's PATH, asked on the first call and remembered, failure included, so no second
+/// shell is ever started.
 pub fn load_login_shell_path() -> Option<OsString> {
     LOGIN_SHELL_PATH
-        .get_or_init(|| {
-            let shell = user_shell().ok_or(LoginShellError::NoShell);
-            shell
-                .and_then(|shell| login_shell_path(Path::new(&shell)))
-                .ok()
-        })
+        .get_or_init(|| login_shell_path(Path::new(&user_shell()?)))
         .clone()
 }
 

@@ -55,21 +55,22 @@ pub fn spawn_writer(paths: Paths, log: SharedLog) -> mpsc::UnboundedSender<Save>
 
 /// Answers `save`'s request: carried out, and written or not (`outcome`'s error, also logged).
 fn answer(save: Save, outcome: Result<(), String>, log: &SharedLog) {
-    let key = save.setting.key();
-    let why = outcome.err();
-    if let Some(why) = &why {
-        let words = text::setting_not_saved(Lang::current(), key, why);
-        note(log, &format!("⚠️ {words}"));
+    let not_saved = outcome.err().map(|why| ReplyNote::NotSaved {
+        key: save.setting.key().to_string(),
+        why,
+    });
+    if let Some(reply_note) = &not_saved {
+        note(
+            log,
+            &text::log::not_saved_setting_line(Lang::current(), reply_note),
+        );
     }
     let _ = save.reply.send(Reply {
         ok: true,
-        message: why
+        message: not_saved
             .as_ref()
-            .map(|why| text::setting_not_saved(Lang::En, key, why)),
-        note: why.map(|why| ReplyNote::NotSaved {
-            key: key.to_string(),
-            why,
-        }),
+            .map(|reply_note| text::cli::reply_note(Lang::En, reply_note)),
+        note: not_saved,
         report: Some(save.report),
     });
 }

@@ -84,7 +84,7 @@ impl StatusReport {
         power: Option<PowerSnapshot>,
     ) -> Self {
         StatusReport {
-            summary: crate::text::summary(status),
+            summary: crate::text::cli::summary(crate::text::Lang::En, status),
             status: Some(status.clone()),
             pid: std::process::id(),
             worker_pid,

@@ -1,38 +1,28 @@
-//! Graceful leave: ask the head to drain this node, then watch it become idle.
-//!
-//! What the driver carries out when the supervisor wants a planned leave (pause after the
-//! current tasks, low battery): learn this node's id ([`node_id`]) and ask the head to drain
-//! it ([`request_drain`], `ray drain-node`), together [`drain_node`]; then, as often as the
-//! supervisor asks, one look at whether any task still runs here ([`sample_tree`]). When the
-//! node counts as idle and when to give up waiting are the supervisor's rules. Nothing here
-//! stops a process.
+//! Graceful leave: ask the head to drain this node ([`drain_node`]: this node's id from our own
+//! raylet, then `ray drain-node`), then, as often as the supervisor asks, look whether a task still
+//! runs here ([`sample_tree`]). When the node counts as idle and when to give up are the
+//! supervisor's rules; nothing here stops a process.
 //!
 //! What Ray 2.60 does (measured in the two-host lab, tests/lab/README.md, "Drain"):
-//! * A PREEMPTION drain is never refused: the head answers "accepted" even for a dead or
-//!   unknown node id (and also for the *head's own* id, which kills the head's raylet, so the id
-//!   must be this node's: we read it from our own raylet's command line).
-//! * From then on nothing new is scheduled here; running tasks run to the end, even past the
-//!   deadline (the deadline is only advice: "it's the caller's responsibility" to stop).
-//! * When the node is draining and idle, its raylet exits by itself (the head shows it DEAD,
-//!   "Terminated due to preemption: `<message>`"), but `ray start --block` keeps blocking: the
+//! - A PREEMPTION drain is never refused, even for a dead, unknown or the *head's own* id (which
+//!   kills the head's raylet): so the id is read from our own raylet's command line.
+//! - Nothing new is scheduled here; running tasks run to the end, even past the deadline (only
+//!   advice).
+//! - A draining idle node's raylet exits by itself, but `ray start --block` keeps blocking: the
 //!   worker must still be stopped.
-//! * Task workers are children of the raylet in process groups of their own; their process
-//!   title is `ray::IDLE` when idle and `ray::<task name>` while a task runs.
-
-use std::collections::{HashMap, HashSet};
+//! - Task workers are the raylet's children, titled `ray::IDLE` when idle and `ray::<task>` while a
+//!   task runs.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::supervisor::TreeReading;
-
-use crate::model::HeadAddress;
-use crate::model::WorkerFailure;
+use crate::model::{HeadAddress, WorkerFailure};
 use crate::platform::command::{output_within, CommandError};
-use crate::platform::{ProcessTable, SystemProcesses};
-use crate::ray_output::{self};
-use crate::runtime::worker::RayCommand;
+use crate::platform::processes::{descendants, ProcessInfo};
+use crate::ray_output;
+use crate::runtime::worker::{RayCommand, SharedProcesses};
+use crate::supervisor::TreeReading;
 
 /// How often the process table is read while waiting for the raylet.
 const POLL_EVERY: Duration = Duration::from_millis(500);
@@ -40,95 +30,71 @@ const POLL_EVERY: Duration = Duration::from_millis(500);
 /// The raylet appears about 1 s after `ray start`; a drain asked for sooner waits this long.
 const NODE_ID_WAIT: Duration = Duration::from_secs(5);
 
-/// The longest a `ray drain-node` may take. It answers in 0.8–1.7 s when the head is there;
-/// with the connect timeouts below it gives up by itself after ~10 s when the head is not.
+/// The longest `ray drain-node` may take: it answers in 0.8–1.7 s, and with the connect timeouts
+/// below gives up by itself after ~10 s when the head is silent.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Ray's GCS client retries a silent head for ~41 s by default; these make `ray drain-node`
-/// give up after ~10 s (measured: 9.7 s refused, 9.6 s behind a silent cut) with "Failed to
-/// connect to GCS within 5 seconds".
+/// Ray's GCS client retries a silent head for ~41 s by default; these make `ray drain-node` give up
+/// after ~10 s (measured).
 const GCS_CONNECT_ENV: [(&str, &str); 2] = [
     ("RAY_gcs_rpc_server_connect_timeout_s", "2"),
     ("RAY_gcs_rpc_server_reconnect_timeout_s", "5"),
 ];
 
-/// How many characters of Ray's output a [`DrainError::Failed`] keeps.
 const MAX_DETAIL: usize = 200;
 
-/// Why the head could not be asked to drain this node. The Display is the message for the user.
+/// Why the head could not be asked to drain this node; the Display is the user's message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DrainError {
-    /// No raylet under the worker gave this node's id.
     #[error("this node's id was not found under the worker's raylet")]
     NodeIdNotFound,
-    /// The `ray` executable is not there.
     #[error("Ray is not installed at {path}: run `bittrader-worker setup`")]
-    RayMissing {
-        /// The path that was tried.
-        path: String,
-    },
-    /// This machine's Ray has no `ray drain-node` (Ray before 2.10 or so).
+    RayMissing { path: String },
+    /// Ray before 2.10 or so.
     #[error(
         "This machine's Ray is too old to hand its tasks back to the head (no `ray drain-node`): \
          run `bittrader-worker setup` to install the head's version"
     )]
     Unsupported,
-    /// The head's GCS did not answer.
     #[error(
         "The head at {head} did not answer, so it could not take this machine's tasks back; \
          check the network (Tailscale) and the head"
     )]
-    HeadUnreachable {
-        /// The head that was asked.
-        head: String,
-    },
-    /// The head refused our authentication token.
+    HeadUnreachable { head: String },
     #[error(
         "The head refused this machine's Ray authentication token: check auth_token_file in the \
          settings"
     )]
     AuthRefused,
-    /// The head answered but did not accept the drain.
     #[error("The head refused to take this machine's tasks back: {reason}")]
-    Rejected {
-        /// Ray's words.
-        reason: String,
-    },
-    /// The node id is not one Ray accepts (never expected: it comes from our own raylet).
+    Rejected { reason: String },
+    /// Never expected: it comes from our own raylet.
     #[error("`{node_id}` is not a Ray node id")]
-    InvalidNodeId {
-        /// What was given.
-        node_id: String,
-    },
-    /// `ray drain-node` did not finish in time (it was killed).
+    InvalidNodeId { node_id: String },
     #[error("Ray took more than {secs} s to ask the head to drain this node; check the network")]
-    TimedOut {
-        /// The limit that passed.
-        secs: u64,
-    },
+    TimedOut { secs: u64 },
     /// Anything else: the exit code and Ray's last meaningful line.
     #[error("Ray could not ask the head to drain this node ({detail})")]
-    Failed {
-        /// Exit code and last line, for the log.
-        detail: String,
-    },
+    Failed { detail: String },
 }
 
-/// This node's id, read from the command line of the raylet that the worker (`ray start`,
-/// process `worker_pid`) started: `--node_id=<56 hex digits>`. Waits up to `timeout` for the
-/// raylet to appear (about 1 s after `ray start`). `None` if it never does.
-///
-/// The raylet's command line is bound to this very worker, unlike `/tmp/ray/session_latest`
-/// (shared by every Ray on the machine, and a rejoin writes `raylet.1.out`, ...), and it needs
-/// neither the dashboard nor a connection to the head.
-pub async fn node_id(worker_pid: u32, timeout: Duration) -> Option<String> {
+/// This node's id, from the command line of the raylet the worker `worker_pid` started
+/// (`--node_id=<56 hex digits>`), waiting up to `timeout` for it to appear. Unlike
+/// `/tmp/ray/session_latest` (shared by every Ray here) it is bound to this very worker, and needs
+/// neither the dashboard nor the head.
+pub async fn node_id(
+    processes: &SharedProcesses,
+    worker_pid: u32,
+    timeout: Duration,
+) -> Option<String> {
     let deadline = Instant::now() + timeout;
     loop {
-        let found = tokio::task::spawn_blocking(process_snapshot)
+        let table = processes.clone();
+        let found = tokio::task::spawn_blocking(move || table.list())
             .await
             .ok()
-            .and_then(|snapshot| {
-                descendants(&snapshot, worker_pid)
+            .and_then(|list| {
+                tree_of(&list, worker_pid)
                     .into_iter()
                     .find_map(|process| node_id_from_args(&process.cmd))
             });
@@ -142,13 +108,9 @@ pub async fn node_id(worker_pid: u32, timeout: Duration) -> Option<String> {
     }
 }
 
-/// Asks the head to drain `node_id`: `ray drain-node --reason DRAIN_NODE_REASON_PREEMPTION`
-/// with `message` (the head shows it as the node's death reason) and `deadline` (rounded up to
-/// whole seconds; only advice to the head: it does not stop anything). Runs with the worker's
-/// environment (macOS opt-in, auth token) and gives up after [`REQUEST_TIMEOUT`].
-///
-/// Takes the whole [`RayCommand`], not just the executable, because the auth token file is
-/// part of how Ray runs here.
+/// Asks the head to drain `node_id` (`--reason DRAIN_NODE_REASON_PREEMPTION`): `message` shows as
+/// the node's death reason; `deadline` is rounded up to whole seconds, advice only. Runs with the
+/// worker's whole [`RayCommand`] (its auth token) and gives up after [`REQUEST_TIMEOUT`].
 pub async fn request_drain(
     ray: &RayCommand,
     head: &HeadAddress,
@@ -195,8 +157,8 @@ pub async fn request_drain(
 }
 
 /// One look at the worker's process tree, for the supervisor's idle rule.
-pub async fn sample_tree(worker_pid: u32) -> TreeReading {
-    let state = tokio::task::spawn_blocking(move || tree_state(&process_snapshot(), worker_pid))
+pub async fn sample_tree(processes: SharedProcesses, worker_pid: u32) -> TreeReading {
+    let state = tokio::task::spawn_blocking(move || tree_state(&processes.list(), worker_pid))
         .await
         .ok();
     match state {
@@ -207,15 +169,14 @@ pub async fn sample_tree(worker_pid: u32) -> TreeReading {
     }
 }
 
-/// Drains this node: learns its id from the worker's raylet, then asks the head to stop
-/// sending it tasks. The supervisor then watches the tasks finish (see [`sample_tree`]).
 pub async fn drain_node(
     ray: &RayCommand,
     head: &HeadAddress,
+    processes: &SharedProcesses,
     worker_pid: u32,
     deadline: Duration,
 ) -> Result<(), DrainError> {
-    let node_id = node_id(worker_pid, NODE_ID_WAIT)
+    let node_id = node_id(processes, worker_pid, NODE_ID_WAIT)
         .await
         .ok_or(DrainError::NodeIdNotFound)?;
     request_drain(
@@ -228,12 +189,8 @@ pub async fn drain_node(
     .await
 }
 
-// ---------------------------------------------------------------------------------------------
-// Pure parts
-// ---------------------------------------------------------------------------------------------
-
-/// The arguments of `ray drain-node`. `--address` is always given: without it Ray reads
-/// `/tmp/ray/ray_current_cluster`, which any Ray on the machine may have written.
+/// `--address` is always given: without it Ray reads `/tmp/ray/ray_current_cluster`, which any Ray
+/// on the machine may have written.
 pub fn drain_args(
     head: &HeadAddress,
     node_id: &str,
@@ -251,13 +208,13 @@ pub fn drain_args(
     ]
 }
 
-/// A Ray 2.x node id: 28 bytes as 56 lowercase or uppercase hex digits.
+/// A Ray 2.x node id: 28 bytes as 56 hex digits.
 pub fn is_node_id(s: &str) -> bool {
     s.len() == 56 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The node id in a raylet's arguments (`--node_id=<hex>`, one argument), if these are a
-/// raylet's. The dashboard agent's `--node-id=` is not taken: only the raylet is the node.
+/// The node id in a raylet's arguments (`--node_id=<hex>`); the dashboard agent's `--node-id=` is
+/// not the node.
 pub fn node_id_from_args(args: &[String]) -> Option<String> {
     if !is_raylet(args) {
         return None;
@@ -268,7 +225,6 @@ pub fn node_id_from_args(args: &[String]) -> Option<String> {
     })
 }
 
-/// Whether a command line is a raylet's: its executable is named `raylet`.
 fn is_raylet(args: &[String]) -> bool {
     args.first()
         .map(|exe| exe.rsplit('/').next().unwrap_or(exe) == "raylet")
@@ -278,7 +234,6 @@ fn is_raylet(args: &[String]) -> bool {
 /// What a process in the worker's tree is, from its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
-    /// The raylet.
     Raylet,
     /// A Ray worker running a task or holding an actor: `ray::<name>`.
     Busy(String),
@@ -288,10 +243,9 @@ pub enum Role {
     Other,
 }
 
-/// The role of a process from its command line (as `ps` / sysinfo give it). Ray sets the title
-/// of its Python processes with setproctitle, which rewrites argv: the first argument becomes
-/// `ray::IDLE`, `ray::<task>` or `ray::<Actor>.<method>` (an idle actor is `ray::<Actor>`, and
-/// counts as busy: it holds this node's resources, and Ray's drain waits for it too).
+/// A process's role from its command line. Ray's Python processes retitle themselves with
+/// setproctitle: `ray::IDLE`, `ray::<task>` or `ray::<Actor>.<method>` (an idle actor,
+/// `ray::<Actor>`, holds resources and the drain waits for it: busy).
 pub fn role(args: &[String]) -> Role {
     if is_raylet(args) {
         return Role::Raylet;
@@ -322,17 +276,6 @@ pub fn role(args: &[String]) -> Role {
     }
 }
 
-/// One process: (pid, parent, command line).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcessEntry {
-    /// Its id.
-    pub pid: u32,
-    /// Its parent's id.
-    pub parent: Option<u32>,
-    /// Its command line, one string per argument.
-    pub cmd: Vec<String>,
-}
-
 /// What the worker's process tree shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeState {
@@ -341,18 +284,14 @@ pub enum TreeState {
     /// The worker runs but has no raylet (a drained raylet exits once idle).
     NoRaylet,
     /// The raylet runs; `busy` names the tasks running.
-    Running {
-        /// The `ray::<name>` titles of the busy workers.
-        busy: Vec<String>,
-    },
+    Running { busy: Vec<String> },
 }
 
-/// The state of the tree rooted at `root` in `snapshot`.
-pub fn tree_state(snapshot: &[ProcessEntry], root: u32) -> TreeState {
-    if !snapshot.iter().any(|p| p.pid == root) {
+pub fn tree_state(list: &[ProcessInfo], root: u32) -> TreeState {
+    if !list.iter().any(|p| p.pid == root) {
         return TreeState::Gone;
     }
-    let tree = descendants(snapshot, root);
+    let tree = tree_of(list, root);
     let mut raylet = false;
     let mut busy = Vec::new();
     for process in tree {
@@ -369,30 +308,12 @@ pub fn tree_state(snapshot: &[ProcessEntry], root: u32) -> TreeState {
     }
 }
 
-/// `root` and every process below it.
-fn descendants(snapshot: &[ProcessEntry], root: u32) -> Vec<&ProcessEntry> {
-    let mut children: HashMap<u32, Vec<&ProcessEntry>> = HashMap::new();
-    let mut by_pid: HashMap<u32, &ProcessEntry> = HashMap::new();
-    for process in snapshot {
-        by_pid.insert(process.pid, process);
-        if let Some(parent) = process.parent {
-            children.entry(parent).or_default().push(process);
-        }
-    }
-    let mut seen = HashSet::new();
-    let mut found = Vec::new();
-    let mut stack: Vec<&ProcessEntry> = by_pid.get(&root).copied().into_iter().collect();
-    while let Some(process) = stack.pop() {
-        if !seen.insert(process.pid) {
-            continue;
-        }
-        found.push(process);
-        stack.extend(children.get(&process.pid).into_iter().flatten().copied());
-    }
-    found
+fn tree_of(list: &[ProcessInfo], root: u32) -> Vec<&ProcessInfo> {
+    let tree = descendants(list, root);
+    list.iter().filter(|p| tree.contains(&p.pid)).collect()
 }
 
-/// Why `ray drain-node` failed, from its output (stdout and stderr) and exit code.
+/// Why `ray drain-node` failed, from its output and exit code.
 pub fn classify_failure(output: &str, code: Option<i32>, head: &HeadAddress) -> DrainError {
     let lines: Vec<String> = output.lines().map(String::from).collect();
     let lower = output.to_lowercase();
@@ -424,34 +345,19 @@ pub fn classify_failure(output: &str, code: Option<i32>, head: &HeadAddress) -> 
             head: head.to_string(),
         },
         WorkerFailure::Crashed { last_line } => {
-            let mut detail = match code {
+            let detail = match code {
                 Some(code) => format!("exit {code}: {last_line}"),
                 None => format!("killed by a signal: {last_line}"),
             };
-            if detail.chars().count() > MAX_DETAIL {
-                detail = detail.chars().take(MAX_DETAIL).collect::<String>() + "…";
+            DrainError::Failed {
+                detail: ray_output::shorten(&detail, MAX_DETAIL),
             }
-            DrainError::Failed { detail }
         }
         // A version mismatch or skew shows up the same way as for `ray start`.
         other => DrainError::Failed {
             detail: crate::text::failure_message(crate::text::Lang::En, &other),
         },
     }
-}
-
-/// Every process with its parent and command line (sysinfo: `/proc` on Linux, `libproc` on
-/// macOS, where the command line is where setproctitle's title shows).
-fn process_snapshot() -> Vec<ProcessEntry> {
-    SystemProcesses
-        .list()
-        .into_iter()
-        .map(|p| ProcessEntry {
-            pid: p.pid,
-            parent: p.parent,
-            cmd: p.cmd,
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -473,7 +379,7 @@ mod tests {
     }
 
     /// The recorded `ps -eo pid,ppid,pgid,stat,comm,args` of the laptop host, as snapshot rows.
-    fn ps_snapshot(text: &str) -> Vec<ProcessEntry> {
+    fn ps_snapshot(text: &str) -> Vec<ProcessInfo> {
         text.lines()
             .skip(1)
             .filter_map(|line| {
@@ -483,7 +389,7 @@ mod tests {
                 let _pgid = words.next()?;
                 let _stat = words.next()?;
                 let _comm = words.next()?;
-                Some(ProcessEntry {
+                Some(ProcessInfo {
                     pid,
                     parent,
                     cmd: words.map(String::from).collect(),
@@ -675,8 +581,9 @@ mod tests {
     #[tokio::test]
     async fn our_own_process_tree_has_no_raylet() {
         let me = std::process::id();
-        assert_eq!(node_id(me, Duration::from_millis(10)).await, None);
+        let table: SharedProcesses = std::sync::Arc::new(crate::platform::SystemProcesses);
+        assert_eq!(node_id(&table, me, Duration::from_millis(10)).await, None);
         // Not a Ray worker at all: no raylet, so nothing to wait for.
-        assert_eq!(sample_tree(me).await, TreeReading::Gone);
+        assert_eq!(sample_tree(table, me).await, TreeReading::Gone);
     }
 }

@@ -61,7 +61,7 @@ impl RotatingLog {
             let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
             let note = format!(
                 "{stamp} - {}\n",
-                crate::text::dropped_log_lines_note(self.lang, self.dropped)
+                crate::text::log::dropped_log_lines_note(self.lang, self.dropped)
             );
             if let Err(e) = self.append(&note) {
                 self.dropped += 1;

@@ -187,8 +187,8 @@ pub async fn run<P: Platform>(
     for line in &startup_lines {
         note(&log, line);
     }
-    let loaded =
-        crate::history::file::load(&paths.history_file(), chrono::Local::now().date_naive());
+    let today = chrono::Local::now().date_naive();
+    let loaded = crate::history::file::load(&paths.history_file(), today, Lang::current());
     if let Some(line) = &loaded.note {
         note(&log, line);
     }
@@ -360,7 +360,7 @@ impl<P: Platform> Driver<P> {
                     let (events, log, lang) = (self.events.clone(), self.log.clone(), self.lang);
                     tokio::spawn(async move {
                         let outcome = request.await;
-                        note(&log, &text::drain_requested_line(lang, &outcome));
+                        note(&log, &text::log::drain_requested_line(lang, &outcome));
                         let accepted = outcome.is_ok();
                         let _ = events.send(Event::DrainRequested { drain, accepted });
                     });
@@ -384,7 +384,7 @@ impl<P: Platform> Driver<P> {
                     tokio::spawn(async move {
                         let outcome = install.await;
                         if let Err(why) = &outcome {
-                            note(&log, &text::install_failed_line(lang, why));
+                            note(&log, &text::log::install_failed_line(lang, why));
                         }
                         let _ = events.send(Event::RayInstallEnded(outcome));
                     });
@@ -394,8 +394,7 @@ impl<P: Platform> Driver<P> {
                     self.spawn_event(async move { Event::HeadsFound(search.await) });
                 }
                 Action::Notify(notice) => {
-                    let (title, body) = text::notice_in(self.lang, &notice);
-                    note(&self.log, &format!("🔔 {title}: {body}"));
+                    note(&self.log, &text::log::notice_line(self.lang, &notice));
                     self.notifier.notify(&notice);
                 }
                 Action::RecordFirstRunOffer => {
@@ -406,7 +405,7 @@ impl<P: Platform> Driver<P> {
                     });
                 }
                 Action::Log(log_note) => {
-                    for line in text::log_note_in(self.lang, &log_note).lines() {
+                    for line in text::log::log_note(self.lang, &log_note).lines() {
                         note(&self.log, line);
                     }
                 }
@@ -455,7 +454,7 @@ impl<P: Platform> Driver<P> {
             for reply in self.quitting.drain(..) {
                 let _ = reply.send(Reply {
                     ok: true,
-                    message: Some(text::stopped_reply(Lang::En).to_string()),
+                    message: Some(text::cli::reply_note(Lang::En, &ReplyNote::Stopped)),
                     note: Some(ReplyNote::Stopped),
                     report: Some(report.clone()),
                 });
@@ -529,11 +528,12 @@ impl<P: Platform> Driver<P> {
             .prune(chrono::Utc::now(), chrono::Local::now().date_naive());
         let bytes = crate::history::file::to_bytes(&self.history);
         file.next += 1;
-        let (seq, path, written, log) = (
+        let (seq, path, written, log, lang) = (
             file.next,
             file.path.clone(),
             file.written.clone(),
             self.log.clone(),
+            self.lang,
         );
         let write = move || {
             let mut last = lock(&written);
@@ -542,7 +542,13 @@ impl<P: Platform> Driver<P> {
             }
             match crate::history::file::write(&path, &bytes) {
                 Ok(()) => *last = seq,
-                Err(e) => note(&log, &format!("⚠️ Could not save {}: {e}", path.display())),
+                Err(e) => {
+                    let path = path.display().to_string();
+                    note(
+                        &log,
+                        &text::log::not_saved_line(lang, &path, &e.to_string()),
+                    );
+                }
             }
         };
         if finishing {
@@ -588,9 +594,11 @@ impl<P: Platform> Driver<P> {
             Event::Power(power) => self.power = Some(*power),
             Event::WillSleep => {
                 self.will_sleeps_seen += 1;
-                note(&self.log, &text::going_to_sleep_line(self.lang));
+                note(&self.log, text::log::going_to_sleep_line(self.lang));
             }
-            Event::Woke { slept_secs } => note(&self.log, &text::woke_line(self.lang, *slept_secs)),
+            Event::Woke { slept_secs } => {
+                note(&self.log, &text::log::woke_line(self.lang, *slept_secs))
+            }
             // Nothing to watch for without a worker in the head's cluster.
             Event::WorkerExited(_) | Event::WorkerSpawnFailed(_) => {
                 self.worker = None;

@@ -26,9 +26,7 @@ use crate::platform::command::CountedSpawn;
 use crate::platform::tool_search::{self, ToolSearch};
 use crate::platform::{PowerChanges, SystemPower, SystemProcesses};
 use crate::setup::SetupProgress;
-use crate::supervisor::settings::{
-    MACHINE_LOOK_EVERY, MACHINE_LOOK_EVERY_UNSIGNALLED, USER_IDLE_LOOK_EVERY,
-};
+use crate::supervisor::settings::{MACHINE_LOOK_EVERY_UNSIGNALLED, USER_IDLE_LOOK_EVERY};
 use crate::supervisor::{Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
 use crate::text::{self, Lang};
 
@@ -394,15 +392,16 @@ impl Platform for SystemPlatform {
         deadline: Duration,
     ) -> impl Future<Output = Result<(), String>> + Send + 'static {
         let (ray, head) = (self.ray_for(head), head.clone());
+        let processes: worker::SharedProcesses = Arc::new(SystemProcesses);
         async move {
-            drain::drain_node(&ray, &head, worker_pid, deadline)
+            drain::drain_node(&ray, &head, &processes, worker_pid, deadline)
                 .await
                 .map_err(|e| e.to_string())
         }
     }
 
     fn sample_tree(&self, worker_pid: u32) -> impl Future<Output = TreeReading> + Send + 'static {
-        drain::sample_tree(worker_pid)
+        drain::sample_tree(Arc::new(SystemProcesses), worker_pid)
     }
 
     fn sample_usage(
@@ -411,8 +410,10 @@ impl Platform for SystemPlatform {
     ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static {
         use futures::FutureExt;
         // A walk of the process table: a few milliseconds of file reads, off the loop.
-        tokio::task::spawn_blocking(move || crate::platform::processes::tree_usage(worker_pid))
-            .map(|read| read.ok().flatten())
+        tokio::task::spawn_blocking(move || {
+            crate::platform::ProcessTable::usage(&SystemProcesses, worker_pid)
+        })
+        .map(|read| read.ok().flatten())
     }
 
     fn install_ray(
@@ -427,7 +428,7 @@ impl Platform for SystemPlatform {
     fn watch(&self, events: Events, watches: Watches) {
         probe::watch_network(events.clone());
         crate::platform::awake::follow(watches.keep_awake, forward(&events, Event::AwakeHold));
-        crate::platform::thermal::watch(MACHINE_LOOK_EVERY, forward(&events, Event::Thermal));
+        crate::platform::thermal::watch(forward(&events, Event::Thermal));
         if watches.user_idle {
             let readings = forward(&events, Event::UserIdle);
             crate::platform::user_idle::watch(USER_IDLE_LOOK_EVERY, readings);
@@ -442,12 +443,12 @@ impl Platform for SystemPlatform {
             let every = MACHINE_LOOK_EVERY_UNSIGNALLED;
             note(
                 &watches.log,
-                &text::power_polled_line(lang, &why.to_string(), every),
+                &text::log::power_polled_line(lang, &why.to_string(), every),
             );
         }
         let (power, clock) = (SystemPower, SystemSleepClock);
         if let Err(why) = machine::watch_on_thread(power, clock, changes.ok(), clocks, events) {
-            let line = text::machine_unwatched_line(lang, &why.to_string());
+            let line = text::log::machine_unwatched_line(lang, &why.to_string());
             note(&watches.log, &line);
         }
     }
@@ -465,7 +466,7 @@ fn watch_sleep(
         clocks.store(true, std::sync::atomic::Ordering::SeqCst);
         note(
             &log,
-            &text::sleep_by_clocks_line(Lang::current(), why.as_deref()),
+            &text::log::sleep_by_clocks_line(Lang::current(), why.as_deref()),
         );
     };
     #[cfg(target_os = "linux")]

@@ -280,7 +280,7 @@ pub fn spawn(
     };
     if let Err(e) = write_pid_file(pid_file, &record) {
         if let Ok(mut log) = ray_log.lock() {
-            let line = crate::text::pid_file_not_written_line(
+            let line = crate::text::log::pid_file_not_written_line(
                 crate::text::Lang::current(),
                 &pid_file.display().to_string(),
                 &e.to_string(),

@@ -89,9 +89,6 @@ mod tests {
     struct FakeProcesses(Vec<(u32, String)>);
 
     impl ProcessTable for FakeProcesses {
-        fn start_time(&self, _pid: u32) -> Option<u64> {
-            None
-        }
         fn list(&self) -> Vec<crate::platform::processes::ProcessInfo> {
             self.0
                 .iter()

@@ -21,6 +21,9 @@ use crate::runtime::platform::locate_ray;
 use crate::runtime::{self, worker, DriverOptions, Notifier, SleepLink, SystemPlatform};
 use crate::supervisor::Settings;
 use crate::tailscale::cli::TailscaleCli;
+use crate::text::log::{self, Leftover};
+use crate::text::menu::{self, MenuWord};
+use crate::text::Lang;
 
 /// Why the supervisor could not start. The Display is the message for the user: what
 /// happened and what to do.
@@ -74,15 +77,15 @@ pub fn note_startup(paths: &Paths, line: &str) {
 /// Tells the user why the app could not start, where they will see it with no terminal: a
 /// native alert (which waits until it is dismissed), `worker.log` and standard error.
 pub fn report_startup_failure(paths: Option<&Paths>, message: &str) {
-    let lang = crate::text::Lang::current();
-    let line = crate::text::startup_failed_line_in(lang, message);
+    let lang = Lang::current();
+    let line = log::startup_failed_line(lang, message);
     match paths {
         Some(paths) => note_startup(paths, &line),
         None => eprintln!("bittrader-worker: {line}"),
     }
     crate::platform::alert::show(
-        crate::text::startup_failed_title(lang),
-        &crate::text::startup_failed_body(lang, message),
+        menu::word(lang, MenuWord::StartupFailed),
+        &menu::startup_failed_body(lang, message),
     );
 }
 
@@ -150,10 +153,10 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let (requests_tx, requests_rx) = requests;
     let LoadOutcome { config, notes, .. } = loaded;
-    let lang = crate::text::Lang::current();
+    let lang = Lang::current();
     // The start itself, then what loading the configuration found (an import of the old
     // install).
-    let mut startup_lines = vec![crate::text::daemon_started_line(lang)];
+    let mut startup_lines = vec![log::daemon_started_line(lang).to_string()];
     startup_lines.extend(notes);
     match worker::stop_orphan(
         &paths.worker_pid_file(),
@@ -163,10 +166,10 @@ pub async fn serve(
     .await
     {
         worker::Orphan::Stopped { pid } => {
-            startup_lines.push(crate::text::orphan_line(lang, pid, true))
+            startup_lines.push(log::orphan_line(lang, Leftover::Worker, pid, true))
         }
         worker::Orphan::Stale { pid } => {
-            startup_lines.push(crate::text::orphan_line(lang, pid, false))
+            startup_lines.push(log::orphan_line(lang, Leftover::Worker, pid, false))
         }
         worker::Orphan::None => {}
     }
@@ -175,7 +178,7 @@ pub async fn serve(
         folder: paths.home.clone(),
         pid_file: paths.home.join("demo-head.pid"),
     };
-    if let Some(line) = local_head::stop_leftover(&head_files.pid_file).await {
+    if let Some(line) = local_head::stop_leftover(&head_files.pid_file, lang).await {
         startup_lines.push(line);
     }
     // Which `ray` the worker runs goes to the log and the status once the driver runs.
@@ -184,7 +187,7 @@ pub async fn serve(
         match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &head_files)).await {
             Ok(Ok(head)) => Some(head),
             Ok(Err(e)) => {
-                startup_lines.push(crate::text::demo_head_failed_line(lang, &format!("{e:#}")));
+                startup_lines.push(log::demo_head_failed_line(lang, &format!("{e:#}")));
                 None
             }
             Err(_) => None,
@@ -208,9 +211,8 @@ pub async fn serve(
     .unwrap_or((FormFactor::Unknown, None));
     let settings = Settings::from_config(&config, form_factor == FormFactor::Laptop);
     let mobile = settings.laptop.mobile;
-    let detail =
-        model.unwrap_or_else(|| crate::text::form_factor_words(lang, form_factor).to_string());
-    startup_lines.push(crate::text::machine_line(lang, mobile, &detail));
+    let detail = model.unwrap_or_else(|| log::form_factor_words(lang, form_factor).to_string());
+    startup_lines.push(log::machine_line(lang, mobile, &detail));
     let ray_log = Arc::new(Mutex::new(RotatingLog::new(
         paths.ray_log_file(),
         runtime::LOG_MAX_BYTES,

@@ -1,48 +1,39 @@
-//! Choosing the Python that `setup` builds Ray's venv with.
+//! Choosing the Python that `setup` builds Ray's venv with. Ray publishes wheels only for some
+//! machines and CPython versions, and pip fails late and cryptically on the others, so the choice
+//! is made up front (checked against PyPI with `pip install --dry-run --only-binary=:all:` for
+//! 2.60.0 and 2.49.2):
+//! - Ray ≥ 2.50 (and the newest): macOS arm64 on macOS ≥ 12, or Linux x86_64/aarch64, CPython
+//!   3.10–3.14; no Intel-Mac build.
+//! - Ray ≤ 2.49: CPython 3.9–3.13.
 //!
-//! Ray publishes binary wheels only for some machines and some CPython versions, and pip
-//! fails late and cryptically on the others, so the choice is made here, up front:
-//! - Ray ≥ 2.50 (and the newest, when no version is known): macOS arm64 with macOS ≥ 12, or
-//!   Linux x86_64/aarch64, CPython 3.10–3.14; no Intel-Mac build at all.
-//! - Ray ≤ 2.49: CPython 3.9–3.13 (2.49.2 is the last release with Intel-Mac wheels).
-//!
-//! (Checked against PyPI with `pip install --dry-run --only-binary=:all: --platform …
-//! --python-version …` for 2.60.0 and 2.49.2; see [`supported_pythons`].)
-//!
-//! **The Xcode stub rule.** On a Mac without the Command Line Tools, `/usr/bin/python3` is a
-//! stub that pops an "install the developer tools" dialog when run. So on macOS nothing in
-//! `/usr/bin` is ever run unless the real interpreter behind it exists
-//! (`/Library/Developer/CommandLineTools/usr/bin/python3` or Xcode's). Decided by file
-//! existence alone, with no process (`xcode-select -p` would be one more).
+//! On a Mac without the Command Line Tools, `/usr/bin/python3` is a stub that pops an "install the
+//! developer tools" dialog: nothing in `/usr/bin` is run unless the real interpreter behind it
+//! exists (decided by file existence, with no process).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::model::NoBuild;
 use crate::platform::command::run_with_timeout;
 use crate::platform::tool_search::{is_executable_file, subdirs_bin, ToolSearch};
 
-/// A Python that answers slower than this (a first run that compiles its caches on a slow
-/// disk) is skipped.
+/// A first run compiling its caches on a slow disk can take this long; slower is skipped.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// What the interpreter is asked: its version and the machine it was built for (an Intel
-/// Python under Rosetta on an Apple-silicon Mac would fetch Intel wheels).
+/// Its version and the machine it was built for (an Intel Python under Rosetta would fetch Intel
+/// wheels).
 const PROBE_PROGRAM: &str =
     "import sys, platform; print('%d.%d.%d' % sys.version_info[:3], platform.machine())";
 
-/// The processor family, as wheels name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
-    /// Apple silicon, aarch64.
     Arm64,
-    /// Intel, AMD64.
     X86_64,
-    /// Anything else.
     Other,
 }
 
 impl Arch {
-    /// From `uname -m`, `platform.machine()` or Rust's `std::env::consts::ARCH`.
+    /// From `uname -m`, `platform.machine()` or `std::env::consts::ARCH`.
     pub fn from_name(name: &str) -> Arch {
         match name.trim() {
             "arm64" | "aarch64" => Arch::Arm64,
@@ -52,29 +43,22 @@ impl Arch {
     }
 }
 
-/// The operating system, with the version that matters for wheels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostOs {
-    /// macOS `major.minor` (`None`: unknown).
     MacOs { version: Option<(u32, u32)> },
-    /// Linux (manylinux wheels).
     Linux,
-    /// Anything else.
     Other,
 }
 
-/// The facts about this machine that decide which Ray wheels exist for it.
+/// What decides which Ray wheels exist for this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Host {
-    /// The OS.
     pub os: HostOs,
-    /// The processor family (the machine's, not a translated process's).
     pub arch: Arch,
 }
 
-/// Where [`Host`] comes from: the real machine, or a fixed value in tests.
+/// The real machine, or a fixed value in tests.
 pub trait HostFacts {
-    /// This machine.
     fn host(&self) -> Host;
 }
 
@@ -84,44 +68,36 @@ impl HostFacts for Host {
     }
 }
 
-/// The machine this runs on. On macOS it reads `kern.osproductversion` (and, for an Intel
-/// build, whether it runs under Rosetta): one or two `sysctl`s, only when `setup` runs.
+/// The machine this runs on: on macOS its version (sysinfo) and, for an Intel build, whether
+/// Rosetta runs it (an Intel build on Apple silicon is still an arm64 machine).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemHost;
 
 impl HostFacts for SystemHost {
     fn host(&self) -> Host {
         let arch = Arch::from_name(std::env::consts::ARCH);
-        if cfg!(target_os = "macos") {
-            let sysctl = |key: &str| {
-                run_with_timeout("/usr/sbin/sysctl", &["-n", key], Duration::from_secs(5))
-                    .ok()
-                    .filter(|out| out.success())
-                    .map(|out| out.stdout)
+        if !cfg!(target_os = "macos") {
+            let os = if cfg!(target_os = "linux") {
+                HostOs::Linux
+            } else {
+                HostOs::Other
             };
-            let version = sysctl("kern.osproductversion").and_then(|v| parse_os_version(&v));
-            // An Intel build translated by Rosetta still runs on Apple silicon.
-            let translated = arch == Arch::X86_64
-                && sysctl("sysctl.proc_translated").is_some_and(|v| v.trim() == "1");
-            Host {
-                os: HostOs::MacOs { version },
-                arch: if translated { Arch::Arm64 } else { arch },
-            }
-        } else if cfg!(target_os = "linux") {
-            Host {
-                os: HostOs::Linux,
-                arch,
-            }
-        } else {
-            Host {
-                os: HostOs::Other,
-                arch,
-            }
+            return Host { os, arch };
+        }
+        let version = sysinfo::System::os_version()
+            .ok()
+            .and_then(|v| parse_os_version(&v));
+        let rosetta = ["-n", "sysctl.proc_translated"];
+        let translated = arch == Arch::X86_64
+            && run_with_timeout("/usr/sbin/sysctl", &rosetta, Duration::from_secs(5))
+                .is_ok_and(|out| out.stdout.trim() == "1");
+        Host {
+            os: HostOs::MacOs { version },
+            arch: if translated { Arch::Arm64 } else { arch },
         }
     }
 }
 
-/// `14.5`, `26.0.1`, `12` → `(major, minor)`.
 pub fn parse_os_version(text: &str) -> Option<(u32, u32)> {
     let mut parts = text.trim().split('.');
     let major = parts.next()?.parse().ok()?;
@@ -132,7 +108,6 @@ pub fn parse_os_version(text: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-/// `2.60.0` → `(2, 60)`; `None` for anything else.
 pub fn ray_minor_version(version: &str) -> Option<(u32, u32)> {
     let mut parts = version.split('.');
     let major = parts.next()?.parse().ok()?;
@@ -142,35 +117,10 @@ pub fn ray_minor_version(version: &str) -> Option<(u32, u32)> {
     Some((major, minor.parse().ok()?))
 }
 
-/// Why Ray has no build for this machine.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NoBuild {
-    /// Ray ≥ 2.50 on an Intel Mac.
-    #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
-    IntelMac {
-        /// The version asked for (`None`: the newest).
-        ray: Option<String>,
-    },
-    /// Ray ≥ 2.50 on an Apple-silicon Mac older than macOS 12.
-    #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
-    OldMacOs {
-        /// The version asked for (`None`: the newest).
-        ray: Option<String>,
-        /// This Mac's macOS, `major.minor`.
-        macos: String,
-    },
-    /// Neither macOS nor Linux on x86_64/arm64.
-    #[error("{}", crate::text::no_build_message(crate::text::Lang::En, self))]
-    Platform {
-        /// The version asked for (`None`: the newest).
-        ray: Option<String>,
-    },
-}
-
 /// The first Ray release without Intel-Mac wheels, and with arm64 wheels for macOS ≥ 12 only.
 const FIRST_WITHOUT_INTEL_MAC: (u32, u32) = (2, 50);
 
-/// The CPython minor versions (`3.minor`) Ray `ray` has wheels for on `host`.
+/// The CPython minor versions Ray `ray` has wheels for on `host`.
 pub fn supported_pythons(
     ray: Option<&str>,
     host: &Host,
@@ -200,26 +150,20 @@ pub fn supported_pythons(
     Ok(if recent { 10..=14 } else { 9..=13 })
 }
 
-/// A Python interpreter that answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interpreter {
-    /// Where it is.
     pub path: PathBuf,
-    /// `(3, minor, patch)`.
     pub version: (u32, u32, u32),
-    /// The machine it was built for.
     pub arch: Arch,
 }
 
 impl Interpreter {
-    /// `3.12.4`.
     pub fn version_text(&self) -> String {
         let (major, minor, patch) = self.version;
         format!("{major}.{minor}.{patch}")
     }
 }
 
-/// The answer to the probe program: `3.12.4 arm64`.
 pub fn parse_probe(stdout: &str) -> Option<((u32, u32, u32), Arch)> {
     let line = stdout.lines().find(|l| !l.trim().is_empty())?;
     let (version, machine) = line.trim().split_once(' ')?;
@@ -228,7 +172,7 @@ pub fn parse_probe(stdout: &str) -> Option<((u32, u32, u32), Arch)> {
     Some((version, Arch::from_name(machine)))
 }
 
-/// Runs `path` with the probe program; `None` if it fails or says nothing sensible.
+/// `None` if it fails or says nothing sensible.
 pub fn probe(path: &Path) -> Option<Interpreter> {
     let out = run_with_timeout(
         &path.to_string_lossy(),
@@ -245,20 +189,17 @@ pub fn probe(path: &Path) -> Option<Interpreter> {
     })
 }
 
-/// Where to look for a Python, and what must never be run.
 #[derive(Debug, Clone, Default)]
 pub struct PythonSearch {
-    /// Folders to look in, in order.
     pub dirs: Vec<PathBuf>,
     /// Folders whose `python3` may be the Xcode stub (macOS: `/usr/bin`).
     pub stub_dirs: Vec<PathBuf>,
-    /// The real interpreters behind the stub; if none exists, nothing in `stub_dirs` is run.
+    /// The real interpreters behind the stub; without one, nothing in `stub_dirs` is run.
     pub developer_pythons: Vec<PathBuf>,
 }
 
 impl PythonSearch {
-    /// The places of [`ToolSearch`], then the python.org and pyenv installs, then `/usr/bin`
-    /// last; on macOS with the stub rule.
+    /// [`ToolSearch`]'s places, the python.org and pyenv installs, `/usr/bin` last.
     pub fn for_this_machine(tools: &ToolSearch) -> PythonSearch {
         let mut dirs = tools.dirs();
         if let Some(home) = &tools.home {
@@ -285,7 +226,6 @@ impl PythonSearch {
         }
     }
 
-    /// Whether `path` may be run (the stub rule).
     pub fn may_run(&self, path: &Path) -> bool {
         let in_stub_dir = path
             .parent()
@@ -293,8 +233,8 @@ impl PythonSearch {
         !in_stub_dir || self.developer_pythons.iter().any(|p| is_executable_file(p))
     }
 
-    /// Every interpreter that may be run and whose name allows a version in `minors`, probed,
-    /// in search order; each file once.
+    /// Every interpreter that may run and whose name allows a version in `minors`, probed, in
+    /// search order, each file once.
     pub fn interpreters(&self, minors: &std::ops::RangeInclusive<u32>) -> Vec<Interpreter> {
         let mut names: Vec<String> = minors
             .clone()
@@ -321,15 +261,14 @@ impl PythonSearch {
     }
 }
 
-/// `parent/*/bin`, newest name first (`3.14` before `3.12`).
 fn versions_bin(parent: &Path) -> Vec<PathBuf> {
     let mut dirs = subdirs_bin(parent);
     dirs.reverse();
     dirs
 }
 
-/// The interpreter to build the venv with: one for this machine's processor whose version Ray
-/// has wheels for; the head's minor version when it is known and present, else the newest.
+/// One for this machine's processor with a version Ray has wheels for: the head's minor version
+/// when present, else the newest.
 pub fn choose<'a>(
     candidates: &'a [Interpreter],
     minors: &std::ops::RangeInclusive<u32>,
@@ -346,7 +285,6 @@ pub fn choose<'a>(
             return Some(found);
         }
     }
-    // The first of the newest minor: search order breaks ties.
     let newest = usable().map(|i| i.version.1).max()?;
     usable().find(|i| i.version.1 == newest)
 }

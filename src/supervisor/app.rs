@@ -64,9 +64,9 @@ impl Supervisor {
             }
             (Event::ConfigFileRead(reading), Some((_, edits))) => {
                 let running = Running {
-                    head: self.head.as_ref(),
-                    cpus: self.cpus,
-                    paused: self.paused,
+                    head: self.wanted.head.as_ref(),
+                    cpus: self.wanted.cpus,
+                    paused: self.wanted.paused,
                 };
                 let (commands, edits) = edits.on_reading(reading, running);
                 for command in commands {
@@ -103,7 +103,7 @@ impl Supervisor {
                     .cluster
                     .as_mut()
                     .is_some_and(|c| c.ask(now, &mut self.timers));
-                if let Some(head) = self.head.clone().filter(|_| asks) {
+                if let Some(head) = self.wanted.head.clone().filter(|_| asks) {
                     self.actions.push_back(Action::AskClusterSize { head });
                 }
             }

@@ -1,56 +1,16 @@
-//! Restart delays and the give-up breaker.
+//! Restart delays, the give-up breaker and the fault it leads to.
 //!
-//! Borrowed from systemd (`RestartSec` growing geometrically to `RestartMaxDelaySec`) and
-//! Erlang/OTP (restart *intensity* within a *period* trips a breaker): a worker that keeps dying
-//! is restarted after 1 s, 2 s, 4 s, … up to a cap, and after too many deaths in a window the
-//! supervisor gives up loudly instead of looping. Pure: time comes in as arguments, and the
-//! jitter comes from a seed so tests are deterministic.
+//! As systemd (`RestartSec` growing to `RestartMaxDelaySec`) and Erlang/OTP (restart intensity
+//! within a period trips a breaker): a worker that keeps dying is restarted after 1 s, 2 s,
+//! 4 s, … up to a cap, and after too many deaths in a window the supervisor gives up loudly. A
+//! fault is tried once more now and then (half-open). The jitter comes from a seed, so tests
+//! are deterministic.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// How restarts back off and when to give up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BackoffPolicy {
-    /// The first restart delay; also the floor between any two starts (s6: never respawn more
-    /// than once a second).
-    pub first: Duration,
-    /// Each consecutive failure multiplies the delay by this.
-    pub factor: f64,
-    /// The delay never grows past this.
-    pub max: Duration,
-    /// This many abnormal exits within `window` trip the breaker.
-    pub burst: usize,
-    /// The window the breaker counts in.
-    pub window: Duration,
-    /// A worker that stayed joined this long resets the delay to `first`.
-    pub stable_after: Duration,
-    /// The cap of the delays after exits the network caused while the head still answered
-    /// (the node marked dead again and again, something else on the head's port): these
-    /// never trip the breaker, so a longer cap is what keeps them from being a storm.
-    pub network_max: Duration,
-    /// Up to this fraction of the delay is added at random so that several laptops behind one
-    /// flapping network do not restart in lockstep.
-    pub jitter: f64,
-    /// Seed of the jitter.
-    pub seed: u64,
-}
-
-impl Default for BackoffPolicy {
-    fn default() -> Self {
-        BackoffPolicy {
-            first: Duration::from_secs(1),
-            factor: 2.0,
-            max: Duration::from_secs(60),
-            burst: 5,
-            window: Duration::from_secs(600),
-            stable_after: Duration::from_secs(60),
-            network_max: super::settings::NETWORK_RESTART_CAP,
-            jitter: 0.1,
-            seed: 0x5eed_b177_7ade,
-        }
-    }
-}
+use super::settings::BackoffPolicy;
+use crate::model::Fault;
 
 /// What to do after a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,9 +21,19 @@ pub enum Verdict {
     GiveUp,
 }
 
-/// The running count of failures.
+/// Whether a fault holds the worker back.
+#[derive(Debug, Clone, PartialEq)]
+enum FaultState {
+    Clear,
+    Holds(Fault),
+    /// Tried once more: one more failure that counts brings the breaker back at once.
+    HalfOpen,
+}
+
+/// The running count of failures, and the fault they led to.
 #[derive(Debug, Clone)]
 pub struct Backoff {
+    fault: FaultState,
     policy: BackoffPolicy,
     /// Times of recent abnormal exits, oldest first, none older than the window.
     recent: VecDeque<Instant>,
@@ -74,11 +44,17 @@ pub struct Backoff {
     rng: u64,
 }
 
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new(BackoffPolicy::default())
+    }
+}
+
 impl Backoff {
-    /// A fresh counter.
     pub fn new(policy: BackoffPolicy) -> Self {
         let rng = policy.seed | 1;
         Backoff {
+            fault: FaultState::Clear,
             policy,
             recent: VecDeque::new(),
             consecutive: 0,
@@ -87,18 +63,46 @@ impl Backoff {
         }
     }
 
-    /// The policy in force.
-    pub fn policy(&self) -> &BackoffPolicy {
-        &self.policy
-    }
-
     /// Failures recorded within the current window.
     pub fn recent_failures(&self) -> usize {
         self.recent.len()
     }
 
+    /// What needs the user, if anything; no worker runs while one holds.
+    pub fn fault(&self) -> Option<&Fault> {
+        match &self.fault {
+            FaultState::Holds(fault) => Some(fault),
+            FaultState::Clear | FaultState::HalfOpen => None,
+        }
+    }
+
+    /// `fault` holds from now on.
+    pub fn hold(&mut self, fault: Fault) {
+        self.fault = FaultState::Holds(fault);
+    }
+
+    /// Tries the fault once more (its cause may have gone unnoticed: a head upgraded, Ray
+    /// installed from a terminal); whether there was one.
+    pub fn retry_fault(&mut self) -> bool {
+        let holds = matches!(self.fault, FaultState::Holds(_));
+        if holds {
+            self.fault = FaultState::HalfOpen;
+        }
+        holds
+    }
+
+    /// The worker joined: whatever the fault was about let it.
+    pub fn joined(&mut self) {
+        if self.fault == FaultState::HalfOpen {
+            self.fault = FaultState::Clear;
+        }
+    }
+
     /// Records an abnormal exit at `now` and says what to do.
     pub fn record_failure(&mut self, now: Instant) -> Verdict {
+        if self.fault == FaultState::HalfOpen {
+            return Verdict::GiveUp;
+        }
         while let Some(&oldest) = self.recent.front() {
             if now.saturating_duration_since(oldest) > self.policy.window {
                 self.recent.pop_front();
@@ -139,8 +143,9 @@ impl Backoff {
         self.network_consecutive = 0;
     }
 
-    /// Forget everything (the user asked to try again).
+    /// Forget everything, the fault too (the user asked to try again).
     pub fn reset(&mut self) {
+        self.fault = FaultState::Clear;
         self.recent.clear();
         self.consecutive = 0;
         self.network_consecutive = 0;
@@ -241,6 +246,27 @@ mod tests {
         assert_eq!(b.recent_failures(), 0, "the breaker does not count them");
         b.record_stable();
         assert_eq!(b.record_network_failure(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_fault_tried_once_more_is_back_at_the_next_failure_unless_the_worker_joins() {
+        let mut b = Backoff::new(no_jitter());
+        let t0 = Instant::now();
+        assert!(!b.retry_fault(), "nothing to retry");
+        b.hold(Fault::RayMissing { path: "ray".into() });
+        assert!(b.fault().is_some());
+        assert!(b.retry_fault());
+        assert_eq!(b.fault(), None, "the worker may start");
+        assert_eq!(b.record_failure(t0), Verdict::GiveUp, "at once");
+        assert_eq!(b.recent_failures(), 0);
+        b.hold(Fault::RayMissing { path: "ray".into() });
+        b.retry_fault();
+        b.joined();
+        assert!(matches!(b.record_failure(t0), Verdict::RetryAfter(_)));
+        b.hold(Fault::RayMissing { path: "ray".into() });
+        b.reset();
+        assert_eq!(b.fault(), None);
+        assert!(!b.retry_fault());
     }
 
     #[test]

@@ -1,24 +1,84 @@
-//! How the worker keeps out of the user's way: it keeps the machine awake while it contributes
-//! (so that it does not idle-sleep away from the cluster on power), it steps back when the
-//! machine runs hot, and, when asked, it contributes only while the user is away.
-//!
-//! Pure rules over facts the driver reports; the supervisor applies their verdicts (pauses,
-//! timers, notices) and the platform only carries them out (an IOKit assertion, a logind
-//! inhibitor).
+//! How the worker keeps out of the user's way: it keeps the machine awake while it contributes,
+//! steps back when the machine runs hot, and, when asked, contributes only while the user is
+//! away. The platform only carries the verdicts out (an IOKit assertion, a logind inhibitor).
 
 use std::time::{Duration, Instant};
 
-use super::settings::{THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX};
-use crate::model::{IdleReading, KeepAwake, PauseAtThermal, PowerSnapshot, ThermalState};
+use super::settings::{
+    CourtesyPolicy, THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX,
+};
+use crate::model::{
+    AutoPause, AwakeHold, CourtesyStatus, IdleReading, KeepAwake, LogNote, PauseAtThermal,
+    PowerSnapshot, ThermalState,
+};
+
+/// The courtesy rules' state.
+#[derive(Debug, Clone, Default)]
+pub struct Courtesy {
+    pub heat: Heat,
+    pub presence: Presence,
+    /// The OS holds idle sleep off for us now (its last [`AwakeHold`] report).
+    awake_held: bool,
+    /// A refused hold was logged: once per run is enough.
+    refusal_logged: bool,
+}
+
+impl Courtesy {
+    /// What the OS made of the idle-sleep hold; a note for the log the first time it refuses.
+    pub fn awake_report(&mut self, report: AwakeHold) -> Option<LogNote> {
+        self.awake_held = report == AwakeHold::Held;
+        match report {
+            AwakeHold::Refused { why } if !std::mem::replace(&mut self.refusal_logged, true) => {
+                Some(LogNote::KeepAwakeRefused { why })
+            }
+            _ => None,
+        }
+    }
+
+    /// The pause these rules hold, as the user sees it: the heat's, then the user's presence.
+    pub fn pause(&self, policy: &CourtesyPolicy) -> Option<AutoPause> {
+        if self.heat.paused {
+            return Some(AutoPause::RunsHot {
+                thermal: self.heat.state.unwrap_or(ThermalState::Serious),
+                resume_after_secs: self.heat.resume_after().as_secs(),
+            });
+        }
+        let away_after = policy.only_when_idle?;
+        self.presence.holding.then(|| AutoPause::UserPresent {
+            away_minutes: minutes(away_after),
+        })
+    }
+
+    /// What the rules are set to and do now; `working`: connected or draining.
+    pub fn status(
+        &self,
+        policy: &CourtesyPolicy,
+        working: bool,
+        power: Option<PowerSnapshot>,
+    ) -> CourtesyStatus {
+        let hold_awake = keep_awake(policy.keep_awake, working, power);
+        let idle_rule = policy.only_when_idle.is_some();
+        CourtesyStatus {
+            keep_awake: policy.keep_awake,
+            hold_awake,
+            keeping_awake: hold_awake && self.awake_held,
+            pause_at_thermal: policy.pause_at_thermal,
+            thermal: self.heat.state,
+            only_when_idle_minutes: policy.only_when_idle.map(minutes),
+            idle_unsupported: idle_rule && self.presence.unsupported,
+            idle_hint_never_set: idle_rule && self.presence.hint_never_set,
+        }
+    }
+}
+
+fn minutes(duration: Duration) -> u32 {
+    u32::try_from(duration.as_secs() / 60).unwrap_or(u32::MAX)
+}
 
 /// Whether idle sleep is held off now: only while the worker is part of the cluster or
-/// finishing its tasks there (`working`: connected or draining; not paused, starting,
-/// disconnected or asleep), and with [`KeepAwake::OnPower`] only on mains. Power not read yet
-/// counts as mains, as a reading that fails does ([`crate::model::POWER_UNKNOWN`]).
-///
-/// Draining counts: "Pause after the current tasks" exists to let them finish, and an idle
-/// sleep in the middle would cut the drain short and lose them. A drain ends by its deadline
-/// at the latest (ten minutes for the user's, one for heat or the user's return).
+/// finishing its tasks there (`working`), and with [`KeepAwake::OnPower`] only on mains (power
+/// not read, or unreadable, counts as mains). Draining counts: a sleep would cut short the
+/// tasks "pause after the current tasks" waits for, and a drain ends by its deadline.
 pub fn keep_awake(policy: KeepAwake, working: bool, power: Option<PowerSnapshot>) -> bool {
     let on_power = power.is_none_or(|p| p.on_ac);
     working
@@ -29,12 +89,10 @@ pub fn keep_awake(policy: KeepAwake, working: bool, power: Option<PowerSnapshot>
         }
 }
 
-/// The heat rule: pause (after the current tasks) at the configured thermal state, resume once
-/// the machine has stayed at `fair` or `nominal` for [`THERMAL_RESUME_AFTER`], doubled for
-/// each heat pause that begins within [`THERMAL_REPEAT_WINDOW`] of the previous one's end, up
-/// to [`THERMAL_RESUME_AFTER_MAX`] (a fanless Mac heats up again within minutes of rejoining).
-/// The supervisor keeps that wait in its timer table ([`super::timers::Timer::CooledDown`]) as
-/// [`HeatStep`] says.
+/// The heat rule: pause (after the current tasks) at the configured thermal state; resume once
+/// the machine has stayed at `fair` or `nominal` for [`THERMAL_RESUME_AFTER`], doubled for each
+/// pause within [`THERMAL_REPEAT_WINDOW`] of the previous one's end, up to
+/// [`THERMAL_RESUME_AFTER_MAX`]. The wait is the timer table's, as [`HeatStep`] says.
 #[derive(Debug, Clone, Default)]
 pub struct Heat {
     /// The thermal state last reported; `None` where the OS reports none.
@@ -44,13 +102,11 @@ pub struct Heat {
     /// The pause was notified: its end will be too (one notification each way).
     pub notified: bool,
     /// The user resumed during a heat pause, at this state: honoured until the machine is
-    /// below the limit again (a new rise pauses anew) or hotter than the user saw (a Resume at
-    /// `serious` does not cover `critical`).
+    /// below the limit again or hotter than the user saw.
     overridden: Option<ThermalState>,
     /// When the last heat pause ended by cooling down.
     last_ended: Option<Instant>,
-    /// How many heat pauses in a row began within [`THERMAL_REPEAT_WINDOW`] of the previous
-    /// one's end (0: the first).
+    /// Heat pauses in a row within [`THERMAL_REPEAT_WINDOW`] of the previous one's end.
     repeats: u32,
 }
 
@@ -113,8 +169,8 @@ impl Heat {
             .min(THERMAL_RESUME_AFTER_MAX)
     }
 
-    /// The machine stayed cool long enough: the pause ends, at `now`. Whether its end is worth
-    /// a notification (its start was notified).
+    /// The machine stayed cool long enough: the pause ends. Whether its end is worth a
+    /// notification (its start was notified).
     pub fn cooled_down(&mut self, now: Instant) -> bool {
         let was_paused = std::mem::take(&mut self.paused);
         if was_paused {
@@ -124,8 +180,7 @@ impl Heat {
     }
 
     /// The user resumed: their choice wins over a heat pause until the machine is below the
-    /// limit again (during the cool-down wait it already is: the next rise pauses anew).
-    /// Whether a heat pause ended (its cool-down wait, if any, is moot).
+    /// limit again. Whether a heat pause ended (its cool-down wait is moot).
     pub fn user_resumed(&mut self, limit: PauseAtThermal) -> bool {
         if !std::mem::take(&mut self.paused) {
             return false;
@@ -138,20 +193,12 @@ impl Heat {
     }
 }
 
-/// The "only when idle" rule (`only_when_idle_minutes`): the worker is held back until the
-/// user has been away from the keyboard and mouse for the setting, and leaves (with a drain)
-/// when they come back. What each reading means is decided here, not by the platform:
-/// - an idle time: the user counts as away once it reaches the setting;
-/// - a graphical session whose desktop never set the idle hint (a fresh GNOME session before
-///   its first idle period): the user counts as at the machine, and the menu says why;
-/// - a failed read: the last verdict stands (a D-Bus glitch must not start a worker under the
-///   user's hands, nor stop one);
-/// - nothing can tell here (no logind, no graphical session): the rule is reported
-///   unsupported instead of blocking the worker forever.
-///
-/// Readings say how long ago the last input was; the moment the user counts as away is kept
-/// as an instant, so that the supervisor's timer table, not the reading cadence, says when it
-/// is reached ([`super::timers::Timer::UserAway`]).
+/// The "only when idle" rule: the worker waits until the user has been away from keyboard and
+/// mouse for the setting, and leaves (with a drain) when they come back. A desktop that never
+/// set its idle hint counts as in use; a failed read keeps the last verdict (a D-Bus glitch
+/// must not start or stop a worker); where nothing can tell, the rule is reported unsupported
+/// rather than blocking forever. When the user counts as away is kept as an instant, so that
+/// the timer table, not the reading cadence, says when it is reached.
 #[derive(Debug, Clone, Default)]
 pub struct Presence {
     /// When the user counts as away: the last input plus the setting. `None`: no reading yet.
@@ -161,15 +208,14 @@ pub struct Presence {
     /// The session's desktop has not reported idleness yet: counted as in use.
     pub hint_never_set: bool,
     /// The user resumed while the rule held the worker back: honoured until they have been
-    /// away once (their click was input too).
+    /// away once.
     overridden: bool,
     /// The verdict as of the last [`Presence::update`]: the worker is held back.
     pub holding: bool,
 }
 
 impl Presence {
-    /// A reading under a setting of `away_after`. Returns when the user will count as away,
-    /// if that is ahead.
+    /// A reading under a setting of `away_after`: when the user will count as away, if ahead.
     pub fn on_reading(
         &mut self,
         now: Instant,
@@ -240,6 +286,51 @@ mod tests {
         assert!(keep_awake(KeepAwake::Always, true, battery));
         assert!(!keep_awake(KeepAwake::Always, false, battery));
         assert!(!keep_awake(KeepAwake::Never, true, mains));
+    }
+
+    #[test]
+    fn a_refused_hold_is_logged_once_and_only_a_granted_one_is_claimed() {
+        let mut courtesy = Courtesy::default();
+        let refused = || AwakeHold::Refused { why: "no".into() };
+        assert!(courtesy.awake_report(refused()).is_some());
+        assert!(courtesy.awake_report(AwakeHold::Released).is_none());
+        assert!(courtesy.awake_report(refused()).is_none(), "once per run");
+        let policy = CourtesyPolicy::default();
+        assert!(!courtesy.status(&policy, true, None).keeping_awake);
+        courtesy.awake_report(AwakeHold::Held);
+        let status = courtesy.status(&policy, true, None);
+        assert!(status.hold_awake && status.keeping_awake);
+        assert!(!courtesy.status(&policy, false, None).keeping_awake);
+    }
+
+    #[test]
+    fn the_heat_pause_shows_before_the_presence_pause() {
+        let t0 = Instant::now();
+        let policy = CourtesyPolicy {
+            only_when_idle: Some(Duration::from_secs(600)),
+            ..CourtesyPolicy::default()
+        };
+        let mut courtesy = Courtesy::default();
+        courtesy.presence.update(t0);
+        assert_eq!(
+            courtesy.pause(&policy),
+            Some(AutoPause::UserPresent { away_minutes: 10 })
+        );
+        assert_eq!(
+            courtesy.pause(&CourtesyPolicy::default()),
+            None,
+            "the rule is off"
+        );
+        courtesy
+            .heat
+            .on_reading(t0, PauseAtThermal::Serious, ThermalState::Critical);
+        assert_eq!(
+            courtesy.pause(&policy),
+            Some(AutoPause::RunsHot {
+                thermal: ThermalState::Critical,
+                resume_after_secs: 300
+            })
+        );
     }
 
     #[test]

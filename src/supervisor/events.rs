@@ -124,17 +124,11 @@ pub enum Event {
     NetworkChanged,
     /// The OS says the machine is about to sleep: stop the worker cleanly while there is time.
     WillSleep,
-    /// The OS says the machine woke (macOS `NSWorkspaceDidWakeNotification`, logind's
-    /// `PrepareForSleep(false)`). Only this ends a sleep pause.
+    /// The machine woke, from one source per platform: the OS's notification where it gives
+    /// one (macOS `NSWorkspaceDidWakeNotification`, logind's `PrepareForSleep(false)`), else
+    /// the clocks' measurement of the time spent suspended.
     Woke {
         /// How long it slept, as far as is known.
-        slept_secs: u64,
-    },
-    /// The clocks show the machine was suspended this long since the last reading (Linux
-    /// `CLOCK_BOOTTIME − CLOCK_MONOTONIC`, macOS continuous − absolute time), whether or not
-    /// the OS said anything. A wall-clock step does not show here.
-    SleepMeasured {
-        /// Seconds spent suspended since the previous reading.
         slept_secs: u64,
     },
     /// Mains or battery, and the battery's level.

@@ -1,19 +1,17 @@
 //! The machine's own situation: the battery policy (mobile mode), the lid, and sleep and wake.
-//!
-//! Pure rules over facts the driver reports; the supervisor applies their verdicts.
 
-use std::time::Instant;
+use std::time::Duration;
 
-use super::settings::{LaptopPolicy, WAKE_ECHO};
+use super::settings::{LaptopPolicy, MIN_SLEEP, WAKE_REPLACES_WORKER_AFTER};
 use crate::model::{AutoPause, Notice, PowerSnapshot};
 
 /// What the battery policy knows between two power readings.
 #[derive(Debug, Clone, Default)]
 pub struct Laptop {
-    /// The battery policy's pause (low battery, on battery), when one holds. Kept apart from
-    /// the sleep, so that a sleep and its wake neither replace nor lift it.
+    /// The battery policy's pause, kept apart from the sleep's: a sleep and its wake neither
+    /// replace nor lift it.
     pub battery_pause: Option<AutoPause>,
-    /// A sleep was announced and the OS has not said the machine woke.
+    /// A sleep was announced and no wake came since.
     pub asleep: bool,
     /// Latest power facts.
     pub power: Option<PowerSnapshot>,
@@ -115,70 +113,61 @@ impl Laptop {
             _ => wanted,
         }
     }
-}
 
-/// Where a wake was seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WakeSource {
-    /// The OS's notification.
-    Os,
-    /// The clocks measured a suspension.
-    Clocks,
-}
-
-/// Keeps the second report of one wake from acting twice: a wake from the other source within
-/// [`WAKE_ECHO`] of an admitted one is its echo (it would find the worker the first one
-/// started and replace it as stale). One source alone is never filtered (Linux without logind
-/// has only the clocks), and an announced sleep starts afresh.
-#[derive(Debug, Clone, Default)]
-pub struct WakeEcho {
-    /// The last wake acted on, and where it came from.
-    last: Option<(Instant, WakeSource)>,
-}
-
-impl WakeEcho {
-    /// Whether a wake seen now from `source` is news.
-    pub fn admit(&mut self, now: Instant, source: WakeSource) -> bool {
-        if let Some((at, seen)) = self.last {
-            if seen != source && now < at + WAKE_ECHO {
-                return false;
-            }
+    /// The machine woke after `slept_secs`. A short one while no sleep was announced is a
+    /// clock measurement's noise; any other ends the sleep pause.
+    pub fn woke(&mut self, slept_secs: u64) -> Wake {
+        let slept = Duration::from_secs(slept_secs);
+        if !self.asleep && slept < MIN_SLEEP {
+            return Wake::Ignored;
         }
-        self.last = Some((now, source));
-        true
+        self.asleep = false;
+        Wake::Woke {
+            // Longer than the head's health checks: the node is dead there and its raylet
+            // will exit when it reconnects, so it is replaced at once.
+            replace_worker: slept >= WAKE_REPLACES_WORKER_AFTER,
+        }
     }
+}
 
-    /// A sleep was announced: the next wake is a new one.
-    pub fn will_sleep(&mut self) {
-        self.last = None;
-    }
+/// What a wake asks of the supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// Nothing: no sleep to speak of.
+    Ignored,
+    /// What was known of the network is stale; a worker that slept too long is replaced.
+    Woke { replace_worker: bool },
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
-    fn a_wake_reported_by_both_sources_is_admitted_once() {
-        let t0 = Instant::now();
-        let s = Duration::from_secs;
-        let mut wakes = WakeEcho::default();
-        assert!(wakes.admit(t0, WakeSource::Os));
-        assert!(!wakes.admit(t0 + s(4), WakeSource::Clocks), "the same wake");
-        assert!(wakes.admit(t0 + s(60), WakeSource::Clocks), "a later sleep");
-
-        let mut wakes = WakeEcho::default();
-        assert!(wakes.admit(t0, WakeSource::Clocks));
-        assert!(!wakes.admit(t0 + s(3), WakeSource::Os), "the same wake");
-        wakes.will_sleep();
-        assert!(wakes.admit(t0 + s(10), WakeSource::Os), "announced anew");
-
-        let mut wakes = WakeEcho::default();
-        assert!(wakes.admit(t0, WakeSource::Clocks));
-        assert!(
-            wakes.admit(t0 + s(20), WakeSource::Clocks),
-            "one source is never filtered"
+    fn a_wake_ends_the_announced_sleep_and_a_short_unannounced_one_is_noise() {
+        let mut laptop = Laptop::default();
+        assert_eq!(laptop.woke(5), Wake::Ignored, "under the noise floor");
+        assert_eq!(
+            laptop.woke(20),
+            Wake::Woke {
+                replace_worker: false
+            },
+            "a nap shorter than the head's health checks"
         );
+        assert_eq!(
+            laptop.woke(300),
+            Wake::Woke {
+                replace_worker: true
+            }
+        );
+        laptop.asleep = true;
+        assert_eq!(
+            laptop.woke(0),
+            Wake::Woke {
+                replace_worker: false
+            },
+            "any wake ends an announced sleep"
+        );
+        assert!(!laptop.asleep);
     }
 }

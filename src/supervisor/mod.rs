@@ -6,220 +6,160 @@
 //! drains what to do with [`Supervisor::poll_action`], and asks when it next needs the clock
 //! with [`Supervisor::poll_timeout`]. Rule: mutate, then drain actions until `None`.
 //!
-//! Where each rule lives:
-//! - [`settings`]: every timing constant and threshold;
-//! - [`retry`]: which failures stop everything, wait for the network, or back off;
-//! - [`backoff`]: restart delays and the breaker;
-//! - [`drain`]: when a drained node counts as idle;
-//! - [`laptop`]: the battery policy, the lid, the wake-echo filter;
-//! - [`courtesy`]: keep awake while contributing, step back when the machine runs hot,
-//!   contribute only while the user is away;
-//! - [`notify`]: which notices reach the user (never a storm);
-//! - [`timers`]: the one table of deadlines;
-//! - [`config_looks`]: when the running app looks at config.toml for a hand edit (not a rule
-//!   of the worker, but a timing rule, kept here with the others; the driver's watcher runs it);
-//! - this file: the worker's lifecycle (start, join, grace, drain, stop, sleep, quit).
-//!
-//! The state is kept as independent facts (is the head reachable, is there a worker, did the
-//! user pause, is there a fault) and the user-facing [`Phase`] is derived from them, so that
-//! no combination can be forgotten. The invariants (checked by property tests):
-//! - at most one worker: a start is only issued when no worker exists or is stopping;
-//! - never a worker while paused, shutting down or in error;
-//! - a blip shorter than the grace does not touch the worker; after the grace it is stopped;
-//! - when the head comes back, a start follows at once (at least 1 s after the previous start).
+//! The rules live in small machines that own their state and return verdicts (the head watch,
+//! the start attempt, [`backoff`], [`laptop`], [`courtesy`], the contribution, [`notify`]) and
+//! in tables ([`retry`], [`settings`], [`timers`]); this file routes facts to them and keeps the
+//! worker's lifecycle in [`Supervisor::reconcile`]. The [`Phase`] is derived from independent
+//! facts, so no combination is forgotten. Invariants (property tests): at most one worker; none
+//! while paused, shutting down or in error; a blip shorter than the grace leaves it alone;
+//! when the head comes back a start follows at once (1 s at least after the previous one).
 
 mod app;
 pub mod backoff;
 mod cluster;
 mod config_edits;
 pub mod config_looks;
+mod contribution;
 pub mod courtesy;
 pub mod drain;
 mod events;
 mod find;
+mod head_watch;
 pub mod laptop;
 pub mod notify;
 pub mod retry;
 pub mod settings;
+mod start;
 pub mod tailnet;
 pub mod timers;
 mod transitions;
-pub mod usage;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    Activity, AutoPause, AwakeHold, CourtesyStatus, Fault, HeadAddress, InstallStep, LogNote,
-    Notice, Phase, RayInstall, Status, StopReason, ThermalState, Unreachable, WorkerFailure,
+    Activity, AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall,
+    Status, StopReason, WorkerFailure,
 };
 
-pub use backoff::{Backoff, BackoffPolicy, Verdict};
 pub use events::{
     Action, Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
 };
-pub use retry::{retry_for, Retry};
-pub use settings::{
-    longest_quit, CourtesyPolicy, LaptopPolicy, Settings, BATTERY_DRAIN_DEADLINE,
-    HEAD_LOST_STOP_GRACE, NOTIFY_HEAT_EVERY, PAUSE_DRAIN_DEADLINE, THERMAL_DRAIN_DEADLINE,
-    THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX,
-    USER_BACK_DRAIN_DEADLINE, WAKE_REPLACES_WORKER_AFTER,
-};
+pub use settings::{longest_quit, BackoffPolicy, CourtesyPolicy, LaptopPolicy, Settings};
 
-use courtesy::{Heat, HeatStep, Presence};
+use backoff::{Backoff, Verdict};
+use contribution::Contribution;
+use courtesy::{Courtesy, HeatStep};
 use drain::IdleRule;
-use laptop::{Laptop, WakeEcho, WakeSource};
+use head_watch::{Answer, HeadWatch, NextProbe, Reach};
+use laptop::{Laptop, Wake};
 use notify::NotificationGate;
+use retry::{retry_for, Retry};
 use settings::{
-    DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTIONS_LOST_QUICKLY,
-    HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER, MIN_SLEEP, PROBE_EVERY_WHILE_HELD,
-    SLEEP_CANCELLED_AFTER, USAGE_SAMPLE_EVERY,
+    leave_for, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTION_LOST_AFTER,
+    HISTORY_SAVE_AFTER, PAUSE_DRAIN_DEADLINE, SLEEP_CANCELLED_AFTER, USAGE_SAMPLE_EVERY,
 };
+use start::StartAttempt;
 use timers::{Timer, Timers};
-use usage::UsageMeter;
 
-/// The connection held to the head's Ray port while the worker is joined
-/// ([`Action::WatchHead`] number `next_watch`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HeadWatch {
-    /// None is held: the head is probed every `probe_every_up`.
-    Off,
-    /// Asked for, not yet held.
-    Opening,
-    /// Held, with the OS watching the path: probed every [`PROBE_EVERY_WHILE_HELD`].
-    Held,
-    /// None could be held: not tried again before the head has been away and back.
-    NotHeld,
+/// What the user asked for.
+#[derive(Debug, Default)]
+struct Wanted {
+    head: Option<HeadAddress>,
+    /// The built-in demo head, joined while no head is configured (never saved).
+    demo: Option<HeadAddress>,
+    cpus: u32,
+    paused: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Reach {
-    Unknown,
-    Up,
-    /// `vouched`: Tailscale said the head is an online peer of the tailnet, yet it did not
-    /// answer.
-    Down {
-        why: Unreachable,
-        vouched: bool,
-    },
+impl Wanted {
+    /// No head of the user's is set: none, or the built-in demo head.
+    fn needs_a_head(&self) -> bool {
+        self.head.is_none() || self.is_demo()
+    }
+
+    fn is_demo(&self) -> bool {
+        self.demo.is_some() && self.head == self.demo
+    }
 }
 
-/// A drain under way: the head was asked to send no more tasks, and the worker is watched
-/// until its tasks are done.
+/// The worker process, from its start to its exit, with what it was started with.
+#[derive(Debug, Clone, PartialEq, Default)]
+enum Worker {
+    #[default]
+    Absent,
+    Starting(WorkerSpec),
+    /// Joined the cluster then.
+    Joined(WorkerSpec, Instant),
+    /// Asked to drain; stopped when its tasks are done or the drain's deadline passes.
+    Draining(WorkerSpec, Drain),
+    Stopping(WorkerSpec, StopReason),
+}
+
+impl Worker {
+    fn spec(&self) -> Option<&WorkerSpec> {
+        match self {
+            Worker::Absent => None,
+            Worker::Starting(spec)
+            | Worker::Joined(spec, _)
+            | Worker::Draining(spec, _)
+            | Worker::Stopping(spec, _) => Some(spec),
+        }
+    }
+
+    /// Part of the cluster: joined, or finishing its tasks.
+    fn joined(&self) -> bool {
+        matches!(self, Worker::Joined(..) | Worker::Draining(..))
+    }
+
+    /// Started and not leaving.
+    fn running(&self) -> bool {
+        matches!(self, Worker::Starting(_) | Worker::Joined(..))
+    }
+}
+
+/// A drain under way: the head sends the worker no more tasks, and its processes are watched
+/// until they are done.
 #[derive(Debug, Clone, PartialEq)]
 struct Drain {
-    /// Tells this drain's reports from a late one of an earlier drain.
+    /// The start's number: tells this drain's reports from a late one of an earlier drain.
     id: u64,
     /// Why the worker is stopped once drained.
     then: StopReason,
-    /// The idle rule's count.
     idle: IdleRule,
     /// How long the tasks were given.
     deadline: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Worker {
-    Absent,
-    Running {
-        spec: WorkerSpec,
-        joined_at: Option<Instant>,
-    },
-    Stopping {
-        spec: WorkerSpec,
-        reason: StopReason,
-    },
-    /// Joined, asked to drain; stopped when its tasks are done or the drain's deadline passes.
-    Draining {
-        spec: WorkerSpec,
-        drain: Drain,
-    },
-}
-
-/// An outage of the head, from the first failed probe until the worker is joined again.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Outage {
-    since: Instant,
-    /// The user was told (the grace ran out): they will be told of the return too.
-    notified: bool,
-    /// The head's machine answered but its Ray port was closed: Ray there stopped, so what
-    /// answers when the port opens again is a new cluster (without GCS fault tolerance).
-    ray_stopped_at_head: bool,
+/// Whether the supervisor is finishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Run {
+    #[default]
+    Running,
+    /// A quit was asked for: the worker is stopped, then [`Action::Exit`] given.
+    ShuttingDown,
+    /// [`Action::Exit`] was given: nothing more is done.
+    Exited,
 }
 
 /// The reconnect supervisor. See the module doc.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Supervisor {
     settings: Settings,
-    /// What the user wants: the head, the CPUs, and whether they paused.
-    head: Option<HeadAddress>,
-    cpus: u32,
-    paused: bool,
-    /// What needs the user; no worker runs while one holds.
-    fault: Option<Fault>,
-    /// A quit was asked for: stop the worker, then [`Action::Exit`].
-    shutting_down: bool,
-    exit_sent: bool,
-    reach: Reach,
-    probe_in_flight: bool,
+    wanted: Wanted,
+    run: Run,
+    watch: HeadWatch,
     worker: Worker,
+    start: StartAttempt,
     backoff: Backoff,
-    /// The probe in flight was asked with the answer age a start needs.
-    probe_asked_for_start: bool,
-    /// The network changed since the last probe was asked: Tailscale's word is asked afresh.
-    network_changed: bool,
-    /// The head stopped answering while the current worker was starting: a start that then
-    /// does not join was cut off by the network, not broken.
-    outage_during_start: bool,
-    /// The head answered to a probe asked with the answer age a start needs.
-    up_vouched_for_start: bool,
-    /// The number of the latest [`Action::WatchHead`].
-    next_watch: u64,
-    /// What became of it.
-    head_watch: HeadWatch,
-    /// Since when the current connection is held.
-    held_since: Option<Instant>,
-    /// Held connections lost in a row within [`PROBE_EVERY_WHILE_HELD`] of being held while
-    /// the head kept answering probes: a path that drops the kernel's keepalive but not new
-    /// connections. From [`HELD_CONNECTIONS_LOST_QUICKLY`] on, none is held until the
-    /// network changes.
-    quick_losses: u32,
-    /// A fault is being tried once more: one more failure brings it back at once.
-    half_open: bool,
-    /// The pending [`Timer::Restart`] is a network exit's delay: the head coming back after
-    /// an outage ends it (the cause has passed), unlike a crash's delay.
-    network_restart: bool,
-    last_start_at: Option<Instant>,
-    outage: Option<Outage>,
     laptop: Laptop,
-    /// The heat rule's state (`pause_at_thermal`).
-    heat: Heat,
-    /// The "only when idle" rule's state (`only_when_idle_minutes`).
-    presence: Presence,
-    /// The OS holds idle sleep off for us now (its last [`AwakeHold`] report).
-    awake_held: bool,
-    /// A refused hold was logged: once per run is enough.
-    awake_refusal_logged: bool,
-    wakes: WakeEcho,
+    courtesy: Courtesy,
     notices: NotificationGate,
-    next_drain: u64,
     /// An install of Ray the user asked for, under way; no worker starts meanwhile.
     ray_install: Option<RayInstall>,
-    /// The built-in demo head joined while no head is configured (never saved).
-    demo_head: Option<HeadAddress>,
-    /// The search for heads on the tailnet.
     finder: find::HeadFinder,
-    /// The CPU counters of the current worker's tree (a new one at each start).
-    usage: UsageMeter,
-    /// The number of the latest [`Action::SampleUsage`]: only its answer counts.
-    next_sample: u64,
-    /// When the current worker's tree was last read, and how busy it kept its CPUs between
-    /// that reading and the one before (the menu's "busy" figure, at no cost of its own).
-    usage_read_at: Option<Instant>,
-    worker_busy_percent: Option<u8>,
-    /// What the worker does, as last recorded for the history's timeline.
-    activity: Option<Activity>,
+    contribution: Contribution,
     timers: Timers,
     actions: VecDeque<Action>,
     /// The running app's duties besides the worker (`app`).
@@ -235,78 +175,37 @@ impl Supervisor {
         paused: bool,
         now: Instant,
     ) -> Self {
-        let backoff = Backoff::new(settings.backoff.clone());
-        let fault = head.is_none().then_some(Fault::NoHead);
         let mut timers = Timers::default();
         if head.is_some() {
             timers.set(Timer::Probe, now);
         }
         Supervisor {
+            wanted: Wanted {
+                head,
+                demo: None,
+                cpus,
+                paused,
+            },
+            backoff: Backoff::new(settings.backoff.clone()),
             settings,
-            head,
-            cpus,
-            paused,
-            fault,
-            shutting_down: false,
-            exit_sent: false,
-            reach: Reach::Unknown,
-            probe_in_flight: false,
-            worker: Worker::Absent,
-            backoff,
-            network_restart: false,
-            half_open: false,
-            next_watch: 0,
-            head_watch: HeadWatch::Off,
-            held_since: None,
-            quick_losses: 0,
-            probe_asked_for_start: false,
-            network_changed: false,
-            outage_during_start: false,
-            up_vouched_for_start: false,
-            last_start_at: None,
-            outage: None,
-            laptop: Laptop::default(),
-            heat: Heat::default(),
-            presence: Presence::default(),
-            awake_held: false,
-            awake_refusal_logged: false,
-            wakes: WakeEcho::default(),
-            notices: NotificationGate::default(),
-            next_drain: 0,
-            ray_install: None,
-            demo_head: None,
-            finder: find::HeadFinder::default(),
-            usage: UsageMeter::default(),
-            next_sample: 0,
-            usage_read_at: None,
-            worker_busy_percent: None,
-            activity: None,
             timers,
-            actions: VecDeque::new(),
-            app: app::App::default(),
+            ..Supervisor::default()
         }
     }
 
-    /// Says that `demo` is the built-in demo head (a throwaway local one, started because no
-    /// head is configured): while it is the head, the status says so ([`Status::demo`]).
+    /// Says that `demo` is the built-in demo head (started because no head is configured).
     pub fn with_demo_head(mut self, demo: Option<HeadAddress>) -> Self {
-        self.demo_head = demo;
+        self.wanted.demo = demo;
         self
     }
 
-    /// The start of the app: while no head of the user's is set (none, or the demo head),
-    /// heads are looked for on the tailnet once, and a single one found is offered, unless a
-    /// head was offered on an earlier start (`offered_before`): the offer is made once.
+    /// The start of the app: while no head of the user's is set, heads are looked for on the
+    /// tailnet; a single one found is offered, once across starts (`offered_before`).
     pub fn with_first_run_search(mut self, offered_before: bool) -> Self {
-        if self.needs_a_head() && self.finder.start(!offered_before) {
+        if self.wanted.needs_a_head() && self.finder.start(!offered_before) {
             self.actions.push_back(Action::FindHeads);
         }
         self
-    }
-
-    /// No head of the user's is set: none, or the built-in demo head.
-    fn needs_a_head(&self) -> bool {
-        self.head.is_none() || (self.demo_head.is_some() && self.head == self.demo_head)
     }
 
     /// Feeds one fact.
@@ -315,71 +214,120 @@ impl Supervisor {
             Event::HeadProbe(probe) => self.on_probe(now, probe),
             Event::WorkerJoined => self.on_joined(now),
             Event::WorkerExited(exit) => self.on_exit(now, exit),
-            Event::WorkerSpawnFailed(failure) => self.on_spawn_failed(now, failure),
+            Event::WorkerSpawnFailed(failure) => {
+                self.worker = Worker::Absent;
+                self.timers.stop(Timer::Join);
+                match failure {
+                    SpawnFailure::RayMissing { path } => {
+                        self.set_fault(now, Fault::RayMissing { path })
+                    }
+                    SpawnFailure::Other { detail } => {
+                        self.count_failure(now, WorkerFailure::Crashed { last_line: detail })
+                    }
+                }
+            }
             Event::User(command) => self.on_user(now, command),
             Event::NetworkChanged => {
-                self.network_changed = true;
-                // The held connection may leave from an address that is gone: hold a new one
-                // once the head answers on this network.
-                self.retire_watch(now);
-                self.quick_losses = 0;
+                // Hold a new connection once the head answers on this network.
+                self.watch.network_changed();
                 // A new network may be what the fault was about (a firewall, another head).
                 self.retry_fault(now);
                 self.probe_soon(now)
             }
-            Event::WillSleep => self.on_will_sleep(now),
-            Event::Woke { slept_secs } => self.on_woke(now, WakeSource::Os, slept_secs),
-            Event::SleepMeasured { slept_secs } => {
-                if Duration::from_secs(slept_secs) >= MIN_SLEEP {
-                    self.on_woke(now, WakeSource::Clocks, slept_secs);
+            Event::WillSleep => {
+                // A fact of its own: a battery pause under it outlives the sleep and the wake.
+                self.laptop.asleep = true;
+                let cancelled = now + SLEEP_CANCELLED_AFTER;
+                self.timers.set(Timer::SleepCancelled, cancelled);
+                if self.has_worker() {
+                    // Released once the worker is gone (see `reconcile`), or at the latest then.
+                    let hold = now + self.settings.sleep_hold();
+                    self.timers.set(Timer::SleepHold, hold);
                 }
             }
+            Event::Woke { slept_secs } => self.on_woke(now, slept_secs),
             Event::Power(power) => {
-                let contributing = self.contributing();
-                let notices = self
-                    .laptop
-                    .on_power(&self.settings.laptop, power, contributing);
-                for notice in notices {
+                let running = self.worker.running();
+                for notice in self.laptop.on_power(&self.settings.laptop, power, running) {
                     self.notify(now, notice);
                 }
             }
             Event::LidClosed(closed) => {
-                if let Some(notice) = self.laptop.on_lid(closed, self.contributing()) {
+                if let Some(notice) = self.laptop.on_lid(closed, self.worker.running()) {
                     self.notify(now, notice);
                 }
             }
-            Event::Thermal(state) => self.on_thermal(now, state),
+            Event::Thermal(state) => {
+                let limit = self.settings.courtesy.pause_at_thermal;
+                match self.courtesy.heat.on_reading(now, limit, state) {
+                    HeatStep::Nothing => {}
+                    HeatStep::Pause => {
+                        self.timers.stop(Timer::CooledDown);
+                        // Told only when it stops a contributing worker; its end is told then.
+                        let pause = self.courtesy.pause(&self.settings.courtesy);
+                        if let Some(reason) = pause.filter(|_| self.worker.running()) {
+                            self.courtesy.heat.notified = true;
+                            self.notify(now, Notice::AutoPaused { reason });
+                        }
+                    }
+                    HeatStep::StartCoolDown if !self.timers.is_set(Timer::CooledDown) => {
+                        let cool = now + self.courtesy.heat.resume_after();
+                        self.timers.set(Timer::CooledDown, cool);
+                    }
+                    HeatStep::StartCoolDown => {}
+                    HeatStep::CancelCoolDown => self.timers.stop(Timer::CooledDown),
+                }
+            }
             Event::UserIdle(reading) => {
                 if let Some(away_after) = self.settings.courtesy.only_when_idle {
-                    match self.presence.on_reading(now, reading, away_after) {
+                    match self.courtesy.presence.on_reading(now, reading, away_after) {
                         Some(at) => self.timers.set(Timer::UserAway, at),
                         None => self.timers.stop(Timer::UserAway),
                     }
                 }
             }
             Event::AwakeHold(report) => {
-                self.awake_held = report == AwakeHold::Held;
-                if let AwakeHold::Refused { why } = report {
-                    if !std::mem::replace(&mut self.awake_refusal_logged, true) {
-                        self.actions
-                            .push_back(Action::Log(LogNote::KeepAwakeRefused { why }));
+                if let Some(note) = self.courtesy.awake_report(report) {
+                    self.actions.push_back(Action::Log(note));
+                }
+            }
+            Event::HeadConnection { watch, state } => {
+                let joined = matches!(self.worker, Worker::Joined(..));
+                match self.watch.connection(now, watch, state, joined) {
+                    NextProbe::AsPlanned => {}
+                    NextProbe::Usual => self.probe_within(now, self.settings.probe_every_up),
+                    NextProbe::Now { newly_down } => {
+                        if newly_down {
+                            self.head_down(now, true);
+                        }
+                        self.probe_soon(now);
                     }
                 }
             }
-            Event::HeadConnection { watch, state } => self.on_head_connection(now, watch, state),
             Event::HeadsFound(outcome) => {
-                let needs_a_head = self.needs_a_head();
+                let needs_a_head = self.wanted.needs_a_head();
                 if let Some(notice) = self.finder.ended(outcome, needs_a_head) {
                     // Only the first-run search offers: once, across starts.
                     self.notify(now, notice);
                     self.actions.push_back(Action::RecordFirstRunOffer);
                 }
             }
-            Event::DrainRequested { drain, accepted } => {
-                self.on_drain_requested(now, drain, accepted)
-            }
+            Event::DrainRequested { drain, accepted } => match self.drain(drain) {
+                Some(_) if accepted => self.timers.set(Timer::DrainSample, now),
+                Some(drain) => {
+                    let then = drain.then;
+                    self.stop_worker(then)
+                }
+                None => {}
+            },
             Event::WorkerTreeSampled { drain, reading } => {
-                self.on_tree_sampled(now, drain, reading)
+                match self.drain(drain).map(|drain| drain.idle.reading(reading)) {
+                    Some(true) => self.end_drain(true),
+                    Some(false) => self
+                        .timers
+                        .set(Timer::DrainSample, now + DRAIN_SAMPLE_EVERY),
+                    None => {}
+                }
             }
             Event::RayInstallProgress(step) => {
                 if let Some(install) = &mut self.ray_install {
@@ -391,9 +339,32 @@ impl Supervisor {
                 if outcome.is_ok() {
                     self.actions.push_back(Action::LookUpRay);
                 }
-                self.on_ray_installed(now, outcome)
+                // A good install clears what it can fix (Ray missing, a version fault, the
+                // breaker) and retries at once; a failed one leaves the fault and says why.
+                if self.ray_install.take().is_some() {
+                    match outcome {
+                        Ok(version) => {
+                            self.retry_now(now);
+                            self.notify(now, Notice::RayInstalled { version });
+                        }
+                        Err(why) => self.notify(now, Notice::RayInstallFailed { why }),
+                    }
+                }
             }
-            Event::UsageSampled { sample, tree } => self.on_usage_sampled(now, sample, tree),
+            Event::UsageSampled { sample, tree } => {
+                let cpus = self.worker.spec().map(|spec| spec.cpus);
+                let tree = tree.as_deref();
+                if let Some(cpu) = self.contribution.sampled(now, sample, tree, cpus) {
+                    if !cpu.is_zero() {
+                        self.actions.push_back(Action::RecordUsage { cpu });
+                        self.save_history_soon(now);
+                    }
+                    if self.worker.joined() && self.run == Run::Running {
+                        self.timers
+                            .set(Timer::UsageSample, now + USAGE_SAMPLE_EVERY);
+                    }
+                }
+            }
             Event::ConfigFileChanged
             | Event::ConfigWatchLost { .. }
             | Event::ConfigFileRead(_)
@@ -410,17 +381,17 @@ impl Supervisor {
     pub fn handle_timeout(&mut self, now: Instant) {
         for timer in self.timers.take_expired(now) {
             match timer {
-                // Its end is all it means: `reconcile` may start a worker now.
-                Timer::Restart => {}
+                // Their end is all they mean (`reconcile` follows); a sleep held goes ahead.
+                Timer::Restart
+                | Timer::NetworkRestart
+                | Timer::NextStart
+                | Timer::UserAway
+                | Timer::SleepHold => {}
                 Timer::Probe => {
-                    if let Some(head) = self.head.clone() {
-                        self.probe_in_flight = true;
-                        self.probe_asked_for_start = self.start_may_follow();
-                        let tailscale_max_age = tailnet::answer_max_age(
-                            &head,
-                            self.probe_asked_for_start,
-                            std::mem::take(&mut self.network_changed),
-                        );
+                    if let Some(head) = self.wanted.head.clone() {
+                        let for_start = self.start_may_follow();
+                        self.start.probe_asked(for_start);
+                        let tailscale_max_age = self.watch.probe_asked(&head, for_start);
                         self.actions.push_back(Action::Probe {
                             head,
                             tailscale_max_age,
@@ -428,52 +399,45 @@ impl Supervisor {
                     }
                 }
                 Timer::Join => {
-                    if matches!(
-                        self.worker,
-                        Worker::Running {
-                            joined_at: None,
-                            ..
-                        }
-                    ) {
+                    if matches!(self.worker, Worker::Starting(_)) {
                         self.stop_worker(StopReason::JoinTimeout);
                     }
                 }
-                Timer::Grace => self.on_grace_over(now),
-                Timer::DrainDeadline => {
-                    if let Worker::Draining { drain, .. } = &self.worker {
-                        let then = drain.then;
-                        self.drain_ended(false);
-                        self.stop_worker(then);
+                Timer::Grace => {
+                    let Some(why) = self.watch.unreachable() else {
+                        continue;
+                    };
+                    if self.worker.running() {
+                        self.watch.outage_told();
+                        self.notify(now, Notice::HeadLost { why: Some(why) });
                     }
+                    // A draining worker too, with no news: the user is leaving anyway.
+                    self.stop_worker(StopReason::HeadLost);
                 }
+                Timer::DrainDeadline => self.end_drain(false),
                 Timer::DrainSample => {
-                    if let Worker::Draining { drain, .. } = &self.worker {
+                    if let Worker::Draining(_, drain) = &self.worker {
                         let drain = drain.id;
                         self.actions.push_back(Action::SampleWorkerTree { drain });
                     }
                 }
-                // The sleep goes ahead; the worker, if it still runs, is frozen with it.
-                Timer::SleepHold => {}
                 Timer::SleepCancelled => {
                     if self.laptop.asleep {
-                        self.on_woke(now, WakeSource::Os, 0);
+                        self.on_woke(now, 0);
                     }
                 }
                 Timer::Quit => self.exit(),
                 Timer::FaultRetry => self.retry_fault(now),
                 Timer::UsageSample => {
-                    if self.worker_joined() {
+                    if self.worker.joined() {
                         self.sample_usage();
                     }
                 }
                 Timer::HistorySave => self.actions.push_back(Action::SaveHistory),
-                // Its end is all it means: `reconcile` brings the presence rule up to now.
-                Timer::UserAway => {}
                 Timer::ConfigLook | Timer::ClusterAsk => self.on_app_timer(now, timer),
                 Timer::CooledDown => {
-                    // "Cool again: joins again" only if it does: not under another pause (the
-                    // user's, the battery's, the user being at the machine) or a fault.
-                    if self.heat.cooled_down(now) && self.start_may_follow() {
+                    // "Cool again: joins again" only if it does.
+                    if self.courtesy.heat.cooled_down(now) && self.start_may_follow() {
                         self.notify(now, Notice::CooledDown);
                     }
                 }
@@ -497,87 +461,66 @@ impl Supervisor {
 
     /// A snapshot of the state.
     pub fn status(&self) -> Status {
-        let worker_cpus = self.worker_cpus();
         let phase = self.phase();
+        let silent = matches!(phase, Phase::Disconnecting | Phase::Disconnected);
         Status {
-            tailscale_vouches_for_silent_head: matches!(
-                phase,
-                Phase::Disconnecting | Phase::Disconnected
-            ) && matches!(
-                self.reach,
-                Reach::Down { vouched: true, .. }
-            ),
+            tailscale_vouches_for_silent_head: silent
+                && matches!(self.watch.reach(), Reach::Down { vouched: true, .. }),
             phase,
-            head: self.head.clone(),
-            cpus: self.cpus,
-            worker_cpus,
-            paused: self.paused,
-            unreachable: match &self.reach {
-                Reach::Down { why, .. } => Some(why.clone()),
-                _ => None,
-            },
-            fault: self.fault.clone(),
+            head: self.wanted.head.clone(),
+            cpus: self.wanted.cpus,
+            worker_cpus: self.worker.spec().map(|spec| spec.cpus),
+            paused: self.wanted.paused,
+            unreachable: self.watch.unreachable(),
+            fault: self.fault(),
             recent_failures: self.backoff.recent_failures(),
             auto_pause: self.auto_pause(),
             mobile: self.settings.laptop.mobile,
             holding_sleep: self.timers.is_set(Timer::SleepHold),
             ray_install: self.ray_install.clone(),
-            demo: self.demo_head.is_some() && self.head == self.demo_head,
-            needs_a_head: self.needs_a_head(),
+            demo: self.wanted.is_demo(),
+            needs_a_head: self.wanted.needs_a_head(),
             head_search: self.finder.status(),
             found_heads: self.finder.found_heads(),
-            courtesy: self.courtesy_status(phase),
+            courtesy: self.courtesy.status(
+                &self.settings.courtesy,
+                matches!(phase, Phase::Connected | Phase::Draining),
+                self.laptop.power,
+            ),
             worker_busy_percent: self
-                .worker_busy_percent
+                .contribution
+                .busy_percent()
                 .filter(|_| phase == Phase::Connected),
             cluster: self.app.cluster_size(),
             ray: self.app.ray.clone(),
         }
     }
 
-    /// What the courtesy rules are set to and do now.
-    fn courtesy_status(&self, phase: Phase) -> CourtesyStatus {
-        let policy = &self.settings.courtesy;
-        let working = matches!(phase, Phase::Connected | Phase::Draining);
-        let hold_awake = courtesy::keep_awake(policy.keep_awake, working, self.laptop.power);
-        CourtesyStatus {
-            keep_awake: policy.keep_awake,
-            hold_awake,
-            keeping_awake: hold_awake && self.awake_held,
-            pause_at_thermal: policy.pause_at_thermal,
-            thermal: self.heat.state,
-            only_when_idle_minutes: policy
-                .only_when_idle
-                .map(|d| u32::try_from(d.as_secs() / 60).unwrap_or(u32::MAX)),
-            idle_unsupported: policy.only_when_idle.is_some() && self.presence.unsupported,
-            idle_hint_never_set: policy.only_when_idle.is_some() && self.presence.hint_never_set,
-        }
-    }
-
     /// Whether a worker process exists (running or being stopped).
     pub fn has_worker(&self) -> bool {
-        !matches!(self.worker, Worker::Absent)
+        self.worker != Worker::Absent
     }
 
     fn phase(&self) -> Phase {
-        if self.shutting_down {
+        if self.run != Run::Running {
             return Phase::ShuttingDown;
         }
+        let reach = self.watch.reach();
         match &self.worker {
-            Worker::Stopping {
-                reason: StopReason::Reconfigure | StopReason::Woke | StopReason::HeadRestarted,
-                ..
-            } if !self.paused && self.fault.is_none() => Phase::Reconnecting,
-            Worker::Stopping { .. } => Phase::Stopping,
-            Worker::Draining { .. } => Phase::Draining,
-            Worker::Running { joined_at, .. } => match (&self.reach, joined_at) {
-                (Reach::Down { .. }, _) => Phase::Disconnecting,
-                (_, Some(_)) => Phase::Connected,
-                (_, None) => Phase::Starting,
-            },
-            Worker::Absent if self.fault.is_some() => Phase::Error,
-            Worker::Absent if self.paused || self.auto_pause().is_some() => Phase::Paused,
-            Worker::Absent => match self.reach {
+            Worker::Stopping(
+                _,
+                StopReason::Reconfigure | StopReason::Woke | StopReason::HeadRestarted,
+            ) if !self.wanted.paused && self.fault().is_none() => Phase::Reconnecting,
+            Worker::Stopping(..) => Phase::Stopping,
+            Worker::Draining(..) => Phase::Draining,
+            Worker::Starting(_) | Worker::Joined(..) if matches!(reach, Reach::Down { .. }) => {
+                Phase::Disconnecting
+            }
+            Worker::Starting(_) => Phase::Starting,
+            Worker::Joined(..) => Phase::Connected,
+            Worker::Absent if self.fault().is_some() => Phase::Error,
+            Worker::Absent if self.wanted.paused || self.auto_pause().is_some() => Phase::Paused,
+            Worker::Absent => match reach {
                 Reach::Unknown => Phase::Checking,
                 Reach::Down { .. } => Phase::Disconnected,
                 Reach::Up => Phase::Reconnecting,
@@ -585,91 +528,49 @@ impl Supervisor {
         }
     }
 
+    /// The worker wanted now.
     fn target(&self) -> Option<WorkerSpec> {
-        self.head.as_ref().map(|head| WorkerSpec {
+        self.wanted.head.as_ref().map(|head| WorkerSpec {
             head: head.clone(),
-            cpus: self.laptop.cpus(&self.settings.laptop, self.cpus),
+            cpus: self.laptop.cpus(&self.settings.laptop, self.wanted.cpus),
         })
     }
 
     /// Whether a reachable head would get a worker started now (or once a restart delay ends).
     fn start_may_follow(&self) -> bool {
-        matches!(self.worker, Worker::Absent)
-            && !self.paused
-            && !self.shutting_down
-            && self.fault.is_none()
+        self.worker == Worker::Absent
+            && !self.wanted.paused
+            && self.run == Run::Running
+            && self.fault().is_none()
             && self.auto_pause().is_none()
             && self.ray_install.is_none()
     }
 
-    /// The CPUs of the worker there is, if any.
-    fn worker_cpus(&self) -> Option<u32> {
-        match &self.worker {
-            Worker::Running { spec, .. }
-            | Worker::Stopping { spec, .. }
-            | Worker::Draining { spec, .. } => Some(spec.cpus),
-            Worker::Absent => None,
+    /// What needs the user, if anything; no worker runs while one holds.
+    fn fault(&self) -> Option<Fault> {
+        match &self.wanted.head {
+            None => Some(Fault::NoHead),
+            Some(_) => self.backoff.fault().cloned(),
         }
     }
 
-    /// Whether a worker is part of the cluster: joined, or finishing its tasks.
-    fn worker_joined(&self) -> bool {
-        matches!(
-            self.worker,
-            Worker::Running {
-                joined_at: Some(_),
-                ..
-            } | Worker::Draining { .. }
-        )
+    /// The pause the supervisor chose by itself, as the user sees it: the sleep's, the
+    /// battery's, the heat's, then the user's presence.
+    fn auto_pause(&self) -> Option<AutoPause> {
+        let courtesy = || self.courtesy.pause(&self.settings.courtesy);
+        self.laptop.auto_pause().or_else(courtesy)
     }
 
-    /// Asks for a reading of the worker's CPU counters; an earlier one still out no longer
-    /// counts (the counters only grow, so nothing is lost with it).
+    /// Asks for a reading of the worker's CPU counters.
     fn sample_usage(&mut self) {
-        self.next_sample += 1;
-        self.actions.push_back(Action::SampleUsage {
-            sample: self.next_sample,
-        });
-    }
-
-    /// The CPU used since the last reading is recorded; a joined worker is read again in a
-    /// minute.
-    fn on_usage_sampled(
-        &mut self,
-        now: Instant,
-        sample: u64,
-        tree: Option<Vec<crate::model::ProcessUsage>>,
-    ) {
-        if sample != self.next_sample {
-            return;
-        }
-        if let Some(tree) = tree {
-            let cpu = self.usage.reading(&tree);
-            // The first reading of a worker holds its whole start: no figure from it.
-            if let (Some(before), Some(cpus)) = (self.usage_read_at, self.worker_cpus()) {
-                self.worker_busy_percent =
-                    usage::busy_percent(cpu, now.saturating_duration_since(before), cpus);
-            }
-            self.usage_read_at = Some(now);
-            if !cpu.is_zero() {
-                self.actions.push_back(Action::RecordUsage { cpu });
-                self.save_history_soon(now);
-            }
-        }
-        if self.worker_joined() && !self.shutting_down {
-            self.timers
-                .set(Timer::UsageSample, now + USAGE_SAMPLE_EVERY);
-        }
+        let sample = self.contribution.ask();
+        self.actions.push_back(Action::SampleUsage { sample });
     }
 
     /// Records a change of what the worker does, for the history's timeline.
     fn note_activity(&mut self, now: Instant) {
-        if self.exit_sent {
-            return;
-        }
         let activity = Activity::of(&self.status());
-        if self.activity != Some(activity) {
-            self.activity = Some(activity);
+        if self.run != Run::Exited && self.contribution.record(activity) {
             self.actions.push_back(Action::RecordActivity(activity));
             self.save_history_soon(now);
         }
@@ -683,61 +584,6 @@ impl Supervisor {
         }
     }
 
-    /// The pause the supervisor chose by itself, as the user sees it: the sleep's, the
-    /// battery's, the heat's, then the user's presence.
-    fn auto_pause(&self) -> Option<AutoPause> {
-        self.laptop
-            .auto_pause()
-            .or_else(|| {
-                self.heat.paused.then(|| AutoPause::RunsHot {
-                    thermal: self.heat.state.unwrap_or(ThermalState::Serious),
-                    resume_after_secs: self.heat.resume_after().as_secs(),
-                })
-            })
-            .or_else(|| self.presence_pause())
-    }
-
-    /// "Only when idle" holds the worker back: the user is (or may be) at the machine.
-    fn presence_pause(&self) -> Option<AutoPause> {
-        let away_after = self.settings.courtesy.only_when_idle?;
-        self.presence.holding.then(|| AutoPause::UserPresent {
-            away_minutes: u32::try_from(away_after.as_secs() / 60).unwrap_or(u32::MAX),
-        })
-    }
-
-    /// A thermal reading: the heat rule's verdict, its cool-down wait in the timer table, and
-    /// one notification each way (only for a pause that stopped a contributing worker).
-    fn on_thermal(&mut self, now: Instant, state: ThermalState) {
-        match self
-            .heat
-            .on_reading(now, self.settings.courtesy.pause_at_thermal, state)
-        {
-            HeatStep::Nothing => {}
-            HeatStep::Pause => {
-                self.timers.stop(Timer::CooledDown);
-                if self.contributing() {
-                    self.heat.notified = true;
-                    let reason = AutoPause::RunsHot {
-                        thermal: state,
-                        resume_after_secs: self.heat.resume_after().as_secs(),
-                    };
-                    self.notify(now, Notice::AutoPaused { reason });
-                }
-            }
-            HeatStep::StartCoolDown => {
-                if !self.timers.is_set(Timer::CooledDown) {
-                    self.timers
-                        .set(Timer::CooledDown, now + self.heat.resume_after());
-                }
-            }
-            HeatStep::CancelCoolDown => self.timers.stop(Timer::CooledDown),
-        }
-    }
-
-    fn contributing(&self) -> bool {
-        matches!(self.worker, Worker::Running { .. })
-    }
-
     /// Gives `notice` to the user unless the gate holds it back.
     fn notify(&mut self, now: Instant, notice: Notice) {
         if self.notices.admit(now, &notice) {
@@ -745,220 +591,94 @@ impl Supervisor {
         }
     }
 
-    fn on_will_sleep(&mut self, now: Instant) {
-        // A fact of its own: a battery pause under it outlives the sleep and the wake.
-        self.laptop.asleep = true;
-        self.wakes.will_sleep();
-        self.timers
-            .set(Timer::SleepCancelled, now + SLEEP_CANCELLED_AFTER);
-        if self.has_worker() {
-            // Released as soon as the worker is gone (see `reconcile`), or at the latest then.
-            self.timers
-                .set(Timer::SleepHold, now + self.settings.sleep_hold());
-        }
-    }
-
-    /// A wake, from the OS or measured by the clocks. Only the OS's ends a sleep pause: a
-    /// suspension measured while a sleep is announced is a dark wake (Power Nap, maintenance)
-    /// or the notification is on its way, and only earns a probe.
-    fn on_woke(&mut self, now: Instant, source: WakeSource, slept_secs: u64) {
-        if self.laptop.asleep {
-            match source {
-                WakeSource::Os => self.laptop.asleep = false,
-                // The announced sleep happened: not a cancelled one.
-                WakeSource::Clocks => {}
-            }
-        }
+    fn on_woke(&mut self, now: Instant, slept_secs: u64) {
+        let Wake::Woke { replace_worker } = self.laptop.woke(slept_secs) else {
+            return;
+        };
         self.timers.stop(Timer::SleepCancelled);
-        if !self.wakes.admit(now, source) {
-            return;
-        }
         // Whatever we knew of the network is stale, the held connection's word too.
-        self.reach = Reach::Unknown;
+        self.watch.forget();
         self.timers.stop(Timer::Grace);
-        self.probe_in_flight = false;
-        self.retire_watch(now);
         self.probe_soon(now);
-        if self.laptop.asleep {
-            return;
-        }
-        // After more than the head's health-check window the node is dead at the head and its
-        // raylet will exit when it reconnects: replace it now rather than wait for that.
-        if slept_secs >= WAKE_REPLACES_WORKER_AFTER.as_secs() {
+        if replace_worker {
             self.stop_worker(StopReason::Woke);
         }
     }
 
     fn on_probe(&mut self, now: Instant, probe: HeadProbe) {
-        if self.head.as_ref() != Some(&probe.head) {
+        if self.wanted.head.as_ref() != Some(&probe.head) {
             // An answer about a head we switched away from.
             return;
         }
-        self.probe_in_flight = false;
-        let verdict = tailnet::unreachable(&probe);
-        self.up_vouched_for_start = verdict.is_none() && self.probe_asked_for_start;
-        match verdict {
-            None => {
-                if self.reach != Reach::Up && std::mem::take(&mut self.network_restart) {
+        let joined = matches!(self.worker, Worker::Joined(..));
+        match self.watch.answered(now, &probe, joined) {
+            Answer::Up {
+                came_back,
+                ray_restarted,
+            } => {
+                self.start.probe_answered(true);
+                if came_back {
                     // The network that made the worker exit was away and is back.
-                    self.timers.stop(Timer::Restart);
+                    self.timers.stop(Timer::NetworkRestart);
                 }
-                self.reach = Reach::Up;
                 self.timers.stop(Timer::Grace);
-                if self.outage.is_some_and(|o| o.ray_stopped_at_head) {
-                    // The worker belongs to the cluster that stopped: replace it now rather
-                    // than wait a minute for its raylet to give up on the old one.
-                    self.outage = None;
-                    match &self.worker {
-                        Worker::Running { .. } => self.stop_worker(StopReason::HeadRestarted),
-                        Worker::Draining { drain, .. } => {
-                            let then = drain.then;
-                            self.stop_worker(then)
-                        }
-                        Worker::Absent | Worker::Stopping { .. } => {}
+                // The worker belongs to the cluster that stopped: replaced now rather than
+                // after a minute of its raylet giving up on the old one.
+                match &self.worker {
+                    _ if !ray_restarted => {}
+                    Worker::Draining(_, drain) => {
+                        let then = drain.then;
+                        self.stop_worker(then)
                     }
-                } else if matches!(
-                    self.worker,
-                    Worker::Running {
-                        joined_at: Some(_),
-                        ..
-                    }
-                ) {
-                    // A blip the worker rode through: nothing to tell.
-                    self.outage = None;
+                    _ => self.stop_worker(StopReason::HeadRestarted),
                 }
             }
-            Some(why) => {
-                let vouched = probe.tailscale == Some(crate::model::TailscaleCheck::OnlinePeer)
-                    && !matches!(why, Unreachable::Tailscale { .. });
-                self.head_down(now, why, vouched);
+            Answer::Down { newly } => {
+                self.start.probe_answered(false);
+                self.head_down(now, newly);
             }
         }
-        let every = if self.paused || self.fault.is_some() {
-            self.settings.probe_every_idle
-        } else if self.reach == Reach::Up && self.head_watch == HeadWatch::Held {
-            PROBE_EVERY_WHILE_HELD.max(self.settings.probe_every_up)
-        } else if self.reach == Reach::Up {
-            self.settings.probe_every_up
-        } else {
-            self.settings.probe_every_down
-        };
-        if !self.shutting_down {
+        let idle = self.wanted.paused || self.fault().is_some();
+        if self.run == Run::Running {
+            let every = self.watch.probe_every(&self.settings, idle);
             self.timers.set(Timer::Probe, now + every);
         }
-        if self.reach == Reach::Up && self.head_watch == HeadWatch::Off {
-            if self.quick_losses >= HELD_CONNECTIONS_LOST_QUICKLY {
-                // Held connections keep being lost while the head answers: probe instead.
-                self.head_watch = HeadWatch::NotHeld;
-            } else {
-                // The path is back (or a watch could not be held before): hold one again.
-                self.watch_head();
-            }
+        let joined = matches!(self.worker, Worker::Joined(..));
+        if let Some(watch) = self.watch.hold(joined) {
+            self.watch_head(watch);
         }
     }
 
-    /// The head did not answer (a probe, or the held connection went silent): the grace
-    /// starts with the first miss.
-    fn head_down(&mut self, now: Instant, why: Unreachable, vouched: bool) {
-        if self.head_watch == HeadWatch::NotHeld {
-            self.head_watch = HeadWatch::Off;
-        }
-        if !matches!(self.reach, Reach::Down { .. }) {
+    /// The head stopped answering: the grace starts with the first miss.
+    fn head_down(&mut self, now: Instant, newly: bool) {
+        if newly {
             self.timers.set(Timer::Grace, now + self.settings.grace);
         }
-        let refused = why == Unreachable::Refused;
-        self.reach = Reach::Down { why, vouched };
-        if matches!(
-            self.worker,
-            Worker::Running {
-                joined_at: None,
-                ..
-            }
-        ) {
-            self.outage_during_start = true;
+        if matches!(self.worker, Worker::Starting(_)) {
+            self.start.cut_off();
         }
-        let outage = self.outage.get_or_insert(Outage {
-            since: now,
-            notified: false,
-            ray_stopped_at_head: false,
-        });
-        outage.ray_stopped_at_head |= refused;
     }
 
-    /// Holds a connection open to the head while the worker is part of its cluster (Ray there
-    /// can restart between two probes, which the worker's raylet only notices after a minute;
-    /// and the OS watches the path for us). Nothing without a joined worker.
-    fn watch_head(&mut self) {
-        let joined = matches!(
-            self.worker,
-            Worker::Running {
-                joined_at: Some(_),
-                ..
-            }
-        );
-        let Some(head) = self.head.clone().filter(|_| joined) else {
-            return;
-        };
-        self.next_watch += 1;
-        self.head_watch = HeadWatch::Opening;
-        self.actions.push_back(Action::WatchHead {
+    /// Holds connection number `watch` open to the head while the worker is joined: Ray there
+    /// can restart between two probes unseen by the raylet for a minute, and the OS watches
+    /// the path for us.
+    fn watch_head(&mut self, watch: u64) {
+        let head = self.wanted.head.clone();
+        let lost_after = HELD_CONNECTION_LOST_AFTER;
+        self.actions.extend(head.map(|head| Action::WatchHead {
             head,
-            watch: self.next_watch,
-            lost_after: HELD_CONNECTION_LOST_AFTER,
-        });
+            watch,
+            lost_after,
+        }));
     }
 
-    /// What became of the connection held to the head's Ray port.
-    fn on_head_connection(&mut self, now: Instant, watch: u64, state: HeadConnection) {
-        if watch != self.next_watch || self.head_watch == HeadWatch::Off {
-            // A late word from a watch that was replaced or ended.
-            return;
-        }
-        match state {
-            HeadConnection::Held => {
-                // The next probe's answer sets the slower cadence.
-                self.head_watch = HeadWatch::Held;
-                self.held_since = Some(now);
-            }
-            HeadConnection::NotHeld => {
-                self.head_watch = HeadWatch::NotHeld;
-                self.probe_within(now, self.settings.probe_every_up);
-            }
-            HeadConnection::Lost => {
-                let quick = self.held_since.is_some_and(|since| {
-                    now.saturating_duration_since(since) < PROBE_EVERY_WHILE_HELD
-                });
-                self.quick_losses = if quick { self.quick_losses + 1 } else { 0 };
-                self.head_watch = HeadWatch::Off;
-                // As a probe that timed out, unless a probe already said why the head is
-                // away (its words are better); probing at `probe_every_down` says when it is
-                // back, and a new connection is held then.
-                if !matches!(self.reach, Reach::Down { .. }) {
-                    self.head_down(now, Unreachable::TimedOut, false);
-                }
-                self.probe_soon(now);
-            }
-            HeadConnection::Closed => {
-                self.head_watch = HeadWatch::Off;
-                self.probe_within(now, self.settings.probe_every_up);
-                self.on_head_connection_closed(now);
-            }
-        }
-    }
-
-    /// The held connection no longer stands for the head (the worker went; the head, the
-    /// network or the machine's sleep changed what it would say): its later words are
-    /// ignored, and the head is probed at the usual cadence until a new one is held.
-    fn retire_watch(&mut self, now: Instant) {
-        self.next_watch += 1;
-        self.head_watch = HeadWatch::Off;
-        self.held_since = None;
-        self.probe_within(now, self.settings.probe_every_up);
+    fn probe_soon(&mut self, now: Instant) {
+        self.probe_within(now, Duration::ZERO);
     }
 
     /// The next probe comes within `within` (sooner if it was due sooner).
     fn probe_within(&mut self, now: Instant, within: Duration) {
-        if self.probe_in_flight || self.head.is_none() || self.shutting_down {
+        if !self.watch.may_probe() || self.wanted.head.is_none() || self.run != Run::Running {
             return;
         }
         let at = now + within;
@@ -967,275 +687,171 @@ impl Supervisor {
         }
     }
 
-    /// The head closed the connection held to its Ray port while our worker was part of its
-    /// cluster: Ray there stopped. What answers next is a new cluster (see `on_probe`).
-    fn on_head_connection_closed(&mut self, now: Instant) {
-        let joined = matches!(
-            self.worker,
-            Worker::Running {
-                joined_at: Some(_),
-                ..
-            }
-        );
-        if !joined {
-            return;
-        }
-        let outage = self.outage.get_or_insert(Outage {
-            since: now,
-            notified: false,
-            ray_stopped_at_head: false,
-        });
-        outage.ray_stopped_at_head = true;
-        self.probe_soon(now);
-    }
-
-    /// The head stayed unreachable for the whole grace.
-    fn on_grace_over(&mut self, now: Instant) {
-        let Reach::Down { why, .. } = &self.reach else {
+    fn on_joined(&mut self, now: Instant) {
+        let Worker::Starting(spec) = &self.worker else {
             return;
         };
-        match &self.worker {
-            Worker::Running { .. } => {
-                let why = Some(why.clone());
-                if let Some(outage) = &mut self.outage {
-                    outage.notified = true;
-                }
-                self.notify(now, Notice::HeadLost { why });
-                self.stop_worker(StopReason::HeadLost);
-            }
-            // The user is leaving anyway: no news in the head being gone.
-            Worker::Draining { .. } => self.stop_worker(StopReason::HeadLost),
-            Worker::Absent | Worker::Stopping { .. } => {}
-        }
-    }
-
-    fn on_joined(&mut self, now: Instant) {
-        if let Worker::Running { joined_at, .. } = &mut self.worker {
-            if joined_at.is_none() {
-                *joined_at = Some(now);
-                self.timers.stop(Timer::Join);
-                // A first reading at once: what Ray's start used is counted, and the menu's
-                // busy figure follows from the next one, a minute on.
-                self.timers.set(Timer::UsageSample, now);
-                // Whatever the fault was about, it let the worker join.
-                self.half_open = false;
-                self.watch_head();
-                if let Some(outage) = self.outage.take() {
-                    if outage.notified {
-                        let away_secs = now.saturating_duration_since(outage.since).as_secs();
-                        self.notify(now, Notice::Reconnected { away_secs });
-                    }
-                }
-            }
+        self.worker = Worker::Joined(spec.clone(), now);
+        self.timers.stop(Timer::Join);
+        // A first reading at once: what Ray's start used is counted, and the menu's busy
+        // figure follows from the next one, a minute on.
+        self.timers.set(Timer::UsageSample, now);
+        self.backoff.joined();
+        let watch = self.watch.open();
+        self.watch_head(watch);
+        if let Some(away_secs) = self.watch.rejoined(now) {
+            self.notify(now, Notice::Reconnected { away_secs });
         }
     }
 
     fn on_exit(&mut self, now: Instant, exit: WorkerExit) {
         let previous = std::mem::replace(&mut self.worker, Worker::Absent);
-        // The driver lets the held connection go with the worker.
-        self.retire_watch(now);
-        self.timers.stop(Timer::Join);
-        self.timers.stop(Timer::UsageSample);
-        self.timers.stop(Timer::DrainDeadline);
-        self.timers.stop(Timer::DrainSample);
+        // The held connection goes with the worker: probed at the usual cadence until a new
+        // one is held.
+        self.watch.retire();
+        self.probe_within(now, self.settings.probe_every_up);
+        self.timers.stop_all(Timer::OF_A_WORKER);
         match previous {
-            Worker::Absent => {}
-            Worker::Stopping { reason, .. } => {
-                if reason == StopReason::JoinTimeout {
-                    self.after_join_timeout(now, exit.failure);
-                }
-            }
-            // Drained and gone by itself: the planned stop is done.
-            Worker::Draining { .. } => {}
-            Worker::Running { joined_at, .. } => {
-                let failure = exit
-                    .failure
-                    .unwrap_or(WorkerFailure::ExitedSilently { code: exit.code });
-                if joined_at.is_some_and(|at| {
-                    now.saturating_duration_since(at) >= self.backoff.policy().stable_after
-                }) {
-                    self.backoff.record_stable();
-                }
+            Worker::Stopping(_, StopReason::JoinTimeout) => {
+                let within = self.settings.join_timeout;
+                let failure = self.start.join_timed_out(exit.failure, within);
                 self.after_failure(now, failure);
             }
-        }
-    }
-
-    /// A start that did not join in time was stopped. Its output ends with our own SIGTERM
-    /// ("received SIGTERM. Draining…"), so only an explanation that names a cause counts;
-    /// otherwise it did not join. A start the network cut off (the head stopped answering
-    /// meanwhile) is an outage, not a broken worker: it never counts towards the breaker.
-    fn after_join_timeout(&mut self, now: Instant, said: Option<WorkerFailure>) {
-        let did_not_join = WorkerFailure::DidNotJoin {
-            within_secs: self.settings.join_timeout.as_secs(),
-        };
-        let failure = match said {
-            Some(WorkerFailure::Crashed { .. } | WorkerFailure::ExitedSilently { .. }) | None => {
-                did_not_join
+            // Stopped as planned, or drained and gone by itself.
+            Worker::Absent | Worker::Stopping(..) | Worker::Draining(..) => {}
+            Worker::Starting(_) | Worker::Joined(..) => {
+                if let Worker::Joined(_, since) = previous {
+                    let stable = self.settings.backoff.stable_after;
+                    if now.saturating_duration_since(since) >= stable {
+                        self.backoff.record_stable();
+                    }
+                }
+                let code = exit.code;
+                let failure = exit
+                    .failure
+                    .unwrap_or(WorkerFailure::ExitedSilently { code });
+                self.after_failure(now, failure);
             }
-            Some(named) => named,
-        };
-        if std::mem::take(&mut self.outage_during_start) && retry_for(&failure) != Retry::Never {
-            self.after_failure(now, WorkerFailure::HeadUnreachable);
-        } else {
-            self.after_failure(now, failure);
         }
     }
 
     /// What follows a worker's failure: a fault, a restart when the head answers, or a
     /// restart after a backoff that counts towards the breaker.
     fn after_failure(&mut self, now: Instant, failure: WorkerFailure) {
+        let reach = self.watch.reach();
         match retry_for(&failure) {
             Retry::Never => self.set_fault(now, Fault::Worker { failure }),
-            // An outage: restart as soon as the head answers again, without counting
-            // towards the breaker. The 1 s floor still applies.
-            Retry::WhenHeadAnswers if self.reach != Reach::Up => self.probe_soon(now),
-            // The network, by the worker's word, while the head answers: a head that
-            // keeps marking the node dead, or no Ray behind the port. Back off, never
-            // give up.
+            // An outage: restart as soon as the head answers again, without counting towards
+            // the breaker (the 1 s floor still applies).
+            Retry::WhenHeadAnswers if *reach != Reach::Up => self.probe_soon(now),
+            // The network, by the worker's word, while the head answers: a head that keeps
+            // marking the node dead, or no Ray behind the port. Back off, never give up.
             Retry::WhenHeadAnswers => {
                 let delay = self.backoff.record_network_failure();
-                self.timers.set(Timer::Restart, now + delay);
-                self.network_restart = true;
+                self.timers.set(Timer::NetworkRestart, now + delay);
                 self.probe_soon(now);
             }
-            Retry::AfterBackoff if matches!(self.reach, Reach::Down { .. }) => self.probe_soon(now),
+            Retry::AfterBackoff if matches!(reach, Reach::Down { .. }) => self.probe_soon(now),
             Retry::AfterBackoff => self.count_failure(now, failure),
         }
     }
 
-    fn on_spawn_failed(&mut self, now: Instant, failure: SpawnFailure) {
-        self.worker = Worker::Absent;
-        self.timers.stop(Timer::Join);
-        match failure {
-            SpawnFailure::RayMissing { path } => self.set_fault(now, Fault::RayMissing { path }),
-            SpawnFailure::Other { detail } => {
-                self.count_failure(now, WorkerFailure::Crashed { last_line: detail })
-            }
-        }
-    }
-
-    fn count_failure(&mut self, now: Instant, failure: WorkerFailure) {
-        // A half-open try that failed: the breaker opens again at once.
-        let verdict = if self.half_open {
-            Verdict::GiveUp
-        } else {
-            self.backoff.record_failure(now)
-        };
-        match verdict {
-            Verdict::RetryAfter(delay) => {
-                self.timers.set(Timer::Restart, now + delay);
-                self.network_restart = false;
-            }
+    fn count_failure(&mut self, now: Instant, last: WorkerFailure) {
+        match self.backoff.record_failure(now) {
+            Verdict::RetryAfter(delay) => self.timers.set(Timer::Restart, now + delay),
             Verdict::GiveUp => {
                 let failures = self.backoff.recent_failures().max(1);
-                self.set_fault(
-                    now,
-                    Fault::GaveUp {
-                        failures,
-                        last: failure,
-                    },
-                );
+                self.set_fault(now, Fault::GaveUp { failures, last });
             }
         }
     }
 
+    /// The notification gate keeps the user from being told of the same fault twice.
     fn set_fault(&mut self, now: Instant, fault: Fault) {
-        if self.fault.as_ref() != Some(&fault) {
-            self.notify(
-                now,
-                Notice::NeedsAttention {
-                    fault: fault.clone(),
-                },
-            );
-        }
-        self.half_open = false;
-        if fault != Fault::NoHead {
-            self.timers.set(Timer::FaultRetry, now + FAULT_RETRY_AFTER);
-        }
-        self.fault = Some(fault);
+        let notice = Notice::NeedsAttention {
+            fault: fault.clone(),
+        };
+        self.notify(now, notice);
+        self.backoff.hold(fault);
+        self.timers.set(Timer::FaultRetry, now + FAULT_RETRY_AFTER);
     }
 
-    /// Tries a fault once more (half-open): the worker may start; if it fails again the same
-    /// way, the fault is back at once (see `count_failure`) and the user is not told twice.
+    /// Tries a fault once more (half-open): the worker may start.
     fn retry_fault(&mut self, now: Instant) {
-        if matches!(self.fault, None | Some(Fault::NoHead)) {
-            return;
+        if self.backoff.retry_fault() {
+            self.timers.stop(Timer::FaultRetry);
+            self.cancel_restart_delay();
+            self.probe_soon(now);
         }
-        self.fault = None;
-        self.half_open = true;
-        self.timers.stop(Timer::FaultRetry);
+    }
+
+    /// A start is wanted without waiting out a failure's delay.
+    fn cancel_restart_delay(&mut self) {
         self.timers.stop(Timer::Restart);
+        self.timers.stop(Timer::NetworkRestart);
+    }
+
+    /// The fault, the breaker and the delays are forgotten, and a start follows at once.
+    fn retry_now(&mut self, now: Instant) {
+        self.backoff.reset();
+        self.cancel_restart_delay();
         self.probe_soon(now);
     }
 
     fn on_user(&mut self, now: Instant, command: UserCommand) {
         match command {
             UserCommand::Pause => {
-                self.paused = true;
+                self.wanted.paused = true;
                 // "Pause now" also cuts a drain short.
-                if matches!(self.worker, Worker::Draining { .. }) {
+                if matches!(self.worker, Worker::Draining(..)) {
                     self.stop_worker(StopReason::Paused);
                 }
             }
             UserCommand::PauseAfterTasks => {
-                self.paused = true;
+                self.wanted.paused = true;
                 self.drain_worker(now, PAUSE_DRAIN_DEADLINE, StopReason::Paused);
             }
             UserCommand::Resume => {
                 // The Resume answers the pause the menu showed. Under the user's own pause that
                 // was "Paused", not an automatic pause that began meanwhile (heat, presence,
                 // battery): the user never saw it, so it stays.
-                let user_was_paused = std::mem::replace(&mut self.paused, false);
-                if !user_was_paused {
+                if !std::mem::replace(&mut self.wanted.paused, false) {
                     self.laptop.user_resumed();
-                    if self
-                        .heat
-                        .user_resumed(self.settings.courtesy.pause_at_thermal)
-                    {
+                    let limit = self.settings.courtesy.pause_at_thermal;
+                    if self.courtesy.heat.user_resumed(limit) {
                         self.timers.stop(Timer::CooledDown);
                     }
-                    self.presence.user_resumed(now);
+                    self.courtesy.presence.user_resumed(now);
                 }
-                if !matches!(self.fault, Some(Fault::NoHead)) {
-                    self.fault = None;
-                }
-                self.backoff.reset();
-                self.timers.stop(Timer::Restart);
-                self.probe_soon(now);
+                self.retry_now(now);
             }
             UserCommand::SetCpus(cpus) => {
-                self.cpus = cpus;
-                self.timers.stop(Timer::Restart);
+                self.wanted.cpus = cpus;
+                self.cancel_restart_delay();
             }
             UserCommand::SetHead(head) => {
-                if self.head.as_ref() != Some(&head) {
-                    self.head = Some(head);
-                    self.reach = Reach::Unknown;
+                if self.wanted.head.as_ref() != Some(&head) {
+                    self.wanted.head = Some(head);
+                    self.watch.new_head();
                     self.timers.stop(Timer::Grace);
-                    self.outage = None;
                     // A fault may have been about the old head (its version, its token).
-                    self.fault = None;
-                    self.backoff.reset();
-                    self.timers.stop(Timer::Restart);
-                    self.probe_in_flight = false;
-                    self.retire_watch(now);
-                    self.quick_losses = 0;
-                    self.probe_soon(now);
+                    self.retry_now(now);
                 }
             }
             UserCommand::JoinFoundHead(head) => {
-                if self.needs_a_head() && self.finder.has_found(&head) {
+                if self.wanted.needs_a_head() && self.finder.has_found(&head) {
                     self.on_user(now, UserCommand::SetHead(head));
                 }
             }
             UserCommand::InstallRay { version } => {
                 // Never under a running worker (pip would replace its files) nor twice.
-                if self.ray_install.is_none() && !self.has_worker() && !self.shutting_down {
-                    self.ray_install = Some(RayInstall {
+                if self.ray_install.is_none() && !self.has_worker() && self.run == Run::Running {
+                    let step = InstallStep::Starting;
+                    let install = RayInstall {
                         version: version.clone(),
-                        step: InstallStep::Starting,
-                    });
+                        step,
+                    };
+                    self.ray_install = Some(install);
                     self.actions.push_back(Action::InstallRay { version });
                 }
             }
@@ -1245,146 +861,80 @@ impl Supervisor {
                 }
             }
             UserCommand::Shutdown => {
-                if !self.shutting_down {
-                    self.shutting_down = true;
+                if self.run == Run::Running {
+                    self.run = Run::ShuttingDown;
                     self.timers.stop(Timer::Probe);
-                    self.timers
-                        .set(Timer::Quit, now + self.settings.quit_deadline());
+                    let quit = now + self.settings.quit_deadline();
+                    self.timers.set(Timer::Quit, quit);
                 }
             }
         }
     }
 
-    /// A good install clears what it can fix (Ray missing, a version fault, the breaker) and
-    /// retries the worker at once; a failed one leaves the fault and says why.
-    fn on_ray_installed(&mut self, now: Instant, outcome: Result<String, String>) {
-        if self.ray_install.take().is_none() {
-            return;
-        }
-        match outcome {
-            Ok(version) => {
-                if !matches!(self.fault, Some(Fault::NoHead)) {
-                    self.fault = None;
-                }
-                self.backoff.reset();
-                self.timers.stop(Timer::Restart);
-                self.probe_soon(now);
-                self.notify(now, Notice::RayInstalled { version });
-            }
-            Err(why) => self.notify(now, Notice::RayInstallFailed { why }),
+    /// The drain under way, if `id` is its number.
+    fn drain(&mut self, id: u64) -> Option<&mut Drain> {
+        match &mut self.worker {
+            Worker::Draining(_, drain) if drain.id == id => Some(drain),
+            _ => None,
         }
     }
 
-    fn probe_soon(&mut self, now: Instant) {
-        self.probe_within(now, Duration::ZERO);
-    }
-
-    fn on_drain_requested(&mut self, now: Instant, id: u64, accepted: bool) {
-        let Worker::Draining { drain, .. } = &self.worker else {
-            return;
-        };
-        if drain.id != id {
-            return;
-        }
-        if accepted {
-            self.timers.set(Timer::DrainSample, now);
-        } else {
-            let then = drain.then;
-            self.stop_worker(then);
-        }
-    }
-
-    /// The drained worker is stopped once idle ([`IdleRule`]), else looked at again soon.
-    fn on_tree_sampled(&mut self, now: Instant, id: u64, reading: TreeReading) {
-        let Worker::Draining { drain, .. } = &mut self.worker else {
-            return;
-        };
-        if drain.id != id {
-            return;
-        }
-        if drain.idle.reading(reading) {
-            let then = drain.then;
-            self.drain_ended(true);
-            self.stop_worker(then);
-        } else {
-            self.timers
-                .set(Timer::DrainSample, now + DRAIN_SAMPLE_EVERY);
-        }
-    }
-
-    /// Logs how the drain under way ended.
-    fn drain_ended(&mut self, tasks_finished: bool) {
-        if let Worker::Draining { drain, .. } = &self.worker {
-            let deadline_secs = drain.deadline.as_secs();
+    /// Ends the drain under way (logged) and stops the worker for what it drained for.
+    fn end_drain(&mut self, tasks_finished: bool) {
+        if let Worker::Draining(_, drain) = &self.worker {
+            let (then, deadline_secs) = (drain.then, drain.deadline.as_secs());
             self.actions.push_back(Action::Log(LogNote::DrainEnded {
                 tasks_finished,
                 deadline_secs,
             }));
-        }
-    }
-
-    /// Asks the head to drain a joined worker before it is stopped for `then`; a worker that has
-    /// not joined has no tasks and is stopped at once.
-    fn drain_worker(&mut self, now: Instant, deadline: Duration, then: StopReason) {
-        if let Worker::Running {
-            spec,
-            joined_at: Some(_),
-        } = &self.worker
-        {
-            self.next_drain += 1;
-            let id = self.next_drain;
-            self.worker = Worker::Draining {
-                spec: spec.clone(),
-                drain: Drain {
-                    id,
-                    then,
-                    idle: IdleRule::default(),
-                    deadline,
-                },
-            };
-            self.timers.set(Timer::DrainDeadline, now + deadline);
-            self.actions.push_back(Action::DrainWorker {
-                drain: id,
-                deadline,
-            });
-        } else {
             self.stop_worker(then);
         }
     }
 
+    /// Asks the head to drain a joined worker before it is stopped for `then`; a worker that
+    /// has not joined has no tasks and is stopped at once.
+    fn drain_worker(&mut self, now: Instant, deadline: Duration, then: StopReason) {
+        let Worker::Joined(spec, _) = &self.worker else {
+            return self.stop_worker(then);
+        };
+        let id = self.start.number();
+        let idle = IdleRule::default();
+        let drain = Drain {
+            id,
+            then,
+            idle,
+            deadline,
+        };
+        self.worker = Worker::Draining(spec.clone(), drain);
+        self.timers.set(Timer::DrainDeadline, now + deadline);
+        self.actions.push_back(Action::DrainWorker {
+            drain: id,
+            deadline,
+        });
+    }
+
     fn stop_worker(&mut self, reason: StopReason) {
-        if self.worker_joined() {
+        if self.worker.joined() {
             // The last reading of the tree before it goes: what it used since the previous
             // reading would be lost with it.
-            self.timers.stop(Timer::UsageSample);
             self.sample_usage();
         }
-        if let Worker::Running { spec, .. } | Worker::Draining { spec, .. } = &self.worker {
-            self.worker = Worker::Stopping {
-                spec: spec.clone(),
-                reason,
-            };
-            self.timers.stop(Timer::Join);
-            self.timers.stop(Timer::DrainDeadline);
-            self.timers.stop(Timer::DrainSample);
-            // On SIGTERM Ray first asks the head to drain the node (up to 30 s). With the head
-            // unreachable, or a new head that never knew the node, that can only time out, so
-            // the kill comes sooner.
-            let grace = if matches!(reason, StopReason::HeadLost | StopReason::HeadRestarted) {
-                self.settings.stop_grace.min(HEAD_LOST_STOP_GRACE)
-            } else {
-                self.settings.stop_grace
-            };
-            self.actions.push_back(Action::StopWorker { grace, reason });
-        }
+        let (Worker::Starting(spec) | Worker::Joined(spec, _) | Worker::Draining(spec, _)) =
+            &self.worker
+        else {
+            return;
+        };
+        self.worker = Worker::Stopping(spec.clone(), reason);
+        self.timers.stop_all(Timer::OF_A_WORKER);
+        let grace = self.settings.stop_grace_for(reason);
+        self.actions.push_back(Action::StopWorker { grace, reason });
     }
 
     fn exit(&mut self) {
-        if !self.exit_sent {
-            self.exit_sent = true;
+        if self.run != Run::Exited {
+            self.run = Run::Exited;
             self.timers = Timers::default();
-            if self.activity != Some(Activity::Off) {
-                self.activity = Some(Activity::Off);
+            if self.contribution.record(Activity::Off) {
                 self.actions
                     .push_back(Action::RecordActivity(Activity::Off));
             }
@@ -1395,94 +945,64 @@ impl Supervisor {
 
     /// Brings the worker in line with what is wanted.
     fn reconcile(&mut self, now: Instant) {
-        self.presence.update(now);
-        if self.exit_sent {
-            return;
-        }
-        let asleep = self.laptop.asleep;
+        self.courtesy.presence.update(now);
         match &self.worker {
-            Worker::Stopping { .. } => {}
-            Worker::Draining { .. } => {
-                // A leave with no time for the tasks overrides the drain.
-                if self.shutting_down {
-                    self.stop_worker(StopReason::Shutdown);
-                } else if asleep {
-                    self.stop_worker(StopReason::Sleep);
-                }
+            _ if self.run == Run::Exited => {}
+            Worker::Stopping(..) => {}
+            Worker::Draining(..) if self.run != Run::Running => {
+                self.stop_worker(StopReason::Shutdown)
             }
-            Worker::Running { spec, .. } => {
-                let reason = if self.shutting_down {
-                    Some(StopReason::Shutdown)
-                } else if self.paused || self.fault.is_some() {
-                    Some(StopReason::Paused)
-                } else if asleep {
-                    Some(StopReason::Sleep)
-                } else if self.laptop.battery_pause.is_some() {
-                    // Planned: let the running tasks finish for a while.
-                    self.drain_worker(now, BATTERY_DRAIN_DEADLINE, StopReason::Battery);
-                    None
-                } else if self.heat.paused {
-                    // The OS already throttles: the running tasks get a minute, not ten.
-                    self.drain_worker(now, THERMAL_DRAIN_DEADLINE, StopReason::RunsHot);
-                    None
-                } else if self.presence_pause().is_some() {
-                    // The user is back: they want their machine, the tasks get a minute.
-                    self.drain_worker(now, USER_BACK_DRAIN_DEADLINE, StopReason::UserBack);
-                    None
-                } else if self.target().as_ref() != Some(spec) {
-                    Some(StopReason::Reconfigure)
-                } else {
-                    None
-                };
-                if let Some(reason) = reason {
-                    self.stop_worker(reason);
+            // A leave with no time for the tasks overrides the drain.
+            Worker::Draining(..) if self.laptop.asleep => self.stop_worker(StopReason::Sleep),
+            Worker::Draining(..) => {}
+            Worker::Starting(spec) | Worker::Joined(spec, _) => {
+                let reconfigured = self.target().as_ref() != Some(spec);
+                if self.run != Run::Running {
+                    self.stop_worker(StopReason::Shutdown);
+                } else if self.wanted.paused || self.fault().is_some() {
+                    self.stop_worker(StopReason::Paused);
+                } else if let Some(pause) = self.auto_pause() {
+                    match leave_for(pause) {
+                        (Some(deadline), then) => self.drain_worker(now, deadline, then),
+                        (None, reason) => self.stop_worker(reason),
+                    }
+                } else if reconfigured {
+                    self.stop_worker(StopReason::Reconfigure);
                 }
             }
             Worker::Absent => {
                 // Nothing left to hold the sleep for.
                 self.timers.stop(Timer::SleepHold);
-                if self.shutting_down {
-                    self.exit();
-                    return;
+                if self.run != Run::Running {
+                    return self.exit();
                 }
-                let wanted = self.start_may_follow()
-                    && self.reach == Reach::Up
-                    && !self.timers.is_set(Timer::Restart);
-                // A Tailscale head is started on only with an answer asked for a start (a recent
-                // one): one asked while nothing could start (paused, say) may be half a minute old.
-                let tailscale_head = self.head.as_ref().is_some_and(HeadAddress::is_tailscale);
-                if wanted && tailscale_head && !self.up_vouched_for_start {
-                    self.probe_soon(now);
-                    return;
-                }
-                let Some(spec) = self.target().filter(|_| wanted) else {
-                    return;
-                };
-                let earliest = self
-                    .last_start_at
-                    .map(|at| at + self.settings.backoff.first)
-                    .unwrap_or(now);
-                if now < earliest {
-                    self.timers.set(Timer::Restart, earliest);
-                    return;
-                }
-                self.last_start_at = Some(now);
-                // A new tree: its processes are all new, and nothing of the old one is
-                // subtracted from them. A reading of the old tree still on its way would be
-                // taken for the new one's first: it no longer counts.
-                self.usage = UsageMeter::default();
-                self.usage_read_at = None;
-                self.worker_busy_percent = None;
-                self.next_sample += 1;
-                self.worker = Worker::Running {
-                    spec: spec.clone(),
-                    joined_at: None,
-                };
-                self.outage_during_start = false;
-                self.timers
-                    .set(Timer::Join, now + self.settings.join_timeout);
-                self.actions.push_back(Action::StartWorker(spec));
+                self.start_worker(now);
             }
         }
+    }
+
+    /// Starts a worker if one is wanted and the head may be joined.
+    fn start_worker(&mut self, now: Instant) {
+        let wanted = self.start_may_follow()
+            && *self.watch.reach() == Reach::Up
+            && !self.timers.is_set(Timer::Restart)
+            && !self.timers.is_set(Timer::NetworkRestart);
+        let Some(spec) = self.target().filter(|_| wanted) else {
+            return;
+        };
+        if spec.head.is_tailscale() && !self.start.vouched() {
+            return self.probe_soon(now);
+        }
+        if self.timers.is_set(Timer::NextStart) {
+            return;
+        }
+        self.timers
+            .set(Timer::NextStart, now + self.settings.backoff.first);
+        self.timers
+            .set(Timer::Join, now + self.settings.join_timeout);
+        self.contribution.new_worker();
+        self.start.started();
+        self.worker = Worker::Starting(spec.clone());
+        self.actions.push_back(Action::StartWorker(spec));
     }
 }

@@ -1,21 +1,17 @@
 //! Which notifications to show: never a storm.
 //!
-//! A flapping network would otherwise notify "disconnected", "reconnected" every minute. The
-//! gate lets an outage notification through at most once per `min_gap`; a "reconnected" only
-//! follows a "disconnected" the user actually saw; a fault is shown once until it changes. The
-//! heat notices likewise: a machine that keeps heating up is told once per
-//! [`NOTIFY_HEAT_EVERY`], and "cooled down" only follows a heat pause the user saw.
-//! Pure: the caller passes the time.
+//! "Head lost" is let through at most once per [`NOTIFY_OUTAGES_EVERY`], and "reconnected"
+//! only after a "head lost" the user saw; a fault is shown once until it changes; the heat
+//! pause at most once per [`NOTIFY_HEAT_EVERY`], and "cooled down" only after one the user saw.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::settings::{NOTIFY_HEAT_EVERY, NOTIFY_OUTAGES_EVERY};
 use crate::model::{AutoPause, Fault, Notice};
 
 /// Decides which notices become notifications.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct NotificationGate {
-    min_gap: Duration,
     last_outage_shown: Option<Instant>,
     lost_was_shown: bool,
     last_fault: Option<Fault>,
@@ -23,32 +19,14 @@ pub struct NotificationGate {
     heat_pause_was_shown: bool,
 }
 
-impl Default for NotificationGate {
-    fn default() -> Self {
-        NotificationGate::new(NOTIFY_OUTAGES_EVERY)
-    }
-}
-
 impl NotificationGate {
-    /// A gate that spaces outage notifications by `min_gap`.
-    pub fn new(min_gap: Duration) -> Self {
-        NotificationGate {
-            min_gap,
-            last_outage_shown: None,
-            lost_was_shown: false,
-            last_fault: None,
-            last_heat_shown: None,
-            heat_pause_was_shown: false,
-        }
-    }
-
     /// Whether `notice` should be shown now.
     pub fn admit(&mut self, now: Instant, notice: &Notice) -> bool {
         match notice {
             Notice::HeadLost { .. } => {
                 let spaced = self
                     .last_outage_shown
-                    .is_none_or(|at| now.saturating_duration_since(at) >= self.min_gap);
+                    .is_none_or(|at| now.saturating_duration_since(at) >= NOTIFY_OUTAGES_EVERY);
                 self.lost_was_shown = spaced;
                 if spaced {
                     self.last_outage_shown = Some(now);
@@ -89,6 +67,7 @@ impl NotificationGate {
 mod tests {
     use super::*;
     use crate::model::WorkerFailure;
+    use std::time::Duration;
 
     fn lost() -> Notice {
         Notice::HeadLost { why: None }

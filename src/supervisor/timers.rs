@@ -5,12 +5,17 @@
 use std::time::Instant;
 
 /// One kind of deadline. At most one of each is pending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Timer {
     /// Probe the head.
     Probe,
-    /// The restart delay ends: a start may follow.
+    /// The restart delay after a failure ends: a start may follow.
     Restart,
+    /// The delay after an exit the network caused while the head answered ends; the head
+    /// coming back after an outage ends it sooner (the cause has passed).
+    NetworkRestart,
+    /// No start before this: never more than one a second (s6).
+    NextStart,
     /// A started worker that has not joined by then is stopped as a failure.
     Join,
     /// The head has been unreachable for the whole grace: the worker is stopped.
@@ -42,50 +47,43 @@ pub enum Timer {
 }
 
 impl Timer {
-    const ALL: [Timer; 16] = [
-        Timer::Probe,
-        Timer::Restart,
+    /// The deadlines of a worker's life, which end with it.
+    pub const OF_A_WORKER: [Timer; 4] = [
         Timer::Join,
-        Timer::Grace,
+        Timer::UsageSample,
         Timer::DrainDeadline,
         Timer::DrainSample,
-        Timer::SleepHold,
-        Timer::SleepCancelled,
-        Timer::Quit,
-        Timer::FaultRetry,
-        Timer::UsageSample,
-        Timer::HistorySave,
-        Timer::CooledDown,
-        Timer::UserAway,
-        Timer::ConfigLook,
-        Timer::ClusterAsk,
     ];
-
-    fn index(self) -> usize {
-        self as usize
-    }
 }
 
-/// When each [`Timer`] fires, if it is set.
+/// When each pending [`Timer`] fires.
 #[derive(Debug, Clone, Default)]
 pub struct Timers {
-    at: [Option<Instant>; Timer::ALL.len()],
+    at: Vec<(Timer, Instant)>,
 }
 
 impl Timers {
     /// Sets (or moves) `timer` to fire at `at`.
     pub fn set(&mut self, timer: Timer, at: Instant) {
-        self.at[timer.index()] = Some(at);
+        self.stop(timer);
+        self.at.push((timer, at));
     }
 
     /// Cancels `timer`.
     pub fn stop(&mut self, timer: Timer) {
-        self.at[timer.index()] = None;
+        self.at.retain(|(pending, _)| *pending != timer);
+    }
+
+    pub fn stop_all(&mut self, timers: impl IntoIterator<Item = Timer>) {
+        timers.into_iter().for_each(|timer| self.stop(timer));
     }
 
     /// When `timer` fires, if set.
     pub fn get(&self, timer: Timer) -> Option<Instant> {
-        self.at[timer.index()]
+        self.at
+            .iter()
+            .find(|(pending, _)| *pending == timer)
+            .map(|(_, at)| *at)
     }
 
     /// Whether `timer` is set.
@@ -95,18 +93,19 @@ impl Timers {
 
     /// The earliest deadline.
     pub fn next(&self) -> Option<Instant> {
-        self.at.iter().flatten().min().copied()
+        self.at.iter().map(|(_, at)| *at).min()
     }
 
-    /// Removes and returns the timers due at `now`, in the table's order.
+    /// Removes and returns the timers due at `now`, in the order of [`Timer`].
     pub fn take_expired(&mut self, now: Instant) -> Vec<Timer> {
-        let mut expired = Vec::new();
-        for timer in Timer::ALL {
-            if self.get(timer).is_some_and(|at| at <= now) {
-                self.stop(timer);
-                expired.push(timer);
-            }
-        }
+        let mut expired: Vec<Timer> = self
+            .at
+            .iter()
+            .filter(|(_, at)| *at <= now)
+            .map(|(timer, _)| *timer)
+            .collect();
+        self.at.retain(|(_, at)| *at > now);
+        expired.sort();
         expired
     }
 }

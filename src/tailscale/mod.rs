@@ -1,10 +1,6 @@
-//! Reads `tailscale status --json` and says whether Tailscale explains an unreachable head.
-//!
-//! Only the few fields we need are read (tailscale's `ipnstate.Status`: `BackendState`, `Self`,
-//! `TailscaleIPs`, and the `Peer` map with `HostName`, `DNSName`, `TailscaleIPs`, `Online`,
-//! `UserID`, `Tags`, `ShareeNode`).
-//! Everything is optional and unknown fields are ignored, because the output changes between
-//! Tailscale versions. This module only parses text; [`cli`] runs `tailscale`.
+//! Reads `tailscale status --json` (only the fields used; everything optional, unknown fields
+//! ignored, since the output changes between versions) and says whether Tailscale explains an
+//! unreachable head. This module only parses text; [`cli`] runs `tailscale`.
 
 pub mod cli;
 
@@ -13,31 +9,28 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde::Deserialize;
 
-use crate::model::TailscaleProblem;
+use crate::model::{is_tailscale_ip, TailscaleProblem};
 
-/// The Tailscale daemon's state (`BackendState`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The daemon's `BackendState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum BackendState {
-    /// Connected to the tailnet.
     Running,
-    /// The user turned Tailscale off.
     Stopped,
-    /// Not logged in (or the login expired).
     NeedsLogin,
-    /// Logged in, waiting for an admin to approve this machine.
+    /// Logged in, waiting for an admin's approval.
     NeedsMachineAuth,
-    /// Connecting.
     Starting,
-    /// The daemon has no state yet (or the field was missing).
+    /// No state yet (or the field was missing).
+    #[default]
     NoState,
-    /// A state this code does not know, as written.
-    Other(String),
+    /// A state this code does not know.
+    #[serde(other)]
+    Other,
 }
 
 impl BackendState {
-    /// What keeps Tailscale from reaching the tailnet in this state: `None` when it runs;
-    /// stopped; a login needed (waiting for an admin's approval counts as one); any other
-    /// state (starting, none yet, unknown) as not answering.
+    /// What keeps Tailscale from the tailnet in this state (`None`: it runs); waiting for approval
+    /// counts as a login needed, and starting or unknown states as not answering.
     pub fn problem(&self) -> Option<TailscaleProblem> {
         match self {
             BackendState::Running => None,
@@ -45,51 +38,34 @@ impl BackendState {
             BackendState::NeedsLogin | BackendState::NeedsMachineAuth => {
                 Some(TailscaleProblem::NeedsLogin)
             }
-            BackendState::Starting | BackendState::NoState | BackendState::Other(_) => {
+            BackendState::Starting | BackendState::NoState | BackendState::Other => {
                 Some(TailscaleProblem::NotAnswering)
             }
         }
     }
-
-    fn from_name(name: &str) -> BackendState {
-        match name {
-            "Running" => BackendState::Running,
-            "Stopped" => BackendState::Stopped,
-            "NeedsLogin" => BackendState::NeedsLogin,
-            "NeedsMachineAuth" => BackendState::NeedsMachineAuth,
-            "Starting" => BackendState::Starting,
-            "NoState" | "" => BackendState::NoState,
-            other => BackendState::Other(other.to_string()),
-        }
-    }
 }
 
-/// Another machine of the tailnet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
-    /// The machine's own name (`HostName`), e.g. "desktop"; may contain spaces or capitals.
+    /// `HostName`, e.g. "desktop"; may contain spaces or capitals.
     pub host_name: String,
-    /// Its MagicDNS name (`DNSName`), e.g. "desktop.tail1234.ts.net." (trailing dot kept).
+    /// `DNSName`, e.g. "desktop.tail1234.ts.net." (trailing dot kept).
     pub dns_name: String,
-    /// Its Tailscale addresses.
     pub ips: Vec<IpAddr>,
-    /// Whether the coordination server sees it connected.
     pub online: bool,
-    /// The owner's id (`UserID`): the same as this machine's for the user's own machines.
+    /// `UserID`: the same as this machine's for the user's own machines.
     pub user_id: Option<u64>,
-    /// Its ACL tags (`Tags`), e.g. `tag:server`, or `tag:mullvad-exit-node` for the Mullvad
-    /// add-on's exit nodes.
+    /// ACL tags, e.g. `tag:server`.
     pub tags: Vec<String>,
-    /// Shared into this tailnet from another one (`ShareeNode`).
+    /// Shared in from another tailnet (`ShareeNode`).
     pub sharee: bool,
 }
 
-/// The tag Tailscale puts on the Mullvad add-on's exit nodes.
 const MULLVAD_TAG: &str = "tag:mullvad-exit-node";
 
 impl Peer {
-    /// A short name to show the user: the first label of the MagicDNS name (`HostName` is
-    /// "localhost" on iOS and Android), else the host name.
+    /// The first label of the MagicDNS name (`HostName` is "localhost" on iOS and Android), else
+    /// the host name.
     pub fn display_name(&self) -> &str {
         match first_label(&self.dns_name) {
             "" => &self.host_name,
@@ -97,7 +73,7 @@ impl Peer {
         }
     }
 
-    /// One of the Mullvad add-on's exit nodes (hundreds of them, all online, none a head).
+    /// One of the Mullvad add-on's exit nodes (hundreds, all online, none a head).
     pub fn is_mullvad_exit_node(&self) -> bool {
         let dns = self.dns_name.strip_suffix('.').unwrap_or(&self.dns_name);
         self.tags.iter().any(|tag| tag == MULLVAD_TAG)
@@ -108,69 +84,57 @@ impl Peer {
 /// The machines [`TailscaleStatus::head_candidates`] picks to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeadCandidates {
-    /// Each machine's name and address, the user's own machines first.
+    /// The user's own machines first.
     pub asked: Vec<(String, IpAddr)>,
-    /// How many machines were worth asking before the cut at `max`.
+    /// How many were worth asking before the cut at `max`.
     pub machines: usize,
 }
 
-/// The parts of `tailscale status --json` the worker uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TailscaleStatus {
-    /// The daemon's state.
     pub backend_state: BackendState,
-    /// This machine's Tailscale addresses.
     pub self_ips: Vec<IpAddr>,
-    /// This machine's owner (`Self.UserID`).
     pub self_user_id: Option<u64>,
-    /// The other machines, in the order of their node keys (stable across calls).
+    /// In node-key order (stable across calls).
     pub peers: Vec<Peer>,
 }
 
-/// Why `tailscale status --json` could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum TailscaleError {
-    /// The output is not JSON (or not a JSON object).
     #[error("`tailscale status --json` printed something that is not its JSON status: {0}")]
     InvalidJson(#[from] serde_json::Error),
 }
 
-// The JSON as tailscale writes it. Every field is optional: the Rockstor samples have
-// `"Self": {}` and `"Peer": null`, and older or newer versions add or drop fields.
+// The JSON as tailscale writes it: every field optional (shortened samples have `"Self": {}` and
+// `"Peer": null`).
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, rename_all = "PascalCase")]
 struct RawStatus {
-    #[serde(rename = "BackendState")]
-    backend_state: Option<String>,
+    backend_state: Option<BackendState>,
     #[serde(rename = "TailscaleIPs")]
     tailscale_ips: Option<Vec<String>>,
     #[serde(rename = "Self")]
     self_node: Option<RawPeer>,
-    // A BTreeMap keeps the peers in node-key order so results do not change between calls.
-    #[serde(rename = "Peer")]
+    // A BTreeMap keeps the peers in node-key order, stable between calls.
     peer: Option<BTreeMap<String, RawPeer>>,
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, rename_all = "PascalCase")]
 struct RawPeer {
-    #[serde(rename = "HostName")]
     host_name: Option<String>,
     #[serde(rename = "DNSName")]
     dns_name: Option<String>,
     #[serde(rename = "TailscaleIPs")]
     tailscale_ips: Option<Vec<String>>,
-    #[serde(rename = "Online")]
     online: Option<bool>,
     #[serde(rename = "UserID")]
     user_id: Option<u64>,
-    #[serde(rename = "Tags")]
     tags: Option<Vec<String>>,
-    #[serde(rename = "ShareeNode")]
     sharee_node: Option<bool>,
 }
 
-/// Addresses that do not parse are skipped rather than failing the whole status.
+/// Addresses that do not parse are skipped.
 fn parse_ips(raw: Option<Vec<String>>) -> Vec<IpAddr> {
     raw.unwrap_or_default()
         .iter()
@@ -178,16 +142,14 @@ fn parse_ips(raw: Option<Vec<String>>) -> Vec<IpAddr> {
         .collect()
 }
 
-/// Parses `tailscale status --json`. Missing fields take defaults, unknown ones are ignored;
-/// only output that is not a JSON object is an error.
+/// Missing fields take defaults; only output that is not a JSON object is an error.
 pub fn parse(json: &str) -> Result<TailscaleStatus, TailscaleError> {
     let raw: RawStatus = serde_json::from_str(json)?;
     let self_node = raw.self_node.unwrap_or_default();
     let self_user_id = self_node.user_id;
     let mut self_ips = parse_ips(self_node.tailscale_ips);
     if self_ips.is_empty() {
-        // The top-level `TailscaleIPs` are this machine's too (and the only ones in shortened
-        // outputs whose `Self` is empty).
+        // The top-level `TailscaleIPs` are this machine's too.
         self_ips = parse_ips(raw.tailscale_ips);
     }
     let peers = raw
@@ -205,34 +167,19 @@ pub fn parse(json: &str) -> Result<TailscaleStatus, TailscaleError> {
         })
         .collect();
     Ok(TailscaleStatus {
-        backend_state: BackendState::from_name(raw.backend_state.as_deref().unwrap_or("")),
+        backend_state: raw.backend_state.unwrap_or_default(),
         self_ips,
         self_user_id,
         peers,
     })
 }
 
-/// `desktop.tail1234.ts.net.` → `desktop`.
 fn first_label(name: &str) -> &str {
     name.split('.').next().unwrap_or(name)
 }
 
-/// Tailscale hands out 100.64.0.0/10 (CGNAT) and fd7a:115c:a1e0::/48.
-fn is_tailscale_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            o[0] == 100 && (o[1] & 0xc0) == 64
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            s[0] == 0xfd7a && s[1] == 0x115c && s[2] == 0xa1e0
-        }
-    }
-}
-
 impl TailscaleStatus {
-    /// This machine's Tailscale IPv4 address (what the worker announces to the head).
+    /// This machine's Tailscale IPv4 address (what the worker announces).
     pub fn self_ipv4(&self) -> Option<Ipv4Addr> {
         self.self_ips.iter().find_map(|ip| match ip {
             IpAddr::V4(v4) => Some(*v4),
@@ -240,10 +187,8 @@ impl TailscaleStatus {
         })
     }
 
-    /// The peer the head address points at. `head_host` is an IP or a name: an IP matches a
-    /// peer's addresses; a name matches its MagicDNS name (with or without the trailing dot),
-    /// its host name (ignoring case), or the first label of its MagicDNS name ("desktop").
-    /// A full-name match wins over a short-name match on another peer.
+    /// The peer `head_host` (an IP or a name) points at: an IP matches its addresses; a name its
+    /// MagicDNS name, host name or first label, ignoring case, a full-name match winning.
     pub fn peer_for_head(&self, head_host: &str) -> Option<&Peer> {
         let host = head_host
             .trim()
@@ -278,10 +223,9 @@ impl TailscaleStatus {
             })
     }
 
-    /// The machines worth asking whether they are a Ray head: the online peers, each by its
-    /// name and first address (IPv4 first), at most `max` of them. Mullvad exit nodes and
-    /// machines shared in from other tailnets are never asked; the user's own machines come
-    /// first, then the rest (tagged servers, other users'), each group by name.
+    /// The online peers worth asking whether they are a Ray head, by name and first address (IPv4
+    /// first), at most `max`: never Mullvad exit nodes nor machines shared in; the user's own
+    /// first, then the rest, each by name.
     pub fn head_candidates(&self, max: usize) -> HeadCandidates {
         let own = |peer: &Peer| peer.user_id.is_some() && peer.user_id == self.self_user_id;
         let mut candidates: Vec<(bool, String, IpAddr)> = self
@@ -317,12 +261,9 @@ impl TailscaleStatus {
         }
     }
 
-    /// What Tailscale says about reaching the head, if anything explains a failure.
-    ///
-    /// - Stopped / NeedsLogin (NeedsMachineAuth counts as NeedsLogin): reported unless the
-    ///   head is an IP outside Tailscale's ranges (a LAN head does not need Tailscale).
-    /// - Running: the head's peer is offline → `HeadOffline`; online, or not a peer → `None`.
-    /// - Starting, NoState, unknown states: `None` (nothing the user can act on yet).
+    /// What Tailscale says about reaching the head, if anything explains a failure: stopped or a
+    /// login needed, unless the head is an IP outside Tailscale's ranges (a LAN head); running, the
+    /// head's peer offline. Otherwise nothing the user can act on.
     pub fn diagnose(&self, head_host: &str) -> Option<TailscaleProblem> {
         let host = head_host
             .trim()
@@ -330,7 +271,7 @@ impl TailscaleStatus {
             .trim_end_matches(']');
         let head_uses_tailscale = match host.parse::<IpAddr>() {
             Ok(ip) => is_tailscale_ip(ip),
-            // A name may be MagicDNS (or resolve to a Tailscale IP): cannot rule it out.
+            // A name may be MagicDNS: it cannot be ruled out.
             Err(_) => true,
         };
         match self.backend_state {
@@ -602,10 +543,7 @@ mod tests {
         for (state, want) in [
             ("Starting", BackendState::Starting),
             ("NoState", BackendState::NoState),
-            (
-                "InUseOtherUser",
-                BackendState::Other("InUseOtherUser".into()),
-            ),
+            ("InUseOtherUser", BackendState::Other),
         ] {
             let s = parse(&format!(r#"{{"BackendState": "{state}"}}"#)).unwrap();
             assert_eq!(s.backend_state, want);

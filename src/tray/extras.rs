@@ -12,7 +12,7 @@ pub fn from_report(report: &StatusReport, login_item: Option<bool>) -> Extras {
     let status = report.status.as_ref();
     Extras {
         battery: report.power.as_ref().and_then(battery_line),
-        worker_busy_percent: status.and_then(|s| s.worker_busy_percent).map(f32::from),
+        worker_busy_percent: status.and_then(|s| s.worker_busy_percent),
         cluster: status
             .and_then(|s| s.cluster)
             .map(|size| (f64::from(size.cpus), size.nodes as usize)),
@@ -56,7 +56,7 @@ mod tests {
         };
         let extras = from_report(&report, Some(true));
         assert_eq!(extras.cluster, Some((22.0, 2)));
-        assert_eq!(extras.worker_busy_percent, Some(37.0));
+        assert_eq!(extras.worker_busy_percent, Some(37));
         assert_eq!((extras.battery, extras.login_item), (None, Some(true)));
         assert_eq!(
             from_report(&StatusReport::default(), None),

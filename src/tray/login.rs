@@ -10,8 +10,9 @@ use tray_icon::{MouseButtonState, TrayIconEvent};
 
 use super::{dialog, UiEvent};
 use crate::config::Paths;
-use crate::platform::{system_login_item, LoginItemError, LoginStatus};
-use crate::text::{self, Lang};
+use crate::platform::{system_login_item, LoginStatus};
+use crate::text::menu::{self, MenuWord, TrayFailure};
+use crate::text::Lang;
 
 /// Reads whether the app starts at login, on a helper thread. With `repoint` (once, at start),
 /// first points an item that starts a moved or deleted copy at this program.
@@ -23,7 +24,9 @@ pub fn read_state(paths: Paths, proxy: EventLoopProxy<UiEvent>, repoint: bool) {
         if repoint {
             if let Some(Err(error)) = item.as_ref().map(|item| item.repoint_to_this_program()) {
                 // Not fatal: the tick shows the item off, and turning it on rewrites it.
-                eprintln!("bittrader-worker: could not point the login item at this app: {error}");
+                let why = error.to_string();
+                let line = menu::tray_failed_line(Lang::current(), TrayFailure::LoginItem, &why);
+                eprintln!("bittrader-worker: {line}");
             }
         }
         let ticked = item.map(|item| matches!(item.status(), LoginStatus::Enabled { .. }));
@@ -58,13 +61,13 @@ pub fn toggle(enable: bool, paths: Paths, lang: Lang, proxy: EventLoopProxy<UiEv
             Ok(item) => item,
             Err(e) => return dialog::error("BitTrader Worker", &e.to_string()),
         };
-        let words = text::menu_words(lang);
+        let word = |word| menu::word(lang, word);
         let result = if !enable {
             item.disable()
         } else if let LoginStatus::Legacy { program } = item.status() {
             if dialog::confirm(
                 "BitTrader Worker",
-                &format!("{} ({program})", words.replace_legacy),
+                &format!("{} ({program})", word(MenuWord::ReplaceLegacy)),
             ) {
                 item.enable(true)
             } else {
@@ -75,10 +78,6 @@ pub fn toggle(enable: bool, paths: Paths, lang: Lang, proxy: EventLoopProxy<UiEv
         };
         match result {
             Ok(()) => {}
-            // System Settings is already open on the right page; say what to do there.
-            Err(LoginItemError::NeedsApproval) => {
-                dialog::error("BitTrader Worker", words.login_needs_approval)
-            }
             Err(e) => dialog::error("BitTrader Worker", &e.to_string()),
         }
         let ticked = matches!(item.status(), LoginStatus::Enabled { .. });

@@ -5,7 +5,8 @@
 
 use crate::model::{ContributionSummary, Phase, Status};
 use crate::runtime::control::Request;
-use crate::text::{self, Lang};
+use crate::text::menu::MenuWord;
+use crate::text::{self, cli, page, Lang};
 
 /// What the menu shows besides the supervisor's status: facts the tray samples itself.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -13,7 +14,7 @@ pub struct Extras {
     /// Battery level and whether it charges; `None` on a machine without one.
     pub battery: Option<(u8, BatteryTrend)>,
     /// CPU use of the worker's processes, in percent of one core times the CPUs offered.
-    pub worker_busy_percent: Option<f32>,
+    pub worker_busy_percent: Option<u8>,
     /// The cluster as the head's dashboard reports it: (CPUs, alive nodes).
     pub cluster: Option<(f64, usize)>,
     /// Whether the app starts at login; `None` when unknown.
@@ -136,12 +137,12 @@ pub mod ids {
 
 /// The menu for this status.
 pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) -> Vec<Entry> {
-    let words = text::menu_words(lang);
+    let word = |word| text::menu::word(lang, word);
     let mut entries = vec![Entry::Info {
         id: ids::STATE.to_string(),
         text: match &status.ray_install {
-            Some(install) => text::ray_install_line(lang, install),
-            None => text::summary_in(lang, status),
+            Some(install) => text::menu::ray_install_line(lang, install),
+            None => cli::summary(lang, status),
         },
     }];
     // Until a real head is set (the demo head, or none), setting one is what the menu offers
@@ -150,14 +151,14 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
     if first_run {
         entries.push(Entry::Action {
             id: ids::HEAD.to_string(),
-            text: text::head_words(lang).set_head.to_string(),
+            text: word(MenuWord::SetHead).to_string(),
         });
         entries.extend(head_search_entries(status, lang, true));
     }
     if let Some(version) = ray_install_offer(status) {
         entries.push(Entry::Action {
             id: ids::INSTALL_RAY.to_string(),
-            text: text::install_ray_item(lang, version.as_deref()),
+            text: text::menu::install_ray_item(lang, version.as_deref()),
         });
     }
     if matches!(
@@ -167,47 +168,43 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         let offered = status.worker_cpus.unwrap_or(status.cpus);
         entries.push(Entry::Info {
             id: ids::WORKER.to_string(),
-            text: text::worker_use(lang, offered, extras.worker_busy_percent),
+            text: text::menu::worker_use(lang, offered, extras.worker_busy_percent),
         });
     }
-    if status.courtesy.idle_unsupported {
+    if status.courtesy.idle_unsupported || status.courtesy.idle_hint_never_set {
         entries.push(Entry::Info {
             id: ids::ONLY_WHEN_IDLE.to_string(),
-            text: text::idle_unsupported_line(lang),
-        });
-    } else if status.courtesy.idle_hint_never_set {
-        entries.push(Entry::Info {
-            id: ids::ONLY_WHEN_IDLE.to_string(),
-            text: text::idle_hint_never_set_line(lang),
+            text: text::menu::only_when_idle_line(lang, status.courtesy.idle_unsupported)
+                .to_string(),
         });
     }
     if let Some((cpus, nodes)) = extras.cluster {
         entries.push(Entry::Info {
             id: ids::CLUSTER.to_string(),
-            text: text::cluster_line(lang, cpus, nodes),
+            text: text::menu::cluster_line(lang, cpus, nodes),
         });
     }
     if let Some((percent, trend)) = extras.battery {
         let how = match trend {
-            BatteryTrend::Charging => words.charging,
-            BatteryTrend::Discharging => words.discharging,
-            BatteryTrend::OnPower => words.on_power,
+            BatteryTrend::Charging => word(MenuWord::Charging),
+            BatteryTrend::Discharging => word(MenuWord::Discharging),
+            BatteryTrend::OnPower => word(MenuWord::OnPower),
         };
         entries.push(Entry::Info {
             id: ids::BATTERY.to_string(),
-            text: format!("{} {percent} % · {how}", words.battery),
+            text: format!("{} {percent} % · {how}", word(MenuWord::Battery)),
         });
     }
     if let Some(summary) = &extras.contribution {
         entries.push(Entry::Info {
             id: ids::CONTRIBUTION.to_string(),
-            text: text::contribution_line(lang, summary),
+            text: page::contribution_line(lang, summary),
         });
     }
     entries.push(Entry::Separator);
     entries.push(Entry::Check {
         id: ids::CONTRIBUTE.to_string(),
-        text: words.contribute.to_string(),
+        text: word(MenuWord::Contribute).to_string(),
         // In error the worker is not contributing: the tick is off, and ticking it retries.
         checked: !status.paused && status.phase != Phase::Error,
         enabled: status.phase != Phase::ShuttingDown,
@@ -215,13 +212,13 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
     if status.phase == Phase::Connected && !status.paused {
         entries.push(Entry::Action {
             id: ids::PAUSE_AFTER_TASKS.to_string(),
-            text: words.pause_after_tasks.to_string(),
+            text: word(MenuWord::PauseAfterTasks).to_string(),
         });
     }
     if dashboard_url(status, extras).is_some() {
         entries.push(Entry::Action {
             id: ids::DASHBOARD.to_string(),
-            text: text::head_words(lang).open_dashboard.to_string(),
+            text: word(MenuWord::OpenDashboard).to_string(),
         });
     }
     let cpus = (1..=machine_cpus.max(1))
@@ -234,7 +231,7 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         .collect();
     entries.push(Entry::Submenu {
         id: ids::CPUS.to_string(),
-        text: format!("{} ({})", words.cpus, status.cpus),
+        text: format!("{} ({})", word(MenuWord::Cpus), status.cpus),
         entries: cpus,
     });
     if !first_run {
@@ -247,28 +244,28 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         }
         head.push(Entry::Action {
             id: ids::HEAD.to_string(),
-            text: words.head_address.to_string(),
+            text: word(MenuWord::HeadAddress).to_string(),
         });
         head.extend(rest);
         entries.push(Entry::Submenu {
             id: ids::HEAD_MENU.to_string(),
-            text: text::head_menu_title(lang, status.head.as_ref()),
+            text: text::menu::head_menu_title(lang, status.head.as_ref()),
             entries: head,
         });
     }
     entries.push(Entry::Separator);
     entries.push(Entry::Action {
         id: ids::OPEN_CONTRIBUTION.to_string(),
-        text: text::contribution_item(lang).to_string(),
+        text: word(MenuWord::Contribution).to_string(),
     });
     entries.push(Entry::Action {
         id: ids::OPEN_LOG.to_string(),
-        text: words.open_log.to_string(),
+        text: word(MenuWord::OpenLog).to_string(),
     });
     if let Some(enabled) = extras.login_item {
         entries.push(Entry::Check {
             id: ids::LOGIN.to_string(),
-            text: words.start_at_login.to_string(),
+            text: word(MenuWord::StartAtLogin).to_string(),
             checked: enabled,
             enabled: true,
         });
@@ -276,7 +273,7 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
     entries.push(Entry::Separator);
     entries.push(Entry::Action {
         id: ids::QUIT.to_string(),
-        text: words.quit.to_string(),
+        text: word(MenuWord::Quit).to_string(),
     });
     entries
 }
@@ -295,7 +292,7 @@ pub fn dashboard_url(status: &Status, extras: &Extras) -> Option<String> {
 /// for the head in use otherwise), or why nothing was found.
 fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entry> {
     use crate::model::HeadSearch;
-    let words = text::head_words(lang);
+    let word = |word| text::menu::word(lang, word);
     let mut entries = Vec::new();
     let info = |text: String| Entry::Info {
         id: ids::HEAD_SEARCH.to_string(),
@@ -303,16 +300,16 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
     };
     // While a search runs, a line instead of the item, and the last finds stay choosable.
     if status.head_search == Some(HeadSearch::Searching) {
-        entries.push(info(words.searching.to_string()));
+        entries.push(info(word(MenuWord::Searching).to_string()));
     } else {
         entries.push(Entry::Action {
             id: ids::FIND_HEADS.to_string(),
-            text: words.find_heads.to_string(),
+            text: word(MenuWord::FindHeads).to_string(),
         });
     }
     for head in &status.found_heads {
         let id = format!("{}{}", ids::FOUND_HEAD_PREFIX, head.address);
-        let label = text::found_head_item(lang, head, first_run);
+        let label = text::menu::found_head_item(lang, head, first_run);
         entries.push(if first_run {
             Entry::Action { id, text: label }
         } else {
@@ -326,17 +323,17 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
     }
     match &status.head_search {
         Some(HeadSearch::Found(finds)) if finds.heads.is_empty() => {
-            let mut line = words.none_found.to_string();
+            let mut line = word(MenuWord::NoneFound).to_string();
             if finds.was_cut() {
-                line = format!("{line} ({})", text::machines_asked(lang, finds));
+                line = format!("{line} ({})", cli::machines_asked(lang, finds));
             }
             entries.push(info(line));
         }
         Some(HeadSearch::Found(finds)) if finds.was_cut() => {
-            entries.push(info(text::machines_asked(lang, finds)));
+            entries.push(info(cli::machines_asked(lang, finds)));
         }
         Some(HeadSearch::Failed { problem }) => {
-            entries.push(info(text::search_failed_words(lang, problem)));
+            entries.push(info(cli::search_failed_words(lang, problem)));
         }
         Some(HeadSearch::Found(_) | HeadSearch::Searching) | None => {}
     }
@@ -494,7 +491,7 @@ mod tests {
     #[test]
     fn connected_shows_head_cpus_use_and_the_cluster() {
         let extras = Extras {
-            worker_busy_percent: Some(37.4),
+            worker_busy_percent: Some(37),
             cluster: Some((22.0, 2)),
             ..Extras::default()
         };
@@ -893,7 +890,7 @@ mod tests {
         let a = model(
             &s,
             &Extras {
-                worker_busy_percent: Some(1.0),
+                worker_busy_percent: Some(1),
                 ..Extras::default()
             },
             4,
@@ -902,7 +899,7 @@ mod tests {
         let b = model(
             &s,
             &Extras {
-                worker_busy_percent: Some(99.0),
+                worker_busy_percent: Some(99),
                 ..Extras::default()
             },
             4,

@@ -29,6 +29,7 @@ use crate::platform::sleep::{SleepHandler, SleepObserver};
 use crate::runtime::control::{Pending, Reply, Request, StatusReport};
 use crate::runtime::{Notifier, SleepLink};
 use crate::service;
+use crate::text::menu::{MenuWord, TrayFailure};
 use crate::text::{self, Lang};
 use icons::IconKind;
 use menu::{Entry, Extras};
@@ -80,12 +81,12 @@ impl DesktopNotifier {
 
 impl Notifier for DesktopNotifier {
     fn notify(&mut self, notice: &Notice) {
-        let (title, body) = text::notice_in(self.lang, notice);
+        let (title, body) = text::notice::notice(self.lang, notice);
         #[cfg(all(unix, not(target_os = "macos")))]
         if let (Notice::HeadFound { head }, Some(requests)) = (notice, &self.requests) {
             let address = head.address.to_string();
             let requests = requests.clone();
-            let join = text::found_head_item(self.lang, head, true);
+            let join = text::menu::found_head_item(self.lang, head, true);
             // Waits for the click (or the close) on a thread of its own.
             std::thread::spawn(move || {
                 let shown = notify_rust::Notification::new()
@@ -441,7 +442,10 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                         match made {
                             Ok(icon) => tray = Some(icon),
                             Err(e) => {
-                                eprintln!("bittrader-worker: could not create the tray icon: {e}")
+                                let why = e.to_string();
+                                let line =
+                                    text::menu::tray_failed_line(lang, TrayFailure::Icon, &why);
+                                eprintln!("bittrader-worker: {line}");
                             }
                         }
                         rendered = Some(built);
@@ -529,7 +533,7 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                         shown_icon = Some(kind);
                     }
                 }
-                let _ = icon.set_tooltip(Some(text::summary_in(lang, current)));
+                let _ = icon.set_tooltip(Some(text::cli::summary(lang, current)));
                 let model = menu::model(current, &extras, machine_cpus, lang);
                 let updated = rendered.as_mut().is_some_and(|r| r.update(&model));
                 if !updated {
@@ -553,8 +557,8 @@ fn open_contribution_page(paths: &Paths, lang: Lang) {
             move || match crate::history::page::write_page(&paths, lang) {
                 Ok(page) => dialog::open(&page),
                 Err(why) => {
-                    crate::service::note_startup(&paths, &format!("⚠️ {why}"));
-                    dialog::error(text::contribution_item(lang), &why);
+                    crate::service::note_startup(&paths, &text::log::warning_line(&why));
+                    dialog::error(text::menu::word(lang, MenuWord::Contribution), &why);
                 }
             },
         );
@@ -563,7 +567,7 @@ fn open_contribution_page(paths: &Paths, lang: Lang) {
 /// Prompts for a new head address off the main thread; an invalid one is refused by the
 /// supervisor (nothing is saved) and the reason shown in an error dialog.
 fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) {
-    let words = text::menu_words(lang);
+    let word = move |word| text::menu::word(lang, word);
     // The demo head's loopback address is no suggestion for a real one.
     let current = current
         .head
@@ -573,11 +577,14 @@ fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) 
         .unwrap_or_default();
     let requests = requests.clone();
     std::thread::spawn(move || {
-        match dialog::ask("BitTrader Worker", words.head_prompt, &current) {
+        match dialog::ask("BitTrader Worker", word(MenuWord::HeadPrompt), &current) {
             dialog::Answer::Entered(address) if address != current => {
                 send_request(&requests, Request::Head { address }, move |reply| {
                     if !reply.ok {
-                        dialog::error(words.head_invalid, reply.message.as_deref().unwrap_or(""));
+                        dialog::error(
+                            word(MenuWord::HeadInvalid),
+                            reply.message.as_deref().unwrap_or(""),
+                        );
                     }
                 });
             }

@@ -1,4 +1,4 @@
-//! Linux: a logind idle inhibitor in *block* mode, held while the supervisor says so.
+//! Linux: a logind idle inhibitor in *block* mode.
 
 use tokio::sync::{mpsc, watch};
 use zbus::{Connection, OwnedFd};
@@ -7,7 +7,6 @@ use super::{WHO, WHY};
 use crate::model::AwakeHold;
 use crate::platform::logind::{connect, is_no_logind, take_inhibitor};
 
-/// See [`super::follow`].
 pub fn follow(mut hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>) {
     tokio::spawn(async move {
         let mut conn: Option<Connection> = None;
@@ -44,7 +43,7 @@ pub fn follow(mut hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<Awake
     });
 }
 
-/// Takes the inhibitor, connecting first if need be.
+/// `Inhibit("idle", who, why, "block")`, connecting first if need be.
 async fn take(conn: &mut Option<Connection>) -> zbus::Result<OwnedFd> {
     let bus = match conn {
         Some(bus) => bus.clone(),
@@ -54,11 +53,10 @@ async fn take(conn: &mut Option<Connection>) -> zbus::Result<OwnedFd> {
             bus
         }
     };
-    inhibit_idle(&bus).await
+    take_inhibitor(&bus, "idle", WHO, WHY, "block").await
 }
 
-/// No bus or no logind: nothing here can hold it (said nowhere, as for the sleep watcher);
-/// anything else is a refusal worth a line in the log.
+/// No bus or no logind: nothing here can hold it; anything else is a refusal for the log.
 fn report_of(error: &zbus::Error) -> AwakeHold {
     if is_no_logind(error) {
         AwakeHold::Unavailable
@@ -67,11 +65,6 @@ fn report_of(error: &zbus::Error) -> AwakeHold {
             why: error.to_string(),
         }
     }
-}
-
-/// `Inhibit("idle", who, why, "block")`: held until the returned descriptor is dropped.
-async fn inhibit_idle(conn: &Connection) -> zbus::Result<OwnedFd> {
-    take_inhibitor(conn, "idle", WHO, WHY, "block").await
 }
 
 #[cfg(test)]

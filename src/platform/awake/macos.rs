@@ -1,7 +1,5 @@
-//! macOS: an IOKit `PreventUserIdleSystemSleep` assertion, held while the supervisor says so.
-//!
-//! Creating and releasing an assertion is a Mach message to `powerd` that can block: each runs
-//! on tokio's blocking pool, never on the driver's single-threaded runtime.
+//! macOS: an IOKit `PreventUserIdleSystemSleep` assertion. Creating and releasing one is a Mach
+//! message to `powerd` that can block: each runs on tokio's blocking pool.
 
 use objc2_core_foundation::CFString;
 use objc2_io_kit::{
@@ -13,11 +11,9 @@ use tokio::sync::{mpsc, watch};
 use super::WHY;
 use crate::model::AwakeHold;
 
-/// The assertion type (`kIOPMAssertionTypePreventUserIdleSystemSleep` in IOPMLib.h, a
-/// `CFSTR` macro that no binding exports): idle sleep waits, a closed lid does not.
+/// `kIOPMAssertionTypePreventUserIdleSystemSleep` (IOPMLib.h, a `CFSTR` macro no binding exports).
 const PREVENT_USER_IDLE_SYSTEM_SLEEP: &str = "PreventUserIdleSystemSleep";
 
-/// See [`super::follow`].
 pub fn follow(mut hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>) {
     tokio::spawn(async move {
         let mut assertion: Option<IOPMAssertionID> = None;
@@ -57,7 +53,6 @@ pub fn follow(mut hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<Awake
     });
 }
 
-/// Creates the assertion; power management's error code if it refused.
 fn create() -> Result<IOPMAssertionID, i32> {
     let kind = CFString::from_static_str(PREVENT_USER_IDLE_SYSTEM_SLEEP);
     let name = CFString::from_str(WHY);

@@ -1,10 +1,5 @@
-//! The macOS login item: the LaunchAgent `com.bittrader.worker.plist` in
-//! `~/Library/LaunchAgents`, loaded and unloaded with `launchctl`. Compiled on every OS so its
-//! tests (with a recording `launchctl`) run on Linux too.
-//!
-//! It is what macOS 12 uses, and what an unbundled binary uses everywhere; a bundled app on
-//! macOS 13+ uses `SMAppService` instead ([`super::app_service`]), which keeps this one only to
-//! fall back on and to clean up after.
+//! The macOS login item: the LaunchAgent `~/Library/LaunchAgents/com.bittrader.worker.plist`,
+//! loaded and unloaded with `launchctl`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,40 +10,32 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::launchctl_print::{parse_launchctl_print, LoadedJob};
 use super::{
-    is_inside_app_bundle, program_text, write_atomically, LoginItem, LoginItemError, LoginStatus,
-    LAUNCHD_LOG_FILE, LAUNCH_AGENT_LABEL, LEGACY_SCRIPT,
+    io_error, is_inside_app_bundle, program_text, write_atomically, LoginItem, LoginItemError,
+    LoginStatus, LAUNCHD_LOG_FILE, LAUNCH_AGENT_LABEL, LEGACY_SCRIPT,
 };
 use crate::platform::command::{run_with_timeout, CommandError, CommandOutput};
 
 /// What a `com.bittrader.worker.plist` already on disk is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExistingAgent {
-    /// Ours: our label, not running the old script.
+    /// Our label, not running the old script.
     Ours,
     /// The old shell install: it runs `worker_daemon.sh` (directly or through a shell).
-    Legacy {
-        /// The argument that names the script.
-        program: String,
-    },
+    Legacy { program: String },
     /// A valid property list that belongs to something else.
-    Foreign {
-        /// Its `Label`, if it has one.
-        label: Option<String>,
-    },
-    /// Not a property list dictionary at all.
+    Foreign { label: Option<String> },
+    /// Not a property list dictionary.
     Unreadable,
 }
 
-/// The keys of our LaunchAgent, in the order they are written.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct LaunchAgentKeys<'a> {
     label: &'a str,
     program_arguments: [&'a str; 1],
-    /// The data folder the plist's log paths use, so a custom `BITTRADER_WORKER_HOME` set when
-    /// enabling still holds at login (launchd gives agents no shell environment).
+    /// The data folder, so that a custom `BITTRADER_WORKER_HOME` holds at login too (launchd gives
+    /// agents no shell environment).
     environment_variables: BTreeMap<&'a str, &'a str>,
     run_at_load: bool,
     keep_alive: KeepAlive,
@@ -64,20 +51,11 @@ struct KeepAlive {
     successful_exit: bool,
 }
 
-/// Our LaunchAgent as XML plist bytes:
-///
-/// - `ProgramArguments` = `[exe]` (the plist writer escapes `&`, `<`, ...);
-/// - `RunAtLoad`: start at login;
-/// - `KeepAlive` = `{SuccessfulExit = false}`: restart after a crash, but a Quit (exit 0)
-///   stays quit until the next login;
-/// - `LimitLoadToSessionType` = `Aqua`: only in a graphical login (a menu-bar app has nothing
-///   to do in an SSH session);
-/// - `ProcessType` = `Interactive`: not throttled like a background job while the user works
-///   with it;
-/// - `StandardOutPath`/`StandardErrorPath` = `data_dir/launchd.log`.
-///
-/// Note for the app: `launchctl bootstrap` starts it at once (RunAtLoad). A second instance
-/// that finds one already running must exit with status 0, or KeepAlive restarts it.
+/// Our LaunchAgent as XML plist bytes: `ProgramArguments = [exe]`; `RunAtLoad`; `KeepAlive =
+/// {SuccessfulExit = false}` (restarted after a crash, a Quit stays quit); `Aqua` sessions only
+/// (nothing to do over SSH); `ProcessType = Interactive` (not throttled); both outputs to
+/// `data_dir/launchd.log`. `launchctl bootstrap` starts it at once, so a second instance must
+/// exit with status 0, or KeepAlive restarts it.
 pub fn launch_agent_plist(exe: &Path, data_dir: &Path) -> Result<Vec<u8>, LoginItemError> {
     let program = program_text(exe)?;
     if program.contains("/AppTranslocation/") {
@@ -107,7 +85,6 @@ pub fn launch_agent_plist(exe: &Path, data_dir: &Path) -> Result<Vec<u8>, LoginI
     Ok(bytes)
 }
 
-/// What a plist found at our path is. See [`ExistingAgent`].
 pub fn classify_existing_plist(bytes: &[u8]) -> ExistingAgent {
     let Ok(value) = plist::Value::from_reader(io::Cursor::new(bytes)) else {
         return ExistingAgent::Unreadable;
@@ -134,7 +111,6 @@ pub fn classify_existing_plist(bytes: &[u8]) -> ExistingAgent {
     }
 }
 
-/// `Program` and the `ProgramArguments` strings of a LaunchAgent, in that order.
 fn program_of(dict: &plist::Dictionary) -> Vec<String> {
     let program = dict.get("Program").and_then(plist::Value::as_string);
     let arguments = dict
@@ -150,20 +126,14 @@ fn program_of(dict: &plist::Dictionary) -> Vec<String> {
         .collect()
 }
 
-/// The program a plist starts: `Program`, else the first of `ProgramArguments`.
+/// `Program`, else the first of `ProgramArguments`.
 fn first_program(bytes: &[u8]) -> Option<String> {
     let value = plist::Value::from_reader(io::Cursor::new(bytes)).ok()?;
     program_of(value.as_dictionary()?).into_iter().next()
 }
 
-// ---------------------------------------------------------------------------------------------
-// macOS: launchctl
-// ---------------------------------------------------------------------------------------------
-
-/// Runs `launchctl` with the given arguments. A trait so tests record the calls instead; any
-/// `Fn(&[&str]) -> Result<CommandOutput, CommandError>` is one.
+/// Runs `launchctl args…`; a trait so tests record the calls (any such closure is one).
 pub trait Launchctl {
-    /// Runs `launchctl args…` and returns how it ended.
     fn run(&self, args: &[&str]) -> Result<CommandOutput, CommandError>;
 }
 
@@ -176,8 +146,8 @@ where
     }
 }
 
-/// The real `/bin/launchctl`, with a 10 s deadline (bootout waits for the job to exit, and
-/// launchd gives a job a few seconds after SIGTERM).
+/// `/bin/launchctl`, given 10 s (bootout waits for the job, which launchd gives a few seconds after
+/// SIGTERM).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemLaunchctl;
 
@@ -187,10 +157,9 @@ impl Launchctl for SystemLaunchctl {
     }
 }
 
-/// `launchctl bootout` answers that count as "was not loaded, nothing to stop": 3 "No such
-/// process" and 113 "Could not find specified service" (the wording varies across macOS
-/// versions, so the text is checked too), and 36 "Operation now in progress", which it says
-/// when the job is still on its way out.
+/// `launchctl bootout` answers meaning "was not loaded": 3 "No such process", 113 "Could not find
+/// specified service" (the wording varies, so the text counts too), and 36 "Operation now in
+/// progress" (the job is on its way out).
 fn bootout_done(out: &CommandOutput) -> bool {
     let text = format!("{} {}", out.stdout, out.stderr);
     out.success()
@@ -200,20 +169,14 @@ fn bootout_done(out: &CommandOutput) -> bool {
         || text.contains("not loaded")
 }
 
-/// The file's bytes, `None` if there is no file.
 fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>, LoginItemError> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(LoginItemError::Io {
-            action: "read",
-            path: path.to_path_buf(),
-            source,
-        }),
+        Err(error) => Err(io_error("read", path)(error)),
     }
 }
 
-/// What `launchctl` said, for an error message.
 fn launchctl_detail(result: &Result<CommandOutput, CommandError>) -> String {
     match result {
         Ok(out) => {
@@ -232,11 +195,6 @@ fn launchctl_detail(result: &Result<CommandOutput, CommandError>) -> String {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// macOS: the LaunchAgent login item
-// ---------------------------------------------------------------------------------------------
-
-/// The LaunchAgent `com.bittrader.worker` in a user's `~/Library/LaunchAgents`.
 #[derive(Debug)]
 pub struct LaunchAgent<L: Launchctl = SystemLaunchctl> {
     agents_dir: PathBuf,
@@ -250,15 +208,14 @@ pub struct LaunchAgent<L: Launchctl = SystemLaunchctl> {
 }
 
 impl LaunchAgent<SystemLaunchctl> {
-    /// The current user's: `$HOME/Library/LaunchAgents`, the real uid, `/bin/launchctl`.
+    /// `$HOME/Library/LaunchAgents`, the real uid, `/bin/launchctl`.
     pub fn for_current_user(exe: PathBuf, data_dir: PathBuf) -> Result<Self, LoginItemError> {
         let home = std::env::var_os("HOME")
             .filter(|home| !home.is_empty())
             .ok_or(LoginItemError::NoHome)?;
         let agents_dir = PathBuf::from(home).join("Library").join("LaunchAgents");
         let uid = nix::unistd::getuid().as_raw();
-        // launchd puts the job's label in XPC_SERVICE_NAME; anything started otherwise (Finder,
-        // a terminal) has a different value or none.
+        // launchd puts the job's label in XPC_SERVICE_NAME.
         let running_as_job =
             std::env::var("XPC_SERVICE_NAME").is_ok_and(|name| name == LAUNCH_AGENT_LABEL);
         Ok(
@@ -269,8 +226,7 @@ impl LaunchAgent<SystemLaunchctl> {
 }
 
 impl<L: Launchctl> LaunchAgent<L> {
-    /// A LaunchAgent in `agents_dir` starting `exe`, logging into `data_dir`, for user `uid`
-    /// (the `gui/UID` launchd domain).
+    /// For user `uid` (the `gui/UID` launchd domain).
     pub fn new(
         agents_dir: PathBuf,
         data_dir: PathBuf,
@@ -289,21 +245,18 @@ impl<L: Launchctl> LaunchAgent<L> {
         }
     }
 
-    /// Says whether this process is the LaunchAgent's own job. Then `launchctl bootout` would
-    /// stop this very process, so enable and disable only change the file, which launchd
-    /// reads at the next login.
+    /// This process is the LaunchAgent's own job: `launchctl bootout` would stop it, so enable and
+    /// disable only change the file, which launchd reads at the next login.
     pub fn running_as_job(mut self, running_as_job: bool) -> Self {
         self.running_as_job = running_as_job;
         self
     }
 
-    /// `agents_dir/com.bittrader.worker.plist`.
     pub fn plist_path(&self) -> PathBuf {
         self.agents_dir.join(format!("{LAUNCH_AGENT_LABEL}.plist"))
     }
 
-    /// Where the replaced legacy plist is kept: `com.bittrader.worker.plist.legacy-backup` (not
-    /// ending in `.plist`, so launchd does not load it at login).
+    /// Not ending in `.plist`, so launchd does not load it at login.
     pub fn backup_path(&self) -> PathBuf {
         self.agents_dir
             .join(format!("{LAUNCH_AGENT_LABEL}.plist.legacy-backup"))
@@ -313,42 +266,16 @@ impl<L: Launchctl> LaunchAgent<L> {
         format!("gui/{}/{LAUNCH_AGENT_LABEL}", self.uid)
     }
 
-    /// What launchd has loaded under our label: `launchctl print gui/UID/com.bittrader.worker`.
-    /// `Ok(None)` when launchd does not know the job (never loaded, booted out, or turned off
-    /// in System Settings › General › Login Items, which unloads it); `Err` when launchctl
-    /// could not be asked at all.
-    fn loaded_job(&self) -> Result<Option<LoadedJob>, CommandError> {
-        let out = self.launchctl.run(&["print", &self.service_target()])?;
-        Ok(out.success().then(|| parse_launchctl_print(&out.stdout)))
+    /// Whether launchd knows our job (`launchctl print` succeeds): not when never loaded, booted
+    /// out, or switched off in System Settings › Login Items. `Err`: launchctl could not be asked.
+    fn is_loaded(&self) -> Result<bool, CommandError> {
+        Ok(self
+            .launchctl
+            .run(&["print", &self.service_target()])?
+            .success())
     }
 
-    /// Backs up the old install's LaunchAgent, unloads it and removes it, for when something
-    /// else (SMAppService) now starts the app at login. Anything but the legacy agent is left.
-    pub fn retire_legacy(&self) -> Result<(), LoginItemError> {
-        let path = self.plist_path();
-        let existing = match read_if_there(&path)? {
-            Some(existing) => existing,
-            None => return Ok(()),
-        };
-        if !matches!(
-            classify_existing_plist(&existing),
-            ExistingAgent::Legacy { .. }
-        ) {
-            return Ok(());
-        }
-        write_atomically(&self.backup_path(), &existing)?;
-        // Its loop would otherwise keep running until logout, next to the app.
-        let bootout = self.bootout();
-        fs::remove_file(&path).map_err(|source| LoginItemError::Io {
-            action: "remove",
-            path,
-            source,
-        })?;
-        bootout
-    }
-
-    /// `launchctl bootout gui/UID/com.bittrader.worker`: `Ok` if it is now unloaded (or never
-    /// was), else what launchctl said.
+    /// `Ok` if our job is now unloaded (or never was), else what launchctl said.
     fn bootout(&self) -> Result<(), LoginItemError> {
         let target = self.service_target();
         let result = self.launchctl.run(&["bootout", &target]);
@@ -361,8 +288,7 @@ impl<L: Launchctl> LaunchAgent<L> {
         }
     }
 
-    /// `launchctl bootstrap gui/UID PATH`, tried three times: right after a bootout the old
-    /// job may still be exiting, and bootstrap then fails with "already loaded/in progress".
+    /// Tried three times: right after a bootout the old job may still be exiting.
     fn bootstrap(&self, path: &Path) -> Result<(), LoginItemError> {
         let domain = format!("gui/{}", self.uid);
         let path_text = path.to_string_lossy();
@@ -400,16 +326,14 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
             ExistingAgent::Ours => {
                 let program = first_program(&bytes).unwrap_or_default();
                 let is_this_program = Path::new(&program) == self.exe;
-                // The file alone does not start anything: a program that is gone (the app was
-                // moved or deleted) does not start, and neither does a job launchd does not
-                // know (turned off in System Settings › Login Items, or never loaded). The
-                // running job itself needs no asking.
+                // A program that is gone does not start, and neither does a job launchd does not
+                // know (switched off in Login Items, or never loaded); the running job needs no
+                // asking.
                 if !is_this_program && !Path::new(&program).exists() {
                     return LoginStatus::Disabled;
                 }
-                // Loaded (whatever program it was loaded with: the file is what the next login
-                // reads), or launchctl unavailable: the file decides.
-                if !self.running_as_job && matches!(self.loaded_job(), Ok(None)) {
+                // Loaded, or launchctl unavailable: the file (what the next login reads) decides.
+                if !self.running_as_job && matches!(self.is_loaded(), Ok(false)) {
                     return LoginStatus::Disabled;
                 }
                 LoginStatus::Enabled {
@@ -434,52 +358,34 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
     fn enable(&self, replace_legacy: bool) -> Result<(), LoginItemError> {
         let path = self.plist_path();
         let plist = launch_agent_plist(&self.exe, &self.data_dir)?;
-        match fs::read(&path) {
-            Ok(existing) => {
-                if let ExistingAgent::Legacy { program } = classify_existing_plist(&existing) {
-                    if !replace_legacy {
-                        return Err(LoginItemError::LegacyPresent {
-                            path,
-                            program,
-                            backup: self.backup_path(),
-                        });
-                    }
-                    write_atomically(&self.backup_path(), &existing)?;
+        // Ours (maybe for an older path), foreign or unreadable: our file name, so replaced.
+        if let Some(existing) = read_if_there(&path)? {
+            if let ExistingAgent::Legacy { program } = classify_existing_plist(&existing) {
+                if !replace_legacy {
+                    let backup = self.backup_path();
+                    return Err(LoginItemError::LegacyPresent {
+                        path,
+                        program,
+                        backup,
+                    });
                 }
-                // Ours (maybe for an older path), foreign or unreadable: the file name is ours,
-                // so it is replaced.
-            }
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(LoginItemError::Io {
-                    action: "read",
-                    path,
-                    source,
-                })
+                write_atomically(&self.backup_path(), &existing)?;
             }
         }
-        fs::create_dir_all(&self.agents_dir).map_err(|source| LoginItemError::Io {
-            action: "create",
-            path: self.agents_dir.clone(),
-            source,
-        })?;
+        fs::create_dir_all(&self.agents_dir).map_err(io_error("create", &self.agents_dir))?;
         // launchd does not create the log's folder, and a job whose StandardOutPath cannot be
         // opened does not start. 0700 as the worker's folder always is.
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.data_dir)
-            .map_err(|source| LoginItemError::Io {
-                action: "create",
-                path: self.data_dir.clone(),
-                source,
-            })?;
+            .map_err(io_error("create", &self.data_dir))?;
         write_atomically(&path, &plist)?;
         if self.running_as_job {
             return Ok(());
         }
-        // Unload whatever runs under our label (the legacy script's loop, or our agent for an
-        // older path). A failure here is not final: if it matters, bootstrap fails and says so.
+        // Unload whatever runs under our label (the legacy loop, or our agent for an older
+        // path); a failure here matters only if bootstrap fails too.
         let bootout = self.bootout();
         self.bootstrap(&path)
             .map_err(|error| match (error, bootout) {
@@ -493,11 +399,9 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
             })
     }
 
-    /// Our agent starting a program that is gone, or (when this program is inside an app
-    /// bundle) another copy of the app: rewritten, atomically, to start this one. Only the file
-    /// changes: launchd reads it at the next login, and bootstrapping it now would start a
-    /// second copy of the app. A bare binary (`cargo run`) never takes over an agent that
-    /// starts an installed app.
+    /// Our agent starting a program that is gone, or (this program being in an app bundle) another
+    /// copy of the app: rewritten to start this one. Only the file changes (bootstrapping now would
+    /// start a second copy). A bare binary never takes over an installed app's agent.
     fn repoint_to_this_program(&self) -> Result<bool, LoginItemError> {
         let path = self.plist_path();
         let bytes = match read_if_there(&path)? {
@@ -519,53 +423,36 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
 
     fn disable(&self) -> Result<(), LoginItemError> {
         let path = self.plist_path();
-        match fs::read(&path) {
-            Ok(existing) => match classify_existing_plist(&existing) {
-                ExistingAgent::Ours => {}
-                other => {
-                    return Err(LoginItemError::NotOurs {
-                        path,
-                        detail: match other {
-                            ExistingAgent::Legacy { program } => {
-                                format!("the old install's agent, running {program}")
-                            }
-                            ExistingAgent::Foreign { label } => {
-                                format!("labelled {}", label.as_deref().unwrap_or("nothing"))
-                            }
-                            _ => "not a property list".to_string(),
-                        },
-                    })
-                }
-            },
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(source) => {
-                return Err(LoginItemError::Io {
-                    action: "read",
-                    path,
-                    source,
-                })
+        let Some(existing) = read_if_there(&path)? else {
+            return Ok(());
+        };
+        let detail = match classify_existing_plist(&existing) {
+            ExistingAgent::Ours => None,
+            ExistingAgent::Legacy { program } => {
+                Some(format!("the old install's agent, running {program}"))
             }
+            ExistingAgent::Foreign { label } => Some(format!(
+                "labelled {}",
+                label.as_deref().unwrap_or("nothing")
+            )),
+            ExistingAgent::Unreadable => Some("not a property list".to_string()),
+        };
+        if let Some(detail) = detail {
+            return Err(LoginItemError::NotOurs { path, detail });
         }
-        // Unload first (a loaded job with KeepAlive would otherwise be restarted after a
-        // crash until logout), but remove the file whatever launchctl says: that alone keeps
-        // it from starting at the next login, which is what was asked.
+        // Unload first (a loaded KeepAlive job would be restarted after a crash until logout),
+        // but remove the file whatever launchctl says: that alone keeps it from the next login.
         let bootout = if self.running_as_job {
             Ok(())
         } else {
             self.bootout()
         };
         match fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(LoginItemError::Io {
-                    action: "remove",
-                    path,
-                    source,
-                })
+            Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                Err(io_error("remove", &path)(error))
             }
+            _ => bootout,
         }
-        bootout
     }
 }
 
@@ -1067,26 +954,6 @@ mod tests {
         assert_eq!(
             fs::read_to_string(agent.plist_path()).expect("read"),
             CONSTRUCTED_LEGACY
-        );
-    }
-
-    #[test]
-    fn retiring_the_legacy_agent_keeps_a_backup() {
-        let setup = Setup::new();
-        fs::create_dir_all(setup.agents()).expect("mkdir");
-        let recorder = Recorder::new((Some(0), ""));
-        let agent = setup.agent(&recorder);
-        agent.retire_legacy().expect("nothing there");
-        fs::write(agent.plist_path(), CONSTRUCTED_LEGACY).expect("write");
-        agent.retire_legacy().expect("retire");
-        assert!(!agent.plist_path().exists());
-        assert_eq!(
-            fs::read_to_string(agent.backup_path()).expect("backup"),
-            CONSTRUCTED_LEGACY
-        );
-        assert_eq!(
-            recorder.changes(),
-            ["bootout gui/501/com.bittrader.worker".to_string()]
         );
     }
 

@@ -1,32 +1,19 @@
-//! Start at login: on macOS 13+ for the bundled app, `SMAppService.mainApp` ([`app_service`],
-//! which also lists the app by name in System Settings › General › Login Items); else a
-//! LaunchAgent on macOS ([`launch_agent`]); an XDG autostart entry on Linux ([`xdg`]). All behind
-//! the one [`LoginItem`] trait; [`system_login_item`] picks the one for this Mac or OS.
+//! Start at login: a LaunchAgent on macOS ([`launch_agent`]: the one mechanism that works on every
+//! macOS this app supports, and for a bare binary), an XDG autostart entry on Linux ([`xdg`]). The
+//! status is what will really happen (for the LaunchAgent: the file, the job launchd loaded and its
+//! program still there); it may run `launchctl`, so it is read at start, when the menu opens and
+//! after a change. Both take their folders and `launchctl` as parameters, so every path runs in the
+//! tests on Linux.
 //!
-//! The status is the real state, not only a file: SMAppService's own status, or the LaunchAgent
-//! file AND the job launchd has loaded (`launchctl print`) AND the program it starts still
-//! there. Reading it may spawn `launchctl`, so it is read at start, when the menu opens and
-//! after a change, never on a timer.
-//!
-//! The file formats are pure functions ([`launch_agent_plist`], [`xdg_autostart_entry`],
-//! [`classify_existing_plist`]) tested by parsing their output back. [`LaunchAgent`] and
-//! [`XdgAutostart`] install and remove them; both take their folders as parameters, and
-//! `launchctl` is behind the [`Launchctl`] trait. Both are compiled on every OS on purpose:
-//! that way every path through the macOS side runs in the tests on Linux, without touching the
-//! real account. Only [`system_login_item`] differs by OS.
-//!
-//! The old shell install used the same label, `com.bittrader.worker`, for a LaunchAgent that
-//! ran `worker_daemon.sh`. It is never overwritten silently: [`LoginItem::enable`] refuses
-//! unless asked to replace it, and then keeps a backup.
+//! The old shell install used our label for a LaunchAgent running `worker_daemon.sh`: it is never
+//! overwritten unless the user agrees, and then backed up.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub mod app_service;
 pub mod launch_agent;
-pub mod launchctl_print;
 pub mod xdg;
 
 pub use launch_agent::{
@@ -35,14 +22,13 @@ pub use launch_agent::{
 };
 pub use xdg::{xdg_autostart_entry, XdgAutostart};
 
-/// The LaunchAgent's label, also its file name and the XDG entry's name.
 pub const LAUNCH_AGENT_LABEL: &str = "com.bittrader.worker";
 
 /// The old install's script; a LaunchAgent that runs it is the legacy install.
 pub const LEGACY_SCRIPT: &str = "worker_daemon.sh";
 
-/// The file the LaunchAgent's stdout and stderr go to, inside the data folder. The app writes
-/// its own log; this catches what happens before that (a panic, a dynamic-linker error).
+/// Inside the data folder: the LaunchAgent's stdout and stderr, catching what happens before the
+/// app's own log (a panic, a dynamic-linker error).
 pub const LAUNCHD_LOG_FILE: &str = "launchd.log";
 
 /// Whether this program starts at login.
@@ -53,118 +39,65 @@ pub enum LoginStatus {
     Disabled,
     /// Our entry is installed and starts `program`.
     Enabled {
-        /// The program the entry starts.
         program: String,
-        /// `program` is the running executable. `false` after the app was moved or a new
-        /// copy installed elsewhere: enabling again points it here.
+        /// `false` after the app was moved or copied elsewhere: enabling again points it here.
         is_this_program: bool,
     },
-    /// The old shell install's LaunchAgent is there (same label, runs `worker_daemon.sh`).
-    Legacy {
-        /// What it runs: the `worker_daemon.sh` argument.
-        program: String,
-    },
-    /// Something else sits at our path: another label, or a file that cannot be read.
-    Unrecognized {
-        /// What was found, for the user.
-        detail: String,
-    },
+    /// The old shell install's LaunchAgent.
+    Legacy { program: String },
+    /// Something else sits at our path.
+    Unrecognized { detail: String },
 }
 
 /// Why starting at login could not be turned on or off.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginItemError {
-    /// The program path cannot be written into the entry.
     #[error("the program path {path:?} {why}; move the app to a folder with a plain name (such as /Applications) and try again")]
-    UnusableProgramPath {
-        /// The path as given.
-        path: PathBuf,
-        /// What is wrong with it.
-        why: &'static str,
-    },
-    /// macOS runs a freshly downloaded app from a random read-only copy (App Translocation);
-    /// that path is gone after a restart, so a LaunchAgent pointing at it would never start.
+    UnusableProgramPath { path: PathBuf, why: &'static str },
+    /// App Translocation: a freshly downloaded app runs from a random read-only copy, gone after a
+    /// restart.
     #[error("the app is running from a temporary copy made by macOS ({path}); move BitTrader Worker to the Applications folder, open it from there, then turn on start at login again")]
-    Translocated {
-        /// The temporary path.
-        path: PathBuf,
-    },
-    /// The old install's LaunchAgent is in place and replacing it was not confirmed.
+    Translocated { path: PathBuf },
     #[error("the old BitTrader worker ({program}) starts at login from {path}; confirm replacing it (it is kept as {backup})")]
     LegacyPresent {
-        /// The plist.
         path: PathBuf,
-        /// What it runs.
         program: String,
-        /// Where the backup would go.
         backup: PathBuf,
     },
-    /// [`LoginItem::disable`] found an entry that is not ours and left it alone.
     #[error("{path} is not ours ({detail}); it was left in place")]
-    NotOurs {
-        /// The file.
-        path: PathBuf,
-        /// What it is.
-        detail: String,
-    },
-    /// A file or folder operation failed.
+    NotOurs { path: PathBuf, detail: String },
     #[error("could not {action} {path}: {source}")]
     Io {
-        /// What was being done.
         action: &'static str,
-        /// On what.
         path: PathBuf,
-        /// What the OS said.
         #[source]
         source: io::Error,
     },
-    /// The property list could not be produced (should not happen for valid strings).
     #[error("could not write the LaunchAgent: {0}")]
     Plist(#[from] plist::Error),
-    /// `launchctl` refused.
     #[error("launchctl {action} failed: {detail}")]
-    Launchctl {
-        /// The subcommand and target.
-        action: String,
-        /// What it said.
-        detail: String,
-    },
-    /// Neither `$HOME` (nor, on Linux, `$XDG_CONFIG_HOME`) gives a folder to use.
+    Launchctl { action: String, detail: String },
+    /// Neither `$HOME` (nor, on Linux, `$XDG_CONFIG_HOME`) gives a folder.
     #[error("cannot find your home folder: HOME is not set")]
     NoHome,
-    /// macOS registered the app but the user has to allow it (it was turned off in Login Items
-    /// before); System Settings has been opened on that page.
-    #[error("macOS needs your approval: turn on BitTrader Worker in System Settings › General › Login Items")]
-    NeedsApproval,
-    /// SMAppService refused, and so did the LaunchAgent it fell back on.
-    #[error("could not {action} the login item: {detail}")]
-    AppService {
-        /// `register` or `unregister`.
-        action: &'static str,
-        /// What macOS said.
-        detail: String,
-    },
 }
 
-/// Turns starting at login on and off.
 pub trait LoginItem {
-    /// What is installed now (read from disk; says nothing about what runs right now).
+    /// What is installed now (not what runs right now).
     fn status(&self) -> LoginStatus;
-    /// Installs our entry. With the old install's LaunchAgent in place this fails with
-    /// [`LoginItemError::LegacyPresent`] unless `replace_legacy`, which backs it up first.
+    /// Installs our entry; over the old install's LaunchAgent only with `replace_legacy`, backing
+    /// it up.
     fn enable(&self, replace_legacy: bool) -> Result<(), LoginItemError>;
-    /// Removes our entry (nothing to do if there is none). Leaves anything else in place.
+    /// Removes our entry, if any; leaves anything else in place.
     fn disable(&self) -> Result<(), LoginItemError>;
-    /// Called at start: when our entry starts a program that is gone (the app was moved),
-    /// points it at this one. `Ok(true)` if it changed something. Entries that follow the app
-    /// by themselves (SMAppService) or have nothing to follow need nothing.
+    /// Called at start: points an entry whose program is gone (the app moved) at this one.
+    /// `Ok(true)` if it changed something.
     fn repoint_to_this_program(&self) -> Result<bool, LoginItemError> {
         Ok(false)
     }
 }
 
-/// Whether `exe` is the executable of an app bundle (`….app/Contents/MacOS/NAME`): only such a
-/// copy may take over the login item, and only it can be an SMAppService main app.
+/// Whether `exe` is an app bundle's executable (`….app/Contents/MacOS/NAME`).
 pub fn is_inside_app_bundle(exe: &Path) -> bool {
     let Some(macos_dir) = exe.parent() else {
         return false;
@@ -180,41 +113,26 @@ pub fn is_inside_app_bundle(exe: &Path) -> bool {
             .is_some_and(|ext| ext == "app")
 }
 
-/// The login item for this OS, for the current user, starting `exe`. `data_dir` is the
-/// worker's folder (`~/.bittrader_worker`), where launchd's log goes on macOS.
-///
-/// The bundled app on macOS 13+ uses SMAppService (what System Settings lists by the app's
-/// name), with the LaunchAgent behind it; macOS 12, and a bare binary (which SMAppService
-/// cannot register), use the LaunchAgent alone.
+/// The login item for the current user, starting `exe`; launchd's log goes to `data_dir`.
 #[cfg(target_os = "macos")]
 pub fn system_login_item(
     exe: PathBuf,
     data_dir: PathBuf,
 ) -> Result<Box<dyn LoginItem + Send>, LoginItemError> {
-    let bundled = is_inside_app_bundle(&exe);
-    let agent = LaunchAgent::for_current_user(exe.clone(), data_dir)?;
-    match app_service::SystemAppService::main_app().filter(|_| bundled) {
-        Some(service) => Ok(Box::new(app_service::MainAppLoginItem::new(
-            service, agent, exe,
-        ))),
-        None => Ok(Box::new(agent)),
-    }
+    Ok(Box::new(LaunchAgent::for_current_user(exe, data_dir)?))
 }
 
-/// The login item for this OS, for the current user, starting `exe`. `data_dir` is the
-/// worker's folder (`~/.bittrader_worker`), where launchd's log goes on macOS.
+/// The login item for the current user, starting `exe`.
 #[cfg(not(target_os = "macos"))]
 pub fn system_login_item(
     exe: PathBuf,
-    data_dir: PathBuf,
+    _data_dir: PathBuf,
 ) -> Result<Box<dyn LoginItem + Send>, LoginItemError> {
-    // An autostart entry has no log redirection; the app's own log is in `data_dir`.
-    let _ = data_dir;
     Ok(Box::new(XdgAutostart::for_current_user(exe)?))
 }
 
-/// Checks that `exe` can be written into a login entry: absolute, UTF-8 (plists and desktop
-/// files are UTF-8 text) and free of control characters (XML 1.0 cannot hold most of them).
+/// `exe` as login-entry text: absolute, UTF-8 and free of control characters (XML 1.0 cannot hold
+/// most).
 fn program_text(exe: &Path) -> Result<&str, LoginItemError> {
     let unusable = |why| LoginItemError::UnusableProgramPath {
         path: exe.to_path_buf(),
@@ -233,11 +151,17 @@ fn program_text(exe: &Path) -> Result<&str, LoginItemError> {
 /// Writes a login entry through [`crate::atomic_file`], mode 0644: launchd ignores a plist that
 /// others can write.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LoginItemError> {
-    crate::atomic_file::write(path, bytes, 0o644).map_err(|source| LoginItemError::Io {
-        action: "write",
-        path: path.to_path_buf(),
+    crate::atomic_file::write(path, bytes, 0o644).map_err(io_error("write", path))
+}
+
+/// The error of `action` on `path`.
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> LoginItemError {
+    let path = path.to_path_buf();
+    move |source| LoginItemError::Io {
+        action,
+        path,
         source,
-    })
+    }
 }
 
 #[cfg(test)]

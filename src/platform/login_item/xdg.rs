@@ -1,8 +1,6 @@
-//! The Linux login item: an XDG autostart entry, `com.bittrader.worker.desktop` in
-//! `$XDG_CONFIG_HOME/autostart`. Compiled on every OS so its tests run everywhere.
-//!
-//! The Desktop Entry quoting is written here: the crates that read entries do not write them,
-//! and none quotes an `Exec` argument (see README, "Carrying on").
+//! The Linux login item: `$XDG_CONFIG_HOME/autostart/com.bittrader.worker.desktop`. The Desktop
+//! Entry quoting is written here: the crates that read entries do not write them, and none quotes
+//! an `Exec` argument.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -11,24 +9,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{
-    program_text, write_atomically, LoginItem, LoginItemError, LoginStatus, LAUNCH_AGENT_LABEL,
+    io_error, program_text, write_atomically, LoginItem, LoginItemError, LoginStatus,
+    LAUNCH_AGENT_LABEL,
 };
 
-/// The autostart entry for `exe`, a Desktop Entry file:
-///
-/// ```text
-/// [Desktop Entry]
-/// Type=Application
-/// Name=BitTrader Worker
-/// Exec="/opt/Bit Trader/bittrader-worker"
-/// ...
-/// X-GNOME-Autostart-enabled=true
-/// ```
-///
-/// `Exec` follows the Desktop Entry spec: an argument with a reserved character is put in
-/// double quotes with `"`, `` ` ``, `$` and `\` backslash-escaped inside; `%` is doubled (it
-/// starts field codes); then the whole value gets the string escapes (`\` → `\\`, newline →
-/// `\n`), which the spec applies before the quoting rule, so a literal `$` ends up as `\\$`.
+/// The autostart entry for `exe`. `Exec` follows the Desktop Entry spec: an argument with a
+/// reserved character goes in double quotes with `"`, `` ` ``, `$` and `\` backslash-escaped; `%`
+/// is doubled; then the whole value gets the string escapes (`\` → `\\`), which the spec undoes
+/// first, so a literal `$` ends up as `\\$`.
 pub fn xdg_autostart_entry(exe: &Path) -> Result<String, LoginItemError> {
     let program = program_text(exe)?;
     let exec = escape_desktop_string(&quote_exec_argument(program));
@@ -43,9 +31,7 @@ pub fn xdg_autostart_entry(exe: &Path) -> Result<String, LoginItemError> {
     ))
 }
 
-/// One `Exec` argument, quoted if the spec requires it.
 fn quote_exec_argument(arg: &str) -> String {
-    // The spec's reserved characters: any of them forces quoting.
     const RESERVED: &[char] = &[
         ' ', '\t', '\n', '"', '\'', '\\', '>', '<', '~', '|', '&', ';', '$', '*', '?', '#', '(',
         ')', '`',
@@ -66,8 +52,7 @@ fn quote_exec_argument(arg: &str) -> String {
     quoted
 }
 
-/// The string-value escapes of the Desktop Entry spec. Only `\\` can occur: newlines, tabs
-/// and other control characters never get this far ([`program_text`] refuses them).
+/// The spec's string escapes; only `\\` can occur ([`program_text`] refuses control characters).
 fn escape_desktop_string(value: &str) -> String {
     value.replace('\\', "\\\\")
 }
@@ -152,8 +137,8 @@ fn desktop_entry_keys(text: &str) -> BTreeMap<&str, &str> {
     keys
 }
 
-/// `$XDG_CONFIG_HOME/autostart`, or `$HOME/.config/autostart` when it is unset, empty or
-/// relative (the Base Directory spec says to ignore relative values).
+/// `$XDG_CONFIG_HOME/autostart`, or `$HOME/.config/autostart` when that is unset, empty or relative
+/// (which the Base Directory spec says to ignore).
 fn autostart_dir_from(
     xdg_config_home: Option<OsString>,
     home: Option<OsString>,
@@ -168,7 +153,6 @@ fn autostart_dir_from(
     Some(config.join("autostart"))
 }
 
-/// `com.bittrader.worker.desktop` in an XDG autostart folder.
 #[derive(Debug, Clone)]
 pub struct XdgAutostart {
     autostart_dir: PathBuf,
@@ -176,12 +160,10 @@ pub struct XdgAutostart {
 }
 
 impl XdgAutostart {
-    /// An entry in `autostart_dir` starting `exe`.
     pub fn new(autostart_dir: PathBuf, exe: PathBuf) -> Self {
         XdgAutostart { autostart_dir, exe }
     }
 
-    /// The current user's: `$XDG_CONFIG_HOME/autostart` or `~/.config/autostart`.
     pub fn for_current_user(exe: PathBuf) -> Result<Self, LoginItemError> {
         let dir = autostart_dir_from(
             std::env::var_os("XDG_CONFIG_HOME"),
@@ -191,7 +173,6 @@ impl XdgAutostart {
         Ok(XdgAutostart::new(dir, exe))
     }
 
-    /// `autostart_dir/com.bittrader.worker.desktop`.
     pub fn entry_path(&self) -> PathBuf {
         self.autostart_dir
             .join(format!("{LAUNCH_AGENT_LABEL}.desktop"))
@@ -235,27 +216,20 @@ impl LoginItem for XdgAutostart {
         }
     }
 
-    /// Writes the entry. There is no legacy autostart on Linux, so `replace_legacy` has no use.
+    /// There is no legacy autostart on Linux.
     fn enable(&self, _replace_legacy: bool) -> Result<(), LoginItemError> {
         let entry = xdg_autostart_entry(&self.exe)?;
-        fs::create_dir_all(&self.autostart_dir).map_err(|source| LoginItemError::Io {
-            action: "create",
-            path: self.autostart_dir.clone(),
-            source,
-        })?;
+        fs::create_dir_all(&self.autostart_dir).map_err(io_error("create", &self.autostart_dir))?;
         write_atomically(&self.entry_path(), entry.as_bytes())
     }
 
     fn disable(&self) -> Result<(), LoginItemError> {
         let path = self.entry_path();
         match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(LoginItemError::Io {
-                action: "remove",
-                path,
-                source,
-            }),
+            Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                Err(io_error("remove", &path)(error))
+            }
+            _ => Ok(()),
         }
     }
 }

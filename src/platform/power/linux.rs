@@ -1,22 +1,24 @@
-//! [`SystemPower`] on Linux (and any other non-macOS Unix): reads the real `/sys` and `/proc`
-//! folders (or, for tests, the folder `BITTRADER_POWER_SUPPLY_DIR` names).
+//! [`SystemPower`] on Linux (and any other non-macOS Unix): the real `/sys` and `/proc`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::sysfs::{read_linux_lid, read_linux_power};
 use super::{PowerSource, SystemPower};
 use crate::model::PowerSnapshot;
 
-/// A folder to read instead of `/sys/class/power_supply` (tests play a charger unplugged by
-/// writing files there); the real folder when unset.
+/// A folder read instead of `/sys/class/power_supply`: tests play a charger with files there.
 pub const POWER_SUPPLY_DIR_ENV: &str = "BITTRADER_POWER_SUPPLY_DIR";
+
+/// `/sys/class/power_supply`, or the folder `BITTRADER_POWER_SUPPLY_DIR` names.
+pub fn supply_dir() -> PathBuf {
+    std::env::var_os(POWER_SUPPLY_DIR_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/sys/class/power_supply"))
+}
 
 impl PowerSource for SystemPower {
     fn power(&self) -> PowerSnapshot {
-        match std::env::var_os(POWER_SUPPLY_DIR_ENV) {
-            Some(dir) => read_linux_power(Path::new(&dir)),
-            None => read_linux_power(Path::new("/sys/class/power_supply")),
-        }
+        read_linux_power(&supply_dir())
     }
 
     fn lid_closed(&self) -> Option<bool> {

@@ -1,28 +1,20 @@
-//! [`SystemPower`] on macOS: asks IOKit in-process. It runs every few seconds for the life
-//! of the app, so it must not start a process (`pmset` and `ioreg` each cost a fork, an exec
-//! and a dyld start, ~2,000 an hour). The power sources come from `IOPSCopyPowerSourcesInfo`
-//! (what `pmset -g batt` prints from), the lid from `IOPMrootDomain`'s `AppleClamshellState`
-//! (what `ioreg -r -k AppleClamshellState` prints). The meaning of the values is decided in
-//! the pure [`super::sources`], tested on every OS.
+//! [`SystemPower`] on macOS: IOKit's power sources (`IOPSCopyPowerSourcesInfo`) and
+//! `IOPMrootDomain`'s `AppleClamshellState`, in-process (`pmset` and `ioreg` would cost ~2,000
+//! processes an hour). What the values mean is decided in the pure [`super::sources`].
 
 use std::ffi::CStr;
 
 use objc2_core_foundation::{CFBoolean, CFDictionary, CFNumber, CFRetained, CFString, CFType};
 use objc2_io_kit::{
     kIOPSCurrentCapacityKey, kIOPSIsChargedKey, kIOPSIsChargingKey, kIOPSIsPresentKey,
-    kIOPSMaxCapacityKey, kIOPSPowerSourceStateKey, kIOPSTypeKey, IOObjectRelease,
-    IOPSCopyPowerSourcesInfo, IOPSCopyPowerSourcesList, IOPSGetPowerSourceDescription,
-    IOPSGetProvidingPowerSourceType, IORegistryEntryCreateCFProperty, IOServiceGetMatchingService,
-    IOServiceMatching,
+    kIOPSMaxCapacityKey, kIOPSPowerSourceStateKey, kIOPSTypeKey, IOPSCopyPowerSourcesInfo,
+    IOPSCopyPowerSourcesList, IOPSGetPowerSourceDescription, IOPSGetProvidingPowerSourceType,
 };
 
 use super::sources::{snapshot_from_sources, PowerSourceReading};
 use super::{PowerSource, SystemPower};
 use crate::model::{PowerSnapshot, POWER_UNKNOWN};
-
-/// `kIOMainPortDefault` is `MACH_PORT_NULL`; the named constant only links on macOS 12+, the
-/// value works everywhere.
-const IO_MAIN_PORT_DEFAULT: libc::mach_port_t = 0;
+use crate::platform::iokit::IoService;
 
 impl PowerSource for SystemPower {
     fn power(&self) -> PowerSnapshot {
@@ -37,8 +29,6 @@ impl PowerSource for SystemPower {
 /// The providing power source and every source's description, read in one snapshot.
 fn read_power_sources() -> Option<PowerSnapshot> {
     let info = IOPSCopyPowerSourcesInfo()?;
-    // SAFETY (this and the two calls below): `info` is the blob `IOPSCopyPowerSourcesInfo`
-    // returned, which is what these functions take, and it outlives their results' use.
     let providing =
         unsafe { IOPSGetProvidingPowerSourceType(Some(&info)) }.map(|kind| kind.to_string());
     let mut sources = Vec::new();
@@ -58,7 +48,6 @@ fn read_power_sources() -> Option<PowerSnapshot> {
 
 /// Copies the keys this crate reads out of one power source's description.
 fn reading_of(description: &CFDictionary) -> PowerSourceReading {
-    // SAFETY: a power source description maps CFString keys to CF objects (IOPSKeys.h).
     let description = unsafe { description.cast_unchecked::<CFString, CFType>() };
     let value = |key: &CStr| -> Option<CFRetained<CFType>> {
         description.get(&CFString::from_str(key.to_str().ok()?))
@@ -81,21 +70,9 @@ fn reading_of(description: &CFDictionary) -> PowerSourceReading {
     }
 }
 
-/// `AppleClamshellState` of `IOPMrootDomain`: `Some(true)` closed. `None` on a Mac without
-/// a lid, which has no such property.
+/// `AppleClamshellState` of `IOPMrootDomain`: `Some(true)` closed; `None` on a Mac without a
+/// lid, which has no such property.
 fn read_clamshell_state() -> Option<bool> {
-    // SAFETY: a NUL-terminated class name.
-    let matching = unsafe { IOServiceMatching(c"IOPMrootDomain".as_ptr()) }?;
-    // SAFETY: a mutable dictionary is a dictionary; the call consumes this reference.
-    let matching = unsafe { CFRetained::cast_unchecked::<CFDictionary>(matching) };
-    // SAFETY: a matching dictionary from `IOServiceMatching` and the default main port.
-    let root_domain = unsafe { IOServiceGetMatchingService(IO_MAIN_PORT_DEFAULT, Some(matching)) };
-    if root_domain == 0 {
-        return None;
-    }
-    let key = CFString::from_static_str("AppleClamshellState");
-    // SAFETY: a live registry entry, a CFString key, the default allocator, no options.
-    let state = unsafe { IORegistryEntryCreateCFProperty(root_domain, Some(&key), None, 0) };
-    IOObjectRelease(root_domain);
-    state?.downcast_ref::<CFBoolean>().map(CFBoolean::as_bool)
+    let state = IoService::matching(c"IOPMrootDomain")?.property("AppleClamshellState")?;
+    state.downcast_ref::<CFBoolean>().map(CFBoolean::as_bool)
 }

@@ -1,15 +1,7 @@
-//! Power facts: on mains or on battery, how full the battery is, whether the lid is closed.
-//!
-//! The readers are pure, compiled on every OS and tested: [`sources`] maps what macOS's IOKit
-//! power-sources API says, [`sysfs`] reads `/sys/class/power_supply/*/uevent` and
-//! `/proc/acpi/button/lid/*/state` (Linux) from a folder given as a parameter (tested on
-//! recorded real outputs, `tests/fixtures/`). [`pmset`] parses `pmset -g batt` and `ioreg`
-//! output; nothing runs those commands any more (they cost a process every few seconds), and
-//! the parsers and their recorded outputs stay as the reference the IOKit mapping follows.
-//! [`SystemPower`] is the real machine, one file per OS (`macos.rs` asks IOKit in-process,
-//! `linux.rs` reads the real folders); [`crate::platform::fake::FakePower`] stands in for it in
-//! tests. Neither starts a process. This module reports facts only: what to do on battery or
-//! with the lid closed is the supervisor's decision.
+//! Power facts: mains or battery, the battery's level, whether the lid is closed (what to do about
+//! them is the supervisor's). What the OS says is read by pure readers tested everywhere
+//! ([`sources`] for IOKit, [`sysfs`] for Linux); [`SystemPower`] asks the real machine in-process,
+//! one file per OS, since it runs every few seconds.
 
 use std::sync::Arc;
 
@@ -20,25 +12,23 @@ pub mod changes;
 mod linux;
 #[cfg(target_os = "macos")]
 mod macos;
-pub mod pmset;
 pub mod sources;
 pub mod sysfs;
 pub mod uevent;
 
 pub use changes::PowerChanges;
-pub use pmset::{parse_ioreg_clamshell, parse_pmset_batt};
-pub use sysfs::{parse_power_supply_uevent, parse_proc_acpi_lid, read_linux_lid, read_linux_power};
+#[cfg(not(target_os = "macos"))]
+pub use linux::supply_dir;
+pub use sysfs::{parse_proc_acpi_lid, read_linux_lid, read_linux_power};
 
-/// The power facts the supervisor needs.
 pub trait PowerSource: Send {
-    /// Mains or battery, and the battery's level. Never fails: see [`crate::model::POWER_UNKNOWN`].
+    /// Never fails: see [`crate::model::POWER_UNKNOWN`].
     fn power(&self) -> PowerSnapshot;
-    /// `Some(true)` if the lid is closed, `Some(false)` if open, `None` when there is no lid or
-    /// the OS does not say.
+    /// `Some(true)` closed; `None` without a lid, or when the OS does not say.
     fn lid_closed(&self) -> Option<bool>;
 }
 
-/// Lets one fake be shared between a test and the code under test.
+/// One fake shared between a test and the code under test.
 impl<T: PowerSource + Sync + ?Sized> PowerSource for Arc<T> {
     fn power(&self) -> PowerSnapshot {
         (**self).power()
@@ -48,7 +38,6 @@ impl<T: PowerSource + Sync + ?Sized> PowerSource for Arc<T> {
     }
 }
 
-/// The real machine: IOKit on macOS, `/sys` and `/proc` elsewhere, all read in-process.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemPower;
 
@@ -56,20 +45,6 @@ pub struct SystemPower;
 mod tests {
     use super::*;
     use crate::model::{Battery, ChargeState};
-
-    /// A snapshot as the parsers give it, for the parser tests of [`super::pmset`] and
-    /// [`super::sysfs`].
-    pub(super) fn snapshot(
-        on_ac: bool,
-        battery: Option<(u8, ChargeState)>,
-    ) -> Option<PowerSnapshot> {
-        Some(PowerSnapshot {
-            on_ac,
-            battery: battery.map(|(percent, state)| Battery { percent, state }),
-        })
-    }
-
-    // --- The real machine (whatever this test host is) ---------------------------------------
 
     #[test]
     fn system_power_answers_without_panicking() {

@@ -1,43 +1,34 @@
-//! What macOS's power-sources API says, as plain values, and what it means for us. The API
-//! (`IOPSCopyPowerSourcesInfo`, `IOPSGetProvidingPowerSourceType`) is what `pmset -g batt`
-//! prints from, so the mapping follows `pmset`'s words ([`super::pmset`]). Pure, so it is
-//! compiled and tested on every OS; `macos.rs` copies the values out of IOKit's dictionaries.
+//! What macOS's power-sources API (`IOPSCopyPowerSourcesInfo`, what `pmset -g batt` prints
+//! from) says, as plain values, and what it means for us. Pure, so it is tested on every OS;
+//! `macos.rs` copies the values out of IOKit's dictionaries.
 
 use crate::model::{Battery, ChargeState, PowerSnapshot};
 
-/// One power source's description (the `IOPSKeys.h` keys this crate reads). Every field is
-/// optional: IOKit documents that any key may be missing.
+/// One power source's description (the `IOPSKeys.h` keys read); IOKit documents any key may be
+/// missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PowerSourceReading {
     /// `Type`: `InternalBattery`, `UPS`, …
     pub kind: Option<String>,
-    /// `Is Present`: a battery bay can be empty.
+    /// A battery bay can be empty.
     pub is_present: Option<bool>,
     /// `Power Source State`: `AC Power`, `Battery Power` or `Off Line`.
     pub state: Option<String>,
-    /// `Current Capacity`: in units of `Max Capacity` (percent on recent Macs).
+    /// In units of `Max Capacity` (percent on recent Macs).
     pub current_capacity: Option<i64>,
-    /// `Max Capacity`.
     pub max_capacity: Option<i64>,
-    /// `Is Charging`.
     pub is_charging: Option<bool>,
-    /// `Is Charged`: full (`pmset`'s `charged`).
     pub is_charged: Option<bool>,
 }
 
-/// The `Type` of the MacBook's own battery.
 pub const INTERNAL_BATTERY: &str = "InternalBattery";
-/// What `IOPSGetProvidingPowerSourceType` answers on mains (`kIOPMACPowerKey`).
+/// `IOPSGetProvidingPowerSourceType` on mains.
 pub const AC_POWER: &str = "AC Power";
-/// A source's `Power Source State` when it powers the machine (`kIOPSBatteryPowerValue`).
+/// A source's `Power Source State` when it powers the machine.
 pub const BATTERY_POWER: &str = "Battery Power";
 
-/// The snapshot for `providing` (the providing source type) and the `sources`. `None` when
-/// IOKit said nothing at all.
-///
-/// Only `AC Power` counts as mains: `Battery Power` and `UPS Power` both mean the wall socket
-/// is not feeding the machine. A Mac without a battery has no internal source and answers
-/// `AC Power`.
+/// `None` when IOKit said nothing. Only `AC Power` is mains (`Battery Power` and `UPS Power` are
+/// not the wall socket); a Mac without a battery answers `AC Power`.
 pub fn snapshot_from_sources(
     providing: Option<&str>,
     sources: &[PowerSourceReading],
@@ -49,15 +40,14 @@ pub fn snapshot_from_sources(
         .and_then(battery_of);
     let on_ac = match (providing, battery) {
         (Some(providing), _) => providing == AC_POWER,
-        // No providing type (not seen, but cheap to survive): the battery's state decides.
+        // No providing type (not seen, cheap to survive): the battery decides.
         (None, Some(battery)) => battery.state != ChargeState::Discharging,
         (None, None) => return None,
     };
     Some(PowerSnapshot { on_ac, battery })
 }
 
-/// The level and state of one battery, in `pmset`'s order: `charged`, then `charging`, then
-/// `AC attached` (on mains, held: battery health management), else `discharging`.
+/// In `pmset`'s order: `charged`, `charging`, `AC attached` (held), else `discharging`.
 fn battery_of(source: &PowerSourceReading) -> Option<Battery> {
     let current = source.current_capacity?;
     let max = source.max_capacity.filter(|max| *max > 0)?;
@@ -107,8 +97,7 @@ mod tests {
         })
     }
 
-    // The cases of the recorded `pmset -g batt` outputs (tests/fixtures/macos_pmset_batt_*),
-    // as the API under `pmset` describes them.
+    // The cases `pmset -g batt` prints, as the API under it describes them.
 
     #[test]
     fn on_battery_discharging() {

@@ -1,42 +1,28 @@
-//! The Linux power readers: `/sys/class/power_supply` and `/proc/acpi/button/lid`, each read
-//! from a folder given as a parameter, so they are compiled and tested on every OS (with
-//! temporary folders and the recorded files in `tests/fixtures/`).
+//! The Linux power readers: `/sys/class/power_supply` and `/proc/acpi/button/lid`, from a folder
+//! given as a parameter (tests build trees and use recorded files).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use crate::model::{Battery, ChargeState, PowerSnapshot};
 
-// ---------------------------------------------------------------------------------------------
-// Linux: /sys/class/power_supply
-// ---------------------------------------------------------------------------------------------
-
-/// How full a battery is in absolute terms, to weigh several batteries against each other.
-/// Energy (µWh) and charge (µAh) cannot be mixed, so each is kept with its unit.
+/// How full a battery is in absolute terms, to weigh several against each other; energy (µWh) and
+/// charge (µAh) cannot be mixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reserve {
-    /// `ENERGY_NOW`, `ENERGY_FULL` in µWh.
     Energy { now: u64, full: u64 },
-    /// `CHARGE_NOW`, `CHARGE_FULL` in µAh.
     Charge { now: u64, full: u64 },
 }
 
-/// A battery as one `uevent` file describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct UeventBattery {
     battery: Battery,
     reserve: Option<Reserve>,
 }
 
-/// Parses `/sys/class/power_supply/BATn/uevent` (`POWER_SUPPLY_KEY=value` lines).
-///
-/// The level is `POWER_SUPPLY_CAPACITY`; older kernels lack it, and then it is computed from
-/// `ENERGY_NOW/ENERGY_FULL` or `CHARGE_NOW/CHARGE_FULL`, clamped to 100 (a worn battery can
-/// report more than "full"). `None` if there is no level at all or `PRESENT=0` (empty bay).
-pub fn parse_power_supply_uevent(text: &str) -> Option<Battery> {
-    parse_uevent_battery(text).map(|b| b.battery)
-}
-
+/// Parses a battery's `uevent` (`POWER_SUPPLY_KEY=value` lines). The level is `CAPACITY`, else
+/// (older kernels) `ENERGY_NOW/ENERGY_FULL` or `CHARGE_NOW/CHARGE_FULL`, clamped to 100 (a worn
+/// battery can report more than full). `None` without a level or with `PRESENT=0`.
 fn parse_uevent_battery(text: &str) -> Option<UeventBattery> {
     let fields: HashMap<&str, &str> = text
         .lines()
@@ -84,24 +70,17 @@ fn parse_uevent_battery(text: &str) -> Option<UeventBattery> {
     })
 }
 
-/// `now / full` as a rounded percentage, at most 100. `full` must not be 0.
+/// `now / full` as a rounded percentage, at most 100 (`full` > 0).
 fn percent_of(now: u64, full: u64) -> u64 {
     let now = now.min(full) as u128;
     let full = full as u128;
     ((now * 100 + full / 2) / full) as u64
 }
 
-/// Reads every supply under `/sys/class/power_supply` (passed in so tests can build a tree).
-///
-/// - `Mains` and `USB*` supplies: `online` = 1 means external power.
-/// - `Battery` supplies with `scope` = `Device` are a mouse's or a keyboard's battery, not the
-///   machine's, and are skipped.
-/// - Several batteries (ThinkPads with two) become one: weighted by their energy (or charge)
-///   when every one reports it, else the plain average.
-///
-/// With no mains supply listed, the batteries decide (`on_ac` unless one discharges); with
-/// nothing at all (a desktop, a VM, a missing folder) the answer is [`crate::model::POWER_UNKNOWN`], which is
-/// what a desktop is.
+/// Reads every supply: `Mains` and `USB*` ones are external power when `online` is 1; batteries of
+/// `scope` `Device` (a mouse's) are skipped; several batteries (ThinkPads) become one, weighted by
+/// energy (or charge) when all report it, else averaged. Without a mains supply the batteries
+/// decide; with nothing at all (a desktop, a VM, no folder) it is [`crate::model::POWER_UNKNOWN`].
 pub fn read_linux_power(sys_class_power_supply: &Path) -> PowerSnapshot {
     let mut batteries = Vec::new();
     let mut external: Option<bool> = None;
@@ -119,7 +98,7 @@ pub fn read_linux_power(sys_class_power_supply: &Path) -> PowerSnapshot {
                     batteries.push(battery);
                 }
             }
-            // USB, USB_C, USB_PD, ...: a charger on a USB port (the kernel names them by kind).
+            // USB, USB_C, USB_PD, ...: a charger on a USB port.
             Some(kind) if kind == "Mains" || kind.starts_with("USB") => {
                 let online = read_trimmed(&dir.join("online")).as_deref() == Some("1");
                 external = Some(external.unwrap_or(false) || online);
@@ -132,8 +111,8 @@ pub fn read_linux_power(sys_class_power_supply: &Path) -> PowerSnapshot {
         .iter()
         .any(|b| b.battery.state == ChargeState::Charging);
     let on_ac = match external {
-        // A battery only charges from outside, even when the charger is not listed as online
-        // (some USB-C chargers are not exposed as a supply at all).
+        // A battery only charges from outside, even when the charger is not listed (some USB-C
+        // ones).
         Some(online) => online || charging,
         None => !batteries
             .iter()
@@ -142,40 +121,34 @@ pub fn read_linux_power(sys_class_power_supply: &Path) -> PowerSnapshot {
     PowerSnapshot { on_ac, battery }
 }
 
-/// Several batteries as one (see [`read_linux_power`]).
 fn combine_batteries(batteries: &[UeventBattery]) -> Option<Battery> {
     match batteries {
         [] => return None,
-        // One battery: its own CAPACITY, exactly what the desktop's indicator shows.
+        // One battery: its own CAPACITY, what the desktop's indicator shows.
         [only] => return Some(only.battery),
         _ => {}
     }
-    let energy: Option<Vec<(u64, u64)>> = batteries
+    // Weighed by energy, or by charge, when every battery reports the same one.
+    let weighted = batteries
         .iter()
-        .map(|b| match b.reserve {
-            Some(Reserve::Energy { now, full }) => Some((now.min(full), full)),
-            _ => None,
+        .map(|b| match b.reserve? {
+            Reserve::Energy { now, full } => Some((true, now.min(full), full)),
+            Reserve::Charge { now, full } => Some((false, now.min(full), full)),
         })
-        .collect();
-    let charge: Option<Vec<(u64, u64)>> = batteries
-        .iter()
-        .map(|b| match b.reserve {
-            Some(Reserve::Charge { now, full }) => Some((now.min(full), full)),
-            _ => None,
-        })
-        .collect();
-    let weighted = energy.or(charge).and_then(|pairs| {
-        let now: u64 = pairs.iter().map(|p| p.0).sum();
-        let full: u64 = pairs.iter().map(|p| p.1).sum();
-        (full > 0).then(|| percent_of(now, full))
-    });
+        .collect::<Option<Vec<_>>>()
+        .filter(|all| all.iter().all(|r| r.0 == all[0].0))
+        .and_then(|all| {
+            let now: u64 = all.iter().map(|r| r.1).sum();
+            let full: u64 = all.iter().map(|r| r.2).sum();
+            (full > 0).then(|| percent_of(now, full))
+        });
     let percent = weighted.unwrap_or_else(|| {
         let sum: u64 = batteries.iter().map(|b| u64::from(b.battery.percent)).sum();
         let count = batteries.len() as u64;
         (sum + count / 2) / count
     });
-    // The most telling state wins: any charging or discharging is what the pack is doing; an
-    // idle second battery reports Unknown (ThinkPads) and must not hide it.
+    // Any charging or discharging is what the pack does; an idle second battery reports Unknown
+    // (ThinkPads) and must not hide it.
     let state = [
         ChargeState::Charging,
         ChargeState::Discharging,
@@ -191,16 +164,9 @@ fn combine_batteries(batteries: &[UeventBattery]) -> Option<Battery> {
     })
 }
 
-// ---------------------------------------------------------------------------------------------
-// Linux: /proc/acpi/button/lid
-// ---------------------------------------------------------------------------------------------
-
-/// Parses `/proc/acpi/button/lid/LID*/state`: the kernel prints `state:      open`, `closed` or
-/// `unsupported` (`seq_printf(seq, "state:      %s\n", …)` in `drivers/acpi/button.c`).
-/// `Some(true)` = closed; `None` for `unsupported` or anything else.
-///
-/// Some firmware reports `open` with the lid shut (an ASUS G14 in the fixtures): this reads what
-/// the kernel says and cannot do better.
+/// Parses `/proc/acpi/button/lid/LID*/state` (`state: open`, `closed` or `unsupported`,
+/// `drivers/acpi/button.c`): `Some(true)` closed. Some firmware says `open` with the lid shut (an
+/// ASUS G14 in the fixtures); this cannot do better.
 pub fn parse_proc_acpi_lid(text: &str) -> Option<bool> {
     text.lines()
         .find_map(|line| line.trim().strip_prefix("state:"))
@@ -211,9 +177,7 @@ pub fn parse_proc_acpi_lid(text: &str) -> Option<bool> {
         })
 }
 
-/// Reads the lid under `/proc/acpi/button/lid` (passed in so tests can build a tree). The
-/// device folder is `LID`, `LID0`, … depending on the firmware; the first one (by name) that
-/// gives an answer wins. `None` without a lid (desktops, or kernels without ACPI button).
+/// The first `LID*` folder (by name) that answers; `None` without a lid.
 pub fn read_linux_lid(proc_acpi_button_lid: &Path) -> Option<bool> {
     sorted_subdirs(proc_acpi_button_lid)
         .into_iter()
@@ -229,9 +193,9 @@ pub fn read_linux_lid(proc_acpi_button_lid: &Path) -> Option<bool> {
         })
 }
 
-/// The entries of `dir` (following symlinks, as `/sys/class/*` is made of them), sorted so the
-/// result does not depend on directory order. Empty if `dir` cannot be read.
-pub(crate) fn sorted_subdirs(dir: &Path) -> Vec<std::path::PathBuf> {
+/// The entries of `dir` (following symlinks, as `/sys/class/*` is made of them), sorted; empty if
+/// unreadable.
+fn sorted_subdirs(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut dirs: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -243,8 +207,7 @@ pub(crate) fn sorted_subdirs(dir: &Path) -> Vec<std::path::PathBuf> {
     dirs
 }
 
-/// A small sysfs/procfs file's content without the trailing newline; `None` if unreadable.
-pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
+fn read_trimmed(path: &Path) -> Option<String> {
     std::fs::read_to_string(path)
         .ok()
         .map(|text| text.trim().to_string())
@@ -253,8 +216,18 @@ pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::power::tests::snapshot;
     use std::fs;
+
+    fn snapshot(on_ac: bool, battery: Option<(u8, ChargeState)>) -> Option<PowerSnapshot> {
+        Some(PowerSnapshot {
+            on_ac,
+            battery: battery.map(|(percent, state)| Battery { percent, state }),
+        })
+    }
+
+    fn parse_power_supply_uevent(text: &str) -> Option<Battery> {
+        parse_uevent_battery(text).map(|b| b.battery)
+    }
 
     // --- Linux uevent -------------------------------------------------------------------------
 

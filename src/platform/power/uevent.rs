@@ -1,37 +1,27 @@
-//! The kernel's uevent messages (Linux `NETLINK_KOBJECT_UEVENT`, multicast group 1), read far
-//! enough to tell a power supply's change from everything else the kernel announces (a USB
-//! stick, a block device, a network interface). Pure, so it is compiled and tested on every OS
-//! on a recorded message and constructed ones (`tests/fixtures/linux_uevent_NOTES.md`); `changes/linux.rs` reads
-//! them from the socket.
-//!
-//! The format is the one `lib/kobject_uevent.c` builds (`alloc_uevent_skb`): a header
-//! `ACTION@DEVPATH`, then the event's environment, `KEY=value` strings, each ended by a NUL:
+//! The kernel's uevent messages (Linux `NETLINK_KOBJECT_UEVENT`, group 1), read far enough to tell
+//! a power supply's change from every other device's. The format `lib/kobject_uevent.c` builds:
+//! a header `ACTION@DEVPATH`, then `KEY=value` strings, each ended by a NUL:
 //!
 //! ```text
-//! change@/devices/…/ACPI0003:00/power_supply/AC\0ACTION=change\0DEVPATH=…\0
-//! SUBSYSTEM=power_supply\0POWER_SUPPLY_NAME=AC\0POWER_SUPPLY_ONLINE=0\0SEQNUM=4242\0
+//! change@/devices/…/power_supply/AC\0ACTION=change\0SUBSYSTEM=power_supply\0SEQNUM=4242\0
 //! ```
 //!
-//! udevd re-sends events after its rules ran on group 2 in another format (a `libudev` magic
-//! header and a binary struct before the strings); that group is not read, and a message in
-//! that format is rejected here rather than misread.
+//! udevd re-sends events on group 2 in another format (a `libudev` header and a binary struct):
+//! that group is not read, and its format is rejected rather than misread.
 
-/// One kernel uevent, borrowed from the received bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelUevent<'a> {
     /// `add`, `remove`, `change`, `move`, `online`, `offline`, `bind`, `unbind`.
     pub action: &'a str,
-    /// The device's path under `/sys`, e.g. `/devices/…/power_supply/AC`.
+    /// Under `/sys`, e.g. `/devices/…/power_supply/AC`.
     pub devpath: &'a str,
-    /// The environment's `KEY=value` pairs, in the order sent.
+    /// In the order sent.
     pub vars: Vec<(&'a str, &'a str)>,
 }
 
-/// The subsystem of every power supply (`/sys/class/power_supply`).
 pub const POWER_SUPPLY_SUBSYSTEM: &str = "power_supply";
 
 impl KernelUevent<'_> {
-    /// The value of `key` in the environment, if sent.
     pub fn var(&self, key: &str) -> Option<&str> {
         self.vars
             .iter()
@@ -39,19 +29,17 @@ impl KernelUevent<'_> {
             .map(|(_, value)| *value)
     }
 
-    /// Whether this is about a power supply (a charger, a battery, a USB-C port's supply):
-    /// any action, since an adapter appearing or going away changes the power as much as an
-    /// `online` flip does.
+    /// Any action: an adapter appearing or going away changes the power as much as an `online`
+    /// flip.
     pub fn is_power_supply(&self) -> bool {
         self.var("SUBSYSTEM") == Some(POWER_SUPPLY_SUBSYSTEM)
     }
 }
 
-/// Reads one message as the kernel sends it; `None` for anything else (udevd's format, a
-/// header without `@` or not UTF-8, a header that its own `ACTION` contradicts). Strings
-/// after the header without `=` are skipped, as is an empty trailing one, and so is one that
-/// is not UTF-8: a battery's firmware strings (model, maker, serial) are sometimes garbage,
-/// and must not hide the change the rest of the message reports.
+/// One message as the kernel sends it; `None` for anything else (udevd's format, a header without
+/// `@` or not UTF-8, a header its own `ACTION` contradicts). Strings without `=` are skipped, and
+/// so are those not UTF-8: a battery's firmware strings are sometimes garbage, and must not hide
+/// the change.
 pub fn parse_kernel_uevent(message: &[u8]) -> Option<KernelUevent<'_>> {
     let mut fields = message.split(|byte| *byte == 0);
     let header = std::str::from_utf8(fields.next()?).ok()?;
@@ -79,8 +67,7 @@ pub fn parse_kernel_uevent(message: &[u8]) -> Option<KernelUevent<'_>> {
     }
 }
 
-/// Whether `message` (one datagram: one uevent) is about a power supply (see
-/// [`KernelUevent::is_power_supply`]); malformed messages count as not.
+/// Whether one datagram is about a power supply; malformed ones are not.
 pub fn is_power_supply_uevent(message: &[u8]) -> bool {
     parse_kernel_uevent(message).is_some_and(|event| event.is_power_supply())
 }

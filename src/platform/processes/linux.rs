@@ -1,32 +1,32 @@
 //! Linux's process facts: `/proc/PID/stat` and the kernel's boot id.
 
-/// The fields of `/proc/PID/stat` after the command name (which is in parentheses and may hold
-/// spaces or parentheses itself, so the split is at the last `)`): index 0 is field 3.
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = text.rsplit_once(')')?;
-    Some(rest.split_whitespace().map(str::to_string).collect())
+/// Field `n` of a `/proc/PID/stat`, counted after the command name (in parentheses, which may
+/// hold spaces or parentheses too: split at the last `)`).
+fn stat_field<T: std::str::FromStr>(stat: &str, n: usize) -> Option<T> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(n - 3)?.parse().ok()
 }
 
-/// Field 22, `starttime`: clock ticks after boot at which the process started.
+fn read_stat(pid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()
+}
+
+/// Field 22, `starttime`: clock ticks after boot.
 pub fn start_ticks(pid: u32) -> Option<u64> {
-    stat_fields(pid)?.get(22 - 3)?.parse().ok()
+    stat_field(&read_stat(pid)?, 22)
 }
 
-/// Field 5, `pgrp`.
 pub fn group_of(pid: u32) -> Option<u32> {
-    stat_fields(pid)?.get(5 - 3)?.parse().ok()
+    stat_field(&read_stat(pid)?, 5)
 }
 
-/// A random UUID the kernel makes at each boot.
 pub fn boot_id() -> Option<String> {
     let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
     let id = id.trim();
     (!id.is_empty()).then(|| id.to_string())
 }
 
-/// Every process's CPU counters, from `/proc/PID/stat` (one read per process, no process
-/// started): `root` is not needed to find its tree here, the caller filters.
+/// Every process's CPU counters, one `/proc/PID/stat` read each; the caller picks `root`'s tree.
 pub fn cpu_table(_root: u32) -> Option<Vec<crate::model::ProcessUsage>> {
     // SAFETY: sysconf only reads a constant of the system.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -40,7 +40,6 @@ pub fn cpu_table(_root: u32) -> Option<Vec<crate::model::ProcessUsage>> {
         else {
             continue;
         };
-        // Gone since the listing: not in the table.
         let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
@@ -51,12 +50,9 @@ pub fn cpu_table(_root: u32) -> Option<Vec<crate::model::ProcessUsage>> {
     Some(table)
 }
 
-/// The counters in one `/proc/PID/stat`: fields 4 (ppid), 14–17 (utime, stime, cutime,
-/// cstime, in clock ticks) and 22 (starttime).
+/// Fields 4 (ppid), 14–17 (utime, stime, cutime, cstime, in clock ticks) and 22 (starttime).
 fn parse_cpu(pid: u32, stat: &str, ticks_per_sec: u64) -> Option<crate::model::ProcessUsage> {
-    let (_, rest) = stat.rsplit_once(')')?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| -> Option<u64> { fields.get(n - 3)?.parse().ok() };
+    let field = |n: usize| stat_field::<u64>(stat, n);
     let ticks = |t: u64| {
         std::time::Duration::from_secs(t / ticks_per_sec)
             + std::time::Duration::from_nanos((t % ticks_per_sec) * 1_000_000_000 / ticks_per_sec)

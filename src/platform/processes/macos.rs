@@ -18,45 +18,24 @@ fn bsd_info(pid: u32) -> Option<libc::proc_bsdinfo> {
     }
 }
 
-/// The creation timestamp the kernel stored for the process, in microseconds. Stored once at
-/// fork: a later step of the wall clock does not change it.
+/// The creation timestamp the kernel stored at fork, in microseconds (a wall-clock step does not
+/// move it).
 pub fn start_ticks(pid: u32) -> Option<u64> {
     let info = bsd_info(pid)?;
     Some(info.pbi_start_tvsec * 1_000_000 + info.pbi_start_tvusec)
 }
 
-/// Its process group.
 pub fn group_of(pid: u32) -> Option<u32> {
     Some(bsd_info(pid)?.pbi_pgid)
 }
 
-/// `kern.bootsessionuuid`: a UUID made at each boot.
 pub fn boot_id() -> Option<String> {
-    let name = c"kern.bootsessionuuid";
-    let mut buffer = [0u8; 64];
-    let mut size = buffer.len();
-    // SAFETY: the name is NUL-terminated; the kernel writes at most `size` bytes and updates it.
-    let status = unsafe {
-        libc::sysctlbyname(
-            name.as_ptr(),
-            buffer.as_mut_ptr().cast(),
-            &mut size,
-            std::ptr::null_mut(),
-            0,
-        )
-    };
-    if status != 0 {
-        return None;
-    }
-    let text = std::str::from_utf8(&buffer[..size.min(buffer.len())]).ok()?;
-    let id = text.trim_end_matches('\0').trim();
-    (!id.is_empty()).then(|| id.to_string())
+    crate::platform::machine::sysctl_text(c"kern.bootsessionuuid").filter(|id| !id.is_empty())
 }
 
 /// `PROC_PPID_ONLY` (<sys/proc_info.h>): list the children of one process.
 const PROC_PPID_ONLY: u32 = 6;
 
-/// The children of `pid`.
 fn children_of(pid: u32) -> Vec<u32> {
     let mut buffer = vec![0 as libc::c_int; 1024];
     let size = libc::c_int::try_from(buffer.len() * std::mem::size_of::<libc::c_int>())
@@ -75,10 +54,9 @@ fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// The CPU counters of `root` and the processes below it: the tree is walked from `root`
-/// through `proc_listpids(PROC_PPID_ONLY)`, so only its own processes are read.
+/// The CPU counters of `root` and the processes below it, walked from `root` with
+/// `proc_listpids(PROC_PPID_ONLY)`.
 pub fn cpu_table(root: u32) -> Option<Vec<crate::model::ProcessUsage>> {
-    // rusage times are Mach absolute time units (nanoseconds on Intel, not on Apple silicon).
     let timebase = crate::platform::clock::MachTimebase::read()?;
     let time = |ticks: u64| timebase.duration(ticks);
     let mut table = Vec::new();

@@ -1,4 +1,4 @@
-//! Linux: logind's idle hint of the user's graphical session (see the module above).
+//! Linux: logind's idle hint of the user's graphical session. See [`super`].
 
 use std::time::Duration;
 
@@ -13,15 +13,13 @@ const PROPERTIES: &str = "org.freedesktop.DBus.Properties";
 const USER: &str = "org.freedesktop.login1.User";
 const SESSION: &str = "org.freedesktop.login1.Session";
 
-/// What is kept between readings: the connection and the graphical session, found once and
-/// again after any error.
+/// The connection and the graphical session, found once and again after any error.
 #[derive(Default)]
 struct Logind {
     conn: Option<Connection>,
     session: Option<OwnedObjectPath>,
 }
 
-/// See [`super::watch`].
 pub fn watch(every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
     tokio::spawn(async move {
         let mut logind = Logind::default();
@@ -43,7 +41,6 @@ pub fn watch(every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
 }
 
 impl Logind {
-    /// One reading: the session's hint (two property reads once the session is known).
     async fn read(&mut self) -> zbus::Result<IdleReading> {
         let conn = match &self.conn {
             Some(conn) => conn.clone(),
@@ -70,7 +67,7 @@ impl Logind {
     }
 }
 
-/// The user's display session, if it is a graphical one (`None`: none, or a tty/ssh one).
+/// The user's display session, if graphical (`None`: none, or a tty/ssh one).
 async fn graphical_session(conn: &Connection) -> zbus::Result<Option<OwnedObjectPath>> {
     let uid = nix::unistd::getuid().as_raw();
     let reply = conn
@@ -92,8 +89,8 @@ async fn graphical_session(conn: &Connection) -> zbus::Result<Option<OwnedObject
     Ok(is_graphical_session_type(&kind).then_some(session))
 }
 
-/// What a failed reading says: logind is not there (no bus, nobody owns its name, no such
-/// user: not logged in through logind), or a glitch that says nothing new.
+/// No bus, nobody owning logind's name, no such user: logind is not there; anything else (a bus
+/// restarting, a timeout, a session gone) is a glitch.
 fn reading_from_error(error: &zbus::Error) -> IdleReading {
     let no_such_user = matches!(
         error,
@@ -102,8 +99,6 @@ fn reading_from_error(error: &zbus::Error) -> IdleReading {
     if is_no_logind(error) || no_such_user {
         IdleReading::NoSession
     } else {
-        // A bus that refuses the connection (one restarting), a timeout, a session object gone:
-        // a glitch.
         IdleReading::ReadFailed
     }
 }
@@ -132,7 +127,6 @@ where
     T::try_from(value).map_err(Into::into)
 }
 
-/// CLOCK_MONOTONIC now, the clock logind's `IdleSinceHintMonotonic` is on.
 fn monotonic_now() -> Duration {
     crate::platform::clock::monotonic_now().unwrap_or_default()
 }

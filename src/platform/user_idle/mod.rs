@@ -1,27 +1,14 @@
-//! How long ago the user last used the keyboard or mouse, for "only when idle"
-//! (`only_when_idle_minutes`). It reports; the rule (`supervisor::courtesy::Presence`) judges.
-//!
-//! Each reading must be cheap and must not start a process (`tests/logind_sleep.rs` checks
-//! the daemon's spawn count while it reads on Linux): it runs every few seconds while the rule
-//! is on, and not at all while it is off. It reports the fact as an [`IdleReading`], failures
-//! included, and never decides what a failure means.
-//!
-//! - macOS ([`macos`]): `HIDIdleTime` of the `IOHIDSystem` IOKit service (nanoseconds since
-//!   the last input event), read in-process with `IOServiceGetMatchingService` and
-//!   `IORegistryEntryCreateCFProperty`, as `platform/power/macos.rs` reads the lid.
-//! - Linux ([`linux`]): systemd-logind's idle hint for the user's graphical session: the
-//!   session `User.Display` names, its `IdleHint` and `IdleSinceHintMonotonic` (two D-Bus
-//!   property reads). Not the Manager's `IdleHint`: logind counts every idle *block inhibitor*
-//!   there, including the one `keep_awake` takes, so the worker would see the user as present
-//!   the moment it joined. The desktop sets the hint only after its own idle delay (GNOME and
-//!   KDE do, at their screen-blank delay) and logind's timestamp is that moment, so the wait
-//!   there is the desktop's delay plus the setting.
-//!   The session is found once (`User.Display`, checked to be `x11`, `wayland` or `mir`: a
-//!   tty or ssh session has no keyboard idleness to report) and again after any error; each
-//!   reading is then two property reads. No logind or no graphical session is
-//!   [`IdleReading::NoSession`]; a session whose hint has never been set is
-//!   [`IdleReading::HintNeverSet`]; a D-Bus error is [`IdleReading::ReadFailed`] (and the
-//!   connection is dropped, to be made again).
+//! How long ago the user last used the keyboard or mouse, for "only when idle": reported as an
+//! [`IdleReading`] every few seconds while the rule is on, failures included; the rule
+//! (`supervisor::courtesy::Presence`) judges. A reading starts no process (`tests/logind_sleep.rs`
+//! counts).
+//! - macOS: `HIDIdleTime` of the `IOHIDSystem` IOKit service, in-process.
+//! - Linux: logind's idle hint of the user's graphical session (`User.Display`, of type `x11`,
+//!   `wayland` or `mir`): its `IdleHint` and `IdleSinceHintMonotonic`, two D-Bus property reads.
+//!   Not the Manager's `IdleHint`, which counts every idle *block inhibitor*, `keep_awake`'s
+//!   included: the user would seem present the moment the worker joined. The desktop sets the hint
+//!   after its own idle delay (GNOME and KDE at their screen blank), so the wait is that delay plus
+//!   the setting.
 
 use std::time::Duration;
 
@@ -40,16 +27,10 @@ pub fn watch(every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
     linux::watch(every, readings);
     #[cfg(target_os = "macos")]
     macos::watch(every, readings);
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-    {
-        let _ = every;
-        let _ = readings.send(IdleReading::NoSession);
-    }
 }
 
-/// logind's idle hint as a reading: idle since `since_monotonic_us` (CLOCK_MONOTONIC, µs)
-/// when `idle_hint`, else in use now. A hint never set since the session began (`since` 0 and
-/// not idle) is reported as such: the supervisor decides what it means.
+/// logind's idle hint as a reading: idle since `since_monotonic_us` (CLOCK_MONOTONIC) when
+/// `idle_hint`, else in use now; a hint never set (0 and not idle) is reported as such.
 pub fn reading_from_hint(
     idle_hint: bool,
     since_monotonic_us: u64,

@@ -1,5 +1,5 @@
 //! Linux: the kernel's uevents, or (tests) an inotify watch on the folder that stands in for
-//! `/sys/class/power_supply`; the timeout on `CLOCK_BOOTTIME`. See [`super`].
+//! `/sys/class/power_supply`; the timeout on a `CLOCK_BOOTTIME` timerfd. See [`super`].
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -18,31 +18,27 @@ use crate::platform::fd_wait::wait_readable;
 use crate::platform::power::linux::POWER_SUPPLY_DIR_ENV;
 use crate::platform::power::uevent::is_power_supply_uevent;
 
-/// The kernel's multicast group on `NETLINK_KOBJECT_UEVENT` (udevd re-sends on group 2, in
-/// another format).
+/// udevd re-sends on group 2, in another format.
 const KERNEL_GROUP: u32 = 1;
 
-/// A uevent is at most 2 KiB of variables plus its header (`UEVENT_BUFFER_SIZE` in
-/// `include/linux/kobject.h`); a longer datagram would be cut, which the parser survives.
+/// A uevent is at most 2 KiB of variables plus its header; a longer datagram would be cut, which
+/// the parser survives.
 const UEVENT_MAX: usize = 8 * 1024;
 
-/// Where changes come from.
 enum Source {
     /// The kernel's uevent socket.
     Uevents(OwnedFd),
-    /// An inotify watch on a folder of plain files and its supply folders.
+    /// A folder of plain files and its supply folders.
     Folder { inotify: Inotify, dir: PathBuf },
 }
 
-pub struct Watch {
+pub struct PowerChanges {
     source: Source,
-    /// The timeout, on a clock that counts time asleep; `None` if no timerfd could be made
-    /// (then `poll(2)`'s own timeout, which does not).
-    timer: Option<TimerFd>,
+    timer: TimerFd,
 }
 
-impl Watch {
-    pub fn open() -> io::Result<Watch> {
+impl PowerChanges {
+    pub fn open() -> io::Result<PowerChanges> {
         let source = match std::env::var_os(POWER_SUPPLY_DIR_ENV) {
             Some(dir) => Source::folder(PathBuf::from(dir))?,
             None => Source::uevents()?,
@@ -50,42 +46,25 @@ impl Watch {
         let timer = TimerFd::new(
             ClockId::CLOCK_BOOTTIME,
             TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
-        )
-        .ok();
-        Ok(Watch { source, timer })
+        )?;
+        Ok(PowerChanges { source, timer })
     }
 
     pub fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
         // A zero expiry would disarm the timer (and wait forever): a nanosecond is "now".
-        let timeout = timeout.max(Duration::from_nanos(1));
-        let poll_timeout = match &self.timer {
-            Some(timer) => {
-                timer
-                    .set(
-                        Expiration::OneShot(TimeSpec::from_duration(timeout)),
-                        TimerSetTimeFlags::empty(),
-                    )
-                    .map_err(io::Error::from)?;
-                None
-            }
-            None => Some(timeout),
-        };
+        let expiry = TimeSpec::from_duration(timeout.max(Duration::from_nanos(1)));
+        self.timer
+            .set(Expiration::OneShot(expiry), TimerSetTimeFlags::empty())?;
         loop {
-            let ready = match &self.timer {
-                Some(timer) => wait_readable(&[self.source.as_fd(), timer.as_fd()], None)?,
-                None => wait_readable(&[self.source.as_fd()], poll_timeout)?,
-            };
+            let ready = wait_readable(&[self.source.as_fd(), self.timer.as_fd()], None)?;
             if ready.first() == Some(&true) && self.source.drain()? {
                 return Ok(true);
             }
-            if ready.get(1) == Some(&true) || (self.timer.is_none() && ready.iter().all(|r| !r)) {
-                // The one-shot timer stays readable until read or set again; `set` at the
-                // next wait re-arms it, so reading it here is not needed.
+            if ready.get(1) == Some(&true) {
+                // The one-shot timer stays readable until set again, at the next wait.
                 return Ok(false);
             }
-            // Other devices' news: keep waiting for the same timeout. Without a timerfd that
-            // restarts `poll`'s timeout, so a busy uevent stream could stretch the wait; the
-            // timerfd is there on every kernel since 2.6.39.
+            // Other devices' news: keep waiting for the same timeout.
         }
     }
 
@@ -105,10 +84,9 @@ impl Source {
             SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
             SockProtocol::NetlinkKObjectUEvent,
         )?;
-        // Port 0: the kernel picks one. Unprivileged processes may listen on the kernel's
-        // group (the kernel socket is made with NL_CFG_F_NONROOT_RECV). In a network
-        // namespace of another user namespace (some containers) nothing arrives: the
-        // fallback cadence still reads the power.
+        // Port 0: the kernel picks one; anyone may listen on the kernel's group. In a network
+        // namespace of another user namespace (some containers) nothing arrives: the fallback
+        // cadence still reads the power.
         bind(socket.as_raw_fd(), &NetlinkAddr::new(0, KERNEL_GROUP))?;
         Ok(Source::Uevents(socket))
     }
@@ -151,9 +129,8 @@ impl Source {
     }
 }
 
-/// Reads every pending uevent; whether one was a power supply's. Messages that are not the
-/// kernel's (another process may send to this socket's port) are skipped; messages the socket
-/// had to drop (`ENOBUFS`, a burst of device events) may have held one, so they count.
+/// Whether a pending uevent was a power supply's: messages not from the kernel are skipped, and
+/// dropped ones (`ENOBUFS`) count, since they may have held one.
 fn drain_uevents(socket: &OwnedFd) -> io::Result<bool> {
     let mut buffer = vec![0u8; UEVENT_MAX];
     let mut power = false;
@@ -172,8 +149,7 @@ fn drain_uevents(socket: &OwnedFd) -> io::Result<bool> {
     }
 }
 
-/// Watches `dir` and every folder in it (inotify does not watch subfolders by itself; a
-/// supply's files live one level down). Adding a watch twice keeps the one.
+/// `dir` and its folders (a supply's files live one level down; inotify does not recurse).
 fn watch_folder(inotify: &Inotify, dir: &Path) -> io::Result<()> {
     let flags = AddWatchFlags::IN_CLOSE_WRITE
         | AddWatchFlags::IN_MOVED_TO
@@ -183,7 +159,6 @@ fn watch_folder(inotify: &Inotify, dir: &Path) -> io::Result<()> {
     inotify.add_watch(dir, flags)?;
     for entry in std::fs::read_dir(dir)?.flatten() {
         if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-            // A folder removed meanwhile is not an error worth giving up the watch for.
             let _ = inotify.add_watch(&entry.path(), flags);
         }
     }
@@ -202,13 +177,15 @@ mod tests {
         dir
     }
 
+    fn watching(source: Source) -> PowerChanges {
+        let timer = TimerFd::new(ClockId::CLOCK_BOOTTIME, TimerFlags::TFD_CLOEXEC).expect("timer");
+        PowerChanges { source, timer }
+    }
+
     #[test]
     fn a_file_rewritten_in_the_folder_ends_the_wait_at_once() {
         let dir = supply_folder();
-        let mut watch = Watch {
-            source: Source::folder(dir.path().to_path_buf()).expect("inotify"),
-            timer: TimerFd::new(ClockId::CLOCK_BOOTTIME, TimerFlags::TFD_CLOEXEC).ok(),
-        };
+        let mut watch = watching(Source::folder(dir.path().to_path_buf()).expect("inotify"));
         let path = dir.path().join("AC/online");
         let writer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
@@ -228,16 +205,12 @@ mod tests {
     }
 
     #[test]
-    fn without_a_timer_the_timeout_is_polls() {
+    fn a_supply_folder_made_later_is_watched_too() {
         let dir = supply_folder();
-        let mut watch = Watch {
-            source: Source::folder(dir.path().to_path_buf()).expect("inotify"),
-            timer: None,
-        };
+        let mut watch = watching(Source::folder(dir.path().to_path_buf()).expect("inotify"));
         let since = Instant::now();
         assert!(!watch.wait(Duration::from_millis(80)).expect("wait"));
         assert!(since.elapsed() >= Duration::from_millis(80));
-        // A supply folder made later is watched too.
         std::fs::create_dir(dir.path().join("BAT0")).expect("BAT0");
         assert!(watch.wait(Duration::from_secs(5)).expect("the new folder"));
         std::fs::write(dir.path().join("BAT0/uevent"), "POWER_SUPPLY_CAPACITY=80\n")
@@ -253,10 +226,7 @@ mod tests {
             // A sandbox without netlink: the watcher's fallback covers it.
             return;
         };
-        let mut watch = Watch {
-            source,
-            timer: TimerFd::new(ClockId::CLOCK_BOOTTIME, TimerFlags::TFD_CLOEXEC).ok(),
-        };
+        let mut watch = watching(source);
         // A machine may post power uevents meanwhile; only the return is checked.
         let _ = watch.wait(Duration::from_millis(50)).expect("wait");
         assert_eq!(watch.source(), "kernel uevents (power_supply)");

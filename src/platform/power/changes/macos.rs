@@ -3,28 +3,24 @@
 use std::io;
 use std::time::Duration;
 
-use crate::platform::darwin_notify::DarwinNotifications;
+use crate::platform::darwin_notify::DarwinNotification;
 
 /// `kIOPSNotifyPowerSource` (IOPowerSources.h): posted when the providing power source
 /// changes, "upon connecting or disconnecting AC power to a laptop".
 const POWER_SOURCE_CHANGED: &std::ffi::CStr = c"com.apple.system.powersources.source";
 
-pub struct Watch {
-    notifications: DarwinNotifications,
-}
+pub struct PowerChanges(DarwinNotification);
 
-impl Watch {
-    pub fn open() -> io::Result<Watch> {
-        Ok(Watch {
-            notifications: DarwinNotifications::register(&[POWER_SOURCE_CHANGED])?,
-        })
+impl PowerChanges {
+    pub fn open() -> io::Result<PowerChanges> {
+        DarwinNotification::register(POWER_SOURCE_CHANGED).map(PowerChanges)
     }
 
     pub fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
-        self.notifications.wait(timeout)
+        self.0.wait(timeout)
     }
 
     pub fn source(&self) -> String {
-        format!("notify(3) {}", self.notifications.names())
+        format!("notify(3) {}", self.0.name())
     }
 }

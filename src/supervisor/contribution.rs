@@ -1,26 +1,86 @@
-//! How much CPU the worker's process tree used between two readings of the process table.
+//! What the history is told of the worker: the CPU its tree used, how busy it kept the CPUs
+//! it offers (the menu's figure, at no cost of its own), and what it does (the timeline).
 //!
-//! Each reading gives every process of the tree with its own CPU time and that of its ended
-//! children it waited for, both counters that only grow. A process is known by its pid *and*
-//! its start ticks, so a pid reused by a new process starts from zero. Between two readings:
-//! - a process seen both times adds what its own counter grew;
-//! - a process seen for the first time adds all its time (it started since the last reading,
-//!   or this is the first reading of a worker this app just started);
-//! - the "ended children" counter of a process grows by the whole time of each child it waited
-//!   for; the part of that child already counted at the last reading is taken off, so only the
-//!   child's last moments are added (never less than zero: a parent that ignores SIGCHLD adds
-//!   nothing there).
-//!
-//! A new worker (a restart) is a new meter: its processes are all new, and nothing of the old
-//! tree is subtracted from it. A reading that is lost changes nothing: the next one carries the
-//! counters on. Whatever a process of the tree used after the last reading and before it left
-//! the tree without being waited for by a member (the worker itself, at its stop) is not seen:
-//! the supervisor takes a reading as it stops a worker to keep that short.
+//! Each reading of the tree gives every process (known by pid *and* start ticks, so a reused
+//! pid starts from zero) with its own CPU time and that of the ended children it waited for,
+//! counters that only grow. A process seen both times adds what its own counter grew, a new
+//! one all its time; a grown "ended children" counter adds only what its children had not been
+//! counted for. A lost reading changes nothing. What a process used after the last reading and
+//! before it left unwaited-for is not seen: the tree is read as a worker is stopped.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::model::ProcessUsage;
+use crate::model::{Activity, ProcessUsage};
+
+/// The readings of the current worker's tree and the activity last recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Contribution {
+    /// The CPU counters of the current worker's tree.
+    meter: UsageMeter,
+    /// The number of the latest reading asked for: only its answer counts.
+    sample: u64,
+    /// When the current tree was last read.
+    read_at: Option<Instant>,
+    /// How busy the worker kept its CPUs between its last two readings.
+    busy_percent: Option<u8>,
+    /// What the worker does, as last recorded.
+    activity: Option<Activity>,
+}
+
+impl Contribution {
+    /// A new worker's tree: its processes are all new, and nothing of the old one is
+    /// subtracted from them. A reading of the old tree still on its way would be taken for the
+    /// new one's first: it no longer counts.
+    pub fn new_worker(&mut self) {
+        *self = Contribution {
+            sample: self.sample + 1,
+            activity: self.activity,
+            ..Contribution::default()
+        };
+    }
+
+    /// The number of a new reading; one still out no longer counts (the counters only grow,
+    /// so nothing is lost with it).
+    pub fn ask(&mut self) -> u64 {
+        self.sample += 1;
+        self.sample
+    }
+
+    /// The answer to reading `sample`, of a worker offering `cpus`: the CPU used since the
+    /// last reading (zero when the table could not be read), or `None` for a stale answer.
+    pub fn sampled(
+        &mut self,
+        now: Instant,
+        sample: u64,
+        tree: Option<&[ProcessUsage]>,
+        cpus: Option<u32>,
+    ) -> Option<Duration> {
+        if sample != self.sample {
+            return None;
+        }
+        let Some(tree) = tree else {
+            return Some(Duration::ZERO);
+        };
+        let cpu = self.meter.reading(tree);
+        // The first reading of a worker holds its whole start: no figure from it.
+        if let (Some(before), Some(cpus)) = (self.read_at, cpus) {
+            self.busy_percent = busy_percent(cpu, now.saturating_duration_since(before), cpus);
+        }
+        self.read_at = Some(now);
+        Some(cpu)
+    }
+
+    /// How busy the worker kept its CPUs between its last two readings.
+    pub fn busy_percent(&self) -> Option<u8> {
+        self.busy_percent
+    }
+
+    /// The worker does `activity` now; whether that is news for the timeline.
+    pub fn record(&mut self, activity: Activity) -> bool {
+        self.activity.replace(activity) != Some(activity)
+    }
+}
 
 /// A process, told apart from a later one with the same pid.
 type Identity = (u32, u64);
@@ -207,5 +267,60 @@ mod tests {
         let mut meter = UsageMeter::default();
         meter.reading(&[p(10, 1, 1, 5, 0)]);
         assert_eq!(meter.reading(&[]), S(0));
+    }
+
+    fn tree(own_secs: u64) -> Vec<ProcessUsage> {
+        vec![ProcessUsage {
+            pid: 10,
+            start: 1,
+            parent: None,
+            own: Duration::from_secs(own_secs),
+            children: Duration::ZERO,
+        }]
+    }
+
+    #[test]
+    fn only_the_latest_reading_counts_and_the_first_gives_no_figure() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut usage = Contribution::default();
+        usage.new_worker();
+        let late = usage.ask();
+        let sample = usage.ask();
+        assert_eq!(usage.sampled(t0, late, Some(&tree(5)), Some(2)), None);
+        assert_eq!(
+            usage.sampled(t0, sample, Some(&tree(5)), Some(2)),
+            Some(s(5))
+        );
+        assert_eq!(
+            usage.busy_percent(),
+            None,
+            "the first reading holds the start"
+        );
+        let sample = usage.ask();
+        assert_eq!(
+            usage.sampled(t0 + s(60), sample, Some(&tree(65)), Some(2)),
+            Some(s(60))
+        );
+        assert_eq!(usage.busy_percent(), Some(50));
+        let sample = usage.ask();
+        assert_eq!(usage.sampled(t0 + s(90), sample, None, Some(2)), Some(s(0)));
+        usage.new_worker();
+        assert_eq!(usage.busy_percent(), None, "a new worker, a new figure");
+        assert_eq!(
+            usage.sampled(t0, sample, Some(&tree(1)), Some(2)),
+            None,
+            "a reading of the old tree"
+        );
+    }
+
+    #[test]
+    fn an_activity_is_news_once() {
+        let mut usage = Contribution::default();
+        assert!(usage.record(Activity::Connected));
+        assert!(!usage.record(Activity::Connected));
+        usage.new_worker();
+        assert!(!usage.record(Activity::Connected), "kept across workers");
+        assert!(usage.record(Activity::Off));
     }
 }

@@ -1,0 +1,376 @@
+//! The head watch: does the head answer, the probe out, the connection held to its Ray port
+//! while the worker is joined, and the outage from the first miss until the worker rejoins.
+
+use std::time::{Duration, Instant};
+
+use super::events::{HeadConnection, HeadProbe};
+use super::settings::{HELD_CONNECTIONS_LOST_QUICKLY, PROBE_EVERY_WHILE_HELD};
+use super::{tailnet, Settings};
+use crate::model::{HeadAddress, TailscaleCheck, Unreachable};
+
+/// Whether the head may be joined, as the last word about it said.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Reach {
+    #[default]
+    Unknown,
+    Up,
+    /// `vouched`: Tailscale said the head is an online peer of the tailnet, yet it did not
+    /// answer.
+    Down {
+        why: Unreachable,
+        vouched: bool,
+    },
+}
+
+/// The connection held to the head's Ray port while the worker is joined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Connection {
+    /// None is held: the head is probed every `probe_every_up`.
+    #[default]
+    Off,
+    /// Asked for, not yet held.
+    Opening,
+    /// With the OS watching the path: probed every [`PROBE_EVERY_WHILE_HELD`].
+    Held { since: Instant },
+    /// None could be held: not tried again before the head has been away and back.
+    NotHeld,
+}
+
+/// An outage of the head.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Outage {
+    since: Instant,
+    /// The user was told (the grace ran out): they will be told of the return too.
+    told: bool,
+    /// The head's machine answered but its Ray port was closed: Ray there stopped, so what
+    /// answers when the port opens again is a new cluster (without GCS fault tolerance).
+    ray_stopped: bool,
+}
+
+/// What a probe's answer changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The head may be joined; it was not known to before (`came_back`); Ray there stopped
+    /// meanwhile, so the worker belongs to a cluster that is gone (`ray_restarted`).
+    Up {
+        came_back: bool,
+        ray_restarted: bool,
+    },
+    /// It may not; the grace starts now (`newly`).
+    Down { newly: bool },
+}
+
+/// When to probe after a word of the held connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextProbe {
+    /// As planned.
+    AsPlanned,
+    /// Within `probe_every_up`: no connection watches the path.
+    Usual,
+    /// At once; the grace starts now (`newly_down`).
+    Now { newly_down: bool },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HeadWatch {
+    reach: Reach,
+    /// A probe is out: its answer sets the next.
+    probe_in_flight: bool,
+    /// The network changed since the last probe was asked: Tailscale's word is asked afresh.
+    network_changed: bool,
+    /// The number of the latest connection asked for: words of earlier ones are ignored.
+    watch: u64,
+    connection: Connection,
+    /// Held connections lost in a row soon after being held ([`HELD_CONNECTIONS_LOST_QUICKLY`]).
+    quick_losses: u32,
+    outage: Option<Outage>,
+}
+
+impl HeadWatch {
+    pub fn reach(&self) -> &Reach {
+        &self.reach
+    }
+
+    /// Why the head may not be joined, if it may not.
+    pub fn unreachable(&self) -> Option<Unreachable> {
+        match &self.reach {
+            Reach::Down { why, .. } => Some(why.clone()),
+            Reach::Unknown | Reach::Up => None,
+        }
+    }
+
+    /// Whether a probe may be asked (none is out).
+    pub fn may_probe(&self) -> bool {
+        !self.probe_in_flight
+    }
+
+    /// A probe of `head` is asked, `for_start` with the answer age a start needs: the oldest
+    /// Tailscale answer that may vouch for it.
+    pub fn probe_asked(&mut self, head: &HeadAddress, for_start: bool) -> Duration {
+        self.probe_in_flight = true;
+        let network_changed = std::mem::take(&mut self.network_changed);
+        tailnet::answer_max_age(head, for_start, network_changed)
+    }
+
+    /// A probe's answer; `joined`: a worker is joined (not draining).
+    pub fn answered(&mut self, now: Instant, probe: &HeadProbe, joined: bool) -> Answer {
+        self.probe_in_flight = false;
+        let Some(why) = tailnet::unreachable(probe) else {
+            let came_back = self.reach != Reach::Up;
+            self.reach = Reach::Up;
+            let ray_restarted = self.outage.is_some_and(|o| o.ray_stopped);
+            // A blip the worker rode through is over: nothing to tell.
+            if ray_restarted || joined {
+                self.outage = None;
+            }
+            return Answer::Up {
+                came_back,
+                ray_restarted,
+            };
+        };
+        let vouched = probe.tailscale == Some(TailscaleCheck::OnlinePeer)
+            && !matches!(why, Unreachable::Tailscale { .. });
+        Answer::Down {
+            newly: self.down(now, why, vouched),
+        }
+    }
+
+    /// The head does not answer; whether it did before (the grace starts with the first miss).
+    fn down(&mut self, now: Instant, why: Unreachable, vouched: bool) -> bool {
+        if self.connection == Connection::NotHeld {
+            self.connection = Connection::Off;
+        }
+        let newly = !matches!(self.reach, Reach::Down { .. });
+        let refused = why == Unreachable::Refused;
+        self.reach = Reach::Down { why, vouched };
+        self.outage_since(now).ray_stopped |= refused;
+        newly
+    }
+
+    fn outage_since(&mut self, now: Instant) -> &mut Outage {
+        self.outage.get_or_insert(Outage {
+            since: now,
+            told: false,
+            ray_stopped: false,
+        })
+    }
+
+    /// How long until the next probe; `idle`: paused or in error, nothing depends on it soon.
+    pub fn probe_every(&self, settings: &Settings, idle: bool) -> Duration {
+        match (&self.reach, self.connection) {
+            _ if idle => settings.probe_every_idle,
+            (Reach::Up, Connection::Held { .. }) => {
+                PROBE_EVERY_WHILE_HELD.max(settings.probe_every_up)
+            }
+            (Reach::Up, _) => settings.probe_every_up,
+            _ => settings.probe_every_down,
+        }
+    }
+
+    /// After an answer: the number of a connection to hold now (the head answers, a worker is
+    /// `joined`, none is held), unless too many were lost quickly.
+    pub fn hold(&mut self, joined: bool) -> Option<u64> {
+        if self.reach != Reach::Up || self.connection != Connection::Off {
+            None
+        } else if self.quick_losses >= HELD_CONNECTIONS_LOST_QUICKLY {
+            self.connection = Connection::NotHeld;
+            None
+        } else {
+            joined.then(|| self.open())
+        }
+    }
+
+    /// A connection is asked for: its number.
+    pub fn open(&mut self) -> u64 {
+        self.watch += 1;
+        self.connection = Connection::Opening;
+        self.watch
+    }
+
+    /// The held connection no longer stands for the head: its later words are ignored.
+    pub fn retire(&mut self) {
+        self.watch += 1;
+        self.connection = Connection::Off;
+    }
+
+    /// What was known of the head is stale (the machine slept).
+    pub fn forget(&mut self) {
+        self.reach = Reach::Unknown;
+        self.probe_in_flight = false;
+        self.retire();
+    }
+
+    /// Another head: nothing known of this one, the network change aside.
+    pub fn new_head(&mut self) {
+        *self = HeadWatch {
+            watch: self.watch + 1,
+            network_changed: self.network_changed,
+            ..HeadWatch::default()
+        };
+    }
+
+    /// The network changed: Tailscale's word is asked afresh, and the held connection may
+    /// leave from an address that is gone.
+    pub fn network_changed(&mut self) {
+        self.network_changed = true;
+        self.quick_losses = 0;
+        self.retire();
+    }
+
+    /// What became of connection number `watch`; `joined`: a worker is joined (not draining).
+    pub fn connection(
+        &mut self,
+        now: Instant,
+        watch: u64,
+        state: HeadConnection,
+        joined: bool,
+    ) -> NextProbe {
+        if watch != self.watch || self.connection == Connection::Off {
+            // A late word from a watch that was replaced or ended.
+            return NextProbe::AsPlanned;
+        }
+        match state {
+            HeadConnection::Held => {
+                // The next probe's answer sets the slower cadence.
+                self.connection = Connection::Held { since: now };
+                NextProbe::AsPlanned
+            }
+            HeadConnection::NotHeld => {
+                self.connection = Connection::NotHeld;
+                NextProbe::Usual
+            }
+            HeadConnection::Lost => {
+                let quick = matches!(self.connection, Connection::Held { since }
+                    if now.saturating_duration_since(since) < PROBE_EVERY_WHILE_HELD);
+                self.quick_losses = if quick { self.quick_losses + 1 } else { 0 };
+                self.connection = Connection::Off;
+                // As a probe that timed out, unless a probe already said why the head is away
+                // (its words are better).
+                let newly_down = !matches!(self.reach, Reach::Down { .. })
+                    && self.down(now, Unreachable::TimedOut, false);
+                NextProbe::Now { newly_down }
+            }
+            HeadConnection::Closed => {
+                self.connection = Connection::Off;
+                if !joined {
+                    return NextProbe::Usual;
+                }
+                // Ray at the head stopped: what answers next is a new cluster.
+                self.outage_since(now).ray_stopped = true;
+                NextProbe::Now { newly_down: false }
+            }
+        }
+    }
+
+    /// The grace ran out with a worker contributing: the user is told, and will be told of
+    /// the return.
+    pub fn outage_told(&mut self) {
+        if let Some(outage) = &mut self.outage {
+            outage.told = true;
+        }
+    }
+
+    /// The worker joined: the outage, if any, is over; how long it lasted if the user was told.
+    pub fn rejoined(&mut self, now: Instant) -> Option<u64> {
+        let outage = self.outage.take().filter(|outage| outage.told)?;
+        Some(now.saturating_duration_since(outage.since).as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(unreachable: Option<Unreachable>) -> HeadProbe {
+        HeadProbe {
+            head: "192.168.1.10".parse().expect("head"),
+            unreachable,
+            tailscale: None,
+        }
+    }
+
+    fn up(came_back: bool, ray_restarted: bool) -> Answer {
+        Answer::Up {
+            came_back,
+            ray_restarted,
+        }
+    }
+
+    #[test]
+    fn the_grace_starts_at_the_first_miss_and_a_told_outage_is_timed() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut watch = HeadWatch::default();
+        assert!(watch.may_probe());
+        watch.probe_asked(&probe(None).head, true);
+        assert!(!watch.may_probe(), "one probe at a time");
+        assert_eq!(watch.answered(t0, &probe(None), true), up(true, false));
+        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
+        let timed_out = Some(Unreachable::TimedOut);
+        assert_eq!(
+            watch.answered(t0 + s(1), &probe(timed_out.clone()), true),
+            Answer::Down { newly: true }
+        );
+        assert_eq!(
+            watch.answered(t0 + s(2), &probe(timed_out), true),
+            Answer::Down { newly: false }
+        );
+        assert_eq!(watch.unreachable(), Some(Unreachable::TimedOut));
+        watch.outage_told();
+        // Back while the worker is gone: the outage lasts until it joins again.
+        assert_eq!(
+            watch.answered(t0 + s(40), &probe(None), false),
+            up(true, false)
+        );
+        assert_eq!(watch.rejoined(t0 + s(45)), Some(44));
+        assert_eq!(watch.rejoined(t0 + s(45)), None, "over");
+    }
+
+    #[test]
+    fn a_closed_connection_or_a_refused_port_means_a_new_cluster() {
+        let t0 = Instant::now();
+        let mut watch = HeadWatch::default();
+        watch.answered(t0, &probe(None), true);
+        let number = watch.hold(true).expect("held while joined");
+        assert_eq!(
+            watch.connection(t0, number, HeadConnection::Closed, true),
+            NextProbe::Now { newly_down: false }
+        );
+        assert_eq!(watch.answered(t0, &probe(None), true), up(false, true));
+        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
+
+        let mut watch = HeadWatch::default();
+        watch.answered(t0, &probe(Some(Unreachable::Refused)), true);
+        assert_eq!(watch.answered(t0, &probe(None), true), up(true, true));
+    }
+
+    #[test]
+    fn connections_lost_quickly_again_and_again_are_no_longer_held() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let settings = Settings::default();
+        let mut watch = HeadWatch::default();
+        watch.answered(t0, &probe(None), false);
+        assert_eq!(watch.hold(false), None, "no worker joined");
+        for loss in 0..HELD_CONNECTIONS_LOST_QUICKLY {
+            let at = t0 + s(u64::from(loss) * 10);
+            let number = watch.hold(true).expect("held again");
+            assert_eq!(
+                watch.connection(at, number - 1, HeadConnection::Held, true),
+                NextProbe::AsPlanned,
+                "a stale word"
+            );
+            watch.connection(at, number, HeadConnection::Held, true);
+            assert_eq!(watch.probe_every(&settings, false), PROBE_EVERY_WHILE_HELD);
+            assert_eq!(
+                watch.connection(at + s(3), number, HeadConnection::Lost, true),
+                NextProbe::Now { newly_down: true }
+            );
+            watch.answered(at + s(4), &probe(None), true);
+        }
+        assert_eq!(watch.hold(true), None);
+        assert_eq!(watch.probe_every(&settings, false), settings.probe_every_up);
+        watch.network_changed();
+        assert!(watch.hold(true).is_some(), "a new network tries again");
+    }
+}

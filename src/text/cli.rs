@@ -1,0 +1,499 @@
+//! What the commands print: the one-line state (also the tray's and the log's), `status`'s
+//! lines, replies, `find-heads`, `setup`, `demo` and `login-item`.
+
+use super::{auto_pause_words, cpu_count, fault_message, thermal_words, unreachable_words, Lang};
+use crate::model::{
+    KeepAwake, NoBuild, PauseAtThermal, Phase, ReplyNote, Status, TailnetFinds, TailscaleProblem,
+    ThermalState,
+};
+use crate::platform::LoginStatus;
+
+/// One line that says where things stand: `status`, the tray's state line and tooltip, the
+/// log. Only words quoted from Ray or the OS stay as they were said.
+pub fn summary(lang: Lang, status: &Status) -> String {
+    let (head, why) = (head_words(lang, status), why_words(lang, status));
+    let cpus = cpu_count(status.worker_cpus.unwrap_or(status.cpus));
+    let awake = match status.courtesy.keeping_awake {
+        true => lang.tr(
+            " · keeping this computer awake",
+            " · mantiene el equipo despierto",
+        ),
+        false => "",
+    };
+    use Phase::*;
+    match (status.phase, status.demo) {
+        (Checking, true) => lang.tr(
+            "Demo: starting a local practice head",
+            "Demo: arrancando un head de práctica local",
+        ),
+        (Starting, true) => lang.tr(
+            format!("Demo: joining a local practice head with {cpus}"),
+            format!("Demo: uniéndose a un head de práctica local con {cpus}"),
+        ),
+        (Connected, true) => lang.tr(
+            format!("Demo: connected to a local practice head · {cpus}"),
+            format!("Demo: conectado a un head de práctica local · {cpus}"),
+        ),
+        (Reconnecting, true) => lang.tr(
+            "Demo: reconnecting to the local practice head",
+            "Demo: reconectando con el head de práctica local",
+        ),
+        (Checking, _) => lang.tr(
+            format!("Checking whether the head {head} is reachable"),
+            format!("Comprobando si el head {head} responde"),
+        ),
+        (Starting, _) => lang.tr(
+            format!("Joining {head} with {cpus}"),
+            format!("Uniéndose a {head} con {cpus}"),
+        ),
+        (Connected, _) => lang.tr(
+            format!("Connected to {head} · {cpus}{awake}"),
+            format!("Conectado a {head} · {cpus}{awake}"),
+        ),
+        (Disconnecting | Disconnected, _) => {
+            let then = while_unreachable(lang, status.phase);
+            lang.tr(
+                format!("Head unreachable — {why} · {then}"),
+                format!("Head inalcanzable — {why} · {then}"),
+            )
+        }
+        (Reconnecting, _) => lang.tr(
+            format!("Reconnecting to {head}"),
+            format!("Reconectando con {head}"),
+        ),
+        (Stopping, _) => lang.tr("Stopping the worker", "Deteniendo el worker"),
+        (Paused, _) => {
+            let paused: &str = lang.tr("Paused", "En pausa");
+            match status.auto_pause.filter(|_| !status.paused) {
+                Some(reason) => format!("{paused} — {}", auto_pause_words(lang, &reason)),
+                None => paused.into(),
+            }
+        }
+        (Error, _) => status.fault.as_ref().map_or("Error".into(), |fault| {
+            format!("Error: {}", fault_message(lang, fault))
+        }),
+        (ShuttingDown, _) => lang.tr("Shutting down", "Cerrando"),
+        (Draining, _) => lang.tr(
+            format!("Finishing the running tasks, then pausing{awake}"),
+            format!("Terminando las tareas en curso; luego, pausa{awake}"),
+        ),
+    }
+}
+
+pub(super) fn head_words(lang: Lang, status: &Status) -> String {
+    let head = status.head.as_ref().map(|head| head.to_string());
+    head.unwrap_or_else(|| lang.tr("no head", "sin head"))
+}
+
+pub(super) fn why_words(lang: Lang, status: &Status) -> String {
+    let why = status.unreachable.as_ref();
+    why.map_or(lang.tr("no answer", "sin respuesta"), |why| {
+        unreachable_words(lang, why)
+    })
+}
+
+pub(super) fn while_unreachable(lang: Lang, phase: Phase) -> &'static str {
+    match phase {
+        Phase::Disconnecting => lang.tr(
+            "keeping the worker for a moment",
+            "se mantiene el worker un momento",
+        ),
+        _ => lang.tr("retrying", "reintentando"),
+    }
+}
+
+pub(super) fn ray_at(lang: Lang, path: &str, version: Option<&str>) -> String {
+    let unknown = lang.tr("version unknown", "versión desconocida");
+    format!("{path} ({})", version.unwrap_or(unknown))
+}
+
+/// The courtesy settings and what they do now, one line each.
+pub fn courtesy_lines(lang: Lang, status: &Status) -> Vec<String> {
+    let c = &status.courtesy;
+    let never: &str = lang.tr("never", "nunca");
+    let keep: &str = match c.keep_awake {
+        KeepAwake::OnPower => lang.tr("on power", "con corriente"),
+        KeepAwake::Always => lang.tr("always", "siempre"),
+        KeepAwake::Never => never,
+    };
+    let holding: &str = match c.keeping_awake {
+        true => lang.tr(
+            "holding idle sleep off now",
+            "impide ahora el reposo por inactividad",
+        ),
+        false => lang.tr("not holding now", "no lo impide ahora"),
+    };
+    let pause = match c.pause_at_thermal {
+        PauseAtThermal::Serious => thermal_words(lang, ThermalState::Serious),
+        PauseAtThermal::Critical => thermal_words(lang, ThermalState::Critical),
+        PauseAtThermal::Never => never,
+    };
+    let thermal = c.thermal.map(|t| thermal_words(lang, t));
+    let thermal = thermal.unwrap_or(lang.tr("not reported here", "no se indica aquí"));
+    let idle = match c.only_when_idle_minutes {
+        None => lang.tr("only when idle off", "solo en reposo desactivado"),
+        Some(m) => {
+            let how: &str = if c.idle_unsupported {
+                lang.tr(
+                    ": not supported here (this session reports no idle time), contributing \
+                     regardless",
+                    ": no disponible aquí (esta sesión no indica el tiempo de reposo), contribuye \
+                     igualmente",
+                )
+            } else if c.idle_hint_never_set {
+                lang.tr(
+                    ": the desktop has not reported idleness yet, counted as in use",
+                    ": el escritorio aún no ha indicado reposo, se cuenta como en uso",
+                )
+            } else {
+                lang.tr(" without input", " sin teclado ni ratón")
+            };
+            lang.tr(
+                format!("only when idle after {m} min{how}"),
+                format!("solo en reposo tras {m} min{how}"),
+            )
+        }
+    };
+    vec![
+        lang.tr(
+            format!("keep awake {keep} ({holding})"),
+            format!("mantener despierto: {keep} ({holding})"),
+        ),
+        lang.tr(
+            format!("pause at thermal {pause} (now {thermal})"),
+            format!("pausa por temperatura: {pause} (ahora {thermal})"),
+        ),
+        idle,
+    ]
+}
+
+/// A line of `status` after the summary.
+#[derive(Debug, Clone, Copy)]
+pub enum StatusLine<'a> {
+    WorkerPid(u32),
+    NodeIp(&'a str),
+    Ray {
+        path: &'a str,
+        version: Option<&'a str>,
+    },
+    Mode {
+        mobile: bool,
+    },
+    Log(&'a str),
+}
+
+pub fn status_line(lang: Lang, line: StatusLine<'_>) -> String {
+    use StatusLine::*;
+    match line {
+        WorkerPid(pid) => lang.tr(format!("worker pid {pid}"), format!("pid del worker {pid}")),
+        NodeIp(ip) => lang.tr(format!("node ip {ip}"), format!("ip del nodo {ip}")),
+        Ray { path, version } => format!("ray {}", ray_at(lang, path, version)),
+        Mode { mobile: true } => lang.tr(
+            "mode mobile (laptop: battery policy on)",
+            "modo móvil (portátil: política de batería activa)",
+        ),
+        Mode { mobile: false } => lang.tr("mode desktop", "modo escritorio"),
+        Log(path) => lang.tr(format!("log {path}"), format!("registro {path}")),
+    }
+}
+
+pub fn reply_note(lang: Lang, note: &ReplyNote) -> String {
+    match note {
+        ReplyNote::Stopped => lang.tr("Stopped.", "Detenido."),
+        ReplyNote::NotSaved { key, why } => lang.tr(
+            format!(
+                "Done, but `{key}` could not be saved ({why}): it holds until BitTrader Worker \
+                 quits. Free some disk space or fix the folder's permissions."
+            ),
+            format!(
+                "Hecho, pero no se pudo guardar `{key}` ({why}): vale hasta que BitTrader Worker \
+                 se cierre. Libera espacio en el disco o corrige los permisos de la carpeta."
+            ),
+        ),
+    }
+}
+
+pub fn find_heads_report(lang: Lang, finds: &TailnetFinds) -> Vec<String> {
+    let cut = finds
+        .was_cut()
+        .then(|| format!("({})", machines_asked(lang, finds)));
+    if finds.heads.is_empty() {
+        let none = lang.tr(
+            "No machine of your tailnet answers on Ray's port.",
+            "Ninguna máquina de tu tailnet responde en el puerto de Ray.",
+        );
+        return [Some(none), cut].into_iter().flatten().collect();
+    }
+    let heads = finds.heads.iter();
+    let heads = heads.map(|head| format!("{}\t{}", head.address, head.name));
+    let then = lang.tr(
+        "Join one with `bittrader-worker head ADDRESS`.",
+        "Únete a uno con `bittrader-worker head DIRECCIÓN`.",
+    );
+    heads.chain(cut).chain([then]).collect()
+}
+
+/// The search was cut at its limit.
+pub fn machines_asked(lang: Lang, finds: &TailnetFinds) -> String {
+    let (asked, machines) = (finds.asked, finds.machines);
+    lang.tr(
+        format!("{asked} of {machines} machines asked"),
+        format!("{asked} de {machines} máquinas consultadas"),
+    )
+}
+
+pub fn search_failed_words(lang: Lang, problem: &TailscaleProblem) -> String {
+    use TailscaleProblem::*;
+    match problem {
+        NotInstalled => lang.tr(
+            "Tailscale is not installed here",
+            "Tailscale no está instalado aquí",
+        ),
+        Stopped => lang.tr("Tailscale is stopped", "Tailscale está detenido"),
+        NeedsLogin => lang.tr(
+            "Tailscale needs you to log in",
+            "Tailscale necesita que inicies sesión",
+        ),
+        _ => lang.tr("Tailscale does not answer", "Tailscale no responde"),
+    }
+}
+
+pub fn history_unreadable(lang: Lang, why: &str) -> String {
+    lang.tr(
+        format!(
+            "{why}. BitTrader Worker sets it aside (history.json.corrupt-DATE) at its next start \
+             and begins a new one."
+        ),
+        format!(
+            "{why}. BitTrader Worker lo aparta (history.json.corrupt-FECHA) al volver a abrirse \
+             y empieza uno nuevo."
+        ),
+    )
+}
+
+/// `head ADDRESS` with no running instance.
+pub fn head_saved(lang: Lang, address: &str) -> String {
+    lang.tr(
+        format!("Saved head {address}; it is used at the next start."),
+        format!("Head {address} guardado; se usa en el próximo inicio."),
+    )
+}
+
+pub fn login_item_set(lang: Lang, on: bool) -> &'static str {
+    match on {
+        true => lang.tr(
+            "BitTrader Worker now starts at login.",
+            "BitTrader Worker se abre ahora al iniciar sesión.",
+        ),
+        false => lang.tr(
+            "BitTrader Worker no longer starts at login.",
+            "BitTrader Worker ya no se abre al iniciar sesión.",
+        ),
+    }
+}
+
+pub fn login_item_status(lang: Lang, status: &LoginStatus) -> String {
+    use LoginStatus::*;
+    match status {
+        Disabled => lang.tr("off", "desactivado"),
+        Enabled {
+            program,
+            is_this_program,
+        } => {
+            let on = lang.tr(format!("on: {program}"), format!("activado: {program}"));
+            match is_this_program {
+                true => on,
+                false => lang.tr(
+                    format!("{on}\n(not this copy of the app: `login-item on` points it here)"),
+                    format!("{on}\n(no es esta copia de la app: `login-item on` la apunta aquí)"),
+                ),
+            }
+        }
+        Legacy { program } => lang.tr(
+            format!(
+                "the old install's LaunchAgent runs {program}; `login-item on --replace-legacy` \
+                 replaces it (a backup is kept)"
+            ),
+            format!(
+                "el LaunchAgent de la instalación antigua ejecuta {program}; `login-item on \
+                 --replace-legacy` lo reemplaza (se guarda una copia)"
+            ),
+        ),
+        Unrecognized { detail } => lang.tr(
+            format!("something else is installed: {detail}"),
+            format!("hay otra cosa instalada: {detail}"),
+        ),
+    }
+}
+
+/// What `setup` tells a person as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum SetupStep<'a> {
+    NoHead,
+    HeadRuns {
+        host: &'a str,
+        version: &'a str,
+    },
+    /// The head's answer (`shown`, escaped) is not a version.
+    HeadSaidNoVersion {
+        host: &'a str,
+        shown: &'a str,
+    },
+    /// The head could not be asked (`shown`: why, escaped).
+    HeadNotAsked {
+        shown: &'a str,
+    },
+    HeadPython {
+        minor: u32,
+    },
+    /// Creating the venv with a Python found here (`path`), or uv's (`path`: `None`).
+    CreatingVenv {
+        venv: &'a str,
+        python: &'a str,
+        path: Option<&'a str>,
+    },
+    Installing {
+        spec: &'a str,
+    },
+    Ready {
+        version: &'a str,
+        path: &'a str,
+    },
+}
+
+pub fn setup_line(lang: Lang, step: SetupStep<'_>) -> String {
+    use SetupStep::*;
+    let newest: &str = lang.tr(
+        "installing the newest Ray. If the head runs another version, run `bittrader-worker \
+         setup --ray-version X`.",
+        "se instala la versión más reciente de Ray. Si el head usa otra, ejecuta \
+         `bittrader-worker setup --ray-version X`.",
+    );
+    match step {
+        NoHead => lang.tr(
+            "No head is configured: installing the newest Ray.",
+            "No hay ningún head configurado: se instala la versión más reciente de Ray.",
+        ),
+        HeadRuns { host, version } => lang.tr(
+            format!("The head {host} runs Ray {version}: installing the same."),
+            format!("El head {host} usa Ray {version}: se instala la misma."),
+        ),
+        HeadSaidNoVersion { host, shown } => lang.tr(
+            format!(
+                "The head {host} gave `{shown}` as its Ray version, which is not a version: \
+                 {newest}"
+            ),
+            format!(
+                "El head {host} dio `{shown}` como su versión de Ray, que no es una versión: \
+                 {newest}"
+            ),
+        ),
+        HeadNotAsked { shown } => lang.tr(
+            format!("Could not ask the head for its Ray version ({shown}); {newest}"),
+            format!("No se pudo preguntar al head por su versión de Ray ({shown}); {newest}"),
+        ),
+        HeadPython { minor } => lang.tr(
+            format!("The head runs Python 3.{minor}: preferring the same."),
+            format!("El head usa Python 3.{minor}: se prefiere la misma."),
+        ),
+        CreatingVenv { venv, python, path } => match path {
+            Some(path) => lang.tr(
+                format!("Creating {venv} with Python {python} ({path}) …"),
+                format!("Creando {venv} con Python {python} ({path}) …"),
+            ),
+            None => lang.tr(
+                format!("Creating {venv} with uv's Python {python} …"),
+                format!("Creando {venv} con el Python {python} de uv …"),
+            ),
+        },
+        Installing { spec } => lang.tr(
+            format!("Installing {spec} (this takes a minute) …"),
+            format!("Instalando {spec} (tarda un minuto) …"),
+        ),
+        Ready { version, path } => lang.tr(
+            format!("Ray {version} is ready at {path}."),
+            format!("Ray {version} está listo en {path}."),
+        ),
+    }
+}
+
+pub fn no_build_message(lang: Lang, why: &NoBuild) -> String {
+    let (NoBuild::IntelMac { ray } | NoBuild::OldMacOs { ray, .. } | NoBuild::Platform { ray }) =
+        why;
+    let newest = lang.tr("The newest Ray", "La versión más reciente de Ray");
+    let ray = ray.as_ref().map_or(newest, |v| format!("Ray {v}"));
+    match why {
+        NoBuild::IntelMac { .. } => lang.tr(
+            format!(
+                "{ray} has no build for Intel Macs (the last one with Intel-Mac builds is \
+                 2.49.2). Run Ray 2.49.2 or older on the whole cluster, head included, or \
+                 contribute from another machine."
+            ),
+            format!(
+                "{ray} no tiene versión para Mac con procesador Intel (la última que la tiene es \
+                 la 2.49.2). Usa Ray 2.49.2 o anterior en todo el clúster, head incluido, o \
+                 contribuye desde otro equipo."
+            ),
+        ),
+        NoBuild::OldMacOs { macos, .. } => lang.tr(
+            format!(
+                "{ray} needs macOS 12 or newer on this Mac, which has macOS {macos}. Update \
+                 macOS, or run Ray 2.49.2 or older on the whole cluster."
+            ),
+            format!(
+                "{ray} necesita macOS 12 o posterior y este Mac tiene macOS {macos}. Actualiza \
+                 macOS o usa Ray 2.49.2 o anterior en todo el clúster."
+            ),
+        ),
+        NoBuild::Platform { .. } => lang.tr(
+            format!(
+                "{ray} has no build for this system: it needs macOS on Apple silicon or Linux on \
+                 x86_64 or ARM64. Contribute from another machine."
+            ),
+            format!(
+                "{ray} no tiene versión para este sistema: necesita macOS en Apple silicon o \
+                 Linux en x86_64 o ARM64. Contribuye desde otro equipo."
+            ),
+        ),
+    }
+}
+
+/// What `demo` prints as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum DemoStep<'a> {
+    Starting {
+        folder: &'a str,
+    },
+    /// `folder`: for `status` from another terminal.
+    Joining {
+        address: &'a str,
+        folder: &'a str,
+    },
+    Stopping,
+}
+
+pub fn demo_line(lang: Lang, step: DemoStep<'_>) -> String {
+    use DemoStep::*;
+    match step {
+        Starting { folder } => lang.tr(
+            format!("Starting a local Ray head (logs in {folder}) …"),
+            format!("Arrancando un head de Ray local (registros en {folder}) …"),
+        ),
+        Joining { address, folder } => lang.tr(
+            format!(
+                "Head up at {address}. Joining it as a worker …\nIn another terminal: \
+                 BITTRADER_WORKER_HOME={folder} bittrader-worker status | pause | resume | cpus \
+                 1\nPress Ctrl-C to stop the worker and the head."
+            ),
+            format!(
+                "Head en marcha en {address}. Uniéndose a él como worker …\nEn otra terminal: \
+                 BITTRADER_WORKER_HOME={folder} bittrader-worker status | pause | resume | cpus \
+                 1\nPulsa Ctrl-C para detener el worker y el head."
+            ),
+        ),
+        Stopping => lang.tr(
+            "Stopping the demo head …",
+            "Deteniendo el head de demostración …",
+        ),
+    }
+}

@@ -1,0 +1,185 @@
+//! The tray: the menu's items and lines, and its dialogs.
+
+use super::{cpu_count, Lang};
+use crate::model::{FoundHead, HeadAddress, InstallStep, RayInstall};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuWord {
+    Contribute,
+    PauseAfterTasks,
+    Cpus,
+    HeadAddress,
+    SetHead,
+    OpenDashboard,
+    FindHeads,
+    Searching,
+    NoneFound,
+    Contribution,
+    OpenLog,
+    StartAtLogin,
+    Quit,
+    Battery,
+    Charging,
+    Discharging,
+    OnPower,
+    HeadPrompt,
+    HeadInvalid,
+    ReplaceLegacy,
+    StartupFailed,
+}
+
+pub fn word(lang: Lang, word: MenuWord) -> &'static str {
+    use MenuWord::*;
+    match word {
+        Contribute => lang.tr("Contribute", "Contribuir"),
+        PauseAfterTasks => lang.tr("Pause after current tasks", "Pausar al terminar las tareas"),
+        Cpus => lang.tr("CPUs", "CPUs"),
+        HeadAddress => lang.tr("Head address…", "Dirección del head…"),
+        SetHead => lang.tr(
+            "Set your head address…",
+            "Configura la dirección de tu head…",
+        ),
+        OpenDashboard => lang.tr("Open Ray dashboard", "Abrir el panel de Ray"),
+        FindHeads => lang.tr("Find heads on my tailnet", "Buscar heads en mi tailnet"),
+        Searching => lang.tr("Searching your tailnet…", "Buscando en tu tailnet…"),
+        NoneFound => lang.tr(
+            "No head answers on your tailnet",
+            "Ningún head responde en tu tailnet",
+        ),
+        Contribution => lang.tr("Contribution…", "Contribución…"),
+        OpenLog => lang.tr("Open log", "Abrir el registro"),
+        StartAtLogin => lang.tr("Start at login", "Abrir al iniciar sesión"),
+        Quit => lang.tr("Quit", "Salir"),
+        Battery => lang.tr("Battery", "Batería"),
+        Charging => lang.tr("charging", "cargando"),
+        Discharging => lang.tr("on battery", "con batería"),
+        OnPower => lang.tr("on power", "conectado a la corriente"),
+        HeadPrompt => lang.tr(
+            "Address of the Ray head (host or host:port):",
+            "Dirección del head de Ray (host o host:puerto):",
+        ),
+        HeadInvalid => lang.tr(
+            "That head address was not saved",
+            "No se guardó esa dirección del head",
+        ),
+        ReplaceLegacy => lang.tr(
+            "The old BitTrader worker_daemon.sh starts at login with the same label. Replace it \
+             with this app? A backup of the old LaunchAgent is kept.",
+            "El antiguo worker_daemon.sh de BitTrader se abre al iniciar sesión con la misma \
+             etiqueta. ¿Reemplazarlo por esta app? Se guarda una copia del LaunchAgent antiguo.",
+        ),
+        StartupFailed => lang.tr(
+            "BitTrader Worker could not start",
+            "BitTrader Worker no pudo iniciarse",
+        ),
+    }
+}
+
+pub fn startup_failed_body(lang: Lang, why: &str) -> String {
+    lang.tr(
+        format!("{why}\n\nThe app has quit. Fix this, then open it again."),
+        format!("{why}\n\nLa app se ha cerrado. Corrígelo y vuelve a abrirla."),
+    )
+}
+
+pub fn worker_use(lang: Lang, offered: u32, busy_percent: Option<u8>) -> String {
+    let offered = cpu_count(offered);
+    let busy = busy_percent.map_or(String::new(), |p| {
+        lang.tr(
+            format!(" · worker busy {p} %"),
+            format!(" · worker ocupado {p} %"),
+        )
+    });
+    lang.tr(
+        format!("Offering {offered}{busy}"),
+        format!("Ofreciendo {offered}{busy}"),
+    )
+}
+
+pub fn cluster_line(lang: Lang, cpus: f64, nodes: usize) -> String {
+    lang.tr(
+        format!("Cluster: {cpus:.0} CPUs on {nodes} nodes"),
+        format!("Clúster: {cpus:.0} CPUs en {nodes} nodos"),
+    )
+}
+
+/// "Only when idle" cannot work: the machine cannot tell, or the desktop has not said yet.
+pub fn only_when_idle_line(lang: Lang, unsupported: bool) -> &'static str {
+    if unsupported {
+        lang.tr(
+            "Only when idle: this computer cannot tell — contributing regardless",
+            "Solo en reposo: este equipo no lo indica — contribuye igualmente",
+        )
+    } else {
+        lang.tr(
+            "Only when idle: the desktop has not reported idleness yet — counted as in use",
+            "Solo en reposo: el escritorio aún no ha indicado reposo — se cuenta como en uso",
+        )
+    }
+}
+
+/// `None`: the version `setup` picks (the head's or the newest).
+fn ray_named(version: Option<&str>) -> String {
+    version.map_or("Ray".into(), |v| format!("Ray {v}"))
+}
+
+pub fn install_ray_item(lang: Lang, version: Option<&str>) -> String {
+    let ray = ray_named(version);
+    lang.tr(format!("Install {ray}…"), format!("Instalar {ray}…"))
+}
+
+pub fn ray_install_line(lang: Lang, install: &RayInstall) -> String {
+    use InstallStep::*;
+    let ray = ray_named(install.version.as_deref());
+    let step: String = match &install.step {
+        Starting => lang.tr("starting", "empezando"),
+        FindingPython => lang.tr("looking for Python", "buscando Python"),
+        CreatingVenv { python } => lang.tr(
+            format!("preparing Python {python}"),
+            format!("preparando Python {python}"),
+        ),
+        Downloading { package } => lang.tr(
+            format!("downloading {package}"),
+            format!("descargando {package}"),
+        ),
+        Installing => lang.tr("installing", "instalando"),
+        Checking => lang.tr("checking", "comprobando"),
+    };
+    lang.tr(
+        format!("📦 Installing {ray}… {step}"),
+        format!("📦 Instalando {ray}… {step}"),
+    )
+}
+
+pub fn head_menu_title(lang: Lang, head: Option<&HeadAddress>) -> String {
+    let head = head.map_or(lang.tr("none", "ninguno"), |h| h.to_string());
+    format!("Head: {head}")
+}
+
+/// `first_run`: no head of the user's yet.
+pub fn found_head_item(lang: Lang, head: &FoundHead, first_run: bool) -> String {
+    let head = format!("{} ({})", head.name, head.address);
+    match first_run {
+        true => lang.tr(format!("Join {head}"), format!("Unirse a {head}")),
+        false => head,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrayFailure {
+    Icon,
+    LoginItem,
+}
+
+pub fn tray_failed_line(lang: Lang, what: TrayFailure, why: &str) -> String {
+    match what {
+        TrayFailure::Icon => lang.tr(
+            format!("could not create the tray icon: {why}"),
+            format!("no se pudo crear el icono de la barra de menús: {why}"),
+        ),
+        TrayFailure::LoginItem => lang.tr(
+            format!("could not point the login item at this app: {why}"),
+            format!("no se pudo apuntar el ítem de inicio a esta app: {why}"),
+        ),
+    }
+}
