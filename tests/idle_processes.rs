@@ -110,7 +110,7 @@ fn a_head_that_stays_down_runs_tailscale_at_most_every_30_s() {
         "always with TAILSCALE_BE_CLI=1: {runs:?}"
     );
     // At start, `ray --version` once, to say which Ray runs (status `ray.version`).
-    let version_lookups = u64::from(!status["ray"]["version"].is_null());
+    let version_lookups = u64::from(!status["status"]["ray"]["version"].is_null());
     assert_eq!(
         spawned(&status),
         runs.len() as u64 + version_lookups,
