@@ -75,7 +75,7 @@ pub fn save_setting(paths: &Paths, setting: &Setting) -> Result<(), ConfigError>
                 message: format!(
                     "cannot change `{}`: the file is not valid TOML ({}); fix it first",
                     setting.key(),
-                    one_line(e.message())
+                    super::one_line(e.message())
                 ),
             })?;
     let mut value = setting.value();
@@ -153,21 +153,13 @@ pub fn read_if_changed(
     }
     let reading = match super::read_text(&path) {
         Ok(None) => FileReading::Missing,
-        Ok(Some(text)) => match Config::parse_toml(&text, machine_cpus) {
+        Ok(Some(text)) => match Config::parse_toml(&text, &path, machine_cpus) {
             Ok(config) => FileReading::Valid(config),
-            Err(e) => FileReading::Invalid(super::in_file(&path, e).to_string()),
+            Err(e) => FileReading::Invalid(e.to_string()),
         },
         Err(e) => FileReading::Invalid(e.to_string()),
     };
     Some((reading, stamp))
-}
-
-fn one_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]
