@@ -2,6 +2,8 @@
 //! [`WorkerFailure`] that says what to do (Ray's own words are cryptic: a version skew shows as
 //! "Could not read 'temp_dir' from GCS").
 
+use anstream::adapter::strip_str;
+
 use crate::model::WorkerFailure;
 
 /// How many of the last output lines [`classify_exit`] reads; the driver keeps at least this many.
@@ -12,7 +14,7 @@ const MAX_LAST_LINE: usize = 200;
 /// The line where `ray start` says the node is up ("Ray runtime started."), in record style
 /// (`2025-02-16 18:29:18,461 SUCC scripts.py:1064 -- …`) or pretty style (maybe in ANSI colours).
 pub fn is_joined_line(line: &str) -> bool {
-    let plain = strip_ansi(line);
+    let plain = strip_str(line).to_string();
     let message = record_message(plain.trim()).trim();
     message.strip_suffix('.').unwrap_or(message) == "Ray runtime started"
 }
@@ -23,7 +25,10 @@ pub fn is_joined_line(line: &str) -> bool {
 /// `VersionSkewSuspected::this_machine`.
 pub fn classify_exit(tail: &[String]) -> WorkerFailure {
     let start = tail.len().saturating_sub(TAIL_LINES);
-    let lines: Vec<String> = tail[start..].iter().map(|l| strip_ansi(l)).collect();
+    let lines: Vec<String> = tail[start..]
+        .iter()
+        .map(|l| strip_str(l).to_string())
+        .collect();
     let lower: Vec<String> = lines.iter().map(|l| l.to_lowercase()).collect();
     let any = |needles: &[&str]| lower.iter().any(|l| needles.iter().any(|n| l.contains(n)));
 
@@ -83,7 +88,7 @@ pub fn classify_exit(tail: &[String]) -> WorkerFailure {
 /// `ray, version 2.60.0`, whatever warning lines surround it.
 pub fn parse_ray_version(output: &str) -> Option<String> {
     output.lines().find_map(|line| {
-        let plain = strip_ansi(line);
+        let plain = strip_str(line).to_string();
         let lower = plain.to_lowercase();
         let at = lower.find("ray, version ")?;
         let rest = plain.get(at + "ray, version ".len()..)?;
@@ -190,27 +195,6 @@ fn record_message(line: &str) -> &str {
         Some((prefix, message)) if dated && prefix.contains(".py:") => message,
         _ => line,
     }
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\u{1b}' {
-            out.push(c);
-            continue;
-        }
-        if chars.peek() == Some(&'[') {
-            chars.next();
-            // Parameters, then one final byte in '@'..='~'.
-            for c in chars.by_ref() {
-                if ('@'..='~').contains(&c) {
-                    break;
-                }
-            }
-        }
-    }
-    out
 }
 
 /// At most `max` characters, the last an ellipsis when cut.
