@@ -12,9 +12,12 @@ use serde::Serialize;
 
 use super::{
     io_error, is_inside_app_bundle, program_text, read_if_there, remove_if_there, write_atomically,
-    LoginItem, LoginItemError, LoginStatus, LAUNCHD_LOG_FILE, LAUNCH_AGENT_LABEL, LEGACY_SCRIPT,
+    LoginItem, LoginItemError, LoginStatus, LAUNCH_AGENT_LABEL,
 };
 use crate::platform::command::{run_with_timeout, CommandError, CommandOutput};
+
+/// The old install's script; a LaunchAgent that runs it is the legacy install.
+const LEGACY_SCRIPT: &str = "worker_daemon.sh";
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -35,7 +38,8 @@ struct LaunchAgentKeys<'a> {
 /// Our LaunchAgent as XML plist bytes: `ProgramArguments = [exe]`; `RunAtLoad`; `KeepAlive =
 /// {SuccessfulExit = false}` (restarted after a crash, a Quit stays quit); `Aqua` sessions only
 /// (nothing to do over SSH); `ProcessType = Interactive` (not throttled); both outputs to
-/// `data_dir/launchd.log`. `launchctl bootstrap` starts it at once, so a second instance must
+/// `data_dir/launchd.log`, catching what happens before the app's own log (a panic, a
+/// dynamic-linker error). `launchctl bootstrap` starts it at once, so a second instance must
 /// exit with status 0, or KeepAlive restarts it.
 pub fn launch_agent_plist(exe: &Path, data_dir: &Path) -> Result<Vec<u8>, LoginItemError> {
     let program = program_text(exe)?;
@@ -44,7 +48,7 @@ pub fn launch_agent_plist(exe: &Path, data_dir: &Path) -> Result<Vec<u8>, LoginI
             path: exe.to_path_buf(),
         });
     }
-    let log_path = data_dir.join(LAUNCHD_LOG_FILE);
+    let log_path = data_dir.join("launchd.log");
     let log = program_text(&log_path)?;
     let keys = LaunchAgentKeys {
         label: LAUNCH_AGENT_LABEL,

@@ -22,13 +22,6 @@ use xdg::XdgAutostart;
 
 pub const LAUNCH_AGENT_LABEL: &str = "com.bittrader.worker";
 
-/// The old install's script; a LaunchAgent that runs it is the legacy install.
-pub const LEGACY_SCRIPT: &str = "worker_daemon.sh";
-
-/// Inside the data folder: the LaunchAgent's stdout and stderr, catching what happens before the
-/// app's own log (a panic, a dynamic-linker error).
-pub const LAUNCHD_LOG_FILE: &str = "launchd.log";
-
 /// Whether this program starts at login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
