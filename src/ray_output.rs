@@ -139,51 +139,38 @@ fn version_mismatch(lines: &[String]) -> Option<WorkerFailure> {
 /// The last line worth showing: not empty, not a stack trace's, not Ray's "Remaining processes will
 /// be killed."; without the record prefix; at most [`MAX_LAST_LINE`] characters.
 fn last_meaningful_line(lines: &[String]) -> String {
-    let found = (0..lines.len()).rev().find(|&i| {
-        let message = record_message(lines[i].trim()).trim();
-        !is_stack_line(lines, i) && message != "Remaining processes will be killed."
-    });
-    match found {
-        Some(i) => shorten(record_message(lines[i].trim()).trim(), MAX_LAST_LINE),
-        None => String::new(),
-    }
+    let messages = (0..lines.len()).rev().filter(|&i| !is_stack_line(lines, i));
+    let message = messages
+        .map(|i| record_message(lines[i].trim()).trim())
+        .find(|message| *message != "Remaining processes will be killed.");
+    shorten(message.unwrap_or_default(), MAX_LAST_LINE)
 }
 
+const CPP_STACK: &str = "*** StackTrace Information ***";
+
 fn is_stack_line(lines: &[String], i: usize) -> bool {
+    // Empty, or only the `^^^~~~` that points at a frame's code.
+    let blank = |t: &str| t.chars().all(|c| matches!(c, '^' | '~' | ' '));
     let line = lines[i].as_str();
     let t = line.trim();
-    if t.is_empty()
-        || t.chars().all(|c| matches!(c, '^' | '~' | ' '))
+    if blank(t)
         || t.starts_with("File \"")
         || t.starts_with("Traceback (most recent call last)")
         || t.starts_with("During handling of the above exception")
         || t.starts_with("The above exception was the direct cause")
-        || t == "*** StackTrace Information ***"
+        || t == CPP_STACK
     {
         return true;
     }
     if !line.starts_with(char::is_whitespace) {
         return false;
     }
-    // An indented line right under `File "...", line N` is that frame's source code.
-    let above = lines[..i]
-        .iter()
-        .rev()
-        .map(|l| l.trim())
-        .find(|l| !l.is_empty() && !l.chars().all(|c| matches!(c, '^' | '~' | ' ')));
-    if above.is_some_and(|l| l.starts_with("File \"")) {
-        return true;
-    }
-    // An indented line inside a C++ "*** StackTrace Information ***" block is a symbol.
-    for l in lines[..i].iter().rev() {
-        if l.trim() == "*** StackTrace Information ***" {
-            return true;
-        }
-        if !l.starts_with(char::is_whitespace) {
-            return false;
-        }
-    }
-    false
+    let above = || lines[..i].iter().rev();
+    // An indented line right under `File "...", line N` is that frame's source code, and one inside
+    // a C++ "*** StackTrace Information ***" block a symbol.
+    let frame = above().map(|l| l.trim()).find(|l| !blank(l));
+    let block = above().find(|l| l.trim() == CPP_STACK || !l.starts_with(char::is_whitespace));
+    frame.is_some_and(|l| l.starts_with("File \"")) || block.is_some_and(|l| l.trim() == CPP_STACK)
 }
 
 /// The message after ` -- ` of a record-style line; other lines as they are.
