@@ -175,12 +175,12 @@ impl PythonSearch {
     /// [`ToolSearch`]'s places, the python.org and pyenv installs, `/usr/bin` last.
     pub fn for_this_machine(tools: &ToolSearch) -> PythonSearch {
         let mut dirs = tools.dirs();
-        if let Some(home) = &tools.home {
-            dirs.extend(versions_bin(&home.join(".pyenv/versions")));
+        // Newest version first.
+        let pyenv = tools.home.as_ref().map(|home| home.join(".pyenv/versions"));
+        let python_org = PathBuf::from("/Library/Frameworks/Python.framework/Versions");
+        for versions in pyenv.into_iter().chain([python_org]) {
+            dirs.extend(subdirs_bin(&versions).into_iter().rev());
         }
-        dirs.extend(versions_bin(Path::new(
-            "/Library/Frameworks/Python.framework/Versions",
-        )));
         let usr_bin = PathBuf::from("/usr/bin");
         dirs.retain(|dir| *dir != usr_bin);
         dirs.push(usr_bin.clone());
@@ -216,28 +216,18 @@ impl PythonSearch {
             .collect();
         names.push("python3".to_string());
         let mut seen = std::collections::HashSet::new();
-        let mut found = Vec::new();
-        for dir in &self.dirs {
-            for name in &names {
-                let path = dir.join(name);
-                if !is_executable_file(&path) || !self.may_run(&path) {
-                    continue;
-                }
-                let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-                if !seen.insert(real) {
-                    continue;
-                }
-                found.extend(probe(&path));
-            }
-        }
-        found
+        let paths = self
+            .dirs
+            .iter()
+            .flat_map(|dir| names.iter().map(move |name| dir.join(name)));
+        paths
+            .filter(|path| is_executable_file(path) && self.may_run(path))
+            .filter(|path| {
+                seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()))
+            })
+            .filter_map(|path| probe(&path))
+            .collect()
     }
-}
-
-fn versions_bin(parent: &Path) -> Vec<PathBuf> {
-    let mut dirs = subdirs_bin(parent);
-    dirs.reverse();
-    dirs
 }
 
 /// One for this machine's processor with a version Ray has wheels for: the head's minor version

@@ -80,7 +80,9 @@ fn classify(bytes: &[u8], exe: &Path) -> LoginStatus {
     let arguments = dict
         .get("ProgramArguments")
         .and_then(plist::Value::as_array);
-    let mut program = (dict.get("Program").into_iter())
+    let mut program = dict
+        .get("Program")
+        .into_iter()
         .chain(arguments.into_iter().flatten())
         .filter_map(plist::Value::as_string);
     if let Some(script) = program.clone().find(|arg| arg.contains(LEGACY_SCRIPT)) {
