@@ -135,19 +135,16 @@ fn check_host(host: &str) -> Result<String, String> {
              (each part 1 to 63 characters, not starting or ending with a hyphen); {HEAD_ADDRESS_HINT}"
         )
     };
-    if name.is_empty() || name.len() > 253 {
-        return Err(bad_name());
-    }
-    for label in name.split('.') {
-        let ok = (1..=63).contains(&label.len())
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && !label.starts_with('-')
+            && !label.ends_with('-')
             && label
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-');
-        if !ok {
-            return Err(bad_name());
-        }
+    };
+    if name.len() > 253 || !name.split('.').all(label_ok) {
+        return Err(bad_name());
     }
     // A last part all digits is a mistyped IPv4 address (`300.1.1.1`, `100.64.0`): no TLD is
     // numeric.
