@@ -86,12 +86,8 @@ pub fn parse_head_python_minor(body: &str) -> Option<u32> {
         .iter()
         .find(|node| node["raylet"]["isHeadNode"] == true)?;
     head["cmdline"].as_array()?.iter().find_map(|arg| {
-        let arg = arg.as_str()?;
-        let rest = &arg[arg.find("/lib/python3.")? + "/lib/python3.".len()..];
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        rest[digits.len()..]
-            .starts_with('/')
-            .then(|| digits.parse().ok())?
+        let (_, rest) = arg.as_str()?.split_once("/lib/python3.")?;
+        rest.split_once('/')?.0.parse().ok()
     })
 }
 

@@ -2,6 +2,8 @@
 //! [`WorkerFailure`] that says what to do (Ray's own words are cryptic: a version skew shows as
 //! "Could not read 'temp_dir' from GCS").
 
+use anstream::adapter::strip_str;
+
 use crate::model::WorkerFailure;
 
 /// How many of the last output lines [`classify_exit`] reads; the driver keeps at least this many.
@@ -12,7 +14,7 @@ const MAX_LAST_LINE: usize = 200;
 /// The line where `ray start` says the node is up ("Ray runtime started."), in record style
 /// (`2025-02-16 18:29:18,461 SUCC scripts.py:1064 -- …`) or pretty style (maybe in ANSI colours).
 pub fn is_joined_line(line: &str) -> bool {
-    let plain = strip_ansi(line);
+    let plain = strip_str(line).to_string();
     let message = record_message(plain.trim()).trim();
     message.strip_suffix('.').unwrap_or(message) == "Ray runtime started"
 }
@@ -23,7 +25,10 @@ pub fn is_joined_line(line: &str) -> bool {
 /// `VersionSkewSuspected::this_machine`.
 pub fn classify_exit(tail: &[String]) -> WorkerFailure {
     let start = tail.len().saturating_sub(TAIL_LINES);
-    let lines: Vec<String> = tail[start..].iter().map(|l| strip_ansi(l)).collect();
+    let lines: Vec<String> = tail[start..]
+        .iter()
+        .map(|l| strip_str(l).to_string())
+        .collect();
     let lower: Vec<String> = lines.iter().map(|l| l.to_lowercase()).collect();
     let any = |needles: &[&str]| lower.iter().any(|l| needles.iter().any(|n| l.contains(n)));
 
@@ -83,7 +88,7 @@ pub fn classify_exit(tail: &[String]) -> WorkerFailure {
 /// `ray, version 2.60.0`, whatever warning lines surround it.
 pub fn parse_ray_version(output: &str) -> Option<String> {
     output.lines().find_map(|line| {
-        let plain = strip_ansi(line);
+        let plain = strip_str(line).to_string();
         let lower = plain.to_lowercase();
         let at = lower.find("ray, version ")?;
         let rest = plain.get(at + "ray, version ".len()..)?;
@@ -134,51 +139,38 @@ fn version_mismatch(lines: &[String]) -> Option<WorkerFailure> {
 /// The last line worth showing: not empty, not a stack trace's, not Ray's "Remaining processes will
 /// be killed."; without the record prefix; at most [`MAX_LAST_LINE`] characters.
 fn last_meaningful_line(lines: &[String]) -> String {
-    let found = (0..lines.len()).rev().find(|&i| {
-        let message = record_message(lines[i].trim()).trim();
-        !is_stack_line(lines, i) && message != "Remaining processes will be killed."
-    });
-    match found {
-        Some(i) => shorten(record_message(lines[i].trim()).trim(), MAX_LAST_LINE),
-        None => String::new(),
-    }
+    let messages = (0..lines.len()).rev().filter(|&i| !is_stack_line(lines, i));
+    let message = messages
+        .map(|i| record_message(lines[i].trim()).trim())
+        .find(|message| *message != "Remaining processes will be killed.");
+    shorten(message.unwrap_or_default(), MAX_LAST_LINE)
 }
 
+const CPP_STACK: &str = "*** StackTrace Information ***";
+
 fn is_stack_line(lines: &[String], i: usize) -> bool {
+    // Empty, or only the `^^^~~~` that points at a frame's code.
+    let blank = |t: &str| t.chars().all(|c| matches!(c, '^' | '~' | ' '));
     let line = lines[i].as_str();
     let t = line.trim();
-    if t.is_empty()
-        || t.chars().all(|c| matches!(c, '^' | '~' | ' '))
+    if blank(t)
         || t.starts_with("File \"")
         || t.starts_with("Traceback (most recent call last)")
         || t.starts_with("During handling of the above exception")
         || t.starts_with("The above exception was the direct cause")
-        || t == "*** StackTrace Information ***"
+        || t == CPP_STACK
     {
         return true;
     }
     if !line.starts_with(char::is_whitespace) {
         return false;
     }
-    // An indented line right under `File "...", line N` is that frame's source code.
-    let above = lines[..i]
-        .iter()
-        .rev()
-        .map(|l| l.trim())
-        .find(|l| !l.is_empty() && !l.chars().all(|c| matches!(c, '^' | '~' | ' ')));
-    if above.is_some_and(|l| l.starts_with("File \"")) {
-        return true;
-    }
-    // An indented line inside a C++ "*** StackTrace Information ***" block is a symbol.
-    for l in lines[..i].iter().rev() {
-        if l.trim() == "*** StackTrace Information ***" {
-            return true;
-        }
-        if !l.starts_with(char::is_whitespace) {
-            return false;
-        }
-    }
-    false
+    let above = || lines[..i].iter().rev();
+    // An indented line right under `File "...", line N` is that frame's source code, and one inside
+    // a C++ "*** StackTrace Information ***" block a symbol.
+    let frame = above().map(|l| l.trim()).find(|l| !blank(l));
+    let block = above().find(|l| l.trim() == CPP_STACK || !l.starts_with(char::is_whitespace));
+    frame.is_some_and(|l| l.starts_with("File \"")) || block.is_some_and(|l| l.trim() == CPP_STACK)
 }
 
 /// The message after ` -- ` of a record-style line; other lines as they are.
@@ -190,27 +182,6 @@ fn record_message(line: &str) -> &str {
         Some((prefix, message)) if dated && prefix.contains(".py:") => message,
         _ => line,
     }
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\u{1b}' {
-            out.push(c);
-            continue;
-        }
-        if chars.peek() == Some(&'[') {
-            chars.next();
-            // Parameters, then one final byte in '@'..='~'.
-            for c in chars.by_ref() {
-                if ('@'..='~').contains(&c) {
-                    break;
-                }
-            }
-        }
-    }
-    out
 }
 
 /// At most `max` characters, the last an ellipsis when cut.

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::{Config, Paths};
 use crate::dashboard;
 use crate::model::InstallStep;
@@ -19,7 +21,7 @@ use crate::model::NoBuild;
 use crate::platform::tool_search::{is_executable_file, ToolSearch};
 use crate::text::cli::{self, SetupStep};
 use crate::text::Lang;
-use python::{HostFacts, Interpreter, PythonSearch, SystemHost};
+use python::{Host, PythonSearch};
 
 #[derive(Debug, Clone, Default)]
 pub struct SetupOptions {
@@ -58,23 +60,24 @@ pub enum SetupError {
 /// Creates `~/.bittrader_worker/.venv` (if needed) and installs Ray into it.
 pub fn run(paths: &Paths, config: &Config, options: &SetupOptions) -> Result<(), SetupError> {
     let tools = ToolSearch::from_process();
+    let search = PythonSearch::for_this_machine(&tools);
     let uv = tools.find("uv");
     run_with(
         paths,
         config,
         options,
-        &SystemHost,
-        &PythonSearch::for_this_machine(&tools),
+        python::this_host(),
+        &search,
         uv.as_deref(),
     )
 }
 
-/// [`run`] with the machine facts, the places to look for Python, and `uv` given.
+/// [`run`] on `host`, with the places to look for Python and `uv` given.
 pub fn run_with(
     paths: &Paths,
     config: &Config,
     options: &SetupOptions,
-    host: &dyn HostFacts,
+    host: Host,
     search: &PythonSearch,
     uv: Option<&Path>,
 ) -> Result<(), SetupError> {
@@ -98,11 +101,6 @@ pub fn run_with(
         out.say(&cli::setup_line(out.lang, SetupStep::HeadPython { minor }));
         Some(minor)
     });
-    let options = &SetupOptions {
-        python_minor,
-        ..options.clone()
-    };
-    let host = host.host();
     // Before anything is touched: a machine Ray has no build for is told so, and nothing more.
     let minors =
         python::supported_pythons(version.as_deref(), &host).map_err(SetupError::NoBuild)?;
@@ -118,30 +116,51 @@ pub fn run_with(
         && python::probe(&venv_python).is_some_and(|i| {
             minors.contains(&i.version.1)
                 && i.arch == host.arch
-                && options.python_minor.is_none_or(|m| m == i.version.1)
+                && python_minor.is_none_or(|m| m == i.version.1)
         });
     if !reusable {
-        out.step(&InstallStep::FindingPython);
+        out.step(InstallStep::FindingPython);
         let candidates = search.interpreters(&minors);
-        match python::choose(&candidates, &minors, &host, options.python_minor) {
-            Some(chosen) => create_venv(chosen, &venv, &out)?,
-            None => match uv {
-                Some(uv) => {
-                    let minor = options
-                        .python_minor
-                        .unwrap_or(12)
-                        .clamp(*minors.start(), *minors.end());
-                    create_venv_with_uv(uv, minor, &venv, &out)?
-                }
-                None => {
-                    return Err(SetupError::NoPython {
-                        first: *minors.start(),
-                        last: *minors.end(),
-                        ray: version.clone().unwrap_or_else(|| "(newest)".to_string()),
-                    })
-                }
+        // `--clear` replaces a venv an older setup made with a Python Ray has no wheels for; `uv`
+        // can fetch a Python of its own, the way out on a Mac with none.
+        let (mut command, python, path) = match (
+            python::choose(&candidates, &minors, &host, python_minor),
+            uv,
+        ) {
+            (Some(chosen), _) => {
+                let mut command = Command::new(&chosen.path);
+                command.args(["-m", "venv", "--clear"]);
+                let path = chosen.path.display().to_string();
+                (command, chosen.version_text(), Some(path))
+            }
+            (None, Some(uv)) => {
+                let minor = python_minor.unwrap_or(12);
+                let python = format!("3.{}", minor.clamp(*minors.start(), *minors.end()));
+                let mut command = Command::new(uv);
+                command.args(["venv", "--seed", "--allow-existing", "--python", &python]);
+                (command, python, None)
+            }
+            (None, None) => {
+                return Err(SetupError::NoPython {
+                    first: *minors.start(),
+                    last: *minors.end(),
+                    ray: version.clone().unwrap_or_else(|| "(newest)".to_string()),
+                })
+            }
+        };
+        out.step(InstallStep::CreatingVenv {
+            python: python.clone(),
+        });
+        let venv_text = venv.display().to_string();
+        out.say(&cli::setup_line(
+            out.lang,
+            SetupStep::CreatingVenv {
+                venv: &venv_text,
+                python: &python,
+                path: path.as_deref(),
             },
-        }
+        ));
+        run_quiet("creating the venv", command.arg(&venv))?;
     }
     let spec = match &version {
         Some(v) => format!("ray[default]=={v}"),
@@ -151,19 +170,19 @@ pub fn run_with(
         out.lang,
         SetupStep::Installing { spec: &spec },
     ));
-    out.step(&InstallStep::Downloading {
+    out.step(InstallStep::Downloading {
         package: "ray".to_string(),
     });
     let mut pip = Command::new(&venv_python);
-    pip.args(["-m", "pip", "install", "--upgrade"]);
+    pip.args(["-m", "pip", "install", "--upgrade", "--progress-bar"]);
     if out.lines {
-        pip.args(["--progress-bar", "off"]);
-        run_translating_pip(pip.arg(&spec), &out)?;
+        run_translating_pip(pip.args(["off", &spec]), &out)?;
     } else {
-        pip.args(["--progress-bar", "on"]);
-        run_visible("pip install", pip.arg(&spec))?;
+        let step = "pip install";
+        let status = pip.args(["on", &spec]).status();
+        exited(step, status.map_err(|e| failed(step, e))?)?;
     }
-    out.step(&InstallStep::Checking);
+    out.step(InstallStep::Checking);
     let ray = venv.join("bin").join("ray");
     let installed = check_ray(&ray)?;
     if out.lines {
@@ -192,7 +211,7 @@ fn head_version(config: &Config, lang: Lang) -> (Option<String>, String) {
     };
     let host = head.host.as_str();
     match dashboard::head_ray_version(host, Duration::from_secs(3)) {
-        Ok(v) => match validate_version(&v) {
+        Ok(said) => match validate_version(&said) {
             Ok(version) => {
                 let sentence = say(SetupStep::HeadRuns {
                     host,
@@ -201,19 +220,13 @@ fn head_version(config: &Config, lang: Lang) -> (Option<String>, String) {
                 (Some(version), sentence)
             }
             Err(_) => {
-                let shown = shown(&v);
-                (
-                    None,
-                    say(SetupStep::HeadSaidNoVersion {
-                        host,
-                        shown: &shown,
-                    }),
-                )
+                let shown = &shown(&said);
+                (None, say(SetupStep::HeadSaidNoVersion { host, shown }))
             }
         },
         Err(e) => {
-            let shown = shown(&e.to_string());
-            (None, say(SetupStep::HeadNotAsked { shown: &shown }))
+            let shown = &shown(&e.to_string());
+            (None, say(SetupStep::HeadNotAsked { shown }))
         }
     }
 }
@@ -244,82 +257,29 @@ pub fn validate_version(version: &str) -> Result<String, SetupError> {
     Ok(version.to_string())
 }
 
-fn create_venv(python: &Interpreter, venv: &Path, out: &Reporter) -> Result<(), SetupError> {
-    out.step(&InstallStep::CreatingVenv {
-        python: python.version_text(),
-    });
-    out.say(&cli::setup_line(
-        out.lang,
-        SetupStep::CreatingVenv {
-            venv: &venv.display().to_string(),
-            python: &python.version_text(),
-            path: Some(&python.path.display().to_string()),
-        },
-    ));
-    // `--clear`: replaces a venv an older setup made with a Python Ray has no wheels for.
-    run_quiet(
-        "creating the venv",
-        Command::new(&python.path)
-            .args(["-m", "venv", "--clear"])
-            .arg(venv),
-    )
-}
-
-/// `uv` can fetch a Python of its own: the way out on a Mac with none.
-fn create_venv_with_uv(
-    uv: &Path,
-    minor: u32,
-    venv: &Path,
-    out: &Reporter,
-) -> Result<(), SetupError> {
-    let version = format!("3.{minor}");
-    out.step(&InstallStep::CreatingVenv {
-        python: version.clone(),
-    });
-    out.say(&cli::setup_line(
-        out.lang,
-        SetupStep::CreatingVenv {
-            venv: &venv.display().to_string(),
-            python: &version,
-            path: None,
-        },
-    ));
-    run_quiet(
-        "creating the venv with uv",
-        Command::new(uv)
-            .args(["venv", "--seed", "--allow-existing", "--python", &version])
-            .arg(venv),
-    )
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One line of `setup --progress-lines`: [`PROGRESS_PREFIX`] and the JSON of this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SetupProgress {
     Step(InstallStep),
     Done { version: String },
 }
 
-const STEP_PREFIX: &str = "@step ";
-const DONE_PREFIX: &str = "@done ";
+const PROGRESS_PREFIX: &str = "@progress ";
 
 pub fn progress_line(progress: &SetupProgress) -> String {
-    match progress {
-        SetupProgress::Step(step) => format!(
-            "{STEP_PREFIX}{}",
-            serde_json::to_string(step).unwrap_or_default()
-        ),
-        SetupProgress::Done { version } => format!("{DONE_PREFIX}{version}"),
-    }
+    let json = serde_json::to_string(progress).unwrap_or_default();
+    format!("{PROGRESS_PREFIX}{json}")
 }
 
-/// Reads back a line of `setup --progress-lines`; other lines give `None`.
+/// Reads back a line of `setup --progress-lines`; other lines, and a version that is not one, give
+/// `None`.
 pub fn parse_progress_line(line: &str) -> Option<SetupProgress> {
-    if let Some(json) = line.strip_prefix(STEP_PREFIX) {
-        return serde_json::from_str(json).ok().map(SetupProgress::Step);
+    let progress = serde_json::from_str(line.strip_prefix(PROGRESS_PREFIX)?).ok()?;
+    match &progress {
+        SetupProgress::Done { version } if validate_version(version).is_err() => None,
+        _ => Some(progress),
     }
-    let version = line.strip_prefix(DONE_PREFIX)?.trim();
-    validate_version(version)
-        .ok()
-        .map(|version| SetupProgress::Done { version })
 }
 
 /// What a line of `pip install --progress-bar off` says is starting, if anything.
@@ -351,9 +311,9 @@ impl Reporter {
         }
     }
 
-    fn step(&self, step: &InstallStep) {
+    fn step(&self, step: InstallStep) {
         if self.lines {
-            println!("{}", progress_line(&SetupProgress::Step(step.clone())));
+            println!("{}", progress_line(&SetupProgress::Step(step)));
         }
     }
 }
@@ -373,24 +333,21 @@ fn exited(step: &'static str, status: std::process::ExitStatus) -> Result<(), Se
     }
 }
 
-fn run_visible(step: &'static str, command: &mut Command) -> Result<(), SetupError> {
-    exited(step, command.status().map_err(|e| failed(step, e))?)
-}
-
-/// Its output kept for the error (the app reads only progress lines).
+/// Its output kept for the error (the app reads only progress lines): the last line of stderr.
 fn run_quiet(step: &'static str, command: &mut Command) -> Result<(), SetupError> {
     let output = command
         .stdin(Stdio::null())
         .output()
         .map_err(|e| failed(step, e))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(SetupError::Step {
-            step,
-            detail: last_line(&stderr).unwrap_or_else(|| output.status.to_string()),
-        });
+    if output.status.success() {
+        return Ok(());
     }
-    Ok(())
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.lines().rev().map(str::trim).find(|l| !l.is_empty());
+    Err(failed(
+        step,
+        last.map_or_else(|| output.status.to_string(), str::to_string),
+    ))
 }
 
 /// Runs pip, turning its "Collecting …" and "Installing …" lines into progress lines.
@@ -404,18 +361,11 @@ fn run_translating_pip(command: &mut Command, out: &Reporter) -> Result<(), Setu
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(step) = pip_step(&line) {
-                out.step(&step);
+                out.step(step);
             }
         }
     }
     exited(step, child.wait().map_err(|e| failed(step, e))?)
-}
-
-fn last_line(text: &str) -> Option<String> {
-    text.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| l.trim().to_string())
 }
 
 /// The version the installed `ray --version` says.
@@ -425,18 +375,16 @@ fn check_ray(ray: &Path) -> Result<String, SetupError> {
         .arg("--version")
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| SetupError::Step {
-            step,
-            detail: format!("{}: {e}", ray.display()),
-        })?;
+        .map_err(|e| failed(step, format!("{}: {e}", ray.display())))?;
     let text = String::from_utf8_lossy(&output.stdout);
-    match crate::ray_output::parse_ray_version(&text) {
-        Some(version) if output.status.success() => Ok(version),
-        _ => Err(SetupError::Step {
-            step,
-            detail: format!("{} --version said {:?}", ray.display(), text.trim()),
-        }),
-    }
+    crate::ray_output::parse_ray_version(&text)
+        .filter(|_| output.status.success())
+        .ok_or_else(|| {
+            failed(
+                step,
+                format!("{} --version said {:?}", ray.display(), text.trim()),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -532,6 +480,9 @@ mod tests {
                 python: "3.12.4".into(),
             }),
             SetupProgress::Step(InstallStep::Installing),
+            SetupProgress::Step(InstallStep::Downloading {
+                package: "ray".into(),
+            }),
             SetupProgress::Done {
                 version: "2.60.0".into(),
             },
@@ -542,6 +493,9 @@ mod tests {
             );
         }
         assert_eq!(parse_progress_line("Collecting ray"), None);
-        assert_eq!(parse_progress_line("@done 2.60.0; rm -rf /"), None);
+        let bad_version = progress_line(&SetupProgress::Done {
+            version: "2.60.0; rm -rf /".into(),
+        });
+        assert_eq!(parse_progress_line(&bad_version), None);
     }
 }

@@ -151,7 +151,7 @@ fn an_intel_mac_with_a_recent_head_is_refused_plainly_and_nothing_is_touched() {
         &paths,
         &Config::with_defaults(4),
         &ray_260(),
-        &intel,
+        intel,
         &mac.search(),
         None,
     )
@@ -182,7 +182,7 @@ fn a_mac_without_any_usable_python_and_no_uv_says_what_to_install() {
         &paths,
         &Config::with_defaults(4),
         &ray_260(),
-        &ARM_MAC,
+        ARM_MAC,
         &search,
         None,
     )

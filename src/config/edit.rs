@@ -75,7 +75,7 @@ pub fn save_setting(paths: &Paths, setting: &Setting) -> Result<(), ConfigError>
                 message: format!(
                     "cannot change `{}`: the file is not valid TOML ({}); fix it first",
                     setting.key(),
-                    one_line(e.message())
+                    super::one_line(e.message())
                 ),
             })?;
     let mut value = setting.value();
@@ -114,8 +114,9 @@ pub(super) fn lock(paths: &Paths) -> io::Result<Flock<fs::File>> {
 pub struct FileStamp {
     inode: u64,
     size: u64,
-    modified_ns: i128,
-    changed_ns: i128,
+    /// Seconds and nanoseconds.
+    modified: (i64, i64),
+    changed: (i64, i64),
 }
 
 /// What the watcher found in config.toml.
@@ -136,38 +137,24 @@ pub fn read_if_changed(
     machine_cpus: u32,
 ) -> Option<(FileReading, Option<FileStamp>)> {
     let path = paths.config_file();
-    let stamp = match fs::metadata(&path) {
-        Ok(meta) => Some(FileStamp {
-            inode: meta.ino(),
-            size: meta.size(),
-            modified_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-            changed_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-        }),
-        Err(_) => None,
-    };
-    if last.is_some() && stamp == last {
-        return None;
-    }
-    if last.is_none() && stamp.is_none() {
+    let stamp = fs::metadata(&path).ok().map(|meta| FileStamp {
+        inode: meta.ino(),
+        size: meta.size(),
+        modified: (meta.mtime(), meta.mtime_nsec()),
+        changed: (meta.ctime(), meta.ctime_nsec()),
+    });
+    if stamp == last {
         return None;
     }
     let reading = match super::read_text(&path) {
         Ok(None) => FileReading::Missing,
-        Ok(Some(text)) => match Config::parse_toml(&text, machine_cpus) {
+        Ok(Some(text)) => match Config::parse_toml(&text, &path, machine_cpus) {
             Ok(config) => FileReading::Valid(config),
-            Err(e) => FileReading::Invalid(super::in_file(&path, e).to_string()),
+            Err(e) => FileReading::Invalid(e.to_string()),
         },
         Err(e) => FileReading::Invalid(e.to_string()),
     };
     Some((reading, stamp))
-}
-
-fn one_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]

@@ -3,16 +3,14 @@
 //! decision; a file it cannot understand is reported (path, key, what is allowed) and left
 //! untouched.
 
-use std::fmt;
 use std::fs;
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{HeadAddress, HeadAddressError, KeepAwake, PauseAtThermal, HEAD_ADDRESS_HINT};
+use crate::model::{HeadAddress, KeepAwake, PauseAtThermal, HEAD_ADDRESS_HINT};
 
 /// A configuration problem, worded for the user who has to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +37,6 @@ pub enum ConfigError {
     },
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
-    #[error(transparent)]
-    HeadAddress(#[from] HeadAddressError),
     /// Writing config.toml failed; the previous file (if any) is intact.
     #[error("cannot save {}: {source}", path.display())]
     Save { path: PathBuf, source: io::Error },
@@ -72,53 +68,15 @@ pub enum Mode {
     Fixed,
 }
 
-/// Which IP this node announces to the cluster (`ray start --node-ip-address`).
+/// Which IP this node announces to the cluster (`ray start --node-ip-address`): `"auto"` (the
+/// address that reaches the head, e.g. the Tailscale IP) or an IP address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[serde(rename_all = "lowercase")]
 pub enum NodeIp {
-    /// The address that reaches the head (e.g. the Tailscale IP).
     #[default]
     Auto,
+    #[serde(untagged)]
     Fixed(IpAddr),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a node IP: use \"auto\" or an IP address like 100.64.0.2")]
-pub struct NodeIpError(pub String);
-
-impl FromStr for NodeIp {
-    type Err = NodeIpError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim();
-        if t.eq_ignore_ascii_case("auto") {
-            return Ok(NodeIp::Auto);
-        }
-        t.parse::<IpAddr>()
-            .map(NodeIp::Fixed)
-            .map_err(|_| NodeIpError(s.to_string()))
-    }
-}
-
-impl fmt::Display for NodeIp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NodeIp::Auto => f.write_str("auto"),
-            NodeIp::Fixed(ip) => write!(f, "{ip}"),
-        }
-    }
-}
-
-impl TryFrom<String> for NodeIp {
-    type Error = NodeIpError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<NodeIp> for String {
-    fn from(n: NodeIp) -> String {
-        n.to_string()
-    }
 }
 
 /// Everything config.toml can say; unknown keys are refused so that a typo is not ignored. A
@@ -151,21 +109,10 @@ pub struct Config {
     pub ray: RayProcesses,
 }
 
-/// Where a loaded configuration came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigSource {
-    File,
-    /// The old install's config.env (and current_cpus) were imported and config.toml written.
-    Imported,
-    /// Nothing on disk: defaults, nothing written.
-    Defaults,
-}
-
 /// What [`Config::load_or_import`] found, with notes for the user's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOutcome {
     pub config: Config,
-    pub source: ConfigSource,
     /// What importing `config.env` skipped or adjusted (empty unless this load imported it).
     pub notes: Vec<String>,
 }
@@ -208,43 +155,42 @@ impl Config {
     /// overwritten.
     pub fn load_or_import(paths: &Paths, machine_cpus: u32) -> Result<LoadOutcome, ConfigError> {
         let path = paths.config_file();
-        let (config, source, notes) = match read_text(&path)? {
-            Some(text) => (
-                Self::parse_toml(&text, machine_cpus).map_err(|e| in_file(&path, e))?,
-                ConfigSource::File,
-                Vec::new(),
-            ),
-            None => match read_text(&paths.legacy_env())? {
-                Some(env_text) => {
-                    let (config, notes) = Self::import_legacy(paths, &env_text, machine_cpus)?;
-                    config.save(paths)?;
-                    (config, ConfigSource::Imported, notes)
-                }
-                None => (
-                    Config::with_defaults(machine_cpus),
-                    ConfigSource::Defaults,
-                    Vec::new(),
-                ),
-            },
+        if let Some(text) = read_text(&path)? {
+            let config = Self::parse_toml(&text, &path, machine_cpus)?;
+            return Ok(LoadOutcome {
+                config,
+                notes: Vec::new(),
+            });
+        }
+        let Some(env_text) = read_text(&paths.legacy_env())? else {
+            return Ok(LoadOutcome {
+                config: Config::with_defaults(machine_cpus),
+                notes: Vec::new(),
+            });
         };
-        Ok(LoadOutcome {
-            config,
-            source,
-            notes,
-        })
+        let (config, notes) = Self::import_legacy(paths, &env_text, machine_cpus)?;
+        config.save(paths)?;
+        Ok(LoadOutcome { config, notes })
     }
 
-    fn parse_toml(text: &str, machine_cpus: u32) -> Result<Config, ConfigError> {
+    /// config.toml's `text`; an error names `path`, the line, the key and what is allowed.
+    fn parse_toml(text: &str, path: &Path, machine_cpus: u32) -> Result<Config, ConfigError> {
+        let in_file = |message| ConfigError::File {
+            path: path.to_path_buf(),
+            message,
+        };
+        let toml_error = |e: toml::de::Error| in_file(toml_message(text, &e, machine_cpus));
         // First as a plain table: syntax errors surface here, and it tells a missing `cpus` (every
         // CPU) from an explicit `cpus = 0` (an error).
-        let table: toml::Table =
-            toml::from_str(text).map_err(|e| toml_error(text, &e, machine_cpus))?;
-        let mut config: Config =
-            toml::from_str(text).map_err(|e| toml_error(text, &e, machine_cpus))?;
+        let table: toml::Table = toml::from_str(text).map_err(toml_error)?;
+        let mut config: Config = toml::from_str(text).map_err(toml_error)?;
         if !table.contains_key("cpus") {
             config.cpus = machine_cpus.max(1);
         }
-        config.validate(machine_cpus)?;
+        config.validate(machine_cpus).map_err(|e| match e {
+            ConfigError::Invalid { key, message } => in_file(format!("`{key}`: {message}")),
+            other => other,
+        })?;
         Ok(config)
     }
 
@@ -297,34 +243,21 @@ fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
     }
 }
 
-fn in_file(path: &Path, e: ConfigError) -> ConfigError {
-    match e {
-        ConfigError::Invalid { key, message } => ConfigError::File {
-            path: path.to_path_buf(),
-            message: format!("`{key}`: {message}"),
-        },
-        ConfigError::File { message, .. } => ConfigError::File {
-            path: path.to_path_buf(),
-            message,
-        },
-        other => other,
-    }
-}
-
-/// toml's multi-line error as one line: where, which key, and what is allowed.
-fn toml_error(text: &str, e: &toml::de::Error, machine_cpus: u32) -> ConfigError {
-    let mut message = e
-        .message()
+/// Several lines of a parser's message as one.
+fn one_line(text: &str) -> String {
+    let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
+        .collect();
+    lines.join("; ")
+}
+
+/// toml's error as one line: where, which key, and what is allowed.
+fn toml_message(text: &str, e: &toml::de::Error, machine_cpus: u32) -> String {
+    let mut message = one_line(e.message());
     let Some(span) = e.span() else {
-        return ConfigError::File {
-            path: PathBuf::new(),
-            message,
-        };
+        return message;
     };
     let start = span.start.min(text.len());
     let line_no = text[..start].matches('\n').count() + 1;
@@ -336,27 +269,29 @@ fn toml_error(text: &str, e: &toml::de::Error, machine_cpus: u32) -> ConfigError
         .filter(|k| !k.is_empty() && !k.starts_with('['));
     // serde's type errors say "expected u32" (or "wanted string or table"): say what the setting
     // accepts instead.
-    if message.starts_with("invalid type")
-        || message.starts_with("invalid value")
-        || message.starts_with("wanted ")
-    {
+    let type_error = [
+        "invalid type",
+        "invalid value",
+        "wanted ",
+        "data did not match",
+    ];
+    if type_error.iter().any(|start| message.starts_with(start)) {
         if let Some(allowed) = key.as_deref().and_then(|k| allowed_values(k, machine_cpus)) {
             message = format!("{message}; use {allowed}");
         }
     }
-    let message = match key {
+    match key {
         Some(key) if !message.contains(&format!("`{key}`")) => {
             format!("line {line_no}, `{key}`: {message}")
         }
         _ => format!("line {line_no}: {message}"),
-    };
-    ConfigError::File {
-        path: PathBuf::new(),
-        message,
     }
 }
 
 fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
+    if let Some((_, min, max, unit)) = timing::RANGES.iter().find(|range| range.0 == key) {
+        return Some(format!("a whole number of {unit} from {min} to {max}"));
+    }
     let text = match key {
         "cpus" => format!("a whole number from 1 to {}", machine_cpus.max(1)),
         "paused" => "true or false".to_string(),
@@ -365,11 +300,6 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
         "node_ip" => "\"auto\" or a quoted IP address".to_string(),
         "ray_path" | "auth_token_file" => "a quoted file path".to_string(),
         "timing" => "a [timing] table".to_string(),
-        "grace_secs" => "a whole number of seconds from 0 to 3600".to_string(),
-        "probe_interval_ms" => "a whole number of milliseconds from 200 to 60000".to_string(),
-        "probe_timeout_ms" => "a whole number of milliseconds from 100 to 30000".to_string(),
-        "stop_grace_secs" => "a whole number of seconds from 1 to 120".to_string(),
-        "join_timeout_secs" => "a whole number of seconds from 10 to 1800".to_string(),
         "keep_awake" => "\"on_power\", \"always\" or \"never\"".to_string(),
         "pause_at_thermal" => "\"serious\", \"critical\" or \"never\"".to_string(),
         "only_when_idle_minutes" => {
@@ -536,11 +466,7 @@ mod tests {
             toml::to_string(&w).unwrap().trim(),
             "node_ip = \"100.64.0.2\""
         );
-        let err = toml::from_str::<W>("node_ip = \"desk\"")
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(err.contains("\"auto\" or an IP address"), "{err}");
+        assert!(toml::from_str::<W>("node_ip = \"desk\"").is_err());
     }
 
     #[test]
@@ -567,7 +493,7 @@ mod tests {
     fn no_files_gives_defaults_and_writes_nothing() {
         let (_dir, paths) = setup();
         let out = Config::load_or_import(&paths, 8).unwrap();
-        assert_eq!(out.source, ConfigSource::Defaults);
+        assert!(out.notes.is_empty());
         assert_eq!(out.config, Config::with_defaults(8));
         assert_eq!(out.config.head, None);
         assert_eq!(out.config.cpus, 8);
@@ -770,7 +696,7 @@ mod tests {
 
     #[test]
     fn keep_awake_is_read_and_a_bad_value_names_what_is_allowed() {
-        let read = |text: &str| Config::parse_toml(text, 8);
+        let read = |text: &str| Config::parse_toml(text, Path::new("config.toml"), 8);
         assert_eq!(read("").expect("defaults").keep_awake, KeepAwake::OnPower);
         assert_eq!(
             read("keep_awake = \"always\"").expect("valid").keep_awake,
@@ -794,7 +720,7 @@ mod tests {
 
     #[test]
     fn only_when_idle_minutes_is_optional_and_checked() {
-        let read = |text: &str| Config::parse_toml(text, 8);
+        let read = |text: &str| Config::parse_toml(text, Path::new("config.toml"), 8);
         assert_eq!(read("").expect("defaults").only_when_idle_minutes, None);
         assert_eq!(
             read("only_when_idle_minutes = 10")
@@ -820,7 +746,7 @@ mod tests {
 
     #[test]
     fn pause_at_thermal_is_read_and_a_bad_value_names_what_is_allowed() {
-        let read = |text: &str| Config::parse_toml(text, 8);
+        let read = |text: &str| Config::parse_toml(text, Path::new("config.toml"), 8);
         assert_eq!(
             read("").expect("defaults").pause_at_thermal,
             PauseAtThermal::Serious

@@ -47,12 +47,10 @@ impl Paths {
             }
             return Ok(Paths { home: path });
         }
-        match home.filter(|v| !v.is_empty()) {
-            Some(home) => Ok(Paths {
-                home: PathBuf::from(home).join(".bittrader_worker"),
-            }),
-            None => Err(ConfigError::NoHome),
-        }
+        let home = home.filter(|v| !v.is_empty()).ok_or(ConfigError::NoHome)?;
+        Ok(Paths {
+            home: PathBuf::from(home).join(".bittrader_worker"),
+        })
     }
 
     files! {

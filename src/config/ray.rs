@@ -46,7 +46,7 @@ mod tests {
     use crate::config::Config;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse_toml(text, 4)
+        Config::parse_toml(text, std::path::Path::new("config.toml"), 4)
     }
 
     #[test]

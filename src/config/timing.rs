@@ -9,16 +9,15 @@ use crate::supervisor::Settings;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Timing {
-    /// How long the worker is kept while the head is unreachable (0 to 3600 s).
+    /// How long the worker is kept while the head is unreachable.
     pub grace_secs: u64,
-    /// Time between head probes (200 to 60000 ms).
     pub probe_interval_ms: u64,
-    /// How long one probe may take (100 to 30000 ms).
+    /// How long one probe may take.
     pub probe_timeout_ms: u64,
-    /// Time between SIGTERM and SIGKILL when stopping Ray (1 to 120 s).
+    /// Time between SIGTERM and SIGKILL when stopping Ray.
     pub stop_grace_secs: u64,
-    /// How long a starting worker may take to join before it is stopped and retried (10 to
-    /// 1800 s; Ray's own start takes 3-10 s).
+    /// How long a starting worker may take to join before it is stopped and retried (Ray's own
+    /// start takes 3-10 s).
     pub join_timeout_secs: u64,
 }
 
@@ -40,35 +39,25 @@ impl Default for Timing {
     }
 }
 
+/// Each key's range and unit, for checking it and for saying what is allowed.
+pub(super) const RANGES: [(&str, u64, u64, &str); 5] = [
+    ("grace_secs", 0, 3600, "seconds"),
+    ("probe_interval_ms", 200, 60_000, "milliseconds"),
+    ("probe_timeout_ms", 100, 30_000, "milliseconds"),
+    ("stop_grace_secs", 1, 120, "seconds"),
+    ("join_timeout_secs", 10, 1800, "seconds"),
+];
+
 impl Timing {
-    /// Checks every field against its allowed range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let fields = [
-            ("grace_secs", self.grace_secs, 0, 3600, "seconds"),
-            (
-                "probe_interval_ms",
-                self.probe_interval_ms,
-                200,
-                60_000,
-                "milliseconds",
-            ),
-            (
-                "probe_timeout_ms",
-                self.probe_timeout_ms,
-                100,
-                30_000,
-                "milliseconds",
-            ),
-            ("stop_grace_secs", self.stop_grace_secs, 1, 120, "seconds"),
-            (
-                "join_timeout_secs",
-                self.join_timeout_secs,
-                10,
-                1800,
-                "seconds",
-            ),
+        let values = [
+            self.grace_secs,
+            self.probe_interval_ms,
+            self.probe_timeout_ms,
+            self.stop_grace_secs,
+            self.join_timeout_secs,
         ];
-        for (key, value, min, max, unit) in fields {
+        for ((key, min, max, unit), value) in RANGES.into_iter().zip(values) {
             if !(min..=max).contains(&value) {
                 return Err(ConfigError::Invalid {
                     key: format!("timing.{key}"),

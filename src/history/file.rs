@@ -53,11 +53,15 @@ pub struct Loaded {
 /// and a fresh history begins, with a note for the log. A file that cannot be read at all, or
 /// moved, is left alone and nothing is written over it while the app runs.
 pub fn load(path: &Path, today: NaiveDate, lang: Lang) -> Loaded {
+    let fresh = |note, writable| Loaded {
+        history: History::default(),
+        note: Some(history_note(lang, note)),
+        writable,
+    };
     match read(path) {
         Ok(history) => {
             let mut history = history.unwrap_or_default();
-            let written = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-            if let Some(written) = written {
+            if let Ok(written) = std::fs::metadata(path).and_then(|m| m.modified()) {
                 history.resumed(written.into());
             }
             Loaded {
@@ -66,41 +70,27 @@ pub fn load(path: &Path, today: NaiveDate, lang: Lang) -> Loaded {
                 writable: true,
             }
         }
-        Err(error @ HistoryError::Read { .. }) => Loaded {
-            history: History::default(),
-            note: Some(history_note(
-                lang,
-                HistoryNote::Unreadable {
-                    error: &error.to_string(),
-                },
-            )),
-            writable: false,
-        },
+        Err(error @ HistoryError::Read { .. }) => fresh(
+            HistoryNote::Unreadable {
+                error: &error.to_string(),
+            },
+            false,
+        ),
         Err(error @ HistoryError::Invalid { .. }) => {
+            let error = &error.to_string();
             let aside = set_aside_name(path, today);
             match std::fs::rename(path, &aside) {
-                Ok(()) => Loaded {
-                    history: History::default(),
-                    note: Some(history_note(
-                        lang,
-                        HistoryNote::SetAside {
-                            error: &error.to_string(),
-                            aside: &aside.display().to_string(),
-                        },
-                    )),
-                    writable: true,
-                },
-                Err(e) => Loaded {
-                    history: History::default(),
-                    note: Some(history_note(
-                        lang,
-                        HistoryNote::NotSetAside {
-                            error: &error.to_string(),
-                            why: &e.to_string(),
-                        },
-                    )),
-                    writable: false,
-                },
+                Ok(()) => {
+                    let aside = &aside.display().to_string();
+                    fresh(HistoryNote::SetAside { error, aside }, true)
+                }
+                Err(e) => fresh(
+                    HistoryNote::NotSetAside {
+                        error,
+                        why: &e.to_string(),
+                    },
+                    false,
+                ),
             }
         }
     }

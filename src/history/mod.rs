@@ -142,23 +142,14 @@ impl History {
     /// The timeline between `since` and `until`, each segment clipped to it and ended by the next
     /// (the last by `until`).
     pub fn spans(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Span> {
-        let mut spans = Vec::new();
-        for (index, segment) in self.timeline.iter().enumerate() {
-            let end = self
-                .timeline
-                .get(index + 1)
-                .map_or(until, |next| next.from)
-                .min(until);
-            let from = segment.from.max(since);
-            if end > from {
-                spans.push(Span {
-                    from,
-                    until: end,
-                    activity: segment.activity,
-                });
-            }
-        }
-        spans
+        let ends = self.timeline.iter().skip(1).map(|next| next.from);
+        let ends = ends.chain([until]).map(|end| end.min(until));
+        let spans = self.timeline.iter().zip(ends).map(|(segment, end)| Span {
+            from: segment.from.max(since),
+            until: end,
+            activity: segment.activity,
+        });
+        spans.filter(|span| span.until > span.from).collect()
     }
 }
 

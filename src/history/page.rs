@@ -31,23 +31,23 @@ const TRACK_RIGHT: f64 = 712.0;
 
 /// The CSS class of an activity, and its words.
 fn kind(activity: Activity, lang: Lang) -> (&'static str, &'static str) {
-    match activity {
-        Activity::Connected => ("connected", word(lang, PageWord::Connected)),
-        Activity::Paused { reason } => match reason {
-            PauseReason::User => ("paused-user", word(lang, PageWord::PausedUser)),
-            PauseReason::LowBattery => {
-                ("paused-low-battery", word(lang, PageWord::PausedLowBattery))
-            }
-            PauseReason::OnBattery => ("paused-on-battery", word(lang, PageWord::PausedOnBattery)),
-            PauseReason::Asleep => ("paused-asleep", word(lang, PageWord::PausedAsleep)),
-            PauseReason::RunsHot => ("paused-hot", word(lang, PageWord::PausedHot)),
-            PauseReason::UserActive => {
-                ("paused-user-active", word(lang, PageWord::PausedUserActive))
-            }
-        },
-        Activity::Disconnected => ("disconnected", word(lang, PageWord::Disconnected)),
-        Activity::Off => ("off", word(lang, PageWord::NotRunning)),
-    }
+    use PauseReason::*;
+    let (class, page_word) = match activity {
+        Activity::Connected => ("connected", PageWord::Connected),
+        Activity::Paused { reason: User } => ("paused-user", PageWord::PausedUser),
+        Activity::Paused { reason: LowBattery } => {
+            ("paused-low-battery", PageWord::PausedLowBattery)
+        }
+        Activity::Paused { reason: OnBattery } => ("paused-on-battery", PageWord::PausedOnBattery),
+        Activity::Paused { reason: Asleep } => ("paused-asleep", PageWord::PausedAsleep),
+        Activity::Paused { reason: RunsHot } => ("paused-hot", PageWord::PausedHot),
+        Activity::Paused { reason: UserActive } => {
+            ("paused-user-active", PageWord::PausedUserActive)
+        }
+        Activity::Disconnected => ("disconnected", PageWord::Disconnected),
+        Activity::Off => ("off", PageWord::NotRunning),
+    };
+    (class, word(lang, page_word))
 }
 
 fn legend() -> impl Iterator<Item = Activity> {

@@ -63,69 +63,60 @@ pub fn is_tailscale_ip(ip: IpAddr) -> bool {
 impl FromStr for HeadAddress {
     type Err = HeadAddressError;
 
+    /// Surrounding whitespace (a pasted value's) is ignored; inside it is refused.
     fn from_str(given: &str) -> Result<Self, Self::Err> {
-        parse_head_address(given)
+        let (host, port) = host_and_port(given.trim()).map_err(|why| HeadAddressError {
+            given: given.to_string(),
+            why,
+        })?;
+        Ok(HeadAddress { host, port })
     }
 }
 
-/// Surrounding whitespace (a pasted value's) is ignored; inside it is refused.
-fn parse_head_address(given: &str) -> Result<HeadAddress, HeadAddressError> {
-    let fail = |why: &str| HeadAddressError {
-        given: given.to_string(),
-        why: why.to_string(),
-    };
-    let s = given.trim();
+fn host_and_port(s: &str) -> Result<(String, u16), String> {
+    let hint = || HEAD_ADDRESS_HINT.to_string();
     if s.is_empty() {
-        return Err(fail(&format!("it is empty; {HEAD_ADDRESS_HINT}")));
+        return Err(format!("it is empty; {HEAD_ADDRESS_HINT}"));
     }
     if s.chars().any(char::is_whitespace) {
-        return Err(fail(&format!("it contains spaces; {HEAD_ADDRESS_HINT}")));
+        return Err(format!("it contains spaces; {HEAD_ADDRESS_HINT}"));
     }
-    if s.contains("://") || s.contains('/') {
-        return Err(fail(HEAD_ADDRESS_HINT));
+    // A URL or a path.
+    if s.contains('/') {
+        return Err(hint());
     }
-
-    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (inside, after) = rest
-            .split_once(']')
-            .ok_or_else(|| fail(HEAD_ADDRESS_HINT))?;
+    if let Some(rest) = s.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']').ok_or_else(hint)?;
         let ip: Ipv6Addr = inside.parse().map_err(|_| {
-            fail("the part in brackets must be an IPv6 address, e.g. [fd7a:115c:a1e0::1]:6379")
+            "the part in brackets must be an IPv6 address, e.g. [fd7a:115c:a1e0::1]:6379"
         })?;
         let port = match after {
             "" => DEFAULT_HEAD_PORT,
-            _ => match after.strip_prefix(':') {
-                Some(p) => parse_port(p).map_err(|why| fail(&why))?,
-                None => return Err(fail(HEAD_ADDRESS_HINT)),
-            },
+            _ => parse_port(after.strip_prefix(':').ok_or_else(hint)?)?,
         };
-        (ip.to_string(), port)
-    } else if let Ok(ip) = s.parse::<Ipv6Addr>() {
-        (ip.to_string(), DEFAULT_HEAD_PORT)
-    } else if let Some((host, p)) = s.rsplit_once(':') {
-        if host.contains(':') {
-            return Err(fail(
-                "an IPv6 address with a port needs brackets, e.g. [fd7a:115c:a1e0::1]:6379",
-            ));
+        return Ok((ip.to_string(), port));
+    }
+    if let Ok(ip) = s.parse::<Ipv6Addr>() {
+        return Ok((ip.to_string(), DEFAULT_HEAD_PORT));
+    }
+    match s.rsplit_once(':') {
+        Some((host, _)) if host.contains(':') => Err(
+            "an IPv6 address with a port needs brackets, e.g. [fd7a:115c:a1e0::1]:6379".to_string(),
+        ),
+        Some((host, port)) => {
+            let port = parse_port(port)?;
+            Ok((check_host(host)?, port))
         }
-        let port = parse_port(p).map_err(|why| fail(&why))?;
-        (check_host(host).map_err(|why| fail(&why))?, port)
-    } else {
-        (check_host(s).map_err(|why| fail(&why))?, DEFAULT_HEAD_PORT)
-    };
-    Ok(HeadAddress { host, port })
+        None => Ok((check_host(s)?, DEFAULT_HEAD_PORT)),
+    }
 }
 
 fn parse_port(p: &str) -> Result<u16, String> {
-    if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
+    match p.parse::<u16>() {
+        Ok(port) if port > 0 && p.bytes().all(|b| b.is_ascii_digit()) => Ok(port),
+        _ => Err(format!(
             "the port must be a number from 1 to 65535; {HEAD_ADDRESS_HINT}"
-        ));
-    }
-    match p.parse::<u32>() {
-        Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
-        // Too many digits to fit a u32 is just as out of range as 99999.
-        _ => Err("the port must be 1 to 65535".to_string()),
+        )),
     }
 }
 
@@ -144,19 +135,16 @@ fn check_host(host: &str) -> Result<String, String> {
              (each part 1 to 63 characters, not starting or ending with a hyphen); {HEAD_ADDRESS_HINT}"
         )
     };
-    if name.is_empty() || name.len() > 253 {
-        return Err(bad_name());
-    }
-    for label in name.split('.') {
-        let ok = (1..=63).contains(&label.len())
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && !label.starts_with('-')
+            && !label.ends_with('-')
             && label
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-');
-        if !ok {
-            return Err(bad_name());
-        }
+    };
+    if name.len() > 253 || !name.split('.').all(label_ok) {
+        return Err(bad_name());
     }
     // A last part all digits is a mistyped IPv4 address (`300.1.1.1`, `100.64.0`): no TLD is
     // numeric.
@@ -185,7 +173,7 @@ impl fmt::Display for HeadAddress {
 impl TryFrom<String> for HeadAddress {
     type Error = HeadAddressError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        parse_head_address(&s)
+        s.parse()
     }
 }
 

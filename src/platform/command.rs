@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
@@ -129,71 +129,47 @@ pub fn run_with_timeout(
     let stderr = child.stderr.take().map(collect_in_background);
     let status = match child.wait_timeout(timeout) {
         Ok(Some(status)) => status,
-        Ok(None) => {
+        failed => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(CommandError::TimedOut {
-                program: program.to_string(),
-                timeout,
-            });
-        }
-        Err(source) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(CommandError::Wait {
-                program: program.to_string(),
-                source,
+            let program = program.to_string();
+            return Err(match failed {
+                Err(source) => CommandError::Wait { program, source },
+                Ok(_) => CommandError::TimedOut { program, timeout },
             });
         }
     };
+    let finish = |chunks: mpsc::Receiver<Vec<u8>>| {
+        let mut bytes = Vec::new();
+        while let Ok(chunk) =
+            chunks.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            bytes.extend(chunk);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
     Ok(CommandOutput {
         code: status.code(),
-        stdout: stdout.map(|c| c.finish(deadline)).unwrap_or_default(),
-        stderr: stderr.map(|c| c.finish(deadline)).unwrap_or_default(),
+        stdout: stdout.map(finish).unwrap_or_default(),
+        stderr: stderr.map(finish).unwrap_or_default(),
     })
 }
 
-struct Collector {
-    buffer: Arc<Mutex<Vec<u8>>>,
-    done: mpsc::Receiver<()>,
-}
-
-impl Collector {
-    /// What was read once the stream ends or the deadline passes.
-    fn finish(self, deadline: Instant) -> String {
-        let _ = self
-            .done
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
-        let bytes = match self.buffer.lock() {
-            Ok(buffer) => buffer.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
-
-fn collect_in_background(mut pipe: impl Read + Send + 'static) -> Collector {
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let (tx, done) = mpsc::channel();
-    let shared = Arc::clone(&buffer);
+/// Reads `pipe` to its end on a thread of its own (so that it never fills), sending the first
+/// [`OUTPUT_LIMIT`] bytes.
+fn collect_in_background(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (chunks, received) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut chunk = [0u8; 8192];
-        loop {
-            match pipe.read(&mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let mut buffer = match shared.lock() {
-                        Ok(buffer) => buffer,
-                        Err(poisoned) => poisoned.into_inner(),
-                    };
-                    let room = OUTPUT_LIMIT.saturating_sub(buffer.len());
-                    buffer.extend_from_slice(&chunk[..n.min(room)]);
-                }
+        let (mut chunk, mut room) = ([0u8; 8192], OUTPUT_LIMIT);
+        while let Ok(read @ 1..) = pipe.read(&mut chunk) {
+            let kept = read.min(room);
+            room -= kept;
+            if kept > 0 {
+                let _ = chunks.send(chunk[..kept].to_vec());
             }
         }
-        let _ = tx.send(());
     });
-    Collector { buffer, done }
+    received
 }
 
 #[cfg(test)]

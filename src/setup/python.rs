@@ -57,64 +57,37 @@ pub struct Host {
     pub arch: Arch,
 }
 
-/// The real machine, or a fixed value in tests.
-pub trait HostFacts {
-    fn host(&self) -> Host;
-}
-
-impl HostFacts for Host {
-    fn host(&self) -> Host {
-        *self
-    }
-}
-
 /// The machine this runs on: on macOS its version (sysinfo) and, for an Intel build, whether
 /// Rosetta runs it (an Intel build on Apple silicon is still an arm64 machine).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemHost;
-
-impl HostFacts for SystemHost {
-    fn host(&self) -> Host {
-        let arch = Arch::from_name(std::env::consts::ARCH);
-        if !cfg!(target_os = "macos") {
-            let os = if cfg!(target_os = "linux") {
-                HostOs::Linux
-            } else {
-                HostOs::Other
-            };
-            return Host { os, arch };
-        }
-        let version = sysinfo::System::os_version()
-            .ok()
-            .and_then(|v| parse_os_version(&v));
-        let rosetta = ["-n", "sysctl.proc_translated"];
-        let translated = arch == Arch::X86_64
-            && run_with_timeout("/usr/sbin/sysctl", &rosetta, Duration::from_secs(5))
-                .is_ok_and(|out| out.stdout.trim() == "1");
-        Host {
-            os: HostOs::MacOs { version },
-            arch: if translated { Arch::Arm64 } else { arch },
-        }
+pub fn this_host() -> Host {
+    let arch = Arch::from_name(std::env::consts::ARCH);
+    if !cfg!(target_os = "macos") {
+        let os = match cfg!(target_os = "linux") {
+            true => HostOs::Linux,
+            false => HostOs::Other,
+        };
+        return Host { os, arch };
+    }
+    let version = sysinfo::System::os_version()
+        .ok()
+        .and_then(|v| major_minor(&v));
+    let rosetta = ["-n", "sysctl.proc_translated"];
+    let translated = arch == Arch::X86_64
+        && run_with_timeout("/usr/sbin/sysctl", &rosetta, Duration::from_secs(5))
+            .is_ok_and(|out| out.stdout.trim() == "1");
+    Host {
+        os: HostOs::MacOs { version },
+        arch: if translated { Arch::Arm64 } else { arch },
     }
 }
 
-pub fn parse_os_version(text: &str) -> Option<(u32, u32)> {
-    let mut parts = text.trim().split('.');
+/// `14.5` of macOS `14.5.1`, `2.60` of Ray `2.60.0rc1`; a missing minor is 0.
+pub fn major_minor(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.trim().split('.');
     let major = parts.next()?.parse().ok()?;
-    let minor = match parts.next() {
-        Some(minor) => minor.parse().ok()?,
-        None => 0,
-    };
-    Some((major, minor))
-}
-
-pub fn ray_minor_version(version: &str) -> Option<(u32, u32)> {
-    let mut parts = version.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts
-        .next()?
-        .trim_end_matches(|c: char| !c.is_ascii_digit());
-    Some((major, minor.parse().ok()?))
+    let minor = parts.next().unwrap_or("0");
+    let digits = minor.split(|c: char| !c.is_ascii_digit()).next()?;
+    Some((major, digits.parse().ok()?))
 }
 
 /// The first Ray release without Intel-Mac wheels, and with arm64 wheels for macOS ≥ 12 only.
@@ -126,7 +99,7 @@ pub fn supported_pythons(
     host: &Host,
 ) -> Result<std::ops::RangeInclusive<u32>, NoBuild> {
     let recent = ray
-        .and_then(ray_minor_version)
+        .and_then(major_minor)
         .is_none_or(|v| v >= FIRST_WITHOUT_INTEL_MAC);
     let owned = ray.map(str::to_string);
     match (host.os, host.arch) {
@@ -202,12 +175,12 @@ impl PythonSearch {
     /// [`ToolSearch`]'s places, the python.org and pyenv installs, `/usr/bin` last.
     pub fn for_this_machine(tools: &ToolSearch) -> PythonSearch {
         let mut dirs = tools.dirs();
-        if let Some(home) = &tools.home {
-            dirs.extend(versions_bin(&home.join(".pyenv/versions")));
+        // Newest version first.
+        let pyenv = tools.home.as_ref().map(|home| home.join(".pyenv/versions"));
+        let python_org = PathBuf::from("/Library/Frameworks/Python.framework/Versions");
+        for versions in pyenv.into_iter().chain([python_org]) {
+            dirs.extend(subdirs_bin(&versions).into_iter().rev());
         }
-        dirs.extend(versions_bin(Path::new(
-            "/Library/Frameworks/Python.framework/Versions",
-        )));
         let usr_bin = PathBuf::from("/usr/bin");
         dirs.retain(|dir| *dir != usr_bin);
         dirs.push(usr_bin.clone());
@@ -243,28 +216,18 @@ impl PythonSearch {
             .collect();
         names.push("python3".to_string());
         let mut seen = std::collections::HashSet::new();
-        let mut found = Vec::new();
-        for dir in &self.dirs {
-            for name in &names {
-                let path = dir.join(name);
-                if !is_executable_file(&path) || !self.may_run(&path) {
-                    continue;
-                }
-                let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-                if !seen.insert(real) {
-                    continue;
-                }
-                found.extend(probe(&path));
-            }
-        }
-        found
+        let paths = self
+            .dirs
+            .iter()
+            .flat_map(|dir| names.iter().map(move |name| dir.join(name)));
+        paths
+            .filter(|path| is_executable_file(path) && self.may_run(path))
+            .filter(|path| {
+                seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()))
+            })
+            .filter_map(|path| probe(&path))
+            .collect()
     }
-}
-
-fn versions_bin(parent: &Path) -> Vec<PathBuf> {
-    let mut dirs = subdirs_bin(parent);
-    dirs.reverse();
-    dirs
 }
 
 /// One for this machine's processor with a version Ray has wheels for: the head's minor version
@@ -275,18 +238,16 @@ pub fn choose<'a>(
     host: &Host,
     head_minor: Option<u32>,
 ) -> Option<&'a Interpreter> {
-    let usable = || {
-        candidates
-            .iter()
-            .filter(|i| i.version.0 == 3 && minors.contains(&i.version.1) && i.arch == host.arch)
-    };
-    if let Some(wanted) = head_minor {
-        if let Some(found) = usable().find(|i| i.version.1 == wanted) {
-            return Some(found);
-        }
-    }
-    let newest = usable().map(|i| i.version.1).max()?;
-    usable().find(|i| i.version.1 == newest)
+    let usable = candidates
+        .iter()
+        .filter(|i| i.version.0 == 3 && minors.contains(&i.version.1) && i.arch == host.arch);
+    // The first found of the best: ties keep the search order.
+    usable.min_by_key(|i| {
+        (
+            Some(i.version.1) != head_minor,
+            std::cmp::Reverse(i.version.1),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -333,11 +294,12 @@ mod tests {
 
     #[test]
     fn versions_parse() {
-        assert_eq!(parse_os_version("14.5\n"), Some((14, 5)));
-        assert_eq!(parse_os_version("26.0.1"), Some((26, 0)));
-        assert_eq!(parse_os_version("12"), Some((12, 0)));
-        assert_eq!(ray_minor_version("2.60.0"), Some((2, 60)));
-        assert_eq!(ray_minor_version("2.9.3"), Some((2, 9)));
+        assert_eq!(major_minor("14.5\n"), Some((14, 5)));
+        assert_eq!(major_minor("26.0.1"), Some((26, 0)));
+        assert_eq!(major_minor("12"), Some((12, 0)));
+        assert_eq!(major_minor("2.60.0"), Some((2, 60)));
+        assert_eq!(major_minor("2.60rc1"), Some((2, 60)));
+        assert_eq!(major_minor("2.9.3"), Some((2, 9)));
         assert_eq!(
             parse_probe("3.12.4 arm64\n"),
             Some(((3, 12, 4), Arch::Arm64))

@@ -11,23 +11,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{
-    io_error, is_inside_app_bundle, program_text, write_atomically, LoginItem, LoginItemError,
-    LoginStatus, LAUNCHD_LOG_FILE, LAUNCH_AGENT_LABEL, LEGACY_SCRIPT,
+    io_error, is_inside_app_bundle, program_text, read_if_there, remove_if_there, write_atomically,
+    LoginItem, LoginItemError, LoginStatus, LAUNCH_AGENT_LABEL,
 };
 use crate::platform::command::{run_with_timeout, CommandError, CommandOutput};
 
-/// What a `com.bittrader.worker.plist` already on disk is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExistingAgent {
-    /// Our label, not running the old script.
-    Ours,
-    /// The old shell install: it runs `worker_daemon.sh` (directly or through a shell).
-    Legacy { program: String },
-    /// A valid property list that belongs to something else.
-    Foreign { label: Option<String> },
-    /// Not a property list dictionary.
-    Unreadable,
-}
+/// The old install's script; a LaunchAgent that runs it is the legacy install.
+const LEGACY_SCRIPT: &str = "worker_daemon.sh";
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -38,23 +28,18 @@ struct LaunchAgentKeys<'a> {
     /// agents no shell environment).
     environment_variables: BTreeMap<&'a str, &'a str>,
     run_at_load: bool,
-    keep_alive: KeepAlive,
+    keep_alive: BTreeMap<&'a str, bool>,
     limit_load_to_session_type: &'a str,
     process_type: &'a str,
     standard_out_path: &'a str,
     standard_error_path: &'a str,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct KeepAlive {
-    successful_exit: bool,
-}
-
 /// Our LaunchAgent as XML plist bytes: `ProgramArguments = [exe]`; `RunAtLoad`; `KeepAlive =
 /// {SuccessfulExit = false}` (restarted after a crash, a Quit stays quit); `Aqua` sessions only
 /// (nothing to do over SSH); `ProcessType = Interactive` (not throttled); both outputs to
-/// `data_dir/launchd.log`. `launchctl bootstrap` starts it at once, so a second instance must
+/// `data_dir/launchd.log`, catching what happens before the app's own log (a panic, a
+/// dynamic-linker error). `launchctl bootstrap` starts it at once, so a second instance must
 /// exit with status 0, or KeepAlive restarts it.
 pub fn launch_agent_plist(exe: &Path, data_dir: &Path) -> Result<Vec<u8>, LoginItemError> {
     let program = program_text(exe)?;
@@ -63,17 +48,14 @@ pub fn launch_agent_plist(exe: &Path, data_dir: &Path) -> Result<Vec<u8>, LoginI
             path: exe.to_path_buf(),
         });
     }
-    let data = program_text(data_dir)?;
-    let log_path = data_dir.join(LAUNCHD_LOG_FILE);
+    let log_path = data_dir.join("launchd.log");
     let log = program_text(&log_path)?;
     let keys = LaunchAgentKeys {
         label: LAUNCH_AGENT_LABEL,
         program_arguments: [program],
-        environment_variables: BTreeMap::from([("BITTRADER_WORKER_HOME", data)]),
+        environment_variables: BTreeMap::from([("BITTRADER_WORKER_HOME", program_text(data_dir)?)]),
         run_at_load: true,
-        keep_alive: KeepAlive {
-            successful_exit: false,
-        },
+        keep_alive: BTreeMap::from([("SuccessfulExit", false)]),
         limit_load_to_session_type: "Aqua",
         process_type: "Interactive",
         standard_out_path: log,
@@ -85,75 +67,40 @@ pub fn launch_agent_plist(exe: &Path, data_dir: &Path) -> Result<Vec<u8>, LoginI
     Ok(bytes)
 }
 
-pub fn classify_existing_plist(bytes: &[u8]) -> ExistingAgent {
-    let Ok(value) = plist::Value::from_reader(io::Cursor::new(bytes)) else {
-        return ExistingAgent::Unreadable;
+/// What a plist at our path is: ours (`Enabled`, before launchd is asked), the old shell
+/// install's (any argument naming its script, as in `bash -c "cd … && ./worker_daemon.sh"`), or
+/// something else.
+fn classify(bytes: &[u8], exe: &Path) -> LoginStatus {
+    let Ok(plist::Value::Dictionary(dict)) = plist::Value::from_reader(io::Cursor::new(bytes))
+    else {
+        return LoginStatus::Unrecognized {
+            detail: "a file that is not a property list".to_string(),
+        };
     };
-    let Some(dict) = value.as_dictionary() else {
-        return ExistingAgent::Unreadable;
-    };
-    let label = dict
-        .get("Label")
-        .and_then(plist::Value::as_string)
-        .map(str::to_string);
-    // `bash worker_daemon.sh`, `/path/worker_daemon.sh`, `bash -c "cd … && ./worker_daemon.sh"`:
-    // any argument naming the script.
-    if let Some(script) = program_of(dict)
-        .into_iter()
-        .find(|arg| arg.contains(LEGACY_SCRIPT))
-    {
-        return ExistingAgent::Legacy { program: script };
-    }
-    if label.as_deref() == Some(LAUNCH_AGENT_LABEL) {
-        ExistingAgent::Ours
-    } else {
-        ExistingAgent::Foreign { label }
-    }
-}
-
-fn program_of(dict: &plist::Dictionary) -> Vec<String> {
-    let program = dict.get("Program").and_then(plist::Value::as_string);
     let arguments = dict
         .get("ProgramArguments")
-        .and_then(plist::Value::as_array)
+        .and_then(plist::Value::as_array);
+    let mut program = dict
+        .get("Program")
         .into_iter()
-        .flatten()
+        .chain(arguments.into_iter().flatten())
         .filter_map(plist::Value::as_string);
-    program
-        .into_iter()
-        .chain(arguments)
-        .map(str::to_string)
-        .collect()
-}
-
-/// `Program`, else the first of `ProgramArguments`.
-fn first_program(bytes: &[u8]) -> Option<String> {
-    let value = plist::Value::from_reader(io::Cursor::new(bytes)).ok()?;
-    program_of(value.as_dictionary()?).into_iter().next()
-}
-
-/// Runs `launchctl args…`; a trait so tests record the calls (any such closure is one).
-pub trait Launchctl {
-    fn run(&self, args: &[&str]) -> Result<CommandOutput, CommandError>;
-}
-
-impl<F> Launchctl for F
-where
-    F: Fn(&[&str]) -> Result<CommandOutput, CommandError>,
-{
-    fn run(&self, args: &[&str]) -> Result<CommandOutput, CommandError> {
-        self(args)
+    if let Some(script) = program.clone().find(|arg| arg.contains(LEGACY_SCRIPT)) {
+        return LoginStatus::Legacy {
+            program: script.to_string(),
+        };
     }
-}
-
-/// `/bin/launchctl`, given 10 s (bootout waits for the job, which launchd gives a few seconds after
-/// SIGTERM).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemLaunchctl;
-
-impl Launchctl for SystemLaunchctl {
-    fn run(&self, args: &[&str]) -> Result<CommandOutput, CommandError> {
-        run_with_timeout("/bin/launchctl", args, Duration::from_secs(10))
+    match dict.get("Label").and_then(plist::Value::as_string) {
+        Some(LAUNCH_AGENT_LABEL) => {
+            let program = program.next().unwrap_or_default().to_string();
+            LoginStatus::Enabled {
+                is_this_program: Path::new(&program) == exe,
+                program,
+            }
+        }
+        label => LoginStatus::Unrecognized {
+            detail: format!("a LaunchAgent labelled {}", label.unwrap_or("nothing")),
+        },
     }
 }
 
@@ -169,89 +116,45 @@ fn bootout_done(out: &CommandOutput) -> bool {
         || text.contains("not loaded")
 }
 
-fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>, LoginItemError> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(io_error("read", path)(error)),
-    }
-}
-
-fn launchctl_detail(result: &Result<CommandOutput, CommandError>) -> String {
-    match result {
-        Ok(out) => {
-            let said = if out.stderr.trim().is_empty() {
-                out.stdout.trim()
-            } else {
-                out.stderr.trim()
-            };
-            match (said.is_empty(), out.code) {
-                (false, _) => said.to_string(),
-                (true, Some(code)) => format!("exit status {code}"),
-                (true, None) => "killed by a signal".to_string(),
-            }
-        }
-        Err(error) => error.to_string(),
-    }
-}
+/// Runs `launchctl args`: `/bin/launchctl`, given 10 s (bootout waits for the job, which launchd
+/// gives a few seconds after SIGTERM), or a recording closure in the tests.
+pub type Launchctl = fn(&[&str]) -> Result<CommandOutput, CommandError>;
 
 #[derive(Debug)]
-pub struct LaunchAgent<L: Launchctl = SystemLaunchctl> {
+pub struct LaunchAgent<L = Launchctl> {
     agents_dir: PathBuf,
     data_dir: PathBuf,
     exe: PathBuf,
+    /// The `gui/UID` launchd domain.
     uid: u32,
     launchctl: L,
+    /// This process is the LaunchAgent's own job: `launchctl bootout` would stop it, so enable and
+    /// disable only change the file, which launchd reads at the next login.
     running_as_job: bool,
     /// Pause between bootstrap attempts (zero in tests).
     retry_delay: Duration,
 }
 
-impl LaunchAgent<SystemLaunchctl> {
-    /// `$HOME/Library/LaunchAgents`, the real uid, `/bin/launchctl`.
+impl LaunchAgent {
     pub fn for_current_user(exe: PathBuf, data_dir: PathBuf) -> Result<Self, LoginItemError> {
         let home = std::env::var_os("HOME")
             .filter(|home| !home.is_empty())
             .ok_or(LoginItemError::NoHome)?;
-        let agents_dir = PathBuf::from(home).join("Library").join("LaunchAgents");
-        let uid = nix::unistd::getuid().as_raw();
-        // launchd puts the job's label in XPC_SERVICE_NAME.
-        let running_as_job =
-            std::env::var("XPC_SERVICE_NAME").is_ok_and(|name| name == LAUNCH_AGENT_LABEL);
-        Ok(
-            LaunchAgent::new(agents_dir, data_dir, exe, uid, SystemLaunchctl)
-                .running_as_job(running_as_job),
-        )
+        Ok(LaunchAgent {
+            agents_dir: PathBuf::from(home).join("Library/LaunchAgents"),
+            data_dir,
+            exe,
+            uid: nix::unistd::getuid().as_raw(),
+            launchctl: |args| run_with_timeout("/bin/launchctl", args, Duration::from_secs(10)),
+            // launchd puts the job's label in XPC_SERVICE_NAME.
+            running_as_job: std::env::var("XPC_SERVICE_NAME")
+                .is_ok_and(|name| name == LAUNCH_AGENT_LABEL),
+            retry_delay: Duration::from_millis(500),
+        })
     }
 }
 
-impl<L: Launchctl> LaunchAgent<L> {
-    /// For user `uid` (the `gui/UID` launchd domain).
-    pub fn new(
-        agents_dir: PathBuf,
-        data_dir: PathBuf,
-        exe: PathBuf,
-        uid: u32,
-        launchctl: L,
-    ) -> Self {
-        LaunchAgent {
-            agents_dir,
-            data_dir,
-            exe,
-            uid,
-            launchctl,
-            running_as_job: false,
-            retry_delay: Duration::from_millis(500),
-        }
-    }
-
-    /// This process is the LaunchAgent's own job: `launchctl bootout` would stop it, so enable and
-    /// disable only change the file, which launchd reads at the next login.
-    pub fn running_as_job(mut self, running_as_job: bool) -> Self {
-        self.running_as_job = running_as_job;
-        self
-    }
-
+impl<L: Fn(&[&str]) -> Result<CommandOutput, CommandError>> LaunchAgent<L> {
     pub fn plist_path(&self) -> PathBuf {
         self.agents_dir.join(format!("{LAUNCH_AGENT_LABEL}.plist"))
     }
@@ -266,93 +169,59 @@ impl<L: Launchctl> LaunchAgent<L> {
         format!("gui/{}/{LAUNCH_AGENT_LABEL}", self.uid)
     }
 
-    /// Whether launchd knows our job (`launchctl print` succeeds): not when never loaded, booted
-    /// out, or switched off in System Settings › Login Items. `Err`: launchctl could not be asked.
-    fn is_loaded(&self) -> Result<bool, CommandError> {
-        Ok(self
-            .launchctl
-            .run(&["print", &self.service_target()])?
-            .success())
+    /// `Ok` if `done` says launchctl did it, else its words.
+    fn launchctl(&self, args: &[&str], done: fn(&CommandOutput) -> bool) -> Result<(), String> {
+        let out = (self.launchctl)(args).map_err(|error| error.to_string())?;
+        if done(&out) {
+            return Ok(());
+        }
+        let said = [out.stderr.trim(), out.stdout.trim()];
+        let detail = match (said.into_iter().find(|text| !text.is_empty()), out.code) {
+            (Some(text), _) => text.to_string(),
+            (None, Some(code)) => format!("exit status {code}"),
+            (None, None) => "killed by a signal".to_string(),
+        };
+        Err(detail)
     }
 
-    /// `Ok` if our job is now unloaded (or never was), else what launchctl said.
+    /// `Ok` if our job is now unloaded (or never was).
     fn bootout(&self) -> Result<(), LoginItemError> {
         let target = self.service_target();
-        let result = self.launchctl.run(&["bootout", &target]);
-        match &result {
-            Ok(out) if bootout_done(out) => Ok(()),
-            _ => Err(LoginItemError::Launchctl {
+        self.launchctl(&["bootout", &target], bootout_done)
+            .map_err(|detail| LoginItemError::Launchctl {
                 action: format!("bootout {target}"),
-                detail: launchctl_detail(&result),
-            }),
-        }
-    }
-
-    /// Tried three times: right after a bootout the old job may still be exiting.
-    fn bootstrap(&self, path: &Path) -> Result<(), LoginItemError> {
-        let domain = format!("gui/{}", self.uid);
-        let path_text = path.to_string_lossy();
-        let mut last = None;
-        for attempt in 0..3 {
-            if attempt > 0 {
-                std::thread::sleep(self.retry_delay);
-            }
-            let result = self.launchctl.run(&["bootstrap", &domain, &path_text]);
-            if matches!(&result, Ok(out) if out.success()) {
-                return Ok(());
-            }
-            last = Some(result);
-        }
-        Err(LoginItemError::Launchctl {
-            action: format!("bootstrap {domain} {path_text}"),
-            detail: last.as_ref().map(launchctl_detail).unwrap_or_default(),
-        })
+                detail,
+            })
     }
 }
 
-impl<L: Launchctl> LoginItem for LaunchAgent<L> {
+impl<L: Fn(&[&str]) -> Result<CommandOutput, CommandError>> LoginItem for LaunchAgent<L> {
     fn status(&self) -> LoginStatus {
-        let path = self.plist_path();
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return LoginStatus::Disabled,
+        let bytes = match read_if_there(&self.plist_path()) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return LoginStatus::Disabled,
             Err(error) => {
                 return LoginStatus::Unrecognized {
-                    detail: format!("{} cannot be read: {error}", path.display()),
+                    detail: error.to_string(),
                 }
             }
         };
-        match classify_existing_plist(&bytes) {
-            ExistingAgent::Ours => {
-                let program = first_program(&bytes).unwrap_or_default();
-                let is_this_program = Path::new(&program) == self.exe;
-                // A program that is gone does not start, and neither does a job launchd does not
-                // know (switched off in Login Items, or never loaded); the running job needs no
-                // asking.
-                if !is_this_program && !Path::new(&program).exists() {
-                    return LoginStatus::Disabled;
-                }
-                // Loaded, or launchctl unavailable: the file (what the next login reads) decides.
-                if !self.running_as_job && matches!(self.is_loaded(), Ok(false)) {
-                    return LoginStatus::Disabled;
-                }
-                LoginStatus::Enabled {
-                    program,
-                    is_this_program,
-                }
+        let status = classify(&bytes, &self.exe);
+        if let LoginStatus::Enabled {
+            program,
+            is_this_program,
+        } = &status
+        {
+            // A program that is gone does not start, and neither does a job launchd does not know
+            // (switched off in Login Items, or never loaded). The running job needs no asking, and
+            // without an answer from launchctl the file (what the next login reads) decides.
+            let gone = !is_this_program && !Path::new(program).exists();
+            let print = || (self.launchctl)(&["print", &self.service_target()]);
+            if gone || (!self.running_as_job && print().is_ok_and(|out| !out.success())) {
+                return LoginStatus::Disabled;
             }
-            ExistingAgent::Legacy { program } => LoginStatus::Legacy { program },
-            ExistingAgent::Foreign { label } => LoginStatus::Unrecognized {
-                detail: format!(
-                    "{} belongs to {}",
-                    path.display(),
-                    label.as_deref().unwrap_or("a LaunchAgent without a label")
-                ),
-            },
-            ExistingAgent::Unreadable => LoginStatus::Unrecognized {
-                detail: format!("{} is not a property list", path.display()),
-            },
         }
+        status
     }
 
     fn enable(&self, replace_legacy: bool) -> Result<(), LoginItemError> {
@@ -360,7 +229,7 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
         let plist = launch_agent_plist(&self.exe, &self.data_dir)?;
         // Ours (maybe for an older path), foreign or unreadable: our file name, so replaced.
         if let Some(existing) = read_if_there(&path)? {
-            if let ExistingAgent::Legacy { program } = classify_existing_plist(&existing) {
+            if let LoginStatus::Legacy { program } = classify(&existing, &self.exe) {
                 if !replace_legacy {
                     let backup = self.backup_path();
                     return Err(LoginItemError::LegacyPresent {
@@ -384,19 +253,29 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
         if self.running_as_job {
             return Ok(());
         }
-        // Unload whatever runs under our label (the legacy loop, or our agent for an older
-        // path); a failure here matters only if bootstrap fails too.
+        // Unload whatever runs under our label (the legacy loop, or our agent for an older path);
+        // a failure here matters only if bootstrap fails too. Bootstrap is tried three times:
+        // right after a bootout the old job may still be exiting.
         let bootout = self.bootout();
-        self.bootstrap(&path)
-            .map_err(|error| match (error, bootout) {
-                (LoginItemError::Launchctl { action, detail }, Err(bootout_error)) => {
-                    LoginItemError::Launchctl {
-                        action,
-                        detail: format!("{detail} (before it: {bootout_error})"),
-                    }
-                }
-                (error, _) => error,
-            })
+        let domain = format!("gui/{}", self.uid);
+        let path_text = path.to_string_lossy();
+        let bootstrap =
+            || self.launchctl(&["bootstrap", &domain, &path_text], CommandOutput::success);
+        let mut result = bootstrap();
+        for _ in 1..3 {
+            if result.is_ok() {
+                break;
+            }
+            std::thread::sleep(self.retry_delay);
+            result = bootstrap();
+        }
+        result.map_err(|detail| LoginItemError::Launchctl {
+            action: format!("bootstrap {domain} {path_text}"),
+            detail: match bootout {
+                Ok(()) => detail,
+                Err(bootout) => format!("{detail} (before it: {bootout})"),
+            },
+        })
     }
 
     /// Our agent starting a program that is gone, or (this program being in an app bundle) another
@@ -404,17 +283,17 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
     /// start a second copy). A bare binary never takes over an installed app's agent.
     fn repoint_to_this_program(&self) -> Result<bool, LoginItemError> {
         let path = self.plist_path();
-        let bytes = match read_if_there(&path)? {
-            Some(bytes) => bytes,
-            None => return Ok(false),
-        };
-        if classify_existing_plist(&bytes) != ExistingAgent::Ours {
+        let Some(bytes) = read_if_there(&path)? else {
             return Ok(false);
-        }
-        let program = first_program(&bytes).unwrap_or_default();
-        let program = Path::new(&program);
-        let stale = program != self.exe && (!program.exists() || is_inside_app_bundle(&self.exe));
-        if !stale {
+        };
+        let LoginStatus::Enabled {
+            program,
+            is_this_program: false,
+        } = classify(&bytes, &self.exe)
+        else {
+            return Ok(false);
+        };
+        if Path::new(&program).exists() && !is_inside_app_bundle(&self.exe) {
             return Ok(false);
         }
         write_atomically(&path, &launch_agent_plist(&self.exe, &self.data_dir)?)?;
@@ -426,33 +305,23 @@ impl<L: Launchctl> LoginItem for LaunchAgent<L> {
         let Some(existing) = read_if_there(&path)? else {
             return Ok(());
         };
-        let detail = match classify_existing_plist(&existing) {
-            ExistingAgent::Ours => None,
-            ExistingAgent::Legacy { program } => {
-                Some(format!("the old install's agent, running {program}"))
+        let detail = match classify(&existing, &self.exe) {
+            LoginStatus::Legacy { program } => {
+                format!("the old install's agent, running {program}")
             }
-            ExistingAgent::Foreign { label } => Some(format!(
-                "labelled {}",
-                label.as_deref().unwrap_or("nothing")
-            )),
-            ExistingAgent::Unreadable => Some("not a property list".to_string()),
-        };
-        if let Some(detail) = detail {
-            return Err(LoginItemError::NotOurs { path, detail });
-        }
-        // Unload first (a loaded KeepAlive job would be restarted after a crash until logout),
-        // but remove the file whatever launchctl says: that alone keeps it from the next login.
-        let bootout = if self.running_as_job {
-            Ok(())
-        } else {
-            self.bootout()
-        };
-        match fs::remove_file(&path) {
-            Err(error) if error.kind() != io::ErrorKind::NotFound => {
-                Err(io_error("remove", &path)(error))
+            LoginStatus::Unrecognized { detail } => detail,
+            LoginStatus::Enabled { .. } | LoginStatus::Disabled => {
+                // Unload first (a loaded KeepAlive job would be restarted after a crash until
+                // logout), but remove the file whatever launchctl says: that alone keeps it from
+                // the next login.
+                let bootout = match self.running_as_job {
+                    true => Ok(()),
+                    false => self.bootout(),
+                };
+                return remove_if_there(&path).and(bootout);
             }
-            _ => bootout,
-        }
+        };
+        Err(LoginItemError::NotOurs { path, detail })
     }
 }
 
@@ -537,7 +406,13 @@ mod tests {
             "no unexpected keys: {:?}",
             dict.keys().collect::<Vec<_>>()
         );
-        assert_eq!(classify_existing_plist(&bytes), ExistingAgent::Ours);
+        assert!(matches!(
+            classify(&bytes, Path::new(NASTY_EXE)),
+            LoginStatus::Enabled {
+                is_this_program: true,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -591,24 +466,24 @@ mod tests {
     #[test]
     fn constructed_legacy_plists_are_legacy() {
         assert_eq!(
-            classify_existing_plist(CONSTRUCTED_LEGACY.as_bytes()),
-            ExistingAgent::Legacy {
+            classify(CONSTRUCTED_LEGACY.as_bytes(), Path::new(NASTY_EXE)),
+            LoginStatus::Legacy {
                 program: "/Users/me/.bittrader_worker/worker_daemon.sh".into()
             }
         );
         // Constructed variants: the script run directly, and through `bash -c`.
         let direct = CONSTRUCTED_LEGACY.replace("<string>/bin/bash</string>\n", "");
         assert!(matches!(
-            classify_existing_plist(direct.as_bytes()),
-            ExistingAgent::Legacy { .. }
+            classify(direct.as_bytes(), Path::new(NASTY_EXE)),
+            LoginStatus::Legacy { .. }
         ));
         let shell = CONSTRUCTED_LEGACY.replace(
             "<string>/Users/me/.bittrader_worker/worker_daemon.sh</string>",
             "<string>-c</string><string>cd ~/.bittrader_worker &amp;&amp; ./worker_daemon.sh</string>",
         );
         assert_eq!(
-            classify_existing_plist(shell.as_bytes()),
-            ExistingAgent::Legacy {
+            classify(shell.as_bytes(), Path::new(NASTY_EXE)),
+            LoginStatus::Legacy {
                 program: "cd ~/.bittrader_worker && ./worker_daemon.sh".into()
             }
         );
@@ -620,9 +495,9 @@ mod tests {
             "../../../tests/fixtures/macos_launchagent_keepalive_successfulexit_false_coolprop.plist"
         );
         assert_eq!(
-            classify_existing_plist(coolprop.as_bytes()),
-            ExistingAgent::Foreign {
-                label: Some("org.coolprop.a-worker".into())
+            classify(coolprop.as_bytes(), Path::new(NASTY_EXE)),
+            LoginStatus::Unrecognized {
+                detail: "a LaunchAgent labelled org.coolprop.a-worker".into()
             }
         );
         // A source-code template: its label is the placeholder itself.
@@ -630,36 +505,34 @@ mod tests {
             "../../../tests/fixtures/macos_launchagent_menubar_mountaineer_TEMPLATE.plist"
         );
         assert_eq!(
-            classify_existing_plist(mountaineer.as_bytes()),
-            ExistingAgent::Foreign {
-                label: Some("{label}".into())
+            classify(mountaineer.as_bytes(), Path::new(NASTY_EXE)),
+            LoginStatus::Unrecognized {
+                detail: "a LaunchAgent labelled {label}".into()
             }
         );
     }
 
     #[test]
     fn garbage_and_binary_plists() {
-        assert_eq!(classify_existing_plist(b""), ExistingAgent::Unreadable);
-        assert_eq!(
-            classify_existing_plist(b"not a plist at all"),
-            ExistingAgent::Unreadable
-        );
+        let unreadable = LoginStatus::Unrecognized {
+            detail: "a file that is not a property list".into(),
+        };
+        let exe = Path::new(NASTY_EXE);
+        assert_eq!(classify(b"", exe), unreadable);
+        assert_eq!(classify(b"not a plist at all", exe), unreadable);
         // A plist whose root is not a dictionary.
         let mut array = Vec::new();
         plist::Value::Array(vec![plist::Value::from("x")])
             .to_writer_xml(&mut array)
             .expect("xml");
-        assert_eq!(classify_existing_plist(&array), ExistingAgent::Unreadable);
+        assert_eq!(classify(&array, exe), unreadable);
         // `plutil -convert binary1` output of a legacy plist is still recognised.
         let mut binary = Vec::new();
         plist::Value::from_reader(io::Cursor::new(CONSTRUCTED_LEGACY.as_bytes()))
             .expect("parse")
             .to_writer_binary(&mut binary)
             .expect("binary");
-        assert!(matches!(
-            classify_existing_plist(&binary),
-            ExistingAgent::Legacy { .. }
-        ));
+        assert!(matches!(classify(&binary, exe), LoginStatus::Legacy { .. }));
     }
 
     // --- the LaunchAgent login item with a recording launchctl --------------------------------
@@ -698,7 +571,7 @@ mod tests {
     /// message. The wording here is illustrative, not recorded; only the status is used.
     const NOT_FOUND: &str = "Could not find service \"com.bittrader.worker\" in domain for port";
 
-    impl Launchctl for &Recorder {
+    impl Recorder {
         fn run(&self, args: &[&str]) -> Result<CommandOutput, CommandError> {
             self.calls.borrow_mut().push(args.join(" "));
             let (code, stderr) = if args.first() == Some(&"print") {
@@ -742,25 +615,23 @@ mod tests {
             self.home.path().join(".bittrader_worker")
         }
         /// An agent starting `exe` (another copy, a moved one), in the same folders.
-        fn agent_for<'r>(
-            &self,
-            recorder: &'r Recorder,
-            exe: impl Into<PathBuf>,
-        ) -> LaunchAgent<&'r Recorder> {
-            LaunchAgent::new(self.agents(), self.data(), exe.into(), 501, recorder)
+        fn agent_for<'r>(&self, recorder: &'r Recorder, exe: impl Into<PathBuf>) -> Agent<'r> {
+            LaunchAgent {
+                agents_dir: self.agents(),
+                data_dir: self.data(),
+                exe: exe.into(),
+                uid: 501,
+                launchctl: Box::new(|args| recorder.run(args)),
+                running_as_job: false,
+                retry_delay: Duration::ZERO,
+            }
         }
-        fn agent<'r>(&self, recorder: &'r Recorder) -> LaunchAgent<&'r Recorder> {
-            let mut agent = LaunchAgent::new(
-                self.agents(),
-                self.data(),
-                PathBuf::from(NASTY_EXE),
-                501,
-                recorder,
-            );
-            agent.retry_delay = Duration::ZERO;
-            agent
+        fn agent<'r>(&self, recorder: &'r Recorder) -> Agent<'r> {
+            self.agent_for(recorder, NASTY_EXE)
         }
     }
+
+    type Agent<'r> = LaunchAgent<Box<dyn Fn(&[&str]) -> Result<CommandOutput, CommandError> + 'r>>;
 
     const NOT_LOADED: (Option<i32>, &str) = (Some(3), "Boot-out failed: 3: No such process");
 
@@ -774,7 +645,10 @@ mod tests {
         agent.enable(false).expect("enable");
         let path = agent.plist_path();
         let bytes = fs::read(&path).expect("written");
-        assert_eq!(classify_existing_plist(&bytes), ExistingAgent::Ours);
+        assert!(matches!(
+            classify(&bytes, Path::new(NASTY_EXE)),
+            LoginStatus::Enabled { .. }
+        ));
         let mode = fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode & 0o022, 0, "not writable by others: {mode:o}");
         assert!(setup.data().is_dir(), "the log folder exists for launchd");
@@ -881,7 +755,10 @@ mod tests {
 
         // The job that runs is this process: nothing to ask.
         recorder.calls.borrow_mut().clear();
-        let as_job = setup.agent(&recorder).running_as_job(true);
+        let as_job = LaunchAgent {
+            running_as_job: true,
+            ..setup.agent(&recorder)
+        };
         assert!(matches!(as_job.status(), LoginStatus::Enabled { .. }));
         assert!(recorder.calls.borrow().is_empty());
 
@@ -987,7 +864,10 @@ mod tests {
     fn running_as_the_job_changes_only_the_file() {
         let setup = Setup::new();
         let recorder = Recorder::new((Some(0), ""));
-        let agent = setup.agent(&recorder).running_as_job(true);
+        let agent = LaunchAgent {
+            running_as_job: true,
+            ..setup.agent(&recorder)
+        };
         agent.enable(false).expect("enable");
         assert!(agent.plist_path().exists());
         agent.disable().expect("disable");
@@ -1053,21 +933,19 @@ mod tests {
     }
 
     #[test]
-    fn a_closure_is_a_launchctl() {
+    fn a_bootout_answering_113_counts_as_not_loaded() {
         let setup = Setup::new();
-        let agent = LaunchAgent::new(
-            setup.agents(),
-            setup.data(),
-            PathBuf::from("/Applications/x"),
-            501,
-            |args: &[&str]| -> Result<CommandOutput, CommandError> {
+        let recorder = Recorder::new(NOT_LOADED);
+        let agent: Agent = LaunchAgent {
+            launchctl: Box::new(|args: &[&str]| {
                 Ok(CommandOutput {
                     code: Some(if args[0] == "bootout" { 113 } else { 0 }),
                     stdout: String::new(),
                     stderr: String::new(),
                 })
-            },
-        );
+            }),
+            ..setup.agent_for(&recorder, "/Applications/x")
+        };
         agent.enable(false).expect("enable");
     }
 }

@@ -8,6 +8,7 @@
 //! The old shell install used our label for a LaunchAgent running `worker_daemon.sh`: it is never
 //! overwritten unless the user agrees, and then backed up.
 
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -16,20 +17,10 @@ use serde::Serialize;
 pub mod launch_agent;
 pub mod xdg;
 
-pub use launch_agent::{
-    classify_existing_plist, launch_agent_plist, ExistingAgent, LaunchAgent, Launchctl,
-    SystemLaunchctl,
-};
-pub use xdg::{xdg_autostart_entry, XdgAutostart};
+use launch_agent::LaunchAgent;
+use xdg::XdgAutostart;
 
 pub const LAUNCH_AGENT_LABEL: &str = "com.bittrader.worker";
-
-/// The old install's script; a LaunchAgent that runs it is the legacy install.
-pub const LEGACY_SCRIPT: &str = "worker_daemon.sh";
-
-/// Inside the data folder: the LaunchAgent's stdout and stderr, catching what happens before the
-/// app's own log (a panic, a dynamic-linker error).
-pub const LAUNCHD_LOG_FILE: &str = "launchd.log";
 
 /// Whether this program starts at login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -99,36 +90,22 @@ pub trait LoginItem {
 
 /// Whether `exe` is an app bundle's executable (`….app/Contents/MacOS/NAME`).
 pub fn is_inside_app_bundle(exe: &Path) -> bool {
-    let Some(macos_dir) = exe.parent() else {
-        return false;
-    };
-    let Some(contents) = macos_dir.parent() else {
-        return false;
-    };
-    macos_dir.file_name() == Some("MacOS".as_ref())
-        && contents.file_name() == Some("Contents".as_ref())
-        && contents
-            .parent()
-            .and_then(Path::extension)
-            .is_some_and(|ext| ext == "app")
+    let above: Vec<&std::ffi::OsStr> = exe.iter().rev().skip(1).take(3).collect();
+    above.len() == 3
+        && above[..2] == ["MacOS", "Contents"]
+        && Path::new(above[2]).extension() == Some("app".as_ref())
 }
 
 /// The login item for the current user, starting `exe`; launchd's log goes to `data_dir`.
-#[cfg(target_os = "macos")]
 pub fn system_login_item(
     exe: PathBuf,
     data_dir: PathBuf,
 ) -> Result<Box<dyn LoginItem + Send>, LoginItemError> {
-    Ok(Box::new(LaunchAgent::for_current_user(exe, data_dir)?))
-}
-
-/// The login item for the current user, starting `exe`.
-#[cfg(not(target_os = "macos"))]
-pub fn system_login_item(
-    exe: PathBuf,
-    _data_dir: PathBuf,
-) -> Result<Box<dyn LoginItem + Send>, LoginItemError> {
-    Ok(Box::new(XdgAutostart::for_current_user(exe)?))
+    if cfg!(target_os = "macos") {
+        Ok(Box::new(LaunchAgent::for_current_user(exe, data_dir)?))
+    } else {
+        Ok(Box::new(XdgAutostart::for_current_user(exe)?))
+    }
 }
 
 /// `exe` as login-entry text: absolute, UTF-8 and free of control characters (XML 1.0 cannot hold
@@ -148,13 +125,28 @@ fn program_text(exe: &Path) -> Result<&str, LoginItemError> {
     Ok(text)
 }
 
-/// Writes a login entry through [`crate::atomic_file`], mode 0644: launchd ignores a plist that
-/// others can write.
+/// Mode 0644: launchd ignores a plist that others can write.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LoginItemError> {
     crate::atomic_file::write(path, bytes, 0o644).map_err(io_error("write", path))
 }
 
-/// The error of `action` on `path`.
+fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>, LoginItemError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(io_error("read", path)(error)),
+    }
+}
+
+fn remove_if_there(path: &Path) -> Result<(), LoginItemError> {
+    match fs::remove_file(path) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => {
+            Err(io_error("remove", path)(error))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> LoginItemError {
     let path = path.to_path_buf();
     move |source| LoginItemError::Io {

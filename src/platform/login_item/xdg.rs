@@ -5,21 +5,16 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{
-    io_error, program_text, write_atomically, LoginItem, LoginItemError, LoginStatus,
-    LAUNCH_AGENT_LABEL,
+    io_error, program_text, read_if_there, remove_if_there, write_atomically, LoginItem,
+    LoginItemError, LoginStatus, LAUNCH_AGENT_LABEL,
 };
 
-/// The autostart entry for `exe`. `Exec` follows the Desktop Entry spec: an argument with a
-/// reserved character goes in double quotes with `"`, `` ` ``, `$` and `\` backslash-escaped; `%`
-/// is doubled; then the whole value gets the string escapes (`\` → `\\`), which the spec undoes
-/// first, so a literal `$` ends up as `\\$`.
+/// The autostart entry for `exe`.
 pub fn xdg_autostart_entry(exe: &Path) -> Result<String, LoginItemError> {
-    let program = program_text(exe)?;
-    let exec = escape_desktop_string(&quote_exec_argument(program));
+    let exec = exec_value(program_text(exe)?);
     Ok(format!(
         "[Desktop Entry]\n\
          Type=Application\n\
@@ -31,93 +26,29 @@ pub fn xdg_autostart_entry(exe: &Path) -> Result<String, LoginItemError> {
     ))
 }
 
-fn quote_exec_argument(arg: &str) -> String {
+/// `Exec` as the Desktop Entry spec has it: an argument with a reserved character goes in double
+/// quotes with `"`, `` ` ``, `$` and `\` backslash-escaped; `%` is doubled; then the whole value
+/// gets the string escapes (`\` → `\\`; [`program_text`] refuses the control characters), which
+/// the spec undoes first, so a literal `$` ends up as `\\$`.
+fn exec_value(program: &str) -> String {
     const RESERVED: &[char] = &[
         ' ', '\t', '\n', '"', '\'', '\\', '>', '<', '~', '|', '&', ';', '$', '*', '?', '#', '(',
         ')', '`',
     ];
-    let arg = arg.replace('%', "%%");
-    if !arg.is_empty() && !arg.contains(RESERVED) {
-        return arg;
-    }
-    let mut quoted = String::with_capacity(arg.len() + 2);
-    quoted.push('"');
-    for c in arg.chars() {
-        if matches!(c, '"' | '`' | '$' | '\\') {
-            quoted.push('\\');
-        }
-        quoted.push(c);
-    }
-    quoted.push('"');
-    quoted
-}
-
-/// The spec's string escapes; only `\\` can occur ([`program_text`] refuses control characters).
-fn escape_desktop_string(value: &str) -> String {
-    value.replace('\\', "\\\\")
-}
-
-/// The reverse of [`escape_desktop_string`] (plus `\s`, a space).
-fn unescape_desktop_string(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('s') => out.push(' '),
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('\\') => out.push('\\'),
-            // Not a string escape: left for the quoting rule.
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
+    let arg = program.replace('%', "%%");
+    let quoted = if arg.contains(RESERVED) {
+        let mut quoted = String::from('"');
+        for c in arg.chars() {
+            if matches!(c, '"' | '`' | '$' | '\\') {
+                quoted.push('\\');
             }
-            None => out.push('\\'),
+            quoted.push(c);
         }
-    }
-    out
-}
-
-/// Splits an `Exec` value (string escapes included) into its arguments, undoing quoting and
-/// `%%`. `None` for an unterminated quote.
-fn parse_exec(value: &str) -> Option<Vec<String>> {
-    let value = unescape_desktop_string(value);
-    let mut args = Vec::new();
-    let mut current: Option<String> = None;
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\n' => {
-                if let Some(arg) = current.take() {
-                    args.push(arg);
-                }
-            }
-            '"' => {
-                let arg = current.get_or_insert_with(String::new);
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => {
-                            let next = chars.next()?;
-                            if !matches!(next, '"' | '`' | '$' | '\\') {
-                                arg.push('\\');
-                            }
-                            arg.push(next);
-                        }
-                        other => arg.push(other),
-                    }
-                }
-            }
-            other => current.get_or_insert_with(String::new).push(other),
-        }
-    }
-    args.extend(current);
-    Some(args.into_iter().map(|arg| arg.replace("%%", "%")).collect())
+        quoted + "\""
+    } else {
+        arg
+    };
+    quoted.replace('\\', "\\\\")
 }
 
 /// The `[Desktop Entry]` group's keys (unlocalised), values with string escapes still in.
@@ -146,10 +77,7 @@ fn autostart_dir_from(
     let config = xdg_config_home
         .map(PathBuf::from)
         .filter(|dir| dir.is_absolute())
-        .or_else(|| {
-            home.filter(|home| !home.is_empty())
-                .map(|home| PathBuf::from(home).join(".config"))
-        })?;
+        .or_else(|| Some(PathBuf::from(home.filter(|home| !home.is_empty())?).join(".config")))?;
     Some(config.join("autostart"))
 }
 
@@ -160,20 +88,16 @@ pub struct XdgAutostart {
 }
 
 impl XdgAutostart {
-    pub fn new(autostart_dir: PathBuf, exe: PathBuf) -> Self {
-        XdgAutostart { autostart_dir, exe }
-    }
-
     pub fn for_current_user(exe: PathBuf) -> Result<Self, LoginItemError> {
-        let dir = autostart_dir_from(
+        let autostart_dir = autostart_dir_from(
             std::env::var_os("XDG_CONFIG_HOME"),
             std::env::var_os("HOME"),
         )
         .ok_or(LoginItemError::NoHome)?;
-        Ok(XdgAutostart::new(dir, exe))
+        Ok(XdgAutostart { autostart_dir, exe })
     }
 
-    pub fn entry_path(&self) -> PathBuf {
+    fn entry_path(&self) -> PathBuf {
         self.autostart_dir
             .join(format!("{LAUNCH_AGENT_LABEL}.desktop"))
     }
@@ -181,37 +105,37 @@ impl XdgAutostart {
 
 impl LoginItem for XdgAutostart {
     fn status(&self) -> LoginStatus {
-        let path = self.entry_path();
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return LoginStatus::Disabled,
+        let text = match read_if_there(&self.entry_path()) {
+            Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(None) => return LoginStatus::Disabled,
             Err(error) => {
                 return LoginStatus::Unrecognized {
-                    detail: format!("{} cannot be read: {error}", path.display()),
+                    detail: error.to_string(),
                 }
             }
         };
         let keys = desktop_entry_keys(&text);
         // What the desktop's "startup applications" settings write to switch an entry off.
-        let switched_off = keys.get("Hidden") == Some(&"true")
-            || keys.get("X-GNOME-Autostart-enabled") == Some(&"false");
-        if switched_off {
+        if keys.get("Hidden") == Some(&"true")
+            || keys.get("X-GNOME-Autostart-enabled") == Some(&"false")
+        {
             return LoginStatus::Disabled;
         }
-        match keys
-            .get("Exec")
-            .and_then(|exec| parse_exec(exec))
-            .and_then(|args| args.into_iter().next())
-        {
-            Some(program) => {
-                let is_this_program = Path::new(&program) == self.exe;
-                LoginStatus::Enabled {
-                    program,
-                    is_this_program,
-                }
-            }
-            None => LoginStatus::Unrecognized {
-                detail: format!("{} has no usable Exec line", path.display()),
+        let Some(exec) = keys.get("Exec") else {
+            return LoginStatus::Unrecognized {
+                detail: "an autostart entry without an Exec line".to_string(),
+            };
+        };
+        // Only this program writes the entry: one starting this program reads exactly as written,
+        // another copy's is shown as it stands.
+        match program_text(&self.exe).map(exec_value) {
+            Ok(ours) if ours == *exec => LoginStatus::Enabled {
+                program: self.exe.to_string_lossy().into_owned(),
+                is_this_program: true,
+            },
+            _ => LoginStatus::Enabled {
+                program: exec.to_string(),
+                is_this_program: false,
             },
         }
     }
@@ -224,13 +148,7 @@ impl LoginItem for XdgAutostart {
     }
 
     fn disable(&self) -> Result<(), LoginItemError> {
-        let path = self.entry_path();
-        match fs::remove_file(&path) {
-            Err(error) if error.kind() != io::ErrorKind::NotFound => {
-                Err(io_error("remove", &path)(error))
-            }
-            _ => Ok(()),
-        }
+        remove_if_there(&self.entry_path())
     }
 }
 
@@ -242,7 +160,8 @@ mod tests {
     // --- XDG autostart ------------------------------------------------------------------------
 
     #[test]
-    fn xdg_entry_parses_back_for_nasty_paths() {
+    fn xdg_entry_reads_back_for_nasty_paths() {
+        let home = tempfile::tempdir().expect("tempdir");
         for exe in [
             "/usr/bin/bittrader-worker",
             "/home/me/Bit Trader/bittrader-worker",
@@ -255,13 +174,28 @@ mod tests {
             assert_eq!(keys.get("Type"), Some(&"Application"));
             assert_eq!(keys.get("Name"), Some(&"BitTrader Worker"));
             assert_eq!(keys.get("X-GNOME-Autostart-enabled"), Some(&"true"));
-            let exec = keys.get("Exec").expect("Exec");
-            assert_eq!(
-                parse_exec(exec),
-                Some(vec![exe.to_string()]),
-                "{exe:?} -> Exec={exec}"
-            );
             assert_eq!(entry.lines().count(), 7, "one line per key: {entry}");
+            let item = XdgAutostart {
+                autostart_dir: home.path().to_path_buf(),
+                exe: PathBuf::from(exe),
+            };
+            item.enable(false).expect("enable");
+            assert_eq!(
+                item.status(),
+                LoginStatus::Enabled {
+                    program: exe.to_string(),
+                    is_this_program: true
+                },
+                "{entry}"
+            );
+            let other_copy = XdgAutostart {
+                exe: PathBuf::from("/opt/other/bittrader-worker"),
+                ..item
+            };
+            assert!(matches!(
+                other_copy.status(),
+                LoginStatus::Enabled { program, is_this_program: false } if program == keys["Exec"]
+            ));
         }
     }
 
@@ -321,7 +255,10 @@ mod tests {
         let home = tempfile::tempdir().expect("tempdir");
         let dir = home.path().join("config/autostart");
         let exe = PathBuf::from("/home/me/My Apps/bittrader-worker");
-        let item = XdgAutostart::new(dir.clone(), exe.clone());
+        let item = XdgAutostart {
+            autostart_dir: dir.clone(),
+            exe: exe.clone(),
+        };
         assert_eq!(item.status(), LoginStatus::Disabled);
         item.enable(false).expect("enable");
         assert_eq!(item.entry_path(), dir.join("com.bittrader.worker.desktop"));
