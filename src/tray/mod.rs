@@ -7,7 +7,6 @@
 //! The tray is created once the loop has started (`StartCause::Init`), as tray-icon requires.
 
 pub mod dialog;
-pub mod extras;
 pub mod icons;
 pub mod login;
 pub mod menu;
@@ -32,7 +31,7 @@ use crate::service;
 use crate::text::menu::{MenuWord, TrayFailure};
 use crate::text::{self, Lang};
 use icons::IconKind;
-use menu::{Entry, Extras};
+use menu::Entry;
 
 /// Events the event loop receives from other threads.
 #[derive(Debug)]
@@ -410,8 +409,8 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
     let paths = paths.clone();
     let mut tray: Option<TrayIcon> = None;
     let mut rendered: Option<RenderedMenu> = None;
-    let mut status: Option<Status> = None;
-    let mut extras = Extras::default();
+    let mut report = StatusReport::default();
+    let mut login_item: Option<bool> = None;
     let mut shown_icon: Option<IconKind> = None;
     let mut quit_deadline: Option<Instant> = None;
     let mut lock = Some(lock);
@@ -427,8 +426,7 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                 if let Some(handler) = sleep_handler.take() {
                     sleep_observer = Some(crate::platform::sleep::observe_sleep(Box::new(handler)));
                 }
-                let initial = Status::default();
-                let model = menu::model(&initial, &extras, machine_cpus, lang);
+                let model = menu::model(&report, login_item, machine_cpus, lang);
                 match (RenderedMenu::build(model), tray_icon_for(Phase::Checking)) {
                     (Ok(built), Ok(icon)) => {
                         let builder = TrayIconBuilder::new()
@@ -457,19 +455,17 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                 // Quit took longer than the worker's grace allows: leave anyway.
                 *control_flow = ControlFlow::Exit;
             }
-            Event::UserEvent(UiEvent::Status(report)) => {
-                status = report.status.clone();
-                // The login item is read apart (that may spawn launchctl): kept as last read.
-                extras = extras::from_report(&report, extras.login_item);
+            Event::UserEvent(UiEvent::Status(new)) => {
+                report = *new;
                 refresh = true;
             }
             Event::UserEvent(UiEvent::LoginItem(ticked)) => {
-                extras.login_item = ticked;
+                login_item = ticked;
                 refresh = true;
             }
             Event::UserEvent(UiEvent::Menu(event)) => {
                 let id = event.id.0.as_str();
-                let Some(current) = status.as_ref() else {
+                let Some(current) = report.status.as_ref() else {
                     return;
                 };
                 if let Some(request) = menu::command_for(id, current) {
@@ -484,7 +480,7 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                 } else if id == menu::ids::OPEN_LOG {
                     dialog::open(&log_file);
                 } else if id == menu::ids::DASHBOARD {
-                    if let Some(url) = menu::dashboard_url(current, &extras) {
+                    if let Some(url) = menu::dashboard_url(current) {
                         dialog::open_url(&url);
                     }
                 } else if id == menu::ids::OPEN_CONTRIBUTION {
@@ -492,7 +488,7 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                 } else if id == menu::ids::HEAD {
                     ask_for_head(current, &requests_tx, lang);
                 } else if id == menu::ids::LOGIN {
-                    let enable = extras.login_item != Some(true);
+                    let enable = login_item != Some(true);
                     login::toggle(enable, paths.clone(), lang, proxy.clone());
                     refresh = true;
                 }
@@ -522,7 +518,7 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
             _ => {}
         }
         if refresh {
-            if let (Some(current), Some(icon)) = (status.as_ref(), tray.as_ref()) {
+            if let (Some(current), Some(icon)) = (report.status.as_ref(), tray.as_ref()) {
                 let kind = IconKind::for_phase(current.phase);
                 if shown_icon != Some(kind) {
                     if let Ok(image) = tray_icon_for(current.phase) {
@@ -534,7 +530,7 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                     }
                 }
                 let _ = icon.set_tooltip(Some(text::cli::summary(lang, current)));
-                let model = menu::model(current, &extras, machine_cpus, lang);
+                let model = menu::model(&report, login_item, machine_cpus, lang);
                 let updated = rendered.as_mut().is_some_and(|r| r.update(&model));
                 if !updated {
                     if let Ok(built) = RenderedMenu::build(model) {
