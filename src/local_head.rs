@@ -16,9 +16,7 @@ use wait_timeout::ChildExt;
 
 use crate::model::HeadAddress;
 use crate::platform::{ProcessTable, SystemProcesses};
-use crate::runtime::worker::{self, Orphan, PidRecord};
-use crate::text::log::{self, Leftover};
-use crate::text::Lang;
+use crate::runtime::worker::PidRecord;
 
 /// Why the local head did not start; the Display is the user's message.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +40,8 @@ pub enum LocalHeadError {
 /// Ray's own start takes 3-9 s on a small machine.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
-const LEFTOVER_STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long a head an earlier run left behind gets to stop.
+pub const LEFTOVER_STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// A Ray head we started, stopped (its whole process group) when dropped.
 pub struct LocalHead {
@@ -141,27 +140,6 @@ impl LocalHead {
             secs: START_TIMEOUT.as_secs(),
             log: log.display().to_string(),
         })
-    }
-}
-
-/// Stops the local head an earlier run left behind (its pid file at `pid_file`), with the
-/// worker's rules: the record must name a group leader (pid == pgid > 1) other than us whose
-/// start time still matches. What was found, for the log.
-pub async fn stop_leftover(pid_file: &Path, lang: Lang) -> Option<String> {
-    let text = std::fs::read_to_string(pid_file).ok()?;
-    let sane = serde_json::from_str::<PidRecord>(&text)
-        .is_ok_and(|r| r.pid == r.pgid && r.pid > 1 && r.pid != std::process::id());
-    if !sane {
-        let _ = std::fs::remove_file(pid_file);
-        return Some(log::foreign_pid_file_line(
-            lang,
-            &pid_file.display().to_string(),
-        ));
-    }
-    match worker::stop_orphan(pid_file, &SystemProcesses, LEFTOVER_STOP_GRACE).await {
-        Orphan::Stopped { pid } => Some(log::orphan_line(lang, Leftover::DemoHead, pid, true)),
-        Orphan::Stale { pid } => Some(log::orphan_line(lang, Leftover::DemoHead, pid, false)),
-        Orphan::None => None,
     }
 }
 
