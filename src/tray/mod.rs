@@ -416,14 +416,14 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
                     return;
                 }
                 match id {
-                    menu::ids::OPEN_LOG => dialog::open(&paths.log_file()),
+                    menu::ids::OPEN_LOG => dialog::open(paths.log_file()),
                     menu::ids::DASHBOARD => {
                         if let Some(url) = menu::dashboard_url(current) {
-                            dialog::open_url(&url);
+                            dialog::open(url);
                         }
                     }
                     menu::ids::OPEN_CONTRIBUTION => open_contribution_page(&paths, lang),
-                    menu::ids::HEAD => ask_for_head(current, &requests, lang),
+                    menu::ids::HEAD => ask_for_head(current, &requests, &paths, lang),
                     menu::ids::LOGIN => {
                         let enable = login_item != Some(true);
                         login::toggle(enable, paths.clone(), lang, proxy.clone());
@@ -483,7 +483,8 @@ fn open_contribution_page(paths: &Paths, lang: Lang) {
 
 /// Prompts for a new head address off the main thread; an invalid one is refused by the
 /// supervisor (nothing is saved) and the reason shown in an error dialog.
-fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) {
+/// Without a prompt program, the configuration file opens instead.
+fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, paths: &Paths, lang: Lang) {
     let word = move |word| text::menu::word(lang, word);
     // The demo head's loopback address is no suggestion for a real one.
     let current = current
@@ -492,7 +493,7 @@ fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) 
         .filter(|_| !current.demo)
         .map(|h| h.to_string())
         .unwrap_or_default();
-    let requests = requests.clone();
+    let (requests, config_file) = (requests.clone(), paths.config_file());
     std::thread::spawn(move || {
         match dialog::ask("BitTrader Worker", word(MenuWord::HeadPrompt), &current) {
             dialog::Answer::Entered(address) if address != current => {
@@ -505,11 +506,7 @@ fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) 
                     }
                 });
             }
-            dialog::Answer::Unavailable => {
-                if let Ok(paths) = Paths::from_env() {
-                    dialog::open(&paths.config_file());
-                }
-            }
+            dialog::Answer::Unavailable => dialog::open(config_file),
             _ => {}
         }
     });
