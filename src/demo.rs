@@ -9,7 +9,7 @@ use std::path::Path;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, ConfigError, NodeIp, Paths};
-use crate::local_head::{LocalHead, LocalHeadError, LocalHeadFiles, LEFTOVER_STOP_GRACE};
+use crate::local_head::{LocalHead, LocalHeadError, LEFTOVER_STOP_GRACE};
 use crate::runtime::control::StatusReport;
 use crate::runtime::platform::ray_executable;
 use crate::runtime::NoNotifier;
@@ -67,17 +67,9 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
     };
     // Signals first: Ctrl-C from here on stops the worker and the head cleanly.
     let (runtime, shutdown) = service::runtime_and_shutdown()?;
-    let files = LocalHeadFiles {
-        folder: paths.home.clone(),
-        pid_file: user_paths.home.join("demo-cli-head.pid"),
-    };
+    let pid_file = user_paths.home.join("demo-cli-head.pid");
     let lang = Lang::current();
-    let leftover = service::stop_leftover(
-        &files.pid_file,
-        Leftover::DemoHead,
-        LEFTOVER_STOP_GRACE,
-        lang,
-    );
+    let leftover = service::stop_leftover(&pid_file, Leftover::DemoHead, LEFTOVER_STOP_GRACE, lang);
     if let Some(line) = runtime.block_on(leftover) {
         println!("{line}");
     }
@@ -86,7 +78,7 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         "{}",
         demo_line(lang, DemoStep::Starting { folder: &folder })
     );
-    let head = LocalHead::start(&ray, &files)?;
+    let head = LocalHead::start(&ray, &paths.home, &pid_file)?;
     let config = Config {
         head: Some(head.address.clone()),
         cpus: service::machine_cpus().min(2),

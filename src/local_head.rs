@@ -52,26 +52,19 @@ pub struct LocalHead {
     pid_file: PathBuf,
 }
 
-/// `folder` holds its log and token (private: 0700 and ours); the pid file stays at the same place
-/// from one run to the next.
-#[derive(Debug, Clone)]
-pub struct LocalHeadFiles {
-    pub folder: PathBuf,
-    pub pid_file: PathBuf,
-}
-
 impl LocalHead {
     /// Starts `ray start --head --block` on 127.0.0.1 at a free port, with token auth, and waits
-    /// until it listens.
-    pub fn start(ray: &Path, files: &LocalHeadFiles) -> Result<LocalHead, LocalHeadError> {
+    /// until it listens. `folder` holds its log and token (private: 0700 and ours); `pid_file`
+    /// stays at the same place from one run to the next.
+    pub fn start(ray: &Path, folder: &Path, pid_file: &Path) -> Result<LocalHead, LocalHeadError> {
         let port = free_port().map_err(LocalHeadError::Port)?;
-        let log = files.folder.join("demo-head.log");
+        let log = folder.join("demo-head.log");
         let write_error = |path: &Path| {
             let path = path.display().to_string();
             move |source| LocalHeadError::Log { path, source }
         };
         let mark = crate::runtime::worker::new_mark();
-        let token = files.folder.join("demo-head.token");
+        let token = folder.join("demo-head.token");
         let secret = random_token().map_err(write_error(&token))?;
         crate::atomic_file::write(&token, secret.as_bytes(), 0o600).map_err(write_error(&token))?;
         let out = std::fs::File::create(&log).map_err(write_error(&log))?;
@@ -109,7 +102,7 @@ impl LocalHead {
                 port,
             },
             auth_token_file: token,
-            pid_file: files.pid_file.clone(),
+            pid_file: pid_file.to_path_buf(),
         };
         // Dropping `head` on an error below stops it and removes the record.
         let pid = head.child.id();
@@ -121,8 +114,8 @@ impl LocalHead {
             mark,
         };
         let text = serde_json::to_string(&record).unwrap_or_default();
-        crate::atomic_file::write(&files.pid_file, text.as_bytes(), 0o600)
-            .map_err(write_error(&files.pid_file))?;
+        crate::atomic_file::write(pid_file, text.as_bytes(), 0o600)
+            .map_err(write_error(pid_file))?;
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = head.child.try_wait() {

@@ -42,13 +42,6 @@ pub struct SleepRelay {
 }
 
 impl SleepRelay {
-    pub fn new(handler: Box<dyn SleepHandler>) -> Arc<SleepRelay> {
-        Arc::new(SleepRelay {
-            handler,
-            tracker: Mutex::new(SleepTracker::default()),
-        })
-    }
-
     fn tracker(&self) -> std::sync::MutexGuard<'_, SleepTracker> {
         self.tracker.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -66,7 +59,7 @@ impl SleepRelay {
     }
 }
 
-/// Keeps the observation alive: drop it (or [`SleepObserver::stop`]) to stop observing.
+/// Keeps the observation alive until dropped or stopped.
 pub struct SleepObserver {
     _registration: imp::Registration,
 }
@@ -77,8 +70,10 @@ impl SleepObserver {
 
 /// macOS: call once the main thread's run loop runs (the tray does at `StartCause::Init`).
 pub fn observe_sleep(handler: Box<dyn SleepHandler>) -> SleepObserver {
+    let tracker = Mutex::default();
+    let relay = Arc::new(SleepRelay { handler, tracker });
     SleepObserver {
-        _registration: imp::register(SleepRelay::new(handler)),
+        _registration: imp::register(relay),
     }
 }
 
@@ -199,7 +194,10 @@ mod tests {
     #[test]
     fn the_relay_passes_a_sleep_and_its_wake_once() {
         let recorder = Arc::new(Recorder::default());
-        let relay = SleepRelay::new(Box::new(recorder.clone()));
+        let relay = SleepRelay {
+            handler: Box::new(recorder.clone()),
+            tracker: Mutex::default(),
+        };
         relay.did_wake();
         relay.will_sleep();
         relay.did_wake();

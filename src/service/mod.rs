@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, ConfigError, LoadOutcome, Paths};
-use crate::local_head::{self, LocalHead, LocalHeadFiles};
+use crate::local_head::{self, LocalHead};
 use crate::platform::{FormFactor, SystemProcesses};
 use crate::runtime::control::{self, Pending, StatusReport};
 use crate::runtime::log::RotatingLog;
@@ -159,17 +159,16 @@ pub async fn serve(
     let worker_pid_file = paths.worker_pid_file();
     let worker_left = stop_leftover(&worker_pid_file, Leftover::Worker, grace, lang);
     startup_lines.extend(worker_left.await);
-    let head_files = LocalHeadFiles {
-        folder: paths.home.clone(),
-        pid_file: paths.home.join("demo-head.pid"),
-    };
+    let head_pid_file = paths.home.join("demo-head.pid");
     let grace = local_head::LEFTOVER_STOP_GRACE;
-    let head_left = stop_leftover(&head_files.pid_file, Leftover::DemoHead, grace, lang);
+    let head_left = stop_leftover(&head_pid_file, Leftover::DemoHead, grace, lang);
     startup_lines.extend(head_left.await);
     // Looked for once, off the loop (see `locate_ray`); the demo head runs it.
     let ray = locate_ray(config.ray_path.clone(), paths.clone()).await;
     let demo = if menu_bar.is_some() && config.head.is_none() {
-        match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &head_files)).await {
+        let folder = paths.home.clone();
+        let start = move || LocalHead::start(&ray, &folder, &head_pid_file);
+        match tokio::task::spawn_blocking(start).await {
             Ok(Ok(head)) => Some(head),
             Ok(Err(e)) => {
                 startup_lines.push(log::demo_head_failed_line(lang, &format!("{e:#}")));
