@@ -57,7 +57,10 @@ impl LocalHead {
     /// until it listens. `folder` holds its log and token (private: 0700 and ours); `pid_file`
     /// stays at the same place from one run to the next.
     pub fn start(ray: &Path, folder: &Path, pid_file: &Path) -> Result<LocalHead, LocalHeadError> {
-        let port = free_port().map_err(LocalHeadError::Port)?;
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|listener| listener.local_addr())
+            .map_err(LocalHeadError::Port)?
+            .port();
         let log = folder.join("demo-head.log");
         let write_error = |path: &Path| {
             let path = path.display().to_string();
@@ -152,9 +155,4 @@ impl Drop for LocalHead {
         let _ = std::fs::remove_file(&self.pid_file);
         let _ = std::fs::remove_file(&self.auth_token_file);
     }
-}
-
-fn free_port() -> std::io::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok(listener.local_addr()?.port())
 }

@@ -81,7 +81,6 @@ enum Command {
     Demo,
     /// Start the app at login: `on`, `off` or `status` (macOS LaunchAgent, Linux XDG autostart).
     LoginItem {
-        /// on | off | status
         #[arg(value_enum)]
         action: LoginAction,
         /// Replace the old install's worker_daemon.sh LaunchAgent (a backup is kept).

@@ -212,13 +212,8 @@ pub async fn serve(
             Some(head.auth_token_file.clone()),
         );
     }
-    let (status, mut reports) = watch::channel(StatusReport {
-        summary: "Starting".to_string(),
-        pid: std::process::id(),
-        log_file: paths.log_file().display().to_string(),
-        processes_spawned: crate::platform::command::processes_spawned(),
-        ..StatusReport::default()
-    });
+    // Nobody reads the first value: the driver's first step replaces it.
+    let (status, mut reports) = watch::channel(StatusReport::default());
     let forward = tokio::spawn(async move {
         while reports.changed().await.is_ok() {
             let report = reports.borrow_and_update().clone();
@@ -264,26 +259,18 @@ pub fn runtime_and_shutdown(
         .build()
         .map_err(StartError::Runtime)?;
     let entered = runtime.enter();
-    let signals: Vec<_> = [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-    ]
-    .into_iter()
-    .filter_map(|kind| signal(kind).ok())
-    .collect();
-    let shutdown = async move {
-        if signals.is_empty() {
-            return std::future::pending().await;
-        }
-        let waits = signals.into_iter().map(|mut signal| {
-            Box::pin(async move {
-                signal.recv().await;
-            })
-        });
-        futures::future::select_all(waits).await;
-    };
+    let handler = |kind| signal(kind).map_err(StartError::Runtime);
+    let mut interrupt = handler(SignalKind::interrupt())?;
+    let mut terminate = handler(SignalKind::terminate())?;
+    let mut hangup = handler(SignalKind::hangup())?;
     drop(entered);
+    let shutdown = async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+            _ = hangup.recv() => {}
+        }
+    };
     Ok((runtime, shutdown))
 }
 

@@ -124,11 +124,8 @@ pub fn error(title: &str, message: &str) {
 /// desktop's default application. The opener is waited for on a thread of its own, so that
 /// none is left a zombie.
 pub fn open(target: impl AsRef<OsStr>) {
-    let child = opener(target.as_ref()).spawn_counted();
-    if let Ok(mut child) = child {
-        let _ = std::thread::Builder::new()
-            .name("opener".into())
-            .spawn(move || child.wait());
+    if let Ok(mut child) = opener(target.as_ref()).spawn_counted() {
+        std::thread::spawn(move || child.wait());
     }
 }
 

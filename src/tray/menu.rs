@@ -257,7 +257,7 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
         let id = format!("{}{}", ids::FOUND_HEAD_PREFIX, head.address);
         let label = text::menu::found_head_item(lang, head, first_run);
         entries.push(if first_run {
-            Entry::Action { id, text: label }
+            action(&id, label)
         } else {
             check(id, label, status.head.as_ref() == Some(&head.address), true)
         });

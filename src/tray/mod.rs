@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tao::event::{Event, StartCause};
-use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
+use tao::event_loop::{ControlFlow, EventLoopBuilder};
 use tokio::sync::{mpsc, oneshot};
 use tray_icon::menu::{
     CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, MenuItemKind, PredefinedMenuItem, Submenu,
@@ -29,6 +29,7 @@ use crate::platform::sleep::SleepHandler;
 use crate::runtime::control::{Pending, Reply, Request, StatusReport};
 use crate::runtime::{Notifier, SleepLink};
 use crate::service::{self, StartError};
+use crate::supervisor::Event as SupervisorEvent;
 use crate::text::menu::{MenuWord, TrayFailure};
 use crate::text::{self, Lang};
 use icons::IconKind;
@@ -262,11 +263,7 @@ impl SleepHandler for SleepToDriver {
             return;
         };
         let announced = self.announced.fetch_add(1, Ordering::SeqCst) + 1;
-        if link
-            .events
-            .send(crate::supervisor::Event::WillSleep)
-            .is_err()
-        {
+        if link.events.send(SupervisorEvent::WillSleep).is_err() {
             return;
         }
         // macOS waits 30 s at most; no verdict by then means no supervisor to wait for.
@@ -282,10 +279,9 @@ impl SleepHandler for SleepToDriver {
 
     fn woke(&self, slept: Duration) {
         if let Some(link) = self.link.get() {
-            let slept_secs = slept.as_secs();
-            let _ = link
-                .events
-                .send(crate::supervisor::Event::Woke { slept_secs });
+            let _ = link.events.send(SupervisorEvent::Woke {
+                slept_secs: slept.as_secs(),
+            });
         }
     }
 }
@@ -293,15 +289,16 @@ impl SleepHandler for SleepToDriver {
 /// Runs the menu-bar app until Quit.
 pub fn run(paths: Paths) -> Result<(), StartError> {
     #[cfg(all(unix, not(target_os = "macos")))]
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-        return Err(StartError::NoDisplay);
-    }
-    #[cfg(all(unix, not(target_os = "macos")))]
-    if std::env::var_os("GDK_GL").is_none() {
+    {
+        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+            return Err(StartError::NoDisplay);
+        }
         // The app draws no OpenGL; without this the first GTK program of a session probes the
         // X server's GL and maps Mesa and LLVM (≈ 55 MB measured under Xvfb, bench/README.md).
         // Set before GTK starts and before any other thread exists.
-        std::env::set_var("GDK_GL", "disable");
+        if std::env::var_os("GDK_GL").is_none() {
+            std::env::set_var("GDK_GL", "disable");
+        }
     }
     let (runtime, shutdown) = service::runtime_and_shutdown()?;
     let prepared = service::prepare(&paths)?;
@@ -322,7 +319,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
     // Never dropped: `event_loop.run` below does not return, so App Nap stays off (it would
     // stretch the supervisor's timers) for as long as the process lives.
     let _app_nap = crate::platform::app_nap::disable_app_nap();
-    let proxy: EventLoopProxy<UiEvent> = event_loop.create_proxy();
+    let proxy = event_loop.create_proxy();
     {
         let proxy = proxy.clone();
         MenuEvent::set_event_handler(Some(move |event| {
@@ -468,17 +465,15 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
 /// default browser, off the main thread (a file read, a write, and `open`/`xdg-open`).
 fn open_contribution_page(paths: &Paths, lang: Lang) {
     let paths = paths.clone();
-    let _ = std::thread::Builder::new()
-        .name("contribution".into())
-        .spawn(
-            move || match crate::history::page::write_page(&paths, lang) {
-                Ok(page) => dialog::open(&page),
-                Err(why) => {
-                    service::note_startup(&paths, &text::log::warning_line(&why));
-                    dialog::error(text::menu::word(lang, MenuWord::Contribution), &why);
-                }
-            },
-        );
+    std::thread::spawn(
+        move || match crate::history::page::write_page(&paths, lang) {
+            Ok(page) => dialog::open(page),
+            Err(why) => {
+                service::note_startup(&paths, &text::log::warning_line(&why));
+                dialog::error(text::menu::word(lang, MenuWord::Contribution), &why);
+            }
+        },
+    );
 }
 
 /// Prompts for a new head address off the main thread; an invalid one is refused by the
@@ -520,14 +515,9 @@ fn quit_and_wait(
     finished: &std::sync::mpsc::Receiver<()>,
     within: Duration,
 ) -> bool {
-    let (reply, _answer) = oneshot::channel();
-    let request = Pending {
-        request: Request::Quit,
-        reply,
-    };
     // A full queue still ends: the supervisor is busy with earlier requests, and the quit
     // that the wait below does not see is the process's exit.
-    let _ = requests.try_send(request);
+    send_request(requests, Request::Quit, |_| {});
     finished.recv_timeout(within).is_ok()
 }
 
