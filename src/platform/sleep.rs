@@ -60,9 +60,7 @@ impl SleepRelay {
 }
 
 /// Keeps the observation alive until dropped or stopped.
-pub struct SleepObserver {
-    _registration: imp::Registration,
-}
+pub use imp::SleepObserver;
 
 impl SleepObserver {
     pub fn stop(self) {}
@@ -71,10 +69,7 @@ impl SleepObserver {
 /// macOS: call once the main thread's run loop runs (the tray does at `StartCause::Init`).
 pub fn observe_sleep(handler: Box<dyn SleepHandler>) -> SleepObserver {
     let tracker = Mutex::default();
-    let relay = Arc::new(SleepRelay { handler, tracker });
-    SleepObserver {
-        _registration: imp::register(relay),
-    }
+    imp::register(Arc::new(SleepRelay { handler, tracker }))
 }
 
 #[cfg(target_os = "macos")]
@@ -93,12 +88,12 @@ mod imp {
     use super::SleepRelay;
 
     /// The two observers, and the centre to remove them from.
-    pub struct Registration {
+    pub struct SleepObserver {
         center: Retained<NSNotificationCenter>,
         tokens: Vec<Retained<ProtocolObject<dyn NSObjectProtocol>>>,
     }
 
-    pub fn register(relay: Arc<SleepRelay>) -> Registration {
+    pub fn register(relay: Arc<SleepRelay>) -> SleepObserver {
         let center = NSWorkspace::sharedWorkspace().notificationCenter();
         let will_sleep = {
             let relay = Arc::clone(&relay);
@@ -124,10 +119,10 @@ mod imp {
                 ),
             ]
         };
-        Registration { center, tokens }
+        SleepObserver { center, tokens }
     }
 
-    impl Drop for Registration {
+    impl Drop for SleepObserver {
         fn drop(&mut self) {
             for token in &self.tokens {
                 // SAFETY: each token is an observer this centre returned.
@@ -143,10 +138,10 @@ mod imp {
 
     use super::SleepRelay;
 
-    pub struct Registration;
+    pub struct SleepObserver;
 
-    pub fn register(_relay: Arc<SleepRelay>) -> Registration {
-        Registration
+    pub fn register(_relay: Arc<SleepRelay>) -> SleepObserver {
+        SleepObserver
     }
 }
 

@@ -40,7 +40,6 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("could not open the control socket {path}: {source}")]
     Socket { path: String, source: io::Error },
-    /// The async runtime or its thread could not be started.
     #[error("could not start the supervisor: {0}")]
     Runtime(io::Error),
     /// The menu-bar app on Linux without X11 or Wayland.

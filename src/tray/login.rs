@@ -26,7 +26,7 @@ fn ticked(item: &dyn LoginItem) -> bool {
 
 /// Reads whether the app starts at login, on a helper thread. With `repoint` (once, at start),
 /// first points an item that starts a moved or deleted copy at this program.
-pub fn read_state(paths: Paths, proxy: EventLoopProxy<UiEvent>, repoint: bool) {
+fn read_state(paths: Paths, proxy: EventLoopProxy<UiEvent>, repoint: bool) {
     std::thread::spawn(move || {
         let item = this_programs_item(&paths).ok();
         if repoint {
@@ -41,10 +41,11 @@ pub fn read_state(paths: Paths, proxy: EventLoopProxy<UiEvent>, repoint: bool) {
     });
 }
 
-/// Reads the state again each time the menu is about to open (a press on the icon): the user
-/// may have changed it in System Settings since. Trays that report no clicks (Linux's
+/// Reads the state now, and again each time the menu is about to open (a press on the icon):
+/// the user may have changed it in System Settings since. Trays that report no clicks (Linux's
 /// AppIndicator) keep the state read at start and after each toggle.
-pub fn reread_when_the_menu_opens(paths: Paths, proxy: EventLoopProxy<UiEvent>) {
+pub fn follow(paths: Paths, proxy: EventLoopProxy<UiEvent>) {
+    read_state(paths.clone(), proxy.clone(), true);
     TrayIconEvent::set_event_handler(Some(move |event: TrayIconEvent| {
         if let TrayIconEvent::Click {
             button_state: MouseButtonState::Down,

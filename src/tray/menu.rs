@@ -3,7 +3,7 @@
 //! The tray never decides anything: it renders [`model`] and turns a click on an entry's id
 //! into a request ([`command_for`]). Both are plain functions, tested without a display.
 
-use crate::model::{ChargeState, Phase, Status};
+use crate::model::{ChargeState, Phase, PowerSnapshot, Status};
 use crate::runtime::control::{Request, StatusReport};
 use crate::text::menu::MenuWord;
 use crate::text::{self, cli, page, Lang};
@@ -153,18 +153,20 @@ pub fn model(
         let line = text::menu::cluster_line(lang, f64::from(size.cpus), size.nodes as usize);
         entries.push(info(ids::CLUSTER, line));
     }
-    if let Some(power) = report.power {
-        if let Some(battery) = power.battery {
-            let how = match battery.state {
-                ChargeState::Charging => MenuWord::Charging,
-                ChargeState::Full | ChargeState::NotCharging => MenuWord::OnPower,
-                ChargeState::Unknown if power.on_ac => MenuWord::OnPower,
-                ChargeState::Discharging | ChargeState::Unknown => MenuWord::Discharging,
-            };
-            let (battery_word, percent) = (word(MenuWord::Battery), battery.percent);
-            let line = format!("{battery_word} {percent} % · {}", word(how));
-            entries.push(info(ids::BATTERY, line));
-        }
+    if let Some(PowerSnapshot {
+        on_ac,
+        battery: Some(battery),
+    }) = report.power
+    {
+        let how = match battery.state {
+            ChargeState::Charging => MenuWord::Charging,
+            ChargeState::Full | ChargeState::NotCharging => MenuWord::OnPower,
+            ChargeState::Unknown if on_ac => MenuWord::OnPower,
+            ChargeState::Discharging | ChargeState::Unknown => MenuWord::Discharging,
+        };
+        let (battery_word, percent) = (word(MenuWord::Battery), battery.percent);
+        let line = format!("{battery_word} {percent} % · {}", word(how));
+        entries.push(info(ids::BATTERY, line));
     }
     if let Some(summary) = &report.contribution {
         entries.push(info(

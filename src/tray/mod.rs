@@ -38,7 +38,6 @@ use menu::Entry;
 /// Events the event loop receives from other threads.
 #[derive(Debug)]
 pub enum UiEvent {
-    /// The supervisor's state changed.
     Status(Box<StatusReport>),
     Menu(MenuEvent),
     /// Whether the app starts at login (`None`: could not be read), see [`login`].
@@ -326,8 +325,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
             let _ = proxy.send_event(UiEvent::Menu(event));
         }));
     }
-    login::read_state(paths.clone(), proxy.clone(), true);
-    login::reread_when_the_menu_opens(paths.clone(), proxy.clone());
+    login::follow(paths.clone(), proxy.clone());
 
     let (requests, requests_rx) = mpsc::channel::<Pending>(16);
     // Only macOS posts sleep notifications to the tray's run loop; elsewhere the platform
@@ -400,35 +398,31 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
                 let Some(current) = report.status.as_ref() else {
                     return;
                 };
-                if let Some(request) = menu::command_for(id, current) {
-                    if request == Request::Quit {
-                        quit_deadline = Some(Instant::now() + quit_within);
+                match (menu::command_for(id, current), id) {
+                    (Some(request), _) => {
+                        if request == Request::Quit {
+                            quit_deadline = Some(Instant::now() + quit_within);
+                        }
+                        send_request(&requests, request, |_| {});
                     }
-                    send_request(&requests, request, |_| {});
-                    // The menu shows the supervisor's truth, not the click: a check item the
-                    // toolkit flipped on its own is put back until the status changes.
-                    if let Some(tray) = &tray {
-                        tray.put_back();
-                    }
-                    return;
-                }
-                match id {
-                    menu::ids::OPEN_LOG => dialog::open(paths.log_file()),
-                    menu::ids::DASHBOARD => {
+                    (None, menu::ids::OPEN_LOG) => dialog::open(paths.log_file()),
+                    (None, menu::ids::DASHBOARD) => {
                         if let Some(url) = menu::dashboard_url(current) {
                             dialog::open(url);
                         }
                     }
-                    menu::ids::OPEN_CONTRIBUTION => open_contribution_page(&paths, lang),
-                    menu::ids::HEAD => ask_for_head(current, &requests, &paths, lang),
-                    menu::ids::LOGIN => {
+                    (None, menu::ids::OPEN_CONTRIBUTION) => open_contribution_page(&paths, lang),
+                    (None, menu::ids::HEAD) => ask_for_head(current, &requests, &paths, lang),
+                    (None, menu::ids::LOGIN) => {
                         let enable = login_item != Some(true);
                         login::toggle(enable, paths.clone(), lang, proxy.clone());
-                        if let Some(tray) = &tray {
-                            tray.put_back();
-                        }
                     }
-                    _ => {}
+                    (None, _) => {}
+                }
+                // The menu shows the supervisor's truth, not the click: a check item the
+                // toolkit flipped on its own is put back until the status changes.
+                if let Some(tray) = &tray {
+                    tray.put_back();
                 }
                 return;
             }
