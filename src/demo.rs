@@ -4,15 +4,19 @@
 //! left behind.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::config::{Config, ConfigError, NodeIp, Paths};
-use crate::local_head::{self, LocalHead, LocalHeadError, LocalHeadFiles};
+use crate::local_head::{LocalHead, LocalHeadError, LEFTOVER_STOP_GRACE};
+use crate::runtime::control::StatusReport;
 use crate::runtime::platform::ray_executable;
 use crate::runtime::NoNotifier;
+use crate::service::instance::{self, InstanceError};
 use crate::service::{self, StartError};
-use crate::text::cli::{demo_line, DemoStep};
+use crate::text::cli::{demo_line, summary, DemoStep};
+use crate::text::log::Leftover;
 use crate::text::Lang;
 
 /// Why the demo could not run; the Display is the user's message.
@@ -41,51 +45,40 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         user_config.as_ref().and_then(|c| c.ray_path.as_ref()),
         user_paths,
     );
-    // One demo at a time per user (its pid file is in the user's folder, so no demo stops another's
-    // head).
-    let user_folder_error = |source| DemoError::Folder {
-        path: user_paths.home.display().to_string(),
-        source,
+    let folder_error = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| DemoError::Folder { path, source }
     };
-    user_paths.ensure_home().map_err(user_folder_error)?;
-    let _one_demo = crate::service::instance::acquire(&user_paths.home.join("demo.lock")).map_err(
-        |e| match e {
-            crate::service::instance::InstanceError::AlreadyRunning { pid } => {
-                DemoError::AlreadyRunning { pid }
-            }
-            other => DemoError::Start(other.into()),
-        },
-    )?;
+    user_paths
+        .ensure_home()
+        .map_err(folder_error(&user_paths.home))?;
+    // One demo at a time per user (its pid file is in the user's folder, so no demo stops
+    // another's head).
+    let _one_demo = instance::acquire(&user_paths.home.join("demo.lock")).map_err(|e| match e {
+        InstanceError::AlreadyRunning { pid } => DemoError::AlreadyRunning { pid },
+        other => DemoError::Start(other.into()),
+    })?;
     let temp = tempfile::Builder::new()
         .prefix("bittrader-demo-")
         .tempdir()
-        .map_err(|source| DemoError::Folder {
-            path: std::env::temp_dir().display().to_string(),
-            source,
-        })?;
-    let home = temp.path().to_path_buf();
-    let folder_error = |source| DemoError::Folder {
-        path: home.display().to_string(),
-        source,
+        .map_err(folder_error(&std::env::temp_dir()))?;
+    let paths = Paths {
+        home: temp.path().to_path_buf(),
     };
-    let paths = Paths { home: home.clone() };
-    paths.ensure_home().map_err(folder_error)?;
     // Signals first: Ctrl-C from here on stops the worker and the head cleanly.
     let (runtime, shutdown) = service::runtime_and_shutdown()?;
-    let files = LocalHeadFiles {
-        folder: home.clone(),
-        pid_file: user_paths.home.join("demo-cli-head.pid"),
-    };
+    let pid_file = user_paths.home.join("demo-cli-head.pid");
     let lang = Lang::current();
-    if let Some(line) = runtime.block_on(local_head::stop_leftover(&files.pid_file, lang)) {
+    let leftover = service::stop_leftover(&pid_file, Leftover::DemoHead, LEFTOVER_STOP_GRACE, lang);
+    if let Some(line) = runtime.block_on(leftover) {
         println!("{line}");
     }
-    let folder = home.display().to_string();
+    let folder = paths.home.display().to_string();
     println!(
         "{}",
         demo_line(lang, DemoStep::Starting { folder: &folder })
     );
-    let head = LocalHead::start(&ray, &files)?;
+    let head = LocalHead::start(&ray, &paths.home, &pid_file)?;
     let config = Config {
         head: Some(head.address.clone()),
         cpus: service::machine_cpus().min(2),
@@ -102,36 +95,24 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
     };
     println!("{}", demo_line(lang, joining));
     let prepared = service::prepare(&paths)?;
-    let (status_tx, mut status_rx) = watch::channel(service::initial_report(&paths));
-    let result = runtime.block_on(async {
-        let printer = tokio::spawn(async move {
-            while status_rx.changed().await.is_ok() {
-                let summary = {
-                    let report = status_rx.borrow_and_update();
-                    match &report.status {
-                        Some(status) => crate::text::cli::summary(lang, status),
-                        None => report.summary.clone(),
-                    }
-                };
-                println!("  {summary}");
-            }
-        });
-        let result = service::serve(
-            paths,
-            prepared.loaded,
-            mpsc::channel(16),
-            status_tx,
-            Box::new(NoNotifier),
-            shutdown,
-            None,
-        )
-        .await;
-        printer.abort();
-        result
-    });
+    // Every report the driver publishes carries its status.
+    let print = move |report: StatusReport| {
+        if let Some(status) = &report.status {
+            println!("  {}", summary(lang, status));
+        }
+    };
+    let serve = service::serve(
+        paths,
+        prepared,
+        mpsc::channel(16),
+        Box::new(NoNotifier),
+        shutdown,
+        None,
+        print,
+    );
+    let result = runtime.block_on(serve);
     println!("{}", demo_line(lang, DemoStep::Stopping));
     drop(head);
-    drop(prepared.lock);
     drop(temp);
     Ok(result?)
 }

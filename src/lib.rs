@@ -1,22 +1,19 @@
 //! BitTrader Worker: keeps this machine contributing CPUs to a home Ray cluster.
 //!
-//! The architecture, in a few lines:
 //! - [`model`] is the shared vocabulary (head address, power, failures, status): no IO, and no
 //!   import of the rest of the crate, so everything may speak it.
-//! - [`supervisor`] is a pure state machine and holds every rule and timing constant. Events and
-//!   time go in (`handle_event`, `handle_timeout`), actions come out (`poll_action`), and
-//!   `poll_timeout` says when it next needs the clock (one timer table). It words nothing.
-//! - [`runtime`] is the thin tokio driver around it, generic over a `Platform` (the real world,
-//!   or a fake for tests under paused time): it carries out actions, spawns every slow operation
-//!   and feeds its result back as an event; its loop never waits on IO.
-//! - [`service`] runs one supervisor per user (signals, lock, orphan check, socket); the
-//!   daemon, the demo and the tray all start there.
+//! - [`supervisor`] is a pure state machine holding every rule and timing constant: events and
+//!   time in (`handle_event`, `handle_timeout`), actions out (`poll_action`), and `poll_timeout`
+//!   says when it next needs the clock (one timer table). It words nothing.
+//! - [`runtime`] is the thin tokio driver around it, generic over a `Platform`: it carries out
+//!   actions, spawns every slow operation and feeds its result back as an event.
+//! - [`service`] runs one supervisor per user (signals, lock, leftovers, socket) for the
+//!   daemon, the [`demo`] and the menu-bar app (`tray`); [`local_head`] is their throwaway head.
 //! - [`config`] is the on-disk configuration (with the legacy `config.env` import).
 //! - [`tailscale`], [`ray_output`] and [`dashboard`] turn command output and HTTP answers into
-//!   model facts; they are tested on recorded real outputs under `tests/fixtures/`.
-//! - [`platform`] holds the OS facts behind small traits, one implementation per OS, with fakes.
-//! - [`history`] is what the worker gave (CPU time per day, a week's timeline) in
-//!   `history.json`, and the page that shows it.
+//!   model facts, tested on recorded real outputs under `tests/fixtures/`.
+//! - [`platform`] holds the OS facts behind small traits, one implementation per OS.
+//! - [`history`] is what the worker gave (`history.json`) and the page that shows it.
 //! - [`text`] holds every sentence the user reads, in English and Spanish.
 
 pub mod atomic_file;

@@ -16,9 +16,7 @@ use wait_timeout::ChildExt;
 
 use crate::model::HeadAddress;
 use crate::platform::{ProcessTable, SystemProcesses};
-use crate::runtime::worker::{self, Orphan, PidRecord};
-use crate::text::log::{self, Leftover};
-use crate::text::Lang;
+use crate::runtime::worker::PidRecord;
 
 /// Why the local head did not start; the Display is the user's message.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +40,8 @@ pub enum LocalHeadError {
 /// Ray's own start takes 3-9 s on a small machine.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
-const LEFTOVER_STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long a head an earlier run left behind gets to stop.
+pub const LEFTOVER_STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// A Ray head we started, stopped (its whole process group) when dropped.
 pub struct LocalHead {
@@ -53,26 +52,22 @@ pub struct LocalHead {
     pid_file: PathBuf,
 }
 
-/// `folder` holds its log and token (private: 0700 and ours); the pid file stays at the same place
-/// from one run to the next.
-#[derive(Debug, Clone)]
-pub struct LocalHeadFiles {
-    pub folder: PathBuf,
-    pub pid_file: PathBuf,
-}
-
 impl LocalHead {
     /// Starts `ray start --head --block` on 127.0.0.1 at a free port, with token auth, and waits
-    /// until it listens.
-    pub fn start(ray: &Path, files: &LocalHeadFiles) -> Result<LocalHead, LocalHeadError> {
-        let port = free_port().map_err(LocalHeadError::Port)?;
-        let log = files.folder.join("demo-head.log");
+    /// until it listens. `folder` holds its log and token (private: 0700 and ours); `pid_file`
+    /// stays at the same place from one run to the next.
+    pub fn start(ray: &Path, folder: &Path, pid_file: &Path) -> Result<LocalHead, LocalHeadError> {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|listener| listener.local_addr())
+            .map_err(LocalHeadError::Port)?
+            .port();
+        let log = folder.join("demo-head.log");
         let write_error = |path: &Path| {
             let path = path.display().to_string();
             move |source| LocalHeadError::Log { path, source }
         };
         let mark = crate::runtime::worker::new_mark();
-        let token = files.folder.join("demo-head.token");
+        let token = folder.join("demo-head.token");
         let secret = random_token().map_err(write_error(&token))?;
         crate::atomic_file::write(&token, secret.as_bytes(), 0o600).map_err(write_error(&token))?;
         let out = std::fs::File::create(&log).map_err(write_error(&log))?;
@@ -110,7 +105,7 @@ impl LocalHead {
                 port,
             },
             auth_token_file: token,
-            pid_file: files.pid_file.clone(),
+            pid_file: pid_file.to_path_buf(),
         };
         // Dropping `head` on an error below stops it and removes the record.
         let pid = head.child.id();
@@ -122,8 +117,8 @@ impl LocalHead {
             mark,
         };
         let text = serde_json::to_string(&record).unwrap_or_default();
-        crate::atomic_file::write(&files.pid_file, text.as_bytes(), 0o600)
-            .map_err(write_error(&files.pid_file))?;
+        crate::atomic_file::write(pid_file, text.as_bytes(), 0o600)
+            .map_err(write_error(pid_file))?;
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = head.child.try_wait() {
@@ -144,27 +139,6 @@ impl LocalHead {
     }
 }
 
-/// Stops the local head an earlier run left behind (its pid file at `pid_file`), with the
-/// worker's rules: the record must name a group leader (pid == pgid > 1) other than us whose
-/// start time still matches. What was found, for the log.
-pub async fn stop_leftover(pid_file: &Path, lang: Lang) -> Option<String> {
-    let text = std::fs::read_to_string(pid_file).ok()?;
-    let sane = serde_json::from_str::<PidRecord>(&text)
-        .is_ok_and(|r| r.pid == r.pgid && r.pid > 1 && r.pid != std::process::id());
-    if !sane {
-        let _ = std::fs::remove_file(pid_file);
-        return Some(log::foreign_pid_file_line(
-            lang,
-            &pid_file.display().to_string(),
-        ));
-    }
-    match worker::stop_orphan(pid_file, &SystemProcesses, LEFTOVER_STOP_GRACE).await {
-        Orphan::Stopped { pid } => Some(log::orphan_line(lang, Leftover::DemoHead, pid, true)),
-        Orphan::Stale { pid } => Some(log::orphan_line(lang, Leftover::DemoHead, pid, false)),
-        Orphan::None => None,
-    }
-}
-
 fn random_token() -> std::io::Result<String> {
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
@@ -181,9 +155,4 @@ impl Drop for LocalHead {
         let _ = std::fs::remove_file(&self.pid_file);
         let _ = std::fs::remove_file(&self.auth_token_file);
     }
-}
-
-fn free_port() -> std::io::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok(listener.local_addr()?.port())
 }

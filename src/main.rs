@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use bittrader_worker::config::{self, Config, Paths};
-use bittrader_worker::runtime::control::{self, Reply, Request};
+use bittrader_worker::runtime::control::{self, Reply, Request, StatusReport};
 use bittrader_worker::text::cli::{self, StatusLine};
 use bittrader_worker::text::{page, Lang};
 use bittrader_worker::{demo, service, setup};
@@ -81,7 +81,6 @@ enum Command {
     Demo,
     /// Start the app at login: `on`, `off` or `status` (macOS LaunchAgent, Linux XDG autostart).
     LoginItem {
-        /// on | off | status
         #[arg(value_enum)]
         action: LoginAction,
         /// Replace the old install's worker_daemon.sh LaunchAgent (a backup is kept).
@@ -108,11 +107,10 @@ fn main() -> ExitCode {
     // The first launch after Gatekeeper's "Open Anyway" can pass `-psn_0_NNN` (a process
     // serial number from LaunchServices), which is no argument of ours.
     let args = std::env::args_os().filter(|arg| !arg.to_string_lossy().starts_with("-psn_"));
-    let cli = Cli::parse_from(args);
-    if cli.command.is_none() {
+    let Some(command) = Cli::parse_from(args).command else {
         return run_app();
-    }
-    match run(cli) {
+    };
+    match run(command) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("bittrader-worker: {error:#}");
@@ -121,52 +119,37 @@ fn main() -> ExitCode {
     }
 }
 
-/// The app, as Finder, the Dock or launchd open it: no terminal, so a failure to start is shown
-/// in an alert and written to `worker.log`, and the exit status is 0 so that launchd's
-/// `KeepAlive {SuccessfulExit = false}` does not start it again every ten seconds only to fail
-/// the same way.
+/// The app, as Finder, the Dock or launchd open it (the headless daemon in a build without the
+/// tray): no terminal, so a failure to start is shown in an alert and written to `worker.log`,
+/// and the exit status is 0 so that launchd's `KeepAlive {SuccessfulExit = false}` does not
+/// start it again every ten seconds only to fail the same way.
 fn run_app() -> ExitCode {
-    match Paths::from_env() {
-        Ok(paths) => run_app_in(paths),
+    let paths = match Paths::from_env() {
+        Ok(paths) => paths,
         Err(e) => {
             service::report_startup_failure(None, &e.to_string());
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
-    }
-}
-
-/// The menu-bar app (the headless daemon in a build without the tray) on `paths`.
-fn run_app_in(paths: Paths) -> ExitCode {
+    };
     #[cfg(feature = "tray")]
-    let result = bittrader_worker::tray::run(paths.clone())
-        .map_err(|e| (e.is_already_running(), e.to_string()));
+    let result = bittrader_worker::tray::run(paths.clone());
     #[cfg(not(feature = "tray"))]
-    let result =
-        service::run_daemon(paths.clone()).map_err(|e| (e.is_already_running(), e.to_string()));
+    let result = service::run_daemon(paths.clone());
     match result {
         Ok(()) => {}
         // Opening the app twice (or launchd's RunAtLoad while it already runs) is not a
         // failure: say so where someone may look, and leave quietly.
-        Err((true, message)) => service::note_startup(&paths, &message),
-        Err((false, message)) => service::report_startup_failure(Some(&paths), &message),
+        Err(e) if e.is_already_running() => service::note_startup(&paths, &e.to_string()),
+        Err(e) => service::report_startup_failure(Some(&paths), &e.to_string()),
     }
     ExitCode::SUCCESS
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(command: Command) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
-    if matches!(
-        cli.command,
-        Some(
-            Command::Status { .. }
-                | Command::Stats { .. }
-                | Command::Pause { .. }
-                | Command::Resume
-                | Command::Cpus { .. }
-                | Command::Head { .. }
-                | Command::Quit
-                | Command::LoginItem { .. }
-        )
+    if !matches!(
+        command,
+        Command::Daemon | Command::FindHeads | Command::Setup { .. } | Command::Demo
     ) {
         // A short-lived client (`status | head`) should end quietly when its reader goes away,
         // as Unix tools do, rather than panic on a broken pipe. Everything that talks to a
@@ -177,85 +160,73 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    match cli.command {
-        None => Ok(run_app_in(paths)),
-        Some(Command::Daemon) => {
-            service::run_daemon(paths)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Status { json }) => {
-            let reply = control::request(&paths.socket(), &Request::Status)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&reply.report)?);
-            } else if let Some(report) = &reply.report {
-                let lang = Lang::current();
-                let line = |line| println!("{}", cli::status_line(lang, line));
-                println!("{}", summary(report));
-                if let Some(pid) = report.worker_pid {
-                    line(StatusLine::WorkerPid(pid));
-                }
-                if let Some(ip) = &report.node_ip {
-                    line(StatusLine::NodeIp(ip));
-                }
-                if let Some(ray) = report.status.as_ref().and_then(|s| s.ray.as_ref()) {
-                    line(StatusLine::Ray {
-                        path: &ray.path,
-                        version: ray.version.as_deref(),
-                    });
-                }
-                if let Some(status) = &report.status {
-                    line(StatusLine::Mode {
-                        mobile: status.mobile,
-                    });
-                    for courtesy in cli::courtesy_lines(lang, status) {
-                        println!("{courtesy}");
-                    }
-                }
-                line(StatusLine::Log(&report.log_file));
-            }
-            Ok(exit_code(&reply))
-        }
-        Some(Command::Stats { json, page }) => stats(&paths, json, page),
-        Some(Command::Pause { after_tasks }) => send(
-            &paths,
-            if after_tasks {
-                Request::PauseAfterTasks
-            } else {
-                Request::Pause
-            },
-        ),
-        Some(Command::Resume) => send(&paths, Request::Resume),
-        Some(Command::Cpus { n }) => send(&paths, Request::Cpus { cpus: n }),
-        Some(Command::Head { address }) => head(&paths, address),
-        Some(Command::Quit) => send(&paths, Request::Quit),
-        Some(Command::FindHeads) => find_heads(),
-        Some(Command::Setup {
+    let request = match command {
+        Command::Daemon => return Ok(service::run_daemon(paths).map(|()| ExitCode::SUCCESS)?),
+        Command::Status { json } => return status(&paths, json),
+        Command::Stats { json, page } => return stats(&paths, json, page),
+        Command::Pause { after_tasks: true } => Request::PauseAfterTasks,
+        Command::Pause { after_tasks: false } => Request::Pause,
+        Command::Resume => Request::Resume,
+        Command::Cpus { n } => Request::Cpus { cpus: n },
+        Command::Head { address } => return head(&paths, address),
+        Command::Quit => Request::Quit,
+        Command::FindHeads => return find_heads(),
+        Command::Setup {
             ray_version,
             python,
             progress_lines,
-        }) => {
-            let config = load_config(&paths)?;
+        } => {
             let options = setup::SetupOptions {
                 ray_version,
                 python_minor: python,
                 progress_lines,
             };
-            setup::run(&paths, &config, &options)?;
-            Ok(ExitCode::SUCCESS)
+            setup::run(&paths, &load_config(&paths)?, &options)?;
+            return Ok(ExitCode::SUCCESS);
         }
-        Some(Command::Demo) => {
-            demo::run(&paths)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::LoginItem {
+        Command::Demo => return Ok(demo::run(&paths).map(|()| ExitCode::SUCCESS)?),
+        Command::LoginItem {
             action,
             replace_legacy,
-        }) => login_item(&paths, action, replace_legacy),
-    }
+        } => return login_item(&paths, action, replace_legacy),
+    };
+    Ok(print_reply(&control::request(&paths.socket(), &request)?))
 }
 
-/// The configuration for a command that runs without the daemon. What an import of the old
-/// `config.env` skipped goes to stderr: this may be the only time it is imported.
+fn status(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
+    let reply = control::request(&paths.socket(), &Request::Status)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reply.report)?);
+    } else if let Some(report) = &reply.report {
+        let lang = Lang::current();
+        let status = report.status.as_ref();
+        let ray = status.and_then(|status| status.ray.as_ref());
+        println!("{}", summary(report));
+        let lines = [
+            report.worker_pid.map(StatusLine::WorkerPid),
+            report.node_ip.as_deref().map(StatusLine::NodeIp),
+            ray.map(|ray| StatusLine::Ray {
+                path: &ray.path,
+                version: ray.version.as_deref(),
+            }),
+            status.map(|status| StatusLine::Mode {
+                mobile: status.mobile,
+            }),
+        ];
+        for line in lines.into_iter().flatten() {
+            println!("{}", cli::status_line(lang, line));
+        }
+        for courtesy in status.map_or(Vec::new(), |s| cli::courtesy_lines(lang, s)) {
+            println!("{courtesy}");
+        }
+        println!(
+            "{}",
+            cli::status_line(lang, StatusLine::Log(&report.log_file))
+        );
+    }
+    Ok(exit_code(&reply))
+}
+
 /// `stats`: read from history.json rather than asked of the running app. The app writes it
 /// within a minute of every change, so this works the same whether or not the app runs, adds
 /// nothing to the control socket, and costs the app nothing; what it gives up is at most a
@@ -265,16 +236,13 @@ fn stats(paths: &Paths, json: bool, page: bool) -> anyhow::Result<ExitCode> {
     let history = match bittrader_worker::history::file::read(&paths.history_file()) {
         Ok(history) => history.unwrap_or_default(),
         Err(e) => {
-            eprintln!(
-                "bittrader-worker: {}",
-                cli::history_unreadable(lang, &e.to_string())
-            );
+            let why = cli::history_unreadable(lang, &e.to_string());
+            eprintln!("bittrader-worker: {why}");
             return Ok(ExitCode::FAILURE);
         }
     };
-    let now = chrono::Utc::now();
     let today = chrono::Local::now().date_naive();
-    let stats = history.stats(now, today);
+    let stats = history.stats(chrono::Utc::now(), today);
     if page {
         let written =
             bittrader_worker::history::page::write_page(paths, lang).map_err(anyhow::Error::msg)?;
@@ -287,16 +255,15 @@ fn stats(paths: &Paths, json: bool, page: bool) -> anyhow::Result<ExitCode> {
     println!("{}", page::contribution_line(lang, &history.summary(today)));
     println!("{}", page::month_line(lang, stats.month_cpu_hours * 3600.0));
     for day in stats.days.iter().rev().take(7) {
-        println!(
-            "  {}  {:>5} CPU-h",
-            day.date,
-            page::cpu_hours(lang, day.cpu_hours * 3600.0)
-        );
+        let cpu_hours = page::cpu_hours(lang, day.cpu_hours * 3600.0);
+        println!("  {}  {cpu_hours:>5} CPU-h", day.date);
     }
     println!("{}", paths.history_file().display());
     Ok(ExitCode::SUCCESS)
 }
 
+/// The configuration for a command that runs without the daemon. What an import of the old
+/// `config.env` skipped goes to stderr: this may be the only time it is imported.
 fn load_config(paths: &Paths) -> anyhow::Result<Config> {
     let loaded = Config::load_or_import(paths, service::machine_cpus())?;
     for note in &loaded.notes {
@@ -308,15 +275,12 @@ fn load_config(paths: &Paths) -> anyhow::Result<Config> {
 /// `head ADDR` works with or without a running instance: without one, it is saved for the
 /// next start.
 fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
-    match control::request(
-        &paths.socket(),
-        &Request::Head {
-            address: address.clone(),
-        },
-    ) {
+    let request = Request::Head {
+        address: address.clone(),
+    };
+    match control::request(&paths.socket(), &request) {
         Err(control::ClientError::NotRunning { .. }) => {
             let head = address.parse()?;
-            paths.ensure_home().context("creating the data folder")?;
             // Imports the old install's settings first, if this is the first run.
             load_config(paths)?;
             // Only `head` changes: the user's other lines and comments stay.
@@ -339,11 +303,8 @@ fn find_heads() -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the search")?;
     let tailscale_cli = TailscaleCli::discover();
-    let found = runtime.block_on(tailscale::find_heads(
-        &tailscale_cli,
-        tailscale::find_heads_port(),
-    ));
-    match found {
+    let search = tailscale::find_heads(&tailscale_cli, tailscale::find_heads_port());
+    match runtime.block_on(search) {
         Ok(heads) => {
             for line in cli::find_heads_report(lang, &heads) {
                 println!("{line}");
@@ -351,10 +312,8 @@ fn find_heads() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(problem) => {
-            eprintln!(
-                "bittrader-worker: {}",
-                cli::search_failed_words(lang, &problem)
-            );
+            let why = cli::search_failed_words(lang, &problem);
+            eprintln!("bittrader-worker: {why}");
             Ok(ExitCode::FAILURE)
         }
     }
@@ -365,31 +324,25 @@ fn login_item(
     action: LoginAction,
     replace_legacy: bool,
 ) -> anyhow::Result<ExitCode> {
-    use bittrader_worker::platform::system_login_item;
     let exe = std::env::current_exe().context("finding this program's path")?;
-    let item = system_login_item(exe, paths.home.clone())?;
+    let item = bittrader_worker::platform::system_login_item(exe, paths.home.clone())?;
     let lang = Lang::current();
     match action {
-        LoginAction::On => {
-            item.enable(replace_legacy)?;
-            println!("{}", cli::login_item_set(lang, true));
+        LoginAction::On => item.enable(replace_legacy)?,
+        LoginAction::Off => item.disable()?,
+        LoginAction::Status => {
+            println!("{}", cli::login_item_status(lang, &item.status()));
+            return Ok(ExitCode::SUCCESS);
         }
-        LoginAction::Off => {
-            item.disable()?;
-            println!("{}", cli::login_item_set(lang, false));
-        }
-        LoginAction::Status => println!("{}", cli::login_item_status(lang, &item.status())),
     }
+    let on = matches!(action, LoginAction::On);
+    println!("{}", cli::login_item_set(lang, on));
     Ok(ExitCode::SUCCESS)
 }
 
-fn send(paths: &Paths, request: Request) -> anyhow::Result<ExitCode> {
-    let reply = control::request(&paths.socket(), &request)?;
-    Ok(print_reply(&reply))
-}
-
+/// Prints what the running instance answered, in this user's language (the daemon's words are
+/// English, and it may have been started in another language).
 fn print_reply(reply: &Reply) -> ExitCode {
-    // The daemon's words are English; what it did is worded here, in this user's language.
     let worded = reply
         .note
         .as_ref()
@@ -407,9 +360,9 @@ fn print_reply(reply: &Reply) -> ExitCode {
     exit_code(reply)
 }
 
-/// The report's one line in this process's language (the running instance may have been
-/// started in another), worded here from its status when it has one.
-fn summary(report: &control::StatusReport) -> String {
+/// The report's one line in this process's language, worded here from its status when it has
+/// one (before the supervisor's first step it has not).
+fn summary(report: &StatusReport) -> String {
     match &report.status {
         Some(status) => cli::summary(Lang::current(), status),
         None => report.summary.clone(),

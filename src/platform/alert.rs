@@ -36,13 +36,11 @@ mod imp {
         let args = [
             "-e", SCRIPT[0], "-e", SCRIPT[1], "-e", SCRIPT[2], title, message,
         ];
+        // osascript's own give-up comes first.
+        let within = GIVE_UP_AFTER + std::time::Duration::from_secs(5);
         // An app's PATH is /usr/bin:/bin:/usr/sbin:/sbin at best.
-        run_with_timeout("/usr/bin/osascript", &args, GIVE_UP_AFTER + GIVE_UP_MARGIN)
-            .is_ok_and(|out| out.success())
+        run_with_timeout("/usr/bin/osascript", &args, within).is_ok_and(|out| out.success())
     }
-
-    /// osascript's own give-up comes first.
-    const GIVE_UP_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 }
 
 #[cfg(all(not(target_os = "macos"), feature = "tray"))]

@@ -10,9 +10,6 @@ pub struct AppNapOptOut {
         objc2::rc::Retained<objc2::runtime::ProtocolObject<dyn objc2::runtime::NSObjectProtocol>>,
 }
 
-#[cfg(target_os = "macos")]
-const REASON: &str = "BitTrader Worker supervises a Ray worker: its timers must run on time";
-
 /// Turns App Nap off until the returned value is dropped.
 #[cfg(target_os = "macos")]
 pub fn disable_app_nap() -> AppNapOptOut {
@@ -20,7 +17,9 @@ pub fn disable_app_nap() -> AppNapOptOut {
     let process = NSProcessInfo::processInfo();
     let activity = process.beginActivityWithOptions_reason(
         NSActivityOptions::UserInitiatedAllowingIdleSystemSleep,
-        &NSString::from_str(REASON),
+        &NSString::from_str(
+            "BitTrader Worker supervises a Ray worker: its timers must run on time",
+        ),
     );
     AppNapOptOut { activity }
 }

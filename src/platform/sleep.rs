@@ -42,13 +42,6 @@ pub struct SleepRelay {
 }
 
 impl SleepRelay {
-    pub fn new(handler: Box<dyn SleepHandler>) -> Arc<SleepRelay> {
-        Arc::new(SleepRelay {
-            handler,
-            tracker: Mutex::new(SleepTracker::default()),
-        })
-    }
-
     fn tracker(&self) -> std::sync::MutexGuard<'_, SleepTracker> {
         self.tracker.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -66,10 +59,8 @@ impl SleepRelay {
     }
 }
 
-/// Keeps the observation alive: drop it (or [`SleepObserver::stop`]) to stop observing.
-pub struct SleepObserver {
-    _registration: imp::Registration,
-}
+/// Keeps the observation alive until dropped or stopped.
+pub use imp::SleepObserver;
 
 impl SleepObserver {
     pub fn stop(self) {}
@@ -77,9 +68,8 @@ impl SleepObserver {
 
 /// macOS: call once the main thread's run loop runs (the tray does at `StartCause::Init`).
 pub fn observe_sleep(handler: Box<dyn SleepHandler>) -> SleepObserver {
-    SleepObserver {
-        _registration: imp::register(SleepRelay::new(handler)),
-    }
+    let tracker = Mutex::default();
+    imp::register(Arc::new(SleepRelay { handler, tracker }))
 }
 
 #[cfg(target_os = "macos")]
@@ -98,12 +88,12 @@ mod imp {
     use super::SleepRelay;
 
     /// The two observers, and the centre to remove them from.
-    pub struct Registration {
+    pub struct SleepObserver {
         center: Retained<NSNotificationCenter>,
         tokens: Vec<Retained<ProtocolObject<dyn NSObjectProtocol>>>,
     }
 
-    pub fn register(relay: Arc<SleepRelay>) -> Registration {
+    pub fn register(relay: Arc<SleepRelay>) -> SleepObserver {
         let center = NSWorkspace::sharedWorkspace().notificationCenter();
         let will_sleep = {
             let relay = Arc::clone(&relay);
@@ -129,10 +119,10 @@ mod imp {
                 ),
             ]
         };
-        Registration { center, tokens }
+        SleepObserver { center, tokens }
     }
 
-    impl Drop for Registration {
+    impl Drop for SleepObserver {
         fn drop(&mut self) {
             for token in &self.tokens {
                 // SAFETY: each token is an observer this centre returned.
@@ -148,10 +138,10 @@ mod imp {
 
     use super::SleepRelay;
 
-    pub struct Registration;
+    pub struct SleepObserver;
 
-    pub fn register(_relay: Arc<SleepRelay>) -> Registration {
-        Registration
+    pub fn register(_relay: Arc<SleepRelay>) -> SleepObserver {
+        SleepObserver
     }
 }
 
@@ -199,7 +189,10 @@ mod tests {
     #[test]
     fn the_relay_passes_a_sleep_and_its_wake_once() {
         let recorder = Arc::new(Recorder::default());
-        let relay = SleepRelay::new(Box::new(recorder.clone()));
+        let relay = SleepRelay {
+            handler: Box::new(recorder.clone()),
+            tracker: Mutex::default(),
+        };
         relay.did_wake();
         relay.will_sleep();
         relay.did_wake();

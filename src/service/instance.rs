@@ -15,24 +15,16 @@ use crate::platform::ProcessTable;
 /// Why this instance may not run.
 #[derive(Debug, thiserror::Error)]
 pub enum InstanceError {
-    /// Another supervisor holds the lock.
+    /// Another supervisor holds the lock: `pid` as it wrote itself into the lock file (0 when
+    /// unreadable).
     #[error("BitTrader Worker is already running (pid {pid}). Use `bittrader-worker status`, or quit that one first.")]
-    AlreadyRunning {
-        /// The holder, as it wrote itself into the lock file (0 when unreadable).
-        pid: u32,
-    },
-    /// The old bash daemon is running.
+    AlreadyRunning { pid: u32 },
     #[error("The old worker_daemon.sh is still running (pid {pid}): two supervisors would fight over Ray. Stop it first: `launchctl bootout gui/$(id -u)/com.bittrader.worker` (macOS) or `kill {pid}`, then start again.")]
-    LegacyDaemon {
-        /// The old daemon's pid.
-        pid: u32,
-    },
+    LegacyDaemon { pid: u32 },
     /// The lock file could not be opened.
     #[error("could not open {path}: {source}")]
     Io {
-        /// The lock file.
         path: String,
-        /// The OS error.
         source: std::io::Error,
     },
 }

@@ -1,24 +1,25 @@
 //! Runs one supervisor for this user: lock, orphan check, control socket, driver, clean exit.
-//! The headless daemon and the menu-bar app both start here.
+//! The headless daemon, the demo and the menu-bar app all start here.
 
 pub mod instance;
 
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, ConfigError, LoadOutcome, Paths};
-use crate::local_head::{self, LocalHead, LocalHeadFiles};
-use crate::platform::FormFactor;
-use crate::platform::SystemProcesses;
+use crate::local_head::{self, LocalHead};
+use crate::platform::{FormFactor, SystemProcesses};
 use crate::runtime::control::{self, Pending, StatusReport};
 use crate::runtime::log::RotatingLog;
 use crate::runtime::platform::locate_ray;
-use crate::runtime::{self, worker, DriverOptions, Notifier, SleepLink, SystemPlatform};
+use crate::runtime::worker::{self, Orphan};
+use crate::runtime::{self, DriverOptions, Notifier, SleepLink, SystemPlatform};
 use crate::supervisor::Settings;
 use crate::tailscale::cli::TailscaleCli;
 use crate::text::log::{self, Leftover};
@@ -29,31 +30,21 @@ use crate::text::Lang;
 /// happened and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The data folder could not be made.
     #[error("could not use the folder {path}: {source}")]
-    Home {
-        /// The folder.
-        path: String,
-        /// The OS error.
-        source: io::Error,
-    },
+    Home { path: String, source: io::Error },
     /// Another instance runs, the old daemon runs, or the lock file is unusable.
     #[error(transparent)]
     Instance(#[from] instance::InstanceError),
     /// `config.toml` (or the old `config.env`) says something it may not.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The CLI's socket could not be opened.
     #[error("could not open the control socket {path}: {source}")]
-    Socket {
-        /// The socket's path.
-        path: String,
-        /// The OS error.
-        source: io::Error,
-    },
-    /// The async runtime or its thread could not be started.
+    Socket { path: String, source: io::Error },
     #[error("could not start the supervisor: {0}")]
     Runtime(io::Error),
+    /// The menu-bar app on Linux without X11 or Wayland.
+    #[error("no display for the menu-bar icon. Use `bittrader-worker daemon` (headless) or `bittrader-worker demo`.")]
+    NoDisplay,
 }
 
 impl StartError {
@@ -96,24 +87,12 @@ pub fn machine_cpus() -> u32 {
         .unwrap_or(1)
 }
 
-/// The empty report shown before the supervisor's first step.
-pub fn initial_report(paths: &Paths) -> StatusReport {
-    StatusReport {
-        summary: "Starting".to_string(),
-        pid: std::process::id(),
-        log_file: paths.log_file().display().to_string(),
-        processes_spawned: crate::platform::command::processes_spawned(),
-        ..StatusReport::default()
-    }
-}
-
 /// Everything that must hold before a supervisor may run: the data folder, the
 /// single-instance lock, no old bash daemon, a readable configuration.
 pub struct Prepared {
-    /// Held for the life of the supervisor.
+    /// Held until the supervisor ends.
     pub lock: instance::InstanceLock,
-    /// The loaded (or imported) configuration, with what importing the old `config.env`
-    /// skipped or adjusted (for the log).
+    /// With what importing the old `config.env` skipped or adjusted (for the log).
     pub loaded: LoadOutcome,
 }
 
@@ -129,6 +108,21 @@ pub fn prepare(paths: &Paths) -> Result<Prepared, StartError> {
     Ok(Prepared { lock, loaded })
 }
 
+/// Stops what an earlier run of ours left behind (its pid file at `pid_file`), within
+/// `grace`; what was found, for the log.
+pub async fn stop_leftover(
+    pid_file: &Path,
+    what: Leftover,
+    grace: Duration,
+    lang: Lang,
+) -> Option<String> {
+    match worker::stop_orphan(pid_file, &SystemProcesses, grace).await {
+        Orphan::Stopped { pid } => Some(log::orphan_line(lang, what, pid, true)),
+        Orphan::Stale { pid } => Some(log::orphan_line(lang, what, pid, false)),
+        Orphan::None => None,
+    }
+}
+
 /// What the menu-bar app asks of a run besides what the daemon does.
 pub struct MenuBar {
     /// macOS: where the driver hands out the link for the sleep notifications the app observes
@@ -136,7 +130,8 @@ pub struct MenuBar {
     pub sleep_link: Option<Arc<OnceLock<SleepLink>>>,
 }
 
-/// Serves the control socket and runs the driver until `shutdown` or a `quit`.
+/// Serves the control socket and runs the driver until `shutdown` or a `quit`, handing each
+/// new state to `on_status`.
 ///
 /// For the menu-bar app (`menu_bar`): with no head in the configuration, a throwaway local Ray
 /// head is started on loopback and joined (never saved), so that the app shows the whole cycle
@@ -144,47 +139,35 @@ pub struct MenuBar {
 /// cluster's size is asked for its menu.
 pub async fn serve(
     paths: Paths,
-    loaded: LoadOutcome,
-    requests: (mpsc::Sender<Pending>, mpsc::Receiver<Pending>),
-    status: watch::Sender<StatusReport>,
+    prepared: Prepared,
+    (requests_tx, requests_rx): (mpsc::Sender<Pending>, mpsc::Receiver<Pending>),
     notifier: Box<dyn Notifier>,
     shutdown: impl Future<Output = ()>,
     menu_bar: Option<MenuBar>,
+    mut on_status: impl FnMut(StatusReport) + Send + 'static,
 ) -> Result<(), StartError> {
-    let (requests_tx, requests_rx) = requests;
+    let Prepared { lock, loaded } = prepared;
     let LoadOutcome { config, notes, .. } = loaded;
     let lang = Lang::current();
     // The start itself, then what loading the configuration found (an import of the old
-    // install).
+    // install), then what an earlier run left behind: its worker, and a demo head a crash of
+    // ours left running (the instance lock makes it no other's).
     let mut startup_lines = vec![log::daemon_started_line(lang).to_string()];
     startup_lines.extend(notes);
-    match worker::stop_orphan(
-        &paths.worker_pid_file(),
-        &SystemProcesses,
-        Duration::from_secs(config.timing.stop_grace_secs),
-    )
-    .await
-    {
-        worker::Orphan::Stopped { pid } => {
-            startup_lines.push(log::orphan_line(lang, Leftover::Worker, pid, true))
-        }
-        worker::Orphan::Stale { pid } => {
-            startup_lines.push(log::orphan_line(lang, Leftover::Worker, pid, false))
-        }
-        worker::Orphan::None => {}
-    }
-    // A demo head a crash of ours left running (the instance lock makes it no other's).
-    let head_files = LocalHeadFiles {
-        folder: paths.home.clone(),
-        pid_file: paths.home.join("demo-head.pid"),
-    };
-    if let Some(line) = local_head::stop_leftover(&head_files.pid_file, lang).await {
-        startup_lines.push(line);
-    }
-    // Which `ray` the worker runs goes to the log and the status once the driver runs.
+    let grace = Duration::from_secs(config.timing.stop_grace_secs);
+    let worker_pid_file = paths.worker_pid_file();
+    let worker_left = stop_leftover(&worker_pid_file, Leftover::Worker, grace, lang);
+    startup_lines.extend(worker_left.await);
+    let head_pid_file = paths.home.join("demo-head.pid");
+    let grace = local_head::LEFTOVER_STOP_GRACE;
+    let head_left = stop_leftover(&head_pid_file, Leftover::DemoHead, grace, lang);
+    startup_lines.extend(head_left.await);
+    // Looked for once, off the loop (see `locate_ray`); the demo head runs it.
     let ray = locate_ray(config.ray_path.clone(), paths.clone()).await;
     let demo = if menu_bar.is_some() && config.head.is_none() {
-        match tokio::task::spawn_blocking(move || LocalHead::start(&ray, &head_files)).await {
+        let folder = paths.home.clone();
+        let start = move || LocalHead::start(&ray, &folder, &head_pid_file);
+        match tokio::task::spawn_blocking(start).await {
             Ok(Ok(head)) => Some(head),
             Ok(Err(e)) => {
                 startup_lines.push(log::demo_head_failed_line(lang, &format!("{e:#}")));
@@ -195,12 +178,12 @@ pub async fn serve(
     } else {
         None
     };
+    let socket = paths.socket();
     let connections =
-        control::serve(&paths.socket(), requests_tx).map_err(|source| StartError::Socket {
-            path: paths.socket().display().to_string(),
+        control::serve(&socket, requests_tx).map_err(|source| StartError::Socket {
+            path: socket.display().to_string(),
             source,
         })?;
-    let socket = paths.socket();
     let (form_factor, model) = tokio::task::spawn_blocking(|| {
         (
             crate::platform::detect_form_factor(),
@@ -228,6 +211,14 @@ pub async fn serve(
             Some(head.auth_token_file.clone()),
         );
     }
+    // Nobody reads the first value: the driver's first step replaces it.
+    let (status, mut reports) = watch::channel(StatusReport::default());
+    let forward = tokio::spawn(async move {
+        while reports.changed().await.is_ok() {
+            let report = reports.borrow_and_update().clone();
+            on_status(report);
+        }
+    });
     let options = DriverOptions {
         first_run_offered: paths.first_run_offer_file().exists(),
         settings,
@@ -240,6 +231,7 @@ pub async fn serve(
         sleep_link: menu_bar.and_then(|menu_bar| menu_bar.sleep_link),
     };
     runtime::run(platform, options, requests_rx, status, notifier, shutdown).await;
+    forward.abort();
     if let Some(head) = demo {
         // Stopping it waits for its processes: not on the runtime's thread.
         let _ = tokio::task::spawn_blocking(move || drop(head)).await;
@@ -247,49 +239,36 @@ pub async fn serve(
     let _ = std::fs::remove_file(socket);
     // The answer to `quit` is written by its connection's task: let it go out before the
     // runtime is dropped, or the CLI reads EOF instead of "Stopped.".
-    connections.finish(std::time::Duration::from_secs(2)).await;
+    connections.finish(Duration::from_secs(2)).await;
+    drop(lock);
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C), SIGTERM (launchd and systemd stop services with it, and
-/// macOS at logout) or SIGHUP (the terminal went away). The handlers are installed when this
-/// is called, not when it is first awaited: call it before anything slow (orphan cleanup, the
-/// demo head's start), so that a signal meanwhile is a clean stop rather than the default
-/// death that would leave the worker behind. Must be called within a tokio runtime.
-pub fn terminated() -> impl Future<Output = ()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let signals: Vec<_> = [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-    ]
-    .into_iter()
-    .filter_map(|kind| signal(kind).ok())
-    .collect();
-    async move {
-        if signals.is_empty() {
-            return std::future::pending().await;
-        }
-        let waits = signals.into_iter().map(|mut signal| {
-            Box::pin(async move {
-                signal.recv().await;
-            })
-        });
-        futures::future::select_all(waits).await;
-    }
-}
-
-/// A one-thread runtime (plenty: the driver waits on timers, sockets and a child process) and
-/// [`terminated`] for it, its handlers installed now: a signal from here on stops cleanly.
+/// A one-thread runtime (plenty: the driver waits on timers, sockets and a child process), and
+/// a future that resolves on SIGINT (Ctrl-C), SIGTERM (launchd and systemd stop services with
+/// it, and macOS at logout) or SIGHUP (the terminal went away). Its handlers are installed now,
+/// not when it is first awaited: call this before anything slow (orphan cleanup, the demo
+/// head's start), so that a signal meanwhile is a clean stop rather than the default death that
+/// would leave the worker behind.
 pub fn runtime_and_shutdown(
 ) -> Result<(tokio::runtime::Runtime, impl Future<Output = ()>), StartError> {
+    use tokio::signal::unix::{signal, SignalKind};
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(StartError::Runtime)?;
-    let shutdown = {
-        let _entered = runtime.enter();
-        terminated()
+    let entered = runtime.enter();
+    let handler = |kind| signal(kind).map_err(StartError::Runtime);
+    let mut interrupt = handler(SignalKind::interrupt())?;
+    let mut terminate = handler(SignalKind::terminate())?;
+    let mut hangup = handler(SignalKind::hangup())?;
+    drop(entered);
+    let shutdown = async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+            _ = hangup.recv() => {}
+        }
     };
     Ok((runtime, shutdown))
 }
@@ -300,16 +279,15 @@ pub fn run_daemon(paths: Paths) -> Result<(), StartError> {
     let _app_nap = crate::platform::app_nap::disable_app_nap();
     let (runtime, shutdown) = runtime_and_shutdown()?;
     let prepared = prepare(&paths)?;
-    let (status_tx, _status_rx) = watch::channel(initial_report(&paths));
-    let result = runtime.block_on(serve(
+    let notifier = Box::new(runtime::NoNotifier);
+    let requests = mpsc::channel(16);
+    runtime.block_on(serve(
         paths,
-        prepared.loaded,
-        mpsc::channel(16),
-        status_tx,
-        Box::new(runtime::NoNotifier),
+        prepared,
+        requests,
+        notifier,
         shutdown,
         None,
-    ));
-    drop(prepared.lock);
-    result
+        |_| {},
+    ))
 }

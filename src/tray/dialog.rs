@@ -1,8 +1,8 @@
 //! Native prompts, without a GUI toolkit of our own: `osascript` on macOS, zenity or kdialog on
 //! Linux. Each call blocks until the user answers, so callers run it off the main thread.
 
-use std::path::Path;
-use std::process::Command;
+use std::ffi::OsStr;
+use std::process::{Command, ExitStatus, Stdio};
 
 use crate::platform::command::CountedSpawn;
 
@@ -11,7 +11,6 @@ use crate::platform::command::CountedSpawn;
 pub enum Answer {
     /// The user typed this and confirmed.
     Entered(String),
-    /// The user cancelled.
     Cancelled,
     /// No prompt program exists here.
     Unavailable,
@@ -38,36 +37,55 @@ fn has(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-/// Asks for a line of text with `current` filled in.
-pub fn ask(title: &str, prompt: &str, current: &str) -> Answer {
-    let output = if cfg!(target_os = "macos") {
-        let script = format!(
-            "text returned of (display dialog {} default answer {} with title {})",
-            applescript_string(prompt),
-            applescript_string(current),
-            applescript_string(title)
-        );
-        Command::new(OSASCRIPT).args(["-e", &script]).run_output()
+/// The prompt program here, with its arguments: `osascript` running `script` on macOS (by its
+/// absolute path: an app opened from Finder has a bare PATH), else zenity or kdialog with
+/// theirs; `None` without any.
+fn prompt(script: String, zenity: &[&str], kdialog: &[&str]) -> Option<Command> {
+    let (program, args) = if cfg!(target_os = "macos") {
+        ("/usr/bin/osascript", vec!["-e".to_string(), script])
     } else if has("zenity") {
-        Command::new("zenity")
-            .args([
-                "--entry",
-                "--title",
-                title,
-                "--text",
-                prompt,
-                "--entry-text",
-                current,
-            ])
-            .run_output()
+        ("zenity", zenity.iter().map(|s| s.to_string()).collect())
     } else if has("kdialog") {
-        Command::new("kdialog")
-            .args(["--title", title, "--inputbox", prompt, current])
-            .run_output()
+        ("kdialog", kdialog.iter().map(|s| s.to_string()).collect())
     } else {
+        return None;
+    };
+    let mut command = Command::new(program);
+    command.args(args).stdin(Stdio::null());
+    Some(command)
+}
+
+/// Runs `command` (counted, see [`CountedSpawn`]) to its end.
+fn run(mut command: Command) -> std::io::Result<ExitStatus> {
+    command.spawn_counted()?.wait()
+}
+
+/// Asks for a line of text with `current` filled in.
+pub fn ask(title: &str, question: &str, current: &str) -> Answer {
+    let script = format!(
+        "text returned of (display dialog {} default answer {} with title {})",
+        applescript_string(question),
+        applescript_string(current),
+        applescript_string(title)
+    );
+    let zenity = [
+        "--entry",
+        "--title",
+        title,
+        "--text",
+        question,
+        "--entry-text",
+        current,
+    ];
+    let kdialog = ["--title", title, "--inputbox", question, current];
+    let Some(mut command) = prompt(script, &zenity, &kdialog) else {
         return Answer::Unavailable;
     };
-    match output {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    match command
+        .spawn_counted()
+        .and_then(|child| child.wait_with_output())
+    {
         Ok(out) if out.status.success() => {
             Answer::Entered(String::from_utf8_lossy(&out.stdout).trim().to_string())
         }
@@ -78,104 +96,49 @@ pub fn ask(title: &str, prompt: &str, current: &str) -> Answer {
 
 /// Asks a yes/no question; `false` when declined or when no dialog program exists.
 pub fn confirm(title: &str, question: &str) -> bool {
-    let status = if cfg!(target_os = "macos") {
-        let script = format!(
-            "display dialog {} with title {} buttons {{\"Cancel\", \"OK\"}} default button \"OK\"",
-            applescript_string(question),
-            applescript_string(title)
-        );
-        Command::new(OSASCRIPT).args(["-e", &script]).run_status()
-    } else if has("zenity") {
-        Command::new("zenity")
-            .args(["--question", "--title", title, "--text", question])
-            .run_status()
-    } else if has("kdialog") {
-        Command::new("kdialog")
-            .args(["--title", title, "--yesno", question])
-            .run_status()
-    } else {
-        return false;
-    };
-    status.is_ok_and(|s| s.success())
+    let script = format!(
+        "display dialog {} with title {} buttons {{\"Cancel\", \"OK\"}} default button \"OK\"",
+        applescript_string(question),
+        applescript_string(title)
+    );
+    let zenity = ["--question", "--title", title, "--text", question];
+    let kdialog = ["--title", title, "--yesno", question];
+    prompt(script, &zenity, &kdialog).is_some_and(|command| run(command).is_ok_and(|s| s.success()))
 }
 
 /// Shows an error message.
 pub fn error(title: &str, message: &str) {
-    let _ = if cfg!(target_os = "macos") {
-        let script = format!(
-            "display alert {} message {} as critical",
-            applescript_string(title),
-            applescript_string(message)
-        );
-        Command::new(OSASCRIPT).args(["-e", &script]).run_status()
-    } else if has("zenity") {
-        Command::new("zenity")
-            .args(["--error", "--title", title, "--text", message])
-            .run_status()
-    } else if has("kdialog") {
-        Command::new("kdialog")
-            .args(["--title", title, "--error", message])
-            .run_status()
-    } else {
-        return;
-    };
+    let script = format!(
+        "display alert {} message {} as critical",
+        applescript_string(title),
+        applescript_string(message)
+    );
+    let zenity = ["--error", "--title", title, "--text", message];
+    let kdialog = ["--title", title, "--error", message];
+    if let Some(command) = prompt(script, &zenity, &kdialog) {
+        let _ = run(command);
+    }
 }
 
-/// Opens a file with the desktop's default application (Console for a log on macOS). The
-/// opener is waited for on a thread of its own, so that none is left a zombie.
-pub fn open(path: &Path) {
-    open_target(path.as_os_str());
-}
-
-/// Opens a web page (the head's Ray dashboard) in the default browser, as [`open`] does a file.
-pub fn open_url(url: &str) {
-    open_target(std::ffi::OsStr::new(url));
+/// Opens a file (Console for a log on macOS) or a web page (the head's Ray dashboard) with the
+/// desktop's default application. The opener is waited for on a thread of its own, so that
+/// none is left a zombie.
+pub fn open(target: impl AsRef<OsStr>) {
+    if let Ok(mut child) = opener(target.as_ref()).spawn_counted() {
+        std::thread::spawn(move || child.wait());
+    }
 }
 
 /// The desktop's opener for `target`: `open` on macOS, `xdg-open` elsewhere.
-pub fn opener(target: &std::ffi::OsStr) -> Command {
+pub fn opener(target: &OsStr) -> Command {
     let program = if cfg!(target_os = "macos") {
         "/usr/bin/open"
     } else {
         "xdg-open"
     };
     let mut command = Command::new(program);
-    command.arg(target).stdin(std::process::Stdio::null());
+    command.arg(target).stdin(Stdio::null());
     command
-}
-
-fn open_target(target: &std::ffi::OsStr) {
-    let child = opener(target).spawn_counted();
-    if let Ok(mut child) = child {
-        let _ = std::thread::Builder::new()
-            .name("opener".into())
-            .spawn(move || child.wait());
-    }
-}
-
-/// An absolute path: an app opened from Finder has a bare PATH.
-const OSASCRIPT: &str = "/usr/bin/osascript";
-
-/// `output()` and `status()`, with the process counted ([`CountedSpawn`]).
-trait RunCounted {
-    fn run_output(&mut self) -> std::io::Result<std::process::Output>;
-    fn run_status(&mut self) -> std::io::Result<std::process::ExitStatus>;
-}
-
-impl RunCounted for Command {
-    fn run_output(&mut self) -> std::io::Result<std::process::Output> {
-        self.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn_counted()?
-            .wait_with_output()
-    }
-
-    fn run_status(&mut self) -> std::io::Result<std::process::ExitStatus> {
-        self.stdin(std::process::Stdio::null())
-            .spawn_counted()?
-            .wait()
-    }
 }
 
 #[cfg(test)]

@@ -4,25 +4,33 @@
 
 use crate::model::Phase;
 
-/// Which drawing a phase uses.
+/// Which drawing a phase uses ([`IconKind::for_phase`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IconKind {
-    /// Joined.
     Connected,
-    /// Checking, starting or reconnecting.
     Starting,
     /// Head lost, worker kept during the grace.
     Disconnecting,
-    /// Head lost, no worker.
     Disconnected,
-    /// Paused, stopping or shutting down.
     Paused,
     /// Needs the user.
     Error,
 }
 
+/// One of our PNGs, by name: on macOS the 2x template (which scales down crisply on 1x
+/// screens), elsewhere the coloured one. tray-icon shows the 44 px template 22 pt tall, so its
+/// 32 px glyph is 16 pt tall like the system's items (`assets/make-icons.sh` says why 44 px).
+macro_rules! icon_png {
+    ($name:literal) => {{
+        #[cfg(target_os = "macos")]
+        let png = include_bytes!(concat!("../../assets/icons/", $name, "-template@2x.png"));
+        #[cfg(not(target_os = "macos"))]
+        let png = include_bytes!(concat!("../../assets/icons/", $name, "-color.png"));
+        png as &'static [u8]
+    }};
+}
+
 impl IconKind {
-    /// The icon for a phase.
     pub fn for_phase(phase: Phase) -> IconKind {
         match phase {
             Phase::Connected => IconKind::Connected,
@@ -36,78 +44,40 @@ impl IconKind {
         }
     }
 
-    /// The PNG bytes for this platform (the 2x template on macOS, which scales down crisply
-    /// on 1x screens; the coloured one elsewhere). On macOS tray-icon shows the 44 px template
-    /// 22 pt tall, so its 32 px glyph is 16 pt tall like the system's items (see
-    /// `assets/make-icons.sh` for why the canvas is 44 px).
+    /// The PNG bytes for this platform.
     pub fn png(self) -> &'static [u8] {
-        #[cfg(target_os = "macos")]
-        {
-            match self {
-                IconKind::Connected => {
-                    include_bytes!("../../assets/icons/connected-template@2x.png")
-                }
-                IconKind::Starting => include_bytes!("../../assets/icons/starting-template@2x.png"),
-                IconKind::Disconnecting => {
-                    include_bytes!("../../assets/icons/disconnecting-template@2x.png")
-                }
-                IconKind::Disconnected => {
-                    include_bytes!("../../assets/icons/disconnected-template@2x.png")
-                }
-                IconKind::Paused => include_bytes!("../../assets/icons/paused-template@2x.png"),
-                IconKind::Error => include_bytes!("../../assets/icons/error-template@2x.png"),
-            }
-        }
-        #[cfg(not(target_os = "macos"))]
-        {
-            match self {
-                IconKind::Connected => include_bytes!("../../assets/icons/connected-color.png"),
-                IconKind::Starting => include_bytes!("../../assets/icons/starting-color.png"),
-                IconKind::Disconnecting => {
-                    include_bytes!("../../assets/icons/disconnecting-color.png")
-                }
-                IconKind::Disconnected => {
-                    include_bytes!("../../assets/icons/disconnected-color.png")
-                }
-                IconKind::Paused => include_bytes!("../../assets/icons/paused-color.png"),
-                IconKind::Error => include_bytes!("../../assets/icons/error-color.png"),
-            }
+        match self {
+            IconKind::Connected => icon_png!("connected"),
+            IconKind::Starting => icon_png!("starting"),
+            IconKind::Disconnecting => icon_png!("disconnecting"),
+            IconKind::Disconnected => icon_png!("disconnected"),
+            IconKind::Paused => icon_png!("paused"),
+            IconKind::Error => icon_png!("error"),
         }
     }
 }
 
-/// Decoded RGBA pixels.
+/// Decoded RGBA pixels, row by row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rgba {
-    /// Row-major RGBA bytes.
     pub pixels: Vec<u8>,
-    /// Width in pixels.
     pub width: u32,
-    /// Height in pixels.
     pub height: u32,
 }
 
-/// Decodes one of our PNGs to RGBA.
-pub fn decode(png_bytes: &[u8]) -> Result<Rgba, png::DecodingError> {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
-    let mut reader = decoder.read_info()?;
-    let mut buffer = vec![0; reader.output_buffer_size().unwrap_or(0)];
-    let info = reader.next_frame(&mut buffer)?;
-    buffer.truncate(info.buffer_size());
-    let pixels = match info.color_type {
-        png::ColorType::Rgba => buffer,
-        png::ColorType::GrayscaleAlpha => buffer
-            .chunks_exact(2)
-            .flat_map(|ga| [ga[0], ga[0], ga[0], ga[1]])
-            .collect(),
-        png::ColorType::Rgb => buffer
-            .chunks_exact(3)
-            .flat_map(|c| [c[0], c[1], c[2], 255])
-            .collect(),
-        // Grayscale and indexed images are expanded to the above by the transformations.
-        _ => buffer.iter().flat_map(|&g| [g, g, g, 255]).collect(),
-    };
+/// Decodes one of our PNGs, which `assets/make-icons.sh` draws in 8-bit RGBA.
+pub fn decode(png_bytes: &[u8]) -> Result<Rgba, String> {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap_or(0)];
+    let info = reader.next_frame(&mut pixels).map_err(|e| e.to_string())?;
+    if (info.color_type, info.bit_depth) != (png::ColorType::Rgba, png::BitDepth::Eight) {
+        return Err(format!(
+            "{:?} {:?}, not 8-bit RGBA",
+            info.color_type, info.bit_depth
+        ));
+    }
+    pixels.truncate(info.buffer_size());
     Ok(Rgba {
         pixels,
         width: info.width,

@@ -10,17 +10,25 @@ use tray_icon::{MouseButtonState, TrayIconEvent};
 
 use super::{dialog, UiEvent};
 use crate::config::Paths;
-use crate::platform::{system_login_item, LoginStatus};
+use crate::platform::{system_login_item, LoginItem, LoginStatus};
 use crate::text::menu::{self, MenuWord, TrayFailure};
 use crate::text::Lang;
 
+/// The login item that starts this program.
+fn this_programs_item(paths: &Paths) -> Result<Box<dyn LoginItem + Send>, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    system_login_item(exe, paths.home.clone()).map_err(|e| e.to_string())
+}
+
+fn ticked(item: &dyn LoginItem) -> bool {
+    matches!(item.status(), LoginStatus::Enabled { .. })
+}
+
 /// Reads whether the app starts at login, on a helper thread. With `repoint` (once, at start),
 /// first points an item that starts a moved or deleted copy at this program.
-pub fn read_state(paths: Paths, proxy: EventLoopProxy<UiEvent>, repoint: bool) {
+fn read_state(paths: Paths, proxy: EventLoopProxy<UiEvent>, repoint: bool) {
     std::thread::spawn(move || {
-        let item = std::env::current_exe()
-            .ok()
-            .and_then(|exe| system_login_item(exe, paths.home.clone()).ok());
+        let item = this_programs_item(&paths).ok();
         if repoint {
             if let Some(Err(error)) = item.as_ref().map(|item| item.repoint_to_this_program()) {
                 // Not fatal: the tick shows the item off, and turning it on rewrites it.
@@ -29,15 +37,15 @@ pub fn read_state(paths: Paths, proxy: EventLoopProxy<UiEvent>, repoint: bool) {
                 eprintln!("bittrader-worker: {line}");
             }
         }
-        let ticked = item.map(|item| matches!(item.status(), LoginStatus::Enabled { .. }));
-        let _ = proxy.send_event(UiEvent::LoginItem(ticked));
+        let _ = proxy.send_event(UiEvent::LoginItem(item.map(|item| ticked(&*item))));
     });
 }
 
-/// Reads the state again each time the menu is about to open (a press on the icon): the user
-/// may have changed it in System Settings since. Trays that report no clicks (Linux's
+/// Reads the state now, and again each time the menu is about to open (a press on the icon):
+/// the user may have changed it in System Settings since. Trays that report no clicks (Linux's
 /// AppIndicator) keep the state read at start and after each toggle.
-pub fn reread_when_the_menu_opens(paths: Paths, proxy: EventLoopProxy<UiEvent>) {
+pub fn follow(paths: Paths, proxy: EventLoopProxy<UiEvent>) {
+    read_state(paths.clone(), proxy.clone(), true);
     TrayIconEvent::set_event_handler(Some(move |event: TrayIconEvent| {
         if let TrayIconEvent::Click {
             button_state: MouseButtonState::Down,
@@ -54,21 +62,15 @@ pub fn reread_when_the_menu_opens(paths: Paths, proxy: EventLoopProxy<UiEvent>) 
 /// user agrees; a backup is kept.
 pub fn toggle(enable: bool, paths: Paths, lang: Lang, proxy: EventLoopProxy<UiEvent>) {
     std::thread::spawn(move || {
-        let Ok(exe) = std::env::current_exe() else {
-            return;
-        };
-        let item = match system_login_item(exe, paths.home.clone()) {
+        let item = match this_programs_item(&paths) {
             Ok(item) => item,
-            Err(e) => return dialog::error("BitTrader Worker", &e.to_string()),
+            Err(why) => return dialog::error("BitTrader Worker", &why),
         };
-        let word = |word| menu::word(lang, word);
         let result = if !enable {
             item.disable()
         } else if let LoginStatus::Legacy { program } = item.status() {
-            if dialog::confirm(
-                "BitTrader Worker",
-                &format!("{} ({program})", word(MenuWord::ReplaceLegacy)),
-            ) {
+            let question = format!("{} ({program})", menu::word(lang, MenuWord::ReplaceLegacy));
+            if dialog::confirm("BitTrader Worker", &question) {
                 item.enable(true)
             } else {
                 Ok(())
@@ -76,11 +78,9 @@ pub fn toggle(enable: bool, paths: Paths, lang: Lang, proxy: EventLoopProxy<UiEv
         } else {
             item.enable(false)
         };
-        match result {
-            Ok(()) => {}
-            Err(e) => dialog::error("BitTrader Worker", &e.to_string()),
+        if let Err(e) = result {
+            dialog::error("BitTrader Worker", &e.to_string());
         }
-        let ticked = matches!(item.status(), LoginStatus::Enabled { .. });
-        let _ = proxy.send_event(UiEvent::LoginItem(Some(ticked)));
+        let _ = proxy.send_event(UiEvent::LoginItem(Some(ticked(&*item))));
     });
 }

@@ -3,76 +3,35 @@
 //! The tray never decides anything: it renders [`model`] and turns a click on an entry's id
 //! into a request ([`command_for`]). Both are plain functions, tested without a display.
 
-use crate::model::{ContributionSummary, Phase, Status};
-use crate::runtime::control::Request;
+use crate::model::{ChargeState, Phase, PowerSnapshot, Status};
+use crate::runtime::control::{Request, StatusReport};
 use crate::text::menu::MenuWord;
 use crate::text::{self, cli, page, Lang};
 
-/// What the menu shows besides the supervisor's status: facts the tray samples itself.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Extras {
-    /// Battery level and whether it charges; `None` on a machine without one.
-    pub battery: Option<(u8, BatteryTrend)>,
-    /// CPU use of the worker's processes, in percent of one core times the CPUs offered.
-    pub worker_busy_percent: Option<u8>,
-    /// The cluster as the head's dashboard reports it: (CPUs, alive nodes).
-    pub cluster: Option<(f64, usize)>,
-    /// Whether the app starts at login; `None` when unknown.
-    pub login_item: Option<bool>,
-    /// What the worker gave today and this week (from the driver's report); `None` before the
-    /// first report.
-    pub contribution: Option<ContributionSummary>,
-}
-
-/// Which way the battery goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatteryTrend {
-    /// Plugged in and charging.
-    Charging,
-    /// Running on the battery.
-    Discharging,
-    /// Plugged in, not charging (full or held).
-    OnPower,
-}
-
-/// One entry of the menu.
+/// One entry of the menu. The ids are stable, so that the tray can update an entry in place
+/// and know what a click on it means ([`command_for`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
     /// Text that cannot be clicked.
     Info {
-        /// Stable identity, so the tray can update the text in place.
         id: String,
-        /// What it says.
         text: String,
     },
-    /// A check item.
     Check {
-        /// What a click means (see [`command_for`]).
         id: String,
-        /// Its label.
         text: String,
-        /// Whether it is ticked.
         checked: bool,
-        /// Whether it can be clicked.
         enabled: bool,
     },
-    /// A plain item.
     Action {
-        /// What a click means.
         id: String,
-        /// Its label.
         text: String,
     },
-    /// A submenu.
     Submenu {
-        /// Stable identity.
         id: String,
-        /// Its label.
         text: String,
-        /// Its entries.
         entries: Vec<Entry>,
     },
-    /// A line.
     Separator,
 }
 
@@ -89,144 +48,157 @@ impl Entry {
     }
 }
 
+fn info(id: &str, text: impl Into<String>) -> Entry {
+    Entry::Info {
+        id: id.to_string(),
+        text: text.into(),
+    }
+}
+
+fn action(id: &str, text: impl Into<String>) -> Entry {
+    Entry::Action {
+        id: id.to_string(),
+        text: text.into(),
+    }
+}
+
+fn check(id: String, text: impl Into<String>, checked: bool, enabled: bool) -> Entry {
+    Entry::Check {
+        id,
+        text: text.into(),
+        checked,
+        enabled,
+    }
+}
+
 /// Menu ids.
 pub mod ids {
-    /// The state line.
     pub const STATE: &str = "state";
-    /// The CPU contribution line.
+    /// The CPUs offered and how busy the worker keeps them.
     pub const WORKER: &str = "worker";
-    /// The cluster line.
     pub const CLUSTER: &str = "cluster";
-    /// The battery line.
     pub const BATTERY: &str = "battery";
-    /// Contribute / pause now.
+    /// Contribute (ticked) or paused.
     pub const CONTRIBUTE: &str = "contribute";
-    /// Pause once the running tasks finish.
     pub const PAUSE_AFTER_TASKS: &str = "pause-after-tasks";
-    /// The CPU submenu.
     pub const CPUS: &str = "cpus";
     /// Prefix of the CPU count items: `cpus:4`.
     pub const CPU_PREFIX: &str = "cpus:";
     /// Opens the head address prompt.
     pub const HEAD: &str = "head";
-    /// Opens the log.
     pub const OPEN_LOG: &str = "open-log";
     /// Start at login.
     pub const LOGIN: &str = "login";
-    /// Quit.
     pub const QUIT: &str = "quit";
-    /// Installs Ray (shown when Ray is missing or its version is refused).
+    /// Shown when Ray is missing or its version is refused.
     pub const INSTALL_RAY: &str = "install-ray";
     /// Opens the head's Ray dashboard (shown while it answers).
     pub const DASHBOARD: &str = "dashboard";
     /// The Head submenu (once a head of the user's is set).
     pub const HEAD_MENU: &str = "head-menu";
-    /// Searches the tailnet for heads.
     pub const FIND_HEADS: &str = "find-heads";
-    /// What the search is doing or found nothing (a line that cannot be clicked).
+    /// What the search is doing, or why it found nothing (a line that cannot be clicked).
     pub const HEAD_SEARCH: &str = "head-search";
     /// Prefix of the heads found: `found-head:100.64.0.1:6379`.
     pub const FOUND_HEAD_PREFIX: &str = "found-head:";
     /// What the worker gave: "Today 3.2 CPU-h · 7 days 21 CPU-h".
     pub const CONTRIBUTION: &str = "contribution";
-    /// Opens the contribution page.
     pub const OPEN_CONTRIBUTION: &str = "open-contribution";
     /// "Only when idle" is on but this machine cannot tell idleness.
     pub const ONLY_WHEN_IDLE: &str = "only-when-idle";
 }
 
-/// The menu for this status.
-pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) -> Vec<Entry> {
+/// The menu for the driver's `report` (before its first step, an empty status's), with the
+/// start-at-login tick as last read (`None`: unknown, no item).
+pub fn model(
+    report: &StatusReport,
+    login_item: Option<bool>,
+    machine_cpus: u32,
+    lang: Lang,
+) -> Vec<Entry> {
     let word = |word| text::menu::word(lang, word);
-    let mut entries = vec![Entry::Info {
-        id: ids::STATE.to_string(),
-        text: match &status.ray_install {
+    let status = &report.status.clone().unwrap_or_default();
+    let mut entries = vec![info(
+        ids::STATE,
+        match &status.ray_install {
             Some(install) => text::menu::ray_install_line(lang, install),
             None => cli::summary(lang, status),
         },
-    }];
+    )];
     // Until a real head is set (the demo head, or none), setting one is what the menu offers
     // first; afterwards it sits with the other settings.
     let first_run = status.needs_a_head;
     if first_run {
-        entries.push(Entry::Action {
-            id: ids::HEAD.to_string(),
-            text: word(MenuWord::SetHead).to_string(),
-        });
+        entries.push(action(ids::HEAD, word(MenuWord::SetHead)));
         entries.extend(head_search_entries(status, lang, true));
     }
     if let Some(version) = ray_install_offer(status) {
-        entries.push(Entry::Action {
-            id: ids::INSTALL_RAY.to_string(),
-            text: text::menu::install_ray_item(lang, version.as_deref()),
-        });
+        let item = text::menu::install_ray_item(lang, version.as_deref());
+        entries.push(action(ids::INSTALL_RAY, item));
     }
     if matches!(
         status.phase,
         Phase::Connected | Phase::Starting | Phase::Disconnecting
     ) {
         let offered = status.worker_cpus.unwrap_or(status.cpus);
-        entries.push(Entry::Info {
-            id: ids::WORKER.to_string(),
-            text: text::menu::worker_use(lang, offered, extras.worker_busy_percent),
-        });
+        let line = text::menu::worker_use(lang, offered, status.worker_busy_percent);
+        entries.push(info(ids::WORKER, line));
     }
-    if status.courtesy.idle_unsupported || status.courtesy.idle_hint_never_set {
-        entries.push(Entry::Info {
-            id: ids::ONLY_WHEN_IDLE.to_string(),
-            text: text::menu::only_when_idle_line(lang, status.courtesy.idle_unsupported)
-                .to_string(),
-        });
+    let courtesy = &status.courtesy;
+    if courtesy.idle_unsupported || courtesy.idle_hint_never_set {
+        let line = text::menu::only_when_idle_line(lang, courtesy.idle_unsupported);
+        entries.push(info(ids::ONLY_WHEN_IDLE, line));
     }
-    if let Some((cpus, nodes)) = extras.cluster {
-        entries.push(Entry::Info {
-            id: ids::CLUSTER.to_string(),
-            text: text::menu::cluster_line(lang, cpus, nodes),
-        });
+    if let Some(size) = status.cluster {
+        let line = text::menu::cluster_line(lang, f64::from(size.cpus), size.nodes as usize);
+        entries.push(info(ids::CLUSTER, line));
     }
-    if let Some((percent, trend)) = extras.battery {
-        let how = match trend {
-            BatteryTrend::Charging => word(MenuWord::Charging),
-            BatteryTrend::Discharging => word(MenuWord::Discharging),
-            BatteryTrend::OnPower => word(MenuWord::OnPower),
+    if let Some(PowerSnapshot {
+        on_ac,
+        battery: Some(battery),
+    }) = report.power
+    {
+        let how = match battery.state {
+            ChargeState::Charging => MenuWord::Charging,
+            ChargeState::Full | ChargeState::NotCharging => MenuWord::OnPower,
+            ChargeState::Unknown if on_ac => MenuWord::OnPower,
+            ChargeState::Discharging | ChargeState::Unknown => MenuWord::Discharging,
         };
-        entries.push(Entry::Info {
-            id: ids::BATTERY.to_string(),
-            text: format!("{} {percent} % · {how}", word(MenuWord::Battery)),
-        });
+        let (battery_word, percent) = (word(MenuWord::Battery), battery.percent);
+        let line = format!("{battery_word} {percent} % · {}", word(how));
+        entries.push(info(ids::BATTERY, line));
     }
-    if let Some(summary) = &extras.contribution {
-        entries.push(Entry::Info {
-            id: ids::CONTRIBUTION.to_string(),
-            text: page::contribution_line(lang, summary),
-        });
+    if let Some(summary) = &report.contribution {
+        entries.push(info(
+            ids::CONTRIBUTION,
+            page::contribution_line(lang, summary),
+        ));
     }
     entries.push(Entry::Separator);
-    entries.push(Entry::Check {
-        id: ids::CONTRIBUTE.to_string(),
-        text: word(MenuWord::Contribute).to_string(),
+    entries.push(check(
+        ids::CONTRIBUTE.to_string(),
+        word(MenuWord::Contribute),
         // In error the worker is not contributing: the tick is off, and ticking it retries.
-        checked: !status.paused && status.phase != Phase::Error,
-        enabled: status.phase != Phase::ShuttingDown,
-    });
+        !status.paused && status.phase != Phase::Error,
+        status.phase != Phase::ShuttingDown,
+    ));
     if status.phase == Phase::Connected && !status.paused {
-        entries.push(Entry::Action {
-            id: ids::PAUSE_AFTER_TASKS.to_string(),
-            text: word(MenuWord::PauseAfterTasks).to_string(),
-        });
+        entries.push(action(
+            ids::PAUSE_AFTER_TASKS,
+            word(MenuWord::PauseAfterTasks),
+        ));
     }
-    if dashboard_url(status, extras).is_some() {
-        entries.push(Entry::Action {
-            id: ids::DASHBOARD.to_string(),
-            text: word(MenuWord::OpenDashboard).to_string(),
-        });
+    if dashboard_url(status).is_some() {
+        entries.push(action(ids::DASHBOARD, word(MenuWord::OpenDashboard)));
     }
     let cpus = (1..=machine_cpus.max(1))
-        .map(|n| Entry::Check {
-            id: format!("{}{n}", ids::CPU_PREFIX),
-            text: n.to_string(),
-            checked: n == status.cpus,
-            enabled: true,
+        .map(|n| {
+            check(
+                format!("{}{n}", ids::CPU_PREFIX),
+                n.to_string(),
+                n == status.cpus,
+                true,
+            )
         })
         .collect();
     entries.push(Entry::Submenu {
@@ -242,10 +214,7 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         if !head.is_empty() {
             head.push(Entry::Separator);
         }
-        head.push(Entry::Action {
-            id: ids::HEAD.to_string(),
-            text: word(MenuWord::HeadAddress).to_string(),
-        });
+        head.push(action(ids::HEAD, word(MenuWord::HeadAddress)));
         head.extend(rest);
         entries.push(Entry::Submenu {
             id: ids::HEAD_MENU.to_string(),
@@ -254,35 +223,22 @@ pub fn model(status: &Status, extras: &Extras, machine_cpus: u32, lang: Lang) ->
         });
     }
     entries.push(Entry::Separator);
-    entries.push(Entry::Action {
-        id: ids::OPEN_CONTRIBUTION.to_string(),
-        text: word(MenuWord::Contribution).to_string(),
-    });
-    entries.push(Entry::Action {
-        id: ids::OPEN_LOG.to_string(),
-        text: word(MenuWord::OpenLog).to_string(),
-    });
-    if let Some(enabled) = extras.login_item {
-        entries.push(Entry::Check {
-            id: ids::LOGIN.to_string(),
-            text: word(MenuWord::StartAtLogin).to_string(),
-            checked: enabled,
-            enabled: true,
-        });
+    entries.push(action(ids::OPEN_CONTRIBUTION, word(MenuWord::Contribution)));
+    entries.push(action(ids::OPEN_LOG, word(MenuWord::OpenLog)));
+    if let Some(enabled) = login_item {
+        let label = word(MenuWord::StartAtLogin);
+        entries.push(check(ids::LOGIN.to_string(), label, enabled, true));
     }
     entries.push(Entry::Separator);
-    entries.push(Entry::Action {
-        id: ids::QUIT.to_string(),
-        text: word(MenuWord::Quit).to_string(),
-    });
+    entries.push(action(ids::QUIT, word(MenuWord::Quit)));
     entries
 }
 
-/// The head's dashboard page, while it answers: the cluster line comes from it (the tray asks
-/// it for the cluster's size, and nothing else polls it). It binds 127.0.0.1 unless the head
-/// runs with `--dashboard-host=0.0.0.0`, so for most remote heads there is none.
-pub fn dashboard_url(status: &Status, extras: &Extras) -> Option<String> {
-    extras.cluster?;
+/// The head's dashboard page, while it answers: the cluster's size comes from it. It binds
+/// 127.0.0.1 unless the head runs with `--dashboard-host=0.0.0.0`, so for most remote heads
+/// there is none.
+pub fn dashboard_url(status: &Status) -> Option<String> {
+    status.cluster?;
     let head = status.head.as_ref()?;
     Some(crate::dashboard::page_url(&head.host))
 }
@@ -293,32 +249,19 @@ pub fn dashboard_url(status: &Status, extras: &Extras) -> Option<String> {
 fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entry> {
     use crate::model::HeadSearch;
     let word = |word| text::menu::word(lang, word);
-    let mut entries = Vec::new();
-    let info = |text: String| Entry::Info {
-        id: ids::HEAD_SEARCH.to_string(),
-        text,
-    };
     // While a search runs, a line instead of the item, and the last finds stay choosable.
-    if status.head_search == Some(HeadSearch::Searching) {
-        entries.push(info(word(MenuWord::Searching).to_string()));
+    let mut entries = vec![if status.head_search == Some(HeadSearch::Searching) {
+        info(ids::HEAD_SEARCH, word(MenuWord::Searching))
     } else {
-        entries.push(Entry::Action {
-            id: ids::FIND_HEADS.to_string(),
-            text: word(MenuWord::FindHeads).to_string(),
-        });
-    }
+        action(ids::FIND_HEADS, word(MenuWord::FindHeads))
+    }];
     for head in &status.found_heads {
         let id = format!("{}{}", ids::FOUND_HEAD_PREFIX, head.address);
         let label = text::menu::found_head_item(lang, head, first_run);
         entries.push(if first_run {
-            Entry::Action { id, text: label }
+            action(&id, label)
         } else {
-            Entry::Check {
-                id,
-                text: label,
-                checked: status.head.as_ref() == Some(&head.address),
-                enabled: true,
-            }
+            check(id, label, status.head.as_ref() == Some(&head.address), true)
         });
     }
     match &status.head_search {
@@ -327,13 +270,16 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
             if finds.was_cut() {
                 line = format!("{line} ({})", cli::machines_asked(lang, finds));
             }
-            entries.push(info(line));
+            entries.push(info(ids::HEAD_SEARCH, line));
         }
         Some(HeadSearch::Found(finds)) if finds.was_cut() => {
-            entries.push(info(cli::machines_asked(lang, finds)));
+            entries.push(info(ids::HEAD_SEARCH, cli::machines_asked(lang, finds)));
         }
         Some(HeadSearch::Failed { problem }) => {
-            entries.push(info(cli::search_failed_words(lang, problem)));
+            entries.push(info(
+                ids::HEAD_SEARCH,
+                cli::search_failed_words(lang, problem),
+            ));
         }
         Some(HeadSearch::Found(_) | HeadSearch::Searching) | None => {}
     }
@@ -417,7 +363,19 @@ mod tests {
     use super::*;
     use crate::model::TailscaleProblem;
     use crate::model::WorkerFailure;
-    use crate::model::{Fault, Unreachable};
+    use crate::model::{ClusterSize, ContributionSummary, Fault, Unreachable};
+
+    fn report(status: &Status) -> StatusReport {
+        StatusReport {
+            status: Some(status.clone()),
+            ..StatusReport::default()
+        }
+    }
+
+    /// The menu for a report that carries only `status`.
+    fn menu_for(status: &Status, machine_cpus: u32, lang: Lang) -> Vec<Entry> {
+        model(&report(status), None, machine_cpus, lang)
+    }
 
     fn status(phase: Phase) -> Status {
         Status {
@@ -451,15 +409,15 @@ mod tests {
 
     #[test]
     fn what_you_gave_shows_whenever_it_is_known_and_opens_the_page() {
-        let extras = Extras {
+        let gave = |phase| StatusReport {
             contribution: Some(ContributionSummary {
                 today_cpu_secs: 3.2 * 3600.0,
                 week_cpu_secs: 21.0 * 3600.0,
             }),
-            ..Extras::default()
+            ..report(&status(phase))
         };
         for phase in [Phase::Connected, Phase::Paused, Phase::Disconnected] {
-            let menu = model(&status(phase), &extras, 10, Lang::En);
+            let menu = model(&gave(phase), None, 10, Lang::En);
             assert_eq!(
                 text_of(&menu, ids::CONTRIBUTION).as_deref(),
                 Some("Today 3.2 CPU-h · 7 days 21 CPU-h"),
@@ -470,12 +428,12 @@ mod tests {
                 Some("Contribution…")
             );
         }
-        let menu = model(&status(Phase::Connected), &extras, 10, Lang::Es);
+        let menu = model(&gave(Phase::Connected), None, 10, Lang::Es);
         assert_eq!(
             text_of(&menu, ids::CONTRIBUTION).as_deref(),
             Some("Hoy 3,2 CPU-h · 7 días 21 CPU-h")
         );
-        let none = model(&status(Phase::Connected), &Extras::default(), 10, Lang::En);
+        let none = menu_for(&status(Phase::Connected), 10, Lang::En);
         assert_eq!(
             text_of(&none, ids::CONTRIBUTION),
             None,
@@ -490,12 +448,12 @@ mod tests {
 
     #[test]
     fn connected_shows_head_cpus_use_and_the_cluster() {
-        let extras = Extras {
+        let connected = Status {
             worker_busy_percent: Some(37),
-            cluster: Some((22.0, 2)),
-            ..Extras::default()
+            cluster: Some(ClusterSize { cpus: 22, nodes: 2 }),
+            ..status(Phase::Connected)
         };
-        let menu = model(&status(Phase::Connected), &extras, 10, Lang::En);
+        let menu = menu_for(&connected, 10, Lang::En);
         assert_eq!(
             text_of(&menu, ids::STATE).as_deref(),
             Some("Connected to 100.64.0.1:6379 · 10 CPUs")
@@ -517,7 +475,7 @@ mod tests {
     fn every_state_has_a_state_line_and_the_fixed_items() {
         for phase in Phase::ALL {
             for lang in [Lang::En, Lang::Es] {
-                let menu = model(&status(phase), &Extras::default(), 4, lang);
+                let menu = menu_for(&status(phase), 4, lang);
                 let state = text_of(&menu, ids::STATE).unwrap_or_default();
                 assert!(!state.is_empty(), "{phase:?}");
                 let shape = shape(&menu);
@@ -548,7 +506,7 @@ mod tests {
         s.unreachable = Some(Unreachable::Tailscale {
             problem: TailscaleProblem::Stopped,
         });
-        let menu = model(&s, &Extras::default(), 10, Lang::En);
+        let menu = menu_for(&s, 10, Lang::En);
         let line = text_of(&menu, ids::STATE).unwrap_or_default();
         assert!(
             line.starts_with("Head unreachable — Tailscale is stopped"),
@@ -568,8 +526,7 @@ mod tests {
                 this_machine: Some("2.60.0".into()),
             },
         });
-        let line =
-            text_of(&model(&e, &Extras::default(), 10, Lang::En), ids::STATE).unwrap_or_default();
+        let line = text_of(&menu_for(&e, 10, Lang::En), ids::STATE).unwrap_or_default();
         assert!(
             line.starts_with("Error:") && line.contains("2.51.2") && line.contains("setup"),
             "{line}"
@@ -595,7 +552,7 @@ mod tests {
                 "Configura la dirección de tu head…",
             ),
         ] {
-            let menu = model(&demo, &Extras::default(), 4, lang);
+            let menu = menu_for(&demo, 4, lang);
             assert_eq!(text_of(&menu, ids::STATE).as_deref(), Some(state));
             // Right under the state line, and only once.
             assert_eq!(menu[1].id(), Some(ids::HEAD));
@@ -607,12 +564,9 @@ mod tests {
         none.head = None;
         none.needs_a_head = true;
         none.fault = Some(Fault::NoHead);
-        assert_eq!(
-            model(&none, &Extras::default(), 4, Lang::En)[1].id(),
-            Some(ids::HEAD)
-        );
+        assert_eq!(menu_for(&none, 4, Lang::En)[1].id(), Some(ids::HEAD));
         // A real head: the state names it, and the head item sits with the settings.
-        let real = model(&status(Phase::Connected), &Extras::default(), 4, Lang::En);
+        let real = menu_for(&status(Phase::Connected), 4, Lang::En);
         assert_eq!(
             text_of(&real, ids::STATE).as_deref(),
             Some("Connected to 100.64.0.1:6379 · 10 CPUs")
@@ -624,35 +578,35 @@ mod tests {
     #[test]
     fn the_dashboard_item_shows_only_while_the_dashboard_answers() {
         let s = status(Phase::Connected);
-        let silent = model(&s, &Extras::default(), 4, Lang::En);
+        let silent = menu_for(&s, 4, Lang::En);
         assert_eq!(text_of(&silent, ids::DASHBOARD), None);
-        assert_eq!(dashboard_url(&s, &Extras::default()), None);
-        let answering = Extras {
-            cluster: Some((12.0, 2)),
-            ..Extras::default()
+        assert_eq!(dashboard_url(&s), None);
+        let answering = Status {
+            cluster: Some(ClusterSize { cpus: 12, nodes: 2 }),
+            ..s.clone()
         };
-        let menu = model(&s, &answering, 4, Lang::En);
+        let menu = menu_for(&answering, 4, Lang::En);
         assert_eq!(
             text_of(&menu, ids::DASHBOARD).as_deref(),
             Some("Open Ray dashboard")
         );
         assert_eq!(
-            dashboard_url(&s, &answering).as_deref(),
+            dashboard_url(&answering).as_deref(),
             Some("http://100.64.0.1:8265")
         );
         // Not a request to the supervisor: the tray opens it.
-        assert_eq!(command_for(ids::DASHBOARD, &s), None);
+        assert_eq!(command_for(ids::DASHBOARD, &answering), None);
         // After Contribute, which stays the first item that can be clicked.
         let at = |id: &str| shape(&menu).iter().position(|s| s == id);
         assert!(at(ids::CONTRIBUTE) < at(ids::DASHBOARD));
-        let mut v6 = s.clone();
+        let mut v6 = answering.clone();
         v6.head = Some("[fd7a:115c:a1e0::1]:6379".parse().expect("head"));
         assert_eq!(
-            dashboard_url(&v6, &answering).as_deref(),
+            dashboard_url(&v6).as_deref(),
             Some("http://[fd7a:115c:a1e0::1]:8265")
         );
         assert_eq!(
-            text_of(&model(&s, &answering, 4, Lang::Es), ids::DASHBOARD).as_deref(),
+            text_of(&menu_for(&answering, 4, Lang::Es), ids::DASHBOARD).as_deref(),
             Some("Abrir el panel de Ray")
         );
     }
@@ -686,7 +640,7 @@ mod tests {
             machines: 2,
         }));
         s.found_heads = heads.clone();
-        let menu = model(&s, &Extras::default(), 4, Lang::En);
+        let menu = menu_for(&s, 4, Lang::En);
         let head = submenu(&menu, ids::HEAD_MENU).expect("the Head submenu");
         assert_eq!(
             shape(head),
@@ -715,7 +669,7 @@ mod tests {
         demo.demo = true;
         demo.needs_a_head = true;
         demo.head = Some("127.0.0.1:33421".parse().expect("head"));
-        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        let menu = menu_for(&demo, 4, Lang::En);
         assert_eq!(
             shape(&menu)[..5],
             [
@@ -735,7 +689,7 @@ mod tests {
         // While searching again, a line instead of the item, and the last finds stay listed
         // and choosable; then nothing found, or why.
         demo.head_search = Some(HeadSearch::Searching);
-        let menu = model(&demo, &Extras::default(), 4, Lang::Es);
+        let menu = menu_for(&demo, 4, Lang::Es);
         assert_eq!(
             text_of(&menu, ids::HEAD_SEARCH).as_deref(),
             Some("Buscando en tu tailnet…")
@@ -757,7 +711,7 @@ mod tests {
         );
         demo.found_heads.clear();
         demo.head_search = Some(HeadSearch::Found(TailnetFinds::default()));
-        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        let menu = menu_for(&demo, 4, Lang::En);
         assert_eq!(
             text_of(&menu, ids::HEAD_SEARCH).as_deref(),
             Some("No head answers on your tailnet")
@@ -768,7 +722,7 @@ mod tests {
             asked: 64,
             machines: 80,
         }));
-        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        let menu = menu_for(&demo, 4, Lang::En);
         assert_eq!(
             text_of(&menu, ids::HEAD_SEARCH).as_deref(),
             Some("No head answers on your tailnet (64 of 80 machines asked)")
@@ -778,7 +732,7 @@ mod tests {
             asked: 64,
             machines: 80,
         }));
-        let menu = model(&demo, &Extras::default(), 4, Lang::Es);
+        let menu = menu_for(&demo, 4, Lang::Es);
         assert_eq!(
             text_of(&menu, ids::HEAD_SEARCH).as_deref(),
             Some("64 de 80 máquinas consultadas")
@@ -786,7 +740,7 @@ mod tests {
         demo.head_search = Some(HeadSearch::Failed {
             problem: TailscaleProblem::Stopped,
         });
-        let menu = model(&demo, &Extras::default(), 4, Lang::En);
+        let menu = menu_for(&demo, 4, Lang::En);
         assert_eq!(
             text_of(&menu, ids::HEAD_SEARCH).as_deref(),
             Some("Tailscale is stopped")
@@ -796,7 +750,7 @@ mod tests {
     #[test]
     fn paused_unticks_contribute_and_a_click_resumes() {
         let s = status(Phase::Paused);
-        let menu = model(&s, &Extras::default(), 10, Lang::Es);
+        let menu = menu_for(&s, 10, Lang::Es);
         assert_eq!(checked(&menu, ids::CONTRIBUTE), Some(false));
         assert_eq!(text_of(&menu, ids::STATE).as_deref(), Some("En pausa"));
         assert_eq!(command_for(ids::CONTRIBUTE, &s), Some(Request::Resume));
@@ -810,7 +764,7 @@ mod tests {
     fn in_error_contribute_is_unticked_and_a_click_retries() {
         let mut e = status(Phase::Error);
         e.fault = Some(Fault::RayMissing { path: "ray".into() });
-        let menu = model(&e, &Extras::default(), 4, Lang::En);
+        let menu = menu_for(&e, 4, Lang::En);
         assert_eq!(checked(&menu, ids::CONTRIBUTE), Some(false));
         assert_eq!(command_for(ids::CONTRIBUTE, &e), Some(Request::Resume));
     }
@@ -824,7 +778,7 @@ mod tests {
                 this_machine: Some("2.51.2".into()),
             },
         });
-        let menu = model(&e, &Extras::default(), 4, Lang::En);
+        let menu = menu_for(&e, 4, Lang::En);
         assert_eq!(
             text_of(&menu, ids::INSTALL_RAY).as_deref(),
             Some("Install Ray 2.60.0…")
@@ -841,7 +795,7 @@ mod tests {
                 package: "ray".into(),
             },
         });
-        let menu = model(&e, &Extras::default(), 4, Lang::Es);
+        let menu = menu_for(&e, 4, Lang::Es);
         assert_eq!(text_of(&menu, ids::INSTALL_RAY), None);
         assert_eq!(
             text_of(&menu, ids::STATE).as_deref(),
@@ -850,11 +804,7 @@ mod tests {
         let mut missing = status(Phase::Error);
         missing.fault = Some(Fault::RayMissing { path: "ray".into() });
         assert_eq!(
-            text_of(
-                &model(&missing, &Extras::default(), 4, Lang::Es),
-                ids::INSTALL_RAY
-            )
-            .as_deref(),
+            text_of(&menu_for(&missing, 4, Lang::Es), ids::INSTALL_RAY).as_deref(),
             Some("Instalar Ray…")
         );
     }
@@ -868,16 +818,26 @@ mod tests {
         assert_eq!(command_for(ids::QUIT, &s), Some(Request::Quit));
     }
 
+    fn on_power(on_ac: bool, battery: Option<(u8, ChargeState)>) -> StatusReport {
+        let battery = battery.map(|(percent, state)| crate::model::Battery { percent, state });
+        StatusReport {
+            power: Some(crate::model::PowerSnapshot { on_ac, battery }),
+            ..report(&status(Phase::Connected))
+        }
+    }
+
     #[test]
     fn battery_shows_only_when_there_is_one() {
-        let s = status(Phase::Connected);
-        let none = model(&s, &Extras::default(), 10, Lang::En);
+        let none = menu_for(&status(Phase::Connected), 10, Lang::En);
         assert_eq!(text_of(&none, ids::BATTERY), None);
-        let extras = Extras {
-            battery: Some((42, BatteryTrend::Discharging)),
-            ..Extras::default()
-        };
-        let some = model(&s, &extras, 10, Lang::En);
+        let desktop = model(&on_power(true, None), None, 10, Lang::En);
+        assert_eq!(text_of(&desktop, ids::BATTERY), None);
+        let some = model(
+            &on_power(false, Some((42, ChargeState::Discharging))),
+            None,
+            10,
+            Lang::En,
+        );
         assert_eq!(
             text_of(&some, ids::BATTERY).as_deref(),
             Some("Battery 42 % · on battery")
@@ -885,29 +845,58 @@ mod tests {
     }
 
     #[test]
+    fn the_battery_line_follows_the_charge_state() {
+        for (state, on_ac, how) in [
+            (ChargeState::Charging, true, "charging"),
+            (ChargeState::Discharging, false, "on battery"),
+            (ChargeState::NotCharging, true, "on power"),
+            (ChargeState::Full, true, "on power"),
+            (ChargeState::Unknown, true, "on power"),
+            (ChargeState::Unknown, false, "on battery"),
+        ] {
+            let menu = model(&on_power(on_ac, Some((55, state))), None, 4, Lang::En);
+            let line = format!("Battery 55 % · {how}");
+            assert_eq!(text_of(&menu, ids::BATTERY), Some(line), "{state:?}");
+        }
+    }
+
+    #[test]
+    fn the_start_at_login_tick_shows_once_it_is_read() {
+        let report = report(&status(Phase::Connected));
+        assert_eq!(
+            checked(&model(&report, None, 4, Lang::En), ids::LOGIN),
+            None
+        );
+        assert_eq!(
+            checked(&model(&report, Some(true), 4, Lang::En), ids::LOGIN),
+            Some(true)
+        );
+        assert_eq!(
+            checked(&model(&report, Some(false), 4, Lang::En), ids::LOGIN),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn before_the_first_report_the_menu_shows_an_empty_status() {
+        let empty = model(&StatusReport::default(), None, 4, Lang::En);
+        assert_eq!(empty, menu_for(&Status::default(), 4, Lang::En));
+    }
+
+    #[test]
     fn a_new_busy_figure_keeps_the_shape_but_a_new_state_may_not() {
         let s = status(Phase::Connected);
-        let a = model(
-            &s,
-            &Extras {
-                worker_busy_percent: Some(1),
-                ..Extras::default()
-            },
-            4,
-            Lang::En,
-        );
-        let b = model(
-            &s,
-            &Extras {
-                worker_busy_percent: Some(99),
-                ..Extras::default()
-            },
-            4,
-            Lang::En,
+        let busy = |percent| Status {
+            worker_busy_percent: Some(percent),
+            ..s.clone()
+        };
+        let (a, b) = (
+            menu_for(&busy(1), 4, Lang::En),
+            menu_for(&busy(99), 4, Lang::En),
         );
         assert_ne!(a, b);
         assert_eq!(shape(&a), shape(&b));
-        let paused = model(&status(Phase::Paused), &Extras::default(), 4, Lang::En);
+        let paused = menu_for(&status(Phase::Paused), 4, Lang::En);
         assert_ne!(shape(&a), shape(&paused));
     }
 
@@ -918,7 +907,7 @@ mod tests {
             ..Status::default()
         };
         let shown = |status: &Status| {
-            model(status, &Extras::default(), 4, Lang::En)
+            menu_for(status, 4, Lang::En)
                 .iter()
                 .any(|e| e.id() == Some(ids::ONLY_WHEN_IDLE))
         };

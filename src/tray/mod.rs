@@ -2,47 +2,45 @@
 //!
 //! Threads (macOS demands the UI on the main thread): the tao event loop owns the main thread
 //! and every menu object; the supervisor runs on a tokio runtime on another thread. UI → runtime
-//! through the same request channel the control socket uses; runtime → UI through a watch of
-//! [`StatusReport`], forwarded to the event loop as a user event through an `EventLoopProxy`.
-//! The tray is created once the loop has started (`StartCause::Init`), as tray-icon requires.
+//! through the same request channel the control socket uses; runtime → UI as [`UiEvent`]s
+//! through an `EventLoopProxy`. The tray is created once the loop has started
+//! (`StartCause::Init`), as tray-icon requires.
 
 pub mod dialog;
-pub mod extras;
 pub mod icons;
 pub mod login;
 pub mod menu;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tao::event::{Event, StartCause};
-use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
-use tokio::sync::{mpsc, oneshot, watch};
-use tray_icon::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
+use tao::event_loop::{ControlFlow, EventLoopBuilder};
+use tokio::sync::{mpsc, oneshot};
+use tray_icon::menu::{
+    CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, MenuItemKind, PredefinedMenuItem, Submenu,
+};
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use crate::config::Paths;
-use crate::model::{Notice, Phase, Status};
-use crate::platform::sleep::{SleepHandler, SleepObserver};
+use crate::model::{Notice, Status};
+use crate::platform::sleep::SleepHandler;
 use crate::runtime::control::{Pending, Reply, Request, StatusReport};
 use crate::runtime::{Notifier, SleepLink};
-use crate::service;
+use crate::service::{self, StartError};
+use crate::supervisor::Event as SupervisorEvent;
 use crate::text::menu::{MenuWord, TrayFailure};
 use crate::text::{self, Lang};
 use icons::IconKind;
-use menu::{Entry, Extras};
+use menu::Entry;
 
 /// Events the event loop receives from other threads.
 #[derive(Debug)]
 pub enum UiEvent {
-    /// The supervisor's state changed.
     Status(Box<StatusReport>),
-    /// A menu item was clicked.
     Menu(MenuEvent),
-    /// Whether the app starts at login (`None`: could not be read), read at start, when the
-    /// menu opens and after a toggle ([`login`]).
+    /// Whether the app starts at login (`None`: could not be read), see [`login`].
     LoginItem(Option<bool>),
     /// The supervisor finished (quit, or an error that stopped it).
     Finished(Option<String>),
@@ -52,51 +50,37 @@ pub enum UiEvent {
 /// from becoming a storm).
 pub struct DesktopNotifier {
     lang: Lang,
-    /// Where a click that chooses a head goes (a head found on the tailnet, offered on a first
-    /// run); `None`: notifications only inform.
-    requests: Option<mpsc::Sender<Pending>>,
+    /// Where a click on a found head's notification goes: freedesktop reports clicks, macOS
+    /// (from here) does not, and there the menu lists the head first.
+    #[cfg_attr(target_os = "macos", allow(dead_code))]
+    requests: mpsc::Sender<Pending>,
 }
 
 impl DesktopNotifier {
-    /// A notifier speaking `lang`.
-    pub fn new(lang: Lang) -> Self {
+    pub fn new(lang: Lang, requests: mpsc::Sender<Pending>) -> Self {
+        // Without an application set, notify-rust may hang on recent macOS.
         #[cfg(target_os = "macos")]
-        {
-            // Without an application set, notify-rust may hang on recent macOS.
-            let _ = notify_rust::set_application("com.bittrader.worker");
-        }
-        DesktopNotifier {
-            lang,
-            requests: None,
-        }
-    }
-
-    /// Lets a click on a found head's notification choose it, where the desktop reports
-    /// clicks (freedesktop notifications; not macOS from here, where the menu lists it first).
-    pub fn choosing_through(mut self, requests: mpsc::Sender<Pending>) -> Self {
-        self.requests = Some(requests);
-        self
+        let _ = notify_rust::set_application("com.bittrader.worker");
+        DesktopNotifier { lang, requests }
     }
 }
 
 impl Notifier for DesktopNotifier {
     fn notify(&mut self, notice: &Notice) {
         let (title, body) = text::notice::notice(self.lang, notice);
+        let mut shown = notify_rust::Notification::new();
+        shown
+            .appname("BitTrader Worker")
+            .summary(&title)
+            .body(&body);
         #[cfg(all(unix, not(target_os = "macos")))]
-        if let (Notice::HeadFound { head }, Some(requests)) = (notice, &self.requests) {
-            let address = head.address.to_string();
-            let requests = requests.clone();
+        if let Notice::HeadFound { head } = notice {
             let join = text::menu::found_head_item(self.lang, head, true);
+            shown.action("default", &join).action("join", &join);
+            let (address, requests) = (head.address.to_string(), self.requests.clone());
             // Waits for the click (or the close) on a thread of its own.
             std::thread::spawn(move || {
-                let shown = notify_rust::Notification::new()
-                    .appname("BitTrader Worker")
-                    .summary(&title)
-                    .body(&body)
-                    .action("default", &join)
-                    .action("join", &join)
-                    .show();
-                if let Ok(handle) = shown {
+                if let Ok(handle) = shown.show() {
                     handle.wait_for_action(|action| {
                         if action == "default" || action == "join" {
                             // The supervisor takes it only if no head was set meanwhile.
@@ -110,88 +94,92 @@ impl Notifier for DesktopNotifier {
         }
         // Showing can block (D-Bus, the macOS notification centre): never on the runtime.
         std::thread::spawn(move || {
-            let _ = notify_rust::Notification::new()
-                .appname("BitTrader Worker")
-                .summary(&title)
-                .body(&body)
-                .show();
+            let _ = shown.show();
         });
     }
 }
 
-/// One rendered menu item, kept so it can be updated in place.
-enum Handle {
-    Item(MenuItem),
-    Check(CheckMenuItem),
-    Sub(Submenu),
-}
-
-/// The muda menu built from a model, with its items by id.
-struct RenderedMenu {
+/// The icon and its menu, as last drawn.
+struct Tray {
+    icon: TrayIcon,
     menu: Menu,
-    items: HashMap<String, Handle>,
-    shape: Vec<String>,
+    /// What `menu` shows.
     model: Vec<Entry>,
+    drawn: Option<IconKind>,
 }
 
-/// Why the menu-bar app could not start or run. The Display is the message for the user.
-#[derive(Debug, thiserror::Error)]
-pub enum TrayError {
-    /// Linux without X11 or Wayland.
-    #[error("no display for the menu-bar icon. Use `bittrader-worker daemon` (headless) or `bittrader-worker demo`.")]
-    NoDisplay,
-    /// The supervisor could not start.
-    #[error(transparent)]
-    Start(#[from] service::StartError),
-    /// The menu could not be built.
-    #[error("could not build the menu: {0}")]
-    Menu(#[from] tray_icon::menu::Error),
-    /// The icon could not be made.
-    #[error("could not make the menu-bar icon: {0}")]
-    Icon(String),
-}
+impl Tray {
+    fn new(model: Vec<Entry>) -> Result<Tray, String> {
+        let menu = build_menu(&model).map_err(|e| e.to_string())?;
+        let icon = TrayIconBuilder::new()
+            .with_menu(Box::new(menu.clone()))
+            .with_tooltip("BitTrader Worker")
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Tray {
+            icon,
+            menu,
+            model,
+            drawn: None,
+        })
+    }
 
-impl TrayError {
-    /// Another instance already runs (see [`service::StartError::is_already_running`]).
-    pub fn is_already_running(&self) -> bool {
-        matches!(self, TrayError::Start(e) if e.is_already_running())
+    /// Shows `status` and the menu `model` made of it: texts and ticks are updated in place
+    /// (an open menu stays open), and the menu is rebuilt only when its shape changed.
+    fn show(&mut self, status: &Status, model: Vec<Entry>, lang: Lang) {
+        let kind = IconKind::for_phase(status.phase);
+        if self.drawn != Some(kind) {
+            if let Ok(image) = icon_image(kind) {
+                #[cfg(target_os = "macos")]
+                let _ = self.icon.set_icon_templated(Some(image));
+                #[cfg(not(target_os = "macos"))]
+                let _ = self.icon.set_icon(Some(image));
+                self.drawn = Some(kind);
+            }
+        }
+        let _ = self
+            .icon
+            .set_tooltip(Some(text::cli::summary(lang, status)));
+        if menu::shape(&model) != menu::shape(&self.model) {
+            if let Ok(menu) = build_menu(&model) {
+                self.icon.set_menu(Some(Box::new(menu.clone())));
+                (self.menu, self.model) = (menu, model);
+            }
+        } else if model != self.model {
+            self.model = model;
+            self.put_back();
+        }
+    }
+
+    /// Sets every item as the model says, over what the toolkit changed on a click.
+    fn put_back(&self) {
+        apply(&self.model, &self.menu.items());
     }
 }
 
 type MenuResult = Result<(), tray_icon::menu::Error>;
 
-fn append_entries(
-    entries: &[Entry],
-    add: &mut dyn FnMut(&dyn tray_icon::menu::IsMenuItem) -> MenuResult,
-    items: &mut HashMap<String, Handle>,
-) -> MenuResult {
+fn build_menu(model: &[Entry]) -> Result<Menu, tray_icon::menu::Error> {
+    let menu = Menu::new();
+    append_entries(model, &|item| menu.append(item))?;
+    Ok(menu)
+}
+
+fn append_entries(entries: &[Entry], add: &dyn Fn(&dyn IsMenuItem) -> MenuResult) -> MenuResult {
     for entry in entries {
         match entry {
-            Entry::Info { id, text } => {
-                let item = MenuItem::with_id(id.clone(), text, false, None);
-                add(&item)?;
-                items.insert(id.clone(), Handle::Item(item));
-            }
-            Entry::Action { id, text } => {
-                let item = MenuItem::with_id(id.clone(), text, true, None);
-                add(&item)?;
-                items.insert(id.clone(), Handle::Item(item));
-            }
+            Entry::Info { id, text } => add(&MenuItem::with_id(id, text, false, None))?,
+            Entry::Action { id, text } => add(&MenuItem::with_id(id, text, true, None))?,
             Entry::Check {
                 id,
                 text,
                 checked,
                 enabled,
-            } => {
-                let item = CheckMenuItem::with_id(id.clone(), text, *enabled, *checked, None);
-                add(&item)?;
-                items.insert(id.clone(), Handle::Check(item));
-            }
+            } => add(&CheckMenuItem::with_id(id, text, *enabled, *checked, None))?,
             Entry::Submenu { id, text, entries } => {
-                let submenu = Submenu::with_id(id.clone(), text, true);
-                append_entries(entries, &mut |item| submenu.append(item), items)?;
+                let submenu = Submenu::with_id(id, text, true);
+                append_entries(entries, &|item| submenu.append(item))?;
                 add(&submenu)?;
-                items.insert(id.clone(), Handle::Sub(submenu));
             }
             Entry::Separator => add(&PredefinedMenuItem::separator())?,
         }
@@ -199,68 +187,39 @@ fn append_entries(
     Ok(())
 }
 
-impl RenderedMenu {
-    fn build(model: Vec<Entry>) -> Result<RenderedMenu, TrayError> {
-        let menu = Menu::new();
-        let mut items = HashMap::new();
-        append_entries(&model, &mut |item| menu.append(item), &mut items)?;
-        Ok(RenderedMenu {
-            menu,
-            items,
-            shape: menu::shape(&model),
-            model,
-        })
-    }
-
-    /// Updates texts and ticks in place (an open menu stays open); `false` if the shape
-    /// changed and the menu must be rebuilt.
-    fn update(&mut self, model: &[Entry]) -> bool {
-        if menu::shape(model) != self.shape {
-            return false;
-        }
-        if model == self.model.as_slice() {
-            return true;
-        }
-        self.apply(model);
-        self.model = model.to_vec();
-        true
-    }
-
-    fn apply(&self, model: &[Entry]) {
-        for entry in model {
-            match (entry, entry.id().and_then(|id| self.items.get(id))) {
-                (
-                    Entry::Info { text, .. } | Entry::Action { text, .. },
-                    Some(Handle::Item(item)),
-                ) => item.set_text(text),
-                (
-                    Entry::Check {
-                        text,
-                        checked,
-                        enabled,
-                        ..
-                    },
-                    Some(Handle::Check(item)),
-                ) => {
-                    item.set_text(text);
-                    item.set_checked(*checked);
-                    item.set_enabled(*enabled);
-                }
-                (Entry::Submenu { text, entries, .. }, Some(Handle::Sub(sub))) => {
-                    sub.set_text(text);
-                    self.apply(entries);
-                }
-                _ => {}
+/// Puts the texts and ticks of `model` on `items`, built from a model of the same shape.
+fn apply(model: &[Entry], items: &[MenuItemKind]) {
+    for (entry, item) in model.iter().zip(items) {
+        match (entry, item) {
+            (
+                Entry::Info { text, .. } | Entry::Action { text, .. },
+                MenuItemKind::MenuItem(item),
+            ) => item.set_text(text),
+            (
+                Entry::Check {
+                    text,
+                    checked,
+                    enabled,
+                    ..
+                },
+                MenuItemKind::Check(item),
+            ) => {
+                item.set_text(text);
+                item.set_checked(*checked);
+                item.set_enabled(*enabled);
             }
+            (Entry::Submenu { text, entries, .. }, MenuItemKind::Submenu(submenu)) => {
+                submenu.set_text(text);
+                apply(entries, &submenu.items());
+            }
+            _ => {}
         }
     }
 }
 
-fn tray_icon_for(phase: Phase) -> Result<Icon, TrayError> {
-    let rgba = icons::decode(IconKind::for_phase(phase).png())
-        .map_err(|e| TrayError::Icon(e.to_string()))?;
-    Icon::from_rgba(rgba.pixels, rgba.width, rgba.height)
-        .map_err(|e| TrayError::Icon(e.to_string()))
+fn icon_image(kind: IconKind) -> Result<Icon, String> {
+    let rgba = icons::decode(kind.png())?;
+    Icon::from_rgba(rgba.pixels, rgba.width, rgba.height).map_err(|e| e.to_string())
 }
 
 /// Sends a request to the supervisor without blocking the UI; the answer goes to `on_reply`
@@ -281,7 +240,7 @@ fn send_request(
     });
 }
 
-/// Forwards the OS's sleep and wake notifications to the driver, on the link it hands out (see
+/// Forwards macOS's sleep and wake notifications to the driver, on the link it hands out (see
 /// `platform::sleep`).
 struct SleepToDriver {
     /// Set once the driver runs: a notification before that has no worker to stop.
@@ -303,11 +262,7 @@ impl SleepHandler for SleepToDriver {
             return;
         };
         let announced = self.announced.fetch_add(1, Ordering::SeqCst) + 1;
-        if link
-            .events
-            .send(crate::supervisor::Event::WillSleep)
-            .is_err()
-        {
+        if link.events.send(SupervisorEvent::WillSleep).is_err() {
             return;
         }
         // macOS waits 30 s at most; no verdict by then means no supervisor to wait for.
@@ -323,36 +278,28 @@ impl SleepHandler for SleepToDriver {
 
     fn woke(&self, slept: Duration) {
         if let Some(link) = self.link.get() {
-            let slept_secs = slept.as_secs();
-            let _ = link
-                .events
-                .send(crate::supervisor::Event::Woke { slept_secs });
+            let _ = link.events.send(SupervisorEvent::Woke {
+                slept_secs: slept.as_secs(),
+            });
         }
     }
 }
 
 /// Runs the menu-bar app until Quit.
-pub fn run(paths: Paths) -> Result<(), TrayError> {
+pub fn run(paths: Paths) -> Result<(), StartError> {
     #[cfg(all(unix, not(target_os = "macos")))]
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-        return Err(TrayError::NoDisplay);
-    }
-    #[cfg(all(unix, not(target_os = "macos")))]
-    if std::env::var_os("GDK_GL").is_none() {
+    {
+        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+            return Err(StartError::NoDisplay);
+        }
         // The app draws no OpenGL; without this the first GTK program of a session probes the
         // X server's GL and maps Mesa and LLVM (≈ 55 MB measured under Xvfb, bench/README.md).
         // Set before GTK starts and before any other thread exists.
-        std::env::set_var("GDK_GL", "disable");
+        if std::env::var_os("GDK_GL").is_none() {
+            std::env::set_var("GDK_GL", "disable");
+        }
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| TrayError::Start(service::StartError::Runtime(e)))?;
-    // Signals first: a SIGTERM or SIGHUP from here on stops the worker cleanly.
-    let shutdown = {
-        let _entered = runtime.enter();
-        service::terminated()
-    };
+    let (runtime, shutdown) = service::runtime_and_shutdown()?;
     let prepared = service::prepare(&paths)?;
     let lang = Lang::current();
     let machine_cpus = service::machine_cpus();
@@ -371,18 +318,16 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
     // Never dropped: `event_loop.run` below does not return, so App Nap stays off (it would
     // stretch the supervisor's timers) for as long as the process lives.
     let _app_nap = crate::platform::app_nap::disable_app_nap();
-    let proxy: EventLoopProxy<UiEvent> = event_loop.create_proxy();
+    let proxy = event_loop.create_proxy();
     {
         let proxy = proxy.clone();
         MenuEvent::set_event_handler(Some(move |event| {
             let _ = proxy.send_event(UiEvent::Menu(event));
         }));
     }
-    login::read_state(paths.clone(), proxy.clone(), true);
-    login::reread_when_the_menu_opens(paths.clone(), proxy.clone());
+    login::follow(paths.clone(), proxy.clone());
 
-    let (requests_tx, requests_rx) = mpsc::channel::<Pending>(16);
-    let (status_tx, _) = watch::channel(service::initial_report(&paths));
+    let (requests, requests_rx) = mpsc::channel::<Pending>(16);
     // Only macOS posts sleep notifications to the tray's run loop; elsewhere the platform
     // watches them (Linux: logind).
     let sleep_link = cfg!(target_os = "macos").then(|| Arc::new(OnceLock::new()));
@@ -390,120 +335,102 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
         link,
         announced: AtomicU64::new(0),
     });
+    let mut sleep_observer = None;
     // Quit takes at most the supervisor's own deadline for it.
     let quit_within =
         crate::supervisor::Settings::from_config(&prepared.loaded.config, false).quit_deadline();
-    let mut sleep_observer: Option<SleepObserver> = None;
-    let finished = spawn_runtime(
-        paths.clone(),
-        prepared.loaded,
-        (requests_tx.clone(), requests_rx),
-        status_tx,
-        (proxy.clone(), sleep_link),
-        lang,
-        (runtime, shutdown),
-    )?;
-    let mut runtime_finished = false;
+    let (finished_tx, finished) = std::sync::mpsc::channel();
+    let supervisor = {
+        let (paths, proxy) = (paths.clone(), proxy.clone());
+        let notifier = Box::new(DesktopNotifier::new(lang, requests.clone()));
+        let requests = (requests.clone(), requests_rx);
+        move || {
+            let status_proxy = proxy.clone();
+            let on_status = move |report| {
+                let _ = status_proxy.send_event(UiEvent::Status(Box::new(report)));
+            };
+            let menu_bar = Some(service::MenuBar { sleep_link });
+            let serve = service::serve(
+                paths, prepared, requests, notifier, shutdown, menu_bar, on_status,
+            );
+            let result = runtime.block_on(serve);
+            // The worker is stopped by now: whoever waits for the end may go on.
+            let _ = finished_tx.send(());
+            let _ = proxy.send_event(UiEvent::Finished(result.err().map(|e| e.to_string())));
+        }
+    };
+    std::thread::Builder::new()
+        .name("supervisor".into())
+        .spawn(supervisor)
+        .map_err(StartError::Runtime)?;
 
-    let lock = prepared.lock;
-    let log_file = paths.log_file();
-    let paths = paths.clone();
-    let mut tray: Option<TrayIcon> = None;
-    let mut rendered: Option<RenderedMenu> = None;
-    let mut status: Option<Status> = None;
-    let mut extras = Extras::default();
-    let mut shown_icon: Option<IconKind> = None;
+    let mut tray: Option<Tray> = None;
+    let mut report = StatusReport::default();
+    let mut login_item: Option<bool> = None;
     let mut quit_deadline: Option<Instant> = None;
-    let mut lock = Some(lock);
-
     event_loop.run(move |event, _, control_flow| {
         *control_flow = match quit_deadline {
             Some(at) => ControlFlow::WaitUntil(at),
             None => ControlFlow::Wait,
         };
-        let mut refresh = false;
         match event {
             Event::NewEvents(StartCause::Init) => {
                 if let Some(handler) = sleep_handler.take() {
                     sleep_observer = Some(crate::platform::sleep::observe_sleep(Box::new(handler)));
                 }
-                let initial = Status::default();
-                let model = menu::model(&initial, &extras, machine_cpus, lang);
-                match (RenderedMenu::build(model), tray_icon_for(Phase::Checking)) {
-                    (Ok(built), Ok(icon)) => {
-                        let builder = TrayIconBuilder::new()
-                            .with_menu(Box::new(built.menu.clone()))
-                            .with_tooltip("BitTrader Worker");
-                        #[cfg(target_os = "macos")]
-                        let builder = builder.with_icon_templated(icon);
-                        #[cfg(not(target_os = "macos"))]
-                        let builder = builder.with_icon(icon);
-                        let made = builder.build();
-                        match made {
-                            Ok(icon) => tray = Some(icon),
-                            Err(e) => {
-                                let why = e.to_string();
-                                let line =
-                                    text::menu::tray_failed_line(lang, TrayFailure::Icon, &why);
-                                eprintln!("bittrader-worker: {line}");
-                            }
-                        }
-                        rendered = Some(built);
+                match Tray::new(menu::model(&report, login_item, machine_cpus, lang)) {
+                    Ok(made) => tray = Some(made),
+                    Err(why) => {
+                        let line = text::menu::tray_failed_line(lang, TrayFailure::Icon, &why);
+                        eprintln!("bittrader-worker: {line}");
                     }
-                    (Err(e), _) | (_, Err(e)) => eprintln!("bittrader-worker: {e:#}"),
                 }
             }
             Event::NewEvents(StartCause::ResumeTimeReached { .. }) => {
                 // Quit took longer than the worker's grace allows: leave anyway.
                 *control_flow = ControlFlow::Exit;
+                return;
             }
-            Event::UserEvent(UiEvent::Status(report)) => {
-                status = report.status.clone();
-                // The login item is read apart (that may spawn launchctl): kept as last read.
-                extras = extras::from_report(&report, extras.login_item);
-                refresh = true;
-            }
-            Event::UserEvent(UiEvent::LoginItem(ticked)) => {
-                extras.login_item = ticked;
-                refresh = true;
-            }
+            Event::UserEvent(UiEvent::Status(new)) => report = *new,
+            Event::UserEvent(UiEvent::LoginItem(ticked)) => login_item = ticked,
             Event::UserEvent(UiEvent::Menu(event)) => {
                 let id = event.id.0.as_str();
-                let Some(current) = status.as_ref() else {
+                let Some(current) = report.status.as_ref() else {
                     return;
                 };
-                if let Some(request) = menu::command_for(id, current) {
-                    if request == Request::Quit {
-                        quit_deadline = Some(Instant::now() + quit_within);
+                match (menu::command_for(id, current), id) {
+                    (Some(request), _) => {
+                        if request == Request::Quit {
+                            quit_deadline = Some(Instant::now() + quit_within);
+                        }
+                        send_request(&requests, request, |_| {});
                     }
-                    send_request(&requests_tx, request, |_| {});
-                    // The menu shows the supervisor's truth, not the click: re-render now so a
-                    // check item the toolkit flipped on its own is put back until the status
-                    // changes.
-                    refresh = true;
-                } else if id == menu::ids::OPEN_LOG {
-                    dialog::open(&log_file);
-                } else if id == menu::ids::DASHBOARD {
-                    if let Some(url) = menu::dashboard_url(current, &extras) {
-                        dialog::open_url(&url);
+                    (None, menu::ids::OPEN_LOG) => dialog::open(paths.log_file()),
+                    (None, menu::ids::DASHBOARD) => {
+                        if let Some(url) = menu::dashboard_url(current) {
+                            dialog::open(url);
+                        }
                     }
-                } else if id == menu::ids::OPEN_CONTRIBUTION {
-                    open_contribution_page(&paths, lang);
-                } else if id == menu::ids::HEAD {
-                    ask_for_head(current, &requests_tx, lang);
-                } else if id == menu::ids::LOGIN {
-                    let enable = extras.login_item != Some(true);
-                    login::toggle(enable, paths.clone(), lang, proxy.clone());
-                    refresh = true;
+                    (None, menu::ids::OPEN_CONTRIBUTION) => open_contribution_page(&paths, lang),
+                    (None, menu::ids::HEAD) => ask_for_head(current, &requests, &paths, lang),
+                    (None, menu::ids::LOGIN) => {
+                        let enable = login_item != Some(true);
+                        login::toggle(enable, paths.clone(), lang, proxy.clone());
+                    }
+                    (None, _) => {}
                 }
+                // The menu shows the supervisor's truth, not the click: a check item the
+                // toolkit flipped on its own is put back until the status changes.
+                if let Some(tray) = &tray {
+                    tray.put_back();
+                }
+                return;
             }
             Event::UserEvent(UiEvent::Finished(error)) => {
-                runtime_finished = true;
                 if let Some(error) = error {
                     service::report_startup_failure(Some(&paths), &error);
                 }
                 tray = None;
-                drop(lock.take());
                 // No supervisor left to stop a worker before a sleep.
                 if let Some(observer) = sleep_observer.take() {
                     observer.stop();
@@ -513,36 +440,17 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
             }
             Event::LoopDestroyed => {
                 // The process ends when this returns: the worker must be stopped first, or it
-                // would run on with no battery or sleep policy.
-                if !runtime_finished && quit_deadline.is_none() {
-                    quit_and_wait(&requests_tx, &finished, quit_within);
+                // would run on with no battery or sleep policy. Returns at once if it has.
+                if quit_deadline.is_none() {
+                    quit_and_wait(&requests, &finished, quit_within);
                 }
                 return;
             }
-            _ => {}
+            _ => return,
         }
-        if refresh {
-            if let (Some(current), Some(icon)) = (status.as_ref(), tray.as_ref()) {
-                let kind = IconKind::for_phase(current.phase);
-                if shown_icon != Some(kind) {
-                    if let Ok(image) = tray_icon_for(current.phase) {
-                        #[cfg(target_os = "macos")]
-                        let _ = icon.set_icon_templated(Some(image));
-                        #[cfg(not(target_os = "macos"))]
-                        let _ = icon.set_icon(Some(image));
-                        shown_icon = Some(kind);
-                    }
-                }
-                let _ = icon.set_tooltip(Some(text::cli::summary(lang, current)));
-                let model = menu::model(current, &extras, machine_cpus, lang);
-                let updated = rendered.as_mut().is_some_and(|r| r.update(&model));
-                if !updated {
-                    if let Ok(built) = RenderedMenu::build(model) {
-                        icon.set_menu(Some(Box::new(built.menu.clone())));
-                        rendered = Some(built);
-                    }
-                }
-            }
+        if let Some(tray) = tray.as_mut() {
+            let model = menu::model(&report, login_item, machine_cpus, lang);
+            tray.show(&report.status.clone().unwrap_or_default(), model, lang);
         }
     })
 }
@@ -551,22 +459,21 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
 /// default browser, off the main thread (a file read, a write, and `open`/`xdg-open`).
 fn open_contribution_page(paths: &Paths, lang: Lang) {
     let paths = paths.clone();
-    let _ = std::thread::Builder::new()
-        .name("contribution".into())
-        .spawn(
-            move || match crate::history::page::write_page(&paths, lang) {
-                Ok(page) => dialog::open(&page),
-                Err(why) => {
-                    crate::service::note_startup(&paths, &text::log::warning_line(&why));
-                    dialog::error(text::menu::word(lang, MenuWord::Contribution), &why);
-                }
-            },
-        );
+    std::thread::spawn(
+        move || match crate::history::page::write_page(&paths, lang) {
+            Ok(page) => dialog::open(page),
+            Err(why) => {
+                service::note_startup(&paths, &text::log::warning_line(&why));
+                dialog::error(text::menu::word(lang, MenuWord::Contribution), &why);
+            }
+        },
+    );
 }
 
 /// Prompts for a new head address off the main thread; an invalid one is refused by the
 /// supervisor (nothing is saved) and the reason shown in an error dialog.
-fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) {
+/// Without a prompt program, the configuration file opens instead.
+fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, paths: &Paths, lang: Lang) {
     let word = move |word| text::menu::word(lang, word);
     // The demo head's loopback address is no suggestion for a real one.
     let current = current
@@ -575,7 +482,7 @@ fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) 
         .filter(|_| !current.demo)
         .map(|h| h.to_string())
         .unwrap_or_default();
-    let requests = requests.clone();
+    let (requests, config_file) = (requests.clone(), paths.config_file());
     std::thread::spawn(move || {
         match dialog::ask("BitTrader Worker", word(MenuWord::HeadPrompt), &current) {
             dialog::Answer::Entered(address) if address != current => {
@@ -588,65 +495,10 @@ fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, lang: Lang) 
                     }
                 });
             }
-            dialog::Answer::Unavailable => {
-                if let Ok(paths) = Paths::from_env() {
-                    dialog::open(&paths.config_file());
-                }
-            }
+            dialog::Answer::Unavailable => dialog::open(config_file),
             _ => {}
         }
     });
-}
-
-/// Starts the supervisor's runtime thread: the service and the status forwarder.
-fn spawn_runtime(
-    paths: Paths,
-    loaded: crate::config::LoadOutcome,
-    requests: (mpsc::Sender<Pending>, mpsc::Receiver<Pending>),
-    status_tx: watch::Sender<StatusReport>,
-    (proxy, sleep_link): (EventLoopProxy<UiEvent>, Option<Arc<OnceLock<SleepLink>>>),
-    lang: Lang,
-    (runtime, shutdown): (
-        tokio::runtime::Runtime,
-        impl std::future::Future<Output = ()> + Send + 'static,
-    ),
-) -> Result<std::sync::mpsc::Receiver<()>, TrayError> {
-    let (finished_tx, finished) = std::sync::mpsc::channel();
-    let mut status_rx = status_tx.subscribe();
-    let chooser = requests.0.clone();
-    std::thread::Builder::new()
-        .name("supervisor".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                let forward = {
-                    let proxy = proxy.clone();
-                    tokio::spawn(async move {
-                        while status_rx.changed().await.is_ok() {
-                            let report = status_rx.borrow_and_update().clone();
-                            if proxy.send_event(UiEvent::Status(Box::new(report))).is_err() {
-                                return;
-                            }
-                        }
-                    })
-                };
-                let result = service::serve(
-                    paths,
-                    loaded,
-                    requests,
-                    status_tx,
-                    Box::new(DesktopNotifier::new(lang).choosing_through(chooser)),
-                    shutdown,
-                    Some(service::MenuBar { sleep_link }),
-                )
-                .await;
-                forward.abort();
-                // The worker is stopped by now: whoever waits for the end may go on.
-                let _ = finished_tx.send(());
-                let _ = proxy.send_event(UiEvent::Finished(result.err().map(|e| e.to_string())));
-            });
-        })
-        .map_err(|e| TrayError::Start(service::StartError::Runtime(e)))?;
-    Ok(finished)
 }
 
 /// Asks the supervisor to quit and waits, on this thread, until it has stopped the worker or
@@ -657,14 +509,9 @@ fn quit_and_wait(
     finished: &std::sync::mpsc::Receiver<()>,
     within: Duration,
 ) -> bool {
-    let (reply, _answer) = oneshot::channel();
-    let request = Pending {
-        request: Request::Quit,
-        reply,
-    };
     // A full queue still ends: the supervisor is busy with earlier requests, and the quit
     // that the wait below does not see is the process's exit.
-    let _ = requests.try_send(request);
+    send_request(requests, Request::Quit, |_| {});
     finished.recv_timeout(within).is_ok()
 }
 
