@@ -14,7 +14,7 @@
 //! - [`config`] is the on-disk configuration (with the legacy `config.env` import).
 //! - [`tailscale`], [`ray_output`] and [`dashboard`] turn command output and HTTP answers into
 //!   model facts; they are tested on recorded real outputs under `tests/fixtures/`.
-//! - [`platform`] holds the OS facts behind small traits, one implementation per OS, with fakes.
+//! - [`platform`] holds the OS facts behind small traits, one implementation per OS.
 //! - [`history`] is what the worker gave (CPU time per day, a week's timeline) in
 //!   `history.json`, and the page that shows it.
 //! - [`text`] holds every sentence the user reads, in English and Spanish.
