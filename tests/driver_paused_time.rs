@@ -3,16 +3,16 @@
 //! of the driver run in milliseconds, and "the loop never waits on IO" is checked by giving the
 //! slow operations a long fake duration and asking the driver something meanwhile.
 
-mod driver_harness;
-
 use std::time::Duration;
 
+use bittrader_test_support::driver::Harness;
+use bittrader_test_support::fake_platform::FakePlatform;
 use bittrader_test_support::secs;
+use bittrader_test_support::world::{WorkerScript, World};
 use bittrader_worker::model::{Fault, Phase, TailscaleCheck, TailscaleProblem, Unreachable};
+use bittrader_worker::ray_output::classify_exit;
 use bittrader_worker::runtime::control::{Reply, Request};
-use bittrader_worker::runtime::fake::{FakePlatform, WorkerScript};
 use bittrader_worker::supervisor::{Event, Settings};
-use driver_harness::Harness;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -21,7 +21,10 @@ async fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
     let wall = std::time::Instant::now();
     let mut h = Harness::start(WorkerScript {
         joins_after: None,
-        exits_after: Some((secs(1), vec!["RuntimeError: boom".to_string()])),
+        exits_after: Some((
+            secs(1),
+            Some(classify_exit(&["RuntimeError: boom".to_string()])),
+        )),
         ..WorkerScript::default()
     });
     let t0 = Instant::now();
@@ -159,7 +162,10 @@ async fn the_loop_answers_while_an_exit_is_explained_and_an_address_looked_up() 
     // still answered at once meanwhile.
     let mut h = Harness::start(WorkerScript {
         joins_after: Some(secs(3)),
-        exits_after: Some((secs(5), vec!["RuntimeError: boom".to_string()])),
+        exits_after: Some((
+            secs(5),
+            Some(classify_exit(&["RuntimeError: boom".to_string()])),
+        )),
         explain_takes: secs(20),
         node_ip_takes: secs(20),
         ..WorkerScript::default()
@@ -205,7 +211,7 @@ async fn a_stop_while_the_address_is_looked_up_starts_no_worker() {
 #[tokio::test(start_paused = true)]
 async fn pause_after_tasks_waits_for_the_tasks_then_stops() {
     let mut h = Harness::start(WorkerScript {
-        drains_in: Some(secs(40)),
+        drain_takes: Some(secs(40)),
         ..WorkerScript::default()
     });
     h.wait_phase(Phase::Connected, secs(10)).await;
@@ -313,7 +319,7 @@ async fn the_tailnet_search_runs_off_the_loop_and_its_finds_show_in_the_status()
     };
     h.world.set(|w| w.found_heads = Ok(finds.clone()));
     // A head is configured: nothing was searched at start.
-    assert_eq!(h.world.set(|w| w.searches), 0);
+    assert_eq!(h.world.record().searches, 0);
     let reply = h.request(Request::FindHeads).await;
     let searching = |reply: &Reply| {
         reply
@@ -330,7 +336,7 @@ async fn the_tailnet_search_runs_off_the_loop_and_its_finds_show_in_the_status()
         s.head_search == Some(HeadSearch::Found(finds.clone()))
     })
     .await;
-    assert_eq!(h.world.set(|w| w.searches), 1);
+    assert_eq!(h.world.record().searches, 1);
 
     // A late click on a first-run offer of a found head, while a head of the user's is set:
     // nothing changes, and nothing is saved.
@@ -559,7 +565,7 @@ async fn the_idle_sleep_hold_follows_connected_on_power() {
 #[tokio::test(start_paused = true)]
 async fn a_refused_idle_sleep_hold_is_not_claimed_and_is_logged_once() {
     let mut h = Harness::start(WorkerScript::default());
-    h.world.set(|w| w.refuse_awake = true);
+    h.world.set(|w| w.grants_awake = false);
     h.wait_phase(Phase::Connected, secs(30)).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let status = h.now().expect("a status");
@@ -630,10 +636,7 @@ async fn only_when_idle_joins_after_the_user_left_and_leaves_when_they_return() 
     use bittrader_worker::model::AutoPause;
     let h = Harness::start(WorkerScript::default());
     tokio::time::sleep(secs(30)).await;
-    assert!(
-        !h.world.set(|w| w.watching_user_idle),
-        "off: nothing is read"
-    );
+    assert!(!h.world.record().watching_user_idle, "off: nothing is read");
     h.stop().await;
 
     let mut h = Harness::start_with(WorkerScript::default(), |config| {
@@ -644,7 +647,7 @@ async fn only_when_idle_joins_after_the_user_left_and_leaves_when_they_return() 
         s.phase == Phase::Paused && matches!(s.auto_pause, Some(AutoPause::UserPresent { .. }))
     })
     .await;
-    assert!(h.world.set(|w| w.watching_user_idle));
+    assert!(h.world.record().watching_user_idle);
     h.wait_phase(Phase::Connected, secs(200)).await;
     let joined_after = started.elapsed();
     assert!(
@@ -670,7 +673,7 @@ async fn the_fake_hold_is_released_when_its_sender_goes_away() {
     use bittrader_worker::model::AwakeHold;
     use bittrader_worker::runtime::log::RotatingLog;
     use bittrader_worker::runtime::{Platform, Watches};
-    let world = FakePlatform::new();
+    let world = FakePlatform::new(World::default());
     let dir = tempfile::tempdir().expect("a folder");
     let log = RotatingLog::new(dir.path().join("worker.log"), 1 << 20);
     let (hold, follow) = watch::channel(false);
