@@ -176,6 +176,7 @@ fn cli(data: &Path, args: &[&str]) -> Option<serde_json::Value> {
 }
 
 #[test]
+#[ignore = "slow tier: Xvfb"]
 fn opened_as_finder_does_it_finds_ray_in_the_users_folders_and_joins() {
     if Command::new("Xvfb")
         .arg("-help")

@@ -315,6 +315,7 @@ impl FakeLogind {
 }
 
 #[test]
+#[ignore = "slow tier: dbus-daemon (a private D-Bus bus)"]
 fn prepare_for_sleep_stops_the_worker_before_the_inhibitor_is_released() {
     let bus = Bus::start();
     let logind = FakeLogind::start(&bus);
@@ -391,6 +392,7 @@ fn prepare_for_sleep_stops_the_worker_before_the_inhibitor_is_released() {
 }
 
 #[test]
+#[ignore = "slow tier: dbus-daemon (a private D-Bus bus)"]
 fn without_logind_the_daemon_runs_as_before_and_says_nothing() {
     // A bus nobody owns org.freedesktop.login1 on, and no bus at all.
     let bus = Bus::start();
@@ -471,6 +473,7 @@ fn released_within(logind: &FakeLogind, within: Duration) -> Duration {
 }
 
 #[test]
+#[ignore = "slow tier: dbus-daemon (a private D-Bus bus)"]
 fn keep_awake_holds_idle_sleep_off_exactly_while_connected_on_power() {
     let bus = Bus::start();
     let logind = FakeLogind::start(&bus);
@@ -544,6 +547,7 @@ fn keep_awake_holds_idle_sleep_off_exactly_while_connected_on_power() {
 }
 
 #[test]
+#[ignore = "slow tier: dbus-daemon (a private D-Bus bus)"]
 fn a_refused_idle_inhibitor_is_not_claimed_and_is_logged_once() {
     let bus = Bus::start();
     let logind = FakeLogind::start(&bus);
@@ -604,6 +608,7 @@ fn monotonic_now() -> Duration {
 }
 
 #[test]
+#[ignore = "slow tier: dbus-daemon (a private D-Bus bus)"]
 fn only_when_idle_follows_the_sessions_idle_hint_and_starts_no_process_to_read_it() {
     let bus = Bus::start();
     let logind = FakeLogind::start(&bus);
