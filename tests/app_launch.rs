@@ -244,7 +244,7 @@ fn opened_as_finder_does_it_finds_ray_in_the_users_folders_and_joins() {
             )
         });
         assert_eq!(
-            status["ray"]["path"],
+            status["status"]["ray"]["path"],
             ray.display().to_string(),
             "{case}: {status}"
         );
