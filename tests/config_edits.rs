@@ -392,6 +392,7 @@ mod full_disk {
     }
 
     #[test]
+    #[ignore = "slow tier: root and a mount namespace (a small tmpfs to fill)"]
     fn with_the_disk_full_pause_and_resume_take_effect_and_the_failed_save_is_reported() {
         let home = Home::new(BIN, Options::default());
         let Some(disk) = SmallDisk::mount_over(home.path()) else {
