@@ -20,8 +20,6 @@ use bittrader_test_support::daemon::{machine_cpus, phase_of, summary, worker_pid
 use bittrader_test_support::head::FakeHead;
 use bittrader_test_support::process::{group_members, run_with_timeout};
 use bittrader_test_support::secs;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
 
@@ -369,26 +367,6 @@ fn quit_stops_the_worker_and_exits_cleanly() {
     assert!(!home.file("worker.pid").exists(), "the pid file was left");
     let log = home.read("worker.log");
     assert!(log.contains("Shutting down"), "{log}");
-}
-
-#[test]
-fn sigterm_to_the_daemon_stops_the_worker_and_exits_cleanly() {
-    let home = Home::new(BIN, Options::default());
-    let mut daemon = home.daemon();
-    let status = home.wait_phase("connected", secs(10));
-    let worker = worker_pid(&status).expect("worker pid");
-
-    // What launchd and systemd send to stop a service.
-    kill(Pid::from_raw(daemon.pid() as i32), Signal::SIGTERM).expect("SIGTERM the daemon");
-    let exit = daemon.wait_exit(secs(5));
-    assert!(
-        exit.is_some_and(|s| s.code() == Some(0)),
-        "daemon exit: {exit:?}\n{}",
-        home.diagnostics()
-    );
-    home.assert_gone("the worker", worker, secs(2));
-    assert!(!home.file("control.sock").exists(), "the socket was left");
-    assert!(!home.file("worker.pid").exists(), "the pid file was left");
 }
 
 /// A Running `tailscale status --json`, shaped like tailscale's ipnstate.Status (constructed:
