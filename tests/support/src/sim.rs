@@ -333,107 +333,86 @@ impl Sim {
         let until = self.elapsed() + d;
         self.run_until(until);
     }
-
-    pub fn starts(&self) -> Vec<(Duration, WorkerSpec)> {
-        self.records
-            .iter()
-            .filter_map(|r| match &r.action {
-                Action::StartWorker(spec) => Some((r.at, spec.clone())),
-                _ => None,
-            })
-            .collect()
-    }
 }
 
 /// What the supervisor did, by kind.
 impl Sim {
-    pub fn drains(&self) -> Vec<Duration> {
-        self.records
+    /// What `pick` takes from each action, with when it was done.
+    pub fn done<T>(&self, pick: impl Fn(&Action) -> Option<T>) -> Vec<(Duration, T)> {
+        let picked = self
+            .records
             .iter()
-            .filter_map(|r| match &r.action {
-                Action::DrainWorker { .. } => Some(r.at),
-                _ => None,
-            })
+            .filter_map(|r| Some((r.at, pick(&r.action)?)));
+        picked.collect()
+    }
+
+    /// When the actions `is` picks were done.
+    pub fn when(&self, is: impl Fn(&Action) -> bool) -> Vec<Duration> {
+        self.done(|action| is(action).then_some(()))
+            .into_iter()
+            .map(|(at, _)| at)
             .collect()
+    }
+
+    pub fn starts(&self) -> Vec<(Duration, WorkerSpec)> {
+        self.done(|action| match action {
+            Action::StartWorker(spec) => Some(spec.clone()),
+            _ => None,
+        })
+    }
+
+    pub fn drains(&self) -> Vec<Duration> {
+        self.when(|action| matches!(action, Action::DrainWorker { .. }))
     }
 
     /// When the head was probed.
     pub fn probes(&self) -> Vec<Duration> {
-        self.records
-            .iter()
-            .filter_map(|r| match &r.action {
-                Action::Probe { .. } => Some(r.at),
-                _ => None,
-            })
-            .collect()
+        self.when(|action| matches!(action, Action::Probe { .. }))
     }
 
     /// The numbers of the connections to the head asked to be held, in order.
     pub fn watches(&self) -> Vec<u64> {
-        self.records
-            .iter()
-            .filter_map(|r| match &r.action {
-                Action::WatchHead { watch, .. } => Some(*watch),
-                _ => None,
-            })
-            .collect()
+        let watches = self.done(|action| match action {
+            Action::WatchHead { watch, .. } => Some(*watch),
+            _ => None,
+        });
+        watches.into_iter().map(|(_, watch)| watch).collect()
     }
 
     pub fn stops(&self) -> Vec<Duration> {
-        self.records
-            .iter()
-            .filter_map(|r| match &r.action {
-                Action::StopWorker { .. } => Some(r.at),
-                _ => None,
-            })
-            .collect()
+        self.when(|action| matches!(action, Action::StopWorker { .. }))
     }
 
     /// When the worker's CPU counters were asked for.
     pub fn usage_samples(&self) -> Vec<Duration> {
-        self.records
-            .iter()
-            .filter(|r| matches!(r.action, Action::SampleUsage { .. }))
-            .map(|r| r.at)
-            .collect()
+        self.when(|action| matches!(action, Action::SampleUsage { .. }))
     }
 
     /// The CPU time recorded for the history, in all.
     pub fn recorded_cpu(&self) -> Duration {
-        self.records
-            .iter()
-            .filter_map(|r| match r.action {
-                Action::RecordUsage { cpu } => Some(cpu),
-                _ => None,
-            })
-            .sum()
+        let records = self.done(|action| match action {
+            Action::RecordUsage { cpu } => Some(*cpu),
+            _ => None,
+        });
+        records.into_iter().map(|(_, cpu)| cpu).sum()
     }
 
     /// The timeline recorded for the history.
     pub fn activities(&self) -> Vec<(Duration, Activity)> {
-        self.records
-            .iter()
-            .filter_map(|r| match r.action {
-                Action::RecordActivity(activity) => Some((r.at, activity)),
-                _ => None,
-            })
-            .collect()
+        self.done(|action| match action {
+            Action::RecordActivity(activity) => Some(*activity),
+            _ => None,
+        })
     }
 
     /// When the history was written.
     pub fn history_saves(&self) -> Vec<Duration> {
-        self.records
-            .iter()
-            .filter(|r| matches!(r.action, Action::SaveHistory))
-            .map(|r| r.at)
-            .collect()
+        self.when(|action| matches!(action, Action::SaveHistory))
     }
 
     pub fn notices(&self) -> Vec<Action> {
-        self.records
-            .iter()
-            .filter(|r| matches!(r.action, Action::Notify(_)))
-            .map(|r| r.action.clone())
-            .collect()
+        let notices =
+            self.done(|action| matches!(action, Action::Notify(_)).then(|| action.clone()));
+        notices.into_iter().map(|(_, notice)| notice).collect()
     }
 }
