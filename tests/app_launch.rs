@@ -112,6 +112,7 @@ fn a_second_copy_leaves_quietly_without_an_alert() {
     assert!(home.read("worker.log").contains("already running"));
 }
 
+/// What launchd and systemd send to stop a service, and a closed terminal.
 #[test]
 fn sighup_and_sigterm_stop_the_worker_and_its_whole_process_group() {
     for signal in [Signal::SIGHUP, Signal::SIGTERM] {
@@ -127,6 +128,14 @@ fn sighup_and_sigterm_stop_the_worker_and_its_whole_process_group() {
         assert!(
             group_members(worker).is_empty(),
             "{signal}: nothing of the worker's group remains"
+        );
+        assert!(
+            !home.file("control.sock").exists(),
+            "{signal}: the socket was left"
+        );
+        assert!(
+            !home.file("worker.pid").exists(),
+            "{signal}: the pid file was left"
         );
     }
 }
@@ -176,6 +185,7 @@ fn cli(data: &Path, args: &[&str]) -> Option<serde_json::Value> {
 }
 
 #[test]
+#[ignore = "slow tier: Xvfb"]
 fn opened_as_finder_does_it_finds_ray_in_the_users_folders_and_joins() {
     if Command::new("Xvfb")
         .arg("-help")

@@ -247,6 +247,7 @@ fn tags<'a>(dom: &'a str, name: &str, class: &str) -> Vec<&'a str> {
 }
 
 #[test]
+#[ignore = "slow tier: Chromium"]
 fn the_contribution_page_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
         bittrader_test_support::skip::skip_or_fail(

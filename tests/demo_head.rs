@@ -77,6 +77,7 @@ fn demo(user: &Path, out: &Path) -> Proc {
 }
 
 #[test]
+#[ignore = "slow tier: Ray"]
 fn the_demo_head_uses_token_auth_from_a_private_folder_and_a_crash_leaves_no_head() {
     let Some(ray) = lab::ray() else {
         bittrader_test_support::skip::skip_or_fail(

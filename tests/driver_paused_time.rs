@@ -1,32 +1,32 @@
-//! The driver over a fake world ([`FakePlatform`]) under paused tokio time: the real loop,
-//! channels, requests and status, with workers that join, crash, hang or drain on cue. Minutes
-//! of the driver run in milliseconds, and "the loop never waits on IO" is checked by giving the
-//! slow operations a long fake duration and asking the driver something meanwhile.
-
-mod driver_harness;
+//! The driver in the simulated world ([`FakePlatform`]) under paused tokio time: the real loop,
+//! channels, requests and status. These tests check wiring: each action becomes the right
+//! platform call, each result the right event, status or file; the rules, timings included, are
+//! tested on the simulator (`supervisor_*.rs`). Minutes of the driver run in milliseconds, and
+//! "the loop never waits on IO" is checked by giving the slow operations a long duration and
+//! asking the driver something meanwhile.
 
 use std::time::Duration;
 
+use bittrader_test_support::driver::Harness;
+use bittrader_test_support::fake_platform::FakePlatform;
 use bittrader_test_support::secs;
+use bittrader_test_support::world::{WorkerScript, World};
 use bittrader_worker::model::{Fault, Phase, TailscaleCheck, TailscaleProblem, Unreachable};
+use bittrader_worker::ray_output::classify_exit;
 use bittrader_worker::runtime::control::{Reply, Request};
-use bittrader_worker::runtime::fake::{FakePlatform, WorkerScript};
 use bittrader_worker::supervisor::{Event, Settings};
-use driver_harness::Harness;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+/// Each exit the platform reports reaches the supervisor, whose restarts become new workers and
+/// whose verdict reaches the status and its summary (the backoff's delays are the simulator's).
 #[tokio::test(start_paused = true)]
-async fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
-    let wall = std::time::Instant::now();
-    let mut h = Harness::start(WorkerScript {
-        joins_after: None,
-        exits_after: Some((secs(1), vec!["RuntimeError: boom".to_string()])),
-        ..WorkerScript::default()
-    });
-    let t0 = Instant::now();
+async fn a_crashing_worker_is_restarted_until_the_give_up_shows_in_the_status() {
+    let mut h = Harness::start(WorkerScript::crashing(
+        secs(1),
+        Some(classify_exit(&["RuntimeError: boom".to_string()])),
+    ));
     h.wait_phase(Phase::Error, secs(300)).await;
-    let took = t0.elapsed();
     let status = h.now().expect("a status");
     assert!(
         matches!(status.fault, Some(Fault::GaveUp { failures: 5, .. })),
@@ -34,66 +34,37 @@ async fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
     );
     let policy = Settings::default().backoff;
     assert_eq!(h.world.record().starts.len(), policy.burst);
-    // Four delays of 1, 2, 4 and 8 s (plus up to 10 % jitter) between five 1 s lives.
-    assert!(
-        took >= secs(5 + 1 + 2 + 4 + 8) && took <= secs(5 + 17),
-        "gave up after {took:?}"
-    );
-    // Each gap is the 1 s run and a delay of 1, 2, 4, 8 s (+ up to 10 % jitter).
-    let started = h.world.record().started_at;
-    let gaps: Vec<Duration> = started.windows(2).map(|w| w[1] - w[0]).collect();
-    for (i, gap) in gaps.iter().enumerate() {
-        let delay = secs(1 << i);
-        assert!(
-            *gap >= secs(1) + delay && *gap <= secs(2) + delay.mul_f64(1.1),
-            "gap {i} is {gap:?}: {gaps:?}"
-        );
-    }
     let summary = h.status.borrow().summary.clone();
     assert!(
         summary.contains("5 times") && summary.contains("boom"),
         "{summary}"
     );
-    // Nothing more happens on its own.
-    tokio::time::sleep(secs(600)).await;
-    assert_eq!(h.world.record().starts.len(), policy.burst);
-    eprintln!(
-        "{took:?} of driver time in {:?} of real time",
-        wall.elapsed()
-    );
     h.stop().await;
 }
 
+/// With no connection held the probes watch the head: their answers reach the supervisor, and
+/// its stop and start become platform calls (the grace and the rejoin's speed are the
+/// simulator's).
 #[tokio::test(start_paused = true)]
-async fn a_lost_head_stops_the_worker_after_the_grace_and_its_return_rejoins() {
+async fn a_lost_head_stops_the_worker_and_its_return_rejoins() {
     let mut h = Harness::start(WorkerScript::default());
+    h.world.set(|w| w.holds_connections = false);
     h.wait_phase(Phase::Connected, secs(10)).await;
     h.world.set(|w| w.head_up = false);
-    let lost = Instant::now();
     h.wait_phase(Phase::Disconnecting, secs(5)).await;
     h.wait_phase(Phase::Disconnected, secs(60)).await;
-    let stopped_after = lost.elapsed();
-    let grace = Settings::default().grace;
-    assert!(
-        stopped_after >= grace && stopped_after <= grace + secs(5),
-        "stopped {stopped_after:?} after the loss"
-    );
     assert_eq!(h.world.record().stops.len(), 1);
+    assert_eq!(h.world.record().exits, 1);
     h.world.set(|w| w.head_up = true);
-    let back = Instant::now();
     h.wait_phase(Phase::Connected, secs(10)).await;
-    // Seen within a probe (1 s while disconnected), then Ray's 3 s join.
-    assert!(
-        back.elapsed() <= secs(5),
-        "rejoined after {:?}",
-        back.elapsed()
-    );
     assert_eq!(h.world.record().starts.len(), 2);
     h.stop().await;
 }
 
+/// The connection the platform holds reaches the supervisor as held (the probes are spared) and
+/// as lost (seen long before the next probe would); the cadences are the simulator's.
 #[tokio::test(start_paused = true)]
-async fn a_held_connection_spares_the_probes_and_still_sees_a_cut_within_5_s() {
+async fn a_held_connection_spares_the_probes_and_its_loss_is_seen_at_once() {
     let mut h = Harness::start(WorkerScript::default());
     h.wait_phase(Phase::Connected, secs(10)).await;
     tokio::time::sleep(secs(5)).await;
@@ -110,29 +81,6 @@ async fn a_held_connection_spares_the_probes_and_still_sees_a_cut_within_5_s() {
         "seen {:?} after the cut",
         cut.elapsed()
     );
-    h.world.set(|w| w.head_up = true);
-    h.wait_phase(Phase::Connected, secs(5)).await;
-    assert_eq!(h.world.record().starts.len(), 1, "a blip is ridden through");
-    // Held again: the probes are spared again.
-    tokio::time::sleep(secs(5)).await;
-    let before = h.world.record().probes.len();
-    tokio::time::sleep(secs(300)).await;
-    assert!(h.world.record().probes.len() - before <= 6);
-
-    // Where no connection can be held, the probe does the watching, as before.
-    h.world.set(|w| w.holds_connections = false);
-    h.world.set(|w| w.head_up = false);
-    h.wait_phase(Phase::Disconnecting, secs(5)).await;
-    h.world.set(|w| w.head_up = true);
-    h.wait_phase(Phase::Connected, secs(5)).await;
-    tokio::time::sleep(secs(5)).await;
-    let before = h.world.record().probes.len();
-    tokio::time::sleep(secs(60)).await;
-    assert!(h.world.record().probes.len() - before >= 29);
-    h.world.set(|w| w.head_up = false);
-    let cut = Instant::now();
-    h.wait_phase(Phase::Disconnecting, secs(5)).await;
-    assert!(cut.elapsed() <= secs(3));
     h.stop().await;
 }
 
@@ -159,7 +107,10 @@ async fn the_loop_answers_while_an_exit_is_explained_and_an_address_looked_up() 
     // still answered at once meanwhile.
     let mut h = Harness::start(WorkerScript {
         joins_after: Some(secs(3)),
-        exits_after: Some((secs(5), vec!["RuntimeError: boom".to_string()])),
+        exits_after: Some((
+            secs(5),
+            Some(classify_exit(&["RuntimeError: boom".to_string()])),
+        )),
         explain_takes: secs(20),
         node_ip_takes: secs(20),
         ..WorkerScript::default()
@@ -205,7 +156,7 @@ async fn a_stop_while_the_address_is_looked_up_starts_no_worker() {
 #[tokio::test(start_paused = true)]
 async fn pause_after_tasks_waits_for_the_tasks_then_stops() {
     let mut h = Harness::start(WorkerScript {
-        drains_in: Some(secs(40)),
+        drain_takes: Some(secs(40)),
         ..WorkerScript::default()
     });
     h.wait_phase(Phase::Connected, secs(10)).await;
@@ -252,48 +203,28 @@ async fn the_report_carries_the_power_the_watcher_read() {
     h.stop().await;
 }
 
+/// What Tailscale says of the head reaches the supervisor with the probe, and the status says
+/// why the head is not joined (the rule is the simulator's).
 #[tokio::test(start_paused = true)]
-async fn a_tailscale_head_is_joined_only_while_tailscale_vouches_for_it() {
-    // The head (100.64.0.1) answers, but Tailscale is stopped: whatever answers is not the
-    // user's head (issue 9, item 1).
+async fn what_tailscale_says_of_the_head_reaches_the_status() {
     let mut h = Harness::start(WorkerScript::default());
-    let stopped = TailscaleCheck::Problem {
-        problem: TailscaleProblem::Stopped,
-    };
-    h.world.set(|w| w.tailscale = stopped.clone());
+    let stopped = TailscaleProblem::Stopped;
+    h.world.set(|w| {
+        w.tailscale = TailscaleCheck::Problem {
+            problem: stopped.clone(),
+        }
+    });
     h.wait_for(secs(10), "waiting for Tailscale", |s| {
         s.phase == Phase::Disconnected
             && s.unreachable
                 == Some(Unreachable::Tailscale {
-                    problem: TailscaleProblem::Stopped,
+                    problem: stopped.clone(),
                 })
     })
     .await;
-    tokio::time::sleep(secs(120)).await;
     assert!(h.world.record().starts.is_empty(), "no worker for it");
-    // Running, and the head's address is no machine of the tailnet: still no worker.
-    h.world.set(|w| {
-        w.tailscale = TailscaleCheck::Problem {
-            problem: TailscaleProblem::HeadNotInTailnet,
-        }
-    });
-    h.wait_for(secs(60), "the head not in the tailnet", |s| {
-        s.unreachable
-            == Some(Unreachable::Tailscale {
-                problem: TailscaleProblem::HeadNotInTailnet,
-            })
-    })
-    .await;
-    tokio::time::sleep(secs(60)).await;
-    assert!(h.world.record().starts.is_empty());
-    // The head is an online peer: joined.
     h.world.set(|w| w.tailscale = TailscaleCheck::OnlinePeer);
     h.wait_phase(Phase::Connected, secs(60)).await;
-    // Tailscale quits while the address still answers: stopped after the grace.
-    h.world.set(|w| w.tailscale = stopped);
-    h.wait_phase(Phase::Disconnected, secs(120)).await;
-    assert_eq!(h.world.record().stops.len(), 1);
-    assert_eq!(h.world.record().starts.len(), 1);
     h.stop().await;
 }
 
@@ -313,7 +244,7 @@ async fn the_tailnet_search_runs_off_the_loop_and_its_finds_show_in_the_status()
     };
     h.world.set(|w| w.found_heads = Ok(finds.clone()));
     // A head is configured: nothing was searched at start.
-    assert_eq!(h.world.set(|w| w.searches), 0);
+    assert_eq!(h.world.record().searches, 0);
     let reply = h.request(Request::FindHeads).await;
     let searching = |reply: &Reply| {
         reply
@@ -330,7 +261,7 @@ async fn the_tailnet_search_runs_off_the_loop_and_its_finds_show_in_the_status()
         s.head_search == Some(HeadSearch::Found(finds.clone()))
     })
     .await;
-    assert_eq!(h.world.set(|w| w.searches), 1);
+    assert_eq!(h.world.record().searches, 1);
 
     // A late click on a first-run offer of a found head, while a head of the user's is set:
     // nothing changes, and nothing is saved.
@@ -384,20 +315,13 @@ fn history_in(home: &std::path::Path) -> (f64, Vec<String>) {
     (cpu, states)
 }
 
+/// The worker tree's counters the platform reads become the contribution in the report and in
+/// history.json, which the next start carries on from (when they are read is the simulator's).
 #[tokio::test(start_paused = true)]
-async fn the_worker_tree_is_read_once_a_minute_while_connected_and_kept_across_restarts() {
+async fn the_contribution_reaches_the_report_and_the_history_and_outlives_a_restart() {
     let mut h = Harness::start(WorkerScript::default());
     h.wait_phase(Phase::Connected, secs(10)).await;
     tokio::time::sleep(secs(610)).await;
-    let samples = h.world.record().usage_samples;
-    assert_eq!(
-        samples.len(),
-        11,
-        "one at the join, then one a minute for 10 minutes"
-    );
-    for pair in samples.windows(2) {
-        assert_eq!((pair[1] - pair[0]).as_secs(), 60);
-    }
     let shown = h
         .status
         .borrow()
@@ -409,14 +333,6 @@ async fn the_worker_tree_is_read_once_a_minute_while_connected_and_kept_across_r
     );
     assert!(h.request(Request::Pause).await.ok);
     h.wait_phase(Phase::Paused, secs(15)).await;
-    let at_pause = h.world.record().usage_samples.len();
-    assert_eq!(at_pause, 12, "one last reading at the stop");
-    tokio::time::sleep(secs(1800)).await;
-    assert_eq!(
-        h.world.record().usage_samples.len(),
-        at_pause,
-        "none while paused"
-    );
     let home = h.stop().await;
     let (first_run, states) = history_in(home.path());
     assert!((600.0..=620.0).contains(&first_run), "{first_run}");
@@ -484,11 +400,11 @@ async fn a_corrupt_history_is_set_aside_with_a_line_in_the_log() {
     );
 }
 
-/// `keep_awake` (issue 10): the platform's idle-sleep hold follows the supervisor's verdict,
-/// taken when the worker joins and let go at once on battery, on a pause, when the head is
-/// lost and at the quit.
+/// `keep_awake`: the platform's idle-sleep hold follows the supervisor's verdict, an unplug the
+/// OS posts lets it go within a second, and the quit lets it go (when it is held is the
+/// simulator's: `supervisor_courtesy`).
 #[tokio::test(start_paused = true)]
-async fn the_idle_sleep_hold_follows_connected_on_power() {
+async fn the_idle_sleep_hold_follows_the_verdict_and_an_unplug_at_once() {
     use bittrader_worker::model::{Battery, ChargeState, PowerSnapshot};
     let settle = Duration::from_millis(50);
     let mut h = Harness::start(WorkerScript::default());
@@ -511,7 +427,6 @@ async fn the_idle_sleep_hold_follows_connected_on_power() {
         .await;
     tokio::time::sleep(settle).await;
     assert!(!h.world.awake_held(), "released on battery");
-    assert_eq!(h.phase(), Some(Phase::Connected), "still contributing");
     let released = h.world.record().awake.last().map(|(at, _)| *at);
     assert!(
         released.is_some_and(|at| at >= unplugged && at - unplugged < secs(1)),
@@ -527,39 +442,18 @@ async fn the_idle_sleep_hold_follows_connected_on_power() {
         .await;
     tokio::time::sleep(settle).await;
     assert!(h.world.awake_held());
-
-    let asked = Instant::now();
-    let reply = h.request(Request::Pause).await;
-    assert!(reply.ok);
-    tokio::time::sleep(settle).await;
-    assert!(!h.world.awake_held(), "released on pause");
-    let released = h.world.record().awake.last().map(|(at, _)| *at);
-    assert!(released.is_some_and(|at| at - asked < secs(1)));
-
-    assert!(h.request(Request::Resume).await.ok);
-    h.wait_phase(Phase::Connected, secs(30)).await;
-    tokio::time::sleep(settle).await;
-    assert!(h.world.awake_held());
-    h.world.set(|w| w.head_up = false);
-    h.wait_phase(Phase::Disconnecting, secs(10)).await;
-    tokio::time::sleep(settle).await;
-    assert!(!h.world.awake_held(), "released when the head is lost");
-    h.world.set(|w| w.head_up = true);
-    h.wait_phase(Phase::Connected, secs(30)).await;
-    tokio::time::sleep(settle).await;
-    assert!(h.world.awake_held());
-
     let world = h.world.clone();
     h.stop().await;
     tokio::time::sleep(settle).await;
     assert!(!world.awake_held(), "released at the quit");
 }
 
-/// The OS refuses the hold: the status does not claim it, and the log says so once.
+/// The OS refuses the hold: the refusal reaches the supervisor, the status does not claim the
+/// hold, and the log says so (once, however often: the simulator's).
 #[tokio::test(start_paused = true)]
-async fn a_refused_idle_sleep_hold_is_not_claimed_and_is_logged_once() {
+async fn a_refused_idle_sleep_hold_is_not_claimed_and_is_logged() {
     let mut h = Harness::start(WorkerScript::default());
-    h.world.set(|w| w.refuse_awake = true);
+    h.world.set(|w| w.grants_awake = false);
     h.wait_phase(Phase::Connected, secs(30)).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let status = h.now().expect("a status");
@@ -567,10 +461,6 @@ async fn a_refused_idle_sleep_hold_is_not_claimed_and_is_logged_once() {
     assert!(!status.courtesy.keeping_awake);
     let summary = h.status.borrow().summary.clone();
     assert!(!summary.contains("awake"), "{summary}");
-    assert!(h.request(Request::Pause).await.ok);
-    assert!(h.request(Request::Resume).await.ok);
-    h.wait_phase(Phase::Connected, secs(30)).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
     let log = std::fs::read_to_string(h.home.path().join("worker.log")).expect("worker.log");
     assert_eq!(
         log.matches("refused to hold idle sleep off").count(),
@@ -580,26 +470,12 @@ async fn a_refused_idle_sleep_hold_is_not_claimed_and_is_logged_once() {
     h.stop().await;
 }
 
-/// `keep_awake = "never"`: nothing is ever held.
+/// `pause_at_thermal`: the thermal state the platform reports reaches the supervisor and the
+/// status, and the supervisor's drain and pause become platform calls (the cool-down is the
+/// simulator's).
 #[tokio::test(start_paused = true)]
-async fn keep_awake_never_holds_nothing() {
-    use bittrader_worker::model::KeepAwake;
-    let mut h = Harness::start_with(WorkerScript::default(), |config| {
-        config.keep_awake = KeepAwake::Never;
-    });
-    h.wait_phase(Phase::Connected, secs(30)).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(h.world.record().awake.is_empty());
-    h.stop().await;
-}
-
-/// `pause_at_thermal` (issue 10): the thermal state the platform reports reaches the
-/// supervisor; at `serious` the worker drains and pauses, and five minutes at `fair` bring it
-/// back.
-#[tokio::test(start_paused = true)]
-async fn a_machine_that_runs_hot_steps_back_and_returns_once_cool() {
+async fn a_machine_that_runs_hot_steps_back() {
     use bittrader_worker::model::{AutoPause, ThermalState};
-    use bittrader_worker::supervisor::settings::THERMAL_RESUME_AFTER;
     let mut h = Harness::start(WorkerScript::default());
     h.wait_phase(Phase::Connected, secs(30)).await;
     h.world.report(Event::Thermal(ThermalState::Serious));
@@ -613,53 +489,30 @@ async fn a_machine_that_runs_hot_steps_back_and_returns_once_cool() {
         h.now().map(|s| s.courtesy.thermal),
         Some(Some(ThermalState::Serious))
     );
-    let cooled_at = Instant::now();
-    h.world.report(Event::Thermal(ThermalState::Fair));
-    h.wait_phase(Phase::Connected, THERMAL_RESUME_AFTER + secs(30))
-        .await;
-    assert!(cooled_at.elapsed() >= THERMAL_RESUME_AFTER);
-    assert_eq!(h.world.record().starts.len(), 2);
     h.stop().await;
 }
 
-/// `only_when_idle_minutes` (issue 10): the driver reads the idle time on the power tick only
-/// when the rule is on; the worker joins once the user has been away that long and drains when
-/// they come back.
+/// `only_when_idle_minutes`: the driver reads the user's idle time only while the rule is on, and
+/// the readings reach the supervisor (how long to wait, and the drain when the user returns,
+/// are the simulator's).
 #[tokio::test(start_paused = true)]
-async fn only_when_idle_joins_after_the_user_left_and_leaves_when_they_return() {
+async fn the_idle_time_is_read_only_while_the_rule_is_on_and_reaches_the_supervisor() {
     use bittrader_worker::model::AutoPause;
     let h = Harness::start(WorkerScript::default());
     tokio::time::sleep(secs(30)).await;
-    assert!(
-        !h.world.set(|w| w.watching_user_idle),
-        "off: nothing is read"
-    );
+    assert!(!h.world.record().watching_user_idle, "off: nothing is read");
     h.stop().await;
 
     let mut h = Harness::start_with(WorkerScript::default(), |config| {
         config.only_when_idle_minutes = Some(2);
     });
-    let started = Instant::now();
     h.wait_for(secs(10), "held back for the user", |s| {
         s.phase == Phase::Paused && matches!(s.auto_pause, Some(AutoPause::UserPresent { .. }))
     })
     .await;
-    assert!(h.world.set(|w| w.watching_user_idle));
-    h.wait_phase(Phase::Connected, secs(200)).await;
-    let joined_after = started.elapsed();
-    assert!(
-        joined_after >= secs(120) && joined_after < secs(140),
-        "{joined_after:?}"
-    );
-    h.world.set(|w| w.user_idle = Some(Duration::ZERO));
-    h.wait_phase(Phase::Draining, secs(10)).await;
-    h.wait_phase(Phase::Paused, secs(70)).await;
-    assert_eq!(h.world.record().drains, 1);
-
-    // A machine that cannot tell: it contributes, and the status says the rule is unsupported.
-    h.world.set(|w| w.user_idle = None);
+    assert!(h.world.record().watching_user_idle);
+    h.world.set(|w| w.user_idle = Some(secs(600)));
     h.wait_phase(Phase::Connected, secs(30)).await;
-    assert_eq!(h.now().map(|s| s.courtesy.idle_unsupported), Some(true));
     h.stop().await;
 }
 
@@ -670,7 +523,7 @@ async fn the_fake_hold_is_released_when_its_sender_goes_away() {
     use bittrader_worker::model::AwakeHold;
     use bittrader_worker::runtime::log::RotatingLog;
     use bittrader_worker::runtime::{Platform, Watches};
-    let world = FakePlatform::new();
+    let world = FakePlatform::new(World::default());
     let dir = tempfile::tempdir().expect("a folder");
     let log = RotatingLog::new(dir.path().join("worker.log"), 1 << 20);
     let (hold, follow) = watch::channel(false);

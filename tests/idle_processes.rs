@@ -40,6 +40,7 @@ fn idle_for() -> Duration {
 }
 
 #[test]
+#[ignore = "slow tier: 5 minutes of real time"]
 fn a_connected_idle_daemon_starts_no_process_for_five_minutes() {
     let home = Home::new(BIN, Options::default());
     let _daemon = home.daemon();
@@ -74,6 +75,7 @@ fn a_connected_idle_daemon_starts_no_process_for_five_minutes() {
 }
 
 #[test]
+#[ignore = "slow tier: 40 s of real time"]
 fn a_head_that_stays_down_runs_tailscale_at_most_every_30_s() {
     let mut home = Home::new(
         BIN,

@@ -235,6 +235,7 @@ fn host(value: &Value) -> &str {
 }
 
 #[test]
+#[ignore = "slow tier: root, network namespaces and Ray"]
 fn a_drained_worker_finishes_its_task_and_a_paused_one_hands_it_back() {
     let Some(ray) = ready(TEST) else {
         return;
@@ -433,6 +434,7 @@ fn a_drained_worker_finishes_its_task_and_a_paused_one_hands_it_back() {
 }
 
 #[test]
+#[ignore = "slow tier: root, network namespaces and Ray"]
 fn the_daemon_pauses_after_current_tasks_or_now_as_the_user_chooses() {
     let Some(ray) = ready(TEST) else {
         return;

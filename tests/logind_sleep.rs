@@ -315,6 +315,7 @@ impl FakeLogind {
 }
 
 #[test]
+#[ignore = "slow tier: dbus-daemon (a private D-Bus bus)"]
 fn prepare_for_sleep_stops_the_worker_before_the_inhibitor_is_released() {
     let bus = Bus::start();
     let logind = FakeLogind::start(&bus);
@@ -391,6 +392,7 @@ fn prepare_for_sleep_stops_the_worker_before_the_inhibitor_is_released() {
 }
 
 #[test]
+#[ignore = "slow tier: dbus-daemon (a private D-Bus bus)"]
 fn without_logind_the_daemon_runs_as_before_and_says_nothing() {
     // A bus nobody owns org.freedesktop.login1 on, and no bus at all.
     let bus = Bus::start();
@@ -470,12 +472,15 @@ fn released_within(logind: &FakeLogind, within: Duration) -> Duration {
     since.elapsed()
 }
 
+/// `keep_awake` through logind: the verdict becomes an idle inhibitor with our names, and its
+/// end the inhibitor's release.
 #[test]
-fn keep_awake_holds_idle_sleep_off_exactly_while_connected_on_power() {
+#[ignore = "slow tier: dbus-daemon (a private D-Bus bus)"]
+fn keep_awake_takes_an_idle_inhibitor_and_lets_it_go() {
     let bus = Bus::start();
     let logind = FakeLogind::start(&bus);
     let power = PowerSupply::on_mains();
-    let mut home = home("join");
+    let home = home("join");
     let mut command = home.command(&["daemon"]);
     command
         .env("BITTRADER_LOGIND_BUS", &bus.address)
@@ -506,7 +511,8 @@ fn keep_awake_holds_idle_sleep_off_exactly_while_connected_on_power() {
         "{status}"
     );
 
-    // Pause: released within a second; resume: held again.
+    // The wiring of both ways: a pause releases within a second, a resume holds again (when
+    // to hold is the simulator's: supervisor_courtesy).
     assert!(home.cli(&["pause"]).status.success());
     released_within(&logind, secs(1));
     thread::sleep(Duration::from_millis(500));
@@ -515,35 +521,10 @@ fn keep_awake_holds_idle_sleep_off_exactly_while_connected_on_power() {
     home.wait_status("connected again", secs(15), connected);
     home.wait_until("a new idle inhibitor", secs(2), || logind.held("idle"));
     assert_eq!(logind.inhibit_count("idle"), 2);
-
-    // The head goes away: no longer connected, released; back: held again.
-    home.head.down();
-    home.wait_status("the head lost", secs(5), |s| phase_of(s) != "connected");
-    released_within(&logind, secs(1));
-    home.head.up();
-    home.wait_status("connected after the head's return", secs(15), connected);
-    home.wait_until("an idle inhibitor", secs(2), || logind.held("idle"));
-
-    // Unplugged: still connected, but keep_awake is "on_power": released within a second of
-    // the unplug (issue 10), timed from the unplug itself. The daemon hears of it at once (an
-    // inotify watch on the folder here, the kernel's power_supply uevents on a real machine:
-    // `platform::power::changes`), not at its next look at the machine (15 s). Plugged in
-    // again, held again, as fast.
-    power.plug(false);
-    let took = released_within(&logind, secs(1));
-    eprintln!("idle inhibitor released {took:?} after the unplug");
-    let on_battery = home.wait_status("on battery", secs(2), |s| s["power"]["on_ac"] == false);
-    assert_eq!(phase_of(&on_battery), "connected", "{on_battery}");
-    let status = home.status().expect("status");
-    assert_eq!(status["status"]["courtesy"]["keeping_awake"], false);
-    power.plug(true);
-    home.wait_until("an idle inhibitor on mains", secs(3), || {
-        logind.held("idle")
-    });
-    home.wait_status("on mains", secs(3), |s| s["power"]["on_ac"] == true);
 }
 
 #[test]
+#[ignore = "slow tier: dbus-daemon (a private D-Bus bus)"]
 fn a_refused_idle_inhibitor_is_not_claimed_and_is_logged_once() {
     let bus = Bus::start();
     let logind = FakeLogind::start(&bus);
@@ -604,6 +585,7 @@ fn monotonic_now() -> Duration {
 }
 
 #[test]
+#[ignore = "slow tier: dbus-daemon (a private D-Bus bus)"]
 fn only_when_idle_follows_the_sessions_idle_hint_and_starts_no_process_to_read_it() {
     let bus = Bus::start();
     let logind = FakeLogind::start(&bus);

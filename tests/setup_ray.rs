@@ -26,6 +26,7 @@ fn a_version_that_could_smuggle_pip_arguments_is_refused_and_nothing_is_created(
 }
 
 #[test]
+#[ignore = "slow tier: pip and the network (installs Ray)"]
 fn setup_installs_the_ray_version_the_head_runs() {
     // The head's dashboard: answers /api/version as a real 2.60.0 head does.
     let listener = match TcpListener::bind("127.0.0.1:8265") {

@@ -3,14 +3,12 @@
 //! once across worker restarts; the timeline follows what the worker does; the history is
 //! written at most once a minute while something changes, and at quit.
 
-mod common;
-
 use std::time::Duration;
 
 use bittrader_test_support::secs;
+use bittrader_test_support::sim::Sim;
 use bittrader_worker::model::{Activity, PauseReason, Phase};
 use bittrader_worker::supervisor::{Settings, UserCommand};
-use common::sim::Sim;
 
 fn connected() -> Sim {
     let mut sim = Sim::new(Settings::default());
@@ -46,7 +44,7 @@ fn a_joined_worker_is_read_as_it_joins_then_once_a_minute_and_never_while_paused
 #[test]
 fn cpu_time_is_counted_once_across_worker_restarts() {
     let mut sim = connected();
-    sim.cpu_cores = 2.0;
+    sim.world.worker.cpu_cores = 2.0;
     sim.run_for(secs(300));
     // A restart (new CPU count): a new worker with a new pid whose counters start at zero.
     sim.user(UserCommand::SetCpus(4));
@@ -74,7 +72,7 @@ fn the_timeline_follows_what_the_worker_does() {
     sim.run_for(secs(60));
     sim.user(UserCommand::Resume);
     sim.run_for(secs(60));
-    sim.head_up = false;
+    sim.world.head_up = false;
     sim.run_for(secs(120));
     let states: Vec<Activity> = sim.activities().into_iter().map(|(_, a)| a).collect();
     assert_eq!(
@@ -171,7 +169,7 @@ fn a_reading_of_the_old_worker_that_arrives_after_a_new_start_is_not_counted() {
 fn how_busy_the_worker_keeps_its_cpus_comes_from_the_same_readings() {
     let mut sim = Sim::new(Settings::default());
     // The worker offers 10 CPUs and keeps 4 of them busy.
-    sim.cpu_cores = 4.0;
+    sim.world.worker.cpu_cores = 4.0;
     sim.run_for(secs(10));
     assert_eq!(sim.phase(), Phase::Connected);
     assert_eq!(

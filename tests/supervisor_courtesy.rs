@@ -2,9 +2,8 @@
 //! exactly while connected (and on power, by default); step back when the machine runs hot;
 //! contribute only while the user is away.
 
-mod common;
-
 use bittrader_test_support::secs;
+use bittrader_test_support::sim::Sim;
 use bittrader_worker::model::{
     AutoPause, AwakeHold, Battery, ChargeState, IdleReading, KeepAwake, LogNote, Notice,
     PauseAtThermal, Phase, PowerSnapshot, ThermalState,
@@ -13,7 +12,6 @@ use bittrader_worker::supervisor::settings::{
     THERMAL_DRAIN_DEADLINE, THERMAL_RESUME_AFTER, USER_BACK_DRAIN_DEADLINE,
 };
 use bittrader_worker::supervisor::{Action, Event, Settings, UserCommand};
-use common::sim::Sim;
 
 fn on_battery() -> Event {
     Event::Power(PowerSnapshot {
@@ -65,7 +63,7 @@ fn awake_is_held_exactly_while_connected_on_power() {
 
     // Paused after the current tasks: held while they finish (an idle sleep would cut the
     // drain short and lose them), released once the worker leaves.
-    sim.drain_takes = Some(secs(60));
+    sim.world.worker.drain_takes = Some(secs(60));
     sim.user(UserCommand::PauseAfterTasks);
     assert_eq!(sim.phase(), Phase::Draining);
     assert!(keeping_awake(&sim));
@@ -89,17 +87,17 @@ fn awake_is_held_exactly_while_connected_on_power() {
     sim.user(UserCommand::Pause);
     assert!(!keeping_awake(&sim));
     sim.run_for(secs(10));
-    sim.drain_takes = Some(secs(8));
+    sim.world.worker.drain_takes = Some(secs(8));
     sim.user(UserCommand::Resume);
     sim.run_for(secs(10));
     assert!(keeping_awake(&sim));
 
     // The head stops answering: released while the worker waits out the grace.
-    sim.head_up = false;
+    sim.world.head_up = false;
     sim.run_for(secs(5));
     assert_eq!(sim.phase(), Phase::Disconnecting);
     assert!(!keeping_awake(&sim));
-    sim.head_up = true;
+    sim.world.head_up = true;
     sim.run_for(secs(5));
     assert_eq!(sim.phase(), Phase::Connected);
     assert!(keeping_awake(&sim));
@@ -581,7 +579,7 @@ fn a_machine_that_keeps_heating_up_waits_longer_each_time_and_is_told_once() {
 #[test]
 fn keeping_awake_is_claimed_only_when_the_os_granted_it_and_a_refusal_is_logged_once() {
     let mut sim = Sim::new(with_keep_awake(KeepAwake::OnPower));
-    sim.grants_awake = false;
+    sim.world.grants_awake = false;
     sim.event(on_mains());
     sim.run_for(secs(10));
     let status = sim.sup.status();

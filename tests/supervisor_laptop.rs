@@ -1,16 +1,14 @@
 //! The laptop policies on the virtual clock: battery thresholds (no flapping, the user's pause
 //! respected), lid close, sleep and wake, a wake seen only as a clock jump.
 
-mod common;
-
 use bittrader_test_support::secs;
+use bittrader_test_support::sim::Sim;
 use bittrader_worker::model::{
     AutoPause, Battery, ChargeState, LogNote, Notice, Phase, PowerSnapshot,
 };
 use bittrader_worker::supervisor::{
     Action, Event, LaptopPolicy, Settings, TreeReading, UserCommand,
 };
-use common::sim::Sim;
 
 fn mobile(policy: LaptopPolicy) -> Sim {
     let settings = Settings {
@@ -312,7 +310,7 @@ fn a_sleep_announced_and_never_taken_ends_after_a_minute_awake() {
 #[test]
 fn a_sleep_hold_ends_at_its_bound_even_if_the_worker_never_stops() {
     let mut sim = mobile(LaptopPolicy::default());
-    sim.stop_delay = secs(3600);
+    sim.world.worker.stop_takes = secs(3600);
     sim.event(Event::WillSleep);
     assert!(sim.sup.status().holding_sleep);
     sim.run_for(secs(12));
@@ -366,7 +364,7 @@ fn logged(sim: &Sim, wanted: impl Fn(&LogNote) -> bool) -> bool {
 #[test]
 fn a_drain_that_never_reports_is_cut_short_at_its_deadline() {
     let mut sim = mobile(LaptopPolicy::default());
-    sim.drain_takes = None;
+    sim.world.worker.drain_takes = None;
     let asked = sim.elapsed();
     sim.user(UserCommand::PauseAfterTasks);
     sim.run_for(secs(3600));
@@ -389,13 +387,13 @@ fn a_drain_that_never_reports_is_cut_short_at_its_deadline() {
 #[test]
 fn quitting_or_sleeping_during_a_drain_stops_at_once() {
     let mut sim = mobile(LaptopPolicy::default());
-    sim.drain_takes = None;
+    sim.world.worker.drain_takes = None;
     sim.user(UserCommand::PauseAfterTasks);
     sim.run_for(secs(1));
     sim.event(Event::WillSleep);
     assert_eq!(sim.stops().len(), 1);
     let mut other = mobile(LaptopPolicy::default());
-    other.drain_takes = None;
+    other.world.worker.drain_takes = None;
     other.user(UserCommand::PauseAfterTasks);
     other.user(UserCommand::Shutdown);
     assert_eq!(other.stops().len(), 1);
@@ -432,10 +430,10 @@ fn pause_after_tasks_before_joining_stops_at_once() {
 #[test]
 fn a_drain_rides_through_a_blip_and_stops_only_after_the_grace() {
     let mut sim = mobile(LaptopPolicy::default());
-    sim.drain_takes = None;
+    sim.world.worker.drain_takes = None;
     sim.user(UserCommand::PauseAfterTasks);
     sim.run_for(secs(5));
-    sim.head_up = false;
+    sim.world.head_up = false;
     let lost = sim.elapsed();
     sim.run_for(secs(10));
     assert_eq!(
@@ -443,10 +441,10 @@ fn a_drain_rides_through_a_blip_and_stops_only_after_the_grace() {
         Phase::Draining,
         "one failed probe does not end it"
     );
-    sim.head_up = true;
+    sim.world.head_up = true;
     sim.run_for(secs(60));
     assert_eq!(sim.phase(), Phase::Draining, "the blip is over");
-    sim.head_up = false;
+    sim.world.head_up = false;
     let lost_again = sim.elapsed();
     sim.run_for(secs(60));
     let stops = sim.stops();
@@ -459,7 +457,7 @@ fn a_drain_rides_through_a_blip_and_stops_only_after_the_grace() {
 #[test]
 fn a_late_report_of_an_earlier_drain_does_not_end_a_new_one() {
     let mut sim = mobile(LaptopPolicy::default());
-    sim.drain_takes = None;
+    sim.world.worker.drain_takes = None;
     sim.user(UserCommand::PauseAfterTasks);
     sim.run_for(secs(5));
     // "Pause now", resume, and drain again: the first drain's number is stale.

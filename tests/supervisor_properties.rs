@@ -1,10 +1,9 @@
 //! Property tests: random sequences of probes, worker exits, user commands and time, checked
 //! against the supervisor's invariants.
 
-mod common;
-
 use std::time::Duration;
 
+use bittrader_test_support::sim::Sim;
 use bittrader_worker::model::{
     Battery, ChargeState, IdleReading, Phase, PowerSnapshot, TailscaleCheck, TailscaleProblem,
     ThermalState, WorkerFailure,
@@ -13,7 +12,6 @@ use bittrader_worker::supervisor::settings::{SLEEP_CANCELLED_AFTER, THERMAL_RESU
 use bittrader_worker::supervisor::{
     Action, CourtesyPolicy, Event, LaptopPolicy, Settings, UserCommand, WorkerExit,
 };
-use common::sim::Sim;
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -120,8 +118,8 @@ proptest! {
             }
             let present = !idle_unsupported && away_from.is_none_or(|at| sim.elapsed() < at);
             match step {
-                Step::HeadUp => sim.head_up = true,
-                Step::HeadDown => sim.head_up = false,
+                Step::HeadUp => sim.world.head_up = true,
+                Step::HeadDown => sim.world.head_up = false,
                 Step::Pause => { paused = true; sim.user(UserCommand::Pause) }
                 Step::Resume => {
                     // A Resume of the user's own pause answers only that pause: a heat or
@@ -136,7 +134,7 @@ proptest! {
                 Step::SetCpus(n) => sim.user(UserCommand::SetCpus(n)),
                 Step::NetworkChanged => sim.event(Event::NetworkChanged),
                 Step::Tailscale(vouches) => {
-                    sim.tailscale = if vouches {
+                    sim.world.tailscale = if vouches {
                         TailscaleCheck::OnlinePeer
                     } else {
                         TailscaleCheck::Problem { problem: TailscaleProblem::Stopped }
@@ -232,7 +230,7 @@ proptest! {
         // Power and wake clear the supervisor's own pauses before the last checks.
         sim.event(Event::Power(PowerSnapshot { on_ac: true, battery: None }));
         sim.event(Event::Woke { slept_secs: 0 });
-        sim.tailscale = TailscaleCheck::OnlinePeer;
+        sim.world.tailscale = TailscaleCheck::OnlinePeer;
         // So do a cool machine (after its wait) and a user long away.
         sim.event(Event::Thermal(ThermalState::Nominal));
         sim.event(Event::UserIdle(IdleReading::Idle(Duration::from_secs(3600))));
@@ -241,12 +239,12 @@ proptest! {
 
         // Then the head goes away for good: the worker is gone within grace + probe + stop.
         let settings = Settings::default();
-        sim.head_up = false;
+        sim.world.head_up = false;
         sim.run_for(settings.grace + Duration::from_secs(6));
         prop_assert!(sim.worker.is_none(), "worker left running after the grace: {:?}", sim.phase());
 
         // And comes back: unless paused or in error, a worker starts within about a second.
-        sim.head_up = true;
+        sim.world.head_up = true;
         let back = sim.elapsed();
         sim.run_for(Duration::from_secs(70));
         let phase = sim.phase();
@@ -263,7 +261,7 @@ proptest! {
         // Either changes the machine's addresses, which the OS reports: Tailscale's word is
         // asked afresh then (it is kept 10 minutes otherwise, and a held connection to an
         // address that still answers stays up).
-        sim.tailscale = TailscaleCheck::Problem { problem: TailscaleProblem::HeadNotInTailnet };
+        sim.world.tailscale = TailscaleCheck::Problem { problem: TailscaleProblem::HeadNotInTailnet };
         sim.event(Event::NetworkChanged);
         sim.run_for(settings.grace + Duration::from_secs(6));
         prop_assert!(sim.worker.is_none(), "worker kept for an unvouched head: {:?}", sim.phase());
@@ -275,7 +273,7 @@ proptest! {
         // What you gave: one worker at a time keeps one core busy in this world, so the CPU
         // time recorded can never exceed the time gone by (a tree counted twice would).
         prop_assert!(
-            sim.recorded_cpu() <= sim.elapsed().mul_f64(sim.cpu_cores),
+            sim.recorded_cpu() <= sim.elapsed().mul_f64(sim.world.worker.cpu_cores),
             "recorded {:?} in {:?}", sim.recorded_cpu(), sim.elapsed()
         );
     }

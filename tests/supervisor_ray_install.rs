@@ -2,25 +2,24 @@
 //! only while no worker runs, its steps show in the status, and a good install retries the
 //! worker at once with one notification; a failed one keeps the fault and says why.
 
-mod common;
-
 use std::time::Duration;
 
 use bittrader_test_support::secs;
+use bittrader_test_support::sim::Sim;
+use bittrader_test_support::world::WorkerScript;
 use bittrader_worker::model::{Fault, InstallStep, Notice, Phase, WorkerFailure};
 use bittrader_worker::supervisor::{Action, Event, Settings, UserCommand};
-use common::sim::Sim;
 
 /// A worker whose Ray (2.51.2) the head (2.60.0) refuses: the error state.
 fn refused_for_its_version() -> Sim {
     let mut sim = Sim::new(Settings::default());
-    sim.crash_after = Some((
+    sim.world.worker = WorkerScript::crashing(
         secs(2),
         Some(WorkerFailure::VersionMismatch {
             cluster: Some("2.60.0".into()),
             this_machine: Some("2.51.2".into()),
         }),
-    ));
+    );
     sim.run_for(secs(10));
     assert_eq!(sim.phase(), Phase::Error);
     assert!(matches!(sim.sup.status().fault, Some(Fault::Worker { .. })));
@@ -66,7 +65,7 @@ fn a_good_install_retries_the_worker_at_once_and_says_so_once() {
     sim.run_for(secs(60));
     assert_eq!(sim.starts().len(), starts_before);
 
-    sim.crash_after = None;
+    sim.world.worker = WorkerScript::default();
     let ended_at = sim.elapsed();
     sim.event(Event::RayInstallEnded(Ok("2.60.0".into())));
     sim.run_for(secs(10));

@@ -1,17 +1,16 @@
 //! Scenarios of the pure supervisor on a virtual clock.
 
-mod common;
-
 use std::time::Duration;
 
 use bittrader_test_support::secs;
+use bittrader_test_support::sim::{head, Sim};
+use bittrader_test_support::world::WorkerScript;
 use bittrader_worker::model::{
     Fault, Notice, Phase, TailscaleCheck, TailscaleProblem, Unreachable, WorkerFailure,
 };
 use bittrader_worker::supervisor::{
     Action, Event, HeadConnection, HeadProbe, Settings, Supervisor, UserCommand, WorkerExit,
 };
-use common::sim::{head, Sim};
 
 /// What the user reads about `fault`, in English.
 fn english(fault: &Fault) -> String {
@@ -32,10 +31,10 @@ fn joins_when_the_head_answers() {
 fn a_blip_shorter_than_the_grace_does_not_touch_the_worker() {
     let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
-    sim.head_up = false;
+    sim.world.head_up = false;
     sim.run_for(secs(10));
     assert_eq!(sim.phase(), Phase::Disconnecting);
-    sim.head_up = true;
+    sim.world.head_up = true;
     sim.run_for(secs(10));
     assert_eq!(sim.phase(), Phase::Connected);
     assert_eq!(sim.starts().len(), 1);
@@ -51,7 +50,7 @@ fn the_loss_is_seen_within_five_seconds_and_the_worker_stopped_after_the_grace()
     let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     let cut = sim.elapsed();
-    sim.head_up = false;
+    sim.world.head_up = false;
     // Step in small increments to find when the phase turns.
     let mut seen_lost = None;
     while sim.elapsed() < cut + secs(60) {
@@ -77,11 +76,11 @@ fn the_loss_is_seen_within_five_seconds_and_the_worker_stopped_after_the_grace()
 fn rejoins_within_a_second_of_the_head_returning() {
     let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
-    sim.head_up = false;
+    sim.world.head_up = false;
     sim.run_for(secs(120));
     assert_eq!(sim.phase(), Phase::Disconnected);
     let heal = sim.elapsed();
-    sim.head_up = true;
+    sim.world.head_up = true;
     sim.run_for(secs(10));
     let starts = sim.starts();
     assert_eq!(starts.len(), 2);
@@ -102,12 +101,12 @@ fn rejoins_within_a_second_of_the_head_returning() {
 #[test]
 fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
     let mut sim = Sim::new(Settings::default());
-    sim.crash_after = Some((
+    sim.world.worker = WorkerScript::crashing(
         secs(2),
         Some(WorkerFailure::Crashed {
             last_line: "boom".into(),
         }),
-    ));
+    );
     sim.run_for(secs(600));
     let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
     assert_eq!(starts.len(), 5, "starts: {starts:?}");
@@ -131,7 +130,7 @@ fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
         .count();
     assert_eq!(gave_up, 1, "one notification when giving up");
     // Resume retries.
-    sim.crash_after = None;
+    sim.world.worker = WorkerScript::default();
     sim.user(UserCommand::Resume);
     sim.run_for(secs(10));
     assert_eq!(sim.phase(), Phase::Connected);
@@ -140,12 +139,12 @@ fn a_worker_that_keeps_crashing_backs_off_then_gives_up() {
 #[test]
 fn a_version_mismatch_goes_straight_to_error_without_retrying() {
     let mut sim = Sim::new(Settings::default());
-    sim.crash_after = Some((
+    sim.world.worker = WorkerScript::crashing(
         secs(40),
         Some(WorkerFailure::VersionSkewSuspected {
             this_machine: Some("2.51.2".into()),
         }),
-    ));
+    );
     sim.run_for(secs(600));
     assert_eq!(sim.starts().len(), 1);
     assert_eq!(sim.phase(), Phase::Error);
@@ -230,7 +229,7 @@ fn changing_the_head_moves_the_worker_and_ignores_stale_probes() {
 fn a_crash_while_the_head_is_away_waits_for_the_head_and_is_not_counted() {
     let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
-    sim.head_up = false;
+    sim.world.head_up = false;
     sim.run_for(secs(5));
     // The raylet dies on its own during the outage.
     sim.worker = None;
@@ -241,7 +240,7 @@ fn a_crash_while_the_head_is_away_waits_for_the_head_and_is_not_counted() {
     sim.run_for(secs(60));
     assert_eq!(sim.starts().len(), 1, "no start while the head is away");
     assert_eq!(sim.phase(), Phase::Disconnected);
-    sim.head_up = true;
+    sim.world.head_up = true;
     sim.run_for(secs(5));
     assert_eq!(sim.starts().len(), 2);
     assert_eq!(sim.sup.status().recent_failures, 0);
@@ -267,7 +266,7 @@ fn the_node_dropped_after_a_heal_is_rejoined_at_once() {
 #[test]
 fn a_worker_that_never_joins_is_stopped_and_retried() {
     let mut sim = Sim::new(Settings::default());
-    sim.join_delay = secs(100_000);
+    sim.world.worker.joins_after = Some(secs(100_000));
     sim.run_for(secs(130));
     assert_eq!(sim.stops().len(), 1);
     assert!(sim.stops()[0] >= Settings::default().join_timeout);
@@ -279,9 +278,9 @@ fn a_worker_that_never_joins_is_stopped_and_retried() {
 #[test]
 fn a_start_that_hangs_is_counted_as_not_joining_whatever_our_sigterm_made_it_print() {
     let mut sim = Sim::new(Settings::default());
-    sim.join_delay = secs(100_000);
+    sim.world.worker.joins_after = Some(secs(100_000));
     // Ray's last words once our SIGTERM reaches `ray start --block` (seen in the lab).
-    sim.stop_says = Some(WorkerFailure::Crashed {
+    sim.world.worker.says_at_stop = Some(WorkerFailure::Crashed {
         last_line: "Node 4f1f received SIGTERM. Draining for up to 30.0 seconds before shutting \
                     down local processes."
             .into(),
@@ -304,7 +303,7 @@ fn a_start_that_hangs_is_counted_as_not_joining_whatever_our_sigterm_made_it_pri
 #[test]
 fn a_start_the_network_cut_off_never_counts_towards_the_breaker() {
     let mut sim = Sim::new(Settings::default());
-    sim.join_delay = secs(100_000);
+    sim.world.worker.joins_after = Some(secs(100_000));
     for round in 0..8 {
         while sim.phase() != Phase::Starting {
             sim.run_for(secs(1));
@@ -312,9 +311,9 @@ fn a_start_the_network_cut_off_never_counts_towards_the_breaker() {
         // The network drops for a few seconds while Ray starts, then comes back: the start
         // never joins and is stopped at the join timeout.
         sim.run_for(secs(5));
-        sim.head_up = false;
+        sim.world.head_up = false;
         sim.run_for(secs(8));
-        sim.head_up = true;
+        sim.world.head_up = true;
         sim.run_for(secs(110));
         assert_ne!(
             sim.phase(),
@@ -365,10 +364,10 @@ fn no_head_configured_is_an_error_until_one_is_set() {
 #[test]
 fn starts_are_at_least_a_second_apart() {
     let mut sim = Sim::new(Settings::default());
-    sim.crash_after = Some((
+    sim.world.worker = WorkerScript::crashing(
         Duration::from_millis(10),
         Some(WorkerFailure::NodeMarkedDead),
-    ));
+    );
     // Network exits while the head answers back off (1, 2, 4, 8, 16 s): five starts take 31 s.
     sim.run_for(secs(40));
     let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
@@ -383,7 +382,7 @@ fn a_quit_finishes_by_its_deadline_even_if_the_worker_never_reports_its_end() {
     let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     assert_eq!(sim.phase(), Phase::Connected);
-    sim.stop_delay = secs(3600);
+    sim.world.worker.stop_takes = secs(3600);
     let asked = sim.elapsed();
     sim.user(UserCommand::Shutdown);
     sim.run_for(secs(60));
@@ -401,9 +400,9 @@ fn outage_notifications_are_spaced_and_a_return_follows_only_a_shown_loss() {
     let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
     for _ in 0..12 {
-        sim.head_up = false;
+        sim.world.head_up = false;
         sim.run_for(secs(40));
-        sim.head_up = true;
+        sim.world.head_up = true;
         sim.run_for(secs(60));
     }
     let lost = sim
@@ -458,7 +457,7 @@ fn something_other_than_ray_on_the_heads_port_backs_off_without_giving_up() {
     // The port answers (the probe says "up"), `ray start` fails to reach a GCS: no restart
     // every second, forever, without a word.
     let mut sim = Sim::new(Settings::default());
-    sim.crash_after = Some((secs(2), Some(WorkerFailure::HeadUnreachable)));
+    sim.world.worker = WorkerScript::crashing(secs(2), Some(WorkerFailure::HeadUnreachable));
     sim.run_for(secs(3600));
     let starts: Vec<Duration> = sim.starts().into_iter().map(|(at, _)| at).collect();
     assert!(
@@ -483,8 +482,8 @@ fn something_other_than_ray_on_the_heads_port_backs_off_without_giving_up() {
 fn a_head_that_drops_the_node_every_45_s_is_rejoined_ever_later_until_a_join_holds() {
     let mut sim = Sim::new(Settings::default());
     // Joins after 3 s, marked dead 45 s later.
-    sim.crash_after = None;
-    sim.join_delay = secs(3);
+    sim.world.worker = WorkerScript::default();
+    sim.world.worker.joins_after = Some(secs(3));
     let mut drop_times = Vec::new();
     for _ in 0..6 {
         drop_times.push(join_then_drop(&mut sim, secs(45)));
@@ -526,9 +525,9 @@ fn the_head_coming_back_after_an_outage_ends_a_network_delay() {
     // The sixth waits ~32 s, unless the head goes away and comes back meanwhile.
     join_then_drop(&mut sim, Duration::ZERO);
     let before = sim.starts().len();
-    sim.head_up = false;
+    sim.world.head_up = false;
     sim.run_for(secs(5));
-    sim.head_up = true;
+    sim.world.head_up = true;
     let back = sim.elapsed();
     sim.run_for(secs(3));
     let starts = sim.starts();
@@ -551,7 +550,7 @@ fn a_tailscale_head_is_not_joined_while_tailscale_does_not_vouch_for_it() {
         TailscaleProblem::NotAnswering,
     ] {
         let mut sim = Sim::new(Settings::default());
-        sim.tailscale = tailscale_problem(problem.clone());
+        sim.world.tailscale = tailscale_problem(problem.clone());
         sim.run_for(secs(600));
         assert!(sim.starts().is_empty(), "{problem:?}: {:?}", sim.starts());
         let status = sim.sup.status();
@@ -564,7 +563,7 @@ fn a_tailscale_head_is_not_joined_while_tailscale_does_not_vouch_for_it() {
             "the state says why it waits"
         );
         // Tailscale connects and knows the head: joined.
-        sim.tailscale = TailscaleCheck::OnlinePeer;
+        sim.world.tailscale = TailscaleCheck::OnlinePeer;
         sim.run_for(secs(5));
         assert_eq!(sim.starts().len(), 1, "{problem:?}");
         assert_eq!(sim.phase(), Phase::Connected);
@@ -578,7 +577,7 @@ fn a_worker_whose_head_stops_being_a_tailscale_peer_is_stopped_after_the_grace()
     sim.run_for(secs(10));
     assert_eq!(sim.phase(), Phase::Connected);
     let cut = sim.elapsed();
-    sim.tailscale = tailscale_problem(TailscaleProblem::Stopped);
+    sim.world.tailscale = tailscale_problem(TailscaleProblem::Stopped);
     // Stopping Tailscale takes its interface down: the OS reports a network change.
     sim.event(Event::NetworkChanged);
     sim.run_for(secs(10));
@@ -678,12 +677,12 @@ fn a_start_for_a_tailscale_head_asks_for_a_recent_answer_and_a_running_worker_do
 #[test]
 fn after_giving_up_one_try_follows_a_cool_down_and_a_network_change() {
     let mut sim = Sim::new(Settings::default());
-    sim.crash_after = Some((
+    sim.world.worker = WorkerScript::crashing(
         secs(2),
         Some(WorkerFailure::Crashed {
             last_line: "boom".into(),
         }),
-    ));
+    );
     sim.run_for(secs(60));
     assert_eq!(sim.phase(), Phase::Error);
     assert_eq!(sim.starts().len(), 5);
@@ -698,7 +697,7 @@ fn after_giving_up_one_try_follows_a_cool_down_and_a_network_change() {
     sim.run_for(secs(5));
     assert_eq!(sim.starts().len(), 7);
     // The cause went away: the try joins and stays.
-    sim.crash_after = None;
+    sim.world.worker = WorkerScript::default();
     sim.event(Event::NetworkChanged);
     sim.run_for(secs(60));
     assert_eq!(sim.phase(), Phase::Connected);
@@ -713,16 +712,16 @@ fn after_giving_up_one_try_follows_a_cool_down_and_a_network_change() {
 #[test]
 fn a_version_mismatch_is_tried_again_after_the_cool_down() {
     let mut sim = Sim::new(Settings::default());
-    sim.crash_after = Some((
+    sim.world.worker = WorkerScript::crashing(
         secs(5),
         Some(WorkerFailure::VersionSkewSuspected {
             this_machine: Some("2.51.2".into()),
         }),
-    ));
+    );
     sim.run_for(secs(60));
     assert_eq!(sim.phase(), Phase::Error);
     // The head was upgraded meanwhile: the next try joins.
-    sim.crash_after = None;
+    sim.world.worker = WorkerScript::default();
     sim.run_for(secs(600));
     assert_eq!(sim.starts().len(), 2);
     assert_eq!(sim.phase(), Phase::Connected);
@@ -751,9 +750,9 @@ fn a_head_whose_ray_port_closed_and_opened_again_gets_a_fresh_worker() {
     assert!(starts[1].0 - back <= secs(5), "{:?}", starts[1].0 - back);
     assert_eq!(sim.phase(), Phase::Connected);
     // A silent network blip of the same length keeps the worker.
-    sim.head_up = false;
+    sim.world.head_up = false;
     sim.run_for(secs(3));
-    sim.head_up = true;
+    sim.world.head_up = true;
     sim.run_for(secs(15));
     assert_eq!(sim.starts().len(), 2, "a blip is ridden through");
 }
@@ -793,7 +792,7 @@ fn a_tailscale_head_is_started_on_only_after_a_probe_asked_for_a_start() {
     sim.user(UserCommand::Pause);
     sim.run_for(secs(20));
     // A probe asked while paused (an old answer will do) is in flight when the user resumes.
-    sim.probe_delay = secs(2);
+    sim.world.answer_takes = secs(2);
     sim.run_for(secs(5));
     sim.user(UserCommand::Resume);
     sim.run_for(secs(20));
@@ -1071,7 +1070,7 @@ fn a_held_connection_stands_in_for_the_probe_and_its_loss_is_seen_at_once() {
 
     // The path goes silent: the kernel's keepalive says so after 3 s, long before the next
     // probe would.
-    sim.head_up = false;
+    sim.world.head_up = false;
     let cut = sim.elapsed();
     sim.run_for(HELD_CONNECTION_LOST_AFTER + secs(1));
     assert_eq!(sim.phase(), Phase::Disconnecting, "seen within 4 s");
@@ -1079,7 +1078,7 @@ fn a_held_connection_stands_in_for_the_probe_and_its_loss_is_seen_at_once() {
     let probes = sim.probes().iter().filter(|at| **at >= cut).count();
     assert!(probes >= 4, "probed every second while down: {probes}");
     // Back within the grace: the worker rode it out, and a new connection is held.
-    sim.head_up = true;
+    sim.world.head_up = true;
     sim.run_for(secs(3));
     assert_eq!(sim.phase(), Phase::Connected);
     assert_eq!(sim.starts().len(), 1, "a blip is ridden through");
@@ -1090,7 +1089,7 @@ fn a_held_connection_stands_in_for_the_probe_and_its_loss_is_seen_at_once() {
 
     // Lost for good: the worker is stopped after the grace, as with probes.
     sim.run_for(secs(30));
-    sim.head_up = false;
+    sim.world.head_up = false;
     let cut = sim.elapsed();
     sim.run_for(grace + secs(10));
     let stops = sim.stops();
@@ -1109,7 +1108,7 @@ fn a_held_connection_stands_in_for_the_probe_and_its_loss_is_seen_at_once() {
 #[test]
 fn a_connection_that_cannot_be_held_leaves_the_probing_as_it_was() {
     let mut sim = Sim::new(Settings::default());
-    sim.holds_connections = false;
+    sim.world.holds_connections = false;
     sim.run_for(secs(10));
     assert_eq!(sim.watches().len(), 1);
     let at = sim.elapsed();
@@ -1122,9 +1121,9 @@ fn a_connection_that_cannot_be_held_leaves_the_probing_as_it_was() {
         "not asked again while the head stays"
     );
     // After the head was away and back, a connection is tried again.
-    sim.head_up = false;
+    sim.world.head_up = false;
     sim.run_for(secs(4));
-    sim.head_up = true;
+    sim.world.head_up = true;
     sim.run_for(secs(4));
     assert_eq!(sim.watches().len(), 2);
     assert_eq!(sim.starts().len(), 1);
@@ -1135,7 +1134,7 @@ fn a_path_that_drops_the_keepalive_stops_the_holding_until_the_network_changes()
     use bittrader_worker::supervisor::settings::HELD_CONNECTIONS_LOST_QUICKLY;
     let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
-    sim.keepalive_dropped = true;
+    sim.world.keepalive_dropped = true;
     sim.run_for(secs(120));
     let watches = sim.watches().len() as u32;
     assert_eq!(
@@ -1153,7 +1152,7 @@ fn a_path_that_drops_the_keepalive_stops_the_holding_until_the_network_changes()
     );
     assert_eq!(sim.starts().len(), 1, "the worker was never touched");
     // Another network may carry the keepalive: a connection is held again.
-    sim.keepalive_dropped = false;
+    sim.world.keepalive_dropped = false;
     sim.event(Event::NetworkChanged);
     sim.run_for(secs(5));
     assert_eq!(sim.watches().len() as u32, watches + 1);
@@ -1172,7 +1171,7 @@ fn a_held_connection_stops_counting_when_the_worker_or_the_head_changes() {
     sim.run_for(secs(70));
     sim.user(UserCommand::SetCpus(4));
     sim.run_for(secs(1));
-    sim.head_up = false;
+    sim.world.head_up = false;
     let cut = sim.elapsed();
     sim.run_for(secs(5));
     let probes = sim.probes().iter().filter(|t| **t > cut).count();

@@ -421,6 +421,7 @@ impl World {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+#[ignore = "slow tier: Xvfb, trayer, xdotool and ImageMagick"]
 fn the_tray_menu_pauses_and_resumes_the_worker() {
     let missing = missing_tools();
     if !missing.is_empty() {

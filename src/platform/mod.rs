@@ -8,7 +8,6 @@ pub mod clock;
 pub mod command;
 #[cfg(target_os = "macos")]
 pub mod darwin_notify;
-pub mod fake;
 pub mod fd_wait;
 #[cfg(target_os = "macos")]
 pub mod iokit;

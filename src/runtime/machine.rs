@@ -106,7 +106,24 @@ pub fn watch_on_thread(
 mod tests {
     use super::*;
     use crate::model::{Battery, ChargeState};
-    use crate::platform::fake::FakePower;
+
+    /// A desktop whose sleep clock never moves.
+    struct Desktop;
+
+    impl PowerSource for Desktop {
+        fn power(&self) -> PowerSnapshot {
+            MAINS
+        }
+        fn lid_closed(&self) -> Option<bool> {
+            None
+        }
+    }
+
+    impl SleepClock for Desktop {
+        fn asleep_total(&self) -> Option<Duration> {
+            Some(Duration::from_secs(1000))
+        }
+    }
 
     fn on_battery(percent: u8) -> PowerSnapshot {
         PowerSnapshot {
@@ -179,14 +196,13 @@ mod tests {
         );
     }
 
-    /// The real thread, on the fake facts and without a change signal: its first reading
+    /// The real thread, on a stand-in desktop and without a change signal: its first reading
     /// comes at once.
     #[test]
     fn the_thread_reads_at_start() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let clocks = Arc::new(AtomicBool::new(false));
-        let (power, clock) = (FakePower::desktop(), FakePower::desktop());
-        watch_on_thread(power, clock, None, clocks, tx).expect("a thread");
+        watch_on_thread(Desktop, Desktop, None, clocks, tx).expect("a thread");
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         let first = loop {
             match rx.try_recv() {

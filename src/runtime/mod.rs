@@ -9,7 +9,6 @@
 pub mod config_file;
 pub mod control;
 pub mod drain;
-pub mod fake;
 pub mod log;
 pub mod machine;
 pub mod platform;

@@ -1,5 +1,5 @@
 //! Everything the driver does to the world, behind one trait, so that the driver can be run
-//! against a fake world under paused time ([`crate::runtime::fake`]).
+//! against a fake world under paused time (`tests/support/src/fake_platform.rs`).
 //!
 //! Each slow operation returns a `'static` future: the driver spawns it and feeds its result to
 //! the supervisor as an event, so its loop never waits on the network or on a command. The

@@ -646,8 +646,136 @@ fn kill_tree(processes: &dyn ProcessTable, identity: &WorkerIdentity, earlier: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::fake::{FakeProcess, FakeProcesses, FakeSignal};
+    use crate::platform::processes::ProcessInfo;
     use crate::platform::SystemProcesses;
+
+    /// One process of a [`FakeProcesses`].
+    #[derive(Debug, Clone)]
+    struct FakeProcess {
+        pid: u32,
+        parent: Option<u32>,
+        group: u32,
+        ticks: u64,
+        /// `NAME=value` entries.
+        env: Vec<String>,
+        /// SIGTERM leaves it running (only SIGKILL ends it).
+        ignores_term: bool,
+    }
+
+    impl FakeProcess {
+        fn new(pid: u32, parent: u32, group: u32, ticks: u64) -> Self {
+            FakeProcess {
+                pid,
+                parent: Some(parent),
+                group,
+                ticks,
+                env: Vec::new(),
+                ignores_term: false,
+            }
+        }
+
+        fn with_env(mut self, name: &str, value: &str) -> Self {
+            self.env.push(format!("{name}={value}"));
+            self
+        }
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum FakeSignal {
+        Process(u32, Signal),
+        Group(u32, Signal),
+    }
+
+    /// A process table of the test's processes on one boot: signals are recorded and act on
+    /// them only (SIGKILL ends one, SIGTERM too unless it ignores it).
+    struct FakeProcesses {
+        boot_id: String,
+        processes: Mutex<Vec<FakeProcess>>,
+        signals: Mutex<Vec<FakeSignal>>,
+    }
+
+    impl FakeProcesses {
+        fn new(boot_id: &str, processes: Vec<FakeProcess>) -> Self {
+            FakeProcesses {
+                boot_id: boot_id.to_string(),
+                processes: Mutex::new(processes),
+                signals: Mutex::new(Vec::new()),
+            }
+        }
+
+        fn processes(&self) -> std::sync::MutexGuard<'_, Vec<FakeProcess>> {
+            self.processes.lock().unwrap_or_else(|e| e.into_inner())
+        }
+
+        fn signals(&self) -> Vec<FakeSignal> {
+            self.signals
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        }
+
+        fn running(&self) -> Vec<u32> {
+            self.processes().iter().map(|p| p.pid).collect()
+        }
+
+        fn find<T>(&self, pid: u32, what: impl Fn(&FakeProcess) -> T) -> Option<T> {
+            self.processes().iter().find(|p| p.pid == pid).map(what)
+        }
+
+        fn deliver(&self, sent: FakeSignal, hit: impl Fn(&FakeProcess) -> bool) -> bool {
+            self.signals
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(sent);
+            let (FakeSignal::Process(_, signal) | FakeSignal::Group(_, signal)) = sent;
+            let mut processes = self.processes();
+            let any = processes.iter().any(&hit);
+            processes.retain(|p| {
+                let ends =
+                    signal == Signal::SIGKILL || (signal == Signal::SIGTERM && !p.ignores_term);
+                !(hit(p) && ends)
+            });
+            any
+        }
+    }
+
+    impl ProcessTable for FakeProcesses {
+        fn start_ticks(&self, pid: u32) -> Option<u64> {
+            self.find(pid, |p| p.ticks)
+        }
+
+        fn group_of(&self, pid: u32) -> Option<u32> {
+            self.find(pid, |p| p.group)
+        }
+
+        fn boot_id(&self) -> Option<String> {
+            Some(self.boot_id.clone())
+        }
+
+        fn list(&self) -> Vec<ProcessInfo> {
+            let info = |p: &FakeProcess| ProcessInfo {
+                pid: p.pid,
+                parent: p.parent,
+                cmd: Vec::new(),
+            };
+            self.processes().iter().map(info).collect()
+        }
+
+        fn carrying(&self, name: &str, value: &str) -> Vec<u32> {
+            let wanted = format!("{name}={value}");
+            let processes = self.processes();
+            let carriers = processes.iter().filter(|p| p.env.contains(&wanted));
+            carriers.map(|p| p.pid).collect()
+        }
+
+        fn signal(&self, pid: u32, signal: Signal) -> bool {
+            self.deliver(FakeSignal::Process(pid, signal), |p| p.pid == pid)
+        }
+
+        fn signal_group(&self, pgid: u32, signal: Signal) -> bool {
+            self.deliver(FakeSignal::Group(pgid, signal), |p| p.group == pgid)
+        }
+    }
 
     fn start_env(lean: bool) -> Vec<(String, Option<String>)> {
         let ray = RayCommand {
@@ -809,23 +937,6 @@ mod tests {
             Orphan::Stale { pid: 900 }
         );
         assert!(table.signals().is_empty(), "{:?}", table.signals());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn after_a_clock_step_the_live_worker_is_still_recognised() {
-        // sysinfo's start time moved by two hours (the clock was stepped); the ticks did not.
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut processes = busy_worker();
-        for p in &mut processes {
-            p.start_time += 7200;
-        }
-        let table = FakeProcesses::new(BOOT, processes);
-        let path = pid_file(&dir, &record(500, 500, BOOT, 5000));
-        assert_eq!(
-            stop_orphan(&path, &table, GRACE).await,
-            Orphan::Stopped { pid: 500 }
-        );
-        assert!(!table.running().contains(&500));
     }
 
     #[tokio::test(start_paused = true)]

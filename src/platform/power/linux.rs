@@ -6,7 +6,8 @@ use super::sysfs::{read_linux_lid, read_linux_power};
 use super::{PowerSource, SystemPower};
 use crate::model::PowerSnapshot;
 
-/// A folder read instead of `/sys/class/power_supply`: tests play a charger with files there.
+/// A folder read instead of `/sys/class/power_supply`: tests give the daemon a machine of their
+/// own (the kernel signals no change of it: it is read at each look).
 pub const POWER_SUPPLY_DIR_ENV: &str = "BITTRADER_POWER_SUPPLY_DIR";
 
 /// `/sys/class/power_supply`, or the folder `BITTRADER_POWER_SUPPLY_DIR` names.

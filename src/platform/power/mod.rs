@@ -3,8 +3,6 @@
 //! ([`sources`] for IOKit, [`sysfs`] for Linux); [`SystemPower`] asks the real machine in-process,
 //! one file per OS, since it runs every few seconds.
 
-use std::sync::Arc;
-
 use crate::model::PowerSnapshot;
 
 pub mod changes;
@@ -26,16 +24,6 @@ pub trait PowerSource: Send {
     fn power(&self) -> PowerSnapshot;
     /// `Some(true)` closed; `None` without a lid, or when the OS does not say.
     fn lid_closed(&self) -> Option<bool>;
-}
-
-/// One fake shared between a test and the code under test.
-impl<T: PowerSource + Sync + ?Sized> PowerSource for Arc<T> {
-    fn power(&self) -> PowerSnapshot {
-        (**self).power()
-    }
-    fn lid_closed(&self) -> Option<bool> {
-        (**self).lid_closed()
-    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -228,13 +228,11 @@ impl Home {
             .unwrap_or_else(|e| panic!("`bittrader-worker {}`: {e}", args.join(" ")))
     }
 
-    /// The daemon's `status --json`, `None` when it does not answer.
+    /// The daemon's report as `status --json` prints it, `None` when it does not answer. Asked
+    /// on the control socket, so that a test polling it starts no process.
     pub fn status(&self) -> Option<Value> {
-        let out = run_with_timeout(self.command(&["status", "--json"]), secs(10)).ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        serde_json::from_slice(&out.stdout).ok()
+        let reply = self.request(&serde_json::json!({ "cmd": "status" }))?;
+        (reply["ok"] == true).then(|| reply["report"].clone())
     }
 
     /// One request on the control socket, as the CLI and the tray send it (one JSON line in,

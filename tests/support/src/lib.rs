@@ -1,11 +1,14 @@
-//! The IO harness shared by bittrader-worker's integration tests (`tests/*.rs`): a data folder
-//! for the real `bittrader-worker` binary with a fake head and the fake `ray`
-//! ([`daemon`]), abuse of its control socket ([`control`]), the head itself ([`head`]), child processes and process groups
-//! ([`process`]), the two-host real-Ray lab ([`lab`]) and the loud skip ([`skip`]).
+//! What bittrader-worker's integration tests (`tests/*.rs`) share. The one simulated world
+//! ([`world`]) with the pure supervisor in it on a virtual clock ([`sim`]) and the driver in it
+//! under paused tokio time ([`fake_platform`], [`driver`]). The IO harness: a data folder for the
+//! real `bittrader-worker` binary with a fake head and the fake `ray` ([`daemon`]), abuse of its
+//! control socket ([`control`]), the head itself ([`head`]), child processes and process groups
+//! ([`process`]), a virtual display ([`display`]), the two-host real-Ray lab ([`lab`]) and the
+//! loud skip ([`skip`]).
 //!
-//! What needs the library's types (the simulated world around the supervisor) is in
-//! `tests/common/` instead: this crate does not depend on bittrader-worker, so the tests pass it
-//! the binary's path (`env!("CARGO_BIN_EXE_bittrader-worker")`).
+//! It depends on bittrader-worker, whose integration tests link the same build of it, so the
+//! types here are theirs; the IO harness takes the binary's path from the test
+//! (`env!("CARGO_BIN_EXE_bittrader-worker")`).
 
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -14,10 +17,14 @@ use std::time::{Duration, Instant};
 pub mod control;
 pub mod daemon;
 pub mod display;
+pub mod driver;
+pub mod fake_platform;
 pub mod head;
 pub mod lab;
 pub mod process;
+pub mod sim;
 pub mod skip;
+pub mod world;
 
 pub fn secs(s: u64) -> Duration {
     Duration::from_secs(s)

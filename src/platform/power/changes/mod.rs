@@ -3,9 +3,8 @@
 //! until a change (`Ok(true)`) or the timeout (`Ok(false)`; other news does not end it; `Err`:
 //! broken for good), and `source()` names it for the log.
 //! - Linux: the kernel's uevent socket, a `power_supply` message ([`super::uevent`]) being a
-//!   change; with `BITTRADER_POWER_SUPPLY_DIR` set (tests playing a charger with plain files),
-//!   inotify on that folder. The timeout runs on `CLOCK_BOOTTIME`, so after a long sleep the wait
-//!   ends at the wake.
+//!   change. The timeout runs on `CLOCK_BOOTTIME`, so after a long sleep the wait ends at the
+//!   wake.
 //! - macOS: notify(3)'s `kIOPSNotifyPowerSource`, posted when the providing source changes (not at
 //!   every percent, as Apple asks); the level is read at the watcher's fallback cadence.
 

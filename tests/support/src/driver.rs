@@ -1,19 +1,20 @@
-//! The driver over a fake world ([`FakePlatform`]) under paused tokio time, for the driver's
-//! tests (`driver_paused_time.rs`, `sleep_wake.rs`): the real loop, channels, requests and
-//! status, in a data folder of its own.
-#![allow(dead_code)]
+//! The driver in the simulated world ([`FakePlatform`]) under paused tokio time, for the
+//! driver's wiring tests (`driver_paused_time.rs`, `sleep_wake.rs`): the real loop, channels,
+//! requests and status, in a data folder of its own.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use bittrader_test_support::secs;
 use bittrader_worker::config::{Config, Paths};
 use bittrader_worker::model::{Phase, Status};
 use bittrader_worker::runtime::control::{Pending, Reply, Request, StatusReport};
-use bittrader_worker::runtime::fake::{FakePlatform, WorkerScript};
 use bittrader_worker::runtime::{self, DriverOptions, NoNotifier, SleepLink};
 use bittrader_worker::supervisor::Settings;
 use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::fake_platform::FakePlatform;
+use crate::secs;
+use crate::world::{WorkerScript, World};
 
 /// One driver over one fake world, in a data folder of its own.
 pub struct Harness {
@@ -83,8 +84,10 @@ impl Harness {
             ..Config::with_defaults(4)
         };
         configure(&mut config);
-        let world = FakePlatform::new();
-        world.set(|w| w.script = script);
+        let world = FakePlatform::new(World {
+            worker: script,
+            ..World::default()
+        });
         let (requests, requests_rx) = mpsc::channel(16);
         let (status_tx, status) = watch::channel(StatusReport::default());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

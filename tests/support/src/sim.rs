@@ -1,25 +1,24 @@
-//! A simulated world around the pure supervisor: a virtual clock that jumps to the next
-//! deadline, a head that is up or down, and a fake worker that joins and exits on cue. Tests run
-//! hours of supervisor time in microseconds and read back what it did.
+//! The pure supervisor in the simulated [`World`], on a virtual clock that jumps to the next
+//! deadline: tests run hours of supervisor time in microseconds and read back what it did.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bittrader_worker::model::{
-    Activity, AwakeHold, HeadAddress, Phase, ProcessUsage, TailscaleCheck, Unreachable,
-    WorkerFailure,
-};
+use bittrader_worker::model::{Activity, HeadAddress, Phase, ProcessUsage, TailscaleCheck};
 use bittrader_worker::supervisor::{
-    Action, Event, HeadConnection, HeadProbe, Settings, Supervisor, TreeReading, UserCommand,
-    WorkerExit, WorkerSpec,
+    Action, Event, HeadConnection, Settings, Supervisor, TreeReading, UserCommand, WorkerExit,
+    WorkerSpec,
 };
+
+use crate::world::World;
 
 /// Something the simulated world will do at a time.
 #[derive(Debug, Clone)]
 pub enum WorldEvent {
     ProbeAnswer(HeadAddress),
     WorkerJoins(u64),
-    WorkerExits(u64, Option<WorkerFailure>),
+    /// Worker N ends: by itself (a crash, exit code 1) or stopped (killed by a signal).
+    WorkerExits(u64, WorkerExit),
     DrainAccepted(u64),
     TreeSampled(u64, TreeReading),
     UsageSampled(u64, Vec<ProcessUsage>),
@@ -40,51 +39,27 @@ pub struct Sim {
     pub sup: Supervisor,
     pub t0: Instant,
     pub now: Instant,
-    /// Whether the head answers probes.
-    pub head_up: bool,
-    /// What Tailscale says of a head at a Tailscale address (the sim's head is one).
-    pub tailscale: TailscaleCheck,
+    /// The world the supervisor acts on; a test changes it between runs.
+    pub world: World,
     /// Whether the last probe answer had Tailscale vouch for a head at a Tailscale address.
     tailscale_vouched: bool,
     /// Set when a worker was started for a Tailscale head that Tailscale did not vouch for
     /// in the last probe answer: the rogue-head invariant.
     pub unvouched_start: bool,
-    /// How long `ray start` takes to print that it joined.
-    pub join_delay: Duration,
-    /// How long a stop takes.
-    pub stop_delay: Duration,
-    /// How long a probe takes to answer.
-    pub probe_delay: Duration,
-    /// How long a drained worker's tasks take to finish; `None`: they never do.
-    pub drain_takes: Option<Duration>,
     /// When the running worker was asked to drain.
     drained_at: Option<Instant>,
-    /// When set, every started worker dies after this long with this failure.
-    pub crash_after: Option<(Duration, Option<WorkerFailure>)>,
-    /// What a worker that is stopped says as it ends (its last output, classified): `None`,
-    /// or e.g. Ray's "received SIGTERM. Draining…", which our own SIGTERM makes it print.
-    pub stop_says: Option<WorkerFailure>,
     /// The live worker's generation, when one exists.
     pub worker: Option<u64>,
     /// When the live worker was started.
     worker_started: Option<Instant>,
-    /// How many cores the live worker's processes keep busy.
-    pub cpu_cores: f64,
     /// The generation of the last worker that joined.
     pub joined: Option<u64>,
     pub workers_started: u64,
     /// Set when a start was issued while a worker existed: the invariant we never want broken.
     pub double_start: bool,
     pub records: Vec<Record>,
-    /// Whether the OS grants the idle-sleep hold (`keep_awake`) when asked.
-    pub grants_awake: bool,
     /// The hold the world was last asked for (the status's `hold_awake`).
     awake_asked: bool,
-    /// A connection to the head can be held while it answers (as to a real Ray GCS).
-    pub holds_connections: bool,
-    /// The path drops the keepalive's packets, not new connections: a held connection is
-    /// lost every time while probes are answered.
-    pub keepalive_dropped: bool,
     /// The connection held now: its number and `lost_after`.
     held: Option<(u64, Duration)>,
     watch_lost_after: Duration,
@@ -104,28 +79,17 @@ impl Sim {
             sup: Supervisor::new(settings, Some(head()), 10, false, t0),
             t0,
             now: t0,
-            head_up: true,
-            tailscale: TailscaleCheck::OnlinePeer,
+            world: World::default(),
             tailscale_vouched: false,
             unvouched_start: false,
-            join_delay: Duration::from_secs(3),
-            stop_delay: Duration::from_millis(500),
-            probe_delay: Duration::from_millis(5),
-            crash_after: None,
-            stop_says: None,
-            drain_takes: Some(Duration::from_secs(8)),
             drained_at: None,
             worker: None,
             worker_started: None,
-            cpu_cores: 1.0,
             joined: None,
             workers_started: 0,
             double_start: false,
             records: Vec::new(),
-            grants_awake: true,
             awake_asked: false,
-            holds_connections: true,
-            keepalive_dropped: false,
             held: None,
             watch_lost_after: Duration::ZERO,
             loss_pending: false,
@@ -166,13 +130,7 @@ impl Sim {
                 return;
             }
             self.awake_asked = wanted;
-            let report = match (wanted, self.grants_awake) {
-                (false, _) => AwakeHold::Released,
-                (true, true) => AwakeHold::Held,
-                (true, false) => AwakeHold::Refused {
-                    why: "refused by the simulated OS".to_string(),
-                },
-            };
+            let report = self.world.awake(wanted);
             self.sup.handle_event(self.now, Event::AwakeHold(report));
         }
     }
@@ -185,7 +143,7 @@ impl Sim {
             });
             match action {
                 Action::Probe { head, .. } => {
-                    self.schedule(self.probe_delay, WorldEvent::ProbeAnswer(head));
+                    self.schedule(self.world.answer_takes, WorldEvent::ProbeAnswer(head));
                 }
                 Action::StartWorker(spec) => {
                     if self.worker.is_some() {
@@ -198,50 +156,57 @@ impl Sim {
                     let generation = self.workers_started;
                     self.worker = Some(generation);
                     self.worker_started = Some(self.now);
-                    match self.crash_after.clone() {
-                        Some((after, failure)) => {
-                            self.schedule(after, WorldEvent::WorkerExits(generation, failure))
+                    let script = &self.world.worker;
+                    match (script.exits_after.clone(), script.joins_after) {
+                        (Some((after, failure)), _) => {
+                            let exit = WorkerExit {
+                                code: Some(1),
+                                failure,
+                            };
+                            self.schedule(after, WorldEvent::WorkerExits(generation, exit))
                         }
-                        None => self.schedule(self.join_delay, WorldEvent::WorkerJoins(generation)),
+                        (None, Some(after)) => {
+                            self.schedule(after, WorldEvent::WorkerJoins(generation))
+                        }
+                        (None, None) => {}
                     }
                 }
-                Action::StopWorker { .. } => {
+                Action::StopWorker { grace, .. } => {
                     if let Some(generation) = self.worker {
-                        let says = self.stop_says.clone();
-                        self.schedule(self.stop_delay, WorldEvent::WorkerExits(generation, says));
+                        let exit = WorkerExit {
+                            code: None,
+                            failure: self.world.worker.says_at_stop.clone(),
+                        };
+                        let takes = self.world.stop_takes(grace);
+                        self.schedule(takes, WorldEvent::WorkerExits(generation, exit));
                     }
                 }
                 Action::DrainWorker { drain, .. } => {
                     self.drained_at = Some(self.now);
-                    self.schedule(self.probe_delay, WorldEvent::DrainAccepted(drain));
+                    self.schedule(self.world.answer_takes, WorldEvent::DrainAccepted(drain));
                 }
                 Action::SampleWorkerTree { drain } => {
-                    let done = match (self.worker, self.drained_at, self.drain_takes) {
-                        (None, _, _) => true,
-                        (Some(_), Some(at), Some(takes)) => self.now >= at + takes,
-                        _ => false,
+                    let reading = match self.worker {
+                        None => TreeReading::Quiet,
+                        Some(_) => {
+                            let since = self.drained_at.map(|at| self.now - at);
+                            self.world.tree(since)
+                        }
                     };
-                    let reading = if done {
-                        TreeReading::Quiet
-                    } else {
-                        TreeReading::Busy
-                    };
-                    self.schedule(self.probe_delay, WorldEvent::TreeSampled(drain, reading));
+                    let takes = self.world.answer_takes;
+                    self.schedule(takes, WorldEvent::TreeSampled(drain, reading));
                 }
                 Action::SampleUsage { sample } => {
-                    // The worker's tree as one process, busy `cpu_cores` since its start; a
-                    // new pid for each worker.
+                    // A new pid for each worker.
                     let tree = match (self.worker, self.worker_started) {
-                        (Some(generation), Some(started)) => vec![ProcessUsage {
-                            pid: 5000 + generation as u32,
-                            start: generation,
-                            parent: Some(1),
-                            own: (self.now - started).mul_f64(self.cpu_cores),
-                            children: Duration::ZERO,
-                        }],
+                        (Some(generation), Some(started)) => {
+                            let pid = 5000 + generation as u32;
+                            self.world.usage(pid, generation, self.now - started)
+                        }
                         _ => Vec::new(),
                     };
-                    self.schedule(self.probe_delay, WorldEvent::UsageSampled(sample, tree));
+                    let takes = self.world.answer_takes;
+                    self.schedule(takes, WorldEvent::UsageSampled(sample, tree));
                 }
                 Action::RecordUsage { .. } | Action::RecordActivity(_) | Action::SaveHistory => {}
                 Action::Notify(_)
@@ -259,7 +224,7 @@ impl Sim {
                     // Replaces the connection held before, as the driver does.
                     self.held = None;
                     self.watch_lost_after = lost_after;
-                    self.schedule(self.probe_delay, WorldEvent::WatchAnswer(watch));
+                    self.schedule(self.world.answer_takes, WorldEvent::WatchAnswer(watch));
                 }
             }
         }
@@ -268,18 +233,9 @@ impl Sim {
     fn deliver(&mut self, event: WorldEvent) {
         match event {
             WorldEvent::ProbeAnswer(head) => {
-                let unreachable = if self.head_up {
-                    None
-                } else {
-                    Some(Unreachable::TimedOut)
-                };
-                let tailscale = head.is_tailscale().then(|| self.tailscale.clone());
-                self.tailscale_vouched = tailscale == Some(TailscaleCheck::OnlinePeer);
-                self.event(Event::HeadProbe(HeadProbe {
-                    head,
-                    unreachable,
-                    tailscale,
-                }));
+                let probe = self.world.probe(&head);
+                self.tailscale_vouched = probe.tailscale == Some(TailscaleCheck::OnlinePeer);
+                self.event(Event::HeadProbe(probe));
             }
             WorldEvent::WorkerJoins(generation) => {
                 if self.worker == Some(generation) {
@@ -299,7 +255,7 @@ impl Sim {
                 tree: Some(tree),
             }),
             WorldEvent::WatchAnswer(watch) => {
-                let state = if self.holds_connections && self.head_up && self.worker.is_some() {
+                let state = if self.world.holds_connection() && self.worker.is_some() {
                     self.held = Some((watch, self.watch_lost_after));
                     HeadConnection::Held
                 } else {
@@ -310,8 +266,9 @@ impl Sim {
             WorldEvent::WatchLost(watch) => {
                 self.loss_pending = false;
                 // Back in time: the keepalive was answered after all.
-                let silent = !self.head_up || self.keepalive_dropped;
-                if silent && self.held.is_some_and(|(held, _)| held == watch) {
+                if self.world.connection_silent()
+                    && self.held.is_some_and(|(held, _)| held == watch)
+                {
                     self.held = None;
                     self.event(Event::HeadConnection {
                         watch,
@@ -319,15 +276,12 @@ impl Sim {
                     });
                 }
             }
-            WorldEvent::WorkerExits(generation, failure) => {
+            WorldEvent::WorkerExits(generation, exit) => {
                 if self.worker == Some(generation) {
                     self.worker = None;
                     // The driver lets the held connection go with the worker.
                     self.held = None;
-                    self.event(Event::WorkerExited(WorkerExit {
-                        code: Some(1),
-                        failure,
-                    }));
+                    self.event(Event::WorkerExited(exit));
                 }
             }
         }
@@ -340,7 +294,7 @@ impl Sim {
         loop {
             // The head went silent under a held connection: the kernel's keepalive tells.
             if let Some((watch, lost_after)) = self.held {
-                if (!self.head_up || self.keepalive_dropped) && !self.loss_pending {
+                if self.world.connection_silent() && !self.loss_pending {
                     self.loss_pending = true;
                     self.schedule(lost_after, WorldEvent::WatchLost(watch));
                 }
@@ -379,109 +333,86 @@ impl Sim {
         let until = self.elapsed() + d;
         self.run_until(until);
     }
-
-    pub fn starts(&self) -> Vec<(Duration, WorkerSpec)> {
-        self.records
-            .iter()
-            .filter_map(|r| match &r.action {
-                Action::StartWorker(spec) => Some((r.at, spec.clone())),
-                _ => None,
-            })
-            .collect()
-    }
 }
 
-/// What the supervisor did, by kind. Each test file is its own crate and asks for some of
-/// these only: the one allow in the shared code.
-#[allow(dead_code)]
+/// What the supervisor did, by kind.
 impl Sim {
-    pub fn drains(&self) -> Vec<Duration> {
-        self.records
+    /// What `pick` takes from each action, with when it was done.
+    pub fn done<T>(&self, pick: impl Fn(&Action) -> Option<T>) -> Vec<(Duration, T)> {
+        let picked = self
+            .records
             .iter()
-            .filter_map(|r| match &r.action {
-                Action::DrainWorker { .. } => Some(r.at),
-                _ => None,
-            })
+            .filter_map(|r| Some((r.at, pick(&r.action)?)));
+        picked.collect()
+    }
+
+    /// When the actions `is` picks were done.
+    pub fn when(&self, is: impl Fn(&Action) -> bool) -> Vec<Duration> {
+        self.done(|action| is(action).then_some(()))
+            .into_iter()
+            .map(|(at, _)| at)
             .collect()
+    }
+
+    pub fn starts(&self) -> Vec<(Duration, WorkerSpec)> {
+        self.done(|action| match action {
+            Action::StartWorker(spec) => Some(spec.clone()),
+            _ => None,
+        })
+    }
+
+    pub fn drains(&self) -> Vec<Duration> {
+        self.when(|action| matches!(action, Action::DrainWorker { .. }))
     }
 
     /// When the head was probed.
     pub fn probes(&self) -> Vec<Duration> {
-        self.records
-            .iter()
-            .filter_map(|r| match &r.action {
-                Action::Probe { .. } => Some(r.at),
-                _ => None,
-            })
-            .collect()
+        self.when(|action| matches!(action, Action::Probe { .. }))
     }
 
     /// The numbers of the connections to the head asked to be held, in order.
     pub fn watches(&self) -> Vec<u64> {
-        self.records
-            .iter()
-            .filter_map(|r| match &r.action {
-                Action::WatchHead { watch, .. } => Some(*watch),
-                _ => None,
-            })
-            .collect()
+        let watches = self.done(|action| match action {
+            Action::WatchHead { watch, .. } => Some(*watch),
+            _ => None,
+        });
+        watches.into_iter().map(|(_, watch)| watch).collect()
     }
 
     pub fn stops(&self) -> Vec<Duration> {
-        self.records
-            .iter()
-            .filter_map(|r| match &r.action {
-                Action::StopWorker { .. } => Some(r.at),
-                _ => None,
-            })
-            .collect()
+        self.when(|action| matches!(action, Action::StopWorker { .. }))
     }
 
     /// When the worker's CPU counters were asked for.
     pub fn usage_samples(&self) -> Vec<Duration> {
-        self.records
-            .iter()
-            .filter(|r| matches!(r.action, Action::SampleUsage { .. }))
-            .map(|r| r.at)
-            .collect()
+        self.when(|action| matches!(action, Action::SampleUsage { .. }))
     }
 
     /// The CPU time recorded for the history, in all.
     pub fn recorded_cpu(&self) -> Duration {
-        self.records
-            .iter()
-            .filter_map(|r| match r.action {
-                Action::RecordUsage { cpu } => Some(cpu),
-                _ => None,
-            })
-            .sum()
+        let records = self.done(|action| match action {
+            Action::RecordUsage { cpu } => Some(*cpu),
+            _ => None,
+        });
+        records.into_iter().map(|(_, cpu)| cpu).sum()
     }
 
     /// The timeline recorded for the history.
     pub fn activities(&self) -> Vec<(Duration, Activity)> {
-        self.records
-            .iter()
-            .filter_map(|r| match r.action {
-                Action::RecordActivity(activity) => Some((r.at, activity)),
-                _ => None,
-            })
-            .collect()
+        self.done(|action| match action {
+            Action::RecordActivity(activity) => Some(*activity),
+            _ => None,
+        })
     }
 
     /// When the history was written.
     pub fn history_saves(&self) -> Vec<Duration> {
-        self.records
-            .iter()
-            .filter(|r| matches!(r.action, Action::SaveHistory))
-            .map(|r| r.at)
-            .collect()
+        self.when(|action| matches!(action, Action::SaveHistory))
     }
 
     pub fn notices(&self) -> Vec<Action> {
-        self.records
-            .iter()
-            .filter(|r| matches!(r.action, Action::Notify(_)))
-            .map(|r| r.action.clone())
-            .collect()
+        let notices =
+            self.done(|action| matches!(action, Action::Notify(_)).then(|| action.clone()));
+        notices.into_iter().map(|(_, notice)| notice).collect()
     }
 }
