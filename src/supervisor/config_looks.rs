@@ -20,7 +20,7 @@ pub struct ConfigLooks {
     /// looked at within [`CONFIG_FILE_CHECK_EVERY`] of it, however often the settle restarts.
     unlooked_since: Option<Instant>,
     /// The OS does not report changes: the file is looked at every [`CONFIG_FILE_CHECK_EVERY`].
-    polling: bool,
+    pub polling: bool,
 }
 
 impl ConfigLooks {
@@ -28,11 +28,6 @@ impl ConfigLooks {
     pub fn start(now: Instant, timers: &mut Timers) -> ConfigLooks {
         timers.set(Timer::ConfigLook, now);
         ConfigLooks::default()
-    }
-
-    /// Whether the file is looked at on a fixed cadence (the OS reports no changes).
-    pub fn polling(&self) -> bool {
-        self.polling
     }
 
     /// The OS reported a change to config.toml (or may have missed some): the look comes
@@ -105,7 +100,7 @@ mod tests {
         let day = Duration::from_secs(86_400);
         assert_eq!(run(&mut looks, &mut timers, t0, t0 + day), [Duration::ZERO]);
         assert_eq!(timers.next(), None, "nothing more without a report");
-        assert!(!looks.polling());
+        assert!(!looks.polling);
     }
 
     #[test]
@@ -152,7 +147,7 @@ mod tests {
         let (t0, mut timers) = (Instant::now(), Timers::default());
         let mut looks = ConfigLooks::start(t0, &mut timers);
         looks.handle_reports_lost(t0, &mut timers);
-        assert!(looks.polling());
+        assert!(looks.polling);
         let seen = run(
             &mut looks,
             &mut timers,
@@ -177,7 +172,7 @@ mod tests {
         run(&mut looks, &mut timers, t0, t0);
         let lost = t0 + ms(600_000);
         looks.handle_reports_lost(lost, &mut timers);
-        assert!(looks.polling());
+        assert!(looks.polling);
         let seen = run(&mut looks, &mut timers, t0, lost + CONFIG_FILE_CHECK_EVERY);
         assert_eq!(
             seen,

@@ -16,7 +16,6 @@
 
 mod app;
 pub mod backoff;
-mod cluster;
 mod config_edits;
 pub mod config_looks;
 mod contribution;
@@ -32,14 +31,13 @@ pub mod settings;
 mod start;
 pub mod tailnet;
 pub mod timers;
-mod transitions;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    Activity, AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall,
-    Status, StopReason, WorkerFailure,
+    Activity, AutoPause, ConfigEdit, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase,
+    RayInstall, Status, StopReason, WorkerFailure,
 };
 
 pub use events::{
@@ -57,8 +55,9 @@ use laptop::{Laptop, Wake};
 use notify::NotificationGate;
 use retry::{retry_for, Retry};
 use settings::{
-    leave_for, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTION_LOST_AFTER,
-    HISTORY_SAVE_AFTER, PAUSE_DRAIN_DEADLINE, SLEEP_CANCELLED_AFTER, USAGE_SAMPLE_EVERY,
+    leave_for, CLUSTER_ASK_EVERY, CONFIG_FILE_CHECK_EVERY, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER,
+    HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER, PAUSE_DRAIN_DEADLINE, SLEEP_CANCELLED_AFTER,
+    USAGE_SAMPLE_EVERY,
 };
 use start::StartAttempt;
 use timers::{Timer, Timers};
@@ -162,8 +161,8 @@ pub struct Supervisor {
     contribution: Contribution,
     timers: Timers,
     actions: VecDeque<Action>,
-    /// The running app's duties besides the worker (`app`).
-    app: app::App,
+    /// The running app's duties besides the worker; `None` in a test.
+    app: Option<app::App>,
 }
 
 impl Supervisor {
@@ -365,14 +364,47 @@ impl Supervisor {
                     }
                 }
             }
-            Event::ConfigFileChanged
-            | Event::ConfigWatchLost { .. }
-            | Event::ConfigFileRead(_)
-            | Event::ClusterSize(_)
-            | Event::RayInUse(_) => self.on_app_event(now, event),
+            Event::ConfigFileChanged => {
+                if let Some(app) = &mut self.app {
+                    app.looks.handle_change(now, &mut self.timers);
+                }
+            }
+            Event::ConfigWatchLost { why } => {
+                if let Some(app) = &mut self.app {
+                    if !app.looks.polling {
+                        let every_secs = CONFIG_FILE_CHECK_EVERY.as_secs();
+                        let edit = ConfigEdit::Polling { every_secs, why };
+                        self.actions
+                            .push_back(Action::Log(LogNote::ConfigEdit(edit)));
+                    }
+                    app.looks.handle_reports_lost(now, &mut self.timers);
+                }
+            }
+            Event::ConfigFileRead(reading) => {
+                let wanted = &self.wanted;
+                let read = self
+                    .app
+                    .as_mut()
+                    .map(|app| app.edits.on_reading(reading, wanted));
+                let (commands, edits) = read.unwrap_or_default();
+                for command in commands {
+                    self.on_user(now, command);
+                }
+                let notes = edits.into_iter().map(LogNote::ConfigEdit);
+                self.actions.extend(notes.map(Action::Log));
+            }
+            Event::ClusterSize(size) => {
+                if let Some(app) = &mut self.app {
+                    app.cluster = size;
+                }
+            }
+            Event::RayInUse(ray) => {
+                if let Some(app) = &mut self.app {
+                    app.ray = ray.clone();
+                    self.actions.push_back(Action::Log(LogNote::RayInUse(ray)));
+                }
+            }
         }
-        self.reconcile(now);
-        self.note_activity(now);
         self.after_step(now);
     }
 
@@ -434,7 +466,18 @@ impl Supervisor {
                     }
                 }
                 Timer::HistorySave => self.actions.push_back(Action::SaveHistory),
-                Timer::ConfigLook | Timer::ClusterAsk => self.on_app_timer(now, timer),
+                Timer::ConfigLook => {
+                    if let Some(app) = &mut self.app {
+                        app.looks.looked(now, &mut self.timers);
+                        self.actions.push_back(Action::ReadConfigFile);
+                    }
+                }
+                Timer::ClusterAsk => {
+                    self.timers.set(Timer::ClusterAsk, now + CLUSTER_ASK_EVERY);
+                    let head = self.wanted.head.clone();
+                    self.actions
+                        .extend(head.map(|head| Action::AskClusterSize { head }));
+                }
                 Timer::CooledDown => {
                     // "Cool again: joins again" only if it does.
                     if self.courtesy.heat.cooled_down(now) && self.start_may_follow() {
@@ -443,8 +486,6 @@ impl Supervisor {
                 }
             }
         }
-        self.reconcile(now);
-        self.note_activity(now);
         self.after_step(now);
     }
 
@@ -491,8 +532,8 @@ impl Supervisor {
                 .contribution
                 .busy_percent()
                 .filter(|_| phase == Phase::Connected),
-            cluster: self.app.cluster_size(),
-            ray: self.app.ray.clone(),
+            cluster: self.app.as_ref().and_then(|app| app.cluster),
+            ray: self.app.as_ref().and_then(|app| app.ray.clone()),
         }
     }
 
@@ -567,12 +608,19 @@ impl Supervisor {
         self.actions.push_back(Action::SampleUsage { sample });
     }
 
-    /// Records a change of what the worker does, for the history's timeline.
-    fn note_activity(&mut self, now: Instant) {
-        let activity = Activity::of(&self.status());
+    /// After each event or deadline: the worker is brought in line, a change of what it does
+    /// is recorded for the history's timeline, and the app's duties follow the new state.
+    fn after_step(&mut self, now: Instant) {
+        self.reconcile(now);
+        let status = self.status();
+        let activity = Activity::of(&status);
         if self.run != Run::Exited && self.contribution.record(activity) {
             self.actions.push_back(Action::RecordActivity(activity));
             self.save_history_soon(now);
+        }
+        if let Some(app) = &mut self.app {
+            let note = app.follow(now, status, &mut self.timers);
+            self.actions.extend(note.map(Action::Log));
         }
     }
 
