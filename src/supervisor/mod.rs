@@ -48,7 +48,7 @@ pub use settings::{longest_quit, BackoffPolicy, CourtesyPolicy, LaptopPolicy, Se
 
 use backoff::{Backoff, Verdict};
 use contribution::Contribution;
-use courtesy::{Courtesy, HeatStep};
+use courtesy::Courtesy;
 use drain::IdleRule;
 use head_watch::{Answer, HeadWatch, NextProbe, Reach};
 use laptop::{Laptop, Wake};
@@ -258,31 +258,19 @@ impl Supervisor {
             }
             Event::Thermal(state) => {
                 let limit = self.settings.courtesy.pause_at_thermal;
-                match self.courtesy.heat.on_reading(now, limit, state) {
-                    HeatStep::Nothing => {}
-                    HeatStep::Pause => {
-                        self.timers.stop(Timer::CooledDown);
-                        // Told only when it stops a contributing worker; its end is told then.
-                        let pause = self.courtesy.pause(&self.settings.courtesy);
-                        if let Some(reason) = pause.filter(|_| self.worker.running()) {
-                            self.courtesy.heat.notified = true;
-                            self.notify(now, Notice::AutoPaused { reason });
-                        }
+                let heat = &mut self.courtesy.heat;
+                // Told only when it stops a contributing worker; its end is told then.
+                if heat.on_reading(now, limit, state, &mut self.timers) && self.worker.running() {
+                    heat.notified = true;
+                    if let Some(reason) = self.courtesy.pause(&self.settings.courtesy) {
+                        self.notify(now, Notice::AutoPaused { reason });
                     }
-                    HeatStep::StartCoolDown if !self.timers.is_set(Timer::CooledDown) => {
-                        let cool = now + self.courtesy.heat.resume_after();
-                        self.timers.set(Timer::CooledDown, cool);
-                    }
-                    HeatStep::StartCoolDown => {}
-                    HeatStep::CancelCoolDown => self.timers.stop(Timer::CooledDown),
                 }
             }
             Event::UserIdle(reading) => {
                 if let Some(away_after) = self.settings.courtesy.only_when_idle {
-                    match self.courtesy.presence.on_reading(now, reading, away_after) {
-                        Some(at) => self.timers.set(Timer::UserAway, at),
-                        None => self.timers.stop(Timer::UserAway),
-                    }
+                    let presence = &mut self.courtesy.presence;
+                    presence.on_reading(now, reading, away_after, &mut self.timers);
                 }
             }
             Event::AwakeHold(report) => {
@@ -414,11 +402,8 @@ impl Supervisor {
         for timer in self.timers.take_expired(now) {
             match timer {
                 // Their end is all they mean (`reconcile` follows); a sleep held goes ahead.
-                Timer::Restart
-                | Timer::NetworkRestart
-                | Timer::NextStart
-                | Timer::UserAway
-                | Timer::SleepHold => {}
+                Timer::Restart | Timer::NetworkRestart | Timer::NextStart | Timer::SleepHold => {}
+                Timer::UserAway => self.courtesy.presence.away_now(),
                 Timer::Probe => {
                     if let Some(head) = self.wanted.head.clone() {
                         let for_start = self.start_may_follow();
@@ -866,10 +851,8 @@ impl Supervisor {
                 if !std::mem::replace(&mut self.wanted.paused, false) {
                     self.laptop.user_resumed();
                     let limit = self.settings.courtesy.pause_at_thermal;
-                    if self.courtesy.heat.user_resumed(limit) {
-                        self.timers.stop(Timer::CooledDown);
-                    }
-                    self.courtesy.presence.user_resumed(now);
+                    self.courtesy.heat.user_resumed(limit, &mut self.timers);
+                    self.courtesy.presence.user_resumed();
                 }
                 self.retry_now(now);
             }
@@ -993,7 +976,6 @@ impl Supervisor {
 
     /// Brings the worker in line with what is wanted.
     fn reconcile(&mut self, now: Instant) {
-        self.courtesy.presence.update(now);
         match &self.worker {
             _ if self.run == Run::Exited => {}
             Worker::Stopping(..) => {}
