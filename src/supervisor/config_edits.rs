@@ -13,8 +13,9 @@ use super::Wanted;
 pub struct ConfigEdits {
     /// What the file said when last read.
     file: Config,
-    /// The problem last reported, reported once until the file changes again.
-    problem: Option<String>,
+    /// The problem last said ([`ConfigEdit::Invalid`] or [`ConfigEdit::Removed`]): said once
+    /// until the file changes again.
+    problem: Option<ConfigEdit>,
 }
 
 impl ConfigEdits {
@@ -32,24 +33,12 @@ impl ConfigEdits {
         reading: FileReading,
         running: &Wanted,
     ) -> (Vec<UserCommand>, Vec<ConfigEdit>) {
-        let (mut commands, mut notes) = (Vec::new(), Vec::new());
         let new = match reading {
             FileReading::Valid(config) => config,
-            FileReading::Invalid(problem) => {
-                if self.problem.as_ref() != Some(&problem) {
-                    notes.push(ConfigEdit::Invalid(problem.clone()));
-                    self.problem = Some(problem);
-                }
-                return (commands, notes);
-            }
-            FileReading::Missing => {
-                if self.problem.as_deref() != Some(REMOVED) {
-                    notes.push(ConfigEdit::Removed);
-                    self.problem = Some(REMOVED.to_string());
-                }
-                return (commands, notes);
-            }
+            FileReading::Invalid(problem) => return self.problem(ConfigEdit::Invalid(problem)),
+            FileReading::Missing => return self.problem(ConfigEdit::Removed),
         };
+        let (mut commands, mut notes) = (Vec::new(), Vec::new());
         if self.problem.take().is_some() {
             notes.push(ConfigEdit::ReadableAgain);
         }
@@ -84,10 +73,13 @@ impl ConfigEdits {
         }
         (commands, notes)
     }
-}
 
-/// [`ConfigEdits::problem`] while the file is missing.
-const REMOVED: &str = "config.toml was removed";
+    /// A file that does not read: said once until it changes again; nothing is applied.
+    fn problem(&mut self, problem: ConfigEdit) -> (Vec<UserCommand>, Vec<ConfigEdit>) {
+        let said = self.problem.replace(problem.clone()).as_ref() == Some(&problem);
+        (Vec::new(), if said { Vec::new() } else { vec![problem] })
+    }
+}
 
 /// The settings read only at start that differ between `old` and `new`, by key.
 fn read_at_start_changed(old: &Config, new: &Config) -> Vec<&'static str> {
