@@ -51,7 +51,7 @@ use contribution::Contribution;
 use courtesy::Courtesy;
 use drain::IdleRule;
 use head_watch::{Answer, HeadWatch, NextProbe, Reach};
-use laptop::{Laptop, Wake};
+use laptop::Laptop;
 use notify::NotificationGate;
 use retry::{retry_for, Retry};
 use settings::{
@@ -247,7 +247,7 @@ impl Supervisor {
             Event::Woke { slept_secs } => self.on_woke(now, slept_secs),
             Event::Power(power) => {
                 let running = self.worker.running();
-                for notice in self.laptop.on_power(&self.settings.laptop, power, running) {
+                if let Some(notice) = self.laptop.on_power(&self.settings.laptop, power, running) {
                     self.notify(now, notice);
                 }
             }
@@ -625,7 +625,7 @@ impl Supervisor {
     }
 
     fn on_woke(&mut self, now: Instant, slept_secs: u64) {
-        let Wake::Woke { replace_worker } = self.laptop.woke(slept_secs) else {
+        let Some(replace_worker) = self.laptop.woke(slept_secs) else {
             return;
         };
         self.timers.stop(Timer::SleepCancelled);
