@@ -1,18 +1,16 @@
 //! The reconnect supervisor: every decision about the Ray worker, and nothing else.
 //!
-//! A pure state machine in the style of `quinn-proto` and `str0m`: it never reads the clock,
-//! opens a socket, spawns a process or words a sentence. The driver feeds it facts with
-//! [`Supervisor::handle_event`] and the passing of time with [`Supervisor::handle_timeout`],
-//! drains what to do with [`Supervisor::poll_action`], and asks when it next needs the clock
-//! with [`Supervisor::poll_timeout`]. Rule: mutate, then drain actions until `None`.
+//! A pure state machine in the style of `quinn-proto`: it never reads the clock, opens a
+//! socket, spawns a process or words a sentence. The driver feeds it facts
+//! ([`Supervisor::handle_event`]) and time ([`Supervisor::handle_timeout`] at
+//! [`Supervisor::poll_timeout`]), then drains [`Supervisor::poll_action`] until `None`.
 //!
-//! The rules live in small machines that own their state and return verdicts (the head watch,
-//! the start attempt, [`backoff`], [`laptop`], [`courtesy`], the contribution, [`notify`]) and
-//! in tables ([`retry`], [`settings`], [`timers`]); this file routes facts to them and keeps the
-//! worker's lifecycle in [`Supervisor::reconcile`]. The [`Phase`] is derived from independent
-//! facts, so no combination is forgotten. Invariants (property tests): at most one worker; none
-//! while paused, shutting down or in error; a blip shorter than the grace leaves it alone;
-//! when the head comes back a start follows at once (1 s at least after the previous one).
+//! The rules live in small machines that own their state and return verdicts, and in tables
+//! ([`retry`], [`settings`], [`timers`]); this file routes facts to them and keeps the worker's
+//! lifecycle in [`Supervisor::reconcile`]. The [`Phase`] is derived from independent facts, so
+//! no combination is forgotten. Invariants (property tests): at most one worker; none while
+//! paused, shutting down or in error; a blip shorter than the grace leaves it alone; when the
+//! head comes back a start follows at once (1 s at least after the previous one).
 
 mod app;
 pub mod backoff;
@@ -62,7 +60,6 @@ use settings::{
 use start::StartAttempt;
 use timers::{Timer, Timers};
 
-/// What the user asked for.
 #[derive(Debug, Default)]
 struct Wanted {
     head: Option<HeadAddress>,
@@ -127,22 +124,18 @@ struct Drain {
     /// Why the worker is stopped once drained.
     then: StopReason,
     idle: IdleRule,
-    /// How long the tasks were given.
     deadline: Duration,
 }
 
-/// Whether the supervisor is finishing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Run {
     #[default]
     Running,
     /// A quit was asked for: the worker is stopped, then [`Action::Exit`] given.
     ShuttingDown,
-    /// [`Action::Exit`] was given: nothing more is done.
     Exited,
 }
 
-/// The reconnect supervisor. See the module doc.
 #[derive(Debug, Default)]
 pub struct Supervisor {
     settings: Settings,
@@ -192,7 +185,7 @@ impl Supervisor {
         }
     }
 
-    /// Says that `demo` is the built-in demo head (started because no head is configured).
+    /// `demo`: the built-in demo head, started because no head is configured.
     pub fn with_demo_head(mut self, demo: Option<HeadAddress>) -> Self {
         self.wanted.demo = demo;
         self
@@ -207,7 +200,6 @@ impl Supervisor {
         self
     }
 
-    /// Feeds one fact.
     pub fn handle_event(&mut self, now: Instant, event: Event) {
         match event {
             Event::HeadProbe(probe) => self.on_probe(now, probe),
@@ -227,7 +219,6 @@ impl Supervisor {
             }
             Event::User(command) => self.on_user(now, command),
             Event::NetworkChanged => {
-                // Hold a new connection once the head answers on this network.
                 self.watch.network_changed();
                 // A new network may be what the fault was about (a firewall, another head).
                 self.retry_fault(now);
@@ -238,8 +229,8 @@ impl Supervisor {
                 self.laptop.asleep = true;
                 let cancelled = now + SLEEP_CANCELLED_AFTER;
                 self.timers.set(Timer::SleepCancelled, cancelled);
+                // Released once the worker is gone (see `reconcile`), or at the latest then.
                 if self.has_worker() {
-                    // Released once the worker is gone (see `reconcile`), or at the latest then.
                     let hold = now + self.settings.sleep_hold();
                     self.timers.set(Timer::SleepHold, hold);
                 }
@@ -299,12 +290,9 @@ impl Supervisor {
                     self.actions.push_back(Action::RecordFirstRunOffer);
                 }
             }
-            Event::DrainRequested { drain, accepted } => match self.drain(drain) {
+            Event::DrainRequested { drain, accepted } => match self.drain(drain).map(|d| d.then) {
                 Some(_) if accepted => self.timers.set(Timer::DrainSample, now),
-                Some(drain) => {
-                    let then = drain.then;
-                    self.stop_worker(then)
-                }
+                Some(then) => self.stop_worker(then),
                 None => {}
             },
             Event::WorkerTreeSampled { drain, reading } => {
@@ -322,20 +310,19 @@ impl Supervisor {
                 }
             }
             Event::RayInstallEnded(outcome) => {
-                // A new install may be another `ray`, or the same one at another version.
-                if outcome.is_ok() {
-                    self.actions.push_back(Action::LookUpRay);
-                }
-                // A good install clears what it can fix (Ray missing, a version fault, the
-                // breaker) and retries at once; a failed one leaves the fault and says why.
-                if self.ray_install.take().is_some() {
-                    match outcome {
-                        Ok(version) => {
+                // A good install may be another `ray`, and clears what it can fix (Ray missing,
+                // a version fault, the breaker); a failed one leaves the fault and says why.
+                let asked = self.ray_install.take().is_some();
+                match outcome {
+                    Ok(version) => {
+                        self.actions.push_back(Action::LookUpRay);
+                        if asked {
                             self.retry_now(now);
                             self.notify(now, Notice::RayInstalled { version });
                         }
-                        Err(why) => self.notify(now, Notice::RayInstallFailed { why }),
                     }
+                    Err(why) if asked => self.notify(now, Notice::RayInstallFailed { why }),
+                    Err(_) => {}
                 }
             }
             Event::UsageSampled { sample, tree } => {
@@ -396,8 +383,7 @@ impl Supervisor {
         self.after_step(now);
     }
 
-    /// Lets time pass: call when [`Supervisor::poll_timeout`] is reached (calling early is
-    /// harmless).
+    /// Calling it early is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         for timer in self.timers.take_expired(now) {
             match timer {
@@ -415,11 +401,7 @@ impl Supervisor {
                         });
                     }
                 }
-                Timer::Join => {
-                    if matches!(self.worker, Worker::Starting(_)) {
-                        self.stop_worker(StopReason::JoinTimeout);
-                    }
-                }
+                Timer::Join => self.stop_worker(StopReason::JoinTimeout),
                 Timer::Grace => {
                     let Some(why) = self.watch.unreachable() else {
                         continue;
@@ -445,11 +427,7 @@ impl Supervisor {
                 }
                 Timer::Quit => self.exit(),
                 Timer::FaultRetry => self.retry_fault(now),
-                Timer::UsageSample => {
-                    if self.worker.joined() {
-                        self.sample_usage();
-                    }
-                }
+                Timer::UsageSample => self.sample_usage(),
                 Timer::HistorySave => self.actions.push_back(Action::SaveHistory),
                 Timer::ConfigLook => {
                     if let Some(app) = &mut self.app {
@@ -474,7 +452,6 @@ impl Supervisor {
         self.after_step(now);
     }
 
-    /// The next thing to do, if any.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
@@ -485,7 +462,6 @@ impl Supervisor {
         self.timers.next()
     }
 
-    /// A snapshot of the state.
     pub fn status(&self) -> Status {
         let phase = self.phase();
         let silent = matches!(phase, Phase::Disconnecting | Phase::Disconnected);
@@ -587,7 +563,6 @@ impl Supervisor {
         self.laptop.auto_pause().or_else(courtesy)
     }
 
-    /// Asks for a reading of the worker's CPU counters.
     fn sample_usage(&mut self) {
         let sample = self.contribution.ask();
         self.actions.push_back(Action::SampleUsage { sample });
@@ -617,7 +592,6 @@ impl Supervisor {
         }
     }
 
-    /// Gives `notice` to the user unless the gate holds it back.
     fn notify(&mut self, now: Instant, notice: Notice) {
         if self.notices.admit(now, &notice) {
             self.actions.push_back(Action::Notify(notice));
@@ -639,8 +613,8 @@ impl Supervisor {
     }
 
     fn on_probe(&mut self, now: Instant, probe: HeadProbe) {
+        // An answer about a head we switched away from.
         if self.wanted.head.as_ref() != Some(&probe.head) {
-            // An answer about a head we switched away from.
             return;
         }
         let joined = matches!(self.worker, Worker::Joined(..));
@@ -659,10 +633,7 @@ impl Supervisor {
                 // after a minute of its raylet giving up on the old one.
                 match &self.worker {
                     _ if !ray_restarted => {}
-                    Worker::Draining(_, drain) => {
-                        let then = drain.then;
-                        self.stop_worker(then)
-                    }
+                    Worker::Draining(_, drain) => self.stop_worker(drain.then),
                     _ => self.stop_worker(StopReason::HeadRestarted),
                 }
             }
@@ -692,9 +663,9 @@ impl Supervisor {
         }
     }
 
-    /// Holds connection number `watch` open to the head while the worker is joined: Ray there
-    /// can restart between two probes unseen by the raylet for a minute, and the OS watches
-    /// the path for us.
+    /// Holds connection number `watch` to the head while the worker is joined: Ray there can
+    /// restart between two probes unseen by the raylet for a minute, and the OS watches the
+    /// path for us.
     fn watch_head(&mut self, watch: u64) {
         let head = self.wanted.head.clone();
         let lost_after = HELD_CONNECTION_LOST_AFTER;
@@ -799,12 +770,13 @@ impl Supervisor {
         }
     }
 
-    /// The notification gate keeps the user from being told of the same fault twice.
     fn set_fault(&mut self, now: Instant, fault: Fault) {
-        let notice = Notice::NeedsAttention {
-            fault: fault.clone(),
-        };
-        self.notify(now, notice);
+        self.notify(
+            now,
+            Notice::NeedsAttention {
+                fault: fault.clone(),
+            },
+        );
         self.backoff.hold(fault);
         self.timers.set(Timer::FaultRetry, now + FAULT_RETRY_AFTER);
     }
@@ -962,16 +934,16 @@ impl Supervisor {
     }
 
     fn exit(&mut self) {
-        if self.run != Run::Exited {
-            self.run = Run::Exited;
-            self.timers = Timers::default();
-            if self.contribution.record(Activity::Off) {
-                self.actions
-                    .push_back(Action::RecordActivity(Activity::Off));
-            }
-            self.actions.push_back(Action::SaveHistory);
-            self.actions.push_back(Action::Exit);
+        if self.run == Run::Exited {
+            return;
         }
+        self.run = Run::Exited;
+        self.timers = Timers::default();
+        if self.contribution.record(Activity::Off) {
+            self.actions
+                .push_back(Action::RecordActivity(Activity::Off));
+        }
+        self.actions.extend([Action::SaveHistory, Action::Exit]);
     }
 
     /// Brings the worker in line with what is wanted.
