@@ -22,6 +22,20 @@ pub enum Reach {
     },
 }
 
+/// Whether the latest answer may start a worker at a Tailscale address: only an answer to a
+/// probe asked for a start may (its Tailscale word is fresh); one asked while nothing could
+/// start (paused, say) may be half a minute old.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum ForStart {
+    /// The probe last asked was not asked for a start.
+    #[default]
+    NotAsked,
+    /// It was; no answer to it said the head is up.
+    Asked,
+    /// The head answered a probe asked for a start.
+    Answered,
+}
+
 /// The connection held to the head's Ray port while the worker is joined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Connection {
@@ -77,6 +91,7 @@ pub struct HeadWatch {
     reach: Reach,
     /// A probe is out: its answer sets the next.
     probe_in_flight: bool,
+    for_start: ForStart,
     /// The network changed since the last probe was asked: Tailscale's word is asked afresh.
     network_changed: bool,
     /// The number of the latest connection asked for: words of earlier ones are ignored.
@@ -105,10 +120,20 @@ impl HeadWatch {
         !self.probe_in_flight
     }
 
+    /// The head answered the latest probe, asked for a start.
+    pub fn answered_for_start(&self) -> bool {
+        self.for_start == ForStart::Answered
+    }
+
     /// A probe of `head` is asked (`for_start`: a start may follow its answer): the oldest
     /// Tailscale answer that may vouch for it.
     pub fn probe_asked(&mut self, head: &HeadAddress, for_start: bool) -> Duration {
         self.probe_in_flight = true;
+        self.for_start = match (for_start, self.for_start) {
+            (false, _) => ForStart::NotAsked,
+            (true, ForStart::Answered) => ForStart::Answered,
+            (true, _) => ForStart::Asked,
+        };
         let network_changed = std::mem::take(&mut self.network_changed);
         tailnet::answer_max_age(head, for_start, network_changed)
     }
@@ -117,6 +142,9 @@ impl HeadWatch {
     pub fn answered(&mut self, now: Instant, probe: &HeadProbe, joined: bool) -> Answer {
         self.probe_in_flight = false;
         let Some(why) = tailnet::unreachable(probe) else {
+            if self.for_start != ForStart::NotAsked {
+                self.for_start = ForStart::Answered;
+            }
             let came_back = self.reach != Reach::Up;
             self.reach = Reach::Up;
             let ray_restarted = self.outage.is_some_and(|o| o.ray_stopped);
@@ -129,6 +157,9 @@ impl HeadWatch {
                 ray_restarted,
             };
         };
+        if self.for_start == ForStart::Answered {
+            self.for_start = ForStart::Asked;
+        }
         let vouched = probe.tailscale == Some(TailscaleCheck::OnlinePeer)
             && !matches!(why, Unreachable::Tailscale { .. });
         Answer::Down {
@@ -341,6 +372,30 @@ mod tests {
         let mut watch = HeadWatch::default();
         watch.answered(t0, &probe(Some(Unreachable::Refused)), true);
         assert_eq!(watch.answered(t0, &probe(None), true), up(true, true));
+    }
+
+    #[test]
+    fn only_an_answer_to_a_probe_asked_for_a_start_vouches() {
+        let t0 = Instant::now();
+        let head = probe(None).head;
+        let down = probe(Some(Unreachable::TimedOut));
+        let mut watch = HeadWatch::default();
+        watch.probe_asked(&head, false);
+        watch.answered(t0, &probe(None), false);
+        assert!(
+            !watch.answered_for_start(),
+            "asked while nothing could start"
+        );
+        watch.probe_asked(&head, true);
+        assert!(!watch.answered_for_start());
+        watch.answered(t0, &down, false);
+        assert!(!watch.answered_for_start());
+        watch.answered(t0, &probe(None), false);
+        assert!(watch.answered_for_start());
+        watch.probe_asked(&head, true);
+        assert!(watch.answered_for_start(), "until the next answer");
+        watch.probe_asked(&head, false);
+        assert!(!watch.answered_for_start());
     }
 
     #[test]

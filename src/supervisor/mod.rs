@@ -393,7 +393,6 @@ impl Supervisor {
                 Timer::Probe => {
                     if let Some(head) = self.wanted.head.clone() {
                         let for_start = self.start_may_follow();
-                        self.start.probe_asked(for_start);
                         let tailscale_max_age = self.watch.probe_asked(&head, for_start);
                         self.actions.push_back(Action::Probe {
                             head,
@@ -623,7 +622,6 @@ impl Supervisor {
                 came_back,
                 ray_restarted,
             } => {
-                self.start.probe_answered(true);
                 if came_back {
                     // The network that made the worker exit was away and is back.
                     self.timers.stop(Timer::NetworkRestart);
@@ -638,7 +636,6 @@ impl Supervisor {
                 }
             }
             Answer::Down { newly } => {
-                self.start.probe_answered(false);
                 self.head_down(now, newly);
             }
         }
@@ -992,7 +989,7 @@ impl Supervisor {
         let Some(spec) = self.target().filter(|_| wanted) else {
             return;
         };
-        if spec.head.is_tailscale() && !self.start.vouched() {
+        if spec.head.is_tailscale() && !self.watch.answered_for_start() {
             return self.probe_soon(now);
         }
         if self.timers.is_set(Timer::NextStart) {
