@@ -635,9 +635,7 @@ impl Supervisor {
                     _ => self.stop_worker(StopReason::HeadRestarted),
                 }
             }
-            Answer::Down { newly } => {
-                self.head_down(now, newly);
-            }
+            Answer::Down { newly } => self.head_down(now, newly),
         }
         let idle = self.wanted.paused || self.fault().is_some();
         if self.run == Run::Running {

@@ -25,7 +25,6 @@ impl StartAttempt {
         self.number
     }
 
-    /// The head stopped answering while the worker was starting.
     pub fn cut_off(&mut self) {
         self.cut_off = true;
     }

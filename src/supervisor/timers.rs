@@ -5,40 +5,29 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// One kind of deadline; at most one of each is pending. When each fires, and what follows, is
+/// One kind of deadline; at most one of each is pending. What each one's end means is
 /// `handle_timeout`'s match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Timer {
     Probe,
-    /// The restart delay after a failure ends.
     Restart,
-    /// The delay after an exit the network caused while the head answered ends.
+    /// After an exit the network caused while the head answered.
     NetworkRestart,
     /// No start before this: never more than one a second (s6).
     NextStart,
-    /// A started worker that has not joined by then is stopped as a failure.
     Join,
-    /// The head has been unreachable for the whole grace.
     Grace,
     DrainDeadline,
     DrainSample,
-    /// The longest a sleep is held back while the worker stops.
     SleepHold,
-    /// An announced sleep that has not happened by then was cancelled.
     SleepCancelled,
-    /// The longest a quit waits for the worker's exit to be reported.
     Quit,
-    /// A fault is tried once more (half-open).
     FaultRetry,
     UsageSample,
     HistorySave,
-    /// Cool long enough after a heat pause (`courtesy`).
     CooledDown,
-    /// The user has been away long enough under "only when idle" (`courtesy`).
     UserAway,
-    /// Look at config.toml for a hand edit (`config_looks`).
     ConfigLook,
-    /// Ask the head's dashboard the cluster's size (`app`).
     ClusterAsk,
 }
 
@@ -52,14 +41,12 @@ impl Timer {
     ];
 }
 
-/// When each pending [`Timer`] fires.
 #[derive(Debug, Clone, Default)]
 pub struct Timers {
     at: BTreeMap<Timer, Instant>,
 }
 
 impl Timers {
-    /// Sets (or moves) `timer` to fire at `at`.
     pub fn set(&mut self, timer: Timer, at: Instant) {
         self.at.insert(timer, at);
     }
@@ -80,7 +67,6 @@ impl Timers {
         self.at.contains_key(&timer)
     }
 
-    /// The earliest deadline.
     pub fn next(&self) -> Option<Instant> {
         self.at.values().min().copied()
     }
