@@ -419,11 +419,7 @@ impl Supervisor {
                         self.actions.push_back(Action::SampleWorkerTree { drain });
                     }
                 }
-                Timer::SleepCancelled => {
-                    if self.laptop.asleep {
-                        self.on_woke(now, 0);
-                    }
-                }
+                Timer::SleepCancelled => self.on_woke(now, 0),
                 Timer::Quit => self.exit(),
                 Timer::FaultRetry => self.retry_fault(now),
                 Timer::UsageSample => self.sample_usage(),
