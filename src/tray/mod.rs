@@ -427,7 +427,10 @@ pub fn run(paths: Paths) -> Result<(), TrayError> {
                 if let Some(handler) = sleep_handler.take() {
                     sleep_observer = Some(crate::platform::sleep::observe_sleep(Box::new(handler)));
                 }
-                let initial = Status::default();
+                let initial = Status {
+                    cpus: 1,
+                    ..Status::default()
+                };
                 let model = menu::model(&initial, &extras, machine_cpus, lang);
                 match (RenderedMenu::build(model), tray_icon_for(Phase::Checking)) {
                     (Ok(built), Ok(icon)) => {
