@@ -167,11 +167,7 @@ impl Supervisor {
         paused: bool,
         now: Instant,
     ) -> Self {
-        let mut timers = Timers::default();
-        if head.is_some() {
-            timers.set(Timer::Probe, now);
-        }
-        Supervisor {
+        let mut supervisor = Supervisor {
             wanted: Wanted {
                 head,
                 demo: None,
@@ -180,9 +176,10 @@ impl Supervisor {
             },
             backoff: Backoff::new(settings.backoff.clone()),
             settings,
-            timers,
             ..Supervisor::default()
-        }
+        };
+        supervisor.probe_soon(now);
+        supervisor
     }
 
     /// `demo`: the built-in demo head, started because no head is configured.
