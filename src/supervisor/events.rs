@@ -96,7 +96,6 @@ pub enum UserCommand {
     JoinFoundHead(HeadAddress),
 }
 
-/// Facts fed to the supervisor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     HeadProbe(HeadProbe),
@@ -107,7 +106,6 @@ pub enum Event {
     User(UserCommand),
     /// The machine's network interfaces or addresses changed.
     NetworkChanged,
-    /// The OS says the machine is about to sleep.
     WillSleep,
     /// The machine woke: the OS's notification where it gives one, else the clocks' measure.
     Woke {
@@ -157,7 +155,6 @@ pub enum Event {
     RayInUse(Option<RayInUse>),
 }
 
-/// Things the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Check whether the head answers (for a Tailscale address, with Tailscale's word no older
@@ -220,6 +217,6 @@ pub enum Action {
     },
     /// Find the `ray` a worker would run and its version, then report [`Event::RayInUse`].
     LookUpRay,
-    /// The shutdown is complete.
+    /// The shutdown is complete: the driver may exit.
     Exit,
 }

@@ -272,16 +272,13 @@ impl Supervisor {
                     NextProbe::AsPlanned => {}
                     NextProbe::Usual => self.probe_within(now, self.settings.probe_every_up),
                     NextProbe::Now { newly_down } => {
-                        if newly_down {
-                            self.head_down(now, true);
-                        }
+                        self.head_down(now, newly_down);
                         self.probe_soon(now);
                     }
                 }
             }
             Event::HeadsFound(outcome) => {
-                let needs_a_head = self.wanted.needs_a_head();
-                if let Some(notice) = self.finder.ended(outcome, needs_a_head) {
+                if let Some(notice) = self.finder.ended(outcome, self.wanted.needs_a_head()) {
                     // Only the first-run search offers: once, across starts.
                     self.notify(now, notice);
                     self.actions.push_back(Action::RecordFirstRunOffer);
