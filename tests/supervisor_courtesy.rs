@@ -8,9 +8,7 @@ use bittrader_worker::model::{
     AutoPause, AwakeHold, Battery, ChargeState, IdleReading, KeepAwake, LogNote, Notice,
     PauseAtThermal, Phase, PowerSnapshot, ThermalState,
 };
-use bittrader_worker::supervisor::settings::{
-    THERMAL_DRAIN_DEADLINE, THERMAL_RESUME_AFTER, USER_BACK_DRAIN_DEADLINE,
-};
+use bittrader_worker::supervisor::settings::{AUTO_PAUSE_DRAIN_DEADLINE, THERMAL_RESUME_AFTER};
 use bittrader_worker::supervisor::{Action, Event, Settings, UserCommand};
 
 fn on_battery() -> Event {
@@ -170,7 +168,7 @@ fn hot_drains_then_pauses_and_cool_for_five_minutes_resumes_one_notice_each_way(
     assert_eq!(sim.phase(), Phase::Draining, "after the current tasks");
     assert!(sim.records.iter().any(|r| matches!(
         r.action,
-        Action::DrainWorker { deadline, .. } if deadline == THERMAL_DRAIN_DEADLINE
+        Action::DrainWorker { deadline, .. } if deadline == AUTO_PAUSE_DRAIN_DEADLINE
     )));
     assert_eq!(sim.drains(), vec![hot_at]);
     sim.run_for(secs(30));
@@ -330,7 +328,7 @@ fn only_when_idle_waits_for_the_user_to_be_away_and_drains_when_they_return() {
     assert!(sim.records.iter().any(|r| r.at == back_at
         && matches!(
             r.action,
-            Action::DrainWorker { deadline, .. } if deadline == USER_BACK_DRAIN_DEADLINE
+            Action::DrainWorker { deadline, .. } if deadline == AUTO_PAUSE_DRAIN_DEADLINE
         )));
     sim.run_for(secs(30));
     assert_eq!(sim.phase(), Phase::Paused);

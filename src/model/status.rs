@@ -95,10 +95,11 @@ pub enum Fault {
 }
 
 /// The one-word state the user sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Not yet known whether the head is reachable.
+    #[default]
     Checking,
     /// The worker is starting and has not joined yet.
     Starting,
@@ -136,7 +137,8 @@ impl Phase {
     ];
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The state; its default is what is known before the supervisor's first step: nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Status {
     pub phase: Phase,
     pub head: Option<HeadAddress>,
@@ -198,35 +200,6 @@ pub struct RayInUse {
 pub struct RayInstall {
     pub version: Option<String>,
     pub step: InstallStep,
-}
-
-impl Default for Status {
-    /// Nothing known yet: what the tray shows before the supervisor's first step.
-    fn default() -> Self {
-        Status {
-            phase: Phase::Checking,
-            head: None,
-            cpus: 1,
-            worker_cpus: None,
-            paused: false,
-            unreachable: None,
-            fault: None,
-            recent_failures: 0,
-            auto_pause: None,
-            mobile: false,
-            holding_sleep: false,
-            ray_install: None,
-            demo: false,
-            needs_a_head: false,
-            tailscale_vouches_for_silent_head: false,
-            head_search: None,
-            courtesy: CourtesyStatus::default(),
-            found_heads: Vec::new(),
-            worker_busy_percent: None,
-            cluster: None,
-            ray: None,
-        }
-    }
 }
 
 /// A step of installing Ray from the app (`setup` run as a child).

@@ -1,140 +1,98 @@
-//! The running app's duties besides the worker, each a small machine of its own: config.toml's
-//! hand edits ([`ConfigLooks`], [`ConfigEdits`]), the `ray` in use, the cluster's size for the
-//! menu ([`ClusterAsks`]) and the log's lines for changes of state ([`transitions`]).
+//! The running app's duties besides the worker: config.toml's hand edits ([`ConfigLooks`],
+//! [`ConfigEdits`]), the `ray` in use, the cluster's size for the menu, and the log's lines for
+//! changes of state. A supervisor without them (a test's) works out none of it.
 
 use std::time::Instant;
 
-use super::cluster::ClusterAsks;
-use super::config_edits::{ConfigEdits, Running};
+use super::config_edits::ConfigEdits;
 use super::config_looks::ConfigLooks;
-use super::settings::CONFIG_FILE_CHECK_EVERY;
-use super::timers::Timer;
-use super::{transitions, Action, Event, Supervisor};
+use super::timers::{Timer, Timers};
+use super::{Action, Supervisor};
 use crate::config::Config;
-use crate::model::{ConfigEdit, LogNote, RayInUse, Status};
+use crate::model::{ClusterSize, LogNote, Phase, RayInUse, Status};
 
-/// What the duties know.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(super) struct App {
-    /// config.toml: when to look, and its last reading (`None`: not watched, as in tests).
-    config: Option<(ConfigLooks, ConfigEdits)>,
-    /// The cluster's size, where it is shown.
-    cluster: Option<ClusterAsks>,
+    pub(super) looks: ConfigLooks,
+    pub(super) edits: ConfigEdits,
+    /// The tray shows the cluster's size: it is asked of the head's dashboard.
+    show_cluster: bool,
+    /// The dashboard's last answer, while connected.
+    pub(super) cluster: Option<ClusterSize>,
     /// The `ray` a worker runs, as last looked up.
     pub(super) ray: Option<RayInUse>,
-    /// The log's lines for changes of state are asked for (the running app, not a test).
-    logging: bool,
     /// The state the log last said.
     logged: Option<Status>,
 }
 
-impl App {
-    /// The cluster's size, while it is known.
-    pub(super) fn cluster_size(&self) -> Option<crate::model::ClusterSize> {
-        self.cluster.as_ref().and_then(ClusterAsks::size)
-    }
-}
-
 impl Supervisor {
-    /// The supervisor of the running app: its changes of state are logged; config.toml is looked
-    /// at for hand edits from now on, diffed against `config` (the file as read at start); the
-    /// `ray` in use is looked up; the cluster's size is asked while connected if `show_cluster`
-    /// (the tray shows it).
+    /// The supervisor of the running app: config.toml is looked at for hand edits from now on,
+    /// diffed against `config` (the file as read at start); the `ray` in use is looked up; the
+    /// cluster's size is asked while connected if `show_cluster`.
     pub fn with_app(mut self, now: Instant, config: Config, show_cluster: bool) -> Self {
-        let looks = ConfigLooks::start(now, &mut self.timers);
-        self.app.config = Some((looks, ConfigEdits::new(config)));
-        self.app.cluster = show_cluster.then(ClusterAsks::default);
-        self.app.logging = true;
+        self.app = Some(App {
+            looks: ConfigLooks::start(now, &mut self.timers),
+            edits: ConfigEdits::new(config),
+            show_cluster,
+            cluster: None,
+            ray: None,
+            logged: None,
+        });
         self.actions.push_back(Action::LookUpRay);
         self
     }
+}
 
-    /// An event of the app's duties.
-    pub(super) fn on_app_event(&mut self, now: Instant, event: Event) {
-        let timers = &mut self.timers;
-        let mut notes = Vec::new();
-        match (event, &mut self.app.config) {
-            (Event::ConfigFileChanged, Some((looks, _))) => looks.handle_change(now, timers),
-            (Event::ConfigWatchLost { why }, Some((looks, _))) => {
-                if !looks.polling() {
-                    let every_secs = CONFIG_FILE_CHECK_EVERY.as_secs();
-                    notes.push(LogNote::ConfigEdit(ConfigEdit::Polling { every_secs, why }));
-                }
-                looks.handle_reports_lost(now, timers);
+impl App {
+    /// After each step: the cluster's size is asked at once on connecting to a real head (the
+    /// demo head's cluster is this machine), then every `CLUSTER_ASK_EVERY`, and forgotten when
+    /// not connected; a change of state worth a line is logged.
+    pub(super) fn follow(
+        &mut self,
+        now: Instant,
+        status: Status,
+        timers: &mut Timers,
+    ) -> Option<LogNote> {
+        if self.show_cluster && status.phase == Phase::Connected && !status.demo {
+            if !timers.is_set(Timer::ClusterAsk) {
+                timers.set(Timer::ClusterAsk, now);
             }
-            (Event::ConfigFileRead(reading), Some((_, edits))) => {
-                let running = Running {
-                    head: self.wanted.head.as_ref(),
-                    cpus: self.wanted.cpus,
-                    paused: self.wanted.paused,
-                };
-                let (commands, edits) = edits.on_reading(reading, running);
-                for command in commands {
-                    self.on_user(now, command);
-                }
-                notes.extend(edits.into_iter().map(LogNote::ConfigEdit));
-            }
-            (Event::ClusterSize(size), _) => {
-                if let Some(cluster) = &mut self.app.cluster {
-                    cluster.answered(size);
-                }
-            }
-            (Event::RayInUse(ray), _) => {
-                self.app.ray = ray.clone();
-                notes.push(LogNote::RayInUse(ray));
-            }
-            _ => {}
+        } else {
+            timers.stop(Timer::ClusterAsk);
+            self.cluster = None;
         }
-        self.actions.extend(notes.into_iter().map(Action::Log));
+        worth_a_line(self.logged.as_ref(), &status).then(|| {
+            self.logged = Some(status.clone());
+            LogNote::StateChanged(Box::new(status))
+        })
     }
+}
 
-    /// A deadline of the app's duties.
-    pub(super) fn on_app_timer(&mut self, now: Instant, timer: Timer) {
-        match timer {
-            Timer::ConfigLook => {
-                if let Some((looks, _)) = &mut self.app.config {
-                    looks.looked(now, &mut self.timers);
-                    self.actions.push_back(Action::ReadConfigFile);
-                }
-            }
-            Timer::ClusterAsk => {
-                let asks = self
-                    .app
-                    .cluster
-                    .as_mut()
-                    .is_some_and(|c| c.ask(now, &mut self.timers));
-                if let Some(head) = self.wanted.head.clone().filter(|_| asks) {
-                    self.actions.push_back(Action::AskClusterSize { head });
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// After each step: the cluster's size follows the connection, and a change of state
-    /// worth a line is logged.
-    pub(super) fn after_step(&mut self, now: Instant) {
-        if self.app.cluster.is_none() && !self.app.logging {
-            return;
-        }
-        let status = self.status();
-        if let Some(cluster) = &mut self.app.cluster {
-            cluster.follow(now, &status, &mut self.timers);
-        }
-        if self.app.logging && transitions::worth_a_line(self.app.logged.as_ref(), &status) {
-            self.app.logged = Some(status.clone());
-            let note = LogNote::StateChanged(Box::new(status));
-            self.actions.push_back(Action::Log(note));
-        }
-    }
+/// Whether going from `previous` (`None`: nothing said yet) to `next` is worth a line in the
+/// log: a new phase, fault, kind of pause or head, the CPUs of a worker in the cluster, a new
+/// reason while disconnected; never one per probe.
+fn worth_a_line(previous: Option<&Status>, next: &Status) -> bool {
+    let Some(previous) = previous else {
+        return true;
+    };
+    // A worker that is going away changes nothing worth a line.
+    let cpus_matter = matches!(next.phase, Phase::Starting | Phase::Connected);
+    let kind = |status: &Status| status.auto_pause.map(|a| std::mem::discriminant(&a));
+    previous.phase != next.phase
+        || previous.fault != next.fault
+        || kind(previous) != kind(next)
+        || (cpus_matter && previous.worker_cpus != next.worker_cpus)
+        || previous.head != next.head
+        || (next.phase == Phase::Disconnected && previous.unreachable != next.unreachable)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::FileReading;
-    use crate::model::{ClusterSize, HeadAddress, Phase};
-    use crate::supervisor::{HeadProbe, Settings};
+    use crate::model::{AutoPause, ConfigEdit, HeadAddress, Unreachable};
+    use crate::supervisor::settings::{CLUSTER_ASK_EVERY, CONFIG_FILE_CHECK_EVERY};
+    use crate::supervisor::{Event, HeadProbe, Settings, UserCommand};
     use std::time::Duration;
 
     fn head() -> HeadAddress {
@@ -318,5 +276,101 @@ mod tests {
         assert!(!actions
             .iter()
             .any(|a| matches!(a, Action::AskClusterSize { .. })));
+    }
+
+    #[test]
+    fn the_cluster_size_is_asked_on_joining_and_forgotten_once_the_connection_goes() {
+        let t0 = Instant::now();
+        let size = ClusterSize { cpus: 22, nodes: 2 };
+        let mut sup = app(t0, true);
+        let actions = run_connected(&mut sup, t0, t0 + Duration::from_secs(1));
+        let position = |wanted: fn(&Action) -> bool| actions.iter().position(wanted);
+        let started = position(|a| matches!(a, Action::StartWorker(_)));
+        let asked = position(|a| matches!(a, Action::AskClusterSize { .. }));
+        assert!(started < asked, "not before the worker joined");
+        assert_eq!(
+            sup.timers.get(Timer::ClusterAsk),
+            Some(t0 + CLUSTER_ASK_EVERY),
+            "asked at once on joining at t0, next in half a minute"
+        );
+        sup.handle_event(t0, Event::ClusterSize(Some(size)));
+        assert_eq!(sup.status().cluster, Some(size));
+        sup.handle_event(t0, Event::User(UserCommand::Pause));
+        assert_eq!(sup.timers.get(Timer::ClusterAsk), None);
+        assert_eq!(
+            sup.status().cluster,
+            None,
+            "no figure once the connection went"
+        );
+        sup.handle_event(t0, Event::ClusterSize(Some(size)));
+        assert_eq!(sup.status().cluster, None, "a late answer is dropped");
+    }
+
+    #[test]
+    fn the_demo_head_is_never_asked_its_cluster_size() {
+        let t0 = Instant::now();
+        let mut demo = Supervisor::new(Settings::default(), Some(head()), 2, false, t0)
+            .with_demo_head(Some(head()))
+            .with_app(t0, config(), true);
+        let actions = run_connected(&mut demo, t0, t0 + Duration::from_secs(61));
+        assert!(demo.status().demo && demo.status().phase == Phase::Connected);
+        assert!(!actions
+            .iter()
+            .any(|a| matches!(a, Action::AskClusterSize { .. })));
+    }
+
+    fn status_at(phase: Phase) -> Status {
+        Status {
+            phase,
+            head: Some("100.64.0.1:6379".parse().expect("head")),
+            worker_cpus: Some(10),
+            ..Status::default()
+        }
+    }
+
+    #[test]
+    fn no_line_when_nothing_changed() {
+        let a = status_at(Phase::Connected);
+        assert!(worth_a_line(None, &a), "the first state is said");
+        assert!(!worth_a_line(Some(&a), &a.clone()));
+        let busier = Status {
+            worker_busy_percent: Some(80),
+            recent_failures: 1,
+            ..a.clone()
+        };
+        assert!(!worth_a_line(Some(&a), &busier), "not every figure");
+    }
+
+    #[test]
+    fn a_new_reason_while_disconnected_is_logged() {
+        let mut a = status_at(Phase::Disconnected);
+        a.unreachable = Some(Unreachable::TimedOut);
+        let mut b = a.clone();
+        b.unreachable = Some(Unreachable::Refused);
+        assert!(worth_a_line(Some(&a), &b));
+        let (mut c, mut d) = (
+            status_at(Phase::Disconnecting),
+            status_at(Phase::Disconnecting),
+        );
+        c.unreachable = Some(Unreachable::TimedOut);
+        d.unreachable = Some(Unreachable::Refused);
+        assert!(!worth_a_line(Some(&c), &d), "only once disconnected");
+    }
+
+    #[test]
+    fn the_cpus_count_only_in_the_cluster_and_a_pause_by_its_kind() {
+        let mut a = status_at(Phase::Stopping);
+        let mut b = a.clone();
+        b.worker_cpus = Some(4);
+        assert!(!worth_a_line(Some(&a), &b), "a worker going away");
+        a.phase = Phase::Connected;
+        b.phase = Phase::Connected;
+        assert!(worth_a_line(Some(&a), &b));
+        let low = |percent| Status {
+            auto_pause: Some(AutoPause::LowBattery { percent }),
+            ..status_at(Phase::Paused)
+        };
+        assert!(!worth_a_line(Some(&low(9)), &low(8)), "the same kind");
+        assert!(worth_a_line(Some(&status_at(Phase::Paused)), &low(8)));
     }
 }

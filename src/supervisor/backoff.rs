@@ -1,21 +1,15 @@
-//! Restart delays, the give-up breaker and the fault it leads to.
-//!
-//! As systemd (`RestartSec` growing to `RestartMaxDelaySec`) and Erlang/OTP (restart intensity
-//! within a period trips a breaker): a worker that keeps dying is restarted after 1 s, 2 s,
-//! 4 s, … up to a cap, and after too many deaths in a window the supervisor gives up loudly. A
-//! fault is tried once more now and then (half-open). The jitter comes from a seed, so tests
-//! are deterministic.
+//! Restart delays, the give-up breaker and the fault it leads to, as systemd (`RestartSec`
+//! growing to `RestartMaxDelaySec`) and Erlang/OTP (restart intensity within a period trips a
+//! breaker): 1 s, 2 s, 4 s, … up to a cap, and after too many deaths in a window the supervisor
+//! gives up loudly. A fault is tried once more now and then (half-open).
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::settings::BackoffPolicy;
 use crate::model::Fault;
 
-/// What to do after a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Try again after this delay.
     RetryAfter(Duration),
     /// Too many failures in the window: stop trying until the user asks.
     GiveUp,
@@ -30,13 +24,12 @@ enum FaultState {
     HalfOpen,
 }
 
-/// The running count of failures, and the fault they led to.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     fault: FaultState,
     policy: BackoffPolicy,
-    /// Times of recent abnormal exits, oldest first, none older than the window.
-    recent: VecDeque<Instant>,
+    /// Times of the failures within the window.
+    recent: Vec<Instant>,
     /// Failures since the last stable run: the exponent of the delay.
     consecutive: u32,
     /// Network-caused exits since the last stable run: the exponent of their delay.
@@ -52,18 +45,16 @@ impl Default for Backoff {
 
 impl Backoff {
     pub fn new(policy: BackoffPolicy) -> Self {
-        let rng = policy.seed | 1;
         Backoff {
             fault: FaultState::Clear,
+            rng: policy.seed | 1,
             policy,
-            recent: VecDeque::new(),
+            recent: Vec::new(),
             consecutive: 0,
             network_consecutive: 0,
-            rng,
         }
     }
 
-    /// Failures recorded within the current window.
     pub fn recent_failures(&self) -> usize {
         self.recent.len()
     }
@@ -76,13 +67,11 @@ impl Backoff {
         }
     }
 
-    /// `fault` holds from now on.
     pub fn hold(&mut self, fault: Fault) {
         self.fault = FaultState::Holds(fault);
     }
 
-    /// Tries the fault once more (its cause may have gone unnoticed: a head upgraded, Ray
-    /// installed from a terminal); whether there was one.
+    /// Tries the fault once more; whether there was one.
     pub fn retry_fault(&mut self) -> bool {
         let holds = matches!(self.fault, FaultState::Holds(_));
         if holds {
@@ -103,14 +92,10 @@ impl Backoff {
         if self.fault == FaultState::HalfOpen {
             return Verdict::GiveUp;
         }
-        while let Some(&oldest) = self.recent.front() {
-            if now.saturating_duration_since(oldest) > self.policy.window {
-                self.recent.pop_front();
-            } else {
-                break;
-            }
-        }
-        self.recent.push_back(now);
+        let window = self.policy.window;
+        self.recent
+            .retain(|at| now.saturating_duration_since(*at) <= window);
+        self.recent.push(now);
         if self.recent.len() >= self.policy.burst {
             return Verdict::GiveUp;
         }
@@ -120,8 +105,8 @@ impl Backoff {
     }
 
     /// Records an exit the network caused while the head answered: the delay before the next
-    /// start. Grows like the others, to [`BackoffPolicy::network_max`], and never gives up
-    /// (a network that heals must find the worker coming back).
+    /// start, to [`BackoffPolicy::network_max`]; never gives up (a network that heals must
+    /// find the worker coming back).
     pub fn record_network_failure(&mut self) -> Duration {
         let exponent = self.network_consecutive;
         self.network_consecutive = self.network_consecutive.saturating_add(1);
@@ -145,10 +130,10 @@ impl Backoff {
 
     /// Forget everything, the fault too (the user asked to try again).
     pub fn reset(&mut self) {
-        self.fault = FaultState::Clear;
-        self.recent.clear();
-        self.consecutive = 0;
-        self.network_consecutive = 0;
+        *self = Backoff {
+            rng: self.rng,
+            ..Backoff::new(self.policy.clone())
+        };
     }
 
     /// xorshift64*: a uniform number in [0, 1).

@@ -1,28 +1,21 @@
-//! A hand edit of config.toml while the app runs: what config.toml now says, diffed against
-//! its last reading and the running head, CPUs and pause. A setting the user changed in the
-//! file and that differs from the running one is applied; settings read only at start are
-//! named; an invalid or removed file is reported once and changes nothing.
+//! A hand edit of config.toml while the app runs, diffed against its last reading and what is
+//! wanted now: a setting the user changed in the file that differs from the one in force is
+//! applied; settings read only at start are named; an invalid or removed file is reported once
+//! and changes nothing.
 
 use crate::config::{Config, FileReading};
-use crate::model::{ConfigEdit, HeadAddress};
+use crate::model::ConfigEdit;
 
 use super::events::UserCommand;
+use super::Wanted;
 
-/// config.toml as last read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigEdits {
-    /// What it said when last read: a hand edit is what changed from this.
+    /// What the file said when last read.
     file: Config,
-    /// The problem last reported, reported once until the file changes again.
-    problem: Option<String>,
-}
-
-/// The settings in force that a hand edit may change at once.
-#[derive(Debug, Clone, Copy)]
-pub struct Running<'a> {
-    pub head: Option<&'a HeadAddress>,
-    pub cpus: u32,
-    pub paused: bool,
+    /// The problem last said ([`ConfigEdit::Invalid`] or [`ConfigEdit::Removed`]): said once
+    /// until the file changes again.
+    problem: Option<ConfigEdit>,
 }
 
 impl ConfigEdits {
@@ -38,32 +31,20 @@ impl ConfigEdits {
     pub fn on_reading(
         &mut self,
         reading: FileReading,
-        running: Running<'_>,
+        running: &Wanted,
     ) -> (Vec<UserCommand>, Vec<ConfigEdit>) {
-        let (mut commands, mut notes) = (Vec::new(), Vec::new());
         let new = match reading {
             FileReading::Valid(config) => config,
-            FileReading::Invalid(problem) => {
-                if self.problem.as_ref() != Some(&problem) {
-                    notes.push(ConfigEdit::Invalid(problem.clone()));
-                    self.problem = Some(problem);
-                }
-                return (commands, notes);
-            }
-            FileReading::Missing => {
-                if self.problem.as_deref() != Some(REMOVED) {
-                    notes.push(ConfigEdit::Removed);
-                    self.problem = Some(REMOVED.to_string());
-                }
-                return (commands, notes);
-            }
+            FileReading::Invalid(problem) => return self.problem(ConfigEdit::Invalid(problem)),
+            FileReading::Missing => return self.problem(ConfigEdit::Removed),
         };
+        let (mut commands, mut notes) = (Vec::new(), Vec::new());
         if self.problem.take().is_some() {
             notes.push(ConfigEdit::ReadableAgain);
         }
         let old = std::mem::replace(&mut self.file, new.clone());
         let mut applied = Vec::new();
-        if new.head != old.head && new.head.as_ref() != running.head {
+        if new.head != old.head && new.head != running.head {
             match &new.head {
                 Some(head) => {
                     applied.push(format!("head = {head}"));
@@ -92,10 +73,13 @@ impl ConfigEdits {
         }
         (commands, notes)
     }
-}
 
-/// [`ConfigEdits::problem`] while the file is missing.
-const REMOVED: &str = "config.toml was removed";
+    /// A file that does not read: said once until it changes again; nothing is applied.
+    fn problem(&mut self, problem: ConfigEdit) -> (Vec<UserCommand>, Vec<ConfigEdit>) {
+        let said = self.problem.replace(problem.clone()).as_ref() == Some(&problem);
+        (Vec::new(), if said { Vec::new() } else { vec![problem] })
+    }
+}
 
 /// The settings read only at start that differ between `old` and `new`, by key.
 fn read_at_start_changed(old: &Config, new: &Config) -> Vec<&'static str> {
@@ -129,6 +113,7 @@ fn read_at_start_changed(old: &Config, new: &Config) -> Vec<&'static str> {
 mod tests {
     use super::*;
     use crate::config::Mode;
+    use crate::model::HeadAddress;
 
     fn head(address: &str) -> HeadAddress {
         address.parse().expect("a head address")
@@ -143,9 +128,10 @@ mod tests {
         }
     }
 
-    fn running(config: &Config) -> Running<'_> {
-        Running {
-            head: config.head.as_ref(),
+    fn running(config: &Config) -> Wanted {
+        Wanted {
+            head: config.head.clone(),
+            demo: None,
             cpus: config.cpus,
             paused: config.paused,
         }
@@ -162,7 +148,7 @@ mod tests {
             ..start.clone()
         };
         let (commands, notes) =
-            edits.on_reading(FileReading::Valid(edited.clone()), running(&start));
+            edits.on_reading(FileReading::Valid(edited.clone()), &running(&start));
         assert_eq!(
             commands,
             [
@@ -178,13 +164,13 @@ mod tests {
             )]
         );
         // The same file read again (our own write, a touch): nothing.
-        let again = edits.on_reading(FileReading::Valid(edited.clone()), running(&edited));
+        let again = edits.on_reading(FileReading::Valid(edited.clone()), &running(&edited));
         assert_eq!(again, (vec![], vec![]));
         let resumed = Config {
             paused: false,
             ..edited.clone()
         };
-        let (commands, _) = edits.on_reading(FileReading::Valid(resumed), running(&edited));
+        let (commands, _) = edits.on_reading(FileReading::Valid(resumed), &running(&edited));
         assert_eq!(commands, [UserCommand::Resume]);
     }
 
@@ -197,7 +183,7 @@ mod tests {
             paused: true,
             ..start.clone()
         };
-        let outcome = edits.on_reading(FileReading::Valid(in_force.clone()), running(&in_force));
+        let outcome = edits.on_reading(FileReading::Valid(in_force.clone()), &running(&in_force));
         assert_eq!(outcome, (vec![], vec![]));
     }
 
@@ -211,7 +197,7 @@ mod tests {
             only_when_idle_minutes: Some(5),
             ..start.clone()
         };
-        let (commands, notes) = edits.on_reading(FileReading::Valid(edited), running(&start));
+        let (commands, notes) = edits.on_reading(FileReading::Valid(edited), &running(&start));
         assert!(commands.is_empty(), "{commands:?}");
         assert_eq!(
             notes,
@@ -227,27 +213,27 @@ mod tests {
         let start = at_start();
         let mut edits = ConfigEdits::new(start.clone());
         let invalid = || FileReading::Invalid("`paused` must be true or false".into());
-        let (commands, notes) = edits.on_reading(invalid(), running(&start));
+        let (commands, notes) = edits.on_reading(invalid(), &running(&start));
         assert!(commands.is_empty());
         assert_eq!(
             notes,
             [ConfigEdit::Invalid("`paused` must be true or false".into())]
         );
         assert_eq!(
-            edits.on_reading(invalid(), running(&start)),
+            edits.on_reading(invalid(), &running(&start)),
             (vec![], vec![])
         );
         assert_eq!(
-            edits.on_reading(FileReading::Missing, running(&start)).1,
+            edits.on_reading(FileReading::Missing, &running(&start)).1,
             [ConfigEdit::Removed]
         );
         assert_eq!(
-            edits.on_reading(FileReading::Missing, running(&start)),
+            edits.on_reading(FileReading::Missing, &running(&start)),
             (vec![], vec![])
         );
         // Readable again, as it was: said, and nothing to apply.
         assert_eq!(
-            edits.on_reading(FileReading::Valid(start.clone()), running(&start)),
+            edits.on_reading(FileReading::Valid(start.clone()), &running(&start)),
             (vec![], vec![ConfigEdit::ReadableAgain])
         );
     }

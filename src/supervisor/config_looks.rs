@@ -1,26 +1,20 @@
-//! When the running app looks at config.toml for a hand edit.
-//!
-//! A look (one `stat`, and a read of the file when its stamp changed) happens at start, and
-//! after that only when the OS reported a change in the data folder naming the file, once the
-//! writes have settled ([`CONFIG_FILE_SETTLE`]). Only where the OS cannot report changes (no
-//! watch could be set up, or it was lost) is the file looked at on a fixed cadence
-//! ([`CONFIG_FILE_CHECK_EVERY`]): a look every 2 s was the largest share of an idle daemon's
-//! wake-ups, for an edit made a few times a year. The deadline is [`Timer::ConfigLook`] in the
-//! supervisor's one table.
+//! When the running app looks at config.toml for a hand edit (one `stat`, and a read when its
+//! stamp changed): at start, then once the writes the OS reports have settled; on a fixed
+//! cadence only where the OS reports no changes, since each look wakes an idle app for an edit
+//! made a few times a year.
 
 use std::time::Instant;
 
 use super::settings::{CONFIG_FILE_CHECK_EVERY, CONFIG_FILE_SETTLE};
 use super::timers::{Timer, Timers};
 
-/// What decides the next look besides its deadline.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigLooks {
     /// The first reported change not yet looked at: a file changed again and again is still
     /// looked at within [`CONFIG_FILE_CHECK_EVERY`] of it, however often the settle restarts.
     unlooked_since: Option<Instant>,
     /// The OS does not report changes: the file is looked at every [`CONFIG_FILE_CHECK_EVERY`].
-    polling: bool,
+    pub polling: bool,
 }
 
 impl ConfigLooks {
@@ -30,15 +24,8 @@ impl ConfigLooks {
         ConfigLooks::default()
     }
 
-    /// Whether the file is looked at on a fixed cadence (the OS reports no changes).
-    pub fn polling(&self) -> bool {
-        self.polling
-    }
-
     /// The OS reported a change to config.toml (or may have missed some): the look comes
-    /// [`CONFIG_FILE_SETTLE`] after this latest report, so that an editor that truncates the
-    /// file and then writes it is not read in between (a half-written file would be reported
-    /// to the user as invalid).
+    /// [`CONFIG_FILE_SETTLE`] after this latest report.
     pub fn handle_change(&mut self, now: Instant, timers: &mut Timers) {
         let first = *self.unlooked_since.get_or_insert(now);
         let at = (now + CONFIG_FILE_SETTLE).min(first + CONFIG_FILE_CHECK_EVERY);
@@ -51,8 +38,7 @@ impl ConfigLooks {
         timers.set(Timer::ConfigLook, at);
     }
 
-    /// The OS stopped reporting changes (its watch failed or the folder went away): the file
-    /// is looked at now, then on the fixed cadence.
+    /// The OS stopped reporting changes: the file is looked at now, then on the cadence.
     pub fn handle_reports_lost(&mut self, now: Instant, timers: &mut Timers) {
         self.polling = true;
         let at = timers
@@ -105,7 +91,7 @@ mod tests {
         let day = Duration::from_secs(86_400);
         assert_eq!(run(&mut looks, &mut timers, t0, t0 + day), [Duration::ZERO]);
         assert_eq!(timers.next(), None, "nothing more without a report");
-        assert!(!looks.polling());
+        assert!(!looks.polling);
     }
 
     #[test]
@@ -152,7 +138,7 @@ mod tests {
         let (t0, mut timers) = (Instant::now(), Timers::default());
         let mut looks = ConfigLooks::start(t0, &mut timers);
         looks.handle_reports_lost(t0, &mut timers);
-        assert!(looks.polling());
+        assert!(looks.polling);
         let seen = run(
             &mut looks,
             &mut timers,
@@ -177,7 +163,7 @@ mod tests {
         run(&mut looks, &mut timers, t0, t0);
         let lost = t0 + ms(600_000);
         looks.handle_reports_lost(lost, &mut timers);
-        assert!(looks.polling());
+        assert!(looks.polling);
         let seen = run(&mut looks, &mut timers, t0, lost + CONFIG_FILE_CHECK_EVERY);
         assert_eq!(
             seen,

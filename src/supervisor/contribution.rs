@@ -1,22 +1,20 @@
 //! What the history is told of the worker: the CPU its tree used, how busy it kept the CPUs
-//! it offers (the menu's figure, at no cost of its own), and what it does (the timeline).
+//! it offers (the menu's figure), and what it does (the timeline).
 //!
-//! Each reading of the tree gives every process (known by pid *and* start ticks, so a reused
-//! pid starts from zero) with its own CPU time and that of the ended children it waited for,
-//! counters that only grow. A process seen both times adds what its own counter grew, a new
-//! one all its time; a grown "ended children" counter adds only what its children had not been
-//! counted for. A lost reading changes nothing. What a process used after the last reading and
-//! before it left unwaited-for is not seen: the tree is read as a worker is stopped.
+//! Each reading gives every process of the tree (known by pid *and* start ticks: a reused pid
+//! starts from zero) with its own CPU time and that of the ended children it waited for, both
+//! only growing. A process seen both times adds what its own counter grew, a new one all its
+//! time; a grown "ended children" counter adds only what was not counted already. What a
+//! process used after the last reading and before it left unwaited-for is not seen, so the tree
+//! is read as a worker is stopped.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::model::{Activity, ProcessUsage};
 
-/// The readings of the current worker's tree and the activity last recorded.
 #[derive(Debug, Clone, Default)]
 pub struct Contribution {
-    /// The CPU counters of the current worker's tree.
     meter: UsageMeter,
     /// The number of the latest reading asked for: only its answer counts.
     sample: u64,
@@ -29,9 +27,8 @@ pub struct Contribution {
 }
 
 impl Contribution {
-    /// A new worker's tree: its processes are all new, and nothing of the old one is
-    /// subtracted from them. A reading of the old tree still on its way would be taken for the
-    /// new one's first: it no longer counts.
+    /// A new worker's tree: its processes are all new, and a reading of the old one still on
+    /// its way no longer counts.
     pub fn new_worker(&mut self) {
         *self = Contribution {
             sample: self.sample + 1,
@@ -71,7 +68,6 @@ impl Contribution {
         Some(cpu)
     }
 
-    /// How busy the worker kept its CPUs between its last two readings.
     pub fn busy_percent(&self) -> Option<u8> {
         self.busy_percent
     }
@@ -85,7 +81,6 @@ impl Contribution {
 /// A process, told apart from a later one with the same pid.
 type Identity = (u32, u64);
 
-/// What was last seen of one process.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Seen {
     parent: Option<u32>,
@@ -93,7 +88,7 @@ struct Seen {
     children: Duration,
 }
 
-/// The counters of one worker's tree at its last reading.
+/// The counters of a worker's tree at its last reading.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UsageMeter {
     last: HashMap<Identity, Seen>,

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use super::settings::{
     CourtesyPolicy, THERMAL_REPEAT_WINDOW, THERMAL_RESUME_AFTER, THERMAL_RESUME_AFTER_MAX,
 };
+use super::timers::{Timer, Timers};
 use crate::model::{
     AutoPause, AwakeHold, CourtesyStatus, IdleReading, KeepAwake, LogNote, PauseAtThermal,
     PowerSnapshot, ThermalState,
 };
 
-/// The courtesy rules' state.
 #[derive(Debug, Clone, Default)]
 pub struct Courtesy {
     pub heat: Heat,
@@ -44,7 +44,7 @@ impl Courtesy {
             });
         }
         let away_after = policy.only_when_idle?;
-        self.presence.holding.then(|| AutoPause::UserPresent {
+        self.presence.holding().then(|| AutoPause::UserPresent {
             away_minutes: minutes(away_after),
         })
     }
@@ -75,10 +75,9 @@ fn minutes(duration: Duration) -> u32 {
     u32::try_from(duration.as_secs() / 60).unwrap_or(u32::MAX)
 }
 
-/// Whether idle sleep is held off now: only while the worker is part of the cluster or
-/// finishing its tasks there (`working`), and with [`KeepAwake::OnPower`] only on mains (power
-/// not read, or unreadable, counts as mains). Draining counts: a sleep would cut short the
-/// tasks "pause after the current tasks" waits for, and a drain ends by its deadline.
+/// Whether idle sleep is held off now: only while the worker is `working` (joined, or draining:
+/// a sleep would cut short the tasks a drain waits for, and a drain ends by its deadline), and
+/// under [`KeepAwake::OnPower`] only on mains (power unread counts as mains).
 pub fn keep_awake(policy: KeepAwake, working: bool, power: Option<PowerSnapshot>) -> bool {
     let on_power = power.is_none_or(|p| p.on_ac);
     working
@@ -91,15 +90,13 @@ pub fn keep_awake(policy: KeepAwake, working: bool, power: Option<PowerSnapshot>
 
 /// The heat rule: pause (after the current tasks) at the configured thermal state; resume once
 /// the machine has stayed at `fair` or `nominal` for [`THERMAL_RESUME_AFTER`], doubled for each
-/// pause within [`THERMAL_REPEAT_WINDOW`] of the previous one's end, up to
-/// [`THERMAL_RESUME_AFTER_MAX`]. The wait is the timer table's, as [`HeatStep`] says.
+/// pause soon after the previous one's end, the wait being [`Timer::CooledDown`].
 #[derive(Debug, Clone, Default)]
 pub struct Heat {
     /// The thermal state last reported; `None` where the OS reports none.
     pub state: Option<ThermalState>,
-    /// The heat pause holds.
     pub paused: bool,
-    /// The pause was notified: its end will be too (one notification each way).
+    /// The pause was notified: its end will be too.
     pub notified: bool,
     /// The user resumed during a heat pause, at this state: honoured until the machine is
     /// below the limit again or hotter than the user saw.
@@ -110,56 +107,37 @@ pub struct Heat {
     repeats: u32,
 }
 
-/// What a thermal reading asks of the supervisor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeatStep {
-    /// Nothing changes.
-    Nothing,
-    /// The heat pause begins: the cool-down wait, if any, is cancelled.
-    Pause,
-    /// Cool enough to start the wait before resuming (if it is not already running).
-    StartCoolDown,
-    /// Not cool enough (any more) to resume: the wait, if any, is cancelled.
-    CancelCoolDown,
-}
-
 impl Heat {
-    /// A new reading under `limit`, at `now`.
+    /// A new reading under `limit`; whether a heat pause begins.
     pub fn on_reading(
         &mut self,
         now: Instant,
         limit: PauseAtThermal,
         state: ThermalState,
-    ) -> HeatStep {
+        timers: &mut Timers,
+    ) -> bool {
         self.state = Some(state);
-        let Some(threshold) = limit.threshold() else {
-            self.paused = false;
-            return HeatStep::CancelCoolDown;
-        };
-        if state < threshold || self.overridden.is_some_and(|at| state > at) {
+        let threshold = limit.threshold();
+        let hot = threshold.is_some_and(|threshold| state >= threshold);
+        if !hot || self.overridden.is_some_and(|at| state > at) {
             self.overridden = None;
         }
-        if state >= threshold {
-            if self.paused {
-                HeatStep::CancelCoolDown
-            } else if self.overridden.is_some() {
-                HeatStep::Nothing
-            } else {
-                self.paused = true;
-                let repeat = self
-                    .last_ended
-                    .is_some_and(|at| now.saturating_duration_since(at) < THERMAL_REPEAT_WINDOW);
-                self.repeats = if repeat { self.repeats + 1 } else { 0 };
-                HeatStep::Pause
-            }
-        } else if !self.paused {
-            HeatStep::Nothing
-        } else if state <= ThermalState::Fair {
-            HeatStep::StartCoolDown
-        } else {
-            // Below the limit but still warm (`serious` under a `critical` limit): wait on.
-            HeatStep::CancelCoolDown
+        self.paused &= threshold.is_some();
+        let begins = hot && !self.paused && self.overridden.is_none();
+        if begins {
+            self.paused = true;
+            let repeat = self
+                .last_ended
+                .is_some_and(|at| now.saturating_duration_since(at) < THERMAL_REPEAT_WINDOW);
+            self.repeats = if repeat { self.repeats + 1 } else { 0 };
         }
+        // The wait runs while cool enough: `serious` under a `critical` limit waits on.
+        if !self.paused || state > ThermalState::Fair {
+            timers.stop(Timer::CooledDown);
+        } else if !timers.is_set(Timer::CooledDown) {
+            timers.set(Timer::CooledDown, now + self.resume_after());
+        }
+        begins
     }
 
     /// How long the machine must stay cooler before this heat pause ends.
@@ -169,8 +147,8 @@ impl Heat {
             .min(THERMAL_RESUME_AFTER_MAX)
     }
 
-    /// The machine stayed cool long enough: the pause ends. Whether its end is worth a
-    /// notification (its start was notified).
+    /// [`Timer::CooledDown`] fired: the pause ends. Whether its end is worth a notification
+    /// (its start was notified).
     pub fn cooled_down(&mut self, now: Instant) -> bool {
         let was_paused = std::mem::take(&mut self.paused);
         if was_paused {
@@ -180,29 +158,26 @@ impl Heat {
     }
 
     /// The user resumed: their choice wins over a heat pause until the machine is below the
-    /// limit again. Whether a heat pause ended (its cool-down wait is moot).
-    pub fn user_resumed(&mut self, limit: PauseAtThermal) -> bool {
-        if !std::mem::take(&mut self.paused) {
-            return false;
+    /// limit again.
+    pub fn user_resumed(&mut self, limit: PauseAtThermal, timers: &mut Timers) {
+        if std::mem::take(&mut self.paused) {
+            self.notified = false;
+            self.overridden = limit
+                .threshold()
+                .and_then(|threshold| self.state.filter(|state| *state >= threshold));
+            timers.stop(Timer::CooledDown);
         }
-        self.notified = false;
-        self.overridden = limit
-            .threshold()
-            .and_then(|threshold| self.state.filter(|state| *state >= threshold));
-        true
     }
 }
 
 /// The "only when idle" rule: the worker waits until the user has been away from keyboard and
-/// mouse for the setting, and leaves (with a drain) when they come back. A desktop that never
-/// set its idle hint counts as in use; a failed read keeps the last verdict (a D-Bus glitch
-/// must not start or stop a worker); where nothing can tell, the rule is reported unsupported
-/// rather than blocking forever. When the user counts as away is kept as an instant, so that
-/// the timer table, not the reading cadence, says when it is reached.
+/// mouse for the setting ([`Timer::UserAway`] says when), and leaves (with a drain) when they
+/// come back. A desktop that never set its idle hint counts as in use; a failed read keeps the
+/// last verdict (a D-Bus glitch must not start or stop a worker); where nothing can tell, the
+/// rule is reported unsupported rather than blocking forever.
 #[derive(Debug, Clone, Default)]
 pub struct Presence {
-    /// When the user counts as away: the last input plus the setting. `None`: no reading yet.
-    away_from: Option<Instant>,
+    away: bool,
     /// The OS cannot tell how long the user has been away: the rule is not applied.
     pub unsupported: bool,
     /// The session's desktop has not reported idleness yet: counted as in use.
@@ -210,54 +185,52 @@ pub struct Presence {
     /// The user resumed while the rule held the worker back: honoured until they have been
     /// away once.
     overridden: bool,
-    /// The verdict as of the last [`Presence::update`]: the worker is held back.
-    pub holding: bool,
 }
 
 impl Presence {
-    /// A reading under a setting of `away_after`: when the user will count as away, if ahead.
+    /// A reading under a setting of `away_after`.
     pub fn on_reading(
         &mut self,
         now: Instant,
         reading: IdleReading,
         away_after: Duration,
-    ) -> Option<Instant> {
+        timers: &mut Timers,
+    ) {
         let idle = match reading {
-            IdleReading::Idle(idle) => Some(idle),
-            // In use: a desktop that has never been idle since the session began.
-            IdleReading::HintNeverSet => Some(Duration::ZERO),
-            IdleReading::ReadFailed => None,
+            IdleReading::Idle(idle) => idle,
+            IdleReading::HintNeverSet => Duration::ZERO,
+            IdleReading::ReadFailed => return,
             IdleReading::NoSession => {
-                self.unsupported = true;
-                self.hint_never_set = false;
-                self.away_from = None;
-                None
+                (self.unsupported, self.hint_never_set, self.away) = (true, false, false);
+                return timers.stop(Timer::UserAway);
             }
         };
-        if let Some(idle) = idle {
-            self.unsupported = false;
-            self.hint_never_set = reading == IdleReading::HintNeverSet;
-            self.away_from = Some(now + away_after.saturating_sub(idle));
+        self.unsupported = false;
+        self.hint_never_set = reading == IdleReading::HintNeverSet;
+        self.away = false;
+        match away_after.saturating_sub(idle) {
+            left if left.is_zero() => {
+                timers.stop(Timer::UserAway);
+                self.away_now();
+            }
+            left => timers.set(Timer::UserAway, now + left),
         }
-        self.away_from.filter(|at| *at > now)
     }
 
-    /// Brings [`Presence::holding`] up to `now`.
-    pub fn update(&mut self, now: Instant) {
-        let away = self.away_from.is_some_and(|at| now >= at);
-        if away {
-            self.overridden = false;
-        }
-        self.holding = !self.unsupported && !self.overridden && !away;
+    /// The user has been away for the setting ([`Timer::UserAway`] fired).
+    pub fn away_now(&mut self) {
+        self.away = true;
+        self.overridden = false;
+    }
+
+    /// The worker is held back.
+    pub fn holding(&self) -> bool {
+        !self.unsupported && !self.overridden && !self.away
     }
 
     /// The user resumed: their choice wins until they have been away once.
-    pub fn user_resumed(&mut self, now: Instant) {
-        self.update(now);
-        if self.holding {
-            self.overridden = true;
-            self.holding = false;
-        }
+    pub fn user_resumed(&mut self) {
+        self.overridden |= self.holding();
     }
 }
 
@@ -265,6 +238,89 @@ impl Presence {
 mod tests {
     use super::*;
     use crate::model::{Battery, ChargeState};
+    use std::ops::{Deref, DerefMut};
+
+    /// What a thermal reading asked of the cool-down wait, as the rule and its timer show it.
+    #[derive(Debug, PartialEq, Eq)]
+    enum HeatStep {
+        /// Not paused, or the user's Resume holds.
+        Nothing,
+        Pause,
+        /// Paused, and the wait before resuming runs.
+        StartCoolDown,
+        /// Paused, and no wait runs.
+        CancelCoolDown,
+    }
+
+    /// A rule with its own timer table, as the supervisor runs it.
+    #[derive(Default)]
+    struct Rig<Rule> {
+        rule: Rule,
+        timers: Timers,
+    }
+
+    impl<Rule> Deref for Rig<Rule> {
+        type Target = Rule;
+        fn deref(&self) -> &Rule {
+            &self.rule
+        }
+    }
+
+    impl<Rule> DerefMut for Rig<Rule> {
+        fn deref_mut(&mut self) -> &mut Rule {
+            &mut self.rule
+        }
+    }
+
+    impl Rig<Heat> {
+        fn on_reading(
+            &mut self,
+            now: Instant,
+            limit: PauseAtThermal,
+            state: ThermalState,
+        ) -> HeatStep {
+            if self.rule.on_reading(now, limit, state, &mut self.timers) {
+                HeatStep::Pause
+            } else if !self.paused {
+                HeatStep::Nothing
+            } else if self.timers.is_set(Timer::CooledDown) {
+                HeatStep::StartCoolDown
+            } else {
+                HeatStep::CancelCoolDown
+            }
+        }
+
+        fn user_resumed(&mut self, limit: PauseAtThermal) {
+            self.rule.user_resumed(limit, &mut self.timers);
+        }
+    }
+
+    impl Rig<Presence> {
+        /// A reading; when the user will count as away, if ahead.
+        fn on_reading(
+            &mut self,
+            now: Instant,
+            reading: IdleReading,
+            away_after: Duration,
+        ) -> Option<Instant> {
+            self.rule
+                .on_reading(now, reading, away_after, &mut self.timers);
+            self.timers.get(Timer::UserAway)
+        }
+
+        /// Time passes to `now`: the deadline fires if due.
+        fn update(&mut self, now: Instant) {
+            for timer in self.timers.take_expired(now) {
+                assert_eq!(timer, Timer::UserAway);
+                self.rule.away_now();
+            }
+        }
+
+        fn user_resumed(&mut self, now: Instant) {
+            self.update(now);
+            self.rule.user_resumed();
+        }
+    }
 
     #[test]
     fn awake_only_while_connected_and_as_the_setting_says() {
@@ -311,7 +367,6 @@ mod tests {
             ..CourtesyPolicy::default()
         };
         let mut courtesy = Courtesy::default();
-        courtesy.presence.update(t0);
         assert_eq!(
             courtesy.pause(&policy),
             Some(AutoPause::UserPresent { away_minutes: 10 })
@@ -321,9 +376,9 @@ mod tests {
             None,
             "the rule is off"
         );
-        courtesy
-            .heat
-            .on_reading(t0, PauseAtThermal::Serious, ThermalState::Critical);
+        let timers = &mut Timers::default();
+        let (limit, critical) = (PauseAtThermal::Serious, ThermalState::Critical);
+        courtesy.heat.on_reading(t0, limit, critical, timers);
         assert_eq!(
             courtesy.pause(&policy),
             Some(AutoPause::RunsHot {
@@ -337,7 +392,7 @@ mod tests {
     fn heat_pauses_at_the_limit_and_waits_for_fair_or_nominal() {
         use ThermalState::*;
         let t0 = Instant::now();
-        let mut heat = Heat::default();
+        let mut heat = Rig::<Heat>::default();
         let limit = PauseAtThermal::Serious;
         assert_eq!(heat.on_reading(t0, limit, Nominal), HeatStep::Nothing);
         assert_eq!(heat.on_reading(t0, limit, Fair), HeatStep::Nothing);
@@ -359,7 +414,7 @@ mod tests {
         assert!(!heat.cooled_down(t0), "once");
 
         // Under a `critical` limit, `serious` neither pauses nor ends a pause.
-        let mut heat = Heat::default();
+        let mut heat = Rig::<Heat>::default();
         let limit = PauseAtThermal::Critical;
         assert_eq!(heat.on_reading(t0, limit, Serious), HeatStep::Nothing);
         assert_eq!(heat.on_reading(t0, limit, Critical), HeatStep::Pause);
@@ -370,7 +425,7 @@ mod tests {
         assert!(heat.paused);
 
         // `never`.
-        let mut heat = Heat::default();
+        let mut heat = Rig::<Heat>::default();
         assert_ne!(
             heat.on_reading(t0, PauseAtThermal::Never, Critical),
             HeatStep::Pause
@@ -382,7 +437,7 @@ mod tests {
     fn a_resume_during_a_heat_pause_holds_until_the_machine_cools() {
         use ThermalState::*;
         let t0 = Instant::now();
-        let mut heat = Heat::default();
+        let mut heat = Rig::<Heat>::default();
         let limit = PauseAtThermal::Serious;
         assert_eq!(heat.on_reading(t0, limit, Serious), HeatStep::Pause);
         heat.user_resumed(limit);
@@ -431,7 +486,7 @@ mod tests {
         let t0 = Instant::now();
         let min = |m: u64| Duration::from_secs(m * 60);
         let limit = PauseAtThermal::Serious;
-        let mut heat = Heat::default();
+        let mut heat = Rig::<Heat>::default();
         let mut at = t0;
         let mut waits = Vec::new();
         for _ in 0..5 {
@@ -455,18 +510,18 @@ mod tests {
         let t0 = Instant::now();
         let s = Duration::from_secs;
         let away_after = s(600);
-        let mut presence = Presence::default();
+        let mut presence = Rig::<Presence>::default();
         presence.update(t0);
-        assert!(presence.holding, "no reading yet: not known to be away");
+        assert!(presence.holding(), "no reading yet: not known to be away");
         assert_eq!(
             presence.on_reading(t0, IdleReading::Idle(s(30)), away_after),
             Some(t0 + s(570))
         );
         presence.update(t0 + s(569));
-        assert!(presence.holding);
+        assert!(presence.holding());
         presence.update(t0 + s(570));
         assert!(
-            !presence.holding,
+            !presence.holding(),
             "away without a new reading: the timer says so"
         );
         // Input again: held back at once.
@@ -475,37 +530,37 @@ mod tests {
             Some(t0 + s(1299))
         );
         presence.update(t0 + s(700));
-        assert!(presence.holding);
+        assert!(presence.holding());
         // Away for longer than the setting already.
         assert_eq!(
             presence.on_reading(t0, IdleReading::Idle(s(900)), away_after),
             None
         );
         presence.update(t0);
-        assert!(!presence.holding);
+        assert!(!presence.holding());
     }
 
     #[test]
     fn a_machine_that_cannot_tell_is_not_held_back_and_a_resume_wins_until_away() {
         let t0 = Instant::now();
         let s = Duration::from_secs;
-        let mut presence = Presence::default();
+        let mut presence = Rig::<Presence>::default();
         assert_eq!(presence.on_reading(t0, IdleReading::NoSession, s(60)), None);
         presence.update(t0);
-        assert!(presence.unsupported && !presence.holding);
+        assert!(presence.unsupported && !presence.holding());
 
-        let mut presence = Presence::default();
+        let mut presence = Rig::<Presence>::default();
         presence.on_reading(t0, IdleReading::Idle(s(0)), s(60));
         presence.user_resumed(t0);
-        assert!(!presence.holding, "the user's Resume wins");
+        assert!(!presence.holding(), "the user's Resume wins");
         presence.on_reading(t0 + s(5), IdleReading::Idle(s(0)), s(60));
         presence.update(t0 + s(5));
-        assert!(!presence.holding, "while they keep using the machine");
+        assert!(!presence.holding(), "while they keep using the machine");
         presence.update(t0 + s(65));
-        assert!(!presence.holding, "away once");
+        assert!(!presence.holding(), "away once");
         presence.on_reading(t0 + s(70), IdleReading::Idle(s(0)), s(60));
         presence.update(t0 + s(70));
-        assert!(presence.holding, "back: the rule applies again");
+        assert!(presence.holding(), "back: the rule applies again");
     }
 
     #[test]
@@ -515,34 +570,34 @@ mod tests {
         let away_after = s(60);
 
         // A fresh desktop session before its first idle period: at the machine.
-        let mut presence = Presence::default();
+        let mut presence = Rig::<Presence>::default();
         assert_eq!(
             presence.on_reading(t0, IdleReading::HintNeverSet, away_after),
             Some(t0 + s(60))
         );
         presence.update(t0);
-        assert!(presence.holding && presence.hint_never_set && !presence.unsupported);
+        assert!(presence.holding() && presence.hint_never_set && !presence.unsupported);
 
         // A failed read changes nothing: still held (not "unsupported", not started).
         presence.on_reading(t0 + s(5), IdleReading::ReadFailed, away_after);
         presence.update(t0 + s(5));
-        assert!(presence.holding && !presence.unsupported);
+        assert!(presence.holding() && !presence.unsupported);
 
         // Away, then a failed read: still away (no stop on a glitch).
         presence.on_reading(t0 + s(10), IdleReading::Idle(s(120)), away_after);
         presence.update(t0 + s(10));
-        assert!(!presence.holding && !presence.hint_never_set);
+        assert!(!presence.holding() && !presence.hint_never_set);
         assert_eq!(
             presence.on_reading(t0 + s(15), IdleReading::ReadFailed, away_after),
             None
         );
         presence.update(t0 + s(15));
-        assert!(!presence.holding);
+        assert!(!presence.holding());
 
         // A failed read before any reading: not known to be away.
-        let mut presence = Presence::default();
+        let mut presence = Rig::<Presence>::default();
         presence.on_reading(t0, IdleReading::ReadFailed, away_after);
         presence.update(t0);
-        assert!(presence.holding && !presence.unsupported);
+        assert!(presence.holding() && !presence.unsupported);
     }
 }

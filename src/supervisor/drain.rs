@@ -4,24 +4,20 @@
 use super::events::TreeReading;
 use super::settings::QUIET_READINGS_FOR_IDLE;
 
-/// Counts the readings of one drain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdleRule {
-    /// Readings in a row that found no busy task.
-    quiet_readings: u32,
+    quiet_readings_in_a_row: u32,
 }
 
 impl IdleRule {
-    /// Takes one reading; `true` once the node is idle: its raylet is gone (a drained raylet
-    /// exits by itself once idle), or [`QUIET_READINGS_FOR_IDLE`] readings in a row found no
-    /// busy task.
+    /// Takes one reading; `true` once the node is idle.
     pub fn reading(&mut self, reading: TreeReading) -> bool {
-        self.quiet_readings = match reading {
+        self.quiet_readings_in_a_row = match reading {
             TreeReading::Gone => QUIET_READINGS_FOR_IDLE,
-            TreeReading::Quiet => self.quiet_readings + 1,
+            TreeReading::Quiet => self.quiet_readings_in_a_row + 1,
             TreeReading::Busy => 0,
         };
-        self.quiet_readings >= QUIET_READINGS_FOR_IDLE
+        self.quiet_readings_in_a_row >= QUIET_READINGS_FOR_IDLE
     }
 }
 

@@ -3,77 +3,64 @@
 
 use crate::model::{FoundHead, HeadAddress, HeadSearch, Notice, TailnetFinds, TailscaleProblem};
 
-/// The search's state.
 #[derive(Debug, Default)]
 pub struct HeadFinder {
-    /// The last search, or the one under way.
-    search: Option<HeadSearch>,
-    /// What the last search that ended found: kept while another one runs, so the heads stay
-    /// on show and choosable; dropped when a search fails.
-    finds: Option<TailnetFinds>,
-    /// The search under way was started because no head of the user's is set.
-    first_run: bool,
+    /// The search under way: `Some(first_run)`, where a first run's single find is offered.
+    under_way: Option<bool>,
+    /// What the last search that ended came to: its heads stay on show and choosable while
+    /// another one runs.
+    last: Option<Result<TailnetFinds, TailscaleProblem>>,
 }
 
 impl HeadFinder {
     /// Starts a search unless one is under way; `true` when the driver must run it.
     pub fn start(&mut self, first_run: bool) -> bool {
-        if self.search == Some(HeadSearch::Searching) {
-            return false;
+        let start = self.under_way.is_none();
+        if start {
+            self.under_way = Some(first_run);
         }
-        self.search = Some(HeadSearch::Searching);
-        self.first_run = first_run;
-        true
+        start
     }
 
-    /// The search ended. A first-run search that found exactly one head, while the user
-    /// still has none (`needs_a_head`), offers it in a notification.
+    /// The search ended; a notice offering its single find on a first run while the user
+    /// still `needs_a_head`.
     pub fn ended(
         &mut self,
         outcome: Result<TailnetFinds, TailscaleProblem>,
         needs_a_head: bool,
     ) -> Option<Notice> {
-        if self.search != Some(HeadSearch::Searching) {
-            return None;
-        }
-        let first_run = std::mem::take(&mut self.first_run);
-        let (search, notice) = match outcome {
-            Ok(finds) => {
-                let notice = match finds.heads.as_slice() {
-                    [only] if first_run && needs_a_head => {
-                        Some(Notice::HeadFound { head: only.clone() })
-                    }
-                    _ => None,
-                };
-                self.finds = Some(finds.clone());
-                (HeadSearch::Found(finds), notice)
+        let first_run = self.under_way.take()?;
+        let notice = match outcome.as_ref().map(|finds| finds.heads.as_slice()) {
+            Ok([only]) if first_run && needs_a_head => {
+                Some(Notice::HeadFound { head: only.clone() })
             }
-            Err(problem) => {
-                self.finds = None;
-                (HeadSearch::Failed { problem }, None)
-            }
+            _ => None,
         };
-        self.search = Some(search);
+        self.last = Some(outcome);
         notice
     }
 
-    /// What the status shows.
     pub fn status(&self) -> Option<HeadSearch> {
-        self.search.clone()
+        match (self.under_way, &self.last) {
+            (Some(_), _) => Some(HeadSearch::Searching),
+            (None, Some(Ok(finds))) => Some(HeadSearch::Found(finds.clone())),
+            (None, Some(Err(problem))) => Some(HeadSearch::Failed {
+                problem: problem.clone(),
+            }),
+            (None, None) => None,
+        }
     }
 
     /// The heads the last search found (also while the next one runs).
     pub fn found_heads(&self) -> Vec<FoundHead> {
-        self.finds
-            .as_ref()
-            .map(|finds| finds.heads.clone())
-            .unwrap_or_default()
+        match &self.last {
+            Some(Ok(finds)) => finds.heads.clone(),
+            _ => Vec::new(),
+        }
     }
 
-    /// Whether the last search found a head at `address`.
     pub fn has_found(&self, address: &HeadAddress) -> bool {
-        self.finds
-            .as_ref()
-            .is_some_and(|finds| finds.heads.iter().any(|head| &head.address == address))
+        let found = self.found_heads();
+        found.iter().any(|head| &head.address == address)
     }
 }

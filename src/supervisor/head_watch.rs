@@ -22,28 +22,42 @@ pub enum Reach {
     },
 }
 
+/// Whether the latest answer may start a worker at a Tailscale address: only an answer to a
+/// probe asked for a start may (its Tailscale word is fresh); one asked while nothing could
+/// start (paused, say) may be half a minute old.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum ForStart {
+    /// The probe last asked was not asked for a start.
+    #[default]
+    NotAsked,
+    /// It was; no answer to it said the head is up.
+    Asked,
+    /// The head answered a probe asked for a start.
+    Answered,
+}
+
 /// The connection held to the head's Ray port while the worker is joined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Connection {
-    /// None is held: the head is probed every `probe_every_up`.
     #[default]
     Off,
-    /// Asked for, not yet held.
     Opening,
-    /// With the OS watching the path: probed every [`PROBE_EVERY_WHILE_HELD`].
-    Held { since: Instant },
+    /// The OS watches the path: the head is probed every [`PROBE_EVERY_WHILE_HELD`].
+    Held {
+        since: Instant,
+    },
     /// None could be held: not tried again before the head has been away and back.
     NotHeld,
 }
 
-/// An outage of the head.
+/// An outage of the head, from the first miss until the worker rejoins.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Outage {
     since: Instant,
     /// The user was told (the grace ran out): they will be told of the return too.
     told: bool,
-    /// The head's machine answered but its Ray port was closed: Ray there stopped, so what
-    /// answers when the port opens again is a new cluster (without GCS fault tolerance).
+    /// Ray at the head stopped (its port refused, or it closed the held connection): what
+    /// answers next is a new cluster (without GCS fault tolerance).
     ray_stopped: bool,
 }
 
@@ -63,12 +77,13 @@ pub enum Answer {
 /// When to probe after a word of the held connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextProbe {
-    /// As planned.
     AsPlanned,
     /// Within `probe_every_up`: no connection watches the path.
     Usual,
     /// At once; the grace starts now (`newly_down`).
-    Now { newly_down: bool },
+    Now {
+        newly_down: bool,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -76,12 +91,13 @@ pub struct HeadWatch {
     reach: Reach,
     /// A probe is out: its answer sets the next.
     probe_in_flight: bool,
+    for_start: ForStart,
     /// The network changed since the last probe was asked: Tailscale's word is asked afresh.
     network_changed: bool,
     /// The number of the latest connection asked for: words of earlier ones are ignored.
     watch: u64,
     connection: Connection,
-    /// Held connections lost in a row soon after being held ([`HELD_CONNECTIONS_LOST_QUICKLY`]).
+    /// Held connections lost in a row soon after being held.
     quick_losses: u32,
     outage: Option<Outage>,
 }
@@ -99,15 +115,25 @@ impl HeadWatch {
         }
     }
 
-    /// Whether a probe may be asked (none is out).
+    /// None is out.
     pub fn may_probe(&self) -> bool {
         !self.probe_in_flight
     }
 
-    /// A probe of `head` is asked, `for_start` with the answer age a start needs: the oldest
+    /// The head answered the latest probe, asked for a start.
+    pub fn answered_for_start(&self) -> bool {
+        self.for_start == ForStart::Answered
+    }
+
+    /// A probe of `head` is asked (`for_start`: a start may follow its answer): the oldest
     /// Tailscale answer that may vouch for it.
     pub fn probe_asked(&mut self, head: &HeadAddress, for_start: bool) -> Duration {
         self.probe_in_flight = true;
+        self.for_start = match (for_start, self.for_start) {
+            (false, _) => ForStart::NotAsked,
+            (true, ForStart::Answered) => ForStart::Answered,
+            (true, _) => ForStart::Asked,
+        };
         let network_changed = std::mem::take(&mut self.network_changed);
         tailnet::answer_max_age(head, for_start, network_changed)
     }
@@ -116,6 +142,9 @@ impl HeadWatch {
     pub fn answered(&mut self, now: Instant, probe: &HeadProbe, joined: bool) -> Answer {
         self.probe_in_flight = false;
         let Some(why) = tailnet::unreachable(probe) else {
+            if self.for_start != ForStart::NotAsked {
+                self.for_start = ForStart::Answered;
+            }
             let came_back = self.reach != Reach::Up;
             self.reach = Reach::Up;
             let ray_restarted = self.outage.is_some_and(|o| o.ray_stopped);
@@ -128,6 +157,9 @@ impl HeadWatch {
                 ray_restarted,
             };
         };
+        if self.for_start == ForStart::Answered {
+            self.for_start = ForStart::Asked;
+        }
         let vouched = probe.tailscale == Some(TailscaleCheck::OnlinePeer)
             && !matches!(why, Unreachable::Tailscale { .. });
         Answer::Down {
@@ -135,7 +167,7 @@ impl HeadWatch {
         }
     }
 
-    /// The head does not answer; whether it did before (the grace starts with the first miss).
+    /// The head does not answer; whether it did before.
     fn down(&mut self, now: Instant, why: Unreachable, vouched: bool) -> bool {
         if self.connection == Connection::NotHeld {
             self.connection = Connection::Off;
@@ -168,7 +200,7 @@ impl HeadWatch {
     }
 
     /// After an answer: the number of a connection to hold now (the head answers, a worker is
-    /// `joined`, none is held), unless too many were lost quickly.
+    /// `joined`, none is held), unless [`HELD_CONNECTIONS_LOST_QUICKLY`] were lost quickly.
     pub fn hold(&mut self, joined: bool) -> Option<u64> {
         if self.reach != Reach::Up || self.connection != Connection::Off {
             None
@@ -180,7 +212,7 @@ impl HeadWatch {
         }
     }
 
-    /// A connection is asked for: its number.
+    /// The number of a connection asked for now.
     pub fn open(&mut self) -> u64 {
         self.watch += 1;
         self.connection = Connection::Opening;
@@ -217,7 +249,6 @@ impl HeadWatch {
         self.retire();
     }
 
-    /// What became of connection number `watch`; `joined`: a worker is joined (not draining).
     pub fn connection(
         &mut self,
         now: Instant,
@@ -225,8 +256,8 @@ impl HeadWatch {
         state: HeadConnection,
         joined: bool,
     ) -> NextProbe {
+        // A late word from a watch that was replaced or ended.
         if watch != self.watch || self.connection == Connection::Off {
-            // A late word from a watch that was replaced or ended.
             return NextProbe::AsPlanned;
         }
         match state {
@@ -262,8 +293,7 @@ impl HeadWatch {
         }
     }
 
-    /// The grace ran out with a worker contributing: the user is told, and will be told of
-    /// the return.
+    /// The grace ran out with a worker contributing: the user is told.
     pub fn outage_told(&mut self) {
         if let Some(outage) = &mut self.outage {
             outage.told = true;
@@ -342,6 +372,30 @@ mod tests {
         let mut watch = HeadWatch::default();
         watch.answered(t0, &probe(Some(Unreachable::Refused)), true);
         assert_eq!(watch.answered(t0, &probe(None), true), up(true, true));
+    }
+
+    #[test]
+    fn only_an_answer_to_a_probe_asked_for_a_start_vouches() {
+        let t0 = Instant::now();
+        let head = probe(None).head;
+        let down = probe(Some(Unreachable::TimedOut));
+        let mut watch = HeadWatch::default();
+        watch.probe_asked(&head, false);
+        watch.answered(t0, &probe(None), false);
+        assert!(
+            !watch.answered_for_start(),
+            "asked while nothing could start"
+        );
+        watch.probe_asked(&head, true);
+        assert!(!watch.answered_for_start());
+        watch.answered(t0, &down, false);
+        assert!(!watch.answered_for_start());
+        watch.answered(t0, &probe(None), false);
+        assert!(watch.answered_for_start());
+        watch.probe_asked(&head, true);
+        assert!(watch.answered_for_start(), "until the next answer");
+        watch.probe_asked(&head, false);
+        assert!(!watch.answered_for_start());
     }
 
     #[test]

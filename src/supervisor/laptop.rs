@@ -5,44 +5,38 @@ use std::time::Duration;
 use super::settings::{LaptopPolicy, MIN_SLEEP, WAKE_REPLACES_WORKER_AFTER};
 use crate::model::{AutoPause, Notice, PowerSnapshot};
 
-/// What the battery policy knows between two power readings.
 #[derive(Debug, Clone, Default)]
 pub struct Laptop {
     /// The battery policy's pause, kept apart from the sleep's: a sleep and its wake neither
     /// replace nor lift it.
-    pub battery_pause: Option<AutoPause>,
+    battery_pause: Option<AutoPause>,
     /// A sleep was announced and no wake came since.
     pub asleep: bool,
-    /// Latest power facts.
     pub power: Option<PowerSnapshot>,
     /// The user resumed during a battery pause: honoured until the power source changes.
     battery_override: bool,
     /// The low-battery warning was given in this discharge.
     battery_warned: bool,
-    /// The lid, as last reported.
     lid_closed: bool,
 }
 
 impl Laptop {
-    /// A new power reading. `contributing`: a worker runs (notices are only worth giving
-    /// then). Returns the notices to give; [`Laptop::battery_pause`] holds the verdict.
+    /// A new power reading; a notice worth giving if `contributing` (a worker runs).
     pub fn on_power(
         &mut self,
         policy: &LaptopPolicy,
         power: PowerSnapshot,
         contributing: bool,
-    ) -> Vec<Notice> {
-        let source_changed = self.power.map(|p| p.on_ac) != Some(power.on_ac);
-        self.power = Some(power);
-        if source_changed {
+    ) -> Option<Notice> {
+        if self.power.map(|p| p.on_ac) != Some(power.on_ac) {
             self.battery_override = false;
         }
+        self.power = Some(power);
         if power.on_ac {
             self.battery_warned = false;
         }
-        let mut notices = Vec::new();
         if !policy.mobile {
-            return notices;
+            return None;
         }
         let level = power.battery.map(|b| b.percent);
         let already_low = matches!(self.battery_pause, Some(AutoPause::LowBattery { .. }));
@@ -62,26 +56,22 @@ impl Laptop {
                 _ => None,
             }
         };
-        if let Some(reason) = wanted.filter(|_| self.battery_pause.is_none() && contributing) {
-            notices.push(Notice::AutoPaused { reason });
-        }
+        let newly_paused = self.battery_pause.is_none();
         self.battery_pause = wanted;
-        if let Some(percent) = level {
-            if !power.on_ac
-                && percent <= policy.warn_percent
-                && !self.battery_warned
-                && wanted.is_none()
-                && contributing
+        match (wanted, level) {
+            _ if !contributing => None,
+            (Some(reason), _) => newly_paused.then_some(Notice::AutoPaused { reason }),
+            (None, Some(percent))
+                if !power.on_ac && percent <= policy.warn_percent && !self.battery_warned =>
             {
                 self.battery_warned = true;
-                notices.push(Notice::BatteryLow { percent });
+                Some(Notice::BatteryLow { percent })
             }
+            (None, _) => None,
         }
-        notices
     }
 
-    /// The pause the supervisor chose by itself, as the user sees it: the sleep while asleep,
-    /// else the battery's.
+    /// The pause chosen for the machine: the sleep while asleep, else the battery's.
     pub fn auto_pause(&self) -> Option<AutoPause> {
         if self.asleep {
             Some(AutoPause::Asleep)
@@ -92,13 +82,12 @@ impl Laptop {
 
     /// The user resumed: their choice wins over the battery policy until the power changes.
     pub fn user_resumed(&mut self) {
-        if self.battery_pause.is_some() {
-            self.battery_pause = None;
+        if self.battery_pause.take().is_some() {
             self.battery_override = true;
         }
     }
 
-    /// The lid closed or opened; `Some` notice when a close is worth telling.
+    /// The lid closed or opened; a notice when a close is worth telling.
     pub fn on_lid(&mut self, closed: bool, contributing: bool) -> Option<Notice> {
         let newly_closed = closed && !self.lid_closed;
         self.lid_closed = closed;
@@ -114,29 +103,17 @@ impl Laptop {
         }
     }
 
-    /// The machine woke after `slept_secs`. A short one while no sleep was announced is a
-    /// clock measurement's noise; any other ends the sleep pause.
-    pub fn woke(&mut self, slept_secs: u64) -> Wake {
+    /// The machine woke after `slept_secs`: whether the worker is replaced (it slept longer
+    /// than the head's health checks: its node is dead there, and its raylet would exit when it
+    /// reconnects), or `None` for a short unannounced one, a clock measurement's noise.
+    pub fn woke(&mut self, slept_secs: u64) -> Option<bool> {
         let slept = Duration::from_secs(slept_secs);
         if !self.asleep && slept < MIN_SLEEP {
-            return Wake::Ignored;
+            return None;
         }
         self.asleep = false;
-        Wake::Woke {
-            // Longer than the head's health checks: the node is dead there and its raylet
-            // will exit when it reconnects, so it is replaced at once.
-            replace_worker: slept >= WAKE_REPLACES_WORKER_AFTER,
-        }
+        Some(slept >= WAKE_REPLACES_WORKER_AFTER)
     }
-}
-
-/// What a wake asks of the supervisor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
-    /// Nothing: no sleep to speak of.
-    Ignored,
-    /// What was known of the network is stale; a worker that slept too long is replaced.
-    Woke { replace_worker: bool },
 }
 
 #[cfg(test)]
@@ -146,26 +123,17 @@ mod tests {
     #[test]
     fn a_wake_ends_the_announced_sleep_and_a_short_unannounced_one_is_noise() {
         let mut laptop = Laptop::default();
-        assert_eq!(laptop.woke(5), Wake::Ignored, "under the noise floor");
+        assert_eq!(laptop.woke(5), None, "under the noise floor");
         assert_eq!(
             laptop.woke(20),
-            Wake::Woke {
-                replace_worker: false
-            },
-            "a nap shorter than the head's health checks"
+            Some(false),
+            "a nap shorter than the head's health checks: the worker stays"
         );
-        assert_eq!(
-            laptop.woke(300),
-            Wake::Woke {
-                replace_worker: true
-            }
-        );
+        assert_eq!(laptop.woke(300), Some(true), "the worker is replaced");
         laptop.asleep = true;
         assert_eq!(
             laptop.woke(0),
-            Wake::Woke {
-                replace_worker: false
-            },
+            Some(false),
             "any wake ends an announced sleep"
         );
         assert!(!laptop.asleep);

@@ -1,22 +1,19 @@
 //! The reconnect supervisor: every decision about the Ray worker, and nothing else.
 //!
-//! A pure state machine in the style of `quinn-proto` and `str0m`: it never reads the clock,
-//! opens a socket, spawns a process or words a sentence. The driver feeds it facts with
-//! [`Supervisor::handle_event`] and the passing of time with [`Supervisor::handle_timeout`],
-//! drains what to do with [`Supervisor::poll_action`], and asks when it next needs the clock
-//! with [`Supervisor::poll_timeout`]. Rule: mutate, then drain actions until `None`.
+//! A pure state machine in the style of `quinn-proto`: it never reads the clock, opens a
+//! socket, spawns a process or words a sentence. The driver feeds it facts
+//! ([`Supervisor::handle_event`]) and time ([`Supervisor::handle_timeout`] at
+//! [`Supervisor::poll_timeout`]), then drains [`Supervisor::poll_action`] until `None`.
 //!
-//! The rules live in small machines that own their state and return verdicts (the head watch,
-//! the start attempt, [`backoff`], [`laptop`], [`courtesy`], the contribution, [`notify`]) and
-//! in tables ([`retry`], [`settings`], [`timers`]); this file routes facts to them and keeps the
-//! worker's lifecycle in [`Supervisor::reconcile`]. The [`Phase`] is derived from independent
-//! facts, so no combination is forgotten. Invariants (property tests): at most one worker; none
-//! while paused, shutting down or in error; a blip shorter than the grace leaves it alone;
-//! when the head comes back a start follows at once (1 s at least after the previous one).
+//! The rules live in small machines that own their state and return verdicts, and in tables
+//! ([`retry`], [`settings`], [`timers`]); this file routes facts to them and keeps the worker's
+//! lifecycle in [`Supervisor::reconcile`]. The [`Phase`] is derived from independent facts, so
+//! no combination is forgotten. Invariants (property tests): at most one worker; none while
+//! paused, shutting down or in error; a blip shorter than the grace leaves it alone; when the
+//! head comes back a start follows at once (1 s at least after the previous one).
 
 mod app;
 pub mod backoff;
-mod cluster;
 mod config_edits;
 pub mod config_looks;
 mod contribution;
@@ -32,14 +29,13 @@ pub mod settings;
 mod start;
 pub mod tailnet;
 pub mod timers;
-mod transitions;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    Activity, AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall,
-    Status, StopReason, WorkerFailure,
+    Activity, AutoPause, ConfigEdit, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase,
+    RayInstall, Status, StopReason, WorkerFailure,
 };
 
 pub use events::{
@@ -50,20 +46,20 @@ pub use settings::{longest_quit, BackoffPolicy, CourtesyPolicy, LaptopPolicy, Se
 
 use backoff::{Backoff, Verdict};
 use contribution::Contribution;
-use courtesy::{Courtesy, HeatStep};
+use courtesy::Courtesy;
 use drain::IdleRule;
 use head_watch::{Answer, HeadWatch, NextProbe, Reach};
-use laptop::{Laptop, Wake};
+use laptop::Laptop;
 use notify::NotificationGate;
 use retry::{retry_for, Retry};
 use settings::{
-    leave_for, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER, HELD_CONNECTION_LOST_AFTER,
-    HISTORY_SAVE_AFTER, PAUSE_DRAIN_DEADLINE, SLEEP_CANCELLED_AFTER, USAGE_SAMPLE_EVERY,
+    leave_for, CLUSTER_ASK_EVERY, CONFIG_FILE_CHECK_EVERY, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER,
+    HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER, PAUSE_DRAIN_DEADLINE, SLEEP_CANCELLED_AFTER,
+    USAGE_SAMPLE_EVERY,
 };
 use start::StartAttempt;
 use timers::{Timer, Timers};
 
-/// What the user asked for.
 #[derive(Debug, Default)]
 struct Wanted {
     head: Option<HeadAddress>,
@@ -128,22 +124,18 @@ struct Drain {
     /// Why the worker is stopped once drained.
     then: StopReason,
     idle: IdleRule,
-    /// How long the tasks were given.
     deadline: Duration,
 }
 
-/// Whether the supervisor is finishing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Run {
     #[default]
     Running,
     /// A quit was asked for: the worker is stopped, then [`Action::Exit`] given.
     ShuttingDown,
-    /// [`Action::Exit`] was given: nothing more is done.
     Exited,
 }
 
-/// The reconnect supervisor. See the module doc.
 #[derive(Debug, Default)]
 pub struct Supervisor {
     settings: Settings,
@@ -162,8 +154,8 @@ pub struct Supervisor {
     contribution: Contribution,
     timers: Timers,
     actions: VecDeque<Action>,
-    /// The running app's duties besides the worker (`app`).
-    app: app::App,
+    /// The running app's duties besides the worker; `None` in a test.
+    app: Option<app::App>,
 }
 
 impl Supervisor {
@@ -175,11 +167,7 @@ impl Supervisor {
         paused: bool,
         now: Instant,
     ) -> Self {
-        let mut timers = Timers::default();
-        if head.is_some() {
-            timers.set(Timer::Probe, now);
-        }
-        Supervisor {
+        let mut supervisor = Supervisor {
             wanted: Wanted {
                 head,
                 demo: None,
@@ -188,12 +176,13 @@ impl Supervisor {
             },
             backoff: Backoff::new(settings.backoff.clone()),
             settings,
-            timers,
             ..Supervisor::default()
-        }
+        };
+        supervisor.probe_soon(now);
+        supervisor
     }
 
-    /// Says that `demo` is the built-in demo head (started because no head is configured).
+    /// `demo`: the built-in demo head, started because no head is configured.
     pub fn with_demo_head(mut self, demo: Option<HeadAddress>) -> Self {
         self.wanted.demo = demo;
         self
@@ -208,7 +197,6 @@ impl Supervisor {
         self
     }
 
-    /// Feeds one fact.
     pub fn handle_event(&mut self, now: Instant, event: Event) {
         match event {
             Event::HeadProbe(probe) => self.on_probe(now, probe),
@@ -228,7 +216,6 @@ impl Supervisor {
             }
             Event::User(command) => self.on_user(now, command),
             Event::NetworkChanged => {
-                // Hold a new connection once the head answers on this network.
                 self.watch.network_changed();
                 // A new network may be what the fault was about (a firewall, another head).
                 self.retry_fault(now);
@@ -239,8 +226,8 @@ impl Supervisor {
                 self.laptop.asleep = true;
                 let cancelled = now + SLEEP_CANCELLED_AFTER;
                 self.timers.set(Timer::SleepCancelled, cancelled);
+                // Released once the worker is gone (see `reconcile`), or at the latest then.
                 if self.has_worker() {
-                    // Released once the worker is gone (see `reconcile`), or at the latest then.
                     let hold = now + self.settings.sleep_hold();
                     self.timers.set(Timer::SleepHold, hold);
                 }
@@ -248,7 +235,7 @@ impl Supervisor {
             Event::Woke { slept_secs } => self.on_woke(now, slept_secs),
             Event::Power(power) => {
                 let running = self.worker.running();
-                for notice in self.laptop.on_power(&self.settings.laptop, power, running) {
+                if let Some(notice) = self.laptop.on_power(&self.settings.laptop, power, running) {
                     self.notify(now, notice);
                 }
             }
@@ -259,31 +246,19 @@ impl Supervisor {
             }
             Event::Thermal(state) => {
                 let limit = self.settings.courtesy.pause_at_thermal;
-                match self.courtesy.heat.on_reading(now, limit, state) {
-                    HeatStep::Nothing => {}
-                    HeatStep::Pause => {
-                        self.timers.stop(Timer::CooledDown);
-                        // Told only when it stops a contributing worker; its end is told then.
-                        let pause = self.courtesy.pause(&self.settings.courtesy);
-                        if let Some(reason) = pause.filter(|_| self.worker.running()) {
-                            self.courtesy.heat.notified = true;
-                            self.notify(now, Notice::AutoPaused { reason });
-                        }
+                let heat = &mut self.courtesy.heat;
+                // Told only when it stops a contributing worker; its end is told then.
+                if heat.on_reading(now, limit, state, &mut self.timers) && self.worker.running() {
+                    heat.notified = true;
+                    if let Some(reason) = self.courtesy.pause(&self.settings.courtesy) {
+                        self.notify(now, Notice::AutoPaused { reason });
                     }
-                    HeatStep::StartCoolDown if !self.timers.is_set(Timer::CooledDown) => {
-                        let cool = now + self.courtesy.heat.resume_after();
-                        self.timers.set(Timer::CooledDown, cool);
-                    }
-                    HeatStep::StartCoolDown => {}
-                    HeatStep::CancelCoolDown => self.timers.stop(Timer::CooledDown),
                 }
             }
             Event::UserIdle(reading) => {
                 if let Some(away_after) = self.settings.courtesy.only_when_idle {
-                    match self.courtesy.presence.on_reading(now, reading, away_after) {
-                        Some(at) => self.timers.set(Timer::UserAway, at),
-                        None => self.timers.stop(Timer::UserAway),
-                    }
+                    let presence = &mut self.courtesy.presence;
+                    presence.on_reading(now, reading, away_after, &mut self.timers);
                 }
             }
             Event::AwakeHold(report) => {
@@ -297,27 +272,21 @@ impl Supervisor {
                     NextProbe::AsPlanned => {}
                     NextProbe::Usual => self.probe_within(now, self.settings.probe_every_up),
                     NextProbe::Now { newly_down } => {
-                        if newly_down {
-                            self.head_down(now, true);
-                        }
+                        self.head_down(now, newly_down);
                         self.probe_soon(now);
                     }
                 }
             }
             Event::HeadsFound(outcome) => {
-                let needs_a_head = self.wanted.needs_a_head();
-                if let Some(notice) = self.finder.ended(outcome, needs_a_head) {
+                if let Some(notice) = self.finder.ended(outcome, self.wanted.needs_a_head()) {
                     // Only the first-run search offers: once, across starts.
                     self.notify(now, notice);
                     self.actions.push_back(Action::RecordFirstRunOffer);
                 }
             }
-            Event::DrainRequested { drain, accepted } => match self.drain(drain) {
+            Event::DrainRequested { drain, accepted } => match self.drain(drain).map(|d| d.then) {
                 Some(_) if accepted => self.timers.set(Timer::DrainSample, now),
-                Some(drain) => {
-                    let then = drain.then;
-                    self.stop_worker(then)
-                }
+                Some(then) => self.stop_worker(then),
                 None => {}
             },
             Event::WorkerTreeSampled { drain, reading } => {
@@ -335,20 +304,19 @@ impl Supervisor {
                 }
             }
             Event::RayInstallEnded(outcome) => {
-                // A new install may be another `ray`, or the same one at another version.
-                if outcome.is_ok() {
-                    self.actions.push_back(Action::LookUpRay);
-                }
-                // A good install clears what it can fix (Ray missing, a version fault, the
-                // breaker) and retries at once; a failed one leaves the fault and says why.
-                if self.ray_install.take().is_some() {
-                    match outcome {
-                        Ok(version) => {
+                // A good install may be another `ray`, and clears what it can fix (Ray missing,
+                // a version fault, the breaker); a failed one leaves the fault and says why.
+                let asked = self.ray_install.take().is_some();
+                match outcome {
+                    Ok(version) => {
+                        self.actions.push_back(Action::LookUpRay);
+                        if asked {
                             self.retry_now(now);
                             self.notify(now, Notice::RayInstalled { version });
                         }
-                        Err(why) => self.notify(now, Notice::RayInstallFailed { why }),
                     }
+                    Err(why) if asked => self.notify(now, Notice::RayInstallFailed { why }),
+                    Err(_) => {}
                 }
             }
             Event::UsageSampled { sample, tree } => {
@@ -365,32 +333,60 @@ impl Supervisor {
                     }
                 }
             }
-            Event::ConfigFileChanged
-            | Event::ConfigWatchLost { .. }
-            | Event::ConfigFileRead(_)
-            | Event::ClusterSize(_)
-            | Event::RayInUse(_) => self.on_app_event(now, event),
+            Event::ConfigFileChanged => {
+                if let Some(app) = &mut self.app {
+                    app.looks.handle_change(now, &mut self.timers);
+                }
+            }
+            Event::ConfigWatchLost { why } => {
+                if let Some(app) = &mut self.app {
+                    if !app.looks.polling {
+                        let every_secs = CONFIG_FILE_CHECK_EVERY.as_secs();
+                        let edit = ConfigEdit::Polling { every_secs, why };
+                        self.actions
+                            .push_back(Action::Log(LogNote::ConfigEdit(edit)));
+                    }
+                    app.looks.handle_reports_lost(now, &mut self.timers);
+                }
+            }
+            Event::ConfigFileRead(reading) => {
+                let wanted = &self.wanted;
+                let read = self
+                    .app
+                    .as_mut()
+                    .map(|app| app.edits.on_reading(reading, wanted));
+                let (commands, edits) = read.unwrap_or_default();
+                for command in commands {
+                    self.on_user(now, command);
+                }
+                let notes = edits.into_iter().map(LogNote::ConfigEdit);
+                self.actions.extend(notes.map(Action::Log));
+            }
+            Event::ClusterSize(size) => {
+                if let Some(app) = &mut self.app {
+                    app.cluster = size;
+                }
+            }
+            Event::RayInUse(ray) => {
+                if let Some(app) = &mut self.app {
+                    app.ray = ray.clone();
+                    self.actions.push_back(Action::Log(LogNote::RayInUse(ray)));
+                }
+            }
         }
-        self.reconcile(now);
-        self.note_activity(now);
         self.after_step(now);
     }
 
-    /// Lets time pass: call when [`Supervisor::poll_timeout`] is reached (calling early is
-    /// harmless).
+    /// Calling it early is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         for timer in self.timers.take_expired(now) {
             match timer {
                 // Their end is all they mean (`reconcile` follows); a sleep held goes ahead.
-                Timer::Restart
-                | Timer::NetworkRestart
-                | Timer::NextStart
-                | Timer::UserAway
-                | Timer::SleepHold => {}
+                Timer::Restart | Timer::NetworkRestart | Timer::NextStart | Timer::SleepHold => {}
+                Timer::UserAway => self.courtesy.presence.away_now(),
                 Timer::Probe => {
                     if let Some(head) = self.wanted.head.clone() {
                         let for_start = self.start_may_follow();
-                        self.start.probe_asked(for_start);
                         let tailscale_max_age = self.watch.probe_asked(&head, for_start);
                         self.actions.push_back(Action::Probe {
                             head,
@@ -398,11 +394,7 @@ impl Supervisor {
                         });
                     }
                 }
-                Timer::Join => {
-                    if matches!(self.worker, Worker::Starting(_)) {
-                        self.stop_worker(StopReason::JoinTimeout);
-                    }
-                }
+                Timer::Join => self.stop_worker(StopReason::JoinTimeout),
                 Timer::Grace => {
                     let Some(why) = self.watch.unreachable() else {
                         continue;
@@ -421,20 +413,23 @@ impl Supervisor {
                         self.actions.push_back(Action::SampleWorkerTree { drain });
                     }
                 }
-                Timer::SleepCancelled => {
-                    if self.laptop.asleep {
-                        self.on_woke(now, 0);
-                    }
-                }
+                Timer::SleepCancelled => self.on_woke(now, 0),
                 Timer::Quit => self.exit(),
                 Timer::FaultRetry => self.retry_fault(now),
-                Timer::UsageSample => {
-                    if self.worker.joined() {
-                        self.sample_usage();
+                Timer::UsageSample => self.sample_usage(),
+                Timer::HistorySave => self.actions.push_back(Action::SaveHistory),
+                Timer::ConfigLook => {
+                    if let Some(app) = &mut self.app {
+                        app.looks.looked(now, &mut self.timers);
+                        self.actions.push_back(Action::ReadConfigFile);
                     }
                 }
-                Timer::HistorySave => self.actions.push_back(Action::SaveHistory),
-                Timer::ConfigLook | Timer::ClusterAsk => self.on_app_timer(now, timer),
+                Timer::ClusterAsk => {
+                    self.timers.set(Timer::ClusterAsk, now + CLUSTER_ASK_EVERY);
+                    let head = self.wanted.head.clone();
+                    self.actions
+                        .extend(head.map(|head| Action::AskClusterSize { head }));
+                }
                 Timer::CooledDown => {
                     // "Cool again: joins again" only if it does.
                     if self.courtesy.heat.cooled_down(now) && self.start_may_follow() {
@@ -443,12 +438,9 @@ impl Supervisor {
                 }
             }
         }
-        self.reconcile(now);
-        self.note_activity(now);
         self.after_step(now);
     }
 
-    /// The next thing to do, if any.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
@@ -459,7 +451,6 @@ impl Supervisor {
         self.timers.next()
     }
 
-    /// A snapshot of the state.
     pub fn status(&self) -> Status {
         let phase = self.phase();
         let silent = matches!(phase, Phase::Disconnecting | Phase::Disconnected);
@@ -491,8 +482,8 @@ impl Supervisor {
                 .contribution
                 .busy_percent()
                 .filter(|_| phase == Phase::Connected),
-            cluster: self.app.cluster_size(),
-            ray: self.app.ray.clone(),
+            cluster: self.app.as_ref().and_then(|app| app.cluster),
+            ray: self.app.as_ref().and_then(|app| app.ray.clone()),
         }
     }
 
@@ -561,18 +552,24 @@ impl Supervisor {
         self.laptop.auto_pause().or_else(courtesy)
     }
 
-    /// Asks for a reading of the worker's CPU counters.
     fn sample_usage(&mut self) {
         let sample = self.contribution.ask();
         self.actions.push_back(Action::SampleUsage { sample });
     }
 
-    /// Records a change of what the worker does, for the history's timeline.
-    fn note_activity(&mut self, now: Instant) {
-        let activity = Activity::of(&self.status());
+    /// After each event or deadline: the worker is brought in line, a change of what it does
+    /// is recorded for the history's timeline, and the app's duties follow the new state.
+    fn after_step(&mut self, now: Instant) {
+        self.reconcile(now);
+        let status = self.status();
+        let activity = Activity::of(&status);
         if self.run != Run::Exited && self.contribution.record(activity) {
             self.actions.push_back(Action::RecordActivity(activity));
             self.save_history_soon(now);
+        }
+        if let Some(app) = &mut self.app {
+            let note = app.follow(now, status, &mut self.timers);
+            self.actions.extend(note.map(Action::Log));
         }
     }
 
@@ -584,7 +581,6 @@ impl Supervisor {
         }
     }
 
-    /// Gives `notice` to the user unless the gate holds it back.
     fn notify(&mut self, now: Instant, notice: Notice) {
         if self.notices.admit(now, &notice) {
             self.actions.push_back(Action::Notify(notice));
@@ -592,7 +588,7 @@ impl Supervisor {
     }
 
     fn on_woke(&mut self, now: Instant, slept_secs: u64) {
-        let Wake::Woke { replace_worker } = self.laptop.woke(slept_secs) else {
+        let Some(replace_worker) = self.laptop.woke(slept_secs) else {
             return;
         };
         self.timers.stop(Timer::SleepCancelled);
@@ -606,8 +602,8 @@ impl Supervisor {
     }
 
     fn on_probe(&mut self, now: Instant, probe: HeadProbe) {
+        // An answer about a head we switched away from.
         if self.wanted.head.as_ref() != Some(&probe.head) {
-            // An answer about a head we switched away from.
             return;
         }
         let joined = matches!(self.worker, Worker::Joined(..));
@@ -616,7 +612,6 @@ impl Supervisor {
                 came_back,
                 ray_restarted,
             } => {
-                self.start.probe_answered(true);
                 if came_back {
                     // The network that made the worker exit was away and is back.
                     self.timers.stop(Timer::NetworkRestart);
@@ -626,17 +621,11 @@ impl Supervisor {
                 // after a minute of its raylet giving up on the old one.
                 match &self.worker {
                     _ if !ray_restarted => {}
-                    Worker::Draining(_, drain) => {
-                        let then = drain.then;
-                        self.stop_worker(then)
-                    }
+                    Worker::Draining(_, drain) => self.stop_worker(drain.then),
                     _ => self.stop_worker(StopReason::HeadRestarted),
                 }
             }
-            Answer::Down { newly } => {
-                self.start.probe_answered(false);
-                self.head_down(now, newly);
-            }
+            Answer::Down { newly } => self.head_down(now, newly),
         }
         let idle = self.wanted.paused || self.fault().is_some();
         if self.run == Run::Running {
@@ -659,9 +648,9 @@ impl Supervisor {
         }
     }
 
-    /// Holds connection number `watch` open to the head while the worker is joined: Ray there
-    /// can restart between two probes unseen by the raylet for a minute, and the OS watches
-    /// the path for us.
+    /// Holds connection number `watch` to the head while the worker is joined: Ray there can
+    /// restart between two probes unseen by the raylet for a minute, and the OS watches the
+    /// path for us.
     fn watch_head(&mut self, watch: u64) {
         let head = self.wanted.head.clone();
         let lost_after = HELD_CONNECTION_LOST_AFTER;
@@ -766,12 +755,13 @@ impl Supervisor {
         }
     }
 
-    /// The notification gate keeps the user from being told of the same fault twice.
     fn set_fault(&mut self, now: Instant, fault: Fault) {
-        let notice = Notice::NeedsAttention {
-            fault: fault.clone(),
-        };
-        self.notify(now, notice);
+        self.notify(
+            now,
+            Notice::NeedsAttention {
+                fault: fault.clone(),
+            },
+        );
         self.backoff.hold(fault);
         self.timers.set(Timer::FaultRetry, now + FAULT_RETRY_AFTER);
     }
@@ -818,10 +808,8 @@ impl Supervisor {
                 if !std::mem::replace(&mut self.wanted.paused, false) {
                     self.laptop.user_resumed();
                     let limit = self.settings.courtesy.pause_at_thermal;
-                    if self.courtesy.heat.user_resumed(limit) {
-                        self.timers.stop(Timer::CooledDown);
-                    }
-                    self.courtesy.presence.user_resumed(now);
+                    self.courtesy.heat.user_resumed(limit, &mut self.timers);
+                    self.courtesy.presence.user_resumed();
                 }
                 self.retry_now(now);
             }
@@ -931,21 +919,20 @@ impl Supervisor {
     }
 
     fn exit(&mut self) {
-        if self.run != Run::Exited {
-            self.run = Run::Exited;
-            self.timers = Timers::default();
-            if self.contribution.record(Activity::Off) {
-                self.actions
-                    .push_back(Action::RecordActivity(Activity::Off));
-            }
-            self.actions.push_back(Action::SaveHistory);
-            self.actions.push_back(Action::Exit);
+        if self.run == Run::Exited {
+            return;
         }
+        self.run = Run::Exited;
+        self.timers = Timers::default();
+        if self.contribution.record(Activity::Off) {
+            self.actions
+                .push_back(Action::RecordActivity(Activity::Off));
+        }
+        self.actions.extend([Action::SaveHistory, Action::Exit]);
     }
 
     /// Brings the worker in line with what is wanted.
     fn reconcile(&mut self, now: Instant) {
-        self.courtesy.presence.update(now);
         match &self.worker {
             _ if self.run == Run::Exited => {}
             Worker::Stopping(..) => {}
@@ -990,7 +977,7 @@ impl Supervisor {
         let Some(spec) = self.target().filter(|_| wanted) else {
             return;
         };
-        if spec.head.is_tailscale() && !self.start.vouched() {
+        if spec.head.is_tailscale() && !self.watch.answered_for_start() {
             return self.probe_soon(now);
         }
         if self.timers.is_set(Timer::NextStart) {

@@ -4,7 +4,7 @@
 //! only after a "head lost" the user saw; a fault is shown once until it changes; the heat
 //! pause at most once per [`NOTIFY_HEAT_EVERY`], and "cooled down" only after one the user saw.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::settings::{NOTIFY_HEAT_EVERY, NOTIFY_OUTAGES_EVERY};
 use crate::model::{AutoPause, Fault, Notice};
@@ -12,28 +12,36 @@ use crate::model::{AutoPause, Fault, Notice};
 /// Decides which notices become notifications.
 #[derive(Debug, Default)]
 pub struct NotificationGate {
-    last_outage_shown: Option<Instant>,
-    lost_was_shown: bool,
+    outages: Spaced,
+    heat: Spaced,
     last_fault: Option<Fault>,
-    last_heat_shown: Option<Instant>,
-    heat_pause_was_shown: bool,
+}
+
+/// A notice shown at most once per period, and whether its sequel may follow.
+#[derive(Debug, Default)]
+struct Spaced {
+    last_shown: Option<Instant>,
+    shown: bool,
+}
+
+impl Spaced {
+    fn admit(&mut self, now: Instant, every: Duration) -> bool {
+        self.shown = self
+            .last_shown
+            .is_none_or(|at| now.saturating_duration_since(at) >= every);
+        if self.shown {
+            self.last_shown = Some(now);
+        }
+        self.shown
+    }
 }
 
 impl NotificationGate {
     /// Whether `notice` should be shown now.
     pub fn admit(&mut self, now: Instant, notice: &Notice) -> bool {
         match notice {
-            Notice::HeadLost { .. } => {
-                let spaced = self
-                    .last_outage_shown
-                    .is_none_or(|at| now.saturating_duration_since(at) >= NOTIFY_OUTAGES_EVERY);
-                self.lost_was_shown = spaced;
-                if spaced {
-                    self.last_outage_shown = Some(now);
-                }
-                spaced
-            }
-            Notice::Reconnected { .. } => std::mem::take(&mut self.lost_was_shown),
+            Notice::HeadLost { .. } => self.outages.admit(now, NOTIFY_OUTAGES_EVERY),
+            Notice::Reconnected { .. } => std::mem::take(&mut self.outages.shown),
             Notice::NeedsAttention { fault } => {
                 let new = self.last_fault.as_ref() != Some(fault);
                 self.last_fault = Some(fault.clone());
@@ -41,24 +49,16 @@ impl NotificationGate {
             }
             Notice::AutoPaused {
                 reason: AutoPause::RunsHot { .. },
-            } => {
-                let spaced = self
-                    .last_heat_shown
-                    .is_none_or(|at| now.saturating_duration_since(at) >= NOTIFY_HEAT_EVERY);
-                self.heat_pause_was_shown = spaced;
-                if spaced {
-                    self.last_heat_shown = Some(now);
-                }
-                spaced
-            }
-            // Only after a heat pause the user saw: one each way.
-            Notice::CooledDown => std::mem::take(&mut self.heat_pause_was_shown),
-            // The supervisor already gives these once per discharge, pause or lid close.
-            Notice::BatteryLow { .. } | Notice::AutoPaused { .. } | Notice::LidClosed => true,
-            // One per install the user asked for.
-            Notice::RayInstalled { .. } | Notice::RayInstallFailed { .. } => true,
-            // Given once: only the first-run search offers its find.
-            Notice::HeadFound { .. } => true,
+            } => self.heat.admit(now, NOTIFY_HEAT_EVERY),
+            Notice::CooledDown => std::mem::take(&mut self.heat.shown),
+            // The supervisor already gives these once per discharge, pause, lid close, install
+            // asked for, or first run.
+            Notice::BatteryLow { .. }
+            | Notice::AutoPaused { .. }
+            | Notice::LidClosed
+            | Notice::RayInstalled { .. }
+            | Notice::RayInstallFailed { .. }
+            | Notice::HeadFound { .. } => true,
         }
     }
 }

@@ -4,182 +4,138 @@ use std::time::Duration;
 
 use crate::model::{AutoPause, KeepAwake, PauseAtThermal, StopReason};
 
-/// A sleep at least this long replaces the worker on wake: Ray's default health checks drop a
-/// silent node after about a minute, and a stale raylet only exits once it reconnects.
+/// A sleep at least this long replaces the worker on wake: Ray's health checks drop a silent
+/// node after about a minute, and a stale raylet only exits once it reconnects.
 pub const WAKE_REPLACES_WORKER_AFTER: Duration = Duration::from_secs(30);
 
 /// Shorter than this, a wake with no sleep announced is a clock measurement's noise.
 pub const MIN_SLEEP: Duration = Duration::from_secs(15);
 
-/// An announced sleep not taken after this long awake was cancelled (macOS may announce a
-/// sleep and post no wake). The supervisor's monotonic clock stops during a sleep.
+/// An announced sleep not taken after this long awake was cancelled (macOS may post no wake).
 pub const SLEEP_CANCELLED_AFTER: Duration = Duration::from_secs(60);
 
-/// `tailscale status` explains a failed probe, vouches for a head at a Tailscale address and
-/// finds this machine's Tailscale address at a start; its answer (or silence) is reused this
-/// long: a down head fails a probe a second, and a process a second is too much for an idle
-/// laptop.
+/// How long an answer of `tailscale status` (a process; on a Mac, a large binary) is reused to
+/// explain a failed probe or find this machine's address: a down head fails a probe a second.
 pub const TAILSCALE_ANSWER_MAX_AGE: Duration = Duration::from_secs(30);
 
-/// Before a start for a head at a Tailscale address, Tailscale's word that it is an online
-/// peer must be at most this old: an older one may predate Tailscale being quit on a network
-/// that routes the address elsewhere.
+/// Before a start, Tailscale's word that the head is an online peer is at most this old: an
+/// older one may predate Tailscale being quit on a network that routes the address elsewhere.
 pub const TAILSCALE_ANSWER_BEFORE_START: Duration = Duration::from_secs(5);
 
-/// Otherwise (a worker runs, or none may start) the vouching is kept this long: each `tailscale
-/// status` is a process (on a Mac, the app's large binary). What would end it (Tailscale quit,
-/// logged out, another network) changes the machine's addresses, which asks afresh at once.
+/// Otherwise the vouching is kept this long: what would end it (Tailscale quit, logged out,
+/// another network) changes the machine's addresses, which asks afresh at once.
 pub const TAILSCALE_VOUCH_KEPT: Duration = Duration::from_secs(600);
 
-/// The tailnet search knocks on the Ray port of at most this many online peers, all at once.
+/// The tailnet search knocks on the Ray port of at most this many online peers, all at once...
 pub const FIND_HEADS_MAX_PEERS: usize = 64;
 
-/// ...listed from a `tailscale status` answer at most this old: a peer that just came online
-/// must be found.
+/// ...listed from a fresh `tailscale status`: a peer that just came online must be found...
 pub const FIND_HEADS_TAILSCALE_MAX_AGE: Duration = Duration::from_secs(5);
 
-/// How long each peer's Ray port is given to accept the search's connection.
+/// ...giving each this long to accept.
 pub const FIND_HEADS_CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 
-/// While the worker is joined, a connection to the head's Ray port is held open and the OS
-/// watches the path with TCP keepalive, without waking this process. It is reported lost after
-/// this long without an answer: a cut is seen within 5 s, and a Wi-Fi hiccup is only a
-/// moment's "unreachable" (the worker is stopped after the grace).
+/// A connection held to the head while joined, watched by the OS's TCP keepalive without
+/// waking us, is lost after this long without an answer: a cut is seen within 5 s, and a Wi-Fi
+/// hiccup is only a moment's "unreachable" (the worker stays for the grace).
 pub const HELD_CONNECTION_LOST_AFTER: Duration = Duration::from_secs(3);
 
-/// ...and meanwhile the head is probed only this often: a probe would find nothing the
-/// keepalive does not, and each one wakes the app. It is left Tailscale's vouching, kept for
-/// [`TAILSCALE_VOUCH_KEPT`] anyway.
+/// ...and meanwhile a probe, which would find nothing the keepalive does not, comes this often.
 pub const PROBE_EVERY_WHILE_HELD: Duration = Duration::from_secs(60);
 
-/// Held connections lost this many times in a row, each within [`PROBE_EVERY_WHILE_HELD`] of
-/// being held, while the head answered probes: the path drops the keepalive but not new
-/// connections (some middleboxes do). Then none is held until the network changes, or the watch
-/// would be lost and held again every few seconds, forever.
+/// Held connections lost this many times in a row, each soon after being held, while the head
+/// answered probes: the path drops keepalives (some middleboxes do), so none is held until the
+/// network changes.
 pub const HELD_CONNECTIONS_LOST_QUICKLY: u32 = 3;
 
-/// "Head lost" is notified at most this often: a flapping network must not notify every
-/// minute.
+/// "Head lost" is notified at most this often: a flapping network must not notify every minute.
 pub const NOTIFY_OUTAGES_EVERY: Duration = Duration::from_secs(180);
 
-/// A fault retrying was not expected to fix (the breaker, a version mismatch, Ray missing) is
-/// tried once more after this long: its cause may have gone unnoticed (a head upgraded, Ray
-/// installed from a terminal). A change of network tries at once.
+/// A fault retrying was not expected to fix is tried once more after this long: its cause may
+/// have gone unnoticed (a head upgraded, Ray installed from a terminal).
 pub const FAULT_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 /// How long a "pause after current tasks" waits for the running tasks.
 pub const PAUSE_DRAIN_DEADLINE: Duration = Duration::from_secs(600);
 
-/// How long a low-battery pause lets running tasks finish.
-pub const BATTERY_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
+/// The running tasks get this long under an automatic pause: the battery is low, the OS
+/// already throttles a hot machine, the user wants their machine back.
+pub const AUTO_PAUSE_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
 
 /// How often a draining worker's processes are looked at.
 pub const DRAIN_SAMPLE_EVERY: Duration = Duration::from_millis(500);
 
-/// A drained node is idle after this many readings in a row find no busy task: a task worker
-/// shows `ray::IDLE` for ~0.1-0.2 s while it sets up a task it was just given
+/// A drained node is idle after this many quiet readings in a row: a task worker shows
+/// `ray::IDLE` for ~0.1-0.2 s while it sets up a new task
 /// (tests/lab/recorded/ps_laptop_task_start_timeline_ray260.txt).
 pub const QUIET_READINGS_FOR_IDLE: u32 = 2;
 
-/// config.toml is read this long after the last change the OS reported for it: an editor that
-/// truncates the file and then writes it (two reports, milliseconds apart) must not be read in
-/// between, or a half-written file would be reported to the user as invalid. Short enough that
-/// an edit still shows at once.
+/// config.toml is read this long after the OS's last report of a change: an editor that
+/// truncates then writes must not be read in between (a half-written file reads as invalid).
 pub const CONFIG_FILE_SETTLE: Duration = Duration::from_millis(250);
 
-/// Only where the OS cannot report changes to the data folder (the watch could not be set up:
-/// inotify's limits reached, config.toml a symbolic link to another folder; or it was lost: the
-/// folder removed), config.toml's stamp is looked at this often instead: one `stat`, no
-/// process; an edit is applied within this. Reported changes are the normal way because a look
-/// every 2 s, 1,800 wake-ups an hour, was the largest share of an idle daemon's CPU for an edit
-/// made a few times a year. Also the longest a file changed without pause waits for its look.
+/// Where the OS reports no changes (the watch could not be set up or was lost), config.toml's
+/// stamp is looked at this often instead; also the longest an edit waits for its look.
 pub const CONFIG_FILE_CHECK_EVERY: Duration = Duration::from_secs(2);
-
-/// The SIGTERM-to-SIGKILL grace when the head is unreachable (see `Settings::stop_grace_for`).
-pub const HEAD_LOST_STOP_GRACE: Duration = Duration::from_secs(3);
-
-/// The most a user may set as the stop grace (`timing.stop_grace_secs`).
-pub const MAX_STOP_GRACE: Duration = Duration::from_secs(120);
-
-/// What a stop may take beyond its grace: the SIGKILL, the end of the output, the report.
-const STOP_MARGIN: Duration = Duration::from_secs(3);
 
 /// macOS waits up to 30 s for a WillSleep observer.
 pub const SLEEP_HOLD_MAX: Duration = Duration::from_secs(25);
 
-/// Exits the network caused while the head answered (a head marking the node dead, something
-/// else on its port) are restarted after 1 s, 2 s, 4 s, … up to this, never giving up.
-pub const NETWORK_RESTART_CAP: Duration = Duration::from_secs(300);
+/// What a stop may take beyond its grace: the SIGKILL, the end of the output, the report.
+const STOP_MARGIN: Duration = Duration::from_secs(3);
 
-/// Restart delays are capped at half a minute on a laptop...
-const MOBILE_RESTART_CAP: Duration = Duration::from_secs(30);
-/// ...and at a minute on a desktop.
-const DESKTOP_RESTART_CAP: Duration = Duration::from_secs(60);
-
-/// How often a joined worker's process tree is read for its CPU time (one walk of the process
-/// table): the contribution shown is at most this old.
+/// How often a joined worker's tree is read for its CPU time: the figure shown is this old.
 pub const USAGE_SAMPLE_EVERY: Duration = Duration::from_secs(60);
 
-/// `history.json` is written at most this long after something to record, so at most once per
-/// this while anything changes, never while nothing does, and at quit.
+/// `history.json` is written at most this long after something to record (and at quit).
 pub const HISTORY_SAVE_AFTER: Duration = Duration::from_secs(60);
 
 /// `history.json` keeps this many days of daily CPU totals (some 24 KB)...
 pub const HISTORY_KEEP_DAYS: i64 = 400;
 
-/// ...and the timeline of what the worker did over this many days.
+/// ...and a timeline of this many days...
 pub const TIMELINE_KEEP_DAYS: i64 = 7;
 
-/// ...in at most this many segments (a network flapping all week must not grow the file
-/// without bound).
+/// ...in at most this many segments (a network flapping all week must not grow it unbounded).
 pub const TIMELINE_MAX_SEGMENTS: usize = 3000;
 
-/// After a heat pause the machine must stay at `fair` or `nominal` this long before the worker
-/// rejoins: a machine that just cooled heats up again at once under full load.
+/// After a heat pause the machine stays at `fair` or `nominal` this long before the worker
+/// rejoins: a machine that just cooled heats up again at once under full load...
 pub const THERMAL_RESUME_AFTER: Duration = Duration::from_secs(300);
 
-/// A heat pause within this long of the previous one's end is a repeat (a fanless Mac)...
+/// ...doubled for each pause within this long of the previous one's end (a fanless Mac)...
 pub const THERMAL_REPEAT_WINDOW: Duration = Duration::from_secs(3600);
 
-/// ...and each repeat doubles the wait before rejoining (5, 10, 20 min), up to this.
+/// ...up to this.
 pub const THERMAL_RESUME_AFTER_MAX: Duration = Duration::from_secs(20 * 60);
 
 /// The heat notices are given at most once per this long (the menu still shows each pause).
 pub const NOTIFY_HEAT_EVERY: Duration = Duration::from_secs(4 * 3600);
 
-/// The running tasks get this long when the machine runs hot: the OS already throttles.
-pub const THERMAL_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
-
-/// ...and when the user comes back under "only when idle": they want their machine.
-pub const USER_BACK_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
-
-/// How a worker leaves under an automatic pause: how long its running tasks get (`None`: it
-/// stops at once) and why it stops.
+/// How a worker leaves under an automatic pause: how long its tasks get (`None`: it stops at
+/// once) and why it stops.
 pub fn leave_for(pause: AutoPause) -> (Option<Duration>, StopReason) {
-    match pause {
-        AutoPause::Asleep => (None, StopReason::Sleep),
-        AutoPause::LowBattery { .. } | AutoPause::OnBattery => {
-            (Some(BATTERY_DRAIN_DEADLINE), StopReason::Battery)
-        }
-        AutoPause::RunsHot { .. } => (Some(THERMAL_DRAIN_DEADLINE), StopReason::RunsHot),
-        AutoPause::UserPresent { .. } => (Some(USER_BACK_DRAIN_DEADLINE), StopReason::UserBack),
-    }
+    let reason = match pause {
+        AutoPause::Asleep => return (None, StopReason::Sleep),
+        AutoPause::LowBattery { .. } | AutoPause::OnBattery => StopReason::Battery,
+        AutoPause::RunsHot { .. } => StopReason::RunsHot,
+        AutoPause::UserPresent { .. } => StopReason::UserBack,
+    };
+    (Some(AUTO_PAUSE_DRAIN_DEADLINE), reason)
 }
 
 /// How often the machine watcher reads power, lid and the sleep clock while the OS says
-/// nothing (a power change is read at once). Only this catches the battery level, the lid, and
-/// a sleep where the OS gives no wake notification.
+/// nothing: only this catches the battery level, the lid, and a sleep with no wake notice...
 pub const MACHINE_LOOK_EVERY: Duration = Duration::from_secs(15);
 
-/// ...and where the OS gives no power change signal: an unplug releases the hold within ~6 s.
+/// ...and where the OS signals no power change: an unplug releases the hold within ~6 s.
 pub const MACHINE_LOOK_EVERY_UNSIGNALLED: Duration = Duration::from_secs(5);
 
-/// How often the user's idle time is read while "only when idle" is on: the OS posts nothing
-/// when input resumes, and 5 s of typing before the worker steps back is not felt.
+/// How often the user's idle time is read under "only when idle": the OS posts nothing when
+/// input resumes, and 5 s of typing before the worker steps back is not felt.
 pub const USER_IDLE_LOOK_EVERY: Duration = Duration::from_secs(5);
 
-/// The cluster's size costs an HTTP request to the head's dashboard: asked this often while
-/// connected, where it is shown (the tray's menu).
+/// The cluster's size (an HTTP request to the dashboard) is asked this often where shown.
 pub const CLUSTER_ASK_EVERY: Duration = Duration::from_secs(30);
 
 /// Timings of the supervisor.
@@ -187,22 +143,19 @@ pub const CLUSTER_ASK_EVERY: Duration = Duration::from_secs(30);
 pub struct Settings {
     /// How long the worker is kept while the head is unreachable (rides through blips).
     pub grace: Duration,
-    /// Probe cadence while the head is reachable: a loss is seen within this plus the probe's
-    /// own timeout.
+    /// Probe cadence while the head answers: a loss is seen within this plus the probe's
+    /// timeout.
     pub probe_every_up: Duration,
-    /// Probe cadence while the head is unreachable: a return is seen within this.
+    /// ...while it does not: a return is seen within this.
     pub probe_every_down: Duration,
-    /// Probe cadence while paused or in error, when nothing depends on the answer soon.
+    /// ...while paused or in error, when nothing depends on the answer soon.
     pub probe_every_idle: Duration,
     /// A worker that has not joined by then is stopped and counted as a failure.
     pub join_timeout: Duration,
-    /// Time between SIGTERM and SIGKILL when stopping the worker.
+    /// Between SIGTERM and SIGKILL.
     pub stop_grace: Duration,
-    /// Restart delays and the breaker.
     pub backoff: BackoffPolicy,
-    /// What a laptop watches (battery); inactive on a desktop.
     pub laptop: LaptopPolicy,
-    /// Keep awake, runs hot, only when idle.
     pub courtesy: CourtesyPolicy,
 }
 
@@ -215,10 +168,7 @@ impl Default for Settings {
             probe_every_idle: Duration::from_secs(5),
             join_timeout: Duration::from_secs(120),
             stop_grace: Duration::from_secs(10),
-            backoff: BackoffPolicy {
-                max: DESKTOP_RESTART_CAP,
-                ..BackoffPolicy::default()
-            },
+            backoff: BackoffPolicy::default(),
             laptop: LaptopPolicy::default(),
             courtesy: CourtesyPolicy::default(),
         }
@@ -226,17 +176,14 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The defaults for this machine: a laptop (mobile mode) gets the battery policy and
-    /// shorter restart delays.
+    /// The defaults for a laptop (`mobile`: the battery policy, restarts capped at 30 s rather
+    /// than a minute) or a desktop.
     pub fn for_machine(mobile: bool) -> Settings {
         let defaults = Settings::default();
+        let max = Duration::from_secs(if mobile { 30 } else { 60 });
         Settings {
             backoff: BackoffPolicy {
-                max: if mobile {
-                    MOBILE_RESTART_CAP
-                } else {
-                    DESKTOP_RESTART_CAP
-                },
+                max,
                 ..defaults.backoff
             },
             laptop: LaptopPolicy {
@@ -247,31 +194,29 @@ impl Settings {
         }
     }
 
-    /// The longest a quit takes: the worker's stop grace and the kill. The supervisor exits by
-    /// then even if the worker's end was never reported.
+    /// The longest a quit takes: the supervisor exits by then even if the worker's end was
+    /// never reported.
     pub fn quit_deadline(&self) -> Duration {
         self.stop_grace + STOP_MARGIN
     }
 
-    /// The SIGTERM-to-SIGKILL grace of a stop. On SIGTERM Ray first asks the head to drain the
-    /// node (up to 30 s): with the head unreachable, or a new head that never knew the node,
-    /// that can only time out, so the kill comes sooner.
+    /// On SIGTERM Ray first asks the head to drain the node (up to 30 s): with the head
+    /// unreachable, or a new head that never knew the node, that can only time out.
     pub fn stop_grace_for(&self, reason: StopReason) -> Duration {
         match reason {
             StopReason::HeadLost | StopReason::HeadRestarted => {
-                self.stop_grace.min(HEAD_LOST_STOP_GRACE)
+                self.stop_grace.min(Duration::from_secs(3))
             }
             _ => self.stop_grace,
         }
     }
 
-    /// The longest a sleep is held back while the worker stops: its stop grace and the kill,
-    /// within what macOS allows.
+    /// The longest a sleep is held back while the worker stops, within what macOS allows.
     pub fn sleep_hold(&self) -> Duration {
-        (self.stop_grace + STOP_MARGIN).min(SLEEP_HOLD_MAX)
+        self.quit_deadline().min(SLEEP_HOLD_MAX)
     }
-    /// The settings `config` gives on a machine that is a laptop (`laptop`) or not: `mode`
-    /// forces mobile or fixed, `auto` asks the hardware.
+
+    /// The settings `config` gives on a machine that is a `laptop` or not (`mode` may force it).
     pub fn from_config(config: &crate::config::Config, laptop: bool) -> Settings {
         use crate::config::Mode;
         let mobile = match config.mode {
@@ -305,38 +250,30 @@ impl Settings {
     }
 }
 
-/// The longest any quit can take, for a client that does not know the settings in force.
+/// The longest any quit can take (under the largest `timing.stop_grace_secs`, 120), for a
+/// client that does not know the settings in force.
 pub fn longest_quit() -> Duration {
-    Settings {
-        stop_grace: MAX_STOP_GRACE,
-        ..Settings::default()
-    }
-    .quit_deadline()
+    Duration::from_secs(120) + STOP_MARGIN
 }
 
 /// How restarts back off and when to give up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackoffPolicy {
-    /// The first restart delay; also the floor between any two starts (s6: never respawn more
-    /// than once a second).
+    /// The first delay; also the floor between any two starts (s6: at most one a second).
     pub first: Duration,
-    /// Each consecutive failure multiplies the delay by this.
     pub factor: f64,
-    /// The delay never grows past this.
     pub max: Duration,
-    /// This many abnormal exits within `window` trip the breaker.
+    /// This many failures within `window` trip the breaker.
     pub burst: usize,
-    /// The window the breaker counts in.
     pub window: Duration,
-    /// A worker that stayed joined this long resets the delay to `first`.
+    /// A worker joined this long resets the delay to `first`.
     pub stable_after: Duration,
-    /// The cap of the delays after exits the network caused while the head answered: these
-    /// never trip the breaker, so a longer cap keeps them from being a storm.
+    /// The cap after exits the network caused while the head answered: these never trip the
+    /// breaker, so a longer cap keeps them from being a storm.
     pub network_max: Duration,
-    /// Up to this fraction of the delay is added at random: laptops behind one flapping network
-    /// do not restart in lockstep.
+    /// Up to this fraction of the delay is added at random, from `seed`: laptops behind one
+    /// flapping network do not restart in lockstep.
     pub jitter: f64,
-    /// Seed of the jitter.
     pub seed: u64,
 }
 
@@ -349,7 +286,7 @@ impl Default for BackoffPolicy {
             burst: 5,
             window: Duration::from_secs(600),
             stable_after: Duration::from_secs(60),
-            network_max: NETWORK_RESTART_CAP,
+            network_max: Duration::from_secs(300),
             jitter: 0.1,
             seed: 0x5eed_b177_7ade,
         }
@@ -360,17 +297,14 @@ impl Default for BackoffPolicy {
 /// so it never flaps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaptopPolicy {
-    /// Mobile mode: the battery policy applies. Sleep and wake apply to every machine.
+    /// The battery policy applies (sleep and wake apply to every machine).
     pub mobile: bool,
     /// Warn once per discharge at this level while contributing.
     pub warn_percent: u8,
-    /// Pause on battery at this level.
     pub stop_percent: u8,
     /// Resume on battery above this level (plugging in resumes at once).
     pub resume_percent: u8,
-    /// Contribute only while on power.
     pub only_on_power: bool,
-    /// Offer at most this many CPUs on battery.
     pub cpus_on_battery: Option<u32>,
 }
 
@@ -387,21 +321,18 @@ impl Default for LaptopPolicy {
     }
 }
 
-/// How the worker keeps out of the user's way (config.toml's `keep_awake`, `pause_at_thermal`,
-/// `only_when_idle_minutes`).
+/// config.toml's `keep_awake`, `pause_at_thermal`, `only_when_idle_minutes`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CourtesyPolicy {
-    /// When idle sleep is held off while connected.
     pub keep_awake: KeepAwake,
-    /// At which thermal state the worker pauses after its current tasks.
     pub pause_at_thermal: PauseAtThermal,
-    /// Contribute only after this long without keyboard or mouse input; `None`: always.
+    /// Contribute only after this long without input; `None`: always.
     pub only_when_idle: Option<Duration>,
 }
 
-/// The niceness of `ray start` and its tree unless `[ray] nice` says otherwise. Not 19: the
-/// raylet must answer the head's health checks under a busy foreground (≈ 10 % of a contended
-/// CPU at 10, ≈ 1.5 % at 19), and Ray adds its `worker_niceness` (15) to task workers anyway.
+/// The niceness of `ray start` unless `[ray] nice` says otherwise. Not 19: the raylet must
+/// answer the head's health checks under a busy foreground (≈ 10 % of a contended CPU at 10,
+/// ≈ 1.5 % at 19), and Ray adds its `worker_niceness` (15) to task workers anyway.
 pub const DEFAULT_RAY_NICE: u8 = 10;
 
 /// Whether Ray starts with the settings that cut its idle cost unless `[ray] lean` says not.

@@ -2,10 +2,7 @@
 //! lines, replies, `find-heads`, `setup`, `demo` and `login-item`.
 
 use super::{auto_pause_words, cpu_count, fault_message, thermal_words, unreachable_words, Lang};
-use crate::model::{
-    KeepAwake, NoBuild, PauseAtThermal, Phase, ReplyNote, Status, TailnetFinds, TailscaleProblem,
-    ThermalState,
-};
+use crate::model::{KeepAwake, NoBuild, Phase, ReplyNote, Status, TailnetFinds, TailscaleProblem};
 use crate::platform::LoginStatus;
 
 /// One line that says where things stand: `status`, the tray's state line and tooltip, the
@@ -123,11 +120,8 @@ pub fn courtesy_lines(lang: Lang, status: &Status) -> Vec<String> {
         ),
         false => lang.tr("not holding now", "no lo impide ahora"),
     };
-    let pause = match c.pause_at_thermal {
-        PauseAtThermal::Serious => thermal_words(lang, ThermalState::Serious),
-        PauseAtThermal::Critical => thermal_words(lang, ThermalState::Critical),
-        PauseAtThermal::Never => never,
-    };
+    let limit = c.pause_at_thermal.threshold();
+    let pause = limit.map_or(never, |state| thermal_words(lang, state));
     let thermal = c.thermal.map(|t| thermal_words(lang, t));
     let thermal = thermal.unwrap_or(lang.tr("not reported here", "no se indica aquí"));
     let idle = match c.only_when_idle_minutes {

@@ -71,11 +71,11 @@ pub fn log_note(lang: Lang, note: &LogNote) -> String {
     match note {
         StateChanged(status) => transition_lines(lang, status).join("\n"),
         ConfigEdit(edit) => config_edit_line(lang, edit),
-        RayInUse(ray) => ray_in_use_line(
-            lang,
-            ray.as_ref()
-                .map(|ray| (ray.path.as_str(), ray.version.as_deref())),
-        ),
+        RayInUse(Some(ray)) => {
+            let version = ray.version.as_deref();
+            format!("🐍 Ray: {}", cli::ray_at(lang, &ray.path, version))
+        }
+        RayInUse(None) => lang.tr("🐍 Ray: not found", "🐍 Ray: no encontrado"),
         DrainEnded {
             tasks_finished: true,
             ..
@@ -195,13 +195,6 @@ pub fn form_factor_words(lang: Lang, form_factor: FormFactor) -> &'static str {
         FormFactor::Laptop => lang.tr("a laptop", "un portátil"),
         FormFactor::Desktop => lang.tr("a desktop", "un equipo de sobremesa"),
         FormFactor::Unknown => lang.tr("kind of machine unknown", "tipo de equipo desconocido"),
-    }
-}
-
-pub fn ray_in_use_line(lang: Lang, ray: Option<(&str, Option<&str>)>) -> String {
-    match ray {
-        Some((path, version)) => format!("🐍 Ray: {}", cli::ray_at(lang, path, version)),
-        None => lang.tr("🐍 Ray: not found", "🐍 Ray: no encontrado"),
     }
 }
 

@@ -33,7 +33,7 @@ pub fn word(lang: Lang, word: MenuWord) -> &'static str {
     match word {
         Contribute => lang.tr("Contribute", "Contribuir"),
         PauseAfterTasks => lang.tr("Pause after current tasks", "Pausar al terminar las tareas"),
-        Cpus => lang.tr("CPUs", "CPUs"),
+        Cpus => "CPUs",
         HeadAddress => lang.tr("Head address…", "Dirección del head…"),
         SetHead => lang.tr(
             "Set your head address…",

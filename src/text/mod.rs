@@ -496,8 +496,14 @@ mod tests {
         let mut all = vec![
             pairs(&|l| daemon_started_line(l).into()),
             pairs(&|l| machine_line(l, false, "iMac21,1")),
-            pairs(&|l| ray_in_use_line(l, None)),
-            pairs(&|l| ray_in_use_line(l, Some(("/opt/ray", None)))),
+            pairs(&|l| log_note(l, &LogNote::RayInUse(None))),
+            pairs(&|l| {
+                let ray = crate::model::RayInUse {
+                    path: "/opt/ray".into(),
+                    version: None,
+                };
+                log_note(l, &LogNote::RayInUse(Some(ray)))
+            }),
             pairs(&|l| going_to_sleep_line(l).into()),
             pairs(&|l| woke_line(l, 40)),
             pairs(&|l| drain_requested_line(l, &Ok(()))),

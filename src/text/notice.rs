@@ -7,10 +7,8 @@ pub fn notice(lang: Lang, notice: &Notice) -> (String, String) {
     use Notice::*;
     match notice {
         HeadLost { why } => {
-            let why = why
-                .as_ref()
-                .map(|why| format!(" ({})", unreachable_words(lang, why)));
-            let why = why.unwrap_or_default();
+            let why = why.as_ref().map(|why| unreachable_words(lang, why));
+            let why = why.map(|why| format!(" ({why})")).unwrap_or_default();
             (
                 lang.tr("Worker disconnected", "Worker desconectado"),
                 lang.tr(

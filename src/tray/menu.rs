@@ -117,7 +117,11 @@ pub fn model(
     lang: Lang,
 ) -> Vec<Entry> {
     let word = |word| text::menu::word(lang, word);
-    let status = &report.status.clone().unwrap_or_default();
+    // Before the supervisor's first step: nothing known, one CPU offered.
+    let status = &report.status.clone().unwrap_or(Status {
+        cpus: 1,
+        ..Status::default()
+    });
     let mut entries = vec![info(
         ids::STATE,
         match &status.ray_install {
@@ -880,7 +884,11 @@ mod tests {
     #[test]
     fn before_the_first_report_the_menu_shows_an_empty_status() {
         let empty = model(&StatusReport::default(), None, 4, Lang::En);
-        assert_eq!(empty, menu_for(&Status::default(), 4, Lang::En));
+        let nothing_known = Status {
+            cpus: 1,
+            ..Status::default()
+        };
+        assert_eq!(empty, menu_for(&nothing_known, 4, Lang::En));
     }
 
     #[test]
