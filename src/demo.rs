@@ -58,8 +58,10 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         InstanceError::AlreadyRunning { pid } => DemoError::AlreadyRunning { pid },
         other => DemoError::Start(other.into()),
     })?;
+    // Private from the start: the folder holds the head's auth token.
     let temp = tempfile::Builder::new()
         .prefix("bittrader-demo-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .map_err(folder_error(&std::env::temp_dir()))?;
     let paths = Paths {
