@@ -7,13 +7,14 @@
 //! ([`crate::tailscale::cli`]).
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::net::{lookup_host, TcpStream, UdpSocket};
 
 use crate::model::{HeadAddress, Unreachable};
+use crate::platform::tcp_watch::watch_path;
 use crate::supervisor::{Event, HeadConnection};
 
 use super::Events;
@@ -89,12 +90,11 @@ pub async fn node_ip_for(head: &HeadAddress, tailscale: &TailscaleCli) -> io::Re
             crate::text::unreachable_words(crate::text::Lang::En, &why),
         )
     })?;
-    let bind: SocketAddr = if target.is_ipv4() {
-        "0.0.0.0:0".parse().map_err(io::Error::other)?
-    } else {
-        "[::]:0".parse().map_err(io::Error::other)?
+    let any = match target {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     };
-    let socket = UdpSocket::bind(bind).await?;
+    let socket = UdpSocket::bind((any, 0)).await?;
     socket.connect(target).await?;
     Ok(socket.local_addr()?.ip())
 }
@@ -222,52 +222,6 @@ fn goaway(payload: &[u8]) -> HeadConnection {
         Some([0, 0, 0, 0]) => HeadConnection::Closed,
         _ => HeadConnection::NotHeld,
     }
-}
-
-/// Between keepalive probes while the connection is idle, and before the first: the OS's
-/// granularity (whole seconds on both Linux and macOS).
-const KEEPALIVE_EVERY: Duration = Duration::from_secs(1);
-
-/// Has the OS watch the path of `stream`: a keepalive probe each idle second, and a timeout
-/// once `lost_after` passed without an answer, idle or with data unacknowledged (Linux's
-/// `TCP_USER_TIMEOUT`, macOS's `TCP_RXT_CONNDROPTIME`: retransmissions would go on for
-/// minutes).
-pub fn watch_path(stream: &TcpStream, lost_after: Duration) -> io::Result<()> {
-    let socket = socket2::SockRef::from(stream);
-    let probes = lost_after
-        .as_secs()
-        .saturating_sub(KEEPALIVE_EVERY.as_secs())
-        .max(1);
-    socket.set_tcp_keepalive(
-        &socket2::TcpKeepalive::new()
-            .with_time(KEEPALIVE_EVERY)
-            .with_interval(KEEPALIVE_EVERY)
-            .with_retries(u32::try_from(probes).unwrap_or(u32::MAX)),
-    )?;
-    #[cfg(target_os = "linux")]
-    socket.set_tcp_user_timeout(Some(lost_after))?;
-    #[cfg(target_os = "macos")]
-    {
-        use std::os::fd::AsRawFd;
-        /// `<netinet/tcp.h>`: "time after which tcp retransmissions will be stopped and the
-        /// connection will be dropped", in seconds; the `libc` crate does not define it.
-        const TCP_RXT_CONNDROPTIME: libc::c_int = 0x80;
-        let seconds = libc::c_int::try_from(lost_after.as_secs()).unwrap_or(libc::c_int::MAX);
-        // SAFETY: a valid socket, a c_int option of the size given.
-        let rc = unsafe {
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                TCP_RXT_CONNDROPTIME,
-                (&seconds as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -418,30 +372,5 @@ mod tests {
         let calm = [0, 0, 0, 0, 0, 0, 0, 0xb, b'B', b'u', b'f'];
         assert_eq!(goaway(&calm), HeadConnection::NotHeld, "ENHANCE_YOUR_CALM");
         assert_eq!(goaway(&[0, 0]), HeadConnection::NotHeld, "too short");
-    }
-
-    #[tokio::test]
-    async fn the_os_watches_a_held_connection_for_lost_after() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let stream = TcpStream::connect(listener.local_addr().expect("addr"))
-            .await
-            .expect("connect");
-        watch_path(&stream, Duration::from_secs(3)).expect("options set");
-        let socket = socket2::SockRef::from(&stream);
-        assert!(socket.keepalive().expect("SO_KEEPALIVE"));
-        assert_eq!(socket.tcp_keepalive_time().expect("idle"), KEEPALIVE_EVERY);
-        assert_eq!(
-            socket.tcp_keepalive_interval().expect("interval"),
-            KEEPALIVE_EVERY
-        );
-        // 1 s idle, then two unanswered probes a second apart: 3 s.
-        assert_eq!(socket.tcp_keepalive_retries().expect("count"), 2);
-        #[cfg(target_os = "linux")]
-        assert_eq!(
-            socket.tcp_user_timeout().expect("user timeout"),
-            Some(Duration::from_secs(3))
-        );
     }
 }
