@@ -24,30 +24,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::stream::{BoxStream, StreamExt};
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
-
-use tokio::sync::mpsc;
 
 use crate::config::RayProcesses;
 use crate::model::WorkerFailure;
 use crate::platform::command::{output_within, CountedSpawn};
 use crate::platform::priority;
 use crate::platform::processes::descendants;
-use crate::platform::ProcessTable;
-use crate::ray_output;
-use crate::runtime::log::RotatingLog;
+use crate::platform::{ProcessTable, SystemProcesses};
+use crate::ray_output::{self, TAIL_LINES};
 use crate::supervisor::{Event, SpawnFailure, WorkerExit, WorkerSpec};
+use crate::text::{self, Lang};
 
-use super::Events;
+use super::log::{note, SharedLog};
+use super::{lock, Events, WorkerHandle};
 
 /// `ray --version` answers in about a second; one that hangs is given up on.
 const RAY_VERSION_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// How many output lines are kept to explain an exit.
-const TAIL_LINES: usize = 60;
 
 /// The longest line of Ray's output kept whole; the rest of a longer line is dropped (a
 /// traceback line is a few hundred bytes: a megabyte on one line is a bug, not a message).
@@ -55,9 +52,6 @@ const MAX_LINE_BYTES: usize = 8 * 1024;
 
 /// The environment variable that marks every process of one worker run (see the module doc).
 pub const RUN_MARK: &str = "BITTRADER_WORKER_RUN";
-
-/// The process table the worker code uses, shared with the tasks that stop it.
-pub type SharedProcesses = Arc<dyn ProcessTable + Send + Sync>;
 
 /// How to run Ray here: the one place that builds a `ray` command line's program and
 /// environment, for `ray start` and `ray drain-node` alike.
@@ -162,58 +156,43 @@ struct Known {
 }
 
 /// A running worker.
+#[derive(Debug)]
 pub struct WorkerProcess {
     identity: WorkerIdentity,
-    processes: SharedProcesses,
     exited: Arc<AtomicBool>,
     /// The tree as it was when the stop began, for the final sweep (parent links are lost once
     /// the raylet is gone).
     snapshot: Arc<Mutex<Vec<Known>>>,
 }
 
-impl std::fmt::Debug for WorkerProcess {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkerProcess")
-            .field("identity", &self.identity)
-            .finish_non_exhaustive()
-    }
-}
-
-impl WorkerProcess {
-    /// The process id (and group id) of `ray start`.
-    pub fn pid(&self) -> u32 {
+impl WorkerHandle for WorkerProcess {
+    fn pid(&self) -> u32 {
         self.identity.leader
     }
 
     /// Takes a snapshot of the worker's tree, sends SIGTERM to its group and every process of
     /// the tree, and SIGKILL to the group after `grace` if `ray start` is still there; when it
     /// exits, the rest of the tree is killed (see [`spawn`]).
-    pub fn stop(&self, grace: Duration) {
+    fn stop(&self, grace: Duration) {
         if self.exited.load(Ordering::SeqCst) {
             return;
         }
-        let identity = self.identity.clone();
-        let processes = self.processes.clone();
-        let exited = self.exited.clone();
+        let (identity, exited) = (self.identity.clone(), self.exited.clone());
         let snapshot = self.snapshot.clone();
         tokio::spawn(async move {
-            let tree = {
-                let (processes, identity) = (processes.clone(), identity.clone());
-                tokio::task::spawn_blocking(move || tree_of(&*processes, &identity))
-                    .await
-                    .unwrap_or_default()
-            };
-            if let Ok(mut kept) = snapshot.lock() {
-                *kept = tree.clone();
-            }
+            let leader = identity.leader;
+            let tree = tokio::task::spawn_blocking(move || tree_of(&SystemProcesses, &identity))
+                .await
+                .unwrap_or_default();
+            *lock(&snapshot) = tree.clone();
             if exited.load(Ordering::SeqCst) {
                 return;
             }
-            processes.signal_group(identity.leader, Signal::SIGTERM);
-            signal_known(&*processes, &tree, Signal::SIGTERM);
+            SystemProcesses.signal_group(leader, Signal::SIGTERM);
+            signal_known(&SystemProcesses, &tree, Signal::SIGTERM);
             tokio::time::sleep(grace).await;
             if !exited.load(Ordering::SeqCst) {
-                processes.signal_group(identity.leader, Signal::SIGKILL);
+                SystemProcesses.signal_group(leader, Signal::SIGKILL);
             }
         });
     }
@@ -239,8 +218,7 @@ pub fn spawn(
     spec: &WorkerSpec,
     node_ip: IpAddr,
     pid_file: &Path,
-    processes: SharedProcesses,
-    ray_log: Arc<Mutex<RotatingLog>>,
+    ray_log: SharedLog,
     events: Events,
 ) -> Result<WorkerProcess, SpawnFailure> {
     let mark = new_mark();
@@ -268,95 +246,91 @@ pub fn spawn(
         leader: pid,
         // It cannot have been reaped yet (only `child.wait` reaps it): `None` means it could
         // not be read, and 0 then matches no process, so no later signal reaches that pid.
-        leader_ticks: processes.start_ticks(pid).unwrap_or(0),
+        leader_ticks: SystemProcesses.start_ticks(pid).unwrap_or(0),
         mark,
     };
     let record = PidRecord {
         pid,
         pgid: pid,
-        boot_id: processes.boot_id().unwrap_or_default(),
+        boot_id: SystemProcesses.boot_id().unwrap_or_default(),
         start_ticks: identity.leader_ticks,
         mark: identity.mark.clone(),
     };
     if let Err(e) = write_pid_file(pid_file, &record) {
-        if let Ok(mut log) = ray_log.lock() {
-            let line = crate::text::log::pid_file_not_written_line(
-                crate::text::Lang::current(),
-                &pid_file.display().to_string(),
-                &e.to_string(),
-            );
-            let _ = log.line(&line);
-        }
+        let path = pid_file.display().to_string();
+        let line = text::log::pid_file_not_written_line(Lang::current(), &path, &e.to_string());
+        note(&ray_log, &line);
     }
-
-    let (lines_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
-    if let Some(out) = child.stdout.take() {
-        tokio::spawn(forward_lines(out, lines_tx.clone()));
-    }
-    if let Some(err) = child.stderr.take() {
-        tokio::spawn(forward_lines(err, lines_tx.clone()));
-    }
-    drop(lines_tx);
-
-    let tail = Arc::new(Mutex::new(VecDeque::<String>::with_capacity(TAIL_LINES)));
-    let collector = {
-        let tail = tail.clone();
-        let events = events.clone();
-        tokio::spawn(async move {
-            let mut joined = false;
-            while let Some(line) = lines_rx.recv().await {
-                if let Ok(mut log) = ray_log.lock() {
-                    let _ = log.raw(&format!("{line}\n"));
-                }
-                if !joined && ray_output::is_joined_line(&line) {
-                    joined = true;
-                    let _ = events.send(Event::WorkerJoined);
-                }
-                if let Ok(mut tail) = tail.lock() {
-                    if tail.len() == TAIL_LINES {
-                        tail.pop_front();
-                    }
-                    tail.push_back(line);
-                }
-            }
-        })
+    let mut lines =
+        futures::stream::select(lines_of(child.stdout.take()), lines_of(child.stderr.take()));
+    let mut output = Output {
+        tail: VecDeque::with_capacity(TAIL_LINES),
+        joined: false,
+        ray_log,
+        events: events.clone(),
     };
-
-    let exited = Arc::new(AtomicBool::new(false));
-    let snapshot = Arc::new(Mutex::new(Vec::new()));
-    {
-        let exited = exited.clone();
-        let (pid_file, ray) = (pid_file.to_path_buf(), ray.ray.clone());
-        let (identity, processes, snapshot) =
-            (identity.clone(), processes.clone(), snapshot.clone());
-        tokio::spawn(async move {
-            let status = child.wait().await;
-            exited.store(true, Ordering::SeqCst);
-            // Whatever the leader left (a raylet in its group, task workers in theirs, the
-            // processes of their tasks) goes too: we never leave half a worker behind.
-            let taken = snapshot.lock().map(|s| s.clone()).unwrap_or_default();
-            let _ = tokio::task::spawn_blocking(move || {
-                kill_tree(&*processes, &identity, &taken);
-            })
-            .await;
-            // Children holding the pipes open could delay EOF forever: bound the wait.
-            let _ = tokio::time::timeout(Duration::from_secs(2), collector).await;
-            let _ = std::fs::remove_file(&pid_file);
-            let code = status.ok().and_then(|s| s.code());
-            let tail: Vec<String> = tail
-                .lock()
-                .map(|t| t.iter().cloned().collect())
-                .unwrap_or_default();
-            let failure = explain_exit(&ray, code, &tail).await;
-            let _ = events.send(Event::WorkerExited(WorkerExit { code, failure }));
-        });
-    }
-    Ok(WorkerProcess {
+    let (exited, snapshot) = (Arc::new(AtomicBool::new(false)), Arc::default());
+    let worker = WorkerProcess {
         identity,
-        processes,
-        exited,
-        snapshot,
-    })
+        exited: exited.clone(),
+        snapshot: Arc::clone(&snapshot),
+    };
+    let (pid_file, ray, identity) = (
+        pid_file.to_path_buf(),
+        ray.ray.clone(),
+        worker.identity.clone(),
+    );
+    tokio::spawn(async move {
+        let status = loop {
+            tokio::select! {
+                Some(line) = lines.next() => output.line(line),
+                status = child.wait() => break status,
+            }
+        };
+        exited.store(true, Ordering::SeqCst);
+        // Whatever the leader left (a raylet in its group, task workers in theirs, the
+        // processes of their tasks) goes too: we never leave half a worker behind.
+        let taken = lock(&snapshot).clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            kill_tree(&SystemProcesses, &identity, &taken);
+        })
+        .await;
+        // Children holding the pipes open could delay EOF forever: bound the wait.
+        let rest = async {
+            while let Some(line) = lines.next().await {
+                output.line(line);
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), rest).await;
+        let _ = std::fs::remove_file(&pid_file);
+        let code = status.ok().and_then(|s| s.code());
+        let failure = explain_exit(&ray, code, output.tail.make_contiguous()).await;
+        let _ = events.send(Event::WorkerExited(WorkerExit { code, failure }));
+    });
+    Ok(worker)
+}
+
+/// What the worker printed so far: every line goes to the Ray log, the first joined line is
+/// reported, and the last [`TAIL_LINES`] are kept to explain the exit.
+struct Output {
+    tail: VecDeque<String>,
+    joined: bool,
+    ray_log: SharedLog,
+    events: Events,
+}
+
+impl Output {
+    fn line(&mut self, line: String) {
+        let _ = lock(&self.ray_log).raw(&format!("{line}\n"));
+        if !self.joined && ray_output::is_joined_line(&line) {
+            self.joined = true;
+            let _ = self.events.send(Event::WorkerJoined);
+        }
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
+    }
 }
 
 /// What an exit means, from the end of the worker's output; a suspected version skew names
@@ -431,16 +405,16 @@ fn set_parent_death_signal(command: &mut Command) {
     }
 }
 
-/// Sends each line of `stream` to `lines`: invalid UTF-8 is replaced rather than ending the
+/// The lines of `stream` (none if absent): invalid UTF-8 is replaced rather than ending the
 /// reading (which would close the pipe, and Ray would die of SIGPIPE), and a line longer than
 /// [`MAX_LINE_BYTES`] is cut, saying how much was dropped.
-async fn forward_lines(stream: impl AsyncRead + Unpin, lines: mpsc::UnboundedSender<String>) {
-    let mut reader = BufReader::new(stream);
-    while let Ok(Some(line)) = read_capped_line(&mut reader, MAX_LINE_BYTES).await {
-        if lines.send(line).is_err() {
-            break;
-        }
-    }
+fn lines_of(stream: Option<impl AsyncRead + Unpin + Send + 'static>) -> BoxStream<'static, String> {
+    futures::stream::unfold(stream.map(BufReader::new), |reader| async move {
+        let mut reader = reader?;
+        let line = read_capped_line(&mut reader, MAX_LINE_BYTES).await.ok()??;
+        Some((line, Some(reader)))
+    })
+    .boxed()
 }
 
 /// The next line of `reader` without its end (`\n` or `\r\n`), at most `cap` bytes of it
@@ -647,7 +621,6 @@ fn kill_tree(processes: &dyn ProcessTable, identity: &WorkerIdentity, earlier: &
 mod tests {
     use super::*;
     use crate::platform::fake::{FakeProcess, FakeProcesses, FakeSignal};
-    use crate::platform::SystemProcesses;
 
     fn start_env(lean: bool) -> Vec<(String, Option<String>)> {
         let ray = RayCommand {
