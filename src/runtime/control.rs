@@ -15,9 +15,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::model::{ContributionSummary, PowerSnapshot, Status};
+use crate::model::{ContributionSummary, PowerSnapshot, ReplyNote, Status};
+use crate::text::{self, Lang};
 
 /// A request from the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +85,7 @@ impl StatusReport {
         power: Option<PowerSnapshot>,
     ) -> Self {
         StatusReport {
-            summary: crate::text::cli::summary(crate::text::Lang::En, status),
+            summary: text::cli::summary(Lang::En, status),
             status: Some(status.clone()),
             pid: std::process::id(),
             worker_pid,
@@ -107,7 +108,7 @@ pub struct Reply {
     pub message: Option<String>,
     /// What was done, for the CLI to word in its own language (`None` for errors, which
     /// `message` says).
-    pub note: Option<crate::model::ReplyNote>,
+    pub note: Option<ReplyNote>,
     /// The state after the request.
     pub report: Option<StatusReport>,
 }
@@ -125,14 +126,15 @@ pub struct Pending {
 /// `quit`) are written before the runtime, and the tasks writing them, go away.
 #[derive(Debug)]
 pub struct Connections {
-    /// Each connection's task holds a receiver until its reply is written.
-    open: Arc<watch::Sender<()>>,
+    /// One permit for each connection being served.
+    slots: Arc<Semaphore>,
 }
 
 impl Connections {
     /// Waits, at most `timeout`, until every connection accepted so far has been answered.
     pub async fn finish(self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.open.closed()).await;
+        let all = self.slots.acquire_many(MAX_CLIENTS as u32);
+        let _ = tokio::time::timeout(timeout, all).await;
     }
 }
 
@@ -155,10 +157,10 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connect
     }
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    let (open, _) = watch::channel(());
-    let open = Arc::new(open);
-    let connections = Connections { open: open.clone() };
     let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
+    let connections = Connections {
+        slots: slots.clone(),
+    };
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -174,11 +176,9 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connect
                 continue;
             };
             let requests = requests.clone();
-            let open = open.subscribe();
             tokio::spawn(async move {
                 let _ = handle(stream, requests).await;
                 drop(slot);
-                drop(open);
             });
         }
     });
@@ -236,12 +236,15 @@ async fn write_reply(
 }
 
 impl Reply {
-    /// Carried out; the state after it.
-    pub fn done(report: StatusReport) -> Reply {
+    /// Carried out; what of it the CLI words (`note`, also in English for scripts), and the
+    /// state after it.
+    pub fn done(note: Option<ReplyNote>, report: StatusReport) -> Reply {
         Reply {
             ok: true,
-            message: None,
-            note: None,
+            message: note
+                .as_ref()
+                .map(|note| text::cli::reply_note(Lang::En, note)),
+            note,
             report: Some(report),
         }
     }

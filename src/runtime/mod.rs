@@ -18,14 +18,15 @@ pub mod worker;
 
 use std::future::Future;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
+use futures::future::OptionFuture;
+use notify::RecommendedWatcher;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::config::{Config, Paths, Setting};
+use crate::config::{read_if_changed, Config, FileStamp, Paths, Setting};
 use crate::history::History;
 use crate::model::{HeadAddress, Notice, PowerSnapshot, ReplyNote, SleepGate, Status};
 use crate::supervisor::{
@@ -33,7 +34,7 @@ use crate::supervisor::{
     WorkerSpec,
 };
 use crate::text::{self, Lang};
-use config_file::{ConfigReader, Save};
+use config_file::Save;
 use control::{Pending, Reply, Request, StatusReport};
 use log::{note, RotatingLog, SharedLog};
 pub use platform::{Platform, SystemPlatform, Watches, WorkerHandle};
@@ -71,7 +72,6 @@ pub struct SleepLink {
 
 /// Everything the driver needs to run, besides the world.
 pub struct DriverOptions {
-    /// The data folder.
     pub paths: Paths,
     /// The configuration as read at start.
     pub config: Config,
@@ -117,13 +117,16 @@ struct Driver<P: Platform> {
     platform: Arc<P>,
     sup: Supervisor,
     events: Events,
+    paths: Paths,
     /// The user's changes, written to config.toml one at a time off the loop.
     saves: mpsc::UnboundedSender<Save>,
-    config_file: ConfigReader,
+    /// config.toml's stamp at the last read (`None`: none yet, so the first read reports it).
+    config_stamp: Option<FileStamp>,
+    /// The OS's reports of changes to config.toml come as long as this is kept.
+    _config_watch: Option<RecommendedWatcher>,
     machine_cpus: u32,
     probe_timeout: Duration,
     log: SharedLog,
-    log_file: PathBuf,
     /// The language of the log: the process's one.
     lang: Lang,
     notifier: Box<dyn Notifier>,
@@ -139,19 +142,15 @@ struct Driver<P: Platform> {
     will_sleeps_seen: u64,
     /// `quit` requests, answered at the exit.
     quitting: Vec<oneshot::Sender<Reply>>,
-    /// Where [`Action::RecordFirstRunOffer`] records the offer.
-    first_run_offer_file: PathBuf,
     /// What the worker gave, as recorded so far (written by [`Action::SaveHistory`]).
     history: History,
-    history_file: HistoryFile,
+    /// `None` while an unreadable history file is there that could not be set aside.
+    history_file: Option<HistoryFile>,
 }
 
 /// `history.json`, written off the loop; each write has a number, and an older one never
 /// replaces a newer.
 struct HistoryFile {
-    path: PathBuf,
-    /// `false` while an unreadable file is there that could not be set aside.
-    writable: bool,
     /// The number of the newest content written, behind the lock every write takes.
     written: Arc<Mutex<u64>>,
     /// The number of the newest content handed out.
@@ -192,12 +191,10 @@ pub async fn run<P: Platform>(
     if let Some(line) = &loaded.note {
         note(&log, line);
     }
-    let history_file = HistoryFile {
-        path: paths.history_file(),
-        writable: loaded.writable,
-        written: Arc::new(Mutex::new(0)),
+    let history_file = loaded.writable.then(|| HistoryFile {
+        written: Arc::default(),
         next: 0,
-    };
+    });
     let user_idle = settings.courtesy.only_when_idle.is_some();
     let sup = Supervisor::new(
         settings,
@@ -210,7 +207,7 @@ pub async fn run<P: Platform>(
     .with_first_run_search(first_run_offered)
     .with_app(now(), config.clone(), show_cluster);
     let (events, mut inbox) = mpsc::unbounded_channel::<Event>();
-    config_file::watch(&paths, events.clone());
+    let config_watch = config_file::watch(&paths, events.clone());
     let (sleep_gate, gate) = watch::channel(SleepGate::default());
     let gate = match sleep_link {
         Some(link) => {
@@ -235,11 +232,12 @@ pub async fn run<P: Platform>(
         sup,
         events,
         saves: config_file::spawn_writer(paths.clone(), log.clone()),
-        config_file: ConfigReader::new(paths.clone(), machine_cpus),
+        paths,
+        config_stamp: None,
+        _config_watch: config_watch,
         machine_cpus,
         probe_timeout: Duration::from_millis(config.timing.probe_timeout_ms),
         log,
-        log_file: paths.log_file(),
         lang: Lang::current(),
         notifier,
         worker: None,
@@ -250,7 +248,6 @@ pub async fn run<P: Platform>(
         keep_awake,
         will_sleeps_seen: 0,
         quitting: Vec::new(),
-        first_run_offer_file: paths.first_run_offer_file(),
         history: loaded.history,
         history_file,
     };
@@ -368,10 +365,8 @@ impl<P: Platform> Driver<P> {
                 Action::SampleWorkerTree { drain } => {
                     let sample = self.worker_pid().map(|pid| self.platform.sample_tree(pid));
                     self.spawn_event(async move {
-                        let reading = match sample {
-                            Some(sample) => sample.await,
-                            None => TreeReading::Gone,
-                        };
+                        let reading = OptionFuture::from(sample).await;
+                        let reading = reading.unwrap_or(TreeReading::Gone);
                         Event::WorkerTreeSampled { drain, reading }
                     });
                 }
@@ -399,7 +394,7 @@ impl<P: Platform> Driver<P> {
                 }
                 Action::RecordFirstRunOffer => {
                     // Off the loop; if it cannot be written, the offer may come once more.
-                    let file = self.first_run_offer_file.clone();
+                    let file = self.paths.first_run_offer_file();
                     tokio::spawn(async move {
                         let _ = tokio::fs::write(file, b"").await;
                     });
@@ -412,10 +407,7 @@ impl<P: Platform> Driver<P> {
                 Action::SampleUsage { sample } => {
                     let reading = self.worker_pid().map(|pid| self.platform.sample_usage(pid));
                     self.spawn_event(async move {
-                        let tree = match reading {
-                            Some(reading) => reading.await,
-                            None => None,
-                        };
+                        let tree = OptionFuture::from(reading).await.flatten();
                         Event::UsageSampled { sample, tree }
                     });
                 }
@@ -429,7 +421,10 @@ impl<P: Platform> Driver<P> {
                 // A stat, and a read of a small file when it changed: as cheap as a look at
                 // the clock, so not spawned.
                 Action::ReadConfigFile => {
-                    if let Some(reading) = self.config_file.read() {
+                    let (paths, cpus) = (&self.paths, self.machine_cpus);
+                    if let Some((reading, stamp)) = read_if_changed(paths, self.config_stamp, cpus)
+                    {
+                        self.config_stamp = stamp;
                         self.event_later(Event::ConfigFileRead(reading));
                     }
                 }
@@ -452,12 +447,7 @@ impl<P: Platform> Driver<P> {
             // The supervisor's quit deadline passed with the worker still there.
             self.stop_worker(Duration::ZERO);
             for reply in self.quitting.drain(..) {
-                let _ = reply.send(Reply {
-                    ok: true,
-                    message: Some(text::cli::reply_note(Lang::En, &ReplyNote::Stopped)),
-                    note: Some(ReplyNote::Stopped),
-                    report: Some(report.clone()),
-                });
+                let _ = reply.send(Reply::done(Some(ReplyNote::Stopped), report.clone()));
             }
         }
         exit
@@ -520,21 +510,15 @@ impl<P: Platform> Driver<P> {
     /// Writes the history: off the loop, or at once when the driver is finishing (nothing
     /// waits on the loop any more, and a write spawned now could be cut short).
     fn save_history(&mut self, finishing: bool) {
-        let file = &mut self.history_file;
-        if !file.writable {
+        let Some(file) = &mut self.history_file else {
             return;
-        }
+        };
         self.history
             .prune(chrono::Utc::now(), chrono::Local::now().date_naive());
         let bytes = crate::history::file::to_bytes(&self.history);
         file.next += 1;
-        let (seq, path, written, log, lang) = (
-            file.next,
-            file.path.clone(),
-            file.written.clone(),
-            self.log.clone(),
-            self.lang,
-        );
+        let (seq, written) = (file.next, file.written.clone());
+        let (path, log, lang) = (self.paths.history_file(), self.log.clone(), self.lang);
         let write = move || {
             let mut last = lock(&written);
             if *last >= seq {
@@ -568,7 +552,7 @@ impl<P: Platform> Driver<P> {
                 status,
                 facts.map(|(pid, _)| pid),
                 facts.map(|(_, ip)| ip.to_string()),
-                &self.log_file,
+                &self.paths.log_file(),
                 self.power,
             )
         }
@@ -653,7 +637,7 @@ impl<P: Platform> Driver<P> {
                 });
             }
             None => {
-                let _ = reply.send(Reply::done(report));
+                let _ = reply.send(Reply::done(None, report));
             }
         }
     }
