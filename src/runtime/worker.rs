@@ -119,7 +119,8 @@ pub const LEAN_RAY_ENV: &[(&str, &str)] = &[
     // agents' pipe-based parent check and slower reporting saved nothing measurable.
 ];
 
-/// What is remembered on disk about a running worker.
+/// Which processes are one worker's: its leader (pid = group id) as it was when it started,
+/// and the mark its tree carries; remembered on disk while it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PidRecord {
     /// The `ray start` process.
@@ -135,18 +136,6 @@ pub struct PidRecord {
     pub mark: String,
 }
 
-/// Which processes are one worker's: its leader (pid = group id) as it was when it started,
-/// and the mark its tree carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct WorkerIdentity {
-    /// `ray start`'s pid and process group.
-    leader: u32,
-    /// `ray start`'s raw start ticks.
-    leader_ticks: u64,
-    /// This run's [`RUN_MARK`] value.
-    mark: String,
-}
-
 /// A process recognised as a worker's, as it was when recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Known {
@@ -158,7 +147,7 @@ struct Known {
 /// A running worker.
 #[derive(Debug)]
 pub struct WorkerProcess {
-    identity: WorkerIdentity,
+    record: PidRecord,
     exited: Arc<AtomicBool>,
     /// The tree as it was when the stop began, for the final sweep (parent links are lost once
     /// the raylet is gone).
@@ -167,7 +156,7 @@ pub struct WorkerProcess {
 
 impl WorkerHandle for WorkerProcess {
     fn pid(&self) -> u32 {
-        self.identity.leader
+        self.record.pid
     }
 
     /// Takes a snapshot of the worker's tree, sends SIGTERM to its group and every process of
@@ -177,11 +166,11 @@ impl WorkerHandle for WorkerProcess {
         if self.exited.load(Ordering::SeqCst) {
             return;
         }
-        let (identity, exited) = (self.identity.clone(), self.exited.clone());
+        let (record, exited) = (self.record.clone(), self.exited.clone());
         let snapshot = self.snapshot.clone();
         tokio::spawn(async move {
-            let leader = identity.leader;
-            let tree = tokio::task::spawn_blocking(move || tree_of(&SystemProcesses, &identity))
+            let leader = record.pid;
+            let tree = tokio::task::spawn_blocking(move || tree_of(&SystemProcesses, &record))
                 .await
                 .unwrap_or_default();
             *lock(&snapshot) = tree.clone();
@@ -242,19 +231,14 @@ pub fn spawn(
             detail: "`ray start` exited before it could be watched".to_string(),
         });
     };
-    let identity = WorkerIdentity {
-        leader: pid,
-        // It cannot have been reaped yet (only `child.wait` reaps it): `None` means it could
-        // not be read, and 0 then matches no process, so no later signal reaches that pid.
-        leader_ticks: SystemProcesses.start_ticks(pid).unwrap_or(0),
-        mark,
-    };
     let record = PidRecord {
         pid,
         pgid: pid,
         boot_id: SystemProcesses.boot_id().unwrap_or_default(),
-        start_ticks: identity.leader_ticks,
-        mark: identity.mark.clone(),
+        // It cannot have been reaped yet (only `child.wait` reaps it): `None` means it could
+        // not be read, and 0 then matches no process, so no later signal reaches that pid.
+        start_ticks: SystemProcesses.start_ticks(pid).unwrap_or(0),
+        mark,
     };
     if let Err(e) = write_pid_file(pid_file, &record) {
         let path = pid_file.display().to_string();
@@ -271,15 +255,11 @@ pub fn spawn(
     };
     let (exited, snapshot) = (Arc::new(AtomicBool::new(false)), Arc::default());
     let worker = WorkerProcess {
-        identity,
+        record: record.clone(),
         exited: exited.clone(),
         snapshot: Arc::clone(&snapshot),
     };
-    let (pid_file, ray, identity) = (
-        pid_file.to_path_buf(),
-        ray.ray.clone(),
-        worker.identity.clone(),
-    );
+    let (pid_file, ray) = (pid_file.to_path_buf(), ray.ray.clone());
     tokio::spawn(async move {
         let status = loop {
             tokio::select! {
@@ -292,7 +272,7 @@ pub fn spawn(
         // processes of their tasks) goes too: we never leave half a worker behind.
         let taken = lock(&snapshot).clone();
         let _ = tokio::task::spawn_blocking(move || {
-            kill_tree(&SystemProcesses, &identity, &taken);
+            kill_tree(&SystemProcesses, &record, &taken);
         })
         .await;
         // Children holding the pipes open could delay EOF forever: bound the wait.
@@ -485,7 +465,7 @@ pub async fn stop_orphan(pid_file: &Path, processes: &dyn ProcessTable, grace: D
     let _ = std::fs::remove_file(pid_file);
     let record = match serde_json::from_str::<PidRecord>(&text) {
         Ok(record) => record,
-        // An older version's file (no boot id, no ticks, no mark) proves nothing.
+        // A file without a boot id, ticks or a mark proves nothing.
         Err(_) => {
             return match serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
@@ -512,12 +492,7 @@ pub async fn stop_orphan(pid_file: &Path, processes: &dyn ProcessTable, grace: D
         Some(boot) if !record.boot_id.is_empty() && boot == record.boot_id => {}
         _ => return stale,
     }
-    let identity = WorkerIdentity {
-        leader: record.pid,
-        leader_ticks: record.start_ticks,
-        mark: record.mark,
-    };
-    let tree = tree_of(processes, &identity);
+    let tree = tree_of(processes, &record);
     if tree.is_empty() {
         return match processes.start_ticks(record.pid) {
             // The pid lives, but as another process.
@@ -525,42 +500,42 @@ pub async fn stop_orphan(pid_file: &Path, processes: &dyn ProcessTable, grace: D
             None => Orphan::None,
         };
     }
-    if group_is_ours(processes, &identity, &tree) {
-        processes.signal_group(identity.leader, Signal::SIGTERM);
+    if group_is_ours(processes, &record, &tree) {
+        processes.signal_group(record.pid, Signal::SIGTERM);
     }
     signal_known(processes, &tree, Signal::SIGTERM);
     let deadline = tokio::time::Instant::now() + grace;
     // Each look reads every process's environment: four a second is plenty.
-    while tokio::time::Instant::now() < deadline && !tree_of(processes, &identity).is_empty() {
+    while tokio::time::Instant::now() < deadline && !tree_of(processes, &record).is_empty() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    kill_tree(processes, &identity, &tree);
+    kill_tree(processes, &record, &tree);
     Orphan::Stopped { pid: record.pid }
 }
 
-/// Every process of the worker `identity` now running, less ourselves: the leader and its
+/// Every process of the worker `record` now running, less ourselves: the leader and its
 /// descendants (only while the leader is the very process that started), the members of its
 /// group (only when [`group_is_ours`]), and whatever carries its mark.
-fn tree_of(processes: &dyn ProcessTable, identity: &WorkerIdentity) -> Vec<Known> {
+fn tree_of(processes: &dyn ProcessTable, record: &PidRecord) -> Vec<Known> {
     let own = std::process::id();
     let list = processes.list();
     let mut pids = Vec::new();
-    if processes.start_ticks(identity.leader) == Some(identity.leader_ticks) {
-        pids.extend(descendants(&list, identity.leader));
+    if processes.start_ticks(record.pid) == Some(record.start_ticks) {
+        pids.extend(descendants(&list, record.pid));
     }
-    if !identity.mark.is_empty() {
-        pids.extend(processes.carrying(RUN_MARK, &identity.mark));
+    if !record.mark.is_empty() {
+        pids.extend(processes.carrying(RUN_MARK, &record.mark));
     }
     let marked: Vec<u32> = pids.clone();
     let members: Vec<u32> = list
         .iter()
-        .filter(|p| processes.group_of(p.pid) == Some(identity.leader))
+        .filter(|p| processes.group_of(p.pid) == Some(record.pid))
         .map(|p| p.pid)
         .collect();
     // The group is ours through its leader, or (leader gone) through a marked member: a group
     // id is not reused while any member lives, so a group holding one of ours is the old one.
-    let leader_alive = processes.start_ticks(identity.leader).is_some();
-    let leader_ours = processes.start_ticks(identity.leader) == Some(identity.leader_ticks);
+    let leader_alive = processes.start_ticks(record.pid).is_some();
+    let leader_ours = processes.start_ticks(record.pid) == Some(record.start_ticks);
     if leader_ours || (!leader_alive && members.iter().any(|m| marked.contains(m))) {
         pids.extend(members);
     }
@@ -576,12 +551,12 @@ fn tree_of(processes: &dyn ProcessTable, identity: &WorkerIdentity) -> Vec<Known
     known
 }
 
-/// Whether the group of `identity` may be signalled as a whole, `tree` being [`tree_of`] it.
-fn group_is_ours(processes: &dyn ProcessTable, identity: &WorkerIdentity, tree: &[Known]) -> bool {
-    identity.leader > 1
+/// Whether the group of `record` may be signalled as a whole, `tree` being [`tree_of`] it.
+fn group_is_ours(processes: &dyn ProcessTable, record: &PidRecord, tree: &[Known]) -> bool {
+    record.pid > 1
         && tree
             .iter()
-            .any(|k| processes.group_of(k.pid) == Some(identity.leader))
+            .any(|k| processes.group_of(k.pid) == Some(record.pid))
 }
 
 /// Sends `signal` to each process of `known` still the same process (same start ticks).
@@ -593,12 +568,12 @@ fn signal_known(processes: &dyn ProcessTable, known: &[Known], signal: Signal) {
     }
 }
 
-/// SIGKILL to everything of the worker `identity` that is left, and to what `earlier` (a
+/// SIGKILL to everything of the worker `record` that is left, and to what `earlier` (a
 /// snapshot) still names, until nothing is left (a few passes: a dying process may have just
 /// forked).
-fn kill_tree(processes: &dyn ProcessTable, identity: &WorkerIdentity, earlier: &[Known]) {
+fn kill_tree(processes: &dyn ProcessTable, record: &PidRecord, earlier: &[Known]) {
     for _ in 0..10 {
-        let mut left = tree_of(processes, identity);
+        let mut left = tree_of(processes, record);
         for known in earlier {
             if !left.iter().any(|k| k.pid == known.pid)
                 && processes.start_ticks(known.pid) == Some(known.ticks)
@@ -609,8 +584,8 @@ fn kill_tree(processes: &dyn ProcessTable, identity: &WorkerIdentity, earlier: &
         if left.is_empty() {
             break;
         }
-        if group_is_ours(processes, identity, &left) {
-            processes.signal_group(identity.leader, Signal::SIGKILL);
+        if group_is_ours(processes, record, &left) {
+            processes.signal_group(record.pid, Signal::SIGKILL);
         }
         signal_known(processes, &left, Signal::SIGKILL);
         std::thread::sleep(Duration::from_millis(50));
