@@ -75,29 +75,6 @@ pub struct StatusReport {
     pub contribution: Option<ContributionSummary>,
 }
 
-impl StatusReport {
-    /// Builds a report from the supervisor's status and the driver's facts.
-    pub fn new(
-        status: &Status,
-        worker_pid: Option<u32>,
-        node_ip: Option<String>,
-        log_file: &Path,
-        power: Option<PowerSnapshot>,
-    ) -> Self {
-        StatusReport {
-            summary: text::cli::summary(Lang::En, status),
-            status: Some(status.clone()),
-            pid: std::process::id(),
-            worker_pid,
-            node_ip,
-            log_file: log_file.display().to_string(),
-            processes_spawned: crate::platform::command::processes_spawned(),
-            power,
-            contribution: None,
-        }
-    }
-}
-
 /// The reply to a request. Its words are English whatever the daemon's language (scripts read
 /// them); the CLI words [`Reply::note`] in its own user's language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use futures::future::OptionFuture;
+use futures::future::{FutureExt, OptionFuture};
 use notify::RecommendedWatcher;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -168,22 +168,12 @@ pub async fn run<P: Platform>(
     notifier: Box<dyn Notifier>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let DriverOptions {
-        paths,
-        config,
-        settings,
-        machine_cpus,
-        demo_head,
-        startup_lines,
-        first_run_offered,
-        show_cluster,
-        sleep_link,
-    } = options;
+    let (paths, config, settings) = (options.paths, options.config, options.settings);
     let log: SharedLog = Arc::new(Mutex::new(RotatingLog::new(
         paths.log_file(),
         LOG_MAX_BYTES,
     )));
-    for line in &startup_lines {
+    for line in &options.startup_lines {
         note(&log, line);
     }
     let today = chrono::Local::now().date_naive();
@@ -196,6 +186,7 @@ pub async fn run<P: Platform>(
         next: 0,
     });
     let user_idle = settings.courtesy.only_when_idle.is_some();
+    let demo_head = options.demo_head;
     let sup = Supervisor::new(
         settings,
         config.head.clone().or(demo_head.clone()),
@@ -204,12 +195,12 @@ pub async fn run<P: Platform>(
         now(),
     )
     .with_demo_head(demo_head)
-    .with_first_run_search(first_run_offered)
-    .with_app(now(), config.clone(), show_cluster);
+    .with_first_run_search(options.first_run_offered)
+    .with_app(now(), config.clone(), options.show_cluster);
     let (events, mut inbox) = mpsc::unbounded_channel::<Event>();
     let config_watch = config_file::watch(&paths, events.clone());
     let (sleep_gate, gate) = watch::channel(SleepGate::default());
-    let gate = match sleep_link {
+    let gate = match options.sleep_link {
         Some(link) => {
             let _ = link.set(SleepLink {
                 events: events.clone(),
@@ -235,7 +226,7 @@ pub async fn run<P: Platform>(
         paths,
         config_stamp: None,
         _config_watch: config_watch,
-        machine_cpus,
+        machine_cpus: options.machine_cpus,
         probe_timeout: Duration::from_millis(config.timing.probe_timeout_ms),
         log,
         lang: Lang::current(),
@@ -251,25 +242,16 @@ pub async fn run<P: Platform>(
         history: loaded.history,
         history_file,
     };
-    tokio::pin!(shutdown);
-    let mut shutdown_seen = false;
-    loop {
-        if driver.carry_out_actions() {
-            return;
-        }
+    // Once resolved, a fused future stays pending: the shutdown is seen once.
+    let mut shutdown = std::pin::pin!(shutdown.fuse());
+    while !driver.carry_out_actions() {
         let deadline = driver.sup.poll_timeout().map(Instant::from_std);
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending::<()>().await,
-            }
-        };
+        let deadline = OptionFuture::from(deadline.map(tokio::time::sleep_until));
         tokio::select! {
-            _ = sleep => driver.sup.handle_timeout(now()),
+            Some(()) = deadline => driver.sup.handle_timeout(now()),
             Some(event) = inbox.recv() => driver.on_event(event),
             Some(pending) = requests.recv() => driver.on_request(pending),
-            _ = &mut shutdown, if !shutdown_seen => {
-                shutdown_seen = true;
+            () = &mut shutdown => {
                 driver.sup.handle_event(now(), Event::User(UserCommand::Shutdown));
             }
         }
@@ -322,7 +304,7 @@ impl<P: Platform> Driver<P> {
                     let probe = self
                         .platform
                         .probe(&head, self.probe_timeout, tailscale_max_age);
-                    self.spawn_event(async move { Event::HeadProbe(probe.await) });
+                    self.spawn_event(probe.map(Event::HeadProbe));
                 }
                 Action::WatchHead {
                     head,
@@ -364,11 +346,10 @@ impl<P: Platform> Driver<P> {
                 }
                 Action::SampleWorkerTree { drain } => {
                     let sample = self.worker_pid().map(|pid| self.platform.sample_tree(pid));
-                    self.spawn_event(async move {
-                        let reading = OptionFuture::from(sample).await;
+                    self.spawn_event(OptionFuture::from(sample).map(move |reading| {
                         let reading = reading.unwrap_or(TreeReading::Gone);
                         Event::WorkerTreeSampled { drain, reading }
-                    });
+                    }));
                 }
                 Action::InstallRay { version } => {
                     let events = self.events.clone();
@@ -385,8 +366,7 @@ impl<P: Platform> Driver<P> {
                     });
                 }
                 Action::FindHeads => {
-                    let search = self.platform.find_heads();
-                    self.spawn_event(async move { Event::HeadsFound(search.await) });
+                    self.spawn_event(self.platform.find_heads().map(Event::HeadsFound))
                 }
                 Action::Notify(notice) => {
                     note(&self.log, &text::log::notice_line(self.lang, &notice));
@@ -406,10 +386,10 @@ impl<P: Platform> Driver<P> {
                 }
                 Action::SampleUsage { sample } => {
                     let reading = self.worker_pid().map(|pid| self.platform.sample_usage(pid));
-                    self.spawn_event(async move {
-                        let tree = OptionFuture::from(reading).await.flatten();
+                    self.spawn_event(OptionFuture::from(reading).map(move |tree| {
+                        let tree = tree.flatten();
                         Event::UsageSampled { sample, tree }
-                    });
+                    }));
                 }
                 Action::RecordUsage { cpu } => {
                     self.history.add_cpu(chrono::Local::now().date_naive(), cpu);
@@ -429,12 +409,10 @@ impl<P: Platform> Driver<P> {
                     }
                 }
                 Action::AskClusterSize { head } => {
-                    let asked = self.platform.cluster_size(&head);
-                    self.spawn_event(async move { Event::ClusterSize(asked.await) });
+                    self.spawn_event(self.platform.cluster_size(&head).map(Event::ClusterSize));
                 }
                 Action::LookUpRay => {
-                    let lookup = self.platform.ray_in_use();
-                    self.spawn_event(async move { Event::RayInUse(lookup.await) });
+                    self.spawn_event(self.platform.ray_in_use().map(Event::RayInUse))
                 }
                 Action::Exit => exit = true,
             }
@@ -544,17 +522,17 @@ impl<P: Platform> Driver<P> {
 
     fn report(&self, status: &Status) -> StatusReport {
         let facts = self.worker_facts();
-        // The summary stays English (StatusReport::new): `status --json` is for scripts, and
-        // the CLI words the status in its own language.
         StatusReport {
+            // English: `status --json` is for scripts, and the CLI words the status itself.
+            summary: text::cli::summary(Lang::En, status),
+            status: Some(status.clone()),
+            pid: std::process::id(),
+            worker_pid: facts.map(|(pid, _)| pid),
+            node_ip: facts.map(|(_, ip)| ip.to_string()),
+            log_file: self.paths.log_file().display().to_string(),
+            processes_spawned: crate::platform::command::processes_spawned(),
+            power: self.power,
             contribution: Some(self.history.summary(chrono::Local::now().date_naive())),
-            ..StatusReport::new(
-                status,
-                facts.map(|(pid, _)| pid),
-                facts.map(|(_, ip)| ip.to_string()),
-                &self.paths.log_file(),
-                self.power,
-            )
         }
     }
 
@@ -595,38 +573,33 @@ impl<P: Platform> Driver<P> {
         self.sup.handle_event(now(), event);
     }
 
-    fn on_request(&mut self, pending: Pending) {
-        let change = match apply_request(&pending.request, self.machine_cpus) {
-            Ok(change) => change,
+    fn on_request(&mut self, Pending { request, reply }: Pending) {
+        let (command, setting) = match apply_request(&request, self.machine_cpus) {
+            Ok(change) => change.unzip(),
             Err(message) => {
-                let _ = pending.reply.send(Reply::refused(&message));
+                let _ = reply.send(Reply::refused(&message));
                 return;
             }
         };
-        let mut setting = None;
-        if let Some((command, change)) = change {
-            let shutdown = command == UserCommand::Shutdown;
-            let offered = match &command {
-                UserCommand::JoinFoundHead(head) => Some(head.clone()),
-                _ => None,
-            };
+        let offered = match &command {
+            Some(UserCommand::JoinFoundHead(head)) => Some(head.clone()),
+            _ => None,
+        };
+        let shutdown = command == Some(UserCommand::Shutdown);
+        if let Some(command) = command {
             // In effect at once, whether or not the file can be written.
             self.sup.handle_event(now(), Event::User(command));
-            if shutdown {
-                self.quitting.push(pending.reply);
-                return;
-            }
-            // An offered head the supervisor turned down is not saved either.
-            let taken = offered.is_none_or(|head| {
-                let status = self.sup.status();
-                !status.demo && status.head.as_ref() == Some(&head)
-            });
-            setting = change.filter(|_| taken);
+        }
+        if shutdown {
+            return self.quitting.push(reply);
         }
         // The reply shows the state right after the request, before the actions it caused are
         // carried out.
-        let (report, reply) = (self.report(&self.sup.status()), pending.reply);
-        match setting {
+        let status = self.sup.status();
+        // An offered head the supervisor turned down is not saved either.
+        let taken = offered.is_none_or(|head| !status.demo && status.head == Some(head));
+        let report = self.report(&status);
+        match setting.flatten().filter(|_| taken) {
             // Answered once the file is written, or its error known (no writer: no answer, and
             // the client says the supervisor is going away).
             Some(setting) => {
@@ -650,16 +623,15 @@ fn apply_request(
     request: &Request,
     machine_cpus: u32,
 ) -> Result<Option<(UserCommand, Option<Setting>)>, String> {
+    let head = |address: &str| address.parse::<HeadAddress>().map_err(|e| e.to_string());
     let change = match request {
         Request::Status => return Ok(None),
         Request::Quit => (UserCommand::Shutdown, None),
         Request::FindHeads => (UserCommand::FindHeads, None),
         // Only a version goes on to pip's command line.
         Request::InstallRay { version } => {
-            let version = match version {
-                Some(v) => Some(crate::setup::validate_version(v).map_err(|e| e.to_string())?),
-                None => None,
-            };
+            let version = version.as_deref().map(crate::setup::validate_version);
+            let version = version.transpose().map_err(|e| e.to_string())?;
             (UserCommand::InstallRay { version }, None)
         }
         Request::Pause => (UserCommand::Pause, Some(Setting::Paused(true))),
@@ -671,7 +643,7 @@ fn apply_request(
             (UserCommand::SetCpus(cpus), Some(Setting::Cpus(cpus)))
         }
         Request::Head { address } => {
-            let head = address.parse::<HeadAddress>().map_err(|e| e.to_string())?;
+            let head = head(address)?;
             (
                 UserCommand::SetHead(head.clone()),
                 Some(Setting::Head(head)),
@@ -679,11 +651,9 @@ fn apply_request(
         }
         // Saved only if the supervisor takes it (see `on_request`).
         Request::JoinFoundHead { address } => {
-            let head = address.parse::<HeadAddress>().map_err(|e| e.to_string())?;
-            (
-                UserCommand::JoinFoundHead(head.clone()),
-                Some(Setting::Head(head)),
-            )
+            let head = head(address)?;
+            let command = UserCommand::JoinFoundHead(head.clone());
+            (command, Some(Setting::Head(head)))
         }
     };
     Ok(Some(change))
