@@ -212,7 +212,7 @@ pub fn spawn(
 ) -> Result<WorkerProcess, SpawnFailure> {
     let mark = new_mark();
     let mut command = ray.start(spec, node_ip);
-    command.env(RUN_MARK, &mark).kill_on_drop(false);
+    command.env(RUN_MARK, &mark);
     #[cfg(target_os = "linux")]
     set_parent_death_signal(&mut command);
     let mut child = command.spawn_counted().map_err(|e| {
@@ -344,15 +344,16 @@ pub async fn local_ray_version(ray: &Path) -> Option<String> {
 pub fn new_mark() -> String {
     use std::io::Read;
     let mut bytes = [0u8; 16];
-    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    if random.is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        return format!("{}-{nanos}", std::process::id());
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
+        Ok(()) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        Err(_) => {
+            let nanos = std::time::UNIX_EPOCH
+                .elapsed()
+                .unwrap_or_default()
+                .as_nanos();
+            format!("{}-{nanos}", std::process::id())
+        }
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `ray start` gets SIGTERM when its parent dies, so a supervisor killed -9 leaves no worker
@@ -364,16 +365,10 @@ fn set_parent_death_signal(command: &mut Command) {
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: between fork and exec only async-signal-safe calls are made (prctl, getppid), and
     // nothing is allocated: `from_raw_os_error` builds the error in place.
+    let signal = libc::SIGTERM as libc::c_ulong;
     unsafe {
         command.pre_exec(move || {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGTERM as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             // The parent died between fork and prctl: the signal will never come.
@@ -447,7 +442,7 @@ pub enum Orphan {
     /// No pid file, or nothing of its worker runs.
     None,
     /// The pid file named something that is not (or cannot be proven to be) our worker: from
-    /// another boot, a recycled pid, group 0 or 1, our own group, an old format. Untouched.
+    /// another boot, a recycled pid, group 0 or 1, our own group, no full record. Untouched.
     Stale { pid: u32 },
     /// Our old worker (or what remained of it) was running and has been stopped.
     Stopped { pid: u32 },
@@ -465,16 +460,11 @@ pub async fn stop_orphan(pid_file: &Path, processes: &dyn ProcessTable, grace: D
     let _ = std::fs::remove_file(pid_file);
     let record = match serde_json::from_str::<PidRecord>(&text) {
         Ok(record) => record,
-        // A file without a boot id, ticks or a mark proves nothing.
+        // A file without a boot id, ticks or a mark proves nothing: its pid is left alone.
         Err(_) => {
-            return match serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v["pid"].as_u64())
-                .and_then(|pid| u32::try_from(pid).ok())
-            {
-                Some(pid) => Orphan::Stale { pid },
-                None => Orphan::None,
-            };
+            let pid = serde_json::from_str::<serde_json::Value>(&text).ok();
+            let pid = pid.and_then(|v| u32::try_from(v["pid"].as_u64()?).ok());
+            return pid.map_or(Orphan::None, |pid| Orphan::Stale { pid });
         }
     };
     let stale = Orphan::Stale { pid: record.pid };
@@ -519,14 +509,16 @@ pub async fn stop_orphan(pid_file: &Path, processes: &dyn ProcessTable, grace: D
 fn tree_of(processes: &dyn ProcessTable, record: &PidRecord) -> Vec<Known> {
     let own = std::process::id();
     let list = processes.list();
-    let mut pids = Vec::new();
-    if processes.start_ticks(record.pid) == Some(record.start_ticks) {
-        pids.extend(descendants(&list, record.pid));
-    }
+    let leader_ticks = processes.start_ticks(record.pid);
+    let leader_ours = leader_ticks == Some(record.start_ticks);
+    let mut pids = if leader_ours {
+        descendants(&list, record.pid)
+    } else {
+        Vec::new()
+    };
     if !record.mark.is_empty() {
         pids.extend(processes.carrying(RUN_MARK, &record.mark));
     }
-    let marked: Vec<u32> = pids.clone();
     let members: Vec<u32> = list
         .iter()
         .filter(|p| processes.group_of(p.pid) == Some(record.pid))
@@ -534,9 +526,7 @@ fn tree_of(processes: &dyn ProcessTable, record: &PidRecord) -> Vec<Known> {
         .collect();
     // The group is ours through its leader, or (leader gone) through a marked member: a group
     // id is not reused while any member lives, so a group holding one of ours is the old one.
-    let leader_alive = processes.start_ticks(record.pid).is_some();
-    let leader_ours = processes.start_ticks(record.pid) == Some(record.start_ticks);
-    if leader_ours || (!leader_alive && members.iter().any(|m| marked.contains(m))) {
+    if leader_ours || (leader_ticks.is_none() && members.iter().any(|m| pids.contains(m))) {
         pids.extend(members);
     }
     let mut known: Vec<Known> = Vec::new();
@@ -837,7 +827,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_old_pid_file_proves_nothing() {
+    async fn a_pid_file_without_boot_ticks_or_mark_proves_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("worker.pid");
         std::fs::write(&path, r#"{"pid":500,"pgid":500,"start_time":1700000050}"#).expect("write");
