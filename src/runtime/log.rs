@@ -1,5 +1,5 @@
-//! `worker.log`: one timestamped line per change of state, in the old daemon's format, rotated
-//! so that it never grows without bound.
+//! `worker.log`: one timestamped line per change of state, rotated so that it never grows
+//! without bound.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

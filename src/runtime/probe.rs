@@ -2,7 +2,7 @@
 //! connection held to the head's Ray port.
 //!
 //! The probe is a TCP connect to the head's GCS port with a short timeout: it costs nothing,
-//! needs no root (unlike ICMP) and no Python (unlike the old `ray.init` health check), and it
+//! needs no root (unlike ICMP) and no Python (unlike a `ray.init` health check), and it
 //! tests the very port the worker needs. When it fails, Tailscale's cached answer says why
 //! ([`crate::tailscale::cli`]).
 
@@ -26,40 +26,33 @@ pub async fn probe_head(
     timeout: Duration,
     tailscale: &TailscaleCli,
 ) -> Option<Unreachable> {
-    let outcome = connect(head, timeout).await;
-    let unreachable = match outcome {
-        Ok(()) => return None,
-        Err(why) => why,
-    };
-    // The TCP error says *that* it failed; Tailscale can say *why* (stopped, logged out, the
-    // head's machine offline), which is what the user can act on.
-    if let Some(status) = tailscale.status().await {
-        if let Some(problem) = status.diagnose(&head.host) {
-            return Some(Unreachable::Tailscale { problem });
-        }
-    }
-    Some(unreachable)
-}
-
-async fn resolve(head: &HeadAddress) -> Result<SocketAddr, Unreachable> {
-    if let Ok(ip) = head.host.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, head.port));
-    }
-    match lookup_host((head.host.as_str(), head.port)).await {
-        Ok(mut addrs) => addrs.next().ok_or(Unreachable::NameNotResolved),
-        Err(_) => Err(Unreachable::NameNotResolved),
-    }
-}
-
-async fn connect(head: &HeadAddress, timeout: Duration) -> Result<(), Unreachable> {
     let attempt = async {
         let addr = resolve(head).await?;
         TcpStream::connect(addr).await.map(drop).map_err(classify)
     };
-    match tokio::time::timeout(timeout, attempt).await {
-        Ok(result) => result,
-        Err(_) => Err(Unreachable::TimedOut),
-    }
+    let timed_out = Err(Unreachable::TimedOut);
+    let unreachable = tokio::time::timeout(timeout, attempt)
+        .await
+        .unwrap_or(timed_out)
+        .err()?;
+    // The TCP error says *that* it failed; Tailscale can say *why* (stopped, logged out, the
+    // head's machine offline), which is what the user can act on.
+    let status = tailscale.status().await;
+    Some(
+        match status.and_then(|status| status.diagnose(&head.host)) {
+            Some(problem) => Unreachable::Tailscale { problem },
+            None => unreachable,
+        },
+    )
+}
+
+/// The head's address (an IP address is taken as it is, without a look-up).
+async fn resolve(head: &HeadAddress) -> Result<SocketAddr, Unreachable> {
+    let addrs = lookup_host((head.host.as_str(), head.port)).await;
+    addrs
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or(Unreachable::NameNotResolved)
 }
 
 fn classify(error: io::Error) -> Unreachable {
@@ -77,12 +70,10 @@ fn classify(error: io::Error) -> Unreachable {
 /// This machine's address for the cluster: the Tailscale IPv4 when Tailscale runs, else the
 /// local address the OS would use to reach the head. A UDP "connect" sends no packet.
 pub async fn node_ip_for(head: &HeadAddress, tailscale: &TailscaleCli) -> io::Result<IpAddr> {
-    if let Some(status) = tailscale.status().await {
-        if status.backend_state == BackendState::Running {
-            if let Some(ip) = status.self_ipv4() {
-                return Ok(IpAddr::V4(ip));
-            }
-        }
+    let status = tailscale.status().await;
+    let running = status.filter(|status| status.backend_state == BackendState::Running);
+    if let Some(ip) = running.and_then(|status| status.self_ipv4()) {
+        return Ok(IpAddr::V4(ip));
     }
     let target = resolve(head).await.map_err(|why| {
         io::Error::new(
