@@ -8,7 +8,7 @@
 //! never a rule of the supervisor.
 
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -173,10 +173,8 @@ pub struct SystemPlatform {
     node_ip: NodeIp,
     tailscale: TailscaleCli,
     ray_log: SharedLog,
-    /// A head joined with a fixed node IP and its own auth token file, whatever the
-    /// configuration says (the built-in demo head listens on loopback only, with a token of
-    /// its own).
-    pinned: Option<(HeadAddress, IpAddr, Option<PathBuf>)>,
+    /// A head on loopback, joined from loopback with its own auth token file.
+    local_head: Option<(HeadAddress, PathBuf)>,
 }
 
 impl SystemPlatform {
@@ -190,19 +188,14 @@ impl SystemPlatform {
             node_ip: config.node_ip,
             tailscale,
             ray_log,
-            pinned: None,
+            local_head: None,
         }
     }
 
-    /// Joins `head` as `node_ip` with `auth_token_file`, whatever `node_ip` and
-    /// `auth_token_file` the configuration gives.
-    pub fn pin_local_head(
-        &mut self,
-        head: HeadAddress,
-        node_ip: IpAddr,
-        auth_token_file: Option<PathBuf>,
-    ) {
-        self.pinned = Some((head, node_ip, auth_token_file));
+    /// Joins the head at `head`, which listens on loopback only, as 127.0.0.1 (with Tailscale
+    /// up, the configuration's node IP would be its 100.x address) and with `auth_token_file`.
+    pub fn pin_local_head(&mut self, head: HeadAddress, auth_token_file: PathBuf) {
+        self.local_head = Some((head, auth_token_file));
     }
 
     /// How to run Ray now: the venv `setup` installs may appear while the app runs.
@@ -214,11 +207,11 @@ impl SystemPlatform {
         }
     }
 
-    /// How to run Ray for `head`: with the pinned head's token when it is that head.
+    /// How to run Ray for `head`: with the local head's token when it is that head.
     fn ray_for(&self, head: &HeadAddress) -> RayCommand {
-        match &self.pinned {
-            Some((pinned, _, token)) if pinned == head => RayCommand {
-                auth_token_file: token.clone(),
+        match &self.local_head {
+            Some((local, token)) if local == head => RayCommand {
+                auth_token_file: Some(token.clone()),
                 ..self.ray()
             },
             _ => self.ray(),
@@ -323,8 +316,8 @@ impl Platform for SystemPlatform {
         head: &HeadAddress,
     ) -> impl Future<Output = Result<IpAddr, String>> + Send + 'static {
         let (head, tailscale) = (head.clone(), self.tailscale.clone());
-        let fixed = match &self.pinned {
-            Some((pinned, ip, _)) if *pinned == head => NodeIp::Fixed(*ip),
+        let fixed = match &self.local_head {
+            Some((local, _)) if *local == head => NodeIp::Fixed(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             _ => self.node_ip,
         };
         async move {
