@@ -24,18 +24,18 @@ use crate::text::{self, Lang};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Request {
-    /// The current status.
     Status,
-    /// Stop contributing.
     Pause,
     /// Stop contributing once the running tasks finish (the head drains the node first).
     PauseAfterTasks,
-    /// Contribute again.
     Resume,
-    /// Offer this many CPUs.
-    Cpus { cpus: u32 },
+    Cpus {
+        cpus: u32,
+    },
     /// Join this head (`host[:port]`).
-    Head { address: String },
+    Head {
+        address: String,
+    },
     /// Stop the worker and exit.
     Quit,
     /// Install Ray in the app's venv (`setup`): this version, else the head's or the newest.
@@ -47,7 +47,9 @@ pub enum Request {
     FindHeads,
     /// Join a head the first-run search offered, if no head of the user's is set meanwhile
     /// and the last search found it (a late click on its notification); else nothing.
-    JoinFoundHead { address: String },
+    JoinFoundHead {
+        address: String,
+    },
 }
 
 /// The running instance's state, as the CLI shows it.
@@ -93,9 +95,7 @@ pub struct Reply {
 /// A request waiting for the driver's answer.
 #[derive(Debug)]
 pub struct Pending {
-    /// What was asked.
     pub request: Request,
-    /// Where the answer goes.
     pub reply: oneshot::Sender<Reply>,
 }
 
@@ -180,33 +180,22 @@ async fn handle(stream: UnixStream, requests: mpsc::Sender<Pending>) -> io::Resu
     tokio::time::timeout(REQUEST_TIMEOUT, read_line)
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no request"))??;
-    if line.len() > MAX_REQUEST_BYTES {
-        let reply = Reply::refused(&format!(
+    let request = serde_json::from_slice::<Request>(line.trim_ascii());
+    let reply = match request {
+        _ if line.len() > MAX_REQUEST_BYTES => Reply::refused(&format!(
             "a request is at most {} KiB: refused",
             MAX_REQUEST_BYTES / 1024
-        ));
-        return write_reply(&mut write, &reply).await;
-    }
-    let reply = match serde_json::from_slice::<Request>(line.trim_ascii()) {
+        )),
         Ok(request) => {
-            let (tx, rx) = oneshot::channel();
-            if requests.send(Pending { request, reply: tx }).await.is_err() {
-                Reply::refused("the supervisor is shutting down")
-            } else {
-                rx.await
-                    .unwrap_or_else(|_| Reply::refused("the supervisor is shutting down"))
-            }
+            let (reply, answer) = oneshot::channel();
+            // Without a driver the request is dropped, and with it the answer's sender.
+            let _ = requests.send(Pending { request, reply }).await;
+            let gone = |_| Reply::refused("the supervisor is shutting down");
+            answer.await.unwrap_or_else(gone)
         }
         Err(e) => Reply::refused(&format!("not a request this version understands: {e}")),
     };
-    write_reply(&mut write, &reply).await
-}
-
-async fn write_reply(
-    write: &mut tokio::net::unix::OwnedWriteHalf,
-    reply: &Reply,
-) -> io::Result<()> {
-    let mut text = serde_json::to_string(reply).map_err(io::Error::other)?;
+    let mut text = serde_json::to_string(&reply).map_err(io::Error::other)?;
     text.push('\n');
     write.write_all(text.as_bytes()).await?;
     write.shutdown().await
@@ -242,14 +231,9 @@ impl Reply {
 pub enum ClientError {
     /// Nothing listens: no instance runs.
     #[error("BitTrader Worker is not running (no control socket at {path}). Start it with `bittrader-worker` or `bittrader-worker daemon`.")]
-    NotRunning {
-        /// The socket's path.
-        path: String,
-    },
-    /// Something else went wrong on the way.
+    NotRunning { path: String },
     #[error("could not talk to the running BitTrader Worker: {0}")]
     Io(#[from] io::Error),
-    /// The answer was not understood.
     #[error("the running BitTrader Worker gave an answer this version does not understand: {0}")]
     Protocol(#[from] serde_json::Error),
 }

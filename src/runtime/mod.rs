@@ -258,6 +258,17 @@ pub async fn run<P: Platform>(
     }
 }
 
+/// Tells `sender`'s watchers `value` if it is new to them.
+fn send_if_new<T: PartialEq>(sender: &watch::Sender<T>, value: T) {
+    sender.send_if_modified(|current| {
+        let new = *current != value;
+        if new {
+            *current = value;
+        }
+        new
+    });
+}
+
 /// The supervisor's time: tokio's clock, so that paused-time tests drive it.
 fn now() -> std::time::Instant {
     Instant::now().into_std()
@@ -466,22 +477,17 @@ impl<P: Platform> Driver<P> {
     /// idle-sleep hold.
     fn publish(&mut self) -> StatusReport {
         let status = self.sup.status();
-        let gate = SleepGate {
-            will_sleeps_seen: self.will_sleeps_seen,
-            holding: status.holding_sleep,
-        };
-        self.sleep_gate
-            .send_if_modified(|current| std::mem::replace(current, gate) != gate);
-        self.keep_awake
-            .send_if_modified(|held| std::mem::replace(held, status.courtesy.hold_awake) != *held);
+        let (will_sleeps_seen, holding) = (self.will_sleeps_seen, status.holding_sleep);
+        send_if_new(
+            &self.sleep_gate,
+            SleepGate {
+                will_sleeps_seen,
+                holding,
+            },
+        );
+        send_if_new(&self.keep_awake, status.courtesy.hold_awake);
         let report = self.report(&status);
-        self.status.send_if_modified(|current| {
-            let changed = *current != report;
-            if changed {
-                *current = report.clone();
-            }
-            changed
-        });
+        send_if_new(&self.status, report.clone());
         report
     }
 
