@@ -1,14 +1,15 @@
 //! Reads what `ray start --block` prints: when the node joined, and why it failed, as a
 //! [`WorkerFailure`] that says what to do (Ray's own words are cryptic: a version skew shows as
-//! "Could not read 'temp_dir' from GCS").
+//! "Could not read 'temp_dir' from GCS"); and why `ray drain-node` failed, as a [`DrainError`].
 
 use anstream::adapter::strip_str;
 
-use crate::model::WorkerFailure;
+use crate::model::{HeadAddress, WorkerFailure};
 
 /// How many of the last output lines [`classify_exit`] reads; the driver keeps at least this many.
 pub const TAIL_LINES: usize = 50;
 
+/// The longest line shown of Ray's output.
 const MAX_LAST_LINE: usize = 200;
 
 /// The line where `ray start` says the node is up ("Ray runtime started."), in record style
@@ -192,6 +193,88 @@ pub fn shorten(s: &str, max: usize) -> String {
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
+}
+
+/// Why the head could not be asked to drain this node; the Display is the user's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DrainError {
+    #[error("this node's id was not found under the worker's raylet")]
+    NodeIdNotFound,
+    #[error("Ray is not installed at {path}: run `bittrader-worker setup`")]
+    RayMissing { path: String },
+    /// Ray before 2.10 or so.
+    #[error(
+        "This machine's Ray is too old to hand its tasks back to the head (no `ray drain-node`): \
+         run `bittrader-worker setup` to install the head's version"
+    )]
+    Unsupported,
+    #[error(
+        "The head at {head} did not answer, so it could not take this machine's tasks back; \
+         check the network (Tailscale) and the head"
+    )]
+    HeadUnreachable { head: String },
+    #[error(
+        "The head refused this machine's Ray authentication token: check auth_token_file in the \
+         settings"
+    )]
+    AuthRefused,
+    #[error("The head refused to take this machine's tasks back: {reason}")]
+    Rejected { reason: String },
+    /// Never expected: it comes from our own raylet.
+    #[error("`{node_id}` is not a Ray node id")]
+    InvalidNodeId { node_id: String },
+    #[error("Ray took more than {secs} s to ask the head to drain this node; check the network")]
+    TimedOut { secs: u64 },
+    /// Anything else: the exit code and Ray's last meaningful line.
+    #[error("Ray could not ask the head to drain this node ({detail})")]
+    Failed { detail: String },
+}
+
+/// Why `ray drain-node` failed, from its output and exit code.
+pub fn classify_drain_failure(output: &str, code: Option<i32>, head: &HeadAddress) -> DrainError {
+    let lines: Vec<String> = output.lines().map(String::from).collect();
+    let lower = output.to_lowercase();
+    if lower.contains("no such command") {
+        return DrainError::Unsupported;
+    }
+    if let Some(at) = lower.find("the drain request is not accepted:") {
+        let reason = output[at + "the drain request is not accepted:".len()..]
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim();
+        return DrainError::Rejected {
+            reason: reason.to_string(),
+        };
+    }
+    if lower.contains("invalid hex id of a ray node") || lower.contains("incorrect hex string") {
+        let node_id = lines
+            .iter()
+            .find_map(|l| l.split("Invalid hex ID of a Ray node, got ").nth(1))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        return DrainError::InvalidNodeId { node_id };
+    }
+    match classify_exit(&lines) {
+        WorkerFailure::AuthRefused => DrainError::AuthRefused,
+        WorkerFailure::HeadUnreachable => DrainError::HeadUnreachable {
+            head: head.to_string(),
+        },
+        WorkerFailure::Crashed { last_line } => {
+            let detail = match code {
+                Some(code) => format!("exit {code}: {last_line}"),
+                None => format!("killed by a signal: {last_line}"),
+            };
+            DrainError::Failed {
+                detail: shorten(&detail, MAX_LAST_LINE),
+            }
+        }
+        // A version mismatch or skew shows up the same way as for `ray start`.
+        other => DrainError::Failed {
+            detail: crate::text::failure_message(crate::text::Lang::En, &other),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -510,6 +593,69 @@ mod tests {
         assert_eq!(
             classify_exit(&lines[start..]),
             WorkerFailure::NodeMarkedDead
+        );
+    }
+
+    fn head() -> HeadAddress {
+        "100.64.0.1:6379".parse().expect("head")
+    }
+
+    fn recorded(name: &str) -> String {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/recorded/");
+        std::fs::read_to_string(format!("{dir}{name}")).expect("recorded file")
+    }
+
+    #[test]
+    fn recorded_failures_are_explained() {
+        let refused = recorded("drain_node_refused_short_timeouts_ray260.txt");
+        assert_eq!(
+            classify_drain_failure(&refused, Some(1), &head()),
+            DrainError::HeadUnreachable {
+                head: "100.64.0.1:6379".to_string()
+            }
+        );
+        let cut = recorded("drain_node_head_cut_short_timeouts_ray260.txt");
+        assert!(matches!(
+            classify_drain_failure(&cut, Some(1), &head()),
+            DrainError::HeadUnreachable { .. }
+        ));
+        let default_refused = recorded("drain_node_refused_default_ray260.txt");
+        assert!(matches!(
+            classify_drain_failure(&default_refused, Some(1), &head()),
+            DrainError::HeadUnreachable { .. }
+        ));
+        let bad = recorded("drain_node_bad_node_id_ray260.txt");
+        assert_eq!(
+            classify_drain_failure(&bad, Some(2), &head()),
+            DrainError::InvalidNodeId {
+                node_id: "xyz".to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn rejections_and_old_rays_are_explained() {
+        // From ray/scripts/scripts.py (2.60): raised when the GCS says no (only an
+        // IDLE_TERMINATION drain of a busy node is refused).
+        let rejected = "Error: The drain request is not accepted: The node is not idle\n";
+        assert_eq!(
+            classify_drain_failure(rejected, Some(1), &head()),
+            DrainError::Rejected {
+                reason: "The node is not idle".to_string()
+            }
+        );
+        let old = "Usage: ray [OPTIONS] COMMAND [ARGS]...\nTry 'ray --help' for help.\n\n\
+                   Error: No such command 'drain-node'.\n";
+        assert_eq!(
+            classify_drain_failure(old, Some(2), &head()),
+            DrainError::Unsupported
+        );
+        let other = classify_drain_failure("boom\n", Some(3), &head());
+        assert_eq!(
+            other,
+            DrainError::Failed {
+                detail: "exit 3: boom".to_string()
+            }
         );
     }
 }

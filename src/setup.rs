@@ -18,6 +18,7 @@ use crate::config::{Config, Paths};
 use crate::dashboard;
 use crate::model::InstallStep;
 use crate::model::NoBuild;
+use crate::platform::command::CountedSpawn;
 use crate::platform::tool_search::{is_executable_file, ToolSearch};
 use crate::text::cli::{self, SetupStep};
 use crate::text::Lang;
@@ -282,6 +283,58 @@ pub fn parse_progress_line(line: &str) -> Option<SetupProgress> {
     }
 }
 
+/// Runs this program's `setup --progress-lines` for the data folder `home` (a pip install:
+/// minutes, so a child whose lines come back as they are printed), telling `step` each step;
+/// the installed version, or setup's last word.
+pub async fn run_child(
+    home: PathBuf,
+    version: Option<String>,
+    step: impl Fn(InstallStep),
+) -> Result<String, String> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let mut child = tokio::process::Command::new(exe)
+        .args(["setup", "--progress-lines"])
+        .args(
+            version
+                .iter()
+                .flat_map(|version| ["--ray-version", version]),
+        )
+        .env("BITTRADER_WORKER_HOME", home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn_counted()
+        .map_err(|e| format!("cannot start setup: {e}"))?;
+    let stderr = child.stderr.take();
+    let stderr_text = tokio::spawn(async move {
+        let mut text = String::new();
+        if let Some(mut stderr) = stderr {
+            let _ = stderr.read_to_string(&mut text).await;
+        }
+        text
+    });
+    let mut installed = None;
+    if let Some(stdout) = child.stdout.take() {
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            match parse_progress_line(&line) {
+                Some(SetupProgress::Step(one)) => step(one),
+                Some(SetupProgress::Done { version }) => installed = Some(version),
+                None => {}
+            }
+        }
+    }
+    let status = child.wait().await.map_err(|e| e.to_string())?;
+    match installed {
+        Some(version) if status.success() => Ok(version),
+        _ => Err(last_line(&stderr_text.await.unwrap_or_default())
+            .map(|line| line.trim_start_matches("Error: ").to_string())
+            .unwrap_or_else(|| format!("setup ended with {status}"))),
+    }
+}
+
 /// What a line of `pip install --progress-bar off` says is starting, if anything.
 pub fn pip_step(line: &str) -> Option<InstallStep> {
     let line = line.trim_start();
@@ -342,12 +395,17 @@ fn run_quiet(step: &'static str, command: &mut Command) -> Result<(), SetupError
     if output.status.success() {
         return Ok(());
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let last = stderr.lines().rev().map(str::trim).find(|l| !l.is_empty());
+    let detail = last_line(&String::from_utf8_lossy(&output.stderr));
     Err(failed(
         step,
-        last.map_or_else(|| output.status.to_string(), str::to_string),
+        detail.unwrap_or_else(|| output.status.to_string()),
     ))
+}
+
+/// The last line of `text` that says something.
+fn last_line(text: &str) -> Option<String> {
+    let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    Some(line.to_string())
 }
 
 /// Runs pip, turning its "Collecting …" and "Installing …" lines into progress lines.

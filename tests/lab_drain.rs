@@ -25,9 +25,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bittrader_worker::model::HeadAddress;
-use bittrader_worker::platform::SystemProcesses;
 use bittrader_worker::runtime::drain;
-use bittrader_worker::runtime::worker::{RayCommand, SharedProcesses};
+use bittrader_worker::runtime::worker::RayCommand;
 use bittrader_worker::supervisor::drain::IdleRule;
 use bittrader_worker::supervisor::settings::DRAIN_SAMPLE_EVERY;
 use nix::sys::signal::{killpg, Signal};
@@ -274,13 +273,7 @@ fn a_drained_worker_finishes_its_task_and_a_paused_one_hands_it_back() {
     let started = driver.ask("started busy1 30");
     assert_eq!(host(&started["started"][0]), "btw-laptop", "{started}");
 
-    let id = runtime
-        .block_on(drain::node_id(
-            &system(),
-            worker.ray_pid,
-            Duration::from_secs(10),
-        ))
-        .expect("the raylet's node id");
+    let id = drain::node_id(worker.ray_pid).expect("the raylet's node id");
     let alive: Vec<_> = laptop_nodes()
         .into_iter()
         .filter(|(_, state, _)| state == "ALIVE")
@@ -318,7 +311,7 @@ fn a_drained_worker_finishes_its_task_and_a_paused_one_hands_it_back() {
         let mut rule = IdleRule::default();
         let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
         while tokio::time::Instant::now() < give_up {
-            if rule.reading(drain::sample_tree(system(), worker.ray_pid).await) {
+            if rule.reading(drain::sample_tree(worker.ray_pid).await) {
                 return true;
             }
             tokio::time::sleep(DRAIN_SAMPLE_EVERY).await;
@@ -399,13 +392,7 @@ fn a_drained_worker_finishes_its_task_and_a_paused_one_hands_it_back() {
     driver.submit(&format!("laptop busy2 {TASK_SECS}"));
     let started = driver.ask("started busy2 30");
     assert_eq!(host(&started["started"][0]), "btw-laptop", "{started}");
-    let id2 = runtime
-        .block_on(drain::node_id(
-            &system(),
-            worker.ray_pid,
-            Duration::from_secs(10),
-        ))
-        .expect("the raylet's node id");
+    let id2 = drain::node_id(worker.ray_pid).expect("the raylet's node id");
     let stop_took = worker.stop();
     let (result, attempts) = driver.result("busy2", 60);
     assert_eq!(
@@ -544,9 +531,4 @@ fn the_daemon_pauses_after_current_tasks_or_now_as_the_user_chooses() {
         "[{:>5.1?}] paused now in {stopped:?}; the task was retried on the head",
         t0.elapsed()
     );
-}
-
-/// The real process table, as the driver hands it to the drain.
-fn system() -> SharedProcesses {
-    std::sync::Arc::new(SystemProcesses)
 }

@@ -19,6 +19,7 @@ pub mod power;
 pub mod priority;
 pub mod processes;
 pub mod sleep;
+pub mod tcp_watch;
 pub mod thermal;
 pub mod tool_search;
 pub mod user_idle;

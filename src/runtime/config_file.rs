@@ -1,5 +1,5 @@
-//! config.toml while the app runs: the one writer of the user's changes, the OS's reports of
-//! changes in the data folder, and the read the supervisor asks for.
+//! config.toml while the app runs: the one writer of the user's changes, and the OS's reports
+//! of changes in the data folder.
 //!
 //! The writer replaces the file (an fsync: slow on a full or sick disk) off the loop, one change
 //! at a time in the order asked, and answers each request once its outcome is known. The OS is
@@ -9,7 +9,7 @@
 //! not see. Reports that do not name config.toml (the logs, the history, the lock, and every
 //! read, ours included) are dropped on notify's own thread, so that they wake nothing here. A
 //! report only says when to look (`supervisor::config_looks`); whether anything changed is the
-//! file's stamp ([`ConfigReader`]).
+//! file's stamp (`config::read_if_changed`).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::control::{Reply, StatusReport};
 use super::log::{note, SharedLog};
 use super::Events;
-use crate::config::{read_if_changed, save_setting, FileReading, FileStamp, Paths, Setting};
+use crate::config::{save_setting, Paths, Setting};
 use crate::model::ReplyNote;
 use crate::supervisor::Event;
 use crate::text::{self, Lang};
@@ -36,7 +36,7 @@ pub struct Save {
 }
 
 /// Starts the writer: each [`Save`] sent on the returned channel is written in turn and
-/// answered.
+/// answered: carried out, and written or not (the error is also logged).
 pub fn spawn_writer(paths: Paths, log: SharedLog) -> mpsc::UnboundedSender<Save> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Save>();
     tokio::spawn(async move {
@@ -47,122 +47,67 @@ pub fn spawn_writer(paths: Paths, log: SharedLog) -> mpsc::UnboundedSender<Save>
             })
             .await
             .unwrap_or_else(|e| Err(format!("saving config.toml stopped: {e}")));
-            answer(save, outcome, &log);
+            let not_saved = outcome.err().map(|why| ReplyNote::NotSaved {
+                key: save.setting.key().to_string(),
+                why,
+            });
+            if let Some(reply_note) = &not_saved {
+                let line = text::log::not_saved_setting_line(Lang::current(), reply_note);
+                note(&log, &line);
+            }
+            let _ = save.reply.send(Reply::done(not_saved, save.report));
         }
     });
     tx
 }
 
-/// Answers `save`'s request: carried out, and written or not (`outcome`'s error, also logged).
-fn answer(save: Save, outcome: Result<(), String>, log: &SharedLog) {
-    let not_saved = outcome.err().map(|why| ReplyNote::NotSaved {
-        key: save.setting.key().to_string(),
-        why,
-    });
-    if let Some(reply_note) = &not_saved {
-        note(
-            log,
-            &text::log::not_saved_setting_line(Lang::current(), reply_note),
-        );
-    }
-    let _ = save.reply.send(Reply {
-        ok: true,
-        message: not_saved
-            .as_ref()
-            .map(|reply_note| text::cli::reply_note(Lang::En, reply_note)),
-        note: not_saved,
-        report: Some(save.report),
-    });
-}
-
-/// Reads config.toml when the supervisor asks ([`crate::supervisor::Action::ReadConfigFile`]).
-#[derive(Debug)]
-pub struct ConfigReader {
-    paths: Paths,
-    machine_cpus: u32,
-    /// The stamp of the last read (`None`: none yet, so the first read reports the file).
-    stamp: Option<FileStamp>,
-}
-
-impl ConfigReader {
-    pub fn new(paths: Paths, machine_cpus: u32) -> ConfigReader {
-        ConfigReader {
-            paths,
-            machine_cpus,
-            stamp: None,
-        }
-    }
-
-    /// What the file says, if it changed since the last read: a `stat`, and a read of a few
-    /// hundred bytes when it did.
-    pub fn read(&mut self) -> Option<FileReading> {
-        let (reading, stamp) = read_if_changed(&self.paths, self.stamp, self.machine_cpus)?;
-        self.stamp = stamp;
-        Some(reading)
-    }
-}
-
-/// Sends the OS's reports of changes to config.toml to `events` as
-/// [`Event::ConfigFileChanged`], until its watch is lost: that is sent as
-/// [`Event::ConfigWatchLost`], at once where no watch can be had. The watch is set up here,
+/// Has the OS report changes to config.toml to `events` as [`Event::ConfigFileChanged`] for as
+/// long as the returned watch is kept, until the watch is lost: that is sent as
+/// [`Event::ConfigWatchLost`] (at once where no watch can be had) and ends the reports. Set up
 /// before the supervisor's first look, so that an edit made between the two is reported.
-pub fn watch(paths: &Paths, events: Events) {
-    match FolderWatch::start(paths) {
-        Ok((watch, reports)) => {
-            tokio::spawn(forward_reports(watch, reports, events));
-        }
+pub fn watch(paths: &Paths, events: Events) -> Option<RecommendedWatcher> {
+    match start(paths, events.clone()) {
+        Ok(watcher) => Some(watcher),
         Err(why) => {
             let _ = events.send(Event::ConfigWatchLost { why });
+            None
         }
     }
 }
 
-/// What the OS's watch of the data folder says, as the watcher needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum FolderReport {
-    /// config.toml may have changed.
-    Changed,
-    /// The watch no longer reports changes (`why`: what happened).
-    Lost(String),
-}
-
-/// The OS's watch of the data folder, reporting on a channel; reports stop when it is dropped.
-struct FolderWatch {
-    /// Kept for its `Drop`, which ends the OS's watch (and notify's thread).
-    _watcher: RecommendedWatcher,
-}
-
-impl FolderWatch {
-    /// Watches `paths`' folder for changes to config.toml; the watch and its reports, or why
-    /// the OS would not watch it.
-    fn start(
-        paths: &Paths,
-    ) -> Result<(FolderWatch, mpsc::UnboundedReceiver<FolderReport>), String> {
-        let folder = paths.home.clone();
-        let file = paths.config_file();
-        let name = file
-            .file_name()
-            .map(OsStr::to_os_string)
-            .ok_or_else(|| format!("{} names no file", file.display()))?;
-        // A link's target changes in another folder, whose changes this watch never sees.
-        if std::fs::symlink_metadata(&file).is_ok_and(|meta| meta.file_type().is_symlink()) {
-            return Err(format!(
-                "{} is a symbolic link, and its target's folder is not watched",
-                file.display()
-            ));
-        }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let watched = folder.clone();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<_>| {
-            if let Some(report) = report_of(event, &watched, &name) {
-                let _ = tx.send(report);
-            }
-        })
+fn start(paths: &Paths, events: Events) -> Result<RecommendedWatcher, String> {
+    let (folder, file) = (paths.home.as_path(), paths.config_file());
+    // A link's target changes in another folder, whose changes this watch never sees.
+    if std::fs::symlink_metadata(&file).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        return Err(format!(
+            "{} is a symbolic link, and its target's folder is not watched",
+            file.display()
+        ));
+    }
+    let name = file.file_name().unwrap_or_default();
+    let mut watcher = notify::recommended_watcher(reporter(folder, name, events))
         .map_err(|e| format!("they could not start: {}", describe(&e)))?;
-        watcher
-            .watch(&folder, RecursiveMode::NonRecursive)
-            .map_err(|e| format!("{}: {}", folder.display(), describe(&e)))?;
-        Ok((FolderWatch { _watcher: watcher }, rx))
+    watcher
+        .watch(folder, RecursiveMode::NonRecursive)
+        .map_err(|e| format!("{}: {}", folder.display(), describe(&e)))?;
+    Ok(watcher)
+}
+
+/// Sends what notify's events mean for the file `name` in `folder` to `events`, until one says
+/// the watch is lost: from then on its reports are not trusted (the supervisor's cadence takes
+/// over).
+fn reporter(
+    folder: &Path,
+    name: &OsStr,
+    events: Events,
+) -> impl FnMut(notify::Result<notify::Event>) + Send + 'static {
+    let (folder, name) = (folder.to_path_buf(), name.to_os_string());
+    let mut lost = false;
+    move |event| {
+        if let Some(event) = report_of(event, &folder, &name).filter(|_| !lost) {
+            lost = matches!(event, Event::ConfigWatchLost { .. });
+            let _ = events.send(event);
+        }
     }
 }
 
@@ -183,18 +128,17 @@ fn describe(error: &notify::Error) -> String {
 
 /// What one event of notify means for the file `name` in `folder` (`None`: nothing). Runs on
 /// notify's thread: it must stay cheap, and it decides only what the event is about.
-fn report_of(
-    event: notify::Result<notify::Event>,
-    folder: &Path,
-    name: &OsStr,
-) -> Option<FolderReport> {
+fn report_of(event: notify::Result<notify::Event>, folder: &Path, name: &OsStr) -> Option<Event> {
     let event = match event {
         Ok(event) => event,
-        Err(error) => return Some(FolderReport::Lost(describe(&error))),
+        Err(error) => {
+            let why = describe(&error);
+            return Some(Event::ConfigWatchLost { why });
+        }
     };
     // Events were dropped (a queue overflowed): config.toml may be among them.
     if event.need_rescan() {
-        return Some(FolderReport::Changed);
+        return Some(Event::ConfigFileChanged);
     }
     match event.kind {
         // Opening and reading change nothing, and the watcher's own read of the file is one of
@@ -204,45 +148,23 @@ fn report_of(
         EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
             if event.paths.iter().any(|path| path == folder) =>
         {
-            return Some(FolderReport::Lost(format!(
-                "{} was removed or moved",
-                folder.display()
-            )));
+            let why = format!("{} was removed or moved", folder.display());
+            return Some(Event::ConfigWatchLost { why });
         }
         _ => {}
     }
     let names_the_file = |path: &PathBuf| path.file_name() == Some(name);
     // An event that names no path cannot be ruled out.
     (event.paths.is_empty() || event.paths.iter().any(names_the_file))
-        .then_some(FolderReport::Changed)
-}
-
-/// Forwards `reports` to `events` until they are lost; then `watch` is dropped (its reports are
-/// no longer trusted: the supervisor's cadence takes over) and the loss said.
-async fn forward_reports<W>(
-    watch: W,
-    mut reports: mpsc::UnboundedReceiver<FolderReport>,
-    events: Events,
-) {
-    let why = loop {
-        match reports.recv().await {
-            Some(FolderReport::Changed) => {
-                if events.send(Event::ConfigFileChanged).is_err() {
-                    return;
-                }
-            }
-            Some(FolderReport::Lost(why)) => break why,
-            None => break "the OS's watch ended".to_string(),
-        }
-    };
-    drop(watch);
-    let _ = events.send(Event::ConfigWatchLost { why });
+        .then_some(Event::ConfigFileChanged)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    use crate::config::{read_if_changed, FileReading};
 
     use notify::event::{CreateKind, DataChange, RemoveKind, RenameMode};
 
@@ -256,7 +178,7 @@ mod tests {
         let config = folder.join("config.toml");
         let name = OsStr::new("config.toml");
         let report = |kind, path: &Path| report_of(event(kind, path), folder, name);
-        let changed = Some(FolderReport::Changed);
+        let changed = Some(Event::ConfigFileChanged);
         // The file written in place, replaced by a rename, created, removed.
         for kind in [
             EventKind::Modify(ModifyKind::Data(DataChange::Any)),
@@ -299,7 +221,7 @@ mod tests {
             EventKind::Modify(ModifyKind::Name(RenameMode::From)),
         ] {
             assert!(
-                matches!(report(kind, folder), Some(FolderReport::Lost(ref why)) if why.contains("removed or moved")),
+                matches!(report(kind, folder), Some(Event::ConfigWatchLost { ref why }) if why.contains("removed or moved")),
                 "{kind:?}"
             );
         }
@@ -313,7 +235,7 @@ mod tests {
         let error = notify::Error::new(notify::ErrorKind::MaxFilesWatch);
         assert!(matches!(
             report_of(Err(error), folder, name),
-            Some(FolderReport::Lost(ref why)) if why.contains("max_user_watches")
+            Some(Event::ConfigWatchLost { ref why }) if why.contains("max_user_watches")
         ));
     }
 
@@ -322,33 +244,25 @@ mod tests {
         std::iter::from_fn(|| events.try_recv().ok()).collect()
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn reports_become_events_until_the_watch_is_lost_then_it_is_dropped() {
-        let (reports_tx, reports) = mpsc::unbounded_channel();
+    #[test]
+    fn reports_become_events_until_the_watch_is_lost_then_none_is_sent() {
+        let folder = Path::new("/home/u/.bittrader_worker");
         let (events_tx, mut events) = mpsc::unbounded_channel();
-        let task = tokio::spawn(forward_reports((), reports, events_tx));
+        let mut report = reporter(folder, OsStr::new("config.toml"), events_tx);
+        let edit = || event(EventKind::Any, &folder.join("config.toml"));
         // An editor truncates, then writes: two reports, and the supervisor settles them.
-        for _ in 0..2 {
-            reports_tx.send(FolderReport::Changed).expect("forwarded");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        report(edit());
+        report(edit());
         assert_eq!(
             sent(&mut events),
             [Event::ConfigFileChanged, Event::ConfigFileChanged]
         );
-        reports_tx
-            .send(FolderReport::Lost("the folder was removed".to_string()))
-            .expect("forwarded");
-        tokio::time::timeout(Duration::from_secs(1), task)
-            .await
-            .expect("the forwarding ends with the watch")
-            .expect("no panic");
-        assert!(reports_tx.is_closed(), "the lost watch was dropped");
-        assert_eq!(
-            sent(&mut events),
-            [Event::ConfigWatchLost {
-                why: "the folder was removed".to_string()
-            }]
+        report(event(EventKind::Remove(RemoveKind::Folder), folder));
+        report(edit());
+        let lost = sent(&mut events);
+        assert!(
+            matches!(&lost[..], [Event::ConfigWatchLost { why }] if why.contains("removed")),
+            "{lost:?}"
         );
     }
 
@@ -359,7 +273,7 @@ mod tests {
             home: dir.path().join("absent"),
         };
         let (events_tx, mut events) = mpsc::unbounded_channel();
-        watch(&paths, events_tx);
+        assert!(watch(&paths, events_tx).is_none());
         assert!(
             matches!(&sent(&mut events)[..], [Event::ConfigWatchLost { why }] if why.contains("absent"))
         );
@@ -377,9 +291,13 @@ mod tests {
         let file = paths.config_file();
         std::fs::write(&file, "cpus = 2\n").expect("write");
         let (events_tx, mut events) = mpsc::unbounded_channel();
-        watch(&paths, events_tx);
-        let mut reader = ConfigReader::new(paths.clone(), 4);
-        let mut read = || reader.read();
+        let _watch = watch(&paths, events_tx).expect("watched");
+        let mut stamp = None;
+        let mut read = || {
+            let (reading, new_stamp) = read_if_changed(&paths, stamp, 4)?;
+            stamp = new_stamp;
+            Some(reading)
+        };
         let cpus = |reading: Option<FileReading>| match reading {
             Some(FileReading::Valid(config)) => config.cpus,
             other => panic!("{other:?}"),
@@ -428,7 +346,7 @@ mod tests {
             home: dir.path().to_path_buf(),
         };
         std::os::unix::fs::symlink(&target, paths.config_file()).expect("link");
-        let why = FolderWatch::start(&paths).err().expect("refused");
+        let why = start(&paths, mpsc::unbounded_channel().0).expect_err("refused");
         assert!(why.contains("symbolic link"), "{why}");
     }
 
@@ -438,7 +356,7 @@ mod tests {
         let paths = Paths {
             home: dir.path().join("absent"),
         };
-        let why = FolderWatch::start(&paths).err().expect("refused");
+        let why = start(&paths, mpsc::unbounded_channel().0).expect_err("refused");
         assert!(why.contains("absent"), "{why}");
     }
 }

@@ -15,26 +15,27 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::model::{ContributionSummary, PowerSnapshot, Status};
+use crate::model::{ContributionSummary, PowerSnapshot, ReplyNote, Status};
+use crate::text::{self, Lang};
 
 /// A request from the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Request {
-    /// The current status.
     Status,
-    /// Stop contributing.
     Pause,
     /// Stop contributing once the running tasks finish (the head drains the node first).
     PauseAfterTasks,
-    /// Contribute again.
     Resume,
-    /// Offer this many CPUs.
-    Cpus { cpus: u32 },
+    Cpus {
+        cpus: u32,
+    },
     /// Join this head (`host[:port]`).
-    Head { address: String },
+    Head {
+        address: String,
+    },
     /// Stop the worker and exit.
     Quit,
     /// Install Ray in the app's venv (`setup`): this version, else the head's or the newest.
@@ -46,7 +47,9 @@ pub enum Request {
     FindHeads,
     /// Join a head the first-run search offered, if no head of the user's is set meanwhile
     /// and the last search found it (a late click on its notification); else nothing.
-    JoinFoundHead { address: String },
+    JoinFoundHead {
+        address: String,
+    },
 }
 
 /// The running instance's state, as the CLI shows it.
@@ -74,29 +77,6 @@ pub struct StatusReport {
     pub contribution: Option<ContributionSummary>,
 }
 
-impl StatusReport {
-    /// Builds a report from the supervisor's status and the driver's facts.
-    pub fn new(
-        status: &Status,
-        worker_pid: Option<u32>,
-        node_ip: Option<String>,
-        log_file: &Path,
-        power: Option<PowerSnapshot>,
-    ) -> Self {
-        StatusReport {
-            summary: crate::text::cli::summary(crate::text::Lang::En, status),
-            status: Some(status.clone()),
-            pid: std::process::id(),
-            worker_pid,
-            node_ip,
-            log_file: log_file.display().to_string(),
-            processes_spawned: crate::platform::command::processes_spawned(),
-            power,
-            contribution: None,
-        }
-    }
-}
-
 /// The reply to a request. Its words are English whatever the daemon's language (scripts read
 /// them); the CLI words [`Reply::note`] in its own user's language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,7 +87,7 @@ pub struct Reply {
     pub message: Option<String>,
     /// What was done, for the CLI to word in its own language (`None` for errors, which
     /// `message` says).
-    pub note: Option<crate::model::ReplyNote>,
+    pub note: Option<ReplyNote>,
     /// The state after the request.
     pub report: Option<StatusReport>,
 }
@@ -115,9 +95,7 @@ pub struct Reply {
 /// A request waiting for the driver's answer.
 #[derive(Debug)]
 pub struct Pending {
-    /// What was asked.
     pub request: Request,
-    /// Where the answer goes.
     pub reply: oneshot::Sender<Reply>,
 }
 
@@ -125,14 +103,15 @@ pub struct Pending {
 /// `quit`) are written before the runtime, and the tasks writing them, go away.
 #[derive(Debug)]
 pub struct Connections {
-    /// Each connection's task holds a receiver until its reply is written.
-    open: Arc<watch::Sender<()>>,
+    /// One permit for each connection being served.
+    slots: Arc<Semaphore>,
 }
 
 impl Connections {
     /// Waits, at most `timeout`, until every connection accepted so far has been answered.
     pub async fn finish(self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.open.closed()).await;
+        let all = self.slots.acquire_many(MAX_CLIENTS as u32);
+        let _ = tokio::time::timeout(timeout, all).await;
     }
 }
 
@@ -155,10 +134,10 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connect
     }
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    let (open, _) = watch::channel(());
-    let open = Arc::new(open);
-    let connections = Connections { open: open.clone() };
     let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
+    let connections = Connections {
+        slots: slots.clone(),
+    };
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -174,11 +153,9 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connect
                 continue;
             };
             let requests = requests.clone();
-            let open = open.subscribe();
             tokio::spawn(async move {
                 let _ = handle(stream, requests).await;
                 drop(slot);
-                drop(open);
             });
         }
     });
@@ -203,45 +180,37 @@ async fn handle(stream: UnixStream, requests: mpsc::Sender<Pending>) -> io::Resu
     tokio::time::timeout(REQUEST_TIMEOUT, read_line)
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no request"))??;
-    if line.len() > MAX_REQUEST_BYTES {
-        let reply = Reply::refused(&format!(
+    let request = serde_json::from_slice::<Request>(line.trim_ascii());
+    let reply = match request {
+        _ if line.len() > MAX_REQUEST_BYTES => Reply::refused(&format!(
             "a request is at most {} KiB: refused",
             MAX_REQUEST_BYTES / 1024
-        ));
-        return write_reply(&mut write, &reply).await;
-    }
-    let reply = match serde_json::from_slice::<Request>(line.trim_ascii()) {
+        )),
         Ok(request) => {
-            let (tx, rx) = oneshot::channel();
-            if requests.send(Pending { request, reply: tx }).await.is_err() {
-                Reply::refused("the supervisor is shutting down")
-            } else {
-                rx.await
-                    .unwrap_or_else(|_| Reply::refused("the supervisor is shutting down"))
-            }
+            let (reply, answer) = oneshot::channel();
+            // Without a driver the request is dropped, and with it the answer's sender.
+            let _ = requests.send(Pending { request, reply }).await;
+            let gone = |_| Reply::refused("the supervisor is shutting down");
+            answer.await.unwrap_or_else(gone)
         }
         Err(e) => Reply::refused(&format!("not a request this version understands: {e}")),
     };
-    write_reply(&mut write, &reply).await
-}
-
-async fn write_reply(
-    write: &mut tokio::net::unix::OwnedWriteHalf,
-    reply: &Reply,
-) -> io::Result<()> {
-    let mut text = serde_json::to_string(reply).map_err(io::Error::other)?;
+    let mut text = serde_json::to_string(&reply).map_err(io::Error::other)?;
     text.push('\n');
     write.write_all(text.as_bytes()).await?;
     write.shutdown().await
 }
 
 impl Reply {
-    /// Carried out; the state after it.
-    pub fn done(report: StatusReport) -> Reply {
+    /// Carried out; what of it the CLI words (`note`, also in English for scripts), and the
+    /// state after it.
+    pub fn done(note: Option<ReplyNote>, report: StatusReport) -> Reply {
         Reply {
             ok: true,
-            message: None,
-            note: None,
+            message: note
+                .as_ref()
+                .map(|note| text::cli::reply_note(Lang::En, note)),
+            note,
             report: Some(report),
         }
     }
@@ -262,14 +231,9 @@ impl Reply {
 pub enum ClientError {
     /// Nothing listens: no instance runs.
     #[error("BitTrader Worker is not running (no control socket at {path}). Start it with `bittrader-worker` or `bittrader-worker daemon`.")]
-    NotRunning {
-        /// The socket's path.
-        path: String,
-    },
-    /// Something else went wrong on the way.
+    NotRunning { path: String },
     #[error("could not talk to the running BitTrader Worker: {0}")]
     Io(#[from] io::Error),
-    /// The answer was not understood.
     #[error("the running BitTrader Worker gave an answer this version does not understand: {0}")]
     Protocol(#[from] serde_json::Error),
 }

@@ -15,20 +15,13 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
-
-use crate::model::{HeadAddress, WorkerFailure};
+use crate::model::HeadAddress;
 use crate::platform::command::{output_within, CommandError};
 use crate::platform::processes::{descendants, ProcessInfo};
-use crate::ray_output;
-use crate::runtime::worker::{RayCommand, SharedProcesses};
+use crate::platform::{ProcessTable, SystemProcesses};
+use crate::ray_output::{classify_drain_failure, DrainError};
+use crate::runtime::worker::RayCommand;
 use crate::supervisor::TreeReading;
-
-/// How often the process table is read while waiting for the raylet.
-const POLL_EVERY: Duration = Duration::from_millis(500);
-
-/// The raylet appears about 1 s after `ray start`; a drain asked for sooner waits this long.
-const NODE_ID_WAIT: Duration = Duration::from_secs(5);
 
 /// The longest `ray drain-node` may take: it answers in 0.8–1.7 s, and with the connect timeouts
 /// below gives up by itself after ~10 s when the head is silent.
@@ -41,71 +34,14 @@ const GCS_CONNECT_ENV: [(&str, &str); 2] = [
     ("RAY_gcs_rpc_server_reconnect_timeout_s", "5"),
 ];
 
-const MAX_DETAIL: usize = 200;
-
-/// Why the head could not be asked to drain this node; the Display is the user's message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DrainError {
-    #[error("this node's id was not found under the worker's raylet")]
-    NodeIdNotFound,
-    #[error("Ray is not installed at {path}: run `bittrader-worker setup`")]
-    RayMissing { path: String },
-    /// Ray before 2.10 or so.
-    #[error(
-        "This machine's Ray is too old to hand its tasks back to the head (no `ray drain-node`): \
-         run `bittrader-worker setup` to install the head's version"
-    )]
-    Unsupported,
-    #[error(
-        "The head at {head} did not answer, so it could not take this machine's tasks back; \
-         check the network (Tailscale) and the head"
-    )]
-    HeadUnreachable { head: String },
-    #[error(
-        "The head refused this machine's Ray authentication token: check auth_token_file in the \
-         settings"
-    )]
-    AuthRefused,
-    #[error("The head refused to take this machine's tasks back: {reason}")]
-    Rejected { reason: String },
-    /// Never expected: it comes from our own raylet.
-    #[error("`{node_id}` is not a Ray node id")]
-    InvalidNodeId { node_id: String },
-    #[error("Ray took more than {secs} s to ask the head to drain this node; check the network")]
-    TimedOut { secs: u64 },
-    /// Anything else: the exit code and Ray's last meaningful line.
-    #[error("Ray could not ask the head to drain this node ({detail})")]
-    Failed { detail: String },
-}
-
 /// This node's id, from the command line of the raylet the worker `worker_pid` started
-/// (`--node_id=<56 hex digits>`), waiting up to `timeout` for it to appear. Unlike
-/// `/tmp/ray/session_latest` (shared by every Ray here) it is bound to this very worker, and needs
-/// neither the dashboard nor the head.
-pub async fn node_id(
-    processes: &SharedProcesses,
-    worker_pid: u32,
-    timeout: Duration,
-) -> Option<String> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let table = processes.clone();
-        let found = tokio::task::spawn_blocking(move || table.list())
-            .await
-            .ok()
-            .and_then(|list| {
-                tree_of(&list, worker_pid)
-                    .into_iter()
-                    .find_map(|process| node_id_from_args(&process.cmd))
-            });
-        if found.is_some() {
-            return found;
-        }
-        if Instant::now() + POLL_EVERY > deadline {
-            return None;
-        }
-        tokio::time::sleep(POLL_EVERY).await;
-    }
+/// (`--node_id=<56 hex digits>`; the supervisor drains only a joined worker, whose raylet runs).
+/// Unlike `/tmp/ray/session_latest` (shared by every Ray here) it is bound to this very worker,
+/// and needs neither the dashboard nor the head.
+pub fn node_id(worker_pid: u32) -> Option<String> {
+    tree_of(&SystemProcesses.list(), worker_pid)
+        .into_iter()
+        .find_map(|process| node_id_from_args(&process.cmd))
 }
 
 /// Asks the head to drain `node_id` (`--reason DRAIN_NODE_REASON_PREEMPTION`): `message` shows as
@@ -153,31 +89,27 @@ pub async fn request_drain(
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    Err(classify_failure(&text, output.status.code(), head))
+    Err(classify_drain_failure(&text, output.status.code(), head))
 }
 
 /// One look at the worker's process tree, for the supervisor's idle rule.
-pub async fn sample_tree(processes: SharedProcesses, worker_pid: u32) -> TreeReading {
-    let state = tokio::task::spawn_blocking(move || tree_state(&processes.list(), worker_pid))
+pub async fn sample_tree(worker_pid: u32) -> TreeReading {
+    tokio::task::spawn_blocking(move || tree_state(&SystemProcesses.list(), worker_pid))
         .await
-        .ok();
-    match state {
-        Some(TreeState::Gone | TreeState::NoRaylet) => TreeReading::Gone,
-        Some(TreeState::Running { busy }) if busy.is_empty() => TreeReading::Quiet,
-        // Busy, or the table could not be read: not idle.
-        _ => TreeReading::Busy,
-    }
+        // The table could not be read: not idle.
+        .unwrap_or(TreeReading::Busy)
 }
 
 pub async fn drain_node(
     ray: &RayCommand,
     head: &HeadAddress,
-    processes: &SharedProcesses,
     worker_pid: u32,
     deadline: Duration,
 ) -> Result<(), DrainError> {
-    let node_id = node_id(processes, worker_pid, NODE_ID_WAIT)
+    let node_id = tokio::task::spawn_blocking(move || node_id(worker_pid))
         .await
+        .ok()
+        .flatten()
         .ok_or(DrainError::NodeIdNotFound)?;
     request_drain(
         ray,
@@ -227,8 +159,7 @@ pub fn node_id_from_args(args: &[String]) -> Option<String> {
 
 fn is_raylet(args: &[String]) -> bool {
     args.first()
-        .map(|exe| exe.rsplit('/').next().unwrap_or(exe) == "raylet")
-        .unwrap_or(false)
+        .is_some_and(|exe| exe.rsplit('/').next().unwrap_or(exe) == "raylet")
 }
 
 /// What a process in the worker's tree is, from its command line.
@@ -276,88 +207,22 @@ pub fn role(args: &[String]) -> Role {
     }
 }
 
-/// What the worker's process tree shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TreeState {
-    /// The worker process is gone.
-    Gone,
-    /// The worker runs but has no raylet (a drained raylet exits once idle).
-    NoRaylet,
-    /// The raylet runs; `busy` names the tasks running.
-    Running { busy: Vec<String> },
-}
-
-pub fn tree_state(list: &[ProcessInfo], root: u32) -> TreeState {
-    if !list.iter().any(|p| p.pid == root) {
-        return TreeState::Gone;
-    }
-    let tree = tree_of(list, root);
-    let mut raylet = false;
-    let mut busy = Vec::new();
-    for process in tree {
-        match role(&process.cmd) {
-            Role::Raylet => raylet = true,
-            Role::Busy(name) => busy.push(name),
-            Role::Idle | Role::Other => {}
-        }
-    }
-    if raylet {
-        TreeState::Running { busy }
+/// What the worker's process tree shows: gone, or its raylet gone (a drained raylet exits once
+/// idle); busy while a task runs; else quiet.
+pub fn tree_state(list: &[ProcessInfo], root: u32) -> TreeReading {
+    let roles: Vec<Role> = tree_of(list, root).iter().map(|p| role(&p.cmd)).collect();
+    if !roles.contains(&Role::Raylet) {
+        TreeReading::Gone
+    } else if roles.iter().any(|role| matches!(role, Role::Busy(_))) {
+        TreeReading::Busy
     } else {
-        TreeState::NoRaylet
+        TreeReading::Quiet
     }
 }
 
 fn tree_of(list: &[ProcessInfo], root: u32) -> Vec<&ProcessInfo> {
     let tree = descendants(list, root);
     list.iter().filter(|p| tree.contains(&p.pid)).collect()
-}
-
-/// Why `ray drain-node` failed, from its output and exit code.
-pub fn classify_failure(output: &str, code: Option<i32>, head: &HeadAddress) -> DrainError {
-    let lines: Vec<String> = output.lines().map(String::from).collect();
-    let lower = output.to_lowercase();
-    if lower.contains("no such command") {
-        return DrainError::Unsupported;
-    }
-    if let Some(at) = lower.find("the drain request is not accepted:") {
-        let reason = output[at + "the drain request is not accepted:".len()..]
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim();
-        return DrainError::Rejected {
-            reason: reason.to_string(),
-        };
-    }
-    if lower.contains("invalid hex id of a ray node") || lower.contains("incorrect hex string") {
-        let node_id = lines
-            .iter()
-            .find_map(|l| l.split("Invalid hex ID of a Ray node, got ").nth(1))
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        return DrainError::InvalidNodeId { node_id };
-    }
-    match ray_output::classify_exit(&lines) {
-        WorkerFailure::AuthRefused => DrainError::AuthRefused,
-        WorkerFailure::HeadUnreachable => DrainError::HeadUnreachable {
-            head: head.to_string(),
-        },
-        WorkerFailure::Crashed { last_line } => {
-            let detail = match code {
-                Some(code) => format!("exit {code}: {last_line}"),
-                None => format!("killed by a signal: {last_line}"),
-            };
-            DrainError::Failed {
-                detail: ray_output::shorten(&detail, MAX_DETAIL),
-            }
-        }
-        // A version mismatch or skew shows up the same way as for `ray start`.
-        other => DrainError::Failed {
-            detail: crate::text::failure_message(crate::text::Lang::En, &other),
-        },
-    }
 }
 
 #[cfg(test)]
@@ -444,17 +309,16 @@ mod tests {
     #[test]
     fn a_recorded_busy_laptop_has_one_task_and_an_idle_one_none() {
         let busy = ps_snapshot(&recorded("ps_laptop_busy_ray260.txt"));
-        assert_eq!(
-            tree_state(&busy, 7),
-            TreeState::Running {
-                busy: vec!["work".to_string()]
-            }
-        );
+        assert_eq!(tree_state(&busy, 7), TreeReading::Busy);
+        let working = busy
+            .iter()
+            .find(|p| role(&p.cmd) == Role::Busy("work".to_string()));
+        assert!(working.is_some_and(|p| descendants(&busy, 7).contains(&p.pid)));
         let idle = ps_snapshot(&recorded("ps_laptop_idle_ray260.txt"));
-        assert_eq!(tree_state(&idle, 7), TreeState::Running { busy: vec![] });
-        // Another process tree (the holder's) is not ours.
-        assert_eq!(tree_state(&busy, 6), TreeState::NoRaylet);
-        assert_eq!(tree_state(&busy, 4242), TreeState::Gone);
+        assert_eq!(tree_state(&idle, 7), TreeReading::Quiet);
+        // Another process tree (the holder's) is not ours: it has no raylet.
+        assert_eq!(tree_state(&busy, 6), TreeReading::Gone);
+        assert_eq!(tree_state(&busy, 4242), TreeReading::Gone);
     }
 
     #[test]
@@ -464,7 +328,7 @@ mod tests {
             .into_iter()
             .filter(|p| p.pid == 7 || p.pid == 18 || p.pid == 1)
             .collect::<Vec<_>>();
-        assert_eq!(tree_state(&rows, 7), TreeState::NoRaylet);
+        assert_eq!(tree_state(&rows, 7), TreeReading::Gone);
     }
 
     #[test]
@@ -487,60 +351,6 @@ mod tests {
         );
         assert!(drain_args(&head(), "x", "m", Duration::from_secs(60))
             .contains(&"--deadline-remaining-seconds=60".to_string()));
-    }
-
-    #[test]
-    fn recorded_failures_are_explained() {
-        let refused = recorded("drain_node_refused_short_timeouts_ray260.txt");
-        assert_eq!(
-            classify_failure(&refused, Some(1), &head()),
-            DrainError::HeadUnreachable {
-                head: "100.64.0.1:6379".to_string()
-            }
-        );
-        let cut = recorded("drain_node_head_cut_short_timeouts_ray260.txt");
-        assert!(matches!(
-            classify_failure(&cut, Some(1), &head()),
-            DrainError::HeadUnreachable { .. }
-        ));
-        let default_refused = recorded("drain_node_refused_default_ray260.txt");
-        assert!(matches!(
-            classify_failure(&default_refused, Some(1), &head()),
-            DrainError::HeadUnreachable { .. }
-        ));
-        let bad = recorded("drain_node_bad_node_id_ray260.txt");
-        assert_eq!(
-            classify_failure(&bad, Some(2), &head()),
-            DrainError::InvalidNodeId {
-                node_id: "xyz".to_string()
-            }
-        );
-    }
-
-    #[test]
-    fn rejections_and_old_rays_are_explained() {
-        // From ray/scripts/scripts.py (2.60): raised when the GCS says no (only an
-        // IDLE_TERMINATION drain of a busy node is refused).
-        let rejected = "Error: The drain request is not accepted: The node is not idle\n";
-        assert_eq!(
-            classify_failure(rejected, Some(1), &head()),
-            DrainError::Rejected {
-                reason: "The node is not idle".to_string()
-            }
-        );
-        let old = "Usage: ray [OPTIONS] COMMAND [ARGS]...\nTry 'ray --help' for help.\n\n\
-                   Error: No such command 'drain-node'.\n";
-        assert_eq!(
-            classify_failure(old, Some(2), &head()),
-            DrainError::Unsupported
-        );
-        let other = classify_failure("boom\n", Some(3), &head());
-        assert_eq!(
-            other,
-            DrainError::Failed {
-                detail: "exit 3: boom".to_string()
-            }
-        );
     }
 
     #[test]
@@ -581,9 +391,8 @@ mod tests {
     #[tokio::test]
     async fn our_own_process_tree_has_no_raylet() {
         let me = std::process::id();
-        let table: SharedProcesses = std::sync::Arc::new(crate::platform::SystemProcesses);
-        assert_eq!(node_id(&table, me, Duration::from_millis(10)).await, None);
+        assert_eq!(node_id(me), None);
         // Not a Ray worker at all: no raylet, so nothing to wait for.
-        assert_eq!(sample_tree(table, me).await, TreeReading::Gone);
+        assert_eq!(sample_tree(me).await, TreeReading::Gone);
     }
 }

@@ -1,9 +1,9 @@
-//! `worker.log`: one timestamped line per change of state, in the old daemon's format, rotated
-//! so that it never grows without bound.
+//! `worker.log`: one timestamped line per change of state, rotated so that it never grows
+//! without bound.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// A log written by the driver and the tasks it spawns alike.
@@ -11,8 +11,7 @@ pub type SharedLog = Arc<Mutex<RotatingLog>>;
 
 /// Appends `text` to `log` as one line; one that cannot be written is counted there.
 pub fn note(log: &SharedLog, text: &str) {
-    let mut log = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let _ = log.line(text);
+    let _ = super::lock(log).line(text);
 }
 
 /// An append-only text log that keeps itself under `max_bytes` by moving the full file to
@@ -43,38 +42,26 @@ impl RotatingLog {
         }
     }
 
-    /// The file written to.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Appends `text` as one line stamped with the local time: `YYYY-MM-DD HH:MM:SS - text`.
     pub fn line(&mut self, text: &str) -> io::Result<()> {
-        let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
-        self.raw(&format!("{stamp} - {text}\n"))
+        self.raw(&stamped(text))
     }
 
     /// Appends `text` as it is. A write that fails is counted, not retried: the next one that
     /// works is preceded by one note saying how many were lost.
     pub fn raw(&mut self, text: &str) -> io::Result<()> {
+        let mut written = Ok(());
         if self.dropped > 0 {
-            let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
-            let note = format!(
-                "{stamp} - {}\n",
-                crate::text::log::dropped_log_lines_note(self.lang, self.dropped)
-            );
-            if let Err(e) = self.append(&note) {
-                self.dropped += 1;
-                self.file = None;
-                return Err(e);
-            }
-            self.dropped = 0;
+            let lost = crate::text::log::dropped_log_lines_note(self.lang, self.dropped);
+            written = self.append(&stamped(&lost)).map(|()| self.dropped = 0);
         }
-        self.append(text).inspect_err(|_| {
+        let written = written.and_then(|()| self.append(text));
+        if written.is_err() {
             self.dropped += 1;
             // Reopened on the next write: the file may have been replaced meanwhile.
             self.file = None;
-        })
+        }
+        written
     }
 
     fn append(&mut self, text: &str) -> io::Result<()> {
@@ -105,6 +92,11 @@ impl RotatingLog {
         self.written = 0;
         Ok(())
     }
+}
+
+fn stamped(text: &str) -> String {
+    let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
+    format!("{stamp} - {text}\n")
 }
 
 #[cfg(test)]

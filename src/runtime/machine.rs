@@ -1,6 +1,6 @@
 //! Watches the machine itself: power and lid, and, only where no sleep notification of the OS
 //! reaches this process, the time spent suspended ([`crate::platform::clock`]). It reports
-//! facts, and only changes of them; the supervisor judges them.
+//! facts, and only changes of them; the supervisor judges them (a short sleep among them).
 //!
 //! One thread of its own sleeps until the OS says the power changed ([`PowerChanges`]: an
 //! unplug is read at once) or [`MACHINE_LOOK_EVERY`] passes, reads everything (each read is
@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::model::PowerSnapshot;
 use crate::platform::clock::SleepClock;
 use crate::platform::{PowerChanges, PowerSource};
-use crate::supervisor::settings::{MACHINE_LOOK_EVERY, MACHINE_LOOK_EVERY_UNSIGNALLED, MIN_SLEEP};
+use crate::supervisor::settings::{MACHINE_LOOK_EVERY, MACHINE_LOOK_EVERY_UNSIGNALLED};
 use crate::supervisor::Event;
 
 use super::Events;
@@ -37,8 +37,9 @@ impl Reported {
     }
 
     /// The events one reading makes, in order: with `clocks` (no OS notification reports
-    /// sleeps), a wake after a suspension of at least [`MIN_SLEEP`]; then the power and the
-    /// lid if they changed (a lid the OS does not report is not sent).
+    /// sleeps), a wake after each suspension of a second or more (the clocks are read
+    /// microseconds apart); then the power and the lid if they changed (a lid the OS does not
+    /// report is not sent).
     pub fn look(
         &mut self,
         power: PowerSnapshot,
@@ -47,13 +48,12 @@ impl Reported {
         clocks: bool,
     ) -> Vec<Event> {
         let mut events = Vec::new();
-        let slept = match (self.asleep, asleep_now) {
-            (Some(before), Some(after)) => after.saturating_sub(before),
-            _ => Duration::ZERO,
+        let slept_secs = match (self.asleep, asleep_now) {
+            (Some(before), Some(after)) => after.saturating_sub(before).as_secs(),
+            _ => 0,
         };
         self.asleep = asleep_now.or(self.asleep);
-        if clocks && slept >= MIN_SLEEP {
-            let slept_secs = slept.as_secs();
+        if clocks && slept_secs > 0 {
             events.push(Event::Woke { slept_secs });
         }
         if self.power != Some(power) {
@@ -173,13 +173,19 @@ mod tests {
     }
 
     #[test]
-    fn the_clocks_report_a_sleep_only_when_no_os_notification_does_and_not_a_short_one() {
+    fn the_clocks_report_every_sleep_only_when_no_os_notification_does() {
         let s = Duration::from_secs;
         let mut reported = Reported::new(Some(s(100)));
         reported.look(MAINS, None, Some(s(100)), true);
         assert_eq!(
-            reported.look(MAINS, None, Some(s(100) + MIN_SLEEP - s(1)), true),
+            reported.look(MAINS, None, Some(s(100) + Duration::from_micros(900)), true),
             vec![],
+            "the clocks read microseconds apart"
+        );
+        // Whether a short one counts is the supervisor's rule (`Laptop::woke`).
+        assert_eq!(
+            reported.look(MAINS, None, Some(s(105)), true),
+            vec![Event::Woke { slept_secs: 4 }],
             "a dark wake's few seconds"
         );
         assert_eq!(reported.look(MAINS, None, Some(s(1000)), false), vec![]);

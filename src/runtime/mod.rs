@@ -17,14 +17,15 @@ pub mod worker;
 
 use std::future::Future;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
+use futures::future::{FutureExt, OptionFuture};
+use notify::RecommendedWatcher;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::config::{Config, Paths, Setting};
+use crate::config::{read_if_changed, Config, FileStamp, Paths, Setting};
 use crate::history::History;
 use crate::model::{HeadAddress, Notice, PowerSnapshot, ReplyNote, SleepGate, Status};
 use crate::supervisor::{
@@ -32,7 +33,7 @@ use crate::supervisor::{
     WorkerSpec,
 };
 use crate::text::{self, Lang};
-use config_file::{ConfigReader, Save};
+use config_file::Save;
 use control::{Pending, Reply, Request, StatusReport};
 use log::{note, RotatingLog, SharedLog};
 pub use platform::{Platform, SystemPlatform, Watches, WorkerHandle};
@@ -70,7 +71,6 @@ pub struct SleepLink {
 
 /// Everything the driver needs to run, besides the world.
 pub struct DriverOptions {
-    /// The data folder.
     pub paths: Paths,
     /// The configuration as read at start.
     pub config: Config,
@@ -116,13 +116,16 @@ struct Driver<P: Platform> {
     platform: Arc<P>,
     sup: Supervisor,
     events: Events,
+    paths: Paths,
     /// The user's changes, written to config.toml one at a time off the loop.
     saves: mpsc::UnboundedSender<Save>,
-    config_file: ConfigReader,
+    /// config.toml's stamp at the last read (`None`: none yet, so the first read reports it).
+    config_stamp: Option<FileStamp>,
+    /// The OS's reports of changes to config.toml come as long as this is kept.
+    _config_watch: Option<RecommendedWatcher>,
     machine_cpus: u32,
     probe_timeout: Duration,
     log: SharedLog,
-    log_file: PathBuf,
     /// The language of the log: the process's one.
     lang: Lang,
     notifier: Box<dyn Notifier>,
@@ -138,19 +141,15 @@ struct Driver<P: Platform> {
     will_sleeps_seen: u64,
     /// `quit` requests, answered at the exit.
     quitting: Vec<oneshot::Sender<Reply>>,
-    /// Where [`Action::RecordFirstRunOffer`] records the offer.
-    first_run_offer_file: PathBuf,
     /// What the worker gave, as recorded so far (written by [`Action::SaveHistory`]).
     history: History,
-    history_file: HistoryFile,
+    /// `None` while an unreadable history file is there that could not be set aside.
+    history_file: Option<HistoryFile>,
 }
 
 /// `history.json`, written off the loop; each write has a number, and an older one never
 /// replaces a newer.
 struct HistoryFile {
-    path: PathBuf,
-    /// `false` while an unreadable file is there that could not be set aside.
-    writable: bool,
     /// The number of the newest content written, behind the lock every write takes.
     written: Arc<Mutex<u64>>,
     /// The number of the newest content handed out.
@@ -168,22 +167,12 @@ pub async fn run<P: Platform>(
     notifier: Box<dyn Notifier>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let DriverOptions {
-        paths,
-        config,
-        settings,
-        machine_cpus,
-        demo_head,
-        startup_lines,
-        first_run_offered,
-        show_cluster,
-        sleep_link,
-    } = options;
+    let (paths, config, settings) = (options.paths, options.config, options.settings);
     let log: SharedLog = Arc::new(Mutex::new(RotatingLog::new(
         paths.log_file(),
         LOG_MAX_BYTES,
     )));
-    for line in &startup_lines {
+    for line in &options.startup_lines {
         note(&log, line);
     }
     let today = chrono::Local::now().date_naive();
@@ -191,13 +180,12 @@ pub async fn run<P: Platform>(
     if let Some(line) = &loaded.note {
         note(&log, line);
     }
-    let history_file = HistoryFile {
-        path: paths.history_file(),
-        writable: loaded.writable,
-        written: Arc::new(Mutex::new(0)),
+    let history_file = loaded.writable.then(|| HistoryFile {
+        written: Arc::default(),
         next: 0,
-    };
+    });
     let user_idle = settings.courtesy.only_when_idle.is_some();
+    let demo_head = options.demo_head;
     let sup = Supervisor::new(
         settings,
         config.head.clone().or(demo_head.clone()),
@@ -206,12 +194,12 @@ pub async fn run<P: Platform>(
         now(),
     )
     .with_demo_head(demo_head)
-    .with_first_run_search(first_run_offered)
-    .with_app(now(), config.clone(), show_cluster);
+    .with_first_run_search(options.first_run_offered)
+    .with_app(now(), config.clone(), options.show_cluster);
     let (events, mut inbox) = mpsc::unbounded_channel::<Event>();
-    config_file::watch(&paths, events.clone());
+    let config_watch = config_file::watch(&paths, events.clone());
     let (sleep_gate, gate) = watch::channel(SleepGate::default());
-    let gate = match sleep_link {
+    let gate = match options.sleep_link {
         Some(link) => {
             let _ = link.set(SleepLink {
                 events: events.clone(),
@@ -234,11 +222,12 @@ pub async fn run<P: Platform>(
         sup,
         events,
         saves: config_file::spawn_writer(paths.clone(), log.clone()),
-        config_file: ConfigReader::new(paths.clone(), machine_cpus),
-        machine_cpus,
+        paths,
+        config_stamp: None,
+        _config_watch: config_watch,
+        machine_cpus: options.machine_cpus,
         probe_timeout: Duration::from_millis(config.timing.probe_timeout_ms),
         log,
-        log_file: paths.log_file(),
         lang: Lang::current(),
         notifier,
         worker: None,
@@ -249,33 +238,34 @@ pub async fn run<P: Platform>(
         keep_awake,
         will_sleeps_seen: 0,
         quitting: Vec::new(),
-        first_run_offer_file: paths.first_run_offer_file(),
         history: loaded.history,
         history_file,
     };
-    tokio::pin!(shutdown);
-    let mut shutdown_seen = false;
-    loop {
-        if driver.carry_out_actions() {
-            return;
-        }
+    // Once resolved, a fused future stays pending: the shutdown is seen once.
+    let mut shutdown = std::pin::pin!(shutdown.fuse());
+    while !driver.carry_out_actions() {
         let deadline = driver.sup.poll_timeout().map(Instant::from_std);
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending::<()>().await,
-            }
-        };
+        let deadline = OptionFuture::from(deadline.map(tokio::time::sleep_until));
         tokio::select! {
-            _ = sleep => driver.sup.handle_timeout(now()),
+            Some(()) = deadline => driver.sup.handle_timeout(now()),
             Some(event) = inbox.recv() => driver.on_event(event),
             Some(pending) = requests.recv() => driver.on_request(pending),
-            _ = &mut shutdown, if !shutdown_seen => {
-                shutdown_seen = true;
+            () = &mut shutdown => {
                 driver.sup.handle_event(now(), Event::User(UserCommand::Shutdown));
             }
         }
     }
+}
+
+/// Tells `sender`'s watchers `value` if it is new to them.
+fn send_if_new<T: PartialEq>(sender: &watch::Sender<T>, value: T) {
+    sender.send_if_modified(|current| {
+        let new = *current != value;
+        if new {
+            *current = value;
+        }
+        new
+    });
 }
 
 /// The supervisor's time: tokio's clock, so that paused-time tests drive it.
@@ -324,7 +314,7 @@ impl<P: Platform> Driver<P> {
                     let probe = self
                         .platform
                         .probe(&head, self.probe_timeout, tailscale_max_age);
-                    self.spawn_event(async move { Event::HeadProbe(probe.await) });
+                    self.spawn_event(probe.map(Event::HeadProbe));
                 }
                 Action::WatchHead {
                     head,
@@ -366,13 +356,10 @@ impl<P: Platform> Driver<P> {
                 }
                 Action::SampleWorkerTree { drain } => {
                     let sample = self.worker_pid().map(|pid| self.platform.sample_tree(pid));
-                    self.spawn_event(async move {
-                        let reading = match sample {
-                            Some(sample) => sample.await,
-                            None => TreeReading::Gone,
-                        };
+                    self.spawn_event(OptionFuture::from(sample).map(move |reading| {
+                        let reading = reading.unwrap_or(TreeReading::Gone);
                         Event::WorkerTreeSampled { drain, reading }
-                    });
+                    }));
                 }
                 Action::InstallRay { version } => {
                     let events = self.events.clone();
@@ -389,8 +376,7 @@ impl<P: Platform> Driver<P> {
                     });
                 }
                 Action::FindHeads => {
-                    let search = self.platform.find_heads();
-                    self.spawn_event(async move { Event::HeadsFound(search.await) });
+                    self.spawn_event(self.platform.find_heads().map(Event::HeadsFound))
                 }
                 Action::Notify(notice) => {
                     note(&self.log, &text::log::notice_line(self.lang, &notice));
@@ -398,7 +384,7 @@ impl<P: Platform> Driver<P> {
                 }
                 Action::RecordFirstRunOffer => {
                     // Off the loop; if it cannot be written, the offer may come once more.
-                    let file = self.first_run_offer_file.clone();
+                    let file = self.paths.first_run_offer_file();
                     tokio::spawn(async move {
                         let _ = tokio::fs::write(file, b"").await;
                     });
@@ -410,13 +396,10 @@ impl<P: Platform> Driver<P> {
                 }
                 Action::SampleUsage { sample } => {
                     let reading = self.worker_pid().map(|pid| self.platform.sample_usage(pid));
-                    self.spawn_event(async move {
-                        let tree = match reading {
-                            Some(reading) => reading.await,
-                            None => None,
-                        };
+                    self.spawn_event(OptionFuture::from(reading).map(move |tree| {
+                        let tree = tree.flatten();
                         Event::UsageSampled { sample, tree }
-                    });
+                    }));
                 }
                 Action::RecordUsage { cpu } => {
                     self.history.add_cpu(chrono::Local::now().date_naive(), cpu);
@@ -428,17 +411,18 @@ impl<P: Platform> Driver<P> {
                 // A stat, and a read of a small file when it changed: as cheap as a look at
                 // the clock, so not spawned.
                 Action::ReadConfigFile => {
-                    if let Some(reading) = self.config_file.read() {
+                    let (paths, cpus) = (&self.paths, self.machine_cpus);
+                    if let Some((reading, stamp)) = read_if_changed(paths, self.config_stamp, cpus)
+                    {
+                        self.config_stamp = stamp;
                         self.event_later(Event::ConfigFileRead(reading));
                     }
                 }
                 Action::AskClusterSize { head } => {
-                    let asked = self.platform.cluster_size(&head);
-                    self.spawn_event(async move { Event::ClusterSize(asked.await) });
+                    self.spawn_event(self.platform.cluster_size(&head).map(Event::ClusterSize));
                 }
                 Action::LookUpRay => {
-                    let lookup = self.platform.ray_in_use();
-                    self.spawn_event(async move { Event::RayInUse(lookup.await) });
+                    self.spawn_event(self.platform.ray_in_use().map(Event::RayInUse))
                 }
                 Action::Exit => exit = true,
             }
@@ -451,12 +435,7 @@ impl<P: Platform> Driver<P> {
             // The supervisor's quit deadline passed with the worker still there.
             self.stop_worker(Duration::ZERO);
             for reply in self.quitting.drain(..) {
-                let _ = reply.send(Reply {
-                    ok: true,
-                    message: Some(text::cli::reply_note(Lang::En, &ReplyNote::Stopped)),
-                    note: Some(ReplyNote::Stopped),
-                    report: Some(report.clone()),
-                });
+                let _ = reply.send(Reply::done(Some(ReplyNote::Stopped), report.clone()));
             }
         }
         exit
@@ -497,43 +476,32 @@ impl<P: Platform> Driver<P> {
     /// idle-sleep hold.
     fn publish(&mut self) -> StatusReport {
         let status = self.sup.status();
-        let gate = SleepGate {
-            will_sleeps_seen: self.will_sleeps_seen,
-            holding: status.holding_sleep,
-        };
-        self.sleep_gate
-            .send_if_modified(|current| std::mem::replace(current, gate) != gate);
-        self.keep_awake
-            .send_if_modified(|held| std::mem::replace(held, status.courtesy.hold_awake) != *held);
+        let (will_sleeps_seen, holding) = (self.will_sleeps_seen, status.holding_sleep);
+        send_if_new(
+            &self.sleep_gate,
+            SleepGate {
+                will_sleeps_seen,
+                holding,
+            },
+        );
+        send_if_new(&self.keep_awake, status.courtesy.hold_awake);
         let report = self.report(&status);
-        self.status.send_if_modified(|current| {
-            let changed = *current != report;
-            if changed {
-                *current = report.clone();
-            }
-            changed
-        });
+        send_if_new(&self.status, report.clone());
         report
     }
 
     /// Writes the history: off the loop, or at once when the driver is finishing (nothing
     /// waits on the loop any more, and a write spawned now could be cut short).
     fn save_history(&mut self, finishing: bool) {
-        let file = &mut self.history_file;
-        if !file.writable {
+        let Some(file) = &mut self.history_file else {
             return;
-        }
+        };
         self.history
             .prune(chrono::Utc::now(), chrono::Local::now().date_naive());
         let bytes = crate::history::file::to_bytes(&self.history);
         file.next += 1;
-        let (seq, path, written, log, lang) = (
-            file.next,
-            file.path.clone(),
-            file.written.clone(),
-            self.log.clone(),
-            self.lang,
-        );
+        let (seq, written) = (file.next, file.written.clone());
+        let (path, log, lang) = (self.paths.history_file(), self.log.clone(), self.lang);
         let write = move || {
             let mut last = lock(&written);
             if *last >= seq {
@@ -559,17 +527,17 @@ impl<P: Platform> Driver<P> {
 
     fn report(&self, status: &Status) -> StatusReport {
         let facts = self.worker_facts();
-        // The summary stays English (StatusReport::new): `status --json` is for scripts, and
-        // the CLI words the status in its own language.
         StatusReport {
+            // English: `status --json` is for scripts, and the CLI words the status itself.
+            summary: text::cli::summary(Lang::En, status),
+            status: Some(status.clone()),
+            pid: std::process::id(),
+            worker_pid: facts.map(|(pid, _)| pid),
+            node_ip: facts.map(|(_, ip)| ip.to_string()),
+            log_file: self.paths.log_file().display().to_string(),
+            processes_spawned: crate::platform::command::processes_spawned(),
+            power: self.power,
             contribution: Some(self.history.summary(chrono::Local::now().date_naive())),
-            ..StatusReport::new(
-                status,
-                facts.map(|(pid, _)| pid),
-                facts.map(|(_, ip)| ip.to_string()),
-                &self.log_file,
-                self.power,
-            )
         }
     }
 
@@ -610,38 +578,33 @@ impl<P: Platform> Driver<P> {
         self.sup.handle_event(now(), event);
     }
 
-    fn on_request(&mut self, pending: Pending) {
-        let change = match apply_request(&pending.request, self.machine_cpus) {
-            Ok(change) => change,
+    fn on_request(&mut self, Pending { request, reply }: Pending) {
+        let (command, setting) = match apply_request(&request, self.machine_cpus) {
+            Ok(change) => change.unzip(),
             Err(message) => {
-                let _ = pending.reply.send(Reply::refused(&message));
+                let _ = reply.send(Reply::refused(&message));
                 return;
             }
         };
-        let mut setting = None;
-        if let Some((command, change)) = change {
-            let shutdown = command == UserCommand::Shutdown;
-            let offered = match &command {
-                UserCommand::JoinFoundHead(head) => Some(head.clone()),
-                _ => None,
-            };
+        let offered = match &command {
+            Some(UserCommand::JoinFoundHead(head)) => Some(head.clone()),
+            _ => None,
+        };
+        let shutdown = command == Some(UserCommand::Shutdown);
+        if let Some(command) = command {
             // In effect at once, whether or not the file can be written.
             self.sup.handle_event(now(), Event::User(command));
-            if shutdown {
-                self.quitting.push(pending.reply);
-                return;
-            }
-            // An offered head the supervisor turned down is not saved either.
-            let taken = offered.is_none_or(|head| {
-                let status = self.sup.status();
-                !status.demo && status.head.as_ref() == Some(&head)
-            });
-            setting = change.filter(|_| taken);
+        }
+        if shutdown {
+            return self.quitting.push(reply);
         }
         // The reply shows the state right after the request, before the actions it caused are
         // carried out.
-        let (report, reply) = (self.report(&self.sup.status()), pending.reply);
-        match setting {
+        let status = self.sup.status();
+        // An offered head the supervisor turned down is not saved either.
+        let taken = offered.is_none_or(|head| !status.demo && status.head == Some(head));
+        let report = self.report(&status);
+        match setting.flatten().filter(|_| taken) {
             // Answered once the file is written, or its error known (no writer: no answer, and
             // the client says the supervisor is going away).
             Some(setting) => {
@@ -652,7 +615,7 @@ impl<P: Platform> Driver<P> {
                 });
             }
             None => {
-                let _ = reply.send(Reply::done(report));
+                let _ = reply.send(Reply::done(None, report));
             }
         }
     }
@@ -665,16 +628,15 @@ fn apply_request(
     request: &Request,
     machine_cpus: u32,
 ) -> Result<Option<(UserCommand, Option<Setting>)>, String> {
+    let head = |address: &str| address.parse::<HeadAddress>().map_err(|e| e.to_string());
     let change = match request {
         Request::Status => return Ok(None),
         Request::Quit => (UserCommand::Shutdown, None),
         Request::FindHeads => (UserCommand::FindHeads, None),
         // Only a version goes on to pip's command line.
         Request::InstallRay { version } => {
-            let version = match version {
-                Some(v) => Some(crate::setup::validate_version(v).map_err(|e| e.to_string())?),
-                None => None,
-            };
+            let version = version.as_deref().map(crate::setup::validate_version);
+            let version = version.transpose().map_err(|e| e.to_string())?;
             (UserCommand::InstallRay { version }, None)
         }
         Request::Pause => (UserCommand::Pause, Some(Setting::Paused(true))),
@@ -686,7 +648,7 @@ fn apply_request(
             (UserCommand::SetCpus(cpus), Some(Setting::Cpus(cpus)))
         }
         Request::Head { address } => {
-            let head = address.parse::<HeadAddress>().map_err(|e| e.to_string())?;
+            let head = head(address)?;
             (
                 UserCommand::SetHead(head.clone()),
                 Some(Setting::Head(head)),
@@ -694,11 +656,9 @@ fn apply_request(
         }
         // Saved only if the supervisor takes it (see `on_request`).
         Request::JoinFoundHead { address } => {
-            let head = address.parse::<HeadAddress>().map_err(|e| e.to_string())?;
-            (
-                UserCommand::JoinFoundHead(head.clone()),
-                Some(Setting::Head(head)),
-            )
+            let head = head(address)?;
+            let command = UserCommand::JoinFoundHead(head.clone());
+            (command, Some(Setting::Head(head)))
         }
     };
     Ok(Some(change))

@@ -8,10 +8,10 @@
 //! never a rule of the supervisor.
 
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -22,16 +22,14 @@ use crate::model::{
     TailscaleProblem,
 };
 use crate::platform::clock::SystemSleepClock;
-use crate::platform::command::CountedSpawn;
 use crate::platform::tool_search::{self, ToolSearch};
-use crate::platform::{PowerChanges, SystemPower, SystemProcesses};
-use crate::setup::SetupProgress;
+use crate::platform::{PowerChanges, ProcessTable, SystemPower, SystemProcesses};
 use crate::supervisor::settings::{MACHINE_LOOK_EVERY_UNSIGNALLED, USER_IDLE_LOOK_EVERY};
 use crate::supervisor::{Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
 use crate::text::{self, Lang};
 
 use super::drain;
-use super::log::{note, RotatingLog, SharedLog};
+use super::log::{note, SharedLog};
 use super::machine;
 use super::probe;
 use super::worker::{self, local_ray_version, RayCommand, WorkerProcess};
@@ -174,21 +172,14 @@ pub struct SystemPlatform {
     processes: RayProcesses,
     node_ip: NodeIp,
     tailscale: TailscaleCli,
-    ray_log: Arc<Mutex<RotatingLog>>,
-    /// A head joined with a fixed node IP and its own auth token file, whatever the
-    /// configuration says (the built-in demo head listens on loopback only, with a token of
-    /// its own).
-    pinned: Option<(HeadAddress, IpAddr, Option<PathBuf>)>,
+    ray_log: SharedLog,
+    /// A head on loopback, joined from loopback with its own auth token file.
+    local_head: Option<(HeadAddress, PathBuf)>,
 }
 
 impl SystemPlatform {
     /// The world as `config` describes it; Ray's own output goes to `ray_log`.
-    pub fn new(
-        paths: Paths,
-        config: &Config,
-        tailscale: TailscaleCli,
-        ray_log: Arc<Mutex<RotatingLog>>,
-    ) -> Self {
+    pub fn new(paths: Paths, config: &Config, tailscale: TailscaleCli, ray_log: SharedLog) -> Self {
         SystemPlatform {
             paths,
             ray_path: config.ray_path.clone(),
@@ -197,19 +188,14 @@ impl SystemPlatform {
             node_ip: config.node_ip,
             tailscale,
             ray_log,
-            pinned: None,
+            local_head: None,
         }
     }
 
-    /// Joins `head` as `node_ip` with `auth_token_file`, whatever `node_ip` and
-    /// `auth_token_file` the configuration gives.
-    pub fn pin_local_head(
-        &mut self,
-        head: HeadAddress,
-        node_ip: IpAddr,
-        auth_token_file: Option<PathBuf>,
-    ) {
-        self.pinned = Some((head, node_ip, auth_token_file));
+    /// Joins the head at `head`, which listens on loopback only, as 127.0.0.1 (with Tailscale
+    /// up, the configuration's node IP would be its 100.x address) and with `auth_token_file`.
+    pub fn pin_local_head(&mut self, head: HeadAddress, auth_token_file: PathBuf) {
+        self.local_head = Some((head, auth_token_file));
     }
 
     /// How to run Ray now: the venv `setup` installs may appear while the app runs.
@@ -221,11 +207,11 @@ impl SystemPlatform {
         }
     }
 
-    /// How to run Ray for `head`: with the pinned head's token when it is that head.
+    /// How to run Ray for `head`: with the local head's token when it is that head.
     fn ray_for(&self, head: &HeadAddress) -> RayCommand {
-        match &self.pinned {
-            Some((pinned, _, token)) if pinned == head => RayCommand {
-                auth_token_file: token.clone(),
+        match &self.local_head {
+            Some((local, token)) if local == head => RayCommand {
+                auth_token_file: Some(token.clone()),
                 ..self.ray()
             },
             _ => self.ray(),
@@ -260,16 +246,6 @@ pub async fn locate_ray(configured: Option<PathBuf>, paths: Paths) -> PathBuf {
     })
     .await
     .unwrap_or(found)
-}
-
-impl WorkerHandle for WorkerProcess {
-    fn pid(&self) -> u32 {
-        WorkerProcess::pid(self)
-    }
-
-    fn stop(&self, grace: Duration) {
-        WorkerProcess::stop(self, grace)
-    }
 }
 
 impl Platform for SystemPlatform {
@@ -340,8 +316,8 @@ impl Platform for SystemPlatform {
         head: &HeadAddress,
     ) -> impl Future<Output = Result<IpAddr, String>> + Send + 'static {
         let (head, tailscale) = (head.clone(), self.tailscale.clone());
-        let fixed = match &self.pinned {
-            Some((pinned, ip, _)) if *pinned == head => NodeIp::Fixed(*ip),
+        let fixed = match &self.local_head {
+            Some((local, _)) if *local == head => NodeIp::Fixed(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             _ => self.node_ip,
         };
         async move {
@@ -360,15 +336,8 @@ impl Platform for SystemPlatform {
         node_ip: IpAddr,
         events: Events,
     ) -> Result<WorkerProcess, SpawnFailure> {
-        worker::spawn(
-            &self.ray_for(&spec.head),
-            spec,
-            node_ip,
-            &self.paths.worker_pid_file(),
-            Arc::new(SystemProcesses),
-            self.ray_log.clone(),
-            events,
-        )
+        let (ray, pid_file) = (self.ray_for(&spec.head), self.paths.worker_pid_file());
+        worker::spawn(&ray, spec, node_ip, &pid_file, self.ray_log.clone(), events)
     }
 
     fn ray_in_use(&self) -> impl Future<Output = Option<RayInUse>> + Send + 'static {
@@ -392,16 +361,15 @@ impl Platform for SystemPlatform {
         deadline: Duration,
     ) -> impl Future<Output = Result<(), String>> + Send + 'static {
         let (ray, head) = (self.ray_for(head), head.clone());
-        let processes: worker::SharedProcesses = Arc::new(SystemProcesses);
         async move {
-            drain::drain_node(&ray, &head, &processes, worker_pid, deadline)
+            drain::drain_node(&ray, &head, worker_pid, deadline)
                 .await
                 .map_err(|e| e.to_string())
         }
     }
 
     fn sample_tree(&self, worker_pid: u32) -> impl Future<Output = TreeReading> + Send + 'static {
-        drain::sample_tree(Arc::new(SystemProcesses), worker_pid)
+        drain::sample_tree(worker_pid)
     }
 
     fn sample_usage(
@@ -410,10 +378,8 @@ impl Platform for SystemPlatform {
     ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static {
         use futures::FutureExt;
         // A walk of the process table: a few milliseconds of file reads, off the loop.
-        tokio::task::spawn_blocking(move || {
-            crate::platform::ProcessTable::usage(&SystemProcesses, worker_pid)
-        })
-        .map(|read| read.ok().flatten())
+        tokio::task::spawn_blocking(move || SystemProcesses.usage(worker_pid))
+            .map(|read| read.ok().flatten())
     }
 
     fn install_ray(
@@ -421,8 +387,7 @@ impl Platform for SystemPlatform {
         version: Option<String>,
         step: impl Fn(InstallStep) + Send + 'static,
     ) -> impl Future<Output = Result<String, String>> + Send + 'static {
-        let home = self.paths.home.clone();
-        async move { run_setup_child(&home, version, step).await }
+        crate::setup::run_child(self.paths.home.clone(), version, step)
     }
 
     fn watch(&self, events: Events, watches: Watches) {
@@ -433,10 +398,31 @@ impl Platform for SystemPlatform {
             let readings = forward(&events, Event::UserIdle);
             crate::platform::user_idle::watch(USER_IDLE_LOOK_EVERY, readings);
         }
-        // The clocks measure sleeps only where no sleep notification of the OS reaches us.
+        // The clocks measure sleeps only where no sleep notification of the OS reaches us
+        // (macOS posts them only to a run loop on the main thread: the tray's, not the daemon's).
         let clocks = Arc::new(AtomicBool::new(false));
         if let Some(gate) = watches.sleep_gate {
-            watch_sleep(&events, gate, clocks.clone(), watches.log.clone());
+            let (clocks, log) = (clocks.clone(), watches.log.clone());
+            let by_clocks = move |why: Option<String>| {
+                clocks.store(true, Ordering::SeqCst);
+                let line = text::log::sleep_by_clocks_line(Lang::current(), why.as_deref());
+                note(&log, &line);
+            };
+            #[cfg(target_os = "linux")]
+            {
+                use crate::model::SystemEvent;
+                let notices = forward(&events, |notice| match notice {
+                    SystemEvent::WillSleep => Event::WillSleep,
+                    SystemEvent::Woke { slept_secs } => Event::Woke { slept_secs },
+                });
+                let failed = move |e: zbus::Error| by_clocks(Some(e.to_string()));
+                crate::platform::logind::watch(notices, gate, failed);
+            }
+            #[cfg(not(target_os = "linux"))]
+            {
+                drop(gate);
+                by_clocks(None);
+            }
         }
         let (lang, changes) = (Lang::current(), PowerChanges::open());
         if let Err(why) = &changes {
@@ -451,93 +437,5 @@ impl Platform for SystemPlatform {
             let line = text::log::machine_unwatched_line(lang, &why.to_string());
             note(&watches.log, &line);
         }
-    }
-}
-
-/// The OS's sleep notifications where this process can receive them (Linux: logind), else the
-/// clocks' measure of each sleep (`clocks`), said once in the log.
-fn watch_sleep(
-    events: &Events,
-    gate: watch::Receiver<SleepGate>,
-    clocks: Arc<AtomicBool>,
-    log: SharedLog,
-) {
-    let by_clocks = move |why: Option<String>| {
-        clocks.store(true, std::sync::atomic::Ordering::SeqCst);
-        note(
-            &log,
-            &text::log::sleep_by_clocks_line(Lang::current(), why.as_deref()),
-        );
-    };
-    #[cfg(target_os = "linux")]
-    {
-        use crate::model::SystemEvent;
-        let notices = forward(events, |notice| match notice {
-            SystemEvent::WillSleep => Event::WillSleep,
-            SystemEvent::Woke { slept_secs } => Event::Woke { slept_secs },
-        });
-        crate::platform::logind::watch(notices, gate, move |e| by_clocks(Some(e.to_string())));
-    }
-    // macOS posts them only to a run loop on the main thread: the tray's, not the daemon's.
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (events, gate);
-        by_clocks(None);
-    }
-}
-
-/// Runs this program's `setup --progress-lines` (a pip install: minutes, so a child whose
-/// lines come back as they are printed), for the data folder `home`.
-async fn run_setup_child(
-    home: &std::path::Path,
-    version: Option<String>,
-    step: impl Fn(InstallStep),
-) -> Result<String, String> {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-    let mut command = tokio::process::Command::new(exe);
-    command
-        .args(["setup", "--progress-lines"])
-        .env("BITTRADER_WORKER_HOME", home)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    if let Some(version) = version {
-        command.args(["--ray-version", &version]);
-    }
-    let mut child = command
-        .spawn_counted()
-        .map_err(|e| format!("cannot start setup: {e}"))?;
-    let mut stderr = child.stderr.take();
-    let stderr_text = tokio::spawn(async move {
-        let mut text = String::new();
-        if let Some(stderr) = stderr.as_mut() {
-            let _ = stderr.read_to_string(&mut text).await;
-        }
-        text
-    });
-    let mut installed = None;
-    if let Some(stdout) = child.stdout.take() {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            match crate::setup::parse_progress_line(&line) {
-                Some(SetupProgress::Step(one)) => step(one),
-                Some(SetupProgress::Done { version }) => installed = Some(version),
-                None => {}
-            }
-        }
-    }
-    let status = child.wait().await.map_err(|e| e.to_string())?;
-    let stderr = stderr_text.await.unwrap_or_default();
-    match installed {
-        Some(version) if status.success() => Ok(version),
-        _ => Err(stderr
-            .lines()
-            .rev()
-            .map(str::trim)
-            .find(|line| !line.is_empty())
-            .map(|line| line.trim_start_matches("Error: ").to_string())
-            .unwrap_or_else(|| format!("setup ended with {status}"))),
     }
 }

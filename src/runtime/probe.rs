@@ -2,18 +2,19 @@
 //! connection held to the head's Ray port.
 //!
 //! The probe is a TCP connect to the head's GCS port with a short timeout: it costs nothing,
-//! needs no root (unlike ICMP) and no Python (unlike the old `ray.init` health check), and it
+//! needs no root (unlike ICMP) and no Python (unlike a `ray.init` health check), and it
 //! tests the very port the worker needs. When it fails, Tailscale's cached answer says why
 //! ([`crate::tailscale::cli`]).
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::net::{lookup_host, TcpStream, UdpSocket};
 
 use crate::model::{HeadAddress, Unreachable};
+use crate::platform::tcp_watch::watch_path;
 use crate::supervisor::{Event, HeadConnection};
 
 use super::Events;
@@ -25,40 +26,33 @@ pub async fn probe_head(
     timeout: Duration,
     tailscale: &TailscaleCli,
 ) -> Option<Unreachable> {
-    let outcome = connect(head, timeout).await;
-    let unreachable = match outcome {
-        Ok(()) => return None,
-        Err(why) => why,
-    };
-    // The TCP error says *that* it failed; Tailscale can say *why* (stopped, logged out, the
-    // head's machine offline), which is what the user can act on.
-    if let Some(status) = tailscale.status().await {
-        if let Some(problem) = status.diagnose(&head.host) {
-            return Some(Unreachable::Tailscale { problem });
-        }
-    }
-    Some(unreachable)
-}
-
-async fn resolve(head: &HeadAddress) -> Result<SocketAddr, Unreachable> {
-    if let Ok(ip) = head.host.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, head.port));
-    }
-    match lookup_host((head.host.as_str(), head.port)).await {
-        Ok(mut addrs) => addrs.next().ok_or(Unreachable::NameNotResolved),
-        Err(_) => Err(Unreachable::NameNotResolved),
-    }
-}
-
-async fn connect(head: &HeadAddress, timeout: Duration) -> Result<(), Unreachable> {
     let attempt = async {
         let addr = resolve(head).await?;
         TcpStream::connect(addr).await.map(drop).map_err(classify)
     };
-    match tokio::time::timeout(timeout, attempt).await {
-        Ok(result) => result,
-        Err(_) => Err(Unreachable::TimedOut),
-    }
+    let timed_out = Err(Unreachable::TimedOut);
+    let unreachable = tokio::time::timeout(timeout, attempt)
+        .await
+        .unwrap_or(timed_out)
+        .err()?;
+    // The TCP error says *that* it failed; Tailscale can say *why* (stopped, logged out, the
+    // head's machine offline), which is what the user can act on.
+    let status = tailscale.status().await;
+    Some(
+        match status.and_then(|status| status.diagnose(&head.host)) {
+            Some(problem) => Unreachable::Tailscale { problem },
+            None => unreachable,
+        },
+    )
+}
+
+/// The head's address (an IP address is taken as it is, without a look-up).
+async fn resolve(head: &HeadAddress) -> Result<SocketAddr, Unreachable> {
+    let addrs = lookup_host((head.host.as_str(), head.port)).await;
+    addrs
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or(Unreachable::NameNotResolved)
 }
 
 fn classify(error: io::Error) -> Unreachable {
@@ -76,12 +70,10 @@ fn classify(error: io::Error) -> Unreachable {
 /// This machine's address for the cluster: the Tailscale IPv4 when Tailscale runs, else the
 /// local address the OS would use to reach the head. A UDP "connect" sends no packet.
 pub async fn node_ip_for(head: &HeadAddress, tailscale: &TailscaleCli) -> io::Result<IpAddr> {
-    if let Some(status) = tailscale.status().await {
-        if status.backend_state == BackendState::Running {
-            if let Some(ip) = status.self_ipv4() {
-                return Ok(IpAddr::V4(ip));
-            }
-        }
+    let status = tailscale.status().await;
+    let running = status.filter(|status| status.backend_state == BackendState::Running);
+    if let Some(ip) = running.and_then(|status| status.self_ipv4()) {
+        return Ok(IpAddr::V4(ip));
     }
     let target = resolve(head).await.map_err(|why| {
         io::Error::new(
@@ -89,12 +81,11 @@ pub async fn node_ip_for(head: &HeadAddress, tailscale: &TailscaleCli) -> io::Re
             crate::text::unreachable_words(crate::text::Lang::En, &why),
         )
     })?;
-    let bind: SocketAddr = if target.is_ipv4() {
-        "0.0.0.0:0".parse().map_err(io::Error::other)?
-    } else {
-        "[::]:0".parse().map_err(io::Error::other)?
+    let any = match target {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     };
-    let socket = UdpSocket::bind(bind).await?;
+    let socket = UdpSocket::bind((any, 0)).await?;
     socket.connect(target).await?;
     Ok(socket.local_addr()?.ip())
 }
@@ -222,52 +213,6 @@ fn goaway(payload: &[u8]) -> HeadConnection {
         Some([0, 0, 0, 0]) => HeadConnection::Closed,
         _ => HeadConnection::NotHeld,
     }
-}
-
-/// Between keepalive probes while the connection is idle, and before the first: the OS's
-/// granularity (whole seconds on both Linux and macOS).
-const KEEPALIVE_EVERY: Duration = Duration::from_secs(1);
-
-/// Has the OS watch the path of `stream`: a keepalive probe each idle second, and a timeout
-/// once `lost_after` passed without an answer, idle or with data unacknowledged (Linux's
-/// `TCP_USER_TIMEOUT`, macOS's `TCP_RXT_CONNDROPTIME`: retransmissions would go on for
-/// minutes).
-pub fn watch_path(stream: &TcpStream, lost_after: Duration) -> io::Result<()> {
-    let socket = socket2::SockRef::from(stream);
-    let probes = lost_after
-        .as_secs()
-        .saturating_sub(KEEPALIVE_EVERY.as_secs())
-        .max(1);
-    socket.set_tcp_keepalive(
-        &socket2::TcpKeepalive::new()
-            .with_time(KEEPALIVE_EVERY)
-            .with_interval(KEEPALIVE_EVERY)
-            .with_retries(u32::try_from(probes).unwrap_or(u32::MAX)),
-    )?;
-    #[cfg(target_os = "linux")]
-    socket.set_tcp_user_timeout(Some(lost_after))?;
-    #[cfg(target_os = "macos")]
-    {
-        use std::os::fd::AsRawFd;
-        /// `<netinet/tcp.h>`: "time after which tcp retransmissions will be stopped and the
-        /// connection will be dropped", in seconds; the `libc` crate does not define it.
-        const TCP_RXT_CONNDROPTIME: libc::c_int = 0x80;
-        let seconds = libc::c_int::try_from(lost_after.as_secs()).unwrap_or(libc::c_int::MAX);
-        // SAFETY: a valid socket, a c_int option of the size given.
-        let rc = unsafe {
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                TCP_RXT_CONNDROPTIME,
-                (&seconds as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -418,30 +363,5 @@ mod tests {
         let calm = [0, 0, 0, 0, 0, 0, 0, 0xb, b'B', b'u', b'f'];
         assert_eq!(goaway(&calm), HeadConnection::NotHeld, "ENHANCE_YOUR_CALM");
         assert_eq!(goaway(&[0, 0]), HeadConnection::NotHeld, "too short");
-    }
-
-    #[tokio::test]
-    async fn the_os_watches_a_held_connection_for_lost_after() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let stream = TcpStream::connect(listener.local_addr().expect("addr"))
-            .await
-            .expect("connect");
-        watch_path(&stream, Duration::from_secs(3)).expect("options set");
-        let socket = socket2::SockRef::from(&stream);
-        assert!(socket.keepalive().expect("SO_KEEPALIVE"));
-        assert_eq!(socket.tcp_keepalive_time().expect("idle"), KEEPALIVE_EVERY);
-        assert_eq!(
-            socket.tcp_keepalive_interval().expect("interval"),
-            KEEPALIVE_EVERY
-        );
-        // 1 s idle, then two unanswered probes a second apart: 3 s.
-        assert_eq!(socket.tcp_keepalive_retries().expect("count"), 2);
-        #[cfg(target_os = "linux")]
-        assert_eq!(
-            socket.tcp_user_timeout().expect("user timeout"),
-            Some(Duration::from_secs(3))
-        );
     }
 }

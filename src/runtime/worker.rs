@@ -24,30 +24,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::stream::{BoxStream, StreamExt};
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
-
-use tokio::sync::mpsc;
 
 use crate::config::RayProcesses;
 use crate::model::WorkerFailure;
 use crate::platform::command::{output_within, CountedSpawn};
 use crate::platform::priority;
 use crate::platform::processes::descendants;
-use crate::platform::ProcessTable;
-use crate::ray_output;
-use crate::runtime::log::RotatingLog;
+use crate::platform::{ProcessTable, SystemProcesses};
+use crate::ray_output::{self, TAIL_LINES};
 use crate::supervisor::{Event, SpawnFailure, WorkerExit, WorkerSpec};
+use crate::text::{self, Lang};
 
-use super::Events;
+use super::log::{note, SharedLog};
+use super::{lock, Events, WorkerHandle};
 
 /// `ray --version` answers in about a second; one that hangs is given up on.
 const RAY_VERSION_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// How many output lines are kept to explain an exit.
-const TAIL_LINES: usize = 60;
 
 /// The longest line of Ray's output kept whole; the rest of a longer line is dropped (a
 /// traceback line is a few hundred bytes: a megabyte on one line is a bug, not a message).
@@ -55,9 +52,6 @@ const MAX_LINE_BYTES: usize = 8 * 1024;
 
 /// The environment variable that marks every process of one worker run (see the module doc).
 pub const RUN_MARK: &str = "BITTRADER_WORKER_RUN";
-
-/// The process table the worker code uses, shared with the tasks that stop it.
-pub type SharedProcesses = Arc<dyn ProcessTable + Send + Sync>;
 
 /// How to run Ray here: the one place that builds a `ray` command line's program and
 /// environment, for `ray start` and `ray drain-node` alike.
@@ -125,7 +119,8 @@ pub const LEAN_RAY_ENV: &[(&str, &str)] = &[
     // agents' pipe-based parent check and slower reporting saved nothing measurable.
 ];
 
-/// What is remembered on disk about a running worker.
+/// Which processes are one worker's: its leader (pid = group id) as it was when it started,
+/// and the mark its tree carries; remembered on disk while it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PidRecord {
     /// The `ray start` process.
@@ -141,18 +136,6 @@ pub struct PidRecord {
     pub mark: String,
 }
 
-/// Which processes are one worker's: its leader (pid = group id) as it was when it started,
-/// and the mark its tree carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct WorkerIdentity {
-    /// `ray start`'s pid and process group.
-    leader: u32,
-    /// `ray start`'s raw start ticks.
-    leader_ticks: u64,
-    /// This run's [`RUN_MARK`] value.
-    mark: String,
-}
-
 /// A process recognised as a worker's, as it was when recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Known {
@@ -162,58 +145,43 @@ struct Known {
 }
 
 /// A running worker.
+#[derive(Debug)]
 pub struct WorkerProcess {
-    identity: WorkerIdentity,
-    processes: SharedProcesses,
+    record: PidRecord,
     exited: Arc<AtomicBool>,
     /// The tree as it was when the stop began, for the final sweep (parent links are lost once
     /// the raylet is gone).
     snapshot: Arc<Mutex<Vec<Known>>>,
 }
 
-impl std::fmt::Debug for WorkerProcess {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkerProcess")
-            .field("identity", &self.identity)
-            .finish_non_exhaustive()
-    }
-}
-
-impl WorkerProcess {
-    /// The process id (and group id) of `ray start`.
-    pub fn pid(&self) -> u32 {
-        self.identity.leader
+impl WorkerHandle for WorkerProcess {
+    fn pid(&self) -> u32 {
+        self.record.pid
     }
 
     /// Takes a snapshot of the worker's tree, sends SIGTERM to its group and every process of
     /// the tree, and SIGKILL to the group after `grace` if `ray start` is still there; when it
     /// exits, the rest of the tree is killed (see [`spawn`]).
-    pub fn stop(&self, grace: Duration) {
+    fn stop(&self, grace: Duration) {
         if self.exited.load(Ordering::SeqCst) {
             return;
         }
-        let identity = self.identity.clone();
-        let processes = self.processes.clone();
-        let exited = self.exited.clone();
+        let (record, exited) = (self.record.clone(), self.exited.clone());
         let snapshot = self.snapshot.clone();
         tokio::spawn(async move {
-            let tree = {
-                let (processes, identity) = (processes.clone(), identity.clone());
-                tokio::task::spawn_blocking(move || tree_of(&*processes, &identity))
-                    .await
-                    .unwrap_or_default()
-            };
-            if let Ok(mut kept) = snapshot.lock() {
-                *kept = tree.clone();
-            }
+            let leader = record.pid;
+            let tree = tokio::task::spawn_blocking(move || tree_of(&SystemProcesses, &record))
+                .await
+                .unwrap_or_default();
+            *lock(&snapshot) = tree.clone();
             if exited.load(Ordering::SeqCst) {
                 return;
             }
-            processes.signal_group(identity.leader, Signal::SIGTERM);
-            signal_known(&*processes, &tree, Signal::SIGTERM);
+            SystemProcesses.signal_group(leader, Signal::SIGTERM);
+            signal_known(&SystemProcesses, &tree, Signal::SIGTERM);
             tokio::time::sleep(grace).await;
             if !exited.load(Ordering::SeqCst) {
-                processes.signal_group(identity.leader, Signal::SIGKILL);
+                SystemProcesses.signal_group(leader, Signal::SIGKILL);
             }
         });
     }
@@ -239,13 +207,12 @@ pub fn spawn(
     spec: &WorkerSpec,
     node_ip: IpAddr,
     pid_file: &Path,
-    processes: SharedProcesses,
-    ray_log: Arc<Mutex<RotatingLog>>,
+    ray_log: SharedLog,
     events: Events,
 ) -> Result<WorkerProcess, SpawnFailure> {
     let mark = new_mark();
     let mut command = ray.start(spec, node_ip);
-    command.env(RUN_MARK, &mark).kill_on_drop(false);
+    command.env(RUN_MARK, &mark);
     #[cfg(target_os = "linux")]
     set_parent_death_signal(&mut command);
     let mut child = command.spawn_counted().map_err(|e| {
@@ -264,99 +231,86 @@ pub fn spawn(
             detail: "`ray start` exited before it could be watched".to_string(),
         });
     };
-    let identity = WorkerIdentity {
-        leader: pid,
-        // It cannot have been reaped yet (only `child.wait` reaps it): `None` means it could
-        // not be read, and 0 then matches no process, so no later signal reaches that pid.
-        leader_ticks: processes.start_ticks(pid).unwrap_or(0),
-        mark,
-    };
     let record = PidRecord {
         pid,
         pgid: pid,
-        boot_id: processes.boot_id().unwrap_or_default(),
-        start_ticks: identity.leader_ticks,
-        mark: identity.mark.clone(),
+        boot_id: SystemProcesses.boot_id().unwrap_or_default(),
+        // It cannot have been reaped yet (only `child.wait` reaps it): `None` means it could
+        // not be read, and 0 then matches no process, so no later signal reaches that pid.
+        start_ticks: SystemProcesses.start_ticks(pid).unwrap_or(0),
+        mark,
     };
     if let Err(e) = write_pid_file(pid_file, &record) {
-        if let Ok(mut log) = ray_log.lock() {
-            let line = crate::text::log::pid_file_not_written_line(
-                crate::text::Lang::current(),
-                &pid_file.display().to_string(),
-                &e.to_string(),
-            );
-            let _ = log.line(&line);
-        }
+        let path = pid_file.display().to_string();
+        let line = text::log::pid_file_not_written_line(Lang::current(), &path, &e.to_string());
+        note(&ray_log, &line);
     }
-
-    let (lines_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
-    if let Some(out) = child.stdout.take() {
-        tokio::spawn(forward_lines(out, lines_tx.clone()));
-    }
-    if let Some(err) = child.stderr.take() {
-        tokio::spawn(forward_lines(err, lines_tx.clone()));
-    }
-    drop(lines_tx);
-
-    let tail = Arc::new(Mutex::new(VecDeque::<String>::with_capacity(TAIL_LINES)));
-    let collector = {
-        let tail = tail.clone();
-        let events = events.clone();
-        tokio::spawn(async move {
-            let mut joined = false;
-            while let Some(line) = lines_rx.recv().await {
-                if let Ok(mut log) = ray_log.lock() {
-                    let _ = log.raw(&format!("{line}\n"));
-                }
-                if !joined && ray_output::is_joined_line(&line) {
-                    joined = true;
-                    let _ = events.send(Event::WorkerJoined);
-                }
-                if let Ok(mut tail) = tail.lock() {
-                    if tail.len() == TAIL_LINES {
-                        tail.pop_front();
-                    }
-                    tail.push_back(line);
-                }
-            }
-        })
+    let mut lines =
+        futures::stream::select(lines_of(child.stdout.take()), lines_of(child.stderr.take()));
+    let mut output = Output {
+        tail: VecDeque::with_capacity(TAIL_LINES),
+        joined: false,
+        ray_log,
+        events: events.clone(),
     };
+    let (exited, snapshot) = (Arc::new(AtomicBool::new(false)), Arc::default());
+    let worker = WorkerProcess {
+        record: record.clone(),
+        exited: exited.clone(),
+        snapshot: Arc::clone(&snapshot),
+    };
+    let (pid_file, ray) = (pid_file.to_path_buf(), ray.ray.clone());
+    tokio::spawn(async move {
+        let status = loop {
+            tokio::select! {
+                Some(line) = lines.next() => output.line(line),
+                status = child.wait() => break status,
+            }
+        };
+        exited.store(true, Ordering::SeqCst);
+        // Whatever the leader left (a raylet in its group, task workers in theirs, the
+        // processes of their tasks) goes too: we never leave half a worker behind.
+        let taken = lock(&snapshot).clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            kill_tree(&SystemProcesses, &record, &taken);
+        })
+        .await;
+        // Children holding the pipes open could delay EOF forever: bound the wait.
+        let rest = async {
+            while let Some(line) = lines.next().await {
+                output.line(line);
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), rest).await;
+        let _ = std::fs::remove_file(&pid_file);
+        let code = status.ok().and_then(|s| s.code());
+        let failure = explain_exit(&ray, code, output.tail.make_contiguous()).await;
+        let _ = events.send(Event::WorkerExited(WorkerExit { code, failure }));
+    });
+    Ok(worker)
+}
 
-    let exited = Arc::new(AtomicBool::new(false));
-    let snapshot = Arc::new(Mutex::new(Vec::new()));
-    {
-        let exited = exited.clone();
-        let (pid_file, ray) = (pid_file.to_path_buf(), ray.ray.clone());
-        let (identity, processes, snapshot) =
-            (identity.clone(), processes.clone(), snapshot.clone());
-        tokio::spawn(async move {
-            let status = child.wait().await;
-            exited.store(true, Ordering::SeqCst);
-            // Whatever the leader left (a raylet in its group, task workers in theirs, the
-            // processes of their tasks) goes too: we never leave half a worker behind.
-            let taken = snapshot.lock().map(|s| s.clone()).unwrap_or_default();
-            let _ = tokio::task::spawn_blocking(move || {
-                kill_tree(&*processes, &identity, &taken);
-            })
-            .await;
-            // Children holding the pipes open could delay EOF forever: bound the wait.
-            let _ = tokio::time::timeout(Duration::from_secs(2), collector).await;
-            let _ = std::fs::remove_file(&pid_file);
-            let code = status.ok().and_then(|s| s.code());
-            let tail: Vec<String> = tail
-                .lock()
-                .map(|t| t.iter().cloned().collect())
-                .unwrap_or_default();
-            let failure = explain_exit(&ray, code, &tail).await;
-            let _ = events.send(Event::WorkerExited(WorkerExit { code, failure }));
-        });
+/// What the worker printed so far: every line goes to the Ray log, the first joined line is
+/// reported, and the last [`TAIL_LINES`] are kept to explain the exit.
+struct Output {
+    tail: VecDeque<String>,
+    joined: bool,
+    ray_log: SharedLog,
+    events: Events,
+}
+
+impl Output {
+    fn line(&mut self, line: String) {
+        let _ = lock(&self.ray_log).raw(&format!("{line}\n"));
+        if !self.joined && ray_output::is_joined_line(&line) {
+            self.joined = true;
+            let _ = self.events.send(Event::WorkerJoined);
+        }
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
     }
-    Ok(WorkerProcess {
-        identity,
-        processes,
-        exited,
-        snapshot,
-    })
 }
 
 /// What an exit means, from the end of the worker's output; a suspected version skew names
@@ -390,15 +344,16 @@ pub async fn local_ray_version(ray: &Path) -> Option<String> {
 pub fn new_mark() -> String {
     use std::io::Read;
     let mut bytes = [0u8; 16];
-    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    if random.is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        return format!("{}-{nanos}", std::process::id());
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
+        Ok(()) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        Err(_) => {
+            let nanos = std::time::UNIX_EPOCH
+                .elapsed()
+                .unwrap_or_default()
+                .as_nanos();
+            format!("{}-{nanos}", std::process::id())
+        }
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `ray start` gets SIGTERM when its parent dies, so a supervisor killed -9 leaves no worker
@@ -410,16 +365,10 @@ fn set_parent_death_signal(command: &mut Command) {
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: between fork and exec only async-signal-safe calls are made (prctl, getppid), and
     // nothing is allocated: `from_raw_os_error` builds the error in place.
+    let signal = libc::SIGTERM as libc::c_ulong;
     unsafe {
         command.pre_exec(move || {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGTERM as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             // The parent died between fork and prctl: the signal will never come.
@@ -431,16 +380,16 @@ fn set_parent_death_signal(command: &mut Command) {
     }
 }
 
-/// Sends each line of `stream` to `lines`: invalid UTF-8 is replaced rather than ending the
+/// The lines of `stream` (none if absent): invalid UTF-8 is replaced rather than ending the
 /// reading (which would close the pipe, and Ray would die of SIGPIPE), and a line longer than
 /// [`MAX_LINE_BYTES`] is cut, saying how much was dropped.
-async fn forward_lines(stream: impl AsyncRead + Unpin, lines: mpsc::UnboundedSender<String>) {
-    let mut reader = BufReader::new(stream);
-    while let Ok(Some(line)) = read_capped_line(&mut reader, MAX_LINE_BYTES).await {
-        if lines.send(line).is_err() {
-            break;
-        }
-    }
+fn lines_of(stream: Option<impl AsyncRead + Unpin + Send + 'static>) -> BoxStream<'static, String> {
+    futures::stream::unfold(stream.map(BufReader::new), |reader| async move {
+        let mut reader = reader?;
+        let line = read_capped_line(&mut reader, MAX_LINE_BYTES).await.ok()??;
+        Some((line, Some(reader)))
+    })
+    .boxed()
 }
 
 /// The next line of `reader` without its end (`\n` or `\r\n`), at most `cap` bytes of it
@@ -493,7 +442,7 @@ pub enum Orphan {
     /// No pid file, or nothing of its worker runs.
     None,
     /// The pid file named something that is not (or cannot be proven to be) our worker: from
-    /// another boot, a recycled pid, group 0 or 1, our own group, an old format. Untouched.
+    /// another boot, a recycled pid, group 0 or 1, our own group, no full record. Untouched.
     Stale { pid: u32 },
     /// Our old worker (or what remained of it) was running and has been stopped.
     Stopped { pid: u32 },
@@ -511,16 +460,11 @@ pub async fn stop_orphan(pid_file: &Path, processes: &dyn ProcessTable, grace: D
     let _ = std::fs::remove_file(pid_file);
     let record = match serde_json::from_str::<PidRecord>(&text) {
         Ok(record) => record,
-        // An older version's file (no boot id, no ticks, no mark) proves nothing.
+        // A file without a boot id, ticks or a mark proves nothing: its pid is left alone.
         Err(_) => {
-            return match serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v["pid"].as_u64())
-                .and_then(|pid| u32::try_from(pid).ok())
-            {
-                Some(pid) => Orphan::Stale { pid },
-                None => Orphan::None,
-            };
+            let pid = serde_json::from_str::<serde_json::Value>(&text).ok();
+            let pid = pid.and_then(|v| u32::try_from(v["pid"].as_u64()?).ok());
+            return pid.map_or(Orphan::None, |pid| Orphan::Stale { pid });
         }
     };
     let stale = Orphan::Stale { pid: record.pid };
@@ -538,12 +482,7 @@ pub async fn stop_orphan(pid_file: &Path, processes: &dyn ProcessTable, grace: D
         Some(boot) if !record.boot_id.is_empty() && boot == record.boot_id => {}
         _ => return stale,
     }
-    let identity = WorkerIdentity {
-        leader: record.pid,
-        leader_ticks: record.start_ticks,
-        mark: record.mark,
-    };
-    let tree = tree_of(processes, &identity);
+    let tree = tree_of(processes, &record);
     if tree.is_empty() {
         return match processes.start_ticks(record.pid) {
             // The pid lives, but as another process.
@@ -551,43 +490,43 @@ pub async fn stop_orphan(pid_file: &Path, processes: &dyn ProcessTable, grace: D
             None => Orphan::None,
         };
     }
-    if group_is_ours(processes, &identity, &tree) {
-        processes.signal_group(identity.leader, Signal::SIGTERM);
+    if group_is_ours(processes, &record, &tree) {
+        processes.signal_group(record.pid, Signal::SIGTERM);
     }
     signal_known(processes, &tree, Signal::SIGTERM);
     let deadline = tokio::time::Instant::now() + grace;
     // Each look reads every process's environment: four a second is plenty.
-    while tokio::time::Instant::now() < deadline && !tree_of(processes, &identity).is_empty() {
+    while tokio::time::Instant::now() < deadline && !tree_of(processes, &record).is_empty() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    kill_tree(processes, &identity, &tree);
+    kill_tree(processes, &record, &tree);
     Orphan::Stopped { pid: record.pid }
 }
 
-/// Every process of the worker `identity` now running, less ourselves: the leader and its
+/// Every process of the worker `record` now running, less ourselves: the leader and its
 /// descendants (only while the leader is the very process that started), the members of its
 /// group (only when [`group_is_ours`]), and whatever carries its mark.
-fn tree_of(processes: &dyn ProcessTable, identity: &WorkerIdentity) -> Vec<Known> {
+fn tree_of(processes: &dyn ProcessTable, record: &PidRecord) -> Vec<Known> {
     let own = std::process::id();
     let list = processes.list();
-    let mut pids = Vec::new();
-    if processes.start_ticks(identity.leader) == Some(identity.leader_ticks) {
-        pids.extend(descendants(&list, identity.leader));
+    let leader_ticks = processes.start_ticks(record.pid);
+    let leader_ours = leader_ticks == Some(record.start_ticks);
+    let mut pids = if leader_ours {
+        descendants(&list, record.pid)
+    } else {
+        Vec::new()
+    };
+    if !record.mark.is_empty() {
+        pids.extend(processes.carrying(RUN_MARK, &record.mark));
     }
-    if !identity.mark.is_empty() {
-        pids.extend(processes.carrying(RUN_MARK, &identity.mark));
-    }
-    let marked: Vec<u32> = pids.clone();
     let members: Vec<u32> = list
         .iter()
-        .filter(|p| processes.group_of(p.pid) == Some(identity.leader))
+        .filter(|p| processes.group_of(p.pid) == Some(record.pid))
         .map(|p| p.pid)
         .collect();
     // The group is ours through its leader, or (leader gone) through a marked member: a group
     // id is not reused while any member lives, so a group holding one of ours is the old one.
-    let leader_alive = processes.start_ticks(identity.leader).is_some();
-    let leader_ours = processes.start_ticks(identity.leader) == Some(identity.leader_ticks);
-    if leader_ours || (!leader_alive && members.iter().any(|m| marked.contains(m))) {
+    if leader_ours || (leader_ticks.is_none() && members.iter().any(|m| pids.contains(m))) {
         pids.extend(members);
     }
     let mut known: Vec<Known> = Vec::new();
@@ -602,12 +541,12 @@ fn tree_of(processes: &dyn ProcessTable, identity: &WorkerIdentity) -> Vec<Known
     known
 }
 
-/// Whether the group of `identity` may be signalled as a whole, `tree` being [`tree_of`] it.
-fn group_is_ours(processes: &dyn ProcessTable, identity: &WorkerIdentity, tree: &[Known]) -> bool {
-    identity.leader > 1
+/// Whether the group of `record` may be signalled as a whole, `tree` being [`tree_of`] it.
+fn group_is_ours(processes: &dyn ProcessTable, record: &PidRecord, tree: &[Known]) -> bool {
+    record.pid > 1
         && tree
             .iter()
-            .any(|k| processes.group_of(k.pid) == Some(identity.leader))
+            .any(|k| processes.group_of(k.pid) == Some(record.pid))
 }
 
 /// Sends `signal` to each process of `known` still the same process (same start ticks).
@@ -619,12 +558,12 @@ fn signal_known(processes: &dyn ProcessTable, known: &[Known], signal: Signal) {
     }
 }
 
-/// SIGKILL to everything of the worker `identity` that is left, and to what `earlier` (a
+/// SIGKILL to everything of the worker `record` that is left, and to what `earlier` (a
 /// snapshot) still names, until nothing is left (a few passes: a dying process may have just
 /// forked).
-fn kill_tree(processes: &dyn ProcessTable, identity: &WorkerIdentity, earlier: &[Known]) {
+fn kill_tree(processes: &dyn ProcessTable, record: &PidRecord, earlier: &[Known]) {
     for _ in 0..10 {
-        let mut left = tree_of(processes, identity);
+        let mut left = tree_of(processes, record);
         for known in earlier {
             if !left.iter().any(|k| k.pid == known.pid)
                 && processes.start_ticks(known.pid) == Some(known.ticks)
@@ -635,8 +574,8 @@ fn kill_tree(processes: &dyn ProcessTable, identity: &WorkerIdentity, earlier: &
         if left.is_empty() {
             break;
         }
-        if group_is_ours(processes, identity, &left) {
-            processes.signal_group(identity.leader, Signal::SIGKILL);
+        if group_is_ours(processes, record, &left) {
+            processes.signal_group(record.pid, Signal::SIGKILL);
         }
         signal_known(processes, &left, Signal::SIGKILL);
         std::thread::sleep(Duration::from_millis(50));
@@ -1000,7 +939,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_old_pid_file_proves_nothing() {
+    async fn a_pid_file_without_boot_ticks_or_mark_proves_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("worker.pid");
         std::fs::write(&path, r#"{"pid":500,"pgid":500,"start_time":1700000050}"#).expect("write");

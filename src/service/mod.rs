@@ -5,7 +5,6 @@ pub mod instance;
 
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -203,13 +202,7 @@ pub async fn serve(
     let mut platform =
         SystemPlatform::new(paths.clone(), &config, TailscaleCli::discover(), ray_log);
     if let Some(head) = &demo {
-        // The demo head listens on loopback only: with Tailscale up, the worker would announce
-        // its 100.x address to it.
-        platform.pin_local_head(
-            head.address.clone(),
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
-            Some(head.auth_token_file.clone()),
-        );
+        platform.pin_local_head(head.address.clone(), head.auth_token_file.clone());
     }
     // Nobody reads the first value: the driver's first step replaces it.
     let (status, mut reports) = watch::channel(StatusReport::default());
