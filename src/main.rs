@@ -209,6 +209,9 @@ fn status(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
                 path: &ray.path,
                 version: ray.version.as_deref(),
             }),
+            status
+                .and_then(|status| status.python_skew.as_ref())
+                .map(StatusLine::PythonSkew),
             status.map(|status| StatusLine::Mode {
                 mobile: status.mobile,
             }),

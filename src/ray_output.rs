@@ -4,7 +4,7 @@
 
 use anstream::adapter::strip_str;
 
-use crate::model::{HeadAddress, WorkerFailure};
+use crate::model::{HeadAddress, PythonSkew, WorkerFailure};
 
 /// How many of the last output lines [`classify_exit`] reads; the driver keeps at least this many.
 pub const TAIL_LINES: usize = 50;
@@ -102,24 +102,48 @@ pub fn parse_ray_version(output: &str) -> Option<String> {
     })
 }
 
-/// The first `Ray: X` after "The cluster was started with" is the head's, the first after "This
-/// process ... was started with" ours.
+/// Ray's refusal of this node. Ray's warning that it accepts a patch release skew
+/// ([`python_patch_skew`]) says "version mismatch" too, and is no refusal.
 fn version_mismatch(lines: &[String]) -> Option<WorkerFailure> {
+    let start = lines.iter().position(|l| {
+        let lower = l.to_lowercase();
+        lower.contains("version mismatch") && !lower.contains("patch version mismatch")
+    })?;
+    let (cluster, this_machine) = versions_in_mismatch(&lines[start..], "Ray:");
+    Some(WorkerFailure::VersionMismatch {
+        cluster,
+        this_machine,
+    })
+}
+
+/// The head's Python and ours, where Ray said it accepts this node although they differ in the
+/// patch release (the worker runs with `RAY_DEFAULT_PYTHON_VERSION_MATCH_LEVEL=minor`).
+pub fn python_patch_skew(lines: &[String]) -> Option<PythonSkew> {
+    let lines: Vec<String> = lines.iter().map(|l| strip_str(l).to_string()).collect();
     let start = lines
         .iter()
-        .position(|l| l.to_lowercase().contains("version mismatch"))?;
+        .position(|l| l.to_lowercase().contains("python patch version mismatch"))?;
+    match versions_in_mismatch(&lines[start..], "Python:") {
+        (Some(head), Some(this_machine)) => Some(PythonSkew { head, this_machine }),
+        _ => None,
+    }
+}
+
+/// In Ray's version mismatch message: the first `key X` after "The cluster was started with"
+/// (the head's), and the first after "This process ... was started with" (ours).
+fn versions_in_mismatch(lines: &[String], key: &str) -> (Option<String>, Option<String>) {
     let mut cluster = None;
     let mut this_machine = None;
     // 0: before any "started with" header, 1: in the cluster's block, 2: in ours.
     let mut block = 0;
-    for line in &lines[start..] {
+    for line in lines {
         let lower = line.to_lowercase();
         if lower.contains("this process") && lower.contains("started with") {
             block = 2;
         } else if lower.contains("cluster was started with") {
             block = 1;
         }
-        let Some(version) = line.trim().strip_prefix("Ray:").map(str::trim) else {
+        let Some(version) = line.trim().strip_prefix(key).map(str::trim) else {
             continue;
         };
         if version.is_empty() {
@@ -131,10 +155,7 @@ fn version_mismatch(lines: &[String]) -> Option<WorkerFailure> {
             _ => {}
         }
     }
-    Some(WorkerFailure::VersionMismatch {
-        cluster,
-        this_machine,
-    })
+    (cluster, this_machine)
 }
 
 /// The last line worth showing: not empty, not a stack trace's, not Ray's "Remaining processes will
@@ -367,6 +388,25 @@ mod tests {
             classify_exit(&tail),
             WorkerFailure::VersionMismatch { .. }
         ));
+    }
+
+    #[test]
+    fn a_python_patch_skew_ray_accepts_is_read_and_is_no_refusal() {
+        const ACCEPTED: &str =
+            include_str!("../tests/fixtures/lab_worker_join_python_patch_skew_ray260.txt");
+        let skew = PythonSkew {
+            head: "3.11.7".into(),
+            this_machine: "3.11.2".into(),
+        };
+        assert_eq!(python_patch_skew(&lines(ACCEPTED)), Some(skew));
+        assert_eq!(joined_indexes(ACCEPTED), vec![12]);
+        for text in [VLLM_OK, MISMATCH_PY_PATCH, MISMATCH_LOGICRL] {
+            assert_eq!(python_patch_skew(&lines(text)), None);
+        }
+        // The node lost later: its tail still holds the warning, and no mismatch is claimed.
+        let mut tail = lines(ACCEPTED);
+        tail.push("Failed to connect to GCS at address 100.64.0.1:6379".into());
+        assert_eq!(classify_exit(&tail), WorkerFailure::HeadUnreachable);
     }
 
     #[test]

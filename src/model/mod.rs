@@ -23,7 +23,7 @@ pub use head::{
 pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};
 pub use reach::{TailscaleCheck, TailscaleProblem, Unreachable};
 pub use status::{
-    AutoPause, ClusterSize, ConfigEdit, Fault, InstallStep, LogNote, Notice, Phase, RayInUse,
-    RayInstall, ReplyNote, Status, StopReason,
+    AutoPause, ClusterSize, ConfigEdit, Fault, InstallStep, LogNote, Notice, Phase, PythonSkew,
+    RayInUse, RayInstall, ReplyNote, Status, StopReason,
 };
 pub use system::{SleepGate, SystemEvent};

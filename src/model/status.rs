@@ -175,6 +175,16 @@ pub struct Status {
     pub cluster: Option<ClusterSize>,
     /// The `ray` a worker runs, once looked up (`None`: not found, or not yet known).
     pub ray: Option<RayInUse>,
+    /// The last worker joined although its Python differs from the head's in the patch release.
+    pub python_skew: Option<PythonSkew>,
+}
+
+/// The Pythons of the head and of this machine, the same minor release in two patch releases
+/// (Ray accepts the node when told to match only the minor release, and says so).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PythonSkew {
+    pub head: String,
+    pub this_machine: String,
 }
 
 /// The cluster's alive nodes and their CPUs, as the head's dashboard gives them.
@@ -229,6 +239,8 @@ pub enum LogNote {
     ConfigEdit(ConfigEdit),
     /// The `ray` a worker runs was looked up (`None`: none found).
     RayInUse(Option<RayInUse>),
+    /// A worker joined on another patch release of the head's Python (said once per skew).
+    PythonSkew(PythonSkew),
     /// Tasks finished, or the deadline passed with tasks running (Ray retries them elsewhere).
     DrainEnded {
         tasks_finished: bool,

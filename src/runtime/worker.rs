@@ -78,6 +78,9 @@ impl RayCommand {
             .args(args)
             // Ray refuses to join a multi-node cluster from macOS without this.
             .env("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "1")
+            // Ray refuses a node whose Python differs from the head's even in the patch release
+            // (3.12.8 against 3.12.7), which pickles the same; it then logs the difference.
+            .env("RAY_DEFAULT_PYTHON_VERSION_MATCH_LEVEL", "minor")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -291,7 +294,8 @@ pub fn spawn(
 }
 
 /// What the worker printed so far: every line goes to the Ray log, the first joined line is
-/// reported, and the last [`TAIL_LINES`] are kept to explain the exit.
+/// reported (with what Ray said of a Python patch skew), and the last [`TAIL_LINES`] are kept
+/// to explain the exit.
 struct Output {
     tail: VecDeque<String>,
     joined: bool,
@@ -304,6 +308,8 @@ impl Output {
         let _ = lock(&self.ray_log).raw(&format!("{line}\n"));
         if !self.joined && ray_output::is_joined_line(&line) {
             self.joined = true;
+            let skew = ray_output::python_patch_skew(self.tail.make_contiguous());
+            let _ = self.events.send(Event::PythonSkew(skew));
             let _ = self.events.send(Event::WorkerJoined);
         }
         if self.tail.len() == TAIL_LINES {

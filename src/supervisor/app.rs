@@ -9,7 +9,7 @@ use super::config_looks::ConfigLooks;
 use super::timers::{Timer, Timers};
 use super::{Action, Supervisor};
 use crate::config::Config;
-use crate::model::{ClusterSize, LogNote, Phase, RayInUse, Status};
+use crate::model::{ClusterSize, LogNote, Phase, PythonSkew, RayInUse, Status};
 
 #[derive(Debug, Clone)]
 pub(super) struct App {
@@ -21,6 +21,8 @@ pub(super) struct App {
     pub(super) cluster: Option<ClusterSize>,
     /// The `ray` a worker runs, as last looked up.
     pub(super) ray: Option<RayInUse>,
+    /// What the last worker to join said of its Python against the head's.
+    pub(super) python_skew: Option<PythonSkew>,
     /// The state the log last said.
     logged: Option<Status>,
 }
@@ -36,6 +38,7 @@ impl Supervisor {
             show_cluster,
             cluster: None,
             ray: None,
+            python_skew: None,
             logged: None,
         });
         self.actions.push_back(Action::LookUpRay);
@@ -256,6 +259,25 @@ mod tests {
         drain(&mut sup);
         sup.handle_event(t0, Event::RayInstallEnded(Ok("2.60.0".into())));
         assert!(drain(&mut sup).contains(&Action::LookUpRay));
+    }
+
+    #[test]
+    fn a_python_patch_skew_is_shown_while_it_lasts_and_said_once() {
+        let t0 = Instant::now();
+        let mut sup = app(t0, false);
+        drain(&mut sup);
+        let skew = PythonSkew {
+            head: "3.11.7".into(),
+            this_machine: "3.11.2".into(),
+        };
+        sup.handle_event(t0, Event::PythonSkew(Some(skew.clone())));
+        assert_eq!(sup.status().python_skew, Some(skew.clone()));
+        let said = LogNote::PythonSkew(skew.clone());
+        assert!(logged(&drain(&mut sup)).contains(&&said));
+        sup.handle_event(t0, Event::PythonSkew(Some(skew.clone())));
+        assert!(!logged(&drain(&mut sup)).contains(&&said), "once");
+        sup.handle_event(t0, Event::PythonSkew(None));
+        assert_eq!(sup.status().python_skew, None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::FileReading;
 use crate::model::{
     Activity, AwakeHold, ClusterSize, HeadAddress, IdleReading, InstallStep, LogNote, Notice,
-    PowerSnapshot, ProcessUsage, RayInUse, StopReason, TailnetFinds, TailscaleCheck,
+    PowerSnapshot, ProcessUsage, PythonSkew, RayInUse, StopReason, TailnetFinds, TailscaleCheck,
     TailscaleProblem, ThermalState, Unreachable, WorkerFailure,
 };
 
@@ -153,6 +153,9 @@ pub enum Event {
     ClusterSize(Option<ClusterSize>),
     /// `None`: no `ray` found.
     RayInUse(Option<RayInUse>),
+    /// Sent as a worker joins: whether Ray accepted it on another patch release of the head's
+    /// Python.
+    PythonSkew(Option<PythonSkew>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -373,6 +373,16 @@ impl Supervisor {
                     self.actions.push_back(Action::Log(LogNote::RayInUse(ray)));
                 }
             }
+            Event::PythonSkew(skew) => {
+                if let Some(app) = &mut self.app {
+                    let new = skew
+                        .clone()
+                        .filter(|skew| app.python_skew.as_ref() != Some(skew));
+                    app.python_skew = skew;
+                    self.actions
+                        .extend(new.map(|s| Action::Log(LogNote::PythonSkew(s))));
+                }
+            }
         }
         self.after_step(now);
     }
@@ -484,6 +494,7 @@ impl Supervisor {
                 .filter(|_| phase == Phase::Connected),
             cluster: self.app.as_ref().and_then(|app| app.cluster),
             ray: self.app.as_ref().and_then(|app| app.ray.clone()),
+            python_skew: self.app.as_ref().and_then(|app| app.python_skew.clone()),
         }
     }
 

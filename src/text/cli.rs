@@ -2,7 +2,9 @@
 //! lines, replies, `find-heads`, `setup`, `demo` and `login-item`.
 
 use super::{auto_pause_words, cpu_count, fault_message, thermal_words, unreachable_words, Lang};
-use crate::model::{KeepAwake, NoBuild, Phase, ReplyNote, Status, TailnetFinds, TailscaleProblem};
+use crate::model::{
+    KeepAwake, NoBuild, Phase, PythonSkew, ReplyNote, Status, TailnetFinds, TailscaleProblem,
+};
 use crate::platform::LoginStatus;
 
 /// One line that says where things stand: `status`, the tray's state line and tooltip, the
@@ -170,10 +172,26 @@ pub enum StatusLine<'a> {
         path: &'a str,
         version: Option<&'a str>,
     },
+    PythonSkew(&'a PythonSkew),
     Mode {
         mobile: bool,
     },
     Log(&'a str),
+}
+
+/// Ray's acceptance of this machine's Python against the head's, in the log and in `status`.
+pub fn python_skew(lang: Lang, skew: &PythonSkew) -> String {
+    let (this, head) = (&skew.this_machine, &skew.head);
+    lang.tr(
+        format!(
+            "Python {this} differs from the head's {head} in the patch release only: Ray accepts \
+             this node"
+        ),
+        format!(
+            "Python {this} difiere del {head} del head solo en la versión de parche: Ray acepta \
+             este nodo"
+        ),
+    )
 }
 
 pub fn status_line(lang: Lang, line: StatusLine<'_>) -> String {
@@ -182,6 +200,7 @@ pub fn status_line(lang: Lang, line: StatusLine<'_>) -> String {
         WorkerPid(pid) => lang.tr(format!("worker pid {pid}"), format!("pid del worker {pid}")),
         NodeIp(ip) => lang.tr(format!("node ip {ip}"), format!("ip del nodo {ip}")),
         Ray { path, version } => format!("ray {}", ray_at(lang, path, version)),
+        PythonSkew(skew) => python_skew(lang, skew),
         Mode { mobile: true } => lang.tr(
             "mode mobile (laptop: battery policy on)",
             "modo móvil (portátil: política de batería activa)",

@@ -76,6 +76,7 @@ pub fn log_note(lang: Lang, note: &LogNote) -> String {
             format!("🐍 Ray: {}", cli::ray_at(lang, &ray.path, version))
         }
         RayInUse(None) => lang.tr("🐍 Ray: not found", "🐍 Ray: no encontrado"),
+        PythonSkew(skew) => format!("🐍 {}", cli::python_skew(lang, skew)),
         DrainEnded {
             tasks_finished: true,
             ..

@@ -418,6 +418,13 @@ mod tests {
         transition_lines(Lang::En, next).remove(0)
     }
 
+    fn skew() -> crate::model::PythonSkew {
+        crate::model::PythonSkew {
+            head: "3.11.7".into(),
+            this_machine: "3.11.2".into(),
+        }
+    }
+
     fn status(phase: Phase) -> Status {
         Status {
             phase,
@@ -769,13 +776,15 @@ mod tests {
             LogNote::StateChanged(Box::new(status(Phase::Connected))),
             LogNote::ConfigEdit(ConfigEdit::Removed),
             LogNote::RayInUse(None),
+            LogNote::PythonSkew(skew()),
         ] {
             match note {
                 LogNote::DrainEnded { .. }
                 | LogNote::KeepAwakeRefused { .. }
                 | LogNote::StateChanged(_)
                 | LogNote::ConfigEdit(_)
-                | LogNote::RayInUse(_) => {}
+                | LogNote::RayInUse(_)
+                | LogNote::PythonSkew(_) => {}
             }
             push(&|l| log_note(l, &note));
         }
@@ -875,6 +884,7 @@ mod tests {
                 path: "/r",
                 version: None,
             },
+            StatusLine::PythonSkew(&skew()),
             StatusLine::Mode { mobile: true },
             StatusLine::Mode { mobile: false },
             StatusLine::Log("/w.log"),
