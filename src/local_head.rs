@@ -43,6 +43,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long a head an earlier run left behind gets to stop.
 pub const LEFTOVER_STOP_GRACE: Duration = Duration::from_secs(10);
 
+/// How long our head gets to stop on a quit, once its worker has left: Ray's head takes some
+/// 15 s to stop on SIGTERM, and a practice head holds nothing worth the wait.
+const QUIT_GRACE: Duration = Duration::from_millis(500);
+
 /// A Ray head we started, stopped (its whole process group) when dropped.
 pub struct LocalHead {
     child: Child,
@@ -50,6 +54,8 @@ pub struct LocalHead {
     /// A worker joins with it.
     pub auth_token_file: PathBuf,
     pid_file: PathBuf,
+    /// Which processes are its own, for the stop.
+    record: PidRecord,
 }
 
 impl LocalHead {
@@ -98,17 +104,7 @@ impl LocalHead {
                 ray: ray.display().to_string(),
                 source,
             })?;
-        let mut head = LocalHead {
-            child,
-            address: HeadAddress {
-                host: "127.0.0.1".to_string(),
-                port,
-            },
-            auth_token_file: token,
-            pid_file: pid_file.to_path_buf(),
-        };
-        // Dropping `head` on an error below stops it and removes the record.
-        let pid = head.child.id();
+        let pid = child.id();
         let record = PidRecord {
             pid,
             pgid: pid,
@@ -117,6 +113,17 @@ impl LocalHead {
             mark,
         };
         let text = serde_json::to_string(&record).unwrap_or_default();
+        // Dropping `head` on an error below stops it and removes the record.
+        let mut head = LocalHead {
+            child,
+            address: HeadAddress {
+                host: "127.0.0.1".to_string(),
+                port,
+            },
+            auth_token_file: token,
+            pid_file: pid_file.to_path_buf(),
+            record,
+        };
         crate::atomic_file::write(pid_file, text.as_bytes(), 0o600)
             .map_err(write_error(pid_file))?;
         let deadline = Instant::now() + START_TIMEOUT;
@@ -149,8 +156,11 @@ impl Drop for LocalHead {
     fn drop(&mut self) {
         let group = Pid::from_raw(self.child.id() as i32);
         let _ = killpg(group, Signal::SIGTERM);
-        let _ = self.child.wait_timeout(Duration::from_secs(15));
+        let _ = self.child.wait_timeout(QUIT_GRACE);
+        // Its group (ours while the leader is unreaped), and its task workers in groups of
+        // their own (they carry its mark).
         let _ = killpg(group, Signal::SIGKILL);
+        crate::runtime::worker::kill_tree(&SystemProcesses, &self.record, &[]);
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.pid_file);
         let _ = std::fs::remove_file(&self.auth_token_file);

@@ -6,7 +6,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bittrader_test_support::process::{alive, run_with_timeout, Proc};
 use bittrader_test_support::{lab, poll, secs};
@@ -147,19 +147,27 @@ fn the_demo_head_uses_token_auth_from_a_private_folder_and_a_crash_leaves_no_hea
     let head2 = recorded_group(&pid_file).expect("the second head's pid file");
     assert_ne!(head2, head);
 
-    // A clean stop: the head, its pid file and the private folder go.
+    // A clean stop with no task running: the demo, its worker and its head are gone within
+    // 3 s; the head's pid file and the private folder go.
+    let worker2 = recorded_group(&folder2.join("worker.pid")).expect("the worker's pid file");
+    let asked = Instant::now();
     let _ = kill(Pid::from_raw(second.pid() as i32), Signal::SIGINT);
     assert!(
         second.wait_exit(secs(60)).is_some(),
         "the demo did not stop\n{}",
         fs::read_to_string(&out2).unwrap_or_default()
     );
-    let gone = poll(secs(20), Duration::from_millis(200), || {
-        killpg(Pid::from_raw(head2 as i32), None)
-            .is_err()
-            .then_some(())
+    let group_gone = |group: u32| killpg(Pid::from_raw(group as i32), None).is_err();
+    let gone = poll(secs(20), Duration::from_millis(50), || {
+        (group_gone(head2) && group_gone(worker2)).then_some(())
     });
-    assert!(gone.is_some(), "the second head's group {head2} still runs");
+    let took = asked.elapsed();
+    assert!(
+        gone.is_some(),
+        "the second head's group {head2} or the worker's {worker2} still runs"
+    );
+    eprintln!("figure: a quit with no task running, everything gone after {took:?}");
+    assert!(took <= secs(3), "a quit took {took:?}");
     assert!(!pid_file.exists(), "the pid file stayed");
     assert!(!folder2.exists(), "the private folder stayed");
 

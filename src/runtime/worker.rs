@@ -141,7 +141,7 @@ pub struct PidRecord {
 
 /// A process recognised as a worker's, as it was when recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Known {
+pub struct Known {
     pid: u32,
     /// Its raw start ticks: a signal goes to `pid` only while they still match.
     ticks: u64,
@@ -567,7 +567,7 @@ fn signal_known(processes: &dyn ProcessTable, known: &[Known], signal: Signal) {
 /// SIGKILL to everything of the worker `record` that is left, and to what `earlier` (a
 /// snapshot) still names, until nothing is left (a few passes: a dying process may have just
 /// forked).
-fn kill_tree(processes: &dyn ProcessTable, record: &PidRecord, earlier: &[Known]) {
+pub fn kill_tree(processes: &dyn ProcessTable, record: &PidRecord, earlier: &[Known]) {
     for _ in 0..10 {
         let mut left = tree_of(processes, record);
         for known in earlier {
