@@ -58,9 +58,15 @@ pub struct DesktopNotifier {
 
 impl DesktopNotifier {
     pub fn new(lang: Lang, requests: mpsc::Sender<Pending>) -> Self {
-        // Without an application set, notify-rust may hang on recent macOS.
+        // A bare binary has no bundle identifier, and notify-rust may then hang on recent
+        // macOS; inside the app bundle macOS has ours, and setting one would swizzle
+        // -[NSBundle bundleIdentifier] for the whole process (mac-notification-sys).
         #[cfg(target_os = "macos")]
-        let _ = notify_rust::set_application("com.bittrader.worker");
+        if !std::env::current_exe()
+            .is_ok_and(|exe| crate::platform::login_item::is_inside_app_bundle(&exe))
+        {
+            let _ = notify_rust::set_application("com.bittrader.worker");
+        }
         DesktopNotifier { lang, requests }
     }
 }
