@@ -48,19 +48,16 @@ impl DarwinNotification {
             token,
             name: name.to_string_lossy().into_owned(),
         };
-        // Non-blocking, so that draining stops at an empty pipe; close-on-exec, or Ray's whole tree
-        // would inherit libnotify's plain pipe(2). SAFETY: only the open descriptor's flags change.
+        // Non-blocking, so that draining stops at an empty pipe. SAFETY: only the open
+        // descriptor's flags change.
         unsafe {
             let flags = libc::fcntl(fd, libc::F_GETFL);
-            let fd_flags = libc::fcntl(fd, libc::F_GETFD);
-            if flags < 0
-                || fd_flags < 0
-                || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0
-                || libc::fcntl(fd, libc::F_SETFD, fd_flags | libc::FD_CLOEXEC) < 0
-            {
+            if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
                 return Err(io::Error::last_os_error());
             }
         }
+        // Both ends of libnotify's plain pipe(2): the read end is `fd`, the write end it keeps.
+        super::close_on_exec::mark_all_close_on_exec()?;
         Ok(registered)
     }
 

@@ -5,6 +5,7 @@ pub mod alert;
 pub mod app_nap;
 pub mod awake;
 pub mod clock;
+pub mod close_on_exec;
 pub mod command;
 #[cfg(target_os = "macos")]
 pub mod darwin_notify;
