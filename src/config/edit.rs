@@ -42,15 +42,6 @@ impl Setting {
             Setting::Head(head) => head.to_string().into(),
         }
     }
-
-    /// Sets it in `config` (the running copy).
-    pub fn apply_to(&self, config: &mut Config) {
-        match self {
-            Setting::Paused(paused) => config.paused = *paused,
-            Setting::Cpus(cpus) => config.cpus = *cpus,
-            Setting::Head(head) => config.head = Some(head.clone()),
-        }
-    }
 }
 
 /// Sets `setting` in config.toml, keeping every other line; creates the file (and folder) if there

@@ -311,13 +311,6 @@ pub fn orphan_line(lang: Lang, what: Leftover, pid: u32, stopped: bool) -> Strin
     }
 }
 
-pub fn foreign_pid_file_line(lang: Lang, path: &str) -> String {
-    lang.tr(
-        format!("Left {path} alone: it does not name a process group of ours"),
-        format!("Se deja en paz {path}: no nombra un grupo de procesos nuestro"),
-    )
-}
-
 pub fn demo_head_failed_line(lang: Lang, why: &str) -> String {
     lang.tr(
         format!("No head is configured and the demo head could not start: {why}"),

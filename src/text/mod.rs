@@ -1012,7 +1012,6 @@ mod tests {
         push(&|l| menu::tray_failed_line(l, TrayFailure::Icon, "x"));
         push(&|l| menu::tray_failed_line(l, TrayFailure::LoginItem, "x"));
         push(&|l| not_saved_line(l, "/h.json", "x"));
-        push(&|l| foreign_pid_file_line(l, "/p"));
         push(&|l| orphan_line(l, Leftover::DemoHead, 7, true));
         push(&|l| orphan_line(l, Leftover::DemoHead, 7, false));
         push(&|l| form_factor_words(l, crate::platform::FormFactor::Unknown).into());
