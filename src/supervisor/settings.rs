@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::config::BatteryConfig;
 use crate::model::{AutoPause, KeepAwake, PauseAtThermal, StopReason};
 
 /// A sleep at least this long replaces the worker on wake: Ray's health checks drop a silent
@@ -224,7 +225,7 @@ impl Settings {
             Mode::Fixed => false,
             Mode::Auto => laptop,
         };
-        let (timing, battery) = (&config.timing, &config.battery);
+        let timing = &config.timing;
         Settings {
             grace: Duration::from_secs(timing.grace_secs),
             probe_every_up: Duration::from_millis(timing.probe_interval_ms),
@@ -232,11 +233,7 @@ impl Settings {
             join_timeout: Duration::from_secs(timing.join_timeout_secs),
             laptop: LaptopPolicy {
                 mobile,
-                warn_percent: battery.warn_percent,
-                stop_percent: battery.stop_percent,
-                resume_percent: battery.resume_percent,
-                only_on_power: battery.only_on_power,
-                cpus_on_battery: (battery.cpus_on_battery > 0).then_some(battery.cpus_on_battery),
+                battery: config.battery.clone(),
             },
             courtesy: CourtesyPolicy {
                 keep_awake: config.keep_awake,
@@ -293,32 +290,12 @@ impl Default for BackoffPolicy {
     }
 }
 
-/// The battery policy of a laptop (mobile mode), BOINC-like: separate stop and resume levels
-/// so it never flaps.
-#[derive(Debug, Clone, PartialEq)]
+/// A laptop's policy (mobile mode): `[battery]` applies.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LaptopPolicy {
     /// The battery policy applies (sleep and wake apply to every machine).
     pub mobile: bool,
-    /// Warn once per discharge at this level while contributing.
-    pub warn_percent: u8,
-    pub stop_percent: u8,
-    /// Resume on battery above this level (plugging in resumes at once).
-    pub resume_percent: u8,
-    pub only_on_power: bool,
-    pub cpus_on_battery: Option<u32>,
-}
-
-impl Default for LaptopPolicy {
-    fn default() -> Self {
-        LaptopPolicy {
-            mobile: false,
-            warn_percent: 20,
-            stop_percent: 10,
-            resume_percent: 30,
-            only_on_power: false,
-            cpus_on_battery: None,
-        }
-    }
+    pub battery: BatteryConfig,
 }
 
 /// config.toml's `keep_awake`, `pause_at_thermal`, `only_when_idle_minutes`.
@@ -393,6 +370,6 @@ mod tests {
             desktop.courtesy.only_when_idle,
             Some(Duration::from_secs(180))
         );
-        assert_eq!(desktop.laptop.cpus_on_battery, None, "0: no cap");
+        assert_eq!(desktop.laptop.battery, with(Mode::Auto).battery);
     }
 }
