@@ -182,15 +182,14 @@ pub struct Status {
 pub struct ClusterSize {
     /// Whole CPUs (Ray counts fractions; the menu shows whole ones).
     pub cpus: u32,
-    /// Alive nodes.
     pub nodes: u32,
 }
 
 /// The `ray` the worker runs, and its version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RayInUse {
-    /// Where it is.
     pub path: String,
+
     /// What `ray --version` said, if it answered.
     pub version: Option<String>,
 }

@@ -177,24 +177,6 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The defaults for a laptop (`mobile`: the battery policy, restarts capped at 30 s rather
-    /// than a minute) or a desktop.
-    pub fn for_machine(mobile: bool) -> Settings {
-        let defaults = Settings::default();
-        let max = Duration::from_secs(if mobile { 30 } else { 60 });
-        Settings {
-            backoff: BackoffPolicy {
-                max,
-                ..defaults.backoff
-            },
-            laptop: LaptopPolicy {
-                mobile,
-                ..defaults.laptop
-            },
-            ..defaults
-        }
-    }
-
     /// The longest a quit takes: the supervisor exits by then even if the worker's end was
     /// never reported.
     pub fn quit_deadline(&self) -> Duration {
@@ -217,7 +199,8 @@ impl Settings {
         self.quit_deadline().min(SLEEP_HOLD_MAX)
     }
 
-    /// The settings `config` gives on a machine that is a `laptop` or not (`mode` may force it).
+    /// The settings `config` gives on a machine that is a `laptop` or not (`mode` may force it):
+    /// a laptop's battery policy is on and its restarts are capped at 30 s rather than a minute.
     pub fn from_config(config: &crate::config::Config, laptop: bool) -> Settings {
         use crate::config::Mode;
         let mobile = match config.mode {
@@ -225,7 +208,8 @@ impl Settings {
             Mode::Fixed => false,
             Mode::Auto => laptop,
         };
-        let timing = &config.timing;
+        let (timing, defaults) = (&config.timing, Settings::default());
+        let max = Duration::from_secs(if mobile { 30 } else { 60 });
         Settings {
             grace: Duration::from_secs(timing.grace_secs),
             probe_every_up: Duration::from_millis(timing.probe_interval_ms),
@@ -242,7 +226,11 @@ impl Settings {
                     .only_when_idle_minutes
                     .map(|minutes| Duration::from_secs(u64::from(minutes) * 60)),
             },
-            ..Settings::for_machine(mobile)
+            backoff: BackoffPolicy {
+                max,
+                ..defaults.backoff
+            },
+            ..defaults
         }
     }
 }
@@ -307,22 +295,15 @@ pub struct CourtesyPolicy {
     pub only_when_idle: Option<Duration>,
 }
 
-/// The niceness of `ray start` unless `[ray] nice` says otherwise. Not 19: the raylet must
-/// answer the head's health checks under a busy foreground (≈ 10 % of a contended CPU at 10,
-/// ≈ 1.5 % at 19), and Ray adds its `worker_niceness` (15) to task workers anyway.
-pub const DEFAULT_RAY_NICE: u8 = 10;
-
-/// Whether Ray starts with the settings that cut its idle cost unless `[ray] lean` says not.
-pub const DEFAULT_LEAN_RAY: bool = true;
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_laptop_restarts_sooner_and_watches_its_battery() {
-        let laptop = Settings::for_machine(true);
-        let desktop = Settings::for_machine(false);
+        let config = crate::config::Config::with_defaults(4);
+        let laptop = Settings::from_config(&config, true);
+        let desktop = Settings::from_config(&config, false);
         assert_eq!(laptop.backoff.max, Duration::from_secs(30));
         assert_eq!(desktop.backoff.max, Duration::from_secs(60));
         assert!(laptop.laptop.mobile && !desktop.laptop.mobile);
@@ -364,7 +345,8 @@ mod tests {
         assert!(Settings::from_config(&with(Mode::Auto), true).laptop.mobile);
         let desktop = Settings::from_config(&with(Mode::Auto), false);
         assert!(!desktop.laptop.mobile);
-        assert_eq!(desktop.backoff, Settings::for_machine(false).backoff);
+        assert_eq!(desktop.backoff, Settings::default().backoff);
+
         assert_eq!(desktop.grace, Duration::from_secs(30));
         assert_eq!(
             desktop.courtesy.only_when_idle,
