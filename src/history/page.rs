@@ -112,36 +112,24 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
         subtitle = esc(word(lang, PageWord::Subtitle)),
     );
     for (id, label, secs) in [
-        ("today", word(lang, PageWord::Today), summary.today_cpu_secs),
-        (
-            "week",
-            word(lang, PageWord::Last7Days),
-            summary.week_cpu_secs,
-        ),
-        ("month", word(lang, PageWord::Last30Days), month_secs),
+        ("today", PageWord::Today, summary.today_cpu_secs),
+        ("week", PageWord::Last7Days, summary.week_cpu_secs),
+        ("month", PageWord::Last30Days, month_secs),
     ] {
         let _ = writeln!(
             html,
             r#"<div class="figure" id="figure-{id}"><div class="label">{label}</div><div class="value">{value}<span class="unit">CPU-h</span></div></div>"#,
-            label = esc(label),
+            label = esc(word(lang, label)),
             value = esc(&cpu_hours(lang, secs)),
         );
     }
     html.push_str("</section>\n");
 
-    let _ = writeln!(
-        html,
-        r#"<section class="card"><h2>{}</h2>"#,
-        esc(word(lang, PageWord::PerDay))
-    );
+    html.push_str(&card(word(lang, PageWord::PerDay)));
     html.push_str(&bars_svg(&days, today, lang));
     html.push_str("</section>\n");
 
-    let _ = writeln!(
-        html,
-        r#"<section class="card"><h2>{}</h2>"#,
-        esc(word(lang, PageWord::Timeline))
-    );
+    html.push_str(&card(word(lang, PageWord::Timeline)));
     html.push_str(&timeline_svg(history, &tz, today, now_utc, lang));
     html.push_str(r#"<ul class="legend">"#);
     for activity in legend() {
@@ -168,6 +156,10 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
         minute = now.minute(),
     );
     html
+}
+
+fn card(title: &str) -> String {
+    format!("<section class=\"card\"><h2>{}</h2>\n", esc(title))
 }
 
 /// The 30 bars, with a scale and a label every 5 days (today's bar stands out).

@@ -756,13 +756,8 @@ impl Supervisor {
     }
 
     fn set_fault(&mut self, now: Instant, fault: Fault) {
-        self.notify(
-            now,
-            Notice::NeedsAttention {
-                fault: fault.clone(),
-            },
-        );
-        self.backoff.hold(fault);
+        self.backoff.hold(fault.clone());
+        self.notify(now, Notice::NeedsAttention { fault });
         self.timers.set(Timer::FaultRetry, now + FAULT_RETRY_AFTER);
     }
 

@@ -74,11 +74,9 @@ fn check(id: String, text: impl Into<String>, checked: bool, enabled: bool) -> E
 /// Menu ids.
 pub mod ids {
     pub const STATE: &str = "state";
-    /// The CPUs offered and how busy the worker keeps them.
     pub const WORKER: &str = "worker";
     pub const CLUSTER: &str = "cluster";
     pub const BATTERY: &str = "battery";
-    /// Contribute (ticked) or paused.
     pub const CONTRIBUTE: &str = "contribute";
     pub const PAUSE_AFTER_TASKS: &str = "pause-after-tasks";
     pub const CPUS: &str = "cpus";
@@ -87,24 +85,17 @@ pub mod ids {
     /// Opens the head address prompt.
     pub const HEAD: &str = "head";
     pub const OPEN_LOG: &str = "open-log";
-    /// Start at login.
     pub const LOGIN: &str = "login";
     pub const QUIT: &str = "quit";
-    /// Shown when Ray is missing or its version is refused.
     pub const INSTALL_RAY: &str = "install-ray";
-    /// Opens the head's Ray dashboard (shown while it answers).
     pub const DASHBOARD: &str = "dashboard";
-    /// The Head submenu (once a head of the user's is set).
     pub const HEAD_MENU: &str = "head-menu";
     pub const FIND_HEADS: &str = "find-heads";
-    /// What the search is doing, or why it found nothing (a line that cannot be clicked).
     pub const HEAD_SEARCH: &str = "head-search";
     /// Prefix of the heads found: `found-head:100.64.0.1:6379`.
     pub const FOUND_HEAD_PREFIX: &str = "found-head:";
-    /// What the worker gave: "Today 3.2 CPU-h · 7 days 21 CPU-h".
     pub const CONTRIBUTION: &str = "contribution";
     pub const OPEN_CONTRIBUTION: &str = "open-contribution";
-    /// "Only when idle" is on but this machine cannot tell idleness.
     pub const ONLY_WHEN_IDLE: &str = "only-when-idle";
 }
 
