@@ -79,9 +79,7 @@ pub fn save_setting(paths: &Paths, setting: &Setting) -> Result<(), ConfigError>
             *value.decor_mut() = old.decor().clone();
             *old = value;
         }
-        None => {
-            doc[setting.key()] = toml_edit::Item::Value(value);
-        }
+        None => doc[setting.key()] = toml_edit::Item::Value(value),
     }
     let text = format!("{header}{doc}");
     crate::atomic_file::write(&path, text.as_bytes(), 0o600).map_err(save_err)

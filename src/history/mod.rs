@@ -78,14 +78,13 @@ impl History {
     /// From `at` on the worker does `activity`. The same activity again is no new segment; a time
     /// before the last segment's (a clock stepped back) is taken as that one's.
     pub fn record(&mut self, at: DateTime<Utc>, activity: Activity) {
-        if let Some(last) = self.timeline.last() {
-            if last.activity == activity {
-                return;
-            }
+        let last = self.timeline.last();
+        if last.is_some_and(|last| last.activity == activity) {
+            return;
         }
         // Whole seconds: the file reads "08:00:00Z", not "08:00:00.726821202Z".
         let at = chrono::SubsecRound::trunc_subsecs(at, 0);
-        let from = self.timeline.last().map_or(at, |last| at.max(last.from));
+        let from = last.map_or(at, |last| at.max(last.from));
         self.timeline.push(Segment { from, activity });
     }
 

@@ -81,33 +81,17 @@ impl Contribution {
 /// A process, told apart from a later one with the same pid.
 type Identity = (u32, u64);
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Seen {
-    parent: Option<u32>,
-    own: Duration,
-    children: Duration,
-}
-
 /// The counters of a worker's tree at its last reading.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UsageMeter {
-    last: HashMap<Identity, Seen>,
+    last: HashMap<Identity, ProcessUsage>,
 }
 
 impl UsageMeter {
     /// Takes a reading of the tree and returns the CPU time used since the previous one.
     pub fn reading(&mut self, tree: &[ProcessUsage]) -> Duration {
-        let now: HashMap<Identity, Seen> = tree
-            .iter()
-            .map(|p| {
-                let seen = Seen {
-                    parent: p.parent,
-                    own: p.own,
-                    children: p.children,
-                };
-                ((p.pid, p.start), seen)
-            })
-            .collect();
+        let now: HashMap<Identity, ProcessUsage> =
+            tree.iter().map(|p| ((p.pid, p.start), *p)).collect();
         let before_by_pid: HashMap<u32, Identity> = self
             .last
             .keys()
@@ -122,13 +106,9 @@ impl UsageMeter {
                 continue;
             }
             let mut parent = seen.parent;
-            let mut hops = 0;
-            while let Some(pid) = parent {
-                hops += 1;
-                if hops > 64 {
-                    break;
-                }
-                let Some(ancestor) = before_by_pid.get(&pid) else {
+            // At most 64 generations up: a pid table gone wrong cannot loop forever.
+            for _ in 0..64 {
+                let Some(ancestor) = parent.and_then(|pid| before_by_pid.get(&pid)) else {
                     break;
                 };
                 if now.contains_key(ancestor) {
