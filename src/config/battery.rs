@@ -1,5 +1,4 @@
-//! `[battery]` in config.toml: the battery policy of a laptop (mobile mode), read and checked
-//! here and applied by the supervisor.
+//! `[battery]` in config.toml: a laptop's battery policy, read and checked for the supervisor.
 
 use serde::{Deserialize, Serialize};
 

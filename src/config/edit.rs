@@ -1,9 +1,8 @@
-//! Changing one setting in `config.toml` and nothing else in it: the file is the user's too (the
-//! app's own messages ask them to edit it). A change re-reads the file as it is now, sets only that
-//! key (its comment and place kept, `toml_edit`) and replaces the file atomically, all under an
-//! exclusive `flock` on `config.lock`, so that the CLI and the running app never interleave a read
-//! and a write. A copy taken earlier is never written back. [`read_if_changed`] reads the file for
-//! the running app's watcher.
+//! Changing one setting in `config.toml` and nothing else: the file is the user's too. A change
+//! re-reads the file, sets only that key (its comment and place kept, `toml_edit`) and replaces
+//! the file atomically, all under an exclusive `flock` on `config.lock`, so that the CLI and the
+//! running app never interleave a read and a write; a copy taken earlier is never written back.
+//! [`read_if_changed`] reads the file for the running app's watcher.
 
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -85,8 +84,7 @@ pub fn save_setting(paths: &Paths, setting: &Setting) -> Result<(), ConfigError>
     crate::atomic_file::write(&path, text.as_bytes(), 0o600).map_err(save_err)
 }
 
-/// Holds the exclusive lock on `config.lock` until dropped (blocking: the holder only reads and
-/// writes one small file).
+/// Holds the exclusive lock on `config.lock` until dropped (blocking: held for one small file).
 pub(super) fn lock(paths: &Paths) -> io::Result<Flock<fs::File>> {
     let file = OpenOptions::new()
         .read(true)

@@ -1,7 +1,6 @@
 //! The on-disk configuration: where files live, what `config.toml` may say, and the one-time import
-//! of the old shell install's `config.env` / `current_cpus`. Files and validation only, no run-time
-//! decision; a file it cannot understand is reported (path, key, what is allowed) and left
-//! untouched.
+//! of the old shell install's `config.env` / `current_cpus`. Files and validation only; a file it
+//! cannot understand is reported (path, key, what is allowed) and left untouched.
 
 use std::fs;
 use std::io;
@@ -24,8 +23,7 @@ pub enum ConfigError {
         path.display()
     )]
     RelativeHome { path: PathBuf },
-    /// The file says something we cannot accept (syntax, unknown key, bad value); it is left as it
-    /// is.
+    /// The file says something we cannot accept (syntax, unknown key, bad value); left as it is.
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
     /// A value out of range; [`Config::load_or_import`] turns it into [`ConfigError::File`].
@@ -150,9 +148,8 @@ impl Config {
     }
 
     /// Loads config.toml; without one, imports the old install's config.env (and writes
-    /// config.toml); without either, defaults, writing nothing. A config.toml that cannot be read
-    /// or is invalid is an error naming the file, the key and what is allowed, and is never
-    /// overwritten.
+    /// config.toml); without either, defaults, writing nothing. An unreadable or invalid
+    /// config.toml is an error naming the file, the key and what is allowed, never overwritten.
     pub fn load_or_import(paths: &Paths, machine_cpus: u32) -> Result<LoadOutcome, ConfigError> {
         let path = paths.config_file();
         if let Some(text) = read_text(&path)? {

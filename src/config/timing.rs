@@ -16,8 +16,7 @@ pub struct Timing {
     pub probe_timeout_ms: u64,
     /// Time between SIGTERM and SIGKILL when stopping Ray.
     pub stop_grace_secs: u64,
-    /// How long a starting worker may take to join before it is stopped and retried (Ray's own
-    /// start takes 3-10 s).
+    /// How long a start may take to join before it is stopped and retried (Ray's takes 3-10 s).
     pub join_timeout_secs: u64,
 }
 

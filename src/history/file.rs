@@ -1,5 +1,4 @@
-//! `history.json` on disk: read, written atomically, and set aside (never overwritten) when it
-//! cannot be read.
+//! `history.json` on disk: read, written atomically, set aside (never overwritten) if unreadable.
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -90,8 +90,7 @@ impl History {
 
     /// The app starts again. A history that ended without quitting (killed, crashed, power lost)
     /// has no `off`: while connected the file is written every minute, so the app ran until about
-    /// `last_written` and the gap after it is marked off. Other states are not written on a clock,
-    /// so nothing is guessed for them.
+    /// `last_written`, and the gap after is off. Nothing is guessed for the other states.
     pub fn resumed(&mut self, last_written: DateTime<Utc>) {
         if let Some(last) = self.timeline.last() {
             if last.activity == Activity::Connected && last_written > last.from {
@@ -138,8 +137,7 @@ impl History {
         }
     }
 
-    /// The timeline between `since` and `until`, each segment clipped to it and ended by the next
-    /// (the last by `until`).
+    /// The timeline between `since` and `until`, each segment clipped and ended by the next.
     pub fn spans(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Span> {
         let ends = self.timeline.iter().skip(1).map(|next| next.from);
         let ends = ends.chain([until]).map(|end| end.min(until));

@@ -16,8 +16,8 @@ pub enum SystemEvent {
 /// (macOS's WillSleep observer, logind's delay inhibitor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SleepGate {
-    /// The [`SystemEvent::WillSleep`] the supervisor took in: a verdict is about an adapter's
-    /// announcement once this reaches its count.
+    /// The [`SystemEvent::WillSleep`]s taken in: a verdict is about an adapter's announcement
+    /// once this reaches its count.
     pub will_sleeps_seen: u64,
     pub holding: bool,
 }

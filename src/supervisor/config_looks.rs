@@ -1,7 +1,6 @@
-//! When the running app looks at config.toml for a hand edit (one `stat`, and a read when its
-//! stamp changed): at start, then once the writes the OS reports have settled; on a fixed
-//! cadence only where the OS reports no changes, since each look wakes an idle app for an edit
-//! made a few times a year.
+//! When the running app looks at config.toml for a hand edit (a `stat`, a read if it changed):
+//! at start, then once the writes the OS reports have settled; on a cadence only where the OS
+//! reports nothing, since each look wakes an idle app for an edit made a few times a year.
 
 use std::time::Instant;
 

@@ -27,8 +27,7 @@ pub struct Contribution {
 }
 
 impl Contribution {
-    /// A new worker's tree: its processes are all new, and a reading of the old one still on
-    /// its way no longer counts.
+    /// A new worker's tree: all its processes are new, and a late reading of the old one is void.
     pub fn new_worker(&mut self) {
         *self = Contribution {
             sample: self.sample + 1,
@@ -37,8 +36,7 @@ impl Contribution {
         };
     }
 
-    /// The number of a new reading; one still out no longer counts (the counters only grow,
-    /// so nothing is lost with it).
+    /// The number of a new reading; one still out is void (the counters only grow: none lost).
     pub fn ask(&mut self) -> u64 {
         self.sample += 1;
         self.sample

@@ -147,8 +147,7 @@ impl Heat {
             .min(THERMAL_RESUME_AFTER_MAX)
     }
 
-    /// [`Timer::CooledDown`] fired: the pause ends. Whether its end is worth a notification
-    /// (its start was notified).
+    /// [`Timer::CooledDown`] fired: the pause ends; whether to notify it (its start was).
     pub fn cooled_down(&mut self, now: Instant) -> bool {
         let was_paused = std::mem::take(&mut self.paused);
         if was_paused {
@@ -157,8 +156,7 @@ impl Heat {
         was_paused && std::mem::take(&mut self.notified)
     }
 
-    /// The user resumed: their choice wins over a heat pause until the machine is below the
-    /// limit again.
+    /// The user resumed: their choice wins over a heat pause until it is below the limit again.
     pub fn user_resumed(&mut self, limit: PauseAtThermal, timers: &mut Timers) {
         if std::mem::take(&mut self.paused) {
             self.notified = false;
@@ -182,8 +180,7 @@ pub struct Presence {
     pub unsupported: bool,
     /// The session's desktop has not reported idleness yet: counted as in use.
     pub hint_never_set: bool,
-    /// The user resumed while the rule held the worker back: honoured until they have been
-    /// away once.
+    /// The user resumed while the rule held the worker back: honoured until they are away.
     overridden: bool,
 }
 

@@ -84,8 +84,7 @@ pub enum UserCommand {
     SetHead(HeadAddress),
     /// Stop the worker and finish.
     Shutdown,
-    /// Install Ray in the app's venv (this version, else the head's or the newest); taken only
-    /// while no worker runs.
+    /// Install Ray in the app's venv (this version, else the head's or the newest); no worker runs.
     InstallRay {
         version: Option<String>,
     },

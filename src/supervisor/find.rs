@@ -7,8 +7,7 @@ use crate::model::{FoundHead, HeadAddress, HeadSearch, Notice, TailnetFinds, Tai
 pub struct HeadFinder {
     /// The search under way: `Some(first_run)`, where a first run's single find is offered.
     under_way: Option<bool>,
-    /// What the last search that ended came to: its heads stay on show and choosable while
-    /// another one runs.
+    /// What the last finished search found: its heads stay choosable while another one runs.
     last: Option<Result<TailnetFinds, TailscaleProblem>>,
 }
 
@@ -22,8 +21,7 @@ impl HeadFinder {
         start
     }
 
-    /// The search ended; a notice offering its single find on a first run while the user
-    /// still `needs_a_head`.
+    /// The search ended; a first run's single find is offered while the user `needs_a_head`.
     pub fn ended(
         &mut self,
         outcome: Result<TailnetFinds, TailscaleProblem>,

@@ -14,8 +14,7 @@ pub enum Reach {
     #[default]
     Unknown,
     Up,
-    /// `vouched`: Tailscale said the head is an online peer of the tailnet, yet it did not
-    /// answer.
+    /// `vouched`: Tailscale said the head is an online peer, yet it did not answer.
     Down {
         why: Unreachable,
         vouched: bool,
@@ -241,8 +240,7 @@ impl HeadWatch {
         };
     }
 
-    /// The network changed: Tailscale's word is asked afresh, and the held connection may
-    /// leave from an address that is gone.
+    /// The network changed: Tailscale is asked afresh, and the held connection may be dead.
     pub fn network_changed(&mut self) {
         self.network_changed = true;
         self.quick_losses = 0;
@@ -275,8 +273,7 @@ impl HeadWatch {
                     if now.saturating_duration_since(since) < PROBE_EVERY_WHILE_HELD);
                 self.quick_losses = if quick { self.quick_losses + 1 } else { 0 };
                 self.connection = Connection::Off;
-                // As a probe that timed out, unless a probe already said why the head is away
-                // (its words are better).
+                // As a probe that timed out, unless a probe already said better why.
                 let newly_down = !matches!(self.reach, Reach::Down { .. })
                     && self.down(now, Unreachable::TimedOut, false);
                 NextProbe::Now { newly_down }

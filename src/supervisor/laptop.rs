@@ -7,8 +7,7 @@ use crate::model::{AutoPause, Notice, PowerSnapshot};
 
 #[derive(Debug, Clone, Default)]
 pub struct Laptop {
-    /// The battery policy's pause, kept apart from the sleep's: a sleep and its wake neither
-    /// replace nor lift it.
+    /// Kept apart from the sleep's pause: a sleep and its wake neither replace nor lift it.
     battery_pause: Option<AutoPause>,
     /// A sleep was announced and no wake came since.
     pub asleep: bool,

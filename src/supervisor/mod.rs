@@ -115,8 +115,7 @@ impl Worker {
     }
 }
 
-/// A drain under way: the head sends the worker no more tasks, and its processes are watched
-/// until they are done.
+/// A drain: the head sends the worker no more tasks, and its processes are watched until done.
 #[derive(Debug, Clone, PartialEq)]
 struct Drain {
     /// The start's number: tells this drain's reports from a late one of an earlier drain.
@@ -445,8 +444,7 @@ impl Supervisor {
         self.actions.pop_front()
     }
 
-    /// When [`Supervisor::handle_timeout`] must next be called; `None` when only an event
-    /// can change anything.
+    /// When [`Supervisor::handle_timeout`] is next due; `None`: only an event changes anything.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next()
     }
@@ -648,9 +646,8 @@ impl Supervisor {
         }
     }
 
-    /// Holds connection number `watch` to the head while the worker is joined: Ray there can
-    /// restart between two probes unseen by the raylet for a minute, and the OS watches the
-    /// path for us.
+    /// Holds connection `watch` to the head while the worker is joined: Ray there can restart
+    /// between two probes unseen by the raylet for a minute, and the OS watches the path.
     fn watch_head(&mut self, watch: u64) {
         let head = self.wanted.head.clone();
         let lost_after = HELD_CONNECTION_LOST_AFTER;
@@ -695,8 +692,7 @@ impl Supervisor {
 
     fn on_exit(&mut self, now: Instant, exit: WorkerExit) {
         let previous = std::mem::replace(&mut self.worker, Worker::Absent);
-        // The held connection goes with the worker: probed at the usual cadence until a new
-        // one is held.
+        // The held connection goes with the worker: the usual cadence until another is held.
         self.watch.retire();
         self.probe_within(now, self.settings.probe_every_up);
         self.timers.stop_all(Timer::OF_A_WORKER);
@@ -898,8 +894,7 @@ impl Supervisor {
 
     fn stop_worker(&mut self, reason: StopReason) {
         if self.worker.joined() {
-            // The last reading of the tree before it goes: what it used since the previous
-            // reading would be lost with it.
+            // The tree's last reading: what it used since the previous one would be lost.
             self.sample_usage();
         }
         let (Worker::Starting(spec) | Worker::Joined(spec, _) | Worker::Draining(spec, _)) =

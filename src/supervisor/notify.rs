@@ -51,8 +51,7 @@ impl NotificationGate {
                 reason: AutoPause::RunsHot { .. },
             } => self.heat.admit(now, NOTIFY_HEAT_EVERY),
             Notice::CooledDown => std::mem::take(&mut self.heat.shown),
-            // The supervisor already gives these once per discharge, pause, lid close, install
-            // asked for, or first run.
+            // Already once per discharge, pause, lid close, install asked for, or first run.
             Notice::BatteryLow { .. }
             | Notice::AutoPaused { .. }
             | Notice::LidClosed

@@ -44,9 +44,8 @@ pub const HELD_CONNECTION_LOST_AFTER: Duration = Duration::from_secs(3);
 /// ...and meanwhile a probe, which would find nothing the keepalive does not, comes this often.
 pub const PROBE_EVERY_WHILE_HELD: Duration = Duration::from_secs(60);
 
-/// Held connections lost this many times in a row, each soon after being held, while the head
-/// answered probes: the path drops keepalives (some middleboxes do), so none is held until the
-/// network changes.
+/// Held connections lost this many times in a row soon after being held, while the head answered
+/// probes: the path drops keepalives (some middleboxes do); none is held until the network changes.
 pub const HELD_CONNECTIONS_LOST_QUICKLY: u32 = 3;
 
 /// "Head lost" is notified at most this often: a flapping network must not notify every minute.
@@ -113,8 +112,7 @@ pub const THERMAL_RESUME_AFTER_MAX: Duration = Duration::from_secs(20 * 60);
 /// The heat notices are given at most once per this long (the menu still shows each pause).
 pub const NOTIFY_HEAT_EVERY: Duration = Duration::from_secs(4 * 3600);
 
-/// How a worker leaves under an automatic pause: how long its tasks get (`None`: it stops at
-/// once) and why it stops.
+/// How a worker leaves under an automatic pause: the time its tasks get (`None`: none) and why.
 pub fn leave_for(pause: AutoPause) -> (Option<Duration>, StopReason) {
     let reason = match pause {
         AutoPause::Asleep => return (None, StopReason::Sleep),
@@ -144,8 +142,7 @@ pub const CLUSTER_ASK_EVERY: Duration = Duration::from_secs(30);
 pub struct Settings {
     /// How long the worker is kept while the head is unreachable (rides through blips).
     pub grace: Duration,
-    /// Probe cadence while the head answers: a loss is seen within this plus the probe's
-    /// timeout.
+    /// Probe cadence while the head answers: a loss is seen within this plus the timeout.
     pub probe_every_up: Duration,
     /// ...while it does not: a return is seen within this.
     pub probe_every_down: Duration,
@@ -177,8 +174,7 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The longest a quit takes: the supervisor exits by then even if the worker's end was
-    /// never reported.
+    /// The longest a quit takes: the supervisor exits by then, the worker's end reported or not.
     pub fn quit_deadline(&self) -> Duration {
         self.stop_grace + STOP_MARGIN
     }

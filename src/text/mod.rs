@@ -1,7 +1,6 @@
 //! Every sentence the user reads, in English and Spanish, by where it goes: [`menu`] (the tray
-//! and its dialogs), [`log`] (worker.log), [`notice`] (notifications), [`cli`] (what the
-//! commands print) and [`page`] (the contribution page); this file holds the words several of
-//! them share.
+//! and its dialogs), [`log`] (worker.log), [`notice`] (notifications), [`cli`] (what the commands
+//! print) and [`page`] (the contribution page); this file holds the words they share.
 //!
 //! Kept in Rust so that a message without its Spanish does not compile: [`Lang::tr`] takes both.
 
@@ -31,8 +30,7 @@ impl Lang {
         }
     }
 
-    /// From a POSIX locale name (`es_ES.UTF-8`, `es`) or a macOS one (`es-419`); anything not
-    /// Spanish is English.
+    /// From a POSIX locale (`es_ES.UTF-8`, `es`) or a macOS one (`es-419`); not Spanish: English.
     pub fn from_locale(name: &str) -> Lang {
         let lower = name.trim().to_ascii_lowercase();
         match lower.split(['_', '-', '.']).next() {

@@ -37,9 +37,8 @@ fn has(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-/// The prompt program here, with its arguments: `osascript` running `script` on macOS (by its
-/// absolute path: an app opened from Finder has a bare PATH), else zenity or kdialog with
-/// theirs; `None` without any.
+/// The prompt program: `osascript` running `script` on macOS (by its absolute path: an app opened
+/// from Finder has a bare PATH), else zenity or kdialog with theirs; `None` without any.
 fn prompt(script: String, zenity: &[&str], kdialog: &[&str]) -> Option<Command> {
     let (program, args) = if cfg!(target_os = "macos") {
         ("/usr/bin/osascript", vec!["-e".to_string(), script])
@@ -120,9 +119,8 @@ pub fn error(title: &str, message: &str) {
     }
 }
 
-/// Opens a file (Console for a log on macOS) or a web page (the head's Ray dashboard) with the
-/// desktop's default application. The opener is waited for on a thread of its own, so that
-/// none is left a zombie.
+/// Opens a file (Console for a log on macOS) or a web page with the desktop's default app. The
+/// opener is waited for on a thread of its own, so that none is left a zombie.
 pub fn open(target: impl AsRef<OsStr>) {
     if let Ok(mut child) = opener(target.as_ref()).spawn_counted() {
         std::thread::spawn(move || child.wait());

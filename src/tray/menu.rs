@@ -164,10 +164,8 @@ pub fn model(
         entries.push(info(ids::BATTERY, line));
     }
     if let Some(summary) = &report.contribution {
-        entries.push(info(
-            ids::CONTRIBUTION,
-            page::contribution_line(lang, summary),
-        ));
+        let line = page::contribution_line(lang, summary);
+        entries.push(info(ids::CONTRIBUTION, line));
     }
     entries.push(Entry::Separator);
     entries.push(check(
@@ -229,9 +227,8 @@ pub fn model(
     entries
 }
 
-/// The head's dashboard page, while it answers: the cluster's size comes from it. It binds
-/// 127.0.0.1 unless the head runs with `--dashboard-host=0.0.0.0`, so for most remote heads
-/// there is none.
+/// The head's dashboard page, while it answers (the cluster's size comes from it). It binds
+/// 127.0.0.1 unless the head runs with `--dashboard-host=0.0.0.0`: most remote heads have none.
 pub fn dashboard_url(status: &Status) -> Option<String> {
     status.cluster?;
     let head = status.head.as_ref()?;
@@ -259,31 +256,24 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
             check(id, label, status.head.as_ref() == Some(&head.address), true)
         });
     }
-    match &status.head_search {
+    let line = match &status.head_search {
         Some(HeadSearch::Found(finds)) if finds.heads.is_empty() => {
             let mut line = word(MenuWord::NoneFound).to_string();
             if finds.was_cut() {
                 line = format!("{line} ({})", cli::machines_asked(lang, finds));
             }
-            entries.push(info(ids::HEAD_SEARCH, line));
+            Some(line)
         }
-        Some(HeadSearch::Found(finds)) if finds.was_cut() => {
-            entries.push(info(ids::HEAD_SEARCH, cli::machines_asked(lang, finds)));
-        }
-        Some(HeadSearch::Failed { problem }) => {
-            entries.push(info(
-                ids::HEAD_SEARCH,
-                cli::search_failed_words(lang, problem),
-            ));
-        }
-        Some(HeadSearch::Found(_) | HeadSearch::Searching) | None => {}
-    }
+        Some(HeadSearch::Found(finds)) if finds.was_cut() => Some(cli::machines_asked(lang, finds)),
+        Some(HeadSearch::Failed { problem }) => Some(cli::search_failed_words(lang, problem)),
+        Some(HeadSearch::Found(_) | HeadSearch::Searching) | None => None,
+    };
+    entries.extend(line.map(|line| info(ids::HEAD_SEARCH, line)));
     entries
 }
 
-/// Whether the menu offers to install Ray, and which version (`Some(None)`: the head's or the
-/// newest, as `setup` finds out): when Ray is missing or refused for its version, and no
-/// install is under way.
+/// Whether the menu offers to install Ray, and which version (`Some(None)`: `setup` finds out):
+/// when Ray is missing or refused for its version, and no install is under way.
 pub fn ray_install_offer(status: &Status) -> Option<Option<String>> {
     use crate::model::{Fault, WorkerFailure};
     if status.ray_install.is_some() {
@@ -323,8 +313,7 @@ pub fn command_for(id: &str, status: &Status) -> Option<Request> {
         ids::FIND_HEADS => Some(Request::FindHeads),
         _ if id.starts_with(ids::FOUND_HEAD_PREFIX) => {
             let address = id.strip_prefix(ids::FOUND_HEAD_PREFIX)?;
-            // Only an address the search found, in the form it was shown (also while the next
-            // search runs: the finds stay listed).
+            // Only an address the search found, as shown (also while the next search runs).
             let found = status
                 .found_heads
                 .iter()

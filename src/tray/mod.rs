@@ -46,8 +46,7 @@ pub enum UiEvent {
     Finished(Option<String>),
 }
 
-/// Shows the supervisor's notices as desktop notifications (the supervisor already keeps them
-/// from becoming a storm).
+/// Shows the supervisor's notices as desktop notifications (it keeps them from a storm).
 pub struct DesktopNotifier {
     lang: Lang,
     /// Where a click on a found head's notification goes: freedesktop reports clicks, macOS
@@ -222,8 +221,7 @@ fn icon_image(kind: IconKind) -> Result<Icon, String> {
     Icon::from_rgba(rgba.pixels, rgba.width, rgba.height).map_err(|e| e.to_string())
 }
 
-/// Sends a request to the supervisor without blocking the UI; the answer goes to `on_reply`
-/// on a helper thread.
+/// Sends a request without blocking the UI; the answer goes to `on_reply` on a helper thread.
 fn send_request(
     requests: &mpsc::Sender<Pending>,
     request: Request,
@@ -328,8 +326,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
     login::follow(paths.clone(), proxy.clone());
 
     let (requests, requests_rx) = mpsc::channel::<Pending>(16);
-    // Only macOS posts sleep notifications to the tray's run loop; elsewhere the platform
-    // watches them (Linux: logind).
+    // Only macOS posts sleep notifications to the tray's run loop; Linux has logind.
     let sleep_link = cfg!(target_os = "macos").then(|| Arc::new(OnceLock::new()));
     let mut sleep_handler = sleep_link.clone().map(|link| SleepToDriver {
         link,
