@@ -95,8 +95,7 @@ pub(super) fn lock(paths: &Paths) -> io::Result<Flock<fs::File>> {
     Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| io::Error::from(errno))
 }
 
-/// What identifies one version of the file cheaply: an atomic replace changes the inode, an
-/// edit in place the modification time or the size.
+/// One version of the file: a replace changes the inode, an edit the modification time or size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStamp {
     inode: u64,

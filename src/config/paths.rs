@@ -17,8 +17,7 @@ macro_rules! files {
     };
 }
 
-/// Where every file of the worker lives: one folder, by default `~/.bittrader_worker` (the old
-/// shell install's too, which is how its settings are found).
+/// Where every file lives: one folder, `~/.bittrader_worker` by default (the old install's too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
     pub home: PathBuf,

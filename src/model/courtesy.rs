@@ -1,6 +1,5 @@
-//! How the worker keeps out of the user's way (keeping the machine awake while it contributes,
-//! stepping back when it runs hot, contributing only while the user is away): the settings, the
-//! OS's facts, and what the supervisor makes of them.
+//! How the worker keeps out of the user's way (awake while contributing, stepping back when hot,
+//! only while the user is away): the settings, the OS's facts, what the supervisor makes of them.
 
 use std::time::Duration;
 

@@ -170,8 +170,7 @@ pub struct Status {
     pub found_heads: Vec<FoundHead>,
     /// How busy the worker kept its CPUs between its last two readings (a minute apart).
     pub worker_busy_percent: Option<u8>,
-    /// While connected to a real head (not the demo's), and only where it is shown (the
-    /// tray): the cluster's size as the head's dashboard last gave it.
+    /// The cluster's size from the head's dashboard, while connected to a real head (tray only).
     pub cluster: Option<ClusterSize>,
     /// The `ray` a worker runs, once looked up (`None`: not found, or not yet known).
     pub ray: Option<RayInUse>,
@@ -252,8 +251,7 @@ pub enum ConfigEdit {
     Applied(String),
     /// These keys take effect at the next start.
     AtRestart(String),
-    /// The OS does not report changes to the data folder (`why`: what failed): the file is
-    /// looked at every `every_secs` seconds instead.
+    /// The OS does not report changes to the data folder (`why`): looked at every `every_secs`.
     Polling { every_secs: u64, why: String },
 }
 

@@ -23,8 +23,7 @@ impl ConfigLooks {
         ConfigLooks::default()
     }
 
-    /// The OS reported a change to config.toml (or may have missed some): the look comes
-    /// [`CONFIG_FILE_SETTLE`] after this latest report.
+    /// The OS reported a change (or may have missed some): a look [`CONFIG_FILE_SETTLE`] after.
     pub fn handle_change(&mut self, now: Instant, timers: &mut Timers) {
         let first = *self.unlooked_since.get_or_insert(now);
         let at = (now + CONFIG_FILE_SETTLE).min(first + CONFIG_FILE_CHECK_EVERY);

@@ -1,5 +1,4 @@
-//! What the history is told of the worker: the CPU its tree used, how busy it kept the CPUs
-//! it offers (the menu's figure), and what it does (the timeline).
+//! What the history is told of the worker: its tree's CPU, how busy it kept its CPUs, what it does.
 //!
 //! Each reading gives every process of the tree (known by pid *and* start ticks: a reused pid
 //! starts from zero) with its own CPU time and that of the ended children it waited for, both

@@ -98,8 +98,7 @@ pub struct Heat {
     pub paused: bool,
     /// The pause was notified: its end will be too.
     pub notified: bool,
-    /// The user resumed during a heat pause, at this state: honoured until the machine is
-    /// below the limit again or hotter than the user saw.
+    /// The user resumed during a heat pause, at this state: honoured until below the limit again.
     overridden: Option<ThermalState>,
     /// When the last heat pause ended by cooling down.
     last_ended: Option<Instant>,
@@ -171,8 +170,7 @@ impl Heat {
 /// The "only when idle" rule: the worker waits until the user has been away from keyboard and
 /// mouse for the setting ([`Timer::UserAway`] says when), and leaves (with a drain) when they
 /// come back. A desktop that never set its idle hint counts as in use; a failed read keeps the
-/// last verdict (a D-Bus glitch must not start or stop a worker); where nothing can tell, the
-/// rule is reported unsupported rather than blocking forever.
+/// last verdict; where nothing can tell, the rule is reported unsupported, not blocking forever.
 #[derive(Debug, Clone, Default)]
 pub struct Presence {
     away: bool,

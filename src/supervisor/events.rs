@@ -156,8 +156,8 @@ pub enum Event {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Check whether the head answers (for a Tailscale address, with Tailscale's word no older
-    /// than `tailscale_max_age`), then report [`Event::HeadProbe`].
+    /// Check whether the head answers (a Tailscale one with Tailscale's word no older than
+    /// `tailscale_max_age`), then report [`Event::HeadProbe`].
     Probe {
         head: HeadAddress,
         tailscale_max_age: Duration,

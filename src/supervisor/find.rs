@@ -1,5 +1,4 @@
-//! The search for heads on the tailnet: one at a time, and on a first run (no head of the
-//! user's) a single find is offered in a notification.
+//! The search for heads on the tailnet: one at a time; a first run's single find is notified.
 
 use crate::model::{FoundHead, HeadAddress, HeadSearch, Notice, TailnetFinds, TailscaleProblem};
 

@@ -543,8 +543,7 @@ impl Supervisor {
         }
     }
 
-    /// The pause the supervisor chose by itself, as the user sees it: the sleep's, the
-    /// battery's, the heat's, then the user's presence.
+    /// The pause the supervisor chose, as the user sees it: sleep, battery, heat, then presence.
     fn auto_pause(&self) -> Option<AutoPause> {
         let courtesy = || self.courtesy.pause(&self.settings.courtesy);
         self.laptop.auto_pause().or_else(courtesy)
@@ -615,8 +614,7 @@ impl Supervisor {
                     self.timers.stop(Timer::NetworkRestart);
                 }
                 self.timers.stop(Timer::Grace);
-                // The worker belongs to the cluster that stopped: replaced now rather than
-                // after a minute of its raylet giving up on the old one.
+                // The worker belongs to the cluster that stopped: replaced now, not a minute on.
                 match &self.worker {
                     _ if !ray_restarted => {}
                     Worker::Draining(_, drain) => self.stop_worker(drain.then),
@@ -679,8 +677,7 @@ impl Supervisor {
         };
         self.worker = Worker::Joined(spec.clone(), now);
         self.timers.stop(Timer::Join);
-        // A first reading at once: what Ray's start used is counted, and the menu's busy
-        // figure follows from the next one, a minute on.
+        // A first reading at once counts what Ray's start used; the busy figure follows the next.
         self.timers.set(Timer::UsageSample, now);
         self.backoff.joined();
         let watch = self.watch.open();
@@ -720,8 +717,7 @@ impl Supervisor {
         }
     }
 
-    /// What follows a worker's failure: a fault, a restart when the head answers, or a
-    /// restart after a backoff that counts towards the breaker.
+    /// After a worker's failure: a fault, a restart when the head answers, or one after a backoff.
     fn after_failure(&mut self, now: Instant, failure: WorkerFailure) {
         let reach = self.watch.reach();
         match retry_for(&failure) {
@@ -870,8 +866,7 @@ impl Supervisor {
         }
     }
 
-    /// Asks the head to drain a joined worker before it is stopped for `then`; a worker that
-    /// has not joined has no tasks and is stopped at once.
+    /// Asks the head to drain a joined worker before stopping it for `then`; others stop at once.
     fn drain_worker(&mut self, now: Instant, deadline: Duration, then: StopReason) {
         let Worker::Joined(spec, _) = &self.worker else {
             return self.stop_worker(then);

@@ -231,8 +231,7 @@ impl Settings {
     }
 }
 
-/// The longest any quit can take (under the largest `timing.stop_grace_secs`, 120), for a
-/// client that does not know the settings in force.
+/// The longest any quit can take (`timing.stop_grace_secs` at most 120), for a client.
 pub fn longest_quit() -> Duration {
     Duration::from_secs(120) + STOP_MARGIN
 }
@@ -249,8 +248,7 @@ pub struct BackoffPolicy {
     pub window: Duration,
     /// A worker joined this long resets the delay to `first`.
     pub stable_after: Duration,
-    /// The cap after exits the network caused while the head answered: these never trip the
-    /// breaker, so a longer cap keeps them from being a storm.
+    /// The cap after exits the network caused while the head answered (no breaker: a long cap).
     pub network_max: Duration,
     /// Up to this fraction of the delay is added at random, from `seed`: laptops behind one
     /// flapping network do not restart in lockstep.

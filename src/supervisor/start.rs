@@ -7,8 +7,7 @@ use crate::model::WorkerFailure;
 
 #[derive(Debug, Clone, Default)]
 pub struct StartAttempt {
-    /// The head stopped answering while the current worker was starting: a start that then
-    /// does not join was cut off by the network, not broken.
+    /// The head stopped answering during the start: if it does not join, the network cut it off.
     cut_off: bool,
     /// The number of the latest start, which a drain of that worker carries (one at most).
     number: u64,

@@ -1,5 +1,5 @@
-//! What the commands print: the one-line state (also the tray's and the log's), `status`'s
-//! lines, replies, `find-heads`, `setup`, `demo` and `login-item`.
+//! What the commands print: the one-line state (the tray's and log's too), `status`, replies,
+//! `find-heads`, `setup`, `demo` and `login-item`.
 
 use super::{auto_pause_words, cpu_count, fault_message, thermal_words, unreachable_words, Lang};
 use crate::model::{KeepAwake, NoBuild, Phase, ReplyNote, Status, TailnetFinds, TailscaleProblem};

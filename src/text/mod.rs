@@ -12,9 +12,8 @@ pub mod page;
 
 use crate::model::{AutoPause, Fault, TailscaleProblem, ThermalState, Unreachable, WorkerFailure};
 
-/// The language of everything the user reads. One per process ([`Lang::current`]); Spanish
-/// because the existing install speaks it, and in Spanish the log keeps the old bash daemon's
-/// phrases (its users were told to look for them).
+/// The language of everything the user reads, one per process ([`Lang::current`]); Spanish since
+/// the existing install speaks it (its log keeps the old bash daemon's phrases).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     En,

@@ -8,8 +8,7 @@ use crate::runtime::control::{Request, StatusReport};
 use crate::text::menu::MenuWord;
 use crate::text::{self, cli, page, Lang};
 
-/// One entry of the menu. The ids are stable, so that the tray can update an entry in place
-/// and know what a click on it means ([`command_for`]).
+/// One entry of the menu; stable ids let the tray update it in place and read its clicks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
     /// Text that cannot be clicked.
@@ -99,8 +98,7 @@ pub mod ids {
     pub const ONLY_WHEN_IDLE: &str = "only-when-idle";
 }
 
-/// The menu for the driver's `report` (before its first step, an empty status's), with the
-/// start-at-login tick as last read (`None`: unknown, no item).
+/// The menu for the driver's `report`, with the start-at-login tick (`None`: unknown, no item).
 pub fn model(
     report: &StatusReport,
     login_item: Option<bool>,
@@ -120,8 +118,7 @@ pub fn model(
             None => cli::summary(lang, status),
         },
     )];
-    // Until a real head is set (the demo head, or none), setting one is what the menu offers
-    // first; afterwards it sits with the other settings.
+    // Until a real head is set, setting one comes first; afterwards it sits with the settings.
     let first_run = status.needs_a_head;
     if first_run {
         entries.push(action(ids::HEAD, word(MenuWord::SetHead)));
@@ -235,9 +232,8 @@ pub fn dashboard_url(status: &Status) -> Option<String> {
     Some(crate::dashboard::page_url(&head.host))
 }
 
-/// The search for heads on the tailnet: the item that starts it (or a line while it runs),
-/// then each head found as a one-click choice (an action on a first run, a check item ticked
-/// for the head in use otherwise), or why nothing was found.
+/// The search for heads: its item (a line while it runs), each head found as a one-click choice
+/// (an action on a first run, else a check item ticked for the head in use), or why none.
 fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entry> {
     use crate::model::HeadSearch;
     let word = |word| text::menu::word(lang, word);

@@ -416,8 +416,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
                     }
                     (None, _) => {}
                 }
-                // The menu shows the supervisor's truth, not the click: a check item the
-                // toolkit flipped on its own is put back until the status changes.
+                // The menu shows the supervisor's truth: a tick the toolkit flipped is put back.
                 if let Some(tray) = &tray {
                     tray.put_back();
                 }
@@ -467,9 +466,8 @@ fn open_contribution_page(paths: &Paths, lang: Lang) {
     );
 }
 
-/// Prompts for a new head address off the main thread; an invalid one is refused by the
-/// supervisor (nothing is saved) and the reason shown in an error dialog.
-/// Without a prompt program, the configuration file opens instead.
+/// Prompts for a new head address off the main thread; the supervisor refuses an invalid one
+/// (shown in an error dialog). Without a prompt program, the configuration file opens instead.
 fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, paths: &Paths, lang: Lang) {
     let word = move |word| text::menu::word(lang, word);
     // The demo head's loopback address is no suggestion for a real one.
