@@ -53,7 +53,6 @@ impl Paths {
     }
 
     files! {
-        /// The configuration this program owns.
         config_file: "config.toml",
         /// Held (flock) while config.toml is read and replaced.
         config_lock_file: "config.lock",
@@ -61,7 +60,6 @@ impl Paths {
         legacy_env: "config.env",
         /// The old shell install's CPU count, read once on import.
         legacy_cpus: "current_cpus",
-        /// This program's own log.
         log_file: "worker.log",
         /// The output of `ray start --block`.
         ray_log_file: "ray-worker.out",

@@ -12,7 +12,6 @@ pub struct Timing {
     /// How long the worker is kept while the head is unreachable.
     pub grace_secs: u64,
     pub probe_interval_ms: u64,
-    /// How long one probe may take.
     pub probe_timeout_ms: u64,
     /// Time between SIGTERM and SIGKILL when stopping Ray.
     pub stop_grace_secs: u64,

@@ -9,7 +9,6 @@ use super::History;
 use crate::text::log::{history_note, HistoryNote};
 use crate::text::Lang;
 
-/// Why `history.json` could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     #[error("cannot read {path}: {source}")]

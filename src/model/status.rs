@@ -28,7 +28,6 @@ pub enum AutoPause {
     UserPresent { away_minutes: u32 },
 }
 
-/// Why the supervisor stops a worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
@@ -51,7 +50,6 @@ pub enum StopReason {
     UserBack,
 }
 
-/// Something worth a notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Notice {
@@ -184,7 +182,6 @@ pub struct ClusterSize {
     pub nodes: u32,
 }
 
-/// The `ray` the worker runs, and its version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RayInUse {
     pub path: String,

@@ -21,7 +21,6 @@ pub struct WorkerSpec {
     pub cpus: u32,
 }
 
-/// One probe of one head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeadProbe {
     pub head: HeadAddress,
@@ -44,7 +43,6 @@ pub enum HeadConnection {
     NotHeld,
 }
 
-/// The end of a worker process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerExit {
     /// `None` when killed by a signal.
@@ -82,13 +80,11 @@ pub enum UserCommand {
     Resume,
     SetCpus(u32),
     SetHead(HeadAddress),
-    /// Stop the worker and finish.
     Shutdown,
     /// Install Ray in the app's venv (this version, else the head's or the newest); no worker runs.
     InstallRay {
         version: Option<String>,
     },
-    /// Look for heads on the tailnet.
     FindHeads,
     /// Join the head the first-run search offered (a click on its notification, maybe late):
     /// taken only while no head of the user's is set and the last search found it.

@@ -916,7 +916,6 @@ impl Supervisor {
         self.actions.extend([Action::SaveHistory, Action::Exit]);
     }
 
-    /// Brings the worker in line with what is wanted.
     fn reconcile(&mut self, now: Instant) {
         match &self.worker {
             _ if self.run == Run::Exited => {}

@@ -19,7 +19,6 @@ pub enum Retry {
     AfterBackoff,
 }
 
-/// The reaction to `failure`.
 pub fn retry_for(failure: &WorkerFailure) -> Retry {
     match failure {
         WorkerFailure::VersionMismatch { .. }

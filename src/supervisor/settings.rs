@@ -137,7 +137,6 @@ pub const USER_IDLE_LOOK_EVERY: Duration = Duration::from_secs(5);
 /// The cluster's size (an HTTP request to the dashboard) is asked this often where shown.
 pub const CLUSTER_ASK_EVERY: Duration = Duration::from_secs(30);
 
-/// Timings of the supervisor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// How long the worker is kept while the head is unreachable (rides through blips).

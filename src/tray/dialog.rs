@@ -6,7 +6,6 @@ use std::process::{Command, ExitStatus, Stdio};
 
 use crate::platform::command::CountedSpawn;
 
-/// What came back from a prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     /// The user typed this and confirmed.
@@ -105,7 +104,6 @@ pub fn confirm(title: &str, question: &str) -> bool {
     prompt(script, &zenity, &kdialog).is_some_and(|command| run(command).is_ok_and(|s| s.success()))
 }
 
-/// Shows an error message.
 pub fn error(title: &str, message: &str) {
     let script = format!(
         "display alert {} message {} as critical",

@@ -70,7 +70,6 @@ fn check(id: String, text: impl Into<String>, checked: bool, enabled: bool) -> E
     }
 }
 
-/// Menu ids.
 pub mod ids {
     pub const STATE: &str = "state";
     pub const WORKER: &str = "worker";
