@@ -152,21 +152,15 @@ impl Config {
     /// config.toml is an error naming the file, the key and what is allowed, never overwritten.
     pub fn load_or_import(paths: &Paths, machine_cpus: u32) -> Result<LoadOutcome, ConfigError> {
         let path = paths.config_file();
-        if let Some(text) = read_text(&path)? {
-            let config = Self::parse_toml(&text, &path, machine_cpus)?;
-            return Ok(LoadOutcome {
-                config,
-                notes: Vec::new(),
-            });
-        }
-        let Some(env_text) = read_text(&paths.legacy_env())? else {
-            return Ok(LoadOutcome {
-                config: Config::with_defaults(machine_cpus),
-                notes: Vec::new(),
-            });
+        let (config, notes) = if let Some(text) = read_text(&path)? {
+            (Self::parse_toml(&text, &path, machine_cpus)?, Vec::new())
+        } else if let Some(env_text) = read_text(&paths.legacy_env())? {
+            let (config, notes) = Self::import_legacy(paths, &env_text, machine_cpus)?;
+            config.save(paths)?;
+            (config, notes)
+        } else {
+            (Config::with_defaults(machine_cpus), Vec::new())
         };
-        let (config, notes) = Self::import_legacy(paths, &env_text, machine_cpus)?;
-        config.save(paths)?;
         Ok(LoadOutcome { config, notes })
     }
 

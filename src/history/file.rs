@@ -68,12 +68,10 @@ pub fn load(path: &Path, today: NaiveDate, lang: Lang) -> Loaded {
                 writable: true,
             }
         }
-        Err(error @ HistoryError::Read { .. }) => fresh(
-            HistoryNote::Unreadable {
-                error: &error.to_string(),
-            },
-            false,
-        ),
+        Err(error @ HistoryError::Read { .. }) => {
+            let error = &error.to_string();
+            fresh(HistoryNote::Unreadable { error }, false)
+        }
         Err(error @ HistoryError::Invalid { .. }) => {
             let error = &error.to_string();
             let aside = set_aside_name(path, today);
@@ -82,13 +80,10 @@ pub fn load(path: &Path, today: NaiveDate, lang: Lang) -> Loaded {
                     let aside = &aside.display().to_string();
                     fresh(HistoryNote::SetAside { error, aside }, true)
                 }
-                Err(e) => fresh(
-                    HistoryNote::NotSetAside {
-                        error,
-                        why: &e.to_string(),
-                    },
-                    false,
-                ),
+                Err(e) => {
+                    let why = &e.to_string();
+                    fresh(HistoryNote::NotSetAside { error, why }, false)
+                }
             }
         }
     }

@@ -452,6 +452,7 @@ impl Supervisor {
     pub fn status(&self) -> Status {
         let phase = self.phase();
         let silent = matches!(phase, Phase::Disconnecting | Phase::Disconnected);
+        let working = matches!(phase, Phase::Connected | Phase::Draining);
         Status {
             tailscale_vouches_for_silent_head: silent
                 && matches!(self.watch.reach(), Reach::Down { vouched: true, .. }),
@@ -471,11 +472,9 @@ impl Supervisor {
             needs_a_head: self.wanted.needs_a_head(),
             head_search: self.finder.status(),
             found_heads: self.finder.found_heads(),
-            courtesy: self.courtesy.status(
-                &self.settings.courtesy,
-                matches!(phase, Phase::Connected | Phase::Draining),
-                self.laptop.power,
-            ),
+            courtesy: self
+                .courtesy
+                .status(&self.settings.courtesy, working, self.laptop.power),
             worker_busy_percent: self
                 .contribution
                 .busy_percent()
@@ -967,10 +966,9 @@ impl Supervisor {
         if self.timers.is_set(Timer::NextStart) {
             return;
         }
-        self.timers
-            .set(Timer::NextStart, now + self.settings.backoff.first);
-        self.timers
-            .set(Timer::Join, now + self.settings.join_timeout);
+        let (first, join) = (self.settings.backoff.first, self.settings.join_timeout);
+        self.timers.set(Timer::NextStart, now + first);
+        self.timers.set(Timer::Join, now + join);
         self.contribution.new_worker();
         self.start.started();
         self.worker = Worker::Starting(spec.clone());

@@ -326,10 +326,8 @@ pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
             thermal,
             resume_after_secs,
         } => {
-            let (thermal, after) = (
-                thermal_words(lang, thermal),
-                duration_words(resume_after_secs),
-            );
+            let thermal = thermal_words(lang, thermal);
+            let after = duration_words(resume_after_secs);
             lang.tr(
                 format!("the machine runs hot ({thermal}) · resumes after {after} cooler"),
                 format!("el equipo está muy caliente ({thermal}) · sigue tras {after} más fresco"),
