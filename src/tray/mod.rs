@@ -366,10 +366,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
     let mut login_item: Option<bool> = None;
     let mut quit_deadline: Option<Instant> = None;
     event_loop.run(move |event, _, control_flow| {
-        *control_flow = match quit_deadline {
-            Some(at) => ControlFlow::WaitUntil(at),
-            None => ControlFlow::Wait,
-        };
+        *control_flow = quit_deadline.map_or(ControlFlow::Wait, ControlFlow::WaitUntil);
         match event {
             Event::NewEvents(StartCause::Init) => {
                 if let Some(handler) = sleep_handler.take() {
