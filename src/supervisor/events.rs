@@ -162,20 +162,12 @@ pub enum Action {
     /// [`Event::WorkerSpawnFailed`]).
     StartWorker(WorkerSpec),
     /// SIGTERM the worker's process group, SIGKILL after `grace`, then report its exit.
-    StopWorker {
-        grace: Duration,
-        reason: StopReason,
-    },
+    StopWorker { grace: Duration, reason: StopReason },
     /// Ask the head to drain this node (`deadline` is advice for Ray), then report
     /// [`Event::DrainRequested`].
-    DrainWorker {
-        drain: u64,
-        deadline: Duration,
-    },
+    DrainWorker { drain: u64, deadline: Duration },
     /// Read the worker's process tree, then report [`Event::WorkerTreeSampled`].
-    SampleWorkerTree {
-        drain: u64,
-    },
+    SampleWorkerTree { drain: u64 },
     /// Hold a connection to the head's Ray port with TCP keepalive (lost after `lost_after`
     /// without an answer), replacing any earlier one; report each [`Event::HeadConnection`].
     WatchHead {
@@ -184,32 +176,27 @@ pub enum Action {
         lost_after: Duration,
     },
     /// Run `setup` as a child: [`Event::RayInstallProgress`], then [`Event::RayInstallEnded`].
-    InstallRay {
-        version: Option<String>,
-    },
+    InstallRay { version: Option<String> },
     /// Knock on the Ray port of the tailnet's online peers, then report [`Event::HeadsFound`].
     FindHeads,
     /// Read the worker tree's CPU counters, then report [`Event::UsageSampled`].
-    SampleUsage {
-        sample: u64,
-    },
+    SampleUsage { sample: u64 },
     /// Add this CPU time to today's contribution.
-    RecordUsage {
-        cpu: Duration,
-    },
+    RecordUsage { cpu: Duration },
     /// A new segment of the history's timeline.
     RecordActivity(Activity),
+    /// Write `history.json`.
     SaveHistory,
+    /// Tell the user: a desktop notification and a line in the log.
     Notify(Notice),
     /// Remember across starts that the first-run search offered a head: it is offered once.
     RecordFirstRunOffer,
+    /// Write this to worker.log.
     Log(LogNote),
     /// Read config.toml if it changed since the last read, then report [`Event::ConfigFileRead`].
     ReadConfigFile,
     /// Ask the head's dashboard the cluster's size, then report [`Event::ClusterSize`].
-    AskClusterSize {
-        head: HeadAddress,
-    },
+    AskClusterSize { head: HeadAddress },
     /// Find the `ray` a worker would run and its version, then report [`Event::RayInUse`].
     LookUpRay,
     /// The shutdown is complete: the driver may exit.
