@@ -11,14 +11,13 @@ use crate::model::{HeadAddress, TailscaleCheck, Unreachable};
 /// Whether the head may be joined, as the last word about it said.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Reach {
+    /// Not known since the start, a wake or a new head.
     #[default]
     Unknown,
+    /// It answered.
     Up,
     /// `vouched`: Tailscale said the head is an online peer, yet it did not answer.
-    Down {
-        why: Unreachable,
-        vouched: bool,
-    },
+    Down { why: Unreachable, vouched: bool },
 }
 
 /// Whether the latest answer may start a worker at a Tailscale address: only an answer to a
@@ -76,13 +75,12 @@ pub enum Answer {
 /// When to probe after a word of the held connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextProbe {
+    /// The next probe stays as it was.
     AsPlanned,
     /// Within `probe_every_up`: no connection watches the path.
     Usual,
     /// At once; the grace starts now (`newly_down`).
-    Now {
-        newly_down: bool,
-    },
+    Now { newly_down: bool },
 }
 
 #[derive(Debug, Clone, Default)]
