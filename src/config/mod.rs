@@ -285,7 +285,7 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
     }
     let text = match key {
         "cpus" => format!("a whole number from 1 to {}", machine_cpus.max(1)),
-        "paused" => "true or false".to_string(),
+        "paused" | "lean" => "true or false".to_string(),
         "head" => format!("a quoted address: {HEAD_ADDRESS_HINT}"),
         "mode" => "\"auto\", \"mobile\" or \"fixed\"".to_string(),
         "node_ip" => "\"auto\" or a quoted IP address".to_string(),
@@ -297,7 +297,6 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
             format!("a whole number of minutes from 1 to {MAX_IDLE_MINUTES}")
         }
         "nice" => "a whole number from 0 (normal priority) to 19 (the lowest)".to_string(),
-        "lean" => "true or false".to_string(),
         _ => return None,
     };
     Some(text)

@@ -14,9 +14,7 @@ impl HeadFinder {
     /// Starts a search unless one is under way; `true` when the driver must run it.
     pub fn start(&mut self, first_run: bool) -> bool {
         let start = self.under_way.is_none();
-        if start {
-            self.under_way = Some(first_run);
-        }
+        self.under_way.get_or_insert(first_run);
         start
     }
 
