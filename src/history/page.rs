@@ -31,21 +31,18 @@ const TRACK_RIGHT: f64 = 712.0;
 
 /// The CSS class of an activity, and its words.
 fn kind(activity: Activity, lang: Lang) -> (&'static str, &'static str) {
+    use PageWord as Word;
     use PauseReason::*;
     let (class, page_word) = match activity {
-        Activity::Connected => ("connected", PageWord::Connected),
-        Activity::Paused { reason: User } => ("paused-user", PageWord::PausedUser),
-        Activity::Paused { reason: LowBattery } => {
-            ("paused-low-battery", PageWord::PausedLowBattery)
-        }
-        Activity::Paused { reason: OnBattery } => ("paused-on-battery", PageWord::PausedOnBattery),
-        Activity::Paused { reason: Asleep } => ("paused-asleep", PageWord::PausedAsleep),
-        Activity::Paused { reason: RunsHot } => ("paused-hot", PageWord::PausedHot),
-        Activity::Paused { reason: UserActive } => {
-            ("paused-user-active", PageWord::PausedUserActive)
-        }
-        Activity::Disconnected => ("disconnected", PageWord::Disconnected),
-        Activity::Off => ("off", PageWord::NotRunning),
+        Activity::Connected => ("connected", Word::Connected),
+        Activity::Paused { reason: User } => ("paused-user", Word::PausedUser),
+        Activity::Paused { reason: LowBattery } => ("paused-low-battery", Word::PausedLowBattery),
+        Activity::Paused { reason: OnBattery } => ("paused-on-battery", Word::PausedOnBattery),
+        Activity::Paused { reason: Asleep } => ("paused-asleep", Word::PausedAsleep),
+        Activity::Paused { reason: RunsHot } => ("paused-hot", Word::PausedHot),
+        Activity::Paused { reason: UserActive } => ("paused-user-active", Word::PausedUserActive),
+        Activity::Disconnected => ("disconnected", Word::Disconnected),
+        Activity::Off => ("off", Word::NotRunning),
     };
     (class, word(lang, page_word))
 }

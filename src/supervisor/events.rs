@@ -93,19 +93,23 @@ pub enum UserCommand {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// The answer to [`Action::Probe`].
     HeadProbe(HeadProbe),
     /// The worker printed that its runtime started: it is part of the cluster.
     WorkerJoined,
+    /// The worker process ended.
     WorkerExited(WorkerExit),
+    /// The worker process could not be spawned.
     WorkerSpawnFailed(SpawnFailure),
+    /// A command of the user's.
     User(UserCommand),
     /// The machine's network interfaces or addresses changed.
     NetworkChanged,
+    /// The machine is about to sleep.
     WillSleep,
     /// The machine woke: the OS's notification where it gives one, else the clocks' measure.
-    Woke {
-        slept_secs: u64,
-    },
+    Woke { slept_secs: u64 },
+    /// A power reading.
     Power(PowerSnapshot),
     /// The lid closed (`true`) or opened.
     LidClosed(bool),
@@ -116,33 +120,27 @@ pub enum Event {
     /// What the OS made of the idle-sleep hold (`keep_awake`).
     AwakeHold(AwakeHold),
     /// The head stopped sending this node tasks (`accepted`), or the drain could not be asked.
-    DrainRequested {
-        drain: u64,
-        accepted: bool,
-    },
-    HeadConnection {
-        watch: u64,
-        state: HeadConnection,
-    },
-    WorkerTreeSampled {
-        drain: u64,
-        reading: TreeReading,
-    },
+    DrainRequested { drain: u64, accepted: bool },
+    /// What became of held connection number `watch`.
+    HeadConnection { watch: u64, state: HeadConnection },
+    /// A look at the tree of the worker under drain number `drain`.
+    WorkerTreeSampled { drain: u64, reading: TreeReading },
     /// The worker's tree with its CPU counters (`None`: the process table could not be read).
     UsageSampled {
         sample: u64,
         tree: Option<Vec<ProcessUsage>>,
     },
+    /// The step an install of Ray is at.
     RayInstallProgress(InstallStep),
     /// The installed version, or why not.
     RayInstallEnded(Result<String, String>),
+    /// The heads the tailnet search found, or why it could not search.
     HeadsFound(Result<TailnetFinds, TailscaleProblem>),
     /// The OS reported a change in the data folder that may be config.toml's.
     ConfigFileChanged,
     /// The OS does not report changes to the data folder (`why`).
-    ConfigWatchLost {
-        why: String,
-    },
+    ConfigWatchLost { why: String },
+    /// What config.toml says now, if it changed.
     ConfigFileRead(FileReading),
     /// `None`: the dashboard did not answer.
     ClusterSize(Option<ClusterSize>),
