@@ -89,11 +89,8 @@ impl UsageMeter {
     pub fn reading(&mut self, tree: &[ProcessUsage]) -> Duration {
         let now: HashMap<Identity, ProcessUsage> =
             tree.iter().map(|p| ((p.pid, p.start), *p)).collect();
-        let before_by_pid: HashMap<u32, Identity> = self
-            .last
-            .keys()
-            .map(|&(pid, start)| (pid, (pid, start)))
-            .collect();
+        let before_by_pid: HashMap<u32, Identity> =
+            self.last.keys().map(|&id| (id.0, id)).collect();
 
         // What the processes gone since the last reading had used by then, put against the
         // nearest ancestor still here (the one that waited for them, if any did).
