@@ -4,6 +4,7 @@
 
 use bittrader_test_support::secs;
 use bittrader_test_support::sim::Sim;
+use bittrader_worker::config::Config;
 use bittrader_worker::model::{
     AutoPause, AwakeHold, Battery, ChargeState, IdleReading, KeepAwake, LogNote, Notice,
     PauseAtThermal, Phase, PowerSnapshot, ThermalState,
@@ -35,8 +36,13 @@ fn keeping_awake(sim: &Sim) -> bool {
     sim.sup.status().courtesy.keeping_awake
 }
 
+/// A laptop's settings with config.toml's defaults.
+fn laptop() -> Settings {
+    Settings::from_config(&Config::with_defaults(10), true)
+}
+
 fn with_keep_awake(keep_awake: KeepAwake) -> Settings {
-    let mut settings = Settings::for_machine(true);
+    let mut settings = laptop();
     settings.courtesy.keep_awake = keep_awake;
     settings
 }
@@ -418,7 +424,7 @@ fn a_resume_of_the_users_own_pause_leaves_a_heat_or_presence_pause_that_began_un
     assert_eq!(sim.starts().len(), 1, "no join under the user's hands");
 
     // And with the battery running low under the user's pause.
-    let mut sim = Sim::new(Settings::for_machine(true));
+    let mut sim = Sim::new(laptop());
     sim.event(on_mains());
     sim.run_for(secs(10));
     assert_eq!(sim.phase(), Phase::Connected);

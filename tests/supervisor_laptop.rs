@@ -3,6 +3,7 @@
 
 use bittrader_test_support::secs;
 use bittrader_test_support::sim::Sim;
+use bittrader_worker::config::BatteryConfig;
 use bittrader_worker::model::{
     AutoPause, Battery, ChargeState, LogNote, Notice, Phase, PowerSnapshot,
 };
@@ -146,7 +147,10 @@ fn the_user_may_resume_during_a_battery_pause_until_the_power_changes() {
 #[test]
 fn contribute_only_on_power() {
     let mut sim = mobile(LaptopPolicy {
-        only_on_power: true,
+        battery: BatteryConfig {
+            only_on_power: true,
+            ..BatteryConfig::default()
+        },
         ..LaptopPolicy::default()
     });
     drain_to(&mut sim, &[95]);
@@ -166,7 +170,10 @@ fn contribute_only_on_power() {
 #[test]
 fn fewer_cpus_on_battery() {
     let mut sim = mobile(LaptopPolicy {
-        cpus_on_battery: Some(4),
+        battery: BatteryConfig {
+            cpus_on_battery: 4,
+            ..BatteryConfig::default()
+        },
         ..LaptopPolicy::default()
     });
     assert_eq!(sim.starts()[0].1.cpus, 10);

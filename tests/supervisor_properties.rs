@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bittrader_test_support::sim::Sim;
+use bittrader_worker::config::BatteryConfig;
 use bittrader_worker::model::{
     Battery, ChargeState, IdleReading, Phase, PowerSnapshot, TailscaleCheck, TailscaleProblem,
     ThermalState, WorkerFailure,
@@ -89,7 +90,10 @@ proptest! {
     #[test]
     fn invariants_hold(steps in proptest::collection::vec(step(), 1..60)) {
         let mut sim = Sim::new(Settings {
-            laptop: LaptopPolicy { mobile: true, cpus_on_battery: Some(3), ..LaptopPolicy::default() },
+            laptop: LaptopPolicy {
+                mobile: true,
+                battery: BatteryConfig { cpus_on_battery: 3, ..BatteryConfig::default() },
+            },
             courtesy: CourtesyPolicy {
                 only_when_idle: Some(Duration::from_secs(300)),
                 ..CourtesyPolicy::default()

@@ -1,34 +1,31 @@
-//! `[battery]` in config.toml. The defaults are the supervisor's; this module reads and checks.
+//! `[battery]` in config.toml: a laptop's battery policy, read and checked for the supervisor.
 
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
-use crate::supervisor::LaptopPolicy;
 
-/// Separate stop and resume levels, so that it never flaps.
+/// BOINC-like: separate stop and resume levels, so that it never flaps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BatteryConfig {
-    /// Warn once per discharge at this level (percent).
+    /// Warn once per discharge at this level while contributing (percent).
     pub warn_percent: u8,
     pub stop_percent: u8,
-    /// Plugging in resumes at once.
+    /// Resume on battery above this level (plugging in resumes at once).
     pub resume_percent: u8,
     pub only_on_power: bool,
     /// 0: no limit.
     pub cpus_on_battery: u32,
 }
 
-/// [`LaptopPolicy::default`]: one source.
 impl Default for BatteryConfig {
     fn default() -> Self {
-        let policy = LaptopPolicy::default();
         BatteryConfig {
-            warn_percent: policy.warn_percent,
-            stop_percent: policy.stop_percent,
-            resume_percent: policy.resume_percent,
-            only_on_power: policy.only_on_power,
-            cpus_on_battery: policy.cpus_on_battery.unwrap_or(0),
+            warn_percent: 20,
+            stop_percent: 10,
+            resume_percent: 30,
+            only_on_power: false,
+            cpus_on_battery: 0,
         }
     }
 }
@@ -107,21 +104,10 @@ mod tests {
 
     #[test]
     fn defaults_are_the_supervisors() {
-        let policy = LaptopPolicy::default();
         let battery = BatteryConfig::default();
-        assert_eq!(
-            (
-                battery.warn_percent,
-                battery.stop_percent,
-                battery.resume_percent
-            ),
-            (
-                policy.warn_percent,
-                policy.stop_percent,
-                policy.resume_percent
-            )
-        );
-        assert_eq!(battery.only_on_power, policy.only_on_power);
-        assert_eq!(battery.cpus_on_battery, policy.cpus_on_battery.unwrap_or(0));
+        let levels = (battery.warn_percent, battery.stop_percent);
+        assert_eq!((levels, battery.resume_percent), ((20, 10), 30));
+        let policy = crate::supervisor::LaptopPolicy::default();
+        assert_eq!(policy.battery, battery);
     }
 }

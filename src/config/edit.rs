@@ -1,9 +1,8 @@
-//! Changing one setting in `config.toml` and nothing else in it: the file is the user's too (the
-//! app's own messages ask them to edit it). A change re-reads the file as it is now, sets only that
-//! key (its comment and place kept, `toml_edit`) and replaces the file atomically, all under an
-//! exclusive `flock` on `config.lock`, so that the CLI and the running app never interleave a read
-//! and a write. A copy taken earlier is never written back. [`read_if_changed`] reads the file for
-//! the running app's watcher.
+//! Changing one setting in `config.toml` and nothing else: the file is the user's too. A change
+//! re-reads the file, sets only that key (its comment and place kept, `toml_edit`) and replaces
+//! the file atomically, all under an exclusive `flock` on `config.lock`, so that the CLI and the
+//! running app never interleave a read and a write; a copy taken earlier is never written back.
+//! [`read_if_changed`] reads the file for the running app's watcher.
 
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -40,15 +39,6 @@ impl Setting {
             Setting::Paused(paused) => (*paused).into(),
             Setting::Cpus(cpus) => i64::from(*cpus).into(),
             Setting::Head(head) => head.to_string().into(),
-        }
-    }
-
-    /// Sets it in `config` (the running copy).
-    pub fn apply_to(&self, config: &mut Config) {
-        match self {
-            Setting::Paused(paused) => config.paused = *paused,
-            Setting::Cpus(cpus) => config.cpus = *cpus,
-            Setting::Head(head) => config.head = Some(head.clone()),
         }
     }
 }
@@ -88,16 +78,13 @@ pub fn save_setting(paths: &Paths, setting: &Setting) -> Result<(), ConfigError>
             *value.decor_mut() = old.decor().clone();
             *old = value;
         }
-        None => {
-            doc[setting.key()] = toml_edit::Item::Value(value);
-        }
+        None => doc[setting.key()] = toml_edit::Item::Value(value),
     }
     let text = format!("{header}{doc}");
     crate::atomic_file::write(&path, text.as_bytes(), 0o600).map_err(save_err)
 }
 
-/// Holds the exclusive lock on `config.lock` until dropped (blocking: the holder only reads and
-/// writes one small file).
+/// Holds the exclusive lock on `config.lock` until dropped (blocking: held for one small file).
 pub(super) fn lock(paths: &Paths) -> io::Result<Flock<fs::File>> {
     let file = OpenOptions::new()
         .read(true)
@@ -108,8 +95,7 @@ pub(super) fn lock(paths: &Paths) -> io::Result<Flock<fs::File>> {
     Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| io::Error::from(errno))
 }
 
-/// What identifies one version of the file cheaply: an atomic replace changes the inode, an
-/// edit in place the modification time or the size.
+/// One version of the file: a replace changes the inode, an edit the modification time or size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStamp {
     inode: u64,

@@ -39,8 +39,7 @@ impl Config {
     }
 }
 
-/// The last `HEAD_IP=` value in a shell-style env file (as the shell reads it), unquoted, without a
-/// trailing comment.
+/// The last `HEAD_IP=` value in a shell-style env file, as the shell reads it (unquoted).
 fn legacy_head_ip(text: &str) -> Option<String> {
     let mut found = None;
     for raw in text.lines() {

@@ -1,7 +1,6 @@
 //! The on-disk configuration: where files live, what `config.toml` may say, and the one-time import
-//! of the old shell install's `config.env` / `current_cpus`. Files and validation only, no run-time
-//! decision; a file it cannot understand is reported (path, key, what is allowed) and left
-//! untouched.
+//! of the old shell install's `config.env` / `current_cpus`. Files and validation only; a file it
+//! cannot understand is reported (path, key, what is allowed) and left untouched.
 
 use std::fs;
 use std::io;
@@ -24,8 +23,7 @@ pub enum ConfigError {
         path.display()
     )]
     RelativeHome { path: PathBuf },
-    /// The file says something we cannot accept (syntax, unknown key, bad value); it is left as it
-    /// is.
+    /// The file says something we cannot accept (syntax, unknown key, bad value); left as it is.
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
     /// A value out of range; [`Config::load_or_import`] turns it into [`ConfigError::File`].
@@ -150,26 +148,19 @@ impl Config {
     }
 
     /// Loads config.toml; without one, imports the old install's config.env (and writes
-    /// config.toml); without either, defaults, writing nothing. A config.toml that cannot be read
-    /// or is invalid is an error naming the file, the key and what is allowed, and is never
-    /// overwritten.
+    /// config.toml); without either, defaults, writing nothing. An unreadable or invalid
+    /// config.toml is an error naming the file, the key and what is allowed, never overwritten.
     pub fn load_or_import(paths: &Paths, machine_cpus: u32) -> Result<LoadOutcome, ConfigError> {
         let path = paths.config_file();
-        if let Some(text) = read_text(&path)? {
-            let config = Self::parse_toml(&text, &path, machine_cpus)?;
-            return Ok(LoadOutcome {
-                config,
-                notes: Vec::new(),
-            });
-        }
-        let Some(env_text) = read_text(&paths.legacy_env())? else {
-            return Ok(LoadOutcome {
-                config: Config::with_defaults(machine_cpus),
-                notes: Vec::new(),
-            });
+        let (config, notes) = if let Some(text) = read_text(&path)? {
+            (Self::parse_toml(&text, &path, machine_cpus)?, Vec::new())
+        } else if let Some(env_text) = read_text(&paths.legacy_env())? {
+            let (config, notes) = Self::import_legacy(paths, &env_text, machine_cpus)?;
+            config.save(paths)?;
+            (config, notes)
+        } else {
+            (Config::with_defaults(machine_cpus), Vec::new())
         };
-        let (config, notes) = Self::import_legacy(paths, &env_text, machine_cpus)?;
-        config.save(paths)?;
         Ok(LoadOutcome { config, notes })
     }
 
@@ -294,7 +285,7 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
     }
     let text = match key {
         "cpus" => format!("a whole number from 1 to {}", machine_cpus.max(1)),
-        "paused" => "true or false".to_string(),
+        "paused" | "lean" => "true or false".to_string(),
         "head" => format!("a quoted address: {HEAD_ADDRESS_HINT}"),
         "mode" => "\"auto\", \"mobile\" or \"fixed\"".to_string(),
         "node_ip" => "\"auto\" or a quoted IP address".to_string(),
@@ -306,7 +297,6 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
             format!("a whole number of minutes from 1 to {MAX_IDLE_MINUTES}")
         }
         "nice" => "a whole number from 0 (normal priority) to 19 (the lowest)".to_string(),
-        "lean" => "true or false".to_string(),
         _ => return None,
     };
     Some(text)

@@ -17,8 +17,7 @@ macro_rules! files {
     };
 }
 
-/// Where every file of the worker lives: one folder, by default `~/.bittrader_worker` (the old
-/// shell install's too, which is how its settings are found).
+/// Where every file lives: one folder, `~/.bittrader_worker` by default (the old install's too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
     pub home: PathBuf,
@@ -54,7 +53,6 @@ impl Paths {
     }
 
     files! {
-        /// The configuration this program owns.
         config_file: "config.toml",
         /// Held (flock) while config.toml is read and replaced.
         config_lock_file: "config.lock",
@@ -62,7 +60,6 @@ impl Paths {
         legacy_env: "config.env",
         /// The old shell install's CPU count, read once on import.
         legacy_cpus: "current_cpus",
-        /// This program's own log.
         log_file: "worker.log",
         /// The output of `ray start --block`.
         ray_log_file: "ray-worker.out",

@@ -12,12 +12,10 @@ pub struct Timing {
     /// How long the worker is kept while the head is unreachable.
     pub grace_secs: u64,
     pub probe_interval_ms: u64,
-    /// How long one probe may take.
     pub probe_timeout_ms: u64,
     /// Time between SIGTERM and SIGKILL when stopping Ray.
     pub stop_grace_secs: u64,
-    /// How long a starting worker may take to join before it is stopped and retried (Ray's own
-    /// start takes 3-10 s).
+    /// How long a start may take to join before it is stopped and retried (Ray's takes 3-10 s).
     pub join_timeout_secs: u64,
 }
 

@@ -1,5 +1,4 @@
-//! `history.json` on disk: read, written atomically, and set aside (never overwritten) when it
-//! cannot be read.
+//! `history.json` on disk: read, written atomically, set aside (never overwritten) if unreadable.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -10,7 +9,6 @@ use super::History;
 use crate::text::log::{history_note, HistoryNote};
 use crate::text::Lang;
 
-/// Why `history.json` could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     #[error("cannot read {path}: {source}")]
@@ -70,12 +68,10 @@ pub fn load(path: &Path, today: NaiveDate, lang: Lang) -> Loaded {
                 writable: true,
             }
         }
-        Err(error @ HistoryError::Read { .. }) => fresh(
-            HistoryNote::Unreadable {
-                error: &error.to_string(),
-            },
-            false,
-        ),
+        Err(error @ HistoryError::Read { .. }) => {
+            let error = &error.to_string();
+            fresh(HistoryNote::Unreadable { error }, false)
+        }
         Err(error @ HistoryError::Invalid { .. }) => {
             let error = &error.to_string();
             let aside = set_aside_name(path, today);
@@ -84,13 +80,10 @@ pub fn load(path: &Path, today: NaiveDate, lang: Lang) -> Loaded {
                     let aside = &aside.display().to_string();
                     fresh(HistoryNote::SetAside { error, aside }, true)
                 }
-                Err(e) => fresh(
-                    HistoryNote::NotSetAside {
-                        error,
-                        why: &e.to_string(),
-                    },
-                    false,
-                ),
+                Err(e) => {
+                    let why = &e.to_string();
+                    fresh(HistoryNote::NotSetAside { error, why }, false)
+                }
             }
         }
     }

@@ -78,21 +78,19 @@ impl History {
     /// From `at` on the worker does `activity`. The same activity again is no new segment; a time
     /// before the last segment's (a clock stepped back) is taken as that one's.
     pub fn record(&mut self, at: DateTime<Utc>, activity: Activity) {
-        if let Some(last) = self.timeline.last() {
-            if last.activity == activity {
-                return;
-            }
+        let last = self.timeline.last();
+        if last.is_some_and(|last| last.activity == activity) {
+            return;
         }
         // Whole seconds: the file reads "08:00:00Z", not "08:00:00.726821202Z".
         let at = chrono::SubsecRound::trunc_subsecs(at, 0);
-        let from = self.timeline.last().map_or(at, |last| at.max(last.from));
+        let from = last.map_or(at, |last| at.max(last.from));
         self.timeline.push(Segment { from, activity });
     }
 
     /// The app starts again. A history that ended without quitting (killed, crashed, power lost)
     /// has no `off`: while connected the file is written every minute, so the app ran until about
-    /// `last_written` and the gap after it is marked off. Other states are not written on a clock,
-    /// so nothing is guessed for them.
+    /// `last_written`, and the gap after is off. Nothing is guessed for the other states.
     pub fn resumed(&mut self, last_written: DateTime<Utc>) {
         if let Some(last) = self.timeline.last() {
             if last.activity == Activity::Connected && last_written > last.from {
@@ -139,8 +137,7 @@ impl History {
         }
     }
 
-    /// The timeline between `since` and `until`, each segment clipped to it and ended by the next
-    /// (the last by `until`).
+    /// The timeline between `since` and `until`, each segment clipped and ended by the next.
     pub fn spans(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Span> {
         let ends = self.timeline.iter().skip(1).map(|next| next.from);
         let ends = ends.chain([until]).map(|end| end.min(until));

@@ -31,21 +31,18 @@ const TRACK_RIGHT: f64 = 712.0;
 
 /// The CSS class of an activity, and its words.
 fn kind(activity: Activity, lang: Lang) -> (&'static str, &'static str) {
+    use PageWord as Word;
     use PauseReason::*;
     let (class, page_word) = match activity {
-        Activity::Connected => ("connected", PageWord::Connected),
-        Activity::Paused { reason: User } => ("paused-user", PageWord::PausedUser),
-        Activity::Paused { reason: LowBattery } => {
-            ("paused-low-battery", PageWord::PausedLowBattery)
-        }
-        Activity::Paused { reason: OnBattery } => ("paused-on-battery", PageWord::PausedOnBattery),
-        Activity::Paused { reason: Asleep } => ("paused-asleep", PageWord::PausedAsleep),
-        Activity::Paused { reason: RunsHot } => ("paused-hot", PageWord::PausedHot),
-        Activity::Paused { reason: UserActive } => {
-            ("paused-user-active", PageWord::PausedUserActive)
-        }
-        Activity::Disconnected => ("disconnected", PageWord::Disconnected),
-        Activity::Off => ("off", PageWord::NotRunning),
+        Activity::Connected => ("connected", Word::Connected),
+        Activity::Paused { reason: User } => ("paused-user", Word::PausedUser),
+        Activity::Paused { reason: LowBattery } => ("paused-low-battery", Word::PausedLowBattery),
+        Activity::Paused { reason: OnBattery } => ("paused-on-battery", Word::PausedOnBattery),
+        Activity::Paused { reason: Asleep } => ("paused-asleep", Word::PausedAsleep),
+        Activity::Paused { reason: RunsHot } => ("paused-hot", Word::PausedHot),
+        Activity::Paused { reason: UserActive } => ("paused-user-active", Word::PausedUserActive),
+        Activity::Disconnected => ("disconnected", Word::Disconnected),
+        Activity::Off => ("off", Word::NotRunning),
     };
     (class, word(lang, page_word))
 }
@@ -112,36 +109,24 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
         subtitle = esc(word(lang, PageWord::Subtitle)),
     );
     for (id, label, secs) in [
-        ("today", word(lang, PageWord::Today), summary.today_cpu_secs),
-        (
-            "week",
-            word(lang, PageWord::Last7Days),
-            summary.week_cpu_secs,
-        ),
-        ("month", word(lang, PageWord::Last30Days), month_secs),
+        ("today", PageWord::Today, summary.today_cpu_secs),
+        ("week", PageWord::Last7Days, summary.week_cpu_secs),
+        ("month", PageWord::Last30Days, month_secs),
     ] {
         let _ = writeln!(
             html,
             r#"<div class="figure" id="figure-{id}"><div class="label">{label}</div><div class="value">{value}<span class="unit">CPU-h</span></div></div>"#,
-            label = esc(label),
+            label = esc(word(lang, label)),
             value = esc(&cpu_hours(lang, secs)),
         );
     }
     html.push_str("</section>\n");
 
-    let _ = writeln!(
-        html,
-        r#"<section class="card"><h2>{}</h2>"#,
-        esc(word(lang, PageWord::PerDay))
-    );
+    html.push_str(&card(word(lang, PageWord::PerDay)));
     html.push_str(&bars_svg(&days, today, lang));
     html.push_str("</section>\n");
 
-    let _ = writeln!(
-        html,
-        r#"<section class="card"><h2>{}</h2>"#,
-        esc(word(lang, PageWord::Timeline))
-    );
+    html.push_str(&card(word(lang, PageWord::Timeline)));
     html.push_str(&timeline_svg(history, &tz, today, now_utc, lang));
     html.push_str(r#"<ul class="legend">"#);
     for activity in legend() {
@@ -168,6 +153,10 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
         minute = now.minute(),
     );
     html
+}
+
+fn card(title: &str) -> String {
+    format!("<section class=\"card\"><h2>{}</h2>\n", esc(title))
 }
 
 /// The 30 bars, with a scale and a label every 5 days (today's bar stands out).

@@ -14,8 +14,7 @@ pub enum Activity {
     Connected,
     /// The user's own pause, or one the app chose.
     Paused { reason: PauseReason },
-    /// Nothing paused, yet not contributing: the head unreachable, the worker (re)starting, or
-    /// something needs the user.
+    /// Not paused, yet not contributing: the head away, the worker (re)starting, or an error.
     Disconnected,
     /// The app was not running.
     Off,
@@ -33,8 +32,7 @@ pub enum PauseReason {
 }
 
 impl Activity {
-    /// What a status means for the timeline: draining or riding through the grace counts as what it
-    /// does (connected while joined).
+    /// What a status means for the timeline: draining or riding out the grace counts as connected.
     pub fn of(status: &Status) -> Activity {
         let pause = if status.paused {
             Some(PauseReason::User)
@@ -62,8 +60,7 @@ impl Activity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcessUsage {
     pub pid: u32,
-    /// The kernel's raw record of its start: with the pid, tells it from a later one reusing the
-    /// pid.
+    /// The kernel's raw record of its start: with the pid, tells it from a later one reusing it.
     pub start: u64,
     pub parent: Option<u32>,
     /// User + system.

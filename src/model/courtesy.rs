@@ -1,6 +1,5 @@
-//! How the worker keeps out of the user's way (keeping the machine awake while it contributes,
-//! stepping back when it runs hot, contributing only while the user is away): the settings, the
-//! OS's facts, and what the supervisor makes of them.
+//! How the worker keeps out of the user's way (awake while contributing, stepping back when hot,
+//! only while the user is away): the settings, the OS's facts, what the supervisor makes of them.
 
 use std::time::Duration;
 
@@ -18,8 +17,7 @@ pub enum KeepAwake {
     Never,
 }
 
-/// The machine's thermal pressure as the OS reports it (macOS `NSProcessInfoThermalState`), cool to
-/// hot.
+/// The machine's thermal pressure, cool to hot, as the OS reports it (`NSProcessInfoThermalState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ThermalState {
@@ -51,8 +49,7 @@ impl PauseAtThermal {
     }
 }
 
-/// What the OS made of the idle-sleep hold: the status claims the machine is kept awake only once
-/// granted.
+/// What the OS made of the idle-sleep hold: the status says "kept awake" only once granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AwakeHold {
     /// Granted: idle sleep is held off.
@@ -94,7 +91,6 @@ pub struct CourtesyStatus {
     pub only_when_idle_minutes: Option<u32>,
     /// "Only when idle" is on but nothing here tells how long the user has been away: not applied.
     pub idle_unsupported: bool,
-    /// "Only when idle" is on and the desktop has not reported idleness yet: the user counts as
-    /// present.
+    /// "Only when idle" is on and the desktop has not reported idleness yet: counted as present.
     pub idle_hint_never_set: bool,
 }

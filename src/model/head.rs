@@ -36,8 +36,7 @@ impl HeadAddress {
     }
 
     /// Whether the head is reached through Tailscale (its ranges, or a MagicDNS `….ts.net` name):
-    /// such a head is joined only while Tailscale vouches for it, since anyone can answer on
-    /// 100.64.0.1 on a café's network.
+    /// joined only while Tailscale vouches, since anyone can answer on 100.64.0.1 in a café.
     pub fn is_tailscale(&self) -> bool {
         match self.ip() {
             Some(ip) => is_tailscale_ip(ip),
@@ -146,8 +145,7 @@ fn check_host(host: &str) -> Result<String, String> {
     if name.len() > 253 || !name.split('.').all(label_ok) {
         return Err(bad_name());
     }
-    // A last part all digits is a mistyped IPv4 address (`300.1.1.1`, `100.64.0`): no TLD is
-    // numeric.
+    // A last part all digits is a mistyped IPv4 address (`300.1.1.1`, `100.64.0`), not a TLD.
     if name
         .rsplit('.')
         .next()

@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the battery is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChargeState {

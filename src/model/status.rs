@@ -28,7 +28,6 @@ pub enum AutoPause {
     UserPresent { away_minutes: u32 },
 }
 
-/// Why the supervisor stops a worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
@@ -51,7 +50,6 @@ pub enum StopReason {
     UserBack,
 }
 
-/// Something worth a notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Notice {
@@ -170,8 +168,7 @@ pub struct Status {
     pub found_heads: Vec<FoundHead>,
     /// How busy the worker kept its CPUs between its last two readings (a minute apart).
     pub worker_busy_percent: Option<u8>,
-    /// While connected to a real head (not the demo's), and only where it is shown (the
-    /// tray): the cluster's size as the head's dashboard last gave it.
+    /// The cluster's size from the head's dashboard, while connected to a real head (tray only).
     pub cluster: Option<ClusterSize>,
     /// The `ray` a worker runs, once looked up (`None`: not found, or not yet known).
     pub ray: Option<RayInUse>,
@@ -192,15 +189,13 @@ pub struct PythonSkew {
 pub struct ClusterSize {
     /// Whole CPUs (Ray counts fractions; the menu shows whole ones).
     pub cpus: u32,
-    /// Alive nodes.
     pub nodes: u32,
 }
 
-/// The `ray` the worker runs, and its version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RayInUse {
-    /// Where it is.
     pub path: String,
+
     /// What `ray --version` said, if it answered.
     pub version: Option<String>,
 }
@@ -265,8 +260,7 @@ pub enum ConfigEdit {
     Applied(String),
     /// These keys take effect at the next start.
     AtRestart(String),
-    /// The OS does not report changes to the data folder (`why`: what failed): the file is
-    /// looked at every `every_secs` seconds instead.
+    /// The OS does not report changes to the data folder (`why`): looked at every `every_secs`.
     Polling { every_secs: u64, why: String },
 }
 

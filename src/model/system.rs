@@ -12,12 +12,11 @@ pub enum SystemEvent {
     Woke { slept_secs: u64 },
 }
 
-/// Whether the supervisor still holds back an announced sleep, for the adapters that hold it
-/// (macOS's WillSleep observer, logind's delay inhibitor).
+/// Whether the supervisor still holds back an announced sleep (for macOS's and logind's holds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SleepGate {
-    /// The [`SystemEvent::WillSleep`] the supervisor took in: a verdict is about an adapter's
-    /// announcement once this reaches its count.
+    /// The [`SystemEvent::WillSleep`]s taken in: a verdict is about an adapter's announcement
+    /// once this reaches its count.
     pub will_sleeps_seen: u64,
     pub holding: bool,
 }

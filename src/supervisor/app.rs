@@ -28,9 +28,8 @@ pub(super) struct App {
 }
 
 impl Supervisor {
-    /// The supervisor of the running app: config.toml is looked at for hand edits from now on,
-    /// diffed against `config` (the file as read at start); the `ray` in use is looked up; the
-    /// cluster's size is asked while connected if `show_cluster`.
+    /// The running app's supervisor: config.toml is looked at for hand edits, diffed against
+    /// `config` (as read at start); the `ray` in use is looked up; the cluster's size is asked.
     pub fn with_app(mut self, now: Instant, config: Config, show_cluster: bool) -> Self {
         self.app = Some(App {
             looks: ConfigLooks::start(now, &mut self.timers),
@@ -47,9 +46,8 @@ impl Supervisor {
 }
 
 impl App {
-    /// After each step: the cluster's size is asked at once on connecting to a real head (the
-    /// demo head's cluster is this machine), then every `CLUSTER_ASK_EVERY`, and forgotten when
-    /// not connected; a change of state worth a line is logged.
+    /// After each step: the cluster's size is asked on connecting to a real head (the demo's is
+    /// this machine), then every `CLUSTER_ASK_EVERY`, forgotten once not; a change worth a line.
     pub(super) fn follow(
         &mut self,
         now: Instant,
@@ -71,9 +69,8 @@ impl App {
     }
 }
 
-/// Whether going from `previous` (`None`: nothing said yet) to `next` is worth a line in the
-/// log: a new phase, fault, kind of pause or head, the CPUs of a worker in the cluster, a new
-/// reason while disconnected; never one per probe.
+/// Whether going from `previous` (`None`: nothing said yet) to `next` is worth a log line: a new
+/// phase, fault, kind of pause or head, a joined worker's CPUs, a new reason while disconnected.
 fn worth_a_line(previous: Option<&Status>, next: &Status) -> bool {
     let Some(previous) = previous else {
         return true;

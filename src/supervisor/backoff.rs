@@ -104,9 +104,8 @@ impl Backoff {
         Verdict::RetryAfter(self.delay(exponent, self.policy.max))
     }
 
-    /// Records an exit the network caused while the head answered: the delay before the next
-    /// start, to [`BackoffPolicy::network_max`]; never gives up (a network that heals must
-    /// find the worker coming back).
+    /// An exit the network caused while the head answered: the delay before the next start, to
+    /// [`BackoffPolicy::network_max`]; never gives up (a healed network finds the worker back).
     pub fn record_network_failure(&mut self) -> Duration {
         let exponent = self.network_consecutive;
         self.network_consecutive = self.network_consecutive.saturating_add(1);

@@ -1,7 +1,6 @@
 //! A hand edit of config.toml while the app runs, diffed against its last reading and what is
-//! wanted now: a setting the user changed in the file that differs from the one in force is
-//! applied; settings read only at start are named; an invalid or removed file is reported once
-//! and changes nothing.
+//! wanted now: a changed setting that differs from the one in force is applied; settings read
+//! only at start are named; an invalid or removed file is reported once and changes nothing.
 
 use crate::config::{Config, FileReading};
 use crate::model::ConfigEdit;
@@ -13,8 +12,7 @@ use super::Wanted;
 pub struct ConfigEdits {
     /// What the file said when last read.
     file: Config,
-    /// The problem last said ([`ConfigEdit::Invalid`] or [`ConfigEdit::Removed`]): said once
-    /// until the file changes again.
+    /// The problem last said ([`ConfigEdit::Invalid`], [`ConfigEdit::Removed`]), said once.
     problem: Option<ConfigEdit>,
 }
 

@@ -1,7 +1,6 @@
-//! When the running app looks at config.toml for a hand edit (one `stat`, and a read when its
-//! stamp changed): at start, then once the writes the OS reports have settled; on a fixed
-//! cadence only where the OS reports no changes, since each look wakes an idle app for an edit
-//! made a few times a year.
+//! When the running app looks at config.toml for a hand edit (a `stat`, a read if it changed):
+//! at start, then once the writes the OS reports have settled; on a cadence only where the OS
+//! reports nothing, since each look wakes an idle app for an edit made a few times a year.
 
 use std::time::Instant;
 
@@ -24,8 +23,7 @@ impl ConfigLooks {
         ConfigLooks::default()
     }
 
-    /// The OS reported a change to config.toml (or may have missed some): the look comes
-    /// [`CONFIG_FILE_SETTLE`] after this latest report.
+    /// The OS reported a change (or may have missed some): a look [`CONFIG_FILE_SETTLE`] after.
     pub fn handle_change(&mut self, now: Instant, timers: &mut Timers) {
         let first = *self.unlooked_since.get_or_insert(now);
         let at = (now + CONFIG_FILE_SETTLE).min(first + CONFIG_FILE_CHECK_EVERY);

@@ -1,5 +1,4 @@
-//! What the history is told of the worker: the CPU its tree used, how busy it kept the CPUs
-//! it offers (the menu's figure), and what it does (the timeline).
+//! What the history is told of the worker: its tree's CPU, how busy it kept its CPUs, what it does.
 //!
 //! Each reading gives every process of the tree (known by pid *and* start ticks: a reused pid
 //! starts from zero) with its own CPU time and that of the ended children it waited for, both
@@ -27,8 +26,7 @@ pub struct Contribution {
 }
 
 impl Contribution {
-    /// A new worker's tree: its processes are all new, and a reading of the old one still on
-    /// its way no longer counts.
+    /// A new worker's tree: all its processes are new, and a late reading of the old one is void.
     pub fn new_worker(&mut self) {
         *self = Contribution {
             sample: self.sample + 1,
@@ -37,8 +35,7 @@ impl Contribution {
         };
     }
 
-    /// The number of a new reading; one still out no longer counts (the counters only grow,
-    /// so nothing is lost with it).
+    /// The number of a new reading; one still out is void (the counters only grow: none lost).
     pub fn ask(&mut self) -> u64 {
         self.sample += 1;
         self.sample
@@ -81,38 +78,19 @@ impl Contribution {
 /// A process, told apart from a later one with the same pid.
 type Identity = (u32, u64);
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Seen {
-    parent: Option<u32>,
-    own: Duration,
-    children: Duration,
-}
-
 /// The counters of a worker's tree at its last reading.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UsageMeter {
-    last: HashMap<Identity, Seen>,
+    last: HashMap<Identity, ProcessUsage>,
 }
 
 impl UsageMeter {
     /// Takes a reading of the tree and returns the CPU time used since the previous one.
     pub fn reading(&mut self, tree: &[ProcessUsage]) -> Duration {
-        let now: HashMap<Identity, Seen> = tree
-            .iter()
-            .map(|p| {
-                let seen = Seen {
-                    parent: p.parent,
-                    own: p.own,
-                    children: p.children,
-                };
-                ((p.pid, p.start), seen)
-            })
-            .collect();
-        let before_by_pid: HashMap<u32, Identity> = self
-            .last
-            .keys()
-            .map(|&(pid, start)| (pid, (pid, start)))
-            .collect();
+        let now: HashMap<Identity, ProcessUsage> =
+            tree.iter().map(|p| ((p.pid, p.start), *p)).collect();
+        let before_by_pid: HashMap<u32, Identity> =
+            self.last.keys().map(|&id| (id.0, id)).collect();
 
         // What the processes gone since the last reading had used by then, put against the
         // nearest ancestor still here (the one that waited for them, if any did).
@@ -122,13 +100,9 @@ impl UsageMeter {
                 continue;
             }
             let mut parent = seen.parent;
-            let mut hops = 0;
-            while let Some(pid) = parent {
-                hops += 1;
-                if hops > 64 {
-                    break;
-                }
-                let Some(ancestor) = before_by_pid.get(&pid) else {
+            // At most 64 generations up: a pid table gone wrong cannot loop forever.
+            for _ in 0..64 {
+                let Some(ancestor) = parent.and_then(|pid| before_by_pid.get(&pid)) else {
                     break;
                 };
                 if now.contains_key(ancestor) {

@@ -98,8 +98,7 @@ pub struct Heat {
     pub paused: bool,
     /// The pause was notified: its end will be too.
     pub notified: bool,
-    /// The user resumed during a heat pause, at this state: honoured until the machine is
-    /// below the limit again or hotter than the user saw.
+    /// The user resumed during a heat pause, at this state: honoured until below the limit again.
     overridden: Option<ThermalState>,
     /// When the last heat pause ended by cooling down.
     last_ended: Option<Instant>,
@@ -147,8 +146,7 @@ impl Heat {
             .min(THERMAL_RESUME_AFTER_MAX)
     }
 
-    /// [`Timer::CooledDown`] fired: the pause ends. Whether its end is worth a notification
-    /// (its start was notified).
+    /// [`Timer::CooledDown`] fired: the pause ends; whether to notify it (its start was).
     pub fn cooled_down(&mut self, now: Instant) -> bool {
         let was_paused = std::mem::take(&mut self.paused);
         if was_paused {
@@ -157,8 +155,7 @@ impl Heat {
         was_paused && std::mem::take(&mut self.notified)
     }
 
-    /// The user resumed: their choice wins over a heat pause until the machine is below the
-    /// limit again.
+    /// The user resumed: their choice wins over a heat pause until it is below the limit again.
     pub fn user_resumed(&mut self, limit: PauseAtThermal, timers: &mut Timers) {
         if std::mem::take(&mut self.paused) {
             self.notified = false;
@@ -173,8 +170,7 @@ impl Heat {
 /// The "only when idle" rule: the worker waits until the user has been away from keyboard and
 /// mouse for the setting ([`Timer::UserAway`] says when), and leaves (with a drain) when they
 /// come back. A desktop that never set its idle hint counts as in use; a failed read keeps the
-/// last verdict (a D-Bus glitch must not start or stop a worker); where nothing can tell, the
-/// rule is reported unsupported rather than blocking forever.
+/// last verdict; where nothing can tell, the rule is reported unsupported, not blocking forever.
 #[derive(Debug, Clone, Default)]
 pub struct Presence {
     away: bool,
@@ -182,8 +178,7 @@ pub struct Presence {
     pub unsupported: bool,
     /// The session's desktop has not reported idleness yet: counted as in use.
     pub hint_never_set: bool,
-    /// The user resumed while the rule held the worker back: honoured until they have been
-    /// away once.
+    /// The user resumed while the rule held the worker back: honoured until they are away.
     overridden: bool,
 }
 

@@ -21,7 +21,6 @@ pub struct WorkerSpec {
     pub cpus: u32,
 }
 
-/// One probe of one head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeadProbe {
     pub head: HeadAddress,
@@ -44,7 +43,6 @@ pub enum HeadConnection {
     NotHeld,
 }
 
-/// The end of a worker process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerExit {
     /// `None` when killed by a signal.
@@ -82,14 +80,11 @@ pub enum UserCommand {
     Resume,
     SetCpus(u32),
     SetHead(HeadAddress),
-    /// Stop the worker and finish.
     Shutdown,
-    /// Install Ray in the app's venv (this version, else the head's or the newest); taken only
-    /// while no worker runs.
+    /// Install Ray in the app's venv (this version, else the head's or the newest); no worker runs.
     InstallRay {
         version: Option<String>,
     },
-    /// Look for heads on the tailnet.
     FindHeads,
     /// Join the head the first-run search offered (a click on its notification, maybe late):
     /// taken only while no head of the user's is set and the last search found it.
@@ -98,19 +93,23 @@ pub enum UserCommand {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// The answer to [`Action::Probe`].
     HeadProbe(HeadProbe),
     /// The worker printed that its runtime started: it is part of the cluster.
     WorkerJoined,
+    /// The worker process ended.
     WorkerExited(WorkerExit),
+    /// The worker process could not be spawned.
     WorkerSpawnFailed(SpawnFailure),
+    /// A command of the user's.
     User(UserCommand),
     /// The machine's network interfaces or addresses changed.
     NetworkChanged,
+    /// The machine is about to sleep.
     WillSleep,
     /// The machine woke: the OS's notification where it gives one, else the clocks' measure.
-    Woke {
-        slept_secs: u64,
-    },
+    Woke { slept_secs: u64 },
+    /// A power reading.
     Power(PowerSnapshot),
     /// The lid closed (`true`) or opened.
     LidClosed(bool),
@@ -121,33 +120,27 @@ pub enum Event {
     /// What the OS made of the idle-sleep hold (`keep_awake`).
     AwakeHold(AwakeHold),
     /// The head stopped sending this node tasks (`accepted`), or the drain could not be asked.
-    DrainRequested {
-        drain: u64,
-        accepted: bool,
-    },
-    HeadConnection {
-        watch: u64,
-        state: HeadConnection,
-    },
-    WorkerTreeSampled {
-        drain: u64,
-        reading: TreeReading,
-    },
+    DrainRequested { drain: u64, accepted: bool },
+    /// What became of held connection number `watch`.
+    HeadConnection { watch: u64, state: HeadConnection },
+    /// A look at the tree of the worker under drain number `drain`.
+    WorkerTreeSampled { drain: u64, reading: TreeReading },
     /// The worker's tree with its CPU counters (`None`: the process table could not be read).
     UsageSampled {
         sample: u64,
         tree: Option<Vec<ProcessUsage>>,
     },
+    /// The step an install of Ray is at.
     RayInstallProgress(InstallStep),
     /// The installed version, or why not.
     RayInstallEnded(Result<String, String>),
+    /// The heads the tailnet search found, or why it could not search.
     HeadsFound(Result<TailnetFinds, TailscaleProblem>),
     /// The OS reported a change in the data folder that may be config.toml's.
     ConfigFileChanged,
     /// The OS does not report changes to the data folder (`why`).
-    ConfigWatchLost {
-        why: String,
-    },
+    ConfigWatchLost { why: String },
+    /// What config.toml says now, if it changed.
     ConfigFileRead(FileReading),
     /// `None`: the dashboard did not answer.
     ClusterSize(Option<ClusterSize>),
@@ -160,8 +153,8 @@ pub enum Event {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Check whether the head answers (for a Tailscale address, with Tailscale's word no older
-    /// than `tailscale_max_age`), then report [`Event::HeadProbe`].
+    /// Check whether the head answers (a Tailscale one with Tailscale's word no older than
+    /// `tailscale_max_age`), then report [`Event::HeadProbe`].
     Probe {
         head: HeadAddress,
         tailscale_max_age: Duration,
@@ -170,20 +163,12 @@ pub enum Action {
     /// [`Event::WorkerSpawnFailed`]).
     StartWorker(WorkerSpec),
     /// SIGTERM the worker's process group, SIGKILL after `grace`, then report its exit.
-    StopWorker {
-        grace: Duration,
-        reason: StopReason,
-    },
+    StopWorker { grace: Duration, reason: StopReason },
     /// Ask the head to drain this node (`deadline` is advice for Ray), then report
     /// [`Event::DrainRequested`].
-    DrainWorker {
-        drain: u64,
-        deadline: Duration,
-    },
+    DrainWorker { drain: u64, deadline: Duration },
     /// Read the worker's process tree, then report [`Event::WorkerTreeSampled`].
-    SampleWorkerTree {
-        drain: u64,
-    },
+    SampleWorkerTree { drain: u64 },
     /// Hold a connection to the head's Ray port with TCP keepalive (lost after `lost_after`
     /// without an answer), replacing any earlier one; report each [`Event::HeadConnection`].
     WatchHead {
@@ -192,32 +177,27 @@ pub enum Action {
         lost_after: Duration,
     },
     /// Run `setup` as a child: [`Event::RayInstallProgress`], then [`Event::RayInstallEnded`].
-    InstallRay {
-        version: Option<String>,
-    },
+    InstallRay { version: Option<String> },
     /// Knock on the Ray port of the tailnet's online peers, then report [`Event::HeadsFound`].
     FindHeads,
     /// Read the worker tree's CPU counters, then report [`Event::UsageSampled`].
-    SampleUsage {
-        sample: u64,
-    },
+    SampleUsage { sample: u64 },
     /// Add this CPU time to today's contribution.
-    RecordUsage {
-        cpu: Duration,
-    },
+    RecordUsage { cpu: Duration },
     /// A new segment of the history's timeline.
     RecordActivity(Activity),
+    /// Write `history.json`.
     SaveHistory,
+    /// Tell the user: a desktop notification and a line in the log.
     Notify(Notice),
     /// Remember across starts that the first-run search offered a head: it is offered once.
     RecordFirstRunOffer,
+    /// Write this to worker.log.
     Log(LogNote),
     /// Read config.toml if it changed since the last read, then report [`Event::ConfigFileRead`].
     ReadConfigFile,
     /// Ask the head's dashboard the cluster's size, then report [`Event::ClusterSize`].
-    AskClusterSize {
-        head: HeadAddress,
-    },
+    AskClusterSize { head: HeadAddress },
     /// Find the `ray` a worker would run and its version, then report [`Event::RayInUse`].
     LookUpRay,
     /// The shutdown is complete: the driver may exit.

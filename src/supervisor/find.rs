@@ -1,5 +1,4 @@
-//! The search for heads on the tailnet: one at a time, and on a first run (no head of the
-//! user's) a single find is offered in a notification.
+//! The search for heads on the tailnet: one at a time; a first run's single find is notified.
 
 use crate::model::{FoundHead, HeadAddress, HeadSearch, Notice, TailnetFinds, TailscaleProblem};
 
@@ -7,8 +6,7 @@ use crate::model::{FoundHead, HeadAddress, HeadSearch, Notice, TailnetFinds, Tai
 pub struct HeadFinder {
     /// The search under way: `Some(first_run)`, where a first run's single find is offered.
     under_way: Option<bool>,
-    /// What the last search that ended came to: its heads stay on show and choosable while
-    /// another one runs.
+    /// What the last finished search found: its heads stay choosable while another one runs.
     last: Option<Result<TailnetFinds, TailscaleProblem>>,
 }
 
@@ -16,14 +14,11 @@ impl HeadFinder {
     /// Starts a search unless one is under way; `true` when the driver must run it.
     pub fn start(&mut self, first_run: bool) -> bool {
         let start = self.under_way.is_none();
-        if start {
-            self.under_way = Some(first_run);
-        }
+        self.under_way.get_or_insert(first_run);
         start
     }
 
-    /// The search ended; a notice offering its single find on a first run while the user
-    /// still `needs_a_head`.
+    /// The search ended; a first run's single find is offered while the user `needs_a_head`.
     pub fn ended(
         &mut self,
         outcome: Result<TailnetFinds, TailscaleProblem>,

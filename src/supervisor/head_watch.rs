@@ -11,15 +11,13 @@ use crate::model::{HeadAddress, TailscaleCheck, Unreachable};
 /// Whether the head may be joined, as the last word about it said.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Reach {
+    /// Not known since the start, a wake or a new head.
     #[default]
     Unknown,
+    /// It answered.
     Up,
-    /// `vouched`: Tailscale said the head is an online peer of the tailnet, yet it did not
-    /// answer.
-    Down {
-        why: Unreachable,
-        vouched: bool,
-    },
+    /// `vouched`: Tailscale said the head is an online peer, yet it did not answer.
+    Down { why: Unreachable, vouched: bool },
 }
 
 /// Whether the latest answer may start a worker at a Tailscale address: only an answer to a
@@ -77,13 +75,12 @@ pub enum Answer {
 /// When to probe after a word of the held connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextProbe {
+    /// The next probe stays as it was.
     AsPlanned,
     /// Within `probe_every_up`: no connection watches the path.
     Usual,
     /// At once; the grace starts now (`newly_down`).
-    Now {
-        newly_down: bool,
-    },
+    Now { newly_down: bool },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -241,8 +238,7 @@ impl HeadWatch {
         };
     }
 
-    /// The network changed: Tailscale's word is asked afresh, and the held connection may
-    /// leave from an address that is gone.
+    /// The network changed: Tailscale is asked afresh, and the held connection may be dead.
     pub fn network_changed(&mut self) {
         self.network_changed = true;
         self.quick_losses = 0;
@@ -275,8 +271,7 @@ impl HeadWatch {
                     if now.saturating_duration_since(since) < PROBE_EVERY_WHILE_HELD);
                 self.quick_losses = if quick { self.quick_losses + 1 } else { 0 };
                 self.connection = Connection::Off;
-                // As a probe that timed out, unless a probe already said why the head is away
-                // (its words are better).
+                // As a probe that timed out, unless a probe already said better why.
                 let newly_down = !matches!(self.reach, Reach::Down { .. })
                     && self.down(now, Unreachable::TimedOut, false);
                 NextProbe::Now { newly_down }

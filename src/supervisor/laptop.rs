@@ -7,8 +7,7 @@ use crate::model::{AutoPause, Notice, PowerSnapshot};
 
 #[derive(Debug, Clone, Default)]
 pub struct Laptop {
-    /// The battery policy's pause, kept apart from the sleep's: a sleep and its wake neither
-    /// replace nor lift it.
+    /// Kept apart from the sleep's pause: a sleep and its wake neither replace nor lift it.
     battery_pause: Option<AutoPause>,
     /// A sleep was announced and no wake came since.
     pub asleep: bool,
@@ -38,6 +37,7 @@ impl Laptop {
         if !policy.mobile {
             return None;
         }
+        let policy = &policy.battery;
         let level = power.battery.map(|b| b.percent);
         let already_low = matches!(self.battery_pause, Some(AutoPause::LowBattery { .. }));
         let wanted = if power.on_ac || self.battery_override {
@@ -97,8 +97,8 @@ impl Laptop {
     /// The CPUs to offer now: fewer on battery when the policy says so.
     pub fn cpus(&self, policy: &LaptopPolicy, wanted: u32) -> u32 {
         let on_battery = self.power.is_some_and(|p| !p.on_ac);
-        match policy.cpus_on_battery {
-            Some(limit) if policy.mobile && on_battery => wanted.min(limit.max(1)),
+        match policy.battery.cpus_on_battery {
+            limit if limit > 0 && policy.mobile && on_battery => wanted.min(limit),
             _ => wanted,
         }
     }
@@ -119,6 +119,24 @@ impl Laptop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn on_battery_the_cpus_are_capped_only_when_set() {
+        let laptop = Laptop {
+            power: Some(PowerSnapshot {
+                on_ac: false,
+                battery: None,
+            }),
+            ..Laptop::default()
+        };
+        let mut policy = LaptopPolicy {
+            mobile: true,
+            ..LaptopPolicy::default()
+        };
+        assert_eq!(laptop.cpus(&policy, 8), 8, "0: no cap");
+        policy.battery.cpus_on_battery = 3;
+        assert_eq!(laptop.cpus(&policy, 8), 3);
+    }
 
     #[test]
     fn a_wake_ends_the_announced_sleep_and_a_short_unannounced_one_is_noise() {

@@ -115,8 +115,7 @@ impl Worker {
     }
 }
 
-/// A drain under way: the head sends the worker no more tasks, and its processes are watched
-/// until they are done.
+/// A drain: the head sends the worker no more tasks, and its processes are watched until done.
 #[derive(Debug, Clone, PartialEq)]
 struct Drain {
     /// The start's number: tells this drain's reports from a late one of an earlier drain.
@@ -455,8 +454,7 @@ impl Supervisor {
         self.actions.pop_front()
     }
 
-    /// When [`Supervisor::handle_timeout`] must next be called; `None` when only an event
-    /// can change anything.
+    /// When [`Supervisor::handle_timeout`] is next due; `None`: only an event changes anything.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next()
     }
@@ -464,6 +462,7 @@ impl Supervisor {
     pub fn status(&self) -> Status {
         let phase = self.phase();
         let silent = matches!(phase, Phase::Disconnecting | Phase::Disconnected);
+        let working = matches!(phase, Phase::Connected | Phase::Draining);
         Status {
             tailscale_vouches_for_silent_head: silent
                 && matches!(self.watch.reach(), Reach::Down { vouched: true, .. }),
@@ -483,11 +482,9 @@ impl Supervisor {
             needs_a_head: self.wanted.needs_a_head(),
             head_search: self.finder.status(),
             found_heads: self.finder.found_heads(),
-            courtesy: self.courtesy.status(
-                &self.settings.courtesy,
-                matches!(phase, Phase::Connected | Phase::Draining),
-                self.laptop.power,
-            ),
+            courtesy: self
+                .courtesy
+                .status(&self.settings.courtesy, working, self.laptop.power),
             worker_busy_percent: self
                 .contribution
                 .busy_percent()
@@ -556,8 +553,7 @@ impl Supervisor {
         }
     }
 
-    /// The pause the supervisor chose by itself, as the user sees it: the sleep's, the
-    /// battery's, the heat's, then the user's presence.
+    /// The pause the supervisor chose, as the user sees it: sleep, battery, heat, then presence.
     fn auto_pause(&self) -> Option<AutoPause> {
         let courtesy = || self.courtesy.pause(&self.settings.courtesy);
         self.laptop.auto_pause().or_else(courtesy)
@@ -628,8 +624,7 @@ impl Supervisor {
                     self.timers.stop(Timer::NetworkRestart);
                 }
                 self.timers.stop(Timer::Grace);
-                // The worker belongs to the cluster that stopped: replaced now rather than
-                // after a minute of its raylet giving up on the old one.
+                // The worker belongs to the cluster that stopped: replaced now, not a minute on.
                 match &self.worker {
                     _ if !ray_restarted => {}
                     Worker::Draining(_, drain) => self.stop_worker(drain.then),
@@ -659,9 +654,8 @@ impl Supervisor {
         }
     }
 
-    /// Holds connection number `watch` to the head while the worker is joined: Ray there can
-    /// restart between two probes unseen by the raylet for a minute, and the OS watches the
-    /// path for us.
+    /// Holds connection `watch` to the head while the worker is joined: Ray there can restart
+    /// between two probes unseen by the raylet for a minute, and the OS watches the path.
     fn watch_head(&mut self, watch: u64) {
         let head = self.wanted.head.clone();
         let lost_after = HELD_CONNECTION_LOST_AFTER;
@@ -693,8 +687,7 @@ impl Supervisor {
         };
         self.worker = Worker::Joined(spec.clone(), now);
         self.timers.stop(Timer::Join);
-        // A first reading at once: what Ray's start used is counted, and the menu's busy
-        // figure follows from the next one, a minute on.
+        // A first reading at once counts what Ray's start used; the busy figure follows the next.
         self.timers.set(Timer::UsageSample, now);
         self.backoff.joined();
         let watch = self.watch.open();
@@ -706,8 +699,7 @@ impl Supervisor {
 
     fn on_exit(&mut self, now: Instant, exit: WorkerExit) {
         let previous = std::mem::replace(&mut self.worker, Worker::Absent);
-        // The held connection goes with the worker: probed at the usual cadence until a new
-        // one is held.
+        // The held connection goes with the worker: the usual cadence until another is held.
         self.watch.retire();
         self.probe_within(now, self.settings.probe_every_up);
         self.timers.stop_all(Timer::OF_A_WORKER);
@@ -735,8 +727,7 @@ impl Supervisor {
         }
     }
 
-    /// What follows a worker's failure: a fault, a restart when the head answers, or a
-    /// restart after a backoff that counts towards the breaker.
+    /// After a worker's failure: a fault, a restart when the head answers, or one after a backoff.
     fn after_failure(&mut self, now: Instant, failure: WorkerFailure) {
         let reach = self.watch.reach();
         match retry_for(&failure) {
@@ -767,13 +758,8 @@ impl Supervisor {
     }
 
     fn set_fault(&mut self, now: Instant, fault: Fault) {
-        self.notify(
-            now,
-            Notice::NeedsAttention {
-                fault: fault.clone(),
-            },
-        );
-        self.backoff.hold(fault);
+        self.backoff.hold(fault.clone());
+        self.notify(now, Notice::NeedsAttention { fault });
         self.timers.set(Timer::FaultRetry, now + FAULT_RETRY_AFTER);
     }
 
@@ -890,8 +876,7 @@ impl Supervisor {
         }
     }
 
-    /// Asks the head to drain a joined worker before it is stopped for `then`; a worker that
-    /// has not joined has no tasks and is stopped at once.
+    /// Asks the head to drain a joined worker before stopping it for `then`; others stop at once.
     fn drain_worker(&mut self, now: Instant, deadline: Duration, then: StopReason) {
         let Worker::Joined(spec, _) = &self.worker else {
             return self.stop_worker(then);
@@ -914,8 +899,7 @@ impl Supervisor {
 
     fn stop_worker(&mut self, reason: StopReason) {
         if self.worker.joined() {
-            // The last reading of the tree before it goes: what it used since the previous
-            // reading would be lost with it.
+            // The tree's last reading: what it used since the previous one would be lost.
             self.sample_usage();
         }
         let (Worker::Starting(spec) | Worker::Joined(spec, _) | Worker::Draining(spec, _)) =
@@ -942,7 +926,6 @@ impl Supervisor {
         self.actions.extend([Action::SaveHistory, Action::Exit]);
     }
 
-    /// Brings the worker in line with what is wanted.
     fn reconcile(&mut self, now: Instant) {
         match &self.worker {
             _ if self.run == Run::Exited => {}
@@ -994,10 +977,9 @@ impl Supervisor {
         if self.timers.is_set(Timer::NextStart) {
             return;
         }
-        self.timers
-            .set(Timer::NextStart, now + self.settings.backoff.first);
-        self.timers
-            .set(Timer::Join, now + self.settings.join_timeout);
+        let (first, join) = (self.settings.backoff.first, self.settings.join_timeout);
+        self.timers.set(Timer::NextStart, now + first);
+        self.timers.set(Timer::Join, now + join);
         self.contribution.new_worker();
         self.start.started();
         self.worker = Worker::Starting(spec.clone());

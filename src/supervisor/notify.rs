@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use super::settings::{NOTIFY_HEAT_EVERY, NOTIFY_OUTAGES_EVERY};
 use crate::model::{AutoPause, Fault, Notice};
 
-/// Decides which notices become notifications.
 #[derive(Debug, Default)]
 pub struct NotificationGate {
     outages: Spaced,
@@ -37,7 +36,6 @@ impl Spaced {
 }
 
 impl NotificationGate {
-    /// Whether `notice` should be shown now.
     pub fn admit(&mut self, now: Instant, notice: &Notice) -> bool {
         match notice {
             Notice::HeadLost { .. } => self.outages.admit(now, NOTIFY_OUTAGES_EVERY),
@@ -51,8 +49,7 @@ impl NotificationGate {
                 reason: AutoPause::RunsHot { .. },
             } => self.heat.admit(now, NOTIFY_HEAT_EVERY),
             Notice::CooledDown => std::mem::take(&mut self.heat.shown),
-            // The supervisor already gives these once per discharge, pause, lid close, install
-            // asked for, or first run.
+            // Already once per discharge, pause, lid close, install asked for, or first run.
             Notice::BatteryLow { .. }
             | Notice::AutoPaused { .. }
             | Notice::LidClosed

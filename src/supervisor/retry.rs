@@ -15,12 +15,10 @@ pub enum Retry {
     /// If the head answered all along (it keeps marking the node dead, or something other
     /// than Ray listens on its port), restart after a growing delay that never gives up.
     WhenHeadAnswers,
-    /// The worker itself failed: restart after the backoff delay, and count it towards the
-    /// breaker.
+    /// The worker itself failed: restart after the backoff delay; it counts towards the breaker.
     AfterBackoff,
 }
 
-/// The reaction to `failure`.
 pub fn retry_for(failure: &WorkerFailure) -> Retry {
     match failure {
         WorkerFailure::VersionMismatch { .. }

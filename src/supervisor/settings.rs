@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::config::BatteryConfig;
 use crate::model::{AutoPause, KeepAwake, PauseAtThermal, StopReason};
 
 /// A sleep at least this long replaces the worker on wake: Ray's health checks drop a silent
@@ -43,9 +44,8 @@ pub const HELD_CONNECTION_LOST_AFTER: Duration = Duration::from_secs(3);
 /// ...and meanwhile a probe, which would find nothing the keepalive does not, comes this often.
 pub const PROBE_EVERY_WHILE_HELD: Duration = Duration::from_secs(60);
 
-/// Held connections lost this many times in a row, each soon after being held, while the head
-/// answered probes: the path drops keepalives (some middleboxes do), so none is held until the
-/// network changes.
+/// Held connections lost this many times in a row soon after being held, while the head answered
+/// probes: the path drops keepalives (some middleboxes do); none is held until the network changes.
 pub const HELD_CONNECTIONS_LOST_QUICKLY: u32 = 3;
 
 /// "Head lost" is notified at most this often: a flapping network must not notify every minute.
@@ -112,8 +112,7 @@ pub const THERMAL_RESUME_AFTER_MAX: Duration = Duration::from_secs(20 * 60);
 /// The heat notices are given at most once per this long (the menu still shows each pause).
 pub const NOTIFY_HEAT_EVERY: Duration = Duration::from_secs(4 * 3600);
 
-/// How a worker leaves under an automatic pause: how long its tasks get (`None`: it stops at
-/// once) and why it stops.
+/// How a worker leaves under an automatic pause: the time its tasks get (`None`: none) and why.
 pub fn leave_for(pause: AutoPause) -> (Option<Duration>, StopReason) {
     let reason = match pause {
         AutoPause::Asleep => return (None, StopReason::Sleep),
@@ -138,13 +137,11 @@ pub const USER_IDLE_LOOK_EVERY: Duration = Duration::from_secs(5);
 /// The cluster's size (an HTTP request to the dashboard) is asked this often where shown.
 pub const CLUSTER_ASK_EVERY: Duration = Duration::from_secs(30);
 
-/// Timings of the supervisor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// How long the worker is kept while the head is unreachable (rides through blips).
     pub grace: Duration,
-    /// Probe cadence while the head answers: a loss is seen within this plus the probe's
-    /// timeout.
+    /// Probe cadence while the head answers: a loss is seen within this plus the timeout.
     pub probe_every_up: Duration,
     /// ...while it does not: a return is seen within this.
     pub probe_every_down: Duration,
@@ -176,26 +173,7 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The defaults for a laptop (`mobile`: the battery policy, restarts capped at 30 s rather
-    /// than a minute) or a desktop.
-    pub fn for_machine(mobile: bool) -> Settings {
-        let defaults = Settings::default();
-        let max = Duration::from_secs(if mobile { 30 } else { 60 });
-        Settings {
-            backoff: BackoffPolicy {
-                max,
-                ..defaults.backoff
-            },
-            laptop: LaptopPolicy {
-                mobile,
-                ..defaults.laptop
-            },
-            ..defaults
-        }
-    }
-
-    /// The longest a quit takes: the supervisor exits by then even if the worker's end was
-    /// never reported.
+    /// The longest a quit takes: the supervisor exits by then, the worker's end reported or not.
     pub fn quit_deadline(&self) -> Duration {
         self.stop_grace + STOP_MARGIN
     }
@@ -216,7 +194,8 @@ impl Settings {
         self.quit_deadline().min(SLEEP_HOLD_MAX)
     }
 
-    /// The settings `config` gives on a machine that is a `laptop` or not (`mode` may force it).
+    /// The settings `config` gives on a machine that is a `laptop` or not (`mode` may force it):
+    /// a laptop's battery policy is on and its restarts are capped at 30 s rather than a minute.
     pub fn from_config(config: &crate::config::Config, laptop: bool) -> Settings {
         use crate::config::Mode;
         let mobile = match config.mode {
@@ -224,7 +203,8 @@ impl Settings {
             Mode::Fixed => false,
             Mode::Auto => laptop,
         };
-        let (timing, battery) = (&config.timing, &config.battery);
+        let (timing, defaults) = (&config.timing, Settings::default());
+        let max = Duration::from_secs(if mobile { 30 } else { 60 });
         Settings {
             grace: Duration::from_secs(timing.grace_secs),
             probe_every_up: Duration::from_millis(timing.probe_interval_ms),
@@ -232,11 +212,7 @@ impl Settings {
             join_timeout: Duration::from_secs(timing.join_timeout_secs),
             laptop: LaptopPolicy {
                 mobile,
-                warn_percent: battery.warn_percent,
-                stop_percent: battery.stop_percent,
-                resume_percent: battery.resume_percent,
-                only_on_power: battery.only_on_power,
-                cpus_on_battery: (battery.cpus_on_battery > 0).then_some(battery.cpus_on_battery),
+                battery: config.battery.clone(),
             },
             courtesy: CourtesyPolicy {
                 keep_awake: config.keep_awake,
@@ -245,13 +221,16 @@ impl Settings {
                     .only_when_idle_minutes
                     .map(|minutes| Duration::from_secs(u64::from(minutes) * 60)),
             },
-            ..Settings::for_machine(mobile)
+            backoff: BackoffPolicy {
+                max,
+                ..defaults.backoff
+            },
+            ..defaults
         }
     }
 }
 
-/// The longest any quit can take (under the largest `timing.stop_grace_secs`, 120), for a
-/// client that does not know the settings in force.
+/// The longest any quit can take (`timing.stop_grace_secs` at most 120), for a client.
 pub fn longest_quit() -> Duration {
     Duration::from_secs(120) + STOP_MARGIN
 }
@@ -268,8 +247,7 @@ pub struct BackoffPolicy {
     pub window: Duration,
     /// A worker joined this long resets the delay to `first`.
     pub stable_after: Duration,
-    /// The cap after exits the network caused while the head answered: these never trip the
-    /// breaker, so a longer cap keeps them from being a storm.
+    /// The cap after exits the network caused while the head answered (no breaker: a long cap).
     pub network_max: Duration,
     /// Up to this fraction of the delay is added at random, from `seed`: laptops behind one
     /// flapping network do not restart in lockstep.
@@ -293,32 +271,12 @@ impl Default for BackoffPolicy {
     }
 }
 
-/// The battery policy of a laptop (mobile mode), BOINC-like: separate stop and resume levels
-/// so it never flaps.
-#[derive(Debug, Clone, PartialEq)]
+/// A laptop's policy (mobile mode): `[battery]` applies.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LaptopPolicy {
     /// The battery policy applies (sleep and wake apply to every machine).
     pub mobile: bool,
-    /// Warn once per discharge at this level while contributing.
-    pub warn_percent: u8,
-    pub stop_percent: u8,
-    /// Resume on battery above this level (plugging in resumes at once).
-    pub resume_percent: u8,
-    pub only_on_power: bool,
-    pub cpus_on_battery: Option<u32>,
-}
-
-impl Default for LaptopPolicy {
-    fn default() -> Self {
-        LaptopPolicy {
-            mobile: false,
-            warn_percent: 20,
-            stop_percent: 10,
-            resume_percent: 30,
-            only_on_power: false,
-            cpus_on_battery: None,
-        }
-    }
+    pub battery: BatteryConfig,
 }
 
 /// config.toml's `keep_awake`, `pause_at_thermal`, `only_when_idle_minutes`.
@@ -330,22 +288,15 @@ pub struct CourtesyPolicy {
     pub only_when_idle: Option<Duration>,
 }
 
-/// The niceness of `ray start` unless `[ray] nice` says otherwise. Not 19: the raylet must
-/// answer the head's health checks under a busy foreground (≈ 10 % of a contended CPU at 10,
-/// ≈ 1.5 % at 19), and Ray adds its `worker_niceness` (15) to task workers anyway.
-pub const DEFAULT_RAY_NICE: u8 = 10;
-
-/// Whether Ray starts with the settings that cut its idle cost unless `[ray] lean` says not.
-pub const DEFAULT_LEAN_RAY: bool = true;
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_laptop_restarts_sooner_and_watches_its_battery() {
-        let laptop = Settings::for_machine(true);
-        let desktop = Settings::for_machine(false);
+        let config = crate::config::Config::with_defaults(4);
+        let laptop = Settings::from_config(&config, true);
+        let desktop = Settings::from_config(&config, false);
         assert_eq!(laptop.backoff.max, Duration::from_secs(30));
         assert_eq!(desktop.backoff.max, Duration::from_secs(60));
         assert!(laptop.laptop.mobile && !desktop.laptop.mobile);
@@ -387,12 +338,13 @@ mod tests {
         assert!(Settings::from_config(&with(Mode::Auto), true).laptop.mobile);
         let desktop = Settings::from_config(&with(Mode::Auto), false);
         assert!(!desktop.laptop.mobile);
-        assert_eq!(desktop.backoff, Settings::for_machine(false).backoff);
+        assert_eq!(desktop.backoff, Settings::default().backoff);
+
         assert_eq!(desktop.grace, Duration::from_secs(30));
         assert_eq!(
             desktop.courtesy.only_when_idle,
             Some(Duration::from_secs(180))
         );
-        assert_eq!(desktop.laptop.cpus_on_battery, None, "0: no cap");
+        assert_eq!(desktop.laptop.battery, with(Mode::Auto).battery);
     }
 }

@@ -7,11 +7,9 @@ use crate::model::WorkerFailure;
 
 #[derive(Debug, Clone, Default)]
 pub struct StartAttempt {
-    /// The head stopped answering while the current worker was starting: a start that then
-    /// does not join was cut off by the network, not broken.
+    /// The head stopped answering during the start: if it does not join, the network cut it off.
     cut_off: bool,
-    /// The number of the latest start; a drain of that worker carries it (a worker is drained
-    /// once at most).
+    /// The number of the latest start, which a drain of that worker carries (one at most).
     number: u64,
 }
 
@@ -29,10 +27,9 @@ impl StartAttempt {
         self.cut_off = true;
     }
 
-    /// The start did not join `within` and was stopped: what it failed of. Its output ends
-    /// with our own SIGTERM ("received SIGTERM. Draining…"), so only an explanation that names
-    /// a cause counts. A start the network cut off is an outage, never counted towards the
-    /// breaker.
+    /// The start did not join `within` and was stopped: what it failed of. Its output ends with
+    /// our own SIGTERM ("received SIGTERM. Draining…"), so only an explanation naming a cause
+    /// counts. A start the network cut off is an outage, never counted towards the breaker.
     pub fn join_timed_out(
         &mut self,
         said: Option<WorkerFailure>,

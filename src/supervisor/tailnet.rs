@@ -1,5 +1,4 @@
-//! The rogue-head rule: a head at a Tailscale address is reachable only while Tailscale
-//! vouches for it.
+//! The rogue-head rule: a head at a Tailscale address is reachable only while Tailscale vouches.
 //!
 //! A TCP answer on 100.64.0.1:6379 proves nothing by itself: with Tailscale logged out or quit,
 //! any network (a café's, a hotel's) may route that address to a machine of its own, and a
@@ -64,9 +63,8 @@ pub fn answer_max_age_after_connect(asked: Duration, head_answered: bool) -> Dur
     }
 }
 
-/// Whether an answer that did not vouch for the head, taken under `asked`, is to be asked
-/// again with [`TAILSCALE_ANSWER_MAX_AGE`]: a problem (stopped, logged out) is not kept as long
-/// as a vouch, since Tailscale may be back.
+/// Whether an answer that did not vouch, taken under `asked`, is asked again with
+/// [`TAILSCALE_ANSWER_MAX_AGE`]: a problem (stopped, logged out) is kept less than a vouch.
 pub fn refresh_a_problem(asked: Duration) -> bool {
     asked > TAILSCALE_ANSWER_MAX_AGE
 }

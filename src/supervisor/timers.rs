@@ -1,6 +1,5 @@
 //! The supervisor's deadlines, in one table (quinn's `TimerTable`): `poll_timeout` is the
-//! earliest entry and `handle_timeout` fires the expired ones, so no deadline is ever computed
-//! in two places.
+//! earliest entry and `handle_timeout` fires the expired ones; no deadline is computed twice.
 
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -1,5 +1,5 @@
-//! What the commands print: the one-line state (also the tray's and the log's), `status`'s
-//! lines, replies, `find-heads`, `setup`, `demo` and `login-item`.
+//! What the commands print: the one-line state (the tray's and log's too), `status`, replies,
+//! `find-heads`, `setup`, `demo` and `login-item`.
 
 use super::{auto_pause_words, cpu_count, fault_message, thermal_words, unreachable_words, Lang};
 use crate::model::{
@@ -342,36 +342,26 @@ pub fn login_item_status(lang: Lang, status: &LoginStatus) -> String {
 /// What `setup` tells a person as it goes.
 #[derive(Debug, Clone, Copy)]
 pub enum SetupStep<'a> {
+    /// No head to ask: the newest Ray.
     NoHead,
-    HeadRuns {
-        host: &'a str,
-        version: &'a str,
-    },
+    /// The head `host` runs Ray `version`.
+    HeadRuns { host: &'a str, version: &'a str },
     /// The head's answer (`shown`, escaped) is not a version.
-    HeadSaidNoVersion {
-        host: &'a str,
-        shown: &'a str,
-    },
+    HeadSaidNoVersion { host: &'a str, shown: &'a str },
     /// The head could not be asked (`shown`: why, escaped).
-    HeadNotAsked {
-        shown: &'a str,
-    },
-    HeadPython {
-        minor: u32,
-    },
+    HeadNotAsked { shown: &'a str },
+    /// The head's Python (3.`minor`), preferred here.
+    HeadPython { minor: u32 },
     /// Creating the venv with a Python found here (`path`), or uv's (`path`: `None`).
     CreatingVenv {
         venv: &'a str,
         python: &'a str,
         path: Option<&'a str>,
     },
-    Installing {
-        spec: &'a str,
-    },
-    Ready {
-        version: &'a str,
-        path: &'a str,
-    },
+    /// pip installs `spec`.
+    Installing { spec: &'a str },
+    /// The installed `ray` at `path` answers with `version`.
+    Ready { version: &'a str, path: &'a str },
 }
 
 pub fn setup_line(lang: Lang, step: SetupStep<'_>) -> String {
@@ -474,14 +464,11 @@ pub fn no_build_message(lang: Lang, why: &NoBuild) -> String {
 /// What `demo` prints as it goes.
 #[derive(Debug, Clone, Copy)]
 pub enum DemoStep<'a> {
-    Starting {
-        folder: &'a str,
-    },
+    /// The local head starts, its logs in `folder`.
+    Starting { folder: &'a str },
     /// `folder`: for `status` from another terminal.
-    Joining {
-        address: &'a str,
-        folder: &'a str,
-    },
+    Joining { address: &'a str, folder: &'a str },
+    /// Ctrl-C: the worker and the head stop.
     Stopping,
 }
 

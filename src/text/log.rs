@@ -7,9 +7,8 @@ use super::{cpu_count, notice::notice, Lang};
 use crate::model::{ConfigEdit, LogNote, Notice, Phase, ReplyNote, Status};
 use crate::platform::FormFactor;
 
-/// The lines for the state `next` (the supervisor decides when a change is worth them). A head
-/// Tailscale vouches for but that does not answer gets a second line, as the old daemon wrote
-/// (`ℹ️ Tailscale conectado (…), pero ping falló.`).
+/// The lines for the state `next`. A head Tailscale vouches for but that does not answer gets a
+/// second line, as the old daemon wrote (`ℹ️ Tailscale conectado (…), pero ping falló.`).
 pub fn transition_lines(lang: Lang, next: &Status) -> Vec<String> {
     let (head, why) = (head_words(lang, next), why_words(lang, next));
     let host = next.head.as_ref().map_or(head.clone(), |h| h.host.clone());
@@ -310,13 +309,6 @@ pub fn orphan_line(lang: Lang, what: Leftover, pid: u32, stopped: bool) -> Strin
             ),
         ),
     }
-}
-
-pub fn foreign_pid_file_line(lang: Lang, path: &str) -> String {
-    lang.tr(
-        format!("Left {path} alone: it does not name a process group of ours"),
-        format!("Se deja en paz {path}: no nombra un grupo de procesos nuestro"),
-    )
 }
 
 pub fn demo_head_failed_line(lang: Lang, why: &str) -> String {

@@ -1,7 +1,6 @@
 //! Every sentence the user reads, in English and Spanish, by where it goes: [`menu`] (the tray
-//! and its dialogs), [`log`] (worker.log), [`notice`] (notifications), [`cli`] (what the
-//! commands print) and [`page`] (the contribution page); this file holds the words several of
-//! them share.
+//! and its dialogs), [`log`] (worker.log), [`notice`] (notifications), [`cli`] (what the commands
+//! print) and [`page`] (the contribution page); this file holds the words they share.
 //!
 //! Kept in Rust so that a message without its Spanish does not compile: [`Lang::tr`] takes both.
 
@@ -13,9 +12,8 @@ pub mod page;
 
 use crate::model::{AutoPause, Fault, TailscaleProblem, ThermalState, Unreachable, WorkerFailure};
 
-/// The language of everything the user reads. One per process ([`Lang::current`]); Spanish
-/// because the existing install speaks it, and in Spanish the log keeps the old bash daemon's
-/// phrases (its users were told to look for them).
+/// The language of everything the user reads, one per process ([`Lang::current`]); Spanish since
+/// the existing install speaks it (its log keeps the old bash daemon's phrases).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     En,
@@ -31,8 +29,7 @@ impl Lang {
         }
     }
 
-    /// From a POSIX locale name (`es_ES.UTF-8`, `es`) or a macOS one (`es-419`); anything not
-    /// Spanish is English.
+    /// From a POSIX locale (`es_ES.UTF-8`, `es`) or a macOS one (`es-419`); not Spanish: English.
     pub fn from_locale(name: &str) -> Lang {
         let lower = name.trim().to_ascii_lowercase();
         match lower.split(['_', '-', '.']).next() {
@@ -329,10 +326,8 @@ pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
             thermal,
             resume_after_secs,
         } => {
-            let (thermal, after) = (
-                thermal_words(lang, thermal),
-                duration_words(resume_after_secs),
-            );
+            let thermal = thermal_words(lang, thermal);
+            let after = duration_words(resume_after_secs);
             lang.tr(
                 format!("the machine runs hot ({thermal}) · resumes after {after} cooler"),
                 format!("el equipo está muy caliente ({thermal}) · sigue tras {after} más fresco"),
@@ -1022,7 +1017,6 @@ mod tests {
         push(&|l| menu::tray_failed_line(l, TrayFailure::Icon, "x"));
         push(&|l| menu::tray_failed_line(l, TrayFailure::LoginItem, "x"));
         push(&|l| not_saved_line(l, "/h.json", "x"));
-        push(&|l| foreign_pid_file_line(l, "/p"));
         push(&|l| orphan_line(l, Leftover::DemoHead, 7, true));
         push(&|l| orphan_line(l, Leftover::DemoHead, 7, false));
         push(&|l| form_factor_words(l, crate::platform::FormFactor::Unknown).into());

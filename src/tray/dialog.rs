@@ -6,7 +6,6 @@ use std::process::{Command, ExitStatus, Stdio};
 
 use crate::platform::command::CountedSpawn;
 
-/// What came back from a prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     /// The user typed this and confirmed.
@@ -18,18 +17,11 @@ pub enum Answer {
 
 /// Quotes `text` as an AppleScript string literal.
 pub fn applescript_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace(['\n', '\r'], " ");
+    format!("\"{escaped}\"")
 }
 
 fn has(program: &str) -> bool {
@@ -37,9 +29,8 @@ fn has(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-/// The prompt program here, with its arguments: `osascript` running `script` on macOS (by its
-/// absolute path: an app opened from Finder has a bare PATH), else zenity or kdialog with
-/// theirs; `None` without any.
+/// The prompt program: `osascript` running `script` on macOS (by its absolute path: an app opened
+/// from Finder has a bare PATH), else zenity or kdialog with theirs; `None` without any.
 fn prompt(script: String, zenity: &[&str], kdialog: &[&str]) -> Option<Command> {
     let (program, args) = if cfg!(target_os = "macos") {
         ("/usr/bin/osascript", vec!["-e".to_string(), script])
@@ -106,7 +97,6 @@ pub fn confirm(title: &str, question: &str) -> bool {
     prompt(script, &zenity, &kdialog).is_some_and(|command| run(command).is_ok_and(|s| s.success()))
 }
 
-/// Shows an error message.
 pub fn error(title: &str, message: &str) {
     let script = format!(
         "display alert {} message {} as critical",
@@ -120,9 +110,8 @@ pub fn error(title: &str, message: &str) {
     }
 }
 
-/// Opens a file (Console for a log on macOS) or a web page (the head's Ray dashboard) with the
-/// desktop's default application. The opener is waited for on a thread of its own, so that
-/// none is left a zombie.
+/// Opens a file (Console for a log on macOS) or a web page with the desktop's default app. The
+/// opener is waited for on a thread of its own, so that none is left a zombie.
 pub fn open(target: impl AsRef<OsStr>) {
     if let Ok(mut child) = opener(target.as_ref()).spawn_counted() {
         std::thread::spawn(move || child.wait());

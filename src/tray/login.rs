@@ -57,9 +57,8 @@ pub fn follow(paths: Paths, proxy: EventLoopProxy<UiEvent>) {
     }));
 }
 
-/// Turns start-at-login on or off off the main thread (launchctl can take a moment), then
-/// reads the state back for the tick. The old install's LaunchAgent is only replaced when the
-/// user agrees; a backup is kept.
+/// Turns start-at-login on or off off the main thread (launchctl takes a moment), then reads it
+/// back for the tick. The old install's LaunchAgent is replaced (backed up) only if the user agrees.
 pub fn toggle(enable: bool, paths: Paths, lang: Lang, proxy: EventLoopProxy<UiEvent>) {
     std::thread::spawn(move || {
         let item = match this_programs_item(&paths) {

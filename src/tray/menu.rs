@@ -8,8 +8,7 @@ use crate::runtime::control::{Request, StatusReport};
 use crate::text::menu::MenuWord;
 use crate::text::{self, cli, page, Lang};
 
-/// One entry of the menu. The ids are stable, so that the tray can update an entry in place
-/// and know what a click on it means ([`command_for`]).
+/// One entry of the menu; stable ids let the tray update it in place and read its clicks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
     /// Text that cannot be clicked.
@@ -71,14 +70,11 @@ fn check(id: String, text: impl Into<String>, checked: bool, enabled: bool) -> E
     }
 }
 
-/// Menu ids.
 pub mod ids {
     pub const STATE: &str = "state";
-    /// The CPUs offered and how busy the worker keeps them.
     pub const WORKER: &str = "worker";
     pub const CLUSTER: &str = "cluster";
     pub const BATTERY: &str = "battery";
-    /// Contribute (ticked) or paused.
     pub const CONTRIBUTE: &str = "contribute";
     pub const PAUSE_AFTER_TASKS: &str = "pause-after-tasks";
     pub const CPUS: &str = "cpus";
@@ -87,29 +83,21 @@ pub mod ids {
     /// Opens the head address prompt.
     pub const HEAD: &str = "head";
     pub const OPEN_LOG: &str = "open-log";
-    /// Start at login.
     pub const LOGIN: &str = "login";
     pub const QUIT: &str = "quit";
-    /// Shown when Ray is missing or its version is refused.
     pub const INSTALL_RAY: &str = "install-ray";
-    /// Opens the head's Ray dashboard (shown while it answers).
     pub const DASHBOARD: &str = "dashboard";
-    /// The Head submenu (once a head of the user's is set).
     pub const HEAD_MENU: &str = "head-menu";
     pub const FIND_HEADS: &str = "find-heads";
-    /// What the search is doing, or why it found nothing (a line that cannot be clicked).
     pub const HEAD_SEARCH: &str = "head-search";
     /// Prefix of the heads found: `found-head:100.64.0.1:6379`.
     pub const FOUND_HEAD_PREFIX: &str = "found-head:";
-    /// What the worker gave: "Today 3.2 CPU-h · 7 days 21 CPU-h".
     pub const CONTRIBUTION: &str = "contribution";
     pub const OPEN_CONTRIBUTION: &str = "open-contribution";
-    /// "Only when idle" is on but this machine cannot tell idleness.
     pub const ONLY_WHEN_IDLE: &str = "only-when-idle";
 }
 
-/// The menu for the driver's `report` (before its first step, an empty status's), with the
-/// start-at-login tick as last read (`None`: unknown, no item).
+/// The menu for the driver's `report`, with the start-at-login tick (`None`: unknown, no item).
 pub fn model(
     report: &StatusReport,
     login_item: Option<bool>,
@@ -129,8 +117,7 @@ pub fn model(
             None => cli::summary(lang, status),
         },
     )];
-    // Until a real head is set (the demo head, or none), setting one is what the menu offers
-    // first; afterwards it sits with the other settings.
+    // Until a real head is set, setting one comes first; afterwards it sits with the settings.
     let first_run = status.needs_a_head;
     if first_run {
         entries.push(action(ids::HEAD, word(MenuWord::SetHead)));
@@ -173,10 +160,8 @@ pub fn model(
         entries.push(info(ids::BATTERY, line));
     }
     if let Some(summary) = &report.contribution {
-        entries.push(info(
-            ids::CONTRIBUTION,
-            page::contribution_line(lang, summary),
-        ));
+        let line = page::contribution_line(lang, summary);
+        entries.push(info(ids::CONTRIBUTION, line));
     }
     entries.push(Entry::Separator);
     entries.push(check(
@@ -238,18 +223,16 @@ pub fn model(
     entries
 }
 
-/// The head's dashboard page, while it answers: the cluster's size comes from it. It binds
-/// 127.0.0.1 unless the head runs with `--dashboard-host=0.0.0.0`, so for most remote heads
-/// there is none.
+/// The head's dashboard page, while it answers (the cluster's size comes from it). It binds
+/// 127.0.0.1 unless the head runs with `--dashboard-host=0.0.0.0`: most remote heads have none.
 pub fn dashboard_url(status: &Status) -> Option<String> {
     status.cluster?;
     let head = status.head.as_ref()?;
     Some(crate::dashboard::page_url(&head.host))
 }
 
-/// The search for heads on the tailnet: the item that starts it (or a line while it runs),
-/// then each head found as a one-click choice (an action on a first run, a check item ticked
-/// for the head in use otherwise), or why nothing was found.
+/// The search for heads: its item (a line while it runs), each head found as a one-click choice
+/// (an action on a first run, else a check item ticked for the head in use), or why none.
 fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entry> {
     use crate::model::HeadSearch;
     let word = |word| text::menu::word(lang, word);
@@ -268,31 +251,24 @@ fn head_search_entries(status: &Status, lang: Lang, first_run: bool) -> Vec<Entr
             check(id, label, status.head.as_ref() == Some(&head.address), true)
         });
     }
-    match &status.head_search {
+    let line = match &status.head_search {
         Some(HeadSearch::Found(finds)) if finds.heads.is_empty() => {
             let mut line = word(MenuWord::NoneFound).to_string();
             if finds.was_cut() {
                 line = format!("{line} ({})", cli::machines_asked(lang, finds));
             }
-            entries.push(info(ids::HEAD_SEARCH, line));
+            Some(line)
         }
-        Some(HeadSearch::Found(finds)) if finds.was_cut() => {
-            entries.push(info(ids::HEAD_SEARCH, cli::machines_asked(lang, finds)));
-        }
-        Some(HeadSearch::Failed { problem }) => {
-            entries.push(info(
-                ids::HEAD_SEARCH,
-                cli::search_failed_words(lang, problem),
-            ));
-        }
-        Some(HeadSearch::Found(_) | HeadSearch::Searching) | None => {}
-    }
+        Some(HeadSearch::Found(finds)) if finds.was_cut() => Some(cli::machines_asked(lang, finds)),
+        Some(HeadSearch::Failed { problem }) => Some(cli::search_failed_words(lang, problem)),
+        Some(HeadSearch::Found(_) | HeadSearch::Searching) | None => None,
+    };
+    entries.extend(line.map(|line| info(ids::HEAD_SEARCH, line)));
     entries
 }
 
-/// Whether the menu offers to install Ray, and which version (`Some(None)`: the head's or the
-/// newest, as `setup` finds out): when Ray is missing or refused for its version, and no
-/// install is under way.
+/// Whether the menu offers to install Ray, and which version (`Some(None)`: `setup` finds out):
+/// when Ray is missing or refused for its version, and no install is under way.
 pub fn ray_install_offer(status: &Status) -> Option<Option<String>> {
     use crate::model::{Fault, WorkerFailure};
     if status.ray_install.is_some() {
@@ -332,8 +308,7 @@ pub fn command_for(id: &str, status: &Status) -> Option<Request> {
         ids::FIND_HEADS => Some(Request::FindHeads),
         _ if id.starts_with(ids::FOUND_HEAD_PREFIX) => {
             let address = id.strip_prefix(ids::FOUND_HEAD_PREFIX)?;
-            // Only an address the search found, in the form it was shown (also while the next
-            // search runs: the finds stay listed).
+            // Only an address the search found, as shown (also while the next search runs).
             let found = status
                 .found_heads
                 .iter()

@@ -46,8 +46,7 @@ pub enum UiEvent {
     Finished(Option<String>),
 }
 
-/// Shows the supervisor's notices as desktop notifications (the supervisor already keeps them
-/// from becoming a storm).
+/// Shows the supervisor's notices as desktop notifications (it keeps them from a storm).
 pub struct DesktopNotifier {
     lang: Lang,
     /// Where a click on a found head's notification goes: freedesktop reports clicks, macOS
@@ -228,8 +227,7 @@ fn icon_image(kind: IconKind) -> Result<Icon, String> {
     Icon::from_rgba(rgba.pixels, rgba.width, rgba.height).map_err(|e| e.to_string())
 }
 
-/// Sends a request to the supervisor without blocking the UI; the answer goes to `on_reply`
-/// on a helper thread.
+/// Sends a request without blocking the UI; the answer goes to `on_reply` on a helper thread.
 fn send_request(
     requests: &mpsc::Sender<Pending>,
     request: Request,
@@ -334,8 +332,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
     login::follow(paths.clone(), proxy.clone());
 
     let (requests, requests_rx) = mpsc::channel::<Pending>(16);
-    // Only macOS posts sleep notifications to the tray's run loop; elsewhere the platform
-    // watches them (Linux: logind).
+    // Only macOS posts sleep notifications to the tray's run loop; Linux has logind.
     let sleep_link = cfg!(target_os = "macos").then(|| Arc::new(OnceLock::new()));
     let mut sleep_handler = sleep_link.clone().map(|link| SleepToDriver {
         link,
@@ -375,10 +372,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
     let mut login_item: Option<bool> = None;
     let mut quit_deadline: Option<Instant> = None;
     event_loop.run(move |event, _, control_flow| {
-        *control_flow = match quit_deadline {
-            Some(at) => ControlFlow::WaitUntil(at),
-            None => ControlFlow::Wait,
-        };
+        *control_flow = quit_deadline.map_or(ControlFlow::Wait, ControlFlow::WaitUntil);
         match event {
             Event::NewEvents(StartCause::Init) => {
                 if let Some(handler) = sleep_handler.take() {
@@ -425,8 +419,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
                     }
                     (None, _) => {}
                 }
-                // The menu shows the supervisor's truth, not the click: a check item the
-                // toolkit flipped on its own is put back until the status changes.
+                // The menu shows the supervisor's truth: a tick the toolkit flipped is put back.
                 if let Some(tray) = &tray {
                     tray.put_back();
                 }
@@ -476,9 +469,8 @@ fn open_contribution_page(paths: &Paths, lang: Lang) {
     );
 }
 
-/// Prompts for a new head address off the main thread; an invalid one is refused by the
-/// supervisor (nothing is saved) and the reason shown in an error dialog.
-/// Without a prompt program, the configuration file opens instead.
+/// Prompts for a new head address off the main thread; the supervisor refuses an invalid one
+/// (shown in an error dialog). Without a prompt program, the configuration file opens instead.
 fn ask_for_head(current: &Status, requests: &mpsc::Sender<Pending>, paths: &Paths, lang: Lang) {
     let word = move |word| text::menu::word(lang, word);
     // The demo head's loopback address is no suggestion for a real one.
