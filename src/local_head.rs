@@ -4,7 +4,6 @@
 //! group is recorded in a pid file with the worker's rules, so that a crash of ours does not leave
 //! it running: the next start stops it.
 
-use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,7 +14,6 @@ use nix::unistd::Pid;
 use wait_timeout::ChildExt;
 
 use crate::model::HeadAddress;
-use crate::platform::{ProcessTable, SystemProcesses};
 use crate::runtime::worker::PidRecord;
 
 /// Why the local head did not start; the Display is the user's message.
@@ -68,7 +66,7 @@ impl LocalHead {
         };
         let mark = crate::runtime::worker::new_mark();
         let token = folder.join("demo-head.token");
-        let secret = random_token().map_err(write_error(&token))?;
+        let secret = crate::runtime::worker::random_hex(32).map_err(write_error(&token))?;
         crate::atomic_file::write(&token, secret.as_bytes(), 0o600).map_err(write_error(&token))?;
         let out = std::fs::File::create(&log).map_err(write_error(&log))?;
         let err = out.try_clone().map_err(write_error(&log))?;
@@ -108,16 +106,8 @@ impl LocalHead {
             pid_file: pid_file.to_path_buf(),
         };
         // Dropping `head` on an error below stops it and removes the record.
-        let pid = head.child.id();
-        let record = PidRecord {
-            pid,
-            pgid: pid,
-            boot_id: SystemProcesses.boot_id().unwrap_or_default(),
-            start_ticks: SystemProcesses.start_ticks(pid).unwrap_or(0),
-            mark,
-        };
-        let text = serde_json::to_string(&record).unwrap_or_default();
-        crate::atomic_file::write(pid_file, text.as_bytes(), 0o600)
+        PidRecord::of_started(head.child.id(), mark)
+            .write(pid_file)
             .map_err(write_error(pid_file))?;
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
@@ -137,12 +127,6 @@ impl LocalHead {
             log: log.display().to_string(),
         })
     }
-}
-
-fn random_token() -> std::io::Result<String> {
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 impl Drop for LocalHead {

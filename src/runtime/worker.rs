@@ -136,6 +136,27 @@ pub struct PidRecord {
     pub mark: String,
 }
 
+impl PidRecord {
+    /// The record of `pid`, just started as a group leader carrying `mark`. It cannot have been
+    /// reaped yet (only its `wait` reaps it): unreadable start ticks are 0, which match no
+    /// process, so no later signal reaches that pid.
+    pub fn of_started(pid: u32, mark: String) -> PidRecord {
+        PidRecord {
+            pid,
+            pgid: pid,
+            boot_id: SystemProcesses.boot_id().unwrap_or_default(),
+            start_ticks: SystemProcesses.start_ticks(pid).unwrap_or(0),
+            mark,
+        }
+    }
+
+    /// Written private: a pid file lets the next start signal what it names.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string(self).map_err(std::io::Error::other)?;
+        crate::atomic_file::write(path, text.as_bytes(), 0o600)
+    }
+}
+
 /// A process recognised as a worker's, as it was when recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Known {
@@ -231,16 +252,8 @@ pub fn spawn(
             detail: "`ray start` exited before it could be watched".to_string(),
         });
     };
-    let record = PidRecord {
-        pid,
-        pgid: pid,
-        boot_id: SystemProcesses.boot_id().unwrap_or_default(),
-        // It cannot have been reaped yet (only `child.wait` reaps it): `None` means it could
-        // not be read, and 0 then matches no process, so no later signal reaches that pid.
-        start_ticks: SystemProcesses.start_ticks(pid).unwrap_or(0),
-        mark,
-    };
-    if let Err(e) = write_pid_file(pid_file, &record) {
+    let record = PidRecord::of_started(pid, mark);
+    if let Err(e) = record.write(pid_file) {
         let path = pid_file.display().to_string();
         let line = text::log::pid_file_not_written_line(Lang::current(), &path, &e.to_string());
         note(&ray_log, &line);
@@ -339,21 +352,21 @@ pub async fn local_ray_version(ray: &Path) -> Option<String> {
     ray_output::parse_ray_version(&String::from_utf8_lossy(&output.stdout))
 }
 
+/// `count` bytes of `/dev/urandom` in hex.
+pub fn random_hex(count: usize) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = vec![0u8; count];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A token no other run has: 16 random bytes in hex (the time and our pid where there is no
 /// `/dev/urandom`, which is still unique on this machine).
 pub fn new_mark() -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
-        Ok(()) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
-        Err(_) => {
-            let nanos = std::time::UNIX_EPOCH
-                .elapsed()
-                .unwrap_or_default()
-                .as_nanos();
-            format!("{}-{nanos}", std::process::id())
-        }
-    }
+    random_hex(16).unwrap_or_else(|_| {
+        let nanos = std::time::UNIX_EPOCH.elapsed().unwrap_or_default();
+        format!("{}-{}", std::process::id(), nanos.as_nanos())
+    })
 }
 
 /// `ray start` gets SIGTERM when its parent dies, so a supervisor killed -9 leaves no worker
@@ -429,11 +442,6 @@ async fn read_capped_line(
         line.push_str(&format!(" … [{dropped} more bytes of this line dropped]"));
     }
     Ok(Some(line))
-}
-
-fn write_pid_file(path: &Path, record: &PidRecord) -> std::io::Result<()> {
-    let text = serde_json::to_string(record).map_err(std::io::Error::other)?;
-    crate::atomic_file::write(path, text.as_bytes(), 0o644)
 }
 
 /// What was found of a worker left behind by an earlier run.
@@ -788,7 +796,7 @@ mod tests {
 
     fn pid_file(dir: &tempfile::TempDir, record: &PidRecord) -> PathBuf {
         let path = dir.path().join("worker.pid");
-        write_pid_file(&path, record).expect("write the pid file");
+        record.write(&path).expect("write the pid file");
         path
     }
 
