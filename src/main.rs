@@ -66,17 +66,7 @@ enum Command {
     /// List the machines of your tailnet whose Ray port (6379) answers: heads to join.
     FindHeads,
     /// Install Ray into ~/.bittrader_worker/.venv (the head's version when it can be asked).
-    Setup {
-        /// Install exactly this Ray version (e.g. 2.60.0).
-        #[arg(long)]
-        ray_version: Option<String>,
-        /// Prefer this Python minor version (the head's), e.g. 3.12.
-        #[arg(long, value_parser = parse_python_minor)]
-        python: Option<u32>,
-        /// Print one progress line per step, for the app (not for people).
-        #[arg(long, hide = true)]
-        progress_lines: bool,
-    },
+    Setup(setup::SetupOptions),
     /// Start a throwaway local Ray head and join it: the whole cycle with no cluster.
     Demo,
     /// Start the app at login: `on`, `off` or `status` (macOS LaunchAgent, Linux XDG autostart).
@@ -94,13 +84,6 @@ enum LoginAction {
     On,
     Off,
     Status,
-}
-
-/// `3.12` → `12`.
-fn parse_python_minor(text: &str) -> Result<u32, String> {
-    text.strip_prefix("3.")
-        .and_then(|minor| minor.parse().ok())
-        .ok_or_else(|| format!("`{text}` is not a Python 3 version such as 3.12"))
 }
 
 fn main() -> ExitCode {
@@ -171,16 +154,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Head { address } => return head(&paths, address),
         Command::Quit => Request::Quit,
         Command::FindHeads => return find_heads(),
-        Command::Setup {
-            ray_version,
-            python,
-            progress_lines,
-        } => {
-            let options = setup::SetupOptions {
-                ray_version,
-                python_minor: python,
-                progress_lines,
-            };
+        Command::Setup(options) => {
             setup::run(&paths, &load_config(&paths)?, &options)?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -370,9 +344,5 @@ fn summary(report: &StatusReport) -> String {
 }
 
 fn exit_code(reply: &Reply) -> ExitCode {
-    if reply.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    ExitCode::from(u8::from(!reply.ok))
 }

@@ -24,13 +24,25 @@ use crate::text::cli::{self, SetupStep};
 use crate::text::Lang;
 use python::{Host, PythonSearch};
 
-#[derive(Debug, Clone, Default)]
+/// `bittrader-worker setup`'s options; without a Ray version, the head's, else the newest.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct SetupOptions {
-    /// Else the head's, else the newest.
+    /// Install exactly this Ray version (e.g. 2.60.0).
+    #[arg(long)]
     pub ray_version: Option<String>,
-    /// The head's Python minor version (`12` for 3.12), preferred when known.
+    /// Prefer this Python minor version (the head's), e.g. 3.12.
+    #[arg(long = "python", value_name = "PYTHON", value_parser = parse_python_minor)]
     pub python_minor: Option<u32>,
+    /// Print one progress line per step, for the app (not for people).
+    #[arg(long, hide = true)]
     pub progress_lines: bool,
+}
+
+/// `3.12` → `12`.
+fn parse_python_minor(text: &str) -> Result<u32, String> {
+    text.strip_prefix("3.")
+        .and_then(|minor| minor.parse().ok())
+        .ok_or_else(|| format!("`{text}` is not a Python 3 version such as 3.12"))
 }
 
 #[derive(Debug, thiserror::Error)]

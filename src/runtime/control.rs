@@ -92,7 +92,6 @@ pub struct Reply {
     pub report: Option<StatusReport>,
 }
 
-/// A request waiting for the driver's answer.
 #[derive(Debug)]
 pub struct Pending {
     pub request: Request,
@@ -128,9 +127,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// forwards each request to `requests`.
 pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connections> {
     match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
     }
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
@@ -247,20 +245,13 @@ const REPLY_MARGIN: Duration = Duration::from_secs(2);
 /// Sends one request to the running instance (blocking; for the CLI).
 pub fn request(path: &Path, request: &Request) -> Result<Reply, ClientError> {
     use std::io::{BufRead, Write};
-    let mut stream = match std::os::unix::net::UnixStream::connect(path) {
-        Ok(stream) => stream,
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            return Err(ClientError::NotRunning {
-                path: path.display().to_string(),
-            })
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let connected = std::os::unix::net::UnixStream::connect(path);
+    let mut stream = connected.map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => ClientError::NotRunning {
+            path: path.display().to_string(),
+        },
+        _ => e.into(),
+    })?;
     // A quit waits for the worker to stop; the supervisor finishes within its quit deadline,
     // whatever the configured grace.
     let timeout = match request {

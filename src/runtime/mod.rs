@@ -43,7 +43,6 @@ pub const LOG_MAX_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Where notifications go (the tray shows them; the headless daemon only logs them).
 pub trait Notifier: Send {
-    /// Shows one notification.
     fn notify(&mut self, notice: &Notice);
 }
 
@@ -149,6 +148,7 @@ struct Driver<P: Platform> {
 
 /// `history.json`, written off the loop; each write has a number, and an older one never
 /// replaces a newer.
+#[derive(Default)]
 struct HistoryFile {
     /// The number of the newest content written, behind the lock every write takes.
     written: Arc<Mutex<u64>>,
@@ -180,10 +180,7 @@ pub async fn run<P: Platform>(
     if let Some(line) = &loaded.note {
         note(&log, line);
     }
-    let history_file = loaded.writable.then(|| HistoryFile {
-        written: Arc::default(),
-        next: 0,
-    });
+    let history_file = loaded.writable.then(HistoryFile::default);
     let user_idle = settings.courtesy.only_when_idle.is_some();
     let demo_head = options.demo_head;
     let sup = Supervisor::new(
@@ -259,13 +256,9 @@ pub async fn run<P: Platform>(
 
 /// Tells `sender`'s watchers `value` if it is new to them.
 fn send_if_new<T: PartialEq>(sender: &watch::Sender<T>, value: T) {
-    sender.send_if_modified(|current| {
-        let new = *current != value;
-        if new {
-            *current = value;
-        }
-        new
-    });
+    if *sender.borrow() != value {
+        sender.send_replace(value);
+    }
 }
 
 /// The supervisor's time: tokio's clock, so that paused-time tests drive it.
@@ -339,7 +332,7 @@ impl<P: Platform> Driver<P> {
                 Action::DrainWorker { drain, deadline } => {
                     let (Some(pid), Some(head)) = (self.worker_pid(), self.sup.status().head)
                     else {
-                        self.event_later(Event::DrainRequested {
+                        let _ = self.events.send(Event::DrainRequested {
                             drain,
                             accepted: false,
                         });
@@ -415,7 +408,7 @@ impl<P: Platform> Driver<P> {
                     if let Some((reading, stamp)) = read_if_changed(paths, self.config_stamp, cpus)
                     {
                         self.config_stamp = stamp;
-                        self.event_later(Event::ConfigFileRead(reading));
+                        let _ = self.events.send(Event::ConfigFileRead(reading));
                     }
                 }
                 Action::AskClusterSize { head } => {
@@ -451,7 +444,7 @@ impl<P: Platform> Driver<P> {
             Started::Running { worker, .. } => worker.stop(grace),
             Started::LookingUp => {
                 *started = Started::Gone;
-                self.event_later(Event::WorkerExited(WorkerExit {
+                let _ = self.events.send(Event::WorkerExited(WorkerExit {
                     code: None,
                     failure: None,
                 }));
@@ -547,11 +540,6 @@ impl<P: Platform> Driver<P> {
         tokio::spawn(async move {
             let _ = events.send(task.await);
         });
-    }
-
-    /// Feeds `event` to the supervisor after the actions being carried out now.
-    fn event_later(&self, event: Event) {
-        let _ = self.events.send(event);
     }
 
     /// A fact for the supervisor; the driver keeps what its report and the sleep gate need,
