@@ -127,8 +127,10 @@ where
     T::try_from(value).map_err(Into::into)
 }
 
+/// CLOCK_MONOTONIC, on which logind stamps its idle hints.
 fn monotonic_now() -> Duration {
-    crate::platform::clock::monotonic_now().unwrap_or_default()
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC);
+    now.map(Duration::from).unwrap_or_default()
 }
 
 #[cfg(test)]
