@@ -221,7 +221,7 @@ pub fn tree_state(list: &[ProcessInfo], root: u32) -> TreeReading {
 }
 
 fn tree_of(list: &[ProcessInfo], root: u32) -> Vec<&ProcessInfo> {
-    let tree = descendants(list, root);
+    let tree = descendants(list, root, |p| (p.pid, p.parent));
     list.iter().filter(|p| tree.contains(&p.pid)).collect()
 }
 
@@ -313,7 +313,9 @@ mod tests {
         let working = busy
             .iter()
             .find(|p| role(&p.cmd) == Role::Busy("work".to_string()));
-        assert!(working.is_some_and(|p| descendants(&busy, 7).contains(&p.pid)));
+        assert!(
+            working.is_some_and(|p| descendants(&busy, 7, |p| (p.pid, p.parent)).contains(&p.pid))
+        );
         let idle = ps_snapshot(&recorded("ps_laptop_idle_ray260.txt"));
         assert_eq!(tree_state(&idle, 7), TreeReading::Quiet);
         // Another process tree (the holder's) is not ours: it has no raylet.

@@ -520,7 +520,7 @@ fn tree_of(processes: &dyn ProcessTable, record: &PidRecord) -> Vec<Known> {
     let leader_ticks = processes.start_ticks(record.pid);
     let leader_ours = leader_ticks == Some(record.start_ticks);
     let mut pids = if leader_ours {
-        descendants(&list, record.pid)
+        descendants(&list, record.pid, |p| (p.pid, p.parent))
     } else {
         Vec::new()
     };
