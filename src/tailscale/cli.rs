@@ -69,10 +69,7 @@ fn vouch(installed: bool, status: Option<&TailscaleStatus>, host: &str) -> Tails
     match status.peer_for_head(host) {
         None => problem(TailscaleProblem::HeadNotInTailnet),
         Some(peer) if !peer.online => problem(TailscaleProblem::HeadOffline {
-            peer: match peer.display_name() {
-                "" => host.to_string(),
-                name => name.to_string(),
-            },
+            peer: peer.name_or(host),
         }),
         Some(_) => TailscaleCheck::OnlinePeer,
     }
