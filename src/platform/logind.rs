@@ -48,6 +48,14 @@ pub(crate) async fn connect() -> zbus::Result<Connection> {
     }
 }
 
+/// `conn`, connected first if it is not yet.
+pub(crate) async fn connected(conn: &mut Option<Connection>) -> zbus::Result<Connection> {
+    if let Some(bus) = conn {
+        return Ok(bus.clone());
+    }
+    Ok(conn.insert(connect().await?).clone())
+}
+
 /// logind is not there at all (no bus, nobody owning its name), rather than a glitch.
 pub(crate) fn is_no_logind(error: &zbus::Error) -> bool {
     match error {
