@@ -9,6 +9,9 @@ use std::os::fd::BorrowedFd;
 use std::os::raw::{c_char, c_int};
 use std::time::Duration;
 
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+
 use super::fd_wait::wait_readable;
 
 extern "C" {
@@ -49,18 +52,10 @@ impl DarwinNotification {
             name: name.to_string_lossy().into_owned(),
         };
         // Non-blocking, so that draining stops at an empty pipe; close-on-exec, or Ray's whole tree
-        // would inherit libnotify's plain pipe(2). SAFETY: only the open descriptor's flags change.
-        unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFL);
-            let fd_flags = libc::fcntl(fd, libc::F_GETFD);
-            if flags < 0
-                || fd_flags < 0
-                || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0
-                || libc::fcntl(fd, libc::F_SETFD, fd_flags | libc::FD_CLOEXEC) < 0
-            {
-                return Err(io::Error::last_os_error());
-            }
-        }
+        // would inherit libnotify's plain pipe(2).
+        let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+        fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+        fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
         Ok(registered)
     }
 
@@ -74,22 +69,14 @@ impl DarwinNotification {
         }
         let mut tokens = [0u8; 256];
         loop {
-            // SAFETY: reads into a buffer of the length given, from the open descriptor.
-            let read = unsafe { libc::read(self.fd, tokens.as_mut_ptr().cast(), tokens.len()) };
-            if read > 0 {
-                continue;
-            }
-            if read == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "libnotify closed its pipe",
-                ));
-            }
-            let error = io::Error::last_os_error();
-            match error.kind() {
-                io::ErrorKind::WouldBlock => return Ok(true),
-                io::ErrorKind::Interrupted => {}
-                _ => return Err(error),
+            match nix::unistd::read(self.fd, &mut tokens) {
+                Ok(0) => {
+                    let closed = "libnotify closed its pipe";
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, closed));
+                }
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => return Ok(true),
+                Err(error) => return Err(error.into()),
             }
         }
     }
