@@ -1,8 +1,7 @@
 //! A throwaway Ray head on loopback: the demo's, and the app's when no head is configured. Loopback
 //! is not private on a shared machine (any local user could join an open head and run code as us),
-//! so it runs with Ray's token auth (Ray 2.52+) and a fresh token only we can read. Its process
-//! group is recorded in a pid file with the worker's rules, so that a crash of ours does not leave
-//! it running: the next start stops it.
+//! so it uses Ray's token auth (2.52+) with a fresh token only we can read. A pid file with the
+//! worker's rules lets the next start stop a head a crash of ours left running.
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};

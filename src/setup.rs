@@ -1,9 +1,8 @@
 //! `bittrader-worker setup`: a private Python venv with the Ray this cluster needs. A worker whose
-//! Ray differs from the head's fails cryptically, so the default is the head's own version when its
-//! dashboard answers, else the newest; Ray has wheels for some machines and CPython versions only,
-//! so the interpreter is chosen up front ([`python`]), and a machine Ray has no build for is told
-//! so before anything is touched. Run by the app (`--progress-lines`) it prints one
-//! [`SetupProgress`] per line, which [`parse_progress_line`] reads back.
+//! Ray differs from the head's fails cryptically, so the default is the head's version when its
+//! dashboard answers, else the newest; the interpreter is chosen up front ([`python`]), and a
+//! machine Ray has no build for is told so before anything is touched. For the app
+//! (`--progress-lines`) it prints [`SetupProgress`] lines, which [`parse_progress_line`] reads.
 
 pub mod python;
 

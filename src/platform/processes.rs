@@ -1,12 +1,9 @@
 //! Which processes exist, when they started, what they run, their CPU time, and signals to
-//! them: to recognise our own orphaned worker after a crash (same boot, pid *and* raw start
-//! ticks, so a recycled pid is never taken for it), to walk the worker's tree, and to spot the
-//! old `worker_daemon.sh`.
-//!
-//! The list, command lines and environments come from sysinfo; the facts it lacks (raw start
-//! ticks, process group, boot id, CPU counters) from `processes/linux.rs` and `macos.rs`. Start
-//! times are the kernel's raw value, never sysinfo's `start_time`, which on Linux is derived
-//! from the wall clock now and moves when the clock is stepped.
+//! them: to recognise our orphaned worker after a crash (same boot, pid *and* raw start ticks,
+//! so a recycled pid never passes), to walk the worker's tree, to spot `worker_daemon.sh`.
+//! List, command lines and environments come from sysinfo; the rest from `processes/linux.rs`
+//! and `macos.rs`. Start times are the kernel's raw value, never sysinfo's `start_time`, which
+//! on Linux is derived from the wall clock and moves when it is stepped.
 
 use nix::sys::signal::{kill, killpg, Signal};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
@@ -17,7 +14,6 @@ use crate::model::ProcessUsage;
 #[cfg_attr(target_os = "macos", path = "processes/macos.rs")]
 mod os;
 
-/// One process: its id, its parent's and its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessInfo {
     pub pid: u32,

@@ -20,7 +20,6 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use crate::model::{ContributionSummary, PowerSnapshot, ReplyNote, Status};
 use crate::text::{self, Lang};
 
-/// A request from the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Request {

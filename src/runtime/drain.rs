@@ -1,17 +1,12 @@
-//! Graceful leave: ask the head to drain this node ([`drain_node`]: this node's id from our own
-//! raylet, then `ray drain-node`), then, as often as the supervisor asks, look whether a task still
-//! runs here ([`sample_tree`]). When the node counts as idle and when to give up are the
-//! supervisor's rules; nothing here stops a process.
-//!
-//! What Ray 2.60 does (measured in the two-host lab, tests/lab/README.md, "Drain"):
-//! - A PREEMPTION drain is never refused, even for a dead, unknown or the *head's own* id (which
-//!   kills the head's raylet): so the id is read from our own raylet's command line.
-//! - Nothing new is scheduled here; running tasks run to the end, even past the deadline (only
-//!   advice).
-//! - A draining idle node's raylet exits by itself, but `ray start --block` keeps blocking: the
-//!   worker must still be stopped.
-//! - Task workers are the raylet's children, titled `ray::IDLE` when idle and `ray::<task>` while a
-//!   task runs.
+//! Graceful leave: ask the head to drain this node ([`drain_node`]: our raylet's node id, then
+//! `ray drain-node`), then look, as often as the supervisor asks, whether a task still runs here
+//! ([`sample_tree`]). When the node is idle and when to give up are the supervisor's rules;
+//! nothing here stops a process. Ray 2.60, measured in the lab (tests/lab/README.md, "Drain"):
+//! - A PREEMPTION drain is never refused, even for a dead, unknown or the *head's own* id
+//!   (killing the head's raylet): so the id is read from our own raylet's command line.
+//! - Nothing new is scheduled; running tasks run to the end, past the deadline (only advice).
+//! - A drained idle raylet exits, but `ray start --block` keeps blocking: stop it still.
+//! - Task workers are the raylet's children, titled `ray::IDLE` or `ray::<task>`.
 
 use std::time::Duration;
 

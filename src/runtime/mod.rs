@@ -46,7 +46,6 @@ pub trait Notifier: Send {
     fn notify(&mut self, notice: &Notice);
 }
 
-/// A notifier that shows nothing.
 #[derive(Debug, Default)]
 pub struct NoNotifier;
 
@@ -637,10 +636,8 @@ fn apply_request(
         }
         Request::Head { address } => {
             let head = head(address)?;
-            (
-                UserCommand::SetHead(head.clone()),
-                Some(Setting::Head(head)),
-            )
+            let command = UserCommand::SetHead(head.clone());
+            (command, Some(Setting::Head(head)))
         }
         // Saved only if the supervisor takes it (see `on_request`).
         Request::JoinFoundHead { address } => {

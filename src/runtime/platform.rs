@@ -1,11 +1,7 @@
-//! Everything the driver does to the world, behind one trait, so that the driver can be run
-//! against a fake world under paused time (`tests/support/src/fake_platform.rs`).
-//!
-//! Each slow operation returns a `'static` future: the driver spawns it and feeds its result to
-//! the supervisor as an event, so its loop never waits on the network or on a command. The
-//! watchers send their facts as events themselves. The implementations carry out one operation
-//! each and decide nothing; every timeout here is an IO bound (how long one command may hang),
-//! never a rule of the supervisor.
+//! Everything the driver does to the world, behind one trait, so that the driver runs against a
+//! fake world under paused time (`tests/support/src/fake_platform.rs`). Each slow operation is a
+//! `'static` future the driver spawns, its result fed back as an event; watchers send events
+//! themselves. Nothing here decides: every timeout is an IO bound, never a supervisor's rule.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};

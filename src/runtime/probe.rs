@@ -1,10 +1,7 @@
 //! Is the head reachable, and if not, why; which address is ours; did the network change; the
-//! connection held to the head's Ray port.
-//!
-//! The probe is a TCP connect to the head's GCS port with a short timeout: it costs nothing,
-//! needs no root (unlike ICMP) and no Python (unlike a `ray.init` health check), and it
-//! tests the very port the worker needs. When it fails, Tailscale's cached answer says why
-//! ([`crate::tailscale::cli`]).
+//! connection held to the head's Ray port. The probe is a TCP connect to the head's GCS port:
+//! free, no root (unlike ICMP), no Python (unlike `ray.init`), and it tests the very port the
+//! worker needs; when it fails, Tailscale's cached answer says why ([`crate::tailscale::cli`]).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -232,7 +229,12 @@ mod tests {
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let why = probe_head(&local(port), Duration::from_secs(1), &TailscaleCli::none()).await;
+        let why = probe_head(
+            &local(port),
+            Duration::from_secs(1),
+            &TailscaleCli::default(),
+        )
+        .await;
         assert_eq!(why, None);
     }
 
@@ -241,13 +243,18 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         drop(listener);
-        let why = probe_head(&local(port), Duration::from_secs(1), &TailscaleCli::none()).await;
+        let why = probe_head(
+            &local(port),
+            Duration::from_secs(1),
+            &TailscaleCli::default(),
+        )
+        .await;
         assert_eq!(why, Some(Unreachable::Refused));
     }
 
     #[tokio::test]
     async fn the_node_ip_is_the_address_that_routes_to_the_head() {
-        let ip = node_ip_for(&local(6379), &TailscaleCli::none())
+        let ip = node_ip_for(&local(6379), &TailscaleCli::default())
             .await
             .expect("route");
         assert_eq!(ip, "127.0.0.1".parse::<IpAddr>().expect("ip"));

@@ -1,20 +1,15 @@
 //! The Ray worker child: `ray start --block` in a process group of its own.
 //!
-//! We own exactly the processes we started, never a head or another Ray on the machine (`ray
-//! stop` would kill them all): `ray start` and its group (the raylet, Ray's agents), every
-//! process descended from it (task workers run in groups of their own), and every process
-//! whose environment carries this run's mark ([`RUN_MARK`], a random token inherited by
-//! everything Ray starts, which still names a re-parented task subprocess, even after our own
-//! crash).
-//!
-//! Stop = a snapshot of that tree, SIGTERM to the group and the tree, SIGKILL to what is left
-//! after a grace; when `ray start` exits, whatever remains of the tree is killed. A pid file
-//! (pid, group, boot id, raw start ticks, mark) lets the next start stop a worker a crash left
-//! behind, and nothing else: never another boot's pid, a recycled pid, group 0 or 1, or ours.
-//! On Linux the worker also gets SIGTERM when the runtime's thread that started it ends.
-//!
-//! We are not a child subreaper: the mark already finds re-parented processes, and an adopted
-//! child would stay our zombie for good (only tokio may wait for our children).
+//! We own exactly what we started, never another Ray here (`ray stop` would kill them all):
+//! `ray start`, its group (raylet, agents), its descendants (task workers have groups of their
+//! own) and whatever carries this run's mark ([`RUN_MARK`], inherited by everything Ray starts,
+//! so it names a re-parented task subprocess even after our crash). Stop = a snapshot of that
+//! tree, SIGTERM to group and tree, SIGKILL after a grace; once `ray start` exits, the rest of
+//! the tree is killed. A pid file (pid, group, boot id, raw start ticks, mark) lets the next
+//! start stop a worker a crash left, and nothing else: never another boot's or a recycled pid,
+//! group 0 or 1, or ours. On Linux the worker also gets SIGTERM when its forking thread ends.
+//! We are no subreaper: the mark finds re-parented processes, and an adopted child would stay
+//! our zombie (only tokio may wait for our children).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -165,7 +160,6 @@ struct Known {
     ticks: u64,
 }
 
-/// A running worker.
 #[derive(Debug)]
 pub struct WorkerProcess {
     record: PidRecord,

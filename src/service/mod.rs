@@ -272,13 +272,11 @@ pub fn run_daemon(paths: Paths) -> Result<(), StartError> {
     let _app_nap = crate::platform::app_nap::disable_app_nap();
     let (runtime, shutdown) = runtime_and_shutdown()?;
     let prepared = prepare(&paths)?;
-    let notifier = Box::new(runtime::NoNotifier);
-    let requests = mpsc::channel(16);
     runtime.block_on(serve(
         paths,
         prepared,
-        requests,
-        notifier,
+        mpsc::channel(16),
+        Box::new(runtime::NoNotifier),
         shutdown,
         None,
         |_| {},

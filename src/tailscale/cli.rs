@@ -1,8 +1,7 @@
-//! The `tailscale` command line: where it is, its `status --json` answer (cached, so that an
-//! idle app waiting for a head that is down starts one `tailscale` process per
-//! [`TAILSCALE_ANSWER_MAX_AGE`], not one per probe), what it says of a head at a Tailscale
-//! address (the supervisor joins such a head only while Tailscale is Running and the head an
-//! online peer: `supervisor::tailnet`), and the search for heads on the tailnet.
+//! The `tailscale` command line: where it is, its `status --json` answer (cached: an idle app
+//! waiting for a head that is down starts one process per [`TAILSCALE_ANSWER_MAX_AGE`], not one
+//! per probe), what it says of a head at a Tailscale address (`supervisor::tailnet` decides), and
+//! the search for heads on the tailnet.
 
 use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
@@ -148,11 +147,6 @@ impl TailscaleCli {
         }
     }
 
-    /// No Tailscale at all.
-    pub fn none() -> Self {
-        TailscaleCli::at(None)
-    }
-
     /// Whether this machine has the CLI.
     pub fn installed(&self) -> bool {
         self.path.is_some()
@@ -207,11 +201,9 @@ pub fn find_heads_port() -> u16 {
 }
 
 /// The heads on the tailnet: the online peers of `tailscale status` (at most
-/// [`FIND_HEADS_MAX_PEERS`](crate::supervisor::settings::FIND_HEADS_MAX_PEERS)) whose `port`
-/// accepts a TCP connection within
-/// [`FIND_HEADS_CONNECT_TIMEOUT`](crate::supervisor::settings::FIND_HEADS_CONNECT_TIMEOUT), all
-/// knocked on at once, so the whole search takes about that long. The connection is closed at
-/// once; nothing is sent. `Err` says why Tailscale could not list the tailnet.
+/// `FIND_HEADS_MAX_PEERS`) whose `port` accepts a TCP connection within
+/// `FIND_HEADS_CONNECT_TIMEOUT`, all knocked on at once and closed unspoken to. `Err` says why
+/// Tailscale could not list the tailnet.
 pub async fn find_heads(
     tailscale: &TailscaleCli,
     port: u16,

@@ -1,7 +1,6 @@
-//! Keeps the machine from idle-sleeping while the supervisor says so
-//! (`Status.courtesy.hold_awake`): [`follow`] takes the hold when that turns true, lets go when it
-//! turns false or its sender goes away, and reports what the OS made of it ([`AwakeHold`]), so the
-//! status claims the machine is kept awake only when it is. It decides and logs nothing.
+//! Keeps the machine from idle-sleeping while `Status.courtesy.hold_awake` says so, and reports
+//! what the OS made of each take and release ([`AwakeHold`]), so the status claims the machine is
+//! kept awake only when it is. It decides and logs nothing.
 //! - macOS: an IOKit `PreventUserIdleSystemSleep` assertion, in-process: *idle* sleep only (a
 //!   closed lid or Sleep still sleeps); macOS drops it if the process dies.
 //! - Linux: a logind *block* inhibitor, `Inhibit("idle", …, "block")`, held as a file descriptor.

@@ -263,11 +263,10 @@ impl<L: Fn(&[&str]) -> Result<CommandOutput, CommandError>> LoginItem for Launch
             || self.launchctl(&["bootstrap", &domain, &path_text], CommandOutput::success);
         let mut result = bootstrap();
         for _ in 1..3 {
-            if result.is_ok() {
-                break;
+            if result.is_err() {
+                std::thread::sleep(self.retry_delay);
+                result = bootstrap();
             }
-            std::thread::sleep(self.retry_delay);
-            result = bootstrap();
         }
         result.map_err(|detail| LoginItemError::Launchctl {
             action: format!("bootstrap {domain} {path_text}"),

@@ -1,12 +1,10 @@
 //! Start at login: a LaunchAgent on macOS ([`launch_agent`]: the one mechanism that works on every
-//! macOS this app supports, and for a bare binary), an XDG autostart entry on Linux ([`xdg`]). The
-//! status is what will really happen (for the LaunchAgent: the file, the job launchd loaded and its
-//! program still there); it may run `launchctl`, so it is read at start, when the menu opens and
-//! after a change. Both take their folders and `launchctl` as parameters, so every path runs in the
-//! tests on Linux.
-//!
-//! The old shell install used our label for a LaunchAgent running `worker_daemon.sh`: it is never
-//! overwritten unless the user agrees, and then backed up.
+//! macOS we support, and for a bare binary), an XDG autostart entry on Linux ([`xdg`]). The status
+//! is what will really happen (the file, the job launchd loaded, its program still there); it may
+//! run `launchctl`, so it is read at start, when the menu opens and after a change. Folders and
+//! `launchctl` are parameters, so every path runs in the tests on Linux. The old shell install's
+//! LaunchAgent (our label, running `worker_daemon.sh`) is replaced only if the user agrees, and
+//! backed up.
 
 use std::fs;
 use std::io;

@@ -12,7 +12,6 @@ use super::{
     LoginItemError, LoginStatus, LAUNCH_AGENT_LABEL,
 };
 
-/// The autostart entry for `exe`.
 pub fn xdg_autostart_entry(exe: &Path) -> Result<String, LoginItemError> {
     let exec = exec_value(program_text(exe)?);
     Ok(format!(
