@@ -118,8 +118,7 @@ pub fn subdirs_bin(parent: &Path) -> Vec<PathBuf> {
 pub fn is_executable_file(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path)
-        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 /// Asks `shell` as a login shell (`-l`: `~/.zprofile` and friends run, as for Terminal) for its

@@ -56,10 +56,9 @@ pub fn spawn_writer(paths: Paths, log: SharedLog) -> mpsc::UnboundedSender<Save>
     tx
 }
 
-/// Has the OS report changes to config.toml to `events` as [`Event::ConfigFileChanged`] for as
-/// long as the returned watch is kept, until the watch is lost: that is sent as
-/// [`Event::ConfigWatchLost`] (at once where no watch can be had) and ends the reports. Set up
-/// before the supervisor's first look, so that an edit made between the two is reported.
+/// Reports changes to config.toml to `events` ([`Event::ConfigFileChanged`]) while the returned
+/// watch is kept, until [`Event::ConfigWatchLost`] (at once where none can be had). Set up before
+/// the supervisor's first look, so that an edit in between is reported.
 pub fn watch(paths: &Paths, events: Events) -> Option<RecommendedWatcher> {
     let started = start(paths, events.clone());
     let lost = |why| drop(events.send(Event::ConfigWatchLost { why }));

@@ -1,10 +1,8 @@
-//! The local control socket: how the CLI (`status`, `pause`, …) talks to the running instance.
-//!
-//! One JSON request per connection, one JSON reply. The socket lives in the data folder, which
-//! is 0700 and ours, and is itself 0600; a connection from another user id is closed all the
-//! same (the kernel's word, `SO_PEERCRED` / `getpeereid`). What a client can cost is bounded: a
-//! request is at most [`MAX_REQUEST_BYTES`] and must arrive within [`REQUEST_TIMEOUT`], and at
-//! most [`MAX_CLIENTS`] are served at once (more are closed at once).
+//! The local control socket: how the CLI (`status`, `pause`, …) talks to the running instance,
+//! one JSON request and one JSON reply per connection. The socket (0600, in our 0700 folder)
+//! closes a connection from another user id all the same (`SO_PEERCRED` / `getpeereid`). A
+//! client's cost is bounded: a request of at most [`MAX_REQUEST_BYTES`] within
+//! [`REQUEST_TIMEOUT`], at most [`MAX_CLIENTS`] at once (more are closed at once).
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;

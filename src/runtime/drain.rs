@@ -29,10 +29,9 @@ const GCS_CONNECT_ENV: [(&str, &str); 2] = [
     ("RAY_gcs_rpc_server_reconnect_timeout_s", "5"),
 ];
 
-/// This node's id, from the command line of the raylet the worker `worker_pid` started
-/// (`--node_id=<56 hex digits>`; the supervisor drains only a joined worker, whose raylet runs).
-/// Unlike `/tmp/ray/session_latest` (shared by every Ray here) it is bound to this very worker,
-/// and needs neither the dashboard nor the head.
+/// This node's id, from the command line of the raylet worker `worker_pid` started (only a
+/// joined worker is drained): unlike `/tmp/ray/session_latest`, shared by every Ray here, it is
+/// this very worker's, and needs neither the dashboard nor the head.
 pub fn node_id(worker_pid: u32) -> Option<String> {
     tree_of(&SystemProcesses.list(), worker_pid)
         .into_iter()

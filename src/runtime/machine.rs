@@ -25,10 +25,9 @@ pub struct Reported {
 }
 
 impl Reported {
-    /// The events one reading makes, in order: with `clocks` (no OS notification reports
-    /// sleeps), a wake after each suspension of a second or more (the clocks are read
-    /// microseconds apart); then the power and the lid if they changed (a lid the OS does not
-    /// report is not sent).
+    /// The events one reading makes, in order: with `clocks` (no OS notification of sleeps), a
+    /// wake after each suspension of a second or more; then the power and the lid if they
+    /// changed (an unreported lid is not sent).
     pub fn look(
         &mut self,
         power: PowerSnapshot,
@@ -57,10 +56,9 @@ impl Reported {
     }
 }
 
-/// Starts the watcher on a thread of its own: it reads `power` and `clock` each time `changes`
-/// signals (or every [`MACHINE_LOOK_EVERY_UNSIGNALLED`] without them, or once they break) and
-/// sends [`Event::Power`], [`Event::LidClosed`] and, while `clocks` is set, [`Event::Woke`] on
-/// `events` until the driver is gone (noticed at its next look). `Err`: no thread could be made.
+/// Starts the watcher's thread, which reads `power` and `clock` when `changes` signals (else
+/// every [`MACHINE_LOOK_EVERY_UNSIGNALLED`]) and sends what changed on `events` until the driver
+/// is gone. `Err`: no thread could be made.
 pub fn watch_on_thread(
     power: impl PowerSource + 'static,
     clock: impl SleepClock + 'static,

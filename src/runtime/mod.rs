@@ -1,10 +1,8 @@
-//! The tokio driver around the pure supervisor (the `quinn` shape).
-//!
-//! It carries out the supervisor's [`Action`]s through the [`Platform`] and feeds back what
-//! comes of them: every watcher and every spawned operation sends its result as an [`Event`] on
-//! one channel, so the loop never waits on IO. It waits only for the earliest of the
-//! supervisor's deadline, an event, a request and the shutdown. No decision is taken here:
-//! every rule is in [`crate::supervisor`].
+//! The tokio driver around the pure supervisor (the `quinn` shape): it carries out the
+//! supervisor's [`Action`]s through the [`Platform`]; every watcher and spawned operation sends
+//! its result as an [`Event`] on one channel, so the loop never waits on IO, only for the
+//! supervisor's deadline, an event, a request or the shutdown. Every rule is in
+//! [`crate::supervisor`].
 
 pub mod config_file;
 pub mod control;
@@ -124,8 +122,6 @@ struct Driver<P: Platform> {
     machine_cpus: u32,
     probe_timeout: Duration,
     log: SharedLog,
-    /// The language of the log: the process's one.
-    lang: Lang,
     notifier: Box<dyn Notifier>,
     worker: Option<Slot<P::Worker>>,
     /// The connection held to the head's Ray port ([`Action::WatchHead`]), while one is.
@@ -224,7 +220,6 @@ pub async fn run<P: Platform>(
         machine_cpus: options.machine_cpus,
         probe_timeout: Duration::from_millis(config.timing.probe_timeout_ms),
         log,
-        lang: Lang::current(),
         notifier,
         worker: None,
         head_watch: None,
@@ -338,10 +333,11 @@ impl<P: Platform> Driver<P> {
                         continue;
                     };
                     let request = self.platform.drain(&head, pid, deadline);
-                    let (events, log, lang) = (self.events.clone(), self.log.clone(), self.lang);
+                    let (events, log) = (self.events.clone(), self.log.clone());
                     tokio::spawn(async move {
                         let outcome = request.await;
-                        note(&log, &text::log::drain_requested_line(lang, &outcome));
+                        let line = text::log::drain_requested_line(Lang::current(), &outcome);
+                        note(&log, &line);
                         let accepted = outcome.is_ok();
                         let _ = events.send(Event::DrainRequested { drain, accepted });
                     });
@@ -358,11 +354,11 @@ impl<P: Platform> Driver<P> {
                     let install = self.platform.install_ray(version, move |step| {
                         let _ = events.send(Event::RayInstallProgress(step));
                     });
-                    let (events, log, lang) = (self.events.clone(), self.log.clone(), self.lang);
+                    let (events, log) = (self.events.clone(), self.log.clone());
                     tokio::spawn(async move {
                         let outcome = install.await;
                         if let Err(why) = &outcome {
-                            note(&log, &text::log::install_failed_line(lang, why));
+                            note(&log, &text::log::install_failed_line(Lang::current(), why));
                         }
                         let _ = events.send(Event::RayInstallEnded(outcome));
                     });
@@ -371,7 +367,7 @@ impl<P: Platform> Driver<P> {
                     self.spawn_event(self.platform.find_heads().map(Event::HeadsFound))
                 }
                 Action::Notify(notice) => {
-                    note(&self.log, &text::log::notice_line(self.lang, &notice));
+                    note(&self.log, &text::log::notice_line(Lang::current(), &notice));
                     self.notifier.notify(&notice);
                 }
                 Action::RecordFirstRunOffer => {
@@ -382,7 +378,7 @@ impl<P: Platform> Driver<P> {
                     });
                 }
                 Action::Log(log_note) => {
-                    for line in text::log::log_note(self.lang, &log_note).lines() {
+                    for line in text::log::log_note(Lang::current(), &log_note).lines() {
                         note(&self.log, line);
                     }
                 }
@@ -493,7 +489,7 @@ impl<P: Platform> Driver<P> {
         let bytes = crate::history::file::to_bytes(&self.history);
         file.next += 1;
         let (seq, written) = (file.next, file.written.clone());
-        let (path, log, lang) = (self.paths.history_file(), self.log.clone(), self.lang);
+        let (path, log) = (self.paths.history_file(), self.log.clone());
         let write = move || {
             let mut last = lock(&written);
             if *last >= seq {
@@ -503,10 +499,8 @@ impl<P: Platform> Driver<P> {
                 Ok(()) => *last = seq,
                 Err(e) => {
                     let path = path.display().to_string();
-                    note(
-                        &log,
-                        &text::log::not_saved_line(lang, &path, &e.to_string()),
-                    );
+                    let line = text::log::not_saved_line(Lang::current(), &path, &e.to_string());
+                    note(&log, &line);
                 }
             }
         };
@@ -548,10 +542,11 @@ impl<P: Platform> Driver<P> {
             Event::Power(power) => self.power = Some(*power),
             Event::WillSleep => {
                 self.will_sleeps_seen += 1;
-                note(&self.log, text::log::going_to_sleep_line(self.lang));
+                note(&self.log, text::log::going_to_sleep_line(Lang::current()));
             }
             Event::Woke { slept_secs } => {
-                note(&self.log, &text::log::woke_line(self.lang, *slept_secs))
+                let line = text::log::woke_line(Lang::current(), *slept_secs);
+                note(&self.log, &line);
             }
             // Nothing to watch for without a worker in the head's cluster.
             Event::WorkerExited(_) | Event::WorkerSpawnFailed(_) => {

@@ -215,10 +215,9 @@ impl SystemPlatform {
     }
 }
 
-/// The `ray` to run: the configured one, else the one `setup` installed, else the first in the
-/// places a GUI app must search (`platform::tool_search`: well-known install folders, PATH,
-/// and the login shell's PATH once [`tool_search::load_login_shell_path`] has run), else
-/// plain `ray` (whose spawn then fails as "Ray missing"). Never starts a process.
+/// The `ray` to run: the configured one, else `setup`'s, else the first in
+/// [`tool_search`]'s places, else plain `ray` (whose spawn then fails as "Ray missing"). Never
+/// starts a process.
 pub fn ray_executable(configured: Option<&PathBuf>, paths: &Paths) -> PathBuf {
     tool_search::find_ray(
         configured.map(PathBuf::as_path),
@@ -228,9 +227,8 @@ pub fn ray_executable(configured: Option<&PathBuf>, paths: &Paths) -> PathBuf {
     .unwrap_or_else(|| PathBuf::from("ray"))
 }
 
-/// Looks for Ray once at start-up, off the loop: when none of the usual places has it, the
-/// user's login shell is asked for its PATH (an app opened from Finder has a bare one), and
-/// that answer is kept for every later [`ray_executable`].
+/// Looks for Ray once at start-up, off the loop: when the usual places lack it, the login shell
+/// is asked for its PATH (kept for every later [`ray_executable`]).
 pub async fn locate_ray(configured: Option<PathBuf>, paths: Paths) -> PathBuf {
     let found = ray_executable(configured.as_ref(), &paths);
     if found.is_absolute() {

@@ -115,13 +115,12 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00
 /// How long the held connection is given to open.
 const HOLD_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Opens a connection to the head's Ray port, keeps it open as an idle HTTP/2 client would
-/// (acknowledging the server's SETTINGS and PINGs, sending nothing else), calls `on_held` once
-/// the head has spoken HTTP/2 on it, and returns how it ended: [`HeadConnection::Closed`] by
-/// the head (a stopping Ray), [`HeadConnection::Lost`] when the kernel's keepalive
-/// ([`watch_path`]) found no answer for `lost_after`, [`HeadConnection::NotHeld`] when none
-/// could be made or watched, or what answered never spoke HTTP/2 (a service that drops every
-/// connection must not look like a Ray restart).
+/// Holds a connection to the head's Ray port as an idle HTTP/2 client would (acknowledging
+/// SETTINGS and PINGs, sending nothing else), calls `on_held` once the head spoke HTTP/2, and
+/// returns how it ended: `Closed` by the head (a stopping Ray), `Lost` when the kernel's
+/// keepalive ([`watch_path`]) had no answer for `lost_after`, `NotHeld` when none could be made
+/// or watched, or the peer never spoke HTTP/2 (a service dropping every connection is no Ray
+/// restart).
 pub async fn hold_connection(
     head: &HeadAddress,
     lost_after: Duration,

@@ -97,11 +97,10 @@ impl RayCommand {
     }
 }
 
-/// Ray's own settings that make an idle worker node cheaper with nothing a user of the cluster
-/// notices: tasks run, their output reaches the driver, the head lists the node ALIVE with its
-/// resources (`bench/idle-ray` measures the cost and checks those three; figures in
-/// bench/README.md). Environment variables of `ray start`, inherited by what it starts.
-/// `[ray] lean = false` leaves Ray's defaults.
+/// Ray's environment settings that make an idle worker node cheaper with nothing a cluster user
+/// notices: tasks run, their output reaches the driver, the head lists the node ALIVE
+/// (`bench/idle-ray` measures and checks; figures in bench/README.md). `[ray] lean = false`
+/// leaves Ray's defaults.
 pub const LEAN_RAY_ENV: &[(&str, &str)] = &[
     // The log monitor (`python -u log_monitor.py`, which ships task output to drivers) wakes
     // every 0.1 s and, below this many files, globs the log folder on every wake-up. At 0
@@ -363,10 +362,9 @@ pub fn new_mark() -> String {
     })
 }
 
-/// `ray start` gets SIGTERM when its parent dies, so a supervisor killed -9 leaves no worker
-/// (what `--block` misses carries the mark, for the next start's orphan cleanup). The kernel
-/// sends it when the forking *thread* ends: `spawn` runs on the runtime's one thread, which
-/// outlives the worker, never on `spawn_blocking`'s, which end when idle.
+/// `ray start` gets SIGTERM when its parent dies, so a supervisor killed -9 leaves no worker. The
+/// kernel sends it when the forking *thread* ends: `spawn` runs on the runtime's one thread,
+/// which outlives the worker, never on `spawn_blocking`'s, which end when idle.
 #[cfg(target_os = "linux")]
 fn set_parent_death_signal(command: &mut Command) {
     let parent = std::process::id() as libc::pid_t;

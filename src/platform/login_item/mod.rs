@@ -128,6 +128,16 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LoginItemError> {
     crate::atomic_file::write(path, bytes, 0o644).map_err(io_error("write", path))
 }
 
+/// The entry at `path`, or the status its absence or unreadability means.
+fn read_entry(path: &Path) -> Result<Vec<u8>, LoginStatus> {
+    let detail = |error: LoginItemError| error.to_string();
+    read_if_there(path)
+        .map_err(|error| LoginStatus::Unrecognized {
+            detail: detail(error),
+        })?
+        .ok_or(LoginStatus::Disabled)
+}
+
 fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>, LoginItemError> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
