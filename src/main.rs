@@ -102,10 +102,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// The app, as Finder, the Dock or launchd open it (the headless daemon in a build without the
-/// tray): no terminal, so a failure to start is shown in an alert and written to `worker.log`,
-/// and the exit status is 0 so that launchd's `KeepAlive {SuccessfulExit = false}` does not
-/// start it again every ten seconds only to fail the same way.
+/// The app as Finder, the Dock or launchd open it (the daemon in a build without the tray): a
+/// failure to start goes to an alert and `worker.log`, and the exit status is 0 so that
+/// launchd's `KeepAlive` does not start it again every ten seconds to fail the same way.
 fn run_app() -> ExitCode {
     let paths = match Paths::from_env() {
         Ok(paths) => paths,
@@ -134,10 +133,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         command,
         Command::Daemon | Command::FindHeads | Command::Setup { .. } | Command::Demo
     ) {
-        // A short-lived client (`status | head`) should end quietly when its reader goes away,
-        // as Unix tools do, rather than panic on a broken pipe. Everything that talks to a
-        // server for longer (the app, `setup`, `demo`) keeps Rust's default: EPIPE is an
-        // error, and a closed socket never kills the process.
+        // A short-lived client (`status | head`) ends quietly when its reader goes away, as
+        // Unix tools do, rather than panic; the app, `setup` and `demo` keep Rust's default
+        // (EPIPE is an error, and a closed socket never kills the process).
         // SAFETY: setting a signal disposition before any thread is started.
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
@@ -193,18 +191,15 @@ fn status(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
         for courtesy in status.map_or(Vec::new(), |s| cli::courtesy_lines(lang, s)) {
             println!("{courtesy}");
         }
-        println!(
-            "{}",
-            cli::status_line(lang, StatusLine::Log(&report.log_file))
-        );
+        let log = cli::status_line(lang, StatusLine::Log(&report.log_file));
+        println!("{log}");
     }
     Ok(exit_code(&reply))
 }
 
-/// `stats`: read from history.json rather than asked of the running app. The app writes it
-/// within a minute of every change, so this works the same whether or not the app runs, adds
-/// nothing to the control socket, and costs the app nothing; what it gives up is at most a
-/// minute of freshness (the menu's line is live).
+/// `stats`: read from history.json (written within a minute of every change), not asked of the
+/// app: it works whether or not the app runs and costs the app nothing, for at most a minute
+/// of freshness.
 fn stats(paths: &Paths, json: bool, page: bool) -> anyhow::Result<ExitCode> {
     let lang = Lang::detect();
     let history = match bittrader_worker::history::file::read(&paths.history_file()) {

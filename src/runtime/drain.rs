@@ -55,26 +55,20 @@ pub async fn request_drain(
     }
     let mut command = ray.command(drain_args(head, node_id, message, deadline));
     command.envs(GCS_CONNECT_ENV);
-    let output = match output_within(&mut command, REQUEST_TIMEOUT).await {
-        Err(CommandError::TimedOut { .. }) => {
-            return Err(DrainError::TimedOut {
-                secs: REQUEST_TIMEOUT.as_secs(),
-            })
-        }
-        Err(CommandError::Spawn { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            return Err(DrainError::RayMissing {
+    let ran = output_within(&mut command, REQUEST_TIMEOUT).await;
+    let output = ran.map_err(|error| match error {
+        CommandError::TimedOut { .. } => DrainError::TimedOut {
+            secs: REQUEST_TIMEOUT.as_secs(),
+        },
+        CommandError::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            DrainError::RayMissing {
                 path: ray.ray.display().to_string(),
-            })
+            }
         }
-        Err(e) => {
-            return Err(DrainError::Failed {
-                detail: e.to_string(),
-            })
-        }
-        Ok(output) => output,
-    };
+        other => DrainError::Failed {
+            detail: other.to_string(),
+        },
+    })?;
     if output.status.success() {
         return Ok(());
     }

@@ -57,7 +57,6 @@ pub struct Watches {
 
 /// What the driver does to the world.
 pub trait Platform: Send + Sync + 'static {
-    /// A started worker.
     type Worker: WorkerHandle;
 
     /// Is `head` reachable within `timeout`, and if not, why; for a head at a Tailscale

@@ -74,11 +74,9 @@ fn vouch(installed: bool, status: Option<&TailscaleStatus>, host: &str) -> Tails
     }
 }
 
-/// Where the `tailscale` CLI is looked for after `$BITTRADER_TAILSCALE`, before `PATH`. A
-/// GUI app's `PATH` is `/usr/bin:/bin:/usr/sbin:/sbin`, which has none of them. The app's own
-/// binary comes first: it always talks to the Tailscale that runs (the App Store and
-/// standalone variants have no other CLI); `/usr/local/bin/tailscale` is the link the
-/// standalone app installs, `/opt/homebrew/bin/tailscale` the open-source formula.
+/// Where the `tailscale` CLI is looked for before `PATH` (a GUI app's has none of them). The
+/// app's own binary first: it always talks to the Tailscale that runs (the App Store variant has
+/// no other CLI); then the standalone app's link, then Homebrew's formula.
 pub const TAILSCALE_PLACES: [&str; 3] = [
     "/Applications/Tailscale.app/Contents/MacOS/Tailscale",
     "/usr/local/bin/tailscale",
