@@ -135,15 +135,14 @@ pub fn run_with(
         let candidates = search.interpreters(&minors);
         // `--clear` replaces a venv an older setup made with a Python Ray has no wheels for; `uv`
         // can fetch a Python of its own, the way out on a Mac with none.
-        let (mut command, python, path) = match (
-            python::choose(&candidates, &minors, &host, python_minor),
-            uv,
-        ) {
+        let chosen = python::choose(&candidates, &minors, &host, python_minor);
+        let (mut command, python, path) = match (chosen, uv) {
             (Some(chosen), _) => {
                 let mut command = Command::new(&chosen.path);
                 command.args(["-m", "venv", "--clear"]);
+                let (major, minor, patch) = chosen.version;
                 let path = chosen.path.display().to_string();
-                (command, chosen.version_text(), Some(path))
+                (command, format!("{major}.{minor}.{patch}"), Some(path))
             }
             (None, Some(uv)) => {
                 let minor = python_minor.unwrap_or(12);
@@ -294,9 +293,8 @@ pub fn parse_progress_line(line: &str) -> Option<SetupProgress> {
     }
 }
 
-/// Runs this program's `setup --progress-lines` for the data folder `home` (a pip install:
-/// minutes, so a child whose lines come back as they are printed), telling `step` each step;
-/// the installed version, or setup's last word.
+/// Runs `setup --progress-lines` as a child for the data folder `home`, telling `step` each step
+/// as it is printed (a pip install takes minutes); the installed version, or setup's last word.
 pub async fn run_child(
     home: PathBuf,
     version: Option<String>,

@@ -160,20 +160,16 @@ pub async fn serve(
     startup_lines.extend(head_left.await);
     // Looked for once, off the loop (see `locate_ray`); the demo head runs it.
     let ray = locate_ray(config.ray_path.clone(), paths.clone()).await;
-    let demo = if menu_bar.is_some() && config.head.is_none() {
+    let mut demo = None;
+    if menu_bar.is_some() && config.head.is_none() {
         let folder = paths.home.clone();
         let start = move || LocalHead::start(&ray, &folder, &head_pid_file);
         match tokio::task::spawn_blocking(start).await {
-            Ok(Ok(head)) => Some(head),
-            Ok(Err(e)) => {
-                startup_lines.push(log::demo_head_failed_line(lang, &format!("{e:#}")));
-                None
-            }
-            Err(_) => None,
+            Ok(Ok(head)) => demo = Some(head),
+            Ok(Err(e)) => startup_lines.push(log::demo_head_failed_line(lang, &format!("{e:#}"))),
+            Err(_) => {}
         }
-    } else {
-        None
-    };
+    }
     let socket = paths.socket();
     let connections =
         control::serve(&socket, requests_tx).map_err(|source| StartError::Socket {

@@ -127,13 +127,6 @@ pub struct Interpreter {
     pub arch: Arch,
 }
 
-impl Interpreter {
-    pub fn version_text(&self) -> String {
-        let (major, minor, patch) = self.version;
-        format!("{major}.{minor}.{patch}")
-    }
-}
-
 pub fn parse_probe(stdout: &str) -> Option<((u32, u32, u32), Arch)> {
     let line = stdout.lines().find(|l| !l.trim().is_empty())?;
     let (version, machine) = line.trim().split_once(' ')?;

@@ -150,9 +150,8 @@ impl TailscaleCli {
         self.path.is_some()
     }
 
-    /// `tailscale status --json`, parsed; `None` when absent, slow or unreadable. Answers
-    /// from the last run while it is younger than
-    /// [`TAILSCALE_ANSWER_MAX_AGE`](TAILSCALE_ANSWER_MAX_AGE).
+    /// `tailscale status --json`, parsed (`None`: absent, slow or unreadable), or the last
+    /// answer while younger than [`TAILSCALE_ANSWER_MAX_AGE`].
     pub async fn status(&self) -> Option<TailscaleStatus> {
         self.status_within(TAILSCALE_ANSWER_MAX_AGE).await
     }

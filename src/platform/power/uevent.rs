@@ -31,10 +31,9 @@ impl KernelUevent<'_> {
     }
 }
 
-/// One message as the kernel sends it; `None` for anything else (udevd's format, a header without
-/// `@` or not UTF-8, a header its own `ACTION` contradicts). Strings without `=` are skipped, and
-/// so are those not UTF-8: a battery's firmware strings are sometimes garbage, and must not hide
-/// the change.
+/// One message as the kernel sends it; `None` for anything else (udevd's format, a bad header,
+/// one its own `ACTION` contradicts). Strings without `=` or not UTF-8 are skipped: a battery's
+/// firmware strings are sometimes garbage, and must not hide the change.
 pub fn parse_kernel_uevent(message: &[u8]) -> Option<KernelUevent<'_>> {
     let mut fields = message.split(|byte| *byte == 0);
     let header = std::str::from_utf8(fields.next()?).ok()?;
