@@ -58,7 +58,6 @@ pub struct StatusReport {
     pub status: Option<Status>,
     /// The supervisor's process id.
     pub pid: u32,
-    /// The worker's process id, when one runs.
     pub worker_pid: Option<u32>,
     /// The address this node uses in the cluster.
     pub node_ip: Option<String>,
@@ -67,8 +66,7 @@ pub struct StatusReport {
     /// Every process this program has started so far (workers, `tailscale`, `ray --version`,
     /// drains…): while idle it must not grow.
     pub processes_spawned: u64,
-    /// The machine's power as last read (the tray shows the battery from it rather than
-    /// reading it again); `None` before the first reading.
+    /// The power as last read (`None`: not yet), which the tray shows rather than read again.
     pub power: Option<PowerSnapshot>,
     /// What the worker gave today and over the last 7 days (the menu's line).
     pub contribution: Option<ContributionSummary>,

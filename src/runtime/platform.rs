@@ -43,9 +43,8 @@ pub trait WorkerHandle: Send + 'static {
 
 /// What the machine's watchers need besides the event channel.
 pub struct Watches {
-    /// The supervisor's verdict on an announced sleep, for the OS's sleep notifications;
-    /// `None`: the caller observes them (the macOS tray), and the platform neither watches
-    /// them nor measures sleeps.
+    /// The supervisor's verdict on an announced sleep; `None`: the caller (the macOS tray)
+    /// observes the OS's sleep notifications, and the platform neither watches nor measures.
     pub sleep_gate: Option<watch::Receiver<SleepGate>>,
     /// The supervisor's `hold_awake`, which the idle-sleep hold follows.
     pub keep_awake: watch::Receiver<bool>,
@@ -59,9 +58,8 @@ pub struct Watches {
 pub trait Platform: Send + Sync + 'static {
     type Worker: WorkerHandle;
 
-    /// Is `head` reachable within `timeout`, and if not, why; for a head at a Tailscale
-    /// address also what Tailscale says of it (from an answer at most `tailscale_max_age` old
-    /// when it vouches for the head).
+    /// Is `head` reachable within `timeout`, and if not, why; at a Tailscale address also what
+    /// Tailscale says of it (an answer at most `tailscale_max_age` old, to vouch for it).
     fn probe(
         &self,
         head: &HeadAddress,
@@ -84,9 +82,8 @@ pub trait Platform: Send + Sync + 'static {
         events: Events,
     ) -> Result<Self::Worker, SpawnFailure>;
 
-    /// Holds a connection open to the head's Ray port, with the OS watching the path (reported
-    /// lost after `lost_after` without an answer), and tells `state` what becomes of it:
-    /// [`HeadConnection::Held`] once it is, then how it ended.
+    /// Holds a connection to the head's Ray port, lost after `lost_after` without an answer,
+    /// telling `state` [`HeadConnection::Held`] once it is, then how it ended.
     fn watch_head(
         &self,
         head: &HeadAddress,
@@ -108,8 +105,7 @@ pub trait Platform: Send + Sync + 'static {
     /// One look at worker `worker_pid`'s process tree.
     fn sample_tree(&self, worker_pid: u32) -> impl Future<Output = TreeReading> + Send + 'static;
 
-    /// The CPU counters of worker `worker_pid`'s process tree (`None`: the process table could
-    /// not be read). Read in-process: never starts a process.
+    /// The CPU counters of worker `worker_pid`'s tree, read in-process (`None`: unreadable).
     fn sample_usage(
         &self,
         worker_pid: u32,
@@ -134,14 +130,12 @@ pub trait Platform: Send + Sync + 'static {
         head: &HeadAddress,
     ) -> impl Future<Output = Option<ClusterSize>> + Send + 'static;
 
-    /// Starts the machine's watchers, each sending its facts on `events` until the driver is
-    /// gone: the network, power and lid, sleep and wake, the thermal state, the user's idle
-    /// time, and what the OS made of the idle-sleep hold.
+    /// Starts the watchers of network, power and lid, sleep, heat, the user's idle time and the
+    /// idle-sleep hold, each sending on `events` until the driver is gone.
     fn watch(&self, events: Events, watches: Watches);
 }
 
-/// A sender of `T`s that reach the driver as events, for the OS watchers that speak their own
-/// type.
+/// A sender of `T`s that reach the driver as events, for watchers that speak their own type.
 fn forward<T: Send + 'static>(
     events: &Events,
     to_event: impl Fn(T) -> Event + Send + 'static,
