@@ -1,7 +1,6 @@
-//! `bittrader-worker demo`: a throwaway Ray head on loopback and the real supervisor joining it, so
-//! a newcomer sees the whole cycle with no cluster. All in a private temporary folder; the head
-//! uses token auth; its pid file stays in the user's folder so the next demo stops a head a crash
-//! left behind.
+//! `bittrader-worker demo`: a throwaway Ray head on loopback joined by the real supervisor, so a
+//! newcomer sees the whole cycle with no cluster, in a private temporary folder. The head's pid
+//! file stays in the user's folder, so the next demo stops a head a crash left behind.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;

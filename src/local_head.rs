@@ -1,10 +1,8 @@
 //! A throwaway Ray head on loopback: the demo's, and the app's when no head is configured. Loopback
 //! is not private on a shared machine (any local user could join an open head and run code as us),
-//! so it runs with Ray's token auth (Ray 2.52+) and a fresh token only we can read. Its process
-//! group is recorded in a pid file with the worker's rules, so that a crash of ours does not leave
-//! it running: the next start stops it.
+//! so it uses Ray's token auth (2.52+) with a fresh token only we can read. A pid file with the
+//! worker's rules lets the next start stop a head a crash of ours left running.
 
-use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,7 +13,6 @@ use nix::unistd::Pid;
 use wait_timeout::ChildExt;
 
 use crate::model::HeadAddress;
-use crate::platform::{ProcessTable, SystemProcesses};
 use crate::runtime::worker::PidRecord;
 
 /// Why the local head did not start; the Display is the user's message.
@@ -74,7 +71,7 @@ impl LocalHead {
         };
         let mark = crate::runtime::worker::new_mark();
         let token = folder.join("demo-head.token");
-        let secret = random_token().map_err(write_error(&token))?;
+        let secret = crate::runtime::worker::random_hex(32).map_err(write_error(&token))?;
         crate::atomic_file::write(&token, secret.as_bytes(), 0o600).map_err(write_error(&token))?;
         let out = std::fs::File::create(&log).map_err(write_error(&log))?;
         let err = out.try_clone().map_err(write_error(&log))?;
@@ -104,16 +101,7 @@ impl LocalHead {
                 ray: ray.display().to_string(),
                 source,
             })?;
-        let pid = child.id();
-        let record = PidRecord {
-            pid,
-            pgid: pid,
-            boot_id: SystemProcesses.boot_id().unwrap_or_default(),
-            start_ticks: SystemProcesses.start_ticks(pid).unwrap_or(0),
-            mark,
-        };
-        let text = serde_json::to_string(&record).unwrap_or_default();
-        // Dropping `head` on an error below stops it and removes the record.
+        let record = PidRecord::of_started(child.id(), mark);
         let mut head = LocalHead {
             child,
             address: HeadAddress {
@@ -124,8 +112,8 @@ impl LocalHead {
             pid_file: pid_file.to_path_buf(),
             record,
         };
-        crate::atomic_file::write(pid_file, text.as_bytes(), 0o600)
-            .map_err(write_error(pid_file))?;
+        // Dropping `head` on an error below stops it and removes the record.
+        head.record.write(pid_file).map_err(write_error(pid_file))?;
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = head.child.try_wait() {
@@ -146,12 +134,6 @@ impl LocalHead {
     }
 }
 
-fn random_token() -> std::io::Result<String> {
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 impl Drop for LocalHead {
     fn drop(&mut self) {
         let group = Pid::from_raw(self.child.id() as i32);
@@ -160,7 +142,7 @@ impl Drop for LocalHead {
         // Its group (ours while the leader is unreaped), and its task workers in groups of
         // their own (they carry its mark).
         let _ = killpg(group, Signal::SIGKILL);
-        crate::runtime::worker::kill_tree(&SystemProcesses, &self.record, &[]);
+        crate::runtime::worker::kill_tree(&crate::platform::SystemProcesses, &self.record, &[]);
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.pid_file);
         let _ = std::fs::remove_file(&self.auth_token_file);

@@ -66,17 +66,7 @@ enum Command {
     /// List the machines of your tailnet whose Ray port (6379) answers: heads to join.
     FindHeads,
     /// Install Ray into ~/.bittrader_worker/.venv (the head's version when it can be asked).
-    Setup {
-        /// Install exactly this Ray version (e.g. 2.60.0).
-        #[arg(long)]
-        ray_version: Option<String>,
-        /// Prefer this Python minor version (the head's), e.g. 3.12.
-        #[arg(long, value_parser = parse_python_minor)]
-        python: Option<u32>,
-        /// Print one progress line per step, for the app (not for people).
-        #[arg(long, hide = true)]
-        progress_lines: bool,
-    },
+    Setup(setup::SetupOptions),
     /// Start a throwaway local Ray head and join it: the whole cycle with no cluster.
     Demo,
     /// Start the app at login: `on`, `off` or `status` (macOS LaunchAgent, Linux XDG autostart).
@@ -96,13 +86,6 @@ enum LoginAction {
     Status,
 }
 
-/// `3.12` → `12`.
-fn parse_python_minor(text: &str) -> Result<u32, String> {
-    text.strip_prefix("3.")
-        .and_then(|minor| minor.parse().ok())
-        .ok_or_else(|| format!("`{text}` is not a Python 3 version such as 3.12"))
-}
-
 fn main() -> ExitCode {
     // The first launch after Gatekeeper's "Open Anyway" can pass `-psn_0_NNN` (a process
     // serial number from LaunchServices), which is no argument of ours.
@@ -119,10 +102,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// The app, as Finder, the Dock or launchd open it (the headless daemon in a build without the
-/// tray): no terminal, so a failure to start is shown in an alert and written to `worker.log`,
-/// and the exit status is 0 so that launchd's `KeepAlive {SuccessfulExit = false}` does not
-/// start it again every ten seconds only to fail the same way.
+/// The app as Finder, the Dock or launchd open it (the daemon in a build without the tray): a
+/// failure to start goes to an alert and `worker.log`, and the exit status is 0 so that
+/// launchd's `KeepAlive` does not start it again every ten seconds to fail the same way.
 fn run_app() -> ExitCode {
     let paths = match Paths::from_env() {
         Ok(paths) => paths,
@@ -151,10 +133,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         command,
         Command::Daemon | Command::FindHeads | Command::Setup { .. } | Command::Demo
     ) {
-        // A short-lived client (`status | head`) should end quietly when its reader goes away,
-        // as Unix tools do, rather than panic on a broken pipe. Everything that talks to a
-        // server for longer (the app, `setup`, `demo`) keeps Rust's default: EPIPE is an
-        // error, and a closed socket never kills the process.
+        // A short-lived client (`status | head`) ends quietly when its reader goes away, as
+        // Unix tools do, rather than panic; the app, `setup` and `demo` keep Rust's default
+        // (EPIPE is an error, and a closed socket never kills the process).
         // SAFETY: setting a signal disposition before any thread is started.
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
@@ -171,16 +152,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Head { address } => return head(&paths, address),
         Command::Quit => Request::Quit,
         Command::FindHeads => return find_heads(),
-        Command::Setup {
-            ray_version,
-            python,
-            progress_lines,
-        } => {
-            let options = setup::SetupOptions {
-                ray_version,
-                python_minor: python,
-                progress_lines,
-            };
+        Command::Setup(options) => {
             setup::run(&paths, &load_config(&paths)?, &options)?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -222,18 +194,15 @@ fn status(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
         for courtesy in status.map_or(Vec::new(), |s| cli::courtesy_lines(lang, s)) {
             println!("{courtesy}");
         }
-        println!(
-            "{}",
-            cli::status_line(lang, StatusLine::Log(&report.log_file))
-        );
+        let log = cli::status_line(lang, StatusLine::Log(&report.log_file));
+        println!("{log}");
     }
     Ok(exit_code(&reply))
 }
 
-/// `stats`: read from history.json rather than asked of the running app. The app writes it
-/// within a minute of every change, so this works the same whether or not the app runs, adds
-/// nothing to the control socket, and costs the app nothing; what it gives up is at most a
-/// minute of freshness (the menu's line is live).
+/// `stats`: read from history.json (written within a minute of every change), not asked of the
+/// app: it works whether or not the app runs and costs the app nothing, for at most a minute
+/// of freshness.
 fn stats(paths: &Paths, json: bool, page: bool) -> anyhow::Result<ExitCode> {
     let lang = Lang::detect();
     let history = match bittrader_worker::history::file::read(&paths.history_file()) {
@@ -373,9 +342,5 @@ fn summary(report: &StatusReport) -> String {
 }
 
 fn exit_code(reply: &Reply) -> ExitCode {
-    if reply.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    ExitCode::from(u8::from(!reply.ok))
 }

@@ -20,10 +20,9 @@ pub fn is_joined_line(line: &str) -> bool {
     message.strip_suffix('.').unwrap_or(message) == "Ray runtime started"
 }
 
-/// Why `ray start --block` ended, from its last [`TAIL_LINES`] lines, the most specific explanation
-/// winning: a version mismatch, auth, version skew, the macOS/Windows opt-in, a node declared dead,
-/// an unreachable head; else the last meaningful line. The caller fills in
-/// `VersionSkewSuspected::this_machine`.
+/// Why `ray start --block` ended, from its last [`TAIL_LINES`] lines, the most specific reason
+/// first: version mismatch, auth, version skew (the caller fills in `this_machine`), the
+/// macOS/Windows opt-in, a dead node, an unreachable head; else the last meaningful line.
 pub fn classify_exit(tail: &[String]) -> WorkerFailure {
     let start = tail.len().saturating_sub(TAIL_LINES);
     let lines: Vec<String> = tail[start..]

@@ -1,9 +1,8 @@
 //! `bittrader-worker setup`: a private Python venv with the Ray this cluster needs. A worker whose
-//! Ray differs from the head's fails cryptically, so the default is the head's own version when its
-//! dashboard answers, else the newest; Ray has wheels for some machines and CPython versions only,
-//! so the interpreter is chosen up front ([`python`]), and a machine Ray has no build for is told
-//! so before anything is touched. Run by the app (`--progress-lines`) it prints one
-//! [`SetupProgress`] per line, which [`parse_progress_line`] reads back.
+//! Ray differs from the head's fails cryptically, so the default is the head's version when its
+//! dashboard answers, else the newest; the interpreter is chosen up front ([`python`]), and a
+//! machine Ray has no build for is told so before anything is touched. For the app
+//! (`--progress-lines`) it prints [`SetupProgress`] lines, which [`parse_progress_line`] reads.
 
 pub mod python;
 
@@ -24,13 +23,25 @@ use crate::text::cli::{self, SetupStep};
 use crate::text::Lang;
 use python::{Host, PythonSearch};
 
-#[derive(Debug, Clone, Default)]
+/// `bittrader-worker setup`'s options; without a Ray version, the head's, else the newest.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct SetupOptions {
-    /// Else the head's, else the newest.
+    /// Install exactly this Ray version (e.g. 2.60.0).
+    #[arg(long)]
     pub ray_version: Option<String>,
-    /// The head's Python minor version (`12` for 3.12), preferred when known.
+    /// Prefer this Python minor version (the head's), e.g. 3.12.
+    #[arg(long = "python", value_name = "PYTHON", value_parser = parse_python_minor)]
     pub python_minor: Option<u32>,
+    /// Print one progress line per step, for the app (not for people).
+    #[arg(long, hide = true)]
     pub progress_lines: bool,
+}
+
+/// `3.12` → `12`.
+fn parse_python_minor(text: &str) -> Result<u32, String> {
+    text.strip_prefix("3.")
+        .and_then(|minor| minor.parse().ok())
+        .ok_or_else(|| format!("`{text}` is not a Python 3 version such as 3.12"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,15 +135,14 @@ pub fn run_with(
         let candidates = search.interpreters(&minors);
         // `--clear` replaces a venv an older setup made with a Python Ray has no wheels for; `uv`
         // can fetch a Python of its own, the way out on a Mac with none.
-        let (mut command, python, path) = match (
-            python::choose(&candidates, &minors, &host, python_minor),
-            uv,
-        ) {
+        let chosen = python::choose(&candidates, &minors, &host, python_minor);
+        let (mut command, python, path) = match (chosen, uv) {
             (Some(chosen), _) => {
                 let mut command = Command::new(&chosen.path);
                 command.args(["-m", "venv", "--clear"]);
+                let (major, minor, patch) = chosen.version;
                 let path = chosen.path.display().to_string();
-                (command, chosen.version_text(), Some(path))
+                (command, format!("{major}.{minor}.{patch}"), Some(path))
             }
             (None, Some(uv)) => {
                 let minor = python_minor.unwrap_or(12);
@@ -283,9 +293,8 @@ pub fn parse_progress_line(line: &str) -> Option<SetupProgress> {
     }
 }
 
-/// Runs this program's `setup --progress-lines` for the data folder `home` (a pip install:
-/// minutes, so a child whose lines come back as they are printed), telling `step` each step;
-/// the installed version, or setup's last word.
+/// Runs `setup --progress-lines` as a child for the data folder `home`, telling `step` each step
+/// as it is printed (a pip install takes minutes); the installed version, or setup's last word.
 pub async fn run_child(
     home: PathBuf,
     version: Option<String>,

@@ -1,7 +1,6 @@
-//! A native alert for an error the user must see when nobody reads a terminal (an app opened from
-//! Finder or by launchd). macOS: `osascript`'s `display alert … as critical`, the text passed as
-//! arguments (never spliced into the script). Linux: a desktop notification, when built with the
-//! tray. `BITTRADER_ALERT` names a stand-in, run as `PROGRAM TITLE MESSAGE`, for tests.
+//! A native alert for an error nobody would read in a terminal. macOS: `osascript`'s `display
+//! alert … as critical`, the text passed as arguments (never spliced into the script). Linux: a
+//! desktop notification, with the tray. Tests name a stand-in in `BITTRADER_ALERT`.
 
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
-//! Keeps macOS from napping the app: a windowless menu-bar app counts as not visible, and its
-//! timers get stretched (a 1 s timer measured firing every ~8 s), so probes, the grace and the
-//! power reads would run late. An activity `NSActivityUserInitiatedAllowingIdleSystemSleep` opts
-//! out without keeping the Mac awake. Hold the returned [`AppNapOptOut`] for the whole run, once.
+//! Keeps macOS from napping the windowless app, whose timers would stretch (a 1 s timer measured
+//! firing every ~8 s): `NSActivityUserInitiatedAllowingIdleSystemSleep` opts out without keeping
+//! the Mac awake. Hold the returned [`AppNapOptOut`] for the whole run, once.
 
 #[must_use = "App Nap comes back as soon as this is dropped"]
 pub struct AppNapOptOut {

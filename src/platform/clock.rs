@@ -18,40 +18,20 @@ impl SleepClock for SystemSleepClock {
     }
 }
 
-/// Linux's CLOCK_MONOTONIC now (logind stamps its idle hints on it).
-#[cfg(target_os = "linux")]
-pub fn monotonic_now() -> Option<Duration> {
-    imp::monotonic_now()
-}
-
 #[cfg(target_os = "linux")]
 mod imp {
     use std::time::Duration;
 
-    fn read(clock: libc::clockid_t) -> Option<Duration> {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-        let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-        if rc != 0 {
-            return None;
-        }
-        Some(Duration::new(
-            u64::try_from(ts.tv_sec).ok()?,
-            u32::try_from(ts.tv_nsec).ok()?,
-        ))
-    }
+    use nix::time::{clock_gettime, ClockId};
 
-    pub fn monotonic_now() -> Option<Duration> {
-        read(libc::CLOCK_MONOTONIC)
+    fn read(clock: ClockId) -> Option<Duration> {
+        clock_gettime(clock).ok().map(Duration::from)
     }
 
     pub fn asleep_total() -> Option<Duration> {
         // Read back to back: microseconds apart, far below the whole seconds reported.
-        let boot = read(libc::CLOCK_BOOTTIME)?;
-        let mono = read(libc::CLOCK_MONOTONIC)?;
+        let boot = read(ClockId::CLOCK_BOOTTIME)?;
+        let mono = read(ClockId::CLOCK_MONOTONIC)?;
         Some(boot.saturating_sub(mono))
     }
 }

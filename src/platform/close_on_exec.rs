@@ -7,6 +7,8 @@
 use std::io;
 use std::os::fd::RawFd;
 
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+
 /// Marks every open descriptor above stderr close-on-exec; how many it changed.
 pub fn mark_all_close_on_exec() -> io::Result<usize> {
     // /dev/fd lists this process's descriptors on macOS and Linux alike.
@@ -16,12 +18,12 @@ pub fn mark_all_close_on_exec() -> io::Result<usize> {
         .collect();
     let mut changed = 0;
     for fd in open {
-        // SAFETY: only the descriptor's flags are read and changed; a descriptor closed since
-        // (the listing's own) answers EBADF and is skipped.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-        if flags >= 0
-            && flags & libc::FD_CLOEXEC == 0
-            && unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } == 0
+        // A descriptor closed since (the listing's own) answers EBADF and is skipped.
+        let Ok(flags) = fcntl(fd, FcntlArg::F_GETFD).map(FdFlag::from_bits_retain) else {
+            continue;
+        };
+        if !flags.contains(FdFlag::FD_CLOEXEC)
+            && fcntl(fd, FcntlArg::F_SETFD(flags | FdFlag::FD_CLOEXEC)).is_ok()
         {
             changed += 1;
         }
@@ -35,8 +37,8 @@ mod tests {
     use std::os::fd::AsRawFd;
 
     fn close_on_exec(fd: RawFd) -> bool {
-        // SAFETY: reads the flags of a descriptor the test holds open.
-        unsafe { libc::fcntl(fd, libc::F_GETFD) & libc::FD_CLOEXEC != 0 }
+        let flags = fcntl(fd, FcntlArg::F_GETFD).expect("flags");
+        FdFlag::from_bits_retain(flags).contains(FdFlag::FD_CLOEXEC)
     }
 
     #[test]

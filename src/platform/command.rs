@@ -1,7 +1,6 @@
-//! Starting processes: the one place that does, so that every process the app starts is counted
-//! ([`processes_spawned`], in `status --json`: an idle app must start none). [`run_with_timeout`]
-//! and, on tokio, [`output_within`] run a command with a deadline; [`CountedSpawn`] starts a
-//! long-lived child. The output is the callers' to read.
+//! Starting processes, in one place so that each is counted ([`processes_spawned`], in `status
+//! --json`: an idle app must start none): [`run_with_timeout`] and, on tokio, [`output_within`]
+//! with a deadline; [`CountedSpawn`] for a long-lived child.
 
 use std::io::Read;
 use std::process::{Command, Stdio};

@@ -9,6 +9,9 @@ use std::os::fd::BorrowedFd;
 use std::os::raw::{c_char, c_int};
 use std::time::Duration;
 
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+
 use super::fd_wait::wait_readable;
 
 extern "C" {
@@ -48,14 +51,9 @@ impl DarwinNotification {
             token,
             name: name.to_string_lossy().into_owned(),
         };
-        // Non-blocking, so that draining stops at an empty pipe. SAFETY: only the open
-        // descriptor's flags change.
-        unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFL);
-            if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
+        // Non-blocking, so that draining stops at an empty pipe.
+        let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+        fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
         // Both ends of libnotify's plain pipe(2): the read end is `fd`, the write end it keeps.
         super::close_on_exec::mark_all_close_on_exec()?;
         Ok(registered)
@@ -71,22 +69,14 @@ impl DarwinNotification {
         }
         let mut tokens = [0u8; 256];
         loop {
-            // SAFETY: reads into a buffer of the length given, from the open descriptor.
-            let read = unsafe { libc::read(self.fd, tokens.as_mut_ptr().cast(), tokens.len()) };
-            if read > 0 {
-                continue;
-            }
-            if read == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "libnotify closed its pipe",
-                ));
-            }
-            let error = io::Error::last_os_error();
-            match error.kind() {
-                io::ErrorKind::WouldBlock => return Ok(true),
-                io::ErrorKind::Interrupted => {}
-                _ => return Err(error),
+            match nix::unistd::read(self.fd, &mut tokens) {
+                Ok(0) => {
+                    let closed = "libnotify closed its pipe";
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, closed));
+                }
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => return Ok(true),
+                Err(error) => return Err(error.into()),
             }
         }
     }

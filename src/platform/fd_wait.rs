@@ -28,16 +28,8 @@ pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::R
         }
         let ready: Vec<bool> = polled
             .iter()
-            .map(|fd| {
-                fd.revents().is_some_and(|events| {
-                    events.intersects(
-                        PollFlags::POLLIN
-                            | PollFlags::POLLERR
-                            | PollFlags::POLLHUP
-                            | PollFlags::POLLNVAL,
-                    )
-                })
-            })
+            // Besides POLLIN, only POLLERR, POLLHUP and POLLNVAL come back: each counts.
+            .map(|fd| fd.revents().is_some_and(|events| !events.is_empty()))
             .collect();
         let timed_out = deadline.is_some_and(|deadline| Instant::now() >= deadline);
         if ready.iter().any(|ready| *ready) || timed_out {

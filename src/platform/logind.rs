@@ -1,10 +1,9 @@
-//! Linux: systemd-logind's sleep notifications, so that the worker is stopped cleanly before a
-//! sleep. logind sends `PrepareForSleep(true)` before a suspend and `(false)` after it, and sleeps
-//! at once unless someone holds a *delay inhibitor* (a file descriptor it waits for, up to
-//! `InhibitDelayMaxSec`, 5 s by default). So: hold one while awake; on `true` report
-//! [`SystemEvent::WillSleep`] and close it once the supervisor holds the sleep no more
-//! ([`SleepGate`]); on `false` take a new one and report [`SystemEvent::Woke`]. Without a bus or
-//! logind (containers) the driver measures sleeps with the clocks instead.
+//! Linux: logind's sleep notifications, so that the worker stops cleanly before a sleep. logind
+//! sends `PrepareForSleep(true)` before a suspend and `(false)` after, and sleeps at once unless a
+//! *delay inhibitor* (a descriptor it waits for up to `InhibitDelayMaxSec`, 5 s) is held. So: hold
+//! one while awake; on `true` report [`SystemEvent::WillSleep`] and close it once the supervisor
+//! holds the sleep no more ([`SleepGate`]); on `false` take another and report
+//! [`SystemEvent::Woke`]. Without a bus or logind (containers) the clocks measure sleeps.
 
 use std::time::SystemTime;
 
@@ -46,6 +45,14 @@ pub(crate) async fn connect() -> zbus::Result<Connection> {
         }
         Err(_) => Connection::system().await,
     }
+}
+
+/// `conn`, connected first if it is not yet.
+pub(crate) async fn connected(conn: &mut Option<Connection>) -> zbus::Result<Connection> {
+    if let Some(bus) = conn {
+        return Ok(bus.clone());
+    }
+    Ok(conn.insert(connect().await?).clone())
 }
 
 /// logind is not there at all (no bus, nobody owning its name), rather than a glitch.

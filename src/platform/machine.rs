@@ -22,7 +22,6 @@ pub fn detect_form_factor() -> FormFactor {
     by_battery(SystemPower.power().battery.is_some())
 }
 
-/// From the internal battery the power reader sees.
 #[cfg(not(target_os = "macos"))]
 pub fn detect_form_factor() -> FormFactor {
     linux_form_factor(&super::power::supply_dir())

@@ -1,12 +1,9 @@
 //! Which processes exist, when they started, what they run, their CPU time, and signals to
-//! them: to recognise our own orphaned worker after a crash (same boot, pid *and* raw start
-//! ticks, so a recycled pid is never taken for it), to walk the worker's tree, and to spot the
-//! old `worker_daemon.sh`.
-//!
-//! The list, command lines and environments come from sysinfo; the facts it lacks (raw start
-//! ticks, process group, boot id, CPU counters) from `processes/linux.rs` and `macos.rs`. Start
-//! times are the kernel's raw value, never sysinfo's `start_time`, which on Linux is derived
-//! from the wall clock now and moves when the clock is stepped.
+//! them: to recognise our orphaned worker after a crash (same boot, pid *and* raw start ticks,
+//! so a recycled pid never passes), to walk the worker's tree, to spot `worker_daemon.sh`.
+//! List, command lines and environments come from sysinfo; the rest from `processes/linux.rs`
+//! and `macos.rs`. Start times are the kernel's raw value, never sysinfo's `start_time`, which
+//! on Linux is derived from the wall clock and moves when it is stepped.
 
 use nix::sys::signal::{kill, killpg, Signal};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
@@ -17,7 +14,6 @@ use crate::model::ProcessUsage;
 #[cfg_attr(target_os = "macos", path = "processes/macos.rs")]
 mod os;
 
-/// One process: its id, its parent's and its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessInfo {
     pub pid: u32,
@@ -117,22 +113,10 @@ impl ProcessTable for SystemProcesses {
     }
 
     fn usage(&self, root: u32) -> Option<Vec<ProcessUsage>> {
-        let table = os::cpu_table(root)?;
-        let links: Vec<ProcessInfo> = table
-            .iter()
-            .map(|p| ProcessInfo {
-                pid: p.pid,
-                parent: p.parent,
-                cmd: Vec::new(),
-            })
-            .collect();
-        let tree = descendants(&links, root);
-        Some(
-            table
-                .into_iter()
-                .filter(|p| tree.contains(&p.pid))
-                .collect(),
-        )
+        let mut table = os::cpu_table(root)?;
+        let tree = descendants(&table, root, |p| (p.pid, p.parent));
+        table.retain(|p| tree.contains(&p.pid));
+        Some(table)
     }
 
     fn list(&self) -> Vec<ProcessInfo> {
@@ -165,18 +149,20 @@ fn with_processes<T: Default>(kind: ProcessRefreshKind, read: impl FnOnce(&Syste
     read(&system)
 }
 
-/// `root` and its descendants through the parent links of `list`, `root` first (empty when absent).
-pub fn descendants(list: &[ProcessInfo], root: u32) -> Vec<u32> {
-    if !list.iter().any(|p| p.pid == root) {
+/// `root` and its descendants through the `(pid, parent)` links of `list`, `root` first (empty
+/// when absent).
+pub fn descendants<T>(list: &[T], root: u32, links: impl Fn(&T) -> (u32, Option<u32>)) -> Vec<u32> {
+    let links: Vec<_> = list.iter().map(links).collect();
+    if !links.iter().any(|(pid, _)| *pid == root) {
         return Vec::new();
     }
     let mut found = vec![root];
     let mut next = 0;
     while next < found.len() {
-        let parent = found[next];
-        for process in list {
-            if process.parent == Some(parent) && !found.contains(&process.pid) {
-                found.push(process.pid);
+        let parent = Some(found[next]);
+        for (pid, _) in links.iter().filter(|(_, up)| *up == parent) {
+            if !found.contains(pid) {
+                found.push(*pid);
             }
         }
         next += 1;
@@ -270,8 +256,14 @@ mod tests {
             p(12, Some(11)),
             p(20, Some(1)),
         ];
-        assert_eq!(descendants(&list, 10), vec![10, 11, 12]);
-        assert_eq!(descendants(&list, 99), Vec::<u32>::new());
+        assert_eq!(
+            descendants(&list, 10, |p| (p.pid, p.parent)),
+            vec![10, 11, 12]
+        );
+        assert_eq!(
+            descendants(&list, 99, |p| (p.pid, p.parent)),
+            Vec::<u32>::new()
+        );
     }
 
     #[test]

@@ -1,8 +1,7 @@
-//! macOS's "about to sleep" and "woke" notifications, so that the worker is stopped cleanly before
-//! a sleep: `NSWorkspace`'s own centre posts them on the main thread, whose run loop must run (the
-//! tray's; the headless daemon relies on the clocks). The observer runs the [`SleepHandler`]
-//! synchronously, and a WillSleep observer may delay the sleep up to 30 s. Elsewhere
-//! [`observe_sleep`] does nothing (Linux has logind).
+//! macOS's "about to sleep" and "woke" notifications, so that the worker stops cleanly before a
+//! sleep: `NSWorkspace` posts them on the main thread, whose run loop must run (the tray's; the
+//! headless daemon relies on the clocks). The [`SleepHandler`] runs synchronously, and may delay
+//! the sleep up to 30 s. Elsewhere [`observe_sleep`] does nothing (Linux has logind).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};

@@ -1,8 +1,7 @@
-//! Where a GUI app must look for command-line tools (`ray`, `python3.12`, `uv`): an app opened from
-//! Finder or by launchd gets `PATH=/usr/bin:/bin:/usr/sbin:/sbin`, missing Homebrew, conda, pyenv,
-//! uv and `~/.local/bin`. Like editors, it looks in the well-known install places, then in the
-//! login shell's PATH, asked once per process by [`load_login_shell_path`] (which blocks: run it
-//! off any event loop). It never runs what it finds.
+//! Where a GUI app looks for tools (`ray`, `python3.12`, `uv`): opened from Finder or by launchd
+//! it gets `PATH=/usr/bin:/bin:/usr/sbin:/sbin`. Like editors, it looks in the well-known install
+//! places, then in the login shell's PATH, asked once by [`load_login_shell_path`] (blocking: run
+//! it off any event loop). It never runs what it finds.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -119,8 +118,7 @@ pub fn subdirs_bin(parent: &Path) -> Vec<PathBuf> {
 pub fn is_executable_file(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path)
-        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 /// Asks `shell` as a login shell (`-l`: `~/.zprofile` and friends run, as for Terminal) for its

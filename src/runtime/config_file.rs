@@ -1,15 +1,10 @@
 //! config.toml while the app runs: the one writer of the user's changes, and the OS's reports
-//! of changes in the data folder.
-//!
-//! The writer replaces the file (an fsync: slow on a full or sick disk) off the loop, one change
-//! at a time in the order asked, and answers each request once its outcome is known. The OS is
-//! asked to report changes in the data folder (the `notify` crate: inotify on Linux, FSEvents
-//! on macOS) rather than the file being looked at on a clock: the folder, not the file, because
-//! editors and our own writer replace the file by a rename, which a watch on the old file would
-//! not see. Reports that do not name config.toml (the logs, the history, the lock, and every
-//! read, ours included) are dropped on notify's own thread, so that they wake nothing here. A
-//! report only says when to look (`supervisor::config_looks`); whether anything changed is the
-//! file's stamp (`config::read_if_changed`).
+//! of changes. The writer replaces the file (an fsync: slow on a sick disk) off the loop, one
+//! change at a time in order, and answers each request once its outcome is known. `notify`
+//! (inotify, FSEvents) watches the data folder, not the file, which editors and our writer
+//! replace by a rename; reports not naming config.toml (logs, history, lock, every read) are
+//! dropped on notify's thread, waking nothing here. A report only says when to look
+//! (`supervisor::config_looks`); the file's stamp says whether it changed.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -61,18 +56,13 @@ pub fn spawn_writer(paths: Paths, log: SharedLog) -> mpsc::UnboundedSender<Save>
     tx
 }
 
-/// Has the OS report changes to config.toml to `events` as [`Event::ConfigFileChanged`] for as
-/// long as the returned watch is kept, until the watch is lost: that is sent as
-/// [`Event::ConfigWatchLost`] (at once where no watch can be had) and ends the reports. Set up
-/// before the supervisor's first look, so that an edit made between the two is reported.
+/// Reports changes to config.toml to `events` ([`Event::ConfigFileChanged`]) while the returned
+/// watch is kept, until [`Event::ConfigWatchLost`] (at once where none can be had). Set up before
+/// the supervisor's first look, so that an edit in between is reported.
 pub fn watch(paths: &Paths, events: Events) -> Option<RecommendedWatcher> {
-    match start(paths, events.clone()) {
-        Ok(watcher) => Some(watcher),
-        Err(why) => {
-            let _ = events.send(Event::ConfigWatchLost { why });
-            None
-        }
-    }
+    let started = start(paths, events.clone());
+    let lost = |why| drop(events.send(Event::ConfigWatchLost { why }));
+    started.map_err(lost).ok()
 }
 
 fn start(paths: &Paths, events: Events) -> Result<RecommendedWatcher, String> {

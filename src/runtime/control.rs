@@ -1,10 +1,8 @@
-//! The local control socket: how the CLI (`status`, `pause`, …) talks to the running instance.
-//!
-//! One JSON request per connection, one JSON reply. The socket lives in the data folder, which
-//! is 0700 and ours, and is itself 0600; a connection from another user id is closed all the
-//! same (the kernel's word, `SO_PEERCRED` / `getpeereid`). What a client can cost is bounded: a
-//! request is at most [`MAX_REQUEST_BYTES`] and must arrive within [`REQUEST_TIMEOUT`], and at
-//! most [`MAX_CLIENTS`] are served at once (more are closed at once).
+//! The local control socket: how the CLI (`status`, `pause`, …) talks to the running instance,
+//! one JSON request and one JSON reply per connection. The socket (0600, in our 0700 folder)
+//! closes a connection from another user id all the same (`SO_PEERCRED` / `getpeereid`). A
+//! client's cost is bounded: a request of at most [`MAX_REQUEST_BYTES`] within
+//! [`REQUEST_TIMEOUT`], at most [`MAX_CLIENTS`] at once (more are closed at once).
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -20,7 +18,6 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use crate::model::{ContributionSummary, PowerSnapshot, ReplyNote, Status};
 use crate::text::{self, Lang};
 
-/// A request from the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Request {
@@ -61,7 +58,6 @@ pub struct StatusReport {
     pub status: Option<Status>,
     /// The supervisor's process id.
     pub pid: u32,
-    /// The worker's process id, when one runs.
     pub worker_pid: Option<u32>,
     /// The address this node uses in the cluster.
     pub node_ip: Option<String>,
@@ -70,8 +66,7 @@ pub struct StatusReport {
     /// Every process this program has started so far (workers, `tailscale`, `ray --version`,
     /// drains…): while idle it must not grow.
     pub processes_spawned: u64,
-    /// The machine's power as last read (the tray shows the battery from it rather than
-    /// reading it again); `None` before the first reading.
+    /// The power as last read (`None`: not yet), which the tray shows rather than read again.
     pub power: Option<PowerSnapshot>,
     /// What the worker gave today and over the last 7 days (the menu's line).
     pub contribution: Option<ContributionSummary>,
@@ -92,7 +87,6 @@ pub struct Reply {
     pub report: Option<StatusReport>,
 }
 
-/// A request waiting for the driver's answer.
 #[derive(Debug)]
 pub struct Pending {
     pub request: Request,
@@ -128,9 +122,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// forwards each request to `requests`.
 pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connections> {
     match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
     }
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
@@ -247,20 +240,13 @@ const REPLY_MARGIN: Duration = Duration::from_secs(2);
 /// Sends one request to the running instance (blocking; for the CLI).
 pub fn request(path: &Path, request: &Request) -> Result<Reply, ClientError> {
     use std::io::{BufRead, Write};
-    let mut stream = match std::os::unix::net::UnixStream::connect(path) {
-        Ok(stream) => stream,
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            return Err(ClientError::NotRunning {
-                path: path.display().to_string(),
-            })
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let connected = std::os::unix::net::UnixStream::connect(path);
+    let mut stream = connected.map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => ClientError::NotRunning {
+            path: path.display().to_string(),
+        },
+        _ => e.into(),
+    })?;
     // A quit waits for the worker to stop; the supervisor finishes within its quit deadline,
     // whatever the configured grace.
     let timeout = match request {

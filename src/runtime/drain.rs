@@ -1,17 +1,12 @@
-//! Graceful leave: ask the head to drain this node ([`drain_node`]: this node's id from our own
-//! raylet, then `ray drain-node`), then, as often as the supervisor asks, look whether a task still
-//! runs here ([`sample_tree`]). When the node counts as idle and when to give up are the
-//! supervisor's rules; nothing here stops a process.
-//!
-//! What Ray 2.60 does (measured in the two-host lab, tests/lab/README.md, "Drain"):
-//! - A PREEMPTION drain is never refused, even for a dead, unknown or the *head's own* id (which
-//!   kills the head's raylet): so the id is read from our own raylet's command line.
-//! - Nothing new is scheduled here; running tasks run to the end, even past the deadline (only
-//!   advice).
-//! - A draining idle node's raylet exits by itself, but `ray start --block` keeps blocking: the
-//!   worker must still be stopped.
-//! - Task workers are the raylet's children, titled `ray::IDLE` when idle and `ray::<task>` while a
-//!   task runs.
+//! Graceful leave: ask the head to drain this node ([`drain_node`]: our raylet's node id, then
+//! `ray drain-node`), then look, as often as the supervisor asks, whether a task still runs here
+//! ([`sample_tree`]). When the node is idle and when to give up are the supervisor's rules;
+//! nothing here stops a process. Ray 2.60, measured in the lab (tests/lab/README.md, "Drain"):
+//! - A PREEMPTION drain is never refused, even for a dead, unknown or the *head's own* id
+//!   (killing the head's raylet): so the id is read from our own raylet's command line.
+//! - Nothing new is scheduled; running tasks run to the end, past the deadline (only advice).
+//! - A drained idle raylet exits, but `ray start --block` keeps blocking: stop it still.
+//! - Task workers are the raylet's children, titled `ray::IDLE` or `ray::<task>`.
 
 use std::time::Duration;
 
@@ -34,10 +29,9 @@ const GCS_CONNECT_ENV: [(&str, &str); 2] = [
     ("RAY_gcs_rpc_server_reconnect_timeout_s", "5"),
 ];
 
-/// This node's id, from the command line of the raylet the worker `worker_pid` started
-/// (`--node_id=<56 hex digits>`; the supervisor drains only a joined worker, whose raylet runs).
-/// Unlike `/tmp/ray/session_latest` (shared by every Ray here) it is bound to this very worker,
-/// and needs neither the dashboard nor the head.
+/// This node's id, from the command line of the raylet worker `worker_pid` started (only a
+/// joined worker is drained): unlike `/tmp/ray/session_latest`, shared by every Ray here, it is
+/// this very worker's, and needs neither the dashboard nor the head.
 pub fn node_id(worker_pid: u32) -> Option<String> {
     tree_of(&SystemProcesses.list(), worker_pid)
         .into_iter()
@@ -61,26 +55,20 @@ pub async fn request_drain(
     }
     let mut command = ray.command(drain_args(head, node_id, message, deadline));
     command.envs(GCS_CONNECT_ENV);
-    let output = match output_within(&mut command, REQUEST_TIMEOUT).await {
-        Err(CommandError::TimedOut { .. }) => {
-            return Err(DrainError::TimedOut {
-                secs: REQUEST_TIMEOUT.as_secs(),
-            })
-        }
-        Err(CommandError::Spawn { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            return Err(DrainError::RayMissing {
+    let ran = output_within(&mut command, REQUEST_TIMEOUT).await;
+    let output = ran.map_err(|error| match error {
+        CommandError::TimedOut { .. } => DrainError::TimedOut {
+            secs: REQUEST_TIMEOUT.as_secs(),
+        },
+        CommandError::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            DrainError::RayMissing {
                 path: ray.ray.display().to_string(),
-            })
+            }
         }
-        Err(e) => {
-            return Err(DrainError::Failed {
-                detail: e.to_string(),
-            })
-        }
-        Ok(output) => output,
-    };
+        other => DrainError::Failed {
+            detail: other.to_string(),
+        },
+    })?;
     if output.status.success() {
         return Ok(());
     }
@@ -221,7 +209,7 @@ pub fn tree_state(list: &[ProcessInfo], root: u32) -> TreeReading {
 }
 
 fn tree_of(list: &[ProcessInfo], root: u32) -> Vec<&ProcessInfo> {
-    let tree = descendants(list, root);
+    let tree = descendants(list, root, |p| (p.pid, p.parent));
     list.iter().filter(|p| tree.contains(&p.pid)).collect()
 }
 
@@ -313,7 +301,9 @@ mod tests {
         let working = busy
             .iter()
             .find(|p| role(&p.cmd) == Role::Busy("work".to_string()));
-        assert!(working.is_some_and(|p| descendants(&busy, 7).contains(&p.pid)));
+        assert!(
+            working.is_some_and(|p| descendants(&busy, 7, |p| (p.pid, p.parent)).contains(&p.pid))
+        );
         let idle = ps_snapshot(&recorded("ps_laptop_idle_ray260.txt"));
         assert_eq!(tree_state(&idle, 7), TreeReading::Quiet);
         // Another process tree (the holder's) is not ours: it has no raylet.

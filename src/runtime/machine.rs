@@ -1,11 +1,8 @@
-//! Watches the machine itself: power and lid, and, only where no sleep notification of the OS
-//! reaches this process, the time spent suspended ([`crate::platform::clock`]). It reports
-//! facts, and only changes of them; the supervisor judges them (a short sleep among them).
-//!
-//! One thread of its own sleeps until the OS says the power changed ([`PowerChanges`]: an
-//! unplug is read at once) or [`MACHINE_LOOK_EVERY`] passes, reads everything (each read is
-//! cheap and starts no process) and sends what changed, so that the driver's runtime is woken
-//! only by a change. Without a change signal it reads every [`MACHINE_LOOK_EVERY_UNSIGNALLED`].
+//! Watches power and lid, and, only where no OS sleep notification reaches us, the time spent
+//! suspended ([`crate::platform::clock`]); it reports changes, the supervisor judges them. A
+//! thread of its own sleeps until the OS says the power changed ([`PowerChanges`]: an unplug is
+//! read at once) or [`MACHINE_LOOK_EVERY`] passes (without that signal, every
+//! [`MACHINE_LOOK_EVERY_UNSIGNALLED`]), reads everything in-process and sends what changed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -28,18 +25,9 @@ pub struct Reported {
 }
 
 impl Reported {
-    /// Nothing told yet; the sleep clock read `asleep` at start.
-    pub fn new(asleep: Option<Duration>) -> Reported {
-        Reported {
-            asleep,
-            ..Reported::default()
-        }
-    }
-
-    /// The events one reading makes, in order: with `clocks` (no OS notification reports
-    /// sleeps), a wake after each suspension of a second or more (the clocks are read
-    /// microseconds apart); then the power and the lid if they changed (a lid the OS does not
-    /// report is not sent).
+    /// The events one reading makes, in order: with `clocks` (no OS notification of sleeps), a
+    /// wake after each suspension of a second or more; then the power and the lid if they
+    /// changed (an unreported lid is not sent).
     pub fn look(
         &mut self,
         power: PowerSnapshot,
@@ -68,10 +56,9 @@ impl Reported {
     }
 }
 
-/// Starts the watcher on a thread of its own: it reads `power` and `clock` each time `changes`
-/// signals (or every [`MACHINE_LOOK_EVERY_UNSIGNALLED`] without them, or once they break) and
-/// sends [`Event::Power`], [`Event::LidClosed`] and, while `clocks` is set, [`Event::Woke`] on
-/// `events` until the driver is gone (noticed at its next look). `Err`: no thread could be made.
+/// Starts the watcher's thread, which reads `power` and `clock` when `changes` signals (else
+/// every [`MACHINE_LOOK_EVERY_UNSIGNALLED`]) and sends what changed on `events` until the driver
+/// is gone. `Err`: no thread could be made.
 pub fn watch_on_thread(
     power: impl PowerSource + 'static,
     clock: impl SleepClock + 'static,
@@ -80,7 +67,11 @@ pub fn watch_on_thread(
     events: Events,
 ) -> std::io::Result<()> {
     let run = move || {
-        let mut reported = Reported::new(clock.asleep_total());
+        let asleep = clock.asleep_total();
+        let mut reported = Reported {
+            asleep,
+            ..Reported::default()
+        };
         loop {
             let clocks = clocks.load(Ordering::SeqCst);
             let (now, lid) = (power.power(), power.lid_closed());
@@ -143,7 +134,10 @@ mod tests {
     #[test]
     fn only_changes_are_told() {
         let s = Duration::from_secs;
-        let mut reported = Reported::new(Some(s(100)));
+        let mut reported = Reported {
+            asleep: Some(s(100)),
+            ..Reported::default()
+        };
         assert_eq!(
             reported.look(MAINS, Some(false), Some(s(100)), true),
             vec![Event::Power(MAINS), Event::LidClosed(false)],
@@ -175,7 +169,10 @@ mod tests {
     #[test]
     fn the_clocks_report_every_sleep_only_when_no_os_notification_does() {
         let s = Duration::from_secs;
-        let mut reported = Reported::new(Some(s(100)));
+        let mut reported = Reported {
+            asleep: Some(s(100)),
+            ..Reported::default()
+        };
         reported.look(MAINS, None, Some(s(100)), true);
         assert_eq!(
             reported.look(MAINS, None, Some(s(100) + Duration::from_micros(900)), true),
@@ -194,7 +191,7 @@ mod tests {
             vec![Event::Woke { slept_secs: 600 }],
             "measured from the last reading, whoever reported the one before"
         );
-        let mut unread = Reported::new(None);
+        let mut unread = Reported::default();
         assert_eq!(
             unread.look(MAINS, None, Some(s(700)), true),
             vec![Event::Power(MAINS)],

@@ -1,10 +1,8 @@
-//! The tokio driver around the pure supervisor (the `quinn` shape).
-//!
-//! It carries out the supervisor's [`Action`]s through the [`Platform`] and feeds back what
-//! comes of them: every watcher and every spawned operation sends its result as an [`Event`] on
-//! one channel, so the loop never waits on IO. It waits only for the earliest of the
-//! supervisor's deadline, an event, a request and the shutdown. No decision is taken here:
-//! every rule is in [`crate::supervisor`].
+//! The tokio driver around the pure supervisor (the `quinn` shape): it carries out the
+//! supervisor's [`Action`]s through the [`Platform`]; every watcher and spawned operation sends
+//! its result as an [`Event`] on one channel, so the loop never waits on IO, only for the
+//! supervisor's deadline, an event, a request or the shutdown. Every rule is in
+//! [`crate::supervisor`].
 
 pub mod config_file;
 pub mod control;
@@ -43,11 +41,9 @@ pub const LOG_MAX_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Where notifications go (the tray shows them; the headless daemon only logs them).
 pub trait Notifier: Send {
-    /// Shows one notification.
     fn notify(&mut self, notice: &Notice);
 }
 
-/// A notifier that shows nothing.
 #[derive(Debug, Default)]
 pub struct NoNotifier;
 
@@ -126,8 +122,6 @@ struct Driver<P: Platform> {
     machine_cpus: u32,
     probe_timeout: Duration,
     log: SharedLog,
-    /// The language of the log: the process's one.
-    lang: Lang,
     notifier: Box<dyn Notifier>,
     worker: Option<Slot<P::Worker>>,
     /// The connection held to the head's Ray port ([`Action::WatchHead`]), while one is.
@@ -149,6 +143,7 @@ struct Driver<P: Platform> {
 
 /// `history.json`, written off the loop; each write has a number, and an older one never
 /// replaces a newer.
+#[derive(Default)]
 struct HistoryFile {
     /// The number of the newest content written, behind the lock every write takes.
     written: Arc<Mutex<u64>>,
@@ -180,10 +175,7 @@ pub async fn run<P: Platform>(
     if let Some(line) = &loaded.note {
         note(&log, line);
     }
-    let history_file = loaded.writable.then(|| HistoryFile {
-        written: Arc::default(),
-        next: 0,
-    });
+    let history_file = loaded.writable.then(HistoryFile::default);
     let user_idle = settings.courtesy.only_when_idle.is_some();
     let demo_head = options.demo_head;
     let sup = Supervisor::new(
@@ -228,7 +220,6 @@ pub async fn run<P: Platform>(
         machine_cpus: options.machine_cpus,
         probe_timeout: Duration::from_millis(config.timing.probe_timeout_ms),
         log,
-        lang: Lang::current(),
         notifier,
         worker: None,
         head_watch: None,
@@ -259,13 +250,9 @@ pub async fn run<P: Platform>(
 
 /// Tells `sender`'s watchers `value` if it is new to them.
 fn send_if_new<T: PartialEq>(sender: &watch::Sender<T>, value: T) {
-    sender.send_if_modified(|current| {
-        let new = *current != value;
-        if new {
-            *current = value;
-        }
-        new
-    });
+    if *sender.borrow() != value {
+        sender.send_replace(value);
+    }
 }
 
 /// The supervisor's time: tokio's clock, so that paused-time tests drive it.
@@ -339,17 +326,18 @@ impl<P: Platform> Driver<P> {
                 Action::DrainWorker { drain, deadline } => {
                     let (Some(pid), Some(head)) = (self.worker_pid(), self.sup.status().head)
                     else {
-                        self.event_later(Event::DrainRequested {
+                        let _ = self.events.send(Event::DrainRequested {
                             drain,
                             accepted: false,
                         });
                         continue;
                     };
                     let request = self.platform.drain(&head, pid, deadline);
-                    let (events, log, lang) = (self.events.clone(), self.log.clone(), self.lang);
+                    let (events, log) = (self.events.clone(), self.log.clone());
                     tokio::spawn(async move {
                         let outcome = request.await;
-                        note(&log, &text::log::drain_requested_line(lang, &outcome));
+                        let line = text::log::drain_requested_line(Lang::current(), &outcome);
+                        note(&log, &line);
                         let accepted = outcome.is_ok();
                         let _ = events.send(Event::DrainRequested { drain, accepted });
                     });
@@ -366,11 +354,11 @@ impl<P: Platform> Driver<P> {
                     let install = self.platform.install_ray(version, move |step| {
                         let _ = events.send(Event::RayInstallProgress(step));
                     });
-                    let (events, log, lang) = (self.events.clone(), self.log.clone(), self.lang);
+                    let (events, log) = (self.events.clone(), self.log.clone());
                     tokio::spawn(async move {
                         let outcome = install.await;
                         if let Err(why) = &outcome {
-                            note(&log, &text::log::install_failed_line(lang, why));
+                            note(&log, &text::log::install_failed_line(Lang::current(), why));
                         }
                         let _ = events.send(Event::RayInstallEnded(outcome));
                     });
@@ -379,7 +367,7 @@ impl<P: Platform> Driver<P> {
                     self.spawn_event(self.platform.find_heads().map(Event::HeadsFound))
                 }
                 Action::Notify(notice) => {
-                    note(&self.log, &text::log::notice_line(self.lang, &notice));
+                    note(&self.log, &text::log::notice_line(Lang::current(), &notice));
                     self.notifier.notify(&notice);
                 }
                 Action::RecordFirstRunOffer => {
@@ -390,7 +378,7 @@ impl<P: Platform> Driver<P> {
                     });
                 }
                 Action::Log(log_note) => {
-                    for line in text::log::log_note(self.lang, &log_note).lines() {
+                    for line in text::log::log_note(Lang::current(), &log_note).lines() {
                         note(&self.log, line);
                     }
                 }
@@ -415,7 +403,7 @@ impl<P: Platform> Driver<P> {
                     if let Some((reading, stamp)) = read_if_changed(paths, self.config_stamp, cpus)
                     {
                         self.config_stamp = stamp;
-                        self.event_later(Event::ConfigFileRead(reading));
+                        let _ = self.events.send(Event::ConfigFileRead(reading));
                     }
                 }
                 Action::AskClusterSize { head } => {
@@ -451,7 +439,7 @@ impl<P: Platform> Driver<P> {
             Started::Running { worker, .. } => worker.stop(grace),
             Started::LookingUp => {
                 *started = Started::Gone;
-                self.event_later(Event::WorkerExited(WorkerExit {
+                let _ = self.events.send(Event::WorkerExited(WorkerExit {
                     code: None,
                     failure: None,
                 }));
@@ -501,7 +489,7 @@ impl<P: Platform> Driver<P> {
         let bytes = crate::history::file::to_bytes(&self.history);
         file.next += 1;
         let (seq, written) = (file.next, file.written.clone());
-        let (path, log, lang) = (self.paths.history_file(), self.log.clone(), self.lang);
+        let (path, log) = (self.paths.history_file(), self.log.clone());
         let write = move || {
             let mut last = lock(&written);
             if *last >= seq {
@@ -511,10 +499,8 @@ impl<P: Platform> Driver<P> {
                 Ok(()) => *last = seq,
                 Err(e) => {
                     let path = path.display().to_string();
-                    note(
-                        &log,
-                        &text::log::not_saved_line(lang, &path, &e.to_string()),
-                    );
+                    let line = text::log::not_saved_line(Lang::current(), &path, &e.to_string());
+                    note(&log, &line);
                 }
             }
         };
@@ -549,11 +535,6 @@ impl<P: Platform> Driver<P> {
         });
     }
 
-    /// Feeds `event` to the supervisor after the actions being carried out now.
-    fn event_later(&self, event: Event) {
-        let _ = self.events.send(event);
-    }
-
     /// A fact for the supervisor; the driver keeps what its report and the sleep gate need,
     /// and logs the OS's sleep and wake.
     fn on_event(&mut self, event: Event) {
@@ -561,10 +542,11 @@ impl<P: Platform> Driver<P> {
             Event::Power(power) => self.power = Some(*power),
             Event::WillSleep => {
                 self.will_sleeps_seen += 1;
-                note(&self.log, text::log::going_to_sleep_line(self.lang));
+                note(&self.log, text::log::going_to_sleep_line(Lang::current()));
             }
             Event::Woke { slept_secs } => {
-                note(&self.log, &text::log::woke_line(self.lang, *slept_secs))
+                let line = text::log::woke_line(Lang::current(), *slept_secs);
+                note(&self.log, &line);
             }
             // Nothing to watch for without a worker in the head's cluster.
             Event::WorkerExited(_) | Event::WorkerSpawnFailed(_) => {
@@ -649,10 +631,8 @@ fn apply_request(
         }
         Request::Head { address } => {
             let head = head(address)?;
-            (
-                UserCommand::SetHead(head.clone()),
-                Some(Setting::Head(head)),
-            )
+            let command = UserCommand::SetHead(head.clone());
+            (command, Some(Setting::Head(head)))
         }
         // Saved only if the supervisor takes it (see `on_request`).
         Request::JoinFoundHead { address } => {

@@ -1,11 +1,7 @@
-//! Everything the driver does to the world, behind one trait, so that the driver can be run
-//! against a fake world under paused time (`tests/support/src/fake_platform.rs`).
-//!
-//! Each slow operation returns a `'static` future: the driver spawns it and feeds its result to
-//! the supervisor as an event, so its loop never waits on the network or on a command. The
-//! watchers send their facts as events themselves. The implementations carry out one operation
-//! each and decide nothing; every timeout here is an IO bound (how long one command may hang),
-//! never a rule of the supervisor.
+//! Everything the driver does to the world, behind one trait, so that the driver runs against a
+//! fake world under paused time (`tests/support/src/fake_platform.rs`). Each slow operation is a
+//! `'static` future the driver spawns, its result fed back as an event; watchers send events
+//! themselves. Nothing here decides: every timeout is an IO bound, never a supervisor's rule.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
@@ -47,9 +43,8 @@ pub trait WorkerHandle: Send + 'static {
 
 /// What the machine's watchers need besides the event channel.
 pub struct Watches {
-    /// The supervisor's verdict on an announced sleep, for the OS's sleep notifications;
-    /// `None`: the caller observes them (the macOS tray), and the platform neither watches
-    /// them nor measures sleeps.
+    /// The supervisor's verdict on an announced sleep; `None`: the caller (the macOS tray)
+    /// observes the OS's sleep notifications, and the platform neither watches nor measures.
     pub sleep_gate: Option<watch::Receiver<SleepGate>>,
     /// The supervisor's `hold_awake`, which the idle-sleep hold follows.
     pub keep_awake: watch::Receiver<bool>,
@@ -61,12 +56,10 @@ pub struct Watches {
 
 /// What the driver does to the world.
 pub trait Platform: Send + Sync + 'static {
-    /// A started worker.
     type Worker: WorkerHandle;
 
-    /// Is `head` reachable within `timeout`, and if not, why; for a head at a Tailscale
-    /// address also what Tailscale says of it (from an answer at most `tailscale_max_age` old
-    /// when it vouches for the head).
+    /// Is `head` reachable within `timeout`, and if not, why; at a Tailscale address also what
+    /// Tailscale says of it (an answer at most `tailscale_max_age` old, to vouch for it).
     fn probe(
         &self,
         head: &HeadAddress,
@@ -89,9 +82,8 @@ pub trait Platform: Send + Sync + 'static {
         events: Events,
     ) -> Result<Self::Worker, SpawnFailure>;
 
-    /// Holds a connection open to the head's Ray port, with the OS watching the path (reported
-    /// lost after `lost_after` without an answer), and tells `state` what becomes of it:
-    /// [`HeadConnection::Held`] once it is, then how it ended.
+    /// Holds a connection to the head's Ray port, lost after `lost_after` without an answer,
+    /// telling `state` [`HeadConnection::Held`] once it is, then how it ended.
     fn watch_head(
         &self,
         head: &HeadAddress,
@@ -113,8 +105,7 @@ pub trait Platform: Send + Sync + 'static {
     /// One look at worker `worker_pid`'s process tree.
     fn sample_tree(&self, worker_pid: u32) -> impl Future<Output = TreeReading> + Send + 'static;
 
-    /// The CPU counters of worker `worker_pid`'s process tree (`None`: the process table could
-    /// not be read). Read in-process: never starts a process.
+    /// The CPU counters of worker `worker_pid`'s tree, read in-process (`None`: unreadable).
     fn sample_usage(
         &self,
         worker_pid: u32,
@@ -139,14 +130,12 @@ pub trait Platform: Send + Sync + 'static {
         head: &HeadAddress,
     ) -> impl Future<Output = Option<ClusterSize>> + Send + 'static;
 
-    /// Starts the machine's watchers, each sending its facts on `events` until the driver is
-    /// gone: the network, power and lid, sleep and wake, the thermal state, the user's idle
-    /// time, and what the OS made of the idle-sleep hold.
+    /// Starts the watchers of network, power and lid, sleep, heat, the user's idle time and the
+    /// idle-sleep hold, each sending on `events` until the driver is gone.
     fn watch(&self, events: Events, watches: Watches);
 }
 
-/// A sender of `T`s that reach the driver as events, for the OS watchers that speak their own
-/// type.
+/// A sender of `T`s that reach the driver as events, for watchers that speak their own type.
 fn forward<T: Send + 'static>(
     events: &Events,
     to_event: impl Fn(T) -> Event + Send + 'static,
@@ -219,10 +208,9 @@ impl SystemPlatform {
     }
 }
 
-/// The `ray` to run: the configured one, else the one `setup` installed, else the first in the
-/// places a GUI app must search (`platform::tool_search`: well-known install folders, PATH,
-/// and the login shell's PATH once [`tool_search::load_login_shell_path`] has run), else
-/// plain `ray` (whose spawn then fails as "Ray missing"). Never starts a process.
+/// The `ray` to run: the configured one, else `setup`'s, else the first in
+/// [`tool_search`]'s places, else plain `ray` (whose spawn then fails as "Ray missing"). Never
+/// starts a process.
 pub fn ray_executable(configured: Option<&PathBuf>, paths: &Paths) -> PathBuf {
     tool_search::find_ray(
         configured.map(PathBuf::as_path),
@@ -232,9 +220,8 @@ pub fn ray_executable(configured: Option<&PathBuf>, paths: &Paths) -> PathBuf {
     .unwrap_or_else(|| PathBuf::from("ray"))
 }
 
-/// Looks for Ray once at start-up, off the loop: when none of the usual places has it, the
-/// user's login shell is asked for its PATH (an app opened from Finder has a bare one), and
-/// that answer is kept for every later [`ray_executable`].
+/// Looks for Ray once at start-up, off the loop: when the usual places lack it, the login shell
+/// is asked for its PATH (kept for every later [`ray_executable`]).
 pub async fn locate_ray(configured: Option<PathBuf>, paths: Paths) -> PathBuf {
     let found = ray_executable(configured.as_ref(), &paths);
     if found.is_absolute() {

@@ -1,10 +1,7 @@
 //! Is the head reachable, and if not, why; which address is ours; did the network change; the
-//! connection held to the head's Ray port.
-//!
-//! The probe is a TCP connect to the head's GCS port with a short timeout: it costs nothing,
-//! needs no root (unlike ICMP) and no Python (unlike a `ray.init` health check), and it
-//! tests the very port the worker needs. When it fails, Tailscale's cached answer says why
-//! ([`crate::tailscale::cli`]).
+//! connection held to the head's Ray port. The probe is a TCP connect to the head's GCS port:
+//! free, no root (unlike ICMP), no Python (unlike `ray.init`), and it tests the very port the
+//! worker needs; when it fails, Tailscale's cached answer says why ([`crate::tailscale::cli`]).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -118,13 +115,12 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00
 /// How long the held connection is given to open.
 const HOLD_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Opens a connection to the head's Ray port, keeps it open as an idle HTTP/2 client would
-/// (acknowledging the server's SETTINGS and PINGs, sending nothing else), calls `on_held` once
-/// the head has spoken HTTP/2 on it, and returns how it ended: [`HeadConnection::Closed`] by
-/// the head (a stopping Ray), [`HeadConnection::Lost`] when the kernel's keepalive
-/// ([`watch_path`]) found no answer for `lost_after`, [`HeadConnection::NotHeld`] when none
-/// could be made or watched, or what answered never spoke HTTP/2 (a service that drops every
-/// connection must not look like a Ray restart).
+/// Holds a connection to the head's Ray port as an idle HTTP/2 client would (acknowledging
+/// SETTINGS and PINGs, sending nothing else), calls `on_held` once the head spoke HTTP/2, and
+/// returns how it ended: `Closed` by the head (a stopping Ray), `Lost` when the kernel's
+/// keepalive ([`watch_path`]) had no answer for `lost_after`, `NotHeld` when none could be made
+/// or watched, or the peer never spoke HTTP/2 (a service dropping every connection is no Ray
+/// restart).
 pub async fn hold_connection(
     head: &HeadAddress,
     lost_after: Duration,
@@ -232,7 +228,12 @@ mod tests {
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let why = probe_head(&local(port), Duration::from_secs(1), &TailscaleCli::none()).await;
+        let why = probe_head(
+            &local(port),
+            Duration::from_secs(1),
+            &TailscaleCli::default(),
+        )
+        .await;
         assert_eq!(why, None);
     }
 
@@ -241,13 +242,18 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         drop(listener);
-        let why = probe_head(&local(port), Duration::from_secs(1), &TailscaleCli::none()).await;
+        let why = probe_head(
+            &local(port),
+            Duration::from_secs(1),
+            &TailscaleCli::default(),
+        )
+        .await;
         assert_eq!(why, Some(Unreachable::Refused));
     }
 
     #[tokio::test]
     async fn the_node_ip_is_the_address_that_routes_to_the_head() {
-        let ip = node_ip_for(&local(6379), &TailscaleCli::none())
+        let ip = node_ip_for(&local(6379), &TailscaleCli::default())
             .await
             .expect("route");
         assert_eq!(ip, "127.0.0.1".parse::<IpAddr>().expect("ip"));

@@ -1,20 +1,15 @@
 //! The Ray worker child: `ray start --block` in a process group of its own.
 //!
-//! We own exactly the processes we started, never a head or another Ray on the machine (`ray
-//! stop` would kill them all): `ray start` and its group (the raylet, Ray's agents), every
-//! process descended from it (task workers run in groups of their own), and every process
-//! whose environment carries this run's mark ([`RUN_MARK`], a random token inherited by
-//! everything Ray starts, which still names a re-parented task subprocess, even after our own
-//! crash).
-//!
-//! Stop = a snapshot of that tree, SIGTERM to the group and the tree, SIGKILL to what is left
-//! after a grace; when `ray start` exits, whatever remains of the tree is killed. A pid file
-//! (pid, group, boot id, raw start ticks, mark) lets the next start stop a worker a crash left
-//! behind, and nothing else: never another boot's pid, a recycled pid, group 0 or 1, or ours.
-//! On Linux the worker also gets SIGTERM when the runtime's thread that started it ends.
-//!
-//! We are not a child subreaper: the mark already finds re-parented processes, and an adopted
-//! child would stay our zombie for good (only tokio may wait for our children).
+//! We own exactly what we started, never another Ray here (`ray stop` would kill them all):
+//! `ray start`, its group (raylet, agents), its descendants (task workers have groups of their
+//! own) and whatever carries this run's mark ([`RUN_MARK`], inherited by everything Ray starts,
+//! so it names a re-parented task subprocess even after our crash). Stop = a snapshot of that
+//! tree, SIGTERM to group and tree, SIGKILL after a grace; once `ray start` exits, the rest of
+//! the tree is killed. A pid file (pid, group, boot id, raw start ticks, mark) lets the next
+//! start stop a worker a crash left, and nothing else: never another boot's or a recycled pid,
+//! group 0 or 1, or ours. On Linux the worker also gets SIGTERM when its forking thread ends.
+//! We are no subreaper: the mark finds re-parented processes, and an adopted child would stay
+//! our zombie (only tokio may wait for our children).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -105,11 +100,10 @@ impl RayCommand {
     }
 }
 
-/// Ray's own settings that make an idle worker node cheaper with nothing a user of the cluster
-/// notices: tasks run, their output reaches the driver, the head lists the node ALIVE with its
-/// resources (`bench/idle-ray` measures the cost and checks those three; figures in
-/// bench/README.md). Environment variables of `ray start`, inherited by what it starts.
-/// `[ray] lean = false` leaves Ray's defaults.
+/// Ray's environment settings that make an idle worker node cheaper with nothing a cluster user
+/// notices: tasks run, their output reaches the driver, the head lists the node ALIVE
+/// (`bench/idle-ray` measures and checks; figures in bench/README.md). `[ray] lean = false`
+/// leaves Ray's defaults.
 pub const LEAN_RAY_ENV: &[(&str, &str)] = &[
     // The log monitor (`python -u log_monitor.py`, which ships task output to drivers) wakes
     // every 0.1 s and, below this many files, globs the log folder on every wake-up. At 0
@@ -139,6 +133,27 @@ pub struct PidRecord {
     pub mark: String,
 }
 
+impl PidRecord {
+    /// The record of `pid`, just started as a group leader carrying `mark`. It cannot have been
+    /// reaped yet (only its `wait` reaps it): unreadable start ticks are 0, which match no
+    /// process, so no later signal reaches that pid.
+    pub fn of_started(pid: u32, mark: String) -> PidRecord {
+        PidRecord {
+            pid,
+            pgid: pid,
+            boot_id: SystemProcesses.boot_id().unwrap_or_default(),
+            start_ticks: SystemProcesses.start_ticks(pid).unwrap_or(0),
+            mark,
+        }
+    }
+
+    /// Written private: a pid file lets the next start signal what it names.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string(self).map_err(std::io::Error::other)?;
+        crate::atomic_file::write(path, text.as_bytes(), 0o600)
+    }
+}
+
 /// A process recognised as a worker's, as it was when recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Known {
@@ -147,7 +162,6 @@ pub struct Known {
     ticks: u64,
 }
 
-/// A running worker.
 #[derive(Debug)]
 pub struct WorkerProcess {
     record: PidRecord,
@@ -234,16 +248,8 @@ pub fn spawn(
             detail: "`ray start` exited before it could be watched".to_string(),
         });
     };
-    let record = PidRecord {
-        pid,
-        pgid: pid,
-        boot_id: SystemProcesses.boot_id().unwrap_or_default(),
-        // It cannot have been reaped yet (only `child.wait` reaps it): `None` means it could
-        // not be read, and 0 then matches no process, so no later signal reaches that pid.
-        start_ticks: SystemProcesses.start_ticks(pid).unwrap_or(0),
-        mark,
-    };
-    if let Err(e) = write_pid_file(pid_file, &record) {
+    let record = PidRecord::of_started(pid, mark);
+    if let Err(e) = record.write(pid_file) {
         let path = pid_file.display().to_string();
         let line = text::log::pid_file_not_written_line(Lang::current(), &path, &e.to_string());
         note(&ray_log, &line);
@@ -345,27 +351,26 @@ pub async fn local_ray_version(ray: &Path) -> Option<String> {
     ray_output::parse_ray_version(&String::from_utf8_lossy(&output.stdout))
 }
 
+/// `count` bytes of `/dev/urandom` in hex.
+pub fn random_hex(count: usize) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = vec![0u8; count];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A token no other run has: 16 random bytes in hex (the time and our pid where there is no
 /// `/dev/urandom`, which is still unique on this machine).
 pub fn new_mark() -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
-        Ok(()) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
-        Err(_) => {
-            let nanos = std::time::UNIX_EPOCH
-                .elapsed()
-                .unwrap_or_default()
-                .as_nanos();
-            format!("{}-{nanos}", std::process::id())
-        }
-    }
+    random_hex(16).unwrap_or_else(|_| {
+        let nanos = std::time::UNIX_EPOCH.elapsed().unwrap_or_default();
+        format!("{}-{}", std::process::id(), nanos.as_nanos())
+    })
 }
 
-/// `ray start` gets SIGTERM when its parent dies, so a supervisor killed -9 leaves no worker
-/// (what `--block` misses carries the mark, for the next start's orphan cleanup). The kernel
-/// sends it when the forking *thread* ends: `spawn` runs on the runtime's one thread, which
-/// outlives the worker, never on `spawn_blocking`'s, which end when idle.
+/// `ray start` gets SIGTERM when its parent dies, so a supervisor killed -9 leaves no worker. The
+/// kernel sends it when the forking *thread* ends: `spawn` runs on the runtime's one thread,
+/// which outlives the worker, never on `spawn_blocking`'s, which end when idle.
 #[cfg(target_os = "linux")]
 fn set_parent_death_signal(command: &mut Command) {
     let parent = std::process::id() as libc::pid_t;
@@ -435,11 +440,6 @@ async fn read_capped_line(
         line.push_str(&format!(" … [{dropped} more bytes of this line dropped]"));
     }
     Ok(Some(line))
-}
-
-fn write_pid_file(path: &Path, record: &PidRecord) -> std::io::Result<()> {
-    let text = serde_json::to_string(record).map_err(std::io::Error::other)?;
-    crate::atomic_file::write(path, text.as_bytes(), 0o644)
 }
 
 /// What was found of a worker left behind by an earlier run.
@@ -518,7 +518,7 @@ fn tree_of(processes: &dyn ProcessTable, record: &PidRecord) -> Vec<Known> {
     let leader_ticks = processes.start_ticks(record.pid);
     let leader_ours = leader_ticks == Some(record.start_ticks);
     let mut pids = if leader_ours {
-        descendants(&list, record.pid)
+        descendants(&list, record.pid, |p| (p.pid, p.parent))
     } else {
         Vec::new()
     };
@@ -794,7 +794,7 @@ mod tests {
 
     fn pid_file(dir: &tempfile::TempDir, record: &PidRecord) -> PathBuf {
         let path = dir.path().join("worker.pid");
-        write_pid_file(&path, record).expect("write the pid file");
+        record.write(&path).expect("write the pid file");
         path
     }
 

@@ -1,8 +1,6 @@
-//! One supervisor per user: an exclusive lock on a file in the data folder, and a refusal to
-//! fight the old `worker_daemon.sh` if it still runs.
-//!
-//! The lock is `flock(2)`: the kernel releases it when the process dies, so a crash never leaves
-//! a stale lock behind (unlike a pid file alone).
+//! One supervisor per user: an exclusive `flock(2)` on a file in the data folder (the kernel
+//! releases it when the process dies: no stale lock after a crash), and a refusal to fight the
+//! old `worker_daemon.sh` if it still runs.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};

@@ -129,13 +129,10 @@ pub struct MenuBar {
     pub sleep_link: Option<Arc<OnceLock<SleepLink>>>,
 }
 
-/// Serves the control socket and runs the driver until `shutdown` or a `quit`, handing each
-/// new state to `on_status`.
-///
-/// For the menu-bar app (`menu_bar`): with no head in the configuration, a throwaway local Ray
-/// head is started on loopback and joined (never saved), so that the app shows the whole cycle
-/// out of the box and choosing a real head from the menu moves the worker there; and the
-/// cluster's size is asked for its menu.
+/// Serves the control socket and runs the driver until `shutdown` or a `quit`, handing each new
+/// state to `on_status`. For the menu-bar app (`menu_bar`) with no head configured, a throwaway
+/// local head is started and joined (never saved), so the app shows the whole cycle out of the
+/// box and a real head chosen from the menu moves the worker there.
 pub async fn serve(
     paths: Paths,
     prepared: Prepared,
@@ -163,20 +160,16 @@ pub async fn serve(
     startup_lines.extend(head_left.await);
     // Looked for once, off the loop (see `locate_ray`); the demo head runs it.
     let ray = locate_ray(config.ray_path.clone(), paths.clone()).await;
-    let demo = if menu_bar.is_some() && config.head.is_none() {
+    let mut demo = None;
+    if menu_bar.is_some() && config.head.is_none() {
         let folder = paths.home.clone();
         let start = move || LocalHead::start(&ray, &folder, &head_pid_file);
         match tokio::task::spawn_blocking(start).await {
-            Ok(Ok(head)) => Some(head),
-            Ok(Err(e)) => {
-                startup_lines.push(log::demo_head_failed_line(lang, &format!("{e:#}")));
-                None
-            }
-            Err(_) => None,
+            Ok(Ok(head)) => demo = Some(head),
+            Ok(Err(e)) => startup_lines.push(log::demo_head_failed_line(lang, &format!("{e:#}"))),
+            Err(_) => {}
         }
-    } else {
-        None
-    };
+    }
     let socket = paths.socket();
     let connections =
         control::serve(&socket, requests_tx).map_err(|source| StartError::Socket {
@@ -237,12 +230,10 @@ pub async fn serve(
     Ok(())
 }
 
-/// A one-thread runtime (plenty: the driver waits on timers, sockets and a child process), and
-/// a future that resolves on SIGINT (Ctrl-C), SIGTERM (launchd and systemd stop services with
-/// it, and macOS at logout) or SIGHUP (the terminal went away). Its handlers are installed now,
-/// not when it is first awaited: call this before anything slow (orphan cleanup, the demo
-/// head's start), so that a signal meanwhile is a clean stop rather than the default death that
-/// would leave the worker behind.
+/// A one-thread runtime (the driver waits on timers, sockets and a child), and a future that
+/// resolves on SIGINT, SIGTERM (launchd, systemd, macOS at logout) or SIGHUP. The handlers are
+/// installed now: call this before anything slow, so that a signal meanwhile is a clean stop,
+/// not the default death that would leave the worker behind.
 pub fn runtime_and_shutdown(
 ) -> Result<(tokio::runtime::Runtime, impl Future<Output = ()>), StartError> {
     use tokio::signal::unix::{signal, SignalKind};
@@ -272,13 +263,11 @@ pub fn run_daemon(paths: Paths) -> Result<(), StartError> {
     let _app_nap = crate::platform::app_nap::disable_app_nap();
     let (runtime, shutdown) = runtime_and_shutdown()?;
     let prepared = prepare(&paths)?;
-    let notifier = Box::new(runtime::NoNotifier);
-    let requests = mpsc::channel(16);
     runtime.block_on(serve(
         paths,
         prepared,
-        requests,
-        notifier,
+        mpsc::channel(16),
+        Box::new(runtime::NoNotifier),
         shutdown,
         None,
         |_| {},

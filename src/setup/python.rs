@@ -1,14 +1,11 @@
-//! Choosing the Python that `setup` builds Ray's venv with. Ray publishes wheels only for some
-//! machines and CPython versions, and pip fails late and cryptically on the others, so the choice
-//! is made up front (checked against PyPI with `pip install --dry-run --only-binary=:all:` for
-//! 2.60.0 and 2.49.2):
-//! - Ray ≥ 2.50 (and the newest): macOS arm64 on macOS ≥ 12, or Linux x86_64/aarch64, CPython
-//!   3.10–3.14; no Intel-Mac build.
+//! Choosing the Python for Ray's venv up front: Ray has wheels for some machines and CPython
+//! versions only, and pip fails late and cryptically on the others (checked on PyPI with `pip
+//! install --dry-run --only-binary=:all:` for 2.60.0 and 2.49.2):
+//! - Ray ≥ 2.50 (and the newest): macOS ≥ 12 arm64, or Linux x86_64/aarch64, CPython 3.10–3.14.
 //! - Ray ≤ 2.49: CPython 3.9–3.13.
 //!
-//! On a Mac without the Command Line Tools, `/usr/bin/python3` is a stub that pops an "install the
-//! developer tools" dialog: nothing in `/usr/bin` is run unless the real interpreter behind it
-//! exists (decided by file existence, with no process).
+//! Without the Command Line Tools, a Mac's `/usr/bin/python3` is a stub that pops a dialog:
+//! nothing in `/usr/bin` runs unless the real interpreter behind it exists (a file test).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -128,13 +125,6 @@ pub struct Interpreter {
     pub path: PathBuf,
     pub version: (u32, u32, u32),
     pub arch: Arch,
-}
-
-impl Interpreter {
-    pub fn version_text(&self) -> String {
-        let (major, minor, patch) = self.version;
-        format!("{major}.{minor}.{patch}")
-    }
 }
 
 pub fn parse_probe(stdout: &str) -> Option<((u32, u32, u32), Arch)> {

@@ -1,8 +1,7 @@
-//! The `tailscale` command line: where it is, its `status --json` answer (cached, so that an
-//! idle app waiting for a head that is down starts one `tailscale` process per
-//! [`TAILSCALE_ANSWER_MAX_AGE`], not one per probe), what it says of a head at a Tailscale
-//! address (the supervisor joins such a head only while Tailscale is Running and the head an
-//! online peer: `supervisor::tailnet`), and the search for heads on the tailnet.
+//! The `tailscale` command line: where it is, its `status --json` answer (cached: an idle app
+//! waiting for a head that is down starts one process per [`TAILSCALE_ANSWER_MAX_AGE`], not one
+//! per probe), what it says of a head at a Tailscale address (`supervisor::tailnet` decides), and
+//! the search for heads on the tailnet.
 
 use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
@@ -69,20 +68,15 @@ fn vouch(installed: bool, status: Option<&TailscaleStatus>, host: &str) -> Tails
     match status.peer_for_head(host) {
         None => problem(TailscaleProblem::HeadNotInTailnet),
         Some(peer) if !peer.online => problem(TailscaleProblem::HeadOffline {
-            peer: match peer.display_name() {
-                "" => host.to_string(),
-                name => name.to_string(),
-            },
+            peer: peer.name_or(host),
         }),
         Some(_) => TailscaleCheck::OnlinePeer,
     }
 }
 
-/// Where the `tailscale` CLI is looked for after `$BITTRADER_TAILSCALE`, before `PATH`. A
-/// GUI app's `PATH` is `/usr/bin:/bin:/usr/sbin:/sbin`, which has none of them. The app's own
-/// binary comes first: it always talks to the Tailscale that runs (the App Store and
-/// standalone variants have no other CLI); `/usr/local/bin/tailscale` is the link the
-/// standalone app installs, `/opt/homebrew/bin/tailscale` the open-source formula.
+/// Where the `tailscale` CLI is looked for before `PATH` (a GUI app's has none of them). The
+/// app's own binary first: it always talks to the Tailscale that runs (the App Store variant has
+/// no other CLI); then the standalone app's link, then Homebrew's formula.
 pub const TAILSCALE_PLACES: [&str; 3] = [
     "/Applications/Tailscale.app/Contents/MacOS/Tailscale",
     "/usr/local/bin/tailscale",
@@ -151,19 +145,13 @@ impl TailscaleCli {
         }
     }
 
-    /// No Tailscale at all.
-    pub fn none() -> Self {
-        TailscaleCli::at(None)
-    }
-
     /// Whether this machine has the CLI.
     pub fn installed(&self) -> bool {
         self.path.is_some()
     }
 
-    /// `tailscale status --json`, parsed; `None` when absent, slow or unreadable. Answers
-    /// from the last run while it is younger than
-    /// [`TAILSCALE_ANSWER_MAX_AGE`](TAILSCALE_ANSWER_MAX_AGE).
+    /// `tailscale status --json`, parsed (`None`: absent, slow or unreadable), or the last
+    /// answer while younger than [`TAILSCALE_ANSWER_MAX_AGE`].
     pub async fn status(&self) -> Option<TailscaleStatus> {
         self.status_within(TAILSCALE_ANSWER_MAX_AGE).await
     }
@@ -210,11 +198,9 @@ pub fn find_heads_port() -> u16 {
 }
 
 /// The heads on the tailnet: the online peers of `tailscale status` (at most
-/// [`FIND_HEADS_MAX_PEERS`](crate::supervisor::settings::FIND_HEADS_MAX_PEERS)) whose `port`
-/// accepts a TCP connection within
-/// [`FIND_HEADS_CONNECT_TIMEOUT`](crate::supervisor::settings::FIND_HEADS_CONNECT_TIMEOUT), all
-/// knocked on at once, so the whole search takes about that long. The connection is closed at
-/// once; nothing is sent. `Err` says why Tailscale could not list the tailnet.
+/// `FIND_HEADS_MAX_PEERS`) whose `port` accepts a TCP connection within
+/// `FIND_HEADS_CONNECT_TIMEOUT`, all knocked on at once and closed unspoken to. `Err` says why
+/// Tailscale could not list the tailnet.
 pub async fn find_heads(
     tailscale: &TailscaleCli,
     port: u16,

@@ -71,12 +71,14 @@ const MULLVAD_TAG: &str = "tag:mullvad-exit-node";
 
 impl Peer {
     /// The first label of the MagicDNS name (`HostName` is "localhost" on iOS and Android), else
-    /// the host name.
-    pub fn display_name(&self) -> &str {
-        match first_label(&self.dns_name) {
-            "" => &self.host_name,
-            label => label,
-        }
+    /// the host name, else `fallback`.
+    pub fn name_or(&self, fallback: &str) -> String {
+        let names = [first_label(&self.dns_name), &self.host_name, fallback];
+        names
+            .into_iter()
+            .find(|name| !name.is_empty())
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// One of the Mullvad add-on's exit nodes (hundreds, all online, none a head).
@@ -153,6 +155,11 @@ fn first_label(name: &str) -> &str {
     name.split('.').next().unwrap_or(name)
 }
 
+/// A head's host without the brackets of an IPv6 address.
+fn bare_host(host: &str) -> &str {
+    host.trim().trim_start_matches('[').trim_end_matches(']')
+}
+
 impl TailscaleStatus {
     /// This machine's Tailscale IPv4 address (what the worker announces).
     pub fn self_ipv4(&self) -> Option<Ipv4Addr> {
@@ -165,10 +172,7 @@ impl TailscaleStatus {
     /// The peer `head_host` (an IP or a name) points at: an IP matches its addresses; a name its
     /// MagicDNS name, host name or first label, ignoring case, in that order of preference.
     pub fn peer_for_head(&self, head_host: &str) -> Option<&Peer> {
-        let host = head_host
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
+        let host = bare_host(head_host);
         if let Ok(ip) = host.parse::<IpAddr>() {
             return self.peers.iter().find(|p| p.ips.contains(&ip));
         }
@@ -199,11 +203,7 @@ impl TailscaleStatus {
                     .iter()
                     .find(|ip| ip.is_ipv4())
                     .or_else(|| peer.ips.first())?;
-                let name = match peer.display_name() {
-                    "" => ip.to_string(),
-                    name => name.to_string(),
-                };
-                Some((!own(peer), name, *ip))
+                Some((!own(peer), peer.name_or(&ip.to_string()), *ip))
             })
             .collect();
         candidates.sort_by_cached_key(|(other, name, ip)| (*other, name.to_lowercase(), *ip));
@@ -222,20 +222,15 @@ impl TailscaleStatus {
     /// login needed, unless the head is an IP outside Tailscale's ranges (a LAN head); running, the
     /// head's peer offline. Otherwise nothing the user can act on.
     pub fn diagnose(&self, head_host: &str) -> Option<TailscaleProblem> {
-        let host = head_host
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
+        let host = bare_host(head_host);
         // A name may be MagicDNS: it cannot be ruled out.
         let head_uses_tailscale = host.parse::<IpAddr>().map_or(true, is_tailscale_ip);
         match self.backend_state.problem() {
             None => {
                 let peer = self.peer_for_head(host).filter(|peer| !peer.online)?;
-                let peer = match peer.display_name() {
-                    "" => host.to_string(),
-                    name => name.to_string(),
-                };
-                Some(TailscaleProblem::HeadOffline { peer })
+                Some(TailscaleProblem::HeadOffline {
+                    peer: peer.name_or(host),
+                })
             }
             Some(problem @ (TailscaleProblem::Stopped | TailscaleProblem::NeedsLogin)) => {
                 head_uses_tailscale.then_some(problem)

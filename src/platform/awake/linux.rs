@@ -5,7 +5,7 @@ use zbus::{Connection, OwnedFd};
 
 use super::{WHO, WHY};
 use crate::model::AwakeHold;
-use crate::platform::logind::{connect, is_no_logind, take_inhibitor};
+use crate::platform::logind::{connected, is_no_logind, take_inhibitor};
 
 pub fn follow(mut hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<AwakeHold>) {
     tokio::spawn(async move {
@@ -45,15 +45,7 @@ pub fn follow(mut hold: watch::Receiver<bool>, held: mpsc::UnboundedSender<Awake
 
 /// `Inhibit("idle", who, why, "block")`, connecting first if need be.
 async fn take(conn: &mut Option<Connection>) -> zbus::Result<OwnedFd> {
-    let bus = match conn {
-        Some(bus) => bus.clone(),
-        None => {
-            let bus = connect().await?;
-            *conn = Some(bus.clone());
-            bus
-        }
-    };
-    take_inhibitor(&bus, "idle", WHO, WHY, "block").await
+    take_inhibitor(&connected(conn).await?, "idle", WHO, WHY, "block").await
 }
 
 /// No bus or no logind: nothing here can hold it; anything else is a refusal for the log.

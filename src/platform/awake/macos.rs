@@ -61,9 +61,5 @@ fn create() -> Result<IOPMAssertionID, i32> {
     let result = unsafe {
         IOPMAssertionCreateWithName(Some(&kind), kIOPMAssertionLevelOn, Some(&name), &mut id)
     };
-    if result == kIOReturnSuccess {
-        Ok(id)
-    } else {
-        Err(result)
-    }
+    (result == kIOReturnSuccess).then_some(id).ok_or(result)
 }

@@ -1,12 +1,10 @@
-//! Keeps the machine from idle-sleeping while the supervisor says so
-//! (`Status.courtesy.hold_awake`): [`follow`] takes the hold when that turns true, lets go when it
-//! turns false or its sender goes away, and reports what the OS made of it ([`AwakeHold`]), so the
-//! status claims the machine is kept awake only when it is. It decides and logs nothing.
-//! - macOS: an IOKit `PreventUserIdleSystemSleep` assertion, in-process: *idle* sleep only (a
-//!   closed lid or Sleep still sleeps); macOS drops it if the process dies.
-//! - Linux: a logind *block* inhibitor, `Inhibit("idle", …, "block")`, held as a file descriptor.
-//!   Without logind nothing is held ([`AwakeHold::Unavailable`]). GNOME's settings daemon suspends
-//!   by its own idle logic and ignores logind's idle inhibitors (see the README).
+//! Keeps the machine from idle-sleeping while `Status.courtesy.hold_awake` says so, and reports
+//! what the OS made of each take and release ([`AwakeHold`]), so the status claims the machine is
+//! kept awake only when it is. It decides and logs nothing.
+//! - macOS: an IOKit `PreventUserIdleSystemSleep` assertion: *idle* sleep only (a closed lid or
+//!   Sleep still sleeps); macOS drops it if the process dies.
+//! - Linux: a logind `Inhibit("idle", …, "block")` descriptor ([`AwakeHold::Unavailable`] without
+//!   logind). GNOME's settings daemon ignores logind's idle inhibitors (see the README).
 
 use tokio::sync::{mpsc, watch};
 

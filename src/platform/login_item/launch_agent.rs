@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{
-    io_error, is_inside_app_bundle, program_text, read_if_there, remove_if_there, write_atomically,
-    LoginItem, LoginItemError, LoginStatus, LAUNCH_AGENT_LABEL,
+    io_error, is_inside_app_bundle, program_text, read_entry, read_if_there, remove_if_there,
+    write_atomically, LoginItem, LoginItemError, LoginStatus, LAUNCH_AGENT_LABEL,
 };
 use crate::platform::command::{run_with_timeout, CommandError, CommandOutput};
 
@@ -35,12 +35,10 @@ struct LaunchAgentKeys<'a> {
     standard_error_path: &'a str,
 }
 
-/// Our LaunchAgent as XML plist bytes: `ProgramArguments = [exe]`; `RunAtLoad`; `KeepAlive =
-/// {SuccessfulExit = false}` (restarted after a crash, a Quit stays quit); `Aqua` sessions only
-/// (nothing to do over SSH); `ProcessType = Interactive` (not throttled); both outputs to
-/// `data_dir/launchd.log`, catching what happens before the app's own log (a panic, a
-/// dynamic-linker error). `launchctl bootstrap` starts it at once, so a second instance must
-/// exit with status 0, or KeepAlive restarts it.
+/// Our LaunchAgent plist: `RunAtLoad`; `KeepAlive = {SuccessfulExit = false}` (restarted after a
+/// crash, a Quit stays quit; so a second instance must exit 0); `Aqua` sessions only (nothing to
+/// do over SSH); `Interactive` (not throttled); both outputs to `data_dir/launchd.log`, catching
+/// what comes before the app's own log (a panic, a dynamic-linker error).
 pub fn launch_agent_plist(exe: &Path, data_dir: &Path) -> Result<Vec<u8>, LoginItemError> {
     let program = program_text(exe)?;
     if program.contains("/AppTranslocation/") {
@@ -197,14 +195,9 @@ impl<L: Fn(&[&str]) -> Result<CommandOutput, CommandError>> LaunchAgent<L> {
 
 impl<L: Fn(&[&str]) -> Result<CommandOutput, CommandError>> LoginItem for LaunchAgent<L> {
     fn status(&self) -> LoginStatus {
-        let bytes = match read_if_there(&self.plist_path()) {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => return LoginStatus::Disabled,
-            Err(error) => {
-                return LoginStatus::Unrecognized {
-                    detail: error.to_string(),
-                }
-            }
+        let bytes = match read_entry(&self.plist_path()) {
+            Ok(bytes) => bytes,
+            Err(status) => return status,
         };
         let status = classify(&bytes, &self.exe);
         if let LoginStatus::Enabled {
@@ -263,11 +256,10 @@ impl<L: Fn(&[&str]) -> Result<CommandOutput, CommandError>> LoginItem for Launch
             || self.launchctl(&["bootstrap", &domain, &path_text], CommandOutput::success);
         let mut result = bootstrap();
         for _ in 1..3 {
-            if result.is_ok() {
-                break;
+            if result.is_err() {
+                std::thread::sleep(self.retry_delay);
+                result = bootstrap();
             }
-            std::thread::sleep(self.retry_delay);
-            result = bootstrap();
         }
         result.map_err(|detail| LoginItemError::Launchctl {
             action: format!("bootstrap {domain} {path_text}"),

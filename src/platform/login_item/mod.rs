@@ -1,12 +1,10 @@
 //! Start at login: a LaunchAgent on macOS ([`launch_agent`]: the one mechanism that works on every
-//! macOS this app supports, and for a bare binary), an XDG autostart entry on Linux ([`xdg`]). The
-//! status is what will really happen (for the LaunchAgent: the file, the job launchd loaded and its
-//! program still there); it may run `launchctl`, so it is read at start, when the menu opens and
-//! after a change. Both take their folders and `launchctl` as parameters, so every path runs in the
-//! tests on Linux.
-//!
-//! The old shell install used our label for a LaunchAgent running `worker_daemon.sh`: it is never
-//! overwritten unless the user agrees, and then backed up.
+//! macOS we support, and for a bare binary), an XDG autostart entry on Linux ([`xdg`]). The status
+//! is what will really happen (the file, the job launchd loaded, its program still there); it may
+//! run `launchctl`, so it is read at start, when the menu opens and after a change. Folders and
+//! `launchctl` are parameters, so every path runs in the tests on Linux. The old shell install's
+//! LaunchAgent (our label, running `worker_daemon.sh`) is replaced only if the user agrees, and
+//! backed up.
 
 use std::fs;
 use std::io;
@@ -128,6 +126,16 @@ fn program_text(exe: &Path) -> Result<&str, LoginItemError> {
 /// Mode 0644: launchd ignores a plist that others can write.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LoginItemError> {
     crate::atomic_file::write(path, bytes, 0o644).map_err(io_error("write", path))
+}
+
+/// The entry at `path`, or the status its absence or unreadability means.
+fn read_entry(path: &Path) -> Result<Vec<u8>, LoginStatus> {
+    let detail = |error: LoginItemError| error.to_string();
+    read_if_there(path)
+        .map_err(|error| LoginStatus::Unrecognized {
+            detail: detail(error),
+        })?
+        .ok_or(LoginStatus::Disabled)
 }
 
 fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>, LoginItemError> {

@@ -8,11 +8,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{
-    io_error, program_text, read_if_there, remove_if_there, write_atomically, LoginItem,
+    io_error, program_text, read_entry, remove_if_there, write_atomically, LoginItem,
     LoginItemError, LoginStatus, LAUNCH_AGENT_LABEL,
 };
 
-/// The autostart entry for `exe`.
 pub fn xdg_autostart_entry(exe: &Path) -> Result<String, LoginItemError> {
     let exec = exec_value(program_text(exe)?);
     Ok(format!(
@@ -105,14 +104,9 @@ impl XdgAutostart {
 
 impl LoginItem for XdgAutostart {
     fn status(&self) -> LoginStatus {
-        let text = match read_if_there(&self.entry_path()) {
-            Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-            Ok(None) => return LoginStatus::Disabled,
-            Err(error) => {
-                return LoginStatus::Unrecognized {
-                    detail: error.to_string(),
-                }
-            }
+        let text = match read_entry(&self.entry_path()) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(status) => return status,
         };
         let keys = desktop_entry_keys(&text);
         // What the desktop's "startup applications" settings write to switch an entry off.

@@ -1,7 +1,6 @@
-//! Power facts: mains or battery, the battery's level, whether the lid is closed (what to do about
-//! them is the supervisor's). What the OS says is read by pure readers tested everywhere
-//! ([`sources`] for IOKit, [`sysfs`] for Linux); [`SystemPower`] asks the real machine in-process,
-//! one file per OS, since it runs every few seconds.
+//! Power facts: mains or battery, the battery's level, a closed lid (the supervisor judges them).
+//! Pure readers tested everywhere ([`sources`] for IOKit, [`sysfs`] for Linux) interpret what the
+//! OS says; [`SystemPower`] asks the real machine in-process, as it runs every few seconds.
 
 use crate::model::PowerSnapshot;
 

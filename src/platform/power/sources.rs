@@ -52,16 +52,13 @@ fn battery_of(source: &PowerSourceReading) -> Option<Battery> {
     let current = source.current_capacity?;
     let max = source.max_capacity.filter(|max| *max > 0)?;
     let percent = (current.clamp(0, max) * 100 + max / 2) / max;
-    let state = if source.is_charged == Some(true) {
-        ChargeState::Full
-    } else if source.is_charging == Some(true) {
-        ChargeState::Charging
-    } else {
-        match source.state.as_deref() {
-            Some(AC_POWER) => ChargeState::NotCharging,
-            Some(BATTERY_POWER) => ChargeState::Discharging,
-            _ => ChargeState::Unknown,
-        }
+    let (charged, charging) = (source.is_charged, source.is_charging);
+    let state = match (charged, charging, source.state.as_deref()) {
+        (Some(true), _, _) => ChargeState::Full,
+        (_, Some(true), _) => ChargeState::Charging,
+        (_, _, Some(AC_POWER)) => ChargeState::NotCharging,
+        (_, _, Some(BATTERY_POWER)) => ChargeState::Discharging,
+        _ => ChargeState::Unknown,
     };
     Some(Battery {
         percent: u8::try_from(percent.min(100)).unwrap_or(100),

@@ -9,9 +9,10 @@ use crate::model::{Battery, ChargeState, PowerSnapshot};
 /// How full a battery is in absolute terms, to weigh several against each other; energy (µWh) and
 /// charge (µAh) cannot be mixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reserve {
-    Energy { now: u64, full: u64 },
-    Charge { now: u64, full: u64 },
+struct Reserve {
+    energy: bool,
+    now: u64,
+    full: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,20 +40,15 @@ fn parse_uevent_battery(text: &str) -> Option<UeventBattery> {
         return None;
     }
     let number = |key: &str| fields.get(key).and_then(|v| v.parse::<u64>().ok());
-    let pair = |now: &str, full: &str| match (number(now), number(full)) {
-        (Some(now), Some(full)) if full > 0 => Some((now, full)),
+    let reserve = |energy: bool, now: &str, full: &str| match (number(now), number(full)) {
+        (Some(now), Some(full)) if full > 0 => Some(Reserve { energy, now, full }),
         _ => None,
     };
-    let reserve = pair("ENERGY_NOW", "ENERGY_FULL")
-        .map(|(now, full)| Reserve::Energy { now, full })
-        .or_else(|| {
-            pair("CHARGE_NOW", "CHARGE_FULL").map(|(now, full)| Reserve::Charge { now, full })
-        });
+    let reserve = reserve(true, "ENERGY_NOW", "ENERGY_FULL")
+        .or_else(|| reserve(false, "CHARGE_NOW", "CHARGE_FULL"));
     let percent = match number("CAPACITY") {
         Some(capacity) => capacity.min(100),
-        None => match reserve? {
-            Reserve::Energy { now, full } | Reserve::Charge { now, full } => percent_of(now, full),
-        },
+        None => reserve.map(|r| percent_of(r.now, r.full))?,
     };
     let state = match fields.get("STATUS").copied() {
         Some("Charging") => ChargeState::Charging,
@@ -91,12 +87,8 @@ pub fn read_linux_power(sys_class_power_supply: &Path) -> PowerSnapshot {
                 if read_trimmed(&dir.join("scope")).as_deref() == Some("Device") {
                     continue;
                 }
-                if let Some(battery) = std::fs::read_to_string(dir.join("uevent"))
-                    .ok()
-                    .and_then(|text| parse_uevent_battery(&text))
-                {
-                    batteries.push(battery);
-                }
+                let uevent = std::fs::read_to_string(dir.join("uevent"));
+                batteries.extend(uevent.ok().and_then(|text| parse_uevent_battery(&text)));
             }
             // USB, USB_C, USB_PD, ...: a charger on a USB port.
             Some(kind) if kind == "Mains" || kind.starts_with("USB") => {
@@ -131,15 +123,12 @@ fn combine_batteries(batteries: &[UeventBattery]) -> Option<Battery> {
     // Weighed by energy, or by charge, when every battery reports the same one.
     let weighted = batteries
         .iter()
-        .map(|b| match b.reserve? {
-            Reserve::Energy { now, full } => Some((true, now.min(full), full)),
-            Reserve::Charge { now, full } => Some((false, now.min(full), full)),
-        })
+        .map(|b| b.reserve)
         .collect::<Option<Vec<_>>>()
-        .filter(|all| all.iter().all(|r| r.0 == all[0].0))
+        .filter(|all| all.iter().all(|r| r.energy == all[0].energy))
         .and_then(|all| {
-            let now: u64 = all.iter().map(|r| r.1).sum();
-            let full: u64 = all.iter().map(|r| r.2).sum();
+            let now: u64 = all.iter().map(|r| r.now.min(r.full)).sum();
+            let full: u64 = all.iter().map(|r| r.full).sum();
             (full > 0).then(|| percent_of(now, full))
         });
     let percent = weighted.unwrap_or_else(|| {
@@ -186,11 +175,7 @@ pub fn read_linux_lid(proc_acpi_button_lid: &Path) -> Option<bool> {
                 .and_then(|name| name.to_str())
                 .is_some_and(|name| name.starts_with("LID"))
         })
-        .find_map(|dir| {
-            std::fs::read_to_string(dir.join("state"))
-                .ok()
-                .and_then(|text| parse_proc_acpi_lid(&text))
-        })
+        .find_map(|dir| parse_proc_acpi_lid(&std::fs::read_to_string(dir.join("state")).ok()?))
 }
 
 /// The entries of `dir` (following symlinks, as `/sys/class/*` is made of them), sorted; empty if

@@ -1,13 +1,8 @@
 //! The kernel's uevent messages (Linux `NETLINK_KOBJECT_UEVENT`, group 1), read far enough to tell
-//! a power supply's change from every other device's. The format `lib/kobject_uevent.c` builds:
-//! a header `ACTION@DEVPATH`, then `KEY=value` strings, each ended by a NUL:
-//!
-//! ```text
-//! change@/devices/…/power_supply/AC\0ACTION=change\0SUBSYSTEM=power_supply\0SEQNUM=4242\0
-//! ```
-//!
-//! udevd re-sends events on group 2 in another format (a `libudev` header and a binary struct):
-//! that group is not read, and its format is rejected rather than misread.
+//! a power supply's change from every other device's. `lib/kobject_uevent.c` sends a header
+//! `ACTION@DEVPATH`, then NUL-ended `KEY=value` strings
+//! (`change@/devices/…/AC\0ACTION=change\0SUBSYSTEM=power_supply\0…`). udevd's re-sends on
+//! group 2 (a `libudev` header and a binary struct) are not read, and rejected, not misread.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelUevent<'a> {
@@ -36,10 +31,9 @@ impl KernelUevent<'_> {
     }
 }
 
-/// One message as the kernel sends it; `None` for anything else (udevd's format, a header without
-/// `@` or not UTF-8, a header its own `ACTION` contradicts). Strings without `=` are skipped, and
-/// so are those not UTF-8: a battery's firmware strings are sometimes garbage, and must not hide
-/// the change.
+/// One message as the kernel sends it; `None` for anything else (udevd's format, a bad header,
+/// one its own `ACTION` contradicts). Strings without `=` or not UTF-8 are skipped: a battery's
+/// firmware strings are sometimes garbage, and must not hide the change.
 pub fn parse_kernel_uevent(message: &[u8]) -> Option<KernelUevent<'_>> {
     let mut fields = message.split(|byte| *byte == 0);
     let header = std::str::from_utf8(fields.next()?).ok()?;

@@ -1,9 +1,7 @@
-//! Starting a child in a process group of its own at a low CPU priority, set between fork and exec,
-//! so that everything it starts inherits it (`ray start`, its raylet and the task workers, which
-//! add Ray's `worker_niceness` on top). The niceness itself is the configuration's (`[ray] nice`).
-//! - Linux: the kernel's autogroup (on by default in Debian and Ubuntu) shares the CPU between
-//!   *sessions* first and weighs niceness only within one, so the child starts a session of its own
-//!   (`setsid`) and gives its autogroup the same niceness.
+//! Starting a child in a process group of its own at a low CPU priority (`[ray] nice`), set
+//! between fork and exec so that all it starts inherits it (Ray adds `worker_niceness` on top).
+//! - Linux: autogroup (on in Debian and Ubuntu) shares the CPU between *sessions* first, so the
+//!   child starts a session of its own (`setsid`) and gives its autogroup the same niceness.
 //! - macOS: `setpriority` alone. Not `PRIO_DARWIN_BG`: it confines a process to the efficiency
 //!   cores (a 10-CPU offer would run on 4) and throttles its I/O, slowing transfers and heartbeats.
 

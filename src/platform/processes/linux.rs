@@ -31,23 +31,12 @@ pub fn cpu_table(_root: u32) -> Option<Vec<crate::model::ProcessUsage>> {
     // SAFETY: sysconf only reads a constant of the system.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let ticks = u64::try_from(ticks).ok().filter(|t| *t > 0)?;
-    let mut table = Vec::new();
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        if let Some(usage) = parse_cpu(pid, &text, ticks) {
-            table.push(usage);
-        }
-    }
-    Some(table)
+    let processes = std::fs::read_dir("/proc").ok()?.flatten();
+    let table = processes.filter_map(|entry| {
+        let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+        parse_cpu(pid, &read_stat(pid)?, ticks)
+    });
+    Some(table.collect())
 }
 
 /// Fields 4 (ppid), 14–17 (utime, stime, cutime, cstime, in clock ticks) and 22 (starttime).

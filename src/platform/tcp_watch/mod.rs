@@ -1,7 +1,6 @@
-//! Has the OS watch the path of a held TCP connection: a keepalive probe each idle second, and
-//! the connection dropped once `lost_after` passed without an answer, idle or with data
-//! unacknowledged (retransmissions would go on for minutes): Linux's `TCP_USER_TIMEOUT`,
-//! macOS's `TCP_RXT_CONNDROPTIME`.
+//! Has the OS watch a held TCP connection's path: a keepalive probe each idle second, and the
+//! connection dropped after `lost_after` without an answer, idle or not (retransmissions would
+//! go on for minutes): Linux's `TCP_USER_TIMEOUT`, macOS's `TCP_RXT_CONNDROPTIME`.
 
 use std::io;
 use std::time::Duration;

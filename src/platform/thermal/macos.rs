@@ -12,7 +12,6 @@ use tokio::sync::mpsc;
 use super::thermal_state_from_raw;
 use crate::model::ThermalState;
 
-/// See [`super::watch`].
 pub fn watch(states: mpsc::UnboundedSender<ThermalState>) {
     // Read before registering: Apple posts the notification only to a process that has.
     if states.send(read()).is_err() {

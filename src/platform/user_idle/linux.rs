@@ -7,7 +7,7 @@ use zbus::{Connection, OwnedObjectPath, OwnedVariant};
 
 use super::{is_graphical_session_type, reading_from_hint};
 use crate::model::IdleReading;
-use crate::platform::logind::{connect, is_no_logind, LOGIND, MANAGER, MANAGER_PATH};
+use crate::platform::logind::{connected, is_no_logind, LOGIND, MANAGER, MANAGER_PATH};
 
 const PROPERTIES: &str = "org.freedesktop.DBus.Properties";
 const USER: &str = "org.freedesktop.login1.User";
@@ -42,14 +42,7 @@ pub fn watch(every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
 
 impl Logind {
     async fn read(&mut self) -> zbus::Result<IdleReading> {
-        let conn = match &self.conn {
-            Some(conn) => conn.clone(),
-            None => {
-                let conn = connect().await?;
-                self.conn = Some(conn.clone());
-                conn
-            }
-        };
+        let conn = connected(&mut self.conn).await?;
         let session = match &self.session {
             Some(session) => session.clone(),
             None => match graphical_session(&conn).await? {
@@ -127,8 +120,10 @@ where
     T::try_from(value).map_err(Into::into)
 }
 
+/// CLOCK_MONOTONIC, on which logind stamps its idle hints.
 fn monotonic_now() -> Duration {
-    crate::platform::clock::monotonic_now().unwrap_or_default()
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC);
+    now.map(Duration::from).unwrap_or_default()
 }
 
 #[cfg(test)]

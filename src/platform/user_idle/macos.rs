@@ -9,7 +9,6 @@ use tokio::sync::mpsc;
 use crate::model::IdleReading;
 use crate::platform::iokit::IoService;
 
-/// See [`super::watch`].
 pub fn watch(every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
     // Without a thread the rule gets no reading: the worker stays held back.
     let _ = std::thread::Builder::new()

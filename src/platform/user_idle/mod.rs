@@ -1,14 +1,11 @@
-//! How long ago the user last used the keyboard or mouse, for "only when idle": reported as an
-//! [`IdleReading`] every few seconds while the rule is on, failures included; the rule
-//! (`supervisor::courtesy::Presence`) judges. A reading starts no process (`tests/logind_sleep.rs`
-//! counts).
-//! - macOS: `HIDIdleTime` of the `IOHIDSystem` IOKit service, in-process.
-//! - Linux: logind's idle hint of the user's graphical session (`User.Display`, of type `x11`,
-//!   `wayland` or `mir`): its `IdleHint` and `IdleSinceHintMonotonic`, two D-Bus property reads.
-//!   Not the Manager's `IdleHint`, which counts every idle *block inhibitor*, `keep_awake`'s
-//!   included: the user would seem present the moment the worker joined. The desktop sets the hint
-//!   after its own idle delay (GNOME and KDE at their screen blank), so the wait is that delay plus
-//!   the setting.
+//! How long ago the user last used keyboard or mouse, for "only when idle": an [`IdleReading`]
+//! every few seconds while the rule is on, failures included (`supervisor::courtesy::Presence`
+//! judges). A reading starts no process (`tests/logind_sleep.rs` counts).
+//! - macOS: `HIDIdleTime` of IOKit's `IOHIDSystem`, in-process.
+//! - Linux: `IdleHint` and `IdleSinceHintMonotonic` of the user's graphical session
+//!   (`User.Display`). Not the Manager's `IdleHint`: it counts every idle *block inhibitor*, so
+//!   `keep_awake`'s would make the user seem present. The desktop sets the hint after its own
+//!   idle delay (at screen blank), so the wait is that delay plus the setting.
 
 use std::time::Duration;
 
