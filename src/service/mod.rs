@@ -239,6 +239,9 @@ pub fn runtime_and_shutdown(
     use tokio::signal::unix::{signal, SignalKind};
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        // The minute's CPU reading and history save run on a blocking thread: kept from one
+        // minute to the next rather than made anew each time.
+        .thread_keep_alive(Duration::from_secs(90))
         .build()
         .map_err(StartError::Runtime)?;
     let entered = runtime.enter();
