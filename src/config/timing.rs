@@ -1,9 +1,9 @@
-//! `[timing]` in config.toml. The defaults are the supervisor's; this module reads and checks.
+//! `[timing]` in config.toml: the user's timings and their defaults, which the supervisor's
+//! settings start from; this module reads and checks them.
 
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
-use crate::supervisor::Settings;
 
 /// Timings under `[timing]` in config.toml. Every field may be left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,20 +19,15 @@ pub struct Timing {
     pub join_timeout_secs: u64,
 }
 
-/// The one default not the supervisor's: the driver applies the probe timeout.
-const DEFAULT_PROBE_TIMEOUT_MS: u64 = 1500;
-
-/// The supervisor's timings ([`Settings::default`]), in config.toml's units: one source.
+/// The defaults, in config.toml's units; the supervisor's settings are built from them.
 impl Default for Timing {
     fn default() -> Self {
-        let settings = Settings::default();
         Timing {
-            grace_secs: settings.grace.as_secs(),
-            probe_interval_ms: u64::try_from(settings.probe_every_up.as_millis())
-                .unwrap_or(u64::MAX),
-            probe_timeout_ms: DEFAULT_PROBE_TIMEOUT_MS,
-            stop_grace_secs: settings.stop_grace.as_secs(),
-            join_timeout_secs: settings.join_timeout.as_secs(),
+            grace_secs: 30,
+            probe_interval_ms: 2000,
+            probe_timeout_ms: 1500,
+            stop_grace_secs: 10,
+            join_timeout_secs: 120,
         }
     }
 }
@@ -125,16 +120,11 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_supervisors() {
-        let settings = Settings::default();
-        let timing = Timing::default();
-        assert_eq!(timing.grace_secs, settings.grace.as_secs());
-        assert_eq!(
-            u128::from(timing.probe_interval_ms),
-            settings.probe_every_up.as_millis()
-        );
-        assert_eq!(timing.stop_grace_secs, settings.stop_grace.as_secs());
-        assert_eq!(timing.join_timeout_secs, settings.join_timeout.as_secs());
-        assert!(timing.validate().is_ok());
+    fn defaults_are_in_range_and_as_documented() {
+        let t = Timing::default();
+        assert!(t.validate().is_ok());
+        let values = (t.grace_secs, t.probe_interval_ms, t.probe_timeout_ms);
+        assert_eq!(values, (30, 2000, 1500));
+        assert_eq!((t.stop_grace_secs, t.join_timeout_secs), (10, 120));
     }
 }

@@ -156,15 +156,17 @@ pub struct Settings {
     pub courtesy: CourtesyPolicy,
 }
 
+/// config.toml's `[timing]` defaults, and the rest of the supervisor's own.
 impl Default for Settings {
     fn default() -> Self {
+        let timing = crate::config::Timing::default();
         Settings {
-            grace: Duration::from_secs(30),
-            probe_every_up: Duration::from_secs(2),
+            grace: Duration::from_secs(timing.grace_secs),
+            probe_every_up: Duration::from_millis(timing.probe_interval_ms),
             probe_every_down: Duration::from_secs(1),
             probe_every_idle: Duration::from_secs(5),
-            join_timeout: Duration::from_secs(120),
-            stop_grace: Duration::from_secs(10),
+            join_timeout: Duration::from_secs(timing.join_timeout_secs),
+            stop_grace: Duration::from_secs(timing.stop_grace_secs),
             backoff: BackoffPolicy::default(),
             laptop: LaptopPolicy::default(),
             courtesy: CourtesyPolicy::default(),
