@@ -237,6 +237,26 @@ fn the_fault_matrix() {
         status["status"]["unreachable"]["problem"]["kind"], "stopped",
         "the state says why it waits: {status}"
     );
+
+    // ---- The head named by a name that resolves to its Tailscale address, Tailscale stopped
+    // (a MagicDNS short name, or any DNS answer): judged by the address, not the text.
+    let _t = row("a head name resolving to a Tailscale address, Tailscale stopped");
+    let hosts = markers.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n100.64.0.1 rayhead\n").expect("hosts");
+    let hosts = hosts.to_str().expect("a UTF-8 path");
+    // Only the laptop host's mount namespace sees it.
+    lab_ok(&["laptop-exec", "mount", "--bind", hosts, "/etc/hosts"]);
+    assert!(daemon.cli(&["head", "rayhead:6379"]).status.success());
+    std::thread::sleep(secs(15));
+    let status = daemon.status();
+    assert!(laptop_raylets().is_empty(), "no worker: {status}");
+    assert!(alive_laptop_nodes().is_empty(), "no node at the head");
+    assert_eq!(
+        status["status"]["unreachable"]["problem"]["kind"], "stopped",
+        "the state says why it waits: {status}"
+    );
+    assert!(daemon.cli(&["head", "100.64.0.1:6379"]).status.success());
+    lab_ok(&["laptop-exec", "umount", "/etc/hosts"]);
     std::fs::write(&tailscale_json, &running).expect("tailscale running");
     let (fifth, _) = one_worker(&daemon, secs(90), Some(&fourth));
 

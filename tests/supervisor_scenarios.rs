@@ -220,6 +220,7 @@ fn changing_the_head_moves_the_worker_and_ignores_stale_probes() {
     sim.event(Event::HeadProbe(bittrader_worker::supervisor::HeadProbe {
         head: head(),
         unreachable: Some(bittrader_worker::model::Unreachable::Refused),
+        resolved: None,
         tailscale: None,
     }));
     assert_eq!(sim.phase(), Phase::Connected);
@@ -572,6 +573,31 @@ fn a_tailscale_head_is_not_joined_while_tailscale_does_not_vouch_for_it() {
 }
 
 #[test]
+fn a_head_named_by_a_name_that_resolves_to_a_tailscale_address_needs_tailscale_to_vouch() {
+    // MagicDNS short names, or any DNS answer, may lead to 100.64.0.0/10: with Tailscale
+    // stopped, whatever answers there on the café's network is not the user's head.
+    for name in ["desktop", "rayhead.example.com"] {
+        let mut sim = Sim::new(Settings::default());
+        sim.world.resolves_to = Some("100.64.0.1".parse().expect("ip"));
+        sim.world.tailscale = tailscale_problem(TailscaleProblem::Stopped);
+        sim.user(UserCommand::SetHead(name.parse().expect("name")));
+        sim.run_for(secs(600));
+        assert!(sim.starts().is_empty(), "{name}: {:?}", sim.starts());
+        assert_eq!(
+            sim.sup.status().unreachable,
+            Some(Unreachable::Tailscale {
+                problem: TailscaleProblem::Stopped
+            }),
+            "{name}"
+        );
+        sim.world.tailscale = TailscaleCheck::OnlinePeer;
+        sim.run_for(secs(5));
+        assert_eq!(sim.starts().len(), 1, "{name}");
+        assert!(!sim.unvouched_start, "{name}");
+    }
+}
+
+#[test]
 fn a_worker_whose_head_stops_being_a_tailscale_peer_is_stopped_after_the_grace() {
     let mut sim = Sim::new(Settings::default());
     sim.run_for(secs(10));
@@ -617,6 +643,7 @@ fn a_lan_head_needs_no_tailscale() {
         Event::HeadProbe(bittrader_worker::supervisor::HeadProbe {
             head: lan,
             unreachable: None,
+            resolved: None,
             tailscale: None,
         }),
     );
@@ -737,6 +764,7 @@ fn a_head_whose_ray_port_closed_and_opened_again_gets_a_fresh_worker() {
         sim.event(Event::HeadProbe(HeadProbe {
             head: head(),
             unreachable: Some(Unreachable::Refused),
+            resolved: None,
             tailscale: Some(TailscaleCheck::OnlinePeer),
         }))
     };
@@ -1000,6 +1028,7 @@ fn the_status_says_when_tailscale_vouches_for_a_head_that_does_not_answer() {
                 Event::HeadProbe(HeadProbe {
                     head,
                     unreachable: Some(unreachable),
+                    resolved: None,
                     tailscale,
                 }),
             );

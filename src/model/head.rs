@@ -35,13 +35,24 @@ impl HeadAddress {
         self.host.parse().ok()
     }
 
-    /// Whether the head is reached through Tailscale (its ranges, or a MagicDNS `….ts.net` name):
-    /// joined only while Tailscale vouches, since anyone can answer on 100.64.0.1 in a café.
+    /// Whether the head's address says Tailscale (its ranges, or a MagicDNS `….ts.net` name).
     pub fn is_tailscale(&self) -> bool {
         match self.ip() {
             Some(ip) => is_tailscale_ip(ip),
             None => self.host.to_ascii_lowercase().ends_with(".ts.net"),
         }
+    }
+
+    /// Whether the head, its name `resolved` to that address, is reached through Tailscale:
+    /// joined only while Tailscale vouches, since anyone can answer on 100.64.0.1 in a café, and
+    /// any name may resolve there (MagicDNS short names do).
+    pub fn through_tailscale(&self, resolved: Option<IpAddr>) -> bool {
+        self.is_tailscale() || resolved.is_some_and(is_tailscale_ip)
+    }
+
+    /// Whether the head may turn out to be reached through Tailscale: a name may resolve there.
+    pub fn may_be_tailscale(&self) -> bool {
+        self.ip().is_none_or(is_tailscale_ip)
     }
 }
 

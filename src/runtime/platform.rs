@@ -246,12 +246,14 @@ impl Platform for SystemPlatform {
     ) -> impl Future<Output = HeadProbe> + Send + 'static {
         let (head, tailscale) = (head.clone(), self.tailscale.clone());
         async move {
-            let unreachable = probe::probe_head(&head, timeout, &tailscale).await;
+            let (resolved, unreachable) = probe::probe_head(&head, timeout, &tailscale).await;
+            let answered = unreachable.is_none();
             let tailscale =
-                cli::tailscale_check(&head, &tailscale, tailscale_max_age, unreachable.is_none())
+                cli::tailscale_check(&head, resolved, &tailscale, tailscale_max_age, answered)
                     .await;
             HeadProbe {
                 head,
+                resolved,
                 unreachable,
                 tailscale,
             }

@@ -17,30 +17,32 @@ use crate::supervisor::{Event, HeadConnection};
 use super::Events;
 use crate::tailscale::{cli::TailscaleCli, BackendState};
 
-/// Probes `head` once. `None` means it answered.
+/// Probes `head` once: the address its name resolved to, and why it did not answer (`None`:
+/// it answered).
 pub async fn probe_head(
     head: &HeadAddress,
     timeout: Duration,
     tailscale: &TailscaleCli,
-) -> Option<Unreachable> {
+) -> (Option<IpAddr>, Option<Unreachable>) {
+    let mut resolved = head.ip();
     let attempt = async {
         let addr = resolve(head).await?;
+        resolved = Some(addr.ip());
         TcpStream::connect(addr).await.map(drop).map_err(classify)
     };
     let timed_out = Err(Unreachable::TimedOut);
-    let unreachable = tokio::time::timeout(timeout, attempt)
-        .await
-        .unwrap_or(timed_out)
-        .err()?;
+    let answer = tokio::time::timeout(timeout, attempt).await;
+    let Err(unreachable) = answer.unwrap_or(timed_out) else {
+        return (resolved, None);
+    };
     // The TCP error says *that* it failed; Tailscale can say *why* (stopped, logged out, the
     // head's machine offline), which is what the user can act on.
     let status = tailscale.status().await;
-    Some(
-        match status.and_then(|status| status.diagnose(&head.host)) {
-            Some(problem) => Unreachable::Tailscale { problem },
-            None => unreachable,
-        },
-    )
+    let why = match status.and_then(|status| status.diagnose(&head.host)) {
+        Some(problem) => Unreachable::Tailscale { problem },
+        None => unreachable,
+    };
+    (resolved, Some(why))
 }
 
 /// The head's address (an IP address is taken as it is, without a look-up).
@@ -228,13 +230,26 @@ mod tests {
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let why = probe_head(
+        let answer = probe_head(
             &local(port),
             Duration::from_secs(1),
             &TailscaleCli::default(),
         )
         .await;
-        assert_eq!(why, None);
+        assert_eq!(answer, (Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), None));
+    }
+
+    #[tokio::test]
+    async fn a_name_is_reported_with_the_address_it_resolved_to() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let head: HeadAddress = format!("localhost:{port}").parse().expect("head");
+        let (resolved, _) =
+            probe_head(&head, Duration::from_secs(1), &TailscaleCli::default()).await;
+        // `localhost` is answered from the hosts file: no query leaves the machine.
+        assert!(resolved.is_some_and(|ip| ip.is_loopback()), "{resolved:?}");
     }
 
     #[tokio::test]
@@ -242,7 +257,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         drop(listener);
-        let why = probe_head(
+        let (_, why) = probe_head(
             &local(port),
             Duration::from_secs(1),
             &TailscaleCli::default(),

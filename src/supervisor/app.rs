@@ -141,6 +141,7 @@ mod tests {
                         Event::HeadProbe(HeadProbe {
                             head: head.clone(),
                             unreachable: None,
+                            resolved: None,
                             tailscale: None,
                         }),
                     ),

@@ -24,10 +24,19 @@ pub struct WorkerSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeadProbe {
     pub head: HeadAddress,
+    /// The address the head's name resolved to (its own for an IP address; `None`: no answer).
+    pub resolved: Option<std::net::IpAddr>,
     /// `None` when the head answered.
     pub unreachable: Option<Unreachable>,
-    /// What Tailscale says of a head at a Tailscale address (`None`: not asked); see `tailnet`.
+    /// What Tailscale says of a head reached through Tailscale (`None`: not asked); see `tailnet`.
     pub tailscale: Option<TailscaleCheck>,
+}
+
+impl HeadProbe {
+    /// The head is reached through Tailscale, by its address or the one its name resolved to.
+    pub fn through_tailscale(&self) -> bool {
+        self.head.through_tailscale(self.resolved)
+    }
 }
 
 /// What became of the connection [`Action::WatchHead`] holds to the head's Ray port.

@@ -310,6 +310,7 @@ mod tests {
         HeadProbe {
             head: "192.168.1.10".parse().expect("head"),
             unreachable,
+            resolved: None,
             tailscale: None,
         }
     }

@@ -971,7 +971,7 @@ impl Supervisor {
         let Some(spec) = self.target().filter(|_| wanted) else {
             return;
         };
-        if spec.head.is_tailscale() && !self.watch.answered_for_start() {
+        if spec.head.may_be_tailscale() && !self.watch.answered_for_start() {
             return self.probe_soon(now);
         }
         if self.timers.is_set(Timer::NextStart) {

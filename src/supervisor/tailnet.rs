@@ -3,9 +3,10 @@
 //! A TCP answer on 100.64.0.1:6379 proves nothing by itself: with Tailscale logged out or quit,
 //! any network (a café's, a hotel's) may route that address to a machine of its own, and a
 //! stock Ray head there would get a worker that runs its tasks as the user. So for a head whose
-//! address is a Tailscale one ([`HeadAddress::is_tailscale`]) the probe also reports what
-//! Tailscale says, and the head counts as reachable only when Tailscale is Running and the head
-//! is an online machine of the tailnet. A LAN address or another name is not affected.
+//! address, or the address its name resolved to, is a Tailscale one
+//! ([`HeadAddress::through_tailscale`]) the probe also reports what Tailscale says, and the head
+//! counts as reachable only when Tailscale is Running and that address is an online machine of
+//! the tailnet. A LAN address, or a name that resolves to one, is not affected.
 
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use crate::model::{HeadAddress, TailscaleCheck, TailscaleProblem, Unreachable};
 
 /// Why `probe`'s head cannot be joined now; `None`: it may be.
 pub fn unreachable(probe: &HeadProbe) -> Option<Unreachable> {
-    if !probe.head.is_tailscale() {
+    if !probe.through_tailscale() {
         return probe.unreachable.clone();
     }
     match &probe.tailscale {
@@ -40,7 +41,7 @@ pub fn answer_max_age(
     start_may_follow: bool,
     network_changed: bool,
 ) -> Duration {
-    if !head.is_tailscale() {
+    if !head.may_be_tailscale() {
         TAILSCALE_ANSWER_MAX_AGE
     } else if network_changed {
         Duration::ZERO
@@ -74,10 +75,20 @@ mod tests {
     use super::*;
 
     fn probe(head: &str, tailscale: Option<TailscaleCheck>) -> HeadProbe {
+        let head: HeadAddress = head.parse().expect("head");
         HeadProbe {
-            head: head.parse().expect("head"),
+            resolved: head.ip(),
+            head,
             unreachable: None,
             tailscale,
+        }
+    }
+
+    /// A probe of the name `head`, which resolved to `ip`.
+    fn probe_of_name(head: &str, ip: &str, tailscale: Option<TailscaleCheck>) -> HeadProbe {
+        HeadProbe {
+            resolved: Some(ip.parse().expect("ip")),
+            ..probe(head, tailscale)
         }
     }
 
@@ -93,6 +104,12 @@ mod tests {
         );
         assert_eq!(answer_max_age(&ts, false, false), TAILSCALE_VOUCH_KEPT);
         assert_eq!(answer_max_age(&lan, true, true), TAILSCALE_ANSWER_MAX_AGE);
+        // A name may resolve to a Tailscale address (MagicDNS short names do).
+        let name: HeadAddress = "desktop".parse().expect("head");
+        assert_eq!(
+            answer_max_age(&name, true, false),
+            TAILSCALE_ANSWER_BEFORE_START
+        );
         assert_eq!(
             answer_max_age_after_connect(TAILSCALE_VOUCH_KEPT, true),
             TAILSCALE_VOUCH_KEPT
@@ -129,5 +146,34 @@ mod tests {
         // A LAN head is not Tailscale's business.
         assert_eq!(unreachable(&probe("192.168.1.10", Some(stopped))), None);
         assert_eq!(unreachable(&probe("127.0.0.1", None)), None);
+    }
+
+    #[test]
+    fn a_name_is_judged_by_the_address_it_resolved_to() {
+        let stopped = TailscaleCheck::Problem {
+            problem: TailscaleProblem::Stopped,
+        };
+        for name in ["desktop", "rayhead.example.com"] {
+            assert_eq!(
+                unreachable(&probe_of_name(name, "100.64.0.1", Some(stopped.clone()))),
+                Some(Unreachable::Tailscale {
+                    problem: TailscaleProblem::Stopped
+                }),
+                "{name}"
+            );
+            assert!(
+                unreachable(&probe_of_name(name, "100.100.7.9", None)).is_some(),
+                "{name}: nothing vouched"
+            );
+            let vouched = Some(TailscaleCheck::OnlinePeer);
+            assert_eq!(
+                unreachable(&probe_of_name(name, "100.64.0.1", vouched)),
+                None
+            );
+            assert_eq!(
+                unreachable(&probe_of_name(name, "192.168.1.10", None)),
+                None
+            );
+        }
     }
 }

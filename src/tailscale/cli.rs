@@ -20,30 +20,33 @@ use crate::supervisor::settings::TAILSCALE_ANSWER_MAX_AGE;
 /// `tailscale status --json` can hang for a long time after a wake: never wait longer.
 const TAILSCALE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// What Tailscale says of `head`, when its address is a Tailscale one (`None` otherwise),
-/// from an answer at most `max_age` old for a head that answered (`head_answered`), which it
-/// may vouch for; the ages are the supervisor's (`supervisor::tailnet`).
+/// What Tailscale says of `head`, its name `resolved` to that address, when it is reached
+/// through Tailscale (`None` otherwise), from an answer at most `max_age` old for a head that
+/// answered (`head_answered`), which it may vouch for; the ages are the supervisor's
+/// (`supervisor::tailnet`). The address connected to is what must be a peer, not the name.
 pub async fn tailscale_check(
     head: &HeadAddress,
+    resolved: Option<IpAddr>,
     tailscale: &TailscaleCli,
     max_age: Duration,
     head_answered: bool,
 ) -> Option<TailscaleCheck> {
     use crate::supervisor::tailnet::{answer_max_age_after_connect, refresh_a_problem};
-    if !head.is_tailscale() {
+    if !head.through_tailscale(resolved) {
         return None;
     }
+    let host = resolved.map_or_else(|| head.host.clone(), |ip| ip.to_string());
     let age = answer_max_age_after_connect(max_age, head_answered);
     let check = vouch(
         tailscale.installed(),
         tailscale.status_within(age).await.as_ref(),
-        &head.host,
+        &host,
     );
     if check == TailscaleCheck::OnlinePeer || !refresh_a_problem(age) {
         return Some(check);
     }
     let recent = tailscale.status_within(TAILSCALE_ANSWER_MAX_AGE).await;
-    Some(vouch(tailscale.installed(), recent.as_ref(), &head.host))
+    Some(vouch(tailscale.installed(), recent.as_ref(), &host))
 }
 
 /// Tailscale's word on the head `host`, from one `tailscale status` answer.
@@ -330,7 +333,7 @@ mod tests {
         let port = listener.local_addr().expect("addr").port();
         drop(listener);
         for _ in 0..20 {
-            let why = probe_head(&local(port), Duration::from_secs(1), &cli.clone()).await;
+            let (_, why) = probe_head(&local(port), Duration::from_secs(1), &cli.clone()).await;
             assert_eq!(
                 why,
                 Some(Unreachable::Refused),
@@ -423,17 +426,31 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let cli = TailscaleCli::at(Some(counting_tailscale(dir.path())));
         assert_eq!(
-            tailscale_check(&local(6379), &cli, Duration::ZERO, true).await,
+            tailscale_check(&local(6379), lo(), &cli, Duration::ZERO, true).await,
             None
         );
         assert!(calls(dir.path()).is_empty());
         let head: HeadAddress = "100.64.0.1".parse().expect("head");
+        let stopped = Some(TailscaleCheck::Problem {
+            problem: TailscaleProblem::Stopped,
+        });
         assert_eq!(
-            tailscale_check(&head, &cli, Duration::ZERO, true).await,
-            Some(TailscaleCheck::Problem {
-                problem: TailscaleProblem::Stopped
-            })
+            tailscale_check(&head, head.ip(), &cli, Duration::ZERO, true).await,
+            stopped
         );
         assert_eq!(calls(dir.path()).len(), 1, "a problem is not asked again");
+        // A name is checked by the address it resolved to.
+        let name: HeadAddress = "desktop".parse().expect("head");
+        let at = head.ip();
+        let check = tailscale_check(&name, at, &cli, TAILSCALE_ANSWER_MAX_AGE, true).await;
+        assert_eq!(check, stopped);
+        assert_eq!(
+            tailscale_check(&name, lo(), &cli, Duration::ZERO, true).await,
+            None
+        );
+    }
+
+    fn lo() -> Option<IpAddr> {
+        Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
     }
 }

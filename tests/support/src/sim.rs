@@ -149,7 +149,8 @@ impl Sim {
                     if self.worker.is_some() {
                         self.double_start = true;
                     }
-                    if spec.head.is_tailscale() && !self.tailscale_vouched {
+                    let resolved = spec.head.ip().or(self.world.resolves_to);
+                    if spec.head.through_tailscale(resolved) && !self.tailscale_vouched {
                         self.unvouched_start = true;
                     }
                     self.workers_started += 1;

@@ -85,6 +85,8 @@ pub struct World {
     pub found_heads: Result<TailnetFinds, TailscaleProblem>,
     /// How long ago the user's last input was (`None`: the machine cannot tell).
     pub user_idle: Option<Duration>,
+    /// Where a head named by a name resolves (`None`: nowhere).
+    pub resolves_to: Option<std::net::IpAddr>,
 }
 
 impl Default for World {
@@ -100,6 +102,7 @@ impl Default for World {
             grants_awake: true,
             found_heads: Ok(TailnetFinds::default()),
             user_idle: Some(Duration::ZERO),
+            resolves_to: None,
         }
     }
 }
@@ -107,10 +110,14 @@ impl Default for World {
 impl World {
     /// The answer to a probe of `head`.
     pub fn probe(&self, head: &HeadAddress) -> HeadProbe {
+        let resolved = head.ip().or(self.resolves_to);
         HeadProbe {
             head: head.clone(),
+            resolved,
             unreachable: (!self.head_up).then_some(Unreachable::TimedOut),
-            tailscale: head.is_tailscale().then(|| self.tailscale.clone()),
+            tailscale: head
+                .through_tailscale(resolved)
+                .then(|| self.tailscale.clone()),
         }
     }
 
