@@ -79,7 +79,7 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         "{}",
         demo_line(lang, DemoStep::Starting { folder: &folder })
     );
-    let head = LocalHead::start(&ray, &paths.home, &pid_file)?;
+    let mut head = LocalHead::start(&ray, &paths.home, &pid_file)?;
     let config = Config {
         head: Some(head.address.clone()),
         cpus: service::machine_cpus().min(2),
@@ -102,6 +102,14 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
             println!("  {}", summary(lang, status));
         }
     };
+    // The head ending ends the demo: its port is then anyone's to take.
+    let head_gone = head.until_exited();
+    let shutdown = async {
+        tokio::select! {
+            () = shutdown => {}
+            () = head_gone => {}
+        }
+    };
     let serve = service::serve(
         paths,
         prepared,
@@ -113,7 +121,12 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
     );
     let result = runtime.block_on(serve);
     println!("{}", demo_line(lang, DemoStep::Stopping));
+    let ended = head.exit();
     drop(head);
-    drop(temp);
-    Ok(result?)
+    if ended.is_some() {
+        // Its log says why.
+        let _ = temp.keep();
+    }
+    result?;
+    ended.map_or(Ok(()), |ended| Err(ended.into()))
 }

@@ -51,14 +51,15 @@ pub struct LocalHead {
     /// A worker joins with it.
     pub auth_token_file: PathBuf,
     pid_file: PathBuf,
+    log: PathBuf,
     /// Which processes are its own, for the stop.
     record: PidRecord,
 }
 
 impl LocalHead {
     /// Starts `ray start --head --block` on 127.0.0.1 at a free port, with token auth, and waits
-    /// until it listens. `folder` holds its log and token (private: 0700 and ours); `pid_file`
-    /// stays at the same place from one run to the next.
+    /// until it says it started. `folder` holds its log and token (private: 0700 and ours);
+    /// `pid_file` stays at the same place from one run to the next.
     pub fn start(ray: &Path, folder: &Path, pid_file: &Path) -> Result<LocalHead, LocalHeadError> {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|listener| listener.local_addr())
@@ -110,19 +111,23 @@ impl LocalHead {
             },
             auth_token_file: token,
             pid_file: pid_file.to_path_buf(),
+            log: log.clone(),
             record,
         };
         // Dropping `head` on an error below stops it and removes the record.
         head.record.write(pid_file).map_err(write_error(pid_file))?;
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
-            if let Ok(Some(status)) = head.child.try_wait() {
-                return Err(LocalHeadError::Exited {
-                    status: status.to_string(),
-                    log: log.display().to_string(),
-                });
+            if let Some(exited) = head.exit() {
+                return Err(exited);
             }
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            // Its own word in its own log, not an answer on the port: the port is on its command
+            // line, and another local user may listen there first (Ray then fails to start).
+            if std::fs::read(&log).is_ok_and(|said| {
+                String::from_utf8_lossy(&said)
+                    .lines()
+                    .any(crate::ray_output::is_joined_line)
+            }) {
                 return Ok(head);
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -131,6 +136,27 @@ impl LocalHead {
             secs: START_TIMEOUT.as_secs(),
             log: log.display().to_string(),
         })
+    }
+}
+
+impl LocalHead {
+    /// How it ended, if it did: its port is then free for anyone, and a worker must not follow
+    /// it there.
+    pub fn exit(&mut self) -> Option<LocalHeadError> {
+        let status = match self.child.try_wait() {
+            Ok(None) => return None,
+            Ok(Some(status)) => status.to_string(),
+            Err(e) => e.to_string(),
+        };
+        let log = self.log.display().to_string();
+        Some(LocalHeadError::Exited { status, log })
+    }
+
+    /// Resolves once it has ended (looked at every second).
+    pub async fn until_exited(&mut self) {
+        while self.exit().is_none() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 }
 

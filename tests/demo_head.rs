@@ -166,8 +166,13 @@ fn the_demo_head_uses_token_auth_from_a_private_folder_and_a_crash_leaves_no_hea
         gone.is_some(),
         "the second head's group {head2} or the worker's {worker2} still runs"
     );
+    // The figure is the benchmark's (≈ 2.3 s on a quiet machine); what is asserted is that the
+    // quit did not wait out Ray's own SIGTERM stop of the head, which takes some 15 s.
     eprintln!("figure: a quit with no task running, everything gone after {took:?}");
-    assert!(took <= secs(3), "a quit took {took:?}");
+    assert!(
+        took < secs(10),
+        "a quit waited for Ray's own stop: {took:?}"
+    );
     assert!(!pid_file.exists(), "the pid file stayed");
     assert!(!folder2.exists(), "the private folder stayed");
 
@@ -177,4 +182,67 @@ fn the_demo_head_uses_token_auth_from_a_private_folder_and_a_crash_leaves_no_hea
         let _ = killpg(Pid::from_raw(group as i32), Signal::SIGKILL);
     }
     let _ = fs::remove_dir_all(&folder);
+}
+
+#[test]
+#[ignore = "slow tier: Ray, and root to run a squatter as `nobody`"]
+fn a_port_another_user_took_first_is_not_taken_for_the_demo_head() {
+    let Some(ray) = lab::ray() else {
+        bittrader_test_support::skip::skip_or_fail(
+            "demo head squatter test",
+            "no Ray to run",
+            Some("set BITTRADER_TEST_RAY to a Ray 2.52+ `ray`"),
+            "BITTRADER_REQUIRE_RAY",
+        );
+        return;
+    };
+    if !nix::unistd::geteuid().is_root() {
+        bittrader_test_support::skip::skip_or_fail(
+            "demo head squatter test",
+            "not root: no second user to squat",
+            Some("run the slow tier as root"),
+            "BITTRADER_REQUIRE_RAY",
+        );
+        return;
+    }
+    let user = tempfile::tempdir().expect("tempdir");
+    let user_home = user.path().join(".bittrader_worker");
+    fs::create_dir_all(&user_home).expect("mkdir");
+    let config = format!("ray_path = {:?}\n", ray.display().to_string());
+    fs::write(user_home.join("config.toml"), config).expect("config");
+    // Another local user reads the head's port off its command line and listens there first.
+    let shared = tempfile::tempdir_in("/tmp").expect("tempdir");
+    fs::set_permissions(shared.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
+    let report = shared.path().join("squatter.out");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/squatter/squat_head_port.py"
+    );
+    let mut squatter = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["/usr/bin/python3", script])
+        .arg(&report)
+        .arg("90")
+        .spawn()
+        .expect("the squatter");
+
+    let out = user.path().join("demo.out");
+    let mut demo = demo(user.path(), &out);
+    let ended = demo.wait_exit(secs(120));
+    let said = fs::read_to_string(&out).unwrap_or_default();
+    let squatted = fs::read_to_string(&report).unwrap_or_default();
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    assert!(
+        squatted.contains("bound"),
+        "the squatter did not take the port first: {squatted}"
+    );
+    let ended = ended.unwrap_or_else(|| panic!("the demo ran on beside the squatter:\n{said}"));
+    assert!(!ended.success(), "{said}");
+    assert!(!said.contains("Joining it"), "joined the squatter:\n{said}");
+    assert!(said.contains("the demo head exited"), "{said}");
+    assert!(
+        !squatted.contains("received"),
+        "a client of ours spoke to the squatter: {squatted}"
+    );
 }
