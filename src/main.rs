@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use bittrader_worker::config::{self, Config, Paths};
 use bittrader_worker::runtime::control::{self, Reply, Request, StatusReport};
-use bittrader_worker::text::cli::{self, StatusLine};
+use bittrader_worker::text::cli::{self, SetupStep, StatusLine};
 use bittrader_worker::text::{page, Lang};
 use bittrader_worker::{demo, service, setup};
 
@@ -153,6 +153,15 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Quit => Request::Quit,
         Command::FindHeads => return find_heads(),
         Command::Setup(options) => {
+            // The app runs its own setup (with progress lines) only once its worker is gone.
+            let running = control::request(&paths.socket(), &Request::Status).is_ok();
+            if running && !options.progress_lines {
+                eprintln!(
+                    "{}",
+                    cli::setup_line(Lang::current(), SetupStep::AppRunning)
+                );
+                return Ok(ExitCode::FAILURE);
+            }
             setup::run(&paths, &load_config(&paths)?, &options)?;
             return Ok(ExitCode::SUCCESS);
         }

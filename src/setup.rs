@@ -123,6 +123,7 @@ pub fn run_with(
             source,
         })?;
     let venv = paths.venv_dir();
+    let mut previous = PreviousVenv::restore_after_a_crash(&venv);
     let venv_python = venv.join("bin").join("python");
     let reusable = is_executable_file(&venv_python)
         && python::probe(&venv_python).is_some_and(|i| {
@@ -133,13 +134,12 @@ pub fn run_with(
     if !reusable {
         out.step(InstallStep::FindingPython);
         let candidates = search.interpreters(&minors);
-        // `--clear` replaces a venv an older setup made with a Python Ray has no wheels for; `uv`
-        // can fetch a Python of its own, the way out on a Mac with none.
+        // `uv` can fetch a Python of its own, the way out on a Mac with none.
         let chosen = python::choose(&candidates, &minors, &host, python_minor);
         let (mut command, python, path) = match (chosen, uv) {
             (Some(chosen), _) => {
                 let mut command = Command::new(&chosen.path);
-                command.args(["-m", "venv", "--clear"]);
+                command.args(["-m", "venv"]);
                 let (major, minor, patch) = chosen.version;
                 let path = chosen.path.display().to_string();
                 (command, format!("{major}.{minor}.{patch}"), Some(path))
@@ -148,7 +148,7 @@ pub fn run_with(
                 let minor = python_minor.unwrap_or(12);
                 let python = format!("3.{}", minor.clamp(*minors.start(), *minors.end()));
                 let mut command = Command::new(uv);
-                command.args(["venv", "--seed", "--allow-existing", "--python", &python]);
+                command.args(["venv", "--seed", "--python", &python]);
                 (command, python, None)
             }
             (None, None) => {
@@ -171,6 +171,7 @@ pub fn run_with(
                 path: path.as_deref(),
             },
         ));
+        previous.set_aside()?;
         run_quiet("creating the venv", command.arg(&venv))?;
     }
     let spec = match &version {
@@ -196,6 +197,7 @@ pub fn run_with(
     out.step(InstallStep::Checking);
     let ray = venv.join("bin").join("ray");
     let installed = check_ray(&ray)?;
+    previous.discard();
     if out.lines {
         println!(
             "{}",
@@ -210,6 +212,59 @@ pub fn run_with(
         println!("{}", cli::setup_line(out.lang, ready));
     }
     Ok(())
+}
+
+/// A working venv set aside while its replacement is made (a venv cannot be moved once made:
+/// its scripts name its path), put back if the replacement fails and deleted once it works.
+struct PreviousVenv {
+    venv: PathBuf,
+    aside: PathBuf,
+    set_aside: bool,
+}
+
+impl PreviousVenv {
+    /// For `venv`; one a crash left aside, with no venv in its place, is put back first.
+    fn restore_after_a_crash(venv: &Path) -> PreviousVenv {
+        let mut aside = venv.as_os_str().to_os_string();
+        aside.push(".previous");
+        let previous = PreviousVenv {
+            venv: venv.to_path_buf(),
+            aside: PathBuf::from(aside),
+            set_aside: false,
+        };
+        if previous.aside.exists() {
+            if venv.exists() {
+                let _ = std::fs::remove_dir_all(&previous.aside);
+            } else {
+                let _ = std::fs::rename(&previous.aside, venv);
+            }
+        }
+        previous
+    }
+
+    fn set_aside(&mut self) -> Result<(), SetupError> {
+        if self.venv.exists() {
+            let step = "setting the old venv aside";
+            std::fs::rename(&self.venv, &self.aside).map_err(|e| failed(step, e))?;
+            self.set_aside = true;
+        }
+        Ok(())
+    }
+
+    fn discard(&mut self) {
+        if std::mem::take(&mut self.set_aside) {
+            let _ = std::fs::remove_dir_all(&self.aside);
+        }
+    }
+}
+
+impl Drop for PreviousVenv {
+    fn drop(&mut self) {
+        if self.set_aside {
+            let _ = std::fs::remove_dir_all(&self.venv);
+            let _ = std::fs::rename(&self.aside, &self.venv);
+        }
+    }
 }
 
 /// The head's Ray version from its dashboard, if one is configured, answers, and says a

@@ -218,3 +218,54 @@ fn pips_real_output_becomes_downloading_then_installing() {
     assert_eq!(steps.last(), Some(&InstallStep::Installing));
     assert!(steps.len() > 10, "{steps:?}");
 }
+
+/// A Python 3.12 whose venvs have no index to install from: `-m venv DIR` makes a venv whose
+/// `python -m pip` fails, as pip does offline.
+const OFFLINE_PYTHON_312: &str = r#"#!/bin/sh
+case "$1" in
+  -c) echo '3.12.4 arm64' ;;
+  -m) for dir; do :; done
+      mkdir -p "$dir/bin"
+      printf '#!/bin/sh\ncase "$1" in -c) echo "3.12.4 arm64";; *) echo "no index reachable" >&2; exit 1;; esac\n' > "$dir/bin/python"
+      chmod 755 "$dir/bin/python" ;;
+esac
+"#;
+
+#[test]
+fn a_failed_setup_leaves_the_working_venv_as_it_was() {
+    let mac = FakeMac::new();
+    executable(&mac.brew.join("python3.12"), OFFLINE_PYTHON_312);
+    let (_home, paths) = data_folder();
+    // The venv of an earlier setup, on 3.13, with its Ray.
+    let venv = paths.venv_dir();
+    executable(&venv.join("bin/python"), "#!/bin/sh\necho '3.13.1 arm64'\n");
+    executable(
+        &venv.join("bin/ray"),
+        "#!/bin/sh\necho 'ray, version 2.60.0'\n",
+    );
+    // The head now runs 3.12, and the index cannot be reached.
+    let options = SetupOptions {
+        python_minor: Some(12),
+        ..ray_260()
+    };
+    let search = mac.search();
+    let err = setup::run_with(
+        &paths,
+        &Config::with_defaults(4),
+        &options,
+        ARM_MAC,
+        &search,
+        None,
+    )
+    .expect_err("pip fails");
+    assert!(err.to_string().starts_with("pip install failed"), "{err}");
+    let python = std::fs::read_to_string(venv.join("bin/python")).expect("the old python");
+    assert!(python.contains("3.13.1"), "the venv was replaced: {python}");
+    assert!(venv.join("bin/ray").exists(), "the old Ray is gone");
+    let beside: Vec<_> = std::fs::read_dir(&paths.home)
+        .expect("data folder")
+        .flatten()
+        .map(|entry| entry.file_name())
+        .collect();
+    assert_eq!(beside, [venv.file_name().expect("name")], "{beside:?}");
+}

@@ -26,6 +26,36 @@ fn a_version_that_could_smuggle_pip_arguments_is_refused_and_nothing_is_created(
 }
 
 #[test]
+fn setup_from_a_terminal_is_refused_while_the_app_runs_and_nothing_is_touched() {
+    use std::os::unix::net::UnixListener;
+    let home = tempfile::tempdir().expect("home");
+    // The running app, as its control socket answers a status request.
+    let listener = UnixListener::bind(home.path().join("control.sock")).expect("socket");
+    let app = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("a client");
+        let mut request = String::new();
+        BufReader::new(&stream)
+            .read_line(&mut request)
+            .expect("read");
+        let reply = r#"{"ok":true,"message":null,"note":null,"report":null}"#;
+        writeln!(&stream, "{reply}").expect("reply");
+        request
+    });
+    let out = Command::new(bin())
+        .args(["setup", "--ray-version", "2.60.0"])
+        .env("BITTRADER_WORKER_HOME", home.path())
+        .env("LC_ALL", "en_US.UTF-8")
+        .output()
+        .expect("setup");
+    let asked = app.join().expect("the app's thread");
+    assert!(asked.contains("status"), "{asked}");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("BitTrader Worker is running"), "{stderr}");
+    assert!(!home.path().join(".venv").exists());
+}
+
+#[test]
 #[ignore = "slow tier: pip and the network (installs Ray)"]
 fn setup_installs_the_ray_version_the_head_runs() {
     // The head's dashboard: answers /api/version as a real 2.60.0 head does.

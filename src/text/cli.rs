@@ -362,6 +362,8 @@ pub enum SetupStep<'a> {
     Installing { spec: &'a str },
     /// The installed `ray` at `path` answers with `version`.
     Ready { version: &'a str, path: &'a str },
+    /// The app runs: its worker may be using the Ray this would replace.
+    AppRunning,
 }
 
 pub fn setup_line(lang: Lang, step: SetupStep<'_>) -> String {
@@ -417,6 +419,14 @@ pub fn setup_line(lang: Lang, step: SetupStep<'_>) -> String {
             format!("Ray {version} is ready at {path}."),
             format!("Ray {version} está listo en {path}."),
         ),
+        AppRunning => lang
+            .tr::<&str>(
+                "BitTrader Worker is running, and its worker may be using the Ray this would \
+             replace: quit it first (`bittrader-worker quit`), then run setup again.",
+                "BitTrader Worker está en marcha y su worker puede estar usando el Ray que esto \
+             reemplazaría: ciérralo antes (`bittrader-worker quit`) y vuelve a ejecutar setup.",
+            )
+            .to_string(),
     }
 }
 
