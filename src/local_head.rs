@@ -54,6 +54,8 @@ pub struct LocalHead {
     log: PathBuf,
     /// Which processes are its own, for the stop.
     record: PidRecord,
+    /// Its Ray folder, deleted after it stops.
+    _ray_temp: tempfile::TempDir,
 }
 
 impl LocalHead {
@@ -75,6 +77,8 @@ impl LocalHead {
         let secret = crate::runtime::worker::random_hex(32).map_err(write_error(&token))?;
         crate::atomic_file::write(&token, secret.as_bytes(), 0o600).map_err(write_error(&token))?;
         let out = std::fs::File::create(&log).map_err(write_error(&log))?;
+        let ray_temp = crate::runtime::worker::private_temp_dir()
+            .map_err(write_error(Path::new("/tmp/bittrader-ray-…")))?;
         let err = out.try_clone().map_err(write_error(&log))?;
         use crate::platform::command::CountedSpawn;
         use std::os::unix::process::CommandExt;
@@ -89,6 +93,10 @@ impl LocalHead {
                 "--include-dashboard=false",
                 "--disable-usage-stats",
             ])
+            .arg({
+                let dir = crate::runtime::worker::ray_temp_dir(ray_temp.path());
+                format!("--temp-dir={}", dir.display())
+            })
             .env("RAY_AUTH_MODE", "token")
             .env("RAY_AUTH_TOKEN_PATH", &token)
             .env(crate::runtime::worker::RUN_MARK, &mark)
@@ -113,6 +121,7 @@ impl LocalHead {
             pid_file: pid_file.to_path_buf(),
             log: log.clone(),
             record,
+            _ray_temp: ray_temp,
         };
         // Dropping `head` on an error below stops it and removes the record.
         head.record.write(pid_file).map_err(write_error(pid_file))?;

@@ -16,6 +16,9 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
 
+/// One demo at a time: the squatter takes the port of any head it sees.
+static ONE_DEMO: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The demo folder a demo printed ("Starting a local Ray head (logs in DIR) …").
 fn demo_folder(out: &Path) -> PathBuf {
     let found = poll(secs(30), Duration::from_millis(100), || {
@@ -62,6 +65,16 @@ fn recorded_group(pid_file: &Path) -> Option<u32> {
     record["pgid"].as_u64().map(|g| g as u32)
 }
 
+/// The `--temp-dir` on the command line of `pid`.
+fn ray_temp_dir(pid: u32) -> Option<PathBuf> {
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args = String::from_utf8_lossy(&cmdline).into_owned();
+    let dir = args
+        .split('\0')
+        .find_map(|arg| arg.strip_prefix("--temp-dir="))?;
+    Some(PathBuf::from(dir))
+}
+
 fn demo(user: &Path, out: &Path) -> Proc {
     let mut command = Command::new(BIN);
     command
@@ -79,6 +92,9 @@ fn demo(user: &Path, out: &Path) -> Proc {
 #[test]
 #[ignore = "slow tier: Ray"]
 fn the_demo_head_uses_token_auth_from_a_private_folder_and_a_crash_leaves_no_head() {
+    let _one = ONE_DEMO
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let Some(ray) = lab::ray() else {
         bittrader_test_support::skip::skip_or_fail(
             "demo head test",
@@ -122,6 +138,22 @@ fn the_demo_head_uses_token_auth_from_a_private_folder_and_a_crash_leaves_no_hea
     );
     let config = fs::read_to_string(folder.join("config.toml")).expect("demo config");
     assert!(config.contains("auth_token_file"), "{config}");
+    // Ray's sockets and logs, the head's and the worker's, in folders only we can enter (Ray's
+    // default, /tmp/ray, is open to every local user).
+    let worker = recorded_group(&folder.join("worker.pid")).expect("the worker's pid file");
+    for (who, pid) in [("head", head), ("worker", worker)] {
+        let temp = ray_temp_dir(pid).unwrap_or_else(|| panic!("the {who} has no --temp-dir"));
+        let private = temp.parent().expect("its private folder");
+        let name = private.to_string_lossy();
+        assert!(name.starts_with("/tmp/bittrader-ray-"), "{name}");
+        assert_eq!(mode(private), 0o700, "the {who}'s {name}");
+        let sessions = fs::read_dir(&temp).expect("the Ray folder").flatten();
+        let named = |e: &fs::DirEntry| e.file_name().to_string_lossy().starts_with("session_");
+        assert!(
+            sessions.into_iter().any(|e| named(&e)),
+            "no session in {name}"
+        );
+    }
     if let Some(worker) = recorded_group(&folder.join("worker.pid")) {
         leftovers.push(worker);
     }
@@ -187,6 +219,9 @@ fn the_demo_head_uses_token_auth_from_a_private_folder_and_a_crash_leaves_no_hea
 #[test]
 #[ignore = "slow tier: Ray, and root to run a squatter as `nobody`"]
 fn a_port_another_user_took_first_is_not_taken_for_the_demo_head() {
+    let _one = ONE_DEMO
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let Some(ray) = lab::ray() else {
         bittrader_test_support::skip::skip_or_fail(
             "demo head squatter test",

@@ -259,6 +259,7 @@ fn a_drained_worker_finishes_its_task_and_a_paused_one_hands_it_back() {
         ray: lab_dir().join("ray-in-laptop.sh"),
         auth_token_file: None,
         processes: Default::default(),
+        temp_dir: None,
     };
     let mut driver = Driver::start(&ray, markers.path());
     eprintln!("[{:>5.1?}] lab and driver up", t0.elapsed());

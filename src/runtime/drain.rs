@@ -360,6 +360,7 @@ mod tests {
             ray: "/nonexistent/ray".into(),
             auth_token_file: None,
             processes: Default::default(),
+            temp_dir: None,
         };
         let result = request_drain(&ray, &head(), "xyz", "m", Duration::from_secs(1)).await;
         assert_eq!(

@@ -164,6 +164,8 @@ pub struct SystemPlatform {
     ray_log: SharedLog,
     /// A head on loopback, joined from loopback with its own auth token file.
     local_head: Option<(HeadAddress, PathBuf)>,
+    /// The workers' Ray folder (`None`: none could be made, and Ray uses its default).
+    ray_temp: Option<tempfile::TempDir>,
 }
 
 impl SystemPlatform {
@@ -178,6 +180,7 @@ impl SystemPlatform {
             tailscale,
             ray_log,
             local_head: None,
+            ray_temp: worker::private_temp_dir().ok(),
         }
     }
 
@@ -193,6 +196,10 @@ impl SystemPlatform {
             ray: ray_executable(self.ray_path.as_ref(), &self.paths),
             auth_token_file: self.auth_token_file.clone(),
             processes: self.processes,
+            temp_dir: self
+                .ray_temp
+                .as_ref()
+                .map(|dir| worker::ray_temp_dir(dir.path())),
         }
     }
 

@@ -58,6 +58,26 @@ pub struct RayCommand {
     pub auth_token_file: Option<PathBuf>,
     /// How `ray start` runs: its niceness and whether it is lean (`[ray]` in config.toml).
     pub processes: RayProcesses,
+    /// Ray's own folder for its sockets, logs and session files ([`ray_temp_dir`]).
+    pub temp_dir: Option<PathBuf>,
+}
+
+/// A folder only this user can enter, for Ray's sockets, logs and session files in its `ray`
+/// ([`ray_temp_dir`]): Ray's default, `/tmp/ray`, is open to every local user, who could move its
+/// sockets or plant files, and Ray opens the folder it is given to everyone too (0777), so it is
+/// given one inside. In `/tmp` rather than `$TMPDIR`, which is long on a Mac: Ray's socket paths
+/// inside must fit in 104 bytes. Deleted when dropped.
+pub fn private_temp_dir() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix("bittrader-ray-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in("/tmp")
+}
+
+/// The folder given to Ray as `--temp-dir`, inside a [`private_temp_dir`].
+pub fn ray_temp_dir(private: &Path) -> PathBuf {
+    private.join("ray")
 }
 
 impl RayCommand {
@@ -92,6 +112,10 @@ impl RayCommand {
     /// lean.
     pub fn start(&self, spec: &WorkerSpec, node_ip: IpAddr) -> Command {
         let mut command = self.command(ray_start_args(spec, node_ip));
+        // A Ray without per-node temp folders ignores it, says so, and uses the head's.
+        if let Some(dir) = &self.temp_dir {
+            command.arg(format!("--temp-dir={}", dir.display()));
+        }
         if self.processes.lean {
             command.envs(LEAN_RAY_ENV.iter().copied());
         }
@@ -727,6 +751,7 @@ mod tests {
             ray: "/opt/ray/bin/ray".into(),
             auth_token_file: None,
             processes: RayProcesses { nice: 10, lean },
+            temp_dir: None,
         };
         let spec = WorkerSpec {
             head: "100.64.0.1:6379".parse().expect("head"),
