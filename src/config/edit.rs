@@ -6,7 +6,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
 use nix::fcntl::{Flock, FlockArg};
 
@@ -91,6 +91,8 @@ pub(super) fn lock(paths: &Paths) -> io::Result<Flock<fs::File>> {
         .write(true)
         .create(true)
         .truncate(false)
+        // A link planted here is not followed (nor its target created).
+        .custom_flags(libc::O_NOFOLLOW)
         .open(paths.config_lock_file())?;
     Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| io::Error::from(errno))
 }

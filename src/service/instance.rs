@@ -4,11 +4,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::platform::ProcessTable;
+use crate::text::{self, FolderProblem, Lang};
 
 /// Why this instance may not run.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +21,9 @@ pub enum InstanceError {
     AlreadyRunning { pid: u32 },
     #[error("The old worker_daemon.sh is still running (pid {pid}): two supervisors would fight over Ray. Stop it first: `launchctl bootout gui/$(id -u)/com.bittrader.worker` (macOS) or `kill {pid}`, then start again.")]
     LegacyDaemon { pid: u32 },
+    /// A symbolic link sits where the lock file goes (opening it would truncate its target).
+    #[error("{}", text::folder_problem(Lang::current(), FolderProblem::LinkAt(.path)))]
+    Link { path: String },
     /// The lock file could not be opened.
     #[error("could not open {path}: {source}")]
     Io {
@@ -44,8 +49,14 @@ pub fn acquire(path: &Path) -> Result<InstanceLock, InstanceError> {
         .write(true)
         .create(true)
         .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .map_err(io_error)?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => InstanceError::Link {
+                path: path.display().to_string(),
+            },
+            _ => io_error(e),
+        })?;
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(mut lock) => {
             let _ = lock.set_len(0);
@@ -108,6 +119,22 @@ mod tests {
         let path = dir.path().join("supervisor.lock");
         drop(acquire(&path).expect("first"));
         assert!(acquire(&path).is_ok());
+    }
+
+    #[test]
+    fn a_link_planted_at_the_lock_is_refused_and_its_target_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "keep me").expect("seed");
+        let path = dir.path().join("supervisor.lock");
+        std::os::unix::fs::symlink(&target, &path).expect("link");
+        let err = acquire(&path).expect_err("a link is refused");
+        let text = err.to_string();
+        assert!(
+            text.contains("symbolic link") && text.contains("rm "),
+            "{text}"
+        );
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "keep me");
     }
 
     #[test]

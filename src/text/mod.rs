@@ -177,6 +177,28 @@ pub fn fault_message(lang: Lang, fault: &Fault) -> String {
     }
 }
 
+/// What is wrong with the data folder or a file in it: the app and every command refuse it.
+#[derive(Debug, Clone, Copy)]
+pub enum FolderProblem<'a> {
+    /// A symbolic link where the app keeps a file of its own.
+    LinkAt(&'a str),
+}
+
+pub fn folder_problem(lang: Lang, problem: FolderProblem<'_>) -> String {
+    match problem {
+        FolderProblem::LinkAt(path) => lang.tr(
+            format!(
+                "{path} is a symbolic link, where the app keeps a file of its own: it is not \
+                 followed. Remove it (`rm {path}`) and start again."
+            ),
+            format!(
+                "{path} es un enlace simbólico, donde la app guarda un archivo propio: no se \
+                 sigue. Bórralo (`rm {path}`) y vuelve a empezar."
+            ),
+        ),
+    }
+}
+
 /// Ray's own last line, when quoted, stays as Ray wrote it.
 pub fn failure_message(lang: Lang, failure: &WorkerFailure) -> String {
     use WorkerFailure::*;
