@@ -75,19 +75,43 @@ pub fn acquire(path: &Path) -> Result<InstanceLock, InstanceError> {
     }
 }
 
-/// Refuses to run beside the old bash daemon.
+/// Refuses to run beside this user's old bash daemon, running: another user's, or an editor or
+/// viewer of the script, is none of ours to fight.
 pub fn check_no_legacy_daemon(processes: &dyn ProcessTable) -> Result<(), InstanceError> {
-    match processes.find_command("worker_daemon.sh").first() {
-        Some((pid, _)) => Err(InstanceError::LegacyDaemon { pid: *pid }),
+    let (own_pid, own_uid) = (std::process::id(), nix::unistd::getuid().as_raw());
+    let daemon = processes.list().into_iter().find(|process| {
+        process.pid != own_pid && process.uid == Some(own_uid) && runs_the_old_daemon(&process.cmd)
+    });
+    match daemon {
+        Some(process) => Err(InstanceError::LegacyDaemon { pid: process.pid }),
         None => Ok(()),
     }
+}
+
+/// Whether a command line runs `worker_daemon.sh`: the script itself (`./worker_daemon.sh`), or
+/// a shell given it as its script (`/bin/bash /Users/me/.bittrader_worker/worker_daemon.sh`,
+/// as launchd's `bash -c "cd … && ./worker_daemon.sh"` runs it). `less worker_daemon.sh` does not.
+fn runs_the_old_daemon(cmd: &[String]) -> bool {
+    let is_script = |arg: &String| Path::new(arg).file_name() == Some("worker_daemon.sh".as_ref());
+    let Some((program, args)) = cmd.split_first() else {
+        return false;
+    };
+    let program_name = Path::new(program)
+        .file_name()
+        .and_then(|name| name.to_str());
+    let shell = program_name.map(|name| name.trim_start_matches('-'));
+    let runs_script = || {
+        let script = args.iter().find(|arg| !arg.starts_with('-'));
+        !args.iter().any(|arg| arg == "-c") && script.is_some_and(is_script)
+    };
+    is_script(program) || (matches!(shell, Some("sh" | "bash" | "zsh" | "dash")) && runs_script())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    struct FakeProcesses(Vec<(u32, String)>);
+    struct FakeProcesses(Vec<(u32, &'static str)>);
 
     impl ProcessTable for FakeProcesses {
         fn list(&self) -> Vec<crate::platform::processes::ProcessInfo> {
@@ -96,7 +120,8 @@ mod tests {
                 .map(|(pid, cmd)| crate::platform::processes::ProcessInfo {
                     pid: *pid,
                     parent: None,
-                    cmd: vec![cmd.clone()],
+                    uid: Some(nix::unistd::getuid().as_raw()),
+                    cmd: cmd.split(' ').map(String::from).collect(),
                 })
                 .collect()
         }
@@ -137,11 +162,56 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&target).expect("read"), "keep me");
     }
 
+    /// Runs `program args` (as `nobody` when `as_nobody`), its output discarded.
+    fn spawn(as_nobody: bool, program: &str, args: &[&Path]) -> std::process::Child {
+        let mut command = std::process::Command::new(if as_nobody { "setpriv" } else { program });
+        if as_nobody {
+            command.args(["--reuid=65534", "--regid=65534", "--clear-groups", program]);
+        }
+        command.args(args).stdout(std::process::Stdio::null());
+        command.spawn().expect("spawn")
+    }
+
+    #[test]
+    fn only_this_users_running_old_daemon_blocks_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("not root: cannot run a process as another user; not tested");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = dir.path().join("worker_daemon.sh");
+        std::fs::write(&script, "#!/bin/bash\nsleep 30\n").expect("script");
+        for path in [dir.path(), script.as_path()] {
+            let mode = std::fs::Permissions::from_mode(0o755);
+            std::fs::set_permissions(path, mode).expect("chmod");
+        }
+        // Another user's old daemon, and a viewer of the script: none is this user's daemon.
+        let mut others = [
+            spawn(true, "bash", &[&script]),
+            spawn(false, "tail", &[Path::new("-f"), &script]),
+        ];
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let with_others = check_no_legacy_daemon(&crate::platform::SystemProcesses);
+        let mut ours = spawn(false, "bash", &[&script]);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let with_ours = check_no_legacy_daemon(&crate::platform::SystemProcesses);
+        for child in others.iter_mut().chain([&mut ours]) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert!(with_others.is_ok(), "{with_others:?}");
+        match with_ours {
+            Err(InstanceError::LegacyDaemon { pid }) => assert_eq!(pid, ours.id()),
+            other => panic!("expected our daemon to block, got {other:?}"),
+        }
+    }
+
     #[test]
     fn the_old_daemon_is_refused_with_what_to_do() {
         let table = FakeProcesses(vec![(
             4242,
-            "/bin/bash /Users/me/.bittrader_worker/worker_daemon.sh".into(),
+            "/bin/bash /Users/me/.bittrader_worker/worker_daemon.sh",
         )]);
         let err = check_no_legacy_daemon(&table).expect_err("refused");
         let text = err.to_string();
@@ -150,5 +220,18 @@ mod tests {
             "{text}"
         );
         assert!(check_no_legacy_daemon(&FakeProcesses(vec![])).is_ok());
+        for (line, runs) in [
+            ("./worker_daemon.sh", true),
+            ("-bash worker_daemon.sh", true),
+            ("/bin/sh -x /opt/worker_daemon.sh", true),
+            ("less worker_daemon.sh", false),
+            ("vim /Users/me/.bittrader_worker/worker_daemon.sh", false),
+            ("bash -c grep worker_daemon.sh", false),
+            ("bash other.sh worker_daemon.sh", false),
+            ("bash /tmp/worker_daemon.sh.bak", false),
+        ] {
+            let words: Vec<String> = line.split(' ').map(String::from).collect();
+            assert_eq!(runs_the_old_daemon(&words), runs, "{line}");
+        }
     }
 }
