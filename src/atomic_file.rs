@@ -3,13 +3,15 @@
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Replaces `path` with `bytes`, mode `mode` exactly (the umask does not narrow it): a hidden temp
 /// file in the same folder (`.NAME.XXXXXX.tmp`, which nothing loads) is written, fsynced and
 /// renamed over `path`, then the folder is fsynced so the rename survives a crash. On error `path`
-/// is untouched.
+/// is untouched. A symbolic link at `path` stays one: the file it leads to is replaced, in its
+/// own folder (a user who linked config.toml to their dotfiles keeps the link).
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let path = &link_target(path)?;
     let dir = path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
@@ -27,6 +29,29 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
     fs::File::open(dir)?.sync_all()
+}
+
+/// The file at the end of `path`'s chain of symbolic links (itself when it is none), whether or
+/// not that file exists yet.
+fn link_target(path: &Path) -> io::Result<PathBuf> {
+    let mut path = path.to_path_buf();
+    // The kernel's own limit of links in a path (MAXSYMLINKS on Linux).
+    for _ in 0..40 {
+        match fs::read_link(&path) {
+            // Relative to the link's folder; an absolute target replaces the whole path.
+            Ok(next) => path = path.parent().unwrap_or(Path::new("")).join(next),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::InvalidInput | io::ErrorKind::NotFound
+                ) =>
+            {
+                return Ok(path)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::ELOOP))
 }
 
 #[cfg(test)]

@@ -201,6 +201,26 @@ grace_secs = 90
     }
 
     #[test]
+    fn a_linked_config_toml_gets_the_change_in_its_target_and_stays_a_link() {
+        let (dir, paths) = setup();
+        let dotfiles = dir.path().join("dotfiles");
+        fs::create_dir(&dotfiles).unwrap();
+        let target = dotfiles.join("worker.toml");
+        fs::write(&target, "cpus = 2  # mine\n").unwrap();
+        std::os::unix::fs::symlink("../dotfiles/worker.toml", paths.config_file()).unwrap();
+        save_setting(&paths, &Setting::Paused(true)).unwrap();
+        let link = fs::symlink_metadata(paths.config_file()).unwrap();
+        assert!(link.file_type().is_symlink(), "still a link");
+        assert_eq!(
+            fs::read_to_string(&target).unwrap(),
+            "cpus = 2  # mine\npaused = true\n"
+        );
+        let left: Vec<_> = fs::read_dir(&dotfiles).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "no temp file beside the target: {left:?}");
+        assert!(Config::load_or_import(&paths, 8).unwrap().config.paused);
+    }
+
+    #[test]
     fn no_file_gets_a_header_and_the_key_only() {
         let (_dir, paths) = setup();
         save_setting(&paths, &Setting::Head(head("100.64.0.1", 6379))).unwrap();
