@@ -1,4 +1,4 @@
-//! Where every file of the worker lives, and the folder's permissions.
+//! Where every file of the worker lives, and which folder may hold them.
 
 use std::ffi::OsString;
 use std::fs;
@@ -7,6 +7,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 
 use super::ConfigError;
+use crate::text::{self, FolderProblem, Lang};
 
 /// `pub fn NAME(&self) -> PathBuf` for each file of the folder.
 macro_rules! files {
@@ -79,38 +80,57 @@ impl Paths {
         venv_dir: ".venv",
     }
 
-    /// Creates the folder with mode 0700, or narrows an existing one: it holds the control
-    /// socket and may point at an auth token.
+    /// Creates the folder with mode 0700 (the umask neither narrows nor widens it), then
+    /// [`Paths::check_home`]. An existing folder is never changed, but for the app's own
+    /// `~/.bittrader_worker` (made by it or the old install), which is narrowed to 0700: the folder
+    /// holds the control socket, the logs, the venv, and may point at an auth token.
     pub fn ensure_home(&self) -> io::Result<()> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.home)?;
-        let meta = fs::metadata(&self.home)?;
-        if !meta.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} exists but is not a folder", self.home.display()),
-            ));
+        let missing = matches!(fs::symlink_metadata(&self.home), Err(e) if e.kind() == io::ErrorKind::NotFound);
+        if missing {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.home)?;
         }
-        // Another user's folder (made in advance to swap config.toml or plant a `ray`): refused.
-        let ours = nix::unistd::geteuid().as_raw();
-        if meta.uid() != ours {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!(
-                    "{} belongs to another user (uid {}), not to you (uid {ours}): it is not \
-                     used. Remove it, or set BITTRADER_WORKER_HOME to a folder of your own",
-                    self.home.display(),
-                    meta.uid()
-                ),
-            ));
+        if missing || self.is_the_default_folder() {
+            let meta = fs::metadata(&self.home)?;
+            if meta.is_dir() && meta.uid() == nix::unistd::geteuid().as_raw() {
+                fs::set_permissions(&self.home, fs::Permissions::from_mode(0o700))?;
+            }
         }
-        // `recursive(true)` leaves an existing folder as it is, and the umask narrows a new one.
-        if meta.permissions().mode() & 0o777 != 0o700 {
-            fs::set_permissions(&self.home, fs::Permissions::from_mode(0o700))?;
-        }
-        Ok(())
+        self.check_home()
+    }
+
+    /// Refuses a data folder the app may not use (a missing one is fine: nothing to read):
+    /// another user's (made in advance to swap config.toml or plant a `ray`), or one named by
+    /// `BITTRADER_WORKER_HOME` that other users may enter. That one is refused rather than
+    /// narrowed: it may be shared on purpose (a sticky `/tmp`), and a chmod would break its other
+    /// users; rather than warned about: a warning from a login item goes unseen while others read
+    /// the logs or replace config.toml.
+    pub fn check_home(&self) -> io::Result<()> {
+        let meta = match fs::metadata(&self.home) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            other => other?,
+        };
+        let path = &self.home.display().to_string();
+        let (owner, you) = (meta.uid(), nix::unistd::geteuid().as_raw());
+        let mode = meta.permissions().mode() & 0o7777;
+        let problem = if !meta.is_dir() {
+            FolderProblem::NotAFolder(path)
+        } else if owner != you {
+            FolderProblem::OtherOwner { path, owner, you }
+        } else if mode & 0o077 != 0 && !self.is_the_default_folder() {
+            FolderProblem::OpenToOthers { path, mode }
+        } else {
+            return Ok(());
+        };
+        let message = text::folder_problem(Lang::current(), problem);
+        Err(io::Error::new(io::ErrorKind::PermissionDenied, message))
+    }
+
+    /// Whether this is `$HOME/.bittrader_worker`, not a folder named by `BITTRADER_WORKER_HOME`.
+    fn is_the_default_folder(&self) -> bool {
+        Self::from_vars(None, std::env::var_os("HOME")).is_ok_and(|default| default == *self)
     }
 }
 
@@ -170,15 +190,25 @@ mod tests {
     }
 
     #[test]
-    fn ensure_home_creates_0700_and_narrows_existing() {
+    fn a_new_folder_is_made_0700_and_an_open_one_named_by_the_user_is_refused_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let paths = paths_in(&dir);
         paths.ensure_home().unwrap();
-        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700);
-        fs::set_permissions(&paths.home, fs::Permissions::from_mode(0o755)).unwrap();
-        paths.ensure_home().unwrap();
-        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700);
+        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o700, "made by the app");
+        // A shared folder (sticky, like /tmp) and a plain one others may read.
+        for open in [0o1777, 0o755] {
+            fs::set_permissions(&paths.home, fs::Permissions::from_mode(open)).unwrap();
+            let err = paths.ensure_home().unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&format!("chmod 700 {}", paths.home.display()))
+                    && msg.contains("BITTRADER_WORKER_HOME"),
+                "{msg}"
+            );
+            let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(mode, open, "left as it was");
+        }
     }
 }

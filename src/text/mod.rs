@@ -182,6 +182,17 @@ pub fn fault_message(lang: Lang, fault: &Fault) -> String {
 pub enum FolderProblem<'a> {
     /// A symbolic link where the app keeps a file of its own.
     LinkAt(&'a str),
+    NotAFolder(&'a str),
+    OtherOwner {
+        path: &'a str,
+        owner: u32,
+        you: u32,
+    },
+    /// A folder named by BITTRADER_WORKER_HOME that others may enter (`mode`).
+    OpenToOthers {
+        path: &'a str,
+        mode: u32,
+    },
 }
 
 pub fn folder_problem(lang: Lang, problem: FolderProblem<'_>) -> String {
@@ -194,6 +205,40 @@ pub fn folder_problem(lang: Lang, problem: FolderProblem<'_>) -> String {
             format!(
                 "{path} es un enlace simbólico, donde la app guarda un archivo propio: no se \
                  sigue. Bórralo (`rm {path}`) y vuelve a empezar."
+            ),
+        ),
+        FolderProblem::NotAFolder(path) => lang.tr(
+            format!(
+                "{path} exists but is not a folder. Move it away, or set BITTRADER_WORKER_HOME \
+                 to a folder of your own."
+            ),
+            format!(
+                "{path} existe pero no es una carpeta. Muévelo a otro sitio, o indica en \
+                 BITTRADER_WORKER_HOME una carpeta tuya."
+            ),
+        ),
+        FolderProblem::OtherOwner { path, owner, you } => lang.tr(
+            format!(
+                "{path} belongs to another user (uid {owner}), not to you (uid {you}): it is not \
+                 used. Remove it, or set BITTRADER_WORKER_HOME to a folder of your own."
+            ),
+            format!(
+                "{path} pertenece a otro usuario (uid {owner}), no a ti (uid {you}): no se usa. \
+                 Bórrala, o indica en BITTRADER_WORKER_HOME una carpeta tuya."
+            ),
+        ),
+        FolderProblem::OpenToOthers { path, mode } => lang.tr(
+            format!(
+                "{path} is open to other users (mode {mode:o}): they could read the logs or \
+                 replace the settings, so it is not used (nor changed). If the folder is yours \
+                 alone, run `chmod 700 {path}`; else set BITTRADER_WORKER_HOME to a folder that \
+                 does not exist yet, and the app creates it private."
+            ),
+            format!(
+                "{path} está abierta a otros usuarios (modo {mode:o}): podrían leer los registros \
+                 o cambiar la configuración, así que no se usa (ni se cambia). Si la carpeta es \
+                 solo tuya, ejecuta `chmod 700 {path}`; si no, indica en BITTRADER_WORKER_HOME \
+                 una carpeta que aún no exista, y la app la crea privada."
             ),
         ),
     }
