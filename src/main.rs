@@ -129,6 +129,11 @@ fn run_app() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
+    // Every command but `find-heads` reads or writes the data folder (its socket, config,
+    // history, page, venv): one check refuses another user's folder for all of them.
+    if !matches!(command, Command::FindHeads) {
+        paths.check_home()?;
+    }
     if !matches!(
         command,
         Command::Daemon | Command::FindHeads | Command::Setup { .. } | Command::Demo
