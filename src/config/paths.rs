@@ -103,10 +103,11 @@ impl Paths {
 
     /// Refuses a data folder the app may not use (a missing one is fine: nothing to read):
     /// another user's (made in advance to swap config.toml or plant a `ray`), or one named by
-    /// `BITTRADER_WORKER_HOME` that other users may enter. That one is refused rather than
+    /// `BITTRADER_WORKER_HOME` that other users may write into. That one is refused rather than
     /// narrowed: it may be shared on purpose (a sticky `/tmp`), and a chmod would break its other
-    /// users; rather than warned about: a warning from a login item goes unseen while others read
-    /// the logs or replace config.toml.
+    /// users; rather than warned about: a warning from a login item goes unseen while others
+    /// replace config.toml. One others may only read is the user's choice (the settings, socket,
+    /// history and tokens are 0600 each).
     pub fn check_home(&self) -> io::Result<()> {
         let meta = match fs::metadata(&self.home) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -119,7 +120,7 @@ impl Paths {
             FolderProblem::NotAFolder(path)
         } else if owner != you {
             FolderProblem::OtherOwner { path, owner, you }
-        } else if mode & 0o077 != 0 && !self.is_the_default_folder() {
+        } else if mode & 0o022 != 0 && !self.is_the_default_folder() {
             FolderProblem::OpenToOthers { path, mode }
         } else {
             return Ok(());
@@ -190,14 +191,14 @@ mod tests {
     }
 
     #[test]
-    fn a_new_folder_is_made_0700_and_an_open_one_named_by_the_user_is_refused_unchanged() {
+    fn a_new_folder_is_made_0700_and_a_writable_one_named_by_the_user_is_refused_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let paths = paths_in(&dir);
         paths.ensure_home().unwrap();
         let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o700, "made by the app");
-        // A shared folder (sticky, like /tmp) and a plain one others may read.
-        for open in [0o1777, 0o755] {
+        // A shared folder (sticky, like /tmp) and one its group may write into.
+        for open in [0o1777, 0o775] {
             fs::set_permissions(&paths.home, fs::Permissions::from_mode(open)).unwrap();
             let err = paths.ensure_home().unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
@@ -210,5 +211,10 @@ mod tests {
             let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o7777;
             assert_eq!(mode, open, "left as it was");
         }
+        // One others may only read (`mkdir`'s usual 0755) is used as it is.
+        fs::set_permissions(&paths.home, fs::Permissions::from_mode(0o755)).unwrap();
+        paths.ensure_home().unwrap();
+        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o755, "left as it was");
     }
 }

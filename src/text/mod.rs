@@ -188,7 +188,7 @@ pub enum FolderProblem<'a> {
         owner: u32,
         you: u32,
     },
-    /// A folder named by BITTRADER_WORKER_HOME that others may enter (`mode`).
+    /// A folder named by BITTRADER_WORKER_HOME that others may write into (`mode`).
     OpenToOthers {
         path: &'a str,
         mode: u32,
@@ -229,14 +229,14 @@ pub fn folder_problem(lang: Lang, problem: FolderProblem<'_>) -> String {
         ),
         FolderProblem::OpenToOthers { path, mode } => lang.tr(
             format!(
-                "{path} is open to other users (mode {mode:o}): they could read the logs or \
-                 replace the settings, so it is not used (nor changed). If the folder is yours \
+                "{path} is open to other users (mode {mode:o}): they could replace the settings \
+                 or the programs it holds, so it is not used (nor changed). If the folder is yours \
                  alone, run `chmod 700 {path}`; else set BITTRADER_WORKER_HOME to a folder that \
                  does not exist yet, and the app creates it private."
             ),
             format!(
-                "{path} está abierta a otros usuarios (modo {mode:o}): podrían leer los registros \
-                 o cambiar la configuración, así que no se usa (ni se cambia). Si la carpeta es \
+                "{path} está abierta a otros usuarios (modo {mode:o}): podrían cambiar la \
+                 configuración o los programas que guarda, así que no se usa (ni se cambia). Si la carpeta es \
                  solo tuya, ejecuta `chmod 700 {path}`; si no, indica en BITTRADER_WORKER_HOME \
                  una carpeta que aún no exista, y la app la crea privada."
             ),
