@@ -31,6 +31,39 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
+/// Removes from `dir` what a crash between write and rename left: files named as [`write`] names
+/// its temp files (`.NAME.XXXXXX.tmp`) and untouched for ten minutes (a younger one may be a
+/// write under way, the CLI's beside the app's). Nothing else is touched; what cannot be read or
+/// removed stays.
+pub fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ours = name
+            .to_str()
+            .and_then(|name| {
+                name.strip_prefix('.')?
+                    .strip_suffix(".tmp")?
+                    .rsplit_once('.')
+            })
+            .is_some_and(|(file, random)| {
+                !file.is_empty()
+                    && random.len() == 6
+                    && random.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+        // `DirEntry::metadata` does not follow a link.
+        let stale = entry.metadata().is_ok_and(|meta| {
+            let age = meta.modified().ok().and_then(|at| at.elapsed().ok());
+            meta.is_file() && age.is_some_and(|age| age.as_secs() >= 600)
+        });
+        if ours && stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// The file at the end of `path`'s chain of symbolic links (itself when it is none), whether or
 /// not that file exists yet.
 fn link_target(path: &Path) -> io::Result<PathBuf> {
@@ -71,6 +104,36 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn stale_temp_files_of_ours_are_removed_at_start_and_nothing_else() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = crate::config::Paths {
+            home: dir.path().to_path_buf(),
+        };
+        let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let stale = ".config.toml.a1B2c3.tmp";
+        // Ours but fresh (a write under way), and the user's: all kept.
+        let kept = [
+            ".history.json.Zz9y8X.tmp",
+            ".config.toml.tmp",
+            ".notes.abcdefg.tmp",
+            "notes.abcdef.tmp",
+            ".config.toml.abc-ef.tmp",
+        ];
+        for name in kept.iter().chain([&stale]) {
+            let file = fs::File::create(dir.path().join(name)).expect("create");
+            if *name != kept[0] {
+                file.set_modified(an_hour_ago).expect("age it");
+            }
+        }
+        let _prepared = crate::service::prepare(&paths).expect("start");
+        let left = names_in(dir.path());
+        assert!(!left.contains(&stale.to_string()), "{left:?}");
+        for name in kept {
+            assert!(left.contains(&name.to_string()), "{name} removed: {left:?}");
+        }
     }
 
     #[test]
