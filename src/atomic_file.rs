@@ -3,15 +3,14 @@
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Replaces `path` with `bytes`, mode `mode` exactly (the umask does not narrow it): a hidden temp
 /// file in the same folder (`.NAME.XXXXXX.tmp`, which nothing loads) is written, fsynced and
 /// renamed over `path`, then the folder is fsynced so the rename survives a crash. On error `path`
-/// is untouched. A symbolic link at `path` stays one: the file it leads to is replaced, in its
-/// own folder (a user who linked config.toml to their dotfiles keeps the link).
+/// is untouched. A link at `path` stays a link: the file it leads to is replaced, in its folder.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let path = &link_target(path)?;
+    let path = &fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
@@ -31,29 +30,22 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
-/// Removes from `dir` what a crash between write and rename left: files named as [`write`] names
-/// its temp files (`.NAME.XXXXXX.tmp`) and untouched for ten minutes (a younger one may be a
-/// write under way, the CLI's beside the app's). Nothing else is touched; what cannot be read or
-/// removed stays.
+/// Removes from `dir` our temp files (`.NAME.XXXXXX.tmp`) that a crash between write and rename
+/// left: untouched for ten minutes (a younger one may be a write under way). Nothing else.
 pub fn remove_stale_temp_files(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = entry.file_name();
-        let ours = name
+        let name = name
             .to_str()
-            .and_then(|name| {
-                name.strip_prefix('.')?
-                    .strip_suffix(".tmp")?
-                    .rsplit_once('.')
-            })
+            .and_then(|n| n.strip_prefix('.')?.strip_suffix(".tmp"));
+        let ours = name
+            .and_then(|n| n.rsplit_once('.'))
             .is_some_and(|(file, random)| {
                 !file.is_empty()
                     && random.len() == 6
                     && random.chars().all(|c| c.is_ascii_alphanumeric())
             });
-        // `DirEntry::metadata` does not follow a link.
+        // Not followed if a link.
         let stale = entry.metadata().is_ok_and(|meta| {
             let age = meta.modified().ok().and_then(|at| at.elapsed().ok());
             meta.is_file() && age.is_some_and(|age| age.as_secs() >= 600)
@@ -62,29 +54,6 @@ pub fn remove_stale_temp_files(dir: &Path) {
             let _ = fs::remove_file(entry.path());
         }
     }
-}
-
-/// The file at the end of `path`'s chain of symbolic links (itself when it is none), whether or
-/// not that file exists yet.
-fn link_target(path: &Path) -> io::Result<PathBuf> {
-    let mut path = path.to_path_buf();
-    // The kernel's own limit of links in a path (MAXSYMLINKS on Linux).
-    for _ in 0..40 {
-        match fs::read_link(&path) {
-            // Relative to the link's folder; an absolute target replaces the whole path.
-            Ok(next) => path = path.parent().unwrap_or(Path::new("")).join(next),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::InvalidInput | io::ErrorKind::NotFound
-                ) =>
-            {
-                return Ok(path)
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::from_raw_os_error(libc::ELOOP))
 }
 
 #[cfg(test)]

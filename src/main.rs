@@ -129,8 +129,7 @@ fn run_app() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
-    // Every command but `find-heads` reads or writes the data folder (its socket, config,
-    // history, page, venv): one check refuses another user's folder for all of them.
+    // Every command but `find-heads` reads or writes the data folder: one check for all.
     if !matches!(command, Command::FindHeads) {
         paths.check_home()?;
     }

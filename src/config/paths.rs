@@ -80,34 +80,24 @@ impl Paths {
         venv_dir: ".venv",
     }
 
-    /// Creates the folder with mode 0700 (the umask neither narrows nor widens it), then
-    /// [`Paths::check_home`]. An existing folder is never changed, but for the app's own
-    /// `~/.bittrader_worker` (made by it or the old install), which is narrowed to 0700: the folder
-    /// holds the control socket, the logs, the venv, and may point at an auth token.
+    /// Creates the folder 0700 whatever the umask. An existing one is never changed but the app's
+    /// own `~/.bittrader_worker` (its or the old install's), narrowed to 0700.
     pub fn ensure_home(&self) -> io::Result<()> {
-        let missing = matches!(fs::symlink_metadata(&self.home), Err(e) if e.kind() == io::ErrorKind::NotFound);
-        if missing {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&self.home)?;
-        }
+        let missing = fs::symlink_metadata(&self.home).is_err();
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.home)?;
+        self.check_home()?;
         if missing || self.is_the_default_folder() {
-            let meta = fs::metadata(&self.home)?;
-            if meta.is_dir() && meta.uid() == nix::unistd::geteuid().as_raw() {
-                fs::set_permissions(&self.home, fs::Permissions::from_mode(0o700))?;
-            }
+            fs::set_permissions(&self.home, fs::Permissions::from_mode(0o700))?;
         }
-        self.check_home()
+        Ok(())
     }
 
-    /// Refuses a data folder the app may not use (a missing one is fine: nothing to read):
-    /// another user's (made in advance to swap config.toml or plant a `ray`), or one named by
-    /// `BITTRADER_WORKER_HOME` that other users may write into. That one is refused rather than
-    /// narrowed: it may be shared on purpose (a sticky `/tmp`), and a chmod would break its other
-    /// users; rather than warned about: a warning from a login item goes unseen while others
-    /// replace config.toml. One others may only read is the user's choice (the settings, socket,
-    /// history and tokens are 0600 each).
+    /// Refuses a folder (a missing one is fine) of another user (made to swap config.toml or plant
+    /// a `ray`), or named by `BITTRADER_WORKER_HOME` and writable by others: refused, not narrowed
+    /// (it may be shared on purpose), nor only warned about (a login item's warning goes unseen).
     pub fn check_home(&self) -> io::Result<()> {
         let meta = match fs::metadata(&self.home) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -129,7 +119,6 @@ impl Paths {
         Err(io::Error::new(io::ErrorKind::PermissionDenied, message))
     }
 
-    /// Whether this is `$HOME/.bittrader_worker`, not a folder named by `BITTRADER_WORKER_HOME`.
     fn is_the_default_folder(&self) -> bool {
         Self::from_vars(None, std::env::var_os("HOME")).is_ok_and(|default| default == *self)
     }

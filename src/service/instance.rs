@@ -21,7 +21,6 @@ pub enum InstanceError {
     AlreadyRunning { pid: u32 },
     #[error("The old worker_daemon.sh is still running (pid {pid}): two supervisors would fight over Ray. Stop it first: `launchctl bootout gui/$(id -u)/com.bittrader.worker` (macOS) or `kill {pid}`, then start again.")]
     LegacyDaemon { pid: u32 },
-    /// A symbolic link sits where the lock file goes (opening it would truncate its target).
     #[error("{}", text::folder_problem(Lang::current(), FolderProblem::LinkAt(.path)))]
     Link { path: String },
     /// The lock file could not be opened.
@@ -75,8 +74,7 @@ pub fn acquire(path: &Path) -> Result<InstanceLock, InstanceError> {
     }
 }
 
-/// Refuses to run beside this user's old bash daemon, running: another user's, or an editor or
-/// viewer of the script, is none of ours to fight.
+/// Refuses to run beside this user's running old bash daemon (not another user's, nor `less`).
 pub fn check_no_legacy_daemon(processes: &dyn ProcessTable) -> Result<(), InstanceError> {
     let (own_pid, own_uid) = (std::process::id(), nix::unistd::getuid().as_raw());
     let daemon = processes.list().into_iter().find(|process| {
@@ -88,23 +86,20 @@ pub fn check_no_legacy_daemon(processes: &dyn ProcessTable) -> Result<(), Instan
     }
 }
 
-/// Whether a command line runs `worker_daemon.sh`: the script itself (`./worker_daemon.sh`), or
-/// a shell given it as its script (`/bin/bash /Users/me/.bittrader_worker/worker_daemon.sh`,
-/// as launchd's `bash -c "cd … && ./worker_daemon.sh"` runs it). `less worker_daemon.sh` does not.
+const SCRIPT: &str = "worker_daemon.sh";
+
+/// Whether a command line runs `worker_daemon.sh`: itself, or a shell given it as its script (as
+/// launchd's `bash -c "cd … && ./worker_daemon.sh"` ends up running it).
 fn runs_the_old_daemon(cmd: &[String]) -> bool {
-    let is_script = |arg: &String| Path::new(arg).file_name() == Some("worker_daemon.sh".as_ref());
+    let named = |arg: &String, name: &str| Path::new(arg).file_name() == Some(name.as_ref());
     let Some((program, args)) = cmd.split_first() else {
         return false;
     };
-    let program_name = Path::new(program)
-        .file_name()
-        .and_then(|name| name.to_str());
-    let shell = program_name.map(|name| name.trim_start_matches('-'));
-    let runs_script = || {
-        let script = args.iter().find(|arg| !arg.starts_with('-'));
-        !args.iter().any(|arg| arg == "-c") && script.is_some_and(is_script)
-    };
-    is_script(program) || (matches!(shell, Some("sh" | "bash" | "zsh" | "dash")) && runs_script())
+    let shell =
+        ["sh", "bash", "zsh", "dash"].map(|sh| named(program, sh) || *program == format!("-{sh}"));
+    let script = args.iter().find(|arg| !arg.starts_with('-'));
+    let by_shell = shell.contains(&true) && !args.iter().any(|arg| arg == "-c");
+    named(program, SCRIPT) || (by_shell && script.is_some_and(|script| named(script, SCRIPT)))
 }
 
 #[cfg(test)]

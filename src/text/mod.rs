@@ -180,19 +180,10 @@ pub fn fault_message(lang: Lang, fault: &Fault) -> String {
 /// What is wrong with the data folder or a file in it: the app and every command refuse it.
 #[derive(Debug, Clone, Copy)]
 pub enum FolderProblem<'a> {
-    /// A symbolic link where the app keeps a file of its own.
     LinkAt(&'a str),
     NotAFolder(&'a str),
-    OtherOwner {
-        path: &'a str,
-        owner: u32,
-        you: u32,
-    },
-    /// A folder named by BITTRADER_WORKER_HOME that others may write into (`mode`).
-    OpenToOthers {
-        path: &'a str,
-        mode: u32,
-    },
+    OtherOwner { path: &'a str, owner: u32, you: u32 },
+    OpenToOthers { path: &'a str, mode: u32 },
 }
 
 pub fn folder_problem(lang: Lang, problem: FolderProblem<'_>) -> String {
@@ -229,16 +220,13 @@ pub fn folder_problem(lang: Lang, problem: FolderProblem<'_>) -> String {
         ),
         FolderProblem::OpenToOthers { path, mode } => lang.tr(
             format!(
-                "{path} is open to other users (mode {mode:o}): they could replace the settings \
-                 or the programs it holds, so it is not used (nor changed). If the folder is yours \
-                 alone, run `chmod 700 {path}`; else set BITTRADER_WORKER_HOME to a folder that \
-                 does not exist yet, and the app creates it private."
+                "{path} is open to other users (mode {mode:o}), who could replace its files: it \
+                 is not used. Run `chmod 700 {path}`, or set BITTRADER_WORKER_HOME to a new folder."
             ),
             format!(
-                "{path} está abierta a otros usuarios (modo {mode:o}): podrían cambiar la \
-                 configuración o los programas que guarda, así que no se usa (ni se cambia). Si la carpeta es \
-                 solo tuya, ejecuta `chmod 700 {path}`; si no, indica en BITTRADER_WORKER_HOME \
-                 una carpeta que aún no exista, y la app la crea privada."
+                "{path} está abierta a otros usuarios (modo {mode:o}), que podrían cambiar sus \
+                 archivos: no se usa. Ejecuta `chmod 700 {path}`, o indica en \
+                 BITTRADER_WORKER_HOME una carpeta nueva."
             ),
         ),
     }
