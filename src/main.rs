@@ -129,6 +129,10 @@ fn run_app() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
+    // Every command but `find-heads` reads or writes the data folder: one check for all.
+    if !matches!(command, Command::FindHeads) {
+        paths.check_home()?;
+    }
     if !matches!(
         command,
         Command::Daemon | Command::FindHeads | Command::Setup { .. } | Command::Demo

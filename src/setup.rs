@@ -116,12 +116,10 @@ pub fn run_with(
     // Before anything is touched: a machine Ray has no build for is told so, and nothing more.
     let minors =
         python::supported_pythons(version.as_deref(), &host).map_err(SetupError::NoBuild)?;
-    std::fs::create_dir_all(&paths.home)
-        .and_then(|()| paths.ensure_home())
-        .map_err(|source| SetupError::Home {
-            path: paths.home.clone(),
-            source,
-        })?;
+    paths.ensure_home().map_err(|source| SetupError::Home {
+        path: paths.home.clone(),
+        source,
+    })?;
     let venv = paths.venv_dir();
     let mut previous = PreviousVenv::restore_after_a_crash(&venv);
     let venv_python = venv.join("bin").join("python");

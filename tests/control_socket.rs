@@ -137,22 +137,38 @@ except (BrokenPipeError, ConnectionResetError):
 }
 
 #[test]
-fn a_data_folder_of_another_user_is_refused_with_a_clear_message() {
+fn a_data_folder_of_another_user_is_refused_by_every_command_with_a_clear_message() {
     let home = Home::new(BIN, Options::default());
+    let config_before = std::fs::read(home.file("config.toml")).expect("config.toml");
     let stranger = nix::unistd::Uid::from_raw(65534);
     if nix::unistd::chown(home.path(), Some(stranger), None).is_err() {
         eprintln!("not root: cannot give the folder to another user; not tested");
         return;
     }
-    let out = run_with_timeout(home.command(&["daemon"]), secs(20)).expect("run the daemon");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "the daemon ran: {stderr}");
-    assert!(
-        stderr.contains("belongs to another user (uid 65534)")
-            && stderr.contains("BITTRADER_WORKER_HOME"),
-        "{stderr}"
-    );
+    let commands: [&[&str]; 5] = [
+        &["daemon"],
+        &["stats", "--page"],
+        &["stats"],
+        &["status"],
+        &["head", "100.64.0.9"],
+    ];
+    for args in commands {
+        let out = run_with_timeout(home.command(args), secs(20)).expect("run the command");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} ran: {stderr}");
+        assert!(
+            stderr.contains("belongs to another user (uid 65534)")
+                && stderr.contains("BITTRADER_WORKER_HOME"),
+            "{args:?}: {stderr}"
+        );
+    }
     assert!(!home.file("control.sock").exists(), "a socket was made");
+    assert!(
+        !home.file("contribution.html").exists(),
+        "a page was written"
+    );
+    let config_after = std::fs::read(home.file("config.toml")).expect("config.toml");
+    assert_eq!(config_before, config_after, "config.toml was changed");
     // Given back, so that the folder's clean-up is ours.
     let _ = nix::unistd::chown(home.path(), Some(nix::unistd::geteuid()), None);
 }

@@ -6,7 +6,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
 use nix::fcntl::{Flock, FlockArg};
 
@@ -91,6 +91,8 @@ pub(super) fn lock(paths: &Paths) -> io::Result<Flock<fs::File>> {
         .write(true)
         .create(true)
         .truncate(false)
+        // A link planted here is not followed (nor its target created).
+        .custom_flags(libc::O_NOFOLLOW)
         .open(paths.config_lock_file())?;
     Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| io::Error::from(errno))
 }
@@ -196,6 +198,26 @@ grace_secs = 90
         let config = Config::load_or_import(&paths, 8).unwrap().config;
         assert_eq!(config.head, Some(head("100.64.0.9", 6379)));
         assert!(config.paused);
+    }
+
+    #[test]
+    fn a_linked_config_toml_gets_the_change_in_its_target_and_stays_a_link() {
+        let (dir, paths) = setup();
+        let dotfiles = dir.path().join("dotfiles");
+        fs::create_dir(&dotfiles).unwrap();
+        let target = dotfiles.join("worker.toml");
+        fs::write(&target, "cpus = 2  # mine\n").unwrap();
+        std::os::unix::fs::symlink("../dotfiles/worker.toml", paths.config_file()).unwrap();
+        save_setting(&paths, &Setting::Paused(true)).unwrap();
+        let link = fs::symlink_metadata(paths.config_file()).unwrap();
+        assert!(link.file_type().is_symlink(), "still a link");
+        assert_eq!(
+            fs::read_to_string(&target).unwrap(),
+            "cpus = 2  # mine\npaused = true\n"
+        );
+        let left: Vec<_> = fs::read_dir(&dotfiles).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "no temp file beside the target: {left:?}");
+        assert!(Config::load_or_import(&paths, 8).unwrap().config.paused);
     }
 
     #[test]

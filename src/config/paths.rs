@@ -1,4 +1,4 @@
-//! Where every file of the worker lives, and the folder's permissions.
+//! Where every file of the worker lives, and which folder may hold them.
 
 use std::ffi::OsString;
 use std::fs;
@@ -7,6 +7,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 
 use super::ConfigError;
+use crate::text::{self, FolderProblem, Lang};
 
 /// `pub fn NAME(&self) -> PathBuf` for each file of the folder.
 macro_rules! files {
@@ -79,38 +80,47 @@ impl Paths {
         venv_dir: ".venv",
     }
 
-    /// Creates the folder with mode 0700, or narrows an existing one: it holds the control
-    /// socket and may point at an auth token.
+    /// Creates the folder 0700 whatever the umask. An existing one is never changed but the app's
+    /// own `~/.bittrader_worker` (its or the old install's), narrowed to 0700.
     pub fn ensure_home(&self) -> io::Result<()> {
+        let missing = fs::symlink_metadata(&self.home).is_err();
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.home)?;
-        let meta = fs::metadata(&self.home)?;
-        if !meta.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} exists but is not a folder", self.home.display()),
-            ));
-        }
-        // Another user's folder (made in advance to swap config.toml or plant a `ray`): refused.
-        let ours = nix::unistd::geteuid().as_raw();
-        if meta.uid() != ours {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!(
-                    "{} belongs to another user (uid {}), not to you (uid {ours}): it is not \
-                     used. Remove it, or set BITTRADER_WORKER_HOME to a folder of your own",
-                    self.home.display(),
-                    meta.uid()
-                ),
-            ));
-        }
-        // `recursive(true)` leaves an existing folder as it is, and the umask narrows a new one.
-        if meta.permissions().mode() & 0o777 != 0o700 {
+        self.check_home()?;
+        if missing || self.is_the_default_folder() {
             fs::set_permissions(&self.home, fs::Permissions::from_mode(0o700))?;
         }
         Ok(())
+    }
+
+    /// Refuses a folder (a missing one is fine) of another user (made to swap config.toml or plant
+    /// a `ray`), or named by `BITTRADER_WORKER_HOME` and writable by others: refused, not narrowed
+    /// (it may be shared on purpose), nor only warned about (a login item's warning goes unseen).
+    pub fn check_home(&self) -> io::Result<()> {
+        let meta = match fs::metadata(&self.home) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            other => other?,
+        };
+        let path = &self.home.display().to_string();
+        let (owner, you) = (meta.uid(), nix::unistd::geteuid().as_raw());
+        let mode = meta.permissions().mode() & 0o7777;
+        let problem = if !meta.is_dir() {
+            FolderProblem::NotAFolder(path)
+        } else if owner != you {
+            FolderProblem::OtherOwner { path, owner, you }
+        } else if mode & 0o022 != 0 && !self.is_the_default_folder() {
+            FolderProblem::OpenToOthers { path, mode }
+        } else {
+            return Ok(());
+        };
+        let message = text::folder_problem(Lang::current(), problem);
+        Err(io::Error::new(io::ErrorKind::PermissionDenied, message))
+    }
+
+    fn is_the_default_folder(&self) -> bool {
+        Self::from_vars(None, std::env::var_os("HOME")).is_ok_and(|default| default == *self)
     }
 }
 
@@ -170,15 +180,30 @@ mod tests {
     }
 
     #[test]
-    fn ensure_home_creates_0700_and_narrows_existing() {
+    fn a_new_folder_is_made_0700_and_a_writable_one_named_by_the_user_is_refused_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let paths = paths_in(&dir);
         paths.ensure_home().unwrap();
-        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700);
+        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o700, "made by the app");
+        // A shared folder (sticky, like /tmp) and one its group may write into.
+        for open in [0o1777, 0o775] {
+            fs::set_permissions(&paths.home, fs::Permissions::from_mode(open)).unwrap();
+            let err = paths.ensure_home().unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&format!("chmod 700 {}", paths.home.display()))
+                    && msg.contains("BITTRADER_WORKER_HOME"),
+                "{msg}"
+            );
+            let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(mode, open, "left as it was");
+        }
+        // One others may only read (`mkdir`'s usual 0755) is used as it is.
         fs::set_permissions(&paths.home, fs::Permissions::from_mode(0o755)).unwrap();
         paths.ensure_home().unwrap();
-        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700);
+        let mode = fs::metadata(&paths.home).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o755, "left as it was");
     }
 }

@@ -1,6 +1,6 @@
 //! Which processes exist, when they started, what they run, their CPU time, and signals to
 //! them: to recognise our orphaned worker after a crash (same boot, pid *and* raw start ticks,
-//! so a recycled pid never passes), to walk the worker's tree, to spot `worker_daemon.sh`.
+//! so a recycled pid never passes), to walk the worker's tree, to spot the old `worker_daemon.sh` by its command line and owner.
 //! List, command lines and environments come from sysinfo; the rest from `processes/linux.rs`
 //! and `macos.rs`. Start times are the kernel's raw value, never sysinfo's `start_time`, which
 //! on Linux is derived from the wall clock and moves when it is stepped.
@@ -18,6 +18,8 @@ mod os;
 pub struct ProcessInfo {
     pub pid: u32,
     pub parent: Option<u32>,
+    /// The real user id of its owner, when known.
+    pub uid: Option<u32>,
     /// On macOS, where setproctitle's title shows.
     pub cmd: Vec<String>,
 }
@@ -54,18 +56,6 @@ pub trait ProcessTable {
         None
     }
     fn list(&self) -> Vec<ProcessInfo>;
-    /// Processes other than this one whose command line contains `needle`, with that line.
-    fn find_command(&self, needle: &str) -> Vec<(u32, String)> {
-        let own = std::process::id();
-        self.list()
-            .into_iter()
-            .filter(|process| process.pid != own)
-            .filter_map(|process| {
-                let line = process.cmd.join(" ");
-                line.contains(needle).then_some((process.pid, line))
-            })
-            .collect()
-    }
 }
 
 #[derive(Debug, Default)]
@@ -120,7 +110,9 @@ impl ProcessTable for SystemProcesses {
     }
 
     fn list(&self) -> Vec<ProcessInfo> {
-        let kind = ProcessRefreshKind::nothing().with_cmd(UpdateKind::Always);
+        let kind = ProcessRefreshKind::nothing()
+            .with_cmd(UpdateKind::Always)
+            .with_user(UpdateKind::Always);
         with_processes(kind, |system| {
             system
                 .processes()
@@ -128,6 +120,7 @@ impl ProcessTable for SystemProcesses {
                 .map(|(pid, process)| ProcessInfo {
                     pid: pid.as_u32(),
                     parent: process.parent().map(Pid::as_u32),
+                    uid: process.user_id().map(|uid| **uid),
                     cmd: process
                         .cmd()
                         .iter()
@@ -247,6 +240,7 @@ mod tests {
         let p = |pid, parent| ProcessInfo {
             pid,
             parent,
+            uid: None,
             cmd: Vec::new(),
         };
         let list = [
@@ -267,23 +261,12 @@ mod tests {
     }
 
     #[test]
-    fn finds_a_process_by_its_command_line() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("31.4159")
-            .spawn()
-            .expect("spawn");
-        let found = SystemProcesses.find_command("sleep 31.4159");
-        let _ = child.kill();
-        let _ = child.wait();
-        assert!(found.iter().any(|(pid, _)| *pid == child.id()), "{found:?}");
-    }
-
-    #[test]
     fn the_list_has_us_with_our_parent_and_command_line() {
         let own = std::process::id();
         let list = SystemProcesses.list();
         let us = list.iter().find(|p| p.pid == own).expect("we are listed");
         assert_eq!(us.parent, Some(std::os::unix::process::parent_id()));
+        assert_eq!(us.uid, Some(nix::unistd::getuid().as_raw()));
         assert!(!us.cmd.is_empty());
     }
 }

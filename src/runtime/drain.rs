@@ -245,6 +245,7 @@ mod tests {
                 Some(ProcessInfo {
                     pid,
                     parent,
+                    uid: None,
                     cmd: words.map(String::from).collect(),
                 })
             })

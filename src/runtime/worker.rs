@@ -725,6 +725,7 @@ mod tests {
             let info = |p: &FakeProcess| ProcessInfo {
                 pid: p.pid,
                 parent: p.parent,
+                uid: None,
                 cmd: Vec::new(),
             };
             self.processes().iter().map(info).collect()

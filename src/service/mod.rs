@@ -102,6 +102,7 @@ pub fn prepare(paths: &Paths) -> Result<Prepared, StartError> {
         source,
     })?;
     let lock = instance::acquire(&paths.lock_file())?;
+    crate::atomic_file::remove_stale_temp_files(&paths.home);
     instance::check_no_legacy_daemon(&SystemProcesses)?;
     let loaded = Config::load_or_import(paths, machine_cpus())?;
     Ok(Prepared { lock, loaded })

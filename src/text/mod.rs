@@ -177,6 +177,61 @@ pub fn fault_message(lang: Lang, fault: &Fault) -> String {
     }
 }
 
+/// What is wrong with the data folder or a file in it: the app and every command refuse it.
+#[derive(Debug, Clone, Copy)]
+pub enum FolderProblem<'a> {
+    LinkAt(&'a str),
+    NotAFolder(&'a str),
+    OtherOwner { path: &'a str, owner: u32, you: u32 },
+    OpenToOthers { path: &'a str, mode: u32 },
+}
+
+pub fn folder_problem(lang: Lang, problem: FolderProblem<'_>) -> String {
+    match problem {
+        FolderProblem::LinkAt(path) => lang.tr(
+            format!(
+                "{path} is a symbolic link, where the app keeps a file of its own: it is not \
+                 followed. Remove it (`rm {path}`) and start again."
+            ),
+            format!(
+                "{path} es un enlace simbólico, donde la app guarda un archivo propio: no se \
+                 sigue. Bórralo (`rm {path}`) y vuelve a empezar."
+            ),
+        ),
+        FolderProblem::NotAFolder(path) => lang.tr(
+            format!(
+                "{path} exists but is not a folder. Move it away, or set BITTRADER_WORKER_HOME \
+                 to a folder of your own."
+            ),
+            format!(
+                "{path} existe pero no es una carpeta. Muévelo a otro sitio, o indica en \
+                 BITTRADER_WORKER_HOME una carpeta tuya."
+            ),
+        ),
+        FolderProblem::OtherOwner { path, owner, you } => lang.tr(
+            format!(
+                "{path} belongs to another user (uid {owner}), not to you (uid {you}): it is not \
+                 used. Remove it, or set BITTRADER_WORKER_HOME to a folder of your own."
+            ),
+            format!(
+                "{path} pertenece a otro usuario (uid {owner}), no a ti (uid {you}): no se usa. \
+                 Bórrala, o indica en BITTRADER_WORKER_HOME una carpeta tuya."
+            ),
+        ),
+        FolderProblem::OpenToOthers { path, mode } => lang.tr(
+            format!(
+                "{path} is open to other users (mode {mode:o}), who could replace its files: it \
+                 is not used. Run `chmod 700 {path}`, or set BITTRADER_WORKER_HOME to a new folder."
+            ),
+            format!(
+                "{path} está abierta a otros usuarios (modo {mode:o}), que podrían cambiar sus \
+                 archivos: no se usa. Ejecuta `chmod 700 {path}`, o indica en \
+                 BITTRADER_WORKER_HOME una carpeta nueva."
+            ),
+        ),
+    }
+}
+
 /// Ray's own last line, when quoted, stays as Ray wrote it.
 pub fn failure_message(lang: Lang, failure: &WorkerFailure) -> String {
     use WorkerFailure::*;
