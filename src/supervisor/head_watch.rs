@@ -48,14 +48,26 @@ enum Connection {
     NotHeld,
 }
 
+/// The head's side closed the held connection: a stopping Ray, or a proxy shedding idle
+/// connections. The answer to the next probe asked tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum CloseCheck {
+    #[default]
+    None,
+    /// Heard; the probe that tells is not asked yet.
+    Heard,
+    /// The probe that tells is out.
+    Probing,
+}
+
 /// An outage of the head, from the first miss until the worker rejoins.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Outage {
     since: Instant,
     /// The user was told (the grace ran out): they will be told of the return too.
     told: bool,
-    /// Ray at the head stopped (its port refused, or it closed the held connection): what
-    /// answers next is a new cluster (without GCS fault tolerance).
+    /// Ray at the head stopped (its port refused, or it closed the held connection and did not
+    /// answer at once): what answers next is a new cluster (without GCS fault tolerance).
     ray_stopped: bool,
 }
 
@@ -96,6 +108,7 @@ pub struct HeadWatch {
     connection: Connection,
     /// Held connections lost in a row soon after being held.
     quick_losses: u32,
+    close: CloseCheck,
     outage: Option<Outage>,
 }
 
@@ -126,6 +139,9 @@ impl HeadWatch {
     /// Tailscale answer that may vouch for it.
     pub fn probe_asked(&mut self, head: &HeadAddress, for_start: bool) -> Duration {
         self.probe_in_flight = true;
+        if self.close == CloseCheck::Heard {
+            self.close = CloseCheck::Probing;
+        }
         self.for_start = match (for_start, self.for_start) {
             (false, _) => ForStart::NotAsked,
             (true, ForStart::Answered) => ForStart::Answered,
@@ -141,6 +157,10 @@ impl HeadWatch {
         let Some(why) = tailnet::unreachable(probe) else {
             if self.for_start != ForStart::NotAsked {
                 self.for_start = ForStart::Answered;
+            }
+            // Ray that stopped refuses at once: a port open after the close means a proxy's close.
+            if self.close == CloseCheck::Probing {
+                self.close = CloseCheck::None;
             }
             let came_back = self.reach != Reach::Up;
             self.reach = Reach::Up;
@@ -170,9 +190,10 @@ impl HeadWatch {
             self.connection = Connection::Off;
         }
         let newly = !matches!(self.reach, Reach::Down { .. });
-        let refused = why == Unreachable::Refused;
+        let ray_stopped = why == Unreachable::Refused || self.close != CloseCheck::None;
+        self.close = CloseCheck::None;
         self.reach = Reach::Down { why, vouched };
-        self.outage_since(now).ray_stopped |= refused;
+        self.outage_since(now).ray_stopped |= ray_stopped;
         newly
     }
 
@@ -209,6 +230,11 @@ impl HeadWatch {
         }
     }
 
+    /// A close is heard and the probe that tells what it meant is yet to be asked.
+    pub fn close_unchecked(&self) -> bool {
+        self.close == CloseCheck::Heard
+    }
+
     /// The number of a connection asked for now.
     pub fn open(&mut self) -> u64 {
         self.watch += 1;
@@ -220,6 +246,7 @@ impl HeadWatch {
     pub fn retire(&mut self) {
         self.watch += 1;
         self.connection = Connection::Off;
+        self.close = CloseCheck::None;
     }
 
     /// What was known of the head is stale (the machine slept).
@@ -267,25 +294,29 @@ impl HeadWatch {
                 NextProbe::Usual
             }
             HeadConnection::Lost => {
-                let quick = matches!(self.connection, Connection::Held { since }
-                    if now.saturating_duration_since(since) < PROBE_EVERY_WHILE_HELD);
-                self.quick_losses = if quick { self.quick_losses + 1 } else { 0 };
-                self.connection = Connection::Off;
+                self.lost(now);
                 // As a probe that timed out, unless a probe already said better why.
                 let newly_down = !matches!(self.reach, Reach::Down { .. })
                     && self.down(now, Unreachable::TimedOut, false);
                 NextProbe::Now { newly_down }
             }
             HeadConnection::Closed => {
-                self.connection = Connection::Off;
+                self.lost(now);
                 if !joined {
                     return NextProbe::Usual;
                 }
-                // Ray at the head stopped: what answers next is a new cluster.
-                self.outage_since(now).ray_stopped = true;
+                self.close = CloseCheck::Heard;
                 NextProbe::Now { newly_down: false }
             }
         }
+    }
+
+    /// The held connection ended; counted when it ended soon after being held.
+    fn lost(&mut self, now: Instant) {
+        let quick = matches!(self.connection, Connection::Held { since }
+            if now.saturating_duration_since(since) < PROBE_EVERY_WHILE_HELD);
+        self.quick_losses = if quick { self.quick_losses + 1 } else { 0 };
+        self.connection = Connection::Off;
     }
 
     /// The grace ran out with a worker contributing: the user is told.
@@ -352,8 +383,9 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_connection_or_a_refused_port_means_a_new_cluster() {
+    fn a_close_the_next_probe_confirms_or_a_refused_port_means_a_new_cluster() {
         let t0 = Instant::now();
+        let head = probe(None).head;
         let mut watch = HeadWatch::default();
         watch.answered(t0, &probe(None), true);
         let number = watch.hold(true).expect("held while joined");
@@ -361,8 +393,24 @@ mod tests {
             watch.connection(t0, number, HeadConnection::Closed, true),
             NextProbe::Now { newly_down: false }
         );
-        assert_eq!(watch.answered(t0, &probe(None), true), up(false, true));
+        // The answer to a probe asked before the close does not tell.
         assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
+        assert!(watch.close_unchecked());
+        watch.probe_asked(&head, false);
+        let timed_out = probe(Some(Unreachable::TimedOut));
+        assert_eq!(
+            watch.answered(t0, &timed_out, true),
+            Answer::Down { newly: true }
+        );
+        assert_eq!(watch.answered(t0, &probe(None), true), up(true, true));
+        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
+
+        // Closed while the port still answers: a proxy's close, not Ray's.
+        let number = watch.hold(true).expect("held again");
+        watch.connection(t0, number, HeadConnection::Closed, true);
+        watch.probe_asked(&head, false);
+        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
+        assert!(!watch.close_unchecked());
 
         let mut watch = HeadWatch::default();
         watch.answered(t0, &probe(Some(Unreachable::Refused)), true);
