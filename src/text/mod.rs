@@ -337,6 +337,22 @@ pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
 }
 
 /// A thermal state in a word or two.
+/// Why a settings file is not read: not a regular file (`regular`), or larger than `max_bytes`.
+pub fn settings_file_refused(lang: Lang, regular: bool, max_bytes: u64) -> String {
+    let kib = max_bytes / 1024;
+    match regular {
+        false => lang.tr(
+            "it is not a regular file (a FIFO, a device, a folder): replace it with a text file",
+            "no es un archivo normal (un FIFO, un dispositivo, una carpeta): cámbielo por un \
+             archivo de texto",
+        ),
+        true => lang.tr(
+            format!("it is larger than {kib} KiB: replace it with a text file of the settings"),
+            format!("ocupa más de {kib} KiB: cámbielo por un archivo de texto con los ajustes"),
+        ),
+    }
+}
+
 pub fn thermal_words(lang: Lang, state: ThermalState) -> &'static str {
     use ThermalState::*;
     match state {
