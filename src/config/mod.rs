@@ -218,7 +218,7 @@ fn validate_only_when_idle(minutes: Option<u32>) -> Result<(), ConfigError> {
     }
 }
 
-/// The most a settings file may hold: far more than any setting needs.
+/// The most a settings file may hold: far more than any setting needs (said in `text`).
 const MAX_SETTINGS_BYTES: u64 = 256 * 1024;
 
 /// `None` if the file does not exist; other errors (permissions, not UTF-8, not a regular file,
@@ -238,10 +238,11 @@ fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
     };
     let meta = file.metadata().map_err(read_err)?;
     if !meta.is_file() || meta.len() > MAX_SETTINGS_BYTES {
-        let lang = crate::text::Lang::current();
+        let message = crate::text::settings_file_refused(crate::text::Lang::current());
+        let path = path.to_path_buf();
         return Err(ConfigError::File {
-            path: path.to_path_buf(),
-            message: crate::text::settings_file_refused(lang, meta.is_file(), MAX_SETTINGS_BYTES),
+            path,
+            message: message.to_string(),
         });
     }
     let mut text = String::new();
