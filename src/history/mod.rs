@@ -59,12 +59,10 @@ pub struct DayTotal {
 /// history (its sums would be infinite, and infinity has no JSON).
 fn day_cpu_secs<'de, D: serde::Deserializer<'de>>(from: D) -> Result<f64, D::Error> {
     let secs = f64::deserialize(from)?;
-    let unexpected = serde::de::Unexpected::Float(secs);
     let expected = &"0 to 88473600 CPU-seconds in a day";
-    (0.0..=DAY_CPU_SECS_MAX)
-        .contains(&secs)
-        .then_some(secs)
-        .ok_or_else(|| serde::de::Error::invalid_value(unexpected, expected))
+    let wrong = || serde::de::Error::invalid_value(serde::de::Unexpected::Float(secs), expected);
+    let within = (0.0..=DAY_CPU_SECS_MAX).contains(&secs);
+    within.then_some(secs).ok_or_else(wrong)
 }
 
 /// From `from` on (until the next segment), the worker did `activity`.

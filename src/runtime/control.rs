@@ -156,9 +156,9 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connect
                         continue;
                     };
                     oldest.abort();
-                    let freed =
-                        tokio::time::timeout(REQUEST_TIMEOUT, slots.clone().acquire_owned());
-                    let Ok(Ok(slot)) = freed.await else { continue };
+                    let Ok(slot) = slots.clone().acquire_owned().await else {
+                        continue;
+                    };
                     slot
                 }
             };

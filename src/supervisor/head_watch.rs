@@ -48,18 +48,6 @@ enum Connection {
     NotHeld,
 }
 
-/// The head's side closed the held connection: a stopping Ray, or a proxy shedding idle
-/// connections. The answer to the next probe asked tells them apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum CloseCheck {
-    #[default]
-    None,
-    /// Heard; the probe that tells is not asked yet.
-    Heard,
-    /// The probe that tells is out.
-    Probing,
-}
-
 /// An outage of the head, from the first miss until the worker rejoins.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Outage {
@@ -108,7 +96,9 @@ pub struct HeadWatch {
     connection: Connection,
     /// Held connections lost in a row soon after being held.
     quick_losses: u32,
-    close: CloseCheck,
+    /// The head's side closed the held connection: a stopping Ray (whose port then refuses) or
+    /// a proxy shedding idle connections (whose port answers). The next answer tells.
+    closed: bool,
     outage: Option<Outage>,
 }
 
@@ -139,9 +129,6 @@ impl HeadWatch {
     /// Tailscale answer that may vouch for it.
     pub fn probe_asked(&mut self, head: &HeadAddress, for_start: bool) -> Duration {
         self.probe_in_flight = true;
-        if self.close == CloseCheck::Heard {
-            self.close = CloseCheck::Probing;
-        }
         self.for_start = match (for_start, self.for_start) {
             (false, _) => ForStart::NotAsked,
             (true, ForStart::Answered) => ForStart::Answered,
@@ -158,10 +145,7 @@ impl HeadWatch {
             if self.for_start != ForStart::NotAsked {
                 self.for_start = ForStart::Answered;
             }
-            // Ray that stopped refuses at once: a port open after the close means a proxy's close.
-            if self.close == CloseCheck::Probing {
-                self.close = CloseCheck::None;
-            }
+            self.closed = false;
             let came_back = self.reach != Reach::Up;
             self.reach = Reach::Up;
             let ray_restarted = self.outage.is_some_and(|o| o.ray_stopped);
@@ -190,8 +174,7 @@ impl HeadWatch {
             self.connection = Connection::Off;
         }
         let newly = !matches!(self.reach, Reach::Down { .. });
-        let ray_stopped = why == Unreachable::Refused || self.close != CloseCheck::None;
-        self.close = CloseCheck::None;
+        let ray_stopped = why == Unreachable::Refused || std::mem::take(&mut self.closed);
         self.reach = Reach::Down { why, vouched };
         self.outage_since(now).ray_stopped |= ray_stopped;
         newly
@@ -230,11 +213,6 @@ impl HeadWatch {
         }
     }
 
-    /// A close is heard and the probe that tells what it meant is yet to be asked.
-    pub fn close_unchecked(&self) -> bool {
-        self.close == CloseCheck::Heard
-    }
-
     /// The number of a connection asked for now.
     pub fn open(&mut self) -> u64 {
         self.watch += 1;
@@ -246,7 +224,7 @@ impl HeadWatch {
     pub fn retire(&mut self) {
         self.watch += 1;
         self.connection = Connection::Off;
-        self.close = CloseCheck::None;
+        self.closed = false;
     }
 
     /// What was known of the head is stale (the machine slept).
@@ -305,7 +283,7 @@ impl HeadWatch {
                 if !joined {
                     return NextProbe::Usual;
                 }
-                self.close = CloseCheck::Heard;
+                self.closed = true;
                 NextProbe::Now { newly_down: false }
             }
         }
@@ -385,7 +363,6 @@ mod tests {
     #[test]
     fn a_close_the_next_probe_confirms_or_a_refused_port_means_a_new_cluster() {
         let t0 = Instant::now();
-        let head = probe(None).head;
         let mut watch = HeadWatch::default();
         watch.answered(t0, &probe(None), true);
         let number = watch.hold(true).expect("held while joined");
@@ -393,10 +370,6 @@ mod tests {
             watch.connection(t0, number, HeadConnection::Closed, true),
             NextProbe::Now { newly_down: false }
         );
-        // The answer to a probe asked before the close does not tell.
-        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
-        assert!(watch.close_unchecked());
-        watch.probe_asked(&head, false);
         let timed_out = probe(Some(Unreachable::TimedOut));
         assert_eq!(
             watch.answered(t0, &timed_out, true),
@@ -408,9 +381,8 @@ mod tests {
         // Closed while the port still answers: a proxy's close, not Ray's.
         let number = watch.hold(true).expect("held again");
         watch.connection(t0, number, HeadConnection::Closed, true);
-        watch.probe_asked(&head, false);
         assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
-        assert!(!watch.close_unchecked());
+        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
 
         let mut watch = HeadWatch::default();
         watch.answered(t0, &probe(Some(Unreachable::Refused)), true);

@@ -644,9 +644,6 @@ impl Supervisor {
             let every = self.watch.probe_every(&self.settings, idle);
             self.timers.set(Timer::Probe, now + every);
         }
-        if self.watch.close_unchecked() {
-            self.probe_soon(now);
-        }
         let joined = matches!(self.worker, Worker::Joined(..));
         if let Some(watch) = self.watch.hold(joined) {
             self.watch_head(watch);
