@@ -629,12 +629,14 @@ impl Supervisor {
                 match &self.worker {
                     _ if !ray_restarted => {}
                     Worker::Draining(_, drain) => self.stop_worker(drain.then),
-                    worker => {
+                    worker @ (Worker::Starting(_) | Worker::Joined(..)) => {
                         self.count_stable_run(now, worker.clone());
+                        // Not cut short when the head is away and back meanwhile.
                         let delay = self.backoff.record_network_failure();
-                        self.timers.set(Timer::NetworkRestart, now + delay);
+                        self.timers.set(Timer::Restart, now + delay);
                         self.stop_worker(StopReason::HeadRestarted);
                     }
+                    Worker::Absent | Worker::Stopping(..) => {}
                 }
             }
             Answer::Down { newly } => self.head_down(now, newly),
