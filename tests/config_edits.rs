@@ -225,6 +225,46 @@ fn an_invalid_hand_edit_is_reported_and_not_applied_and_the_file_is_untouched() 
 }
 
 #[test]
+fn a_fifo_or_a_link_to_dev_zero_at_config_toml_is_refused_while_status_answers() {
+    let home = Home::new(BIN, Options::default());
+    let _daemon = home.daemon();
+    home.wait_phase("connected", secs(10));
+    let (config, kept) = (home.file("config.toml"), home.read("config.toml"));
+    let refused = |count: usize| {
+        home.wait_until(
+            "the log says config.toml is refused",
+            EDIT_SEEN_WITHIN,
+            || {
+                home.read("worker.log")
+                    .matches("not a regular file")
+                    .count()
+                    == count
+            },
+        );
+        let status = home
+            .status()
+            .unwrap_or_else(|| panic!("{}", home.diagnostics()));
+        assert_eq!(phase_of(&status), "connected");
+    };
+    // A FIFO no one writes to: a blocking open would wait for a writer forever.
+    fs::remove_file(&config).expect("remove config.toml");
+    let fifo = std::process::Command::new("mkfifo").arg(&config).status();
+    assert!(fifo.is_ok_and(|made| made.success()), "mkfifo");
+    refused(1);
+    fs::remove_file(&config).expect("remove the FIFO");
+    fs::write(&config, &kept).expect("config.toml again");
+    home.wait_until("readable again", EDIT_SEEN_WITHIN, || {
+        home.read("worker.log").contains("readable again")
+    });
+    // A link to an endless device: a read to the end would fill the memory.
+    fs::remove_file(&config).expect("remove config.toml");
+    std::os::unix::fs::symlink("/dev/zero", &config).expect("link to /dev/zero");
+    refused(2);
+    let log = home.read("worker.log");
+    assert!(log.contains("replace it with a text file"), "{log}");
+}
+
+#[test]
 fn the_offline_head_command_keeps_the_users_comments() {
     let home = Home::new(BIN, Options::default());
     let original = format!("# mine\n{}", home.read("config.toml"));

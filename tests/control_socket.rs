@@ -90,6 +90,25 @@ fn a_thousand_connections_at_once_leave_the_daemon_alive_and_answering() {
 }
 
 #[test]
+fn twenty_silent_connections_make_room_for_a_request_at_once() {
+    let home = Home::new(BIN, Options::default());
+    let _daemon = home.daemon();
+    home.wait_phase("connected", secs(10));
+    let held = hold_silent_connections(&home.file("control.sock"), 20);
+    assert_eq!(held.len(), 20);
+    std::thread::sleep(Duration::from_millis(300));
+    // Asked once, well within the 5 s the silent ones are given: the oldest silent one goes.
+    let started = std::time::Instant::now();
+    let reply = home.request(&serde_json::json!({"cmd": "status"}));
+    assert!(
+        reply.is_some_and(|reply| reply["ok"] == true),
+        "status was not answered\n{}",
+        home.diagnostics()
+    );
+    assert!(started.elapsed() < secs(2), "{:?}", started.elapsed());
+}
+
+#[test]
 fn a_client_of_another_user_is_not_served() {
     let home = Home::new(BIN, Options::default());
     let _daemon = home.daemon();

@@ -218,11 +218,36 @@ fn validate_only_when_idle(minutes: Option<u32>) -> Result<(), ConfigError> {
     }
 }
 
-/// `None` if the file does not exist; other errors (permissions, not UTF-8) name the path.
+/// The most a settings file may hold: far more than any setting needs (said in `text`).
+const MAX_SETTINGS_BYTES: u64 = 256 * 1024;
+
+/// `None` if the file does not exist; other errors (permissions, not UTF-8, not a regular file,
+/// too large) name the path. Opened without blocking, as a FIFO there would wait for a writer.
 fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+    use io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let read_err = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut options = fs::OpenOptions::new();
+    let file = match options.read(true).custom_flags(libc::O_NONBLOCK).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(read_err(source)),
+    };
+    let meta = file.metadata().map_err(read_err)?;
+    if !meta.is_file() || meta.len() > MAX_SETTINGS_BYTES {
+        let message = crate::text::settings_file_refused(crate::text::Lang::current());
+        let path = path.to_path_buf();
+        return Err(ConfigError::File {
+            path,
+            message: message.to_string(),
+        });
+    }
+    let mut text = String::new();
+    match file.take(MAX_SETTINGS_BYTES).read_to_string(&mut text) {
+        Ok(_) => Ok(Some(text)),
         Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(ConfigError::File {
             path: path.to_path_buf(),
             message: "the file is not text (UTF-8); fix or remove it".to_string(),

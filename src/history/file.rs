@@ -159,6 +159,36 @@ mod tests {
     }
 
     #[test]
+    fn a_day_with_more_cpu_time_than_a_day_holds_is_set_aside() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("history.json");
+        let huge = r#"{"version": 1, "days": {"2026-11-28": {"cpu_secs": 1.7e308},
+            "2026-11-29": {"cpu_secs": 1.7e308}}}"#;
+        for seeded in [
+            huge,
+            r#"{"version": 1, "days": {"2026-11-29": {"cpu_secs": -5}}}"#,
+        ] {
+            std::fs::write(&path, seeded).expect("seed");
+            let loaded = load(&path, day(), Lang::En);
+            let note = loaded.note.unwrap_or_default();
+            assert!(note.contains("corrupt-2026-11-29"), "{seeded}: {note:?}");
+            let summary = loaded.history.summary(day());
+            assert_eq!(summary.week_cpu_secs, 0.0);
+            assert!(serde_json::to_string(&summary).is_ok_and(|json| !json.contains("null")));
+        }
+        // What was read is counted on to the cap, never to infinity.
+        let mut history = History::default();
+        for _ in 0..3 {
+            history.add_cpu(day(), Duration::MAX);
+        }
+        assert_eq!(history.cpu_secs(day()), super::super::DAY_CPU_SECS_MAX);
+        assert!(history
+            .stats(chrono::Utc::now(), day())
+            .month_cpu_hours
+            .is_finite());
+    }
+
+    #[test]
     fn reading_never_moves_anything() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("history.json");

@@ -45,9 +45,24 @@ impl Default for History {
     }
 }
 
+/// The most CPU time a day holds: 86,400 s × 1,024 CPUs. A fixed cap, generous for any laptop:
+/// `stats` reads the history where the machine's CPU count is not at hand.
+pub const DAY_CPU_SECS_MAX: f64 = 86_400.0 * 1024.0;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct DayTotal {
+    #[serde(deserialize_with = "day_cpu_secs")]
     pub cpu_secs: f64,
+}
+
+/// A day's CPU-seconds as read: a number from 0 to [`DAY_CPU_SECS_MAX`], or the file is no
+/// history (its sums would be infinite, and infinity has no JSON).
+fn day_cpu_secs<'de, D: serde::Deserializer<'de>>(from: D) -> Result<f64, D::Error> {
+    let secs = f64::deserialize(from)?;
+    let expected = &"0 to 88473600 CPU-seconds in a day";
+    let wrong = || serde::de::Error::invalid_value(serde::de::Unexpected::Float(secs), expected);
+    let within = (0.0..=DAY_CPU_SECS_MAX).contains(&secs);
+    within.then_some(secs).ok_or_else(wrong)
 }
 
 /// From `from` on (until the next segment), the worker did `activity`.
@@ -72,7 +87,8 @@ impl History {
     pub fn add_cpu(&mut self, day: NaiveDate, cpu: Duration) {
         let total = &mut self.days.entry(day).or_default().cpu_secs;
         // Kept to the millisecond, so the file reads "3600.5", not "3600.4999999999995".
-        *total = ((*total + cpu.as_secs_f64()) * 1000.0).round() / 1000.0;
+        let sum = (*total + cpu.as_secs_f64()).min(DAY_CPU_SECS_MAX);
+        *total = (sum * 1000.0).round() / 1000.0;
     }
 
     /// From `at` on the worker does `activity`. The same activity again is no new segment; a time

@@ -2,12 +2,14 @@
 //! one JSON request and one JSON reply per connection. The socket (0600, in our 0700 folder)
 //! closes a connection from another user id all the same (`SO_PEERCRED` / `getpeereid`). A
 //! client's cost is bounded: a request of at most [`MAX_REQUEST_BYTES`] within
-//! [`REQUEST_TIMEOUT`], at most [`MAX_CLIENTS`] at once (more are closed at once).
+//! [`REQUEST_TIMEOUT`], at most [`MAX_CLIENTS`] at once. A new connection beyond them closes
+//! the oldest that has sent nothing yet (silent ones cannot lock others out), or else itself.
 
+use std::collections::VecDeque;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -112,7 +114,7 @@ impl Connections {
 /// The longest request: the largest real one (a head address) is under 300 bytes.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// How many connections are served at once; more are closed as soon as they are accepted.
+/// How many connections are served at once.
 pub const MAX_CLIENTS: usize = 16;
 
 /// How long a client has to send its request.
@@ -131,8 +133,12 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connect
     let connections = Connections {
         slots: slots.clone(),
     };
+    // The connections that have not sent their request yet, oldest first, by number.
+    let silent = Arc::new(Mutex::new(
+        VecDeque::<(u64, tokio::task::AbortHandle)>::new(),
+    ));
     tokio::spawn(async move {
-        loop {
+        for number in 0u64.. {
             let Ok((stream, _)) = listener.accept().await else {
                 // A persistent error (out of file descriptors) must not spin a core.
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -141,15 +147,30 @@ pub fn serve(path: &Path, requests: mpsc::Sender<Pending>) -> io::Result<Connect
             if !from_this_user(&stream) {
                 continue;
             }
-            // Dropping the stream closes it: a flood costs a descriptor for an instant.
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                continue;
+            let slot = match slots.clone().try_acquire_owned() {
+                Ok(slot) => slot,
+                Err(_) => {
+                    // Its task's end gives its slot back. With none silent, dropping the
+                    // stream closes it: a flood costs a descriptor for an instant.
+                    let Some((_, oldest)) = super::lock(&silent).pop_front() else {
+                        continue;
+                    };
+                    oldest.abort();
+                    let Ok(slot) = slots.clone().acquire_owned().await else {
+                        continue;
+                    };
+                    slot
+                }
             };
-            let requests = requests.clone();
-            tokio::spawn(async move {
-                let _ = handle(stream, requests).await;
+            let (requests, silent_ones) = (requests.clone(), silent.clone());
+            let spoke = move || super::lock(&silent_ones).retain(|(n, _)| *n != number);
+            // Listed before the task can look for itself in the list.
+            let mut listed = super::lock(&silent);
+            let task = tokio::spawn(async move {
+                let _ = handle(stream, requests, spoke).await;
                 drop(slot);
             });
+            listed.push_back((number, task.abort_handle()));
         }
     });
     Ok(connections)
@@ -163,16 +184,21 @@ fn from_this_user(stream: &UnixStream) -> bool {
         .is_ok_and(|cred| cred.uid() == nix::unistd::geteuid().as_raw())
 }
 
-async fn handle(stream: UnixStream, requests: mpsc::Sender<Pending>) -> io::Result<()> {
+/// Serves one connection; `spoke` once its request is read (or its time to send one is up).
+async fn handle(
+    stream: UnixStream,
+    requests: mpsc::Sender<Pending>,
+    spoke: impl FnOnce(),
+) -> io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = Vec::new();
     // One byte more than allowed tells a request at the limit from a longer one; memory stays
     // bounded whatever the client sends.
     let mut reader = BufReader::new(read).take(MAX_REQUEST_BYTES as u64 + 1);
     let read_line = reader.read_until(b'\n', &mut line);
-    tokio::time::timeout(REQUEST_TIMEOUT, read_line)
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no request"))??;
+    let read = tokio::time::timeout(REQUEST_TIMEOUT, read_line).await;
+    spoke();
+    read.map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no request"))??;
     let request = serde_json::from_slice::<Request>(line.trim_ascii());
     let reply = match request {
         _ if line.len() > MAX_REQUEST_BYTES => Reply::refused(&format!(

@@ -116,7 +116,7 @@ struct Driver<P: Platform> {
     /// The user's changes, written to config.toml one at a time off the loop.
     saves: mpsc::UnboundedSender<Save>,
     /// config.toml's stamp at the last read (`None`: none yet, so the first read reports it).
-    config_stamp: Option<FileStamp>,
+    config_stamp: Arc<Mutex<Option<FileStamp>>>,
     /// The OS's reports of changes to config.toml come as long as this is kept.
     _config_watch: Option<RecommendedWatcher>,
     machine_cpus: u32,
@@ -215,7 +215,7 @@ pub async fn run<P: Platform>(
         events,
         saves: config_file::spawn_writer(paths.clone(), log.clone()),
         paths,
-        config_stamp: None,
+        config_stamp: Arc::default(),
         _config_watch: config_watch,
         machine_cpus: options.machine_cpus,
         probe_timeout: Duration::from_millis(config.timing.probe_timeout_ms),
@@ -396,15 +396,18 @@ impl<P: Platform> Driver<P> {
                     self.history.record(chrono::Utc::now(), activity);
                 }
                 Action::SaveHistory => save_history = true,
-                // A stat, and a read of a small file when it changed: as cheap as a look at
-                // the clock, so not spawned.
+                // A stat, and a read when it changed: off the loop, as the folder may be on a
+                // sick disk; one at a time, each from the stamp the one before left.
                 Action::ReadConfigFile => {
-                    let (paths, cpus) = (&self.paths, self.machine_cpus);
-                    if let Some((reading, stamp)) = read_if_changed(paths, self.config_stamp, cpus)
-                    {
-                        self.config_stamp = stamp;
-                        let _ = self.events.send(Event::ConfigFileRead(reading));
-                    }
+                    let (paths, cpus) = (self.paths.clone(), self.machine_cpus);
+                    let (stamp, events) = (self.config_stamp.clone(), self.events.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let mut last = lock(&stamp);
+                        if let Some((reading, stamp)) = read_if_changed(&paths, *last, cpus) {
+                            *last = stamp;
+                            let _ = events.send(Event::ConfigFileRead(reading));
+                        }
+                    });
                 }
                 Action::AskClusterSize { head } => {
                     self.spawn_event(self.platform.cluster_size(&head).map(Event::ClusterSize));

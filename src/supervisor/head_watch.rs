@@ -54,8 +54,8 @@ struct Outage {
     since: Instant,
     /// The user was told (the grace ran out): they will be told of the return too.
     told: bool,
-    /// Ray at the head stopped (its port refused, or it closed the held connection): what
-    /// answers next is a new cluster (without GCS fault tolerance).
+    /// Ray at the head stopped (its port refused, or it closed the held connection and did not
+    /// answer at once): what answers next is a new cluster (without GCS fault tolerance).
     ray_stopped: bool,
 }
 
@@ -96,6 +96,9 @@ pub struct HeadWatch {
     connection: Connection,
     /// Held connections lost in a row soon after being held.
     quick_losses: u32,
+    /// The head's side closed the held connection: a stopping Ray (whose port then refuses) or
+    /// a proxy shedding idle connections (whose port answers). The next answer tells.
+    closed: bool,
     outage: Option<Outage>,
 }
 
@@ -142,6 +145,7 @@ impl HeadWatch {
             if self.for_start != ForStart::NotAsked {
                 self.for_start = ForStart::Answered;
             }
+            self.closed = false;
             let came_back = self.reach != Reach::Up;
             self.reach = Reach::Up;
             let ray_restarted = self.outage.is_some_and(|o| o.ray_stopped);
@@ -170,9 +174,9 @@ impl HeadWatch {
             self.connection = Connection::Off;
         }
         let newly = !matches!(self.reach, Reach::Down { .. });
-        let refused = why == Unreachable::Refused;
+        let ray_stopped = why == Unreachable::Refused || std::mem::take(&mut self.closed);
         self.reach = Reach::Down { why, vouched };
-        self.outage_since(now).ray_stopped |= refused;
+        self.outage_since(now).ray_stopped |= ray_stopped;
         newly
     }
 
@@ -220,6 +224,7 @@ impl HeadWatch {
     pub fn retire(&mut self) {
         self.watch += 1;
         self.connection = Connection::Off;
+        self.closed = false;
     }
 
     /// What was known of the head is stale (the machine slept).
@@ -267,25 +272,29 @@ impl HeadWatch {
                 NextProbe::Usual
             }
             HeadConnection::Lost => {
-                let quick = matches!(self.connection, Connection::Held { since }
-                    if now.saturating_duration_since(since) < PROBE_EVERY_WHILE_HELD);
-                self.quick_losses = if quick { self.quick_losses + 1 } else { 0 };
-                self.connection = Connection::Off;
+                self.lost(now);
                 // As a probe that timed out, unless a probe already said better why.
                 let newly_down = !matches!(self.reach, Reach::Down { .. })
                     && self.down(now, Unreachable::TimedOut, false);
                 NextProbe::Now { newly_down }
             }
             HeadConnection::Closed => {
-                self.connection = Connection::Off;
+                self.lost(now);
                 if !joined {
                     return NextProbe::Usual;
                 }
-                // Ray at the head stopped: what answers next is a new cluster.
-                self.outage_since(now).ray_stopped = true;
+                self.closed = true;
                 NextProbe::Now { newly_down: false }
             }
         }
+    }
+
+    /// The held connection ended; counted when it ended soon after being held.
+    fn lost(&mut self, now: Instant) {
+        let quick = matches!(self.connection, Connection::Held { since }
+            if now.saturating_duration_since(since) < PROBE_EVERY_WHILE_HELD);
+        self.quick_losses = if quick { self.quick_losses + 1 } else { 0 };
+        self.connection = Connection::Off;
     }
 
     /// The grace ran out with a worker contributing: the user is told.
@@ -353,7 +362,7 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_connection_or_a_refused_port_means_a_new_cluster() {
+    fn a_close_the_next_probe_confirms_or_a_refused_port_means_a_new_cluster() {
         let t0 = Instant::now();
         let mut watch = HeadWatch::default();
         watch.answered(t0, &probe(None), true);
@@ -362,7 +371,18 @@ mod tests {
             watch.connection(t0, number, HeadConnection::Closed, true),
             NextProbe::Now { newly_down: false }
         );
-        assert_eq!(watch.answered(t0, &probe(None), true), up(false, true));
+        let timed_out = probe(Some(Unreachable::TimedOut));
+        assert_eq!(
+            watch.answered(t0, &timed_out, true),
+            Answer::Down { newly: true }
+        );
+        assert_eq!(watch.answered(t0, &probe(None), true), up(true, true));
+        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
+
+        // Closed while the port still answers: a proxy's close, not Ray's.
+        let number = watch.hold(true).expect("held again");
+        watch.connection(t0, number, HeadConnection::Closed, true);
+        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
         assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
 
         let mut watch = HeadWatch::default();

@@ -624,11 +624,19 @@ impl Supervisor {
                     self.timers.stop(Timer::NetworkRestart);
                 }
                 self.timers.stop(Timer::Grace);
-                // The worker belongs to the cluster that stopped: replaced now, not a minute on.
+                // The worker belongs to the cluster that stopped: replaced now, not a minute on,
+                // but after a growing delay when Ray at the head restarts again and again.
                 match &self.worker {
                     _ if !ray_restarted => {}
                     Worker::Draining(_, drain) => self.stop_worker(drain.then),
-                    _ => self.stop_worker(StopReason::HeadRestarted),
+                    worker @ (Worker::Starting(_) | Worker::Joined(..)) => {
+                        self.count_stable_run(now, worker.clone());
+                        // Not cut short when the head is away and back meanwhile.
+                        let delay = self.backoff.record_network_failure();
+                        self.timers.set(Timer::Restart, now + delay);
+                        self.stop_worker(StopReason::HeadRestarted);
+                    }
+                    Worker::Absent | Worker::Stopping(..) => {}
                 }
             }
             Answer::Down { newly } => self.head_down(now, newly),
@@ -712,17 +720,21 @@ impl Supervisor {
             // Stopped as planned, or drained and gone by itself.
             Worker::Absent | Worker::Stopping(..) | Worker::Draining(..) => {}
             Worker::Starting(_) | Worker::Joined(..) => {
-                if let Worker::Joined(_, since) = previous {
-                    let stable = self.settings.backoff.stable_after;
-                    if now.saturating_duration_since(since) >= stable {
-                        self.backoff.record_stable();
-                    }
-                }
+                self.count_stable_run(now, previous);
                 let code = exit.code;
                 let failure = exit
                     .failure
                     .unwrap_or(WorkerFailure::ExitedSilently { code });
                 self.after_failure(now, failure);
+            }
+        }
+    }
+
+    /// A worker that ran joined long enough was healthy: the next failure's delay starts over.
+    fn count_stable_run(&mut self, now: Instant, worker: Worker) {
+        if let Worker::Joined(_, since) = worker {
+            if now.saturating_duration_since(since) >= self.settings.backoff.stable_after {
+                self.backoff.record_stable();
             }
         }
     }

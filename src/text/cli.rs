@@ -238,7 +238,7 @@ pub fn find_heads_report(lang: Lang, finds: &TailnetFinds) -> Vec<String> {
         return [Some(none), cut].into_iter().flatten().collect();
     }
     let heads = finds.heads.iter();
-    let heads = heads.map(|head| format!("{}\t{}", head.address, head.name));
+    let heads = heads.map(|head| format!("{}\t{}", head.address, super::printable(&head.name)));
     let then = lang.tr(
         "Join one with `bittrader-worker head ADDRESS`.",
         "Únete a uno con `bittrader-worker head DIRECCIÓN`.",

@@ -158,7 +158,7 @@ pub fn head_menu_title(lang: Lang, head: Option<&HeadAddress>) -> String {
 
 /// `first_run`: no head of the user's yet.
 pub fn found_head_item(lang: Lang, head: &FoundHead, first_run: bool) -> String {
-    let head = format!("{} ({})", head.name, head.address);
+    let head = format!("{} ({})", super::printable(&head.name), head.address);
     match first_run {
         true => lang.tr(format!("Join {head}"), format!("Unirse a {head}")),
         false => head,

@@ -115,15 +115,18 @@ fn tailscale_words(lang: Lang, problem: &TailscaleProblem) -> String {
             "Tailscale needs you to log in — open Tailscale and log in",
             "Tailscale necesita que inicies sesión — abre Tailscale e inicia sesión",
         ),
-        HeadOffline { peer } => lang.tr(
-            format!(
-                "the head ({peer}) is offline in Tailscale — check that it is on and connected"
-            ),
-            format!(
-                "el head ({peer}) aparece desconectado en Tailscale — comprueba que esté \
+        HeadOffline { peer } => {
+            let peer = printable(peer);
+            lang.tr(
+                format!(
+                    "the head ({peer}) is offline in Tailscale — check that it is on and connected"
+                ),
+                format!(
+                    "el head ({peer}) aparece desconectado en Tailscale — comprueba que esté \
                  encendido y conectado"
-            ),
-        ),
+                ),
+            )
+        }
         HeadNotInTailnet => lang.tr(
             "the head's address is no machine of your Tailscale network — not joining whatever \
              answers there; check the head address",
@@ -392,6 +395,26 @@ pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
 }
 
 /// A thermal state in a word or two.
+/// A name from outside (a tailnet peer's, chosen by its owner) as it may be shown: each control
+/// character (ESC, BEL, CR, LF, the C1 set…) written out as `\u{1b}`, so that it can neither
+/// forge a line nor steer a terminal.
+pub fn printable(name: &str) -> String {
+    let shown = |c: char| match c.is_control() {
+        true => c.escape_unicode().to_string(),
+        false => c.to_string(),
+    };
+    name.chars().map(shown).collect()
+}
+
+/// Why a settings file is not read: not a regular file, or larger than 256 KiB.
+pub fn settings_file_refused(lang: Lang) -> &'static str {
+    lang.tr(
+        "it is not a regular file of at most 256 KiB: replace it with a text file of the settings",
+        "no es un archivo normal de 256 KiB como mucho: cámbielo por un archivo de texto con los \
+         ajustes",
+    )
+}
+
 pub fn thermal_words(lang: Lang, state: ThermalState) -> &'static str {
     use ThermalState::*;
     match state {
@@ -1432,6 +1455,48 @@ mod tests {
         for lang in [Lang::En, Lang::Es] {
             let line = power_polled_line(lang, why, every);
             assert!(line.contains(why) && line.contains("5 s"), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_name_from_outside_cannot_forge_a_line_or_steer_the_terminal() {
+        use crate::model::{FoundHead, Notice, TailnetFinds};
+        let forged = "desktop\x1b[2J\x07\r\n100.64.0.9:6379\tbank\u{9b}31m\u{7f}";
+        let head = FoundHead {
+            name: forged.into(),
+            address: "100.64.0.1:6379".parse().expect("head"),
+        };
+        let finds = TailnetFinds {
+            heads: vec![head.clone()],
+            asked: 1,
+            machines: 1,
+        };
+        let offline = Unreachable::Tailscale {
+            problem: TailscaleProblem::HeadOffline {
+                peer: forged.into(),
+            },
+        };
+        for lang in [Lang::En, Lang::Es] {
+            let (title, body) = notice::notice(lang, &Notice::HeadFound { head: head.clone() });
+            let shown = [
+                cli::find_heads_report(lang, &finds).join("\n"),
+                menu::found_head_item(lang, &head, true),
+                title + &body,
+                unreachable_words(lang, &offline),
+            ];
+            for text in shown {
+                let controls: Vec<char> = text.chars().filter(|c| c.is_control()).collect();
+                // The report's own lines and columns are its only ones.
+                assert!(
+                    controls.iter().all(|c| *c == '\n' || *c == '\t'),
+                    "{text:?}"
+                );
+                assert!(
+                    text.contains("desktop\\u{1b}[2J\\u{7}\\u{d}\\u{a}100.64"),
+                    "{text}"
+                );
+            }
+            assert_eq!(cli::find_heads_report(lang, &finds).len(), 2);
         }
     }
 }

@@ -26,6 +26,8 @@ pub enum WorldEvent {
     WatchAnswer(u64),
     /// The held connection number N went unanswered for its `lost_after`.
     WatchLost(u64),
+    /// The head's side closed the held connection number N.
+    WatchClosed(u64),
 }
 
 /// What the supervisor did, with the virtual time it did it.
@@ -115,6 +117,17 @@ impl Sim {
     pub fn event(&mut self, event: Event) {
         self.sup.handle_event(self.now, event);
         self.drain();
+    }
+
+    /// Ray at the head stops: its port refuses, and it closes the connection held to it.
+    pub fn stop_ray(&mut self) {
+        self.world.ray_stopped = true;
+        if let Some((watch, _)) = self.held.take() {
+            self.event(Event::HeadConnection {
+                watch,
+                state: HeadConnection::Closed,
+            });
+        }
     }
 
     pub fn user(&mut self, command: UserCommand) {
@@ -258,6 +271,9 @@ impl Sim {
             WorldEvent::WatchAnswer(watch) => {
                 let state = if self.world.holds_connection() && self.worker.is_some() {
                     self.held = Some((watch, self.watch_lost_after));
+                    if let Some(after) = self.world.closes_held_after {
+                        self.schedule(after, WorldEvent::WatchClosed(watch));
+                    }
                     HeadConnection::Held
                 } else {
                     HeadConnection::NotHeld
@@ -274,6 +290,15 @@ impl Sim {
                     self.event(Event::HeadConnection {
                         watch,
                         state: HeadConnection::Lost,
+                    });
+                }
+            }
+            WorldEvent::WatchClosed(watch) => {
+                if self.held.is_some_and(|(held, _)| held == watch) {
+                    self.held = None;
+                    self.event(Event::HeadConnection {
+                        watch,
+                        state: HeadConnection::Closed,
                     });
                 }
             }

@@ -75,6 +75,11 @@ pub struct World {
     /// The path drops the keepalive's packets, not new connections: a held connection is lost
     /// every time while probes are answered.
     pub keepalive_dropped: bool,
+    /// The head's side closes each held connection this long after it was held (a proxy, a
+    /// load balancer), while probes are still answered.
+    pub closes_held_after: Option<Duration>,
+    /// Ray at the head is stopped: the machine answers, the Ray port refuses.
+    pub ray_stopped: bool,
     /// How the workers started from now on behave.
     pub worker: WorkerScript,
     /// How long a probe, a drain request or a look at the worker takes to answer.
@@ -97,6 +102,8 @@ impl Default for World {
             tailscale: TailscaleCheck::OnlinePeer,
             holds_connections: true,
             keepalive_dropped: false,
+            closes_held_after: None,
+            ray_stopped: false,
             worker: WorkerScript::default(),
             answer_takes: Duration::from_millis(5),
             grants_awake: true,
@@ -114,7 +121,11 @@ impl World {
         HeadProbe {
             head: head.clone(),
             resolved,
-            unreachable: (!self.head_up).then_some(Unreachable::TimedOut),
+            unreachable: match (self.head_up, self.ray_stopped) {
+                (false, _) => Some(Unreachable::TimedOut),
+                (true, true) => Some(Unreachable::Refused),
+                (true, false) => None,
+            },
             tailscale: head
                 .through_tailscale(resolved)
                 .then(|| self.tailscale.clone()),
@@ -123,7 +134,7 @@ impl World {
 
     /// A connection to the head can be held now.
     pub fn holds_connection(&self) -> bool {
-        self.holds_connections && self.head_up
+        self.holds_connections && self.head_up && !self.ray_stopped
     }
 
     /// A held connection goes unanswered now (the OS reports it lost after its `lost_after`).
