@@ -19,6 +19,31 @@ const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
 /// One demo at a time: the squatter takes the port of any head it sees.
 static ONE_DEMO: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+fn one_demo_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_DEMO
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A home whose config.toml names the test's Ray (`None`: no Ray, said by `test`).
+fn user_with_ray(test: &str) -> Option<tempfile::TempDir> {
+    let Some(ray) = lab::ray() else {
+        bittrader_test_support::skip::skip_or_fail(
+            test,
+            "no Ray to run",
+            Some("set BITTRADER_TEST_RAY to a Ray 2.52+ `ray`"),
+            "BITTRADER_REQUIRE_RAY",
+        );
+        return None;
+    };
+    let user = tempfile::tempdir().expect("tempdir");
+    let user_home = user.path().join(".bittrader_worker");
+    fs::create_dir_all(&user_home).expect("mkdir");
+    let config = format!("ray_path = {:?}\n", ray.display().to_string());
+    fs::write(user_home.join("config.toml"), config).expect("config");
+    Some(user)
+}
+
 /// The demo folder a demo printed ("Starting a local Ray head (logs in DIR) …").
 fn demo_folder(out: &Path) -> PathBuf {
     let found = poll(secs(30), Duration::from_millis(100), || {
@@ -92,26 +117,11 @@ fn demo(user: &Path, out: &Path) -> Proc {
 #[test]
 #[ignore = "slow tier: Ray"]
 fn the_demo_head_uses_token_auth_from_a_private_folder_and_a_crash_leaves_no_head() {
-    let _one = ONE_DEMO
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let Some(ray) = lab::ray() else {
-        bittrader_test_support::skip::skip_or_fail(
-            "demo head test",
-            "no Ray to run",
-            Some("set BITTRADER_TEST_RAY to a Ray 2.52+ `ray`"),
-            "BITTRADER_REQUIRE_RAY",
-        );
+    let _one = one_demo_at_a_time();
+    let Some(user) = user_with_ray("demo head test") else {
         return;
     };
-    let user = tempfile::tempdir().expect("tempdir");
     let user_home = user.path().join(".bittrader_worker");
-    fs::create_dir_all(&user_home).expect("mkdir");
-    fs::write(
-        user_home.join("config.toml"),
-        format!("ray_path = {:?}\n", ray.display().to_string()),
-    )
-    .expect("config");
     let pid_file = user_home.join("demo-cli-head.pid");
     let mut leftovers = Vec::new();
 
@@ -219,16 +229,8 @@ fn the_demo_head_uses_token_auth_from_a_private_folder_and_a_crash_leaves_no_hea
 #[test]
 #[ignore = "slow tier: Ray, and root to run a squatter as `nobody`"]
 fn a_port_another_user_took_first_is_not_taken_for_the_demo_head() {
-    let _one = ONE_DEMO
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let Some(ray) = lab::ray() else {
-        bittrader_test_support::skip::skip_or_fail(
-            "demo head squatter test",
-            "no Ray to run",
-            Some("set BITTRADER_TEST_RAY to a Ray 2.52+ `ray`"),
-            "BITTRADER_REQUIRE_RAY",
-        );
+    let _one = one_demo_at_a_time();
+    let Some(user) = user_with_ray("demo head squatter test") else {
         return;
     };
     if !nix::unistd::geteuid().is_root() {
@@ -240,11 +242,6 @@ fn a_port_another_user_took_first_is_not_taken_for_the_demo_head() {
         );
         return;
     }
-    let user = tempfile::tempdir().expect("tempdir");
-    let user_home = user.path().join(".bittrader_worker");
-    fs::create_dir_all(&user_home).expect("mkdir");
-    let config = format!("ray_path = {:?}\n", ray.display().to_string());
-    fs::write(user_home.join("config.toml"), config).expect("config");
     // Another local user reads the head's port off its command line and listens there first.
     let shared = tempfile::tempdir_in("/tmp").expect("tempdir");
     fs::set_permissions(shared.path(), fs::Permissions::from_mode(0o777)).expect("chmod");

@@ -137,6 +137,18 @@ fn one_worker(daemon: &LabDaemon, within: Duration, old: Option<&str>) -> (Strin
     (alive_laptop_nodes()[0].clone(), took)
 }
 
+/// After 15 s: no worker and no node at the head, and the state says Tailscale is stopped.
+fn waits_for_tailscale(daemon: &LabDaemon) {
+    std::thread::sleep(secs(15));
+    let status = daemon.status();
+    assert!(laptop_raylets().is_empty(), "no worker: {status}");
+    assert!(alive_laptop_nodes().is_empty(), "no node at the head");
+    assert_eq!(
+        status["status"]["unreachable"]["problem"]["kind"], "stopped",
+        "the state says why it waits: {status}"
+    );
+}
+
 #[test]
 #[ignore = "slow tier: root, network namespaces and Ray (~10 min)"]
 fn the_fault_matrix() {
@@ -229,14 +241,7 @@ fn the_fault_matrix() {
     // Older than any answer a start may use.
     std::thread::sleep(secs(6));
     assert!(daemon.cli(&["resume"]).status.success());
-    std::thread::sleep(secs(15));
-    let status = daemon.status();
-    assert!(laptop_raylets().is_empty(), "no worker: {status}");
-    assert!(alive_laptop_nodes().is_empty(), "no node at the head");
-    assert_eq!(
-        status["status"]["unreachable"]["problem"]["kind"], "stopped",
-        "the state says why it waits: {status}"
-    );
+    waits_for_tailscale(&daemon);
 
     // ---- The head named by a name that resolves to its Tailscale address, Tailscale stopped
     // (a MagicDNS short name, or any DNS answer): judged by the address, not the text.
@@ -247,14 +252,7 @@ fn the_fault_matrix() {
     // Only the laptop host's mount namespace sees it.
     lab_ok(&["laptop-exec", "mount", "--bind", hosts, "/etc/hosts"]);
     assert!(daemon.cli(&["head", "rayhead:6379"]).status.success());
-    std::thread::sleep(secs(15));
-    let status = daemon.status();
-    assert!(laptop_raylets().is_empty(), "no worker: {status}");
-    assert!(alive_laptop_nodes().is_empty(), "no node at the head");
-    assert_eq!(
-        status["status"]["unreachable"]["problem"]["kind"], "stopped",
-        "the state says why it waits: {status}"
-    );
+    waits_for_tailscale(&daemon);
     assert!(daemon.cli(&["head", "100.64.0.1:6379"]).status.success());
     lab_ok(&["laptop-exec", "umount", "/etc/hosts"]);
     std::fs::write(&tailscale_json, &running).expect("tailscale running");
