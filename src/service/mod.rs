@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, ConfigError, LoadOutcome, Paths};
 use crate::local_head::{self, LocalHead};
-use crate::platform::{FormFactor, SystemProcesses};
+use crate::platform::{FormFactor, ProcessTable, SystemProcesses};
 use crate::runtime::control::{self, Pending, StatusReport};
 use crate::runtime::log::{RotatingLog, LOG_MAX_BYTES};
 use crate::runtime::platform::locate_ray;
@@ -103,7 +103,7 @@ pub fn prepare(paths: &Paths) -> Result<Prepared, StartError> {
     })?;
     let lock = instance::acquire(&paths.lock_file())?;
     crate::atomic_file::remove_stale_temp_files(&paths.home);
-    instance::check_no_legacy_daemon(&SystemProcesses)?;
+    instance::check_no_legacy_daemon(&SystemProcesses.list())?;
     let loaded = Config::load_or_import(paths, machine_cpus())?;
     Ok(Prepared { lock, loaded })
 }
