@@ -160,10 +160,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             // The app runs its own setup (with progress lines) only once its worker is gone.
             let running = control::request(&paths.socket(), &Request::Status).is_ok();
             if running && !options.progress_lines {
-                eprintln!(
-                    "{}",
-                    cli::setup_line(Lang::current(), SetupStep::AppRunning)
-                );
+                let refusal = cli::setup_line(Lang::current(), SetupStep::AppRunning);
+                eprintln!("{refusal}");
                 return Ok(ExitCode::FAILURE);
             }
             setup::run(&paths, &load_config(&paths)?, &options)?;

@@ -110,7 +110,7 @@ pub fn run_with(
     let python_minor = options.python_minor.or_else(|| {
         let head = config.head.as_ref()?;
         let minor = dashboard::head_python_minor(&head.host, Duration::from_secs(3))?;
-        out.say(&cli::setup_line(out.lang, SetupStep::HeadPython { minor }));
+        out.tell(SetupStep::HeadPython { minor });
         Some(minor)
     });
     // Before anything is touched: a machine Ray has no build for is told so, and nothing more.
@@ -161,14 +161,11 @@ pub fn run_with(
             python: python.clone(),
         });
         let venv_text = venv.display().to_string();
-        out.say(&cli::setup_line(
-            out.lang,
-            SetupStep::CreatingVenv {
-                venv: &venv_text,
-                python: &python,
-                path: path.as_deref(),
-            },
-        ));
+        out.tell(SetupStep::CreatingVenv {
+            venv: &venv_text,
+            python: &python,
+            path: path.as_deref(),
+        });
         previous.set_aside()?;
         run_quiet("creating the venv", command.arg(&venv))?;
     }
@@ -176,10 +173,7 @@ pub fn run_with(
         Some(v) => format!("ray[default]=={v}"),
         None => "ray[default]".to_string(),
     };
-    out.say(&cli::setup_line(
-        out.lang,
-        SetupStep::Installing { spec: &spec },
-    ));
+    out.tell(SetupStep::Installing { spec: &spec });
     out.step(InstallStep::Downloading {
         package: "ray".to_string(),
     });
@@ -196,18 +190,14 @@ pub fn run_with(
     let ray = venv.join("bin").join("ray");
     let installed = check_ray(&ray)?;
     previous.discard();
+    let path = ray.display().to_string();
+    out.tell(SetupStep::Ready {
+        version: &installed,
+        path: &path,
+    });
     if out.lines {
-        println!(
-            "{}",
-            progress_line(&SetupProgress::Done { version: installed })
-        );
-    } else {
-        let path = ray.display().to_string();
-        let ready = SetupStep::Ready {
-            version: &installed,
-            path: &path,
-        };
-        println!("{}", cli::setup_line(out.lang, ready));
+        let done = SetupProgress::Done { version: installed };
+        println!("{}", progress_line(&done));
     }
     Ok(())
 }
@@ -424,6 +414,11 @@ impl Reporter {
         if !self.lines {
             println!("{sentence}");
         }
+    }
+
+    /// `step` in a sentence, for a person.
+    fn tell(&self, step: SetupStep<'_>) {
+        self.say(&cli::setup_line(self.lang, step));
     }
 
     fn step(&self, step: InstallStep) {

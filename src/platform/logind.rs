@@ -18,8 +18,8 @@ use crate::platform::sleep::SleepTracker;
 pub const BUS_ENV: &str = "BITTRADER_LOGIND_BUS";
 
 pub(crate) const LOGIND: &str = "org.freedesktop.login1";
-pub(crate) const MANAGER_PATH: &str = "/org/freedesktop/login1";
-pub(crate) const MANAGER: &str = "org.freedesktop.login1.Manager";
+const MANAGER_PATH: &str = "/org/freedesktop/login1";
+const MANAGER: &str = "org.freedesktop.login1.Manager";
 
 /// Watches logind in a task of its own until `events` closes; the inhibitor is released once `gate`
 /// says the supervisor took in our `WillSleep` and holds the sleep no more. Without a bus or
@@ -67,6 +67,19 @@ pub(crate) fn is_no_logind(error: &zbus::Error) -> bool {
     }
 }
 
+/// `Manager.method(body)` of logind.
+pub(crate) async fn call_manager<B>(
+    conn: &Connection,
+    method: &str,
+    body: &B,
+) -> zbus::Result<zbus::Message>
+where
+    B: serde::Serialize + zbus::zvariant::DynamicType,
+{
+    conn.call_method(Some(LOGIND), MANAGER_PATH, Some(MANAGER), method, body)
+        .await
+}
+
 /// `Manager.Inhibit(what, who, why, mode)`, held until the descriptor is dropped.
 pub(crate) async fn take_inhibitor(
     conn: &Connection,
@@ -75,15 +88,7 @@ pub(crate) async fn take_inhibitor(
     why: &str,
     mode: &str,
 ) -> zbus::Result<OwnedFd> {
-    let reply = conn
-        .call_method(
-            Some(LOGIND),
-            MANAGER_PATH,
-            Some(MANAGER),
-            "Inhibit",
-            &(what, who, why, mode),
-        )
-        .await?;
+    let reply = call_manager(conn, "Inhibit", &(what, who, why, mode)).await?;
     // A close-on-exec duplicate, so that the next worker does not hold it.
     let fd: OwnedFd = reply.body().deserialize()?;
     Ok(fd)

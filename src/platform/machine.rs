@@ -61,32 +61,17 @@ pub fn machine_model() -> Option<String> {
 /// A text sysctl (`hw.model`, `kern.bootsessionuuid`) through `sysctlbyname`, in-process.
 #[cfg(target_os = "macos")]
 pub(crate) fn sysctl_text(name: &std::ffi::CStr) -> Option<String> {
-    let mut len: libc::size_t = 0;
-    // SAFETY: a NUL-terminated name; a null buffer asks for the value's size in `len`.
-    let asked = unsafe {
-        libc::sysctlbyname(
-            name.as_ptr(),
-            std::ptr::null_mut(),
-            &mut len,
-            std::ptr::null_mut(),
-            0,
-        )
+    // SAFETY: a NUL-terminated name; `buffer` is null (asking the value's size in `len`) or has
+    // `len` writable bytes, as both calls below give it.
+    let read = |buffer: *mut libc::c_void, len: &mut libc::size_t| unsafe {
+        libc::sysctlbyname(name.as_ptr(), buffer, len, std::ptr::null_mut(), 0)
     };
-    if asked != 0 || len == 0 {
+    let mut len: libc::size_t = 0;
+    if read(std::ptr::null_mut(), &mut len) != 0 || len == 0 {
         return None;
     }
     let mut buffer = vec![0u8; len];
-    // SAFETY: `buffer` has `len` writable bytes and `len` says so.
-    let read = unsafe {
-        libc::sysctlbyname(
-            name.as_ptr(),
-            buffer.as_mut_ptr().cast(),
-            &mut len,
-            std::ptr::null_mut(),
-            0,
-        )
-    };
-    if read != 0 {
+    if read(buffer.as_mut_ptr().cast(), &mut len) != 0 {
         return None;
     }
     buffer.truncate(len);

@@ -24,37 +24,21 @@ pub struct ProcessInfo {
     pub cmd: Vec<String>,
 }
 
-/// The process facts the supervisor needs, and the signals it sends. The defaults are a table
-/// that knows nothing and can do nothing, so code that acts only on a process it recognised
-/// acts on nothing.
+/// The process facts the supervisor needs, and the signals it sends.
 pub trait ProcessTable {
     /// The kernel's raw record of the start (Linux: clock ticks since boot, `/proc/PID/stat` field
     /// 22; macOS: microseconds of its creation timestamp), fixed whatever the wall clock does.
-    fn start_ticks(&self, _pid: u32) -> Option<u64> {
-        None
-    }
-    fn group_of(&self, _pid: u32) -> Option<u32> {
-        None
-    }
+    fn start_ticks(&self, pid: u32) -> Option<u64>;
+    fn group_of(&self, pid: u32) -> Option<u32>;
     /// This boot's id: start ticks compare only within one boot.
-    fn boot_id(&self) -> Option<String> {
-        None
-    }
-    fn carrying(&self, _name: &str, _value: &str) -> Vec<u32> {
-        Vec::new()
-    }
-    fn signal(&self, _pid: u32, _signal: Signal) -> bool {
-        false
-    }
+    fn boot_id(&self) -> Option<String>;
+    fn carrying(&self, name: &str, value: &str) -> Vec<u32>;
+    fn signal(&self, pid: u32, signal: Signal) -> bool;
     /// Sends `signal` to process group `pgid`; whether it was delivered. Callers rule out 0
     /// and 1 (`killpg(0)` is our own group; glibc turns `killpg(1)` into `kill(-1)`).
-    fn signal_group(&self, _pgid: u32, _signal: Signal) -> bool {
-        false
-    }
+    fn signal_group(&self, pgid: u32, signal: Signal) -> bool;
     /// The CPU counters of `root` and every process below it; empty when `root` is gone.
-    fn usage(&self, _root: u32) -> Option<Vec<ProcessUsage>> {
-        None
-    }
+    fn usage(&self, root: u32) -> Option<Vec<ProcessUsage>>;
     fn list(&self) -> Vec<ProcessInfo>;
 }
 

@@ -88,6 +88,9 @@ pub async fn sample_tree(worker_pid: u32) -> TreeReading {
         .unwrap_or(TreeReading::Busy)
 }
 
+/// The node's death reason the head shows for our drain.
+const LEAVING_MESSAGE: &str = "BitTrader Worker: this laptop is leaving (pause)";
+
 pub async fn drain_node(
     ray: &RayCommand,
     head: &HeadAddress,
@@ -99,14 +102,7 @@ pub async fn drain_node(
         .ok()
         .flatten()
         .ok_or(DrainError::NodeIdNotFound)?;
-    request_drain(
-        ray,
-        head,
-        &node_id,
-        "BitTrader Worker: this laptop is leaving (pause)",
-        deadline,
-    )
-    .await
+    request_drain(ray, head, &node_id, LEAVING_MESSAGE, deadline).await
 }
 
 /// `--address` is always given: without it Ray reads `/tmp/ray/ray_current_cluster`, which any Ray

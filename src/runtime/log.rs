@@ -6,8 +6,16 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+/// `worker.log` and the Ray output file are each kept under this size (plus one old copy).
+pub const LOG_MAX_BYTES: u64 = 2 * 1024 * 1024;
+
 /// A log written by the driver and the tasks it spawns alike.
 pub type SharedLog = Arc<Mutex<RotatingLog>>;
+
+/// A [`SharedLog`] at `path`, kept under [`LOG_MAX_BYTES`].
+pub fn shared(path: PathBuf) -> SharedLog {
+    Arc::new(Mutex::new(RotatingLog::new(path, LOG_MAX_BYTES)))
+}
 
 /// Appends `text` to `log` as one line; one that cannot be written is counted there.
 pub fn note(log: &SharedLog, text: &str) {

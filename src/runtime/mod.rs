@@ -33,11 +33,8 @@ use crate::supervisor::{
 use crate::text::{self, Lang};
 use config_file::Save;
 use control::{Pending, Reply, Request, StatusReport};
-use log::{note, RotatingLog, SharedLog};
+use log::{note, SharedLog};
 pub use platform::{Platform, SystemPlatform, Watches, WorkerHandle};
-
-/// `worker.log` and the Ray output file are each kept under this size (plus one old copy).
-pub const LOG_MAX_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Where notifications go (the tray shows them; the headless daemon only logs them).
 pub trait Notifier: Send {
@@ -163,10 +160,7 @@ pub async fn run<P: Platform>(
     shutdown: impl Future<Output = ()>,
 ) {
     let (paths, config, settings) = (options.paths, options.config, options.settings);
-    let log: SharedLog = Arc::new(Mutex::new(RotatingLog::new(
-        paths.log_file(),
-        LOG_MAX_BYTES,
-    )));
+    let log = log::shared(paths.log_file());
     for line in &options.startup_lines {
         note(&log, line);
     }

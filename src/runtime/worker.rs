@@ -745,6 +745,10 @@ mod tests {
         fn signal_group(&self, pgid: u32, signal: Signal) -> bool {
             self.deliver(FakeSignal::Group(pgid, signal), |p| p.group == pgid)
         }
+
+        fn usage(&self, _root: u32) -> Option<Vec<crate::model::ProcessUsage>> {
+            None
+        }
     }
 
     fn start_env(lean: bool) -> Vec<(String, Option<String>)> {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::platform::ProcessTable;
+use crate::platform::processes::ProcessInfo;
 use crate::text::{self, FolderProblem, Lang};
 
 /// Why this instance may not run.
@@ -75,9 +75,9 @@ pub fn acquire(path: &Path) -> Result<InstanceLock, InstanceError> {
 }
 
 /// Refuses to run beside this user's running old bash daemon (not another user's, nor `less`).
-pub fn check_no_legacy_daemon(processes: &dyn ProcessTable) -> Result<(), InstanceError> {
+pub fn check_no_legacy_daemon(processes: &[ProcessInfo]) -> Result<(), InstanceError> {
     let (own_pid, own_uid) = (std::process::id(), nix::unistd::getuid().as_raw());
-    let daemon = processes.list().into_iter().find(|process| {
+    let daemon = processes.iter().find(|process| {
         process.pid != own_pid && process.uid == Some(own_uid) && runs_the_old_daemon(&process.cmd)
     });
     match daemon {
@@ -106,20 +106,19 @@ fn runs_the_old_daemon(cmd: &[String]) -> bool {
 mod tests {
     use super::*;
 
-    struct FakeProcesses(Vec<(u32, &'static str)>);
+    use crate::platform::ProcessTable;
 
-    impl ProcessTable for FakeProcesses {
-        fn list(&self) -> Vec<crate::platform::processes::ProcessInfo> {
-            self.0
-                .iter()
-                .map(|(pid, cmd)| crate::platform::processes::ProcessInfo {
-                    pid: *pid,
-                    parent: None,
-                    uid: Some(nix::unistd::getuid().as_raw()),
-                    cmd: cmd.split(' ').map(String::from).collect(),
-                })
-                .collect()
-        }
+    /// This user's processes `(pid, command line)`.
+    fn fake_processes(processes: &[(u32, &str)]) -> Vec<ProcessInfo> {
+        processes
+            .iter()
+            .map(|(pid, cmd)| ProcessInfo {
+                pid: *pid,
+                parent: None,
+                uid: Some(nix::unistd::getuid().as_raw()),
+                cmd: cmd.split(' ').map(String::from).collect(),
+            })
+            .collect()
     }
 
     #[test]
@@ -187,10 +186,10 @@ mod tests {
             spawn(false, "tail", &[Path::new("-f"), &script]),
         ];
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let with_others = check_no_legacy_daemon(&crate::platform::SystemProcesses);
+        let with_others = check_no_legacy_daemon(&crate::platform::SystemProcesses.list());
         let mut ours = spawn(false, "bash", &[&script]);
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let with_ours = check_no_legacy_daemon(&crate::platform::SystemProcesses);
+        let with_ours = check_no_legacy_daemon(&crate::platform::SystemProcesses.list());
         for child in others.iter_mut().chain([&mut ours]) {
             let _ = child.kill();
             let _ = child.wait();
@@ -204,7 +203,7 @@ mod tests {
 
     #[test]
     fn the_old_daemon_is_refused_with_what_to_do() {
-        let table = FakeProcesses(vec![(
+        let table = fake_processes(&[(
             4242,
             "/bin/bash /Users/me/.bittrader_worker/worker_daemon.sh",
         )]);
@@ -214,7 +213,7 @@ mod tests {
             text.contains("4242") && text.contains("launchctl bootout"),
             "{text}"
         );
-        assert!(check_no_legacy_daemon(&FakeProcesses(vec![])).is_ok());
+        assert!(check_no_legacy_daemon(&[]).is_ok());
         for (line, runs) in [
             ("./worker_daemon.sh", true),
             ("-bash worker_daemon.sh", true),

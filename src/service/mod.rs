@@ -6,16 +6,16 @@ pub mod instance;
 use std::future::Future;
 use std::io;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, ConfigError, LoadOutcome, Paths};
 use crate::local_head::{self, LocalHead};
-use crate::platform::{FormFactor, SystemProcesses};
+use crate::platform::{FormFactor, ProcessTable, SystemProcesses};
 use crate::runtime::control::{self, Pending, StatusReport};
-use crate::runtime::log::RotatingLog;
+use crate::runtime::log::{RotatingLog, LOG_MAX_BYTES};
 use crate::runtime::platform::locate_ray;
 use crate::runtime::worker::{self, Orphan};
 use crate::runtime::{self, DriverOptions, Notifier, SleepLink, SystemPlatform};
@@ -60,7 +60,7 @@ impl StartError {
 /// Writes `line` to `worker.log` (if the folder exists) and to standard error.
 pub fn note_startup(paths: &Paths, line: &str) {
     eprintln!("bittrader-worker: {line}");
-    let mut log = RotatingLog::new(paths.log_file(), runtime::LOG_MAX_BYTES);
+    let mut log = RotatingLog::new(paths.log_file(), LOG_MAX_BYTES);
     let _ = log.line(line);
 }
 
@@ -103,7 +103,7 @@ pub fn prepare(paths: &Paths) -> Result<Prepared, StartError> {
     })?;
     let lock = instance::acquire(&paths.lock_file())?;
     crate::atomic_file::remove_stale_temp_files(&paths.home);
-    instance::check_no_legacy_daemon(&SystemProcesses)?;
+    instance::check_no_legacy_daemon(&SystemProcesses.list())?;
     let loaded = Config::load_or_import(paths, machine_cpus())?;
     Ok(Prepared { lock, loaded })
 }
@@ -189,10 +189,7 @@ pub async fn serve(
     let mobile = settings.laptop.mobile;
     let detail = model.unwrap_or_else(|| log::form_factor_words(lang, form_factor).to_string());
     startup_lines.push(log::machine_line(lang, mobile, &detail));
-    let ray_log = Arc::new(Mutex::new(RotatingLog::new(
-        paths.ray_log_file(),
-        runtime::LOG_MAX_BYTES,
-    )));
+    let ray_log = runtime::log::shared(paths.ray_log_file());
     let mut platform =
         SystemPlatform::new(paths.clone(), &config, TailscaleCli::discover(), ray_log);
     if let Some(head) = &demo {

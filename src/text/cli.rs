@@ -419,14 +419,12 @@ pub fn setup_line(lang: Lang, step: SetupStep<'_>) -> String {
             format!("Ray {version} is ready at {path}."),
             format!("Ray {version} está listo en {path}."),
         ),
-        AppRunning => lang
-            .tr::<&str>(
-                "BitTrader Worker is running, and its worker may be using the Ray this would \
-             replace: quit it first (`bittrader-worker quit`), then run setup again.",
-                "BitTrader Worker está en marcha y su worker puede estar usando el Ray que esto \
+        AppRunning => lang.tr(
+            "BitTrader Worker is running, and its worker may be using the Ray this would replace: \
+             quit it first (`bittrader-worker quit`), then run setup again.",
+            "BitTrader Worker está en marcha y su worker puede estar usando el Ray que esto \
              reemplazaría: ciérralo antes (`bittrader-worker quit`) y vuelve a ejecutar setup.",
-            )
-            .to_string(),
+        ),
     }
 }
 

@@ -394,7 +394,6 @@ pub fn auto_pause_words(lang: Lang, reason: &AutoPause) -> String {
     }
 }
 
-/// A thermal state in a word or two.
 /// A name from outside (a tailnet peer's, chosen by its owner) as it may be shown: each control
 /// character (ESC, BEL, CR, LF, the C1 set…) written out as `\u{1b}`, so that it can neither
 /// forge a line nor steer a terminal.
@@ -415,6 +414,7 @@ pub fn settings_file_refused(lang: Lang) -> &'static str {
     )
 }
 
+/// A thermal state in a word or two.
 pub fn thermal_words(lang: Lang, state: ThermalState) -> &'static str {
     use ThermalState::*;
     match state {

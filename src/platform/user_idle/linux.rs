@@ -7,7 +7,7 @@ use zbus::{Connection, OwnedObjectPath, OwnedVariant};
 
 use super::{is_graphical_session_type, reading_from_hint};
 use crate::model::IdleReading;
-use crate::platform::logind::{connected, is_no_logind, LOGIND, MANAGER, MANAGER_PATH};
+use crate::platform::logind::{call_manager, connected, is_no_logind, LOGIND};
 
 const PROPERTIES: &str = "org.freedesktop.DBus.Properties";
 const USER: &str = "org.freedesktop.login1.User";
@@ -63,15 +63,7 @@ impl Logind {
 /// The user's display session, if graphical (`None`: none, or a tty/ssh one).
 async fn graphical_session(conn: &Connection) -> zbus::Result<Option<OwnedObjectPath>> {
     let uid = nix::unistd::getuid().as_raw();
-    let reply = conn
-        .call_method(
-            Some(LOGIND),
-            MANAGER_PATH,
-            Some(MANAGER),
-            "GetUser",
-            &(uid,),
-        )
-        .await?;
+    let reply = call_manager(conn, "GetUser", &(uid,)).await?;
     let user: OwnedObjectPath = reply.body().deserialize()?;
     let (_, session): (String, OwnedObjectPath) = property(conn, &user, USER, "Display").await?;
     // No display session: "/" (logind's empty path).
