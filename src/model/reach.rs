@@ -11,6 +11,9 @@ pub enum Unreachable {
     Refused,
     /// No network, or the VPN is down.
     NoRoute,
+    /// No route to a head on the local network, where the OS asks the user before an app may
+    /// reach it (macOS 15 and later): most likely that permission.
+    LocalNetworkDenied,
     /// The head's name does not resolve.
     NameNotResolved,
     /// Tailscale explains it.

@@ -28,7 +28,11 @@ pub async fn probe_head(
     let attempt = async {
         let addr = resolve(head).await?;
         resolved = Some(addr.ip());
-        TcpStream::connect(addr).await.map(drop).map_err(classify)
+        let asks = os_asks_for_local_network() && is_local_network(addr.ip());
+        TcpStream::connect(addr)
+            .await
+            .map(drop)
+            .map_err(|e| classify(e, asks))
     };
     let timed_out = Err(Unreachable::TimedOut);
     let answer = tokio::time::timeout(timeout, attempt).await;
@@ -54,16 +58,40 @@ async fn resolve(head: &HeadAddress) -> Result<SocketAddr, Unreachable> {
         .ok_or(Unreachable::NameNotResolved)
 }
 
-fn classify(error: io::Error) -> Unreachable {
+/// What a failed connect says; `local_network_asked`: the head is on the local network and the
+/// OS asks the user before an app may reach it, and a denial fails at once with EHOSTUNREACH.
+fn classify(error: io::Error, local_network_asked: bool) -> Unreachable {
     use libc::{EADDRNOTAVAIL, EHOSTUNREACH, ENETDOWN, ENETUNREACH};
     match (error.kind(), error.raw_os_error()) {
         (io::ErrorKind::ConnectionRefused, _) => Unreachable::Refused,
         (io::ErrorKind::TimedOut, _) => Unreachable::TimedOut,
+        (_, Some(EHOSTUNREACH)) if local_network_asked => Unreachable::LocalNetworkDenied,
         (_, Some(ENETUNREACH | EHOSTUNREACH | ENETDOWN | EADDRNOTAVAIL)) => Unreachable::NoRoute,
         _ => Unreachable::Other {
             detail: error.to_string(),
         },
     }
+}
+
+/// A private or link-local address (Tailscale's own IPv6 range aside): what macOS calls the
+/// local network.
+fn is_local_network(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            (v6.is_unique_local() && !crate::model::is_tailscale_ip(ip))
+                || v6.is_unicast_link_local()
+        }
+    }
+}
+
+/// macOS 15 and later ask the user before an app may reach the local network.
+fn os_asks_for_local_network() -> bool {
+    use crate::setup::python::{this_host, HostOs};
+    static ASKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ASKS.get_or_init(
+        || matches!(this_host().os, HostOs::MacOs { version: Some((major, _)) } if major >= 15),
+    )
 }
 
 /// This machine's address for the cluster: the Tailscale IPv4 when Tailscale runs, else the
@@ -216,6 +244,36 @@ fn goaway(payload: &[u8]) -> HeadConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_unreachable_on_the_local_network_is_named_where_the_os_asks_first() {
+        let unreachable = || io::Error::from_raw_os_error(libc::EHOSTUNREACH);
+        assert_eq!(
+            classify(unreachable(), true),
+            Unreachable::LocalNetworkDenied
+        );
+        assert_eq!(classify(unreachable(), false), Unreachable::NoRoute);
+        let no_net = io::Error::from_raw_os_error(libc::ENETUNREACH);
+        assert_eq!(
+            classify(no_net, true),
+            Unreachable::NoRoute,
+            "no route at all"
+        );
+        let local = [
+            "192.168.1.10",
+            "10.0.0.2",
+            "172.16.5.1",
+            "169.254.3.3",
+            "fd12::1",
+            "fe80::1",
+        ];
+        for ip in local {
+            assert!(is_local_network(ip.parse().expect("ip")), "{ip}");
+        }
+        for ip in ["100.64.0.1", "fd7a:115c:a1e0::1", "8.8.8.8", "127.0.0.1"] {
+            assert!(!is_local_network(ip.parse().expect("ip")), "{ip}");
+        }
+    }
 
     fn local(port: u16) -> HeadAddress {
         HeadAddress {

@@ -95,6 +95,12 @@ pub fn unreachable_words(lang: Lang, why: &Unreachable) -> String {
             "no network route to the head",
             "no hay ruta de red hasta el head",
         ),
+        LocalNetworkDenied => lang.tr(
+            "macOS may be blocking this app from the local network — allow BitTrader Worker in \
+             System Settings › Privacy & Security › Local Network",
+            "macOS puede estar impidiendo a esta app el acceso a la red local — permite \
+             BitTrader Worker en Ajustes del Sistema › Privacidad y seguridad › Red local",
+        ),
         NameNotResolved => lang.tr(
             "the head's name does not resolve",
             "el nombre del head no se puede resolver",
@@ -1134,6 +1140,7 @@ mod tests {
             Unreachable::TimedOut,
             Unreachable::Refused,
             Unreachable::NoRoute,
+            Unreachable::LocalNetworkDenied,
             Unreachable::NameNotResolved,
         ];
         for problem in every_tailscale_problem() {
