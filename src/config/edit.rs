@@ -58,16 +58,12 @@ pub fn save_setting(paths: &Paths, setting: &Setting) -> Result<(), ConfigError>
         Err(e) if e.kind() == io::ErrorKind::NotFound => (String::new(), HEADER),
         Err(source) => return Err(save_err(source)),
     };
-    let mut doc: toml_edit::DocumentMut =
-        text.parse()
-            .map_err(|e: toml_edit::TomlError| ConfigError::File {
-                path: path.clone(),
-                message: format!(
-                    "cannot change `{}`: the file is not valid TOML ({}); fix it first",
-                    setting.key(),
-                    super::one_line(e.message())
-                ),
-            })?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        let (key, why) = (setting.key(), super::one_line(e.message()));
+        let message =
+            format!("cannot change `{key}`: the file is not valid TOML ({why}); fix it first");
+        ConfigError::in_file(&path, message)
+    })?;
     let mut value = setting.value();
     match doc
         .get_mut(setting.key())

@@ -156,21 +156,10 @@ pub struct Settings {
     pub courtesy: CourtesyPolicy,
 }
 
-/// config.toml's `[timing]` defaults, and the rest of the supervisor's own.
+/// config.toml's defaults on a machine that is not a laptop.
 impl Default for Settings {
     fn default() -> Self {
-        let timing = crate::config::Timing::default();
-        Settings {
-            grace: Duration::from_secs(timing.grace_secs),
-            probe_every_up: Duration::from_millis(timing.probe_interval_ms),
-            probe_every_down: Duration::from_secs(1),
-            probe_every_idle: Duration::from_secs(5),
-            join_timeout: Duration::from_secs(timing.join_timeout_secs),
-            stop_grace: Duration::from_secs(timing.stop_grace_secs),
-            backoff: BackoffPolicy::default(),
-            laptop: LaptopPolicy::default(),
-            courtesy: CourtesyPolicy::default(),
-        }
+        Settings::from_config(&crate::config::Config::default(), false)
     }
 }
 
@@ -205,11 +194,13 @@ impl Settings {
             Mode::Fixed => false,
             Mode::Auto => laptop,
         };
-        let (timing, defaults) = (&config.timing, Settings::default());
+        let timing = &config.timing;
         let max = Duration::from_secs(if mobile { 30 } else { 60 });
         Settings {
             grace: Duration::from_secs(timing.grace_secs),
             probe_every_up: Duration::from_millis(timing.probe_interval_ms),
+            probe_every_down: Duration::from_secs(1),
+            probe_every_idle: Duration::from_secs(5),
             stop_grace: Duration::from_secs(timing.stop_grace_secs),
             join_timeout: Duration::from_secs(timing.join_timeout_secs),
             laptop: LaptopPolicy {
@@ -225,9 +216,8 @@ impl Settings {
             },
             backoff: BackoffPolicy {
                 max,
-                ..defaults.backoff
+                ..BackoffPolicy::default()
             },
-            ..defaults
         }
     }
 }
