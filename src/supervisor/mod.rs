@@ -34,8 +34,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    Activity, AutoPause, ConfigEdit, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase,
-    RayInstall, Status, StopReason, WorkerFailure,
+    Activity, AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall,
+    Status, StopReason, WorkerFailure,
 };
 
 pub use events::{
@@ -53,7 +53,7 @@ use laptop::Laptop;
 use notify::NotificationGate;
 use retry::{retry_for, Retry};
 use settings::{
-    leave_for, CLUSTER_ASK_EVERY, CONFIG_FILE_CHECK_EVERY, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER,
+    leave_for, CLUSTER_ASK_EVERY, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER,
     HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER, PAUSE_DRAIN_DEADLINE, SLEEP_CANCELLED_AFTER,
     USAGE_SAMPLE_EVERY,
 };
@@ -332,56 +332,12 @@ impl Supervisor {
                     }
                 }
             }
-            Event::ConfigFileChanged => {
-                if let Some(app) = &mut self.app {
-                    app.looks.handle_change(now, &mut self.timers);
-                }
-            }
-            Event::ConfigWatchLost { why } => {
-                if let Some(app) = &mut self.app {
-                    if !app.looks.polling {
-                        let every_secs = CONFIG_FILE_CHECK_EVERY.as_secs();
-                        let edit = ConfigEdit::Polling { every_secs, why };
-                        self.actions
-                            .push_back(Action::Log(LogNote::ConfigEdit(edit)));
-                    }
-                    app.looks.handle_reports_lost(now, &mut self.timers);
-                }
-            }
-            Event::ConfigFileRead(reading) => {
-                let wanted = &self.wanted;
-                let read = self
-                    .app
-                    .as_mut()
-                    .map(|app| app.edits.on_reading(reading, wanted));
-                let (commands, edits) = read.unwrap_or_default();
-                for command in commands {
-                    self.on_user(now, command);
-                }
-                let notes = edits.into_iter().map(LogNote::ConfigEdit);
-                self.actions.extend(notes.map(Action::Log));
-            }
-            Event::ClusterSize(size) => {
-                if let Some(app) = &mut self.app {
-                    app.cluster = size;
-                }
-            }
-            Event::RayInUse(ray) => {
-                if let Some(app) = &mut self.app {
-                    app.ray = ray.clone();
-                    self.actions.push_back(Action::Log(LogNote::RayInUse(ray)));
-                }
-            }
-            Event::PythonSkew(skew) => {
-                if let Some(app) = &mut self.app {
-                    let new = skew
-                        .clone()
-                        .filter(|skew| app.python_skew.as_ref() != Some(skew));
-                    app.python_skew = skew;
-                    self.actions
-                        .extend(new.map(|s| Action::Log(LogNote::PythonSkew(s))));
-                }
-            }
+            app_event @ (Event::ConfigFileChanged
+            | Event::ConfigWatchLost { .. }
+            | Event::ConfigFileRead(_)
+            | Event::ClusterSize(_)
+            | Event::RayInUse(_)
+            | Event::PythonSkew(_)) => self.on_app_event(now, app_event),
         }
         self.after_step(now);
     }
