@@ -799,12 +799,10 @@ impl Supervisor {
             UserCommand::InstallRay { version } => {
                 // Never under a running worker (pip would replace its files) nor twice.
                 if self.ray_install.is_none() && !self.has_worker() && self.run == Run::Running {
-                    let step = InstallStep::Starting;
-                    let install = RayInstall {
+                    self.ray_install = Some(RayInstall {
                         version: version.clone(),
-                        step,
-                    };
-                    self.ray_install = Some(install);
+                        step: InstallStep::Starting,
+                    });
                     self.actions.push_back(Action::InstallRay { version });
                 }
             }
@@ -850,11 +848,10 @@ impl Supervisor {
             return self.stop_worker(then);
         };
         let id = self.start.number();
-        let idle = IdleRule::default();
         let drain = Drain {
             id,
             then,
-            idle,
+            idle: IdleRule::default(),
             deadline,
         };
         self.worker = Worker::Draining(spec.clone(), drain);
