@@ -146,11 +146,8 @@ impl LocalHead {
             log: log.display().to_string(),
         })
     }
-}
 
-impl LocalHead {
-    /// How it ended, if it did: its port is then free for anyone, and a worker must not follow
-    /// it there.
+    /// How it ended, if it did: its port is then anyone's, and a worker must not follow it there.
     pub fn exit(&mut self) -> Option<LocalHeadError> {
         let status = match self.child.try_wait() {
             Ok(None) => return None,

@@ -83,6 +83,24 @@ pub struct Span {
     pub activity: Activity,
 }
 
+/// What `stats --json` prints: the figures, 30 days of totals, a week's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub today: NaiveDate,
+    pub today_cpu_hours: f64,
+    pub week_cpu_hours: f64,
+    pub month_cpu_hours: f64,
+    pub days: Vec<StatsDay>,
+    /// Oldest first; the last segment ends now.
+    pub timeline: Vec<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsDay {
+    pub date: NaiveDate,
+    pub cpu_hours: f64,
+}
+
 impl History {
     pub fn add_cpu(&mut self, day: NaiveDate, cpu: Duration) {
         let total = &mut self.days.entry(day).or_default().cpu_secs;
@@ -164,27 +182,7 @@ impl History {
         });
         spans.filter(|span| span.until > span.from).collect()
     }
-}
 
-/// What `stats --json` prints: the figures, 30 days of totals, a week's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    pub today: NaiveDate,
-    pub today_cpu_hours: f64,
-    pub week_cpu_hours: f64,
-    pub month_cpu_hours: f64,
-    pub days: Vec<StatsDay>,
-    /// Oldest first; the last segment ends now.
-    pub timeline: Vec<Span>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatsDay {
-    pub date: NaiveDate,
-    pub cpu_hours: f64,
-}
-
-impl History {
     pub fn stats(&self, now: DateTime<Utc>, today: NaiveDate) -> Stats {
         let hours = |secs: f64| (secs / 3600.0 * 1000.0).round() / 1000.0;
         let days = self.last_days(today, 30);

@@ -44,9 +44,7 @@ impl Supervisor {
         self.actions.push_back(Action::LookUpRay);
         self
     }
-}
 
-impl Supervisor {
     /// The events only the running app's duties hear; a supervisor without them ignores them.
     pub(super) fn on_app_event(&mut self, now: Instant, event: Event) {
         let Some(app) = &mut self.app else {

@@ -55,7 +55,8 @@ impl HeadFinder {
     }
 
     pub fn has_found(&self, address: &HeadAddress) -> bool {
-        let found = self.found_heads();
-        found.iter().any(|head| &head.address == address)
+        self.found_heads()
+            .iter()
+            .any(|head| &head.address == address)
     }
 }

@@ -176,16 +176,13 @@ impl HeadWatch {
         let newly = !matches!(self.reach, Reach::Down { .. });
         let ray_stopped = why == Unreachable::Refused || std::mem::take(&mut self.closed);
         self.reach = Reach::Down { why, vouched };
-        self.outage_since(now).ray_stopped |= ray_stopped;
-        newly
-    }
-
-    fn outage_since(&mut self, now: Instant) -> &mut Outage {
-        self.outage.get_or_insert(Outage {
+        let outage = self.outage.get_or_insert(Outage {
             since: now,
             told: false,
             ray_stopped: false,
-        })
+        });
+        outage.ray_stopped |= ray_stopped;
+        newly
     }
 
     /// How long until the next probe; `idle`: paused or in error, nothing depends on it soon.

@@ -8,9 +8,7 @@
 //! The rules live in small machines that own their state and return verdicts, and in tables
 //! ([`retry`], [`settings`], [`timers`]); this file routes facts to them and keeps the worker's
 //! lifecycle in [`Supervisor::reconcile`]. The [`Phase`] is derived from independent facts, so
-//! no combination is forgotten. Invariants (property tests): at most one worker; none while
-//! paused, shutting down or in error; a blip shorter than the grace leaves it alone; when the
-//! head comes back a start follows at once (1 s at least after the previous one).
+//! no combination is forgotten; `tests/supervisor_properties.rs` holds the invariants.
 
 mod app;
 pub mod backoff;
@@ -700,11 +698,8 @@ impl Supervisor {
         let reach = self.watch.reach();
         match retry_for(&failure) {
             Retry::Never => self.set_fault(now, Fault::Worker { failure }),
-            // An outage: restart as soon as the head answers again, without counting towards
-            // the breaker (the 1 s floor still applies).
+            // An outage (the 1 s floor still applies).
             Retry::WhenHeadAnswers if *reach != Reach::Up => self.probe_soon(now),
-            // The network, by the worker's word, while the head answers: a head that keeps
-            // marking the node dead, or no Ray behind the port. Back off, never give up.
             Retry::WhenHeadAnswers => {
                 let delay = self.backoff.record_network_failure();
                 self.timers.set(Timer::NetworkRestart, now + delay);

@@ -52,10 +52,8 @@ pub fn answer_max_age(
     }
 }
 
-/// How old an answer the probe uses, once it knows whether the head answered: `asked`
-/// ([`answer_max_age`]) for a head that answered, which the answer may vouch for; for one
-/// that did not, the answer only explains why, and the explaining one is kept
-/// [`TAILSCALE_ANSWER_MAX_AGE`].
+/// How old an answer the probe uses once it knows whether the head answered: `asked` for one
+/// that did (the answer may vouch for it), else the one kept to explain why.
 pub fn answer_max_age_after_connect(asked: Duration, head_answered: bool) -> Duration {
     if head_answered {
         asked
