@@ -195,7 +195,6 @@ pub struct ClusterSize {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RayInUse {
     pub path: String,
-
     /// What `ray --version` said, if it answered.
     pub version: Option<String>,
 }

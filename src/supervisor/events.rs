@@ -102,19 +102,23 @@ pub enum UserCommand {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// The answer to [`Action::Probe`].
     HeadProbe(HeadProbe),
     /// The worker printed that its runtime started: it is part of the cluster.
     WorkerJoined,
+    /// The worker process ended.
     WorkerExited(WorkerExit),
+    /// The worker process could not be spawned.
     WorkerSpawnFailed(SpawnFailure),
+    /// A command of the user's.
     User(UserCommand),
     /// The machine's network interfaces or addresses changed.
     NetworkChanged,
+    /// The machine is about to sleep.
     WillSleep,
     /// The machine woke: the OS's notification where it gives one, else the clocks' measure.
-    Woke {
-        slept_secs: u64,
-    },
+    Woke { slept_secs: u64 },
+    /// A power reading.
     Power(PowerSnapshot),
     /// The lid closed (`true`) or opened.
     LidClosed(bool),
@@ -125,22 +129,17 @@ pub enum Event {
     /// What the OS made of the idle-sleep hold (`keep_awake`).
     AwakeHold(AwakeHold),
     /// The head stopped sending this node tasks (`accepted`), or the drain could not be asked.
-    DrainRequested {
-        drain: u64,
-        accepted: bool,
-    },
-    HeadConnection {
-        watch: u64,
-        state: HeadConnection,
-    },
-    WorkerTreeSampled {
-        drain: u64,
-        reading: TreeReading,
-    },
+    DrainRequested { drain: u64, accepted: bool },
+    /// What became of held connection number `watch`.
+    HeadConnection { watch: u64, state: HeadConnection },
+    /// A look at the tree of the worker under drain number `drain`.
+    WorkerTreeSampled { drain: u64, reading: TreeReading },
+    /// The worker's tree with its CPU counters (`None`: the process table could not be read).
     UsageSampled {
         sample: u64,
         tree: Option<Vec<ProcessUsage>>,
     },
+    /// The step an install of Ray is at.
     RayInstallProgress(InstallStep),
     /// The installed version, or why not.
     RayInstallEnded(Result<String, String>),
@@ -149,14 +148,15 @@ pub enum Event {
     /// The OS reported a change in the data folder that may be config.toml's.
     ConfigFileChanged,
     /// The OS does not report changes to the data folder (`why`).
-    ConfigWatchLost {
-        why: String,
-    },
+    ConfigWatchLost { why: String },
+    /// What config.toml says now, if it changed.
     ConfigFileRead(FileReading),
+    /// `None`: the dashboard did not answer.
     ClusterSize(Option<ClusterSize>),
     /// `None`: no `ray` found.
     RayInUse(Option<RayInUse>),
-    /// Sent as a worker joins: whether Ray took it on another patch release of the head's Python.
+    /// Sent as a worker joins: whether Ray accepted it on another patch release of the head's
+    /// Python.
     PythonSkew(Option<PythonSkew>),
 }
 
@@ -189,8 +189,7 @@ pub enum Action {
     InstallRay { version: Option<String> },
     /// Knock on the Ray port of the tailnet's online peers, then report [`Event::HeadsFound`].
     FindHeads,
-    /// Read the worker tree's CPU counters, then report [`Event::UsageSampled`] (`None`: the
-    /// process table could not be read).
+    /// Read the worker tree's CPU counters, then report [`Event::UsageSampled`].
     SampleUsage { sample: u64 },
     /// Add this CPU time to today's contribution.
     RecordUsage { cpu: Duration },
@@ -206,8 +205,7 @@ pub enum Action {
     Log(LogNote),
     /// Read config.toml if it changed since the last read, then report [`Event::ConfigFileRead`].
     ReadConfigFile,
-    /// Ask the head's dashboard the cluster's size, then report [`Event::ClusterSize`] (`None`:
-    /// no answer).
+    /// Ask the head's dashboard the cluster's size, then report [`Event::ClusterSize`].
     AskClusterSize { head: HeadAddress },
     /// Find the `ray` a worker would run and its version, then report [`Event::RayInUse`].
     LookUpRay,
