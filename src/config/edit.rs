@@ -1,8 +1,6 @@
-//! Changing one setting in `config.toml` and nothing else: the file is the user's too. A change
-//! re-reads the file, sets only that key (its comment and place kept, `toml_edit`) and replaces
-//! the file atomically, all under an exclusive `flock` on `config.lock`, so that the CLI and the
-//! running app never interleave a read and a write; a copy taken earlier is never written back.
-//! [`read_if_changed`] reads the file for the running app's watcher.
+//! Changing one setting in `config.toml` and nothing else (the file is the user's too): re-read,
+//! set the key (its comment kept), replace atomically, all under a `flock` on `config.lock` so the
+//! CLI and the app never interleave. [`read_if_changed`] reads it for the app's watcher.
 
 use std::fs::{self, OpenOptions};
 use std::io;

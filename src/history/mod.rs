@@ -1,15 +1,12 @@
 //! What the worker gave, kept across restarts in `history.json`: CPU time per local day and a
-//! timeline of what it was doing. The data and its arithmetic, with no IO and no clock; [`file`]
-//! reads and writes it, [`page`] draws it. What to record and when to write is the supervisor's.
-//!
+//! timeline (UTC; a segment lasts until the next) of what it was doing. No IO and no clock here:
+//! [`file`] reads and writes it, [`page`] draws it, the supervisor says what and when.
 //! ```json
 //! { "version": 1,
 //!   "days": { "2026-11-29": { "cpu_secs": 3600.0 } },
 //!   "timeline": [ { "from": "2026-11-29T08:00:00Z", "state": "connected" },
 //!                 { "from": "2026-11-29T12:30:00Z", "state": "paused", "reason": "user" } ] }
 //! ```
-//!
-//! Days are local dates; timeline times are UTC, each segment lasting until the next one starts.
 
 pub mod file;
 pub mod page;

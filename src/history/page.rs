@@ -1,8 +1,6 @@
-//! The contribution page: the history as one self-contained HTML file (inline CSS and SVG; no
-//! script, nothing fetched), opened by "Contribution…". It shows the figures (today, 7 and 30
-//! days), CPU-hours per day for 30 days, and the last 7 days as one row per local day; light and
-//! dark follow the system. Bars and segments carry their figures in `data-*` attributes and a
-//! `<title>`, so tests read them back.
+//! The contribution page: the history as one self-contained HTML file (inline CSS and SVG, no
+//! script), opened by "Contribution…". Bars and segments carry their figures in `data-*`
+//! attributes and a `<title>`, so tests read them back.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;

@@ -1,6 +1,5 @@
-//! How the worker keeps out of the user's way: it keeps the machine awake while it contributes,
-//! steps back when the machine runs hot, and, when asked, contributes only while the user is
-//! away. The platform only carries the verdicts out (an IOKit assertion, a logind inhibitor).
+//! How the worker keeps out of the user's way: awake while contributing, stepping back when hot,
+//! and if asked only while the user is away. The platform only carries the verdicts out.
 
 use std::time::{Duration, Instant};
 

@@ -13,8 +13,7 @@ pub const MIN_SLEEP: Duration = Duration::from_secs(15);
 /// An announced sleep not taken after this long awake was cancelled (macOS may post no wake).
 pub const SLEEP_CANCELLED_AFTER: Duration = Duration::from_secs(60);
 
-/// An answer of `tailscale status` (a process; on a Mac, a large binary) is reused this long:
-/// a down head fails a probe a second.
+/// A `tailscale status` answer is reused this long: a down head fails a probe a second.
 pub const TAILSCALE_ANSWER_MAX_AGE: Duration = Duration::from_secs(30);
 /// Before a start, Tailscale's word that the head is an online peer is at most this old: an
 /// older one may predate Tailscale being quit on a network that routes the address elsewhere.
@@ -55,8 +54,7 @@ pub const DRAIN_SAMPLE_EVERY: Duration = Duration::from_millis(500);
 /// `ray::IDLE` for ~0.1-0.2 s while it sets up a new task (tests/lab/recorded/ps_laptop_*).
 pub const QUIET_READINGS_FOR_IDLE: u32 = 2;
 
-/// config.toml is read this long after the OS's last report of a change: an editor that
-/// truncates then writes must not be read in between (a half-written file reads as invalid).
+/// config.toml is read this long after the OS's last report of a change, never half-written.
 pub const CONFIG_FILE_SETTLE: Duration = Duration::from_millis(250);
 /// Where the OS reports no changes (the watch could not be set up or was lost), config.toml's
 /// stamp is looked at this often instead; also the longest an edit waits for its look.

@@ -1,7 +1,5 @@
-//! The `tailscale` command line: where it is, its `status --json` answer (cached: an idle app
-//! waiting for a head that is down starts one process per [`TAILSCALE_ANSWER_MAX_AGE`], not one
-//! per probe), what it says of a head at a Tailscale address (`supervisor::tailnet` decides), and
-//! the search for heads on the tailnet.
+//! The `tailscale` command line: where it is, its `status --json` answer (cached), what it says
+//! of a head at a Tailscale address (`supervisor::tailnet` decides), and the search for heads.
 
 use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
