@@ -21,8 +21,7 @@ pub fn is_joined_line(line: &str) -> bool {
 }
 
 /// Why `ray start --block` ended, from its last [`TAIL_LINES`] lines, the most specific reason
-/// first: version mismatch, auth, version skew (the caller fills in `this_machine`), the
-/// macOS/Windows opt-in, a dead node, an unreachable head; else the last meaningful line.
+/// first (the caller fills in a skew's `this_machine`); else the last meaningful line.
 pub fn classify_exit(tail: &[String]) -> WorkerFailure {
     let start = tail.len().saturating_sub(TAIL_LINES);
     let lines: Vec<String> = tail[start..]

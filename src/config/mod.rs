@@ -90,8 +90,7 @@ pub enum NodeIp {
 }
 
 /// Everything config.toml can say; unknown keys are refused so that a typo is not ignored. A
-/// missing `cpus` means every CPU, which only [`Config::with_defaults`] and
-/// [`Config::load_or_import`] know: `Default` gives 0, which [`Config::validate`] refuses.
+/// missing `cpus` means every CPU: `Default` gives 0, which [`Config::validate`] refuses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -159,9 +158,8 @@ impl Config {
         self.battery.validate(machine_cpus)
     }
 
-    /// Loads config.toml; without one, imports the old install's config.env (and writes
-    /// config.toml); without either, defaults, writing nothing. An unreadable or invalid
-    /// config.toml is an error naming the file, the key and what is allowed, never overwritten.
+    /// Loads config.toml; without one, imports (and saves) the old install's config.env; without
+    /// either, defaults. An unreadable or invalid config.toml is an error, never overwritten.
     pub fn load_or_import(paths: &Paths, machine_cpus: u32) -> Result<LoadOutcome, ConfigError> {
         let path = paths.config_file();
         let (config, notes) = if let Some(text) = read_text(&path)? {

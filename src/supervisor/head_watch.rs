@@ -20,9 +20,8 @@ pub enum Reach {
     Down { why: Unreachable, vouched: bool },
 }
 
-/// Whether the latest answer may start a worker at a Tailscale address: only an answer to a
-/// probe asked for a start may (its Tailscale word is fresh); one asked while nothing could
-/// start (paused, say) may be half a minute old.
+/// Whether the latest answer may start a worker at a Tailscale address: only one to a probe asked
+/// for a start (its Tailscale word is fresh; others may be half a minute old).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum ForStart {
     /// The probe last asked was not asked for a start.
