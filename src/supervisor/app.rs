@@ -12,7 +12,7 @@ use super::{Action, Event, Supervisor};
 use crate::config::Config;
 use crate::model::{ClusterSize, ConfigEdit, LogNote, Phase, PythonSkew, RayInUse, Status};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct App {
     pub(super) looks: ConfigLooks,
     pub(super) edits: ConfigEdits,
@@ -36,10 +36,7 @@ impl Supervisor {
             looks: ConfigLooks::start(now, &mut self.timers),
             edits: ConfigEdits::new(config),
             show_cluster,
-            cluster: None,
-            ray: None,
-            python_skew: None,
-            logged: None,
+            ..App::default()
         });
         self.actions.push_back(Action::LookUpRay);
         self

@@ -518,8 +518,8 @@ impl Supervisor {
         self.actions.push_back(Action::SampleUsage { sample });
     }
 
-    /// After each event or deadline: the worker is brought in line, a change of what it does
-    /// is recorded for the history's timeline, and the app's duties follow the new state.
+    /// After each event or deadline: the worker brought in line, its activity recorded, and the
+    /// app's duties following the new state.
     fn after_step(&mut self, now: Instant) {
         self.reconcile(now);
         let status = self.status();
@@ -762,9 +762,8 @@ impl Supervisor {
                 self.drain_worker(now, PAUSE_DRAIN_DEADLINE, StopReason::Paused);
             }
             UserCommand::Resume => {
-                // The Resume answers the pause the menu showed. Under the user's own pause that
-                // was "Paused", not an automatic pause that began meanwhile (heat, presence,
-                // battery): the user never saw it, so it stays.
+                // Resume answers the pause the menu showed: under the user's own, an automatic
+                // pause that began meanwhile was never seen, so it stays.
                 if !std::mem::replace(&mut self.wanted.paused, false) {
                     self.laptop.user_resumed();
                     let limit = self.settings.courtesy.pause_at_thermal;

@@ -216,21 +216,11 @@ pub async fn find_heads(
     let candidates = status.head_candidates(FIND_HEADS_MAX_PEERS);
     let asked = candidates.asked.len();
     let knocks = candidates.asked.into_iter().map(|(name, ip)| async move {
-        let answered = matches!(
-            tokio::time::timeout(
-                FIND_HEADS_CONNECT_TIMEOUT,
-                TcpStream::connect(SocketAddr::new(ip, port)),
-            )
-            .await,
-            Ok(Ok(_))
-        );
-        answered.then(|| FoundHead {
-            name,
-            address: HeadAddress {
-                host: ip.to_string(),
-                port,
-            },
-        })
+        let connect = TcpStream::connect(SocketAddr::new(ip, port));
+        let answer = tokio::time::timeout(FIND_HEADS_CONNECT_TIMEOUT, connect).await;
+        let host = ip.to_string();
+        let address = HeadAddress { host, port };
+        matches!(answer, Ok(Ok(_))).then_some(FoundHead { name, address })
     });
     let heads = futures::future::join_all(knocks)
         .await

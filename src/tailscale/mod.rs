@@ -207,11 +207,9 @@ impl TailscaleStatus {
         candidates.sort_by_cached_key(|(other, name, ip)| (*other, name.to_lowercase(), *ip));
         let machines = candidates.len();
         candidates.truncate(max);
+        let asked = candidates.into_iter().map(|(_, name, ip)| (name, ip));
         HeadCandidates {
-            asked: candidates
-                .into_iter()
-                .map(|(_, name, ip)| (name, ip))
-                .collect(),
+            asked: asked.collect(),
             machines,
         }
     }
