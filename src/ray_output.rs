@@ -257,14 +257,9 @@ pub fn classify_drain_failure(output: &str, code: Option<i32>, head: &HeadAddres
         return DrainError::Unsupported;
     }
     if let Some(at) = lower.find("the drain request is not accepted:") {
-        let reason = output[at + "the drain request is not accepted:".len()..]
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim();
-        return DrainError::Rejected {
-            reason: reason.to_string(),
-        };
+        let rest = &output[at + "the drain request is not accepted:".len()..];
+        let reason = rest.lines().next().unwrap_or("").trim().to_string();
+        return DrainError::Rejected { reason };
     }
     if lower.contains("invalid hex id of a ray node") || lower.contains("incorrect hex string") {
         let node_id = lines

@@ -499,7 +499,6 @@ impl Supervisor {
             && self.ray_install.is_none()
     }
 
-    /// What needs the user, if anything; no worker runs while one holds.
     fn fault(&self) -> Option<Fault> {
         match &self.wanted.head {
             None => Some(Fault::NoHead),

@@ -56,8 +56,8 @@ pub const QUIET_READINGS_FOR_IDLE: u32 = 2;
 
 /// config.toml is read this long after the OS's last report of a change, never half-written.
 pub const CONFIG_FILE_SETTLE: Duration = Duration::from_millis(250);
-/// Where the OS reports no changes (the watch could not be set up or was lost), config.toml's
-/// stamp is looked at this often instead; also the longest an edit waits for its look.
+/// Where the OS reports no changes, config.toml's stamp is looked at this often instead; also
+/// the longest an edit waits for its look.
 pub const CONFIG_FILE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// macOS waits up to 30 s for a WillSleep observer.

@@ -1,6 +1,5 @@
-//! Reads `tailscale status --json` (only the fields used; everything optional, unknown fields
-//! ignored, since the output changes between versions) and says whether Tailscale explains an
-//! unreachable head. This module only parses text; [`cli`] runs `tailscale`.
+//! Reads `tailscale status --json` (only the fields used, all optional: it changes between
+//! versions) and says whether Tailscale explains an unreachable head; [`cli`] runs `tailscale`.
 
 pub mod cli;
 
