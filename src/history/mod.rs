@@ -119,9 +119,8 @@ impl History {
         self.timeline.push(Segment { from, activity });
     }
 
-    /// The app starts again. A history that ended without quitting (killed, crashed, power lost)
-    /// has no `off`: while connected the file is written every minute, so the app ran until about
-    /// `last_written`, and the gap after is off. Nothing is guessed for the other states.
+    /// The app starts again. A history that ended without quitting has no `off`: while connected
+    /// the file is written every minute, so after `last_written` it was off (no guess otherwise).
     pub fn resumed(&mut self, last_written: DateTime<Utc>) {
         if let Some(last) = self.timeline.last() {
             if last.activity == Activity::Connected && last_written > last.from {
