@@ -55,8 +55,7 @@ impl HeadFinder {
     }
 
     pub fn has_found(&self, address: &HeadAddress) -> bool {
-        self.found_heads()
-            .iter()
-            .any(|head| &head.address == address)
+        let found = self.found_heads();
+        found.iter().any(|head| &head.address == address)
     }
 }
