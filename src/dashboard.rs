@@ -1,6 +1,5 @@
-//! The head's Ray dashboard (port 8265): its Ray version and its nodes, by a plain HTTP GET with
-//! one overall timeout. It binds to 127.0.0.1 unless the head was started with `--dashboard-host`,
-//! so callers expect no answer.
+//! The head's Ray dashboard (port 8265): its Ray version and nodes, by a plain HTTP GET with one
+//! timeout. It listens on 127.0.0.1 unless told otherwise, so callers expect no answer.
 
 use std::time::Duration;
 

@@ -75,10 +75,8 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         println!("{line}");
     }
     let folder = paths.home.display().to_string();
-    println!(
-        "{}",
-        demo_line(lang, DemoStep::Starting { folder: &folder })
-    );
+    let starting = DemoStep::Starting { folder: &folder };
+    println!("{}", demo_line(lang, starting));
     let mut head = LocalHead::start(&ray, &paths.home, &pid_file)?;
     let config = Config {
         head: Some(head.address.clone()),

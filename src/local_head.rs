@@ -1,7 +1,6 @@
-//! A throwaway Ray head on loopback: the demo's, and the app's when no head is configured. Loopback
-//! is not private on a shared machine (any local user could join an open head and run code as us),
-//! so it uses Ray's token auth (2.52+) with a fresh token only we can read. A pid file with the
-//! worker's rules lets the next start stop a head a crash of ours left running.
+//! A throwaway Ray head on loopback: the demo's, and the app's when no head is configured. Any
+//! local user could join an open one and run code as us, so it uses Ray's token auth (2.52+); a
+//! pid file lets the next start stop a head a crash of ours left running.
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -146,11 +145,8 @@ impl LocalHead {
             log: log.display().to_string(),
         })
     }
-}
 
-impl LocalHead {
-    /// How it ended, if it did: its port is then free for anyone, and a worker must not follow
-    /// it there.
+    /// How it ended, if it did: its port is then anyone's, and a worker must not follow it there.
     pub fn exit(&mut self) -> Option<LocalHeadError> {
         let status = match self.child.try_wait() {
             Ok(None) => return None,

@@ -21,8 +21,7 @@ pub fn is_joined_line(line: &str) -> bool {
 }
 
 /// Why `ray start --block` ended, from its last [`TAIL_LINES`] lines, the most specific reason
-/// first: version mismatch, auth, version skew (the caller fills in `this_machine`), the
-/// macOS/Windows opt-in, a dead node, an unreachable head; else the last meaningful line.
+/// first (the caller fills in a skew's `this_machine`); else the last meaningful line.
 pub fn classify_exit(tail: &[String]) -> WorkerFailure {
     let start = tail.len().saturating_sub(TAIL_LINES);
     let lines: Vec<String> = tail[start..]
@@ -258,14 +257,9 @@ pub fn classify_drain_failure(output: &str, code: Option<i32>, head: &HeadAddres
         return DrainError::Unsupported;
     }
     if let Some(at) = lower.find("the drain request is not accepted:") {
-        let reason = output[at + "the drain request is not accepted:".len()..]
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim();
-        return DrainError::Rejected {
-            reason: reason.to_string(),
-        };
+        let rest = &output[at + "the drain request is not accepted:".len()..];
+        let reason = rest.lines().next().unwrap_or("").trim().to_string();
+        return DrainError::Rejected { reason };
     }
     if lower.contains("invalid hex id of a ray node") || lower.contains("incorrect hex string") {
         let node_id = lines

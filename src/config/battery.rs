@@ -33,12 +33,8 @@ impl Default for BatteryConfig {
 impl BatteryConfig {
     /// Levels within 0–100 with stop < resume and stop ≤ warn, and a CPU limit the machine has.
     pub fn validate(&self, machine_cpus: u32) -> Result<(), ConfigError> {
-        let invalid = |key: &str, message: String| {
-            Err(ConfigError::Invalid {
-                key: format!("battery.{key}"),
-                message,
-            })
-        };
+        let invalid =
+            |key: &str, message| Err(ConfigError::invalid(format!("battery.{key}"), message));
         for (key, value) in [
             ("warn_percent", self.warn_percent),
             ("stop_percent", self.stop_percent),

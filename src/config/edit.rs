@@ -1,8 +1,6 @@
-//! Changing one setting in `config.toml` and nothing else: the file is the user's too. A change
-//! re-reads the file, sets only that key (its comment and place kept, `toml_edit`) and replaces
-//! the file atomically, all under an exclusive `flock` on `config.lock`, so that the CLI and the
-//! running app never interleave a read and a write; a copy taken earlier is never written back.
-//! [`read_if_changed`] reads the file for the running app's watcher.
+//! Changing one setting in `config.toml` and nothing else (the file is the user's too): re-read,
+//! set the key (its comment kept), replace atomically, all under a `flock` on `config.lock` so the
+//! CLI and the app never interleave. [`read_if_changed`] reads it for the app's watcher.
 
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -58,16 +56,12 @@ pub fn save_setting(paths: &Paths, setting: &Setting) -> Result<(), ConfigError>
         Err(e) if e.kind() == io::ErrorKind::NotFound => (String::new(), HEADER),
         Err(source) => return Err(save_err(source)),
     };
-    let mut doc: toml_edit::DocumentMut =
-        text.parse()
-            .map_err(|e: toml_edit::TomlError| ConfigError::File {
-                path: path.clone(),
-                message: format!(
-                    "cannot change `{}`: the file is not valid TOML ({}); fix it first",
-                    setting.key(),
-                    super::one_line(e.message())
-                ),
-            })?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        let (key, why) = (setting.key(), super::one_line(e.message()));
+        let message =
+            format!("cannot change `{key}`: the file is not valid TOML ({why}); fix it first");
+        ConfigError::in_file(&path, message)
+    })?;
     let mut value = setting.value();
     match doc
         .get_mut(setting.key())

@@ -40,27 +40,17 @@ impl Config {
 }
 
 /// The last `HEAD_IP=` value in a shell-style env file, as the shell reads it (unquoted).
+/// A comment's key starts with `#`, so it never matches.
 fn legacy_head_ip(text: &str) -> Option<String> {
-    let mut found = None;
-    for raw in text.lines() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
+    text.lines().rev().find_map(|line| {
+        let line = line.trim();
         let line = line
             .strip_prefix("export")
             .filter(|rest| rest.starts_with(char::is_whitespace))
-            .map(str::trim_start)
-            .unwrap_or(line);
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        if key.trim() != "HEAD_IP" {
-            continue;
-        }
-        found = Some(shell_value(value.trim_start()));
-    }
-    found
+            .map_or(line, str::trim_start);
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "HEAD_IP").then(|| shell_value(value.trim_start()))
+    })
 }
 
 /// One shell word: `"quoted"` / `'quoted'` up to the closing quote, else up to whitespace.

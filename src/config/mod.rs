@@ -40,6 +40,18 @@ pub enum ConfigError {
     Save { path: PathBuf, source: io::Error },
 }
 
+impl ConfigError {
+    fn invalid(key: impl Into<String>, message: String) -> ConfigError {
+        let key = key.into();
+        ConfigError::Invalid { key, message }
+    }
+
+    fn in_file(path: &Path, message: impl Into<String>) -> ConfigError {
+        let (path, message) = (path.to_path_buf(), message.into());
+        ConfigError::File { path, message }
+    }
+}
+
 mod battery;
 mod edit;
 mod legacy;
@@ -78,8 +90,7 @@ pub enum NodeIp {
 }
 
 /// Everything config.toml can say; unknown keys are refused so that a typo is not ignored. A
-/// missing `cpus` means every CPU, which only [`Config::with_defaults`] and
-/// [`Config::load_or_import`] know: `Default` gives 0, which [`Config::validate`] refuses.
+/// missing `cpus` means every CPU: `Default` gives 0, which [`Config::validate`] refuses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -122,12 +133,12 @@ pub fn validate_cpus(n: u32, machine_cpus: u32) -> Result<u32, ConfigError> {
         return Ok(n);
     }
     let plural = if max == 1 { "CPU" } else { "CPUs" };
-    Err(ConfigError::Invalid {
-        key: "cpus".to_string(),
-        message: format!(
+    Err(ConfigError::invalid(
+        "cpus",
+        format!(
             "CPU count {n} is out of range: this machine has {max} {plural}, choose 1 to {max}"
         ),
-    })
+    ))
 }
 
 impl Config {
@@ -147,9 +158,8 @@ impl Config {
         self.battery.validate(machine_cpus)
     }
 
-    /// Loads config.toml; without one, imports the old install's config.env (and writes
-    /// config.toml); without either, defaults, writing nothing. An unreadable or invalid
-    /// config.toml is an error naming the file, the key and what is allowed, never overwritten.
+    /// Loads config.toml; without one, imports (and saves) the old install's config.env; without
+    /// either, defaults. An unreadable or invalid config.toml is an error, never overwritten.
     pub fn load_or_import(paths: &Paths, machine_cpus: u32) -> Result<LoadOutcome, ConfigError> {
         let path = paths.config_file();
         let (config, notes) = if let Some(text) = read_text(&path)? {
@@ -166,10 +176,7 @@ impl Config {
 
     /// config.toml's `text`; an error names `path`, the line, the key and what is allowed.
     fn parse_toml(text: &str, path: &Path, machine_cpus: u32) -> Result<Config, ConfigError> {
-        let in_file = |message| ConfigError::File {
-            path: path.to_path_buf(),
-            message,
-        };
+        let in_file = |message: String| ConfigError::in_file(path, message);
         let toml_error = |e: toml::de::Error| in_file(toml_message(text, &e, machine_cpus));
         // First as a plain table: syntax errors surface here, and it tells a missing `cpus` (every
         // CPU) from an explicit `cpus = 0` (an error).
@@ -207,13 +214,13 @@ const MAX_IDLE_MINUTES: u32 = 24 * 60;
 /// 1 to a day; leaving it out turns the rule off.
 fn validate_only_when_idle(minutes: Option<u32>) -> Result<(), ConfigError> {
     match minutes {
-        Some(n) if !(1..=MAX_IDLE_MINUTES).contains(&n) => Err(ConfigError::Invalid {
-            key: "only_when_idle_minutes".to_string(),
-            message: format!(
+        Some(n) if !(1..=MAX_IDLE_MINUTES).contains(&n) => Err(ConfigError::invalid(
+            "only_when_idle_minutes",
+            format!(
                 "{n} is out of range: choose 1 to {MAX_IDLE_MINUTES} minutes without input, or \
                  remove the line to contribute whether or not the computer is in use"
             ),
-        }),
+        )),
         _ => Ok(()),
     }
 }
@@ -239,23 +246,16 @@ fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
     let meta = file.metadata().map_err(read_err)?;
     if !meta.is_file() || meta.len() > MAX_SETTINGS_BYTES {
         let message = crate::text::settings_file_refused(crate::text::Lang::current());
-        let path = path.to_path_buf();
-        return Err(ConfigError::File {
-            path,
-            message: message.to_string(),
-        });
+        return Err(ConfigError::in_file(path, message));
     }
     let mut text = String::new();
     match file.take(MAX_SETTINGS_BYTES).read_to_string(&mut text) {
         Ok(_) => Ok(Some(text)),
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(ConfigError::File {
-            path: path.to_path_buf(),
-            message: "the file is not text (UTF-8); fix or remove it".to_string(),
-        }),
-        Err(source) => Err(ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        }),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(ConfigError::in_file(
+            path,
+            "the file is not text (UTF-8); fix or remove it",
+        )),
+        Err(source) => Err(read_err(source)),
     }
 }
 

@@ -95,9 +95,8 @@ impl Paths {
         Ok(())
     }
 
-    /// Refuses a folder (a missing one is fine) of another user (made to swap config.toml or plant
-    /// a `ray`), or named by `BITTRADER_WORKER_HOME` and writable by others: refused, not narrowed
-    /// (it may be shared on purpose), nor only warned about (a login item's warning goes unseen).
+    /// Refuses a folder of another user (who could swap config.toml or plant a `ray`), or one named
+    /// by `BITTRADER_WORKER_HOME` and writable by others (not narrowed: it may be shared on purpose).
     pub fn check_home(&self) -> io::Result<()> {
         let meta = match fs::metadata(&self.home) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),

@@ -29,13 +29,11 @@ impl RayProcesses {
     /// A negative niceness needs root, and 19 is the lowest.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.nice > 19 {
-            return Err(ConfigError::Invalid {
-                key: "ray.nice".to_string(),
-                message: format!(
-                    "{} is out of range: choose 0 (normal priority) to 19 (the lowest)",
-                    self.nice
-                ),
-            });
+            let nice = self.nice;
+            return Err(ConfigError::invalid(
+                "ray.nice",
+                format!("{nice} is out of range: choose 0 (normal priority) to 19 (the lowest)"),
+            ));
         }
         Ok(())
     }

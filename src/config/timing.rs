@@ -52,10 +52,8 @@ impl Timing {
         ];
         for ((key, min, max, unit), value) in RANGES.into_iter().zip(values) {
             if !(min..=max).contains(&value) {
-                return Err(ConfigError::Invalid {
-                    key: format!("timing.{key}"),
-                    message: format!("{value} is out of range: choose {min} to {max} {unit}"),
-                });
+                let message = format!("{value} is out of range: choose {min} to {max} {unit}");
+                return Err(ConfigError::invalid(format!("timing.{key}"), message));
             }
         }
         Ok(())

@@ -47,9 +47,8 @@ pub struct Loaded {
 }
 
 /// Loads the history at `path` for the app. A file that is not a valid history is renamed to
-/// `history.json.corrupt-<today>` (never emptied: what it held may still be read by a person)
-/// and a fresh history begins, with a note for the log. A file that cannot be read at all, or
-/// moved, is left alone and nothing is written over it while the app runs.
+/// `history.json.corrupt-<today>` (a person may still read it) and a fresh one begins, with a
+/// note for the log; one that cannot be read or moved is left alone and never written over.
 pub fn load(path: &Path, today: NaiveDate, lang: Lang) -> Loaded {
     let fresh = |note, writable| Loaded {
         history: History::default(),

@@ -1,15 +1,12 @@
 //! What the worker gave, kept across restarts in `history.json`: CPU time per local day and a
-//! timeline of what it was doing. The data and its arithmetic, with no IO and no clock; [`file`]
-//! reads and writes it, [`page`] draws it. What to record and when to write is the supervisor's.
-//!
+//! timeline (UTC; a segment lasts until the next) of what it was doing. No IO and no clock here:
+//! [`file`] reads and writes it, [`page`] draws it, the supervisor says what and when.
 //! ```json
 //! { "version": 1,
 //!   "days": { "2026-11-29": { "cpu_secs": 3600.0 } },
 //!   "timeline": [ { "from": "2026-11-29T08:00:00Z", "state": "connected" },
 //!                 { "from": "2026-11-29T12:30:00Z", "state": "paused", "reason": "user" } ] }
 //! ```
-//!
-//! Days are local dates; timeline times are UTC, each segment lasting until the next one starts.
 
 pub mod file;
 pub mod page;
@@ -83,6 +80,24 @@ pub struct Span {
     pub activity: Activity,
 }
 
+/// What `stats --json` prints: the figures, 30 days of totals, a week's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub today: NaiveDate,
+    pub today_cpu_hours: f64,
+    pub week_cpu_hours: f64,
+    pub month_cpu_hours: f64,
+    pub days: Vec<StatsDay>,
+    /// Oldest first; the last segment ends now.
+    pub timeline: Vec<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsDay {
+    pub date: NaiveDate,
+    pub cpu_hours: f64,
+}
+
 impl History {
     pub fn add_cpu(&mut self, day: NaiveDate, cpu: Duration) {
         let total = &mut self.days.entry(day).or_default().cpu_secs;
@@ -104,9 +119,8 @@ impl History {
         self.timeline.push(Segment { from, activity });
     }
 
-    /// The app starts again. A history that ended without quitting (killed, crashed, power lost)
-    /// has no `off`: while connected the file is written every minute, so the app ran until about
-    /// `last_written`, and the gap after is off. Nothing is guessed for the other states.
+    /// The app starts again. A history that ended without quitting has no `off`: while connected
+    /// the file is written every minute, so after `last_written` it was off (no guess otherwise).
     pub fn resumed(&mut self, last_written: DateTime<Utc>) {
         if let Some(last) = self.timeline.last() {
             if last.activity == Activity::Connected && last_written > last.from {
@@ -164,27 +178,7 @@ impl History {
         });
         spans.filter(|span| span.until > span.from).collect()
     }
-}
 
-/// What `stats --json` prints: the figures, 30 days of totals, a week's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    pub today: NaiveDate,
-    pub today_cpu_hours: f64,
-    pub week_cpu_hours: f64,
-    pub month_cpu_hours: f64,
-    pub days: Vec<StatsDay>,
-    /// Oldest first; the last segment ends now.
-    pub timeline: Vec<Span>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatsDay {
-    pub date: NaiveDate,
-    pub cpu_hours: f64,
-}
-
-impl History {
     pub fn stats(&self, now: DateTime<Utc>, today: NaiveDate) -> Stats {
         let hours = |secs: f64| (secs / 3600.0 * 1000.0).round() / 1000.0;
         let days = self.last_days(today, 30);

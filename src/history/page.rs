@@ -1,8 +1,6 @@
-//! The contribution page: the history as one self-contained HTML file (inline CSS and SVG; no
-//! script, nothing fetched), opened by "Contribution…". It shows the figures (today, 7 and 30
-//! days), CPU-hours per day for 30 days, and the last 7 days as one row per local day; light and
-//! dark follow the system. Bars and segments carry their figures in `data-*` attributes and a
-//! `<title>`, so tests read them back.
+//! The contribution page: the history as one self-contained HTML file (inline CSS and SVG, no
+//! script), opened by "Contribution…". Bars and segments carry their figures in `data-*`
+//! attributes and a `<title>`, so tests read them back.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -84,9 +82,7 @@ pub fn render<Tz: TimeZone>(history: &History, now: DateTime<Tz>, lang: Lang) ->
     let days = history.last_days(today, BAR_DAYS);
     let month_secs: f64 = days.iter().map(|(_, secs)| secs).sum();
 
-    let mut html = String::with_capacity(32 * 1024);
-    let _ = write!(
-        html,
+    let mut html = format!(
         r#"<!DOCTYPE html>
 <html lang="{lang}">
 <head>
@@ -169,9 +165,7 @@ fn bars_svg(days: &[(NaiveDate, f64)], today: NaiveDate, lang: Lang) -> String {
     let plot_h = PLOT_BOTTOM - PLOT_TOP;
     let slot = (CHART_W - PLOT_LEFT - 4.0) / days.len().max(1) as f64;
     let bar_w = slot * 0.68;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
+    let mut svg = format!(
         r#"<svg class="bars" viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="{}">"#,
         esc(word(lang, PageWord::PerDay))
     );
@@ -237,9 +231,7 @@ fn timeline_svg<Tz: TimeZone>(
     let head = 22.0;
     let height = head + f64::from(TIMELINE_DAYS) * (ROW_H + ROW_GAP);
     let track_w = TRACK_RIGHT - TRACK_LEFT;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
+    let mut svg = format!(
         r#"<svg class="timeline" viewBox="0 0 {CHART_W} {height}" role="img" aria-label="{}">"#,
         esc(word(lang, PageWord::Timeline))
     );

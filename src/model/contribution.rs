@@ -65,8 +65,7 @@ pub struct ProcessUsage {
     pub parent: Option<u32>,
     /// User + system.
     pub own: Duration,
-    /// CPU time of the ended children it waited for (Linux `cutime + cstime`, macOS
-    /// `ri_child_*_time`).
+    /// CPU time of the ended children it waited for (`cutime + cstime`, macOS `ri_child_*_time`).
     pub children: Duration,
 }
 

@@ -68,8 +68,7 @@ pub enum AwakeHold {
 pub enum IdleReading {
     /// Since the last keyboard or mouse input (zero: in use now).
     Idle(Duration),
-    /// The desktop has not set logind's idle hint since the session began (a fresh session, or a
-    /// desktop that never does).
+    /// The desktop has not set logind's idle hint since the session began (maybe it never does).
     HintNeverSet,
     /// A D-Bus error: it says nothing new.
     ReadFailed,

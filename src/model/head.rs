@@ -139,12 +139,6 @@ fn check_host(host: &str) -> Result<String, String> {
         return Ok(ip.to_string());
     }
     let name = host.strip_suffix('.').unwrap_or(host);
-    let bad_name = || {
-        format!(
-            "the host must be an IP address or a name made of letters, digits, hyphens and dots \
-             (each part 1 to 63 characters, not starting or ending with a hyphen); {HEAD_ADDRESS_HINT}"
-        )
-    };
     let label_ok = |label: &str| {
         (1..=63).contains(&label.len())
             && !label.starts_with('-')
@@ -154,7 +148,10 @@ fn check_host(host: &str) -> Result<String, String> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
     if name.len() > 253 || !name.split('.').all(label_ok) {
-        return Err(bad_name());
+        return Err(format!(
+            "the host must be an IP address or a name made of letters, digits, hyphens and dots \
+             (each part 1 to 63 characters, not starting or ending with a hyphen); {HEAD_ADDRESS_HINT}"
+        ));
     }
     // A last part all digits is a mistyped IPv4 address (`300.1.1.1`, `100.64.0`), not a TLD.
     if name

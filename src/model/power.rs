@@ -30,8 +30,7 @@ pub struct PowerSnapshot {
     pub battery: Option<Battery>,
 }
 
-/// What the reader says when the OS cannot be asked: what a desktop says (mains, no battery), so a
-/// broken probe never stops work by itself.
+/// What the reader says when the OS cannot be asked: a desktop's word, which pauses nothing.
 pub const POWER_UNKNOWN: PowerSnapshot = PowerSnapshot {
     on_ac: true,
     battery: None,

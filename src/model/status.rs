@@ -118,23 +118,6 @@ pub enum Phase {
     Draining,
 }
 
-impl Phase {
-    /// Every phase, for checks that each one is worded and shown.
-    pub const ALL: [Phase; 11] = [
-        Phase::Checking,
-        Phase::Starting,
-        Phase::Connected,
-        Phase::Disconnecting,
-        Phase::Disconnected,
-        Phase::Reconnecting,
-        Phase::Stopping,
-        Phase::Paused,
-        Phase::Error,
-        Phase::ShuttingDown,
-        Phase::Draining,
-    ];
-}
-
 /// The state; its default is what is known before the supervisor's first step: nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Status {
@@ -195,7 +178,6 @@ pub struct ClusterSize {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RayInUse {
     pub path: String,
-
     /// What `ray --version` said, if it answered.
     pub version: Option<String>,
 }
@@ -272,4 +254,26 @@ pub enum ReplyNote {
     Stopped,
     /// The request took effect but its setting `key` could not be written to config.toml.
     NotSaved { key: String, why: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Phase;
+
+    impl Phase {
+        /// Every phase, for the tests (in `text`, `tray`) that each one is worded and shown.
+        pub const ALL: [Phase; 11] = [
+            Phase::Checking,
+            Phase::Starting,
+            Phase::Connected,
+            Phase::Disconnecting,
+            Phase::Disconnected,
+            Phase::Reconnecting,
+            Phase::Stopping,
+            Phase::Paused,
+            Phase::Error,
+            Phase::ShuttingDown,
+            Phase::Draining,
+        ];
+    }
 }

@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use super::config_edits::ConfigEdits;
 use super::config_looks::ConfigLooks;
+use super::settings::CONFIG_FILE_CHECK_EVERY;
 use super::timers::{Timer, Timers};
-use super::{Action, Supervisor};
+use super::{Action, Event, Supervisor};
 use crate::config::Config;
-use crate::model::{ClusterSize, LogNote, Phase, PythonSkew, RayInUse, Status};
+use crate::model::{ClusterSize, ConfigEdit, LogNote, Phase, PythonSkew, RayInUse, Status};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct App {
     pub(super) looks: ConfigLooks,
     pub(super) edits: ConfigEdits,
@@ -35,13 +36,53 @@ impl Supervisor {
             looks: ConfigLooks::start(now, &mut self.timers),
             edits: ConfigEdits::new(config),
             show_cluster,
-            cluster: None,
-            ray: None,
-            python_skew: None,
-            logged: None,
+            ..App::default()
         });
         self.actions.push_back(Action::LookUpRay);
         self
+    }
+
+    /// The events only the running app's duties hear; a supervisor without them ignores them.
+    pub(super) fn on_app_event(&mut self, now: Instant, event: Event) {
+        let Some(app) = &mut self.app else {
+            return;
+        };
+        let timers = &mut self.timers;
+        match event {
+            Event::ConfigFileChanged => app.looks.handle_change(now, timers),
+            Event::ConfigWatchLost { why } => {
+                if !app.looks.polling {
+                    let every_secs = CONFIG_FILE_CHECK_EVERY.as_secs();
+                    let edit = ConfigEdit::Polling { every_secs, why };
+                    self.actions
+                        .push_back(Action::Log(LogNote::ConfigEdit(edit)));
+                }
+                app.looks.handle_reports_lost(now, timers);
+            }
+            Event::ConfigFileRead(reading) => {
+                let (commands, edits) = app.edits.on_reading(reading, &self.wanted);
+                for command in commands {
+                    self.on_user(now, command);
+                }
+                let notes = edits.into_iter().map(LogNote::ConfigEdit);
+                self.actions.extend(notes.map(Action::Log));
+            }
+            Event::ClusterSize(size) => app.cluster = size,
+            Event::RayInUse(ray) => {
+                app.ray = ray.clone();
+                self.actions.push_back(Action::Log(LogNote::RayInUse(ray)));
+            }
+            Event::PythonSkew(skew) => {
+                let new = skew
+                    .clone()
+                    .filter(|skew| app.python_skew.as_ref() != Some(skew));
+                app.python_skew = skew;
+                let notes = new.map(|skew| Action::Log(LogNote::PythonSkew(skew)));
+                self.actions.extend(notes);
+            }
+            // `handle_event` routes only the events above here.
+            _ => {}
+        }
     }
 }
 

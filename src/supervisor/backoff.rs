@@ -1,7 +1,5 @@
-//! Restart delays, the give-up breaker and the fault it leads to, as systemd (`RestartSec`
-//! growing to `RestartMaxDelaySec`) and Erlang/OTP (restart intensity within a period trips a
-//! breaker): 1 s, 2 s, 4 s, … up to a cap, and after too many deaths in a window the supervisor
-//! gives up loudly. A fault is tried once more now and then (half-open).
+//! Restart delays growing to a cap (systemd's `RestartSec`), and a breaker that gives up after
+//! too many deaths in a window (Erlang/OTP's restart intensity); a fault is retried (half-open).
 
 use std::time::{Duration, Instant};
 

@@ -8,7 +8,7 @@ use crate::model::ConfigEdit;
 use super::events::UserCommand;
 use super::Wanted;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConfigEdits {
     /// What the file said when last read.
     file: Config,

@@ -1,11 +1,8 @@
 //! What the history is told of the worker: its tree's CPU, how busy it kept its CPUs, what it does.
 //!
-//! Each reading gives every process of the tree (known by pid *and* start ticks: a reused pid
-//! starts from zero) with its own CPU time and that of the ended children it waited for, both
-//! only growing. A process seen both times adds what its own counter grew, a new one all its
-//! time; a grown "ended children" counter adds only what was not counted already. What a
-//! process used after the last reading and before it left unwaited-for is not seen, so the tree
-//! is read as a worker is stopped.
+//! Each reading gives every process of the tree (by pid *and* start ticks) with its own CPU time
+//! and its waited-for children's, both only growing; what grew since the last reading counts once.
+//! A process that leaves unwaited-for between readings is not seen, so one is taken at each stop.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -1,6 +1,5 @@
-//! How the worker keeps out of the user's way: it keeps the machine awake while it contributes,
-//! steps back when the machine runs hot, and, when asked, contributes only while the user is
-//! away. The platform only carries the verdicts out (an IOKit assertion, a logind inhibitor).
+//! How the worker keeps out of the user's way: awake while contributing, stepping back when hot,
+//! and if asked only while the user is away. The platform only carries the verdicts out.
 
 use std::time::{Duration, Instant};
 
@@ -76,8 +75,7 @@ fn minutes(duration: Duration) -> u32 {
 }
 
 /// Whether idle sleep is held off now: only while the worker is `working` (joined, or draining:
-/// a sleep would cut short the tasks a drain waits for, and a drain ends by its deadline), and
-/// under [`KeepAwake::OnPower`] only on mains (power unread counts as mains).
+/// a drain ends by its deadline), under [`KeepAwake::OnPower`] only on mains (or power unread).
 pub fn keep_awake(policy: KeepAwake, working: bool, power: Option<PowerSnapshot>) -> bool {
     let on_power = power.is_none_or(|p| p.on_ac);
     working
@@ -89,8 +87,7 @@ pub fn keep_awake(policy: KeepAwake, working: bool, power: Option<PowerSnapshot>
 }
 
 /// The heat rule: pause (after the current tasks) at the configured thermal state; resume once
-/// the machine has stayed at `fair` or `nominal` for [`THERMAL_RESUME_AFTER`], doubled for each
-/// pause soon after the previous one's end, the wait being [`Timer::CooledDown`].
+/// the machine has stayed at `fair` or cooler for [`Heat::resume_after`] ([`Timer::CooledDown`]).
 #[derive(Debug, Clone, Default)]
 pub struct Heat {
     /// The thermal state last reported; `None` where the OS reports none.
@@ -167,10 +164,9 @@ impl Heat {
     }
 }
 
-/// The "only when idle" rule: the worker waits until the user has been away from keyboard and
-/// mouse for the setting ([`Timer::UserAway`] says when), and leaves (with a drain) when they
-/// come back. A desktop that never set its idle hint counts as in use; a failed read keeps the
-/// last verdict; where nothing can tell, the rule is reported unsupported, not blocking forever.
+/// The "only when idle" rule: the worker waits until the user has been away for the setting
+/// ([`Timer::UserAway`]), and leaves (with a drain) when they come back. Where nothing can tell,
+/// the rule is reported unsupported rather than blocking forever.
 #[derive(Debug, Clone, Default)]
 pub struct Presence {
     away: bool,

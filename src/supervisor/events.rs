@@ -155,8 +155,7 @@ pub enum Event {
     ClusterSize(Option<ClusterSize>),
     /// `None`: no `ray` found.
     RayInUse(Option<RayInUse>),
-    /// Sent as a worker joins: whether Ray accepted it on another patch release of the head's
-    /// Python.
+    /// Sent as a worker joins: whether Ray took it on another patch release of the head's Python.
     PythonSkew(Option<PythonSkew>),
 }
 

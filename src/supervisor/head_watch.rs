@@ -20,9 +20,8 @@ pub enum Reach {
     Down { why: Unreachable, vouched: bool },
 }
 
-/// Whether the latest answer may start a worker at a Tailscale address: only an answer to a
-/// probe asked for a start may (its Tailscale word is fresh); one asked while nothing could
-/// start (paused, say) may be half a minute old.
+/// Whether the latest answer may start a worker at a Tailscale address: only one to a probe asked
+/// for a start (its Tailscale word is fresh; others may be half a minute old).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum ForStart {
     /// The probe last asked was not asked for a start.
@@ -176,16 +175,13 @@ impl HeadWatch {
         let newly = !matches!(self.reach, Reach::Down { .. });
         let ray_stopped = why == Unreachable::Refused || std::mem::take(&mut self.closed);
         self.reach = Reach::Down { why, vouched };
-        self.outage_since(now).ray_stopped |= ray_stopped;
-        newly
-    }
-
-    fn outage_since(&mut self, now: Instant) -> &mut Outage {
-        self.outage.get_or_insert(Outage {
+        let outage = self.outage.get_or_insert(Outage {
             since: now,
             told: false,
             ray_stopped: false,
-        })
+        });
+        outage.ray_stopped |= ray_stopped;
+        newly
     }
 
     /// How long until the next probe; `idle`: paused or in error, nothing depends on it soon.

@@ -103,9 +103,8 @@ impl Laptop {
         }
     }
 
-    /// The machine woke after `slept_secs`: whether the worker is replaced (it slept longer
-    /// than the head's health checks: its node is dead there, and its raylet would exit when it
-    /// reconnects), or `None` for a short unannounced one, a clock measurement's noise.
+    /// The machine woke after `slept_secs`: whether the worker is replaced (see
+    /// [`WAKE_REPLACES_WORKER_AFTER`]), or `None` for a short unannounced one ([`MIN_SLEEP`]).
     pub fn woke(&mut self, slept_secs: u64) -> Option<bool> {
         let slept = Duration::from_secs(slept_secs);
         if !self.asleep && slept < MIN_SLEEP {

@@ -8,9 +8,7 @@
 //! The rules live in small machines that own their state and return verdicts, and in tables
 //! ([`retry`], [`settings`], [`timers`]); this file routes facts to them and keeps the worker's
 //! lifecycle in [`Supervisor::reconcile`]. The [`Phase`] is derived from independent facts, so
-//! no combination is forgotten. Invariants (property tests): at most one worker; none while
-//! paused, shutting down or in error; a blip shorter than the grace leaves it alone; when the
-//! head comes back a start follows at once (1 s at least after the previous one).
+//! no combination is forgotten; `tests/supervisor_properties.rs` holds the invariants.
 
 mod app;
 pub mod backoff;
@@ -34,8 +32,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    Activity, AutoPause, ConfigEdit, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase,
-    RayInstall, Status, StopReason, WorkerFailure,
+    Activity, AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall,
+    Status, StopReason, WorkerFailure,
 };
 
 pub use events::{
@@ -53,7 +51,7 @@ use laptop::Laptop;
 use notify::NotificationGate;
 use retry::{retry_for, Retry};
 use settings::{
-    leave_for, CLUSTER_ASK_EVERY, CONFIG_FILE_CHECK_EVERY, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER,
+    leave_for, CLUSTER_ASK_EVERY, DRAIN_SAMPLE_EVERY, FAULT_RETRY_AFTER,
     HELD_CONNECTION_LOST_AFTER, HISTORY_SAVE_AFTER, PAUSE_DRAIN_DEADLINE, SLEEP_CANCELLED_AFTER,
     USAGE_SAMPLE_EVERY,
 };
@@ -332,56 +330,12 @@ impl Supervisor {
                     }
                 }
             }
-            Event::ConfigFileChanged => {
-                if let Some(app) = &mut self.app {
-                    app.looks.handle_change(now, &mut self.timers);
-                }
-            }
-            Event::ConfigWatchLost { why } => {
-                if let Some(app) = &mut self.app {
-                    if !app.looks.polling {
-                        let every_secs = CONFIG_FILE_CHECK_EVERY.as_secs();
-                        let edit = ConfigEdit::Polling { every_secs, why };
-                        self.actions
-                            .push_back(Action::Log(LogNote::ConfigEdit(edit)));
-                    }
-                    app.looks.handle_reports_lost(now, &mut self.timers);
-                }
-            }
-            Event::ConfigFileRead(reading) => {
-                let wanted = &self.wanted;
-                let read = self
-                    .app
-                    .as_mut()
-                    .map(|app| app.edits.on_reading(reading, wanted));
-                let (commands, edits) = read.unwrap_or_default();
-                for command in commands {
-                    self.on_user(now, command);
-                }
-                let notes = edits.into_iter().map(LogNote::ConfigEdit);
-                self.actions.extend(notes.map(Action::Log));
-            }
-            Event::ClusterSize(size) => {
-                if let Some(app) = &mut self.app {
-                    app.cluster = size;
-                }
-            }
-            Event::RayInUse(ray) => {
-                if let Some(app) = &mut self.app {
-                    app.ray = ray.clone();
-                    self.actions.push_back(Action::Log(LogNote::RayInUse(ray)));
-                }
-            }
-            Event::PythonSkew(skew) => {
-                if let Some(app) = &mut self.app {
-                    let new = skew
-                        .clone()
-                        .filter(|skew| app.python_skew.as_ref() != Some(skew));
-                    app.python_skew = skew;
-                    self.actions
-                        .extend(new.map(|s| Action::Log(LogNote::PythonSkew(s))));
-                }
-            }
+            app_event @ (Event::ConfigFileChanged
+            | Event::ConfigWatchLost { .. }
+            | Event::ConfigFileRead(_)
+            | Event::ClusterSize(_)
+            | Event::RayInUse(_)
+            | Event::PythonSkew(_)) => self.on_app_event(now, app_event),
         }
         self.after_step(now);
     }
@@ -545,7 +499,6 @@ impl Supervisor {
             && self.ray_install.is_none()
     }
 
-    /// What needs the user, if anything; no worker runs while one holds.
     fn fault(&self) -> Option<Fault> {
         match &self.wanted.head {
             None => Some(Fault::NoHead),
@@ -564,8 +517,8 @@ impl Supervisor {
         self.actions.push_back(Action::SampleUsage { sample });
     }
 
-    /// After each event or deadline: the worker is brought in line, a change of what it does
-    /// is recorded for the history's timeline, and the app's duties follow the new state.
+    /// After each event or deadline: the worker brought in line, its activity recorded, and the
+    /// app's duties following the new state.
     fn after_step(&mut self, now: Instant) {
         self.reconcile(now);
         let status = self.status();
@@ -744,11 +697,8 @@ impl Supervisor {
         let reach = self.watch.reach();
         match retry_for(&failure) {
             Retry::Never => self.set_fault(now, Fault::Worker { failure }),
-            // An outage: restart as soon as the head answers again, without counting towards
-            // the breaker (the 1 s floor still applies).
+            // An outage (the 1 s floor still applies).
             Retry::WhenHeadAnswers if *reach != Reach::Up => self.probe_soon(now),
-            // The network, by the worker's word, while the head answers: a head that keeps
-            // marking the node dead, or no Ray behind the port. Back off, never give up.
             Retry::WhenHeadAnswers => {
                 let delay = self.backoff.record_network_failure();
                 self.timers.set(Timer::NetworkRestart, now + delay);
@@ -811,9 +761,8 @@ impl Supervisor {
                 self.drain_worker(now, PAUSE_DRAIN_DEADLINE, StopReason::Paused);
             }
             UserCommand::Resume => {
-                // The Resume answers the pause the menu showed. Under the user's own pause that
-                // was "Paused", not an automatic pause that began meanwhile (heat, presence,
-                // battery): the user never saw it, so it stays.
+                // Resume answers the pause the menu showed: under the user's own, an automatic
+                // pause that began meanwhile was never seen, so it stays.
                 if !std::mem::replace(&mut self.wanted.paused, false) {
                     self.laptop.user_resumed();
                     let limit = self.settings.courtesy.pause_at_thermal;
@@ -843,12 +792,10 @@ impl Supervisor {
             UserCommand::InstallRay { version } => {
                 // Never under a running worker (pip would replace its files) nor twice.
                 if self.ray_install.is_none() && !self.has_worker() && self.run == Run::Running {
-                    let step = InstallStep::Starting;
-                    let install = RayInstall {
+                    self.ray_install = Some(RayInstall {
                         version: version.clone(),
-                        step,
-                    };
-                    self.ray_install = Some(install);
+                        step: InstallStep::Starting,
+                    });
                     self.actions.push_back(Action::InstallRay { version });
                 }
             }
@@ -894,11 +841,10 @@ impl Supervisor {
             return self.stop_worker(then);
         };
         let id = self.start.number();
-        let idle = IdleRule::default();
         let drain = Drain {
             id,
             then,
-            idle,
+            idle: IdleRule::default(),
             deadline,
         };
         self.worker = Worker::Draining(spec.clone(), drain);

@@ -1,7 +1,4 @@
-//! What a worker's failure means for the next start: the retry classification.
-//!
-//! One table, so that a reader finds in one place why a failure stops everything, waits for
-//! the network, or counts towards the breaker.
+//! What a worker's failure means for the next start, in one table.
 
 use crate::model::WorkerFailure;
 

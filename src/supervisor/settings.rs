@@ -8,42 +8,32 @@ use crate::model::{AutoPause, KeepAwake, PauseAtThermal, StopReason};
 /// A sleep at least this long replaces the worker on wake: Ray's health checks drop a silent
 /// node after about a minute, and a stale raylet only exits once it reconnects.
 pub const WAKE_REPLACES_WORKER_AFTER: Duration = Duration::from_secs(30);
-
 /// Shorter than this, a wake with no sleep announced is a clock measurement's noise.
 pub const MIN_SLEEP: Duration = Duration::from_secs(15);
-
 /// An announced sleep not taken after this long awake was cancelled (macOS may post no wake).
 pub const SLEEP_CANCELLED_AFTER: Duration = Duration::from_secs(60);
 
-/// How long an answer of `tailscale status` (a process; on a Mac, a large binary) is reused to
-/// explain a failed probe or find this machine's address: a down head fails a probe a second.
+/// A `tailscale status` answer is reused this long: a down head fails a probe a second.
 pub const TAILSCALE_ANSWER_MAX_AGE: Duration = Duration::from_secs(30);
-
 /// Before a start, Tailscale's word that the head is an online peer is at most this old: an
 /// older one may predate Tailscale being quit on a network that routes the address elsewhere.
 pub const TAILSCALE_ANSWER_BEFORE_START: Duration = Duration::from_secs(5);
-
 /// Otherwise the vouching is kept this long: what would end it (Tailscale quit, logged out,
 /// another network) changes the machine's addresses, which asks afresh at once.
 pub const TAILSCALE_VOUCH_KEPT: Duration = Duration::from_secs(600);
 
 /// The tailnet search knocks on the Ray port of at most this many online peers, all at once...
 pub const FIND_HEADS_MAX_PEERS: usize = 64;
-
 /// ...listed from a fresh `tailscale status`: a peer that just came online must be found...
 pub const FIND_HEADS_TAILSCALE_MAX_AGE: Duration = Duration::from_secs(5);
-
 /// ...giving each this long to accept.
 pub const FIND_HEADS_CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 
-/// A connection held to the head while joined, watched by the OS's TCP keepalive without
-/// waking us, is lost after this long without an answer: a cut is seen within 5 s, and a Wi-Fi
-/// hiccup is only a moment's "unreachable" (the worker stays for the grace).
+/// A connection held to the head while joined, watched by the OS's TCP keepalive, is lost after
+/// this long without an answer: a Wi-Fi hiccup is only a moment's "unreachable"...
 pub const HELD_CONNECTION_LOST_AFTER: Duration = Duration::from_secs(3);
-
 /// ...and meanwhile a probe, which would find nothing the keepalive does not, comes this often.
 pub const PROBE_EVERY_WHILE_HELD: Duration = Duration::from_secs(60);
-
 /// Held connections lost this many times in a row soon after being held, while the head answered
 /// probes: the path drops keepalives (some middleboxes do); none is held until the network changes.
 pub const HELD_CONNECTIONS_LOST_QUICKLY: u32 = 3;
@@ -51,36 +41,27 @@ pub const HELD_CONNECTIONS_LOST_QUICKLY: u32 = 3;
 /// "Head lost" is notified at most this often: a flapping network must not notify every minute.
 pub const NOTIFY_OUTAGES_EVERY: Duration = Duration::from_secs(180);
 
-/// A fault retrying was not expected to fix is tried once more after this long: its cause may
-/// have gone unnoticed (a head upgraded, Ray installed from a terminal).
+/// A fault is tried once more after this long: its cause may have gone unnoticed (a head upgraded).
 pub const FAULT_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 /// How long a "pause after current tasks" waits for the running tasks.
 pub const PAUSE_DRAIN_DEADLINE: Duration = Duration::from_secs(600);
-
-/// The running tasks get this long under an automatic pause: the battery is low, the OS
-/// already throttles a hot machine, the user wants their machine back.
+/// The running tasks get this long under an automatic pause: the user wants the machine back.
 pub const AUTO_PAUSE_DRAIN_DEADLINE: Duration = Duration::from_secs(60);
-
 /// How often a draining worker's processes are looked at.
 pub const DRAIN_SAMPLE_EVERY: Duration = Duration::from_millis(500);
-
 /// A drained node is idle after this many quiet readings in a row: a task worker shows
-/// `ray::IDLE` for ~0.1-0.2 s while it sets up a new task
-/// (tests/lab/recorded/ps_laptop_task_start_timeline_ray260.txt).
+/// `ray::IDLE` for ~0.1-0.2 s while it sets up a new task (tests/lab/recorded/ps_laptop_*).
 pub const QUIET_READINGS_FOR_IDLE: u32 = 2;
 
-/// config.toml is read this long after the OS's last report of a change: an editor that
-/// truncates then writes must not be read in between (a half-written file reads as invalid).
+/// config.toml is read this long after the OS's last report of a change, never half-written.
 pub const CONFIG_FILE_SETTLE: Duration = Duration::from_millis(250);
-
-/// Where the OS reports no changes (the watch could not be set up or was lost), config.toml's
-/// stamp is looked at this often instead; also the longest an edit waits for its look.
+/// Where the OS reports no changes, config.toml's stamp is looked at this often instead; also
+/// the longest an edit waits for its look.
 pub const CONFIG_FILE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// macOS waits up to 30 s for a WillSleep observer.
 pub const SLEEP_HOLD_MAX: Duration = Duration::from_secs(25);
-
 /// What a stop may take beyond its grace: the SIGKILL, the end of the output, the report.
 const STOP_MARGIN: Duration = Duration::from_secs(3);
 
@@ -89,23 +70,18 @@ pub const USAGE_SAMPLE_EVERY: Duration = Duration::from_secs(60);
 
 /// `history.json` is written at most this long after something to record (and at quit).
 pub const HISTORY_SAVE_AFTER: Duration = Duration::from_secs(60);
-
 /// `history.json` keeps this many days of daily CPU totals (some 24 KB)...
 pub const HISTORY_KEEP_DAYS: i64 = 400;
-
 /// ...and a timeline of this many days...
 pub const TIMELINE_KEEP_DAYS: i64 = 7;
-
 /// ...in at most this many segments (a network flapping all week must not grow it unbounded).
 pub const TIMELINE_MAX_SEGMENTS: usize = 3000;
 
 /// After a heat pause the machine stays at `fair` or `nominal` this long before the worker
 /// rejoins: a machine that just cooled heats up again at once under full load...
 pub const THERMAL_RESUME_AFTER: Duration = Duration::from_secs(300);
-
 /// ...doubled for each pause within this long of the previous one's end (a fanless Mac)...
 pub const THERMAL_REPEAT_WINDOW: Duration = Duration::from_secs(3600);
-
 /// ...up to this.
 pub const THERMAL_RESUME_AFTER_MAX: Duration = Duration::from_secs(20 * 60);
 
@@ -126,12 +102,10 @@ pub fn leave_for(pause: AutoPause) -> (Option<Duration>, StopReason) {
 /// How often the machine watcher reads power, lid and the sleep clock while the OS says
 /// nothing: only this catches the battery level, the lid, and a sleep with no wake notice...
 pub const MACHINE_LOOK_EVERY: Duration = Duration::from_secs(15);
-
 /// ...and where the OS signals no power change: an unplug releases the hold within ~6 s.
 pub const MACHINE_LOOK_EVERY_UNSIGNALLED: Duration = Duration::from_secs(5);
 
-/// How often the user's idle time is read under "only when idle": the OS posts nothing when
-/// input resumes, and 5 s of typing before the worker steps back is not felt.
+/// How often the user's idle time is read under "only when idle" (the OS posts no input).
 pub const USER_IDLE_LOOK_EVERY: Duration = Duration::from_secs(5);
 
 /// The cluster's size (an HTTP request to the dashboard) is asked this often where shown.
@@ -156,21 +130,10 @@ pub struct Settings {
     pub courtesy: CourtesyPolicy,
 }
 
-/// config.toml's `[timing]` defaults, and the rest of the supervisor's own.
+/// config.toml's defaults on a machine that is not a laptop.
 impl Default for Settings {
     fn default() -> Self {
-        let timing = crate::config::Timing::default();
-        Settings {
-            grace: Duration::from_secs(timing.grace_secs),
-            probe_every_up: Duration::from_millis(timing.probe_interval_ms),
-            probe_every_down: Duration::from_secs(1),
-            probe_every_idle: Duration::from_secs(5),
-            join_timeout: Duration::from_secs(timing.join_timeout_secs),
-            stop_grace: Duration::from_secs(timing.stop_grace_secs),
-            backoff: BackoffPolicy::default(),
-            laptop: LaptopPolicy::default(),
-            courtesy: CourtesyPolicy::default(),
-        }
+        Settings::from_config(&crate::config::Config::default(), false)
     }
 }
 
@@ -196,8 +159,8 @@ impl Settings {
         self.quit_deadline().min(SLEEP_HOLD_MAX)
     }
 
-    /// The settings `config` gives on a machine that is a `laptop` or not (`mode` may force it):
-    /// a laptop's battery policy is on and its restarts are capped at 30 s rather than a minute.
+    /// On a `laptop` (unless `mode` says otherwise) the battery policy applies and restarts are
+    /// capped at 30 s rather than a minute.
     pub fn from_config(config: &crate::config::Config, laptop: bool) -> Settings {
         use crate::config::Mode;
         let mobile = match config.mode {
@@ -205,11 +168,13 @@ impl Settings {
             Mode::Fixed => false,
             Mode::Auto => laptop,
         };
-        let (timing, defaults) = (&config.timing, Settings::default());
+        let timing = &config.timing;
         let max = Duration::from_secs(if mobile { 30 } else { 60 });
         Settings {
             grace: Duration::from_secs(timing.grace_secs),
             probe_every_up: Duration::from_millis(timing.probe_interval_ms),
+            probe_every_down: Duration::from_secs(1),
+            probe_every_idle: Duration::from_secs(5),
             stop_grace: Duration::from_secs(timing.stop_grace_secs),
             join_timeout: Duration::from_secs(timing.join_timeout_secs),
             laptop: LaptopPolicy {
@@ -225,9 +190,8 @@ impl Settings {
             },
             backoff: BackoffPolicy {
                 max,
-                ..defaults.backoff
+                ..BackoffPolicy::default()
             },
-            ..defaults
         }
     }
 }
@@ -251,8 +215,7 @@ pub struct BackoffPolicy {
     pub stable_after: Duration,
     /// The cap after exits the network caused while the head answered (no breaker: a long cap).
     pub network_max: Duration,
-    /// Up to this fraction of the delay is added at random, from `seed`: laptops behind one
-    /// flapping network do not restart in lockstep.
+    /// Up to this fraction is added at random (from `seed`): no restarts in lockstep.
     pub jitter: f64,
     pub seed: u64,
 }

@@ -27,9 +27,8 @@ impl StartAttempt {
         self.cut_off = true;
     }
 
-    /// The start did not join `within` and was stopped: what it failed of. Its output ends with
-    /// our own SIGTERM ("received SIGTERM. Draining…"), so only an explanation naming a cause
-    /// counts. A start the network cut off is an outage, never counted towards the breaker.
+    /// The start did not join `within` and was stopped: what it failed of. Its output ends with our
+    /// SIGTERM, so only a named cause counts; a start the network cut off is an outage.
     pub fn join_timed_out(
         &mut self,
         said: Option<WorkerFailure>,

@@ -1,12 +1,9 @@
 //! The rogue-head rule: a head at a Tailscale address is reachable only while Tailscale vouches.
 //!
-//! A TCP answer on 100.64.0.1:6379 proves nothing by itself: with Tailscale logged out or quit,
-//! any network (a café's, a hotel's) may route that address to a machine of its own, and a
-//! stock Ray head there would get a worker that runs its tasks as the user. So for a head whose
-//! address, or the address its name resolved to, is a Tailscale one
-//! ([`HeadAddress::through_tailscale`]) the probe also reports what Tailscale says, and the head
-//! counts as reachable only when Tailscale is Running and that address is an online machine of
-//! the tailnet. A LAN address, or a name that resolves to one, is not affected.
+//! With Tailscale logged out or quit, any network (a café's) may route 100.64.0.1 to a machine
+//! of its own, and a stock Ray head there would get a worker that runs its tasks as the user. So
+//! a head reached through Tailscale ([`HeadAddress::through_tailscale`]) counts as reachable only
+//! when Tailscale is Running and vouches for that address as an online machine of the tailnet.
 
 use std::time::Duration;
 
@@ -52,10 +49,8 @@ pub fn answer_max_age(
     }
 }
 
-/// How old an answer the probe uses, once it knows whether the head answered: `asked`
-/// ([`answer_max_age`]) for a head that answered, which the answer may vouch for; for one
-/// that did not, the answer only explains why, and the explaining one is kept
-/// [`TAILSCALE_ANSWER_MAX_AGE`].
+/// How old an answer the probe uses once it knows whether the head answered: `asked` for one
+/// that did (the answer may vouch for it), else the one kept to explain why.
 pub fn answer_max_age_after_connect(asked: Duration, head_answered: bool) -> Duration {
     if head_answered {
         asked

@@ -1,7 +1,5 @@
-//! The `tailscale` command line: where it is, its `status --json` answer (cached: an idle app
-//! waiting for a head that is down starts one process per [`TAILSCALE_ANSWER_MAX_AGE`], not one
-//! per probe), what it says of a head at a Tailscale address (`supervisor::tailnet` decides), and
-//! the search for heads on the tailnet.
+//! The `tailscale` command line: where it is, its `status --json` answer (cached), what it says
+//! of a head at a Tailscale address (`supervisor::tailnet` decides), and the search for heads.
 
 use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
@@ -20,10 +18,8 @@ use crate::supervisor::settings::TAILSCALE_ANSWER_MAX_AGE;
 /// `tailscale status --json` can hang for a long time after a wake: never wait longer.
 const TAILSCALE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// What Tailscale says of `head`, its name `resolved` to that address, when it is reached
-/// through Tailscale (`None` otherwise), from an answer at most `max_age` old for a head that
-/// answered (`head_answered`), which it may vouch for; the ages are the supervisor's
-/// (`supervisor::tailnet`). The address connected to is what must be a peer, not the name.
+/// What Tailscale says of `head` (its name `resolved` to that address) when reached through
+/// Tailscale, at ages `supervisor::tailnet` sets; the address connected to must be a peer.
 pub async fn tailscale_check(
     head: &HeadAddress,
     resolved: Option<IpAddr>,
@@ -77,9 +73,8 @@ fn vouch(installed: bool, status: Option<&TailscaleStatus>, host: &str) -> Tails
     }
 }
 
-/// Where the `tailscale` CLI is looked for before `PATH` (a GUI app's has none of them). The
-/// app's own binary first: it always talks to the Tailscale that runs (the App Store variant has
-/// no other CLI); then the standalone app's link, then Homebrew's formula.
+/// Where the `tailscale` CLI is looked for before `PATH` (a GUI app's has none of them): the app's
+/// own binary first, as the App Store variant has no other CLI.
 pub const TAILSCALE_PLACES: [&str; 3] = [
     "/Applications/Tailscale.app/Contents/MacOS/Tailscale",
     "/usr/local/bin/tailscale",
@@ -123,8 +118,7 @@ pub struct TailscaleCli {
 struct TailscaleAnswer {
     /// Tokio's clock, so that paused-time tests can age it.
     asked_at: tokio::time::Instant,
-    /// `None`: it failed, hung or printed nothing readable; that is remembered too, so a
-    /// wedged CLI is not asked again every second.
+    /// `None`: it failed, hung or printed nothing readable (remembered too: a wedged CLI).
     status: Option<TailscaleStatus>,
 }
 
@@ -200,10 +194,8 @@ pub fn find_heads_port() -> u16 {
         .unwrap_or(crate::model::DEFAULT_HEAD_PORT)
 }
 
-/// The heads on the tailnet: the online peers of `tailscale status` (at most
-/// `FIND_HEADS_MAX_PEERS`) whose `port` accepts a TCP connection within
-/// `FIND_HEADS_CONNECT_TIMEOUT`, all knocked on at once and closed unspoken to. `Err` says why
-/// Tailscale could not list the tailnet.
+/// The heads on the tailnet: the online peers whose `port` accepts a TCP connection (closed
+/// unspoken to), all knocked on at once; `Err`: why Tailscale could not list the tailnet.
 pub async fn find_heads(
     tailscale: &TailscaleCli,
     port: u16,
@@ -224,21 +216,11 @@ pub async fn find_heads(
     let candidates = status.head_candidates(FIND_HEADS_MAX_PEERS);
     let asked = candidates.asked.len();
     let knocks = candidates.asked.into_iter().map(|(name, ip)| async move {
-        let answered = matches!(
-            tokio::time::timeout(
-                FIND_HEADS_CONNECT_TIMEOUT,
-                TcpStream::connect(SocketAddr::new(ip, port)),
-            )
-            .await,
-            Ok(Ok(_))
-        );
-        answered.then(|| FoundHead {
-            name,
-            address: HeadAddress {
-                host: ip.to_string(),
-                port,
-            },
-        })
+        let connect = TcpStream::connect(SocketAddr::new(ip, port));
+        let answer = tokio::time::timeout(FIND_HEADS_CONNECT_TIMEOUT, connect).await;
+        let host = ip.to_string();
+        let address = HeadAddress { host, port };
+        matches!(answer, Ok(Ok(_))).then_some(FoundHead { name, address })
     });
     let heads = futures::future::join_all(knocks)
         .await

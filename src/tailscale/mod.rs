@@ -1,6 +1,5 @@
-//! Reads `tailscale status --json` (only the fields used; everything optional, unknown fields
-//! ignored, since the output changes between versions) and says whether Tailscale explains an
-//! unreachable head. This module only parses text; [`cli`] runs `tailscale`.
+//! Reads `tailscale status --json` (only the fields used, all optional: it changes between
+//! versions) and says whether Tailscale explains an unreachable head; [`cli`] runs `tailscale`.
 
 pub mod cli;
 
@@ -107,8 +106,7 @@ pub struct TailscaleStatus {
     pub peers: Vec<Peer>,
 }
 
-// The JSON as tailscale writes it: every field may be missing (shortened samples have
-// `"Self": {}`), and a list null.
+// The JSON as tailscale writes it: every field may be missing, and a list null.
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "PascalCase")]
 struct RawStatus {
@@ -188,9 +186,8 @@ impl TailscaleStatus {
         ranked.min_by_key(|(rank, _)| *rank).map(|(_, p)| p)
     }
 
-    /// The online peers worth asking whether they are a Ray head, by name and first address (IPv4
-    /// first), at most `max`: never Mullvad exit nodes nor machines shared in; the user's own
-    /// first, then the rest, each by name.
+    /// At most `max` online peers worth asking whether they are a Ray head (never Mullvad exit
+    /// nodes nor machines shared in), the user's own first, by name; IPv4 first.
     pub fn head_candidates(&self, max: usize) -> HeadCandidates {
         let own = |peer: &Peer| peer.user_id.is_some() && peer.user_id == self.self_user_id;
         let mut candidates: Vec<(bool, String, IpAddr)> = self
@@ -209,18 +206,15 @@ impl TailscaleStatus {
         candidates.sort_by_cached_key(|(other, name, ip)| (*other, name.to_lowercase(), *ip));
         let machines = candidates.len();
         candidates.truncate(max);
+        let asked = candidates.into_iter().map(|(_, name, ip)| (name, ip));
         HeadCandidates {
-            asked: candidates
-                .into_iter()
-                .map(|(_, name, ip)| (name, ip))
-                .collect(),
+            asked: asked.collect(),
             machines,
         }
     }
 
-    /// What Tailscale says about reaching the head, if anything explains a failure: stopped or a
-    /// login needed, unless the head is an IP outside Tailscale's ranges (a LAN head); running, the
-    /// head's peer offline. Otherwise nothing the user can act on.
+    /// What in Tailscale explains a failure to reach the head, if anything: stopped or a login
+    /// needed (unless the head is an IP outside Tailscale's ranges), or its peer offline.
     pub fn diagnose(&self, head_host: &str) -> Option<TailscaleProblem> {
         let host = bare_host(head_host);
         // A name may be MagicDNS: it cannot be ruled out.
