@@ -53,8 +53,8 @@ struct Outage {
     since: Instant,
     /// The user was told (the grace ran out): they will be told of the return too.
     told: bool,
-    /// Ray at the head stopped (its port refused, or it closed the held connection and did not
-    /// answer at once): what answers next is a new cluster (without GCS fault tolerance).
+    /// Ray at the head stopped (its port refused, or it closed the held connection): what
+    /// answers next is a new cluster (without GCS fault tolerance).
     ray_stopped: bool,
 }
 
@@ -95,9 +95,6 @@ pub struct HeadWatch {
     connection: Connection,
     /// Held connections lost in a row soon after being held.
     quick_losses: u32,
-    /// The head's side closed the held connection: a stopping Ray (whose port then refuses) or
-    /// a proxy shedding idle connections (whose port answers). The next answer tells.
-    closed: bool,
     outage: Option<Outage>,
 }
 
@@ -144,7 +141,6 @@ impl HeadWatch {
             if self.for_start != ForStart::NotAsked {
                 self.for_start = ForStart::Answered;
             }
-            self.closed = false;
             let came_back = self.reach != Reach::Up;
             self.reach = Reach::Up;
             let ray_restarted = self.outage.is_some_and(|o| o.ray_stopped);
@@ -173,15 +169,18 @@ impl HeadWatch {
             self.connection = Connection::Off;
         }
         let newly = !matches!(self.reach, Reach::Down { .. });
-        let ray_stopped = why == Unreachable::Refused || std::mem::take(&mut self.closed);
+        let refused = why == Unreachable::Refused;
         self.reach = Reach::Down { why, vouched };
-        let outage = self.outage.get_or_insert(Outage {
+        self.outage_since(now).ray_stopped |= refused;
+        newly
+    }
+
+    fn outage_since(&mut self, now: Instant) -> &mut Outage {
+        self.outage.get_or_insert(Outage {
             since: now,
             told: false,
             ray_stopped: false,
-        });
-        outage.ray_stopped |= ray_stopped;
-        newly
+        })
     }
 
     /// How long until the next probe; `idle`: paused or in error, nothing depends on it soon.
@@ -220,7 +219,6 @@ impl HeadWatch {
     pub fn retire(&mut self) {
         self.watch += 1;
         self.connection = Connection::Off;
-        self.closed = false;
     }
 
     /// What was known of the head is stale (the machine slept).
@@ -279,7 +277,10 @@ impl HeadWatch {
                 if !joined {
                     return NextProbe::Usual;
                 }
-                self.closed = true;
+                // Ray at the head stopped: what answers next is a new cluster. A head side that
+                // closes every connection (a proxy) is counted: after a few quick closes none is
+                // held, and the replacements back off meanwhile.
+                self.outage_since(now).ray_stopped = true;
                 NextProbe::Now { newly_down: false }
             }
         }
@@ -358,7 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn a_close_the_next_probe_confirms_or_a_refused_port_means_a_new_cluster() {
+    fn a_closed_connection_or_a_refused_port_means_a_new_cluster() {
         let t0 = Instant::now();
         let mut watch = HeadWatch::default();
         watch.answered(t0, &probe(None), true);
@@ -367,19 +368,18 @@ mod tests {
             watch.connection(t0, number, HeadConnection::Closed, true),
             NextProbe::Now { newly_down: false }
         );
+        // Ray there restarted, however quickly: what answers is a new cluster.
+        assert_eq!(watch.answered(t0, &probe(None), true), up(false, true));
+        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
+        // The same when its port refused in between.
+        let number = watch.hold(true).expect("held again");
+        watch.connection(t0, number, HeadConnection::Closed, true);
         let timed_out = probe(Some(Unreachable::TimedOut));
         assert_eq!(
             watch.answered(t0, &timed_out, true),
             Answer::Down { newly: true }
         );
         assert_eq!(watch.answered(t0, &probe(None), true), up(true, true));
-        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
-
-        // Closed while the port still answers: a proxy's close, not Ray's.
-        let number = watch.hold(true).expect("held again");
-        watch.connection(t0, number, HeadConnection::Closed, true);
-        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
-        assert_eq!(watch.answered(t0, &probe(None), true), up(false, false));
 
         let mut watch = HeadWatch::default();
         watch.answered(t0, &probe(Some(Unreachable::Refused)), true);
