@@ -651,8 +651,9 @@ impl Supervisor {
         // A first reading at once counts what Ray's start used; the busy figure follows the next.
         self.timers.set(Timer::UsageSample, now);
         self.backoff.joined();
-        let watch = self.watch.open();
-        self.watch_head(watch);
+        if let Some(watch) = self.watch.hold(true) {
+            self.watch_head(watch);
+        }
         if let Some(away_secs) = self.watch.rejoined(now) {
             self.notify(now, Notice::Reconnected { away_secs });
         }
