@@ -28,11 +28,12 @@ pub async fn probe_head(
     let attempt = async {
         let addr = resolve(head).await?;
         resolved = Some(addr.ip());
-        let asks = os_asks_for_local_network() && is_local_network(addr.ip());
+        // Weighed only when the connect failed: a probe that answers costs nothing more.
+        let asked = || is_local_network(addr.ip()) && os_asks_for_local_network();
         TcpStream::connect(addr)
             .await
             .map(drop)
-            .map_err(|e| classify(e, asks))
+            .map_err(|e| classify(e, asked()))
     };
     let timed_out = Err(Unreachable::TimedOut);
     let answer = tokio::time::timeout(timeout, attempt).await;
@@ -85,13 +86,17 @@ fn is_local_network(ip: IpAddr) -> bool {
     }
 }
 
-/// macOS 15 and later ask the user before an app may reach the local network.
+/// macOS 15 and later ask the user before an app may reach the local network (the version is
+/// read once, without starting a process: this runs on the driver's thread).
 fn os_asks_for_local_network() -> bool {
-    use crate::setup::python::{this_host, HostOs};
     static ASKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ASKS.get_or_init(
-        || matches!(this_host().os, HostOs::MacOs { version: Some((major, _)) } if major >= 15),
-    )
+    *ASKS.get_or_init(|| {
+        let version = sysinfo::System::os_version().ok();
+        let major_minor = version
+            .as_deref()
+            .and_then(crate::setup::python::major_minor);
+        cfg!(target_os = "macos") && major_minor.is_some_and(|(major, _)| major >= 15)
+    })
 }
 
 /// This machine's address for the cluster: the Tailscale IPv4 when Tailscale runs, else the
