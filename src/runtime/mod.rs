@@ -34,7 +34,7 @@ use crate::text::{self, Lang};
 use config_file::Save;
 use control::{Pending, Reply, Request, StatusReport};
 use log::{note, SharedLog};
-pub use platform::{Platform, SystemPlatform, Watches, WorkerHandle};
+pub use platform::{Platform, SystemPlatform, Task, Watches, WorkerHandle};
 
 /// Where notifications go (the tray shows them; the headless daemon only logs them).
 pub trait Notifier: Send {

@@ -3,13 +3,13 @@
 //! `'static` future the driver spawns, its result fed back as an event; watchers send events
 //! themselves. Nothing here decides: every timeout is an IO bound, never a supervisor's rule.
 
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::{BoxFuture, FutureExt};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, NodeIp, Paths, RayProcesses};
@@ -54,24 +54,19 @@ pub struct Watches {
     pub log: SharedLog,
 }
 
+/// A slow operation of the platform, which the driver spawns.
+pub type Task<T> = BoxFuture<'static, T>;
+
 /// What the driver does to the world.
 pub trait Platform: Send + Sync + 'static {
     type Worker: WorkerHandle;
 
     /// Is `head` reachable within `timeout`, and if not, why; at a Tailscale address also what
-    /// Tailscale says of it (an answer at most `tailscale_max_age` old, to vouch for it).
-    fn probe(
-        &self,
-        head: &HeadAddress,
-        timeout: Duration,
-        tailscale_max_age: Duration,
-    ) -> impl Future<Output = HeadProbe> + Send + 'static;
+    /// Tailscale says of it (an answer at most `max_age` old, to vouch for it).
+    fn probe(&self, head: &HeadAddress, timeout: Duration, max_age: Duration) -> Task<HeadProbe>;
 
     /// This machine's address for the cluster, or why there is none.
-    fn node_ip(
-        &self,
-        head: &HeadAddress,
-    ) -> impl Future<Output = Result<IpAddr, String>> + Send + 'static;
+    fn node_ip(&self, head: &HeadAddress) -> Task<Result<IpAddr, String>>;
 
     /// Starts the worker for `spec`, announcing `node_ip`; its join and its exit, with what
     /// its output says of it, are sent on `events`.
@@ -89,10 +84,10 @@ pub trait Platform: Send + Sync + 'static {
         head: &HeadAddress,
         lost_after: Duration,
         state: impl Fn(HeadConnection) + Send + Sync + 'static,
-    ) -> impl Future<Output = ()> + Send + 'static;
+    ) -> Task<()>;
 
     /// The `ray` a worker would run now, and its version (`None`: none found).
-    fn ray_in_use(&self) -> impl Future<Output = Option<RayInUse>> + Send + 'static;
+    fn ray_in_use(&self) -> Task<Option<RayInUse>>;
 
     /// Asks the head to drain the node of worker `worker_pid`. `Err` holds a line for the log.
     fn drain(
@@ -100,16 +95,13 @@ pub trait Platform: Send + Sync + 'static {
         head: &HeadAddress,
         worker_pid: u32,
         deadline: Duration,
-    ) -> impl Future<Output = Result<(), String>> + Send + 'static;
+    ) -> Task<Result<(), String>>;
 
     /// One look at worker `worker_pid`'s process tree.
-    fn sample_tree(&self, worker_pid: u32) -> impl Future<Output = TreeReading> + Send + 'static;
+    fn sample_tree(&self, worker_pid: u32) -> Task<TreeReading>;
 
     /// The CPU counters of worker `worker_pid`'s tree, read in-process (`None`: unreadable).
-    fn sample_usage(
-        &self,
-        worker_pid: u32,
-    ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static;
+    fn sample_usage(&self, worker_pid: u32) -> Task<Option<Vec<ProcessUsage>>>;
 
     /// Installs Ray (runs `setup` as a child), telling `step` each step; the installed
     /// version, or the installer's last word.
@@ -117,18 +109,13 @@ pub trait Platform: Send + Sync + 'static {
         &self,
         version: Option<String>,
         step: impl Fn(InstallStep) + Send + 'static,
-    ) -> impl Future<Output = Result<String, String>> + Send + 'static;
+    ) -> Task<Result<String, String>>;
 
     /// The heads on the tailnet (see [`cli::find_heads`]), or why Tailscale could not say.
-    fn find_heads(
-        &self,
-    ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static;
+    fn find_heads(&self) -> Task<Result<TailnetFinds, TailscaleProblem>>;
 
     /// The cluster's size as `head`'s dashboard gives it (`None`: it did not answer).
-    fn cluster_size(
-        &self,
-        head: &HeadAddress,
-    ) -> impl Future<Output = Option<ClusterSize>> + Send + 'static;
+    fn cluster_size(&self, head: &HeadAddress) -> Task<Option<ClusterSize>>;
 
     /// Starts the watchers of network, power and lid, sleep, heat, the user's idle time and the
     /// idle-sleep hold, each sending on `events` until the driver is gone.
@@ -245,33 +232,25 @@ pub async fn locate_ray(configured: Option<PathBuf>, paths: Paths) -> PathBuf {
 impl Platform for SystemPlatform {
     type Worker = WorkerProcess;
 
-    fn probe(
-        &self,
-        head: &HeadAddress,
-        timeout: Duration,
-        tailscale_max_age: Duration,
-    ) -> impl Future<Output = HeadProbe> + Send + 'static {
+    fn probe(&self, head: &HeadAddress, timeout: Duration, max_age: Duration) -> Task<HeadProbe> {
         let (head, tailscale) = (head.clone(), self.tailscale.clone());
-        async move {
+        Box::pin(async move {
             let (resolved, unreachable) = probe::probe_head(&head, timeout, &tailscale).await;
             let answered = unreachable.is_none();
             let tailscale =
-                cli::tailscale_check(&head, resolved, &tailscale, tailscale_max_age, answered)
-                    .await;
+                cli::tailscale_check(&head, resolved, &tailscale, max_age, answered).await;
             HeadProbe {
                 head,
                 resolved,
                 unreachable,
                 tailscale,
             }
-        }
+        })
     }
 
-    fn find_heads(
-        &self,
-    ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static {
+    fn find_heads(&self) -> Task<Result<TailnetFinds, TailscaleProblem>> {
         let tailscale = self.tailscale.clone();
-        async move { cli::find_heads(&tailscale, cli::find_heads_port()).await }
+        Box::pin(async move { cli::find_heads(&tailscale, cli::find_heads_port()).await })
     }
 
     fn watch_head(
@@ -279,22 +258,18 @@ impl Platform for SystemPlatform {
         head: &HeadAddress,
         lost_after: Duration,
         state: impl Fn(HeadConnection) + Send + Sync + 'static,
-    ) -> impl Future<Output = ()> + Send + 'static {
+    ) -> Task<()> {
         let head = head.clone();
-        async move {
+        Box::pin(async move {
             let end = probe::hold_connection(&head, lost_after, || state(HeadConnection::Held));
             state(end.await);
-        }
+        })
     }
 
-    fn cluster_size(
-        &self,
-        head: &HeadAddress,
-    ) -> impl Future<Output = Option<ClusterSize>> + Send + 'static {
-        use futures::FutureExt;
+    fn cluster_size(&self, head: &HeadAddress) -> Task<Option<ClusterSize>> {
         let host = head.host.clone();
         // A blocking HTTP request (1 s timeout): off the runtime's thread.
-        tokio::task::spawn_blocking(move || {
+        let asked = tokio::task::spawn_blocking(move || {
             use crate::dashboard::{alive_totals, http_get, parse_nodes, DASHBOARD_PORT};
             let timeout = Duration::from_secs(1);
             let body = http_get(&host, DASHBOARD_PORT, "/api/v0/nodes", timeout).ok()?;
@@ -303,27 +278,24 @@ impl Platform for SystemPlatform {
                 cpus: cpus.round() as u32,
                 nodes: u32::try_from(nodes).unwrap_or(u32::MAX),
             })
-        })
-        .map(|asked| asked.ok().flatten())
+        });
+        asked.map(|asked| asked.ok().flatten()).boxed()
     }
 
-    fn node_ip(
-        &self,
-        head: &HeadAddress,
-    ) -> impl Future<Output = Result<IpAddr, String>> + Send + 'static {
+    fn node_ip(&self, head: &HeadAddress) -> Task<Result<IpAddr, String>> {
         let (head, tailscale) = (head.clone(), self.tailscale.clone());
         let fixed = match &self.local_head {
             Some((local, _)) if *local == head => NodeIp::Fixed(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             _ => self.node_ip,
         };
-        async move {
+        Box::pin(async move {
             match fixed {
                 NodeIp::Fixed(ip) => Ok(ip),
                 NodeIp::Auto => probe::node_ip_for(&head, &tailscale)
                     .await
                     .map_err(|e| format!("no local address reaches the head: {e}")),
             }
-        }
+        })
     }
 
     fn start_worker(
@@ -336,9 +308,9 @@ impl Platform for SystemPlatform {
         worker::spawn(&ray, spec, node_ip, &pid_file, self.ray_log.clone(), events)
     }
 
-    fn ray_in_use(&self) -> impl Future<Output = Option<RayInUse>> + Send + 'static {
+    fn ray_in_use(&self) -> Task<Option<RayInUse>> {
         let ray = self.ray().ray;
-        async move {
+        Box::pin(async move {
             if !ray.is_file() {
                 return None;
             }
@@ -347,7 +319,7 @@ impl Platform for SystemPlatform {
                 path: ray.display().to_string(),
                 version,
             })
-        }
+        })
     }
 
     fn drain(
@@ -355,35 +327,31 @@ impl Platform for SystemPlatform {
         head: &HeadAddress,
         worker_pid: u32,
         deadline: Duration,
-    ) -> impl Future<Output = Result<(), String>> + Send + 'static {
+    ) -> Task<Result<(), String>> {
         let (ray, head) = (self.ray_for(head), head.clone());
-        async move {
-            drain::drain_node(&ray, &head, worker_pid, deadline)
-                .await
-                .map_err(|e| e.to_string())
-        }
+        Box::pin(async move {
+            let drained = drain::drain_node(&ray, &head, worker_pid, deadline).await;
+            drained.map_err(|e| e.to_string())
+        })
     }
 
-    fn sample_tree(&self, worker_pid: u32) -> impl Future<Output = TreeReading> + Send + 'static {
-        drain::sample_tree(worker_pid)
+    fn sample_tree(&self, worker_pid: u32) -> Task<TreeReading> {
+        drain::sample_tree(worker_pid).boxed()
     }
 
-    fn sample_usage(
-        &self,
-        worker_pid: u32,
-    ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static {
-        use futures::FutureExt;
+    fn sample_usage(&self, worker_pid: u32) -> Task<Option<Vec<ProcessUsage>>> {
         // A walk of the process table: a few milliseconds of file reads, off the loop.
         tokio::task::spawn_blocking(move || SystemProcesses.usage(worker_pid))
             .map(|read| read.ok().flatten())
+            .boxed()
     }
 
     fn install_ray(
         &self,
         version: Option<String>,
         step: impl Fn(InstallStep) + Send + 'static,
-    ) -> impl Future<Output = Result<String, String>> + Send + 'static {
-        crate::setup::run_child(self.paths.home.clone(), version, step)
+    ) -> Task<Result<String, String>> {
+        crate::setup::run_child(self.paths.home.clone(), version, step).boxed()
     }
 
     fn watch(&self, events: Events, watches: Watches) {

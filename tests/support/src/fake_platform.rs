@@ -3,7 +3,6 @@
 //! milliseconds. The machine's reports (power, sleep, heat, network) the test sends as events
 //! ([`FakePlatform::report`]). No process, socket or file of the machine is touched.
 
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,7 +12,7 @@ use bittrader_worker::model::{
     AwakeHold, ClusterSize, HeadAddress, IdleReading, InstallStep, PowerSnapshot, ProcessUsage,
     RayInUse, TailnetFinds, TailscaleProblem,
 };
-use bittrader_worker::runtime::{Events, Platform, Watches, WorkerHandle};
+use bittrader_worker::runtime::{Events, Platform, Task, Watches, WorkerHandle};
 use bittrader_worker::supervisor::settings::USER_IDLE_LOOK_EVERY;
 use bittrader_worker::supervisor::{
     Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerExit, WorkerSpec,
@@ -174,17 +173,15 @@ impl WorkerHandle for FakeWorker {
 impl Platform for FakePlatform {
     type Worker = FakeWorker;
 
-    fn find_heads(
-        &self,
-    ) -> impl Future<Output = Result<TailnetFinds, TailscaleProblem>> + Send + 'static {
+    fn find_heads(&self) -> Task<Result<TailnetFinds, TailscaleProblem>> {
         let mut fake = lock(&self.fake);
         fake.record.searches += 1;
         let found = fake.world.found_heads.clone();
-        async move {
+        Box::pin(async move {
             // The real search takes up to its connect timeout.
             tokio::time::sleep(Duration::from_millis(1500)).await;
             found
-        }
+        })
     }
 
     fn probe(
@@ -192,14 +189,14 @@ impl Platform for FakePlatform {
         head: &HeadAddress,
         _timeout: Duration,
         _tailscale_max_age: Duration,
-    ) -> impl Future<Output = HeadProbe> + Send + 'static {
+    ) -> Task<HeadProbe> {
         let mut fake = lock(&self.fake);
         fake.record.probes.push(Instant::now());
         let (probe, takes) = (fake.world.probe(head), fake.world.answer_takes);
-        async move {
+        Box::pin(async move {
             tokio::time::sleep(takes).await;
             probe
-        }
+        })
     }
 
     fn watch_head(
@@ -207,9 +204,9 @@ impl Platform for FakePlatform {
         _head: &HeadAddress,
         lost_after: Duration,
         state: impl Fn(HeadConnection) + Send + Sync + 'static,
-    ) -> impl Future<Output = ()> + Send + 'static {
+    ) -> Task<()> {
         let fake = self.fake.clone();
-        async move {
+        Box::pin(async move {
             let takes = lock(&fake).world.answer_takes;
             tokio::time::sleep(takes).await;
             if !lock(&fake).world.holds_connection() {
@@ -222,18 +219,15 @@ impl Platform for FakePlatform {
             // The keepalive's probes go unanswered for `lost_after`.
             tokio::time::sleep(lost_after).await;
             state(HeadConnection::Lost);
-        }
+        })
     }
 
-    fn node_ip(
-        &self,
-        _head: &HeadAddress,
-    ) -> impl Future<Output = Result<IpAddr, String>> + Send + 'static {
+    fn node_ip(&self, _head: &HeadAddress) -> Task<Result<IpAddr, String>> {
         let takes = lock(&self.fake).world.worker.node_ip_takes;
-        async move {
+        Box::pin(async move {
             tokio::time::sleep(takes).await;
             Ok(IpAddr::V4(Ipv4Addr::LOCALHOST))
-        }
+        })
     }
 
     fn start_worker(
@@ -276,49 +270,45 @@ impl Platform for FakePlatform {
         _head: &HeadAddress,
         _worker_pid: u32,
         _deadline: Duration,
-    ) -> impl Future<Output = Result<(), String>> + Send + 'static {
+    ) -> Task<Result<(), String>> {
         let mut fake = lock(&self.fake);
         fake.record.drains += 1;
         fake.drained_at = Some(Instant::now());
-        async { Ok(()) }
+        Box::pin(async { Ok(()) })
     }
 
-    fn sample_tree(&self, _worker_pid: u32) -> impl Future<Output = TreeReading> + Send + 'static {
+    fn sample_tree(&self, _worker_pid: u32) -> Task<TreeReading> {
         let fake = lock(&self.fake);
         let since = fake.drained_at.map(|at| Instant::now() - at);
-        std::future::ready(fake.world.tree(since))
+        Box::pin(std::future::ready(fake.world.tree(since)))
     }
 
-    fn sample_usage(
-        &self,
-        worker_pid: u32,
-    ) -> impl Future<Output = Option<Vec<ProcessUsage>>> + Send + 'static {
+    fn sample_usage(&self, worker_pid: u32) -> Task<Option<Vec<ProcessUsage>>> {
         let mut fake = lock(&self.fake);
         let now = Instant::now();
         fake.record.usage_samples.push(now);
         let started = fake.trees.iter().find(|(pid, _)| *pid == worker_pid);
         let tree = started.map(|(pid, started)| fake.world.usage(*pid, 1, now - *started));
-        std::future::ready(Some(tree.unwrap_or_default()))
+        Box::pin(std::future::ready(Some(tree.unwrap_or_default())))
     }
 
-    fn ray_in_use(&self) -> impl Future<Output = Option<RayInUse>> + Send + 'static {
-        std::future::ready(None)
+    fn ray_in_use(&self) -> Task<Option<RayInUse>> {
+        Box::pin(std::future::ready(None))
     }
 
     fn install_ray(
         &self,
         _version: Option<String>,
         _step: impl Fn(InstallStep) + Send + 'static,
-    ) -> impl Future<Output = Result<String, String>> + Send + 'static {
-        std::future::ready(Err("the fake installs nothing".to_string()))
+    ) -> Task<Result<String, String>> {
+        Box::pin(std::future::ready(Err(
+            "the fake installs nothing".to_string()
+        )))
     }
 
     /// A head's two nodes: its own and this machine's.
-    fn cluster_size(
-        &self,
-        _head: &HeadAddress,
-    ) -> impl Future<Output = Option<ClusterSize>> + Send + 'static {
-        std::future::ready(Some(ClusterSize { cpus: 6, nodes: 2 }))
+    fn cluster_size(&self, _head: &HeadAddress) -> Task<Option<ClusterSize>> {
+        Box::pin(std::future::ready(Some(ClusterSize { cpus: 6, nodes: 2 })))
     }
 
     /// A desktop on mains; the hold on idle sleep as the world grants it (each take and release
