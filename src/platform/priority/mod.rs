@@ -7,15 +7,9 @@
 
 use tokio::process::Command;
 
-#[cfg(not(target_os = "macos"))]
-mod linux;
-#[cfg(target_os = "macos")]
-mod macos;
-
-#[cfg(not(target_os = "macos"))]
-use linux as os;
-#[cfg(target_os = "macos")]
-use macos as os;
+#[cfg_attr(target_os = "linux", path = "linux.rs")]
+#[cfg_attr(target_os = "macos", path = "macos.rs")]
+mod os;
 
 /// Makes `command`'s child lead a new process group and, for `nice` 1 to 19, run at that niceness
 /// with all it starts (0: priority untouched). A failure to lower it does not stop the start: a

@@ -8,15 +8,9 @@ use std::time::Duration;
 use socket2::{SockRef, TcpKeepalive};
 use tokio::net::TcpStream;
 
-#[cfg(not(target_os = "macos"))]
-mod linux;
-#[cfg(target_os = "macos")]
-mod macos;
-
-#[cfg(not(target_os = "macos"))]
-use linux as os;
-#[cfg(target_os = "macos")]
-use macos as os;
+#[cfg_attr(target_os = "linux", path = "linux.rs")]
+#[cfg_attr(target_os = "macos", path = "macos.rs")]
+mod os;
 
 /// Between keepalive probes while the connection is idle, and before the first: the OS's
 /// granularity (whole seconds on both Linux and macOS).

@@ -9,22 +9,14 @@
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 use crate::model::IdleReading;
 
-#[cfg(target_os = "linux")]
-mod linux;
-#[cfg(target_os = "macos")]
-mod macos;
+#[cfg_attr(target_os = "linux", path = "linux.rs")]
+#[cfg_attr(target_os = "macos", path = "macos.rs")]
+mod os;
 
 /// Sends a reading every `every` until the receiver goes away.
-pub fn watch(every: Duration, readings: mpsc::UnboundedSender<IdleReading>) {
-    #[cfg(target_os = "linux")]
-    linux::watch(every, readings);
-    #[cfg(target_os = "macos")]
-    macos::watch(every, readings);
-}
+pub use os::watch;
 
 /// logind's idle hint as a reading: idle since `since_monotonic_us` (CLOCK_MONOTONIC) when
 /// `idle_hint`, else in use now; a hint never set (0 and not idle) is reported as such.

@@ -6,11 +6,7 @@
 //! - macOS: notify(3)'s `kIOPSNotifyPowerSource`, posted when the providing source changes (not
 //!   at every percent); the level is read at the watcher's fallback cadence.
 
-#[cfg(target_os = "linux")]
-mod linux;
-#[cfg(target_os = "linux")]
-pub use linux::PowerChanges;
-#[cfg(target_os = "macos")]
-mod macos;
-#[cfg(target_os = "macos")]
-pub use macos::PowerChanges;
+#[cfg_attr(target_os = "linux", path = "linux.rs")]
+#[cfg_attr(target_os = "macos", path = "macos.rs")]
+mod os;
+pub use os::PowerChanges;
