@@ -73,15 +73,8 @@ pub enum SetupError {
 pub fn run(paths: &Paths, config: &Config, options: &SetupOptions) -> Result<(), SetupError> {
     let tools = ToolSearch::from_process();
     let search = PythonSearch::for_this_machine(&tools);
-    let uv = tools.find("uv");
-    run_with(
-        paths,
-        config,
-        options,
-        python::this_host(),
-        &search,
-        uv.as_deref(),
-    )
+    let (host, uv) = (python::this_host(), tools.find("uv"));
+    run_with(paths, config, options, host, &search, uv.as_deref())
 }
 
 /// [`run`] on `host`, with the places to look for Python and `uv` given.

@@ -607,7 +607,10 @@ fn apply_request(
     request: &Request,
     machine_cpus: u32,
 ) -> Result<Option<(UserCommand, Option<Setting>)>, String> {
-    let head = |address: &str| address.parse::<HeadAddress>().map_err(|e| e.to_string());
+    let head = |address: &str, command: fn(HeadAddress) -> UserCommand| {
+        let head = address.parse::<HeadAddress>().map_err(|e| e.to_string())?;
+        Ok::<_, String>((command(head.clone()), Some(Setting::Head(head))))
+    };
     let change = match request {
         Request::Status => return Ok(None),
         Request::Quit => (UserCommand::Shutdown, None),
@@ -626,17 +629,9 @@ fn apply_request(
                 crate::config::validate_cpus(*cpus, machine_cpus).map_err(|e| e.to_string())?;
             (UserCommand::SetCpus(cpus), Some(Setting::Cpus(cpus)))
         }
-        Request::Head { address } => {
-            let head = head(address)?;
-            let command = UserCommand::SetHead(head.clone());
-            (command, Some(Setting::Head(head)))
-        }
+        Request::Head { address } => head(address, UserCommand::SetHead)?,
         // Saved only if the supervisor takes it (see `on_request`).
-        Request::JoinFoundHead { address } => {
-            let head = head(address)?;
-            let command = UserCommand::JoinFoundHead(head.clone());
-            (command, Some(Setting::Head(head)))
-        }
+        Request::JoinFoundHead { address } => head(address, UserCommand::JoinFoundHead)?,
     };
     Ok(Some(change))
 }
