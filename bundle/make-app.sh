@@ -14,10 +14,13 @@
 # 12.0: Ray's macOS wheels need macOS 12) and joins them into one universal binary with lipo.
 # Both Rust targets are needed:
 #   rustup target add aarch64-apple-darwin x86_64-apple-darwin
-# On macOS the app is always signed ad hoc (codesign --force --deep --sign -), --binary or not,
-# and the signature verified. An ad-hoc signature is not a Developer ID: on another Mac the
-# first launch is refused, and the user allows it in System Settings > Privacy & Security >
-# "Open Anyway" (right-click > Open no longer bypasses Gatekeeper since macOS 15).
+# On macOS the app is signed, --binary or not, with the best identity there is: a Developer ID
+# (BTW_SIGN_IDENTITY) with the hardened runtime, notarized and stapled when BTW_NOTARY_PROFILE
+# names a notarytool keychain profile; else "BitTrader Worker Local Signing", a self-signed
+# identity made once in the login keychain; else ad hoc, with a warning. The signature is then
+# verified. macOS keys the login item and the Local Network permission to the signature: ad hoc
+# changes with every build, the local identity does not. Only a notarized Developer ID opens on
+# another Mac without System Settings > Privacy & Security > "Open Anyway".
 #
 # Elsewhere (Linux): lipo and codesign do not exist, so there is no universal binary and no
 # signature; the app holds --binary PATH, else target/release/bittrader-worker (built with
@@ -272,13 +275,56 @@ final="$out/$app_name.app"
 rm -rf "$final"
 mv "$app" "$final"
 
+# The identity of "BitTrader Worker Local Signing": a self-signed code-signing certificate made
+# once in the login keychain. Not trusted by Gatekeeper (the first launch on another Mac still
+# needs "Open Anyway"), but the same on every build, so macOS keeps the login item and the Local
+# Network permission across updates.
+local_identity="BitTrader Worker Local Signing"
+make_local_identity() {
+    local dir
+    dir=$(mktemp -d)
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$local_identity" \
+        -addext "keyUsage=critical,digitalSignature" -addext "extendedKeyUsage=critical,codeSigning" \
+        -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null \
+        && openssl pkcs12 -export -inkey "$dir/key.pem" -in "$dir/cert.pem" -out "$dir/id.p12" \
+            -passout pass:bittrader \
+        && security import "$dir/id.p12" -P bittrader -T /usr/bin/codesign >/dev/null
+    local made=$?
+    rm -rf "$dir"
+    return $made
+}
+
 if [ "$macos" = 1 ]; then
     # Extended attributes (Finder info, quarantine) in a bundle make codesign refuse to sign.
     xattr -cr "$final"
-    say "codesign --force --deep --sign - (ad hoc)"
-    codesign --force --deep --sign - "$final"
+    # The best signature available: a Developer ID (BTW_SIGN_IDENTITY, e.g. "Developer ID
+    # Application: Name (TEAMID)") with the hardened runtime, notarized when BTW_NOTARY_PROFILE
+    # names a `xcrun notarytool store-credentials` profile; else the stable local identity; else
+    # ad hoc, which changes with every build.
+    if [ -n "${BTW_SIGN_IDENTITY:-}" ]; then
+        say "codesign with $BTW_SIGN_IDENTITY, hardened runtime"
+        codesign --force --deep --options runtime --timestamp --sign "$BTW_SIGN_IDENTITY" "$final"
+        signed="signed by $BTW_SIGN_IDENTITY"
+    elif security find-certificate -c "$local_identity" >/dev/null 2>&1 || make_local_identity; then
+        say "codesign with the local identity \"$local_identity\" (the same on every build)"
+        codesign --force --deep --sign "$local_identity" "$final"
+        signed="signed by $local_identity (not notarized: another Mac asks for \"Open Anyway\")"
+    else
+        say "WARNING: no Developer ID and no local identity could be made: signing ad hoc, so macOS"
+        say "sees each build as a new app (login item and Local Network permission asked again)"
+        codesign --force --deep --sign - "$final"
+        signed="signed ad hoc"
+    fi
     codesign --verify --deep --strict --verbose=2 "$final" || die "codesign --verify failed"
-    signed="signed ad hoc"
+    if [ -n "${BTW_SIGN_IDENTITY:-}" ] && [ -n "${BTW_NOTARY_PROFILE:-}" ]; then
+        say "notarizing with the profile $BTW_NOTARY_PROFILE"
+        ditto -c -k --keepParent "$final" "$out/notarize.zip"
+        xcrun notarytool submit "$out/notarize.zip" --keychain-profile "$BTW_NOTARY_PROFILE" --wait \
+            || die "notarization failed (xcrun notarytool log gives Apple's reasons)"
+        rm -f "$out/notarize.zip"
+        xcrun stapler staple "$final" || die "stapling the notarization ticket failed"
+        signed="$signed, notarized"
+    fi
 else
     say "not on macOS: lipo and codesign skipped (the app is unsigned and holds this machine's binary;"
     say "build it on a Mac for the universal, signed app)"

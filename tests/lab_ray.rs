@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use bittrader_test_support::lab::{lab, lab_ok, laptop_nodes, ready, Lab, LabDaemon, LAPTOP};
+use bittrader_test_support::lab::{
+    lab, lab_ok, laptop_nodes, ready, time_until, Lab, LabDaemon, LAPTOP,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
 /// How this test is named when it must skip.
@@ -129,15 +131,24 @@ fn a_real_worker_rides_blips_leaves_on_long_cuts_and_obeys_the_cli() {
     let config = std::fs::read_to_string(daemon.home().join("config.toml")).expect("config");
     assert!(config.contains("cpus = 2"), "{config}");
 
-    // Quit: the worker leaves and nothing of Ray is left in the laptop host.
+    // Quit with no task running: the app and everything it started are gone at once (not after
+    // Ray's own SIGTERM stop), and the node leaves the cluster.
+    let asked = std::time::Instant::now();
     let out = daemon.cli(&["quit"]);
     assert!(out.status.success());
+    let anything_left = || {
+        let pattern = "raylet|ray start|bittrader-worker daemon|dashboard/agent|log_monitor";
+        let left = lab(&["laptop-exec", "pgrep", "-f", pattern]);
+        !String::from_utf8_lossy(&left.stdout).trim().is_empty()
+    };
+    let gone = time_until(Duration::from_secs(10), || !anything_left());
+    let took = asked.elapsed();
+    eprintln!("figure: a quit with no task running in the lab, everything gone after {took:?}");
+    assert!(
+        gone.is_some(),
+        "processes left in the laptop host 10 s after quit"
+    );
     daemon.wait("the node to leave on quit", Duration::from_secs(40), |_| {
         alive_laptop_nodes().is_empty()
     });
-    let leftovers = lab(&["laptop-exec", "pgrep", "-f", "raylet"]);
-    assert!(
-        String::from_utf8_lossy(&leftovers.stdout).trim().is_empty(),
-        "Ray processes left in the laptop host"
-    );
 }
