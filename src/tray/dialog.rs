@@ -2,7 +2,7 @@
 //! Linux. Each call blocks until the user answers, so callers run it off the main thread.
 
 use std::ffi::OsStr;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use crate::platform::command::CountedSpawn;
 
@@ -29,9 +29,10 @@ fn has(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-/// The prompt program: `osascript` running `script` on macOS (by its absolute path: an app opened
-/// from Finder has a bare PATH), else zenity or kdialog with theirs; `None` without any.
-fn prompt(script: String, zenity: &[&str], kdialog: &[&str]) -> Option<Command> {
+/// Runs the prompt program to its end (counted, see [`CountedSpawn`]): `osascript` running
+/// `script` on macOS (by its absolute path: an app opened from Finder has a bare PATH), else
+/// zenity or kdialog with theirs; `None` without any, or when it could not run.
+fn prompt(script: String, zenity: &[&str], kdialog: &[&str]) -> Option<Output> {
     let (program, args) = if cfg!(target_os = "macos") {
         ("/usr/bin/osascript", vec!["-e".to_string(), script])
     } else if has("zenity") {
@@ -43,12 +44,11 @@ fn prompt(script: String, zenity: &[&str], kdialog: &[&str]) -> Option<Command> 
     };
     let mut command = Command::new(program);
     command.args(args).stdin(Stdio::null());
-    Some(command)
-}
-
-/// Runs `command` (counted, see [`CountedSpawn`]) to its end.
-fn run(mut command: Command) -> std::io::Result<ExitStatus> {
-    command.spawn_counted()?.wait()
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .spawn_counted()
+        .and_then(|c| c.wait_with_output())
+        .ok()
 }
 
 /// Asks for a line of text with `current` filled in.
@@ -69,19 +69,12 @@ pub fn ask(title: &str, question: &str, current: &str) -> Answer {
         current,
     ];
     let kdialog = ["--title", title, "--inputbox", question, current];
-    let Some(mut command) = prompt(script, &zenity, &kdialog) else {
-        return Answer::Unavailable;
-    };
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    match command
-        .spawn_counted()
-        .and_then(|child| child.wait_with_output())
-    {
-        Ok(out) if out.status.success() => {
+    match prompt(script, &zenity, &kdialog) {
+        Some(out) if out.status.success() => {
             Answer::Entered(String::from_utf8_lossy(&out.stdout).trim().to_string())
         }
-        Ok(_) => Answer::Cancelled,
-        Err(_) => Answer::Unavailable,
+        Some(_) => Answer::Cancelled,
+        None => Answer::Unavailable,
     }
 }
 
@@ -94,7 +87,7 @@ pub fn confirm(title: &str, question: &str) -> bool {
     );
     let zenity = ["--question", "--title", title, "--text", question];
     let kdialog = ["--title", title, "--yesno", question];
-    prompt(script, &zenity, &kdialog).is_some_and(|command| run(command).is_ok_and(|s| s.success()))
+    prompt(script, &zenity, &kdialog).is_some_and(|out| out.status.success())
 }
 
 pub fn error(title: &str, message: &str) {
@@ -105,9 +98,7 @@ pub fn error(title: &str, message: &str) {
     );
     let zenity = ["--error", "--title", title, "--text", message];
     let kdialog = ["--title", title, "--error", message];
-    if let Some(command) = prompt(script, &zenity, &kdialog) {
-        let _ = run(command);
-    }
+    let _ = prompt(script, &zenity, &kdialog);
 }
 
 /// Opens a file (Console for a log on macOS) or a web page with the desktop's default app. The
