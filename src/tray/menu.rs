@@ -10,64 +10,45 @@ use crate::text::{self, cli, page, Lang};
 
 /// One entry of the menu; stable ids let the tray update it in place and read its clicks.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Entry {
+pub struct Entry {
+    /// `-` for a separator.
+    pub id: String,
+    pub text: String,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
     /// Text that cannot be clicked.
-    Info {
-        id: String,
-        text: String,
-    },
+    Info,
+    Action,
     Check {
-        id: String,
-        text: String,
         checked: bool,
         enabled: bool,
     },
-    Action {
-        id: String,
-        text: String,
-    },
-    Submenu {
-        id: String,
-        text: String,
-        entries: Vec<Entry>,
-    },
+    Submenu(Vec<Entry>),
     Separator,
 }
 
-impl Entry {
-    /// The entry's id (separators have none).
-    pub fn id(&self) -> Option<&str> {
-        match self {
-            Entry::Info { id, .. }
-            | Entry::Check { id, .. }
-            | Entry::Action { id, .. }
-            | Entry::Submenu { id, .. } => Some(id),
-            Entry::Separator => None,
-        }
-    }
+fn entry(id: impl Into<String>, text: impl Into<String>, kind: Kind) -> Entry {
+    let (id, text) = (id.into(), text.into());
+    Entry { id, text, kind }
 }
 
 fn info(id: &str, text: impl Into<String>) -> Entry {
-    Entry::Info {
-        id: id.to_string(),
-        text: text.into(),
-    }
+    entry(id, text, Kind::Info)
 }
 
 fn action(id: &str, text: impl Into<String>) -> Entry {
-    Entry::Action {
-        id: id.to_string(),
-        text: text.into(),
-    }
+    entry(id, text, Kind::Action)
 }
 
-fn check(id: String, text: impl Into<String>, checked: bool, enabled: bool) -> Entry {
-    Entry::Check {
-        id,
-        text: text.into(),
-        checked,
-        enabled,
-    }
+fn check(id: impl Into<String>, text: impl Into<String>, checked: bool, enabled: bool) -> Entry {
+    entry(id, text, Kind::Check { checked, enabled })
+}
+
+fn separator() -> Entry {
+    entry("-", "", Kind::Separator)
 }
 
 pub mod ids {
@@ -163,9 +144,9 @@ pub fn model(
         let line = page::contribution_line(lang, summary);
         entries.push(info(ids::CONTRIBUTION, line));
     }
-    entries.push(Entry::Separator);
+    entries.push(separator());
     entries.push(check(
-        ids::CONTRIBUTE.to_string(),
+        ids::CONTRIBUTE,
         word(MenuWord::Contribute),
         // In error the worker is not contributing: the tick is off, and ticking it retries.
         !status.paused && status.phase != Phase::Error,
@@ -190,35 +171,29 @@ pub fn model(
             )
         })
         .collect();
-    entries.push(Entry::Submenu {
-        id: ids::CPUS.to_string(),
-        text: format!("{} ({})", word(MenuWord::Cpus), status.cpus),
-        entries: cpus,
-    });
+    let cpus_title = format!("{} ({})", word(MenuWord::Cpus), status.cpus);
+    entries.push(entry(ids::CPUS, cpus_title, Kind::Submenu(cpus)));
     if !first_run {
         // The heads found first, then the prompt and the search.
         let (mut head, rest): (Vec<Entry>, Vec<Entry>) = head_search_entries(status, lang, false)
             .into_iter()
-            .partition(|entry| matches!(entry, Entry::Check { .. }));
+            .partition(|entry| matches!(entry.kind, Kind::Check { .. }));
         if !head.is_empty() {
-            head.push(Entry::Separator);
+            head.push(separator());
         }
         head.push(action(ids::HEAD, word(MenuWord::HeadAddress)));
         head.extend(rest);
-        entries.push(Entry::Submenu {
-            id: ids::HEAD_MENU.to_string(),
-            text: text::menu::head_menu_title(lang, status.head.as_ref()),
-            entries: head,
-        });
+        let title = text::menu::head_menu_title(lang, status.head.as_ref());
+        entries.push(entry(ids::HEAD_MENU, title, Kind::Submenu(head)));
     }
-    entries.push(Entry::Separator);
+    entries.push(separator());
     entries.push(action(ids::OPEN_CONTRIBUTION, word(MenuWord::Contribution)));
     entries.push(action(ids::OPEN_LOG, word(MenuWord::OpenLog)));
     if let Some(enabled) = login_item {
         let label = word(MenuWord::StartAtLogin);
-        entries.push(check(ids::LOGIN.to_string(), label, enabled, true));
+        entries.push(check(ids::LOGIN, label, enabled, true));
     }
-    entries.push(Entry::Separator);
+    entries.push(separator());
     entries.push(action(ids::QUIT, word(MenuWord::Quit)));
     entries
 }
@@ -329,8 +304,8 @@ pub fn command_for(id: &str, status: &Status) -> Option<Request> {
 pub fn shape(entries: &[Entry]) -> Vec<String> {
     let mut out = Vec::new();
     for entry in entries {
-        out.push(entry.id().unwrap_or("-").to_string());
-        if let Entry::Submenu { entries, .. } = entry {
+        out.push(entry.id.clone());
+        if let Kind::Submenu(entries) = &entry.kind {
             out.extend(shape(entries));
         }
     }
@@ -368,20 +343,17 @@ mod tests {
     }
 
     fn text_of(entries: &[Entry], id: &str) -> Option<String> {
-        entries.iter().find_map(|e| match e {
-            Entry::Info { id: i, text } | Entry::Action { id: i, text } if i == id => {
-                Some(text.clone())
-            }
-            Entry::Check { id: i, text, .. } if i == id => Some(text.clone()),
-            Entry::Submenu { entries, .. } => text_of(entries, id),
-            _ => None,
+        entries.iter().find_map(|e| match &e.kind {
+            Kind::Submenu(entries) => text_of(entries, id),
+            Kind::Separator => None,
+            _ => (e.id == id).then(|| e.text.clone()),
         })
     }
 
     fn checked(entries: &[Entry], id: &str) -> Option<bool> {
-        entries.iter().find_map(|e| match e {
-            Entry::Check { id: i, checked, .. } if i == id => Some(*checked),
-            Entry::Submenu { entries, .. } => checked(entries, id),
+        entries.iter().find_map(|e| match &e.kind {
+            Kind::Check { checked, .. } if e.id == id => Some(*checked),
+            Kind::Submenu(entries) => checked(entries, id),
             _ => None,
         })
     }
@@ -534,7 +506,7 @@ mod tests {
             let menu = menu_for(&demo, 4, lang);
             assert_eq!(text_of(&menu, ids::STATE).as_deref(), Some(state));
             // Right under the state line, and only once.
-            assert_eq!(menu[1].id(), Some(ids::HEAD));
+            assert_eq!(menu[1].id, ids::HEAD);
             assert_eq!(text_of(&menu, ids::HEAD).as_deref(), Some(set));
             assert_eq!(shape(&menu).iter().filter(|id| *id == ids::HEAD).count(), 1);
         }
@@ -543,14 +515,14 @@ mod tests {
         none.head = None;
         none.needs_a_head = true;
         none.fault = Some(Fault::NoHead);
-        assert_eq!(menu_for(&none, 4, Lang::En)[1].id(), Some(ids::HEAD));
+        assert_eq!(menu_for(&none, 4, Lang::En)[1].id, ids::HEAD);
         // A real head: the state names it, and the head item sits with the settings.
         let real = menu_for(&status(Phase::Connected), 4, Lang::En);
         assert_eq!(
             text_of(&real, ids::STATE).as_deref(),
             Some("Connected to 100.64.0.1:6379 · 10 CPUs")
         );
-        assert_ne!(real[1].id(), Some(ids::HEAD));
+        assert_ne!(real[1].id, ids::HEAD);
         assert_eq!(text_of(&real, ids::HEAD).as_deref(), Some("Head address…"));
     }
 
@@ -598,8 +570,8 @@ mod tests {
     }
 
     fn submenu<'a>(entries: &'a [Entry], id: &str) -> Option<&'a [Entry]> {
-        entries.iter().find_map(|e| match e {
-            Entry::Submenu { id: i, entries, .. } if i == id => Some(entries.as_slice()),
+        entries.iter().find_map(|e| match &e.kind {
+            Kind::Submenu(entries) if e.id == id => Some(entries.as_slice()),
             _ => None,
         })
     }
@@ -892,7 +864,7 @@ mod tests {
         let shown = |status: &Status| {
             menu_for(status, 4, Lang::En)
                 .iter()
-                .any(|e| e.id() == Some(ids::ONLY_WHEN_IDLE))
+                .any(|e| e.id == ids::ONLY_WHEN_IDLE)
         };
         assert!(!shown(&status));
         status.courtesy.only_when_idle_minutes = Some(10);

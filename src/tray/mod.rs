@@ -33,7 +33,7 @@ use crate::supervisor::Event as SupervisorEvent;
 use crate::text::menu::{MenuWord, TrayFailure};
 use crate::text::{self, Lang};
 use icons::IconKind;
-use menu::Entry;
+use menu::{Entry, Kind};
 
 /// Events the event loop receives from other threads.
 #[derive(Debug)]
@@ -171,22 +171,19 @@ fn build_menu(model: &[Entry]) -> Result<Menu, tray_icon::menu::Error> {
 }
 
 fn append_entries(entries: &[Entry], add: &dyn Fn(&dyn IsMenuItem) -> MenuResult) -> MenuResult {
-    for entry in entries {
-        match entry {
-            Entry::Info { id, text } => add(&MenuItem::with_id(id, text, false, None))?,
-            Entry::Action { id, text } => add(&MenuItem::with_id(id, text, true, None))?,
-            Entry::Check {
-                id,
-                text,
-                checked,
-                enabled,
-            } => add(&CheckMenuItem::with_id(id, text, *enabled, *checked, None))?,
-            Entry::Submenu { id, text, entries } => {
+    for Entry { id, text, kind } in entries {
+        match kind {
+            Kind::Info => add(&MenuItem::with_id(id, text, false, None))?,
+            Kind::Action => add(&MenuItem::with_id(id, text, true, None))?,
+            Kind::Check { checked, enabled } => {
+                add(&CheckMenuItem::with_id(id, text, *enabled, *checked, None))?
+            }
+            Kind::Submenu(entries) => {
                 let submenu = Submenu::with_id(id, text, true);
                 append_entries(entries, &|item| submenu.append(item))?;
                 add(&submenu)?;
             }
-            Entry::Separator => add(&PredefinedMenuItem::separator())?,
+            Kind::Separator => add(&PredefinedMenuItem::separator())?,
         }
     }
     Ok(())
@@ -194,26 +191,15 @@ fn append_entries(entries: &[Entry], add: &dyn Fn(&dyn IsMenuItem) -> MenuResult
 
 /// Puts the texts and ticks of `model` on `items`, built from a model of the same shape.
 fn apply(model: &[Entry], items: &[MenuItemKind]) {
-    for (entry, item) in model.iter().zip(items) {
-        match (entry, item) {
-            (
-                Entry::Info { text, .. } | Entry::Action { text, .. },
-                MenuItemKind::MenuItem(item),
-            ) => item.set_text(text),
-            (
-                Entry::Check {
-                    text,
-                    checked,
-                    enabled,
-                    ..
-                },
-                MenuItemKind::Check(item),
-            ) => {
+    for (Entry { text, kind, .. }, item) in model.iter().zip(items) {
+        match (kind, item) {
+            (Kind::Info | Kind::Action, MenuItemKind::MenuItem(item)) => item.set_text(text),
+            (Kind::Check { checked, enabled }, MenuItemKind::Check(item)) => {
                 item.set_text(text);
                 item.set_checked(*checked);
                 item.set_enabled(*enabled);
             }
-            (Entry::Submenu { text, entries, .. }, MenuItemKind::Submenu(submenu)) => {
+            (Kind::Submenu(entries), MenuItemKind::Submenu(submenu)) => {
                 submenu.set_text(text);
                 apply(entries, &submenu.items());
             }
