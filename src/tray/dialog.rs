@@ -24,31 +24,22 @@ pub fn applescript_string(text: &str) -> String {
     format!("\"{escaped}\"")
 }
 
-fn has(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
 /// Runs the prompt program to its end (counted, see [`CountedSpawn`]): `osascript` running
-/// `script` on macOS (by its absolute path: an app opened from Finder has a bare PATH), else
-/// zenity or kdialog with theirs; `None` without any, or when it could not run.
-fn prompt(script: String, zenity: &[&str], kdialog: &[&str]) -> Option<Output> {
-    let (program, args) = if cfg!(target_os = "macos") {
-        ("/usr/bin/osascript", vec!["-e".to_string(), script])
-    } else if has("zenity") {
-        ("zenity", zenity.iter().map(|s| s.to_string()).collect())
-    } else if has("kdialog") {
-        ("kdialog", kdialog.iter().map(|s| s.to_string()).collect())
-    } else {
-        return None;
+/// `script` on macOS (by its absolute path: an app opened from Finder has a bare PATH), else the
+/// first of zenity and kdialog that starts, with theirs; `None` when none does.
+fn prompt(script: &str, zenity: &[&str], kdialog: &[&str]) -> Option<Output> {
+    let osascript = ["-e", script];
+    let programs = match cfg!(target_os = "macos") {
+        true => vec![("/usr/bin/osascript", &osascript[..])],
+        false => vec![("zenity", zenity), ("kdialog", kdialog)],
     };
-    let mut command = Command::new(program);
-    command.args(args).stdin(Stdio::null());
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    command
-        .spawn_counted()
-        .and_then(|c| c.wait_with_output())
-        .ok()
+    let child = programs.into_iter().find_map(|(program, args)| {
+        let mut command = Command::new(program);
+        command.args(args).stdin(Stdio::null());
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.spawn_counted().ok()
+    })?;
+    child.wait_with_output().ok()
 }
 
 /// Asks for a line of text with `current` filled in.
@@ -69,7 +60,7 @@ pub fn ask(title: &str, question: &str, current: &str) -> Answer {
         current,
     ];
     let kdialog = ["--title", title, "--inputbox", question, current];
-    match prompt(script, &zenity, &kdialog) {
+    match prompt(&script, &zenity, &kdialog) {
         Some(out) if out.status.success() => {
             Answer::Entered(String::from_utf8_lossy(&out.stdout).trim().to_string())
         }
@@ -87,7 +78,7 @@ pub fn confirm(title: &str, question: &str) -> bool {
     );
     let zenity = ["--question", "--title", title, "--text", question];
     let kdialog = ["--title", title, "--yesno", question];
-    prompt(script, &zenity, &kdialog).is_some_and(|out| out.status.success())
+    prompt(&script, &zenity, &kdialog).is_some_and(|out| out.status.success())
 }
 
 pub fn error(title: &str, message: &str) {
@@ -98,7 +89,7 @@ pub fn error(title: &str, message: &str) {
     );
     let zenity = ["--error", "--title", title, "--text", message];
     let kdialog = ["--title", title, "--error", message];
-    let _ = prompt(script, &zenity, &kdialog);
+    let _ = prompt(&script, &zenity, &kdialog);
 }
 
 /// Opens a file (Console for a log on macOS) or a web page with the desktop's default app. The
