@@ -4,19 +4,6 @@
 
 use crate::model::Phase;
 
-/// Which drawing a phase uses ([`IconKind::for_phase`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IconKind {
-    Connected,
-    Starting,
-    /// Head lost, worker kept during the grace.
-    Disconnecting,
-    Disconnected,
-    Paused,
-    /// Needs the user.
-    Error,
-}
-
 /// One of our PNGs, by name: on macOS the 2x template (which scales down crisply on 1x
 /// screens), elsewhere the coloured one. tray-icon shows the 44 px template 22 pt tall, so its
 /// 32 px glyph is 16 pt tall like the system's items (`assets/make-icons.sh` says why 44 px).
@@ -30,30 +17,18 @@ macro_rules! icon_png {
     }};
 }
 
-impl IconKind {
-    pub fn for_phase(phase: Phase) -> IconKind {
-        match phase {
-            Phase::Connected => IconKind::Connected,
-            Phase::Checking | Phase::Starting | Phase::Reconnecting => IconKind::Starting,
-            Phase::Disconnecting => IconKind::Disconnecting,
-            Phase::Disconnected => IconKind::Disconnected,
-            Phase::Paused | Phase::Stopping | Phase::ShuttingDown | Phase::Draining => {
-                IconKind::Paused
-            }
-            Phase::Error => IconKind::Error,
+/// The PNG bytes of the drawing `phase` shows on this platform: six drawings, the phases on the
+/// way to one share it.
+pub fn png(phase: Phase) -> &'static [u8] {
+    match phase {
+        Phase::Connected => icon_png!("connected"),
+        Phase::Checking | Phase::Starting | Phase::Reconnecting => icon_png!("starting"),
+        Phase::Disconnecting => icon_png!("disconnecting"),
+        Phase::Disconnected => icon_png!("disconnected"),
+        Phase::Paused | Phase::Stopping | Phase::ShuttingDown | Phase::Draining => {
+            icon_png!("paused")
         }
-    }
-
-    /// The PNG bytes for this platform.
-    pub fn png(self) -> &'static [u8] {
-        match self {
-            IconKind::Connected => icon_png!("connected"),
-            IconKind::Starting => icon_png!("starting"),
-            IconKind::Disconnecting => icon_png!("disconnecting"),
-            IconKind::Disconnected => icon_png!("disconnected"),
-            IconKind::Paused => icon_png!("paused"),
-            IconKind::Error => icon_png!("error"),
-        }
+        Phase::Error => icon_png!("error"),
     }
 }
 
@@ -89,24 +64,28 @@ pub fn decode(png_bytes: &[u8]) -> Result<Rgba, String> {
 mod tests {
     use super::*;
 
-    const ALL: [IconKind; 6] = [
-        IconKind::Connected,
-        IconKind::Starting,
-        IconKind::Disconnecting,
-        IconKind::Disconnected,
-        IconKind::Paused,
-        IconKind::Error,
+    /// A phase for each of the six drawings.
+    const ALL: [Phase; 6] = [
+        Phase::Connected,
+        Phase::Starting,
+        Phase::Disconnecting,
+        Phase::Disconnected,
+        Phase::Paused,
+        Phase::Error,
     ];
 
     #[test]
     fn every_icon_decodes_to_a_square_with_transparency() {
-        for kind in ALL {
-            let icon = decode(kind.png()).expect("decodes");
-            assert_eq!(icon.width, icon.height, "{kind:?}");
+        for phase in ALL {
+            let icon = decode(png(phase)).expect("decodes");
+            assert_eq!(icon.width, icon.height, "{phase:?}");
             assert_eq!(icon.pixels.len() as u32, icon.width * icon.height * 4);
             let alphas: Vec<u8> = icon.pixels.chunks_exact(4).map(|p| p[3]).collect();
-            assert!(alphas.contains(&0), "{kind:?} has a transparent background");
-            assert!(alphas.contains(&255), "{kind:?} has an opaque shape");
+            assert!(
+                alphas.contains(&0),
+                "{phase:?} has a transparent background"
+            );
+            assert!(alphas.contains(&255), "{phase:?} has an opaque shape");
         }
     }
 
@@ -114,7 +93,7 @@ mod tests {
     fn the_states_look_different() {
         let decoded: Vec<Vec<u8>> = ALL
             .iter()
-            .map(|k| decode(k.png()).expect("decodes").pixels)
+            .map(|&k| decode(png(k)).expect("decodes").pixels)
             .collect();
         for i in 0..decoded.len() {
             for j in i + 1..decoded.len() {

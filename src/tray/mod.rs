@@ -32,7 +32,6 @@ use crate::service::{self, StartError};
 use crate::supervisor::Event as SupervisorEvent;
 use crate::text::menu::{MenuWord, TrayFailure};
 use crate::text::{self, Lang};
-use icons::IconKind;
 use menu::{Entry, Kind};
 
 /// Events the event loop receives from other threads.
@@ -110,7 +109,7 @@ struct Tray {
     menu: Menu,
     /// What `menu` shows.
     model: Vec<Entry>,
-    drawn: Option<IconKind>,
+    drawn: Option<&'static [u8]>,
 }
 
 impl Tray {
@@ -132,14 +131,14 @@ impl Tray {
     /// Shows `status` and the menu `model` made of it: texts and ticks are updated in place
     /// (an open menu stays open), and the menu is rebuilt only when its shape changed.
     fn show(&mut self, status: &Status, model: Vec<Entry>, lang: Lang) {
-        let kind = IconKind::for_phase(status.phase);
-        if self.drawn != Some(kind) {
-            if let Ok(image) = icon_image(kind) {
+        let png = icons::png(status.phase);
+        if self.drawn != Some(png) {
+            if let Ok(image) = icon_image(png) {
                 #[cfg(target_os = "macos")]
                 let _ = self.icon.set_icon_templated(Some(image));
                 #[cfg(not(target_os = "macos"))]
                 let _ = self.icon.set_icon(Some(image));
-                self.drawn = Some(kind);
+                self.drawn = Some(png);
             }
         }
         let _ = self
@@ -208,8 +207,8 @@ fn apply(model: &[Entry], items: &[MenuItemKind]) {
     }
 }
 
-fn icon_image(kind: IconKind) -> Result<Icon, String> {
-    let rgba = icons::decode(kind.png())?;
+fn icon_image(png: &[u8]) -> Result<Icon, String> {
+    let rgba = icons::decode(png)?;
     Icon::from_rgba(rgba.pixels, rgba.width, rgba.height).map_err(|e| e.to_string())
 }
 
