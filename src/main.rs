@@ -215,7 +215,7 @@ fn status(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
 /// app: it works whether or not the app runs and costs the app nothing, for at most a minute
 /// of freshness.
 fn stats(paths: &Paths, json: bool, page: bool) -> anyhow::Result<ExitCode> {
-    let lang = Lang::detect();
+    let lang = Lang::current();
     let history = match bittrader_worker::history::file::read(&paths.history_file()) {
         Ok(history) => history.unwrap_or_default(),
         Err(e) => {

@@ -41,10 +41,6 @@ impl Lang {
     /// The system's language: the first of `LC_ALL`, `LC_MESSAGES`, `LANG` that is set decides
     /// (as in POSIX: `LC_ALL=C` is English whatever `LANG` says); only when none is, the OS's
     /// setting (apps started from Finder get none of those variables).
-    pub fn detect() -> Lang {
-        Lang::detect_from(|var| std::env::var(var).ok(), sys_locale::get_locale)
-    }
-
     fn detect_from(
         var: impl Fn(&str) -> Option<String>,
         system: impl FnOnce() -> Option<String>,
@@ -61,7 +57,8 @@ impl Lang {
     /// Detected once so that the tray, the log and the CLI of a process never disagree.
     pub fn current() -> Lang {
         static CURRENT: std::sync::OnceLock<Lang> = std::sync::OnceLock::new();
-        *CURRENT.get_or_init(Lang::detect)
+        let var = |name: &str| std::env::var(name).ok();
+        *CURRENT.get_or_init(|| Lang::detect_from(var, sys_locale::get_locale))
     }
 }
 
