@@ -208,7 +208,7 @@ fn status(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
         let log = cli::status_line(lang, StatusLine::Log(&report.log_file));
         println!("{log}");
     }
-    Ok(exit_code(&reply))
+    Ok(ExitCode::from(u8::from(!reply.ok)))
 }
 
 /// `stats`: read from history.json (written within a minute of every change), not asked of the
@@ -340,7 +340,7 @@ fn print_reply(reply: &Reply) -> ExitCode {
     if let Some(report) = &reply.report {
         println!("{}", summary(report));
     }
-    exit_code(reply)
+    ExitCode::from(u8::from(!reply.ok))
 }
 
 /// The report's one line in this process's language, worded here from its status when it has
@@ -350,8 +350,4 @@ fn summary(report: &StatusReport) -> String {
         Some(status) => cli::summary(Lang::current(), status),
         None => report.summary.clone(),
     }
-}
-
-fn exit_code(reply: &Reply) -> ExitCode {
-    ExitCode::from(u8::from(!reply.ok))
 }
