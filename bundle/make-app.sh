@@ -37,6 +37,8 @@
 #                                    iconutil on macOS, bundle/icns.py elsewhere
 #   Contents/Resources/icons/        the menu-bar icons, copied from assets/icons/ for reference
 #                                    (the binary embeds its own copy)
+#   Contents/Resources/es.lproj/     InfoPlist.strings: Info.plist's sentences in Spanish (the
+#                                    Local Network prompt), from bundle/es.lproj, in UTF-16
 #
 # Info.plist is checked at the end: plutil -lint and PlistBuddy on macOS, python3's plistlib
 # elsewhere. Needs: bash (3.2 is enough), cargo when it builds; python3 on Linux.
@@ -215,6 +217,14 @@ else
     python3 "$repo/bundle/icns.py" "$repo/assets/AppIcon.iconset" "$icns"
 fi
 cp "$repo"/assets/icons/*.png "$contents/Resources/icons/"
+# Info.plist's sentences in the other languages it declares, as UTF-16 (the encoding macOS
+# documents for .strings files).
+for strings in "$repo"/bundle/*.lproj/InfoPlist.strings; do
+    lproj=$(basename "$(dirname "$strings")")
+    mkdir -p "$contents/Resources/$lproj"
+    iconv -f UTF-8 -t UTF-16 "$strings" >"$contents/Resources/$lproj/InfoPlist.strings" \
+        || die "could not convert $lproj/InfoPlist.strings to UTF-16"
+done
 
 # ---------------------------------------------------------------------------------------------
 # Check Info.plist and the layout it describes

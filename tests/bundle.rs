@@ -194,6 +194,24 @@ fn the_app_has_the_layout_and_info_plist_macos_reads() {
         );
     }
     assert_icon_is_an_icns_of_pngs(&app);
+
+    // Info.plist's sentences in Spanish, as UTF-16 with its byte-order mark, naming only keys
+    // Info.plist has.
+    let strings = fs::read(contents.join("Resources/es.lproj/InfoPlist.strings")).expect("es");
+    let units: Vec<u16> = strings
+        .chunks_exact(2)
+        .map(|pair| match strings[..2] {
+            [0xFE, 0xFF] => u16::from_be_bytes([pair[0], pair[1]]),
+            _ => u16::from_le_bytes([pair[0], pair[1]]),
+        })
+        .collect();
+    assert!(units.first() == Some(&0xFEFF), "a byte-order mark");
+    let text = String::from_utf16(&units[1..]).expect("UTF-16");
+    assert!(text.contains("\"NSLocalNetworkUsageDescription\" = \"BitTrader Worker se conecta"));
+    for line in text.lines().filter(|line| line.starts_with('"')) {
+        let key = line.split('"').nth(1).expect("a key");
+        assert!(info.contains_key(key), "{key} is not in Info.plist");
+    }
 }
 
 /// The icns types that hold a PNG, with the width and height each one stands for.
