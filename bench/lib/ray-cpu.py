@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CPU time of every process in one mount namespace over a window, per kind of process.
+"""CPU time and wake-ups of every process in one mount namespace over a window, per kind.
 
 Usage: ray-cpu.py NS_PID DAEMON_PID WINDOW_S
 
@@ -10,6 +10,11 @@ both reads counts its difference; one started in the window counts all its time;
 in the window is lost (so is its time: the line `ended_in_window` says how many). Prints one line
 per kind, `cpu_s_per_hour_<kind>: X cpu-s/h (N processes)`, then the Ray total (everything but
 the daemon) and the daemon.
+
+Wake-ups are counted the same way: the voluntary and involuntary context switches of every
+thread (/proc/PID/task/*/status), each one a time the thread was put on a CPU again, which is
+what keeps a laptop's CPU out of its deepest idle state. `wakeups_per_sec_<kind>`, then the
+Ray total.
 """
 import os
 import sys
@@ -51,6 +56,23 @@ def stat(pid):
     return int(fields[11]) + int(fields[12]), int(fields[19])
 
 
+def switches(pid):
+    """Context switches of all of `pid`'s threads (those that ended are lost, as their CPU is)."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for tid in tasks:
+        try:
+            for line in open(f"/proc/{pid}/task/{tid}/status"):
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 def snapshot(ns, daemon):
     out = {}
     for name in os.listdir("/proc"):
@@ -65,7 +87,7 @@ def snapshot(ns, daemon):
         k = kind(pid, daemon)
         s = stat(pid)
         if k and s:
-            out[pid] = (k, s[0], s[1])
+            out[pid] = (k, s[0], s[1], switches(pid))
     return out
 
 
@@ -79,18 +101,24 @@ def main():
     elapsed = time.monotonic() - t0
     per = {}
     count = {}
-    for pid, (k, ticks, start) in after.items():
+    woke = {}
+    for pid, (k, ticks, start, switched) in after.items():
         old = before.get(pid)
-        used = ticks - old[1] if old and old[2] == start else ticks
-        per[k] = per.get(k, 0) + used
+        same = old and old[2] == start
+        per[k] = per.get(k, 0) + (ticks - old[1] if same else ticks)
+        woke[k] = woke.get(k, 0) + (switched - old[3] if same else switched)
         count[k] = count.get(k, 0) + 1
-    ended = sum(1 for pid, (_, _, start) in before.items()
+    ended = sum(1 for pid, (_, _, start, _) in before.items()
                 if pid not in after or after[pid][2] != start)
     scale = 3600.0 / elapsed / CLK
     for k in sorted(per, key=lambda k: -per[k]):
         print(f"cpu_s_per_hour_{k}: {per[k] * scale:.1f} cpu-s/h ({count[k]} processes)")
     ray = sum(v for k, v in per.items() if k != "daemon")
     print(f"cpu_s_per_hour_ray_total: {ray * scale:.1f} cpu-s/h")
+    for k in sorted(woke, key=lambda k: -woke[k]):
+        print(f"wakeups_per_sec_{k}: {woke[k] / elapsed:.1f} /s")
+    ray_woke = sum(v for k, v in woke.items() if k != "daemon")
+    print(f"wakeups_per_sec_ray_total: {ray_woke / elapsed:.1f} /s")
     print(f"window: {elapsed:.0f} s (resolution {scale:.2f} cpu-s/h per tick)")
     print(f"ended_in_window: {ended} processes")
 
