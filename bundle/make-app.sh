@@ -33,6 +33,11 @@
 #                                    CFBundleVersion)
 #   Contents/PkgInfo                 APPL????
 #   Contents/MacOS/bittrader-worker
+#   Contents/MacOS/uv                uv, for `setup` on a Mac with no Python: its wheels from the
+#                                    package index (bundle/uv-requirements.txt pins them by
+#                                    hash), joined with lipo on macOS, this machine's elsewhere;
+#                                    its licences in Contents/Resources/uv-licenses/. Needs a
+#                                    python3 with pip; BTW_NO_UV=1 leaves it out.
 #   Contents/Resources/AppIcon.icns  from assets/AppIcon.iconset (drawn by bundle/make-icon.sh):
 #                                    iconutil on macOS, bundle/icns.py elsewhere
 #   Contents/Resources/icons/        the menu-bar icons, copied from assets/icons/ for reference
@@ -41,7 +46,7 @@
 #                                    Local Network prompt), from bundle/es.lproj, in UTF-16
 #
 # Info.plist is checked at the end: plutil -lint and PlistBuddy on macOS, python3's plistlib
-# elsewhere. Needs: bash (3.2 is enough), cargo when it builds; python3 on Linux.
+# elsewhere. Needs: bash (3.2 is enough), cargo when it builds; python3 (with pip for uv).
 set -euo pipefail
 
 app_name="BitTrader Worker"
@@ -198,6 +203,45 @@ if [ "$macos" = 1 ]; then
     else
         say "architectures: $archs (not universal: this app runs on those Macs only)"
     fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# uv
+# ---------------------------------------------------------------------------------------------
+uv_wheel() { # PLATFORM DIR: uv's wheel for PLATFORM, checked against its pinned hash, into DIR
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+        --platform "$1" --require-hashes -r "$repo/bundle/uv-requirements.txt" -d "$2" \
+        || die "could not fetch uv's wheel for $1 from the package index (BTW_NO_UV=1 builds without it)"
+}
+uv_from_wheel() { # DIR OUT: the uv binary of the one wheel in DIR to OUT; its licences beside
+    python3 - "$1" "$2" "$contents/Resources/uv-licenses" <<'PY'
+import glob, os, sys, zipfile
+wheel = zipfile.ZipFile(glob.glob(os.path.join(sys.argv[1], "*.whl"))[0])
+names = wheel.namelist()
+with open(sys.argv[2], "wb") as out:
+    out.write(wheel.read(next(n for n in names if n.endswith(".data/scripts/uv"))))
+os.makedirs(sys.argv[3], exist_ok=True)
+for name in names:
+    if "/licenses/" in name:
+        with open(os.path.join(sys.argv[3], os.path.basename(name)), "wb") as out:
+            out.write(wheel.read(name))
+PY
+}
+if [ "${BTW_NO_UV:-0}" != 1 ]; then
+    uv_dir=$(mktemp -d)
+    if [ "$macos" = 1 ]; then
+        for platform in macosx_11_0_arm64 macosx_10_12_x86_64; do
+            uv_wheel "$platform" "$uv_dir/$platform"
+            uv_from_wheel "$uv_dir/$platform" "$uv_dir/uv-$platform"
+        done
+        lipo -create -output "$contents/MacOS/uv" "$uv_dir"/uv-macosx_*
+    else
+        uv_wheel "manylinux_2_17_$(uname -m)" "$uv_dir/linux"
+        uv_from_wheel "$uv_dir/linux" "$contents/MacOS/uv"
+    fi
+    chmod 755 "$contents/MacOS/uv"
+    rm -rf "$uv_dir"
+    say "uv $("$contents/MacOS/uv" --version 2>/dev/null | awk '{print $2}') in Contents/MacOS"
 fi
 
 # ---------------------------------------------------------------------------------------------

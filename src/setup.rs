@@ -73,7 +73,10 @@ pub enum SetupError {
 pub fn run(paths: &Paths, config: &Config, options: &SetupOptions) -> Result<(), SetupError> {
     let tools = ToolSearch::from_process();
     let search = PythonSearch::for_this_machine(&tools);
-    let (host, uv) = (python::this_host(), tools.find("uv"));
+    // The app's own `uv`, beside this program in the bundle, before any other.
+    let bundled = std::env::current_exe().map(|exe| exe.with_file_name("uv"));
+    let uv = bundled.ok().filter(|uv| is_executable_file(uv));
+    let (host, uv) = (python::this_host(), uv.or_else(|| tools.find("uv")));
     run_with(paths, config, options, host, &search, uv.as_deref())
 }
 

@@ -170,7 +170,21 @@ fn the_app_has_the_layout_and_info_plist_macos_reads() {
         .expect("MacOS")
         .map(|e| e.expect("entry").file_name())
         .collect();
-    assert_eq!(macos, [EXE_NAME], "one executable");
+    let mut macos: Vec<_> = macos.iter().map(|name| name.to_string_lossy()).collect();
+    macos.sort();
+    assert_eq!(macos, [EXE_NAME, "uv"], "the app and uv");
+
+    // uv from the index (its pinned wheel), runnable, with its licences.
+    let uv = Command::new(contents.join("MacOS/uv"))
+        .arg("--version")
+        .output()
+        .expect("uv runs");
+    let said = String::from_utf8_lossy(&uv.stdout);
+    let pinned = fs::read_to_string(repo().join("bundle/uv-requirements.txt")).expect("pins");
+    let version = said.split_whitespace().nth(1).unwrap_or("?");
+    assert!(pinned.contains(&format!("uv=={version} ")), "{said}");
+    let licenses = contents.join("Resources/uv-licenses");
+    assert!(licenses.join("LICENSE-APACHE").is_file() && licenses.join("LICENSE-MIT").is_file());
 
     // CFBundleIconFile names Resources/AppIcon.icns.
     let icon = contents

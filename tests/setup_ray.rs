@@ -119,3 +119,52 @@ fn setup_installs_the_ray_version_the_head_runs() {
         String::from_utf8_lossy(&version.stdout)
     );
 }
+
+/// A machine with no Python `setup` may use (none in its search) gets Ray through `uv`, which
+/// comes from the package index (the wheel the .app bundles) and here finds the local 3.11
+/// rather than download one: the path a stock Mac takes, but for the Python download, which
+/// this machine cannot reach.
+#[test]
+#[ignore = "slow tier: pip and the network (installs uv and Ray)"]
+fn with_no_usable_python_uv_makes_the_venv_and_ray_is_installed() {
+    use bittrader_worker::config::{Config, Paths};
+    use bittrader_worker::setup::python::{self, PythonSearch};
+    use bittrader_worker::setup::{self, SetupOptions};
+    let tools = tempfile::tempdir().expect("tools");
+    let pins = concat!(env!("CARGO_MANIFEST_DIR"), "/bundle/uv-requirements.txt");
+    let installed = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--require-hashes",
+        ])
+        .args(["--only-binary=:all:", "--target"])
+        .arg(tools.path())
+        .args(["-r", pins])
+        .status()
+        .expect("pip");
+    assert!(installed.success(), "uv from the index");
+    let uv = tools.path().join("bin/uv");
+    let home = tempfile::tempdir().expect("home");
+    let paths = Paths {
+        home: home.path().join("data"),
+    };
+    let options = SetupOptions {
+        ray_version: Some("2.60.0".to_string()),
+        python_minor: Some(11),
+        progress_lines: false,
+    };
+    let nothing_usable = PythonSearch::default();
+    let config = Config::with_defaults(1);
+    let host = python::this_host();
+    setup::run_with(&paths, &config, &options, host, &nothing_usable, Some(&uv))
+        .expect("setup through uv");
+    let ray = paths.venv_dir().join("bin/ray");
+    let said = Command::new(&ray).arg("--version").output().expect("ray");
+    assert!(String::from_utf8_lossy(&said.stdout).contains("2.60.0"));
+    let cfg = std::fs::read_to_string(paths.venv_dir().join("pyvenv.cfg")).expect("pyvenv.cfg");
+    assert!(cfg.contains("uv = "), "made by uv: {cfg}");
+}
