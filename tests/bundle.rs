@@ -398,3 +398,65 @@ fn make_app_refuses_bad_arguments() {
         "a refused run leaves nothing in --out"
     );
 }
+
+/// The Homebrew cask agrees with what the project builds: Cargo's version, the app's name and
+/// bundle id, the .dmg's name as a GitHub release asset (spaces become dots), and `zap` removes
+/// the data folder and the login item's LaunchAgent (and the old install's kept copy).
+#[test]
+fn the_cask_names_what_the_project_builds() {
+    let cask = fs::read_to_string(repo().join("Casks/bittrader-worker.rb")).expect("the cask");
+    let info = dictionary(&repo().join("Info.plist"));
+    let id = string(&info, "CFBundleIdentifier");
+    for line in [
+        format!("version \"{}\"", env!("CARGO_PKG_VERSION")),
+        format!("app \"{APP_NAME}.app\""),
+        format!("quit:      \"{id}\""),
+        format!("launchctl: \"{LAUNCH_AGENT_LABEL}\""),
+        format!("\"~/Library/LaunchAgents/{LAUNCH_AGENT_LABEL}.plist\""),
+        format!("\"~/Library/LaunchAgents/{LAUNCH_AGENT_LABEL}.plist.legacy-backup\""),
+        "\"~/.bittrader_worker\"".to_string(),
+        format!("/{}.#{{version}}.dmg\"", APP_NAME.replace(' ', ".")),
+    ] {
+        assert!(cask.contains(&line), "the cask lacks {line}");
+    }
+    let dmg_script = fs::read_to_string(repo().join("bundle/make-dmg.sh")).expect("make-dmg.sh");
+    assert!(dmg_script.contains("dmg=\"$out/BitTrader Worker $version.dmg\""));
+}
+
+/// `ruby -c` parses the cask (Ruby from scripts/test's packages), and `make-dmg.sh` lays out what
+/// the image holds: the app and a link to /Applications (hdiutil itself is macOS's).
+#[test]
+#[ignore = "slow tier: make-app.sh, make-dmg.sh and ruby"]
+fn the_cask_parses_and_the_image_holds_the_app_and_applications() {
+    let parsed = Command::new("ruby")
+        .arg("-c")
+        .arg(repo().join("Casks/bittrader-worker.rb"))
+        .output()
+        .expect("ruby (scripts/test installs it)");
+    assert!(parsed.status.success(), "{parsed:?}");
+    let (_dir, binary, out) = workspace();
+    let app = build_app(&out, &binary);
+    let made = Command::new("bash")
+        .arg(repo().join("bundle/make-dmg.sh"))
+        .arg("--app")
+        .arg(&app)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("make-dmg.sh");
+    assert!(made.status.success(), "{made:?}");
+    let root = out.join("dmg-root");
+    let mut names: Vec<String> = fs::read_dir(&root)
+        .expect("dmg-root")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Applications", &format!("{APP_NAME}.app")]);
+    let link = fs::read_link(root.join("Applications")).expect("a link");
+    assert_eq!(link, Path::new("/Applications"));
+    let copied = root.join(format!("{APP_NAME}.app/Contents/MacOS/{EXE_NAME}"));
+    assert_eq!(
+        fs::read(copied).expect("the app"),
+        fs::read(&binary).expect("binary")
+    );
+}
