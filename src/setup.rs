@@ -53,12 +53,19 @@ pub enum SetupError {
     /// Ray has no build for this machine.
     #[error("{}", cli::no_build_message(Lang::En, .0))]
     NoBuild(NoBuild),
-    /// No interpreter Ray has wheels for, and no `uv` to fetch one.
+    /// No interpreter the package index has Ray wheels for (3.`first` to 3.`last` here), and
+    /// no `uv` to fetch one.
     #[error(
         "No Python 3.{first} to 3.{last} was found (Ray {ray} needs one). Install one (from \
          python.org, or `brew install python@3.12`), then run `bittrader-worker setup` again."
     )]
     NoPython { first: u32, last: u32, ray: String },
+    /// No Python 3 at all (nothing to ask the package index with), and no `uv`.
+    #[error(
+        "No Python 3 was found (Ray {ray} needs one). Install one (from python.org, or `brew \
+         install python@3.12`), then run `bittrader-worker setup` again."
+    )]
+    NoPythonAtAll { ray: String },
     #[error("creating the data folder {path}: {source}")]
     Home {
         path: PathBuf,
@@ -109,9 +116,39 @@ pub fn run_with(
         out.tell(SetupStep::HeadPython { minor });
         Some(minor)
     });
-    // Before anything is touched: a machine Ray has no build for is told so, and nothing more.
-    let minors =
-        python::supported_pythons(version.as_deref(), &host).map_err(SetupError::NoBuild)?;
+    // Before anything is touched: which Pythons here the package index has this Ray for; when
+    // none, for which it would have it, or that it has none for this machine at all.
+    let (ray, ray_shown) = (
+        version.as_deref(),
+        version.clone().unwrap_or("(newest)".into()),
+    );
+    let found = search.interpreters(python::LOOKED_FOR);
+    let native = python::native(&found, &host);
+    let mut minors: Vec<u32> = native.iter().map(|i| i.version.1).collect();
+    minors.sort_unstable();
+    minors.dedup();
+    let usable = native.first().map_or(Vec::new(), |asker| {
+        python::with_wheels(&asker.path, &minors, ray)
+    });
+    // The Python `uv` fetches when none here will do: the head's, else 3.12 where no Python
+    // can ask the index, else the newest the index has the Ray for.
+    let mut uv_minor = python_minor.unwrap_or(12);
+    if let (Some(asker), true) = (native.first(), usable.is_empty()) {
+        let elsewhere =
+            python::with_wheels(&asker.path, &python::LOOKED_FOR.collect::<Vec<_>>(), ray);
+        match (elsewhere.first(), elsewhere.last()) {
+            (Some(_), Some(&last)) if uv.is_some() => {
+                uv_minor = python_minor
+                    .filter(|m| elsewhere.contains(m))
+                    .unwrap_or(last);
+            }
+            (Some(&first), Some(&last)) => {
+                let ray = ray_shown;
+                return Err(SetupError::NoPython { first, last, ray });
+            }
+            _ => return Err(SetupError::NoBuild(python::no_build(ray, &host))),
+        }
+    }
     paths.ensure_home().map_err(|source| SetupError::Home {
         path: paths.home.clone(),
         source,
@@ -121,15 +158,14 @@ pub fn run_with(
     let venv_python = venv.join("bin").join("python");
     let reusable = is_executable_file(&venv_python)
         && python::probe(&venv_python).is_some_and(|i| {
-            minors.contains(&i.version.1)
-                && i.arch == host.arch
+            i.arch == host.arch
                 && python_minor.is_none_or(|m| m == i.version.1)
+                && !python::with_wheels(&venv_python, &[i.version.1], ray).is_empty()
         });
     if !reusable {
         out.step(InstallStep::FindingPython);
-        let candidates = search.interpreters(&minors);
         // `uv` can fetch a Python of its own, the way out on a Mac with none.
-        let chosen = python::choose(&candidates, &minors, &host, python_minor);
+        let chosen = python::choose(&native, &usable, python_minor);
         let (mut command, python, path) = match (chosen, uv) {
             (Some(chosen), _) => {
                 let mut command = Command::new(&chosen.path);
@@ -139,19 +175,12 @@ pub fn run_with(
                 (command, format!("{major}.{minor}.{patch}"), Some(path))
             }
             (None, Some(uv)) => {
-                let minor = python_minor.unwrap_or(12);
-                let python = format!("3.{}", minor.clamp(*minors.start(), *minors.end()));
+                let python = format!("3.{uv_minor}");
                 let mut command = Command::new(uv);
                 command.args(["venv", "--seed", "--python", &python]);
                 (command, python, None)
             }
-            (None, None) => {
-                return Err(SetupError::NoPython {
-                    first: *minors.start(),
-                    last: *minors.end(),
-                    ray: version.clone().unwrap_or_else(|| "(newest)".to_string()),
-                })
-            }
+            (None, None) => return Err(SetupError::NoPythonAtAll { ray: ray_shown }),
         };
         out.step(InstallStep::CreatingVenv {
             python: python.clone(),

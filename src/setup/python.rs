@@ -1,8 +1,7 @@
 //! Choosing the Python for Ray's venv up front: Ray has wheels for some machines and CPython
-//! versions only, and pip fails late and cryptically on the others (checked on PyPI with `pip
-//! install --dry-run --only-binary=:all:` for 2.60.0 and 2.49.2):
-//! - Ray ≥ 2.50 (and the newest): macOS ≥ 12 arm64, or Linux x86_64/aarch64, CPython 3.10–3.14.
-//! - Ray ≤ 2.49: CPython 3.9–3.13.
+//! versions only (2.51.2 for 3.9 on Apple silicon, 2.60.0 for 3.10 to 3.14 and macOS 12 or newer,
+//! none newer than 2.49.2 for Intel Macs), and pip fails late and cryptically on the others. So
+//! the package index is asked which of the Pythons found it has the Ray for ([`with_wheels`]).
 //!
 //! Without the Command Line Tools, a Mac's `/usr/bin/python3` is a stub that pops a dialog:
 //! nothing in `/usr/bin` runs unless the real interpreter behind it exists (a file test).
@@ -87,37 +86,65 @@ pub fn major_minor(version: &str) -> Option<(u32, u32)> {
     Some((major, digits.parse().ok()?))
 }
 
-/// The first Ray release without Intel-Mac wheels, and with arm64 wheels for macOS ≥ 12 only.
-const FIRST_WITHOUT_INTEL_MAC: (u32, u32) = (2, 50);
+/// The CPython minor versions looked for on this machine (as `python3.N`): which of them Ray has
+/// wheels for is the package index's answer ([`with_wheels`]), not a table.
+pub const LOOKED_FOR: std::ops::RangeInclusive<u32> = 8..=15;
 
-/// The CPython minor versions Ray `ray` has wheels for on `host`.
-pub fn supported_pythons(
-    ray: Option<&str>,
-    host: &Host,
-) -> Result<std::ops::RangeInclusive<u32>, NoBuild> {
-    let recent = ray
-        .and_then(major_minor)
-        .is_none_or(|v| v >= FIRST_WITHOUT_INTEL_MAC);
-    let owned = ray.map(str::to_string);
+/// `pip index versions` may wait on a slow index or mirror.
+const INDEX_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The versions in `pip index versions`' answer (`Available versions: 2.60.0, 2.59.0, …`).
+pub fn parse_index_versions(said: &str) -> Vec<String> {
+    let list = said
+        .lines()
+        .find_map(|line| line.strip_prefix("Available versions:"));
+    let versions = list.into_iter().flat_map(|list| list.split(','));
+    versions
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Which of `minors` the package index has a wheel of Ray `ray` (`None`: of any version) for on
+/// this machine, asked through `python`'s pip: its configuration, mirror and certificates, and
+/// its machine's wheel tags (`pip index versions`, which pip has had since 21.2).
+pub fn with_wheels(python: &Path, minors: &[u32], ray: Option<&str>) -> Vec<u32> {
+    let has_ray = |minor: &u32| {
+        let version = format!("3.{minor}");
+        let args = [
+            "-m",
+            "pip",
+            "index",
+            "versions",
+            "ray",
+            "--only-binary=:all:",
+        ];
+        let args = [&args[..], &["--python-version", &version]].concat();
+        let said = run_with_timeout(&python.to_string_lossy(), &args, INDEX_TIMEOUT);
+        let versions = said.map_or_else(|_| Vec::new(), |out| parse_index_versions(&out.stdout));
+        ray.map_or(!versions.is_empty(), |ray| {
+            versions.iter().any(|v| v == ray)
+        })
+    };
+    minors.iter().copied().filter(has_ray).collect()
+}
+
+/// Why the index has no Ray for any Python here, in the user's terms.
+pub fn no_build(ray: Option<&str>, host: &Host) -> NoBuild {
+    let ray = ray.map(str::to_string);
     match (host.os, host.arch) {
-        (HostOs::MacOs { .. }, Arch::X86_64) if recent => {
-            return Err(NoBuild::IntelMac { ray: owned })
-        }
+        (HostOs::MacOs { .. }, Arch::X86_64) => NoBuild::IntelMac { ray },
         (
             HostOs::MacOs {
                 version: Some((major, minor)),
             },
-            Arch::Arm64,
-        ) if recent && major < 12 => {
-            return Err(NoBuild::OldMacOs {
-                ray: owned,
-                macos: format!("{major}.{minor}"),
-            })
-        }
-        (HostOs::MacOs { .. } | HostOs::Linux, Arch::Arm64 | Arch::X86_64) => {}
-        _ => return Err(NoBuild::Platform { ray: owned }),
+            _,
+        ) if major < 12 => NoBuild::OldMacOs {
+            ray,
+            macos: format!("{major}.{minor}"),
+        },
+        _ => NoBuild::Platform { ray },
     }
-    Ok(if recent { 10..=14 } else { 9..=13 })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,12 +225,8 @@ impl PythonSearch {
 
     /// Every interpreter that may run and whose name allows a version in `minors`, probed, in
     /// search order, each file once.
-    pub fn interpreters(&self, minors: &std::ops::RangeInclusive<u32>) -> Vec<Interpreter> {
-        let mut names: Vec<String> = minors
-            .clone()
-            .rev()
-            .map(|m| format!("python3.{m}"))
-            .collect();
+    pub fn interpreters(&self, minors: std::ops::RangeInclusive<u32>) -> Vec<Interpreter> {
+        let mut names: Vec<String> = minors.rev().map(|m| format!("python3.{m}")).collect();
         names.push("python3".to_string());
         let mut seen = std::collections::HashSet::new();
         let paths = self
@@ -220,17 +243,24 @@ impl PythonSearch {
     }
 }
 
-/// One for this machine's processor with a version Ray has wheels for: the head's minor version
-/// when present, else the newest.
+/// This machine's Python 3s: its processor's (an Intel Python under Rosetta would fetch Intel
+/// wheels).
+pub fn native<'a>(candidates: &'a [Interpreter], host: &Host) -> Vec<&'a Interpreter> {
+    let native = |i: &&Interpreter| i.version.0 == 3 && i.arch == host.arch;
+    candidates.iter().filter(native).collect()
+}
+
+/// One with a minor version in `minors` (those Ray has wheels for): the head's minor version when
+/// present, else the newest.
 pub fn choose<'a>(
-    candidates: &'a [Interpreter],
-    minors: &std::ops::RangeInclusive<u32>,
-    host: &Host,
+    candidates: &[&'a Interpreter],
+    minors: &[u32],
     head_minor: Option<u32>,
 ) -> Option<&'a Interpreter> {
     let usable = candidates
         .iter()
-        .filter(|i| i.version.0 == 3 && minors.contains(&i.version.1) && i.arch == host.arch);
+        .copied()
+        .filter(|i| minors.contains(&i.version.1));
     // The first found of the best: ties keep the search order.
     usable.min_by_key(|i| {
         (
@@ -243,44 +273,6 @@ pub fn choose<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ARM_MAC: Host = Host {
-        os: HostOs::MacOs {
-            version: Some((14, 5)),
-        },
-        arch: Arch::Arm64,
-    };
-
-    #[test]
-    fn wheels_by_machine_and_ray_version() {
-        assert_eq!(supported_pythons(Some("2.60.0"), &ARM_MAC), Ok(10..=14));
-        assert_eq!(supported_pythons(None, &ARM_MAC), Ok(10..=14));
-        assert_eq!(supported_pythons(Some("2.49.2"), &ARM_MAC), Ok(9..=13));
-        let intel = Host {
-            arch: Arch::X86_64,
-            ..ARM_MAC
-        };
-        assert!(matches!(
-            supported_pythons(Some("2.60.0"), &intel),
-            Err(NoBuild::IntelMac { .. })
-        ));
-        assert_eq!(supported_pythons(Some("2.49.2"), &intel), Ok(9..=13));
-        let big_sur = Host {
-            os: HostOs::MacOs {
-                version: Some((11, 7)),
-            },
-            ..ARM_MAC
-        };
-        assert!(matches!(
-            supported_pythons(Some("2.50.0"), &big_sur),
-            Err(NoBuild::OldMacOs { .. })
-        ));
-        let linux_arm = Host {
-            os: HostOs::Linux,
-            arch: Arch::Arm64,
-        };
-        assert_eq!(supported_pythons(Some("2.60.0"), &linux_arm), Ok(10..=14));
-    }
 
     #[test]
     fn versions_parse() {
