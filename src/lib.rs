@@ -20,6 +20,7 @@ pub mod atomic_file;
 pub mod config;
 pub mod dashboard;
 pub mod demo;
+pub mod doctor;
 pub mod history;
 pub mod local_head;
 pub mod model;

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use bittrader_worker::config::{self, Config, Paths};
+use bittrader_worker::runtime::control::ClientError::NotRunning;
 use bittrader_worker::runtime::control::{self, Reply, Request, StatusReport};
 use bittrader_worker::text::cli::{self, SetupStep, StatusLine};
 use bittrader_worker::text::{page, Lang};
@@ -67,6 +68,13 @@ enum Command {
     FindHeads,
     /// Install Ray into ~/.bittrader_worker/.venv (the head's version when it can be asked).
     Setup(setup::SetupOptions),
+    /// Check every path this app takes into the OS, Ray and the network, once, for real: one
+    /// line each, with what to do about a failure (kept in doctor.txt for a bug report).
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Start a throwaway local Ray head and join it: the whole cycle with no cluster.
     Demo,
     /// Start the app at login: `on`, `off` or `status` (macOS LaunchAgent, Linux XDG autostart).
@@ -97,10 +105,15 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("bittrader-worker: {error:#}");
-            ExitCode::FAILURE
+            let not_running = matches!(error.downcast_ref(), Some(NotRunning { .. }));
+            ExitCode::from(if not_running { NOT_RUNNING } else { 1 })
         }
     }
 }
+
+/// The exit status when no instance runs, as `systemctl status` says it (0 done, 1 failed, 2
+/// usage, which clap gives).
+const NOT_RUNNING: u8 = 3;
 
 /// The app as Finder, the Dock or launchd open it (the daemon in a build without the tray): a
 /// failure to start goes to an alert and `worker.log`, and the exit status is 0 so that
@@ -129,8 +142,9 @@ fn run_app() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
-    // Every command but `find-heads` reads or writes the data folder: one check for all.
-    if !matches!(command, Command::FindHeads) {
+    // Every command but `find-heads` reads or writes the data folder: one check for all
+    // (`doctor` reports on it instead).
+    if !matches!(command, Command::FindHeads | Command::Doctor { .. }) {
         paths.check_home()?;
     }
     if !matches!(
@@ -167,6 +181,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             setup::run(&paths, &load_config(&paths)?, &options)?;
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Doctor { json } => return doctor(&paths, json),
         Command::Demo => return Ok(demo::run(&paths).map(|()| ExitCode::SUCCESS)?),
         Command::LoginItem {
             action,
@@ -177,7 +192,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn status(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
-    let reply = control::request(&paths.socket(), &Request::Status)?;
+    let reply = match control::request(&paths.socket(), &Request::Status) {
+        Err(NotRunning { .. }) if json => {
+            println!("{}", serde_json::json!({ "running": false }));
+            return Ok(ExitCode::from(NOT_RUNNING));
+        }
+        answer => answer?,
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&reply.report)?);
     } else if let Some(report) = &reply.report {
@@ -274,6 +295,35 @@ fn head(paths: &Paths, address: String) -> anyhow::Result<ExitCode> {
         Err(other) => Err(other.into()),
         Ok(reply) => Ok(print_reply(&reply)),
     }
+}
+
+/// `doctor`: the report on stdout, and in doctor.txt when the data folder is sound. Exit 1 when
+/// a check failed.
+fn doctor(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
+    let lang = Lang::current();
+    let config = load_config(paths).unwrap_or_else(|e| {
+        eprintln!("bittrader-worker: {e:#}");
+        Config::with_defaults(service::machine_cpus())
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the checks")?;
+    let report = runtime.block_on(bittrader_worker::doctor::run(paths, &config, lang));
+    let text = bittrader_worker::text::doctor::lines(lang, &report).join("\n") + "\n";
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{text}");
+    }
+    if paths.check_home().is_ok() && paths.home.is_dir() {
+        let saved =
+            bittrader_worker::atomic_file::write(&paths.doctor_file(), text.as_bytes(), 0o600);
+        if let Err(e) = saved {
+            eprintln!("bittrader-worker: {}: {e}", paths.doctor_file().display());
+        }
+    }
+    Ok(ExitCode::from(u8::from(report.failed())))
 }
 
 /// `find-heads`: asks Tailscale and knocks on its peers' Ray port from this process, so it

@@ -191,3 +191,25 @@ fn a_data_folder_of_another_user_is_refused_by_every_command_with_a_clear_messag
     // Given back, so that the folder's clean-up is ours.
     let _ = nix::unistd::chown(home.path(), Some(nix::unistd::geteuid()), None);
 }
+
+/// Exit statuses a script can rely on, as `systemctl` gives them: 3 when nothing runs (and
+/// `status --json` says so in JSON), 2 for a usage error.
+#[test]
+fn with_nothing_running_the_cli_exits_3_and_status_json_says_so() {
+    let home = tempfile::tempdir().expect("home");
+    let run = |args: &[&str]| {
+        std::process::Command::new(BIN)
+            .args(args)
+            .env("BITTRADER_WORKER_HOME", home.path())
+            .output()
+            .expect("the CLI")
+    };
+    for args in [&["status"][..], &["pause"], &["quit"]] {
+        assert_eq!(run(args).status.code(), Some(3), "{args:?}");
+    }
+    let json = run(&["status", "--json"]);
+    assert_eq!(json.status.code(), Some(3));
+    let said: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(said, serde_json::json!({ "running": false }));
+    assert_eq!(run(&["cpus", "many"]).status.code(), Some(2), "usage");
+}

@@ -335,10 +335,13 @@ fn a_second_daemon_on_the_same_home_is_refused_naming_the_holder() {
 #[test]
 fn status_without_a_daemon_says_not_running() {
     let home = Home::new(BIN, Options::default());
-    let out = home.cli(&["status", "--json"]);
+    let out = home.cli(&["status"]);
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{}", text(&out.stdout));
     assert!(err.contains("not running"), "{err}");
+    // For a script: JSON that says so (and exit status 3, tests/control_socket.rs).
+    let out = home.cli(&["status", "--json"]);
+    assert_eq!(text(&out.stdout).trim(), r#"{"running":false}"#);
 }
 
 #[test]

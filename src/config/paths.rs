@@ -66,6 +66,8 @@ impl Paths {
         ray_log_file: "ray-worker.out",
         /// The local socket the CLI talks to the daemon through.
         socket: "control.sock",
+        /// The last `doctor` report, for a bug report.
+        doctor_file: "doctor.txt",
         /// Held by the running daemon so that only one runs.
         lock_file: "supervisor.lock",
         /// Exists once the first-run search offered a head it found, so it offers once.

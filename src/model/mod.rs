@@ -3,6 +3,7 @@
 
 mod contribution;
 mod courtesy;
+pub mod doctor;
 mod failure;
 mod found;
 mod head;

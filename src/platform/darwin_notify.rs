@@ -23,6 +23,18 @@ extern "C" {
         out_token: *mut c_int,
     ) -> u32;
     fn notify_cancel(token: c_int) -> u32;
+    fn notify_post(name: *const c_char) -> u32;
+}
+
+/// Posts `name` to everyone registered for it.
+pub fn post(name: &CStr) -> io::Result<()> {
+    // SAFETY: a NUL-terminated name.
+    match unsafe { notify_post(name.as_ptr()) } {
+        NOTIFY_STATUS_OK => Ok(()),
+        status => Err(io::Error::other(format!(
+            "notify_post failed with status {status}"
+        ))),
+    }
 }
 
 const NOTIFY_STATUS_OK: u32 = 0;

@@ -1,7 +1,7 @@
 //! The tray: the menu's items and lines, and its dialogs.
 
 use super::{cpu_count, Lang};
-use crate::model::{FoundHead, HeadAddress, InstallStep, RayInstall};
+use crate::model::{Battery, ChargeState, FoundHead, HeadAddress, InstallStep, RayInstall};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MenuWord {
@@ -16,12 +16,9 @@ pub enum MenuWord {
     NoneFound,
     Contribution,
     OpenLog,
+    CheckThisMac,
     StartAtLogin,
     Quit,
-    Battery,
-    Charging,
-    Discharging,
-    OnPower,
     HeadPrompt,
     HeadInvalid,
     ReplaceLegacy,
@@ -48,12 +45,9 @@ pub fn word(lang: Lang, word: MenuWord) -> &'static str {
         ),
         Contribution => lang.tr("Contribution…", "Contribución…"),
         OpenLog => lang.tr("Open log", "Abrir el registro"),
+        CheckThisMac => lang.tr("Check this Mac…", "Revisar este Mac…"),
         StartAtLogin => lang.tr("Start at login", "Abrir al iniciar sesión"),
         Quit => lang.tr("Quit", "Salir"),
-        Battery => lang.tr("Battery", "Batería"),
-        Charging => lang.tr("charging", "cargando"),
-        Discharging => lang.tr("on battery", "con batería"),
-        OnPower => lang.tr("on power", "conectado a la corriente"),
         HeadPrompt => lang.tr(
             "Address of the Ray head (host or host:port):",
             "Dirección del head de Ray (host o host:puerto):",
@@ -93,6 +87,29 @@ pub fn worker_use(lang: Lang, offered: u32, busy_percent: Option<u8>) -> String 
     lang.tr(
         format!("Offering {offered}{busy}"),
         format!("Ofreciendo {offered}{busy}"),
+    )
+}
+
+/// "on power" or "on battery".
+pub fn power_source(lang: Lang, on_ac: bool) -> &'static str {
+    match on_ac {
+        true => lang.tr("on power", "conectado a la corriente"),
+        false => lang.tr("on battery", "con batería"),
+    }
+}
+
+/// "Battery 80 % · charging": held at a charge, or full, it is on power.
+pub fn battery_line(lang: Lang, battery: Battery, on_ac: bool) -> String {
+    let how = match battery.state {
+        ChargeState::Charging => lang.tr("charging", "cargando"),
+        ChargeState::Full | ChargeState::NotCharging => power_source(lang, true),
+        ChargeState::Unknown => power_source(lang, on_ac),
+        ChargeState::Discharging => power_source(lang, false),
+    };
+    let percent = battery.percent;
+    lang.tr(
+        format!("Battery {percent} % · {how}"),
+        format!("Batería {percent} % · {how}"),
     )
 }
 

@@ -5,6 +5,7 @@
 //! Kept in Rust so that a message without its Spanish does not compile: [`Lang::tr`] takes both.
 
 pub mod cli;
+pub mod doctor;
 pub mod log;
 pub mod menu;
 pub mod notice;
@@ -107,7 +108,7 @@ pub fn unreachable_words(lang: Lang, why: &Unreachable) -> String {
     }
 }
 
-fn tailscale_words(lang: Lang, problem: &TailscaleProblem) -> String {
+pub(crate) fn tailscale_words(lang: Lang, problem: &TailscaleProblem) -> String {
     use TailscaleProblem::*;
     match problem {
         Stopped => lang.tr(
@@ -476,7 +477,7 @@ mod tests {
     use super::notice::notice;
     use super::page::{contribution_line, cpu_hours};
     use super::*;
-    use crate::model::{ConfigEdit, LogNote, Notice, Phase, Status};
+    use crate::model::{ChargeState, ConfigEdit, LogNote, Notice, Phase, Status};
 
     /// The English words for a failure, as the log and the CLI print them.
     trait UserMessage {
@@ -899,11 +900,8 @@ mod tests {
             Contribution,
             OpenLog,
             StartAtLogin,
+            CheckThisMac,
             Quit,
-            Battery,
-            Charging,
-            Discharging,
-            OnPower,
             HeadPrompt,
             HeadInvalid,
             ReplaceLegacy,
@@ -913,10 +911,23 @@ mod tests {
             match word {
                 Cpus | Contribute | PauseAfterTasks | HeadAddress | SetHead | OpenDashboard
                 | FindHeads | Searching | NoneFound | Contribution | OpenLog | StartAtLogin
-                | Quit | Battery | Charging | Discharging | OnPower | HeadPrompt | HeadInvalid
-                | ReplaceLegacy | StartupFailed => {}
+                | CheckThisMac | Quit | HeadPrompt | HeadInvalid | ReplaceLegacy
+                | StartupFailed => {}
             }
             push(&|l| menu::word(l, word).into());
+        }
+        for state in [
+            ChargeState::Charging,
+            ChargeState::Discharging,
+            ChargeState::Full,
+            ChargeState::NotCharging,
+            ChargeState::Unknown,
+        ] {
+            for on_ac in [false, true] {
+                let battery = crate::model::Battery { percent: 80, state };
+                push(&|l| menu::battery_line(l, battery, on_ac));
+                push(&|l| menu::power_source(l, on_ac).into());
+            }
         }
         use PageWord::*;
         let page_words = [

@@ -3,7 +3,7 @@
 //! The tray never decides anything: it renders [`model`] and turns a click on an entry's id
 //! into a request ([`command_for`]). Both are plain functions, tested without a display.
 
-use crate::model::{ChargeState, Phase, PowerSnapshot, Status};
+use crate::model::{Phase, PowerSnapshot, Status};
 use crate::runtime::control::{Request, StatusReport};
 use crate::text::menu::MenuWord;
 use crate::text::{self, cli, page, Lang};
@@ -64,6 +64,7 @@ pub mod ids {
     /// Opens the head address prompt.
     pub const HEAD: &str = "head";
     pub const OPEN_LOG: &str = "open-log";
+    pub const CHECK_THIS_MAC: &str = "check-this-mac";
     pub const LOGIN: &str = "login";
     pub const QUIT: &str = "quit";
     pub const INSTALL_RAY: &str = "install-ray";
@@ -130,14 +131,7 @@ pub fn model(
         battery: Some(battery),
     }) = report.power
     {
-        let how = match battery.state {
-            ChargeState::Charging => MenuWord::Charging,
-            ChargeState::Full | ChargeState::NotCharging => MenuWord::OnPower,
-            ChargeState::Unknown if on_ac => MenuWord::OnPower,
-            ChargeState::Discharging | ChargeState::Unknown => MenuWord::Discharging,
-        };
-        let (battery_word, percent) = (word(MenuWord::Battery), battery.percent);
-        let line = format!("{battery_word} {percent} % · {}", word(how));
+        let line = text::menu::battery_line(lang, battery, on_ac);
         entries.push(info(ids::BATTERY, line));
     }
     if let Some(summary) = &report.contribution {
@@ -189,6 +183,7 @@ pub fn model(
     entries.push(separator());
     entries.push(action(ids::OPEN_CONTRIBUTION, word(MenuWord::Contribution)));
     entries.push(action(ids::OPEN_LOG, word(MenuWord::OpenLog)));
+    entries.push(action(ids::CHECK_THIS_MAC, word(MenuWord::CheckThisMac)));
     if let Some(enabled) = login_item {
         let label = word(MenuWord::StartAtLogin);
         entries.push(check(ids::LOGIN, label, enabled, true));
@@ -315,6 +310,7 @@ pub fn shape(entries: &[Entry]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ChargeState;
     use crate::model::TailscaleProblem;
     use crate::model::WorkerFailure;
     use crate::model::{ClusterSize, ContributionSummary, Fault, Unreachable};

@@ -397,6 +397,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
                         }
                     }
                     (None, menu::ids::OPEN_CONTRIBUTION) => open_contribution_page(&paths, lang),
+                    (None, menu::ids::CHECK_THIS_MAC) => check_this_mac(&paths, lang),
                     (None, menu::ids::HEAD) => ask_for_head(current, &requests, &paths, lang),
                     (None, menu::ids::LOGIN) => {
                         let enable = login_item != Some(true);
@@ -452,6 +453,29 @@ fn open_contribution_page(paths: &Paths, lang: Lang) {
             }
         },
     );
+}
+
+/// Runs `doctor` in a process of its own (as a bug report's would) and opens the report it
+/// saves, off the main thread.
+fn check_this_mac(paths: &Paths, lang: Lang) {
+    let paths = paths.clone();
+    std::thread::spawn(move || {
+        let report = paths.doctor_file();
+        let _ = std::fs::remove_file(&report);
+        let ran = std::env::current_exe().and_then(|exe| {
+            std::process::Command::new(exe)
+                .arg("doctor")
+                .env("BITTRADER_WORKER_HOME", &paths.home)
+                .stdout(std::process::Stdio::null())
+                .status()
+        });
+        let why = match ran {
+            Ok(_) if report.is_file() => return dialog::open(report),
+            Ok(status) => status.to_string(),
+            Err(e) => e.to_string(),
+        };
+        dialog::error(text::menu::word(lang, MenuWord::CheckThisMac), &why);
+    });
 }
 
 /// Prompts for a new head address off the main thread; the supervisor refuses an invalid one
