@@ -195,3 +195,28 @@ fn how_busy_the_worker_keeps_its_cpus_comes_from_the_same_readings() {
         "a new worker starts without a figure"
     );
 }
+
+#[test]
+fn a_quit_while_the_worker_works_says_that_its_tasks_get_the_grace() {
+    use bittrader_worker::text::{cli::summary, Lang};
+    for (cores, waits) in [(4.0, true), (0.0, false)] {
+        let settings = Settings::default();
+        let grace = settings.stop_grace.as_secs();
+        let mut sim = Sim::new(settings);
+        sim.world.worker.cpu_cores = cores;
+        sim.run_for(secs(70));
+        assert_eq!(sim.phase(), Phase::Connected);
+        sim.user(UserCommand::Shutdown);
+        let status = sim.sup.status();
+        assert_eq!(status.phase, Phase::ShuttingDown);
+        let line = summary(Lang::En, &status);
+        if waits {
+            assert_eq!(status.quit_waits_for_tasks_secs, Some(grace));
+            let expected = format!("running tasks have up to {grace} s to finish");
+            assert!(line.contains(&expected), "{line}");
+        } else {
+            assert_eq!(status.quit_waits_for_tasks_secs, None, "an idle worker");
+            assert_eq!(line, "Shutting down");
+        }
+    }
+}

@@ -157,6 +157,9 @@ pub struct Status {
     pub ray: Option<RayInUse>,
     /// The last worker joined although its Python differs from the head's in the patch release.
     pub python_skew: Option<PythonSkew>,
+    /// Quitting while the worker's last reading showed work: Ray lets its running tasks finish
+    /// for up to this many seconds before the worker is stopped.
+    pub quit_waits_for_tasks_secs: Option<u64>,
 }
 
 /// The Pythons of the head and of this machine, the same minor release in two patch releases

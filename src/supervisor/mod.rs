@@ -446,7 +446,20 @@ impl Supervisor {
             cluster: self.app.as_ref().and_then(|app| app.cluster),
             ray: self.app.as_ref().and_then(|app| app.ray.clone()),
             python_skew: self.app.as_ref().and_then(|app| app.python_skew.clone()),
+            quit_waits_for_tasks_secs: self.quit_waits_for_tasks(),
         }
+    }
+
+    /// A worker stopped by the quit after a reading that showed work gets Ray's drain: its whole
+    /// grace (the reading at the stop is the tree's last).
+    fn quit_waits_for_tasks(&self) -> Option<u64> {
+        let stopping = matches!(self.worker, Worker::Stopping(_, StopReason::Shutdown));
+        let busy = self
+            .contribution
+            .busy_percent()
+            .is_some_and(|busy| busy > 0);
+        let grace = self.settings.stop_grace_for(StopReason::Shutdown);
+        (stopping && busy).then_some(grace.as_secs())
     }
 
     /// Whether a worker process exists (running or being stopped).

@@ -71,7 +71,13 @@ pub fn summary(lang: Lang, status: &Status) -> String {
         (Error, _) => status.fault.as_ref().map_or("Error".into(), |fault| {
             format!("Error: {}", fault_message(lang, fault))
         }),
-        (ShuttingDown, _) => lang.tr("Shutting down", "Cerrando"),
+        (ShuttingDown, _) => match status.quit_waits_for_tasks_secs {
+            Some(secs) => lang.tr(
+                format!("Shutting down · running tasks have up to {secs} s to finish"),
+                format!("Cerrando · las tareas en curso tienen hasta {secs} s para terminar"),
+            ),
+            None => lang.tr("Shutting down", "Cerrando"),
+        },
         (Draining, _) => lang.tr(
             format!("Finishing the running tasks, then pausing{awake}"),
             format!("Terminando las tareas en curso; luego, pausa{awake}"),
