@@ -56,6 +56,7 @@ pub async fn run(paths: &Paths, config: &Config, lang: Lang) -> Report {
         (SleepNotices, sleep_notices().await),
         (SleepClock, sleep_clock().into()),
         (LoginItem, login_item(lang, paths, exe).into()),
+        (Dialog, dialog(lang).await),
         (DataFolder, data_folder(lang, paths)),
         (ControlSocket, running_app(paths)),
         (Disk, disk(paths).into()),
@@ -336,6 +337,25 @@ async fn sleep_notices() -> Seen {
         Err(e) if platform::logind::is_no_logind(&e) => NotApplicable(e.to_string()),
         Err(e) => Failed(e.to_string()),
     }
+}
+
+/// macOS: the head-address question built and laid out in this process, on the main thread
+/// (where `doctor` runs its checks), not shown.
+#[cfg(target_os = "macos")]
+async fn dialog(_lang: Lang) -> Seen {
+    platform::alert::macos::check().into()
+}
+
+/// Linux: the first prompt program that answers `--version`.
+#[cfg(not(target_os = "macos"))]
+async fn dialog(lang: Lang) -> Seen {
+    for program in ["zenity", "kdialog"] {
+        if let Some((true, said)) = command_output(program, &["--version"]).await {
+            let version = said.lines().next().unwrap_or_default();
+            return Passed(format!("{program} {version}"));
+        }
+    }
+    NotApplicable(words::no_prompt_program(lang))
 }
 
 fn login_item(lang: Lang, paths: &Paths, exe: PathBuf) -> Result<String, String> {

@@ -1,6 +1,7 @@
 //! `doctor`: every check worded in both languages, `codesign`'s words read from recorded output,
 //! and the command run for real on this machine against a head that does not answer.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -68,8 +69,20 @@ fn doctor_against_a_silent_head(lang: &str) -> (std::process::Output, tempfile::
         fake_ray.display()
     );
     std::fs::write(home.path().join("config.toml"), config).expect("config");
+    // A prompt program that only says its version (on a Mac, AppKit's alert is checked).
+    let bin = home.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin");
+    let zenity = bin.join("zenity");
+    std::fs::write(&zenity, "#!/bin/sh\necho 4.0.1\n").expect("zenity");
+    std::fs::set_permissions(&zenity, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = Command::new(BIN)
         .args(["doctor", "--json"])
+        .env("PATH", path)
         .env("BITTRADER_WORKER_HOME", home.path())
         .env("BITTRADER_TAILSCALE", home.path().join("no-tailscale"))
         .env("LC_ALL", lang)
@@ -145,6 +158,11 @@ fn doctor_runs_every_check_once_and_names_a_head_that_does_not_answer() {
         "disk",
     ] {
         assert_eq!(finding(here)["outcome"], "passed", "{here}: {report}");
+    }
+    let dialog = finding("dialog");
+    assert_eq!(dialog["outcome"], "passed", "{dialog}");
+    if !on_a_mac {
+        assert_eq!(dialog["fact"], "zenity 4.0.1");
     }
     for here in ["sleep-clock", "processes", "priority", "held-connection"] {
         assert_eq!(finding(here)["outcome"], "passed", "{here}: {report}");

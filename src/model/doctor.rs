@@ -23,6 +23,7 @@ pub enum Check {
     SleepNotices,
     SleepClock,
     LoginItem,
+    Dialog,
     DataFolder,
     ControlSocket,
     Disk,

@@ -1,6 +1,7 @@
 //! A native alert for an error nobody would read in a terminal. macOS: `osascript`'s `display
-//! alert … as critical`, the text passed as arguments (never spliced into the script). Linux: a
-//! desktop notification, with the tray. Tests name a stand-in in `BITTRADER_ALERT`.
+//! alert … as critical` (it gives up by itself, and needs no event loop of ours), and AppKit's
+//! own alert for the menu's questions ([`macos::ask`]). Linux: a desktop notification, with the
+//! tray. Tests name a stand-in in `BITTRADER_ALERT`.
 
 use std::time::Duration;
 
@@ -22,25 +23,9 @@ pub fn show(title: &str, message: &str) -> bool {
 }
 
 #[cfg(target_os = "macos")]
-mod imp {
-    use super::{run_with_timeout, GIVE_UP_AFTER};
-
-    const SCRIPT: [&str; 3] = [
-        "on run argv",
-        "display alert (item 1 of argv) message (item 2 of argv) as critical giving up after 600",
-        "end run",
-    ];
-
-    pub fn show(title: &str, message: &str) -> bool {
-        let args = [
-            "-e", SCRIPT[0], "-e", SCRIPT[1], "-e", SCRIPT[2], title, message,
-        ];
-        // osascript's own give-up comes first.
-        let within = GIVE_UP_AFTER + std::time::Duration::from_secs(5);
-        // An app's PATH is /usr/bin:/bin:/usr/sbin:/sbin at best.
-        run_with_timeout("/usr/bin/osascript", &args, within).is_ok_and(|out| out.success())
-    }
-}
+pub mod macos;
+#[cfg(target_os = "macos")]
+use macos as imp;
 
 #[cfg(all(not(target_os = "macos"), feature = "tray"))]
 mod imp {

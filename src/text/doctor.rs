@@ -24,6 +24,7 @@ pub fn title(lang: Lang, check: Check) -> &'static str {
         SleepNotices => lang.tr("Sleep and wake notices", "Avisos de reposo y activación"),
         SleepClock => lang.tr("Sleep clock", "Reloj de reposo"),
         LoginItem => lang.tr("Start at login", "Abrir al iniciar sesión"),
+        Dialog => lang.tr("The menu's questions", "Las preguntas del menú"),
         DataFolder => lang.tr("Data folder", "Carpeta de datos"),
         ControlSocket => lang.tr("The running app", "La app en marcha"),
         Disk => lang.tr("Free disk", "Disco libre"),
@@ -99,7 +100,7 @@ pub fn what_to_do(lang: Lang, check: Check) -> &'static str {
             "Libera espacio en disco: el registro y el historial lo necesitan.",
         ),
         Power | PowerChanges | NotifyRoundTrip | Thermal | AppNap | SleepNotices | SleepClock
-        | Processes | Priority | HeldConnection => lang.tr(
+        | Dialog | Processes | Priority | HeldConnection => lang.tr(
             "The system did not answer as expected: please send doctor.txt with a bug report.",
             "El sistema no respondió como se esperaba: envía doctor.txt con un informe de error.",
         ),
@@ -129,6 +130,13 @@ pub fn lines(lang: Lang, report: &Report) -> Vec<String> {
         format!("{ok} correctos, {bad} fallan, {na} no aplican aquí"),
     ));
     lines
+}
+
+pub fn no_prompt_program(lang: Lang) -> String {
+    lang.tr(
+        "no zenity or kdialog: the menu opens config.toml to set the head",
+        "sin zenity ni kdialog: el menú abre config.toml para configurar el head",
+    )
 }
 
 pub fn no_head(lang: Lang) -> String {

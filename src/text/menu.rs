@@ -21,6 +21,8 @@ pub enum MenuWord {
     Quit,
     HeadPrompt,
     HeadInvalid,
+    Ok,
+    Cancel,
     ReplaceLegacy,
     StartupFailed,
 }
@@ -56,6 +58,8 @@ pub fn word(lang: Lang, word: MenuWord) -> &'static str {
             "That head address was not saved",
             "No se guardó esa dirección del head",
         ),
+        Ok => "OK",
+        Cancel => lang.tr("Cancel", "Cancelar"),
         ReplaceLegacy => lang.tr(
             "The old BitTrader worker_daemon.sh starts at login with the same label. Replace it \
              with this app? A backup of the old LaunchAgent is kept.",

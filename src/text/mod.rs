@@ -791,7 +791,7 @@ mod tests {
 
     /// Every message in both languages: each variant of what it words gives a tidy Spanish that
     /// differs from the English. The matches without a wildcard make a new variant fail to
-    /// compile here until it is listed ("CPUs" alone reads alike in both).
+    /// compile here until it is listed ("CPUs" and "OK" alone read alike in both).
     #[test]
     fn every_variant_of_every_message_is_worded_in_both_languages() {
         use super::cli::{self, DemoStep, SetupStep, StatusLine};
@@ -887,6 +887,9 @@ mod tests {
                 push(&|l| summary(l, &s));
             }
         }
+        let mut quitting = status(Phase::ShuttingDown);
+        quitting.quit_waits_for_tasks_secs = Some(15);
+        push(&|l| summary(l, &quitting));
         use MenuWord::*;
         let menu_words = [
             Contribute,
@@ -904,6 +907,7 @@ mod tests {
             Quit,
             HeadPrompt,
             HeadInvalid,
+            Cancel,
             ReplaceLegacy,
             StartupFailed,
         ];
@@ -911,7 +915,7 @@ mod tests {
             match word {
                 Cpus | Contribute | PauseAfterTasks | HeadAddress | SetHead | OpenDashboard
                 | FindHeads | Searching | NoneFound | Contribution | OpenLog | StartAtLogin
-                | CheckThisMac | Quit | HeadPrompt | HeadInvalid | ReplaceLegacy
+                | CheckThisMac | Quit | HeadPrompt | HeadInvalid | Ok | Cancel | ReplaceLegacy
                 | StartupFailed => {}
             }
             push(&|l| menu::word(l, word).into());

@@ -1,9 +1,12 @@
-//! Native prompts, without a GUI toolkit of our own: `osascript` on macOS, zenity or kdialog on
-//! Linux. Each call blocks until the user answers, so callers run it off the main thread.
+//! Native prompts, without a GUI toolkit of our own: AppKit's alert on macOS
+//! ([`alert::macos::ask`]), zenity or kdialog on Linux. Each call blocks until the user answers,
+//! so callers run it off the main thread.
 
 use std::ffi::OsStr;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
+#[cfg(target_os = "macos")]
+use crate::platform::alert::macos::{self as alert, Question};
 use crate::platform::command::CountedSpawn;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,81 +18,96 @@ pub enum Answer {
     Unavailable,
 }
 
-/// Quotes `text` as an AppleScript string literal.
-pub fn applescript_string(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace(['\n', '\r'], " ");
-    format!("\"{escaped}\"")
+/// Runs the first of zenity and kdialog that starts, with its arguments, to its end (counted,
+/// see [`CountedSpawn`]): whether it confirmed and what it printed; `None` when none starts.
+#[cfg(not(target_os = "macos"))]
+fn prompt(zenity: &[&str], kdialog: &[&str]) -> Option<(bool, String)> {
+    let child = [("zenity", zenity), ("kdialog", kdialog)]
+        .into_iter()
+        .find_map(|(program, args)| {
+            let mut command = Command::new(program);
+            command.args(args).stdin(Stdio::null());
+            command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            command.spawn_counted().ok()
+        })?;
+    let out = child.wait_with_output().ok()?;
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Some((out.status.success(), said))
 }
 
-/// Runs the prompt program to its end (counted, see [`CountedSpawn`]): `osascript` running
-/// `script` on macOS (by its absolute path: an app opened from Finder has a bare PATH), else the
-/// first of zenity and kdialog that starts, with theirs; `None` when none does.
-fn prompt(script: &str, zenity: &[&str], kdialog: &[&str]) -> Option<Output> {
-    let osascript = ["-e", script];
-    let programs = match cfg!(target_os = "macos") {
-        true => vec![("/usr/bin/osascript", &osascript[..])],
-        false => vec![("zenity", zenity), ("kdialog", kdialog)],
-    };
-    let child = programs.into_iter().find_map(|(program, args)| {
-        let mut command = Command::new(program);
-        command.args(args).stdin(Stdio::null());
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        command.spawn_counted().ok()
-    })?;
-    child.wait_with_output().ok()
+/// AppKit names only its own single "OK" in the user's language.
+#[cfg(target_os = "macos")]
+fn ok_cancel() -> [&'static str; 2] {
+    use crate::text::menu::{word, MenuWord};
+    let lang = crate::text::Lang::current();
+    [word(lang, MenuWord::Ok), word(lang, MenuWord::Cancel)]
 }
 
 /// Asks for a line of text with `current` filled in.
 pub fn ask(title: &str, question: &str, current: &str) -> Answer {
-    let script = format!(
-        "text returned of (display dialog {} default answer {} with title {})",
-        applescript_string(question),
-        applescript_string(current),
-        applescript_string(title)
-    );
-    let zenity = [
-        "--entry",
-        "--title",
+    #[cfg(target_os = "macos")]
+    let typed = alert::ask(&Question {
         title,
-        "--text",
-        question,
-        "--entry-text",
-        current,
-    ];
-    let kdialog = ["--title", title, "--inputbox", question, current];
-    match prompt(&script, &zenity, &kdialog) {
-        Some(out) if out.status.success() => {
-            Answer::Entered(String::from_utf8_lossy(&out.stdout).trim().to_string())
-        }
-        Some(_) => Answer::Cancelled,
-        None => Answer::Unavailable,
-    }
+        message: question,
+        buttons: &ok_cancel(),
+        text: Some(current),
+        critical: false,
+    });
+    #[cfg(not(target_os = "macos"))]
+    let typed = {
+        let zenity = [
+            "--entry",
+            "--title",
+            title,
+            "--text",
+            question,
+            "--entry-text",
+            current,
+        ];
+        let kdialog = ["--title", title, "--inputbox", question, current];
+        let Some((confirmed, typed)) = prompt(&zenity, &kdialog) else {
+            return Answer::Unavailable;
+        };
+        confirmed.then_some(typed)
+    };
+    typed.map_or(Answer::Cancelled, |typed| {
+        Answer::Entered(typed.trim().to_string())
+    })
 }
 
 /// Asks a yes/no question; `false` when declined or when no dialog program exists.
 pub fn confirm(title: &str, question: &str) -> bool {
-    let script = format!(
-        "display dialog {} with title {} buttons {{\"Cancel\", \"OK\"}} default button \"OK\"",
-        applescript_string(question),
-        applescript_string(title)
-    );
-    let zenity = ["--question", "--title", title, "--text", question];
-    let kdialog = ["--title", title, "--yesno", question];
-    prompt(&script, &zenity, &kdialog).is_some_and(|out| out.status.success())
+    #[cfg(target_os = "macos")]
+    return alert::ask(&Question {
+        title,
+        message: question,
+        buttons: &ok_cancel(),
+        text: None,
+        critical: false,
+    })
+    .is_some();
+    #[cfg(not(target_os = "macos"))]
+    {
+        let zenity = ["--question", "--title", title, "--text", question];
+        let kdialog = ["--title", title, "--yesno", question];
+        prompt(&zenity, &kdialog).is_some_and(|(confirmed, _)| confirmed)
+    }
 }
 
 pub fn error(title: &str, message: &str) {
-    let script = format!(
-        "display alert {} message {} as critical",
-        applescript_string(title),
-        applescript_string(message)
-    );
-    let zenity = ["--error", "--title", title, "--text", message];
-    let kdialog = ["--title", title, "--error", message];
-    let _ = prompt(&script, &zenity, &kdialog);
+    #[cfg(target_os = "macos")]
+    alert::ask(&Question {
+        title,
+        message,
+        buttons: &[],
+        text: None,
+        critical: true,
+    });
+    #[cfg(not(target_os = "macos"))]
+    {
+        let zenity = ["--error", "--title", title, "--text", message];
+        let _ = prompt(&zenity, &["--title", title, "--error", message]);
+    }
 }
 
 /// Opens a file (Console for a log on macOS) or a web page with the desktop's default app. The
@@ -116,15 +134,6 @@ pub fn opener(target: &OsStr) -> Command {
 mod tests {
     use super::*;
 
-    #[test]
-    fn applescript_strings_cannot_break_out() {
-        assert_eq!(applescript_string("100.64.0.1"), "\"100.64.0.1\"");
-        assert_eq!(
-            applescript_string("a\" & do shell script \"rm"),
-            "\"a\\\" & do shell script \\\"rm\""
-        );
-        assert_eq!(applescript_string("back\\slash"), "\"back\\\\slash\"");
-    }
     #[test]
     fn a_url_goes_to_the_desktops_opener_as_one_argument() {
         let command = opener(std::ffi::OsStr::new("http://100.64.0.1:8265"));
