@@ -98,6 +98,10 @@ impl LocalHead {
             })
             .env("RAY_AUTH_MODE", "token")
             .env("RAY_AUTH_TOKEN_PATH", &token)
+            // macOS's default (0) keeps a head on loopback, and a worker started by `ray start`
+            // turns a loopback head address into this machine's routable one: it would never
+            // reach the head. So the head listens as on Linux, behind its token.
+            .env("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "1")
             .env(crate::runtime::worker::RUN_MARK, &mark)
             .env_remove("RAY_AUTH_TOKEN")
             .stdin(Stdio::null())

@@ -101,7 +101,12 @@ fn ray_temp_dir(pid: u32) -> Option<PathBuf> {
 }
 
 fn demo(user: &Path, out: &Path) -> Proc {
+    demo_with(user, out, &[])
+}
+
+fn demo_with(user: &Path, out: &Path, env: &[(&str, &str)]) -> Proc {
     let mut command = Command::new(BIN);
+    command.envs(env.iter().copied());
     command
         .arg("demo")
         .env("HOME", user)
@@ -277,4 +282,23 @@ fn a_port_another_user_took_first_is_not_taken_for_the_demo_head() {
         !squatted.contains("received"),
         "a client of ours spoke to the squatter: {squatted}"
     );
+}
+
+/// Ray's default on macOS keeps a head on loopback (`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER` unset
+/// there means 0), while a worker `ray start` turns a loopback head address into the machine's
+/// routable one: the practice head must be started so that the worker reaches it.
+#[test]
+#[ignore = "slow tier: Ray"]
+fn the_demo_joins_with_ray_set_as_on_a_mac() {
+    let _one = one_demo_at_a_time();
+    let Some(user) = user_with_ray("the_demo_joins_with_ray_set_as_on_a_mac") else {
+        return;
+    };
+    let out = user.path().join("demo.out");
+    let macos_default = [("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")];
+    let mut demo = demo_with(user.path(), &out, &macos_default);
+    let folder = demo_folder(&out);
+    wait_connected(&folder, &out);
+    let _ = kill(Pid::from_raw(demo.pid() as i32), Signal::SIGINT);
+    assert!(demo.wait_exit(secs(60)).is_some(), "the demo did not stop");
 }
