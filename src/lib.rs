@@ -17,6 +17,12 @@
 //! - [`text`] holds every sentence the user reads, in English and Spanish.
 
 pub mod atomic_file;
+
+/// The app's bundle identifier (Info.plist's `CFBundleIdentifier`), also its LaunchAgent's label.
+pub const BUNDLE_ID: &str = "com.bittrader.worker";
+/// The commit this binary was built from (see build.rs).
+pub const COMMIT: &str = env!("BTW_COMMIT");
+
 pub mod config;
 pub mod dashboard;
 pub mod demo;

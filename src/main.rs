@@ -15,7 +15,7 @@ use bittrader_worker::{demo, service, setup};
 #[derive(Parser)]
 #[command(
     name = "bittrader-worker",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("BTW_COMMIT"), ")"),
     about = "Keeps this machine contributing CPUs to your Ray cluster."
 )]
 struct Cli {

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use bittrader_worker::platform::login_item::LAUNCH_AGENT_LABEL;
+use bittrader_worker::BUNDLE_ID;
 
-const BUNDLE_ID: &str = "com.bittrader.worker";
 const APP_NAME: &str = "BitTrader Worker";
 const EXE_NAME: &str = "bittrader-worker";
 /// Ray's macOS wheels need macOS 12 (issue 8, item 14).
@@ -330,8 +330,9 @@ fn assert_icon_is_an_icns_of_pngs(app: &Path) {
 fn the_info_plist_template_is_valid_with_a_version_placeholder() {
     let template = dictionary(&repo().join("Info.plist"));
     assert_fixed_keys(&template);
-    // The app's id is the LaunchAgent's label too (src/platform/login_item.rs).
-    assert_eq!(string(&template, "CFBundleIdentifier"), LAUNCH_AGENT_LABEL);
+    // The app's id (shown in About) is the LaunchAgent's label too.
+    assert_eq!(string(&template, "CFBundleIdentifier"), BUNDLE_ID);
+    assert_eq!(LAUNCH_AGENT_LABEL, BUNDLE_ID);
     // The versions come from Cargo.toml when the app is built.
     assert_eq!(string(&template, "CFBundleShortVersionString"), "@VERSION@");
     assert_eq!(string(&template, "CFBundleVersion"), "@VERSION@");
@@ -459,4 +460,20 @@ fn the_cask_parses_and_the_image_holds_the_app_and_applications() {
         fs::read(copied).expect("the app"),
         fs::read(&binary).expect("binary")
     );
+}
+
+#[test]
+fn the_binary_says_cargos_version_and_the_commit_it_was_built_from() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bittrader-worker"))
+        .arg("--version")
+        .output()
+        .expect("--version");
+    let said = String::from_utf8_lossy(&out.stdout);
+    let expected = format!(
+        "bittrader-worker {} (commit {})",
+        env!("CARGO_PKG_VERSION"),
+        bittrader_worker::COMMIT
+    );
+    assert_eq!(said.trim(), expected);
+    assert_ne!(bittrader_worker::COMMIT, "", "build.rs names a commit or says unknown");
 }

@@ -1,7 +1,9 @@
 //! The tray: the menu's items and lines, and its dialogs.
 
 use super::{cpu_count, Lang};
-use crate::model::{Battery, ChargeState, FoundHead, HeadAddress, InstallStep, RayInstall};
+use crate::model::{
+    Battery, ChargeState, FoundHead, HeadAddress, InstallStep, RayInUse, RayInstall,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MenuWord {
@@ -17,6 +19,7 @@ pub enum MenuWord {
     Contribution,
     OpenLog,
     CheckThisMac,
+    About,
     StartAtLogin,
     Quit,
     HeadPrompt,
@@ -48,6 +51,7 @@ pub fn word(lang: Lang, word: MenuWord) -> &'static str {
         Contribution => lang.tr("Contribution…", "Contribución…"),
         OpenLog => lang.tr("Open log", "Abrir el registro"),
         CheckThisMac => lang.tr("Check this Mac…", "Revisar este Mac…"),
+        About => lang.tr("About BitTrader Worker", "Acerca de BitTrader Worker"),
         StartAtLogin => lang.tr("Start at login", "Abrir al iniciar sesión"),
         Quit => lang.tr("Quit", "Salir"),
         HeadPrompt => lang.tr(
@@ -71,6 +75,27 @@ pub fn word(lang: Lang, word: MenuWord) -> &'static str {
             "BitTrader Worker no pudo iniciarse",
         ),
     }
+}
+
+/// The About panel's build line, beside the version (the word reads alike in both).
+pub fn about_build(commit: &str) -> String {
+    format!("commit {commit}")
+}
+
+/// The About panel's details: the Ray in use and the bundle identifier.
+pub fn about_details(lang: Lang, ray: Option<&RayInUse>, bundle_id: &str) -> String {
+    let ray = match ray {
+        Some(RayInUse {
+            version: Some(version),
+            ..
+        }) => format!("Ray {version}"),
+        Some(RayInUse { path, .. }) => lang.tr(
+            format!("Ray at {path}, version unknown"),
+            format!("Ray en {path}, versión desconocida"),
+        ),
+        None => lang.tr("Ray not found yet", "Ray aún no encontrado"),
+    };
+    format!("{ray} · {bundle_id}")
 }
 
 pub fn startup_failed_body(lang: Lang, why: &str) -> String {

@@ -887,6 +887,13 @@ mod tests {
                 push(&|l| summary(l, &s));
             }
         }
+        let unknown_ray = crate::model::RayInUse {
+            path: "/opt/ray/bin/ray".into(),
+            version: None,
+        };
+        for ray in [None, Some(&unknown_ray)] {
+            push(&|l| menu::about_details(l, ray, crate::BUNDLE_ID));
+        }
         let mut quitting = status(Phase::ShuttingDown);
         quitting.quit_waits_for_tasks_secs = Some(15);
         push(&|l| summary(l, &quitting));
@@ -904,6 +911,7 @@ mod tests {
             OpenLog,
             StartAtLogin,
             CheckThisMac,
+            About,
             Quit,
             HeadPrompt,
             HeadInvalid,
@@ -915,8 +923,8 @@ mod tests {
             match word {
                 Cpus | Contribute | PauseAfterTasks | HeadAddress | SetHead | OpenDashboard
                 | FindHeads | Searching | NoneFound | Contribution | OpenLog | StartAtLogin
-                | CheckThisMac | Quit | HeadPrompt | HeadInvalid | Ok | Cancel | ReplaceLegacy
-                | StartupFailed => {}
+                | CheckThisMac | About | Quit | HeadPrompt | HeadInvalid | Ok | Cancel
+                | ReplaceLegacy | StartupFailed => {}
             }
             push(&|l| menu::word(l, word).into());
         }

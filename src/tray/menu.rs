@@ -28,6 +28,18 @@ pub enum Kind {
     },
     Submenu(Vec<Entry>),
     Separator,
+    /// The toolkit's About item and panel.
+    About(About),
+}
+
+/// What the About panel shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct About {
+    pub version: String,
+    /// Beside the version: the commit built.
+    pub build: String,
+    /// The Ray in use and the bundle identifier.
+    pub details: String,
 }
 
 fn entry(id: impl Into<String>, text: impl Into<String>, kind: Kind) -> Entry {
@@ -67,6 +79,7 @@ pub mod ids {
     pub const CHECK_THIS_MAC: &str = "check-this-mac";
     pub const LOGIN: &str = "login";
     pub const QUIT: &str = "quit";
+    pub const ABOUT: &str = "about";
     pub const INSTALL_RAY: &str = "install-ray";
     pub const DASHBOARD: &str = "dashboard";
     pub const HEAD_MENU: &str = "head-menu";
@@ -189,6 +202,12 @@ pub fn model(
         entries.push(check(ids::LOGIN, label, enabled, true));
     }
     entries.push(separator());
+    let about = About {
+        version: env!("CARGO_PKG_VERSION").into(),
+        build: text::menu::about_build(crate::COMMIT),
+        details: text::menu::about_details(lang, status.ray.as_ref(), crate::BUNDLE_ID),
+    };
+    entries.push(entry(ids::ABOUT, word(MenuWord::About), Kind::About(about)));
     entries.push(action(ids::QUIT, word(MenuWord::Quit)));
     entries
 }
@@ -300,8 +319,11 @@ pub fn shape(entries: &[Entry]) -> Vec<String> {
     let mut out = Vec::new();
     for entry in entries {
         out.push(entry.id.clone());
-        if let Kind::Submenu(entries) = &entry.kind {
-            out.extend(shape(entries));
+        match &entry.kind {
+            Kind::Submenu(entries) => out.extend(shape(entries)),
+            // The toolkit takes the panel's content only when the item is made.
+            Kind::About(about) => out.push(format!("{about:?}")),
+            _ => {}
         }
     }
     out
@@ -477,6 +499,47 @@ mod tests {
         assert!(
             line.starts_with("Error:") && line.contains("2.51.2") && line.contains("setup"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn about_names_the_version_the_commit_the_ray_in_use_and_the_bundle() {
+        let about = |status: &Status, lang| {
+            let menu = menu_for(status, 4, lang);
+            let found = menu.into_iter().find(|e| e.id == ids::ABOUT);
+            let Some(Entry {
+                text,
+                kind: Kind::About(about),
+                ..
+            }) = found
+            else {
+                panic!("no About item");
+            };
+            (text, about)
+        };
+        let mut connected = status(Phase::Connected);
+        connected.ray = Some(crate::model::RayInUse {
+            path: "/Users/me/.bittrader_worker/.venv/bin/ray".into(),
+            version: Some("2.51.2".into()),
+        });
+        let (text, shown) = about(&connected, Lang::En);
+        assert_eq!(text, "About BitTrader Worker");
+        assert_eq!(shown.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(shown.build, format!("commit {}", crate::COMMIT));
+        assert_eq!(shown.details, "Ray 2.51.2 · com.bittrader.worker");
+        let (text, shown) = about(&status(Phase::Checking), Lang::Es);
+        assert_eq!(text, "Acerca de BitTrader Worker");
+        assert_eq!(
+            shown.details,
+            "Ray aún no encontrado · com.bittrader.worker"
+        );
+        // Right above Quit; a change of its content rebuilds the menu (the toolkit keeps it).
+        let menu = menu_for(&connected, 4, Lang::En);
+        let ids: Vec<&str> = menu.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids[ids.len() - 2..], [ids::ABOUT, ids::QUIT]);
+        assert_ne!(
+            shape(&menu),
+            shape(&menu_for(&status(Phase::Checking), 4, Lang::En))
         );
     }
 

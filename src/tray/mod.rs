@@ -183,6 +183,18 @@ fn append_entries(entries: &[Entry], add: &dyn Fn(&dyn IsMenuItem) -> MenuResult
                 add(&submenu)?;
             }
             Kind::Separator => add(&PredefinedMenuItem::separator())?,
+            Kind::About(about) => {
+                let metadata = tray_icon::menu::AboutMetadata {
+                    name: Some("BitTrader Worker".into()),
+                    version: Some(about.version.clone()),
+                    short_version: Some(about.build.clone()),
+                    // The macOS panel shows the credits, GTK's the comments.
+                    comments: Some(about.details.clone()),
+                    credits: Some(about.details.clone()),
+                    ..Default::default()
+                };
+                add(&PredefinedMenuItem::about(Some(text), Some(metadata)))?
+            }
         }
     }
     Ok(())

@@ -18,7 +18,7 @@ pub mod xdg;
 use launch_agent::LaunchAgent;
 use xdg::XdgAutostart;
 
-pub const LAUNCH_AGENT_LABEL: &str = "com.bittrader.worker";
+pub const LAUNCH_AGENT_LABEL: &str = crate::BUNDLE_ID;
 
 /// Whether this program starts at login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
