@@ -133,8 +133,12 @@ fn run_app() -> ExitCode {
     match result {
         Ok(()) => {}
         // Opening the app twice (or launchd's RunAtLoad while it already runs) is not a
-        // failure: say so where someone may look, and leave quietly.
-        Err(e) if e.is_already_running() => service::note_startup(&paths, &e.to_string()),
+        // failure: say so where someone may look, and have the running one show where it
+        // stands (its icon may be hidden), then leave quietly.
+        Err(e) if e.is_already_running() => {
+            service::note_startup(&paths, &e.to_string());
+            let _ = control::request(&paths.socket(), &Request::OpenedAgain);
+        }
         Err(e) => service::report_startup_failure(Some(&paths), &e.to_string()),
     }
     ExitCode::SUCCESS

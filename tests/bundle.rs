@@ -475,5 +475,9 @@ fn the_binary_says_cargos_version_and_the_commit_it_was_built_from() {
         bittrader_worker::COMMIT
     );
     assert_eq!(said.trim(), expected);
-    assert_ne!(bittrader_worker::COMMIT, "", "build.rs names a commit or says unknown");
+    assert_ne!(
+        bittrader_worker::COMMIT,
+        "",
+        "build.rs names a commit or says unknown"
+    );
 }

@@ -332,6 +332,25 @@ fn a_second_daemon_on_the_same_home_is_refused_naming_the_holder() {
     assert_eq!(home.starts().len(), 1);
 }
 
+/// The app opened again (Finder, Spotlight, login) while one runs: the running one says where
+/// it stands, in a notification and its log, and the second leaves quietly (exit 0).
+#[test]
+fn opening_the_app_again_has_the_running_one_show_where_it_stands() {
+    let home = Home::new(BIN, Options::default());
+    let _first = home.daemon();
+    home.wait_phase("connected", secs(10));
+    let mut again = home.command(&[]);
+    // Past the tray's display check, which comes before the instance lock.
+    again.env("DISPLAY", ":404");
+    let out = run_with_timeout(again, secs(10)).expect("the app opened again");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    home.wait_until("the notice in the running one's log", secs(5), || {
+        home.read("worker.log")
+            .contains("🔔 BitTrader Worker is running: Connected to")
+    });
+    assert_eq!(home.starts().len(), 1, "the worker is left alone");
+}
+
 #[test]
 fn status_without_a_daemon_says_not_running() {
     let home = Home::new(BIN, Options::default());

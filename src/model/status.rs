@@ -73,6 +73,9 @@ pub enum Notice {
     HeadFound { head: FoundHead },
     /// The machine cooled down after a pause for heat (that was notified): contributing again.
     CooledDown,
+    /// The app was opened again while it runs: where it stands, since a crowded menu bar or
+    /// the notch may hide its icon.
+    OpenedAgain { status: Box<Status> },
 }
 
 /// A state that retrying cannot fix; it stays until the user acts.

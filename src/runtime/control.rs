@@ -37,6 +37,8 @@ pub enum Request {
     },
     /// Stop the worker and exit.
     Quit,
+    /// The app was opened again: show where this one stands.
+    OpenedAgain,
     /// Install Ray in the app's venv (`setup`): this version, else the head's or the newest.
     InstallRay {
         #[serde(default)]

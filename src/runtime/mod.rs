@@ -614,6 +614,7 @@ fn apply_request(
     let change = match request {
         Request::Status => return Ok(None),
         Request::Quit => (UserCommand::Shutdown, None),
+        Request::OpenedAgain => (UserCommand::OpenedAgain, None),
         Request::FindHeads => (UserCommand::FindHeads, None),
         // Only a version goes on to pip's command line.
         Request::InstallRay { version } => {

@@ -90,6 +90,8 @@ pub enum UserCommand {
     SetCpus(u32),
     SetHead(HeadAddress),
     Shutdown,
+    /// The app was opened again (Finder, Spotlight, at login) while this one runs.
+    OpenedAgain,
     /// Install Ray in the app's venv (this version, else the head's or the newest); no worker runs.
     InstallRay {
         version: Option<String>,

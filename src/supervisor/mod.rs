@@ -818,6 +818,10 @@ impl Supervisor {
                     self.actions.push_back(Action::FindHeads);
                 }
             }
+            UserCommand::OpenedAgain => {
+                let status = Box::new(self.status());
+                self.notify(now, Notice::OpenedAgain { status });
+            }
             UserCommand::Shutdown => {
                 if self.run == Run::Running {
                     self.run = Run::ShuttingDown;

@@ -55,7 +55,9 @@ impl NotificationGate {
             | Notice::LidClosed
             | Notice::RayInstalled { .. }
             | Notice::RayInstallFailed { .. }
-            | Notice::HeadFound { .. } => true,
+            | Notice::HeadFound { .. }
+            // Asked for by opening the app.
+            | Notice::OpenedAgain { .. } => true,
         }
     }
 }

@@ -825,6 +825,9 @@ mod tests {
             Notice::RayInstallFailed { why: "x".into() },
             Notice::HeadFound { head: head.clone() },
             Notice::CooledDown,
+            Notice::OpenedAgain {
+                status: Box::new(status(Phase::Connected)),
+            },
         ];
         // A new Notice fails to compile here until it is listed above.
         for n in &notices {
@@ -838,7 +841,8 @@ mod tests {
                 | Notice::RayInstalled { .. }
                 | Notice::RayInstallFailed { .. }
                 | Notice::HeadFound { .. }
-                | Notice::CooledDown => {}
+                | Notice::CooledDown
+                | Notice::OpenedAgain { .. } => {}
             }
             push(&|l| notice(l, n).0);
             push(&|l| notice(l, n).1);

@@ -86,6 +86,25 @@ pub fn notice(lang: Lang, notice: &Notice) -> (String, String) {
                 "El equipo se ha enfriado; el worker vuelve a unirse al clúster.",
             ),
         ),
+        OpenedAgain { status } => {
+            let summary = super::cli::summary(lang, status);
+            (
+                lang.tr(
+                    "BitTrader Worker is running",
+                    "BitTrader Worker está en marcha",
+                ),
+                lang.tr(
+                    format!(
+                        "{summary}. Its icon is in the menu bar, at the top right; a crowded \
+                         menu bar or the notch can hide it."
+                    ),
+                    format!(
+                        "{summary}. Su icono está en la barra de menús, arriba a la derecha; si \
+                         la barra está llena o hay muesca, puede quedar oculto."
+                    ),
+                ),
+            )
+        }
         LidClosed => (
             lang.tr(
                 "Lid closed while contributing",
