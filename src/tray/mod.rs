@@ -390,6 +390,13 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
             }
             Event::UserEvent(UiEvent::Status(new)) => report = *new,
             Event::UserEvent(UiEvent::LoginItem(ticked)) => login_item = ticked,
+            // Finder, Spotlight or the Dock opening the app again reach the running one as a
+            // reopen (macOS starts no second process); a second process says the same on the
+            // socket (main.rs).
+            Event::Reopen { .. } => {
+                send_request(&requests, Request::OpenedAgain, |_| {});
+                return;
+            }
             Event::UserEvent(UiEvent::Menu(event)) => {
                 let id = event.id.0.as_str();
                 let Some(current) = report.status.as_ref() else {
