@@ -352,6 +352,25 @@ fn opening_the_app_again_has_the_running_one_show_where_it_stands() {
 }
 
 #[test]
+fn the_logs_folder_links_the_running_workers_logs() {
+    let home = Home::new(BIN, Options::default());
+    let _daemon = home.daemon();
+    home.wait_phase("connected", secs(10));
+    let link = |name: &str| std::fs::read_link(home.file("logs").join(name));
+    assert_eq!(link("worker.log").ok(), Some(home.file("worker.log")));
+    assert_eq!(
+        link("ray-worker.out").ok(),
+        Some(home.file("ray-worker.out"))
+    );
+    let session = link("ray-session").expect("the Ray session's link");
+    assert!(
+        session.starts_with("/tmp") && session.ends_with("ray/session_latest/logs"),
+        "{}",
+        session.display()
+    );
+}
+
+#[test]
 fn status_without_a_daemon_says_not_running() {
     let home = Home::new(BIN, Options::default());
     let out = home.cli(&["status"]);

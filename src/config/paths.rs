@@ -68,6 +68,8 @@ impl Paths {
         socket: "control.sock",
         /// The last `doctor` report, for a bug report.
         doctor_file: "doctor.txt",
+        /// Links to every log, for the menu's "Open logs folder" (service::logs).
+        logs_dir: "logs",
         /// Held by the running daemon so that only one runs.
         lock_file: "supervisor.lock",
         /// Exists once the first-run search offered a head it found, so it offers once.

@@ -177,6 +177,13 @@ impl SystemPlatform {
         self.local_head = Some((head, auth_token_file));
     }
 
+    /// Where the workers' Ray writes its session's logs (Ray's `session_latest` link), when they
+    /// have a private Ray folder.
+    pub fn ray_session_logs(&self) -> Option<PathBuf> {
+        let private = self.ray_temp.as_ref()?.path();
+        Some(worker::ray_temp_dir(private).join("session_latest/logs"))
+    }
+
     /// How to run Ray now: the venv `setup` installs may appear while the app runs.
     fn ray(&self) -> RayCommand {
         RayCommand {

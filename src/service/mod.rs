@@ -2,6 +2,7 @@
 //! The headless daemon, the demo and the menu-bar app all start here.
 
 pub mod instance;
+pub mod logs;
 
 use std::future::Future;
 use std::io;
@@ -194,6 +195,17 @@ pub async fn serve(
         SystemPlatform::new(paths.clone(), &config, TailscaleCli::discover(), ray_log);
     if let Some(head) = &demo {
         platform.pin_local_head(head.address.clone(), head.auth_token_file.clone());
+    }
+    let session = platform.ray_session_logs();
+    if let Err(e) = logs::link(
+        &paths,
+        session.as_deref(),
+        logs::console_link(&paths).as_deref(),
+    ) {
+        startup_lines.push(log::warning_line(&format!(
+            "{}: {e}",
+            paths.logs_dir().display()
+        )));
     }
     // Nobody reads the first value: the driver's first step replaces it.
     let (status, mut reports) = watch::channel(StatusReport::default());

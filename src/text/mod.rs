@@ -913,6 +913,7 @@ mod tests {
             NoneFound,
             Contribution,
             OpenLog,
+            OpenLogsFolder,
             StartAtLogin,
             CheckThisMac,
             About,
@@ -926,9 +927,9 @@ mod tests {
         for word in menu_words {
             match word {
                 Cpus | Contribute | PauseAfterTasks | HeadAddress | SetHead | OpenDashboard
-                | FindHeads | Searching | NoneFound | Contribution | OpenLog | StartAtLogin
-                | CheckThisMac | About | Quit | HeadPrompt | HeadInvalid | Ok | Cancel
-                | ReplaceLegacy | StartupFailed => {}
+                | FindHeads | Searching | NoneFound | Contribution | OpenLog | OpenLogsFolder
+                | StartAtLogin | CheckThisMac | About | Quit | HeadPrompt | HeadInvalid | Ok
+                | Cancel | ReplaceLegacy | StartupFailed => {}
             }
             push(&|l| menu::word(l, word).into());
         }

@@ -76,6 +76,7 @@ pub mod ids {
     /// Opens the head address prompt.
     pub const HEAD: &str = "head";
     pub const OPEN_LOG: &str = "open-log";
+    pub const OPEN_LOGS_FOLDER: &str = "open-logs-folder";
     pub const CHECK_THIS_MAC: &str = "check-this-mac";
     pub const LOGIN: &str = "login";
     pub const QUIT: &str = "quit";
@@ -196,6 +197,10 @@ pub fn model(
     entries.push(separator());
     entries.push(action(ids::OPEN_CONTRIBUTION, word(MenuWord::Contribution)));
     entries.push(action(ids::OPEN_LOG, word(MenuWord::OpenLog)));
+    entries.push(action(
+        ids::OPEN_LOGS_FOLDER,
+        word(MenuWord::OpenLogsFolder),
+    ));
     entries.push(action(ids::CHECK_THIS_MAC, word(MenuWord::CheckThisMac)));
     if let Some(enabled) = login_item {
         let label = word(MenuWord::StartAtLogin);
@@ -500,6 +505,22 @@ mod tests {
             line.starts_with("Error:") && line.contains("2.51.2") && line.contains("setup"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn the_logs_folder_is_offered_beside_the_log() {
+        for (lang, words) in [
+            (Lang::En, "Open logs folder"),
+            (Lang::Es, "Abrir la carpeta de registros"),
+        ] {
+            let menu = menu_for(&status(Phase::Connected), 4, lang);
+            assert_eq!(
+                text_of(&menu, ids::OPEN_LOGS_FOLDER).as_deref(),
+                Some(words)
+            );
+            let at = |id| menu.iter().position(|e| e.id == id);
+            assert_eq!(at(ids::OPEN_LOGS_FOLDER), at(ids::OPEN_LOG).map(|i| i + 1));
+        }
     }
 
     #[test]

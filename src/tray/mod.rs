@@ -410,6 +410,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
                         send_request(&requests, request, |_| {});
                     }
                     (None, menu::ids::OPEN_LOG) => dialog::open(paths.log_file()),
+                    (None, menu::ids::OPEN_LOGS_FOLDER) => dialog::open(paths.logs_dir()),
                     (None, menu::ids::DASHBOARD) => {
                         if let Some(url) = menu::dashboard_url(current) {
                             dialog::open(url);
