@@ -20,6 +20,7 @@ cask "bittrader-worker" do
 
   zap trash: [
     "~/.bittrader_worker",
+    "~/Library/Logs/BitTrader Worker",
     "~/Library/LaunchAgents/com.bittrader.worker.plist",
     "~/Library/LaunchAgents/com.bittrader.worker.plist.legacy-backup",
   ]

@@ -416,6 +416,7 @@ fn the_cask_names_what_the_project_builds() {
         format!("\"~/Library/LaunchAgents/{LAUNCH_AGENT_LABEL}.plist\""),
         format!("\"~/Library/LaunchAgents/{LAUNCH_AGENT_LABEL}.plist.legacy-backup\""),
         "\"~/.bittrader_worker\"".to_string(),
+        "\"~/Library/Logs/BitTrader Worker\"".to_string(),
         format!("/{}.#{{version}}.dmg\"", APP_NAME.replace(' ', ".")),
     ] {
         assert!(cask.contains(&line), "the cask lacks {line}");
