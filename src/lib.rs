@@ -40,3 +40,4 @@ pub mod tailscale;
 pub mod text;
 #[cfg(feature = "tray")]
 pub mod tray;
+pub mod uninstall;

@@ -78,6 +78,16 @@ enum Command {
     /// Start a throwaway local Ray head and join it: the whole cycle with no cluster.
     Demo,
     /// Start the app at login: `on`, `off` or `status` (macOS LaunchAgent, Linux XDG autostart).
+    /// Quit the app, turn start at login off, and remove Ray's environment and the data folder
+    /// (history and settings too, unless --keep-data); the app itself goes to the Trash by hand.
+    Uninstall {
+        /// Keep config.toml, the history and the logs.
+        #[arg(long)]
+        keep_data: bool,
+        /// Also show the outcome in an alert (the menu runs it so, with no terminal).
+        #[arg(long, hide = true)]
+        alert: bool,
+    },
     LoginItem {
         #[arg(value_enum)]
         action: LoginAction,
@@ -191,6 +201,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             action,
             replace_legacy,
         } => return login_item(&paths, action, replace_legacy),
+        Command::Uninstall { keep_data, alert } => return uninstall(&paths, keep_data, alert),
     };
     Ok(print_reply(&control::request(&paths.socket(), &request)?))
 }
@@ -375,6 +386,38 @@ fn login_item(
     let on = matches!(action, LoginAction::On);
     println!("{}", cli::login_item_set(lang, on));
     Ok(ExitCode::SUCCESS)
+}
+
+fn uninstall(paths: &Paths, keep_data: bool, alert: bool) -> anyhow::Result<ExitCode> {
+    use bittrader_worker::service::logs;
+    let lang = Lang::current();
+    let exe = std::env::current_exe().context("finding this program's path")?;
+    let item = bittrader_worker::platform::system_login_item(exe, paths.home.clone())?;
+    let mut lines = Vec::new();
+    let console = logs::console_link(paths);
+    let result =
+        bittrader_worker::uninstall::run(paths, keep_data, &*item, console.as_deref(), |removed| {
+            let line = cli::uninstalled(lang, &removed);
+            println!("{line}");
+            lines.push(line);
+        });
+    let last = match &result {
+        Ok(()) => cli::uninstall_finished(lang, keep_data.then_some(paths.home.as_path())),
+        Err(e) => format!("bittrader-worker: {e}"),
+    };
+    match result {
+        Ok(()) => println!("{last}"),
+        Err(_) => eprintln!("{last}"),
+    }
+    if alert {
+        lines.push(last);
+        let title = bittrader_worker::text::menu::word(
+            lang,
+            bittrader_worker::text::menu::MenuWord::Uninstall,
+        );
+        bittrader_worker::platform::alert::show(title, &lines.join("\n"));
+    }
+    Ok(ExitCode::from(u8::from(result.is_err())))
 }
 
 /// Prints what the running instance answered, in this user's language (the daemon's words are

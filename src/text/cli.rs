@@ -511,3 +511,50 @@ pub fn demo_line(lang: Lang, step: DemoStep<'_>) -> String {
         ),
     }
 }
+
+/// One step `uninstall` did.
+pub fn uninstalled(lang: Lang, removed: &crate::uninstall::Removed) -> String {
+    use crate::uninstall::Removed::*;
+    match removed {
+        StoppedTheApp => lang.tr("Quit the running app", "Se cerró la app en marcha"),
+        LoginItem => lang.tr(
+            "Start at login turned off",
+            "«Abrir al iniciar sesión» desactivado",
+        ),
+        LegacyLoginItem => lang.tr(
+            "The old install's LaunchAgent removed (its backup is kept beside it)",
+            "Se quitó el LaunchAgent de la instalación antigua (su copia queda al lado)",
+        ),
+        Folder(path) => lang.tr(
+            format!("Removed {}", path.display()),
+            format!("Eliminado {}", path.display()),
+        ),
+        Link(path) => lang.tr(
+            format!("Removed the link {}", path.display()),
+            format!("Eliminado el enlace {}", path.display()),
+        ),
+    }
+}
+
+/// `uninstall`'s last line: what is left, and the app itself.
+pub fn uninstall_finished(lang: Lang, kept: Option<&std::path::Path>) -> String {
+    let kept = kept.map_or(String::new(), |home| {
+        lang.tr(
+            format!("Your settings and history are kept in {}. ", home.display()),
+            format!(
+                "Tu configuración e historial se conservan en {}. ",
+                home.display()
+            ),
+        )
+    });
+    lang.tr(
+        format!(
+            "{kept}To finish, drag BitTrader Worker from Applications to the Trash (or run `brew \
+             uninstall --cask bittrader-worker`)."
+        ),
+        format!(
+            "{kept}Para terminar, arrastra BitTrader Worker de Aplicaciones a la Papelera (o \
+             ejecuta `brew uninstall --cask bittrader-worker`)."
+        ),
+    )
+}

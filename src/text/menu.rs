@@ -20,6 +20,10 @@ pub enum MenuWord {
     OpenLog,
     OpenLogsFolder,
     CheckThisMac,
+    Uninstall,
+    UninstallAll,
+    UninstallKeepData,
+    UninstallConfirm,
     About,
     StartAtLogin,
     Quit,
@@ -53,6 +57,21 @@ pub fn word(lang: Lang, word: MenuWord) -> &'static str {
         OpenLog => lang.tr("Open log", "Abrir el registro"),
         OpenLogsFolder => lang.tr("Open logs folder", "Abrir la carpeta de registros"),
         CheckThisMac => lang.tr("Check this Mac…", "Revisar este Mac…"),
+        Uninstall => lang.tr("Uninstall", "Desinstalar"),
+        UninstallAll => lang.tr(
+            "Remove BitTrader Worker and its data…",
+            "Quitar BitTrader Worker y sus datos…",
+        ),
+        UninstallKeepData => lang.tr(
+            "Remove BitTrader Worker, keep settings and history…",
+            "Quitar BitTrader Worker, conservar configuración e historial…",
+        ),
+        UninstallConfirm => lang.tr(
+            "BitTrader Worker will quit, stop starting at login and remove Ray's environment \
+             from this Mac. Continue?",
+            "BitTrader Worker se cerrará, dejará de abrirse al iniciar sesión y quitará el \
+             entorno de Ray de este Mac. ¿Continuar?",
+        ),
         About => lang.tr("About BitTrader Worker", "Acerca de BitTrader Worker"),
         StartAtLogin => lang.tr("Start at login", "Abrir al iniciar sesión"),
         Quit => lang.tr("Quit", "Salir"),

@@ -898,6 +898,29 @@ mod tests {
         for ray in [None, Some(&unknown_ray)] {
             push(&|l| menu::about_details(l, ray, crate::BUNDLE_ID));
         }
+        use crate::uninstall::Removed;
+        for removed in [
+            Removed::StoppedTheApp,
+            Removed::LoginItem,
+            Removed::LegacyLoginItem,
+            Removed::Folder("/Users/me/.bittrader_worker".into()),
+            Removed::Link("/Users/me/Library/Logs/BitTrader Worker".into()),
+        ] {
+            match removed {
+                Removed::StoppedTheApp
+                | Removed::LoginItem
+                | Removed::LegacyLoginItem
+                | Removed::Folder(_)
+                | Removed::Link(_) => {}
+            }
+            push(&|l| cli::uninstalled(l, &removed));
+        }
+        for kept in [
+            None,
+            Some(std::path::Path::new("/Users/me/.bittrader_worker")),
+        ] {
+            push(&|l| cli::uninstall_finished(l, kept));
+        }
         let mut quitting = status(Phase::ShuttingDown);
         quitting.quit_waits_for_tasks_secs = Some(15);
         push(&|l| summary(l, &quitting));
@@ -916,6 +939,10 @@ mod tests {
             OpenLogsFolder,
             StartAtLogin,
             CheckThisMac,
+            Uninstall,
+            UninstallAll,
+            UninstallKeepData,
+            UninstallConfirm,
             About,
             Quit,
             HeadPrompt,
@@ -928,8 +955,9 @@ mod tests {
             match word {
                 Cpus | Contribute | PauseAfterTasks | HeadAddress | SetHead | OpenDashboard
                 | FindHeads | Searching | NoneFound | Contribution | OpenLog | OpenLogsFolder
-                | StartAtLogin | CheckThisMac | About | Quit | HeadPrompt | HeadInvalid | Ok
-                | Cancel | ReplaceLegacy | StartupFailed => {}
+                | StartAtLogin | CheckThisMac | Uninstall | UninstallAll | UninstallKeepData
+                | UninstallConfirm | About | Quit | HeadPrompt | HeadInvalid | Ok | Cancel
+                | ReplaceLegacy | StartupFailed => {}
             }
             push(&|l| menu::word(l, word).into());
         }

@@ -78,6 +78,9 @@ pub mod ids {
     pub const OPEN_LOG: &str = "open-log";
     pub const OPEN_LOGS_FOLDER: &str = "open-logs-folder";
     pub const CHECK_THIS_MAC: &str = "check-this-mac";
+    pub const UNINSTALL_MENU: &str = "uninstall-menu";
+    pub const UNINSTALL_ALL: &str = "uninstall-all";
+    pub const UNINSTALL_KEEP_DATA: &str = "uninstall-keep-data";
     pub const LOGIN: &str = "login";
     pub const QUIT: &str = "quit";
     pub const ABOUT: &str = "about";
@@ -202,6 +205,12 @@ pub fn model(
         word(MenuWord::OpenLogsFolder),
     ));
     entries.push(action(ids::CHECK_THIS_MAC, word(MenuWord::CheckThisMac)));
+    let uninstall = vec![
+        action(ids::UNINSTALL_ALL, word(MenuWord::UninstallAll)),
+        action(ids::UNINSTALL_KEEP_DATA, word(MenuWord::UninstallKeepData)),
+    ];
+    let title = word(MenuWord::Uninstall);
+    entries.push(entry(ids::UNINSTALL_MENU, title, Kind::Submenu(uninstall)));
     if let Some(enabled) = login_item {
         let label = word(MenuWord::StartAtLogin);
         entries.push(check(ids::LOGIN, label, enabled, true));
@@ -521,6 +530,27 @@ mod tests {
             let at = |id| menu.iter().position(|e| e.id == id);
             assert_eq!(at(ids::OPEN_LOGS_FOLDER), at(ids::OPEN_LOG).map(|i| i + 1));
         }
+    }
+
+    #[test]
+    fn uninstall_sits_in_a_submenu_of_its_own_with_a_choice_for_the_data() {
+        let menu = menu_for(&status(Phase::Connected), 4, Lang::En);
+        let Some(Entry {
+            text,
+            kind: Kind::Submenu(choices),
+            ..
+        }) = menu.iter().find(|e| e.id == ids::UNINSTALL_MENU)
+        else {
+            panic!("no Uninstall submenu");
+        };
+        assert_eq!(text, "Uninstall");
+        let ids: Vec<&str> = choices.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, [ids::UNINSTALL_ALL, ids::UNINSTALL_KEEP_DATA]);
+        // Nothing happens on the click alone: the tray asks first.
+        assert_eq!(
+            command_for(ids::UNINSTALL_ALL, &status(Phase::Connected)),
+            None
+        );
     }
 
     #[test]

@@ -418,6 +418,8 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
                     }
                     (None, menu::ids::OPEN_CONTRIBUTION) => open_contribution_page(&paths, lang),
                     (None, menu::ids::CHECK_THIS_MAC) => check_this_mac(&paths, lang),
+                    (None, menu::ids::UNINSTALL_ALL) => uninstall(&paths, lang, false),
+                    (None, menu::ids::UNINSTALL_KEEP_DATA) => uninstall(&paths, lang, true),
                     (None, menu::ids::HEAD) => ask_for_head(current, &requests, &paths, lang),
                     (None, menu::ids::LOGIN) => {
                         let enable = login_item != Some(true);
@@ -495,6 +497,31 @@ fn check_this_mac(paths: &Paths, lang: Lang) {
             Err(e) => e.to_string(),
         };
         dialog::error(text::menu::word(lang, MenuWord::CheckThisMac), &why);
+    });
+}
+
+/// After a confirmation, runs `uninstall` in a process of its own (its own process group, so
+/// that it outlives this app, which it quits first); it shows its outcome in an alert.
+fn uninstall(paths: &Paths, lang: Lang, keep_data: bool) {
+    let home = paths.home.clone();
+    std::thread::spawn(move || {
+        let question = text::menu::word(lang, MenuWord::UninstallConfirm);
+        if !dialog::confirm("BitTrader Worker", question) {
+            return;
+        }
+        use std::os::unix::process::CommandExt;
+        let started = std::env::current_exe().and_then(|exe| {
+            let mut command = std::process::Command::new(exe);
+            command.args(["uninstall", "--alert"]);
+            if keep_data {
+                command.arg("--keep-data");
+            }
+            command.env("BITTRADER_WORKER_HOME", &home).process_group(0);
+            command.stdin(std::process::Stdio::null()).spawn()?.wait()
+        });
+        if let Err(e) = started {
+            dialog::error(text::menu::word(lang, MenuWord::Uninstall), &e.to_string());
+        }
     });
 }
 

@@ -1,0 +1,101 @@
+//! `uninstall`: the way out. Stops the running app, turns start at login off (the old install's
+//! LaunchAgent too, its backup kept), removes Ray's environment, Console's link to the logs and,
+//! unless the data is kept, the data folder. The app itself is the user's to move to the Trash.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::config::Paths;
+use crate::platform::login_item::{LoginItem, LoginStatus};
+use crate::runtime::control::{self, Request};
+
+/// One thing done, in the order done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removed {
+    /// The running app was asked to quit and is gone.
+    StoppedTheApp,
+    LoginItem,
+    /// The old install's LaunchAgent; a backup is kept beside it.
+    LegacyLoginItem,
+    Folder(PathBuf),
+    Link(PathBuf),
+}
+
+/// What could not be done; nothing after it was tried.
+#[derive(Debug, thiserror::Error)]
+pub enum UninstallError {
+    #[error("the running app did not quit: {0}")]
+    StillRunning(String),
+    #[error("start at login: {0}")]
+    LoginItem(#[from] crate::platform::login_item::LoginItemError),
+    #[error("could not remove {path}: {source}")]
+    Remove {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Undoes what the app made for this user, telling each step to `done` as it goes.
+pub fn run(
+    paths: &Paths,
+    keep_data: bool,
+    login_item: &dyn LoginItem,
+    console_link: Option<&Path>,
+    mut done: impl FnMut(Removed),
+) -> Result<(), UninstallError> {
+    if stop_the_app(&paths.socket())? {
+        done(Removed::StoppedTheApp);
+    }
+    match login_item.status() {
+        LoginStatus::Enabled { .. } => {
+            login_item.disable()?;
+            done(Removed::LoginItem);
+        }
+        LoginStatus::Legacy { .. } => {
+            // Replacing it is how it is set aside (with its backup); then ours goes.
+            login_item.enable(true)?;
+            login_item.disable()?;
+            done(Removed::LegacyLoginItem);
+        }
+        LoginStatus::Disabled | LoginStatus::Unrecognized { .. } => {}
+    }
+    if let Some(link) = console_link.filter(|link| link.is_symlink()) {
+        remove(link, |p| std::fs::remove_file(p))?;
+        done(Removed::Link(link.to_path_buf()));
+    }
+    let folder = if keep_data {
+        paths.venv_dir()
+    } else {
+        paths.home.clone()
+    };
+    if folder.is_dir() {
+        remove(&folder, |p| std::fs::remove_dir_all(p))?;
+        done(Removed::Folder(folder));
+    }
+    Ok(())
+}
+
+fn remove(path: &Path, how: impl Fn(&Path) -> std::io::Result<()>) -> Result<(), UninstallError> {
+    how(path).map_err(|source| UninstallError::Remove {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Asks a running app to quit and waits until its socket is gone; `false` when none ran.
+fn stop_the_app(socket: &Path) -> Result<bool, UninstallError> {
+    match control::request(socket, &Request::Quit) {
+        Err(control::ClientError::NotRunning { .. }) => return Ok(false),
+        Err(e) => return Err(UninstallError::StillRunning(e.to_string())),
+        Ok(_) => {}
+    }
+    // It answers once its worker has stopped, then removes its socket as it leaves.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while socket.exists() {
+        if Instant::now() > deadline {
+            return Err(UninstallError::StillRunning(socket.display().to_string()));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(true)
+}

@@ -1,0 +1,130 @@
+//! `uninstall`: the running app quits, start at login goes, Ray's environment and (unless kept)
+//! the data folder are removed, and each step is said.
+
+use std::fs;
+use std::path::Path;
+
+use bittrader_test_support::daemon::{Home, Options};
+use bittrader_test_support::process::run_with_timeout;
+use bittrader_test_support::secs;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A running app with start at login on (an XDG autostart entry under `config_home`) and a
+/// venv; then `uninstall ARGS`: its output.
+fn uninstall_a_running_app(args: &[&str], config_home: &Path) -> (Home, String) {
+    let home = Home::new(BIN, Options::default());
+    let mut daemon = home.daemon();
+    home.wait_phase("connected", secs(10));
+    fs::create_dir_all(home.file(".venv/bin")).expect("a venv");
+    let mut on = home.command(&["login-item", "on"]);
+    on.env("XDG_CONFIG_HOME", config_home);
+    let out = run_with_timeout(on, secs(10)).expect("login-item on");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let autostart = config_home.join("autostart/com.bittrader.worker.desktop");
+    assert!(autostart.exists());
+
+    let mut uninstall = home.command(&[&["uninstall"], args].concat());
+    uninstall.env("XDG_CONFIG_HOME", config_home);
+    let out = run_with_timeout(uninstall, secs(30)).expect("uninstall");
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    assert!(daemon.wait_exit(secs(5)).is_some(), "the app still runs");
+    assert!(!autostart.exists(), "start at login is still on");
+    assert!(!home.file(".venv").exists(), "Ray's environment is left");
+    for line in [
+        "Quit the running app",
+        "Start at login turned off",
+        "drag BitTrader Worker from Applications to the Trash",
+    ] {
+        assert!(said.contains(line), "{line:?} not in:\n{said}");
+    }
+    (home, said)
+}
+
+#[test]
+fn uninstall_quits_the_app_turns_start_at_login_off_and_removes_the_data_folder() {
+    let config_home = tempfile::tempdir().expect("config home");
+    let (home, said) = uninstall_a_running_app(&[], config_home.path());
+    assert!(!home.path().exists(), "the data folder is left");
+    assert!(
+        said.contains(&format!("Removed {}", home.path().display())),
+        "{said}"
+    );
+}
+
+#[test]
+fn uninstall_keep_data_keeps_settings_and_history() {
+    let config_home = tempfile::tempdir().expect("config home");
+    let (home, said) = uninstall_a_running_app(&["--keep-data"], config_home.path());
+    assert!(home.file("config.toml").exists(), "the settings went");
+    assert!(home.file("worker.log").exists(), "the log went");
+    assert!(
+        said.contains(&format!("kept in {}", home.path().display())),
+        "{said}"
+    );
+}
+
+#[test]
+fn uninstall_with_nothing_installed_does_nothing_and_says_how_to_finish() {
+    let config_home = tempfile::tempdir().expect("config home");
+    let home = tempfile::tempdir().expect("home");
+    let data = home.path().join("data");
+    let out = std::process::Command::new(BIN)
+        .args(["uninstall", "--keep-data"])
+        .env("BITTRADER_WORKER_HOME", &data)
+        .env("XDG_CONFIG_HOME", config_home.path())
+        .env("LC_ALL", "en_US.UTF-8")
+        .output()
+        .expect("uninstall");
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("to the Trash"), "{said}");
+}
+
+/// A login item that is the old install's LaunchAgent until replaced; records what was asked.
+struct OldInstallsAgent {
+    calls: std::cell::RefCell<Vec<String>>,
+}
+
+impl bittrader_worker::platform::login_item::LoginItem for OldInstallsAgent {
+    fn status(&self) -> bittrader_worker::platform::LoginStatus {
+        bittrader_worker::platform::LoginStatus::Legacy {
+            program: "/Users/me/.bittrader_worker/worker_daemon.sh".into(),
+        }
+    }
+    fn enable(
+        &self,
+        replace_legacy: bool,
+    ) -> Result<(), bittrader_worker::platform::login_item::LoginItemError> {
+        self.calls
+            .borrow_mut()
+            .push(format!("enable {replace_legacy}"));
+        Ok(())
+    }
+    fn disable(&self) -> Result<(), bittrader_worker::platform::login_item::LoginItemError> {
+        self.calls.borrow_mut().push("disable".into());
+        Ok(())
+    }
+}
+
+#[test]
+fn the_old_installs_launch_agent_is_set_aside_with_its_backup_then_ours_removed() {
+    use bittrader_worker::uninstall::{run, Removed};
+    let dir = tempfile::tempdir().expect("dir");
+    let paths = bittrader_worker::config::Paths {
+        home: dir.path().join("data"),
+    };
+    let agent = OldInstallsAgent {
+        calls: Default::default(),
+    };
+    let mut done = Vec::new();
+    run(&paths, true, &agent, None, |removed| done.push(removed)).expect("uninstalled");
+    assert_eq!(*agent.calls.borrow(), ["enable true", "disable"]);
+    assert_eq!(done, [Removed::LegacyLoginItem]);
+}
