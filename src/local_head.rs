@@ -4,15 +4,14 @@
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::model::HeadAddress;
+use crate::platform::command::SharedChild;
+use crate::runtime::worker::PidRecord;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use wait_timeout::ChildExt;
-
-use crate::model::HeadAddress;
-use crate::runtime::worker::PidRecord;
 
 /// Why the local head did not start; the Display is the user's message.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +44,8 @@ const QUIT_GRACE: Duration = Duration::from_millis(500);
 
 /// A Ray head we started, stopped (its whole process group) when dropped.
 pub struct LocalHead {
-    child: Child,
+    /// Its `ray start --block`, which exits when any process of the head does.
+    child: SharedChild,
     pub address: HeadAddress,
     /// A worker joins with it.
     pub auth_token_file: PathBuf,
@@ -115,7 +115,7 @@ impl LocalHead {
             })?;
         let record = PidRecord::of_started(child.id(), mark);
         let mut head = LocalHead {
-            child,
+            child: SharedChild::new(child),
             address: HeadAddress {
                 host: "127.0.0.1".to_string(),
                 port,
@@ -152,13 +152,17 @@ impl LocalHead {
 
     /// How it ended, if it did: its port is then anyone's, and a worker must not follow it there.
     pub fn exit(&mut self) -> Option<LocalHeadError> {
-        let status = match self.child.try_wait() {
-            Ok(None) => return None,
-            Ok(Some(status)) => status.to_string(),
+        let status = match self.child.ended()? {
+            Ok(status) => status.to_string(),
             Err(e) => e.to_string(),
         };
         let log = self.log.display().to_string();
         Some(LocalHeadError::Exited { status, log })
+    }
+
+    /// Its process, for whoever must stop following it once it has ended.
+    pub fn process(&self) -> SharedChild {
+        self.child.clone()
     }
 
     /// Resolves once it has ended (looked at every second).
@@ -173,12 +177,12 @@ impl Drop for LocalHead {
     fn drop(&mut self) {
         let group = Pid::from_raw(self.child.id() as i32);
         let _ = killpg(group, Signal::SIGTERM);
-        let _ = self.child.wait_timeout(QUIT_GRACE);
+        self.child.wait_timeout(QUIT_GRACE);
         // Its group (ours while the leader is unreaped), and its task workers in groups of
         // their own (they carry its mark).
         let _ = killpg(group, Signal::SIGKILL);
         crate::runtime::worker::kill_tree(&crate::platform::SystemProcesses, &self.record, &[]);
-        let _ = self.child.wait();
+        self.child.wait();
         let _ = std::fs::remove_file(&self.pid_file);
         let _ = std::fs::remove_file(&self.auth_token_file);
     }

@@ -302,3 +302,146 @@ fn the_demo_joins_with_ray_set_as_on_a_mac() {
     let _ = kill(Pid::from_raw(demo.pid() as i32), Signal::SIGINT);
     assert!(demo.wait_exit(secs(60)).is_some(), "the demo did not stop");
 }
+
+#[test]
+#[ignore = "slow tier: Ray, and root to run a squatter as `nobody`"]
+fn a_practice_head_that_ended_is_not_followed_to_whoever_takes_its_port() {
+    use bittrader_worker::config::Paths;
+    use bittrader_worker::model::{Phase, Status, Unreachable};
+    use bittrader_worker::runtime::NoNotifier;
+    use bittrader_worker::service::{self, MenuBar};
+    use std::sync::{Arc, Mutex};
+
+    let _one = one_demo_at_a_time();
+    let Some(user) = user_with_ray("practice head squatter test") else {
+        return;
+    };
+    if !nix::unistd::geteuid().is_root() {
+        bittrader_test_support::skip::skip_or_fail(
+            "practice head squatter test",
+            "not root: no second user to squat",
+            Some("run the slow tier as root"),
+            "BITTRADER_REQUIRE_RAY",
+        );
+        return;
+    }
+    // The menu-bar app's own service with no head set (`serve` with a menu bar, as the tray runs
+    // it, without the tray's window): it starts the practice head and joins it.
+    let paths = Paths {
+        home: user.path().join(".bittrader_worker"),
+    };
+    let latest: Arc<Mutex<Option<Status>>> = Arc::default();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = {
+        let (paths, latest) = (paths.clone(), latest.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let prepared = service::prepare(&paths).expect("prepare");
+            let on_status = move |report: bittrader_worker::runtime::control::StatusReport| {
+                if let Some(status) = report.status {
+                    *latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
+                }
+            };
+            let shutdown = async move {
+                let _ = stop_rx.await;
+            };
+            let menu_bar = Some(MenuBar { sleep_link: None });
+            let requests = tokio::sync::mpsc::channel(16);
+            let serve = service::serve(
+                paths,
+                prepared,
+                requests,
+                Box::new(NoNotifier),
+                shutdown,
+                menu_bar,
+                on_status,
+            );
+            runtime.block_on(serve).expect("serve");
+        })
+    };
+    let status = || latest.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let connected = poll(secs(150), Duration::from_millis(200), || {
+        status().filter(|s| s.phase == Phase::Connected && s.demo)
+    });
+    let log = || fs::read_to_string(paths.home.join("worker.log")).unwrap_or_default();
+    let connected =
+        connected.unwrap_or_else(|| panic!("never joined the practice head\n{}", log()));
+    let head = connected.head.expect("the practice head's address");
+
+    // Another local user, who read the head's port off its command line, takes it the moment
+    // the head lets it go.
+    let shared = tempfile::tempdir_in("/tmp").expect("tempdir");
+    fs::set_permissions(shared.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
+    let report = shared.path().join("squatter.out");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/squatter/squat_head_port.py"
+    );
+    let mut squatter = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["/usr/bin/python3", script])
+        .arg(&report)
+        .args(["240", "wait", &head.port.to_string()])
+        .spawn()
+        .expect("the squatter");
+    let squatted = || fs::read_to_string(&report).unwrap_or_default();
+    std::thread::sleep(secs(1));
+    assert!(
+        !squatted().contains("bound"),
+        "took a port the head held: {}",
+        squatted()
+    );
+
+    // Its Ray ends all at once (a crash, the OOM killer): its port is free for the taking.
+    let group = recorded_group(&paths.home.join("demo-head.pid")).expect("its pid file");
+    let killed = Instant::now();
+    killpg(Pid::from_raw(group as i32), Signal::SIGKILL).expect("kill the head");
+    let bound = poll(secs(20), Duration::from_millis(5), || {
+        squatted().contains("bound").then(Instant::now)
+    });
+    let bound = bound.unwrap_or_else(|| panic!("the squatter never took the port: {}", squatted()));
+    eprintln!(
+        "figure: port {} taken by `nobody` {:?} after the head was killed",
+        head.port,
+        bound - killed
+    );
+
+    // Long enough for the probe (every second while the head is away), the grace (30 s) and a
+    // restart with its backoff.
+    std::thread::sleep(secs(45));
+    let after = status().expect("a status");
+    let summary = bittrader_worker::text::cli::summary(bittrader_worker::text::Lang::En, &after);
+    let worker_pid_file = paths.home.join("worker.pid");
+    let _ = stop_tx.send(());
+    let stopped = poll(secs(60), Duration::from_millis(200), || {
+        app.is_finished().then_some(())
+    });
+    let said = squatted();
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    eprintln!("squatter: {said}");
+    eprintln!("state: {summary}");
+    assert!(stopped.is_some(), "the app did not stop\n{}", log());
+    // A bare connect (no byte) can still land while the head's own processes are ending; what
+    // must never arrive is a byte of ours (the worker's or the drain's token, even a preface).
+    let connects = said.lines().filter(|l| *l == "received ").count();
+    eprintln!("figure: {connects} bare connect(s) reached the squatter, no bytes");
+    assert!(
+        !said
+            .lines()
+            .any(|l| l.starts_with("received ") && l.len() > "received ".len()),
+        "something of ours spoke to the squatter on the practice head's port: {said}\n{}",
+        log()
+    );
+    assert_eq!(after.phase, Phase::Disconnected, "{summary}");
+    assert_eq!(
+        after.unreachable,
+        Some(Unreachable::PracticeHeadGone),
+        "{summary}"
+    );
+    assert!(summary.contains("practice head stopped"), "{summary}");
+    assert!(!worker_pid_file.exists(), "a worker runs\n{}", log());
+}

@@ -1273,3 +1273,138 @@ fn a_held_connection_stops_counting_when_the_worker_or_the_head_changes() {
 fn held_connection(sim: &mut Sim, watch: u64, state: HeadConnection) {
     sim.event(Event::HeadConnection { watch, state });
 }
+
+/// The practice head's supervisor on a virtual clock from `now` until `until`: each probe is
+/// answered at once as `gone()` says (its process ended, or it answers), each stop ends the
+/// worker at once, and a worker joins only when the test says. What it did, and when.
+fn run_practice_head(
+    sup: &mut Supervisor,
+    now: &mut std::time::Instant,
+    until: std::time::Instant,
+    gone: bool,
+) -> Vec<(std::time::Instant, Action)> {
+    let mut done = Vec::new();
+    loop {
+        while let Some(action) = sup.poll_action() {
+            done.push((*now, action.clone()));
+            match action {
+                Action::Probe { head, .. } => {
+                    let unreachable = gone.then_some(Unreachable::PracticeHeadGone);
+                    let probe = HeadProbe {
+                        resolved: head.ip(),
+                        head,
+                        unreachable,
+                        tailscale: None,
+                    };
+                    sup.handle_event(*now, Event::HeadProbe(probe));
+                }
+                Action::StopWorker { .. } => {
+                    let exit = WorkerExit {
+                        code: None,
+                        failure: None,
+                    };
+                    sup.handle_event(*now, Event::WorkerExited(exit));
+                }
+                _ => {}
+            }
+        }
+        match sup.poll_timeout() {
+            Some(next) if next <= until => {
+                *now = next.max(*now);
+                sup.handle_timeout(*now);
+            }
+            _ => return done,
+        }
+    }
+}
+
+#[test]
+fn a_practice_head_that_ended_stops_its_worker_at_once_and_never_gets_another() {
+    let t0 = std::time::Instant::now();
+    let demo: bittrader_worker::model::HeadAddress = "127.0.0.1:33421".parse().expect("head");
+    let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
+        .with_demo_head(Some(demo.clone()));
+    let mut now = t0;
+    let done = run_practice_head(&mut sup, &mut now, t0 + secs(1), false);
+    assert!(
+        done.iter()
+            .any(|(_, a)| matches!(a, Action::StartWorker(_))),
+        "{done:?}"
+    );
+    sup.handle_event(now, Event::WorkerJoined);
+    let joined_at = now;
+
+    // Its process ended: the held connection closes, the probe says so. No grace: its port is
+    // anyone's, and the worker's Ray would knock there with the head's token.
+    sup.handle_event(
+        now,
+        Event::HeadConnection {
+            watch: 1,
+            state: HeadConnection::Closed,
+        },
+    );
+    let done = run_practice_head(&mut sup, &mut now, joined_at + secs(2), true);
+    let stops: Vec<_> = done
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::StopWorker { .. }))
+        .collect();
+    assert_eq!(stops.len(), 1, "{done:?}");
+    assert!(stops[0].0 <= joined_at + secs(1), "not at once: {done:?}");
+    assert!(
+        done.iter().any(|(_, a)| matches!(
+            a,
+            Action::Notify(Notice::HeadLost {
+                why: Some(Unreachable::PracticeHeadGone)
+            })
+        )),
+        "{done:?}"
+    );
+
+    // Hours on, whatever answers there: no worker, and the menu says why.
+    let done = run_practice_head(&mut sup, &mut now, joined_at + secs(3 * 3600), true);
+    assert!(
+        !done
+            .iter()
+            .any(|(_, a)| matches!(a, Action::StartWorker(_))),
+        "{done:?}"
+    );
+    let status = sup.status();
+    assert_eq!(status.phase, Phase::Disconnected);
+    assert_eq!(status.unreachable, Some(Unreachable::PracticeHeadGone));
+}
+
+#[test]
+fn a_start_at_the_practice_head_follows_a_fresh_probe_not_an_older_answer() {
+    let t0 = std::time::Instant::now();
+    let demo: bittrader_worker::model::HeadAddress = "127.0.0.1:33421".parse().expect("head");
+    let mut sup = Supervisor::new(Settings::default(), Some(demo.clone()), 2, false, t0)
+        .with_demo_head(Some(demo.clone()));
+    let mut now = t0;
+    run_practice_head(&mut sup, &mut now, t0 + secs(1), false);
+    sup.handle_event(now, Event::WorkerJoined);
+    // The head's Ray went; a probe in the moment before its `ray start` noticed still found
+    // the port answering (as a new cluster would): the worker is replaced after a delay.
+    sup.handle_event(
+        now,
+        Event::HeadConnection {
+            watch: 1,
+            state: HeadConnection::Closed,
+        },
+    );
+    let closed_at = now;
+    let replaced = run_practice_head(&mut sup, &mut now, closed_at, false);
+    assert!(
+        replaced
+            .iter()
+            .any(|(_, a)| matches!(a, Action::StopWorker { .. })),
+        "{replaced:?}"
+    );
+    // From here on its process has ended: the replacement must not start on the earlier answer.
+    let done = run_practice_head(&mut sup, &mut now, closed_at + secs(120), true);
+    assert!(
+        !done
+            .iter()
+            .any(|(_, a)| matches!(a, Action::StartWorker(_))),
+        "a start on an answer older than the head's end: {done:?}"
+    );
+}

@@ -18,6 +18,9 @@ pub enum Unreachable {
     NameNotResolved,
     /// Tailscale explains it.
     Tailscale { problem: TailscaleProblem },
+    /// The app's own practice head has ended: it never comes back, and its port is anyone's to
+    /// take, so nothing is sent there again (not even a probe).
+    PracticeHeadGone,
     /// As the OS said it.
     Other { detail: String },
 }

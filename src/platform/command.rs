@@ -1,11 +1,12 @@
 //! Starting processes, in one place so that each is counted ([`processes_spawned`], in `status
 //! --json`: an idle app must start none): [`run_with_timeout`] and, on tokio, [`output_within`]
-//! with a deadline; [`CountedSpawn`] for a long-lived child.
+//! with a deadline; [`CountedSpawn`] for a long-lived child, and [`SharedChild`] for one whose
+//! end others must notice.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
@@ -104,6 +105,47 @@ pub enum CommandError {
 
 /// How much of each stream is kept; the rest is read and dropped so a pipe never fills.
 pub const OUTPUT_LIMIT: usize = 1 << 20;
+
+/// A long-lived child that one owner stops and others ask whether it still runs. Its end is
+/// read from our own `wait`, never from its pid: a child is ours until reaped, and once reaped
+/// its status is kept, so a process that later gets the same pid is never taken for it.
+#[derive(Debug, Clone)]
+pub struct SharedChild(Arc<Mutex<Child>>);
+
+impl SharedChild {
+    pub fn new(child: Child) -> SharedChild {
+        SharedChild(Arc::new(Mutex::new(child)))
+    }
+
+    fn child(&self) -> std::sync::MutexGuard<'_, Child> {
+        // Nothing panics while holding it; a poisoned lock still guards a valid child.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child().id()
+    }
+
+    /// How it ended, if it did (`Err`: its end could not be read, which counts as ended).
+    /// Does not block.
+    pub fn ended(&self) -> Option<Result<ExitStatus, std::io::Error>> {
+        match self.child().try_wait() {
+            Ok(None) => None,
+            Ok(Some(status)) => Some(Ok(status)),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Waits until it ends, at most `timeout`.
+    pub fn wait_timeout(&self, timeout: Duration) {
+        let _ = self.child().wait_timeout(timeout);
+    }
+
+    /// Waits until it ends.
+    pub fn wait(&self) {
+        let _ = self.child().wait();
+    }
+}
 
 /// Runs `program args…` with no input, killed once `timeout` passes. Each stream is read on a
 /// thread of its own; after the exit, output a grandchild holds open is waited for only until the

@@ -15,9 +15,10 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{Config, NodeIp, Paths, RayProcesses};
 use crate::model::{
     ClusterSize, HeadAddress, InstallStep, ProcessUsage, RayInUse, SleepGate, TailnetFinds,
-    TailscaleProblem,
+    TailscaleProblem, Unreachable,
 };
 use crate::platform::clock::SystemSleepClock;
+use crate::platform::command::SharedChild;
 use crate::platform::tool_search::{self, ToolSearch};
 use crate::platform::{PowerChanges, ProcessTable, SystemPower, SystemProcesses};
 use crate::supervisor::settings::{MACHINE_LOOK_EVERY_UNSIGNALLED, USER_IDLE_LOOK_EVERY};
@@ -150,7 +151,7 @@ pub struct SystemPlatform {
     tailscale: TailscaleCli,
     ray_log: SharedLog,
     /// A head on loopback, joined from loopback with its own auth token file.
-    local_head: Option<(HeadAddress, PathBuf)>,
+    local_head: Option<LocalHeadPin>,
     /// The workers' Ray folder (`None`: none could be made, and Ray uses its default).
     ray_temp: Option<tempfile::TempDir>,
 }
@@ -172,9 +173,24 @@ impl SystemPlatform {
     }
 
     /// Joins the head at `head`, which listens on loopback only, as 127.0.0.1 (with Tailscale
-    /// up, the configuration's node IP would be its 100.x address) and with `auth_token_file`.
-    pub fn pin_local_head(&mut self, head: HeadAddress, auth_token_file: PathBuf) {
-        self.local_head = Some((head, auth_token_file));
+    /// up, the configuration's node IP would be its 100.x address) and with `auth_token_file`,
+    /// for as long as `process` (the head's own) runs.
+    pub fn pin_local_head(
+        &mut self,
+        head: HeadAddress,
+        auth_token_file: PathBuf,
+        process: SharedChild,
+    ) {
+        self.local_head = Some(LocalHeadPin {
+            address: head,
+            auth_token_file,
+            process,
+        });
+    }
+
+    /// The pinned local head, when `head` is it.
+    fn local(&self, head: &HeadAddress) -> Option<&LocalHeadPin> {
+        self.local_head.as_ref().filter(|pin| pin.address == *head)
     }
 
     /// Where the workers' Ray writes its session's logs (Ray's `session_latest` link), when they
@@ -199,14 +215,22 @@ impl SystemPlatform {
 
     /// How to run Ray for `head`: with the local head's token when it is that head.
     fn ray_for(&self, head: &HeadAddress) -> RayCommand {
-        match &self.local_head {
-            Some((local, token)) if local == head => RayCommand {
-                auth_token_file: Some(token.clone()),
+        match self.local(head) {
+            Some(pin) => RayCommand {
+                auth_token_file: Some(pin.auth_token_file.clone()),
                 ..self.ray()
             },
-            _ => self.ray(),
+            None => self.ray(),
         }
     }
+}
+
+/// The app's own practice head.
+struct LocalHeadPin {
+    address: HeadAddress,
+    auth_token_file: PathBuf,
+    /// Once it has ended, whatever listens at its address is someone else's.
+    process: SharedChild,
 }
 
 /// The `ray` to run: the configured one, else `setup`'s, else the first in
@@ -241,8 +265,26 @@ impl Platform for SystemPlatform {
 
     fn probe(&self, head: &HeadAddress, timeout: Duration, max_age: Duration) -> Task<HeadProbe> {
         let (head, tailscale) = (head.clone(), self.tailscale.clone());
+        // Asked before any connect: a port the practice head left is anyone's, and an answer
+        // there would start a worker that hands the head's token to whoever took it.
+        let local = self.local(&head).map(|pin| pin.process.clone());
+        let gone = move || local.as_ref().is_some_and(|head| head.ended().is_some());
+        if gone() {
+            let probe = HeadProbe {
+                resolved: head.ip(),
+                head,
+                unreachable: Some(Unreachable::PracticeHeadGone),
+                tailscale: None,
+            };
+            return Box::pin(std::future::ready(probe));
+        }
         Box::pin(async move {
-            let (resolved, unreachable) = probe::probe_head(&head, timeout, &tailscale).await;
+            let (resolved, mut unreachable) = probe::probe_head(&head, timeout, &tailscale).await;
+            // And after: a head whose process was still ending when asked may have left its port
+            // to whoever answered.
+            if gone() {
+                unreachable = Some(Unreachable::PracticeHeadGone);
+            }
             let answered = unreachable.is_none();
             let tailscale =
                 cli::tailscale_check(&head, resolved, &tailscale, max_age, answered).await;
@@ -291,9 +333,9 @@ impl Platform for SystemPlatform {
 
     fn node_ip(&self, head: &HeadAddress) -> Task<Result<IpAddr, String>> {
         let (head, tailscale) = (head.clone(), self.tailscale.clone());
-        let fixed = match &self.local_head {
-            Some((local, _)) if *local == head => NodeIp::Fixed(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-            _ => self.node_ip,
+        let fixed = match self.local(&head) {
+            Some(_) => NodeIp::Fixed(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            None => self.node_ip,
         };
         Box::pin(async move {
             match fixed {

@@ -194,7 +194,8 @@ pub async fn serve(
     let mut platform =
         SystemPlatform::new(paths.clone(), &config, TailscaleCli::discover(), ray_log);
     if let Some(head) = &demo {
-        platform.pin_local_head(head.address.clone(), head.auth_token_file.clone());
+        let token = head.auth_token_file.clone();
+        platform.pin_local_head(head.address.clone(), token, head.process());
     }
     let session = platform.ray_session_logs();
     if let Err(e) = logs::link(

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use crate::model::{
     Activity, AutoPause, Fault, HeadAddress, InstallStep, LogNote, Notice, Phase, RayInstall,
-    Status, StopReason, WorkerFailure,
+    Status, StopReason, Unreachable, WorkerFailure,
 };
 
 pub use events::{
@@ -618,9 +618,15 @@ impl Supervisor {
         }
     }
 
-    /// The head stopped answering: the grace starts with the first miss.
+    /// The head stopped answering: the grace starts with the first miss. A practice head that
+    /// has ended gets none: it never comes back, and a worker kept meanwhile would knock with the
+    /// head's token on a port anyone may have taken.
     fn head_down(&mut self, now: Instant, newly: bool) {
-        if newly {
+        let gone = self.watch.unreachable() == Some(Unreachable::PracticeHeadGone);
+        let leaving = matches!(self.worker, Worker::Absent | Worker::Stopping(..));
+        if gone && !leaving {
+            self.timers.set(Timer::Grace, now);
+        } else if newly {
             self.timers.set(Timer::Grace, now + self.settings.grace);
         }
         if matches!(self.worker, Worker::Starting(_)) {
@@ -947,7 +953,10 @@ impl Supervisor {
         let Some(spec) = self.target().filter(|_| wanted) else {
             return;
         };
-        if spec.head.may_be_tailscale() && !self.watch.answered_for_start() {
+        // At the practice head too: only a fresh probe says its process still runs, and a start
+        // on an older answer could hand its token to whoever took its port since.
+        let fresh_answer_needed = spec.head.may_be_tailscale() || self.wanted.is_demo();
+        if fresh_answer_needed && !self.watch.answered_for_start() {
             return self.probe_soon(now);
         }
         if self.timers.is_set(Timer::NextStart) {

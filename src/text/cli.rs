@@ -4,6 +4,7 @@
 use super::{auto_pause_words, cpu_count, fault_message, thermal_words, unreachable_words, Lang};
 use crate::model::{
     KeepAwake, NoBuild, Phase, PythonSkew, ReplyNote, Status, TailnetFinds, TailscaleProblem,
+    Unreachable,
 };
 use crate::platform::LoginStatus;
 
@@ -33,6 +34,11 @@ pub fn summary(lang: Lang, status: &Status) -> String {
             format!("Demo: connected to a local practice head · {cpus}"),
             format!("Demo: conectado a un head de práctica local · {cpus}"),
         ),
+        (Disconnecting | Disconnected, true)
+            if status.unreachable == Some(Unreachable::PracticeHeadGone) =>
+        {
+            lang.tr(format!("Demo: {why}"), format!("Demo: {why}"))
+        }
         (Reconnecting, true) => lang.tr(
             "Demo: reconnecting to the local practice head",
             "Demo: reconectando con el head de práctica local",
@@ -50,7 +56,7 @@ pub fn summary(lang: Lang, status: &Status) -> String {
             format!("Conectado a {head} · {cpus}{awake}"),
         ),
         (Disconnecting | Disconnected, _) => {
-            let then = while_unreachable(lang, status.phase);
+            let then = while_unreachable(lang, status);
             lang.tr(
                 format!("Head unreachable — {why} · {then}"),
                 format!("Head inalcanzable — {why} · {then}"),
@@ -97,8 +103,11 @@ pub(super) fn why_words(lang: Lang, status: &Status) -> String {
     })
 }
 
-pub(super) fn while_unreachable(lang: Lang, phase: Phase) -> &'static str {
-    match phase {
+pub(super) fn while_unreachable(lang: Lang, status: &Status) -> &'static str {
+    if status.unreachable == Some(Unreachable::PracticeHeadGone) {
+        return lang.tr("no worker until then", "sin worker hasta entonces");
+    }
+    match status.phase {
         Phase::Disconnecting => lang.tr(
             "keeping the worker for a moment",
             "se mantiene el worker un momento",

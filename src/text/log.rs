@@ -34,7 +34,7 @@ pub fn transition_lines(lang: Lang, next: &Status) -> Vec<String> {
                 Disconnecting => "⚠️",
                 _ => "🔌",
             };
-            let then = while_unreachable(lang, next.phase);
+            let then = while_unreachable(lang, next);
             lang.tr(
                 format!("{sign} {summary}"),
                 format!("⚠️ No puedo contactar al Head ({host}). Motivo: {why} · {then}"),

@@ -104,6 +104,12 @@ pub fn unreachable_words(lang: Lang, why: &Unreachable) -> String {
             "el nombre del head no se puede resolver",
         ),
         Tailscale { problem } => tailscale_words(lang, problem),
+        PracticeHeadGone => lang.tr(
+            "the practice head stopped — quit and reopen BitTrader Worker for a new one, or set \
+             your own head",
+            "el head de práctica se detuvo — cierra y vuelve a abrir BitTrader Worker para tener \
+             uno nuevo, o configura tu propio head",
+        ),
         Other { detail } => detail.clone(),
     }
 }
@@ -1195,6 +1201,7 @@ mod tests {
             Unreachable::NoRoute,
             Unreachable::LocalNetworkDenied,
             Unreachable::NameNotResolved,
+            Unreachable::PracticeHeadGone,
         ];
         for problem in every_tailscale_problem() {
             assert_tidy_and_translated(

@@ -1,11 +1,20 @@
 //! Notifications: a title and a body for each [`Notice`].
 
 use super::{auto_pause_words, duration_words, fault_message, unreachable_words, Lang};
-use crate::model::Notice;
+use crate::model::{Notice, Unreachable};
 
 pub fn notice(lang: Lang, notice: &Notice) -> (String, String) {
     use Notice::*;
     match notice {
+        HeadLost {
+            why: Some(why @ Unreachable::PracticeHeadGone),
+        } => (
+            lang.tr("Worker stopped", "Worker detenido"),
+            lang.tr(
+                format!("The worker was stopped: {}.", unreachable_words(lang, why)),
+                format!("Se detuvo el worker: {}.", unreachable_words(lang, why)),
+            ),
+        ),
         HeadLost { why } => {
             let why = why.as_ref().map(|why| unreachable_words(lang, why));
             let why = why.map(|why| format!(" ({why})")).unwrap_or_default();
