@@ -22,6 +22,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod doctor;
 pub mod history;
+pub mod http;
 pub mod local_head;
 pub mod model;
 pub mod platform;
