@@ -35,3 +35,4 @@ pub mod tailscale;
 pub mod text;
 #[cfg(feature = "tray")]
 pub mod tray;
+pub mod updates;
