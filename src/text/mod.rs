@@ -925,6 +925,10 @@ mod tests {
             }
             push(&|l| menu::word(l, word).into());
         }
+        for homebrew in [false, true] {
+            push(&|l| menu::update_item(l, "0.2.0", homebrew));
+        }
+        push(&|l| menu::brew_upgrade_body(l, "0.2.0"));
         for state in [
             ChargeState::Charging,
             ChargeState::Discharging,
