@@ -38,7 +38,8 @@ pub(super) struct App {
 
 impl Supervisor {
     /// The running app's supervisor: config.toml is looked at for hand edits, diffed against
-    /// `config` (as read at start); the `ray` in use is looked up; the cluster's size is asked.
+    /// `config` (as read at start); the `ray` in use is looked up; the cluster's size is asked;
+    /// unless `check_updates` is off, the releases feed is asked for a newer version.
     pub fn with_app(mut self, now: Instant, config: Config, show_cluster: bool) -> Self {
         if config.check_updates {
             let first = Duration::from_secs(config.timing.first_update_check_secs);
@@ -100,16 +101,13 @@ impl Supervisor {
             _ => {}
         }
     }
-}
 
-impl Supervisor {
-    /// The daily look at the releases feed is due: asked now, and again in a day.
+    /// The daily look at the releases feed is due (its timer is set only with the app): asked
+    /// now, and again in a day.
     pub(super) fn check_for_update(&mut self, now: Instant) {
         self.timers
             .set(Timer::UpdateCheck, now + UPDATE_CHECK_EVERY);
-        if self.app.is_some() {
-            self.actions.push_back(Action::CheckForUpdate);
-        }
+        self.actions.push_back(Action::CheckForUpdate);
     }
 }
 
