@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::http::HttpError;
+
 pub const DASHBOARD_PORT: u16 = 8265;
 
 /// The nodes of a large cluster fit many times over.
@@ -21,6 +23,15 @@ pub enum DashboardError {
     Json(#[from] serde_json::Error),
 }
 
+impl From<HttpError> for DashboardError {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::Unreachable(e) => DashboardError::Unreachable(e),
+            HttpError::Status(code) => DashboardError::Http(code.to_string()),
+        }
+    }
+}
+
 /// The body of a 200 answer; `timeout` bounds the whole exchange, name lookup included.
 pub fn http_get(
     host: &str,
@@ -29,23 +40,12 @@ pub fn http_get(
     timeout: Duration,
 ) -> Result<String, DashboardError> {
     let url = url(host, port, path);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = agent
-        .get(&url)
-        .header("Accept", "application/json")
-        .call()?;
-    if response.status() != 200 {
-        return Err(DashboardError::Http(response.status().to_string()));
-    }
-    Ok(response
-        .body_mut()
-        .with_config()
-        .limit(BODY_LIMIT)
-        .read_to_string()?)
+    Ok(crate::http::get(
+        &url,
+        "application/json",
+        timeout,
+        BODY_LIMIT,
+    )?)
 }
 
 /// A bare IPv6 address in brackets.

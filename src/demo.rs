@@ -84,6 +84,8 @@ pub fn run(user_paths: &Paths) -> Result<(), DemoError> {
         ray_path: Some(ray),
         node_ip: NodeIp::Fixed(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         auth_token_file: Some(head.auth_token_file.clone()),
+        // A throwaway folder's run: the app itself looks for updates, once a day.
+        check_updates: false,
         ..Config::with_defaults(service::machine_cpus())
     };
     config.save(&paths)?;

@@ -28,6 +28,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod doctor;
 pub mod history;
+pub mod http;
 pub mod local_head;
 pub mod model;
 pub mod platform;
@@ -41,3 +42,4 @@ pub mod text;
 #[cfg(feature = "tray")]
 pub mod tray;
 pub mod uninstall;
+pub mod updates;

@@ -234,6 +234,9 @@ fn status(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
             status.map(|status| StatusLine::Mode {
                 mobile: status.mobile,
             }),
+            status
+                .and_then(|status| status.update.as_ref())
+                .map(StatusLine::Update),
         ];
         for line in lines.into_iter().flatten() {
             println!("{}", cli::status_line(lang, line));

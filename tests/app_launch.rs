@@ -148,7 +148,7 @@ fn default_data_folder(home: &Path, head_port: u16) -> std::path::PathBuf {
     fs::write(
         data.join("config.toml"),
         format!(
-            "head = \"127.0.0.1:{head_port}\"\ncpus = 1\n\n[timing]\n\
+            "head = \"127.0.0.1:{head_port}\"\ncpus = 1\ncheck_updates = false\n\n[timing]\n\
              probe_interval_ms = 300\nprobe_timeout_ms = 300\nstop_grace_secs = 1\n"
         ),
     )

@@ -91,7 +91,7 @@ pub enum NodeIp {
 
 /// Everything config.toml can say; unknown keys are refused so that a typo is not ignored. A
 /// missing `cpus` means every CPU: `Default` gives 0, which [`Config::validate`] refuses.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// `None` until the user sets one.
@@ -116,6 +116,38 @@ pub struct Config {
     pub timing: Timing,
     pub battery: BatteryConfig,
     pub ray: RayProcesses,
+    /// Ask the releases feed once a day whether a newer version is out (the only request the
+    /// app makes beyond the head and Tailscale).
+    pub check_updates: bool,
+    /// Where the newest release is asked: a GitHub "latest release" API address, or anything
+    /// that answers the same JSON (`tag_name`, `html_url`).
+    pub updates_feed: String,
+}
+
+/// The project's releases on GitHub.
+pub const DEFAULT_UPDATES_FEED: &str =
+    "https://api.github.com/repos/bittrader/bittrader-worker/releases/latest";
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            head: None,
+            cpus: 0,
+            paused: false,
+            mode: Mode::default(),
+            ray_path: None,
+            node_ip: NodeIp::default(),
+            auth_token_file: None,
+            keep_awake: KeepAwake::default(),
+            pause_at_thermal: PauseAtThermal::default(),
+            only_when_idle_minutes: None,
+            timing: Timing::default(),
+            battery: BatteryConfig::default(),
+            ray: RayProcesses::default(),
+            check_updates: true,
+            updates_feed: DEFAULT_UPDATES_FEED.to_string(),
+        }
+    }
 }
 
 /// What [`Config::load_or_import`] found, with notes for the user's log.
@@ -154,6 +186,7 @@ impl Config {
         validate_cpus(self.cpus, machine_cpus)?;
         self.timing.validate()?;
         validate_only_when_idle(self.only_when_idle_minutes)?;
+        validate_updates_feed(&self.updates_feed)?;
         self.ray.validate()?;
         self.battery.validate(machine_cpus)
     }
@@ -223,6 +256,21 @@ fn validate_only_when_idle(minutes: Option<u32>) -> Result<(), ConfigError> {
         )),
         _ => Ok(()),
     }
+}
+
+/// An address ureq can ask: a misspelt feed is said at start, not once a day in the log.
+fn validate_updates_feed(feed: &str) -> Result<(), ConfigError> {
+    let scheme_ok = feed.starts_with("https://") || feed.starts_with("http://");
+    if scheme_ok && !feed.contains(char::is_whitespace) {
+        return Ok(());
+    }
+    Err(ConfigError::invalid(
+        "updates_feed",
+        format!(
+            "`{feed}` is not a web address: use one that starts with https://, or remove the \
+             line for the project's releases"
+        ),
+    ))
 }
 
 /// The most a settings file may hold: far more than any setting needs (said in `text`).
@@ -310,7 +358,8 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
     }
     let text = match key {
         "cpus" => format!("a whole number from 1 to {}", machine_cpus.max(1)),
-        "paused" | "lean" => "true or false".to_string(),
+        "paused" | "lean" | "check_updates" => "true or false".to_string(),
+        "updates_feed" => "a quoted http:// or https:// address".to_string(),
         "head" => format!("a quoted address: {HEAD_ADDRESS_HINT}"),
         "mode" => "\"auto\", \"mobile\" or \"fixed\"".to_string(),
         "node_ip" => "\"auto\" or a quoted IP address".to_string(),
@@ -633,6 +682,7 @@ mod tests {
                 probe_timeout_ms: 400,
                 stop_grace_secs: 5,
                 join_timeout_secs: 300,
+                first_update_check_secs: 5,
             },
             battery: BatteryConfig {
                 only_on_power: true,
@@ -642,6 +692,8 @@ mod tests {
                 nice: 0,
                 lean: false,
             },
+            check_updates: false,
+            updates_feed: "http://127.0.0.1:8000/latest".into(),
         };
         config.save(&paths).unwrap();
         let loaded = Config::load_or_import(&paths, 4).unwrap().config;

@@ -17,6 +17,8 @@ pub struct Timing {
     pub stop_grace_secs: u64,
     /// How long a start may take to join before it is stopped and retried (Ray's takes 3-10 s).
     pub join_timeout_secs: u64,
+    /// The releases feed is first asked this long after start (then once a day).
+    pub first_update_check_secs: u64,
 }
 
 /// The defaults, in config.toml's units; the supervisor's settings are built from them.
@@ -28,17 +30,19 @@ impl Default for Timing {
             probe_timeout_ms: 1500,
             stop_grace_secs: 10,
             join_timeout_secs: 120,
+            first_update_check_secs: 60,
         }
     }
 }
 
 /// Each key's range and unit, for checking it and for saying what is allowed.
-pub(super) const RANGES: [(&str, u64, u64, &str); 5] = [
+pub(super) const RANGES: [(&str, u64, u64, &str); 6] = [
     ("grace_secs", 0, 3600, "seconds"),
     ("probe_interval_ms", 200, 60_000, "milliseconds"),
     ("probe_timeout_ms", 100, 30_000, "milliseconds"),
     ("stop_grace_secs", 1, 120, "seconds"),
     ("join_timeout_secs", 10, 1800, "seconds"),
+    ("first_update_check_secs", 1, 86_400, "seconds"),
 ];
 
 impl Timing {
@@ -49,6 +53,7 @@ impl Timing {
             self.probe_timeout_ms,
             self.stop_grace_secs,
             self.join_timeout_secs,
+            self.first_update_check_secs,
         ];
         for ((key, min, max, unit), value) in RANGES.into_iter().zip(values) {
             if !(min..=max).contains(&value) {

@@ -9,6 +9,7 @@ mod found;
 mod head;
 mod power;
 mod reach;
+mod release;
 mod status;
 mod system;
 
@@ -23,6 +24,7 @@ pub use head::{
 };
 pub use power::{Battery, ChargeState, PowerSnapshot, POWER_UNKNOWN};
 pub use reach::{TailscaleCheck, TailscaleProblem, Unreachable};
+pub use release::{release_version, this_build, Release, UpdateAvailable, UpdateCheck};
 pub use status::{
     AutoPause, ClusterSize, ConfigEdit, Fault, InstallStep, LogNote, Notice, Phase, PythonSkew,
     RayInUse, RayInstall, ReplyNote, Status, StopReason,

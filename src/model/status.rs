@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CourtesyStatus, FoundHead, HeadAddress, HeadSearch, ThermalState, Unreachable, WorkerFailure,
+    CourtesyStatus, FoundHead, HeadAddress, HeadSearch, ThermalState, Unreachable, UpdateAvailable,
+    WorkerFailure,
 };
 
 /// A pause the supervisor chose by itself. It never overrides the user's own pause: the two
@@ -163,6 +164,8 @@ pub struct Status {
     /// Quitting while the worker's last reading showed work: Ray lets its running tasks finish
     /// for up to this many seconds before the worker is stopped.
     pub quit_waits_for_tasks_secs: Option<u64>,
+    /// A release newer than this build, as the releases feed last named it (running app only).
+    pub update: Option<UpdateAvailable>,
 }
 
 /// The Pythons of the head and of this machine, the same minor release in two patch releases
@@ -231,6 +234,8 @@ pub enum LogNote {
     },
     /// The OS refused to hold idle sleep off (`keep_awake`); said once per run.
     KeepAwakeRefused { why: String },
+    /// The releases feed could not be read; said once until it is read again.
+    UpdateCheckFailed { why: String },
 }
 
 /// What a hand edit of config.toml came to.

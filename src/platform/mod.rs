@@ -10,6 +10,7 @@ pub mod command;
 #[cfg(target_os = "macos")]
 pub mod darwin_notify;
 pub mod fd_wait;
+pub mod homebrew;
 #[cfg(target_os = "macos")]
 pub mod iokit;
 pub mod login_item;

@@ -409,6 +409,10 @@ impl<P: Platform> Driver<P> {
                 Action::LookUpRay => {
                     self.spawn_event(self.platform.ray_in_use().map(Event::RayInUse))
                 }
+                Action::CheckForUpdate => {
+                    let check = self.platform.check_for_update();
+                    self.spawn_event(check.map(Event::UpdateChecked));
+                }
                 Action::Exit => exit = true,
             }
         }

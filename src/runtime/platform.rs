@@ -15,13 +15,15 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{Config, NodeIp, Paths, RayProcesses};
 use crate::model::{
     ClusterSize, HeadAddress, InstallStep, ProcessUsage, RayInUse, SleepGate, TailnetFinds,
-    TailscaleProblem, Unreachable,
+    TailscaleProblem, Unreachable, UpdateCheck,
 };
 use crate::platform::clock::SystemSleepClock;
 use crate::platform::command::SharedChild;
 use crate::platform::tool_search::{self, ToolSearch};
 use crate::platform::{PowerChanges, ProcessTable, SystemPower, SystemProcesses};
-use crate::supervisor::settings::{MACHINE_LOOK_EVERY_UNSIGNALLED, USER_IDLE_LOOK_EVERY};
+use crate::supervisor::settings::{
+    MACHINE_LOOK_EVERY_UNSIGNALLED, UPDATE_FEED_TIMEOUT, USER_IDLE_LOOK_EVERY,
+};
 use crate::supervisor::{Event, HeadConnection, HeadProbe, SpawnFailure, TreeReading, WorkerSpec};
 use crate::text::{self, Lang};
 
@@ -118,6 +120,9 @@ pub trait Platform: Send + Sync + 'static {
     /// The cluster's size as `head`'s dashboard gives it (`None`: it did not answer).
     fn cluster_size(&self, head: &HeadAddress) -> Task<Option<ClusterSize>>;
 
+    /// The newest release the releases feed names, and whether this copy came from Homebrew.
+    fn check_for_update(&self) -> Task<UpdateCheck>;
+
     /// Starts the watchers of network, power and lid, sleep, heat, the user's idle time and the
     /// idle-sleep hold, each sending on `events` until the driver is gone.
     fn watch(&self, events: Events, watches: Watches);
@@ -154,6 +159,8 @@ pub struct SystemPlatform {
     local_head: Option<LocalHeadPin>,
     /// The workers' Ray folder (`None`: none could be made, and Ray uses its default).
     ray_temp: Option<tempfile::TempDir>,
+    /// config.toml's `updates_feed`.
+    updates_feed: String,
 }
 
 impl SystemPlatform {
@@ -169,6 +176,7 @@ impl SystemPlatform {
             ray_log,
             local_head: None,
             ray_temp: worker::private_temp_dir().ok(),
+            updates_feed: config.updates_feed.clone(),
         }
     }
 
@@ -329,6 +337,31 @@ impl Platform for SystemPlatform {
             })
         });
         asked.map(|asked| asked.ok().flatten()).boxed()
+    }
+
+    fn check_for_update(&self) -> Task<UpdateCheck> {
+        let feed = self.updates_feed.clone();
+        // A blocking HTTPS request that a slow feed holds up to its timeout: on a thread of its
+        // own rather than the runtime's blocking pool, which a quit would wait for.
+        let (answer, checked) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("update-check".into())
+            .spawn(move || {
+                let _ = answer.send(UpdateCheck {
+                    newest: crate::updates::newest_release(&feed, UPDATE_FEED_TIMEOUT),
+                    homebrew: crate::platform::homebrew::installed_with_homebrew(),
+                });
+            });
+        let failed = |why: String| UpdateCheck {
+            newest: Err(why),
+            homebrew: false,
+        };
+        if let Err(e) = spawned {
+            return Box::pin(std::future::ready(failed(e.to_string())));
+        }
+        checked
+            .map(move |checked| checked.unwrap_or_else(|e| failed(e.to_string())))
+            .boxed()
     }
 
     fn node_ip(&self, head: &HeadAddress) -> Task<Result<IpAddr, String>> {

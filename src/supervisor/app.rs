@@ -1,16 +1,20 @@
 //! The running app's duties besides the worker: config.toml's hand edits ([`ConfigLooks`],
-//! [`ConfigEdits`]), the `ray` in use, the cluster's size for the menu, and the log's lines for
-//! changes of state. A supervisor without them (a test's) works out none of it.
+//! [`ConfigEdits`]), the `ray` in use, the cluster's size for the menu, the daily look for a
+//! newer release, and the log's lines for changes of state. A supervisor without them (a
+//! test's) works out none of it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::config_edits::ConfigEdits;
 use super::config_looks::ConfigLooks;
-use super::settings::CONFIG_FILE_CHECK_EVERY;
+use super::settings::{CONFIG_FILE_CHECK_EVERY, UPDATE_CHECK_EVERY};
 use super::timers::{Timer, Timers};
 use super::{Action, Event, Supervisor};
 use crate::config::Config;
-use crate::model::{ClusterSize, ConfigEdit, LogNote, Phase, PythonSkew, RayInUse, Status};
+use crate::model::{
+    this_build, ClusterSize, ConfigEdit, LogNote, Phase, PythonSkew, RayInUse, Status,
+    UpdateAvailable, UpdateCheck,
+};
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct App {
@@ -26,12 +30,21 @@ pub(super) struct App {
     pub(super) python_skew: Option<PythonSkew>,
     /// The state the log last said.
     logged: Option<Status>,
+    /// A release newer than this build, as the feed last named it.
+    pub(super) update: Option<UpdateAvailable>,
+    /// The feed's last look failed (and the log said so): said once until one works again.
+    update_feed_failing: bool,
 }
 
 impl Supervisor {
     /// The running app's supervisor: config.toml is looked at for hand edits, diffed against
-    /// `config` (as read at start); the `ray` in use is looked up; the cluster's size is asked.
+    /// `config` (as read at start); the `ray` in use is looked up; the cluster's size is asked;
+    /// unless `check_updates` is off, the releases feed is asked for a newer version.
     pub fn with_app(mut self, now: Instant, config: Config, show_cluster: bool) -> Self {
+        if config.check_updates {
+            let first = Duration::from_secs(config.timing.first_update_check_secs);
+            self.timers.set(Timer::UpdateCheck, now + first);
+        }
         self.app = Some(App {
             looks: ConfigLooks::start(now, &mut self.timers),
             edits: ConfigEdits::new(config),
@@ -80,13 +93,46 @@ impl Supervisor {
                 let notes = new.map(|skew| Action::Log(LogNote::PythonSkew(skew)));
                 self.actions.extend(notes);
             }
+            Event::UpdateChecked(check) => {
+                let note = app.update_checked(check);
+                self.actions.extend(note.map(Action::Log));
+            }
             // `handle_event` routes only the events above here.
             _ => {}
         }
     }
+
+    /// The daily look at the releases feed is due (its timer is set only with the app): asked
+    /// now, and again in a day.
+    pub(super) fn check_for_update(&mut self, now: Instant) {
+        self.timers
+            .set(Timer::UpdateCheck, now + UPDATE_CHECK_EVERY);
+        self.actions.push_back(Action::CheckForUpdate);
+    }
 }
 
 impl App {
+    /// What the feed said: a newer release is offered; a failure is logged only when the look
+    /// before it worked, so a feed that is down for a week is one line, not seven.
+    fn update_checked(&mut self, check: UpdateCheck) -> Option<LogNote> {
+        let newest = match check.newest {
+            Ok(newest) => newest,
+            Err(why) => {
+                let first = !std::mem::replace(&mut self.update_feed_failing, true);
+                // What was offered stays offered: the release is no less out.
+                return first.then_some(LogNote::UpdateCheckFailed { why });
+            }
+        };
+        self.update_feed_failing = false;
+        let newer = newest.filter(|release| release.version > this_build());
+        self.update = newer.map(|release| UpdateAvailable {
+            version: release.version.to_string(),
+            page: release.page,
+            homebrew: check.homebrew,
+        });
+        None
+    }
+
     /// After each step: the cluster's size is asked on connecting to a real head (the demo's is
     /// this machine), then every `CLUSTER_ASK_EVERY`, forgotten once not; a change worth a line.
     pub(super) fn follow(

@@ -101,6 +101,8 @@ fn read_at_start_changed(old: &Config, new: &Config) -> Vec<&'static str> {
             old.only_when_idle_minutes != new.only_when_idle_minutes,
         ),
         ("[ray]", old.ray != new.ray),
+        ("check_updates", old.check_updates != new.check_updates),
+        ("updates_feed", old.updates_feed != new.updates_feed),
     ]
     .into_iter()
     .filter_map(|(key, changed)| changed.then_some(key))

@@ -10,7 +10,7 @@ use crate::config::FileReading;
 use crate::model::{
     Activity, AwakeHold, ClusterSize, HeadAddress, IdleReading, InstallStep, LogNote, Notice,
     PowerSnapshot, ProcessUsage, PythonSkew, RayInUse, StopReason, TailnetFinds, TailscaleCheck,
-    TailscaleProblem, ThermalState, Unreachable, WorkerFailure,
+    TailscaleProblem, ThermalState, Unreachable, UpdateCheck, WorkerFailure,
 };
 
 /// What a worker is started with. Two specs differ ⇒ a running worker must be replaced.
@@ -159,6 +159,8 @@ pub enum Event {
     RayInUse(Option<RayInUse>),
     /// Sent as a worker joins: whether Ray took it on another patch release of the head's Python.
     PythonSkew(Option<PythonSkew>),
+    /// The answer to [`Action::CheckForUpdate`].
+    UpdateChecked(UpdateCheck),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,6 +212,8 @@ pub enum Action {
     AskClusterSize { head: HeadAddress },
     /// Find the `ray` a worker would run and its version, then report [`Event::RayInUse`].
     LookUpRay,
+    /// Ask the releases feed for the newest version, then report [`Event::UpdateChecked`].
+    CheckForUpdate,
     /// The shutdown is complete: the driver may exit.
     Exit,
 }

@@ -335,7 +335,8 @@ impl Supervisor {
             | Event::ConfigFileRead(_)
             | Event::ClusterSize(_)
             | Event::RayInUse(_)
-            | Event::PythonSkew(_)) => self.on_app_event(now, app_event),
+            | Event::PythonSkew(_)
+            | Event::UpdateChecked(_)) => self.on_app_event(now, app_event),
         }
         self.after_step(now);
     }
@@ -387,6 +388,7 @@ impl Supervisor {
                         self.actions.push_back(Action::ReadConfigFile);
                     }
                 }
+                Timer::UpdateCheck => self.check_for_update(now),
                 Timer::ClusterAsk => {
                     self.timers.set(Timer::ClusterAsk, now + CLUSTER_ASK_EVERY);
                     let head = self.wanted.head.clone();
@@ -446,6 +448,7 @@ impl Supervisor {
             cluster: self.app.as_ref().and_then(|app| app.cluster),
             ray: self.app.as_ref().and_then(|app| app.ray.clone()),
             python_skew: self.app.as_ref().and_then(|app| app.python_skew.clone()),
+            update: self.app.as_ref().and_then(|app| app.update.clone()),
             quit_waits_for_tasks_secs: self.quit_waits_for_tasks(),
         }
     }

@@ -111,6 +111,12 @@ pub const USER_IDLE_LOOK_EVERY: Duration = Duration::from_secs(5);
 /// The cluster's size (an HTTP request to the dashboard) is asked this often where shown.
 pub const CLUSTER_ASK_EVERY: Duration = Duration::from_secs(30);
 
+/// The releases feed is asked for the newest version this often (the first time
+/// `[timing] first_update_check_secs` after start, when the network has settled)...
+pub const UPDATE_CHECK_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// ...and given this long to answer.
+pub const UPDATE_FEED_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// How long the worker is kept while the head is unreachable (rides through blips).

@@ -28,6 +28,7 @@ pub enum Timer {
     UserAway,
     ConfigLook,
     ClusterAsk,
+    UpdateCheck,
 }
 
 impl Timer {

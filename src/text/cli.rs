@@ -4,7 +4,7 @@
 use super::{auto_pause_words, cpu_count, fault_message, thermal_words, unreachable_words, Lang};
 use crate::model::{
     KeepAwake, NoBuild, Phase, PythonSkew, ReplyNote, Status, TailnetFinds, TailscaleProblem,
-    Unreachable,
+    Unreachable, UpdateAvailable,
 };
 use crate::platform::LoginStatus;
 
@@ -191,6 +191,7 @@ pub enum StatusLine<'a> {
     Mode {
         mobile: bool,
     },
+    Update(&'a UpdateAvailable),
     Log(&'a str),
 }
 
@@ -221,6 +222,16 @@ pub fn status_line(lang: Lang, line: StatusLine<'_>) -> String {
             "modo móvil (portátil: política de batería activa)",
         ),
         Mode { mobile: false } => lang.tr("mode desktop", "modo escritorio"),
+        Update(update) => {
+            let (version, how) = match update.homebrew {
+                true => (&update.version, super::BREW_UPGRADE),
+                false => (&update.version, update.page.as_str()),
+            };
+            lang.tr(
+                format!("update {version} is out: {how}"),
+                format!("actualización {version} disponible: {how}"),
+            )
+        }
         Log(path) => lang.tr(format!("log {path}"), format!("registro {path}")),
     }
 }

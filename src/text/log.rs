@@ -103,6 +103,16 @@ pub fn log_note(lang: Lang, note: &LogNote) -> String {
                  dormirse mientras contribuye"
             ),
         ),
+        UpdateCheckFailed { why } => lang.tr(
+            format!(
+                "⚠️ Could not ask the releases feed for a newer version ({why}); said once, tried \
+                 again daily"
+            ),
+            format!(
+                "⚠️ No se pudo consultar si hay una versión nueva ({why}); se dice una vez y se \
+                 vuelve a intentar cada día"
+            ),
+        ),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The tray: the menu's items and lines, and its dialogs.
 
-use super::{cpu_count, Lang};
+use super::{cpu_count, Lang, BREW_UPGRADE};
 use crate::model::{
     Battery, ChargeState, FoundHead, HeadAddress, InstallStep, RayInUse, RayInstall,
 };
@@ -160,6 +160,35 @@ pub fn battery_line(lang: Lang, battery: Battery, on_ac: bool) -> String {
     lang.tr(
         format!("Battery {percent} % · {how}"),
         format!("Batería {percent} % · {how}"),
+    )
+}
+
+/// The item that offers a newer release: its page, or Homebrew's command for a cask install.
+pub fn update_item(lang: Lang, version: &str, homebrew: bool) -> String {
+    if homebrew {
+        lang.tr(
+            format!("Update to {version}: run {BREW_UPGRADE}…"),
+            format!("Actualizar a {version}: ejecuta {BREW_UPGRADE}…"),
+        )
+    } else {
+        lang.tr(
+            format!("Update to {version}…"),
+            format!("Actualizar a {version}…"),
+        )
+    }
+}
+
+/// What a click on the item of a Homebrew install says (the page would install a second copy).
+pub fn brew_upgrade_body(lang: Lang, version: &str) -> String {
+    lang.tr(
+        format!(
+            "BitTrader Worker {version} is out. This copy was installed with Homebrew, so update \
+             it with Homebrew: in Terminal, run {BREW_UPGRADE}"
+        ),
+        format!(
+            "Ya está BitTrader Worker {version}. Esta copia se instaló con Homebrew, así que \
+             actualízala con Homebrew: en Terminal, ejecuta {BREW_UPGRADE}"
+        ),
     )
 }
 

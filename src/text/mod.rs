@@ -64,6 +64,9 @@ impl Lang {
 }
 
 /// "1 CPU", "10 CPUs" (the same in Spanish).
+/// The command that updates a copy installed with Homebrew's cask (the menu and `status`).
+pub const BREW_UPGRADE: &str = "brew upgrade --cask bittrader-worker";
+
 pub fn cpu_count(n: u32) -> String {
     match n {
         1 => "1 CPU".into(),
@@ -864,6 +867,7 @@ mod tests {
             LogNote::ConfigEdit(ConfigEdit::Removed),
             LogNote::RayInUse(None),
             LogNote::PythonSkew(skew()),
+            LogNote::UpdateCheckFailed { why: "x".into() },
         ] {
             match note {
                 LogNote::DrainEnded { .. }
@@ -871,7 +875,8 @@ mod tests {
                 | LogNote::StateChanged(_)
                 | LogNote::ConfigEdit(_)
                 | LogNote::RayInUse(_)
-                | LogNote::PythonSkew(_) => {}
+                | LogNote::PythonSkew(_)
+                | LogNote::UpdateCheckFailed { .. } => {}
             }
             push(&|l| log_note(l, &note));
         }
@@ -967,6 +972,10 @@ mod tests {
             }
             push(&|l| menu::word(l, word).into());
         }
+        for homebrew in [false, true] {
+            push(&|l| menu::update_item(l, "0.2.0", homebrew));
+        }
+        push(&|l| menu::brew_upgrade_body(l, "0.2.0"));
         for state in [
             ChargeState::Charging,
             ChargeState::Discharging,
@@ -1015,6 +1024,15 @@ mod tests {
             push(&|l| page::weekday(l, day).into());
         }
         push(&|l| page::month_line(l, 7200.0));
+        let update = crate::model::UpdateAvailable {
+            version: "0.2.0".into(),
+            page: "https://x/v0.2.0".into(),
+            homebrew: false,
+        };
+        let brewed = crate::model::UpdateAvailable {
+            homebrew: true,
+            ..update.clone()
+        };
         for line in [
             StatusLine::WorkerPid(7),
             StatusLine::NodeIp("100.64.0.2"),
@@ -1025,6 +1043,8 @@ mod tests {
             StatusLine::PythonSkew(&skew()),
             StatusLine::Mode { mobile: true },
             StatusLine::Mode { mobile: false },
+            StatusLine::Update(&update),
+            StatusLine::Update(&brewed),
             StatusLine::Log("/w.log"),
         ] {
             push(&|l| cli::status_line(l, line));

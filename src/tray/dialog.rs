@@ -110,6 +110,23 @@ pub fn error(title: &str, message: &str) {
     }
 }
 
+/// Tells the user something that needs no answer.
+pub fn inform(title: &str, message: &str) {
+    #[cfg(target_os = "macos")]
+    alert::ask(&Question {
+        title,
+        message,
+        buttons: &[],
+        text: None,
+        critical: false,
+    });
+    #[cfg(not(target_os = "macos"))]
+    {
+        let zenity = ["--info", "--title", title, "--text", message];
+        let _ = prompt(&zenity, &["--title", title, "--msgbox", message]);
+    }
+}
+
 /// Opens a file (Console for a log on macOS) or a web page with the desktop's default app. The
 /// opener is waited for on a thread of its own, so that none is left a zombie.
 pub fn open(target: impl AsRef<OsStr>) {

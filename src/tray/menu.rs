@@ -94,6 +94,8 @@ pub mod ids {
     pub const CONTRIBUTION: &str = "contribution";
     pub const OPEN_CONTRIBUTION: &str = "open-contribution";
     pub const ONLY_WHEN_IDLE: &str = "only-when-idle";
+    /// A newer release: its page, or Homebrew's command.
+    pub const UPDATE: &str = "update";
 }
 
 /// The menu for the driver's `report`, with the start-at-login tick (`None`: unknown, no item).
@@ -198,6 +200,10 @@ pub fn model(
         entries.push(entry(ids::HEAD_MENU, title, Kind::Submenu(head)));
     }
     entries.push(separator());
+    if let Some(update) = &status.update {
+        let item = text::menu::update_item(lang, &update.version, update.homebrew);
+        entries.push(action(ids::UPDATE, item));
+    }
     entries.push(action(ids::OPEN_CONTRIBUTION, word(MenuWord::Contribution)));
     entries.push(action(ids::OPEN_LOG, word(MenuWord::OpenLog)));
     entries.push(action(
@@ -634,6 +640,46 @@ mod tests {
         );
         assert_ne!(real[1].id, ids::HEAD);
         assert_eq!(text_of(&real, ids::HEAD).as_deref(), Some("Head address…"));
+    }
+
+    #[test]
+    fn a_newer_release_is_offered_with_its_page_or_homebrews_command() {
+        use crate::model::UpdateAvailable;
+        let s = status(Phase::Connected);
+        assert_eq!(text_of(&menu_for(&s, 4, Lang::En), ids::UPDATE), None);
+        let update = UpdateAvailable {
+            version: "0.2.0".into(),
+            page: "https://github.com/bittrader/bittrader-worker/releases/tag/v0.2.0".into(),
+            homebrew: false,
+        };
+        let offered = Status {
+            update: Some(update.clone()),
+            ..s.clone()
+        };
+        let menu = menu_for(&offered, 4, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::UPDATE).as_deref(),
+            Some("Update to 0.2.0…")
+        );
+        assert_eq!(
+            text_of(&menu_for(&offered, 4, Lang::Es), ids::UPDATE).as_deref(),
+            Some("Actualizar a 0.2.0…")
+        );
+        // Not a request to the supervisor: the tray opens the page or says the command.
+        assert_eq!(command_for(ids::UPDATE, &offered), None);
+        let at = |id: &str| shape(&menu).iter().position(|s| s == id);
+        assert!(at(ids::CONTRIBUTE) < at(ids::UPDATE) && at(ids::UPDATE) < at(ids::QUIT));
+        let brewed = Status {
+            update: Some(UpdateAvailable {
+                homebrew: true,
+                ..update
+            }),
+            ..s
+        };
+        assert_eq!(
+            text_of(&menu_for(&brewed, 4, Lang::En), ids::UPDATE).as_deref(),
+            Some("Update to 0.2.0: run brew upgrade --cask bittrader-worker…")
+        );
     }
 
     #[test]

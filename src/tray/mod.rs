@@ -416,6 +416,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
                             dialog::open(url);
                         }
                     }
+                    (None, menu::ids::UPDATE) => offer_update(current, lang),
                     (None, menu::ids::OPEN_CONTRIBUTION) => open_contribution_page(&paths, lang),
                     (None, menu::ids::CHECK_THIS_MAC) => check_this_mac(&paths, lang),
                     (None, menu::ids::UNINSTALL_ALL) => uninstall(&paths, lang, false),
@@ -460,6 +461,21 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
             tray.show(&report.status.clone().unwrap_or_default(), model, lang);
         }
     })
+}
+
+/// The newer release's page, or for a Homebrew install the command that updates it (the page's
+/// download would be a second copy beside the cask's), off the main thread.
+fn offer_update(current: &Status, lang: Lang) {
+    let Some(update) = current.update.clone() else {
+        return;
+    };
+    if !update.homebrew {
+        return dialog::open(update.page);
+    }
+    std::thread::spawn(move || {
+        let body = text::menu::brew_upgrade_body(lang, &update.version);
+        dialog::inform("BitTrader Worker", &body);
+    });
 }
 
 /// Draws the contribution page from history.json into contribution.html and opens it in the

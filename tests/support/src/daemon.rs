@@ -59,6 +59,9 @@ pub struct Options {
     pub ray_path: Option<PathBuf>,
     /// `tailscale status --json` output for tests/fake_tailscale; `None`: no Tailscale.
     pub tailscale_json: Option<&'static str>,
+    /// The releases feed, asked a second after start; `None`: updates are not checked, so
+    /// that no test asks the project's real feed.
+    pub updates_feed: Option<String>,
 }
 
 impl Default for Options {
@@ -70,6 +73,7 @@ impl Default for Options {
             grace_secs: 30,
             ray_path: None,
             tailscale_json: None,
+            updates_feed: None,
         }
     }
 }
@@ -112,17 +116,23 @@ impl Home {
             bin: bin.as_ref().to_path_buf(),
         };
         let ray = options.ray_path.clone().unwrap_or_else(fake_ray);
+        let updates = match &options.updates_feed {
+            Some(feed) => format!("updates_feed = {}\n", toml::Value::String(feed.clone())),
+            None => "check_updates = false\n".to_string(),
+        };
         let config = format!(
             "head = \"127.0.0.1:{port}\"\n\
              cpus = {cpus}\n\
              ray_path = {ray}\n\
              node_ip = \"auto\"\n\
+             {updates}\
              \n\
              [timing]\n\
              grace_secs = {grace}\n\
              probe_interval_ms = {PROBE_INTERVAL_MS}\n\
              probe_timeout_ms = {PROBE_TIMEOUT_MS}\n\
-             stop_grace_secs = {STOP_GRACE_SECS}\n",
+             stop_grace_secs = {STOP_GRACE_SECS}\n\
+             first_update_check_secs = 1\n",
             port = home.port(),
             cpus = options.cpus,
             ray = toml::Value::String(ray.display().to_string()),

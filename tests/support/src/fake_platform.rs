@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bittrader_worker::model::{
     AwakeHold, ClusterSize, HeadAddress, IdleReading, InstallStep, PowerSnapshot, ProcessUsage,
-    RayInUse, TailnetFinds, TailscaleProblem,
+    RayInUse, TailnetFinds, TailscaleProblem, UpdateCheck,
 };
 use bittrader_worker::runtime::{Events, Platform, Task, Watches, WorkerHandle};
 use bittrader_worker::supervisor::settings::USER_IDLE_LOOK_EVERY;
@@ -309,6 +309,10 @@ impl Platform for FakePlatform {
     /// A head's two nodes: its own and this machine's.
     fn cluster_size(&self, _head: &HeadAddress) -> Task<Option<ClusterSize>> {
         Box::pin(std::future::ready(Some(ClusterSize { cpus: 6, nodes: 2 })))
+    }
+
+    fn check_for_update(&self) -> Task<UpdateCheck> {
+        Box::pin(std::future::ready(lock(&self.fake).world.update_check()))
     }
 
     /// A desktop on mains; the hold on idle sleep as the world grants it (each take and release

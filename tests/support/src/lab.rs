@@ -135,7 +135,8 @@ impl LabDaemon {
         std::fs::write(
             home.path().join("config.toml"),
             format!(
-                "head = \"{HEAD}:6379\"\ncpus = 1\nray_path = \"{}\"\nnode_ip = \"auto\"\n{more_config}",
+                "head = \"{HEAD}:6379\"\ncpus = 1\nray_path = \"{}\"\nnode_ip = \"auto\"\n\
+                 check_updates = false\n{more_config}",
                 ray.display()
             ),
         )

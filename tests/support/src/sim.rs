@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bittrader_worker::model::{Activity, HeadAddress, Phase, ProcessUsage, TailscaleCheck};
+use bittrader_worker::model::{
+    Activity, HeadAddress, LogNote, Phase, ProcessUsage, TailscaleCheck,
+};
 use bittrader_worker::supervisor::{
     Action, Event, HeadConnection, Settings, Supervisor, TreeReading, UserCommand, WorkerExit,
     WorkerSpec,
@@ -26,6 +28,8 @@ pub enum WorldEvent {
     WatchAnswer(u64),
     /// The held connection number N went unanswered for its `lost_after`.
     WatchLost(u64),
+    /// The releases feed answers.
+    FeedAnswer,
     /// The head's side closed the held connection number N.
     WatchClosed(u64),
 }
@@ -232,6 +236,9 @@ impl Sim {
                 | Action::ReadConfigFile
                 | Action::AskClusterSize { .. }
                 | Action::LookUpRay => {}
+                Action::CheckForUpdate => {
+                    self.schedule(self.world.answer_takes, WorldEvent::FeedAnswer);
+                }
                 Action::WatchHead {
                     watch, lost_after, ..
                 } => {
@@ -279,6 +286,10 @@ impl Sim {
                     HeadConnection::NotHeld
                 };
                 self.event(Event::HeadConnection { watch, state });
+            }
+            WorldEvent::FeedAnswer => {
+                let check = self.world.update_check();
+                self.event(Event::UpdateChecked(check));
             }
             WorldEvent::WatchLost(watch) => {
                 self.loss_pending = false;
@@ -434,6 +445,20 @@ impl Sim {
     /// When the history was written.
     pub fn history_saves(&self) -> Vec<Duration> {
         self.when(|action| matches!(action, Action::SaveHistory))
+    }
+
+    /// When the releases feed was asked.
+    pub fn update_checks(&self) -> Vec<Duration> {
+        self.when(|action| *action == Action::CheckForUpdate)
+    }
+
+    /// What was written to the log.
+    pub fn log_notes(&self) -> Vec<LogNote> {
+        let notes = self.done(|action| match action {
+            Action::Log(note) => Some(note.clone()),
+            _ => None,
+        });
+        notes.into_iter().map(|(_, note)| note).collect()
     }
 
     pub fn notices(&self) -> Vec<Action> {

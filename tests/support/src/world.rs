@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use bittrader_worker::model::{
-    AwakeHold, HeadAddress, ProcessUsage, TailnetFinds, TailscaleCheck, TailscaleProblem,
-    Unreachable, WorkerFailure,
+    AwakeHold, HeadAddress, ProcessUsage, Release, TailnetFinds, TailscaleCheck, TailscaleProblem,
+    Unreachable, UpdateCheck, WorkerFailure,
 };
 use bittrader_worker::supervisor::{HeadProbe, TreeReading};
 
@@ -92,6 +92,10 @@ pub struct World {
     pub user_idle: Option<Duration>,
     /// Where a head named by a name resolves (`None`: nowhere).
     pub resolves_to: Option<std::net::IpAddr>,
+    /// What the releases feed answers: its newest release, or why it cannot be read.
+    pub releases_feed: Result<Option<Release>, String>,
+    /// This copy was installed with Homebrew's cask.
+    pub homebrew: bool,
 }
 
 impl Default for World {
@@ -110,6 +114,8 @@ impl Default for World {
             found_heads: Ok(TailnetFinds::default()),
             user_idle: Some(Duration::ZERO),
             resolves_to: None,
+            releases_feed: Ok(None),
+            homebrew: false,
         }
     }
 }
@@ -168,6 +174,14 @@ impl World {
             own: ran.mul_f64(self.worker.cpu_cores),
             children: Duration::ZERO,
         }]
+    }
+
+    /// A look at the releases feed now.
+    pub fn update_check(&self) -> UpdateCheck {
+        UpdateCheck {
+            newest: self.releases_feed.clone(),
+            homebrew: self.homebrew,
+        }
     }
 
     /// What the OS makes of a wish to hold idle sleep off (`true`) or to let it go.
