@@ -6,20 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::config::Paths;
+pub use crate::model::Removed;
 use crate::platform::login_item::{LoginItem, LoginStatus};
 use crate::runtime::control::{self, Request};
-
-/// One thing done, in the order done.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Removed {
-    /// The running app was asked to quit and is gone.
-    StoppedTheApp,
-    LoginItem,
-    /// The old install's LaunchAgent; a backup is kept beside it.
-    LegacyLoginItem,
-    Folder(PathBuf),
-    Link(PathBuf),
-}
 
 /// What could not be done; nothing after it was tried.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ mod reach;
 mod release;
 mod status;
 mod system;
+mod uninstall;
 
 pub use contribution::{Activity, ContributionSummary, PauseReason, ProcessUsage};
 pub use courtesy::{
@@ -30,3 +31,4 @@ pub use status::{
     RayInUse, RayInstall, ReplyNote, Status, StopReason,
 };
 pub use system::{SleepGate, SystemEvent};
+pub use uninstall::Removed;

@@ -533,8 +533,8 @@ pub fn demo_line(lang: Lang, step: DemoStep<'_>) -> String {
 }
 
 /// One step `uninstall` did.
-pub fn uninstalled(lang: Lang, removed: &crate::uninstall::Removed) -> String {
-    use crate::uninstall::Removed::*;
+pub fn uninstalled(lang: Lang, removed: &crate::model::Removed) -> String {
+    use crate::model::Removed::*;
     match removed {
         StoppedTheApp => lang.tr("Quit the running app", "Se cerró la app en marcha"),
         LoginItem => lang.tr(

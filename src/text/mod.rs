@@ -909,7 +909,7 @@ mod tests {
         for ray in [None, Some(&unknown_ray)] {
             push(&|l| menu::about_details(l, ray, crate::BUNDLE_ID));
         }
-        use crate::uninstall::Removed;
+        use crate::model::Removed;
         for removed in [
             Removed::StoppedTheApp,
             Removed::LoginItem,

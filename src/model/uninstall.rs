@@ -1,0 +1,15 @@
+//! What `uninstall` did, step by step (worded in `text::cli`).
+
+use std::path::PathBuf;
+
+/// One thing done, in the order done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removed {
+    /// The running app was asked to quit and is gone.
+    StoppedTheApp,
+    LoginItem,
+    /// The old install's LaunchAgent; a backup is kept beside it.
+    LegacyLoginItem,
+    Folder(PathBuf),
+    Link(PathBuf),
+}
