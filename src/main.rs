@@ -65,7 +65,11 @@ enum Command {
     /// Stop the worker cleanly and quit the running instance.
     Quit,
     /// List the machines of your tailnet whose Ray port (6379) answers: heads to join.
-    FindHeads,
+    FindHeads {
+        /// Print the finds (or Tailscale's problem) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Install Ray into ~/.bittrader_worker/.venv (the head's version when it can be asked).
     Setup(setup::SetupOptions),
     /// Check every path this app takes into the OS, Ray and the network, once, for real: one
@@ -91,6 +95,9 @@ enum Command {
     LoginItem {
         #[arg(value_enum)]
         action: LoginAction,
+        /// With `status`: print the state as JSON.
+        #[arg(long)]
+        json: bool,
         /// Replace the old install's worker_daemon.sh LaunchAgent (a backup is kept).
         #[arg(long)]
         replace_legacy: bool,
@@ -158,12 +165,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     // Every command but `find-heads` reads or writes the data folder: one check for all
     // (`doctor` reports on it instead).
-    if !matches!(command, Command::FindHeads | Command::Doctor { .. }) {
+    if !matches!(command, Command::FindHeads { .. } | Command::Doctor { .. }) {
         paths.check_home()?;
     }
     if !matches!(
         command,
-        Command::Daemon | Command::FindHeads | Command::Setup { .. } | Command::Demo
+        Command::Daemon | Command::FindHeads { .. } | Command::Setup { .. } | Command::Demo
     ) {
         // A short-lived client (`status | head`) ends quietly when its reader goes away, as
         // Unix tools do, rather than panic; the app, `setup` and `demo` keep Rust's default
@@ -183,7 +190,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Cpus { n } => Request::Cpus { cpus: n },
         Command::Head { address } => return head(&paths, address),
         Command::Quit => Request::Quit,
-        Command::FindHeads => return find_heads(),
+        Command::FindHeads { json } => return find_heads(json),
         Command::Setup(options) => {
             // The app runs its own setup (with progress lines) only once its worker is gone.
             let running = control::request(&paths.socket(), &Request::Status).is_ok();
@@ -200,7 +207,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::LoginItem {
             action,
             replace_legacy,
-        } => return login_item(&paths, action, replace_legacy),
+            json,
+        } => return login_item(&paths, action, replace_legacy, json),
         Command::Uninstall { keep_data, alert } => return uninstall(&paths, keep_data, alert),
     };
     Ok(print_reply(&control::request(&paths.socket(), &request)?))
@@ -346,7 +354,7 @@ fn doctor(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
 
 /// `find-heads`: asks Tailscale and knocks on its peers' Ray port from this process, so it
 /// works whether or not the app runs.
-fn find_heads() -> anyhow::Result<ExitCode> {
+fn find_heads(json: bool) -> anyhow::Result<ExitCode> {
     use bittrader_worker::tailscale::cli::{self as tailscale, TailscaleCli};
     let lang = Lang::current();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -356,6 +364,15 @@ fn find_heads() -> anyhow::Result<ExitCode> {
     let tailscale_cli = TailscaleCli::discover();
     let search = tailscale::find_heads(&tailscale_cli, tailscale::find_heads_port());
     match runtime.block_on(search) {
+        Ok(heads) if json => {
+            println!("{}", serde_json::to_string_pretty(&heads)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problem) if json => {
+            let answer = serde_json::json!({ "problem": problem });
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(ExitCode::FAILURE)
+        }
         Ok(heads) => {
             for line in cli::find_heads_report(lang, &heads) {
                 println!("{line}");
@@ -374,6 +391,7 @@ fn login_item(
     paths: &Paths,
     action: LoginAction,
     replace_legacy: bool,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("finding this program's path")?;
     let item = bittrader_worker::platform::system_login_item(exe, paths.home.clone())?;
@@ -381,6 +399,10 @@ fn login_item(
     match action {
         LoginAction::On => item.enable(replace_legacy)?,
         LoginAction::Off => item.disable()?,
+        LoginAction::Status if json => {
+            println!("{}", serde_json::to_string_pretty(&item.status())?);
+            return Ok(ExitCode::SUCCESS);
+        }
         LoginAction::Status => {
             println!("{}", cli::login_item_status(lang, &item.status()));
             return Ok(ExitCode::SUCCESS);

@@ -160,6 +160,19 @@ fn the_cli_lists_the_peers_whose_ray_port_answers() {
     assert!(lines[2].contains("bittrader-worker head"), "{text}");
     assert_eq!(lines.len(), 3, "{text}");
 
+    // For a script: the same finds as JSON.
+    let out = run_with_timeout(tailnet.command(&home, &["find-heads", "--json"]), secs(20))
+        .expect("find-heads --json");
+    assert!(out.status.success(), "{out:?}");
+    let finds: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let names: Vec<&str> = finds["heads"]
+        .as_array()
+        .expect("heads")
+        .iter()
+        .filter_map(|head| head["name"].as_str())
+        .collect();
+    assert_eq!(names, ["desktop", "nas"], "{finds}");
+
     // Tailscale stopped: it says so, and fails.
     fs::write(
         home.file("tailscale.json"),
@@ -173,6 +186,11 @@ fn the_cli_lists_the_peers_whose_ray_port_answers() {
         String::from_utf8_lossy(&out.stderr).contains("Tailscale is stopped"),
         "{out:?}"
     );
+    let out = run_with_timeout(tailnet.command(&home, &["find-heads", "--json"]), secs(20))
+        .expect("find-heads --json");
+    assert!(!out.status.success());
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(answer["problem"]["kind"], "stopped", "{answer}");
 }
 
 #[test]

@@ -27,6 +27,13 @@ fn uninstall_a_running_app(args: &[&str], config_home: &Path) -> (Home, String) 
     assert!(out.status.success(), "{}", text(&out.stderr));
     let autostart = config_home.join("autostart/com.bittrader.worker.desktop");
     assert!(autostart.exists());
+    // For a script, the state as JSON.
+    let mut status = home.command(&["login-item", "status", "--json"]);
+    status.env("XDG_CONFIG_HOME", config_home);
+    let out = run_with_timeout(status, secs(10)).expect("login-item status --json");
+    let state: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(state["state"], "enabled", "{state}");
+    assert_eq!(state["is_this_program"], true, "{state}");
 
     let mut uninstall = home.command(&[&["uninstall"], args].concat());
     uninstall.env("XDG_CONFIG_HOME", config_home);
