@@ -2,7 +2,7 @@
 //! ([`world`]) with the pure supervisor in it on a virtual clock ([`sim`]) and the driver in it
 //! under paused tokio time ([`fake_platform`], [`driver`]). The IO harness: a data folder for the
 //! real `bittrader-worker` binary with a fake head and the fake `ray` ([`daemon`]), abuse of its
-//! control socket ([`control`]), the head itself ([`head`]), child processes and process groups
+//! control socket ([`control`]), a private D-Bus bus ([`bus`]), the head itself ([`head`]), child processes and process groups
 //! ([`process`]), a virtual display ([`display`]), the two-host real-Ray lab ([`lab`]) and the
 //! loud skip ([`skip`]).
 //!
@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod bus;
 pub mod control;
 pub mod daemon;
 pub mod display;
