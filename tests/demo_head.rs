@@ -44,6 +44,21 @@ fn user_with_ray(test: &str) -> Option<tempfile::TempDir> {
     Some(user)
 }
 
+/// [`user_with_ray`], where a second user (`nobody`, through setpriv) can be run: as root.
+fn user_with_ray_and_a_squatter(test: &str) -> Option<tempfile::TempDir> {
+    let user = user_with_ray(test)?;
+    if !nix::unistd::geteuid().is_root() {
+        bittrader_test_support::skip::skip_or_fail(
+            test,
+            "not root: no second user to squat",
+            Some("run the slow tier as root"),
+            "BITTRADER_REQUIRE_RAY",
+        );
+        return None;
+    }
+    Some(user)
+}
+
 /// The demo folder a demo printed ("Starting a local Ray head (logs in DIR) …").
 fn demo_folder(out: &Path) -> PathBuf {
     let found = poll(secs(30), Duration::from_millis(100), || {
@@ -235,18 +250,9 @@ fn the_demo_head_uses_token_auth_from_a_private_folder_and_a_crash_leaves_no_hea
 #[ignore = "slow tier: Ray, and root to run a squatter as `nobody`"]
 fn a_port_another_user_took_first_is_not_taken_for_the_demo_head() {
     let _one = one_demo_at_a_time();
-    let Some(user) = user_with_ray("demo head squatter test") else {
+    let Some(user) = user_with_ray_and_a_squatter("demo head squatter test") else {
         return;
     };
-    if !nix::unistd::geteuid().is_root() {
-        bittrader_test_support::skip::skip_or_fail(
-            "demo head squatter test",
-            "not root: no second user to squat",
-            Some("run the slow tier as root"),
-            "BITTRADER_REQUIRE_RAY",
-        );
-        return;
-    }
     // Another local user reads the head's port off its command line and listens there first.
     let shared = tempfile::tempdir_in("/tmp").expect("tempdir");
     fs::set_permissions(shared.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
@@ -313,18 +319,9 @@ fn a_practice_head_that_ended_is_not_followed_to_whoever_takes_its_port() {
     use std::sync::{Arc, Mutex};
 
     let _one = one_demo_at_a_time();
-    let Some(user) = user_with_ray("practice head squatter test") else {
+    let Some(user) = user_with_ray_and_a_squatter("practice head squatter test") else {
         return;
     };
-    if !nix::unistd::geteuid().is_root() {
-        bittrader_test_support::skip::skip_or_fail(
-            "practice head squatter test",
-            "not root: no second user to squat",
-            Some("run the slow tier as root"),
-            "BITTRADER_REQUIRE_RAY",
-        );
-        return;
-    }
     // The menu-bar app's own service with no head set (`serve` with a menu bar, as the tray runs
     // it, without the tray's window): it starts the practice head and joins it.
     let paths = Paths {

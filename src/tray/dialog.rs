@@ -95,35 +95,31 @@ pub fn confirm(title: &str, question: &str) -> bool {
 }
 
 pub fn error(title: &str, message: &str) {
-    #[cfg(target_os = "macos")]
-    alert::ask(&Question {
-        title,
-        message,
-        buttons: &[],
-        text: None,
-        critical: true,
-    });
-    #[cfg(not(target_os = "macos"))]
-    {
-        let zenity = ["--error", "--title", title, "--text", message];
-        let _ = prompt(&zenity, &["--title", title, "--error", message]);
-    }
+    tell(title, message, true);
 }
 
 /// Tells the user something that needs no answer.
 pub fn inform(title: &str, message: &str) {
+    tell(title, message, false);
+}
+
+fn tell(title: &str, message: &str, critical: bool) {
     #[cfg(target_os = "macos")]
     alert::ask(&Question {
         title,
         message,
         buttons: &[],
         text: None,
-        critical: false,
+        critical,
     });
     #[cfg(not(target_os = "macos"))]
     {
-        let zenity = ["--info", "--title", title, "--text", message];
-        let _ = prompt(&zenity, &["--title", title, "--msgbox", message]);
+        let (zenity, kdialog) = match critical {
+            true => ("--error", "--error"),
+            false => ("--info", "--msgbox"),
+        };
+        let zenity = [zenity, "--title", title, "--text", message];
+        let _ = prompt(&zenity, &["--title", title, kdialog, message]);
     }
 }
 
