@@ -27,6 +27,11 @@ fn uninstall_a_running_app(args: &[&str], config_home: &Path) -> (Home, String) 
     assert!(out.status.success(), "{}", text(&out.stderr));
     let autostart = config_home.join("autostart/com.bittrader.worker.desktop");
     assert!(autostart.exists());
+    // Someone else's autostart entry, and a folder beside the data folder: not ours to touch.
+    let theirs = config_home.join("autostart/syncthing.desktop");
+    fs::write(&theirs, "[Desktop Entry]\nName=Syncthing\n").expect("their entry");
+    let beside = home.path().with_extension("beside");
+    fs::create_dir_all(&beside).expect("a folder beside");
     // For a script, the state as JSON.
     let mut status = home.command(&["login-item", "status", "--json"]);
     status.env("XDG_CONFIG_HOME", config_home);
@@ -43,6 +48,9 @@ fn uninstall_a_running_app(args: &[&str], config_home: &Path) -> (Home, String) 
     assert!(daemon.wait_exit(secs(5)).is_some(), "the app still runs");
     assert!(!autostart.exists(), "start at login is still on");
     assert!(!home.file(".venv").exists(), "Ray's environment is left");
+    assert!(theirs.exists(), "another app's autostart entry went");
+    assert!(beside.exists(), "a folder beside the data folder went");
+    let _ = fs::remove_dir_all(&beside);
     for line in [
         "Quit the running app",
         "Start at login turned off",
