@@ -154,7 +154,12 @@ fn run_app() -> ExitCode {
         // stands (its icon may be hidden), then leave quietly.
         Err(e) if e.is_already_running() => {
             service::note_startup(&paths, &e.to_string());
-            let _ = control::request(&paths.socket(), &Request::OpenedAgain);
+            // Not when launchd started this one (turning start at login on does, at once).
+            let by_launchd = std::env::var("XPC_SERVICE_NAME")
+                .is_ok_and(|job| job == bittrader_worker::platform::login_item::LAUNCH_AGENT_LABEL);
+            if !by_launchd {
+                let _ = control::request(&paths.socket(), &Request::OpenedAgain);
+            }
         }
         Err(e) => service::report_startup_failure(Some(&paths), &e.to_string()),
     }

@@ -41,25 +41,35 @@ pub fn run(
             done(Removed::LoginItem);
         }
         LoginStatus::Legacy { .. } => {
-            // Replacing it is how it is set aside (with its backup); then ours goes.
-            login_item.enable(true)?;
-            login_item.disable()?;
-            done(Removed::LegacyLoginItem);
+            if login_item.set_aside_legacy()? {
+                done(Removed::LegacyLoginItem);
+            }
         }
         LoginStatus::Disabled | LoginStatus::Unrecognized { .. } => {}
     }
-    if let Some(link) = console_link.filter(|link| link.is_symlink()) {
+    let ours = |link: &&Path| std::fs::read_link(link).is_ok_and(|to| to == paths.logs_dir());
+    if let Some(link) = console_link.filter(ours) {
         remove(link, |p| std::fs::remove_file(p))?;
         done(Removed::Link(link.to_path_buf()));
     }
-    let folder = if keep_data {
-        paths.venv_dir()
-    } else {
-        paths.home.clone()
-    };
-    if folder.is_dir() {
-        remove(&folder, |p| std::fs::remove_dir_all(p))?;
-        done(Removed::Folder(folder));
+    let venv = paths.venv_dir();
+    if keep_data && venv.is_dir() {
+        remove(&venv, |p| std::fs::remove_dir_all(p))?;
+        done(Removed::Folder(venv));
+    } else if !keep_data && paths.is_the_default_folder() && paths.home.is_dir() {
+        remove(&paths.home, |p| std::fs::remove_dir_all(p))?;
+        done(Removed::Folder(paths.home.clone()));
+    } else if !keep_data && paths.home.is_dir() {
+        // A folder named by BITTRADER_WORKER_HOME may hold more than ours: only ours goes.
+        for entry in paths.entries() {
+            match std::fs::symlink_metadata(&entry) {
+                Ok(meta) if meta.is_dir() => remove(&entry, |p| std::fs::remove_dir_all(p))?,
+                Ok(_) => remove(&entry, |p| std::fs::remove_file(p))?,
+                Err(_) => {}
+            }
+        }
+        let emptied = std::fs::remove_dir(&paths.home).is_ok();
+        done(Removed::FilesIn(paths.home.clone(), emptied));
     }
     Ok(())
 }

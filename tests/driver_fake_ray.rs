@@ -339,10 +339,23 @@ fn opening_the_app_again_has_the_running_one_show_where_it_stands() {
     let home = Home::new(BIN, Options::default());
     let _first = home.daemon();
     home.wait_phase("connected", secs(10));
-    let mut again = home.command(&[]);
-    // Past the tray's display check, which comes before the instance lock.
-    again.env("DISPLAY", ":404");
-    let out = run_with_timeout(again, secs(10)).expect("the app opened again");
+    let again = |launchd_job: bool| {
+        let mut again = home.command(&[]);
+        // Past the tray's display check, which comes before the instance lock.
+        again.env("DISPLAY", ":404");
+        if launchd_job {
+            again.env("XPC_SERVICE_NAME", "com.bittrader.worker");
+        }
+        again
+    };
+    // launchd starting it (turning start at login on does, at once) is no person opening it.
+    let out = run_with_timeout(again(true), secs(10)).expect("started by launchd");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(!home
+        .read("worker.log")
+        .contains("🔔 BitTrader Worker is running"));
+    let out = run_with_timeout(again(false), secs(10)).expect("the app opened again");
     assert!(out.status.success(), "{}", text(&out.stderr));
     home.wait_until("the notice in the running one's log", secs(5), || {
         home.read("worker.log")

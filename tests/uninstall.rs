@@ -61,13 +61,47 @@ fn uninstall_a_running_app(args: &[&str], config_home: &Path) -> (Home, String) 
     (home, said)
 }
 
+/// A folder named by BITTRADER_WORKER_HOME (as the tests' are) may hold more than the app's:
+/// only the app's files go.
 #[test]
-fn uninstall_quits_the_app_turns_start_at_login_off_and_removes_the_data_folder() {
+fn uninstall_quits_the_app_turns_start_at_login_off_and_removes_the_apps_files() {
     let config_home = tempfile::tempdir().expect("config home");
     let (home, said) = uninstall_a_running_app(&[], config_home.path());
-    assert!(!home.path().exists(), "the data folder is left");
+    for ours in ["config.toml", "worker.log", "logs", "supervisor.lock"] {
+        assert!(!home.file(ours).exists(), "{ours} is left");
+    }
+    let expected = format!("Removed the app's files from {}", home.path().display());
+    assert!(said.contains(&expected), "{said}");
     assert!(
-        said.contains(&format!("Removed {}", home.path().display())),
+        home.file("daemon.out").exists(),
+        "a file not the app's went"
+    );
+}
+
+/// The app's own folder, `~/.bittrader_worker`, goes whole (the old install's files too).
+#[test]
+fn uninstall_removes_the_apps_own_folder_whole_and_nothing_beside_it() {
+    let user = tempfile::tempdir().expect("a home folder");
+    let data = user.path().join(".bittrader_worker");
+    fs::create_dir_all(data.join(".venv/bin")).expect("the data folder");
+    fs::write(data.join("config.toml"), "cpus = 1\n").expect("config.toml");
+    fs::write(data.join("worker_daemon.sh"), "#!/bin/bash\n").expect("the old install's");
+    let documents = user.path().join("Documents");
+    fs::create_dir_all(&documents).expect("Documents");
+    let out = std::process::Command::new(BIN)
+        .arg("uninstall")
+        .env("HOME", user.path())
+        .env_remove("BITTRADER_WORKER_HOME")
+        .env("XDG_CONFIG_HOME", user.path().join(".config"))
+        .env("LC_ALL", "en_US.UTF-8")
+        .output()
+        .expect("uninstall");
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    assert!(!data.exists(), "the app's folder is left: {said}");
+    assert!(documents.exists(), "a folder beside it went");
+    assert!(
+        said.contains(&format!("Removed {}", data.display())),
         "{said}"
     );
 }
@@ -126,10 +160,16 @@ impl bittrader_worker::platform::login_item::LoginItem for OldInstallsAgent {
         self.calls.borrow_mut().push("disable".into());
         Ok(())
     }
+    fn set_aside_legacy(
+        &self,
+    ) -> Result<bool, bittrader_worker::platform::login_item::LoginItemError> {
+        self.calls.borrow_mut().push("set aside".into());
+        Ok(true)
+    }
 }
 
 #[test]
-fn the_old_installs_launch_agent_is_set_aside_with_its_backup_then_ours_removed() {
+fn the_old_installs_launch_agent_is_set_aside_and_nothing_is_installed_meanwhile() {
     use bittrader_worker::uninstall::{run, Removed};
     let dir = tempfile::tempdir().expect("dir");
     let paths = bittrader_worker::config::Paths {
@@ -140,6 +180,7 @@ fn the_old_installs_launch_agent_is_set_aside_with_its_backup_then_ours_removed(
     };
     let mut done = Vec::new();
     run(&paths, true, &agent, None, |removed| done.push(removed)).expect("uninstalled");
-    assert_eq!(*agent.calls.borrow(), ["enable true", "disable"]);
+    // Installing ours first would start the app again (RunAtLoad) in the middle.
+    assert_eq!(*agent.calls.borrow(), ["set aside"]);
     assert_eq!(done, [Removed::LegacyLoginItem]);
 }

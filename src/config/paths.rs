@@ -9,12 +9,18 @@ use std::path::PathBuf;
 use super::ConfigError;
 use crate::text::{self, FolderProblem, Lang};
 
-/// `pub fn NAME(&self) -> PathBuf` for each file of the folder.
+/// `pub fn NAME(&self) -> PathBuf` for each file of the folder, and `entries`: all of them.
 macro_rules! files {
     ($($(#[$doc:meta])* $name:ident: $file:literal,)*) => {
         $($(#[$doc])* pub fn $name(&self) -> PathBuf {
             self.home.join($file)
         })*
+
+        /// Every file and folder of the app's named above (`uninstall` removes these from a
+        /// folder that is not the app's own).
+        pub fn entries(&self) -> Vec<PathBuf> {
+            vec![$(self.home.join($file)),*]
+        }
     };
 }
 
@@ -122,7 +128,8 @@ impl Paths {
         Err(io::Error::new(io::ErrorKind::PermissionDenied, message))
     }
 
-    fn is_the_default_folder(&self) -> bool {
+    /// `$HOME/.bittrader_worker`: the app's own (or the old install's) folder.
+    pub fn is_the_default_folder(&self) -> bool {
         Self::from_vars(None, std::env::var_os("HOME")).is_ok_and(|default| default == *self)
     }
 }

@@ -11,5 +11,8 @@ pub enum Removed {
     /// The old install's LaunchAgent; a backup is kept beside it.
     LegacyLoginItem,
     Folder(PathBuf),
+    /// The app's files in a folder named by `BITTRADER_WORKER_HOME`, which is left with what
+    /// else it holds (`true`: it was left empty, and removed).
+    FilesIn(PathBuf, bool),
     Link(PathBuf),
 }

@@ -549,6 +549,27 @@ pub fn uninstalled(lang: Lang, removed: &crate::model::Removed) -> String {
             format!("Removed {}", path.display()),
             format!("Eliminado {}", path.display()),
         ),
+        FilesIn(path, true) => lang.tr(
+            format!(
+                "Removed the app's files, and the folder they left empty, {}",
+                path.display()
+            ),
+            format!(
+                "Eliminados los archivos de la app y la carpeta que quedó vacía, {}",
+                path.display()
+            ),
+        ),
+        FilesIn(path, false) => lang.tr(
+            format!(
+                "Removed the app's files from {}; the folder is left with the rest it holds",
+                path.display()
+            ),
+            format!(
+                "Eliminados los archivos de la app de {}; la carpeta queda con el resto de lo que \
+                 contiene",
+                path.display()
+            ),
+        ),
         Link(path) => lang.tr(
             format!("Removed the link {}", path.display()),
             format!("Eliminado el enlace {}", path.display()),

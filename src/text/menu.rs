@@ -23,7 +23,6 @@ pub enum MenuWord {
     Uninstall,
     UninstallAll,
     UninstallKeepData,
-    UninstallConfirm,
     About,
     StartAtLogin,
     Quit,
@@ -65,12 +64,6 @@ pub fn word(lang: Lang, word: MenuWord) -> &'static str {
         UninstallKeepData => lang.tr(
             "Remove BitTrader Worker, keep settings and history…",
             "Quitar BitTrader Worker, conservar configuración e historial…",
-        ),
-        UninstallConfirm => lang.tr(
-            "BitTrader Worker will quit, stop starting at login and remove Ray's environment \
-             from this Mac. Continue?",
-            "BitTrader Worker se cerrará, dejará de abrirse al iniciar sesión y quitará el \
-             entorno de Ray de este Mac. ¿Continuar?",
         ),
         About => lang.tr("About BitTrader Worker", "Acerca de BitTrader Worker"),
         StartAtLogin => lang.tr("Start at login", "Abrir al iniciar sesión"),
@@ -117,6 +110,33 @@ pub fn about_details(lang: Lang, ray: Option<&RayInUse>, bundle_id: &str) -> Str
         None => lang.tr("Ray not found yet", "Ray aún no encontrado"),
     };
     format!("{ray} · {bundle_id}")
+}
+
+/// The question before `uninstall`: what goes, the data folder named when it goes too.
+pub fn uninstall_question(lang: Lang, keep_data: bool, folder: &std::path::Path) -> String {
+    let folder = folder.display();
+    match keep_data {
+        true => lang.tr(
+            "BitTrader Worker will quit, stop starting at login and remove Ray's environment \
+             from this Mac; your settings and history stay. Continue?"
+                .to_string(),
+            "BitTrader Worker se cerrará, dejará de abrirse al iniciar sesión y quitará el \
+             entorno de Ray de este Mac; tu configuración e historial se quedan. ¿Continuar?"
+                .to_string(),
+        ),
+        false => lang.tr(
+            format!(
+                "BitTrader Worker will quit, stop starting at login and delete {folder}: Ray's \
+                 environment, your settings, your contribution history and the logs. This \
+                 cannot be undone. Continue?"
+            ),
+            format!(
+                "BitTrader Worker se cerrará, dejará de abrirse al iniciar sesión y borrará \
+                 {folder}: el entorno de Ray, tu configuración, tu historial de contribución y \
+                 los registros. No se puede deshacer. ¿Continuar?"
+            ),
+        ),
+    }
 }
 
 pub fn startup_failed_body(lang: Lang, why: &str) -> String {

@@ -915,6 +915,8 @@ mod tests {
             Removed::LoginItem,
             Removed::LegacyLoginItem,
             Removed::Folder("/Users/me/.bittrader_worker".into()),
+            Removed::FilesIn("/Volumes/data/bw".into(), true),
+            Removed::FilesIn("/Volumes/data/bw".into(), false),
             Removed::Link("/Users/me/Library/Logs/BitTrader Worker".into()),
         ] {
             match removed {
@@ -922,6 +924,7 @@ mod tests {
                 | Removed::LoginItem
                 | Removed::LegacyLoginItem
                 | Removed::Folder(_)
+                | Removed::FilesIn(..)
                 | Removed::Link(_) => {}
             }
             push(&|l| cli::uninstalled(l, &removed));
@@ -953,7 +956,6 @@ mod tests {
             Uninstall,
             UninstallAll,
             UninstallKeepData,
-            UninstallConfirm,
             About,
             Quit,
             HeadPrompt,
@@ -967,8 +969,8 @@ mod tests {
                 Cpus | Contribute | PauseAfterTasks | HeadAddress | SetHead | OpenDashboard
                 | FindHeads | Searching | NoneFound | Contribution | OpenLog | OpenLogsFolder
                 | StartAtLogin | CheckThisMac | Uninstall | UninstallAll | UninstallKeepData
-                | UninstallConfirm | About | Quit | HeadPrompt | HeadInvalid | Ok | Cancel
-                | ReplaceLegacy | StartupFailed => {}
+                | About | Quit | HeadPrompt | HeadInvalid | Ok | Cancel | ReplaceLegacy
+                | StartupFailed => {}
             }
             push(&|l| menu::word(l, word).into());
         }

@@ -521,8 +521,8 @@ fn check_this_mac(paths: &Paths, lang: Lang) {
 fn uninstall(paths: &Paths, lang: Lang, keep_data: bool) {
     let home = paths.home.clone();
     std::thread::spawn(move || {
-        let question = text::menu::word(lang, MenuWord::UninstallConfirm);
-        if !dialog::confirm("BitTrader Worker", question) {
+        let question = text::menu::uninstall_question(lang, keep_data, &home);
+        if !dialog::confirm("BitTrader Worker", &question) {
             return;
         }
         use std::os::unix::process::CommandExt;
@@ -533,6 +533,8 @@ fn uninstall(paths: &Paths, lang: Lang, keep_data: bool) {
                 command.arg("--keep-data");
             }
             command.env("BITTRADER_WORKER_HOME", &home).process_group(0);
+            // Not launchd's job even when this app is: it must boot the LaunchAgent out.
+            command.env_remove("XPC_SERVICE_NAME");
             command.stdin(std::process::Stdio::null()).spawn()?.wait()
         });
         if let Err(e) = started {

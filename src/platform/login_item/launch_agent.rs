@@ -292,6 +292,24 @@ impl<L: Fn(&[&str]) -> Result<CommandOutput, CommandError>> LoginItem for Launch
         Ok(true)
     }
 
+    fn set_aside_legacy(&self) -> Result<bool, LoginItemError> {
+        let path = self.plist_path();
+        let Some(existing) = read_if_there(&path)? else {
+            return Ok(false);
+        };
+        if !matches!(classify(&existing, &self.exe), LoginStatus::Legacy { .. }) {
+            return Ok(false);
+        }
+        write_atomically(&self.backup_path(), &existing)?;
+        // The old loop may be running under our label: unloaded, and its file gone whatever
+        // launchctl says (that alone keeps it from the next login).
+        let bootout = match self.running_as_job {
+            true => Ok(()),
+            false => self.bootout(),
+        };
+        remove_if_there(&path).and(bootout).map(|()| true)
+    }
+
     fn disable(&self) -> Result<(), LoginItemError> {
         let path = self.plist_path();
         let Some(existing) = read_if_there(&path)? else {
@@ -702,6 +720,27 @@ mod tests {
         // The legacy job (same label) is booted out before ours is bootstrapped.
         assert_eq!(recorder.changes().len(), 2);
         assert!(recorder.changes()[0].starts_with("bootout "));
+    }
+
+    #[test]
+    fn the_legacy_agent_is_set_aside_with_its_backup_and_nothing_is_started() {
+        let setup = Setup::new();
+        fs::create_dir_all(setup.agents()).expect("mkdir");
+        let recorder = Recorder::new((Some(0), ""));
+        let agent = setup.agent(&recorder);
+        assert!(!agent.set_aside_legacy().expect("nothing there"));
+        fs::write(agent.plist_path(), CONSTRUCTED_LEGACY).expect("write");
+        assert!(agent.set_aside_legacy().expect("set aside"));
+        assert!(!agent.plist_path().exists());
+        assert_eq!(
+            fs::read_to_string(agent.backup_path()).expect("backup"),
+            CONSTRUCTED_LEGACY
+        );
+        // Booted out, never bootstrapped: no copy of the app is started by it.
+        let changes = recorder.changes();
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert!(changes[0].starts_with("bootout "));
+        assert_eq!(agent.status(), LoginStatus::Disabled);
     }
 
     #[test]

@@ -79,6 +79,11 @@ pub trait LoginItem {
     fn enable(&self, replace_legacy: bool) -> Result<(), LoginItemError>;
     /// Removes our entry, if any; leaves anything else in place.
     fn disable(&self) -> Result<(), LoginItemError>;
+    /// Removes the old install's entry (backed up beside it) without installing ours, so that
+    /// nothing starts meanwhile; `Ok(true)` if there was one.
+    fn set_aside_legacy(&self) -> Result<bool, LoginItemError> {
+        Ok(false)
+    }
     /// Called at start: points an entry whose program is gone (the app moved) at this one.
     /// `Ok(true)` if it changed something.
     fn repoint_to_this_program(&self) -> Result<bool, LoginItemError> {
