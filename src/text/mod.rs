@@ -995,6 +995,7 @@ mod tests {
             OpenLogsFolder,
             StartAtLogin,
             CheckThisMac,
+            InstallCli,
             Uninstall,
             UninstallAll,
             UninstallKeepData,
@@ -1011,7 +1012,7 @@ mod tests {
             match word {
                 Cpus | Contribute | PauseAfterTasks | HeadAddress | SetHead | OpenDashboard
                 | FindHeads | Searching | NoneFound | Contribution | OpenLog | OpenLogsFolder
-                | StartAtLogin | CheckThisMac | Uninstall | UninstallAll
+                | StartAtLogin | CheckThisMac | InstallCli | Uninstall | UninstallAll
                 | UninstallKeepData | UninstallConfirm | About | Quit | HeadPrompt
                 | HeadInvalid | Ok | Cancel | ReplaceLegacy | StartupFailed => {}
             }
