@@ -17,6 +17,7 @@
 //! - [`text`] holds every sentence the user reads, in English and Spanish.
 
 pub mod atomic_file;
+pub mod cli_link;
 
 /// The app's bundle identifier (Info.plist's `CFBundleIdentifier`), also its LaunchAgent's label.
 pub const BUNDLE_ID: &str = "com.bittrader.worker";

@@ -81,6 +81,14 @@ enum Command {
     },
     /// Start a throwaway local Ray head and join it: the whole cycle with no cluster.
     Demo,
+    /// Put a link named bittrader-worker to this program in a folder on PATH (/usr/local/bin on
+    /// macOS, asking for an administrator's password only if it is not writable; ~/.local/bin on
+    /// Linux). Only a link of ours is ever replaced.
+    InstallCli {
+        /// Put the link in this folder instead (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Start the app at login: `on`, `off` or `status` (macOS LaunchAgent, Linux XDG autostart).
     /// Quit the app, turn start at login off, and remove Ray's environment and the data folder
     /// (history and settings too, unless --keep-data); the app itself goes to the Trash by hand.
@@ -167,6 +175,10 @@ fn run_app() -> ExitCode {
 }
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
+    // Needs no data folder: it works before the app ever ran, and with no HOME given a `--dir`.
+    if let Command::InstallCli { dir } = command {
+        return Ok(install_cli(dir));
+    }
     let paths = Paths::from_env()?;
     // Every command but `find-heads` reads or writes the data folder: one check for all
     // (`doctor` reports on it instead).
@@ -215,6 +227,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             json,
         } => return login_item(&paths, action, replace_legacy, json),
         Command::Uninstall { keep_data, alert } => return uninstall(&paths, keep_data, alert),
+        // Taken above, before the data folder is read.
+        Command::InstallCli { dir } => return Ok(install_cli(dir)),
     };
     Ok(print_reply(&control::request(&paths.socket(), &request)?))
 }
@@ -416,6 +430,24 @@ fn login_item(
     let on = matches!(action, LoginAction::On);
     println!("{}", cli::login_item_set(lang, on));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `install-cli`: where the link is (and how to put it on PATH), or why none was made (exit 1).
+fn install_cli(dir: Option<std::path::PathBuf>) -> ExitCode {
+    let lang = Lang::current();
+    match bittrader_worker::cli_link::install(dir) {
+        Ok(linked) => {
+            println!("{}", cli::cli_linked(lang, &linked));
+            ExitCode::SUCCESS
+        }
+        Err(refused) => {
+            eprintln!(
+                "bittrader-worker: {}",
+                cli::cli_link_refused(lang, &refused)
+            );
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn uninstall(paths: &Paths, keep_data: bool, alert: bool) -> anyhow::Result<ExitCode> {

@@ -1,6 +1,7 @@
 //! The shared vocabulary between the OS readers and parsers, the supervisor, and the tray, CLI and
 //! log. It imports nothing else of this crate and does no IO, so anything may import it.
 
+mod cli_link;
 mod contribution;
 mod courtesy;
 pub mod doctor;
@@ -14,6 +15,7 @@ mod status;
 mod system;
 mod uninstall;
 
+pub use cli_link::{CliLinkRefused, CliLinked};
 pub use contribution::{Activity, ContributionSummary, PauseReason, ProcessUsage};
 pub use courtesy::{
     AwakeHold, CourtesyStatus, IdleReading, KeepAwake, PauseAtThermal, ThermalState,

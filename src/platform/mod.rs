@@ -1,6 +1,7 @@
 //! Facts about the operating system behind small traits, one implementation per OS where they
 //! differ (one for both where a portable crate answers, as sysinfo does for processes).
 
+pub mod admin;
 pub mod alert;
 pub mod app_nap;
 pub mod awake;

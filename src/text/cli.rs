@@ -1,5 +1,5 @@
 //! What the commands print: the one-line state (the tray's and log's too), `status`, replies,
-//! `find-heads`, `setup`, `demo` and `login-item`.
+//! `find-heads`, `setup`, `demo`, `login-item` and `install-cli`.
 
 use super::{auto_pause_words, cpu_count, fault_message, thermal_words, unreachable_words, Lang};
 use crate::model::{
@@ -598,4 +598,124 @@ pub fn uninstall_finished(lang: Lang, kept: Option<&std::path::Path>) -> String 
              ejecuta `brew uninstall --cask bittrader-worker`)."
         ),
     )
+}
+
+/// `path` as one word for a POSIX shell (an app's path has spaces in it).
+fn shell_word(path: &std::path::Path) -> String {
+    let path = path.display().to_string();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:,@%".contains(c);
+    match path.chars().all(plain) {
+        true => path,
+        false => format!("'{}'", path.replace('\'', r"'\''")),
+    }
+}
+
+/// What `install-cli` (and the menu's item) made: where the link is, and how to put its folder
+/// on PATH when it is not there.
+pub fn cli_linked(lang: Lang, linked: &crate::model::CliLinked) -> String {
+    let (link, target) = (linked.link.display(), linked.target.display());
+    let mut said: String = match &linked.replaced {
+        Some(old) => lang.tr(
+            format!(
+                "Linked {link} to {target}, replacing the link to {}.",
+                old.display()
+            ),
+            format!(
+                "Enlazado {link} con {target}, en lugar del enlace a {}.",
+                old.display()
+            ),
+        ),
+        None => lang.tr(
+            format!("Linked {link} to {target}."),
+            format!("Enlazado {link} con {target}."),
+        ),
+    };
+    if !linked.on_path {
+        let dir = linked.link.parent().unwrap_or(&linked.link).display();
+        let export = format!("export PATH=\"{dir}:$PATH\"");
+        let advice: String = lang.tr(
+            format!(
+                "{dir} is not on your PATH: add the line {export} to your shell's startup file \
+                 (~/.zshrc or ~/.bashrc), then open a new terminal."
+            ),
+            format!(
+                "{dir} no está en tu PATH: añade la línea {export} al archivo de inicio de tu \
+                 shell (~/.zshrc o ~/.bashrc) y abre una terminal nueva."
+            ),
+        );
+        said = format!("{said}\n{advice}");
+    }
+    said
+}
+
+/// Why `install-cli` (and the menu's item) made no link, and what to do.
+pub fn cli_link_refused(lang: Lang, refused: &crate::model::CliLinkRefused) -> String {
+    use crate::model::CliLinkRefused::*;
+    match refused {
+        NotALink { link } => {
+            let link = link.display();
+            lang.tr(
+                format!(
+                    "{link} already exists and is not a link to BitTrader Worker: it is left as \
+                     it is. Move it away, or choose another folder with `bittrader-worker \
+                     install-cli --dir FOLDER`."
+                ),
+                format!(
+                    "{link} ya existe y no es un enlace a BitTrader Worker: se deja como está. \
+                     Muévelo a otro sitio, o elige otra carpeta con `bittrader-worker install-cli \
+                     --dir CARPETA`."
+                ),
+            )
+        }
+        OtherLink { link, target } => {
+            let (shown, target, rm) = (link.display(), target.display(), shell_word(link));
+            lang.tr(
+                format!(
+                    "{shown} already exists and points to {target}, not to BitTrader Worker: it \
+                     is left as it is. If you no longer need it, remove it (`rm {rm}`) and \
+                     install again, or choose another folder with `--dir FOLDER`."
+                ),
+                format!(
+                    "{shown} ya existe y apunta a {target}, no a BitTrader Worker: se deja como \
+                     está. Si ya no lo necesitas, bórralo (`rm {rm}`) y vuelve a instalar, o \
+                     elige otra carpeta con `--dir CARPETA`."
+                ),
+            )
+        }
+        NoPermission { dir, link, target } => {
+            let (dir, link, target) = (dir.display(), shell_word(link), shell_word(target));
+            lang.tr(
+                format!(
+                    "You do not have permission to write in {dir}. Choose a folder of yours \
+                     with `bittrader-worker install-cli --dir FOLDER`, or make the link as an \
+                     administrator: `sudo ln -s {target} {link}`."
+                ),
+                format!(
+                    "No tienes permiso para escribir en {dir}. Elige una carpeta tuya con \
+                     `bittrader-worker install-cli --dir CARPETA`, o crea el enlace como \
+                     administrador: `sudo ln -s {target} {link}`."
+                ),
+            )
+        }
+        AdminCancelled => lang.tr(
+            "No link was made: the administrator's password was not given.",
+            "No se creó el enlace: no se dio la contraseña de administrador.",
+        ),
+        NoHome => lang.tr(
+            "HOME is not set, so there is no ~/.local/bin: name a folder with `--dir FOLDER`.",
+            "HOME no está definida, así que no hay ~/.local/bin: indica una carpeta con `--dir \
+             CARPETA`.",
+        ),
+        ThisProgramUnknown { why } => lang.tr(
+            format!("Could not find this program's own path: {why}"),
+            format!("No se encontró la ruta de este programa: {why}"),
+        ),
+        Failed { path, why } => {
+            let path = path.display();
+            lang.tr(
+                format!("Could not make the link {path}: {why}"),
+                format!("No se pudo crear el enlace {path}: {why}"),
+            )
+        }
+    }
 }

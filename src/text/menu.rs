@@ -20,6 +20,7 @@ pub enum MenuWord {
     OpenLog,
     OpenLogsFolder,
     CheckThisMac,
+    InstallCli,
     Uninstall,
     UninstallAll,
     UninstallKeepData,
@@ -56,6 +57,10 @@ pub fn word(lang: Lang, word: MenuWord) -> &'static str {
         OpenLog => lang.tr("Open log", "Abrir el registro"),
         OpenLogsFolder => lang.tr("Open logs folder", "Abrir la carpeta de registros"),
         CheckThisMac => lang.tr("Check this Mac…", "Revisar este Mac…"),
+        InstallCli => lang.tr(
+            "Install command-line tool…",
+            "Instalar la herramienta de línea de comandos…",
+        ),
         Uninstall => lang.tr("Uninstall", "Desinstalar"),
         UninstallAll => lang.tr(
             "Remove BitTrader Worker and its data…",

@@ -935,6 +935,51 @@ mod tests {
         ] {
             push(&|l| cli::uninstall_finished(l, kept));
         }
+        use crate::model::{CliLinkRefused, CliLinked};
+        let linked = CliLinked {
+            link: "/usr/local/bin/bittrader-worker".into(),
+            target: "/Applications/BitTrader Worker.app/Contents/MacOS/bittrader-worker".into(),
+            replaced: None,
+            on_path: true,
+        };
+        let moved = CliLinked {
+            replaced: Some("/Volumes/Old/BitTrader Worker.app/Contents/MacOS/x".into()),
+            on_path: false,
+            ..linked.clone()
+        };
+        for linked in [linked, moved] {
+            push(&|l| cli::cli_linked(l, &linked).replace('\n', " "));
+        }
+        for refused in [
+            CliLinkRefused::NotALink { link: "/l".into() },
+            CliLinkRefused::OtherLink {
+                link: "/l".into(),
+                target: "/bin/sh".into(),
+            },
+            CliLinkRefused::NoPermission {
+                dir: "/d".into(),
+                link: "/d/l".into(),
+                target: "/t".into(),
+            },
+            CliLinkRefused::AdminCancelled,
+            CliLinkRefused::NoHome,
+            CliLinkRefused::ThisProgramUnknown { why: "x".into() },
+            CliLinkRefused::Failed {
+                path: "/l".into(),
+                why: "x".into(),
+            },
+        ] {
+            match refused {
+                CliLinkRefused::NotALink { .. }
+                | CliLinkRefused::OtherLink { .. }
+                | CliLinkRefused::NoPermission { .. }
+                | CliLinkRefused::AdminCancelled
+                | CliLinkRefused::NoHome
+                | CliLinkRefused::ThisProgramUnknown { .. }
+                | CliLinkRefused::Failed { .. } => {}
+            }
+            push(&|l| cli::cli_link_refused(l, &refused));
+        }
         let mut quitting = status(Phase::ShuttingDown);
         quitting.quit_waits_for_tasks_secs = Some(15);
         push(&|l| summary(l, &quitting));
@@ -953,6 +998,7 @@ mod tests {
             OpenLogsFolder,
             StartAtLogin,
             CheckThisMac,
+            InstallCli,
             Uninstall,
             UninstallAll,
             UninstallKeepData,
@@ -968,9 +1014,9 @@ mod tests {
             match word {
                 Cpus | Contribute | PauseAfterTasks | HeadAddress | SetHead | OpenDashboard
                 | FindHeads | Searching | NoneFound | Contribution | OpenLog | OpenLogsFolder
-                | StartAtLogin | CheckThisMac | Uninstall | UninstallAll | UninstallKeepData
-                | About | Quit | HeadPrompt | HeadInvalid | Ok | Cancel | ReplaceLegacy
-                | StartupFailed => {}
+                | StartAtLogin | CheckThisMac | InstallCli | Uninstall | UninstallAll
+                | UninstallKeepData | About | Quit | HeadPrompt | HeadInvalid | Ok | Cancel
+                | ReplaceLegacy | StartupFailed => {}
             }
             push(&|l| menu::word(l, word).into());
         }

@@ -78,6 +78,8 @@ pub mod ids {
     pub const OPEN_LOG: &str = "open-log";
     pub const OPEN_LOGS_FOLDER: &str = "open-logs-folder";
     pub const CHECK_THIS_MAC: &str = "check-this-mac";
+    /// Links `bittrader-worker` into a folder on PATH.
+    pub const INSTALL_CLI: &str = "install-cli";
     pub const UNINSTALL_MENU: &str = "uninstall-menu";
     pub const UNINSTALL_ALL: &str = "uninstall-all";
     pub const UNINSTALL_KEEP_DATA: &str = "uninstall-keep-data";
@@ -211,6 +213,7 @@ pub fn model(
         word(MenuWord::OpenLogsFolder),
     ));
     entries.push(action(ids::CHECK_THIS_MAC, word(MenuWord::CheckThisMac)));
+    entries.push(action(ids::INSTALL_CLI, word(MenuWord::InstallCli)));
     let uninstall = vec![
         action(ids::UNINSTALL_ALL, word(MenuWord::UninstallAll)),
         action(ids::UNINSTALL_KEEP_DATA, word(MenuWord::UninstallKeepData)),
@@ -680,6 +683,29 @@ mod tests {
             text_of(&menu_for(&brewed, 4, Lang::En), ids::UPDATE).as_deref(),
             Some("Update to 0.2.0: run brew upgrade --cask bittrader-worker…")
         );
+    }
+
+    #[test]
+    fn the_command_line_tool_can_be_installed_from_the_menu_in_both_languages() {
+        let s = status(Phase::Connected);
+        let menu = menu_for(&s, 4, Lang::En);
+        assert_eq!(
+            text_of(&menu, ids::INSTALL_CLI).as_deref(),
+            Some("Install command-line tool…")
+        );
+        assert_eq!(
+            text_of(&menu_for(&s, 4, Lang::Es), ids::INSTALL_CLI).as_deref(),
+            Some("Instalar la herramienta de línea de comandos…")
+        );
+        // Not a request to the supervisor: the tray makes the link and says where it went.
+        assert_eq!(command_for(ids::INSTALL_CLI, &s), None);
+        // With the other tools, before Uninstall.
+        let at = |id: &str| shape(&menu).iter().position(|s| s == id);
+        assert!(at(ids::CHECK_THIS_MAC) < at(ids::INSTALL_CLI));
+        assert!(at(ids::INSTALL_CLI) < at(ids::UNINSTALL_MENU));
+        // Also on a first run, with nothing known yet.
+        let empty = model(&StatusReport::default(), None, 4, Lang::En);
+        assert!(text_of(&empty, ids::INSTALL_CLI).is_some());
     }
 
     #[test]

@@ -419,6 +419,7 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
                     (None, menu::ids::UPDATE) => offer_update(current, lang),
                     (None, menu::ids::OPEN_CONTRIBUTION) => open_contribution_page(&paths, lang),
                     (None, menu::ids::CHECK_THIS_MAC) => check_this_mac(&paths, lang),
+                    (None, menu::ids::INSTALL_CLI) => install_cli(lang),
                     (None, menu::ids::UNINSTALL_ALL) => uninstall(&paths, lang, false),
                     (None, menu::ids::UNINSTALL_KEEP_DATA) => uninstall(&paths, lang, true),
                     (None, menu::ids::HEAD) => ask_for_head(current, &requests, &paths, lang),
@@ -513,6 +514,18 @@ fn check_this_mac(paths: &Paths, lang: Lang) {
             Err(e) => e.to_string(),
         };
         dialog::error(text::menu::word(lang, MenuWord::CheckThisMac), &why);
+    });
+}
+
+/// Links the command-line tool into the default folder and says where it went (or why not),
+/// off the main thread: macOS's password prompt, when the folder needs it, waits for the user.
+fn install_cli(lang: Lang) {
+    std::thread::spawn(move || match crate::cli_link::install(None) {
+        Ok(linked) => dialog::inform("BitTrader Worker", &text::cli::cli_linked(lang, &linked)),
+        Err(refused) => {
+            let why = text::cli::cli_link_refused(lang, &refused);
+            dialog::error(text::menu::word(lang, MenuWord::InstallCli), &why);
+        }
     });
 }
 
