@@ -343,7 +343,12 @@ async fn sleep_notices() -> Seen {
 /// (where `doctor` runs its checks), not shown.
 #[cfg(target_os = "macos")]
 async fn dialog(_lang: Lang) -> Seen {
-    platform::alert::macos::check().into()
+    // AppKit may hang or abort without a window server (over SSH, before login): asked first.
+    match command_output("/bin/launchctl", &["managername"]).await {
+        Some((true, session)) if session == "Aqua" => platform::alert::macos::check().into(),
+        Some((_, session)) => NotApplicable(format!("launchctl managername: {session}")),
+        None => NotApplicable("launchctl managername: —".into()),
+    }
 }
 
 /// Linux: the first prompt program that answers `--version`.

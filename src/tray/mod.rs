@@ -368,10 +368,17 @@ pub fn run(paths: Paths) -> Result<(), StartError> {
     let mut report = StatusReport::default();
     let mut login_item: Option<bool> = None;
     let mut quit_deadline: Option<Instant> = None;
+    // Kept for as long as the app runs (macOS: see `text_editing_menu`).
+    #[cfg(target_os = "macos")]
+    let mut _edit_menu: Option<Menu> = None;
     event_loop.run(move |event, _, control_flow| {
         *control_flow = quit_deadline.map_or(ControlFlow::Wait, ControlFlow::WaitUntil);
         match event {
             Event::NewEvents(StartCause::Init) => {
+                #[cfg(target_os = "macos")]
+                {
+                    _edit_menu = text_editing_menu();
+                }
                 if let Some(handler) = sleep_handler.take() {
                     sleep_observer = Some(crate::platform::sleep::observe_sleep(Box::new(handler)));
                 }
@@ -477,6 +484,25 @@ fn offer_update(current: &Status, lang: Lang) {
         let body = text::menu::brew_upgrade_body(lang, &update.version);
         dialog::inform("BitTrader Worker", &body);
     });
+}
+
+/// ⌘X, ⌘C, ⌘V, ⌘A and ⌘Z in the head-address field are key equivalents of an Edit menu's
+/// items in AppKit: a menu-bar app has no menu of its own, so this one is set and never shown.
+#[cfg(target_os = "macos")]
+fn text_editing_menu() -> Option<Menu> {
+    let items: [&dyn IsMenuItem; 7] = [
+        &PredefinedMenuItem::undo(None),
+        &PredefinedMenuItem::redo(None),
+        &PredefinedMenuItem::separator(),
+        &PredefinedMenuItem::cut(None),
+        &PredefinedMenuItem::copy(None),
+        &PredefinedMenuItem::paste(None),
+        &PredefinedMenuItem::select_all(None),
+    ];
+    let edit = Submenu::with_items("Edit", true, &items).ok()?;
+    let menu = Menu::with_items(&[&edit]).ok()?;
+    menu.init_for_nsapp();
+    Some(menu)
 }
 
 /// Draws the contribution page from history.json into contribution.html and opens it in the
