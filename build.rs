@@ -13,14 +13,12 @@ fn git(args: &[&str]) -> Option<String> {
 fn main() {
     println!("cargo:rerun-if-env-changed=BTW_COMMIT");
     // A new commit moves the branch's ref (or packed-refs after a gc); a checkout moves HEAD.
-    for name in ["HEAD", "packed-refs"] {
-        if let Some(path) = git(&["rev-parse", "--path-format=absolute", "--git-path", name]) {
-            println!("cargo:rerun-if-changed={path}");
-        }
-    }
-    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        let args = ["rev-parse", "--path-format=absolute", "--git-path", &branch];
-        if let Some(path) = git(&args) {
+    // Only files that exist are named: cargo reruns a script whose named file is missing on
+    // every build.
+    let branch = git(&["symbolic-ref", "-q", "HEAD"]);
+    for name in ["HEAD", "packed-refs"].into_iter().chain(branch.as_deref()) {
+        let path = git(&["rev-parse", "--path-format=absolute", "--git-path", name]);
+        if let Some(path) = path.filter(|path| std::path::Path::new(path).exists()) {
             println!("cargo:rerun-if-changed={path}");
         }
     }

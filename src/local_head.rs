@@ -176,11 +176,14 @@ impl LocalHead {
 impl Drop for LocalHead {
     fn drop(&mut self) {
         let group = Pid::from_raw(self.child.id() as i32);
-        let _ = killpg(group, Signal::SIGTERM);
-        self.child.wait_timeout(QUIT_GRACE);
-        // Its group (ours while the leader is unreaped), and its task workers in groups of
-        // their own (they carry its mark).
-        let _ = killpg(group, Signal::SIGKILL);
+        // Its group is ours only while the leader is unreaped; once reaped, what is left of it
+        // is found by its mark below.
+        if self.child.ended().is_none() {
+            let _ = killpg(group, Signal::SIGTERM);
+            self.child.wait_timeout(QUIT_GRACE);
+            let _ = killpg(group, Signal::SIGKILL);
+        }
+        // Its task workers, in groups of their own, carry its mark too.
         crate::runtime::worker::kill_tree(&crate::platform::SystemProcesses, &self.record, &[]);
         self.child.wait();
         let _ = std::fs::remove_file(&self.pid_file);

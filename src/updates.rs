@@ -26,13 +26,14 @@ pub fn newest_release(feed: &str, timeout: Duration) -> Result<Option<Release>, 
     parse_latest(&body).map_err(|e| format!("{feed}: {e}"))
 }
 
-/// GitHub's `GET /repos/OWNER/REPO/releases/latest`.
+/// GitHub's `GET /repos/OWNER/REPO/releases/latest`; a page that is not `https://` is no
+/// release (the desktop's opener would run whatever it names).
 pub fn parse_latest(body: &str) -> Result<Option<Release>, serde_json::Error> {
     let latest: LatestRelease = serde_json::from_str(body)?;
-    Ok(release_version(&latest.tag_name).map(|version| Release {
-        version,
-        page: latest.html_url,
-    }))
+    let page = Some(latest.html_url).filter(|page| page.starts_with("https://"));
+    Ok(release_version(&latest.tag_name)
+        .zip(page)
+        .map(|(version, page)| Release { version, page }))
 }
 
 #[cfg(test)]
@@ -54,6 +55,12 @@ mod tests {
         let pre = body.replace("\"v1.0.0\",\"name\"", "\"v1.1.0-rc.1\",\"name\"");
         assert_eq!(parse_latest(&pre).expect("parses"), None);
         assert!(parse_latest("{\"message\":\"Not Found\"}").is_err());
+        let elsewhere = body.replace("https://github.com", "file:///Applications/Calculator.app?");
+        assert_eq!(
+            parse_latest(&elsewhere).expect("parses"),
+            None,
+            "not a web page"
+        );
         assert!(parse_latest("<html>").is_err());
     }
 }

@@ -69,6 +69,12 @@ fn a_newer_release_reaches_the_status_and_this_builds_own_does_not() {
     sim.run_for(secs(61));
     assert_eq!(sim.update_checks().len(), 1);
     assert_eq!(sim.sup.status().update, None, "this very version");
+    // The same version with build metadata is the same release.
+    let mut rebuilt = this_build();
+    rebuilt.build = semver::BuildMetadata::new("ci.7").expect("build metadata");
+    sim.world.releases_feed = Ok(Some(release(rebuilt)));
+    sim.run_for(DAY);
+    assert_eq!(sim.sup.status().update, None, "this version, built again");
 
     let newer = release(newer());
     sim.world.releases_feed = Ok(Some(newer.clone()));

@@ -155,7 +155,7 @@ pub struct SystemPlatform {
     node_ip: NodeIp,
     tailscale: TailscaleCli,
     ray_log: SharedLog,
-    /// A head on loopback, joined from loopback with its own auth token file.
+    /// The practice head, joined at its loopback address with its own auth token file.
     local_head: Option<LocalHeadPin>,
     /// The workers' Ray folder (`None`: none could be made, and Ray uses its default).
     ray_temp: Option<tempfile::TempDir>,
@@ -180,9 +180,9 @@ impl SystemPlatform {
         }
     }
 
-    /// Joins the head at `head`, which listens on loopback only, as 127.0.0.1 (with Tailscale
-    /// up, the configuration's node IP would be its 100.x address) and with `auth_token_file`,
-    /// for as long as `process` (the head's own) runs.
+    /// Joins the practice head at `head` (its loopback address; Ray binds it wider, behind its
+    /// token) as 127.0.0.1 (with Tailscale up, the configuration's node IP would be its 100.x
+    /// address) and with `auth_token_file`, for as long as `process` (the head's own) runs.
     pub fn pin_local_head(
         &mut self,
         head: HeadAddress,

@@ -124,7 +124,10 @@ impl App {
             }
         };
         self.update_feed_failing = false;
-        let newer = newest.filter(|release| release.version > this_build());
+        // Precedence, as semver orders releases: build metadata does not make one newer.
+        let newer = newest.filter(|release| {
+            release.version.cmp_precedence(&this_build()) == std::cmp::Ordering::Greater
+        });
         self.update = newer.map(|release| UpdateAvailable {
             version: release.version.to_string(),
             page: release.page,
