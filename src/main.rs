@@ -412,12 +412,14 @@ fn login_item(
     replace_legacy: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let exe = std::env::current_exe().context("finding this program's path")?;
-    let item = bittrader_worker::platform::system_login_item(exe, paths.home.clone())?;
     let lang = Lang::current();
+    let worded = |e| anyhow::anyhow!(cli::login_item_error(lang, &e));
+    let exe = std::env::current_exe().context("finding this program's path")?;
+    let item =
+        bittrader_worker::platform::system_login_item(exe, paths.home.clone()).map_err(worded)?;
     match action {
-        LoginAction::On => item.enable(replace_legacy)?,
-        LoginAction::Off => item.disable()?,
+        LoginAction::On => item.enable(replace_legacy).map_err(worded)?,
+        LoginAction::Off => item.disable().map_err(worded)?,
         LoginAction::Status if json => {
             println!("{}", serde_json::to_string_pretty(&item.status())?);
             return Ok(ExitCode::SUCCESS);
@@ -463,9 +465,14 @@ fn uninstall(paths: &Paths, keep_data: bool, alert: bool) -> anyhow::Result<Exit
             println!("{line}");
             lines.push(line);
         });
+    use bittrader_worker::uninstall::UninstallError;
     let last = match &result {
         Ok(()) => cli::uninstall_finished(lang, keep_data.then_some(paths.home.as_path())),
-        Err(e) => format!("bittrader-worker: {e}"),
+        Err(UninstallError::StillRunning(detail)) => cli::app_did_not_quit(lang, detail),
+        Err(UninstallError::LoginItem(e)) => cli::login_item_error(lang, e),
+        Err(UninstallError::Remove { path, source }) => {
+            cli::could_not_remove(lang, path, &source.to_string())
+        }
     };
     match result {
         Ok(()) => println!("{last}"),

@@ -201,3 +201,32 @@ fn a_spanish_run_says_tailscale_is_up_but_the_head_does_not_answer() {
     assert!(found.ends_with("), pero ping falló."), "{log}");
     eprintln!("{found}");
 }
+
+/// Start at login's and uninstall's refusals in Spanish too, as every CLI reply.
+#[test]
+fn login_item_and_uninstall_failures_are_said_in_spanish() {
+    let home = Home::new(BIN, Options::default());
+    // XDG_CONFIG_HOME is a file: the autostart folder cannot be made.
+    let not_a_folder = home.file("not-a-folder");
+    fs::write(&not_a_folder, "").expect("a file");
+    let mut on = home.command(&["login-item", "on"]);
+    on.env("LC_ALL", "es_ES.UTF-8")
+        .env("XDG_CONFIG_HOME", &not_a_folder);
+    let out = bittrader_test_support::process::run_with_timeout(on, secs(20)).expect("login-item");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("no se pudo crear"), "{said}");
+
+    let mut uninstall = home.command(&["uninstall"]);
+    uninstall
+        .env("LC_ALL", "es_ES.UTF-8")
+        .env("XDG_CONFIG_HOME", &not_a_folder);
+    let out =
+        bittrader_test_support::process::run_with_timeout(uninstall, secs(20)).expect("uninstall");
+    let said = String::from_utf8_lossy(&out.stdout);
+    // Nothing of start at login to turn off: it goes on, in Spanish.
+    assert!(
+        said.contains("Para terminar, arrastra BitTrader Worker"),
+        "{said}"
+    );
+}

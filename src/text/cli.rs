@@ -719,3 +719,102 @@ pub fn cli_link_refused(lang: Lang, refused: &crate::model::CliLinkRefused) -> S
         }
     }
 }
+
+/// Why start at login could not be changed, in the user's language (the error's own text is
+/// the log's, in English).
+pub fn login_item_error(lang: Lang, error: &crate::platform::LoginItemError) -> String {
+    use crate::platform::LoginItemError::*;
+    match error {
+        UnusableProgramPath { path, why } => {
+            let why_es = match *why {
+                "is not valid UTF-8" => "no es UTF-8 válido",
+                "is relative" => "es relativa",
+                "contains control characters" => "contiene caracteres de control",
+                other => other,
+            };
+            lang.tr(
+                error.to_string(),
+                format!(
+                    "la ruta del programa {path:?} {why_es}; mueve la app a una carpeta de nombre \
+                     sencillo (como /Applications) y vuelve a intentarlo"
+                ),
+            )
+        }
+        Translocated { path } => lang.tr(
+            error.to_string(),
+            format!(
+                "la app se ejecuta desde una copia temporal hecha por macOS ({}); mueve \
+                 BitTrader Worker a la carpeta Aplicaciones, ábrela desde ahí y vuelve a activar \
+                 «Abrir al iniciar sesión»",
+                path.display()
+            ),
+        ),
+        LegacyPresent {
+            path,
+            program,
+            backup,
+        } => lang.tr(
+            error.to_string(),
+            format!(
+                "el BitTrader worker antiguo ({program}) se abre al iniciar sesión desde {}; \
+                 confirma que quieres reemplazarlo (se guarda como {})",
+                path.display(),
+                backup.display()
+            ),
+        ),
+        NotOurs { path, detail } => lang.tr(
+            error.to_string(),
+            format!(
+                "{} no es nuestro ({detail}); se dejó como estaba",
+                path.display()
+            ),
+        ),
+        Io {
+            action,
+            path,
+            source,
+        } => {
+            let action_es = match *action {
+                "create" => "crear",
+                "read" => "leer",
+                "remove" => "quitar",
+                "write" => "escribir",
+                other => other,
+            };
+            lang.tr(
+                error.to_string(),
+                format!("no se pudo {action_es} {}: {source}", path.display()),
+            )
+        }
+        Plist(e) => lang.tr(
+            error.to_string(),
+            format!("no se pudo escribir el LaunchAgent: {e}"),
+        ),
+        Launchctl { action, detail } => lang.tr(
+            error.to_string(),
+            format!("launchctl {action} falló: {detail}"),
+        ),
+        NoHome => lang.tr(
+            error.to_string(),
+            "no se encuentra tu carpeta personal: HOME no está definida".to_string(),
+        ),
+    }
+}
+
+/// `uninstall` stopped: the running app did not quit (`detail`: what the socket said).
+pub fn app_did_not_quit(lang: Lang, detail: &str) -> String {
+    lang.tr(
+        format!("the running app did not quit ({detail}); quit it from its menu, then try again"),
+        format!(
+            "la app en marcha no se cerró ({detail}); ciérrala desde su menú y vuelve a intentarlo"
+        ),
+    )
+}
+
+/// `uninstall` stopped: `path` could not be removed.
+pub fn could_not_remove(lang: Lang, path: &std::path::Path, why: &str) -> String {
+    lang.tr(
+        format!("could not remove {}: {why}", path.display()),
+        format!("no se pudo eliminar {}: {why}", path.display()),
+    )
+}

@@ -980,6 +980,53 @@ mod tests {
             }
             push(&|l| cli::cli_link_refused(l, &refused));
         }
+        {
+            use crate::platform::LoginItemError::{self, *};
+            let errors = [
+                UnusableProgramPath {
+                    path: "/x/bittrader-worker".into(),
+                    why: "is relative",
+                },
+                Translocated {
+                    path: "/private/var/folders/x/AppTranslocation/y".into(),
+                },
+                LegacyPresent {
+                    path: "/Users/me/Library/LaunchAgents/com.bittrader.worker.plist".into(),
+                    program: "/Users/me/.bittrader_worker/worker_daemon.sh".into(),
+                    backup: "/Users/me/Library/LaunchAgents/x.legacy-backup".into(),
+                },
+                NotOurs {
+                    path: "/Users/me/Library/LaunchAgents/com.bittrader.worker.plist".into(),
+                    detail: "runs /bin/true".into(),
+                },
+                Io {
+                    action: "write",
+                    path: "/Users/me/Library/LaunchAgents".into(),
+                    source: std::io::ErrorKind::PermissionDenied.into(),
+                },
+                Launchctl {
+                    action: "bootstrap gui/501".into(),
+                    detail: "Input/output error".into(),
+                },
+                NoHome,
+            ];
+            for error in &errors {
+                match error {
+                    UnusableProgramPath { .. }
+                    | Translocated { .. }
+                    | LegacyPresent { .. }
+                    | NotOurs { .. }
+                    | Io { .. }
+                    | LoginItemError::Plist(_)
+                    | Launchctl { .. }
+                    | NoHome => {}
+                }
+                push(&|l| cli::login_item_error(l, error));
+            }
+        }
+        push(&|l| cli::app_did_not_quit(l, "timed out"));
+        let folder = std::path::Path::new("/Users/me/.bittrader_worker");
+        push(&|l| cli::could_not_remove(l, folder, "Permission denied"));
         let mut quitting = status(Phase::ShuttingDown);
         quitting.quit_waits_for_tasks_secs = Some(15);
         push(&|l| summary(l, &quitting));

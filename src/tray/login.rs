@@ -12,12 +12,13 @@ use super::{dialog, UiEvent};
 use crate::config::Paths;
 use crate::platform::{system_login_item, LoginItem, LoginStatus};
 use crate::text::menu::{self, MenuWord, TrayFailure};
-use crate::text::Lang;
+use crate::text::{self, Lang};
 
 /// The login item that starts this program.
 fn this_programs_item(paths: &Paths) -> Result<Box<dyn LoginItem + Send>, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    system_login_item(exe, paths.home.clone()).map_err(|e| e.to_string())
+    let worded = |e| text::cli::login_item_error(Lang::current(), &e);
+    system_login_item(exe, paths.home.clone()).map_err(worded)
 }
 
 fn ticked(item: &dyn LoginItem) -> bool {
@@ -78,7 +79,7 @@ pub fn toggle(enable: bool, paths: Paths, lang: Lang, proxy: EventLoopProxy<UiEv
             item.enable(false)
         };
         if let Err(e) = result {
-            dialog::error("BitTrader Worker", &e.to_string());
+            dialog::error("BitTrader Worker", &text::cli::login_item_error(lang, &e));
         }
         let _ = proxy.send_event(UiEvent::LoginItem(Some(ticked(&*item))));
     });
