@@ -12,8 +12,7 @@ use crate::config::Paths;
 /// would take the one name from the user's own).
 pub fn console_link(paths: &Paths) -> Option<PathBuf> {
     let home = PathBuf::from(std::env::var_os("HOME")?);
-    let default = home.join(".bittrader_worker");
-    (cfg!(target_os = "macos") && paths.home == default)
+    (cfg!(target_os = "macos") && paths.is_the_default_folder())
         .then(|| home.join("Library/Logs/BitTrader Worker"))
 }
 
