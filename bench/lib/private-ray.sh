@@ -7,8 +7,11 @@
 #   start_head               `ray start --head --block` at 127.0.0.1:6379, 0 CPUs (tasks go to
 #                            the worker), dashboard on 127.0.0.1:8265, in a mount namespace of
 #                            its own (tmpfs /tmp/ray and /dev/shm); sets HEAD_PID
-#   start_daemon NAME CPUS NICE LEAN   `bittrader-worker daemon` with a fresh home joining the
-#                            head as node 127.0.0.2, in another mount namespace; sets
+#   start_daemon NAME CPUS NICE LEAN [RAY [TOML [ENV]]]   `bittrader-worker daemon` with a
+#                            fresh home joining the head as node 127.0.0.2 with that `ray`
+#                            (an absolute path; default `RAY`), TOML lines added to `[ray]`
+#                            and ENV words (VAR=value) in its environment, in another mount
+#                            namespace; sets
 #                            DAEMON_PID and WHOME; waits until the head lists the node ALIVE
 #   stop_daemon              `quit`, then waits for it to exit
 #   on_head CMD…             runs CMD in the head's mount namespace (a driver must run beside
@@ -83,24 +86,25 @@ node_state() {
 DAEMON_PID=""
 WHOME=""
 cli() { BITTRADER_WORKER_HOME=$WHOME "$BIN" "$@"; }
-start_daemon() { # name cpus nice lean
-  local name=$1 cpus=$2 nice=$3 lean=$4
+start_daemon() { # name cpus nice lean [worker-ray [ray-toml [env]]]
+  local name=$1 cpus=$2 nice=$3 lean=$4 worker_ray=${5:-$RAY} ray_toml=${6:-} env=${7:-}
   WHOME=$BENCH_DIR/home-$name
   mkdir -p "$WHOME"
   cat >"$WHOME/config.toml" <<TOML
 head = "$HEAD_ADDR"
 cpus = $cpus
-ray_path = "$RAY"
+ray_path = "$worker_ray"
 node_ip = "$NODE_IP"
 
 [ray]
 nice = $nice
 lean = $lean
+$ray_toml
 TOML
-  # BENCH_EXTRA_ENV (words VAR=value) reaches `ray start` through the daemon: for trying
-  # Ray settings by hand.
+  # env (words VAR=value) and BENCH_EXTRA_ENV reach `ray start` through the daemon: the way
+  # Ray settings are tried.
   # shellcheck disable=SC2086
-  side env BITTRADER_WORKER_HOME="$WHOME" "${ray_env[@]}" ${BENCH_EXTRA_ENV:-} setsid "$BIN" daemon \
+  side env BITTRADER_WORKER_HOME="$WHOME" "${ray_env[@]}" $env ${BENCH_EXTRA_ENV:-} setsid "$BIN" daemon \
     >"$WHOME/daemon.out" 2>&1 &
   DAEMON_PID=$!
   local deadline=$(($(now_ms) + 120000)) state=""

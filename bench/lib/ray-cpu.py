@@ -14,7 +14,9 @@ the daemon) and the daemon.
 Wake-ups are counted the same way: the voluntary and involuntary context switches of every
 thread (/proc/PID/task/*/status), each one a time the thread was put on a CPU again, which is
 what keeps a laptop's CPU out of its deepest idle state. `wakeups_per_sec_<kind>`, then the
-Ray total.
+Ray total. Then the threads that wake most, by kind and thread name
+(`thread_wakeups_per_sec_<kind>/<thread>`, the names Ray and gRPC give their threads), which
+says which part of a process a setting must reach.
 """
 import os
 import sys
@@ -57,20 +59,25 @@ def stat(pid):
 
 
 def switches(pid):
-    """Context switches of all of `pid`'s threads (those that ended are lost, as their CPU is)."""
-    total = 0
+    """Context switches of each of `pid`'s threads, by thread id: {tid: (name, switches)}
+    (threads that ended are lost, as their CPU is)."""
+    threads = {}
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return 0
+        return threads
     for tid in tasks:
+        name, total = "?", 0
         try:
             for line in open(f"/proc/{pid}/task/{tid}/status"):
-                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                if line.startswith("Name:"):
+                    name = line.split(None, 1)[1].strip()
+                elif line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
                     total += int(line.split()[1])
         except OSError:
-            pass
-    return total
+            continue
+        threads[tid] = (name, total)
+    return threads
 
 
 def snapshot(ns, daemon):
@@ -102,12 +109,17 @@ def main():
     per = {}
     count = {}
     woke = {}
-    for pid, (k, ticks, start, switched) in after.items():
+    by_thread = {}
+    for pid, (k, ticks, start, threads) in after.items():
         old = before.get(pid)
         same = old and old[2] == start
         per[k] = per.get(k, 0) + (ticks - old[1] if same else ticks)
-        woke[k] = woke.get(k, 0) + (switched - old[3] if same else switched)
         count[k] = count.get(k, 0) + 1
+        for tid, (name, switched) in threads.items():
+            was = old[3].get(tid, (name, 0))[1] if same else 0
+            woke[k] = woke.get(k, 0) + switched - was
+            key = f"{k}/{name.replace(' ', '_')}"
+            by_thread[key] = by_thread.get(key, 0) + switched - was
     ended = sum(1 for pid, (_, _, start, _) in before.items()
                 if pid not in after or after[pid][2] != start)
     scale = 3600.0 / elapsed / CLK
@@ -119,6 +131,8 @@ def main():
         print(f"wakeups_per_sec_{k}: {woke[k] / elapsed:.1f} /s")
     ray_woke = sum(v for k, v in woke.items() if k != "daemon")
     print(f"wakeups_per_sec_ray_total: {ray_woke / elapsed:.1f} /s")
+    for key in sorted(by_thread, key=lambda key: -by_thread[key])[:20]:
+        print(f"thread_wakeups_per_sec_{key}: {by_thread[key] / elapsed:.1f} /s")
     print(f"window: {elapsed:.0f} s (resolution {scale:.2f} cpu-s/h per tick)")
     print(f"ended_in_window: {ended} processes")
 
