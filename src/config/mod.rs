@@ -356,9 +356,14 @@ fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
     if let Some((_, min, max, unit)) = timing::RANGES.iter().find(|range| range.0 == key) {
         return Some(format!("a whole number of {unit} from {min} to {max}"));
     }
+    if let Some((_, min, max, unit)) = ray::RANGES.iter().find(|range| range.0 == key) {
+        return Some(format!("a whole number of {unit} from {min} to {max}"));
+    }
     let text = match key {
         "cpus" => format!("a whole number from 1 to {}", machine_cpus.max(1)),
-        "paused" | "lean" | "check_updates" => "true or false".to_string(),
+        "paused" | "lean" | "task_output" | "dashboard_details" | "check_updates" => {
+            "true or false".to_string()
+        }
         "updates_feed" => "a quoted http:// or https:// address".to_string(),
         "head" => format!("a quoted address: {HEAD_ADDRESS_HINT}"),
         "mode" => "\"auto\", \"mobile\" or \"fixed\"".to_string(),
@@ -691,6 +696,10 @@ mod tests {
             ray: RayProcesses {
                 nice: 0,
                 lean: false,
+                task_output: false,
+                dashboard_details: true,
+                report_ms: 100,
+                memory_check_ms: 0,
             },
             check_updates: false,
             updates_feed: "http://127.0.0.1:8000/latest".into(),

@@ -119,15 +119,30 @@ impl RayCommand {
         if self.processes.lean {
             command.envs(LEAN_RAY_ENV.iter().copied());
         }
+        let processes = &self.processes;
+        command
+            .env(
+                "RAY_raylet_report_resources_period_milliseconds",
+                processes.report_ms.to_string(),
+            )
+            .env(
+                "RAY_memory_monitor_refresh_ms",
+                processes.memory_check_ms.to_string(),
+            );
+        // The log monitor is the one process that sends task output to drivers.
+        if !self.processes.task_output {
+            command.arg("--include-log-monitor=false");
+        }
         priority::new_group_at_nice(&mut command, self.processes.nice);
         command
     }
 }
 
 /// Ray's environment settings that make an idle worker node cheaper with nothing a cluster user
-/// notices: tasks run, their output reaches the driver, the head lists the node ALIVE
-/// (`bench/idle-ray` measures and checks; figures in bench/README.md). `[ray] lean = false`
-/// leaves Ray's defaults.
+/// notices: tasks run and start as fast, objects cross as fast, their output reaches the driver,
+/// the head lists the node ALIVE (`bench/idle-ray` measures and checks; figures and the Ray
+/// sources in bench/README.md). Each is a timer Ray runs 5 to 10 times a second whether or not
+/// anything happens. `[ray] lean = false` leaves Ray's defaults.
 pub const LEAN_RAY_ENV: &[(&str, &str)] = &[
     // The log monitor (`python -u log_monitor.py`, which ships task output to drivers) wakes
     // every 0.1 s and, below this many files, globs the log folder on every wake-up. At 0
@@ -135,9 +150,21 @@ pub const LEAN_RAY_ENV: &[(&str, &str)] = &[
     // found up to 2 s later and read from its start, so no line is lost, only delayed.
     ("RAY_LOG_MONITOR_MANY_FILES_THRESHOLD", "0"),
     ("LOG_NAME_UPDATE_INTERVAL_S", "2"),
-    // Measured and left out (bench/README.md): `RAY_memory_monitor_refresh_ms=1000` cuts the
-    // raylet by a third, but slows Ray's out-of-memory guard of this laptop fourfold; the
-    // agents' pipe-based parent check and slower reporting saved nothing measurable.
+    // The object manager's tick (default 100 ms) asks the object store for its free memory and
+    // retries pulls that timed out (after 10 s); a pull itself starts when it is asked for.
+    ("RAY_object_manager_timer_freq_ms", "1000"),
+    // Whether to ask the workers to collect garbage (default every 100 ms), a request Ray
+    // itself throttles to once per 10 s locally and 30 s cluster-wide. It shares its wake-ups
+    // with the resource report (`[ray] report_ms`), so it saves only beside a slower report.
+    ("RAY_raylet_check_gc_period_milliseconds", "1000"),
+    // The disk-full check of the object store's folders (default 100 ms): a disk past 95 % is
+    // refused object space up to a second later.
+    ("RAY_local_fs_monitor_interval_ms", "1000"),
+    // The reaping of surplus idle task workers (default 200 ms), who must have idled 1 s first.
+    ("RAY_kill_idle_workers_interval_ms", "1000"),
+    // The object manager's gRPC threads (default 2 to 8, by core count), each polling 4 times
+    // a second: one moves objects to and from a laptop faster than its network does.
+    ("RAY_object_manager_rpc_threads_num", "1"),
 ];
 
 /// Which processes are one worker's: its leader (pid = group id) as it was when it started,
@@ -751,11 +778,12 @@ mod tests {
         }
     }
 
-    fn start_env(lean: bool) -> Vec<(String, Option<String>)> {
+    /// `ray start`'s arguments and environment with `processes`.
+    fn start_with(processes: RayProcesses) -> (Vec<String>, Vec<(String, Option<String>)>) {
         let ray = RayCommand {
             ray: "/opt/ray/bin/ray".into(),
             auth_token_file: None,
-            processes: RayProcesses { nice: 10, lean },
+            processes,
             temp_dir: None,
         };
         let spec = WorkerSpec {
@@ -763,40 +791,40 @@ mod tests {
             cpus: 3,
         };
         let command = ray.start(&spec, "100.64.0.2".parse().expect("ip"));
-        let args: Vec<_> = command.as_std().get_args().collect();
-        assert_eq!(
-            args,
-            [
-                "start",
-                "--block",
-                "--address=100.64.0.1:6379",
-                "--num-cpus=3",
-                "--node-ip-address=100.64.0.2",
-                "--disable-usage-stats"
-            ]
-        );
-        command
+        let text = |s: &std::ffi::OsStr| s.to_string_lossy().into_owned();
+        let args = command.as_std().get_args().map(text).collect();
+        let env = command
             .as_std()
             .get_envs()
-            .map(|(k, v)| {
-                (
-                    k.to_string_lossy().into_owned(),
-                    v.map(|v| v.to_string_lossy().into_owned()),
-                )
-            })
-            .collect()
+            .map(|(k, v)| (text(k), v.map(text)))
+            .collect();
+        (args, env)
     }
+
+    const START_ARGS: [&str; 6] = [
+        "start",
+        "--block",
+        "--address=100.64.0.1:6379",
+        "--num-cpus=3",
+        "--node-ip-address=100.64.0.2",
+        "--disable-usage-stats",
+    ];
 
     #[test]
     fn a_lean_start_carries_the_lean_settings_and_a_plain_one_none() {
-        let lean = start_env(true);
+        let (args, lean) = start_with(RayProcesses::default());
+        assert_eq!(args, START_ARGS);
         for (key, value) in LEAN_RAY_ENV {
             assert!(
                 lean.contains(&(key.to_string(), Some(value.to_string()))),
                 "{key} missing: {lean:?}"
             );
         }
-        let plain = start_env(false);
+        let (args, plain) = start_with(RayProcesses {
+            lean: false,
+            ..RayProcesses::default()
+        });
+        assert_eq!(args, START_ARGS);
         for (key, _) in LEAN_RAY_ENV {
             assert!(!plain.iter().any(|(k, _)| k == key), "{key}: {plain:?}");
         }
@@ -806,6 +834,37 @@ mod tests {
                 Some("1".to_string())
             )));
         }
+    }
+
+    #[test]
+    fn the_raylets_periods_reach_ray_lean_or_not() {
+        for lean in [true, false] {
+            let (_, env) = start_with(RayProcesses {
+                lean,
+                report_ms: 700,
+                memory_check_ms: 0,
+                ..RayProcesses::default()
+            });
+            for (key, value) in [
+                ("RAY_raylet_report_resources_period_milliseconds", "700"),
+                ("RAY_memory_monitor_refresh_ms", "0"),
+            ] {
+                assert!(
+                    env.contains(&(key.to_string(), Some(value.to_string()))),
+                    "lean {lean}, {key}: {env:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn without_task_output_rays_log_monitor_is_left_out() {
+        let (args, _) = start_with(RayProcesses {
+            task_output: false,
+            ..RayProcesses::default()
+        });
+        assert_eq!(args[..START_ARGS.len()], START_ARGS);
+        assert_eq!(args[START_ARGS.len()..], ["--include-log-monitor=false"]);
     }
 
     const BOOT: &str = "6f1c0b52-3a41-4e7e-9d1a-0f4f2d8b9c11";
