@@ -425,3 +425,60 @@ fn with_uv_a_python_the_index_has_the_ray_for_is_fetched() {
         assert!(args.starts_with(&expected), "{head_minor:?}: {args}");
     }
 }
+
+/// A Python whose `-m venv DIR` makes a venv of fakes: its python answers the probe, the
+/// package index and Ray's own check for the dashboard's extras (present once pip was asked for
+/// `ray[default]`), and records what pip was asked; its `ray` says 2.60.0.
+fn python_making_fake_venvs(probe: &str) -> String {
+    let venv_python = fake_python(
+        probe,
+        Index::AppleSilicon,
+        r#"venv=$(dirname "$(dirname "$0")")
+case "$2" in "import ray.dashboard.optional_deps") [ -e "$venv/extras" ]; exit $? ;; esac
+if [ "$1 $2" = "-m pip" ]; then
+  echo "$@" >> "$venv/pip-args"
+  case "$*" in *"ray[default]"*) touch "$venv/extras" ;; esac
+fi"#,
+    );
+    let rest = format!(
+        r#"if [ "$1 $2" = "-m venv" ]; then
+  mkdir -p "$3/bin"
+  cat > "$3/bin/python" <<'PYTHON'
+{venv_python}
+PYTHON
+  printf '#!/bin/sh\necho "ray, version 2.60.0"\n' > "$3/bin/ray"
+  chmod 755 "$3/bin/python" "$3/bin/ray"
+fi"#
+    );
+    fake_python(probe, Index::AppleSilicon, &rest)
+}
+
+#[test]
+fn rays_dashboard_extras_are_installed_only_when_the_dashboard_gets_the_nodes_details() {
+    let mac = FakeMac::new();
+    // python.org's 3.14, the newest, is the one chosen.
+    let python = python_making_fake_venvs("3.14.0 arm64");
+    executable(&mac.framework.join("python3.14"), &python);
+    let (_home, paths) = data_folder();
+    let venv = paths.venv_dir();
+    let search = mac.search();
+    let setup = |config: &Config| {
+        setup::run_with(&paths, config, &ray_260(), ARM_MAC, &search, None).expect("setup");
+        let pip = std::fs::read_to_string(venv.join("pip-args")).expect("pip ran");
+        (pip, venv.join("extras").exists())
+    };
+    let plain = Config::with_defaults(4);
+    let (pip, extras) = setup(&plain);
+    assert!(pip.contains(" ray==2.60.0") && !extras, "{pip}");
+
+    let mut details = Config::with_defaults(4);
+    details.ray.dashboard_details = true;
+    let (pip, extras) = setup(&details);
+    assert!(pip.contains(" ray[default]==2.60.0") && extras, "{pip}");
+    assert_eq!(pip.lines().count(), 2, "the venv was not kept: {pip}");
+
+    // pip cannot take the extras away: the venv is made again, without them.
+    let (pip, extras) = setup(&plain);
+    assert_eq!(pip.lines().collect::<Vec<_>>().len(), 1, "{pip}");
+    assert!(pip.contains(" ray==2.60.0") && !extras, "{pip}");
+}
