@@ -34,7 +34,7 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 use bittrader_test_support::lab::{
-    lab_dir, lab_ok, ready, time_until, Driver, Lab, LabDaemon, HEAD, LAPTOP,
+    lab_dir, lab_ok, ready, time_until, worker_ray, Driver, Lab, LabDaemon, HEAD, LAPTOP,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
@@ -437,7 +437,7 @@ fn the_daemon_pauses_after_current_tasks_or_now_as_the_user_chooses() {
         .tempdir_in("/tmp")
         .expect("marker dir");
     let mut driver = Driver::start(&ray, markers.path());
-    let daemon = LabDaemon::start(BIN, &ray, "btw-drain-home-", "");
+    let daemon = LabDaemon::start(BIN, &worker_ray(&ray), "btw-drain-home-", "");
     let alive = || {
         laptop_nodes()
             .into_iter()

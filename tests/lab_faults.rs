@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use bittrader_test_support::control::{hold_silent_connections, send_long_line};
 use bittrader_test_support::lab::{
-    lab, lab_ok, laptop_nodes, ready, time_until, Driver, Lab, LabDaemon, SmallDisk, HEAD,
+    lab, lab_ok, laptop_nodes, ready, time_until, worker_ray, Driver, Lab, LabDaemon, SmallDisk,
+    HEAD,
 };
 use bittrader_test_support::secs;
 
@@ -162,9 +163,10 @@ fn the_fault_matrix() {
     let _lab = Lab;
     let markers = tempfile::tempdir_in("/tmp").expect("markers");
     let join_timeout = secs(25);
+    let laptop_ray = worker_ray(&ray);
     let mut daemon = LabDaemon::start_in(
         BIN,
-        &ray,
+        &laptop_ray,
         home,
         &format!(
             "\n[timing]\ngrace_secs = 15\nstop_grace_secs = 10\njoin_timeout_secs = {}\n",
@@ -215,7 +217,7 @@ fn the_fault_matrix() {
     );
     assert!(daemon.cli(&["pause", "--after-tasks"]).status.success());
     daemon.wait("draining", secs(10), |d| d.phase() == "draining");
-    daemon.kill_and_start_again(&ray);
+    daemon.kill_and_start_again(&laptop_ray);
     daemon.wait("the new supervisor paused (as asked)", secs(60), |d| {
         d.phase() == "paused"
     });

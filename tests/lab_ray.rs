@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use bittrader_test_support::lab::{
-    lab, lab_ok, laptop_nodes, ready, time_until, Lab, LabDaemon, LAPTOP,
+    lab, lab_ok, laptop_nodes, ready, time_until, worker_ray, Lab, LabDaemon, LAPTOP,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_bittrader-worker");
@@ -42,7 +42,7 @@ fn a_real_worker_rides_blips_leaves_on_long_cuts_and_obeys_the_cli() {
     let grace = 15u64;
     let daemon = LabDaemon::start(
         BIN,
-        &ray,
+        &worker_ray(&ray),
         "btw-lab-home-",
         &format!("\n[timing]\ngrace_secs = {grace}\nstop_grace_secs = 10\n"),
     );

@@ -28,6 +28,15 @@ pub fn ray() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
+/// The Ray the laptop's worker runs: `BITTRADER_TEST_WORKER_RAY` (scripts/test makes it the
+/// install `setup` makes by default: Ray without its dashboard extras), else the head's.
+pub fn worker_ray(head_ray: &Path) -> PathBuf {
+    std::env::var_os("BITTRADER_TEST_WORKER_RAY")
+        .map(PathBuf::from)
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| head_ray.to_path_buf())
+}
+
 /// Runs `lab.sh ARGS…`.
 pub fn lab(args: &[&str]) -> Output {
     Command::new("bash")
