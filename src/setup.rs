@@ -156,16 +156,16 @@ pub fn run_with(
     let venv = paths.venv_dir();
     let mut previous = PreviousVenv::restore_after_a_crash(&venv);
     let venv_python = venv.join("bin").join("python");
-    let extras = config.ray.dashboard_details;
-    // pip adds the dashboard's extras to a venv but never takes them away: without them, the
-    // venv is made again.
+    let wants_extras = config.ray.dashboard_details;
+    // pip adds the dashboard's extras to a venv but never takes them away: a venv that must lose
+    // them, or whose Ray cannot say, is made again.
     let reusable = is_executable_file(&venv_python)
         && python::probe(&venv_python).is_some_and(|i| {
             i.arch == host.arch
                 && python_minor.is_none_or(|m| m == i.version.1)
                 && !python::with_wheels(&venv_python, &[i.version.1], ray).is_empty()
         })
-        && (extras || !has_dashboard_extras(&venv_python));
+        && (wants_extras || python::dashboard_extras(&venv_python) == Some(false));
     if !reusable {
         out.step(InstallStep::FindingPython);
         // `uv` can fetch a Python of its own, the way out on a Mac with none.
@@ -198,7 +198,7 @@ pub fn run_with(
         previous.set_aside()?;
         run_quiet("creating the venv", command.arg(&venv))?;
     }
-    let spec = ray_spec(version.as_deref(), extras);
+    let spec = ray_spec(version.as_deref(), wants_extras);
     out.tell(SetupStep::Installing { spec: &spec });
     out.step(InstallStep::Downloading {
         package: "ray".to_string(),
@@ -516,18 +516,6 @@ pub fn ray_spec(version: Option<&str>, extras: bool) -> String {
         Some(v) => format!("{name}=={v}"),
         None => name.to_string(),
     }
-}
-
-/// Whether the venv of `python` has Ray's dashboard extras, asked the way Ray asks when it
-/// chooses between the full and the minimal agent.
-fn has_dashboard_extras(python: &Path) -> bool {
-    Command::new(python)
-        .args(["-c", "import ray.dashboard.optional_deps"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
 }
 
 /// The version the installed `ray --version` says.

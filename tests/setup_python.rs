@@ -434,7 +434,7 @@ fn python_making_fake_venvs(probe: &str) -> String {
         probe,
         Index::AppleSilicon,
         r#"venv=$(dirname "$(dirname "$0")")
-case "$2" in "import ray.dashboard.optional_deps") [ -e "$venv/extras" ]; exit $? ;; esac
+case "$2" in *optional_deps*) [ -e "$venv/extras" ] && echo with || echo without; exit 0 ;; esac
 if [ "$1 $2" = "-m pip" ]; then
   echo "$@" >> "$venv/pip-args"
   case "$*" in *"ray[default]"*) touch "$venv/extras" ;; esac
@@ -479,6 +479,11 @@ fn rays_dashboard_extras_are_installed_only_when_the_dashboard_gets_the_nodes_de
 
     // pip cannot take the extras away: the venv is made again, without them.
     let (pip, extras) = setup(&plain);
-    assert_eq!(pip.lines().collect::<Vec<_>>().len(), 1, "{pip}");
+    assert_eq!(pip.lines().count(), 1, "{pip}");
     assert!(pip.contains(" ray==2.60.0") && !extras, "{pip}");
+
+    // Without extras, wanted or not, the venv is kept.
+    let (pip, extras) = setup(&plain);
+    assert_eq!(pip.lines().count(), 2, "the venv was not kept: {pip}");
+    assert!(!extras, "{pip}");
 }

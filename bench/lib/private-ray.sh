@@ -101,10 +101,11 @@ nice = $nice
 lean = $lean
 $ray_toml
 TOML
-  # env (words VAR=value) and BENCH_EXTRA_ENV reach `ray start` through the daemon: the way
+  # env (words VAR=value) reaches `ray start` through the daemon, except what the daemon sets
+  # itself from `[ray]` (its lean settings, the report and memory-check periods): the way other
   # Ray settings are tried.
   # shellcheck disable=SC2086
-  side env BITTRADER_WORKER_HOME="$WHOME" "${ray_env[@]}" $env ${BENCH_EXTRA_ENV:-} setsid "$BIN" daemon \
+  side env BITTRADER_WORKER_HOME="$WHOME" "${ray_env[@]}" $env setsid "$BIN" daemon \
     >"$WHOME/daemon.out" 2>&1 &
   DAEMON_PID=$!
   local deadline=$(($(now_ms) + 120000)) state=""

@@ -56,7 +56,7 @@ pub struct RayCommand {
     pub ray: PathBuf,
     /// File holding the cluster's auth token, when the cluster uses token auth.
     pub auth_token_file: Option<PathBuf>,
-    /// How `ray start` runs: its niceness and whether it is lean (`[ray]` in config.toml).
+    /// How `ray start` runs and what of Ray it starts (`[ray]` in config.toml).
     pub processes: RayProcesses,
     /// Ray's own folder for its sockets, logs and session files ([`ray_temp_dir`]).
     pub temp_dir: Option<PathBuf>,
@@ -109,17 +109,18 @@ impl RayCommand {
 
     /// `ray start` for `spec`, announcing `node_ip`, leading a new process group at the
     /// configured niceness (which everything it starts inherits), with [`LEAN_RAY_ENV`] when
-    /// lean.
+    /// lean, the raylet's report and memory-check periods, and without the log monitor when
+    /// task output is not wanted.
     pub fn start(&self, spec: &WorkerSpec, node_ip: IpAddr) -> Command {
+        let processes = &self.processes;
         let mut command = self.command(ray_start_args(spec, node_ip));
         // A Ray without per-node temp folders ignores it, says so, and uses the head's.
         if let Some(dir) = &self.temp_dir {
             command.arg(format!("--temp-dir={}", dir.display()));
         }
-        if self.processes.lean {
+        if processes.lean {
             command.envs(LEAN_RAY_ENV.iter().copied());
         }
-        let processes = &self.processes;
         command
             .env(
                 "RAY_raylet_report_resources_period_milliseconds",
@@ -130,10 +131,10 @@ impl RayCommand {
                 processes.memory_check_ms.to_string(),
             );
         // The log monitor is the one process that sends task output to drivers.
-        if !self.processes.task_output {
+        if !processes.task_output {
             command.arg("--include-log-monitor=false");
         }
-        priority::new_group_at_nice(&mut command, self.processes.nice);
+        priority::new_group_at_nice(&mut command, processes.nice);
         command
     }
 }
@@ -141,8 +142,9 @@ impl RayCommand {
 /// Ray's environment settings that make an idle worker node cheaper with nothing a cluster user
 /// notices: tasks run and start as fast, objects cross as fast, their output reaches the driver,
 /// the head lists the node ALIVE (`bench/idle-ray` measures and checks; figures and the Ray
-/// sources in bench/README.md). Each is a timer Ray runs 5 to 10 times a second whether or not
-/// anything happens. `[ray] lean = false` leaves Ray's defaults.
+/// sources in bench/README.md). Each slows a look Ray takes 2 to 10 times a second whether or not
+/// anything happens, or spares a thread that polls 4 times a second. `[ray] lean = false` leaves
+/// these at Ray's defaults.
 pub const LEAN_RAY_ENV: &[(&str, &str)] = &[
     // The log monitor (`python -u log_monitor.py`, which ships task output to drivers) wakes
     // every 0.1 s and, below this many files, globs the log folder on every wake-up. At 0
@@ -151,7 +153,8 @@ pub const LEAN_RAY_ENV: &[(&str, &str)] = &[
     ("RAY_LOG_MONITOR_MANY_FILES_THRESHOLD", "0"),
     ("LOG_NAME_UPDATE_INTERVAL_S", "2"),
     // The object manager's tick (default 100 ms) asks the object store for its free memory and
-    // retries pulls that timed out (after 10 s); a pull itself starts when it is asked for.
+    // retries pulls that timed out (after 10 s); a pull itself starts when it is asked for, and
+    // one waiting for object-store memory is let in up to a second after the memory frees.
     ("RAY_object_manager_timer_freq_ms", "1000"),
     // Whether to ask the workers to collect garbage (default every 100 ms), a request Ray
     // itself throttles to once per 10 s locally and 30 s cluster-wide. It shares its wake-ups
@@ -811,7 +814,7 @@ mod tests {
     ];
 
     #[test]
-    fn a_lean_start_carries_the_lean_settings_and_a_plain_one_none() {
+    fn a_lean_start_carries_the_lean_settings_and_a_plain_one_none_of_them() {
         let (args, lean) = start_with(RayProcesses::default());
         assert_eq!(args, START_ARGS);
         for (key, value) in LEAN_RAY_ENV {

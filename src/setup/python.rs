@@ -179,6 +179,19 @@ pub fn probe(path: &Path) -> Option<Interpreter> {
     })
 }
 
+/// Whether the Ray in `python`'s venv has its dashboard's extras, asked the way Ray asks when it
+/// chooses between its full and its minimal dashboard agent; `None` when its Ray does not
+/// import or does not answer in time.
+pub fn dashboard_extras(python: &Path) -> Option<bool> {
+    const ASK: &str = "import ray\ntry:\n    import ray.dashboard.optional_deps\nexcept ImportError:\n    print('without')\nelse:\n    print('with')";
+    let out = run_with_timeout(&python.to_string_lossy(), &["-c", ASK], PROBE_TIMEOUT).ok()?;
+    match out.stdout.lines().last().map(str::trim) {
+        Some("with") if out.success() => Some(true),
+        Some("without") if out.success() => Some(false),
+        _ => None,
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct PythonSearch {
     pub dirs: Vec<PathBuf>,

@@ -31,10 +31,15 @@ pub fn ray() -> Option<PathBuf> {
 /// The Ray the laptop's worker runs: `BITTRADER_TEST_WORKER_RAY` (scripts/test makes it the
 /// install `setup` makes by default: Ray without its dashboard extras), else the head's.
 pub fn worker_ray(head_ray: &Path) -> PathBuf {
-    std::env::var_os("BITTRADER_TEST_WORKER_RAY")
-        .map(PathBuf::from)
-        .filter(|path| path.is_file())
-        .unwrap_or_else(|| head_ray.to_path_buf())
+    let Some(path) = std::env::var_os("BITTRADER_TEST_WORKER_RAY").map(PathBuf::from) else {
+        return head_ray.to_path_buf();
+    };
+    assert!(
+        path.is_file(),
+        "BITTRADER_TEST_WORKER_RAY names no file: {} (run scripts/test)",
+        path.display()
+    );
+    path
 }
 
 /// Runs `lab.sh ARGS…`.
