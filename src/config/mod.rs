@@ -352,11 +352,25 @@ fn toml_message(text: &str, e: &toml::de::Error, machine_cpus: u32) -> String {
     }
 }
 
-fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
-    if let Some((_, min, max, unit)) = timing::RANGES.iter().find(|range| range.0 == key) {
-        return Some(format!("a whole number of {unit} from {min} to {max}"));
+/// A number setting's name, lowest and highest value, and unit: for checking it and for saying
+/// what is allowed.
+type NumberRange = (&'static str, u64, u64, &'static str);
+
+/// The first of `values` outside its range (`ranges`, in the same order), as the error for
+/// `table.key`.
+fn check_ranges(table: &str, ranges: &[NumberRange], values: &[u64]) -> Result<(), ConfigError> {
+    for (&(key, min, max, unit), &value) in ranges.iter().zip(values) {
+        if !(min..=max).contains(&value) {
+            let message = format!("{value} is out of range: choose {min} to {max} {unit}");
+            return Err(ConfigError::invalid(format!("{table}.{key}"), message));
+        }
     }
-    if let Some((_, min, max, unit)) = ray::RANGES.iter().find(|range| range.0 == key) {
+    Ok(())
+}
+
+fn allowed_values(key: &str, machine_cpus: u32) -> Option<String> {
+    let ranges = timing::RANGES.iter().chain(ray::RANGES.iter());
+    if let Some((_, min, max, unit)) = ranges.clone().find(|range| range.0 == key) {
         return Some(format!("a whole number of {unit} from {min} to {max}"));
     }
     let text = match key {

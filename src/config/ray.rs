@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ConfigError;
+use super::{check_ranges, ConfigError, NumberRange};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -25,8 +25,8 @@ pub struct RayProcesses {
     pub memory_check_ms: u32,
 }
 
-/// `[ray]`'s number settings: name, lowest, highest, unit.
-pub(super) const RANGES: [(&str, u32, u32, &str); 2] = [
+/// `[ray]`'s number settings, in the order `validate` checks them.
+pub(super) const RANGES: [NumberRange; 2] = [
     // Below 100 ms the raylet would report more often than Ray's default; 0 stops its reports.
     ("report_ms", 100, 10_000, "milliseconds"),
     ("memory_check_ms", 0, 10_000, "milliseconds"),
@@ -61,14 +61,8 @@ impl RayProcesses {
                 format!("{nice} is out of range: choose 0 (normal priority) to 19 (the lowest)"),
             ));
         }
-        let values = [self.report_ms, self.memory_check_ms];
-        for ((key, min, max, unit), value) in RANGES.into_iter().zip(values) {
-            if !(min..=max).contains(&value) {
-                let message = format!("{value} is out of range: choose {min} to {max} {unit}");
-                return Err(ConfigError::invalid(format!("ray.{key}"), message));
-            }
-        }
-        Ok(())
+        let values = [self.report_ms, self.memory_check_ms].map(u64::from);
+        check_ranges("ray", &RANGES, &values)
     }
 }
 

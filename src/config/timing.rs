@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ConfigError;
+use super::{check_ranges, ConfigError, NumberRange};
 
 /// Timings under `[timing]` in config.toml. Every field may be left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +36,7 @@ impl Default for Timing {
 }
 
 /// Each key's range and unit, for checking it and for saying what is allowed.
-pub(super) const RANGES: [(&str, u64, u64, &str); 6] = [
+pub(super) const RANGES: [NumberRange; 6] = [
     ("grace_secs", 0, 3600, "seconds"),
     ("probe_interval_ms", 200, 60_000, "milliseconds"),
     ("probe_timeout_ms", 100, 30_000, "milliseconds"),
@@ -55,13 +55,7 @@ impl Timing {
             self.join_timeout_secs,
             self.first_update_check_secs,
         ];
-        for ((key, min, max, unit), value) in RANGES.into_iter().zip(values) {
-            if !(min..=max).contains(&value) {
-                let message = format!("{value} is out of range: choose {min} to {max} {unit}");
-                return Err(ConfigError::invalid(format!("timing.{key}"), message));
-            }
-        }
-        Ok(())
+        check_ranges("timing", &RANGES, &values)
     }
 }
 
